@@ -1,0 +1,240 @@
+"""Render sandbox objects as the JSON Trello returns (shapes: ../shared/fixtures, notes §2, §3).
+
+Action envelopes follow the 2021 shape (nextcloud/deck export): ``id, idMemberCreator, data, type,
+date, appCreator, limits, member, memberCreator``; member objects follow the 2021
+``member_fields`` default. Cards carry every key py-trello's ``Card.from_json`` requires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trello_restore.sandbox.ids import iso
+from trello_restore.sandbox.world import (
+    Action,
+    Board,
+    Card,
+    Member,
+    Membership,
+    Organization,
+    TrelloList,
+    World,
+)
+
+JSON = dict[str, Any]
+
+_CARD_LIMITS: JSON = {
+    "attachments": {"perCard": {"status": "ok", "disableAt": 1000, "warnAt": 900}},
+    "checklists": {"perCard": {"status": "ok", "disableAt": 500, "warnAt": 450}},
+    "stickers": {"perCard": {"status": "ok", "disableAt": 70, "warnAt": 63}},
+}
+_LIST_LIMITS: JSON = {
+    "cards": {
+        "openPerList": {"status": "ok", "disableAt": 5000, "warnAt": 4500},
+        "totalPerList": {"status": "ok", "disableAt": 1000000, "warnAt": 900000},
+    }
+}
+
+
+def member_in_action(m: Member) -> JSON:
+    """A member object as embedded in actions (``member``, ``memberCreator``)."""
+    avatar = f"https://trello-members.s3.amazonaws.com/{m.id}/{m.avatar_hash}"
+    return {
+        "id": m.id,
+        "username": m.username,
+        "activityBlocked": False,
+        "avatarHash": m.avatar_hash,
+        "avatarUrl": avatar,
+        "fullName": m.full_name,
+        "idMemberReferrer": None,
+        "initials": m.initials,
+        "nonPublic": {
+            "fullName": m.full_name,
+            "initials": m.initials,
+            "avatarUrl": avatar,
+            "avatarHash": m.avatar_hash,
+        },
+        "nonPublicAvailable": True,
+    }
+
+
+def action(world: World, a: Action, *, member: bool = True, member_creator: bool = True) -> JSON:
+    """One action as ``GET /boards/{id}/actions`` returns it."""
+    out: JSON = {
+        "id": a.id,
+        "idMemberCreator": a.id_member_creator,
+        "data": a.data,
+        "type": a.type,
+        "date": iso(a.date),
+        "appCreator": None,
+        "limits": {},
+    }
+    if member and a.id_member is not None:
+        out["member"] = member_in_action(world.members[a.id_member])
+    if member_creator:
+        out["memberCreator"] = member_in_action(world.members[a.id_member_creator])
+    return out
+
+
+def member_full(m: Member, member_type: str = "normal") -> JSON:
+    """A member as in ``members/me`` and board exports."""
+    return member_in_action(m) | {
+        "bio": "",
+        "bioData": None,
+        "confirmed": True,
+        "memberType": member_type,
+        "idEnterprise": None,
+        "idEnterprisesDeactivated": [],
+        "idPremOrgsAdmin": [],
+        "products": [],
+        "status": "disconnected",
+        "url": f"https://trello.com/{m.username}",
+    }
+
+
+def member_short(m: Member) -> JSON:
+    """``GET /boards/{id}/members`` item (default fields ``fullName,username``)."""
+    return {"id": m.id, "fullName": m.full_name, "username": m.username}
+
+
+def membership(ms: Membership) -> JSON:
+    """``GET /boards/{id}/memberships`` item."""
+    return {
+        "id": ms.id,
+        "idMember": ms.id_member,
+        "memberType": ms.member_type,
+        "unconfirmed": ms.unconfirmed,
+        "deactivated": ms.deactivated,
+    }
+
+
+def card(c: Card) -> JSON:
+    """A card with every key py-trello's ``Card.from_json`` requires."""
+    return {
+        "id": c.id,
+        "address": None,
+        "checkItemStates": None,
+        "closed": c.closed,
+        "coordinates": None,
+        "creationMethod": None,
+        "dateLastActivity": iso(c.date_last_activity),
+        "desc": c.desc,
+        "descData": None,
+        "dueReminder": None,
+        "idBoard": c.id_board,
+        "idLabels": [],
+        "idList": c.id_list,
+        "idMembersVoted": [],
+        "idShort": c.id_short,
+        "idAttachmentCover": None,
+        "locationName": None,
+        "manualCoverAttachment": False,
+        "name": c.name,
+        "pos": c.pos,
+        "shortLink": c.short_link,
+        "isTemplate": False,
+        "cardRole": None,
+        "badges": {
+            "attachmentsByType": {"trello": {"board": 0, "card": 0}},
+            "location": False,
+            "votes": 0,
+            "viewingMemberVoted": False,
+            "subscribed": False,
+            "fogbugz": "",
+            "checkItems": 0,
+            "checkItemsChecked": 0,
+            "checkItemsEarliestDue": None,
+            "comments": 0,
+            "attachments": 0,
+            "description": bool(c.desc),
+            "due": None,
+            "dueComplete": False,
+            "start": None,
+        },
+        "dueComplete": False,
+        "due": None,
+        "idChecklists": [],
+        "idMembers": list(c.id_members),
+        "labels": [],
+        "limits": _CARD_LIMITS,
+        "shortUrl": f"https://trello.com/c/{c.short_link}",
+        "start": None,
+        "subscribed": False,
+        "url": c.url,
+        "cover": {
+            "idAttachment": None,
+            "color": None,
+            "idUploadedBackground": None,
+            "size": "normal",
+            "brightness": "dark",
+            "idPlugin": None,
+        },
+    }
+
+
+def trello_list(lst: TrelloList) -> JSON:
+    """A list as in ``GET /boards/{id}/lists``."""
+    return {
+        "id": lst.id,
+        "name": lst.name,
+        "closed": lst.closed,
+        "idBoard": lst.id_board,
+        "pos": lst.pos,
+        "subscribed": False,
+        "softLimit": None,
+        "limits": _LIST_LIMITS,
+        "creationMethod": None,
+    }
+
+
+def board(world: World, b: Board) -> JSON:
+    """A board as in ``GET /boards/{id}`` and ``GET /members/me/boards``."""
+    last = max((a.date for a in world.board_feed.get(b.id, [])), default=b.created)
+    return {
+        "id": b.id,
+        "name": b.name,
+        "desc": b.desc,
+        "descData": None,
+        "closed": b.closed,
+        "idOrganization": b.id_organization,
+        "idEnterprise": None,
+        "pinned": False,
+        "url": b.url,
+        "shortUrl": f"https://trello.com/b/{b.short_link}",
+        "prefs": {"permissionLevel": "org" if b.id_organization else "private"},
+        "labelNames": {},
+        "shortLink": b.short_link,
+        "dateLastActivity": iso(last),
+        "idTags": [],
+        "memberships": [membership(ms) for ms in b.memberships.values()],
+    }
+
+
+def organization(o: Organization) -> JSON:
+    """A workspace."""
+    return {
+        "id": o.id,
+        "name": o.name,
+        "displayName": o.display_name,
+        "url": f"https://trello.com/w/{o.name}",
+    }
+
+
+def board_export(world: World, b: Board, *, action_cap: int = 1000) -> JSON:
+    """The board's "Export as JSON" file: newest ``action_cap`` actions, cards, lists, members."""
+    feed = world.board_feed.get(b.id, [])
+    actions = [action(world, a) for a in reversed(feed[-action_cap:])] if action_cap else []
+    cards = sorted(world.cards_on_board(b.id), key=lambda c: (c.id_list, c.pos))
+    members = [member_full(world.members[mid], ms.member_type) for mid, ms in b.memberships.items()]
+    return board(world, b) | {
+        "actions": actions,
+        "cards": [
+            card(c) | {"attachments": [], "pluginData": [], "customFieldItems": []} for c in cards
+        ],
+        "labels": [],
+        "lists": [trello_list(x) for x in world.lists_on_board(b.id)],
+        "members": members,
+        "checklists": [],
+        "customFields": [],
+        "pluginData": [],
+    }
