@@ -1,0 +1,303 @@
+"""The scenario generator: determinism, the incident's features, and ground truth that holds up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from trello_restore.sandbox import render
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.truth import GroundTruth, scope_cards
+from trello_restore.sandbox.world import TrelloError
+
+SEEDS_SIZES = [(1, 20), (2, 200), (3, 1000), (4, 200)]
+
+
+def _action_types(s: Scenario) -> Counter[str]:
+    return Counter(a.type for a in s.world.actions)
+
+
+def test_same_seed_same_scenario() -> None:
+    """Two scenarios from the same seed and size are identical, action for action."""
+    a, b = generate(7, 120), generate(7, 120)
+    assert [render.action(a.world, x) for x in a.world.actions] == [
+        render.action(b.world, x) for x in b.world.actions
+    ]
+    assert (a.key, a.token) == (b.key, b.token)
+    assert generate(8, 120).world.actions[-1].id != a.world.actions[-1].id
+
+
+@pytest.mark.parametrize("cards", [19, 20_001])
+def test_size_bounds(cards: int) -> None:
+    """Sizes outside 20..20,000 cards are refused with a clear message."""
+    with pytest.raises(ValueError, match="between 20 and 20000"):
+        generate(1, cards)
+
+
+@pytest.mark.parametrize(("seed", "cards"), SEEDS_SIZES)
+def test_history_has_every_ingredient(seed: int, cards: int) -> None:
+    """Months of history with adds, removals, re-adds, noise, archives and a deactivated member."""
+    s = generate(seed, cards)
+    w = s.world
+    assert 8 <= len(w.members) <= 30
+    on_boards = [c for c in w.cards.values() if c.id_board in s.scope]
+    assert len(on_boards) + len(w.deleted_cards) == cards  # every generated card is accounted for
+    types = _action_types(s)
+    for t in ("createCard", "addMemberToCard", "removeMemberFromCard", "addMemberToBoard"):
+        assert types[t] > 0, t
+    assert types["moveListToBoard"] == types["moveListFromBoard"] == len(s.moved_lists)
+    assert types["deleteCard"] == 1
+    first = min(a.date for a in w.actions if a.type == "createCard")
+    assert s.incident_at - first > timedelta(days=90)
+    team_ms = w.boards[s.team.id].memberships
+    assert team_ms[s.deactivated.id].deactivated
+    assert any(s.deactivated.id in before for before in s.story.before_incident.values())
+    # a card in an archived list, on the archive board
+    closed_lists = [x for x in w.lists.values() if x.closed]
+    assert closed_lists
+    assert closed_lists[0].id_board == s.archive.id
+    assert any(c.id_list == closed_lists[0].id for c in w.cards.values())
+
+
+def test_larger_scenarios_have_noise() -> None:
+    """At realistic sizes the history has comments, list moves, re-adds and archived cards."""
+    s = generate(5, 1000)
+    types = _action_types(s)
+    assert types["commentCard"] > 100
+    updates = [a for a in s.world.actions if a.type == "updateCard"]
+    assert any("idList" in a.data["old"] for a in updates)
+    assert any("closed" in a.data["old"] for a in updates)
+    readds = Counter(
+        (e.card_id, e.member_id) for e in s.world.ledger if e.kind == "add" and e.logged
+    )
+    assert any(n > 1 for n in readds.values())
+    assert any(c.closed for c in s.world.cards.values() if c.id_board == s.archive.id)
+
+
+@pytest.mark.parametrize(("seed", "cards"), SEEDS_SIZES)
+def test_incident_strips_non_members_as_the_mover(seed: int, cards: int) -> None:
+    """Every member not on the archive board left the moved cards, logged as the mover's removal
+    within a second of the move, except on the cards where Trello logged nothing."""
+    s = generate(seed, cards)
+    w = s.world
+    losses = s.story.incident_losses
+    assert losses
+    moves = {a.id: a for a in w.actions if a.type in ("moveListToBoard", "moveCardToBoard")}
+    for ev in losses:
+        assert ev.cause == "move"
+        assert ev.by == s.mover.id
+        assert ev.move_action_id in moves
+        assert timedelta(0) < ev.at - moves[ev.move_action_id].date < timedelta(seconds=1)
+        assert ev.member_id in s.story.before_incident[ev.card_id]
+        if ev.logged:
+            action = w.actions_by_id[ev.action_id or ""]
+            assert action.type == "removeMemberFromCard"
+            assert action.id_member_creator == s.mover.id
+            assert action.data["idMember"] == ev.member_id
+            assert action.id_board == s.archive.id  # incident_log_board="target"
+    # members of the archive board (at the time of the move) kept their places
+    archive = w.boards[s.archive.id]
+    joined_later = {e.member_id for e in s.story.after if e.kind == "join_board"}
+    assert joined_later
+    lost = {(e.card_id, e.member_id) for e in losses}
+    for cid, before in s.story.before_incident.items():
+        card = w.cards.get(cid)
+        if card is None or card.id_board != s.archive.id:
+            continue
+        for mid in before:
+            if archive.is_active_member(mid) and mid not in joined_later:
+                assert (cid, mid) not in lost
+            else:
+                assert (cid, mid) in lost
+
+
+def test_share_of_cards_lose_members_silently() -> None:
+    """With unlogged_share, some stripped cards have no removal action at all; 0 and 1 are exact."""
+    s = generate(2, 1000, unlogged_share=0.3)
+    by_card: dict[str, set[bool]] = {}
+    for ev in s.story.incident_losses:
+        by_card.setdefault(ev.card_id, set()).add(ev.logged)
+    assert all(len(flags) == 1 for flags in by_card.values())  # per card: all or nothing
+    silent = sum(1 for flags in by_card.values() if flags == {False})
+    assert 0.15 < silent / len(by_card) < 0.45
+    assert all(e.logged for e in generate(2, 200, unlogged_share=0.0).story.incident_losses)
+    assert not any(e.logged for e in generate(2, 200, unlogged_share=1.0).story.incident_losses)
+
+
+def test_removals_can_be_logged_on_the_source_board() -> None:
+    """incident_log_board="source" puts the mover's removals in the team board's feed instead."""
+    s = generate(3, 200, incident_log_board="source")
+    logged = [e for e in s.story.incident_losses if e.logged]
+    assert logged
+    assert all(s.world.actions_by_id[e.action_id or ""].id_board == s.team.id for e in logged)
+
+
+# ---------------------------------------------------------------------------- ground truth
+
+
+def _expected_adds(s: Scenario, name: str) -> set[tuple[str, str]]:
+    """What each reference option set must bring back, told from the generator's story alone."""
+    w, story = s.world, s.story
+    dead = s.deactivated.id
+    deleted = {e.card_id for e in story.after if e.kind == "delete_card"}
+    touched = {(e.card_id, e.member_id) for e in story.after if e.kind in ("readd", "remove")}
+    lost_b = {
+        (e.card_id, e.member_id)
+        for e in story.incident_losses
+        if e.member_id != dead
+        and e.card_id not in deleted
+        and (e.card_id, e.member_id) not in touched
+    }
+    if name == "b":
+        return lost_b
+    if name == "c":
+        logged = {(e.card_id, e.member_id) for e in story.incident_losses if e.logged}
+        return lost_b & logged
+    if name == "a":
+        return {(c, m) for c, m in lost_b if w.boards[w.cards[c].id_board].is_active_member(m)}
+    removed_after = set()
+    for i, e in enumerate(story.after):
+        later_readd = any(
+            x.kind == "readd" and (x.card_id, x.member_id) == (e.card_id, e.member_id)
+            for x in story.after[i + 1 :]
+        )
+        if e.kind == "remove" and e.member_id != dead and not later_readd:
+            removed_after.add((e.card_id or "", e.member_id or ""))
+    lost_d = lost_b | removed_after
+    if name == "d":
+        return lost_d
+    assert name == "e"
+    with_recorded = {e.card_id for e in story.incident_losses if e.logged} | {
+        c for c, _ in removed_after
+    }
+    ever = {
+        (c, m)
+        for c, m in story.ever_added
+        if c in w.cards
+        and c not in with_recorded
+        and m not in w.cards[c].id_members
+        and m != dead
+        and set(w.cards[c].boards_seen) & set(s.scope)
+    }
+    return {(c, m) for c, m in lost_d if c in with_recorded} | ever
+
+
+def _apply_directly(s: Scenario, truth: GroundTruth) -> None:
+    """Carry the ground truth out on the world itself: grants first, then card members."""
+    w = s.world
+    for g in sorted(truth.grants):
+        w.add_member_to_board(g.board_id, g.member_id, s.mover.id, "normal")
+    for ch in sorted(truth.changes):
+        w.add_member_to_card(ch.card_id, ch.member_id, s.mover.id)
+
+
+@pytest.mark.parametrize(("seed", "cards"), SEEDS_SIZES)
+@pytest.mark.parametrize("name", ["a", "b", "c", "d", "e"])
+def test_ground_truth_matches_the_story_and_applies_cleanly(
+    seed: int, cards: int, name: str
+) -> None:
+    """The ledger-derived truth equals what the story says must come back, and applying it to
+    the sandbox state (grants first) succeeds with no duplicate and no non-member add."""
+    s = generate(seed, cards)
+    truth = s.truth(name)
+    expected = _expected_adds(s, name)
+    assert truth.pairs() == expected
+    before = {cid: list(c.id_members) for cid, c in s.world.cards.items()}
+    _apply_directly(s, truth)
+    for cid, card in s.world.cards.items():
+        added = {m for c, m in expected if c == cid}
+        assert set(card.id_members) == set(before[cid]) | added
+        assert len(card.id_members) == len(set(card.id_members))
+
+
+@pytest.mark.parametrize(("seed", "cards"), SEEDS_SIZES)
+def test_blocked_changes_are_really_blocked(seed: int, cards: int) -> None:
+    """Set a blocks exactly the members the archive board lacks; Trello refuses those adds."""
+    s = generate(seed, cards)
+    a, b = s.truth("a"), s.truth("b")
+    assert {(x.card_id, x.member_id) for x in a.blocked} == b.pairs() - a.pairs()
+    assert a.grants == frozenset()
+    needed = {(x.board_id, x.member_id) for x in a.blocked}
+    assert {(g.board_id, g.member_id) for g in b.grants} == needed
+    assert all(g.role == "normal" for g in b.grants)
+    for ch in sorted(a.blocked)[:5]:
+        with pytest.raises(TrelloError) as err:
+            s.world.add_member_to_card(ch.card_id, ch.member_id, s.mover.id)
+        assert err.value.status == 400
+
+
+@pytest.mark.parametrize(("seed", "cards"), SEEDS_SIZES)
+@pytest.mark.parametrize("name", ["a", "b", "c", "d", "e"])
+def test_every_recorded_removal_is_accounted_for_once(seed: int, cards: int, name: str) -> None:
+    """Each removeMemberFromCard in scope is a change's evidence, blocked, or skipped: once."""
+    s = generate(seed, cards)
+    truth = s.truth(name)
+    in_scope = {c.id for c, _ in scope_cards(s.world, s.scope)}
+    removals = {
+        a.id for a in s.world.actions if a.type == "removeMemberFromCard" and a.id_card in in_scope
+    }
+    seen = Counter(
+        [x.action_id for x in truth.changes | truth.blocked if x.evidence == "recorded_removal"]
+        + [x.action_id for x in truth.skipped if x.action_id in removals]
+    )
+    assert set(seen) == removals
+    assert all(n == 1 for n in seen.values())
+
+
+def test_skip_reasons_follow_the_story() -> None:
+    """Deleted card, deactivated member, re-adds and others' removals get the documented reasons."""
+    s = generate(3, 1000)
+    story = s.story
+    a, d = s.truth("a"), s.truth("d")
+    reasons_a = {(x.card_id, x.member_id, x.action_id): x.reason for x in a.skipped}
+    deleted = next(e.card_id for e in story.after if e.kind == "delete_card")
+    for ev in story.incident_losses:
+        key = (ev.card_id, ev.member_id, ev.action_id)
+        if ev.card_id == deleted and ev.logged:
+            assert reasons_a[key] == "card_deleted"
+        elif ev.member_id == s.deactivated.id and ev.logged:
+            assert reasons_a[key] == "deactivated"
+    readds = [e for e in story.after if e.kind == "readd"]
+    assert readds
+    for e in readds:
+        ev = next(
+            x for x in story.incident_losses if (x.card_id, x.member_id) == (e.card_id, e.member_id)
+        )
+        if ev.logged:
+            assert reasons_a[(ev.card_id, ev.member_id, ev.action_id)] in (
+                "already_on_card",
+                "re_added_later",
+            )
+    others = [e for e in story.after if e.kind == "remove" and e.by != s.mover.id]
+    assert others
+    reasons_d = {(x.card_id, x.member_id): x.reason for x in d.skipped}
+    for e in others:
+        assert any(
+            x.reason == "filtered" and (x.card_id, x.member_id) == (e.card_id, e.member_id)
+            for x in a.skipped
+        )
+        assert (e.card_id, e.member_id) in d.pairs() or reasons_d.get(
+            (e.card_id or "", e.member_id or "")
+        ) in ("deactivated", "already_on_card")
+    c = s.truth("c")
+    silent = {(e.card_id, e.member_id) for e in story.incident_losses if not e.logged}
+    assert silent
+    assert any(x.reason == "filtered" and (x.card_id, x.member_id) in silent for x in c.skipped)
+
+
+def test_export_has_real_shape_and_cap() -> None:
+    """The board export holds the newest 1000 actions, newest first, plus cards and members."""
+    s = generate(2, 1000)
+    export = s.export()
+    assert len(export["actions"]) == 1000
+    dates = [a["date"] for a in export["actions"]]
+    assert dates == sorted(dates, reverse=True)
+    assert export["actions"][0]["id"] == s.world.board_feed[s.team.id][-1].id
+    assert {c["idBoard"] for c in export["cards"]} == {s.team.id}
+    assert {m["idMember"] for m in export["memberships"]} == set(
+        s.world.boards[s.team.id].memberships
+    )
+    small = generate(1, 20).export()
+    assert len(small["actions"]) < 1000
