@@ -1,0 +1,733 @@
+"""The sandbox's ``/1/`` routes: what each Trello endpoint answers, as plain functions.
+
+Each handler takes a ``Call`` (the world, the token's member, path and query/body parameters)
+and returns the JSON value of a 200 answer, or raises ``TrelloError`` with Trello's status and
+body. Handlers run with ``world.lock`` held by the caller and know nothing about HTTP, rate
+limits or faults (see ``server.py``). Behaviour follows trello-api-notes.md §1 and §3; where
+Trello's answer is unconfirmed, the choice made here is said next to the code.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from trello_restore.sandbox import render
+from trello_restore.sandbox.ids import id_time, is_object_id, parse_iso
+from trello_restore.sandbox.world import (
+    Action,
+    Board,
+    Card,
+    Member,
+    MemberType,
+    Organization,
+    TrelloError,
+    TrelloList,
+    World,
+    invalid_id,
+    invalid_object_id,
+    not_found,
+)
+
+JSON = dict[str, Any]
+
+#: Trello's body when the token's member may not see or change the model.
+UNAUTHORIZED = "unauthorized permission requested"
+#: Default action filters (notes §1.1): board actions ``all``, card actions hide member changes.
+BOARD_ACTIONS_DEFAULT_FILTER = "all"
+CARD_ACTIONS_DEFAULT_FILTER = "commentCard,updateCard:idList"
+#: Most actions or cards one request may ask for.
+MAX_LIMIT = 1000
+
+_SHORT_LINK_RE = re.compile(r"^[A-Za-z0-9]{8}$")
+_FILTER_ITEM_RE = re.compile(r"^[A-Za-z]+(:[A-Za-z]+)?$")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One ``/1/`` route the sandbox serves: an HTTP method and a path template."""
+
+    method: str
+    template: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets: the world, who is asking, and the request's parameters."""
+
+    world: World
+    #: The member the token belongs to (the actor for writes).
+    member_id: str
+    #: Path parameters by template name (``id``, ``filter``, ``idMember``).
+    path: dict[str, str]
+    #: Query parameters, overridden by body parameters (JSON or form), all as strings.
+    params: dict[str, str]
+    #: How ``before``/``since`` ids compare: ``exact`` or ``second`` (see ``SandboxOptions``).
+    id_cursor: str = "exact"
+
+
+Handler = Callable[[Call], Any]
+
+
+def unauthorized() -> TrelloError:
+    """401 ``unauthorized permission requested`` (plain text)."""
+    return TrelloError(401, UNAUTHORIZED)
+
+
+def invalid_value(name: str) -> TrelloError:
+    """400 ``invalid value for <name>`` (plain text)."""
+    return TrelloError(400, f"invalid value for {name}")
+
+
+# ------------------------------------------------------------------------------- parameters
+
+
+def _int_param(call: Call, name: str, default: int, maximum: int | None = None) -> int:
+    raw = call.params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid_value(name) from None
+    if value < 0 or (maximum is not None and value > maximum):
+        raise invalid_value(name)
+    return value
+
+
+def _bool_param(call: Call, name: str, default: bool) -> bool:
+    raw = call.params.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise invalid_value(name)
+
+
+def _choice_param(call: Call, name: str, default: str, choices: Iterable[str]) -> str:
+    raw = call.params.get(name) or default
+    if raw not in choices:
+        raise invalid_value(name)
+    return raw
+
+
+def _multi_choice_param(call: Call, name: str, default: str, choices: set[str]) -> set[str]:
+    raw = call.params.get(name) or default
+    items = {x.strip() for x in raw.split(",") if x.strip()}
+    if not items or not items <= choices:
+        raise invalid_value(name)
+    return items
+
+
+def _pick(obj: JSON, fields: str | None) -> JSON:
+    """Trello's ``fields=``: ``all`` (or absent) keeps everything; a list keeps those and id."""
+    if fields is None or fields == "" or fields == "all":
+        return obj
+    wanted = ["id", *(f.strip() for f in fields.split(","))]
+    return {k: obj[k] for k in dict.fromkeys(wanted) if k in obj}
+
+
+# ------------------------------------------------------------------------------ lookups
+
+
+def _object_id_path(ref: str) -> str:
+    """A path segment that must be a 24-hex id (400 ``invalid id`` otherwise)."""
+    if not is_object_id(ref):
+        raise invalid_id()
+    return ref.lower()
+
+
+def _object_id_param(value: str) -> str:
+    """A parameter or body value that must be an id (400 JSON ``Invalid objectId`` otherwise)."""
+    if not is_object_id(value):
+        raise invalid_object_id()
+    return value.lower()
+
+
+def _model_ref(ref: str) -> str:
+    """A board or card reference: a 24-hex id or an 8-character shortLink."""
+    if is_object_id(ref):
+        return ref.lower()
+    if _SHORT_LINK_RE.match(ref):
+        return ref
+    raise invalid_id()
+
+
+def _board(call: Call) -> Board:
+    return call.world.board(_model_ref(call.path["id"]))
+
+
+def _card(call: Call) -> Card:
+    return call.world.card(_model_ref(call.path["id"]))
+
+
+def _list(call: Call) -> TrelloList:
+    lst = call.world.lists.get(_object_id_path(call.path["id"]))
+    if lst is None:
+        raise not_found()
+    return lst
+
+
+def _member_ref(call: Call, ref: str) -> Member:
+    """A member by ``me``, id or username."""
+    if ref == "me":
+        return call.world.members[call.member_id]
+    return call.world.member(ref.lower() if is_object_id(ref) else ref)
+
+
+def _organization(call: Call) -> Organization:
+    ref = call.path["id"]
+    orgs = call.world.organizations
+    org = orgs.get(ref.lower()) or next((o for o in orgs.values() if o.name == ref), None)
+    if org is None:
+        raise not_found()
+    return org
+
+
+def _readable(call: Call, board: Board) -> Board:
+    """Reading a board needs an active membership (401 otherwise)."""
+    if not board.is_active_member(call.member_id):
+        raise unauthorized()
+    return board
+
+
+def _writable(call: Call, board: Board) -> Board:
+    """Changing a board or its cards needs an active membership that is not an observer."""
+    ms = board.memberships.get(call.member_id)
+    if ms is None or not board.is_active_member(call.member_id) or ms.member_type == "observer":
+        raise unauthorized()
+    return board
+
+
+# ------------------------------------------------------------------------------ actions
+
+
+def _action_matcher(spec: str) -> Callable[[Action], bool]:
+    """Trello's action ``filter``: ``all`` or types, with sub-filters like ``updateCard:idList``.
+
+    A sub-filter ``type:field`` matches actions of that type whose ``data.old`` has ``field``.
+    Unknown type names match nothing (the sandbox does not keep a list of every Trello type, so
+    it cannot tell a typo from a type it never logs); only malformed items are refused.
+    """
+    items = [x.strip() for x in spec.split(",") if x.strip()]
+    if not items or not all(_FILTER_ITEM_RE.match(x) for x in items):
+        raise invalid_value("filter")
+    if "all" in items:
+        return lambda a: True
+    types: set[str] = set()
+    sub: dict[str, set[str]] = {}
+    for item in items:
+        type_, _, field = item.partition(":")
+        if field:
+            sub.setdefault(type_, set()).add(field)
+        else:
+            types.add(type_)
+
+    def matches(a: Action) -> bool:
+        if a.type in types:
+            return True
+        fields = sub.get(a.type)
+        if not fields:
+            return False
+        old = a.data.get("old")
+        return isinstance(old, dict) and any(f in old for f in fields)
+
+    return matches
+
+
+def _cursor_bound(call: Call, name: str) -> tuple[str, str | datetime] | None:
+    """``before``/``since`` as ``("id", id)`` or ``("date", datetime)``; None when absent."""
+    raw = call.params.get(name)
+    if raw is None or raw in ("", "null", "lastView"):
+        return None
+    if is_object_id(raw):
+        if call.id_cursor == "second":
+            # The API "derives the date" from the id: second precision, so actions created in
+            # the same second as the boundary compare equal to its start.
+            return ("date", id_time(raw))
+        return ("id", raw.lower())
+    try:
+        return ("date", parse_iso(raw))
+    except ValueError:
+        raise invalid_value(name) from None
+
+
+def _action_slice(feed: list[Action], call: Call) -> tuple[int, int]:
+    """The index range of an oldest-first feed inside ``since`` and ``before`` (exclusive)."""
+    lo, hi = 0, len(feed)
+    before = _cursor_bound(call, "before")
+    since = _cursor_bound(call, "since")
+    if before is not None:
+        kind, value = before
+        if kind == "id":
+            hi = bisect_left(feed, value, key=lambda a: a.id)
+        else:
+            hi = bisect_left(feed, value, key=lambda a: a.date)
+    if since is not None:
+        kind, value = since
+        if kind == "id":
+            lo = bisect_right(feed, value, key=lambda a: a.id)
+        else:
+            lo = bisect_right(feed, value, key=lambda a: a.date)
+    return lo, hi
+
+
+def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JSON]:
+    """One page of an oldest-first feed, newest first, as Trello's action endpoints answer.
+
+    ``limit`` 0-1000 (default 50); ``page`` with the legacy rule ``page * limit < 1000``;
+    ``before``/``since`` bound by date or id (exclusive); ``member``/``memberCreator`` embed
+    the member objects. Scans backwards from the ``before`` bound, so a page costs what it
+    returns, not the size of the feed.
+    """
+    matches = _action_matcher(call.params.get("filter") or default_filter)
+    limit = _int_param(call, "limit", 50, MAX_LIMIT)
+    page = _int_param(call, "page", 0)
+    if page * limit >= MAX_LIMIT:
+        raise invalid_value("page")
+    member = _bool_param(call, "member", True)
+    member_creator = _bool_param(call, "memberCreator", True)
+    fields = call.params.get("fields")
+    lo, hi = _action_slice(feed, call)
+    skip = page * limit
+    out: list[JSON] = []
+    i = hi - 1
+    while i >= lo and len(out) < limit:
+        a = feed[i]
+        i -= 1
+        if not matches(a):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        rendered = render.action(call.world, a, member=member, member_creator=member_creator)
+        out.append(_pick(rendered, fields))
+    return out
+
+
+def board_actions(call: Call) -> list[JSON]:
+    """``GET /1/boards/{id}/actions`` (default filter ``all``)."""
+    board = _readable(call, _board(call))
+    feed = call.world.board_feed.get(board.id, [])
+    return list_actions(call, feed, BOARD_ACTIONS_DEFAULT_FILTER)
+
+
+def card_actions(call: Call) -> list[JSON]:
+    """``GET /1/cards/{id}/actions`` (default filter ``commentCard,updateCard:idList``)."""
+    card = _card(call)
+    _readable(call, call.world.boards[card.id_board])
+    return list_actions(call, call.world.card_actions(card.id), CARD_ACTIONS_DEFAULT_FILTER)
+
+
+# -------------------------------------------------------------------------------- cards
+
+CARD_FILTERS = frozenset({"all", "closed", "open", "visible", "none"})
+
+
+def _card_filter(world: World, name: str) -> Callable[[Card], bool]:
+    if name == "all":
+        return lambda c: True
+    if name == "closed":
+        return lambda c: c.closed
+    if name == "open":  # not archived, cards in archived lists included
+        return lambda c: not c.closed
+    if name == "visible":  # open cards in open lists
+        return lambda c: not c.closed and not world.lists[c.id_list].closed
+    return lambda c: False
+
+
+def _render_card(call: Call, c: Card, fields: str | None) -> JSON:
+    out = _pick(render.card(c), fields)
+    if _bool_param(call, "customFieldItems", False):
+        out["customFieldItems"] = []
+    return out
+
+
+def _card_cursor(call: Call, name: str) -> Callable[[Card], bool] | None:
+    raw = call.params.get(name)
+    if raw is None or raw in ("", "null"):
+        return None
+    if is_object_id(raw):
+        ref = raw.lower()
+        return (lambda c: c.id < ref) if name == "before" else (lambda c: c.id > ref)
+    try:
+        when = parse_iso(raw)
+    except ValueError:
+        raise invalid_value(name) from None
+    if name == "before":
+        return lambda c: id_time(c.id) < when
+    return lambda c: id_time(c.id) > when
+
+
+def board_cards(call: Call) -> list[JSON]:
+    """``GET /1/boards/{id}/cards[/{filter}]``.
+
+    Without ``limit``/``before``/``since``: every matching card in board position order (list
+    position, then card position). With any of them: paged by card id, newest first, at most
+    ``limit`` (default and maximum 1000).
+    """
+    board = _readable(call, _board(call))
+    name = call.path.get("filter") or call.params.get("filter") or "visible"
+    if name not in CARD_FILTERS:
+        raise invalid_value("filter")
+    keep = _card_filter(call.world, name)
+    cards = [c for c in call.world.cards_on_board(board.id) if keep(c)]
+    fields = call.params.get("fields")
+    paged = any(call.params.get(p) not in (None, "") for p in ("limit", "before", "since"))
+    if not paged:
+        lists = call.world.lists
+        cards.sort(key=lambda c: (lists[c.id_list].pos, c.pos))
+        return [_render_card(call, c, fields) for c in cards]
+    limit = _int_param(call, "limit", MAX_LIMIT, MAX_LIMIT)
+    for name in ("before", "since"):
+        bound = _card_cursor(call, name)
+        if bound is not None:
+            cards = [c for c in cards if bound(c)]
+    cards.sort(key=lambda c: c.id, reverse=True)
+    return [_render_card(call, c, fields) for c in cards[:limit]]
+
+
+def get_card(call: Call) -> JSON:
+    """``GET /1/cards/{id}`` (id or shortLink)."""
+    card = _card(call)
+    _readable(call, call.world.boards[card.id_board])
+    return _render_card(call, card, call.params.get("fields"))
+
+
+def _card_members(world: World, card: Card) -> list[JSON]:
+    """The member array that the ``idMembers`` writes answer with."""
+    out = []
+    for mid in card.id_members:
+        m = world.members[mid]
+        out.append(
+            {
+                "id": m.id,
+                "avatarHash": m.avatar_hash,
+                "fullName": m.full_name,
+                "initials": m.initials,
+                "username": m.username,
+            }
+        )
+    return out
+
+
+def add_card_member(call: Call) -> list[JSON]:
+    """``POST /1/cards/{id}/idMembers`` with ``value`` = member id: the card's members after.
+
+    Duplicates get ``400 member is already on the card``; a member who is not on the card's
+    board gets ``400 {"message":"Invalid objectId",...}`` (world.py's choice, unconfirmed).
+    """
+    card = _card(call)
+    _writable(call, call.world.boards[card.id_board])
+    value = call.params.get("value")
+    if not value:
+        raise invalid_value("value")
+    call.world.add_member_to_card(card.id, _object_id_param(value), call.member_id)
+    return _card_members(call.world, card)
+
+
+def remove_card_member(call: Call) -> list[JSON]:
+    """``DELETE /1/cards/{id}/idMembers/{idMember}``: the card's remaining members."""
+    card = _card(call)
+    _writable(call, call.world.boards[card.id_board])
+    member_id = _object_id_path(call.path["idMember"])
+    call.world.remove_member_from_card(card.id, member_id, call.member_id)
+    return _card_members(call.world, card)
+
+
+def update_card(call: Call) -> JSON:
+    """``PUT /1/cards/{id}``: ``idBoard``+``idList`` (move), ``idList``, ``closed``, ``idMembers``.
+
+    Applied in that order. ``idBoard`` without ``idList`` is refused (``invalid value for
+    idList``), as moving across boards needs both (notes §3.1).
+    """
+    world = call.world
+    card = _card(call)
+    _writable(call, world.boards[card.id_board])
+    p = call.params
+    id_board, id_list = p.get("idBoard"), p.get("idList")
+    if id_board:
+        if not id_list:
+            raise invalid_value("idList")
+        board = world.boards.get(_object_id_param(id_board))
+        if board is None:
+            raise invalid_value("idBoard")
+        _writable(call, board)
+        world.move_card_to_board(card.id, board.id, _object_id_param(id_list), call.member_id)
+    elif id_list:
+        world.move_card_to_list(card.id, _object_id_param(id_list), call.member_id)
+    if p.get("closed") not in (None, ""):
+        world.set_card_closed(card.id, _bool_param(call, "closed", False), call.member_id)
+    if "idMembers" in p:
+        ids = [_object_id_param(x.strip()) for x in p["idMembers"].split(",") if x.strip()]
+        world.set_card_members(card.id, ids, call.member_id)
+    return render.card(card)
+
+
+def delete_card(call: Call) -> JSON:
+    """``DELETE /1/cards/{id}``: Trello answers ``{"limits": {}}``."""
+    card = _card(call)
+    _writable(call, call.world.boards[card.id_board])
+    call.world.delete_card(card.id, call.member_id)
+    return {"limits": {}}
+
+
+# ------------------------------------------------------------------------------- boards
+
+BOARD_FILTERS = frozenset({"all", "open", "closed", "members", "organization", "public", "starred"})
+
+
+def _board_filter(items: set[str], member_id: str) -> Callable[[Board], bool]:
+    def keep(b: Board) -> bool:
+        if "all" in items:
+            return True
+        return (
+            ("open" in items and not b.closed)
+            or ("closed" in items and b.closed)
+            or ("members" in items and b.is_active_member(member_id))
+            or ("organization" in items and b.id_organization is not None)
+        )  # the sandbox has no public or starred boards
+
+    return keep
+
+
+def _render_boards(call: Call, boards: Iterable[Board]) -> list[JSON]:
+    fields = call.params.get("fields")
+    lists_filter = _choice_param(call, "lists", "none", ("all", "closed", "none", "open"))
+    out = []
+    for b in boards:
+        item = _pick(render.board(call.world, b), fields)
+        if lists_filter != "none":
+            lists = call.world.lists_on_board(b.id)
+            item["lists"] = [
+                render.trello_list(x)
+                for x in lists
+                if lists_filter == "all" or x.closed == (lists_filter == "closed")
+            ]
+        out.append(item)
+    return out
+
+
+def get_board(call: Call) -> JSON:
+    """``GET /1/boards/{id}`` (id or shortLink)."""
+    board = _readable(call, _board(call))
+    return _pick(render.board(call.world, board), call.params.get("fields"))
+
+
+def member_boards(call: Call) -> list[JSON]:
+    """``GET /1/members/{id}/boards`` (``me``, id or username).
+
+    Another member's boards are listed only where the token's member is a member too.
+    """
+    member = _member_ref(call, call.path.get("id", "me"))
+    items = _multi_choice_param(call, "filter", "all", set(BOARD_FILTERS))
+    keep = _board_filter(items, member.id)
+    boards = [
+        b
+        for b in call.world.boards.values()
+        if b.is_active_member(member.id) and b.is_active_member(call.member_id) and keep(b)
+    ]
+    return _render_boards(call, boards)
+
+
+def organization_boards(call: Call) -> list[JSON]:
+    """``GET /1/organizations/{id}/boards`` (id or name): the workspace's boards the token's
+    member is a member of (the sandbox has no workspace-visible boards)."""
+    org = _organization(call)
+    items = _multi_choice_param(call, "filter", "all", set(BOARD_FILTERS))
+    keep = _board_filter(items, call.member_id)
+    boards = [
+        b
+        for b in call.world.boards.values()
+        if b.id_organization == org.id and b.is_active_member(call.member_id) and keep(b)
+    ]
+    return _render_boards(call, boards)
+
+
+def board_lists(call: Call) -> list[JSON]:
+    """``GET /1/boards/{id}/lists[/{filter}]``: ``filter`` (default open), ``cards`` embeds."""
+    board = _readable(call, _board(call))
+    choices = ("all", "closed", "none", "open")
+    which = call.path.get("filter") or _choice_param(call, "filter", "open", choices)
+    if which not in choices:
+        raise invalid_value("filter")
+    cards_filter = _choice_param(call, "cards", "none", choices)
+    fields, card_fields = call.params.get("fields"), call.params.get("card_fields")
+    out = []
+    for lst in call.world.lists_on_board(board.id):
+        if which == "none" or (which != "all" and lst.closed != (which == "closed")):
+            continue
+        item = _pick(render.trello_list(lst), fields)
+        if cards_filter != "none":
+            cards = sorted(
+                (c for c in call.world.cards.values() if c.id_list == lst.id),
+                key=lambda c: c.pos,
+            )
+            item["cards"] = [
+                _pick(render.card(c), card_fields)
+                for c in cards
+                if cards_filter == "all" or c.closed == (cards_filter == "closed")
+            ]
+        out.append(item)
+    return out
+
+
+_MEMBER_TYPE_FILTERS: dict[str, set[str]] = {
+    "all": {"admin", "normal", "observer"},
+    "admins": {"admin"},
+    "owners": {"admin"},
+    "normal": {"normal"},
+    "none": set(),
+}
+
+
+def board_members(call: Call) -> list[JSON]:
+    """``GET /1/boards/{id}/members``: ``filter`` (all|admins|normal|owners|none), ``fields``
+    (default ``fullName,username``)."""
+    board = _readable(call, _board(call))
+    which = _choice_param(call, "filter", "all", _MEMBER_TYPE_FILTERS)
+    types = _MEMBER_TYPE_FILTERS[which]
+    fields = call.params.get("fields") or "fullName,username"
+    return [
+        _pick(render.member_full(call.world.members[ms.id_member], ms.member_type), fields)
+        for ms in board.memberships.values()
+        if ms.member_type in types
+    ]
+
+
+def board_memberships(call: Call) -> list[JSON]:
+    """``GET /1/boards/{id}/memberships``: ``filter``; ``member=true`` embeds the member."""
+    board = _readable(call, _board(call))
+    which = _choice_param(call, "filter", "all", ("all", "admins", "normal", "none"))
+    types = _MEMBER_TYPE_FILTERS[which]
+    embed = _bool_param(call, "member", False)
+    member_fields = call.params.get("member_fields") or "fullName,username"
+    out = []
+    for ms in board.memberships.values():
+        if ms.member_type not in types:
+            continue
+        item = render.membership(ms)
+        if embed:
+            full = render.member_full(call.world.members[ms.id_member], ms.member_type)
+            item["member"] = _pick(full, member_fields)
+        out.append(item)
+    return out
+
+
+def put_board_member(call: Call) -> JSON:
+    """``PUT /1/boards/{id}/members/{idMember}``: ``type`` admin|normal|observer (default
+    normal). Answers ``{id, members, memberships}`` (shape of the email variant; unconfirmed)."""
+    world = call.world
+    board = _writable(call, _board(call))
+    ref = call.path["idMember"]
+    member_id = ref.lower() if is_object_id(ref) else world.member(ref).id
+    member_type: MemberType
+    raw = call.params.get("type") or "normal"
+    if raw == "admin":
+        member_type = "admin"
+    elif raw == "normal":
+        member_type = "normal"
+    elif raw == "observer":
+        member_type = "observer"
+    else:
+        raise invalid_value("type")
+    world.add_member_to_board(board.id, member_id, call.member_id, member_type)
+    return {
+        "id": board.id,
+        "members": [render.member_short(world.members[m]) for m in board.memberships],
+        "memberships": [render.membership(ms) for ms in board.memberships.values()],
+    }
+
+
+def move_list(call: Call) -> JSON:
+    """``PUT /1/lists/{id}/idBoard`` with ``value`` = board id: the incident (world.py)."""
+    world = call.world
+    lst = _list(call)
+    _writable(call, world.boards[lst.id_board])
+    value = call.params.get("value")
+    if not value:
+        raise invalid_value("value")
+    dst = world.boards.get(_object_id_param(value))
+    if dst is None:
+        raise invalid_value("value")
+    _writable(call, dst)
+    world.move_list_to_board(lst.id, dst.id, call.member_id)
+    return render.trello_list(lst)
+
+
+# ------------------------------------------------------------------------------ members
+
+
+def get_member(call: Call) -> JSON:
+    """``GET /1/members/{id}`` (``me``, id or username)."""
+    member = _member_ref(call, call.path.get("id", "me"))
+    return _pick(render.member_full(member), call.params.get("fields"))
+
+
+# ------------------------------------------------------------------------------- routing
+
+HANDLERS: dict[Route, Handler] = {
+    Route("GET", "/1/members/me"): get_member,
+    Route("GET", "/1/members/me/boards"): member_boards,
+    Route("GET", "/1/members/{id}"): get_member,
+    Route("GET", "/1/members/{id}/boards"): member_boards,
+    Route("GET", "/1/organizations/{id}/boards"): organization_boards,
+    Route("GET", "/1/boards/{id}"): get_board,
+    Route("GET", "/1/boards/{id}/actions"): board_actions,
+    Route("GET", "/1/boards/{id}/cards"): board_cards,
+    Route("GET", "/1/boards/{id}/cards/{filter}"): board_cards,
+    Route("GET", "/1/boards/{id}/lists"): board_lists,
+    Route("GET", "/1/boards/{id}/lists/{filter}"): board_lists,
+    Route("GET", "/1/boards/{id}/members"): board_members,
+    Route("GET", "/1/boards/{id}/memberships"): board_memberships,
+    Route("PUT", "/1/boards/{id}/members/{idMember}"): put_board_member,
+    Route("GET", "/1/cards/{id}"): get_card,
+    Route("PUT", "/1/cards/{id}"): update_card,
+    Route("DELETE", "/1/cards/{id}"): delete_card,
+    Route("GET", "/1/cards/{id}/actions"): card_actions,
+    Route("POST", "/1/cards/{id}/idMembers"): add_card_member,
+    Route("DELETE", "/1/cards/{id}/idMembers/{idMember}"): remove_card_member,
+    Route("PUT", "/1/lists/{id}/idBoard"): move_list,
+}
+
+#: Every ``/1/`` route the sandbox serves. ``me`` routes come before their ``{id}`` twins, so
+#: they match first; both answer the same.
+ROUTES: tuple[Route, ...] = tuple(HANDLERS)
+#: The routes under Trello's ``/1/members/{id}`` limit (not nested ones like ``…/boards``).
+MEMBERS_LIMITED: frozenset[Route] = frozenset(
+    {Route("GET", "/1/members/me"), Route("GET", "/1/members/{id}")}
+)
+
+_COMPILED: list[tuple[Route, tuple[str, ...]]] = [
+    (route, tuple(route.template.strip("/").split("/"))) for route in ROUTES
+]
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for a method and a (decoded, query-less) path, with its path parameters.
+
+    A single trailing slash is ignored. Literal segments must match exactly; ``{name}``
+    segments match any non-empty segment.
+    """
+    parts = tuple(path.strip("/").split("/"))
+    for route, template in _COMPILED:
+        if route.method != method or len(template) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for want, got in zip(template, parts, strict=True):
+            if want.startswith("{"):
+                if not got:
+                    break
+                params[want[1:-1]] = got
+            elif want != got:
+                break
+        else:
+            return route, params
+    return None
