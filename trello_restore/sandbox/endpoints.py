@@ -282,7 +282,8 @@ def _action_slice(feed: list[Action], call: Call) -> tuple[int, int]:
 def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JSON]:
     """One page of an oldest-first feed, newest first, as Trello's action endpoints answer.
 
-    ``limit`` 0-1000 (default 50); ``page`` with the legacy rule ``page * limit < 1000``;
+    ``limit`` 0-1000 (default 50); ``page`` with the legacy rule ``page * limit < 1000``, and no
+    page reaches past the 1000th match;
     ``before``/``since`` bound by date or id (exclusive); ``member``/``memberCreator`` embed
     the member objects. Scans backwards from the ``before`` bound, so a page costs what it
     returns, not the size of the feed.
@@ -297,6 +298,8 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
     fields = call.params.get("fields")
     lo, hi = _action_slice(feed, call)
     skip = page * limit
+    # Paging never reaches past the newest 1000 matches (notes §0.2): the last page is short.
+    limit = min(limit, MAX_LIMIT - skip)
     out: list[JSON] = []
     i = hi - 1
     while i >= lo and len(out) < limit:

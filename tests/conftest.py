@@ -1,0 +1,180 @@
+"""Shared fixtures: a small hand-built Trello world, and sandbox servers over real loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+import requests
+
+from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+from trello_restore.sandbox.world import World
+
+#: When the small world's history starts.
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point ``TRELLO_RESTORE_HOME`` (state, cache, journals) at the test's own directory."""
+    home = tmp_path / "trello-restore-home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    return home
+
+
+@dataclass
+class SmallWorld:
+    """A hand-built world with named ids and credentials (``key``/``token`` are the lead's)."""
+
+    world: World
+    key: str
+    token: str
+    #: Ids by name: members, org, boards, lists and cards (see ``make_world``).
+    ids: dict[str, str]
+    #: Tokens of the other members that have credentials, by name.
+    tokens: dict[str, str]
+
+
+def make_world(seed: int = 3) -> SmallWorld:
+    """A workspace with a team board and an archive board, and a little history.
+
+    Members: ``lead`` (admin of both boards; the key and token), ``ana`` (team and archive),
+    ``ben`` and ``cai`` (team only), ``obs`` (team observer, has a token), ``outsider`` (no
+    boards, has a token). Team lists: ``doing`` (cards ``c1`` ana+ben, ``c2`` ben+cai,
+    ``c_archived`` archived), ``done`` (``c3`` ana+cai), ``old`` (archived list, card ``c4``
+    ben). Archive board: list ``shelf`` with card ``c5`` (ana).
+    """
+    w = World(seed)
+    ticks = iter(range(1, 10_000))
+
+    def at() -> datetime:
+        return T0 + timedelta(minutes=next(ticks))
+
+    ids: dict[str, str] = {}
+    for name in ("lead", "ana", "ben", "cai", "obs", "outsider"):
+        ids[name] = w.add_member(name, f"{name.title()} Example", T0).id
+    org = w.add_organization("acme", "Acme", T0)
+    ids["org"] = org.id
+    lead = ids["lead"]
+    team = w.create_board("Team", lead, at(), org.id)
+    archive = w.create_board("Archive", lead, at(), org.id)
+    ids["team"], ids["archive"] = team.id, archive.id
+    for name in ("ana", "ben", "cai"):
+        w.add_member_to_board(team.id, ids[name], lead, "normal", at())
+    w.add_member_to_board(team.id, ids["obs"], lead, "observer", at())
+    w.add_member_to_board(archive.id, ids["ana"], lead, "normal", at())
+    for name, board in (("doing", team), ("done", team), ("old", team), ("shelf", archive)):
+        ids[name] = w.create_list(board.id, name.title(), lead, at()).id
+    cards = {
+        "c1": ("doing", ("ana", "ben")),
+        "c2": ("doing", ("ben", "cai")),
+        "c_archived": ("doing", ("ana",)),
+        "c3": ("done", ("ana", "cai")),
+        "c4": ("old", ("ben",)),
+        "c5": ("shelf", ("ana",)),
+    }
+    for name, (list_name, members) in cards.items():
+        card = w.create_card(ids[list_name], name.upper(), lead, at())
+        ids[name] = card.id
+        for m in members:
+            w.add_member_to_card(card.id, ids[m], lead, at())
+    w.comment(ids["c1"], "first", lead, at())
+    w.move_card_to_list(ids["c2"], ids["done"], lead, at())
+    w.move_card_to_list(ids["c2"], ids["doing"], lead, at())
+    w.set_card_closed(ids["c_archived"], True, lead, at())
+    w.set_list_closed(ids["old"], True, lead, at())
+    key, token = w.add_credentials(lead)
+    tokens = {name: w.add_credentials(ids[name])[1] for name in ("obs", "outsider", "ana")}
+    return SmallWorld(w, key, token, ids, tokens)
+
+
+class _HasCredentials(Protocol):
+    world: World
+    key: str
+    token: str
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox server with the credentials and ids of its world."""
+
+    server: SandboxServer
+    world: World
+    key: str
+    token: str
+    ids: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    _sessions: list[requests.Session] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/1``."""
+        return self.server.base_url
+
+    def header(self, token: str | None = None, key: str | None = None) -> dict[str, str]:
+        """The plain ``Authorization: OAuth …`` header for a key and token (default: lead's)."""
+        return {
+            "Authorization": f'OAuth oauth_consumer_key="{key or self.key}", '
+            f'oauth_token="{token or self.token}"'
+        }
+
+    def session(self, token: str | None = None, *, auth: bool = True) -> requests.Session:
+        """A keep-alive session (closed at teardown), authenticated by header unless ``auth``
+        is False."""
+        s = requests.Session()
+        if auth:
+            s.headers.update(self.header(token))
+        self._sessions.append(s)
+        return s
+
+    def get(self, path: str, token: str | None = None, **params: Any) -> requests.Response:
+        """GET ``base_url + path`` with header auth."""
+        return self.session(token).get(self.base_url + path, params=params, timeout=30)
+
+    def close(self) -> None:
+        """Close the sessions and stop the server."""
+        for s in self._sessions:
+            s.close()
+        self.server.stop()
+
+
+SandboxFactory = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    """``sandbox_factory(world=None, **options)``: start a sandbox, stopped at teardown.
+
+    ``world`` is anything with ``world``, ``key`` and ``token`` (a ``SmallWorld`` or a scenario);
+    by default a fresh ``make_world()``. Options are ``SandboxOptions`` fields.
+    """
+    started: list[Sandbox] = []
+
+    def start(world: _HasCredentials | None = None, **options: Any) -> Sandbox:
+        built = world if world is not None else make_world()
+        server = SandboxServer(built.world, SandboxOptions(**options))
+        server.start()
+        handle = Sandbox(
+            server,
+            built.world,
+            built.key,
+            built.token,
+            dict(getattr(built, "ids", {})),
+            dict(getattr(built, "tokens", {})),
+        )
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
+    """A sandbox with default options over ``make_world()``."""
+    return sandbox_factory()
