@@ -1,0 +1,247 @@
+"""Values that flow between the stages: parsed history, current state, options, and the plan.
+
+All are frozen dataclasses built from plain data; none does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Mode = Literal["removed", "ever-added"]
+EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added"]
+SkipReason = Literal[
+    "card_deleted",
+    "already_on_card",
+    "re_added_later",
+    "removed_again_later",
+    "filtered",
+    "deactivated",
+    "outside_window",
+]
+#: When several skip reasons apply, the first in this order is recorded (design.md §3).
+SKIP_ORDER: tuple[SkipReason, ...] = (
+    "card_deleted",
+    "already_on_card",
+    "re_added_later",
+    "removed_again_later",
+    "filtered",
+    "deactivated",
+    "outside_window",
+)
+#: Seconds within which a removal by the mover "coincides" with a move (design.md §3).
+MOVE_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True, order=True)
+class MemberRef:
+    """A member as far as actions and memberships tell: no ``/1/members/{id}`` lookup."""
+
+    id: str
+    #: Username, when some action or membership listing carried it ("" when unknown).
+    username: str = ""
+    #: Display name, when known.
+    full_name: str = ""
+
+
+@dataclass(frozen=True)
+class MemberAction:
+    """An ``addMemberToCard`` or ``removeMemberFromCard`` action."""
+
+    #: The action id (24 hex).
+    id: str
+    kind: Literal["add", "remove"]
+    date: datetime
+    card_id: str
+    member_id: str
+    #: Who performed it (``idMemberCreator``).
+    by: str
+    #: The board whose feed holds it (``data.board.id``).
+    board_id: str
+    #: ``data.deactivated`` on removals.
+    deactivated: bool = False
+
+
+@dataclass(frozen=True)
+class MoveAction:
+    """A move of a card or a list between boards (``moveCard*``/``moveList*``)."""
+
+    id: str
+    type: str
+    date: datetime
+    by: str
+    #: The moved card (card moves) or list (list moves).
+    card_id: str | None
+    list_id: str | None
+    source_board_id: str
+    target_board_id: str
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """Names and places of a card as the actions describe it (for deleted or unseen cards)."""
+
+    id: str
+    name: str = ""
+    short_link: str = ""
+    board_id: str = ""
+    list_id: str = ""
+
+
+@dataclass(frozen=True)
+class History:
+    """What the action log says, parsed and de-duplicated."""
+
+    member_actions: tuple[MemberAction, ...]
+    moves: tuple[MoveAction, ...]
+    #: Card id -> the ``deleteCard`` action id.
+    deleted_cards: dict[str, str]
+    #: (date, card id, list id): where a card went (creation, copy, moves between lists).
+    card_lists: tuple[tuple[datetime, str, str], ...]
+    #: Cards named by the actions.
+    cards: dict[str, CardInfo]
+    #: Members named by the actions.
+    members: dict[str, MemberRef]
+    #: Date of the oldest action seen per board feed, and whether the feed is known complete.
+    oldest: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A card now (``GET /boards/{id}/cards/all``)."""
+
+    id: str
+    name: str
+    short_link: str
+    board_id: str
+    list_id: str
+    closed: bool
+    member_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A board membership now."""
+
+    member_id: str
+    member_type: str
+    deactivated: bool = False
+    unconfirmed: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Counts as a board member for card membership."""
+        return not self.deactivated and not self.unconfirmed
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """A board now: its name, lists and memberships."""
+
+    id: str
+    name: str
+    memberships: dict[str, Membership]
+    #: List id -> list name.
+    lists: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class State:
+    """Current state of the boards in scope."""
+
+    boards: dict[str, BoardState]
+    cards: dict[str, CardState]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What to restore (design.md §3). ``since`` is inclusive, ``until`` exclusive."""
+
+    since: datetime
+    until: datetime | None = None
+    mode: Mode = "removed"
+    #: Member id or username: keep only recorded removals performed by this member.
+    removed_by: str | None = None
+    #: ``"move"``: keep only recorded removals that came with a move of the card or its list.
+    cause: Literal["move"] | None = None
+    only_recorded: bool = False
+    add_to_board: bool = False
+    board_role: Literal["normal", "observer"] = "normal"
+    #: Only cards now in these lists (ids or names) / only these cards (ids or shortLinks).
+    lists: frozenset[str] | None = None
+    cards: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a change is planned."""
+
+    kind: EvidenceKind
+    #: The removal action (recorded_removal) or the add action (reconstructed, ever_added).
+    action_id: str
+    date: datetime
+    #: Who performed the evidence action.
+    by: MemberRef
+    #: The move the removal came with, if any.
+    move_action_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write: put a member back on a card, or (with ``add_to_board``) on a board."""
+
+    change_id: str
+    action: Literal["add_member_to_card", "add_member_to_board"]
+    board_id: str
+    board_name: str
+    member: MemberRef
+    list_id: str = ""
+    list_name: str = ""
+    card_id: str = ""
+    card_name: str = ""
+    card_short_link: str = ""
+    evidence: Evidence | None = None
+    #: Only for board changes.
+    role: str = ""
+    member_on_card: bool = False
+    member_on_board: bool = True
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A change that cannot be made as things stand."""
+
+    change: Change
+    reason: Literal["not_board_member"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A candidate left alone, and why."""
+
+    card_id: str
+    card_name: str
+    member: MemberRef
+    reason: SkipReason
+    action_id: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's whole decision: data only."""
+
+    options: PlanOptions
+    changes: tuple[Change, ...]
+    blocked: tuple[Blocked, ...]
+    skipped: tuple[Skipped, ...]
+    #: Cards whose history is known to be incomplete (export caps, unreadable boards).
+    incomplete: tuple[str, ...] = ()
+
+    def card_changes(self) -> tuple[Change, ...]:
+        """The ``add_member_to_card`` changes."""
+        return tuple(c for c in self.changes if c.action == "add_member_to_card")
+
+    def board_changes(self) -> tuple[Change, ...]:
+        """The ``add_member_to_board`` changes (ordered first)."""
+        return tuple(c for c in self.changes if c.action == "add_member_to_board")

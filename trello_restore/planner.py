@@ -1,0 +1,320 @@
+"""Decide who goes back on which card: a pure function of (history, state, options).
+
+``build_plan`` implements design.md §3. It reads no clock, no environment and no network; every
+decision ends up as data in the returned ``Plan`` (changes with their evidence, blocked changes,
+skipped candidates with their reason). The applier carries the plan out.
+
+Per card in scope, the card's ``addMemberToCard``/``removeMemberFromCard`` actions are replayed in
+date order (ties by action id):
+
+- each recorded removal is planned, blocked, or skipped with the first reason that applies, in the
+  order of ``SKIP_ORDER``;
+- unless ``only_recorded``, members who were on the card at the cutoff, are not on it now, and
+  have no removal recorded at or after the cutoff are silent losses: ``reconstructed`` changes
+  whose evidence is the add that put them there (existing cards only);
+- in mode ``ever-added``, a card with no recorded removal inside the window instead gets every
+  member ever added to it who is not on it now (``ever_added``).
+
+A change whose member is not an active member of the card's board now is blocked
+(``not_board_member``) unless ``add_to_board`` is set; then an ``add_member_to_board`` change is
+planned first. Deactivated members are never planned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from trello_restore.models import (
+    MOVE_WINDOW_SECONDS,
+    SKIP_ORDER,
+    Blocked,
+    CardInfo,
+    CardState,
+    Change,
+    Evidence,
+    EvidenceKind,
+    History,
+    MemberAction,
+    MemberRef,
+    MoveAction,
+    Plan,
+    PlanOptions,
+    Skipped,
+    SkipReason,
+    State,
+)
+
+
+def change_id(action: str, *parts: str) -> str:
+    """A stable id: the same change (kind, card or board, member, evidence) gives the same id."""
+    digest = hashlib.sha256("\0".join((action, *parts)).encode()).hexdigest()
+    return f"c-{digest[:16]}"
+
+
+def build_plan(
+    history: History,
+    state: State,
+    options: PlanOptions,
+    members: Mapping[str, MemberRef] | None = None,
+) -> Plan:
+    """Decide the plan. ``members`` adds names (e.g. from board member listings) to the ones the
+    actions carry; nothing is ever looked up."""
+    planner = _Planner(history, state, options, members or {})
+    return planner.plan()
+
+
+class _Planner:
+    def __init__(
+        self,
+        history: History,
+        state: State,
+        options: PlanOptions,
+        members: Mapping[str, MemberRef],
+    ) -> None:
+        self.h, self.state, self.opts = history, state, options
+        self.members: dict[str, MemberRef] = dict(history.members)
+        for mid, ref in members.items():
+            old = self.members.get(mid)
+            self.members[mid] = MemberRef(
+                mid,
+                ref.username or (old.username if old else ""),
+                ref.full_name or (old.full_name if old else ""),
+            )
+        self.deactivated = {
+            mid
+            for board in state.boards.values()
+            for mid, ms in board.memberships.items()
+            if ms.deactivated
+        }
+        self.by_card: dict[str, list[MemberAction]] = defaultdict(list)
+        for a in history.member_actions:
+            self.by_card[a.card_id].append(a)
+        self.card_lists: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+        for date, cid, lid in history.card_lists:
+            self.card_lists[cid].append((date, lid))
+        self.moves_by_member: dict[str, list[MoveAction]] = defaultdict(list)
+        for m in history.moves:
+            self.moves_by_member[m.by].append(m)
+        self.list_names = {
+            lid: name for board in state.boards.values() for lid, name in board.lists.items()
+        }
+        self.candidates: list[tuple[Change, str]] = []  # (change, board id)
+        self.skipped: list[Skipped] = []
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def member(self, member_id: str) -> MemberRef:
+        return self.members.get(member_id) or MemberRef(member_id)
+
+    def in_window(self, date: datetime) -> bool:
+        o = self.opts
+        return date >= o.since and (o.until is None or date < o.until)
+
+    def selected(self, card: CardState) -> bool:
+        o = self.opts
+        if o.lists is not None and not (
+            card.list_id in o.lists or self.list_names.get(card.list_id) in o.lists
+        ):
+            return False
+        return o.cards is None or card.id in o.cards or card.short_link in o.cards
+
+    def removed_by_matches(self, by: str) -> bool:
+        wanted = self.opts.removed_by
+        return wanted is None or by == wanted or (self.member(by).username == wanted != "")
+
+    def list_at(self, card_id: str, date: datetime, fallback: str) -> str:
+        current = fallback
+        for when, lid in self.card_lists.get(card_id, []):
+            if when > date:
+                break
+            current = lid
+        return current
+
+    def coinciding_move(self, rem: MemberAction, list_id: str) -> MoveAction | None:
+        """The move of this card, or of the list it was in, by the same member, within 60 s."""
+        window = timedelta(seconds=MOVE_WINDOW_SECONDS)
+        best: MoveAction | None = None
+        for m in self.moves_by_member.get(rem.by, []):
+            if abs(m.date - rem.date) > window:
+                continue
+            same_thing = m.card_id == rem.card_id or (
+                m.list_id is not None and m.list_id == list_id
+            )
+            if same_thing and (best is None or abs(m.date - rem.date) < abs(best.date - rem.date)):
+                best = m
+        return best
+
+    def skip(
+        self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str | None
+    ) -> None:
+        self.skipped.append(Skipped(card_id, name, self.member(member_id), reason, aid))
+
+    def propose(
+        self,
+        card: CardState,
+        member_id: str,
+        kind: EvidenceKind,
+        action: MemberAction,
+        move: MoveAction | None = None,
+    ) -> None:
+        board = self.state.boards[card.board_id]
+        ms = board.memberships.get(member_id)
+        change = Change(
+            change_id=change_id("add_member_to_card", card.id, member_id, action.id),
+            action="add_member_to_card",
+            board_id=board.id,
+            board_name=board.name,
+            member=self.member(member_id),
+            list_id=card.list_id,
+            list_name=self.list_names.get(card.list_id, ""),
+            card_id=card.id,
+            card_name=card.name,
+            card_short_link=card.short_link,
+            evidence=Evidence(
+                kind=kind,
+                action_id=action.id,
+                date=action.date,
+                by=self.member(action.by),
+                move_action_id=move.id if move else None,
+            ),
+            member_on_card=False,
+            member_on_board=ms is not None and ms.active,
+        )
+        self.candidates.append((change, board.id))
+
+    # ------------------------------------------------------------------------------- rules
+
+    def plan(self) -> Plan:
+        card_ids = sorted(set(self.state.cards) | set(self.by_card))
+        for cid in card_ids:
+            card = self.state.cards.get(cid)
+            events = self.by_card.get(cid, [])
+            if card is None:
+                info = self.h.cards.get(cid) or CardInfo(cid)
+                for rem in (e for e in events if e.kind == "remove"):
+                    self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
+                continue
+            self.recorded(card, events)
+            if self.opts.mode == "ever-added" and not any(
+                e.kind == "remove" and self.in_window(e.date) for e in events
+            ):
+                self.ever_added(card, events)
+            else:
+                self.silent_losses(card, events)
+        return self.finish()
+
+    def recorded(self, card: CardState, events: list[MemberAction]) -> None:
+        o = self.opts
+        for i, rem in enumerate(events):
+            if rem.kind != "remove":
+                continue
+            later = [e for e in events[i + 1 :] if e.member_id == rem.member_id]
+            move = self.coinciding_move(rem, self.list_at(card.id, rem.date, card.list_id))
+            flags: dict[SkipReason, bool] = {
+                "already_on_card": rem.member_id in card.member_ids,
+                "re_added_later": any(e.kind == "add" for e in later),
+                "removed_again_later": any(e.kind == "remove" for e in later),
+                "filtered": not self.selected(card)
+                or not self.removed_by_matches(rem.by)
+                or (o.cause == "move" and move is None),
+                "deactivated": rem.deactivated or rem.member_id in self.deactivated,
+                "outside_window": not self.in_window(rem.date),
+            }
+            reason = next((r for r in SKIP_ORDER if flags.get(r)), None)
+            if reason is not None:
+                self.skip(card.id, card.name, rem.member_id, reason, rem.id)
+            else:
+                self.propose(card, rem.member_id, "recorded_removal", rem, move)
+
+    def silent_losses(self, card: CardState, events: list[MemberAction]) -> None:
+        since = self.opts.since
+        at_cutoff: dict[str, MemberAction] = {}
+        for e in events:
+            if e.date >= since:
+                break
+            if e.kind == "add":
+                at_cutoff[e.member_id] = e
+            else:
+                at_cutoff.pop(e.member_id, None)
+        removed_after = {e.member_id for e in events if e.kind == "remove" and e.date >= since}
+        for mid, add in sorted(at_cutoff.items()):
+            if mid in card.member_ids or mid in removed_after:
+                continue
+            self.implied(card, mid, "reconstructed", add)
+
+    def ever_added(self, card: CardState, events: list[MemberAction]) -> None:
+        last_add: dict[str, MemberAction] = {}
+        for e in events:
+            if e.kind == "add":
+                last_add[e.member_id] = e
+        for mid, add in sorted(last_add.items()):
+            if mid not in card.member_ids:
+                self.implied(card, mid, "ever_added", add)
+
+    def implied(
+        self, card: CardState, member_id: str, kind: EvidenceKind, add: MemberAction
+    ) -> None:
+        """A change with no removal behind it: only the filters and deactivation can stop it."""
+        if self.opts.only_recorded or not self.selected(card):
+            self.skip(card.id, card.name, member_id, "filtered", add.id)
+        elif member_id in self.deactivated:
+            self.skip(card.id, card.name, member_id, "deactivated", add.id)
+        else:
+            self.propose(card, member_id, kind, add)
+
+    def finish(self) -> Plan:
+        changes: list[Change] = []
+        blocked: list[Blocked] = []
+        grants: dict[tuple[str, str], Change] = {}
+        for change, board_id in self.candidates:
+            if change.member_on_board:
+                changes.append(change)
+            elif self.opts.add_to_board:
+                changes.append(change)
+                key = (board_id, change.member.id)
+                if key not in grants:
+                    grants[key] = Change(
+                        change_id=change_id("add_member_to_board", board_id, change.member.id),
+                        action="add_member_to_board",
+                        board_id=board_id,
+                        board_name=change.board_name,
+                        member=change.member,
+                        role=self.opts.board_role,
+                        member_on_board=False,
+                    )
+            else:
+                blocked.append(Blocked(change, "not_board_member"))
+        ordered = sorted(grants.values(), key=_board_change_key) + sorted(
+            changes, key=_card_change_key
+        )
+        return Plan(
+            options=self.opts,
+            changes=tuple(ordered),
+            blocked=tuple(sorted(blocked, key=lambda b: _card_change_key(b.change))),
+            skipped=tuple(
+                sorted(
+                    self.skipped,
+                    key=lambda s: (s.card_name, s.card_id, s.member.id, s.action_id or ""),
+                )
+            ),
+        )
+
+
+def _board_change_key(c: Change) -> tuple[str, ...]:
+    return (c.board_name, c.board_id, c.member.username, c.member.id)
+
+
+def _card_change_key(c: Change) -> tuple[str, ...]:
+    return (
+        c.board_name,
+        c.board_id,
+        c.list_name,
+        c.list_id,
+        c.card_name,
+        c.card_id,
+        c.member.username,
+        c.member.id,
+    )
