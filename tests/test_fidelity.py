@@ -949,3 +949,31 @@ def test_http_responses_match_real(http_run: HttpRun, refs: References, fixtures
         assert action_problems(fetched, refs, "http") == []
     real_item = load_real(fixtures_dir, "card-add-member-response.json")
     assert compare_each(http_run.post_response, real_item, "POST idMembers item") == []
+
+
+def test_boards_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+    """``render.board`` has the key tree of real boards (``GET /members/{id}/boards``, exports)."""
+    listing = load_real(fixtures_dir, "member-boards-example.json")
+    exports = [
+        without(
+            e,
+            {
+                "actions",
+                "cards",
+                "lists",
+                "members",
+                "checklists",
+                "labels",
+                "customFields",
+                "pluginData",
+                "memberships",
+                "limits",
+            },
+        )
+        for e in real_exports(fixtures_dir)
+    ]
+    real = [without(b, {"lists", "memberships"}) for b in listing] + exports
+    ours = [
+        without(render.board(hand.world, b), {"memberships"}) for b in hand.world.boards.values()
+    ]
+    assert compare_each(ours, real, "board") == []

@@ -36,6 +36,25 @@ _LIST_LIMITS: JSON = {
 }
 
 
+def _pos(value: float) -> float | int:
+    """Trello sends whole positions as integers (``65535``), fractional ones as floats."""
+    return int(value) if float(value).is_integer() else value
+
+
+_LABEL_COLOURS = (
+    "green",
+    "yellow",
+    "orange",
+    "red",
+    "purple",
+    "blue",
+    "sky",
+    "lime",
+    "pink",
+    "black",
+)
+
+
 def member_in_action(m: Member) -> JSON:
     """A member object as embedded in actions (``member``, ``memberCreator``)."""
     avatar = f"https://trello-members.s3.amazonaws.com/{m.id}/{m.avatar_hash}"
@@ -130,7 +149,7 @@ def card(c: Card) -> JSON:
         "locationName": None,
         "manualCoverAttachment": False,
         "name": c.name,
-        "pos": c.pos,
+        "pos": _pos(c.pos),
         "shortLink": c.short_link,
         "isTemplate": False,
         "cardRole": None,
@@ -153,6 +172,7 @@ def card(c: Card) -> JSON:
         },
         "dueComplete": False,
         "due": None,
+        "email": f"card+{c.short_link.lower()}@boards.trello.com",
         "idChecklists": [],
         "idMembers": list(c.id_members),
         "labels": [],
@@ -179,7 +199,7 @@ def trello_list(lst: TrelloList) -> JSON:
         "name": lst.name,
         "closed": lst.closed,
         "idBoard": lst.id_board,
-        "pos": lst.pos,
+        "pos": _pos(lst.pos),
         "subscribed": False,
         "softLimit": None,
         "limits": _LIST_LIMITS,
@@ -189,7 +209,8 @@ def trello_list(lst: TrelloList) -> JSON:
 
 def board(world: World, b: Board) -> JSON:
     """A board as in ``GET /boards/{id}`` and ``GET /members/me/boards``."""
-    last = max((a.date for a in world.board_feed.get(b.id, [])), default=b.created)
+    feed = world.board_feed.get(b.id)
+    last = iso(feed[-1].date if feed else b.created)
     return {
         "id": b.id,
         "name": b.name,
@@ -199,13 +220,37 @@ def board(world: World, b: Board) -> JSON:
         "idOrganization": b.id_organization,
         "idEnterprise": None,
         "pinned": False,
+        "starred": False,
         "url": b.url,
         "shortUrl": f"https://trello.com/b/{b.short_link}",
-        "prefs": {"permissionLevel": "org" if b.id_organization else "private"},
-        "labelNames": {},
+        "prefs": {
+            "permissionLevel": "org" if b.id_organization else "private",
+            "voting": "disabled",
+            "comments": "members",
+            "invitations": "members",
+            "selfJoin": True,
+            "cardCovers": True,
+            "calendarFeedEnabled": False,
+            "background": "blue",
+            "backgroundColor": "#0079BF",
+            "backgroundImage": None,
+            "backgroundImageScaled": None,
+            "backgroundTile": False,
+            "backgroundBrightness": "dark",
+            "canBePublic": True,
+            "canBeOrg": True,
+            "canBePrivate": True,
+            "canInvite": True,
+        },
+        "labelNames": dict.fromkeys(_LABEL_COLOURS, ""),
         "shortLink": b.short_link,
-        "dateLastActivity": iso(last),
+        "subscribed": False,
+        "powerUps": [],
+        "dateLastActivity": last,
+        "dateLastView": last,
         "idTags": [],
+        "invitations": [],
+        "invited": False,
         "memberships": [membership(ms) for ms in b.memberships.values()],
     }
 
