@@ -498,6 +498,8 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the second waits for a delayed ACK.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     #: Idle keep-alive connections are closed after this many seconds.
     timeout = 30
