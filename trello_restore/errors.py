@@ -1,25 +1,113 @@
-"""The exception hierarchy. Core modules raise these; only ``cli.py`` turns them into messages
-and exit codes (style.md habits 1 and 2)."""
+"""The exception hierarchy and the exit codes. Core modules raise these; only ``cli.py`` turns
+them into one-line messages and exit codes (style.md habits 1, 2 and 11).
+
+Every error's message says what went wrong *and what to do*, in one line.
+"""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README, ``--help``)."""
+
+    #: Success (for a dry run with ``--detailed-exitcode``: success and nothing to do).
+    OK = 0
+    #: An unexpected internal error (a bug): the message says how to get details.
+    INTERNAL = 1
+    #: Usage or bad input: options, dates, board names, plan or export files.
+    USAGE = 2
+    #: Authentication or permission: missing or invalid credentials, no access to a board.
+    AUTH = 3
+    #: Trello unreachable, or still rate limiting or failing after the retries.
+    UNREACHABLE = 4
+    #: Partial failure: some changes failed, drifted or were blocked.
+    PARTIAL = 5
+    #: Another run holds the lock for the same plan or boards.
+    LOCKED = 6
+    #: Dry run with ``--detailed-exitcode``: changes are pending.
+    CHANGES_PENDING = 7
 
 
 class RestoreError(Exception):
     """Root of every error trello-restore reports to the user."""
 
+    exit_code: ExitCode = ExitCode.USAGE
 
-class ConfigError(RestoreError):
-    """Bad or missing configuration (credentials, config file, option values)."""
+
+class UsageError(RestoreError):
+    """Bad input: an option value, a date, a board reference, a file."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """Bad or missing configuration (config file, option values)."""
+
+
+class BoardNotFound(UsageError):
+    """No board matches a ``--board`` value."""
+
+
+class AmbiguousBoard(UsageError):
+    """Several boards have the name given to ``--board``."""
+
+
+class InputFileError(UsageError):
+    """A plan, export or journal file that cannot be read or is not what it should be."""
 
 
 class ApiError(RestoreError):
     """Trello (or the sandbox) refused a request or answered something unusable."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, status: int | None = None, trello_error: str = "") -> None:
         super().__init__(message)
         #: The HTTP status, when there was an answer.
         self.status = status
+        #: Trello's error text or code (``invalid token``, ``API_TOKEN_LIMIT_EXCEEDED``, …).
+        self.trello_error = trello_error
+
+
+class AuthError(ApiError):
+    """Missing, invalid or expired credentials."""
+
+    exit_code = ExitCode.AUTH
+
+
+class PermissionDenied(ApiError):
+    """The token's member may not read or change this board or card."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NotFound(ApiError):
+    """Trello says the board, card or list does not exist (or is not visible)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class BadRequest(ApiError):
+    """Trello refused the request as malformed (``400``), e.g. ``invalid id``."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RateLimited(ApiError):
+    """Trello kept answering 429 after the retries."""
+
+    exit_code = ExitCode.UNREACHABLE
 
 
 class ApiUnreachable(ApiError):
-    """Trello could not be reached, or kept refusing with rate limits or 5xx answers."""
+    """Trello could not be reached, timed out, or kept answering 5xx after the retries."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class BadResponse(ApiError):
+    """Trello answered something that is not the JSON expected (HTML, garbage)."""
+
+    exit_code = ExitCode.UNREACHABLE
