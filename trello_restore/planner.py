@@ -59,10 +59,13 @@ def build_plan(
     state: State,
     options: PlanOptions,
     members: Mapping[str, MemberRef] | None = None,
+    incomplete: frozenset[str] = frozenset(),
 ) -> Plan:
     """Decide the plan. ``members`` adds names (e.g. from board member listings) to the ones the
-    actions carry; nothing is ever looked up."""
-    planner = _Planner(history, state, options, members or {})
+    actions carry; nothing is ever looked up. ``incomplete`` names cards whose history is known
+    to be cut (export caps, unreadable source boards): no reconstructed or ever-added change is
+    planned for them, and the plan lists them."""
+    planner = _Planner(history, state, options, members or {}, incomplete)
     return planner.plan()
 
 
@@ -73,8 +76,10 @@ class _Planner:
         state: State,
         options: PlanOptions,
         members: Mapping[str, MemberRef],
+        incomplete: frozenset[str],
     ) -> None:
         self.h, self.state, self.opts = history, state, options
+        self.incomplete = incomplete
         self.members: dict[str, MemberRef] = dict(history.members)
         for mid, ref in members.items():
             old = self.members.get(mid)
@@ -198,6 +203,8 @@ class _Planner:
                     self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
                 continue
             self.recorded(card, events)
+            if cid in self.incomplete:
+                continue  # the replay cannot support implied changes
             if self.opts.mode == "ever-added" and not any(
                 e.kind == "remove" and self.in_window(e.date) for e in events
             ):
@@ -294,6 +301,7 @@ class _Planner:
             options=self.opts,
             changes=tuple(ordered),
             blocked=tuple(sorted(blocked, key=lambda b: _card_change_key(b.change))),
+            incomplete=tuple(sorted(self.incomplete & set(self.state.cards))),
             skipped=tuple(
                 sorted(
                     self.skipped,

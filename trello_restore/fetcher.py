@@ -1,0 +1,446 @@
+"""Read history and current state, from the Trello API or from board JSON exports.
+
+Over the API (``fetch``): board-level actions with an explicit filter, 1000 per page, paged
+backwards with ``before`` and de-duplicated by id; the boards the cards moved from or to are
+followed (one hop), so a card's history from before a move is found; current state is one
+listing of every card (archived ones and those in archived lists included, paged by 1000), the
+lists and the memberships of each board. Member names come from the actions and from the
+memberships (``member=true``): nothing is ever looked up through ``/1/members/{id}``. Per-card
+action requests are a fallback only for cards whose history the board feeds do not explain.
+
+Paging detail: Trello derives a date from an id passed as ``before``; whether it compares ids
+exactly or by their one-second timestamp is undocumented, and a list move logs many actions in
+the same second. So each next page asks for ``before=<oldest date seen + 1 ms>``: it repeats the
+oldest millisecond's actions (dropped by id) and can skip none.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from trello_restore.errors import (
+    AmbiguousBoard,
+    BadRequest,
+    BoardNotFound,
+    InputFileError,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+)
+from trello_restore.history import (
+    ACTION_FILTER,
+    HistoryError,
+    members_from_listing,
+    parse_board,
+    parse_card,
+    parse_date,
+    parse_history,
+)
+from trello_restore.models import BoardState, CardState, History, MemberRef, State
+
+logger = logging.getLogger(__name__)
+
+PAGE = 1000
+#: How long a page of older history may be served from the HTTP cache (it only grows at the head).
+HISTORY_MAX_AGE = 24 * 3600.0
+#: Board names and ids change rarely.
+BOARD_LIST_MAX_AGE = 600.0
+_BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
+_TRELLO_URL = re.compile(r"^https?://(?:www\.)?trello\.com/")
+_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
+_MEMBER_FIELDS = "fullName,username"
+_ORIGIN_TYPES = ("createCard", "copyCard", "convertToCardFromCheckItem", "moveCardToBoard")
+
+
+class Api(Protocol):
+    """What the fetcher needs from ``api.TrelloApi``."""
+
+    def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    """A board in scope."""
+
+    id: str
+    name: str
+    url: str = ""
+
+
+@dataclass
+class Fetched:
+    """Everything the planner needs, plus what to tell the user about how it was obtained."""
+
+    history: History
+    state: State
+    members: dict[str, MemberRef]
+    boards: list[BoardInfo]
+    #: Cards whose history is known to be incomplete (no reconstructed change is planned).
+    incomplete: frozenset[str] = frozenset()
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ board resolution
+
+
+def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
+    """Resolve ``--board`` values (id, shortLink, board URL or exact name), de-duplicated."""
+    out: dict[str, BoardInfo] = {}
+    mine: list[Mapping[str, Any]] | None = None
+    for ref in refs:
+        text = ref.strip()
+        if not text:
+            raise UsageError("--board is empty: give a board id, shortLink, URL or name")
+        url = _BOARD_URL.match(text)
+        if url:
+            board = _get_board(api, url.group(1), text)
+            if board is None:
+                raise BoardNotFound(
+                    f"no board at {text} is visible to this account: check the URL, or that "
+                    "the token's member is on the board"
+                )
+        elif _TRELLO_URL.match(text):
+            raise UsageError(
+                f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
+            )
+        else:
+            board = None
+            if _OBJECT_ID.match(text) or _SHORT_LINK.match(text):
+                board = _get_board(api, text, text)
+            if board is None:
+                if mine is None:
+                    mine = api.get(
+                        "members/me/boards",
+                        {"filter": "all", "fields": "name,url,shortLink,closed"},
+                        max_age=BOARD_LIST_MAX_AGE,
+                    )
+                board = _by_name(text, mine)
+        out.setdefault(board.id, board)
+    return list(out.values())
+
+
+def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
+    try:
+        raw = api.get(
+            f"boards/{ref}", {"fields": "name,url,shortLink,closed"}, max_age=BOARD_LIST_MAX_AGE
+        )
+    except (NotFound, BadRequest):
+        return None
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"the token's member cannot read board {shown}: ask a board admin to add them, "
+            "or use a token of a board member",
+            exc.status,
+            exc.trello_error,
+        ) from None
+    return BoardInfo(id=raw["id"], name=raw.get("name", ""), url=raw.get("url", ""))
+
+
+def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
+    exact = [b for b in boards if b.get("name") == name]
+    if not exact:
+        exact = [b for b in boards if str(b.get("name", "")).casefold() == name.casefold()]
+    if len(exact) == 1:
+        b = exact[0]
+        return BoardInfo(id=b["id"], name=b.get("name", ""), url=b.get("url", ""))
+    if not exact:
+        raise BoardNotFound(
+            f"no board named {name!r} is visible to this account: check the name, or give the "
+            "board's id, shortLink or URL"
+        )
+    listing = "; ".join(
+        f"{b.get('name')} {b.get('url') or b['id']}{' (closed)' if b.get('closed') else ''}"
+        for b in exact
+    )
+    raise AmbiguousBoard(
+        f"{len(exact)} boards are named {name!r}: {listing} — pass the URL or id of the one "
+        "you mean"
+    )
+
+
+# ----------------------------------------------------------------------------- fetching
+
+
+def fetch(api: Api, boards: Sequence[BoardInfo], *, follow_moves: bool = True) -> Fetched:
+    """Fetch the history and state of ``boards`` and of the boards their cards moved to/from."""
+    scope: dict[str, BoardInfo] = {b.id: b for b in boards}
+    raw_actions: list[Mapping[str, Any]] = []
+    warnings: list[str] = []
+    unreadable: set[str] = set()
+    for board in list(scope.values()):
+        raw_actions.extend(board_actions(api, board.id))
+    if follow_moves:
+        for other in sorted(_connected_boards(parse_history(raw_actions)) - set(scope)):
+            try:
+                info = _get_board(api, other, other)
+            except PermissionDenied:
+                info = None
+            if info is None:
+                unreadable.add(other)
+                warnings.append(
+                    f"cards moved between board {other} and the boards in scope, but this "
+                    "account cannot read it: their history from before the move is missing"
+                )
+                continue
+            scope[info.id] = info
+            raw_actions.extend(board_actions(api, info.id))
+    boards_state: dict[str, BoardState] = {}
+    cards: dict[str, CardState] = {}
+    members: dict[str, MemberRef] = {}
+    for board in scope.values():
+        state, board_members = board_state(api, board)
+        boards_state[board.id] = state
+        members.update(board_members)
+        for card in board_cards(api, board.id):
+            cards[card.id] = card
+    unexplained = _unexplained_cards(raw_actions, cards)
+    if unexplained:
+        for cid in sorted(unexplained):
+            raw_actions.extend(card_actions(api, cid))
+    history = parse_history(raw_actions)
+    incomplete = _cards_from(history, cards, unreadable)
+    return Fetched(
+        history=history,
+        state=State(boards=boards_state, cards=cards),
+        members=members,
+        boards=list(scope.values()),
+        incomplete=incomplete,
+        warnings=warnings,
+    )
+
+
+def board_actions(api: Api, board_id: str) -> list[Mapping[str, Any]]:
+    """A board's whole member-relevant history, newest first, de-duplicated by id."""
+    params = {
+        "filter": ",".join(ACTION_FILTER),
+        "limit": str(PAGE),
+        "member_fields": _MEMBER_FIELDS,
+        "memberCreator_fields": _MEMBER_FIELDS,
+    }
+    out: list[Mapping[str, Any]] = []
+    seen: set[str] = set()
+    before: str | None = None
+    while True:
+        query = dict(params) | ({"before": before} if before else {})
+        page = api.get(
+            f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None
+        )
+        if not isinstance(page, list):
+            raise InputFileError(f"Trello answered board {board_id}'s actions with no list")
+        fresh = [a for a in page if a["id"] not in seen]
+        seen.update(a["id"] for a in fresh)
+        out.extend(fresh)
+        if len(page) < PAGE:
+            return out
+        oldest = min(parse_date(a["date"]) for a in page)
+        if not fresh:
+            # More than a page of actions share one millisecond: step over it by id.
+            logger.warning("board %s: over %d actions in one millisecond", board_id, PAGE)
+            before = min(a["id"] for a in page)
+            continue
+        before = (
+            (oldest + timedelta(milliseconds=1))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+
+
+def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
+    """A card's own history (fallback; after a move Trello may hide older actions, TRELLO-955)."""
+    out: list[Mapping[str, Any]] = []
+    before: str | None = None
+    while True:
+        query = {"filter": ",".join(ACTION_FILTER), "limit": str(PAGE)}
+        if before:
+            query["before"] = before
+        page = api.get(
+            f"cards/{card_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None
+        )
+        out.extend(page)
+        if len(page) < PAGE:
+            return out
+        before = min(a["id"] for a in page)
+
+
+def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, MemberRef]]:
+    """A board's memberships (with member names) and lists, read fresh."""
+    memberships = api.get(
+        f"boards/{board.id}/memberships",
+        {"filter": "all", "member": "true", "member_fields": _MEMBER_FIELDS},
+    )
+    lists = api.get(f"boards/{board.id}/lists", {"filter": "all", "fields": "name,closed"})
+    try:
+        state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
+    except HistoryError as exc:
+        raise InputFileError(f"Trello answered board {board.name}'s state oddly: {exc}") from None
+    named = members_from_listing(
+        m["member"] for m in memberships if isinstance(m.get("member"), dict)
+    )
+    return state, named
+
+
+def board_cards(api: Api, board_id: str) -> list[CardState]:
+    """Every card on the board now (archived, and in archived lists, included), read fresh."""
+    out: list[CardState] = []
+    before: str | None = None
+    while True:
+        query = {"fields": "id,name,shortLink,idBoard,idList,closed,idMembers", "limit": str(PAGE)}
+        if before:
+            query["before"] = before
+        page = api.get(f"boards/{board_id}/cards/all", query)
+        out.extend(parse_card(c) for c in page)
+        if len(page) < PAGE:
+            return out
+        before = min(c["id"] for c in page)
+
+
+def _connected_boards(history: History) -> set[str]:
+    return {b for m in history.moves for b in (m.source_board_id, m.target_board_id) if b}
+
+
+def _unexplained_cards(
+    raw_actions: Iterable[Mapping[str, Any]], cards: Mapping[str, CardState]
+) -> set[str]:
+    """Cards now in scope whose creation or arrival no fetched action shows: their history has
+    to come from the card's own feed."""
+    born = _born_in_feed(raw_actions)
+    return {cid for cid in cards if cid not in born}
+
+
+def _cards_from(
+    history: History, cards: Mapping[str, CardState], unreadable: set[str]
+) -> frozenset[str]:
+    """Cards that arrived from a board this account cannot read."""
+    lists_from = {m.list_id for m in history.moves if m.source_board_id in unreadable and m.list_id}
+    cards_from = {m.card_id for m in history.moves if m.source_board_id in unreadable and m.card_id}
+    return frozenset(
+        cid for cid, c in cards.items() if c.list_id in lists_from or cid in cards_from
+    )
+
+
+# ------------------------------------------------------------------------------ exports
+
+
+def load_exports(paths: Iterable[str | Path]) -> Fetched:
+    """Offline: history and state from Trello board JSON exports (one per board).
+
+    A board export holds at most its newest 1000
+    actions; cards whose history the exports do not cover back to their creation are marked
+    incomplete, and reconstructed changes are not planned for them.
+    """
+    raw_actions: list[Mapping[str, Any]] = []
+    boards_state: dict[str, BoardState] = {}
+    cards: dict[str, CardState] = {}
+    members: dict[str, MemberRef] = {}
+    infos: list[BoardInfo] = []
+    warnings: list[str] = []
+    capped: dict[str, Any] = {}
+    for path in paths:
+        doc = _read_export(Path(path))
+        actions = doc["actions"]
+        raw_actions.extend(actions)
+        try:
+            boards_state[doc["id"]] = parse_board(
+                doc, doc.get("memberships", []), doc.get("lists", [])
+            )
+            for raw in doc["cards"]:
+                card = parse_card(raw)
+                cards[card.id] = card
+            members.update(members_from_listing(doc.get("members", [])))
+        except HistoryError as exc:
+            raise InputFileError(f"{path} is not a Trello board export: {exc}") from None
+        infos.append(
+            BoardInfo(id=doc["id"], name=str(doc.get("name", "")), url=str(doc.get("url", "")))
+        )
+        if len(actions) >= PAGE:
+            oldest = min(parse_date(a["date"]) for a in actions)
+            capped[doc["id"]] = oldest
+            warnings.append(
+                f"{path} holds only the newest {len(actions)} actions (Trello's export cap): "
+                f"history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API "
+                "for a complete plan"
+            )
+    try:
+        history = parse_history(raw_actions)
+    except HistoryError as exc:
+        raise InputFileError(
+            f"an export holds something that is not a Trello action: {exc}"
+        ) from None
+    born = _born_in_feed(raw_actions)
+    incomplete: set[str] = set()
+    known_boards = set(boards_state)
+    for cid, card in cards.items():
+        if card.board_id in capped and cid not in born:
+            incomplete.add(cid)
+    for m in history.moves:
+        if m.type.endswith("ToBoard") and m.source_board_id not in known_boards:
+            incomplete.update(
+                cid
+                for cid, c in cards.items()
+                if (m.card_id == cid) or (m.list_id is not None and c.list_id == m.list_id)
+            )
+            warnings.append(
+                f"cards moved in from board {m.source_board_id}, whose export was not given: "
+                "their history from before the move is missing"
+            )
+    return Fetched(
+        history=history,
+        state=State(boards=boards_state, cards=cards),
+        members=members,
+        boards=infos,
+        incomplete=frozenset(incomplete),
+        warnings=list(dict.fromkeys(warnings)),
+    )
+
+
+def _born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {
+        a["data"]["card"]["id"]
+        for a in actions
+        if a.get("type") in _ORIGIN_TYPES and isinstance(a.get("data", {}).get("card"), dict)
+    }
+
+
+def _read_export(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(
+            f"{path}: no such file; give the path of a Trello board JSON export"
+        ) from None
+    except IsADirectoryError:
+        raise InputFileError(
+            f"{path} is a directory; give a Trello board JSON export file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            f"{path} cannot be read ({exc.__class__.__name__}); check the file"
+        ) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{path} is not valid JSON (line {exc.lineno}): export the board again "
+            "(board menu > Print, export and share > Export as JSON)"
+        ) from None
+    required = ("id", "name", "actions", "cards", "lists")
+    if (
+        not isinstance(doc, dict)
+        or any(k not in doc for k in required)
+        or not all(isinstance(doc[k], list) for k in ("actions", "cards", "lists"))
+    ):
+        raise InputFileError(
+            f"{path} is JSON but not a Trello board export (it needs id, name, actions, cards "
+            "and lists): export the board as JSON from Trello's board menu"
+        )
+    return doc

@@ -1,0 +1,48 @@
+"""Parse ``--since``/``--until`` values: ISO dates and date-times, or relative ages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from trello_restore.errors import UsageError
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$", re.IGNORECASE)
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_HINT = (
+    "use an ISO date or date-time (2025-11-02, 2025-11-02T14:30, 2025-11-02T14:30:00+01:00) "
+    "or an age like 36h, 7d, 2w"
+)
+
+
+def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
+    """The moment ``value`` names, as aware UTC. A date or time without a zone is UTC.
+
+    Raises UsageError with a one-line message for anything else, including impossible dates.
+    """
+    text = value.strip()
+    if not text:
+        raise UsageError(f"{option} is empty: {_HINT}")
+    rel = _RELATIVE.match(text)
+    if rel:
+        return now.astimezone(UTC) - float(rel.group(1)) * _UNIT[rel.group(2).lower()]
+    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
+            d = date.fromisoformat(iso)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+        parsed = datetime.fromisoformat(iso)
+    except ValueError as exc:
+        raise UsageError(f"{option} {value!r} is not a date ({exc}): {_HINT}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def check_window(since: datetime, until: datetime | None) -> None:
+    """``--since`` must come before ``--until``."""
+    if until is not None and until <= since:
+        raise UsageError(
+            f"--since ({since:%Y-%m-%d %H:%M} UTC) is not before --until "
+            f"({until:%Y-%m-%d %H:%M} UTC): swap them or widen the window"
+        )
