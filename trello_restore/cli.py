@@ -30,7 +30,8 @@ def sandbox() -> None:
     """A local stand-in for the Trello API, for rehearsals, tests and benchmarks."""
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGINT and SIGTERM end ``sandbox serve`` the way Ctrl-C does."""
     raise KeyboardInterrupt
 
 
@@ -142,10 +143,14 @@ def serve(
     click.echo(f"TRELLO_TOKEN={scenario.token}")
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python then
+    # would not turn it into KeyboardInterrupt, so `kill -INT` would not stop the server.
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Sandbox Trello stopped.", err=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)

@@ -1,0 +1,162 @@
+"""``trello-restore sandbox serve``: as a real subprocess, and its options through CliRunner."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+from conftest import SmallWorld, make_world
+
+from trello_restore import __version__
+from trello_restore.cli import main
+from trello_restore.sandbox import scenario as scenario_module
+from trello_restore.sandbox.server import SandboxServer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _read_lines(proc: subprocess.Popen[str], n: int, timeout: float = 60.0) -> list[str]:
+    """The first ``n`` stdout lines of a process, waiting at most ``timeout`` seconds."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for _ in range(n):
+            found.put(stdout.readline())
+
+    threading.Thread(target=read, daemon=True).start()
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(lines) < n:
+        try:
+            line = found.get(timeout=max(deadline - time.monotonic(), 0.001))
+        except queue.Empty:
+            raise AssertionError(f"no output in time; got {lines}") from None
+        assert line, f"process ended early; got {lines}"
+        lines.append(line.rstrip("\n"))
+    return lines
+
+
+def _start_serve(*args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="0")
+    return subprocess.Popen(
+        [sys.executable, "-m", "trello_restore", "sandbox", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_subprocess(stop: signal.Signals) -> None:
+    """``sandbox serve --seed 1`` prints URL, key and token, serves them, and stops cleanly."""
+    with _start_serve("--seed", "1") as proc:
+        try:
+            lines = _read_lines(proc, 3)
+            names = [line.split("=", 1)[0] for line in lines]
+            assert names == ["TRELLO_API_URL", "TRELLO_API_KEY", "TRELLO_TOKEN"]
+            url, key, token = (line.split("=", 1)[1] for line in lines)
+            assert url.startswith("http://127.0.0.1:")
+            assert url.endswith("/1")
+            with requests.Session() as s:
+                header = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+                r = s.get(url + "/members/me/boards", headers={"Authorization": header}, timeout=30)
+                assert r.status_code == 200
+                assert len(r.json()) >= 2
+                wrong = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}x"'
+                r = s.get(url + "/members/me/boards", headers={"Authorization": wrong}, timeout=30)
+                assert (r.status_code, r.text) == (401, "invalid token")
+        finally:
+            proc.send_signal(stop)
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert token not in err
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A click test runner."""
+    return CliRunner()
+
+
+class TestOptions:
+    """The group and ``sandbox serve`` options, without starting a real server loop."""
+
+    def test_help_without_command(self, runner: CliRunner) -> None:
+        """Without a subcommand the group prints its help and exits 0."""
+        result = runner.invoke(main, [], catch_exceptions=False)
+        assert result.exit_code == 0
+        assert result.output.startswith("Usage: main [OPTIONS] [COMMAND] [ARGS]...")
+        assert "sandbox" in result.output
+
+    def test_version(self, runner: CliRunner) -> None:
+        """``--version`` names the tool and its version."""
+        result = runner.invoke(main, ["--version"], catch_exceptions=False)
+        assert result.output == f"trello-restore, version {__version__}\n"
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["--error-rate", "2"],
+            ["--drop-rate", "-0.1"],
+            ["--error-rate", "0.6", "--drop-rate", "0.6"],
+            ["--time-scale", "0"],
+            ["--port", "70000"],
+            ["--id-cursor", "minute"],
+            ["--cards", "many"],
+            ["--latency-ms", "-5"],
+        ],
+    )
+    def test_bad_values_are_usage_errors(self, runner: CliRunner, args: list[str]) -> None:
+        """Bad option values exit 2 with a usage error."""
+        result = runner.invoke(main, ["sandbox", "serve", *args])
+        assert result.exit_code == 2
+        assert "Error: Invalid value" in result.output
+
+    def test_serve_prints_exactly_the_environment(
+        self, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """stdout is exactly the three export lines; options reach the server and scenario."""
+        small = make_world()
+        seen: dict[str, Any] = {}
+
+        def fake_generate(**kwargs: Any) -> SmallWorld:
+            seen["generate"] = kwargs
+            return small
+
+        def fake_serve_forever(self: SandboxServer) -> None:
+            seen["options"] = self.options
+            self._close()
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(scenario_module, "generate", fake_generate)
+        monkeypatch.setattr(SandboxServer, "serve_forever", fake_serve_forever)
+        args = ["sandbox", "serve", "--seed", "4", "--cards", "30", "--unlogged-share", "0.5"]
+        args += ["--time-scale", "20", "--latency-ms", "100", "--id-cursor", "second"]
+        result = runner.invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("TRELLO_API_URL=http://127.0.0.1:")
+        assert lines[1:] == [f"TRELLO_API_KEY={small.key}", f"TRELLO_TOKEN={small.token}"]
+        assert seen["generate"] == {"seed": 4, "cards": 30, "unlogged_share": 0.5}
+        options = seen["options"]
+        assert (options.seed, options.time_scale, options.latency_ms, options.id_cursor) == (
+            4,
+            20.0,
+            100.0,
+            "second",
+        )
