@@ -1,0 +1,240 @@
+"""What the user reads about a plan, and the exit code of a dry run.
+
+``render_text`` is the plan for humans: board memberships to grant first, then card members
+grouped by board, list and card, each with the evidence it rests on; then what is blocked (and
+how to unblock it), what is skipped (by reason, or listed with ``verbose``), and one summary line.
+``render_json`` is the plan file's document as text (``--format json``). Nothing here prints:
+``cli.py`` decides where the text goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from itertools import groupby
+
+import click
+
+from trello_restore.errors import ExitCode
+from trello_restore.models import SKIP_ORDER, Change, MemberRef, Plan
+from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict
+
+__all__ = [
+    "card_url",
+    "dry_run_exit_code",
+    "plan_summary",
+    "render_json",
+    "render_text",
+    "summary_line",
+]
+
+#: How each kind of evidence reads after the member's name.
+_EVIDENCE_NOTE = {
+    "reconstructed": "reconstructed",
+    "ever_added": "mode ever-added",
+}
+
+
+def card_url(short_link: str) -> str:
+    """The card's address on trello.com."""
+    return f"https://trello.com/c/{short_link}"
+
+
+def dry_run_exit_code(plan: Plan, detailed: bool) -> ExitCode:
+    """``CHANGES_PENDING`` for a dry run with ``--detailed-exitcode`` when the plan has changes,
+    else ``OK``. Blocked changes alone are not pending: applying the plan would not make them."""
+    return ExitCode.CHANGES_PENDING if detailed and plan.changes else ExitCode.OK
+
+
+def render_json(plan: Plan, meta: PlanMeta) -> str:
+    """The plan file's document, exactly as ``--plan-out`` writes it."""
+    return dumps(plan_to_dict(plan, meta))
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _member(m: MemberRef) -> str:
+    """``Full Name (@username)`` as far as known, else the id."""
+    if m.full_name and m.username:
+        return f"{m.full_name} (@{m.username})"
+    if m.username:
+        return f"@{m.username}"
+    if m.full_name:
+        return f"{m.full_name} ({m.id})"
+    return m.id
+
+
+def _by(m: MemberRef) -> str:
+    return f"@{m.username}" if m.username else m.id
+
+
+def _when(d: datetime, *, seconds: bool = True) -> str:
+    d = d.astimezone(UTC)
+    if not seconds and d.second == 0 and d.microsecond == 0:
+        return d.strftime("%Y-%m-%d %H:%M UTC")
+    return d.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _card(c: Change) -> str:
+    name = c.card_name or c.card_id
+    return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
+
+
+def _evidence(c: Change, verbose: bool) -> str:
+    e = c.evidence
+    if e is None:  # pragma: no cover - the planner gives every card change its evidence
+        return ""
+    if e.kind == "recorded_removal":
+        text = f"removed by {_by(e.by)} {_when(e.date)}"
+        if e.move_action_id:
+            text += ", with a move to another board"
+        if verbose:
+            text += f" [action {e.action_id}"
+            text += f", move {e.move_action_id}]" if e.move_action_id else "]"
+        return text
+    lead = "lost without a logged removal" if e.kind == "reconstructed" else "not on the card now"
+    text = f"{lead}; added {e.date.astimezone(UTC):%Y-%m-%d} by {_by(e.by)}"
+    text += f" ({_EVIDENCE_NOTE[e.kind]})"
+    if verbose:
+        text += f" [action {e.action_id}]"
+    return text
+
+
+def _known_members(plan: Plan) -> dict[str, MemberRef]:
+    refs: list[MemberRef] = []
+    for c in [*plan.changes, *(b.change for b in plan.blocked)]:
+        refs.append(c.member)
+        if c.evidence is not None:
+            refs.append(c.evidence.by)
+    refs.extend(s.member for s in plan.skipped)
+    return {m.id: m for m in refs if m.username}
+
+
+def _header(plan: Plan, meta: PlanMeta) -> str:
+    o = plan.options
+    boards = ", ".join(name or bid for bid, name in meta.boards) or "no boards"
+    text = f"Plan for {boards} since {_when(o.since, seconds=False)}"
+    if o.until is not None:
+        text += f" until {_when(o.until, seconds=False)}"
+    notes = [f"mode {o.mode}"]
+    if o.removed_by is not None:
+        who = _known_members(plan).get(o.removed_by)
+        notes.append(f"removed by {_by(who) if who else o.removed_by}")
+    if o.cause is not None:
+        notes.append(f"cause {o.cause}")
+    if o.only_recorded:
+        notes.append("only recorded removals")
+    if o.lists is not None:
+        notes.append("lists " + ", ".join(sorted(o.lists)))
+    if o.cards is not None:
+        notes.append("cards " + ", ".join(sorted(o.cards)))
+    if o.add_to_board:
+        notes.append(f"add to board as {o.board_role}")
+    if meta.source == "export":
+        notes.append("offline, from exports")
+    return f"{text} ({', '.join(notes)})"
+
+
+def summary_line(plan: Plan, *, dry_run: bool = True) -> str:
+    """``Summary: N changes (B board memberships, C card members), X blocked, Y skipped.`` and,
+    on a dry run, ``Dry run: nothing was changed.``"""
+    s = plan_summary(plan)
+    text = (
+        f"Summary: {_plural(s['changes'], 'change')} "
+        f"({_plural(s['board_changes'], 'board membership')}, "
+        f"{_plural(s['card_changes'], 'card member')}), "
+        f"{s['blocked']} blocked, {s['skipped']} skipped."
+    )
+    if s["incomplete"]:
+        text += f" {_plural(s['incomplete'], 'card')} with incomplete history."
+    return text + (" Dry run: nothing was changed." if dry_run else "")
+
+
+def render_text(
+    plan: Plan,
+    meta: PlanMeta,
+    *,
+    dry_run: bool = True,
+    color: bool = False,
+    verbose: bool = False,
+) -> str:
+    """The plan for humans, ending with the summary line and a newline.
+
+    With ``dry_run`` the headings say what *would* happen; without it, what will. ``verbose``
+    lists skipped candidates one by one (else they are counted by reason) and shows action
+    ids. ``color`` adds ANSI styles (the caller decides whether the output is a terminal)."""
+
+    def style(text: str, fg: str | None = None, bold: bool | None = None) -> str:
+        return click.style(text, fg=fg, bold=bold) if color else text
+
+    lines = [style(_header(plan, meta), bold=True), ""]
+    would = "Would" if dry_run else "Will"
+    for warning in meta.warnings:
+        lines.append(style(f"Warning: {warning}", fg="yellow"))
+    if plan.incomplete:
+        text = f"Incomplete history: {_plural(len(plan.incomplete), 'card')}"
+        text += " (no reconstructed changes planned for them)"
+        if verbose:
+            text += ": " + ", ".join(plan.incomplete)
+        lines.append(style(text, fg="yellow"))
+
+    plus = style("+", fg="green")
+    grants = plan.board_changes()
+    if grants:
+        lines.append(style(f"{would} grant board membership first ({len(grants)})", bold=True))
+        lines.extend(
+            f"  {plus} {_member(c.member)} to {c.board_name or c.board_id} as {c.role}"
+            for c in grants
+        )
+    cards = plan.card_changes()
+    if cards:
+        lines.append(style(f"{would} re-add card members ({len(cards)})", bold=True))
+        lines.extend(_grouped(cards, lambda c: f"{plus} {_member(c.member)}", verbose))
+    if not plan.changes:
+        lines.append("Nothing to re-add.")
+
+    if plan.blocked:
+        lines.append(
+            style(f"Blocked ({len(plan.blocked)})", fg="red", bold=True)
+            + ": not members of the card's board; rerun with --add-to-board to grant"
+            " board membership first"
+        )
+        lines.extend(
+            _grouped(
+                [b.change for b in plan.blocked],
+                lambda c: (
+                    f"{style('!', fg='red')} {_member(c.member)}: not a member of "
+                    f"{c.board_name or c.board_id}"
+                ),
+                verbose,
+            )
+        )
+    if plan.skipped:
+        counts = plan_summary(plan)["by_reason"]
+        by_reason = ", ".join(f"{r} {counts[r]}" for r in SKIP_ORDER if r in counts)
+        lines.append(style(f"Skipped ({len(plan.skipped)})", bold=True) + f": {by_reason}")
+        if verbose:
+            for s in plan.skipped:
+                action = f" [action {s.action_id}]" if s.action_id else ""
+                card = s.card_name or s.card_id
+                lines.append(f"  - {_member(s.member)} on {card}: {s.reason}{action}")
+    lines.append(summary_line(plan, dry_run=dry_run))
+    return "\n".join(lines) + "\n"
+
+
+def _grouped(
+    changes: Iterable[Change], describe: Callable[[Change], str], verbose: bool
+) -> list[str]:
+    """Board → list → card → one line per member with its evidence (input already in order)."""
+    out: list[str] = []
+    for (board_id, board), by_board in groupby(changes, key=lambda c: (c.board_id, c.board_name)):
+        out.append(f"  {board or board_id}")
+        for (_, lst), by_list in groupby(by_board, key=lambda c: (c.list_id, c.list_name)):
+            out.append(f"    {lst or '(unknown list)'}")
+            for _, by_card in groupby(by_list, key=lambda c: c.card_id):
+                group = list(by_card)
+                out.append(f"      {_card(group[0])}")
+                out.extend(f"        {describe(c)}  {_evidence(c, verbose)}" for c in group)
+    return out
