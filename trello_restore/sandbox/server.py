@@ -489,6 +489,9 @@ class _HTTPServer(ThreadingHTTPServer):
     # Do not wait for keep-alive connections' threads on close: stop() shuts their sockets.
     block_on_close = False
     allow_reuse_address = True
+    # A concurrent client opens many connections at once; the default backlog of 5 would make
+    # some of them wait for a SYN retry (a second or more).
+    request_queue_size = 128
     sandbox: SandboxServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
