@@ -100,6 +100,17 @@ class RateLimited(ApiError):
 
     exit_code = ExitCode.UNREACHABLE
 
+    def __init__(
+        self,
+        message: str,
+        status: int | None = 429,
+        trello_error: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status, trello_error)
+        #: Seconds the answer's ``Retry-After`` asked to wait, when it said.
+        self.retry_after = retry_after
+
 
 class ApiUnreachable(ApiError):
     """Trello could not be reached, timed out, or kept answering 5xx after the retries."""

@@ -1,0 +1,562 @@
+"""``api.TrelloApi`` against the sandbox over real loopback HTTP, through the whole stack
+(py-trello, requests, requests-cache): credentials, base URL, cache, retries and errors."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import Sandbox, SandboxFactory
+
+from trello_restore.api import ApiSettings, TrelloApi, cache_file_name
+from trello_restore.errors import (
+    ApiUnreachable,
+    AuthError,
+    BadRequest,
+    ConfigError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+
+MEMBER_FILTER = "addMemberToCard,removeMemberFromCard"
+MakeApi = Callable[..., TrelloApi]
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """Where the tests' HTTP caches live (not created in advance)."""
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def make_api(sandbox: Sandbox, cache_dir: Path) -> Iterator[MakeApi]:
+    """``make_api(**settings)``: a ``TrelloApi`` on the sandbox with quick retries, closed at
+    teardown. Defaults: the lead's credentials, a cache in ``cache_dir``."""
+    made: list[TrelloApi] = []
+
+    def make(**overrides: Any) -> TrelloApi:
+        values: dict[str, Any] = {
+            "key": sandbox.key,
+            "token": sandbox.token,
+            "api_url": sandbox.base_url,
+            "cache_dir": cache_dir,
+            "read_retries": 3,
+            "backoff_s": 0.001,
+            "rate_window_s": 0.01,
+        }
+        values.update(overrides)
+        api = TrelloApi(ApiSettings(**values))
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.close()
+
+
+def _log(sandbox: Sandbox) -> list[tuple[str, str, int | None]]:
+    return [(r.method, r.path, r.status) for r in sandbox.server.request_log]
+
+
+# -------------------------------------------------------------------------- credentials
+
+
+def test_credentials_travel_only_in_the_authorization_header(
+    sandbox: Sandbox, make_api: MakeApi
+) -> None:
+    """Every request carries the plain OAuth header and no credential in its URL."""
+    api = make_api()
+    sent: list[tuple[str, str]] = []
+    api._session.hooks["response"].append(
+        lambda r, *a, **k: sent.append((r.request.url, r.request.headers["Authorization"]))
+    )
+    api.me()
+    api.get(f"boards/{sandbox.ids['team']}/actions", {"filter": MEMBER_FILTER})
+    log = sandbox.server.request_log
+    assert [(r.path, r.status) for r in log] == [
+        ("/1/members/me", 200),
+        (f"/1/boards/{sandbox.ids['team']}/actions", 200),
+    ]
+    assert not any(r.credentials_in_url for r in log)
+    assert all({"key", "token"}.isdisjoint(r.query_names) for r in log)
+    header = f'OAuth oauth_consumer_key="{sandbox.key}", oauth_token="{sandbox.token}"'
+    # (requests-cache dispatches response hooks a second time, hence the set)
+    assert {h for _, h in sent} == {header}
+    for url, _ in sent:
+        assert url.startswith(sandbox.base_url + "/")
+        assert sandbox.key not in url
+        assert sandbox.token not in url
+
+
+@pytest.mark.parametrize(("key", "token"), [("", "t"), ("k", ""), ("  ", "t"), ("k", " ")])
+def test_missing_credentials_fail_before_any_request(
+    sandbox: Sandbox, make_api: MakeApi, key: str, token: str
+) -> None:
+    """An empty key or token is an ``AuthError`` naming the variables; nothing is sent."""
+    with pytest.raises(AuthError, match=r"set TRELLO_API_KEY and TRELLO_TOKEN") as info:
+        make_api(key=key, token=token)
+    assert info.value.status is None
+    assert sandbox.server.request_log == []
+
+
+def test_malformed_credentials_fail_before_any_request(make_api: MakeApi) -> None:
+    """A token with a quote or a space could not go in the header: ``AuthError``."""
+    with pytest.raises(AuthError, match=r"^TRELLO_TOKEN has characters"):
+        make_api(token='abc"def')
+    with pytest.raises(AuthError, match=r"^TRELLO_API_KEY has characters"):
+        make_api(key="abc def")
+
+
+def test_settings_and_api_repr_hold_no_credentials(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """Neither the key nor the token shows in ``repr``/``str`` of the settings or the API."""
+    api = make_api()
+    for text in (repr(api.settings), str(api.settings), repr(api), repr(api.client.oauth)):
+        assert sandbox.key not in text
+        assert sandbox.token not in text
+
+
+def test_invalid_token_is_an_auth_error(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """``401 invalid token``: ``AuthError`` pointing at the variables, sent once (not retried)."""
+    api = make_api(token="ATTA" + "0" * 60)
+    with pytest.raises(AuthError) as info:
+        api.get(f"boards/{sandbox.ids['team']}")
+    err = info.value
+    assert (err.status, err.trello_error) == (401, "invalid token")
+    assert str(err).startswith("Trello rejected the API key or token (invalid token): check ")
+    assert "TRELLO_API_KEY and TRELLO_TOKEN" in str(err)
+    assert len(sandbox.server.request_log) == 1 == api.requests_sent
+
+
+def test_invalid_key_is_an_auth_error(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """``401 invalid key`` is an ``AuthError`` too."""
+    with pytest.raises(AuthError, match=r"\(invalid key\)") as info:
+        make_api(key="f" * 32).me()
+    assert info.value.trello_error == "invalid key"
+
+
+def test_board_of_others_is_permission_denied(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """A token whose member is not on the board: ``PermissionDenied`` with the advice."""
+    api = make_api(token=sandbox.tokens["outsider"])
+    team = sandbox.ids["team"]
+    with pytest.raises(PermissionDenied) as info:
+        api.get(f"boards/{team}/actions", {"filter": MEMBER_FILTER})
+    assert str(info.value) == (
+        f"the token's member cannot read board {team} (unauthorized permission requested): "
+        "ask a board admin to add them to the board, or use the token of a member who can"
+    )
+    assert info.value.status == 401
+
+
+# ------------------------------------------------------------------------------- reads
+
+
+def test_get_returns_the_sandbox_json(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """``get`` answers what the API answers, for board actions and cards."""
+    api = make_api()
+    team = sandbox.ids["team"]
+    params = {"filter": MEMBER_FILTER, "limit": "1000"}
+    actions = api.get(f"/boards/{team}/actions", params)
+    assert actions == sandbox.get(f"/boards/{team}/actions", **params).json()
+    assert len(actions) == 10
+    assert {a["type"] for a in actions} == {"addMemberToCard"}
+    cards = api.get(f"boards/{team}/cards/all", {"fields": "idMembers,closed"})
+    assert {c["id"] for c in cards} >= {sandbox.ids[c] for c in ("c1", "c2", "c4", "c_archived")}
+
+
+def test_me_is_fetched_once(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """``me()`` asks ``members/me`` for three fields, once per ``TrelloApi``."""
+    api = make_api()
+    me = api.me()
+    assert me == {"id": sandbox.ids["lead"], "username": "lead", "fullName": "Lead Example"}
+    me["id"] = "changed"
+    assert api.me()["id"] == sandbox.ids["lead"]
+    assert [(r.path, r.query_names) for r in sandbox.server.request_log] == [
+        ("/1/members/me", ("fields",))
+    ]
+
+
+def test_members_by_id_are_never_requested(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """``members/{id}`` is refused before sending, through ``get``, ``fetch_json`` and
+    py-trello's own helpers; ``members/me`` only through ``me()``."""
+    api = make_api()
+    with pytest.raises(ValueError, match="never read"):
+        api.get(f"members/{sandbox.ids['ana']}")
+    with pytest.raises(ValueError, match="me()"):
+        api.get("members/me")
+    with pytest.raises(ValueError, match="never looked up"):
+        api.client.fetch_json(f"/members/{sandbox.ids['ana']}")
+    with pytest.raises(ValueError, match="never looked up"):
+        api.client.get_member(sandbox.ids["ana"])
+    assert api.get("members/me/boards", {"fields": "name"})  # nested routes are fine
+    assert [r.path for r in sandbox.server.request_log] == ["/1/members/me/boards"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("boards/x?filter=all", None), ("", None), ("https://example.com/1/x", None)]
+    + [("boards/x", {"token": "t"}), ("boards/x", {"key": "k"})],
+)
+def test_bad_paths_and_params_are_refused(
+    make_api: MakeApi, path: str, params: dict[str, str] | None
+) -> None:
+    """Query strings in the path, URLs, and credentials in ``params`` are programming errors."""
+    with pytest.raises(ValueError, match=r"not an API path|Authorization header"):
+        make_api().get(path, params)
+
+
+def test_unknown_and_malformed_boards(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """An unknown board id is ``NotFound``; a malformed one is ``BadRequest`` (``invalid id``)."""
+    api = make_api()
+    with pytest.raises(NotFound) as missing:
+        api.get("boards/" + "5f" * 12)
+    assert missing.value.status == 404
+    assert str(missing.value).startswith(f"Trello found no board {'5f' * 12} (The requested")
+    with pytest.raises(BadRequest) as bad:
+        api.get("boards/nope/actions")
+    assert (bad.value.status, bad.value.trello_error) == (400, "invalid id")
+    assert str(bad.value) == "Trello refused GET board nope (invalid id)"
+    assert api.requests_sent == 2
+
+
+def test_writes_through_the_client_get_typed_errors(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """A py-trello write goes through the same transport: it works, and Trello's refusal is a
+    ``BadRequest`` carrying Trello's text (the applier counts it as done)."""
+    api = make_api()
+    card, member = sandbox.ids["c1"], sandbox.ids["cai"]
+    added = api.client.fetch_json(
+        f"/cards/{card}/idMembers", http_method="POST", post_args={"value": member}
+    )
+    assert member in [m["id"] for m in added]
+    with pytest.raises(BadRequest) as again:
+        api.client.fetch_json(
+            f"/cards/{card}/idMembers", http_method="POST", post_args={"value": member}
+        )
+    assert again.value.trello_error == "member is already on the card"
+    assert [(r.method, r.status) for r in sandbox.server.request_log] == [("POST", 200)] + [
+        ("POST", 400)
+    ]
+
+
+def test_writes_are_not_retried(sandbox_factory: SandboxFactory, cache_dir: Path) -> None:
+    """A write that meets a 5xx fails at once (the applier owns write retries)."""
+    sandbox = sandbox_factory(error_rate=1.0)
+    settings = ApiSettings(sandbox.key, sandbox.token, api_url=sandbox.base_url, backoff_s=0.001)
+    with TrelloApi(settings) as api, pytest.raises(ApiUnreachable) as info:
+        api.client.fetch_json(
+            f"/cards/{sandbox.ids['c1']}/idMembers",
+            http_method="POST",
+            post_args={"value": sandbox.ids["cai"]},
+        )
+    assert info.value.status in (500, 502, 503)
+    assert len(sandbox.server.request_log) == 1
+
+
+def test_requests_outside_the_api_base_are_refused(make_api: MakeApi) -> None:
+    """The transport never sends the credentials anywhere but the configured API."""
+    api = make_api()
+    with pytest.raises(ValueError, match="outside the API base"):
+        api._session.request("GET", "https://example.com/1/boards/x")
+    assert api.requests_sent == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/1", "not a url", "https://user:pw@example.com/1", "https://h:x/1"]
+)
+def test_unusable_api_urls_are_config_errors(make_api: MakeApi, url: str) -> None:
+    """``--api-url`` must be a plain http(s) base; a password in it is never echoed."""
+    with pytest.raises(ConfigError, match="TRELLO_API_URL") as info:
+        make_api(api_url=url)
+    assert "pw" not in str(info.value)
+
+
+# ------------------------------------------------------------------------------- cache
+
+
+def test_second_get_with_max_age_is_a_cache_hit(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """With ``max_age`` an identical read comes from the cache; ``max_age=None`` always goes to
+    the network (and refreshes the cache)."""
+    api = make_api()
+    path, params = f"boards/{sandbox.ids['team']}/actions", {"filter": MEMBER_FILTER}
+    first = api.get(path, params, max_age=60)
+    assert api.get(path, params, max_age=60) == first
+    assert (len(sandbox.server.request_log), api.requests_sent, api.cache_hits) == (1, 1, 1)
+    assert api.get(path, params) == first
+    assert (len(sandbox.server.request_log), api.requests_sent, api.cache_hits) == (2, 2, 1)
+    api.get(path, {"filter": "all"}, max_age=60)  # other parameters: another entry
+    assert (len(sandbox.server.request_log), api.cache_hits) == (3, 1)
+    api.get(path, params, max_age=60)
+    assert (len(sandbox.server.request_log), api.requests_sent, api.cache_hits) == (3, 3, 2)
+
+
+def test_max_age_counts_from_the_fetch(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """An answer is used only while younger than the ``max_age`` of the request asking."""
+    api = make_api()
+    path = f"boards/{sandbox.ids['team']}"
+    api.get(path)  # stored with the default expiry, one day
+    api.get(path, max_age=1)
+    assert api.cache_hits == 1
+    time.sleep(1.1)
+    api.get(path, max_age=1)
+    assert (api.cache_hits, api.requests_sent) == (1, 2)
+    api.get(path, max_age=60)
+    api.get(path, max_age=0)
+    assert (api.cache_hits, api.requests_sent) == (2, 3)
+
+
+def test_cache_survives_the_api_object(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """A later ``TrelloApi`` for the same account reads the same cache file."""
+    path = f"boards/{sandbox.ids['team']}/lists"
+    first = make_api()
+    data = first.get(path, max_age=600)
+    first.close()
+    second = make_api()
+    assert second.get(path, max_age=600) == data
+    assert (second.requests_sent, second.cache_hits) == (0, 1)
+    assert len(sandbox.server.request_log) == 1
+
+
+def test_one_private_cache_file_per_account(
+    sandbox: Sandbox, make_api: MakeApi, cache_dir: Path
+) -> None:
+    """Each key+token has its own 0600 file in a 0700 directory; accounts never share answers."""
+    lead, ana = make_api(), make_api(token=sandbox.tokens["ana"])
+    path = f"boards/{sandbox.ids['archive']}/cards"
+    lead.get(path, max_age=600)
+    ana.get(path, max_age=600)
+    assert (lead.cache_hits, ana.cache_hits, len(sandbox.server.request_log)) == (0, 0, 2)
+    names = {cache_file_name(sandbox.key, t) for t in (sandbox.token, sandbox.tokens["ana"])}
+    assert len(names) == 2
+    assert {p.name for p in cache_dir.iterdir()} == names
+    assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
+    for p in cache_dir.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+        assert p.name.startswith("http-")
+        assert sandbox.token[:16] not in p.name
+
+
+def test_cache_file_holds_no_credentials(
+    sandbox: Sandbox, make_api: MakeApi, cache_dir: Path
+) -> None:
+    """The raw SQLite bytes hold the answers but neither the key nor the token."""
+    api = make_api()
+    team = sandbox.ids["team"]
+    api.me()
+    api.get(f"boards/{team}/actions", {"filter": MEMBER_FILTER}, max_age=600)
+    api.get(f"boards/{team}/cards/all", max_age=600)
+    api.close()
+    files = list(cache_dir.iterdir())
+    assert len(files) == 1
+    raw = files[0].read_bytes()
+    assert team.encode() in raw  # the answers are there …
+    assert b"REDACTED" in raw  # … the Authorization header is not
+    assert raw.count(sandbox.key.encode()) == 0
+    assert raw.count(sandbox.token.encode()) == 0
+    assert raw.count(sandbox.token[4:20].encode()) == 0
+
+
+def test_an_existing_cache_file_is_made_private(
+    sandbox: Sandbox, make_api: MakeApi, cache_dir: Path
+) -> None:
+    """A cache file left readable by others is set back to 0600 when opened."""
+    cache_dir.mkdir()
+    path = cache_dir / cache_file_name(sandbox.key, sandbox.token)
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    make_api().get(f"boards/{sandbox.ids['team']}", max_age=60)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_without_cache_dir_nothing_is_cached(
+    sandbox: Sandbox, make_api: MakeApi, tmp_path: Path
+) -> None:
+    """``cache_dir=None``: every read goes to the network, and no file is written."""
+    api = make_api(cache_dir=None)
+    path = f"boards/{sandbox.ids['team']}"
+    api.get(path, max_age=600)
+    api.get(path, max_age=600)
+    assert (api.requests_sent, api.cache_hits, len(sandbox.server.request_log)) == (2, 0, 2)
+    assert not any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
+
+
+def test_cache_dir_that_cannot_be_created_is_a_config_error(
+    make_api: MakeApi, tmp_path: Path
+) -> None:
+    """A cache directory under a file: ``ConfigError`` naming the directory."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot create the HTTP cache in"):
+        make_api(cache_dir=blocker / "cache")
+
+
+# ----------------------------------------------------------------------------- retries
+
+
+def test_reads_ride_out_5xx_and_dropped_connections(
+    sandbox_factory: SandboxFactory, cache_dir: Path
+) -> None:
+    """With a third of the answers 5xx or dropped, every read still succeeds."""
+    sandbox = sandbox_factory(error_rate=0.25, drop_rate=0.15, seed=7)
+    settings = ApiSettings(
+        sandbox.key,
+        sandbox.token,
+        api_url=sandbox.base_url,
+        read_retries=8,
+        backoff_s=0.001,
+    )
+    team = sandbox.ids["team"]
+    with TrelloApi(settings) as api:
+        for _ in range(25):
+            assert api.get(f"boards/{team}")["id"] == team
+        statuses = [r.status for r in sandbox.server.request_log]
+        assert statuses.count(200) == 25
+        assert None in statuses
+        assert {500, 502, 503} & set(statuses)
+        assert api.requests_sent == len(statuses)
+
+
+def test_a_short_429_storm_is_waited_out(sandbox_factory: SandboxFactory) -> None:
+    """A 429 waits the rate window before the next try; the storm passes, the read succeeds."""
+    sandbox = sandbox_factory(time_scale=50.0)  # the 10 s window lasts 0.2 s
+    settings = ApiSettings(
+        sandbox.key, sandbox.token, api_url=sandbox.base_url, backoff_s=0.001, rate_window_s=0.25
+    )
+    with TrelloApi(settings) as api:
+        sandbox.server.set_options(storm_s=10.0)
+        started = time.monotonic()
+        assert api.get(f"boards/{sandbox.ids['team']}")["name"] == "Team"
+        took = time.monotonic() - started
+    statuses = [r.status for r in sandbox.server.request_log]
+    assert statuses[0] == 429
+    assert statuses[-1] == 200
+    assert took >= 0.25 * (len(statuses) - 1)
+
+
+def test_rate_limit_after_the_retries(sandbox_factory: SandboxFactory) -> None:
+    """A storm outlasting the retries: ``RateLimited`` with Trello's code, quickly."""
+    sandbox = sandbox_factory(storm_s=3600.0)
+    settings = ApiSettings(
+        sandbox.key,
+        sandbox.token,
+        api_url=sandbox.base_url,
+        read_retries=2,
+        backoff_s=0.001,
+        rate_window_s=0.01,
+    )
+    started = time.monotonic()
+    with TrelloApi(settings) as api, pytest.raises(RateLimited) as info:
+        api.get(f"boards/{sandbox.ids['team']}")
+    assert time.monotonic() - started < 2
+    err = info.value
+    assert (err.status, err.trello_error) == (429, "API_TOKEN_LIMIT_EXCEEDED")
+    assert str(err).startswith(
+        "Trello kept rate limiting after 3 attempts (API_TOKEN_LIMIT_EXCEEDED): wait a minute"
+    )
+    assert [r.status for r in sandbox.server.request_log] == [429, 429, 429]
+
+
+def test_5xx_after_the_retries(sandbox_factory: SandboxFactory) -> None:
+    """Only 5xx answers: ``ApiUnreachable`` naming the host, after read_retries + 1 attempts."""
+    sandbox = sandbox_factory(error_rate=1.0)
+    settings = ApiSettings(
+        sandbox.key, sandbox.token, api_url=sandbox.base_url, read_retries=2, backoff_s=0.001
+    )
+    with TrelloApi(settings) as api, pytest.raises(ApiUnreachable) as info:
+        api.get(f"boards/{sandbox.ids['team']}")
+    err = info.value
+    host = f"127.0.0.1:{sandbox.server.port}"
+    assert err.status in (500, 502, 503)
+    assert str(err).startswith(f"the Trello API at {host} answered HTTP {err.status} after 3 ")
+    assert str(err).endswith("or check --api-url / TRELLO_API_URL")
+    assert len(sandbox.server.request_log) == 3
+
+
+def test_dropped_connections_after_the_retries(sandbox_factory: SandboxFactory) -> None:
+    """Connections always closed without an answer: ``ApiUnreachable`` with no status."""
+    sandbox = sandbox_factory(drop_rate=1.0)
+    settings = ApiSettings(
+        sandbox.key, sandbox.token, api_url=sandbox.base_url, read_retries=1, backoff_s=0.001
+    )
+    with TrelloApi(settings) as api, pytest.raises(ApiUnreachable) as info:
+        api.get(f"boards/{sandbox.ids['team']}")
+    assert info.value.status is None
+    assert str(info.value) == (
+        f"cannot reach the Trello API at 127.0.0.1:{sandbox.server.port} (the connection was "
+        "closed without an answer) after 2 attempts: check the network connection, or "
+        "--api-url / TRELLO_API_URL"
+    )
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+
+
+def test_slow_answers_time_out(sandbox_factory: SandboxFactory) -> None:
+    """An answer slower than ``read_timeout``: ``ApiUnreachable`` (timed out), after retries."""
+    sandbox = sandbox_factory(latency_ms=1500.0)
+    settings = ApiSettings(
+        sandbox.key,
+        sandbox.token,
+        api_url=sandbox.base_url,
+        read_timeout=0.1,
+        read_retries=1,
+        backoff_s=0.001,
+    )
+    with TrelloApi(settings) as api, pytest.raises(ApiUnreachable, match="timed out waiting"):
+        api.get(f"boards/{sandbox.ids['team']}")
+
+
+def test_closed_port_is_unreachable_without_credentials_in_the_message(
+    sandbox: Sandbox, cache_dir: Path
+) -> None:
+    """Nothing listening: ``ApiUnreachable`` naming the host, and no key or token anywhere."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = ApiSettings(
+        sandbox.key,
+        sandbox.token,
+        api_url=f"http://127.0.0.1:{port}/1",
+        cache_dir=cache_dir,
+        read_retries=1,
+        backoff_s=0.001,
+    )
+    with TrelloApi(settings) as api, pytest.raises(ApiUnreachable) as info:
+        api.get("boards/abc/actions", {"filter": "all"})
+    text = str(info.value)
+    assert text.startswith(f"cannot reach the Trello API at 127.0.0.1:{port} (cannot connect)")
+    assert "--api-url" in text
+    for secret in (sandbox.key, sandbox.token):
+        assert secret not in text
+        assert secret not in repr(info.value.args)
+        assert secret not in str(info.value.__cause__)
+    assert api.requests_sent == 2
+
+
+# ------------------------------------------------------------------------------- logging
+
+
+def test_debug_log_has_method_path_status_and_no_secrets(
+    sandbox: Sandbox, make_api: MakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Debug logging names each request and cache hit; nothing logged holds a credential."""
+    caplog.set_level(logging.DEBUG)
+    api = make_api()
+    team = sandbox.ids["team"]
+    api.get(f"boards/{team}", max_age=60)
+    api.get(f"boards/{team}", max_age=60)
+    with pytest.raises(NotFound):
+        api.get("boards/" + "5f" * 12)
+    ours = [r.getMessage() for r in caplog.records if r.name == "trello_restore.api"]
+    assert ours == [
+        f"GET boards/{team} -> 200",
+        f"GET boards/{team} -> 200 (cache)",
+        f"GET boards/{'5f' * 12} -> 404",
+    ]
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert sandbox.key not in everything
+    assert sandbox.token not in everything
