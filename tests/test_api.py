@@ -165,7 +165,7 @@ def test_get_returns_the_sandbox_json(sandbox: Sandbox, make_api: MakeApi) -> No
     params = {"filter": MEMBER_FILTER, "limit": "1000"}
     actions = api.get(f"/boards/{team}/actions", params)
     assert actions == sandbox.get(f"/boards/{team}/actions", **params).json()
-    assert len(actions) == 10
+    assert len(actions) == 8  # c5 is on the archive board
     assert {a["type"] for a in actions} == {"addMemberToCard"}
     cards = api.get(f"boards/{team}/cards/all", {"fields": "idMembers,closed"})
     assert {c["id"] for c in cards} >= {sandbox.ids[c] for c in ("c1", "c2", "c4", "c_archived")}
