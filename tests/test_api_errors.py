@@ -1,0 +1,444 @@
+"""``api``'s decisions as pure functions (error mapping, retry delays, cache directives), and
+narrow error-mapping cases through the real stack with ``responses`` standing in for Trello."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+import urllib3.exceptions
+
+from trello_restore.api import (
+    DEFAULT_API_URL,
+    MAX_BACKOFF_S,
+    MAX_RETRY_AFTER_S,
+    ApiSettings,
+    TrelloApi,
+    cache_directive,
+    cache_file_name,
+    error_for_exception,
+    error_for_response,
+    retry_delay,
+)
+from trello_restore.errors import (
+    ApiError,
+    ApiUnreachable,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+
+KEY = "0123456789abcdef0123456789abcdef"
+TOKEN = "ATTA" + "5ec7e7" * 10
+BOARD_URL = f"{DEFAULT_API_URL}/boards/abc"
+JSON_TYPE = "application/json; charset=utf-8"
+SETTINGS = ApiSettings(KEY, TOKEN, read_retries=2, backoff_s=0.001, rate_window_s=0.01)
+
+
+# ------------------------------------------------------------------- error_for_response
+
+
+def _body(value: dict[str, Any]) -> str:
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "trello_error"),
+    [
+        (401, "invalid key", AuthError, "invalid key"),
+        (401, "invalid token", AuthError, "invalid token"),
+        (401, "The token expired", AuthError, "The token expired"),
+        (401, "unauthorized token", AuthError, "unauthorized token"),
+        (401, "", AuthError, ""),
+        (401, "unauthorized permission requested", PermissionDenied, None),
+        (401, "unauthorized member permission requested.", PermissionDenied, None),
+        (401, "unauthorized organization.", PermissionDenied, None),
+        (403, "", PermissionDenied, ""),
+        (404, "The requested resource was not found.", NotFound, None),
+        (404, "model not found", NotFound, None),
+        (400, "invalid id", BadRequest, None),
+        (400, "member is already on the card", BadRequest, None),
+        (
+            400,
+            _body({"message": "Invalid objectId", "error": "ERROR"}),
+            BadRequest,
+            "Invalid objectId",
+        ),
+        (409, "conflict", BadRequest, None),
+        (
+            449,
+            _body({"path": "/1/x", "originalMessage": "unauthorized", "originalStatus": 401}),
+            BadRequest,
+            "unauthorized",
+        ),
+        (
+            429,
+            _body({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}),
+            RateLimited,
+            "API_TOKEN_LIMIT_EXCEEDED",
+        ),
+        (
+            429,
+            _body({"error": "API_KEY_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}),
+            RateLimited,
+            "API_KEY_LIMIT_EXCEEDED",
+        ),
+        (
+            429,
+            _body({"message": "Exceeded rate limit to /1/member", "error": "RATE_LIMIT_EXCEEDED"}),
+            RateLimited,
+            "RATE_LIMIT_EXCEEDED",
+        ),
+        (500, "Internal Server Error", ApiUnreachable, None),
+        (502, "<html>\n<head><title>502 Bad Gateway</title></head>\n</html>", ApiUnreachable, ""),
+        (503, "Service Unavailable", ApiUnreachable, None),
+        (408, "", ApiUnreachable, ""),
+        (302, "", BadResponse, ""),
+    ],
+)
+def test_error_for_response(
+    status: int, body: str, kind: type[ApiError], trello_error: str | None
+) -> None:
+    """Each status and Trello body maps to its error class, status and ``trello_error``; the
+    message is one line."""
+    err = error_for_response(status, body, method="GET", path="boards/abc/actions")
+    assert type(err) is kind
+    assert err.status == status
+    assert err.trello_error == (body if trello_error is None else trello_error)
+    assert "\n" not in str(err)
+    assert str(err) == str(err).strip()
+
+
+def test_error_for_response_success_is_none() -> None:
+    """2xx answers are not errors."""
+    assert error_for_response(200, "[]") is None
+    assert error_for_response(204, "") is None
+
+
+def test_error_messages() -> None:
+    """The messages say what happened and what to do."""
+
+    def msg(status: int, body: str, **kw: Any) -> str:
+        err = error_for_response(status, body, **kw)
+        assert err is not None
+        return str(err)
+
+    assert msg(401, "invalid token") == (
+        "Trello rejected the API key or token (invalid token): check TRELLO_API_KEY and "
+        "TRELLO_TOKEN (a token can be revoked or expire, and must belong to the key)"
+    )
+    assert msg(403, "", method="PUT", path="boards/b1/members/m1") == (
+        "the token's member cannot change board b1 (HTTP 403): ask a board admin to add them to "
+        "the board, or use the token of a member who can"
+    )
+    assert msg(404, "model not found", path="cards/c9") == (
+        "Trello found no card c9 (model not found): check the id, that the token's member can "
+        "see it, and --api-url"
+    )
+    assert msg(400, "invalid id", method="post", path="cards/zz/idMembers") == (
+        "Trello refused POST card zz (invalid id)"
+    )
+    assert msg(503, "Service Unavailable", api_url="http://127.0.0.1:8080/1", attempts=6) == (
+        "the Trello API at 127.0.0.1:8080 answered HTTP 503 after 6 attempts (Service "
+        "Unavailable): Trello may be having trouble; try again later, or check --api-url / "
+        "TRELLO_API_URL"
+    )
+    assert msg(429, "", attempts=1).startswith("Trello kept rate limiting (HTTP 429): wait")
+    assert msg(404, "x", path="search").startswith("Trello found no /search (x)")
+
+
+def test_long_error_bodies_are_cut_to_one_short_line() -> None:
+    """A long multi-line text body becomes one line of at most 200 characters."""
+    err = error_for_response(400, "bad\n" * 200)
+    assert err is not None
+    assert len(err.trello_error) == 200
+    assert "\n" not in str(err)
+
+
+# ------------------------------------------------------------------- error_for_exception
+
+
+def _connection_error(reason: Exception) -> requests.ConnectionError:
+    pool = urllib3.exceptions.MaxRetryError(None, "/1/boards/x?token=SECRET", reason)  # type: ignore[arg-type]
+    return requests.ConnectionError(pool)
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason", "retryable"),
+    [
+        (
+            _connection_error(urllib3.exceptions.NewConnectionError(None, "refused")),  # type: ignore[arg-type]
+            "cannot connect",
+            True,
+        ),
+        (
+            _connection_error(urllib3.exceptions.NameResolutionError("h", None, OSError())),  # type: ignore[arg-type]
+            "the host name does not resolve",
+            True,
+        ),
+        (
+            _connection_error(urllib3.exceptions.ProtocolError("Connection aborted.")),
+            "the connection was closed without an answer",
+            True,
+        ),
+        (requests.ConnectTimeout("token=SECRET"), "timed out connecting", True),
+        (requests.ReadTimeout("token=SECRET"), "timed out waiting for an answer", True),
+        (requests.exceptions.ChunkedEncodingError("x"), "the connection broke", True),
+        (requests.exceptions.ProxyError("x"), "the proxy refused or failed", True),
+        (requests.exceptions.SSLError("token=SECRET"), "TLS failed", False),
+        (requests.ConnectionError("token=SECRET"), "connection failed", True),
+        (requests.exceptions.InvalidURL("token=SECRET"), "the URL is not valid", False),
+        (requests.RequestException("token=SECRET"), "request failed (RequestException)", True),
+    ],
+)
+def test_error_for_exception(exc: requests.RequestException, reason: str, retryable: bool) -> None:
+    """The kind of failure comes from the exception types; its text (URLs) is never copied."""
+    err, again = error_for_exception(exc, api_url="https://api.example.com:8443/1", attempts=3)
+    assert type(err) is ApiUnreachable
+    assert again is retryable
+    assert err.status is None
+    text = str(err)
+    assert text.startswith(f"cannot reach the Trello API at api.example.com:8443 ({reason}")
+    assert text.endswith(
+        ") after 3 attempts: check the network connection, or --api-url / TRELLO_API_URL"
+    )
+    assert "SECRET" not in text
+
+
+def test_redirect_loop_is_a_bad_response() -> None:
+    """Too many redirects means the URL is not a Trello API."""
+    err, again = error_for_exception(requests.TooManyRedirects("x"), path="boards/b")
+    assert type(err) is BadResponse
+    assert not again
+    assert "redirect loop" in str(err)
+
+
+# ----------------------------------------------------------------------------- retry_delay
+
+
+def test_retry_delay_after_429_waits_the_window() -> None:
+    """A 429 waits the rate window plus jitter, or a longer ``Retry-After`` (capped)."""
+    settings = ApiSettings(KEY, TOKEN, rate_window_s=10.0, backoff_s=1.0)
+    limited = RateLimited("x")
+    assert retry_delay(limited, 0, settings, 0.0) == 10.0
+    assert retry_delay(limited, 4, settings, 0.999) == pytest.approx(10.999)
+    assert retry_delay(RateLimited("x", retry_after=3.0), 0, settings, 0.0) == 10.0
+    assert retry_delay(RateLimited("x", retry_after=30.0), 0, settings, 0.5) == 30.5
+    assert retry_delay(RateLimited("x", retry_after=1e9), 0, settings, 0.0) == MAX_RETRY_AFTER_S
+
+
+def test_retry_delay_after_5xx_grows_with_jitter_and_a_cap() -> None:
+    """5xx and connection errors: ``backoff_s * 2**attempt``, randomly halved, capped."""
+    settings = ApiSettings(KEY, TOKEN, backoff_s=1.0)
+    down = ApiUnreachable("x", 503)
+    assert [retry_delay(down, n, settings, 0.0) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]
+    assert [retry_delay(down, n, settings, 1.0) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert retry_delay(down, 30, settings, 1.0) == MAX_BACKOFF_S
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AuthError("x", 401),
+        PermissionDenied("x", 403),
+        NotFound("x", 404),
+        BadRequest("x", 400),
+        BadResponse("x", 200),
+    ],
+)
+def test_retry_delay_is_none_for_errors_a_retry_cannot_fix(error: ApiError) -> None:
+    """Refusals and nonsense answers are not retried."""
+    assert retry_delay(error, 0, SETTINGS, 0.5) is None
+
+
+# ----------------------------------------------------------------------------- cache names
+
+
+@pytest.mark.parametrize(
+    ("max_age", "directive"),
+    [
+        (None, "no-cache"),
+        (0, "no-cache"),
+        (-5, "no-cache"),
+        (60, "min-fresh=86340"),
+        (0.5, "min-fresh=86400"),
+        (86399.5, "min-fresh=1"),
+        (86400, None),
+        (10**9, None),
+    ],
+)
+def test_cache_directive(max_age: float | None, directive: str | None) -> None:
+    """``max_age`` becomes the ``min-fresh`` that admits only younger entries (whole seconds,
+    rounded towards fresher); at or above the entries' lifetime any entry will do."""
+    assert cache_directive(max_age, 86400.0) == directive
+
+
+def test_cache_file_name_is_a_hash_of_the_account() -> None:
+    """Same key and token, same file; change either, another file; neither value in the name."""
+    name = cache_file_name(KEY, TOKEN)
+    assert re.fullmatch(r"http-[0-9a-f]{16}\.sqlite", name)
+    assert cache_file_name(KEY, TOKEN) == name
+    assert cache_file_name(KEY, TOKEN + "x") != name
+    assert cache_file_name(KEY[::-1], TOKEN) != name
+    assert KEY[:8] not in name
+    assert TOKEN[4:12] not in name
+
+
+# ---------------------------------------------------------------------- through the stack
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    """Trello at its real address, answered by ``responses`` (no other URL is reachable)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[TrelloApi]:
+    """A ``TrelloApi`` on the default URL, with a cache and quick retries."""
+    with TrelloApi(
+        ApiSettings(
+            KEY,
+            TOKEN,
+            cache_dir=tmp_path / "c",
+            read_retries=2,
+            backoff_s=0.001,
+            rate_window_s=0.01,
+        )
+    ) as made:
+        yield made
+
+
+def test_request_shape_at_the_default_url(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """At Trello's own URL: no rewrite, header credentials, our User-Agent, and no local cache
+    directive on the wire."""
+    mocked.get(BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc", {"fields": "name"}, max_age=60) == {"id": "abc"}
+    (call,) = mocked.calls
+    assert call.request.url == BOARD_URL + "?fields=name"
+    assert call.request.headers["Authorization"] == (
+        f'OAuth oauth_consumer_key="{KEY}", oauth_token="{TOKEN}"'
+    )
+    assert call.request.headers["User-Agent"].startswith("trello-restore/0.1.0 py-trello/")
+    assert "Cache-Control" not in call.request.headers
+
+
+def test_html_200_is_a_bad_response_and_not_cached(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """A login or proxy page answering 200: ``BadResponse``, not retried, never cached."""
+    mocked.get(BOARD_URL, body="<html><body>Sign in</body></html>", content_type="text/html")
+    with pytest.raises(BadResponse) as info:
+        api.get("boards/abc", max_age=600)
+    assert str(info.value) == (
+        "the API at api.trello.com answered GET board abc with text/html instead of JSON: check "
+        "--api-url / TRELLO_API_URL (a proxy or a login page may be in the way)"
+    )
+    assert (info.value.status, info.value.trello_error) == (200, "")
+    mocked.replace(responses.GET, BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (2, 0)
+
+
+def test_garbage_json_200_is_a_bad_response(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """A body that claims to be JSON but is not: ``BadResponse``."""
+    mocked.get(BOARD_URL, body="{not json", content_type=JSON_TYPE)
+    with pytest.raises(BadResponse, match="not valid JSON"):
+        api.get("boards/abc")
+
+
+def test_json_without_a_content_type_is_accepted(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """A JSON body with a wrong content type still parses."""
+    mocked.get(BOARD_URL, body='{"id": "abc"}', content_type="text/plain")
+    assert api.get("boards/abc") == {"id": "abc"}
+
+
+def test_other_2xx_is_a_bad_response(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """Trello answers 200; a 201 means something else is answering."""
+    mocked.get(BOARD_URL, json={}, status=201)
+    with pytest.raises(BadResponse, match="HTTP 201 instead of 200") as info:
+        api.get("boards/abc")
+    assert info.value.status == 201
+
+
+def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """403 (not retried): ``PermissionDenied`` naming the board."""
+    mocked.get(BOARD_URL + "/actions", body="API will not allow that", status=403)
+    with pytest.raises(PermissionDenied, match=r"^the token's member cannot read board abc "):
+        api.get("boards/abc/actions")
+    assert len(mocked.calls) == 1
+
+
+def test_401_permission_on_a_write(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """A write refused for rights: ``PermissionDenied`` saying it cannot *change* the card."""
+    url = f"{DEFAULT_API_URL}/cards/c1/idMembers"
+    mocked.post(url, body="unauthorized permission requested", status=401)
+    with pytest.raises(PermissionDenied, match=r"cannot change card c1 \(unauthorized"):
+        api.client.fetch_json("cards/c1/idMembers", http_method="POST", post_args={"value": "m"})
+
+
+def test_429_code_and_retry_after_land_in_the_error(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """A 429's JSON ``error`` code becomes ``trello_error``, ``Retry-After`` ``retry_after``."""
+    body = {"error": "API_KEY_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
+    mocked.get(BOARD_URL, json=body, status=429, headers={"Retry-After": "0"})
+    with pytest.raises(RateLimited) as info:
+        api.get("boards/abc")
+    err = info.value
+    assert (err.status, err.trello_error, err.retry_after) == (429, "API_KEY_LIMIT_EXCEEDED", 0.0)
+    assert len(mocked.calls) == 3
+
+
+def test_429_then_success(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """A 429 followed by a 200: the read succeeds on the second attempt."""
+    mocked.get(BOARD_URL, json={"error": "API_TOKEN_LIMIT_EXCEEDED"}, status=429)
+    mocked.get(BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc") == {"id": "abc"}
+    assert api.requests_sent == 2
+
+
+def test_credentials_echoed_by_an_answer_are_blanked(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """An answer that repeats the token (an echoing proxy) does not carry it into the error."""
+    mocked.get(BOARD_URL, body=f"bad header OAuth oauth_token={TOKEN} key {KEY}", status=400)
+    with pytest.raises(BadRequest) as info:
+        api.get("boards/abc")
+    for text in (str(info.value), info.value.trello_error):
+        assert TOKEN not in text
+        assert KEY not in text
+        assert "***" in text
+
+
+def test_plain_http_to_another_host_warns(caplog: pytest.LogCaptureFixture) -> None:
+    """The token would travel unencrypted: a warning (loopback, as for the sandbox, is quiet)."""
+    with TrelloApi(ApiSettings(KEY, TOKEN, api_url="http://trello.example.com/1")):
+        pass
+    with TrelloApi(ApiSettings(KEY, TOKEN, api_url="http://127.0.0.1:9/1")):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "the API URL trello.example.com is plain http: the token travels unencrypted"
+    ]
+
+
+def test_closed_api_refuses_reads(api: TrelloApi) -> None:
+    """``close`` is final (and may be called twice)."""
+    api.close()
+    api.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        api.get("boards/abc")
