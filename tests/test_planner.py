@@ -7,11 +7,13 @@ from dataclasses import replace
 import pytest
 
 from trello_restore.history import parse_board, parse_card, parse_history
-from trello_restore.models import History, PlanOptions, State
+from trello_restore.models import History, State
 from trello_restore.planner import build_plan
 from trello_restore.sandbox import render
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.sandbox.truth import GroundTruth, OptionSet
+from trello_restore.sandbox.truth import GroundTruth
+
+from .truthcheck import assert_plan_is_truth, plan_options
 
 
 def _inputs(s: Scenario) -> tuple[History, State]:
@@ -31,52 +33,13 @@ def _inputs(s: Scenario) -> tuple[History, State]:
     return parse_history(actions), state
 
 
-def _options(o: OptionSet) -> PlanOptions:
-    return PlanOptions(
-        since=o.since,
-        until=o.until,
-        mode=o.mode,
-        removed_by=o.removed_by,
-        cause=o.cause,
-        only_recorded=o.only_recorded,
-        add_to_board=o.add_to_board,
-        board_role=o.board_role,
-        lists=o.lists,
-        cards=o.cards,
-    )
-
-
 def _assert_plan_is_truth(
     s: Scenario, truth: GroundTruth, *, removal_skips_only: bool = False
 ) -> None:
-    """The plan's changes, grants, blocked and skipped entries equal the truth's.
-
-    ``removal_skips_only`` compares skipped entries for recorded removals only (used with
-    --until, where the planner cannot date silent losses and the truth can)."""
     history, state = _inputs(s)
-    plan = build_plan(history, state, _options(truth.options))
-    got = {
-        (c.card_id, c.member.id, c.evidence.kind, c.evidence.action_id)
-        for c in plan.card_changes()
-        if c.evidence
-    }
-    assert got == {(c.card_id, c.member_id, c.evidence, c.action_id) for c in truth.changes}
-    assert {(c.board_id, c.member.id, c.role) for c in plan.board_changes()} == {
-        (g.board_id, g.member_id, g.role) for g in truth.grants
-    }
-    assert {(b.change.card_id, b.change.member.id, b.reason) for b in plan.blocked} == {
-        (b.card_id, b.member_id, "not_board_member") for b in truth.blocked
-    }
+    plan = build_plan(history, state, plan_options(truth.options))
     removals = {a.id for a in history.member_actions if a.kind == "remove"}
-    keep = (lambda aid: aid in removals) if removal_skips_only else (lambda aid: True)
-    assert {
-        (x.card_id, x.member.id, x.reason, x.action_id) for x in plan.skipped if keep(x.action_id)
-    } == {
-        (x.card_id, x.member_id, x.reason, x.action_id) for x in truth.skipped if keep(x.action_id)
-    }
-    # board memberships come first
-    kinds = [c.action for c in plan.changes]
-    assert kinds == sorted(kinds, key=lambda k: k != "add_member_to_board")
+    assert_plan_is_truth(plan, truth, removal_ids=removals if removal_skips_only else None)
 
 
 @pytest.mark.parametrize(("seed", "cards"), [(1, 20), (2, 200), (3, 1000), (4, 5000)])

@@ -1,28 +1,267 @@
 """The command line: parse options, call the core, map errors to messages and exit codes.
 
-Only this module talks to the user. ``trello-restore`` with no subcommand prints its help; the
-restore options and the ``apply``/``undo``/``demo`` subcommands will join the group.
+Only this module talks to the user. ``trello-restore --board X --since DATE --dry-run`` plans;
+``sandbox`` runs the local Trello emulator. Errors from the core (``errors.RestoreError``) become
+one line on stderr and their documented exit code; nothing here decides what to restore.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import FrameType
+from typing import Literal
 
 import click
 
 from trello_restore import __version__
+from trello_restore.errors import ExitCode, RestoreError, UsageError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (dry run with --detailed-exitcode: nothing to do)
+  1  internal error (a bug: rerun with -vv and report it)
+  2  usage or bad input (options, dates, board names, plan or export files)
+  3  authentication or permission (credentials, access to a board)
+  4  Trello unreachable, or still rate limiting after retries
+  5  partial failure (some changes failed, drifted or were blocked)
+  6  another run holds the lock
+  7  dry run with --detailed-exitcode: changes are pending"""
+
+logger = logging.getLogger("trello_restore")
 
 
-@click.group(invoke_without_command=True)
+@dataclass(frozen=True)
+class RestoreArgs:
+    """The restore options as parsed (the core gets typed values built from these)."""
+
+    boards: tuple[str, ...]
+    since: str | None
+    until: str | None
+    dry_run: bool
+    plan_out: str | None
+    fmt: Literal["text", "json"]
+    mode: Literal["removed", "ever-added"]
+    removed_by: str | None
+    cause: Literal["move"] | None
+    only_recorded: bool
+    lists: tuple[str, ...]
+    cards: tuple[str, ...]
+    add_to_board: bool
+    board_role: Literal["normal", "observer"]
+    detailed_exitcode: bool
+    exports: tuple[str, ...]
+    api_url: str
+    no_cache: bool
+    verbose: int
+    quiet: bool
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def fail(err: RestoreError) -> None:
+    """Print a core error as one line and exit with its code."""
+    message = " ".join(str(err).split())
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(int(err.exit_code))
+
+
+@click.group(invoke_without_command=True, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="trello-restore")
+@click.option(
+    "--board",
+    "boards",
+    multiple=True,
+    metavar="BOARD",
+    help="Board id, shortLink, URL (https://trello.com/b/...) or exact name; repeatable.",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Start of the window (inclusive): ISO date or date-time (UTC unless a zone is "
+    "given), or an age like 36h, 7d, 2w.",
+)
+@click.option(
+    "--until", metavar="WHEN", help="End of the window (exclusive); same forms as --since."
+)
+@click.option("--dry-run", is_flag=True, help="Fetch and plan only; write nothing to Trello.")
+@click.option(
+    "--plan-out", metavar="FILE", help="Also write the plan as JSON to FILE ('-' for stdout)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan on stdout.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["removed", "ever-added"]),
+    default="removed",
+    show_default=True,
+    help="'removed': recorded removals and silent losses; 'ever-added': everyone ever "
+    "added, for cards with no recorded removal.",
+)
+@click.option(
+    "--removed-by",
+    metavar="MEMBER",
+    help="Only removals performed by this member (id or username).",
+)
+@click.option(
+    "--cause",
+    type=click.Choice(["move"]),
+    help="Only removals that came with a move of the card or its list.",
+)
+@click.option(
+    "--only-recorded",
+    is_flag=True,
+    help="Leave out silent losses (members removed without a logged action).",
+)
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    metavar="LIST",
+    help="Only cards now in this list (id or name); repeatable.",
+)
+@click.option(
+    "--card",
+    "cards",
+    multiple=True,
+    metavar="CARD",
+    help="Only this card (id or shortLink); repeatable.",
+)
+@click.option(
+    "--add-to-board",
+    is_flag=True,
+    help="Grant board membership to members who need it (never done otherwise).",
+)
+@click.option(
+    "--board-role",
+    type=click.Choice(["normal", "observer"]),
+    default="normal",
+    show_default=True,
+    help="Role for --add-to-board.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="With --dry-run: exit 7 when changes are pending, 0 when there is nothing to do.",
+)
+@click.option(
+    "--from-export",
+    "exports",
+    multiple=True,
+    metavar="FILE",
+    help="Plan offline from a Trello board JSON export (repeatable; no network, no credentials).",
+)
+@click.option(
+    "--api-url",
+    envvar="TRELLO_API_URL",
+    default="https://api.trello.com/1",
+    show_default=True,
+    help="Trello API base URL (env TRELLO_API_URL), e.g. a sandbox's.",
+)
+@click.option("--no-cache", is_flag=True, help="Do not use the HTTP cache.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, /, **options: object) -> None:
     """Put back the Trello card members removed as a side effect of moving lists or cards
-    between boards, from the boards' own action logs."""
-    if ctx.invoked_subcommand is None:
+    between boards, from the boards' own action logs.
+
+    \b
+    trello-restore --board "Team Board" --since 2025-11-02 --dry-run
+    trello-restore --board X --since 7d --dry-run --plan-out plan.json
+    trello-restore --from-export board.json --since 2025-11-02 --dry-run
+
+    Credentials come from TRELLO_API_KEY and TRELLO_TOKEN.
+    """
+    args = RestoreArgs(**options)  # type: ignore[arg-type]
+    _setup_logging(args.verbose, args.quiet)
+    if ctx.invoked_subcommand is not None:
+        return
+    if not args.boards and not args.exports and args.since is None:
         click.echo(ctx.get_help())
+        return
+    try:
+        code = _plan_command(args)
+    except RestoreError as err:
+        fail(err)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: nothing was written to Trello.", err=True)
+        sys.exit(130)
+    sys.exit(int(code))
+
+
+def _plan_command(args: RestoreArgs) -> ExitCode:
+    """Plan (dry run), print it, optionally export it; exit code per ``--detailed-exitcode``."""
+    from trello_restore.config import cache_dir, credentials_from_env
+    from trello_restore.planfile import plan_to_dict, write_plan
+    from trello_restore.report import dry_run_exit_code, render_json, render_text, summary_line
+    from trello_restore.run import build_request, make_plan
+
+    now = datetime.now(UTC)
+    creds = credentials_from_env()
+    request = build_request(
+        boards=args.boards,
+        exports=args.exports,
+        since=args.since,
+        until=args.until,
+        now=now,
+        mode=args.mode,
+        removed_by=args.removed_by,
+        cause=args.cause,
+        only_recorded=args.only_recorded,
+        lists=args.lists,
+        cards=args.cards,
+        add_to_board=args.add_to_board,
+        board_role=args.board_role,
+        api_url=args.api_url,
+        key=creds.key,
+        token=creds.token,
+        cache_dir=None if args.no_cache else cache_dir(),
+    )
+    if not args.dry_run:
+        raise UsageError(
+            "applying a plan is not available in this version yet: add --dry-run to see the plan "
+            "(and --plan-out FILE to save it for review)"
+        )
+    result = make_plan(request, created_at=now)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if args.plan_out is not None:
+        write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
+    if args.plan_out != "-":
+        if args.fmt == "json":
+            click.echo(render_json(result.plan, result.meta), nl=False)
+            if not args.quiet:
+                click.echo(summary_line(result.plan, dry_run=True), err=True)
+        elif args.quiet:
+            click.echo(summary_line(result.plan, dry_run=True))
+        else:
+            click.echo(
+                render_text(result.plan, result.meta, dry_run=True, verbose=args.verbose > 0),
+                nl=False,
+            )
+    if args.plan_out not in (None, "-") and not args.quiet:
+        click.echo(f"Plan written to {args.plan_out}", err=True)
+    logger.info("%d requests sent to %s", result.requests_sent, request.api_url)
+    return dry_run_exit_code(result.plan, args.detailed_exitcode)
 
 
 @main.group()

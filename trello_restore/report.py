@@ -171,8 +171,6 @@ def render_text(
 
     lines = [style(_header(plan, meta), bold=True), ""]
     would = "Would" if dry_run else "Will"
-    for warning in meta.warnings:
-        lines.append(style(f"Warning: {warning}", fg="yellow"))
     if plan.incomplete:
         text = f"Incomplete history: {_plural(len(plan.incomplete), 'card')}"
         text += " (no reconstructed changes planned for them)"
