@@ -566,3 +566,35 @@ def test_debug_log_has_method_path_status_and_no_secrets(
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert sandbox.key not in everything
     assert sandbox.token not in everything
+
+
+def test_py_trello_reads_never_come_from_the_cache(sandbox: Sandbox, make_api: MakeApi) -> None:
+    """Reads made by py-trello's own helpers (no ``max_age``) always go to the network."""
+    api = make_api()
+    team = sandbox.ids["team"]
+    api.get(f"boards/{team}", max_age=600)
+    api.get(f"boards/{team}/lists", {"cards": "none", "filter": "all"}, max_age=600)
+    board = api.client.get_board(team)  # the same two requests, made by py-trello
+    lists = board.list_lists()
+    assert {lst.id for lst in lists} >= {sandbox.ids["doing"], sandbox.ids["done"]}
+    assert api.cache_hits == 0
+    assert [r.path for r in sandbox.server.request_log] == [
+        f"/1/boards/{team}",
+        f"/1/boards/{team}/lists",
+    ] * 2
+    api.get(f"boards/{team}/lists", {"cards": "none", "filter": "all"}, max_age=600)
+    assert api.cache_hits == 1  # … and what they fetched is stored
+
+
+def test_an_unreadable_cache_file_is_replaced(
+    sandbox: Sandbox, make_api: MakeApi, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache file SQLite cannot read is only a cache: it is replaced, with a warning."""
+    cache_dir.mkdir()
+    path = cache_dir / cache_file_name(sandbox.key, sandbox.token)
+    path.write_bytes(b"not a database " * 100)
+    api = make_api()
+    assert api.get(f"boards/{sandbox.ids['team']}", max_age=60)["name"] == "Team"
+    assert "was unreadable" in caplog.text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes().startswith(b"SQLite format 3")

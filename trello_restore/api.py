@@ -30,6 +30,7 @@ import math
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -162,21 +163,20 @@ def cache_file_name(key: str, token: str) -> str:
     return f"http-{digest}.sqlite"
 
 
-def cache_directive(max_age: float | None, expire_s: float) -> str | None:
+def cache_directive(max_age: float | None, expire_s: float) -> str:
     """The request ``Cache-Control`` that lets requests-cache use only answers younger than
     ``max_age`` seconds, given that every entry is stored to expire ``expire_s`` after it was
-    fetched; None when any stored (unexpired) entry will do.
+    fetched.
 
     requests-cache 1.3 judges a cached answer by its stored expiry, and a request's ``max-age``
     only sets the expiry of what gets stored. ``min-fresh=expire_s - max_age`` asks for an entry
     that still has that long to live, i.e. one fetched less than ``max_age`` ago (rounded down to
-    whole seconds). None or 0 means ``no-cache``: always fetch, and store the new answer.
+    whole seconds); ``min-fresh=0`` takes any unexpired entry. None or 0 means ``no-cache``:
+    always fetch, and store the new answer.
     """
     if max_age is None or max_age <= 0:
         return "no-cache"
-    if max_age >= expire_s:
-        return None
-    return f"min-fresh={math.ceil(expire_s - max_age)}"
+    return f"min-fresh={max(math.ceil(expire_s - max_age), 0)}"
 
 
 def error_for_response(
@@ -652,6 +652,18 @@ def _make_session(settings: ApiSettings, counters: _Counters) -> _TransportMixin
     if settings.cache_dir is None:
         return _PlainTransport(settings, counters)
     path = _open_cache_file(settings)
+    try:
+        return _open_cached_session(settings, counters, path)
+    except sqlite3.DatabaseError as err:
+        # Only a cache: a file SQLite cannot read is replaced by an empty one.
+        logger.warning("the HTTP cache %s was unreadable (%s); starting a new one", path, err)
+        path.unlink()
+        return _open_cached_session(settings, counters, _open_cache_file(settings))
+
+
+def _open_cached_session(
+    settings: ApiSettings, counters: _Counters, path: Path
+) -> _CachedTransport:
     session = _CachedTransport(
         settings,
         counters,
@@ -667,9 +679,13 @@ def _make_session(settings: ApiSettings, counters: _Counters) -> _TransportMixin
         stale_if_error=False,
         filter_fn=_cache_is_json,
     )
-    # Entries past their expiry are never used again; drop them (in SQL, no vacuum).
-    if isinstance(session.cache, SQLiteCache):
-        session.cache.delete(expired=True, vacuum=False)
+    try:
+        # Entries past their expiry are never used again; drop them (in SQL, no vacuum).
+        if isinstance(session.cache, SQLiteCache):
+            session.cache.delete(expired=True, vacuum=False)
+    except BaseException:
+        session.close()  # type: ignore[no-untyped-call]
+        raise
     return session
 
 
@@ -697,6 +713,11 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
         files: Any = None,
     ) -> Any:
         """py-trello's ``fetch_json``; raises ``ApiError`` subclasses, never py-trello's own."""
+        # Reads that do not say otherwise (py-trello's own helpers) are always fresh: only
+        # TrelloApi.get(max_age=…) lets the cache answer.
+        headers = dict(headers or {})
+        if http_method.upper() == "GET":
+            headers.setdefault("Cache-Control", "no-cache")
         member = _MEMBER_BY_ID_RE.match(uri_path.lstrip("/").split("?", 1)[0])
         if member and member.group(1) != "me":
             raise ValueError(
@@ -798,9 +819,7 @@ class TrelloApi:
             raise RuntimeError("this TrelloApi is closed")
         headers: dict[str, str] = {}
         if self.settings.cache_dir is not None:
-            directive = cache_directive(max_age, self.settings.cache_expire_s)
-            if directive:
-                headers["Cache-Control"] = directive
+            headers["Cache-Control"] = cache_directive(max_age, self.settings.cache_expire_s)
         return self.client.fetch_json(path, http_method="GET", headers=headers, query_params=query)
 
     def close(self) -> None:
