@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Sandbox, SandboxFactory
 
 from trello_restore.api import ApiSettings, TrelloApi, cache_file_name
 from trello_restore.errors import (
@@ -25,6 +24,8 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
+
+from .conftest import Sandbox, SandboxFactory
 
 MEMBER_FILTER = "addMemberToCard,removeMemberFromCard"
 MakeApi = Callable[..., TrelloApi]
