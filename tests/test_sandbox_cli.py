@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import SmallWorld, make_world
 
 from trello_restore import __version__
 from trello_restore.cli import main
 from trello_restore.sandbox import scenario as scenario_module
 from trello_restore.sandbox.server import SandboxServer
+
+from .conftest import SmallWorld, make_world
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import Sandbox, SandboxFactory
 
 from trello_restore.sandbox.server import SandboxOptions
+
+from .conftest import Sandbox, SandboxFactory
 
 TOKEN_429 = {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
 KEY_429 = {"error": "API_KEY_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}

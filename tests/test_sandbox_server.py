@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 import requests
-from conftest import T0, Sandbox, SandboxFactory, SmallWorld, make_world
 from requests_oauthlib import OAuth1
 
 from trello_restore.sandbox.endpoints import match
 from trello_restore.sandbox.ids import iso
 from trello_restore.sandbox.server import ROUTES, Route
+
+from .conftest import T0, Sandbox, SandboxFactory, SmallWorld, make_world
 
 JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
