@@ -521,13 +521,14 @@ class _TransportMixin(_SessionBase):
             error, retryable, cause = self._attempt(method, url, path, attempt + 1, args, kwargs)
             if isinstance(error, requests.Response):
                 return error
+            error = _scrub(error, self._secrets)  # before it is logged or raised
             delay = (
                 retry_delay(error, attempt, self._settings, self._rng.random())
                 if retryable and attempt + 1 < attempts
                 else None
             )
             if delay is None:
-                raise _scrub(error, self._secrets) from cause
+                raise error from cause
             logger.info(
                 "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
                 method,
