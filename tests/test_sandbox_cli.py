@@ -119,6 +119,7 @@ class TestOptions:
             ["--port", "70000"],
             ["--id-cursor", "minute"],
             ["--cards", "many"],
+            ["--cards", "19"],
             ["--latency-ms", "-5"],
         ],
     )

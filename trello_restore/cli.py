@@ -19,6 +19,7 @@ import click
 
 from trello_restore import __version__
 from trello_restore.errors import ExitCode, RestoreError, UsageError
+from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -286,7 +287,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Scenario and fault seed.")
 @click.option(
     "--cards",
-    type=click.IntRange(min=1),
+    type=click.IntRange(MIN_CARDS, MAX_CARDS),
     default=200,
     show_default=True,
     help="Number of cards in the generated scenario.",
