@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_planner import _inputs, _options
 
 from trello_restore.errors import InputFileError
 from trello_restore.models import MemberRef, Plan
@@ -36,6 +35,9 @@ from trello_restore.planfile import (
 )
 from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import generate
+
+from .test_planner import _inputs
+from .truthcheck import plan_options as _options
 
 CREATED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from test_planfile import real_plan
 
 from trello_restore.errors import ExitCode
 from trello_restore.models import Change, Evidence, MemberRef, Plan, PlanOptions, Skipped
@@ -21,6 +20,8 @@ from trello_restore.report import (
     render_text,
     summary_line,
 )
+
+from .test_planfile import real_plan
 
 
 def test_option_set_a_dry_run() -> None:

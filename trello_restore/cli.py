@@ -211,7 +211,7 @@ def main(ctx: click.Context, /, **options: object) -> None:
 
 def _plan_command(args: RestoreArgs) -> ExitCode:
     """Plan (dry run), print it, optionally export it; exit code per ``--detailed-exitcode``."""
-    from trello_restore.config import cache_dir, credentials_from_env
+    from trello_restore.config import cache_dir, credentials_from_env, max_retries
     from trello_restore.planfile import plan_to_dict, write_plan
     from trello_restore.report import dry_run_exit_code, render_json, render_text, summary_line
     from trello_restore.run import build_request, make_plan
@@ -236,6 +236,7 @@ def _plan_command(args: RestoreArgs) -> ExitCode:
         key=creds.key,
         token=creds.token,
         cache_dir=None if args.no_cache else cache_dir(),
+        read_retries=max_retries(),
     )
     if not args.dry_run:
         raise UsageError(

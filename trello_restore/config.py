@@ -19,6 +19,8 @@ ENV_HOME = "TRELLO_RESTORE_HOME"
 ENV_KEY = "TRELLO_API_KEY"
 ENV_TOKEN = "TRELLO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 ENV_API_URL = "TRELLO_API_URL"
+ENV_MAX_RETRIES = "TRELLO_RESTORE_MAX_RETRIES"
+DEFAULT_MAX_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,16 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     if home:
         return Path(home).expanduser() / "cache"
     return Path(platformdirs.user_cache_dir(APP))
+
+
+def max_retries(env: Mapping[str, str] | None = None) -> int:
+    """How often a failing read is retried (``TRELLO_RESTORE_MAX_RETRIES``, default 5)."""
+    from trello_restore.errors import ConfigError
+
+    source = os.environ if env is None else env
+    raw = source.get(ENV_MAX_RETRIES, "").strip()
+    if not raw:
+        return DEFAULT_MAX_RETRIES
+    if not raw.isdigit() or int(raw) > 20:
+        raise ConfigError(f"{ENV_MAX_RETRIES}={raw!r}: expected a whole number from 0 to 20")
+    return int(raw)

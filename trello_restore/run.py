@@ -34,6 +34,7 @@ class PlanRequest:
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     cache_dir: Path | None = None
+    read_retries: int = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def build_request(
     key: str = "",
     token: str = "",
     cache_dir: Path | None = None,
+    read_retries: int = 5,
 ) -> PlanRequest:
     """Check the inputs' combinations and parse dates; raise UsageError when they don't fit."""
     if boards and exports:
@@ -103,6 +105,7 @@ def build_request(
         key=key,
         token=token,
         cache_dir=cache_dir,
+        read_retries=read_retries,
     )
 
 
@@ -126,7 +129,11 @@ def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
         from trello_restore.api import ApiSettings, TrelloApi
 
         settings = ApiSettings(
-            key=req.key, token=req.token, api_url=req.api_url, cache_dir=req.cache_dir
+            key=req.key,
+            token=req.token,
+            api_url=req.api_url,
+            cache_dir=req.cache_dir,
+            read_retries=req.read_retries,
         )
         with TrelloApi(settings) as api:
             me = api.me()
