@@ -14,11 +14,14 @@ from click.testing import CliRunner, Result
 
 from trello_restore.cli import main
 from trello_restore.errors import ExitCode
+from trello_restore.fetcher import load_exports
 from trello_restore.planfile import read_plan
+from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory
 from .test_fidelity import shared_dir
+from .truthcheck import assert_plan_is_truth, plan_options
 
 Invoke = Callable[..., Result]
 
@@ -315,3 +318,28 @@ def test_real_test_board_export(real_exports: Path) -> None:
     path = next(real_exports.glob("*test-board-export.json"))
     doc = _offline(path, "--since", "2019-01-01")
     assert (doc["changes"], doc["blocked"], doc["skipped"], doc["warnings"]) == ([], [], [], [])
+
+
+def test_offline_plan_from_both_exports_is_exact(tmp_path: Path) -> None:
+    """`sandbox export` writes each board; with both exports (under the 1000-action cap) the
+    offline plan equals the ground truth for every reference option set."""
+    s = generate(33, 40)
+    paths = []
+    for which in ("team", "archive"):
+        path = tmp_path / f"{which}.json"
+        r = CliRunner().invoke(
+            main, ["sandbox", "export", "--seed", "33", "--cards", "40", "--board", which,
+                   "-o", str(path)],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert len(json.loads(path.read_text())["actions"]) < 1000
+        paths.append(path)
+    fetched = load_exports(paths)
+    assert fetched.warnings == []
+    assert fetched.incomplete == frozenset()
+    for name in "abcde":
+        truth = s.truth(name)
+        plan = build_plan(
+            fetched.history, fetched.state, plan_options(truth.options), fetched.members
+        )
+        assert_plan_is_truth(plan, truth)

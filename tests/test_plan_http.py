@@ -16,7 +16,7 @@ from trello_restore.run import build_request, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.world import World
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox, SandboxFactory, SmallWorld
 from .truthcheck import assert_plan_is_truth, plan_options
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -159,3 +159,46 @@ def test_naive_id_paging_would_lose_actions(sandbox_factory: SandboxFactory) -> 
             break
         before = page[-1]["id"]
     assert len(seen) < _matching_actions(s.world, s.archive.id)
+
+
+def test_unreadable_source_board_falls_back_to_card_feeds(sandbox_factory: SandboxFactory) -> None:
+    """Cards that arrived with a list from a board this token cannot read: the fetcher warns,
+    reads those cards' own feeds (the only per-card requests), plans their recorded removals,
+    and marks them incomplete so no reconstructed change rests on missing history."""
+    w = World(seed=5)
+    lead, ann, bob, boss = (w.add_member(u, u.title()) for u in ("lead", "ann", "bob", "boss"))
+    secret = w.create_board("Secret", boss.id)
+    target = w.create_board("Target", boss.id)
+    for m in (ann, bob):
+        w.add_member_to_board(secret.id, m.id, boss.id)
+    w.add_member_to_board(target.id, lead.id, boss.id)
+    w.add_member_to_board(target.id, ann.id, boss.id)
+    lst = w.create_list(secret.id, "Old", boss.id)
+    cards = [w.create_card(lst.id, f"C{i}", boss.id) for i in range(3)]
+    for c in cards:
+        w.add_member_to_card(c.id, ann.id, boss.id)
+        w.add_member_to_card(c.id, bob.id, boss.id)
+    w.move_list_to_board(lst.id, target.id, boss.id)
+    key, token = w.add_credentials(lead.id)
+    sb = sandbox_factory(SmallWorld(w, key, token, {}, {}))
+    fetched, _ = _fetch(sb, target.id)
+    assert [b.id for b in fetched.boards] == [target.id]
+    assert any("cannot read" in x for x in fetched.warnings)
+    assert fetched.incomplete == frozenset(c.id for c in cards)
+    card_reads = [r.path for r in sb.server.request_log if r.path.startswith("/1/cards/")]
+    assert sorted(card_reads) == sorted(f"/1/cards/{c.id}/actions" for c in cards)
+    plan = build_plan(
+        fetched.history,
+        fetched.state,
+        build_request(
+            boards=(target.id,), exports=(), since="2000-01-01", until=None, now=NOW,
+            add_to_board=True, api_url=sb.base_url,
+        ).options,
+        fetched.members,
+        incomplete=fetched.incomplete,
+    )  # fmt: skip
+    assert {(c.card_id, c.member.id) for c in plan.card_changes()} == {
+        (c.id, bob.id) for c in cards
+    }
+    assert all(c.evidence and c.evidence.kind == "recorded_removal" for c in plan.card_changes())
+    assert plan.incomplete == tuple(sorted(c.id for c in cards))

@@ -12,6 +12,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Literal
 
@@ -395,3 +396,61 @@ def serve(
         for sig, handler in previous.items():
             if handler is not None:
                 signal.signal(sig, handler)
+
+
+@sandbox.command("export")
+@click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
+@click.option(
+    "--cards",
+    type=click.IntRange(20, 20_000),
+    default=200,
+    show_default=True,
+    help="Number of cards in the generated scenario.",
+)
+@click.option(
+    "--board",
+    "which",
+    type=click.Choice(["team", "archive", "roadmap"]),
+    default="team",
+    show_default=True,
+    help="Which of the scenario's boards to export.",
+)
+@click.option(
+    "--unlogged-share",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Share of moved cards whose member removals Trello did not log.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write the export ('-' for stdout).",
+)
+def export(seed: int, cards: int, which: str, unlogged_share: float, output: str) -> None:
+    """Write a scenario board as a Trello board JSON export (newest 1000 actions, like Trello's).
+
+    The file can be planned offline: trello-restore --from-export FILE --since ... --dry-run
+    """
+    import json
+
+    from trello_restore.sandbox.scenario import generate
+
+    scenario = generate(seed=seed, cards=cards, unlogged_share=unlogged_share)
+    board = {"team": scenario.team, "archive": scenario.archive, "roadmap": scenario.roadmap}[which]
+    text = json.dumps(scenario.export(board.id), indent=2, ensure_ascii=False) + "\n"
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+    click.echo(
+        f"Wrote {board.name} ({len(scenario.export(board.id)['actions'])} actions) to {output}; "
+        f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
+        err=True,
+    )
