@@ -1,0 +1,231 @@
+"""The apply journal: append-only JSON Lines, one record per change outcome, fsynced per record.
+
+The first line is a header that ties the journal to its plan (digest, API URL, account). Each
+later line records one outcome of one change: ``op`` is ``apply`` or ``undo``; ``status`` is one
+of ``STATUSES``. A ``pending`` record is written *before* a write is sent, so a run killed between
+sending and journaling can tell, on resume, that a member found on the card was put there by this
+tool (``applied``), not by someone else (``already_satisfied``).
+
+Reading is read-only and tolerant of a torn last line (a crash mid-write): it is ignored with a
+warning, and the next append starts on a fresh line. Any other damage is an ``InputFileError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from trello_restore.errors import InputFileError
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "trello-restore-journal"
+FORMAT_VERSION = 1
+Op = Literal["apply", "undo"]
+Status = Literal[
+    "pending",  # about to send the write (intent)
+    "applied",  # this tool made the change (2xx, or "already" answering its own retry)
+    "already_satisfied",  # someone else had made it before this tool's first attempt
+    "drifted",  # the card is gone or on another board: skipped
+    "blocked",  # the change cannot be made (e.g. member not on the board)
+    "failed",  # still failing after the retries
+    "undone",  # undo removed what this tool had added
+    "not_on_card",  # undo: the member was no longer on the card (or board): nothing to do
+]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+#: Outcomes that need no further write when a plan is run again.
+DONE: frozenset[str] = frozenset({"applied", "already_satisfied"})
+
+
+@dataclass(frozen=True)
+class JournalHeader:
+    """The first line: which plan this journal belongs to."""
+
+    plan_digest: str
+    api_url: str
+    account_id: str
+    created_at: str
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """One outcome of one change."""
+
+    change_id: str
+    op: Op
+    action: str
+    status: Status
+    board_id: str
+    member_id: str
+    card_id: str = ""
+    #: HTTP status and Trello's error text, for failures and notable answers.
+    http_status: int | None = None
+    error: str = ""
+    at: str = field(default_factory=lambda: _now())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Journal:
+    """An open journal file. Appends are thread-safe only under the caller's lock."""
+
+    def __init__(self, path: Path, header: JournalHeader, records: list[JournalRecord]) -> None:
+        self.path = path
+        self.header = header
+        self._records = records
+        self._fh: Any = None
+
+    # ---------------------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: Path, header: JournalHeader) -> Self:
+        """Open (creating, mode 0600) the journal of a plan; refuses a journal of another plan."""
+        if path.exists():
+            journal = cls.read(path)
+            if journal.header.plan_digest != header.plan_digest:
+                raise InputFileError(
+                    f"{path} is the journal of another plan; pass a different --journal or "
+                    "apply the plan it belongs to"
+                )
+            journal._start_appending()
+            return journal
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise InputFileError(
+                f"cannot create the journal {path} ({exc.strerror}); check the state directory "
+                "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+            ) from None
+        journal = cls(path, header, [])
+        journal._fh = os.fdopen(fd, "a", encoding="utf-8")
+        journal._write(json.dumps({"type": "header", **asdict(header)}, sort_keys=True))
+        return journal
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        """Read a journal without opening it for writing."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputFileError(f"{path}: no such journal; give the path apply printed") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputFileError(f"{path} cannot be read as a journal ({exc})") from None
+        lines = text.split("\n")
+        torn = lines[-1] != ""
+        if torn:
+            logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
+        lines = [x for x in lines[:-1] if x.strip()]
+        if not lines:
+            raise InputFileError(f"{path} is empty: not a trello-restore journal")
+        try:
+            first = json.loads(lines[0])
+            if first.get("type") != "header" or first.get("format") != FORMAT:
+                raise ValueError("no header")
+            if first.get("format_version") != FORMAT_VERSION:
+                raise InputFileError(
+                    f"{path} was written by another trello-restore (journal format "
+                    f"{first.get('format_version')}); use the same version to read it"
+                )
+            header = JournalHeader(**{k: v for k, v in first.items() if k != "type"})
+            records = [_record(json.loads(x)) for x in lines[1:]]
+        except InputFileError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InputFileError(
+                f"{path} is not a trello-restore journal or is damaged ({exc}); it was not changed"
+            ) from None
+        return cls(path, header, records)
+
+    def _start_appending(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise InputFileError(f"cannot write the journal {self.path} ({exc.strerror})") from None
+        self._fh = os.fdopen(fd, "a", encoding="utf-8")
+        if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+            self._fh.write("\n")  # after a torn line
+
+    # ---------------------------------------------------------------------------- writing
+
+    def append(self, record: JournalRecord) -> None:
+        """Write one record, flushed and fsynced before returning."""
+        self._write(json.dumps(asdict(record), sort_keys=True))
+        self._records.append(record)
+
+    def _write(self, line: str) -> None:
+        if self._fh is None:
+            raise RuntimeError("journal opened read-only")
+        self._fh.write(line + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------- reading
+
+    @property
+    def records(self) -> tuple[JournalRecord, ...]:
+        """All records, oldest first."""
+        return tuple(self._records)
+
+    def latest(self) -> dict[str, JournalRecord]:
+        """The latest record of each change id."""
+        out: dict[str, JournalRecord] = {}
+        for r in self._records:
+            out[r.change_id] = r
+        return out
+
+    def done(self) -> set[str]:
+        """Change ids whose latest outcome needs no more writes (applied, already_satisfied)."""
+        return {cid for cid, r in self.latest().items() if r.op == "apply" and r.status in DONE}
+
+    def pending(self) -> set[str]:
+        """Change ids whose write was sent (or about to be) with no outcome recorded."""
+        return {cid for cid, r in self.latest().items() if r.status == "pending"}
+
+    def applied(self, op: Op = "apply") -> Iterator[JournalRecord]:
+        """Latest records that say this tool made the change (what undo may reverse)."""
+        return (r for r in self.latest().values() if r.op == op and r.status == "applied")
+
+
+def _record(raw: dict[str, Any]) -> JournalRecord:
+    if raw.get("status") not in STATUSES or raw.get("op") not in ("apply", "undo"):
+        raise ValueError(f"unknown status or op in {raw!r:.80}")
+    return JournalRecord(**raw)
+
+
+def journal_path(state_dir: Path, plan_digest: str) -> Path:
+    """The default journal of a plan: derived from the plan's content, so a re-run resumes."""
+    return state_dir / "journals" / f"plan-{plan_digest[:16]}.jsonl"
+
+
+def summarize(records: Iterable[JournalRecord]) -> dict[str, int]:
+    """Counts of the latest status of each change."""
+    latest: dict[str, JournalRecord] = {}
+    for r in records:
+        latest[r.change_id] = r
+    counts: dict[str, int] = {}
+    for r in latest.values():
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
