@@ -649,6 +649,24 @@ def put_board_member(call: Call) -> JSON:
     }
 
 
+def delete_board_member(call: Call) -> JSON:
+    """``DELETE /1/boards/{id}/members/{idMember}`` (id or username): needs an admin or normal
+    member. Answers ``{id, members, memberships}`` after the removal, like the PUT (the real
+    body is undocumented). ``400 member is not on the board`` for a member without a
+    membership; ``400 cannot remove the last admin of the board`` for the only active admin
+    (both texts the sandbox's choice, see ``World.remove_member_from_board``)."""
+    world = call.world
+    board = _writable(call, _board(call))
+    ref = call.path["idMember"]
+    member_id = ref.lower() if is_object_id(ref) else world.member(ref).id
+    world.remove_member_from_board(board.id, member_id, call.member_id)
+    return {
+        "id": board.id,
+        "members": [render.member_short(world.members[m]) for m in board.memberships],
+        "memberships": [render.membership(ms) for ms in board.memberships.values()],
+    }
+
+
 def move_list(call: Call) -> JSON:
     """``PUT /1/lists/{id}/idBoard`` with ``value`` = board id: the incident (world.py)."""
     world = call.world
@@ -691,6 +709,7 @@ HANDLERS: dict[Route, Handler] = {
     Route("GET", "/1/boards/{id}/members"): board_members,
     Route("GET", "/1/boards/{id}/memberships"): board_memberships,
     Route("PUT", "/1/boards/{id}/members/{idMember}"): put_board_member,
+    Route("DELETE", "/1/boards/{id}/members/{idMember}"): delete_board_member,
     Route("GET", "/1/cards/{id}"): get_card,
     Route("PUT", "/1/cards/{id}"): update_card,
     Route("DELETE", "/1/cards/{id}"): delete_card,

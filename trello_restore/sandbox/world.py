@@ -35,6 +35,10 @@ LogBoard = Literal["source", "target"]
 ALREADY_ON_CARD = "member is already on the card"
 #: Body for removing a member who is not on the card (notes §3.1, status unconfirmed: 400 here).
 NOT_ON_CARD = "member is not on the card"
+#: Body for removing a member who is not on the board (the sandbox's choice: 400, unconfirmed).
+NOT_ON_BOARD = "member is not on the board"
+#: Body for removing a board's only active admin (the sandbox's choice: 400, unconfirmed).
+LAST_ADMIN = "cannot remove the last admin of the board"
 
 
 class TrelloError(Exception):
@@ -490,6 +494,72 @@ class World:
             {"board": board.ref(), "idMemberAdded": member_id, "memberType": member_type},
             member=member_id,
         )
+
+    def remove_member_from_board(
+        self, board_id: str, member_id: str, by: str, at: datetime | None = None
+    ) -> Action:
+        """``DELETE /boards/{id}/members/{idMember}``: logs ``removeMemberFromBoard``.
+
+        ``data`` is ``{board, idMember, deactivated}`` and the top-level ``member`` is the removed
+        member (trello-api-notes.md §2.3). Trello takes a member who leaves a board off its
+        cards too; the sandbox does that, logging one ``removeMemberFromCard`` per card (by the
+        remover, just after the board action: whether Trello logs these is unconfirmed).
+
+        Refused (the sandbox's choices, Trello's answers are unconfirmed) with ``400 member is
+        not on the board`` when there is no membership, and ``400 cannot remove the last admin
+        of the board`` when it would leave the board without an active admin.
+        """
+        board = self.board(board_id)
+        ms = board.memberships.get(member_id)
+        if ms is None:
+            raise TrelloError(400, NOT_ON_BOARD)
+        if ms.member_type == "admin" and board.is_active_member(member_id):
+            admins = [
+                m
+                for m, x in board.memberships.items()
+                if x.member_type == "admin" and board.is_active_member(m)
+            ]
+            if admins == [member_id]:
+                raise TrelloError(400, LAST_ADMIN)
+        t = self._tick(at)
+        del board.memberships[member_id]
+        action = self._log(
+            "removeMemberFromBoard",
+            t,
+            by,
+            board,
+            {"board": board.ref(), "idMember": member_id, "deactivated": ms.deactivated},
+            member=member_id,
+        )
+        for card in sorted(self.cards_on_board(board.id), key=lambda c: c.id):
+            if member_id not in card.id_members:
+                continue
+            u = self._tick(t)
+            card.id_members.remove(member_id)
+            removal = self._log(
+                "removeMemberFromCard",
+                u,
+                by,
+                board,
+                self._removal_data(card, board, member_id, ms.deactivated),
+                card=card,
+                member=member_id,
+            )
+            self.ledger.append(
+                MemberEvent(
+                    u,
+                    card.id,
+                    member_id,
+                    "remove",
+                    by,
+                    True,
+                    removal.id,
+                    "manual",
+                    None,
+                    ms.deactivated,
+                )
+            )
+        return action
 
     def deactivate_member(self, member_id: str, organization_id: str) -> None:
         """Deactivate a member in a workspace: every membership on its boards says so."""
