@@ -34,7 +34,7 @@ SKIP_ORDER: tuple[SkipReason, ...] = (
 MOVE_WINDOW_SECONDS = 60
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class MemberRef:
     """A member as far as actions and memberships tell: no ``/1/members/{id}`` lookup."""
 
@@ -45,7 +45,7 @@ class MemberRef:
     full_name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberAction:
     """An ``addMemberToCard`` or ``removeMemberFromCard`` action."""
 
@@ -63,7 +63,7 @@ class MemberAction:
     deactivated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MoveAction:
     """A move of a card or a list between boards (``moveCard*``/``moveList*``)."""
 
@@ -78,7 +78,7 @@ class MoveAction:
     target_board_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardInfo:
     """Names and places of a card as the actions describe it (for deleted or unseen cards)."""
 
@@ -89,7 +89,7 @@ class CardInfo:
     list_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class History:
     """What the action log says, parsed and de-duplicated."""
 
@@ -107,7 +107,7 @@ class History:
     oldest: dict[str, datetime] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardState:
     """A card now (``GET /boards/{id}/cards/all``)."""
 
@@ -120,7 +120,7 @@ class CardState:
     member_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Membership:
     """A board membership now."""
 
@@ -135,7 +135,7 @@ class Membership:
         return not self.deactivated and not self.unconfirmed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BoardState:
     """A board now: its name, lists and memberships."""
 
@@ -146,7 +146,7 @@ class BoardState:
     lists: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class State:
     """Current state of the boards in scope."""
 
@@ -154,7 +154,7 @@ class State:
     cards: dict[str, CardState]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanOptions:
     """What to restore (design.md §3). ``since`` is inclusive, ``until`` exclusive."""
 
@@ -173,7 +173,7 @@ class PlanOptions:
     cards: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Why a change is planned."""
 
@@ -187,7 +187,7 @@ class Evidence:
     move_action_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One write: put a member back on a card, or (with ``add_to_board``) on a board."""
 
@@ -208,7 +208,7 @@ class Change:
     member_on_board: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Blocked:
     """A change that cannot be made as things stand."""
 
@@ -216,7 +216,7 @@ class Blocked:
     reason: Literal["not_board_member"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A candidate left alone, and why."""
 
@@ -227,7 +227,7 @@ class Skipped:
     action_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The planner's whole decision: data only."""
 

@@ -112,7 +112,10 @@ class _Planner:
     # ------------------------------------------------------------------------------ helpers
 
     def member(self, member_id: str) -> MemberRef:
-        return self.members.get(member_id) or MemberRef(member_id)
+        ref = self.members.get(member_id)
+        if ref is None:
+            ref = self.members[member_id] = MemberRef(member_id)
+        return ref
 
     def in_window(self, date: datetime) -> bool:
         o = self.opts
