@@ -13,8 +13,23 @@ A read travels down these layers (trello-api-notes.md §11, §12; style.md habit
    connection trouble, and raises the typed error that ``error_for_response`` /
    ``error_for_exception`` decide on. Writes get one attempt and the same typed errors.
 4. ``requests_cache.CacheMixin`` (only with a ``cache_dir``): one SQLite file per account.
-5. ``_NetworkAdapter.send``: the wire. It counts the requests really sent and drops the local
-   cache directive so that it is not sent to Trello.
+5. ``_NetworkAdapter.send``: the wire. It waits for the shared ``RateLimiter`` (when there is
+   one), counts the requests really sent and drops the local cache directive so that it is not
+   sent to Trello. Cache hits never get this far, so they cost no rate budget; every retry does.
+
+A 429 answer (``_TransportMixin._attempt``) is counted and penalizes the shared limiter for one
+window, so every thread slows down, not just the one that got it. Every answer's
+``x-rate-limit-api-token-*`` headers tell the limiter how much of the window Trello counts as
+used, so requests it did not send (a plan fetched just before, another process) count too.
+
+Threads: ``requests.Session`` makes no thread-safety promise (psf/requests#2766; its maintainers
+advise one session per thread, #1871), so each thread that uses a ``TrelloApi`` gets its own
+session and py-trello client (``TrelloApi.client``), all sharing the counters and the limiter.
+
+Writes (``add_card_member``, ``add_board_member``, ``remove_card_member``,
+``remove_board_member``) go through py-trello's ``Card``/``Board`` objects, built without
+fetching anything, with ``MemberStandIn`` namedtuples where py-trello wants a member (it reads
+only ``.id``; notes §11.6). They get one attempt: the applier decides about retrying a write.
 
 The decisions (``error_for_response``, ``error_for_exception``, ``retry_delay``,
 ``cache_directive``) are pure functions; the classes only carry them out, and the applier can
@@ -37,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -60,15 +75,18 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
+from trello_restore.limiter import RateLimiter
 
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_CACHE_EXPIRE_S",
     "IGNORED_PARAMETERS",
     "ApiSettings",
+    "MemberStandIn",
     "TrelloApi",
     "cache_directive",
     "cache_file_name",
+    "certainly_not_applied",
     "error_for_exception",
     "error_for_response",
     "retry_delay",
@@ -138,6 +156,9 @@ class ApiSettings:
     rate_window_s: float = 10.0
     #: How long a cached answer is kept; also the ceiling of ``max_age``.
     cache_expire_s: float = DEFAULT_CACHE_EXPIRE_S
+    #: The client-side rate limiter every request sent over the network waits for (shared by
+    #: all threads and sessions); None for none. ``TrelloApi.use_limiter`` can set it later.
+    limiter: RateLimiter | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse numbers no run could work with (ValueError: a programming error)."""
@@ -331,6 +352,33 @@ def retry_delay(error: ApiError, attempt: int, settings: ApiSettings, rand: floa
     return None
 
 
+def certainly_not_applied(error: ApiError) -> bool:
+    """True when a write that failed with ``error`` certainly did not reach Trello's data.
+
+    A 429 is refused before any processing, and a connection that was never established (or
+    a host that did not resolve) carried nothing. After a 5xx, a read timeout or a connection
+    dropped mid-answer the write may well have happened: a retry answered "already on the
+    card" is then this tool's own doing (design.md §5, "Who added it"). Any other answer
+    (4xx) is Trello's decision about the write itself.
+    """
+    if isinstance(error, RateLimited):
+        return True
+    if not isinstance(error, ApiUnreachable) or error.status is not None:
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, requests.RequestException):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return True
+    chain = _exception_chain(cause)
+    return any(
+        isinstance(
+            e, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+        )
+        for e in chain
+    )
+
+
 # ------------------------------------------------------------------------------- helpers
 
 
@@ -434,12 +482,15 @@ def _scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
 
 
 class _Counters:
-    """Requests sent over the network and answers served from the cache (thread-safe)."""
+    """What all sessions of one ``TrelloApi`` share: the rate limiter, and counts of requests
+    sent over the network, answers served from the cache and 429s received (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limiter: RateLimiter | None = None) -> None:
         self._lock = threading.Lock()
+        self.limiter = limiter
         self.sent = 0
         self.hits = 0
+        self.rate_limited = 0
 
     def count_sent(self) -> None:
         with self._lock:
@@ -448,6 +499,28 @@ class _Counters:
     def count_hit(self) -> None:
         with self._lock:
             self.hits += 1
+
+    def observe_rate(self, headers: Mapping[str, str]) -> None:
+        """Tell the limiter how much of the token's window Trello counts as used (its
+        ``x-rate-limit-api-token-*`` headers), so traffic it did not send counts too."""
+        limiter = self.limiter
+        if limiter is None:
+            return
+        try:
+            used = int(headers["x-rate-limit-api-token-max"]) - int(
+                headers["x-rate-limit-api-token-remaining"]
+            )
+        except (KeyError, ValueError):
+            return
+        limiter.observe(used)
+
+    def count_rate_limited(self, retry_after: float | None) -> None:
+        """A 429: count it, and make every thread wait a window (or the ``Retry-After``)."""
+        with self._lock:
+            self.rate_limited += 1
+        limiter = self.limiter
+        if limiter is not None:
+            limiter.penalize(max(limiter.window_s, min(retry_after or 0.0, MAX_RETRY_AFTER_S)))
 
 
 class _OAuthHeader(AuthBase):
@@ -481,6 +554,9 @@ class _NetworkAdapter(HTTPAdapter):
         agent = request.headers.get("User-Agent") or ""
         if not str(agent).startswith("trello-restore/"):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
+        limiter = self._counters.limiter
+        if limiter is not None:
+            limiter.acquire()
         self._counters.count_sent()
         return super().send(request, *args, **kwargs)
 
@@ -567,6 +643,8 @@ class _TransportMixin(_SessionBase):
             "%s %s -> %s%s", method, path, response.status_code, " (cache)" if from_cache else ""
         )
         status = response.status_code
+        if not from_cache:
+            self._counters.observe_rate(response.headers)
         content_type = response.headers.get("Content-Type") or ""
         if 200 <= status < 300:
             if status == 200 and not _looks_like_json(response, content_type):
@@ -581,6 +659,8 @@ class _TransportMixin(_SessionBase):
             **where,
         )
         assert failure is not None
+        if isinstance(failure, RateLimited) and not from_cache:
+            self._counters.count_rate_limited(failure.retry_after)
         return failure, isinstance(failure, RateLimited | ApiUnreachable), None
 
     def _rewrite(self, url: str) -> str:
@@ -749,9 +829,19 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
             ) from None
 
 
+class MemberStandIn(NamedTuple):
+    """What py-trello's member writes read of a member: only ``id`` (notes §11.6). Stands in
+    for ``trello.Member``, whose construction would tempt a ``/1/members/{id}`` look-up."""
+
+    id: str
+    username: str = ""
+    full_name: str = ""
+
+
 class TrelloApi:
-    """Reads from Trello (or any Trello-compatible API) through py-trello, over a session that
-    caches, retries and raises typed errors. Use as a context manager, or call ``close``."""
+    """Reads from and writes to Trello (or any Trello-compatible API) through py-trello, over
+    sessions that cache, rate-limit, retry reads and raise typed errors. Thread-safe: each
+    thread gets its own session. Use as a context manager, or call ``close``."""
 
     def __init__(self, settings: ApiSettings) -> None:
         """Check the credentials and the URL (no request is sent) and open the session.
@@ -762,13 +852,60 @@ class TrelloApi:
         _check_credentials(settings.key, settings.token)
         _check_api_url(settings.api_url)
         self.settings = settings
-        self._counters = _Counters()
+        self._counters = _Counters(settings.limiter)
+        # The creating thread's session and client; other threads get their own (_thread_client).
+        self._owner = threading.current_thread()
         self._session = _make_session(settings, self._counters)
-        #: py-trello's client over the same session, for writes (``Card.add_member`` …).
-        self.client: trello.TrelloClient = _Client(settings.key, settings.token, self._session)
+        self._client = _Client(settings.key, settings.token, self._session)
+        self._local = threading.local()
+        self._others: list[tuple[threading.Thread, _TransportMixin]] = []
+        self._others_lock = threading.Lock()
         self._me: dict[str, Any] | None = None
         self._me_lock = threading.Lock()
         self._closed = False
+
+    @property
+    def client(self) -> trello.TrelloClient:
+        """py-trello's client over this thread's session (reads and writes)."""
+        return self._thread_client()
+
+    def _thread_client(self) -> _Client:
+        if threading.current_thread() is self._owner:
+            return self._client
+        client: _Client | None = getattr(self._local, "client", None)
+        if client is not None:
+            return client
+        with self._others_lock:
+            if self._closed:
+                raise RuntimeError("this TrelloApi is closed")
+            # Sessions of threads that have ended are closed here, so a long-lived api used by
+            # one worker pool after another keeps only the live ones.
+            alive = []
+            for thread, old in self._others:
+                if thread.is_alive():
+                    alive.append((thread, old))
+                else:
+                    old.close()
+            session = _make_session(self.settings, self._counters)
+            alive.append((threading.current_thread(), session))
+            self._others = alive
+        client = _Client(self.settings.key, self.settings.token, session)
+        self._local.client = client
+        return client
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The rate limiter every request waits for (shared by all threads), if any."""
+        return self._counters.limiter
+
+    def use_limiter(self, limiter: RateLimiter | None) -> None:
+        """Put every later request (of every thread) under ``limiter``."""
+        self._counters.limiter = limiter
+
+    @property
+    def rate_limited(self) -> int:
+        """429 answers received (retries included)."""
+        return self._counters.rate_limited
 
     @property
     def requests_sent(self) -> int:
@@ -821,13 +958,49 @@ class TrelloApi:
         headers: dict[str, str] = {}
         if self.settings.cache_dir is not None:
             headers["Cache-Control"] = cache_directive(max_age, self.settings.cache_expire_s)
-        return self.client.fetch_json(path, http_method="GET", headers=headers, query_params=query)
+        return self._thread_client().fetch_json(
+            path, http_method="GET", headers=headers, query_params=query
+        )
+
+    # ------------------------------------------------------------------------- writes
+
+    def add_card_member(self, card_id: str, member: MemberStandIn) -> Any:
+        """``POST /1/cards/{id}/idMembers`` (py-trello ``Card.add_member``): one attempt.
+
+        Trello answers ``400 member is already on the card`` (a ``BadRequest``) for a member
+        who is on it already."""
+        card = trello.Card(self._board_object(""), card_id)
+        return card.add_member(member)
+
+    def remove_card_member(self, card_id: str, member: MemberStandIn) -> Any:
+        """``DELETE /1/cards/{id}/idMembers/{idMember}`` (py-trello ``Card.remove_member``)."""
+        card = trello.Card(self._board_object(""), card_id)
+        return card.remove_member(member)
+
+    def add_board_member(self, board_id: str, member: MemberStandIn, member_type: str) -> Any:
+        """``PUT /1/boards/{id}/members/{idMember}`` with ``type`` (py-trello
+        ``Board.add_member``): one attempt."""
+        return self._board_object(board_id).add_member(member, member_type)
+
+    def remove_board_member(self, board_id: str, member: MemberStandIn) -> Any:
+        """``DELETE /1/boards/{id}/members/{idMember}`` (py-trello ``Board.remove_member``)."""
+        return self._board_object(board_id).remove_member(member)
+
+    def _board_object(self, board_id: str) -> Any:
+        """A py-trello ``Board`` over this thread's client, built without fetching."""
+        if self._closed:
+            raise RuntimeError("this TrelloApi is closed")
+        return trello.Board(client=self._thread_client(), board_id=board_id)
 
     def close(self) -> None:
-        """Close the session and the cache file."""
+        """Close the sessions and the cache file."""
         if not self._closed:
             self._closed = True
             self._session.close()
+            with self._others_lock:
+                others, self._others = self._others, []
+            for _, session in others:
+                session.close()
 
     def __enter__(self) -> Self:
         """The API itself."""
