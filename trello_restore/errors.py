@@ -122,3 +122,9 @@ class BadResponse(ApiError):
     """Trello answered something that is not the JSON expected (HTML, garbage)."""
 
     exit_code = ExitCode.UNREACHABLE
+
+
+class LockHeld(RestoreError):
+    """Another run is applying (or undoing) the same plan, or changing the same board."""
+
+    exit_code = ExitCode.LOCKED

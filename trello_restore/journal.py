@@ -70,6 +70,10 @@ class JournalRecord:
     http_status: int | None = None
     error: str = ""
     at: str = field(default_factory=lambda: _now())
+    #: For ``failed``: an attempt may have reached Trello all the same (its answer was a 5xx or
+    #: was lost), so a later run that finds the change made counts it as this tool's doing,
+    #: as after a ``pending`` record.
+    uncertain: bool = False
 
 
 def _now() -> str:
@@ -163,6 +167,14 @@ class Journal:
         self._write(json.dumps(asdict(record), sort_keys=True))
         self._records.append(record)
 
+    def append_many(self, records: Iterable[JournalRecord]) -> None:
+        """Write several records with one fsync (outcomes decided without a write, where a
+        crash costs only a re-check on the next run)."""
+        batch = list(records)
+        if batch:
+            self._write("\n".join(json.dumps(asdict(r), sort_keys=True) for r in batch))
+            self._records.extend(batch)
+
     def _write(self, line: str) -> None:
         if self._fh is None:
             raise RuntimeError("journal opened read-only")
@@ -201,8 +213,13 @@ class Journal:
         return {cid for cid, r in self.latest().items() if r.op == "apply" and r.status in DONE}
 
     def pending(self) -> set[str]:
-        """Change ids whose write was sent (or about to be) with no outcome recorded."""
-        return {cid for cid, r in self.latest().items() if r.status == "pending"}
+        """Change ids whose write was sent (or about to be) with no outcome recorded, or whose
+        last attempts failed in a way that leaves open whether the write happened."""
+        return {
+            cid
+            for cid, r in self.latest().items()
+            if r.status == "pending" or (r.status == "failed" and r.uncertain)
+        }
 
     def applied(self, op: Op = "apply") -> Iterator[JournalRecord]:
         """Latest records that say this tool made the change (what undo may reverse)."""

@@ -1,0 +1,115 @@
+"""Shared helpers of the apply and undo tests: plans made over HTTP, world snapshots, journals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trello_restore.api import ApiSettings, TrelloApi
+from trello_restore.applier import ApplyOptions
+from trello_restore.journal import Journal, JournalHeader
+from trello_restore.planfile import PlanDict, plan_digest, plan_to_dict
+from trello_restore.run import build_request, make_plan
+from trello_restore.sandbox.scenario import Scenario
+from trello_restore.sandbox.truth import GroundTruth
+from trello_restore.sandbox.world import World
+
+from .conftest import Sandbox
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+#: Cards: card id -> member ids. Boards: board id -> active member id -> member type.
+Cards = dict[str, frozenset[str]]
+Boards = dict[str, dict[str, str]]
+
+
+def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
+    """The plan document of reference option set ``name`` (design.md §3), made over HTTP."""
+    o = s.option_sets()[name]
+    request = build_request(
+        boards=(s.team.id,),
+        exports=(),
+        since=o.since.isoformat(),
+        until=None,
+        now=NOW,
+        mode=o.mode,
+        removed_by=s.mover.username if o.removed_by else None,
+        only_recorded=o.only_recorded,
+        add_to_board=o.add_to_board,
+        api_url=sb.base_url,
+        key=sb.key,
+        token=sb.token,
+    )
+    result = make_plan(request, created_at=NOW)
+    return plan_to_dict(result.plan, result.meta)
+
+
+def api_for(sb: Sandbox, **settings: Any) -> TrelloApi:
+    """A TrelloApi on the sandbox with the lead's credentials (no cache, quick retries)."""
+    settings.setdefault("backoff_s", 0.02)
+    settings.setdefault("rate_window_s", 0.1)
+    return TrelloApi(ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, **settings))
+
+
+def fast_options(**changes: Any) -> ApplyOptions:
+    """Options for a sandbox at ``time_scale=100`` (0.1 s windows)."""
+    base: dict[str, Any] = {"window_s": 0.1, "backoff_s": 0.02}
+    return ApplyOptions(**(base | changes))
+
+
+def open_journal(doc: PlanDict, path: Path, api: TrelloApi) -> Journal:
+    """The plan's journal at ``path`` (created, or resumed)."""
+    header = JournalHeader(
+        plan_digest=plan_digest(doc),
+        api_url=api.settings.api_url,
+        account_id=str(api.me()["id"]),
+        created_at="2026-11-26T00:00:00Z",
+    )
+    return Journal.open(path, header)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Card and board memberships of a world, at one moment."""
+
+    cards: Cards
+    boards: Boards
+
+
+def snapshot(world: World) -> Snapshot:
+    """Every card's members and every board's active members, now."""
+    with world.lock:
+        cards = {c.id: frozenset(c.id_members) for c in world.cards.values()}
+        boards = {
+            b.id: {m: ms.member_type for m, ms in b.memberships.items() if b.is_active_member(m)}
+            for b in world.boards.values()
+        }
+    return Snapshot(cards, boards)
+
+
+def expected(before: Snapshot, truth: GroundTruth) -> Snapshot:
+    """``before`` plus the truth's changes and grants: what an exact apply leaves."""
+    cards = dict(before.cards)
+    for c in truth.changes:
+        cards[c.card_id] = cards[c.card_id] | {c.member_id}
+    boards = {b: dict(m) for b, m in before.boards.items()}
+    for g in truth.grants:
+        boards[g.board_id].setdefault(g.member_id, g.role)
+    return Snapshot(cards, boards)
+
+
+def diff(got: Snapshot, want: Snapshot) -> list[str]:
+    """Readable differences (empty when equal)."""
+    out = [
+        f"card {cid}: extra {sorted(got.cards.get(cid, frozenset()) - m)}, "
+        f"missing {sorted(m - got.cards.get(cid, frozenset()))}"
+        for cid, m in want.cards.items()
+        if got.cards.get(cid) != m
+    ]
+    out += [
+        f"board {bid}: {got.boards.get(bid)} != {m}"
+        for bid, m in want.boards.items()
+        if got.boards.get(bid) != m
+    ]
+    return out
