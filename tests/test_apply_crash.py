@@ -1,0 +1,130 @@
+"""A killed apply loses nothing and duplicates nothing: the apply runs in a subprocess, is
+killed with SIGKILL at seeded random points, and is run again with the same plan and journal;
+the sandbox runs in this process, so it outlives every kill and sees every request."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trello_restore.journal import Journal
+from trello_restore.planfile import write_plan
+from trello_restore.sandbox import endpoints
+from trello_restore.sandbox.scenario import generate
+from trello_restore.sandbox.world import TrelloError
+
+from .applykit import diff, expected, plan_doc, snapshot
+from .conftest import SandboxFactory
+
+#: Applies a plan file against a sandbox URL (credentials from the environment) and prints the
+#: outcome counts. Windows are the sandbox's at ``time_scale=10``.
+APPLY = """
+import json, os, sys
+from pathlib import Path
+from trello_restore.api import ApiSettings, TrelloApi
+from trello_restore.applier import ApplyOptions, apply_plan
+from trello_restore.journal import Journal, JournalHeader
+from trello_restore.planfile import plan_digest, read_plan
+
+plan, journal_path, url = sys.argv[1:4]
+doc = read_plan(plan)
+settings = ApiSettings(
+    key=os.environ["TRELLO_API_KEY"], token=os.environ["TRELLO_TOKEN"], api_url=url,
+    backoff_s=0.1, rate_window_s=1.0,
+)
+with TrelloApi(settings) as api:
+    header = JournalHeader(plan_digest(doc), url, api.me()["id"], "2026-11-26T00:00:00Z")
+    with Journal.open(Path(journal_path), header) as journal:
+        report = apply_plan(doc, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1))
+print(json.dumps(report.counts, sort_keys=True))
+"""
+
+CARD_ADD = endpoints.Route("POST", "/1/cards/{id}/idMembers")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_killed_applies_resume_without_duplicates(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+) -> None:
+    """Kill the apply with SIGKILL after a seeded random number of writes, several times, then
+    let a last run finish: the end state is exactly the ground truth, every change is
+    journaled ``applied``, and no card change was sent again after it had succeeded (Trello's
+    "already on the card" never answers one of our POSTs, and no (card, member) is added after
+    its first success)."""
+    s = generate(60 + seed, 600)
+    truth = s.truth("b")
+    sb = sandbox_factory(s, time_scale=10, latency_ms=200)
+    doc = plan_doc(sb, s, "b")
+    before = snapshot(s.world)
+    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
+    write_plan(doc, plan)
+
+    adds: list[tuple[tuple[str, str], int]] = []  # ((card, member), status), in world order
+    original = endpoints.HANDLERS[CARD_ADD]
+
+    def spy(call: endpoints.Call) -> Any:
+        key = (call.path["id"], call.params.get("value", ""))
+        try:
+            answer = original(call)
+        except TrelloError as err:
+            adds.append((key, err.status))
+            raise
+        adds.append((key, 200))
+        return answer
+
+    monkeypatch.setitem(endpoints.HANDLERS, CARD_ADD, spy)
+    env = os.environ | {"TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
+    command = [sys.executable, "-c", APPLY, str(plan), str(journal), sb.base_url]
+    total = len(doc["changes"])
+    rng = random.Random(seed)
+    kills = [rng.randint(1, total // 5) for _ in range(4)]  # writes each killed run gets to send
+
+    def writes() -> int:
+        return sum(1 for r in sb.server.request_log if r.method in ("POST", "PUT"))
+
+    killed_at, left_pending = [], []
+    for more in kills:
+        threshold = writes() + more
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        while proc.poll() is None and writes() < threshold:
+            time.sleep(0.001)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, "killed mid-run, not finished"
+        killed_at.append(writes())
+        left_pending.append(len(Journal.read(journal).pending()))
+    last = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert last.returncode == 0, last.stderr
+    print(
+        f"crash seed {seed}: killed after {killed_at} of {total} writes, leaving "
+        f"{left_pending} changes pending; last run {last.stdout.strip()}"
+    )
+    assert killed_at[-1] < total
+
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+    final = Journal.read(journal).latest()
+    assert {r.status for r in final.values()} == {"applied"}
+    assert len(final) == total
+    succeeded: set[tuple[str, str]] = set()
+    for key, status in adds:
+        assert key not in succeeded, f"{key} was POSTed again after it had succeeded"
+        if status == 200:
+            succeeded.add(key)
+    assert succeeded == {(c.card_id, c.member_id) for c in truth.changes}
+    posts = [r for r in sb.server.request_log if r.method == "POST"]
+    assert all(r.status in (200, None) for r in posts)
+    assert json.loads(last.stdout)["applied"] + json.loads(last.stdout).get("skipped_done", 0) == (
+        total
+    )
