@@ -105,6 +105,22 @@ def test_trello_s_count_of_foreign_requests_uses_up_the_budget() -> None:
     assert clock.now == pytest.approx(1020.0)
 
 
+def test_a_few_requests_trello_still_counts_are_not_foreign() -> None:
+    """Trello counts a request from its arrival, a little after this log did: a difference of
+    up to 5% of the budget is let pass, more is taken as traffic from elsewhere."""
+    limiter, clock = _limiter(limit=100)
+    assert limiter.slack == 5
+    limiter.observe(5)
+    for _ in range(100):
+        limiter.acquire()
+    assert clock.sleeps == []
+    limiter, clock = _limiter(limit=100)
+    limiter.observe(25)
+    for _ in range(81):
+        limiter.acquire()
+    assert clock.sleeps == [pytest.approx(10.0)]
+
+
 def test_bad_limits_are_refused() -> None:
     """No budget or no window is a programming error."""
     with pytest.raises(ValueError, match="at least 1"):

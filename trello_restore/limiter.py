@@ -52,6 +52,8 @@ class RateLimiter:
         self.limit = min(limit, key_limit) if key_limit is not None else limit
         #: The window, in seconds.
         self.window_s = float(window_s)
+        #: Requests Trello may count beyond this log before ``observe`` adds them (5%).
+        self.slack = self.limit // 20
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -79,13 +81,15 @@ class RateLimiter:
         the ``x-rate-limit-api-token-max`` and ``-remaining`` headers of an answer).
 
         Requests this limiter never saw (a plan fetched just before, another process with the
-        same token) use up the budget too: each one Trello counts beyond those logged here is
-        logged now, so the limiter waits for them as for its own. (Logged now, they expire a
-        little later than Trello's do: the error is on the safe side.)"""
+        same token) use up the budget too: those Trello counts beyond the ones logged here are
+        logged now, so the limiter waits for them as for its own (they expire a little later
+        than Trello's do: the error is on the safe side). A few are let pass (``slack``): Trello
+        counts a request from when it arrives, this log from when it was let go, so Trello
+        keeps each one a little longer, and that small difference is not foreign traffic."""
         with self._lock:
             now = self._clock()
             self._wait(now)  # prunes the log
-            missing = min(used, self.limit) - len(self._sent)
+            missing = min(used, self.limit) - len(self._sent) - self.slack
             self._sent.extend([now] * max(missing, 0))
 
     def penalize(self, seconds: float) -> None:
