@@ -1,0 +1,78 @@
+"""The config file: where it is found, type checks with exact messages, and the token warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trello_restore.config import config_path, load_config
+from trello_restore.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def test_example_config_is_valid_and_documents_every_key() -> None:
+    """config.example.toml parses and type-checks, and mentions every key the loader knows."""
+    from trello_restore.config import CONFIG_KEYS
+
+    loaded = load_config(EXAMPLE, explicit=True)
+    assert loaded.get("trello", "api_url") == "https://api.trello.com/1"
+    text = EXAMPLE.read_text()
+    for section, keys in CONFIG_KEYS.items():
+        assert f"[{section}]" in text
+        for key in keys:
+            assert f"{key} =" in text or f"# {key} =" in text, key
+
+
+def test_flag_beats_environment(tmp_path: Path) -> None:
+    """--config wins over TRELLO_RESTORE_CONFIG; both count as explicit."""
+    env = {"TRELLO_RESTORE_CONFIG": str(tmp_path / "env.toml")}
+    assert config_path(str(tmp_path / "flag.toml"), env) == (tmp_path / "flag.toml", True)
+    assert config_path(None, env) == (tmp_path / "env.toml", True)
+
+
+def test_missing_default_file_is_fine_but_missing_named_file_is_not(tmp_path: Path) -> None:
+    """Only a file named explicitly must exist."""
+    assert load_config(tmp_path / "none.toml", explicit=False).values == {}
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.toml", explicit=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[limits]\nworkers = 'eight'\n", "limits.workers must be a whole number, not 'eight'"),
+        ("[limits]\nworkers = true\n", "limits.workers must be a whole number"),
+        ("[restore]\nadd_to_board = 'yes'\n", "restore.add_to_board must be true or false"),
+        ("[restore]\nmode = 'everything'\n", "restore.mode must be 'removed' or 'ever-added'"),
+        ("[restore]\nboards = 'Team'\n", "restore.boards must be a list"),
+        ("[restore]\nboards = [1, 2]\n", "restore.boards must be a list"),
+        ("[trello]\ntoken = 12\n", "trello.token must be a string"),
+        ("[trelo]\ntoken = 'x'\n", "unknown section [trelo]"),
+        ("[trello]\ntokn = 'x'\n", "unknown key trello.tokn"),
+        ("[trello\n", "is not valid TOML"),
+    ],
+)
+def test_config_errors_name_file_key_and_type(tmp_path: Path, content: str, message: str) -> None:
+    """A config error names the file, the key and the expected type, on one line."""
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, explicit=False)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_token_in_a_readable_file_warns(tmp_path: Path) -> None:
+    """A token in a group- or world-readable file gets a warning saying how to fix it."""
+    path = tmp_path / "config.toml"
+    path.write_text("[trello]\ntoken = 'ATTAsecret'\n")
+    path.chmod(0o644)
+    warnings = load_config(path, explicit=True).warnings
+    assert len(warnings) == 1
+    assert f"chmod 600 {path}" in warnings[0]
+    assert "ATTAsecret" not in warnings[0]
+    path.chmod(0o600)
+    assert load_config(path, explicit=True).warnings == ()
