@@ -20,14 +20,16 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from trello_restore.errors import (
     AmbiguousBoard,
     BadRequest,
+    BadResponse,
     BoardNotFound,
     InputFileError,
     NotFound,
@@ -48,6 +50,10 @@ from trello_restore.models import BoardState, CardState, History, MemberRef, Sta
 logger = logging.getLogger(__name__)
 
 PAGE = 1000
+#: Concurrent readers of one fetch (the api's limiter keeps them under Trello's rate).
+READERS = 6
+#: Date spans a long board history is split into, paged concurrently.
+SLICES = 4
 #: How long a page of older history may be served from the HTTP cache (it only grows at the head).
 HISTORY_MAX_AGE = 24 * 3600.0
 #: Board names and ids change rarely.
@@ -171,42 +177,52 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
 # ----------------------------------------------------------------------------- fetching
 
 
-def fetch(api: Api, boards: Sequence[BoardInfo], *, follow_moves: bool = True) -> Fetched:
-    """Fetch the history and state of ``boards`` and of the boards their cards moved to/from."""
+def fetch(
+    api: Api, boards: Sequence[BoardInfo], *, follow_moves: bool = True, workers: int = READERS
+) -> Fetched:
+    """Fetch the history and state of ``boards`` and of the boards their cards moved to/from.
+
+    Independent reads (each board's history slices, memberships, lists, card pages) run on
+    ``workers`` threads: at Trello's latency a single chain of requests would be bound by round
+    trips, not by the rate limit that the api's shared limiter enforces."""
     scope: dict[str, BoardInfo] = {b.id: b for b in boards}
-    raw_actions: list[Mapping[str, Any]] = []
     warnings: list[str] = []
     unreadable: set[str] = set()
-    for board in list(scope.values()):
-        raw_actions.extend(board_actions(api, board.id))
-    if follow_moves:
-        for other in sorted(_connected_boards(parse_history(raw_actions)) - set(scope)):
-            try:
-                info = _get_board(api, other, other)
-            except PermissionDenied:
-                info = None
-            if info is None:
-                unreadable.add(other)
-                warnings.append(
-                    f"cards moved between board {other} and the boards in scope, but this "
-                    "account cannot read it: their history from before the move is missing"
-                )
-                continue
-            scope[info.id] = info
-            raw_actions.extend(board_actions(api, info.id))
-    boards_state: dict[str, BoardState] = {}
-    cards: dict[str, CardState] = {}
-    members: dict[str, MemberRef] = {}
-    for board in scope.values():
-        state, board_members = board_state(api, board)
-        boards_state[board.id] = state
-        members.update(board_members)
-        for card in board_cards(api, board.id):
-            cards[card.id] = card
-    unexplained = _unexplained_cards(raw_actions, cards)
-    if unexplained:
-        for cid in sorted(unexplained):
-            raw_actions.extend(card_actions(api, cid))
+    # Two pools: a board's history task waits for its spans, which must not queue behind it.
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
+    ):
+        reads = {b.id: _read_board(pool, spans, api, b) for b in scope.values()}
+        raw_actions = [a for r in reads.values() for a in r.actions()]
+        if follow_moves:
+            for other in sorted(_connected_boards(parse_history(raw_actions)) - set(scope)):
+                try:
+                    info = _get_board(api, other, other)
+                except PermissionDenied:
+                    info = None
+                if info is None:
+                    unreadable.add(other)
+                    warnings.append(
+                        f"cards moved between board {other} and the boards in scope, but this "
+                        "account cannot read it: their history from before the move is missing"
+                    )
+                    continue
+                scope[info.id] = info
+                reads[info.id] = _read_board(pool, spans, api, info)
+                raw_actions.extend(reads[info.id].actions())
+        boards_state: dict[str, BoardState] = {}
+        cards: dict[str, CardState] = {}
+        members: dict[str, MemberRef] = {}
+        for board_id, read in reads.items():
+            state, board_members = read.state.result()
+            boards_state[board_id] = state
+            members.update(board_members)
+            for card in read.cards.result():
+                cards[card.id] = card
+        unexplained = sorted(_unexplained_cards(raw_actions, cards))
+        for page in pool.map(lambda cid: card_actions(api, cid), unexplained):
+            raw_actions.extend(page)
     history = parse_history(raw_actions)
     incomplete = _cards_from(history, cards, unreadable)
     return Fetched(
@@ -219,40 +235,129 @@ def fetch(api: Api, boards: Sequence[BoardInfo], *, follow_moves: bool = True) -
     )
 
 
-def board_actions(api: Api, board_id: str) -> list[Mapping[str, Any]]:
-    """A board's whole member-relevant history, newest first, de-duplicated by id."""
-    params = {
+@dataclass
+class _BoardReads:
+    """A board's reads in flight."""
+
+    history: Future[list[Mapping[str, Any]]]
+    state: Future[tuple[BoardState, dict[str, MemberRef]]]
+    cards: Future[list[CardState]]
+
+    def actions(self) -> list[Mapping[str, Any]]:
+        return self.history.result()
+
+
+def _read_board(
+    pool: ThreadPoolExecutor, spans: ThreadPoolExecutor, api: Api, board: BoardInfo
+) -> _BoardReads:
+    return _BoardReads(
+        history=pool.submit(board_actions, api, board.id, pool=spans),
+        state=pool.submit(board_state, api, board),
+        cards=pool.submit(board_cards, api, board.id),
+    )
+
+
+def board_actions(
+    api: Api, board_id: str, *, pool: ThreadPoolExecutor | None = None, slices: int = SLICES
+) -> list[Mapping[str, Any]]:
+    """A board's whole member-relevant history, newest first, de-duplicated by id.
+
+    The newest page comes first; a board with more history than that is split by date into
+    ``slices`` spans (from the board's creation, which its id encodes, to the newest page's
+    oldest action), each paged on its own — concurrently when a ``pool`` is given. That costs at
+    most ``slices`` requests more than one sequential chain, and takes a fraction of the time.
+    """
+    head = _page(api, board_id, None, None)
+    if len(head) < PAGE or not _OBJECT_ID.match(board_id):
+        if len(head) < PAGE:
+            return head
+        return _dedupe(head + _span(api, board_id, head, None))
+    start = datetime.fromtimestamp(int(board_id[:8], 16), tz=UTC) - timedelta(seconds=1)
+    end = _next_before(head)
+    edges = _slice_edges(start, parse_date(end), slices)
+    spans = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+    def run(span: tuple[datetime, datetime]) -> list[Mapping[str, Any]]:
+        since, before = span
+        first = _page(api, board_id, _stamp(before), _stamp(since))
+        return first + _span(api, board_id, first, _stamp(since))
+
+    parts = list(pool.map(run, spans)) if pool is not None else [run(x) for x in spans]
+    return _dedupe(head + [a for part in reversed(parts) for a in part])
+
+
+def _slice_edges(start: datetime, end: datetime, slices: int) -> list[datetime]:
+    """``slices + 1`` edges from ``start`` to ``end``; inner edges on whole UTC days, so that
+    they stay put from one run to the next (and older spans come from the HTTP cache)."""
+    step = (end - start) / max(slices, 1)
+    inner = {
+        (start + step * i).replace(hour=0, minute=0, second=0, microsecond=0)
+        for i in range(1, slices)
+    }
+    return [start, *sorted(x for x in inner if start < x < end), end]
+
+
+def _page(
+    api: Api, board_id: str, before: str | None, since: str | None
+) -> list[Mapping[str, Any]]:
+    query = {
         "filter": ",".join(ACTION_FILTER),
         "limit": str(PAGE),
         "member_fields": _MEMBER_FIELDS,
         "memberCreator_fields": _MEMBER_FIELDS,
     }
+    if before:
+        query["before"] = before
+    if since:
+        query["since"] = since
+    page = api.get(f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None)
+    if not isinstance(page, list):
+        raise BadResponse(f"Trello answered board {board_id}'s actions with no list")
+    return page
+
+
+def _span(
+    api: Api, board_id: str, first: list[Mapping[str, Any]], since: str | None
+) -> list[Mapping[str, Any]]:
+    """The pages after ``first``, back to ``since``.
+
+    Each next page asks for ``before=<oldest date seen + 1 ms>``: it repeats the oldest
+    millisecond's actions (dropped by id) and can skip none, whether Trello compares action-id
+    cursors exactly or by second (undocumented; a list move logs many actions per second)."""
     out: list[Mapping[str, Any]] = []
-    seen: set[str] = set()
-    before: str | None = None
-    while True:
-        query = dict(params) | ({"before": before} if before else {})
-        page = api.get(
-            f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None
-        )
-        if not isinstance(page, list):
-            raise InputFileError(f"Trello answered board {board_id}'s actions with no list")
+    seen = {a["id"] for a in first}
+    page = first
+    while len(page) >= PAGE:
+        before = _next_before(page)
+        page = _page(api, board_id, before, since)
         fresh = [a for a in page if a["id"] not in seen]
-        seen.update(a["id"] for a in fresh)
-        out.extend(fresh)
-        if len(page) < PAGE:
-            return out
-        oldest = min(parse_date(a["date"]) for a in page)
-        if not fresh:
+        if not fresh and len(page) >= PAGE:
             # More than a page of actions share one millisecond: step over it by id.
             logger.warning("board %s: over %d actions in one millisecond", board_id, PAGE)
-            before = min(a["id"] for a in page)
-            continue
-        before = (
-            (oldest + timedelta(milliseconds=1))
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
+            page = _page(api, board_id, min(a["id"] for a in page), since)
+            fresh = [a for a in page if a["id"] not in seen]
+        seen.update(a["id"] for a in fresh)
+        out.extend(fresh)
+    return out
+
+
+def _next_before(page: Sequence[Mapping[str, Any]]) -> str:
+    oldest = min(parse_date(a["date"]) for a in page)
+    return _stamp(oldest + timedelta(milliseconds=1))
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    seen: set[str] = set()
+    out = []
+    for a in actions:
+        if a["id"] not in seen:
+            seen.add(a["id"])
+            out.append(a)
+    return out
 
 
 def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
