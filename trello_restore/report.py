@@ -3,26 +3,38 @@
 ``render_text`` is the plan for humans: board memberships to grant first, then card members
 grouped by board, list and card, each with the evidence it rests on; then what is blocked (and
 how to unblock it), what is skipped (by reason, or listed with ``verbose``), and one summary line.
-``render_json`` is the plan file's document as text (``--format json``). Nothing here prints:
-``cli.py`` decides where the text goes.
+``render_json`` is the plan file's document as text (``--format json``).
+
+For applying and undoing: ``outcome_line`` says what happened to one change (by name, from the
+plan), ``apply_summary`` counts the outcomes (applied, already satisfied, drifted, blocked,
+failed; "would be applied" on a dry run; "removed" for undo), ``progress_line`` is the live
+status line. Nothing here prints: ``cli.py`` decides where the text goes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from trello_restore.errors import ExitCode
 from trello_restore.models import SKIP_ORDER, Change, MemberRef, Plan
-from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict
+from trello_restore.planfile import PlanDict, PlanMeta, dumps, plan_summary, plan_to_dict
+
+if TYPE_CHECKING:
+    from trello_restore.applier import ApplyReport, ChangeOutcome
 
 __all__ = [
+    "apply_summary",
     "card_url",
+    "change_labels",
     "dry_run_exit_code",
+    "outcome_line",
     "plan_summary",
+    "progress_line",
     "render_json",
     "render_text",
     "summary_line",
@@ -236,3 +248,127 @@ def _grouped(
                 out.append(f"      {_card(group[0])}")
                 out.extend(f"        {describe(c)}  {_evidence(c, verbose)}" for c in group)
     return out
+
+
+# ------------------------------------------------------------------------------ apply, undo
+
+#: Outcome counts in summary order, with their wording (apply, then undo, then the rest).
+_COUNT_WORDS: dict[str, str] = {
+    "would_apply": "would be applied",
+    "applied": "applied",
+    "already_satisfied": "already satisfied",
+    "drifted": "drifted",
+    "blocked": "blocked",
+    "would_undo": "would be removed",
+    "undone": "removed",
+    "not_on_card": "no longer there",
+    "failed": "failed",
+}
+#: Counts that every apply summary shows, zero or not (the issue's five).
+_APPLY_ALWAYS = ("already_satisfied", "drifted", "blocked", "failed")
+#: How each outcome reads in front of the change it is about.
+_OUTCOME_LABEL: dict[str, str] = {
+    "would_apply": "would add",
+    "applied": "added",
+    "already_satisfied": "already there",
+    "drifted": "drifted, skipped",
+    "blocked": "blocked",
+    "failed": "FAILED",
+    "skipped_done": "done earlier",
+    "would_undo": "would remove",
+    "undone": "removed",
+    "not_on_card": "no longer there",
+}
+
+
+#: Reason codes an outcome may carry, in words.
+_REASONS = {
+    "not_board_member": "not a member of the card's board: plan with --add-to-board to grant it",
+}
+
+
+def _member_dict(m: Mapping[str, Any]) -> str:
+    return _member(MemberRef(m["id"], m.get("username", ""), m.get("fullName", "")))
+
+
+def change_labels(doc: PlanDict) -> dict[str, str]:
+    """``change_id`` → what the change is about, by name, for every change and blocked change
+    of a plan document: ``Ann (@ann) → card Ship it (https://trello.com/c/…)`` or ``Ann (@ann)
+    → board Archive 2025 as normal``."""
+    out: dict[str, str] = {}
+    for c in [*doc["changes"], *(b["change"] for b in doc["blocked"])]:
+        who = _member_dict(c["member"])
+        if c["action"] == "add_member_to_board":
+            out[c["change_id"]] = f"{who} → board {c['board']['name'] or c['board']['id']}" + (
+                f" as {c['role']}"
+            )
+            continue
+        card = c["card"]
+        name = card["name"] or card["id"]
+        where = f"{name} ({card_url(card['shortLink'])})" if card["shortLink"] else name
+        out[c["change_id"]] = f"{who} → card {where}"
+    return out
+
+
+def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
+    """One change's outcome: ``  added          Ann (@ann) → card …``, with the HTTP status
+    and Trello's error text for failures. Changes missing from ``labels`` (undo, which has
+    only the journal) are named by their ids."""
+    label = _OUTCOME_LABEL.get(outcome.status, outcome.status.replace("_", " "))
+    what = labels.get(outcome.change_id)
+    if what is None:
+        where = (
+            f"board {outcome.board_id}"
+            if outcome.action.endswith("_board")
+            else f"card {outcome.card_id}"
+        )
+        what = f"member {outcome.member_id} on {where}"
+    text = f"  {label:<16} {what}"
+    if outcome.status in ("failed", "drifted", "blocked") and (
+        outcome.error or outcome.http_status
+    ):
+        status = f"HTTP {outcome.http_status}" if outcome.http_status else ""
+        why = " ".join(outcome.error.split())
+        why = _REASONS.get(why, why)
+        text += f"  ({': '.join(x for x in (status, why) if x)})"
+    return text
+
+
+def _counts_text(counts: Mapping[str, int], always: Iterable[str]) -> str:
+    keys = [k for k in _COUNT_WORDS if counts.get(k) or k in always]
+    keys += sorted(k for k in counts if k not in _COUNT_WORDS and k != "skipped_done" and counts[k])
+    return ", ".join(f"{counts.get(k, 0)} {_COUNT_WORDS.get(k, k.replace('_', ' '))}" for k in keys)
+
+
+def apply_summary(report: ApplyReport, *, dry_run: bool = False, undo: bool = False) -> str:
+    """The last line of an apply or undo: ``Summary: 120 applied, 3 already satisfied,
+    1 drifted, 0 blocked, 0 failed.``, what an earlier run already did, and on a dry run
+    ``Dry run: nothing was changed.``"""
+    counts = report.counts
+    if undo:
+        always: tuple[str, ...] = ("would_undo" if dry_run else "undone", "failed")
+    else:
+        always = ("would_apply" if dry_run else "applied", *_APPLY_ALWAYS)
+    text = f"Summary: {_counts_text(counts, always)}."
+    done = counts.get("skipped_done", 0)
+    if done:
+        text += f" {_plural(done, 'change')} done by an earlier run (skipped)."
+    return text + (" Dry run: nothing was changed." if dry_run else "")
+
+
+def progress_line(
+    counts: Mapping[str, int], done: int, total: int, seconds: float, width: int = 24
+) -> str:
+    """The live status line: ``[#########···············]  37/120  30 applied, 5 already
+    satisfied  8.1/s`` (the bar only when the total is known)."""
+    shown = ", ".join(
+        f"{counts.get(k, 0)} {_COUNT_WORDS.get(k, k.replace('_', ' '))}"
+        for k in _COUNT_WORDS
+        if counts.get(k)
+    )
+    rate = f"{done / seconds:.1f}/s" if seconds > 0 else ""
+    bar = ""
+    if total > 0:
+        filled = min(width, done * width // total)
+        bar = "[" + "#" * filled + "." * (width - filled) + "]"
+    return "  ".join(x for x in (bar, f"{done}/{total}" if total else str(done), shown, rate) if x)

@@ -1,24 +1,33 @@
-"""One planning run: turn checked inputs into a plan, from the API or from exports.
+"""One run of a stage: plan (from the API or from exports), apply a plan, undo an apply.
 
-``cli.py`` parses and prints; this module wires the stages (api → fetcher → planner) together
-and raises ``RestoreError``s with one-line, actionable messages. It writes nothing to Trello.
+``cli.py`` parses and prints; this module wires the stages together (api → fetcher → planner;
+plan file → applier → journal; journal → undo) and raises ``RestoreError``s with one-line,
+actionable messages. Planning writes nothing to Trello; ``run_apply`` and ``run_undo`` hand the
+writing to ``applier.apply_plan`` and ``undo.undo_journal`` and decide nothing themselves.
+Nothing here reads the environment: the caller passes credentials and directories in.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from trello_restore import __version__
-from trello_restore.errors import UsageError
+from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fetcher import Fetched, fetch, load_exports, resolve_boards
+from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.models import MemberRef, Plan, PlanOptions
-from trello_restore.planfile import PlanMeta
+from trello_restore.planfile import PlanDict, PlanMeta, plan_digest
 from trello_restore.planner import build_plan
 from trello_restore.timeparse import check_window, parse_when
+
+if TYPE_CHECKING:
+    from trello_restore.api import TrelloApi
+    from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +76,18 @@ def build_request(
     token: str = "",
     cache_dir: Path | None = None,
     read_retries: int = 5,
+    apply: bool = False,
 ) -> PlanRequest:
-    """Check the inputs' combinations and parse dates; raise UsageError when they don't fit."""
+    """Check the inputs' combinations and parse dates; raise UsageError when they don't fit.
+    ``apply`` says the plan is to be applied right away (no ``--dry-run``)."""
     if boards and exports:
         raise UsageError(
             "use either --board (plan from the API) or --from-export (offline), not both"
+        )
+    if exports and apply:
+        raise UsageError(
+            "a plan made offline from exports cannot be applied: add --dry-run to review it, "
+            "or plan against the API with --board"
         )
     if not boards and not exports:
         raise UsageError(
@@ -183,3 +199,198 @@ def _filter_warnings(options: PlanOptions, fetched: Fetched) -> list[str]:
         for item in sorted(options.cards - refs):
             out.append(f"--card {item}: no card with that id or shortLink on the boards in scope")
     return out
+
+
+# ------------------------------------------------------------------------------------- apply
+
+#: Called with each change's outcome as it happens (progress display).
+Progress = Callable[["ChangeOutcome"], None]
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """A checked plan document and everything needed to carry it out."""
+
+    #: The plan document (``planfile.read_plan`` or ``plan_to_dict``), applied as written.
+    doc: PlanDict
+    #: The API base the writes go to; the plan must have been made against it.
+    api_url: str
+    #: Where outcomes are journaled (the plan's default journal unless ``--journal``).
+    journal_path: Path
+    options: ApplyOptions
+    key: str = field(repr=False, default="")
+    token: str = field(repr=False, default="")
+    read_retries: int = 5
+
+
+def apply_options(
+    *,
+    workers: int = 8,
+    rate_limit: int | None = None,
+    dry_run: bool = False,
+    max_retries: int = 5,
+    time_scale: float = 1.0,
+) -> ApplyOptions:
+    """The engine's options from the command line's: ``rate_limit`` is requests per 10 s per
+    token; ``time_scale`` shrinks the rate window and the backoff (for a time-scaled sandbox)."""
+    from trello_restore.applier import ApplyOptions
+
+    defaults = ApplyOptions()
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    if rate_limit is not None and rate_limit < 1:
+        raise UsageError(f"--rate-limit must be at least 1 request per 10 s, not {rate_limit}")
+    if time_scale <= 0:  # pragma: no cover - callers pass a checked scale
+        raise ValueError("time_scale must be positive")
+    token_limit = rate_limit if rate_limit is not None else defaults.token_limit
+    return ApplyOptions(
+        workers=workers,
+        token_limit=token_limit,
+        key_limit=max(defaults.key_limit, token_limit),
+        window_s=defaults.window_s / time_scale,
+        max_retries=max_retries,
+        backoff_s=defaults.backoff_s / time_scale,
+        dry_run=dry_run,
+    )
+
+
+def apply_request(
+    doc: PlanDict,
+    *,
+    api_url: str,
+    options: ApplyOptions,
+    state_dir: Path,
+    journal: str | Path | None = None,
+    key: str = "",
+    token: str = "",
+    read_retries: int = 5,
+) -> ApplyRequest:
+    """Name the plan's journal: ``journal`` when given, else the state directory's journal of
+    this plan (derived from its content, so applying the same plan again resumes)."""
+    path = Path(journal) if journal is not None else journal_path(state_dir, plan_digest(doc))
+    if path.is_dir():
+        raise UsageError(f"--journal {path} is a directory; give a file name")
+    return ApplyRequest(
+        doc=doc,
+        api_url=api_url.rstrip("/"),
+        journal_path=path,
+        options=options,
+        key=key,
+        token=token,
+        read_retries=read_retries,
+    )
+
+
+def plan_changes(doc: PlanDict) -> int:
+    """How many changes a plan document would write (board memberships and card members)."""
+    return len(doc["changes"])
+
+
+def _open_api(api_url: str, key: str, token: str, read_retries: int) -> TrelloApi:
+    from trello_restore.api import ApiSettings, TrelloApi
+
+    # No HTTP cache: applying reads only live state, which is never served from a cache.
+    settings = ApiSettings(key=key, token=token, api_url=api_url, read_retries=read_retries)
+    return TrelloApi(settings)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _existing_journal(path: Path, digest: str) -> Journal | None:
+    """The plan's journal read-only (for a dry run), or None when there is none yet."""
+    if not path.exists():
+        return None
+    journal = Journal.read(path)
+    if journal.header.plan_digest != digest:
+        raise InputFileError(
+            f"{path} is the journal of another plan; pass a different --journal or "
+            "apply the plan it belongs to"
+        )
+    return journal
+
+
+def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyReport:
+    """Carry the plan out (or, with ``options.dry_run``, report what it would do).
+
+    Order of operations: the token's account is read (``members/me``) and the plan's target is
+    checked (same API URL, same account, not an offline plan) before anything is written, the
+    journal included; then the journal is opened (created, or resumed) and the engine runs.
+    A dry run reads an existing journal but writes none."""
+    from trello_restore.applier import apply_plan, check_plan_target
+
+    digest = plan_digest(req.doc)
+    with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
+        account_id = str(api.me()["id"])
+        check_plan_target(req.doc, req.api_url, account_id)
+        if req.options.dry_run:
+            journal = _existing_journal(req.journal_path, digest)
+        else:
+            header = JournalHeader(
+                plan_digest=digest, api_url=req.api_url, account_id=account_id, created_at=_now()
+            )
+            journal = Journal.open(req.journal_path, header)
+        try:
+            return apply_plan(req.doc, api, journal, req.options, progress)
+        finally:
+            if journal is not None:
+                journal.close()
+
+
+# -------------------------------------------------------------------------------------- undo
+
+
+@dataclass(frozen=True)
+class UndoRequest:
+    """A journal to reverse, and how."""
+
+    journal: Journal
+    api_url: str
+    options: ApplyOptions
+    include_board_memberships: bool = False
+    key: str = field(repr=False, default="")
+    token: str = field(repr=False, default="")
+    read_retries: int = 5
+
+
+def load_journal(path: str | Path) -> Journal:
+    """Read a journal for undo (``InputFileError`` when missing, damaged or not a journal)."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputFileError(f"{p} is a directory; give the journal file apply printed")
+    return Journal.read(p)
+
+
+def undoable(journal: Journal, include_board_memberships: bool) -> int:
+    """How many changes undo would reverse: card members this tool added (and, with
+    ``include_board_memberships``, board memberships it granted) that no undo has settled."""
+    from trello_restore.undo import undoable as undoable_records
+
+    return sum(
+        1
+        for u in undoable_records(journal.records)
+        if include_board_memberships or u.record.action != "add_member_to_board"
+    )
+
+
+def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
+    """Reverse what the journal says this tool added, journaling it in the same file (a dry run
+    writes nothing). ``undo_journal`` refuses a journal of another API URL or account before
+    any write."""
+    from trello_restore.undo import undo_journal
+
+    with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
+        journal = req.journal
+        if not req.options.dry_run:
+            journal = Journal.open(journal.path, journal.header)
+        try:
+            return undo_journal(
+                journal,
+                api,
+                req.options,
+                include_board_memberships=req.include_board_memberships,
+                progress=progress,
+            )
+        finally:
+            journal.close()
