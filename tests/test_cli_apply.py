@@ -1,0 +1,488 @@
+"""Applying from the command line: the one-shot form, ``apply PLAN``, ``undo JOURNAL``, prompts,
+refusals before any write, resume, lock, progress and Ctrl-C, against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from trello_restore import cli
+from trello_restore.applier import ApplyReport, ChangeOutcome, apply_lock, lock_names
+from trello_restore.cli import main
+from trello_restore.demo import Snapshot, compare, expected_after, snapshot
+from trello_restore.errors import ExitCode
+from trello_restore.planfile import plan_digest
+from trello_restore.report import apply_summary, change_labels, outcome_line, progress_line
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory
+
+Invoke = Callable[..., Result]
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario."""
+    return generate(5, 40)
+
+
+@pytest.fixture(name="sb")
+def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
+    """The scenario over loopback, with limits high enough that tests never wait for a window
+    (the limiter and 429 handling are the engine's tests)."""
+    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+
+
+@pytest.fixture(name="invoke")
+def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Run the CLI in-process with the sandbox's URL and credentials in the environment;
+    ``input`` feeds stdin, other keywords set environment variables."""
+    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
+    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
+    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
+
+    def run(*args: str, input: str | None = None, **env: str) -> Result:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        return CliRunner().invoke(main, list(args), input=input)
+
+    return run
+
+
+@pytest.fixture(name="terminal")
+def terminal_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend stdin is a terminal, so the CLI asks for confirmation."""
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+
+
+def _restore_args(s: Scenario) -> list[str]:
+    """Option set b: --since T --removed-by MOVER --add-to-board."""
+    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    return ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+            "--add-to-board", "--rate-limit", "1000"]  # fmt: skip
+
+
+def _writes(sb: Sandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
+
+
+def _one_line_error(result: Result, code: ExitCode, *needles: str) -> None:
+    """Exit code as documented; exactly one 'Error:' line on stderr; no traceback."""
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def _expected(s: Scenario) -> Snapshot:
+    """What a correct apply of set b leaves (computed before applying: the truth is relative
+    to the current state)."""
+    return expected_after(s, snapshot(s.world), "b")
+
+
+def _assert_state(s: Scenario, want: Snapshot) -> None:
+    """The boards' memberships are exactly ``want``."""
+    assert compare(s.world, snapshot(s.world), want) == ""
+
+
+@pytest.fixture(name="plan_file")
+def plan_file_fixture(invoke: Invoke, scenario: Scenario, tmp_path: Path, sb: Sandbox) -> Path:
+    """A reviewed plan of set b, written with --dry-run --plan-out (the request log is reset)."""
+    path = tmp_path / "plan.json"
+    r = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(path))
+    assert r.exit_code == 0, r.output
+    sb.server.request_log.clear()
+    return path
+
+
+def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def _journal_from(result: Result) -> Path:
+    line = next(x for x in result.stderr.splitlines() if x.startswith("Journal: "))
+    return Path(line.removeprefix("Journal: "))
+
+
+# ---------------------------------------------------------------------------- one-shot
+
+
+class TestOneShot:
+    """trello-restore --board X --since D without --dry-run: plan, confirm, apply."""
+
+    def test_no_terminal_and_no_yes_refuses(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox
+    ) -> None:
+        """Without a terminal to ask on and without --yes: usage error, not a single request."""
+        r = invoke(*_restore_args(scenario))
+        _one_line_error(r, ExitCode.USAGE, "--yes", "nothing was changed")
+        assert sb.server.request_log == []
+
+    def test_yes_applies_the_plan(self, invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
+        """--yes plans, prints the plan, applies it: the boards equal the ground truth."""
+        want, truth = _expected(scenario), scenario.truth("b")
+        r = invoke(*_restore_args(scenario), "--yes")
+        assert r.exit_code == 0, r.output
+        assert "Will re-add card members" in r.stdout
+        assert f"Summary: {len(truth.changes) + len(truth.grants)} applied, " in r.stdout
+        assert _journal_from(r).is_file()
+        _assert_state(scenario, want)
+
+    def test_prompt_answered_no_writes_nothing(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, terminal: None
+    ) -> None:
+        """On a terminal the plan is shown and the question asked; "n" changes nothing."""
+        r = invoke(*_restore_args(scenario), input="n\n")
+        assert r.exit_code == 0, r.output
+        truth = scenario.truth("b")
+        n = len(truth.changes) + len(truth.grants)
+        assert f"Apply {n} changes to Trello? [y/N]" in r.stderr
+        assert r.stdout.endswith("Nothing was changed.\n")
+        assert _writes(sb) == []
+
+    def test_prompt_answered_yes_applies(
+        self, invoke: Invoke, scenario: Scenario, terminal: None
+    ) -> None:
+        """Answering "y" applies the plan."""
+        want = _expected(scenario)
+        r = invoke(*_restore_args(scenario), input="y\n")
+        assert r.exit_code == 0, r.output
+        _assert_state(scenario, want)
+
+    def test_offline_plans_cannot_be_applied(self, invoke: Invoke, tmp_path: Path) -> None:
+        """--from-export without --dry-run is refused before anything is read."""
+        r = invoke("--from-export", str(tmp_path / "x.json"), "--since", "7d", "--yes")
+        _one_line_error(r, ExitCode.USAGE, "offline", "--dry-run")
+
+
+# ------------------------------------------------------------------------------ apply PLAN
+
+
+def test_apply_applies_exactly_the_file(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, plan_file: Path
+) -> None:
+    """apply PLAN makes one write per change of the file (grants first) and nothing else."""
+    want = _expected(scenario)
+    doc = json.loads(plan_file.read_text())
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    _assert_state(scenario, want)
+    writes = _writes(sb)
+    grants = [w for w in writes if w.startswith("PUT /1/boards/")]
+    assert len(grants) == doc["summary"]["board_changes"]
+    adds = [w for w in writes if w.startswith("POST /1/cards/")]
+    assert len(adds) == doc["summary"]["card_changes"]
+    assert writes[: len(grants)] == grants
+    assert not any(r.path.startswith("/1/members/") and r.path != "/1/members/me"
+                   for r in sb.server.request_log)  # fmt: skip
+    assert not any(r.credentials_in_url for r in sb.server.request_log)
+
+
+def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+    """Applying the same plan again finds every change journaled: no POST or PUT at all."""
+    first = invoke("apply", str(plan_file))
+    assert first.exit_code == 0, first.output
+    sb.server.request_log.clear()
+    again = invoke("apply", str(plan_file))
+    assert again.exit_code == 0, again.output
+    assert _writes(sb) == []
+    assert "done by an earlier run" in again.stdout
+    assert _journal_from(again) == _journal_from(first)
+
+
+def test_dry_run_reports_each_change_and_writes_nothing(
+    invoke: Invoke, sb: Sandbox, plan_file: Path, tmp_path: Path
+) -> None:
+    """apply --dry-run reads live state and says what would happen to every change."""
+    doc = json.loads(plan_file.read_text())
+    r = invoke("apply", str(plan_file), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert _writes(sb) == []
+    assert r.stdout.count("would add") == len(doc["changes"])
+    assert r.stdout.splitlines()[-1].endswith("Dry run: nothing was changed.")
+    assert not (tmp_path / "trello-restore-home" / "state").exists()
+
+
+def test_quiet_prints_only_the_summary(invoke: Invoke, plan_file: Path) -> None:
+    """-q: one summary line on stdout, nothing on stderr."""
+    r = invoke("apply", str(plan_file), "-q")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("Summary: ")
+    assert r.stdout.count("\n") == 1
+    assert r.stderr == ""
+
+
+def test_progress_on_a_terminal(
+    invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With stderr on a terminal a status line with counts is redrawn, then cleared."""
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    assert "\r" in r.stderr
+    assert " applied" in r.stderr.split("\r")[1]
+    assert "\r" not in r.stdout
+
+
+def test_a_named_journal(invoke: Invoke, plan_file: Path, tmp_path: Path) -> None:
+    """--journal PATH puts the journal where asked."""
+    journal = tmp_path / "j.jsonl"
+    r = invoke("apply", str(plan_file), "--journal", str(journal))
+    assert r.exit_code == 0, r.output
+    assert _journal_from(r) == journal
+    assert journal.read_text().count("\n") > 1
+
+
+class TestApplyRefuses:
+    """Plans that must not be applied: one line, exit code, not a single write."""
+
+    def test_unknown_format_version(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+        """A plan from a newer trello-restore."""
+        _edit(plan_file, lambda d: d.update(format_version=2))
+        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "format_version 2")
+        assert sb.server.request_log == []
+
+    def test_hand_edited_plan(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+        """A plan whose changes no longer match its summary."""
+        _edit(plan_file, lambda d: d["changes"].pop())
+        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "edited by hand")
+        assert sb.server.request_log == []
+
+    def test_another_account(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, plan_file: Path
+    ) -> None:
+        """The token of another member than the one who made the plan."""
+        with scenario.world.lock:
+            member = next(m for m in scenario.world.members.values() if m is not scenario.mover)
+            _, token = scenario.world.add_credentials(member.id)
+        r = invoke("apply", str(plan_file), TRELLO_TOKEN=token)
+        _one_line_error(r, ExitCode.USAGE, "account")
+        assert _writes(sb) == []
+
+    def test_another_api_url(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+        """A plan made against another API (here: real Trello)."""
+        _edit(plan_file, lambda d: d.update(api_url="https://api.trello.com/1"))
+        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "api.trello.com")
+        assert _writes(sb) == []
+
+    def test_offline_plan(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+    ) -> None:
+        """A plan made from board exports."""
+        export, plan = tmp_path / "team.json", tmp_path / "offline.json"
+        export.write_text(json.dumps(scenario.export()))
+        r = invoke("--from-export", str(export), "--since", "7d", "--dry-run", "--plan-out",
+                   str(plan))  # fmt: skip
+        assert r.exit_code == 0, r.output
+        _one_line_error(invoke("apply", str(plan)), ExitCode.USAGE, "offline")
+        assert _writes(sb) == []
+
+    def test_missing_plan(self, invoke: Invoke, tmp_path: Path) -> None:
+        """A path with no file."""
+        r = invoke("apply", str(tmp_path / "nope.json"))
+        _one_line_error(r, ExitCode.USAGE, "does not exist")
+
+
+def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+    """While another apply of the same plan holds its lock, a second one exits LOCKED."""
+    digest = plan_digest(json.loads(plan_file.read_text()))
+    with apply_lock(lock_names(digest, [])):
+        r = invoke("apply", str(plan_file))
+    _one_line_error(r, ExitCode.LOCKED)
+    assert _writes(sb) == []
+
+
+def test_ctrl_c_says_how_to_resume(
+    invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the apply: no traceback, the journal and the command to resume, 130."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("trello_restore.run.run_apply", interrupted)
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 130
+    assert "Traceback" not in r.output
+    assert f"Run trello-restore apply {plan_file} again to resume" in r.stderr
+    assert "journal" in r.stderr
+
+
+# ------------------------------------------------------------------------------------ undo
+
+
+def test_undo_restores_the_pre_apply_memberships(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, plan_file: Path
+) -> None:
+    """undo JOURNAL --yes --include-board-memberships puts every membership back."""
+    before = snapshot(scenario.world)
+    journal = _journal_from(invoke("apply", str(plan_file)))
+    r = invoke("undo", str(journal), "--yes", "--include-board-memberships")
+    assert r.exit_code == 0, r.output
+    assert compare(scenario.world, snapshot(scenario.world), before) == ""
+    assert r.stdout.startswith("Summary: ")
+
+
+def test_undo_keeps_board_memberships_unless_asked(
+    invoke: Invoke, scenario: Scenario, plan_file: Path
+) -> None:
+    """Without --include-board-memberships the granted board memberships stay."""
+    before = snapshot(scenario.world)
+    journal = _journal_from(invoke("apply", str(plan_file)))
+    after_apply = snapshot(scenario.world)
+    r = invoke("undo", str(journal), "--yes")
+    assert r.exit_code == 0, r.output
+    cards, boards = snapshot(scenario.world)
+    assert cards == before[0]
+    assert boards == after_apply[1]
+
+
+def test_undo_dry_run_writes_nothing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+    """undo --dry-run needs no --yes and changes nothing."""
+    journal = _journal_from(invoke("apply", str(plan_file)))
+    sb.server.request_log.clear()
+    r = invoke("undo", str(journal), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert _writes(sb) == []
+    assert "Dry run: nothing was changed." in r.stdout
+
+
+def test_undo_without_terminal_or_yes_refuses(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
+    """Like the one-shot form: no terminal and no --yes is a usage error, and no write."""
+    journal = _journal_from(invoke("apply", str(plan_file)))
+    sb.server.request_log.clear()
+    _one_line_error(invoke("undo", str(journal)), ExitCode.USAGE, "--yes")
+    assert sb.server.request_log == []
+
+
+def test_undo_prompt_answered_no(
+    invoke: Invoke, sb: Sandbox, plan_file: Path, terminal: None
+) -> None:
+    """On a terminal undo asks; "n" changes nothing."""
+    journal = _journal_from(invoke("apply", str(plan_file)))
+    sb.server.request_log.clear()
+    r = invoke("undo", str(journal), input="n\n")
+    assert r.exit_code == 0, r.output
+    assert "on Trello? [y/N]" in r.stderr
+    assert sb.server.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "no such journal"), ("not json\n", "not a trello-restore journal"), ("", "empty")],
+)
+def test_undo_bad_journal(invoke: Invoke, tmp_path: Path, content: str | None, needle: str) -> None:
+    """A missing, corrupt or empty journal: one line, usage exit code."""
+    path = tmp_path / "j.jsonl"
+    if content is not None:
+        path.write_text(content)
+    _one_line_error(invoke("undo", str(path), "--yes"), ExitCode.USAGE, needle)
+
+
+def test_sigint_stops_cleanly_and_a_rerun_finishes(
+    sandbox_factory: SandboxFactory, scenario: Scenario, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """A real Ctrl-C (SIGINT to the process) mid-apply: exit 130, no traceback, the resume
+    hint; running the same command again finishes with the exact ground truth and sends no
+    card change twice."""
+    sb = sandbox_factory(scenario, latency_ms=100, token_limit=10_000, key_limit=10_000)
+    for k, v in (("TRELLO_API_URL", sb.base_url), ("TRELLO_API_KEY", sb.key),
+                 ("TRELLO_TOKEN", sb.token)):  # fmt: skip
+        monkeypatch.setenv(k, v)
+    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
+    made = CliRunner().invoke(
+        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
+    )
+    assert made.exit_code == 0, made.output
+    want = _expected(scenario)
+    args = ["apply", str(plan), "--journal", str(journal), "--workers", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "trello_restore", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and '"applied"' not in _text(journal):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert f"Run trello-restore apply {plan} again to resume" in err
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "done by an earlier run" in again.stdout
+    _assert_state(scenario, want)
+    adds = [r.status for r in sb.server.request_log if r.method == "POST"]
+    assert adds == [200] * json.loads(plan.read_text())["summary"]["card_changes"]
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+# --------------------------------------------------------------------------------- wording
+
+
+def _report(**counts: int) -> ApplyReport:
+    return ApplyReport([], dict(counts), None, 0, 0, 0.0)
+
+
+class TestWording:
+    """How outcomes and summaries read (report.py)."""
+
+    @pytest.mark.parametrize(
+        ("counts", "dry_run", "undo", "text"),
+        [
+            ({"applied": 3, "skipped_done": 2}, False, False,
+             "Summary: 3 applied, 0 already satisfied, 0 drifted, 0 blocked, 0 failed. "
+             "2 changes done by an earlier run (skipped)."),
+            ({"would_apply": 1, "drifted": 1}, True, False,
+             "Summary: 1 would be applied, 0 already satisfied, 1 drifted, 0 blocked, 0 failed. "
+             "Dry run: nothing was changed."),
+            ({"undone": 4, "not_on_card": 1}, False, True,
+             "Summary: 4 removed, 1 no longer there, 0 failed."),
+            ({"would_undo": 2}, True, True,
+             "Summary: 2 would be removed, 0 failed. Dry run: nothing was changed."),
+        ],
+    )  # fmt: skip
+    def test_summaries(self, counts: dict[str, int], dry_run: bool, undo: bool, text: str) -> None:
+        """Apply, dry run, undo and undo dry run each have their wording."""
+        assert apply_summary(_report(**counts), dry_run=dry_run, undo=undo) == text
+
+    def test_failed_outcome_names_the_change_and_trellos_answer(self) -> None:
+        """A failure shows the member and card by name, the HTTP status and Trello's text."""
+        doc = {
+            "changes": [{
+                "change_id": "c-1", "action": "add_member_to_card",
+                "board": {"id": "b", "name": "Archive"},
+                "card": {"id": "k", "name": "Ship it", "shortLink": "AbCdEfGh"},
+                "member": {"id": "m", "username": "ann", "fullName": "Ann Example"},
+            }],
+            "blocked": [],
+        }  # fmt: skip
+        o = ChangeOutcome("c-1", "add_member_to_card", "failed", "b", "k", "m", 503, "Busy\n")
+        assert outcome_line(o, change_labels(doc)) == (
+            "  FAILED           Ann Example (@ann) → card Ship it "
+            "(https://trello.com/c/AbCdEfGh)  (HTTP 503: Busy)"
+        )
+        undo = ChangeOutcome("c-2", "add_member_to_board", "undone", "b", "", "m")
+        assert outcome_line(undo, {}) == "  removed          member m on board b"
+
+    def test_progress_line(self) -> None:
+        """A bar, done of total, counts and the rate."""
+        line = progress_line({"applied": 3, "failed": 1}, 4, 8, 2.0, width=8)
+        assert line == "[####....]  4/8  3 applied, 1 failed  2.0/s"
