@@ -282,6 +282,7 @@ class _Progress:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
+    metavar="N",
     default=8,
     show_default=True,
     help="Concurrent writers when applying.",
@@ -496,7 +497,9 @@ def _parent_args(ctx: click.Context) -> RestoreArgs:
 @click.argument("plan_file", metavar="PLAN")
 @click.option("--dry-run", is_flag=True, help="Read live state and report; write nothing.")
 @click.option("--journal", metavar="PATH", help="Journal file (default: the plan's own).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Concurrent writers (default 8).")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), metavar="N", help="Concurrent writers (default 8)."
+)
 @click.option(
     "--rate-limit",
     type=click.IntRange(1, 1000),
@@ -507,6 +510,7 @@ def _parent_args(ctx: click.Context) -> RestoreArgs:
 @click.option(
     "--api-url",
     envvar="TRELLO_API_URL",
+    metavar="URL",
     help="Trello API base URL (env TRELLO_API_URL); must be the plan's.",
 )
 @click.option("-v", "--verbose", count=True, help="List every change's outcome; more logging.")
@@ -578,7 +582,9 @@ def apply_command(
     is_flag=True,
     help="Also remove the board memberships the apply granted (--add-to-board).",
 )
-@click.option("--workers", type=click.IntRange(1, 64), help="Concurrent writers (default 8).")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), metavar="N", help="Concurrent writers (default 8)."
+)
 @click.option(
     "--rate-limit",
     type=click.IntRange(1, 1000),
@@ -588,6 +594,7 @@ def apply_command(
 @click.option(
     "--api-url",
     envvar="TRELLO_API_URL",
+    metavar="URL",
     help="Trello API base URL (env TRELLO_API_URL); must be the journal's.",
 )
 @click.option("-v", "--verbose", count=True, help="List every change's outcome; more logging.")
