@@ -208,12 +208,6 @@ class TestBadInput:
         _one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port}")
         assert os.environ["TRELLO_TOKEN"] not in r.output
 
-    def test_apply_not_available_yet(self, invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
-        """Without --dry-run nothing is written (applying lands with the next issue)."""
-        r = invoke("--board", scenario.team.id, "--since", "7d")
-        _one_line_error(r, ExitCode.USAGE, "--dry-run")
-        assert sb.server.request_log == []
-
     def test_board_and_export_together(self, invoke: Invoke, tmp_path: Path) -> None:
         """--board and --from-export exclude each other."""
         r = invoke("--board", "x", "--from-export", str(tmp_path / "e.json"), "--since", "7d",
