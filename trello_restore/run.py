@@ -143,6 +143,7 @@ def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
         source: Literal["api", "export"] = "export"
     else:
         from trello_restore.api import ApiSettings, TrelloApi
+        from trello_restore.limiter import RateLimiter
 
         settings = ApiSettings(
             key=req.key,
@@ -150,6 +151,8 @@ def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
             api_url=req.api_url,
             cache_dir=req.cache_dir,
             read_retries=req.read_retries,
+            # The fetch reads concurrently: keep it under Trello's rate like the applier.
+            limiter=RateLimiter(90, 10.0, key_limit=270),
         )
         with TrelloApi(settings) as api:
             me = api.me()
