@@ -18,7 +18,7 @@ from trello_restore.applier import (
     check_plan_target,
     lock_names,
 )
-from trello_restore.errors import ApiUnreachable, ExitCode, LockHeld, UsageError
+from trello_restore.errors import ApiUnreachable, AuthError, ExitCode, LockHeld, UsageError
 from trello_restore.journal import Journal, JournalRecord
 from trello_restore.planfile import PlanDict, plan_digest
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -403,3 +403,41 @@ def test_a_held_lock_stops_a_second_apply(sandbox_factory: SandboxFactory, tmp_p
     assert lock_names(digest, [board, board]) == [f"plan-{digest[:16]}", f"board-{board}"]
     report, _ = _apply(sb, doc, tmp_path / "j.jsonl")  # released
     assert report.exit_code == ExitCode.OK
+
+
+def test_a_token_that_stops_working_stops_the_run(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """The token is revoked mid-run: the run stops with the AuthError once the writes in flight
+    are answered and journaled, sends nothing more, and a later run with a working token
+    finishes the plan exactly."""
+    s = generate(44, 300)
+    truth = s.truth("b")
+    sb = sandbox_factory(s, time_scale=100)
+    doc = plan_doc(sb, s, "b")
+    before = snapshot(s.world)
+    member = s.world.tokens[sb.token]
+    seen: list[ChangeOutcome] = []
+
+    def revoke(outcome: ChangeOutcome) -> None:
+        seen.append(outcome)
+        if len(seen) == 20:
+            with s.world.lock:
+                del s.world.tokens[sb.token]
+
+    path = tmp_path / "j.jsonl"
+    with (
+        api_for(sb) as api,
+        open_journal(doc, path, api) as journal,
+        pytest.raises(AuthError, match="TRELLO_TOKEN"),
+    ):
+        apply_plan(doc, api, journal, fast_options(), revoke)
+    refused = [r for r in sb.server.request_log if r.status == 401]
+    assert 1 <= len(refused) <= fast_options().workers
+    assert sb.server.request_log[-1].status == 401
+    assert "failed" in {r.status for r in Journal.read(path).records}
+    with s.world.lock:
+        s.world.tokens[sb.token] = member
+    report, _ = _apply(sb, doc, path)
+    assert report.exit_code == ExitCode.OK
+    assert diff(snapshot(s.world), expected(before, truth)) == []

@@ -61,7 +61,7 @@ from trello_restore.history import HistoryError, parse_board
 from trello_restore.journal import DONE, Journal, JournalRecord, Op, Status
 from trello_restore.limiter import RateLimiter
 from trello_restore.models import CardState, Membership
-from trello_restore.planfile import PlanDict, plan_digest, validate_plan
+from trello_restore.planfile import FORMAT, FORMAT_VERSION, PlanDict, plan_digest
 
 __all__ = [
     "ALREADY_ON_CARD",
@@ -608,7 +608,12 @@ def apply_plan(
     Raises ``UsageError`` for a plan of another target or journal, ``LockHeld`` when another run
     holds the plan or one of its boards, ``ApiError`` when live state cannot be read (before
     any write) or the token stops working (after the writes in flight are journaled)."""
-    validate_plan(doc)
+    if doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
+        # read_plan / plan_to_dict give validated documents; this only guards against others.
+        raise UsageError(
+            f"this is not a trello-restore plan of format {FORMAT_VERSION}; make the plan again "
+            "with --plan-out"
+        )
     digest = plan_digest(doc)
     if journal is None and not options.dry_run:
         raise ValueError("apply_plan needs a journal unless it is a dry run")
