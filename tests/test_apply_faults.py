@@ -34,7 +34,7 @@ def test_faults_and_a_storm_still_give_the_ground_truth(
     before = snapshot(s.world)
     sb.server.set_options(error_rate=0.10, drop_rate=0.03, seed=7)
     path = tmp_path / "j.jsonl"
-    options = fast_options(max_retries=3)
+    options = fast_options(max_retries=2)
     seen = 0
 
     def storm_midway(outcome: ChangeOutcome) -> None:
