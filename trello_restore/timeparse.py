@@ -25,7 +25,13 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
         raise UsageError(f"{option} is empty: {_HINT}")
     rel = _RELATIVE.match(text)
     if rel:
-        return now.astimezone(UTC) - float(rel.group(1)) * _UNIT[rel.group(2).lower()]
+        try:
+            return now.astimezone(UTC) - float(rel.group(1)) * _UNIT[rel.group(2).lower()]
+        except OverflowError:
+            raise UsageError(
+                f"{option} {value!r} is too far back (before the year 1): give a smaller age "
+                "like 36h, 7d, 2w, or an ISO date"
+            ) from None
     iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
@@ -36,7 +42,12 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
         raise UsageError(f"{option} {value!r} is not a date ({exc}): {_HINT}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(
+            f"{option} {value!r} is out of range in UTC (years 1 to 9999): {_HINT}"
+        ) from None
 
 
 def check_window(since: datetime, until: datetime | None) -> None:
