@@ -347,6 +347,11 @@ def _reason(err: OSError) -> str:
 
 def _write_error(target: Path, err: OSError) -> str:
     where = target.parent
+    if isinstance(err, NotADirectoryError) or (where.exists() and not where.is_dir()):
+        return (
+            f"cannot write plan {target}: {where} (or a folder above it) is not a directory; "
+            "choose another --plan-out path"
+        )
     if isinstance(err, FileNotFoundError) and not where.is_dir():
         return f"cannot write plan {target}: directory {where} does not exist; create it first"
     if isinstance(err, PermissionError):
@@ -385,13 +390,15 @@ def read_plan(path: str | Path) -> PlanDict:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        if err.pos >= len(text.rstrip()):
+        # Cut off inside a string, the decoder reports where the string starts.
+        if err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"):
             raise InputFileError(
                 f"plan file {p} is truncated (it ends at line {err.lineno}); "
                 "make it again with --plan-out"
             ) from err
         raise InputFileError(
-            f"plan file {p} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+            f"plan file {p} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "make it again with --plan-out"
         ) from err
     validate_plan(doc, name=f"plan file {p}")
     return cast(PlanDict, doc)
