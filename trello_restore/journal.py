@@ -107,8 +107,10 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         except OSError as exc:
+            # mkdir says "File exists" when the parent is a file: say what is really wrong.
+            why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
             raise InputFileError(
-                f"cannot create the journal {path} ({exc.strerror}); check the state directory "
+                f"cannot create the journal {path} ({why}); check the state directory "
                 "(TRELLO_RESTORE_HOME) or pass --journal PATH"
             ) from None
         journal = cls(path, header, [])
@@ -123,15 +125,28 @@ class Journal:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputFileError(f"{path}: no such journal; give the path apply printed") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputFileError(f"{path} cannot be read as a journal ({exc})") from None
+        except UnicodeDecodeError:
+            raise InputFileError(
+                f"{path} is not a trello-restore journal (not UTF-8 text); {_GIVE_JOURNAL}"
+            ) from None
+        except OSError as exc:
+            raise InputFileError(
+                f"{path} cannot be read as a journal ({exc.strerror or exc}); check the file "
+                "and its permissions"
+            ) from None
         lines = text.split("\n")
         torn = lines[-1] != ""
+        complete = [x for x in lines[:-1] if x.strip()]
+        if not complete:
+            if text.strip():
+                raise InputFileError(
+                    f"{path} is not a trello-restore journal (it holds no complete line); "
+                    f"{_GIVE_JOURNAL}"
+                )
+            raise InputFileError(f"{path} is empty: not a trello-restore journal; {_GIVE_JOURNAL}")
         if torn:
             logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
-        lines = [x for x in lines[:-1] if x.strip()]
-        if not lines:
-            raise InputFileError(f"{path} is empty: not a trello-restore journal")
+        lines = complete
         try:
             first = json.loads(lines[0])
             if first.get("type") != "header" or first.get("format") != FORMAT:
@@ -147,7 +162,8 @@ class Journal:
             raise
         except (ValueError, TypeError, KeyError) as exc:
             raise InputFileError(
-                f"{path} is not a trello-restore journal or is damaged ({exc}); it was not changed"
+                f"{path} is not a trello-restore journal or is damaged ({exc}); it was not "
+                f"changed: {_GIVE_JOURNAL}"
             ) from None
         return cls(path, header, records)
 
@@ -230,6 +246,15 @@ def _record(raw: dict[str, Any]) -> JournalRecord:
     if raw.get("status") not in STATUSES or raw.get("op") not in ("apply", "undo"):
         raise ValueError(f"unknown status or op in {raw!r:.80}")
     return JournalRecord(**raw)
+
+
+#: What to do about a file that is not a journal (for undo, and for apply's --journal).
+_GIVE_JOURNAL = "give the journal file apply printed (or another --journal PATH to apply)"
+
+
+def _not_a_dir(path: Path) -> bool:
+    """Whether a folder on ``path``'s way is a regular file (so no directory can be made)."""
+    return any(p.exists() and not p.is_dir() for p in path.parents)
 
 
 def journal_path(state_dir: Path, plan_digest: str) -> Path:
