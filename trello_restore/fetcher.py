@@ -60,6 +60,7 @@ HISTORY_MAX_AGE = 24 * 3600.0
 BOARD_LIST_MAX_AGE = 600.0
 _BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
 _TRELLO_URL = re.compile(r"^https?://(?:www\.)?trello\.com/")
+_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
 _MEMBER_FIELDS = "fullName,username"
@@ -119,16 +120,26 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
             raise UsageError(
                 f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
             )
+        elif _ANY_URL.match(text):
+            raise UsageError(
+                f"{text} is not a Trello board URL: use the board's address "
+                "(https://trello.com/b/…), id, shortLink or exact name"
+            )
         else:
             board = None
             if _OBJECT_ID.match(text) or _SHORT_LINK.match(text):
                 board = _get_board(api, text, text)
             if board is None:
                 if mine is None:
-                    mine = api.get(
+                    mine = _expect_objects(
+                        api.get(
+                            "members/me/boards",
+                            {"filter": "all", "fields": "name,url,shortLink,closed"},
+                            max_age=BOARD_LIST_MAX_AGE,
+                        ),
                         "members/me/boards",
-                        {"filter": "all", "fields": "name,url,shortLink,closed"},
-                        max_age=BOARD_LIST_MAX_AGE,
+                        "a list of boards",
+                        "id",
                     )
                 board = _by_name(text, mine)
         out.setdefault(board.id, board)
@@ -149,7 +160,25 @@ def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
             exc.status,
             exc.trello_error,
         ) from None
-    return BoardInfo(id=raw["id"], name=raw.get("name", ""), url=raw.get("url", ""))
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise _bad_answer(f"board {shown}", "a Trello board")
+    return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
+
+
+def _bad_answer(what: str, expected: str) -> BadResponse:
+    return BadResponse(
+        f"the API answered {what} with something that is not {expected}: check --api-url / "
+        "TRELLO_API_URL (it must be a Trello API, like https://api.trello.com/1)"
+    )
+
+
+def _expect_objects(value: Any, what: str, expected: str, *keys: str) -> list[Mapping[str, Any]]:
+    """``value`` if it is a list of JSON objects that have ``keys``; else ``BadResponse``."""
+    if not isinstance(value, list) or not all(
+        isinstance(x, dict) and all(k in x for k in keys) for x in value
+    ):
+        raise _bad_answer(what, expected)
+    return value
 
 
 def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
@@ -223,7 +252,13 @@ def fetch(
         unexplained = sorted(_unexplained_cards(raw_actions, cards))
         for page in pool.map(lambda cid: card_actions(api, cid), unexplained):
             raw_actions.extend(page)
-    history = parse_history(raw_actions)
+    try:
+        history = parse_history(raw_actions)
+    except HistoryError as exc:
+        raise BadResponse(
+            f"the API answered actions that are not Trello's ({exc}): check --api-url / "
+            "TRELLO_API_URL"
+        ) from None
     incomplete = _cards_from(history, cards, unreadable)
     return Fetched(
         history=history,
@@ -311,9 +346,9 @@ def _page(
     if since:
         query["since"] = since
     page = api.get(f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None)
-    if not isinstance(page, list):
-        raise BadResponse(f"Trello answered board {board_id}'s actions with no list")
-    return page
+    return _expect_objects(
+        page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type"
+    )
 
 
 def _span(
@@ -368,8 +403,13 @@ def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
         query = {"filter": ",".join(ACTION_FILTER), "limit": str(PAGE)}
         if before:
             query["before"] = before
-        page = api.get(
-            f"cards/{card_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None
+        page = _expect_objects(
+            api.get(f"cards/{card_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None),
+            f"card {card_id}'s actions",
+            "a list of actions",
+            "id",
+            "date",
+            "type",
         )
         out.extend(page)
         if len(page) < PAGE:
@@ -379,11 +419,19 @@ def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
 
 def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, MemberRef]]:
     """A board's memberships (with member names) and lists, read fresh."""
-    memberships = api.get(
-        f"boards/{board.id}/memberships",
-        {"filter": "all", "member": "true", "member_fields": _MEMBER_FIELDS},
+    memberships = _expect_objects(
+        api.get(
+            f"boards/{board.id}/memberships",
+            {"filter": "all", "member": "true", "member_fields": _MEMBER_FIELDS},
+        ),
+        f"board {board.name}'s memberships",
+        "a list of memberships",
     )
-    lists = api.get(f"boards/{board.id}/lists", {"filter": "all", "fields": "name,closed"})
+    lists = _expect_objects(
+        api.get(f"boards/{board.id}/lists", {"filter": "all", "fields": "name,closed"}),
+        f"board {board.name}'s lists",
+        "a list of lists",
+    )
     try:
         state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
     except HistoryError as exc:
@@ -402,8 +450,15 @@ def board_cards(api: Api, board_id: str) -> list[CardState]:
         query = {"fields": "id,name,shortLink,idBoard,idList,closed,idMembers", "limit": str(PAGE)}
         if before:
             query["before"] = before
-        page = api.get(f"boards/{board_id}/cards/all", query)
-        out.extend(parse_card(c) for c in page)
+        page = _expect_objects(
+            api.get(f"boards/{board_id}/cards/all", query),
+            f"board {board_id}'s cards",
+            "a list of cards",
+        )
+        try:
+            out.extend(parse_card(c) for c in page)
+        except HistoryError:
+            raise _bad_answer(f"board {board_id}'s cards", "a list of Trello cards") from None
         if len(page) < PAGE:
             return out
         before = min(c["id"] for c in page)
