@@ -1,0 +1,596 @@
+"""The bad-input catalogue (issue 5): every bad input, through the real command line.
+
+Each case runs ``trello-restore`` in-process (``CliRunner``) against a sandbox Trello serving a
+small incident scenario, and must give the documented exit code, exactly one line on stderr
+that says what to do (a key phrase per case), no traceback, and no write to Trello: not one
+POST, PUT or DELETE in the sandbox's request log (nor in the fake API's, for the cases that
+talk to it).
+
+The sandbox and its world are shared by the whole module: no case changes the world (the
+boards, members and credentials the cases need are created once, before the first case), and
+each case has its own state directory (``TRELLO_RESTORE_HOME``, see ``conftest._state_home``).
+A tiny local HTTP server stands in for a Trello that answers HTML, garbage or wrong JSON, or
+500s. Cases are data: ``Case.make`` builds the command line (and any files) in the case's own
+temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from trello_restore.cli import main
+from trello_restore.errors import ExitCode
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+
+WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+#: A member id that no world has.
+STRANGER_ID = "5f00000000000000000000ff"
+
+
+# ------------------------------------------------------------------------------ fake Trello
+
+
+class _FakeTrello(BaseHTTPRequestHandler):
+    """Answers by the first path segment: ``/html/1/...`` a login page, ``/garbage/1/...``
+    JSON that does not parse, ``/error/1/...`` HTTP 500, ``/shape/1/...`` a member for
+    ``members/me`` and JSON of the wrong shape for everything else."""
+
+    server: _FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def _answer(self) -> None:
+        self.server.methods.append(self.command)
+        mode, _, rest = self.path.lstrip("/").partition("/")
+        status, ctype, body = 200, "application/json", b""
+        if mode == "html":
+            ctype, body = "text/html; charset=utf-8", b"<!DOCTYPE html><html>Log in</html>"
+        elif mode == "garbage":
+            body = b'{"id": "5f0000000000000000000001", "user'
+        elif mode == "error":
+            status, ctype, body = 500, "text/plain", b"Internal Server Error"
+        elif rest.startswith("1/members/me"):
+            body = b'{"id": "5f0000000000000000000001", "username": "x", "fullName": "X"}'
+        else:
+            body = b'"this is a string, not a board"'
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+class _FakeServer(ThreadingHTTPServer):
+    methods: list[str]
+
+
+# ------------------------------------------------------------------------------- the world
+
+
+@dataclass
+class Trello:
+    """The module's sandbox, its scenario, and what the cases need from them."""
+
+    scenario: Scenario
+    server: SandboxServer
+    fake: _FakeServer
+    #: A reviewed plan (``--dry-run --plan-out``) of the scenario, with grants and card changes.
+    plan: Path
+    #: A plan made offline from the team board's export.
+    offline_plan: Path
+    #: The team board's export.
+    export: Path
+    #: A token of a member who is on no board.
+    outsider_token: str
+    #: A token of a team member who is not the plan's account.
+    other_token: str
+    #: URLs of the two boards named "Twin Board".
+    twins: tuple[str, str]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of every case: the sandbox and the mover's credentials; reads are
+        not retried (so unreachable APIs fail at once)."""
+        return {
+            "TRELLO_API_URL": self.server.base_url,
+            "TRELLO_API_KEY": self.scenario.key,
+            "TRELLO_TOKEN": self.scenario.token,
+            "TRELLO_RESTORE_MAX_RETRIES": "0",
+        }
+
+    def fake_url(self, mode: str) -> str:
+        """The fake API's base URL in a mode (``html``, ``garbage``, ``error``, ``shape``)."""
+        return f"http://127.0.0.1:{self.fake.server_address[1]}/{mode}/1"
+
+    @property
+    def since(self) -> str:
+        """The incident's time."""
+        return self.scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.fixture(name="trello", scope="module")
+def trello_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trello]:
+    """A scenario with twin boards, an outsider and a second token; served over loopback;
+    a reviewed plan and an offline plan of it; and the fake API."""
+    scenario = generate(7, 40)
+    world = scenario.world
+    with world.lock:
+        twins = tuple(world.create_board("Twin Board", scenario.mover.id).url for _ in range(2))
+        outsider = world.add_member("outsider", "Out Sider")
+        _, outsider_token = world.add_credentials(outsider.id)
+        other = next(
+            m for m in world.boards[scenario.team.id].memberships if m != scenario.mover.id
+        )
+        _, other_token = world.add_credentials(other)
+    server = SandboxServer(world, SandboxOptions(token_limit=10_000, key_limit=10_000))
+    server.start()
+    fake = _FakeServer(("127.0.0.1", 0), _FakeTrello)
+    fake.methods = []
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    home = tmp_path_factory.mktemp("catalogue")
+    env = {
+        "TRELLO_API_URL": server.base_url,
+        "TRELLO_API_KEY": scenario.key,
+        "TRELLO_TOKEN": scenario.token,
+        "TRELLO_RESTORE_HOME": str(home / "home"),
+        "TRELLO_RESTORE_CONFIG": None,
+    }
+    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    plan, offline, export = home / "plan.json", home / "offline.json", home / "team.json"
+    made = CliRunner().invoke(
+        main,
+        ["--board", scenario.team.id, "--since", since, "--removed-by", scenario.mover.username,
+         "--add-to-board", "--dry-run", "--plan-out", str(plan)],
+        env=env,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert len(json.loads(plan.read_text())["changes"]) >= 2
+    export.write_text(json.dumps(scenario.export()))
+    made = CliRunner().invoke(
+        main,
+        ["--from-export", str(export), "--since", since, "--dry-run", "--plan-out", str(offline)],
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    try:
+        yield Trello(
+            scenario=scenario,
+            server=server,
+            fake=fake,
+            plan=plan,
+            offline_plan=offline,
+            export=export,
+            outsider_token=outsider_token,
+            other_token=other_token,
+            twins=(twins[0], twins[1]),
+        )
+    finally:
+        fake.shutdown()
+        fake.server_close()
+        server.stop()
+
+
+# ------------------------------------------------------------------------------- the cases
+
+
+@dataclass
+class Ctx:
+    """What a case's ``make`` gets: the module's Trello, the case's own directory, and a
+    monkeypatch (for Ctrl-C)."""
+
+    trello: Trello
+    tmp: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def team(self) -> str:
+        return self.trello.scenario.team.id
+
+    def plan_args(self, *extra: str) -> list[str]:
+        """A dry run of the team board since the incident."""
+        return ["--board", self.team, "--since", self.trello.since, "--dry-run", *extra]
+
+    def edited_plan(self, change: Callable[[dict[str, Any]], None]) -> str:
+        """A copy of the reviewed plan, edited."""
+        doc = json.loads(self.trello.plan.read_text())
+        change(doc)
+        path = self.tmp / "edited-plan.json"
+        path.write_text(json.dumps(doc, indent=2))
+        return str(path)
+
+    def file(self, name: str, content: str | bytes) -> str:
+        """A file with this content in the case's directory."""
+        path = self.tmp / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return str(path)
+
+    def journal(self, header: dict[str, Any] | None = None, **record: Any) -> str:
+        """A journal of one applied card change on the team board (as apply writes it)."""
+        s = self.trello.scenario
+        head = {
+            "type": "header",
+            "format": "trello-restore-journal",
+            "format_version": 1,
+            "plan_digest": "ab" * 32,
+            "api_url": self.trello.server.base_url,
+            "account_id": s.mover.id,
+            "created_at": "2025-11-03T00:00:00.000Z",
+            **(header or {}),
+        }
+        line = {
+            "change_id": "c-0123456789abcdef",
+            "op": "apply",
+            "action": "add_member_to_card",
+            "status": "applied",
+            "board_id": s.team.id,
+            "member_id": s.mover.id,
+            "card_id": next(c.id for c in s.world.cards.values() if c.id_board == s.team.id),
+            "http_status": 200,
+            "error": "",
+            "at": "2025-11-03T00:00:01.000Z",
+            "uncertain": False,
+            **record,
+        }
+        return self.file("journal.jsonl", f"{json.dumps(head)}\n{json.dumps(line)}\n")
+
+    def interrupt(self, target: str) -> None:
+        """Make ``target`` (a dotted name on the apply or undo path) raise KeyboardInterrupt,
+        as Ctrl-C does in the main thread."""
+
+        def interrupted(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        self.monkeypatch.setattr(target, interrupted)
+
+    def under_a_file(self, *parts: str) -> str:
+        """A path whose parent is a regular file: no directory can be made there (even by
+        root, whom chmod does not stop)."""
+        blocker = self.tmp / "a-file"
+        blocker.write_text("not a directory\n")
+        return str(blocker.joinpath(*parts))
+
+    def closed_port_url(self) -> str:
+        """An API URL on a loopback port where nothing listens."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        return f"http://127.0.0.1:{port}/1"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One command line: arguments, environment changes (None unsets), stdin."""
+
+    args: list[str]
+    env: dict[str, str | None] = field(default_factory=dict)
+    input: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad input and what the command line must do about it."""
+
+    make: Callable[[Ctx], Call | list[str]]
+    code: ExitCode | int
+    #: Phrases the one line must hold (what went wrong and what to do).
+    needles: tuple[str, ...]
+    #: Click's own usage errors print the usage and a hint before the one ``Error:`` line.
+    click_usage: bool = False
+    #: The line starts with this (Ctrl-C's line is not an error).
+    prefix: str = "Error: "
+
+
+def case(
+    make: Callable[[Ctx], Call | list[str]],
+    code: ExitCode | int,
+    *needles: str,
+    id: str,
+    click_usage: bool = False,
+    prefix: str = "Error: ",
+) -> Any:
+    return pytest.param(Case(make, code, needles, click_usage, prefix), id=id)
+
+
+USAGE, AUTH, DOWN = ExitCode.USAGE, ExitCode.AUTH, ExitCode.UNREACHABLE
+
+
+def _dup_change_id(d: dict[str, Any]) -> None:
+    d["changes"][-1]["change_id"] = d["changes"][-2]["change_id"]
+
+
+CASES = [
+    # ------------------------------------------------------------------------ dates
+    case(lambda c: ["--board", c.team, "--since", "last tuesday", "--dry-run"],
+         USAGE, "--since 'last tuesday' is not a date", "36h, 7d, 2w", id="since-malformed"),
+    case(lambda c: ["--board", c.team, "--since", "2025-02-30", "--dry-run"],
+         USAGE, "--since '2025-02-30'", "use an ISO date", id="since-impossible-date"),
+    case(lambda c: ["--board", c.team, "--since", "2025-13-01", "--dry-run"],
+         USAGE, "--since '2025-13-01'", "use an ISO date", id="since-month-13"),
+    case(lambda c: ["--board", c.team, "--since", "2025-11-02T25:00", "--dry-run"],
+         USAGE, "--since '2025-11-02T25:00'", "use an ISO date", id="since-hour-25"),
+    case(lambda c: ["--board", c.team, "--since", "2025-11-01", "--until", "2025-11-31",
+                    "--dry-run"],
+         USAGE, "--until '2025-11-31'", "use an ISO date", id="until-impossible-date"),
+    case(lambda c: ["--board", c.team, "--since", "2025-11-03", "--until", "2025-11-02",
+                    "--dry-run"],
+         USAGE, "is not before --until", "swap them", id="since-after-until"),
+    case(lambda c: ["--board", c.team, "--since", "1d", "--until", "1d", "--dry-run"],
+         USAGE, "is not before --until", id="since-equals-until"),
+    case(lambda c: ["--board", c.team, "--since", "36hrs", "--dry-run"],
+         USAGE, "--since '36hrs'", "an age like 36h", id="age-typo-unit-word"),
+    case(lambda c: ["--board", c.team, "--since", "7y", "--dry-run"],
+         USAGE, "--since '7y'", "an age like 36h", id="age-typo-unknown-unit"),
+    case(lambda c: ["--board", c.team, "--since", "-7d", "--dry-run"],
+         USAGE, "--since '-7d'", "an age like 36h", id="age-negative"),
+    case(lambda c: ["--board", c.team, "--since", "d7", "--dry-run"],
+         USAGE, "--since 'd7'", "an age like 36h", id="age-unit-first"),
+    case(lambda c: ["--board", c.team, "--since", "", "--dry-run"],
+         USAGE, "--since is empty", "36h", id="since-empty"),
+    case(lambda c: ["--board", c.team, "--since", "99999999999d", "--dry-run"],
+         USAGE, "--since '99999999999d'", "too far", id="age-overflow"),
+    case(lambda c: ["--board", c.team, "--since", "0001-01-01T00:00:00+05:00", "--dry-run"],
+         USAGE, "--since", "out of range", id="date-before-year-1-utc"),
+    case(lambda c: ["--board", c.team, "--dry-run"],
+         USAGE, "--since is required", "--since 7d", id="since-missing"),
+    # ------------------------------------------------------------------------ boards
+    case(lambda c: ["--board", "No Such Board", "--since", "7d", "--dry-run"],
+         USAGE, "no board named 'No Such Board'", "give the board's id, shortLink or URL",
+         id="board-unknown-name"),
+    case(lambda c: ["--board", "Twin Board", "--since", "7d", "--dry-run"],
+         USAGE, "2 boards are named 'Twin Board'", "pass the URL or id", id="board-ambiguous"),
+    case(lambda c: ["--board", "https://trello.com/c/AbCdEfGh/12-a-card", "--since", "7d",
+                    "--dry-run"],
+         USAGE, "is not a board URL", "https://trello.com/b/", id="board-card-url"),
+    case(lambda c: ["--board", "https://example.com/b/AbCdEfGh/team", "--since", "7d",
+                    "--dry-run"],
+         USAGE, "is not a Trello board URL", "https://trello.com/b/", id="board-non-trello-url"),
+    case(lambda c: ["--board", "https://trello.com/b/ZZZZZZZZ/gone", "--since", "7d",
+                    "--dry-run"],
+         USAGE, "no board at https://trello.com/b/ZZZZZZZZ/gone", "check the URL",
+         id="board-url-unknown"),
+    case(lambda c: ["--board", "", "--since", "7d", "--dry-run"],
+         USAGE, "--board is empty", "give a board id", id="board-empty"),
+    case(lambda c: ["--since", "7d", "--dry-run"],
+         USAGE, "name the board to restore with --board", id="board-missing"),
+    case(lambda c: ["--board", c.team, "--from-export", str(c.trello.export), "--since", "7d",
+                    "--dry-run"],
+         USAGE, "either --board", "not both", id="board-and-export"),
+    case(lambda c: ["--board", c.team, "--since", "7d"],
+         USAGE, "pass --yes", "nothing was changed", id="one-shot-no-terminal-no-yes"),
+    # ------------------------------------------------------------------------ exports
+    case(lambda c: ["--from-export", c.file("plan.json", c.trello.plan.read_text()),
+                    "--since", "7d", "--dry-run"],
+         USAGE, "not a Trello board export", "export the board as JSON",
+         id="export-is-not-an-export"),
+    case(lambda c: ["--from-export", c.file("e.json", '{"id": "b", "actions": ['),
+                    "--since", "7d", "--dry-run"],
+         USAGE, "is not valid JSON", "export the board again", id="export-truncated"),
+    case(lambda c: ["--from-export", str(c.tmp / "missing.json"), "--since", "7d",
+                    "--dry-run"],
+         USAGE, "no such file", "give the path of a Trello board JSON export",
+         id="export-missing"),
+    case(lambda c: ["--from-export", str(c.trello.export), "--since", "7d", "--yes"],
+         USAGE, "cannot be applied", "add --dry-run", id="export-without-dry-run"),
+    # ------------------------------------------------------------------------ plan files
+    case(lambda c: ["apply", c.file("p.json", "this is { not json")],
+         USAGE, "is not valid JSON", "make it again with --plan-out", id="plan-corrupt"),
+    case(lambda c: ["apply", c.file("p.json", c.trello.plan.read_text()[:3000])],
+         USAGE, "is truncated", "make it again with --plan-out", id="plan-truncated"),
+    case(lambda c: ["apply", c.file("p.json", "")],
+         USAGE, "is empty", "make it again with --plan-out", id="plan-empty"),
+    case(lambda c: ["apply", c.file("p.json", b"\xff\xfe\x00{garbage")],
+         USAGE, "not UTF-8", "make it again with --plan-out", id="plan-not-utf8"),
+    case(lambda c: ["apply", c.file("p.json", '{"hello": "world"}')],
+         USAGE, "is not a trello-restore plan", id="plan-not-a-plan"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d["summary"].update(changes="2"))],
+         USAGE, "$.summary.changes", "edited by hand", "make it again", id="plan-wrong-type"),
+    case(lambda c: ["apply", c.edited_plan(
+            lambda d: d["changes"][-1].update(action="remove_member_from_card"))],
+         USAGE, "'remove_member_from_card' is not one of", "edited by hand",
+         id="plan-unknown-action"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d["changes"][-1].pop("member"))],
+         USAGE, "'member' is a required property", "edited by hand", id="plan-removed-key"),
+    case(lambda c: ["apply", c.edited_plan(_dup_change_id)],
+         USAGE, "appears twice", "edited by hand", id="plan-duplicate-change-id"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d["changes"].pop())],
+         USAGE, "summary.changes", "edited by hand", id="plan-summary-mismatch"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d.update(format_version=2))],
+         USAGE, "newer trello-restore (format_version 2)", "upgrade trello-restore",
+         id="plan-newer-format-version"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d.update(format_version="1"))],
+         USAGE, 'format_version "1"', "make it again", id="plan-format-version-string"),
+    case(lambda c: Call(["apply", str(c.trello.plan)], {"TRELLO_TOKEN": c.trello.other_token}),
+         USAGE, "made by Trello account", "use that account's token", id="plan-other-account"),
+    case(lambda c: ["apply", c.edited_plan(lambda d: d.update(api_url="https://api.trello.com/1"))],
+         USAGE, "made for https://api.trello.com/1", "pass --api-url", id="plan-other-api-url"),
+    case(lambda c: ["apply", str(c.trello.offline_plan)],
+         USAGE, "made offline", "make the plan over the API", id="plan-offline"),
+    case(lambda c: ["apply", str(c.tmp / "no-such-plan.json")],
+         USAGE, "does not exist", "check the path", id="plan-missing"),
+    case(lambda c: ["apply", str(c.tmp)],
+         USAGE, "is a directory", "give the plan's file name", id="plan-is-a-directory"),
+    # ------------------------------------------------------------------------ journals
+    case(lambda c: ["undo", str(c.tmp / "no-such.jsonl"), "--yes"],
+         USAGE, "no such journal", "give the path apply printed", id="journal-missing"),
+    case(lambda c: ["undo", c.file("j.jsonl", "not json\n"), "--yes"],
+         USAGE, "not a trello-restore journal", "give the journal file apply printed",
+         id="journal-corrupt"),
+    case(lambda c: ["undo", c.file("j.jsonl", ""), "--yes"],
+         USAGE, "is empty", "give the journal file apply printed", id="journal-empty"),
+    case(lambda c: ["undo", c.file("j.jsonl", b"\xff\xfe\x00\x01\n"), "--yes"],
+         USAGE, "not UTF-8", "give the journal file apply printed", id="journal-not-utf8"),
+    case(lambda c: ["undo", c.file("j.jsonl", '{"type": "header", "form'), "--yes"],
+         USAGE, "not a trello-restore journal", "give the journal file apply printed",
+         id="journal-only-a-torn-line"),
+    case(lambda c: ["undo", c.journal(status="exploded"), "--yes"],
+         USAGE, "is damaged", "give the journal file apply printed",
+         id="journal-unknown-status"),
+    case(lambda c: ["undo", c.journal({"format_version": 9}), "--yes"],
+         USAGE, "journal format 9", "use the same version", id="journal-newer-format"),
+    case(lambda c: ["undo", str(c.tmp), "--yes"],
+         USAGE, "is a directory", "give the journal file", id="journal-is-a-directory"),
+    case(lambda c: ["undo", c.journal({"account_id": STRANGER_ID}), "--yes"],
+         USAGE, "another Trello account", "use the token of the account",
+         id="journal-other-account"),
+    case(lambda c: ["undo", c.journal({"api_url": "https://api.trello.com/1"}), "--yes"],
+         USAGE, "made at https://api.trello.com/1", "pass --api-url",
+         id="journal-other-api-url"),
+    case(lambda c: ["undo", c.journal()],
+         USAGE, "pass --yes", "nothing was changed", id="undo-no-terminal-no-yes"),
+    # ------------------------------------------------------------------------ credentials
+    case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": None}),
+         AUTH, "no Trello credentials", "set TRELLO_API_KEY and TRELLO_TOKEN",
+         id="credentials-missing-token"),
+    case(lambda c: Call(["apply", str(c.trello.plan)], {"TRELLO_API_KEY": ""}),
+         AUTH, "no Trello credentials", "set TRELLO_API_KEY", id="credentials-missing-key"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": "ATTA" + "0" * 60}),
+         AUTH, "rejected the API key or token", "check TRELLO_API_KEY and TRELLO_TOKEN",
+         id="credentials-invalid-token"),
+    case(lambda c: Call(["apply", str(c.trello.plan)], {"TRELLO_API_KEY": "0" * 32}),
+         AUTH, "(invalid key)", "check TRELLO_API_KEY", id="credentials-invalid-key"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": "my token"}),
+         AUTH, "TRELLO_TOKEN has characters", "check TRELLO_API_KEY and TRELLO_TOKEN",
+         id="credentials-malformed-token"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": c.trello.outsider_token}),
+         AUTH, "cannot read board", "ask a board admin", id="no-permission-on-board"),
+    # ------------------------------------------------------------------------ the API
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": c.closed_port_url()}),
+         DOWN, "cannot reach the Trello API", "check the network connection",
+         id="trello-down"),
+    case(lambda c: Call(["apply", str(c.trello.plan), "--api-url", c.closed_port_url()]),
+         DOWN, "cannot reach the Trello API", "check the network connection",
+         id="trello-down-apply"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": c.trello.fake_url("html")}),
+         DOWN, "with text/html instead of JSON", "check --api-url", id="trello-answers-html"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": c.trello.fake_url("garbage")}),
+         DOWN, "not valid JSON", "check --api-url", id="trello-answers-garbage-json"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": c.trello.fake_url("error")}),
+         DOWN, "answered HTTP 500", "try again later", id="trello-answers-500"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": c.trello.fake_url("shape")}),
+         DOWN, "not a Trello board", "check --api-url", id="trello-answers-wrong-json"),
+    case(lambda c: Call(["--board", "Team", "--since", "7d", "--dry-run"],
+                        {"TRELLO_API_URL": c.trello.fake_url("shape")}),
+         DOWN, "not a list of boards", "check --api-url", id="trello-answers-wrong-board-list"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": "ftp://trello.example/1"}),
+         USAGE, "must be an http(s) URL", id="api-url-not-http"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": "https://me:pw@api.trello.com/1"}),
+         USAGE, "must not hold a user name or password", id="api-url-with-password"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_MAX_RETRIES": "lots"}),
+         USAGE, "TRELLO_RESTORE_MAX_RETRIES='lots'", "a whole number", id="max-retries-bogus"),
+    # ------------------------------------------------------------------------ local disk
+    case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_HOME": c.under_a_file("home")}),
+         USAGE, "cannot create the HTTP cache", "check TRELLO_RESTORE_HOME",
+         id="state-dir-unwritable-plan"),
+    case(lambda c: Call(["apply", str(c.trello.plan)],
+                        {"TRELLO_RESTORE_HOME": c.under_a_file("home")}),
+         USAGE, "cannot create the journal", "pass --journal PATH",
+         id="state-dir-unwritable-apply"),
+    case(lambda c: ["apply", str(c.trello.plan), "--journal", c.under_a_file("j.jsonl")],
+         USAGE, "cannot create the journal", "not a directory", id="journal-path-under-a-file"),
+    case(lambda c: ["apply", str(c.trello.plan), "--journal", str(c.tmp)],
+         USAGE, "is a directory", "give a file name", id="journal-path-is-a-directory"),
+    case(lambda c: c.plan_args("--plan-out", c.under_a_file("plan.json")),
+         USAGE, "cannot write plan", "is not a directory", "choose another --plan-out",
+         id="plan-out-under-a-file"),
+    case(lambda c: c.plan_args("--plan-out", str(c.tmp)),
+         USAGE, "it is a directory", "give a file name", id="plan-out-is-a-directory"),
+    case(lambda c: c.plan_args("--plan-out", str(c.tmp / "no" / "plan.json")),
+         USAGE, "does not exist", "create it first", id="plan-out-missing-directory"),
+    # ------------------------------------------------------------------------ Ctrl-C
+    case(lambda c: (c.interrupt("trello_restore.applier.read_live"),
+                    ["apply", str(c.trello.plan)])[1],
+         130, "Run trello-restore apply", "again to resume", prefix="Interrupted ",
+         id="ctrl-c-apply"),
+    case(lambda c: (c.interrupt("trello_restore.applier.read_live"),
+                    ["--board", c.team, "--since", c.trello.since, "--yes"])[1],
+         130, "recorded in the journal", "Run the same command again", prefix="Interrupted ",
+         id="ctrl-c-one-shot"),
+    case(lambda c: (c.interrupt("trello_restore.undo.read_live"),
+                    ["undo", c.journal(), "--yes"])[1],
+         130, "Run the same command again", prefix="Interrupted ", id="ctrl-c-undo"),
+    case(lambda c: (c.interrupt("trello_restore.run.fetch"), c.plan_args())[1],
+         130, "nothing was written to Trello", prefix="Interrupted", id="ctrl-c-planning"),
+    # ------------------------------------------------------------------------ option values
+    case(lambda c: c.plan_args("--workers", "0"),
+         USAGE, "'--workers'", "1<=x<=64", click_usage=True, id="workers-zero"),
+    case(lambda c: ["apply", str(c.trello.plan), "--workers", "0"],
+         USAGE, "'--workers'", click_usage=True, id="apply-workers-zero"),
+    case(lambda c: ["apply", str(c.trello.plan), "--rate-limit", "0"],
+         USAGE, "'--rate-limit'", click_usage=True, id="apply-rate-limit-zero"),
+    case(lambda c: c.plan_args("--mode", "bogus"),
+         USAGE, "'--mode'", "'bogus' is not one of", click_usage=True, id="mode-bogus"),
+    case(lambda c: c.plan_args("--board-role", "owner"),
+         USAGE, "'--board-role'", click_usage=True, id="board-role-bogus"),
+    case(lambda c: c.plan_args("--no-such-option"),
+         USAGE, "No such option", "--no-such-option", click_usage=True, id="unknown-option"),
+    case(lambda c: ["apply"],
+         USAGE, "Missing argument 'PLAN'", click_usage=True, id="apply-without-plan"),
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- the test
+
+
+def _check(result: Result, c: Case) -> str:
+    """The case's contract on one result; returns the line."""
+    assert result.exit_code == c.code, (result.exit_code, result.output)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    if c.click_usage:
+        lines = [x for x in lines if x.startswith("Error: ")]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith(c.prefix), line
+    for needle in c.needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+@pytest.mark.parametrize("c", CASES)
+def test_bad_input(
+    c: Case, trello: Trello, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One bad input: its exit code, one line saying what to do, no traceback, no write."""
+    for name, value in trello.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    made = c.make(Ctx(trello, tmp_path, monkeypatch))
+    call = made if isinstance(made, Call) else Call(made)
+    for name, val in call.env.items():
+        if val is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, val)
+    trello.server.request_log.clear()
+    trello.fake.methods.clear()
+    result = CliRunner().invoke(main, call.args, input=call.input)
+    _check(result, c)
+    writes = [f"{r.method} {r.path}" for r in trello.server.request_log if r.method in WRITES]
+    assert writes == []
+    assert not WRITES & set(trello.fake.methods)
+    assert not any(r.credentials_in_url for r in trello.server.request_log)
+
+
+def test_the_catalogue_is_big_enough() -> None:
+    """At least 30 distinct bad inputs, each with its own id."""
+    ids = [p.id for p in CASES]
+    assert len(set(ids)) == len(ids) >= 30
