@@ -467,6 +467,14 @@ def _parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every credential in it blanked out."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
     """Blank out any credential that an answer echoed back into the error's text."""
     message = str(error)
@@ -648,11 +656,17 @@ class _TransportMixin(_SessionBase):
         content_type = response.headers.get("Content-Type") or ""
         if 200 <= status < 300:
             if status == 200 and not _looks_like_json(response, content_type):
-                return _not_json(response, content_type, method, path, self._settings), False, None
+                return (
+                    _not_json(response, content_type, method, path, self._settings),
+                    False,
+                    None,
+                )
             return response, False, None
         failure = error_for_response(
             status,
-            response.text,
+            # Blanked before the text is cut to one line: a cut inside an echoed credential
+            # would leave a piece of it that the later scrub cannot recognise.
+            _redact(response.text, self._secrets),
             content_type=content_type,
             attempts=attempts,
             retry_after=_parse_retry_after(response.headers.get("Retry-After")),
@@ -691,7 +705,7 @@ def _not_json(
         f"the API at {settings.host} answered {method} {_describe(path)} with {shown} instead of "
         "JSON: check --api-url / TRELLO_API_URL (a proxy or a login page may be in the way)",
         response.status_code,
-        _trello_error_text(response.text, content_type),
+        _trello_error_text(_redact(response.text, (settings.key, settings.token)), content_type),
     )
 
 
