@@ -16,6 +16,7 @@ temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -28,8 +29,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from trello_restore.applier import apply_lock, lock_names
 from trello_restore.cli import main
 from trello_restore.errors import ExitCode
+from trello_restore.planfile import plan_digest
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 
@@ -195,6 +198,8 @@ class Ctx:
     trello: Trello
     tmp: Path
     monkeypatch: pytest.MonkeyPatch
+    #: Closed when the case's command has run (locks held by "another run").
+    stack: contextlib.ExitStack
 
     @property
     def team(self) -> str:
@@ -258,6 +263,20 @@ class Ctx:
             raise KeyboardInterrupt
 
         self.monkeypatch.setattr(target, interrupted)
+
+    def hold_lock(self, digest: str, *boards: str) -> None:
+        """Hold the locks another apply or undo of this plan (or on these boards) holds."""
+        self.stack.enter_context(apply_lock(lock_names(digest, boards)))
+
+    @property
+    def plan_digest(self) -> str:
+        """The reviewed plan's digest (its lock and journal name)."""
+        return plan_digest(json.loads(self.trello.plan.read_text()))
+
+    @property
+    def plan_board(self) -> str:
+        """A board the reviewed plan changes."""
+        return str(json.loads(self.trello.plan.read_text())["changes"][-1]["board"]["id"])
 
     def under_a_file(self, *parts: str) -> str:
         """A path whose parent is a regular file: no directory can be made there (even by
@@ -454,6 +473,18 @@ CASES = [
          id="journal-other-api-url"),
     case(lambda c: ["undo", c.journal()],
          USAGE, "pass --yes", "nothing was changed", id="undo-no-terminal-no-yes"),
+    case(lambda c: ["apply", str(c.trello.plan), "--journal", c.journal()],
+         USAGE, "is the journal of another plan", "pass a different --journal",
+         id="journal-of-another-plan"),
+    # ------------------------------------------------------------------------ locks
+    case(lambda c: (c.hold_lock(c.plan_digest), ["apply", str(c.trello.plan)])[1],
+         ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
+         id="lock-held-same-plan"),
+    case(lambda c: (c.hold_lock("0" * 64, c.plan_board), ["apply", str(c.trello.plan)])[1],
+         ExitCode.LOCKED, "this board", "wait for it to finish", id="lock-held-same-board"),
+    case(lambda c: (c.hold_lock("ab" * 32), ["undo", c.journal(), "--yes"])[1],
+         ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
+         id="lock-held-undo"),
     # ------------------------------------------------------------------------ credentials
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": None}),
          AUTH, "no Trello credentials", "set TRELLO_API_KEY and TRELLO_TOKEN",
@@ -573,16 +604,17 @@ def test_bad_input(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    made = c.make(Ctx(trello, tmp_path, monkeypatch))
-    call = made if isinstance(made, Call) else Call(made)
-    for name, val in call.env.items():
-        if val is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, val)
-    trello.server.request_log.clear()
-    trello.fake.methods.clear()
-    result = CliRunner().invoke(main, call.args, input=call.input)
+    with contextlib.ExitStack() as stack:
+        made = c.make(Ctx(trello, tmp_path, monkeypatch, stack))
+        call = made if isinstance(made, Call) else Call(made)
+        for name, val in call.env.items():
+            if val is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, val)
+        trello.server.request_log.clear()
+        trello.fake.methods.clear()
+        result = CliRunner().invoke(main, call.args, input=call.input)
     _check(result, c)
     writes = [f"{r.method} {r.path}" for r in trello.server.request_log if r.method in WRITES]
     assert writes == []
