@@ -383,7 +383,10 @@ def certainly_not_applied(error: ApiError) -> bool:
 
 
 def _host(api_url: str) -> str:
-    parts = urlsplit(api_url)
+    try:
+        parts = urlsplit(api_url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "?"
     host = parts.hostname or "?"
     if ":" in host:
         host = f"[{host}]"
@@ -1051,7 +1054,13 @@ def _check_credentials(key: str, token: str) -> None:
 def _check_api_url(api_url: str) -> None:
     """``ConfigError`` unless ``api_url`` is a plain http(s) base; warns about plain http to a
     host that is not this machine (the token would travel unencrypted)."""
-    parts = urlsplit(api_url)
+    try:
+        parts = urlsplit(api_url)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        raise ConfigError(
+            f"--api-url / TRELLO_API_URL must be an http(s) URL like {DEFAULT_API_URL}, "
+            f"not {_one_line(api_url, 80)!r}"
+        ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError("--api-url / TRELLO_API_URL must not hold a user name or password")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
