@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -39,6 +40,16 @@ from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: A member id that no world has.
 STRANGER_ID = "5f00000000000000000000ff"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_logging() -> Iterator[None]:
+    """The command line configures the ``trello_restore`` logger (handlers, level, no
+    propagation); put it back, so that later tests' ``caplog`` sees its records."""
+    log = logging.getLogger("trello_restore")
+    saved = (log.handlers[:], log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]
 
 
 # ------------------------------------------------------------------------------ fake Trello
@@ -405,6 +416,9 @@ CASES = [
                     "--dry-run"],
          USAGE, "no such file", "give the path of a Trello board JSON export",
          id="export-missing"),
+    case(lambda c: ["--from-export", str(c.tmp), "--since", "7d", "--dry-run"],
+         USAGE, "is a directory", "give a Trello board JSON export file",
+         id="export-is-a-directory"),
     case(lambda c: ["--from-export", str(c.trello.export), "--since", "7d", "--yes"],
          USAGE, "cannot be applied", "add --dry-run", id="export-without-dry-run"),
     # ------------------------------------------------------------------------ plan files
@@ -521,6 +535,11 @@ CASES = [
          DOWN, "not a list of boards", "check --api-url", id="trello-answers-wrong-board-list"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": "ftp://trello.example/1"}),
          USAGE, "must be an http(s) URL", id="api-url-not-http"),
+    case(lambda c: c.plan_args("--api-url", "http://[::1/1"),
+         USAGE, "must be an http(s) URL like https://api.trello.com/1",
+         id="api-url-unclosed-ipv6"),
+    case(lambda c: c.plan_args("--api-url", "http://127.0.0.1:99999/1"),
+         USAGE, "has an invalid port", id="api-url-invalid-port"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": "https://me:pw@api.trello.com/1"}),
          USAGE, "must not hold a user name or password", id="api-url-with-password"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_MAX_RETRIES": "lots"}),

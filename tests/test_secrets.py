@@ -16,6 +16,7 @@ seen credentials in a URL.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,16 @@ from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import generate
 
 from .conftest import SandboxFactory
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_logging() -> Iterator[None]:
+    """The command line configures the ``trello_restore`` logger (handlers, level, no
+    propagation); put it back, so that later tests' ``caplog`` sees its records."""
+    log = logging.getLogger("trello_restore")
+    saved = (log.handlers[:], log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]
 
 
 class _Echo(BaseHTTPRequestHandler):
