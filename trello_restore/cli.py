@@ -6,17 +6,24 @@ Only this module talks to the user. ``trello-restore --board X --since DATE`` pl
 runs the local Trello emulator. Errors from the core (``errors.RestoreError``) become one line
 on stderr and their documented exit code; nothing here decides what to restore (``run.py`` wires
 the stages, ``report.py`` words the results).
+
+Settings come from ``config.Settings.resolve`` (flags > environment > config file > defaults):
+this module only parses the options (``None`` when an option is not given) and hands them over.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import logging.handlers
+import os
 import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +38,8 @@ from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
-    from trello_restore.run import ApplyRequest
+    from trello_restore.config import Settings
+    from trello_restore.run import ApplyRequest, PlanResult
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -41,57 +49,163 @@ Exit codes:
   3  authentication or permission (credentials, access to a board)
   4  Trello unreachable, or still rate limiting after retries
   5  partial failure (some changes failed, drifted or were blocked)
-  6  another run holds the lock
+  6  another run holds the lock on the same boards or plan (nothing was done)
   7  dry run with --detailed-exitcode: changes are pending"""
 
 logger = logging.getLogger("trello_restore")
 
 
+#: The main command's options that are settings (config keys): ``None`` when not given.
+_SETTING_OPTIONS = (
+    "boards",
+    "workspace",
+    "exports",
+    "since",
+    "until",
+    "mode",
+    "removed_by",
+    "cause",
+    "only_recorded",
+    "add_to_board",
+    "board_role",
+    "api_url",
+    "journal",
+    "workers",
+    "rate_limit",
+    "log_file",
+)
+#: Commands that read no settings (a broken config file does not stop them).
+_STANDALONE = ("demo", "sandbox")
+#: ``--log-file``: rotate at 1 MB, keep 3 old files.
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3
+
+
 @dataclass(frozen=True)
 class RestoreArgs:
-    """The restore options as parsed (the core gets typed values built from these)."""
+    """The main command's options that are not settings, and the resolved settings (None for
+    the commands that need none)."""
 
-    boards: tuple[str, ...]
-    since: str | None
-    until: str | None
     dry_run: bool
     plan_out: str | None
     fmt: Literal["text", "json"]
-    mode: Literal["removed", "ever-added"]
-    removed_by: str | None
-    cause: Literal["move"] | None
-    only_recorded: bool
     lists: tuple[str, ...]
     cards: tuple[str, ...]
-    add_to_board: bool
-    board_role: Literal["normal", "observer"]
     detailed_exitcode: bool
-    exports: tuple[str, ...]
-    api_url: str
     no_cache: bool
     verbose: int
     quiet: bool
     yes: bool
-    journal: str | None
-    workers: int
-    rate_limit: int | None
+    settings: Settings | None
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+class _Redact(logging.Filter):
+    """Replace the key and token in every record (they are never logged on purpose)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(s in message for s in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "[redacted]")
+                record.msg, record.args = message, ()
+        return True
+
+
+class _NotFileOnly(logging.Filter):
+    """Keeps ``extra={"file_only": True}`` records (what stderr already says) off stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "file_only", False)
+
+
+class _LogFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file created with mode 0600 (it names boards and members)."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+_FILE_ONLY = {"file_only": True}
+_log_file: _LogFileHandler | None = None
+
+
+def _setup_logging(
+    verbose: int, quiet: bool, log_file: Path | None = None, secrets: Iterable[str] = ()
+) -> None:
+    """stderr: errors with ``-q``, warnings by default, ``-v`` info, ``-vv`` debug. With a log
+    file also: info there (debug with ``-vv``), with times, rotated at ``LOG_MAX_BYTES``."""
+    global _log_file
     level = (
         logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     )
+    redact = _Redact(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
+    handler.setLevel(level)
+    handler.addFilter(_NotFileOnly())
+    handler.addFilter(redact)
+    handlers: list[logging.Handler] = [handler]
+    if _log_file is not None and (
+        log_file is None or _log_file.baseFilename != os.path.abspath(log_file)  # noqa: PTH100 - as the handler
+    ):
+        _close_log_file()
+    if log_file is not None:
+        if _log_file is None:
+            _log_file = _open_log_file(log_file)
+        _log_file.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        _log_file.filters[:] = [redact]
+        handlers.append(_log_file)
+    logger.handlers[:] = handlers
+    logger.setLevel(min(h.level for h in handlers))
     logger.propagate = False
+
+
+def _open_log_file(path: Path) -> _LogFileHandler:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = _LogFileHandler(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise UsageError(
+            f"cannot open the log file {path} ({exc.strerror or exc}); check --log-file / "
+            "[paths] log_file and the directory's permissions"
+        ) from None
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    return handler
+
+
+def _end_of_command() -> None:
+    """Close the log file and forget the config file's directories (tests run many commands
+    in one process)."""
+    from trello_restore.config import use_file_dirs
+
+    _close_log_file()
+    use_file_dirs(None, None)
+
+
+def _close_log_file() -> None:
+    global _log_file
+    if _log_file is not None:
+        if _log_file in logger.handlers:
+            logger.removeHandler(_log_file)
+        _log_file.close()
+        _log_file = None
 
 
 def fail(err: RestoreError) -> NoReturn:
     """Print a core error as one line and exit with its code."""
     message = " ".join(str(err).split())
     click.echo(f"Error: {message}", err=True)
+    logger.error("exit %d: %s", int(err.exit_code), message, extra=_FILE_ONLY)
     sys.exit(int(err.exit_code))
 
 
@@ -131,7 +245,9 @@ def _exit_with(body: Callable[[], ExitCode]) -> NoReturn:
         fail(err)
     except KeyboardInterrupt:
         click.echo("Interrupted: nothing was written to Trello.", err=True)
+        logger.warning("exit 130: interrupted", extra=_FILE_ONLY)
         sys.exit(130)
+    logger.info("exit %d", int(code), extra=_FILE_ONLY)
     sys.exit(int(code))
 
 
@@ -172,6 +288,13 @@ class _Progress:
 @click.group(invoke_without_command=True, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="trello-restore")
 @click.option(
+    "--config",
+    "config_file",
+    metavar="PATH",
+    help="Config file (TOML; env TRELLO_RESTORE_CONFIG; default: config.toml in the user "
+    "config directory). Flags beat environment variables, which beat the file.",
+)
+@click.option(
     "--board",
     "boards",
     multiple=True,
@@ -179,10 +302,16 @@ class _Progress:
     help="Board id, shortLink, URL (https://trello.com/b/...) or exact name; repeatable.",
 )
 @click.option(
+    "--workspace",
+    metavar="ORG",
+    help="Every open board of this workspace (id, or the name in its URL), besides --board.",
+)
+@click.option(
     "--since",
     metavar="WHEN",
     help="Start of the window (inclusive): ISO date or date-time (UTC unless a zone is "
-    "given), or an age like 36h, 7d, 2w.",
+    "given), an age like 36h, 7d, 2w, or last-run (where the last successful run on the "
+    "same boards ended).",
 )
 @click.option(
     "--until", metavar="WHEN", help="End of the window (exclusive); same forms as --since."
@@ -202,10 +331,8 @@ class _Progress:
 @click.option(
     "--mode",
     type=click.Choice(["removed", "ever-added"]),
-    default="removed",
-    show_default=True,
-    help="'removed': recorded removals and silent losses; 'ever-added': everyone ever "
-    "added, for cards with no recorded removal.",
+    help="'removed' (default): recorded removals and silent losses; 'ever-added': everyone "
+    "ever added, for cards with no recorded removal.",
 )
 @click.option(
     "--removed-by",
@@ -214,12 +341,13 @@ class _Progress:
 )
 @click.option(
     "--cause",
-    type=click.Choice(["move"]),
-    help="Only removals that came with a move of the card or its list.",
+    type=click.Choice(["move", "any"]),
+    help="'move': only removals that came with a move of the card or its list; "
+    "'any' (default): every cause.",
 )
 @click.option(
-    "--only-recorded",
-    is_flag=True,
+    "--only-recorded/--no-only-recorded",
+    default=None,
     help="Leave out silent losses (members removed without a logged action).",
 )
 @click.option(
@@ -237,16 +365,14 @@ class _Progress:
     help="Only this card (id or shortLink); repeatable.",
 )
 @click.option(
-    "--add-to-board",
-    is_flag=True,
+    "--add-to-board/--no-add-to-board",
+    default=None,
     help="Grant board membership to members who need it (never done otherwise).",
 )
 @click.option(
     "--board-role",
     type=click.Choice(["normal", "observer"]),
-    default="normal",
-    show_default=True,
-    help="Role for --add-to-board.",
+    help="Role for --add-to-board (default normal).",
 )
 @click.option(
     "--detailed-exitcode",
@@ -262,10 +388,15 @@ class _Progress:
 )
 @click.option(
     "--api-url",
-    envvar="TRELLO_API_URL",
-    default="https://api.trello.com/1",
-    show_default=True,
-    help="Trello API base URL (env TRELLO_API_URL), e.g. a sandbox's.",
+    metavar="URL",
+    help="Trello API base URL (env TRELLO_API_URL; default https://api.trello.com/1), "
+    "e.g. a sandbox's.",
+)
+@click.option(
+    "--token",
+    metavar="-",
+    help="'-' reads the token from standard input (one line). A token itself is refused "
+    "here: use TRELLO_TOKEN or the config file.",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the HTTP cache.")
 @click.option(
@@ -283,9 +414,7 @@ class _Progress:
     "--workers",
     type=click.IntRange(1, 64),
     metavar="N",
-    default=8,
-    show_default=True,
-    help="Concurrent writers when applying.",
+    help="Concurrent writers when applying (default 8).",
 )
 @click.option(
     "--rate-limit",
@@ -293,10 +422,15 @@ class _Progress:
     metavar="N",
     help="Requests per 10 s per token when applying (default 90; Trello allows 100).",
 )
+@click.option(
+    "--log-file",
+    metavar="PATH",
+    help="Also log to this file (info; debug with -vv), rotated at 1 MB, 3 kept.",
+)
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors).")
 @click.pass_context
-def main(ctx: click.Context, /, **options: object) -> None:
+def main(ctx: click.Context, /, **options: Any) -> None:
     """Put back the Trello card members removed as a side effect of moving lists or cards
     between boards, from the boards' own action logs.
 
@@ -306,117 +440,250 @@ def main(ctx: click.Context, /, **options: object) -> None:
     trello-restore --board X --since 7d --dry-run --plan-out plan.json
     trello-restore apply plan.json
     trello-restore --board X --since 7d --yes
+    trello-restore --config cron.toml --since last-run --yes --quiet --format json
     trello-restore undo JOURNAL
     trello-restore --from-export board.json --since 2025-11-02 --dry-run
 
     Without --dry-run the plan is applied after a confirmation (--yes skips it).
-    Credentials come from TRELLO_API_KEY and TRELLO_TOKEN.
+    Credentials: TRELLO_API_KEY and TRELLO_TOKEN, the config file, or --token - (stdin).
+    Every setting: flags > environment > config file > defaults (see config.example.toml).
     """
-    args = RestoreArgs(**options)  # type: ignore[arg-type]
-    _setup_logging(args.verbose, args.quiet)
+    flags = {key: options.pop(key) for key in _SETTING_OPTIONS}
+    config_flag, token_flag = options.pop("config_file"), options.pop("token")
+    standalone = ctx.invoked_subcommand in _STANDALONE
+    ctx.call_on_close(_end_of_command)
+    try:
+        settings = None if standalone else _resolve_settings(flags, config_flag, token_flag)
+        args = RestoreArgs(**options, settings=settings)
+        if settings is None:
+            _setup_logging(args.verbose, args.quiet)
+        else:
+            _setup_logging(
+                args.verbose,
+                args.quiet,
+                settings.log_file,
+                (settings.api_key, settings.token),
+            )
+            _report_settings(settings)
+    except RestoreError as err:
+        fail(err)
     ctx.obj = args
     if ctx.invoked_subcommand is not None:
         return
-    if not args.boards and not args.exports and args.since is None:
+    assert settings is not None
+    if (
+        not settings.boards
+        and not settings.exports
+        and settings.workspace is None
+        and (settings.since is None)
+    ):
         click.echo(ctx.get_help())
         return
-    _exit_with(lambda: _plan_command(args))
+    _exit_with(lambda: _plan_command(args, settings))
 
 
-def _plan_command(args: RestoreArgs) -> ExitCode:
+def _resolve_settings(
+    flags: dict[str, Any], config_flag: str | None, token_flag: str | None
+) -> Settings:
+    """Read the config file and ``--token -``, and resolve every setting."""
+    from trello_restore.config import (
+        Settings,
+        config_path,
+        load_config,
+        read_token_flag,
+        use_file_dirs,
+    )
+
+    token = read_token_flag(token_flag, sys.stdin)
+    path, explicit = config_path(config_flag)
+    file = load_config(path, explicit=explicit)
+    values: dict[str, Any] = {
+        **{k: v for k, v in flags.items() if k != "rate_limit"},
+        "token": token,
+        "requests_per_window": flags["rate_limit"],
+        "boards": flags["boards"] or None,
+        "exports": flags["exports"] or None,
+    }
+    settings = Settings.resolve(values, os.environ, file)
+    use_file_dirs(settings.state_dir, settings.cache_dir)
+    return settings
+
+
+def _report_settings(settings: Settings) -> None:
+    """The config file's warnings on stderr (even with -q: they are about secrets), and
+    where each setting came from in the debug log (names only, never values of secrets)."""
+    for warning in settings.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+        logger.warning("%s", warning, extra=_FILE_ONLY)
+    logger.debug("config file: %s", settings.config_file or "none")
+    for key, source in sorted(settings.sources.items()):
+        logger.debug("setting %s from %s", key, source)
+
+
+def _plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     """Plan, print it, optionally export it. A dry run ends there (exit code per
-    ``--detailed-exitcode``); otherwise the plan is applied after a confirmation."""
-    from trello_restore.config import cache_dir, credentials_from_env, max_retries
+    ``--detailed-exitcode``); otherwise the plan is applied after a confirmation, under the
+    run locks of its boards (taken before the history is read), and the last-run state of
+    its boards is recorded when everything succeeded."""
     from trello_restore.planfile import plan_to_dict, write_plan
     from trello_restore.report import dry_run_exit_code, render_json, render_text, summary_line
-    from trello_restore.run import build_request, make_plan
+    from trello_restore.run import build_request, make_plan, run_lock
 
-    if not args.dry_run and not args.yes:
+    dry = args.dry_run
+    json_summary = not dry and args.fmt == "json"
+    if not dry and not args.yes:
         _refuse_without_terminal("applying the plan")
+    if json_summary and args.plan_out == "-":
+        raise UsageError(
+            "--format json without --dry-run prints the run's summary on stdout, so the plan "
+            "cannot go there too: write it with --plan-out FILE"
+        )
     now = datetime.now(UTC)
-    creds = credentials_from_env()
     request = build_request(
-        boards=args.boards,
-        exports=args.exports,
-        since=args.since,
-        until=args.until,
+        boards=s.boards,
+        exports=s.exports,
+        workspace=s.workspace,
+        since=s.since,
+        until=s.until,
         now=now,
-        mode=args.mode,
-        removed_by=args.removed_by,
-        cause=args.cause,
-        only_recorded=args.only_recorded,
+        mode=s.mode,
+        removed_by=s.removed_by,
+        cause=s.cause,
+        only_recorded=s.only_recorded,
         lists=args.lists,
         cards=args.cards,
-        add_to_board=args.add_to_board,
-        board_role=args.board_role,
-        api_url=args.api_url,
-        key=creds.key,
-        token=creds.token,
-        cache_dir=None if args.no_cache else cache_dir(),
-        read_retries=max_retries(),
-        apply=not args.dry_run,
+        add_to_board=s.add_to_board,
+        board_role=s.board_role,
+        api_url=s.api_url,
+        key=s.api_key,
+        token=s.token,
+        cache_dir=None if args.no_cache else s.cache_dir,
+        read_retries=s.max_retries,
+        apply=not dry,
+        state_dir=s.state_dir,
+        labels={"since": s.label("since"), "until": s.label("until")},
+        rate_limit=s.rate_limit,
+        key_rate_limit=s.key_rate_limit,
+        window_s=s.window_s,
     )
-    result = make_plan(request, created_at=now)
-    for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    if args.plan_out is not None:
-        write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
-    dry = args.dry_run
-    if args.plan_out != "-":
-        if args.fmt == "json":
-            click.echo(render_json(result.plan, result.meta), nl=False)
-            if not args.quiet:
-                click.echo(summary_line(result.plan, dry_run=dry), err=True)
-        elif args.quiet:
-            if dry:
-                click.echo(summary_line(result.plan, dry_run=True))
-        else:
-            click.echo(
-                render_text(result.plan, result.meta, dry_run=dry, verbose=args.verbose > 0),
-                nl=False,
-            )
-    if args.plan_out not in (None, "-") and not args.quiet:
-        click.echo(f"Plan written to {args.plan_out}", err=True)
-    logger.info("%d requests sent to %s", result.requests_sent, request.api_url)
-    if dry:
-        return dry_run_exit_code(result.plan, args.detailed_exitcode)
-    return _apply_after_planning(
-        args, plan_to_dict(result.plan, result.meta), creds.key, creds.token
+    logger.info(
+        "%s on boards %s%s since %s, API %s",
+        "dry run" if dry else "run",
+        ", ".join(s.boards) or "-",
+        f" and workspace {s.workspace}" if s.workspace else "",
+        s.since,
+        request.api_url,
     )
+    with contextlib.ExitStack() as locks:
+
+        def lock(scope: Any) -> None:
+            if not dry:  # a dry run writes nothing: it takes no lock
+                locks.enter_context(run_lock(s.state_dir, scope.board_ids))
+                logger.debug("holding the run locks of %d boards", len(scope.board_ids))
+
+        result = make_plan(request, created_at=now, on_scope=lock)
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if args.plan_out is not None:
+            write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
+        if args.plan_out != "-":
+            if args.fmt == "json":
+                if not json_summary:
+                    click.echo(render_json(result.plan, result.meta), nl=False)
+                if not args.quiet:
+                    click.echo(summary_line(result.plan, dry_run=dry), err=True)
+            elif args.quiet:
+                if dry:
+                    click.echo(summary_line(result.plan, dry_run=True))
+            else:
+                click.echo(
+                    render_text(result.plan, result.meta, dry_run=dry, verbose=args.verbose > 0),
+                    nl=False,
+                )
+        if args.plan_out not in (None, "-") and not args.quiet:
+            click.echo(f"Plan written to {args.plan_out}", err=True)
+        logger.info(
+            "plan since %s: %s (%d requests)",
+            result.plan.options.since.isoformat(),
+            summary_line(result.plan, dry_run=dry),
+            result.requests_sent,
+        )
+        if dry:
+            return dry_run_exit_code(result.plan, args.detailed_exitcode)
+        return _apply_after_planning(args, s, result, now, last_run=request.since_last_run)
 
 
-def _apply_after_planning(args: RestoreArgs, doc: dict[str, Any], key: str, token: str) -> ExitCode:
-    """The one-shot form: confirm (unless ``--yes``), then apply the plan just made."""
-    from trello_restore.config import max_retries, state_dir
-    from trello_restore.run import apply_options, apply_request, plan_changes
+def _apply_after_planning(
+    args: RestoreArgs, s: Settings, result: PlanResult, started: datetime, *, last_run: bool
+) -> ExitCode:
+    """The one-shot form: confirm (unless ``--yes``), then apply the plan just made; record the
+    boards' last run when everything succeeded; with ``--format json`` print the run's
+    summary on stdout."""
+    from trello_restore.lastrun import record_last_run, window_end
+    from trello_restore.planfile import plan_to_dict
+    from trello_restore.run import apply_options, apply_request, plan_changes, run_summary
 
+    doc = plan_to_dict(result.plan, result.meta)
+    json_summary = args.fmt == "json"
     n = plan_changes(doc)
+    report: ApplyReport | None = None
+    journal: Path | None = None
     if n == 0:
-        click.echo("Nothing to apply.")
-        return ExitCode.PARTIAL if doc["blocked"] else ExitCode.OK
-    if not args.yes and not _confirm(f"Apply {n} change{'s' if n != 1 else ''} to Trello?"):
-        click.echo("Nothing was changed.")
-        return ExitCode.OK
-    options = apply_options(
-        workers=args.workers, rate_limit=args.rate_limit, max_retries=max_retries()
-    )
-    req = apply_request(
-        doc,
-        api_url=args.api_url,
-        options=options,
-        state_dir=state_dir(),
-        journal=args.journal,
-        key=key,
-        token=token,
-        read_retries=max_retries(),
-    )
-    return _apply(
-        req,
-        quiet=args.quiet,
-        verbose=args.verbose,
-        resume="Run the same command again to finish: it plans again from the current state",
-        summary_to_stderr=args.fmt == "json" or args.plan_out == "-",
-    )
+        if not (json_summary and args.quiet):
+            click.echo("Nothing to apply.", err=json_summary)
+        code, outcome = (
+            (ExitCode.PARTIAL, "blocked") if doc["blocked"] else (ExitCode.OK, "nothing_to_do")
+        )
+    elif not args.yes and not _confirm(f"Apply {n} change{'s' if n != 1 else ''} to Trello?"):
+        click.echo("Nothing was changed.", err=json_summary)
+        code, outcome = ExitCode.OK, "declined"
+    else:
+        options = apply_options(
+            workers=s.workers,
+            rate_limit=s.rate_limit,
+            key_rate_limit=s.key_rate_limit,
+            window_s=s.window_s,
+            max_retries=s.max_retries,
+        )
+        req = apply_request(
+            doc,
+            api_url=s.api_url,
+            options=options,
+            state_dir=s.state_dir,
+            journal_dir=s.journal_dir,
+            journal=s.journal,
+            key=s.api_key,
+            token=s.token,
+            read_retries=s.max_retries,
+        )
+        report = _apply(
+            req,
+            quiet=args.quiet,
+            verbose=args.verbose,
+            resume="Run the same command again to finish: it plans again from the current state",
+            summary_to_stderr=json_summary or args.plan_out == "-",
+            print_summary=not (json_summary and args.quiet),
+        )
+        journal, code = req.journal_path, report.exit_code
+        outcome = "applied" if code == ExitCode.OK else "partial"
+    recorded: Path | None = None
+    if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
+        end = window_end(started, result.plan.options.until)
+        recorded = record_last_run(s.state_dir, result.scope, end)
+        logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
+    if json_summary:
+        summary = run_summary(
+            result,
+            exit_code=code,
+            outcome=outcome,
+            report=report,
+            journal=journal,
+            workspace=s.workspace,
+            since_source="last-run" if last_run else s.label("since"),
+            last_run_file=recorded,
+        )
+        click.echo(json.dumps(summary, indent=2))
+    return code
 
 
 def _apply(
@@ -426,7 +693,8 @@ def _apply(
     verbose: int,
     resume: str,
     summary_to_stderr: bool = False,
-) -> ExitCode:
+    print_summary: bool = True,
+) -> ApplyReport:
     """Run an apply with progress, then print what needs attention and the summary."""
     from trello_restore.report import change_labels
     from trello_restore.run import run_apply
@@ -449,17 +717,27 @@ def _apply(
         sys.exit(130)
     finally:
         progress.clear()
-    _print_report(
-        report,
-        change_labels(req.doc),
-        quiet=quiet,
-        every=dry or verbose > 0,
-        dry_run=dry,
-        summary_to_stderr=summary_to_stderr,
-    )
+    if print_summary:
+        _print_report(
+            report,
+            change_labels(req.doc),
+            quiet=quiet,
+            every=dry or verbose > 0,
+            dry_run=dry,
+            summary_to_stderr=summary_to_stderr,
+        )
     if not quiet and not dry:
         click.echo(f"Journal: {req.journal_path}", err=True)
-    return report.exit_code
+    from trello_restore.report import apply_summary
+
+    logger.info(
+        "%s (%d requests, %.1f s); journal %s",
+        apply_summary(report, dry_run=dry),
+        report.requests_sent,
+        report.seconds,
+        req.journal_path,
+    )
+    return report
 
 
 def _print_report(
@@ -486,11 +764,15 @@ def _print_report(
         click.echo(f"{report.requests_sent} requests in {report.seconds:.1f} s{limited}.", err=True)
 
 
-def _parent_args(ctx: click.Context) -> RestoreArgs:
+def _parent_args(ctx: click.Context) -> tuple[RestoreArgs, Settings]:
     args = ctx.find_object(RestoreArgs)
-    if args is None:  # pragma: no cover - main always sets it
+    if args is None or args.settings is None:  # pragma: no cover - main always sets them
         raise RuntimeError("the main command did not run")
-    return args
+    return args, args.settings
+
+
+def _setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
+    _setup_logging(verbose, quiet, settings.log_file, (settings.api_key, settings.token))
 
 
 @main.command("apply")
@@ -509,7 +791,6 @@ def _parent_args(ctx: click.Context) -> RestoreArgs:
 @click.option("-y", "--yes", is_flag=True, help="Accepted for scripts; apply PLAN never asks.")
 @click.option(
     "--api-url",
-    envvar="TRELLO_API_URL",
     metavar="URL",
     help="Trello API base URL (env TRELLO_API_URL); must be the plan's.",
 )
@@ -535,40 +816,42 @@ def apply_command(
     Outcomes go to a journal; running the same command again resumes where it stopped.
     A plan for another account or API URL, or made offline, is refused before any write.
     """
-    parent = _parent_args(ctx)
+    parent, s = _parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
-    _setup_logging(verbose, quiet)
+    _setup_sub_logging(s, verbose, quiet)
 
     def body() -> ExitCode:
-        from trello_restore.config import credentials_from_env, max_retries, state_dir
         from trello_restore.planfile import read_plan
         from trello_restore.run import apply_options, apply_request
 
         doc = read_plan(plan_file)
-        creds = credentials_from_env()
         options = apply_options(
-            workers=workers or parent.workers,
-            rate_limit=rate_limit or parent.rate_limit,
+            workers=workers or s.workers,
+            rate_limit=rate_limit or s.rate_limit,
+            key_rate_limit=s.key_rate_limit,
+            window_s=s.window_s,
             dry_run=dry_run,
-            max_retries=max_retries(),
+            max_retries=s.max_retries,
         )
         req = apply_request(
             doc,
-            api_url=api_url or parent.api_url,
+            api_url=api_url or s.api_url,
             options=options,
-            state_dir=state_dir(),
-            journal=journal or parent.journal,
-            key=creds.key,
-            token=creds.token,
-            read_retries=max_retries(),
+            state_dir=s.state_dir,
+            journal_dir=s.journal_dir,
+            journal=journal or s.journal,
+            key=s.api_key,
+            token=s.token,
+            read_retries=s.max_retries,
         )
+        logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
         return _apply(
             req,
             quiet=quiet,
             verbose=verbose,
             resume=f"Run trello-restore apply {plan_file} again to resume; "
             "changes already made are skipped",
-        )
+        ).exit_code
 
     _exit_with(body)
 
@@ -593,7 +876,6 @@ def apply_command(
 )
 @click.option(
     "--api-url",
-    envvar="TRELLO_API_URL",
     metavar="URL",
     help="Trello API base URL (env TRELLO_API_URL); must be the journal's.",
 )
@@ -618,12 +900,11 @@ def undo(
 
     Asks on a terminal; needs --yes otherwise. Journals what it does in the same file.
     """
-    parent = _parent_args(ctx)
+    parent, s = _parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
-    _setup_logging(verbose, quiet)
+    _setup_sub_logging(s, verbose, quiet)
 
     def body() -> ExitCode:
-        from trello_restore.config import credentials_from_env, max_retries
         from trello_restore.run import UndoRequest, apply_options, load_journal, run_undo, undoable
 
         journal = load_journal(journal_file)
@@ -637,21 +918,23 @@ def undo(
         if not dry_run and not yes and not _confirm(question):
             click.echo("Nothing was changed.")
             return ExitCode.OK
-        creds = credentials_from_env()
         req = UndoRequest(
             journal=journal,
-            api_url=(api_url or parent.api_url).rstrip("/"),
+            api_url=(api_url or s.api_url).rstrip("/"),
             options=apply_options(
-                workers=workers or parent.workers,
-                rate_limit=rate_limit or parent.rate_limit,
+                workers=workers or s.workers,
+                rate_limit=rate_limit or s.rate_limit,
+                key_rate_limit=s.key_rate_limit,
+                window_s=s.window_s,
                 dry_run=dry_run,
-                max_retries=max_retries(),
+                max_retries=s.max_retries,
             ),
             include_board_memberships=include_board_memberships,
-            key=creds.key,
-            token=creds.token,
-            read_retries=max_retries(),
+            key=s.api_key,
+            token=s.token,
+            read_retries=s.max_retries,
         )
+        logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
         progress = _Progress(n, enabled=not quiet and _stderr_is_terminal())
         try:
             report = run_undo(req, progress)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Literal
 
 import platformdirs
 
@@ -38,21 +39,42 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
     return Credentials(source.get(ENV_KEY, "").strip(), source.get(ENV_TOKEN, "").strip())
 
 
+#: The config file's ``[paths] state_dir`` / ``cache_dir`` of the running command (set by the
+#: command line through ``use_file_dirs``), so that code which asks ``state_dir()`` (the engine's
+#: lock directory) agrees with the resolved ``Settings``.
+_file_dirs: dict[str, Path] = {}
+
+
+def use_file_dirs(state: Path | None, cache: Path | None) -> None:
+    """Make ``state_dir()`` / ``cache_dir()`` use the config file's directories (None: don't)."""
+    _file_dirs.clear()
+    if state is not None:
+        _file_dirs["state"] = state
+    if cache is not None:
+        _file_dirs["cache"] = cache
+
+
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Journals, last-run state and locks."""
+    """Journals, last-run state and locks: ``$TRELLO_RESTORE_HOME/state``, else the config
+    file's ``[paths] state_dir``, else the user state directory."""
     source = os.environ if env is None else env
     home = source.get(ENV_HOME)
     if home:
         return Path(home).expanduser() / "state"
+    if "state" in _file_dirs:
+        return _file_dirs["state"]
     return Path(platformdirs.user_state_dir(APP))
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The HTTP cache (one SQLite file per account)."""
+    """The HTTP cache (one SQLite file per account): ``$TRELLO_RESTORE_HOME/cache``, else the
+    config file's ``[paths] cache_dir``, else the user cache directory."""
     source = os.environ if env is None else env
     home = source.get(ENV_HOME)
     if home:
         return Path(home).expanduser() / "cache"
+    if "cache" in _file_dirs:
+        return _file_dirs["cache"]
     return Path(platformdirs.user_cache_dir(APP))
 
 
@@ -102,14 +124,22 @@ CONFIG_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "paths": {
         "state_dir": (str, "a directory path"),
         "cache_dir": (str, "a directory path"),
-        "journal": (str, "a file path"),
+        "journal_dir": (str, "a directory path"),
         "log_file": (str, "a file path"),
     },
 }
 _CHOICES = {
     ("restore", "mode"): ("removed", "ever-added"),
-    ("restore", "cause"): ("", "move"),
+    ("restore", "cause"): ("", "move", "any"),
     ("restore", "board_role"): ("normal", "observer"),
+}
+#: Inclusive bounds of the numbers (the same as the command line's).
+_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("limits", "requests_per_window"): (1, 1000),
+    ("limits", "key_requests_per_window"): (1, 3000),
+    ("limits", "window_seconds"): (0.001, 3600),
+    ("limits", "workers"): (1, 64),
+    ("limits", "max_retries"): (0, 20),
 }
 
 
@@ -185,6 +215,13 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             choices = _CHOICES.get((section, key))
             if ok and choices is not None and value not in choices:
                 ok = False
+            bounds = _RANGES.get((section, key))
+            if ok and bounds is not None and not bounds[0] <= value <= bounds[1]:
+                low, high = bounds
+                raise ConfigError(
+                    f"config file {path}: {section}.{key} must be {description} from "
+                    f"{low:g} to {high:g}, not {value!r:.40}"
+                )
             if not ok:
                 raise ConfigError(
                     f"config file {path}: {section}.{key} must be {description}, not {value!r:.40}"
@@ -199,3 +236,312 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
                 f"(mode {mode & 0o777:o}): run chmod 600 {path}"
             )
     return ConfigFile(path, values, tuple(warnings))
+
+
+# ------------------------------------------------------------------------------ resolution
+
+DEFAULT_API_URL = "https://api.trello.com/1"
+DEFAULT_WORKERS = 8
+_PREFIX = "TRELLO_RESTORE_"
+
+#: The environment variable of each config key: ``TRELLO_API_KEY``, ``TRELLO_TOKEN`` and
+#: ``TRELLO_API_URL`` for ``[trello]``, ``TRELLO_RESTORE_<KEY>`` for the others, except that
+#: ``[paths] state_dir`` and ``cache_dir`` have ``TRELLO_RESTORE_HOME`` (which moves both).
+ENV_NAMES: dict[tuple[str, str], str] = {
+    ("trello", "api_key"): ENV_KEY,
+    ("trello", "token"): ENV_TOKEN,
+    ("trello", "api_url"): ENV_API_URL,
+    **{
+        (section, key): _PREFIX + key.upper()
+        for section in ("restore", "limits", "paths")
+        for key in CONFIG_KEYS[section]
+    },
+    ("paths", "state_dir"): ENV_HOME,
+    ("paths", "cache_dir"): ENV_HOME,
+}
+
+#: The command-line option of each config key that has one (the others: environment or file).
+FLAG_NAMES: dict[str, str] = {
+    "token": "--token",
+    "api_url": "--api-url",
+    "boards": "--board",
+    "workspace": "--workspace",
+    "since": "--since",
+    "until": "--until",
+    "mode": "--mode",
+    "removed_by": "--removed-by",
+    "cause": "--cause",
+    "only_recorded": "--only-recorded",
+    "add_to_board": "--add-to-board",
+    "board_role": "--board-role",
+    "requests_per_window": "--rate-limit",
+    "workers": "--workers",
+    "log_file": "--log-file",
+}
+_SECTION = {key: section for section, keys in CONFIG_KEYS.items() for key in keys}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _from_env(env: Mapping[str, str], section: str, key: str) -> object | None:
+    """A key's value from its environment variable, parsed to the file's type; None when the
+    variable is unset or empty. ``ConfigError`` (naming the variable) when it does not parse;
+    credentials are never parsed, so their values never appear in a message."""
+    from trello_restore.errors import ConfigError
+
+    name = ENV_NAMES[(section, key)]
+    raw = env.get(name, "")
+    text = raw.strip()
+    if not text:
+        return None
+    kind, description = CONFIG_KEYS[section][key]
+    bad = ConfigError(f"{name}={raw!r:.60}: expected {description}")
+    value: object
+    if kind is list:
+        value = [item.strip() for item in text.split(",")]
+        if not all(value):
+            raise ConfigError(f"{name}={raw!r:.60}: expected {description}, separated by commas")
+    elif kind is bool:
+        if text.lower() not in _TRUE + _FALSE:
+            raise ConfigError(f"{name}={raw!r:.60}: expected true or false (or 1 or 0)")
+        value = text.lower() in _TRUE
+    elif kind is int or kind == (int, float):
+        try:
+            value = int(text) if kind is int else float(text)
+        except ValueError:
+            raise bad from None
+        if kind is int and not text.isdigit():
+            raise bad
+    else:
+        value = text
+        choices = _CHOICES.get((section, key))
+        if choices is not None and value not in choices:
+            raise bad
+    bounds = _RANGES.get((section, key))
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:  # type: ignore[operator]
+        raise ConfigError(
+            f"{name}={raw!r:.60}: expected {description} from {bounds[0]:g} to {bounds[1]:g}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a run, resolved: flags > environment > config file > defaults.
+
+    ``sources`` says where each came from (an option, a variable, ``KEY in FILE``, or
+    ``default``), for messages and debug logging; it never holds a value."""
+
+    api_key: str = field(repr=False)
+    token: str = field(repr=False)
+    api_url: str
+    #: Boards named (``--board`` / ``TRELLO_RESTORE_BOARDS`` / ``restore.boards``).
+    boards: tuple[str, ...]
+    #: A workspace (organization) whose open boards are in scope, besides ``boards``.
+    workspace: str | None
+    #: ``--from-export`` files (command line only).
+    exports: tuple[str, ...]
+    since: str | None
+    until: str | None
+    mode: Literal["removed", "ever-added"]
+    removed_by: str | None
+    cause: Literal["move"] | None
+    only_recorded: bool
+    add_to_board: bool
+    board_role: Literal["normal", "observer"]
+    #: Requests per window per token / per key; None for the engine's defaults (90 / 270).
+    rate_limit: int | None
+    key_rate_limit: int | None
+    #: Trello's rate window in seconds; None for the engine's default (10).
+    window_s: float | None
+    workers: int
+    max_retries: int
+    state_dir: Path
+    cache_dir: Path
+    #: Where journals go unless ``journal`` names one.
+    journal_dir: Path
+    #: ``--journal`` (command line only).
+    journal: str | None
+    log_file: Path | None
+    #: The config file read, if any, and its warnings.
+    config_file: Path | None = None
+    warnings: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def label(self, key: str) -> str:
+        """How to name a key's value in a message: its option, variable or file key."""
+        return self.sources.get(key) or FLAG_NAMES.get(key, key)
+
+    @classmethod
+    def resolve(
+        cls,
+        flags: Mapping[str, object],
+        env: Mapping[str, str] | None = None,
+        file: ConfigFile | None = None,
+    ) -> Settings:
+        """Resolve every setting. ``flags`` holds the command line's values by config key name
+        (plus ``exports`` and ``journal``), None for an option not given; ``--token`` must
+        already be the token read from standard input. Raises ``ConfigError`` for an
+        environment variable that does not parse (the file was checked when it was loaded)."""
+        source = os.environ if env is None else env
+        conf = file if file is not None else ConfigFile(None)
+        sources: dict[str, str] = {}
+
+        def from_file(key: str) -> object | None:
+            value = conf.get(_SECTION[key], key)
+            if value in ("", []):  # an empty string or list in the file means "not set"
+                return None
+            if value is not None:
+                sources[key] = f"{_SECTION[key]}.{key} in {conf.path}"
+            return value
+
+        def pick(key: str, default: object = None, *, flag: bool = True) -> object:
+            value = flags.get(key) if flag else None
+            if value is not None:
+                sources[key] = FLAG_NAMES.get(key, key)
+                return value
+            value = _from_env(source, _SECTION[key], key)
+            if value is not None:
+                sources[key] = ENV_NAMES[(_SECTION[key], key)]
+                return value
+            value = from_file(key)
+            if value is not None:
+                return value
+            sources[key] = "default"
+            return default
+
+        def text(key: str, default: str | None = None) -> str | None:
+            value = pick(key, default)
+            return None if value is None else str(value)
+
+        boards, workspace = _scope(flags, source, conf, sources)
+        cause = text("cause")
+        removed_by = text("removed_by")
+        rate = pick("requests_per_window")
+        key_rate = pick("key_requests_per_window", flag=False)
+        window = pick("window_seconds", flag=False)
+        state, cache = (
+            _directory(source, conf, key, sources) for key in ("state_dir", "cache_dir")
+        )
+        journal_dir = pick("journal_dir", flag=False)
+        log_file = pick("log_file")
+        return cls(
+            api_key=str(pick("api_key", "", flag=False)),
+            token=str(pick("token", "")),
+            api_url=str(pick("api_url", DEFAULT_API_URL)),
+            boards=boards,
+            workspace=workspace,
+            exports=tuple(_strings(flags.get("exports"))),
+            since=text("since"),
+            until=text("until"),
+            mode="ever-added" if pick("mode", "removed") == "ever-added" else "removed",
+            removed_by=removed_by or None,
+            cause="move" if cause == "move" else None,
+            only_recorded=bool(pick("only_recorded", False)),
+            add_to_board=bool(pick("add_to_board", False)),
+            board_role="observer" if pick("board_role", "normal") == "observer" else "normal",
+            rate_limit=None if rate is None else int(str(rate)),
+            key_rate_limit=None if key_rate is None else int(str(key_rate)),
+            window_s=None if window is None else float(str(window)),
+            workers=int(str(pick("workers", DEFAULT_WORKERS))),
+            max_retries=int(str(pick("max_retries", DEFAULT_MAX_RETRIES, flag=False))),
+            state_dir=state,
+            cache_dir=cache,
+            journal_dir=(
+                state / "journals"
+                if journal_dir is None
+                else _path(str(journal_dir), conf, sources.get("journal_dir", ""))
+            ),
+            journal=None if flags.get("journal") is None else str(flags["journal"]),
+            log_file=None
+            if log_file is None
+            else _path(str(log_file), conf, sources.get("log_file", "")),
+            config_file=conf.path,
+            warnings=conf.warnings,
+            sources=sources,
+        )
+
+
+def _strings(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]  # type: ignore[attr-defined]
+
+
+def _scope(
+    flags: Mapping[str, object],
+    env: Mapping[str, str],
+    conf: ConfigFile,
+    sources: dict[str, str],
+) -> tuple[tuple[str, ...], str | None]:
+    """Boards and workspace are one setting, the scope: the first of the command line
+    (``--board``, ``--workspace`` or ``--from-export``), the environment and the file that
+    names any of them supplies both (so ``--board X`` replaces the file's boards and
+    workspace rather than adding to them)."""
+    if flags.get("boards") or flags.get("workspace") is not None or flags.get("exports"):
+        sources["boards"], sources["workspace"] = "--board", "--workspace"
+        workspace = flags.get("workspace")
+        return tuple(_strings(flags.get("boards"))), None if workspace is None else str(workspace)
+    env_boards = _from_env(env, "restore", "boards")
+    env_workspace = _from_env(env, "restore", "workspace")
+    if env_boards is not None or env_workspace is not None:
+        sources["boards"] = ENV_NAMES[("restore", "boards")]
+        sources["workspace"] = ENV_NAMES[("restore", "workspace")]
+        return tuple(_strings(env_boards)), None if env_workspace is None else str(env_workspace)
+    file_boards, file_workspace = conf.get("restore", "boards"), conf.get("restore", "workspace")
+    if file_boards or file_workspace:
+        sources["boards"] = f"restore.boards in {conf.path}"
+        sources["workspace"] = f"restore.workspace in {conf.path}"
+        return tuple(_strings(file_boards)), str(file_workspace) if file_workspace else None
+    return (), None
+
+
+def _path(value: str, conf: ConfigFile, source: str) -> Path:
+    """A path setting: ``~`` expanded; a relative path in the config file is relative to the
+    file's directory (cron and systemd start in another directory than the file's)."""
+    path = Path(value).expanduser()
+    if not path.is_absolute() and conf.path is not None and source.endswith(f" in {conf.path}"):
+        path = conf.path.parent / path
+    return path
+
+
+def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict[str, str]) -> Path:
+    """``state_dir`` / ``cache_dir``: ``$TRELLO_RESTORE_HOME/state|cache`` (the environment beats
+    the file), else the file's ``[paths]`` value, else the user state/cache directory."""
+    home = env.get(ENV_HOME, "").strip()
+    sub = key.removesuffix("_dir")
+    if home:
+        sources[key] = ENV_HOME
+        return Path(home).expanduser() / sub
+    value = conf.get("paths", key)
+    if isinstance(value, str) and value:
+        sources[key] = f"paths.{key} in {conf.path}"
+        return _path(value, conf, sources[key])
+    sources[key] = "default"
+    if sub == "state":
+        return Path(platformdirs.user_state_dir(APP))
+    return Path(platformdirs.user_cache_dir(APP))
+
+
+def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
+    """``--token -``: the first line of standard input, stripped. Any other value is refused
+    without repeating it: a token on the command line shows in process listings and shell
+    history."""
+    from trello_restore.errors import UsageError
+
+    if value is None:
+        return None
+    if value != "-":
+        raise UsageError(
+            "--token takes only '-' (read the token from standard input): a token on the "
+            f"command line is visible to other users; set {ENV_TOKEN}, put token in the [trello] "
+            "section of the config file, or pipe it in with --token -"
+        )
+    token = stdin.readline().strip()
+    if not token:
+        raise UsageError(
+            "--token -: standard input holds no token; pipe it in (e.g. --token - < token-file) "
+            f"or set {ENV_TOKEN}"
+        )
+    return token

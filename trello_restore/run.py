@@ -9,19 +9,29 @@ Nothing here reads the environment: the caller passes credentials and directorie
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trello_restore import __version__
-from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fetcher import Fetched, fetch, load_exports, resolve_boards
+from trello_restore.errors import (
+    BadRequest,
+    BadResponse,
+    InputFileError,
+    LockHeld,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+)
+from trello_restore.fetcher import BoardInfo, Fetched, fetch, load_exports, resolve_boards
 from trello_restore.journal import Journal, JournalHeader, journal_path
+from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import MemberRef, Plan, PlanOptions
-from trello_restore.planfile import PlanDict, PlanMeta, plan_digest
+from trello_restore.planfile import PlanDict, PlanMeta, format_date, plan_digest, plan_summary
 from trello_restore.planner import build_plan
 from trello_restore.timeparse import check_window, parse_when
 
@@ -38,12 +48,22 @@ class PlanRequest:
 
     boards: tuple[str, ...]
     exports: tuple[Path, ...]
+    #: With ``since_last_run``, ``options.since`` is a stand-in until the scope is known.
     options: PlanOptions
     api_url: str
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     cache_dir: Path | None = None
     read_retries: int = 5
+    #: A workspace (organization id or name) whose open boards are in scope too.
+    workspace: str | None = None
+    #: ``--since last-run``: the cutoff comes from the scope's state file in ``state_dir``.
+    since_last_run: bool = False
+    state_dir: Path | None = None
+    #: The reads' rate limit: requests per window per token and per key, and the window.
+    rate_limit: int = 90
+    key_rate_limit: int = 270
+    window_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,8 @@ class PlanResult:
     meta: PlanMeta
     warnings: tuple[str, ...]
     requests_sent: int = 0
+    #: What the run covered (None for offline plans).
+    scope: Scope | None = None
 
 
 def build_request(
@@ -77,10 +99,19 @@ def build_request(
     cache_dir: Path | None = None,
     read_retries: int = 5,
     apply: bool = False,
+    workspace: str | None = None,
+    state_dir: Path | None = None,
+    labels: Mapping[str, str] | None = None,
+    rate_limit: int | None = None,
+    key_rate_limit: int | None = None,
+    window_s: float | None = None,
 ) -> PlanRequest:
     """Check the inputs' combinations and parse dates; raise UsageError when they don't fit.
-    ``apply`` says the plan is to be applied right away (no ``--dry-run``)."""
-    if boards and exports:
+    ``apply`` says the plan is to be applied right away (no ``--dry-run``). ``since`` may be
+    ``last-run`` (read from ``state_dir`` once the boards are known). ``labels`` name where
+    ``since`` and ``until`` came from in messages (default ``--since`` / ``--until``)."""
+    names = {"since": "--since", "until": "--until", **(labels or {})}
+    if (boards or workspace is not None) and exports:
         raise UsageError(
             "use either --board (plan from the API) or --from-export (offline), not both"
         )
@@ -89,18 +120,30 @@ def build_request(
             "a plan made offline from exports cannot be applied: add --dry-run to review it, "
             "or plan against the API with --board"
         )
-    if not boards and not exports:
+    if not boards and not exports and workspace is None:
         raise UsageError(
-            "name the board to restore with --board (or plan offline with --from-export)"
+            "name the board to restore with --board or --workspace (or plan offline with "
+            "--from-export), or set boards in the config file"
         )
+    if workspace is not None and not workspace.strip():
+        raise UsageError("--workspace is empty: give a workspace id or its name in its URL")
     if since is None:
         raise UsageError(
             "--since is required: the time of the incident, e.g. --since 2025-11-02T14:00 "
-            "or --since 7d"
+            "or --since 7d (or --since last-run after a first successful run)"
         )
-    when = parse_when(since, now, "--since")
-    end = parse_when(until, now, "--until") if until is not None else None
-    check_window(when, end)
+    last_run = is_last_run(since)
+    if last_run and exports:
+        raise UsageError(
+            "--since last-run needs the boards over the API (it is recorded per board set, "
+            "account and API URL); give a date to plan from exports"
+        )
+    if last_run and state_dir is None:  # pragma: no cover - the command line always passes it
+        raise ValueError("--since last-run needs a state directory")
+    end = parse_when(until, now, names["until"]) if until is not None else None
+    when = now if last_run else parse_when(since, now, names["since"])
+    if not last_run:
+        check_window(when, end)
     options = PlanOptions(
         since=when,
         until=end,
@@ -122,6 +165,12 @@ def build_request(
         token=token,
         cache_dir=cache_dir,
         read_retries=read_retries,
+        workspace=workspace.strip() if workspace is not None else None,
+        since_last_run=last_run,
+        state_dir=state_dir,
+        rate_limit=rate_limit or 90,
+        key_rate_limit=max(key_rate_limit or 270, rate_limit or 90),
+        window_s=window_s or 10.0,
     )
 
 
@@ -134,10 +183,22 @@ def _card_ref(value: str) -> str:
     return text
 
 
-def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
-    """Fetch (or load) and plan. Reads Trello, never writes to it."""
+def make_plan(
+    req: PlanRequest,
+    *,
+    created_at: datetime,
+    on_scope: Callable[[Scope], None] | None = None,
+) -> PlanResult:
+    """Fetch (or load) and plan. Reads Trello, never writes to it.
+
+    Over the API: the token's account is read and the boards resolved (``--board`` values and
+    the workspace's open boards); then ``on_scope`` is called with the scope before anything
+    else is read (the command line takes its run lock there), and a ``--since last-run``
+    cutoff is read from the scope's state file."""
     account: MemberRef | None = None
     sent = 0
+    scope: Scope | None = None
+    options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
         source: Literal["api", "export"] = "export"
@@ -152,19 +213,38 @@ def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
             cache_dir=req.cache_dir,
             read_retries=req.read_retries,
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
-            limiter=RateLimiter(90, 10.0, key_limit=270),
+            limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
         )
         with TrelloApi(settings) as api:
             me = api.me()
             account = MemberRef(me["id"], me.get("username", ""), me.get("fullName", ""))
-            fetched = fetch(api, resolve_boards(api, req.boards))
+            named = resolve_boards(api, req.boards)
+            workspace_id, in_workspace = (
+                resolve_workspace(api, req.workspace) if req.workspace is not None else (None, [])
+            )
+            boards = list({b.id: b for b in (*named, *in_workspace)}.values())
+            scope = Scope(
+                api_url=req.api_url,
+                account_id=account.id,
+                named_boards=tuple(sorted({b.id for b in named})),
+                workspace_id=workspace_id,
+                board_ids=tuple(sorted(b.id for b in boards)),
+            )
+            if on_scope is not None:
+                on_scope(scope)
+            if req.since_last_run:
+                assert req.state_dir is not None  # build_request checked it
+                since = read_last_run(req.state_dir, scope)
+                check_window(since, options.until)
+                options = replace(options, since=since)
+            fetched = fetch(api, boards)
             sent = api.requests_sent
         source = "api"
-    warnings = list(fetched.warnings) + _filter_warnings(req.options, fetched)
+    warnings = list(fetched.warnings) + _filter_warnings(options, fetched)
     plan = build_plan(
         fetched.history,
         fetched.state,
-        req.options,
+        options,
         fetched.members,
         incomplete=fetched.incomplete,
     )
@@ -177,7 +257,95 @@ def make_plan(req: PlanRequest, *, created_at: datetime) -> PlanResult:
         source=source,
         warnings=tuple(warnings),
     )
-    return PlanResult(plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent)
+    return PlanResult(
+        plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent, scope=scope
+    )
+
+
+def resolve_workspace(api: TrelloApi, ref: str) -> tuple[str, list[BoardInfo]]:
+    """``--workspace``: the workspace's id and every open board of it that the token's member
+    can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
+    unknown workspace or one without an open board."""
+    text = ref.strip()
+    try:
+        raw = api.get(
+            f"organizations/{text}/boards",
+            {"filter": "open", "fields": "name,url,shortLink,closed,idOrganization"},
+        )
+    except (NotFound, BadRequest):
+        raise UsageError(
+            f"no workspace {text!r} is visible to this account: give the workspace's id or "
+            "its short name from its URL (https://trello.com/w/NAME)"
+        ) from None
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"the token's member cannot list the boards of workspace {text!r}: use a token of "
+            "a workspace member, or name the boards with --board",
+            exc.status,
+            exc.trello_error,
+        ) from None
+    if not isinstance(raw, list) or not all(isinstance(b, dict) and "id" in b for b in raw):
+        raise BadResponse(
+            f"the API answered organizations/{text}/boards with something that is not a list "
+            "of boards: check --api-url / TRELLO_API_URL"
+        )
+    boards = [b for b in raw if not b.get("closed")]
+    if not boards:
+        raise UsageError(
+            f"workspace {text!r} has no open board this account is a member of: name the "
+            "boards with --board, or check the workspace"
+        )
+    org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
+    org_id = org_ids.pop() if len(org_ids) == 1 else text
+    return org_id, [
+        BoardInfo(id=str(b["id"]), name=str(b.get("name", "")), url=str(b.get("url", "")))
+        for b in boards
+    ]
+
+
+# -------------------------------------------------------------------------------- run lock
+
+
+@contextlib.contextmanager
+def run_lock(state_dir: Path, board_ids: Iterable[str]) -> Iterator[Path]:
+    """Hold the run locks of these boards (``<state_dir>/locks/run-board-<id>.lock``), or raise
+    ``LockHeld`` at once: a one-shot run (plan and apply) takes them before it reads the boards'
+    history, so an overlapping run on a board exits without reading further or writing.
+
+    They are not the engine's ``board-<id>`` locks, which the apply inside the same run takes
+    later (a second ``FileLock`` on the same file in one process would not get it), so an
+    ``apply PLAN`` or ``undo`` on the same board still conflicts with the run at apply time."""
+    from filelock import FileLock, Timeout
+
+    directory = state_dir / "locks"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the lock directory {directory} ({exc.strerror or exc}); check "
+            "TRELLO_RESTORE_HOME or [paths] state_dir and the directory's permissions"
+        ) from None
+    held: list[FileLock] = []
+    try:
+        for board_id in sorted(set(board_ids)):
+            lock = FileLock(directory / f"run-board-{board_id}.lock")
+            try:
+                lock.acquire(blocking=False)
+            except Timeout:
+                raise LockHeld(
+                    "another trello-restore run is working on these boards "
+                    f"(lock {lock.lock_file}); try again later"
+                ) from None
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
+                    "check the state directory's permissions"
+                ) from None
+            held.append(lock)
+        yield directory
+    finally:
+        for lock in reversed(held):
+            lock.release()
 
 
 def _filter_warnings(options: PlanOptions, fetched: Fetched) -> list[str]:
@@ -233,9 +401,12 @@ def apply_options(
     dry_run: bool = False,
     max_retries: int = 5,
     time_scale: float = 1.0,
+    key_rate_limit: int | None = None,
+    window_s: float | None = None,
 ) -> ApplyOptions:
-    """The engine's options from the command line's: ``rate_limit`` is requests per 10 s per
-    token; ``time_scale`` shrinks the rate window and the backoff (for a time-scaled sandbox)."""
+    """The engine's options from the command line's: ``rate_limit`` is requests per window
+    (10 s unless ``window_s``) per token, ``key_rate_limit`` per API key; ``time_scale``
+    shrinks the rate window and the backoff (for a time-scaled sandbox)."""
     from trello_restore.applier import ApplyOptions
 
     defaults = ApplyOptions()
@@ -243,14 +414,19 @@ def apply_options(
         raise UsageError(f"--workers must be at least 1, not {workers}")
     if rate_limit is not None and rate_limit < 1:
         raise UsageError(f"--rate-limit must be at least 1 request per 10 s, not {rate_limit}")
+    if key_rate_limit is not None and key_rate_limit < 1:
+        raise UsageError(f"the per-key rate limit must be at least 1, not {key_rate_limit}")
+    if window_s is not None and not window_s > 0:
+        raise UsageError(f"the rate window must be positive, not {window_s}")
     if time_scale <= 0:  # pragma: no cover - callers pass a checked scale
         raise ValueError("time_scale must be positive")
     token_limit = rate_limit if rate_limit is not None else defaults.token_limit
+    key_limit = key_rate_limit if key_rate_limit is not None else defaults.key_limit
     return ApplyOptions(
         workers=workers,
         token_limit=token_limit,
-        key_limit=max(defaults.key_limit, token_limit),
-        window_s=defaults.window_s / time_scale,
+        key_limit=max(key_limit, token_limit),
+        window_s=(window_s if window_s is not None else defaults.window_s) / time_scale,
         max_retries=max_retries,
         backoff_s=defaults.backoff_s / time_scale,
         dry_run=dry_run,
@@ -267,10 +443,15 @@ def apply_request(
     key: str = "",
     token: str = "",
     read_retries: int = 5,
+    journal_dir: Path | None = None,
 ) -> ApplyRequest:
-    """Name the plan's journal: ``journal`` when given, else the state directory's journal of
-    this plan (derived from its content, so applying the same plan again resumes)."""
-    path = Path(journal) if journal is not None else journal_path(state_dir, plan_digest(doc))
+    """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
+    from its content, so applying the same plan again resumes) in ``journal_dir``, by default
+    ``<state_dir>/journals``."""
+    default = journal_path(state_dir, plan_digest(doc))
+    if journal_dir is not None:
+        default = journal_dir / default.name
+    path = Path(journal) if journal is not None else default
     if path.is_dir():
         raise UsageError(f"--journal {path} is a directory; give a file name")
     return ApplyRequest(
@@ -397,3 +578,62 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
             )
         finally:
             journal.close()
+
+
+# ----------------------------------------------------------------------------- run summary
+
+
+def run_summary(
+    result: PlanResult,
+    *,
+    exit_code: int,
+    outcome: str,
+    report: ApplyReport | None = None,
+    journal: Path | None = None,
+    workspace: str | None = None,
+    since_source: str = "",
+    last_run_file: Path | None = None,
+) -> dict[str, Any]:
+    """The JSON summary of a one-shot run (``--format json`` without ``--dry-run``), for cron
+    and scripts: what was covered, the plan's counts, what the apply did, where its journal
+    is, whether the last-run state was recorded, and the exit code. Never a credential."""
+    plan, meta = result.plan, result.meta
+    counts = plan_summary(plan)
+    applied: dict[str, Any] | None = None
+    if report is not None:
+        applied = {
+            status: report.counts.get(status, 0)
+            for status in ("applied", "already_satisfied", "drifted", "blocked", "failed")
+        }
+        applied["done_earlier"] = report.counts.get("skipped_done", 0)
+        applied["requests"] = report.requests_sent
+        applied["rate_limited"] = report.rate_limited
+        applied["seconds"] = round(report.seconds, 3)
+    return {
+        "format": "trello-restore-run-summary",
+        "format_version": 1,
+        "tool_version": __version__,
+        "outcome": outcome,
+        "exit_code": int(exit_code),
+        "api_url": meta.api_url,
+        "account": meta.account.username if meta.account else None,
+        "workspace": workspace,
+        "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
+        "since": format_date(plan.options.since),
+        "since_source": since_source,
+        "until": format_date(plan.options.until) if plan.options.until else None,
+        "plan": {
+            "changes": counts["changes"],
+            "board_changes": counts["board_changes"],
+            "card_changes": counts["card_changes"],
+            "blocked": counts["blocked"],
+            "skipped": counts["skipped"],
+            "plan_requests": result.requests_sent,
+        },
+        "apply": applied,
+        "journal": str(journal) if journal is not None else None,
+        "last_run": {
+            "recorded": last_run_file is not None,
+            "state_file": str(last_run_file) if last_run_file is not None else None,
+        },
+    }

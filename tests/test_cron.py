@@ -1,0 +1,442 @@
+"""Cron mode (issue 5): ``--since last-run`` with its state file, the JSON summary of a one-shot
+run, the run lock that makes an overlapping run on the same boards exit at once with code 6,
+``--workspace``, and ``--log-file``; against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from trello_restore import cli
+from trello_restore.cli import main
+from trello_restore.errors import ExitCode
+from trello_restore.lastrun import OVERLAP, Scope, state_file
+from trello_restore.run import run_lock
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory
+
+Invoke = Callable[..., Result]
+WRITES = ("POST", "PUT", "DELETE")
+CRON = ("--since", "last-run", "--yes", "--quiet", "--format", "json")
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario."""
+    return generate(5, 40)
+
+
+@pytest.fixture(name="sb")
+def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
+    """The scenario over loopback, with limits that never make a test wait."""
+    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+
+
+@pytest.fixture(name="invoke")
+def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
+    """Run the CLI in-process with the sandbox's URL and credentials in the environment and no
+    config file; keywords set (or, with None, unset) environment variables."""
+    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
+    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
+    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
+
+    def run(*args: str, input: str | None = None, **env: str | None) -> Result:
+        for k, v in env.items():
+            if v is None:
+                monkeypatch.delenv(k, raising=False)
+            else:
+                monkeypatch.setenv(k, v)
+        return CliRunner().invoke(main, list(args), input=input)
+
+    return run
+
+
+def _set_b(s: Scenario, *, add_to_board: bool = True) -> list[str]:
+    """The team board, the mover's removals, board memberships granted when needed."""
+    args = ["--board", s.team.id, "--removed-by", s.mover.username, "--rate-limit", "1000"]
+    return [*args, "--add-to-board"] if add_to_board else args
+
+
+def _since(s: Scenario) -> str:
+    return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _writes(sb: Sandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
+
+
+def _summary(result: Result, code: ExitCode = ExitCode.OK) -> dict[str, Any]:
+    """The run's exit code, and its stdout: exactly one JSON summary document."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    doc: dict[str, Any] = json.loads(result.stdout)
+    assert doc["format"] == "trello-restore-run-summary"
+    assert doc["exit_code"] == code
+    return doc
+
+
+def _one_line_error(result: Result, code: ExitCode, *needles: str) -> str:
+    """The documented exit code, one 'Error:' line on stderr, no traceback; the line."""
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def _scope(s: Scenario, sb: Sandbox) -> Scope:
+    return Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+
+
+def _new_incident(s: Scenario) -> int:
+    """Two new team members are put on three new cards, and the lead moves their list to the
+    archive board now (neither is on it); returns how many card members Trello removed."""
+    w = s.world
+    with w.lock:
+        lead = s.mover.id
+        owls = [w.add_member(f"nightowl{i}", f"Night Owl {i}") for i in (1, 2)]
+        for m in owls:
+            w.add_member_to_board(s.team.id, m.id, lead, "normal")
+        lst = w.create_list(s.team.id, "Sprint 99", lead)
+        for i in range(3):
+            card = w.create_card(lst.id, f"Tonight #{i}", lead)
+            for m in owls[: 1 + i % 2]:
+                w.add_member_to_card(card.id, m.id, lead)
+        return len(w.move_list_to_board(lst.id, s.archive.id, lead).removals)
+
+
+# ------------------------------------------------------------------------------- last-run
+
+
+def test_cron_runs_in_a_row(invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path) -> None:
+    """The first --since last-run has nothing to continue from: one line, exit 2, no write.
+    A first run with a date restores and records the boards' last run; then cron runs with
+    --since last-run each print a JSON summary: the first after a new incident restores just
+    that incident, and the one after it finds nothing to do and writes nothing."""
+    r = invoke(*_set_b(scenario), *CRON)
+    _one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date", "the first time")
+    assert _writes(sb) == []
+    path = state_file(home / "state", _scope(scenario, sb))
+    assert not path.exists()
+
+    started = datetime.now(UTC)
+    first = _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    assert first["outcome"] == "applied"
+    assert first["apply"]["applied"] == first["plan"]["changes"] > 0
+    assert first["apply"]["failed"] == 0
+    assert Path(first["journal"]).is_file()
+    assert first["last_run"] == {"recorded": True, "state_file": str(path)}
+    assert first["since_source"] == "--since"
+    recorded = json.loads(path.read_text())
+    assert recorded["boards"] == [scenario.team.id]
+    assert recorded["api_url"] == sb.base_url
+    assert recorded["account_id"] == scenario.mover.id
+    last = datetime.fromisoformat(recorded["last_run"].replace("Z", "+00:00"))
+    assert started <= last <= datetime.now(UTC)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+    removed = _new_incident(scenario)
+    assert removed > 0
+    sb.server.request_log.clear()
+    second = _summary(invoke(*_set_b(scenario), *CRON))
+    assert second["since_source"] == "last-run"
+    assert second["since"] == (last - OVERLAP).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+    # Only tonight's incident: its removals (and the board memberships they need).
+    assert second["outcome"] == "applied"
+    assert second["plan"]["card_changes"] == removed
+    assert second["apply"]["applied"] == second["plan"]["changes"]
+    assert len([w for w in _writes(sb) if w.startswith("POST")]) == removed
+
+    sb.server.request_log.clear()
+    third = _summary(invoke(*_set_b(scenario), *CRON))
+    assert third["outcome"] == "nothing_to_do"
+    assert third["plan"]["changes"] == 0
+    assert third["apply"] is None
+    assert third["journal"] is None
+    assert third["last_run"]["recorded"] is True
+    assert _writes(sb) == []
+    assert sb.server.request_log, "it did read the boards"
+
+
+def test_failing_runs_leave_the_last_run_alone(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """A partial failure (blocked changes: exit 5), an unreachable API (exit 4), a dry run and
+    a declined confirmation do not move the cutoff; the run that succeeds does."""
+    first = _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    path = Path(first["last_run"]["state_file"])
+    before = path.read_bytes()
+    _new_incident(scenario)
+
+    blocked = _summary(invoke(*_set_b(scenario, add_to_board=False), *CRON), ExitCode.PARTIAL)
+    assert blocked["plan"]["blocked"] > 0
+    assert blocked["last_run"] == {"recorded": False, "state_file": None}
+    assert path.read_bytes() == before
+
+    r = invoke(*_set_b(scenario), *CRON, TRELLO_API_URL="http://127.0.0.1:9/1",
+               TRELLO_RESTORE_MAX_RETRIES="0")  # fmt: skip
+    _one_line_error(r, ExitCode.UNREACHABLE)
+    assert r.stdout == ""
+    assert path.read_bytes() == before
+
+    r = invoke(*_set_b(scenario), "--since", "last-run", "--dry-run", "--quiet",
+               TRELLO_API_URL=sb.base_url)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert path.read_bytes() == before
+
+    ok = _summary(invoke(*_set_b(scenario), *CRON))
+    assert ok["plan"]["blocked"] == 0
+    assert ok["apply"]["applied"] > 0
+    assert path.read_bytes() != before
+
+
+def test_declined_confirmation_is_not_a_run(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answering no at the prompt changes nothing and records nothing."""
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    r = invoke(*_set_b(scenario), "--since", _since(scenario), "--format", "json", input="n\n")
+    doc = _summary(r)
+    assert doc["outcome"] == "declined"
+    assert doc["last_run"]["recorded"] is False
+    assert _writes(sb) == []
+    assert not state_file(home / "state", _scope(scenario, sb)).exists()
+
+
+def test_damaged_state_file(invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path) -> None:
+    """A hand-edited or truncated last-run file is one line saying what to do, and no write."""
+    path = state_file(home / "state", _scope(scenario, sb))
+    path.parent.mkdir(parents=True)
+    path.write_text('{"format": "trello-restore-last-run", "format_version": 1, "last_')
+    r = invoke(*_set_b(scenario), *CRON)
+    _one_line_error(r, ExitCode.USAGE, "is damaged", "delete it and pass --since DATE once")
+    assert _writes(sb) == []
+
+
+def test_state_is_per_set_of_boards(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """Another set of boards (here: with the archive board named too) has its own state."""
+    _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    r = invoke(*_set_b(scenario), "--board", scenario.archive.id, *CRON)
+    _one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date")
+    # The same boards named otherwise (by name, and twice) are the same set.
+    doc = _summary(invoke(*_set_b(scenario), "--board", "Team Board", *CRON))
+    assert doc["outcome"] == "nothing_to_do"
+
+
+# ------------------------------------------------------------------------------- the lock
+
+
+def test_overlapping_run_exits_at_once_with_the_lock_code(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """While a run holds the team board (its lock taken as the command line takes it), a
+    second one-shot run exits 6 with one line, after reading only who it is and which boards
+    it names: no history read, no write. A dry run is not stopped (it writes nothing). Once
+    the lock is released the same command proceeds."""
+    args = [*_set_b(scenario), "--since", _since(scenario), *CRON[2:]]
+    with run_lock(home / "state", [scenario.team.id]):
+        sb.server.request_log.clear()
+        started = time.monotonic()
+        r = invoke(*args)
+        assert time.monotonic() - started < 5
+        line = _one_line_error(
+            r, ExitCode.LOCKED, "another trello-restore run is working on these boards",
+            "try again later", str(home / "state" / "locks"),
+        )  # fmt: skip
+        assert "run-board-" + scenario.team.id in line
+        assert r.stdout == ""
+        assert _writes(sb) == []
+        assert not [x for x in sb.server.request_log if x.path.endswith("/actions")]
+        dry = invoke(*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--quiet")
+        assert dry.exit_code == 0, dry.output
+    doc = _summary(invoke(*args))
+    assert doc["apply"]["applied"] > 0
+
+
+def test_two_overlapping_processes(
+    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path, home: Path
+) -> None:
+    """Two real processes on the same board: the first (slowed down by the sandbox's latency)
+    proceeds and succeeds; the second, started while the first reads the history, exits at
+    once with code 6 and writes nothing. After the first ends, a third proceeds (nothing left
+    to do)."""
+    sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000, latency_ms=250)
+    env = {
+        **os.environ,
+        "TRELLO_API_URL": sb.base_url,
+        "TRELLO_API_KEY": sb.key,
+        "TRELLO_TOKEN": sb.token,
+        "TRELLO_RESTORE_CONFIG": "",
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+        "TRELLO_RESTORE_HOME": str(home),
+    }
+    command = [sys.executable, "-m", "trello_restore", *_set_b(scenario),
+               "--since", _since(scenario), *CRON[2:]]  # fmt: skip
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(r.path.endswith("/actions") for r in sb.server.request_log):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        writes_before = len(_writes(sb))
+        started = time.monotonic()
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        elapsed = time.monotonic() - started
+        assert second.returncode == ExitCode.LOCKED, second.stderr
+        assert second.stdout == ""
+        assert second.stderr.count("Error: another trello-restore run is working on these "
+                                   "boards") == 1  # fmt: skip
+        assert "Traceback" not in second.stderr
+        assert elapsed < 10
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert json.loads(out)["apply"]["applied"] > 0
+    assert len(_writes(sb)) > writes_before  # the writes were the first run's
+    third = subprocess.run(
+        [*command[:-6], *CRON], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["outcome"] == "nothing_to_do"
+
+
+# ------------------------------------------------------------------------------ workspace
+
+
+def test_workspace_covers_its_open_boards(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
+    """--workspace acme-team plans over every open board of the workspace."""
+    r = invoke("--workspace", "acme-team", "--since", _since(scenario), "--dry-run",
+               "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
+    assert boards == {scenario.team.id, scenario.archive.id, scenario.roadmap.id}
+    listing = [x for x in sb.server.request_log if "/organizations/" in x.path]
+    assert [x.path for x in listing] == ["/1/organizations/acme-team/boards"]
+    assert set(listing[0].query_names) >= {"filter", "fields"}
+
+
+def test_workspace_with_boards_and_closed_boards(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox
+) -> None:
+    """A closed board of the workspace is left out; --board adds to --workspace."""
+    with scenario.world.lock:
+        scenario.roadmap.closed = True
+    r = invoke("--workspace", scenario.organization.id, "--since", _since(scenario),
+               "--dry-run", "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
+    assert boards == {scenario.team.id, scenario.archive.id}
+    r = invoke("--workspace", "acme-team", "--board", scenario.roadmap.id, "--since",
+               _since(scenario), "--dry-run", "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
+    assert boards == {scenario.team.id, scenario.archive.id, scenario.roadmap.id}
+
+
+def test_unknown_workspace(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
+    """An unknown workspace is one line, exit 2."""
+    r = invoke("--workspace", "no-such-team", "--since", "7d", "--dry-run")
+    _one_line_error(r, ExitCode.USAGE, "no workspace 'no-such-team'", "https://trello.com/w/")
+    r = invoke("--workspace", " ", "--since", "7d", "--dry-run")
+    _one_line_error(r, ExitCode.USAGE, "--workspace is empty")
+
+
+def test_workspace_last_run_is_per_workspace(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """A workspace run's state is keyed by the workspace, not by the boards it has today."""
+    args = ["--workspace", "acme-team", "--removed-by", scenario.mover.username,
+            "--add-to-board", "--rate-limit", "1000"]  # fmt: skip
+    first = _summary(invoke(*args, "--since", _since(scenario), *CRON[2:]))
+    recorded = json.loads(Path(first["last_run"]["state_file"]).read_text())
+    assert recorded["workspace"] == scenario.organization.id
+    assert recorded["boards"] == []
+    with scenario.world.lock:
+        scenario.world.create_board("New Board", scenario.mover.id, None, scenario.organization.id)
+    assert _summary(invoke(*args, *CRON))["outcome"] == "nothing_to_do"
+
+
+# ------------------------------------------------------------------------------- log file
+
+
+def test_log_file_has_the_story_and_no_credentials(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """--log-file (with -vv: debug) records the runs, failing ones included, with times and
+    exit codes, in a file only the user can read; the key and token appear nowhere in it."""
+    log = tmp_path / "logs" / "restore.log"
+    _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:],
+                    "--log-file", str(log), "-vv"))  # fmt: skip
+    r = invoke(*_set_b(scenario), *CRON, "--log-file", str(log), "-vv",
+               TRELLO_TOKEN="ATTA" + "0" * 60)  # fmt: skip
+    assert r.exit_code == ExitCode.AUTH
+    r = invoke("--board", "nope", "--since", "7d", "--dry-run", "--log-file", str(log),
+               TRELLO_TOKEN=sb.token)  # fmt: skip
+    assert r.exit_code == ExitCode.USAGE
+    text = log.read_text()
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert sb.key not in text
+    assert sb.token not in text
+    assert "exit 0" in text
+    assert "exit 3: " in text
+    assert "exit 2: no board named 'nope'" in text
+    assert "last run on these boards recorded" in text
+    assert "DEBUG" in text
+    assert "setting token from TRELLO_TOKEN" in text
+
+
+def test_log_file_from_the_config_file_rotates(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """[paths] log_file, relative to the config file's directory, rotates by size."""
+    monkeypatch.setattr(cli, "LOG_MAX_BYTES", 300)
+    config = tmp_path / "etc" / "restore.toml"
+    config.parent.mkdir()
+    config.write_text('[paths]\nlog_file = "logs/restore.log"\n')
+    for _ in range(4):
+        r = invoke("--config", str(config), "--board", scenario.team.id, "--since", "7d",
+                   "--dry-run", "--quiet")  # fmt: skip
+        assert r.exit_code == 0, r.output
+    logs = sorted(p.name for p in (tmp_path / "etc" / "logs").iterdir())
+    assert logs[0] == "restore.log"
+    assert "restore.log.1" in logs
+    assert len(logs) <= 1 + cli.LOG_BACKUPS
+
+
+def test_json_summary_refuses_plan_on_stdout(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox
+) -> None:
+    """One document on stdout: --plan-out - with the apply's JSON summary is refused first."""
+    r = invoke(*_set_b(scenario), "--since", "7d", "--yes", "--format", "json", "--plan-out", "-")
+    _one_line_error(r, ExitCode.USAGE, "--plan-out FILE")
+    assert sb.server.request_log == []
+
+
+@pytest.fixture(name="home")
+def home_fixture(_state_home: Path) -> Path:
+    """The test's ``TRELLO_RESTORE_HOME`` (conftest)."""
+    return _state_home

@@ -1,0 +1,154 @@
+"""``--since last-run``: the cutoff of the previous successful run on the same boards.
+
+One small JSON file per *scope* in ``<state_dir>/last-run/``: its name is derived from the API
+URL, the token's account, the board ids named with ``--board`` and the id of the workspace named
+with ``--workspace`` (not the workspace's boards, so a board added to the workspace later is
+covered from the last run on). The file holds when the last successful run started; a run
+with ``--since last-run`` starts ``OVERLAP`` earlier, to allow for a clock that differs from
+Trello's (re-reading a few minutes twice is harmless: members already back are skipped).
+
+The command line writes it only after a successful apply (exit code 0), never after a dry run,
+a declined confirmation, a partial failure or an error, so a failing run is retried from the
+same cutoff next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from trello_restore.errors import InputFileError, UsageError
+
+FORMAT = "trello-restore-last-run"
+FORMAT_VERSION = 1
+#: How much earlier than the recorded start a ``--since last-run`` window begins.
+OVERLAP = timedelta(minutes=5)
+#: The value of ``--since`` that asks for this.
+LAST_RUN = "last-run"
+
+
+def is_last_run(value: str | None) -> bool:
+    """Whether a ``--since`` value means the last successful run."""
+    return value is not None and value.strip().lower() == LAST_RUN
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a run covers, as resolved over the API: the key of its last-run state and locks."""
+
+    api_url: str
+    account_id: str
+    #: Ids of the boards named with ``--board`` (sorted, distinct).
+    named_boards: tuple[str, ...]
+    #: The workspace's id, with ``--workspace``.
+    workspace_id: str | None = None
+    #: Ids of every board in scope: the named ones and the workspace's open boards.
+    board_ids: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """16 hex digits naming this scope's state file."""
+        doc = {
+            "api_url": self.api_url.rstrip("/"),
+            "account": self.account_id,
+            "boards": sorted(set(self.named_boards)),
+            "workspace": self.workspace_id,
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        """What the state file records besides the time (to check it and for people)."""
+        return {
+            "api_url": self.api_url.rstrip("/"),
+            "account_id": self.account_id,
+            "boards": sorted(set(self.named_boards)),
+            "workspace": self.workspace_id,
+        }
+
+
+def state_file(state_dir: Path, scope: Scope) -> Path:
+    """The scope's last-run file."""
+    return state_dir / "last-run" / f"{scope.key}.json"
+
+
+def read_last_run(state_dir: Path, scope: Scope) -> datetime:
+    """The cutoff for ``--since last-run``: the last successful run's start minus ``OVERLAP``.
+
+    ``UsageError`` when no run has been recorded for this scope (the first run needs a date),
+    ``InputFileError`` when the file is damaged or belongs to another scope."""
+    path = state_file(state_dir, scope)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(
+            "--since last-run: no successful run on these boards is recorded yet "
+            f"({path} does not exist); pass a date or age the first time, e.g. --since 7d, "
+            "and later runs continue from the last successful one"
+        ) from None
+    except OSError as exc:
+        raise InputFileError(
+            f"--since last-run: cannot read {path} ({exc.strerror}); check the state "
+            "directory's permissions, or pass --since DATE"
+        ) from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError("not a last-run state file")
+        if doc.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unknown format_version {doc.get('format_version')!r}")
+        when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError("last_run has no time zone")
+        if {k: doc.get(k) for k in scope.describe()} != scope.describe():
+            raise ValueError("it records other boards, account or API URL")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(
+            f"--since last-run: the state file {path} is damaged ({exc}); delete it and pass "
+            "--since DATE once"
+        ) from None
+    return when.astimezone(UTC) - OVERLAP
+
+
+def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
+    """Record a successful run that covered everything up to ``when`` (written atomically,
+    mode 0600). ``UsageError`` when the state directory cannot be written."""
+    path = state_file(state_dir, scope)
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "last_run": when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        **scope.describe(),
+        "all_boards": sorted(set(scope.board_ids)),
+    }
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".last-run-", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(doc, out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        Path(tmp).replace(path)
+        tmp = None
+    except OSError as exc:
+        raise UsageError(
+            f"the run succeeded but its last-run state could not be saved to {path} "
+            f"({exc.strerror or exc}); fix the state directory (TRELLO_RESTORE_HOME or "
+            "[paths] state_dir): the next --since last-run run starts from the previous cutoff"
+        ) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def window_end(started: datetime, until: datetime | None) -> datetime:
+    """What a successful run covered: up to ``until`` when given (and past), else its start."""
+    return min(until, started) if until is not None else started
