@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -582,3 +583,21 @@ class TestWrites:
         url = f"{sandbox.base_url}/cards/{sandbox.ids['c3']}"
         assert s.delete(url).json() == {"limits": {}}
         assert s.get(url).status_code == 404
+
+
+def test_a_request_cut_off_mid_body_is_not_processed(sandbox: Sandbox) -> None:
+    """A POST whose body never fully arrives (the client was killed) changes nothing."""
+    import socket as socketlib
+
+    card, member = sandbox.ids["c4"], sandbox.ids["ana"]
+    host, port = sandbox.base_url.split("//")[1].split("/")[0].split(":")
+    with socketlib.create_connection((host, int(port))) as conn:
+        head = (
+            f"POST /1/cards/{card}/idMembers HTTP/1.1\r\nHost: {host}\r\n"
+            f"{sandbox.header()['Authorization'].join(['Authorization: ', ''])}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        conn.sendall(head.encode() + b'{"value": "' + member.encode())
+    time.sleep(0.2)
+    assert member not in sandbox.world.cards[card].id_members
+    assert not [r for r in sandbox.server.request_log if r.method == "POST"]

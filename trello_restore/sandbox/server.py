@@ -533,9 +533,14 @@ class _Handler(BaseHTTPRequestHandler):
         # The stdlib would print the request line, query string (credentials) included.
         return
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The request body; None when the client hung up before sending all of it (a server
+        never acts on a request it did not fully receive)."""
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        if length <= 0:
+            return b""
+        body = self.rfile.read(length)
+        return body if len(body) == length else None
 
     def _handle(self) -> None:
         sandbox = self.server.sandbox
@@ -548,6 +553,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(pairs)
         names = tuple(dict.fromkeys(k for k, _ in pairs))
         raw_body = self._read_body()
+        if raw_body is None:
+            self.close_connection = True
+            return
         if path.startswith("/_sandbox/"):
             self._send(sandbox._admin(method, path, query, self.headers, raw_body))
             return
