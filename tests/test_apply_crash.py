@@ -125,11 +125,8 @@ def test_killed_applies_resume_without_duplicates(
             succeeded.add(key)
     assert succeeded == {(c.card_id, c.member_id) for c in truth.changes}
     assert not [a for a in adds if a[2] == ALREADY_ON_CARD]
-    # The only other refusal: a POST the kill cut off before its body was sent, which the
-    # sandbox reads as empty (Trello would wait for the rest of it).
-    assert {(status, text) for _, status, text in adds if status != 200} <= {
-        (400, "invalid value for value")
-    }
+    # A POST the kill cut off before its body was sent is never processed (nor logged).
+    assert {status for _, status, _ in adds} == {200}
     assert json.loads(last.stdout)["applied"] + json.loads(last.stdout).get("skipped_done", 0) == (
         total
     )
