@@ -45,9 +45,9 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (dry run with --detailed-exitcode: nothing to do)
   1  internal error (a bug: rerun with -vv and report it)
-  2  usage or bad input (options, dates, board names, plan or export files)
+  2  usage or bad input (options, dates, boards, config, plan, journal or export files)
   3  authentication or permission (credentials, access to a board)
-  4  Trello unreachable, or still rate limiting after retries
+  4  Trello unreachable, or still rate limiting or failing after the retries
   5  partial failure (some changes failed, drifted or were blocked)
   6  another run holds the lock on the same boards or plan (nothing was done)
   7  dry run with --detailed-exitcode: changes are pending"""
@@ -682,7 +682,7 @@ def _apply_after_planning(
             since_source="last-run" if last_run else s.label("since"),
             last_run_file=recorded,
         )
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(summary))
     return code
 
 
