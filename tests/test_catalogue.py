@@ -325,6 +325,8 @@ class Case:
     click_usage: bool = False
     #: The line starts with this (Ctrl-C's line is not an error).
     prefix: str = "Error: "
+    #: What must not appear anywhere in the output (a secret given in the bad input).
+    absent: tuple[str, ...] = ()
 
 
 def case(
@@ -334,11 +336,21 @@ def case(
     id: str,
     click_usage: bool = False,
     prefix: str = "Error: ",
+    absent: tuple[str, ...] = (),
 ) -> Any:
-    return pytest.param(Case(make, code, needles, click_usage, prefix), id=id)
+    return pytest.param(Case(make, code, needles, click_usage, prefix, absent), id=id)
 
 
 USAGE, AUTH, DOWN = ExitCode.USAGE, ExitCode.AUTH, ExitCode.UNREACHABLE
+
+
+#: A token given where tokens are refused (it must not be echoed back).
+CLI_TOKEN = "ATTA" + "c0ffee" * 10
+
+
+def _config(c: Ctx, text: str, *args: str) -> list[str]:
+    """``--config FILE`` (holding ``text``) before a dry run of the team board."""
+    return ["--config", c.file("config.toml", text), *args]
 
 
 def _dup_change_id(d: dict[str, Any]) -> None:
@@ -499,6 +511,64 @@ CASES = [
     case(lambda c: (c.hold_lock("ab" * 32), ["undo", c.journal(), "--yes"])[1],
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          id="lock-held-undo"),
+    # ------------------------------------------------------------------------ configuration
+    case(lambda c: _config(c, '[limits]\nworkers = "eight"\n', *c.plan_args()),
+         USAGE, "config.toml: limits.workers must be a whole number", id="config-wrong-type"),
+    case(lambda c: _config(c, "[limits]\nworkers = 0\n", *c.plan_args()),
+         USAGE, "limits.workers must be a whole number from 1 to 64", id="config-out-of-range"),
+    case(lambda c: _config(c, '[trello]\ntokn = "x"\n', *c.plan_args()),
+         USAGE, "unknown key trello.tokn", "see config.example.toml", id="config-unknown-key"),
+    case(lambda c: _config(c, "[trelo]\n", *c.plan_args()),
+         USAGE, "unknown section [trelo]", "expected one of [trello]",
+         id="config-unknown-section"),
+    case(lambda c: _config(c, "[trello\n", *c.plan_args()),
+         USAGE, "config.toml is not valid TOML", "line 1", id="config-invalid-toml"),
+    case(lambda c: _config(c, '[restore]\nmode = "bogus"\n', *c.plan_args()),
+         USAGE, "restore.mode must be 'removed' or 'ever-added'", id="config-bad-choice"),
+    case(lambda c: _config(c, '[restore]\nboards = "Team"\n', "--since", "7d", "--dry-run"),
+         USAGE, "restore.boards must be a list", id="config-boards-not-a-list"),
+    case(lambda c: _config(c, '[restore]\nsince = "yesterday"\n', "--board", c.team,
+                           "--dry-run"),
+         USAGE, "restore.since", "'yesterday' is not a date", "an age like 36h",
+         id="config-bad-since"),
+    case(lambda c: Call(_config(c, '[trello]\napi_url = "ftp://x/1"\n', *c.plan_args()),
+                        {"TRELLO_API_URL": None}),
+         USAGE, "must be an http(s) URL", id="config-bad-api-url"),
+    case(lambda c: ["--config", str(c.tmp / "missing.toml"), *c.plan_args()],
+         USAGE, "does not exist", "create it from config.example.toml",
+         id="config-missing-explicit"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_CONFIG": str(c.tmp / "missing.toml")}),
+         USAGE, "does not exist", "TRELLO_RESTORE_CONFIG", id="config-missing-from-env"),
+    case(lambda c: _config(c, "[trello\n", "apply", str(c.trello.plan)),
+         USAGE, "is not valid TOML", id="config-broken-for-apply"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_WORKERS": "lots"}),
+         USAGE, "TRELLO_RESTORE_WORKERS='lots'", "expected a whole number", id="env-bad-number"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_RESTORE_ADD_TO_BOARD": "maybe"}),
+         USAGE, "TRELLO_RESTORE_ADD_TO_BOARD='maybe'", "expected true or false",
+         id="env-bad-boolean"),
+    case(lambda c: Call(["--board", c.team, "--dry-run"], {"TRELLO_RESTORE_SINCE": "yesterday"}),
+         USAGE, "TRELLO_RESTORE_SINCE 'yesterday' is not a date", id="env-bad-since"),
+    # ------------------------------------------------------------------------ cron mode
+    case(lambda c: c.plan_args("--token", CLI_TOKEN),
+         USAGE, "--token takes only '-'", "set TRELLO_TOKEN", absent=(CLI_TOKEN, CLI_TOKEN[4:]),
+         id="token-on-the-command-line"),
+    case(lambda c: Call(c.plan_args("--token", "-"), {"TRELLO_TOKEN": None}, input=""),
+         USAGE, "standard input holds no token", "set TRELLO_TOKEN", id="token-stdin-empty"),
+    case(lambda c: ["--board", c.team, "--since", "last-run", "--dry-run"],
+         USAGE, "no successful run on these boards is recorded yet", "e.g. --since 7d",
+         id="since-last-run-first-time"),
+    case(lambda c: ["--from-export", str(c.trello.export), "--since", "last-run", "--dry-run"],
+         USAGE, "--since last-run needs the boards over the API", "give a date",
+         id="since-last-run-offline"),
+    case(lambda c: c.plan_args("--log-file", str(c.tmp)),
+         USAGE, "cannot open the log file", "check --log-file", id="log-file-is-a-directory"),
+    case(lambda c: c.plan_args("--log-file", c.under_a_file("run.log")),
+         USAGE, "cannot open the log file", "check --log-file", id="log-file-under-a-file"),
+    case(lambda c: ["--workspace", "no-such-workspace", "--since", "7d", "--dry-run"],
+         USAGE, "no workspace 'no-such-workspace'", "https://trello.com/w/NAME",
+         id="workspace-unknown"),
+    case(lambda c: ["--workspace", "", "--since", "7d", "--dry-run"],
+         USAGE, "--workspace is empty", id="workspace-empty"),
     # ------------------------------------------------------------------------ credentials
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": None}),
          AUTH, "no Trello credentials", "set TRELLO_API_KEY and TRELLO_TOKEN",
@@ -611,6 +681,8 @@ def _check(result: Result, c: Case) -> str:
     assert line.startswith(c.prefix), line
     for needle in c.needles:
         assert needle in line, (needle, line)
+    for secret in c.absent:
+        assert secret not in result.output
     return line
 
 

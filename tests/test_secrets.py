@@ -3,8 +3,9 @@
 One test runs the whole cycle with a key and token issued for the scenario's mover — plan,
 plan export, apply, undo, a one-shot apply and its undo, failing runs with ``-vv`` debug
 logging, an unreachable API, an API that echoes the request (``Authorization`` header
-included) into its error answers, and, where the command line offers them, ``--log-file``,
-``--config`` (token in the config file) and ``--token -`` (token on stdin) — and then searches
+included) into its error answers, ``--log-file`` (debug), ``--config`` (token in the config
+file), ``--token -`` (token on stdin), ``--workspace``, and a cron run continued with
+``--since last-run`` — and then searches
 every byte the tool produced: stdout and stderr of every run, the log file, the plan files,
 the journals, and every file under the test's directory (the state directory, the HTTP cache's
 SQLite files, the last-run state, the locks, and the XDG config, cache and state homes) for
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -87,10 +87,6 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/1"
 
 
-def _options(command: click.Command) -> set[str]:
-    return {opt for p in command.params for opt in getattr(p, "opts", [])}
-
-
 def _needles(*secrets: str) -> dict[str, bytes]:
     """What must not appear: each secret, its URL-encoded forms, and 12-character pieces from
     its start, middle and end (what a message cut inside it would leave)."""
@@ -115,6 +111,8 @@ def test_key_and_token_appear_nowhere(
     scenario = generate(13, 40)
     with scenario.world.lock:
         key, token = scenario.world.add_credentials(scenario.mover.id)
+        other = next(m for m in scenario.world.members if m != scenario.mover.id)
+        _, other_token = scenario.world.add_credentials(other)
     sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
     home = tmp_path / "trello-restore-home"
     for name, value in {
@@ -177,6 +175,7 @@ def test_key_and_token_appear_nowhere(
     run("--board", scenario.team.id, "--since", "7d", "--dry-run", "-vv",
         code=ExitCode.AUTH, TRELLO_TOKEN="ATTA" + "5" * 60)  # fmt: skip
     run("apply", str(plan), "-vv", code=ExitCode.AUTH, TRELLO_API_KEY="5" * 32)
+    run("apply", str(plan), "-vv", code=ExitCode.USAGE, TRELLO_TOKEN=other_token)
     run("--board", scenario.team.id, "--since", "7d", "--dry-run", "-vv",
         code=ExitCode.UNREACHABLE, TRELLO_API_URL=_closed_port_url())  # fmt: skip
     run("apply", str(plan), "-vv", "--api-url", _closed_port_url(), code=ExitCode.UNREACHABLE)
@@ -192,37 +191,43 @@ def test_key_and_token_appear_nowhere(
         run("--board", scenario.team.id, "--since", "7d", "--dry-run", "-vv", code=code,
             TRELLO_API_URL=f"{echo_url}/{mode}/1")  # fmt: skip
 
-    # What the command line offers for unattended runs, once it offers it.
-    options = _options(main)
+    # Unattended runs: a log file (debug), the token in a config file (0600, then readable by
+    # others: a warning, which must not quote it), the token on stdin, a workspace, and a cron
+    # run from the last successful one, twice (the state file records where it ended).
     log_file = tmp_path / "logs" / "trello-restore.log"
-    if "--log-file" in options:
-        log_file.parent.mkdir()
-        run(*restore, "--dry-run", "-vv", "--log-file", str(log_file))
-        run("--board", "No Such Board", "--since", "7d", "--dry-run", "-vv",
-            "--log-file", str(log_file), code=ExitCode.USAGE)  # fmt: skip
-        assert log_file.is_file()
-    if "--config" in options:
-        config = tmp_path / "config" / "config.toml"
-        config.parent.mkdir()
-        config.write_text(f'[trello]\napi_key = "{key}"\ntoken = "{token}"\n')
-        config.chmod(0o600)
-        run(*restore, "--dry-run", "-vv", "--config", str(config),
-            TRELLO_API_KEY=None, TRELLO_TOKEN=None)  # fmt: skip
-        config.chmod(0o644)  # readable by others: a warning, which must not quote the token
-        run(*restore, "--dry-run", "--config", str(config),
-            TRELLO_API_KEY=None, TRELLO_TOKEN=None)  # fmt: skip
-        config.unlink()  # the user's own file holds the token by design; nothing else may
-    if "--token" in options:
-        run(*restore, "--dry-run", "-vv", "--token", "-", input=token + "\n",
-            TRELLO_TOKEN=None)  # fmt: skip
+    run(*restore, "--dry-run", "-vv", "--log-file", str(log_file))
+    run("--board", "No Such Board", "--since", "7d", "--dry-run", "-vv",
+        "--log-file", str(log_file), code=ExitCode.USAGE)  # fmt: skip
+    run(*restore, "--yes", "--log-file", str(log_file), "-vv", "--format", "json")
+    assert "DEBUG" in log_file.read_text()
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(f'[trello]\napi_key = "{key}"\ntoken = "{token}"\n')
+    config.chmod(0o600)
+    run(*restore, "--dry-run", "-vv", "--config", str(config),
+        TRELLO_API_KEY=None, TRELLO_TOKEN=None)  # fmt: skip
+    config.chmod(0o644)
+    warned = run(*restore, "--dry-run", "--config", str(config),
+                 TRELLO_API_KEY=None, TRELLO_TOKEN=None)  # fmt: skip
+    assert "chmod 600" in warned.stderr
+    run(*restore, "--dry-run", "-vv", "--token", "-", input=token + "\n", TRELLO_TOKEN=None)
+    run("--workspace", "acme-team", "--since", "7d", "--dry-run", "-vv", "--rate-limit", "1000")
+    cron = ["--board", scenario.team.id, "--yes", "--quiet", "--format", "json",
+            "--rate-limit", "1000"]  # fmt: skip
+    run(*cron, "--since", since)
+    run(*cron, "--since", "last-run", "--log-file", str(log_file))
+    assert any((home / "state").rglob("last-run/*")), "the cron run recorded no state"
 
-    # Everything the runs wrote exists where expected, so the search below searched it.
+    # Everything the runs wrote exists where expected, so the search below searched it. The
+    # config file holds the token by design (the user's own file): it goes before the search.
+    config.unlink()
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite" for p in (home / "cache").iterdir())
     journals = list((home / "state" / "journals").glob("*.jsonl"))
     assert journals
     assert all(j.read_text().count("\n") > 2 for j in journals)
 
+    assert sum("DEBUG" in text for _, text in outputs) > 10  # -vv debug logs were searched
     needles = _needles(key, token)
     hits = [
         f"{name} in the output of: {command}"
