@@ -326,7 +326,8 @@ class _Progress:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="How to print the plan on stdout.",
+    help="How to print the plan on stdout; json without --dry-run: a one-line JSON summary "
+    "of the run instead.",
 )
 @click.option(
     "--mode",
