@@ -486,3 +486,39 @@ class TestWording:
         """A bar, done of total, counts and the rate."""
         line = progress_line({"applied": 3, "failed": 1}, 4, 8, 2.0, width=8)
         assert line == "[####....]  4/8  3 applied, 1 failed  2.0/s"
+
+
+def test_parent_dry_run_and_yes_reach_the_subcommands(tmp_path: Path) -> None:
+    """``trello-restore --dry-run apply PLAN`` is a dry run (no write), ``--yes undo`` does not
+    ask, and planning options in front of a subcommand are refused instead of ignored."""
+    s = generate(61, 40)
+    from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+
+    with SandboxServer(s.world, SandboxOptions()) as server:
+        env = {
+            "TRELLO_API_URL": server.base_url,
+            "TRELLO_API_KEY": s.key,
+            "TRELLO_TOKEN": s.token,
+        }
+        runner = CliRunner(env=env)
+        plan = tmp_path / "plan.json"
+        since = s.incident_at.isoformat()
+        r = runner.invoke(
+            main,
+            ["--board", s.team.id, "--since", since, "--add-to-board", "--dry-run",
+             "--plan-out", str(plan)],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(main, ["--dry-run", "apply", str(plan)])
+        assert r.exit_code == 0, r.output
+        assert not [x for x in server.request_log if x.method != "GET"]
+        r = runner.invoke(main, ["--since", since, "apply", str(plan)])
+        assert r.exit_code == 2
+        assert "--since plan a restore and mean nothing to 'apply'" in r.stderr
+        assert not [x for x in server.request_log if x.method != "GET"]
+        r = runner.invoke(main, ["apply", str(plan)])
+        assert r.exit_code == 0, r.output
+        journal_path = r.stderr.split("Journal: ")[1].strip().splitlines()[0]
+        r = runner.invoke(main, ["--yes", "undo", journal_path])
+        assert r.exit_code == 0, r.output
+        assert "Summary:" in r.stdout

@@ -76,3 +76,13 @@ def test_token_in_a_readable_file_warns(tmp_path: Path) -> None:
     assert "ATTAsecret" not in warnings[0]
     path.chmod(0o600)
     assert load_config(path, explicit=True).warnings == ()
+
+
+def test_wrong_type_for_a_credential_never_echoes_it(tmp_path: Path) -> None:
+    """A token given as a list is reported by type, not by value."""
+    path = tmp_path / "config.toml"
+    path.write_text("[trello]\ntoken = ['ATTAsecretvalue']\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, explicit=True)
+    assert "trello.token must be a string, not a list" in str(err.value)
+    assert "ATTAsecret" not in str(err.value)

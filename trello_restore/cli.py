@@ -173,8 +173,13 @@ def _open_log_file(path: Path) -> _LogFileHandler:
             path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
     except OSError as exc:
+        why = (
+            "a folder on that path is a file"
+            if isinstance(exc, (FileExistsError, NotADirectoryError))
+            else exc.strerror or str(exc)
+        )
         raise UsageError(
-            f"cannot open the log file {path} ({exc.strerror or exc}); check --log-file / "
+            f"cannot open the log file {path} ({why}); check --log-file / "
             "[paths] log_file and the directory's permissions"
         ) from None
     handler.setFormatter(
@@ -190,6 +195,11 @@ def _end_of_command() -> None:
 
     _close_log_file()
     use_file_dirs(None, None)
+    # Hand the package logger back as it was: a process that runs commands in turn (tests, an
+    # embedding program) must not keep this command's handlers or lose propagation.
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
 
 
 def _close_log_file() -> None:
@@ -454,6 +464,8 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     standalone = ctx.invoked_subcommand in _STANDALONE
     ctx.call_on_close(_end_of_command)
     try:
+        if ctx.invoked_subcommand is not None:
+            _refuse_planning_options(ctx.invoked_subcommand, flags, options)
         settings = None if standalone else _resolve_settings(flags, config_flag, token_flag)
         args = RestoreArgs(**options, settings=settings)
         if settings is None:
@@ -481,6 +493,51 @@ def main(ctx: click.Context, /, **options: Any) -> None:
         click.echo(ctx.get_help())
         return
     _exit_with(lambda: _plan_command(args, settings))
+
+
+#: Options that only make sense when planning: refused in front of a subcommand, where they
+#: would be silently ignored (``apply`` applies the file as written; undo reads its journal).
+_PLANNING_ONLY = (
+    "boards",
+    "workspace",
+    "exports",
+    "since",
+    "until",
+    "mode",
+    "removed_by",
+    "cause",
+    "only_recorded",
+    "add_to_board",
+    "board_role",
+    "plan_out",
+    "lists",
+    "cards",
+    "detailed_exitcode",
+)
+
+
+_FLAG_NAMES = {
+    "boards": "--board",
+    "exports": "--from-export",
+    "lists": "--list",
+    "cards": "--card",
+    "fmt": "--format",
+}
+
+
+def _refuse_planning_options(command: str, flags: dict[str, Any], options: dict[str, Any]) -> None:
+    """Planning options placed before a subcommand would be ignored by it: refuse them."""
+    given = [
+        name
+        for name in _PLANNING_ONLY
+        if flags.get(name) not in (None, (), False) or options.get(name) not in (None, (), False)
+    ]
+    if given:
+        names = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in given)
+        raise UsageError(
+            f"{names} plan a restore and mean nothing to '{command}'; drop them (options of "
+            f"'{command}' go after its name, e.g. trello-restore {command} --dry-run FILE)"
+        )
 
 
 def _resolve_settings(
@@ -819,6 +876,7 @@ def apply_command(
     """
     parent, s = _parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
+    dry_run = dry_run or parent.dry_run
     _setup_sub_logging(s, verbose, quiet)
 
     def body() -> ExitCode:
@@ -903,6 +961,7 @@ def undo(
     """
     parent, s = _parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
+    dry_run, yes = dry_run or parent.dry_run, yes or parent.yes
     _setup_sub_logging(s, verbose, quiet)
 
     def body() -> ExitCode:

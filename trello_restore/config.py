@@ -188,11 +188,17 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             "from config.example.toml"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from None
+        raise ConfigError(
+            f"config file {path} cannot be read ({exc.strerror}); point --config / "
+            f"{ENV_CONFIG} at a TOML file you can read"
+        ) from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        raise ConfigError(
+            f"config file {path} is not valid TOML ({exc}); fix it, starting from "
+            "config.example.toml"
+        ) from None
     values: dict[tuple[str, str], object] = {}
     for section, table in doc.items():
         known = CONFIG_KEYS.get(section)
@@ -223,8 +229,14 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
                     f"{low:g} to {high:g}, not {value!r:.40}"
                 )
             if not ok:
+                # Never echo what stands where a credential should be.
+                shown = (
+                    f"a {type(value).__name__}"
+                    if section == "trello" and key != "api_url"
+                    else f"{value!r:.40}"
+                )
                 raise ConfigError(
-                    f"config file {path}: {section}.{key} must be {description}, not {value!r:.40}"
+                    f"config file {path}: {section}.{key} must be {description}, not {shown}"
                 )
             values[(section, key)] = value
     warnings: list[str] = []
