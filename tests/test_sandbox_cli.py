@@ -88,6 +88,26 @@ def test_serve_subprocess(stop: signal.Signals) -> None:
     assert token not in err
 
 
+def test_serve_can_start_with_a_429_storm() -> None:
+    """``--storm-s`` starts the sandbox inside a 429 storm with Trello's JSON body."""
+    with _start_serve("--seed", "2", "--cards", "20", "--storm-s", "600") as proc:
+        try:
+            url, key, token = (line.split("=", 1)[1] for line in _read_lines(proc, 3))
+            header = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+            r = requests.get(
+                url + "/members/me/boards", headers={"Authorization": header}, timeout=30
+            )
+            assert r.status_code == 429
+            assert r.json() == {
+                "error": "API_TOKEN_LIMIT_EXCEEDED",
+                "message": "Rate limit exceeded",
+            }
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A click test runner."""

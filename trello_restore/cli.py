@@ -1104,6 +1104,13 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     help="Share of requests whose connection is closed without an answer.",
 )
 @click.option(
+    "--storm-s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Start with a 429 storm this many seconds long (Trello time): every request gets 429.",
+)
+@click.option(
     "--unlogged-share",
     type=click.FloatRange(0, 1),
     default=0.2,
@@ -1127,6 +1134,7 @@ def serve(
     time_scale: float,
     error_rate: float,
     drop_rate: float,
+    storm_s: float,
     unlogged_share: float,
     id_cursor: str,
 ) -> None:
@@ -1146,6 +1154,7 @@ def serve(
         time_scale=time_scale,
         error_rate=error_rate,
         drop_rate=drop_rate,
+        storm_s=storm_s,
         id_cursor=id_cursor,
         seed=seed,
     )
