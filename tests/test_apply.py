@@ -441,3 +441,18 @@ def test_a_token_that_stops_working_stops_the_run(
     report, _ = _apply(sb, doc, path)
     assert report.exit_code == ExitCode.OK
     assert diff(snapshot(s.world), expected(before, truth)) == []
+
+
+def test_a_new_journal_is_never_seen_empty(tmp_path: Path) -> None:
+    """Journals are created with their header in one step (link), so a second run starting on
+    the same plan reads a valid journal, never an empty file; both handles append."""
+    from trello_restore.journal import Journal, JournalHeader, JournalRecord
+
+    header = JournalHeader("d" * 64, "http://x/1", "m" * 24, "2026-01-01T00:00:00Z")
+    path = tmp_path / "j" / "plan.jsonl"
+    with Journal.open(path, header) as first, Journal.open(path, header) as second:
+        assert path.stat().st_mode & 0o777 == 0o600
+        first.append(JournalRecord("c-1", "apply", "add_member_to_card", "applied", "b", "m"))
+        second.append(JournalRecord("c-2", "apply", "add_member_to_card", "applied", "b", "m"))
+    assert set(Journal.read(path).done()) == {"c-1", "c-2"}
+    assert [p.name for p in path.parent.iterdir()] == ["plan.jsonl"]  # no temporary left

@@ -12,9 +12,11 @@ warning, and the next append starts on a fresh line. Any other damage is an ``In
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -94,18 +96,28 @@ class Journal:
     @classmethod
     def open(cls, path: Path, header: JournalHeader) -> Self:
         """Open (creating, mode 0600) the journal of a plan; refuses a journal of another plan."""
-        if path.exists():
-            journal = cls.read(path)
-            if journal.header.plan_digest != header.plan_digest:
-                raise InputFileError(
-                    f"{path} is the journal of another plan; pass a different --journal or "
-                    "apply the plan it belongs to"
-                )
-            journal._start_appending()
-            return journal
+        if not path.exists():
+            # FileExistsError: another run created it just now; open it as an existing journal.
+            with contextlib.suppress(FileExistsError):
+                cls._create(path, header)
+        journal = cls.read(path)
+        if journal.header.plan_digest != header.plan_digest:
+            raise InputFileError(
+                f"{path} is the journal of another plan; pass a different --journal or "
+                "apply the plan it belongs to"
+            )
+        journal._start_appending()
+        return journal
+
+    @staticmethod
+    def _create(path: Path, header: JournalHeader) -> None:
+        """Create the journal with its header in one step: the header is written to a
+        temporary file that is then hard-linked into place, so no reader (another run starting
+        on the same plan) can ever see an empty journal. FileExistsError if it exists."""
+        line = json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fd, tmp = tempfile.mkstemp(prefix=".journal-", dir=path.parent)
         except OSError as exc:
             # mkdir says "File exists" when the parent is a file: say what is really wrong.
             why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
@@ -113,10 +125,23 @@ class Journal:
                 f"cannot create the journal {path} ({why}); check the state directory "
                 "(TRELLO_RESTORE_HOME) or pass --journal PATH"
             ) from None
-        journal = cls(path, header, [])
-        journal._fh = os.fdopen(fd, "a", encoding="utf-8")
-        journal._write(json.dumps({"type": "header", **asdict(header)}, sort_keys=True))
-        return journal
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                os.fchmod(fh.fileno(), 0o600)
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise InputFileError(
+                f"cannot create the journal {path} ({exc.strerror}); check the state directory "
+                "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+            ) from None
+        finally:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
 
     @classmethod
     def read(cls, path: Path) -> Self:
