@@ -581,7 +581,7 @@ CASES = [
     case(lambda c: Call(["apply", str(c.trello.plan)], {"TRELLO_API_KEY": "0" * 32}),
          AUTH, "(invalid key)", "check TRELLO_API_KEY", id="credentials-invalid-key"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": "my token"}),
-         AUTH, "TRELLO_TOKEN has characters", "check TRELLO_API_KEY and TRELLO_TOKEN",
+         AUTH, "the token has characters", "check where it comes from (TRELLO_TOKEN",
          id="credentials-malformed-token"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": c.trello.outsider_token}),
          AUTH, "cannot read board", "ask a board admin", id="no-permission-on-board"),

@@ -1043,11 +1043,15 @@ def _check_credentials(key: str, token: str) -> None:
             "no Trello credentials: set TRELLO_API_KEY and TRELLO_TOKEN (or api_key and token "
             "in the [trello] section of the config file)"
         )
-    for name, value in (("TRELLO_API_KEY", key), ("TRELLO_TOKEN", token)):
+    sources = {
+        "API key": "TRELLO_API_KEY or api_key in the config file",
+        "token": "TRELLO_TOKEN, token in the config file, or what --token - read",
+    }
+    for name, value in (("API key", key), ("token", token)):
         if not _CREDENTIAL_RE.match(value):
             raise AuthError(
-                f"{name} has characters no Trello credential has (spaces, quotes, commas or "
-                "non-ASCII): check TRELLO_API_KEY and TRELLO_TOKEN"
+                f"the {name} has characters no Trello credential has (spaces, quotes, commas "
+                f"or non-ASCII): check where it comes from ({sources[name]})"
             )
 
 
