@@ -38,6 +38,7 @@ from trello_restore.errors import (
 )
 from trello_restore.history import (
     ACTION_FILTER,
+    MOVE_TYPES,
     HistoryError,
     members_from_listing,
     parse_board,
@@ -225,7 +226,7 @@ def fetch(
         reads = {b.id: _read_board(pool, spans, api, b) for b in scope.values()}
         raw_actions = [a for r in reads.values() for a in r.actions()]
         if follow_moves:
-            for other in sorted(_connected_boards(parse_history(raw_actions)) - set(scope)):
+            for other in sorted(_connected_boards(raw_actions) - set(scope)):
                 try:
                     info = _get_board(api, other, other)
                 except PermissionDenied:
@@ -464,8 +465,18 @@ def board_cards(api: Api, board_id: str) -> list[CardState]:
         before = min(c["id"] for c in page)
 
 
-def _connected_boards(history: History) -> set[str]:
-    return {b for m in history.moves for b in (m.source_board_id, m.target_board_id) if b}
+def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Boards that cards or lists moved to or from (a scan of the move actions only: parsing
+    the whole history twice costs seconds on a large board)."""
+    out: set[str] = set()
+    for a in raw_actions:
+        if a.get("type") in MOVE_TYPES:
+            data = a.get("data") or {}
+            for key in ("board", "boardSource", "boardTarget"):
+                ref = data.get(key)
+                if isinstance(ref, Mapping) and isinstance(ref.get("id"), str):
+                    out.add(ref["id"])
+    return out
 
 
 def _unexplained_cards(

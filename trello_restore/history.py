@@ -38,7 +38,7 @@ ACTION_FILTER = (
     "updateCard:idList",
     "updateCard:closed",
 )
-_MOVE_TYPES = frozenset(
+MOVE_TYPES = frozenset(
     {"moveCardToBoard", "moveCardFromBoard", "moveListToBoard", "moveListFromBoard"}
 )
 
@@ -136,7 +136,7 @@ def parse_history(actions: Iterable[JSON]) -> History:
                     deactivated=bool(data.get("deactivated", False)),
                 )
             )
-        elif type_ in _MOVE_TYPES:
+        elif type_ in MOVE_TYPES:
             if "ToBoard" in type_:
                 source, target = (data.get("boardSource") or {}).get("id", ""), board_id
             else:
