@@ -833,27 +833,46 @@ def _setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
     _setup_logging(verbose, quiet, settings.log_file, (settings.api_key, settings.token))
 
 
+def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options ``apply`` and ``undo`` share: concurrency, rate, API URL, verbosity."""
+    options = [
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            metavar="N",
+            help="Concurrent writers (default 8).",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.IntRange(1, 1000),
+            metavar="N",
+            help="Requests per 10 s per token (default 90; Trello allows 100).",
+        ),
+        click.option(
+            "--api-url",
+            metavar="URL",
+            help=f"Trello API base URL (env TRELLO_API_URL); must be the {of}'s.",
+        ),
+        click.option(
+            "-v", "--verbose", count=True, help="List every change's outcome; more logging."
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors)."),
+    ]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @main.command("apply")
 @click.argument("plan_file", metavar="PLAN")
 @click.option("--dry-run", is_flag=True, help="Read live state and report; write nothing.")
 @click.option("--journal", metavar="PATH", help="Journal file (default: the plan's own).")
-@click.option(
-    "--workers", type=click.IntRange(1, 64), metavar="N", help="Concurrent writers (default 8)."
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(1, 1000),
-    metavar="N",
-    help="Requests per 10 s per token (default 90; Trello allows 100).",
-)
 @click.option("-y", "--yes", is_flag=True, help="Accepted for scripts; apply PLAN never asks.")
-@click.option(
-    "--api-url",
-    metavar="URL",
-    help="Trello API base URL (env TRELLO_API_URL); must be the plan's.",
-)
-@click.option("-v", "--verbose", count=True, help="List every change's outcome; more logging.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors).")
+@_writer_options("plan")
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -924,22 +943,7 @@ def apply_command(
     is_flag=True,
     help="Also remove the board memberships the apply granted (--add-to-board).",
 )
-@click.option(
-    "--workers", type=click.IntRange(1, 64), metavar="N", help="Concurrent writers (default 8)."
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(1, 1000),
-    metavar="N",
-    help="Requests per 10 s per token (default 90; Trello allows 100).",
-)
-@click.option(
-    "--api-url",
-    metavar="URL",
-    help="Trello API base URL (env TRELLO_API_URL); must be the journal's.",
-)
-@click.option("-v", "--verbose", count=True, help="List every change's outcome; more logging.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors).")
+@_writer_options("journal")
 @click.pass_context
 def undo(
     ctx: click.Context,
