@@ -80,3 +80,20 @@ def test_list_and_card_filters() -> None:
     _assert_plan_is_truth(s, s.truth(replace(base, name="list", lists=lists)))
     some = frozenset(sorted(s.world.cards)[:40])
     _assert_plan_is_truth(s, s.truth(replace(base, name="card", cards=some)))
+
+
+def test_history_does_not_depend_on_page_order() -> None:
+    """Parsing the same actions page by page in any order gives the same history (the fetcher
+    parses pages as they arrive, from several threads)."""
+    from trello_restore.history import HistoryBuilder, parse_history
+
+    s = generate(9, 300)
+    actions = [
+        render.action(s.world, a) for bid in s.scope for a in reversed(s.world.board_feed[bid])
+    ]
+    whole = parse_history(actions)
+    pages = [actions[i : i + 97] for i in range(0, len(actions), 97)]
+    builder = HistoryBuilder()
+    for page in reversed(pages + pages[:3]):  # out of order, with repeats
+        builder.add(page)
+    assert builder.build() == whole

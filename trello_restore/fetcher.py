@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ from trello_restore.errors import (
 from trello_restore.history import (
     ACTION_FILTER,
     MOVE_TYPES,
+    HistoryBuilder,
     HistoryError,
     members_from_listing,
     parse_board,
@@ -51,6 +52,8 @@ from trello_restore.models import BoardState, CardState, History, MemberRef, Sta
 logger = logging.getLogger(__name__)
 
 PAGE = 1000
+#: Where fetched pages of actions go to be parsed as they arrive.
+Sink = Callable[[list[Mapping[str, Any]]], None]
 #: Concurrent readers of one fetch (the api's limiter keeps them under Trello's rate).
 READERS = 6
 #: Date spans a long board history is split into, paged concurrently.
@@ -223,7 +226,8 @@ def fetch(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
     ):
-        reads = {b.id: _read_board(pool, spans, api, b) for b in scope.values()}
+        builder = HistoryBuilder()
+        reads = {b.id: _read_board(pool, spans, api, b, builder) for b in scope.values()}
         raw_actions = [a for r in reads.values() for a in r.actions()]
         if follow_moves:
             for other in sorted(_connected_boards(raw_actions) - set(scope)):
@@ -239,7 +243,7 @@ def fetch(
                     )
                     continue
                 scope[info.id] = info
-                reads[info.id] = _read_board(pool, spans, api, info)
+                reads[info.id] = _read_board(pool, spans, api, info, builder)
                 raw_actions.extend(reads[info.id].actions())
         boards_state: dict[str, BoardState] = {}
         cards: dict[str, CardState] = {}
@@ -251,15 +255,9 @@ def fetch(
             for card in read.cards.result():
                 cards[card.id] = card
         unexplained = sorted(_unexplained_cards(raw_actions, cards))
-        for page in pool.map(lambda cid: card_actions(api, cid), unexplained):
+        for page in pool.map(lambda cid: card_actions(api, cid, sink=builder.add), unexplained):
             raw_actions.extend(page)
-    try:
-        history = parse_history(raw_actions)
-    except HistoryError as exc:
-        raise BadResponse(
-            f"the API answered actions that are not Trello's ({exc}): check --api-url / "
-            "TRELLO_API_URL"
-        ) from None
+    history = builder.build()
     incomplete = _cards_from(history, cards, unreadable)
     return Fetched(
         history=history,
@@ -284,17 +282,26 @@ class _BoardReads:
 
 
 def _read_board(
-    pool: ThreadPoolExecutor, spans: ThreadPoolExecutor, api: Api, board: BoardInfo
+    pool: ThreadPoolExecutor,
+    spans: ThreadPoolExecutor,
+    api: Api,
+    board: BoardInfo,
+    builder: HistoryBuilder,
 ) -> _BoardReads:
     return _BoardReads(
-        history=pool.submit(board_actions, api, board.id, pool=spans),
+        history=pool.submit(board_actions, api, board.id, pool=spans, sink=builder.add),
         state=pool.submit(board_state, api, board),
         cards=pool.submit(board_cards, api, board.id),
     )
 
 
 def board_actions(
-    api: Api, board_id: str, *, pool: ThreadPoolExecutor | None = None, slices: int = SLICES
+    api: Api,
+    board_id: str,
+    *,
+    pool: ThreadPoolExecutor | None = None,
+    slices: int = SLICES,
+    sink: Sink | None = None,
 ) -> list[Mapping[str, Any]]:
     """A board's whole member-relevant history, newest first, de-duplicated by id.
 
@@ -303,11 +310,11 @@ def board_actions(
     oldest action), each paged on its own — concurrently when a ``pool`` is given. That costs at
     most ``slices`` requests more than one sequential chain, and takes a fraction of the time.
     """
-    head = _page(api, board_id, None, None)
+    head = _page(api, board_id, None, None, sink)
     if len(head) < PAGE or not _OBJECT_ID.match(board_id):
         if len(head) < PAGE:
             return head
-        return _dedupe(head + _span(api, board_id, head, None))
+        return _dedupe(head + _span(api, board_id, head, None, sink))
     start = datetime.fromtimestamp(int(board_id[:8], 16), tz=UTC) - timedelta(seconds=1)
     end = _next_before(head)
     edges = _slice_edges(start, parse_date(end), slices)
@@ -315,8 +322,8 @@ def board_actions(
 
     def run(span: tuple[datetime, datetime]) -> list[Mapping[str, Any]]:
         since, before = span
-        first = _page(api, board_id, _stamp(before), _stamp(since))
-        return first + _span(api, board_id, first, _stamp(since))
+        first = _page(api, board_id, _stamp(before), _stamp(since), sink)
+        return first + _span(api, board_id, first, _stamp(since), sink)
 
     parts = list(pool.map(run, spans)) if pool is not None else [run(x) for x in spans]
     return _dedupe(head + [a for part in reversed(parts) for a in part])
@@ -334,7 +341,7 @@ def _slice_edges(start: datetime, end: datetime, slices: int) -> list[datetime]:
 
 
 def _page(
-    api: Api, board_id: str, before: str | None, since: str | None
+    api: Api, board_id: str, before: str | None, since: str | None, sink: Sink | None
 ) -> list[Mapping[str, Any]]:
     query = {
         "filter": ",".join(ACTION_FILTER),
@@ -347,13 +354,32 @@ def _page(
     if since:
         query["since"] = since
     page = api.get(f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None)
-    return _expect_objects(
+    checked = _expect_objects(
         page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type"
     )
+    _feed(sink, checked)
+    return checked
+
+
+def _feed(sink: Sink | None, page: list[Mapping[str, Any]]) -> None:
+    """Parse a page as soon as it arrives (on the reader thread, while others wait)."""
+    if sink is None:
+        return
+    try:
+        sink(page)
+    except HistoryError as exc:
+        raise BadResponse(
+            f"the API answered actions that are not Trello's ({exc}): check --api-url / "
+            "TRELLO_API_URL"
+        ) from None
 
 
 def _span(
-    api: Api, board_id: str, first: list[Mapping[str, Any]], since: str | None
+    api: Api,
+    board_id: str,
+    first: list[Mapping[str, Any]],
+    since: str | None,
+    sink: Sink | None,
 ) -> list[Mapping[str, Any]]:
     """The pages after ``first``, back to ``since``.
 
@@ -365,12 +391,12 @@ def _span(
     page = first
     while len(page) >= PAGE:
         before = _next_before(page)
-        page = _page(api, board_id, before, since)
+        page = _page(api, board_id, before, since, sink)
         fresh = [a for a in page if a["id"] not in seen]
         if not fresh and len(page) >= PAGE:
             # More than a page of actions share one millisecond: step over it by id.
             logger.warning("board %s: over %d actions in one millisecond", board_id, PAGE)
-            page = _page(api, board_id, min(a["id"] for a in page), since)
+            page = _page(api, board_id, min(a["id"] for a in page), since, sink)
             fresh = [a for a in page if a["id"] not in seen]
         seen.update(a["id"] for a in fresh)
         out.extend(fresh)
@@ -396,7 +422,7 @@ def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return out
 
 
-def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
+def card_actions(api: Api, card_id: str, *, sink: Sink | None = None) -> list[Mapping[str, Any]]:
     """A card's own history (fallback; after a move Trello may hide older actions, TRELLO-955)."""
     out: list[Mapping[str, Any]] = []
     before: str | None = None
@@ -412,6 +438,7 @@ def card_actions(api: Api, card_id: str) -> list[Mapping[str, Any]]:
             "date",
             "type",
         )
+        _feed(sink, page)
         out.extend(page)
         if len(page) < PAGE:
             return out

@@ -6,6 +6,7 @@ Accepts every action shape seen in the real samples (2011 to 2021: with or witho
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -77,16 +78,69 @@ def _better(old: MemberRef | None, new: MemberRef) -> MemberRef:
     )
 
 
+class HistoryBuilder:
+    """Parses actions as they arrive, page by page, into one de-duplicated ``History``.
+
+    ``add`` is thread-safe: the fetcher's reader threads parse each page while other requests
+    wait on the network, instead of parsing the whole history after the last page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seen: set[str] = set()
+        self.member_actions: list[MemberAction] = []
+        self.moves: list[MoveAction] = []
+        self.deleted: dict[str, str] = {}
+        self.card_lists: list[tuple[datetime, str, str]] = []
+        self.cards: dict[str, CardInfo] = {}
+        self.members: dict[str, MemberRef] = {}
+        self.oldest: dict[str, datetime] = {}
+        #: Per card and field, the (date, id) of the action its value in ``cards`` came from.
+        self.card_stamps: dict[str, dict[str, tuple[datetime, str]]] = {}
+
+    def add(self, actions: Iterable[JSON]) -> None:
+        """Parse more actions (duplicates of earlier ones are dropped)."""
+        with self._lock:
+            _parse_into(self, actions)
+
+    def build(self) -> History:
+        """The history so far, sorted by date (ties by id)."""
+        with self._lock:
+            return History(
+                member_actions=tuple(sorted(self.member_actions, key=lambda a: (a.date, a.id))),
+                moves=tuple(sorted(self.moves, key=lambda a: (a.date, a.id))),
+                deleted_cards=dict(self.deleted),
+                card_lists=tuple(sorted(self.card_lists)),
+                cards=dict(self.cards),
+                members=dict(self.members),
+                oldest=dict(self.oldest),
+            )
+
+
 def parse_history(actions: Iterable[JSON]) -> History:
     """Parse actions from any number of feeds into one de-duplicated ``History``."""
-    seen: set[str] = set()
-    member_actions: list[MemberAction] = []
-    moves: list[MoveAction] = []
-    deleted: dict[str, str] = {}
-    card_lists: list[tuple[datetime, str, str]] = []
-    cards: dict[str, CardInfo] = {}
-    members: dict[str, MemberRef] = {}
-    oldest: dict[str, datetime] = {}
+    builder = HistoryBuilder()
+    builder.add(actions)
+    return builder.build()
+
+
+def _note_card(
+    b: HistoryBuilder, card_id: str, stamp: tuple[datetime, str], fields: dict[str, str]
+) -> None:
+    """Each field of a card's ``CardInfo`` comes from the newest action that carries it, so the
+    result does not depend on the order pages were parsed in."""
+    stamps = b.card_stamps.setdefault(card_id, {})
+    prev = b.cards.get(card_id) or CardInfo(card_id)
+    values = {k: getattr(prev, k) for k in fields}
+    for key, value in fields.items():
+        if value and (key not in stamps or stamp > stamps[key]):
+            values[key] = value
+            stamps[key] = stamp
+    b.cards[card_id] = CardInfo(id=card_id, **values)
+
+
+def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
+    seen, member_actions, moves, deleted = b.seen, b.member_actions, b.moves, b.deleted
+    card_lists, members, oldest = b.card_lists, b.members, b.oldest
     for raw in actions:
         try:
             action_id, type_, data = raw["id"], raw["type"], raw["data"]
@@ -109,13 +163,16 @@ def parse_history(actions: Iterable[JSON]) -> History:
         card_id = card.get("id")
         lst = data.get("list") or {}
         if isinstance(card_id, str):
-            prev = cards.get(card_id)
-            cards[card_id] = CardInfo(
-                id=card_id,
-                name=(prev.name if prev and prev.name else "") or str(card.get("name") or ""),
-                short_link=(prev.short_link if prev else "") or str(card.get("shortLink") or ""),
-                board_id=(prev.board_id if prev else "") or board_id,
-                list_id=(prev.list_id if prev else "") or str(lst.get("id") or ""),
+            _note_card(
+                b,
+                card_id,
+                (date, action_id),
+                {
+                    "name": str(card.get("name") or ""),
+                    "short_link": str(card.get("shortLink") or ""),
+                    "board_id": board_id,
+                    "list_id": str(lst.get("id") or ""),
+                },
             )
         if type_ in ("addMemberToCard", "removeMemberFromCard") and isinstance(card_id, str):
             member_id = data.get("idMember") or (raw.get("member") or {}).get("id")
@@ -165,18 +222,6 @@ def parse_history(actions: Iterable[JSON]) -> History:
                 after = lst.get("id")
             if after:
                 card_lists.append((date, card_id, after))
-    member_actions.sort(key=lambda a: (a.date, a.id))
-    moves.sort(key=lambda a: (a.date, a.id))
-    card_lists.sort()
-    return History(
-        member_actions=tuple(member_actions),
-        moves=tuple(moves),
-        deleted_cards=deleted,
-        card_lists=tuple(card_lists),
-        cards=cards,
-        members=members,
-        oldest=oldest,
-    )
 
 
 def parse_card(raw: JSON) -> CardState:
