@@ -1022,15 +1022,26 @@ def undo(
     _exit_with(body)
 
 
-@main.command()
-@click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
-@click.option(
+#: Scenario options shared by ``demo``, ``sandbox serve`` and ``sandbox export``.
+_CARDS_OPTION = click.option(
     "--cards",
     type=click.IntRange(MIN_CARDS, MAX_CARDS),
     default=200,
     show_default=True,
     help="Number of cards in the generated scenario.",
 )
+_UNLOGGED_OPTION = click.option(
+    "--unlogged-share",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Share of moved cards whose member removals Trello did not log.",
+)
+
+
+@main.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
+@_CARDS_OPTION
 def demo(seed: int, cards: int) -> None:
     """The whole cycle against a built-in sandbox Trello: no account, no network.
 
@@ -1065,13 +1076,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     help="Port to listen on; 0 picks a free one.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Scenario and fault seed.")
-@click.option(
-    "--cards",
-    type=click.IntRange(MIN_CARDS, MAX_CARDS),
-    default=200,
-    show_default=True,
-    help="Number of cards in the generated scenario.",
-)
+@_CARDS_OPTION
 @click.option(
     "--latency-ms",
     type=click.FloatRange(min=0),
@@ -1114,13 +1119,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="Start with a 429 storm this many seconds long (Trello time): every request gets 429.",
 )
-@click.option(
-    "--unlogged-share",
-    type=click.FloatRange(0, 1),
-    default=0.2,
-    show_default=True,
-    help="Share of moved cards whose member removals Trello did not log.",
-)
+@_UNLOGGED_OPTION
 @click.option(
     "--id-cursor",
     type=click.Choice(["exact", "second"]),
@@ -1187,13 +1186,7 @@ def serve(
 
 @sandbox.command("export")
 @click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
-@click.option(
-    "--cards",
-    type=click.IntRange(20, 20_000),
-    default=200,
-    show_default=True,
-    help="Number of cards in the generated scenario.",
-)
+@_CARDS_OPTION
 @click.option(
     "--board",
     "which",
@@ -1202,13 +1195,7 @@ def serve(
     show_default=True,
     help="Which of the scenario's boards to export.",
 )
-@click.option(
-    "--unlogged-share",
-    type=click.FloatRange(0, 1),
-    default=0.2,
-    show_default=True,
-    help="Share of moved cards whose member removals Trello did not log.",
-)
+@_UNLOGGED_OPTION
 @click.option(
     "-o",
     "--output",
@@ -1228,7 +1215,8 @@ def export(seed: int, cards: int, which: str, unlogged_share: float, output: str
 
     scenario = generate(seed=seed, cards=cards, unlogged_share=unlogged_share)
     board = {"team": scenario.team, "archive": scenario.archive, "roadmap": scenario.roadmap}[which]
-    text = json.dumps(scenario.export(board.id), indent=2, ensure_ascii=False) + "\n"
+    doc = scenario.export(board.id)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "-":
         click.echo(text, nl=False)
         return
@@ -1237,7 +1225,7 @@ def export(seed: int, cards: int, which: str, unlogged_share: float, output: str
     except OSError as err:
         raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
     click.echo(
-        f"Wrote {board.name} ({len(scenario.export(board.id)['actions'])} actions) to {output}; "
+        f"Wrote {board.name} ({len(doc['actions'])} actions) to {output}; "
         f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
         err=True,
     )
