@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 import pytest
 import requests
+from click.testing import CliRunner, Result
 
+from trello_restore.cli import main
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from trello_restore.sandbox.world import World
 
@@ -178,3 +180,18 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
     """A sandbox with default options over ``make_world()``."""
     return sandbox_factory()
+
+
+def cli_invoker(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run the CLI in-process: ``invoke(*args, input=None, **env)``, where each keyword sets an
+    environment variable (None unsets it) for this and later calls; ``input`` is stdin."""
+
+    def invoke(*args: str, input: str | None = None, **env: str | None) -> Result:
+        for k, v in env.items():
+            if v is None:
+                monkeypatch.delenv(k, raising=False)
+            else:
+                monkeypatch.setenv(k, v)
+        return CliRunner().invoke(main, list(args), input=input)
+
+    return invoke

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from trello_restore import run
-from trello_restore.cli import EXIT_CODES_HELP, main
+from trello_restore.cli import EXIT_CODES_HELP
 from trello_restore.config import (
     CONFIG_KEYS,
     DEFAULT_API_URL,
@@ -25,7 +25,7 @@ from trello_restore.config import (
 )
 from trello_restore.errors import ExitCode
 
-from .conftest import Sandbox
+from .conftest import Sandbox, cli_invoker
 
 Invoke = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +43,7 @@ def invoke_fixture(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("TRELLO_API_KEY", sandbox.key)
     monkeypatch.setenv("TRELLO_TOKEN", sandbox.token)
-
-    def invoke(*args: str, input: str | None = None, **env: str | None) -> Result:
-        for k, v in env.items():
-            if v is None:
-                monkeypatch.delenv(k, raising=False)
-            else:
-                monkeypatch.setenv(k, v)
-        return CliRunner().invoke(main, list(args), input=input)
-
-    return invoke
+    return cli_invoker(monkeypatch)
 
 
 def _config(tmp_path: Path, text: str, name: str = "restore.toml", mode: int = 0o600) -> Path:

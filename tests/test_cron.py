@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from trello_restore import cli
-from trello_restore.cli import main
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.run import run_lock
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox, SandboxFactory, cli_invoker
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -52,16 +51,7 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
     monkeypatch.setenv("TRELLO_API_KEY", sb.key)
     monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-
-    def run(*args: str, input: str | None = None, **env: str | None) -> Result:
-        for k, v in env.items():
-            if v is None:
-                monkeypatch.delenv(k, raising=False)
-            else:
-                monkeypatch.setenv(k, v)
-        return CliRunner().invoke(main, list(args), input=input)
-
-    return run
+    return cli_invoker(monkeypatch)
 
 
 def _set_b(s: Scenario, *, add_to_board: bool = True) -> list[str]:
