@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -182,6 +184,29 @@ def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
     return sandbox_factory()
 
 
+@contextlib.contextmanager
+def like_a_process() -> Iterator[None]:
+    """Run the command line with the root logger as a fresh process has it: without handlers.
+
+    pytest attaches its capture handlers to the root logger, so a log record that the command
+    line lets through unhandled is swallowed in a test; in a real process Python's last-resort
+    handler prints it on stderr (``exit 2: …`` under the ``Error:`` line, before this was fixed).
+    """
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+
+
+def run_cli(args: list[str], input: str | None = None) -> Result:
+    """The command line in-process (``CliRunner``), its stderr as a real process's would be."""
+    with like_a_process():
+        return CliRunner().invoke(main, args, input=input)
+
+
 def cli_invoker(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """Run the CLI in-process: ``invoke(*args, input=None, **env)``, where each keyword sets an
     environment variable (None unsets it) for this and later calls; ``input`` is stdin."""
@@ -192,6 +217,20 @@ def cli_invoker(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
                 monkeypatch.delenv(k, raising=False)
             else:
                 monkeypatch.setenv(k, v)
-        return CliRunner().invoke(main, list(args), input=input)
+        return run_cli(list(args), input=input)
 
     return invoke
+
+
+def one_line_error(result: Result, code: int, *needles: str) -> str:
+    """The documented exit code, no traceback, and on stderr exactly one line: ``Error: …``,
+    holding each needle (what went wrong and what to do). Returns the line."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]

@@ -1,7 +1,8 @@
 """The bad-input catalogue (issue 5): every bad input, through the real command line.
 
-Each case runs ``trello-restore`` in-process (``CliRunner``) against a sandbox Trello serving a
-small incident scenario, and must give the documented exit code, exactly one line on stderr
+Each case runs ``trello-restore`` in-process (``CliRunner``, with the root logger as a real
+process has it: ``conftest.run_cli``) against a sandbox Trello serving a small incident
+scenario, and must give the documented exit code, exactly one line on stderr
 that says what to do (a key phrase per case), no traceback, and no write to Trello: not one
 POST, PUT or DELETE in the sandbox's request log (nor in the fake API's, for the cases that
 talk to it).
@@ -19,7 +20,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +40,8 @@ from trello_restore.errors import ExitCode
 from trello_restore.planfile import plan_digest
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+
+from .conftest import run_cli
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: A member id that no world has.
@@ -662,6 +668,9 @@ CASES = [
          USAGE, "No such option", "--no-such-option", click_usage=True, id="unknown-option"),
     case(lambda c: ["apply"],
          USAGE, "Missing argument 'PLAN'", click_usage=True, id="apply-without-plan"),
+    case(lambda c: ["--board", c.team, "--since", "7d", "apply", str(c.trello.plan)],
+         USAGE, "--board, --since plan a restore and mean nothing to 'apply'", "drop them",
+         id="planning-options-before-apply"),
 ]  # fmt: skip
 
 
@@ -669,20 +678,25 @@ CASES = [
 
 
 def _check(result: Result, c: Case) -> str:
-    """The case's contract on one result; returns the line."""
-    assert result.exit_code == c.code, (result.exit_code, result.output)
+    """The case's contract on one in-process result; returns the line."""
     assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    return _check_streams(result.exit_code, result.output, result.stderr, c)
+
+
+def _check_streams(code: int, output: str, stderr: str, c: Case) -> str:
+    """The case's contract on an exit code, all the output and stderr; returns the line."""
+    assert code == c.code, (code, output)
+    assert "Traceback" not in output
+    lines = [x for x in stderr.splitlines() if x.strip()]
     if c.click_usage:
         lines = [x for x in lines if x.startswith("Error: ")]
-    assert len(lines) == 1, result.stderr
+    assert len(lines) == 1, stderr
     line = lines[0]
     assert line.startswith(c.prefix), line
     for needle in c.needles:
         assert needle in line, (needle, line)
     for secret in c.absent:
-        assert secret not in result.output
+        assert secret not in output
     return line
 
 
@@ -705,7 +719,7 @@ def test_bad_input(
                 monkeypatch.setenv(name, val)
         trello.server.request_log.clear()
         trello.fake.methods.clear()
-        result = CliRunner().invoke(main, call.args, input=call.input)
+        result = run_cli(call.args, input=call.input)
     _check(result, c)
     writes = [f"{r.method} {r.path}" for r in trello.server.request_log if r.method in WRITES]
     assert writes == []
@@ -717,3 +731,43 @@ def test_the_catalogue_is_big_enough() -> None:
     """At least 30 distinct bad inputs, each with its own id."""
     ids = [p.id for p in CASES]
     assert len(set(ids)) == len(ids) >= 30
+
+
+#: Errors found before any request, which printed a second line (``exit 2: …``, the log record
+#: of the error reaching Python's last-resort handler) in a real process.
+EARLY = ("token-on-the-command-line", "token-stdin-empty", "config-missing-explicit",
+         "env-bad-number", "log-file-is-a-directory", "planning-options-before-apply")  # fmt: skip
+
+
+@pytest.mark.parametrize("c", [p for p in CASES if p.id in EARLY])
+def test_early_errors_in_a_real_process(
+    c: Case, trello: Trello, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The early errors as cron sees them: ``python -m trello_restore`` in its own process,
+    one line on stderr and the documented exit code, no write."""
+    env = {**os.environ, **trello.env, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}
+    env.pop("TRELLO_RESTORE_CONFIG", None)
+    with contextlib.ExitStack() as stack:
+        made = c.make(Ctx(trello, tmp_path, monkeypatch, stack))
+        call = made if isinstance(made, Call) else Call(made)
+        for name, val in call.env.items():
+            if val is None:
+                env.pop(name, None)
+            else:
+                env[name] = val
+        trello.server.request_log.clear()
+        done = subprocess.run(
+            [sys.executable, "-m", "trello_restore", *call.args],
+            input=call.input or "",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    _check_streams(done.returncode, done.stdout + done.stderr, done.stderr, c)
+    assert not [r for r in trello.server.request_log if r.method in WRITES]
+
+
+def test_the_early_errors_are_in_the_catalogue() -> None:
+    """Every early error run in a real process is a case of the catalogue."""
+    assert set(EARLY) <= {p.id for p in CASES}

@@ -25,7 +25,7 @@ from trello_restore.config import (
 )
 from trello_restore.errors import ExitCode
 
-from .conftest import Sandbox, cli_invoker
+from .conftest import Sandbox, cli_invoker, one_line_error
 
 Invoke = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,16 +62,6 @@ def _inputs(result: Result) -> dict[str, Any]:
     inputs["board_names"] = sorted(b["name"] for b in inputs["boards"])
     inputs["api_url"] = doc["api_url"]
     return inputs
-
-
-def _one_line_error(result: Result, code: ExitCode, *needles: str) -> str:
-    assert result.exit_code == code, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
 
 
 PLAN = ("--dry-run", "--format", "json")
@@ -357,7 +347,7 @@ def test_config_error_names_file_key_and_type(
     config = _config(tmp_path, content)
     args = ["--config", str(config), "--api-url", sandbox.base_url, "--board", "Team"]
     r = invoke(*args, "--since", "7d", "--dry-run")
-    _one_line_error(r, ExitCode.USAGE, str(config), *needles)
+    one_line_error(r, ExitCode.USAGE, str(config), *needles)
     assert sandbox.server.request_log == []
 
 
@@ -377,7 +367,7 @@ def test_environment_error_names_the_variable(
 ) -> None:
     """A variable that does not parse: exit 2, one line naming it; no request."""
     r = invoke("--api-url", sandbox.base_url, "--since", "7d", "--dry-run", **{variable: value})
-    _one_line_error(r, ExitCode.USAGE, variable, needle)
+    one_line_error(r, ExitCode.USAGE, variable, needle)
     assert sandbox.server.request_log == []
 
 
@@ -389,11 +379,11 @@ def test_named_config_must_exist_even_when_everything_is_given(
     everything = ["--api-url", sandbox.base_url, "--board", "Team", "--since", "7d", "--dry-run"]
     missing = tmp_path / "nope.toml"
     r = invoke("--config", str(missing), *everything)
-    _one_line_error(r, ExitCode.USAGE, str(missing), "does not exist")
+    one_line_error(r, ExitCode.USAGE, str(missing), "does not exist")
     r = invoke(*everything, TRELLO_RESTORE_CONFIG=str(missing))
-    _one_line_error(r, ExitCode.USAGE, str(missing), "does not exist")
+    one_line_error(r, ExitCode.USAGE, str(missing), "does not exist")
     r = invoke("--config", str(tmp_path), *everything, TRELLO_RESTORE_CONFIG=None)
-    _one_line_error(r, ExitCode.USAGE, str(tmp_path), "cannot be read")
+    one_line_error(r, ExitCode.USAGE, str(tmp_path), "cannot be read")
     assert sandbox.server.request_log == []
     assert invoke(*everything).exit_code == 0
 
@@ -413,14 +403,14 @@ def test_setting_from_the_file_is_named_in_errors(
     """A bad date from the file or the environment names where it came from."""
     config = _config(tmp_path, '[restore]\nsince = "yesterday"\nboards = ["Team"]\n')
     r = invoke("--config", str(config), "--dry-run", TRELLO_API_URL=sandbox.base_url)
-    _one_line_error(r, ExitCode.USAGE, f"restore.since in {config} 'yesterday' is not a date")
+    one_line_error(r, ExitCode.USAGE, f"restore.since in {config} 'yesterday' is not a date")
     r = invoke("--board", "Team", "--dry-run", TRELLO_RESTORE_UNTIL="soon",
                TRELLO_RESTORE_SINCE="7d")  # fmt: skip
-    _one_line_error(r, ExitCode.USAGE, "TRELLO_RESTORE_UNTIL 'soon' is not a date")
+    one_line_error(r, ExitCode.USAGE, "TRELLO_RESTORE_UNTIL 'soon' is not a date")
     config = _config(tmp_path, '[restore]\nsince = ""\nuntil = ""\n', name="empty.toml")
     r = invoke("--config", str(config), "--board", "Team", "--dry-run",
                TRELLO_RESTORE_SINCE=None, TRELLO_RESTORE_UNTIL=None)  # fmt: skip
-    _one_line_error(r, ExitCode.USAGE, "--since is required")
+    one_line_error(r, ExitCode.USAGE, "--since is required")
 
 
 # -------------------------------------------------------------------------- state and paths
@@ -486,7 +476,7 @@ def test_token_from_the_config_file_warns_when_others_can_read_it(
     assert "Warning" not in r.stderr
     # The environment beats the file: a bad token there is used (and refused by Trello).
     r = invoke(*args, TRELLO_TOKEN=BAD_TOKEN)
-    _one_line_error(r, ExitCode.AUTH)
+    one_line_error(r, ExitCode.AUTH)
 
 
 def test_token_from_standard_input(invoke: Invoke, sandbox: Sandbox) -> None:
@@ -498,7 +488,7 @@ def test_token_from_standard_input(invoke: Invoke, sandbox: Sandbox) -> None:
     r = invoke(*args, "--token", "-", input=sandbox.token + "\n", TRELLO_TOKEN=BAD_TOKEN)
     assert r.exit_code == 0, r.output
     r = invoke(*args, "--token", "-", input="")
-    _one_line_error(r, ExitCode.USAGE, "--token -: standard input holds no token")
+    one_line_error(r, ExitCode.USAGE, "--token -: standard input holds no token")
 
 
 @pytest.mark.parametrize("form", ["separate", "equals"])
@@ -508,7 +498,7 @@ def test_token_on_the_command_line_is_refused(invoke: Invoke, sandbox: Sandbox, 
     token = ["--token", sandbox.token] if form == "separate" else [f"--token={sandbox.token}"]
     r = invoke("--api-url", sandbox.base_url, *token, "--board", "Team", "--since", "7d",
                "--dry-run")  # fmt: skip
-    _one_line_error(r, ExitCode.USAGE, "--token takes only '-'", "TRELLO_TOKEN",
+    one_line_error(r, ExitCode.USAGE, "--token takes only '-'", "TRELLO_TOKEN",
                     "config file", "--token -")  # fmt: skip
     assert sandbox.token not in r.output
     assert sandbox.server.request_log == []

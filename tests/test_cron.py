@@ -23,7 +23,7 @@ from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.run import run_lock
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory, cli_invoker
+from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -78,17 +78,6 @@ def _summary(result: Result, code: ExitCode = ExitCode.OK) -> dict[str, Any]:
     return doc
 
 
-def _one_line_error(result: Result, code: ExitCode, *needles: str) -> str:
-    """The documented exit code, one 'Error:' line on stderr, no traceback; the line."""
-    assert result.exit_code == code, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
-
-
 def _scope(s: Scenario, sb: Sandbox) -> Scope:
     return Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
 
@@ -119,7 +108,7 @@ def test_cron_runs_in_a_row(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     --since last-run each print a JSON summary: the first after a new incident restores just
     that incident, and the one after it finds nothing to do and writes nothing."""
     r = invoke(*_set_b(scenario), *CRON)
-    _one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date", "the first time")
+    one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date", "the first time")
     assert _writes(sb) == []
     path = state_file(home / "state", _scope(scenario, sb))
     assert not path.exists()
@@ -182,7 +171,7 @@ def test_failing_runs_leave_the_last_run_alone(
 
     r = invoke(*_set_b(scenario), *CRON, TRELLO_API_URL="http://127.0.0.1:9/1",
                TRELLO_RESTORE_MAX_RETRIES="0")  # fmt: skip
-    _one_line_error(r, ExitCode.UNREACHABLE)
+    one_line_error(r, ExitCode.UNREACHABLE)
     assert r.stdout == ""
     assert path.read_bytes() == before
 
@@ -216,7 +205,7 @@ def test_damaged_state_file(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     path.parent.mkdir(parents=True)
     path.write_text('{"format": "trello-restore-last-run", "format_version": 1, "last_')
     r = invoke(*_set_b(scenario), *CRON)
-    _one_line_error(r, ExitCode.USAGE, "is damaged", "delete it and pass --since DATE once")
+    one_line_error(r, ExitCode.USAGE, "is damaged", "delete it and pass --since DATE once")
     assert _writes(sb) == []
 
 
@@ -226,7 +215,7 @@ def test_state_is_per_set_of_boards(
     """Another set of boards (here: with the archive board named too) has its own state."""
     _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
     r = invoke(*_set_b(scenario), "--board", scenario.archive.id, *CRON)
-    _one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date")
+    one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date")
     # The same boards named otherwise (by name, and twice) are the same set.
     doc = _summary(invoke(*_set_b(scenario), "--board", "Team Board", *CRON))
     assert doc["outcome"] == "nothing_to_do"
@@ -248,7 +237,7 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
         started = time.monotonic()
         r = invoke(*args)
         assert time.monotonic() - started < 5
-        line = _one_line_error(
+        line = one_line_error(
             r, ExitCode.LOCKED, "another trello-restore run is working on these boards",
             "try again later", str(home / "state" / "locks"),
         )  # fmt: skip
@@ -349,9 +338,9 @@ def test_workspace_with_boards_and_closed_boards(
 def test_unknown_workspace(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
     """An unknown workspace is one line, exit 2."""
     r = invoke("--workspace", "no-such-team", "--since", "7d", "--dry-run")
-    _one_line_error(r, ExitCode.USAGE, "no workspace 'no-such-team'", "https://trello.com/w/")
+    one_line_error(r, ExitCode.USAGE, "no workspace 'no-such-team'", "https://trello.com/w/")
     r = invoke("--workspace", " ", "--since", "7d", "--dry-run")
-    _one_line_error(r, ExitCode.USAGE, "--workspace is empty")
+    one_line_error(r, ExitCode.USAGE, "--workspace is empty")
 
 
 def test_workspace_last_run_is_per_workspace(
@@ -422,7 +411,7 @@ def test_json_summary_refuses_plan_on_stdout(
 ) -> None:
     """One document on stdout: --plan-out - with the apply's JSON summary is refused first."""
     r = invoke(*_set_b(scenario), "--since", "7d", "--yes", "--format", "json", "--plan-out", "-")
-    _one_line_error(r, ExitCode.USAGE, "--plan-out FILE")
+    one_line_error(r, ExitCode.USAGE, "--plan-out FILE")
     assert sb.server.request_log == []
 
 

@@ -463,14 +463,16 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     config_flag, token_flag = options.pop("config_file"), options.pop("token")
     standalone = ctx.invoked_subcommand in _STANDALONE
     ctx.call_on_close(_end_of_command)
+    # Logging on stderr comes first, before anything that can fail: fail() logs the error for
+    # the log file as well, and a record the package logger has no handler for reaches Python's
+    # last-resort handler, which prints it on stderr as a second line under the "Error:" one.
+    _setup_logging(options["verbose"], options["quiet"])
     try:
         if ctx.invoked_subcommand is not None:
             _refuse_planning_options(ctx.invoked_subcommand, flags, options)
         settings = None if standalone else _resolve_settings(flags, config_flag, token_flag)
         args = RestoreArgs(**options, settings=settings)
-        if settings is None:
-            _setup_logging(args.verbose, args.quiet)
-        else:
+        if settings is not None:  # now with the log file, and the secrets to redact
             _setup_logging(
                 args.verbose,
                 args.quiet,
