@@ -25,7 +25,7 @@ from trello_restore.config import (
 )
 from trello_restore.errors import ExitCode
 
-from .conftest import Sandbox, cli_invoker, one_line_error
+from .conftest import T0, Sandbox, SandboxFactory, cli_invoker, make_world, one_line_error
 
 Invoke = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,14 +234,14 @@ def test_cli_layers_end_to_end(invoke: Invoke, sandbox: Sandbox, tmp_path: Path)
     assert got["since"] == "2025-03-02T00:00:00Z"
     assert got["filters"]["removed_by"] == "ben"
 
-    env["TRELLO_API_URL"] = DEAD_URL
+    env["TRELLO_API_URL"] = DEAD_URL  # (--removed-by: a member of Archive, a filter must match)
     flags = ["--api-url", sandbox.base_url, "--board", "Archive", "--since", "2025-03-03",
-             "--removed-by", "cai"]  # fmt: skip
+             "--removed-by", "lead"]  # fmt: skip
     got = _inputs(invoke(*flags, *PLAN, **env))
     assert got["api_url"] == sandbox.base_url
     assert got["board_names"] == ["Archive"]
     assert got["since"] == "2025-03-03T00:00:00Z"
-    assert got["filters"]["removed_by"] == "cai"
+    assert got["filters"]["removed_by"] == "lead"
 
     got = _inputs(invoke(*flags[:-1], "", *PLAN, **env))
     assert got["filters"]["removed_by"] is None
@@ -534,3 +534,36 @@ def test_exit_code_table_is_the_same_in_readme_help_and_code() -> None:
 
     for (_, readme_text), (_, help_text) in zip(rows, help_rows, strict=True):
         assert readme_text.replace("`", "") == help_text
+
+
+def test_dry_run_with_only_blocked_changes_is_pending(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A blocked change is a change still to make: a dry run whose plan holds nothing but a
+    blocked one exits "changes pending" with --detailed-exitcode (the one-shot run of the same
+    plan exits 5, partial), and 0 only once nothing is left, blocked or not."""
+    small = make_world()
+    ids = small.ids
+    with small.world.lock:  # ben is not on the archive board: the move takes him off C1
+        small.world.move_card_to_board(ids["c1"], ids["archive"], ids["shelf"], ids["lead"])
+    sb = sandbox_factory(small)
+    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    invoke = cli_invoker(monkeypatch)
+    plan = ["--board", ids["team"], "--since", T0.isoformat(), "--api-url", sb.base_url]
+    env = {"TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
+
+    dry = invoke(*plan, "--dry-run", "--detailed-exitcode", "--format", "json", **env)
+    doc = json.loads(dry.stdout)
+    assert doc["changes"] == []
+    assert [(b["change"]["member"]["id"], b["reason"]) for b in doc["blocked"]] == [
+        (ids["ben"], "not_board_member")
+    ]
+    assert dry.exit_code == ExitCode.CHANGES_PENDING, dry.output
+    assert invoke(*plan, "--dry-run").exit_code == ExitCode.OK  # without the flag: success
+    assert invoke(*plan, "--yes", "--quiet").exit_code == ExitCode.PARTIAL
+
+    assert invoke(*plan, "--add-to-board", "--yes", "--quiet").exit_code == ExitCode.OK
+    assert ids["ben"] in small.world.cards[ids["c1"]].id_members
+    done = invoke(*plan, "--dry-run", "--detailed-exitcode", "--quiet")
+    assert done.exit_code == ExitCode.OK, done.output

@@ -154,11 +154,12 @@ def test_plan_summary_counts() -> None:
         ("a", True, ExitCode.CHANGES_PENDING),
         ("b", True, ExitCode.CHANGES_PENDING),
         ("empty", True, ExitCode.OK),
-        ("blocked only", True, ExitCode.OK),
+        ("blocked only", True, ExitCode.CHANGES_PENDING),
+        ("blocked only", False, ExitCode.OK),
     ],
 )
 def test_dry_run_exit_code(name: str, detailed: bool, code: ExitCode) -> None:
-    """CHANGES_PENDING only with --detailed-exitcode and changes to make; blocked ones are not."""
+    """CHANGES_PENDING only with --detailed-exitcode and changes to make, blocked ones too."""
     plan, _ = real_plan(name="a" if name in ("empty", "blocked only") else name)
     if name == "empty":
         plan = replace(plan, changes=(), blocked=())

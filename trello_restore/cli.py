@@ -388,7 +388,8 @@ class _Progress:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="With --dry-run: exit 7 when changes are pending, 0 when there is nothing to do.",
+    help="With --dry-run: exit 7 when changes are pending (blocked ones too), 0 when there "
+    "is nothing to do.",
 )
 @click.option(
     "--from-export",

@@ -54,8 +54,10 @@ def card_url(short_link: str) -> str:
 
 def dry_run_exit_code(plan: Plan, detailed: bool) -> ExitCode:
     """``CHANGES_PENDING`` for a dry run with ``--detailed-exitcode`` when the plan has changes,
-    else ``OK``. Blocked changes alone are not pending: applying the plan would not make them."""
-    return ExitCode.CHANGES_PENDING if detailed and plan.changes else ExitCode.OK
+    blocked ones included, else ``OK``. A blocked change is still to be made (the one-shot run
+    of the same plan exits with partial failure): "nothing to do" would tell a script the
+    boards are whole when they are not."""
+    return ExitCode.CHANGES_PENDING if detailed and (plan.changes or plan.blocked) else ExitCode.OK
 
 
 def render_json(plan: Plan, meta: PlanMeta) -> str:
