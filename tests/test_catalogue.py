@@ -399,10 +399,10 @@ CASES = [
          USAGE, "--since is required", "--since 7d", id="since-missing"),
     # ------------------------------------------------------------------------ boards
     case(lambda c: ["--board", "No Such Board", "--since", "7d", "--dry-run"],
-         USAGE, "no board named 'No Such Board'", "give the board's id, shortLink or URL",
+         USAGE, 'no board named "No Such Board"', "give the board's id, shortLink or URL",
          id="board-unknown-name"),
     case(lambda c: ["--board", "Twin Board", "--since", "7d", "--dry-run"],
-         USAGE, "2 boards are named 'Twin Board'", "pass the URL or id", id="board-ambiguous"),
+         USAGE, '2 boards are named "Twin Board"', "pass the URL or id", id="board-ambiguous"),
     case(lambda c: ["--board", "https://trello.com/c/AbCdEfGh/12-a-card", "--since", "7d",
                     "--dry-run"],
          USAGE, "is not a board URL", "https://trello.com/b/", id="board-card-url"),

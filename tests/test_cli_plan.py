@@ -144,7 +144,7 @@ class TestBadInput:
     def test_unknown_board(self, invoke: Invoke, sb: Sandbox) -> None:
         """A name no visible board has."""
         r = invoke("--board", "No Such Board", "--since", "7d", "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "no board named 'No Such Board'", "URL")
+        _one_line_error(r, ExitCode.USAGE, 'no board named "No Such Board"', "URL")
         assert {x.method for x in sb.server.request_log} == {"GET"}
 
     def test_ambiguous_board_name(self, invoke: Invoke, sb: Sandbox, scenario: Scenario) -> None:
@@ -277,7 +277,9 @@ def _offline(path: Path, *args: str) -> dict[str, object]:
 def test_real_deck_export(real_exports: Path) -> None:
     """nextcloud/deck's export: johndoe added himself to card 7 at 16:57 and removed himself at
     17:01:58 on 2021-07-10 — since that day, the removal is planned back; since the next day it
-    is outside the window; removed by someone else, it is filtered."""
+    is outside the window; with --cause move (no move came with it), it is filtered. A
+    --removed-by naming no member of the export is an error; one that differs from johndoe
+    only in case means johndoe."""
     path = next(real_exports.glob("nextcloud__deck__*"))
     doc = _offline(path, "--since", "2021-07-10")
     assert [
@@ -289,8 +291,15 @@ def test_real_deck_export(real_exports: Path) -> None:
     later = _offline(path, "--since", "2021-07-11")
     assert later["changes"] == []
     assert [s["reason"] for s in later["skipped"]] == ["outside_window"]  # type: ignore[attr-defined]
-    other = _offline(path, "--since", "2021-07-10", "--removed-by", "someoneelse")
+    other = _offline(path, "--since", "2021-07-10", "--cause", "move")
     assert [s["reason"] for s in other["skipped"]] == ["filtered"]  # type: ignore[attr-defined]
+    typo = CliRunner().invoke(
+        main, ["--from-export", str(path), "--since", "2021-07-10", "--removed-by", "someoneelse",
+               "--dry-run"],
+    )  # fmt: skip
+    _one_line_error(typo, ExitCode.USAGE, "--removed-by someoneelse: no member")
+    cased = _offline(path, "--since", "2021-07-10", "--removed-by", "JohnDoe")
+    assert cased["changes"] == doc["changes"]
 
 
 def test_real_sprint_board_export(real_exports: Path) -> None:

@@ -381,7 +381,7 @@ def test_log_file_has_the_story_and_no_credentials(
     assert sb.token not in text
     assert "exit 0" in text
     assert "exit 3: " in text
-    assert "exit 2: no board named 'nope'" in text
+    assert 'exit 2: no board named "nope"' in text
     assert "last run on these boards recorded" in text
     assert "DEBUG" in text
     assert "setting token from TRELLO_TOKEN" in text

@@ -14,6 +14,7 @@ from trello_restore.history import ACTION_FILTER
 from trello_restore.planner import build_plan
 from trello_restore.run import build_request, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.truth import compute
 from trello_restore.sandbox.world import World
 
 from .conftest import Sandbox, SandboxFactory, SmallWorld
@@ -29,15 +30,17 @@ def _fetch(sb: Sandbox, board: str, cache: Path | None = None) -> tuple[Fetched,
         return fetched, api.requests_sent
 
 
-def _check_all_sets(s: Scenario, fetched: Fetched) -> None:
+def _check_all_sets(s: Scenario, fetched: Fetched, named: tuple[str, ...] | None = None) -> None:
+    """Every reference set's plan is the truth for the boards ``named`` (default: both)."""
     for name in "abcde":
-        truth = s.truth(name)
+        truth = compute(s.world, s.scope, s.option_sets()[name], named)
         plan = build_plan(
             fetched.history,
             fetched.state,
             plan_options(truth.options),
             fetched.members,
             incomplete=fetched.incomplete,
+            named_boards=fetched.named,
         )
         assert_plan_is_truth(plan, truth)
 
@@ -62,7 +65,7 @@ def test_plan_over_http_equals_ground_truth(
     fetched, _ = _fetch(sb, s.team.name)
     assert {b.id for b in fetched.boards} == set(s.scope)
     assert fetched.incomplete == frozenset()
-    _check_all_sets(s, fetched)
+    _check_all_sets(s, fetched, (s.team.id,))
 
 
 def test_dry_run_reads_only_and_needs_few_requests(sandbox_factory: SandboxFactory) -> None:
@@ -120,13 +123,15 @@ def test_second_plan_comes_mostly_from_the_cache(
 @pytest.mark.parametrize("log_board", ["source", "target"])
 def test_either_board_gives_the_same_plan(sandbox_factory: SandboxFactory, log_board: str) -> None:
     """--board naming the archive or the team board, with the incident's removals logged on
-    either, gives the same exact plan: the fetcher follows moves both ways."""
+    either, reads the same history (the fetcher follows moves both ways) and gives the exact
+    plan for the cards in scope: naming the archive board leaves out team cards that never
+    moved."""
     s = generate(23, 300, incident_log_board=log_board)  # type: ignore[arg-type]
     sb = sandbox_factory(s)
     via_team, _ = _fetch(sb, s.team.id)
     via_archive, _ = _fetch(sb, s.archive.url)  # by URL
     assert via_team.history.member_actions == via_archive.history.member_actions
-    _check_all_sets(s, via_archive)
+    _check_all_sets(s, via_archive, (s.archive.id,))
 
 
 def test_silent_losses_need_the_history_before_the_move(sandbox_factory: SandboxFactory) -> None:
@@ -137,7 +142,7 @@ def test_silent_losses_need_the_history_before_the_move(sandbox_factory: Sandbox
     truth = s.truth("b")
     assert truth.changes
     assert all(c.evidence == "reconstructed" for c in truth.changes)
-    _check_all_sets(s, fetched)
+    _check_all_sets(s, fetched, (s.archive.id,))
 
 
 def test_naive_id_paging_would_lose_actions(sandbox_factory: SandboxFactory) -> None:

@@ -2,7 +2,9 @@
 
 Over the API (``fetch``): board-level actions with an explicit filter, 1000 per page, paged
 backwards with ``before`` and de-duplicated by id; the boards the cards moved from or to are
-followed (one hop), so a card's history from before a move is found; current state is one
+followed (one hop), so a card's history from before a move is found (a followed board supplies
+history, and the cards that moved between it and a named board: ``Fetched.named`` tells the
+planner which boards were named); current state is one
 listing of every card (archived ones and those in archived lists included, paged by 1000), the
 lists and the memberships of each board. Member names come from the actions and from the
 memberships (``member=true``): nothing is ever looked up through ``/1/members/{id}``. Per-card
@@ -16,6 +18,7 @@ oldest millisecond's actions (dropped by id) and can skip none.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -47,7 +50,15 @@ from trello_restore.history import (
     parse_date,
     parse_history,
 )
-from trello_restore.models import BoardState, CardState, History, MemberRef, State
+from trello_restore.models import (
+    BoardState,
+    CardState,
+    History,
+    MemberRef,
+    State,
+    normal_name,
+    quote_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +110,8 @@ class Fetched:
     #: Cards whose history is known to be incomplete (no reconstructed change is planned).
     incomplete: frozenset[str] = frozenset()
     warnings: list[str] = field(default_factory=list)
+    #: The boards the user named (the rest were followed); None: every board in ``state``.
+    named: frozenset[str] | None = None
 
 
 # ------------------------------------------------------------------------ board resolution
@@ -186,23 +199,33 @@ def _expect_objects(value: Any, what: str, expected: str, *keys: str) -> list[Ma
 
 
 def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
-    exact = [b for b in boards if b.get("name") == name]
-    if not exact:
-        exact = [b for b in boards if str(b.get("name", "")).casefold() == name.casefold()]
-    if len(exact) == 1:
-        b = exact[0]
-        return BoardInfo(id=b["id"], name=b.get("name", ""), url=b.get("url", ""))
-    if not exact:
+    """The board with this exact name (compared in Unicode NFC), else the one whose name
+    differs from it only in case; several is an error that lists them (as Trello names them:
+    spaces are not collapsed)."""
+    wanted = normal_name(name)
+    named = [(b, str(b.get("name", ""))) for b in boards]
+    exact = [b for b, n in named if normal_name(n) == wanted]
+    folded = wanted.casefold()
+    matches = exact or [b for b, n in named if normal_name(n).casefold() == folded]
+    if len(matches) == 1:
+        b = matches[0]
+        return BoardInfo(id=b["id"], name=str(b.get("name", "")), url=str(b.get("url", "")))
+    if not matches:
+        names = {normal_name(n).casefold(): n for _, n in named}
+        near = difflib.get_close_matches(folded, list(names), n=3)
+        hint = f"did you mean {' or '.join(quote_name(names[k]) for k in near)}? " if near else ""
         raise BoardNotFound(
-            f"no board named {name!r} is visible to this account: check the name, or give the "
-            "board's id, shortLink or URL"
+            f"no board named {quote_name(name)} is visible to this account: {hint}check the "
+            "name, or give the board's id, shortLink or URL"
         )
     listing = "; ".join(
-        f"{b.get('name')} {b.get('url') or b['id']}{' (closed)' if b.get('closed') else ''}"
-        for b in exact
+        f"{quote_name(str(b.get('name', '')))} {b.get('url') or b['id']}"
+        f"{' (closed)' if b.get('closed') else ''}"
+        for b in matches
     )
     raise AmbiguousBoard(
-        f"{len(exact)} boards are named {name!r}: {listing} — pass the URL or id of the one "
+        f"{len(matches)} boards are named {quote_name(name)}"
+        f"{'' if exact else ' (ignoring case)'}: {listing} — pass the URL or id of the one "
         "you mean"
     )
 
@@ -266,6 +289,7 @@ def fetch(
         boards=list(scope.values()),
         incomplete=incomplete,
         warnings=warnings,
+        named=frozenset(b.id for b in boards),
     )
 
 
@@ -598,6 +622,7 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
         boards=infos,
         incomplete=frozenset(incomplete),
         warnings=list(dict.fromkeys(warnings)),
+        named=frozenset(boards_state),
     )
 
 

@@ -5,6 +5,7 @@ All are frozen dataclasses built from plain data; none does I/O.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -245,3 +246,19 @@ class Plan:
     def board_changes(self) -> tuple[Change, ...]:
         """The ``add_member_to_board`` changes (ordered first)."""
         return tuple(c for c in self.changes if c.action == "add_member_to_board")
+
+
+def normal_name(name: str) -> str:
+    """A board or list name as names are compared: Unicode NFC, since what a user types and
+    what Trello stores may compose the same letters differently. Whitespace is kept as is."""
+    return unicodedata.normalize("NFC", name)
+
+
+def quote_name(name: str) -> str:
+    """A Trello name for a message: in double quotes, exactly as Trello has it (double spaces
+    included), with only control characters escaped so that the message stays one line."""
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        for ch in name
+    )
+    return f'"{shown}"'

@@ -27,12 +27,12 @@ from trello_restore.errors import (
     PermissionDenied,
     UsageError,
 )
-from trello_restore.fetcher import BoardInfo, Fetched, fetch, load_exports, resolve_boards
+from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_boards
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import MemberRef, Plan, PlanOptions
 from trello_restore.planfile import PlanDict, PlanMeta, format_date, plan_digest, plan_summary
-from trello_restore.planner import build_plan
+from trello_restore.planner import build_plan, resolve_filters
 from trello_restore.timeparse import check_window, parse_when
 
 if TYPE_CHECKING:
@@ -240,13 +240,18 @@ def make_plan(
             fetched = fetch(api, boards)
             sent = api.requests_sent
         source = "api"
-    warnings = list(fetched.warnings) + _filter_warnings(options, fetched)
+    warnings = list(fetched.warnings)
+    # A filter value that matches nothing in scope is an error, before anything is planned.
+    options = resolve_filters(
+        fetched.history, fetched.state, options, fetched.members, fetched.named
+    )
     plan = build_plan(
         fetched.history,
         fetched.state,
         options,
         fetched.members,
         incomplete=fetched.incomplete,
+        named_boards=fetched.named,
     )
     meta = PlanMeta(
         tool_version=__version__,
@@ -346,30 +351,6 @@ def run_lock(state_dir: Path, board_ids: Iterable[str]) -> Iterator[Path]:
     finally:
         for lock in reversed(held):
             lock.release()
-
-
-def _filter_warnings(options: PlanOptions, fetched: Fetched) -> list[str]:
-    """Filters that match nothing are almost always typos: say so."""
-    out: list[str] = []
-    known = dict(fetched.history.members) | fetched.members
-    wanted = options.removed_by
-    if wanted and not any(wanted in (m.id, m.username) for m in known.values()):
-        out.append(
-            f"--removed-by {wanted}: no member with that id or username appears in the history "
-            "or the board memberships, so no recorded removal is kept"
-        )
-    if options.lists:
-        names = {n for b in fetched.state.boards.values() for n in b.lists.values()}
-        ids = {i for b in fetched.state.boards.values() for i in b.lists}
-        for item in sorted(options.lists - names - ids):
-            out.append(f"--list {item}: no list with that id or name on the boards in scope")
-    if options.cards:
-        refs = {c.id for c in fetched.state.cards.values()} | {
-            c.short_link for c in fetched.state.cards.values()
-        }
-        for item in sorted(options.cards - refs):
-            out.append(f"--card {item}: no card with that id or shortLink on the boards in scope")
-    return out
 
 
 # ------------------------------------------------------------------------------------- apply

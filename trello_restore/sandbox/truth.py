@@ -8,6 +8,10 @@ memberships it must grant, and what it must skip or block and why.
 
 Conventions (where design.md leaves a choice, the same choice binds the planner):
 
+- Scope: the cards that were ever on a board the user named (the world remembers every board a
+  card has been on). A board that is only followed (reached by a move) supplies history and
+  memberships, and its cards are in scope only if they were on a named board at some time;
+  naming every board (or none: the default) keeps every card of those boards.
 - Every logged ``removeMemberFromCard`` on a card in scope is classified exactly once: as the
   evidence of a change (planned or blocked), or skipped with the first reason that applies, in the
   order ``card_deleted, already_on_card, re_added_later, removed_again_later, filtered,
@@ -128,8 +132,15 @@ def scope_cards(world: World, board_ids: Iterable[str]) -> list[tuple[Card, bool
     return out
 
 
-def compute(world: World, board_ids: Iterable[str], options: OptionSet) -> GroundTruth:
-    """Apply design.md §3 to the ledger for the cards in scope."""
+def compute(
+    world: World,
+    board_ids: Iterable[str],
+    options: OptionSet,
+    named: Iterable[str] | None = None,
+) -> GroundTruth:
+    """Apply design.md §3 to the ledger for the cards in scope. ``board_ids`` are every board
+    the restore reads; ``named`` the ones the user named (default: all of ``board_ids``), whose
+    cards, now or ever, are the cards in scope."""
     by_card: dict[str, list[MemberEvent]] = defaultdict(list)
     for ev in world.ledger:
         by_card[ev.card_id].append(ev)
@@ -148,7 +159,7 @@ def compute(world: World, board_ids: Iterable[str], options: OptionSet) -> Groun
             return False
         return options.cards is None or card.id in options.cards
 
-    for card, deleted in scope_cards(world, scope):
+    for card, deleted in scope_cards(world, scope if named is None else named):
         events = sorted(by_card.get(card.id, []), key=lambda e: (e.at, e.action_id or ""))
         logged = [e for e in events if e.logged]
         recorded = [e for e in logged if e.kind == "remove"]
