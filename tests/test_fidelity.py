@@ -2,31 +2,48 @@
 
 The real samples live in ``../shared`` beside the repository (``TRELLO_RESTORE_SHARED`` overrides
 the location): the official OpenAPI description and public JSON files copied from other projects
-(``../shared/fixtures/SOURCES.md``). A fresh clone has no ``../shared``; tests that need it skip.
+(``../shared/fixtures/SOURCES.md``). A fresh clone has no ``../shared``, so the repository ships
+their *shapes*: ``tests/fixtures/trello-shapes.json``, written by ``tools/make_shapes.py``. Per
+action variant and object kind it holds every key path of the samples, the value types seen there
+and in how many samples, and the OpenAPI operations; no values. Every shape check here reads that
+file and runs with or without ``../shared``. With ``../shared``, ``test_shapes_file_is_derived_
+from_the_samples`` also proves the file is what the script derives from the samples today, and
+the few tests that need the samples' values run too; without it they skip.
 
-Shapes are compared as *key trees*: the set of key paths of a JSON document (list elements share
-the path segment ``[]``), each with the JSON types seen there. A sandbox document must use only
+Shapes are compared as *key trees*: the key paths of a JSON document (list elements share the
+path segment ``[]``), each with the types found there (``int`` and ``float`` apart; strings split
+into ``date``, ``id`` and ``str``, see ``make_shapes.TYPES``). A sandbox document must use only
 paths that some real sample of the same kind has (the union) and must have every path all of them
-share (the intersection). Where the samples agree on a path's type (null aside; int and float are
-both numbers), the sandbox must use one of the types the samples use there.
+share (the intersection): a key only some samples have is optional. Where the samples agree on a
+path's type (null aside; int and float are numbers; date, id and str are strings), the sandbox must
+use a type the samples use there; a date or an id is accepted where a sample has a plain string
+(anonymised samples use made-up ids). Documented exceptions (trello-api-notes §13.5, §13.6): a
+member's private fields (``fullName``, ``initials``, ``avatarUrl``, ``avatarHash``) may be missing
+or null, and an action made by an automation may carry an ``appCreator`` object (its keys go
+unchecked: no public sample has one) and lack ``memberCreator``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import pytest
 import requests
 import trello
 
+from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.sandbox import render, scenario
 from trello_restore.sandbox.server import ROUTES
 from trello_restore.sandbox.world import World
@@ -38,65 +55,57 @@ KeyPath = tuple[str, ...]
 #: A key tree: every key path of a document with the JSON types found there.
 Shape = dict[KeyPath, frozenset[str]]
 
+REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NOTES_SAMPLES = DATA_DIR / "notes-action-samples.json"
 TRELLO_BASE = "https://api.trello.com/1"
 
 
-def shared_dir() -> Path:
-    """``../shared`` beside the repository, or ``$TRELLO_RESTORE_SHARED``."""
-    env = os.environ.get("TRELLO_RESTORE_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+def load_tool() -> ModuleType:
+    """``tools/make_shapes.py``, the script that writes the shapes file (not a package)."""
+    name = "make_shapes"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "tools" / "make_shapes.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while it executes
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+make_shapes = load_tool()
+shape: Callable[[Any], Shape] = make_shapes.shape
+Summary = make_shapes.Summary
+merge = make_shapes.merge
+variant: Callable[[Mapping[str, Any]], str] = make_shapes.variant
+
+
+@cache
+def shipped() -> JSON:
+    """The shapes file shipped in ``tests/fixtures``."""
+    return json.loads(make_shapes.SHAPES_FILE.read_text(encoding="utf-8"))
+
+
+def real_object(kind: str) -> Any:
+    """The summary of the real samples of one object kind (``card:export``) in the shapes file."""
+    return Summary.from_json(shipped()["objects"][kind])
 
 
 @pytest.fixture(scope="module")
 def fixtures_dir() -> Path:
     """``shared/fixtures``; skips the test when the real samples are not there."""
-    path = shared_dir() / "fixtures"
+    path = make_shapes.default_shared() / "fixtures"
     if not (path / "trello-openapi.json").is_file() or not (path / "trello-real").is_dir():
         pytest.skip(
-            f"real Trello samples not found in {path} (a fresh clone has no ../shared; "
-            "set TRELLO_RESTORE_SHARED to a copy of the shared directory to run fidelity tests)"
+            f"real Trello samples not found in {path} (a fresh clone has no ../shared; the shape "
+            "checks ran against tests/fixtures/trello-shapes.json; set TRELLO_RESTORE_SHARED to "
+            "a copy of the shared directory to check that file against the samples)"
         )
     return path
 
 
-def load_real(fixtures: Path, name: str) -> Any:
-    """One file of ``shared/fixtures/trello-real`` (local name without the source prefix)."""
-    matches = sorted((fixtures / "trello-real").glob(f"*__{name}"))
-    assert len(matches) == 1, f"expected one real sample named *__{name}, found {matches}"
-    return json.loads(matches[0].read_text(encoding="utf-8"))
-
-
 # ------------------------------------------------------------------------------------ key trees
-
-
-def json_type(value: Any) -> str:
-    """The JSON type of a decoded value; int and float are kept apart (``idShort`` is an int)."""
-    if value is None:
-        return "null"
-    for py, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (list, "list")):
-        if isinstance(value, py):
-            return name
-    assert isinstance(value, dict), f"not JSON: {value!r}"
-    return "object"
-
-
-def shape(doc: Any) -> Shape:
-    """The key tree of a JSON document (after a JSON round trip, as a client would see it)."""
-    seen: dict[KeyPath, set[str]] = defaultdict(set)
-
-    def walk(value: Any, path: KeyPath) -> None:
-        seen[path].add(json_type(value))
-        if isinstance(value, dict):
-            for key, child in value.items():
-                walk(child, (*path, key))
-        elif isinstance(value, list):
-            for child in value:
-                walk(child, (*path, "[]"))
-
-    walk(json.loads(json.dumps(doc)), ())
-    return {path: frozenset(types) for path, types in seen.items()}
 
 
 def without(doc: JSON, keys: set[str]) -> JSON:
@@ -109,68 +118,110 @@ def fmt(path: KeyPath) -> str:
     return ".".join(path) or "<root>"
 
 
-def compare(sandbox: Shape, samples: Sequence[Shape], what: str) -> list[str]:
-    """Problems with ``sandbox`` against real ``samples``: extra paths, missing paths, types."""
-    assert samples, f"{what}: no real samples to compare with"
-    union: set[KeyPath] = set().union(*samples)
-    common: set[KeyPath] = set(samples[0]).intersection(*samples[1:])
+def family(type_: str) -> str:
+    """What types count as one where samples agree: numbers, and strings of any kind."""
+    if type_ in {"int", "float"}:
+        return "number"
+    return "str" if type_ in {"date", "id", "str"} else type_
+
+
+def compatible(type_: str, real: frozenset[str]) -> bool:
+    """A sandbox type where the samples have ``real``: one of them, or a date or an id where a
+    sample has a plain string."""
+    return type_ in real or (type_ in {"date", "id"} and "str" in real)
+
+
+#: What a member may keep private (notes §13.6): real Trello may then leave these keys out or
+#: send null, although every sample has a value; the values are in ``nonPublic`` instead.
+PRIVATE_MEMBER_FIELDS = frozenset({"fullName", "initials", "avatarUrl", "avatarHash"})
+
+
+def compare(sandbox: Shape, real: Any, what: str) -> list[str]:
+    """Problems with ``sandbox`` against the real samples' ``Summary``: extra paths, missing
+    paths, types."""
+    assert real.samples, f"{what}: no real samples to compare with"
+    union = set(real.paths)
     problems = [
         f"{what}: {fmt(p)} ({'/'.join(sorted(sandbox[p]))}) is in no real sample"
         for p in sorted(set(sandbox) - union)
     ]
     problems += [
-        f"{what}: {fmt(p)} is in all {len(samples)} real samples but missing"
-        for p in sorted(common - set(sandbox))
+        f"{what}: {fmt(p)} is in all {real.samples} real samples but missing"
+        for p in sorted(real.common() - set(sandbox))
+        if p[-1] not in PRIVATE_MEMBER_FIELDS
     ]
     for p in sorted(set(sandbox) & union):
-        real = frozenset().union(*(s[p] for s in samples if p in s))
-        agree = len({"number" if t in {"int", "float"} else t for t in real - {"null"}}) <= 1
-        if agree and not sandbox[p] <= real:
+        types = real.paths[p].types
+        ours = sandbox[p] - {"null"} if p[-1:] and p[-1] in PRIVATE_MEMBER_FIELDS else sandbox[p]
+        agree = len({family(t) for t in types - {"null"}}) <= 1
+        if agree and not all(compatible(t, types) for t in ours):
             problems.append(
                 f"{what}: {fmt(p)} is {'/'.join(sorted(sandbox[p]))}, real samples have "
-                f"{'/'.join(sorted(real))}"
+                f"{'/'.join(sorted(types))}"
             )
     return problems
 
 
-def compare_shapes(docs: Iterable[Any], samples: Sequence[Shape], what: str) -> list[str]:
+def compare_shapes(docs: Iterable[Any], real: Any, what: str) -> list[str]:
     """``compare`` for every distinct key tree among ``docs`` (problems deduplicated)."""
     problems: dict[str, None] = {}
     distinct = {frozenset(shape(d).items()) for d in docs}
     assert distinct, f"{what}: the sandbox produced nothing to compare"
     for tree in sorted(distinct, key=sorted):
-        problems.update(dict.fromkeys(compare(dict(tree), samples, what)))
+        problems.update(dict.fromkeys(compare(dict(tree), real, what)))
     return list(problems)
-
-
-def compare_each(docs: Iterable[Any], samples: Sequence[Any], what: str) -> list[str]:
-    """``compare_shapes`` against real documents."""
-    return compare_shapes(docs, [shape(s) for s in samples], what)
 
 
 def test_compare_accepts_subset_and_flags_extra_missing_and_type() -> None:
     """The key-tree comparison itself: what it accepts and each kind of problem it reports."""
-    samples = [
-        shape({"id": "a", "n": 1, "opt": None, "l": [{"x": 1}], "any": "s"}),
-        shape({"id": "b", "n": 2, "extra": True, "opt": "s", "l": [], "any": {}}),
-    ]
-    base = {"id": "c", "n": 3, "l": [], "opt": None, "any": 1}
-    assert compare(shape(base), samples, "t") == []
-    assert compare(shape(base | {"l": [{"x": 2}], "extra": False, "opt": "x"}), samples, "t") == []
-    assert compare(shape(without(base, {"n"})), samples, "t") == [
+    real = Summary.of_docs(
+        [
+            {"id": "a", "n": 1, "opt": None, "l": [{"x": 1}], "any": "s", "fullName": "A"},
+            {"id": "b", "n": 2, "extra": True, "opt": "s", "l": [], "any": {}, "fullName": "B"},
+        ]
+    )
+    base = {"id": "c", "n": 3, "l": [], "opt": None, "any": 1, "fullName": "C"}
+    assert compare(shape(base), real, "t") == []
+    assert compare(shape(base | {"l": [{"x": 2}], "extra": False, "opt": "x"}), real, "t") == []
+    assert compare(shape(without(base, {"n"})), real, "t") == [
         "t: n is in all 2 real samples but missing"
     ]
-    assert compare(shape(base | {"new": {}}), samples, "t") == [
-        "t: new (object) is in no real sample"
-    ]
-    assert compare(shape(base | {"n": 1.5}), samples, "t") == [
-        "t: n is float, real samples have int"
-    ]
-    assert compare(shape(base | {"opt": 5}), samples, "t") == [
+    assert compare(shape(base | {"new": {}}), real, "t") == ["t: new (object) is in no real sample"]
+    assert compare(shape(base | {"n": 1.5}), real, "t") == ["t: n is float, real samples have int"]
+    assert compare(shape(base | {"opt": 5}), real, "t") == [
         "t: opt is int, real samples have null/str"
     ]
-    assert compare(shape(base | {"l": [{"y": 1}]}), samples, "t") == [
+    assert compare(shape(base | {"l": [{"y": 1}]}), real, "t") == [
         "t: l.[].y (int) is in no real sample"
+    ]
+    # A private member's name may be missing or null (notes §13.6).
+    assert compare(shape(without(base, {"fullName"})), real, "t") == []
+    assert compare(shape(base | {"fullName": None}), real, "t") == []
+    assert compare(shape(base | {"fullName": 5}), real, "t") == [
+        "t: fullName is int, real samples have str"
+    ]
+
+
+def test_compare_tells_dates_and_ids_from_other_strings() -> None:
+    """Where real Trello has a date or an id, a plain string is a problem; a date or an id is
+    accepted where a sample has a plain string (an anonymised id)."""
+    assert make_shapes.json_type("2024-03-04T09:01:00.000Z") == "date"
+    assert make_shapes.json_type("65e58d8c0a1b2c3d4e5f6071") == "id"
+    assert make_shapes.json_type("65E58D8C0A1B2C3D4E5F6071") == "str"  # Trello's are lower case
+    assert make_shapes.json_type("2024-03-04") == "str"  # a date without a time is not one
+    oid, other_oid = "65e58d8c0a1b2c3d4e5f6071", "65e58d8c0a1b2c3d4e5f6072"
+    real = Summary.of_docs(
+        [
+            {"id": oid, "date": "2024-03-04T09:01:00.000Z", "idBoard": "anonymised-board-id"},
+            {"id": other_oid, "date": "2017-01-02T18:05:41.837Z", "idBoard": oid},
+        ]
+    )
+    good = {"id": oid, "date": "2024-03-05T10:00:00.000Z", "idBoard": oid}
+    assert compare(shape(good), real, "t") == []
+    assert compare(shape(good | {"idBoard": "anything"}), real, "t") == []
+    assert compare(shape(good | {"id": "c1", "date": "4 March 2024"}), real, "t") == [
+        "t: date is str, real samples have date",
+        "t: id is str, real samples have id",
     ]
 
 
@@ -194,16 +245,13 @@ def split_template(template: str) -> tuple[str, ...]:
     return tuple(s for s in template.removeprefix("/1/").strip("/").split("/") if s)
 
 
-def load_spec_routes(fixtures: Path) -> list[SpecRoute]:
-    """Every (method, path) of ``trello-openapi.json``."""
-    spec = json.loads((fixtures / "trello-openapi.json").read_text(encoding="utf-8"))
-    assert spec["servers"] == [{"url": TRELLO_BASE}]
-    verbs = {"get", "post", "put", "delete", "patch", "head", "options"}
+def load_spec_routes() -> list[SpecRoute]:
+    """Every (method, path) of ``trello-openapi.json``, as the shapes file lists them."""
+    operations = shipped()["openapi"]["paths"]
     return [
-        SpecRoute(method.upper(), split_template(path))
-        for path, ops in spec["paths"].items()
-        for method in ops
-        if method in verbs
+        SpecRoute(method, split_template(path))
+        for path, methods in operations.items()
+        for method in methods
     ]
 
 
@@ -262,10 +310,10 @@ def normalise_params(template: str) -> str:
     return re.sub(r"\{[^}/]+\}", "{}", template.rstrip("/"))
 
 
-def test_openapi_matcher_controls(fixtures_dir: Path) -> None:
+def test_openapi_matcher_controls() -> None:
     """The route matcher accepts documented routes and rejects made-up ones and wrong methods."""
-    spec = load_spec_routes(fixtures_dir)
-    assert len(spec) == 255  # SOURCES.md: 187 paths, 255 operations
+    spec = load_spec_routes()
+    assert len(spec) == shipped()["openapi"]["operations"] == 255  # SOURCES.md: 255 operations
     assert spec_has(spec, "GET", "/1/boards/{id}/actions")  # spec says {boardId}
     assert spec_has(spec, "GET", "/1/members/me/boards")  # me = {id}
     assert spec_has(spec, "PUT", "/1/lists/{id}/idBoard")
@@ -278,9 +326,9 @@ def test_openapi_matcher_controls(fixtures_dir: Path) -> None:
     assert not spec_has(spec, "GET", "/1/me/boards")
 
 
-def test_sandbox_routes_are_documented(fixtures_dir: Path) -> None:
+def test_sandbox_routes_are_documented() -> None:
     """Every route the sandbox serves is in the official OpenAPI file with the same method."""
-    spec = load_spec_routes(fixtures_dir)
+    spec = load_spec_routes()
     routes = [(r.method, r.template) for r in ROUTES]
     assert len(routes) == len(set(routes)), "duplicate routes"
     undocumented = [f"{m} {t}" for m, t in routes if not spec_has(spec, m, t)]
@@ -372,56 +420,9 @@ def hand() -> HandWorld:
 # --------------------------------------------------------------------- 2. action shapes: samples
 
 
-def variant(action: Mapping[str, Any]) -> str:
-    """The action type, plus the changed fields for updates: ``updateCard:idList``."""
-    old = action["data"].get("old")
-    return action["type"] if old is None else f"{action['type']}:{','.join(sorted(old))}"
-
-
 def envelope(action: Mapping[str, Any]) -> JSON:
     """An action without ``data``."""
     return {k: v for k, v in action.items() if k != "data"}
-
-
-def actions_in(doc: Any) -> list[JSON]:
-    """The actions in a real file: an array of actions, a board export, or a webhook payload."""
-    if isinstance(doc, list):
-        return [a for a in doc if isinstance(a, dict) and "type" in a and "data" in a]
-    if isinstance(doc, dict) and isinstance(doc.get("actions"), list):
-        return list(doc["actions"])
-    if isinstance(doc, dict) and isinstance(doc.get("action"), dict):
-        return [doc["action"]]
-    return []
-
-
-@dataclass
-class References:
-    """Real actions by variant: from the fixture files, and from the notes (tests/data)."""
-
-    real: dict[str, list[JSON]]
-    notes: dict[str, list[JSON]]
-    envelopes: list[Shape]
-    #: ``{"data": {"board": …}}`` of every fixture action: board references of all types.
-    boards: list[Shape]
-
-    def siblings(self, type_: str) -> list[JSON]:
-        """Real actions of ``type_`` in any ``old`` variant."""
-        return [a for v, xs in self.real.items() if v.split(":")[0] == type_ for a in xs]
-
-
-def load_references(fixtures: Path) -> References:
-    """Group every real action of ``shared/fixtures/trello-real`` and of the notes by variant."""
-    real: dict[str, list[JSON]] = defaultdict(list)
-    for path in sorted((fixtures / "trello-real").glob("*.json")):
-        for a in actions_in(json.loads(path.read_text(encoding="utf-8"))):
-            real[variant(a)].append(a)
-    notes: dict[str, list[JSON]] = defaultdict(list)
-    for sample in json.loads(NOTES_SAMPLES.read_text(encoding="utf-8"))["samples"]:
-        notes[variant(sample["action"])].append(sample["action"])
-    everything = [a for xs in real.values() for a in xs]
-    envelopes = [shape(envelope(a)) for a in everything]
-    boards = [shape(board_ref(a)) for a in everything if "board" in a["data"]]
-    return References(dict(real), dict(notes), envelopes, boards)
 
 
 def board_ref(action: Mapping[str, Any]) -> JSON:
@@ -429,10 +430,13 @@ def board_ref(action: Mapping[str, Any]) -> JSON:
     return {"data": {"board": action["data"]["board"]}}
 
 
-@pytest.fixture(scope="module")
-def refs(fixtures_dir: Path) -> References:
-    """The real actions, grouped."""
-    return load_references(fixtures_dir)
+def board_refs(summary: Any) -> Any:
+    """``board_ref`` of the summarised actions that have a ``data.board``."""
+    n = summary.paths[("data", "board")].count
+    stat = make_shapes.PathStat(frozenset({"object"}), n)
+    paths = {(): stat, ("data",): stat}
+    paths |= {p: s for p, s in summary.paths.items() if p[:2] == ("data", "board")}
+    return Summary(n, paths, summary.sources)
 
 
 def changed_object(type_: str) -> str:
@@ -455,10 +459,59 @@ def strip_changed_fields(action: Mapping[str, Any]) -> JSON:
     return out
 
 
+def strip_changed_paths(summary: Any, variant_: str) -> Any:
+    """``strip_changed_fields`` of every action of one update variant, on its summary."""
+    type_, _, fields = variant_.partition(":")
+    changed = ("data", changed_object(type_))
+    old = set(fields.split(","))
+    return summary.keep(
+        lambda p: p[:2] != ("data", "old") and not (p[:2] == changed and len(p) > 2 and p[2] in old)
+    )
+
+
+@dataclass
+class References:
+    """Real actions by variant, summarised: from the shapes file, and from the notes
+    (tests/data, whose samples are quoted in the API notes and shipped)."""
+
+    real: dict[str, Any]
+    notes: dict[str, Any]
+    #: Every real action without ``data``.
+    envelopes: Any
+    #: ``{"data": {"board": …}}`` of every real action that has one: board references of all
+    #: types.
+    boards: Any
+
+    def siblings(self, type_: str) -> dict[str, Any]:
+        """The real variants of ``type_`` that have a ``data.old``."""
+        return {v: s for v, s in self.real.items() if v.split(":")[0] == type_ and ":" in v}
+
+
+def load_references(shapes: JSON) -> References:
+    """The shapes file's actions, and the notes' samples summarised, by variant."""
+    real = {v: Summary.from_json(entry) for v, entry in shapes["actions"].items()}
+    notes: dict[str, list[JSON]] = defaultdict(list)
+    origins: dict[str, set[str]] = defaultdict(set)
+    for sample in json.loads(NOTES_SAMPLES.read_text(encoding="utf-8"))["samples"]:
+        notes[variant(sample["action"])].append(sample["action"])
+        origins[variant(sample["action"])].add(sample["origin"])
+    return References(
+        real,
+        {v: Summary.of_docs(xs, origins[v]) for v, xs in notes.items()},
+        merge(s.without({"data"}) for s in real.values()),
+        merge(board_refs(s) for s in real.values() if ("data", "board") in s.paths),
+    )
+
+
+@pytest.fixture(scope="module")
+def refs() -> References:
+    """The real actions, grouped."""
+    return load_references(shipped())
+
+
 def value_kind(value: Any) -> str:
-    """``json_type``, with int and float both ``number`` (``old.pos`` 311295, ``pos`` 32767.5)."""
-    kind = json_type(value)
-    return "number" if kind in {"int", "float"} else kind
+    """``json_type``, with int and float both ``number``, date and id both ``str``."""
+    return family(make_shapes.json_type(value))
 
 
 def mirror_problems(action: Mapping[str, Any], what: str) -> list[str]:
@@ -482,11 +535,34 @@ def mirror_problems(action: Mapping[str, Any], what: str) -> list[str]:
 NEWER_ENVELOPE_KEYS = frozenset({"limits", "appCreator"})
 
 
+def by_automation(action: Mapping[str, Any]) -> bool:
+    """An action an automation made: ``appCreator`` is an object (notes §13.5)."""
+    return isinstance(action.get("appCreator"), dict)
+
+
+def envelope_problems(actions: Sequence[JSON], refs: References, label: str) -> list[str]:
+    """The envelopes against every real envelope.
+
+    An automation's ``appCreator`` object is compared as the null the samples have (no public
+    sample shows one), and such an action may lack ``memberCreator`` (notes §13.5).
+    """
+    problems: list[str] = []
+    people = [envelope(a) for a in actions if not by_automation(a)]
+    if people:
+        problems += compare_shapes(people, refs.envelopes, f"{label} envelope")
+    for a in (a for a in actions if by_automation(a)):
+        assert isinstance(a["appCreator"].get("id"), str), f"{label}: appCreator without an id"
+        env = envelope(a) | {"appCreator": None}
+        real = refs.envelopes if "memberCreator" in a else refs.envelopes.without({"memberCreator"})
+        problems += compare_shapes([env], real, f"{label} envelope (automation)")
+    return problems
+
+
 def action_problems(actions: Sequence[JSON], refs: References, what: str) -> list[str]:
     """Compare sandbox actions (all of one variant) with real actions.
 
-    ``data`` against the real samples of the same variant: from the fixtures, else from the notes
-    (tests/data; there ``data.board`` is compared with every fixture action's, as the notes'
+    ``data`` against the real samples of the same variant: from the shapes file, else from the
+    notes (tests/data; there ``data.board`` is compared with every real action's, as the notes'
     samples are 2011-2015), else, for an update variant nobody sampled, the other variants of the
     same type without their changed fields. The envelope (all but ``data``) against every real
     envelope, because many samples of a type predate today's envelope (``limits``, ``appCreator``,
@@ -498,58 +574,59 @@ def action_problems(actions: Sequence[JSON], refs: References, what: str) -> lis
     type_, label = actions[0]["type"], f"{what} {v}"
     if v in refs.real:
         samples = refs.real[v]
-        problems = compare_each(
-            [{"data": a["data"]} for a in actions], samples_data(samples), label
+        problems = compare_shapes(
+            [{"data": a["data"]} for a in actions], samples.only({"data"}), label
         )
     elif v in refs.notes:
         # data.board gained shortLink after 2013 (the 2013 sample lacks it, every fixture has it
-        # since 2016), so it is compared with the board references of all fixture actions.
+        # since 2016), so it is compared with the board references of all real actions.
         samples = refs.notes[v]
-        problems = compare_each(
+        problems = compare_shapes(
             [{"data": without(a["data"], {"board"})} for a in actions],
-            [{"data": without(s["data"], {"board"})} for s in samples],
+            samples.only({"data"}).keep(lambda p: p[:2] != ("data", "board")),
             label,
         )
         problems += compare_shapes([board_ref(a) for a in actions], refs.boards, label)
     elif ":" in v and refs.siblings(type_):
-        samples = refs.siblings(type_)
-        problems = compare_each(
+        samples = merge(strip_changed_paths(s, sv) for sv, s in refs.siblings(type_).items())
+        problems = compare_shapes(
             [{"data": strip_changed_fields(a)["data"]} for a in actions],
-            samples_data([strip_changed_fields(s) for s in samples]),
+            samples.only({"data"}),
             f"{label} (vs other {type_} variants)",
         )
         problems += [p for a in actions for p in mirror_problems(a, label)]
     else:
         return [
-            f"{label}: no real sample of this type in shared/fixtures/trello-real nor in "
+            f"{label}: no real sample of this type in tests/fixtures/trello-shapes.json nor in "
             f"tests/data/{NOTES_SAMPLES.name}; add a real sample before the sandbox emits it"
         ]
-    problems += compare_shapes([envelope(a) for a in actions], refs.envelopes, f"{label} envelope")
-    required = set(samples[0]).intersection(*samples[1:])
-    allowed = set().union(*samples) | NEWER_ENVELOPE_KEYS
+    problems += envelope_problems(actions, refs, label)
+    required = {p[0] for p in samples.common() if len(p) == 1}
+    allowed = {p[0] for p in samples.paths if len(p) == 1} | NEWER_ENVELOPE_KEYS
     for a in actions:
-        problems += [
-            f"{label}: lacks top-level {k}, which all samples have" for k in required - set(a)
-        ]
+        lacking = required - set(a) - ({"memberCreator"} if by_automation(a) else set())
+        problems += [f"{label}: lacks top-level {k}, which all samples have" for k in lacking]
         problems += [
             f"{label}: has top-level {k}, which no sample of the type has" for k in set(a) - allowed
         ]
     return list(dict.fromkeys(problems))
 
 
-def samples_data(samples: Iterable[Mapping[str, Any]]) -> list[JSON]:
-    """``{"data": …}`` of each sample, so that reported paths start with ``data.``."""
-    return [{"data": s["data"]} for s in samples]
-
-
-def test_real_samples_are_loaded(refs: References) -> None:
-    """The fixtures hold the action types the comparisons rely on (guards against a bad copy)."""
-    counts = {v: len(xs) for v, xs in refs.real.items()}
+def test_real_samples_are_summarised(refs: References) -> None:
+    """The shapes file holds the action types the comparisons rely on (guards against a bad
+    copy), and every summary is consistent: no path in more samples than its entry has."""
+    counts = {v: s.samples for v, s in refs.real.items()}
     assert counts["addMemberToCard"] == 29
     assert counts["removeMemberFromCard"] == 5
     assert counts["updateCard:idList"] == 11
     assert counts["updateCard:closed"] == 3
     assert sum(counts.values()) == 178
+    for kind, entry in [*shipped()["actions"].items(), *shipped()["objects"].items()]:
+        summary = Summary.from_json(entry)
+        assert summary.sources, kind
+        assert summary.paths[()].count == summary.samples, kind
+        assert all(0 < s.count <= summary.samples for s in summary.paths.values()), kind
+        assert all(s.types <= set(make_shapes.TYPES) for s in summary.paths.values()), kind
     assert sorted(refs.notes) == sorted(
         [
             "addLabelToCard",
@@ -571,12 +648,33 @@ def test_real_samples_are_loaded(refs: References) -> None:
     )
 
 
-def test_real_updates_mirror_old_fields(refs: References) -> None:
-    """In every real update action, each ``data.old`` key is also on the changed object."""
-    updates = [a for xs in refs.real.values() for a in xs if "old" in a["data"]]
-    updates += [a for xs in refs.notes.values() for a in xs if "old" in a["data"]]
+def test_real_updates_mirror_old_fields(fixtures_dir: Path) -> None:
+    """In every real update action, each ``data.old`` key is also on the changed object (the
+    values' kinds are compared, so this reads the samples themselves)."""
+    updates = [
+        a
+        for _, doc in make_shapes.load_samples(fixtures_dir)
+        for a in make_shapes.actions_in(doc)
+        if "old" in a["data"]
+    ]
+    notes = json.loads(NOTES_SAMPLES.read_text(encoding="utf-8"))["samples"]
+    updates += [s["action"] for s in notes if "old" in s["action"]["data"]]
     assert len(updates) == 32 + 2
     assert [p for a in updates for p in mirror_problems(a, variant(a))] == []
+
+
+def test_summaries_hold_what_the_update_comparison_needs(refs: References) -> None:
+    """Every real update variant has ``data.old`` and its changed object in all its samples,
+    so ``strip_changed_paths`` can treat the variant as a whole."""
+    updates = {v: s for v, s in refs.real.items() if ":" in v}
+    assert len(updates) == 8
+    for v, s in updates.items():
+        type_, _, fields = v.partition(":")
+        common = s.common()
+        assert ("data", "old") in common, v
+        for key in fields.split(","):
+            assert ("data", "old", key) in common, v
+            assert ("data", changed_object(type_), key) in common, v
 
 
 #: Every action variant the hand-built world produces.
@@ -630,7 +728,7 @@ def test_action_comparison_rejects_unsampled_and_altered(hand: HandWorld, refs: 
     altered["date"] = 1709542800000
     del altered["member"]
     assert sorted(action_problems([altered], refs, "t")) == [
-        "t removeMemberFromCard envelope: date is int, real samples have str",
+        "t removeMemberFromCard envelope: date is int, real samples have date",
         "t removeMemberFromCard: data.card.idList (str) is in no real sample",
         "t removeMemberFromCard: data.deactivated is str, real samples have bool",
         "t removeMemberFromCard: data.idMember is in all 5 real samples but missing",
@@ -653,6 +751,45 @@ def test_action_comparison_rejects_unsampled_and_altered(hand: HandWorld, refs: 
         "real sample",
         "t updateList:closed: old.closed without data.list.closed",
     ]
+    dated = json.loads(json.dumps(action))
+    dated["date"] = "4 March 2024"
+    dated["id"] = "action-1"
+    assert sorted(action_problems([dated], refs, "t")) == [
+        "t removeMemberFromCard envelope: date is str, real samples have date",
+        "t removeMemberFromCard envelope: id is str, real samples have id",
+    ]
+
+
+def test_automation_and_private_members_are_real_shapes(hand: HandWorld, refs: References) -> None:
+    """What real Trello also sends (notes §13.5, §13.6) passes: an action an automation made,
+    with an ``appCreator`` object and no ``memberCreator``, and members who keep their name and
+    avatar private. Only those: a person's action without ``memberCreator`` still fails, and so
+    does a member without a username."""
+    action = next(a for a in rendered_actions(hand.world) if a["type"] == "removeMemberFromCard")
+    automated = without(json.loads(json.dumps(action)), {"memberCreator"})
+    automated["appCreator"] = {"id": "5e5d0f7e0a1b2c3d4e5f6071", "name": "Butler"}
+    assert action_problems([automated], refs, "t") == []
+    assert (
+        action_problems([automated | {"memberCreator": action["memberCreator"]}], refs, "t") == []
+    )
+    private = json.loads(json.dumps(action))
+    for key in ("member", "memberCreator"):
+        for field in ("fullName", "initials"):
+            del private[key][field]
+        private[key] |= {"avatarHash": None, "avatarUrl": None}
+    assert action_problems([private], refs, "t") == []
+    members = real_object("member:export")
+    hidden = without(render.member_full(hand.world.members[hand.bob]), {"fullName", "initials"})
+    assert compare_shapes([hidden | {"avatarHash": None, "avatarUrl": None}], members, "t") == []
+    assert compare_shapes([without(hidden, {"username"})], members, "t") == [
+        "t: username is in all 3 real samples but missing"
+    ]
+    orphan = without(json.loads(json.dumps(action)), {"memberCreator"})
+    assert action_problems([orphan], refs, "t") == [
+        "t removeMemberFromCard: lacks top-level memberCreator, which all samples have",
+    ]
+    assert by_automation(automated)
+    assert not by_automation(action)
 
 
 def scenario_world() -> World:
@@ -672,81 +809,125 @@ def test_scenario_action_shapes_match_real(refs: References) -> None:
     assert problems == []
 
 
-# ---------------------------------------------------------- 2b. cards, lists, members: samples
+# ------------------------------------------------------- 2b. cards, lists, members, boards: samples
 
 
 #: Keys a board export adds to each card (``card_attachments``, ``card_pluginData``,
 #: ``customFieldItems`` in the export's request, notes §6); ``GET /boards/{id}/cards`` omits them.
 EXPORT_ONLY_CARD_KEYS = {"attachments", "pluginData", "customFieldItems"}
 
-EXPORTS = ("data__board-export.json", "test-data__test-board-export.json", "data-trelloJson.json")
+#: The collections of a board export; the board itself is what remains.
+EXPORT_COLLECTIONS = {
+    "actions",
+    "cards",
+    "lists",
+    "members",
+    "checklists",
+    "labels",
+    "customFields",
+    "pluginData",
+    "memberships",
+}
 
 
-def real_exports(fixtures: Path) -> list[JSON]:
-    """The three real board exports."""
-    return [load_real(fixtures, name) for name in EXPORTS]
+def real_cards() -> Any:
+    """Cards as ``GET /boards/{id}/cards`` and ``GET /cards/{id}`` answer (the exports' cards
+    without the keys only an export has)."""
+    return real_object("card:export").without(EXPORT_ONLY_CARD_KEYS)
 
 
-def test_cards_match_real_cards(hand: HandWorld, fixtures_dir: Path) -> None:
+def real_memberships() -> Any:
+    """Board memberships: in exports and in ``GET /members/{id}/boards``."""
+    return merge([real_object("membership:export"), real_object("membership:member-boards")])
+
+
+def real_boards() -> Any:
+    """Boards (``GET /members/{id}/boards`` items and export top levels), without their nested
+    collections (``memberships`` is compared on its own) and the export's ``limits``."""
+    return merge(
+        [
+            real_object("board:member-boards").without({"lists", "memberships"}),
+            real_object("board:export").without(EXPORT_COLLECTIONS | {"limits"}),
+        ]
+    )
+
+
+def test_cards_match_real_cards(hand: HandWorld) -> None:
     """``render.card`` has the key tree of the real exported cards (archived cards included)."""
-    real = [
-        without(c, EXPORT_ONLY_CARD_KEYS) for e in real_exports(fixtures_dir) for c in e["cards"]
-    ]
-    assert len(real) == 25
+    assert real_cards().samples == 25
     ours = [render.card(c) for c in hand.world.cards.values()]
     assert any(c["closed"] for c in ours)
     assert any(c["idMembers"] for c in ours)
-    assert compare_each(ours, real, "card") == []
+    assert compare_shapes(ours, real_cards(), "card") == []
     # The adlio cards (GET /boards/{id}/cards with reduced fields) are a subset of ours.
-    for card in load_real(fixtures_dir, "board-cards-api-example.json"):
-        assert set(card) <= set(ours[0])
+    adlio = real_object("card:board-cards")
+    assert {p[0] for p in adlio.paths if p} <= set(ours[0])
 
 
-def test_export_cards_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+def test_export_cards_match_real(hand: HandWorld) -> None:
     """Cards in ``render.board_export`` have the key tree of the real exports' cards."""
-    real = [c for e in real_exports(fixtures_dir) for c in e["cards"]]
     ours = [
         c for b in hand.world.boards.values() for c in render.board_export(hand.world, b)["cards"]
     ]
-    assert compare_each(ours, real, "export card") == []
+    assert compare_shapes(ours, real_object("card:export"), "export card") == []
 
 
-def test_lists_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+def test_lists_match_real(hand: HandWorld) -> None:
     """``render.trello_list`` has the key tree of the real exported lists."""
-    real = [x for e in real_exports(fixtures_dir) for x in e["lists"]]
-    assert len(real) == 9
+    real = real_object("list:export")
+    assert real.samples == 9
     ours = [render.trello_list(x) for x in hand.world.lists.values()]
     assert any(x["closed"] for x in ours)
-    assert compare_each(ours, real, "list") == []
+    assert compare_shapes(ours, real, "list") == []
 
 
-def test_memberships_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+def test_memberships_match_real(hand: HandWorld) -> None:
     """``render.membership`` has the key tree of real board memberships (exports and API)."""
-    real = [m for e in real_exports(fixtures_dir) for m in e["memberships"]]
-    real += [
-        m for b in load_real(fixtures_dir, "member-boards-example.json") for m in b["memberships"]
-    ]
     ours = [
         render.membership(m) for b in hand.world.boards.values() for m in b.memberships.values()
     ]
     assert any(m["deactivated"] for m in ours)
-    assert compare_each(ours, real, "membership") == []
+    assert compare_shapes(ours, real_memberships(), "membership") == []
 
 
-def test_board_members_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+def test_board_members_match_real(hand: HandWorld) -> None:
     """``render.member_short`` has the shape of a real ``GET /boards/{id}/members`` item."""
-    real = load_real(fixtures_dir, "board-members-api-example.json")
     ours = [render.member_short(m) for m in hand.world.members.values()]
-    assert compare_each(ours, real, "board member") == []
+    assert compare_shapes(ours, real_object("member:board-members"), "board member") == []
 
 
-def test_export_members_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
+def test_export_members_match_real(hand: HandWorld) -> None:
     """Members in ``render.board_export`` have the key tree of the real exports' members."""
-    real = [m for e in real_exports(fixtures_dir) for m in e["members"]]
     ours = [
         m for b in hand.world.boards.values() for m in render.board_export(hand.world, b)["members"]
     ]
-    assert compare_each(ours, real, "export member") == []
+    assert compare_shapes(ours, real_object("member:export"), "export member") == []
+
+
+def test_boards_match_real(hand: HandWorld) -> None:
+    """``render.board`` has the key tree of real boards (``GET /members/{id}/boards``, exports)."""
+    ours = [
+        without(render.board(hand.world, b), {"memberships"}) for b in hand.world.boards.values()
+    ]
+    assert compare_shapes(ours, real_boards(), "board") == []
+
+
+def test_export_top_level_matches_real(hand: HandWorld) -> None:
+    """``render.board_export`` has every collection all real exports have, each a list, and no
+    other; the board around them has the shape of a real board (``test_boards_match_real``: the
+    exports and ``GET /members/{id}/boards`` together, as the sandbox renders both alike)."""
+    real = real_object("board:export")
+    assert real.samples == 3
+    lists = {p[0] for p, s in real.paths.items() if len(p) == 1 and s.types == {"list"}}
+    required = {p[0] for p in real.common() if len(p) == 1} & EXPORT_COLLECTIONS
+    assert required == EXPORT_COLLECTIONS
+    for b in hand.world.boards.values():
+        export = render.board_export(hand.world, b)
+        collections = {k for k, v in export.items() if k in EXPORT_COLLECTIONS}
+        assert required <= collections <= lists
+        assert all(isinstance(export[k], list) for k in collections)
+        board_part = without(export, EXPORT_COLLECTIONS)
+        assert compare_shapes([board_part], real_boards(), "export board") == []
 
 
 # ---------------------------------------------------------------------- 3. py-trello, in-process
@@ -942,38 +1123,230 @@ def test_pytrello_over_http(http_run: HttpRun) -> None:
         assert f'oauth_token="{run.token}"' in authorization
 
 
-def test_http_responses_match_real(http_run: HttpRun, refs: References, fixtures_dir: Path) -> None:
+def test_http_responses_match_real(http_run: HttpRun, refs: References) -> None:
     """Actions read over HTTP and the ``POST idMembers`` body have the real samples' shapes."""
     for kind in MEMBER_FILTER.split(","):
         fetched = [a for a in http_run.actions if a["type"] == kind]
         assert action_problems(fetched, refs, "http") == []
-    real_item = load_real(fixtures_dir, "card-add-member-response.json")
-    assert compare_each(http_run.post_response, real_item, "POST idMembers item") == []
+    real_item = real_object("member:card-idMembers")
+    assert compare_shapes(http_run.post_response, real_item, "POST idMembers item") == []
 
 
-def test_boards_match_real(hand: HandWorld, fixtures_dir: Path) -> None:
-    """``render.board`` has the key tree of real boards (``GET /members/{id}/boards``, exports)."""
-    listing = load_real(fixtures_dir, "member-boards-example.json")
-    exports = [
-        without(
-            e,
+# ---------------------------------------------------- 5. what the sandbox serves, read over HTTP
+
+
+def test_served_objects_match_real(sandbox_factory: Callable[..., Any], refs: References) -> None:
+    """What the sandbox answers, read with the tool's own client (``TrelloApi``) with Trello's
+    default fields, has the real shapes: every action of both boards' feeds and of a card's,
+    cards, lists, boards, members and memberships."""
+    hand = build_world()
+    key, token = hand.world.add_credentials(hand.admin)
+    sandbox = sandbox_factory(Credentialed(hand.world, key, token))
+    problems: list[str] = []
+    with TrelloApi(ApiSettings(key=key, token=token, api_url=sandbox.base_url)) as api:
+        actions: list[JSON] = []
+        for board in (hand.source, hand.archive):
+            actions += api.get(f"boards/{board}/actions", {"limit": "1000"})
+            problems += compare_shapes(api.get(f"boards/{board}/cards/all"), real_cards(), "cards")
+            problems += compare_shapes(
+                api.get(f"boards/{board}/lists/all"), real_object("list:export"), "lists"
+            )
+            problems += compare_shapes(
+                api.get(f"boards/{board}/members"), real_object("member:board-members"), "members"
+            )
+            problems += compare_shapes(
+                api.get(f"boards/{board}/memberships"), real_memberships(), "memberships"
+            )
+            one = api.get(f"boards/{board}")
+            problems += compare_shapes(one["memberships"], real_memberships(), "board memberships")
+            problems += compare_shapes([without(one, {"memberships"})], real_boards(), "board")
+        card = next(iter(hand.world.cards))
+        actions += api.get(f"cards/{card}/actions", {"filter": "all"})
+        problems += compare_shapes([api.get(f"cards/{card}")], real_cards(), "card")
+        mine = api.get("members/me/boards")
+        problems += compare_shapes([without(b, {"memberships"}) for b in mine], real_boards(), "b")
+    me = sandbox.get("/members/me")
+    assert me.status_code == 200
+    problems += compare_shapes([me.json()], real_object("member:export"), "members/me")
+    by_variant: dict[str, list[JSON]] = defaultdict(list)
+    for a in actions:
+        by_variant[variant(a)].append(a)
+    assert {"moveListToBoard", "moveCardFromBoard", "removeMemberFromCard"} <= set(by_variant)
+    assert len(mine) == 2
+    problems += [p for xs in by_variant.values() for p in action_problems(xs, refs, "served")]
+    assert problems == []
+
+
+# ---------------------------------------------------------- 6. the shapes file and the samples
+
+
+def test_shapes_file_is_derived_from_the_samples(fixtures_dir: Path) -> None:
+    """The shipped shapes file is exactly what ``tools/make_shapes.py`` derives from the real
+    samples now (regenerated in memory), so the two cannot drift apart."""
+    derived = make_shapes.render(fixtures_dir)
+    shipped_text = make_shapes.SHAPES_FILE.read_text(encoding="utf-8")
+    assert derived == shipped_text, (
+        "tests/fixtures/trello-shapes.json is out of date with ../shared/fixtures: "
+        "run .venv/bin/python tools/make_shapes.py and commit the file"
+    )
+
+
+def strings_in(doc: Any) -> Iterable[str]:
+    """Every string value and key of a JSON document."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield k
+            yield from strings_in(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from strings_in(v)
+    elif isinstance(doc, str):
+        yield doc
+
+
+def words_of(doc: Any) -> set[str]:
+    """The strings of the shapes file, and each path's segments."""
+    out = set(strings_in(doc))
+    return out | {seg for s in list(out) for seg in s.split(".")}
+
+
+def test_shapes_file_copies_no_values(fixtures_dir: Path) -> None:
+    """No value of any real sample is in the shapes file: only keys (and action types, which
+    name the entries) appear. Values that are also a key somewhere (``board``) do not count."""
+    keys: set[str] = set()
+    values: set[str] = set()
+    for _, doc in make_shapes.load_samples(fixtures_dir):
+        keys |= {a["type"] for a in make_shapes.actions_in(doc)}
+        keys |= {p[-1] for p in shape(doc) if p and p[-1] != "[]"}
+        values |= set(strings_in(doc))
+    values -= keys
+    assert len(values) > 500  # the control: the samples hold plenty of values
+    words = words_of(shipped())
+    assert sorted(v for v in values if len(v) > 2 and v in words) == []
+
+
+def test_shapes_file_holds_no_values() -> None:
+    """Runs everywhere: the shipped file holds no id, date, URL or e-mail address, and every path
+    segment is a key name or ``[]``."""
+    text = make_shapes.SHAPES_FILE.read_text(encoding="utf-8")
+    assert re.findall(r"[0-9a-f]{24}|\d{4}-\d\d-\d\dT\d\d|://|@", text) == []
+    for section in ("actions", "objects"):
+        for kind, entry in shipped()[section].items():
+            segments = {seg for p in entry["paths"] if p for seg in p.split(".")}
+            odd = sorted(s for s in segments if s != "[]" and not re.fullmatch(r"[A-Za-z_]\w*", s))
+            assert odd == [], kind
+
+
+def made_up_samples(root: Path) -> dict[str, Any]:
+    """A ``shared`` directory with made-up samples of each kind the script reads."""
+    oid = [f"{i:024x}" for i in range(1, 9)]
+    when = "2024-03-04T09:01:00.000Z"
+    card = {"id": oid[0], "name": "Secret card", "closed": False, "pos": 16384.5, "due": None}
+    export = {
+        "id": oid[1],
+        "name": "Secret board",
+        "actions": [
             {
-                "actions",
-                "cards",
-                "lists",
-                "members",
-                "checklists",
-                "labels",
-                "customFields",
-                "pluginData",
-                "memberships",
-                "limits",
-            },
-        )
-        for e in real_exports(fixtures_dir)
+                "id": oid[2],
+                "type": "updateCard",
+                "date": when,
+                "data": {"old": {"idList": oid[3]}, "card": {"idList": oid[4], "name": "Secret"}},
+                "memberCreator": {"id": oid[5], "fullName": "Jane Secret"},
+            }
+        ],
+        "cards": [card],
+        "lists": [{"id": oid[3], "name": "Secret list", "closed": True}],
+        "members": [{"id": oid[5], "fullName": "Jane Secret", "username": "janesecret"}],
+        "memberships": [{"id": oid[6], "idMember": oid[5], "memberType": "normal"}],
+        "labels": [],
+    }
+    board = {"id": oid[1], "name": "Other secret", "lists": [{"id": oid[3], "pos": 1}]}
+    files: dict[str, Any] = {
+        "a__board-export.json": export,
+        "b__board-cards-api-example.json": [{"id": oid[0], "name": "Secret card", "url": "x"}],
+        "c__board-members-api-example.json": [{"id": oid[5], "username": "janesecret"}],
+        "d__card-add-member-response.json": [{"id": oid[5], "fullName": "Jane Secret"}],
+        "e__member-boards-example.json": [board | {"memberships": export["memberships"]}],
+    }
+    (root / "fixtures" / "trello-real").mkdir(parents=True)
+    for name, doc in files.items():
+        (root / "fixtures" / "trello-real" / name).write_text(json.dumps(doc), encoding="utf-8")
+    spec = {
+        "servers": [{"url": TRELLO_BASE}],
+        "paths": {
+            "/cards/{id}/idMembers": {"post": {"summary": "Secret"}, "parameters": []},
+            "/boards/{id}": {"get": {}, "put": {}},
+        },
+    }
+    (root / "fixtures" / "trello-openapi.json").write_text(json.dumps(spec), encoding="utf-8")
+    return files
+
+
+def test_make_shapes_on_made_up_samples(tmp_path: Path) -> None:
+    """The script on made-up samples: the entries it derives, no values copied, the same bytes
+    on every run, and ``--check`` telling an up-to-date file from a stale one."""
+    shared, out = tmp_path / "shared", tmp_path / "shapes.json"
+    files = made_up_samples(shared)
+    assert make_shapes.main(["--shared", str(shared), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    doc = json.loads(text)
+    assert sorted(doc["actions"]) == ["updateCard:idList"]
+    update = doc["actions"]["updateCard:idList"]
+    assert update["paths"]["data.old.idList"] == {"in": 1, "types": ["id"]}
+    assert update["paths"]["date"] == {"in": 1, "types": ["date"]}
+    assert update["sources"] == ["a__board-export.json"]
+    objects = doc["objects"]
+    assert sorted(objects) == [
+        "board:export",
+        "board:member-boards",
+        "card:board-cards",
+        "card:export",
+        "list:export",
+        "list:member-boards",
+        "member:board-members",
+        "member:card-idMembers",
+        "member:export",
+        "membership:export",
+        "membership:member-boards",
     ]
-    real = [without(b, {"lists", "memberships"}) for b in listing] + exports
-    ours = [
-        without(render.board(hand.world, b), {"memberships"}) for b in hand.world.boards.values()
-    ]
-    assert compare_each(ours, real, "board") == []
+    assert objects["card:export"]["paths"]["pos"] == {"in": 1, "types": ["float"]}
+    assert objects["card:export"]["paths"]["due"] == {"in": 1, "types": ["null"]}
+    # The export's top level keeps its collections as lists; their items are entries of their own.
+    export_paths = objects["board:export"]["paths"]
+    assert export_paths["actions"] == {"in": 1, "types": ["list"]}
+    assert not any(p.startswith(("actions.", "cards.")) for p in export_paths)
+    assert "lists" in objects["board:member-boards"]["paths"]
+    assert not any(p.startswith("lists.") for p in objects["board:member-boards"]["paths"])
+    assert doc["openapi"]["paths"] == {
+        "/boards/{id}": ["GET", "PUT"],
+        "/cards/{id}/idMembers": ["POST"],
+    }
+    assert doc["openapi"]["operations"] == 3
+    secrets = {"Secret", "Secret card", "Secret board", "Jane Secret", "janesecret", "Other secret"}
+    assert not any(s in text for s in secrets)
+    assert not re.search(r"[0-9a-f]{24}|2024-03-04", text)
+
+    assert make_shapes.render(shared / "fixtures") == text  # the same bytes again
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "make_shapes.py"),
+            "--check",
+            "--shared",
+            str(shared),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    export = files["a__board-export.json"]
+    export["cards"][0]["idLabels"] = []
+    (shared / "fixtures" / "trello-real" / "a__board-export.json").write_text(
+        json.dumps(export), encoding="utf-8"
+    )
+    assert make_shapes.main(["--check", "--shared", str(shared), "--out", str(out)]) == 1
+    assert out.read_text(encoding="utf-8") == text  # --check writes nothing
+    assert make_shapes.main(["--shared", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
