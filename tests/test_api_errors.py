@@ -20,6 +20,7 @@ from trello_restore.api import (
     MAX_BACKOFF_S,
     MAX_RETRY_AFTER_S,
     ApiSettings,
+    MemberStandIn,
     TrelloApi,
     cache_directive,
     cache_file_name,
@@ -366,12 +367,31 @@ def test_json_without_a_content_type_is_accepted(
     assert api.get("boards/abc") == {"id": "abc"}
 
 
-def test_other_2xx_is_a_bad_response(mocked: responses.RequestsMock, api: TrelloApi) -> None:
-    """Trello answers 200; a 201 means something else is answering."""
-    mocked.get(BOARD_URL, json={}, status=201)
-    with pytest.raises(BadResponse, match="HTTP 201 instead of 200") as info:
-        api.get("boards/abc")
-    assert info.value.status == 201
+@pytest.mark.parametrize("status", [201, 202, 203])
+def test_other_2xx_is_a_success(
+    mocked: responses.RequestsMock, api: TrelloApi, status: int
+) -> None:
+    """Every 2xx is a success (Trello answered 202 Accepted for a while in 2025, TRELLO-218085),
+    for reads, py-trello's own reads and writes alike: the body is the answer, nothing is
+    retried, and a read answered so is not taken from the cache next time."""
+    mocked.get(BOARD_URL, json={"id": "abc"}, status=status)
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (2, 0)
+    members = [{"id": "m1", "username": "ann"}]
+    mocked.post(f"{DEFAULT_API_URL}/cards/c1/idMembers", json=members, status=status)
+    assert api.add_card_member("c1", MemberStandIn("m1")) is None  # py-trello returns nothing
+    mocked.put(f"{DEFAULT_API_URL}/boards/b1/members/m1", json={"id": "b1"}, status=status)
+    assert api.add_board_member("b1", MemberStandIn("m1"), "normal") == {"id": "b1"}
+    assert api.client.fetch_json("boards/abc") == {"id": "abc"}
+
+
+def test_a_2xx_without_a_body_is_a_success(mocked: responses.RequestsMock, api: TrelloApi) -> None:
+    """204 No Content (or any empty 2xx but 200) is a success with no value, not bad JSON."""
+    mocked.delete(f"{DEFAULT_API_URL}/cards/c1/idMembers/m1", body="", status=204)
+    assert api.remove_card_member("c1", MemberStandIn("m1")) is None
+    mocked.get(BOARD_URL, body="", status=202)
+    assert api.get("boards/abc") is None
 
 
 def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from trello_restore import __version__
 from trello_restore.cli import main
 from trello_restore.sandbox import scenario as scenario_module
-from trello_restore.sandbox.server import SandboxServer
+from trello_restore.sandbox.server import RATE_LIMIT_BODIES, SandboxOptions, SandboxServer
 
 from .conftest import SmallWorld, make_world
 
@@ -138,6 +138,10 @@ class TestOptions:
             ["--time-scale", "0"],
             ["--port", "70000"],
             ["--id-cursor", "minute"],
+            ["--accepted-rate", "1.5"],
+            ["--rate-limit-body", "teapot"],
+            ["--automation-share", "2"],
+            ["--hidden-name-share", "-1"],
             ["--cards", "many"],
             ["--cards", "19"],
             ["--latency-ms", "-5"],
@@ -168,17 +172,66 @@ class TestOptions:
         monkeypatch.setattr(scenario_module, "generate", fake_generate)
         monkeypatch.setattr(SandboxServer, "serve_forever", fake_serve_forever)
         args = ["sandbox", "serve", "--seed", "4", "--cards", "30", "--unlogged-share", "0.5"]
-        args += ["--time-scale", "20", "--latency-ms", "100", "--id-cursor", "second"]
+        args += ["--time-scale", "20", "--latency-ms", "100", "--id-cursor", "exact"]
+        args += ["--accepted-rate", "0.3", "--rate-limit-body", "extension"]
+        args += ["--automation-share", "0.25", "--hidden-name-share", "0.5"]
         result = runner.invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0
         lines = result.stdout.splitlines()
         assert lines[0].startswith("TRELLO_API_URL=http://127.0.0.1:")
         assert lines[1:] == [f"TRELLO_API_KEY={small.key}", f"TRELLO_TOKEN={small.token}"]
-        assert seen["generate"] == {"seed": 4, "cards": 30, "unlogged_share": 0.5}
+        assert seen["generate"] == {
+            "seed": 4,
+            "cards": 30,
+            "unlogged_share": 0.5,
+            "automation_share": 0.25,
+            "hidden_name_share": 0.5,
+        }
         options = seen["options"]
         assert (options.seed, options.time_scale, options.latency_ms, options.id_cursor) == (
             4,
             20.0,
             100.0,
-            "second",
+            "exact",
         )
+        assert (options.accepted_rate, options.rate_limit_body) == (0.3, "extension")
+
+    def test_serve_defaults_follow_trello(
+        self, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """By default ids compare by second (as Trello documents), 429s carry the usual body,
+        every success is a 200, and no action or name is an automation's or private."""
+        small = make_world()
+        seen: dict[str, Any] = {}
+
+        def fake_generate(**kwargs: Any) -> SmallWorld:
+            seen["generate"] = kwargs
+            return small
+
+        def fake_serve_forever(self: SandboxServer) -> None:
+            seen["options"] = self.options
+            self._close()
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(scenario_module, "generate", fake_generate)
+        monkeypatch.setattr(SandboxServer, "serve_forever", fake_serve_forever)
+        result = runner.invoke(main, ["sandbox", "serve"], catch_exceptions=False)
+        assert result.exit_code == 0
+        options = seen["options"]
+        assert (options.id_cursor, options.rate_limit_body, options.accepted_rate) == (
+            "second",
+            "usual",
+            0.0,
+        )
+        assert options == SandboxOptions(seed=1)
+        assert (seen["generate"]["automation_share"], seen["generate"]["hidden_name_share"]) == (
+            0.0,
+            0.0,
+        )
+
+    def test_rate_limit_body_choices_are_the_servers(self, runner: CliRunner) -> None:
+        """``--rate-limit-body`` offers exactly what the server can send."""
+        result = runner.invoke(main, ["sandbox", "serve", "--help"], catch_exceptions=False)
+        text = " ".join(result.output.split())
+        choices = ["usual", *RATE_LIMIT_BODIES]
+        assert f"--rate-limit-body [{'|'.join(choices)}]" in text

@@ -220,7 +220,9 @@ class TestActions:
         small = make_world()
         for i in range(1100):
             small.world.comment(small.ids["c1"], f"c{i}", small.ids["lead"])
-        sb = sandbox_factory(small)
+        # Ids compared exactly: the 1100 comments share a few seconds, and by second (the
+        # default) before=<id> would skip the rest of the boundary's second (TestIdCursor).
+        sb = sandbox_factory(small, id_cursor="exact")
         path = f"/boards/{sb.ids['team']}/actions"
         feed = [a.id for a in reversed(small.world.board_feed[sb.ids["team"]])]
         assert _ids(sb.get(path, limit=1000)) == feed[:1000]

@@ -7,17 +7,22 @@ A read travels down these layers (trello-api-notes.md §11, §12; style.md habit
    local cache (``cache_directive``) and calls py-trello's ``fetch_json``.
 2. ``_Client.fetch_json`` (a ``TrelloClient``) builds the request on py-trello's fixed
    ``https://api.trello.com/1/`` base; credentials ride in the ``Authorization`` header set by
-   ``_OAuthHeader``, never in the URL. A 200 that is not JSON becomes ``BadResponse``.
+   ``_OAuthHeader``, never in the URL. A success that is not JSON becomes ``BadResponse``.
 3. ``_TransportMixin.request`` (the injected ``http_service``) rewrites the base to
    ``ApiSettings.api_url``, sets the timeouts, retries reads (GET only) on 429, 5xx and
    connection trouble, and raises the typed error that ``error_for_response`` /
-   ``error_for_exception`` decide on. Writes get one attempt and the same typed errors.
+   ``error_for_exception`` decide on. Writes get one attempt and the same typed errors. Every
+   2xx is a success, for reads and writes: Trello answered ``202 Accepted`` for a while in 2025
+   (TRELLO-218085, trello-api-notes.md §13.3), and py-trello's ``fetch_json`` accepts only
+   200, so another 2xx reaches it as 200 (``_as_success``).
 4. ``requests_cache.CacheMixin`` (only with a ``cache_dir``): one SQLite file per account.
 5. ``_NetworkAdapter.send``: the wire. It waits for the shared ``RateLimiter`` (when there is
    one), counts the requests really sent and drops the local cache directive so that it is not
    sent to Trello. Cache hits never get this far, so they cost no rate budget; every retry does.
 
-A 429 answer (``_TransportMixin._attempt``) is counted and penalizes the shared limiter for one
+A 429 answer (``_TransportMixin._attempt``) is a rate limit whatever its body says (Trello's
+usual ``API_TOKEN_LIMIT_EXCEEDED``, ``UNKNOWN_EXTENSION_LIMIT_EXCEEDED``, an unknown code, an
+empty or HTML body: notes §13.4); it is counted and penalizes the shared limiter for one
 window, so every thread slows down, not just the one that got it. Every answer's
 ``x-rate-limit-api-token-*`` headers tell the limiter how much of the window Trello counts as
 used, so requests it did not send (a plan fetched just before, another process) count too.
@@ -658,13 +663,15 @@ class _TransportMixin(_SessionBase):
             self._counters.observe_rate(response.headers)
         content_type = response.headers.get("Content-Type") or ""
         if 200 <= status < 300:
-            if status == 200 and not _looks_like_json(response, content_type):
+            if status != 200 and not response.content.strip():
+                return _as_success(response, b"null"), False, None  # 204 No Content and kin
+            if not _looks_like_json(response, content_type):
                 return (
                     _not_json(response, content_type, method, path, self._settings),
                     False,
                     None,
                 )
-            return response, False, None
+            return _as_success(response), False, None
         failure = error_for_response(
             status,
             # Blanked before the text is cut to one line: a cut inside an echoed credential
@@ -688,6 +695,18 @@ class _TransportMixin(_SessionBase):
         if not url.startswith(self._base):
             raise ValueError(f"refusing a request outside the API base: {url.split('?', 1)[0]}")
         return url
+
+
+def _as_success(response: requests.Response, body: bytes | None = None) -> requests.Response:
+    """A 2xx answer as py-trello's ``fetch_json`` wants a success: status 200 (it raises
+    ``ResourceUnavailable`` for anything else, notes §11.3), and a JSON body (``null`` stands
+    for an empty one). The status Trello really sent stays in ``reason``, e.g. ``Accepted``."""
+    if response.status_code != 200:
+        logger.debug("HTTP %s is a success: handed to py-trello as 200", response.status_code)
+        response.status_code = 200
+    if body is not None:
+        response._content = body
+    return response
 
 
 def _looks_like_json(response: requests.Response, content_type: str) -> bool:
@@ -770,6 +789,8 @@ def _open_cached_session(
         serializer="json",
         expire_after=settings.cache_expire_s,
         allowable_methods=("GET",),
+        # Only 200s: another 2xx is rewritten to 200 after this layer (_as_success), so a
+        # 202 Accepted is passed through but not stored; the next read asks again.
         allowable_codes=(200,),
         ignored_parameters=IGNORED_PARAMETERS,
         match_headers=False,
@@ -837,11 +858,13 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 "body that is not valid JSON: check --api-url / TRELLO_API_URL",
                 200,
             ) from None
-        except trello.ResourceUnavailable as err:  # a 2xx other than 200: Trello never does
+        except trello.ResourceUnavailable as err:  # pragma: no cover - the transport raises first
+            # The transport hands py-trello every 2xx as 200 and raises a typed error for the
+            # rest, so py-trello's own refusal cannot happen; typed all the same if it does.
             status = getattr(err, "_status", None)
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {_describe(uri_path)} with "
-                f"HTTP {status} instead of 200: check --api-url / TRELLO_API_URL",
+                f"HTTP {status}, which py-trello refused: check --api-url / TRELLO_API_URL",
                 status if isinstance(status, int) else None,
             ) from None
 

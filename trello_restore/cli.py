@@ -213,7 +213,7 @@ def _close_log_file() -> None:
 
 def fail(err: RestoreError) -> NoReturn:
     """Print a core error as one line and exit with its code."""
-    message = " ".join(str(err).split())
+    message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=_FILE_ONLY)
     sys.exit(int(err.exit_code))

@@ -2,12 +2,20 @@
 
 Accepts every action shape seen in the real samples (2011 to 2021: with or without ``data.member``,
 ``limits``, ``appCreator``), ignores types it does not use, and de-duplicates by action id.
+
+Who made an action is ``idMemberCreator``, always: ``memberCreator`` (the member object) may be
+missing, as it is on actions an automation such as Butler made, which carry ``appCreator``
+instead (trello-api-notes.md §13.5); the app's name is kept with the action (``MemberAction.app``)
+and shown next to the member (``credit_apps``). Member names: ``fullName`` may be missing for a
+member who keeps it private (``nonPublic``, notes §13.6); everything is keyed on ids, and what is
+private is not read.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +23,13 @@ from trello_restore.models import (
     BoardState,
     CardInfo,
     CardState,
+    Change,
     History,
     MemberAction,
     MemberRef,
     Membership,
     MoveAction,
+    Plan,
 )
 
 JSON = Mapping[str, Any]
@@ -58,12 +68,52 @@ def parse_date(value: str) -> datetime:
 
 
 def _member_ref(obj: Any) -> MemberRef | None:
+    """A member object (or ``data.member``) as a ``MemberRef``. A private full name is left
+    unknown: ``nonPublic`` is not read, so the member is shown by username."""
     if not isinstance(obj, Mapping) or not isinstance(obj.get("id"), str):
         return None
     return MemberRef(
         id=obj["id"],
         username=str(obj.get("username") or ""),
         full_name=str(obj.get("fullName") or obj.get("name") or ""),
+    )
+
+
+def app_name(raw: JSON) -> str:
+    """The app an action was made through, when it matters: the ``appCreator``'s name (``name``,
+    ``displayName``, ``fullName`` or ``username``), or ``app <id>`` when it has none and no
+    member object says who acted (an automation). "" for an action a person made."""
+    app = raw.get("appCreator")
+    if not isinstance(app, Mapping):
+        return ""
+    for key in ("name", "displayName", "fullName", "username"):
+        value = app.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+    if isinstance(raw.get("memberCreator"), Mapping):
+        return ""  # a person acting through an API key: the person is who acted
+    app_id = app.get("id")
+    return f"app {app_id}" if isinstance(app_id, str) and app_id else "an app"
+
+
+def credit_apps(plan: Plan, history: History) -> Plan:
+    """``plan`` with the evidence of each change (and blocked change) whose action an app made
+    credited to that app (``Evidence.app``), so that the plan names the app, not only the
+    member it acted for. Changes nothing else."""
+    apps = {a.id: a.app for a in history.member_actions if a.app}
+    if not apps:
+        return plan
+
+    def credit(c: Change) -> Change:
+        e = c.evidence
+        if e is None or e.action_id not in apps:
+            return c
+        return replace(c, evidence=replace(e, app=apps[e.action_id]))
+
+    return replace(
+        plan,
+        changes=tuple(credit(c) for c in plan.changes),
+        blocked=tuple(replace(b, change=credit(b.change)) for b in plan.blocked),
     )
 
 
@@ -191,6 +241,7 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                     by=by,
                     board_id=board_id,
                     deactivated=bool(data.get("deactivated", False)),
+                    app=app_name(raw),
                 )
             )
         elif type_ in MOVE_TYPES:

@@ -62,6 +62,9 @@ class MemberAction:
     board_id: str
     #: ``data.deactivated`` on removals.
     deactivated: bool = False
+    #: The app (an automation such as Butler) that made it on ``by``'s behalf, from the
+    #: action's ``appCreator``; "" for an action a person made.
+    app: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,8 @@ class Evidence:
     by: MemberRef
     #: The move the removal came with, if any.
     move_action_id: str | None = None
+    #: The app that performed it on ``by``'s behalf, if an automation did ("" otherwise).
+    app: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -514,7 +514,9 @@ def _resolve_list(
         return names[0]
     if names:
         boards = {n: sorted({eligible[i][1] for i in ids if eligible[i][0] == n}) for n in names}
-        shown = ", ".join(f"{quote_name(n)} ({', '.join(boards[n])})" for n in names)
+        shown = ", ".join(
+            f"{quote_name(n)} ({', '.join(map(quote_name, boards[n]))})" for n in names
+        )
         problems.append(
             f"--list {quote_name(value)}: no list has exactly that name, and {len(names)} "
             f"differ from it only in case: {shown}; give the exact name or the list's id"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trello_restore.errors import ExitCode
-from trello_restore.models import SKIP_ORDER, Change, MemberRef, Plan
+from trello_restore.models import SKIP_ORDER, Change, Evidence, MemberRef, Plan
 from trello_restore.planfile import PlanDict, PlanMeta, dumps, plan_summary, plan_to_dict
 
 if TYPE_CHECKING:
@@ -84,6 +84,11 @@ def _by(m: MemberRef) -> str:
     return f"@{m.username}" if m.username else m.id
 
 
+def _actor(e: Evidence) -> str:
+    """Who made the evidence action: the member, or the app (an automation) that acted for them."""
+    return f"{e.app} (app, on behalf of {_by(e.by)})" if e.app else _by(e.by)
+
+
 def _when(d: datetime, *, seconds: bool = True) -> str:
     d = d.astimezone(UTC)
     if not seconds and d.second == 0 and d.microsecond == 0:
@@ -101,7 +106,7 @@ def _evidence(c: Change, verbose: bool) -> str:
     if e is None:  # pragma: no cover - the planner gives every card change its evidence
         return ""
     if e.kind == "recorded_removal":
-        text = f"removed by {_by(e.by)} {_when(e.date)}"
+        text = f"removed by {_actor(e)} {_when(e.date)}"
         if e.move_action_id:
             text += ", with a move to another board"
         if verbose:
@@ -109,7 +114,7 @@ def _evidence(c: Change, verbose: bool) -> str:
             text += f", move {e.move_action_id}]" if e.move_action_id else "]"
         return text
     lead = "lost without a logged removal" if e.kind == "reconstructed" else "not on the card now"
-    text = f"{lead}; added {e.date.astimezone(UTC):%Y-%m-%d} by {_by(e.by)}"
+    text = f"{lead}; added {e.date.astimezone(UTC):%Y-%m-%d} by {_actor(e)}"
     text += f" ({_EVIDENCE_NOTE[e.kind]})"
     if verbose:
         text += f" [action {e.action_id}]"

@@ -28,6 +28,7 @@ from trello_restore.errors import (
     UsageError,
 )
 from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_boards
+from trello_restore.history import credit_apps
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import MemberRef, Plan, PlanOptions
@@ -253,6 +254,7 @@ def make_plan(
         incomplete=fetched.incomplete,
         named_boards=fetched.named,
     )
+    plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
     meta = PlanMeta(
         tool_version=__version__,
         created_at=created_at,

@@ -19,6 +19,7 @@ from typing import Any
 from trello_restore.sandbox import render
 from trello_restore.sandbox.ids import id_time, is_object_id, parse_iso
 from trello_restore.sandbox.world import (
+    FEED_EXCLUDED_TYPES,
     Action,
     Board,
     Card,
@@ -42,6 +43,10 @@ BOARD_ACTIONS_DEFAULT_FILTER = "all"
 CARD_ACTIONS_DEFAULT_FILTER = "commentCard,updateCard:idList"
 #: Most actions or cards one request may ask for.
 MAX_LIMIT = 1000
+#: Action types Trello sends to webhooks but leaves out of nested action feeds such as
+#: ``GET /1/boards/{id}/actions`` ("Excluded Action Types", 2017 docs; trello-api-notes.md
+#: §13.2): no feed returns them, whatever the ``filter`` asks for. The world still logs them.
+EXCLUDED_ACTION_TYPES = FEED_EXCLUDED_TYPES
 
 _SHORT_LINK_RE = re.compile(r"^[A-Za-z0-9]{8}$")
 _FILTER_ITEM_RE = re.compile(r"^[A-Za-z]+(:[A-Za-z]+)?$")
@@ -66,8 +71,8 @@ class Call:
     path: dict[str, str]
     #: Query parameters, overridden by body parameters (JSON or form), all as strings.
     params: dict[str, str]
-    #: How ``before``/``since`` ids compare: ``exact`` or ``second`` (see ``SandboxOptions``).
-    id_cursor: str = "exact"
+    #: How ``before``/``since`` ids compare: ``second`` or ``exact`` (see ``SandboxOptions``).
+    id_cursor: str = "second"
 
 
 Handler = Callable[[Call], Any]
@@ -214,13 +219,14 @@ def _action_matcher(spec: str) -> Callable[[Action], bool]:
 
     A sub-filter ``type:field`` matches actions of that type whose ``data.old`` has ``field``.
     Unknown type names match nothing (the sandbox does not keep a list of every Trello type, so
-    it cannot tell a typo from a type it never logs); only malformed items are refused.
+    it cannot tell a typo from a type it never logs); only malformed items are refused. The
+    ``EXCLUDED_ACTION_TYPES`` never match, even when named.
     """
     items = [x.strip() for x in spec.split(",") if x.strip()]
     if not items or not all(_FILTER_ITEM_RE.match(x) for x in items):
         raise invalid_value("filter")
     if "all" in items:
-        return lambda a: True
+        return lambda a: a.type not in EXCLUDED_ACTION_TYPES
     types: set[str] = set()
     sub: dict[str, set[str]] = {}
     for item in items:
@@ -231,6 +237,8 @@ def _action_matcher(spec: str) -> Callable[[Action], bool]:
             types.add(type_)
 
     def matches(a: Action) -> bool:
+        if a.type in EXCLUDED_ACTION_TYPES:
+            return False
         if a.type in types:
             return True
         fields = sub.get(a.type)
@@ -409,6 +417,9 @@ def _card_members(world: World, card: Card) -> list[JSON]:
     out = []
     for mid in card.id_members:
         m = world.members[mid]
+        if m.name_hidden:
+            out.append({"id": m.id, "avatarHash": None, "username": m.username})
+            continue
         out.append(
             {
                 "id": m.id,

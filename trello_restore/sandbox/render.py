@@ -3,6 +3,11 @@
 Action envelopes follow the 2021 shape (nextcloud/deck export): ``id, idMemberCreator, data, type,
 date, appCreator, limits, member, memberCreator``; member objects follow the 2021
 ``member_fields`` default. Cards carry every key py-trello's ``Card.from_json`` requires.
+
+An action made by an automation (``Action.app``) carries ``appCreator: {id, name, authType}`` and
+no ``memberCreator`` (trello.js models ``memberCreator`` as optional, notes §13.5); a member whose
+name is private (``Member.name_hidden``) has no ``fullName`` or ``initials``, and their
+``nonPublic`` object is the only place that holds them (notes §13.6).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from typing import Any
 
 from trello_restore.sandbox.ids import iso
 from trello_restore.sandbox.world import (
+    FEED_EXCLUDED_TYPES,
     Action,
+    App,
     Board,
     Card,
     Member,
@@ -58,6 +65,22 @@ _LABEL_COLOURS = (
 def member_in_action(m: Member) -> JSON:
     """A member object as embedded in actions (``member``, ``memberCreator``)."""
     avatar = f"https://trello-members.s3.amazonaws.com/{m.id}/{m.avatar_hash}"
+    if m.name_hidden:
+        return {
+            "id": m.id,
+            "username": m.username,
+            "activityBlocked": False,
+            "avatarHash": None,
+            "avatarUrl": None,
+            "idMemberReferrer": None,
+            "nonPublic": {
+                "fullName": m.full_name,
+                "initials": m.initials,
+                "avatarUrl": avatar,
+                "avatarHash": m.avatar_hash,
+            },
+            "nonPublicAvailable": True,
+        }
     return {
         "id": m.id,
         "username": m.username,
@@ -85,14 +108,19 @@ def action(world: World, a: Action, *, member: bool = True, member_creator: bool
         "data": a.data,
         "type": a.type,
         "date": iso(a.date),
-        "appCreator": None,
+        "appCreator": app_creator(a.app) if a.app is not None else None,
         "limits": {},
     }
     if member and a.id_member is not None:
         out["member"] = member_in_action(world.members[a.id_member])
-    if member_creator:
+    if member_creator and a.app is None:
         out["memberCreator"] = member_in_action(world.members[a.id_member_creator])
     return out
+
+
+def app_creator(app: App) -> JSON:
+    """``appCreator`` of an action an automation made."""
+    return {"id": app.id, "name": app.name, "authType": "automation"}
 
 
 def member_full(m: Member, member_type: str = "normal") -> JSON:
@@ -113,6 +141,8 @@ def member_full(m: Member, member_type: str = "normal") -> JSON:
 
 def member_short(m: Member) -> JSON:
     """``GET /boards/{id}/members`` item (default fields ``fullName,username``)."""
+    if m.name_hidden:
+        return {"id": m.id, "username": m.username}
     return {"id": m.id, "fullName": m.full_name, "username": m.username}
 
 
@@ -266,8 +296,10 @@ def organization(o: Organization) -> JSON:
 
 
 def board_export(world: World, b: Board, *, action_cap: int = 1000) -> JSON:
-    """The board's "Export as JSON" file: newest ``action_cap`` actions, cards, lists, members."""
-    feed = world.board_feed.get(b.id, [])
+    """The board's "Export as JSON" file: newest ``action_cap`` actions, cards, lists, members.
+
+    Like the board's action feed, the export holds no ``FEED_EXCLUDED_TYPES``."""
+    feed = [a for a in world.board_feed.get(b.id, []) if a.type not in FEED_EXCLUDED_TYPES]
     actions = [action(world, a) for a in reversed(feed[-action_cap:])] if action_cap else []
     cards = sorted(world.cards_on_board(b.id), key=lambda c: (c.id_list, c.pos))
     members = [member_full(world.members[mid], ms.member_type) for mid, ms in b.memberships.items()]

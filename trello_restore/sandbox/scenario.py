@@ -10,6 +10,9 @@ removals by others, a deleted card, the archive board tidied up (a list archived
 
 Everything is built through ``World`` operations with explicit timestamps, from one seed: the
 same ``(seed, cards, options)`` always gives the same ids, names, dates and history.
+``automation_share`` (actions made by an automation) and ``hidden_name_share`` (members who keep
+their full name private) change only how actions and members are rendered: the same seed and
+cards give the same history, ledger and ground truth with or without them.
 
 The ``Story`` records what the generator did in its own terms (who lost what in the incident, what
 happened after). ``Scenario.truth`` computes the ground truth for an option set from the world's
@@ -270,17 +273,29 @@ def generate(
     *,
     unlogged_share: float = 0.2,
     incident_log_board: LogBoard = "target",
+    automation_share: float = 0.0,
+    hidden_name_share: float = 0.0,
 ) -> Scenario:
     """Build a scenario with ``cards`` cards on the team board (20 to 20,000).
 
     ``unlogged_share`` is the share of stripped cards whose removals Trello does not log;
-    ``incident_log_board`` is the board whose feed holds the logged removals.
+    ``incident_log_board`` is the board whose feed holds the logged removals;
+    ``automation_share`` is the share of the history's actions an automation made (``appCreator``,
+    no ``memberCreator``); ``hidden_name_share`` the share of members whose full name is private.
     """
     if not MIN_CARDS <= cards <= MAX_CARDS:
         raise ValueError(f"cards must be between {MIN_CARDS} and {MAX_CARDS}, not {cards}")
-    if not 0.0 <= unlogged_share <= 1.0:
-        raise ValueError(f"unlogged_share must be between 0 and 1, not {unlogged_share}")
-    return _Generator(seed, cards, unlogged_share, incident_log_board).build()
+    for name, share in (
+        ("unlogged_share", unlogged_share),
+        ("automation_share", automation_share),
+        ("hidden_name_share", hidden_name_share),
+    ):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, not {share}")
+    generator = _Generator(seed, cards, unlogged_share, incident_log_board)
+    generator.world.automation_share = automation_share
+    generator.hidden_name_share = hidden_name_share
+    return generator.build()
 
 
 class _Generator:
@@ -289,6 +304,7 @@ class _Generator:
         self.n_cards = n_cards
         self.rng = random.Random(f"scenario:{seed}:{n_cards}")
         self.world = World(seed, unlogged_share=unlogged_share, incident_log_board=log_board)
+        self.hidden_name_share = 0.0
         self.incident_at = HISTORY_START + timedelta(
             days=300, hours=self.rng.randint(1, 8), minutes=self.rng.randint(0, 59)
         )
@@ -307,6 +323,10 @@ class _Generator:
             if any(m.username == username for m in members):
                 username = f"{first.lower()}{last.lower()}"
             members.append(self.world.add_member(username, f"{first} {last}", at=born))
+        # Its own random source: hiding names must not change anything else of the scenario.
+        private = random.Random(f"private:{self.seed}:{self.n_cards}")
+        for m in members:
+            m.name_hidden = private.random() < self.hidden_name_share
         return members
 
     def build(self) -> Scenario:
@@ -382,6 +402,9 @@ class _Generator:
             losses.extend(moved_card.removals)
 
         after = self._aftermath(archive, team, mover.id, losses, old_lists, active, joined)
+        # The history is written; what the sandbox logs from now on are live writes (the tool's),
+        # which no automation makes.
+        w.automation_share = 0.0
         story = Story(
             before_incident=before,
             incident_losses=tuple(losses),

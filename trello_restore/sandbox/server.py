@@ -8,10 +8,13 @@ Content-Length, so keep-alive works). For every ``/1/`` request, in this order:
 3. credentials are read from the ``Authorization: OAuth …`` header (plain or OAuth1-signed; the
    signature is ignored) or the ``key``/``token`` query or body parameters, and checked
    (``401 invalid key`` / ``401 invalid token``);
-4. rate limits (``ratelimit.py``) and a running 429 storm answer 429 with Trello's JSON body;
+4. rate limits (``ratelimit.py``) and a running 429 storm answer 429 with Trello's JSON body
+   (or, with ``rate_limit_body``, one of the other bodies real 429s have come with);
 5. a fault may be injected (seeded): a 5xx answer or a connection closed with no response;
    a write hit by a fault is, with probability ``fault_after_write_share``, applied first;
-6. the endpoint (``endpoints.py``) runs with ``world.lock`` held.
+6. the endpoint (``endpoints.py``) runs with ``world.lock`` held; with ``accepted_rate`` a share
+   of its successes is answered ``202 Accepted`` instead of ``200 OK``, same body (Trello did so
+   for a while in 2025, TRELLO-218085).
 
 Every ``/1/`` answer carries the ``x-rate-limit-api-{token,key}-{interval-ms,max,remaining}``
 headers. Each request is recorded in ``request_log`` without credential values. The admin routes
@@ -53,6 +56,33 @@ logger = logging.getLogger(__name__)
 
 _OAUTH_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)"')
 _FAULT_BODIES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+#: ``rate_limit_body`` choices: what a 429 says instead of the limit's usual JSON body
+#: (trello-api-notes.md §13.4). ``usual`` keeps ``API_TOKEN_LIMIT_EXCEEDED`` and its kin.
+RATE_LIMIT_BODIES: dict[str, tuple[str, bytes]] = {
+    "extension": (
+        "application/json; charset=utf-8",
+        b'{"message":"Rate limit exceeded: missing x-trello-user-agent-extension header",'
+        b'"error":"UNKNOWN_EXTENSION_LIMIT_EXCEEDED"}',
+    ),
+    "token-db": (
+        "application/json; charset=utf-8",
+        b'{"message":"Rate limit exceeded","error":"API_TOKEN_DB_LIMIT_EXCEEDED"}',
+    ),
+    "unknown": (
+        "application/json; charset=utf-8",
+        b'{"message":"Slow down","error":"SANDBOX_NEW_LIMIT_EXCEEDED"}',
+    ),
+    "empty": ("application/json; charset=utf-8", b""),
+    "text": ("text/plain; charset=utf-8", b"Too Many Requests"),
+    "html": (
+        "text/html; charset=utf-8",
+        b"<html><body><h1>429 Too Many Requests</h1></body></html>",
+    ),
+}
+_STRING_OPTIONS = {
+    "id_cursor": ("exact", "second"),
+    "rate_limit_body": ("usual", *RATE_LIMIT_BODIES),
+}
 _JSON_TYPE = "application/json; charset=utf-8"
 _TEXT_TYPE = "text/plain; charset=utf-8"
 
@@ -85,9 +115,17 @@ class SandboxOptions:
     fault_after_write_share: float = 0.5
     #: A 429 storm: every ``/1/`` request is answered 429 for this long from when it is set.
     storm_s: float = 0.0
-    #: How ``before``/``since`` ids compare: ``exact`` (ObjectId order) or ``second`` (the id's
-    #: one-second timestamp, as a date, exclusive).
-    id_cursor: str = "exact"
+    #: What every 429 says: ``usual`` (the limit's own JSON body), or one of
+    #: ``RATE_LIMIT_BODIES``: ``extension`` (UNKNOWN_EXTENSION_LIMIT_EXCEEDED), ``token-db``
+    #: (API_TOKEN_DB_LIMIT_EXCEEDED), ``unknown`` (a code no client knows), ``empty``, ``text``
+    #: or ``html`` (no JSON at all).
+    rate_limit_body: str = "usual"
+    #: Share of successful requests answered ``202 Accepted`` instead of ``200 OK`` (same body).
+    accepted_rate: float = 0.0
+    #: How ``before``/``since`` ids compare: ``second`` (the id's one-second timestamp, as a
+    #: date, exclusive: what Trello documents, and its open paging bug, notes §13.1) or
+    #: ``exact`` (ObjectId order).
+    id_cursor: str = "second"
     #: Seeds jitter and fault choices.
     seed: int = 0
 
@@ -95,9 +133,10 @@ class SandboxOptions:
         """Refuse values the sandbox cannot honour (ValueError)."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "id_cursor":
-                if value not in ("exact", "second"):
-                    raise ValueError("id_cursor must be 'exact' or 'second'")
+            if f.name in _STRING_OPTIONS:
+                choices = _STRING_OPTIONS[f.name]
+                if value not in choices:
+                    raise ValueError(f"{f.name} must be one of {', '.join(choices)}")
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{f.name} must be a number")
@@ -107,7 +146,7 @@ class SandboxOptions:
                 raise ValueError(f"{f.name} must not be negative")
         if self.time_scale <= 0:
             raise ValueError("time_scale must be positive")
-        for name in ("error_rate", "drop_rate", "fault_after_write_share"):
+        for name in ("error_rate", "drop_rate", "fault_after_write_share", "accepted_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.error_rate + self.drop_rate > 1:
@@ -434,6 +473,9 @@ class SandboxServer:
         )
         rate_headers = self._rate_headers(options, decision.token_remaining, decision.key_remaining)
         if decision.rejection is not None:
+            if options.rate_limit_body != "usual":
+                content_type, text = RATE_LIMIT_BODIES[options.rate_limit_body]
+                return _Response(429, text, content_type, rate_headers)
             return _json_response(429, decision.rejection, rate_headers)
         if body_error is not None:
             return _error_response(body_error, rate_headers)
@@ -449,7 +491,15 @@ class SandboxServer:
             return _Response(fault, _FAULT_BODIES[fault].encode(), _TEXT_TYPE, rate_headers)
         response = self._run(route, call)
         response.headers.update(rate_headers)
+        if response.status == 200 and self._accepted():
+            response.status = 202
         return response
+
+    def _accepted(self) -> bool:
+        """Whether to answer this success ``202 Accepted`` (seeded, ``accepted_rate``)."""
+        with self._lock:
+            rate = self.options.accepted_rate
+            return bool(rate) and self._rng.random() < rate
 
     def _admin(
         self, method: str, path: str, query: dict[str, str], headers: Any, raw_body: bytes

@@ -14,6 +14,13 @@ configurable share of the affected cards no removal action is logged at all.
 Besides the action log, the world keeps a *ledger* of every card-membership change, logged or not.
 The ledger is the truth that scenario ground truth is computed from; the tool under test never sees
 it.
+
+Two things real Trello does that change only how actions and members *look* (trello-api-notes.md
+§13.5, §13.6): with ``automation_share`` a share of the actions logged is made by an automation
+(``AUTOMATION``: rendered with ``appCreator`` and without ``memberCreator``; ``idMemberCreator``
+still names the member it ran for), and a member with ``name_hidden`` keeps their full name
+private (rendered without ``fullName``, with a ``nonPublic`` object). Both draw on random sources
+of their own, so a world with them has the same ids, history and ledger as one without.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ NOT_ON_CARD = "member is not on the card"
 NOT_ON_BOARD = "member is not on the board"
 #: Body for removing a board's only active admin (the sandbox's choice: 400, unconfirmed).
 LAST_ADMIN = "cannot remove the last admin of the board"
+#: Action types Trello sends to webhooks only: no action feed or export returns them, whatever
+#: the ``filter`` ("Excluded Action Types", 2017 docs; trello-api-notes.md §13.2).
+FEED_EXCLUDED_TYPES = frozenset({"removeMemberFromBoard", "addLabelToCard", "removeLabelFromCard"})
 
 
 class TrelloError(Exception):
@@ -74,10 +84,28 @@ class Member:
     full_name: str
     initials: str
     avatar_hash: str
+    #: The member keeps their full name private (member privacy, notes §13.6): member objects
+    #: carry no ``fullName`` and action data no ``name``.
+    name_hidden: bool = False
 
     def ref(self) -> JSON:
-        """The ``{id, name}`` reference used inside action ``data``."""
+        """The ``{id, name}`` reference used inside action ``data`` (``{id}`` when the name is
+        private: the sandbox's reading, Trello's exact shape for it is unconfirmed)."""
+        if self.name_hidden:
+            return {"id": self.id}
         return {"id": self.id, "name": self.full_name}
+
+
+@dataclass(frozen=True)
+class App:
+    """An application that makes actions on a member's behalf (an automation such as Butler)."""
+
+    id: str
+    name: str
+
+
+#: The automation ``World.automation_share`` attributes actions to (id minted like Trello's).
+AUTOMATION = App(id="5c9a0a7b3e2f1d0c4b5a6978", name="Butler")
 
 
 @dataclass
@@ -191,6 +219,8 @@ class Action:
     data: JSON
     #: The member the action is about (top-level ``member``), for member actions.
     id_member: str | None = None
+    #: The automation that made the action on ``id_member_creator``'s behalf, if any.
+    app: App | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +261,14 @@ class World:
         unlogged_share: float = 0.0,
         incident_log_board: LogBoard = "target",
         clock: Callable[[], datetime] | None = None,
+        automation_share: float = 0.0,
     ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
+        #: Share of the actions logged from now on that ``AUTOMATION`` makes (its own random
+        #: source: the rest of the world does not change with it).
+        self.automation_share = automation_share
+        self._automation_rng = random.Random(f"automation-{seed}")
         self.ids = IdFactory(random.Random(f"ids-{seed}"))
         #: Share of moved cards whose member removals are not logged at all.
         self.unlogged_share = unlogged_share
@@ -338,6 +373,9 @@ class World:
         card: Card | None = None,
         member: str | None = None,
     ) -> Action:
+        automated = (
+            self.automation_share > 0 and self._automation_rng.random() < self.automation_share
+        )
         action = Action(
             id=self.ids.object_id(at),
             type=type_,
@@ -347,6 +385,7 @@ class World:
             id_card=card.id if card else None,
             data=data,
             id_member=member,
+            app=AUTOMATION if automated else None,
         )
         self.actions.append(action)
         self.actions_by_id[action.id] = action

@@ -1,0 +1,363 @@
+"""What real Trello does that the sandbox and the client once assumed away (issue 9, items 9-13;
+trello-api-notes.md §13): 202 Accepted answers, actions made by automations and private member
+names, 429s with other bodies, ``before=<id>`` compared by second, and action types that no feed
+returns. Each is checked over HTTP against the sandbox, through the real client stack."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from trello_restore.api import DEFAULT_API_URL, ApiSettings, TrelloApi
+from trello_restore.applier import apply_plan
+from trello_restore.errors import RateLimited
+from trello_restore.history import ACTION_FILTER, parse_history
+from trello_restore.planfile import plan_to_dict
+from trello_restore.report import render_text
+from trello_restore.run import PlanResult, build_request, make_plan
+from trello_restore.sandbox import render
+from trello_restore.sandbox.endpoints import EXCLUDED_ACTION_TYPES
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.server import RATE_LIMIT_BODIES, SandboxOptions
+from trello_restore.sandbox.truth import OptionSet
+from trello_restore.sandbox.world import AUTOMATION
+
+from .applykit import NOW, api_for, diff, expected, fast_options, open_journal, snapshot
+from .conftest import Sandbox, SandboxFactory, make_world
+from .truthcheck import assert_plan_is_truth
+
+
+def _plan(sb: Sandbox, s: Scenario, o: OptionSet) -> PlanResult:
+    """Plan option set ``o`` over HTTP, naming both boards of the incident (the scope the
+    ground truth is computed for)."""
+    request = build_request(
+        boards=(s.team.id, s.archive.id),
+        exports=(),
+        since=o.since.isoformat(),
+        until=None,
+        now=NOW,
+        mode=o.mode,
+        removed_by=s.mover.username if o.removed_by else None,
+        cause=o.cause,
+        only_recorded=o.only_recorded,
+        add_to_board=o.add_to_board,
+        api_url=sb.base_url,
+        key=sb.key,
+        token=sb.token,
+    )
+    return make_plan(request, created_at=NOW)
+
+
+def _statuses(sb: Sandbox, start: int = 0) -> dict[tuple[str, int | None], int]:
+    """How many requests of each (method, status) the sandbox answered since ``start``."""
+    out: dict[tuple[str, int | None], int] = {}
+    for r in sb.server.request_log[start:]:
+        out[(r.method, r.status)] = out.get((r.method, r.status), 0) + 1
+    return out
+
+
+# ------------------------------------------------------------------- 9: 2xx other than 200
+
+
+def test_the_sandbox_can_answer_202_with_the_same_body(sandbox_factory: SandboxFactory) -> None:
+    """``accepted_rate`` answers that share of successes 202 Accepted, body unchanged; errors
+    keep their status; it can be set while running (like the other faults)."""
+    sb = sandbox_factory(accepted_rate=1.0)
+    path = f"/boards/{sb.ids['team']}/actions"
+    accepted = sb.get(path, filter="all")
+    assert accepted.status_code == 202
+    assert accepted.reason == "Accepted"
+    assert sb.get("/boards/000000000000000000000000").status_code == 404
+    sb.server.set_options(accepted_rate=0.0)
+    assert (sb.get(path, filter="all").status_code, sb.get(path, filter="all").json()) == (
+        200,
+        accepted.json(),
+    )
+    options = sb.session().put(
+        sb.server.base_url.removesuffix("/1") + "/_sandbox/options",
+        json={"accepted_rate": 0.5},
+        timeout=30,
+    )
+    assert options.json()["accepted_rate"] == 0.5
+    with pytest.raises(ValueError, match="accepted_rate must be between 0 and 1"):
+        SandboxOptions(accepted_rate=1.5)
+
+
+def test_202_answers_plan_and_apply_exactly(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """With most answers 202 (reads and writes), planning over HTTP gives exactly the ground
+    truth and applying the plan leaves exactly the expected boards: every 2xx is a success,
+    including the writes that go through py-trello's objects."""
+    s = generate(41, 60)
+    sb = sandbox_factory(s, time_scale=100, accepted_rate=0.8, seed=41)
+    truth = s.truth("b")
+    result = _plan(sb, s, s.option_sets()["b"])
+    assert_plan_is_truth(result.plan, truth)
+    assert truth.changes
+    assert truth.grants
+    doc = plan_to_dict(result.plan, result.meta)
+    before = snapshot(s.world)
+    start = len(sb.server.request_log)
+    with api_for(sb) as api, open_journal(doc, tmp_path / "journal.jsonl", api) as journal:
+        report = apply_plan(doc, api, journal, fast_options())
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+    assert report.counts == {"applied": len(truth.changes) + len(truth.grants)}
+    seen = _statuses(sb)
+    assert seen[("GET", 202)] > seen.get(("GET", 200), 0)
+    written = _statuses(sb, start)
+    assert written.get(("POST", 202), 0) + written.get(("PUT", 202), 0) > 0
+
+
+# -------------------------------------------------- 10: automations and private member names
+
+
+def test_automation_actions_and_private_names_render_like_trello() -> None:
+    """An automation's action has ``appCreator`` with the app's id and name and no
+    ``memberCreator``; ``idMemberCreator`` still names the member it acted for. A private
+    member has no ``fullName`` (nor a ``name`` in action data); ``nonPublic`` holds it."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    w.members[i["cai"]].name_hidden = True
+    w.automation_share = 1.0
+    by_app = w.remove_member_from_card(i["c2"], i["cai"], i["lead"])
+    w.automation_share = 0.0
+    by_hand = w.remove_member_from_card(i["c1"], i["ben"], i["lead"])
+    got = render.action(w, by_app)
+    assert got["appCreator"] == {"id": AUTOMATION.id, "name": "Butler", "authType": "automation"}
+    assert "memberCreator" not in got
+    assert got["idMemberCreator"] == i["lead"]
+    assert got["data"]["member"] == {"id": i["cai"]}
+    assert "fullName" not in got["member"]
+    assert got["member"]["username"] == "cai"
+    assert got["member"]["nonPublic"]["fullName"] == "Cai Example"
+    plain = render.action(w, by_hand)
+    assert plain["appCreator"] is None
+    assert plain["memberCreator"]["fullName"] == "Lead Example"
+    history = parse_history([got, plain])
+    (app_made,) = [a for a in history.member_actions if a.id == by_app.id]
+    assert (app_made.by, app_made.app, app_made.member_id) == (i["lead"], "Butler", i["cai"])
+    assert history.members[i["cai"]].full_name == ""  # private: not read from nonPublic
+    assert [a.app for a in history.member_actions if a.id == by_hand.id] == [""]
+
+
+def test_automation_and_private_names_leave_the_scenario_unchanged() -> None:
+    """The shares change how actions and members look, nothing else: same ids, history, ledger
+    and ground truth; live writes after the history are never an automation's."""
+    plain = generate(42, 40)
+    varied = generate(42, 40, automation_share=0.5, hidden_name_share=0.5)
+    assert [a.id for a in varied.world.actions] == [a.id for a in plain.world.actions]
+    assert varied.world.ledger == plain.world.ledger
+    for name in "abcde":
+        assert varied.truth(name) == plain.truth(name)
+    apps = [a.app for a in varied.world.actions]
+    assert 0 < sum(a is not None for a in apps) < len(apps)
+    hidden = [m.name_hidden for m in varied.world.members.values()]
+    assert any(hidden)
+    assert not all(hidden)
+    assert not any(a.app for a in plain.world.actions)
+    assert varied.world.automation_share == 0.0
+
+
+@pytest.mark.parametrize(("automation", "hidden"), [(1.0, 1.0), (0.5, 0.5)])
+def test_automation_actions_plan_like_any_other(
+    sandbox_factory: SandboxFactory, automation: float, hidden: float
+) -> None:
+    """The mover's removals (and moves) logged by an automation, and members whose names are
+    private: over HTTP the plan of every option set (``--removed-by`` the mover's username,
+    ``--cause move`` included) is exactly the plain scenario's, and the ground truth. The text
+    plan names the app where it names who removed, and shows private members by username."""
+    plain = generate(43, 60)
+    varied = generate(43, 60, automation_share=automation, hidden_name_share=hidden)
+    sb_plain, sb_varied = sandbox_factory(plain), sandbox_factory(varied)
+    sets = dict(varied.option_sets())
+    sets["m"] = OptionSet("m", since=varied.incident_at, cause="move", add_to_board=True)
+    texts = []
+    for o in sets.values():
+        got = _plan(sb_varied, varied, o)
+        want = _plan(sb_plain, plain, o)
+        assert_plan_is_truth(got.plan, varied.truth(o))
+        assert [c.change_id for c in got.plan.changes] == [c.change_id for c in want.plan.changes]
+        assert [b.change.change_id for b in got.plan.blocked] == [
+            b.change.change_id for b in want.plan.blocked
+        ]
+        texts.append(render_text(got.plan, got.meta, dry_run=True))
+    text = "\n".join(texts)
+    mover = f"@{varied.mover.username}"
+    assert f"removed by Butler (app, on behalf of {mover})" in text
+    if automation == 1.0:
+        assert f"removed by {mover} " not in text
+    for m in varied.world.members.values():
+        if m.name_hidden:
+            assert m.full_name not in text
+
+
+# ----------------------------------------------------------------- 11: 429 with other bodies
+
+BOARD_URL = f"{DEFAULT_API_URL}/boards/abc"
+OTHER_429S = [
+    (
+        {
+            "json": {
+                "message": "Rate limit exceeded: missing x-trello-user-agent-extension header",
+                "error": "UNKNOWN_EXTENSION_LIMIT_EXCEEDED",
+            }
+        },
+        "UNKNOWN_EXTENSION_LIMIT_EXCEEDED",
+    ),
+    (
+        {"json": {"message": "Rate limit exceeded", "error": "API_TOKEN_DB_LIMIT_EXCEEDED"}},
+        "API_TOKEN_DB_LIMIT_EXCEEDED",
+    ),
+    ({"json": {"error": "SOMETHING_NEW_EXCEEDED"}}, "SOMETHING_NEW_EXCEEDED"),
+    ({"json": {}}, ""),
+    ({"body": "", "content_type": "application/json"}, ""),
+    ({"body": "Too Many Requests", "content_type": "text/plain"}, "Too Many Requests"),
+    ({"body": "<html><h1>429</h1></html>", "content_type": "text/html"}, ""),
+]
+
+
+@pytest.fixture
+def mocked_api(tmp_path: Path) -> Any:
+    """A ``TrelloApi`` at Trello's own URL, answered by ``responses``, with quick retries."""
+    settings = ApiSettings("k" * 32, "t" * 64, read_retries=2, backoff_s=0.001, rate_window_s=0.01)
+    with responses.RequestsMock() as mocked, TrelloApi(settings) as api:
+        yield mocked, api
+
+
+@pytest.mark.parametrize(("answer", "code"), OTHER_429S)
+def test_any_429_is_a_rate_limit(mocked_api: Any, answer: dict[str, Any], code: str) -> None:
+    """Whatever a 429 says (another code, none, no JSON at all), it is a rate limit: counted,
+    waited out and retried like Trello's usual one, and ``RateLimited`` once retries run out."""
+    mocked, api = mocked_api
+    mocked.get(BOARD_URL, status=429, **answer)
+    mocked.get(BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc") == {"id": "abc"}
+    assert (api.rate_limited, api.requests_sent) == (1, 2)
+    mocked.replace(responses.GET, BOARD_URL, status=429, **answer)
+    with pytest.raises(RateLimited) as info:
+        api.get("boards/abc")
+    assert (info.value.status, info.value.trello_error) == (429, code)
+    assert str(info.value).startswith("Trello kept rate limiting after 3 attempts")
+    assert api.rate_limited == 4
+
+
+@pytest.mark.parametrize("body", sorted(RATE_LIMIT_BODIES))
+def test_the_sandbox_429s_with_other_bodies_are_waited_out(
+    sandbox_factory: SandboxFactory, body: str
+) -> None:
+    """The sandbox answers its 429s with the chosen body; the client rides out a short storm
+    of them over HTTP and gets the answer."""
+    sb = sandbox_factory(time_scale=20, rate_limit_body=body, storm_s=60.0)
+    raw = sb.get(f"/boards/{sb.ids['team']}")
+    content_type, text = RATE_LIMIT_BODIES[body]
+    assert (raw.status_code, raw.content, raw.headers["Content-Type"]) == (429, text, content_type)
+    assert "x-rate-limit-api-token-remaining" in raw.headers
+    sb.server.set_options(storm_s=1.0)
+    with TrelloApi(
+        ApiSettings(sb.key, sb.token, api_url=sb.base_url, backoff_s=0.01, rate_window_s=0.05)
+    ) as api:
+        assert api.get(f"boards/{sb.ids['team']}", {"fields": "name"})["name"] == "Team"
+        assert api.rate_limited >= 1
+
+
+def test_the_429_body_can_be_chosen_while_running(sandbox_factory: SandboxFactory) -> None:
+    """Like the other faults, the 429 body is set through ``PUT /_sandbox/options``; bad
+    choices are refused."""
+    sb = sandbox_factory(token_limit=1)
+    admin = sb.server.base_url.removesuffix("/1") + "/_sandbox/options"
+    assert sb.get("/members/me").status_code == 200
+    assert sb.get("/members/me").json()["error"] == "API_TOKEN_LIMIT_EXCEEDED"
+    changed = sb.session().put(admin, json={"rate_limit_body": "token-db"}, timeout=30)
+    assert changed.json()["rate_limit_body"] == "token-db"
+    assert sb.get("/members/me").json()["error"] == "API_TOKEN_DB_LIMIT_EXCEEDED"
+    refused = sb.session().put(admin, json={"rate_limit_body": "teapot"}, timeout=30)
+    assert refused.status_code == 400
+    assert "rate_limit_body must be one of usual, extension" in refused.json()["error"]
+
+
+# ------------------------------------------------------------ 12: before=<id> is by second
+
+
+def test_ids_compare_by_second_by_default(sandbox_factory: SandboxFactory) -> None:
+    """The sandbox's default is Trello's documented behaviour: ``before=<id>`` is the id's
+    second, so paging by the oldest id received skips the rest of that second (the control for
+    the fetcher's date paging); ``exact`` is the option."""
+    assert SandboxOptions().id_cursor == "second"
+    s = generate(44, 400)
+    sb = sandbox_factory(s)
+    session = sb.session()
+    want = {
+        a.id
+        for a in s.world.board_feed[s.archive.id]
+        if a.type in {t.split(":")[0] for t in ACTION_FILTER}
+    }
+
+    def naive_paging() -> set[str]:
+        seen: set[str] = set()
+        before: str | None = None
+        while True:
+            page = session.get(
+                f"{sb.base_url}/boards/{s.archive.id}/actions",
+                params={"filter": ",".join(ACTION_FILTER), "limit": "100"}
+                | ({"before": before} if before else {}),
+                timeout=30,
+            ).json()
+            seen.update(a["id"] for a in page)
+            if len(page) < 100:
+                return seen
+            before = page[-1]["id"]
+
+    assert len(want) > 100
+    assert naive_paging() < want
+    sb.server.set_options(id_cursor="exact")
+    assert naive_paging() == want
+    sb.server.set_options(id_cursor="second")
+    assert_plan_is_truth(_plan(sb, s, s.option_sets()["a"]).plan, s.truth("a"))
+
+
+# ---------------------------------------------------------- 13: excluded action types
+
+
+def test_excluded_action_types_are_in_no_feed(sandbox_factory: SandboxFactory) -> None:
+    """``removeMemberFromBoard``, ``addLabelToCard`` and ``removeLabelFromCard`` go to webhooks
+    only: neither the board's nor the card's action feed (nor the board export) returns them,
+    by default, with ``filter=all`` or when asked for by name. The world still logs them."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    team = w.boards[i["team"]]
+    card = w.cards[i["c1"]]
+    at = datetime(2025, 3, 4, tzinfo=UTC)
+    label = {"id": "5f0000000000000000000001", "name": "urgent", "color": "red"}
+    data = {"board": team.ref(), "card": card.ref(), "label": label, "text": "urgent"}
+    # The sandbox has no label model: the two label actions are logged as Trello would.
+    w._log("addLabelToCard", at, i["lead"], team, dict(data), card=card)
+    w._log("removeLabelFromCard", at + timedelta(minutes=1), i["lead"], team, dict(data), card=card)
+    w.remove_member_from_board(i["team"], i["ben"], i["lead"], at + timedelta(minutes=2))
+    logged = {a.type for a in w.actions}
+    assert logged >= EXCLUDED_ACTION_TYPES
+    sb = sandbox_factory(sw)
+    named = ",".join(sorted(EXCLUDED_ACTION_TYPES))
+    board_path, card_path = f"/boards/{i['team']}/actions", f"/cards/{i['c1']}/actions"
+    for path, params in (
+        (board_path, {}),
+        (board_path, {"filter": "all"}),
+        (board_path, {"filter": named}),
+        (board_path, {"filter": named + ",removeMemberFromCard"}),
+        (card_path, {"filter": "all"}),
+        (card_path, {"filter": named}),
+    ):
+        answer = sb.get(path, limit=1000, **params)
+        assert answer.status_code == 200
+        types = {a["type"] for a in answer.json()}
+        assert not types & EXCLUDED_ACTION_TYPES, (path, params, types)
+    removals = sb.get(board_path, filter=named + ",removeMemberFromCard").json()
+    assert {a["type"] for a in removals} == {"removeMemberFromCard"}  # what ben lost, logged
+    everything = {a["type"] for a in sb.get(board_path, filter="all", limit=1000).json()}
+    assert everything == {a.type for a in w.board_feed[team.id]} - EXCLUDED_ACTION_TYPES
+    exported = {a["type"] for a in render.board_export(w, team)["actions"]}
+    assert not exported & EXCLUDED_ACTION_TYPES
