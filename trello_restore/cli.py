@@ -1122,13 +1122,43 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="Start with a 429 storm this many seconds long (Trello time): every request gets 429.",
 )
+@click.option(
+    "--rate-limit-body",
+    type=click.Choice(["usual", "extension", "token-db", "unknown", "empty", "text", "html"]),
+    default="usual",
+    show_default=True,
+    help="What every 429 says: the limit's usual JSON, UNKNOWN_EXTENSION_LIMIT_EXCEEDED, "
+    "API_TOKEN_DB_LIMIT_EXCEEDED, an unknown code, or no JSON (empty, text, html).",
+)
+@click.option(
+    "--accepted-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of successful requests answered 202 Accepted instead of 200 OK (same body).",
+)
 @_UNLOGGED_OPTION
 @click.option(
-    "--id-cursor",
-    type=click.Choice(["exact", "second"]),
-    default="exact",
+    "--automation-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
     show_default=True,
-    help="How before/since action ids compare: exactly, or by their one-second timestamp.",
+    help="Share of the history's actions made by an automation (appCreator, no memberCreator).",
+)
+@click.option(
+    "--hidden-name-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of members whose full name is private (no fullName; a nonPublic object).",
+)
+@click.option(
+    "--id-cursor",
+    type=click.Choice(["second", "exact"]),
+    default="second",
+    show_default=True,
+    help="How before/since action ids compare: by their one-second timestamp (as Trello "
+    "documents), or exactly.",
 )
 def serve(
     host: str,
@@ -1141,7 +1171,11 @@ def serve(
     error_rate: float,
     drop_rate: float,
     storm_s: float,
+    rate_limit_body: str,
+    accepted_rate: float,
     unlogged_share: float,
+    automation_share: float,
+    hidden_name_share: float,
     id_cursor: str,
 ) -> None:
     """Serve a generated sandbox Trello on loopback until interrupted.
@@ -1161,10 +1195,18 @@ def serve(
         error_rate=error_rate,
         drop_rate=drop_rate,
         storm_s=storm_s,
+        rate_limit_body=rate_limit_body,
+        accepted_rate=accepted_rate,
         id_cursor=id_cursor,
         seed=seed,
     )
-    scenario = generate(seed=seed, cards=cards, unlogged_share=unlogged_share)
+    scenario = generate(
+        seed=seed,
+        cards=cards,
+        unlogged_share=unlogged_share,
+        automation_share=automation_share,
+        hidden_name_share=hidden_name_share,
+    )
     try:
         server = SandboxServer(scenario.world, options, host=host, port=port)
     except OSError as err:
