@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +31,7 @@ from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
 CRON = ("--since", "last-run", "--yes", "--quiet", "--format", "json")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(name="scenario")
@@ -419,3 +423,132 @@ def test_json_summary_refuses_plan_on_stdout(
 def home_fixture(_state_home: Path) -> Path:
     """The test's ``TRELLO_RESTORE_HOME`` (conftest)."""
     return _state_home
+
+
+# ------------------------------------------------------------------ the documented nightly run
+
+
+def _unattended_section() -> str:
+    """README's "Running unattended" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("### Running unattended", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_block(kind: str) -> str:
+    """The one ``kind`` code block of that section."""
+    blocks = re.findall(rf"```{kind}\n(.*?)```", _unattended_section(), re.S)
+    assert len(blocks) == 1, blocks
+    return str(blocks[0])
+
+
+def _crontab_options() -> list[str]:
+    """The options of the README's crontab line (what follows the program, up to ``>>``)."""
+    line = next(x for x in _readme_block("crontab").splitlines() if "/trello-restore " in x)
+    return shlex.split(line.split("/trello-restore ", 1)[1].split(">>", 1)[0])
+
+
+def _staffed_list(s: Scenario, tag: str) -> str:
+    """A new team list with three cards and two new team members on them (neither is on the
+    archive board), made an hour ago; its id."""
+    w = s.world
+    at = datetime.now(UTC) - timedelta(hours=1)  # the world keeps its log in order (+1 ms each)
+    with w.lock:
+        owls = [w.add_member(f"{tag}owl{i}", f"{tag.title()} Owl {i}", at) for i in (1, 2)]
+        for m in owls:
+            w.add_member_to_board(s.team.id, m.id, s.mover.id, "normal", at)
+        lst = w.create_list(s.team.id, f"{tag.title()} sprint", s.mover.id, at)
+        for i in range(3):
+            card = w.create_card(lst.id, f"{tag.title()} #{i}", s.mover.id, at)
+            for m in owls[: 1 + i % 2]:
+                w.add_member_to_card(card.id, m.id, s.mover.id, at)
+    return lst.id
+
+
+def _move_to_archive(s: Scenario, list_id: str, by: str) -> set[tuple[str, str]]:
+    """``by`` moves the list to the archive board now: the (card, member) pairs Trello removed
+    (logged or not)."""
+    with s.world.lock:
+        moved = s.world.move_list_to_board(list_id, s.archive.id, by)
+    return {(e.card_id, e.member_id) for e in moved.removals}
+
+
+def _on_card(s: Scenario, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (card, member) pairs are on their cards now."""
+    with s.world.lock:
+        return {(c, m) for c, m in pairs if m in s.world.cards[c].id_members}
+
+
+def test_documented_nightly_run_keeps_deliberate_removals(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """The README's nightly config file and crontab line, run twice with --since last-run
+    against the sandbox: each run restores what the moves since the last one removed, whoever
+    moved; a member the lead took off a card on purpose between the runs stays off. The
+    removed_by guard the README used to show would have put that member back."""
+    text = _readme_block("toml")
+    assert tomllib.loads(text)["restore"].get("cause") == "move"
+    config = tmp_path / "config.toml"
+    config.write_text(text)  # boards = ["Team Board"]: the scenario's team board
+    config.chmod(0o600)
+    # The environment beats the file's placeholders: the sandbox's URL, key and token, a log
+    # file of the test's own.
+    log = tmp_path / "cron.log"
+    cron = ["--config", str(config), *_crontab_options()]
+    assert cron[2:] == ["--since", "last-run", "--yes", "--quiet", "--format", "json"]
+    # Two lists staffed an hour before the first run: their members are on the cards at each
+    # run's cutoff (the last run less five minutes), so a removal Trello did not log is found.
+    dusk, dawn = _staffed_list(scenario, "dusk"), _staffed_list(scenario, "dawn")
+    # Once by hand with a date (the README's first run); the incident's moves are undone.
+    by_hand = ["--config", str(config), "--since", _since(scenario), *CRON[2:]]
+    first = _summary(invoke(*by_hand, TRELLO_RESTORE_LOG_FILE=str(log)))
+    assert first["outcome"] == "applied"
+    assert first["plan"]["card_changes"] > 0
+
+    # Night 1: the lead moved a list since; the cron run restores what that move removed.
+    moved = _move_to_archive(scenario, dusk, scenario.mover.id)
+    assert moved
+    night1 = _summary(invoke(*cron))
+    assert night1["since_source"] == "last-run"
+    assert night1["plan"]["card_changes"] == len(moved)
+    assert _on_card(scenario, moved) == moved
+
+    # Then the lead takes a member off a team card on purpose, and another team member moves
+    # another list to the archive board.
+    w = scenario.world
+    with w.lock:
+        team = w.boards[scenario.team.id]
+        card = next(
+            c for c in w.cards_on_board(team.id)
+            if not c.closed and not w.lists[c.id_list].closed
+            and any(m != scenario.mover.id and team.is_active_member(m) for m in c.id_members)
+        )  # fmt: skip
+        kept_off = next(
+            m for m in card.id_members if m != scenario.mover.id and team.is_active_member(m)
+        )
+        w.remove_member_from_card(card.id, kept_off, scenario.mover.id)
+        other = next(m for m in team.memberships if m != scenario.mover.id
+                     and team.is_active_member(m) and m != kept_off)  # fmt: skip
+    moved = _move_to_archive(scenario, dawn, other)
+    assert moved
+
+    # The guard the README used to show (removed_by = the lead) would put the member back.
+    old_guard = ["--cause", "any", "--removed-by", scenario.mover.username]
+    old = invoke("--config", str(config), "--since", "last-run", *old_guard, "--dry-run",
+                 "--format", "json")  # fmt: skip
+    assert old.exit_code == 0, old.output
+    planned = {(c["card"]["id"], c["member"]["id"]) for c in json.loads(old.stdout)["changes"]
+               if c["action"] == "add_member_to_card"}  # fmt: skip
+    assert (card.id, kept_off) in planned
+
+    # Night 2: the move's removals are back; the deliberate removal stays.
+    sb.server.request_log.clear()
+    night2 = _summary(invoke(*cron))
+    assert night2["outcome"] == "applied"
+    assert night2["plan"]["card_changes"] == len(moved)
+    assert night2["apply"]["failed"] == 0
+    assert _on_card(scenario, moved) == moved
+    assert _on_card(scenario, {(card.id, kept_off)}) == set()
+    posts = [x for x in _writes(sb) if x.startswith("POST")]
+    assert len(posts) == len(moved)
+    assert not any(card.id in x for x in _writes(sb))
+    assert log.is_file()

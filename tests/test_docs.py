@@ -1,4 +1,4 @@
-"""The README's set-up commands are the ones CI runs."""
+"""The README's set-up commands are the ones CI runs; its cron and systemd examples agree."""
 
 from __future__ import annotations
 
@@ -27,3 +27,21 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     """.ci/run contains the README's test command as one line, unchanged."""
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert _setup_commands()[1] in ci_lines
+
+
+def test_cron_and_systemd_run_the_same_command() -> None:
+    """The crontab line and the systemd service run trello-restore with the same options (the
+    crontab line's are the ones tests/test_cron.py runs with the README's config file), and
+    the config file they read guards with cause = "move", not removed_by."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Running unattended", 1)[1].split("\n## ", 1)[0]
+    crontab = re.search(r"/bin/trello-restore (.*?) >>", section)
+    service = re.search(r"^ExecStart=\S+/bin/trello-restore (.*)$", section, re.M)
+    assert crontab is not None
+    assert service is not None
+    assert crontab.group(1) == service.group(1)
+    assert service.group(1).startswith("--since last-run --yes")
+    config = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert len(config) == 1
+    assert re.search(r'^cause = "move"$', config[0], re.M)
+    assert not re.search(r"^removed_by\b", config[0], re.M)
