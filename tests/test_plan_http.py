@@ -146,10 +146,11 @@ def test_silent_losses_need_the_history_before_the_move(sandbox_factory: Sandbox
 
 
 def test_naive_id_paging_would_lose_actions(sandbox_factory: SandboxFactory) -> None:
-    """Control: where ids compare by second, paging with before=<oldest id> skips the rest of a
-    second; the fetcher's date+1ms paging (above) does not."""
+    """Control: ids compare by second (the sandbox's default, as Trello documents), so paging
+    with before=<oldest id> skips the rest of a second; the fetcher's date+1ms paging (above,
+    in both id_cursor modes) does not."""
     s = generate(14, 5000)
-    sb = sandbox_factory(s, id_cursor="second")
+    sb = sandbox_factory(s)
     session = sb.session()
     params = {"filter": ",".join(ACTION_FILTER), "limit": "1000"}
     seen: set[str] = set()
