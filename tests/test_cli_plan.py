@@ -20,7 +20,7 @@ from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory
-from .test_fidelity import shared_dir
+from .test_fidelity import make_shapes
 from .truthcheck import assert_plan_is_truth, plan_options
 
 Invoke = Callable[..., Result]
@@ -259,7 +259,7 @@ def test_scenario_export_warns_about_the_cap(tmp_path: Path) -> None:
 @pytest.fixture(name="real_exports")
 def real_exports_fixture() -> Path:
     """``shared/fixtures/trello-real``; skipped when ../shared is absent."""
-    path = shared_dir() / "fixtures" / "trello-real"
+    path = make_shapes.default_shared() / "fixtures" / "trello-real"
     if not path.is_dir():
         pytest.skip(f"real Trello exports not found in {path} (no ../shared beside the clone)")
     return path
