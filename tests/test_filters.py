@@ -146,6 +146,10 @@ def test_every_unmatched_value_is_named_in_one_line(
     assert f"did you mean {s.mover.username} ({s.mover.full_name})?" in line
     assert '--list "Nowhere": no list' in line
     assert "--card zzzzzzzz: no card" in line
+    line = _error_line(
+        invoke("--board", s.team.id, "--since", since, "--dry-run", "--removed-by", "@")
+    )
+    assert "--removed-by names no member" in line
     doc = _plan(
         invoke("--board", s.team.id, "--since", since, "--dry-run", "--plan-out", "-",
                "--removed-by", s.mover.username.upper())

@@ -462,6 +462,9 @@ def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[s
 
 
 def _resolve_member(value: str, known: Mapping[str, MemberRef], problems: list[str]) -> str:
+    if not value:  # "@" alone
+        problems.append("--removed-by names no member: give a username (@username) or an id")
+        return value
     if any(value in (m.id, m.username) for m in known.values()):
         return value
     folded = [m for m in known.values() if m.username and m.username.casefold() == value.casefold()]
