@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +48,60 @@ def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
     )
     result = make_plan(request, created_at=NOW)
     return plan_to_dict(result.plan, result.meta)
+
+
+#: Applies a plan file against a sandbox URL (credentials from the environment) and prints the
+#: outcome counts: ``python -c APPLY PLAN JOURNAL URL``. Windows are the sandbox's at
+#: ``time_scale=10``.
+APPLY = """
+import json, os, sys
+from pathlib import Path
+from trello_restore.api import ApiSettings, TrelloApi
+from trello_restore.applier import ApplyOptions, apply_plan
+from trello_restore.journal import Journal, JournalHeader
+from trello_restore.planfile import plan_digest, read_plan
+
+plan, journal_path, url = sys.argv[1:4]
+doc = read_plan(plan)
+settings = ApiSettings(
+    key=os.environ["TRELLO_API_KEY"], token=os.environ["TRELLO_TOKEN"], api_url=url,
+    backoff_s=0.1, rate_window_s=1.0,
+)
+with TrelloApi(settings) as api:
+    header = JournalHeader(plan_digest(doc), url, api.me()["id"], "2026-11-26T00:00:00Z")
+    with Journal.open(Path(journal_path), header) as journal:
+        report = apply_plan(doc, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1))
+print(json.dumps(report.counts, sort_keys=True))
+"""
+
+
+def apply_command(plan: Path, journal: Path, sb: Sandbox) -> list[str]:
+    """The command line that runs ``APPLY`` on ``plan`` with ``journal`` against ``sb``."""
+    return [sys.executable, "-c", APPLY, str(plan), str(journal), sb.base_url]
+
+
+def writes(sb: Sandbox) -> int:
+    """Writes (POST, PUT) the sandbox has processed so far."""
+    return sum(1 for r in sb.server.request_log if r.method in ("POST", "PUT"))
+
+
+def kill_when(command: list[str], env: dict[str, str], ready: Callable[[], bool]) -> None:
+    """Start ``command`` and SIGKILL it as soon as ``ready()`` (polled every millisecond). The
+    run must not have finished by itself (AssertionError)."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while proc.poll() is None and not ready():
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, f"killed mid-run, not finished: {err[-500:]!r}"
+
+
+def kill_after_writes(command: list[str], env: dict[str, str], sb: Sandbox, more: int) -> int:
+    """Run ``command`` and SIGKILL it once the sandbox has processed ``more`` further writes;
+    returns how many writes the sandbox had processed when it was killed."""
+    threshold = writes(sb) + more
+    kill_when(command, env, lambda: writes(sb) >= threshold)
+    return writes(sb)
 
 
 def api_for(sb: Sandbox, **settings: Any) -> TrelloApi:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +19,8 @@ from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import generate
 from trello_restore.sandbox.world import ALREADY_ON_CARD, TrelloError
 
-from .applykit import diff, expected, plan_doc, snapshot
+from .applykit import apply_command, diff, expected, kill_after_writes, plan_doc, snapshot
 from .conftest import SandboxFactory
-
-#: Applies a plan file against a sandbox URL (credentials from the environment) and prints the
-#: outcome counts. Windows are the sandbox's at ``time_scale=10``.
-APPLY = """
-import json, os, sys
-from pathlib import Path
-from trello_restore.api import ApiSettings, TrelloApi
-from trello_restore.applier import ApplyOptions, apply_plan
-from trello_restore.journal import Journal, JournalHeader
-from trello_restore.planfile import plan_digest, read_plan
-
-plan, journal_path, url = sys.argv[1:4]
-doc = read_plan(plan)
-settings = ApiSettings(
-    key=os.environ["TRELLO_API_KEY"], token=os.environ["TRELLO_TOKEN"], api_url=url,
-    backoff_s=0.1, rate_window_s=1.0,
-)
-with TrelloApi(settings) as api:
-    header = JournalHeader(plan_digest(doc), url, api.me()["id"], "2026-11-26T00:00:00Z")
-    with Journal.open(Path(journal_path), header) as journal:
-        report = apply_plan(doc, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1))
-print(json.dumps(report.counts, sort_keys=True))
-"""
 
 CARD_ADD = endpoints.Route("POST", "/1/cards/{id}/idMembers")
 
@@ -87,24 +61,14 @@ def test_killed_applies_resume_without_duplicates(
 
     monkeypatch.setitem(endpoints.HANDLERS, CARD_ADD, spy)
     env = os.environ | {"TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
-    command = [sys.executable, "-c", APPLY, str(plan), str(journal), sb.base_url]
+    command = apply_command(plan, journal, sb)
     total = len(doc["changes"])
     rng = random.Random(seed)
     kills = [rng.randint(1, total // 5) for _ in range(4)]  # writes each killed run gets to send
 
-    def writes() -> int:
-        return sum(1 for r in sb.server.request_log if r.method in ("POST", "PUT"))
-
     killed_at, left_pending = [], []
     for more in kills:
-        threshold = writes() + more
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        while proc.poll() is None and writes() < threshold:
-            time.sleep(0.001)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL, "killed mid-run, not finished"
-        killed_at.append(writes())
+        killed_at.append(kill_after_writes(command, env, sb, more))
         left_pending.append(len(Journal.read(journal).pending()))
     last = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert last.returncode == 0, last.stderr

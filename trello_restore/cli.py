@@ -716,6 +716,7 @@ def _apply_after_planning(
             key=s.api_key,
             token=s.token,
             read_retries=s.max_retries,
+            resolve_earlier=True,  # a re-run plans afresh: settle a killed run's writes first
         )
         report = _apply(
             req,

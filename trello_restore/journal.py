@@ -4,7 +4,10 @@ The first line is a header that ties the journal to its plan (digest, API URL, a
 later line records one outcome of one change: ``op`` is ``apply`` or ``undo``; ``status`` is one
 of ``STATUSES``. A ``pending`` record is written *before* a write is sent, so a run killed between
 sending and journaling can tell, on resume, that a member found on the card was put there by this
-tool (``applied``), not by someone else (``already_satisfied``).
+tool (``applied``), not by someone else (``already_satisfied``). Such an open record
+(``unresolved``) is settled by whichever comes first: a resume of the same plan, an undo of the
+journal, or a one-shot run on the same boards; the last two append an ``apply`` record of their
+finding (``applied``, or ``not_applied`` when the write never took effect).
 
 Reading is read-only and tolerant of a torn last line (a crash mid-write): it is ignored with a
 warning, and the next append starts on a fresh line. Any other damage is an ``InputFileError``.
@@ -39,6 +42,7 @@ Status = Literal[
     "failed",  # still failing after the retries
     "undone",  # undo removed what this tool had added
     "not_on_card",  # undo: the member was no longer on the card (or board): nothing to do
+    "not_applied",  # a pending write found later not to have taken effect: nothing to undo
 ]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 #: Outcomes that need no further write when a plan is run again.
@@ -262,9 +266,32 @@ class Journal:
             if r.status == "pending" or (r.status == "failed" and r.uncertain)
         }
 
+    def unresolved(self) -> dict[str, JournalRecord]:
+        """The apply's open records (see ``unresolved``), by change id."""
+        return unresolved(self._records)
+
     def applied(self, op: Op = "apply") -> Iterator[JournalRecord]:
         """Latest records that say this tool made the change (what undo may reverse)."""
         return (r for r in self.latest().values() if r.op == op and r.status == "applied")
+
+
+def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
+    """The changes whose latest ``apply`` record leaves open whether the write took effect: a
+    ``pending`` record (the run was killed between sending and journaling), or ``failed`` after
+    an attempt that may have gone through (``uncertain``). By change id.
+
+    The applier writes ``pending`` only right before a write it decided on from a live read that
+    showed the member absent, so a member on the card (an active member of the board) when such
+    a record is resolved was put there by this tool: ``applied``; otherwise ``not_applied``."""
+    last: dict[str, JournalRecord] = {}
+    for r in records:
+        if r.op == "apply":
+            last[r.change_id] = r
+    return {
+        cid: r
+        for cid, r in last.items()
+        if r.status == "pending" or (r.status == "failed" and r.uncertain)
+    }
 
 
 def _record(raw: dict[str, Any]) -> JournalRecord:

@@ -375,6 +375,9 @@ class ApplyRequest:
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     read_retries: int = 5
+    #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
+    #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
+    earlier_journals: Path | None = None
 
 
 def apply_options(
@@ -427,10 +430,13 @@ def apply_request(
     token: str = "",
     read_retries: int = 5,
     journal_dir: Path | None = None,
+    resolve_earlier: bool = False,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
-    ``<state_dir>/journals``."""
+    ``<state_dir>/journals``. ``resolve_earlier`` (the one-shot form, which plans afresh when
+    run again): first resolve the interrupted writes that earlier journals in that directory
+    left on the plan's boards."""
     default = journal_path(state_dir, plan_digest(doc))
     if journal_dir is not None:
         default = journal_dir / default.name
@@ -445,6 +451,7 @@ def apply_request(
         key=key,
         token=token,
         read_retries=read_retries,
+        earlier_journals=default.parent if resolve_earlier else None,
     )
 
 
@@ -483,7 +490,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
 
     Order of operations: the token's account is read (``members/me``) and the plan's target is
     checked (same API URL, same account, not an offline plan) before anything is written, the
-    journal included; then the journal is opened (created, or resumed) and the engine runs.
+    journal included; then (``earlier_journals``) earlier journals' interrupted writes on the
+    plan's boards are resolved, the journal is opened (created, or resumed) and the engine runs.
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan, check_plan_target
 
@@ -491,6 +499,14 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
         account_id = str(api.me()["id"])
         check_plan_target(req.doc, req.api_url, account_id)
+        if req.earlier_journals is not None and not req.options.dry_run:
+            from trello_restore.undo import resolve_earlier_journals
+
+            boards = {str(b["id"]) for b in req.doc["inputs"]["boards"]}
+            boards |= {str(c["board"]["id"]) for c in req.doc["changes"]}
+            resolve_earlier_journals(
+                api, req.earlier_journals, boards, req.options, exclude=req.journal_path
+            )
         if req.options.dry_run:
             journal = _existing_journal(req.journal_path, digest)
         else:
@@ -530,15 +546,12 @@ def load_journal(path: str | Path) -> Journal:
 
 
 def undoable(journal: Journal, include_board_memberships: bool) -> int:
-    """How many changes undo would reverse: card members this tool added (and, with
-    ``include_board_memberships``, board memberships it granted) that no undo has settled."""
-    from trello_restore.undo import undoable as undoable_records
+    """How many changes undo would look at: card members this tool added (and, with
+    ``include_board_memberships``, board memberships it granted) that no undo has settled,
+    and writes an interrupted apply may have made (``undo.undo_count``)."""
+    from trello_restore.undo import undo_count
 
-    return sum(
-        1
-        for u in undoable_records(journal.records)
-        if include_board_memberships or u.record.action != "add_member_to_board"
-    )
+    return undo_count(journal.records, include_board_memberships)
 
 
 def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:

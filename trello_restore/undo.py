@@ -14,13 +14,31 @@ settles it; an undo ``failed`` leaves it undoable; an undo ``pending`` (or ``fai
 attempt that may have gone through: ``uncertain``) leaves it undoable and marks it *resumed*:
 the member found gone, or a "member is not on the card" answer, then means this tool's own
 earlier removal went through (``undone``).
+
+An apply killed between sending a write and journaling its answer leaves a ``pending`` record (or
+a ``failed`` one whose attempt may have gone through): ``journal.unresolved``. Undo resolves each
+from the same live read first (``resolve``), and journals the finding as an ``apply`` record: a
+member on the card (an active member of the board) now is this tool's, ``applied``, and is
+removed like any other; a member absent now means the write never took effect, ``not_applied``,
+nothing to undo. The applier journals ``pending`` only right before a write it decided on from
+a live read that showed the member absent, which is what makes "there now" mean "ours". A
+record whose board or card cannot be read stays open: it is reported ``failed`` ("cannot
+tell"), so the undo exits with the partial-failure code, and a later undo tries again.
+
+The one-shot form run again after a kill plans afresh, sees such members on their cards and
+skips them; ``resolve_earlier_journals`` (called before it writes) settles the earlier
+journals' open records on its boards, so that each member this tool added is claimed by
+exactly one journal.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from trello_restore.api import MemberStandIn, TrelloApi
 from trello_restore.applier import (
@@ -35,10 +53,20 @@ from trello_restore.applier import (
     lock_names,
     read_live,
 )
-from trello_restore.errors import UsageError
-from trello_restore.journal import Journal, JournalRecord
+from trello_restore.errors import InputFileError, UsageError
+from trello_restore.journal import Journal, JournalRecord, Status, unresolved
 
-__all__ = ["Undoable", "decide_undo", "undo_journal", "undoable"]
+__all__ = [
+    "Undoable",
+    "decide_undo",
+    "resolve",
+    "resolve_earlier_journals",
+    "undo_count",
+    "undo_journal",
+    "undoable",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Trello's answer to removing a member who is not on the card (notes §3.1).
 NOT_ON_CARD = "member is not on the card"
@@ -95,6 +123,54 @@ def decide_undo(item: Item, live: LiveBoard, *, resumed: bool) -> tuple[str, str
     return gone or ("not_on_card", "")
 
 
+#: Why a member is on the card, or not, after a write whose answer was never journaled.
+FOUND = "found there after an interrupted write: this tool's"
+NOT_FOUND = "found absent after an interrupted write: it never took effect"
+
+
+def resolve(item: Item, live: LiveBoard) -> tuple[Literal["applied", "not_applied"] | None, str]:
+    """Did an open apply record's write (``journal.unresolved``) take effect? ``applied`` when
+    the member is on the card (for a grant: an active member of the board) now, ``not_applied``
+    when not, each with the reason; None, with why, when live state cannot tell: the board or
+    the card cannot be read (gone, or moved to another board)."""
+    if live.cards is None:
+        return None, live.error or "the board cannot be read"
+    if item.action == "add_member_to_board":
+        return ("applied", FOUND) if live.is_active(item.member.id) else ("not_applied", NOT_FOUND)
+    card = live.cards.get(item.card_id)
+    if card is None or card.board_id != item.board_id:
+        return None, "the card was deleted or moved to another board"
+    if item.member.id in card.member_ids:
+        return "applied", FOUND
+    return "not_applied", NOT_FOUND
+
+
+def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
+    """The ``apply`` record that settles open record ``r``."""
+    return JournalRecord(
+        change_id=r.change_id,
+        op="apply",
+        action=r.action,
+        status=status,
+        board_id=r.board_id,
+        member_id=r.member_id,
+        card_id=r.card_id,
+        error=why,
+    )
+
+
+def _in_scope(action: str, include_board_memberships: bool) -> bool:
+    return include_board_memberships or action != "add_member_to_board"
+
+
+def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool) -> int:
+    """How many changes an undo of these records looks at: the card members this tool added
+    (and, with ``include_board_memberships``, the board memberships it granted) that no undo
+    has settled, and the apply's open records, which may be either."""
+    todo = {u.record.change_id: u.record for u in undoable(records)} | unresolved(records)
+    return sum(1 for r in todo.values() if _in_scope(r.action, include_board_memberships))
+
+
 def _check_target(journal: Journal, api: TrelloApi) -> None:
     header = journal.header
     if header.api_url.rstrip("/") != api.settings.api_url.rstrip("/"):
@@ -122,25 +198,47 @@ def undo_journal(
     memberships) that ``journal`` says this tool added, where they still are; journal it in the
     same file (opened for appending, except on a dry run, which writes nothing).
 
-    Takes the same locks as applying the journal's plan. Raises ``UsageError`` for a journal of
-    another API URL or account, ``LockHeld``, and ``ApiError`` like ``apply_plan``."""
+    The apply's open records are resolved first, from the same live read (see the module
+    docstring): found there, they are removed too; absent, they need nothing; unreadable, they
+    are reported ``failed``. Takes the same locks as applying the journal's plan. Raises
+    ``UsageError`` for a journal of another API URL or account, ``LockHeld``, and ``ApiError``
+    like ``apply_plan``."""
     _check_target(journal, api)
-    todo = [
+    open_ = [
+        r
+        for r in unresolved(journal.records).values()
+        if _in_scope(r.action, include_board_memberships)
+    ]
+    known = [
         u
         for u in undoable(journal.records)
-        if include_board_memberships or u.record.action != "add_member_to_board"
+        if _in_scope(u.record.action, include_board_memberships)
     ]
-    items = {u.record.change_id: (_item(u.record), u.resumed) for u in todo}
-    # Card members first: removing a board membership takes the member off the cards too.
-    order = sorted(items, key=lambda cid: items[cid][0].action == "add_member_to_board")
-    boards = {item.board_id for item, _ in items.values()}
+    boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
     with (
         apply_lock(lock_names(journal.header.plan_digest, boards))
         if not options.dry_run
         else contextlib.nullcontext(),
         Runner(api, journal, options, "undo", progress) as run,
     ):
-        live = read_live(api, boards) if items else {}
+        live = read_live(api, boards) if boards else {}
+        settled, unknown = _resolve_all(open_, live)
+        if options.dry_run:
+            records: Sequence[JournalRecord] = (*journal.records, *settled)
+        else:
+            journal.append_many(settled)
+            records = journal.records
+        todo = [
+            u for u in undoable(records) if _in_scope(u.record.action, include_board_memberships)
+        ]
+        items = {u.record.change_id: (_item(u.record), u.resumed) for u in todo}
+        # Card members first: removing a board membership takes the member off the cards too.
+        order = sorted(items, key=lambda cid: items[cid][0].action == "add_member_to_board")
+        for r in settled:
+            if r.status == "not_applied":
+                run.settle(_item(r), "not_on_card", NOT_FOUND, journal=False)
+        for r, why in unknown:
+            run.settle(_item(r), "failed", _cannot_tell(r, why), journal=False)
         for phase in ("add_member_to_card", "add_member_to_board"):
             jobs: list[tuple[Item, Callable[[], object], WriteRule]] = []
             for cid in order:
@@ -155,7 +253,128 @@ def undo_journal(
                 else:
                     jobs.append((item, _removal(api, item), _rule(item, resumed)))
             run.run_writes(jobs)
-        return run.report(order)
+        return run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
+
+
+def _resolve_all(
+    records: Iterable[JournalRecord], live: dict[str, LiveBoard]
+) -> tuple[list[JournalRecord], list[tuple[JournalRecord, str]]]:
+    """Resolve open records from live state: the records that settle them, and the records
+    live state cannot tell about, with why."""
+    settled: list[JournalRecord] = []
+    unknown: list[tuple[JournalRecord, str]] = []
+    for r in records:
+        status, why = resolve(_item(r), live[r.board_id])
+        if status is None:
+            unknown.append((r, why))
+        else:
+            settled.append(_resolution(r, status, why))
+    return settled, unknown
+
+
+def _cannot_tell(r: JournalRecord, why: str) -> str:
+    """The one line for an open record live state cannot resolve: what, why, what to do."""
+    if r.action == "add_member_to_board":
+        return (
+            f"cannot tell whether the interrupted grant of board {r.board_id} to member "
+            f"{r.member_id} took effect: {why}; check the board's members and remove the member "
+            "by hand if it did"
+        )
+    return (
+        f"cannot tell whether the interrupted add of member {r.member_id} to card {r.card_id} "
+        f"took effect: {why}; if the card still exists, check it and remove the member by hand"
+    )
+
+
+def resolve_earlier_journals(
+    api: TrelloApi,
+    directory: Path,
+    board_ids: Iterable[str],
+    options: ApplyOptions,
+    *,
+    exclude: Path | None = None,
+) -> int:
+    """Settle, from live state, the open records (``journal.unresolved``) on ``board_ids`` of
+    every earlier journal in ``directory`` made at this API URL by this token's account;
+    returns how many were settled. For the one-shot form, before it writes.
+
+    Why: run again after a kill, the one-shot form makes a new plan, with its own journal. A
+    write of the killed run that took effect is on the card now, so the new plan skips it
+    (``already_on_card``) and only the earlier journal can claim it; one that did not take
+    effect is planned again and made by the new run. Settling the earlier journal now, before
+    the new run writes anything, pins down which writes were the killed run's: later, a member
+    there would be indistinguishable from the new run's add (or anyone's). So each member the
+    tool added is claimed by exactly one journal, and undoing the journals gives back exactly
+    the state before the first run. (Carrying the open records into the new journal instead
+    would need the same live read and would split one apply's outcomes over two journals.)
+
+    Under the locks an apply of those plans on those boards takes (``LockHeld`` if another run
+    holds one). A journal that cannot be read is skipped with a warning; records whose board or
+    card cannot be read stay open (undo reports them). ``exclude`` is the new run's own
+    journal, which its apply resumes itself."""
+    wanted = set(board_ids)
+    me = str(api.me()["id"])
+    api_url = api.settings.api_url.rstrip("/")
+    found = [
+        (journal, records)
+        for journal, records in _earlier(directory, wanted, exclude)
+        if journal.header.account_id == me and journal.header.api_url.rstrip("/") == api_url
+    ]
+    if not found:
+        return 0
+    boards = {r.board_id for _, records in found for r in records}
+    names = list(
+        dict.fromkeys(n for j, _ in found for n in lock_names(j.header.plan_digest, boards))
+    )
+    own_limiter = api.limiter is None
+    if own_limiter:
+        api.use_limiter(options.make_limiter())
+    count = 0
+    try:
+        with apply_lock(names):
+            live = read_live(api, boards)
+            for earlier, _ in found:
+                # Opened again under the lock: what another run settled meanwhile counts.
+                with Journal.open(earlier.path, earlier.header) as journal:
+                    records = [
+                        r for r in unresolved(journal.records).values() if r.board_id in live
+                    ]
+                    settled, unknown = _resolve_all(records, live)
+                    journal.append_many(settled)
+                count += len(settled)
+                logger.info(
+                    "%s: %d interrupted writes of an earlier run resolved from live state",
+                    earlier.path,
+                    len(settled),
+                )
+                for r, why in unknown:
+                    logger.warning("%s: %s", earlier.path, _cannot_tell(r, why))
+    finally:
+        if own_limiter:
+            api.use_limiter(None)
+    return count
+
+
+def _earlier(
+    directory: Path, boards: set[str], exclude: Path | None
+) -> Iterator[tuple[Journal, list[JournalRecord]]]:
+    """The journals in ``directory`` (but ``exclude``) with open records on ``boards``."""
+    skip = exclude.resolve() if exclude is not None else None
+    try:
+        paths = sorted(directory.glob("*.jsonl"))
+    except OSError:
+        return
+    for path in paths:
+        if path.resolve() == skip or not path.is_file():
+            continue
+        try:
+            journal = Journal.read(path)
+        except InputFileError as exc:
+            logger.warning("skipping %s while looking for interrupted writes: %s", path, exc)
+            continue
+        records = [r for r in unresolved(journal.records).values() if r.board_id in boards]
+        if records:
+            yield journal, records
 
 
 def _item(r: JournalRecord) -> Item:
