@@ -15,6 +15,7 @@ import responses
 from trello_restore.api import DEFAULT_API_URL, ApiSettings, TrelloApi
 from trello_restore.applier import apply_plan
 from trello_restore.errors import RateLimited
+from trello_restore.fetcher import board_cards, card_actions
 from trello_restore.history import ACTION_FILTER, parse_history
 from trello_restore.planfile import plan_to_dict
 from trello_restore.report import render_text
@@ -361,3 +362,52 @@ def test_excluded_action_types_are_in_no_feed(sandbox_factory: SandboxFactory) -
     assert everything == {a.type for a in w.board_feed[team.id]} - EXCLUDED_ACTION_TYPES
     exported = {a["type"] for a in render.board_export(w, team)["actions"]}
     assert not exported & EXCLUDED_ACTION_TYPES
+
+
+def _bulk_cards(n: int) -> Any:
+    """The small world plus ``n`` cards made in the same second or two (a bulk copy)."""
+    sw = make_world()
+    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    for k in range(n):
+        sw.world.create_card(sw.ids["doing"], f"bulk {k}", sw.ids["lead"], at)
+    return sw
+
+
+@pytest.mark.parametrize("id_cursor", ["second", "exact"])
+def test_cards_page_by_date_in_both_modes(sandbox_factory: SandboxFactory, id_cursor: str) -> None:
+    """Trello's paging bug is about cards made in the same second: ``before=<card id>`` is the
+    id's second by default (the sibling cards of that second are skipped), exact as the option.
+    The fetcher reads every card of a board of 1,100 bulk-made cards either way."""
+    sw = _bulk_cards(1100)
+    team = sw.ids["team"]
+    sb = sandbox_factory(sw, id_cursor=id_cursor)
+    ids = sorted((c.id for c in sw.world.cards.values() if c.id_board == team), reverse=True)
+    newest = sb.get(f"/boards/{team}/cards/all", limit=1000, fields="id").json()
+    assert [c["id"] for c in newest] == ids[:1000]
+    rest = {c["id"] for c in sb.get(f"/boards/{team}/cards/all", before=ids[999]).json()}
+    if id_cursor == "exact":
+        assert rest == set(ids[1000:])
+    else:
+        assert rest < set(ids[1000:])  # the boundary's second is skipped
+    with api_for(sb) as api:
+        got = board_cards(api, team)
+    assert sorted((c.id for c in got), reverse=True) == ids
+
+
+def test_card_feed_fallback_pages_by_date(sandbox_factory: SandboxFactory) -> None:
+    """A card's own feed (the fetcher's fallback) is paged by date too: 1,100 member actions
+    made within a couple of seconds all come back, none twice, with ids compared by second."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    for _ in range(550):
+        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
+        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at)
+    kinds = {"createCard", "addMemberToCard", "removeMemberFromCard"}  # c1's, of ACTION_FILTER
+    want = {a.id for a in w.card_actions(i["c1"]) if a.type in kinds}
+    assert len(want) > 1100
+    sb = sandbox_factory(sw)
+    with api_for(sb) as api:
+        got = card_actions(api, i["c1"])
+    assert len(got) == len({a["id"] for a in got})
+    assert {a["id"] for a in got} == want

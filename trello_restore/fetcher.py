@@ -10,10 +10,11 @@ lists and the memberships of each board. Member names come from the actions and 
 memberships (``member=true``): nothing is ever looked up through ``/1/members/{id}``. Per-card
 action requests are a fallback only for cards whose history the board feeds do not explain.
 
-Paging detail: Trello derives a date from an id passed as ``before``; whether it compares ids
-exactly or by their one-second timestamp is undocumented, and a list move logs many actions in
-the same second. So each next page asks for ``before=<oldest date seen + 1 ms>``: it repeats the
-oldest millisecond's actions (dropped by id) and can skip none.
+Paging detail: Trello derives a date from an id passed as ``before``, to the second (its docs,
+and its open paging bug trello-archive/api-docs#68; trello-api-notes.md §13.1), and a list move
+logs many actions in the same second. So each next page asks for ``before=<oldest date seen +
+1 ms>``: it repeats the oldest millisecond's actions (dropped by id) and can skip none. Cards,
+which carry no date but their id's second, are paged the same way by that second.
 """
 
 from __future__ import annotations
@@ -447,8 +448,11 @@ def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def card_actions(api: Api, card_id: str, *, sink: Sink | None = None) -> list[Mapping[str, Any]]:
-    """A card's own history (fallback; after a move Trello may hide older actions, TRELLO-955)."""
+    """A card's own history (fallback; after a move Trello may hide older actions, TRELLO-955).
+    Paged by date like the board feeds (``_next_before``), never by ``before=<oldest id>``,
+    which Trello reads as that id's second."""
     out: list[Mapping[str, Any]] = []
+    seen: set[str] = set()
     before: str | None = None
     while True:
         query = {"filter": ",".join(ACTION_FILTER), "limit": str(PAGE)}
@@ -462,11 +466,14 @@ def card_actions(api: Api, card_id: str, *, sink: Sink | None = None) -> list[Ma
             "date",
             "type",
         )
-        _feed(sink, page)
-        out.extend(page)
+        fresh = [a for a in page if a["id"] not in seen]
+        _feed(sink, fresh)
+        seen.update(a["id"] for a in fresh)
+        out.extend(fresh)
         if len(page) < PAGE:
             return out
-        before = min(a["id"] for a in page)
+        step = _next_before(page)
+        before = min(a["id"] for a in page) if not fresh or step == before else step
 
 
 def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, MemberRef]]:
@@ -495,8 +502,13 @@ def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, Membe
 
 
 def board_cards(api: Api, board_id: str) -> list[CardState]:
-    """Every card on the board now (archived, and in archived lists, included), read fresh."""
-    out: list[CardState] = []
+    """Every card on the board now (archived, and in archived lists, included), read fresh.
+
+    Paged by date, like the actions: Trello reads ``before=<card id>`` as the id's second, so
+    paging by the oldest id skips the other cards made in that second (trello-archive/api-docs
+    #68, bulk-made cards). Each next page asks for ``before=<oldest card's second + 1 s>`` and
+    drops the cards it repeats; a page that is all one second steps over it by id."""
+    out: dict[str, CardState] = {}
     before: str | None = None
     while True:
         query = {"fields": "id,name,shortLink,idBoard,idList,closed,idMembers", "limit": str(PAGE)}
@@ -508,12 +520,28 @@ def board_cards(api: Api, board_id: str) -> list[CardState]:
             "a list of cards",
         )
         try:
-            out.extend(parse_card(c) for c in page)
+            cards = [parse_card(c) for c in page]
         except HistoryError:
             raise _bad_answer(f"board {board_id}'s cards", "a list of Trello cards") from None
+        fresh = [c for c in cards if c.id not in out]
+        out.update((c.id, c) for c in fresh)
         if len(page) < PAGE:
-            return out
-        before = min(c["id"] for c in page)
+            return list(out.values())
+        oldest = min(c.id for c in cards)
+        after = _id_second(oldest)
+        step = _stamp(after + timedelta(seconds=1)) if after is not None else oldest
+        if not fresh or step == before:
+            logger.warning("board %s: over %d cards made in one second", board_id, PAGE)
+            step = oldest
+        before = step
+
+
+def _id_second(object_id: str) -> datetime | None:
+    """The second a Trello id was made in (its first 8 hex digits), or None for another id."""
+    try:
+        return datetime.fromtimestamp(int(object_id[:8], 16), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> set[str]:

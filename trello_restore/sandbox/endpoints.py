@@ -362,14 +362,18 @@ def _render_card(call: Call, c: Card, fields: str | None) -> JSON:
 
 
 def _card_cursor(call: Call, name: str) -> Callable[[Card], bool] | None:
+    """``before``/``since`` for cards: a date compared with each card's creation second (its
+    id's timestamp), or a card id, which ``id_cursor`` compares by second like a date (the
+    default: Trello "derives the date" from a card's id too, and its open paging bug,
+    trello-archive/api-docs#68, is about cards made in the same second) or exactly."""
     raw = call.params.get(name)
     if raw is None or raw in ("", "null"):
         return None
-    if is_object_id(raw):
+    if is_object_id(raw) and call.id_cursor == "exact":
         ref = raw.lower()
         return (lambda c: c.id < ref) if name == "before" else (lambda c: c.id > ref)
     try:
-        when = parse_iso(raw)
+        when = id_time(raw) if is_object_id(raw) else parse_iso(raw)
     except ValueError:
         raise invalid_value(name) from None
     if name == "before":
