@@ -1158,8 +1158,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     type=click.Choice(["second", "exact"]),
     default="second",
     show_default=True,
-    help="How before/since action ids compare: by their one-second timestamp (as Trello "
-    "documents), or exactly.",
+    help="How before/since action and card ids compare: by their one-second timestamp (as "
+    "Trello documents), or exactly.",
 )
 def serve(
     host: str,
