@@ -137,7 +137,8 @@ class ApplyOptions:
     #: Read live state and report what would happen; write nothing, journal nothing.
     dry_run: bool = False
     #: The breaker opens after this many write attempts in a row failed with a 5xx or no
-    #: answer (retries included, across workers), lasting at least ``backoff_s``.
+    #: answer (retries included, across workers), lasting at least ``backoff_s`` (or fewer
+    #: over a longer time, see ``Breaker``).
     breaker_attempts: int = 16
     #: ... or when more than half of the last this-many writes failed after their retries.
     breaker_window: int = 20
@@ -417,7 +418,7 @@ def refusal(
             board_name = str(raw.get("name") or "") if isinstance(raw, dict) else ""
         except ApiError:
             board_name = ""
-    board = f'board "{board_name}" ({board_id})' if board_name else f"board {board_id}"
+    board = f'board "{board_name}"' if board_name else f"board {board_id}"
     said = " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
     verb, after = (
         ("change", "nothing more was sent, and what was done is in the journal")
@@ -515,11 +516,19 @@ class Breaker:
     """Decides when Trello is failing persistently enough to stop writing (design.md §5,
     "Stopping"). Thread-safe; fed by every write attempt and every write's final outcome.
 
-    It opens when ``attempts`` write attempts in a row (across workers, retries included) got
-    a 5xx or no answer, the streak lasting at least ``span_s`` (so one burst of concurrent
-    failures that their retries recover from does not open it), or when more than half of the
-    last ``window`` writes failed that way after their retries. Any other answer (a success,
-    a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter slows everyone)."""
+    It opens when the write attempts of a streak (in a row, across workers, retries included)
+    all got a 5xx or no answer, and the streak holds ``attempts`` of them over at least
+    ``span_s`` (so one burst of concurrent failures that their retries recover from does not
+    open it), or, when few writes are in flight, ``SLOW_ATTEMPTS`` over at least
+    ``SLOW_SPANS * span_s`` (a lone write does not run through all its retries); or when more
+    than half of the last ``window`` writes failed that way after their retries. Any other
+    answer (a success, a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter
+    slows everyone)."""
+
+    #: The streak that opens the breaker when few writes are in flight: this many attempts...
+    SLOW_ATTEMPTS = 3
+    #: ... lasting this many times ``span_s`` (the backoff base: a write's third retry).
+    SLOW_SPANS = 4
 
     def __init__(
         self,
@@ -557,10 +566,12 @@ class Breaker:
                 self._streak_started = now
             self._streak += 1
             lasted = now - self._streak_started
-            if not self.open and self._streak >= self.attempts and lasted >= self.span_s:
+            many = self._streak >= self.attempts and lasted >= self.span_s
+            long = self._streak >= self.SLOW_ATTEMPTS and lasted >= self.SLOW_SPANS * self.span_s
+            if not self.open and (many or long):
                 self.reason = (
                     f"Trello kept failing: the last {self._streak} write attempts got "
-                    f"{_answer(error)}, for {lasted:.1f} s"
+                    f"{_answer(error)}, for {lasted:.3g} s"
                 )
             return self.open
 
@@ -901,7 +912,8 @@ def apply_plan(
     order = [i.change_id for i in (*changes, *blocked)]
     boards = {i.board_id for i in (*changes, *blocked)}
     # Every board the plan touches, by name: those of its changes and its boards in scope.
-    names = {str(b["id"]): str(b.get("name") or "") for b in doc.get("boards", [])}
+    inputs = doc.get("inputs") or {}
+    names = {str(b["id"]): str(b.get("name") or "") for b in inputs.get("boards", [])}
     names.update({i.board_id: i.board_name for i in (*changes, *blocked)})
     locks: contextlib.AbstractContextManager[None] = (
         contextlib.nullcontext() if options.dry_run else apply_lock(lock_names(digest, boards))

@@ -727,7 +727,7 @@ def _apply_after_planning(
             print_summary=not (json_summary and args.quiet),
         )
         journal, code = req.journal_path, report.exit_code
-        outcome = "applied" if code == ExitCode.OK else "partial"
+        outcome = "applied" if code == ExitCode.OK else "stopped" if report.stopped else "partial"
     recorded: Path | None = None
     if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
         end = window_end(started, result.plan.options.until)
@@ -790,6 +790,7 @@ def _apply(
         )
     if not quiet and not dry:
         click.echo(f"Journal: {req.journal_path}", err=True)
+    _report_stop(report, req.journal_path, resume)
     from trello_restore.report import apply_summary
 
     logger.info(
@@ -800,6 +801,20 @@ def _apply(
         req.journal_path,
     )
     return report
+
+
+def _report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
+    """When the run stopped early (Trello kept failing): one line on stderr, even with
+    ``--quiet``, with why, what was left, the journal and how to resume."""
+    if not report.stopped:
+        return
+    left = report.counts.get("not_attempted", 0)
+    message = (
+        f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted, "
+        f"journal {journal}). When Trello works again: {resume[:1].lower()}{resume[1:]}."
+    )
+    click.echo(f"Error: {message}", err=True)
+    logger.error("stopped: %s", message, extra=_FILE_ONLY)
 
 
 def _print_report(
@@ -1021,6 +1036,7 @@ def undo(
         )
         if not quiet and not dry_run:
             click.echo(f"Journal: {journal.path}", err=True)
+        _report_stop(report, journal.path, "Run the same command again to finish")
         return report.exit_code
 
     _exit_with(body)

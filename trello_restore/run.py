@@ -599,8 +599,16 @@ def run_summary(
     if report is not None:
         applied = {
             status: report.counts.get(status, 0)
-            for status in ("applied", "already_satisfied", "drifted", "blocked", "failed")
+            for status in (
+                "applied",
+                "already_satisfied",
+                "drifted",
+                "blocked",
+                "failed",
+                "not_attempted",
+            )
         }
+        applied["stopped"] = report.stopped or None
         applied["done_earlier"] = report.counts.get("skipped_done", 0)
         applied["requests"] = report.requests_sent
         applied["rate_limited"] = report.rate_limited

@@ -1,0 +1,422 @@
+"""Applies and undos that must stop early, and members who must never be written (issue 9,
+items 3-5; design.md §5 "Stopping", §3 "deactivated"), over real HTTP against the sandbox:
+
+- Trello failing during the writes (every answer 5xx): the breaker stops the run within a
+  minute of Trello time after a bounded number of requests, exit 4, the journal resumable;
+  a resume once Trello is back finishes the plan exactly. The same for undo, and from the
+  command line (the line that says why, the journal and how to resume).
+- A token whose member may not write to the board (an observer there) or is deactivated:
+  exit 3 after at most a couple of writes, one line naming the member and the board; a run
+  after the rights are back finishes the plan exactly.
+- A member deactivated between plan and apply, on any board the plan touches: neither
+  granted nor added; everything else exactly as planned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trello_restore.applier import ApplyReport, ChangeOutcome, apply_plan
+from trello_restore.errors import ExitCode, PermissionDenied
+from trello_restore.journal import DONE, Journal
+from trello_restore.planfile import PlanDict
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.server import RequestRecord
+from trello_restore.sandbox.truth import GroundTruth
+from trello_restore.undo import undo_journal
+
+from .applykit import api_for, diff, expected, fast_options, open_journal, plan_doc, snapshot
+from .conftest import Sandbox, SandboxFactory, cli_invoker
+
+WRITES = ("POST", "PUT", "DELETE")
+#: The sandbox's time runs this much faster than Trello's in the engine tests.
+SCALE = 100
+MEMBERSHIPS = re.compile(r"^/1/boards/([0-9a-f]{24})/memberships$")
+
+
+def _writes(log: list[RequestRecord]) -> list[RequestRecord]:
+    return [r for r in log if r.method in WRITES]
+
+
+def _apply(
+    sb: Sandbox,
+    doc: PlanDict,
+    path: Path,
+    progress: Callable[[ChangeOutcome], None] | None = None,
+) -> ApplyReport:
+    """Apply ``doc`` with options scaled like the sandbox (1 s backoff, 10 s window)."""
+    with api_for(sb) as api, open_journal(doc, path, api) as journal:
+        return apply_plan(doc, api, journal, fast_options(backoff_s=1.0 / SCALE), progress)
+
+
+class Outage:
+    """Makes the sandbox answer every request 5xx once ``after`` outcomes have the status
+    ``status``, remembering when (and where the request log was) the outage began."""
+
+    def __init__(self, sb: Sandbox, after: int, status: str) -> None:
+        self.sb, self.after, self.status = sb, after, status
+        self.seen = 0
+        self.started_at: float | None = None
+        self.log_start = 0
+
+    def __call__(self, outcome: ChangeOutcome) -> None:
+        if outcome.status == self.status:
+            self.seen += 1
+        if self.seen >= self.after and self.started_at is None:
+            self.log_start = len(self.sb.server.request_log)
+            self.started_at = time.monotonic()
+            self.sb.server.set_options(error_rate=1.0)
+
+    def requests(self) -> list[RequestRecord]:
+        """What the sandbox saw since the outage began."""
+        return self.sb.server.request_log[self.log_start :]
+
+    def end(self) -> None:
+        self.sb.server.set_options(error_rate=0.0)
+
+
+def _assert_stopped_resumably(
+    report: ApplyReport, path: Path, outage: Outage, op: str = "apply"
+) -> None:
+    """Exit 4 with a reason, within a minute of Trello time after the outage began, after a
+    bounded number of requests; what was not attempted has no journal record at all."""
+    assert outage.started_at is not None
+    trello_s = (time.monotonic() - outage.started_at) * SCALE
+    during = outage.requests()
+    options = fast_options()
+    print(
+        f"outage: ended after {trello_s:.1f} s of Trello time, {len(during)} requests; "
+        f"{report.counts}; {getattr(report, 'stopped', '')}"
+    )
+    assert report.exit_code == ExitCode.UNREACHABLE
+    assert trello_s < 60
+    # The streak that opens the breaker, plus what was in flight or already retrying then.
+    assert len(during) <= options.breaker_attempts + 3 * options.workers
+    assert report.stopped.startswith("Trello kept failing")
+    assert {r.status for r in during} <= {500, 502, 503}
+    not_attempted = {o.change_id for o in report.outcomes if o.status == "not_attempted"}
+    assert len(not_attempted) > len(report.outcomes) // 2
+    journaled = {r.change_id for r in Journal.read(path).records if r.op == op}
+    assert not (not_attempted & journaled), "a change never sent is never journaled"
+
+
+def test_an_outage_during_the_writes_stops_the_apply_and_a_resume_finishes_it(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Every answer 5xx from the 30th change applied on (half of the faulted writes land
+    before the fault): exit 4 within a minute of Trello time, a bounded number of requests,
+    changes never started not journaled; once Trello is back, the same apply again ends
+    with exactly the ground truth, every change this tool's (``applied``)."""
+    s = generate(62, 300)
+    truth = s.truth("d")
+    sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
+    doc = plan_doc(sb, s, "d")
+    before = snapshot(s.world)
+    path = tmp_path / "j.jsonl"
+    outage = Outage(sb, 30, "applied")
+    report = _apply(sb, doc, path, outage)
+    _assert_stopped_resumably(report, path, outage)
+
+    outage.end()
+    again = _apply(sb, doc, path)
+    assert again.exit_code == ExitCode.OK, again.counts
+    assert not again.stopped
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+    assert {r.status for r in Journal.read(path).latest().values()} == {"applied"}
+
+
+def test_an_outage_during_undo_stops_it_and_a_second_undo_finishes_it(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Undo runs on the same engine: an outage mid-undo stops it with the same exit code,
+    before any board membership is touched; undoing again once Trello is back gives the
+    pre-apply memberships exactly."""
+    s = generate(63, 200)
+    sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
+    doc = plan_doc(sb, s, "b")
+    before = snapshot(s.world)
+    path = tmp_path / "j.jsonl"
+    assert _apply(sb, doc, path).exit_code == ExitCode.OK
+
+    def undo(progress: Outage | None) -> ApplyReport:
+        header = Journal.read(path).header
+        with api_for(sb) as api, Journal.open(path, header) as journal:
+            return undo_journal(
+                journal,
+                api,
+                fast_options(backoff_s=1.0 / SCALE),
+                include_board_memberships=True,
+                progress=progress,
+            )
+
+    outage = Outage(sb, 10, "undone")
+    report = undo(outage)
+    _assert_stopped_resumably(report, path, outage, "undo")
+    boards = [o for o in report.outcomes if o.action == "add_member_to_board"]
+    assert boards
+    assert {o.status for o in boards} == {"not_attempted"}
+
+    outage.end()
+    again = undo(None)
+    assert again.exit_code == ExitCode.OK, again.counts
+    assert snapshot(s.world) == before
+
+
+def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``apply PLAN`` (real backoff, -q as in cron) during an outage: exit 4, the summary with
+    the changes not attempted, one error line with the reason, the journal and the resume
+    command; the same command once Trello is back exits 0 with the plan done."""
+    s = generate(64, 120)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    doc = plan_doc(sb, s, "b")
+    truth = s.truth("b")
+    before = snapshot(s.world)
+    plan = tmp_path / "plan.json"
+    invoke = cli_invoker(monkeypatch)
+    env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
+    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+                  "--add-to-board", "--dry-run", "--plan-out", str(plan), **env)  # fmt: skip
+    assert made.exit_code == 0, made.output
+    stop = threading.Event()
+
+    def outage_after_ten_writes() -> None:
+        while not stop.wait(0.005):
+            if len(_writes(sb.server.request_log)) >= 10:
+                sb.server.set_options(error_rate=1.0)
+                return
+
+    watcher = threading.Thread(target=outage_after_ten_writes)
+    watcher.start()
+    try:
+        started = time.monotonic()
+        result = invoke("apply", str(plan), "-q", "--rate-limit", "1000")
+        seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.exit_code == ExitCode.UNREACHABLE, result.output
+    assert seconds < 20
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Trello kept failing" in errors[0]
+    assert "not attempted" in errors[0]
+    journal = re.search(r"journal (\S+\.jsonl)\)", errors[0])
+    assert journal is not None, errors[0]
+    records = Journal.read(Path(journal.group(1))).records
+    assert records
+    assert {r.change_id for r in records} < {c["change_id"] for c in doc["changes"]}
+    assert f"run trello-restore apply {plan} again to resume" in errors[0]
+    assert "not attempted" in result.stdout  # the summary line
+    assert "Traceback" not in result.output
+
+    sb.server.set_options(error_rate=0.0)
+    again = invoke("apply", str(plan), "-q", "--rate-limit", "1000")
+    assert again.exit_code == ExitCode.OK, again.output
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+    assert len(doc["changes"]) > 10
+
+
+# ------------------------------------------------------------------------ missing rights
+
+
+@pytest.mark.parametrize("how", ["observer", "deactivated"])
+def test_a_token_that_may_not_write_stops_at_the_first_refusal(
+    sandbox_factory: SandboxFactory, tmp_path: Path, how: str
+) -> None:
+    """Plan as the board admin; then the admin is made an observer of the archive board (may
+    read, may not write), or is deactivated in the workspace (may not even read): the apply
+    stops with the permission exit code and one line naming the member and the board, after
+    at most one write (the first to a board goes alone). The journal holds only that
+    write, failed; with the rights back the same apply finishes the plan exactly."""
+    s = generate(65, 200)
+    truth = s.truth("b")
+    sb = sandbox_factory(s, time_scale=SCALE)
+    doc = plan_doc(sb, s, "b")
+    before = snapshot(s.world)
+    lead = s.world.tokens[sb.token]
+    rights = _take_rights(s, lead, how)
+    path = tmp_path / "j.jsonl"
+    start = len(sb.server.request_log)
+    with pytest.raises(PermissionDenied) as caught:
+        _apply(sb, doc, path)
+    message = str(caught.value)
+    print(f"{how}: {message}")
+    assert caught.value.exit_code == ExitCode.AUTH
+    assert "\n" not in message
+    assert f"@{s.mover.username} ({s.mover.full_name})" in message
+    assert f'board "{s.archive.name}"' in message
+    assert "ask a board admin" in message.lower()
+    writes = _writes(sb.server.request_log[start:])
+    assert len(writes) <= 2
+    assert {r.status for r in writes} <= {401}
+    records = Journal.read(path).records
+    if how == "observer":
+        assert len(writes) == 1
+        assert [r.status for r in records] == ["pending", "failed"]
+        assert records[-1].http_status == 401
+    else:  # the live state cannot be read: nothing was written, nothing journaled
+        assert writes == []
+        assert not records
+
+    rights()
+    report = _apply(sb, doc, path)
+    assert report.exit_code == ExitCode.OK, report.counts
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+
+
+def _take_rights(s: Scenario, member_id: str, how: str) -> Callable[[], None]:
+    """Take ``member_id``'s right to write the archive board away in the sandbox's world;
+    returns what gives it back."""
+    with s.world.lock:
+        if how == "observer":
+            ms = s.archive.memberships[member_id]
+            kept = ms.member_type
+            ms.member_type = "observer"
+
+            def give_back() -> None:
+                with s.world.lock:
+                    ms.member_type = kept
+
+            return give_back
+        s.world.deactivate_member(member_id, s.organization.id)
+        boards = [b for b in s.world.boards.values() if member_id in b.memberships]
+
+    def reactivate() -> None:
+        with s.world.lock:
+            for b in boards:
+                b.memberships[member_id].deactivated = False
+
+    return reactivate
+
+
+def test_the_one_shot_run_with_an_observers_token_stops_at_once(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workspace member who may read both boards but only as an observer plans fine and
+    then, without the fix, would send every write: now exit 3 after one write, one
+    ``Error:`` line naming them and the board. Made a normal member, the same command
+    restores exactly the ground truth."""
+    s = generate(66, 120)
+    truth = s.truth("b")
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    before = snapshot(s.world)
+    with s.world.lock:
+        watcher = s.world.add_member("watcher", "Wanda Watcher", s.incident_at)
+        for board in (s.team, s.archive):
+            s.world.add_member_to_board(board.id, watcher.id, s.mover.id, "observer")
+        key, token = s.world.add_credentials(watcher.id)
+    invoke = cli_invoker(monkeypatch)
+    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    args = ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+            "--add-to-board", "--yes", "-q", "--rate-limit", "1000"]  # fmt: skip
+    env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": key, "TRELLO_TOKEN": token}
+    start = len(sb.server.request_log)
+    result = invoke(*args, **env)
+    assert result.exit_code == ExitCode.AUTH, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "@watcher (Wanda Watcher)" in errors[0]
+    assert f'change board "{s.archive.name}"' in errors[0]
+    assert "Traceback" not in result.output
+    writes = _writes(sb.server.request_log[start:])
+    assert 1 <= len(writes) <= 2, writes
+
+    with s.world.lock:
+        for board in (s.team, s.archive):
+            s.world.add_member_to_board(board.id, watcher.id, s.mover.id, "normal")
+    want = expected(before, truth)
+    for board in (s.team, s.archive):
+        want.boards[board.id][watcher.id] = "normal"
+    again = invoke(*args)
+    assert again.exit_code == ExitCode.OK, again.output
+    assert diff(snapshot(s.world), want) == []
+
+
+# ------------------------------------------------------------------------------ deactivated
+
+
+def test_a_member_deactivated_after_planning_is_neither_granted_nor_added(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Plan set b, then deactivate two planned members in the workspace: one who needs the
+    archive board granted (deactivated on the team board, where they are a member: the
+    archive board holds no membership of theirs) and one who is on the archive board
+    already. Apply (and its dry run) blocks every change of both, saying deactivated, and
+    writes none of them; everything else is exactly the ground truth. Deactivation is read
+    from the boards' memberships (one read per board the plan touches), never per card or
+    member."""
+    s = generate(67, 200)
+    truth = s.truth("b")
+    sb = sandbox_factory(s, time_scale=SCALE)
+    doc = plan_doc(sb, s, "b")
+    granted = _first_member(doc, lambda c: c["action"] == "add_member_to_board")
+    on_board = _first_member(
+        doc,
+        lambda c: c["action"] == "add_member_to_card" and c["precondition"]["member_on_board"],
+    )
+    assert s.team.is_active_member(granted)
+    assert granted not in s.archive.memberships
+    with s.world.lock:
+        for member in (granted, on_board):
+            s.world.deactivate_member(member, s.organization.id)
+    gone = {granted, on_board}
+    before = snapshot(s.world)  # they are no longer active members of any board
+    theirs = {c["change_id"] for c in doc["changes"] if c["member"]["id"] in gone}
+    assert len(theirs) >= 3
+
+    with api_for(sb) as api:
+        dry = apply_plan(doc, api, None, fast_options(dry_run=True))
+    assert {o.status for o in dry.outcomes if o.change_id in theirs} == {"blocked"}
+
+    start = len(sb.server.request_log)
+    report = _apply(sb, doc, tmp_path / "j.jsonl")
+    log = sb.server.request_log[start:]
+    assert report.exit_code == ExitCode.PARTIAL
+    blocked = {o.change_id: o.error for o in report.outcomes if o.status == "blocked"}
+    assert set(blocked) == theirs
+    assert all("deactivated" in why for why in blocked.values()), blocked
+    grant_id = next(
+        c["change_id"]
+        for c in doc["changes"]
+        if c["member"]["id"] == granted and c["action"] == "add_member_to_board"
+    )
+    assert f'board "{s.team.name}"' in blocked[grant_id]
+    assert {o.status for o in report.outcomes if o.change_id not in theirs} == {"applied"}
+    want = expected(before, _without(truth, gone))
+    assert diff(snapshot(s.world), want) == []
+    assert not any(r.path.startswith("/1/members/") and r.path != "/1/members/me" for r in log)
+    memberships = sorted(m.group(1) for r in log if (m := MEMBERSHIPS.match(r.path)))
+    assert memberships == sorted({s.team.id, s.archive.id})
+    assert not any(r.path == f"/1/boards/{s.team.id}/cards/all" for r in log)
+    latest = Journal.read(tmp_path / "j.jsonl").latest()
+    assert {latest[cid].status for cid in theirs} == {"blocked"}
+    others = [c["change_id"] for c in doc["changes"] if c["change_id"] not in theirs]
+    assert {latest[cid].status for cid in others} <= DONE
+
+
+def _first_member(doc: PlanDict, keep: Callable[[Mapping[str, Any]], bool]) -> str:
+    """The member of the plan's first change that ``keep`` accepts."""
+    for c in doc["changes"]:
+        if keep(c):
+            return str(c["member"]["id"])
+    raise AssertionError("the plan has no such change")
+
+
+def _without(truth: GroundTruth, members: set[str]) -> GroundTruth:
+    """The truth less every change and grant of ``members``."""
+    return dataclasses.replace(
+        truth,
+        changes=frozenset(c for c in truth.changes if c.member_id not in members),
+        grants=frozenset(g for g in truth.grants if g.member_id not in members),
+    )
