@@ -275,6 +275,43 @@ def test_a_token_that_may_not_write_stops_at_the_first_refusal(
     assert diff(snapshot(s.world), expected(before, truth)) == []
 
 
+def test_undo_with_a_token_that_may_not_write_stops_at_the_first_refusal(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Undo runs on the same engine: the member who applied is made an observer of the
+    archive board; undo stops with the permission exit code and one line naming them and the
+    board (read by name: a journal holds ids only), after one write; with the rights back, a
+    second undo gives the pre-apply memberships exactly."""
+    s = generate(68, 200)
+    sb = sandbox_factory(s, time_scale=SCALE)
+    doc = plan_doc(sb, s, "b")
+    before = snapshot(s.world)
+    path = tmp_path / "j.jsonl"
+    assert _apply(sb, doc, path).exit_code == ExitCode.OK
+
+    def undo() -> ApplyReport:
+        header = Journal.read(path).header
+        with api_for(sb) as api, Journal.open(path, header) as journal:
+            return undo_journal(
+                journal, api, fast_options(backoff_s=1.0 / SCALE), include_board_memberships=True
+            )
+
+    rights = _take_rights(s, s.world.tokens[sb.token], "observer")
+    start = len(sb.server.request_log)
+    with pytest.raises(PermissionDenied) as caught:
+        undo()
+    assert caught.value.exit_code == ExitCode.AUTH
+    assert f'@{s.mover.username} ({s.mover.full_name}) change board "{s.archive.name}"' in str(
+        caught.value
+    )
+    writes = _writes(sb.server.request_log[start:])
+    assert len(writes) == 1
+    assert writes[0].status == 401
+    rights()
+    assert undo().exit_code == ExitCode.OK
+    assert snapshot(s.world) == before
+
+
 def _take_rights(s: Scenario, member_id: str, how: str) -> Callable[[], None]:
     """Take ``member_id``'s right to write the archive board away in the sandbox's world;
     returns what gives it back."""
