@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from trello_restore.applier import ApplyReport, ChangeOutcome, apply_plan
-from trello_restore.errors import ExitCode, PermissionDenied
+from trello_restore.applier import ApplyReport, Breaker, ChangeOutcome, apply_plan
+from trello_restore.errors import ApiUnreachable, ExitCode, PermissionDenied, RateLimited
 from trello_restore.journal import DONE, Journal
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -457,3 +457,43 @@ def _without(truth: GroundTruth, members: set[str]) -> GroundTruth:
         changes=frozenset(c for c in truth.changes if c.member_id not in members),
         grants=frozenset(g for g in truth.grants if g.member_id not in members),
     )
+
+
+# ---------------------------------------------------------------------------------- breaker
+
+
+def test_the_breaker_opens_on_a_lasting_streak_or_a_failing_window() -> None:
+    """The breaker's rules on a fake clock: a burst of concurrent failures does not open it
+    until the streak has lasted a backoff; any other answer ends the streak, a 429 does
+    not count; a lone write opens it after a few attempts over a few backoffs; most of
+    the recent writes failing after their retries opens it too."""
+    now = [0.0]
+    down = ApiUnreachable("x", 503)
+
+    def breaker() -> Breaker:
+        return Breaker(attempts=16, span_s=1.0, window=20, clock=lambda: now[0])
+
+    b = breaker()
+    assert not any(b.attempt(down) for _ in range(40))  # all at one instant
+    now[0] = 0.5
+    b.attempt(None)  # a success ends the streak
+    now[0] = 1.0
+    assert not b.attempt(down)
+    now[0] = 2.0
+    assert not any(b.attempt(down) for _ in range(14))  # 15 in a row over 1 s
+    assert not b.attempt(RateLimited("slow down"))
+    assert b.attempt(down)
+    assert b.reason.startswith("Trello kept failing: 16 write attempts in a row")
+
+    b, now[0] = breaker(), 0.0
+    for t in (0.0, 0.75, 2.25):  # one write and its retries
+        now[0] = t
+        assert not b.attempt(down)
+    now[0] = 4.0
+    assert b.attempt(down)
+
+    b = breaker()
+    outcomes = [down if i % 2 else None for i in range(20)]  # half: not more than half
+    assert not any(b.finished(o) for o in outcomes)
+    assert b.finished(down)
+    assert "of the last 20 writes failed after their retries" in b.reason

@@ -570,8 +570,8 @@ class Breaker:
             long = self._streak >= self.SLOW_ATTEMPTS and lasted >= self.SLOW_SPANS * self.span_s
             if not self.open and (many or long):
                 self.reason = (
-                    f"Trello kept failing: the last {self._streak} write attempts got "
-                    f"{_answer(error)}, for {lasted:.3g} s"
+                    f"Trello kept failing: {self._streak} write attempts in a row got a 5xx or "
+                    f"no answer, over {lasted:.3g} s (the last: {_answer(error)})"
                 )
             return self.open
 
