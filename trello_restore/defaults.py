@@ -1,0 +1,30 @@
+"""Every default of a run, in one place.
+
+The config file's documentation (``config.example.toml``), the command line's help, the
+settings' resolution (``config.py``), the planning and apply requests (``run.py``) and the
+engine's options (``applier.ApplyOptions``, ``api.ApiSettings``) all take their defaults from
+here, so a default is changed once. Plain values only: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: Trello's API base.
+API_URL = "https://api.trello.com/1"
+#: Concurrent writers when applying or undoing.
+WORKERS = 8
+#: Requests per rate window per token: a margin under Trello's 100.
+TOKEN_RATE_LIMIT = 90
+#: Requests per rate window per API key: a margin under Trello's 300.
+KEY_RATE_LIMIT = 270
+#: Trello's rate window, in seconds.
+RATE_WINDOW_S = 10.0
+#: Retries of a read or a write after a 429, a 5xx or a connection error (attempts = retries + 1).
+MAX_RETRIES = 5
+#: Backoff base in seconds for 5xx and connection errors: ``BACKOFF_S * 2**n``, jittered.
+BACKOFF_S = 1.0
+#: The board role ``--add-to-board`` grants unless ``--board-role`` says otherwise.
+BOARD_ROLE: Literal["normal", "observer"] = "normal"
+#: The planning mode unless ``--mode`` says otherwise.
+MODE: Literal["removed", "ever-added"] = "removed"
