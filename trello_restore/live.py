@@ -1,0 +1,137 @@
+"""Live state for an apply or undo: each board's cards and memberships, read fresh.
+
+``read_live`` reads board by board (one uncached listing of the board's cards with
+``idMembers``, paged, and one of its memberships), never a request per card (design.md §5).
+``deactivated_members`` finds who is deactivated on any board a plan touches; ``refusal`` words
+Trello refusing the token's member a board.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from trello_restore.api import TrelloApi
+from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
+from trello_restore.fetcher import board_cards
+from trello_restore.history import HistoryError, parse_board
+from trello_restore.models import CardState, Membership
+
+__all__ = ["LiveBoard", "deactivated_members", "read_live", "read_memberships", "refusal"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveBoard:
+    """A board as it is now: its cards and memberships, or why it could not be read."""
+
+    board_id: str
+    #: Card id → card, from one fresh listing; None when the board is gone.
+    cards: dict[str, CardState] | None
+    memberships: dict[str, Membership] = field(default_factory=dict)
+    #: Why ``cards`` is None.
+    error: str = ""
+
+    def is_active(self, member_id: str) -> bool:
+        """An active (confirmed, not deactivated) member of the board, of any type."""
+        ms = self.memberships.get(member_id)
+        return ms is not None and ms.active
+
+
+def read_live(
+    api: TrelloApi, board_ids: Iterable[str], names: Mapping[str, str] | None = None
+) -> dict[str, LiveBoard]:
+    """One fresh listing of each board's cards (paged) and of its memberships.
+
+    A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
+    error (auth, unreachable) is raised before anything is written, a refusal to read a board
+    (``PermissionDenied``) as one line naming the token's member and the board (``names``:
+    board id → name, for that message)."""
+    out: dict[str, LiveBoard] = {}
+    for board_id in sorted(set(board_ids)):
+        try:
+            cards = {c.id: c for c in board_cards(api, board_id)}
+            memberships = read_memberships(api, board_id)
+        except NotFound as err:
+            out[board_id] = LiveBoard(board_id, None, {}, f"the board is gone ({err.trello_error})")
+            continue
+        except PermissionDenied as err:
+            name = (names or {}).get(board_id, "")
+            raise refusal(api, board_id, name, err, wrote=False) from None
+        out[board_id] = LiveBoard(board_id, cards, memberships)
+    return out
+
+
+def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:
+    """One fresh read of a board's memberships (deactivated ones included), by member id."""
+    raw = api.get(f"boards/{board_id}/memberships", {"filter": "all"})
+    try:
+        return parse_board({"id": board_id}, raw).memberships
+    except HistoryError as exc:
+        raise ApiUnreachable(
+            f"Trello answered board {board_id}'s memberships oddly ({exc}); try again later"
+        ) from None
+
+
+def deactivated_members(
+    api: TrelloApi, live: Mapping[str, LiveBoard], other_boards: Iterable[str]
+) -> dict[str, str]:
+    """Member id → id of a board where the membership says ``deactivated``, over the boards of
+    ``live`` and ``other_boards`` (the rest of the boards the plan touches: one memberships
+    read each). A board among those that is gone or that the token may no longer read is
+    left out (the boards the changes are on are in ``live``)."""
+    boards = {b: lb.memberships for b, lb in live.items()}
+    for board_id in sorted(set(other_boards) - set(live)):
+        try:
+            boards[board_id] = read_memberships(api, board_id)
+        except (NotFound, PermissionDenied) as err:
+            logger.warning(
+                "board %s: its memberships cannot be read (%s); deactivations there are not "
+                "checked",
+                board_id,
+                err.trello_error or err,
+            )
+    out: dict[str, str] = {}
+    for board_id, memberships in sorted(boards.items()):
+        for member_id, ms in memberships.items():
+            if ms.deactivated:
+                out.setdefault(member_id, board_id)
+    return out
+
+
+def refusal(
+    api: TrelloApi, board_id: str, board_name: str, err: ApiError, *, wrote: bool
+) -> PermissionDenied:
+    """The one-line error for Trello refusing the token's member a board: who the member is
+    (``members/me``, already read), which board (by name: ``board_name``, else one read of the
+    board's name, else its id), and what to do. ``wrote``: the refusal answered a write (the
+    journal then holds what was done), not a read."""
+    try:
+        me = api.me()
+        user = f"@{me['username']}" if me.get("username") else str(me["id"])
+        who = f"{user} ({me['fullName']})" if me.get("fullName") else user
+    except ApiError:
+        user = who = "the token's member"
+    if not board_name:
+        try:
+            raw = api.get(f"boards/{board_id}", {"fields": "name"})
+            board_name = str(raw.get("name") or "") if isinstance(raw, dict) else ""
+        except ApiError:
+            board_name = ""
+    board = f'board "{board_name}"' if board_name else f"board {board_id}"
+    said = " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
+    verb, after = (
+        ("change", "nothing more was sent, and what was done is in the journal")
+        if wrote
+        else ("read", "nothing was written")
+    )
+    return PermissionDenied(
+        f"Trello refused to let the token's member {who} {verb} {board}"
+        f"{f' ({said})' if said else ''}; {after}. Ask a board admin to make {user} a normal "
+        "member of that board (or to reactivate them), then run the same command again to "
+        "resume; or plan again with the token of a member who can edit it",
+        err.status,
+        err.trello_error,
+    )

@@ -1,0 +1,566 @@
+"""The machinery that carries writes out for an apply or an undo (design.md §5).
+
+``Runner`` runs one apply or undo: it journals each write ``pending`` (fsynced) before it is
+sent and its outcome right after it is answered, sends the writes on ``workers`` threads under
+one rate limiter, retries a 429 (never processed), a 5xx or a lost connection (possibly
+processed: a retry answered with the kind's "nothing to do" text is then this tool's own doing)
+with exponential backoff and jitter, at most ``max_retries`` times, and reports every outcome.
+What to write and whether to is the caller's (``applier.py``, ``undo.py``); how each answer
+reads is the write's ``WriteRule``.
+
+Stopping (design.md §5). Three things stop a run early; what is in flight is answered and
+journaled, nothing more is sent, and the changes never started are reported
+``not_attempted`` and not journaled (a re-run does them):
+
+- an ``AuthError`` (the token stopped working): raised as it is;
+- a permission refusal (``PermissionDenied``) of a write: raised as one line naming the
+  token's member and the board. So that it costs one write and not one per worker, the first
+  write of each kind to each board goes alone (``Runner._admit``), the others follow once it is
+  answered with anything but a refusal;
+- Trello failing persistently (``Breaker``): many write attempts in a row answered 5xx or not
+  at all, over at least one backoff, or most of the recent writes failing after their retries.
+  The run ends with ``ApplyReport.stopped`` set (exit code "unreachable"); retries waiting
+  for their turn are not sent. A 429 counts for neither: the shared limiter already slows
+  every worker to the budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from trello_restore.api import MemberStandIn, TrelloApi, certainly_not_applied, retry_delay
+from trello_restore.errors import (
+    ApiError,
+    ApiUnreachable,
+    AuthError,
+    ExitCode,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+from trello_restore.journal import Journal, JournalRecord, Op, Status
+from trello_restore.limiter import RateLimiter
+from trello_restore.live import refusal
+
+__all__ = [
+    "NOT_ATTEMPTED",
+    "SKIPPED_DONE",
+    "WOULD_APPLY",
+    "ApplyOptions",
+    "ApplyReport",
+    "Breaker",
+    "ChangeOutcome",
+    "Item",
+    "Runner",
+    "WriteRule",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Outcomes that make a run a partial failure.
+PROBLEMS = frozenset({"failed", "drifted", "blocked"})
+#: Outcomes a dry run reports for a change it would write.
+WOULD_APPLY = "would_apply"
+#: Outcome of a change an earlier run finished (no request, nothing journaled).
+SKIPPED_DONE = "skipped_done"
+#: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
+NOT_ATTEMPTED = "not_attempted"
+
+
+# ------------------------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply (or undo): concurrency, rate, retries, dry run. Windows and backoff are in
+    real seconds (divide by the sandbox's ``time_scale`` when it has one)."""
+
+    #: Worker threads sending writes at once (latency is hidden behind them).
+    workers: int = 8
+    #: Requests per window per token: a margin under Trello's 100.
+    token_limit: int = 90
+    #: Requests per window per API key: a margin under Trello's 300.
+    key_limit: int = 270
+    #: Trello's rate window, in seconds.
+    window_s: float = 10.0
+    #: Retries of a write after a 429, a 5xx or a connection error (attempts = retries + 1).
+    max_retries: int = 5
+    #: Backoff base in seconds for 5xx and connection errors: ``backoff_s * 2**n``, jittered.
+    backoff_s: float = 1.0
+    #: Read live state and report what would happen; write nothing, journal nothing.
+    dry_run: bool = False
+    #: The breaker opens after this many write attempts in a row failed with a 5xx or no
+    #: answer (retries included, across workers), lasting at least ``backoff_s`` (or fewer
+    #: over a longer time, see ``Breaker``).
+    breaker_attempts: int = 16
+    #: ... or when more than half of the last this-many writes failed after their retries.
+    breaker_window: int = 20
+
+    def __post_init__(self) -> None:
+        """Refuse values no run could work with (ValueError: a programming error)."""
+        if self.workers < 1 or self.token_limit < 1 or self.key_limit < 1:
+            raise ValueError("workers and rate limits must be at least 1")
+        if self.breaker_attempts < 1 or self.breaker_window < 1:
+            raise ValueError("the breaker's thresholds must be at least 1")
+        if not self.window_s > 0:
+            raise ValueError("window_s must be positive")
+        if self.max_retries < 0 or self.backoff_s < 0:
+            raise ValueError("max_retries and backoff_s must not be negative")
+
+    def make_limiter(self) -> RateLimiter:
+        """A limiter with these limits."""
+        return RateLimiter(self.token_limit, self.window_s, key_limit=self.key_limit)
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    """What happened to one change in this run."""
+
+    change_id: str
+    #: ``add_member_to_card`` or ``add_member_to_board`` (the plan's action; undo keeps it).
+    action: str
+    #: ``applied``, ``already_satisfied``, ``drifted``, ``blocked``, ``failed``,
+    #: ``skipped_done``, ``would_apply``; for undo ``undone``, ``not_on_card``, ``would_undo``.
+    status: str
+    board_id: str
+    #: Empty for board memberships.
+    card_id: str
+    member_id: str
+    #: The HTTP status of the last answer, for failures (None when there was none).
+    http_status: int | None = None
+    #: Why: Trello's error text, or the precondition that decided it.
+    error: str = ""
+
+
+@dataclass
+class ApplyReport:
+    """The outcome of an apply or undo run."""
+
+    #: One per change of the plan (or undoable journal record), in plan order.
+    outcomes: list[ChangeOutcome]
+    #: Outcomes by status.
+    counts: dict[str, int]
+    #: The journal written (or read, on a dry run); None without one.
+    journal_path: Path | None
+    #: Requests sent over the network by this run (retries included).
+    requests_sent: int
+    #: 429 answers received.
+    rate_limited: int
+    #: Wall-clock seconds.
+    seconds: float
+    #: Why the run stopped before it was done (Trello kept failing), or "" when it was not.
+    stopped: str = ""
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """UNREACHABLE when the run was stopped because Trello kept failing; else OK when
+        nothing failed, drifted or was blocked; PARTIAL otherwise."""
+        if self.stopped:
+            return ExitCode.UNREACHABLE
+        if any(self.counts.get(s) for s in PROBLEMS):
+            return ExitCode.PARTIAL
+        return ExitCode.OK
+
+
+@dataclass(frozen=True)
+class Item:
+    """One change as the engine needs it (from a plan, or from a journal for undo)."""
+
+    change_id: str
+    action: str
+    board_id: str
+    card_id: str
+    member: MemberStandIn
+    #: The board role to grant (board changes).
+    role: str = ""
+    #: The board's name, for messages ("" when unknown, e.g. from a journal).
+    board_name: str = ""
+
+    def outcome(
+        self, status: str, http_status: int | None = None, error: str = ""
+    ) -> ChangeOutcome:
+        """This change's outcome."""
+        return ChangeOutcome(
+            self.change_id,
+            self.action,
+            status,
+            self.board_id,
+            self.card_id,
+            self.member.id,
+            http_status,
+            error,
+        )
+
+
+# ------------------------------------------------------------------------------------ runner
+
+
+class Breaker:
+    """Decides when Trello is failing persistently enough to stop writing (design.md §5,
+    "Stopping"). Thread-safe; fed by every write attempt and every write's final outcome.
+
+    It opens when the write attempts of a streak (in a row, across workers, retries included)
+    all got a 5xx or no answer, and the streak holds ``attempts`` of them over at least
+    ``span_s`` (so one burst of concurrent failures that their retries recover from does not
+    open it), or, when few writes are in flight, ``SLOW_ATTEMPTS`` over at least
+    ``SLOW_SPANS * span_s`` (a lone write does not run through all its retries); or when more
+    than half of the last ``window`` writes failed that way after their retries. Any other
+    answer (a success, a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter
+    slows everyone)."""
+
+    #: The streak that opens the breaker when few writes are in flight: this many attempts...
+    SLOW_ATTEMPTS = 3
+    #: ... lasting this many times ``span_s`` (the backoff base: a write's third retry).
+    SLOW_SPANS = 4
+
+    def __init__(
+        self,
+        attempts: int,
+        span_s: float,
+        window: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts = attempts
+        self.span_s = span_s
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._streak = 0
+        self._streak_started = 0.0
+        self._recent: deque[bool] = deque(maxlen=window)
+        #: Why it opened ("" while closed).
+        self.reason = ""
+
+    @property
+    def open(self) -> bool:
+        """True once it has opened (it never closes: the run stops)."""
+        return bool(self.reason)
+
+    def attempt(self, error: ApiError | None) -> bool:
+        """One write attempt answered (``error`` None: a success); True if now open."""
+        with self._lock:
+            if isinstance(error, RateLimited):
+                return self.open
+            if not isinstance(error, ApiUnreachable):
+                self._streak = 0
+                return self.open
+            now = self._clock()
+            if self._streak == 0:
+                self._streak_started = now
+            self._streak += 1
+            lasted = now - self._streak_started
+            many = self._streak >= self.attempts and lasted >= self.span_s
+            long = self._streak >= self.SLOW_ATTEMPTS and lasted >= self.SLOW_SPANS * self.span_s
+            if not self.open and (many or long):
+                self.reason = (
+                    f"Trello kept failing: {self._streak} write attempts in a row got a 5xx or "
+                    f"no answer, over {lasted:.3g} s (the last: {_answer(error)})"
+                )
+            return self.open
+
+    def finished(self, failed: ApiError | None) -> bool:
+        """One write finished: ``failed`` is its last error when it failed with a 5xx or no
+        answer after its retries, else None; True if now open."""
+        with self._lock:
+            self._recent.append(failed is not None)
+            bad = sum(self._recent)
+            if not self.open and failed is not None and 2 * bad > self.window:
+                self.reason = (
+                    f"Trello kept failing: {bad} of the last {len(self._recent)} writes failed "
+                    f"after their retries (last: {_answer(failed)})"
+                )
+            return self.open
+
+
+def _answer(error: ApiError) -> str:
+    return f"HTTP {error.status}" if error.status else "no answer"
+
+
+def _said(err: ApiError, text: str) -> bool:
+    return err.trello_error.strip().rstrip(".").lower() == text
+
+
+class Runner:
+    """Runs one apply or undo: journals, retries, workers, stopping, and the report.
+
+    Outcomes reach ``progress`` in the calling thread, as they happen; the journal is written by
+    whichever thread learns the outcome, under one lock."""
+
+    def __init__(
+        self,
+        api: TrelloApi,
+        journal: Journal | None,
+        options: ApplyOptions,
+        op: Op,
+        progress: Callable[[ChangeOutcome], None] | None,
+    ) -> None:
+        self.api = api
+        self.journal = journal
+        self.options = options
+        self.op = op
+        self.progress = progress
+        self.outcomes: dict[str, ChangeOutcome] = {}
+        self._journal_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._breaker = Breaker(options.breaker_attempts, options.backoff_s, options.breaker_window)
+        #: (board id, action) → opened once the first such write is answered (``_admit``).
+        self._gates: dict[tuple[str, str], threading.Event] = {}
+        self._gates_lock = threading.Lock()
+        self._rng = random.Random()
+        self._retry_settings = dataclasses.replace(
+            api.settings, backoff_s=options.backoff_s, rate_window_s=options.window_s
+        )
+        self._started = time.monotonic()
+        self._sent0 = api.requests_sent
+        self._limited0 = api.rate_limited
+        self._own_limiter = api.limiter is None
+        self._executor: ThreadPoolExecutor | None = None
+        self._batch: list[JournalRecord] = []
+
+    # ----------------------------------------------------------------------- life cycle
+
+    def __enter__(self) -> Runner:
+        if self._own_limiter:
+            self.api.use_limiter(self.options.make_limiter())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._halt()
+        try:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+            self.flush()
+        finally:
+            if self._own_limiter:
+                self.api.use_limiter(None)
+
+    @property
+    def stopped(self) -> str:
+        """Why the run stopped early (the breaker opened), or ""."""
+        return self._breaker.reason
+
+    def _halt(self) -> None:
+        """Stop: no write starts any more, no retry is sent, waiting writers wake up."""
+        self._stop.set()
+        with self._gates_lock:
+            for gate in self._gates.values():
+                gate.set()
+
+    def report(self, order: Sequence[str]) -> ApplyReport:
+        """The report, outcomes in ``order`` (change ids); journals what is still to be."""
+        self.flush()
+        outcomes = [self.outcomes[cid] for cid in order if cid in self.outcomes]
+        counts: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        return ApplyReport(
+            outcomes=outcomes,
+            counts=counts,
+            journal_path=self.journal.path if self.journal is not None else None,
+            requests_sent=self.api.requests_sent - self._sent0,
+            rate_limited=self.api.rate_limited - self._limited0,
+            seconds=time.monotonic() - self._started,
+            stopped=self.stopped,
+        )
+
+    # ------------------------------------------------------------------------- outcomes
+
+    def journal_record(
+        self,
+        item: Item,
+        status: str,
+        http: int | None = None,
+        error: str = "",
+        *,
+        uncertain: bool = False,
+    ) -> None:
+        """Append one record (fsynced); nothing on a dry run."""
+        record = self._record(item, status, http, error, uncertain=uncertain)
+        if record is not None:
+            with self._journal_lock:
+                assert self.journal is not None
+                self.journal.append(record)
+
+    def _record(
+        self, item: Item, status: str, http: int | None, error: str, *, uncertain: bool = False
+    ) -> JournalRecord | None:
+        if self.journal is None or self.options.dry_run or status == NOT_ATTEMPTED:
+            return None
+        return JournalRecord(
+            change_id=item.change_id,
+            op=self.op,
+            action=item.action,
+            status=cast(Status, status),
+            board_id=item.board_id,
+            member_id=item.member.id,
+            card_id=item.card_id,
+            http_status=http,
+            error=error,
+            uncertain=uncertain,
+        )
+
+    def flush(self) -> None:
+        """Journal the outcomes ``settle`` decided (one fsync for all of them)."""
+        with self._journal_lock:
+            batch, self._batch = self._batch, []
+            if batch and self.journal is not None:
+                self.journal.append_many(batch)
+
+    def emit(self, outcome: ChangeOutcome) -> None:
+        """Report one outcome (calling thread only)."""
+        self.outcomes[outcome.change_id] = outcome
+        if self.progress is not None:
+            self.progress(outcome)
+
+    def settle(self, item: Item, status: str, why: str = "", *, journal: bool = True) -> None:
+        """An outcome decided without a write: journal it and report it. (A dry run reports
+        what a run would journal, except that a resumed change found done is simply
+        ``already_satisfied``: nothing to do.) ``not_attempted`` is never journaled."""
+        if self.options.dry_run and status == "applied":
+            status = "already_satisfied"
+        record = self._record(item, status, None, why) if journal else None
+        if record is not None:
+            with self._journal_lock:
+                self._batch.append(record)
+        self.emit(item.outcome(status, None, why))
+
+    # --------------------------------------------------------------------------- writes
+
+    def run_writes(self, jobs: Sequence[tuple[Item, Callable[[], object], WriteRule]]) -> None:
+        """Send the writes on the worker pool; returns when all are answered or, once the run
+        is stopping, reported ``not_attempted`` (or raises the first ``AuthError`` or
+        permission refusal after the writes in flight are answered and journaled)."""
+        self.flush()
+        if not jobs:
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.options.workers, thread_name_prefix="trello-restore"
+            )
+        futures: list[Future[ChangeOutcome]] = [
+            self._executor.submit(self._write, item, send, rule) for item, send, rule in jobs
+        ]
+        try:
+            for future in as_completed(futures):
+                self.emit(future.result())
+        except BaseException:
+            self._halt()
+            for f in futures:
+                f.cancel()
+            raise
+
+    def _admit(self, item: Item) -> bool:
+        """May this write be sent? False once the run is stopping. The first write of each kind
+        to each board goes alone (it opens the gate when answered with anything but a
+        refusal), so a token without the right to write there costs one write, not one per
+        worker."""
+        key = (item.board_id, item.action)
+        with self._gates_lock:
+            if self._stop.is_set():
+                return False
+            gate = self._gates.get(key)
+            if gate is None:
+                self._gates[key] = threading.Event()
+                return True
+        gate.wait()
+        return not self._stop.is_set()
+
+    def _open_gate(self, item: Item) -> None:
+        with self._gates_lock:
+            self._gates[(item.board_id, item.action)].set()
+
+    def _write(self, item: Item, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
+        """One write with its retries, journaled ``pending`` first and its outcome after;
+        ``not_attempted`` (nothing sent, nothing journaled) when the run is stopping."""
+        if not self._admit(item):
+            return item.outcome(NOT_ATTEMPTED)
+        try:
+            return self._send(item, send, rule)
+        finally:
+            self._open_gate(item)
+
+    def _send(self, item: Item, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
+        self.journal_record(item, "pending")
+        maybe_sent = rule.resumed
+        attempt = 0
+        while True:
+            try:
+                send()
+            except ApiError as err:
+                if isinstance(err, AuthError | PermissionDenied):
+                    self._halt()
+                    self._finish(item, "failed", err, uncertain=maybe_sent)
+                    if isinstance(err, PermissionDenied):
+                        raise refusal(
+                            self.api, item.board_id, item.board_name, err, wrote=True
+                        ) from None
+                    raise
+                self._open_gate(item)
+                if self._breaker.attempt(err):
+                    self._halt()
+                if rule.benign and _said(err, rule.benign):
+                    status = rule.benign_ours if maybe_sent else rule.benign_other
+                    self._breaker.finished(None)
+                    return self._finish(item, status, err)
+                retryable = isinstance(err, RateLimited | ApiUnreachable)
+                if retryable:
+                    maybe_sent = maybe_sent or not certainly_not_applied(err)
+                if retryable and attempt < self.options.max_retries and not self._stop.is_set():
+                    delay = retry_delay(err, attempt, self._retry_settings, self._rng.random())
+                    logger.info(
+                        "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                        item.action,
+                        item.change_id,
+                        f"HTTP {err.status} {err.trello_error}".strip() if err.status else err,
+                        delay or 0.0,
+                        attempt + 2,
+                        self.options.max_retries + 1,
+                    )
+                    if not self._stop.wait(delay or 0.0):
+                        attempt += 1
+                        continue
+                    # Stopping: no more retries; a later run resolves it from live state.
+                if not isinstance(err, RateLimited):
+                    unreachable = err if isinstance(err, ApiUnreachable) else None
+                    if self._breaker.finished(unreachable):
+                        self._halt()
+                if isinstance(err, NotFound):
+                    return self._finish(item, "drifted", err)
+                return self._finish(item, "failed", err, uncertain=maybe_sent)
+            self._breaker.attempt(None)
+            self._breaker.finished(None)
+            return self._finish(item, rule.ok)
+
+    def _finish(
+        self, item: Item, status: str, err: ApiError | None = None, *, uncertain: bool = False
+    ) -> ChangeOutcome:
+        http = err.status if err is not None else None
+        error = (err.trello_error or str(err)) if err is not None else ""
+        self.journal_record(item, status, http, error, uncertain=uncertain)
+        return item.outcome(status, http, error)
+
+
+@dataclass(frozen=True)
+class WriteRule:
+    """How to read a write's answers."""
+
+    #: The outcome of a 2xx.
+    ok: str
+    #: Trello's text for "nothing to do" (``member is already on the card``), or "".
+    benign: str = ""
+    #: That text answering a retry of this tool's own earlier attempt.
+    benign_ours: str = ""
+    #: That text answering the first attempt: someone else's doing.
+    benign_other: str = ""
+    #: A ``pending`` record shows an earlier, killed run sent this write.
+    resumed: bool = False
