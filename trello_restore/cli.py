@@ -20,9 +20,6 @@ import logging.handlers
 import os
 import signal
 import sys
-import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,8 +34,9 @@ from trello_restore.errors import ExitCode, RestoreError, UsageError
 from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 
 if TYPE_CHECKING:
-    from trello_restore.applier import ApplyReport, ChangeOutcome
+    from trello_restore.applier import ApplyReport
     from trello_restore.config import Settings
+    from trello_restore.report import Progress
     from trello_restore.run import ApplyRequest, PlanResult
 
 EXIT_CODES_HELP = """\b
@@ -259,40 +257,6 @@ def _exit_with(body: Callable[[], ExitCode]) -> NoReturn:
         sys.exit(130)
     logger.info("exit %d", int(code), extra=_FILE_ONLY)
     sys.exit(int(code))
-
-
-class _Progress:
-    """Counts outcomes as they come (from any worker thread) and, on a terminal, redraws one
-    status line on stderr at most ten times a second."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled
-        self.counts: Counter[str] = Counter()
-        self.done = 0
-        self._lock = threading.Lock()
-        self._started = time.monotonic()
-        self._drawn = 0.0
-
-    def __call__(self, outcome: ChangeOutcome) -> None:
-        from trello_restore.report import progress_line
-
-        with self._lock:
-            self.done += 1
-            self.counts[outcome.status] += 1
-            now = time.monotonic()
-            if not self.enabled or (now - self._drawn < 0.1 and self.done < self.total):
-                return
-            self._drawn = now
-            line = progress_line(self.counts, self.done, self.total, now - self._started)
-            click.echo(f"\r{line}\x1b[K", nl=False, err=True)
-
-    def clear(self) -> None:
-        """Remove the status line."""
-        with self._lock:
-            if self.enabled and self._drawn:
-                click.echo("\r\x1b[K", nl=False, err=True)
-                self._drawn = 0.0
 
 
 @click.group(invoke_without_command=True, epilog=EXIT_CODES_HELP)
@@ -763,7 +727,9 @@ def _apply(
 
     dry = req.options.dry_run
     total = len(req.doc["changes"]) + len(req.doc["blocked"])  # one outcome each
-    progress = _Progress(total, enabled=not quiet and _stderr_is_terminal())
+    from trello_restore.report import Progress
+
+    progress = Progress(total, enabled=not quiet and _stderr_is_terminal())
     try:
         report = run_apply(req, progress)
     except KeyboardInterrupt:
@@ -1018,7 +984,9 @@ def undo(
             read_retries=s.max_retries,
         )
         logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
-        progress = _Progress(n, enabled=not quiet and _stderr_is_terminal())
+        from trello_restore.report import Progress
+
+        progress = Progress(n, enabled=not quiet and _stderr_is_terminal())
         try:
             report = run_undo(req, progress)
         except KeyboardInterrupt:
@@ -1069,9 +1037,10 @@ def demo(seed: int, cards: int) -> None:
     scenario's ground truth, undoes it and checks again. Exits 0 when every check passes.
     """
     from trello_restore.demo import run_demo
+    from trello_restore.report import Progress
 
-    def progress(total: int) -> _Progress:
-        return _Progress(total, enabled=_stderr_is_terminal())
+    def progress(total: int) -> Progress:
+        return Progress(total, enabled=_stderr_is_terminal())
 
     _exit_with(lambda: run_demo(seed=seed, cards=cards, echo=click.echo, progress=progress))
 

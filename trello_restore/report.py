@@ -13,6 +13,9 @@ status line. Nothing here prints: ``cli.py`` decides where the text goes.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from itertools import groupby
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
 
 __all__ = [
+    "Progress",
     "apply_summary",
     "card_url",
     "change_labels",
@@ -379,3 +383,36 @@ def progress_line(
         filled = min(width, done * width // total)
         bar = "[" + "#" * filled + "." * (width - filled) + "]"
     return "  ".join(x for x in (bar, f"{done}/{total}" if total else str(done), shown, rate) if x)
+
+
+class Progress:
+    """The live progress of an apply or undo: counts outcomes as they come (from any worker
+    thread) and, when ``enabled`` (stderr is a terminal), redraws one status line
+    (``progress_line``) on stderr at most ten times a second. The one thing here that prints."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.counts: Counter[str] = Counter()
+        self.done = 0
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._drawn = 0.0
+
+    def __call__(self, outcome: ChangeOutcome) -> None:
+        with self._lock:
+            self.done += 1
+            self.counts[outcome.status] += 1
+            now = time.monotonic()
+            if not self.enabled or (now - self._drawn < 0.1 and self.done < self.total):
+                return
+            self._drawn = now
+            line = progress_line(self.counts, self.done, self.total, now - self._started)
+            click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+
+    def clear(self) -> None:
+        """Remove the status line."""
+        with self._lock:
+            if self.enabled and self._drawn:
+                click.echo("\r\x1b[K", nl=False, err=True)
+                self._drawn = 0.0
