@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -50,3 +50,31 @@ def test_since_must_precede_until() -> None:
     check_window(NOW - timedelta(days=1), NOW)
     with pytest.raises(UsageError, match="not before --until"):
         check_window(NOW, NOW - timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("5000000w", "'5000000w' is too far back (before the year 1): give a smaller age"),
+        ("1e9d", "is not a date"),
+        ("0001-01-01T00:30:00+01:00", "is out of range in UTC (years 1 to 9999)"),
+        ("9999-12-31T23:30:00-01:00", "is out of range in UTC (years 1 to 9999)"),
+    ],
+)
+def test_values_past_the_calendar_say_so(value: str, needle: str) -> None:
+    """An age reaching before the year 1 (or not a number Python reads), or a date-time whose UTC
+    falls outside years 1 to 9999, is one line naming the option, not an OverflowError."""
+    with pytest.raises(UsageError) as err:
+        parse_when(value, NOW)
+    message = str(err.value)
+    assert message.startswith(f"--since {value!r} ")
+    assert needle in message
+    assert "\n" not in message
+
+
+def test_relative_ages_and_zones_are_exact() -> None:
+    """An age counts back from now in UTC whatever now's zone; a lower-case z is UTC too."""
+    now_east = NOW.astimezone(timezone(timedelta(hours=9)))
+    assert parse_when("36h", now_east) == NOW - timedelta(hours=36)
+    assert parse_when("36h", now_east).tzinfo == UTC
+    assert parse_when("2025-11-02t14:30:00z", NOW) == datetime(2025, 11, 2, 14, 30, tzinfo=UTC)

@@ -1,0 +1,90 @@
+"""The values that flow between the stages (``models.py``): what they compute themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from trello_restore.models import (
+    SKIP_ORDER,
+    Change,
+    MemberRef,
+    Membership,
+    Plan,
+    PlanOptions,
+    normal_name,
+    quote_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("deactivated", "unconfirmed", "active"),
+    [(False, False, True), (True, False, False), (False, True, False), (True, True, False)],
+)
+def test_only_a_confirmed_active_membership_counts(
+    deactivated: bool, unconfirmed: bool, active: bool
+) -> None:
+    """A board member, for card membership, is neither deactivated nor unconfirmed."""
+    assert Membership("m1", "normal", deactivated, unconfirmed).active is active
+
+
+def test_a_plan_splits_its_changes_by_kind() -> None:
+    """Board memberships and card changes, each in the plan's order."""
+    grant = Change("g", "add_member_to_board", "b1", "B1", MemberRef("m1"), role="normal")
+    cards = [
+        Change(f"c{i}", "add_member_to_card", "b1", "B1", MemberRef("m1"), card_id=f"c{i}")
+        for i in (2, 1)
+    ]
+    plan = Plan(PlanOptions(since=datetime(2025, 11, 2, tzinfo=UTC)), (grant, *cards), (), ())
+    assert plan.board_changes() == (grant,)
+    assert plan.card_changes() == tuple(cards)
+    assert (plan.incomplete, PlanOptions(since=plan.options.since).mode) == ((), "removed")
+
+
+def test_values_are_frozen() -> None:
+    """A decision cannot be changed after the planner made it."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MemberRef("m1").username = "x"  # type: ignore[misc]
+
+
+def test_skip_order_is_design_s_order() -> None:
+    """The precedence of skip reasons, as design.md §3 lists it."""
+    assert SKIP_ORDER == (
+        "card_deleted",
+        "already_on_card",
+        "re_added_later",
+        "removed_again_later",
+        "filtered",
+        "deactivated",
+        "outside_window",
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "same"),
+    [
+        ("Cafe\u0301", "Caf\u00e9", True),  # decomposed vs composed
+        ("Done  ", "Done", False),  # whitespace is kept
+        ("done", "Done", False),  # case is compared elsewhere
+    ],
+)
+def test_normal_name(typed: str, stored: str, same: bool) -> None:
+    """Names compare in NFC, and nothing else is folded."""
+    assert (normal_name(typed) == normal_name(stored)) is same
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Sprint  1", '"Sprint  1"'),
+        ("Caf\u00e9 \u2013 \U0001f680", '"Caf\u00e9 \u2013 \U0001f680"'),
+        ("a\nb\tc\x1b", '"a\\nb\\tc\\x1b"'),
+        ("", '""'),
+    ],
+)
+def test_quote_name(name: str, shown: str) -> None:
+    """A name in quotes exactly as Trello has it; only control characters are escaped."""
+    assert quote_name(name) == shown
+    assert "\n" not in quote_name(name)
