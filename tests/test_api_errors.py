@@ -21,12 +21,12 @@ from trello_restore.api import (
     MAX_RETRY_AFTER_S,
     ApiSettings,
     MemberStandIn,
+    RetryPolicy,
     TrelloApi,
     cache_directive,
     cache_file_name,
     error_for_exception,
     error_for_response,
-    retry_delay,
 )
 from trello_restore.errors import (
     ApiError,
@@ -224,27 +224,27 @@ def test_redirect_loop_is_a_bad_response() -> None:
     assert "redirect loop" in str(err)
 
 
-# ----------------------------------------------------------------------------- retry_delay
+# ---------------------------------------------------------------------------- RetryPolicy
 
 
-def test_retry_delay_after_429_waits_the_window() -> None:
+def test_retry_policy_after_429_waits_the_window() -> None:
     """A 429 waits the rate window plus jitter, or a longer ``Retry-After`` (capped)."""
-    settings = ApiSettings(KEY, TOKEN, rate_window_s=10.0, backoff_s=1.0)
+    policy = RetryPolicy(retries=10, rate_window_s=10.0, backoff_s=1.0)
     limited = RateLimited("x")
-    assert retry_delay(limited, 0, settings, 0.0) == 10.0
-    assert retry_delay(limited, 4, settings, 0.999) == pytest.approx(10.999)
-    assert retry_delay(RateLimited("x", retry_after=3.0), 0, settings, 0.0) == 10.0
-    assert retry_delay(RateLimited("x", retry_after=30.0), 0, settings, 0.5) == 30.5
-    assert retry_delay(RateLimited("x", retry_after=1e9), 0, settings, 0.0) == MAX_RETRY_AFTER_S
+    assert policy.delay(limited, 0, 0.0) == 10.0
+    assert policy.delay(limited, 4, 0.999) == pytest.approx(10.999)
+    assert policy.delay(RateLimited("x", retry_after=3.0), 0, 0.0) == 10.0
+    assert policy.delay(RateLimited("x", retry_after=30.0), 0, 0.5) == 30.5
+    assert policy.delay(RateLimited("x", retry_after=1e9), 0, 0.0) == MAX_RETRY_AFTER_S
 
 
-def test_retry_delay_after_5xx_grows_with_jitter_and_a_cap() -> None:
+def test_retry_policy_after_5xx_grows_with_jitter_and_a_cap() -> None:
     """5xx and connection errors: ``backoff_s * 2**attempt``, randomly halved, capped."""
-    settings = ApiSettings(KEY, TOKEN, backoff_s=1.0)
+    policy = RetryPolicy(retries=40, backoff_s=1.0)
     down = ApiUnreachable("x", 503)
-    assert [retry_delay(down, n, settings, 0.0) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]
-    assert [retry_delay(down, n, settings, 1.0) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
-    assert retry_delay(down, 30, settings, 1.0) == MAX_BACKOFF_S
+    assert [policy.delay(down, n, 0.0) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]
+    assert [policy.delay(down, n, 1.0) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert policy.delay(down, 30, 1.0) == MAX_BACKOFF_S
 
 
 @pytest.mark.parametrize(
@@ -257,9 +257,32 @@ def test_retry_delay_after_5xx_grows_with_jitter_and_a_cap() -> None:
         BadResponse("x", 200),
     ],
 )
-def test_retry_delay_is_none_for_errors_a_retry_cannot_fix(error: ApiError) -> None:
+def test_retry_policy_gives_up_on_errors_a_retry_cannot_fix(error: ApiError) -> None:
     """Refusals and nonsense answers are not retried."""
-    assert retry_delay(error, 0, SETTINGS, 0.5) is None
+    assert SETTINGS.read_policy.delay(error, 0, 0.5) is None
+    assert not RetryPolicy.retryable(error)
+
+
+def test_retry_policy_gives_up_once_the_retries_are_used() -> None:
+    """``retries`` waits at most, then None: ``attempts`` tries in all."""
+    policy = RetryPolicy(retries=2, backoff_s=1.0, rate_window_s=10.0)
+    assert policy.attempts == 3
+    for error in (ApiUnreachable("x", 503), RateLimited("x")):
+        assert RetryPolicy.retryable(error)
+        assert [policy.delay(error, n, 0.0) is not None for n in range(4)] == [
+            True,
+            True,
+            False,
+            False,
+        ]
+    assert RetryPolicy(retries=0).delay(ApiUnreachable("x", 503), 0, 0.0) is None
+    with pytest.raises(ValueError, match="retries must not be negative"):
+        RetryPolicy(retries=-1)
+
+
+def test_read_policy_is_the_settings_numbers() -> None:
+    """``ApiSettings.read_policy`` carries its retries, backoff and window."""
+    assert SETTINGS.read_policy == RetryPolicy(retries=2, backoff_s=0.001, rate_window_s=0.01)
 
 
 # ----------------------------------------------------------------------------- cache names

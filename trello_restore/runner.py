@@ -26,7 +26,6 @@ journaled, nothing more is sent, and the changes never started are reported
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import threading
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from trello_restore.api import MemberStandIn, TrelloApi, certainly_not_applied, retry_delay
+from trello_restore.api import MemberStandIn, RetryPolicy, TrelloApi, certainly_not_applied
 from trello_restore.errors import (
     ApiError,
     ApiUnreachable,
@@ -317,8 +316,9 @@ class Runner:
         self._gates: dict[tuple[str, str], threading.Event] = {}
         self._gates_lock = threading.Lock()
         self._rng = random.Random()
-        self._retry_settings = dataclasses.replace(
-            api.settings, backoff_s=options.backoff_s, rate_window_s=options.window_s
+        #: The same rules as the reads' retries (``api.retry``), with the options' numbers.
+        self._retry = RetryPolicy(
+            retries=options.max_retries, backoff_s=options.backoff_s, rate_window_s=options.window_s
         )
         self._started = time.monotonic()
         self._sent0 = api.requests_sent
@@ -512,21 +512,20 @@ class Runner:
                     status = rule.benign_ours if maybe_sent else rule.benign_other
                     self._breaker.finished(None)
                     return self._finish(item, status, err)
-                retryable = isinstance(err, RateLimited | ApiUnreachable)
-                if retryable:
+                if self._retry.retryable(err):
                     maybe_sent = maybe_sent or not certainly_not_applied(err)
-                if retryable and attempt < self.options.max_retries and not self._stop.is_set():
-                    delay = retry_delay(err, attempt, self._retry_settings, self._rng.random())
+                delay = self._retry.delay(err, attempt, self._rng.random())
+                if delay is not None and not self._stop.is_set():
                     logger.info(
                         "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
                         item.action,
                         item.change_id,
                         f"HTTP {err.status} {err.trello_error}".strip() if err.status else err,
-                        delay or 0.0,
+                        delay,
                         attempt + 2,
-                        self.options.max_retries + 1,
+                        self._retry.attempts,
                     )
-                    if not self._stop.wait(delay or 0.0):
+                    if not self._stop.wait(delay):
                         attempt += 1
                         continue
                     # Stopping: no more retries; a later run resolves it from live state.

@@ -1,0 +1,294 @@
+"""What a failed request means: the typed error (``errors.py``) for an answer that is not a
+success (``error_for_response``) or for no usable answer at all (``error_for_exception``),
+whether a failed write certainly did not happen (``certainly_not_applied``), and the scrubbing
+of credentials out of what an answer echoed back (``redact``, ``scrub``).
+
+Pure functions of the status, the body and the exception types: messages are one line with the
+advice (trello-api-notes.md §4), and never copy a URL or an exception's text, which may hold a
+credential.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import requests
+import urllib3.exceptions
+
+from trello_restore.api.settings import DEFAULT_API_URL, host_of, one_line
+from trello_restore.errors import (
+    ApiError,
+    ApiUnreachable,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+
+__all__ = [
+    "certainly_not_applied",
+    "describe",
+    "error_for_exception",
+    "error_for_response",
+    "parse_retry_after",
+    "redact",
+    "scrub",
+    "trello_error_text",
+]
+
+#: Paths whose second segment is the id of a board, card, list, … (for messages).
+_OBJECT_PATH_RE = re.compile(
+    r"^(board|card|list|organization|action|checklist|label)s/([^/]+)(?:/.*)?$"
+)
+
+
+def error_for_response(
+    status: int,
+    body: str,
+    *,
+    content_type: str = "",
+    method: str = "GET",
+    path: str = "",
+    api_url: str = DEFAULT_API_URL,
+    attempts: int = 1,
+    retry_after: float | None = None,
+) -> ApiError | None:
+    """The typed error for an answer that is not a success, or None for a 2xx.
+
+    ``path`` is relative to the API base (``boards/abc/actions``); ``attempts`` is how many were
+    made (retries included). Statuses (trello-api-notes.md §4): 401 is ``AuthError``, except the
+    ``unauthorized … permission / organization`` texts, which are ``PermissionDenied`` like
+    403; 404 ``NotFound``; 429 ``RateLimited``; 408 and 5xx ``ApiUnreachable``; other 4xx
+    ``BadRequest``; anything else ``BadResponse``. The error carries the status and Trello's
+    error text or code (``trello_error``); its message is one line with the advice.
+    """
+    if 200 <= status < 300:
+        return None
+    text = trello_error_text(body, content_type)
+    said = f" ({text})" if text else f" (HTTP {status})"
+    thing = describe(path)
+    after = f" after {attempts} attempts" if attempts > 1 else ""
+    host = host_of(api_url)
+    if status == 401 and not _is_permission_text(text):
+        return AuthError(
+            f"Trello rejected the API key or token{said}: check TRELLO_API_KEY and TRELLO_TOKEN "
+            "(a token can be revoked or expire, and must belong to the key)",
+            status,
+            text,
+        )
+    if status in (401, 403):
+        verb = "read" if method.upper() == "GET" else "change"
+        return PermissionDenied(
+            f"the token's member cannot {verb} {thing}{said}: ask a board admin to add them to "
+            "the board, or use the token of a member who can",
+            status,
+            text,
+        )
+    if status == 404:
+        return NotFound(
+            f"Trello found no {thing}{said}: check the id, that the token's member can see it, "
+            "and --api-url",
+            status,
+            text,
+        )
+    if status == 429:
+        return RateLimited(
+            f"Trello kept rate limiting{after}{said}: wait a minute and run again, and check that "
+            "no other program is using the same API key or token",
+            status,
+            text,
+            retry_after,
+        )
+    if status == 408 or 500 <= status < 600:
+        return ApiUnreachable(
+            f"the Trello API at {host} answered HTTP {status}{after}"
+            f"{' (' + text + ')' if text else ''}: Trello may be having trouble; try again later, "
+            "or check --api-url / TRELLO_API_URL",
+            status,
+            text,
+        )
+    if 400 <= status < 500:
+        return BadRequest(f"Trello refused {method.upper()} {thing}{said}", status, text)
+    return BadResponse(
+        f"the API at {host} answered {method.upper()} {thing} with HTTP {status}, which Trello "
+        "never does: check --api-url / TRELLO_API_URL",
+        status,
+        text,
+    )
+
+
+def error_for_exception(
+    exc: requests.RequestException,
+    *,
+    method: str = "GET",
+    path: str = "",
+    api_url: str = DEFAULT_API_URL,
+    attempts: int = 1,
+) -> tuple[ApiError, bool]:
+    """``(error, retryable)`` for a request that got no usable answer at all.
+
+    The message names the API host and the kind of failure, decided from the exception's
+    *types* (requests and urllib3 texts include URLs, so they are never copied into it).
+    TLS failures and bad URLs are not worth retrying; the rest is.
+    """
+    host = host_of(api_url)
+    after = f" after {attempts} attempts" if attempts > 1 else ""
+    retryable = True
+    chain = _exception_chain(exc)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return (
+            BadResponse(
+                f"the API at {host} answered {method.upper()} {describe(path)} with a redirect "
+                "loop: check --api-url / TRELLO_API_URL"
+            ),
+            False,
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason, retryable = "TLS failed: certificate or protocol problem", False
+    elif isinstance(exc, requests.exceptions.ProxyError):
+        reason = "the proxy refused or failed"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+        reason = "timed out connecting"
+    elif isinstance(exc, requests.exceptions.ReadTimeout):
+        reason = "timed out waiting for an answer"
+    elif isinstance(
+        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
+        reason = "the connection broke during the answer"
+    elif any(isinstance(e, urllib3.exceptions.NameResolutionError) for e in chain):
+        reason = "the host name does not resolve"
+    elif any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
+        reason = "cannot connect"
+    elif any(isinstance(e, urllib3.exceptions.ProtocolError) for e in chain):
+        reason = "the connection was closed without an answer"
+    elif isinstance(exc, requests.exceptions.ConnectionError):
+        reason = "connection failed"
+    elif isinstance(exc, ValueError):  # InvalidURL, MissingSchema, InvalidSchema, …
+        reason, retryable = "the URL is not valid", False
+    else:
+        reason = f"request failed ({type(exc).__name__})"
+    return (
+        ApiUnreachable(
+            f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
+            "connection, or --api-url / TRELLO_API_URL"
+        ),
+        retryable,
+    )
+
+
+def certainly_not_applied(error: ApiError) -> bool:
+    """True when a write that failed with ``error`` certainly did not reach Trello's data.
+
+    A 429 is refused before any processing, and a connection that was never established (or
+    a host that did not resolve) carried nothing. After a 5xx, a read timeout or a connection
+    dropped mid-answer the write may well have happened: a retry answered "already on the
+    card" is then this tool's own doing (design.md §5, "Who added it"). Any other answer
+    (4xx) is Trello's decision about the write itself.
+    """
+    if isinstance(error, RateLimited):
+        return True
+    if not isinstance(error, ApiUnreachable) or error.status is not None:
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, requests.RequestException):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return True
+    chain = _exception_chain(cause)
+    return any(
+        isinstance(
+            e, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+        )
+        for e in chain
+    )
+
+
+def trello_error_text(body: str, content_type: str) -> str:
+    """Trello's error code or text from an error body: the ``error`` code of a JSON body
+    (``API_TOKEN_LIMIT_EXCEEDED``), else its ``message``; a plain-text body as one line; nothing
+    from HTML pages (proxies and load balancers)."""
+    stripped = body.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            code, message = data.get("error"), data.get("message") or data.get("originalMessage")
+            if isinstance(code, str) and code and code.upper() != "ERROR":
+                return one_line(code)
+            if isinstance(message, str) and message:
+                return one_line(message)
+            return one_line(code) if isinstance(code, str) else ""
+    if "html" in content_type.lower() or stripped.startswith("<"):
+        return ""
+    return one_line(stripped)
+
+
+def _is_permission_text(text: str) -> bool:
+    """A 401 that is about rights, not credentials (``unauthorized permission requested``,
+    ``unauthorized member permission requested.``, ``unauthorized organization.``)."""
+    lowered = text.lower()
+    return "permission" in lowered or "organization" in lowered
+
+
+def describe(path: str) -> str:
+    """``board 5f…`` for ``boards/5f…/actions``; the path itself otherwise."""
+    path = path.split("?", 1)[0].strip("/")
+    found = _OBJECT_PATH_RE.match(path)
+    if found:
+        return f"{found.group(1)} {found.group(2)}"
+    return f"/{path}" if path else "the API root"
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (``args``, urllib3 ``reason``) and its causes."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+        reason = getattr(e, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for linked in (e.__cause__, e.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return seen
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header in its seconds form (the date form is ignored)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 and math.isfinite(seconds) else None
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every credential in it blanked out."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
+    """Blank out any credential that an answer echoed back into the error's text."""
+    message = str(error)
+    for secret in secrets:
+        if secret and (secret in message or secret in error.trello_error):
+            message = message.replace(secret, "***")
+            error.trello_error = error.trello_error.replace(secret, "***")
+    error.args = (message,)
+    return error

@@ -1,0 +1,288 @@
+"""The Trello client: ``TrelloApi`` reads and writes through py-trello's ``TrelloClient``
+(``_Client``), over a ``transport.Transport`` per thread.
+
+Threads: ``requests.Session`` makes no thread-safety promise (psf/requests#2766; its maintainers
+advise one session per thread, #1871), so each thread that uses a ``TrelloApi`` gets its own
+session and py-trello client (``TrelloApi.client``), all sharing the counters and the limiter.
+
+Writes (``add_card_member``, ``add_board_member``, ``remove_card_member``,
+``remove_board_member``) go through py-trello's ``Card``/``Board`` objects, built without
+fetching anything, with ``MemberStandIn`` namedtuples where py-trello wants a member (it reads
+only ``.id``; notes §11.6). They get one attempt: the applier decides about retrying a write.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, NamedTuple, Self
+
+import requests
+import trello
+
+from trello_restore.api.classify import describe
+from trello_restore.api.settings import ApiSettings, check_api_url, check_credentials
+from trello_restore.api.transport import (
+    Counters,
+    OAuthHeader,
+    Transport,
+    cache_directive,
+    make_session,
+)
+from trello_restore.errors import BadResponse
+from trello_restore.limiter import RateLimiter
+
+__all__ = ["MemberStandIn", "TrelloApi"]
+
+#: ``/1/members/{id}`` itself (not nested routes): its own 100 per 900 s limit (design.md §2).
+_MEMBER_BY_ID_RE = re.compile(r"^members/([^/]+)/?$")
+
+
+class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no type hints
+    """py-trello's client over the transport: header credentials, typed errors for answers
+    that are not JSON, and no look-ups of ``/1/members/{id}``."""
+
+    def __init__(self, key: str, token: str, session: Transport) -> None:
+        super().__init__(api_key=key, token=token, http_service=session)
+        # Not py-trello's OAuth1 signing: Trello documents the plain header, and a non-None
+        # ``oauth`` keeps fetch_json from adding ``key``/``token`` to the query string.
+        self.oauth = OAuthHeader(key, token)
+        self._host = session.api_host
+
+    def fetch_json(
+        self,
+        uri_path: str,
+        http_method: str = "GET",
+        headers: dict[str, str] | None = None,
+        query_params: dict[str, Any] | None = None,
+        post_args: dict[str, Any] | None = None,
+        files: Any = None,
+    ) -> Any:
+        """py-trello's ``fetch_json``; raises ``ApiError`` subclasses, never py-trello's own."""
+        # Reads that do not say otherwise (py-trello's own helpers) are always fresh: only
+        # TrelloApi.get(max_age=…) lets the cache answer.
+        headers = dict(headers or {})
+        if http_method.upper() == "GET":
+            headers.setdefault("Cache-Control", "no-cache")
+        member = _MEMBER_BY_ID_RE.match(uri_path.lstrip("/").split("?", 1)[0])
+        if member and member.group(1) != "me":
+            raise ValueError(
+                "members are never looked up through /1/members/{id} (its own rate limit): "
+                "use the member objects in actions and board memberships"
+            )
+        try:
+            return super().fetch_json(
+                uri_path,
+                http_method=http_method,
+                headers=headers,
+                query_params=query_params,
+                post_args=post_args,
+                files=files,
+            )
+        except requests.exceptions.JSONDecodeError:
+            raise BadResponse(
+                f"the API at {self._host} answered {http_method} {describe(uri_path)} with a "
+                "body that is not valid JSON: check --api-url / TRELLO_API_URL",
+                200,
+            ) from None
+        except trello.ResourceUnavailable as err:  # pragma: no cover - the transport raises first
+            # The transport hands py-trello every 2xx as 200 and raises a typed error for the
+            # rest, so py-trello's own refusal cannot happen; typed all the same if it does.
+            status = getattr(err, "_status", None)
+            raise BadResponse(
+                f"the API at {self._host} answered {http_method} {describe(uri_path)} with "
+                f"HTTP {status}, which py-trello refused: check --api-url / TRELLO_API_URL",
+                status if isinstance(status, int) else None,
+            ) from None
+
+
+class MemberStandIn(NamedTuple):
+    """What py-trello's member writes read of a member: only ``id`` (notes §11.6). Stands in
+    for ``trello.Member``, whose construction would tempt a ``/1/members/{id}`` look-up."""
+
+    id: str
+    username: str = ""
+    full_name: str = ""
+
+
+class TrelloApi:
+    """Reads from and writes to Trello (or any Trello-compatible API) through py-trello, over
+    sessions that cache, rate-limit, retry reads and raise typed errors. Thread-safe: each
+    thread gets its own session. Use as a context manager, or call ``close``."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        """Check the credentials and the URL (no request is sent) and open the session.
+
+        Raises ``AuthError`` for a missing or malformed key or token and ``ConfigError`` for an
+        unusable ``api_url`` or cache directory.
+        """
+        check_credentials(settings.key, settings.token)
+        check_api_url(settings.api_url)
+        self.settings = settings
+        self._counters = Counters(settings.limiter)
+        # The creating thread's session and client; other threads get their own (_thread_client).
+        self._owner = threading.current_thread()
+        self._session = make_session(settings, self._counters)
+        self._client = _Client(settings.key, settings.token, self._session)
+        self._local = threading.local()
+        self._others: list[tuple[threading.Thread, Transport]] = []
+        self._others_lock = threading.Lock()
+        self._me: dict[str, Any] | None = None
+        self._me_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def client(self) -> trello.TrelloClient:
+        """py-trello's client over this thread's session (reads and writes)."""
+        return self._thread_client()
+
+    def _thread_client(self) -> _Client:
+        if threading.current_thread() is self._owner:
+            return self._client
+        client: _Client | None = getattr(self._local, "client", None)
+        if client is not None:
+            return client
+        with self._others_lock:
+            if self._closed:
+                raise RuntimeError("this TrelloApi is closed")
+            # Sessions of threads that have ended are closed here, so a long-lived api used by
+            # one worker pool after another keeps only the live ones.
+            alive = []
+            for thread, old in self._others:
+                if thread.is_alive():
+                    alive.append((thread, old))
+                else:
+                    old.close()
+            session = make_session(self.settings, self._counters)
+            alive.append((threading.current_thread(), session))
+            self._others = alive
+        client = _Client(self.settings.key, self.settings.token, session)
+        self._local.client = client
+        return client
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The rate limiter every request waits for (shared by all threads), if any."""
+        return self._counters.limiter
+
+    def use_limiter(self, limiter: RateLimiter | None) -> None:
+        """Put every later request (of every thread) under ``limiter``."""
+        self._counters.limiter = limiter
+
+    @property
+    def rate_limited(self) -> int:
+        """429 answers received (retries included)."""
+        return self._counters.rate_limited
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that went over the network (cache misses, retries included)."""
+        return self._counters.sent
+
+    @property
+    def cache_hits(self) -> int:
+        """Answers served from the HTTP cache."""
+        return self._counters.hits
+
+    def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+    ) -> Any:
+        """GET ``path`` (relative to the API base, e.g. ``boards/abc/actions``) and return the
+        parsed JSON.
+
+        ``max_age=None`` always fetches from the network (the answer is still stored);
+        ``max_age=N`` may use a cached answer fetched less than N seconds ago (N is capped at
+        ``cache_expire_s``). Raises ``ApiError`` subclasses; ``ValueError`` for a path with a
+        query string, credentials in ``params``, or ``members/{id}`` (use ``me()``).
+        """
+        path = path.lstrip("/")
+        if not path or any(c in path for c in "?#") or "://" in path or path != path.strip():
+            raise ValueError(f"not an API path: {path!r} (put query parameters in params)")
+        if _MEMBER_BY_ID_RE.match(path):
+            raise ValueError("members/{id} is never read (its own rate limit); me() for members/me")
+        query = dict(params or {})
+        if {"key", "token"} & set(query):
+            raise ValueError("credentials travel in the Authorization header, never in params")
+        return self._fetch(path, query, max_age)
+
+    def me(self) -> dict[str, Any]:
+        """The token's member (``id``, ``username``, ``fullName``), fetched once per object."""
+        with self._me_lock:
+            if self._me is None:
+                raw = self._fetch("members/me", {"fields": "id,username,fullName"}, None)
+                if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                    raise BadResponse(
+                        f"the API at {self.settings.host} answered members/me without a member "
+                        "id: check --api-url / TRELLO_API_URL",
+                        200,
+                    )
+                self._me = raw
+            return dict(self._me)
+
+    def _fetch(self, path: str, query: dict[str, str], max_age: float | None) -> Any:
+        if self._closed:
+            raise RuntimeError("this TrelloApi is closed")
+        headers: dict[str, str] = {}
+        if self.settings.cache_dir is not None:
+            headers["Cache-Control"] = cache_directive(max_age, self.settings.cache_expire_s)
+        return self._thread_client().fetch_json(
+            path, http_method="GET", headers=headers, query_params=query
+        )
+
+    # ------------------------------------------------------------------------- writes
+
+    def add_card_member(self, card_id: str, member: MemberStandIn) -> Any:
+        """``POST /1/cards/{id}/idMembers`` (py-trello ``Card.add_member``): one attempt.
+
+        Trello answers ``400 member is already on the card`` (a ``BadRequest``) for a member
+        who is on it already."""
+        card = trello.Card(self._board_object(""), card_id)
+        return card.add_member(member)
+
+    def remove_card_member(self, card_id: str, member: MemberStandIn) -> Any:
+        """``DELETE /1/cards/{id}/idMembers/{idMember}`` (py-trello ``Card.remove_member``)."""
+        card = trello.Card(self._board_object(""), card_id)
+        return card.remove_member(member)
+
+    def add_board_member(self, board_id: str, member: MemberStandIn, member_type: str) -> Any:
+        """``PUT /1/boards/{id}/members/{idMember}`` with ``type`` (py-trello
+        ``Board.add_member``): one attempt."""
+        return self._board_object(board_id).add_member(member, member_type)
+
+    def remove_board_member(self, board_id: str, member: MemberStandIn) -> Any:
+        """``DELETE /1/boards/{id}/members/{idMember}`` (py-trello ``Board.remove_member``)."""
+        return self._board_object(board_id).remove_member(member)
+
+    def _board_object(self, board_id: str) -> Any:
+        """A py-trello ``Board`` over this thread's client, built without fetching."""
+        if self._closed:
+            raise RuntimeError("this TrelloApi is closed")
+        return trello.Board(client=self._thread_client(), board_id=board_id)
+
+    def close(self) -> None:
+        """Close the sessions and the cache file."""
+        if not self._closed:
+            self._closed = True
+            self._session.close()
+            with self._others_lock:
+                others, self._others = self._others, []
+            for _, session in others:
+                session.close()
+
+    def __enter__(self) -> Self:
+        """The API itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close."""
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<TrelloApi {self.settings.api_url}>"

@@ -1,0 +1,155 @@
+"""How to reach Trello (``ApiSettings``), and the checks that the credentials and the API URL
+are usable before any request is sent: a key or token with characters no Trello credential
+has, or a URL that is not a plain http(s) base, is refused with a one-line error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from trello_restore import defaults
+from trello_restore.api.retry import RetryPolicy
+from trello_restore.errors import AuthError, ConfigError
+from trello_restore.limiter import RateLimiter
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_CACHE_EXPIRE_S",
+    "ApiSettings",
+    "check_api_url",
+    "check_credentials",
+    "host_of",
+    "one_line",
+]
+
+# One logger for the whole package, named as when it was one module (``-v`` output, filters).
+logger = logging.getLogger("trello_restore.api")
+
+DEFAULT_API_URL = defaults.API_URL
+#: How long a cached answer is kept at most; ``max_age`` above it is capped to it. One day, so
+#: that the fetcher's older history pages (``fetcher.HISTORY_MAX_AGE``) can come from the cache.
+DEFAULT_CACHE_EXPIRE_S = 24 * 3600.0
+#: Characters an API key or token may have: printable ASCII without quotes, commas, backslashes.
+_CREDENTIAL_RE = re.compile(r"^[!#-+\--\[\]-~]+$")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """How to reach Trello, with whose credentials, and how patiently. Holds no behaviour."""
+
+    #: The API key (``TRELLO_API_KEY``). Kept out of ``repr`` like the token.
+    key: str = field(repr=False)
+    #: The token (``TRELLO_TOKEN``): never in ``repr``, logs, URLs or the cache.
+    token: str = field(repr=False)
+    #: Any Trello-compatible base, e.g. the sandbox's ``http://127.0.0.1:PORT/1``.
+    api_url: str = DEFAULT_API_URL
+    #: Where the SQLite cache files live; None for no HTTP cache at all.
+    cache_dir: Path | None = None
+    #: Seconds to wait for a connection.
+    connect_timeout: float = 5.0
+    #: Seconds to wait for an answer (between bytes).
+    read_timeout: float = 30.0
+    #: Retries of a read after a 429, a 5xx or a connection error (attempts = retries + 1).
+    read_retries: int = defaults.MAX_RETRIES
+    #: Backoff base in seconds: ``backoff_s * 2**n`` with jitter, at most ``MAX_BACKOFF_S``.
+    backoff_s: float = defaults.BACKOFF_S
+    #: Trello's rate-limit window: a 429 waits at least this long before the next attempt.
+    rate_window_s: float = defaults.RATE_WINDOW_S
+    #: How long a cached answer is kept; also the ceiling of ``max_age``.
+    cache_expire_s: float = DEFAULT_CACHE_EXPIRE_S
+    #: The client-side rate limiter every request sent over the network waits for (shared by
+    #: all threads and sessions); None for none. ``TrelloApi.use_limiter`` can set it later.
+    limiter: RateLimiter | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Refuse numbers no run could work with (ValueError: a programming error)."""
+        for name in ("connect_timeout", "read_timeout", "cache_expire_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        for name in ("read_retries", "backoff_s", "rate_window_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of ``api_url`` (never a user name or password), for messages."""
+        return host_of(self.api_url)
+
+    @property
+    def read_policy(self) -> RetryPolicy:
+        """How reads are retried (``read_retries``, ``backoff_s``, ``rate_window_s``)."""
+        return RetryPolicy(
+            retries=self.read_retries, backoff_s=self.backoff_s, rate_window_s=self.rate_window_s
+        )
+
+
+def host_of(api_url: str) -> str:
+    try:
+        parts = urlsplit(api_url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "?"
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def check_credentials(key: str, token: str) -> None:
+    """``AuthError`` before any request when the key or token is missing or malformed."""
+    if not key.strip() or not token.strip():
+        raise AuthError(
+            "no Trello credentials: set TRELLO_API_KEY and TRELLO_TOKEN (or api_key and token "
+            "in the [trello] section of the config file)"
+        )
+    sources = {
+        "API key": "TRELLO_API_KEY or api_key in the config file",
+        "token": "TRELLO_TOKEN, token in the config file, or what --token - read",
+    }
+    for name, value in (("API key", key), ("token", token)):
+        if not _CREDENTIAL_RE.match(value):
+            raise AuthError(
+                f"the {name} has characters no Trello credential has (spaces, quotes, commas "
+                f"or non-ASCII): check where it comes from ({sources[name]})"
+            )
+
+
+def check_api_url(api_url: str) -> None:
+    """``ConfigError`` unless ``api_url`` is a plain http(s) base; warns about plain http to a
+    host that is not this machine (the token would travel unencrypted)."""
+    try:
+        parts = urlsplit(api_url)
+    except ValueError:  # e.g. "Invalid IPv6 URL"
+        raise ConfigError(
+            f"--api-url / TRELLO_API_URL must be an http(s) URL like {DEFAULT_API_URL}, "
+            f"not {one_line(api_url, 80)!r}"
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError("--api-url / TRELLO_API_URL must not hold a user name or password")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"--api-url / TRELLO_API_URL must be an http(s) URL like {DEFAULT_API_URL}, "
+            f"not {one_line(api_url, 80)!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ConfigError(
+            f"--api-url / TRELLO_API_URL has an invalid port: {one_line(api_url, 80)!r}"
+        ) from None
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning(
+            "the API URL %s is plain http: the token travels unencrypted", host_of(api_url)
+        )

@@ -1,0 +1,419 @@
+"""The transport under py-trello: requests sessions (with requests-cache when there is a cache
+directory), the credentials header, the tool's User-Agent, the shared rate limiter and the
+counters, the base-URL rewrite, timeouts, read retries (``RetryPolicy``) and typed errors
+(``classify``). py-trello's client gets a ``Transport`` as its ``http_service``.
+
+The HTTP cache: one SQLite file per account (``cache_file_name``: a hash, never the key or
+token), created 0600 in a 0700 directory; credentials are never part of a cache key nor stored
+(``IGNORED_PARAMETERS``); only JSON 200 answers to GETs are kept, and a read uses one only when
+it says how old an answer it accepts (``cache_directive``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from requests_cache import DEFAULT_IGNORED_PARAMS, CachedSession
+from requests_cache.backends.sqlite import SQLiteCache
+
+from trello_restore import __version__
+from trello_restore.api.classify import (
+    describe,
+    error_for_exception,
+    error_for_response,
+    parse_retry_after,
+    redact,
+    scrub,
+    trello_error_text,
+)
+from trello_restore.api.retry import RetryPolicy, rate_limit_pause
+from trello_restore.api.settings import ApiSettings
+from trello_restore.errors import ApiError, BadResponse, ConfigError, RateLimited
+from trello_restore.limiter import RateLimiter
+
+__all__ = [
+    "IGNORED_PARAMETERS",
+    "Counters",
+    "OAuthHeader",
+    "Transport",
+    "cache_directive",
+    "cache_file_name",
+    "make_session",
+]
+
+logger = logging.getLogger("trello_restore.api")
+
+#: Query parameters and headers that never reach the cache: requests-cache's defaults (which
+#: include ``Authorization``) plus Trello's query credentials and every OAuth parameter. They are
+#: left out of cache keys and replaced with ``REDACTED`` in what is stored.
+IGNORED_PARAMETERS: tuple[str, ...] = (
+    *DEFAULT_IGNORED_PARAMS,
+    "key",
+    "token",
+    "oauth_consumer_key",
+    "oauth_token",
+    "oauth_signature",
+    "oauth_signature_method",
+    "oauth_nonce",
+    "oauth_timestamp",
+    "oauth_version",
+)
+#: The base py-trello puts in front of every path (``fetch_json`` hardcodes it).
+_PYTRELLO_BASE = "https://api.trello.com/1/"
+#: Writes get one attempt here: the applier retries them (``applier.Runner._send``), with a
+#: policy of its own and knowing whether a retry may repeat a write that happened.
+_SINGLE_ATTEMPT = RetryPolicy(retries=0)
+
+
+# ------------------------------------------------------------------------------------ cache
+
+
+def cache_file_name(key: str, token: str) -> str:
+    """The account's cache file name: a hash of key and token, never the values themselves."""
+    digest = hashlib.sha256(f"{key}:{token}".encode()).hexdigest()[:16]
+    return f"http-{digest}.sqlite"
+
+
+def cache_directive(max_age: float | None, expire_s: float) -> str:
+    """The request ``Cache-Control`` that lets requests-cache use only answers younger than
+    ``max_age`` seconds, given that every entry is stored to expire ``expire_s`` after it was
+    fetched.
+
+    requests-cache 1.3 judges a cached answer by its stored expiry, and a request's ``max-age``
+    only sets the expiry of what gets stored. ``min-fresh=expire_s - max_age`` asks for an entry
+    that still has that long to live, i.e. one fetched less than ``max_age`` ago (rounded down to
+    whole seconds); ``min-fresh=0`` takes any unexpired entry. None or 0 means ``no-cache``:
+    always fetch, and store the new answer.
+    """
+    if max_age is None or max_age <= 0:
+        return "no-cache"
+    return f"min-fresh={max(math.ceil(expire_s - max_age), 0)}"
+
+
+# -------------------------------------------------------------------------------- transport
+
+
+class Counters:
+    """What all sessions of one ``TrelloApi`` share: the rate limiter, and counts of requests
+    sent over the network, answers served from the cache and 429s received (thread-safe)."""
+
+    def __init__(self, limiter: RateLimiter | None = None) -> None:
+        self._lock = threading.Lock()
+        self.limiter = limiter
+        self.sent = 0
+        self.hits = 0
+        self.rate_limited = 0
+
+    def count_sent(self) -> None:
+        with self._lock:
+            self.sent += 1
+
+    def count_hit(self) -> None:
+        with self._lock:
+            self.hits += 1
+
+    def observe_rate(self, headers: Mapping[str, str]) -> None:
+        """Tell the limiter how much of the token's window Trello counts as used (its
+        ``x-rate-limit-api-token-*`` headers), so traffic it did not send counts too."""
+        limiter = self.limiter
+        if limiter is None:
+            return
+        try:
+            used = int(headers["x-rate-limit-api-token-max"]) - int(
+                headers["x-rate-limit-api-token-remaining"]
+            )
+        except (KeyError, ValueError):
+            return
+        limiter.observe(used)
+
+    def count_rate_limited(self, retry_after: float | None) -> None:
+        """A 429: count it, and make every thread wait a window (or the ``Retry-After``)."""
+        with self._lock:
+            self.rate_limited += 1
+        limiter = self.limiter
+        if limiter is not None:
+            limiter.penalize(rate_limit_pause(retry_after, limiter.window_s))
+
+
+class OAuthHeader(AuthBase):
+    """``Authorization: OAuth oauth_consumer_key="…", oauth_token="…"``: Trello's documented
+    header form (design.md §6). Unsigned: Trello tokens have no secret to sign with."""
+
+    def __init__(self, key: str, token: str) -> None:
+        self._value = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._value
+        return r
+
+    def __repr__(self) -> str:
+        return "<OAuthHeader>"
+
+
+class _NetworkAdapter(HTTPAdapter):
+    """The wire: counts what is really sent, keeps local cache directives off it, and names the
+    tool in the User-Agent."""
+
+    def __init__(self, counters: Counters) -> None:
+        super().__init__()
+        self._counters = counters
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        # The directive is for our own cache (cache_directive); Trello has no use for it.
+        request.headers.pop("Cache-Control", None)
+        agent = request.headers.get("User-Agent") or ""
+        if not str(agent).startswith("trello-restore/"):
+            request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
+        limiter = self._counters.limiter
+        if limiter is not None:
+            limiter.acquire()
+        self._counters.count_sent()
+        return super().send(request, *args, **kwargs)
+
+
+if TYPE_CHECKING:
+    _SessionBase = requests.Session
+else:
+    _SessionBase = object
+
+
+class Transport(_SessionBase):
+    """What py-trello's ``http_service`` does on top of a requests session: the base-URL
+    rewrite, timeouts, read retries and typed errors. Mixed in front of ``requests.Session`` or
+    ``requests_cache.CachedSession``."""
+
+    def __init__(self, settings: ApiSettings, counters: Counters, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._settings = settings
+        self._counters = counters
+        self._base = settings.api_url.rstrip("/") + "/"
+        self._reads = settings.read_policy
+        self._rng = random.Random()
+        self._secrets = (settings.key, settings.token)
+        adapter = _NetworkAdapter(counters)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    @property
+    def api_host(self) -> str:
+        """``host[:port]`` of the API this transport talks to, for messages."""
+        return self._settings.host
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send one request, retrying reads (``ApiSettings.read_policy``); return a 2xx answer
+        or raise an ``ApiError``."""
+        method = method.decode() if isinstance(method, bytes) else method
+        method = method.upper()
+        url = self._rewrite(url.decode() if isinstance(url, bytes) else url)
+        path = url[len(self._base) :]
+        kwargs.setdefault("timeout", (self._settings.connect_timeout, self._settings.read_timeout))
+        policy = self._reads if method == "GET" else _SINGLE_ATTEMPT
+        for attempt in range(policy.attempts):
+            error, retryable, cause = self._attempt(method, url, path, attempt + 1, args, kwargs)
+            if isinstance(error, requests.Response):
+                return error
+            error = scrub(error, self._secrets)  # before it is logged or raised
+            delay = policy.delay(error, attempt, self._rng.random()) if retryable else None
+            if delay is None:
+                raise error from cause
+            logger.info(
+                "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
+                method,
+                path,
+                f"HTTP {error.status} {error.trello_error}".strip()
+                if error.status
+                else type(cause).__name__,
+                delay,
+                attempt + 2,
+                policy.attempts,
+            )
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        attempts: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> tuple[requests.Response | ApiError, bool, BaseException | None]:
+        """One try: ``(answer, _, _)`` on success, else ``(error, retryable, cause)``."""
+        where = {"method": method, "path": path, "api_url": self._settings.api_url}
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            logger.debug("%s %s -> no answer (%s)", method, path, type(exc).__name__)
+            error, retryable = error_for_exception(exc, attempts=attempts, **where)
+            return error, retryable, exc
+        from_cache = bool(getattr(response, "from_cache", False))
+        if from_cache:
+            self._counters.count_hit()
+        logger.debug(
+            "%s %s -> %s%s", method, path, response.status_code, " (cache)" if from_cache else ""
+        )
+        status = response.status_code
+        if not from_cache:
+            self._counters.observe_rate(response.headers)
+        content_type = response.headers.get("Content-Type") or ""
+        if 200 <= status < 300:
+            if status != 200 and not response.content.strip():
+                return _as_success(response, b"null"), False, None  # 204 No Content and kin
+            if not _looks_like_json(response, content_type):
+                return (
+                    _not_json(response, content_type, method, path, self._settings),
+                    False,
+                    None,
+                )
+            return _as_success(response), False, None
+        failure = error_for_response(
+            status,
+            # Blanked before the text is cut to one line: a cut inside an echoed credential
+            # would leave a piece of it that the later scrub cannot recognise.
+            redact(response.text, self._secrets),
+            content_type=content_type,
+            attempts=attempts,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            **where,
+        )
+        assert failure is not None
+        if isinstance(failure, RateLimited) and not from_cache:
+            self._counters.count_rate_limited(failure.retry_after)
+        return failure, RetryPolicy.retryable(failure), None
+
+    def _rewrite(self, url: str) -> str:
+        """py-trello's fixed base → ``api_url``; anything else outside ``api_url`` is refused,
+        so credentials only ever go to the configured API."""
+        if url.startswith(_PYTRELLO_BASE):
+            url = self._base + url[len(_PYTRELLO_BASE) :]
+        if not url.startswith(self._base):
+            raise ValueError(f"refusing a request outside the API base: {url.split('?', 1)[0]}")
+        return url
+
+
+def _as_success(response: requests.Response, body: bytes | None = None) -> requests.Response:
+    """A 2xx answer as py-trello's ``fetch_json`` wants a success: status 200 (it raises
+    ``ResourceUnavailable`` for anything else, notes §11.3), and a JSON body (``null`` stands
+    for an empty one). The status Trello really sent stays in ``reason``, e.g. ``Accepted``."""
+    if response.status_code != 200:
+        logger.debug("HTTP %s is a success: handed to py-trello as 200", response.status_code)
+        response.status_code = 200
+    if body is not None:
+        response._content = body
+    return response
+
+
+def _looks_like_json(response: requests.Response, content_type: str) -> bool:
+    if "json" in content_type.lower():
+        return True
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_json(
+    response: requests.Response, content_type: str, method: str, path: str, settings: ApiSettings
+) -> BadResponse:
+    shown = content_type.split(";", 1)[0].strip() or "no content type"
+    return BadResponse(
+        f"the API at {settings.host} answered {method} {describe(path)} with {shown} instead of "
+        "JSON: check --api-url / TRELLO_API_URL (a proxy or a login page may be in the way)",
+        response.status_code,
+        trello_error_text(redact(response.text, (settings.key, settings.token)), content_type),
+    )
+
+
+class _PlainTransport(Transport, requests.Session):
+    """The transport without an HTTP cache (``cache_dir=None``)."""
+
+
+class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
+    # (CacheMixin.request adds cache keywords that py-trello never passes; ours takes **kwargs.)
+    """The transport over requests-cache (SQLite, one file per account)."""
+
+
+def _cache_is_json(response: requests.Response) -> bool:
+    """Only JSON answers are stored: a proxy's HTML page must not be served again."""
+    return "json" in (response.headers.get("Content-Type") or "").lower()
+
+
+def _open_cache_file(settings: ApiSettings) -> Path:
+    """Create the cache directory (0700) and the account's cache file (0600) before SQLite
+    opens it, so the file is never readable by others, whatever the umask."""
+    assert settings.cache_dir is not None
+    directory = settings.cache_dir.expanduser()
+    path = directory / cache_file_name(settings.key, settings.token)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        os.close(os.open(path, flags, 0o600))
+        path.chmod(0o600)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): "
+            "check TRELLO_RESTORE_HOME and the directory's permissions"
+        ) from err
+    return path
+
+
+def make_session(settings: ApiSettings, counters: Counters) -> Transport:
+    """The ``http_service`` for py-trello: cached when ``cache_dir`` is set (style.md habit 7)."""
+    if settings.cache_dir is None:
+        return _PlainTransport(settings, counters)
+    path = _open_cache_file(settings)
+    try:
+        return _open_cached_session(settings, counters, path)
+    except sqlite3.DatabaseError as err:
+        # Only a cache: a file SQLite cannot read is replaced by an empty one.
+        logger.warning("the HTTP cache %s was unreadable (%s); starting a new one", path, err)
+        path.unlink()
+        return _open_cached_session(settings, counters, _open_cache_file(settings))
+
+
+def _open_cached_session(settings: ApiSettings, counters: Counters, path: Path) -> _CachedTransport:
+    session = _CachedTransport(
+        settings,
+        counters,
+        cache_name=str(path),
+        backend="sqlite",
+        serializer="json",
+        expire_after=settings.cache_expire_s,
+        allowable_methods=("GET",),
+        # Only 200s: another 2xx is rewritten to 200 after this layer (_as_success), so a
+        # 202 Accepted is passed through but not stored; the next read asks again.
+        allowable_codes=(200,),
+        ignored_parameters=IGNORED_PARAMETERS,
+        match_headers=False,
+        cache_control=False,
+        stale_if_error=False,
+        filter_fn=_cache_is_json,
+    )
+    try:
+        # Entries past their expiry are never used again; drop them (in SQL, no vacuum).
+        if isinstance(session.cache, SQLiteCache):
+            session.cache.delete(expired=True, vacuum=False)
+    except BaseException:
+        session.close()  # type: ignore[no-untyped-call]
+        raise
+    return session
