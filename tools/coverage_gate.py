@@ -1,0 +1,144 @@
+"""The coverage gate: every branch of the pure core is covered by the core's own unit tests.
+
+Runs the unit tests that pin the core (``PINNING_TESTS``) under branch coverage, in a child
+process (so that no module of the tool is imported before measuring starts), then checks that
+each file of ``CORE`` has every line and every branch covered. Prints one line per file, and
+under a file that falls short each missing line and branch (``338->337``: the jump from line
+338 to 337 was never taken; ``338->exit``: the function never returned from there). Exits 0
+when every file is at 100 %, 1 when one is not, 2 when the tests themselves fail.
+
+Exclusions are allowed only with a reason: a ``# pragma: no cover`` or ``# pragma: no branch``
+in a core file must be followed by why (``# pragma: no cover - only on Windows``); a bare one
+fails the gate.
+
+    .venv/bin/python tools/coverage_gate.py           # what CI runs (.ci/run)
+    .venv/bin/python tools/coverage_gate.py -x -q     # extra arguments go to pytest
+
+Only the coverage data of this run counts: it is written to a temporary file, never to
+``.coverage``. The settings (``branch``, ``source``) are ``[tool.coverage.*]`` in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The pure core: decisions made from data, no I/O. Each must be 100 % line and branch covered.
+CORE = (
+    "trello_restore/planner.py",
+    "trello_restore/history.py",
+    "trello_restore/models.py",
+    "trello_restore/planfile.py",
+    "trello_restore/timeparse.py",
+    # The pure deciders of apply and undo go here once they live in their own module
+    # (issue 10 item 3: trello_restore/kinds.py), with their decider tests in PINNING_TESTS.
+)
+
+#: The unit tests that pin the core: fast, no network, no sandbox server.
+PINNING_TESTS = (
+    "tests/test_planner_table.py",
+    "tests/test_history.py",
+    "tests/test_models.py",
+    "tests/test_timeparse.py",
+    "tests/test_planfile.py",
+    "tests/test_planfile_branches.py",
+)
+
+_PRAGMA = re.compile(r"#\s*pragma:\s*no\s+(?:cover|branch)\b(?P<reason>.*)$")
+
+
+def run_tests(data_file: Path, pytest_args: Sequence[str]) -> int:
+    """Run the pinning tests under branch coverage; pytest's exit code."""
+    env = {**os.environ, "COVERAGE_FILE": str(data_file)}
+    command = [sys.executable, "-m", "coverage", "run", "--branch", "-m", "pytest", "-q",
+               "-p", "no:cacheprovider", *PINNING_TESTS, *pytest_args]  # fmt: skip
+    # S603: the command is this Python, coverage, pytest and the listed test files.
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+
+
+def report(data_file: Path) -> dict[str, Any]:
+    """Coverage's JSON report of the core files."""
+    out = data_file.with_suffix(".json")
+    env = {**os.environ, "COVERAGE_FILE": str(data_file)}
+    subprocess.run(  # noqa: S603 - this Python and coverage, with the core's file names
+        [sys.executable, "-m", "coverage", "json", "-q", "-o", str(out),
+         "--include", ",".join(CORE)],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
+    doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return doc
+
+
+def bare_pragmas(path: Path) -> list[str]:
+    """The exclusion pragmas in ``path`` that give no reason (``file:line``)."""
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        match = _PRAGMA.search(line)
+        if match and not re.search(r"\w", match.group("reason")):
+            found.append(f"{path.relative_to(ROOT)}:{number}")
+    return found
+
+
+def _jump(branch: Sequence[int]) -> str:
+    start, end = branch
+    return f"{start}->{end if end > 0 else 'exit'}"
+
+
+def check(doc: dict[str, Any]) -> list[str]:
+    """One line per core file, then what is missing; the problems, empty when all is well."""
+    files = {name.replace(os.sep, "/"): data for name, data in doc["files"].items()}
+    problems: list[str] = []
+    for name in CORE:
+        data = files.get(name)
+        if data is None:
+            print(f"{name}: not measured (no pinning test imports it)")
+            problems.append(name)
+            continue
+        s = data["summary"]
+        branches, covered = s["num_branches"], s["covered_branches"]
+        missing_lines, missing_branches = data["missing_lines"], data["missing_branches"]
+        full = not missing_lines and not missing_branches
+        print(f"{name}: {s['percent_covered']:.1f} % ({s['covered_lines']}/"
+              f"{s['num_statements']} lines, {covered}/{branches} branches)")  # fmt: skip
+        if missing_lines:
+            print("    missing lines: " + ", ".join(map(str, missing_lines)))
+        if missing_branches:
+            print("    missing branches: " + ", ".join(_jump(b) for b in missing_branches))
+        if not full:
+            problems.append(name)
+    for where in (p for name in CORE for p in bare_pragmas(ROOT / name)):
+        print(f"{where}: an exclusion pragma without a reason; say why after it")
+        problems.append(where)
+    return problems
+
+
+def main(argv: Sequence[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="coverage-gate-") as tmp:
+        data_file = Path(tmp) / "coverage"
+        code = run_tests(data_file, argv)
+        if code != 0:
+            print(f"coverage gate: the pinning tests failed (pytest exit {code})")
+            return 2
+        problems = check(report(data_file))
+    if problems:
+        print(
+            f"coverage gate: FAILED: {len(problems)} problem(s) above. Every branch of the pure "
+            "core needs a test in " + ", ".join(PINNING_TESTS[:2]) + " or the like; exclude "
+            "only with '# pragma: no cover - <why>'"
+        )
+        return 1
+    print(f"coverage gate: every line and branch of the {len(CORE)} core files is covered")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
