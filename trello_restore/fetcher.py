@@ -1,14 +1,14 @@
-"""Read history and current state, from the Trello API or from board JSON exports.
+"""Read history and current state from the Trello API (board JSON exports: ``exports.py``).
 
-Over the API (``fetch``): board-level actions with an explicit filter, 1000 per page, paged
-backwards with ``before`` and de-duplicated by id; the boards the cards moved from or to are
-followed (one hop), so a card's history from before a move is found (a followed board supplies
-history, and the cards that moved between it and a named board: ``Fetched.named`` tells the
-planner which boards were named); current state is one
-listing of every card (archived ones and those in archived lists included, paged by 1000), the
-lists and the memberships of each board. Member names come from the actions and from the
-memberships (``member=true``): nothing is ever looked up through ``/1/members/{id}``. Per-card
-action requests are a fallback only for cards whose history the board feeds do not explain.
+``fetch``: board-level actions with an explicit filter, 1000 per page, paged backwards with
+``before`` and de-duplicated by id; the boards the cards moved from or to are followed (one
+hop), so a card's history from before a move is found (a followed board supplies history, and
+the cards that moved between it and a named board: ``Fetched.named`` tells the planner which
+boards were named); current state is one listing of every card (archived ones and those in
+archived lists included, paged by 1000), the lists and the memberships of each board. Member
+names come from the actions and from the memberships (``member=true``): nothing is ever looked
+up through ``/1/members/{id}``. Per-card action requests are a fallback only for cards whose
+history the board feeds do not explain.
 
 Paging detail: Trello derives a date from an id passed as ``before``, to the second (its docs,
 and its open paging bug trello-archive/api-docs#68; trello-api-notes.md §13.1), and a list move
@@ -20,14 +20,12 @@ which carry no date but their id's second, are paged the same way by that second
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from trello_restore.errors import (
@@ -40,6 +38,8 @@ from trello_restore.errors import (
     PermissionDenied,
     UsageError,
 )
+from trello_restore.exports import load_exports
+from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
 from trello_restore.history import (
     ACTION_FILTER,
     MOVE_TYPES,
@@ -49,7 +49,6 @@ from trello_restore.history import (
     parse_board,
     parse_card,
     parse_date,
-    parse_history,
 )
 from trello_restore.models import (
     BoardState,
@@ -60,6 +59,23 @@ from trello_restore.models import (
     normal_name,
     quote_name,
 )
+
+__all__ = [
+    "HISTORY_MAX_AGE",
+    "PAGE",
+    "READERS",
+    "SLICES",
+    "Api",
+    "BoardInfo",
+    "Fetched",
+    "board_actions",
+    "board_cards",
+    "board_state",
+    "card_actions",
+    "fetch",
+    "load_exports",
+    "resolve_boards",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +96,6 @@ _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
 _MEMBER_FIELDS = "fullName,username"
-_ORIGIN_TYPES = ("createCard", "copyCard", "convertToCardFromCheckItem", "moveCardToBoard")
 
 
 class Api(Protocol):
@@ -89,30 +104,6 @@ class Api(Protocol):
     def get(
         self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
     ) -> Any: ...
-
-
-@dataclass(frozen=True)
-class BoardInfo:
-    """A board in scope."""
-
-    id: str
-    name: str
-    url: str = ""
-
-
-@dataclass
-class Fetched:
-    """Everything the planner needs, plus what to tell the user about how it was obtained."""
-
-    history: History
-    state: State
-    members: dict[str, MemberRef]
-    boards: list[BoardInfo]
-    #: Cards whose history is known to be incomplete (no reconstructed change is planned).
-    incomplete: frozenset[str] = frozenset()
-    warnings: list[str] = field(default_factory=list)
-    #: The boards the user named (the rest were followed); None: every board in ``state``.
-    named: frozenset[str] | None = None
 
 
 # ------------------------------------------------------------------------ board resolution
@@ -563,7 +554,7 @@ def _unexplained_cards(
 ) -> set[str]:
     """Cards now in scope whose creation or arrival no fetched action shows: their history has
     to come from the card's own feed."""
-    born = _born_in_feed(raw_actions)
+    born = born_in_feed(raw_actions)
     return {cid for cid in cards if cid not in born}
 
 
@@ -576,122 +567,3 @@ def _cards_from(
     return frozenset(
         cid for cid, c in cards.items() if c.list_id in lists_from or cid in cards_from
     )
-
-
-# ------------------------------------------------------------------------------ exports
-
-
-def load_exports(paths: Iterable[str | Path]) -> Fetched:
-    """Offline: history and state from Trello board JSON exports (one per board).
-
-    A board export holds at most its newest 1000
-    actions; cards whose history the exports do not cover back to their creation are marked
-    incomplete, and reconstructed changes are not planned for them.
-    """
-    raw_actions: list[Mapping[str, Any]] = []
-    boards_state: dict[str, BoardState] = {}
-    cards: dict[str, CardState] = {}
-    members: dict[str, MemberRef] = {}
-    infos: list[BoardInfo] = []
-    warnings: list[str] = []
-    capped: dict[str, Any] = {}
-    for path in paths:
-        doc = _read_export(Path(path))
-        actions = doc["actions"]
-        raw_actions.extend(actions)
-        try:
-            boards_state[doc["id"]] = parse_board(
-                doc, doc.get("memberships", []), doc.get("lists", [])
-            )
-            for raw in doc["cards"]:
-                card = parse_card(raw)
-                cards[card.id] = card
-            members.update(members_from_listing(doc.get("members", [])))
-        except HistoryError as exc:
-            raise InputFileError(f"{path} is not a Trello board export: {exc}") from None
-        infos.append(
-            BoardInfo(id=doc["id"], name=str(doc.get("name", "")), url=str(doc.get("url", "")))
-        )
-        if len(actions) >= PAGE:
-            oldest = min(parse_date(a["date"]) for a in actions)
-            capped[doc["id"]] = oldest
-            warnings.append(
-                f"{path} holds only the newest {len(actions)} actions (Trello's export cap): "
-                f"history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API "
-                "for a complete plan"
-            )
-    try:
-        history = parse_history(raw_actions)
-    except HistoryError as exc:
-        raise InputFileError(
-            f"an export holds something that is not a Trello action: {exc}"
-        ) from None
-    born = _born_in_feed(raw_actions)
-    incomplete: set[str] = set()
-    known_boards = set(boards_state)
-    for cid, card in cards.items():
-        if card.board_id in capped and cid not in born:
-            incomplete.add(cid)
-    for m in history.moves:
-        if m.type.endswith("ToBoard") and m.source_board_id not in known_boards:
-            incomplete.update(
-                cid
-                for cid, c in cards.items()
-                if (m.card_id == cid) or (m.list_id is not None and c.list_id == m.list_id)
-            )
-            warnings.append(
-                f"cards moved in from board {m.source_board_id}, whose export was not given: "
-                "their history from before the move is missing"
-            )
-    return Fetched(
-        history=history,
-        state=State(boards=boards_state, cards=cards),
-        members=members,
-        boards=infos,
-        incomplete=frozenset(incomplete),
-        warnings=list(dict.fromkeys(warnings)),
-        named=frozenset(boards_state),
-    )
-
-
-def _born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:
-    return {
-        a["data"]["card"]["id"]
-        for a in actions
-        if a.get("type") in _ORIGIN_TYPES and isinstance(a.get("data", {}).get("card"), dict)
-    }
-
-
-def _read_export(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(
-            f"{path}: no such file; give the path of a Trello board JSON export"
-        ) from None
-    except IsADirectoryError:
-        raise InputFileError(
-            f"{path} is a directory; give a Trello board JSON export file"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(
-            f"{path} cannot be read ({exc.__class__.__name__}); check the file"
-        ) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(
-            f"{path} is not valid JSON (line {exc.lineno}): export the board again "
-            "(board menu > Print, export and share > Export as JSON)"
-        ) from None
-    required = ("id", "name", "actions", "cards", "lists")
-    if (
-        not isinstance(doc, dict)
-        or any(k not in doc for k in required)
-        or not all(isinstance(doc[k], list) for k in ("actions", "cards", "lists"))
-    ):
-        raise InputFileError(
-            f"{path} is JSON but not a Trello board export (it needs id, name, actions, cards "
-            "and lists): export the board as JSON from Trello's board menu"
-        )
-    return doc

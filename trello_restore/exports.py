@@ -1,0 +1,140 @@
+"""Read history and current state offline, from Trello board JSON exports (board menu >
+Print, export and share > Export as JSON), one file per board.
+
+An export holds the board, its lists, cards, members and memberships, and at most its newest
+1000 actions: cards whose history the exports do not show back to their creation or arrival
+are marked incomplete, and boards cards moved in from without an export given are named in a
+warning. Files that cannot be read or are not board exports are one-line ``InputFileError``s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from trello_restore.errors import InputFileError
+from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
+from trello_restore.history import (
+    HistoryError,
+    members_from_listing,
+    parse_board,
+    parse_card,
+    parse_date,
+    parse_history,
+)
+from trello_restore.models import BoardState, CardState, MemberRef, State
+
+__all__ = ["EXPORT_CAP", "load_exports"]
+
+#: The most actions Trello puts in a board export (its newest).
+EXPORT_CAP = 1000
+
+
+def load_exports(paths: Iterable[str | Path]) -> Fetched:
+    """Offline: history and state from Trello board JSON exports (one per board).
+
+    A board export holds at most its newest 1000 actions (``EXPORT_CAP``); cards whose history
+    the exports do not cover back to their creation are marked incomplete, and reconstructed
+    changes are not planned for them.
+    """
+    raw_actions: list[Mapping[str, Any]] = []
+    boards_state: dict[str, BoardState] = {}
+    cards: dict[str, CardState] = {}
+    members: dict[str, MemberRef] = {}
+    infos: list[BoardInfo] = []
+    warnings: list[str] = []
+    capped: dict[str, Any] = {}
+    for path in paths:
+        doc = _read_export(Path(path))
+        actions = doc["actions"]
+        raw_actions.extend(actions)
+        try:
+            boards_state[doc["id"]] = parse_board(
+                doc, doc.get("memberships", []), doc.get("lists", [])
+            )
+            for raw in doc["cards"]:
+                card = parse_card(raw)
+                cards[card.id] = card
+            members.update(members_from_listing(doc.get("members", [])))
+        except HistoryError as exc:
+            raise InputFileError(f"{path} is not a Trello board export: {exc}") from None
+        infos.append(
+            BoardInfo(id=doc["id"], name=str(doc.get("name", "")), url=str(doc.get("url", "")))
+        )
+        if len(actions) >= EXPORT_CAP:
+            oldest = min(parse_date(a["date"]) for a in actions)
+            capped[doc["id"]] = oldest
+            warnings.append(
+                f"{path} holds only the newest {len(actions)} actions (Trello's export cap): "
+                f"history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API "
+                "for a complete plan"
+            )
+    try:
+        history = parse_history(raw_actions)
+    except HistoryError as exc:
+        raise InputFileError(
+            f"an export holds something that is not a Trello action: {exc}"
+        ) from None
+    born = born_in_feed(raw_actions)
+    incomplete: set[str] = set()
+    known_boards = set(boards_state)
+    for cid, card in cards.items():
+        if card.board_id in capped and cid not in born:
+            incomplete.add(cid)
+    for m in history.moves:
+        if m.type.endswith("ToBoard") and m.source_board_id not in known_boards:
+            incomplete.update(
+                cid
+                for cid, c in cards.items()
+                if (m.card_id == cid) or (m.list_id is not None and c.list_id == m.list_id)
+            )
+            warnings.append(
+                f"cards moved in from board {m.source_board_id}, whose export was not given: "
+                "their history from before the move is missing"
+            )
+    return Fetched(
+        history=history,
+        state=State(boards=boards_state, cards=cards),
+        members=members,
+        boards=infos,
+        incomplete=frozenset(incomplete),
+        warnings=list(dict.fromkeys(warnings)),
+        named=frozenset(boards_state),
+    )
+
+
+def _read_export(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(
+            f"{path}: no such file; give the path of a Trello board JSON export"
+        ) from None
+    except IsADirectoryError:
+        raise InputFileError(
+            f"{path} is a directory; give a Trello board JSON export file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            f"{path} cannot be read ({exc.__class__.__name__}); check the file"
+        ) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{path} is not valid JSON (line {exc.lineno}): export the board again "
+            "(board menu > Print, export and share > Export as JSON)"
+        ) from None
+    required = ("id", "name", "actions", "cards", "lists")
+    if (
+        not isinstance(doc, dict)
+        or any(k not in doc for k in required)
+        or not all(isinstance(doc[k], list) for k in ("actions", "cards", "lists"))
+    ):
+        raise InputFileError(
+            f"{path} is JSON but not a Trello board export (it needs id, name, actions, cards "
+            "and lists): export the board as JSON from Trello's board menu"
+        )
+    return doc
