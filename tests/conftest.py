@@ -119,6 +119,11 @@ class Sandbox:
         """``http://127.0.0.1:PORT/1``."""
         return self.server.base_url
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points the command line at this sandbox as the lead."""
+        return trello_env(self.base_url, self.key, self.token)
+
     def header(self, token: str | None = None, key: str | None = None) -> dict[str, str]:
         """The plain ``Authorization: OAuth …`` header for a key and token (default: lead's)."""
         return {
@@ -220,6 +225,18 @@ def cli_invoker(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
         return run_cli(list(args), input=input)
 
     return invoke
+
+
+def trello_env(api_url: str, key: str, token: str) -> dict[str, str]:
+    """The environment variables that point the command line at an API with credentials."""
+    return {"TRELLO_API_URL": api_url, "TRELLO_API_KEY": key, "TRELLO_TOKEN": token}
+
+
+def sandbox_cli(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """``cli_invoker`` with the environment pointing at ``sb`` with the lead's credentials."""
+    for name, value in sb.env.items():
+        monkeypatch.setenv(name, value)
+    return cli_invoker(monkeypatch)
 
 
 def one_line_error(result: Result, code: int, *needles: str) -> str:

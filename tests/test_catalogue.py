@@ -41,7 +41,7 @@ from trello_restore.planfile import plan_digest
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 
-from .conftest import run_cli
+from .conftest import run_cli, trello_env
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: A member id that no world has.
@@ -126,9 +126,7 @@ class Trello:
         """The environment of every case: the sandbox and the mover's credentials; reads are
         not retried (so unreachable APIs fail at once)."""
         return {
-            "TRELLO_API_URL": self.server.base_url,
-            "TRELLO_API_KEY": self.scenario.key,
-            "TRELLO_TOKEN": self.scenario.token,
+            **trello_env(self.server.base_url, self.scenario.key, self.scenario.token),
             "TRELLO_RESTORE_MAX_RETRIES": "0",
         }
 
@@ -162,10 +160,8 @@ def trello_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trello]
     fake.methods = []
     threading.Thread(target=fake.serve_forever, daemon=True).start()
     home = tmp_path_factory.mktemp("catalogue")
-    env = {
-        "TRELLO_API_URL": server.base_url,
-        "TRELLO_API_KEY": scenario.key,
-        "TRELLO_TOKEN": scenario.token,
+    env: dict[str, str | None] = {
+        **trello_env(server.base_url, scenario.key, scenario.token),
         "TRELLO_RESTORE_HOME": str(home / "home"),
         "TRELLO_RESTORE_CONFIG": None,
     }

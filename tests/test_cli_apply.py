@@ -24,7 +24,7 @@ from trello_restore.planfile import plan_digest
 from trello_restore.report import apply_summary, change_labels, outcome_line, progress_line
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -47,16 +47,7 @@ def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Run the CLI in-process with the sandbox's URL and credentials in the environment;
     ``input`` feeds stdin, other keywords set environment variables."""
-    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
-    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
-    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-
-    def run(*args: str, input: str | None = None, **env: str) -> Result:
-        for k, v in env.items():
-            monkeypatch.setenv(k, v)
-        return CliRunner().invoke(main, list(args), input=input)
-
-    return run
+    return sandbox_cli(sb, monkeypatch)
 
 
 @pytest.fixture(name="terminal")
@@ -74,16 +65,6 @@ def _restore_args(s: Scenario) -> list[str]:
 
 def _writes(sb: Sandbox) -> list[str]:
     return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
-
-
-def _one_line_error(result: Result, code: ExitCode, *needles: str) -> None:
-    """Exit code as documented; exactly one 'Error:' line on stderr; no traceback."""
-    assert result.exit_code == code, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in errors[0], errors[0]
 
 
 def _expected(s: Scenario) -> Snapshot:
@@ -130,7 +111,7 @@ class TestOneShot:
     ) -> None:
         """Without a terminal to ask on and without --yes: usage error, not a single request."""
         r = invoke(*_restore_args(scenario))
-        _one_line_error(r, ExitCode.USAGE, "--yes", "nothing was changed")
+        one_line_error(r, ExitCode.USAGE, "--yes", "nothing was changed")
         assert sb.server.request_log == []
 
     def test_yes_applies_the_plan(self, invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
@@ -167,7 +148,7 @@ class TestOneShot:
     def test_offline_plans_cannot_be_applied(self, invoke: Invoke, tmp_path: Path) -> None:
         """--from-export without --dry-run is refused before anything is read."""
         r = invoke("--from-export", str(tmp_path / "x.json"), "--since", "7d", "--yes")
-        _one_line_error(r, ExitCode.USAGE, "offline", "--dry-run")
+        one_line_error(r, ExitCode.USAGE, "offline", "--dry-run")
 
 
 # ------------------------------------------------------------------------------ apply PLAN
@@ -254,13 +235,13 @@ class TestApplyRefuses:
     def test_unknown_format_version(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
         """A plan from a newer trello-restore."""
         _edit(plan_file, lambda d: d.update(format_version=2))
-        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "format_version 2")
+        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "format_version 2")
         assert sb.server.request_log == []
 
     def test_hand_edited_plan(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
         """A plan whose changes no longer match its summary."""
         _edit(plan_file, lambda d: d["changes"].pop())
-        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "edited by hand")
+        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "edited by hand")
         assert sb.server.request_log == []
 
     def test_another_account(
@@ -271,13 +252,13 @@ class TestApplyRefuses:
             member = next(m for m in scenario.world.members.values() if m is not scenario.mover)
             _, token = scenario.world.add_credentials(member.id)
         r = invoke("apply", str(plan_file), TRELLO_TOKEN=token)
-        _one_line_error(r, ExitCode.USAGE, "account")
+        one_line_error(r, ExitCode.USAGE, "account")
         assert _writes(sb) == []
 
     def test_another_api_url(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
         """A plan made against another API (here: real Trello)."""
         _edit(plan_file, lambda d: d.update(api_url="https://api.trello.com/1"))
-        _one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "api.trello.com")
+        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "api.trello.com")
         assert _writes(sb) == []
 
     def test_offline_plan(
@@ -289,13 +270,13 @@ class TestApplyRefuses:
         r = invoke("--from-export", str(export), "--since", "7d", "--dry-run", "--plan-out",
                    str(plan))  # fmt: skip
         assert r.exit_code == 0, r.output
-        _one_line_error(invoke("apply", str(plan)), ExitCode.USAGE, "offline")
+        one_line_error(invoke("apply", str(plan)), ExitCode.USAGE, "offline")
         assert _writes(sb) == []
 
     def test_missing_plan(self, invoke: Invoke, tmp_path: Path) -> None:
         """A path with no file."""
         r = invoke("apply", str(tmp_path / "nope.json"))
-        _one_line_error(r, ExitCode.USAGE, "does not exist")
+        one_line_error(r, ExitCode.USAGE, "does not exist")
 
 
 def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
@@ -303,7 +284,7 @@ def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path)
     digest = plan_digest(json.loads(plan_file.read_text()))
     with apply_lock(lock_names(digest, [])):
         r = invoke("apply", str(plan_file))
-    _one_line_error(r, ExitCode.LOCKED)
+    one_line_error(r, ExitCode.LOCKED)
     assert _writes(sb) == []
 
 
@@ -366,7 +347,7 @@ def test_undo_without_terminal_or_yes_refuses(invoke: Invoke, sb: Sandbox, plan_
     """Like the one-shot form: no terminal and no --yes is a usage error, and no write."""
     journal = _journal_from(invoke("apply", str(plan_file)))
     sb.server.request_log.clear()
-    _one_line_error(invoke("undo", str(journal)), ExitCode.USAGE, "--yes")
+    one_line_error(invoke("undo", str(journal)), ExitCode.USAGE, "--yes")
     assert sb.server.request_log == []
 
 
@@ -391,7 +372,7 @@ def test_undo_bad_journal(invoke: Invoke, tmp_path: Path, content: str | None, n
     path = tmp_path / "j.jsonl"
     if content is not None:
         path.write_text(content)
-    _one_line_error(invoke("undo", str(path), "--yes"), ExitCode.USAGE, needle)
+    one_line_error(invoke("undo", str(path), "--yes"), ExitCode.USAGE, needle)
 
 
 def test_sigint_stops_cleanly_and_a_rerun_finishes(

@@ -19,7 +19,7 @@ from trello_restore.planfile import read_plan
 from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
 from .test_fidelity import make_shapes
 from .truthcheck import assert_plan_is_truth, plan_options
 
@@ -41,31 +41,11 @@ def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
 @pytest.fixture(name="invoke")
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Run the CLI in-process with the sandbox's URL and credentials in the environment."""
-    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
-    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
-    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-
-    def run(*args: str, **env: str) -> Result:
-        for k, v in env.items():
-            monkeypatch.setenv(k, v)
-        return CliRunner().invoke(main, list(args))
-
-    return run
+    return sandbox_cli(sb, monkeypatch)
 
 
 def _since(s: Scenario) -> str:
     return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _one_line_error(result: Result, code: ExitCode, *needles: str) -> None:
-    """Exit code as documented; exactly one 'Error:' line on stderr; no traceback."""
-    assert result.exit_code == code, result.output
-    assert isinstance(result.exception, SystemExit)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in errors[0]
 
 
 def test_no_arguments_prints_help() -> None:
@@ -144,7 +124,7 @@ class TestBadInput:
     def test_unknown_board(self, invoke: Invoke, sb: Sandbox) -> None:
         """A name no visible board has."""
         r = invoke("--board", "No Such Board", "--since", "7d", "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, 'no board named "No Such Board"', "URL")
+        one_line_error(r, ExitCode.USAGE, 'no board named "No Such Board"', "URL")
         assert {x.method for x in sb.server.request_log} == {"GET"}
 
     def test_ambiguous_board_name(self, invoke: Invoke, sb: Sandbox, scenario: Scenario) -> None:
@@ -152,40 +132,40 @@ class TestBadInput:
         with sb.world.lock:
             twin = sb.world.create_board(scenario.team.name, scenario.mover.id)
         r = invoke("--board", scenario.team.name, "--since", "7d", "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "2 boards are named", twin.url, scenario.team.url)
+        one_line_error(r, ExitCode.USAGE, "2 boards are named", twin.url, scenario.team.url)
 
     def test_card_url_instead_of_board(self, invoke: Invoke) -> None:
         """A Trello URL that is not a board's."""
         r = invoke("--board", "https://trello.com/c/AbCdEfGh/1-card", "--since", "7d", "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "is not a board URL")
+        one_line_error(r, ExitCode.USAGE, "is not a board URL")
 
     @pytest.mark.parametrize("when", ["2025-02-30", "last tuesday", "7y"])
     def test_malformed_date(self, invoke: Invoke, scenario: Scenario, when: str) -> None:
         """Impossible and malformed dates name the accepted forms."""
         r = invoke("--board", scenario.team.id, "--since", when, "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "--since", "36h")
+        one_line_error(r, ExitCode.USAGE, "--since", "36h")
 
     def test_since_after_until(self, invoke: Invoke, scenario: Scenario) -> None:
         """An empty window."""
         r = invoke("--board", scenario.team.id, "--since", "1d", "--until", "3d", "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "is not before --until")
+        one_line_error(r, ExitCode.USAGE, "is not before --until")
 
     def test_missing_since(self, invoke: Invoke, scenario: Scenario) -> None:
         """--since is required."""
         r = invoke("--board", scenario.team.id, "--dry-run")
-        _one_line_error(r, ExitCode.USAGE, "--since is required")
+        one_line_error(r, ExitCode.USAGE, "--since is required")
 
     def test_missing_credentials(self, invoke: Invoke, scenario: Scenario) -> None:
         """No token in the environment: says which variables to set."""
         r = invoke("--board", scenario.team.id, "--since", "7d", "--dry-run", TRELLO_TOKEN="")
-        _one_line_error(r, ExitCode.AUTH, "TRELLO_TOKEN")
+        one_line_error(r, ExitCode.AUTH, "TRELLO_TOKEN")
 
     def test_invalid_token(self, invoke: Invoke, scenario: Scenario) -> None:
         """Trello answers 401 invalid token."""
         r = invoke(
             "--board", scenario.team.id, "--since", "7d", "--dry-run", TRELLO_TOKEN="ATTAbad"
         )
-        _one_line_error(r, ExitCode.AUTH)
+        one_line_error(r, ExitCode.AUTH)
         assert "ATTAbad" not in r.output
 
     def test_no_permission_on_board(self, invoke: Invoke, scenario: Scenario) -> None:
@@ -194,7 +174,7 @@ class TestBadInput:
             outsider = scenario.world.add_member("outsider", "Out Sider")
             _, token = scenario.world.add_credentials(outsider.id)
         r = invoke("--board", scenario.team.id, "--since", "7d", "--dry-run", TRELLO_TOKEN=token)
-        _one_line_error(r, ExitCode.AUTH, "cannot read board")
+        one_line_error(r, ExitCode.AUTH, "cannot read board")
 
     def test_unreachable_api(self, invoke: Invoke, scenario: Scenario) -> None:
         """Nothing listens at the API URL."""
@@ -205,14 +185,14 @@ class TestBadInput:
             "--board", scenario.team.id, "--since", "7d", "--dry-run",
             TRELLO_API_URL=f"http://127.0.0.1:{port}/1", TRELLO_RESTORE_MAX_RETRIES="1",
         )  # fmt: skip
-        _one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port}")
+        one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port}")
         assert os.environ["TRELLO_TOKEN"] not in r.output
 
     def test_board_and_export_together(self, invoke: Invoke, tmp_path: Path) -> None:
         """--board and --from-export exclude each other."""
         r = invoke("--board", "x", "--from-export", str(tmp_path / "e.json"), "--since", "7d",
                    "--dry-run")  # fmt: skip
-        _one_line_error(r, ExitCode.USAGE, "not both")
+        one_line_error(r, ExitCode.USAGE, "not both")
 
     @pytest.mark.parametrize(
         ("content", "needle"),
@@ -232,7 +212,7 @@ class TestBadInput:
         r = CliRunner().invoke(
             main, ["--from-export", str(path), "--since", "2020-01-01", "--dry-run"]
         )
-        _one_line_error(r, ExitCode.USAGE, needle)
+        one_line_error(r, ExitCode.USAGE, needle)
 
 
 # ------------------------------------------------------------------------ offline exports
@@ -297,7 +277,7 @@ def test_real_deck_export(real_exports: Path) -> None:
         main, ["--from-export", str(path), "--since", "2021-07-10", "--removed-by", "someoneelse",
                "--dry-run"],
     )  # fmt: skip
-    _one_line_error(typo, ExitCode.USAGE, "--removed-by someoneelse: no member")
+    one_line_error(typo, ExitCode.USAGE, "--removed-by someoneelse: no member")
     cased = _offline(path, "--since", "2021-07-10", "--removed-by", "JohnDoe")
     assert cased["changes"] == doc["changes"]
 
