@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from trello_restore import run
+from trello_restore.applier import ApplyOptions
 from trello_restore.cli import EXIT_CODES_HELP
 from trello_restore.config import (
     CONFIG_KEYS,
@@ -273,14 +273,14 @@ def test_workers_and_limits_reach_the_engine(
     invoke: Invoke, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """workers and the rate limits: apply's own flag > the main flag > environment > file."""
-    seen: list[dict[str, Any]] = []
-    original = run.apply_options
+    seen: list[ApplyOptions] = []
+    original = ApplyOptions.from_settings
 
-    def spy(**kwargs: Any) -> Any:
-        seen.append(kwargs)
-        return original(**kwargs)
+    def spy(*args: Any, **kwargs: Any) -> ApplyOptions:
+        seen.append(original(*args, **kwargs))
+        return seen[-1]
 
-    monkeypatch.setattr(run, "apply_options", spy)
+    monkeypatch.setattr(ApplyOptions, "from_settings", spy)
     plan = tmp_path / "plan.json"
     env = {"TRELLO_API_URL": sandbox.base_url}
     r = invoke("--board", "Team", "--since", "2025-03-01", "--dry-run", "--plan-out", str(plan),
@@ -300,13 +300,13 @@ def test_workers_and_limits_reach_the_engine(
         r = invoke("--config", str(config), *flags, "apply", str(plan), "--dry-run",
                    **more_env)  # fmt: skip
         assert r.exit_code == 0, r.output
-        assert (seen[-1]["workers"], seen[-1]["rate_limit"]) == (workers, rate)
-        assert (seen[-1]["key_rate_limit"], seen[-1]["window_s"]) == (150, 2.0)
-        assert seen[-1]["max_retries"] == 1
+        assert (seen[-1].workers, seen[-1].token_limit) == (workers, rate)
+        assert (seen[-1].key_limit, seen[-1].window_s) == (150, 2.0)
+        assert seen[-1].max_retries == 1
     r = invoke("--config", str(config), "--workers", "7", "apply", str(plan), "--dry-run",
                "--workers", "9")  # fmt: skip
     assert r.exit_code == 0, r.output
-    assert seen[-1]["workers"] == 9
+    assert seen[-1].workers == 9
 
 
 def test_default_config_file_in_the_user_config_directory(

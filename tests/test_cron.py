@@ -23,6 +23,7 @@ from click.testing import Result
 from trello_restore import cli
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
+from trello_restore.logs import LOG_BACKUPS
 from trello_restore.run import run_lock
 from trello_restore.sandbox.scenario import Scenario, generate
 
@@ -396,7 +397,7 @@ def test_log_file_from_the_config_file_rotates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """[paths] log_file, relative to the config file's directory, rotates by size."""
-    monkeypatch.setattr(cli, "LOG_MAX_BYTES", 300)
+    monkeypatch.setattr("trello_restore.logs.LOG_MAX_BYTES", 300)
     config = tmp_path / "etc" / "restore.toml"
     config.parent.mkdir()
     config.write_text('[paths]\nlog_file = "logs/restore.log"\n')
@@ -407,7 +408,7 @@ def test_log_file_from_the_config_file_rotates(
     logs = sorted(p.name for p in (tmp_path / "etc" / "logs").iterdir())
     assert logs[0] == "restore.log"
     assert "restore.log.1" in logs
-    assert len(logs) <= 1 + cli.LOG_BACKUPS
+    assert len(logs) <= 1 + LOG_BACKUPS
 
 
 def test_json_summary_refuses_plan_on_stdout(

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from trello_restore import __version__
+from trello_restore import __version__, defaults
 from trello_restore.errors import (
     BadRequest,
     BadResponse,
@@ -32,13 +32,14 @@ from trello_restore.history import credit_apps
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import MemberRef, Plan, PlanOptions
-from trello_restore.planfile import PlanDict, PlanMeta, format_date, plan_digest, plan_summary
+from trello_restore.planfile import PlanDict, PlanMeta, plan_digest
 from trello_restore.planner import build_plan, resolve_filters
 from trello_restore.timeparse import check_window, parse_when
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
+    from trello_restore.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +56,60 @@ class PlanRequest:
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     cache_dir: Path | None = None
-    read_retries: int = 5
+    read_retries: int = defaults.MAX_RETRIES
     #: A workspace (organization id or name) whose open boards are in scope too.
     workspace: str | None = None
     #: ``--since last-run``: the cutoff comes from the scope's state file in ``state_dir``.
     since_last_run: bool = False
     state_dir: Path | None = None
     #: The reads' rate limit: requests per window per token and per key, and the window.
-    rate_limit: int = 90
-    key_rate_limit: int = 270
-    window_s: float = 10.0
+    rate_limit: int = defaults.TOKEN_RATE_LIMIT
+    key_rate_limit: int = defaults.KEY_RATE_LIMIT
+    window_s: float = defaults.RATE_WINDOW_S
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        now: datetime,
+        lists: tuple[str, ...] = (),
+        cards: tuple[str, ...] = (),
+        cache: bool = True,
+        apply: bool = False,
+    ) -> PlanRequest:
+        """The planning request of resolved settings (``build_request`` checks them), with the
+        command line's ``--list`` / ``--card`` filters; ``cache=False`` for ``--no-cache``;
+        ``apply`` when the plan is to be applied right away. Messages name each setting by
+        where it came from (an option, a variable or a config file key)."""
+        s = settings
+        return build_request(
+            boards=s.boards,
+            exports=s.exports,
+            workspace=s.workspace,
+            since=s.since,
+            until=s.until,
+            now=now,
+            mode=s.mode,
+            removed_by=s.removed_by,
+            cause=s.cause,
+            only_recorded=s.only_recorded,
+            lists=lists,
+            cards=cards,
+            add_to_board=s.add_to_board,
+            board_role=s.board_role,
+            api_url=s.api_url,
+            key=s.api_key,
+            token=s.token,
+            cache_dir=s.cache_dir if cache else None,
+            read_retries=s.max_retries,
+            apply=apply,
+            state_dir=s.state_dir,
+            labels={"since": s.label("since"), "until": s.label("until")},
+            rate_limit=s.rate_limit,
+            key_rate_limit=s.key_rate_limit,
+            window_s=s.window_s,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,19 +131,19 @@ def build_request(
     since: str | None,
     until: str | None,
     now: datetime,
-    mode: Literal["removed", "ever-added"] = "removed",
+    mode: Literal["removed", "ever-added"] = defaults.MODE,
     removed_by: str | None = None,
     cause: Literal["move"] | None = None,
     only_recorded: bool = False,
     lists: tuple[str, ...] = (),
     cards: tuple[str, ...] = (),
     add_to_board: bool = False,
-    board_role: Literal["normal", "observer"] = "normal",
+    board_role: Literal["normal", "observer"] = defaults.BOARD_ROLE,
     api_url: str,
     key: str = "",
     token: str = "",
     cache_dir: Path | None = None,
-    read_retries: int = 5,
+    read_retries: int = defaults.MAX_RETRIES,
     apply: bool = False,
     workspace: str | None = None,
     state_dir: Path | None = None,
@@ -169,9 +214,11 @@ def build_request(
         workspace=workspace.strip() if workspace is not None else None,
         since_last_run=last_run,
         state_dir=state_dir,
-        rate_limit=rate_limit or 90,
-        key_rate_limit=max(key_rate_limit or 270, rate_limit or 90),
-        window_s=window_s or 10.0,
+        rate_limit=rate_limit or defaults.TOKEN_RATE_LIMIT,
+        key_rate_limit=max(
+            key_rate_limit or defaults.KEY_RATE_LIMIT, rate_limit or defaults.TOKEN_RATE_LIMIT
+        ),
+        window_s=window_s or defaults.RATE_WINDOW_S,
     )
 
 
@@ -574,70 +621,3 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
             )
         finally:
             journal.close()
-
-
-# ----------------------------------------------------------------------------- run summary
-
-
-def run_summary(
-    result: PlanResult,
-    *,
-    exit_code: int,
-    outcome: str,
-    report: ApplyReport | None = None,
-    journal: Path | None = None,
-    workspace: str | None = None,
-    since_source: str = "",
-    last_run_file: Path | None = None,
-) -> dict[str, Any]:
-    """The JSON summary of a one-shot run (``--format json`` without ``--dry-run``), for cron
-    and scripts: what was covered, the plan's counts, what the apply did, where its journal
-    is, whether the last-run state was recorded, and the exit code. Never a credential."""
-    plan, meta = result.plan, result.meta
-    counts = plan_summary(plan)
-    applied: dict[str, Any] | None = None
-    if report is not None:
-        applied = {
-            status: report.counts.get(status, 0)
-            for status in (
-                "applied",
-                "already_satisfied",
-                "drifted",
-                "blocked",
-                "failed",
-                "not_attempted",
-            )
-        }
-        applied["stopped"] = report.stopped or None
-        applied["done_earlier"] = report.counts.get("skipped_done", 0)
-        applied["requests"] = report.requests_sent
-        applied["rate_limited"] = report.rate_limited
-        applied["seconds"] = round(report.seconds, 3)
-    return {
-        "format": "trello-restore-run-summary",
-        "format_version": 1,
-        "tool_version": __version__,
-        "outcome": outcome,
-        "exit_code": int(exit_code),
-        "api_url": meta.api_url,
-        "account": meta.account.username if meta.account else None,
-        "workspace": workspace,
-        "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
-        "since": format_date(plan.options.since),
-        "since_source": since_source,
-        "until": format_date(plan.options.until) if plan.options.until else None,
-        "plan": {
-            "changes": counts["changes"],
-            "board_changes": counts["board_changes"],
-            "card_changes": counts["card_changes"],
-            "blocked": counts["blocked"],
-            "skipped": counts["skipped"],
-            "plan_requests": result.requests_sent,
-        },
-        "apply": applied,
-        "journal": str(journal) if journal is not None else None,
-        "last_run": {
-            "recorded": last_run_file is not None,
-            "state_file": str(last_run_file) if last_run_file is not None else None,
-        },
-    }

@@ -35,8 +35,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
+from trello_restore import defaults
 from trello_restore.api import MemberStandIn, RetryPolicy, TrelloApi, certainly_not_applied
 from trello_restore.errors import (
     ApiError,
@@ -50,6 +51,9 @@ from trello_restore.errors import (
 from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.limiter import RateLimiter
 from trello_restore.live import refusal
+
+if TYPE_CHECKING:
+    from trello_restore.config import Settings
 
 __all__ = [
     "NOT_ATTEMPTED",
@@ -85,17 +89,17 @@ class ApplyOptions:
     real seconds (divide by the sandbox's ``time_scale`` when it has one)."""
 
     #: Worker threads sending writes at once (latency is hidden behind them).
-    workers: int = 8
+    workers: int = defaults.WORKERS
     #: Requests per window per token: a margin under Trello's 100.
-    token_limit: int = 90
+    token_limit: int = defaults.TOKEN_RATE_LIMIT
     #: Requests per window per API key: a margin under Trello's 300.
-    key_limit: int = 270
+    key_limit: int = defaults.KEY_RATE_LIMIT
     #: Trello's rate window, in seconds.
-    window_s: float = 10.0
+    window_s: float = defaults.RATE_WINDOW_S
     #: Retries of a write after a 429, a 5xx or a connection error (attempts = retries + 1).
-    max_retries: int = 5
+    max_retries: int = defaults.MAX_RETRIES
     #: Backoff base in seconds for 5xx and connection errors: ``backoff_s * 2**n``, jittered.
-    backoff_s: float = 1.0
+    backoff_s: float = defaults.BACKOFF_S
     #: Read live state and report what would happen; write nothing, journal nothing.
     dry_run: bool = False
     #: The breaker opens after this many write attempts in a row failed with a 5xx or no
@@ -115,6 +119,28 @@ class ApplyOptions:
             raise ValueError("window_s must be positive")
         if self.max_retries < 0 or self.backoff_s < 0:
             raise ValueError("max_retries and backoff_s must not be negative")
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        workers: int | None = None,
+        rate_limit: int | None = None,
+        dry_run: bool = False,
+    ) -> ApplyOptions:
+        """The options of resolved settings (``config.Settings``, already range-checked); a
+        command's own ``--workers`` / ``--rate-limit`` beat them. The per-key limit is never
+        below the per-token one."""
+        token_limit = rate_limit or settings.rate_limit or defaults.TOKEN_RATE_LIMIT
+        return cls(
+            workers=workers or settings.workers,
+            token_limit=token_limit,
+            key_limit=max(settings.key_rate_limit or defaults.KEY_RATE_LIMIT, token_limit),
+            window_s=settings.window_s or defaults.RATE_WINDOW_S,
+            max_retries=settings.max_retries,
+            dry_run=dry_run,
+        )
 
     def make_limiter(self) -> RateLimiter:
         """A limiter with these limits."""

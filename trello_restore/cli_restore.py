@@ -1,0 +1,455 @@
+"""The commands that restore: the one-shot run (plan, and apply after a confirmation), ``apply
+PLAN`` and ``undo JOURNAL``, and how plans and applies are shown.
+
+``cli.py`` parses the main command's options and calls ``plan_command``; its group imports this
+module for ``apply`` and ``undo``. Like ``cli.py``, this module only parses, prompts, prints and
+maps errors: ``oneshot.run_once`` and ``run.py`` do the work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from trello_restore import cli, defaults
+from trello_restore.errors import ExitCode, UsageError
+from trello_restore.logs import FILE_ONLY
+
+if TYPE_CHECKING:
+    from trello_restore.applier import ApplyReport
+    from trello_restore.cli import RestoreArgs
+    from trello_restore.config import Settings
+    from trello_restore.oneshot import Outcome
+    from trello_restore.report import Progress
+    from trello_restore.run import PlanResult
+
+logger = logging.getLogger("trello_restore")
+
+
+def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
+    """Plan and print it; a dry run ends there (exit code per ``--detailed-exitcode``),
+    otherwise the plan is applied after a confirmation (``oneshot.run_once``); with
+    ``--format json`` the run's summary goes to stdout."""
+    from trello_restore.applier import ApplyOptions
+    from trello_restore.oneshot import OneShotRequest, run_once, run_summary
+    from trello_restore.run import PlanRequest
+
+    dry = args.dry_run
+    json_summary = not dry and args.fmt == "json"
+    if not dry and not args.yes:
+        cli.refuse_without_terminal("applying the plan")
+    if json_summary and args.plan_out == "-":
+        raise UsageError(
+            "--format json without --dry-run prints the run's summary on stdout, so the plan "
+            "cannot go there too: write it with --plan-out FILE"
+        )
+    now = datetime.now(UTC)
+    plan = PlanRequest.from_settings(
+        s, now=now, lists=args.lists, cards=args.cards, cache=not args.no_cache, apply=not dry
+    )
+    logger.info(
+        "%s on boards %s%s since %s, API %s",
+        "dry run" if dry else "run",
+        ", ".join(s.boards) or "-",
+        f" and workspace {s.workspace}" if s.workspace else "",
+        s.since,
+        plan.api_url,
+    )
+    request = OneShotRequest(
+        plan=plan,
+        options=ApplyOptions.from_settings(s),
+        state_dir=s.state_dir,
+        journal_dir=s.journal_dir,
+        journal=s.journal,
+        created_at=now,
+        dry_run=dry,
+        detailed_exitcode=args.detailed_exitcode,
+    )
+    ui = OneShotUi(args)
+    try:
+        once = run_once(request, ui)
+    except KeyboardInterrupt:
+        ui.interrupted()
+        raise
+    finally:
+        ui.clear()
+    if json_summary:
+        click.echo(
+            json.dumps(run_summary(once, workspace=s.workspace, since_source=s.label("since")))
+        )
+    return once.exit_code
+
+
+class OneShotUi:
+    """``oneshot.OneShotUi`` on the terminal: the plan, the prompt, the progress and the
+    apply's outcome, on stdout or (with ``--format json``, whose summary stdout holds) stderr."""
+
+    def __init__(self, args: RestoreArgs) -> None:
+        self.args = args
+        self.json_summary = not args.dry_run and args.fmt == "json"
+        self.result: PlanResult | None = None
+        self.progress: Progress | None = None
+        self.total = 0
+        self.journal: Path | None = None
+
+    def planned(self, result: PlanResult) -> None:
+        from trello_restore.planfile import plan_to_dict, write_plan
+        from trello_restore.report import render_json, render_text, summary_line
+
+        args, dry = self.args, self.args.dry_run
+        self.result = result
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if args.plan_out is not None:
+            write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
+        if args.plan_out != "-":
+            if args.fmt == "json":
+                if not self.json_summary:
+                    click.echo(render_json(result.plan, result.meta), nl=False)
+                if not args.quiet:
+                    click.echo(summary_line(result.plan, dry_run=dry), err=True)
+            elif args.quiet:
+                if dry:
+                    click.echo(summary_line(result.plan, dry_run=True))
+            else:
+                text = render_text(result.plan, result.meta, dry_run=dry, verbose=args.verbose > 0)
+                click.echo(text, nl=False)
+        if args.plan_out not in (None, "-") and not args.quiet:
+            click.echo(f"Plan written to {args.plan_out}", err=True)
+
+    def confirm(self, changes: int) -> bool:
+        question = f"Apply {changes} change{'s' if changes != 1 else ''} to Trello?"
+        return self.args.yes or cli.confirm(question)
+
+    def applying(self, total: int, journal: Path) -> Progress:
+        self.total, self.journal = total, journal
+        self.progress = cli.progress(total, quiet=self.args.quiet)
+        return self.progress
+
+    def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
+        from trello_restore.planfile import plan_to_dict
+        from trello_restore.report import change_labels
+
+        args, to_stderr = self.args, self.json_summary
+        self.clear()
+        if outcome in ("nothing_to_do", "blocked") and not (to_stderr and args.quiet):
+            click.echo("Nothing to apply.", err=to_stderr)
+        elif outcome == "declined":
+            click.echo("Nothing was changed.", err=to_stderr)
+        elif report is not None and journal is not None and self.result is not None:
+            show_apply(
+                report,
+                change_labels(plan_to_dict(self.result.plan, self.result.meta)),
+                journal,
+                quiet=args.quiet,
+                verbose=args.verbose,
+                resume=_RESUME_ONE_SHOT,
+                summary_to_stderr=to_stderr or args.plan_out == "-",
+                print_summary=not (to_stderr and args.quiet),
+            )
+
+    def clear(self) -> None:
+        """Remove the progress line, if the apply drew one."""
+        if self.progress is not None:
+            self.progress.clear()
+
+    def interrupted(self) -> None:
+        """Ctrl-C: during the apply, say where its journal is and how to resume (exit 130);
+        before it, nothing was written (the caller says so)."""
+        if self.progress is None or self.journal is None:
+            return
+        interrupted(self.progress, self.total, self.journal, _RESUME_ONE_SHOT, dry_run=False)
+
+
+_RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"
+
+
+def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options ``apply`` and ``undo`` share: concurrency, rate, API URL, verbosity."""
+    options = [
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            metavar="N",
+            help=f"Concurrent writers (default {defaults.WORKERS}).",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.IntRange(1, 1000),
+            metavar="N",
+            help=f"Requests per {defaults.RATE_WINDOW_S:g} s per token (default "
+            f"{defaults.TOKEN_RATE_LIMIT}; Trello allows 100).",
+        ),
+        click.option(
+            "--api-url",
+            metavar="URL",
+            help=f"Trello API base URL (env TRELLO_API_URL); must be the {of}'s.",
+        ),
+        click.option(
+            "-v", "--verbose", count=True, help="List every change's outcome; more logging."
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors)."),
+    ]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+@click.command("apply")
+@click.argument("plan_file", metavar="PLAN")
+@click.option("--dry-run", is_flag=True, help="Read live state and report; write nothing.")
+@click.option("--journal", metavar="PATH", help="Journal file (default: the plan's own).")
+@click.option("-y", "--yes", is_flag=True, help="Accepted for scripts; apply PLAN never asks.")
+@_writer_options("plan")
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    plan_file: str,
+    dry_run: bool,
+    journal: str | None,
+    workers: int | None,
+    rate_limit: int | None,
+    yes: bool,
+    api_url: str | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Apply a reviewed plan file exactly as written (made with --dry-run --plan-out).
+
+    Never plans again and never asks: the reviewed file is the approval. Each change is
+    checked against live state first (already there, or card gone or moved: skipped).
+    Outcomes go to a journal; running the same command again resumes where it stopped.
+    A plan for another account or API URL, or made offline, is refused before any write.
+    """
+    parent, s = cli.parent_args(ctx)
+    quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
+    dry_run = dry_run or parent.dry_run
+    cli.setup_sub_logging(s, verbose, quiet)
+    resume = (
+        f"Run trello-restore apply {plan_file} again to resume; changes already made are skipped"
+    )
+
+    def body() -> ExitCode:
+        from trello_restore import run
+        from trello_restore.applier import ApplyOptions
+        from trello_restore.planfile import read_plan
+        from trello_restore.report import change_labels
+
+        doc = read_plan(plan_file)
+        req = run.apply_request(
+            doc,
+            api_url=api_url or s.api_url,
+            options=ApplyOptions.from_settings(
+                s, workers=workers, rate_limit=rate_limit, dry_run=dry_run
+            ),
+            state_dir=s.state_dir,
+            journal_dir=s.journal_dir,
+            journal=journal or s.journal,
+            key=s.api_key,
+            token=s.token,
+            read_retries=s.max_retries,
+        )
+        logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
+        total = len(doc["changes"]) + len(doc["blocked"])  # one outcome each
+        progress = cli.progress(total, quiet=quiet)
+        try:
+            report = run.run_apply(req, progress)
+        except KeyboardInterrupt:
+            interrupted(progress, total, req.journal_path, resume, dry_run=dry_run)
+        finally:
+            progress.clear()
+        show_apply(
+            report, change_labels(doc), req.journal_path, quiet=quiet, verbose=verbose,
+            resume=resume, dry_run=dry_run,
+        )  # fmt: skip
+        return report.exit_code
+
+    cli.exit_with(body)
+
+
+@click.command()
+@click.argument("journal_file", metavar="JOURNAL")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Undo without asking (needed without a terminal).")
+@click.option(
+    "--include-board-memberships",
+    is_flag=True,
+    help="Also remove the board memberships the apply granted (--add-to-board).",
+)
+@_writer_options("journal")
+@click.pass_context
+def undo(
+    ctx: click.Context,
+    journal_file: str,
+    dry_run: bool,
+    yes: bool,
+    include_board_memberships: bool,
+    workers: int | None,
+    rate_limit: int | None,
+    api_url: str | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Reverse an apply: remove the card members that the journal says this tool added,
+    where they are still on the card (board memberships only with
+    --include-board-memberships). Members someone else had added are left alone.
+
+    Asks on a terminal; needs --yes otherwise. Journals what it does in the same file.
+    """
+    parent, s = cli.parent_args(ctx)
+    quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
+    dry_run, yes = dry_run or parent.dry_run, yes or parent.yes
+    cli.setup_sub_logging(s, verbose, quiet)
+
+    def body() -> ExitCode:
+        from trello_restore.applier import ApplyOptions
+        from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
+
+        journal = load_journal(journal_file)
+        if not dry_run and not yes:
+            cli.refuse_without_terminal("undo")
+        n = undoable(journal, include_board_memberships)
+        if n == 0:
+            click.echo("Nothing to undo: the journal records no change this tool made.")
+            return ExitCode.OK
+        question = f"Undo {n} change{'s' if n != 1 else ''} on Trello?"
+        if not dry_run and not yes and not cli.confirm(question):
+            click.echo("Nothing was changed.")
+            return ExitCode.OK
+        req = UndoRequest(
+            journal=journal,
+            api_url=(api_url or s.api_url).rstrip("/"),
+            options=ApplyOptions.from_settings(
+                s, workers=workers, rate_limit=rate_limit, dry_run=dry_run
+            ),
+            include_board_memberships=include_board_memberships,
+            key=s.api_key,
+            token=s.token,
+            read_retries=s.max_retries,
+        )
+        logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
+        progress = cli.progress(n, quiet=quiet)
+        try:
+            report = run_undo(req, progress)
+        except KeyboardInterrupt:
+            progress.clear()
+            click.echo(
+                f"Interrupted after {progress.done} of {n} changes; what was undone is recorded "
+                f"in {journal.path}. Run the same command again to finish.",
+                err=True,
+            )
+            sys.exit(130)
+        finally:
+            progress.clear()
+        print_report(
+            report, {}, quiet=quiet, every=dry_run or verbose > 0, dry_run=dry_run, undo=True
+        )
+        if not quiet and not dry_run:
+            click.echo(f"Journal: {journal.path}", err=True)
+        report_stop(report, journal.path, "Run the same command again to finish")
+        return report.exit_code
+
+    cli.exit_with(body)
+
+
+def interrupted(
+    progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool
+) -> NoReturn:
+    """Ctrl-C during an apply: clear the progress line, say what was done and where it is
+    recorded, and exit 130."""
+    progress.clear()
+    if dry_run:
+        click.echo("Interrupted: nothing was changed.", err=True)
+    else:
+        click.echo(
+            f"Interrupted after {progress.done} of {total} outcomes; every change made is "
+            f"recorded in the journal {journal}. {resume}.",
+            err=True,
+        )
+    sys.exit(130)
+
+
+def show_apply(
+    report: ApplyReport,
+    labels: Mapping[str, str],
+    journal: Path,
+    *,
+    quiet: bool,
+    verbose: int,
+    resume: str,
+    dry_run: bool = False,
+    summary_to_stderr: bool = False,
+    print_summary: bool = True,
+) -> None:
+    """After an apply: what needs attention and the summary, the journal, why it stopped
+    early (if it did) and how to resume; and the same in the log."""
+    from trello_restore.report import apply_summary
+
+    if print_summary:
+        print_report(
+            report,
+            labels,
+            quiet=quiet,
+            every=dry_run or verbose > 0,
+            dry_run=dry_run,
+            summary_to_stderr=summary_to_stderr,
+        )
+    if not quiet and not dry_run:
+        click.echo(f"Journal: {journal}", err=True)
+    report_stop(report, journal, resume)
+    logger.info(
+        "%s (%d requests, %.1f s); journal %s",
+        apply_summary(report, dry_run=dry_run),
+        report.requests_sent,
+        report.seconds,
+        journal,
+    )
+
+
+def report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
+    """When the run stopped early (Trello kept failing): one line on stderr, even with
+    ``--quiet``, with why, what was left, the journal and how to resume."""
+    if not report.stopped:
+        return
+    left = report.counts.get("not_attempted", 0)
+    message = (
+        f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted, "
+        f"journal {journal}). When Trello works again: {resume[:1].lower()}{resume[1:]}."
+    )
+    click.echo(f"Error: {message}", err=True)
+    logger.error("stopped: %s", message, extra=FILE_ONLY)
+
+
+def print_report(
+    report: ApplyReport,
+    labels: Mapping[str, str],
+    *,
+    quiet: bool,
+    every: bool,
+    dry_run: bool,
+    undo: bool = False,
+    summary_to_stderr: bool = False,
+) -> None:
+    """Outcomes worth a line (all with ``every``; else drifted, blocked and failed), the
+    summary, and on stderr the request count and time."""
+    from trello_restore.report import apply_summary, outcome_line
+
+    if not quiet:
+        for outcome in report.outcomes:
+            if every or outcome.status in ("drifted", "blocked", "failed"):
+                click.echo(outcome_line(outcome, labels), err=summary_to_stderr)
+    click.echo(apply_summary(report, dry_run=dry_run, undo=undo), err=summary_to_stderr)
+    if not quiet:
+        limited = f", {report.rate_limited} rate-limited" if report.rate_limited else ""
+        click.echo(f"{report.requests_sent} requests in {report.seconds:.1f} s{limited}.", err=True)

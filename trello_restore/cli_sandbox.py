@@ -1,0 +1,272 @@
+"""``demo`` and ``sandbox``: the commands that run the built-in sandbox Trello.
+
+The main command's group (``cli.py``) imports this module only when one of these commands runs
+or shows its help, so planning, ``apply``, ``undo`` and ``trello-restore --help`` never import
+the sandbox. Like ``cli.py``, this module only parses, prints and maps errors.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from trello_restore import cli
+from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
+
+if TYPE_CHECKING:
+    from trello_restore.report import Progress
+
+#: Scenario options shared by ``demo``, ``sandbox serve`` and ``sandbox export``.
+_CARDS_OPTION = click.option(
+    "--cards",
+    type=click.IntRange(MIN_CARDS, MAX_CARDS),
+    default=200,
+    show_default=True,
+    help="Number of cards in the generated scenario.",
+)
+_UNLOGGED_OPTION = click.option(
+    "--unlogged-share",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Share of moved cards whose member removals Trello did not log.",
+)
+
+
+@click.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
+@_CARDS_OPTION
+def demo(seed: int, cards: int) -> None:
+    """The whole cycle against a built-in sandbox Trello: no account, no network.
+
+    Generates an incident, shows the plan, applies it, checks the boards against the
+    scenario's ground truth, undoes it and checks again. Exits 0 when every check passes.
+    """
+    from trello_restore.demo import run_demo
+
+    def progress(total: int) -> Progress:
+        return cli.progress(total, quiet=False)
+
+    cli.exit_with(lambda: run_demo(seed=seed, cards=cards, echo=click.echo, progress=progress))
+
+
+@click.group()
+def sandbox() -> None:
+    """A local stand-in for the Trello API, for rehearsals, tests and benchmarks."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGINT and SIGTERM end ``sandbox serve`` the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Scenario and fault seed.")
+@_CARDS_OPTION
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Latency added to every request, in ms of Trello time.",
+)
+@click.option(
+    "--jitter-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Random extra latency, uniform up to this many ms.",
+)
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Run Trello time this many times faster (rate windows and latency).",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests answered with a 5xx error.",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of requests whose connection is closed without an answer.",
+)
+@click.option(
+    "--storm-s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Start with a 429 storm this many seconds long (Trello time): every request gets 429.",
+)
+@click.option(
+    "--rate-limit-body",
+    type=click.Choice(["usual", "extension", "token-db", "unknown", "empty", "text", "html"]),
+    default="usual",
+    show_default=True,
+    help="What every 429 says: the limit's usual JSON, UNKNOWN_EXTENSION_LIMIT_EXCEEDED, "
+    "API_TOKEN_DB_LIMIT_EXCEEDED, an unknown code, or no JSON (empty, text, html).",
+)
+@click.option(
+    "--accepted-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of successful requests answered 202 Accepted instead of 200 OK (same body).",
+)
+@_UNLOGGED_OPTION
+@click.option(
+    "--automation-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of the history's actions made by an automation (appCreator, no memberCreator).",
+)
+@click.option(
+    "--hidden-name-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of members whose full name is private (no fullName; a nonPublic object).",
+)
+@click.option(
+    "--id-cursor",
+    type=click.Choice(["second", "exact"]),
+    default="second",
+    show_default=True,
+    help="How before/since action and card ids compare: by their one-second timestamp (as "
+    "Trello documents), or exactly.",
+)
+def serve(
+    host: str,
+    port: int,
+    seed: int,
+    cards: int,
+    latency_ms: float,
+    jitter_ms: float,
+    time_scale: float,
+    error_rate: float,
+    drop_rate: float,
+    storm_s: float,
+    rate_limit_body: str,
+    accepted_rate: float,
+    unlogged_share: float,
+    automation_share: float,
+    hidden_name_share: float,
+    id_cursor: str,
+) -> None:
+    """Serve a generated sandbox Trello on loopback until interrupted.
+
+    Prints TRELLO_API_URL, TRELLO_API_KEY and TRELLO_TOKEN lines (fake sandbox credentials of
+    the scenario's mover) for `export`; stops cleanly on Ctrl-C or SIGTERM.
+    """
+    from trello_restore.sandbox.scenario import generate
+    from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+
+    if error_rate + drop_rate > 1:
+        raise click.BadParameter("--error-rate plus --drop-rate must not exceed 1")
+    options = SandboxOptions(
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        time_scale=time_scale,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        storm_s=storm_s,
+        rate_limit_body=rate_limit_body,
+        accepted_rate=accepted_rate,
+        id_cursor=id_cursor,
+        seed=seed,
+    )
+    scenario = generate(
+        seed=seed,
+        cards=cards,
+        unlogged_share=unlogged_share,
+        automation_share=automation_share,
+        hidden_name_share=hidden_name_share,
+    )
+    try:
+        server = SandboxServer(scenario.world, options, host=host, port=port)
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
+    click.echo(f"TRELLO_API_URL={server.base_url}")
+    click.echo(f"TRELLO_API_KEY={scenario.key}")
+    click.echo(f"TRELLO_TOKEN={scenario.token}")
+    sys.stdout.flush()
+    click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python then
+    # would not turn it into KeyboardInterrupt, so `kill -INT` would not stop the server.
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Sandbox Trello stopped.", err=True)
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+@sandbox.command("export")
+@click.option("--seed", type=int, default=1, show_default=True, help="Scenario seed.")
+@_CARDS_OPTION
+@click.option(
+    "--board",
+    "which",
+    type=click.Choice(["team", "archive", "roadmap"]),
+    default="team",
+    show_default=True,
+    help="Which of the scenario's boards to export.",
+)
+@_UNLOGGED_OPTION
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write the export ('-' for stdout).",
+)
+def export(seed: int, cards: int, which: str, unlogged_share: float, output: str) -> None:
+    """Write a scenario board as a Trello board JSON export (newest 1000 actions, like Trello's).
+
+    The file can be planned offline: trello-restore --from-export FILE --since ... --dry-run
+    """
+    import json
+
+    from trello_restore.sandbox.scenario import generate
+
+    scenario = generate(seed=seed, cards=cards, unlogged_share=unlogged_share)
+    board = {"team": scenario.team, "archive": scenario.archive, "roadmap": scenario.roadmap}[which]
+    doc = scenario.export(board.id)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+    click.echo(
+        f"Wrote {board.name} ({len(doc['actions'])} actions) to {output}; "
+        f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
+        err=True,
+    )

@@ -1,0 +1,137 @@
+"""Logging of a command: stderr by verbosity, an optional rotating log file, secrets redacted.
+
+The command line calls ``setup_logging`` as soon as it starts (so an error is logged for the log
+file too and never reaches Python's last-resort handler) and again once the settings, the log
+file and the secrets to redact are known; ``end_of_command`` hands the package logger back as it
+was. The log file handler is found on the package logger itself, so no state lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from trello_restore.errors import UsageError
+
+logger = logging.getLogger("trello_restore")
+
+#: ``--log-file``: rotate at 1 MB, keep 3 old files.
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3
+#: ``extra=`` of a record that goes only to the log file (stderr already says it).
+FILE_ONLY = {"file_only": True}
+
+
+class Redact(logging.Filter):
+    """Replace the key and token in every record (they are never logged on purpose)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(s in message for s in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "[redacted]")
+                record.msg, record.args = message, ()
+        return True
+
+
+class NotFileOnly(logging.Filter):
+    """Keeps ``extra=FILE_ONLY`` records (what stderr already says) off stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "file_only", False)
+
+
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file created with mode 0600 (it names boards and members)."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
+def setup_logging(
+    verbose: int, quiet: bool, log_file: Path | None = None, secrets: Iterable[str] = ()
+) -> None:
+    """stderr: errors with ``-q``, warnings by default, ``-v`` info, ``-vv`` debug. With a log
+    file also: info there (debug with ``-vv``), with times, rotated at ``LOG_MAX_BYTES``. The
+    log file already open for the same path is kept (a subcommand sets up again)."""
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    redact = Redact(secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    handler.addFilter(NotFileOnly())
+    handler.addFilter(redact)
+    handlers: list[logging.Handler] = [handler]
+    current = _log_file()
+    if current is not None and (
+        log_file is None or current.baseFilename != os.path.abspath(log_file)  # noqa: PTH100 - as the handler
+    ):
+        close_log_file()
+        current = None
+    if log_file is not None:
+        if current is None:
+            current = _open_log_file(log_file)
+        current.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        current.filters[:] = [redact]
+        handlers.append(current)
+    logger.handlers[:] = handlers
+    logger.setLevel(min(h.level for h in handlers))
+    logger.propagate = False
+
+
+def _log_file() -> LogFileHandler | None:
+    """The log file handler the package logger holds, if any."""
+    return next((h for h in logger.handlers if isinstance(h, LogFileHandler)), None)
+
+
+def _open_log_file(path: Path) -> LogFileHandler:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = LogFileHandler(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+    except OSError as exc:
+        why = (
+            "a folder on that path is a file"
+            if isinstance(exc, (FileExistsError, NotADirectoryError))
+            else exc.strerror or str(exc)
+        )
+        raise UsageError(
+            f"cannot open the log file {path} ({why}); check --log-file / "
+            "[paths] log_file and the directory's permissions"
+        ) from None
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    return handler
+
+
+def close_log_file() -> None:
+    """Close the log file, if one is open."""
+    current = _log_file()
+    if current is not None:
+        logger.removeHandler(current)
+        current.close()
+
+
+def end_of_command() -> None:
+    """Close the log file and hand the package logger back as it was: a process that runs
+    commands in turn (tests, an embedding program) must not keep this command's handlers or
+    lose propagation."""
+    close_log_file()
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
