@@ -16,6 +16,7 @@ import random
 import resource
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from trello_restore.models import (
     BoardState,
@@ -42,7 +43,7 @@ def synthetic(n_actions: int, seed: int = 1) -> tuple[History, State, datetime]:
         card = f"{rng.randrange(n_cards):024x}"
         member = rng.choice(members)
         now_on = on_card.setdefault(card, set())
-        kind = "remove" if member in now_on else "add"
+        kind: Literal["add", "remove"] = "remove" if member in now_on else "add"
         (now_on.discard if kind == "remove" else now_on.add)(member)
         actions.append(
             MemberAction(

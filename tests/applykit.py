@@ -140,7 +140,7 @@ def snapshot(world: World) -> Snapshot:
     """Every card's members and every board's active members, now."""
     with world.lock:
         cards = {c.id: frozenset(c.id_members) for c in world.cards.values()}
-        boards = {
+        boards: Boards = {
             b.id: {m: ms.member_type for m, ms in b.memberships.items() if b.is_active_member(m)}
             for b in world.boards.values()
         }

@@ -268,18 +268,22 @@ class Ctx:
         }
         return self.file("journal.jsonl", f"{json.dumps(head)}\n{json.dumps(line)}\n")
 
-    def interrupt(self, target: str) -> None:
+    def interrupt(self, target: str) -> Ctx:
         """Make ``target`` (a dotted name on the apply or undo path) raise KeyboardInterrupt,
-        as Ctrl-C does in the main thread."""
+        as Ctrl-C does in the main thread. Returns the context (a case's ``make`` goes on to
+        give the command line)."""
 
         def interrupted(*args: object, **kwargs: object) -> None:
             raise KeyboardInterrupt
 
         self.monkeypatch.setattr(target, interrupted)
+        return self
 
-    def hold_lock(self, digest: str, *boards: str) -> None:
-        """Hold the locks another apply or undo of this plan (or on these boards) holds."""
+    def hold_lock(self, digest: str, *boards: str) -> Ctx:
+        """Hold the locks another apply or undo of this plan (or on these boards) holds.
+        Returns the context, as ``interrupt`` does."""
         self.stack.enter_context(apply_lock(lock_names(digest, boards)))
+        return self
 
     @property
     def plan_digest(self) -> str:

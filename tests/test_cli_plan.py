@@ -8,6 +8,7 @@ import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -239,18 +240,18 @@ def test_scenario_export_warns_about_the_cap(tmp_path: Path) -> None:
 @pytest.fixture(name="real_exports")
 def real_exports_fixture() -> Path:
     """``shared/fixtures/trello-real``; skipped when ../shared is absent."""
-    path = make_shapes.default_shared() / "fixtures" / "trello-real"
+    path: Path = make_shapes.default_shared() / "fixtures" / "trello-real"
     if not path.is_dir():
         pytest.skip(f"real Trello exports not found in {path} (no ../shared beside the clone)")
     return path
 
 
-def _offline(path: Path, *args: str) -> dict[str, object]:
+def _offline(path: Path, *args: str) -> dict[str, Any]:
     r = CliRunner().invoke(
         main, ["--from-export", str(path), *args, "--dry-run", "--plan-out", "-"]
     )
     assert r.exit_code == 0, r.output
-    doc: dict[str, object] = json.loads(r.stdout)
+    doc: dict[str, Any] = json.loads(r.stdout)
     return doc
 
 
@@ -263,16 +264,16 @@ def test_real_deck_export(real_exports: Path) -> None:
     path = next(real_exports.glob("nextcloud__deck__*"))
     doc = _offline(path, "--since", "2021-07-10")
     assert [
-        (c["card"]["id"], c["member"]["id"], c["evidence"]["kind"], c["evidence"]["action_id"])  # type: ignore[index]
-        for c in doc["changes"]  # type: ignore[attr-defined]
+        (c["card"]["id"], c["member"]["id"], c["evidence"]["kind"], c["evidence"]["action_id"])
+        for c in doc["changes"]
     ] == [("hashcard7", "fakeidmemberhash", "recorded_removal", "60e9d2869efe2e1141be2798")]
     assert doc["blocked"] == []
     assert doc["skipped"] == []
     later = _offline(path, "--since", "2021-07-11")
     assert later["changes"] == []
-    assert [s["reason"] for s in later["skipped"]] == ["outside_window"]  # type: ignore[attr-defined]
+    assert [s["reason"] for s in later["skipped"]] == ["outside_window"]
     other = _offline(path, "--since", "2021-07-10", "--cause", "move")
-    assert [s["reason"] for s in other["skipped"]] == ["filtered"]  # type: ignore[attr-defined]
+    assert [s["reason"] for s in other["skipped"]] == ["filtered"]
     typo = CliRunner().invoke(
         main, ["--from-export", str(path), "--since", "2021-07-10", "--removed-by", "someoneelse",
                "--dry-run"],
@@ -289,7 +290,7 @@ def test_real_sprint_board_export(real_exports: Path) -> None:
     doc = _offline(path, "--since", "2019-04-01")
     assert doc["changes"] == []
     assert doc["blocked"] == []
-    assert [(s["card"]["id"], s["reason"], s["action_id"]) for s in doc["skipped"]] == [  # type: ignore[attr-defined,index]
+    assert [(s["card"]["id"], s["reason"], s["action_id"]) for s in doc["skipped"]] == [
         ("5ca483140262d14f4f06f304", "already_on_card", "5ca483379d85304ee895f349")
     ]
     ever = _offline(path, "--since", "2019-04-01", "--mode", "ever-added")

@@ -84,7 +84,8 @@ variant: Callable[[Mapping[str, Any]], str] = make_shapes.variant
 @cache
 def shipped() -> JSON:
     """The shapes file shipped in ``tests/fixtures``."""
-    return json.loads(make_shapes.SHAPES_FILE.read_text(encoding="utf-8"))
+    doc: JSON = json.loads(make_shapes.SHAPES_FILE.read_text(encoding="utf-8"))
+    return doc
 
 
 def real_object(kind: str) -> Any:
@@ -95,7 +96,7 @@ def real_object(kind: str) -> Any:
 @pytest.fixture(scope="module")
 def fixtures_dir() -> Path:
     """``shared/fixtures``; skips the test when the real samples are not there."""
-    path = make_shapes.default_shared() / "fixtures"
+    path: Path = make_shapes.default_shared() / "fixtures"
     if not (path / "trello-openapi.json").is_file() or not (path / "trello-real").is_dir():
         pytest.skip(
             f"real Trello samples not found in {path} (a fresh clone has no ../shared; the shape "
@@ -451,7 +452,7 @@ def strip_changed_fields(action: Mapping[str, Any]) -> JSON:
     Real updates carry each changed field twice: the old value in ``data.old``, the new one on the
     changed object (``data.card`` for ``updateCard``); ``test_real_updates_mirror_old_fields``.
     """
-    out = json.loads(json.dumps(action))
+    out: JSON = json.loads(json.dumps(action))
     old = out["data"].pop("old")
     changed = out["data"].get(changed_object(out["type"]), {})
     for key in old:

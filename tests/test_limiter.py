@@ -155,5 +155,5 @@ def test_threads_share_one_budget() -> None:
     times.sort()
     assert len(times) == 72
     assert time.monotonic() - start >= 0.6 - 0.01
-    for i, t in enumerate(times):
-        assert sum(1 for u in times[i:] if u < t + 0.2 - 0.02) <= 20
+    for i, when in enumerate(times):
+        assert sum(1 for u in times[i:] if u < when + 0.2 - 0.02) <= 20

@@ -236,7 +236,13 @@ class TestRequestLog:
         """Method, path, query names, status and whether credentials were in the URL."""
         s = sandbox.session(auth=False)
         url = f"{sandbox.base_url}/boards/{sandbox.ids['team']}/actions"
-        s.get(url, params={"filter": "all", "limit": 5, "key": sandbox.key, "token": sandbox.token})
+        query: dict[str, str | int] = {
+            "filter": "all",
+            "limit": 5,
+            "key": sandbox.key,
+            "token": sandbox.token,
+        }
+        s.get(url, params=query)
         sandbox.get("/members/me", fields="username")
         s.get(sandbox.base_url + "/members/me")
         first, second, third = sandbox.server.request_log
@@ -321,4 +327,4 @@ class TestAdmin:
             {"seed": "x"},
         ):
             with pytest.raises(ValueError, match=r"."):
-                SandboxOptions(**bad)  # type: ignore[arg-type]
+                SandboxOptions(**bad)

@@ -64,7 +64,7 @@ def scenario_fixture() -> Scenario:
     return generate(23, 120)
 
 
-def _stayed_removals(s: Scenario) -> list[tuple[str, str]]:
+def _stayed_removals(s: Scenario) -> list[tuple[str, str | None]]:
     """(card, member) of the deliberate removals after the incident on cards that were only
     ever on the team board."""
     with s.world.lock:

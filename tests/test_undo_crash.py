@@ -236,9 +236,9 @@ def test_undo_after_a_kill_gives_back_the_pre_apply_state(
     assert diff(snapshot(s.world), before) == []
 
     assert _open_writes(journal) == {}
-    latest = {r.change_id: r.status for r in Journal.read(journal).records if r.op == "apply"}
-    assert all(latest[r.change_id] == "applied" for r in landed)
-    assert all(latest[c] == "not_applied" for c in set(left) - {r.change_id for r in landed})
+    status = {r.change_id: r.status for r in Journal.read(journal).records if r.op == "apply"}
+    assert all(status[r.change_id] == "applied" for r in landed)
+    assert all(status[c] == "not_applied" for c in set(left) - {r.change_id for r in landed})
 
     sb.server.set_options(error_rate=0.0, drop_rate=0.0)
     start = len(sb.server.request_log)
