@@ -1,9 +1,11 @@
-"""Settings: where state lives, credentials from the environment, and the config file.
+"""Settings: the config file, the environment's variables, and where state lives.
 
-Precedence (design.md §7) is flags > environment > config file > defaults. The config file is
-TOML (``config.example.toml`` documents every key), found through ``--config PATH``,
-``TRELLO_RESTORE_CONFIG``, or the user config directory. ``TRELLO_RESTORE_HOME`` moves all state
-(HTTP cache, journals, last-run state, locks) under one directory, which tests use.
+Precedence (design.md §7) is flags > environment > config file > defaults (``defaults.py``).
+The config file is TOML (``config.example.toml`` documents every key), found through
+``--config PATH``, ``TRELLO_RESTORE_CONFIG``, or the user config directory.
+``TRELLO_RESTORE_HOME`` moves all state (HTTP cache, journals, last-run state, locks) under one
+directory, which tests use. The environment is a mapping the command line passes in: nothing
+here reads the process's own, and the core gets the resolved directories passed down.
 """
 
 from __future__ import annotations
@@ -16,27 +18,13 @@ from typing import IO, Literal
 
 import platformdirs
 
+from trello_restore import defaults
+
 APP = "trello-restore"
 ENV_HOME = "TRELLO_RESTORE_HOME"
 ENV_KEY = "TRELLO_API_KEY"
 ENV_TOKEN = "TRELLO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 ENV_API_URL = "TRELLO_API_URL"
-ENV_MAX_RETRIES = "TRELLO_RESTORE_MAX_RETRIES"
-DEFAULT_MAX_RETRIES = 5
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """API key and token; the token never shows in ``repr``."""
-
-    key: str
-    token: str = field(repr=False)
-
-
-def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
-    """Key and token from ``TRELLO_API_KEY`` / ``TRELLO_TOKEN`` (empty when unset)."""
-    source = os.environ if env is None else env
-    return Credentials(source.get(ENV_KEY, "").strip(), source.get(ENV_TOKEN, "").strip())
 
 
 #: The config file's ``[paths] state_dir`` / ``cache_dir`` of the running command (set by the
@@ -64,31 +52,6 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
     if "state" in _file_dirs:
         return _file_dirs["state"]
     return Path(platformdirs.user_state_dir(APP))
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The HTTP cache (one SQLite file per account): ``$TRELLO_RESTORE_HOME/cache``, else the
-    config file's ``[paths] cache_dir``, else the user cache directory."""
-    source = os.environ if env is None else env
-    home = source.get(ENV_HOME)
-    if home:
-        return Path(home).expanduser() / "cache"
-    if "cache" in _file_dirs:
-        return _file_dirs["cache"]
-    return Path(platformdirs.user_cache_dir(APP))
-
-
-def max_retries(env: Mapping[str, str] | None = None) -> int:
-    """How often a failing read is retried (``TRELLO_RESTORE_MAX_RETRIES``, default 5)."""
-    from trello_restore.errors import ConfigError
-
-    source = os.environ if env is None else env
-    raw = source.get(ENV_MAX_RETRIES, "").strip()
-    if not raw:
-        return DEFAULT_MAX_RETRIES
-    if not raw.isdigit() or int(raw) > 20:
-        raise ConfigError(f"{ENV_MAX_RETRIES}={raw!r}: expected a whole number from 0 to 20")
-    return int(raw)
 
 
 # ----------------------------------------------------------------------------- config file
@@ -157,12 +120,11 @@ class ConfigFile:
         return self.values.get((section, key))
 
 
-def config_path(flag: str | None, env: Mapping[str, str] | None = None) -> tuple[Path | None, bool]:
+def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
     """Which config file applies, and whether it was named explicitly (flag or environment)."""
-    source = os.environ if env is None else env
     if flag:
         return Path(flag).expanduser(), True
-    named = source.get(ENV_CONFIG, "").strip()
+    named = env.get(ENV_CONFIG, "").strip()
     if named:
         return Path(named).expanduser(), True
     default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
@@ -252,8 +214,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
 
 # ------------------------------------------------------------------------------ resolution
 
-DEFAULT_API_URL = "https://api.trello.com/1"
-DEFAULT_WORKERS = 8
+DEFAULT_API_URL = defaults.API_URL
 _PREFIX = "TRELLO_RESTORE_"
 
 #: The environment variable of each config key: ``TRELLO_API_KEY``, ``TRELLO_TOKEN`` and
@@ -360,10 +321,10 @@ class Settings:
     only_recorded: bool
     add_to_board: bool
     board_role: Literal["normal", "observer"]
-    #: Requests per window per token / per key; None for the engine's defaults (90 / 270).
+    #: Requests per window per token / per key; None for the defaults (``defaults.py``).
     rate_limit: int | None
     key_rate_limit: int | None
-    #: Trello's rate window in seconds; None for the engine's default (10).
+    #: Trello's rate window in seconds; None for the default (``defaults.py``).
     window_s: float | None
     workers: int
     max_retries: int
@@ -387,14 +348,14 @@ class Settings:
     def resolve(
         cls,
         flags: Mapping[str, object],
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str],
         file: ConfigFile | None = None,
     ) -> Settings:
         """Resolve every setting. ``flags`` holds the command line's values by config key name
         (plus ``exports`` and ``journal``), None for an option not given; ``--token`` must
         already be the token read from standard input. Raises ``ConfigError`` for an
         environment variable that does not parse (the file was checked when it was loaded)."""
-        source = os.environ if env is None else env
+        source = env
         conf = file if file is not None else ConfigFile(None)
         sources: dict[str, str] = {}
 
@@ -439,23 +400,25 @@ class Settings:
         return cls(
             api_key=str(pick("api_key", "", flag=False)),
             token=str(pick("token", "")),
-            api_url=str(pick("api_url", DEFAULT_API_URL)),
+            api_url=str(pick("api_url", defaults.API_URL)),
             boards=boards,
             workspace=workspace,
             exports=tuple(_strings(flags.get("exports"))),
             since=text("since"),
             until=text("until"),
-            mode="ever-added" if pick("mode", "removed") == "ever-added" else "removed",
+            mode="ever-added" if pick("mode", defaults.MODE) == "ever-added" else "removed",
             removed_by=removed_by or None,
             cause="move" if cause == "move" else None,
             only_recorded=bool(pick("only_recorded", False)),
             add_to_board=bool(pick("add_to_board", False)),
-            board_role="observer" if pick("board_role", "normal") == "observer" else "normal",
+            board_role="observer"
+            if pick("board_role", defaults.BOARD_ROLE) == "observer"
+            else "normal",
             rate_limit=None if rate is None else int(str(rate)),
             key_rate_limit=None if key_rate is None else int(str(key_rate)),
             window_s=None if window is None else float(str(window)),
-            workers=int(str(pick("workers", DEFAULT_WORKERS))),
-            max_retries=int(str(pick("max_retries", DEFAULT_MAX_RETRIES, flag=False))),
+            workers=int(str(pick("workers", defaults.WORKERS))),
+            max_retries=int(str(pick("max_retries", defaults.MAX_RETRIES, flag=False))),
             state_dir=state,
             cache_dir=cache,
             journal_dir=(
