@@ -21,7 +21,7 @@ from trello_restore.errors import ApiError, ApiUnreachable, ExitCode
 from trello_restore.sandbox.scenario import generate
 
 from .applykit import diff, expected, snapshot
-from .conftest import SandboxFactory, cli_invoker
+from .conftest import SandboxFactory, sandbox_cli
 
 TOOL = Path(trello_restore.__file__).parent
 #: The most lines a module of the tool may have (issue 10: "no module over ~650 lines").
@@ -149,12 +149,11 @@ def test_writes_retry_as_the_same_policy_says(
     and sends the write again; the plan ends exactly applied, exit 0."""
     s = generate(64, 60)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
-    invoke = cli_invoker(monkeypatch)
-    env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
+    invoke = sandbox_cli(sb, monkeypatch)
     plan = tmp_path / "plan.json"
     since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
     made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
-                  "--add-to-board", "--dry-run", "--plan-out", str(plan), **env)  # fmt: skip
+                  "--add-to-board", "--dry-run", "--plan-out", str(plan))  # fmt: skip
     assert made.exit_code == 0, made.output
     truth = s.truth("b")
     before = snapshot(s.world)
