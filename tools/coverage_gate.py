@@ -2,10 +2,13 @@
 
 Runs the unit tests that pin the core (``PINNING_TESTS``) under branch coverage, in a child
 process (so that no module of the tool is imported before measuring starts), then checks that
-each file of ``CORE`` has every line and every branch covered. Prints one line per file, and
-under a file that falls short each missing line and branch (``338->337``: the jump from line
+each entry of ``CORE`` has every line and every branch covered: a whole file
+(``trello_restore/planner.py``), or one function or method of a file that also holds code with
+I/O (``trello_restore/kinds.py::decide_card``, ``…::CardMember.decide``, names as coverage's
+JSON report gives them). Prints one line per entry, and
+under one that falls short each missing line and branch (``338->337``: the jump from line
 338 to 337 was never taken; ``338->exit``: the function never returned from there). Exits 0
-when every file is at 100 %, 1 when one is not, 2 when the tests themselves fail.
+when every entry is at 100 %, 1 when one is not, 2 when the tests themselves fail.
 
 Exclusions are allowed only with a reason: a ``# pragma: no cover`` or ``# pragma: no branch``
 in a core file must be followed by why (``# pragma: no cover - only on Windows``); a bare one
@@ -33,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 #: The pure core: decisions made from data, no I/O. Each must be 100 % line and branch covered.
+#: ``path`` is a whole file, ``path::name`` one function or method of it.
 CORE = (
     "trello_restore/planner.py",
     "trello_restore/history.py",
@@ -71,7 +75,7 @@ def report(data_file: Path) -> dict[str, Any]:
     env = {**os.environ, "COVERAGE_FILE": str(data_file)}
     subprocess.run(  # noqa: S603 - this Python and coverage, with the core's file names
         [sys.executable, "-m", "coverage", "json", "-q", "-o", str(out),
-         "--include", ",".join(CORE)],
+         "--include", ",".join(sorted({_file(entry) for entry in CORE}))],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     doc: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
@@ -93,14 +97,27 @@ def _jump(branch: Sequence[int]) -> str:
     return f"{start}->{end if end > 0 else 'exit'}"
 
 
+def _file(entry: str) -> str:
+    return entry.partition("::")[0]
+
+
+def _region(files: dict[str, Any], entry: str) -> dict[str, Any] | None:
+    """Coverage's data of a core entry: a file's, or one function's of it."""
+    path, _, function = entry.partition("::")
+    data: dict[str, Any] | None = files.get(path)
+    if data is not None and function:
+        data = data["functions"].get(function)
+    return data
+
+
 def check(doc: dict[str, Any]) -> list[str]:
-    """One line per core file, then what is missing; the problems, empty when all is well."""
+    """One line per core entry, then what is missing; the problems, empty when all is well."""
     files = {name.replace(os.sep, "/"): data for name, data in doc["files"].items()}
     problems: list[str] = []
     for name in CORE:
-        data = files.get(name)
+        data = _region(files, name)
         if data is None:
-            print(f"{name}: not measured (no pinning test imports it)")
+            print(f"{name}: not measured (no pinning test imports it, or no such function)")
             problems.append(name)
             continue
         s = data["summary"]
@@ -115,7 +132,9 @@ def check(doc: dict[str, Any]) -> list[str]:
             print("    missing branches: " + ", ".join(_jump(b) for b in missing_branches))
         if not full:
             problems.append(name)
-    for where in (p for name in CORE for p in bare_pragmas(ROOT / name)):
+    for where in (
+        p for path in sorted({_file(e) for e in CORE}) for p in bare_pragmas(ROOT / path)
+    ):
         print(f"{where}: an exclusion pragma without a reason; say why after it")
         problems.append(where)
     return problems
@@ -136,7 +155,7 @@ def main(argv: Sequence[str]) -> int:
             "only with '# pragma: no cover - <why>'"
         )
         return 1
-    print(f"coverage gate: every line and branch of the {len(CORE)} core files is covered")
+    print(f"coverage gate: every line and branch of the {len(CORE)} core entries is covered")
     return 0
 
 
