@@ -204,7 +204,9 @@ def bench_restore(
             Journal.open(workdir / f"journal-{size}.jsonl", header) as journal,
         ):
             t0 = time.monotonic()
-            report = apply_plan(doc, api2, journal, apply_options)
+            report = apply_plan(
+                plan, meta, api2, journal, apply_options, lock_dir=workdir / "locks"
+            )
             seconds = (time.monotonic() - t0) * time_scale
         phases.append(Phase("apply", list(server.request_log[mark:]), seconds))
     finally:

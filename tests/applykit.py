@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.api import ApiSettings, TrelloApi
-from trello_restore.applier import ApplyOptions
+from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome, apply_plan
 from trello_restore.journal import Journal, JournalHeader
-from trello_restore.planfile import PlanDict, plan_digest, plan_to_dict
+from trello_restore.planfile import PlanDict, plan_digest, plan_from_dict, plan_to_dict
 from trello_restore.run import build_request, make_plan
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.truth import GroundTruth
@@ -52,25 +52,28 @@ def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
 
 #: Applies a plan file against a sandbox URL (credentials from the environment) and prints the
 #: outcome counts: ``python -c APPLY PLAN JOURNAL URL``. Windows are the sandbox's at
-#: ``time_scale=10``.
+#: ``time_scale=10``. Locks are taken beside the journal (``locks/``).
 APPLY = """
 import json, os, sys
 from pathlib import Path
 from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.applier import ApplyOptions, apply_plan
 from trello_restore.journal import Journal, JournalHeader
-from trello_restore.planfile import plan_digest, read_plan
+from trello_restore.planfile import digest_of, read_plan
 
-plan, journal_path, url = sys.argv[1:4]
-doc = read_plan(plan)
+plan_file, journal_path, url = sys.argv[1:4]
+plan, meta = read_plan(plan_file)
 settings = ApiSettings(
     key=os.environ["TRELLO_API_KEY"], token=os.environ["TRELLO_TOKEN"], api_url=url,
     backoff_s=0.1, rate_window_s=1.0,
 )
 with TrelloApi(settings) as api:
-    header = JournalHeader(plan_digest(doc), url, api.me()["id"], "2026-11-26T00:00:00Z")
+    header = JournalHeader(digest_of(plan, meta), url, api.me()["id"], "2026-11-26T00:00:00Z")
     with Journal.open(Path(journal_path), header) as journal:
-        report = apply_plan(doc, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1))
+        report = apply_plan(
+            plan, meta, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1),
+            lock_dir=Path(journal_path).parent / "locks",
+        )
 print(json.dumps(report.counts, sort_keys=True))
 """
 
@@ -115,6 +118,20 @@ def fast_options(**changes: Any) -> ApplyOptions:
     """Options for a sandbox at ``time_scale=100`` (0.1 s windows)."""
     base: dict[str, Any] = {"window_s": 0.1, "backoff_s": 0.02}
     return ApplyOptions(**(base | changes))
+
+
+def apply_doc(
+    doc: PlanDict,
+    api: TrelloApi,
+    journal: Journal | None,
+    options: ApplyOptions,
+    progress: Callable[[ChangeOutcome], None] | None = None,
+) -> ApplyReport:
+    """``apply_plan`` of a plan document as the tests hold it (read back as the typed plan),
+    with the locks beside the journal (``<journal's directory>/locks``; none without one)."""
+    plan, meta = plan_from_dict(doc)
+    locks = journal.path.parent / "locks" if journal is not None else None
+    return apply_plan(plan, meta, api, journal, options, progress, lock_dir=locks)
 
 
 def open_journal(doc: PlanDict, path: Path, api: TrelloApi) -> Journal:

@@ -4,6 +4,7 @@ dry run, target checks and locks (design.md §5, issue 4)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,24 @@ from trello_restore.applier import (
     ApplyReport,
     ChangeOutcome,
     apply_lock,
-    apply_plan,
     check_plan_target,
     lock_names,
 )
 from trello_restore.errors import ApiUnreachable, AuthError, ExitCode, LockHeld, UsageError
 from trello_restore.journal import Journal, JournalRecord
-from trello_restore.planfile import PlanDict, plan_digest
+from trello_restore.planfile import PlanDict, plan_digest, plan_from_dict
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .applykit import api_for, diff, expected, fast_options, open_journal, plan_doc, snapshot
+from .applykit import (
+    api_for,
+    apply_doc,
+    diff,
+    expected,
+    fast_options,
+    open_journal,
+    plan_doc,
+    snapshot,
+)
 from .conftest import Sandbox, SandboxFactory
 
 CARD_WRITE = re.compile(r"^/1/cards/([0-9a-f]{24})/idMembers$")
@@ -35,7 +44,7 @@ def _apply(
 ) -> tuple[ApplyReport, list[ChangeOutcome]]:
     seen: list[ChangeOutcome] = []
     with api_for(sb) as api, open_journal(doc, journal_path, api) as journal:
-        report = apply_plan(doc, api, journal, fast_options(**options), seen.append)
+        report = apply_doc(doc, api, journal, fast_options(**options), seen.append)
     return report, seen
 
 
@@ -206,7 +215,7 @@ def test_dry_run_reads_live_state_and_writes_nothing(
     before = snapshot(s.world)
     start = len(sb.server.request_log)
     with api_for(sb) as api:
-        report = apply_plan(doc, api, None, fast_options(dry_run=True))
+        report = apply_doc(doc, api, None, fast_options(dry_run=True))
     got = {o.change_id: o.status for o in report.outcomes}
     assert {cid: got[cid] for cid in want} == want
     assert report.counts["would_apply"] == len(doc["changes"]) - len(want)
@@ -233,7 +242,7 @@ def test_dry_run_after_a_partial_run_reads_its_journal(
         api.add_card_member(cards[1]["card"]["id"], MemberStandIn(cards[1]["member"]["id"]))
     size = path.stat().st_size
     with api_for(sb) as api:
-        report = apply_plan(doc, api, Journal.read(path), fast_options(dry_run=True))
+        report = apply_doc(doc, api, Journal.read(path), fast_options(dry_run=True))
     got = {o.change_id: o.status for o in report.outcomes}
     assert got[cards[0]["change_id"]] == "skipped_done"
     assert got[cards[1]["change_id"]] == "already_satisfied"
@@ -358,13 +367,14 @@ def test_plan_for_another_target_is_refused(
     sb = sandbox_factory(s, time_scale=100)
     doc = plan_doc(sb, s, "b")
     account = doc["account"]["id"]
+    _, meta = plan_from_dict(doc)
     with pytest.raises(UsageError, match="made offline"):
-        check_plan_target(doc | {"account": None}, sb.base_url, account)
+        check_plan_target(replace(meta, account=None), sb.base_url, account)
     with pytest.raises(UsageError, match=r"made for http://elsewhere/1, not .*--api-url"):
-        check_plan_target(doc | {"api_url": "http://elsewhere/1"}, sb.base_url, account)
+        check_plan_target(replace(meta, api_url="http://elsewhere/1"), sb.base_url, account)
     with pytest.raises(UsageError, match=r"account \S+, not the token's"):
-        check_plan_target(doc, sb.base_url, "0" * 24)
-    check_plan_target(doc, sb.base_url + "/", account)
+        check_plan_target(meta, sb.base_url, "0" * 24)
+    check_plan_target(meta, sb.base_url + "/", account)
     someone = next(m for m in s.world.members if m != account)
     key, token = s.world.add_credentials(someone)
     start = len(sb.server.request_log)
@@ -374,14 +384,14 @@ def test_plan_for_another_target_is_refused(
         open_journal(doc, tmp_path / "j.jsonl", api) as journal,
         pytest.raises(UsageError, match="not the token's"),
     ):
-        apply_plan(doc, api, journal, fast_options())
+        apply_doc(doc, api, journal, fast_options())
     other = plan_doc(sb, s, "d")
     with (
         api_for(sb) as api,
         open_journal(other, tmp_path / "k.jsonl", api) as journal,
         pytest.raises(UsageError, match="journal of another plan"),
     ):
-        apply_plan(doc, api, journal, fast_options())
+        apply_doc(doc, api, journal, fast_options())
     assert {r.method for r in sb.server.request_log[start:]} == {"GET"}
 
 
@@ -395,7 +405,7 @@ def test_a_held_lock_stops_a_second_apply(sandbox_factory: SandboxFactory, tmp_p
     start = len(sb.server.request_log)
     board = doc["changes"][0]["board"]["id"]
     for names in ([f"plan-{digest[:16]}"], [f"plan-{'0' * 16}", f"board-{board}"]):
-        with apply_lock(names), pytest.raises(LockHeld) as caught:
+        with apply_lock(names, tmp_path / "locks"), pytest.raises(LockHeld) as caught:
             _apply(sb, doc, tmp_path / "j.jsonl")
         assert caught.value.exit_code == ExitCode.LOCKED
         assert "another trello-restore run" in str(caught.value)
@@ -431,7 +441,7 @@ def test_a_token_that_stops_working_stops_the_run(
         open_journal(doc, path, api) as journal,
         pytest.raises(AuthError, match="TRELLO_TOKEN"),
     ):
-        apply_plan(doc, api, journal, fast_options(), revoke)
+        apply_doc(doc, api, journal, fast_options(), revoke)
     refused = [r for r in sb.server.request_log if r.status == 401]
     assert 1 <= len(refused) <= fast_options().workers
     assert sb.server.request_log[-1].status == 401

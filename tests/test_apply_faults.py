@@ -9,13 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from trello_restore.applier import ApplyReport, ChangeOutcome, apply_plan
+from trello_restore.applier import ApplyReport, ChangeOutcome
 from trello_restore.errors import ExitCode, RateLimited
 from trello_restore.journal import Journal
 from trello_restore.limiter import RateLimiter
 from trello_restore.sandbox.scenario import generate
 
-from .applykit import api_for, diff, expected, fast_options, open_journal, plan_doc, snapshot
+from .applykit import (
+    api_for,
+    apply_doc,
+    diff,
+    expected,
+    fast_options,
+    open_journal,
+    plan_doc,
+    snapshot,
+)
 from .conftest import SandboxFactory, make_world
 
 
@@ -48,7 +57,7 @@ def test_faults_and_a_storm_still_give_the_ground_truth(
         for _ in range(4):
             with open_journal(doc, path, api) as journal:
                 runs.append(
-                    apply_plan(doc, api, journal, options, storm_midway if not runs else None)
+                    apply_doc(doc, api, journal, options, storm_midway if not runs else None)
                 )
             if runs[-1].exit_code == ExitCode.OK:
                 break
@@ -115,7 +124,7 @@ def test_a_storm_costs_a_few_429s_per_window(
 
     workers = 16
     with api_for(sb) as api, open_journal(doc, tmp_path / "j.jsonl", api) as journal:
-        report = apply_plan(
+        report = apply_doc(
             doc, api, journal, fast_options(workers=workers, max_retries=10), storm_now
         )
     assert report.exit_code == ExitCode.OK
@@ -133,7 +142,7 @@ def test_throughput_at_trello_limits(sandbox_factory: SandboxFactory, tmp_path: 
     options = fast_options(window_s=1.0, backoff_s=0.1)
     start = len(sb.server.request_log)
     with api_for(sb, rate_window_s=1.0) as api, open_journal(doc, tmp_path / "j.jsonl", api) as j:
-        report = apply_plan(doc, api, j, options)
+        report = apply_doc(doc, api, j, options)
     assert report.exit_code == ExitCode.OK
     assert report.rate_limited == 0
     log = sb.server.request_log[start:]

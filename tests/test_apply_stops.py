@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from trello_restore.applier import ApplyReport, Breaker, ChangeOutcome, apply_plan
+from trello_restore.applier import ApplyReport, Breaker, ChangeOutcome
 from trello_restore.errors import ApiUnreachable, ExitCode, PermissionDenied, RateLimited
 from trello_restore.journal import DONE, Journal
 from trello_restore.planfile import PlanDict
@@ -33,7 +33,16 @@ from trello_restore.sandbox.server import RequestRecord
 from trello_restore.sandbox.truth import GroundTruth
 from trello_restore.undo import undo_journal
 
-from .applykit import api_for, diff, expected, fast_options, open_journal, plan_doc, snapshot
+from .applykit import (
+    api_for,
+    apply_doc,
+    diff,
+    expected,
+    fast_options,
+    open_journal,
+    plan_doc,
+    snapshot,
+)
 from .conftest import Sandbox, SandboxFactory, cli_invoker
 
 WRITES = ("POST", "PUT", "DELETE")
@@ -54,7 +63,7 @@ def _apply(
 ) -> ApplyReport:
     """Apply ``doc`` with options scaled like the sandbox (1 s backoff, 10 s window)."""
     with api_for(sb) as api, open_journal(doc, path, api) as journal:
-        return apply_plan(doc, api, journal, fast_options(backoff_s=1.0 / SCALE), progress)
+        return apply_doc(doc, api, journal, fast_options(backoff_s=1.0 / SCALE), progress)
 
 
 class Outage:
@@ -155,6 +164,7 @@ def test_an_outage_during_undo_stops_it_and_a_second_undo_finishes_it(
                 fast_options(backoff_s=1.0 / SCALE),
                 include_board_memberships=True,
                 progress=progress,
+                lock_dir=path.parent / "locks",
             )
 
     outage = Outage(sb, 10, "undone")
@@ -293,7 +303,11 @@ def test_undo_with_a_token_that_may_not_write_stops_at_the_first_refusal(
         header = Journal.read(path).header
         with api_for(sb) as api, Journal.open(path, header) as journal:
             return undo_journal(
-                journal, api, fast_options(backoff_s=1.0 / SCALE), include_board_memberships=True
+                journal,
+                api,
+                fast_options(backoff_s=1.0 / SCALE),
+                include_board_memberships=True,
+                lock_dir=path.parent / "locks",
             )
 
     rights = _take_rights(s, s.world.tokens[sb.token], "observer")
@@ -413,7 +427,7 @@ def test_a_member_deactivated_after_planning_is_neither_granted_nor_added(
     assert len(theirs) >= 3
 
     with api_for(sb) as api:
-        dry = apply_plan(doc, api, None, fast_options(dry_run=True))
+        dry = apply_doc(doc, api, None, fast_options(dry_run=True))
     assert {o.status for o in dry.outcomes if o.change_id in theirs} == {"blocked"}
 
     start = len(sb.server.request_log)

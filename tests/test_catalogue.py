@@ -34,9 +34,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from trello_restore.applier import apply_lock, lock_names
 from trello_restore.cli import main
+from trello_restore.config import state_dir
 from trello_restore.errors import ExitCode
+from trello_restore.locks import apply_lock, lock_dir, lock_names
 from trello_restore.planfile import plan_digest
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
@@ -282,7 +283,7 @@ class Ctx:
     def hold_lock(self, digest: str, *boards: str) -> Ctx:
         """Hold the locks another apply or undo of this plan (or on these boards) holds.
         Returns the context, as ``interrupt`` does."""
-        self.stack.enter_context(apply_lock(lock_names(digest, boards)))
+        self.stack.enter_context(apply_lock(lock_names(digest, boards), lock_dir(state_dir())))
         return self
 
     @property

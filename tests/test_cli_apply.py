@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ from click.testing import CliRunner, Result
 from trello_restore import cli
 from trello_restore.applier import ApplyReport, ChangeOutcome, apply_lock, lock_names
 from trello_restore.cli import main
+from trello_restore.config import state_dir
 from trello_restore.demo import Snapshot, compare, expected_after, snapshot
 from trello_restore.errors import ExitCode
+from trello_restore.models import Change, MemberRef, Plan, PlanOptions
 from trello_restore.planfile import plan_digest
 from trello_restore.report import apply_summary, change_labels, outcome_line, progress_line
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -282,7 +285,7 @@ class TestApplyRefuses:
 def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """While another apply of the same plan holds its lock, a second one exits LOCKED."""
     digest = plan_digest(json.loads(plan_file.read_text()))
-    with apply_lock(lock_names(digest, [])):
+    with apply_lock(lock_names(digest, []), state_dir() / "locks"):
         r = invoke("apply", str(plan_file))
     one_line_error(r, ExitCode.LOCKED)
     assert _writes(sb) == []
@@ -446,17 +449,13 @@ class TestWording:
 
     def test_failed_outcome_names_the_change_and_trellos_answer(self) -> None:
         """A failure shows the member and card by name, the HTTP status and Trello's text."""
-        doc = {
-            "changes": [{
-                "change_id": "c-1", "action": "add_member_to_card",
-                "board": {"id": "b", "name": "Archive"},
-                "card": {"id": "k", "name": "Ship it", "shortLink": "AbCdEfGh"},
-                "member": {"id": "m", "username": "ann", "fullName": "Ann Example"},
-            }],
-            "blocked": [],
-        }  # fmt: skip
+        change = Change(
+            "c-1", "add_member_to_card", "b", "Archive", MemberRef("m", "ann", "Ann Example"),
+            card_id="k", card_name="Ship it", card_short_link="AbCdEfGh",
+        )  # fmt: skip
+        plan = Plan(PlanOptions(since=datetime(2025, 11, 2, tzinfo=UTC)), (change,), (), ())
         o = ChangeOutcome("c-1", "add_member_to_card", "failed", "b", "k", "m", 503, "Busy\n")
-        assert outcome_line(o, change_labels(doc)) == (
+        assert outcome_line(o, change_labels(plan)) == (
             "  FAILED           Ann Example (@ann) → card Ship it "
             "(https://trello.com/c/AbCdEfGh)  (HTTP 503: Busy)"
         )

@@ -23,8 +23,8 @@ from click.testing import Result
 from trello_restore import cli
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
+from trello_restore.locks import lock_dir, run_lock
 from trello_restore.logs import LOG_BACKUPS
-from trello_restore.run import run_lock
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
@@ -237,7 +237,7 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
     it names: no history read, no write. A dry run is not stopped (it writes nothing). Once
     the lock is released the same command proceeds."""
     args = [*_set_b(scenario), "--since", _since(scenario), *CRON[2:]]
-    with run_lock(home / "state", [scenario.team.id]):
+    with run_lock(lock_dir(home / "state"), [scenario.team.id]):
         sb.server.request_log.clear()
         started = time.monotonic()
         r = invoke(*args)

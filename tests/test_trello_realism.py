@@ -105,7 +105,9 @@ def test_202_answers_plan_and_apply_exactly(
     before = snapshot(s.world)
     start = len(sb.server.request_log)
     with api_for(sb) as api, open_journal(doc, tmp_path / "journal.jsonl", api) as journal:
-        report = apply_plan(doc, api, journal, fast_options())
+        report = apply_plan(
+            result.plan, result.meta, api, journal, fast_options(), lock_dir=tmp_path / "locks"
+        )
     assert diff(snapshot(s.world), expected(before, truth)) == []
     assert report.counts == {"applied": len(truth.changes) + len(truth.grants)}
     seen = _statuses(sb)

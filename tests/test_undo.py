@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from trello_restore.api import ApiSettings, TrelloApi
-from trello_restore.applier import ApplyReport, apply_lock, apply_plan, lock_names
+from trello_restore.applier import ApplyReport, apply_lock, lock_names
 from trello_restore.errors import ExitCode, LockHeld, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.undo import undo_journal, undoable
 
-from .applykit import Snapshot, api_for, fast_options, open_journal, plan_doc, snapshot
+from .applykit import Snapshot, api_for, apply_doc, fast_options, open_journal, plan_doc, snapshot
 from .conftest import Sandbox, SandboxFactory
 
 CARD_DELETE = re.compile(r"^/1/cards/([0-9a-f]{24})/idMembers/([0-9a-f]{24})$")
@@ -33,7 +33,7 @@ def _applied(
     before = snapshot(s.world)
     path = tmp_path / "journal.jsonl"
     with api_for(sb) as api, open_journal(doc, path, api) as journal:
-        report = apply_plan(doc, api, journal, fast_options())
+        report = apply_doc(doc, api, journal, fast_options())
     assert report.exit_code == ExitCode.OK
     return s, sb, doc, before, path
 
@@ -44,7 +44,11 @@ def _undo(sb: Sandbox, path: Path, *, boards: bool = False, **options: object) -
         journal = Journal.read(path) if dry else Journal.open(path, Journal.read(path).header)
         with journal:
             return undo_journal(
-                journal, api, fast_options(**options), include_board_memberships=boards
+                journal,
+                api,
+                fast_options(**options),
+                include_board_memberships=boards,
+                lock_dir=path.parent / "locks",
             )
 
 
@@ -107,7 +111,7 @@ def test_only_what_is_still_there_and_only_what_this_tool_added(
         s.world.add_member_to_card(theirs["card"]["id"], theirs["member"]["id"], s.mover.id)
     path = tmp_path / "journal.jsonl"
     with api_for(sb) as api, open_journal(doc, path, api) as journal:
-        applied = apply_plan(doc, api, journal, fast_options())
+        applied = apply_doc(doc, api, journal, fast_options())
     assert applied.counts["already_satisfied"] == 1
     with s.world.lock:
         s.world.remove_member_from_card(removed["card"]["id"], removed["member"]["id"], s.mover.id)
@@ -166,9 +170,10 @@ def test_undo_checks_its_target_and_the_lock(
     key, token = s.world.add_credentials(someone)
     settings = ApiSettings(key=key, token=token, api_url=sb.base_url)
     with TrelloApi(settings) as api, pytest.raises(UsageError, match="another Trello account"):
-        undo_journal(Journal.read(path), api, fast_options())
+        undo_journal(Journal.read(path), api, fast_options(), lock_dir=tmp_path / "locks")
     boards = {r.board_id for r in Journal.read(path).records}
-    with apply_lock(lock_names(header.plan_digest, boards)), pytest.raises(LockHeld):
+    locks = apply_lock(lock_names(header.plan_digest, boards), tmp_path / "locks")
+    with locks, pytest.raises(LockHeld):
         _undo(sb, path)
     assert not [r for r in sb.server.request_log if r.method == "DELETE"]
 

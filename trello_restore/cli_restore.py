@@ -134,7 +134,6 @@ class OneShotUi:
         return self.progress
 
     def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
-        from trello_restore.planfile import plan_to_dict
         from trello_restore.report import change_labels
 
         args, to_stderr = self.args, self.json_summary
@@ -146,7 +145,7 @@ class OneShotUi:
         elif report is not None and journal is not None and self.result is not None:
             show_apply(
                 report,
-                change_labels(plan_to_dict(self.result.plan, self.result.meta)),
+                change_labels(self.result.plan),
                 journal,
                 quiet=args.quiet,
                 verbose=args.verbose,
@@ -246,9 +245,10 @@ def apply_command(
         from trello_restore.planfile import read_plan
         from trello_restore.report import change_labels
 
-        doc = read_plan(plan_file)
+        plan, meta = read_plan(plan_file)
         req = run.apply_request(
-            doc,
+            plan,
+            meta,
             api_url=api_url or s.api_url,
             options=ApplyOptions.from_settings(
                 s, workers=workers, rate_limit=rate_limit, dry_run=dry_run
@@ -261,7 +261,7 @@ def apply_command(
             read_retries=s.max_retries,
         )
         logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
-        total = len(doc["changes"]) + len(doc["blocked"])  # one outcome each
+        total = run.plan_outcomes(plan)  # one outcome each
         progress = cli.progress(total, quiet=quiet)
         try:
             report = run.run_apply(req, progress)
@@ -270,7 +270,7 @@ def apply_command(
         finally:
             progress.clear()
         show_apply(
-            report, change_labels(doc), req.journal_path, quiet=quiet, verbose=verbose,
+            report, change_labels(plan), req.journal_path, quiet=quiet, verbose=verbose,
             resume=resume, dry_run=dry_run,
         )  # fmt: skip
         return report.exit_code
@@ -314,6 +314,7 @@ def undo(
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
+        from trello_restore.locks import lock_dir
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
 
         journal = load_journal(journal_file)
@@ -333,6 +334,7 @@ def undo(
             options=ApplyOptions.from_settings(
                 s, workers=workers, rate_limit=rate_limit, dry_run=dry_run
             ),
+            lock_dir=lock_dir(s.state_dir),
             include_board_memberships=include_board_memberships,
             key=s.api_key,
             token=s.token,

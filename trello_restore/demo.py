@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from trello_restore.config import ENV_HOME, state_dir
 from trello_restore.errors import ExitCode
-from trello_restore.planfile import plan_to_dict
+from trello_restore.locks import lock_dir
 from trello_restore.report import apply_summary, render_text
 from trello_restore.run import (
     UndoRequest,
@@ -246,12 +246,11 @@ def run_demo(
         result = make_plan(request, created_at=now)
         for line in _shorten(render_text(result.plan, result.meta, dry_run=True), PLAN_LINES):
             echo(line)
-        doc = plan_to_dict(result.plan, result.meta)
 
         before = snapshot(s.world)
         # The truth is relative to the current state: computed before anything is applied.
         want, truth = expected_after(s, before, "b"), s.truth("b")
-        n = len(doc["changes"])
+        n = len(result.plan.changes)
         echo("")
         for line in _para(
             f"2. Apply the {_plural(n, 'change')}, board memberships first (trello-restore "
@@ -263,7 +262,8 @@ def run_demo(
         ):
             echo(line)
         req = apply_request(
-            doc,
+            result.plan,
+            result.meta,
             api_url=server.base_url,
             options=apply_options(time_scale=TIME_SCALE),
             state_dir=state_dir(),
@@ -295,6 +295,7 @@ def run_demo(
             journal=journal,
             api_url=server.base_url,
             options=apply_options(time_scale=TIME_SCALE),
+            lock_dir=lock_dir(state_dir()),
             include_board_memberships=True,
             key=s.key,
             token=s.token,

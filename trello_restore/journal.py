@@ -19,14 +19,15 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from trello_restore.errors import InputFileError
+from trello_restore.fsutil import write_atomic
+from trello_restore.kinds import KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -121,31 +122,14 @@ class Journal:
         line = json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".journal-", dir=path.parent)
         except OSError as exc:
-            # mkdir says "File exists" when the parent is a file: say what is really wrong.
-            why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
-            raise InputFileError(
-                f"cannot create the journal {path} ({why}); check the state directory "
-                "(TRELLO_RESTORE_HOME) or pass --journal PATH"
-            ) from None
+            raise InputFileError(_cannot_create(path, exc)) from None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                os.fchmod(fh.fileno(), 0o600)
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.link(tmp, path)
+            write_atomic(path, line, prefix=".journal-", suffix="", exclusive=True)
         except FileExistsError:
             raise
         except OSError as exc:
-            raise InputFileError(
-                f"cannot create the journal {path} ({exc.strerror}); check the state directory "
-                "(TRELLO_RESTORE_HOME) or pass --journal PATH"
-            ) from None
-        finally:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
+            raise InputFileError(_cannot_create(path, exc)) from None
 
     @classmethod
     def read(cls, path: Path) -> Self:
@@ -266,14 +250,6 @@ class Journal:
             if r.status == "pending" or (r.status == "failed" and r.uncertain)
         }
 
-    def unresolved(self) -> dict[str, JournalRecord]:
-        """The apply's open records (see ``unresolved``), by change id."""
-        return unresolved(self._records)
-
-    def applied(self, op: Op = "apply") -> Iterator[JournalRecord]:
-        """Latest records that say this tool made the change (what undo may reverse)."""
-        return (r for r in self.latest().values() if r.op == op and r.status == "applied")
-
 
 def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
     """The changes whose latest ``apply`` record leaves open whether the write took effect: a
@@ -297,11 +273,24 @@ def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
 def _record(raw: dict[str, Any]) -> JournalRecord:
     if raw.get("status") not in STATUSES or raw.get("op") not in ("apply", "undo"):
         raise ValueError(f"unknown status or op in {raw!r:.80}")
+    if raw.get("action") not in _ACTIONS:
+        raise ValueError(f"unknown action in {raw!r:.80}")
     return JournalRecord(**raw)
 
 
+#: The change kinds' actions (``kinds.KINDS``): a record of any other is not this tool's.
+_ACTIONS = frozenset(k.action for k in KINDS)
 #: What to do about a file that is not a journal (for undo, and for apply's --journal).
 _GIVE_JOURNAL = "give the journal file apply printed (or another --journal PATH to apply)"
+
+
+def _cannot_create(path: Path, exc: OSError) -> str:
+    # mkdir says "File exists" when a folder on the path is a file: say what is really wrong.
+    why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
+    return (
+        f"cannot create the journal {path} ({why}); check the state directory "
+        "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+    )
 
 
 def _not_a_dir(path: Path) -> bool:
@@ -312,14 +301,3 @@ def _not_a_dir(path: Path) -> bool:
 def journal_path(state_dir: Path, plan_digest: str) -> Path:
     """The default journal of a plan: derived from the plan's content, so a re-run resumes."""
     return state_dir / "journals" / f"plan-{plan_digest[:16]}.jsonl"
-
-
-def summarize(records: Iterable[JournalRecord]) -> dict[str, int]:
-    """Counts of the latest status of each change."""
-    latest: dict[str, JournalRecord] = {}
-    for r in records:
-        latest[r.change_id] = r
-    counts: dict[str, int] = {}
-    for r in latest.values():
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts

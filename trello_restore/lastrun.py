@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
+from trello_restore.fsutil import write_atomic
 
 FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
@@ -126,26 +125,15 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
         **scope.describe(),
         "all_boards": sorted(set(scope.board_ids)),
     }
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".last-run-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).replace(path)
-        tmp = None
+        write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-")
     except OSError as exc:
         raise UsageError(
             f"the run succeeded but its last-run state could not be saved to {path} "
             f"({exc.strerror or exc}); fix the state directory (TRELLO_RESTORE_HOME or "
             "[paths] state_dir): the next --since last-run run starts from the previous cutoff"
         ) from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
     return path
 
 

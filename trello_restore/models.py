@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 Mode = Literal["removed", "ever-added"]
@@ -195,10 +195,13 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One write: put a member back on a card, or (with ``add_to_board``) on a board."""
+    """One write: put a member back on a card, or (with ``add_to_board``) on a board.
+
+    ``action`` names the change's kind (``kinds.py``: ``add_member_to_card`` or
+    ``add_member_to_board``), which says how it is written, checked, undone and shown."""
 
     change_id: str
-    action: Literal["add_member_to_card", "add_member_to_board"]
+    action: str
     board_id: str
     board_name: str
     member: MemberRef
@@ -251,6 +254,24 @@ class Plan:
     def board_changes(self) -> tuple[Change, ...]:
         """The ``add_member_to_board`` changes (ordered first)."""
         return tuple(c for c in self.changes if c.action == "add_member_to_board")
+
+
+def format_date(when: datetime) -> str:
+    """A date as the plan file and the run summary write it: ISO-8601 in UTC with a
+    ``Z``; milliseconds (as Trello dates have) or microseconds only when not zero. A naive
+    datetime is taken as UTC."""
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if when.microsecond % 1000:
+        text += f".{when.microsecond:06d}"
+    elif when.microsecond:
+        text += f".{when.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def parse_date(text: str) -> datetime:
+    """The inverse of ``format_date`` (an aware UTC datetime)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def normal_name(name: str) -> str:

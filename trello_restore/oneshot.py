@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from trello_restore import __version__, run
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, record_last_run, window_end
-from trello_restore.planfile import format_date, plan_summary, plan_to_dict
+from trello_restore.locks import lock_dir, run_lock
+from trello_restore.planfile import format_date, plan_summary
 from trello_restore.report import dry_run_exit_code, summary_line
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def _locks(req: OneShotRequest) -> Iterator[Any]:
 
         def lock(scope: Scope) -> None:
             if not req.dry_run:
-                held.enter_context(run.run_lock(req.state_dir, scope.board_ids))
+                held.enter_context(run_lock(lock_dir(req.state_dir), scope.board_ids))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
 
         yield lock
@@ -128,21 +129,20 @@ def _locks(req: OneShotRequest) -> Iterator[Any]:
 
 def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotResult:
     """Apply the plan just made (after ``ui.confirm``) and record the last run on success."""
-    doc = plan_to_dict(result.plan, result.meta)
-    n = run.plan_changes(doc)
+    n = run.plan_changes(result.plan)
     report: ApplyReport | None = None
     journal: Path | None = None
     outcome: Outcome
     if n == 0:
-        code, outcome = (
-            (ExitCode.PARTIAL, "blocked") if doc["blocked"] else (ExitCode.OK, "nothing_to_do")
-        )
+        blocked = bool(result.plan.blocked)
+        code, outcome = (ExitCode.PARTIAL, "blocked") if blocked else (ExitCode.OK, "nothing_to_do")
     elif not ui.confirm(n):
         code, outcome = ExitCode.OK, "declined"
     else:
         plan = req.plan
         apply = run.apply_request(
-            doc,
+            result.plan,
+            result.meta,
             api_url=plan.api_url,
             options=req.options,
             state_dir=req.state_dir,
@@ -154,7 +154,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             resolve_earlier=True,  # a re-run plans afresh: settle a killed run's writes first
         )
         journal = apply.journal_path
-        total = len(doc["changes"]) + len(doc["blocked"])  # one outcome each
+        total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, journal))
         code = report.exit_code
         outcome = "applied" if code == ExitCode.OK else "stopped" if report.stopped else "partial"

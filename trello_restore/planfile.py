@@ -1,27 +1,27 @@
 """The plan file (design.md §4): build, write, read and validate the reviewable JSON plan.
 
 ``plan_to_dict`` turns a ``Plan`` and its ``PlanMeta`` into the file's document, with keys in the
-documented order; ``plan_from_dict`` turns a validated document back into them. ``write_plan``
-writes atomically with mode 0600 (plans hold names); ``read_plan`` reads, parses and validates
-against the JSON Schema shipped in the package (``schema/plan-v1.schema.json``) plus the checks a
-schema cannot express. Every problem with a file is an ``InputFileError`` with a one-line message
-that says what to do. ``plan_digest`` names a plan's decisions, so the same plan gets the same
-journal.
+documented order; ``plan_from_dict`` turns a validated document back into them (each change
+through its kind's ``to_json``/``from_json``, ``kinds.py``). ``write_plan`` writes atomically with
+mode 0600 (plans hold names); ``read_plan`` reads and parses a file once, validates it against
+the JSON Schema shipped in the package (``schema/plan-v1.schema.json``, which
+``planschema.build_schema`` composes), turns it into the typed ``Plan`` and ``PlanMeta``, and
+checks what a schema cannot express on them. Every problem with a file is an ``InputFileError``
+with a one-line message that says what to do. ``plan_digest`` names a plan's decisions, so the
+same plan gets the same journal; ``digest_of`` is that digest for a typed plan.
 
 There is no field for the API key or token: a plan never holds them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -31,16 +31,37 @@ import jsonschema
 import jsonschema.exceptions
 
 from trello_restore.errors import InputFileError
+from trello_restore.fsutil import write_atomic
+from trello_restore.kinds import in_order, kind_of
 from trello_restore.models import (
     SKIP_ORDER,
     Blocked,
-    Change,
-    Evidence,
     MemberRef,
     Plan,
     PlanOptions,
     Skipped,
+    format_date,
+    parse_date,
 )
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PlanDict",
+    "PlanMeta",
+    "digest_of",
+    "dumps",
+    "format_date",
+    "parse_date",
+    "plan_digest",
+    "plan_from_dict",
+    "plan_schema",
+    "plan_summary",
+    "plan_to_dict",
+    "read_plan",
+    "validate_plan",
+    "write_plan",
+]
 
 #: The ``format`` field: what makes a JSON file a trello-restore plan.
 FORMAT = "trello-restore-plan"
@@ -71,37 +92,25 @@ class PlanMeta:
     source: Literal["api", "export"]
     #: Things the reviewer should know, e.g. an export's history cut by the 1000-action cap.
     warnings: tuple[str, ...] = ()
+    #: For a plan read from a file (``read_plan``): ``plan_digest`` of the file's document as
+    #: written, which names its journal; "" for a plan made in this run. (A file that a hand
+    #: edit left valid but not in the form ``plan_to_dict`` writes, say a date with ``.000``,
+    #: keeps the digest it had.)
+    digest: str = field(default="", compare=False)
 
 
 # ------------------------------------------------------------------------------------ to dict
 
 
-def format_date(when: datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``; milliseconds (as Trello dates have) or microseconds only
-    when not zero. A naive datetime is taken as UTC."""
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    if when.microsecond % 1000:
-        text += f".{when.microsecond:06d}"
-    elif when.microsecond:
-        text += f".{when.microsecond // 1000:03d}"
-    return text + "Z"
-
-
-def parse_date(text: str) -> datetime:
-    """The inverse of ``format_date`` (an aware UTC datetime)."""
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
 def plan_summary(plan: Plan) -> dict[str, Any]:
-    """Counts of the plan: changes (board and card), blocked, skipped (and per reason, in the
-    planner's reason order, only reasons that occur), and cards with incomplete history."""
+    """Counts of the plan: changes (and per kind: board and card), blocked, skipped (and per
+    reason, in the planner's reason order, only reasons that occur), and cards with incomplete
+    history."""
     reasons = Counter(s.reason for s in plan.skipped)
-    board_changes = len(plan.board_changes())
+    kinds = Counter(c.action for c in plan.changes)
     return {
         "changes": len(plan.changes),
-        "board_changes": board_changes,
-        "card_changes": len(plan.changes) - board_changes,
+        **{k.summary_key: kinds[k.action] for k in in_order()},
         "blocked": len(plan.blocked),
         "skipped": len(plan.skipped),
         "by_reason": {r: reasons[r] for r in SKIP_ORDER if reasons[r]},
@@ -109,47 +118,8 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _member(m: MemberRef) -> dict[str, str]:
-    return {"id": m.id, "username": m.username, "fullName": m.full_name}
-
-
 def _member_short(m: MemberRef) -> dict[str, str]:
     return {"id": m.id, "username": m.username}
-
-
-def _change(c: Change) -> dict[str, Any]:
-    head = {
-        "change_id": c.change_id,
-        "action": c.action,
-        "board": {"id": c.board_id, "name": c.board_name},
-    }
-    if c.action == "add_member_to_board":
-        return {
-            **head,
-            "member": _member(c.member),
-            "role": c.role,
-            "precondition": {"member_on_board": c.member_on_board},
-        }
-    if c.evidence is None:
-        raise ValueError(f"card change {c.change_id} has no evidence")
-    e = c.evidence
-    return {
-        **head,
-        "list": {"id": c.list_id, "name": c.list_name},
-        "card": {"id": c.card_id, "name": c.card_name, "shortLink": c.card_short_link},
-        "member": _member(c.member),
-        "evidence": {
-            "kind": e.kind,
-            "action_id": e.action_id,
-            "date": format_date(e.date),
-            "by": _member_short(e.by),
-            "move_action_id": e.move_action_id,
-        },
-        "precondition": {
-            "member_on_card": c.member_on_card,
-            "member_on_board": c.member_on_board,
-        },
-    }
 
 
 def _inputs(o: PlanOptions, meta: PlanMeta) -> dict[str, Any]:
@@ -183,8 +153,11 @@ def plan_to_dict(plan: Plan, meta: PlanMeta) -> PlanDict:
         "account": _member_short(meta.account) if meta.account is not None else None,
         "inputs": _inputs(plan.options, meta),
         "summary": plan_summary(plan),
-        "changes": [_change(c) for c in plan.changes],
-        "blocked": [{"change": _change(b.change), "reason": b.reason} for b in plan.blocked],
+        "changes": [kind_of(c.action).to_json(c) for c in plan.changes],
+        "blocked": [
+            {"change": kind_of(b.change.action).to_json(b.change), "reason": b.reason}
+            for b in plan.blocked
+        ],
         "skipped": [
             {
                 "card": {"id": s.card_id, "name": s.card_name},
@@ -206,42 +179,6 @@ def _member_ref(d: dict[str, str]) -> MemberRef:
     return MemberRef(d["id"], d.get("username", ""), d.get("fullName", ""))
 
 
-def _change_from(d: dict[str, Any]) -> Change:
-    board, member, pre = d["board"], _member_ref(d["member"]), d["precondition"]
-    if d["action"] == "add_member_to_board":
-        return Change(
-            change_id=d["change_id"],
-            action="add_member_to_board",
-            board_id=board["id"],
-            board_name=board["name"],
-            member=member,
-            role=d["role"],
-            member_on_board=pre["member_on_board"],
-        )
-    e = d["evidence"]
-    return Change(
-        change_id=d["change_id"],
-        action="add_member_to_card",
-        board_id=board["id"],
-        board_name=board["name"],
-        member=member,
-        list_id=d["list"]["id"],
-        list_name=d["list"]["name"],
-        card_id=d["card"]["id"],
-        card_name=d["card"]["name"],
-        card_short_link=d["card"]["shortLink"],
-        evidence=Evidence(
-            kind=e["kind"],
-            action_id=e["action_id"],
-            date=parse_date(e["date"]),
-            by=_member_ref(e["by"]),
-            move_action_id=e["move_action_id"],
-        ),
-        member_on_card=pre["member_on_card"],
-        member_on_board=pre["member_on_board"],
-    )
-
-
 def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
     """A validated plan document back as the ``Plan`` and ``PlanMeta`` it was made from (for
     ``apply PLAN`` and for rendering a reviewed plan). ``plan_to_dict`` of the result gives
@@ -261,8 +198,11 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
     )
     plan = Plan(
         options=options,
-        changes=tuple(_change_from(c) for c in doc["changes"]),
-        blocked=tuple(Blocked(_change_from(b["change"]), b["reason"]) for b in doc["blocked"]),
+        changes=tuple(kind_of(c["action"]).from_json(c) for c in doc["changes"]),
+        blocked=tuple(
+            Blocked(kind_of(b["change"]["action"]).from_json(b["change"]), b["reason"])
+            for b in doc["blocked"]
+        ),
         skipped=tuple(
             Skipped(
                 card_id=s["card"]["id"],
@@ -311,34 +251,10 @@ def write_plan(doc: PlanDict, path: str | Path) -> None:
             raise InputFileError(f"cannot write the plan to stdout: {_reason(err)}") from err
         return
     target = Path(path)
-    directory = target.parent
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(target)
-        tmp = None
+        write_atomic(target, text, prefix=f".{target.name}.")
     except OSError as err:
         raise InputFileError(_write_error(target, err)) from err
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a directory)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _reason(err: OSError) -> str:
@@ -367,9 +283,10 @@ def _write_error(target: Path, err: OSError) -> str:
 # --------------------------------------------------------------------------------------- read
 
 
-def read_plan(path: str | Path) -> PlanDict:
-    """Read, parse and validate a plan file; ``InputFileError`` (one line) when it is not a
-    plan this version can apply as written."""
+def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
+    """Read a plan file once: parse it, validate it (``validate_plan``) and return the typed
+    plan and its meta, whose ``digest`` is the file's (``plan_digest``). ``InputFileError``
+    (one line) when it is not a plan this version can apply as written."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -400,8 +317,8 @@ def read_plan(path: str | Path) -> PlanDict:
             f"plan file {p} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
             "make it again with --plan-out"
         ) from err
-    validate_plan(doc, name=f"plan file {p}")
-    return cast(PlanDict, doc)
+    plan, meta = validate_plan(doc, name=f"plan file {p}")
+    return plan, replace(meta, digest=plan_digest(doc))
 
 
 @cache
@@ -417,10 +334,11 @@ def plan_schema() -> dict[str, Any]:
     return cast(dict[str, Any], _validator().schema)
 
 
-def validate_plan(doc: Any, *, name: str = "the plan") -> None:
-    """Check a parsed plan document: its format and major version first (a clear message for a
-    plan from a newer trello-restore), then the JSON Schema, then what a schema cannot say
-    (unique change ids, board grants before the card changes that need them, a summary that
+def validate_plan(doc: Any, *, name: str = "the plan") -> tuple[Plan, PlanMeta]:
+    """Check a parsed plan document and return it typed: its format and major version first (a
+    clear message for a plan from a newer trello-restore), then the JSON Schema; then, on the
+    typed plan, what a schema cannot say (unique change ids, each change consistent with the
+    plan, e.g. board grants before the card changes that need them, and a summary that
     matches the lists). ``name`` starts the error message."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputFileError(f'{name} is not a trello-restore plan (no "format": "{FORMAT}")')
@@ -444,12 +362,20 @@ def validate_plan(doc: Any, *, name: str = "the plan") -> None:
             f"{_one_line(error.message)}; it may have been edited by hand, "
             "make it again with --plan-out"
         )
-    problem = _semantic_problem(doc)
+    try:
+        plan, meta = plan_from_dict(cast(PlanDict, doc))
+    except ValueError as err:  # a date the schema's pattern lets through, e.g. month 13
+        raise InputFileError(
+            f"{name} holds an impossible date ({_one_line(str(err))}); it may have been edited "
+            "by hand, make it again with --plan-out"
+        ) from None
+    problem = _semantic_problem(plan, doc["summary"])
     if problem is not None:
         raise InputFileError(
             f"{name} is inconsistent: {problem}; it may have been edited by hand, "
             "make it again with --plan-out"
         )
+    return plan, meta
 
 
 def _one_line(message: str, limit: int = 160) -> str:
@@ -457,43 +383,29 @@ def _one_line(message: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _semantic_problem(doc: PlanDict) -> str | None:
-    """The first inconsistency a schema cannot express, or None."""
+def _semantic_problem(plan: Plan, summary: dict[str, Any]) -> str | None:
+    """The first inconsistency of a typed plan that a schema cannot express, or None
+    (``summary``: the file's)."""
     seen: set[str] = set()
-    for entry in [*doc["changes"], *(b["change"] for b in doc["blocked"])]:
-        cid = entry["change_id"]
-        if cid in seen:
-            return f"change_id {cid} appears twice"
-        seen.add(cid)
-    add_to_board = doc["inputs"]["add_to_board"]
-    granted: set[tuple[str, str]] = set()
-    for i, c in enumerate(doc["changes"]):
-        key = (c["board"]["id"], c["member"]["id"])
-        if c["action"] == "add_member_to_board":
-            if not add_to_board:
-                return f"$.changes[{i}] grants board membership but add_to_board is false"
-            granted.add(key)
-        elif not c["precondition"]["member_on_board"] and key not in granted:
-            if not add_to_board:
-                return (
-                    f"$.changes[{i}] adds a member who is not on the board "
-                    "but add_to_board is false (it should be blocked)"
-                )
-            return f"$.changes[{i}] adds a member to a card before granting board membership"
-    counts = Counter(c["action"] for c in doc["changes"])
-    reasons = Counter(s["reason"] for s in doc["skipped"])
-    expected = {
-        "changes": len(doc["changes"]),
-        "board_changes": counts["add_member_to_board"],
-        "card_changes": counts["add_member_to_card"],
-        "blocked": len(doc["blocked"]),
-        "skipped": len(doc["skipped"]),
-        "by_reason": dict(reasons),
-        "incomplete": len(doc["incomplete"]),
-    }
-    for field, value in expected.items():
-        if doc["summary"][field] != value:
-            return f"summary.{field} is {doc['summary'][field]} but the plan has {value}"
+    for c in [*plan.changes, *(b.change for b in plan.blocked)]:
+        if c.change_id in seen:
+            return f"change_id {c.change_id} appears twice"
+        seen.add(c.change_id)
+    provided: set[Hashable] = set()
+    for i, c in enumerate(plan.changes):
+        kind = kind_of(c.action)
+        problem = kind.plan_problem(c, plan.options, provided)
+        if problem is not None:
+            return f"$.changes[{i}] {problem}"
+        key = kind.provides(c)
+        if key is not None:
+            provided.add(key)
+    expected = plan_summary(plan)
+    # In the order found (as a reader would count them), for the message.
+    expected["by_reason"] = dict(Counter(s.reason for s in plan.skipped))
+    for key, value in expected.items():
+        if summary[key] != value:
+            return f"summary.{key} is {summary[key]} but the plan has {value}"
     return None
 
 
@@ -508,3 +420,9 @@ def plan_digest(doc: PlanDict) -> str:
     decisions = {k: doc.get(k) for k in ("api_url", "account", "inputs", "changes", "blocked")}
     canonical = json.dumps(decisions, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def digest_of(plan: Plan, meta: PlanMeta) -> str:
+    """``plan_digest`` of a typed plan: its file's (``meta.digest``, for a plan read with
+    ``read_plan``), else that of the document ``plan_to_dict`` makes of it."""
+    return meta.digest or plan_digest(plan_to_dict(plan, meta))

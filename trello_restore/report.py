@@ -1,9 +1,10 @@
 """What the user reads about a plan, and the exit code of a dry run.
 
-``render_text`` is the plan for humans: board memberships to grant first, then card members
-grouped by board, list and card, each with the evidence it rests on; then what is blocked (and
-how to unblock it), what is skipped (by reason, or listed with ``verbose``), and one summary line.
-``render_json`` is the plan file's document as text (``--format json``).
+``render_text`` is the plan for humans: each change kind in the order it is applied (board
+memberships to grant first, then card members grouped by board, list and card, each with the
+evidence it rests on; the headings and lines are the kinds' own, ``kinds.py``); then what is
+blocked (and how to unblock it), what is skipped (by reason, or listed with ``verbose``), and
+one summary line. ``render_json`` is the plan file's document as text (``--format json``).
 
 For applying and undoing: ``outcome_line`` says what happened to one change (by name, from the
 plan), ``apply_summary`` counts the outcomes (applied, already satisfied, drifted, blocked,
@@ -17,15 +18,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from trello_restore.errors import ExitCode
-from trello_restore.models import SKIP_ORDER, Change, Evidence, MemberRef, Plan
-from trello_restore.planfile import PlanDict, PlanMeta, dumps, plan_summary, plan_to_dict
+from trello_restore.kinds import in_order, kind_of
+from trello_restore.models import SKIP_ORDER, Change, MemberRef, Plan
+from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict
+from trello_restore.words import card_url, handle, member_name, plural, when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
@@ -44,17 +46,6 @@ __all__ = [
     "summary_line",
 ]
 
-#: How each kind of evidence reads after the member's name.
-_EVIDENCE_NOTE = {
-    "reconstructed": "reconstructed",
-    "ever_added": "mode ever-added",
-}
-
-
-def card_url(short_link: str) -> str:
-    """The card's address on trello.com."""
-    return f"https://trello.com/c/{short_link}"
-
 
 def dry_run_exit_code(plan: Plan, detailed: bool) -> ExitCode:
     """``CHANGES_PENDING`` for a dry run with ``--detailed-exitcode`` when the plan has changes,
@@ -67,62 +58,6 @@ def dry_run_exit_code(plan: Plan, detailed: bool) -> ExitCode:
 def render_json(plan: Plan, meta: PlanMeta) -> str:
     """The plan file's document, exactly as ``--plan-out`` writes it."""
     return dumps(plan_to_dict(plan, meta))
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
-def _member(m: MemberRef) -> str:
-    """``Full Name (@username)`` as far as known, else the id."""
-    if m.full_name and m.username:
-        return f"{m.full_name} (@{m.username})"
-    if m.username:
-        return f"@{m.username}"
-    if m.full_name:
-        return f"{m.full_name} ({m.id})"
-    return m.id
-
-
-def _by(m: MemberRef) -> str:
-    return f"@{m.username}" if m.username else m.id
-
-
-def _actor(e: Evidence) -> str:
-    """Who made the evidence action: the member, or the app (an automation) that acted for them."""
-    return f"{e.app} (app, on behalf of {_by(e.by)})" if e.app else _by(e.by)
-
-
-def _when(d: datetime, *, seconds: bool = True) -> str:
-    d = d.astimezone(UTC)
-    if not seconds and d.second == 0 and d.microsecond == 0:
-        return d.strftime("%Y-%m-%d %H:%M UTC")
-    return d.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _card(c: Change) -> str:
-    name = c.card_name or c.card_id
-    return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
-
-
-def _evidence(c: Change, verbose: bool) -> str:
-    e = c.evidence
-    if e is None:  # pragma: no cover - the planner gives every card change its evidence
-        return ""
-    if e.kind == "recorded_removal":
-        text = f"removed by {_actor(e)} {_when(e.date)}"
-        if e.move_action_id:
-            text += ", with a move to another board"
-        if verbose:
-            text += f" [action {e.action_id}"
-            text += f", move {e.move_action_id}]" if e.move_action_id else "]"
-        return text
-    lead = "lost without a logged removal" if e.kind == "reconstructed" else "not on the card now"
-    text = f"{lead}; added {e.date.astimezone(UTC):%Y-%m-%d} by {_actor(e)}"
-    text += f" ({_EVIDENCE_NOTE[e.kind]})"
-    if verbose:
-        text += f" [action {e.action_id}]"
-    return text
 
 
 def _known_members(plan: Plan) -> dict[str, MemberRef]:
@@ -138,13 +73,13 @@ def _known_members(plan: Plan) -> dict[str, MemberRef]:
 def _header(plan: Plan, meta: PlanMeta) -> str:
     o = plan.options
     boards = ", ".join(name or bid for bid, name in meta.boards) or "no boards"
-    text = f"Plan for {boards} since {_when(o.since, seconds=False)}"
+    text = f"Plan for {boards} since {when(o.since, seconds=False)}"
     if o.until is not None:
-        text += f" until {_when(o.until, seconds=False)}"
+        text += f" until {when(o.until, seconds=False)}"
     notes = [f"mode {o.mode}"]
     if o.removed_by is not None:
         who = _known_members(plan).get(o.removed_by)
-        notes.append(f"removed by {_by(who) if who else o.removed_by}")
+        notes.append(f"removed by {handle(who) if who else o.removed_by}")
     if o.cause is not None:
         notes.append(f"cause {o.cause}")
     if o.only_recorded:
@@ -164,14 +99,13 @@ def summary_line(plan: Plan, *, dry_run: bool = True) -> str:
     """``Summary: N changes (B board memberships, C card members), X blocked, Y skipped.`` and,
     on a dry run, ``Dry run: nothing was changed.``"""
     s = plan_summary(plan)
+    kinds = ", ".join(plural(s[k.summary_key], k.noun) for k in in_order())
     text = (
-        f"Summary: {_plural(s['changes'], 'change')} "
-        f"({_plural(s['board_changes'], 'board membership')}, "
-        f"{_plural(s['card_changes'], 'card member')}), "
+        f"Summary: {plural(s['changes'], 'change')} ({kinds}), "
         f"{s['blocked']} blocked, {s['skipped']} skipped."
     )
     if s["incomplete"]:
-        text += f" {_plural(s['incomplete'], 'card')} with incomplete history."
+        text += f" {plural(s['incomplete'], 'card')} with incomplete history."
     return text + (" Dry run: nothing was changed." if dry_run else "")
 
 
@@ -195,24 +129,18 @@ def render_text(
     lines = [style(_header(plan, meta), bold=True), ""]
     would = "Would" if dry_run else "Will"
     if plan.incomplete:
-        text = f"Incomplete history: {_plural(len(plan.incomplete), 'card')}"
+        text = f"Incomplete history: {plural(len(plan.incomplete), 'card')}"
         text += " (no reconstructed changes planned for them)"
         if verbose:
             text += ": " + ", ".join(plan.incomplete)
         lines.append(style(text, fg="yellow"))
 
     plus = style("+", fg="green")
-    grants = plan.board_changes()
-    if grants:
-        lines.append(style(f"{would} grant board membership first ({len(grants)})", bold=True))
-        lines.extend(
-            f"  {plus} {_member(c.member)} to {c.board_name or c.board_id} as {c.role}"
-            for c in grants
-        )
-    cards = plan.card_changes()
-    if cards:
-        lines.append(style(f"{would} re-add card members ({len(cards)})", bold=True))
-        lines.extend(_grouped(cards, lambda c: f"{plus} {_member(c.member)}", verbose))
+    for kind in in_order():  # in the order they are applied
+        changes = [c for c in plan.changes if c.action == kind.action]
+        if changes:
+            lines.append(style(kind.heading(would, len(changes)), bold=True))
+            lines.extend(_listed(changes, plus, kind.grouped, verbose))
     if not plan.changes:
         lines.append("Nothing to re-add.")
 
@@ -226,7 +154,7 @@ def render_text(
             _grouped(
                 [b.change for b in plan.blocked],
                 lambda c: (
-                    f"{style('!', fg='red')} {_member(c.member)}: not a member of "
+                    f"{style('!', fg='red')} {kind_of(c.action).describe(c)}: not a member of "
                     f"{c.board_name or c.board_id}"
                 ),
                 verbose,
@@ -240,15 +168,32 @@ def render_text(
             for s in plan.skipped:
                 action = f" [action {s.action_id}]" if s.action_id else ""
                 card = s.card_name or s.card_id
-                lines.append(f"  - {_member(s.member)} on {card}: {s.reason}{action}")
+                lines.append(f"  - {member_name(s.member)} on {card}: {s.reason}{action}")
     lines.append(summary_line(plan, dry_run=dry_run))
     return "\n".join(lines) + "\n"
+
+
+def _card(c: Change) -> str:
+    name = c.card_name or c.card_id
+    return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
+
+
+def _listed(changes: list[Change], mark: str, grouped: bool, verbose: bool) -> list[str]:
+    """The lines of one kind's changes: one each, or grouped by board, list and card."""
+    if grouped:
+        return _grouped(changes, lambda c: f"{mark} {kind_of(c.action).describe(c)}", verbose)
+    out: list[str] = []
+    for c in changes:
+        kind = kind_of(c.action)
+        evidence = kind.evidence(c, verbose)
+        out.append(f"  {mark} {kind.describe(c)}" + (f"  {evidence}" if evidence else ""))
+    return out
 
 
 def _grouped(
     changes: Iterable[Change], describe: Callable[[Change], str], verbose: bool
 ) -> list[str]:
-    """Board → list → card → one line per member with its evidence (input already in order)."""
+    """Board → list → card → one line per change with its evidence (input already in order)."""
     out: list[str] = []
     for (board_id, board), by_board in groupby(changes, key=lambda c: (c.board_id, c.board_name)):
         out.append(f"  {board or board_id}")
@@ -257,7 +202,10 @@ def _grouped(
             for _, by_card in groupby(by_list, key=lambda c: c.card_id):
                 group = list(by_card)
                 out.append(f"      {_card(group[0])}")
-                out.extend(f"        {describe(c)}  {_evidence(c, verbose)}" for c in group)
+                out.extend(
+                    f"        {describe(c)}  {kind_of(c.action).evidence(c, verbose)}"
+                    for c in group
+                )
     return out
 
 
@@ -298,27 +246,12 @@ _REASONS = {
 }
 
 
-def _member_dict(m: Mapping[str, Any]) -> str:
-    return _member(MemberRef(m["id"], m.get("username", ""), m.get("fullName", "")))
-
-
-def change_labels(doc: PlanDict) -> dict[str, str]:
-    """``change_id`` → what the change is about, by name, for every change and blocked change
-    of a plan document: ``Ann (@ann) → card Ship it (https://trello.com/c/…)`` or ``Ann (@ann)
-    → board Archive 2025 as normal``."""
-    out: dict[str, str] = {}
-    for c in [*doc["changes"], *(b["change"] for b in doc["blocked"])]:
-        who = _member_dict(c["member"])
-        if c["action"] == "add_member_to_board":
-            out[c["change_id"]] = f"{who} → board {c['board']['name'] or c['board']['id']}" + (
-                f" as {c['role']}"
-            )
-            continue
-        card = c["card"]
-        name = card["name"] or card["id"]
-        where = f"{name} ({card_url(card['shortLink'])})" if card["shortLink"] else name
-        out[c["change_id"]] = f"{who} → card {where}"
-    return out
+def change_labels(plan: Plan) -> dict[str, str]:
+    """``change_id`` → what the change is about, by name (its kind's ``label``), for every
+    change and blocked change of a plan: ``Ann (@ann) → card Ship it (https://trello.com/c/…)``
+    or ``Ann (@ann) → board Archive 2025 as normal``."""
+    changes = [*plan.changes, *(b.change for b in plan.blocked)]
+    return {c.change_id: kind_of(c.action).label(c) for c in changes}
 
 
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
@@ -328,12 +261,8 @@ def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
     label = _OUTCOME_LABEL.get(outcome.status, outcome.status.replace("_", " "))
     what = labels.get(outcome.change_id)
     if what is None:
-        where = (
-            f"board {outcome.board_id}"
-            if outcome.action.endswith("_board")
-            else f"card {outcome.card_id}"
-        )
-        what = f"member {outcome.member_id} on {where}"
+        kind = kind_of(outcome.action)
+        what = kind.unnamed(outcome.member_id, outcome.board_id, outcome.card_id)
     text = f"  {label:<16} {what}"
     if outcome.status in ("failed", "drifted", "blocked") and (
         outcome.error or outcome.http_status
@@ -363,7 +292,7 @@ def apply_summary(report: ApplyReport, *, dry_run: bool = False, undo: bool = Fa
     text = f"Summary: {_counts_text(counts, always)}."
     done = counts.get("skipped_done", 0)
     if done:
-        text += f" {_plural(done, 'change')} done by an earlier run (skipped)."
+        text += f" {plural(done, 'change')} done by an earlier run (skipped)."
     return text + (" Dry run: nothing was changed." if dry_run else "")
 
 

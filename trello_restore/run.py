@@ -9,20 +9,18 @@ Nothing here reads the environment: the caller passes credentials and directorie
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from trello_restore import __version__, defaults
+from trello_restore import __version__, defaults, locks
 from trello_restore.errors import (
     BadRequest,
     BadResponse,
     InputFileError,
-    LockHeld,
     NotFound,
     PermissionDenied,
     UsageError,
@@ -32,7 +30,7 @@ from trello_restore.history import credit_apps
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import MemberRef, Plan, PlanOptions
-from trello_restore.planfile import PlanDict, PlanMeta, plan_digest
+from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.planner import build_plan, resolve_filters
 from trello_restore.timeparse import check_window, parse_when
 
@@ -357,51 +355,6 @@ def resolve_workspace(api: TrelloApi, ref: str) -> tuple[str, list[BoardInfo]]:
     ]
 
 
-# -------------------------------------------------------------------------------- run lock
-
-
-@contextlib.contextmanager
-def run_lock(state_dir: Path, board_ids: Iterable[str]) -> Iterator[Path]:
-    """Hold the run locks of these boards (``<state_dir>/locks/run-board-<id>.lock``), or raise
-    ``LockHeld`` at once: a one-shot run (plan and apply) takes them before it reads the boards'
-    history, so an overlapping run on a board exits without reading further or writing.
-
-    They are not the engine's ``board-<id>`` locks, which the apply inside the same run takes
-    later (a second ``FileLock`` on the same file in one process would not get it), so an
-    ``apply PLAN`` or ``undo`` on the same board still conflicts with the run at apply time."""
-    from filelock import FileLock, Timeout
-
-    directory = state_dir / "locks"
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot create the lock directory {directory} ({exc.strerror or exc}); check "
-            "TRELLO_RESTORE_HOME or [paths] state_dir and the directory's permissions"
-        ) from None
-    held: list[FileLock] = []
-    try:
-        for board_id in sorted(set(board_ids)):
-            lock = FileLock(directory / f"run-board-{board_id}.lock")
-            try:
-                lock.acquire(blocking=False)
-            except Timeout:
-                raise LockHeld(
-                    "another trello-restore run is working on these boards "
-                    f"(lock {lock.lock_file}); try again later"
-                ) from None
-            except OSError as exc:
-                raise UsageError(
-                    f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
-                    "check the state directory's permissions"
-                ) from None
-            held.append(lock)
-        yield directory
-    finally:
-        for lock in reversed(held):
-            lock.release()
-
-
 # ------------------------------------------------------------------------------------- apply
 
 #: Called with each change's outcome as it happens (progress display).
@@ -410,15 +363,18 @@ Progress = Callable[["ChangeOutcome"], None]
 
 @dataclass(frozen=True)
 class ApplyRequest:
-    """A checked plan document and everything needed to carry it out."""
+    """A checked plan and everything needed to carry it out."""
 
-    #: The plan document (``planfile.read_plan`` or ``plan_to_dict``), applied as written.
-    doc: PlanDict
+    #: The plan (``planfile.read_plan``, or the one just made), applied as written.
+    plan: Plan
+    meta: PlanMeta
     #: The API base the writes go to; the plan must have been made against it.
     api_url: str
     #: Where outcomes are journaled (the plan's default journal unless ``--journal``).
     journal_path: Path
     options: ApplyOptions
+    #: Where the plan's and its boards' locks are taken (``locks.apply_lock``).
+    lock_dir: Path
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     read_retries: int = 5
@@ -467,7 +423,8 @@ def apply_options(
 
 
 def apply_request(
-    doc: PlanDict,
+    plan: Plan,
+    meta: PlanMeta,
     *,
     api_url: str,
     options: ApplyOptions,
@@ -478,23 +435,27 @@ def apply_request(
     read_retries: int = 5,
     journal_dir: Path | None = None,
     resolve_earlier: bool = False,
+    lock_dir: Path | None = None,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
-    ``<state_dir>/journals``. ``resolve_earlier`` (the one-shot form, which plans afresh when
-    run again): first resolve the interrupted writes that earlier journals in that directory
-    left on the plan's boards."""
-    default = journal_path(state_dir, plan_digest(doc))
+    ``<state_dir>/journals``. The locks are taken in ``lock_dir``, by default
+    ``<state_dir>/locks``. ``resolve_earlier`` (the one-shot form, which plans afresh when run
+    again): first resolve the interrupted writes that earlier journals in that directory left
+    on the plan's boards."""
+    default = journal_path(state_dir, digest_of(plan, meta))
     if journal_dir is not None:
         default = journal_dir / default.name
     path = Path(journal) if journal is not None else default
     if path.is_dir():
         raise UsageError(f"--journal {path} is a directory; give a file name")
     return ApplyRequest(
-        doc=doc,
+        plan=plan,
+        meta=meta,
         api_url=api_url.rstrip("/"),
         journal_path=path,
         options=options,
+        lock_dir=lock_dir if lock_dir is not None else locks.lock_dir(state_dir),
         key=key,
         token=token,
         read_retries=read_retries,
@@ -502,9 +463,14 @@ def apply_request(
     )
 
 
-def plan_changes(doc: PlanDict) -> int:
-    """How many changes a plan document would write (board memberships and card members)."""
-    return len(doc["changes"])
+def plan_changes(plan: Plan) -> int:
+    """How many changes a plan would write (board memberships and card members)."""
+    return len(plan.changes)
+
+
+def plan_outcomes(plan: Plan) -> int:
+    """How many outcomes applying a plan reports: one per change, blocked ones included."""
+    return len(plan.changes) + len(plan.blocked)
 
 
 def _open_api(api_url: str, key: str, token: str, read_retries: int) -> TrelloApi:
@@ -542,17 +508,22 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan, check_plan_target
 
-    digest = plan_digest(req.doc)
+    digest = digest_of(req.plan, req.meta)
     with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
         account_id = str(api.me()["id"])
-        check_plan_target(req.doc, req.api_url, account_id)
+        check_plan_target(req.meta, req.api_url, account_id)
         if req.earlier_journals is not None and not req.options.dry_run:
             from trello_restore.undo import resolve_earlier_journals
 
-            boards = {str(b["id"]) for b in req.doc["inputs"]["boards"]}
-            boards |= {str(c["board"]["id"]) for c in req.doc["changes"]}
+            boards = {board_id for board_id, _ in req.meta.boards}
+            boards |= {c.board_id for c in req.plan.changes}
             resolve_earlier_journals(
-                api, req.earlier_journals, boards, req.options, exclude=req.journal_path
+                api,
+                req.earlier_journals,
+                boards,
+                req.options,
+                lock_dir=req.lock_dir,
+                exclude=req.journal_path,
             )
         if req.options.dry_run:
             journal = _existing_journal(req.journal_path, digest)
@@ -562,7 +533,9 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             )
             journal = Journal.open(req.journal_path, header)
         try:
-            return apply_plan(req.doc, api, journal, req.options, progress)
+            return apply_plan(
+                req.plan, req.meta, api, journal, req.options, progress, lock_dir=req.lock_dir
+            )
         finally:
             if journal is not None:
                 journal.close()
@@ -578,6 +551,8 @@ class UndoRequest:
     journal: Journal
     api_url: str
     options: ApplyOptions
+    #: Where the locks of the journal's plan and boards are taken (``locks.lock_dir``).
+    lock_dir: Path
     include_board_memberships: bool = False
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
@@ -618,6 +593,7 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
                 req.options,
                 include_board_memberships=req.include_board_memberships,
                 progress=progress,
+                lock_dir=req.lock_dir,
             )
         finally:
             journal.close()

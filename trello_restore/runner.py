@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from trello_restore import defaults
-from trello_restore.api import MemberStandIn, RetryPolicy, TrelloApi, certainly_not_applied
+from trello_restore.api import RetryPolicy, TrelloApi, certainly_not_applied
 from trello_restore.errors import (
     ApiError,
     ApiUnreachable,
@@ -49,8 +49,10 @@ from trello_restore.errors import (
     RateLimited,
 )
 from trello_restore.journal import Journal, JournalRecord, Op, Status
+from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule
 from trello_restore.limiter import RateLimiter
 from trello_restore.live import refusal
+from trello_restore.models import Change
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -63,21 +65,17 @@ __all__ = [
     "ApplyReport",
     "Breaker",
     "ChangeOutcome",
-    "Item",
     "Runner",
     "WriteRule",
+    "outcome_of",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Outcomes that make a run a partial failure.
 PROBLEMS = frozenset({"failed", "drifted", "blocked"})
-#: Outcomes a dry run reports for a change it would write.
-WOULD_APPLY = "would_apply"
 #: Outcome of a change an earlier run finished (no request, nothing journaled).
 SKIPPED_DONE = "skipped_done"
-#: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
-NOT_ATTEMPTED = "not_attempted"
 
 
 # ------------------------------------------------------------------------------------ values
@@ -197,34 +195,20 @@ class ApplyReport:
         return ExitCode.OK
 
 
-@dataclass(frozen=True)
-class Item:
-    """One change as the engine needs it (from a plan, or from a journal for undo)."""
-
-    change_id: str
-    action: str
-    board_id: str
-    card_id: str
-    member: MemberStandIn
-    #: The board role to grant (board changes).
-    role: str = ""
-    #: The board's name, for messages ("" when unknown, e.g. from a journal).
-    board_name: str = ""
-
-    def outcome(
-        self, status: str, http_status: int | None = None, error: str = ""
-    ) -> ChangeOutcome:
-        """This change's outcome."""
-        return ChangeOutcome(
-            self.change_id,
-            self.action,
-            status,
-            self.board_id,
-            self.card_id,
-            self.member.id,
-            http_status,
-            error,
-        )
+def outcome_of(
+    change: Change, status: str, http_status: int | None = None, error: str = ""
+) -> ChangeOutcome:
+    """A change's outcome."""
+    return ChangeOutcome(
+        change.change_id,
+        change.action,
+        status,
+        change.board_id,
+        change.card_id,
+        change.member.id,
+        http_status,
+        error,
+    )
 
 
 # ------------------------------------------------------------------------------------ runner
@@ -403,7 +387,7 @@ class Runner:
 
     def journal_record(
         self,
-        item: Item,
+        item: Change,
         status: str,
         http: int | None = None,
         error: str = "",
@@ -418,7 +402,7 @@ class Runner:
                 self.journal.append(record)
 
     def _record(
-        self, item: Item, status: str, http: int | None, error: str, *, uncertain: bool = False
+        self, item: Change, status: str, http: int | None, error: str, *, uncertain: bool = False
     ) -> JournalRecord | None:
         if self.journal is None or self.options.dry_run or status == NOT_ATTEMPTED:
             return None
@@ -448,7 +432,7 @@ class Runner:
         if self.progress is not None:
             self.progress(outcome)
 
-    def settle(self, item: Item, status: str, why: str = "", *, journal: bool = True) -> None:
+    def settle(self, item: Change, status: str, why: str = "", *, journal: bool = True) -> None:
         """An outcome decided without a write: journal it and report it. (A dry run reports
         what a run would journal, except that a resumed change found done is simply
         ``already_satisfied``: nothing to do.) ``not_attempted`` is never journaled."""
@@ -458,11 +442,11 @@ class Runner:
         if record is not None:
             with self._journal_lock:
                 self._batch.append(record)
-        self.emit(item.outcome(status, None, why))
+        self.emit(outcome_of(item, status, None, why))
 
     # --------------------------------------------------------------------------- writes
 
-    def run_writes(self, jobs: Sequence[tuple[Item, Callable[[], object], WriteRule]]) -> None:
+    def run_writes(self, jobs: Sequence[tuple[Change, Callable[[], object], WriteRule]]) -> None:
         """Send the writes on the worker pool; returns when all are answered or, once the run
         is stopping, reported ``not_attempted`` (or raises the first ``AuthError`` or
         permission refusal after the writes in flight are answered and journaled)."""
@@ -485,7 +469,7 @@ class Runner:
                 f.cancel()
             raise
 
-    def _admit(self, item: Item) -> bool:
+    def _admit(self, item: Change) -> bool:
         """May this write be sent? False once the run is stopping. The first write of each kind
         to each board goes alone (it opens the gate when answered with anything but a
         refusal), so a token without the right to write there costs one write, not one per
@@ -501,21 +485,21 @@ class Runner:
         gate.wait()
         return not self._stop.is_set()
 
-    def _open_gate(self, item: Item) -> None:
+    def _open_gate(self, item: Change) -> None:
         with self._gates_lock:
             self._gates[(item.board_id, item.action)].set()
 
-    def _write(self, item: Item, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
+    def _write(self, item: Change, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
         """One write with its retries, journaled ``pending`` first and its outcome after;
         ``not_attempted`` (nothing sent, nothing journaled) when the run is stopping."""
         if not self._admit(item):
-            return item.outcome(NOT_ATTEMPTED)
+            return outcome_of(item, NOT_ATTEMPTED)
         try:
             return self._send(item, send, rule)
         finally:
             self._open_gate(item)
 
-    def _send(self, item: Item, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
+    def _send(self, item: Change, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
         self.journal_record(item, "pending")
         maybe_sent = rule.resumed
         attempt = 0
@@ -567,25 +551,9 @@ class Runner:
             return self._finish(item, rule.ok)
 
     def _finish(
-        self, item: Item, status: str, err: ApiError | None = None, *, uncertain: bool = False
+        self, item: Change, status: str, err: ApiError | None = None, *, uncertain: bool = False
     ) -> ChangeOutcome:
         http = err.status if err is not None else None
         error = (err.trello_error or str(err)) if err is not None else ""
         self.journal_record(item, status, http, error, uncertain=uncertain)
-        return item.outcome(status, http, error)
-
-
-@dataclass(frozen=True)
-class WriteRule:
-    """How to read a write's answers."""
-
-    #: The outcome of a 2xx.
-    ok: str
-    #: Trello's text for "nothing to do" (``member is already on the card``), or "".
-    benign: str = ""
-    #: That text answering a retry of this tool's own earlier attempt.
-    benign_ours: str = ""
-    #: That text answering the first attempt: someone else's doing.
-    benign_other: str = ""
-    #: A ``pending`` record shows an earlier, killed run sent this write.
-    resumed: bool = False
+        return outcome_of(item, status, http, error)

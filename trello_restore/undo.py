@@ -37,26 +37,33 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Literal
 
-from trello_restore.api import MemberStandIn, TrelloApi
-from trello_restore.applier import (
-    ApplyOptions,
-    ApplyReport,
-    ChangeOutcome,
-    Item,
-    LiveBoard,
-    Runner,
-    WriteRule,
-    apply_lock,
-    lock_names,
-    read_live,
-)
+from trello_restore.api import TrelloApi
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
+from trello_restore.kinds import (
+    FOUND,
+    NOT_FOUND,
+    NOT_ON_BOARD,
+    NOT_ON_CARD,
+    WriteRule,
+    decide_undo,
+    in_order,
+    kind_of,
+    resolve,
+)
+from trello_restore.live import LiveBoard, read_live
+from trello_restore.locks import apply_lock, lock_names
+from trello_restore.models import Change, MemberRef
+from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
 
 __all__ = [
+    "FOUND",
+    "NOT_FOUND",
+    "NOT_ON_BOARD",
+    "NOT_ON_CARD",
     "Undoable",
     "decide_undo",
     "resolve",
@@ -68,10 +75,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Trello's answer to removing a member who is not on the card (notes §3.1).
-NOT_ON_CARD = "member is not on the card"
-#: The sandbox's answer to removing a member who is not on the board (Trello's: unconfirmed).
-NOT_ON_BOARD = "member is not on the board"
 #: Outcome a dry run reports for a member it would remove.
 WOULD_UNDO = "would_undo"
 
@@ -104,47 +107,6 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
     return [u for u in state.values() if u is not None]
 
 
-def decide_undo(item: Item, live: LiveBoard, *, resumed: bool) -> tuple[str, str] | None:
-    """Remove the member? Only where they are still on the card (or board): otherwise
-    ``not_on_card`` (``undone`` when ``resumed``: this tool's own earlier removal took them
-    off), with the reason."""
-    gone = ("undone", "") if resumed else None
-    if live.cards is None:
-        return gone or ("not_on_card", live.error)
-    if item.action == "add_member_to_board":
-        if item.member.id in live.memberships:
-            return None
-        return gone or ("not_on_card", "the member is no longer on the board")
-    card = live.cards.get(item.card_id)
-    if card is None or card.board_id != item.board_id:
-        return "not_on_card", "the card was deleted or moved to another board"
-    if item.member.id in card.member_ids:
-        return None
-    return gone or ("not_on_card", "")
-
-
-#: Why a member is on the card, or not, after a write whose answer was never journaled.
-FOUND = "found there after an interrupted write: this tool's"
-NOT_FOUND = "found absent after an interrupted write: it never took effect"
-
-
-def resolve(item: Item, live: LiveBoard) -> tuple[Literal["applied", "not_applied"] | None, str]:
-    """Did an open apply record's write (``journal.unresolved``) take effect? ``applied`` when
-    the member is on the card (for a grant: an active member of the board) now, ``not_applied``
-    when not, each with the reason; None, with why, when live state cannot tell: the board or
-    the card cannot be read (gone, or moved to another board)."""
-    if live.cards is None:
-        return None, live.error or "the board cannot be read"
-    if item.action == "add_member_to_board":
-        return ("applied", FOUND) if live.is_active(item.member.id) else ("not_applied", NOT_FOUND)
-    card = live.cards.get(item.card_id)
-    if card is None or card.board_id != item.board_id:
-        return None, "the card was deleted or moved to another board"
-    if item.member.id in card.member_ids:
-        return "applied", FOUND
-    return "not_applied", NOT_FOUND
-
-
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
     """The ``apply`` record that settles open record ``r``."""
     return JournalRecord(
@@ -160,7 +122,7 @@ def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
 
 
 def _in_scope(action: str, include_board_memberships: bool) -> bool:
-    return include_board_memberships or action != "add_member_to_board"
+    return include_board_memberships or kind_of(action).undone_by_default
 
 
 def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool) -> int:
@@ -193,6 +155,7 @@ def undo_journal(
     *,
     include_board_memberships: bool = False,
     progress: Callable[[ChangeOutcome], None] | None = None,
+    lock_dir: Path | None = None,
 ) -> ApplyReport:
     """Remove the card members (and, with ``include_board_memberships``, the board
     memberships) that ``journal`` says this tool added, where they still are; journal it in the
@@ -200,9 +163,11 @@ def undo_journal(
 
     The apply's open records are resolved first, from the same live read (see the module
     docstring): found there, they are removed too; absent, they need nothing; unreadable, they
-    are reported ``failed``. Takes the same locks as applying the journal's plan. Raises
-    ``UsageError`` for a journal of another API URL or account, ``LockHeld``, and ``ApiError``
-    like ``apply_plan``."""
+    are reported ``failed``. Takes the same locks as applying the journal's plan, in
+    ``lock_dir`` (needed unless a dry run). Raises ``UsageError`` for a journal of another API
+    URL or account, ``LockHeld``, and ``ApiError`` like ``apply_plan``."""
+    if lock_dir is None and not options.dry_run:
+        raise ValueError("undo_journal needs a lock directory unless it is a dry run")
     _check_target(journal, api)
     open_ = [
         r
@@ -215,12 +180,11 @@ def undo_journal(
         if _in_scope(u.record.action, include_board_memberships)
     ]
     boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
-    with (
-        apply_lock(lock_names(journal.header.plan_digest, boards))
-        if not options.dry_run
-        else contextlib.nullcontext(),
-        Runner(api, journal, options, "undo", progress) as run,
-    ):
+    locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if not options.dry_run:
+        assert lock_dir is not None
+        locks = apply_lock(lock_names(journal.header.plan_digest, boards), lock_dir)
+    with locks, Runner(api, journal, options, "undo", progress) as run:
         live = read_live(api, boards) if boards else {}
         settled, unknown = _resolve_all(open_, live)
         if options.dry_run:
@@ -231,27 +195,29 @@ def undo_journal(
         todo = [
             u for u in undoable(records) if _in_scope(u.record.action, include_board_memberships)
         ]
-        items = {u.record.change_id: (_item(u.record), u.resumed) for u in todo}
-        # Card members first: removing a board membership takes the member off the cards too.
-        order = sorted(items, key=lambda cid: items[cid][0].action == "add_member_to_board")
+        items = {u.record.change_id: (_change(u.record), u.resumed) for u in todo}
+        # In the reverse order of applying: card members before board memberships, since
+        # removing a board membership takes the member off the board's cards too.
+        order = sorted(items, key=lambda cid: -kind_of(items[cid][0].action).order)
         for r in settled:
             if r.status == "not_applied":
-                run.settle(_item(r), "not_on_card", NOT_FOUND, journal=False)
+                run.settle(_change(r), "not_on_card", NOT_FOUND, journal=False)
         for r, why in unknown:
-            run.settle(_item(r), "failed", _cannot_tell(r, why), journal=False)
-        for phase in ("add_member_to_card", "add_member_to_board"):
-            jobs: list[tuple[Item, Callable[[], object], WriteRule]] = []
+            run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
+        for kind in reversed(in_order()):
+            jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
             for cid in order:
-                item, resumed = items[cid]
-                if item.action != phase:
+                change, resumed = items[cid]
+                if change.action != kind.action:
                     continue
-                decision = decide_undo(item, live[item.board_id], resumed=resumed)
+                decision = kind.decide_undo(change, live[change.board_id], resumed=resumed)
                 if decision is not None:
-                    run.settle(item, *decision)
+                    run.settle(change, *decision)
                 elif options.dry_run:
-                    run.settle(item, WOULD_UNDO)
+                    run.settle(change, WOULD_UNDO)
                 else:
-                    jobs.append((item, _removal(api, item), _rule(item, resumed)))
+                    rule = kind.undo_rule(resumed)
+                    jobs.append((change, partial(kind.remove, api, change), rule))
             run.run_writes(jobs)
         return run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
 
@@ -264,7 +230,7 @@ def _resolve_all(
     settled: list[JournalRecord] = []
     unknown: list[tuple[JournalRecord, str]] = []
     for r in records:
-        status, why = resolve(_item(r), live[r.board_id])
+        status, why = kind_of(r.action).resolve(_change(r), live[r.board_id])
         if status is None:
             unknown.append((r, why))
         else:
@@ -274,16 +240,7 @@ def _resolve_all(
 
 def _cannot_tell(r: JournalRecord, why: str) -> str:
     """The one line for an open record live state cannot resolve: what, why, what to do."""
-    if r.action == "add_member_to_board":
-        return (
-            f"cannot tell whether the interrupted grant of board {r.board_id} to member "
-            f"{r.member_id} took effect: {why}; check the board's members and remove the member "
-            "by hand if it did"
-        )
-    return (
-        f"cannot tell whether the interrupted add of member {r.member_id} to card {r.card_id} "
-        f"took effect: {why}; if the card still exists, check it and remove the member by hand"
-    )
+    return kind_of(r.action).cannot_tell(_change(r), why)
 
 
 def resolve_earlier_journals(
@@ -292,6 +249,7 @@ def resolve_earlier_journals(
     board_ids: Iterable[str],
     options: ApplyOptions,
     *,
+    lock_dir: Path,
     exclude: Path | None = None,
 ) -> int:
     """Settle, from live state, the open records (``journal.unresolved``) on ``board_ids`` of
@@ -308,10 +266,10 @@ def resolve_earlier_journals(
     the state before the first run. (Carrying the open records into the new journal instead
     would need the same live read and would split one apply's outcomes over two journals.)
 
-    Under the locks an apply of those plans on those boards takes (``LockHeld`` if another run
-    holds one). A journal that cannot be read is skipped with a warning; records whose board or
-    card cannot be read stay open (undo reports them). ``exclude`` is the new run's own
-    journal, which its apply resumes itself."""
+    Under the locks an apply of those plans on those boards takes, in ``lock_dir``
+    (``LockHeld`` if another run holds one). A journal that cannot be read is skipped with a
+    warning; records whose board or card cannot be read stay open (undo reports them).
+    ``exclude`` is the new run's own journal, which its apply resumes itself."""
     wanted = set(board_ids)
     me = str(api.me()["id"])
     api_url = api.settings.api_url.rstrip("/")
@@ -331,7 +289,7 @@ def resolve_earlier_journals(
         api.use_limiter(options.make_limiter())
     count = 0
     try:
-        with apply_lock(names):
+        with apply_lock(names, lock_dir):
             live = read_live(api, boards)
             for earlier, _ in found:
                 # Opened again under the lock: what another run settled meanwhile counts.
@@ -377,18 +335,13 @@ def _earlier(
             yield journal, records
 
 
-def _item(r: JournalRecord) -> Item:
-    return Item(r.change_id, r.action, r.board_id, r.card_id, MemberStandIn(r.member_id))
-
-
-def _rule(item: Item, resumed: bool) -> WriteRule:
-    benign = NOT_ON_BOARD if item.action == "add_member_to_board" else NOT_ON_CARD
-    return WriteRule(
-        "undone", benign=benign, benign_ours="undone", benign_other="not_on_card", resumed=resumed
+def _change(r: JournalRecord) -> Change:
+    """The change a journal record is about, as far as the journal tells (ids only)."""
+    return Change(
+        change_id=r.change_id,
+        action=r.action,
+        board_id=r.board_id,
+        board_name="",
+        member=MemberRef(r.member_id),
+        card_id=r.card_id,
     )
-
-
-def _removal(api: TrelloApi, item: Item) -> Callable[[], object]:
-    if item.action == "add_member_to_board":
-        return lambda: api.remove_board_member(item.board_id, item.member)
-    return lambda: api.remove_card_member(item.card_id, item.member)

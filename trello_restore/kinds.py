@@ -1,0 +1,675 @@
+"""Change kinds: everything about one kind of change, in one place (design.md §4, §5, §10).
+
+A plan is a list of typed changes (``models.Change``); its ``action`` names the change's kind.
+Each kind is one ``ChangeKind`` entry of ``KINDS``, which says:
+
+- how the plan file holds it: ``to_json`` / ``from_json`` and the JSON Schema fragment
+  (``schema``) that ``planschema.py`` puts into the shipped schema;
+- what a consistent plan needs of it (``plan_problem``; ``needs`` / ``provides`` link a change
+  to the one it depends on, e.g. a card member to the grant of board membership);
+- its precondition against live state (``decide``: a pure function, ``decide_board`` /
+  ``decide_card`` here), its write (``write``) and how the write's answers read
+  (``write_rule``);
+- its undo: the precondition (``decide_undo``), the inverse write (``remove``, ``undo_rule``),
+  and how an interrupted write is settled from live state (``resolve``, ``cannot_tell``);
+- its place among the kinds (``order``: lower applies first, undo goes the other way);
+- its text: the plan's heading and lines (``heading``, ``describe``, ``evidence``), the label
+  of an outcome (``label``, ``unnamed``) and its noun in the summary line.
+
+The applier (``applier.py``), undo (``undo.py``), the plan file (``planfile.py``,
+``planschema.py``) and the report (``report.py``) go through ``kind_of(action)`` and
+``in_order()`` and know no kind by name. Adding a kind (design.md §10: ``set_card_closed``,
+``move_card_to_list``, …) is one planner rule that emits it, one entry here and its tests; see
+``docs/DEVELOPING.md``.
+
+Nothing here does I/O except through the ``TrelloApi`` a ``write``/``remove`` is given.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from trello_restore.models import (
+    Change,
+    Evidence,
+    MemberRef,
+    PlanOptions,
+    format_date,
+    parse_date,
+)
+from trello_restore.words import actor, card_url, member_name, when
+
+if TYPE_CHECKING:
+    from trello_restore.api import MemberStandIn, TrelloApi
+    from trello_restore.live import LiveBoard
+
+__all__ = [
+    "KINDS",
+    "NOT_ATTEMPTED",
+    "WOULD_APPLY",
+    "BoardMembership",
+    "CardMember",
+    "ChangeKind",
+    "Context",
+    "Decision",
+    "WriteRule",
+    "decide_board",
+    "decide_card",
+    "decide_undo",
+    "in_order",
+    "kind_of",
+    "resolve",
+]
+
+#: Outcome of a change a dry run would write.
+WOULD_APPLY = "would_apply"
+#: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
+NOT_ATTEMPTED = "not_attempted"
+#: A decision: the final ``(status, why)``, or None when the change needs its write.
+Decision = tuple[str, str] | None
+#: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, or None
+#: (live state cannot tell), with why.
+Resolution = tuple[Literal["applied", "not_applied"] | None, str]
+
+#: Why a member is on the card, or not, after a write whose answer was never journaled.
+FOUND = "found there after an interrupted write: this tool's"
+NOT_FOUND = "found absent after an interrupted write: it never took effect"
+
+
+@dataclass(frozen=True)
+class WriteRule:
+    """How to read a write's answers."""
+
+    #: The outcome of a 2xx.
+    ok: str
+    #: Trello's text for "nothing to do" (``member is already on the card``), or "".
+    benign: str = ""
+    #: That text answering a retry of this tool's own earlier attempt.
+    benign_ours: str = ""
+    #: That text answering the first attempt: someone else's doing.
+    benign_other: str = ""
+    #: A ``pending`` record shows an earlier, killed run sent this write.
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a precondition knows besides live state."""
+
+    #: The journal shows an earlier, killed run sent this change's write (``pending``).
+    resumed: bool = False
+    #: A dry run: nothing is written, and what would be written counts as done.
+    dry_run: bool = False
+    #: A board the plan touches, as it reads in a message, where the change's member is
+    #: deactivated (None when on none).
+    deactivated_on: str | None = None
+    #: This run's outcome of the change this one ``needs`` (None when the plan has none).
+    needed: str | None = None
+
+
+class ChangeKind(ABC):
+    """One kind of change. Subclasses set the class attributes and implement the methods."""
+
+    #: The plan's ``action``: names the kind in plan files, journals and outcomes.
+    action: ClassVar[str]
+    #: Kinds apply in this order, lowest first (each kind's writes all finish before the next
+    #: kind starts); undo goes in the reverse order.
+    order: ClassVar[int]
+    #: Its count in the plan's ``summary`` (``plan_summary``), and how that count reads.
+    summary_key: ClassVar[str]
+    noun: ClassVar[str]
+    #: Its definition's name in the schema's ``$defs``.
+    schema_name: ClassVar[str]
+    #: Whether the plan may list it under ``blocked`` (a change that cannot be made as things
+    #: stand, with a reason).
+    blockable: ClassVar[bool] = False
+    #: Whether undo reverses it without being asked (``--include-board-memberships``).
+    undone_by_default: ClassVar[bool] = True
+    #: Plan text: its changes listed one per line (False), or grouped by board, list and card.
+    grouped: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------------- plan file
+
+    @abstractmethod
+    def to_json(self, c: Change) -> dict[str, Any]:
+        """The change as the plan file holds it, keys in the documented order."""
+
+    @abstractmethod
+    def from_json(self, d: Mapping[str, Any]) -> Change:
+        """The change from a schema-valid plan file entry (``to_json``'s inverse)."""
+
+    @abstractmethod
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of ``to_json``'s output (``$defs`` references allowed)."""
+
+    def needs(self, c: Change) -> Hashable | None:
+        """The key of what must be done before this change (see ``provides``), or None."""
+        return None
+
+    def provides(self, c: Change) -> Hashable | None:
+        """The key of what this change does for changes that ``need`` it, or None."""
+        return None
+
+    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
+        """What makes this change inconsistent with the plan it is in (a hand edit), as the
+        rest of ``$.changes[i] …``, or None; ``provided`` holds what the changes before it
+        provide."""
+        return None
+
+    # ----------------------------------------------------------------------------- apply
+
+    @abstractmethod
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        """The change's outcome without a write, or None when it needs its write."""
+
+    @abstractmethod
+    def write(self, api: TrelloApi, c: Change) -> object:
+        """Make the change: one attempt."""
+
+    @abstractmethod
+    def write_rule(self, resumed: bool) -> WriteRule:
+        """How ``write``'s answers read."""
+
+    # ------------------------------------------------------------------------------ undo
+
+    @abstractmethod
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        """Whether undo must write: None, or the outcome without a write."""
+
+    @abstractmethod
+    def remove(self, api: TrelloApi, c: Change) -> object:
+        """Reverse the change: one attempt."""
+
+    @abstractmethod
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        """How ``remove``'s answers read."""
+
+    @abstractmethod
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        """Did an interrupted write of this change (``journal.unresolved``) take effect?"""
+
+    @abstractmethod
+    def cannot_tell(self, c: Change, why: str) -> str:
+        """The one line for an interrupted write live state cannot resolve (with why), with
+        what to check by hand."""
+
+    # ------------------------------------------------------------------------------ text
+
+    @abstractmethod
+    def heading(self, would: str, n: int) -> str:
+        """The plan's heading over this kind's ``n`` changes (``would``: Would or Will)."""
+
+    @abstractmethod
+    def describe(self, c: Change) -> str:
+        """What the change does, in the plan's line for it (after its mark)."""
+
+    def evidence(self, c: Change, verbose: bool) -> str:
+        """What the change rests on, after ``describe`` ("" when nothing)."""
+        return ""
+
+    @abstractmethod
+    def label(self, c: Change) -> str:
+        """What an outcome line says the change is about, by name."""
+
+    @abstractmethod
+    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
+        """The same by ids, for outcomes without their plan (undo reads only the journal)."""
+
+
+# -------------------------------------------------------------------------------- deciders
+
+
+def _deactivated_on(c: Change, live: LiveBoard, deactivated_on: str | None) -> str | None:
+    """Where the member is deactivated: ``this board``, else ``deactivated_on`` (another board
+    the plan touches, as it reads in a message), else None."""
+    ms = live.memberships.get(c.member.id)
+    if ms is not None and ms.deactivated:
+        return "this board"
+    return deactivated_on
+
+
+def decide_board(
+    c: Change, live: LiveBoard, *, resumed: bool, deactivated_on: str | None = None
+) -> Decision:
+    """Grant a board membership? Not when the member is an active member already (then it is
+    ``applied`` if an earlier, killed run of this plan had sent the grant: ``resumed``), nor
+    for a member deactivated on this board or on another board the plan touches
+    (``deactivated_on``: never granted), nor on a board that is gone."""
+    if live.cards is None:
+        return "drifted", live.error
+    if live.is_active(c.member.id):
+        return ("applied", "") if resumed else ("already_satisfied", "")
+    where = _deactivated_on(c, live, deactivated_on)
+    if where is not None:
+        return "blocked", f"the member is deactivated (on {where}): never granted"
+    return None
+
+
+def decide_card(
+    c: Change,
+    live: LiveBoard,
+    *,
+    resumed: bool,
+    grant: str | None,
+    dry_run: bool = False,
+    deactivated_on: str | None = None,
+) -> Decision:
+    """Add the member to the card? ``grant`` is this run's outcome of the plan's grant of board
+    membership to the member (None when the plan has none); ``deactivated_on`` names a board
+    the plan touches where the member's membership says deactivated (None when none does).
+
+    - board or card gone, or the card on another board → ``drifted``;
+    - member on the card → ``already_satisfied`` (``applied`` when ``resumed``: the member is
+      there because of this tool's own earlier attempt, journaled ``pending``);
+    - member deactivated on this board or on ``deactivated_on`` → ``blocked`` (never added);
+    - the grant was not attempted (the run is stopping) → ``not_attempted``;
+    - member neither an active board member nor granted membership in this run → ``blocked``
+      (``failed`` when the grant failed, so that a re-run retries both);
+    - otherwise the write is needed.
+    """
+    if live.cards is None:
+        return "drifted", live.error
+    card = live.cards.get(c.card_id)
+    if card is None or card.board_id != c.board_id:
+        return "drifted", "the card was deleted or moved to another board"
+    if c.member.id in card.member_ids:
+        return ("applied", "") if resumed else ("already_satisfied", "")
+    where = _deactivated_on(c, live, deactivated_on)
+    if where is not None:
+        return "blocked", f"the member is deactivated (on {where}): never added"
+    if grant == NOT_ATTEMPTED:
+        return NOT_ATTEMPTED, "its board membership was not granted: the run stopped"
+    granted = ("applied", "already_satisfied", WOULD_APPLY) if dry_run else ("applied",)
+    if live.is_active(c.member.id) or grant in granted:
+        return None
+    if grant == "failed":
+        return "failed", "granting the member board membership failed"
+    return "blocked", "the member is not an active member of the card's board"
+
+
+def decide_undo(c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+    """Remove the member? Only where they are still on the card (or board): otherwise
+    ``not_on_card`` (``undone`` when ``resumed``: this tool's own earlier removal took them
+    off), with the reason."""
+    gone = ("undone", "") if resumed else None
+    if live.cards is None:
+        return gone or ("not_on_card", live.error)
+    if c.action == BoardMembership.action:
+        if c.member.id in live.memberships:
+            return None
+        return gone or ("not_on_card", "the member is no longer on the board")
+    card = live.cards.get(c.card_id)
+    if card is None or card.board_id != c.board_id:
+        return "not_on_card", "the card was deleted or moved to another board"
+    if c.member.id in card.member_ids:
+        return None
+    return gone or ("not_on_card", "")
+
+
+def resolve(c: Change, live: LiveBoard) -> Resolution:
+    """Did an open apply record's write (``journal.unresolved``) take effect? ``applied`` when
+    the member is on the card (for a grant: an active member of the board) now, ``not_applied``
+    when not, each with the reason; None, with why, when live state cannot tell: the board or
+    the card cannot be read (gone, or moved to another board)."""
+    if live.cards is None:
+        return None, live.error or "the board cannot be read"
+    if c.action == BoardMembership.action:
+        return ("applied", FOUND) if live.is_active(c.member.id) else ("not_applied", NOT_FOUND)
+    card = live.cards.get(c.card_id)
+    if card is None or card.board_id != c.board_id:
+        return None, "the card was deleted or moved to another board"
+    if c.member.id in card.member_ids:
+        return "applied", FOUND
+    return "not_applied", NOT_FOUND
+
+
+# ------------------------------------------------------------------------- member kinds
+
+
+def _member_json(m: MemberRef) -> dict[str, str]:
+    return {"id": m.id, "username": m.username, "fullName": m.full_name}
+
+
+def _member_ref(d: Mapping[str, str]) -> MemberRef:
+    return MemberRef(d["id"], d.get("username", ""), d.get("fullName", ""))
+
+
+def _stand_in(m: MemberRef) -> MemberStandIn:
+    """What py-trello's member writes read of a member (its id), without a look-up."""
+    from trello_restore.api import MemberStandIn
+
+    return MemberStandIn(m.id, m.username, m.full_name)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+#: Trello's answer to adding a member who is on the card already (notes §3.1): success.
+ALREADY_ON_CARD = "member is already on the card"
+#: Trello's answer to removing a member who is not on the card (notes §3.1).
+NOT_ON_CARD = "member is not on the card"
+#: The sandbox's answer to removing a member who is not on the board (Trello's: unconfirmed).
+NOT_ON_BOARD = "member is not on the board"
+#: What a grant of board membership provides, and a card member needs: (key, board, member).
+_ON_BOARD = "board_member"
+#: How each kind of evidence reads after the member's name.
+_EVIDENCE_NOTE = {"reconstructed": "reconstructed", "ever_added": "mode ever-added"}
+
+
+class BoardMembership(ChangeKind):
+    """``add_member_to_board``: grant board membership (``--add-to-board``) to a member whose
+    card changes need it; ``PUT /1/boards/{id}/members/{idMember}`` with the plan's role."""
+
+    action = "add_member_to_board"
+    order = 10
+    summary_key = "board_changes"
+    noun = "board membership"
+    schema_name = "board_change"
+    undone_by_default = False
+
+    def to_json(self, c: Change) -> dict[str, Any]:
+        return {
+            "change_id": c.change_id,
+            "action": c.action,
+            "board": {"id": c.board_id, "name": c.board_name},
+            "member": _member_json(c.member),
+            "role": c.role,
+            "precondition": {"member_on_board": c.member_on_board},
+        }
+
+    def from_json(self, d: Mapping[str, Any]) -> Change:
+        return Change(
+            change_id=d["change_id"],
+            action="add_member_to_board",
+            board_id=d["board"]["id"],
+            board_name=d["board"]["name"],
+            member=_member_ref(d["member"]),
+            role=d["role"],
+            member_on_board=d["precondition"]["member_on_board"],
+        )
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["change_id", "action", "board", "member", "role", "precondition"],
+            "properties": {
+                "change_id": _ref("change_id"),
+                "action": {"const": self.action},
+                "board": _ref("board"),
+                "member": _ref("member"),
+                "role": {"enum": ["normal", "observer"]},
+                "precondition": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["member_on_board"],
+                    "properties": {"member_on_board": {"type": "boolean"}},
+                },
+            },
+        }
+
+    def provides(self, c: Change) -> Hashable:
+        return (_ON_BOARD, c.board_id, c.member.id)
+
+    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
+        if not options.add_to_board:
+            return "grants board membership but add_to_board is false"
+        return None
+
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        return decide_board(c, live, resumed=ctx.resumed, deactivated_on=ctx.deactivated_on)
+
+    def write(self, api: TrelloApi, c: Change) -> object:
+        return api.add_board_member(c.board_id, _stand_in(c.member), c.role or "normal")
+
+    def write_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule("applied", resumed=resumed)
+
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        return decide_undo(c, live, resumed=resumed)
+
+    def remove(self, api: TrelloApi, c: Change) -> object:
+        return api.remove_board_member(c.board_id, _stand_in(c.member))
+
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule(
+            "undone",
+            benign=NOT_ON_BOARD,
+            benign_ours="undone",
+            benign_other="not_on_card",
+            resumed=resumed,
+        )
+
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        return resolve(c, live)
+
+    def cannot_tell(self, c: Change, why: str) -> str:
+        return (
+            f"cannot tell whether the interrupted grant of board {c.board_id} to member "
+            f"{c.member.id} took effect: {why}; check the board's members and remove the member "
+            "by hand if it did"
+        )
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} grant board membership first ({n})"
+
+    def describe(self, c: Change) -> str:
+        return f"{member_name(c.member)} to {c.board_name or c.board_id} as {c.role}"
+
+    def label(self, c: Change) -> str:
+        return f"{member_name(c.member)} → board {c.board_name or c.board_id} as {c.role}"
+
+    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
+        return f"member {member_id} on board {board_id}"
+
+
+class CardMember(ChangeKind):
+    """``add_member_to_card``: put a member back on a card (design.md §3);
+    ``POST /1/cards/{id}/idMembers``, where ``member is already on the card`` is success."""
+
+    action = "add_member_to_card"
+    order = 50
+    summary_key = "card_changes"
+    noun = "card member"
+    schema_name = "card_change"
+    blockable = True
+    grouped = True
+
+    def to_json(self, c: Change) -> dict[str, Any]:
+        if c.evidence is None:
+            raise ValueError(f"card change {c.change_id} has no evidence")
+        e = c.evidence
+        return {
+            "change_id": c.change_id,
+            "action": c.action,
+            "board": {"id": c.board_id, "name": c.board_name},
+            "list": {"id": c.list_id, "name": c.list_name},
+            "card": {"id": c.card_id, "name": c.card_name, "shortLink": c.card_short_link},
+            "member": _member_json(c.member),
+            "evidence": {
+                "kind": e.kind,
+                "action_id": e.action_id,
+                "date": format_date(e.date),
+                "by": {"id": e.by.id, "username": e.by.username},
+                "move_action_id": e.move_action_id,
+            },
+            "precondition": {
+                "member_on_card": c.member_on_card,
+                "member_on_board": c.member_on_board,
+            },
+        }
+
+    def from_json(self, d: Mapping[str, Any]) -> Change:
+        e, pre = d["evidence"], d["precondition"]
+        return Change(
+            change_id=d["change_id"],
+            action="add_member_to_card",
+            board_id=d["board"]["id"],
+            board_name=d["board"]["name"],
+            member=_member_ref(d["member"]),
+            list_id=d["list"]["id"],
+            list_name=d["list"]["name"],
+            card_id=d["card"]["id"],
+            card_name=d["card"]["name"],
+            card_short_link=d["card"]["shortLink"],
+            evidence=Evidence(
+                kind=e["kind"],
+                action_id=e["action_id"],
+                date=parse_date(e["date"]),
+                by=_member_ref(e["by"]),
+                move_action_id=e["move_action_id"],
+            ),
+            member_on_card=pre["member_on_card"],
+            member_on_board=pre["member_on_board"],
+        )
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "change_id",
+                "action",
+                "board",
+                "list",
+                "card",
+                "member",
+                "evidence",
+                "precondition",
+            ],
+            "properties": {
+                "change_id": _ref("change_id"),
+                "action": {"const": self.action},
+                "board": _ref("board"),
+                "list": _ref("list"),
+                "card": _ref("card"),
+                "member": _ref("member"),
+                "evidence": _ref("evidence"),
+                "precondition": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["member_on_card", "member_on_board"],
+                    "properties": {
+                        "member_on_card": {"type": "boolean"},
+                        "member_on_board": {"type": "boolean"},
+                    },
+                },
+            },
+        }
+
+    def needs(self, c: Change) -> Hashable:
+        return (_ON_BOARD, c.board_id, c.member.id)
+
+    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
+        if c.member_on_board or self.needs(c) in provided:
+            return None
+        if not options.add_to_board:
+            return (
+                "adds a member who is not on the board but add_to_board is false "
+                "(it should be blocked)"
+            )
+        return "adds a member to a card before granting board membership"
+
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        return decide_card(
+            c,
+            live,
+            resumed=ctx.resumed,
+            grant=ctx.needed,
+            dry_run=ctx.dry_run,
+            deactivated_on=ctx.deactivated_on,
+        )
+
+    def write(self, api: TrelloApi, c: Change) -> object:
+        return api.add_card_member(c.card_id, _stand_in(c.member))
+
+    def write_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule(
+            "applied",
+            benign=ALREADY_ON_CARD,
+            benign_ours="applied",
+            benign_other="already_satisfied",
+            resumed=resumed,
+        )
+
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        return decide_undo(c, live, resumed=resumed)
+
+    def remove(self, api: TrelloApi, c: Change) -> object:
+        return api.remove_card_member(c.card_id, _stand_in(c.member))
+
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule(
+            "undone",
+            benign=NOT_ON_CARD,
+            benign_ours="undone",
+            benign_other="not_on_card",
+            resumed=resumed,
+        )
+
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        return resolve(c, live)
+
+    def cannot_tell(self, c: Change, why: str) -> str:
+        return (
+            f"cannot tell whether the interrupted add of member {c.member.id} to card "
+            f"{c.card_id} took effect: {why}; if the card still exists, check it and remove the "
+            "member by hand"
+        )
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} re-add card members ({n})"
+
+    def describe(self, c: Change) -> str:
+        return member_name(c.member)
+
+    def evidence(self, c: Change, verbose: bool) -> str:
+        e = c.evidence
+        if e is None:  # pragma: no cover - the planner gives every card change its evidence
+            return ""
+        if e.kind == "recorded_removal":
+            text = f"removed by {actor(e)} {when(e.date)}"
+            if e.move_action_id:
+                text += ", with a move to another board"
+            if verbose:
+                text += f" [action {e.action_id}"
+                text += f", move {e.move_action_id}]" if e.move_action_id else "]"
+            return text
+        lead = (
+            "lost without a logged removal" if e.kind == "reconstructed" else "not on the card now"
+        )
+        text = f"{lead}; added {e.date.astimezone(UTC):%Y-%m-%d} by {actor(e)}"
+        text += f" ({_EVIDENCE_NOTE[e.kind]})"
+        if verbose:
+            text += f" [action {e.action_id}]"
+        return text
+
+    def label(self, c: Change) -> str:
+        name = c.card_name or c.card_id
+        where = f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
+        return f"{member_name(c.member)} → card {where}"
+
+    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
+        return f"member {member_id} on card {card_id}"
+
+
+#: Every kind, in the order the schema names them (``action``'s enum); ``in_order()`` gives
+#: the order of application.
+KINDS: tuple[ChangeKind, ...] = (CardMember(), BoardMembership())
+_BY_ACTION: dict[str, ChangeKind] = {k.action: k for k in KINDS}
+
+
+def kind_of(action: str) -> ChangeKind:
+    """The kind of a change (its ``action``). KeyError for an action no kind has: plan files
+    are validated against the schema, which lists every kind, before they get here."""
+    return _BY_ACTION[action]
+
+
+def in_order() -> list[ChangeKind]:
+    """The kinds in the order a plan applies them (undo: reversed)."""
+    return sorted(KINDS, key=lambda k: k.order)

@@ -1,0 +1,95 @@
+"""The locks that keep two runs off the same plan or the same boards.
+
+Non-blocking file locks (``filelock``) in a lock directory the caller names (the command line
+passes ``<state dir>/locks``; nothing here reads the environment): another run holding one
+means this one stops at once with ``LockHeld`` (exit code 6), before it writes anything. The
+operating system releases them if the process dies.
+
+Two sets of names:
+
+- ``lock_names(digest, boards)``: an apply or undo of a plan holds ``plan-<digest>`` and
+  ``board-<id>`` for each board it changes (``apply_lock``);
+- ``run_lock(lock_dir, boards)``: a one-shot run (plan and apply) holds ``run-board-<id>``
+  from before it reads the boards' history. They are not the ``board-<id>`` locks, which the
+  apply inside the same run takes later (a second ``FileLock`` on the same file in one process
+  would not get it), so an ``apply PLAN`` or ``undo`` on the same board still conflicts with
+  the run at apply time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from trello_restore.errors import LockHeld, UsageError
+
+__all__ = ["apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
+
+
+def lock_dir(state_dir: Path) -> Path:
+    """Where the locks of a state directory live."""
+    return state_dir / "locks"
+
+
+def lock_names(plan_key: str, board_ids: Iterable[str]) -> list[str]:
+    """The locks an apply or undo takes: one for the plan, one per board it changes."""
+    return [f"plan-{plan_key[:16]}", *(f"board-{b}" for b in sorted(set(board_ids)))]
+
+
+@contextlib.contextmanager
+def hold(directory: Path, names: Sequence[str]) -> Iterator[Path]:
+    """Hold the named locks in ``directory`` (created, mode 0700) until the block ends, or
+    raise ``LockHeld`` at once (``UsageError`` when the directory or a lock file cannot be
+    made). Yields the directory."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the lock directory {directory} ({exc.strerror or exc}); check "
+            "TRELLO_RESTORE_HOME or [paths] state_dir and the directory's permissions"
+        ) from None
+    held: list[FileLock] = []
+    try:
+        for name in names:
+            lock = FileLock(directory / f"{name}.lock")
+            try:
+                lock.acquire(blocking=False)
+            except Timeout:
+                raise LockHeld(_busy(name, lock.lock_file)) from None
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
+                    "check the state directory's permissions"
+                ) from None
+            held.append(lock)
+        yield directory
+    finally:
+        for lock in reversed(held):
+            lock.release()
+
+
+def _busy(name: str, path: str) -> str:
+    """The one line for a lock another run holds: what it is doing, and what to do."""
+    if name.startswith("run-board-"):
+        return (
+            f"another trello-restore run is working on these boards (lock {path}); try again later"
+        )
+    what = "plan" if name.startswith("plan-") else f"board {name[len('board-') :]}"
+    return (
+        f"another trello-restore run is applying or undoing this {what} (lock {path}); "
+        "wait for it to finish and run again"
+    )
+
+
+def apply_lock(names: Sequence[str], directory: Path) -> contextlib.AbstractContextManager[Path]:
+    """Hold an apply's or undo's locks (``lock_names``) in ``directory``; see ``hold``."""
+    return hold(directory, names)
+
+
+def run_lock(directory: Path, board_ids: Iterable[str]) -> contextlib.AbstractContextManager[Path]:
+    """Hold a one-shot run's locks of these boards (``run-board-<id>``) in ``directory``, or
+    raise ``LockHeld`` at once; see the module docstring."""
+    return hold(directory, [f"run-board-{b}" for b in sorted(set(board_ids))])

@@ -1,0 +1,50 @@
+"""How members, times, cards and counts read in the text the user sees (plans, outcomes).
+
+Shared by ``report.py`` and the change kinds' own lines (``kinds.py``); plain functions of
+values, no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from trello_restore.models import Evidence, MemberRef
+
+
+def card_url(short_link: str) -> str:
+    """The card's address on trello.com."""
+    return f"https://trello.com/c/{short_link}"
+
+
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """``1 change``, ``2 changes``."""
+    return f"{n} {word if n == 1 else (plural_form or word + 's')}"
+
+
+def member_name(m: MemberRef) -> str:
+    """``Full Name (@username)`` as far as known, else the id."""
+    if m.full_name and m.username:
+        return f"{m.full_name} (@{m.username})"
+    if m.username:
+        return f"@{m.username}"
+    if m.full_name:
+        return f"{m.full_name} ({m.id})"
+    return m.id
+
+
+def handle(m: MemberRef) -> str:
+    """``@username``, else the id."""
+    return f"@{m.username}" if m.username else m.id
+
+
+def actor(e: Evidence) -> str:
+    """Who made the evidence action: the member, or the app (an automation) that acted for them."""
+    return f"{e.app} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
+
+
+def when(d: datetime, *, seconds: bool = True) -> str:
+    """``2025-11-02 12:02:00 UTC`` (without seconds, when asked and they are zero)."""
+    d = d.astimezone(UTC)
+    if not seconds and d.second == 0 and d.microsecond == 0:
+        return d.strftime("%Y-%m-%d %H:%M UTC")
+    return d.strftime("%Y-%m-%d %H:%M:%S UTC")
