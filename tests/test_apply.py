@@ -466,3 +466,29 @@ def test_a_new_journal_is_never_seen_empty(tmp_path: Path) -> None:
         second.append(JournalRecord("c-2", "apply", "add_member_to_card", "applied", "b", "m"))
     assert set(Journal.read(path).done()) == {"c-1", "c-2"}
     assert [p.name for p in path.parent.iterdir()] == ["plan.jsonl"]  # no temporary left
+
+
+def test_one_lock_module_for_applies_and_one_shot_runs(tmp_path: Path) -> None:
+    """``locks.py`` holds an apply's locks and a one-shot run's in the directory it is given:
+    a second holder gets ``LockHeld`` with what the first is doing; a directory that cannot be
+    made is a usage error naming it."""
+    from trello_restore.locks import lock_dir, run_lock
+
+    locks = lock_dir(tmp_path / "state")
+    assert locks == tmp_path / "state" / "locks"
+    busy_board = r"applying or undoing this board b1 \(lock .*board-b1"
+    with apply_lock(lock_names("ab" * 32, ["b1"]), locks), run_lock(locks, ["b1", "b1"]) as held:
+        assert held == locks
+        with pytest.raises(LockHeld, match=busy_board), apply_lock(["board-b1"], locks):
+            pass  # pragma: no cover - the lock is held
+        with pytest.raises(LockHeld, match=r"working on these boards .*try again later"):
+            run_lock(locks, ["b1"]).__enter__()
+    assert sorted(p.name for p in locks.iterdir()) == [
+        "board-b1.lock",
+        f"plan-{'ab' * 8}.lock",
+        "run-board-b1.lock",
+    ]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(UsageError, match=f"cannot create the lock directory {blocker}/locks"):
+        run_lock(blocker / "locks", ["b1"]).__enter__()

@@ -515,6 +515,21 @@ def test_hand_edited_plans_are_refused(tmp_path: Path, change: str, message: str
     assert str(info.value) == f"plan file {path} {message}"
 
 
+def test_an_impossible_date_is_refused(tmp_path: Path) -> None:
+    """A date the schema's pattern lets through but no calendar has (month 13) is one line,
+    not a crash: the plan is parsed into typed values before it is applied."""
+    doc = copy.deepcopy(real_doc())
+    doc["changes"][3]["evidence"]["date"] = "2025-13-02T11:37:00Z"
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(doc, indent=2))
+    with pytest.raises(InputFileError) as info:
+        read_plan(path)
+    assert str(info.value).startswith(f"plan file {path} holds an impossible date (")
+    assert str(info.value).endswith(
+        "); it may have been edited by hand, make it again with --plan-out"
+    )
+
+
 def _newer(path: Path) -> None:
     doc = real_doc()
     doc["format_version"] = 2
@@ -689,3 +704,20 @@ class TestDigest:
         doc = real_doc()
         write_plan(doc, tmp_path / "plan.json")
         assert digest_of(*read_plan(tmp_path / "plan.json")) == plan_digest(doc)
+
+
+def test_the_atomic_write_helper(tmp_path: Path) -> None:
+    """``fsutil.write_atomic``: the file is whole and 0600; exclusive creation refuses an
+    existing file and leaves it as it was; no temporary file is left either way."""
+    from trello_restore.fsutil import write_atomic
+
+    path = tmp_path / "state.json"
+    write_atomic(path, "first\n", prefix=".state-")
+    write_atomic(path, "second\n", prefix=".state-")
+    assert path.read_text() == "second\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        write_atomic(path, "third\n", prefix=".state-", exclusive=True)
+    write_atomic(tmp_path / "new.json", "made\n", prefix=".new-", exclusive=True)
+    assert path.read_text() == "second\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "state.json"]

@@ -27,7 +27,7 @@ from typing import Any, Literal, Self
 
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import write_atomic
-from trello_restore.kinds import KINDS
+from trello_restore.kinds import known
 
 logger = logging.getLogger(__name__)
 
@@ -273,13 +273,11 @@ def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
 def _record(raw: dict[str, Any]) -> JournalRecord:
     if raw.get("status") not in STATUSES or raw.get("op") not in ("apply", "undo"):
         raise ValueError(f"unknown status or op in {raw!r:.80}")
-    if raw.get("action") not in _ACTIONS:
+    if not known(raw.get("action")):
         raise ValueError(f"unknown action in {raw!r:.80}")
     return JournalRecord(**raw)
 
 
-#: The change kinds' actions (``kinds.KINDS``): a record of any other is not this tool's.
-_ACTIONS = frozenset(k.action for k in KINDS)
 #: What to do about a file that is not a journal (for undo, and for apply's --journal).
 _GIVE_JOURNAL = "give the journal file apply printed (or another --journal PATH to apply)"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trello_restore.kinds import KINDS
+from trello_restore import kinds
 from trello_restore.models import SKIP_ORDER
 
 __all__ = ["build_schema"]
@@ -43,7 +43,7 @@ def _dispatcher() -> dict[str, Any]:
     """``change``: checks ``action`` against every kind, then the entry against its kind's
     definition (a chain of if/then/else, the last kind declared tested first)."""
     node: dict[str, Any] | None = None
-    for kind in KINDS:
+    for kind in kinds.KINDS:
         step: dict[str, Any] = {
             "if": {"properties": {"action": {"const": kind.action}}},
             "then": _ref(kind.schema_name),
@@ -53,13 +53,13 @@ def _dispatcher() -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["action"],
-        "properties": {"action": {"enum": [k.action for k in KINDS]}},
+        "properties": {"action": {"enum": [k.action for k in kinds.KINDS]}},
         **node,
     }
 
 
 def _blocked_change() -> dict[str, Any]:
-    blockable = [_ref(k.schema_name) for k in KINDS if k.blockable]
+    blockable = [_ref(k.schema_name) for k in kinds.KINDS if k.blockable]
     return blockable[0] if len(blockable) == 1 else {"oneOf": blockable}
 
 
@@ -89,7 +89,7 @@ def _inputs() -> dict[str, Any]:
 
 
 def _summary() -> dict[str, Any]:
-    counts = ["changes", *(k.summary_key for k in sorted(KINDS, key=lambda k: k.order))]
+    counts = ["changes", *(k.summary_key for k in kinds.in_order())]
     counts += ["blocked", "skipped"]
     return _closed(
         [*counts, "by_reason", "incomplete"],
@@ -154,7 +154,7 @@ def _defs() -> dict[str, Any]:
         ),
         "change_id": {"type": "string", "pattern": "^c-[0-9a-f]{16}$"},
         "change": _dispatcher(),
-        **{k.schema_name: k.schema() for k in KINDS},
+        **{k.schema_name: k.schema() for k in kinds.KINDS},
         "blocked": _closed(
             ["change", "reason"],
             {"change": _blocked_change(), "reason": {"enum": ["not_board_member"]}},

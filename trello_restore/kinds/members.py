@@ -1,223 +1,33 @@
-"""Change kinds: everything about one kind of change, in one place (design.md §4, §5, §10).
-
-A plan is a list of typed changes (``models.Change``); its ``action`` names the change's kind.
-Each kind is one ``ChangeKind`` entry of ``KINDS``, which says:
-
-- how the plan file holds it: ``to_json`` / ``from_json`` and the JSON Schema fragment
-  (``schema``) that ``planschema.py`` puts into the shipped schema;
-- what a consistent plan needs of it (``plan_problem``; ``needs`` / ``provides`` link a change
-  to the one it depends on, e.g. a card member to the grant of board membership);
-- its precondition against live state (``decide``: a pure function, ``decide_board`` /
-  ``decide_card`` here), its write (``write``) and how the write's answers read
-  (``write_rule``);
-- its undo: the precondition (``decide_undo``), the inverse write (``remove``, ``undo_rule``),
-  and how an interrupted write is settled from live state (``resolve``, ``cannot_tell``);
-- its place among the kinds (``order``: lower applies first, undo goes the other way);
-- its text: the plan's heading and lines (``heading``, ``describe``, ``evidence``), the label
-  of an outcome (``label``, ``unnamed``) and its noun in the summary line.
-
-The applier (``applier.py``), undo (``undo.py``), the plan file (``planfile.py``,
-``planschema.py``) and the report (``report.py``) go through ``kind_of(action)`` and
-``in_order()`` and know no kind by name. Adding a kind (design.md §10: ``set_card_closed``,
-``move_card_to_list``, …) is one planner rule that emits it, one entry here and its tests; see
-``docs/DEVELOPING.md``.
-
-Nothing here does I/O except through the ``TrelloApi`` a ``write``/``remove`` is given.
-"""
+"""The member kinds (design.md §3, §5): ``add_member_to_board`` (``BoardMembership``) and
+``add_member_to_card`` (``CardMember``), with their pure deciders: ``decide_board`` and
+``decide_card`` before a write, ``decide_undo`` before a removal, ``resolve`` for a write whose
+answer was never journaled."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any
 
-from trello_restore.models import (
-    Change,
-    Evidence,
-    MemberRef,
-    PlanOptions,
-    format_date,
-    parse_date,
+from trello_restore.kinds.base import (
+    NOT_ATTEMPTED,
+    WOULD_APPLY,
+    ChangeKind,
+    Context,
+    Decision,
+    Resolution,
+    WriteRule,
 )
+from trello_restore.models import Change, Evidence, MemberRef, PlanOptions, format_date, parse_date
 from trello_restore.words import actor, card_url, member_name, when
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
     from trello_restore.live import LiveBoard
 
-__all__ = [
-    "KINDS",
-    "NOT_ATTEMPTED",
-    "WOULD_APPLY",
-    "BoardMembership",
-    "CardMember",
-    "ChangeKind",
-    "Context",
-    "Decision",
-    "WriteRule",
-    "decide_board",
-    "decide_card",
-    "decide_undo",
-    "in_order",
-    "kind_of",
-    "resolve",
-]
-
-#: Outcome of a change a dry run would write.
-WOULD_APPLY = "would_apply"
-#: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
-NOT_ATTEMPTED = "not_attempted"
-#: A decision: the final ``(status, why)``, or None when the change needs its write.
-Decision = tuple[str, str] | None
-#: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, or None
-#: (live state cannot tell), with why.
-Resolution = tuple[Literal["applied", "not_applied"] | None, str]
-
 #: Why a member is on the card, or not, after a write whose answer was never journaled.
 FOUND = "found there after an interrupted write: this tool's"
 NOT_FOUND = "found absent after an interrupted write: it never took effect"
-
-
-@dataclass(frozen=True)
-class WriteRule:
-    """How to read a write's answers."""
-
-    #: The outcome of a 2xx.
-    ok: str
-    #: Trello's text for "nothing to do" (``member is already on the card``), or "".
-    benign: str = ""
-    #: That text answering a retry of this tool's own earlier attempt.
-    benign_ours: str = ""
-    #: That text answering the first attempt: someone else's doing.
-    benign_other: str = ""
-    #: A ``pending`` record shows an earlier, killed run sent this write.
-    resumed: bool = False
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a precondition knows besides live state."""
-
-    #: The journal shows an earlier, killed run sent this change's write (``pending``).
-    resumed: bool = False
-    #: A dry run: nothing is written, and what would be written counts as done.
-    dry_run: bool = False
-    #: A board the plan touches, as it reads in a message, where the change's member is
-    #: deactivated (None when on none).
-    deactivated_on: str | None = None
-    #: This run's outcome of the change this one ``needs`` (None when the plan has none).
-    needed: str | None = None
-
-
-class ChangeKind(ABC):
-    """One kind of change. Subclasses set the class attributes and implement the methods."""
-
-    #: The plan's ``action``: names the kind in plan files, journals and outcomes.
-    action: ClassVar[str]
-    #: Kinds apply in this order, lowest first (each kind's writes all finish before the next
-    #: kind starts); undo goes in the reverse order.
-    order: ClassVar[int]
-    #: Its count in the plan's ``summary`` (``plan_summary``), and how that count reads.
-    summary_key: ClassVar[str]
-    noun: ClassVar[str]
-    #: Its definition's name in the schema's ``$defs``.
-    schema_name: ClassVar[str]
-    #: Whether the plan may list it under ``blocked`` (a change that cannot be made as things
-    #: stand, with a reason).
-    blockable: ClassVar[bool] = False
-    #: Whether undo reverses it without being asked (``--include-board-memberships``).
-    undone_by_default: ClassVar[bool] = True
-    #: Plan text: its changes listed one per line (False), or grouped by board, list and card.
-    grouped: ClassVar[bool] = False
-
-    # ------------------------------------------------------------------------- plan file
-
-    @abstractmethod
-    def to_json(self, c: Change) -> dict[str, Any]:
-        """The change as the plan file holds it, keys in the documented order."""
-
-    @abstractmethod
-    def from_json(self, d: Mapping[str, Any]) -> Change:
-        """The change from a schema-valid plan file entry (``to_json``'s inverse)."""
-
-    @abstractmethod
-    def schema(self) -> dict[str, Any]:
-        """The JSON Schema of ``to_json``'s output (``$defs`` references allowed)."""
-
-    def needs(self, c: Change) -> Hashable | None:
-        """The key of what must be done before this change (see ``provides``), or None."""
-        return None
-
-    def provides(self, c: Change) -> Hashable | None:
-        """The key of what this change does for changes that ``need`` it, or None."""
-        return None
-
-    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
-        """What makes this change inconsistent with the plan it is in (a hand edit), as the
-        rest of ``$.changes[i] …``, or None; ``provided`` holds what the changes before it
-        provide."""
-        return None
-
-    # ----------------------------------------------------------------------------- apply
-
-    @abstractmethod
-    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
-        """The change's outcome without a write, or None when it needs its write."""
-
-    @abstractmethod
-    def write(self, api: TrelloApi, c: Change) -> object:
-        """Make the change: one attempt."""
-
-    @abstractmethod
-    def write_rule(self, resumed: bool) -> WriteRule:
-        """How ``write``'s answers read."""
-
-    # ------------------------------------------------------------------------------ undo
-
-    @abstractmethod
-    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
-        """Whether undo must write: None, or the outcome without a write."""
-
-    @abstractmethod
-    def remove(self, api: TrelloApi, c: Change) -> object:
-        """Reverse the change: one attempt."""
-
-    @abstractmethod
-    def undo_rule(self, resumed: bool) -> WriteRule:
-        """How ``remove``'s answers read."""
-
-    @abstractmethod
-    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
-        """Did an interrupted write of this change (``journal.unresolved``) take effect?"""
-
-    @abstractmethod
-    def cannot_tell(self, c: Change, why: str) -> str:
-        """The one line for an interrupted write live state cannot resolve (with why), with
-        what to check by hand."""
-
-    # ------------------------------------------------------------------------------ text
-
-    @abstractmethod
-    def heading(self, would: str, n: int) -> str:
-        """The plan's heading over this kind's ``n`` changes (``would``: Would or Will)."""
-
-    @abstractmethod
-    def describe(self, c: Change) -> str:
-        """What the change does, in the plan's line for it (after its mark)."""
-
-    def evidence(self, c: Change, verbose: bool) -> str:
-        """What the change rests on, after ``describe`` ("" when nothing)."""
-        return ""
-
-    @abstractmethod
-    def label(self, c: Change) -> str:
-        """What an outcome line says the change is about, by name."""
-
-    @abstractmethod
-    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
-        """The same by ids, for outcomes without their plan (undo reads only the journal)."""
 
 
 # -------------------------------------------------------------------------------- deciders
@@ -630,7 +440,7 @@ class CardMember(ChangeKind):
 
     def evidence(self, c: Change, verbose: bool) -> str:
         e = c.evidence
-        if e is None:  # pragma: no cover - the planner gives every card change its evidence
+        if e is None:  # the planner gives every card change its evidence
             return ""
         if e.kind == "recorded_removal":
             text = f"removed by {actor(e)} {when(e.date)}"
@@ -656,20 +466,3 @@ class CardMember(ChangeKind):
 
     def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
         return f"member {member_id} on card {card_id}"
-
-
-#: Every kind, in the order the schema names them (``action``'s enum); ``in_order()`` gives
-#: the order of application.
-KINDS: tuple[ChangeKind, ...] = (CardMember(), BoardMembership())
-_BY_ACTION: dict[str, ChangeKind] = {k.action: k for k in KINDS}
-
-
-def kind_of(action: str) -> ChangeKind:
-    """The kind of a change (its ``action``). KeyError for an action no kind has: plan files
-    are validated against the schema, which lists every kind, before they get here."""
-    return _BY_ACTION[action]
-
-
-def in_order() -> list[ChangeKind]:
-    """The kinds in the order a plan applies them (undo: reversed)."""
-    return sorted(KINDS, key=lambda k: k.order)

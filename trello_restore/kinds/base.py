@@ -1,0 +1,165 @@
+"""The frame every change kind fills in: ``ChangeKind``, the ``Context`` of a precondition,
+the ``WriteRule`` of a write, and the outcomes a decider may give besides the journal's."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from trello_restore.models import Change, PlanOptions
+
+if TYPE_CHECKING:
+    from trello_restore.api import TrelloApi
+    from trello_restore.live import LiveBoard
+
+#: Outcome of a change a dry run would write.
+WOULD_APPLY = "would_apply"
+#: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
+NOT_ATTEMPTED = "not_attempted"
+#: A decision: the final ``(status, why)``, or None when the change needs its write.
+Decision = tuple[str, str] | None
+#: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, or None
+#: (live state cannot tell), with why.
+Resolution = tuple[Literal["applied", "not_applied"] | None, str]
+
+
+@dataclass(frozen=True)
+class WriteRule:
+    """How to read a write's answers."""
+
+    #: The outcome of a 2xx.
+    ok: str
+    #: Trello's text for "nothing to do" (``member is already on the card``), or "".
+    benign: str = ""
+    #: That text answering a retry of this tool's own earlier attempt.
+    benign_ours: str = ""
+    #: That text answering the first attempt: someone else's doing.
+    benign_other: str = ""
+    #: A ``pending`` record shows an earlier, killed run sent this write.
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a precondition knows besides live state."""
+
+    #: The journal shows an earlier, killed run sent this change's write (``pending``).
+    resumed: bool = False
+    #: A dry run: nothing is written, and what would be written counts as done.
+    dry_run: bool = False
+    #: A board the plan touches, as it reads in a message, where the change's member is
+    #: deactivated (None when on none).
+    deactivated_on: str | None = None
+    #: This run's outcome of the change this one ``needs`` (None when the plan has none).
+    needed: str | None = None
+
+
+class ChangeKind(ABC):
+    """One kind of change. Subclasses set the class attributes and implement the methods."""
+
+    #: The plan's ``action``: names the kind in plan files, journals and outcomes.
+    action: ClassVar[str]
+    #: Kinds apply in this order, lowest first (each kind's writes all finish before the next
+    #: kind starts); undo goes in the reverse order.
+    order: ClassVar[int]
+    #: Its count in the plan's ``summary`` (``plan_summary``), and how that count reads.
+    summary_key: ClassVar[str]
+    noun: ClassVar[str]
+    #: Its definition's name in the schema's ``$defs``.
+    schema_name: ClassVar[str]
+    #: Whether the plan may list it under ``blocked`` (a change that cannot be made as things
+    #: stand, with a reason).
+    blockable: ClassVar[bool] = False
+    #: Whether undo reverses it without being asked (``--include-board-memberships``).
+    undone_by_default: ClassVar[bool] = True
+    #: Plan text: its changes listed one per line (False), or grouped by board, list and card.
+    grouped: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------------- plan file
+
+    @abstractmethod
+    def to_json(self, c: Change) -> dict[str, Any]:
+        """The change as the plan file holds it, keys in the documented order."""
+
+    @abstractmethod
+    def from_json(self, d: Mapping[str, Any]) -> Change:
+        """The change from a schema-valid plan file entry (``to_json``'s inverse)."""
+
+    @abstractmethod
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of ``to_json``'s output (``$defs`` references allowed)."""
+
+    def needs(self, c: Change) -> Hashable | None:
+        """The key of what must be done before this change (see ``provides``), or None."""
+        return None
+
+    def provides(self, c: Change) -> Hashable | None:
+        """The key of what this change does for changes that ``need`` it, or None."""
+        return None
+
+    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
+        """What makes this change inconsistent with the plan it is in (a hand edit), as the
+        rest of ``$.changes[i] …``, or None; ``provided`` holds what the changes before it
+        provide."""
+        return None
+
+    # ----------------------------------------------------------------------------- apply
+
+    @abstractmethod
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        """The change's outcome without a write, or None when it needs its write."""
+
+    @abstractmethod
+    def write(self, api: TrelloApi, c: Change) -> object:
+        """Make the change: one attempt."""
+
+    @abstractmethod
+    def write_rule(self, resumed: bool) -> WriteRule:
+        """How ``write``'s answers read."""
+
+    # ------------------------------------------------------------------------------ undo
+
+    @abstractmethod
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        """Whether undo must write: None, or the outcome without a write."""
+
+    @abstractmethod
+    def remove(self, api: TrelloApi, c: Change) -> object:
+        """Reverse the change: one attempt."""
+
+    @abstractmethod
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        """How ``remove``'s answers read."""
+
+    @abstractmethod
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        """Did an interrupted write of this change (``journal.unresolved``) take effect?"""
+
+    @abstractmethod
+    def cannot_tell(self, c: Change, why: str) -> str:
+        """The one line for an interrupted write live state cannot resolve (with why), with
+        what to check by hand."""
+
+    # ------------------------------------------------------------------------------ text
+
+    @abstractmethod
+    def heading(self, would: str, n: int) -> str:
+        """The plan's heading over this kind's ``n`` changes (``would``: Would or Will)."""
+
+    @abstractmethod
+    def describe(self, c: Change) -> str:
+        """What the change does, in the plan's line for it (after its mark)."""
+
+    def evidence(self, c: Change, verbose: bool) -> str:
+        """What the change rests on, after ``describe`` ("" when nothing)."""
+        return ""
+
+    @abstractmethod
+    def label(self, c: Change) -> str:
+        """What an outcome line says the change is about, by name."""
+
+    @abstractmethod
+    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
+        """The same by ids, for outcomes without their plan (undo reads only the journal)."""
