@@ -35,7 +35,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from trello_restore.cli import main
-from trello_restore.config import state_dir
 from trello_restore.errors import ExitCode
 from trello_restore.locks import apply_lock, lock_dir, lock_names
 from trello_restore.planfile import plan_digest
@@ -283,7 +282,8 @@ class Ctx:
     def hold_lock(self, digest: str, *boards: str) -> Ctx:
         """Hold the locks another apply or undo of this plan (or on these boards) holds.
         Returns the context, as ``interrupt`` does."""
-        self.stack.enter_context(apply_lock(lock_names(digest, boards), lock_dir(state_dir())))
+        state = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"  # conftest's own home
+        self.stack.enter_context(apply_lock(lock_names(digest, boards), lock_dir(state)))
         return self
 
     @property

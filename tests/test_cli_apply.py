@@ -4,6 +4,7 @@ refusals before any write, resume, lock, progress and Ctrl-C, against the sandbo
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,6 @@ from click.testing import CliRunner, Result
 from trello_restore import cli
 from trello_restore.applier import ApplyReport, ChangeOutcome, apply_lock, lock_names
 from trello_restore.cli import main
-from trello_restore.config import state_dir
 from trello_restore.demo import Snapshot, compare, expected_after, snapshot
 from trello_restore.errors import ExitCode
 from trello_restore.models import Change, MemberRef, Plan, PlanOptions
@@ -285,7 +285,8 @@ class TestApplyRefuses:
 def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """While another apply of the same plan holds its lock, a second one exits LOCKED."""
     digest = plan_digest(json.loads(plan_file.read_text()))
-    with apply_lock(lock_names(digest, []), state_dir() / "locks"):
+    locks = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "locks"  # conftest's own home
+    with apply_lock(lock_names(digest, []), locks):
         r = invoke("apply", str(plan_file))
     one_line_error(r, ExitCode.LOCKED)
     assert _writes(sb) == []

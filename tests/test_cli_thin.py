@@ -3,6 +3,7 @@ result, subcommands are imported only when they run, and ``--help`` imports no s
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
@@ -139,7 +140,8 @@ def test_run_once_applies_and_returns_what_it_did(
 ) -> None:
     """run_once: plan, confirm, apply, record the last run; the result holds the plan, the
     report, the outcome, the exit code, the journal and the last-run file, all under the
-    directories it was given. Run again, it finds nothing to do and asks nothing."""
+    directories it was given (nothing goes where the process's TRELLO_RESTORE_HOME points).
+    Run again, it finds nothing to do and asks nothing."""
     home = tmp_path / "explicit"
     req = _request(scenario, sb, home)
     ui = _Ui()
@@ -172,6 +174,21 @@ def test_run_once_applies_and_returns_what_it_did(
     assert second.last_run_file == once.last_run_file
     assert again.events == [("planned", 0), ("finished", "nothing_to_do")]
     assert _writes(sb) == writes
+    assert sorted(p.name for p in (home / "state").iterdir()) == ["journals", "last-run", "locks"]
+    assert not Path(os.environ["TRELLO_RESTORE_HOME"]).exists()  # conftest's own home
+
+
+def test_only_the_command_line_reads_the_environment() -> None:
+    """The core gets its settings and directories passed in: outside the sandbox, only cli.py
+    touches the process's environment (config.py resolves from the mapping it is given)."""
+    package = Path(__file__).resolve().parents[1] / "trello_restore"
+    readers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "sandbox" not in path.parts
+        and any(word in path.read_text(encoding="utf-8") for word in ("os.environ", "getenv"))
+    )
+    assert readers == ["cli.py"]
 
 
 def test_run_once_declined_and_dry_run_write_nothing(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,42 @@ def test_a_failed_check_exits_partial(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Ground truth check: FAILED: " in result.stdout
     assert "unexpected @" in result.stdout
     assert "1 check failed" in result.stdout
+
+
+class _WatchedEnviron(MutableMapping[str, str]):
+    """``os.environ`` that records every change made to it."""
+
+    def __init__(self, real: MutableMapping[str, str]) -> None:
+        self.real = real
+        self.changes: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        return self.real[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.changes.append(f"set {key}")
+        self.real[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.changes.append(f"del {key}")
+        del self.real[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.real)
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+
+def test_the_demo_leaves_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The demo passes its temporary state directory down to the apply and the undo (their
+    journals and locks go there) instead of pointing TRELLO_RESTORE_HOME at it."""
+    watched = _WatchedEnviron(os.environ)
+    monkeypatch.setattr(os, "environ", watched)
+    lines: list[str] = []
+    assert demo.run_demo(seed=3, cards=20, echo=lines.append) == ExitCode.OK
+    assert watched.changes == []
+    assert "All checks passed." in "\n".join(lines)
+    assert not (tmp_path / "trello-restore-home").exists()

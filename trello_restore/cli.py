@@ -368,7 +368,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     flags = {key: options.pop(key) for key in _SETTING_OPTIONS}
     config_flag, token_flag = options.pop("config_file"), options.pop("token")
     standalone = ctx.invoked_subcommand in _STANDALONE
-    ctx.call_on_close(_end_of_command)
+    ctx.call_on_close(end_of_command)
     # Logging on stderr comes first, before anything that can fail: fail() logs the error for
     # the log file as well, and a record the package logger has no handler for reaches Python's
     # last-resort handler, which prints it on stderr as a second line under the "Error:" one.
@@ -394,15 +394,6 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     from trello_restore.cli_restore import plan_command
 
     exit_with(lambda: plan_command(args, s))
-
-
-def _end_of_command() -> None:
-    """Close the log file and forget the config file's directories (tests run many commands
-    in one process)."""
-    from trello_restore.config import use_file_dirs
-
-    end_of_command()
-    use_file_dirs(None, None)
 
 
 #: Options that only make sense when planning: refused in front of a subcommand, where they
@@ -441,13 +432,7 @@ def _resolve_settings(
 ) -> Settings:
     """Read the config file and ``--token -``, and resolve every setting from the flags, the
     environment and the file."""
-    from trello_restore.config import (
-        Settings,
-        config_path,
-        load_config,
-        read_token_flag,
-        use_file_dirs,
-    )
+    from trello_restore.config import Settings, config_path, load_config, read_token_flag
 
     token = read_token_flag(token_flag, sys.stdin)
     path, explicit = config_path(config_flag, os.environ)
@@ -459,9 +444,7 @@ def _resolve_settings(
         "boards": flags["boards"] or None,
         "exports": flags["exports"] or None,
     }
-    settings = Settings.resolve(values, os.environ, file)
-    use_file_dirs(settings.state_dir, settings.cache_dir)
-    return settings
+    return Settings.resolve(values, os.environ, file)
 
 
 def _report_settings(settings: Settings) -> None:

@@ -10,7 +10,6 @@ here reads the process's own, and the core gets the resolved directories passed 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,33 +24,6 @@ ENV_HOME = "TRELLO_RESTORE_HOME"
 ENV_KEY = "TRELLO_API_KEY"
 ENV_TOKEN = "TRELLO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 ENV_API_URL = "TRELLO_API_URL"
-
-
-#: The config file's ``[paths] state_dir`` / ``cache_dir`` of the running command (set by the
-#: command line through ``use_file_dirs``), so that code which asks ``state_dir()`` (the engine's
-#: lock directory) agrees with the resolved ``Settings``.
-_file_dirs: dict[str, Path] = {}
-
-
-def use_file_dirs(state: Path | None, cache: Path | None) -> None:
-    """Make ``state_dir()`` / ``cache_dir()`` use the config file's directories (None: don't)."""
-    _file_dirs.clear()
-    if state is not None:
-        _file_dirs["state"] = state
-    if cache is not None:
-        _file_dirs["cache"] = cache
-
-
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Journals, last-run state and locks: ``$TRELLO_RESTORE_HOME/state``, else the config
-    file's ``[paths] state_dir``, else the user state directory."""
-    source = os.environ if env is None else env
-    home = source.get(ENV_HOME)
-    if home:
-        return Path(home).expanduser() / "state"
-    if "state" in _file_dirs:
-        return _file_dirs["state"]
-    return Path(platformdirs.user_state_dir(APP))
 
 
 # ----------------------------------------------------------------------------- config file

@@ -14,25 +14,22 @@ what a user would do, with the same code the commands use (``run.py``):
    apply;
 5. say how to do it for real.
 
-Journals and lock files live in a temporary directory (``TRELLO_RESTORE_HOME`` points there
-while the demo runs) that is removed at the end; the user's state and cache directories are
-never touched. The exit code is ``OK`` only when every check passed, else
+Journals and lock files live in a temporary state directory, passed down explicitly and removed
+at the end; the environment is left alone and the user's state and cache directories are never
+touched. The exit code is ``OK`` only when every check passed, else
 ``PARTIAL`` with what differed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from trello_restore.config import ENV_HOME, state_dir
 from trello_restore.errors import ExitCode
 from trello_restore.locks import lock_dir
 from trello_restore.report import apply_summary, render_text
@@ -216,9 +213,9 @@ def run_demo(
     options = SandboxOptions(time_scale=TIME_SCALE, seed=seed)
     with (
         tempfile.TemporaryDirectory(prefix="trello-restore-demo-") as tmp,
-        _private_home(Path(tmp)),
         SandboxServer(s.world, options) as server,
     ):
+        state = Path(tmp) / "state"
         for line in explain_incident(s):
             echo(line)
         since = s.incident_at.strftime("%Y-%m-%dT%H:%M")
@@ -266,7 +263,7 @@ def run_demo(
             result.meta,
             api_url=server.base_url,
             options=apply_options(time_scale=TIME_SCALE),
-            state_dir=state_dir(),
+            state_dir=state,
             key=s.key,
             token=s.token,
         )
@@ -295,7 +292,7 @@ def run_demo(
             journal=journal,
             api_url=server.base_url,
             options=apply_options(time_scale=TIME_SCALE),
-            lock_dir=lock_dir(state_dir()),
+            lock_dir=lock_dir(state),
             include_board_memberships=True,
             key=s.key,
             token=s.token,
@@ -327,21 +324,6 @@ def run_demo(
     echo("")
     echo(_closing(s, command, failed))
     return ExitCode.PARTIAL if failed else ExitCode.OK
-
-
-@contextlib.contextmanager
-def _private_home(home: Path) -> Iterator[None]:
-    """Point ``TRELLO_RESTORE_HOME`` at ``home`` while the demo runs: the engine takes its lock
-    files in the state directory, and the demo must leave the user's state untouched."""
-    previous = os.environ.get(ENV_HOME)
-    os.environ[ENV_HOME] = str(home)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(ENV_HOME, None)
-        else:
-            os.environ[ENV_HOME] = previous
 
 
 def _is_member_lookup(path: str) -> bool:
