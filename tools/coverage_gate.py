@@ -43,11 +43,32 @@ CORE = (
     "trello_restore/models.py",
     "trello_restore/planfile.py",
     "trello_restore/timeparse.py",
-    # The pure deciders of apply and undo go here once they live in their own module
-    # (issue 10 item 3: trello_restore/kinds.py), with their decider tests in PINNING_TESTS.
+    # The pure deciders of apply and undo, and how each kind feeds them (its module also holds
+    # the writes and the words, which the apply, undo and report tests cover over HTTP):
+    *(
+        f"trello_restore/kinds/members.py::{name}"
+        for name in (
+            "_deactivated_on",
+            "decide_board",
+            "decide_card",
+            "decide_undo",
+            "resolve",
+            "BoardMembership.decide",
+            "CardMember.decide",
+            "BoardMembership.decide_undo",
+            "CardMember.decide_undo",
+            "BoardMembership.resolve",
+            "CardMember.resolve",
+            # A plan file's change entries, both ways (planfile.py's before the kinds had them).
+            "BoardMembership.to_json",
+            "BoardMembership.from_json",
+            "CardMember.to_json",
+            "CardMember.from_json",
+        )
+    ),
 )
 
-#: The unit tests that pin the core: fast, no network, no sandbox server.
+#: The unit tests that pin the core: fast (a few seconds together), on literal data.
 PINNING_TESTS = (
     "tests/test_planner_table.py",
     "tests/test_history.py",
@@ -55,6 +76,7 @@ PINNING_TESTS = (
     "tests/test_timeparse.py",
     "tests/test_planfile.py",
     "tests/test_planfile_branches.py",
+    "tests/test_kinds.py",
 )
 
 _PRAGMA = re.compile(r"#\s*pragma:\s*no\s+(?:cover|branch)\b(?P<reason>.*)$")
