@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from trello_restore import defaults
+
 Mode = Literal["removed", "ever-added"]
 EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added"]
 SkipReason = Literal[
@@ -164,14 +166,14 @@ class PlanOptions:
 
     since: datetime
     until: datetime | None = None
-    mode: Mode = "removed"
+    mode: Mode = defaults.MODE
     #: Member id or username: keep only recorded removals performed by this member.
     removed_by: str | None = None
     #: ``"move"``: keep only recorded removals that came with a move of the card or its list.
     cause: Literal["move"] | None = None
     only_recorded: bool = False
     add_to_board: bool = False
-    board_role: Literal["normal", "observer"] = "normal"
+    board_role: Literal["normal", "observer"] = defaults.BOARD_ROLE
     #: Only cards now in these lists (ids or names) / only these cards (ids or shortLinks).
     lists: frozenset[str] | None = None
     cards: frozenset[str] | None = None

@@ -377,7 +377,7 @@ class ApplyRequest:
     lock_dir: Path
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
-    read_retries: int = 5
+    read_retries: int = defaults.MAX_RETRIES
     #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
     #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
     earlier_journals: Path | None = None
@@ -385,10 +385,10 @@ class ApplyRequest:
 
 def apply_options(
     *,
-    workers: int = 8,
+    workers: int = defaults.WORKERS,
     rate_limit: int | None = None,
     dry_run: bool = False,
-    max_retries: int = 5,
+    max_retries: int = defaults.MAX_RETRIES,
     time_scale: float = 1.0,
     key_rate_limit: int | None = None,
     window_s: float | None = None,
@@ -432,7 +432,7 @@ def apply_request(
     journal: str | Path | None = None,
     key: str = "",
     token: str = "",
-    read_retries: int = 5,
+    read_retries: int = defaults.MAX_RETRIES,
     journal_dir: Path | None = None,
     resolve_earlier: bool = False,
     lock_dir: Path | None = None,
@@ -556,7 +556,7 @@ class UndoRequest:
     include_board_memberships: bool = False
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
-    read_retries: int = 5
+    read_retries: int = defaults.MAX_RETRIES
 
 
 def load_journal(path: str | Path) -> Journal:
