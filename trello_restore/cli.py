@@ -150,7 +150,7 @@ def setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
 class _Main(click.Group):
     """The main command: a group whose subcommands are imported when one runs or shows its
     help. ``--help`` lists them by the first paragraph of their help, written here
-    (``tests/test_cli_plan.py`` checks it against the commands')."""
+    (``tests/test_cli_thin.py`` checks it against the commands')."""
 
     #: name -> module, attribute, and the first paragraph of the command's help.
     SUBCOMMANDS: ClassVar[dict[str, tuple[str, str, str]]] = {
