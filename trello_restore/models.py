@@ -13,7 +13,7 @@ from typing import Literal
 from trello_restore import defaults
 
 Mode = Literal["removed", "ever-added"]
-EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added"]
+EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added", "field_update"]
 SkipReason = Literal[
     "card_deleted",
     "already_on_card",
@@ -84,6 +84,55 @@ class MoveAction:
     target_board_id: str
 
 
+#: What ``--restore`` can restore (design.md §10.1); ``members`` is the default.
+#: A card or list field's value as Trello's JSON has it: text (name, desc, idList, ISO dates),
+#: a flag (closed, dueComplete), or null (no due or start date).
+FieldValue = str | bool | None
+RestoreKind = Literal["members", "archived", "list", "fields"]
+RESTORE_KINDS: tuple[RestoreKind, ...] = ("members", "archived", "list", "fields")
+#: The card or list fields each restore kind reverts (design.md §10.1), as Trello names them
+#: in ``data.old`` and in the card/list JSON.
+KIND_FIELDS: dict[RestoreKind, tuple[str, ...]] = {
+    "members": (),
+    "archived": ("closed",),
+    "list": ("idList",),
+    "fields": ("name", "desc", "due", "dueComplete", "start"),
+}
+#: Skip reasons of the value kinds (design.md §10.2), first in this order wins.
+VALUE_SKIP_ORDER: tuple[str, ...] = (
+    "object_deleted",
+    "already_restored",
+    "changed_by_others",
+    "filtered",
+    "outside_window",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdate:
+    """One field changed by an ``updateCard`` or ``updateList`` action that carries its old
+    value in ``data.old`` (design.md §10.1). One action that changed two fields gives two."""
+
+    #: The action id.
+    id: str
+    date: datetime
+    object_type: Literal["card", "list"]
+    #: The card's or list's id.
+    object_id: str
+    #: The board whose feed holds it.
+    board_id: str
+    #: Trello's field name: ``closed``, ``idList``, ``name``, ``desc``, ``due``,
+    #: ``dueComplete``, ``start``.
+    field: str
+    #: ``data.old[field]`` and the value after the change (``data.card``/``data.list``).
+    old: FieldValue
+    new: FieldValue
+    #: Who performed it (``idMemberCreator``; for an automation, the member it acts for).
+    by: str
+    #: The app that performed it (``appCreator.name``), "" for a person.
+    app: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class CardInfo:
     """Names and places of a card as the actions describe it (for deleted or unseen cards)."""
@@ -111,6 +160,8 @@ class History:
     members: dict[str, MemberRef]
     #: Date of the oldest action seen per board feed, and whether the feed is known complete.
     oldest: dict[str, datetime] = field(default_factory=dict)
+    #: Field changes with their old values (``updateCard``/``updateList``, design.md §10).
+    field_updates: tuple[FieldUpdate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +175,11 @@ class CardState:
     list_id: str
     closed: bool
     member_ids: tuple[str, ...]
+    #: The fields the value kinds restore (design.md §10.1); dates as Trello's ISO text.
+    desc: str = ""
+    due: str | None = None
+    due_complete: bool = False
+    start: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +206,8 @@ class BoardState:
     memberships: dict[str, Membership]
     #: List id -> list name.
     lists: dict[str, str] = field(default_factory=dict)
+    #: List id -> whether the list is archived (lists absent here are open).
+    list_closed: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +235,11 @@ class PlanOptions:
     #: Only cards now in these lists (ids or names) / only these cards (ids or shortLinks).
     lists: frozenset[str] | None = None
     cards: frozenset[str] | None = None
+    #: What to restore (design.md §10): ``members`` and/or the value kinds.
+    restore: frozenset[RestoreKind] = frozenset({"members"})
+    #: Member id or username: keep only changes made by this member, for every kind
+    #: (``--by``; ``removed_by`` is the members-only spelling).
+    by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +282,28 @@ class Change:
     member_on_board: bool = True
 
 
+#: The change kinds that set a value back (design.md §10.1).
+VALUE_ACTIONS = ("set_card_closed", "set_list_closed", "move_card_to_list", "set_card_field")
+
+
+@dataclass(frozen=True, slots=True)
+class ValueChange(Change):
+    """Set one field of a card or a list back to the value it had before the damage
+    (design.md §10.2). ``action`` is one of ``VALUE_ACTIONS``; ``member`` is unused (the
+    author of the damage is ``evidence.by``)."""
+
+    member: MemberRef = MemberRef("")
+    object_type: Literal["card", "list"] = "card"
+    #: Trello's field name (``closed``, ``idList``, ``name``, ``desc``, ``due``, …).
+    field: str = ""
+    #: The target: the old value of the earliest selected change.
+    value: FieldValue = None
+    #: The value the apply expects to find: the last selected change's new value.
+    expected: FieldValue = None
+    #: Every selected action id, oldest first.
+    actions: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Blocked:
     """A change that cannot be made as things stand."""
@@ -239,6 +324,38 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueSkipped:
+    """A card or list field left alone (design.md §10.2), and why."""
+
+    object_type: Literal["card", "list"]
+    object_id: str
+    object_name: str
+    board_id: str
+    field: str
+    #: One of ``VALUE_SKIP_ORDER``.
+    reason: str
+    #: The earliest selected action, when there is one.
+    action_id: str | None
+    #: For ``changed_by_others``: who else changed the field, and when.
+    others: tuple[tuple[MemberRef, datetime], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unrestorable:
+    """What the log shows was lost in the window but cannot be brought back (design.md §10.1),
+    e.g. a deleted card."""
+
+    object_type: Literal["card", "list"]
+    object_id: str
+    name: str
+    #: What was lost, e.g. ``card_deleted``.
+    what: str
+    action_id: str
+    date: datetime
+    by: MemberRef
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The planner's whole decision: data only."""
 
@@ -248,6 +365,9 @@ class Plan:
     skipped: tuple[Skipped, ...]
     #: Cards whose history is known to be incomplete (export caps, unreadable boards).
     incomplete: tuple[str, ...] = ()
+    #: Value kinds (design.md §10): fields left alone, and what cannot be restored.
+    value_skipped: tuple[ValueSkipped, ...] = ()
+    unrestorable: tuple[Unrestorable, ...] = ()
 
     def card_changes(self) -> tuple[Change, ...]:
         """The ``add_member_to_card`` changes."""
