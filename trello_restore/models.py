@@ -102,6 +102,9 @@ KIND_FIELDS: dict[RestoreKind, tuple[str, ...]] = {
 VALUE_SKIP_ORDER: tuple[str, ...] = (
     "object_deleted",
     "already_restored",
+    #: A card move whose target list is not on the card's board now (a move back across boards
+    #: is out of scope, design.md §10.1).
+    "other_board",
     "changed_by_others",
     "filtered",
     "outside_window",
@@ -162,6 +165,9 @@ class History:
     oldest: dict[str, datetime] = field(default_factory=dict)
     #: Field changes with their old values (``updateCard``/``updateList``, design.md §10).
     field_updates: tuple[FieldUpdate, ...] = ()
+    #: Card id -> when and by whom its ``deleteCard`` action says it was deleted (``by`` is
+    #: ``idMemberCreator``); the action's id is in ``deleted_cards``.
+    deleted_when: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
