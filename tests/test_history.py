@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from trello_restore.history import (
+    ACTION_FILTER,
     HistoryBuilder,
     HistoryError,
+    action_filter,
     app_name,
     credit_apps,
     members_from_listing,
@@ -369,3 +371,147 @@ def test_dates_keep_their_instant_in_any_zone() -> None:
     east["date"] = (T + timedelta(hours=1)).astimezone(timezone(timedelta(hours=5))).isoformat()
     west = member_action("addMemberToCard", "a2", "m2", 30)
     assert [a.id for a in parse_history([east, west]).member_actions] == ["a2", "a1"]
+
+
+# ----------------------------------------------------------------- field updates (design §10)
+
+
+def _updates(*raws: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (u.id, u.object_type, u.object_id, u.field, u.old, u.new, u.by, u.app, u.board_id)
+        for u in parse_history(raws).field_updates
+    ]
+
+
+def test_update_card_gives_one_field_update_per_restorable_field() -> None:
+    """``data.old`` names the fields changed, ``data.card`` their new values (real shapes:
+    archive, due, desc, name; ``pos`` is not restorable and left out)."""
+    both = action(
+        "updateCard",
+        "u1",
+        1,
+        card={"id": "c1", "name": "New", "due": "2025-12-01T10:00:00.000Z", "pos": 3},
+        old={"name": "Old", "due": None, "pos": 1},
+    )
+    archive = action(
+        "updateCard", "u2", 2, card={"id": "c1", "closed": True}, old={"closed": False}
+    )
+    desc = action("updateCard", "u3", 3, card={"id": "c1", "desc": "long"}, old={"desc": ""})
+    assert _updates(desc, both, archive) == [
+        ("u1", "card", "c1", "due", None, "2025-12-01T10:00:00.000Z", "lead", "", "b1"),
+        ("u1", "card", "c1", "name", "Old", "New", "lead", "", "b1"),
+        ("u2", "card", "c1", "closed", False, True, "lead", "", "b1"),
+        ("u3", "card", "c1", "desc", "", "long", "lead", "", "b1"),
+    ]
+
+
+def test_new_values_missing_from_the_card_object() -> None:
+    """A list move's new list is ``listAfter`` (or ``data.card.idList``); an archive's new value
+    is the old one's opposite; another field without its new value has none (null)."""
+    move = action(
+        "updateCard",
+        "u1",
+        1,
+        card={"id": "c1"},
+        old={"idList": "l1"},
+        listBefore={"id": "l1"},
+        listAfter={"id": "l2"},
+    )
+    unarchive = action("updateCard", "u2", 2, card={"id": "c1"}, old={"closed": True})
+    start = action("updateCard", "u3", 3, card={"id": "c1"}, old={"start": "2025-01-01"})
+    assert [(u[3], u[4], u[5]) for u in _updates(move, unarchive, start)] == [
+        ("idList", "l1", "l2"),
+        ("closed", True, False),
+        ("start", "2025-01-01", None),
+    ]
+    # A list move names the lists: the card's place is recorded as before.
+    assert parse_history([move]).card_lists == ((T + timedelta(minutes=1), "c1", "l2"),)
+
+
+def test_values_a_field_cannot_have_are_left_out() -> None:
+    """Nothing is restored from a value of the wrong type (old or new), or an archive flag
+    that is not a flag; ``data.old`` that is not an object gives nothing."""
+    raws = [
+        action("updateCard", "u1", card={"id": "c1", "closed": "yes"}, old={"closed": False}),
+        action("updateCard", "u2", card={"id": "c1"}, old={"closed": "no"}),
+        action("updateCard", "u3", card={"id": "c1", "name": 5}, old={"name": "x"}),
+        action("updateCard", "u4", card={"id": "c1"}, old="closed"),
+        action("updateCard", "u5", card={"id": "c1", "dueComplete": True}, old={"dueComplete": 0}),
+    ]
+    assert _updates(*raws) == []
+
+
+def test_update_list_archive() -> None:
+    """``updateList`` with ``data.old.closed``: the list's field update; a rename is not
+    restorable; an action whose list has no id gives nothing."""
+    archive = action(
+        "updateList", "u1", 1, list={"id": "l1", "closed": True}, old={"closed": False}
+    )
+    rename = action("updateList", "u2", 2, list={"id": "l1", "name": "B"}, old={"name": "A"})
+    odd = action("updateList", "u3", 3, list="l1", old={"closed": False})
+    nameless = action("updateList", "u4", 4, list={"name": "x"}, old={"closed": False})
+    assert _updates(archive, rename, odd, nameless) == [
+        ("u1", "list", "l1", "closed", False, True, "lead", "", "b1")
+    ]
+
+
+def test_an_automations_field_update_is_its_members_with_the_apps_name() -> None:
+    """Butler's actions carry ``appCreator`` and no ``memberCreator``: made by the member whose
+    token runs it (``idMemberCreator``), the app named."""
+    raw = action("updateCard", "u1", card={"id": "c1", "due": None}, old={"due": "2025-01-01"})
+    del raw["memberCreator"]
+    raw["appCreator"] = {"id": "app1", "name": "Butler"}
+    assert [(u[6], u[7]) for u in _updates(raw)] == [("lead", "Butler")]
+
+
+def test_deleted_cards_keep_when_and_who() -> None:
+    """``deleteCard`` holds no content, but its date and author go to ``Plan.unrestorable``."""
+    h = parse_history([action("deleteCard", "d1", 7, card={"id": "c1"})])
+    assert h.deleted_when == {"c1": (T + timedelta(minutes=7), "lead")}
+
+
+@pytest.mark.parametrize(
+    ("kinds", "extra", "left_out"),
+    [
+        pytest.param(("members",), (), (), id="members: the member feed as before"),
+        pytest.param(("archived",), ("updateList:closed",), (), id="archived"),
+        pytest.param(("list",), (), (), id="list: already in the member feed"),
+        pytest.param(
+            ("fields", "members"),
+            ("updateCard",),
+            ("updateCard:idList", "updateCard:closed"),
+            id="fields: every updateCard (no documented due sub-filter) covers the sub-filters",
+        ),
+    ],
+)
+def test_action_filter(
+    kinds: tuple[Any, ...], extra: tuple[str, ...], left_out: tuple[str, ...]
+) -> None:
+    """One filter for one feed request: the member actions' plus what the kinds need."""
+    got = action_filter(kinds)
+    assert got == tuple(x for x in (*ACTION_FILTER, *extra) if x not in left_out)
+    assert len(set(got)) == len(got)
+
+
+def test_parse_card_and_board_read_the_restorable_fields() -> None:
+    """A card's description, due and start dates, due-complete flag; a list's archive flag."""
+    raw = {
+        "id": "c1",
+        "idBoard": "b1",
+        "idList": "l1",
+        "idMembers": [],
+        "desc": "d",
+        "due": "2025-12-01T10:00:00.000Z",
+        "dueComplete": True,
+        "start": "",
+    }
+    got = parse_card(raw)
+    assert (got.desc, got.due, got.due_complete, got.start) == (
+        "d",
+        "2025-12-01T10:00:00.000Z",
+        True,
+        None,
+    )
+    lists = iter([{"id": "l1", "closed": True}, {"id": "l2"}])  # read once: an iterator will do
+    board = parse_board({"id": "b1"}, [], lists)
+    assert (board.lists, board.list_closed) == ({"l1": "", "l2": ""}, {"l1": True, "l2": False})

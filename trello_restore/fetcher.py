@@ -45,6 +45,7 @@ from trello_restore.history import (
     MOVE_TYPES,
     HistoryBuilder,
     HistoryError,
+    action_filter,
     members_from_listing,
     parse_board,
     parse_card,
@@ -55,6 +56,7 @@ from trello_restore.models import (
     CardState,
     History,
     MemberRef,
+    RestoreKind,
     State,
     normal_name,
     quote_name,
@@ -96,6 +98,10 @@ _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
 _MEMBER_FIELDS = "fullName,username"
+#: A card's fields as the planner reads them: what the member restore needs, and what the value
+#: kinds restore (design.md §10.1); ``board_cards`` reads all of them unless told otherwise.
+MEMBER_CARD_FIELDS = "id,name,shortLink,idBoard,idList,closed,idMembers"
+CARD_FIELDS = MEMBER_CARD_FIELDS + ",desc,due,dueComplete,start"
 
 
 class Api(Protocol):
@@ -226,14 +232,29 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
 
 
 def fetch(
-    api: Api, boards: Sequence[BoardInfo], *, follow_moves: bool = True, workers: int = READERS
+    api: Api,
+    boards: Sequence[BoardInfo],
+    *,
+    follow_moves: bool = True,
+    workers: int = READERS,
+    kinds: Iterable[RestoreKind] = ("members",),
 ) -> Fetched:
     """Fetch the history and state of ``boards`` and of the boards their cards moved to/from.
+
+    ``kinds`` are the restore kinds asked (``--restore``): the action feeds' one filter asks
+    for the actions each needs (``history.action_filter``), and with a value kind the cards are
+    read with the fields it restores; the requests are the same ones (a larger history may take
+    more pages).
 
     Independent reads (each board's history slices, memberships, lists, card pages) run on
     ``workers`` threads: at Trello's latency a single chain of requests would be bound by round
     trips, not by the rate limit that the api's shared limiter enforces."""
     scope: dict[str, BoardInfo] = {b.id: b for b in boards}
+    kinds = frozenset(kinds)
+    reading = _Reading(
+        filter=",".join(action_filter(kinds)),
+        card_fields=CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS,
+    )
     warnings: list[str] = []
     unreadable: set[str] = set()
     # Two pools: a board's history task waits for its spans, which must not queue behind it.
@@ -242,7 +263,7 @@ def fetch(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
     ):
         builder = HistoryBuilder()
-        reads = {b.id: _read_board(pool, spans, api, b, builder) for b in scope.values()}
+        reads = {b.id: _read_board(pool, spans, api, b, builder, reading) for b in scope.values()}
         raw_actions = [a for r in reads.values() for a in r.actions()]
         if follow_moves:
             for other in sorted(_connected_boards(raw_actions) - set(scope)):
@@ -258,7 +279,7 @@ def fetch(
                     )
                     continue
                 scope[info.id] = info
-                reads[info.id] = _read_board(pool, spans, api, info, builder)
+                reads[info.id] = _read_board(pool, spans, api, info, builder, reading)
                 raw_actions.extend(reads[info.id].actions())
         boards_state: dict[str, BoardState] = {}
         cards: dict[str, CardState] = {}
@@ -270,7 +291,10 @@ def fetch(
             for card in read.cards.result():
                 cards[card.id] = card
         unexplained = sorted(_unexplained_cards(raw_actions, cards))
-        for page in pool.map(lambda cid: card_actions(api, cid, sink=builder.add), unexplained):
+        for page in pool.map(
+            lambda cid: card_actions(api, cid, sink=builder.add, action_types=reading.filter),
+            unexplained,
+        ):
             raw_actions.extend(page)
     history = builder.build()
     incomplete = _cards_from(history, cards, unreadable)
@@ -283,6 +307,14 @@ def fetch(
         warnings=warnings,
         named=frozenset(b.id for b in boards),
     )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What a fetch asks each board for: the action filter, the cards' fields."""
+
+    filter: str
+    card_fields: str
 
 
 @dataclass
@@ -303,11 +335,14 @@ def _read_board(
     api: Api,
     board: BoardInfo,
     builder: HistoryBuilder,
+    reading: _Reading,
 ) -> _BoardReads:
     return _BoardReads(
-        history=pool.submit(board_actions, api, board.id, pool=spans, sink=builder.add),
+        history=pool.submit(
+            board_actions, api, board.id, pool=spans, sink=builder.add, action_types=reading.filter
+        ),
         state=pool.submit(board_state, api, board),
-        cards=pool.submit(board_cards, api, board.id),
+        cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields),
     )
 
 
@@ -318,19 +353,21 @@ def board_actions(
     pool: ThreadPoolExecutor | None = None,
     slices: int = SLICES,
     sink: Sink | None = None,
+    action_types: str = ",".join(ACTION_FILTER),
 ) -> list[Mapping[str, Any]]:
-    """A board's whole member-relevant history, newest first, de-duplicated by id.
+    """A board's whole member-relevant history (or what ``action_types`` asks for), newest first,
+    de-duplicated by id.
 
     The newest page comes first; a board with more history than that is split by date into
     ``slices`` spans (from the board's creation, which its id encodes, to the newest page's
     oldest action), each paged on its own — concurrently when a ``pool`` is given. That costs at
     most ``slices`` requests more than one sequential chain, and takes a fraction of the time.
     """
-    head = _page(api, board_id, None, None, sink)
+    head = _page(api, board_id, None, None, sink, action_types)
     if len(head) < PAGE or not _OBJECT_ID.match(board_id):
         if len(head) < PAGE:
             return head
-        return _dedupe(head + _span(api, board_id, head, None, sink))
+        return _dedupe(head + _span(api, board_id, head, None, sink, action_types))
     start = datetime.fromtimestamp(int(board_id[:8], 16), tz=UTC) - timedelta(seconds=1)
     end = _next_before(head)
     edges = _slice_edges(start, parse_date(end), slices)
@@ -338,8 +375,8 @@ def board_actions(
 
     def run(span: tuple[datetime, datetime]) -> list[Mapping[str, Any]]:
         since, before = span
-        first = _page(api, board_id, _stamp(before), _stamp(since), sink)
-        return first + _span(api, board_id, first, _stamp(since), sink)
+        first = _page(api, board_id, _stamp(before), _stamp(since), sink, action_types)
+        return first + _span(api, board_id, first, _stamp(since), sink, action_types)
 
     parts = list(pool.map(run, spans)) if pool is not None else [run(x) for x in spans]
     return _dedupe(head + [a for part in reversed(parts) for a in part])
@@ -357,10 +394,15 @@ def _slice_edges(start: datetime, end: datetime, slices: int) -> list[datetime]:
 
 
 def _page(
-    api: Api, board_id: str, before: str | None, since: str | None, sink: Sink | None
+    api: Api,
+    board_id: str,
+    before: str | None,
+    since: str | None,
+    sink: Sink | None,
+    action_types: str,
 ) -> list[Mapping[str, Any]]:
     query = {
-        "filter": ",".join(ACTION_FILTER),
+        "filter": action_types,
         "limit": str(PAGE),
         "member_fields": _MEMBER_FIELDS,
         "memberCreator_fields": _MEMBER_FIELDS,
@@ -396,6 +438,7 @@ def _span(
     first: list[Mapping[str, Any]],
     since: str | None,
     sink: Sink | None,
+    action_types: str,
 ) -> list[Mapping[str, Any]]:
     """The pages after ``first``, back to ``since``.
 
@@ -407,12 +450,12 @@ def _span(
     page = first
     while len(page) >= PAGE:
         before = _next_before(page)
-        page = _page(api, board_id, before, since, sink)
+        page = _page(api, board_id, before, since, sink, action_types)
         fresh = [a for a in page if a["id"] not in seen]
         if not fresh and len(page) >= PAGE:
             # More than a page of actions share one millisecond: step over it by id.
             logger.warning("board %s: over %d actions in one millisecond", board_id, PAGE)
-            page = _page(api, board_id, min(a["id"] for a in page), since, sink)
+            page = _page(api, board_id, min(a["id"] for a in page), since, sink, action_types)
             fresh = [a for a in page if a["id"] not in seen]
         seen.update(a["id"] for a in fresh)
         out.extend(fresh)
@@ -438,7 +481,13 @@ def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return out
 
 
-def card_actions(api: Api, card_id: str, *, sink: Sink | None = None) -> list[Mapping[str, Any]]:
+def card_actions(
+    api: Api,
+    card_id: str,
+    *,
+    sink: Sink | None = None,
+    action_types: str = ",".join(ACTION_FILTER),
+) -> list[Mapping[str, Any]]:
     """A card's own history (fallback; after a move Trello may hide older actions, TRELLO-955).
     Paged by date like the board feeds (``_next_before``), never by ``before=<oldest id>``,
     which Trello reads as that id's second."""
@@ -446,7 +495,7 @@ def card_actions(api: Api, card_id: str, *, sink: Sink | None = None) -> list[Ma
     seen: set[str] = set()
     before: str | None = None
     while True:
-        query = {"filter": ",".join(ACTION_FILTER), "limit": str(PAGE)}
+        query = {"filter": action_types, "limit": str(PAGE)}
         if before:
             query["before"] = before
         page = _expect_objects(
@@ -492,7 +541,7 @@ def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, Membe
     return state, named
 
 
-def board_cards(api: Api, board_id: str) -> list[CardState]:
+def board_cards(api: Api, board_id: str, *, fields: str = CARD_FIELDS) -> list[CardState]:
     """Every card on the board now (archived, and in archived lists, included), read fresh.
 
     Paged by date, like the actions: Trello reads ``before=<card id>`` as the id's second, so
@@ -502,7 +551,7 @@ def board_cards(api: Api, board_id: str) -> list[CardState]:
     out: dict[str, CardState] = {}
     before: str | None = None
     while True:
-        query = {"fields": "id,name,shortLink,idBoard,idList,closed,idMembers", "limit": str(PAGE)}
+        query = {"fields": fields, "limit": str(PAGE)}
         if before:
             query["before"] = before
         page = _expect_objects(

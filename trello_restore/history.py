@@ -17,19 +17,22 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from trello_restore.models import (
+    KIND_FIELDS,
     BoardState,
     CardInfo,
     CardState,
     Change,
+    FieldUpdate,
     History,
     MemberAction,
     MemberRef,
     Membership,
     MoveAction,
     Plan,
+    RestoreKind,
 )
 
 JSON = Mapping[str, Any]
@@ -49,9 +52,43 @@ ACTION_FILTER = (
     "updateCard:idList",
     "updateCard:closed",
 )
+#: What each value kind adds to the feed's filter (design.md §10.1). Trello documents the
+#: sub-filters ``updateCard:closed|desc|idList|name`` and ``updateList:closed``, none for
+#: ``due``, ``dueComplete`` or ``start`` (trello-api-notes.md §1.1): ``fields`` asks for every
+#: ``updateCard``, which holds them all.
+KIND_FILTERS: dict[RestoreKind, tuple[str, ...]] = {
+    "members": (),
+    "archived": ("updateCard:closed", "updateList:closed"),
+    "list": ("updateCard:idList",),
+    "fields": ("updateCard",),
+}
+#: The fields an ``updateCard`` / ``updateList`` may carry in ``data.old`` that a kind restores.
+CARD_FIELDS = frozenset(f for kind in ("archived", "list", "fields") for f in KIND_FIELDS[kind])
+LIST_FIELDS = frozenset({"closed"})
+#: The JSON types each field's values may have (``due``/``start``: a date's text, or null).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "closed": (bool,),
+    "dueComplete": (bool,),
+    "idList": (str,),
+    "name": (str,),
+    "desc": (str,),
+    "due": (str, type(None)),
+    "start": (str, type(None)),
+}
 MOVE_TYPES = frozenset(
     {"moveCardToBoard", "moveCardFromBoard", "moveListToBoard", "moveListFromBoard"}
 )
+
+
+def action_filter(kinds: Iterable[RestoreKind] = ("members",)) -> tuple[str, ...]:
+    """The action filter of one feed request for the restore kinds asked: the member actions'
+    (``ACTION_FILTER``, always: they also place cards in scope) plus what each value kind needs,
+    in one request, never one feed per kind. A sub-filter that a whole type asked for covers
+    is left out."""
+    extra = [f for kind in sorted(set(kinds)) for f in KIND_FILTERS[kind]]
+    items = list(dict.fromkeys((*ACTION_FILTER, *extra)))
+    whole = {x for x in items if ":" not in x}
+    return tuple(x for x in items if x.partition(":")[0] not in whole or ":" not in x)
 
 
 class HistoryError(ValueError):
@@ -140,6 +177,8 @@ class HistoryBuilder:
         self.member_actions: list[MemberAction] = []
         self.moves: list[MoveAction] = []
         self.deleted: dict[str, str] = {}
+        self.deleted_when: dict[str, tuple[datetime, str]] = {}
+        self.field_updates: list[FieldUpdate] = []
         self.card_lists: list[tuple[datetime, str, str]] = []
         self.cards: dict[str, CardInfo] = {}
         self.members: dict[str, MemberRef] = {}
@@ -163,6 +202,10 @@ class HistoryBuilder:
                 cards=dict(self.cards),
                 members=dict(self.members),
                 oldest=dict(self.oldest),
+                field_updates=tuple(
+                    sorted(self.field_updates, key=lambda u: (u.date, u.id, u.field))
+                ),
+                deleted_when=dict(self.deleted_when),
             )
 
 
@@ -265,7 +308,12 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                 card_lists.append((date, card_id, lst["id"]))
         elif type_ == "deleteCard" and isinstance(card_id, str):
             deleted[card_id] = action_id
+            b.deleted_when[card_id] = (date, by)
+        elif type_ == "updateList":
+            b.field_updates.extend(_field_updates(raw, date, board_id, "list", lst))
         elif isinstance(card_id, str):
+            if type_ == "updateCard":
+                b.field_updates.extend(_field_updates(raw, date, board_id, "card", card))
             after = (data.get("listAfter") or {}).get("id") or (
                 lst.get("id") if type_ in ("createCard", "copyCard") else None
             )
@@ -273,6 +321,56 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                 after = lst.get("id")
             if after:
                 card_lists.append((date, card_id, after))
+
+
+def _field_updates(
+    raw: JSON, date: datetime, board_id: str, object_type: Literal["card", "list"], obj: Any
+) -> list[FieldUpdate]:
+    """The fields an ``updateCard`` (``obj`` = ``data.card``) or ``updateList`` (``data.list``)
+    changed, one ``FieldUpdate`` each, from ``data.old`` and the new value in ``obj`` (a list
+    move's also from ``listAfter``; an archive's new value is the old one's opposite when
+    ``obj`` does not say). Fields the tool does not restore (``pos``…) and values of a type
+    the field cannot have are left out."""
+    data = raw["data"]
+    old = data.get("old")
+    object_id = obj.get("id") if isinstance(obj, Mapping) else None
+    if not isinstance(old, Mapping) or not isinstance(object_id, str):
+        return []
+    fields = CARD_FIELDS if object_type == "card" else LIST_FIELDS
+    out: list[FieldUpdate] = []
+    for name in sorted(fields & set(old)):
+        before: Any = old[name]
+        after: Any
+        if name in obj:
+            after = obj[name]
+        elif name == "idList":
+            after = (data.get("listAfter") or {}).get("id")
+        elif name == "closed" and isinstance(before, bool):
+            after = not before
+        else:
+            after = None
+        if not (_fits(name, before) and _fits(name, after)):
+            continue  # not a value this field can have: nothing to restore from
+        out.append(
+            FieldUpdate(
+                id=raw["id"],
+                date=date,
+                object_type=object_type,
+                object_id=object_id,
+                board_id=board_id,
+                field=name,
+                old=before,
+                new=after,
+                by=raw["idMemberCreator"],
+                app=app_name(raw),
+            )
+        )
+    return out
+
+
+def _fits(name: str, value: Any) -> bool:
+    """Whether ``value`` is of a JSON type the field ``name`` can hold."""
+    return isinstance(value, _FIELD_TYPES[name])
 
 
 def parse_card(raw: JSON) -> CardState:
@@ -286,6 +384,10 @@ def parse_card(raw: JSON) -> CardState:
             list_id=raw["idList"],
             closed=bool(raw.get("closed", False)),
             member_ids=tuple(raw["idMembers"]),
+            desc=str(raw.get("desc") or ""),
+            due=_date_text(raw.get("due")),
+            due_complete=bool(raw.get("dueComplete", False)),
+            start=_date_text(raw.get("start")),
         )
     except (KeyError, TypeError) as exc:
         raise HistoryError(f"not a Trello card: {exc!r}") from exc
@@ -293,6 +395,7 @@ def parse_card(raw: JSON) -> CardState:
 
 def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = ()) -> BoardState:
     """A board with its memberships (``GET /boards/{id}/memberships``) and lists."""
+    lists = list(lists)
     try:
         ms = {
             m["idMember"]: Membership(
@@ -308,9 +411,15 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
             name=str(raw.get("name", "")),
             memberships=ms,
             lists={x["id"]: str(x.get("name", "")) for x in lists},
+            list_closed={x["id"]: bool(x.get("closed", False)) for x in lists},
         )
     except (KeyError, TypeError) as exc:
         raise HistoryError(f"not a Trello board: {exc!r}") from exc
+
+
+def _date_text(value: Any) -> str | None:
+    """A card's ``due`` or ``start`` as Trello's text; None for none."""
+    return value if isinstance(value, str) and value else None
 
 
 def members_from_listing(raw: Iterable[JSON]) -> dict[str, MemberRef]:
