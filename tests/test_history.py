@@ -512,6 +512,7 @@ def test_parse_card_and_board_read_the_restorable_fields() -> None:
         True,
         None,
     )
-    lists = iter([{"id": "l1", "closed": True}, {"id": "l2"}])  # read once: an iterator will do
+    listing: list[dict[str, Any]] = [{"id": "l1", "closed": True}, {"id": "l2"}]
+    lists = iter(listing)  # read once: an iterator will do
     board = parse_board({"id": "b1"}, [], lists)
     assert (board.lists, board.list_closed) == ({"l1": "", "l2": ""}, {"l1": True, "l2": False})
