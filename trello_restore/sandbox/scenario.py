@@ -14,6 +14,16 @@ same ``(seed, cards, options)`` always gives the same ids, names, dates and hist
 their full name private) change only how actions and members are rendered: the same seed and
 cards give the same history, ledger and ground truth with or without them.
 
+With ``second_damage`` (off by default, so the default scenarios and their truth for the sets a-e
+stay exactly as they were), cards are created with descriptions and due dates, and after the
+incident's aftermath comes the second damage of design.md §10.4 at ``second_damage_at`` (T2): a
+team member, the ``culprit``, archives every card of two lists at once, moves the cards of a
+third list to another list, and an automation running with the culprit's token (``appCreator``,
+no ``memberCreator``) overwrites the due date of a dozen cards and the description of a few;
+afterwards other people unarchive one of those cards by hand, edit one overwritten description
+and move one other card on purpose. Its choices use a random source of their own, and it runs
+after everything else, so the history before it (ids included) is the default scenario's.
+
 The ``Story`` records what the generator did in its own terms (who lost what in the incident, what
 happened after). ``Scenario.truth`` computes the ground truth for an option set from the world's
 ledger (see ``truth.py``); the tests check the two against each other.
@@ -29,8 +39,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from trello_restore.sandbox import render
-from trello_restore.sandbox.truth import GroundTruth, OptionSet, compute
+from trello_restore.sandbox.ids import iso
+from trello_restore.sandbox.truth import RESTORE_KINDS, GroundTruth, OptionSet, compute
 from trello_restore.sandbox.world import (
+    AUTOMATION,
     Board,
     LogBoard,
     Member,
@@ -184,6 +196,45 @@ class StoryEvent:
     list_id: str | None = None
 
 
+_DESCRIPTIONS = [
+    "Acceptance: the page loads in under a second.\nSee the spec in the wiki.",
+    "Steps:\n1. Reproduce on staging\n2. Write a failing test\n3. Fix",
+    "Customer reported this twice last week.",
+    "Owner: platform team. Needs a security review before release.",
+    "Follow-up from the retro: keep it small.",
+    "Blocked until the vendor answers.\n\nNotes:\n- ticket 4411\n- call on Thursday",
+]
+#: What the automation writes over descriptions, and the due date it sets (days after T2).
+_AUTOMATION_DESC = 'Auto-triaged by rule "stale cards": please update.'
+_AUTOMATION_DUE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class SecondDamage:
+    """The second damage (design.md §10.4) as the generator made it, with the values it saw
+    just before (independent of the action log and of the world's ledgers)."""
+
+    #: T2, and the member who did it (also the one whose token the automation ran with).
+    at: datetime
+    culprit: str
+    #: The two lists whose cards were archived at once, and the cards that were archived.
+    archived_lists: tuple[str, ...]
+    archived_cards: tuple[str, ...]
+    #: The list whose cards were moved, where to, and the cards moved (None/() when the board
+    #: had no third list with cards).
+    moved_from: str | None
+    moved_to: str | None
+    moved_cards: tuple[str, ...]
+    #: Card -> its due date / description just before the automation overwrote it.
+    due_before: dict[str, str | None]
+    desc_before: dict[str, str]
+    #: Afterwards, by others: (card, who) unarchived by hand, (card, who) whose overwritten
+    #: description was edited by hand, and (card, who, from list, to list) moved on purpose.
+    unarchived: tuple[str, str] | None
+    desc_edited: tuple[str, str] | None
+    moved_on_purpose: tuple[str, str, str, str] | None
+
+
 @dataclass(frozen=True)
 class Story:
     """What the generator did, in its own terms (independent of the action log)."""
@@ -196,6 +247,8 @@ class Story:
     after: tuple[StoryEvent, ...]
     #: Every (card, member) pair ever added, before or after the incident.
     ever_added: frozenset[tuple[str, str]]
+    #: The second damage, in scenarios generated with it.
+    second: SecondDamage | None = None
 
 
 @dataclass
@@ -218,6 +271,10 @@ class Scenario:
     moved_card: str | None
     story: Story
     extra: dict[str, Any] = field(default_factory=dict)
+    #: T2, the time of the second damage (design.md §10.4), in scenarios generated with it.
+    second_damage_at: datetime | None = None
+    #: The member who did the second damage (CULPRIT), in scenarios generated with it.
+    culprit: Member | None = None
 
     @property
     def boards(self) -> tuple[Board, ...]:
@@ -230,15 +287,24 @@ class Scenario:
         return (self.team.id, self.archive.id)
 
     def option_sets(self) -> dict[str, OptionSet]:
-        """The reference option sets a-e of design.md §3 (T = incident time, MOVER = the lead)."""
+        """The reference option sets a-e of design.md §3 (T = incident time, MOVER = the lead),
+        and with the second damage f-h of §10.4 (T2 = ``second_damage_at``, CULPRIT =
+        ``culprit``): f = ``--restore archived --since T2 --by CULPRIT``, g = ``--restore all
+        --since T2 --by CULPRIT``, h = ``--restore all --since T --add-to-board``."""
         t, mover = self.incident_at, self.mover.id
-        return {
+        sets = {
             "a": OptionSet("a", since=t, removed_by=mover),
             "b": OptionSet("b", since=t, removed_by=mover, add_to_board=True),
             "c": OptionSet("c", since=t, removed_by=mover, only_recorded=True, add_to_board=True),
             "d": OptionSet("d", since=t, add_to_board=True),
             "e": OptionSet("e", since=t, mode="ever-added", add_to_board=True),
         }
+        if self.second_damage_at is not None and self.culprit is not None:
+            t2, culprit, every = self.second_damage_at, self.culprit.id, frozenset(RESTORE_KINDS)
+            sets["f"] = OptionSet("f", since=t2, restore=frozenset({"archived"}), by=culprit)
+            sets["g"] = OptionSet("g", since=t2, restore=every, by=culprit)
+            sets["h"] = OptionSet("h", since=t, restore=every, add_to_board=True)
+        return sets
 
     def truth(self, options: str | OptionSet) -> GroundTruth:
         """The ground truth for a reference option set (by name) or any ``OptionSet``."""
@@ -275,13 +341,16 @@ def generate(
     incident_log_board: LogBoard = "target",
     automation_share: float = 0.0,
     hidden_name_share: float = 0.0,
+    second_damage: bool = False,
 ) -> Scenario:
     """Build a scenario with ``cards`` cards on the team board (20 to 20,000).
 
     ``unlogged_share`` is the share of stripped cards whose removals Trello does not log;
     ``incident_log_board`` is the board whose feed holds the logged removals;
     ``automation_share`` is the share of the history's actions an automation made (``appCreator``,
-    no ``memberCreator``); ``hidden_name_share`` the share of members whose full name is private.
+    no ``memberCreator``); ``hidden_name_share`` the share of members whose full name is private;
+    ``second_damage`` adds the second damage of design.md §10.4 (module docstring) and the
+    option sets f-h.
     """
     if not MIN_CARDS <= cards <= MAX_CARDS:
         raise ValueError(f"cards must be between {MIN_CARDS} and {MAX_CARDS}, not {cards}")
@@ -295,6 +364,7 @@ def generate(
     generator = _Generator(seed, cards, unlogged_share, incident_log_board)
     generator.world.automation_share = automation_share
     generator.hidden_name_share = hidden_name_share
+    generator.second_damage = second_damage
     return generator.build()
 
 
@@ -310,6 +380,9 @@ class _Generator:
         )
         self.deactivated_at = self.incident_at - timedelta(days=20)
         self.ever_added: set[tuple[str, str]] = set()
+        self.second_damage = False
+        #: The card fields' own random source: with it or without, the rest is the same.
+        self.fields_rng = random.Random(f"fields:{seed}:{n_cards}")
 
     # ---------------------------------------------------------------------------- people
 
@@ -402,6 +475,11 @@ class _Generator:
             losses.extend(moved_card.removals)
 
         after = self._aftermath(archive, team, mover.id, losses, old_lists, active, joined)
+        second = (
+            self._second_damage(team, cur_lists, [m for m in active if m != mover.id])
+            if self.second_damage
+            else None
+        )
         # The history is written; what the sandbox logs from now on are live writes (the tool's),
         # which no automation makes.
         w.automation_share = 0.0
@@ -410,6 +488,7 @@ class _Generator:
             incident_losses=tuple(losses),
             after=tuple(after),
             ever_added=frozenset(self.ever_added),
+            second=second,
         )
         return Scenario(
             seed=self.seed,
@@ -427,6 +506,8 @@ class _Generator:
             moved_lists=tuple(old_lists),
             moved_card=moved_card.cards[0] if moved_card else None,
             story=story,
+            second_damage_at=second.at if second else None,
+            culprit=w.members[second.culprit] if second else None,
         )
 
     def _roadmap(self, org: Organization, mover: Member, team: list[Member]) -> Board:
@@ -471,7 +552,8 @@ class _Generator:
         name = f"{rng.choice(_VERBS)} {rng.choice(_TOPICS)} #{index + 1}"
 
         def create() -> None:
-            card_ids.append(w.create_card(list_id, name, creator, t0).id)
+            desc, due = self._card_fields(t0) if self.second_damage else ("", None)
+            card_ids.append(w.create_card(list_id, name, creator, t0, desc=desc, due=due).id)
 
         tl.at(t0, create)
 
@@ -521,6 +603,15 @@ class _Generator:
             at = last + timedelta(hours=1)
             if at < cutoff:
                 on_card(at, w.set_card_closed, True, rng.choice(eligible(at)), at)
+
+    def _card_fields(self, t0: datetime) -> tuple[str, str | None]:
+        """A new card's description and due date (own random source, see ``fields_rng``)."""
+        rng = self.fields_rng
+        desc = rng.choice(_DESCRIPTIONS) if rng.random() < 0.6 else ""
+        due = None
+        if rng.random() < 0.4:
+            due = iso((t0 + timedelta(days=rng.randint(3, 40))).replace(hour=17, minute=0))
+        return desc, due
 
     def _add(self, card_id: str, member: str, by: str, at: datetime) -> None:
         self.world.add_member_to_card(card_id, member, by, at)
@@ -642,3 +733,95 @@ class _Generator:
             t += timedelta(minutes=17)
             w.comment(card.id, rng.choice(_COMMENTS), rng.choice(active), t)
         return story
+
+    # ------------------------------------------------------------------- the second damage
+
+    def _second_damage(self, team: Board, lists: list[str], others: list[str]) -> SecondDamage:
+        """Design.md §10.4 on the team board, a day after the aftermath; see the module
+        docstring. Uses its own random source."""
+        w = self.world
+        rng = random.Random(f"second-damage:{self.seed}:{self.n_cards}")
+        culprit = rng.choice(others)
+        bystanders = [m for m in others if m != culprit]
+        t2 = (w.last_time + timedelta(days=1, hours=rng.randint(1, 6))).replace(
+            second=0, microsecond=0
+        )
+
+        def open_cards(list_id: str) -> list[str]:
+            cards = (c for c in w.cards.values() if c.id_list == list_id and not c.closed)
+            return [c.id for c in sorted(cards, key=lambda c: c.pos)]
+
+        with_cards = [lid for lid in lists if open_cards(lid)]
+        rng.shuffle(with_cards)
+        archived_lists = tuple(with_cards[:2])
+        archived: list[str] = []
+        for i, lid in enumerate(archived_lists):
+            archived += [a.id_card or "" for a in w.archive_all_cards(lid, culprit, t2 + i * _S5)]
+        moved_from = with_cards[2] if len(with_cards) > 2 else None
+        moved_to = rng.choice([x for x in lists if x != moved_from]) if moved_from else None
+        moved: list[str] = []
+        if moved_from is not None and moved_to is not None:
+            moved = open_cards(moved_from)
+            w.move_all_cards(moved_from, team.id, moved_to, culprit, t2 + timedelta(seconds=20))
+
+        # The automation: due dates of a dozen open cards, descriptions of a few.
+        t = t2 + timedelta(minutes=2)
+        pool = sorted(c.id for c in w.cards.values() if c.id_board == team.id and not c.closed)
+        wrong_due = iso((t2 + timedelta(days=_AUTOMATION_DUE_DAYS)).replace(hour=9, minute=0))
+        due_before: dict[str, str | None] = {}
+        for cid in rng.sample(pool, min(12, len(pool))):
+            due_before[cid] = w.cards[cid].due
+            t += timedelta(seconds=1)
+            w.set_card_field(cid, "due", wrong_due, culprit, t, app=AUTOMATION)
+        described = [cid for cid in pool if w.cards[cid].desc] or pool
+        desc_before: dict[str, str] = {}
+        for cid in rng.sample(described, min(4, len(described))):
+            desc_before[cid] = w.cards[cid].desc
+            t += timedelta(seconds=1)
+            w.set_card_field(cid, "desc", _AUTOMATION_DESC, culprit, t, app=AUTOMATION)
+
+        # Afterwards, by other people, on purpose.
+        t = t2 + timedelta(hours=3)
+        unarchived = None
+        if archived:
+            cid, by = rng.choice(archived), rng.choice(bystanders)
+            w.set_card_closed(cid, False, by, t)
+            unarchived = (cid, by)
+        desc_edited = None
+        if desc_before:
+            cid, by = rng.choice(sorted(desc_before)), rng.choice(bystanders)
+            t += timedelta(minutes=25)
+            w.set_card_field(cid, "desc", desc_before[cid] + "\n\nUpdated after triage.", by, t)
+            desc_edited = (cid, by)
+        moved_on_purpose = None
+        untouched = [
+            cid
+            for cid in pool
+            if cid not in set(moved) | set(due_before) | set(desc_before)
+            and len(lists) > 1
+            and w.cards[cid].id_list in lists
+        ]
+        if untouched:
+            cid, by = rng.choice(untouched), rng.choice(bystanders)
+            src = w.cards[cid].id_list
+            dst = rng.choice([x for x in lists if x != src])
+            t += timedelta(minutes=40)
+            w.move_card_to_list(cid, dst, by, t, pos="top")
+            moved_on_purpose = (cid, by, src, dst)
+        return SecondDamage(
+            at=t2,
+            culprit=culprit,
+            archived_lists=archived_lists,
+            archived_cards=tuple(archived),
+            moved_from=moved_from,
+            moved_to=moved_to,
+            moved_cards=tuple(moved),
+            due_before=due_before,
+            desc_before=desc_before,
+            unarchived=unarchived,
+            desc_edited=desc_edited,
+            moved_on_purpose=moved_on_purpose,
+        )
+
+
+_S5 = timedelta(seconds=5)

@@ -26,6 +26,27 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
 - A change whose member is not an active member of the card's current board is blocked
   (``not_board_member``), unless ``add_to_board``: then a board membership is granted first.
   Deactivated members are never planned and never granted.
+- Members are restored only when ``restore`` holds ``members`` (the default); ``by`` filters the
+  recorded removals like ``removed_by`` (which wins when both are given).
+
+The value kinds (design.md §10: ``archived``, ``list``, ``fields``) are computed from the world's
+``field_ledger`` (every ``closed``/``idList``/name/description/date change, with its old and new
+value, author and app), for the objects in scope: the cards above and the lists now on the named
+boards. Per (object, field) of a kind asked for that changed at least once, exactly one of:
+
+- a ``TruthValueChange`` to the old value of the earliest *selected* change (in the window, by
+  ``by`` when given, on an object that passes ``lists``/``cards``), expecting the last selected
+  change's new value, when every change from that first one on is selected;
+- a ``TruthValueSkip`` with the first reason that applies, in the order ``object_deleted``
+  (the card was deleted), ``already_restored`` (its value now is the target), ``other_board``
+  (a move back to a list that is not on the card's board now), ``changed_by_others`` (an
+  unselected change at or after the first selected one; with who and when), ``filtered``
+  (nothing selected, but a change lies in the window), ``outside_window`` (no change in it).
+
+``lists`` keeps the cards now in those lists and those lists themselves; ``cards`` keeps only those
+cards (and no list). With a value kind asked for, each card in scope deleted in the window (by
+``by``, when given) is ``unrestorable``. ``GroundTruth.end_state`` turns a truth into the state a
+correct apply leaves: a ``snapshot`` taken before, with every change made.
 """
 
 from __future__ import annotations
@@ -36,9 +57,37 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from trello_restore.sandbox.world import Card, MemberEvent, World
+from trello_restore.sandbox.world import (
+    Card,
+    FieldEvent,
+    FieldValue,
+    MemberEvent,
+    TrelloList,
+    World,
+)
 
 Mode = Literal["removed", "ever-added"]
+#: What ``--restore`` can restore (design.md §10.1).
+RESTORE_KINDS = ("members", "archived", "list", "fields")
+#: The fields each value kind reverts (design.md §10.1), as Trello names them. Lists have only
+#: ``closed``.
+VALUE_FIELDS: dict[str, tuple[str, ...]] = {
+    "archived": ("closed",),
+    "list": ("idList",),
+    "fields": ("name", "desc", "due", "dueComplete", "start"),
+}
+VALUE_SKIP_ORDER = (
+    "object_deleted",
+    "already_restored",
+    "other_board",
+    "changed_by_others",
+    "filtered",
+    "outside_window",
+)
+#: A key of a state snapshot: (object type, object id, field); object types ``card``, ``list``,
+#: ``board`` (field ``memberships``: a frozenset of ``(member id, type, deactivated)``).
+StateKey = tuple[str, str, str]
+State = dict[StateKey, object]
 Evidence = Literal["recorded_removal", "reconstructed", "ever_added"]
 SKIP_ORDER = (
     "card_deleted",
@@ -69,6 +118,10 @@ class OptionSet:
     #: Only cards now in these lists / only these cards (ids), when given.
     lists: frozenset[str] | None = None
     cards: frozenset[str] | None = None
+    #: What to restore: ``RESTORE_KINDS`` (``all`` is every one of them).
+    restore: frozenset[str] = frozenset({"members"})
+    #: Member id: only changes this member made (for every kind; ``--by``).
+    by: str | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -103,6 +156,57 @@ class TruthSkip:
 
 
 @dataclass(frozen=True)
+class TruthValueChange:
+    """A card or list field a correct restore sets back (design.md §10.2)."""
+
+    object_type: str
+    object_id: str
+    #: The object's board now.
+    board_id: str
+    field: str
+    #: The target: the old value of the earliest selected change.
+    value: FieldValue
+    #: What the field holds now: the last selected change's new value.
+    expected: FieldValue
+    #: Every selected change's action, oldest first.
+    action_ids: tuple[str, ...]
+    #: Who made the first selected change (the member an automation ran for), and when.
+    by: str
+    at: datetime
+
+    @property
+    def key(self) -> StateKey:
+        """``(object type, object id, field)``."""
+        return (self.object_type, self.object_id, self.field)
+
+
+@dataclass(frozen=True)
+class TruthValueSkip:
+    """A card or list field a correct restore leaves alone, and why."""
+
+    object_type: str
+    object_id: str
+    field: str
+    #: One of ``VALUE_SKIP_ORDER``.
+    reason: str
+    #: The earliest selected change's action (None when nothing is selected).
+    action_id: str | None
+    #: For ``changed_by_others``: each other change from the first selected one on (who, when).
+    others: tuple[tuple[str, datetime], ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class TruthUnrestorable:
+    """A card deleted in the window: lost, and not restorable from the log."""
+
+    card_id: str
+    #: The ``deleteCard`` action, its author and date.
+    action_id: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class GroundTruth:
     """Everything a correct plan for ``options`` contains."""
 
@@ -111,10 +215,67 @@ class GroundTruth:
     grants: frozenset[TruthGrant]
     blocked: frozenset[TruthChange]
     skipped: frozenset[TruthSkip]
+    #: The value kinds (empty unless ``options.restore`` asks for one).
+    value_changes: frozenset[TruthValueChange] = frozenset()
+    value_skipped: frozenset[TruthValueSkip] = frozenset()
+    unrestorable: frozenset[TruthUnrestorable] = frozenset()
 
     def pairs(self) -> frozenset[tuple[str, str]]:
         """The (card id, member id) pairs that come back."""
         return frozenset((c.card_id, c.member_id) for c in self.changes)
+
+    def values(self) -> dict[StateKey, FieldValue]:
+        """``(object type, object id, field)`` -> the value a correct restore sets."""
+        return {c.key: c.value for c in self.value_changes}
+
+    def end_state(self, baseline: State) -> State:
+        """The state a correct apply leaves: ``baseline`` (a ``snapshot`` taken before it) with
+        every value set back, every member put back on its card and every grant made."""
+        out = dict(baseline)
+        out.update(self.values())
+        for ch in self.changes:
+            key = ("card", ch.card_id, "idMembers")
+            out[key] = _frozen(out[key]) | {ch.member_id}
+        for g in self.grants:
+            key = ("board", g.board_id, "memberships")
+            held = {m for m in _frozen(out[key]) if isinstance(m, tuple) and m[0] != g.member_id}
+            out[key] = frozenset(held | {(g.member_id, g.role, False)})
+        return out
+
+
+def _frozen(value: object) -> frozenset[object]:
+    assert isinstance(value, frozenset)
+    return value
+
+
+def snapshot(world: World, board_ids: Iterable[str] | None = None) -> State:
+    """The restorable state of the boards (every board by default): each card's value fields
+    and members, each list's ``closed``, each board's memberships. Compare two to check an apply
+    or an undo exactly."""
+    boards = set(world.boards if board_ids is None else board_ids)
+    out: State = {}
+    for b in boards:
+        ms = world.boards[b].memberships.values()
+        out[("board", b, "memberships")] = frozenset(
+            (m.id_member, m.member_type, m.deactivated) for m in ms
+        )
+    for lst in world.lists.values():
+        if lst.id_board in boards:
+            out[("list", lst.id, "closed")] = lst.closed
+    for c in world.cards.values():
+        if c.id_board not in boards:
+            continue
+        out |= {
+            ("card", c.id, "closed"): c.closed,
+            ("card", c.id, "idList"): c.id_list,
+            ("card", c.id, "name"): c.name,
+            ("card", c.id, "desc"): c.desc,
+            ("card", c.id, "due"): c.due,
+            ("card", c.id, "dueComplete"): c.due_complete,
+            ("card", c.id, "start"): c.start,
+            ("card", c.id, "idMembers"): frozenset(c.id_members),
+        }
+    return out
 
 
 def scope_cards(world: World, board_ids: Iterable[str]) -> list[tuple[Card, bool]]:
@@ -159,7 +320,9 @@ def compute(
             return False
         return options.cards is None or card.id in options.cards
 
-    for card, deleted in scope_cards(world, scope if named is None else named):
+    removed_by = options.removed_by if options.removed_by is not None else options.by
+    members = "members" in options.restore
+    for card, deleted in scope_cards(world, scope if named is None else named) if members else []:
         events = sorted(by_card.get(card.id, []), key=lambda e: (e.at, e.action_id or ""))
         logged = [e for e in events if e.logged]
         recorded = [e for e in logged if e.kind == "remove"]
@@ -171,7 +334,7 @@ def compute(
                 re_added_later=any(e.kind == "add" for e in later),
                 removed_again_later=any(e.kind == "remove" for e in later),
                 filtered=not selected(card)
-                or (options.removed_by is not None and rem.by != options.removed_by)
+                or (removed_by is not None and rem.by != removed_by)
                 or (options.cause == "move" and rem.cause != "move"),
                 deactivated=rem.deactivated or rem.member_id in deactivated,
                 outside_window=not in_window(rem.at),
@@ -215,13 +378,134 @@ def compute(
             grants.add(TruthGrant(ch.board_id, ch.member_id, options.board_role))
         else:
             blocked.append(ch)
+    value_changes, value_skipped, unrestorable = _values(
+        world, list(scope if named is None else named), options, in_window
+    )
     return GroundTruth(
         options=options,
         changes=frozenset(planned),
         grants=frozenset(grants),
         blocked=frozenset(blocked),
         skipped=frozenset(skipped),
+        value_changes=frozenset(value_changes),
+        value_skipped=frozenset(value_skipped),
+        unrestorable=frozenset(unrestorable),
     )
+
+
+_CARD_ATTRS = {
+    "closed": "closed",
+    "idList": "id_list",
+    "name": "name",
+    "desc": "desc",
+    "due": "due",
+    "dueComplete": "due_complete",
+    "start": "start",
+}
+
+
+def _values(
+    world: World,
+    named: list[str],
+    options: OptionSet,
+    in_window: Callable[[datetime], bool],
+) -> tuple[list[TruthValueChange], list[TruthValueSkip], list[TruthUnrestorable]]:
+    """design.md §10.2 over the ``field_ledger``, for the objects in scope (module docstring)."""
+    fields = {f for kind in options.restore for f in VALUE_FIELDS.get(kind, ())}
+    if not fields:
+        return [], [], []
+    by_object: dict[tuple[str, str], dict[str, list[FieldEvent]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for ev in world.field_ledger:
+        if ev.field in fields:
+            by_object[(ev.object_type, ev.object_id)][ev.field].append(ev)
+    # (object type, object id, deleted, passes --list/--card, board now, value of a field now)
+    objects: list[tuple[str, str, bool, bool, str, Callable[[str], FieldValue]]] = []
+    for card, deleted in scope_cards(world, named):
+        passes = (options.lists is None or card.id_list in options.lists) and (
+            options.cards is None or card.id in options.cards
+        )
+
+        def card_value(name: str, card: Card = card) -> FieldValue:
+            value = getattr(card, _CARD_ATTRS[name])
+            assert value is None or isinstance(value, str | bool)
+            return value
+
+        objects.append(("card", card.id, deleted, passes, card.id_board, card_value))
+    for lst in sorted(world.lists.values(), key=lambda x: x.id):
+        if lst.id_board in named:
+            passes = (options.lists is None or lst.id in options.lists) and options.cards is None
+
+            def list_value(name: str, lst: TrelloList = lst) -> FieldValue:
+                return lst.closed
+
+            objects.append(("list", lst.id, False, passes, lst.id_board, list_value))
+
+    changes: list[TruthValueChange] = []
+    skipped: list[TruthValueSkip] = []
+    for object_type, object_id, deleted, passes, board_id, now in objects:
+        for name, events in sorted(by_object.get((object_type, object_id), {}).items()):
+            events.sort(key=lambda e: (e.at, e.action_id))
+
+            def selected(e: FieldEvent, passes: bool = passes) -> bool:
+                return passes and in_window(e.at) and options.by in (None, e.by)
+
+            first = next((i for i, e in enumerate(events) if selected(e)), None)
+            if first is None:
+                reason = _first_value_reason(
+                    object_deleted=deleted,
+                    filtered=any(in_window(e.at) for e in events),
+                    outside_window=True,
+                )
+                assert reason is not None
+                skipped.append(TruthValueSkip(object_type, object_id, name, reason, None))
+                continue
+            chosen = [e for e in events[first:] if selected(e)]
+            others = [e for e in events[first:] if not selected(e)]
+            target = events[first].old
+            reason = _first_value_reason(
+                object_deleted=deleted,
+                already_restored=not deleted and now(name) == target,
+                other_board=name == "idList"
+                and (target not in world.lists or world.lists[str(target)].id_board != board_id),
+                changed_by_others=bool(others),
+            )
+            if reason is not None:
+                who = tuple((e.by, e.at) for e in others) if reason == "changed_by_others" else ()
+                skipped.append(
+                    TruthValueSkip(object_type, object_id, name, reason, chosen[0].action_id, who)
+                )
+                continue
+            changes.append(
+                TruthValueChange(
+                    object_type,
+                    object_id,
+                    board_id,
+                    name,
+                    target,
+                    chosen[-1].new,
+                    tuple(e.action_id for e in chosen),
+                    chosen[0].by,
+                    chosen[0].at,
+                )
+            )
+    unrestorable = [
+        TruthUnrestorable(card.id, *world.deletions[card.id])
+        for card, deleted in scope_cards(world, named)
+        if deleted
+        and card.id in world.deletions
+        and in_window(world.deletions[card.id][2])
+        and options.by in (None, world.deletions[card.id][1])
+    ]
+    return changes, skipped, unrestorable
+
+
+def _first_value_reason(**flags: bool) -> str | None:
+    for reason in VALUE_SKIP_ORDER:
+        if flags.get(reason):
+            return reason
+    return None
 
 
 def _first_reason(**flags: bool) -> str | None:

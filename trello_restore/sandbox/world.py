@@ -15,6 +15,14 @@ Besides the action log, the world keeps a *ledger* of every card-membership chan
 The ledger is the truth that scenario ground truth is computed from; the tool under test never sees
 it.
 
+Card and list values (design.md §10): archiving, moving a card between lists, and each card field
+(``name``, ``desc``, ``due``, ``dueComplete``, ``start``) change through ``World`` methods that log
+``updateCard``/``updateList`` with the old value in ``data.old``, one action per field and per card
+(the bulk routes ``archive_all_cards``/``move_all_cards`` included: how Trello logs those is
+unconfirmed, the sandbox's choice is one action per card). Each such change is also written to a
+second ledger, ``field_ledger`` (``FieldEvent``), that the value kinds' ground truth is computed
+from.
+
 Two things real Trello does that change only how actions and members *look* (trello-api-notes.md
 §13.5, §13.6): with ``automation_share`` a share of the actions logged is made by an automation
 (``AUTOMATION``: rendered with ``appCreator`` and without ``memberCreator``; ``idMemberCreator``
@@ -46,9 +54,27 @@ NOT_ON_CARD = "member is not on the card"
 NOT_ON_BOARD = "member is not on the board"
 #: Body for removing a board's only active admin (the sandbox's choice: 400, unconfirmed).
 LAST_ADMIN = "cannot remove the last admin of the board"
+#: Longest card description Trello takes (the sandbox's reading of Trello's 16384-character limit).
+MAX_DESC = 16384
+#: Card fields ``World.set_card_field`` changes, and the Python type of each one's value
+#: (dates are Trello's ISO text; ``None`` clears ``due`` and ``start``).
+CARD_VALUE_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "desc": (str,),
+    "due": (str, type(None)),
+    "dueComplete": (bool,),
+    "start": (str, type(None)),
+}
+#: A card or list field's value as Trello's JSON has it.
+FieldValue = str | bool | None
 #: Action types Trello sends to webhooks only: no action feed or export returns them, whatever
 #: the ``filter`` ("Excluded Action Types", 2017 docs; trello-api-notes.md §13.2).
 FEED_EXCLUDED_TYPES = frozenset({"removeMemberFromBoard", "addLabelToCard", "removeLabelFromCard"})
+
+
+def _json_pos(value: float) -> float | int:
+    """A position as Trello's JSON has it: whole numbers as integers."""
+    return int(value) if float(value).is_integer() else value
 
 
 class TrelloError(Exception):
@@ -185,6 +211,10 @@ class Card:
     date_last_activity: datetime
     closed: bool = False
     desc: str = ""
+    #: Due and start dates as Trello's ISO text (``None``: no date), and the due date's tick.
+    due: str | None = None
+    due_complete: bool = False
+    start: str | None = None
     id_members: list[str] = field(default_factory=list)
     #: Every board the card has been on, oldest first (the sandbox's TRELLO-955 emulation uses it).
     boards_seen: list[str] = field(default_factory=list)
@@ -241,6 +271,39 @@ class MemberEvent:
     deactivated: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FieldEvent:
+    """A card or list value as it really changed (design.md §10.1): the ledger behind the
+    ``updateCard``/``updateList`` actions that carry ``data.old``. Moves between boards are not
+    value changes (they log ``moveCard*``/``moveList*``, and §10.1 leaves them out of scope)."""
+
+    at: datetime
+    object_type: Literal["card", "list"]
+    object_id: str
+    #: The board the object was on when it changed.
+    board_id: str
+    #: Trello's field name: ``closed``, ``idList``, ``name``, ``desc``, ``due``, ``dueComplete``,
+    #: ``start``.
+    field: str
+    old: FieldValue
+    new: FieldValue
+    #: Who made it (for an automation: the member whose token it ran with).
+    by: str
+    action_id: str
+    #: The automation that made it, "" for a person.
+    app: str = ""
+
+
+#: The attribute of ``Card`` that holds each field of ``CARD_VALUE_FIELDS``.
+_CARD_ATTR = {
+    "name": "name",
+    "desc": "desc",
+    "due": "due",
+    "dueComplete": "due_complete",
+    "start": "start",
+}
+
+
 @dataclass(frozen=True)
 class MoveResult:
     """What a list or card move did."""
@@ -282,11 +345,15 @@ class World:
         self.lists: dict[str, TrelloList] = {}
         self.cards: dict[str, Card] = {}
         self.deleted_cards: dict[str, Card] = {}
+        #: Card id -> (the ``deleteCard`` action id, who deleted it, when).
+        self.deletions: dict[str, tuple[str, str, datetime]] = {}
         self.actions: list[Action] = []
         self.actions_by_id: dict[str, Action] = {}
         self.board_feed: dict[str, list[Action]] = {}
         self.card_feed: dict[str, list[Action]] = {}
         self.ledger: list[MemberEvent] = []
+        #: Every card and list value change, in order (the value kinds' truth, ``FieldEvent``).
+        self.field_ledger: list[FieldEvent] = []
         #: API keys and tokens: token -> member id.
         self.api_keys: set[str] = set()
         self.tokens: dict[str, str] = {}
@@ -372,10 +439,16 @@ class World:
         *,
         card: Card | None = None,
         member: str | None = None,
+        app: App | None = None,
     ) -> Action:
-        automated = (
-            self.automation_share > 0 and self._automation_rng.random() < self.automation_share
-        )
+        """Append an action to the log. ``app``: an automation made it (on ``by``'s behalf);
+        otherwise ``automation_share`` decides."""
+        if (
+            app is None
+            and self.automation_share > 0
+            and self._automation_rng.random() < self.automation_share
+        ):
+            app = AUTOMATION
         action = Action(
             id=self.ids.object_id(at),
             type=type_,
@@ -385,7 +458,7 @@ class World:
             id_card=card.id if card else None,
             data=data,
             id_member=member,
-            app=AUTOMATION if automated else None,
+            app=app,
         )
         self.actions.append(action)
         self.actions_by_id[action.id] = action
@@ -455,8 +528,18 @@ class World:
         self._log("createList", t, by, board, {"board": board.ref(), "list": lst.ref()})
         return lst
 
-    def create_card(self, list_id: str, name: str, by: str, at: datetime | None = None) -> Card:
-        """Create a card at the bottom of a list; logs ``createCard``."""
+    def create_card(
+        self,
+        list_id: str,
+        name: str,
+        by: str,
+        at: datetime | None = None,
+        *,
+        desc: str = "",
+        due: str | None = None,
+    ) -> Card:
+        """Create a card at the bottom of a list; logs ``createCard`` (which holds no
+        description or due date, as Trello's does not: ``POST /cards`` takes both)."""
         lst = self._list(list_id)
         board = self.boards[lst.id_board]
         t = self._tick(at)
@@ -470,6 +553,8 @@ class World:
             id_list=lst.id,
             pos=65536.0 * id_short,
             date_last_activity=t,
+            desc=desc,
+            due=due,
             boards_seen=[board.id],
         )
         self.cards[card.id] = card
@@ -734,19 +819,35 @@ class World:
         }
 
     def move_card_to_list(
-        self, card_id: str, list_id: str, by: str, at: datetime | None = None
+        self,
+        card_id: str,
+        list_id: str,
+        by: str,
+        at: datetime | None = None,
+        *,
+        pos: str | float | None = None,
+        app: App | None = None,
     ) -> Action:
-        """Move a card between lists of its board: ``updateCard`` with ``old.idList``."""
+        """Move a card between lists of its board: ``updateCard`` with ``old.idList``,
+        ``listBefore``/``listAfter`` and the new ``card.idList``.
+
+        ``pos`` places it in the new list (``top``, ``bottom`` or a number, see ``position``); the
+        card keeps its position number without it. Moving a card to the list it is in is refused
+        (``400 invalid value for idList``: the sandbox's choice, as that move would change
+        nothing to log).
+        """
         card = self.card(card_id)
         dst = self._list(list_id)
-        if dst.id_board != card.id_board:
+        if dst.id_board != card.id_board or dst.id == card.id_list:
             raise TrelloError(400, "invalid value for idList")
+        new_pos = card.pos if pos is None else self.position(dst.id, pos, card)
         src = self.lists[card.id_list]
         board = self.boards[card.id_board]
         t = self._tick(at)
         card.id_list = dst.id
+        card.pos = new_pos
         ref = self._card_short_ref(card) | {"idList": dst.id}
-        return self._log(
+        action = self._log(
             "updateCard",
             t,
             by,
@@ -759,18 +860,38 @@ class World:
                 "old": {"idList": src.id},
             },
             card=card,
+            app=app,
         )
+        self._field_event(action, "card", card.id, "idList", src.id, dst.id)
+        return action
 
-    def set_card_closed(
-        self, card_id: str, closed: bool, by: str, at: datetime | None = None
+    def position(self, list_id: str, pos: str | float, card: Card | None = None) -> float:
+        """A card position in a list: ``top``, ``bottom`` (around the list's other cards) or a
+        positive number (``400 invalid value for pos`` otherwise)."""
+        others = [c.pos for c in self.cards.values() if c.id_list == list_id and c is not card]
+        if pos == "top":
+            return min(others, default=65536.0) / 2
+        if pos == "bottom":
+            return max(others, default=0.0) + 65536.0
+        try:
+            value = float(pos)
+        except ValueError:
+            raise TrelloError(400, "invalid value for pos") from None
+        if not value > 0 or value == float("inf"):
+            raise TrelloError(400, "invalid value for pos")
+        return value
+
+    def set_card_pos(
+        self, card_id: str, pos: str | float, by: str, at: datetime | None = None
     ) -> Action | None:
-        """Archive or unarchive a card: ``updateCard`` with ``old.closed``."""
+        """Move a card within its list: ``updateCard`` with ``old.pos`` (nothing when unchanged)."""
         card = self.card(card_id)
-        if card.closed == closed:
+        new = self.position(card.id_list, pos, card)
+        if new == card.pos:
             return None
         board = self.boards[card.id_board]
         t = self._tick(at)
-        card.closed = closed
+        old, card.pos = card.pos, new
         return self._log(
             "updateCard",
             t,
@@ -779,14 +900,100 @@ class World:
             {
                 "list": self.lists[card.id_list].ref(),
                 "board": board.ref(),
-                "card": self._card_short_ref(card) | {"closed": closed},
-                "old": {"closed": not closed},
+                "card": self._card_short_ref(card) | {"pos": _json_pos(new)},
+                "old": {"pos": _json_pos(old)},
             },
             card=card,
         )
 
+    def set_card_closed(
+        self,
+        card_id: str,
+        closed: bool,
+        by: str,
+        at: datetime | None = None,
+        *,
+        app: App | None = None,
+    ) -> Action | None:
+        """Archive or unarchive a card: ``updateCard`` with ``old.closed`` (nothing when the card
+        already is so)."""
+        card = self.card(card_id)
+        if card.closed == closed:
+            return None
+        return self._update_card(card, "closed", closed, by, at, app)
+
+    def set_card_field(
+        self,
+        card_id: str,
+        name: str,
+        value: FieldValue,
+        by: str,
+        at: datetime | None = None,
+        *,
+        app: App | None = None,
+    ) -> Action | None:
+        """Set one of ``CARD_VALUE_FIELDS`` (``PUT /cards/{id}`` with that field): ``updateCard``
+        with ``old.<field>`` and the new value in ``data.card``; nothing when it is unchanged.
+
+        ``400 invalid value for <field>`` for a value of the wrong type, an empty name or a
+        description longer than ``MAX_DESC``. Dates are stored as given: the HTTP layer turns
+        what a client sends into Trello's ISO text first.
+        """
+        card = self.card(card_id)
+        types = CARD_VALUE_FIELDS.get(name)
+        if types is None:
+            raise ValueError(f"not a card value field: {name}")
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise TrelloError(400, f"invalid value for {name}")
+        if (name == "name" and not value) or (
+            name == "desc" and isinstance(value, str) and len(value) > MAX_DESC
+        ):
+            raise TrelloError(400, f"invalid value for {name}")
+        if getattr(card, _CARD_ATTR[name]) == value:
+            return None
+        return self._update_card(card, name, value, by, at, app)
+
+    def _update_card(
+        self,
+        card: Card,
+        name: str,
+        value: FieldValue,
+        by: str,
+        at: datetime | None,
+        app: App | None,
+    ) -> Action:
+        """Change ``closed`` or a ``CARD_VALUE_FIELDS`` field and log it (notes §13.8 shape:
+        ``list``, ``board``, ``card`` with the new value, ``old`` with the old one)."""
+        board = self.boards[card.id_board]
+        t = self._tick(at)
+        attr = "closed" if name == "closed" else _CARD_ATTR[name]
+        old = getattr(card, attr)
+        setattr(card, attr, value)
+        action = self._log(
+            "updateCard",
+            t,
+            by,
+            board,
+            {
+                "list": self.lists[card.id_list].ref(),
+                "board": board.ref(),
+                "card": self._card_short_ref(card) | {name: value},
+                "old": {name: old},
+            },
+            card=card,
+            app=app,
+        )
+        self._field_event(action, "card", card.id, name, old, value)
+        return action
+
     def set_list_closed(
-        self, list_id: str, closed: bool, by: str, at: datetime | None = None
+        self,
+        list_id: str,
+        closed: bool,
+        by: str,
+        at: datetime | None = None,
+        *,
+        app: App | None = None,
     ) -> Action | None:
         """Archive or unarchive a list: ``updateList`` with ``old.closed``.
 
@@ -798,7 +1005,7 @@ class World:
         board = self.boards[lst.id_board]
         t = self._tick(at)
         lst.closed = closed
-        return self._log(
+        action = self._log(
             "updateList",
             t,
             by,
@@ -808,6 +1015,90 @@ class World:
                 "list": lst.ref() | {"closed": closed},
                 "old": {"closed": not closed},
             },
+            app=app,
+        )
+        self._field_event(action, "list", lst.id, "closed", not closed, closed)
+        return action
+
+    def archive_all_cards(
+        self, list_id: str, by: str, at: datetime | None = None, *, app: App | None = None
+    ) -> list[Action]:
+        """``POST /lists/{id}/archiveAllCards``: archive every open card of the list, in position
+        order, logging one ``updateCard`` with ``old.closed`` per card.
+
+        How Trello logs this bulk route is unconfirmed (no public capture); the sandbox's choice
+        is what archiving each card by hand logs, so a restore reads the same evidence either way.
+        """
+        lst = self._list(list_id)
+        cards = sorted(
+            (c for c in self.cards.values() if c.id_list == lst.id and not c.closed),
+            key=lambda c: c.pos,
+        )
+        out: list[Action] = []
+        for card in cards:
+            action = self.set_card_closed(card.id, True, by, at, app=app)
+            assert action is not None  # the card was open
+            out.append(action)
+        return out
+
+    def move_all_cards(
+        self,
+        list_id: str,
+        board_id: str,
+        dst_list_id: str,
+        by: str,
+        at: datetime | None = None,
+    ) -> list[Action]:
+        """``POST /lists/{id}/moveAllCards`` with ``idBoard``/``idList``: move every open card of
+        the list, in position order, to the bottom of another list, one action per card.
+
+        On the same board each card logs ``updateCard`` with ``old.idList`` (as a move by hand
+        does); to another board each moves as ``move_card_to_board`` does, the incident's side
+        effect included. Archived cards stay (the sandbox's choice: Trello's menu item acts on
+        the open cards it shows; its logging of this route is unconfirmed too). ``400 invalid
+        value for idList`` when the destination is not on ``board_id`` or is the list itself.
+        """
+        lst = self._list(list_id)
+        dst_board = self.board(board_id)
+        dst = self._list(dst_list_id)
+        if dst.id_board != dst_board.id or dst.id == lst.id:
+            raise TrelloError(400, "invalid value for idList")
+        cards = sorted(
+            (c for c in self.cards.values() if c.id_list == lst.id and not c.closed),
+            key=lambda c: c.pos,
+        )
+        out: list[Action] = []
+        for card in cards:
+            if dst_board.id == card.id_board:
+                out.append(self.move_card_to_list(card.id, dst.id, by, at, pos="bottom"))
+            else:
+                moved = self.move_card_to_board(card.id, dst_board.id, dst.id, by, at)
+                card.pos = self.position(dst.id, "bottom", card)
+                out.append(moved.to_action)
+        return out
+
+    def _field_event(
+        self,
+        action: Action,
+        object_type: Literal["card", "list"],
+        object_id: str,
+        name: str,
+        old: FieldValue,
+        new: FieldValue,
+    ) -> None:
+        self.field_ledger.append(
+            FieldEvent(
+                action.date,
+                object_type,
+                object_id,
+                action.id_board,
+                name,
+                old,
+                new,
+                action.id_member_creator,
+                action.id,
+                action.app.name if action.app is not None else "",
+            )
         )
 
     def delete_card(self, card_id: str, by: str, at: datetime | None = None) -> Action:
@@ -817,7 +1108,7 @@ class World:
         t = self._tick(at)
         del self.cards[card.id]
         self.deleted_cards[card.id] = card
-        return self._log(
+        action = self._log(
             "deleteCard",
             t,
             by,
@@ -828,6 +1119,8 @@ class World:
                 "card": {"idShort": card.id_short, "id": card.id},
             },
         )
+        self.deletions[card.id] = (action.id, by, t)
+        return action
 
     # ---------------------------------------------------------------------------- the incident
 
