@@ -20,7 +20,10 @@ use a type the samples use there; a date or an id is accepted where a sample has
 (anonymised samples use made-up ids). Documented exceptions (trello-api-notes §13.5, §13.6): a
 member's private fields (``fullName``, ``initials``, ``avatarUrl``, ``avatarHash``) may be missing
 or null, and an action made by an automation may carry an ``appCreator`` object (its keys go
-unchecked: no public sample has one) and lack ``memberCreator``.
+unchecked: no public sample has one) and lack ``memberCreator``. An update's old and new values
+are values of one field (``data.old.due`` and ``data.card.due``), so each may have any type the
+samples show for either: the samples set due dates (old null, new a date), the sandbox also
+clears and changes them (``mirrored``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import trello
 from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.sandbox import render, scenario
 from trello_restore.sandbox.server import ROUTES
-from trello_restore.sandbox.world import World
+from trello_restore.sandbox.world import AUTOMATION, World
 
 pytestmark = pytest.mark.fidelity
 
@@ -303,6 +306,10 @@ REQUIRED_ROUTES = {
     ("PUT", "/1/cards/{id}"),
     ("PUT", "/1/boards/{id}/members/{idMember}"),
     ("PUT", "/1/lists/{id}/idBoard"),
+    # issue 11 (design.md §10): list archive state and the bulk routes
+    ("PUT", "/1/lists/{id}/closed"),
+    ("POST", "/1/lists/{id}/archiveAllCards"),
+    ("POST", "/1/lists/{id}/moveAllCards"),
 }
 
 
@@ -409,6 +416,18 @@ def build_world() -> HandWorld:
     assert all(e.logged for e in moved.removals)
     w.move_card_to_board(cards[5], dst, shelf, admin, at())  # archived card, carol removed
     w.move_card_to_board(cards[7], src, done, admin, at())  # same board: a list move
+    # Card values (design.md §10): each field set, changed and cleared, and the bulk routes.
+    w.set_card_field(cards[4], "name", "Card 5, renamed", admin, at())
+    w.set_card_field(cards[4], "desc", "Steps:\n1. one\n2. two", admin, at())
+    w.set_card_field(cards[4], "desc", "", bob, at())
+    w.set_card_field(cards[4], "due", "2024-04-01T17:00:00.000Z", admin, at())
+    w.set_card_field(cards[4], "due", "2024-04-08T17:00:00.000Z", admin, at(), app=AUTOMATION)
+    w.set_card_field(cards[4], "dueComplete", True, bob, at())
+    w.set_card_field(cards[4], "start", "2024-03-25T09:00:00.000Z", admin, at())
+    w.set_card_field(cards[4], "start", None, admin, at())
+    w.set_card_pos(cards[4], "top", admin, at())
+    w.move_all_cards(doing, dst, shelf, admin, at())  # the moved list's cards, one by one
+    assert len(w.archive_all_cards(shelf, admin, at())) == 3  # card 6 was archived already
     return HandWorld(w, admin, bob, carol, dave, src, dst, cards[8])
 
 
@@ -444,6 +463,20 @@ def changed_object(type_: str) -> str:
     """The ``data`` key of the object an update changes: ``updateCard`` -> ``card``."""
     name = type_.removeprefix("update")
     return name[:1].lower() + name[1:]
+
+
+def mirrored(summary: Any, variant_: str) -> Any:
+    """An update variant's summary where ``data.old.<field>`` and ``data.<object>.<field>`` each
+    have the types of both: the old and the new value of one field take the same values."""
+    type_, _, fields = variant_.partition(":")
+    paths = dict(summary.paths)
+    for key in fields.split(","):
+        pair = [("data", "old", key), ("data", changed_object(type_), key)]
+        union = frozenset().union(*(paths[p].types for p in pair if p in paths))
+        for p in pair:
+            if p in paths:
+                paths[p] = make_shapes.PathStat(union, paths[p].count)
+    return Summary(summary.samples, paths, summary.sources)
 
 
 def strip_changed_fields(action: Mapping[str, Any]) -> JSON:
@@ -574,7 +607,7 @@ def action_problems(actions: Sequence[JSON], refs: References, what: str) -> lis
     assert all(variant(a) == v for a in actions)
     type_, label = actions[0]["type"], f"{what} {v}"
     if v in refs.real:
-        samples = refs.real[v]
+        samples = mirrored(refs.real[v], v) if ":" in v else refs.real[v]
         problems = compare_shapes(
             [{"data": a["data"]} for a in actions], samples.only({"data"}), label
         )
@@ -694,7 +727,13 @@ HAND_VARIANTS = (
     "moveListToBoard",
     "removeMemberFromCard",
     "updateCard:closed",
+    "updateCard:desc",
+    "updateCard:due",
+    "updateCard:dueComplete",
     "updateCard:idList",
+    "updateCard:name",
+    "updateCard:pos",
+    "updateCard:start",
     "updateList:closed",
 )
 
@@ -808,6 +847,55 @@ def test_scenario_action_shapes_match_real(refs: References) -> None:
     assert {"moveListToBoard", "moveCardToBoard", "updateCard:closed"} <= set(by_variant)
     problems = [p for xs in by_variant.values() for p in action_problems(xs, refs, "scenario")]
     assert problems == []
+
+
+def test_second_damage_action_shapes_match_real(refs: References) -> None:
+    """The second damage's actions (design.md §10.4: cards archived and moved in bulk, due dates
+    and descriptions overwritten by an automation, edits by hand) have the real shapes, the
+    automation's with ``appCreator`` and no ``memberCreator``."""
+    s = scenario.generate(seed=3, cards=60, second_damage=True)
+    assert s.second_damage_at is not None
+    late = [render.action(s.world, a) for a in s.world.actions if a.date >= s.second_damage_at]
+    by_variant: dict[str, list[JSON]] = defaultdict(list)
+    for a in late:
+        by_variant[variant(a)].append(a)
+    assert set(by_variant) == {
+        "updateCard:closed",
+        "updateCard:desc",
+        "updateCard:due",
+        "updateCard:idList",
+    }
+    automated = [a for a in late if by_automation(a)]
+    assert {variant(a) for a in automated} == {"updateCard:desc", "updateCard:due"}
+    assert all(a["idMemberCreator"] == s.culprit.id for a in automated if s.culprit)
+    problems = [p for xs in by_variant.values() for p in action_problems(xs, refs, "second")]
+    assert problems == []
+
+
+def test_mirrored_widens_only_the_changed_field(refs: References) -> None:
+    """``mirrored``: a cleared due date (new value null) and a changed one (old value a date)
+    pass; a wrong type in the changed field, or in another key, still fails."""
+    real = refs.real["updateCard:due"]
+    assert real.paths[("data", "old", "due")].types == {"null"}  # what makes the widening needed
+    wide = mirrored(real, "updateCard:due")
+    both = {"date", "null"}
+    assert wide.paths[("data", "old", "due")].types == both
+    assert wide.paths[("data", "card", "due")].types == both
+    assert wide.paths[("data", "card", "name")] == real.paths[("data", "card", "name")]
+    hand = build_world()
+    due = next(
+        render.action(hand.world, a)
+        for a in hand.world.actions
+        if a.type == "updateCard" and "due" in a.data["old"] and a.data["old"]["due"]
+    )
+    assert action_problems([due], refs, "t") == []
+    broken = json.loads(json.dumps(due))
+    broken["data"]["card"]["due"] = 5
+    broken["data"]["card"]["name"] = None
+    assert sorted(action_problems([broken], refs, "t")) == [
+        "t updateCard:due: data.card.due is int, real samples have date/null",
+        "t updateCard:due: data.card.name is null, real samples have str",
+    ]
 
 
 # ------------------------------------------------------- 2b. cards, lists, members, boards: samples

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -35,6 +36,15 @@ _UNLOGGED_OPTION = click.option(
     default=0.2,
     show_default=True,
     help="Share of moved cards whose member removals Trello did not log.",
+)
+
+
+_SECOND_DAMAGE_OPTION = click.option(
+    "--second-damage",
+    is_flag=True,
+    help="Add the second damage after the incident: a member archives two lists' cards, moves "
+    "a list's cards, and an automation overwrites due dates and descriptions "
+    "(--restore archived/list/fields).",
 )
 
 
@@ -76,6 +86,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Scenario and fault seed.")
 @_CARDS_OPTION
+@_SECOND_DAMAGE_OPTION
 @click.option(
     "--latency-ms",
     type=click.FloatRange(min=0),
@@ -173,6 +184,7 @@ def serve(
     automation_share: float,
     hidden_name_share: float,
     id_cursor: str,
+    second_damage: bool,
 ) -> None:
     """Serve a generated sandbox Trello on loopback until interrupted.
 
@@ -202,6 +214,7 @@ def serve(
         unlogged_share=unlogged_share,
         automation_share=automation_share,
         hidden_name_share=hidden_name_share,
+        second_damage=second_damage,
     )
     try:
         server = SandboxServer(scenario.world, options, host=host, port=port)
@@ -212,6 +225,10 @@ def serve(
     click.echo(f"TRELLO_TOKEN={scenario.token}")
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
+    if scenario.second_damage_at is not None and scenario.culprit is not None:
+        click.echo(
+            _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
+        )
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python then
     # would not turn it into KeyboardInterrupt, so `kill -INT` would not stop the server.
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -237,6 +254,7 @@ def serve(
     help="Which of the scenario's boards to export.",
 )
 @_UNLOGGED_OPTION
+@_SECOND_DAMAGE_OPTION
 @click.option(
     "-o",
     "--output",
@@ -245,7 +263,9 @@ def serve(
     metavar="FILE",
     help="Where to write the export ('-' for stdout).",
 )
-def export(seed: int, cards: int, which: str, unlogged_share: float, output: str) -> None:
+def export(
+    seed: int, cards: int, which: str, unlogged_share: float, second_damage: bool, output: str
+) -> None:
     """Write a scenario board as a Trello board JSON export (newest 1000 actions, like Trello's).
 
     The file can be planned offline: trello-restore --from-export FILE --since ... --dry-run
@@ -254,7 +274,9 @@ def export(seed: int, cards: int, which: str, unlogged_share: float, output: str
 
     from trello_restore.sandbox.scenario import generate
 
-    scenario = generate(seed=seed, cards=cards, unlogged_share=unlogged_share)
+    scenario = generate(
+        seed=seed, cards=cards, unlogged_share=unlogged_share, second_damage=second_damage
+    )
     board = {"team": scenario.team, "archive": scenario.archive, "roadmap": scenario.roadmap}[which]
     doc = scenario.export(board.id)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -270,3 +292,12 @@ def export(seed: int, cards: int, which: str, unlogged_share: float, output: str
         f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
         err=True,
     )
+    if scenario.second_damage_at is not None and scenario.culprit is not None:
+        click.echo(
+            _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
+        )
+
+
+def _second_damage_line(at: datetime, culprit: str) -> str:
+    """What ``--second-damage`` adds, for ``--since``/``--by``."""
+    return f"The second damage happened at {at:%Y-%m-%dT%H:%M:%SZ}, by {culprit}."

@@ -17,18 +17,21 @@ from datetime import datetime
 from typing import Any
 
 from trello_restore.sandbox import render
-from trello_restore.sandbox.ids import id_time, is_object_id, parse_iso
+from trello_restore.sandbox.ids import id_time, is_object_id, iso, parse_iso
 from trello_restore.sandbox.world import (
+    CARD_VALUE_FIELDS,
     FEED_EXCLUDED_TYPES,
     Action,
     Board,
     Card,
+    FieldValue,
     Member,
     MemberType,
     Organization,
     TrelloError,
     TrelloList,
     World,
+    check_card_value,
     invalid_id,
     invalid_object_id,
     not_found,
@@ -460,17 +463,57 @@ def remove_card_member(call: Call) -> list[JSON]:
     return _card_members(call.world, card)
 
 
-def update_card(call: Call) -> JSON:
-    """``PUT /1/cards/{id}``: ``idBoard``+``idList`` (move), ``idList``, ``closed``, ``idMembers``.
+def _date_value(call: Call, name: str) -> str | None:
+    """``due``/``start``: an ISO date or date-time, as Trello's ISO text; ``null`` or empty
+    clears it (``400 invalid value for <name>`` otherwise)."""
+    raw = call.params[name]
+    if raw in ("", "null"):
+        return None
+    try:
+        return iso(parse_iso(raw))
+    except ValueError:
+        raise invalid_value(name) from None
 
-    Applied in that order. ``idBoard`` without ``idList`` is refused (``invalid value for
-    idList``), as moving across boards needs both (notes §3.1).
+
+def _card_values(call: Call) -> dict[str, FieldValue]:
+    """The ``CARD_VALUE_FIELDS`` a ``PUT /cards/{id}`` sets, parsed and checked before any
+    change, so a bad value refuses the whole request."""
+    out: dict[str, FieldValue] = {}
+    for name in CARD_VALUE_FIELDS:
+        if name not in call.params:
+            continue
+        if name in ("due", "start"):
+            value: FieldValue = _date_value(call, name)
+        elif name == "dueComplete":
+            value = _bool_param(call, name, False)
+        else:
+            value = call.params[name]
+        check_card_value(name, value)
+        out[name] = value
+    return out
+
+
+def update_card(call: Call) -> JSON:
+    """``PUT /1/cards/{id}``: ``idBoard``+``idList`` (move), ``idList`` (+``pos``: ``top``,
+    ``bottom`` or a number), ``pos``, ``closed``, ``name``, ``desc``, ``due``, ``dueComplete``,
+    ``start`` (``null`` clears a date), ``idMembers``; answers the card.
+
+    Applied in that order, one action per field that changes (each ``updateCard`` with that
+    field in ``data.old``: whether Trello logs one action per field for a request that changes
+    several is unconfirmed); a field set to the value it has changes and logs nothing. Every
+    value is checked first: a bad one refuses the request with nothing changed. ``idBoard``
+    without ``idList`` is refused (``invalid value for idList``), as moving across boards needs
+    both (notes §3.1).
     """
     world = call.world
     card = _card(call)
     _writable(call, world.boards[card.id_board])
     p = call.params
     id_board, id_list = p.get("idBoard"), p.get("idList")
+    pos: str | None = p.get("pos") or None
+    closed = _bool_param(call, "closed", False) if p.get("closed") not in (None, "") else None
+    values = _card_values(call)
+    board: Board | None = None
     if id_board:
         if not id_list:
             raise invalid_value("idList")
@@ -478,11 +521,20 @@ def update_card(call: Call) -> JSON:
         if board is None:
             raise invalid_value("idBoard")
         _writable(call, board)
-        world.move_card_to_board(card.id, board.id, _object_id_param(id_list), call.member_id)
-    elif id_list:
-        world.move_card_to_list(card.id, _object_id_param(id_list), call.member_id)
-    if p.get("closed") not in (None, ""):
-        world.set_card_closed(card.id, _bool_param(call, "closed", False), call.member_id)
+    target = _object_id_param(id_list) if id_list else None
+    if target is not None and target != card.id_list:
+        if board is not None and board.id != card.id_board:
+            world.move_card_to_board(card.id, board.id, target, call.member_id)
+            if pos is not None:
+                card.pos = world.position(target, pos, card)
+        else:
+            world.move_card_to_list(card.id, target, call.member_id, pos=pos)
+    elif pos is not None:
+        world.set_card_pos(card.id, pos, call.member_id)
+    if closed is not None:
+        world.set_card_closed(card.id, closed, call.member_id)
+    for name, value in values.items():
+        world.set_card_field(card.id, name, value, call.member_id)
     if "idMembers" in p:
         ids = [_object_id_param(x.strip()) for x in p["idMembers"].split(",") if x.strip()]
         world.set_card_members(card.id, ids, call.member_id)
@@ -698,6 +750,51 @@ def move_list(call: Call) -> JSON:
     return render.trello_list(lst)
 
 
+def close_list(call: Call) -> JSON:
+    """``PUT /1/lists/{id}/closed`` with ``value`` true (archive) or false (unarchive): logs
+    ``updateList`` with ``old.closed`` (nothing when the list already is so); answers the
+    list."""
+    world = call.world
+    lst = _list(call)
+    _writable(call, world.boards[lst.id_board])
+    if call.params.get("value") in (None, ""):
+        raise invalid_value("value")
+    world.set_list_closed(lst.id, _bool_param(call, "value", False), call.member_id)
+    return render.trello_list(lst)
+
+
+def archive_all_cards(call: Call) -> JSON:
+    """``POST /1/lists/{id}/archiveAllCards``: archives every open card of the list, one
+    ``updateCard`` action per card (``World.archive_all_cards``; Trello's logging of this route
+    is unconfirmed). Trello documents no body; the sandbox answers ``{}``."""
+    world = call.world
+    lst = _list(call)
+    _writable(call, world.boards[lst.id_board])
+    world.archive_all_cards(lst.id, call.member_id)
+    return {}
+
+
+def move_all_cards(call: Call) -> JSON:
+    """``POST /1/lists/{id}/moveAllCards`` with ``idBoard`` and ``idList`` (both required, as the
+    OpenAPI file says): moves every open card of the list to the bottom of that list, one
+    action per card (``World.move_all_cards``; Trello's logging of this route is unconfirmed).
+    Trello documents no body; the sandbox answers ``{}``."""
+    world = call.world
+    lst = _list(call)
+    _writable(call, world.boards[lst.id_board])
+    id_board, id_list = call.params.get("idBoard"), call.params.get("idList")
+    if not id_board:
+        raise invalid_value("idBoard")
+    if not id_list:
+        raise invalid_value("idList")
+    board = world.boards.get(_object_id_param(id_board))
+    if board is None:
+        raise invalid_value("idBoard")
+    _writable(call, board)
+    world.move_all_cards(lst.id, board.id, _object_id_param(id_list), call.member_id)
+    return {}
+
+
 # ------------------------------------------------------------------------------ members
 
 
@@ -732,6 +829,9 @@ HANDLERS: dict[Route, Handler] = {
     Route("POST", "/1/cards/{id}/idMembers"): add_card_member,
     Route("DELETE", "/1/cards/{id}/idMembers/{idMember}"): remove_card_member,
     Route("PUT", "/1/lists/{id}/idBoard"): move_list,
+    Route("PUT", "/1/lists/{id}/closed"): close_list,
+    Route("POST", "/1/lists/{id}/archiveAllCards"): archive_all_cards,
+    Route("POST", "/1/lists/{id}/moveAllCards"): move_all_cards,
 }
 
 #: Every ``/1/`` route the sandbox serves. ``me`` routes come before their ``{id}`` twins, so

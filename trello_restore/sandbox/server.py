@@ -201,7 +201,8 @@ def _error_response(err: TrelloError, headers: dict[str, str] | None = None) -> 
 
 
 def _params_from_body(content_type: str, body: bytes) -> dict[str, str]:
-    """Body parameters as strings: JSON objects (py-trello) or form-encoded."""
+    """Body parameters as strings: JSON objects (py-trello) or form-encoded. A JSON ``null``
+    becomes ``"null"``, the text a query parameter would carry."""
     if not body.strip():
         return {}
     if "json" in content_type or body.lstrip()[:1] == b"{":
@@ -214,8 +215,8 @@ def _params_from_body(content_type: str, body: bytes) -> dict[str, str]:
         out: dict[str, str] = {}
         for k, v in data.items():
             if v is None:
-                continue
-            if isinstance(v, bool):
+                out[k] = "null"  # as a query's ``due=null``: clears a date (PUT /cards/{id})
+            elif isinstance(v, bool):
                 out[k] = "true" if v else "false"
             elif isinstance(v, list):
                 out[k] = ",".join(str(x) for x in v)
