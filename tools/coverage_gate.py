@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: ``path`` is a whole file, ``path::name`` one function or method of it.
 CORE = (
     "trello_restore/planner.py",
+    "trello_restore/planner_values.py",
     "trello_restore/history.py",
     "trello_restore/models.py",
     "trello_restore/planfile.py",
@@ -71,6 +72,7 @@ CORE = (
 #: The unit tests that pin the core: fast (a few seconds together), on literal data.
 PINNING_TESTS = (
     "tests/test_planner_table.py",
+    "tests/test_planner_values.py",
     "tests/test_history.py",
     "tests/test_models.py",
     "tests/test_timeparse.py",

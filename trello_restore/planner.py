@@ -57,6 +57,7 @@ from trello_restore.models import (
     normal_name,
     quote_name,
 )
+from trello_restore.planner_values import plan_values
 
 
 def change_id(action: str, *parts: str) -> str:
@@ -80,7 +81,21 @@ def build_plan(
     (None: every board of ``state``); see ``cards_in_scope``."""
     scope = cards_in_scope(history, state, named_boards)
     planner = _Planner(history, state, options, members or {}, incomplete, scope)
-    return planner.plan()
+    if "members" in options.restore:
+        plan = planner.plan()
+    else:
+        plan = Plan(options=options, changes=(), blocked=(), skipped=())
+    if not options.restore - {"members"}:
+        return plan
+    # The value kinds (design.md §10.2): after the board grants, before the card members.
+    values = plan_values(history, state, options, planner.members, scope, named_boards, change_id)
+    grants = plan.board_changes()
+    return replace(
+        plan,
+        changes=(*grants, *values.changes, *(c for c in plan.changes if c not in grants)),
+        value_skipped=values.skipped,
+        unrestorable=values.unrestorable,
+    )
 
 
 def cards_in_scope(
@@ -204,7 +219,8 @@ class _Planner:
         return o.cards is None or card.id in o.cards or card.short_link in o.cards
 
     def removed_by_matches(self, by: str) -> bool:
-        wanted = self.opts.removed_by
+        o = self.opts  # --by applies to member removals too; --removed-by only to them
+        wanted = o.removed_by if o.removed_by is not None else o.by
         return wanted is None or by == wanted or (self.member(by).username == wanted != "")
 
     def list_at(self, card_id: str, date: datetime, fallback: str) -> str:

@@ -1,0 +1,446 @@
+"""The value kinds' rule (design.md §10.2, ``planner_values.py``) as tables of literal actions.
+
+Each row is a few field changes (``FieldUpdate``s, as ``history.py`` parses them from
+``updateCard``/``updateList``) on card ``c1`` or list ``l1`` of board ``b1``, the state now, the
+options, and every decision the planner must make, one string each::
+
+    "set_card_closed c1 closed False<-True u1,u2"   planned: action, object, field,
+                                                    target<-expected, the selected actions
+    "skip c1 closed changed_by_others u1 alice@10"  skipped: reason, first selected action,
+                                                    who else changed the field and when
+
+Times are minutes from the cutoff ``T`` (``--since``); ``cul`` is the culprit (``--by``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import pytest
+
+from trello_restore.models import (
+    VALUE_SKIP_ORDER,
+    BoardState,
+    CardInfo,
+    CardState,
+    FieldUpdate,
+    FieldValue,
+    History,
+    MemberAction,
+    MemberRef,
+    Membership,
+    Plan,
+    PlanOptions,
+    State,
+    ValueChange,
+)
+from trello_restore.planner import build_plan, change_id
+from trello_restore.planner_values import card_value, same_value, value_action
+
+T = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
+ALL = frozenset({"members", "archived", "list", "fields"})
+
+
+def at(minute: float) -> datetime:
+    return T + timedelta(minutes=minute)
+
+
+def upd(
+    aid: str,
+    field: str,
+    old: FieldValue,
+    new: FieldValue,
+    minute: float,
+    by: str = "cul",
+    *,
+    obj: str = "c1",
+    list_update: bool = False,
+    board: str = "b1",
+    app: str = "",
+) -> FieldUpdate:
+    kind: Literal["card", "list"] = "list" if list_update else "card"
+    return FieldUpdate(aid, at(minute), kind, obj, board, field, old, new, by, app)
+
+
+def card(cid: str = "c1", **fields: Any) -> CardState:
+    base = CardState(cid, cid.upper(), f"{cid}-link", "b1", "l1", False, ())
+    return replace(base, **fields)
+
+
+def board(bid: str = "b1", *, closed: Iterable[str] = (), **lists: str) -> BoardState:
+    names = lists or {"l1": "Doing", "l2": "Done"}
+    return BoardState(
+        bid,
+        bid.upper(),
+        {"m1": Membership("m1", "normal")},
+        names,
+        {lid: lid in set(closed) for lid in names},
+    )
+
+
+def state(*items: CardState | BoardState) -> State:
+    return State(
+        boards={b.id: b for b in items if isinstance(b, BoardState)},
+        cards={c.id: c for c in items if isinstance(c, CardState)},
+    )
+
+
+MEMBERS = (MemberRef("cul", "culprit"), MemberRef("alice", "alice"), MemberRef("bob", "bob"))
+
+
+def plan(
+    updates: Iterable[FieldUpdate],
+    now: State | None = None,
+    *,
+    member_actions: Iterable[MemberAction] = (),
+    infos: Iterable[CardInfo] = (),
+    deleted: dict[str, tuple[datetime, str]] | None = None,
+    named: Iterable[str] | None = None,
+    restore: Iterable[str] = ALL,
+    **options: Any,
+) -> Plan:
+    h = History(
+        member_actions=tuple(member_actions),
+        moves=(),
+        deleted_cards={cid: f"d-{cid}" for cid in deleted or {}},
+        card_lists=(),
+        cards={c.id: c for c in infos},
+        members={m.id: m for m in MEMBERS},
+        field_updates=tuple(sorted(updates, key=lambda u: (u.date, u.id))),
+        deleted_when=dict(deleted or {}),
+    )
+    return build_plan(
+        h,
+        now if now is not None else state(card(), board()),
+        PlanOptions(since=T, restore=frozenset(restore), **options),  # type: ignore[arg-type]
+        named_boards=None if named is None else frozenset(named),
+    )
+
+
+def decisions(p: Plan) -> set[str]:
+    def minute(d: datetime) -> str:
+        return f"{(d - T) / timedelta(minutes=1):g}"
+
+    out = set()
+    for c in p.changes:
+        if isinstance(c, ValueChange):
+            obj = c.card_id or c.list_id
+            acts = ",".join(c.actions)
+            out.add(f"{c.action} {obj} {c.field} {c.value}<-{c.expected} {acts}")
+    for s in p.value_skipped:
+        others = " ".join(f"{m.id}@{minute(d)}" for m, d in s.others)
+        out.add(f"skip {s.object_id} {s.field} {s.reason} {s.action_id} {others}".strip())
+    return out
+
+
+# ------------------------------------------------------------------ the rule, one row each
+
+
+@pytest.mark.parametrize(
+    ("updates", "now", "options", "expected"),
+    [
+        pytest.param(
+            [upd("u1", "closed", False, True, 1)], card(closed=True), {"by": "cul"},
+            {"set_card_closed c1 closed False<-True u1"}, id="planned: unarchive"),
+        pytest.param(
+            [upd("u1", "closed", False, True, 1)], card(closed=True), {"by": "culprit"},
+            {"set_card_closed c1 closed False<-True u1"}, id="--by a username"),
+        pytest.param(
+            [upd("u1", "closed", False, True, 1)], card(), {"by": "cul"},
+            {"skip c1 closed already_restored u1"}, id="already_restored"),
+        pytest.param(
+            [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "alice"),
+             upd("u3", "closed", False, True, 15, "bob")], card(closed=True), {"by": "cul"},
+            {"skip c1 closed changed_by_others u1 alice@10 bob@15"},
+            id="changed_by_others: who and when"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "C", 2)], card(name="C"),
+            {"by": "cul"}, {"set_card_field c1 name A<-C u1,u2"},
+            id="target: the first selected old value; expected: the last one's new value"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1, "alice"), upd("u2", "name", "B", "C", 2)],
+            card(name="C"), {"by": "cul"}, {"set_card_field c1 name B<-C u2"},
+            id="a change by others before the first selected one is not the damage"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "C", 2, "alice"),
+             upd("u3", "name", "C", "D", 3)], card(name="D"), {"by": "cul"},
+            {"skip c1 name changed_by_others u1 alice@2"},
+            id="changed_by_others: an edit between two selected ones"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "C", 20)], card(name="C"),
+            {"by": "cul", "until": at(10)}, {"skip c1 name changed_by_others u1 cul@20"},
+            id="changed_by_others: the member's own change after --until is not selected"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1, "alice")], card(name="B"), {"by": "cul"},
+            {"skip c1 name filtered None"}, id="filtered: the window's changes are by others"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", -10, "alice")], card(name="B"), {"by": "cul"},
+            {"skip c1 name filtered None"}, id="filtered: no change at all by --by"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", -10)], card(name="B"), {"by": "cul"},
+            {"skip c1 name outside_window None"}, id="outside_window: before --since"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 10)], card(name="B"), {"until": at(10)},
+            {"skip c1 name outside_window None"}, id="outside_window: --until is exclusive"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1)], card(name="B"), {"cards": frozenset({"c2"})},
+            {"skip c1 name filtered None"}, id="filtered: --card names another card"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", -5)], card(name="B"), {"cards": frozenset({"c9"})},
+            {"skip c1 name filtered None"}, id="filtered beats outside_window"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1)], card(name="B"), {"cards": frozenset({"c1-link"})},
+            {"set_card_field c1 name A<-B u1"}, id="--card by shortLink"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1)], card(name="B"), {"lists": frozenset({"Doing"})},
+            {"set_card_field c1 name A<-B u1"}, id="--list by the name of the card's list"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1)], card(name="B"), {"lists": frozenset({"l2"})},
+            {"skip c1 name filtered None"}, id="filtered: --list names another list"),
+        pytest.param(
+            [upd("u1", "idList", "l1", "l2", 1)], card(list_id="l2"), {},
+            {"move_card_to_list c1 idList l1<-l2 u1"}, id="a move back within the board"),
+        pytest.param(
+            [upd("u1", "idList", "l9", "l2", 1)], card(list_id="l2"), {},
+            {"skip c1 idList other_board u1"}, id="other_board: the old list is elsewhere"),
+        pytest.param(
+            [upd("u1", "idList", "l9", "l2", 1), upd("u2", "idList", "l2", "l1", 2, "bob")],
+            card(list_id="l1"), {"by": "cul"}, {"skip c1 idList other_board u1 bob@2"},
+            id="other_board beats changed_by_others"),
+        pytest.param(
+            [upd("u1", "due", "2025-01-01T00:00:00.000Z", None, 1),
+             upd("u2", "start", "soon", "later", 1)],
+            card(due="2025-01-01T00:00:00Z", start="soon"), {},
+            {"skip c1 due already_restored u1", "skip c1 start already_restored u2"},
+            id="dates compare as instants, other text as text"),
+        pytest.param(
+            [upd("u1", "dueComplete", False, True, 1, "bot-owner", app="Butler")],
+            card(due_complete=True), {"by": "bot-owner"},
+            {"set_card_field c1 dueComplete False<-True u1"},
+            id="an automation's change counts as the member it acts for"),
+    ],
+)  # fmt: skip
+def test_the_rule(
+    updates: list[FieldUpdate], now: CardState, options: dict[str, Any], expected: set[str]
+) -> None:
+    """Planned, or skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies."""
+    assert decisions(plan(updates, state(now, board()), **options)) == expected
+
+
+def test_the_skip_reasons_precedence() -> None:
+    """design.md §10.2's order, with ``other_board`` (a move across boards is out of scope)
+    where it can apply: only a field with a target that is not already back."""
+    assert VALUE_SKIP_ORDER == (
+        "object_deleted",
+        "already_restored",
+        "other_board",
+        "changed_by_others",
+        "filtered",
+        "outside_window",
+    )
+
+
+def test_a_change_carries_its_evidence_and_a_stable_id() -> None:
+    """Evidence: the first selected action's id, date, author (named) and app; every selected
+    action; the id is ``change_id`` of the kind, the object, the field and that action."""
+    ups = [upd("u1", "due", None, "x", 1, app="Butler"), upd("u2", "due", "x", "y", 2)]
+    (c,) = plan(ups, state(card(due="y"), board())).changes
+    assert isinstance(c, ValueChange)
+    assert c.change_id == change_id("set_card_field", "c1", "due", "u1")
+    assert (c.board_id, c.board_name, c.list_id, c.list_name) == ("b1", "B1", "l1", "Doing")
+    assert (c.card_id, c.card_name, c.card_short_link) == ("c1", "C1", "c1-link")
+    assert c.evidence is not None
+    assert (c.evidence.kind, c.evidence.action_id, c.evidence.date) == ("field_update", "u1", at(1))
+    assert (c.evidence.by, c.evidence.app) == (MemberRef("cul", "culprit"), "Butler")
+    assert (c.object_type, c.field, c.value, c.expected, c.actions) == (
+        "card",
+        "due",
+        None,
+        "y",
+        ("u1", "u2"),
+    )
+
+
+def test_only_the_kinds_asked() -> None:
+    """Each kind restores its fields only; ``members`` alone plans no value; without
+    ``members`` no member is put back."""
+    ups = [
+        upd("u1", "closed", False, True, 1),
+        upd("u2", "idList", "l1", "l2", 2),
+        upd("u3", "desc", "a", "b", 3),
+    ]
+    rem = MemberAction("r1", "remove", at(1), "c1", "m1", "cul", "b1")
+    now = state(card(closed=True, list_id="l2", desc="b"), board())
+
+    def actions(restore: set[str]) -> list[str]:
+        p = plan(ups, now, member_actions=[rem], restore=restore)
+        return [c.action for c in p.changes]
+
+    assert actions({"members"}) == ["add_member_to_card"]
+    assert actions({"archived"}) == ["set_card_closed"]
+    assert actions({"list"}) == ["move_card_to_list"]
+    assert actions({"fields"}) == ["set_card_field"]
+    assert plan(ups, now, member_actions=[rem], restore={"archived"}).skipped == ()
+
+
+def test_order_grants_lists_cards_fields_members() -> None:
+    """The plan lists board grants, list unarchives, card moves and unarchives, fields, then
+    card members: the apply's order (design.md §10.3)."""
+    ups = [
+        upd("u1", "desc", "a", "b", 1),
+        upd("u2", "closed", False, True, 2),
+        upd("u3", "closed", False, True, 3, obj="l1", list_update=True),
+        upd("u4", "idList", "l1", "l2", 4, obj="c2"),
+    ]
+    rem = MemberAction("r1", "remove", at(1), "c1", "m2", "cul", "b1")
+    now = state(card(closed=True, desc="b"), card("c2", list_id="l2"), board(closed=["l1"]))
+    p = plan(ups, now, member_actions=[rem], add_to_board=True)
+    assert [c.action for c in p.changes] == [
+        "add_member_to_board",
+        "set_list_closed",
+        "set_card_closed",  # c1, in list "Doing": card moves and unarchives by place
+        "move_card_to_list",  # c2, in "Done"
+        "set_card_field",
+        "add_member_to_card",
+    ]
+
+
+def test_by_applies_to_member_removals_too() -> None:
+    """``--by`` without ``--removed-by`` selects the removals as well; ``--removed-by`` wins
+    for them when both are given (the command line refuses two different members)."""
+    rems = [
+        MemberAction("r1", "remove", at(1), "c1", "m1", "cul", "b1"),
+        MemberAction("r2", "remove", at(2), "c1", "m2", "alice", "b1"),
+    ]
+    by = plan([], member_actions=rems, by="cul", add_to_board=True)
+    assert {c.evidence.action_id for c in by.card_changes() if c.evidence} == {"r1"}
+    both = plan([], member_actions=rems, by="cul", removed_by="alice", add_to_board=True)
+    assert {c.evidence.action_id for c in both.card_changes() if c.evidence} == {"r2"}
+
+
+# ----------------------------------------------------------------------------------- lists
+
+
+def test_lists() -> None:
+    """A list's archive: planned, already restored, filtered by ``--list`` (id or name) and by
+    ``--card`` (a list is not a card), gone (no board in scope has it)."""
+    archive = upd("u1", "closed", False, True, 1, obj="l1", list_update=True)
+    gone = upd("u2", "closed", False, True, 1, obj="l7", list_update=True)
+    closed = state(card(), board(closed=["l1"]))
+    assert decisions(plan([archive, gone], closed)) == {
+        "set_list_closed l1 closed False<-True u1",
+        "skip l7 closed object_deleted u2",
+    }
+    assert decisions(plan([archive], state(card(), board()))) == {
+        "skip l1 closed already_restored u1"
+    }
+    assert decisions(plan([archive], closed, lists=frozenset({"Doing"}))) == {
+        "set_list_closed l1 closed False<-True u1"
+    }
+    assert decisions(plan([archive], closed, lists=frozenset({"l2"}))) == {
+        "skip l1 closed filtered None"
+    }
+    assert decisions(plan([archive], closed, cards=frozenset({"c1"}))) == {
+        "skip l1 closed filtered None"
+    }
+    (c,) = plan([archive], closed).changes
+    assert (c.list_id, c.list_name, c.board_name, c.card_id) == ("l1", "Doing", "B1", "")
+    assert plan([archive], closed, restore={"list", "fields"}).changes == ()
+
+
+def test_scope_is_the_member_rules() -> None:
+    """A card or list of a board that is only followed is left alone (no change, no skip); a
+    gone one on a followed board too; a gone card of a named board is ``object_deleted``."""
+    ups = [
+        upd("u1", "closed", False, True, 1, obj="cx", board="b2"),
+        upd("u2", "closed", False, True, 1, obj="lx", board="b2", list_update=True),
+        upd("u3", "closed", False, True, 1, obj="gone", board="b2"),
+        upd("u4", "closed", False, True, 1, obj="gone-list", board="b2", list_update=True),
+        upd("u5", "closed", False, True, 1, obj="c-del"),
+    ]
+    other = BoardState("b2", "B2", {}, {"lx": "Elsewhere"}, {"lx": True})
+    now = state(card(), card("cx", board_id="b2", closed=True), board(), other)
+    assert decisions(plan(ups, now, named={"b1"})) == {"skip c-del closed object_deleted u5"}
+    everything = decisions(plan(ups, now))
+    assert "set_card_closed cx closed False<-True u1" in everything
+    assert "set_list_closed lx closed False<-True u2" in everything
+
+
+def test_a_deleted_card_with_a_name_from_the_log() -> None:
+    """``object_deleted`` names the card as the actions last did, filters as they placed it."""
+    ups = [upd("u1", "name", "A", "B", 1)]
+    info = CardInfo("c1", "Old name", "lnk", "b1", "l2")
+    p = plan(ups, state(board()), infos=[info], named={"b1"}, lists=frozenset({"Done"}))
+    (s,) = p.value_skipped
+    assert (s.object_name, s.board_id, s.reason, s.action_id) == (
+        "Old name",
+        "b1",
+        "object_deleted",
+        "u1",
+    )
+    p = plan(ups, state(board()), infos=[info], lists=frozenset({"Doing"}))
+    assert [(s.reason, s.action_id) for s in p.value_skipped] == [("object_deleted", None)]
+
+
+# ------------------------------------------------------------------------------ unrestorable
+
+
+def test_unrestorable_deleted_cards() -> None:
+    """Cards deleted in the window, in scope, by ``--by`` (anyone without it), passing
+    ``--card``: listed with who and when, oldest first; the member rule alone lists none."""
+    deleted = {
+        "c7": (at(5), "cul"),
+        "c8": (at(2), "alice"),
+        "c9": (at(-5), "cul"),
+        "cz": (at(1), "cul"),
+    }
+    infos = [CardInfo("c7", "Seven", "l7", "b1", "l1"), CardInfo("c8", "Eight", "", "b1", "l1")]
+    infos.append(CardInfo("c9", "Nine", "", "b1", "l1"))
+    everyone = plan([], infos=infos, deleted=deleted, named={"b1"})
+    assert [(u.object_id, u.name, u.by.id, u.date, u.action_id) for u in everyone.unrestorable] == [
+        ("c8", "Eight", "alice", at(2), "d-c8"),
+        ("c7", "Seven", "cul", at(5), "d-c7"),
+    ]  # cz: no action placed it on a named board; c9: before the window
+    assert {u.what for u in everyone.unrestorable} == {"card_deleted"}
+    by = plan([], infos=infos, deleted=deleted, by="cul", named={"b1"})
+    assert [u.object_id for u in by.unrestorable] == ["c7"]
+    assert [u.object_id for u in plan([], infos=infos, deleted=deleted).unrestorable] == [
+        "cz",
+        "c8",
+        "c7",
+    ]
+    carded = plan([], infos=infos, deleted=deleted, named={"b1"}, cards=frozenset({"l7"}))
+    assert [u.object_id for u in carded.unrestorable] == ["c7"]
+    assert plan([], infos=infos, deleted=deleted, restore={"members"}).unrestorable == ()
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+@pytest.mark.parametrize(
+    ("object_type", "field", "action"),
+    [
+        ("list", "closed", "set_list_closed"),
+        ("card", "closed", "set_card_closed"),
+        ("card", "idList", "move_card_to_list"),
+        ("card", "desc", "set_card_field"),
+    ],
+)
+def test_value_action(object_type: Any, field: str, action: str) -> None:
+    assert value_action(object_type, field) == action
+
+
+def test_same_value_and_card_value() -> None:
+    assert same_value("due", "2025-01-01T01:00:00+01:00", "2025-01-01T00:00:00.000Z")
+    assert not same_value("due", "2025-01-01", None)
+    assert not same_value("name", "2025-01-01T00:00:00Z", "2025-01-01T00:00:00.000Z")
+    c = card(due="d", due_complete=True, list_id="l2")
+    assert [card_value(c, f) for f in ("idList", "dueComplete", "due", "closed")] == [
+        "l2",
+        True,
+        "d",
+        False,
+    ]

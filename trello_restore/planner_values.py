@@ -1,0 +1,372 @@
+"""The value kinds' rule (design.md §10.2): set a card's or a list's field back to the value it
+had before the damage. Pure: a function of (history, state, options), like ``planner.py``, which
+calls ``plan_values`` when ``--restore`` asks for ``archived``, ``list`` or ``fields``.
+
+For each card (or list) in scope and each field of a kind asked, the ``updateCard`` /
+``updateList`` actions that changed that field are taken in date order (ties by action id). A
+change is **selected** when it lies in the window, was made by the ``--by`` member (anyone
+without it; an automation's change counts as the member it acts for) and its card or list
+passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected change:
+
+- the **target** is ``first``'s old value, the **expected** current value the last selected
+  change's new value, the evidence every selected action (``first``'s date, author and app);
+- a change is planned only if every change to the field from ``first`` on is selected;
+  otherwise it is skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies:
+  ``object_deleted`` (the card or list is gone), ``already_restored`` (the field holds the
+  target now), ``other_board`` (a card move back to a list that is not on the card's board
+  now: moving across boards is out of scope), ``changed_by_others`` (someone else changed the
+  field after the damage began: who and when are listed; never clobbered), ``filtered`` (the
+  card or list fails ``--list``/``--card``, or the field's changes in the window are all by
+  others than ``--by``, or none at all is by that member), ``outside_window`` (the member's
+  changes all lie outside the window).
+
+``unrestorable`` lists the cards in scope deleted in the window (by the ``--by`` member, when
+given): ``deleteCard`` keeps no content to restore from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+from trello_restore.models import (
+    KIND_FIELDS,
+    CardInfo,
+    CardState,
+    Evidence,
+    FieldUpdate,
+    FieldValue,
+    History,
+    MemberRef,
+    PlanOptions,
+    State,
+    Unrestorable,
+    ValueChange,
+    ValueSkipped,
+    normal_name,
+)
+
+#: The value kinds' apply order (design.md §10.3): list unarchives, card moves and unarchives,
+#: fields. Value changes are listed in the plan in this order.
+_ACTION_RANK = {"set_list_closed": 0, "move_card_to_list": 1, "set_card_closed": 1}
+#: A card's fields as ``CardState`` names them.
+_CARD_ATTR = {
+    "closed": "closed",
+    "idList": "list_id",
+    "name": "name",
+    "desc": "desc",
+    "due": "due",
+    "dueComplete": "due_complete",
+    "start": "start",
+}
+_DATES = frozenset({"due", "start"})
+
+
+class ValuePlan(NamedTuple):
+    """What the value rule decides: changes, skipped fields, and what cannot be restored."""
+
+    changes: tuple[ValueChange, ...]
+    skipped: tuple[ValueSkipped, ...]
+    unrestorable: tuple[Unrestorable, ...]
+
+
+def value_action(object_type: Literal["card", "list"], field: str) -> str:
+    """The change kind that sets ``field`` of a card or a list back (design.md §10.1)."""
+    if object_type == "list":
+        return "set_list_closed"
+    return {"closed": "set_card_closed", "idList": "move_card_to_list"}.get(field, "set_card_field")
+
+
+def same_value(field: str, a: FieldValue, b: FieldValue) -> bool:
+    """Whether two values of ``field`` are the same: dates compare as instants (Trello writes
+    ``2025-12-01T10:00:00.000Z``; a value may come back in another form), the rest as JSON."""
+    if field in _DATES and isinstance(a, str) and isinstance(b, str):
+        try:
+            return _instant(a) == _instant(b)
+        except ValueError:
+            pass
+    return a == b
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
+def plan_values(
+    history: History,
+    state: State,
+    options: PlanOptions,
+    members: Mapping[str, MemberRef],
+    scope: frozenset[str],
+    named_boards: Collection[str] | None,
+    change_id: Callable[..., str],
+) -> ValuePlan:
+    """Decide the value kinds' changes (see the module's docstring). ``members`` names members
+    by id; ``scope`` and ``named_boards`` are the member rule's (``planner.cards_in_scope``:
+    a card that is not in it, and a list not on a named board, are left alone); ``change_id``
+    is ``planner.change_id``."""
+    return _Values(history, state, options, members, scope, named_boards, change_id).plan()
+
+
+class _Decision(NamedTuple):
+    """One (object, field): the skip reason (None: planned), the selected changes, and the
+    changes from the first selected one on that are not selected."""
+
+    reason: str | None
+    selected: list[FieldUpdate]
+    others: list[FieldUpdate]
+
+
+class _Values:
+    def __init__(
+        self,
+        history: History,
+        state: State,
+        options: PlanOptions,
+        members: Mapping[str, MemberRef],
+        scope: frozenset[str],
+        named_boards: Collection[str] | None,
+        change_id: Callable[..., str],
+    ) -> None:
+        self.h, self.state, self.opts, self.members = history, state, options, members
+        self.scope, self.change_id = scope, change_id
+        self.named = None if named_boards is None else frozenset(named_boards)
+        self.card_fields = {f for kind in options.restore for f in KIND_FIELDS[kind]}
+        self.list_fields = {"closed"} if "archived" in options.restore else set()
+        self.wanted_lists = (
+            {normal_name(x) for x in options.lists} if options.lists is not None else None
+        )
+        #: List id -> (board id, name) of every list on a board in ``state``.
+        self.lists = {
+            lid: (board.id, name)
+            for board in state.boards.values()
+            for lid, name in board.lists.items()
+        }
+
+    # ---------------------------------------------------------------------------- helpers
+
+    def member(self, member_id: str) -> MemberRef:
+        return self.members.get(member_id) or MemberRef(member_id)
+
+    def in_window(self, date: datetime) -> bool:
+        o = self.opts
+        return date >= o.since and (o.until is None or date < o.until)
+
+    def by_matches(self, by: str) -> bool:
+        wanted = self.opts.by
+        return wanted is None or by == wanted or self.member(by).username == wanted != ""
+
+    def board_named(self, board_id: str) -> bool:
+        return self.named is None or board_id in self.named
+
+    def list_passes(self, list_id: str) -> bool:
+        """``--list``: the list's id or (NFC) name is one of those asked."""
+        wanted = self.wanted_lists
+        name = self.lists.get(list_id, ("", ""))[1]
+        return wanted is None or list_id in wanted or normal_name(name) in wanted
+
+    def card_passes(self, card_id: str, short_link: str, list_id: str) -> bool:
+        """``--card`` (id or shortLink) and ``--list`` (the list the card is in)."""
+        cards = self.opts.cards
+        in_cards = cards is None or card_id in cards or short_link in cards
+        return in_cards and self.list_passes(list_id)
+
+    # ------------------------------------------------------------------------------- rule
+
+    def plan(self) -> ValuePlan:
+        groups: dict[tuple[str, str, str], list[FieldUpdate]] = defaultdict(list)
+        for u in self.h.field_updates:
+            fields = self.card_fields if u.object_type == "card" else self.list_fields
+            if u.field in fields:
+                groups[(u.object_type, u.object_id, u.field)].append(u)
+        changes: list[ValueChange] = []
+        skipped: list[ValueSkipped] = []
+        for (object_type, object_id, field), ups in sorted(groups.items()):
+            ups.sort(key=lambda u: (u.date, u.id))
+            if object_type == "card":
+                decided = self.a_card(object_id, field, ups)
+            else:
+                decided = self.a_list(object_id, ups)
+            if isinstance(decided, ValueChange):
+                changes.append(decided)
+            elif decided is not None:
+                skipped.append(decided)
+        return ValuePlan(
+            changes=tuple(sorted(changes, key=_change_key)),
+            skipped=tuple(sorted(skipped, key=lambda s: (s.object_name, s.object_id, s.field))),
+            unrestorable=self.unrestorable(),
+        )
+
+    def a_card(
+        self, card_id: str, field: str, ups: list[FieldUpdate]
+    ) -> ValueChange | ValueSkipped | None:
+        card = self.state.cards.get(card_id)
+        if card is None:
+            info = self.h.cards.get(card_id) or CardInfo(card_id, board_id=ups[0].board_id)
+            if card_id not in self.scope and not self.board_named(info.board_id):
+                return None
+            passes = self.card_passes(card_id, info.short_link, info.list_id)
+            decision = _Decision("object_deleted", self.selected(ups, passes), [])
+            return self.skip("card", card_id, info.name, info.board_id, field, decision)
+        if card_id not in self.scope:
+            return None  # on a board that is only followed, and never moved to a named one
+        passes = self.card_passes(card.id, card.short_link, card.list_id)
+        decision = self.judge(ups, passes, card_value(card, field), field, card.board_id)
+        if decision.reason is not None:
+            return self.skip("card", card.id, card.name, card.board_id, field, decision)
+        action = value_action("card", field)
+        board = self.state.boards.get(card.board_id)
+        first, last = decision.selected[0], decision.selected[-1]
+        return ValueChange(
+            change_id=self.change_id(action, card.id, field, first.id),
+            action=action,
+            board_id=card.board_id,
+            board_name=board.name if board is not None else "",
+            list_id=card.list_id,
+            list_name=self.lists.get(card.list_id, ("", ""))[1],
+            card_id=card.id,
+            card_name=card.name,
+            card_short_link=card.short_link,
+            evidence=self.evidence(first),
+            object_type="card",
+            field=field,
+            value=first.old,
+            expected=last.new,
+            actions=tuple(u.id for u in decision.selected),
+        )
+
+    def a_list(self, list_id: str, ups: list[FieldUpdate]) -> ValueChange | ValueSkipped | None:
+        passes = self.opts.cards is None and self.list_passes(list_id)
+        where = self.lists.get(list_id)
+        if where is None:
+            board_id = ups[0].board_id
+            if not self.board_named(board_id):
+                return None
+            decision = _Decision("object_deleted", self.selected(ups, passes), [])
+            return self.skip("list", list_id, "", board_id, "closed", decision)
+        board_id, name = where
+        if not self.board_named(board_id):
+            return None
+        board = self.state.boards[board_id]
+        current = board.list_closed.get(list_id, False)
+        decision = self.judge(ups, passes, current, "closed", board_id)
+        if decision.reason is not None:
+            return self.skip("list", list_id, name, board_id, "closed", decision)
+        first, last = decision.selected[0], decision.selected[-1]
+        return ValueChange(
+            change_id=self.change_id("set_list_closed", list_id, "closed", first.id),
+            action="set_list_closed",
+            board_id=board_id,
+            board_name=board.name,
+            list_id=list_id,
+            list_name=name,
+            evidence=self.evidence(first),
+            object_type="list",
+            field="closed",
+            value=first.old,
+            expected=last.new,
+            actions=tuple(u.id for u in decision.selected),
+        )
+
+    def selected(self, ups: list[FieldUpdate], passes: bool) -> list[FieldUpdate]:
+        return [u for u in ups if passes and self.in_window(u.date) and self.by_matches(u.by)]
+
+    def judge(
+        self, ups: list[FieldUpdate], passes: bool, current: FieldValue, field: str, board: str
+    ) -> _Decision:
+        """The decision for a field of an object that exists (on ``board``), in the order of
+        ``VALUE_SKIP_ORDER`` after ``object_deleted``."""
+        selected = self.selected(ups, passes)
+        if not selected:
+            window = any(self.in_window(u.date) for u in ups)
+            by_member = any(self.by_matches(u.by) for u in ups)
+            why = "filtered" if not passes or window or not by_member else "outside_window"
+            return _Decision(why, selected, [])
+        chosen = {u.id for u in selected}
+        others = [u for u in ups[ups.index(selected[0]) :] if u.id not in chosen]
+        target = selected[0].old
+        if same_value(field, current, target):
+            reason: str | None = "already_restored"
+        elif field == "idList" and self.lists.get(str(target), ("", ""))[0] != board:
+            reason = "other_board"
+        elif others:
+            reason = "changed_by_others"
+        else:
+            reason = None
+        return _Decision(reason, selected, others)
+
+    def skip(
+        self,
+        object_type: Literal["card", "list"],
+        object_id: str,
+        name: str,
+        board_id: str,
+        field: str,
+        decision: _Decision,
+    ) -> ValueSkipped:
+        assert decision.reason is not None
+        return ValueSkipped(
+            object_type=object_type,
+            object_id=object_id,
+            object_name=name,
+            board_id=board_id,
+            field=field,
+            reason=decision.reason,
+            action_id=decision.selected[0].id if decision.selected else None,
+            others=tuple((self.member(u.by), u.date) for u in decision.others),
+        )
+
+    def evidence(self, first: FieldUpdate) -> Evidence:
+        return Evidence(
+            kind="field_update",
+            action_id=first.id,
+            date=first.date,
+            by=self.member(first.by),
+            app=first.app,
+        )
+
+    def unrestorable(self) -> tuple[Unrestorable, ...]:
+        """Cards in scope deleted in the window (by the ``--by`` member, when given) that pass
+        ``--list``/``--card``: the log shows them lost and holds nothing to restore them from."""
+        out: list[Unrestorable] = []
+        for card_id, (date, by) in self.h.deleted_when.items():
+            info = self.h.cards.get(card_id) or CardInfo(card_id)
+            if (
+                (card_id in self.scope or self.board_named(info.board_id))
+                and self.in_window(date)
+                and self.by_matches(by)
+                and self.card_passes(card_id, info.short_link, info.list_id)
+            ):
+                out.append(
+                    Unrestorable(
+                        object_type="card",
+                        object_id=card_id,
+                        name=info.name,
+                        what="card_deleted",
+                        action_id=self.h.deleted_cards.get(card_id, ""),
+                        date=date,
+                        by=self.member(by),
+                    )
+                )
+        return tuple(sorted(out, key=lambda u: (u.date, u.object_id)))
+
+
+def _change_key(c: ValueChange) -> tuple[object, ...]:
+    return (
+        _ACTION_RANK.get(c.action, 2),
+        c.board_name,
+        c.board_id,
+        c.list_name,
+        c.list_id,
+        c.card_name,
+        c.card_id,
+        c.field,
+    )
+
+
+def card_value(card: CardState, field: str) -> FieldValue:
+    """A card's current value of a field, by Trello's name for it (``idList``, ``dueComplete``…)."""
+    value: FieldValue = getattr(card, _CARD_ATTR[field])
+    return value
