@@ -237,8 +237,8 @@ class TestApplyRefuses:
 
     def test_unknown_format_version(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
         """A plan from a newer trello-restore."""
-        _edit(plan_file, lambda d: d.update(format_version=2))
-        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "format_version 2")
+        _edit(plan_file, lambda d: d.update(format_version=3))
+        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "format_version 3")
         assert sb.server.request_log == []
 
     def test_hand_edited_plan(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:

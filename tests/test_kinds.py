@@ -25,10 +25,14 @@ from trello_restore.kinds import (
     NOT_ON_BOARD,
     NOT_ON_CARD,
     BoardMembership,
+    CardClosed,
+    CardField,
     CardMember,
+    CardMove,
     ChangeKind,
     Context,
     Decision,
+    ListClosed,
     Resolution,
     WriteRule,
     decide_board,
@@ -226,10 +230,28 @@ def test_each_kind_decides_through_its_decider() -> None:
 
 def test_the_registry() -> None:
     """One entry per action; grants apply first; an unknown action is no kind."""
-    assert [k.action for k in KINDS] == ["add_member_to_card", "add_member_to_board"]
-    assert [type(k) for k in in_order()] == [BoardMembership, CardMember]
+    assert [k.action for k in KINDS] == [
+        "add_member_to_card",
+        "add_member_to_board",
+        "set_list_closed",
+        "move_card_to_list",
+        "set_card_closed",
+        "set_card_field",
+    ]
+    # design.md §10.3: grants, list unarchives, card moves and unarchives, fields, members.
+    assert [type(k) for k in in_order()] == [
+        BoardMembership,
+        ListClosed,
+        CardMove,
+        CardClosed,
+        CardField,
+        CardMember,
+    ]
     assert all(kind_of(k.action) is k for k in KINDS)
-    assert {k.summary_key for k in KINDS} == {"board_changes", "card_changes"}
+    assert {k.summary_key for k in KINDS if k.format_version == 1} == {
+        "board_changes",
+        "card_changes",
+    }
     with pytest.raises(KeyError):
         kind_of("add_member_to_list")
     assert [known(a) for a in ("add_member_to_board", "add_member_to_list", None)] == [

@@ -532,7 +532,7 @@ def test_an_impossible_date_is_refused(tmp_path: Path) -> None:
 
 def _newer(path: Path) -> None:
     doc = real_doc()
-    doc["format_version"] = 2
+    doc["format_version"] = 3
     doc["new_field"] = "from the future"
     path.write_text(json.dumps(doc))
 
@@ -554,8 +554,8 @@ def _newer(path: Path) -> None:
         ('{"format": "terraform-plan"}', 'plan file {p} is not a trello-restore plan (no "fo'),
         (
             _newer,
-            "plan file {p} was made by a newer trello-restore (format_version 2); "
-            "upgrade trello-restore to use it",
+            "plan file {p} was made by a newer trello-restore (format_version 3); this "
+            "trello-restore reads only format_version 1 and 2: upgrade trello-restore to use it",
         ),
         (
             '{"format": "trello-restore-plan", "format_version": 0}',
@@ -637,27 +637,29 @@ def test_long_schema_messages_stay_on_one_line(tmp_path: Path) -> None:
 class TestSchema:
     """The schema ships inside the package and is strict."""
 
-    def test_schema_is_package_data(self) -> None:
-        """importlib.resources finds the schema next to the code."""
-        schema_file = resources.files("trello_restore").joinpath("schema/plan-v1.schema.json")
+    @pytest.mark.parametrize("version", [1, 2])
+    def test_schema_is_package_data(self, version: int) -> None:
+        """importlib.resources finds each version's schema next to the code."""
+        name = f"schema/plan-v{version}.schema.json"
+        schema_file = resources.files("trello_restore").joinpath(name)
         assert schema_file.is_file()
         schema = json.loads(schema_file.read_text("utf-8"))
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-        assert schema == plan_schema()
+        assert schema == plan_schema(version)
 
     def test_schema_is_in_the_distribution(self, tmp_path: Path) -> None:
         """The installed distribution (or, for an editable install, a freshly built wheel)
         holds the schema."""
-        wanted = "trello_restore/schema/plan-v1.schema.json"
+        wanted = {f"trello_restore/schema/plan-v{v}.schema.json" for v in (1, 2)}
         files = [str(f) for f in importlib.metadata.files("trello-restore") or []]
         if any(f.startswith("trello_restore/") for f in files):
-            assert wanted in files
+            assert wanted <= set(files)
             return
         wheel = pytest.importorskip("hatchling.builders.wheel")
         root = Path(__file__).resolve().parents[1]
         built = next(iter(wheel.WheelBuilder(str(root)).build(directory=str(tmp_path))))
         with zipfile.ZipFile(built) as zf:
-            assert wanted in zf.namelist()
+            assert wanted <= set(zf.namelist())
 
     def test_extra_keys_are_refused_everywhere(self) -> None:
         """additionalProperties is false on every object the plan defines (a dispatcher on

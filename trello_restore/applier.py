@@ -12,12 +12,14 @@ precondition against live state. Order of operations:
 3. Skip what the journal says is done (``applied``/``already_satisfied``): no request for it.
    The plan's ``blocked`` entries are journaled ``blocked``; nothing is written for them.
 4. Read live state board by board (``live.read_live``): one fresh listing of each board's cards
-   (``idMembers``, paged) and one of its memberships; never a request per card. The other
+   (``idMembers`` and the value kinds' fields, paged) and one of its memberships, and one of its
+   lists where a change needs them (``set_list_closed``); never a request per card. The other
    boards the plan touches (its boards in scope) are read for their memberships only, to know
    who is deactivated: a member deactivated on any of them is never granted nor added.
-5. The change kinds in their order (``kinds.in_order()``: board memberships first, then card
-   members), each kind's writes all answered before the next kind starts, concurrently on
-   ``workers`` threads.
+5. The change kinds in their order (``kinds.in_order()``: board memberships first, then list
+   archive states, card moves, card archive states, card fields, and card members last), each
+   kind's writes all answered before the next kind starts, concurrently on ``workers``
+   threads.
 
 Each change's precondition is its kind's ``decide`` (a pure function of live state: for the
 member kinds ``kinds.decide_board`` and ``kinds.decide_card``), which gives its outcome without
@@ -47,6 +49,7 @@ from trello_restore.kinds import (
     decide_board,
     decide_card,
     in_order,
+    kind_of,
 )
 from trello_restore.live import (
     LiveBoard,
@@ -179,7 +182,8 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
             todo.append(c)
     if not todo:
         return
-    live = read_live(run.api, {c.board_id for c in todo}, names)
+    lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists}
+    live = read_live(run.api, {c.board_id for c in todo}, names, lists_of=lists_of)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
         member: f'board "{names[board]}"' if names.get(board) else f"board {board}"

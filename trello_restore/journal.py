@@ -81,6 +81,19 @@ class JournalRecord:
     #: was lost), so a later run that finds the change made counts it as this tool's doing,
     #: as after a ``pending`` record.
     uncertain: bool = False
+    #: For the kinds that set a value back (design.md §10.3): ``object_type``, ``object_id``,
+    #: ``field``, the value ``seen`` before the write and the value ``written`` (for an undo
+    #: record: the value it writes back). None for the member kinds, whose records stay as
+    #: they were (the key is left out of the line).
+    values: dict[str, Any] | None = None
+
+
+def _line(record: JournalRecord) -> str:
+    """A record's JSON line: sorted keys, ``values`` only when it has some."""
+    raw = asdict(record)
+    if raw["values"] is None:
+        del raw["values"]
+    return json.dumps(raw, sort_keys=True)
 
 
 def _now() -> str:
@@ -193,7 +206,7 @@ class Journal:
 
     def append(self, record: JournalRecord) -> None:
         """Write one record, flushed and fsynced before returning."""
-        self._write(json.dumps(asdict(record), sort_keys=True))
+        self._write(_line(record))
         self._records.append(record)
 
     def append_many(self, records: Iterable[JournalRecord]) -> None:
@@ -201,7 +214,7 @@ class Journal:
         crash costs only a re-check on the next run)."""
         batch = list(records)
         if batch:
-            self._write("\n".join(json.dumps(asdict(r), sort_keys=True) for r in batch))
+            self._write("\n".join(_line(r) for r in batch))
             self._records.extend(batch)
 
     def _write(self, line: str) -> None:
@@ -275,6 +288,11 @@ def _record(raw: dict[str, Any]) -> JournalRecord:
         raise ValueError(f"unknown status or op in {raw!r:.80}")
     if not known(raw.get("action")):
         raise ValueError(f"unknown action in {raw!r:.80}")
+    values = raw.get("values")
+    if values is not None and not (
+        isinstance(values, dict) and {"field", "seen", "written", "object_id"} <= set(values)
+    ):
+        raise ValueError(f"values without field, seen and written in {raw!r:.80}")
     return JournalRecord(**raw)
 
 

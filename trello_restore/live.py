@@ -1,7 +1,10 @@
-"""Live state for an apply or undo: each board's cards and memberships, read fresh.
+"""Live state for an apply or undo: each board's cards, memberships and (when asked) lists,
+read fresh.
 
 ``read_live`` reads board by board (one uncached listing of the board's cards with
-``idMembers``, paged, and one of its memberships), never a request per card (design.md §5).
+``idMembers`` and the fields the value kinds restore, paged, one of its memberships, and, for
+the boards ``lists_of`` names, one of its lists with their archive state), never a request per
+card (design.md §5, §10.3).
 ``deactivated_members`` finds who is deactivated on any board a plan touches; ``refusal`` words
 Trello refusing the token's member a board.
 """
@@ -18,7 +21,14 @@ from trello_restore.fetcher import board_cards
 from trello_restore.history import HistoryError, parse_board
 from trello_restore.models import CardState, Membership
 
-__all__ = ["LiveBoard", "deactivated_members", "read_live", "read_memberships", "refusal"]
+__all__ = [
+    "LiveBoard",
+    "deactivated_members",
+    "read_lists",
+    "read_live",
+    "read_memberships",
+    "refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +43,9 @@ class LiveBoard:
     memberships: dict[str, Membership] = field(default_factory=dict)
     #: Why ``cards`` is None.
     error: str = ""
+    #: List id → whether it is archived, every list of the board (archived ones included), from
+    #: one fresh listing; None when not read (no change on the board needs it).
+    lists: dict[str, bool] | None = None
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""
@@ -41,27 +54,47 @@ class LiveBoard:
 
 
 def read_live(
-    api: TrelloApi, board_ids: Iterable[str], names: Mapping[str, str] | None = None
+    api: TrelloApi,
+    board_ids: Iterable[str],
+    names: Mapping[str, str] | None = None,
+    *,
+    lists_of: Iterable[str] = (),
 ) -> dict[str, LiveBoard]:
-    """One fresh listing of each board's cards (paged) and of its memberships.
+    """One fresh listing of each board's cards (paged) and of its memberships, and of the
+    lists of the boards in ``lists_of``.
 
     A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
     error (auth, unreachable) is raised before anything is written, a refusal to read a board
     (``PermissionDenied``) as one line naming the token's member and the board (``names``:
     board id → name, for that message)."""
     out: dict[str, LiveBoard] = {}
+    with_lists = set(lists_of)
     for board_id in sorted(set(board_ids)):
         try:
             cards = {c.id: c for c in board_cards(api, board_id)}
             memberships = read_memberships(api, board_id)
+            lists = read_lists(api, board_id) if board_id in with_lists else None
         except NotFound as err:
             out[board_id] = LiveBoard(board_id, None, {}, f"the board is gone ({err.trello_error})")
             continue
         except PermissionDenied as err:
             name = (names or {}).get(board_id, "")
             raise refusal(api, board_id, name, err, wrote=False) from None
-        out[board_id] = LiveBoard(board_id, cards, memberships)
+        out[board_id] = LiveBoard(board_id, cards, memberships, lists=lists)
     return out
+
+
+def read_lists(api: TrelloApi, board_id: str) -> dict[str, bool]:
+    """One fresh read of a board's lists, archived ones included: list id → archived."""
+    raw = api.get(f"boards/{board_id}/lists", {"filter": "all", "fields": "id,closed"})
+    if not isinstance(raw, list) or not all(
+        isinstance(x, dict) and isinstance(x.get("id"), str) for x in raw
+    ):
+        raise ApiUnreachable(
+            f"Trello answered board {board_id}'s lists oddly (not a list of lists); try again "
+            "later"
+        )
+    return {x["id"]: bool(x.get("closed", False)) for x in raw}
 
 
 def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:

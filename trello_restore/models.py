@@ -308,6 +308,9 @@ class ValueChange(Change):
     expected: FieldValue = None
     #: Every selected action id, oldest first.
     actions: tuple[str, ...] = ()
+    #: The target's name where ``value`` is an id (``move_card_to_list``: the list the card
+    #: goes back to), for the text; "" when unknown.
+    value_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

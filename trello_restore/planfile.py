@@ -4,11 +4,18 @@
 documented order; ``plan_from_dict`` turns a validated document back into them (each change
 through its kind's ``to_json``/``from_json``, ``kinds.py``). ``write_plan`` writes atomically with
 mode 0600 (plans hold names); ``read_plan`` reads and parses a file once, validates it against
-the JSON Schema shipped in the package (``schema/plan-v1.schema.json``, which
-``planschema.build_schema`` composes), turns it into the typed ``Plan`` and ``PlanMeta``, and
-checks what a schema cannot express on them. Every problem with a file is an ``InputFileError``
-with a one-line message that says what to do. ``plan_digest`` names a plan's decisions, so the
-same plan gets the same journal; ``digest_of`` is that digest for a typed plan.
+the JSON Schema of its version shipped in the package (``schema/plan-v1.schema.json``,
+``schema/plan-v2.schema.json``, which ``planschema.build_schema`` composes), turns it into the
+typed ``Plan`` and ``PlanMeta``, and checks what a schema cannot express on them.
+
+Versions (design.md §10.3): a plan is written as ``format_version`` 2 when it holds a kind of
+version 2 (the value kinds), a value field skipped or something unrestorable, or asks for more
+than ``--restore members`` (or ``--by``); any other plan is version 1, byte for byte as before,
+so old plans keep their digests and journals. This version reads both (``READS``).
+
+Every problem with a file is an ``InputFileError`` with a one-line message that says what to
+do. ``plan_digest`` names a plan's decisions, so the same plan gets the same journal;
+``digest_of`` is that digest for a typed plan.
 
 There is no field for the API key or token: a plan never holds them.
 """
@@ -35,11 +42,14 @@ from trello_restore.fsutil import write_atomic
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.models import (
     SKIP_ORDER,
+    VALUE_SKIP_ORDER,
     Blocked,
     MemberRef,
     Plan,
     PlanOptions,
     Skipped,
+    Unrestorable,
+    ValueSkipped,
     format_date,
     parse_date,
 )
@@ -58,6 +68,7 @@ __all__ = [
     "plan_schema",
     "plan_summary",
     "plan_to_dict",
+    "plan_version",
     "read_plan",
     "validate_plan",
     "write_plan",
@@ -65,10 +76,14 @@ __all__ = [
 
 #: The ``format`` field: what makes a JSON file a trello-restore plan.
 FORMAT = "trello-restore-plan"
-#: The major version this module writes and reads; a reader rejects any other.
-FORMAT_VERSION = 1
-#: The schema's file inside the package.
-SCHEMA_RESOURCE = "schema/plan-v1.schema.json"
+#: The newest major version this module writes; it reads every version of ``READS`` and
+#: rejects any other.
+FORMAT_VERSION = 2
+READS: tuple[int, ...] = (1, 2)
+#: Each version's schema file inside the package.
+SCHEMA_RESOURCES = {v: f"schema/plan-v{v}.schema.json" for v in READS}
+#: The default ``--restore``: what a version 1 plan restores.
+_MEMBERS_ONLY = frozenset({"members"})
 
 #: What a plan document is, as far as Python's types go (the schema says the rest).
 PlanDict = dict[str, Any]
@@ -102,28 +117,48 @@ class PlanMeta:
 # ------------------------------------------------------------------------------------ to dict
 
 
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    """Counts of the plan: changes (and per kind: board and card), blocked, skipped (and per
-    reason, in the planner's reason order, only reasons that occur), and cards with incomplete
-    history."""
+def plan_version(plan: Plan) -> int:
+    """The ``format_version`` the plan is written as: 2 when it holds a kind of version 2, a
+    value field skipped or something unrestorable, or its options ask for more than member
+    restores (``restore``, ``by``); else 1."""
+    changes = [*plan.changes, *(b.change for b in plan.blocked)]
+    newest = max((kind_of(c.action).format_version for c in changes), default=1)
+    o = plan.options
+    if plan.value_skipped or plan.unrestorable or o.restore != _MEMBERS_ONLY or o.by is not None:
+        return max(newest, 2)
+    return newest
+
+
+def plan_summary(plan: Plan, version: int | None = None) -> dict[str, Any]:
+    """Counts of the plan: changes (and per kind of its version, ``plan_version`` unless
+    given), blocked, skipped (and per reason, in the planner's reason order, only reasons that
+    occur), and cards with incomplete history; from version 2 on also value fields skipped
+    (and per reason) and what is unrestorable."""
+    version = plan_version(plan) if version is None else version
     reasons = Counter(s.reason for s in plan.skipped)
     kinds = Counter(c.action for c in plan.changes)
-    return {
+    out: dict[str, Any] = {
         "changes": len(plan.changes),
-        **{k.summary_key: kinds[k.action] for k in in_order()},
+        **{k.summary_key: kinds[k.action] for k in in_order() if k.format_version <= version},
         "blocked": len(plan.blocked),
         "skipped": len(plan.skipped),
         "by_reason": {r: reasons[r] for r in SKIP_ORDER if reasons[r]},
         "incomplete": len(plan.incomplete),
     }
+    if version >= 2:
+        value_reasons = Counter(s.reason for s in plan.value_skipped)
+        out["value_skipped"] = len(plan.value_skipped)
+        out["by_value_reason"] = {r: value_reasons[r] for r in VALUE_SKIP_ORDER if value_reasons[r]}
+        out["unrestorable"] = len(plan.unrestorable)
+    return out
 
 
 def _member_short(m: MemberRef) -> dict[str, str]:
     return {"id": m.id, "username": m.username}
 
 
-def _inputs(o: PlanOptions, meta: PlanMeta) -> dict[str, Any]:
-    return {
+def _inputs(o: PlanOptions, meta: PlanMeta, version: int) -> dict[str, Any]:
+    inputs: dict[str, Any] = {
         "boards": [{"id": bid, "name": name} for bid, name in meta.boards],
         "since": format_date(o.since),
         "until": format_date(o.until) if o.until is not None else None,
@@ -139,20 +174,57 @@ def _inputs(o: PlanOptions, meta: PlanMeta) -> dict[str, Any]:
         "board_role": o.board_role,
         "source": meta.source,
     }
+    if version >= 2:
+        inputs["filters"]["by"] = o.by
+        inputs["restore"] = sorted(o.restore)
+    return inputs
+
+
+def _thing(object_type: str, object_id: str, name: str) -> dict[str, str]:
+    return {"type": object_type, "id": object_id, "name": name}
+
+
+def _value_parts(plan: Plan) -> dict[str, Any]:
+    """What version 2 adds at the end of the document: value fields skipped, unrestorable."""
+    return {
+        "value_skipped": [
+            {
+                "object": _thing(s.object_type, s.object_id, s.object_name),
+                "board_id": s.board_id,
+                "field": s.field,
+                "reason": s.reason,
+                "action_id": s.action_id,
+                "others": [{"by": _member_short(m), "date": format_date(d)} for m, d in s.others],
+            }
+            for s in plan.value_skipped
+        ],
+        "unrestorable": [
+            {
+                "object": _thing(u.object_type, u.object_id, u.name),
+                "what": u.what,
+                "action_id": u.action_id,
+                "date": format_date(u.date),
+                "by": _member_short(u.by),
+            }
+            for u in plan.unrestorable
+        ],
+    }
 
 
 def plan_to_dict(plan: Plan, meta: PlanMeta) -> PlanDict:
     """The plan file's document: design.md §4's shape, keys in its order, changes in the plan's
-    order (board memberships first, then by board, list, card, member)."""
-    return {
+    order (board memberships first, then by board, list, card, member). Version 1 unless the
+    plan needs version 2 (``plan_version``)."""
+    version = plan_version(plan)
+    doc = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": version,
         "tool_version": meta.tool_version,
         "created_at": format_date(meta.created_at),
         "api_url": meta.api_url,
         "account": _member_short(meta.account) if meta.account is not None else None,
-        "inputs": _inputs(plan.options, meta),
-        "summary": plan_summary(plan),
+        "inputs": _inputs(plan.options, meta, version),
+        "summary": plan_summary(plan, version),
         "changes": [kind_of(c.action).to_json(c) for c in plan.changes],
         "blocked": [
             {"change": kind_of(b.change.action).to_json(b.change), "reason": b.reason}
@@ -170,6 +242,9 @@ def plan_to_dict(plan: Plan, meta: PlanMeta) -> PlanDict:
         "warnings": list(meta.warnings),
         "incomplete": list(plan.incomplete),
     }
+    if version >= 2:
+        doc |= _value_parts(plan)
+    return doc
 
 
 # ---------------------------------------------------------------------------------- from dict
@@ -195,6 +270,8 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
         board_role=i["board_role"],
         lists=frozenset(f["lists"]) if f["lists"] is not None else None,
         cards=frozenset(f["cards"]) if f["cards"] is not None else None,
+        restore=frozenset(i.get("restore", ("members",))),
+        by=f.get("by"),
     )
     plan = Plan(
         options=options,
@@ -214,6 +291,31 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
             for s in doc["skipped"]
         ),
         incomplete=tuple(doc["incomplete"]),
+        value_skipped=tuple(
+            ValueSkipped(
+                object_type=s["object"]["type"],
+                object_id=s["object"]["id"],
+                object_name=s["object"]["name"],
+                board_id=s["board_id"],
+                field=s["field"],
+                reason=s["reason"],
+                action_id=s["action_id"],
+                others=tuple((_member_ref(o["by"]), parse_date(o["date"])) for o in s["others"]),
+            )
+            for s in doc.get("value_skipped", ())
+        ),
+        unrestorable=tuple(
+            Unrestorable(
+                object_type=u["object"]["type"],
+                object_id=u["object"]["id"],
+                name=u["object"]["name"],
+                what=u["what"],
+                action_id=u["action_id"],
+                date=parse_date(u["date"]),
+                by=_member_ref(u["by"]),
+            )
+            for u in doc.get("unrestorable", ())
+        ),
     )
     account = doc["account"]
     meta = PlanMeta(
@@ -322,40 +424,46 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("trello_restore").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+def _validator(version: int = FORMAT_VERSION) -> jsonschema.Draft202012Validator:
+    resource = SCHEMA_RESOURCES[version]
+    text = resources.files("trello_restore").joinpath(resource).read_text("utf-8")
     schema = json.loads(text)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
 
-def plan_schema() -> dict[str, Any]:
-    """The JSON Schema of plan files, as shipped in the package."""
-    return cast(dict[str, Any], _validator().schema)
+def plan_schema(version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """The JSON Schema of plan files of ``version``, as shipped in the package."""
+    return cast(dict[str, Any], _validator(version).schema)
 
 
-def validate_plan(doc: Any, *, name: str = "the plan") -> tuple[Plan, PlanMeta]:
+def validate_plan(
+    doc: Any, *, name: str = "the plan", reads: tuple[int, ...] = READS
+) -> tuple[Plan, PlanMeta]:
     """Check a parsed plan document and return it typed: its format and major version first (a
-    clear message for a plan from a newer trello-restore), then the JSON Schema; then, on the
-    typed plan, what a schema cannot say (unique change ids, each change consistent with the
-    plan, e.g. board grants before the card changes that need them, and a summary that
-    matches the lists). ``name`` starts the error message."""
+    clear message for a plan from a newer trello-restore), then the JSON Schema of its version;
+    then, on the typed plan, what a schema cannot say (unique change ids, each change
+    consistent with the plan, e.g. board grants before the card changes that need them, and a
+    summary that matches the lists). ``name`` starts the error message. ``reads``: the versions
+    this reader knows (a reader of version 1 only refuses version 2 the way this one refuses
+    version 3)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputFileError(f'{name} is not a trello-restore plan (no "format": "{FORMAT}")')
     version = doc.get("format_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > max(reads):
+        known = " and ".join(str(v) for v in reads)
         raise InputFileError(
-            f"{name} was made by a newer trello-restore (format_version {version}); "
-            "upgrade trello-restore to use it"
+            f"{name} was made by a newer trello-restore (format_version {version}); this "
+            f"trello-restore reads only format_version {known}: upgrade trello-restore to use it"
         )
     if "format_version" not in doc:
         raise InputFileError(f"{name} has no format_version; make it again with --plan-out")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in reads or isinstance(version, bool):
         raise InputFileError(
             f"{name} has format_version {json.dumps(version)}, which no trello-restore writes; "
             "make it again with --plan-out"
         )
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
+    error = jsonschema.exceptions.best_match(_validator(version).iter_errors(doc))
     if error is not None:
         raise InputFileError(
             f"{name} does not match the plan schema at {error.json_path}: "
@@ -369,7 +477,7 @@ def validate_plan(doc: Any, *, name: str = "the plan") -> tuple[Plan, PlanMeta]:
             f"{name} holds an impossible date ({_one_line(str(err))}); it may have been edited "
             "by hand, make it again with --plan-out"
         ) from None
-    problem = _semantic_problem(plan, doc["summary"])
+    problem = _semantic_problem(plan, doc["summary"], version)
     if problem is not None:
         raise InputFileError(
             f"{name} is inconsistent: {problem}; it may have been edited by hand, "
@@ -383,9 +491,9 @@ def _one_line(message: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _semantic_problem(plan: Plan, summary: dict[str, Any]) -> str | None:
+def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str | None:
     """The first inconsistency of a typed plan that a schema cannot express, or None
-    (``summary``: the file's)."""
+    (``summary``: the file's, of format ``version``)."""
     seen: set[str] = set()
     for c in [*plan.changes, *(b.change for b in plan.blocked)]:
         if c.change_id in seen:
@@ -400,9 +508,11 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any]) -> str | None:
         key = kind.provides(c)
         if key is not None:
             provided.add(key)
-    expected = plan_summary(plan)
+    expected = plan_summary(plan, version)
     # In the order found (as a reader would count them), for the message.
     expected["by_reason"] = dict(Counter(s.reason for s in plan.skipped))
+    if version >= 2:
+        expected["by_value_reason"] = dict(Counter(s.reason for s in plan.value_skipped))
     for key, value in expected.items():
         if summary[key] != value:
             return f"summary.{key} is {summary[key]} but the plan has {value}"

@@ -1,10 +1,12 @@
 """What the user reads about a plan, and the exit code of a dry run.
 
 ``render_text`` is the plan for humans: each change kind in the order it is applied (board
-memberships to grant first, then card members grouped by board, list and card, each with the
-evidence it rests on; the headings and lines are the kinds' own, ``kinds.py``); then what is
-blocked (and how to unblock it), what is skipped (by reason, or listed with ``verbose``), and
-one summary line. ``render_json`` is the plan file's document as text (``--format json``).
+memberships to grant first, then list archive states, card moves, card archive states and card
+fields, then card members, grouped by board, list and card, each with the evidence it rests on;
+the headings and lines are the kinds' own, ``kinds.py``); then what is blocked (and how to
+unblock it), what is skipped (by reason, or listed with ``verbose``), the value fields left
+alone (with who else changed them) and what cannot be restored (design.md §10), and one summary
+line. ``render_json`` is the plan file's document as text (``--format json``).
 
 For applying and undoing: ``outcome_line`` says what happened to one change (by name, from the
 plan), ``apply_summary`` counts the outcomes (applied, already satisfied, drifted, blocked,
@@ -25,8 +27,8 @@ import click
 
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of
-from trello_restore.models import SKIP_ORDER, Change, MemberRef, Plan
-from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict
+from trello_restore.models import SKIP_ORDER, VALUE_SKIP_ORDER, Change, MemberRef, Plan
+from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
 from trello_restore.words import card_url, handle, member_name, plural, when
 
 if TYPE_CHECKING:
@@ -67,6 +69,8 @@ def _known_members(plan: Plan) -> dict[str, MemberRef]:
         if c.evidence is not None:
             refs.append(c.evidence.by)
     refs.extend(s.member for s in plan.skipped)
+    refs.extend(m for s in plan.value_skipped for m, _ in s.others)
+    refs.extend(u.by for u in plan.unrestorable)
     return {m.id: m for m in refs if m.username}
 
 
@@ -77,9 +81,14 @@ def _header(plan: Plan, meta: PlanMeta) -> str:
     if o.until is not None:
         text += f" until {when(o.until, seconds=False)}"
     notes = [f"mode {o.mode}"]
+    if o.restore != frozenset({"members"}):
+        notes.insert(0, "restore " + ", ".join(sorted(o.restore)))
     if o.removed_by is not None:
         who = _known_members(plan).get(o.removed_by)
         notes.append(f"removed by {handle(who) if who else o.removed_by}")
+    if o.by is not None:
+        who = _known_members(plan).get(o.by)
+        notes.append(f"by {handle(who) if who else o.by}")
     if o.cause is not None:
         notes.append(f"cause {o.cause}")
     if o.only_recorded:
@@ -97,13 +106,20 @@ def _header(plan: Plan, meta: PlanMeta) -> str:
 
 def summary_line(plan: Plan, *, dry_run: bool = True) -> str:
     """``Summary: N changes (B board memberships, C card members), X blocked, Y skipped.`` and,
-    on a dry run, ``Dry run: nothing was changed.``"""
-    s = plan_summary(plan)
-    kinds = ", ".join(plural(s[k.summary_key], k.noun) for k in in_order())
-    text = (
-        f"Summary: {plural(s['changes'], 'change')} ({kinds}), "
-        f"{s['blocked']} blocked, {s['skipped']} skipped."
+    on a dry run, ``Dry run: nothing was changed.`` A plan of format 2 (design.md §10) counts
+    each value kind too, and the value fields skipped and what is unrestorable."""
+    version = plan_version(plan)
+    s = plan_summary(plan, version)
+    kinds = ", ".join(
+        plural(s[k.summary_key], k.noun) for k in in_order() if k.format_version <= version
     )
+    skipped = f"{s['skipped']} skipped"
+    if version >= 2:
+        skipped = f"{s['skipped']} member{'' if s['skipped'] == 1 else 's'} skipped, "
+        skipped += f"{plural(s['value_skipped'], 'field')} skipped, "
+        skipped += f"{s['unrestorable']} unrestorable"
+    changes = plural(s["changes"], "change")
+    text = f"Summary: {changes} ({kinds}), {s['blocked']} blocked, {skipped}."
     if s["incomplete"]:
         text += f" {plural(s['incomplete'], 'card')} with incomplete history."
     return text + (" Dry run: nothing was changed." if dry_run else "")
@@ -142,7 +158,7 @@ def render_text(
             lines.append(style(kind.heading(would, len(changes)), bold=True))
             lines.extend(_listed(changes, plus, kind.grouped, verbose))
     if not plan.changes:
-        lines.append("Nothing to re-add.")
+        lines.append("Nothing to re-add." if plan_version(plan) == 1 else "Nothing to restore.")
 
     if plan.blocked:
         lines.append(
@@ -169,8 +185,42 @@ def render_text(
                 action = f" [action {s.action_id}]" if s.action_id else ""
                 card = s.card_name or s.card_id
                 lines.append(f"  - {member_name(s.member)} on {card}: {s.reason}{action}")
+    lines.extend(_value_skipped(plan, style, verbose))
+    if plan.unrestorable:
+        lines.append(
+            style(f"Cannot be restored ({len(plan.unrestorable)})", fg="yellow", bold=True)
+            + ": not in the log"
+        )
+        for u in plan.unrestorable:
+            name = f'"{u.name}"' if u.name else u.object_id
+            action = f" [action {u.action_id}]" if verbose else ""
+            lines.append(
+                f"  - {u.object_type} {name}: {u.what.replace('_', ' ')} by {handle(u.by)} "
+                f"{when(u.date)}{action}"
+            )
     lines.append(summary_line(plan, dry_run=dry_run))
     return "\n".join(lines) + "\n"
+
+
+def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list[str]:
+    """The value fields left alone: counted by reason, and listed one by one (with who else
+    changed each and when, for ``changed_by_others``), since each is a decision to review."""
+    if not plan.value_skipped:
+        return []
+    counts = plan_summary(plan)["by_value_reason"]
+    by_reason = ", ".join(f"{r} {counts[r]}" for r in VALUE_SKIP_ORDER if r in counts)
+    out = [style(f"Fields left alone ({len(plan.value_skipped)})", bold=True) + f": {by_reason}"]
+    for s in plan.value_skipped:
+        name = f'"{s.object_name}"' if s.object_name else s.object_id
+        text = f"  - {s.field} of {s.object_type} {name}: {s.reason}"
+        if s.others:
+            text += " (also changed by " + ", ".join(
+                f"{handle(m)} {when(d)}" for m, d in s.others
+            ) + ")"
+        if verbose and s.action_id:
+            text += f" [action {s.action_id}]"
+        out.append(text)
+    return out
 
 
 def _card(c: Change) -> str:
@@ -201,9 +251,12 @@ def _grouped(
             out.append(f"    {lst or '(unknown list)'}")
             for _, by_card in groupby(by_list, key=lambda c: c.card_id):
                 group = list(by_card)
-                out.append(f"      {_card(group[0])}")
+                # A list's own changes (its archive state) sit under the list, not a card.
+                pad = "        " if group[0].card_id else "      "
+                if group[0].card_id:
+                    out.append(f"      {_card(group[0])}")
                 out.extend(
-                    f"        {describe(c)}  {kind_of(c.action).evidence(c, verbose)}"
+                    f"{pad}{describe(c)}  {kind_of(c.action).evidence(c, verbose)}"
                     for c in group
                 )
     return out

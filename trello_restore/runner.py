@@ -49,7 +49,7 @@ from trello_restore.errors import (
     RateLimited,
 )
 from trello_restore.journal import Journal, JournalRecord, Op, Status
-from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule
+from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import RateLimiter
 from trello_restore.live import refusal
 from trello_restore.models import Change
@@ -417,6 +417,8 @@ class Runner:
             http_status=http,
             error=error,
             uncertain=uncertain,
+            # A value kind's record holds the value seen before the write and the one written.
+            values=kind_of(item.action).record_values(item, self.op),
         )
 
     def flush(self) -> None:

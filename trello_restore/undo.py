@@ -118,6 +118,7 @@ def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
         member_id=r.member_id,
         card_id=r.card_id,
         error=why,
+        values=r.values,
     )
 
 
@@ -185,7 +186,7 @@ def undo_journal(
         assert lock_dir is not None
         locks = apply_lock(lock_names(journal.header.plan_digest, boards), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
-        live = read_live(api, boards) if boards else {}
+        live = read_live(api, boards, lists_of=_list_boards([*open_, *(u.record for u in known)]))
         settled, unknown = _resolve_all(open_, live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
@@ -290,7 +291,8 @@ def resolve_earlier_journals(
     count = 0
     try:
         with apply_lock(names, lock_dir):
-            live = read_live(api, boards)
+            lists_of = _list_boards(r for _, records in found for r in records)
+            live = read_live(api, boards, lists_of=lists_of)
             for earlier, _ in found:
                 # Opened again under the lock: what another run settled meanwhile counts.
                 with Journal.open(earlier.path, earlier.header) as journal:
@@ -336,8 +338,9 @@ def _earlier(
 
 
 def _change(r: JournalRecord) -> Change:
-    """The change a journal record is about, as far as the journal tells (ids only)."""
-    return Change(
+    """The change an ``apply`` record is about, as far as the journal tells (ids, and for a
+    value kind the values seen and written: its kind's ``from_record``)."""
+    ids = Change(
         change_id=r.change_id,
         action=r.action,
         board_id=r.board_id,
@@ -345,3 +348,9 @@ def _change(r: JournalRecord) -> Change:
         member=MemberRef(r.member_id),
         card_id=r.card_id,
     )
+    return kind_of(r.action).from_record(ids, r.values)
+
+
+def _list_boards(records: Iterable[JournalRecord]) -> set[str]:
+    """The boards whose lists live state must hold for these records' kinds."""
+    return {r.board_id for r in records if kind_of(r.action).reads_lists}

@@ -6,9 +6,11 @@ advise one session per thread, #1871), so each thread that uses a ``TrelloApi`` 
 session and py-trello client (``TrelloApi.client``), all sharing the counters and the limiter.
 
 Writes (``add_card_member``, ``add_board_member``, ``remove_card_member``,
-``remove_board_member``) go through py-trello's ``Card``/``Board`` objects, built without
-fetching anything, with ``MemberStandIn`` namedtuples where py-trello wants a member (it reads
-only ``.id``; notes §11.6). They get one attempt: the applier decides about retrying a write.
+``remove_board_member``; for the value kinds of design.md §10 ``set_card_closed``,
+``move_card``, ``set_card_field``, ``set_list_closed``) go through py-trello's
+``Card``/``Board``/``List`` objects, built without fetching anything, with ``MemberStandIn``
+namedtuples where py-trello wants a member (it reads only ``.id``; notes §11.6). They get one
+attempt: the applier decides about retrying a write.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from trello_restore.limiter import RateLimiter
 
 __all__ = ["MemberStandIn", "TrelloApi"]
 
+#: The card fields ``set_card_field`` writes (design.md §10.1).
+_CARD_FIELDS = frozenset({"name", "desc", "due", "dueComplete", "start"})
 #: ``/1/members/{id}`` itself (not nested routes): its own 100 per 900 s limit (design.md §2).
 _MEMBER_BY_ID_RE = re.compile(r"^members/([^/]+)/?$")
 
@@ -254,6 +258,33 @@ class TrelloApi:
     def remove_board_member(self, board_id: str, member: MemberStandIn) -> Any:
         """``DELETE /1/boards/{id}/members/{idMember}`` (py-trello ``Board.remove_member``)."""
         return self._board_object(board_id).remove_member(member)
+
+    def set_card_closed(self, card_id: str, closed: bool) -> Any:
+        """``PUT /1/cards/{id}`` with ``closed``: archive or unarchive a card (one attempt)."""
+        return self._put_card(card_id, {"closed": closed})
+
+    def move_card(self, card_id: str, list_id: str) -> Any:
+        """``PUT /1/cards/{id}`` with ``idList`` and ``pos=bottom``: move a card to another list
+        of its board (one attempt)."""
+        return self._put_card(card_id, {"idList": list_id, "pos": "bottom"})
+
+    def set_card_field(self, card_id: str, field: str, value: str | bool | None) -> Any:
+        """``PUT /1/cards/{id}`` with one field (``name``, ``desc``, ``due``, ``dueComplete``,
+        ``start``) in the JSON body; ``None`` (JSON ``null``) clears a date (one attempt)."""
+        if field not in _CARD_FIELDS:
+            raise ValueError(f"not a card field this tool writes: {field!r}")
+        return self._put_card(card_id, {field: value})
+
+    def set_list_closed(self, list_id: str, closed: bool) -> Any:
+        """``PUT /1/lists/{id}/closed`` with ``value`` (py-trello ``List.close``/``open``):
+        archive or unarchive a list (one attempt)."""
+        lst = trello.List(self._board_object(""), list_id)
+        return lst.close() if closed else lst.open()
+
+    def _put_card(self, card_id: str, fields: dict[str, Any]) -> Any:
+        """``PUT /1/cards/{id}`` through a py-trello ``Card`` built without fetching."""
+        card = trello.Card(self._board_object(""), card_id)
+        return card.client.fetch_json(f"/cards/{card.id}", http_method="PUT", post_args=fields)
 
     def _board_object(self, board_id: str) -> Any:
         """A py-trello ``Board`` over this thread's client, built without fetching."""

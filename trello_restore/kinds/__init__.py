@@ -2,7 +2,8 @@
 
 A plan is a list of typed changes (``models.Change``); its ``action`` names the change's kind.
 Each kind is one ``ChangeKind`` subclass (the frame is ``base.py``; the member kinds are
-``members.py``) with one instance in ``KINDS`` below, which says:
+``members.py``; the kinds that set a value back, design.md §10, ``values.py``) with one
+instance in ``KINDS`` below, which says:
 
 - how the plan file holds it: ``to_json`` / ``from_json`` and the JSON Schema fragment
   (``schema``) that ``planschema.py`` puts into the shipped schema;
@@ -50,6 +51,16 @@ from trello_restore.kinds.members import (
     decide_undo,
     resolve,
 )
+from trello_restore.kinds.values import (
+    CardClosed,
+    CardField,
+    CardMove,
+    ListClosed,
+    ValueKind,
+    decide_value,
+    decide_value_undo,
+    resolve_value,
+)
 
 __all__ = [
     "ALREADY_ON_CARD",
@@ -61,25 +72,40 @@ __all__ = [
     "NOT_ON_CARD",
     "WOULD_APPLY",
     "BoardMembership",
+    "CardClosed",
+    "CardField",
     "CardMember",
+    "CardMove",
     "ChangeKind",
     "Context",
     "Decision",
+    "ListClosed",
     "Resolution",
+    "ValueKind",
     "WriteRule",
     "decide_board",
     "decide_card",
     "decide_undo",
+    "decide_value",
+    "decide_value_undo",
     "in_order",
     "kind_of",
     "known",
     "resolve",
+    "resolve_value",
 ]
 
 #: Every kind, in the order the schema names them (``action``'s enum); ``in_order()`` gives
 #: the order of application. Read at each call (``kind_of``, ``in_order``, ``known``,
 #: ``planschema``), never copied: this tuple is the registry.
-KINDS: tuple[ChangeKind, ...] = (CardMember(), BoardMembership())
+KINDS: tuple[ChangeKind, ...] = (
+    CardMember(),
+    BoardMembership(),
+    ListClosed(),
+    CardMove(),
+    CardClosed(),
+    CardField(),
+)
 
 
 def kind_of(action: str) -> ChangeKind:

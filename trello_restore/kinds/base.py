@@ -76,6 +76,11 @@ class ChangeKind(ABC):
     undone_by_default: ClassVar[bool] = True
     #: Plan text: its changes listed one per line (False), or grouped by board, list and card.
     grouped: ClassVar[bool] = False
+    #: The plan-file ``format_version`` that introduced it: a plan holding a kind of version 2
+    #: is written as version 2 (design.md §10.3); version 1's schema has only version-1 kinds.
+    format_version: ClassVar[int] = 1
+    #: Its precondition needs the board's lists (``LiveBoard.lists``), read once per board.
+    reads_lists: ClassVar[bool] = False
 
     # ------------------------------------------------------------------------- plan file
 
@@ -104,6 +109,19 @@ class ChangeKind(ABC):
         rest of ``$.changes[i] …``, or None; ``provided`` holds what the changes before it
         provide."""
         return None
+
+    # --------------------------------------------------------------------------- journal
+
+    def record_values(self, c: Change, op: str) -> dict[str, Any] | None:
+        """What a journal record of this change holds besides ids (``JournalRecord.values``):
+        for a kind that sets a value, the value seen before the write and the value written
+        (design.md §10.3); None for the member kinds, whose ids say everything."""
+        return None
+
+    def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
+        """The change an ``apply`` record is about, from the ids in ``c`` (what undo knows
+        without the plan) and the record's ``values``."""
+        return c
 
     # ----------------------------------------------------------------------------- apply
 

@@ -1,0 +1,554 @@
+"""The kinds that set a value back (design.md §10): ``set_list_closed`` (``ListClosed``),
+``move_card_to_list`` (``CardMove``), ``set_card_closed`` (``CardClosed``) and
+``set_card_field`` (``CardField``), all ``models.ValueChange``.
+
+Their pure deciders (design.md §10.3), on the field's live value:
+
+- ``decide_value`` before a write: the object gone (or on another board) → ``drifted``; the
+  target already → ``already_satisfied`` (``applied`` when an earlier, killed run sent the
+  write); the value the plan expects → the write; anything else → ``drifted`` (someone changed
+  it since the plan was made: never overwritten);
+- ``decide_value_undo`` before undo writes the value seen before the apply back: only where the
+  live value is still the one written, else ``drifted`` (``undone`` when a killed undo's write
+  is found made);
+- ``resolve_value`` for a write whose answer was never journaled: the written value there →
+  ``applied``, the seen one → ``not_applied``, else (or the object gone) it cannot tell.
+
+A journal record of these kinds holds the value seen before the write and the value written
+(``record_values``), so undo needs nothing but the journal (``from_record``)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from trello_restore.kinds.base import ChangeKind, Context, Decision, Resolution, WriteRule
+from trello_restore.models import (
+    Change,
+    Evidence,
+    FieldValue,
+    MemberRef,
+    PlanOptions,
+    ValueChange,
+    format_date,
+    parse_date,
+)
+from trello_restore.words import actor, card_url, when
+
+if TYPE_CHECKING:
+    from trello_restore.api import TrelloApi
+    from trello_restore.live import LiveBoard
+
+#: Why an interrupted write is settled as it is.
+SET = "found set after an interrupted write: this tool's"
+UNSET = "found unchanged after an interrupted write: it never took effect"
+#: The card fields ``set_card_field`` restores, and which of them are dates.
+CARD_FIELDS = ("name", "desc", "due", "dueComplete", "start")
+DATE_FIELDS = frozenset({"due", "start"})
+#: A value absent from live state (the object is gone): no field value is this.
+_GONE = object()
+
+
+# -------------------------------------------------------------------------------- deciders
+
+
+def same(field: str, a: object, b: object) -> bool:
+    """Whether two values of ``field`` are the same: dates (due, start) as instants, so that
+    ``…T12:00:00.000Z`` and ``…T12:00:00Z`` agree; everything else exactly."""
+    if field in DATE_FIELDS and isinstance(a, str) and isinstance(b, str):
+        try:
+            return parse_date(a) == parse_date(b)
+        except ValueError:
+            return a == b
+    return type(a) is type(b) and a == b
+
+
+def _where(c: ValueChange) -> str:
+    return "list" if c.object_type == "list" else "card"
+
+
+def live_value(c: ValueChange, live: LiveBoard) -> object:
+    """The changed field's value now, or ``_GONE`` when its card or list is gone or on another
+    board (``live.cards`` must not be None)."""
+    if c.object_type == "list":
+        closed = (live.lists or {}).get(c.list_id)
+        return _GONE if closed is None else closed
+    assert live.cards is not None
+    card = live.cards.get(c.card_id)
+    if card is None or card.board_id != c.board_id:
+        return _GONE
+    now: dict[str, FieldValue] = {
+        "closed": card.closed,
+        "idList": card.list_id,
+        "name": card.name,
+        "desc": card.desc,
+        "due": card.due,
+        "dueComplete": card.due_complete,
+        "start": card.start,
+    }
+    return now.get(c.field, _GONE)
+
+
+def _gone(c: ValueChange) -> str:
+    return f"the {_where(c)} was deleted or moved to another board"
+
+
+def _changed(c: ValueChange, now: object, wanted: FieldValue) -> str:
+    return (
+        f"its {c.field} was changed since (now {show(c.field, now)}, expected "
+        f"{show(c.field, wanted)}): left alone"
+    )
+
+
+def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
+    """Write the target? See the module docstring."""
+    if live.cards is None:
+        return "drifted", live.error
+    now = live_value(c, live)
+    if now is _GONE:
+        return "drifted", _gone(c)
+    if same(c.field, now, c.value):
+        return ("applied", "") if resumed else ("already_satisfied", "")
+    if same(c.field, now, c.expected):
+        return None
+    return "drifted", _changed(c, now, c.expected)
+
+
+def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
+    """Write the value seen before the apply (``c.expected``) back? Only where the live value
+    is still the one written (``c.value``); ``undone`` when ``resumed`` and it is back already
+    (this tool's own earlier undo); ``drifted`` otherwise, left alone."""
+    if live.cards is None:
+        return "drifted", live.error
+    now = live_value(c, live)
+    if now is _GONE:
+        return "drifted", _gone(c)
+    if same(c.field, now, c.value):
+        return None
+    if resumed and same(c.field, now, c.expected):
+        return "undone", ""
+    return "drifted", _changed(c, now, c.value)
+
+
+def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
+    """Did an interrupted write of ``c`` take effect? See the module docstring."""
+    if live.cards is None:
+        return None, live.error or "the board cannot be read"
+    now = live_value(c, live)
+    if now is _GONE:
+        return None, _gone(c)
+    if same(c.field, now, c.value):
+        return "applied", SET
+    if same(c.field, now, c.expected):
+        return "not_applied", UNSET
+    return None, (
+        f"its {c.field} is now {show(c.field, now)}, neither the value seen before the write nor "
+        "the one written"
+    )
+
+
+# ------------------------------------------------------------------------------------ text
+
+
+def _date_text(text: str) -> str:
+    try:
+        d = parse_date(text)
+    except ValueError:
+        return text
+    if (d.hour, d.minute, d.second, d.microsecond) == (0, 0, 0, 0):
+        return f"{d:%Y-%m-%d}"
+    return when(d, seconds=False)
+
+
+def show(field: str, value: object) -> str:
+    """A field's value as the plan's text shows it: dates without seconds (a date alone at
+    midnight UTC), ``none`` for no date, names quoted, descriptions as their first line and
+    length, flags in words."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        if field == "dueComplete":
+            return "complete" if value else "not complete"
+        return "archived" if value else "open"
+    text = str(value)
+    if field in DATE_FIELDS:
+        return _date_text(text)
+    if field == "desc":
+        if not text:
+            return "empty"
+        first = text.split("\n", 1)[0]
+        if len(first) > 60:
+            first = first[:59] + "…"
+        return f'"{first}" ({len(text)} chars)'
+    if field == "name":
+        return f'"{text}"'
+    return text
+
+
+def desc_diff(before: str, after: str) -> list[str]:
+    """The unified diff from the current description to the restored one."""
+    return list(
+        difflib.unified_diff(
+            before.splitlines(), after.splitlines(), "now", "restored", lineterm="", n=2
+        )
+    )
+
+
+# ------------------------------------------------------------------------------- the kinds
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _value(c: Change) -> ValueChange:
+    """A change of a value kind, typed (the plan file and the journal make them so)."""
+    if not isinstance(c, ValueChange):
+        raise TypeError(f"change {c.change_id} ({c.action}) is not a ValueChange")
+    return c
+
+
+class ValueKind(ChangeKind):
+    """What the four value kinds share: JSON, deciders, journal values, evidence text."""
+
+    format_version = 2
+    grouped = True
+    object_type: ClassVar[Literal["card", "list"]] = "card"
+    #: The field it sets (``set_card_field``: one of ``CARD_FIELDS``).
+    field_name: ClassVar[str] = ""
+    #: The JSON Schema of its value (and expected value), for a field of ``field_name``.
+    value_schema: ClassVar[dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------------- plan file
+
+    def to_json(self, c: Change) -> dict[str, Any]:
+        v = _value(c)
+        if v.evidence is None:
+            raise ValueError(f"change {c.change_id} has no evidence")
+        e = v.evidence
+        out: dict[str, Any] = {
+            "change_id": v.change_id,
+            "action": v.action,
+            "board": {"id": v.board_id, "name": v.board_name},
+            "list": {"id": v.list_id, "name": v.list_name},
+        }
+        if self.object_type == "card":
+            out["card"] = {"id": v.card_id, "name": v.card_name, "shortLink": v.card_short_link}
+        out |= {"field": v.field, "value": v.value, "expected": v.expected}
+        out |= self._extra_json(v)
+        out["evidence"] = {
+            "kind": e.kind,
+            "action_id": e.action_id,
+            "date": format_date(e.date),
+            "by": {"id": e.by.id, "username": e.by.username},
+            "app": e.app,
+            "actions": list(v.actions),
+        }
+        return out
+
+    def _extra_json(self, c: ValueChange) -> dict[str, Any]:
+        return {}
+
+    def from_json(self, d: Mapping[str, Any]) -> Change:
+        e, card = d["evidence"], d.get("card") or {}
+        return ValueChange(
+            change_id=d["change_id"],
+            action=self.action,
+            board_id=d["board"]["id"],
+            board_name=d["board"]["name"],
+            list_id=d["list"]["id"],
+            list_name=d["list"]["name"],
+            card_id=card.get("id", ""),
+            card_name=card.get("name", ""),
+            card_short_link=card.get("shortLink", ""),
+            evidence=Evidence(
+                kind=e["kind"],
+                action_id=e["action_id"],
+                date=parse_date(e["date"]),
+                by=MemberRef(e["by"]["id"], e["by"]["username"]),
+                app=e["app"],
+            ),
+            object_type=self.object_type,
+            field=d["field"],
+            value=d["value"],
+            expected=d["expected"],
+            actions=tuple(e["actions"]),
+            value_name=d.get("value_name", ""),
+        )
+
+    def _field_schema(self) -> dict[str, Any]:
+        return {"const": self.field_name}
+
+    def _extra_schema(self) -> dict[str, Any]:
+        return {}
+
+    def schema(self) -> dict[str, Any]:
+        where = ["board", "list", *(["card"] if self.object_type == "card" else [])]
+        extra = self._extra_schema()
+        props: dict[str, Any] = {
+            "change_id": _ref("change_id"),
+            "action": {"const": self.action},
+            **{k: _ref(k) for k in where},
+            "field": self._field_schema(),
+            "value": self.value_schema,
+            "expected": self.value_schema,
+            **extra,
+            "evidence": _ref("value_evidence"),
+        }
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(props),
+            "properties": props,
+        }
+
+    def plan_problem(self, c: Change, options: PlanOptions, provided: set[Any]) -> str | None:
+        v = _value(c)
+        if same(v.field, v.value, v.expected):
+            return f"sets {v.field} to the value it is expected to have already"
+        return None
+
+    # ----------------------------------------------------------------------------- apply
+
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        return decide_value(_value(c), live, resumed=ctx.resumed)
+
+    def write(self, api: TrelloApi, c: Change) -> object:
+        v = _value(c)
+        return self._set(api, v, v.value)
+
+    def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
+        raise NotImplementedError  # pragma: no cover - each kind has its own
+
+    def write_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule("applied", resumed=resumed)
+
+    # --------------------------------------------------------------------------- journal
+
+    def record_values(self, c: Change, op: str) -> dict[str, Any]:
+        v = _value(c)
+        seen, written = (v.expected, v.value) if op == "apply" else (v.value, v.expected)
+        return {
+            "object_type": v.object_type,
+            "object_id": v.list_id if v.object_type == "list" else v.card_id,
+            "field": v.field,
+            "seen": seen,
+            "written": written,
+        }
+
+    def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
+        if values is None:
+            raise ValueError(f"the journal's record of {c.change_id} holds no values")
+        list_id = values["object_id"] if self.object_type == "list" else ""
+        return ValueChange(
+            change_id=c.change_id,
+            action=self.action,
+            board_id=c.board_id,
+            board_name=c.board_name,
+            card_id=c.card_id,
+            list_id=list_id,
+            object_type=self.object_type,
+            field=values["field"],
+            value=values["written"],
+            expected=values["seen"],
+        )
+
+    # ------------------------------------------------------------------------------ undo
+
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        return decide_value_undo(_value(c), live, resumed=resumed)
+
+    def remove(self, api: TrelloApi, c: Change) -> object:
+        v = _value(c)
+        return self._set(api, v, v.expected)
+
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule("undone", resumed=resumed)
+
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        return resolve_value(_value(c), live)
+
+    def cannot_tell(self, c: Change, why: str) -> str:
+        v = _value(c)
+        what = f"list {v.list_id}" if v.object_type == "list" else f"card {v.card_id}"
+        return (
+            f"cannot tell whether the interrupted write of {v.field} of {what} took effect: "
+            f"{why}; check it by hand and set it back to {show(v.field, v.expected)} if it was "
+            f"set to {show(v.field, v.value)} by this tool"
+        )
+
+    # ------------------------------------------------------------------------------ text
+
+    def evidence(self, c: Change, verbose: bool) -> str:
+        v = _value(c)
+        e = v.evidence
+        if e is None:  # the planner gives every change its evidence
+            return ""
+        text = f"changed by {actor(e)} {when(e.date)}"
+        if len(v.actions) > 1:
+            text += f" ({len(v.actions)} changes)"
+        if verbose:
+            text += f" [action{'s' if len(v.actions) > 1 else ''} {', '.join(v.actions)}]"
+        return text
+
+    def _card(self, c: ValueChange) -> str:
+        name = f'"{c.card_name}"' if c.card_name else c.card_id
+        return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
+
+    def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
+        where = f"card {card_id}" if card_id else f"a list on board {board_id}"
+        return f"{self.noun} of {where}"
+
+
+def _archive(value: FieldValue) -> str:
+    return "archive" if value else "unarchive"
+
+
+class ListClosed(ValueKind):
+    """``set_list_closed``: archive or unarchive a list as it was (``PUT /1/lists/{id}/closed``)."""
+
+    action = "set_list_closed"
+    order = 20
+    summary_key = "list_closed_changes"
+    noun = "list archive state"
+    schema_name = "list_closed_change"
+    object_type = "list"
+    field_name = "closed"
+    value_schema: ClassVar[dict[str, Any]] = {"type": "boolean"}
+    reads_lists = True
+
+    def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
+        return api.set_list_closed(c.list_id, bool(value))
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} restore the archive state of lists ({n})"
+
+    def describe(self, c: Change) -> str:
+        return _archive(_value(c).value)
+
+    def label(self, c: Change) -> str:
+        v = _value(c)
+        name = f'"{v.list_name}"' if v.list_name else v.list_id
+        return f"{_archive(v.value)} list {name}"
+
+
+class CardMove(ValueKind):
+    """``move_card_to_list``: a card back to the list it was in, on the same board
+    (``PUT /1/cards/{id}`` with ``idList`` and ``pos=bottom``)."""
+
+    action = "move_card_to_list"
+    order = 30
+    summary_key = "card_move_changes"
+    noun = "card move"
+    schema_name = "card_move_change"
+    field_name = "idList"
+    value_schema: ClassVar[dict[str, Any]] = _ref("id")
+
+    def _extra_json(self, c: ValueChange) -> dict[str, Any]:
+        return {"value_name": c.value_name}
+
+    def _extra_schema(self) -> dict[str, Any]:
+        return {"value_name": {"type": "string"}}
+
+    def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
+        return api.move_card(c.card_id, str(value))
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} move cards back to their lists ({n})"
+
+    def describe(self, c: Change) -> str:
+        v = _value(c)
+        to = f'"{v.value_name}"' if v.value_name else str(v.value)
+        came = f'"{v.list_name}"' if v.list_name else str(v.expected)
+        return f"move back to list {to} (from {came})"
+
+    def label(self, c: Change) -> str:
+        v = _value(c)
+        return f"card {self._card(v)}: {self.describe(v)}"
+
+
+class CardClosed(ValueKind):
+    """``set_card_closed``: archive or unarchive a card as it was (``PUT /1/cards/{id}``
+    ``closed``)."""
+
+    action = "set_card_closed"
+    order = 35
+    summary_key = "card_closed_changes"
+    noun = "card archive state"
+    schema_name = "card_closed_change"
+    field_name = "closed"
+    value_schema: ClassVar[dict[str, Any]] = {"type": "boolean"}
+
+    def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
+        return api.set_card_closed(c.card_id, bool(value))
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} restore the archive state of cards ({n})"
+
+    def describe(self, c: Change) -> str:
+        return _archive(_value(c).value)
+
+    def label(self, c: Change) -> str:
+        v = _value(c)
+        return f"{_archive(v.value)} card {self._card(v)}"
+
+
+#: The JSON Schema of each card field's values.
+_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "name": {"type": "string"},
+    "desc": {"type": "string"},
+    "due": {"oneOf": [{"type": "null"}, _ref("date")]},
+    "dueComplete": {"type": "boolean"},
+    "start": {"oneOf": [{"type": "null"}, _ref("date")]},
+}
+
+
+class CardField(ValueKind):
+    """``set_card_field``: a card's name, description, due or start date, or due-complete
+    flag as it was (``PUT /1/cards/{id}`` with that field; no date clears one)."""
+
+    action = "set_card_field"
+    order = 40
+    summary_key = "field_changes"
+    noun = "card field"
+    schema_name = "card_field_change"
+
+    def _field_schema(self) -> dict[str, Any]:
+        return {"enum": list(CARD_FIELDS)}
+
+    def schema(self) -> dict[str, Any]:
+        out = super().schema()
+        props = out["properties"]
+        props["value"] = props["expected"] = {"type": ["string", "boolean", "null"]}
+        # Each field's values typed by the field: a hand edit that breaks them is refused.
+        out["allOf"] = [
+            {
+                "if": {"properties": {"field": {"const": f}}},
+                "then": {"properties": {"value": s, "expected": s}},
+            }
+            for f, s in _FIELD_SCHEMAS.items()
+        ]
+        return out
+
+    def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
+        return api.set_card_field(c.card_id, c.field, value)
+
+    def heading(self, would: str, n: int) -> str:
+        return f"{would} restore card fields ({n})"
+
+    def describe(self, c: Change) -> str:
+        v = _value(c)
+        return f"{v.field} {show(v.field, v.expected)} → restored to {show(v.field, v.value)}"
+
+    def evidence(self, c: Change, verbose: bool) -> str:
+        text = super().evidence(c, verbose)
+        v = _value(c)
+        if verbose and v.field == "desc":
+            pad = "\n" + " " * 10
+            text += "".join(pad + line for line in desc_diff(str(v.expected), str(v.value)))
+        return text
+
+    def label(self, c: Change) -> str:
+        v = _value(c)
+        return f"{v.field} of card {self._card(v)}"
