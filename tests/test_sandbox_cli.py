@@ -186,6 +186,7 @@ class TestOptions:
             "unlogged_share": 0.5,
             "automation_share": 0.25,
             "hidden_name_share": 0.5,
+            "second_damage": False,
         }
         options = seen["options"]
         assert (options.seed, options.time_scale, options.latency_ms, options.id_cursor) == (

@@ -225,7 +225,7 @@ def serve(
     click.echo(f"TRELLO_TOKEN={scenario.token}")
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
-    if scenario.second_damage_at is not None and scenario.culprit is not None:
+    if second_damage and scenario.second_damage_at and scenario.culprit:
         click.echo(
             _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
         )
@@ -292,7 +292,7 @@ def export(
         f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
         err=True,
     )
-    if scenario.second_damage_at is not None and scenario.culprit is not None:
+    if second_damage and scenario.second_damage_at and scenario.culprit:
         click.echo(
             _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
         )
