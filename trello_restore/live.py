@@ -91,8 +91,7 @@ def read_lists(api: TrelloApi, board_id: str) -> dict[str, bool]:
         isinstance(x, dict) and isinstance(x.get("id"), str) for x in raw
     ):
         raise ApiUnreachable(
-            f"Trello answered board {board_id}'s lists oddly (not a list of lists); try again "
-            "later"
+            f"Trello answered board {board_id}'s lists oddly (not a list of lists); try again later"
         )
     return {x["id"]: bool(x.get("closed", False)) for x in raw}
 

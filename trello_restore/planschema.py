@@ -166,8 +166,7 @@ def _value_defs() -> dict[str, Any]:
                     "type": "string",
                 },
                 "actions": {
-                    "description": "Every selected action that changed the field, oldest "
-                    "first.",
+                    "description": "Every selected action that changed the field, oldest first.",
                     "type": "array",
                     "minItems": 1,
                     "items": _ref("id"),
@@ -184,8 +183,7 @@ def _value_defs() -> dict[str, Any]:
                 "reason": {"enum": list(VALUE_SKIP_ORDER)},
                 "action_id": {"oneOf": [{"type": "null"}, _ref("id")]},
                 "others": {
-                    "description": "For changed_by_others: who else changed the field, and "
-                    "when.",
+                    "description": "For changed_by_others: who else changed the field, and when.",
                     "type": "array",
                     "items": _closed(
                         ["by", "date"], {"by": _ref("member_short"), "date": _ref("date")}
@@ -314,8 +312,7 @@ def build_schema(version: int = 1) -> dict[str, Any]:
         top += ["value_skipped", "unrestorable"]
         value_props = {
             "value_skipped": {
-                "description": "Card and list fields left alone, and why (design.md section "
-                "10.2).",
+                "description": "Card and list fields left alone, and why (design.md section 10.2).",
                 "type": "array",
                 "items": _ref("value_skipped"),
             },
@@ -386,5 +383,8 @@ def build_schema(version: int = 1) -> dict[str, Any]:
 
 
 if __name__ == "__main__":  # pragma: no cover - a developer's tool
-    print(json.dumps(build_schema(int(sys.argv[1]) if sys.argv[1:] else 1), indent=2,
-                     ensure_ascii=False))
+    print(
+        json.dumps(
+            build_schema(int(sys.argv[1]) if sys.argv[1:] else 1), indent=2, ensure_ascii=False
+        )
+    )

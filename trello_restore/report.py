@@ -214,9 +214,11 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
         name = f'"{s.object_name}"' if s.object_name else s.object_id
         text = f"  - {s.field} of {s.object_type} {name}: {s.reason}"
         if s.others:
-            text += " (also changed by " + ", ".join(
-                f"{handle(m)} {when(d)}" for m, d in s.others
-            ) + ")"
+            text += (
+                " (also changed by "
+                + ", ".join(f"{handle(m)} {when(d)}" for m, d in s.others)
+                + ")"
+            )
         if verbose and s.action_id:
             text += f" [action {s.action_id}]"
         out.append(text)
@@ -256,8 +258,7 @@ def _grouped(
                 if group[0].card_id:
                     out.append(f"      {_card(group[0])}")
                 out.extend(
-                    f"{pad}{describe(c)}  {kind_of(c.action).evidence(c, verbose)}"
-                    for c in group
+                    f"{pad}{describe(c)}  {kind_of(c.action).evidence(c, verbose)}" for c in group
                 )
     return out
 

@@ -1,0 +1,482 @@
+"""The value kinds (``trello_restore/kinds/values.py``, design.md §10): their pure deciders of
+apply, undo and an interrupted write, table by table over literal live state (every branch);
+each kind's plan-file JSON against its schema fragment, its consistency rule, its journal values
+both ways, its writes (to a recording stand-in) and its text. No network here; the coverage
+gate holds ``kinds/values.py`` to every branch with this file alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+
+from trello_restore.kinds import (
+    CardClosed,
+    CardField,
+    CardMove,
+    ChangeKind,
+    Context,
+    Decision,
+    ListClosed,
+    Resolution,
+    ValueKind,
+    WriteRule,
+    decide_value,
+    decide_value_undo,
+    in_order,
+    kind_of,
+    resolve_value,
+)
+from trello_restore.kinds.values import SET, UNSET, desc_diff, same, show
+from trello_restore.live import LiveBoard
+from trello_restore.models import (
+    CardState,
+    Change,
+    Evidence,
+    FieldValue,
+    MemberRef,
+    PlanOptions,
+    ValueChange,
+)
+from trello_restore.planschema import build_schema
+
+from .test_kinds import Recorder
+
+T = datetime(2026, 10, 20, 9, 30, tzinfo=UTC)
+CULPRIT = MemberRef("cul", "culprit")
+EVIDENCE = Evidence("field_update", "a1", T, CULPRIT)
+DUE_OLD = "2026-10-01T12:00:00.000Z"
+DUE_NEW = "2026-11-02T00:00:00.000Z"
+GONE_CARD = "the card was deleted or moved to another board"
+GONE_LIST = "the list was deleted or moved to another board"
+
+
+def vc(action: str, field: str, value: FieldValue, expected: FieldValue, **kw: Any) -> ValueChange:
+    """A value change on card ``k1`` (or, for ``set_list_closed``, list ``l1``) of board
+    ``b1``."""
+    base: dict[str, Any] = {
+        "change_id": "c-00000000000000f1",
+        "action": action,
+        "board_id": "b1",
+        "board_name": "Team",
+        "list_id": "l1",
+        "list_name": "Doing",
+        "evidence": EVIDENCE,
+        "field": field,
+        "value": value,
+        "expected": expected,
+        "actions": ("a1",),
+    }
+    if action == "set_list_closed":
+        base["object_type"] = "list"
+    else:
+        base |= {"card_id": "k1", "card_name": "Ship it", "card_short_link": "AbCd1234"}
+    return ValueChange(**(base | kw))
+
+
+UNARCHIVE = vc("set_card_closed", "closed", False, True)
+MOVE = vc("move_card_to_list", "idList", "l2", "l1", value_name="Next")
+LIST_OPEN = vc("set_list_closed", "closed", False, True)
+DUE = vc("set_card_field", "due", DUE_OLD, DUE_NEW)
+DESC = vc("set_card_field", "desc", "old text\nsecond line", "new text")
+
+
+def live(
+    *,
+    gone: str | None = None,
+    card_board: str | None = "b1",
+    lists: dict[str, bool] | None = None,
+    **card: Any,
+) -> LiveBoard:
+    """Board ``b1`` now: card ``k1`` (on ``card_board``; None: no such card) with ``card``'s
+    fields (``closed``, ``list_id``, ``desc``, ``due``, …), and ``lists`` (list id → archived;
+    None: not read); ``gone``: the board cannot be read, and why."""
+    if gone is not None:
+        return LiveBoard("b1", None, {}, gone)
+    cards = {}
+    if card_board is not None:
+        fields: dict[str, Any] = {"closed": False, "list_id": "l1"} | card
+        closed, list_id = fields.pop("closed"), fields.pop("list_id")
+        cards["k1"] = CardState(
+            "k1", "Ship it", "AbCd1234", card_board, list_id, closed, (), **fields
+        )
+    return LiveBoard("b1", cards, {}, lists=lists)
+
+
+# ----------------------------------------------------------------------------- deciders
+
+
+@pytest.mark.parametrize(
+    ("change", "board", "resumed", "want"),
+    [
+        (UNARCHIVE, live(gone="board gone (x)"), False, ("drifted", "board gone (x)")),
+        (UNARCHIVE, live(card_board=None), False, ("drifted", GONE_CARD)),
+        (UNARCHIVE, live(card_board="b2", closed=True), False, ("drifted", GONE_CARD)),
+        (LIST_OPEN, live(), False, ("drifted", GONE_LIST)),  # lists not read
+        (LIST_OPEN, live(lists={"l2": True}), False, ("drifted", GONE_LIST)),
+        (UNARCHIVE, live(closed=False), False, ("already_satisfied", "")),
+        (UNARCHIVE, live(closed=False), True, ("applied", "")),
+        (UNARCHIVE, live(closed=True), False, None),
+        (UNARCHIVE, live(closed=True), True, None),
+        (LIST_OPEN, live(lists={"l1": True}), False, None),
+        (LIST_OPEN, live(lists={"l1": False}), False, ("already_satisfied", "")),
+        (MOVE, live(list_id="l1"), False, None),
+        (MOVE, live(list_id="l2"), True, ("applied", "")),
+        (MOVE, live(list_id="l3"), False,
+         ("drifted", "its idList was changed since (now l3, expected l1): left alone")),
+        (DUE, live(due="2026-11-02T00:00:00Z"), False, None),  # the same instant
+        (DUE, live(due=None), False,
+         ("drifted", "its due was changed since (now none, expected 2026-11-02): left alone")),
+        (DUE, live(due=DUE_OLD), False, ("already_satisfied", "")),
+        (DESC, live(desc="new text"), False, None),
+        (DESC, live(desc="new text, edited by hand"), False,
+         ("drifted", 'its desc was changed since (now "new text, edited by hand" (24 chars), '
+                     'expected "new text" (8 chars)): left alone')),
+        (vc("set_card_field", "dueComplete", False, True), live(due_complete=True), False, None),
+        (vc("set_card_field", "start", None, DUE_NEW), live(start=DUE_NEW), False, None),
+        (vc("set_card_field", "name", "Old", "Ship it"), live(), False, None),
+        (vc("set_card_field", "pos", "1", "2"), live(), False, ("drifted", GONE_CARD)),
+    ],
+)  # fmt: skip
+def test_decide_value(change: ValueChange, board: LiveBoard, resumed: bool, want: Decision) -> None:
+    """Write the target only where the live value is the one the plan expects; the target
+    there already is done (this tool's after a killed run's write); anything else drifted."""
+    assert decide_value(change, board, resumed=resumed) == want
+    ctx = Context(resumed=resumed, dry_run=True, needed="applied")
+    assert kind_of(change.action).decide(change, board, ctx) == want
+
+
+@pytest.mark.parametrize(
+    ("change", "board", "resumed", "want"),
+    [
+        (UNARCHIVE, live(gone="gone (x)"), True, ("drifted", "gone (x)")),
+        (UNARCHIVE, live(card_board=None), True, ("drifted", GONE_CARD)),
+        (UNARCHIVE, live(closed=False), False, None),  # still the value written: undo it
+        (UNARCHIVE, live(closed=False), True, None),
+        (UNARCHIVE, live(closed=True), True, ("undone", "")),  # a killed undo's write, made
+        (UNARCHIVE, live(closed=True), False,
+         ("drifted", "its closed was changed since (now archived, expected open): left alone")),
+        (MOVE, live(list_id="l3"), True,
+         ("drifted", "its idList was changed since (now l3, expected l2): left alone")),
+        (LIST_OPEN, live(lists={"l1": False}), False, None),
+    ],
+)  # fmt: skip
+def test_decide_value_undo(
+    change: ValueChange, board: LiveBoard, resumed: bool, want: Decision
+) -> None:
+    """Write the seen value back only where the live value is still the one written."""
+    assert decide_value_undo(change, board, resumed=resumed) == want
+    assert kind_of(change.action).decide_undo(change, board, resumed=resumed) == want
+
+
+@pytest.mark.parametrize(
+    ("change", "board", "want"),
+    [
+        (UNARCHIVE, live(gone="the board is gone (x)"), (None, "the board is gone (x)")),
+        (UNARCHIVE, live(gone=""), (None, "the board cannot be read")),
+        (LIST_OPEN, live(lists={}), (None, GONE_LIST)),
+        (UNARCHIVE, live(closed=False), ("applied", SET)),
+        (UNARCHIVE, live(closed=True), ("not_applied", UNSET)),
+        (MOVE, live(list_id="l3"), (None, "its idList is now l3, neither the value seen before "
+                                          "the write nor the one written")),
+    ],
+)  # fmt: skip
+def test_resolve_value(change: ValueChange, board: LiveBoard, want: Resolution) -> None:
+    """An interrupted write: the written value there is this tool's, the seen one means it
+    never took effect, anything else (or the object gone) cannot tell."""
+    assert resolve_value(change, board) == want
+    assert kind_of(change.action).resolve(change, board) == want
+
+
+@pytest.mark.parametrize(
+    ("field", "a", "b", "want"),
+    [
+        ("due", "2026-10-01T12:00:00.000Z", "2026-10-01T12:00:00Z", True),
+        ("due", "2026-10-01T12:00:00Z", "2026-10-01T12:00:01Z", False),
+        ("due", "not a date", "not a date", True),
+        ("due", "not a date", "2026-10-01T12:00:00Z", False),
+        ("due", None, None, True),
+        ("name", "2026-10-01T12:00:00.000Z", "2026-10-01T12:00:00Z", False),
+        ("closed", False, 0, False),  # a flag is never a number
+    ],
+)
+def test_same(field: str, a: object, b: object, want: bool) -> None:
+    """Dates compare as instants, everything else exactly, types included."""
+    assert same(field, a, b) is want
+
+
+# --------------------------------------------------------------------- plan file, schema
+
+
+KINDS_AND_CHANGES = [
+    (CardClosed(), UNARCHIVE),
+    (CardMove(), MOVE),
+    (ListClosed(), LIST_OPEN),
+    (CardField(), DUE),
+    (CardField(), DESC),
+    (CardField(), vc("set_card_field", "dueComplete", True, False)),
+    (CardField(), vc("set_card_field", "start", None, DUE_NEW, actions=("a1", "a2"))),
+    (CardField(), vc("set_card_field", "name", "Old", "New",
+                     evidence=Evidence("field_update", "a9", T, CULPRIT, app="Butler"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "change"), KINDS_AND_CHANGES)
+def test_json_round_trip_and_schema(kind: ValueKind, change: ValueChange) -> None:
+    """``to_json`` gives what the kind's fragment of the version 2 schema accepts;
+    ``from_json`` gives the change back."""
+    doc = kind.to_json(change)
+    assert doc["action"] == kind.action
+    assert ("card" in doc) is (kind.object_type == "card")
+    schema = build_schema(2)
+    fragment = {"$defs": schema["$defs"], **schema["$defs"][kind.schema_name]}
+    jsonschema.Draft202012Validator(fragment).validate(doc)
+    assert kind.from_json(json.loads(json.dumps(doc))) == change
+    assert kind.to_json(kind.from_json(doc)) == doc
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("due", "next tuesday"),
+        ("due", True),
+        ("dueComplete", "yes"),
+        ("desc", None),
+        ("name", 3),
+        ("labels", "x"),
+    ],
+)
+def test_schema_types_each_field(field: str, value: object) -> None:
+    """A hand edit that gives a field a value of the wrong type is refused by the schema."""
+    doc = CardField().to_json(DUE) | {"field": field, "value": value}
+    schema = build_schema(2)
+    fragment = {"$defs": schema["$defs"], **schema["$defs"]["card_field_change"]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(fragment).validate(doc)
+
+
+def test_version_1_has_no_value_kind() -> None:
+    """The value kinds are version 2: version 1's schema and order stay the member kinds'."""
+    assert all(k.format_version == 2 for k in (CardClosed(), CardMove(), ListClosed(), CardField()))
+    v1 = build_schema(1)["$defs"]["change"]["properties"]["action"]["enum"]
+    assert v1 == ["add_member_to_card", "add_member_to_board"]
+    v2 = build_schema(2)["$defs"]["change"]["properties"]["action"]["enum"]
+    assert set(v2) - set(v1) == {
+        "set_list_closed",
+        "move_card_to_list",
+        "set_card_closed",
+        "set_card_field",
+    }
+    with pytest.raises(ValueError, match="no plan schema for format_version 3"):
+        build_schema(3)
+    orders = {k.action: k.order for k in in_order()}
+    assert (
+        orders["add_member_to_board"]
+        < orders["set_list_closed"]
+        < orders["move_card_to_list"]
+        < orders["set_card_closed"]
+        < orders["set_card_field"]
+        < orders["add_member_to_card"]
+    )
+
+
+def test_a_value_change_without_evidence_or_of_another_type() -> None:
+    """The planner gives every value change its evidence and makes it a ``ValueChange``: a
+    change without either is a bug, said so."""
+    bare = ValueChange("c-x", "set_card_closed", "b1", "Team", card_id="k1", value=False)
+    with pytest.raises(ValueError, match="c-x has no evidence"):
+        CardClosed().to_json(bare)
+    assert CardClosed().evidence(bare, verbose=True) == ""
+    plain = Change("c-y", "set_card_closed", "b1", "Team", MemberRef(""), card_id="k1")
+    with pytest.raises(TypeError, match=r"c-y \(set_card_closed\) is not a ValueChange"):
+        CardClosed().describe(plain)
+
+
+def test_plan_problem() -> None:
+    """A change that sets a field to the value it expects to find is no change (a hand edit)."""
+    options = PlanOptions(since=T, restore=frozenset({"archived"}))
+    assert CardClosed().plan_problem(UNARCHIVE, options, set()) is None
+    same_value = vc("set_card_closed", "closed", True, True)
+    assert CardClosed().plan_problem(same_value, options, set()) == (
+        "sets closed to the value it is expected to have already"
+    )
+    assert (CardClosed().needs(UNARCHIVE), CardClosed().provides(UNARCHIVE)) == (None, None)
+
+
+# ------------------------------------------------------------------------------- journal
+
+
+@pytest.mark.parametrize(("kind", "change"), KINDS_AND_CHANGES)
+def test_journal_values_both_ways(kind: ValueKind, change: ValueChange) -> None:
+    """An apply record holds the value seen before the write (the expected one) and the one
+    written (the target); an undo record the reverse; the change rebuilt from an apply
+    record decides, writes, undoes and resolves like the plan's own."""
+    applied = kind.record_values(change, "apply")
+    assert applied["seen"] == change.expected
+    assert applied["written"] == change.value
+    assert applied["field"] == change.field
+    assert applied["object_type"] == change.object_type
+    assert applied["object_id"] == (
+        change.list_id if change.object_type == "list" else change.card_id
+    )
+    undone = kind.record_values(change, "undo")
+    assert (undone["seen"], undone["written"]) == (change.value, change.expected)
+    ids = Change(change.change_id, change.action, "b1", "", MemberRef(""), card_id=change.card_id)
+    back = kind.from_record(ids, json.loads(json.dumps(applied)))
+    assert isinstance(back, ValueChange)
+    assert (back.field, back.value, back.expected) == (change.field, change.value, change.expected)
+    assert (back.object_type, back.card_id) == (change.object_type, change.card_id)
+    assert back.list_id == (change.list_id if change.object_type == "list" else "")
+    with pytest.raises(ValueError, match="holds no values"):
+        kind.from_record(ids, None)
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+@pytest.mark.parametrize(
+    ("change", "write", "remove"),
+    [
+        (UNARCHIVE, ("set_card_closed", "k1", False), ("set_card_closed", "k1", True)),
+        (LIST_OPEN, ("set_list_closed", "l1", False), ("set_list_closed", "l1", True)),
+        (MOVE, ("move_card", "k1", "l2"), ("move_card", "k1", "l1")),
+        (DUE, ("set_card_field", "k1", "due", DUE_OLD), ("set_card_field", "k1", "due", DUE_NEW)),
+        (vc("set_card_field", "due", None, DUE_NEW),
+         ("set_card_field", "k1", "due", None), ("set_card_field", "k1", "due", DUE_NEW)),
+    ],
+)  # fmt: skip
+def test_writes_and_removals(
+    change: ValueChange, write: tuple[Any, ...], remove: tuple[Any, ...]
+) -> None:
+    """One call each: the target written; undo writes the value seen before the apply back
+    (no date clears one)."""
+    api = Recorder()
+    kind = kind_of(change.action)
+    kind.write(api, change)  # type: ignore[arg-type]
+    kind.remove(api, change)  # type: ignore[arg-type]
+    assert api.calls == [write, remove]
+    assert kind.write_rule(True) == WriteRule("applied", resumed=True)
+    assert kind.undo_rule(False) == WriteRule("undone")
+    assert kind.undone_by_default
+    assert not kind.blockable
+
+
+def test_only_the_list_kind_reads_lists() -> None:
+    """Live state reads a board's lists only for the list kind."""
+    assert [k.action for k in in_order() if k.reads_lists] == ["set_list_closed"]
+
+
+def test_cannot_tell_lines() -> None:
+    """What to check by hand when live state cannot settle an interrupted write."""
+    assert CardField().cannot_tell(DUE, "gone") == (
+        "cannot tell whether the interrupted write of due of card k1 took effect: gone; check it "
+        "by hand and set it back to 2026-11-02 if it was set to 2026-10-01 12:00 UTC by this tool"
+    )
+    assert (
+        ListClosed()
+        .cannot_tell(LIST_OPEN, "gone")
+        .startswith(
+            "cannot tell whether the interrupted write of closed of list l1 took effect: gone; "
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "text"),
+    [
+        ("due", None, "none"),
+        ("dueComplete", True, "complete"),
+        ("dueComplete", False, "not complete"),
+        ("closed", True, "archived"),
+        ("closed", False, "open"),
+        ("due", "2026-11-02T00:00:00.000Z", "2026-11-02"),
+        ("start", "2026-11-02T09:30:00.000Z", "2026-11-02 09:30 UTC"),
+        ("due", "soon", "soon"),
+        ("desc", "", "empty"),
+        ("desc", "one\ntwo", '"one" (7 chars)'),
+        ("desc", "x" * 70, '"' + "x" * 59 + '…" (70 chars)'),
+        ("name", "Ship it", '"Ship it"'),
+        ("idList", "l1", "l1"),
+    ],
+)
+def test_show(field: str, value: FieldValue, text: str) -> None:
+    """How a value reads in the plan: dates short, descriptions as first line and length."""
+    assert show(field, value) == text
+
+
+def test_desc_diff() -> None:
+    """A unified diff from the description now to the one restored."""
+    assert desc_diff("new text", "old text\nsecond line") == [
+        "--- now",
+        "+++ restored",
+        "@@ -1 +1,2 @@",
+        "-new text",
+        "+old text",
+        "+second line",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "heading", "describe", "label"),
+    [
+        (ListClosed(), LIST_OPEN, "Would restore the archive state of lists (2)", "unarchive",
+         'unarchive list "Doing"'),
+        (ListClosed(), vc("set_list_closed", "closed", True, False, list_name=""),
+         "Would restore the archive state of lists (2)", "archive", "archive list l1"),
+        (CardMove(), MOVE, "Would move cards back to their lists (2)",
+         'move back to list "Next" (from "Doing")',
+         'card "Ship it" (https://trello.com/c/AbCd1234): move back to list "Next" (from '
+         '"Doing")'),
+        (CardMove(), vc("move_card_to_list", "idList", "l2", "l1", list_name="",
+                        card_name="", card_short_link=""),
+         "Would move cards back to their lists (2)", "move back to list l2 (from l1)",
+         "card k1: move back to list l2 (from l1)"),
+        (CardClosed(), UNARCHIVE, "Would restore the archive state of cards (2)", "unarchive",
+         'unarchive card "Ship it" (https://trello.com/c/AbCd1234)'),
+        (CardField(), DUE, "Would restore card fields (2)",
+         "due 2026-11-02 → restored to 2026-10-01 12:00 UTC",
+         'due of card "Ship it" (https://trello.com/c/AbCd1234)'),
+    ],
+)  # fmt: skip
+def test_text(
+    kind: ChangeKind, change: ValueChange, heading: str, describe: str, label: str
+) -> None:
+    """Headings, plan lines and outcome labels of each kind."""
+    assert kind.heading("Would", 2) == heading
+    assert kind.describe(change) == describe
+    assert kind.label(change) == label
+    assert kind.grouped
+
+
+@pytest.mark.parametrize(
+    ("change", "verbose", "text"),
+    [
+        (UNARCHIVE, False, "changed by @culprit 2026-10-20 09:30:00 UTC"),
+        (UNARCHIVE, True, "changed by @culprit 2026-10-20 09:30:00 UTC [action a1]"),
+        (vc("set_card_closed", "closed", False, True, actions=("a1", "a2")), True,
+         "changed by @culprit 2026-10-20 09:30:00 UTC (2 changes) [actions a1, a2]"),
+        (vc("set_card_field", "due", None, DUE_NEW,
+            evidence=Evidence("field_update", "a9", T, CULPRIT, app="Butler")), False,
+         "changed by Butler (app, on behalf of @culprit) 2026-10-20 09:30:00 UTC"),
+        (DESC, False, "changed by @culprit 2026-10-20 09:30:00 UTC"),
+        (DESC, True, "changed by @culprit 2026-10-20 09:30:00 UTC [action a1]"
+                     "\n          --- now\n          +++ restored\n          @@ -1 +1,2 @@"
+                     "\n          -new text\n          +old text\n          +second line"),
+    ],
+)  # fmt: skip
+def test_evidence_text(change: ValueChange, verbose: bool, text: str) -> None:
+    """Who changed it and when (an automation by its app), how many selected changes, and
+    under ``-v`` the action ids and, for a description, the diff."""
+    assert kind_of(change.action).evidence(change, verbose) == text
+
+
+def test_unnamed() -> None:
+    """An outcome without its plan (undo) is named by ids."""
+    assert CardField().unnamed("", "b1", "k1") == "card field of card k1"
+    assert ListClosed().unnamed("", "b1", "") == "list archive state of a list on board b1"
