@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from trello_restore.sandbox import render
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.sandbox.truth import GroundTruth, scope_cards
-from trello_restore.sandbox.world import TrelloError
+from trello_restore.sandbox.truth import (
+    VALUE_SKIP_ORDER,
+    GroundTruth,
+    OptionSet,
+    StateKey,
+    compute,
+    scope_cards,
+    snapshot,
+)
+from trello_restore.sandbox.world import FieldValue, TrelloError, World
 
 SEEDS_SIZES = [(1, 20), (2, 200), (3, 1000), (4, 200)]
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def _action_types(s: Scenario) -> Counter[str]:
@@ -301,3 +311,200 @@ def test_export_has_real_shape_and_cap() -> None:
     )
     small = generate(1, 20).export()
     assert len(small["actions"]) < 1000
+
+
+# ------------------------------------------------------------ the second damage (design.md §10.4)
+
+DAMAGE_SEEDS_SIZES = [(1, 20), (2, 200), (3, 1000), (5, 60)]
+
+
+def _expected_values(s: Scenario, name: str) -> dict[StateKey, FieldValue]:
+    """What f, g and h set back, told from the generator's story alone."""
+    d = s.story.second
+    assert d is not None
+    unarchived = d.unarchived[0] if d.unarchived else None
+    out: dict[StateKey, FieldValue] = {
+        ("card", c, "closed"): False for c in d.archived_cards if c != unarchived
+    }
+    if name == "f":
+        return out
+    again = d.moved_on_purpose[0] if d.moved_on_purpose else None
+    out |= {("card", c, "idList"): d.moved_from for c in d.moved_cards if c != again}
+    out |= {("card", c, "due"): v for c, v in d.due_before.items()}
+    edited = d.desc_edited[0] if d.desc_edited else None
+    out |= {("card", c, "desc"): v for c, v in d.desc_before.items() if c != edited}
+    if name == "g":
+        return out
+    # h: every change since T, by anyone: the edits by hand are undone too, and the archive
+    # board's list archived in the aftermath comes back.
+    if edited is not None:
+        out[("card", edited, "desc")] = d.desc_before[edited]
+    if d.moved_on_purpose is not None:
+        cid, _, src, dst = d.moved_on_purpose
+        target = d.moved_from if cid in d.moved_cards else src
+        if target != dst:
+            out[("card", cid, "idList")] = target
+    out |= {("list", e.list_id or "", "closed"): False for e in s.story.after if e.list_id}
+    return out
+
+
+def _apply_values(s: Scenario, truth: GroundTruth) -> None:
+    """Carry the value changes out on the world itself, lists first."""
+    w = s.world
+    for c in sorted(truth.value_changes, key=lambda c: (c.object_type != "list", c.key)):
+        if c.object_type == "list":
+            assert isinstance(c.value, bool)
+            w.set_list_closed(c.object_id, c.value, s.mover.id)
+        elif c.field == "closed":
+            assert isinstance(c.value, bool)
+            w.set_card_closed(c.object_id, c.value, s.mover.id)
+        elif c.field == "idList":
+            w.move_card_to_list(c.object_id, str(c.value), s.mover.id, pos="bottom")
+        else:
+            w.set_card_field(c.object_id, c.field, c.value, s.mover.id)
+
+
+@pytest.mark.parametrize(("seed", "cards"), DAMAGE_SEEDS_SIZES)
+@pytest.mark.parametrize("name", ["f", "g", "h"])
+def test_second_damage_truth_matches_the_story(seed: int, cards: int, name: str) -> None:
+    """The ledger-derived truth of f, g and h sets back exactly what the story says; the edits
+    by hand are skipped with the documented reasons; h restores members as d does; every change
+    expects the value the field holds now; carrying it out leaves ``end_state(baseline)``."""
+    s = generate(seed, cards, second_damage=True)
+    d = s.story.second
+    assert d is not None
+    assert s.second_damage_at == d.at > s.incident_at
+    assert s.culprit is not None
+    assert s.culprit.id == d.culprit != s.mover.id
+    truth = s.truth(name)
+    assert truth.values() == _expected_values(s, name)
+    skips = {(x.object_id, x.field): x for x in truth.value_skipped}
+    assert d.unarchived is not None
+    assert skips[(d.unarchived[0], "closed")].reason == "already_restored"
+    if name == "g":
+        assert d.desc_edited is not None
+        edited = skips[(d.desc_edited[0], "desc")]
+        when = next(e.at for e in s.world.field_ledger if (e.object_id, e.by) == d.desc_edited)
+        assert (edited.reason, edited.others) == ("changed_by_others", ((d.desc_edited[1], when),))
+        assert edited.action_id in {e.action_id for e in s.world.field_ledger if e.app}
+        if d.moved_on_purpose is not None:
+            cid = d.moved_on_purpose[0]
+            reason = "changed_by_others" if cid in d.moved_cards else "filtered"
+            assert skips[(cid, "idList")].reason == reason
+    assert all(x.reason in VALUE_SKIP_ORDER for x in truth.value_skipped)
+    kinds = {"f": {"closed"}, "g": None, "h": None}[name]
+    in_scope = {c.id for c, _ in scope_cards(s.world, s.scope)} | {
+        x.id for x in s.world.lists.values() if x.id_board in s.scope
+    }
+    changed = {
+        (e.object_id, e.field)
+        for e in s.world.field_ledger
+        if e.object_id in in_scope and (kinds is None or e.field in kinds)
+    }
+    decided = [(c.object_id, c.field) for c in truth.value_changes] + list(skips)
+    assert sorted(decided) == sorted(changed)  # every changed field decided exactly once
+    if name == "h":
+        d_truth = s.truth("d")
+        assert (truth.changes, truth.grants, truth.blocked) == (
+            d_truth.changes,
+            d_truth.grants,
+            d_truth.blocked,
+        )
+        deleted = {e.card_id for e in s.story.after if e.kind == "delete_card"}
+        assert {u.card_id for u in truth.unrestorable} == deleted
+    else:
+        assert not truth.changes
+        assert not truth.grants
+        assert not truth.unrestorable
+    baseline = snapshot(s.world)
+    assert all(baseline[c.key] == c.expected for c in truth.value_changes)
+    _apply_directly(s, truth)
+    _apply_values(s, truth)
+    assert snapshot(s.world) == truth.end_state(baseline)
+
+
+@pytest.mark.parametrize(("seed", "cards"), [(2, 200), (3, 1000)])
+def test_second_damage_leaves_the_incident_as_it_was(seed: int, cards: int) -> None:
+    """With the second damage the history before T2 is the default scenario's, action for
+    action, and the ground truth of a-e is the same: existing option sets are unaffected."""
+    plain, damaged = generate(seed, cards), generate(seed, cards, second_damage=True)
+    assert plain.second_damage_at is None
+    assert plain.culprit is None
+    assert plain.story.second is None
+    assert sorted(plain.option_sets()) == ["a", "b", "c", "d", "e"]
+    assert sorted(damaged.option_sets()) == ["a", "b", "c", "d", "e", "f", "g", "h"]
+    t2 = damaged.second_damage_at
+    assert t2 is not None
+    before = [a for a in damaged.world.actions if a.date < t2]
+    assert [render.action(plain.world, a) for a in plain.world.actions] == [
+        render.action(damaged.world, a) for a in before
+    ]
+    assert plain.world.ledger == damaged.world.ledger
+    for name in "abcde":
+        a, b = plain.truth(name), damaged.truth(name)
+        assert (a.changes, a.grants, a.blocked, a.skipped) == (
+            b.changes,
+            b.grants,
+            b.blocked,
+            b.skipped,
+        )
+        assert not b.value_changes
+        assert not b.value_skipped
+        assert not b.unrestorable
+
+
+def test_value_truth_rules_on_a_hand_built_world() -> None:
+    """Each value skip reason and each filter of the truth's §10.2 rule, on a world small enough
+    to read: outside the window, already restored, deleted (and unrestorable), a move back to a
+    list on another board, filtered by --by, --card and --until; a list archive planned."""
+    w = World(seed=5, clock=lambda: T0 + timedelta(days=9))
+    ann, bob = (w.add_member(n, n.title(), T0).id for n in ("ann", "bob"))
+    board, other = (w.create_board(n, ann, T0).id for n in ("Team", "Other"))
+    w.add_member_to_board(board, bob, ann, "normal", T0)
+    w.add_member_to_board(other, bob, ann, "normal", T0)
+    l1, l2 = (w.create_list(board, n, ann, T0).id for n in ("L1", "L2"))
+    m1 = w.create_list(other, "M1", ann, T0).id
+    c1, c2, c3, c4, c5 = (w.create_card(l1, f"C{i}", ann, T0).id for i in range(1, 6))
+
+    def h(hours: float) -> datetime:
+        return T0 + timedelta(hours=hours)
+
+    w.set_card_closed(c1, True, ann, h(1))
+    w.set_card_closed(c2, True, ann, h(11))
+    w.set_card_closed(c2, False, bob, h(12))
+    w.set_card_closed(c3, True, ann, h(11))
+    w.delete_card(c3, ann, h(13))
+    w.move_card_to_list(c4, l2, ann, h(11))
+    w.move_card_to_board(c4, other, m1, ann, h(12))
+    w.set_card_field(c5, "desc", "new", bob, h(11))
+    w.set_list_closed(l2, True, ann, h(11.5))
+    since = h(10)
+    every = frozenset({"archived", "list", "fields"})
+
+    def decide(**options: Any) -> dict[tuple[str, str], str | FieldValue]:
+        t = compute(w, [board, other], OptionSet("t", since=since, restore=every, **options))
+        out: dict[tuple[str, str], str | FieldValue] = {
+            (x.object_id, x.field): x.reason for x in t.value_skipped
+        }
+        return out | {(c.object_id, c.field): c.value for c in t.value_changes}
+
+    assert decide() == {
+        (c1, "closed"): "outside_window",
+        (c2, "closed"): "already_restored",
+        (c3, "closed"): "object_deleted",
+        (c4, "idList"): "other_board",
+        (c5, "desc"): "",
+        (l2, "closed"): False,
+    }
+    by_ann = decide(by=ann)
+    assert by_ann[(c5, "desc")] == "filtered"
+    assert by_ann[(c2, "closed")] == "already_restored"  # bob's unarchive: restored already
+    only_c5 = decide(cards=frozenset({c5}))
+    assert (only_c5[(c5, "desc")], only_c5[(l2, "closed")]) == ("", "filtered")
+    assert decide(until=h(11))[(c5, "desc")] == "outside_window"
+    assert decide(lists=frozenset({l2}))[(l2, "closed")] is False
+    gone = compute(w, [board], OptionSet("t", since=since, restore=every, by=bob)).unrestorable
+    assert gone == frozenset()
+    gone = compute(w, [board], OptionSet("t", since=since, restore=every, by=ann)).unrestorable
+    assert [(u.card_id, u.by, u.at) for u in gone] == [(c3, ann, h(13))]
+    assert compute(w, [board], OptionSet("t", since=since)).value_changes == frozenset()

@@ -793,18 +793,16 @@ class _Generator:
             t += timedelta(minutes=25)
             w.set_card_field(cid, "desc", desc_before[cid] + "\n\nUpdated after triage.", by, t)
             desc_edited = (cid, by)
+        # The card moved on purpose: one the culprit did not move if there is one (on a small
+        # board the damage covers every open card: then one the culprit moved, elsewhere).
         moved_on_purpose = None
-        untouched = [
-            cid
-            for cid in pool
-            if cid not in set(moved) | set(due_before) | set(desc_before)
-            and len(lists) > 1
-            and w.cards[cid].id_list in lists
-        ]
-        if untouched:
-            cid, by = rng.choice(untouched), rng.choice(bystanders)
+        movable = [cid for cid in pool if w.cards[cid].id_list in lists]
+        candidates = [cid for cid in movable if cid not in set(moved)] or movable
+        if candidates and len(lists) > 1:
+            cid, by = rng.choice(candidates), rng.choice(bystanders)
             src = w.cards[cid].id_list
-            dst = rng.choice([x for x in lists if x != src])
+            dst = rng.choice([x for x in lists if x not in (src, moved_from)] or [moved_from])
+            assert dst is not None
             t += timedelta(minutes=40)
             w.move_card_to_list(cid, dst, by, t, pos="top")
             moved_on_purpose = (cid, by, src, dst)
