@@ -364,9 +364,15 @@ def test_writes_and_removals(
     assert not kind.blockable
 
 
-def test_only_the_list_kind_reads_lists() -> None:
-    """Live state reads a board's lists only for the list kind."""
+def test_what_each_kind_reads() -> None:
+    """Live state reads a board's lists only for the list kind, and its cards' value fields
+    only for the card value kinds (a member-only apply reads what it always read)."""
     assert [k.action for k in in_order() if k.reads_lists] == ["set_list_closed"]
+    assert [k.action for k in in_order() if k.reads_card_fields] == [
+        "move_card_to_list",
+        "set_card_closed",
+        "set_card_field",
+    ]
 
 
 def test_cannot_tell_lines() -> None:

@@ -14,14 +14,21 @@ from trello_restore.models import Change, Evidence, MemberRef, Plan, PlanOptions
 from trello_restore.planfile import PlanMeta, plan_to_dict, validate_plan
 from trello_restore.report import (
     card_url,
+    change_labels,
     dry_run_exit_code,
+    outcome_line,
     plan_summary,
     render_json,
     render_text,
     summary_line,
 )
+from trello_restore.runner import ChangeOutcome
 
 from .test_planfile import real_plan
+from .test_planfile_v2 import META as V2_META
+from .test_planfile_v2 import PLAN as V2_PLAN
+from .test_planfile_v2 import T as V2_T
+from .test_planfile_v2 import _value
 
 
 def test_option_set_a_dry_run() -> None:
@@ -257,4 +264,98 @@ def test_unnamed_members_warnings_and_incomplete_history() -> None:
     assert summary_line(plan, dry_run=False) == (
         "Summary: 2 changes (0 board memberships, 2 card members), 0 blocked, 1 skipped. "
         "1 card with incomplete history."
+    )
+
+
+# ------------------------------------------------------------- value kinds (design.md §10)
+
+
+def test_value_changes_grouped_like_members() -> None:
+    """A version 2 plan: each value kind under its heading in the order of application,
+    grouped by board, list and card (a list's own change under the list), with who changed
+    it and when; the fields left alone with their reason (and who else changed them); what
+    cannot be restored with who and when; every count in the summary line."""
+    assert render_text(V2_PLAN, V2_META) == (
+        "Plan for Team since 2026-10-20 09:30 UTC (restore archived, fields, list, mode "
+        "removed, by culprit)\n"
+        "\n"
+        "Would restore the archive state of lists (1)\n"
+        "  Team\n"
+        "    Doing\n"
+        "      + unarchive  changed by @culprit 2026-10-20 09:30:00 UTC\n"
+        "Would move cards back to their lists (1)\n"
+        "  Team\n"
+        "    Doing\n"
+        "      Ship it (https://trello.com/c/AbCd1234)\n"
+        '        + move back to list "Next" (from "Doing")  changed by @culprit 2026-10-20 '
+        "09:30:00 UTC\n"
+        "Would restore the archive state of cards (1)\n"
+        "  Team\n"
+        "    Doing\n"
+        "      Ship it (https://trello.com/c/AbCd1234)\n"
+        "        + unarchive  changed by @culprit 2026-10-20 09:30:00 UTC\n"
+        "Would restore card fields (1)\n"
+        "  Team\n"
+        "    Doing\n"
+        "      Ship it (https://trello.com/c/AbCd1234)\n"
+        "        + due 2026-11-02 12:00 UTC → restored to 2026-10-01 12:00 UTC  changed by "
+        "@culprit 2026-10-20 09:30:00 UTC (2 changes)\n"
+        "Fields left alone (2): already_restored 1, changed_by_others 1\n"
+        '  - desc of card "Other card": changed_by_others (also changed by @ann 2026-10-21 '
+        "08:00:00 UTC)\n"
+        "  - name of card k3: already_restored\n"
+        "Cannot be restored (1): not in the log\n"
+        '  - card "Gone card": card deleted by @culprit 2026-10-21 08:00:00 UTC\n'
+        "Summary: 4 changes (0 board memberships, 1 list archive state, 1 card move, 1 card "
+        "archive state, 1 card field, 0 card members), 0 blocked, 0 members skipped, 2 fields "
+        "skipped, 1 unrestorable. Dry run: nothing was changed.\n"
+    )
+
+
+def test_a_description_shows_first_lines_and_lengths_and_a_diff_under_verbose() -> None:
+    """A description reads as its first line and length on each side; ``-v`` adds the action
+    ids and a unified diff from the text now to the one restored."""
+    desc = _value(
+        "set_card_field", "c-00000000000000a5", "desc", "Keep the\nold plan", "Automated text"
+    )
+    plan = replace(V2_PLAN, changes=(desc,), value_skipped=(), unrestorable=())
+    line = (
+        '        + desc "Automated text" (14 chars) → restored to "Keep the" (17 chars)  '
+        "changed by @culprit 2026-10-20 09:30:00 UTC"
+    )
+    assert line + "\n" in render_text(plan, V2_META)
+    verbose = render_text(plan, V2_META, verbose=True)
+    diff = "\n".join(
+        " " * 10 + x
+        for x in ("--- now", "+++ restored", "@@ -1 +1,2 @@", "-Automated text", "+Keep the",
+                  "+old plan")
+    )  # fmt: skip
+    assert f"{line} [action a1]\n{diff}\n" in verbose
+    assert "0 fields skipped, 0 unrestorable" in verbose
+
+
+def test_an_empty_version_2_plan_has_nothing_to_restore() -> None:
+    """With nothing planned, a version 2 plan says so in its own words; version 1 keeps its
+    line."""
+    empty = replace(V2_PLAN, changes=(), value_skipped=(), unrestorable=())
+    assert "\nNothing to restore.\n" in render_text(empty, V2_META)
+    members = Plan(PlanOptions(since=V2_T), (), (), ())
+    assert "\nNothing to re-add.\n" in render_text(members, V2_META)
+
+
+def test_value_outcome_lines() -> None:
+    """An apply's outcome of a value change by name (from the plan), an undo's by ids."""
+    labels = change_labels(V2_PLAN)
+    moved = ChangeOutcome("c-00000000000000a2", "move_card_to_list", "applied", "b1", "k1", "")
+    assert outcome_line(moved, labels) == (
+        '  added            card "Ship it" (https://trello.com/c/AbCd1234): move back to list '
+        '"Next" (from "Doing")'
+    )
+    drifted = ChangeOutcome(
+        "c-00000000000000a4", "set_card_field", "drifted", "b1", "k1", "", None, "its due was "
+        "changed since (now none, expected 2026-11-02 12:00 UTC): left alone"
+    )  # fmt: skip
+    assert outcome_line(drifted, {}) == (
+        "  drifted, skipped card field of card k1  (its due was changed since (now none, "
+        "expected 2026-11-02 12:00 UTC): left alone)"
     )

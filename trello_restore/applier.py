@@ -183,7 +183,10 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     if not todo:
         return
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists}
-    live = read_live(run.api, {c.board_id for c in todo}, names, lists_of=lists_of)
+    fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}
+    live = read_live(
+        run.api, {c.board_id for c in todo}, names, lists_of=lists_of, fields_of=fields_of
+    )
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
         member: f'board "{names[board]}"' if names.get(board) else f"board {board}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
-from trello_restore.fetcher import board_cards
+from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_board
 from trello_restore.models import CardState, Membership
 
@@ -59,19 +59,22 @@ def read_live(
     names: Mapping[str, str] | None = None,
     *,
     lists_of: Iterable[str] = (),
+    fields_of: Iterable[str] = (),
 ) -> dict[str, LiveBoard]:
-    """One fresh listing of each board's cards (paged) and of its memberships, and of the
-    lists of the boards in ``lists_of``.
+    """One fresh listing of each board's cards (paged; with the value kinds' fields, ``desc``,
+    ``due``, …, on the boards in ``fields_of``, else only what the member kinds read) and of
+    its memberships, and of the lists of the boards in ``lists_of``.
 
     A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
     error (auth, unreachable) is raised before anything is written, a refusal to read a board
     (``PermissionDenied``) as one line naming the token's member and the board (``names``:
     board id → name, for that message)."""
     out: dict[str, LiveBoard] = {}
-    with_lists = set(lists_of)
+    with_lists, with_fields = set(lists_of), set(fields_of)
     for board_id in sorted(set(board_ids)):
+        fields = CARD_FIELDS if board_id in with_fields else MEMBER_CARD_FIELDS
         try:
-            cards = {c.id: c for c in board_cards(api, board_id)}
+            cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
             memberships = read_memberships(api, board_id)
             lists = read_lists(api, board_id) if board_id in with_lists else None
         except NotFound as err:

@@ -186,7 +186,10 @@ def undo_journal(
         assert lock_dir is not None
         locks = apply_lock(lock_names(journal.header.plan_digest, boards), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
-        live = read_live(api, boards, lists_of=_list_boards([*open_, *(u.record for u in known)]))
+        looked_at = [*open_, *(u.record for u in known)]
+        live = read_live(
+            api, boards, lists_of=_list_boards(looked_at), fields_of=_field_boards(looked_at)
+        )
         settled, unknown = _resolve_all(open_, live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
@@ -291,8 +294,10 @@ def resolve_earlier_journals(
     count = 0
     try:
         with apply_lock(names, lock_dir):
-            lists_of = _list_boards(r for _, records in found for r in records)
-            live = read_live(api, boards, lists_of=lists_of)
+            opened = [r for _, records in found for r in records]
+            live = read_live(
+                api, boards, lists_of=_list_boards(opened), fields_of=_field_boards(opened)
+            )
             for earlier, _ in found:
                 # Opened again under the lock: what another run settled meanwhile counts.
                 with Journal.open(earlier.path, earlier.header) as journal:
@@ -354,3 +359,8 @@ def _change(r: JournalRecord) -> Change:
 def _list_boards(records: Iterable[JournalRecord]) -> set[str]:
     """The boards whose lists live state must hold for these records' kinds."""
     return {r.board_id for r in records if kind_of(r.action).reads_lists}
+
+
+def _field_boards(records: Iterable[JournalRecord]) -> set[str]:
+    """The boards whose cards live state must read with the value kinds' fields."""
+    return {r.board_id for r in records if kind_of(r.action).reads_card_fields}

@@ -81,6 +81,9 @@ class ChangeKind(ABC):
     format_version: ClassVar[int] = 1
     #: Its precondition needs the board's lists (``LiveBoard.lists``), read once per board.
     reads_lists: ClassVar[bool] = False
+    #: Its precondition needs the cards' value fields (``desc``, ``due``, …: design.md §10),
+    #: read with the board's one listing of cards.
+    reads_card_fields: ClassVar[bool] = False
 
     # ------------------------------------------------------------------------- plan file
 

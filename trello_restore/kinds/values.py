@@ -214,6 +214,7 @@ class ValueKind(ChangeKind):
 
     format_version = 2
     grouped = True
+    reads_card_fields = True
     object_type: ClassVar[Literal["card", "list"]] = "card"
     #: The field it sets (``set_card_field``: one of ``CARD_FIELDS``).
     field_name: ClassVar[str] = ""
@@ -417,6 +418,7 @@ class ListClosed(ValueKind):
     field_name = "closed"
     value_schema: ClassVar[dict[str, Any]] = {"type": "boolean"}
     reads_lists = True
+    reads_card_fields = False
 
     def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
         return api.set_list_closed(c.list_id, bool(value))
