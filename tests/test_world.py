@@ -8,7 +8,8 @@ import pytest
 
 from trello_restore.sandbox import render
 from trello_restore.sandbox.ids import id_time, iso, parse_iso
-from trello_restore.sandbox.world import ALREADY_ON_CARD, TrelloError, World
+from trello_restore.sandbox.scenario import generate
+from trello_restore.sandbox.world import ALREADY_ON_CARD, AUTOMATION, TrelloError, World
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -186,3 +187,60 @@ def test_lookups_accept_short_links(world: World) -> None:
     assert world.board(board.short_link) is board
     assert world.member("ann").id == i["ann"]
     assert board.url.startswith(f"https://trello.com/b/{board.short_link}/team")
+
+
+def test_value_ledger_and_log_agree() -> None:
+    """Every value change is in the ``field_ledger`` once, with the old and new values, author
+    and app of the ``updateCard``/``updateList`` action it logged, and nothing else is: the
+    truth of the value kinds reads the ledger, the tool reads the log."""
+    s = generate(4, 200, second_damage=True, automation_share=0.1)
+    w = s.world
+    logged = {
+        (a.id, field, old, a.data["card" if a.type == "updateCard" else "list"][field])
+        for a in w.actions
+        if a.type in ("updateCard", "updateList")
+        for field, old in a.data["old"].items()
+        if field != "pos"
+    }
+    ledger = {(e.action_id, e.field, e.old, e.new) for e in w.field_ledger}
+    assert ledger == logged
+    assert len(w.field_ledger) == len(logged)
+    by_id = w.actions_by_id
+    for e in w.field_ledger:
+        action = by_id[e.action_id]
+        assert (e.at, e.by, e.board_id) == (action.date, action.id_member_creator, action.id_board)
+        assert e.app == (action.app.name if action.app else "")
+        assert e.object_id == (action.id_card or action.data["list"]["id"])
+    assert {e.app for e in w.field_ledger} == {"", AUTOMATION.name}
+
+
+def _automated_world() -> tuple[World, str, str]:
+    """A world whose actions an automation makes half the time: (world, lead, card)."""
+    w = World(seed=2, automation_share=0.5, clock=lambda: T0 + timedelta(days=30))
+    lead = w.add_member("lead", "Lea Lead", T0).id
+    board = w.create_board("Team", lead, T0)
+    card = w.create_card(w.create_list(board.id, "L", lead, T0).id, "C", lead, T0)
+    return w, lead, card.id
+
+
+def test_explicit_automation_leaves_the_rest_unchanged() -> None:
+    """An action made by an automation on purpose (``app=``) draws nothing from the random
+    source of ``automation_share``: the actions after it are automated exactly as without it.
+    Card values are checked as Trello does, and setting a value a card has logs nothing."""
+    w, lead, card = _automated_world()
+    plain, plain_lead, plain_card = _automated_world()
+    a = w.set_card_field(card, "due", "2025-04-01T17:00:00.000Z", lead, app=AUTOMATION)
+    assert a is not None
+    assert a.app is AUTOMATION
+    assert render.action(w, a)["appCreator"]["name"] == "Butler"
+    assert "memberCreator" not in render.action(w, a)
+    later = [w.comment(card, f"n{k}", lead).app for k in range(30)]
+    assert later == [plain.comment(plain_card, f"n{k}", plain_lead).app for k in range(30)]
+    assert None in later
+    assert AUTOMATION in later
+    assert w.set_card_field(card, "due", "2025-04-01T17:00:00.000Z", lead) is None
+    with pytest.raises(TrelloError) as err:
+        w.set_card_field(card, "dueComplete", "yes", lead)
+    assert (err.value.status, err.value.body) == (400, "invalid value for dueComplete")
+    with pytest.raises(ValueError, match="not a card value field"):
+        w.set_card_field(card, "labels", "red", lead)
