@@ -77,6 +77,21 @@ def _json_pos(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+def check_card_value(name: str, value: FieldValue) -> None:
+    """``400 invalid value for <name>`` for a value of the wrong type, an empty name or a
+    description longer than ``MAX_DESC`` (ValueError for a name not in ``CARD_VALUE_FIELDS``)."""
+    types = CARD_VALUE_FIELDS.get(name)
+    if types is None:
+        raise ValueError(f"not a card value field: {name}")
+    if (
+        not isinstance(value, types)
+        or (isinstance(value, bool) and bool not in types)
+        or (name == "name" and not value)
+        or (name == "desc" and isinstance(value, str) and len(value) > MAX_DESC)
+    ):
+        raise TrelloError(400, f"invalid value for {name}")
+
+
 class TrelloError(Exception):
     """A refusal the HTTP layer turns into Trello's status and body (text or JSON)."""
 
@@ -940,15 +955,7 @@ class World:
         what a client sends into Trello's ISO text first.
         """
         card = self.card(card_id)
-        types = CARD_VALUE_FIELDS.get(name)
-        if types is None:
-            raise ValueError(f"not a card value field: {name}")
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise TrelloError(400, f"invalid value for {name}")
-        if (name == "name" and not value) or (
-            name == "desc" and isinstance(value, str) and len(value) > MAX_DESC
-        ):
-            raise TrelloError(400, f"invalid value for {name}")
+        check_card_value(name, value)
         if getattr(card, _CARD_ATTR[name]) == value:
             return None
         return self._update_card(card, name, value, by, at, app)
