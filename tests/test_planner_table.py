@@ -594,6 +594,11 @@ def _resolve(**options: Any) -> PlanOptions:
                      id="a followed board's list that holds a card in scope"),
         pytest.param({"cards": frozenset({"c3", "gone8"})},
                      {"cards": frozenset({"c3", "gone8"})}, id="--card id, a deleted card"),
+        pytest.param({"by": "ANA"}, {"by": "ana", "removed_by": "ana"},
+                     id="--by: resolved, and it selects removals too"),
+        pytest.param({"by": "m1", "removed_by": "ana"}, {"by": "m1", "removed_by": "ana"},
+                     id="--by and --removed-by: one member, by id and username"),
+        pytest.param({"by": "ana", "removed_by": "ana"}, {}, id="--by and --removed-by alike"),
     ],
 )  # fmt: skip
 def test_filter_values_that_match(options: dict[str, Any], resolved: dict[str, Any]) -> None:
@@ -606,7 +611,7 @@ def test_filter_values_that_match(options: dict[str, Any], resolved: dict[str, A
     [
         pytest.param({"removed_by": ""}, "--removed-by names no member: give a username",
                      id="@ alone"),
-        pytest.param({"removed_by": "anna"}, "--removed-by anna: no member with that id or "
+        pytest.param({"removed_by": "anna"}, '--removed-by "anna": no member with that id or '
                      "username is in the boards' history or memberships; did you mean ana "
                      "(Ana Lima)?", id="--removed-by typo"),
         pytest.param({"removed_by": "zzzzzz"}, "no member with that id or username is in the "
@@ -632,6 +637,14 @@ def test_filter_values_that_match(options: dict[str, Any], resolved: dict[str, A
                      "(https://trello.com/c/…)", id="--card nothing near"),
         pytest.param({"removed_by": "x", "cards": frozenset({"y"})}, "; --card y: ",
                      id="every problem in one line"),
+        pytest.param({"by": "anna"}, '--by "anna": no member with that id or username is in '
+                     "the boards' history or memberships; did you mean ana", id="--by typo"),
+        pytest.param({"by": "zzzzzz"}, "or id of the member who made the changes",
+                     id="--by nothing near"),
+        pytest.param({"by": ""}, "--by names no member", id="--by @ alone"),
+        pytest.param({"removed_by": "ana", "by": "m2"}, '--removed-by "ana" and --by "m2" name '
+                     "different members, and --by selects member removals too",
+                     id="--removed-by and --by: two members"),
     ],
 )  # fmt: skip
 def test_filter_values_that_match_nothing(options: dict[str, Any], message: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pytest
 
+from trello_restore.errors import UsageError
 from trello_restore.models import (
     VALUE_SKIP_ORDER,
     BoardState,
@@ -37,7 +38,7 @@ from trello_restore.models import (
     State,
     ValueChange,
 )
-from trello_restore.planner import build_plan, change_id
+from trello_restore.planner import build_plan, change_id, resolve_filters
 from trello_restore.planner_values import card_value, same_value, value_action
 
 T = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
@@ -178,7 +179,8 @@ def decisions(p: Plan) -> set[str]:
             {"skip c1 name filtered None"}, id="filtered: the window's changes are by others"),
         pytest.param(
             [upd("u1", "name", "A", "B", -10, "alice")], card(name="B"), {"by": "cul"},
-            {"skip c1 name filtered None"}, id="filtered: no change at all by --by"),
+            {"skip c1 name outside_window None"},
+            id="outside_window: no change in the window, whoever made the earlier ones"),
         pytest.param(
             [upd("u1", "name", "A", "B", -10)], card(name="B"), {"by": "cul"},
             {"skip c1 name outside_window None"}, id="outside_window: before --since"),
@@ -190,7 +192,12 @@ def decisions(p: Plan) -> set[str]:
             {"skip c1 name filtered None"}, id="filtered: --card names another card"),
         pytest.param(
             [upd("u1", "name", "A", "B", -5)], card(name="B"), {"cards": frozenset({"c9"})},
-            {"skip c1 name filtered None"}, id="filtered beats outside_window"),
+            {"skip c1 name outside_window None"},
+            id="outside_window: a card --card leaves out, unchanged in the window"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", -5), upd("u2", "name", "B", "C", 5, "alice")],
+            card(name="C"), {"by": "cul"}, {"skip c1 name filtered None"},
+            id="filtered: changed in the window, by others than --by only"),
         pytest.param(
             [upd("u1", "name", "A", "B", 1)], card(name="B"), {"cards": frozenset({"c1-link"})},
             {"set_card_field c1 name A<-B u1"}, id="--card by shortLink"),
@@ -262,6 +269,10 @@ def test_a_change_carries_its_evidence_and_a_stable_id() -> None:
         "y",
         ("u1", "u2"),
     )
+    assert c.value_name == ""
+    (move,) = plan([upd("u3", "idList", "l1", "l2", 1)], state(card(list_id="l2"), board())).changes
+    assert isinstance(move, ValueChange)
+    assert (move.value, move.value_name) == ("l1", "Doing")  # the list it goes back to, named
 
 
 def test_only_the_kinds_asked() -> None:
@@ -444,3 +455,24 @@ def test_same_value_and_card_value() -> None:
         "d",
         False,
     ]
+
+
+def test_by_may_name_a_member_seen_only_in_field_changes_or_deletions() -> None:
+    """``--by`` is checked against every member the history shows, the authors of field
+    changes and deletions included (an automation's member may appear nowhere else)."""
+    h = History(
+        member_actions=(),
+        moves=(),
+        deleted_cards={"c9": "d9"},
+        card_lists=(),
+        cards={},
+        members={},
+        field_updates=(upd("u1", "name", "A", "B", 1, "auto-owner", app="Butler"),),
+        deleted_when={"c9": (at(2), "deleter")},
+    )
+    now = state(card(), board())
+    for who in ("auto-owner", "deleter"):
+        got = resolve_filters(h, now, PlanOptions(since=T, by=who))
+        assert (got.by, got.removed_by) == (who, who)
+    with pytest.raises(UsageError, match="--by"):
+        resolve_filters(h, now, PlanOptions(since=T, by="nobody"))

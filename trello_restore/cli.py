@@ -51,7 +51,7 @@ logger = logging.getLogger("trello_restore")
 _SETTING_OPTIONS = (
     *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
     *("only_recorded", "add_to_board", "board_role", "api_url", "journal", "workers"),
-    *("rate_limit", "log_file"),
+    *("rate_limit", "log_file", "restore", "by"),
 )
 #: Commands that read no settings (a broken config file does not stop them).
 _STANDALONE = ("demo", "sandbox")
@@ -251,9 +251,21 @@ class _Main(click.Group):
     "ever added, for cards with no recorded removal.",
 )
 @click.option(
+    "--restore",
+    metavar="KINDS",
+    help="What to restore, a comma list: members (default), archived (cards and lists "
+    "archived), list (cards moved to another list), fields (name, description, dates), or all.",
+)
+@click.option(
+    "--by",
+    metavar="MEMBER",
+    help="Only changes made by this member (id or username; an automation counts as the "
+    "member it acts for), for every kind; needed with --yes for kinds other than members.",
+)
+@click.option(
     "--removed-by",
     metavar="MEMBER",
-    help="Only removals performed by this member (id or username).",
+    help="Only removals performed by this member (id or username); members only.",
 )
 @click.option(
     "--cause",
@@ -393,7 +405,14 @@ def main(ctx: click.Context, /, **options: Any) -> None:
         return
     from trello_restore.cli_restore import plan_command
 
-    exit_with(lambda: plan_command(args, s))
+    def body() -> ExitCode:
+        if args.yes and not args.dry_run:  # unattended: a value kind needs --by (design.md §6)
+            from trello_restore.run import refuse_unattended
+
+            refuse_unattended(s.restore, s.by, s.label("restore"))
+        return plan_command(args, s)
+
+    exit_with(body)
 
 
 #: Options that only make sense when planning: refused in front of a subcommand, where they
@@ -401,7 +420,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
 _PLANNING_ONLY = (
     *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
     *("only_recorded", "add_to_board", "board_role", "plan_out", "lists", "cards"),
-    "detailed_exitcode",
+    *("detailed_exitcode", "restore", "by"),
 )
 _FLAG_NAMES = {
     "boards": "--board",
@@ -443,6 +462,7 @@ def _resolve_settings(
         "requests_per_window": flags["rate_limit"],
         "boards": flags["boards"] or None,
         "exports": flags["exports"] or None,
+        "restore": None if flags["restore"] is None else [flags["restore"]],
     }
     return Settings.resolve(values, os.environ, file)
 

@@ -48,6 +48,8 @@ CONFIG_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "add_to_board": (bool, "true or false"),
         "board_role": (str, "'normal' or 'observer'"),
         "workspace": (str, "a workspace (organization) id or name"),
+        "restore": (list, "a list of kinds to restore: members, archived, list, fields, or all"),
+        "by": (str, "a member id or username"),
     },
     "limits": {
         "requests_per_window": (int, "a whole number"),
@@ -215,6 +217,8 @@ FLAG_NAMES: dict[str, str] = {
     "until": "--until",
     "mode": "--mode",
     "removed_by": "--removed-by",
+    "by": "--by",
+    "restore": "--restore",
     "cause": "--cause",
     "only_recorded": "--only-recorded",
     "add_to_board": "--add-to-board",
@@ -311,6 +315,12 @@ class Settings:
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: What to restore (``--restore``, design.md §10.1): the kinds as given (checked when the
+    #: plan is requested), ``members`` by default.
+    restore: tuple[str, ...] = defaults.RESTORE
+    #: Only changes made by this member, every kind (``--by``); ``removed_by`` is the
+    #: members-only spelling.
+    by: str | None = None
 
     def label(self, key: str) -> str:
         """How to name a key's value in a message: its option, variable or file key."""
@@ -361,6 +371,8 @@ class Settings:
         boards, workspace = _scope(flags, source, conf, sources)
         cause = text("cause")
         removed_by = text("removed_by")
+        by = text("by")
+        restore = _strings(pick("restore"))
         rate = pick("requests_per_window")
         key_rate = pick("key_requests_per_window", flag=False)
         window = pick("window_seconds", flag=False)
@@ -405,6 +417,8 @@ class Settings:
             config_file=conf.path,
             warnings=conf.warnings,
             sources=sources,
+            restore=tuple(restore) or defaults.RESTORE,
+            by=by or None,
         )
 
 

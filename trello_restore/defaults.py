@@ -26,5 +26,8 @@ MAX_RETRIES = 5
 BACKOFF_S = 1.0
 #: The board role ``--add-to-board`` grants unless ``--board-role`` says otherwise.
 BOARD_ROLE: Literal["normal", "observer"] = "normal"
+#: What is restored unless ``--restore`` says otherwise (design.md §10.1): card members only,
+#: so every command means what it meant before the value kinds.
+RESTORE: tuple[str, ...] = ("members",)
 #: The planning mode unless ``--mode`` says otherwise.
 MODE: Literal["removed", "ever-added"] = "removed"

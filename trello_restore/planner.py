@@ -443,9 +443,18 @@ def resolve_filters(
     scope = cards_in_scope(history, state, named_boards)
     named = set(state.boards) if named_boards is None else set(named_boards)
     problems: list[str] = []
-    removed_by = options.removed_by
+    known = _known_members(history, members or {})
+    removed_by, by = options.removed_by, options.by
     if removed_by is not None:
-        removed_by = _resolve_member(removed_by, _known_members(history, members or {}), problems)
+        removed_by = _resolve_member(removed_by, known, problems)
+    if by is not None:  # --by selects member removals too, unless --removed-by names them
+        by = _resolve_member(by, known, problems, "--by")
+        if removed_by is not None and not _same_member(removed_by, by, known):
+            problems.append(
+                f"--removed-by {quote_name(removed_by)} and --by {quote_name(by)} name "
+                "different members, and --by selects member removals too: give one of them "
+                "(or the same member to both)"
+            )
     lists = options.lists
     if lists is not None:
         lists = frozenset(_resolve_list(v, state, scope, named, problems) for v in sorted(lists))
@@ -454,7 +463,9 @@ def resolve_filters(
             _check_card(value, history, state, scope, problems)
     if problems:
         raise UsageError("; ".join(problems) + "; nothing was changed")
-    return replace(options, removed_by=removed_by, lists=lists)
+    return replace(
+        options, removed_by=removed_by if removed_by is not None else by, by=by, lists=lists
+    )
 
 
 def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[str, MemberRef]:
@@ -466,6 +477,11 @@ def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[s
         known.setdefault(a.member_id, MemberRef(a.member_id))
     for m in history.moves:
         known.setdefault(m.by, MemberRef(m.by))
+    for by in (
+        *(u.by for u in history.field_updates),
+        *(w for _, w in history.deleted_when.values()),
+    ):
+        known.setdefault(by, MemberRef(by))
     for source in (history.members, members):
         for mid, ref in source.items():
             old = known.get(mid)
@@ -477,9 +493,11 @@ def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[s
     return known
 
 
-def _resolve_member(value: str, known: Mapping[str, MemberRef], problems: list[str]) -> str:
+def _resolve_member(
+    value: str, known: Mapping[str, MemberRef], problems: list[str], flag: str = "--removed-by"
+) -> str:
     if not value:  # "@" alone
-        problems.append("--removed-by names no member: give a username (@username) or an id")
+        problems.append(f"{flag} names no member: give a username (@username) or an id")
         return value
     if any(value in (m.id, m.username) for m in known.values()):
         return value
@@ -496,13 +514,20 @@ def _resolve_member(value: str, known: Mapping[str, MemberRef], problems: list[s
     hint = (
         "did you mean " + " or ".join(_member_label(m) for m in found) + "?"
         if found
-        else "give the username (as in @username) or id of the member who made the removals"
+        else "give the username (as in @username) or id of the member who made the "
+        + ("removals" if flag == "--removed-by" else "changes")
     )
     problems.append(
-        f"--removed-by {value}: no member with that id or username is in the boards' history "
-        f"or memberships; {hint}"
+        f"{flag} {quote_name(value)}: no member with that id or username is in the "
+        f"boards' history or memberships; {hint}"
     )
     return value
+
+
+def _same_member(a: str, b: str, known: Mapping[str, MemberRef]) -> bool:
+    """Whether two resolved member values (id or username) name the same member."""
+    ids = [{m.id for m in known.values() if v in (m.id, m.username)} for v in (a, b)]
+    return a == b or bool(ids[0] & ids[1])
 
 
 def _member_label(m: MemberRef) -> str:

@@ -16,9 +16,8 @@ passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected chan
   target now), ``other_board`` (a card move back to a list that is not on the card's board
   now: moving across boards is out of scope), ``changed_by_others`` (someone else changed the
   field after the damage began: who and when are listed; never clobbered), ``filtered`` (the
-  card or list fails ``--list``/``--card``, or the field's changes in the window are all by
-  others than ``--by``, or none at all is by that member), ``outside_window`` (the member's
-  changes all lie outside the window).
+  field changed in the window, but ``--by``, ``--list`` or ``--card`` excluded every such
+  change), ``outside_window`` (it did not change in the window at all).
 
 ``unrestorable`` lists the cards in scope deleted in the window (by the ``--by`` member, when
 given): ``deleteCard`` keeps no content to restore from.
@@ -235,6 +234,7 @@ class _Values:
             value=first.old,
             expected=last.new,
             actions=tuple(u.id for u in decision.selected),
+            value_name=self.lists.get(str(first.old), ("", ""))[1] if field == "idList" else "",
         )
 
     def a_list(self, list_id: str, ups: list[FieldUpdate]) -> ValueChange | ValueSkipped | None:
@@ -279,11 +279,9 @@ class _Values:
         """The decision for a field of an object that exists (on ``board``), in the order of
         ``VALUE_SKIP_ORDER`` after ``object_deleted``."""
         selected = self.selected(ups, passes)
-        if not selected:
+        if not selected:  # filters excluded the window's changes, or there were none
             window = any(self.in_window(u.date) for u in ups)
-            by_member = any(self.by_matches(u.by) for u in ups)
-            why = "filtered" if not passes or window or not by_member else "outside_window"
-            return _Decision(why, selected, [])
+            return _Decision("filtered" if window else "outside_window", selected, [])
         chosen = {u.id for u in selected}
         others = [u for u in ups[ups.index(selected[0]) :] if u.id not in chosen]
         target = selected[0].old

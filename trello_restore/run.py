@@ -29,7 +29,7 @@ from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_board
 from trello_restore.history import credit_apps
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
-from trello_restore.models import MemberRef, Plan, PlanOptions
+from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.planner import build_plan, resolve_filters
 from trello_restore.timeparse import check_window, parse_when
@@ -90,6 +90,8 @@ class PlanRequest:
             now=now,
             mode=s.mode,
             removed_by=s.removed_by,
+            by=s.by,
+            restore=s.restore,
             cause=s.cause,
             only_recorded=s.only_recorded,
             lists=lists,
@@ -103,7 +105,11 @@ class PlanRequest:
             read_retries=s.max_retries,
             apply=apply,
             state_dir=s.state_dir,
-            labels={"since": s.label("since"), "until": s.label("until")},
+            labels={
+                "since": s.label("since"),
+                "until": s.label("until"),
+                "restore": s.label("restore"),
+            },
             rate_limit=s.rate_limit,
             key_rate_limit=s.key_rate_limit,
             window_s=s.window_s,
@@ -131,6 +137,8 @@ def build_request(
     now: datetime,
     mode: Literal["removed", "ever-added"] = defaults.MODE,
     removed_by: str | None = None,
+    by: str | None = None,
+    restore: tuple[str, ...] = defaults.RESTORE,
     cause: Literal["move"] | None = None,
     only_recorded: bool = False,
     lists: tuple[str, ...] = (),
@@ -153,8 +161,10 @@ def build_request(
     """Check the inputs' combinations and parse dates; raise UsageError when they don't fit.
     ``apply`` says the plan is to be applied right away (no ``--dry-run``). ``since`` may be
     ``last-run`` (read from ``state_dir`` once the boards are known). ``labels`` name where
-    ``since`` and ``until`` came from in messages (default ``--since`` / ``--until``)."""
-    names = {"since": "--since", "until": "--until", **(labels or {})}
+    ``since``, ``until`` and ``restore`` came from in messages (default: their options).
+    ``restore`` is ``--restore``'s kinds (``all`` for every one)."""
+    names = {"since": "--since", "until": "--until", "restore": "--restore", **(labels or {})}
+    kinds = parse_restore(restore, names["restore"])
     if (boards or workspace is not None) and exports:
         raise UsageError(
             "use either --board (plan from the API) or --from-export (offline), not both"
@@ -193,6 +203,8 @@ def build_request(
         until=end,
         mode=mode,
         removed_by=removed_by.lstrip("@") if removed_by else None,
+        by=by.lstrip("@") if by else None,
+        restore=kinds,
         cause=cause,
         only_recorded=only_recorded,
         add_to_board=add_to_board,
@@ -218,6 +230,44 @@ def build_request(
         ),
         window_s=window_s or defaults.RATE_WINDOW_S,
     )
+
+
+def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozenset[RestoreKind]:
+    """``--restore``'s kinds (each value may be a comma list): ``members``, ``archived``,
+    ``list``, ``fields``, or ``all`` for every one. An unknown or empty kind is a
+    ``UsageError`` naming the valid ones."""
+    words = [w.strip().lower() for v in values for w in v.split(",")]
+    if not words or "" in words:
+        raise UsageError(
+            f"{label} names no kind: give a comma list of {', '.join(RESTORE_KINDS)}, or all"
+        )
+    kinds: set[RestoreKind] = set()
+    for word in words:
+        if word == "all":
+            kinds.update(RESTORE_KINDS)
+            continue
+        kind = next((k for k in RESTORE_KINDS if k == word), None)
+        if kind is None:
+            raise UsageError(
+                f"{label}: unknown kind {word!r:.40}; the kinds are "
+                f"{', '.join(RESTORE_KINDS)}, or all (comma-separated, e.g. archived,list)"
+            )
+        kinds.add(kind)
+    return frozenset(kinds)
+
+
+def refuse_unattended(restore: tuple[str, ...], by: str | None, label: str = "--restore") -> None:
+    """The one-shot form with ``--yes`` (cron) refuses a kind other than ``members`` without
+    ``--by`` (design.md §6): reverting every change by everyone since the last run would undo
+    the team's ordinary work each night."""
+    kinds = parse_restore(restore, label) - {"members"}
+    if kinds and not by:
+        raise UsageError(
+            f"{label} {','.join(sorted(kinds))} with --yes needs --by MEMBER: applied "
+            "unattended, it would revert every change everyone made in the window (each night, "
+            "the team's ordinary work); name the member whose changes to revert, or review the "
+            "plan first with --dry-run; nothing was changed"
+        )
 
 
 def _card_ref(value: str) -> str:
@@ -283,7 +333,7 @@ def make_plan(
                 since = read_last_run(req.state_dir, scope)
                 check_window(since, options.until)
                 options = replace(options, since=since)
-            fetched = fetch(api, boards)
+            fetched = fetch(api, boards, kinds=options.restore)
             sent = api.requests_sent
         source = "api"
     warnings = list(fetched.warnings)
