@@ -412,8 +412,21 @@ def test_second_damage_truth_matches_the_story(seed: int, cards: int, name: str)
         )
         deleted = {e.card_id for e in s.story.after if e.kind == "delete_card"}
         assert {u.card_id for u in truth.unrestorable} == deleted
+    elif name == "g":
+        # Members: the culprit removed none, but the incident's silent losses still stand and the
+        # log shows those members on their cards at T2 (it cannot date the loss): reconstructed,
+        # and blocked where the member is not on the archive board (no --add-to-board).
+        silent = {(e.card_id, e.member_id) for e in s.story.incident_losses if not e.logged}
+        assert {(c.card_id, c.member_id) for c in truth.changes | truth.blocked} == (
+            _expected_adds(s, "b") & silent
+        )
+        assert {c.evidence for c in truth.changes | truth.blocked} <= {"reconstructed"}
+        assert not truth.grants
+        assert not truth.unrestorable
     else:
         assert not truth.changes
+        assert not truth.blocked
+        assert not truth.skipped
         assert not truth.grants
         assert not truth.unrestorable
     baseline = snapshot(s.world)

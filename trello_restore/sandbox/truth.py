@@ -16,8 +16,11 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
   evidence of a change (planned or blocked), or skipped with the first reason that applies, in the
   order ``card_deleted, already_on_card, re_added_later, removed_again_later, filtered,
   deactivated, outside_window``.
-- A silent loss (an unlogged removal) inside the window becomes a ``reconstructed`` change whose
-  evidence is the last logged add of that member to that card before the loss. Deleted cards get
+- A silent loss (an unlogged removal) before ``until`` becomes a ``reconstructed`` change whose
+  evidence is the last logged add of that member to that card before the loss: the log cannot
+  date it, and whenever it happened before ``since`` the log still shows the member on the card
+  at ``since`` (design.md §3's unrecorded loss). The incident's silent losses are at T, so for the
+  sets a-e this is the window; for f-h (``since`` T2 > T) it is not. Deleted cards get
   no reconstructed changes. ``--removed-by`` and ``--cause`` do not filter silent losses;
   ``--only-recorded``, ``--list`` and ``--card`` do (reason ``filtered``).
 - Mode ``ever-added``: cards with a recorded removal inside the window are planned as in mode
@@ -315,6 +318,9 @@ def compute(
     def in_window(at: datetime) -> bool:
         return at >= options.since and (options.until is None or at < options.until)
 
+    def before_until(at: datetime) -> bool:
+        return options.until is None or at < options.until
+
     def selected(card: Card) -> bool:
         if options.lists is not None and card.id_list not in options.lists:
             return False
@@ -355,7 +361,7 @@ def compute(
             candidates = _ever_added(card, logged)
             evidence: Evidence = "ever_added"
         else:
-            candidates = _silent_losses(card, events, in_window)
+            candidates = _silent_losses(card, events, before_until)
             evidence = "reconstructed"
         for member_id, add_id in candidates:
             reason = _first_reason(
@@ -518,7 +524,11 @@ def _first_reason(**flags: bool) -> str | None:
 def _silent_losses(
     card: Card, events: list[MemberEvent], in_window: Callable[[datetime], bool]
 ) -> list[tuple[str, str]]:
-    """Unlogged removals in the window that still stand, with the add that preceded each."""
+    """Unlogged removals that still stand, with the add that preceded each. ``in_window`` is
+    the upper bound only: a silent loss before ``since`` leaves the log showing the member on
+    the card at ``since`` (no logged change of the pair follows it, or it would not stand), so
+    design.md §3's unrecorded loss ("on the card at the cutoff by replay, not on it now")
+    covers it too."""
     out: list[tuple[str, str]] = []
     for i, ev in enumerate(events):
         if ev.logged or ev.kind != "remove" or not in_window(ev.at):
