@@ -261,3 +261,29 @@ def test_a_plan_edited_to_a_wrong_type_is_one_line_and_sends_nothing(
     result = cli_for(sb, monkeypatch)("apply", str(path))
     one_line_error(result, ExitCode.USAGE, "does not match the plan schema at $.changes[")
     assert sb.server.request_log == []
+
+
+def test_undo_after_a_sigkill_resolves_the_interrupted_writes(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Undo of the journal a SIGKILLed apply left (no resume): its interrupted write is
+    resolved from live state (the value written there: this tool's; the value seen: never
+    made), and undo gives exactly the damaged values back, writing only what the apply made."""
+    sw, _ = damaged_world()
+    sb = sandbox_factory(sw, time_scale=10)
+    plan_file, journal_path = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    plan, meta = make_plan_file(sb, plan_file)
+    damaged = values(sb.world)
+    start = len(sb.server.request_log)
+    kill_after_writes(apply_command(plan_file, journal_path, sb), sb.env, sb, 2)
+    applied = len(writes(sb, start))  # what the killed run made, the last one maybe unjournaled
+    assert 2 <= applied < 5
+    start = len(sb.server.request_log)
+    # Short timeouts: undo waits as long as a killed run's write may still be on its way.
+    quick = api_for(sb, connect_timeout=0.2, read_timeout=0.5)
+    with quick as api, Journal.open(journal_path, header(plan, meta, sb)) as journal:
+        undone = undo_journal(journal, api, fast_options(), lock_dir=tmp_path / "locks")
+    assert values(sb.world) == damaged
+    assert undone.counts.get("undone", 0) == applied
+    assert len(writes(sb, start)) == applied
+    assert undone.exit_code == ExitCode.OK
