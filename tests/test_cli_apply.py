@@ -406,7 +406,8 @@ def test_sigint_stops_cleanly_and_a_rerun_finishes(
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert f"Run trello-restore apply {plan} again to resume" in err
+    # The hint names the journal given, so that running it resumes that journal.
+    assert f"Run trello-restore apply {plan} --journal {journal} again to resume" in err
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     assert "done by an earlier run" in again.stdout

@@ -279,7 +279,7 @@ def test_real_deck_export(real_exports: Path) -> None:
         main, ["--from-export", str(path), "--since", "2021-07-10", "--removed-by", "someoneelse",
                "--dry-run"],
     )  # fmt: skip
-    one_line_error(typo, ExitCode.USAGE, "--removed-by someoneelse: no member")
+    one_line_error(typo, ExitCode.USAGE, '--removed-by "someoneelse": no member')
     cased = _offline(path, "--since", "2021-07-10", "--removed-by", "JohnDoe")
     assert cased["changes"] == doc["changes"]
 

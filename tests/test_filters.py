@@ -109,7 +109,7 @@ def test_a_typo_in_a_cron_run_writes_nothing_and_keeps_last_run(
     link, typo = _moved_card(s)
     sprint = s.world.lists[s.moved_lists[0]].name  # "Sprint 1"
     cases = [
-        (["--removed-by", s.mover.username + "x"], f"--removed-by {s.mover.username}x",
+        (["--removed-by", s.mover.username + "x"], f'--removed-by "{s.mover.username}x"',
          f"did you mean {s.mover.username} ({s.mover.full_name})"),
         (["--list", sprint.replace("Sprint", "Sprnt")],
          f'--list "{sprint.replace("Sprint", "Sprnt")}"', f'"{sprint}"'),
@@ -142,7 +142,7 @@ def test_every_unmatched_value_is_named_in_one_line(
         invoke("--board", s.team.id, "--since", since, "--dry-run",
                "--removed-by", s.mover.full_name, "--list", "Nowhere", "--card", "zzzzzzzz")
     )  # fmt: skip
-    assert f"--removed-by {s.mover.full_name}: no member" in line
+    assert f'--removed-by "{s.mover.full_name}": no member' in line
     assert f"did you mean {s.mover.username} ({s.mover.full_name})?" in line
     assert '--list "Nowhere": no list' in line
     assert "--card zzzzzzzz: no card" in line

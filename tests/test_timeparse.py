@@ -78,3 +78,21 @@ def test_relative_ages_and_zones_are_exact() -> None:
     assert parse_when("36h", now_east) == NOW - timedelta(hours=36)
     assert parse_when("36h", now_east).tzinfo == UTC
     assert parse_when("2025-11-02t14:30:00z", NOW) == datetime(2025, 11, 2, 14, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "last tuesday", "12", "2025-11-02T14:3x"])
+def test_a_value_of_no_accepted_form_names_the_forms_not_pythons_words(value: str) -> None:
+    """Words, a bare number or a broken date-time: "is not a date or an age" and the forms
+    that are accepted, without Python's "Invalid isoformat string" (QA after issue 9)."""
+    with pytest.raises(UsageError) as err:
+        parse_when(value, NOW, "--since")
+    assert str(err.value) == (
+        f"--since {value!r} is not a date or an age: use an ISO date or date-time (2025-11-02, "
+        "2025-11-02T14:30, 2025-11-02T14:30:00+01:00) or an age like 36h, 7d, 2w"
+    )
+
+
+def test_an_impossible_date_says_which_field() -> None:
+    """A date-shaped value with an impossible field keeps the reason, which names it."""
+    with pytest.raises(UsageError, match=r"'2025-02-30' is not a date \(day is out of range"):
+        parse_when("2025-02-30", NOW)

@@ -46,6 +46,8 @@ WRITE_ROUTES = (
 IN_FLIGHT = 3
 #: Quiet time after a kill: longer than the sandbox's latency (30 ms real).
 QUIET_S = 0.4
+#: Seconds a request of the command line waits for its answer (``TRELLO_RESTORE_REQUEST_TIMEOUT``).
+REQUEST_TIMEOUT = "0.5"
 
 
 class InFlight:
@@ -134,6 +136,10 @@ def _env(sb: Sandbox) -> dict[str, str]:
         "TRELLO_API_URL": sb.base_url,
         "TRELLO_API_KEY": sb.key,
         "TRELLO_TOKEN": sb.token,
+        # Undo (and the one-shot run's settling of an earlier journal) waits for a killed run's
+        # writes that may still be in flight, as long as a request may take: keep that short.
+        # (``InFlight.release`` has every held write answered before they run.)
+        "TRELLO_RESTORE_REQUEST_TIMEOUT": REQUEST_TIMEOUT,
     }
 
 

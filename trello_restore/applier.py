@@ -97,8 +97,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def check_plan_target(meta: PlanMeta, api_url: str, account_id: str) -> None:
-    """Refuse (``UsageError``) a plan made offline, or for another API URL or account."""
+def check_plan_target(meta: PlanMeta, api_url: str, account_id: str | None = None) -> None:
+    """Refuse (``UsageError``) a plan made offline, or for another API URL or (when
+    ``account_id`` is given) another account. Without ``account_id`` it needs no request, so
+    callers check the URL before sending anything (credentials included) to the API."""
     account = meta.account
     if account is None or not account.id:
         raise UsageError(
@@ -111,7 +113,7 @@ def check_plan_target(meta: PlanMeta, api_url: str, account_id: str) -> None:
             f"this plan was made for {planned_url}, not {api_url.rstrip('/')}; pass --api-url "
             "(or TRELLO_API_URL) for the API it was made for, or make a new plan"
         )
-    if account.id != account_id:
+    if account_id is not None and account.id != account_id:
         who = account.username or account.id
         raise UsageError(
             f"this plan was made by Trello account {who}, not the token's; use that account's "
@@ -149,6 +151,7 @@ def apply_plan(
             f"{journal.path} is the journal of another plan; pass a different --journal or "
             "apply the plan it belongs to"
         )
+    check_plan_target(meta, api.settings.api_url)  # before any request reaches that API
     check_plan_target(meta, api.settings.api_url, str(api.me()["id"]))
     blocked = [b.change for b in plan.blocked]
     order = [c.change_id for c in (*plan.changes, *blocked)]

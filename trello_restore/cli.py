@@ -147,10 +147,46 @@ def setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
     setup_logging(verbose, quiet, settings.log_file, (settings.api_key, settings.token))
 
 
+class OneLineUsageError(click.UsageError):
+    """Click's own usage error (a bad option value or choice, an unknown option, a missing
+    argument), shown like every other error: one line, ``Error: …`` and where the help is,
+    instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
+
+    def show(self, file: Any = None) -> None:
+        message = " ".join(line.strip() for line in self.format_message().splitlines())
+        where = self.ctx.command_path if self.ctx is not None else "trello-restore"
+        click.echo(f"Error: {message} Try '{where} --help' for help.", err=True)
+
+
+def _one_line(err: click.UsageError) -> OneLineUsageError:
+    if isinstance(err, OneLineUsageError):
+        return err
+    return OneLineUsageError(err.format_message(), err.ctx)
+
+
 class _Main(click.Group):
     """The main command: a group whose subcommands are imported when one runs or shows its
     help. ``--help`` lists them by the first paragraph of their help, written here
-    (``tests/test_cli_thin.py`` checks it against the commands')."""
+    (``tests/test_cli_thin.py`` checks it against the commands'). Click's usage errors, its
+    own and its subcommands', are one line (``OneLineUsageError``)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            raise _one_line(err) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:  # a subcommand's (their parsing runs in here)
+            raise _one_line(err) from None
 
     #: name -> module, attribute, and the first paragraph of the command's help.
     SUBCOMMANDS: ClassVar[dict[str, tuple[str, str, str]]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -43,6 +44,12 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
 
     dry = args.dry_run
     json_summary = not dry and args.fmt == "json"
+    if args.detailed_exitcode and not dry:
+        raise UsageError(
+            "--detailed-exitcode works only with --dry-run (exit 7: changes are pending); add "
+            "--dry-run, or drop it: a run that applies exits 0 when everything was done and 5 "
+            "when a change failed, drifted or was blocked"
+        )
     if not dry and not args.yes:
         cli.refuse_without_terminal("applying the plan")
     if json_summary and args.plan_out == "-":
@@ -170,6 +177,28 @@ class OneShotUi:
 _RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"
 
 
+def command_line(ctx: click.Context, *words: str) -> str:
+    """The command that runs ``words`` (a subcommand and its arguments) as this run did, for
+    the resume hints: with the main command's ``--config`` and ``--token -`` when they were
+    given (the same settings, the token from standard input again), each word quoted for
+    the shell."""
+    main = ctx.find_root().params
+    head = ["trello-restore"]
+    if main.get("config_file") is not None:
+        head += ["--config", str(main["config_file"])]
+    if main.get("token") == "-":
+        head += ["--token", "-"]
+    return shlex.join([*head, *words])
+
+
+def _api_url_flag(api_url: str | None, s: Settings) -> list[str]:
+    """``--api-url URL`` when the URL was given as a flag (the subcommand's or the main
+    command's); an environment variable or the config file gives it again by itself."""
+    if api_url is None and s.sources.get("api_url") == "--api-url":
+        api_url = s.api_url
+    return ["--api-url", api_url] if api_url is not None else []
+
+
 def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options ``apply`` and ``undo`` share: concurrency, rate, API URL, verbosity."""
     options = [
@@ -235,9 +264,16 @@ def apply_command(
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
     dry_run = dry_run or parent.dry_run
     cli.setup_sub_logging(s, verbose, quiet)
-    resume = (
-        f"Run trello-restore apply {plan_file} again to resume; changes already made are skipped"
+    # The same plan, journal, API and config file: running it resumes this very journal.
+    named_journal = journal or s.journal
+    again = command_line(
+        ctx,
+        "apply",
+        plan_file,
+        *(["--journal", named_journal] if named_journal is not None else []),
+        *_api_url_flag(api_url, s),
     )
+    resume = f"Run {again} again to resume; changes already made are skipped"
 
     def body() -> ExitCode:
         from trello_restore import run
@@ -259,6 +295,7 @@ def apply_command(
             key=s.api_key,
             token=s.token,
             read_retries=s.max_retries,
+            request_timeout=s.request_timeout,
         )
         logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
         total = run.plan_outcomes(plan)  # one outcome each
@@ -311,6 +348,15 @@ def undo(
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
     dry_run, yes = dry_run or parent.dry_run, yes or parent.yes
     cli.setup_sub_logging(s, verbose, quiet)
+    again = command_line(
+        ctx,
+        "undo",
+        journal_file,
+        *(["--yes"] if yes else []),
+        *(["--include-board-memberships"] if include_board_memberships else []),
+        *_api_url_flag(api_url, s),
+    )
+    resume = f"Run {again} again to finish"
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
@@ -339,6 +385,7 @@ def undo(
             key=s.api_key,
             token=s.token,
             read_retries=s.max_retries,
+            request_timeout=s.request_timeout,
         )
         logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
         progress = cli.progress(n, quiet=quiet)
@@ -348,7 +395,7 @@ def undo(
             progress.clear()
             click.echo(
                 f"Interrupted after {progress.done} of {n} changes; what was undone is recorded "
-                f"in {journal.path}. Run the same command again to finish.",
+                f"in {journal.path}. {resume}.",
                 err=True,
             )
             sys.exit(130)
@@ -359,7 +406,7 @@ def undo(
         )
         if not quiet and not dry_run:
             click.echo(f"Journal: {journal.path}", err=True)
-        report_stop(report, journal.path, "Run the same command again to finish")
+        report_stop(report, journal.path, resume)
         return report.exit_code
 
     cli.exit_with(body)

@@ -57,6 +57,7 @@ CONFIG_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "window_seconds": ((int, float), "a number of seconds"),
         "workers": (int, "a whole number"),
         "max_retries": (int, "a whole number"),
+        "request_timeout": ((int, float), "a number of seconds"),
     },
     "paths": {
         "state_dir": (str, "a directory path"),
@@ -77,6 +78,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("limits", "window_seconds"): (0.001, 3600),
     ("limits", "workers"): (1, 64),
     ("limits", "max_retries"): (0, 20),
+    ("limits", "request_timeout"): (0.01, 600),
 }
 
 
@@ -311,6 +313,8 @@ class Settings:
     #: ``--journal`` (command line only).
     journal: str | None
     log_file: Path | None
+    #: Seconds a request waits for Trello's answer; None for the default (``defaults.py``).
+    request_timeout: float | None = None
     #: The config file read, if any, and its warnings.
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()
@@ -381,6 +385,7 @@ class Settings:
         )
         journal_dir = pick("journal_dir", flag=False)
         log_file = pick("log_file")
+        timeout = pick("request_timeout", flag=False)
         return cls(
             api_key=str(pick("api_key", "", flag=False)),
             token=str(pick("token", "")),
@@ -414,6 +419,7 @@ class Settings:
             log_file=None
             if log_file is None
             else _path(str(log_file), conf, sources.get("log_file", "")),
+            request_timeout=None if timeout is None else float(str(timeout)),
             config_file=conf.path,
             warnings=conf.warnings,
             sources=sources,

@@ -24,6 +24,11 @@ RATE_WINDOW_S = 10.0
 MAX_RETRIES = 5
 #: Backoff base in seconds for 5xx and connection errors: ``BACKOFF_S * 2**n``, jittered.
 BACKOFF_S = 1.0
+#: Seconds a request waits to connect, and for Trello's answer (between bytes). Their sum is
+#: the longest a write of a killed run may still be on its way to Trello: undo waits that long
+#: before it reads whether such a write took effect.
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
 #: The board role ``--add-to-board`` grants unless ``--board-role`` says otherwise.
 BOARD_ROLE: Literal["normal", "observer"] = "normal"
 #: What is restored unless ``--restore`` says otherwise (design.md §10.1): card members only,

@@ -151,6 +151,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             key=plan.key,
             token=plan.token,
             read_retries=plan.read_retries,
+            request_timeout=plan.request_timeout,
             resolve_earlier=True,  # a re-run plans afresh: settle a killed run's writes first
         )
         journal = apply.journal_path

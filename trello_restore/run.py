@@ -64,6 +64,8 @@ class PlanRequest:
     rate_limit: int = defaults.TOKEN_RATE_LIMIT
     key_rate_limit: int = defaults.KEY_RATE_LIMIT
     window_s: float = defaults.RATE_WINDOW_S
+    #: Seconds a request waits for an answer (``ApiSettings.timeouts``); None for the default.
+    request_timeout: float | None = None
 
     @classmethod
     def from_settings(
@@ -81,7 +83,7 @@ class PlanRequest:
         ``apply`` when the plan is to be applied right away. Messages name each setting by
         where it came from (an option, a variable or a config file key)."""
         s = settings
-        return build_request(
+        request = build_request(
             boards=s.boards,
             exports=s.exports,
             workspace=s.workspace,
@@ -114,6 +116,7 @@ class PlanRequest:
             key_rate_limit=s.key_rate_limit,
             window_s=s.window_s,
         )
+        return replace(request, request_timeout=s.request_timeout)
 
 
 @dataclass(frozen=True)
@@ -302,12 +305,15 @@ def make_plan(
         from trello_restore.api import ApiSettings, TrelloApi
         from trello_restore.limiter import RateLimiter
 
+        connect_timeout, read_timeout = ApiSettings.timeouts(req.request_timeout)
         settings = ApiSettings(
             key=req.key,
             token=req.token,
             api_url=req.api_url,
             cache_dir=req.cache_dir,
             read_retries=req.read_retries,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
         )
@@ -428,6 +434,8 @@ class ApplyRequest:
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     read_retries: int = defaults.MAX_RETRIES
+    #: Seconds a request waits for an answer (``ApiSettings.timeouts``); None for the default.
+    request_timeout: float | None = None
     #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
     #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
     earlier_journals: Path | None = None
@@ -486,6 +494,7 @@ def apply_request(
     journal_dir: Path | None = None,
     resolve_earlier: bool = False,
     lock_dir: Path | None = None,
+    request_timeout: float | None = None,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
@@ -509,6 +518,7 @@ def apply_request(
         key=key,
         token=token,
         read_retries=read_retries,
+        request_timeout=request_timeout,
         earlier_journals=default.parent if resolve_earlier else None,
     )
 
@@ -523,11 +533,21 @@ def plan_outcomes(plan: Plan) -> int:
     return len(plan.changes) + len(plan.blocked)
 
 
-def _open_api(api_url: str, key: str, token: str, read_retries: int) -> TrelloApi:
+def _open_api(
+    api_url: str, key: str, token: str, read_retries: int, request_timeout: float | None = None
+) -> TrelloApi:
     from trello_restore.api import ApiSettings, TrelloApi
 
     # No HTTP cache: applying reads only live state, which is never served from a cache.
-    settings = ApiSettings(key=key, token=token, api_url=api_url, read_retries=read_retries)
+    connect_timeout, read_timeout = ApiSettings.timeouts(request_timeout)
+    settings = ApiSettings(
+        key=key,
+        token=token,
+        api_url=api_url,
+        read_retries=read_retries,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
     return TrelloApi(settings)
 
 
@@ -551,15 +571,19 @@ def _existing_journal(path: Path, digest: str) -> Journal | None:
 def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyReport:
     """Carry the plan out (or, with ``options.dry_run``, report what it would do).
 
-    Order of operations: the token's account is read (``members/me``) and the plan's target is
-    checked (same API URL, same account, not an offline plan) before anything is written, the
-    journal included; then (``earlier_journals``) earlier journals' interrupted writes on the
-    plan's boards are resolved, the journal is opened (created, or resumed) and the engine runs.
+    Order of operations: the plan's target is checked before any request (not an offline plan,
+    same API URL), then the token's account is read (``members/me``) and checked (same
+    account) before anything is written, the journal included; then (``earlier_journals``)
+    earlier journals' interrupted writes on the plan's boards are resolved, the journal is
+    opened (created, or resumed) and the engine runs.
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan, check_plan_target
 
     digest = digest_of(req.plan, req.meta)
-    with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
+    # Offline, or made for another API URL: refused before any request (members/me would send
+    # the credentials to an API the plan was not made for).
+    check_plan_target(req.meta, req.api_url)
+    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
         account_id = str(api.me()["id"])
         check_plan_target(req.meta, req.api_url, account_id)
         if req.earlier_journals is not None and not req.options.dry_run:
@@ -607,6 +631,9 @@ class UndoRequest:
     key: str = field(repr=False, default="")
     token: str = field(repr=False, default="")
     read_retries: int = defaults.MAX_RETRIES
+    #: Seconds a request waits for an answer; with the connect timeout also how long undo
+    #: waits for a killed apply's writes that may still be in flight. None for the default.
+    request_timeout: float | None = None
 
 
 def load_journal(path: str | Path) -> Journal:
@@ -632,7 +659,7 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     any write."""
     from trello_restore.undo import undo_journal
 
-    with _open_api(req.api_url, req.key, req.token, req.read_retries) as api:
+    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
         journal = req.journal
         if not req.options.dry_run:
             journal = Journal.open(journal.path, journal.header)

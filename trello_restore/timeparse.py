@@ -39,7 +39,13 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
             return datetime(d.year, d.month, d.day, tzinfo=UTC)
         parsed = datetime.fromisoformat(iso)
     except ValueError as exc:
-        raise UsageError(f"{option} {value!r} is not a date ({exc}): {_HINT}") from None
+        # A date with an impossible field says which ("day is out of range for month");
+        # anything else is not a form this option takes, which Python words as its own
+        # "Invalid isoformat string": say what the forms are instead.
+        reason = str(exc)
+        if reason.startswith("Invalid isoformat string"):
+            raise UsageError(f"{option} {value!r} is not a date or an age: {_HINT}") from None
+        raise UsageError(f"{option} {value!r} is not a date ({reason}): {_HINT}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:

@@ -20,23 +20,30 @@ a ``failed`` one whose attempt may have gone through): ``journal.unresolved``. U
 from the same live read first (``resolve``), and journals the finding as an ``apply`` record: a
 member on the card (an active member of the board) now is this tool's, ``applied``, and is
 removed like any other; a member absent now means the write never took effect, ``not_applied``,
-nothing to undo. The applier journals ``pending`` only right before a write it decided on from
-a live read that showed the member absent, which is what makes "there now" mean "ours". A
-record whose board or card cannot be read stays open: it is reported ``failed`` ("cannot
-tell"), so the undo exits with the partial-failure code, and a later undo tries again.
+nothing to undo. "Now" is once no such write can still be on its way: a killed run's last
+writes may reach Trello after the kill, so the live read waits until the client's longest
+request (connect plus read timeout) has passed since the record was journaled and the journal
+last written (``in_flight_wait``; at most that long, and said on stderr). The applier journals
+``pending`` only right before a write it decided on from a live read that showed the member
+absent, which is what makes "there now" mean "ours". A record whose board or card cannot be
+read stays open: it is reported ``failed`` ("cannot tell"), so the undo exits with the
+partial-failure code, and a later undo tries again.
 
 The one-shot form run again after a kill plans afresh, sees such members on their cards and
 skips them; ``resolve_earlier_journals`` (called before it writes) settles the earlier
-journals' open records on its boards, so that each member this tool added is claimed by
-exactly one journal.
+journals' open records on its boards (after the same wait), so that each member this tool
+added is claimed by exactly one journal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -66,6 +73,7 @@ __all__ = [
     "NOT_ON_CARD",
     "Undoable",
     "decide_undo",
+    "in_flight_wait",
     "resolve",
     "resolve_earlier_journals",
     "undo_count",
@@ -149,6 +157,61 @@ def _check_target(journal: Journal, api: TrelloApi) -> None:
         )
 
 
+def in_flight_wait(
+    records: Iterable[JournalRecord], last_written: float | None, max_request_s: float, now: float
+) -> float:
+    """Seconds to wait before live state can tell whether the ``pending`` writes among
+    ``records`` took effect; 0 when there are none (Unix times).
+
+    A run killed while writes were on their way leaves them ``pending``, and Trello may still
+    carry such a write out after the kill: until the client's longest request
+    (``max_request_s``, connect plus read timeout) after it was sent. A member found absent
+    before then may yet arrive, so absent does not mean "never took effect" until then. The
+    write was sent no earlier than its record's time (``at``), and the run was alive when the
+    journal was last written (``last_written``, its modification time, None if unknown): the
+    later of the two, plus ``max_request_s``. Never more than ``max_request_s`` from ``now``
+    (the run is dead by now: undo holds its locks), also for a time in the future or one
+    that does not parse."""
+    times = [_unix_time(r.at, now) for r in records if r.status == "pending"]
+    if not times:
+        return 0.0
+    if last_written is not None:
+        times.append(last_written)
+    return min(max_request_s, max(0.0, max(times) + max_request_s - now))
+
+
+def _unix_time(at: str, default: float) -> float:
+    try:
+        return datetime.fromisoformat(at).timestamp()
+    except ValueError:
+        return default
+
+
+def _wait_for_in_flight(
+    journals: Sequence[tuple[Path, Sequence[JournalRecord]]], api: TrelloApi
+) -> None:
+    """Sleep until no write of the killed runs that left these journals' open records can
+    still be in flight (``in_flight_wait``, with this client's timeouts), saying so on stderr
+    first."""
+    now = time.time()
+    waits = [0.0]
+    for path, records in journals:
+        try:
+            last_written: float | None = path.stat().st_mtime
+        except OSError:
+            last_written = None
+        waits.append(in_flight_wait(records, last_written, api.settings.max_request_s, now))
+    wait = max(waits)
+    if wait > 0:
+        logger.warning(
+            "waiting %d s for writes a killed run may still have in flight (%s), so that live "
+            "state tells whether they took effect",
+            math.ceil(wait),
+            ", ".join(str(path) for path, _ in journals),
+        )
+        time.sleep(wait)
+
+
 def undo_journal(
     journal: Journal,
     api: TrelloApi,
@@ -186,6 +249,7 @@ def undo_journal(
         assert lock_dir is not None
         locks = apply_lock(lock_names(journal.header.plan_digest, boards), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
+        _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
             api, boards, lists_of=_list_boards(looked_at), fields_of=_field_boards(looked_at)
@@ -294,6 +358,7 @@ def resolve_earlier_journals(
     count = 0
     try:
         with apply_lock(names, lock_dir):
+            _wait_for_in_flight([(j.path, records) for j, records in found], api)
             opened = [r for _, records in found for r in records]
             live = read_live(
                 api, boards, lists_of=_list_boards(opened), fields_of=_field_boards(opened)

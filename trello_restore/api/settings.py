@@ -50,9 +50,9 @@ class ApiSettings:
     #: Where the SQLite cache files live; None for no HTTP cache at all.
     cache_dir: Path | None = None
     #: Seconds to wait for a connection.
-    connect_timeout: float = 5.0
+    connect_timeout: float = defaults.CONNECT_TIMEOUT_S
     #: Seconds to wait for an answer (between bytes).
-    read_timeout: float = 30.0
+    read_timeout: float = defaults.READ_TIMEOUT_S
     #: Retries of a read after a 429, a 5xx or a connection error (attempts = retries + 1).
     read_retries: int = defaults.MAX_RETRIES
     #: Backoff base in seconds: ``backoff_s * 2**n`` with jitter, at most ``MAX_BACKOFF_S``.
@@ -78,6 +78,22 @@ class ApiSettings:
     def host(self) -> str:
         """``host[:port]`` of ``api_url`` (never a user name or password), for messages."""
         return host_of(self.api_url)
+
+    @property
+    def max_request_s(self) -> float:
+        """The longest one request can take before this client gives up on it (connect plus
+        read timeout): how long a write sent by a run that was then killed may still be on
+        its way to Trello (``undo`` waits that long before it reads what such writes did)."""
+        return self.connect_timeout + self.read_timeout
+
+    @staticmethod
+    def timeouts(request_timeout: float | None) -> tuple[float, float]:
+        """``(connect_timeout, read_timeout)`` of the ``request_timeout`` setting (seconds to
+        wait for an answer; connecting may take as long, at most ``CONNECT_TIMEOUT_S``); the
+        defaults for None."""
+        if request_timeout is None:
+            return defaults.CONNECT_TIMEOUT_S, defaults.READ_TIMEOUT_S
+        return min(defaults.CONNECT_TIMEOUT_S, request_timeout), request_timeout
 
     @property
     def read_policy(self) -> RetryPolicy:
