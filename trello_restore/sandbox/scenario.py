@@ -31,6 +31,7 @@ ledger (see ``truth.py``); the tests check the two against each other.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable
@@ -342,6 +343,7 @@ def generate(
     automation_share: float = 0.0,
     hidden_name_share: float = 0.0,
     second_damage: bool = False,
+    history_actions: int = 0,
 ) -> Scenario:
     """Build a scenario with ``cards`` cards on the team board (20 to 20,000).
 
@@ -350,8 +352,14 @@ def generate(
     ``automation_share`` is the share of the history's actions an automation made (``appCreator``,
     no ``memberCreator``); ``hidden_name_share`` the share of members whose full name is private;
     ``second_damage`` adds the second damage of design.md §10.4 (module docstring) and the
-    option sets f-h.
+    option sets f-h. ``history_actions`` (0 by default: the scenario as it always was) adds
+    about that many actions of the kinds the fetcher reads to the team board's months before
+    the incident, in pairs from their own random source: a member added to a card and taken off
+    it again, or a card moved to another list and back, a minute or so later. A long history
+    (the issue-12 board: 20,000 cards, ``history_actions=200_000``, over 250,000 actions).
     """
+    if history_actions < 0:
+        raise ValueError(f"history_actions must be 0 or more, not {history_actions}")
     if not MIN_CARDS <= cards <= MAX_CARDS:
         raise ValueError(f"cards must be between {MIN_CARDS} and {MAX_CARDS}, not {cards}")
     for name, share in (
@@ -365,6 +373,7 @@ def generate(
     generator.world.automation_share = automation_share
     generator.hidden_name_share = hidden_name_share
     generator.second_damage = second_damage
+    generator.history_actions = history_actions
     return generator.build()
 
 
@@ -381,6 +390,8 @@ class _Generator:
         self.deactivated_at = self.incident_at - timedelta(days=20)
         self.ever_added: set[tuple[str, str]] = set()
         self.second_damage = False
+        #: Extra pre-incident actions of the long history (``generate``'s ``history_actions``).
+        self.history_actions = 0
         #: The card fields' own random source: with it or without, the rest is the same.
         self.fields_rng = random.Random(f"fields:{seed}:{n_cards}")
 
@@ -454,6 +465,8 @@ class _Generator:
             self._card_history(
                 timeline, card_ids, i, t0, list_id, group, everyone, active, deactivated.id, force
             )
+        if self.history_actions:
+            self._long_history(timeline, card_ids, starts, team, active)
         timeline.at(self.deactivated_at, lambda: w.deactivate_member(deactivated.id, org.id))
         timeline.run()
 
@@ -603,6 +616,49 @@ class _Generator:
             at = last + timedelta(hours=1)
             if at < cutoff:
                 on_card(at, w.set_card_closed, True, rng.choice(eligible(at)), at)
+
+    def _long_history(
+        self,
+        tl: _Timeline,
+        card_ids: list[str],
+        starts: list[datetime],
+        board: Board,
+        active: list[str],
+    ) -> None:
+        """``history_actions`` more actions before the incident, two at a time (``generate``).
+        Each pair is made in one step, so no other event of the card comes between its two
+        actions and the card's own history (adds, removals, moves) never conflicts with it;
+        pairs on a card that is archived by then are left out (hence "about")."""
+        w = self.world
+        rng = random.Random(f"history:{self.seed}:{self.n_cards}")
+        cutoff = self.incident_at - timedelta(hours=3)
+
+        def pair(index: int, at: datetime, gap: timedelta, move: bool, u: float, v: float) -> None:
+            card = w.cards.get(card_ids[index])
+            if card is None or card.closed or card.id_board != board.id:
+                return
+            people = [m for m in active if board.is_active_member(m)]
+            by = people[int(v * len(people))]
+            if move:
+                others = [x.id for x in w.lists_on_board(board.id) if x.id != card.id_list]
+                if others:
+                    home = card.id_list
+                    w.move_card_to_list(card.id, others[int(u * len(others))], by, at)
+                    w.move_card_to_list(card.id, home, by, at + gap)
+                return
+            pool = [m for m in people if m not in card.id_members]
+            if pool:
+                mid = pool[int(u * len(pool))]
+                self._add(card.id, mid, by, at)
+                w.remove_member_from_card(card.id, mid, by, at + gap)
+
+        for _ in range(self.history_actions // 2):
+            index = rng.randrange(len(starts))
+            gap = timedelta(seconds=rng.randint(5, 120))
+            first = starts[index] + timedelta(minutes=1)
+            at = first + (cutoff - first) * rng.random()
+            move, u, v = rng.random() < 0.5, rng.random(), rng.random()
+            tl.at(at, functools.partial(pair, index, at, gap, move, u, v))
 
     def _card_fields(self, t0: datetime) -> tuple[str, str | None]:
         """A new card's description and due date (own random source, see ``fields_rng``)."""
