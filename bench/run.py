@@ -46,13 +46,21 @@ from trello_restore.applier import ApplyOptions, apply_plan  # noqa: E402
 from trello_restore.fetcher import fetch, resolve_boards  # noqa: E402
 from trello_restore.journal import Journal, JournalHeader  # noqa: E402
 from trello_restore.limiter import RateLimiter  # noqa: E402
-from trello_restore.models import MemberRef, PlanOptions  # noqa: E402
-from trello_restore.planfile import PlanMeta, plan_digest, plan_to_dict  # noqa: E402
+from trello_restore.models import MemberRef, Plan, PlanOptions  # noqa: E402
+from trello_restore.planfile import PlanMeta, digest_of, plan_digest, plan_to_dict  # noqa: E402
 from trello_restore.planner import build_plan  # noqa: E402
+from trello_restore.run import build_request, make_plan  # noqa: E402
+from trello_restore.sandbox import truth as truth_module  # noqa: E402
 from trello_restore.sandbox.scenario import Scenario, generate  # noqa: E402
 from trello_restore.sandbox.server import RequestRecord, SandboxOptions, SandboxServer  # noqa: E402
+from trello_restore.sandbox.truth import GroundTruth  # noqa: E402
+from trello_restore.sandbox.workspace import generate_workspace  # noqa: E402
+from trello_restore.sandbox.world import World  # noqa: E402
 
 TRELLO_RATE = 10.0  # requests per Trello second (100 per 10 s per token)
+#: ``--long-history``: the issue-12 board, 20,000 cards with over 250,000 actions in its feed.
+LONG_HISTORY_CARDS = 20_000
+LONG_HISTORY_ACTIONS = 200_000
 _ID = re.compile(r"^(?:[0-9a-f]{24}|[A-Za-z0-9]{8})$")
 
 
@@ -114,6 +122,13 @@ def _server(s: Scenario, time_scale: float, latency_ms: float) -> SandboxServer:
     return server
 
 
+def _server_for(world: World, time_scale: float, latency_ms: float) -> SandboxServer:
+    """A started sandbox serving ``world`` (any generated world: a scenario's, a workspace's)."""
+    server = SandboxServer(world, SandboxOptions(latency_ms=latency_ms, time_scale=time_scale))
+    server.start()
+    return server
+
+
 def bench_baseline(seed: int, size: int, time_scale: float, latency_ms: float) -> dict[str, Any]:
     s = generate(seed, size)
     truth = s.truth("b")
@@ -136,9 +151,15 @@ def bench_baseline(seed: int, size: int, time_scale: float, latency_ms: float) -
 
 
 def bench_restore(
-    seed: int, size: int, time_scale: float, latency_ms: float, workdir: Path
+    seed: int,
+    size: int,
+    time_scale: float,
+    latency_ms: float,
+    workdir: Path,
+    history_actions: int = 0,
 ) -> dict[str, Any]:
-    s = generate(seed, size)
+    s = generate(seed, size, history_actions=history_actions)
+    board_actions = len(s.world.board_feed[s.team.id])
     truth = s.truth("b")
     before = _members(s)
     # The dry run is a few dozen requests: it runs on Trello's own clock (time scale 1), because
@@ -201,7 +222,7 @@ def bench_restore(
         )
         with (
             TrelloApi(settings2) as api2,
-            Journal.open(workdir / f"journal-{size}.jsonl", header) as journal,
+            Journal.open(workdir / f"journal-{size}-{history_actions}.jsonl", header) as journal,
         ):
             t0 = time.monotonic()
             report = apply_plan(
@@ -213,6 +234,7 @@ def bench_restore(
         server.stop()
     return {
         "phases": [p.figures() for p in phases],
+        "team_board_actions": board_actions,
         "fetch_seconds": round(fetch_seconds, 2),
         "plan_cpu_seconds": round(plan_cpu, 2),
         "plan": {
@@ -223,6 +245,136 @@ def bench_restore(
         },
         "apply_counts": report.counts,
         "correctness": _correctness(s, before, truth),
+    }
+
+
+def plan_against_truth(plan: Plan, truth: GroundTruth) -> dict[str, int]:
+    """How far a plan is from a ground truth (as ``tests/truthcheck.py`` compares them): card
+    changes (with their evidence), grants, blocked and skipped entries the plan lacks
+    (``missing``) or has beyond it (``extra``); ``exact`` when both are 0."""
+    evidence = {
+        c.change_id: (c.evidence.kind, c.evidence.action_id) if c.evidence else ("", None)
+        for c in plan.card_changes()
+    }
+    got: dict[str, set[tuple[str | None, ...]]] = {
+        "changes": {(c.card_id, c.member.id, *evidence[c.change_id]) for c in plan.card_changes()},
+        "grants": {(c.board_id, c.member.id, c.role) for c in plan.board_changes()},
+        "blocked": {(b.change.card_id, b.change.member.id, b.reason) for b in plan.blocked},
+        "skipped": {(x.card_id, x.member.id, x.reason, x.action_id) for x in plan.skipped},
+    }
+    want: dict[str, set[tuple[str | None, ...]]] = {
+        "changes": {(c.card_id, c.member_id, c.evidence, c.action_id) for c in truth.changes},
+        "grants": {(g.board_id, g.member_id, g.role) for g in truth.grants},
+        "blocked": {(b.card_id, b.member_id, "not_board_member") for b in truth.blocked},
+        "skipped": {(x.card_id, x.member_id, x.reason, x.action_id) for x in truth.skipped},
+    }
+    out = {"truth_changes": len(truth.changes), "truth_grants": len(truth.grants)}
+    out["missing"] = sum(len(want[k] - got[k]) for k in want)
+    out["extra"] = sum(len(got[k] - want[k]) for k in want)
+    out["exact"] = int(out["missing"] == 0 and out["extra"] == 0)
+    return out
+
+
+def bench_workspace(
+    seed: int,
+    boards: int,
+    cards: tuple[int, int],
+    time_scale: float,
+    latency_ms: float,
+    workdir: Path,
+) -> dict[str, Any]:
+    """The workspace run (issue 12 item 5): ``boards`` boards of ``cards`` cards (a range) in one
+    workspace with move incidents between pairs of them, planned through ``--workspace ORG``
+    (``run.make_plan``, as the command line plans; option set b over every board) and applied.
+    The plan is checked against the workspace's ground truth (``sandbox/workspace.py``: the
+    ledger, not the planner), and the boards' end state against the baseline plus the truth."""
+    ws = generate_workspace(seed, boards, cards)
+    o = ws.option_sets()["b"]
+    truth = ws.truth(o)
+    baseline = truth_module.snapshot(ws.world, ws.board_ids)
+    # Unscaled like the single-board dry run: local CPU is not time-scaled.
+    server = _server_for(ws.world, 1.0, latency_ms)
+    phases = []
+    try:
+        request = build_request(
+            boards=(),
+            exports=(),
+            workspace=ws.organization.name,
+            since=o.since.isoformat(),
+            until=None,
+            now=datetime.now(UTC),
+            removed_by=ws.lead.username,
+            add_to_board=True,
+            api_url=server.base_url,
+            key=ws.key,
+            token=ws.token,
+        )
+        t0 = time.monotonic()
+        result = make_plan(request, created_at=datetime.now(UTC))
+        phases.append(
+            Phase("dry run (--workspace)", list(server.request_log), time.monotonic() - t0)
+        )
+        plan, meta = result.plan, result.meta
+        checked = plan_against_truth(plan, truth)
+        server.set_options(time_scale=time_scale)
+        server.reset_rate_limits()
+        window = 10.0 / time_scale
+        mark = len(server.request_log)
+        settings = ApiSettings(
+            key=ws.key,
+            token=ws.token,
+            api_url=server.base_url,
+            rate_window_s=window,
+            backoff_s=0.5 / time_scale,
+            limiter=RateLimiter(90, window, key_limit=270),
+        )
+        with TrelloApi(settings) as api:
+            header = JournalHeader(
+                plan_digest=digest_of(plan, meta),
+                api_url=server.base_url,
+                account_id=str(api.me()["id"]),
+                created_at=meta.created_at.isoformat(),
+            )
+            with Journal.open(workdir / "journal-workspace.jsonl", header) as journal:
+                t0 = time.monotonic()
+                report = apply_plan(
+                    plan,
+                    meta,
+                    api,
+                    journal,
+                    ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8),
+                    lock_dir=workdir / "locks",
+                )
+                seconds = (time.monotonic() - t0) * time_scale
+        # The journal header's members/me is not part of the apply.
+        phases.append(Phase("apply", list(server.request_log[mark + 1 :]), seconds))
+    finally:
+        server.stop()
+    after = truth_module.snapshot(ws.world, ws.board_ids)
+    want = truth.end_state(baseline)
+    wrong = sorted(k for k in set(want) | set(after) if want.get(k) != after.get(k))
+    with ws.world.lock:
+        feed = sum(len(ws.world.board_feed.get(b, ())) for b in ws.board_ids)
+    return {
+        "workspace": {
+            "boards": len(ws.boards),
+            "cards": sum(ws.cards.values()),
+            "cards_per_board": [min(ws.cards.values()), max(ws.cards.values())],
+            "board_actions": feed,
+            "incidents": len(ws.incidents),
+            "incident_losses": sum(len(i.losses) for i in ws.incidents),
+        },
+        "phases": [p.figures() for p in phases],
+        "plan": {
+            "boards_in_plan": len(meta.boards),
+            "card_changes": len(plan.card_changes()),
+            "board_changes": len(plan.board_changes()),
+            "blocked": len(plan.blocked),
+            "skipped": len(plan.skipped),
+        },
+        "plan_vs_truth": checked,
+        "apply_counts": report.counts,
+        "end_state": {"keys": len(want), "wrong": len(wrong), "exact": int(not wrong)},
     }
 
 
@@ -241,12 +393,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000, 20000])
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[500, 5000, 20000], help="none: skip them"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-scale", type=float, default=20.0)
     parser.add_argument("--latency-ms", type=float, default=200.0)
-    parser.add_argument("--planner-actions", type=int, default=1_000_000)
+    parser.add_argument("--planner-actions", type=int, default=1_000_000, help="0: skip")
     parser.add_argument("--skip-baseline", action="store_true")
+    add_extra_arguments(parser)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     results: dict[str, Any] = {
@@ -279,10 +434,96 @@ def main() -> None:
                 print(json.dumps(entry["baseline"]["phases"], indent=1)[:1500], file=sys.stderr)
             results["sizes"][str(size)] = entry
             args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print("== planner", file=sys.stderr)
-    results["planner"] = bench_planner(args.planner_actions)
+        run_extras(args, results, Path(tmp))
+    if args.planner_actions:
+        print("== planner", file=sys.stderr)
+        results["planner"] = bench_planner(args.planner_actions)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print(workspace_table(results))
+
+
+def add_extra_arguments(parser: argparse.ArgumentParser) -> None:
+    """The long-history board and the workspace run (issue 12): off unless asked for."""
+    parser.add_argument(
+        "--long-history",
+        action="store_true",
+        help=f"also the {LONG_HISTORY_CARDS:,}-card board with {LONG_HISTORY_ACTIONS:,} more "
+        "actions (over 250,000 in its feed): dry run and apply, no baseline",
+    )
+    parser.add_argument(
+        "--workspace",
+        action="store_true",
+        help="also the workspace run: --workspace-boards boards planned and applied through "
+        "--workspace ORG",
+    )
+    parser.add_argument("--workspace-boards", type=int, default=50)
+    parser.add_argument(
+        "--workspace-cards", type=int, nargs=2, default=[100, 2000], metavar=("MIN", "MAX")
+    )
+
+
+def run_extras(args: argparse.Namespace, results: dict[str, Any], workdir: Path) -> None:
+    """``--long-history`` and ``--workspace``, into ``results`` (written to ``args.out``)."""
+    if args.long_history:
+        name = f"{LONG_HISTORY_CARDS} (long history)"
+        print(f"== {name}", file=sys.stderr)
+        entry = bench_restore(
+            args.seed,
+            LONG_HISTORY_CARDS,
+            args.time_scale,
+            args.latency_ms,
+            workdir,
+            history_actions=LONG_HISTORY_ACTIONS,
+        )
+        print(json.dumps(entry["phases"], indent=1)[:2000], file=sys.stderr)
+        results["sizes"][name] = {"trello_restore": entry}
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.workspace:
+        low, high = args.workspace_cards
+        print(
+            f"== workspace: {args.workspace_boards} boards of {low}-{high} cards", file=sys.stderr
+        )
+        results["workspace"] = bench_workspace(
+            args.seed,
+            args.workspace_boards,
+            (low, high),
+            args.time_scale,
+            args.latency_ms,
+            workdir,
+        )
+        print(json.dumps(results["workspace"], indent=1)[:3000], file=sys.stderr)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def workspace_table(results: dict[str, Any]) -> str:
+    """A markdown table of the workspace run ("" without one)."""
+    if "workspace" not in results:
+        return ""
+    w = results["workspace"]
+    shape = w["workspace"]
+    checked, end = w["plan_vs_truth"], w["end_state"]
+    verdict = (
+        "exact"
+        if checked["exact"]
+        else f"plan: {checked['missing']} missing, {checked['extra']} extra"
+    )
+    if not end["exact"]:
+        verdict += f"; end state: {end['wrong']} wrong"
+    lines = [
+        f"Workspace: {shape['boards']} boards, {shape['cards']:,} cards "
+        f"({shape['cards_per_board'][0]:,}-{shape['cards_per_board'][1]:,} per board), "
+        f"{shape['board_actions']:,} actions, {shape['incidents']} incidents.",
+        "",
+        "| phase | reads | writes | 429s | wall (Trello s) | bound (s) | ratio | correct |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p in w["phases"]:
+        lines.append(
+            f"| {p['phase']} | {p['reads']} | {p['writes']} | {p['http_429']} | "
+            f"{p['wall_trello_s']} | {p['lower_bound_s']} | {p['ratio_to_bound']} | {verdict} |"
+        )
+    return "\n".join(lines)
 
 
 def table(results: dict[str, Any]) -> str:
