@@ -2,6 +2,7 @@
 
     python bench/run.py                       # sizes 500, 5000, 20000; writes bench/results.json
     python bench/run.py --sizes 500 --time-scale 20
+    python bench/run.py --workspace --long-history   # also the workspace run and the long board
 
 For each size, one seeded incident scenario is generated twice (identical copies) and served by
 two sandboxes with 200 ms latency and Trello's limits (100 requests / 10 s per token, 300 per
@@ -15,6 +16,10 @@ Figures per approach and phase: requests by endpoint, reads and writes, 429s rec
 copy's final card memberships against the scenario's ground truth (pre-run memberships + the
 ground-truth changes). Then the planner alone on synthetic member actions (``planner_bench.py``,
 in its own process for a clean peak-memory figure).
+
+``--workspace`` adds a workspace of many boards with move incidents between pairs of them,
+planned through ``--workspace ORG`` and applied, checked against its ground truth
+(``bench_workspace``); ``--long-history`` adds the 20,000-card board with over 250,000 actions.
 
 Machines are shared and noisy: compare the ratios of one run, not absolute seconds across runs.
 """
