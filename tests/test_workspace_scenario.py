@@ -6,6 +6,7 @@ applies giving exactly baseline + truth."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,12 +15,13 @@ from trello_restore.planfile import plan_from_dict, plan_to_dict
 from trello_restore.run import build_request, make_plan
 from trello_restore.sandbox import render
 from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.server import SandboxServer
 from trello_restore.sandbox.truth import snapshot
 from trello_restore.sandbox.workspace import Workspace, generate_workspace
 from trello_restore.sandbox.world import Action
 
 from .applykit import NOW, api_for, apply_doc, fast_options, open_journal, plan_doc
-from .conftest import SandboxFactory
+from .conftest import SandboxFactory, run_cli
 from .truthcheck import assert_plan_is_truth
 
 
@@ -177,3 +179,33 @@ def test_long_history_plan_over_http_equals_the_truth(sandbox_factory: SandboxFa
         assert_plan_is_truth(plan, s.truth(name))
     pages = [r for r in sb.server.request_log if r.path.endswith(f"/boards/{s.team.id}/actions")]
     assert len(pages) >= 2 * 3, "each plan read the long feed over several pages"
+
+
+def test_sandbox_serve_workspace_boards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sandbox serve --workspace-boards N`` serves the workspace generator's world (its lead's
+    key and token on stdout, how to plan it on stderr); ``--second-damage`` with it is a usage
+    error."""
+    seen: dict[str, Any] = {}
+
+    def fake_serve_forever(self: SandboxServer) -> None:
+        seen["world"], seen["options"] = self.world, self.options
+        self._close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SandboxServer, "serve_forever", fake_serve_forever)
+    args = ["sandbox", "serve", "--seed", "3", "--workspace-boards", "2", "--time-scale", "20"]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.output
+    ws = generate_workspace(3, 2)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("TRELLO_API_URL=http://127.0.0.1:")
+    assert lines[1:] == [f"TRELLO_API_KEY={ws.key}", f"TRELLO_TOKEN={ws.token}"]
+    world = seen["world"]
+    assert [b.id for b in world.boards.values()] == list(ws.board_ids)
+    assert seen["options"].time_scale == 20.0
+    since = ws.first_incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    hint = f"--workspace {ws.organization.name} --since {since} --removed-by {ws.lead.username}"
+    assert hint in result.stderr
+    refused = run_cli([*args, "--second-damage"])
+    assert refused.exit_code == 2
+    assert "--second-damage" in refused.output

@@ -18,9 +18,11 @@ import click
 
 from trello_restore import cli
 from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
+from trello_restore.sandbox.workspace import MAX_BOARDS
 
 if TYPE_CHECKING:
     from trello_restore.report import Progress
+    from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 
 #: Scenario options shared by ``demo``, ``sandbox serve`` and ``sandbox export``.
 _CARDS_OPTION = click.option(
@@ -167,6 +169,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     help="How before/since action and card ids compare: by their one-second timestamp (as "
     "Trello documents), or exactly.",
 )
+@click.option(
+    "--workspace-boards",
+    type=click.IntRange(2, MAX_BOARDS),
+    default=None,
+    help="Serve a workspace of this many boards (100 to 2,000 cards each, move incidents "
+    "between pairs of them; the benchmark's --workspace run) instead of the scenario: plan it "
+    "with --workspace.",
+)
 def serve(
     host: str,
     port: int,
@@ -185,6 +195,7 @@ def serve(
     hidden_name_share: float,
     id_cursor: str,
     second_damage: bool,
+    workspace_boards: int | None,
 ) -> None:
     """Serve a generated sandbox Trello on loopback until interrupted.
 
@@ -208,6 +219,13 @@ def serve(
         id_cursor=id_cursor,
         seed=seed,
     )
+    if workspace_boards is not None:
+        if second_damage:
+            raise click.BadParameter(
+                "--second-damage is for the scenario: leave it out with --workspace-boards"
+            )
+        _serve_workspace(host, port, seed, workspace_boards, unlogged_share, options)
+        return
     scenario = generate(
         seed=seed,
         cards=cards,
@@ -229,6 +247,44 @@ def serve(
         click.echo(
             _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
         )
+    _serve_until_stopped(server)
+
+
+def _serve_workspace(
+    host: str,
+    port: int,
+    seed: int,
+    boards: int,
+    unlogged_share: float,
+    options: SandboxOptions,
+) -> None:
+    """``sandbox serve --workspace-boards N``: the workspace generator's world, served like
+    the scenario, with a line saying how to plan it."""
+    from trello_restore.sandbox.server import SandboxServer
+    from trello_restore.sandbox.workspace import generate_workspace
+
+    ws = generate_workspace(seed, boards, unlogged_share=unlogged_share)
+    try:
+        server = SandboxServer(ws.world, options, host=host, port=port)
+    except OSError as err:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
+    click.echo(f"TRELLO_API_URL={server.base_url}")
+    click.echo(f"TRELLO_API_KEY={ws.key}")
+    click.echo(f"TRELLO_TOKEN={ws.token}")
+    sys.stdout.flush()
+    click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
+    first = ws.first_incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    click.echo(
+        f"Workspace {ws.organization.name}: {len(ws.boards)} boards, {sum(ws.cards.values())} "
+        f"cards, {len(ws.incidents)} move incidents from {first}; plan them with "
+        f"--workspace {ws.organization.name} --since {first} --removed-by {ws.lead.username}",
+        err=True,
+    )
+    _serve_until_stopped(server)
+
+
+def _serve_until_stopped(server: SandboxServer) -> None:
+    """Serve until Ctrl-C or SIGTERM."""
     # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python then
     # would not turn it into KeyboardInterrupt, so `kill -INT` would not stop the server.
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
