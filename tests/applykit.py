@@ -30,7 +30,8 @@ Boards = dict[str, dict[str, str]]
 
 
 def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
-    """The plan document of reference option set ``name`` (design.md §3), made over HTTP."""
+    """The plan document of reference option set ``name`` (design.md §3, §10.4: ``--restore``
+    and ``--by`` too), made over HTTP naming the team board."""
     o = s.option_sets()[name]
     request = build_request(
         boards=(s.team.id,),
@@ -40,6 +41,8 @@ def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
         now=NOW,
         mode=o.mode,
         removed_by=s.mover.username if o.removed_by else None,
+        by=o.by,
+        restore=tuple(sorted(o.restore)),
         only_recorded=o.only_recorded,
         add_to_board=o.add_to_board,
         api_url=sb.base_url,

@@ -348,7 +348,7 @@ def test_value_outcome_lines() -> None:
     labels = change_labels(V2_PLAN)
     moved = ChangeOutcome("c-00000000000000a2", "move_card_to_list", "applied", "b1", "k1", "")
     assert outcome_line(moved, labels) == (
-        '  added            card "Ship it" (https://trello.com/c/AbCd1234): move back to list '
+        '  restored         card "Ship it" (https://trello.com/c/AbCd1234): move back to list '
         '"Next" (from "Doing")'
     )
     drifted = ChangeOutcome(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from trello_restore.models import Plan, PlanOptions
-from trello_restore.sandbox.truth import GroundTruth, OptionSet
+from typing import Any
+
+from trello_restore.models import RESTORE_KINDS, Plan, PlanOptions, ValueChange
+from trello_restore.sandbox.scenario import Scenario
+from trello_restore.sandbox.truth import GroundTruth, OptionSet, compute
 
 
 def plan_options(o: OptionSet) -> PlanOptions:
@@ -19,7 +22,41 @@ def plan_options(o: OptionSet) -> PlanOptions:
         board_role=o.board_role,
         lists=o.lists,
         cards=o.cards,
+        restore=frozenset(k for k in o.restore if k in RESTORE_KINDS),
+        by=o.by,
     )
+
+
+def team_truth(s: Scenario, name: str) -> GroundTruth:
+    """The ground truth of reference set ``name`` for a plan that names the team board only
+    (as ``applykit.plan_doc`` plans): its cards, and the lists now on it."""
+    with s.world.lock:
+        return compute(s.world, s.scope, s.option_sets()[name], (s.team.id,))
+
+
+def assert_values_are_truth(plan: Plan, truth: GroundTruth) -> None:
+    """The plan's value changes (design.md §10: object, field, target, expected value, every
+    selected action, who made the first one and when), the fields it leaves alone (reason and
+    first selected action) and what it lists as unrestorable equal the truth's exactly."""
+
+    def planned(c: ValueChange) -> tuple[Any, ...]:
+        e = c.evidence
+        assert e is not None, c.change_id
+        obj = c.list_id if c.object_type == "list" else c.card_id
+        return (c.object_type, obj, c.field, c.value, c.expected, c.actions, e.by.id, e.date)
+
+    got = {planned(c) for c in plan.changes if isinstance(c, ValueChange)}
+    want = {
+        (c.object_type, c.object_id, c.field, c.value, c.expected, c.action_ids, c.by, c.at)
+        for c in truth.value_changes
+    }
+    assert got == want, (sorted(got - want, key=str)[:5], sorted(want - got, key=str)[:5])
+    assert {
+        (x.object_type, x.object_id, x.field, x.reason, x.action_id) for x in plan.value_skipped
+    } == {(x.object_type, x.object_id, x.field, x.reason, x.action_id) for x in truth.value_skipped}
+    assert {(u.object_id, u.action_id, u.by.id, u.date) for u in plan.unrestorable} == {
+        (u.card_id, u.action_id, u.by, u.at) for u in truth.unrestorable
+    }
 
 
 def assert_plan_is_truth(

@@ -401,8 +401,11 @@ def undo(
             sys.exit(130)
         finally:
             progress.clear()
+        from trello_restore.report import journal_labels
+
+        labels = journal_labels(journal.records)
         print_report(
-            report, {}, quiet=quiet, every=dry_run or verbose > 0, dry_run=dry_run, undo=True
+            report, labels, quiet=quiet, every=dry_run or verbose > 0, dry_run=dry_run, undo=True
         )
         if not quiet and not dry_run:
             click.echo(f"Journal: {journal.path}", err=True)

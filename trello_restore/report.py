@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING
 import click
 
 from trello_restore.errors import ExitCode
-from trello_restore.kinds import in_order, kind_of
+from trello_restore.kinds import in_order, kind_of, known
 from trello_restore.models import SKIP_ORDER, VALUE_SKIP_ORDER, Change, MemberRef, Plan
 from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
 from trello_restore.words import card_url, handle, member_name, plural, when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
+    from trello_restore.journal import JournalRecord
 
 __all__ = [
     "Progress",
@@ -40,6 +41,7 @@ __all__ = [
     "card_url",
     "change_labels",
     "dry_run_exit_code",
+    "journal_labels",
     "outcome_line",
     "plan_summary",
     "progress_line",
@@ -308,14 +310,36 @@ def change_labels(plan: Plan) -> dict[str, str]:
     return {c.change_id: kind_of(c.action).label(c) for c in changes}
 
 
+def journal_labels(records: Iterable[JournalRecord]) -> dict[str, str]:
+    """``change_id`` → what the change is about, for undo, which has only the journal: each
+    apply record's kind names it from the record's ids and values (``journal_label``). A value
+    kind's record without its values is left out (named by its ids)."""
+    out: dict[str, str] = {}
+    for r in records:
+        if r.op != "apply" or not known(r.action):
+            continue
+        kind = kind_of(r.action)
+        ids = Change(
+            r.change_id, r.action, r.board_id, "", MemberRef(r.member_id), card_id=r.card_id
+        )
+        try:
+            out[r.change_id] = kind.journal_label(kind.from_record(ids, r.values))
+        except ValueError:
+            continue
+    return out
+
+
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
     """One change's outcome: ``  added          Ann (@ann) → card …``, with the HTTP status
-    and Trello's error text for failures. Changes missing from ``labels`` (undo, which has
-    only the journal) are named by their ids."""
-    label = _OUTCOME_LABEL.get(outcome.status, outcome.status.replace("_", " "))
+    and Trello's error text for failures; the word in front is the change kind's
+    (``restored`` for a value set back, ``reverted`` when undone). Changes missing from
+    ``labels`` are named by their ids."""
+    kind = kind_of(outcome.action)
+    label = kind.outcome_word(outcome.status) or _OUTCOME_LABEL.get(
+        outcome.status, outcome.status.replace("_", " ")
+    )
     what = labels.get(outcome.change_id)
     if what is None:
-        kind = kind_of(outcome.action)
         what = kind.unnamed(outcome.member_id, outcome.board_id, outcome.card_id)
     text = f"  {label:<16} {what}"
     if outcome.status in ("failed", "drifted", "blocked") and (
@@ -328,22 +352,48 @@ def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
     return text
 
 
-def _counts_text(counts: Mapping[str, int], always: Iterable[str]) -> str:
+#: The words of a count whose outcomes are of kinds that word it differently (an undo of
+#: card members and values: "removed" and "reverted").
+_MIXED_WORDS: dict[str, str] = {
+    "would_undo": "would be undone",
+    "undone": "undone",
+    "not_on_card": "nothing to undo",
+}
+
+
+def _count_words(outcomes: Iterable[ChangeOutcome]) -> dict[str, str]:
+    """How each status's count reads: the words of the outcomes' kinds (``count_word``, else
+    the plain ``_COUNT_WORDS``) when they agree, ``_MIXED_WORDS`` when they differ."""
+    seen: dict[str, set[str]] = {}
+    for o in outcomes:
+        if known(o.action):
+            plain = _COUNT_WORDS.get(o.status, o.status.replace("_", " "))
+            seen.setdefault(o.status, set()).add(kind_of(o.action).count_word(o.status) or plain)
+    words = dict(_COUNT_WORDS)
+    for status, found in seen.items():
+        words[status] = found.pop() if len(found) == 1 else _MIXED_WORDS.get(status, status)
+    return words
+
+
+def _counts_text(
+    counts: Mapping[str, int], always: Iterable[str], words: Mapping[str, str] = _COUNT_WORDS
+) -> str:
     keys = [k for k in _COUNT_WORDS if counts.get(k) or k in always]
     keys += sorted(k for k in counts if k not in _COUNT_WORDS and k != "skipped_done" and counts[k])
-    return ", ".join(f"{counts.get(k, 0)} {_COUNT_WORDS.get(k, k.replace('_', ' '))}" for k in keys)
+    return ", ".join(f"{counts.get(k, 0)} {words.get(k, k.replace('_', ' '))}" for k in keys)
 
 
 def apply_summary(report: ApplyReport, *, dry_run: bool = False, undo: bool = False) -> str:
     """The last line of an apply or undo: ``Summary: 120 applied, 3 already satisfied,
     1 drifted, 0 blocked, 0 failed.``, what an earlier run already did, and on a dry run
-    ``Dry run: nothing was changed.``"""
+    ``Dry run: nothing was changed.`` Undo counts in its kinds' words: card members
+    ``removed``, values ``reverted``; ``undone`` when the journal holds both."""
     counts = report.counts
     if undo:
         always: tuple[str, ...] = ("would_undo" if dry_run else "undone", "failed")
     else:
         always = ("would_apply" if dry_run else "applied", *_APPLY_ALWAYS)
-    text = f"Summary: {_counts_text(counts, always)}."
+    text = f"Summary: {_counts_text(counts, always, _count_words(report.outcomes))}."
     done = counts.get("skipped_done", 0)
     if done:
         text += f" {plural(done, 'change')} done by an earlier run (skipped)."

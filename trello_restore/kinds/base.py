@@ -184,3 +184,20 @@ class ChangeKind(ABC):
     @abstractmethod
     def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
         """The same by ids, for outcomes without their plan (undo reads only the journal)."""
+
+    def journal_label(self, c: Change) -> str:
+        """What an undo's outcome line says the change is about, from its journal record (the
+        change ``from_record`` gives: ids, and a value kind's values; no names)."""
+        return self.unnamed(c.member.id, c.board_id, c.card_id)
+
+    def outcome_word(self, status: str) -> str | None:
+        """How an outcome of this kind reads in front of its line (``report.outcome_line``),
+        e.g. ``added`` for ``applied``; None for the report's plain words, which are the member
+        kinds' (``added``, ``would add``, ``already there``, ``removed``, …)."""
+        return None
+
+    def count_word(self, status: str) -> str | None:
+        """How a count of outcomes of this kind reads in the summary line
+        (``report.apply_summary``), e.g. ``removed`` for ``undone``; None for the report's
+        plain words, which are the member kinds'."""
+        return None

@@ -401,6 +401,40 @@ class ValueKind(ChangeKind):
         where = f"card {card_id}" if card_id else f"a list on board {board_id}"
         return f"{self.noun} of {where}"
 
+    def journal_label(self, c: Change) -> str:
+        """By ids, with the value the apply wrote and the one it found there (what undo writes
+        back): ``closed of list L on board B: open → archived``."""
+        v = _value(c)
+        where = f"list {v.list_id}" if v.object_type == "list" else f"card {v.card_id}"
+        return (
+            f"{v.field} of {where} on board {v.board_id}: {show(v.field, v.value)} → "
+            f"{show(v.field, v.expected)}"
+        )
+
+    def outcome_word(self, status: str) -> str | None:
+        return _OUTCOME_WORDS.get(status)
+
+    def count_word(self, status: str) -> str | None:
+        return _COUNT_WORDS.get(status)
+
+
+#: How the value kinds' outcomes read in front of their lines, and in the summary, where the
+#: member kinds' words ("added", "removed", "no longer there") would be wrong. An undo's
+#: ``not_on_card`` of a value kind is an interrupted write found never made.
+_OUTCOME_WORDS = {
+    "would_apply": "would restore",
+    "applied": "restored",
+    "already_satisfied": "already restored",
+    "would_undo": "would revert",
+    "undone": "reverted",
+    "not_on_card": "never made",
+}
+_COUNT_WORDS = {
+    "would_undo": "would be reverted",
+    "undone": "reverted",
+    "not_on_card": "never made",
+}
+
 
 def _archive(value: FieldValue) -> str:
     return "archive" if value else "unarchive"
