@@ -93,9 +93,9 @@ def _killed_with_writes_in_flight(
     """Plan set b; ``trello-restore apply PLAN --journal J`` in its own process; once it has
     journaled its first record (its reads are done, the board grants begin: they go first),
     Trello slows down to ``SLOW_MS`` per request; ``kill -9`` as soon as ``IN_FLIGHT`` grants
-    are journaled ``pending`` and unanswered; Trello is fast again at once. Returns the world
-    before the apply, the journal and those pending records (whose writes land ``SLOW_MS``
-    after they were sent, after the kill), as in the QA report."""
+    journaled ``pending`` a moment ago (so sent) are unanswered; Trello is fast again at once.
+    Returns the world before the apply, the journal and those pending records (whose writes
+    land ``SLOW_MS`` after they were sent, after the kill), as in the QA report."""
     s = generate(seed, 80)
     assert len(s.truth("b").grants) > 2 * IN_FLIGHT
     sb = sandbox_factory(s, latency_ms=20, token_limit=10_000, key_limit=10_000, seed=seed)
@@ -115,8 +115,13 @@ def _killed_with_writes_in_flight(
                 sb.server.set_options(latency_ms=SLOW_MS)
                 slowed.append(time.monotonic())
             return False
-        # The writes sent before Trello slowed down have been answered by now.
-        return time.monotonic() - slowed[0] > 0.2 and len(open_) >= IN_FLIGHT
+        # Writes journaled a moment ago are on the wire by now, and still in their latency
+        # (those sent before Trello slowed down have been answered).
+        now = time.time()
+        sent = [
+            r for r in open_.values() if now - datetime.fromisoformat(r["at"]).timestamp() > 0.3
+        ]
+        return time.monotonic() - slowed[0] > 0.2 and len(sent) >= IN_FLIGHT
 
     command = [sys.executable, "-m", "trello_restore", "apply", str(plan), "--journal",
                str(journal), "--rate-limit", "1000"]  # fmt: skip
