@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from trello_restore import demo
 from trello_restore.cli import main
 from trello_restore.errors import ExitCode
+from trello_restore.sandbox.scenario import generate
 
 
 def test_demo_passes_its_checks_quickly(tmp_path: Path) -> None:
@@ -34,6 +35,54 @@ def test_demo_passes_its_checks_quickly(tmp_path: Path) -> None:
     assert "All checks passed." in out
     assert "trello-restore apply plan.json" in out
     assert not (tmp_path / "trello-restore-home").exists()
+
+
+def test_demo_restores_and_undoes_the_second_damage() -> None:
+    """After the member restore the demo tells the second damage (who archived and moved
+    what, the automation's overwrites, the changes made by hand afterwards), plans
+    ``--restore archived,list,fields --by CULPRIT --since T2``, applies it, checks every card
+    and list value against the ground truth, undoes it and checks every value is back, each
+    in the value kinds' words."""
+    lines: list[str] = []
+    assert demo.run_demo(seed=1, cards=60, echo=lines.append) == ExitCode.OK
+    out = "\n".join(lines)
+    s = generate(1, 60, second_damage=True)
+    assert s.culprit is not None
+    assert s.second_damage_at is not None
+    culprit, t2 = s.culprit.username, s.second_damage_at.strftime("%Y-%m-%dT%H:%M")
+    assert "The second damage (the same scenario, a few days later):" in out
+    assert f"(@{culprit}) archived all " in out
+    assert '("Archive all cards in this list")' in out
+    assert "an automation running with their token overwrote the due dates of 12 cards" in out
+    assert (
+        f"   trello-restore --board 'Team Board' --restore archived,list,fields --by {culprit} "
+        f"--since {t2} --dry-run"
+    ) in lines
+    assert "Would restore the archive state of cards (" in out
+    truth = demo.value_truth(s)
+    n = len(truth.value_changes)
+    assert f"5. Apply the {n} changes: lists first, then card moves and archive states," in out
+    assert f"   Summary: {n} applied, 0 already satisfied, 0 drifted, 0 blocked, 0 failed." in out
+    assert (
+        "Ground truth check: passed: every archived card, moved card and overwritten field of "
+        f"the damage is back as it was ({n} values)"
+    ) in " ".join(x.strip() for x in lines)
+    assert f"   Summary: {n} reverted, 0 failed." in out
+    assert "Undo check: passed: every card and list is as it was before the apply." in out
+    assert out.index("Undo check: passed: every membership") < out.index("The second damage")
+    assert "--restore archived,list,fields --by MEMBER --since WHEN" in out
+
+
+def test_a_failed_value_check_exits_partial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the card values after the restore are not what the truth says, the demo says
+    which values differ and exits 5."""
+    monkeypatch.setattr(demo, "expected_values", lambda truth, before: before)
+    lines: list[str] = []
+    assert demo.run_demo(cards=20, echo=lines.append) == ExitCode.PARTIAL
+    out = " ".join(x.strip() for x in lines)
+    assert "Ground truth check: FAILED: every archived card, moved card" in out
+    assert "closed of card '" in out
+    assert "1 check failed" in out
 
 
 def test_demo_with_another_seed() -> None:

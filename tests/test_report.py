@@ -276,8 +276,8 @@ def test_value_changes_grouped_like_members() -> None:
     it and when; the fields left alone with their reason (and who else changed them); what
     cannot be restored with who and when; every count in the summary line."""
     assert render_text(V2_PLAN, V2_META) == (
-        "Plan for Team since 2026-10-20 09:30 UTC (restore archived, fields, list, mode "
-        "removed, by culprit)\n"
+        "Plan for Team since 2026-10-20 09:30 UTC (restore archived, fields, list, by "
+        "culprit)\n"
         "\n"
         "Would restore the archive state of lists (1)\n"
         "  Team\n"

@@ -57,7 +57,9 @@ def demo(seed: int, cards: int) -> None:
     """The whole cycle against a built-in sandbox Trello: no account, no network.
 
     Generates an incident, shows the plan, applies it, checks the boards against the
-    scenario's ground truth, undoes it and checks again. Exits 0 when every check passes.
+    scenario's ground truth, undoes it and checks again; then the same for the scenario's
+    second damage (cards archived and moved in bulk, fields overwritten by an automation:
+    --restore archived,list,fields --by CULPRIT). Exits 0 when every check passes.
     """
     from trello_restore.demo import run_demo
 

@@ -12,7 +12,13 @@ what a user would do, with the same code the commands use (``run.py``):
    truth: every expected member is back, nothing else changed;
 4. undo it (``--include-board-memberships``) and check that every membership is as before the
    apply;
-5. say how to do it for real.
+5. the scenario's second damage (design.md §10.4: a member archived every card of two lists at
+   once, moved a list's cards, and an automation with their token overwrote due dates and
+   descriptions; others then changed a few of those cards by hand): plan
+   ``--restore archived,list,fields --by CULPRIT --since T2``, apply it, check every card and
+   list value against the ground truth (the damage undone, the hand changes left alone,
+   nothing else changed), undo it and check that every value is as it was;
+6. say how to do it for real.
 
 Journals and lock files live in a temporary state directory, passed down explicitly and removed
 at the end; the environment is left alone and the user's state and cache directories are never
@@ -25,7 +31,7 @@ from __future__ import annotations
 import tempfile
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -44,8 +50,10 @@ from trello_restore.run import (
     run_undo,
     undoable,
 )
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario, SecondDamage, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+from trello_restore.sandbox.truth import GroundTruth, State, compute
+from trello_restore.sandbox.truth import snapshot as value_snapshot
 from trello_restore.sandbox.world import World
 
 if TYPE_CHECKING:
@@ -60,6 +68,8 @@ WIDTH = 96
 
 #: Card memberships (card id → member ids) and board memberships (board id → member → type).
 Snapshot = tuple[dict[str, frozenset[str]], dict[str, dict[str, str]]]
+#: What the second part restores (design.md §10): every kind but members.
+VALUE_KINDS = ("archived", "list", "fields")
 
 
 class ProgressSink(Protocol):
@@ -199,6 +209,65 @@ def _shorten(text: str, limit: int) -> list[str]:
     return [*lines[:limit], f"  … {hidden} more lines …", lines[-1]]
 
 
+def value_truth(s: Scenario) -> GroundTruth:
+    """The ground truth of ``--restore archived,list,fields --by CULPRIT --since T2`` naming
+    the team board: design.md §10.4's set g without its member restore."""
+    g = s.option_sets()["g"]
+    options = replace(g, name="g-values", restore=frozenset(VALUE_KINDS))
+    with s.world.lock:
+        return compute(s.world, s.scope, options, (s.team.id,))
+
+
+def expected_values(truth: GroundTruth, before: State) -> State:
+    """The card and list values a correct restore leaves: ``before`` with every value of the
+    truth set back; nothing else."""
+    return truth.end_state(before)
+
+
+def compare_values(world: World, got: State, want: State, limit: int = 5) -> str:
+    """What differs between two value snapshots, in words ("" when they are equal)."""
+    problems: list[str] = []
+    for key in sorted(set(got) | set(want)):
+        if got.get(key) != want.get(key):
+            kind, ident, name = key
+            obj = world.cards.get(ident) if kind == "card" else world.lists.get(ident)
+            label = f"{kind} {obj.name!r}" if obj is not None else f"{kind} {ident}"
+            problems.append(f"{name} of {label} is {got.get(key)!r}, not {want.get(key)!r}")
+    text = "; ".join(problems[:limit])
+    if len(problems) > limit:
+        text += f"; and {len(problems) - limit} more"
+    return text
+
+
+def explain_second_damage(s: Scenario, second: SecondDamage) -> list[str]:
+    """A few readable lines: what the culprit and their automation did, and what others did
+    by hand afterwards."""
+    w = s.world
+    assert s.culprit is not None
+    with w.lock:
+        archived = [w.lists[lid].name for lid in second.archived_lists]
+        moved = ""
+        if second.moved_from is not None and second.moved_to is not None:
+            moved = (
+                f", moved the {_plural(len(second.moved_cards), 'card')} of "
+                f"{w.lists[second.moved_from].name!r} to {w.lists[second.moved_to].name!r}"
+            )
+    culprit = f"{s.culprit.full_name} (@{s.culprit.username})"
+    lists = " and ".join(repr(x) for x in archived)
+    return [
+        "The second damage (the same scenario, a few days later):",
+        *_para(
+            f"On {_when(second.at)} {culprit} archived all "
+            f'{_plural(len(second.archived_cards), "card")} of {lists} at once ("Archive all '
+            f'cards in this list"){moved}, and an automation running with their token '
+            f"overwrote the due dates of {_plural(len(second.due_before), 'card')} and the "
+            f"descriptions of {len(second.desc_before)}. Afterwards others unarchived one of "
+            "those cards, edited one overwritten description and moved one card, by hand and on "
+            "purpose: a restore must undo the damage and leave those alone."
+        ),
+    ]
+
+
 def run_demo(
     *,
     seed: int = 1,
@@ -208,7 +277,7 @@ def run_demo(
 ) -> ExitCode:
     """Run the demo, printing through ``echo``; ``progress(total)`` makes a progress sink for
     the apply and the undo (none by default). Returns ``OK`` when every check passed."""
-    s = generate(seed=seed, cards=cards)
+    s = generate(seed=seed, cards=cards, second_damage=True)
     checks: list[Check] = []
     options = SandboxOptions(time_scale=TIME_SCALE, seed=seed)
     with (
@@ -308,6 +377,8 @@ def run_demo(
         checks.append(Check("every membership is as it was before the apply", not diff, diff))
         _report_check(echo, checks[-1], "Undo check")
 
+        checks += _second_part(s, server, state, echo, progress)
+
         calls = server.requests()
         leaked = [r for r in calls if r.credentials_in_url]
         member_lookups = [r for r in calls if _is_member_lookup(r.path)]
@@ -324,6 +395,109 @@ def run_demo(
     echo("")
     echo(_closing(s, command, failed))
     return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+def _second_part(
+    s: Scenario,
+    server: SandboxServer,
+    state: Path,
+    echo: Callable[[str], object],
+    progress: Callable[[int], ProgressSink] | None,
+) -> list[Check]:
+    """Steps 4-6 of the module docstring: the second damage restored and undone, checked."""
+    second, culprit = s.story.second, s.culprit
+    # generated with the second damage
+    assert second is not None
+    assert culprit is not None
+    echo("")
+    for line in explain_second_damage(s, second):
+        echo(line)
+    since = second.at.strftime("%Y-%m-%dT%H:%M")
+    command = (
+        f"trello-restore --board {s.team.name!r} --restore {','.join(VALUE_KINDS)} "
+        f"--by {culprit.username} --since {since}"
+    )
+    echo("")
+    echo("4. Plan the restore of what the culprit and their automation changed:")
+    echo(f"   {command} --dry-run")
+    echo("")
+    now = datetime.now(UTC)
+    request = build_request(
+        boards=(s.team.id,),
+        exports=(),
+        since=second.at.isoformat(),
+        until=None,
+        now=now,
+        by=culprit.username,
+        restore=VALUE_KINDS,
+        api_url=server.base_url,
+        key=s.key,
+        token=s.token,
+    )
+    result = make_plan(request, created_at=now)
+    for line in _shorten(render_text(result.plan, result.meta, dry_run=True), PLAN_LINES):
+        echo(line)
+
+    before = value_snapshot(s.world)
+    truth = value_truth(s)  # relative to the current state: before anything is applied
+    want = expected_values(truth, before)
+    n = len(result.plan.changes)
+    echo("")
+    echo(f"5. Apply the {_plural(n, 'change')}: lists first, then card moves and archive states,")
+    echo("   then fields (trello-restore apply plan.json).")
+    req = apply_request(
+        result.plan,
+        result.meta,
+        api_url=server.base_url,
+        options=apply_options(time_scale=TIME_SCALE),
+        state_dir=state,
+        key=s.key,
+        token=s.token,
+    )
+    sink = progress(n) if progress is not None else None
+    try:
+        report = run_apply(req, sink)
+    finally:
+        if sink is not None:
+            sink.clear()
+    echo(f"   {apply_summary(report)} {report.seconds:.1f} s.")
+    checks: list[Check] = []
+    diff = compare_values(s.world, value_snapshot(s.world), want)
+    skipped = len(truth.value_skipped)
+    checks.append(
+        Check(
+            f"every archived card, moved card and overwritten field of the damage is back as it "
+            f"was ({_plural(len(truth.value_changes), 'value')}), the changes made by hand are "
+            f"left alone ({_plural(skipped, 'field')} not touched) and nothing else changed",
+            not diff,
+            diff,
+        )
+    )
+    _report_check(echo, checks[-1], "Ground truth check")
+
+    echo("")
+    echo("6. Undo it: trello-restore undo JOURNAL")
+    journal = load_journal(req.journal_path)
+    undo_req = UndoRequest(
+        journal=journal,
+        api_url=server.base_url,
+        options=apply_options(time_scale=TIME_SCALE),
+        lock_dir=lock_dir(state),
+        include_board_memberships=False,
+        key=s.key,
+        token=s.token,
+    )
+    sink = progress(undoable(journal, False)) if progress is not None else None
+    try:
+        undo_report = run_undo(undo_req, sink)
+    finally:
+        if sink is not None:
+            sink.clear()
+    echo(f"   {apply_summary(undo_report, undo=True)} {undo_report.seconds:.1f} s.")
+    diff = compare_values(s.world, value_snapshot(s.world), before)
+    checks.append(Check("every card and list is as it was before the apply", not diff, diff))
+    _report_check(echo, checks[-1], "Undo check")
+    return checks
 
 
 def _is_member_lookup(path: str) -> bool:
@@ -350,7 +524,9 @@ def _closing(s: Scenario, command: str, failed: list[Check]) -> str:
         [
             "All checks passed. The tool read the boards' action logs, planned the members to",
             "put back (including those Trello dropped without a trace), granted the archive board",
-            "membership they needed, re-added them, and could take it all back again.",
+            "membership they needed, re-added them, and could take it all back again; then it",
+            "unarchived, moved back and rewrote what one member's bulk actions and automation",
+            "changed, leaving everyone else's later work alone, and could take that back too.",
             "",
             "To do it for real (credentials from https://trello.com/power-ups/admin):",
             "  export TRELLO_API_KEY=... TRELLO_TOKEN=...",
@@ -358,5 +534,7 @@ def _closing(s: Scenario, command: str, failed: list[Check]) -> str:
             "      --dry-run --plan-out plan.json",
             "  trello-restore apply plan.json        # after reviewing plan.json",
             "  trello-restore undo JOURNAL           # the journal path apply printed",
+            "Other damage (archived cards, moved cards, overwritten fields): add",
+            "  --restore archived,list,fields --by MEMBER --since WHEN",
         ]
     )

@@ -82,10 +82,12 @@ def _header(plan: Plan, meta: PlanMeta) -> str:
     text = f"Plan for {boards} since {when(o.since, seconds=False)}"
     if o.until is not None:
         text += f" until {when(o.until, seconds=False)}"
-    notes = [f"mode {o.mode}"]
+    # The member options only where members are restored; --by alone sets removed_by too.
+    members = "members" in o.restore
+    notes = [f"mode {o.mode}"] if members else []
     if o.restore != frozenset({"members"}):
         notes.insert(0, "restore " + ", ".join(sorted(o.restore)))
-    if o.removed_by is not None:
+    if o.removed_by is not None and members and o.removed_by != o.by:
         who = _known_members(plan).get(o.removed_by)
         notes.append(f"removed by {handle(who) if who else o.removed_by}")
     if o.by is not None:
