@@ -28,18 +28,20 @@ supply nothing but history). ``resolve_filters`` checks ``--removed-by``, ``--li
 from __future__ import annotations
 
 import bisect
+import contextlib
 import difflib
+import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from trello_restore.errors import UsageError
 from trello_restore.models import (
     MOVE_WINDOW_SECONDS,
-    SKIP_ORDER,
     Blocked,
+    BoardState,
     CardInfo,
     CardState,
     Change,
@@ -79,11 +81,11 @@ def build_plan(
     to be cut (export caps, unreadable source boards): no reconstructed or ever-added change is
     planned for them, and the plan lists them. ``named_boards`` are the boards the user named
     (None: every board of ``state``); see ``cards_in_scope``."""
-    scope = cards_in_scope(history, state, named_boards)
-    planner = _Planner(history, state, options, members or {}, incomplete, scope)
-    if "members" in options.restore:
-        plan = planner.plan()
-    else:
+    with _no_gc():
+        scope = cards_in_scope(history, state, named_boards)
+        planner = _Planner(history, state, options, members or {}, incomplete, scope)
+        plan = planner.plan() if "members" in options.restore else None
+    if plan is None:
         plan = Plan(options=options, changes=(), blocked=(), skipped=())
     if not options.restore - {"members"}:
         return plan
@@ -92,10 +94,24 @@ def build_plan(
     grants = plan.board_changes()
     return replace(
         plan,
-        changes=(*grants, *values.changes, *(c for c in plan.changes if c not in grants)),
+        changes=(*grants, *values.changes, *plan.card_changes()),
         value_skipped=values.skipped,
         unrestorable=values.unrestorable,
     )
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: the planner makes hundreds of thousands of small
+    objects and no cycles, and each collection would walk every one of them (on 1,000,000
+    actions, collections took more CPU than the planning). Reference counting still frees
+    everything; the collector is switched back on as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
 
 
 def cards_in_scope(
@@ -154,6 +170,12 @@ def _was_in_moved_list(
 
 
 class _Planner:
+    """The member rule (design.md §3), made to run in one pass over each card's actions: the
+    actions are grouped per card once, per-card facts (selected, its board, the plan's sort
+    prefix) are computed once per card, and a removal's later actions are found by one
+    backward pass instead of a scan per removal. ``tests/planner_reference.py`` keeps the
+    straightforward version the output is held to (``test_planner_speed_equivalence``)."""
+
     def __init__(
         self,
         history: History,
@@ -183,9 +205,10 @@ class _Planner:
             for mid, ms in board.memberships.items()
             if ms.deactivated
         }
-        self.by_card: dict[str, list[MemberAction]] = defaultdict(list)
+        by_card: dict[str, list[MemberAction]] = defaultdict(list)
         for a in history.member_actions:
-            self.by_card[a.card_id].append(a)
+            by_card[a.card_id].append(a)
+        self.by_card = by_card
         self.card_lists: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         for date, cid, lid in history.card_lists:
             self.card_lists[cid].append((date, lid))
@@ -195,7 +218,12 @@ class _Planner:
         self.list_names = {
             lid: name for board in state.boards.values() for lid, name in board.lists.items()
         }
-        self.candidates: list[tuple[Change, str]] = []  # (change, board id)
+        #: Per card, the changes proposed for it, in the order they were proposed, each with
+        #: its sort key within the card: (member's username, member id, sequence number).
+        self.candidates: dict[str, list[tuple[str, str, int, Change]]] = {}
+        #: ``propose``'s card: the card, its board, its list's name, its candidates.
+        self.card_ctx: tuple[CardState, BoardState, str, list[tuple[str, str, int, Change]]] | None
+        self.card_ctx = None
         self.skipped: list[Skipped] = []
 
     # ------------------------------------------------------------------------------ helpers
@@ -221,7 +249,10 @@ class _Planner:
     def removed_by_matches(self, by: str) -> bool:
         o = self.opts  # --by applies to member removals too; --removed-by only to them
         wanted = o.removed_by if o.removed_by is not None else o.by
-        return wanted is None or by == wanted or (self.member(by).username == wanted != "")
+        if wanted is None or by == wanted:
+            return True
+        ref = self.members.get(by)
+        return ref is not None and ref.username == wanted != ""
 
     def list_at(self, card_id: str, date: datetime, fallback: str) -> str:
         current = fallback
@@ -245,6 +276,12 @@ class _Planner:
                 best = m
         return best
 
+    def move_of(self, card: CardState, rem: MemberAction) -> MoveAction | None:
+        """``coinciding_move`` of a removal (nothing to look at when its author moved nothing)."""
+        if rem.by not in self.moves_by_member:
+            return None
+        return self.coinciding_move(rem, self.list_at(card.id, rem.date, card.list_id))
+
     def skip(
         self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str | None
     ) -> None:
@@ -258,107 +295,145 @@ class _Planner:
         action: MemberAction,
         move: MoveAction | None = None,
     ) -> None:
-        board = self.state.boards[card.board_id]
+        ctx = self.card_ctx
+        if ctx is None or ctx[0] is not card:  # the card's board, list name and changes, once
+            ctx = self.card_ctx = (
+                card,
+                self.state.boards[card.board_id],
+                self.list_names.get(card.list_id, ""),
+                self.candidates.setdefault(card.id, []),
+            )
+        _, board, list_name, group = ctx
+        member = self.member(member_id)
         ms = board.memberships.get(member_id)
-        change = Change(
-            change_id=change_id("add_member_to_card", card.id, member_id, action.id),
-            action="add_member_to_card",
-            board_id=board.id,
-            board_name=board.name,
-            member=self.member(member_id),
-            list_id=card.list_id,
-            list_name=self.list_names.get(card.list_id, ""),
-            card_id=card.id,
-            card_name=card.name,
-            card_short_link=card.short_link,
-            evidence=Evidence(
-                kind=kind,
-                action_id=action.id,
-                date=action.date,
-                by=self.member(action.by),
-                move_action_id=move.id if move else None,
-            ),
-            member_on_card=False,
-            member_on_board=ms is not None and ms.active,
+        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path).
+        digest = hashlib.sha256(
+            f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
+        ).hexdigest()
+        # Positional, in the order of the fields (keywords cost a tenth of the plan's time).
+        evidence = Evidence(
+            kind, action.id, action.date, self.member(action.by), move.id if move else None
         )
-        self.candidates.append((change, board.id))
+        change = Change(
+            f"c-{digest[:16]}",
+            "add_member_to_card",
+            board.id,
+            board.name,
+            member,
+            card.list_id,
+            list_name,
+            card.id,
+            card.name,
+            card.short_link,
+            evidence,
+            "",
+            False,
+            ms is not None and ms.active,
+        )
+        group.append((member.username, member_id, len(group), change))
 
     # ------------------------------------------------------------------------------- rules
 
     def plan(self) -> Plan:
-        card_ids = sorted(self.scope)
-        for cid in card_ids:
-            card = self.state.cards.get(cid)
-            events = self.by_card.get(cid, [])
+        ever_added = self.opts.mode == "ever-added"
+        cards, by_card, in_window = self.state.cards, self.by_card, self.in_window
+        for cid in self.scope:
+            card = cards.get(cid)
+            events = by_card.get(cid, [])
             if card is None:
                 info = self.h.cards.get(cid) or CardInfo(cid)
                 for rem in (e for e in events if e.kind == "remove"):
                     self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
                 continue
-            self.recorded(card, events)
+            selected = self.selected(card)
+            self.recorded(card, events, selected)
             if cid in self.incomplete:
                 continue  # the replay cannot support implied changes
-            if self.opts.mode == "ever-added" and not any(
-                e.kind == "remove" and self.in_window(e.date) for e in events
-            ):
-                self.ever_added(card, events)
+            if ever_added and not any(e.kind == "remove" and in_window(e.date) for e in events):
+                self.ever_added(card, events, selected)
             else:
-                self.silent_losses(card, events)
+                self.silent_losses(card, events, selected)
         return self.finish()
 
-    def recorded(self, card: CardState, events: list[MemberAction]) -> None:
+    def recorded(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
+        """Each removal, planned or skipped with the first reason of ``SKIP_ORDER`` that
+        applies (``card_deleted`` is ``plan``'s)."""
         o = self.opts
-        for i, rem in enumerate(events):
-            if rem.kind != "remove":
-                continue
-            later = [e for e in events[i + 1 :] if e.member_id == rem.member_id]
-            move = self.coinciding_move(rem, self.list_at(card.id, rem.date, card.list_id))
-            flags: dict[SkipReason, bool] = {
-                "already_on_card": rem.member_id in card.member_ids,
-                "re_added_later": any(e.kind == "add" for e in later),
-                "removed_again_later": any(e.kind == "remove" for e in later),
-                "filtered": not self.selected(card)
-                or not self.removed_by_matches(rem.by)
-                or (o.cause == "move" and move is None),
-                "deactivated": rem.deactivated or rem.member_id in self.deactivated,
-                "outside_window": not self.in_window(rem.date),
-            }
-            reason = next((r for r in SKIP_ORDER if flags.get(r)), None)
-            if reason is not None:
-                self.skip(card.id, card.name, rem.member_id, reason, rem.id)
+        on_card = card.member_ids
+        # One backward pass: for each removal, whether its member is added or removed later.
+        later_add: set[str] = set()
+        later_remove: set[str] = set()
+        removals: list[tuple[MemberAction, bool, bool]] = []
+        for e in reversed(events):
+            mid = e.member_id
+            if e.kind == "remove":
+                removals.append((e, mid in later_add, mid in later_remove))
+                later_remove.add(mid)
             else:
-                self.propose(card, rem.member_id, "recorded_removal", rem, move)
+                later_add.add(mid)
+        for rem, re_added, removed_again in reversed(removals):
+            mid = rem.member_id
+            move: MoveAction | None = None
+            reason: SkipReason | None = None
+            # The reasons in SKIP_ORDER's order; the first that applies wins.
+            if mid in on_card:
+                reason = "already_on_card"
+            elif re_added:
+                reason = "re_added_later"
+            elif removed_again:
+                reason = "removed_again_later"
+            elif not selected or not self.removed_by_matches(rem.by):
+                reason = "filtered"
+            else:
+                move = self.move_of(card, rem)
+                if o.cause == "move" and move is None:
+                    reason = "filtered"
+                elif rem.deactivated or mid in self.deactivated:
+                    reason = "deactivated"
+                elif not self.in_window(rem.date):
+                    reason = "outside_window"
+            if reason is not None:
+                self.skip(card.id, card.name, mid, reason, rem.id)
+            else:
+                self.propose(card, mid, "recorded_removal", rem, move)
 
-    def silent_losses(self, card: CardState, events: list[MemberAction]) -> None:
+    def silent_losses(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
         since = self.opts.since
         at_cutoff: dict[str, MemberAction] = {}
+        removed_after: set[str] = set()
         for e in events:
             if e.date >= since:
-                break
-            if e.kind == "add":
+                if e.kind == "remove":
+                    removed_after.add(e.member_id)
+            elif e.kind == "add":
                 at_cutoff[e.member_id] = e
             else:
                 at_cutoff.pop(e.member_id, None)
-        removed_after = {e.member_id for e in events if e.kind == "remove" and e.date >= since}
+        on_card = card.member_ids
         for mid, add in sorted(at_cutoff.items()):
-            if mid in card.member_ids or mid in removed_after:
+            if mid in on_card or mid in removed_after:
                 continue
-            self.implied(card, mid, "reconstructed", add)
+            self.implied(card, mid, "reconstructed", add, selected)
 
-    def ever_added(self, card: CardState, events: list[MemberAction]) -> None:
+    def ever_added(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
         last_add: dict[str, MemberAction] = {}
         for e in events:
             if e.kind == "add":
                 last_add[e.member_id] = e
         for mid, add in sorted(last_add.items()):
             if mid not in card.member_ids:
-                self.implied(card, mid, "ever_added", add)
+                self.implied(card, mid, "ever_added", add, selected)
 
     def implied(
-        self, card: CardState, member_id: str, kind: EvidenceKind, add: MemberAction
+        self,
+        card: CardState,
+        member_id: str,
+        kind: EvidenceKind,
+        add: MemberAction,
+        selected: bool,
     ) -> None:
         """A change with no removal behind it: only the filters and deactivation can stop it."""
-        if self.opts.only_recorded or not self.selected(card):
+        if self.opts.only_recorded or not selected:
             self.skip(card.id, card.name, member_id, "filtered", add.id)
         elif member_id in self.deactivated:
             self.skip(card.id, card.name, member_id, "deactivated", add.id)
@@ -366,34 +441,41 @@ class _Planner:
             self.propose(card, member_id, kind, add)
 
     def finish(self) -> Plan:
+        """The card changes (and the blocked ones) in the plan's order: by board, list, card
+        (``_card_key``) and member (username, id). Every change of a card shares its
+        ``_card_key``, so the cards are sorted once and each card's few changes by member
+        (both stable), instead of sorting every change by the whole key."""
         changes: list[Change] = []
         blocked: list[Blocked] = []
         grants: dict[tuple[str, str], Change] = {}
-        for change, board_id in self.candidates:
-            if change.member_on_board:
-                changes.append(change)
-            elif self.opts.add_to_board:
-                changes.append(change)
-                key = (board_id, change.member.id)
-                if key not in grants:
-                    grants[key] = Change(
-                        change_id=change_id("add_member_to_board", board_id, change.member.id),
-                        action="add_member_to_board",
-                        board_id=board_id,
-                        board_name=change.board_name,
-                        member=change.member,
-                        role=self.opts.board_role,
-                        member_on_board=False,
-                    )
-            else:
-                blocked.append(Blocked(change, "not_board_member"))
-        ordered = sorted(grants.values(), key=_board_change_key) + sorted(
-            changes, key=_card_change_key
-        )
+        add_to_board = self.opts.add_to_board
+        groups = sorted(self.candidates.values(), key=lambda g: _card_key(g[0][3]))
+        for group in groups:
+            group.sort()  # by member (username, id); the sequence number keeps it stable
+            for _, _, _, change in group:
+                if change.member_on_board:
+                    changes.append(change)
+                elif add_to_board:
+                    changes.append(change)
+                    key = (change.board_id, change.member.id)
+                    if key not in grants:
+                        grants[key] = Change(
+                            change_id=change_id(
+                                "add_member_to_board", change.board_id, change.member.id
+                            ),
+                            action="add_member_to_board",
+                            board_id=change.board_id,
+                            board_name=change.board_name,
+                            member=change.member,
+                            role=self.opts.board_role,
+                            member_on_board=False,
+                        )
+                else:
+                    blocked.append(Blocked(change, "not_board_member"))
         return Plan(
             options=self.opts,
-            changes=tuple(ordered),
-            blocked=tuple(sorted(blocked, key=lambda b: _card_change_key(b.change))),
+            changes=(*sorted(grants.values(), key=_board_change_key), *changes),
+            blocked=tuple(blocked),
             incomplete=tuple(sorted(self.incomplete & set(self.state.cards) & self.scope)),
             skipped=tuple(
                 sorted(
@@ -408,17 +490,9 @@ def _board_change_key(c: Change) -> tuple[str, ...]:
     return (c.board_name, c.board_id, c.member.username, c.member.id)
 
 
-def _card_change_key(c: Change) -> tuple[str, ...]:
-    return (
-        c.board_name,
-        c.board_id,
-        c.list_name,
-        c.list_id,
-        c.card_name,
-        c.card_id,
-        c.member.username,
-        c.member.id,
-    )
+def _card_key(c: Change) -> tuple[str, ...]:
+    """Where a card change goes in the plan: the same for every change of one card."""
+    return (c.board_name, c.board_id, c.list_name, c.list_id, c.card_name, c.card_id)
 
 
 # ---------------------------------------------------------------------------------- filters

@@ -1,0 +1,221 @@
+"""The fast planner decides exactly what the straightforward one did (issue 12 item 4).
+
+``tests/planner_reference.py`` is the member rule as it was before it was optimised; every plan
+here is compared with its plan as a whole (``Plan`` equality: the changes in order, with their
+ids and evidence, the blocked changes, the skipped candidates, the incomplete cards): on the
+sandbox's generated incidents with every reference option set and more, and on small random
+histories built to hit what the optimisations touch (several changes per card and their order,
+a member removed twice, re-added, moves within the minute, deleted cards, members off the
+board, names that tie). Fast: small scenarios only; the 1,000,000-action figure is
+``bench/planner_bench.py``'s.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import pytest
+
+from trello_restore.models import (
+    BoardState,
+    CardInfo,
+    CardState,
+    History,
+    MemberAction,
+    MemberRef,
+    Membership,
+    MoveAction,
+    PlanOptions,
+    State,
+)
+from trello_restore.planner import build_plan
+from trello_restore.sandbox.scenario import generate
+
+from . import planner_reference
+from .test_planner import _inputs
+from .truthcheck import plan_options
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def _same_plan(
+    history: History,
+    state: State,
+    options: PlanOptions,
+    *,
+    members: dict[str, MemberRef] | None = None,
+    incomplete: frozenset[str] = frozenset(),
+    named: tuple[str, ...] | None = None,
+) -> int:
+    """Assert both planners give the same plan; return how many changes it has."""
+    got = build_plan(history, state, options, members, incomplete, named)
+    want = planner_reference.build_plan(history, state, options, members, incomplete, named)
+    assert got.changes == want.changes
+    assert got.blocked == want.blocked
+    assert got.skipped == want.skipped
+    assert got == want
+    return len(got.changes) + len(got.blocked) + len(got.skipped)
+
+
+@pytest.mark.parametrize(("seed", "cards"), [(11, 120), (12, 400)])
+def test_generated_incidents_plan_as_before(seed: int, cards: int) -> None:
+    """The sandbox's incidents (with the second damage), every reference set a-h, named as
+    the CLI names them and as the team board only, with cards marked incomplete, and with the
+    filters the reference sets do not use: the same plan, and not an empty one."""
+    s = generate(seed, cards, second_damage=True, automation_share=0.3, hidden_name_share=0.2)
+    history, state = _inputs(s)
+    some_cards = sorted(state.cards)[::7]
+    decided = 0
+    for name, option_set in sorted(s.option_sets().items()):
+        options = plan_options(option_set)
+        decided += _same_plan(history, state, options)
+        decided += _same_plan(history, state, options, named=(s.team.id,))
+        decided += _same_plan(history, state, options, incomplete=frozenset(some_cards[:5]))
+        if name in "abde":
+            for variant in (
+                replace(options, cause="move"),
+                replace(options, mode="ever-added", only_recorded=False),
+                replace(options, until=options.since + timedelta(minutes=5)),
+                replace(options, cards=frozenset(some_cards), removed_by=None),
+                replace(options, lists=frozenset(state.boards[s.team.id].lists)),
+            ):
+                decided += _same_plan(history, state, variant)
+    assert decided > 0
+
+
+def _random_world(seed: int) -> tuple[History, State, datetime, list[str]]:
+    """A small random history over two boards: member actions with shared seconds, moves of
+    cards and lists close to removals, cards' lists over time, deleted cards, members off the
+    boards or deactivated, cards and members whose names tie."""
+    rng = random.Random(seed)
+    members = [f"m{i:023d}" for i in range(8)]
+    boards = ["b" * 24, "c" * 24]
+    lists = {boards[0]: ["l1" + "0" * 22, "l2" + "0" * 22], boards[1]: ["l3" + "0" * 22]}
+    cards = [f"k{i:023d}" for i in range(14)]
+    on: dict[str, set[str]] = {c: set() for c in cards}
+    actions: list[MemberAction] = []
+    moves: list[MoveAction] = []
+    card_lists: list[tuple[datetime, str, str]] = []
+    when = T0
+    for i in range(rng.randrange(40, 160)):
+        when += timedelta(seconds=rng.choice((0, 0, 1, 20, 300)))
+        card = rng.choice(cards)
+        board = boards[cards.index(card) % 2]
+        if rng.random() < 0.08:
+            moved_list = rng.random() < 0.5
+            moves.append(
+                MoveAction(
+                    id=f"v{i:023d}",
+                    type="moveListFromBoard" if moved_list else "moveCardFromBoard",
+                    date=when,
+                    by=rng.choice(members[:3]),
+                    card_id=None if moved_list else card,
+                    list_id=rng.choice(lists[board]) if moved_list else None,
+                    source_board_id=board,
+                    target_board_id=boards[1 - boards.index(board)],
+                )
+            )
+            continue
+        if rng.random() < 0.1:
+            card_lists.append((when, card, rng.choice(lists[board])))
+        member = rng.choice(members)
+        kind: Literal["add", "remove"] = "remove" if member in on[card] else "add"
+        if rng.random() < 0.1:
+            kind = "remove"  # a removal the log shows twice, or of someone never added
+        (on[card].discard if kind == "remove" else on[card].add)(member)
+        actions.append(
+            MemberAction(
+                id=f"a{i:023d}",
+                kind=kind,
+                date=when,
+                card_id=card,
+                member_id=member,
+                by=rng.choice(members[:3]),
+                board_id=board,
+                deactivated=kind == "remove" and rng.random() < 0.05,
+            )
+        )
+    actions.sort(key=lambda a: (a.date, a.id))
+    deleted = set(rng.sample(cards, 2))
+    state_cards = {
+        c: CardState(
+            c,
+            f"card {cards.index(c) % 5}",  # names tie across cards
+            c[-8:],
+            boards[cards.index(c) % 2],
+            rng.choice(lists[boards[cards.index(c) % 2]]),
+            rng.random() < 0.2,
+            tuple(sorted(x for x in on[c] if rng.random() < 0.4)),
+        )
+        for c in cards
+        if c not in deleted
+    }
+    memberships = {
+        b: {
+            m: Membership(m, "normal", deactivated=rng.random() < 0.1)
+            for m in members
+            if rng.random() < 0.7
+        }
+        for b in boards
+    }
+    state = State(
+        {
+            b: BoardState(b, f"board {i}", memberships[b], dict.fromkeys(lists[b], "To do"))
+            for i, b in enumerate(boards)
+        },
+        state_cards,
+    )
+    names = {m: MemberRef(m, f"user{members.index(m) % 3}") for m in members[:6]}
+    history = History(
+        tuple(actions),
+        tuple(sorted(moves, key=lambda m: (m.date, m.id))),
+        {c: f"d{c[1:]}" for c in deleted},
+        tuple(sorted(card_lists)),
+        {c: CardInfo(c, f"card {cards.index(c)}") for c in deleted},
+        names,
+    )
+    since = actions[len(actions) // 2].date if actions else T0
+    return history, state, since, members
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_histories_plan_as_before(seed: int) -> None:
+    """Random small histories, every mode and filter the member rule has: the same plan."""
+    history, state, since, members = _random_world(seed)
+    rng = random.Random(seed)
+    board = sorted(state.boards)[0]
+    for options in (
+        PlanOptions(since=since),
+        PlanOptions(since=since, add_to_board=True, board_role="observer"),
+        PlanOptions(since=since, mode="ever-added", add_to_board=True),
+        PlanOptions(since=since, removed_by=members[0], cause="move"),
+        PlanOptions(since=since, by="user1", only_recorded=True),
+        PlanOptions(since=since - timedelta(hours=1), until=since + timedelta(minutes=10)),
+        PlanOptions(
+            since=since,
+            lists=frozenset({"To do"}),
+            cards=frozenset(rng.sample(sorted(state.cards), 4)),
+        ),
+    ):
+        extra = {members[6]: MemberRef(members[6], "late", "Late Comer")}
+        incomplete = frozenset(rng.sample(sorted(state.cards), 2))
+        _same_plan(history, state, options)
+        _same_plan(history, state, options, members=extra, incomplete=incomplete)
+        _same_plan(history, state, options, named=(board,))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_planner_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    """The collector is paused while planning (its passes over the planner's objects cost more
+    than the planning on a large history) and switched back on only if it was on."""
+    history, state, since, _ = _random_world(1)
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert build_plan(history, state, PlanOptions(since=since)).changes
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
