@@ -71,6 +71,7 @@ class RestoreArgs:
     cards: tuple[str, ...]
     detailed_exitcode: bool
     no_cache: bool
+    refresh_history: bool
     verbose: int
     quiet: bool
     yes: bool
@@ -362,7 +363,16 @@ class _Main(click.Group):
     help="'-' reads the token from standard input (one line). A token itself is refused "
     "here: use TRELLO_TOKEN or the config file.",
 )
-@click.option("--no-cache", is_flag=True, help="Do not use the HTTP cache.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not use the HTTP cache or the kept board histories (read everything afresh).",
+)
+@click.option(
+    "--refresh-history",
+    is_flag=True,
+    help="Rebuild the kept board histories from Trello (a re-plan reads only newer actions).",
+)
 @click.option(
     "-y",
     "--yes",

@@ -59,7 +59,13 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
         )
     now = datetime.now(UTC)
     plan = PlanRequest.from_settings(
-        s, now=now, lists=args.lists, cards=args.cards, cache=not args.no_cache, apply=not dry
+        s,
+        now=now,
+        lists=args.lists,
+        cards=args.cards,
+        cache=not args.no_cache,
+        apply=not dry,
+        refresh_history=args.refresh_history,
     )
     logger.info(
         "%s on boards %s%s since %s, API %s",

@@ -51,6 +51,17 @@ from trello_restore.history import (
     parse_card,
     parse_date,
 )
+from trello_restore.history_store import (
+    BoardHistory,
+    Class,
+    Feed,
+    HistoryStore,
+    Part,
+    classes_for,
+    merge_parts,
+    to_history,
+    union_filter,
+)
 from trello_restore.models import (
     BoardState,
     CardState,
@@ -238,6 +249,7 @@ def fetch(
     follow_moves: bool = True,
     workers: int = READERS,
     kinds: Iterable[RestoreKind] = ("members",),
+    store: HistoryStore | None = None,
 ) -> Fetched:
     """Fetch the history and state of ``boards`` and of the boards their cards moved to/from.
 
@@ -246,11 +258,17 @@ def fetch(
     read with the fields it restores; the requests are the same ones (a larger history may take
     more pages).
 
+    With a ``store`` (``history_store``), each board's parsed history is kept between runs and
+    only the actions newer than the newest it holds are read (``_fetch_stored``); the current
+    state is read fresh either way.
+
     Independent reads (each board's history slices, memberships, lists, card pages) run on
     ``workers`` threads: at Trello's latency a single chain of requests would be bound by round
     trips, not by the rate limit that the api's shared limiter enforces."""
-    scope: dict[str, BoardInfo] = {b.id: b for b in boards}
     kinds = frozenset(kinds)
+    if store is not None:
+        return _fetch_stored(api, boards, store, follow_moves, workers, kinds)
+    scope: dict[str, BoardInfo] = {b.id: b for b in boards}
     reading = _Reading(
         filter=",".join(action_filter(kinds)),
         card_fields=CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS,
@@ -307,6 +325,125 @@ def fetch(
         warnings=warnings,
         named=frozenset(b.id for b in boards),
     )
+
+
+def _fetch_stored(
+    api: Api,
+    boards: Sequence[BoardInfo],
+    store: HistoryStore,
+    follow_moves: bool,
+    workers: int,
+    kinds: frozenset[RestoreKind],
+) -> Fetched:
+    """``fetch`` through the history store: the same boards followed, the same state read, the
+    same cards' own feeds read (once: then kept), and the history of the actions the kinds'
+    filter selects; each board's history is read with the union of every kind's filter, from
+    the newest action its store holds (``since=``), or whole when it has none."""
+    scope: dict[str, BoardInfo] = {b.id: b for b in boards}
+    union = union_filter()
+    fields = CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS
+    warnings: list[str] = []
+    unreadable: set[str] = set()
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
+    ):
+
+        def read(board: BoardInfo) -> _StoredReads:
+            return _StoredReads(
+                history=pool.submit(_board_history, api, board.id, store, union, spans),
+                state=pool.submit(board_state, api, board),
+                cards=pool.submit(board_cards, api, board.id, fields=fields),
+            )
+
+        reads = {b.id: read(b) for b in scope.values()}
+        if follow_moves:
+            moved = {x for r in reads.values() for x in r.history.result().base.connected()}
+            for other in sorted(moved - set(scope)):
+                try:
+                    info = _get_board(api, other, other)
+                except PermissionDenied:
+                    info = None
+                if info is None:
+                    unreadable.add(other)
+                    warnings.append(
+                        f"cards moved between board {other} and the boards in scope, but this "
+                        "account cannot read it: their history from before the move is missing"
+                    )
+                    continue
+                scope[info.id] = info
+                reads[info.id] = read(info)
+        boards_state: dict[str, BoardState] = {}
+        cards: dict[str, CardState] = {}
+        members: dict[str, MemberRef] = {}
+        for board_id, r in reads.items():
+            state, board_members = r.state.result()
+            boards_state[board_id] = state
+            members.update(board_members)
+            for card in r.cards.result():
+                cards[card.id] = card
+        histories = {board_id: r.history.result() for board_id, r in reads.items()}
+        born = {c for h in histories.values() for c in h.base.born}
+        kept = {c: p for h in histories.values() for c, p in h.card_feeds.items()}
+        unexplained = sorted(c for c in cards if c not in born)
+        missing = [c for c in unexplained if c not in kept]
+        card_feeds = {c: kept[c] for c in unexplained if c in kept}
+        read_cards = pool.map(lambda c: _card_history(api, c, union), missing)
+        card_feeds.update(zip(missing, read_cards, strict=True))
+    for board_id, h in histories.items():
+        mine = {c: p for c, p in card_feeds.items() if cards[c].board_id == board_id}
+        h = h.with_card_feeds(mine)
+        if h.dirty:
+            store.save(h)
+    classes = classes_for(kinds)
+    parts = [h.parts[k] for h in histories.values() for k in classes]
+    parts += [p[k] for p in card_feeds.values() for k in classes]
+    history = to_history(merge_parts(parts))
+    return Fetched(
+        history=history,
+        state=State(boards=boards_state, cards=cards),
+        members=members,
+        boards=list(scope.values()),
+        incomplete=_cards_from(history, cards, unreadable),
+        warnings=warnings,
+        named=frozenset(b.id for b in boards),
+    )
+
+
+@dataclass
+class _StoredReads:
+    """A board's reads in flight, its history through the store."""
+
+    history: Future[BoardHistory]
+    state: Future[tuple[BoardState, dict[str, MemberRef]]]
+    cards: Future[list[CardState]]
+
+
+def _board_history(
+    api: Api, board_id: str, store: HistoryStore, union: str, spans: ThreadPoolExecutor
+) -> BoardHistory:
+    """A board's stored history with the actions newer than its newest (all of it when the
+    store has none): one request when nothing is new."""
+    stored = store.load(board_id, union)
+    if stored is None:
+        feed = Feed()
+        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
+        return BoardHistory.built(board_id, union, feed)
+    since = stored.since()
+    feed = Feed(skip=stored.recent)
+    if since is None:
+        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
+    else:
+        head = _page(api, board_id, None, _stamp(since), feed.add, union)
+        _span(api, board_id, head, _stamp(since), feed.add, union)
+    return stored.extended(feed)
+
+
+def _card_history(api: Api, card_id: str, union: str) -> dict[Class, Part]:
+    """A card's own feed, per class (read once, then kept in its board's store)."""
+    feed = Feed()
+    card_actions(api, card_id, sink=feed.add, action_types=union)
+    return dict(feed.parts())
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from trello_restore.errors import (
 )
 from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_boards
 from trello_restore.history import credit_apps
+from trello_restore.history_store import HistoryStore
 from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
@@ -66,6 +67,10 @@ class PlanRequest:
     window_s: float = defaults.RATE_WINDOW_S
     #: Seconds a request waits for an answer (``ApiSettings.timeouts``); None for the default.
     request_timeout: float | None = None
+    #: Where each board's parsed history is kept between runs (``history_store``; the cache
+    #: directory), None for none (``--no-cache``); ``refresh_history`` rebuilds it.
+    history_dir: Path | None = None
+    refresh_history: bool = False
 
     @classmethod
     def from_settings(
@@ -77,10 +82,13 @@ class PlanRequest:
         cards: tuple[str, ...] = (),
         cache: bool = True,
         apply: bool = False,
+        refresh_history: bool = False,
     ) -> PlanRequest:
         """The planning request of resolved settings (``build_request`` checks them), with the
         command line's ``--list`` / ``--card`` filters; ``cache=False`` for ``--no-cache``;
-        ``apply`` when the plan is to be applied right away. Messages name each setting by
+        ``apply`` when the plan is to be applied right away; ``refresh_history`` for
+        ``--refresh-history`` (the history store, in the cache directory, is rebuilt; with
+        ``--no-cache`` there is none). Messages name each setting by
         where it came from (an option, a variable or a config file key)."""
         s = settings
         request = build_request(
@@ -103,7 +111,8 @@ class PlanRequest:
             api_url=s.api_url,
             key=s.api_key,
             token=s.token,
-            cache_dir=s.cache_dir if cache else None,
+            # --refresh-history reads the history from Trello, not from the HTTP cache either.
+            cache_dir=s.cache_dir if cache and not refresh_history else None,
             read_retries=s.max_retries,
             apply=apply,
             state_dir=s.state_dir,
@@ -116,7 +125,12 @@ class PlanRequest:
             key_rate_limit=s.key_rate_limit,
             window_s=s.window_s,
         )
-        return replace(request, request_timeout=s.request_timeout)
+        return replace(
+            request,
+            request_timeout=s.request_timeout,
+            history_dir=s.cache_dir if cache else None,
+            refresh_history=refresh_history,
+        )
 
 
 @dataclass(frozen=True)
@@ -339,7 +353,12 @@ def make_plan(
                 since = read_last_run(req.state_dir, scope)
                 check_window(since, options.until)
                 options = replace(options, since=since)
-            fetched = fetch(api, boards, kinds=options.restore)
+            store = (
+                HistoryStore(req.history_dir, refresh=req.refresh_history)
+                if req.history_dir is not None
+                else None
+            )
+            fetched = fetch(api, boards, kinds=options.restore, store=store)
             sent = api.requests_sent
         source = "api"
     warnings = list(fetched.warnings)

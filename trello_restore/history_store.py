@@ -1,0 +1,586 @@
+"""The parsed history of each board, kept between runs, so a re-plan asks Trello only for the
+actions newer than the newest one it holds (issue 12 item 2).
+
+Layout: ``<cache_dir>/boards/<board_id>/history.v1.json.gz`` (gzip'd JSON, mode 0600, replaced
+atomically: a reader never sees half a file, and two runs that write it at once leave one
+whole store). A per-board snapshot (design.md §11) can sit beside it in the same directory.
+
+What is kept is what the planner reads, already parsed: the ``History`` pieces of every action
+the feed returned for the union of every restore kind's filter (``history.action_filter`` of
+all kinds), so changing ``--restore`` never forces a cold fetch. The pieces are kept per *class*
+of action (``CLASSES``): ``base`` is what the member filter asks for (the member actions, the
+moves, card creations and deletions, ``updateCard`` with an old ``idList`` or ``closed``),
+``lists`` the ``updateList`` archive changes, ``cards`` every other ``updateCard``. A run uses
+the classes its kinds ask for (``classes_for``), so it plans from exactly the actions a cold
+fetch with its own filter would have read.
+
+A store also holds the newest action's date and id and the ids of the actions of its last
+``OVERLAP``: the next run asks for ``since=<newest date - OVERLAP>`` (Trello's ``since`` is
+exclusive and compares by second) and drops the actions it already has by id. The histories of
+cards whose own feed had to be read (``fetcher.card_actions``: cards no board feed shows being
+created or arriving) are kept in the store of the board the card is on, and read once.
+
+Self-healing: a store that cannot be read, is not gzip'd JSON, has another format version or
+was built with another action filter is rebuilt from the API, with a one-line notice (a
+warning). Nothing here talks to Trello: the fetcher does, through ``Feed`` and ``BoardHistory``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from trello_restore.fetched import born_in_feed
+from trello_restore.history import ACTION_FILTER, HistoryBuilder, action_filter, parse_date
+from trello_restore.models import (
+    RESTORE_KINDS,
+    CardInfo,
+    FieldUpdate,
+    History,
+    MemberAction,
+    MemberRef,
+    MoveAction,
+    RestoreKind,
+)
+
+__all__ = [
+    "CLASSES",
+    "FORMAT",
+    "OVERLAP",
+    "VERSION",
+    "BoardHistory",
+    "Class",
+    "Feed",
+    "HistoryStore",
+    "Part",
+    "action_class",
+    "classes_for",
+    "merge_parts",
+    "to_history",
+    "union_filter",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "trello-restore history"
+VERSION = 1
+#: How far before the newest stored action the next run starts asking (``since=``): Trello's
+#: ``since`` is exclusive and by second, and an action may show in the feed a moment after a
+#: newer one; what is asked twice is dropped by id.
+OVERLAP = timedelta(seconds=60)
+Class = Literal["base", "lists", "cards"]
+CLASSES: tuple[Class, ...] = ("base", "lists", "cards")
+#: The ``updateCard`` fields the member filter's sub-filters select (``updateCard:idList`` …).
+_BASE_CARD_FIELDS = frozenset(
+    x.partition(":")[2] for x in ACTION_FILTER if x.startswith("updateCard:")
+)
+#: One card's name, shortLink, board and list, each from the newest action that carried it:
+#: field -> (value, date, action id), as ``HistoryBuilder`` keeps them.
+CardStamps = dict[str, tuple[str, datetime, str]]
+_CARD_FIELDS = ("name", "short_link", "board_id", "list_id")
+
+
+def union_filter() -> str:
+    """The action filter a store is built and extended with: every restore kind's."""
+    return ",".join(action_filter(RESTORE_KINDS))
+
+
+def action_class(raw: Mapping[str, Any]) -> Class:
+    """The class of a raw action (see the module's docstring)."""
+    type_ = raw.get("type")
+    if type_ == "updateList":
+        return "lists"
+    if type_ == "updateCard":
+        data = raw.get("data")
+        old = data.get("old") if isinstance(data, Mapping) else None
+        if isinstance(old, Mapping) and not _BASE_CARD_FIELDS.isdisjoint(old):
+            return "base"
+        return "cards"
+    return "base"
+
+
+def classes_for(kinds: Iterable[RestoreKind]) -> tuple[Class, ...]:
+    """The classes of the actions that the feed filter of these restore kinds selects."""
+    items = set(action_filter(kinds))
+    out: list[Class] = ["base"]
+    if any(x.partition(":")[0] == "updateList" for x in items):
+        out.append("lists")
+    if "updateCard" in items:
+        out.append("cards")
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------- pieces
+
+
+@dataclass
+class Part:
+    """What one class of one feed said, as ``HistoryBuilder`` parses it (one action each
+    time), plus the cards the feed shows being created or arriving (``born``)."""
+
+    member_actions: list[MemberAction] = field(default_factory=list)
+    moves: list[MoveAction] = field(default_factory=list)
+    #: Card id -> the ``deleteCard`` action's id, date and author.
+    deleted: dict[str, tuple[str, datetime, str]] = field(default_factory=dict)
+    field_updates: list[FieldUpdate] = field(default_factory=list)
+    card_lists: list[tuple[datetime, str, str]] = field(default_factory=list)
+    cards: dict[str, CardStamps] = field(default_factory=dict)
+    members: dict[str, MemberRef] = field(default_factory=dict)
+    oldest: dict[str, datetime] = field(default_factory=dict)
+    born: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, b: HistoryBuilder, born: Iterable[str] = ()) -> Part:
+        """A builder's pieces (read, not copied deeply: the builder is done)."""
+        cards: dict[str, CardStamps] = {}
+        for cid, info in b.cards.items():
+            stamps = b.card_stamps.get(cid, {})
+            cards[cid] = {f: (getattr(info, f), *stamps[f]) for f in _CARD_FIELDS if f in stamps}
+        return cls(
+            member_actions=list(b.member_actions),
+            moves=list(b.moves),
+            deleted={c: (a, *b.deleted_when[c]) for c, a in b.deleted.items()},
+            field_updates=list(b.field_updates),
+            card_lists=list(b.card_lists),
+            cards=cards,
+            members=dict(b.members),
+            oldest=dict(b.oldest),
+            born=set(born),
+        )
+
+    def connected(self) -> set[str]:
+        """Boards that cards or lists moved to or from."""
+        return {x for m in self.moves for x in (m.source_board_id, m.target_board_id) if x}
+
+    # --- JSON (compact: one array per action; dates as ISO text)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "member_actions": [_member_action_row(a) for a in self.member_actions],
+            "moves": [_move_row(m) for m in self.moves],
+            "deleted": {c: [a, d.isoformat(), by] for c, (a, d, by) in self.deleted.items()},
+            "field_updates": [_field_update_row(u) for u in self.field_updates],
+            "card_lists": [[d.isoformat(), c, lst] for d, c, lst in self.card_lists],
+            "cards": {
+                c: {f: [v, d.isoformat(), i] for f, (v, d, i) in s.items()}
+                for c, s in self.cards.items()
+            },
+            "members": {m.id: [m.username, m.full_name] for m in self.members.values()},
+            "oldest": {b: d.isoformat() for b, d in self.oldest.items()},
+            "born": sorted(self.born),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Part:
+        """Back from ``to_json``; ``KeyError``/``TypeError``/``ValueError`` on anything else."""
+        when = datetime.fromisoformat
+        return cls(
+            member_actions=[_member_action(row) for row in d["member_actions"]],
+            moves=[_move(row) for row in d["moves"]],
+            deleted={_s(c): (_s(a), when(t), _s(by)) for c, (a, t, by) in d["deleted"].items()},
+            field_updates=[_field_update(row) for row in d["field_updates"]],
+            card_lists=[(when(t), _s(c), _s(lst)) for t, c, lst in d["card_lists"]],
+            cards={
+                _s(c): {_field(f): (_s(v), when(t), _s(i)) for f, (v, t, i) in s.items()}
+                for c, s in d["cards"].items()
+            },
+            members={_s(m): MemberRef(m, _s(u), _s(n)) for m, (u, n) in d["members"].items()},
+            oldest={_s(b): when(t) for b, t in d["oldest"].items()},
+            born={_s(c) for c in d["born"]},
+        )
+
+
+def _member_action_row(a: MemberAction) -> list[Any]:
+    return [
+        a.id,
+        a.kind,
+        a.date.isoformat(),
+        a.card_id,
+        a.member_id,
+        a.by,
+        a.board_id,
+        a.deactivated,
+        a.app,
+    ]
+
+
+def _member_action(row: list[Any]) -> MemberAction:
+    i, kind, t, card, member, by, board, deactivated, app = row
+    if kind not in ("add", "remove"):
+        raise ValueError(f"not a member action's kind: {kind!r}")
+    return MemberAction(
+        _s(i),
+        kind,
+        datetime.fromisoformat(t),
+        _s(card),
+        _s(member),
+        _s(by),
+        _s(board),
+        bool(deactivated),
+        _s(app),
+    )
+
+
+def _move_row(m: MoveAction) -> list[Any]:
+    return [
+        m.id,
+        m.type,
+        m.date.isoformat(),
+        m.by,
+        m.card_id,
+        m.list_id,
+        m.source_board_id,
+        m.target_board_id,
+    ]
+
+
+def _move(row: list[Any]) -> MoveAction:
+    i, type_, t, by, card, lst, source, target = row
+    return MoveAction(
+        _s(i),
+        _s(type_),
+        datetime.fromisoformat(t),
+        _s(by),
+        _opt(card),
+        _opt(lst),
+        _s(source),
+        _s(target),
+    )
+
+
+def _field_update_row(u: FieldUpdate) -> list[Any]:
+    return [
+        u.id,
+        u.date.isoformat(),
+        u.object_type,
+        u.object_id,
+        u.board_id,
+        u.field,
+        u.old,
+        u.new,
+        u.by,
+        u.app,
+    ]
+
+
+def _field_update(row: list[Any]) -> FieldUpdate:
+    i, t, object_type, object_id, board, name, old, new, by, app = row
+    if object_type not in ("card", "list"):
+        raise ValueError(f"not a field update's object: {object_type!r}")
+    return FieldUpdate(
+        _s(i),
+        datetime.fromisoformat(t),
+        object_type,
+        _s(object_id),
+        _s(board),
+        _s(name),
+        _value(old),
+        _value(new),
+        _s(by),
+        _s(app),
+    )
+
+
+def _s(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"not text: {value!r}")
+    return value
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else _s(value)
+
+
+def _field(name: Any) -> str:
+    if name not in _CARD_FIELDS:
+        raise ValueError(f"not a card field: {name!r}")
+    return str(name)
+
+
+def _value(value: Any) -> str | bool | None:
+    if value is None or isinstance(value, str | bool):
+        return value
+    raise TypeError(f"not a field value: {value!r}")
+
+
+def _better(old: MemberRef | None, new: MemberRef) -> MemberRef:
+    """What two sightings of a member tell, the first one's names first (as the builder)."""
+    if old is None:
+        return new
+    return MemberRef(new.id, old.username or new.username, old.full_name or new.full_name)
+
+
+def merge_parts(parts: Iterable[Part]) -> Part:
+    """One part from several, as one ``HistoryBuilder`` fed their actions in this order would
+    have made it: an action in more than one (a card's feed repeats its board's) counts once,
+    each card field comes from the newest action, member names from the first sighting."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    out = Part()
+    ids: set[str] = set()
+    update_ids: set[str] = set()
+    for p in parts:
+        fresh_updates = {u.id for u in p.field_updates} - update_ids
+        out.field_updates.extend(u for u in p.field_updates if u.id in fresh_updates)
+        update_ids |= fresh_updates
+        for a in p.member_actions:
+            if a.id not in ids:
+                ids.add(a.id)
+                out.member_actions.append(a)
+        for m in p.moves:
+            if m.id not in ids:
+                ids.add(m.id)
+                out.moves.append(m)
+        for cid, deletion in p.deleted.items():
+            out.deleted.setdefault(cid, deletion)
+        out.card_lists.extend(p.card_lists)
+        for cid, stamps in p.cards.items():
+            mine = out.cards.setdefault(cid, {})
+            for f, (value, date, action_id) in stamps.items():
+                if f not in mine or (date, action_id) > mine[f][1:]:
+                    mine[f] = (value, date, action_id)
+        for ref in p.members.values():
+            out.members[ref.id] = _better(out.members.get(ref.id), ref)
+        for board, date in p.oldest.items():
+            if board not in out.oldest or date < out.oldest[board]:
+                out.oldest[board] = date
+        out.born |= p.born
+    # The same place from two feeds' copies of one action (a tuple has no id): once.
+    out.card_lists = list(set(out.card_lists))
+    return out
+
+
+def to_history(part: Part) -> History:
+    """The planner's ``History`` of a (merged) part, sorted as ``HistoryBuilder.build``."""
+    return History(
+        member_actions=tuple(sorted(part.member_actions, key=lambda a: (a.date, a.id))),
+        moves=tuple(sorted(part.moves, key=lambda a: (a.date, a.id))),
+        deleted_cards={c: a for c, (a, _, _) in part.deleted.items()},
+        card_lists=tuple(sorted(set(part.card_lists))),
+        cards={
+            c: CardInfo(c, **{f: v for f, (v, _, _) in s.items()}) for c, s in part.cards.items()
+        },
+        members=dict(part.members),
+        oldest=dict(part.oldest),
+        field_updates=tuple(sorted(part.field_updates, key=lambda u: (u.date, u.id, u.field))),
+        deleted_when={c: (d, by) for c, (_, d, by) in part.deleted.items()},
+    )
+
+
+# ---------------------------------------------------------------------------------- feeds
+
+
+class Feed:
+    """A feed's pages as they arrive (the fetcher's sink): parsed per class, the cards it
+    shows being born, and every action's (date, id) for the store's newest and overlap.
+    Actions whose id is in ``skip`` (the store's overlap) are dropped. Thread-safe."""
+
+    def __init__(self, skip: Iterable[str] = ()) -> None:
+        self.skip = frozenset(skip)
+        self.builders = {k: HistoryBuilder() for k in CLASSES}
+        self._lock = threading.Lock()
+        self.born: set[str] = set()
+        self.stamps: list[tuple[datetime, str]] = []
+
+    def add(self, page: Iterable[Mapping[str, Any]]) -> None:
+        routed: dict[Class, list[Mapping[str, Any]]] = {k: [] for k in CLASSES}
+        for raw in page:
+            if raw["id"] not in self.skip:
+                routed[action_class(raw)].append(raw)
+        for k, actions in routed.items():
+            if actions:
+                self.builders[k].add(actions)  # HistoryError for what is not an action
+        stamps = [(parse_date(a["date"]), a["id"]) for a in routed["base"]]
+        stamps += [(parse_date(a["date"]), a["id"]) for k in CLASSES[1:] for a in routed[k]]
+        born = born_in_feed(routed["base"])
+        with self._lock:
+            self.stamps.extend(stamps)
+            self.born |= born
+
+    def parts(self) -> dict[Class, Part]:
+        return {k: Part.of(b, self.born if k == "base" else ()) for k, b in self.builders.items()}
+
+
+@dataclass
+class BoardHistory:
+    """One board's store: its feed's parts, the newest action, the last ``OVERLAP``'s ids,
+    and the parts of the own feeds of cards on it that no board feed explains."""
+
+    board_id: str
+    filter: str
+    newest: tuple[datetime, str] | None
+    #: Action id -> date, for the actions at or after ``newest - OVERLAP``.
+    recent: dict[str, datetime]
+    parts: dict[Class, Part]
+    card_feeds: dict[str, dict[Class, Part]] = field(default_factory=dict)
+    #: Whether it differs from what is on disk (a run that learnt nothing writes nothing).
+    dirty: bool = False
+
+    @classmethod
+    def built(cls, board_id: str, filter: str, feed: Feed) -> BoardHistory:
+        """A store made from a whole feed (to be written even when the feed is empty)."""
+        empty = cls(board_id, filter, None, {}, {k: Part() for k in CLASSES}, dirty=True)
+        return empty.extended(feed)
+
+    @property
+    def base(self) -> Part:
+        """The member filter's part (creations, arrivals, moves: what places cards)."""
+        return self.parts["base"]
+
+    def since(self) -> datetime | None:
+        """Where the next read starts (None: from the beginning)."""
+        return None if self.newest is None else self.newest[0] - OVERLAP
+
+    def extended(self, feed: Feed) -> BoardHistory:
+        """This history with the newer actions of ``feed`` (``self`` when there are none)."""
+        if not feed.stamps:
+            return self
+        new = feed.parts()
+        newest = max(feed.stamps) if self.newest is None else max(self.newest, *feed.stamps)
+        edge = newest[0] - OVERLAP
+        recent = {i: d for i, d in self.recent.items() if d >= edge}
+        recent.update((i, d) for d, i in feed.stamps if d >= edge)
+        return BoardHistory(
+            self.board_id,
+            self.filter,
+            newest,
+            recent,
+            {k: merge_parts([new[k], self.parts[k]]) for k in CLASSES},  # newest names first
+            self.card_feeds,
+            dirty=True,
+        )
+
+    def with_card_feeds(self, feeds: Mapping[str, dict[Class, Part]]) -> BoardHistory:
+        """This history keeping exactly these cards' feeds."""
+        if feeds.keys() == self.card_feeds.keys():
+            return self
+        return BoardHistory(
+            self.board_id, self.filter, self.newest, self.recent, self.parts, dict(feeds), True
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "board": self.board_id,
+            "filter": self.filter,
+            "newest": None if self.newest is None else [self.newest[0].isoformat(), self.newest[1]],
+            "recent": {i: d.isoformat() for i, d in self.recent.items()},
+            "parts": {k: p.to_json() for k, p in self.parts.items()},
+            "card_feeds": {
+                c: {k: p.to_json() for k, p in parts.items()}
+                for c, parts in self.card_feeds.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> BoardHistory:
+        newest = d["newest"]
+        return cls(
+            board_id=_s(d["board"]),
+            filter=_s(d["filter"]),
+            newest=None if newest is None else (datetime.fromisoformat(newest[0]), _s(newest[1])),
+            recent={_s(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            parts={k: Part.from_json(d["parts"][k]) for k in CLASSES},
+            card_feeds={
+                _s(c): {k: Part.from_json(parts[k]) for k in CLASSES}
+                for c, parts in d["card_feeds"].items()
+            },
+        )
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+class HistoryStore:
+    """The stores of one cache directory. ``refresh`` (``--refresh-history``): every board's
+    store is rebuilt from the API, whatever is on disk."""
+
+    def __init__(self, cache_dir: Path, *, refresh: bool = False) -> None:
+        self.cache_dir = cache_dir
+        self.refresh = refresh
+
+    def path(self, board_id: str) -> Path:
+        return self.cache_dir / "boards" / board_id / f"history.v{VERSION}.json.gz"
+
+    def load(self, board_id: str, filter: str) -> BoardHistory | None:
+        """The board's store, or None when it is to be built (none yet, ``refresh``, or one
+        that cannot be used: then a one-line notice says why)."""
+        path = self.path(board_id)
+        if self.refresh:
+            return None
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
+        try:
+            doc = json.loads(gzip.decompress(raw))
+        except (OSError, EOFError, ValueError):
+            return self._rebuild(path, "it is damaged")
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            return self._rebuild(path, "it is not a history store")
+        if doc.get("version") != VERSION:
+            return self._rebuild(path, f"it has format version {doc.get('version')!r}")
+        try:
+            stored = BoardHistory.from_json(doc)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return self._rebuild(path, "it is damaged")
+        if stored.board_id != board_id:
+            return self._rebuild(path, f"it holds board {stored.board_id}")
+        if stored.filter != filter:
+            return self._rebuild(path, "it was made by a version that read other actions")
+        return stored
+
+    def _rebuild(self, path: Path, why: str) -> BoardHistory | None:
+        """None (build it again), with the notice."""
+        logger.warning("the history store %s is rebuilt from Trello: %s", path, why)
+        return None
+
+    def save(self, history: BoardHistory) -> None:
+        """Write a board's store (atomically, 0600). A failure is a notice, not an error: the
+        next run reads the history from Trello again."""
+        path = self.path(history.board_id)
+        data = gzip.compress(
+            json.dumps(history.to_json(), separators=(",", ":")).encode(), compresslevel=3
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _write_bytes_atomic(path, data)
+        except OSError as exc:
+            logger.warning(
+                "could not keep board %s's history in %s (%s): the next run reads it from "
+                "Trello again",
+                history.board_id,
+                path,
+                exc.strerror or exc,
+            )
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``fsutil.write_atomic`` for bytes: a 0600 temporary file in the same directory,
+    fsynced, then renamed over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
