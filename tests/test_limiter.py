@@ -1,13 +1,20 @@
-"""The shared client-side rate limiter, on a fake clock (and one real multi-thread check)."""
+"""The shared client-side rate limiter, on a fake clock with synthetic header sequences, a
+simulated Trello (latency, jitter, a second client on the same token) and one real multi-thread
+check. Pins ``trello_restore/limiter.py`` to every branch (tools/coverage_gate.py)."""
 
 from __future__ import annotations
 
+import heapq
+import math
+import random
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 
 import pytest
 
-from trello_restore.limiter import RateLimiter
+from trello_restore.limiter import RateLimiter, Slot, TrelloCount, counts_from_headers
 
 
 class FakeClock:
@@ -30,15 +37,42 @@ def _limiter(limit: int = 3, window: float = 10.0, **kw: int) -> tuple[RateLimit
     return RateLimiter(limit, window, clock=clock, sleep=clock.sleep, **kw), clock
 
 
-def test_a_full_window_waits_until_its_oldest_request_slides_out() -> None:
-    """Three per 10 s: three go at once, the fourth waits until the first is 10 s old."""
+def _send(limiter: RateLimiter, *counts: TrelloCount) -> Slot:
+    """One request answered at once (the answer's counts handed back)."""
+    slot = limiter.acquire()
+    limiter.release(slot, counts)
+    return slot
+
+
+def _token(used: int, maximum: int = 100, interval_s: float | None = 10.0) -> TrelloCount:
+    return TrelloCount("token", used, maximum, interval_s)
+
+
+# ------------------------------------------------------------------------- the window itself
+
+
+def test_a_full_window_waits_until_its_oldest_answer_is_a_window_old() -> None:
+    """Three per 10 s: three go at once, the fourth waits until the first answer is 10 s old."""
     limiter, clock = _limiter()
     for _ in range(3):
-        limiter.acquire()
+        _send(limiter)
     assert clock.sleeps == []
-    limiter.acquire()
+    _send(limiter)
     assert clock.sleeps == [pytest.approx(10.0)]
     assert clock.now == pytest.approx(1010.0)
+
+
+def test_a_slot_frees_a_window_after_the_answer_not_after_the_send() -> None:
+    """Trello counts a request when it arrives, somewhere between send and answer: the slot is
+    held until the answer is a window old, so however long the request took, Trello has
+    forgotten it when the slot frees."""
+    limiter, clock = _limiter(limit=1)
+    slot = limiter.acquire()
+    clock.now += 2.5  # the answer takes 2.5 s
+    limiter.release(slot)
+    limiter.release(slot)  # a second release of the same slot changes nothing
+    _send(limiter)
+    assert clock.now == pytest.approx(1012.5)
 
 
 def test_never_more_than_the_limit_in_any_window() -> None:
@@ -47,18 +81,18 @@ def test_never_more_than_the_limit_in_any_window() -> None:
     times = []
     for gap in [0, 1, 0, 3, 0, 0, 2, 7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 4] * 3:
         clock.now += gap
-        limiter.acquire()
+        _send(limiter)
         times.append(clock.now)
     for t in times:
         assert sum(1 for u in times if t - 10 < u <= t) <= 5
 
 
 def test_sustained_rate_equals_the_limit() -> None:
-    """A stream of requests runs at exactly ``limit`` per window once the window is full."""
+    """A stream of requests answered at once runs at exactly ``limit`` per window."""
     limiter, clock = _limiter(limit=90, window=10.0)
     start = clock.now
     for _ in range(900):
-        limiter.acquire()
+        _send(limiter)
     # 90 at once, then 90 more every 10 s: the 900th goes at 90 s.
     assert clock.now - start == pytest.approx(90.0)
     assert limiter.acquired == 900
@@ -66,59 +100,59 @@ def test_sustained_rate_equals_the_limit() -> None:
 
 
 def test_the_key_limit_binds_when_it_is_lower() -> None:
-    """The smaller of the token and key budgets is the one in force."""
+    """The smaller of the token and key caps is the one in force."""
     assert RateLimiter(100, 10, key_limit=300).limit == 100
     assert RateLimiter(100, 10, key_limit=40).limit == 40
     limiter, clock = _limiter(limit=5, key_limit=2)
     for _ in range(3):
-        limiter.acquire()
+        _send(limiter)
     assert clock.sleeps == [pytest.approx(10.0)]
+
+
+def test_requests_on_their_way_hold_the_window_until_one_comes_back() -> None:
+    """Every slot held by a request still on its way: the next one waits for an answer (not for
+    the clock), and then a window more."""
+    limiter, clock = _limiter(limit=2)
+    first, second = limiter.acquire(), limiter.acquire()
+    got: list[float] = []
+    waiter = threading.Thread(target=lambda: got.append(limiter.acquire().sent))
+    waiter.start()
+    time.sleep(0.05)
+    assert got == []  # blocked: nothing frees before an answer is in
+    clock.now += 1.0
+    limiter.release(first)
+    waiter.join(timeout=5)
+    assert got == [pytest.approx(1011.0)]
+    limiter.release(second)
 
 
 def test_a_penalty_stops_everyone_for_its_length() -> None:
-    """After a 429 no request goes until the penalty is over, even with budget left."""
+    """After a 429 no request goes until the penalty is over, even with budget left, and the
+    margin is kept for a window after it."""
     limiter, clock = _limiter(limit=100)
-    limiter.acquire()
+    _send(limiter)
     limiter.penalize(10.0)
-    limiter.acquire()
+    assert limiter.allowance() == 90
+    _send(limiter)
     assert clock.now == pytest.approx(1010.0)
     limiter.penalize(2.0)
     limiter.penalize(1.0)  # a shorter penalty does not shorten the longer one
-    limiter.acquire()
+    _send(limiter)
     assert clock.now == pytest.approx(1012.0)
+    clock.now += 10.0
+    assert limiter.allowance() == 100
 
 
-def test_trello_s_count_of_foreign_requests_uses_up_the_budget() -> None:
-    """Trello says 4 requests of the token are in its window; this limiter sent 1: the other
-    3 count as sent now. A count at or below what was sent here changes nothing."""
-    limiter, clock = _limiter(limit=5)
-    limiter.acquire()
-    limiter.observe(4)
-    limiter.observe(2)
-    limiter.acquire()
-    assert clock.sleeps == []
-    clock.now += 1
-    limiter.acquire()  # the window is full until the first request is 10 s old
+def test_a_penalty_while_the_window_is_full() -> None:
+    """Full and penalized: the later of the two ends wins."""
+    limiter, clock = _limiter(limit=1)
+    _send(limiter)
+    limiter.penalize(3.0)
+    _send(limiter)
     assert clock.now == pytest.approx(1010.0)
-    limiter.observe(100)  # never more than the budget: waits one window, not ten
-    limiter.acquire()
-    assert clock.now == pytest.approx(1020.0)
-
-
-def test_a_few_requests_trello_still_counts_are_not_foreign() -> None:
-    """Trello counts a request from its arrival, a little after this log did: a difference of
-    up to 5% of the budget is let pass, more is taken as traffic from elsewhere."""
-    limiter, clock = _limiter(limit=100)
-    assert limiter.slack == 5
-    limiter.observe(5)
-    for _ in range(100):
-        limiter.acquire()
-    assert clock.sleeps == []
-    limiter, clock = _limiter(limit=100)
-    limiter.observe(25)
-    for _ in range(81):
-        limiter.acquire()
-    assert clock.sleeps == [pytest.approx(10.0)]
+    limiter.penalize(15.0)
+    _send(limiter)
+    assert clock.now == pytest.approx(1025.0)
 
 
 def test_bad_limits_are_refused() -> None:
@@ -127,13 +161,345 @@ def test_bad_limits_are_refused() -> None:
         RateLimiter(0, 10)
     with pytest.raises(ValueError, match="at least 1"):
         RateLimiter(10, 10, key_limit=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        RateLimiter(10, 10, token_budget=0)
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(10, 0)
     assert repr(RateLimiter(90, 10)) == "<RateLimiter 90 per 10 s>"
 
 
+# ------------------------------------------------------------------------ Trello's headers
+
+
+def test_counts_from_headers() -> None:
+    """Token and key counts from Trello's headers; a scope without usable numbers is left out,
+    an unusable interval is not said."""
+    headers = {
+        "x-rate-limit-api-token-interval-ms": "10000",
+        "x-rate-limit-api-token-max": "100",
+        "x-rate-limit-api-token-remaining": "97",
+        "x-rate-limit-api-key-interval-ms": "soon",
+        "x-rate-limit-api-key-max": "300",
+        "x-rate-limit-api-key-remaining": "299",
+    }
+    assert counts_from_headers(headers) == [
+        TrelloCount("token", 3, 100, 10.0),
+        TrelloCount("key", 1, 300, None),
+    ]
+    del headers["x-rate-limit-api-key-interval-ms"]
+    headers["x-rate-limit-api-token-remaining"] = "lots"
+    assert counts_from_headers(headers) == [TrelloCount("key", 1, 300, None)]
+    del headers["x-rate-limit-api-key-max"]
+    assert counts_from_headers(headers) == []
+    assert counts_from_headers({}) == []
+    over = {"x-rate-limit-api-token-max": "100", "x-rate-limit-api-token-remaining": "101"}
+    assert counts_from_headers(over) == [TrelloCount("token", 0, 100, None)]
+
+
+def test_an_agreeing_count_gives_the_whole_budget() -> None:
+    """With the default cap (Trello's 100) and Trello's count equal to the limiter's own, 100
+    requests go in one window, and the 101st waits for the first answer to be a window old."""
+    limiter, clock = _limiter(limit=100)
+    for n in range(1, 101):
+        _send(limiter, _token(n), TrelloCount("key", n, 300))
+    assert clock.sleeps == []
+    assert (limiter.allowance(), limiter.allowance("key"), limiter.others()) == (100, 300, 0)
+    assert limiter.foreign_seen == 0
+    _send(limiter, _token(100))
+    assert clock.sleeps == [pytest.approx(10.0)]
+
+
+def test_a_slow_answer_may_still_be_in_trello_s_count() -> None:
+    """Trello may still count a request whose trip ended less than a window before this one
+    began (it may have arrived late in its trip): a count that includes it is not foreign."""
+    limiter, clock = _limiter(limit=100)
+    slot = limiter.acquire()
+    clock.now += 4.0  # a 4 s round trip
+    limiter.release(slot)
+    clock.now += 9.0  # sent 9 s after that answer, 13 s after it was sent
+    _send(limiter, _token(2))
+    assert (limiter.foreign_seen, limiter.others(), limiter.allowance()) == (0, 0, 100)
+    clock.now += 1.5  # now the first answer is more than a window old: Trello forgot it
+    _send(limiter, _token(3))
+    assert (limiter.foreign_seen, limiter.others(), limiter.allowance()) == (1, 1, 90)
+
+
+def test_a_count_within_the_estimate_s_error_is_not_foreign() -> None:
+    """Six requests on their way, the first answered: Trello's count may include the five sent
+    after it, or not. The estimate takes it to have counted only the first (every request
+    counted at the same point of its trip); 2 of 100 more is the estimate's error, 3 more is
+    foreign traffic (and counted as such: 3 others)."""
+    limiter, clock = _limiter(limit=100)
+    first = limiter.acquire()
+    later = [limiter.acquire() for _ in range(5)]
+    clock.now += 0.2
+    limiter.release(first, [_token(3)])
+    assert (limiter.foreign_seen, limiter.others()) == (0, 0)
+    again = limiter.acquire()
+    clock.now += 0.2
+    limiter.release(again, [_token(10)])  # 1 + 5 on their way + itself: 7 at most, 7 + 3
+    assert (limiter.foreign_seen, limiter.others(), limiter.allowance()) == (1, 3, 90)
+    for slot in later:
+        limiter.release(slot)
+
+
+def test_foreign_traffic_backs_off_to_the_margin_and_counts_against_the_budget() -> None:
+    """Trello counts 20 more than the limiter sent: those 20 count against the budget, and
+    the margin (10 of 100) is kept free: 70 of its own go in this window, not 80."""
+    limiter, clock = _limiter(limit=100)
+    _send(limiter, _token(21))
+    assert (limiter.others(), limiter.allowance(), limiter.foreign_seen) == (20, 90, 1)
+    for n in range(2, 71):
+        _send(limiter, _token(20 + n))
+    assert clock.sleeps == []
+    assert limiter.others() == 20  # already counted: nothing new
+    _send(limiter, _token(90))
+    assert clock.sleeps == [pytest.approx(10.0)]
+
+
+def test_never_more_than_trello_s_budget_is_counted_as_others() -> None:
+    """A count above the budget (another client that ignores 429s) counts as the budget: one
+    window's wait, not several."""
+    limiter, clock = _limiter(limit=5)
+    _send(limiter, _token(400, maximum=5))
+    assert limiter.others() == 4
+    _send(limiter)
+    assert clock.now == pytest.approx(1010.0)
+
+
+def test_recovery_after_a_window_without_foreign_traffic() -> None:
+    """The other client stops: its requests expire here a window after they were seen, and a
+    window after the last count that showed any of them, the whole budget is back."""
+    limiter, clock = _limiter(limit=100)
+    _send(limiter, _token(31))
+    clock.now += 5.0
+    _send(limiter, _token(35))  # ours: 2; others: 30 seen, 3 more now
+    assert (limiter.others(), limiter.allowance()) == (33, 90)
+    clock.now += 5.0
+    assert (limiter.others(), limiter.allowance()) == (3, 90)
+    _send(limiter, _token(5))  # ours: 2 (the first is a window old); the 3 others still there
+    assert (limiter.others(), limiter.allowance()) == (3, 90)
+    clock.now += 5.0
+    _send(limiter, _token(2))  # the others are gone: the count agrees
+    assert (limiter.others(), limiter.allowance()) == (0, 90)
+    clock.now += 5.0
+    assert (limiter.others(), limiter.allowance()) == (0, 100)
+    for _ in range(99):
+        _send(limiter, _token(2))
+    assert clock.sleeps == []
+    assert limiter.foreign_seen == 3
+
+
+def test_the_wait_ends_when_the_margin_does() -> None:
+    """Full under the margin, with its own requests younger than the margin: the wait ends when
+    the margin does (the whole budget is back), not when its oldest answer is a window old."""
+    limiter, clock = _limiter(limit=100)
+    limiter.penalize(0.0)
+    clock.now += 5.0
+    for _ in range(90):
+        _send(limiter)
+    assert clock.sleeps == []
+    _send(limiter)
+    assert clock.sleeps == [pytest.approx(5.0)]
+
+
+def test_trello_s_own_maximum_and_a_longer_window_are_believed() -> None:
+    """Trello's ``-max`` replaces the documented budget (lower or higher); an
+    ``-interval-ms`` longer than the limiter's window is skew: the margin is kept."""
+    limiter, _ = _limiter(limit=1000)
+    _send(limiter, _token(1, maximum=2000))
+    assert limiter.allowance() == 2000
+    _send(limiter, _token(2, maximum=50))
+    assert limiter.allowance() == 50
+    _send(limiter, _token(3, maximum=50, interval_s=15.0))
+    assert (limiter.allowance(), limiter.others(), limiter.foreign_seen) == (45, 0, 0)
+    _send(limiter, _token(4, maximum=50, interval_s=None))
+    assert limiter.allowance() == 45
+
+
+def test_the_key_s_count_is_paced_like_the_token_s() -> None:
+    """Other tokens of the same API key show in the key's count: they use up the key's
+    budget, which binds when it is the lower one."""
+    limiter, clock = _limiter(limit=100)
+    _send(limiter, _token(1), TrelloCount("key", 281, 300))
+    assert (limiter.others("key"), limiter.allowance("key")) == (280, 270)
+    assert (limiter.others(), limiter.allowance()) == (0, 100)
+    _send(limiter)
+    assert clock.sleeps == [pytest.approx(10.0)]
+
+
+# ------------------------------------------------------------------ a simulated Trello
+
+
+@dataclass
+class _Request:
+    sent: float
+    arrival: float
+    answered: float
+    ours: bool
+    slot: Slot | None = None
+    used: int = 0
+    accepted: bool = False
+
+
+@dataclass
+class _Trello:
+    """Trello's rule: at most ``limit`` accepted arrivals in any ``window``; a rejected one
+    does not count. Arrivals are decided in time order, lazily (``until``)."""
+
+    limit: int
+    window: float
+    accepted: deque[float] = field(default_factory=deque)
+    pending: list[tuple[float, int, _Request]] = field(default_factory=list)
+    seq: int = 0
+
+    def arrive(self, request: _Request) -> None:
+        self.seq += 1
+        heapq.heappush(self.pending, (request.arrival, self.seq, request))
+
+    def until(self, now: float) -> None:
+        while self.pending and self.pending[0][0] <= now:
+            at, _, request = heapq.heappop(self.pending)
+            while self.accepted and self.accepted[0] <= at - self.window:
+                self.accepted.popleft()
+            request.accepted = len(self.accepted) < self.limit
+            if request.accepted:
+                self.accepted.append(at)
+            request.used = len(self.accepted)
+
+
+def _simulate(
+    *,
+    foreign_per_window: int,
+    arrival_share: float = 0.5,
+    jitter: float = 0.1,
+    burst: int = 1,
+    windows: int = 30,
+    seed: int = 5,
+) -> tuple[list[_Request], RateLimiter]:
+    """Eight workers of ours (Trello's 100 per 10 s, round trips of 200 ms plus up to
+    ``jitter`` s, Trello counting each request ``arrival_share`` of the way through its trip)
+    beside another client on the same token that sends ``foreign_per_window`` requests per
+    window at a steady rate (``burst`` at a time) and ignores the headers."""
+    rng = random.Random(seed)
+    in_flight: list[tuple[float, int, _Request]] = []
+
+    def sleep(seconds: float) -> None:
+        # Answers that come back while the limiter waits are released when they come back.
+        if in_flight and in_flight[0][0] < clock.now + seconds:
+            answer(heapq.heappop(in_flight)[2])
+        else:
+            clock.now += seconds
+
+    clock = FakeClock()
+    limiter = RateLimiter(100, 10.0, clock=clock, sleep=sleep)
+    trello = _Trello(100, 10.0)
+    requests: list[_Request] = []
+    end = clock.now + windows * 10.0
+    next_foreign = clock.now - 10.0  # the other client runs a window before ours starts
+
+    def request(sent: float, ours: bool) -> _Request:
+        trip = 0.2 + rng.uniform(0.0, jitter)
+        made = _Request(sent, sent + arrival_share * trip, sent + trip, ours=ours)
+        requests.append(made)
+        trello.arrive(made)
+        return made
+
+    def foreign_until(now: float) -> None:
+        nonlocal next_foreign
+        while foreign_per_window and next_foreign <= now:
+            for _ in range(burst):
+                request(next_foreign, ours=False)
+            next_foreign += 10.0 * burst / foreign_per_window
+
+    def answer(made: _Request) -> None:
+        clock.now = max(clock.now, made.answered)
+        foreign_until(clock.now)
+        trello.until(clock.now)
+        assert made.slot is not None
+        limiter.release(made.slot, [_token(made.used)])
+
+    while clock.now < end:
+        while in_flight and (len(in_flight) == 8 or in_flight[0][0] <= clock.now):
+            answer(heapq.heappop(in_flight)[2])
+        foreign_until(clock.now)
+        slot = limiter.acquire()
+        foreign_until(clock.now)
+        ours = request(clock.now, ours=True)
+        ours.slot = slot
+        heapq.heappush(in_flight, (ours.answered, len(requests), ours))
+    while in_flight:
+        answer(heapq.heappop(in_flight)[2])
+    trello.until(math.inf)
+    return requests, limiter
+
+
+def _per_window(requests: list[_Request], ours: bool | None) -> float:
+    """Accepted arrivals per 10 s over the whole windows after the first one of ours."""
+    mine = [r.arrival for r in requests if r.ours]
+    start, stop = min(mine) + 10.0, max(mine)
+    whole = int((stop - start) // 10.0)
+    counted = [
+        r
+        for r in requests
+        if r.accepted
+        and (ours is None or r.ours == ours)
+        and start <= r.arrival < start + whole * 10
+    ]
+    return len(counted) / whole
+
+
+@pytest.mark.parametrize("arrival_share", [0.05, 0.5, 0.95])
+def test_simulated_alone_whole_budget_no_429(arrival_share: float) -> None:
+    """Alone on the token, wherever in its trip Trello counts a request: none of ours is
+    refused, and it uses over 95 % of Trello's budget (one round trip per slot and window is
+    the price)."""
+    requests, limiter = _simulate(foreign_per_window=0, arrival_share=arrival_share)
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.foreign_seen == 0
+    assert _per_window(requests, ours=True) >= 95
+
+
+@pytest.mark.parametrize(("arrival_share", "jitter"), [(0.5, 0.1), (0.95, 0.3), (0.05, 0.3)])
+def test_simulated_second_client_both_keep_going(arrival_share: float, jitter: float) -> None:
+    """Another client on the same token sends 20 per window regardless: none of its requests
+    and none of ours is refused, ours slow down to what is left, and together they use the
+    budget less the margin."""
+    requests, limiter = _simulate(foreign_per_window=20, arrival_share=arrival_share, jitter=jitter)
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.foreign_seen > 0
+    theirs, ours = _per_window(requests, ours=False), _per_window(requests, ours=True)
+    assert theirs == pytest.approx(20, abs=1)
+    assert 60 <= ours <= 72
+    assert _per_window(requests, ours=None) >= 85
+
+
+@pytest.mark.parametrize("arrival_share", [0.05, 0.5, 0.95])
+def test_simulated_a_bursty_second_client_fits_in_the_margin(arrival_share: float) -> None:
+    """The other client sends 30 per window in bursts of 15: each burst lands between two of
+    the limiter's answers, and the margin takes it: nobody is refused."""
+    requests, limiter = _simulate(
+        foreign_per_window=30, burst=15, arrival_share=arrival_share, seed=2
+    )
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.foreign_seen > 0
+    assert _per_window(requests, ours=True) == pytest.approx(60, abs=2)
+
+
+def test_simulated_a_little_foreign_traffic_is_seen_too() -> None:
+    """Three requests a window from elsewhere are seen (more than the estimate's error): the
+    margin is kept, and nobody is refused."""
+    requests, limiter = _simulate(foreign_per_window=3)
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.foreign_seen > 0
+    assert 84 <= _per_window(requests, ours=True) <= 88
+
+
+# ----------------------------------------------------------------------- the real clock
+
+
 def test_threads_share_one_budget() -> None:
-    """Eight threads on the real clock: 72 acquisitions at 20 per 0.2 s need three more windows,
+    """Eight threads on the real clock: 72 requests at 20 per 0.2 s need three more windows,
     and no 0.2 s window holds more than 20 (give or take the scheduler's delay in noting the
     time)."""
     limiter = RateLimiter(20, 0.2)
@@ -142,9 +508,10 @@ def test_threads_share_one_budget() -> None:
 
     def work() -> None:
         for _ in range(9):
-            limiter.acquire()
+            slot = limiter.acquire()
             with lock:
                 times.append(time.monotonic())
+            limiter.release(slot)
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     start = time.monotonic()

@@ -45,6 +45,8 @@ CORE = (
     "trello_restore/planfile.py",
     "trello_restore/planschema.py",
     "trello_restore/timeparse.py",
+    # The rate limiter's pacing by Trello's count (issue 12), pinned by tests/test_limiter.py.
+    "trello_restore/limiter.py",
     # The value kinds (design.md §10): deciders, plan-file JSON, journal values, writes to a
     # stand-in and words, all pinned by tests/test_kinds_values.py.
     "trello_restore/kinds/values.py",
@@ -85,6 +87,7 @@ PINNING_TESTS = (
     "tests/test_kinds.py",
     "tests/test_kinds_values.py",
     "tests/test_planfile_v2.py",
+    "tests/test_limiter.py",
 )
 
 _PRAGMA = re.compile(r"#\s*pragma:\s*no\s+(?:cover|branch)\b(?P<reason>.*)$")

@@ -88,9 +88,10 @@ class ApplyOptions:
 
     #: Worker threads sending writes at once (latency is hidden behind them).
     workers: int = defaults.WORKERS
-    #: Requests per window per token: a margin under Trello's 100.
+    #: The cap on the run's own requests per window per token (Trello's count of everyone's
+    #: requests paces it below that: ``limiter.RateLimiter``).
     token_limit: int = defaults.TOKEN_RATE_LIMIT
-    #: Requests per window per API key: a margin under Trello's 300.
+    #: The cap on the run's own requests per window per API key.
     key_limit: int = defaults.KEY_RATE_LIMIT
     #: Trello's rate window, in seconds.
     window_s: float = defaults.RATE_WINDOW_S

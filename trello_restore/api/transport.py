@@ -20,7 +20,6 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ from trello_restore.api.classify import (
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
 from trello_restore.errors import ApiError, BadResponse, ConfigError, RateLimited
-from trello_restore.limiter import RateLimiter
+from trello_restore.limiter import RateLimiter, TrelloCount, counts_from_headers
 
 __all__ = [
     "IGNORED_PARAMETERS",
@@ -126,20 +125,6 @@ class Counters:
         with self._lock:
             self.hits += 1
 
-    def observe_rate(self, headers: Mapping[str, str]) -> None:
-        """Tell the limiter how much of the token's window Trello counts as used (its
-        ``x-rate-limit-api-token-*`` headers), so traffic it did not send counts too."""
-        limiter = self.limiter
-        if limiter is None:
-            return
-        try:
-            used = int(headers["x-rate-limit-api-token-max"]) - int(
-                headers["x-rate-limit-api-token-remaining"]
-            )
-        except (KeyError, ValueError):
-            return
-        limiter.observe(used)
-
     def count_rate_limited(self, retry_after: float | None) -> None:
         """A 429: count it, and make every thread wait a window (or the ``Retry-After``)."""
         with self._lock:
@@ -181,10 +166,21 @@ class _NetworkAdapter(HTTPAdapter):
         if not str(agent).startswith("trello-restore/"):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
         limiter = self._counters.limiter
-        if limiter is not None:
-            limiter.acquire()
+        if limiter is None:
+            self._counters.count_sent()
+            return super().send(request, *args, **kwargs)
+        # The slot is held until the answer's headers are in, and handed back with Trello's
+        # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
+        # limiter paces by what Trello counts, other programs' requests included.
+        slot = limiter.acquire()
         self._counters.count_sent()
-        return super().send(request, *args, **kwargs)
+        counts: list[TrelloCount] = []
+        try:
+            response = super().send(request, *args, **kwargs)
+            counts = counts_from_headers(response.headers)
+            return response
+        finally:
+            limiter.release(slot, counts)
 
 
 if TYPE_CHECKING:
@@ -272,8 +268,6 @@ class Transport(_SessionBase):
             "%s %s -> %s%s", method, path, response.status_code, " (cache)" if from_cache else ""
         )
         status = response.status_code
-        if not from_cache:
-            self._counters.observe_rate(response.headers)
         content_type = response.headers.get("Content-Type") or ""
         if 200 <= status < 300:
             if status != 200 and not response.content.strip():
