@@ -33,12 +33,15 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import requests
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -510,6 +513,153 @@ def bench_workspace(
     }
 
 
+class _SecondClient:
+    """Another program on the same token (issue 12 item 1): ``per_window`` GETs of a board's
+    lists per rate window, at a steady rate, ignoring the rate-limit headers (a thread)."""
+
+    def __init__(
+        self, server: SandboxServer, key: str, token: str, board_id: str, per_window: int
+    ) -> None:
+        self.path = f"/1/boards/{board_id}/lists"
+        self._url = server.base_url + self.path[len("/1") :]
+        self._auth = f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+        self._every = server.options.real(server.options.window_s) / per_window
+        self.statuses: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _SecondClient:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        with requests.Session() as session:
+            session.headers["Authorization"] = self._auth
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                self.statuses.append(session.get(self._url, timeout=60).status_code)
+                next_at += self._every
+                self._stop.wait(max(next_at - time.monotonic(), 0.0))
+
+
+def bench_second_client(
+    seed: int, size: int, time_scale: float, latency_ms: float, workdir: Path, share: float
+) -> dict[str, Any]:
+    """Issue 12 item 1: the apply beside a second client on the same token that sends ``share``
+    of Trello's budget (100 per window) at a steady rate, whatever the headers say. Option set
+    b planned unscaled as the command line plans (``run.make_plan``), then applied time-scaled
+    with the engine's default limits (``ApplyOptions().make_limiter()``: Trello's count rules)
+    while the other client runs (from a window before). Figures: the tool's own requests (429s,
+    wall, bound = own requests / 10 per s, ratio), both together (bound = all requests / 10 per
+    s), the other client's requests and 429s, and the end state against the ground truth."""
+    s = generate(seed, size)
+    truth = s.truth("b")
+    before = _members(s)
+    server = _server(s, 1.0, latency_ms)
+    try:
+        request = build_request(
+            boards=(s.team.id,),
+            exports=(),
+            since=s.incident_at.isoformat(),
+            until=None,
+            now=datetime.now(UTC),
+            removed_by=s.mover.username,
+            add_to_board=True,
+            api_url=server.base_url,
+            key=s.key,
+            token=s.token,
+        )
+        result = make_plan(request, created_at=datetime.now(UTC))
+        plan, meta = result.plan, result.meta
+        server.set_options(time_scale=time_scale)
+        server.reset_rate_limits()
+        window = 10.0 / time_scale
+        options = ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8)
+        limiter = options.make_limiter()
+        settings = ApiSettings(
+            key=s.key,
+            token=s.token,
+            api_url=server.base_url,
+            rate_window_s=window,
+            backoff_s=0.5 / time_scale,
+            limiter=limiter,
+        )
+        per_window = max(round(share * TRELLO_RATE * 10), 1)
+        with (
+            _SecondClient(server, s.key, s.token, s.team.id, per_window) as other,
+            TrelloApi(settings) as api,
+        ):
+            header = JournalHeader(
+                plan_digest=digest_of(plan, meta),
+                api_url=server.base_url,
+                account_id=str(api.me()["id"]),
+                created_at=meta.created_at.isoformat(),
+            )
+            time.sleep(window)  # the other client runs a window before the apply starts
+            mark = len(server.request_log)
+            with Journal.open(workdir / f"journal-second-client-{size}.jsonl", header) as journal:
+                t0 = time.monotonic()
+                report = apply_plan(plan, meta, api, journal, options, lock_dir=workdir / "locks")
+                seconds = (time.monotonic() - t0) * time_scale
+            log = list(server.request_log[mark:])
+    finally:
+        server.stop()
+    own = [r for r in log if r.path != other.path]
+    theirs = [r for r in log if r.path == other.path]
+    figures = Phase("apply beside a second client", own, seconds).figures()
+    together = len(log) / TRELLO_RATE
+    return {
+        "second_client_share": share,
+        "phases": [figures],
+        "own": {k: figures[k] for k in ("requests", "http_429", "lower_bound_s", "ratio_to_bound")},
+        "together": {
+            "requests": len(log),
+            "http_429": sum(1 for r in log if r.status == 429),
+            "lower_bound_s": round(together, 1),
+            "ratio_to_bound": round(seconds / together, 3) if log else None,
+        },
+        "second_client": {
+            "requests": len(theirs),
+            "http_429": sum(1 for r in theirs if r.status == 429),
+            "per_window": per_window,
+        },
+        "tool_rate_limited": report.rate_limited,
+        "foreign_seen": limiter.foreign_seen,
+        "apply_counts": report.counts,
+        "correctness": _correctness(s, before, truth),
+    }
+
+
+def second_client_table(results: dict[str, Any]) -> str:
+    """A markdown table of the apply beside a second client ("" without any)."""
+    sizes = results["sizes"].items()
+    rows = [(size, e["second_client"]) for size, e in sizes if "second_client" in e]
+    if not rows:
+        return ""
+    lines = [
+        "The apply beside a second client on the same token (issue 12 item 1): 429s and the "
+        "ratio of wall time to the rate bound of the tool's own requests and of both together.",
+        "",
+        "| cards | other's share | own requests | own 429s | other's requests | other's 429s "
+        "| wall (Trello s) | own ratio | together ratio | correct |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for size, r in rows:
+        c = r["correctness"]
+        verdict = "exact" if c["exact"] else f"{c['missing']} missing, {c['extra']} extra"
+        lines.append(
+            f"| {size} | {r['second_client_share']:.0%} | {r['own']['requests']} | "
+            f"{r['own']['http_429']} | {r['second_client']['requests']} | "
+            f"{r['second_client']['http_429']} | {r['phases'][0]['wall_trello_s']} | "
+            f"{r['own']['ratio_to_bound']} | {r['together']['ratio_to_bound']} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
 def bench_planner(actions: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(HERE / "planner_bench.py"), "--actions", str(actions)],
@@ -537,6 +687,13 @@ def main() -> None:
         "--skip-restore-all",
         action="store_true",
         help="skip the --restore all run on the scenario with the second damage (issue 11)",
+    )
+    parser.add_argument(
+        "--second-client-share",
+        type=float,
+        default=0.2,
+        help="each size's apply once more beside a second client on the same token sending "
+        "this share of Trello's budget (issue 12; default 0.2; 0: skip)",
     )
     add_extra_arguments(parser)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
@@ -574,6 +731,16 @@ def main() -> None:
                     args.seed, size, args.time_scale, args.latency_ms, Path(tmp)
                 )
                 print(json.dumps(entry["restore_all"], indent=1)[:2500], file=sys.stderr)
+            if args.second_client_share:
+                entry["second_client"] = bench_second_client(
+                    args.seed,
+                    size,
+                    args.time_scale,
+                    args.latency_ms,
+                    Path(tmp),
+                    args.second_client_share,
+                )
+                print(json.dumps(entry["second_client"], indent=1)[:2000], file=sys.stderr)
             results["sizes"][str(size)] = entry
             args.out.write_text(json.dumps(results, indent=2) + "\n")
         run_extras(args, results, Path(tmp))
@@ -583,6 +750,7 @@ def main() -> None:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print(restore_all_table(results))
+    print(second_client_table(results))
     print(workspace_table(results))
 
 
