@@ -486,3 +486,37 @@ def test_unnamed() -> None:
     """An outcome without its plan (undo) is named by ids."""
     assert CardField().unnamed("", "b1", "k1") == "card field of card k1"
     assert ListClosed().unnamed("", "b1", "") == "list archive state of a list on board b1"
+
+
+@pytest.mark.parametrize(
+    ("change", "label"),
+    [
+        (LIST_OPEN, "closed of list l1 on board b1: open → archived"),
+        (DUE, "due of card k1 on board b1: 2026-10-01 12:00 UTC → 2026-11-02"),
+        (MOVE, "idList of card k1 on board b1: l2 → l1"),
+    ],
+)
+def test_journal_label(change: ValueChange, label: str) -> None:
+    """Undo names a value change by its object (a list by the list, not only its board), the
+    field, the value the apply wrote and the one it found there (what undo writes back)."""
+    assert kind_of(change.action).journal_label(change) == label
+
+
+@pytest.mark.parametrize(
+    ("status", "word", "count"),
+    [
+        ("would_apply", "would restore", None),
+        ("applied", "restored", None),
+        ("already_satisfied", "already restored", None),
+        ("would_undo", "would revert", "would be reverted"),
+        ("undone", "reverted", "reverted"),
+        ("not_on_card", "never made", "never made"),
+        ("drifted", None, None),
+    ],
+)
+def test_outcome_words(status: str, word: str | None, count: str | None) -> None:
+    """The value kinds' words for an outcome line and a summary count; None where the
+    report's plain words read right (applied, drifted, failed)."""
+    for kind in (ListClosed(), CardMove(), CardClosed(), CardField()):
+        assert kind.outcome_word(status) == word
+        assert kind.count_word(status) == count
