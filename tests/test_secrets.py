@@ -178,7 +178,13 @@ def test_key_and_token_appear_nowhere(
     run("apply", str(plan), "-vv", code=ExitCode.USAGE, TRELLO_TOKEN=other_token)
     run("--board", scenario.team.id, "--since", "7d", "--dry-run", "-vv",
         code=ExitCode.UNREACHABLE, TRELLO_API_URL=_closed_port_url())  # fmt: skip
-    run("apply", str(plan), "-vv", "--api-url", _closed_port_url(), code=ExitCode.UNREACHABLE)
+    # (A plan for another URL is refused before any request, so the unreachable apply gets a
+    # copy of the plan made for the dead URL.)
+    dead_url = _closed_port_url()
+    dead_plan = tmp_path / "plan-dead-api.json"
+    dead_plan.write_text(plan.read_text().replace(
+        json.dumps(json.loads(plan.read_text())["api_url"]), json.dumps(dead_url), 1))  # fmt: skip
+    run("apply", str(dead_plan), "-vv", "--api-url", dead_url, code=ExitCode.UNREACHABLE)
     echoes = {
         "e401": ExitCode.AUTH,
         "e401p150": ExitCode.AUTH,
