@@ -33,7 +33,7 @@ import difflib
 import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -82,8 +82,9 @@ def build_plan(
     planned for them, and the plan lists them. ``named_boards`` are the boards the user named
     (None: every board of ``state``); see ``cards_in_scope``."""
     with _no_gc():
-        scope = cards_in_scope(history, state, named_boards)
-        planner = _Planner(history, state, options, members or {}, incomplete, scope)
+        by_card = _by_card(history.member_actions)
+        scope = cards_in_scope(history, state, named_boards, acted_on=by_card)
+        planner = _Planner(history, state, options, members or {}, incomplete, scope, by_card)
         plan = planner.plan() if "members" in options.restore else None
     if plan is None:
         plan = Plan(options=options, changes=(), blocked=(), skipped=())
@@ -114,15 +115,31 @@ def _no_gc() -> Iterator[None]:
         (gc.enable if was_enabled else gc.disable)()
 
 
+def _by_card(actions: Iterable[MemberAction]) -> dict[str, list[MemberAction]]:
+    """The member actions per card, each card's in the order given (the history's: by date)."""
+    by_card: dict[str, list[MemberAction]] = defaultdict(list)
+    for a in actions:
+        by_card[a.card_id].append(a)
+    return by_card
+
+
 def cards_in_scope(
-    history: History, state: State, named_boards: Collection[str] | None = None
+    history: History,
+    state: State,
+    named_boards: Collection[str] | None = None,
+    *,
+    acted_on: Collection[str] | None = None,
 ) -> frozenset[str]:
     """The cards a plan may touch (design.md §3, "Scope"): the cards of the named boards (now
     or, deleted, when last seen) and the cards that moved between a named board and another
     board — by a card move, with a list that moved, or shown on a named board's feed by a
     member action. A board that is only followed supplies history; its other cards are not in
-    scope. ``named_boards`` None (or naming every board of ``state``) keeps every card."""
-    every = set(state.cards) | {a.card_id for a in history.member_actions}
+    scope. ``named_boards`` None (or naming every board of ``state``) keeps every card.
+    ``acted_on``: the cards of ``history.member_actions`` when the caller has them already
+    (a pass over a large history's actions costs more than one would think)."""
+    if acted_on is None:
+        acted_on = {a.card_id for a in history.member_actions}
+    every = set(state.cards).union(acted_on)
     if named_boards is None or set(state.boards) <= set(named_boards):
         return frozenset(every)
     named = frozenset(named_boards)
@@ -184,6 +201,7 @@ class _Planner:
         members: Mapping[str, MemberRef],
         incomplete: frozenset[str],
         scope: frozenset[str],
+        by_card: dict[str, list[MemberAction]],
     ) -> None:
         self.h, self.state, self.opts = history, state, options
         self.incomplete = incomplete
@@ -205,9 +223,6 @@ class _Planner:
             for mid, ms in board.memberships.items()
             if ms.deactivated
         }
-        by_card: dict[str, list[MemberAction]] = defaultdict(list)
-        for a in history.member_actions:
-            by_card[a.card_id].append(a)
         self.by_card = by_card
         self.card_lists: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         for date, cid, lid in history.card_lists:
@@ -304,16 +319,16 @@ class _Planner:
                 self.candidates.setdefault(card.id, []),
             )
         _, board, list_name, group = ctx
-        member = self.member(member_id)
+        members = self.members
+        member = members.get(member_id) or self.member(member_id)
+        by = members.get(action.by) or self.member(action.by)
         ms = board.memberships.get(member_id)
         # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path).
         digest = hashlib.sha256(
             f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
         ).hexdigest()
         # Positional, in the order of the fields (keywords cost a tenth of the plan's time).
-        evidence = Evidence(
-            kind, action.id, action.date, self.member(action.by), move.id if move else None
-        )
+        evidence = Evidence(kind, action.id, action.date, by, move.id if move else None)
         change = Change(
             f"c-{digest[:16]}",
             "add_member_to_card",
@@ -328,7 +343,7 @@ class _Planner:
             evidence,
             "",
             False,
-            ms is not None and ms.active,
+            ms is not None and not ms.deactivated and not ms.unconfirmed,  # ms.active
         )
         group.append((member.username, member_id, len(group), change))
 
@@ -400,15 +415,20 @@ class _Planner:
     def silent_losses(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
         since = self.opts.since
         at_cutoff: dict[str, MemberAction] = {}
-        removed_after: set[str] = set()
-        for e in events:
+        cutoff = len(events)
+        for i, e in enumerate(events):
             if e.date >= since:
-                if e.kind == "remove":
-                    removed_after.add(e.member_id)
-            elif e.kind == "add":
+                cutoff = i
+                break
+            if e.kind == "add":
                 at_cutoff[e.member_id] = e
             else:
                 at_cutoff.pop(e.member_id, None)
+        if not at_cutoff:
+            return
+        removed_after = {
+            e.member_id for e in events[cutoff:] if e.kind == "remove" and e.date >= since
+        }
         on_card = card.member_ids
         for mid, add in sorted(at_cutoff.items()):
             if mid in on_card or mid in removed_after:
