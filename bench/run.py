@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import platform
 import re
 import subprocess
@@ -36,8 +37,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,22 +49,23 @@ sys.path.insert(0, str(HERE))
 
 from baseline import run_baseline  # noqa: E402
 
-from trello_restore import __version__  # noqa: E402
-from trello_restore.api import ApiSettings, TrelloApi  # noqa: E402
-from trello_restore.applier import ApplyOptions, apply_plan  # noqa: E402
-from trello_restore.fetcher import fetch, resolve_boards  # noqa: E402
-from trello_restore.journal import Journal, JournalHeader  # noqa: E402
+from trello_restore.applier import ApplyOptions  # noqa: E402
 from trello_restore.limiter import RateLimiter  # noqa: E402
 from trello_restore.models import (  # noqa: E402
     RESTORE_KINDS,
-    MemberRef,
     Plan,
-    PlanOptions,
     ValueChange,
 )
-from trello_restore.planfile import PlanMeta, digest_of, plan_digest, plan_to_dict  # noqa: E402
-from trello_restore.planner import build_plan  # noqa: E402
-from trello_restore.run import build_request, make_plan  # noqa: E402
+from trello_restore.run import (  # noqa: E402
+    PlanRequest,
+    PlanResult,
+    apply_options,
+    apply_request,
+    build_request,
+    make_plan,
+    run_apply,
+)
+from trello_restore.runner import ApplyReport  # noqa: E402
 from trello_restore.sandbox import truth as truth_module  # noqa: E402
 from trello_restore.sandbox.scenario import Scenario, generate  # noqa: E402
 from trello_restore.sandbox.server import RequestRecord, SandboxOptions, SandboxServer  # noqa: E402
@@ -75,6 +77,8 @@ TRELLO_RATE = 10.0  # requests per Trello second (100 per 10 s per token)
 #: ``--long-history``: the issue-12 board, 20,000 cards with over 250,000 actions in its feed.
 LONG_HISTORY_CARDS = 20_000
 LONG_HISTORY_ACTIONS = 200_000
+#: The hidden first argument of a child process running the tool (``_in_child``).
+CHILD_FLAG = "--tool-child"
 _ID = re.compile(r"^(?:[0-9a-f]{24}|[A-Za-z0-9]{8})$")
 
 
@@ -91,6 +95,8 @@ class Phase:
     name: str
     requests: list[RequestRecord]
     seconds: float  # Trello seconds
+    #: The tool's own CPU seconds (its process, not the sandbox's), when measured.
+    cpu_s: float | None = None
 
     def figures(self) -> dict[str, Any]:
         reads = sum(1 for r in self.requests if r.method == "GET")
@@ -105,6 +111,7 @@ class Phase:
             "wall_trello_s": round(self.seconds, 1),
             "lower_bound_s": round(bound, 1),
             "ratio_to_bound": round(self.seconds / bound, 3) if bound else None,
+            "cpu_s": round(self.cpu_s, 3) if self.cpu_s is not None else None,
             "by_endpoint": dict(Counter(_endpoint(r) for r in self.requests)),
         }
 
@@ -164,6 +171,155 @@ def bench_baseline(seed: int, size: int, time_scale: float, latency_ms: float) -
     }
 
 
+def _plan_request(
+    server: SandboxServer,
+    key: str,
+    token: str,
+    since: datetime,
+    *,
+    cache_dir: Path | None,
+    boards: tuple[str, ...] = (),
+    workspace: str | None = None,
+    removed_by: str | None = None,
+    restore: tuple[str, ...] = ("members",),
+) -> PlanRequest:
+    """The planning request the command line makes (``PlanRequest.from_settings``: the
+    defaults' rate limits, and the cache directory both for the HTTP cache and for the history
+    store), with ``--add-to-board``; ``cache_dir=None`` is ``--no-cache``."""
+    request = build_request(
+        boards=boards,
+        exports=(),
+        workspace=workspace,
+        since=since.isoformat(),
+        until=None,
+        now=datetime.now(UTC),
+        removed_by=removed_by,
+        restore=restore,
+        add_to_board=True,
+        api_url=server.base_url,
+        key=key,
+        token=token,
+        cache_dir=cache_dir,
+    )
+    return replace(request, history_dir=cache_dir)
+
+
+@dataclass
+class ToolRun:
+    """One run of the tool in its own process (``_child``): what it returned, and its wall
+    and CPU seconds (``time.process_time`` of that process: every thread of the tool, none of
+    the sandbox's), measured around the call only (start-up and imports left out)."""
+
+    value: Any
+    wall_s: float
+    cpu_s: float
+    #: Limiters the apply made (``ApplyOptions.make_limiter``): answers that showed others.
+    foreign_seen: int = 0
+
+
+def _in_child(job: tuple[Any, ...], workdir: Path) -> ToolRun:
+    """Run ``job`` (``("plan", PlanRequest, created_at)`` or ``("apply", ApplyRequest)``) in a
+    child process, as a user's command runs beside Trello: the sandbox stays in this process,
+    so the tool's CPU is its own and the two do not share an interpreter lock."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        src, dst = Path(tmp) / "job.pickle", Path(tmp) / "result.pickle"
+        src.write_bytes(pickle.dumps(job))
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, str(src), str(dst)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            tail = " | ".join(done.stderr.strip().splitlines()[-5:])
+            raise RuntimeError(f"the tool's {job[0]} run failed ({done.returncode}): {tail}")
+        run: ToolRun = pickle.loads(dst.read_bytes())  # noqa: S301 - our child wrote it
+        return run
+
+
+def _child(src: Path, dst: Path) -> None:
+    """The child's side of ``_in_child``: the command line's own entry points (``make_plan``,
+    ``run_apply``), timed around the call."""
+    job = pickle.loads(src.read_bytes())  # noqa: S301 - our parent wrote it, 0700 dir
+    limiters: list[RateLimiter] = []
+    make_limiter = ApplyOptions.make_limiter
+
+    def spy(options: ApplyOptions) -> RateLimiter:
+        limiter = make_limiter(options)
+        limiters.append(limiter)
+        return limiter
+
+    ApplyOptions.make_limiter = spy  # type: ignore[method-assign,assignment]
+    t0, c0 = time.monotonic(), time.process_time()
+    if job[0] == "plan":
+        value: Any = make_plan(job[1], created_at=job[2])
+    else:
+        value = run_apply(job[1])
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
+    foreign = sum(limiter.foreign_seen for limiter in limiters)
+    dst.write_bytes(pickle.dumps(ToolRun(value, wall, cpu, foreign)))
+
+
+def plan_in_child(request: PlanRequest, workdir: Path) -> ToolRun:
+    """``make_plan`` (a dry run) in its own process; ``value`` is its ``PlanResult``."""
+    return _in_child(("plan", request, datetime.now(UTC)), workdir)
+
+
+def apply_in_child(
+    result: PlanResult,
+    server: SandboxServer,
+    key: str,
+    token: str,
+    time_scale: float,
+    workdir: Path,
+    name: str,
+) -> ToolRun:
+    """``run_apply`` of ``result``'s plan in its own process, with the command line's options
+    (``run.apply_options``: the defaults' workers and limits, the window and backoff shrunk by
+    ``time_scale``), journal ``journal-<name>.jsonl``; ``value`` is its ``ApplyReport``."""
+    request = apply_request(
+        result.plan,
+        result.meta,
+        api_url=server.base_url,
+        options=apply_options(time_scale=time_scale),
+        state_dir=workdir,
+        journal=workdir / f"journal-{name}.jsonl",
+        key=key,
+        token=token,
+        lock_dir=workdir / "locks",
+    )
+    return _in_child(("apply", request), workdir)
+
+
+def actions_requests(log: list[RequestRecord]) -> dict[str, int]:
+    """Requests for action feeds in ``log``, by feed (``boards/<id>``, ``cards/<id>``)."""
+    out: Counter[str] = Counter()
+    for r in log:
+        parts = r.path.strip("/").split("/")
+        if parts[-1] == "actions":
+            out["/".join(parts[-3:-1])] += 1
+    return dict(out)
+
+
+def new_incident(s: Scenario) -> dict[str, int]:
+    """A second move incident after the first run, as the scenario's own: the mover moves a
+    current list of the team board with members on its cards to the archive board (members
+    who are not on it are stripped: ``World.move_list_to_board``), a minute after the newest
+    action. The list chosen is the one whose move strips the most members."""
+    w = s.world
+    with w.lock:
+        archive = set(w.boards[s.archive.id].memberships)
+        stripped: Counter[str] = Counter()
+        for c in w.cards.values():
+            if c.id_board == s.team.id and not c.closed:
+                stripped[c.id_list] += len(set(c.id_members) - archive)
+        list_id, _ = stripped.most_common(1)[0]
+        cards = sum(1 for c in w.cards.values() if c.id_list == list_id)
+        moved = w.move_list_to_board(
+            list_id, s.archive.id, s.mover.id, w.last_time + timedelta(minutes=1)
+        )
+    return {"cards_moved": cards, "members_stripped": len(moved.removals)}
+
+
 def bench_restore(
     seed: int,
     size: int,
@@ -172,93 +328,99 @@ def bench_restore(
     workdir: Path,
     history_actions: int = 0,
 ) -> dict[str, Any]:
+    """Option set b as the command line runs it, each run in its own process: a cold dry run
+    (a fresh cache directory: the HTTP cache and the history store built), a re-plan on the
+    unchanged history (issue 12: one actions request per board, its wall and CPU time against
+    the cold run's), the apply (time-scaled), then a new incident and the plan from the store
+    against a cold plan (``--no-cache``). Dry runs run on Trello's own clock (time scale 1),
+    because local work (JSON parsing, planning) is not scaled and would be inflated by it;
+    each starts with Trello's rate windows empty (runs minutes apart, as from cron)."""
     s = generate(seed, size, history_actions=history_actions)
     board_actions = len(s.world.board_feed[s.team.id])
     truth = s.truth("b")
     before = _members(s)
-    # The dry run is a few dozen requests: it runs on Trello's own clock (time scale 1), because
-    # local work (JSON parsing, planning) is not scaled and would be inflated by the scale.
     server = _server(s, 1.0, latency_ms)
-    settings = ApiSettings(
-        key=s.key,
-        token=s.token,
-        api_url=server.base_url,
-        limiter=RateLimiter(90, 10.0, key_limit=270),
-    )
+    cache = workdir / f"cache-{size}-{history_actions}"
+    log = server.request_log
+
+    def dry_run(name: str, cache_dir: Path | None) -> tuple[ToolRun, Phase]:
+        server.reset_rate_limits()
+        mark = len(log)
+        run = plan_in_child(
+            _plan_request(
+                server,
+                s.key,
+                s.token,
+                s.incident_at,
+                boards=(s.team.id,),
+                removed_by=s.mover.username,
+                cache_dir=cache_dir,
+            ),
+            workdir,
+        )
+        return run, Phase(name, list(log[mark:]), run.wall_s, run.cpu_s)
+
     phases = []
     try:
-        with TrelloApi(settings) as api:
-            t0 = time.monotonic()
-            me = api.me()
-            fetched = fetch(api, resolve_boards(api, [s.team.name]))
-            fetch_seconds = time.monotonic() - t0
-            cpu = time.process_time()
-            options = PlanOptions(
-                since=s.incident_at, removed_by=s.mover.username, add_to_board=True
-            )
-            plan = build_plan(
-                fetched.history,
-                fetched.state,
-                options,
-                fetched.members,
-                incomplete=fetched.incomplete,
-            )
-            plan_cpu = time.process_time() - cpu
-            seconds = time.monotonic() - t0
-        phases.append(Phase("dry run (fetch + plan)", list(server.request_log), seconds))
-        meta = PlanMeta(
-            tool_version=__version__,
-            created_at=datetime.now(UTC),
-            api_url=server.base_url,
-            account=MemberRef(me["id"], me.get("username", ""), me.get("fullName", "")),
-            boards=tuple((b.id, b.name) for b in fetched.boards),
-            source="api",
-        )
-        doc = plan_to_dict(plan, meta)
+        cold, cold_phase = dry_run("dry run (fetch + plan), cold", cache)
+        again, again_phase = dry_run("re-plan, unchanged history", cache)
+        phases += [cold_phase, again_phase]
         server.set_options(time_scale=time_scale)
         server.reset_rate_limits()
-        window = 10.0 / time_scale
-        mark = len(server.request_log)
-        header = JournalHeader(
-            plan_digest=plan_digest(doc),
-            api_url=server.base_url,
-            account_id=me["id"],
-            created_at=meta.created_at.isoformat(),
+        mark = len(log)
+        applied = apply_in_child(
+            cold.value, server, s.key, s.token, time_scale, workdir, f"{size}-{history_actions}"
         )
-        apply_options = ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8)
-        settings2 = ApiSettings(
-            key=s.key,
-            token=s.token,
-            api_url=server.base_url,
-            rate_window_s=window,
-            backoff_s=0.5 / time_scale,
-            limiter=RateLimiter(90, window, key_limit=270),
-        )
-        with (
-            TrelloApi(settings2) as api2,
-            Journal.open(workdir / f"journal-{size}-{history_actions}.jsonl", header) as journal,
-        ):
-            t0 = time.monotonic()
-            report = apply_plan(
-                plan, meta, api2, journal, apply_options, lock_dir=workdir / "locks"
-            )
-            seconds = (time.monotonic() - t0) * time_scale
-        phases.append(Phase("apply", list(server.request_log[mark:]), seconds))
+        phases.append(Phase("apply", list(log[mark:]), applied.wall_s * time_scale, applied.cpu_s))
+        correctness = _correctness(s, before, truth)
+        server.set_options(time_scale=1.0)
+        incident = new_incident(s)
+        kept, kept_phase = dry_run("re-plan after a new incident", cache)
+        fresh, fresh_phase = dry_run("dry run after it, --no-cache", None)
+        phases += [kept_phase, fresh_phase]
     finally:
         server.stop()
+    report: ApplyReport = applied.value
+    plan: Plan = cold.value.plan
     return {
         "phases": [p.figures() for p in phases],
         "team_board_actions": board_actions,
-        "fetch_seconds": round(fetch_seconds, 2),
-        "plan_cpu_seconds": round(plan_cpu, 2),
         "plan": {
             "card_changes": len(plan.card_changes()),
             "board_changes": len(plan.board_changes()),
             "blocked": len(plan.blocked),
             "skipped": len(plan.skipped),
         },
+        "replan": replan_figures(cold, cold_phase, again, again_phase),
+        "new_incident": {
+            **incident,
+            "actions_requests": actions_requests(kept_phase.requests),
+            "card_changes": len(kept.value.plan.card_changes()),
+            "incremental_equals_cold": int(kept.value.plan == fresh.value.plan),
+        },
         "apply_counts": report.counts,
-        "correctness": _correctness(s, before, truth),
+        "correctness": correctness,
+    }
+
+
+def replan_figures(
+    cold: ToolRun, cold_phase: Phase, again: ToolRun, again_phase: Phase
+) -> dict[str, Any]:
+    """The re-plan against the cold run (issue 12): actions requests per feed, and wall and
+    CPU seconds as a percentage of the cold run's; whether it planned the same."""
+    feeds = actions_requests(again_phase.requests)
+    return {
+        "requests": len(again_phase.requests),
+        "cold_requests": len(cold_phase.requests),
+        "actions_requests": feeds,
+        "max_actions_requests_per_board": max(feeds.values(), default=0),
+        "wall_s": round(again.wall_s, 3),
+        "cpu_s": round(again.cpu_s, 3),
+        "cold_wall_s": round(cold.wall_s, 3),
+        "cold_cpu_s": round(cold.cpu_s, 3),
+        "wall_pct_of_cold": round(100 * again.wall_s / cold.wall_s, 1),
+        "cpu_pct_of_cold": round(100 * again.cpu_s / cold.cpu_s, 1),
+        "same_plan": int(again.value.plan == cold.value.plan),
     }
 
 
@@ -276,38 +438,33 @@ def bench_restore_all(
         truth = truth_module.compute(s.world, s.scope, s.option_sets()["h"], (s.team.id,))
     baseline = truth_module.snapshot(s.world)
     server = _server(s, 1.0, latency_ms)
+    log = server.request_log
     phases: list[Phase] = []
     reads_per_board: dict[str, float] = {}
     try:
-        plan: Plan | None = None
+        planned: PlanResult | None = None
         for label, kinds in (("members only", ("members",)), ("--restore all", RESTORE_KINDS)):
-            settings = ApiSettings(
-                key=s.key,
-                token=s.token,
-                api_url=server.base_url,
-                limiter=RateLimiter(90, 10.0, key_limit=270),
+            # As a first run of each: a fresh cache directory, Trello's windows empty.
+            server.reset_rate_limits()
+            mark = len(log)
+            run = plan_in_child(
+                _plan_request(
+                    server,
+                    s.key,
+                    s.token,
+                    s.incident_at,
+                    boards=(s.team.id,),
+                    restore=tuple(kinds),
+                    cache_dir=workdir / f"cache-restore-all-{size}-{kinds[-1]}",
+                ),
+                workdir,
             )
-            mark = len(server.request_log)
-            with TrelloApi(settings) as api:
-                t0 = time.monotonic()
-                me = api.me()
-                fetched = fetch(api, resolve_boards(api, [s.team.name]), kinds=kinds)
-                options = PlanOptions(
-                    since=s.incident_at, add_to_board=True, restore=frozenset(kinds)
-                )
-                plan = build_plan(
-                    fetched.history,
-                    fetched.state,
-                    options,
-                    fetched.members,
-                    incomplete=fetched.incomplete,
-                    named_boards=fetched.named,
-                )
-                seconds = time.monotonic() - t0
-            phase = Phase(f"dry run, {label}", list(server.request_log[mark:]), seconds)
+            planned = run.value
+            phase = Phase(f"dry run, {label}", list(log[mark:]), run.wall_s, run.cpu_s)
             phases.append(phase)
-            reads_per_board[label] = round(phase.figures()["reads"] / len(fetched.boards), 1)
-        assert plan is not None
+            reads_per_board[label] = round(phase.figures()["reads"] / len(planned.meta.boards), 1)
+        assert planned is not None
+        plan = planned.plan
         values = {
             (c.object_type, c.list_id if c.object_type == "list" else c.card_id, c.field, c.value)
             for c in plan.changes
@@ -315,44 +472,16 @@ def bench_restore_all(
         }
         want_values = {(c.object_type, c.object_id, c.field, c.value) for c in truth.value_changes}
         members = plan_against_truth(plan, truth)
-        meta = PlanMeta(
-            tool_version=__version__,
-            created_at=datetime.now(UTC),
-            api_url=server.base_url,
-            account=MemberRef(me["id"], me.get("username", ""), me.get("fullName", "")),
-            boards=tuple((b.id, b.name) for b in fetched.boards),
-            source="api",
-        )
         server.set_options(time_scale=time_scale)
         server.reset_rate_limits()
-        window = 10.0 / time_scale
-        header = JournalHeader(
-            digest_of(plan, meta), server.base_url, me["id"], meta.created_at.isoformat()
+        mark = len(log)
+        applied = apply_in_child(
+            planned, server, s.key, s.token, time_scale, workdir, f"restore-all-{size}"
         )
-        settings = ApiSettings(
-            key=s.key,
-            token=s.token,
-            api_url=server.base_url,
-            rate_window_s=window,
-            backoff_s=0.5 / time_scale,
-            limiter=RateLimiter(90, window, key_limit=270),
+        report: ApplyReport = applied.value
+        apply_phase = Phase(
+            "apply, --restore all", list(log[mark:]), applied.wall_s * time_scale, applied.cpu_s
         )
-        mark = len(server.request_log)
-        with (
-            TrelloApi(settings) as api,
-            Journal.open(workdir / f"journal-restore-all-{size}.jsonl", header) as journal,
-        ):
-            t0 = time.monotonic()
-            report = apply_plan(
-                plan,
-                meta,
-                api,
-                journal,
-                ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8),
-                lock_dir=workdir / "locks",
-            )
-            seconds = (time.monotonic() - t0) * time_scale
-        apply_phase = Phase("apply, --restore all", list(server.request_log[mark:]), seconds)
         phases.append(apply_phase)
     finally:
         server.stop()
@@ -429,60 +558,39 @@ def bench_workspace(
     baseline = truth_module.snapshot(ws.world, ws.board_ids)
     # Unscaled like the single-board dry run: local CPU is not time-scaled.
     server = _server_for(ws.world, 1.0, latency_ms)
-    phases = []
+    log = server.request_log
+    cache = workdir / "cache-workspace"
+
+    def dry_run(name: str) -> tuple[ToolRun, Phase]:
+        server.reset_rate_limits()
+        mark = len(log)
+        run = plan_in_child(
+            _plan_request(
+                server,
+                ws.key,
+                ws.token,
+                o.since,
+                workspace=ws.organization.name,
+                removed_by=ws.lead.username,
+                cache_dir=cache,
+            ),
+            workdir,
+        )
+        return run, Phase(name, list(log[mark:]), run.wall_s, run.cpu_s)
+
     try:
-        request = build_request(
-            boards=(),
-            exports=(),
-            workspace=ws.organization.name,
-            since=o.since.isoformat(),
-            until=None,
-            now=datetime.now(UTC),
-            removed_by=ws.lead.username,
-            add_to_board=True,
-            api_url=server.base_url,
-            key=ws.key,
-            token=ws.token,
-        )
-        t0 = time.monotonic()
-        result = make_plan(request, created_at=datetime.now(UTC))
-        phases.append(
-            Phase("dry run (--workspace)", list(server.request_log), time.monotonic() - t0)
-        )
+        cold, cold_phase = dry_run("dry run (--workspace), cold")
+        again, again_phase = dry_run("re-plan, unchanged history")
+        phases = [cold_phase, again_phase]
+        result: PlanResult = cold.value
         plan, meta = result.plan, result.meta
         checked = plan_against_truth(plan, truth)
         server.set_options(time_scale=time_scale)
         server.reset_rate_limits()
-        window = 10.0 / time_scale
-        mark = len(server.request_log)
-        settings = ApiSettings(
-            key=ws.key,
-            token=ws.token,
-            api_url=server.base_url,
-            rate_window_s=window,
-            backoff_s=0.5 / time_scale,
-            limiter=RateLimiter(90, window, key_limit=270),
-        )
-        with TrelloApi(settings) as api:
-            header = JournalHeader(
-                plan_digest=digest_of(plan, meta),
-                api_url=server.base_url,
-                account_id=str(api.me()["id"]),
-                created_at=meta.created_at.isoformat(),
-            )
-            with Journal.open(workdir / "journal-workspace.jsonl", header) as journal:
-                t0 = time.monotonic()
-                report = apply_plan(
-                    plan,
-                    meta,
-                    api,
-                    journal,
-                    ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8),
-                    lock_dir=workdir / "locks",
-                )
-                seconds = (time.monotonic() - t0) * time_scale
-        # The journal header's members/me is not part of the apply.
-        phases.append(Phase("apply", list(server.request_log[mark + 1 :]), seconds))
+        mark = len(log)
+        applied = apply_in_child(result, server, ws.key, ws.token, time_scale, workdir, "workspace")
+        report: ApplyReport = applied.value
+        phases.append(Phase("apply", list(log[mark:]), applied.wall_s * time_scale, applied.cpu_s))
     finally:
         server.stop()
     after = truth_module.snapshot(ws.world, ws.board_ids)
@@ -508,6 +616,7 @@ def bench_workspace(
             "skipped": len(plan.skipped),
         },
         "plan_vs_truth": checked,
+        "replan": replan_figures(cold, cold_phase, again, again_phase),
         "apply_counts": report.counts,
         "end_state": {"keys": len(want), "wrong": len(wrong), "exact": int(not wrong)},
     }
@@ -561,56 +670,36 @@ def bench_second_client(
     before = _members(s)
     server = _server(s, 1.0, latency_ms)
     try:
-        request = build_request(
-            boards=(s.team.id,),
-            exports=(),
-            since=s.incident_at.isoformat(),
-            until=None,
-            now=datetime.now(UTC),
-            removed_by=s.mover.username,
-            add_to_board=True,
-            api_url=server.base_url,
-            key=s.key,
-            token=s.token,
+        planned = plan_in_child(
+            _plan_request(
+                server,
+                s.key,
+                s.token,
+                s.incident_at,
+                boards=(s.team.id,),
+                removed_by=s.mover.username,
+                cache_dir=None,
+            ),
+            workdir,
         )
-        result = make_plan(request, created_at=datetime.now(UTC))
-        plan, meta = result.plan, result.meta
         server.set_options(time_scale=time_scale)
         server.reset_rate_limits()
         window = 10.0 / time_scale
-        options = ApplyOptions(window_s=window, backoff_s=0.5 / time_scale, workers=8)
-        limiter = options.make_limiter()
-        settings = ApiSettings(
-            key=s.key,
-            token=s.token,
-            api_url=server.base_url,
-            rate_window_s=window,
-            backoff_s=0.5 / time_scale,
-            limiter=limiter,
-        )
         per_window = max(round(share * TRELLO_RATE * 10), 1)
-        with (
-            _SecondClient(server, s.key, s.token, s.team.id, per_window) as other,
-            TrelloApi(settings) as api,
-        ):
-            header = JournalHeader(
-                plan_digest=digest_of(plan, meta),
-                api_url=server.base_url,
-                account_id=str(api.me()["id"]),
-                created_at=meta.created_at.isoformat(),
-            )
+        with _SecondClient(server, s.key, s.token, s.team.id, per_window) as other:
             time.sleep(window)  # the other client runs a window before the apply starts
             mark = len(server.request_log)
-            with Journal.open(workdir / f"journal-second-client-{size}.jsonl", header) as journal:
-                t0 = time.monotonic()
-                report = apply_plan(plan, meta, api, journal, options, lock_dir=workdir / "locks")
-                seconds = (time.monotonic() - t0) * time_scale
+            applied = apply_in_child(
+                planned.value, server, s.key, s.token, time_scale, workdir, f"second-client-{size}"
+            )
+            seconds = applied.wall_s * time_scale
             log = list(server.request_log[mark:])
+        report: ApplyReport = applied.value
     finally:
         server.stop()
     own = [r for r in log if r.path != other.path]
     theirs = [r for r in log if r.path == other.path]
-    figures = Phase("apply beside a second client", own, seconds).figures()
+    figures = Phase("apply beside a second client", own, seconds, applied.cpu_s).figures()
     together = len(log) / TRELLO_RATE
     return {
         "second_client_share": share,
@@ -628,7 +717,7 @@ def bench_second_client(
             "per_window": per_window,
         },
         "tool_rate_limited": report.rate_limited,
-        "foreign_seen": limiter.foreign_seen,
+        "foreign_seen": applied.foreign_seen,
         "apply_counts": report.counts,
         "correctness": _correctness(s, before, truth),
     }
@@ -749,6 +838,7 @@ def main() -> None:
         results["planner"] = bench_planner(args.planner_actions)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print(replan_table(results))
     print(restore_all_table(results))
     print(second_client_table(results))
     print(workspace_table(results))
@@ -867,6 +957,43 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def replan_table(results: dict[str, Any]) -> str:
+    """A markdown table of the re-plans (issue 12): unchanged history against the cold run,
+    and the plan from the store after a new incident against a cold plan ("" without any)."""
+    rows = [
+        (size, e["trello_restore"]) for size, e in results["sizes"].items() if "trello_restore" in e
+    ]
+    if "workspace" in results:
+        rows.append(("workspace", results["workspace"]))
+    if not rows:
+        return ""
+    lines = [
+        "Re-plan on unchanged history against the cold dry run (both with the cache directory, "
+        "the tool's own CPU), and after a new incident the plan from the store against a cold "
+        "plan (`--no-cache`).",
+        "",
+        "| cards | requests cold / re-plan | actions requests per board (max) | wall cold (s) "
+        "| wall re-plan (s) | wall % | CPU cold (s) | CPU re-plan (s) | CPU % | same plan "
+        "| new incident: stripped | incremental == cold |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for size, r in rows:
+        q = r["replan"]
+        new = r.get("new_incident")
+        lines.append(
+            f"| {size} | {q['cold_requests']} / {q['requests']} | "
+            f"{q['max_actions_requests_per_board']} | {q['cold_wall_s']} | {q['wall_s']} | "
+            f"{q['wall_pct_of_cold']} | {q['cold_cpu_s']} | {q['cpu_s']} | "
+            f"{q['cpu_pct_of_cold']} | {'yes' if q['same_plan'] else 'NO'} | "
+            + (
+                f"{new['members_stripped']} | {'yes' if new['incremental_equals_cold'] else 'NO'} |"
+                if new
+                else "- | - |"
+            )
+        )
+    return "\n".join(lines)
+
+
 def restore_all_table(results: dict[str, Any]) -> str:
     """A markdown table of the ``--restore all`` runs ("" without any)."""
     rows = [(size, e["restore_all"]) for size, e in results["sizes"].items() if "restore_all" in e]
@@ -894,4 +1021,7 @@ def restore_all_table(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == CHILD_FLAG:
+        _child(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()
