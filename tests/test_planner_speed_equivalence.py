@@ -219,3 +219,20 @@ def test_the_planner_leaves_the_garbage_collector_as_it_found_it(enabled: bool) 
         assert gc.isenabled() is enabled
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_the_planner_leaves_frozen_objects_frozen(frozen: bool) -> None:
+    """What the planner made goes to the oldest generation unwalked (``gc.freeze`` then
+    ``unfreeze``), but only when nothing is frozen: an application's frozen objects stay
+    frozen, and none of the planner's are left frozen."""
+    history, state, since, _ = _random_world(2)
+    if frozen:
+        gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert build_plan(history, state, PlanOptions(since=since)).changes
+        assert gc.get_freeze_count() == before
+        assert (before > 0) is frozen
+    finally:
+        gc.unfreeze()
