@@ -109,6 +109,15 @@ _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
 _MEMBER_FIELDS = "fullName,username"
+#: An action's own fields as ``history`` reads them (``limits`` and ``display`` are not read);
+#: ``appCreator`` is not a field Trello lets one name (notes §1.1) and is read when present.
+ACTION_FIELDS = "id,idMemberCreator,type,date,data"
+#: The query parameters of every action feed request, board or card: only what is parsed.
+_ACTION_QUERY = {
+    "fields": ACTION_FIELDS,
+    "member_fields": _MEMBER_FIELDS,
+    "memberCreator_fields": _MEMBER_FIELDS,
+}
 #: A card's fields as the planner reads them: what the member restore needs, and what the value
 #: kinds restore (design.md §10.1); ``board_cards`` reads all of them unless told otherwise.
 MEMBER_CARD_FIELDS = "id,name,shortLink,idBoard,idList,closed,idMembers"
@@ -538,12 +547,7 @@ def _page(
     sink: Sink | None,
     action_types: str,
 ) -> list[Mapping[str, Any]]:
-    query = {
-        "filter": action_types,
-        "limit": str(PAGE),
-        "member_fields": _MEMBER_FIELDS,
-        "memberCreator_fields": _MEMBER_FIELDS,
-    }
+    query = {"filter": action_types, "limit": str(PAGE), **_ACTION_QUERY}
     if before:
         query["before"] = before
     if since:
@@ -632,7 +636,7 @@ def card_actions(
     seen: set[str] = set()
     before: str | None = None
     while True:
-        query = {"filter": action_types, "limit": str(PAGE)}
+        query = {"filter": action_types, "limit": str(PAGE), **_ACTION_QUERY}
         if before:
             query["before"] = before
         page = _expect_objects(

@@ -134,6 +134,11 @@ def _multi_choice_param(call: Call, name: str, default: str, choices: set[str]) 
     return items
 
 
+#: An action's own keys, as ``fields=`` selects them (the spec's ``ActionFields`` less
+#: ``memberCreator``, which ``memberCreator=`` governs here).
+ACTION_FIELDS = frozenset({"id", "idMemberCreator", "data", "type", "date", "limits", "display"})
+
+
 def _pick(obj: JSON, fields: str | None) -> JSON:
     """Trello's ``fields=``: ``all`` (or absent) keeps everything; a list keeps those and id."""
     if fields is None or fields == "" or fields == "all":
@@ -296,8 +301,13 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
     ``limit`` 0-1000 (default 50); ``page`` with the legacy rule ``page * limit < 1000``, and no
     page reaches past the 1000th match;
     ``before``/``since`` bound by date or id (exclusive); ``member``/``memberCreator`` embed
-    the member objects. Scans backwards from the ``before`` bound, so a page costs what it
-    returns, not the size of the feed.
+    the member objects, with the keys ``member_fields``/``memberCreator_fields`` name (default
+    all of them). ``fields`` picks among the action's own keys (``ACTION_FIELDS``, notes §1.1;
+    ``id`` always); the embedded objects are not fields: ``member``/``memberCreator`` follow
+    their own parameters, and ``appCreator`` (not in the spec's field list, so it cannot be
+    asked for by name) is kept whatever ``fields`` says — a stated choice, unconfirmed: a
+    client must read it as optional anyway (notes §13.5). Scans backwards from the ``before``
+    bound, so a page costs what it returns, not the size of the feed.
     """
     matches = _action_matcher(call.params.get("filter") or default_filter)
     limit = _int_param(call, "limit", 50, MAX_LIMIT)
@@ -307,6 +317,8 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
     member = _bool_param(call, "member", True)
     member_creator = _bool_param(call, "memberCreator", True)
     fields = call.params.get("fields")
+    member_fields = call.params.get("member_fields")
+    creator_fields = call.params.get("memberCreator_fields")
     lo, hi = _action_slice(feed, call)
     skip = page * limit
     # Paging never reaches past the newest 1000 matches (notes §0.2): the last page is short.
@@ -322,7 +334,15 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
             skip -= 1
             continue
         rendered = render.action(call.world, a, member=member, member_creator=member_creator)
-        out.append(_pick(rendered, fields))
+        own = _pick({k: v for k, v in rendered.items() if k in ACTION_FIELDS}, fields)
+        embedded = {"member": member_fields, "memberCreator": creator_fields}
+        out.append(
+            {
+                k: _pick(v, embedded[k]) if k in embedded else v
+                for k, v in rendered.items()
+                if k in own or k not in ACTION_FIELDS
+            }
+        )
     return out
 
 
