@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 from trello_restore.models import (
@@ -195,18 +196,22 @@ class HistoryBuilder:
         """The history so far, sorted by date (ties by id)."""
         with self._lock:
             return History(
-                member_actions=tuple(sorted(self.member_actions, key=lambda a: (a.date, a.id))),
-                moves=tuple(sorted(self.moves, key=lambda a: (a.date, a.id))),
+                member_actions=tuple(sorted(self.member_actions, key=_BY_DATE)),
+                moves=tuple(sorted(self.moves, key=_BY_DATE)),
                 deleted_cards=dict(self.deleted),
                 card_lists=tuple(sorted(self.card_lists)),
                 cards=dict(self.cards),
                 members=dict(self.members),
                 oldest=dict(self.oldest),
                 field_updates=tuple(
-                    sorted(self.field_updates, key=lambda u: (u.date, u.id, u.field))
+                    sorted(self.field_updates, key=attrgetter("date", "id", "field"))
                 ),
                 deleted_when=dict(self.deleted_when),
             )
+
+
+#: Actions in date order, ties by id (a key computed in C: the sort runs after the last page).
+_BY_DATE = attrgetter("date", "id")
 
 
 def parse_history(actions: Iterable[JSON]) -> History:
@@ -223,12 +228,14 @@ def _note_card(
     result does not depend on the order pages were parsed in."""
     stamps = b.card_stamps.setdefault(card_id, {})
     prev = b.cards.get(card_id) or CardInfo(card_id)
-    values = {k: getattr(prev, k) for k in fields}
+    values: dict[str, str] = {}
     for key, value in fields.items():
         if value and (key not in stamps or stamp > stamps[key]):
-            values[key] = value
             stamps[key] = stamp
-    b.cards[card_id] = CardInfo(id=card_id, **values)
+            if value != getattr(prev, key):
+                values[key] = value
+    if values or card_id not in b.cards:  # a new CardInfo only when something changed
+        b.cards[card_id] = replace(prev, **values)
 
 
 def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
@@ -249,7 +256,12 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
             continue
         seen.add(action_id)
         for key in ("memberCreator", "member"):
-            ref = _member_ref(raw.get(key))
+            obj = raw.get(key)
+            mid = obj.get("id") if type(obj) is dict else None
+            known = members.get(mid) if type(mid) is str else None
+            if known is not None and known.username and known.full_name:
+                continue  # nothing more to learn about this member (the common case)
+            ref = _member_ref(obj)
             if ref is not None:
                 members[ref.id] = _better(members.get(ref.id), ref)
         card = data.get("card") or {}
