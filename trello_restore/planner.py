@@ -507,7 +507,9 @@ class _Planner:
             options=self.opts,
             changes=(*sorted(grants.values(), key=_board_change_key), *changes),
             blocked=tuple(blocked),
-            incomplete=tuple(sorted(self.incomplete & set(self.state.cards) & self.scope)),
+            incomplete=tuple(
+                sorted(c for c in self.incomplete & self.scope if c in self.state.cards)
+            ),
             skipped=tuple(
                 sorted(
                     self.skipped,
