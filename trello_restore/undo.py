@@ -269,7 +269,7 @@ def undo_journal(
         order = sorted(items, key=lambda cid: -kind_of(items[cid][0].action).order)
         for r in settled:
             if r.status == "not_applied":
-                run.settle(_change(r), "not_on_card", NOT_FOUND, journal=False)
+                run.settle(_change(r), "not_on_card", r.error or NOT_FOUND, journal=False)
         for r, why in unknown:
             run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
         for kind in reversed(in_order()):

@@ -37,9 +37,9 @@ A 429 answer (``Transport._attempt``) is a rate limit whatever its body says (Tr
 ``API_TOKEN_LIMIT_EXCEEDED``, ``UNKNOWN_EXTENSION_LIMIT_EXCEEDED``, an unknown code, an empty or
 HTML body: notes §13.4); it is counted and penalizes the shared limiter for one window
 (``retry.rate_limit_pause``), so every thread slows down, not just the one that got it. Every
-answer's ``x-rate-limit-api-token-*`` headers tell the limiter how much of the window Trello
-counts as used, so requests it did not send (a plan fetched just before, another process)
-count too.
+answer's ``x-rate-limit-api-token-*`` and ``x-rate-limit-api-key-*`` headers tell the limiter
+how much of each window Trello counts as used, so requests it did not send (a plan fetched just
+before, another process on the same token or key) count too.
 
 The decisions (``error_for_response``, ``error_for_exception``, ``certainly_not_applied``,
 ``RetryPolicy.delay``, ``cache_directive``) are pure functions; the classes only carry them
