@@ -301,23 +301,35 @@ def actions_requests(log: list[RequestRecord]) -> dict[str, int]:
 
 
 def new_incident(s: Scenario) -> dict[str, int]:
-    """A second move incident after the first run, as the scenario's own: the mover moves a
-    current list of the team board with members on its cards to the archive board (members
-    who are not on it are stripped: ``World.move_list_to_board``), a minute after the newest
-    action. The list chosen is the one whose move strips the most members."""
+    """A second move incident after the first run and its apply, as the scenario's own: the
+    mover moves a current list of the team board with members on its cards to another board
+    (``World.move_list_to_board``: members who are not on it are stripped), a minute after the
+    newest action. The destination and list are those whose move strips the most members: the
+    roadmap board, as a rule, since the apply granted the archive board to those who lost
+    cards there, so a second move there would strip almost no one the plan could restore (the
+    roadmap board then comes into the plan's scope through the move, a board the store has not
+    seen)."""
     w = s.world
     with w.lock:
-        archive = set(w.boards[s.archive.id].memberships)
-        stripped: Counter[str] = Counter()
-        for c in w.cards.values():
-            if c.id_board == s.team.id and not c.closed:
-                stripped[c.id_list] += len(set(c.id_members) - archive)
-        list_id, _ = stripped.most_common(1)[0]
+        best: tuple[int, str, str] = (-1, "", "")
+        for board in (s.archive, s.roadmap):
+            there = set(w.boards[board.id].memberships)
+            stripped: Counter[str] = Counter()
+            for c in w.cards.values():
+                if c.id_board == s.team.id and not c.closed:
+                    stripped[c.id_list] += len(set(c.id_members) - there)
+            list_id, n = stripped.most_common(1)[0]
+            best = max(best, (n, board.id, list_id))
+        _, board_id, list_id = best
         cards = sum(1 for c in w.cards.values() if c.id_list == list_id)
         moved = w.move_list_to_board(
-            list_id, s.archive.id, s.mover.id, w.last_time + timedelta(minutes=1)
+            list_id, board_id, s.mover.id, w.last_time + timedelta(minutes=1)
         )
-    return {"cards_moved": cards, "members_stripped": len(moved.removals)}
+    return {
+        "to_roadmap": int(board_id == s.roadmap.id),
+        "cards_moved": cards,
+        "members_stripped": len(moved.removals),
+    }
 
 
 def bench_restore(
@@ -396,6 +408,8 @@ def bench_restore(
             **incident,
             "actions_requests": actions_requests(kept_phase.requests),
             "card_changes": len(kept.value.plan.card_changes()),
+            "board_changes": len(kept.value.plan.board_changes()),
+            "boards": len(kept.value.meta.boards),
             "incremental_equals_cold": int(kept.value.plan == fresh.value.plan),
         },
         "apply_counts": report.counts,
