@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from trello_restore import __version__, defaults, locks
+from trello_restore.boards import resolve_boards, resolve_workspace
 from trello_restore.errors import (
-    BadRequest,
-    BadResponse,
     InputFileError,
-    NotFound,
-    PermissionDenied,
     UsageError,
 )
-from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_boards
+from trello_restore.fetcher import fetch, load_exports
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore
 from trello_restore.journal import Journal, JournalHeader, journal_path
@@ -387,47 +384,6 @@ def make_plan(
     return PlanResult(
         plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent, scope=scope
     )
-
-
-def resolve_workspace(api: TrelloApi, ref: str) -> tuple[str, list[BoardInfo]]:
-    """``--workspace``: the workspace's id and every open board of it that the token's member
-    can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
-    unknown workspace or one without an open board."""
-    text = ref.strip()
-    try:
-        raw = api.get(
-            f"organizations/{text}/boards",
-            {"filter": "open", "fields": "name,url,shortLink,closed,idOrganization"},
-        )
-    except (NotFound, BadRequest):
-        raise UsageError(
-            f"no workspace {text!r} is visible to this account: give the workspace's id or "
-            "its short name from its URL (https://trello.com/w/NAME)"
-        ) from None
-    except PermissionDenied as exc:
-        raise PermissionDenied(
-            f"the token's member cannot list the boards of workspace {text!r}: use a token of "
-            "a workspace member, or name the boards with --board",
-            exc.status,
-            exc.trello_error,
-        ) from None
-    if not isinstance(raw, list) or not all(isinstance(b, dict) and "id" in b for b in raw):
-        raise BadResponse(
-            f"the API answered organizations/{text}/boards with something that is not a list "
-            "of boards: check --api-url / TRELLO_API_URL"
-        )
-    boards = [b for b in raw if not b.get("closed")]
-    if not boards:
-        raise UsageError(
-            f"workspace {text!r} has no open board this account is a member of: name the "
-            "boards with --board, or check the workspace"
-        )
-    org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
-    org_id = org_ids.pop() if len(org_ids) == 1 else text
-    return org_id, [
-        BoardInfo(id=str(b["id"]), name=str(b.get("name", "")), url=str(b.get("url", "")))
-        for b in boards
-    ]
 
 
 # ------------------------------------------------------------------------------------- apply
