@@ -29,7 +29,8 @@ from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.planner import build_plan, resolve_filters
+from trello_restore.planner import build_plan
+from trello_restore.planner_scope import resolve_filters
 from trello_restore.timeparse import check_window, parse_when
 
 if TYPE_CHECKING:
