@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 import click
 
-from trello_restore import __version__, defaults
+from trello_restore import __version__
+from trello_restore.cli_options import SETTING_OPTIONS, main_options, refuse_planning_options
 from trello_restore.errors import ExitCode, RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
 
@@ -47,16 +48,8 @@ Exit codes:
 
 logger = logging.getLogger("trello_restore")
 
-#: The main command's options that are settings (config keys): ``None`` when not given.
-_SETTING_OPTIONS = (
-    *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
-    *("only_recorded", "add_to_board", "board_role", "api_url", "journal", "workers"),
-    *("rate_limit", "log_file", "restore", "by"),
-)
 #: Commands that read no settings (a broken config file does not stop them).
 _STANDALONE = ("demo", "sandbox")
-#: Trello's rate window, as the options' help names it.
-_WINDOW = f"{defaults.RATE_WINDOW_S:g} s"
 
 
 @dataclass(frozen=True)
@@ -239,171 +232,7 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, invoke_without_command=True, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="trello-restore")
-@click.option(
-    "--config",
-    "config_file",
-    metavar="PATH",
-    help="Config file (TOML; env TRELLO_RESTORE_CONFIG; default: config.toml in the user "
-    "config directory). Flags beat environment variables, which beat the file.",
-)
-@click.option(
-    "--board",
-    "boards",
-    multiple=True,
-    metavar="BOARD",
-    help="Board id, shortLink, URL (https://trello.com/b/...) or exact name; repeatable.",
-)
-@click.option(
-    "--workspace",
-    metavar="ORG",
-    help="Every open board of this workspace (id, or the name in its URL), besides --board.",
-)
-@click.option(
-    "--since",
-    metavar="WHEN",
-    help="Start of the window (inclusive): ISO date or date-time (UTC unless a zone is "
-    "given), an age like 36h, 7d, 2w, or last-run (where the last successful run on the "
-    "same boards ended).",
-)
-@click.option(
-    "--until", metavar="WHEN", help="End of the window (exclusive); same forms as --since."
-)
-@click.option("--dry-run", is_flag=True, help="Fetch and plan only; write nothing to Trello.")
-@click.option(
-    "--plan-out", metavar="FILE", help="Also write the plan as JSON to FILE ('-' for stdout)."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the plan on stdout; json without --dry-run: a one-line JSON summary "
-    "of the run instead.",
-)
-@click.option(
-    "--mode",
-    type=click.Choice(["removed", "ever-added"]),
-    help="'removed' (default): recorded removals and silent losses; 'ever-added': everyone "
-    "ever added, for cards with no recorded removal.",
-)
-@click.option(
-    "--restore",
-    metavar="KINDS",
-    help="What to restore, a comma list: members (default), archived (cards and lists "
-    "archived), list (cards moved to another list), fields (name, description, dates), or all.",
-)
-@click.option(
-    "--by",
-    metavar="MEMBER",
-    help="Only changes made by this member (id or username; an automation counts as the "
-    "member it acts for), for every kind; needed with --yes for kinds other than members.",
-)
-@click.option(
-    "--removed-by",
-    metavar="MEMBER",
-    help="Only removals performed by this member (id or username); members only.",
-)
-@click.option(
-    "--cause",
-    type=click.Choice(["move", "any"]),
-    help="'move': only removals that came with a move of the card or its list; "
-    "'any' (default): every cause.",
-)
-@click.option(
-    "--only-recorded/--no-only-recorded",
-    default=None,
-    help="Leave out silent losses (members removed without a logged action).",
-)
-@click.option(
-    "--list",
-    "lists",
-    multiple=True,
-    metavar="LIST",
-    help="Only cards now in this list (id or name); repeatable.",
-)
-@click.option(
-    "--card",
-    "cards",
-    multiple=True,
-    metavar="CARD",
-    help="Only this card (id or shortLink); repeatable.",
-)
-@click.option(
-    "--add-to-board/--no-add-to-board",
-    default=None,
-    help="Grant board membership to members who need it (never done otherwise).",
-)
-@click.option(
-    "--board-role",
-    type=click.Choice(["normal", "observer"]),
-    help="Role for --add-to-board (default normal).",
-)
-@click.option(
-    "--detailed-exitcode",
-    is_flag=True,
-    help="With --dry-run: exit 7 when changes are pending (blocked ones too), 0 when there "
-    "is nothing to do.",
-)
-@click.option(
-    "--from-export",
-    "exports",
-    multiple=True,
-    metavar="FILE",
-    help="Plan offline from a Trello board JSON export (repeatable; no network, no credentials).",
-)
-@click.option(
-    "--api-url",
-    metavar="URL",
-    help=f"Trello API base URL (env TRELLO_API_URL; default {defaults.API_URL}), e.g. a sandbox's.",
-)
-@click.option(
-    "--token",
-    metavar="-",
-    help="'-' reads the token from standard input (one line). A token itself is refused "
-    "here: use TRELLO_TOKEN or the config file.",
-)
-@click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Do not use the HTTP cache or the kept board histories (read everything afresh).",
-)
-@click.option(
-    "--refresh-history",
-    is_flag=True,
-    help="Rebuild the kept board histories from Trello (a re-plan reads only newer actions).",
-)
-@click.option(
-    "-y",
-    "--yes",
-    is_flag=True,
-    help="Apply without asking (needed when there is no terminal, e.g. from cron).",
-)
-@click.option(
-    "--journal",
-    metavar="PATH",
-    help="Journal file of the apply (default: one per plan in the state directory).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    metavar="N",
-    help=f"Concurrent writers when applying (default {defaults.WORKERS}).",
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(1, 1000),
-    metavar="N",
-    help=f"Requests per {_WINDOW} per token when applying (default {defaults.TOKEN_RATE_LIMIT}; "
-    "Trello allows 100).",
-)
-@click.option(
-    "--log-file",
-    metavar="PATH",
-    help="Also log to this file (info; debug with -vv), rotated at 1 MB, 3 kept.",
-)
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors).")
+@main_options
 @click.pass_context
 def main(ctx: click.Context, /, **options: Any) -> None:
     """Put back the Trello card members removed as a side effect of moving lists or cards
@@ -423,7 +252,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     Credentials: TRELLO_API_KEY and TRELLO_TOKEN, the config file, or --token - (stdin).
     Every setting: flags > environment > config file > defaults (see config.example.toml).
     """
-    flags = {key: options.pop(key) for key in _SETTING_OPTIONS}
+    flags = {key: options.pop(key) for key in SETTING_OPTIONS}
     config_flag, token_flag = options.pop("config_file"), options.pop("token")
     standalone = ctx.invoked_subcommand in _STANDALONE
     ctx.call_on_close(end_of_command)
@@ -433,7 +262,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     setup_logging(options["verbose"], options["quiet"])
     try:
         if ctx.invoked_subcommand is not None:
-            _refuse_planning_options(ctx.invoked_subcommand, flags, options)
+            refuse_planning_options(ctx.invoked_subcommand, flags, options)
         settings = None if standalone else _resolve_settings(flags, config_flag, token_flag)
         args = RestoreArgs(**options, settings=settings)
         if settings is not None:  # now with the log file, and the secrets to redact
@@ -459,37 +288,6 @@ def main(ctx: click.Context, /, **options: Any) -> None:
         return plan_command(args, s)
 
     exit_with(body)
-
-
-#: Options that only make sense when planning: refused in front of a subcommand, where they
-#: would be silently ignored (``apply`` applies the file as written; undo reads its journal).
-_PLANNING_ONLY = (
-    *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
-    *("only_recorded", "add_to_board", "board_role", "plan_out", "lists", "cards"),
-    *("detailed_exitcode", "restore", "by"),
-)
-_FLAG_NAMES = {
-    "boards": "--board",
-    "exports": "--from-export",
-    "lists": "--list",
-    "cards": "--card",
-    "fmt": "--format",
-}
-
-
-def _refuse_planning_options(command: str, flags: dict[str, Any], options: dict[str, Any]) -> None:
-    """Planning options placed before a subcommand would be ignored by it: refuse them."""
-    given = [
-        name
-        for name in _PLANNING_ONLY
-        if flags.get(name) not in (None, (), False) or options.get(name) not in (None, (), False)
-    ]
-    if given:
-        names = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in given)
-        raise UsageError(
-            f"{names} plan a restore and mean nothing to '{command}'; drop them (options of "
-            f"'{command}' go after its name, e.g. trello-restore {command} --dry-run FILE)"
-        )
 
 
 def _resolve_settings(

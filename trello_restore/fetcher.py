@@ -1,4 +1,5 @@
-"""Read history and current state from the Trello API (board JSON exports: ``exports.py``).
+"""Read history and current state from the Trello API (board JSON exports: ``exports.py``;
+which boards: ``boards.py``; through the kept history: ``fetcher_stored.py``).
 
 ``fetch``: board-level actions with an explicit filter, 1000 per page, paged backwards with
 ``before`` and de-duplicated by id; the boards the cards moved from or to are followed (one
@@ -19,25 +20,22 @@ which carry no date but their id's second, are paged the same way by that second
 
 from __future__ import annotations
 
-import difflib
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from trello_restore.errors import (
-    AmbiguousBoard,
-    BadRequest,
-    BadResponse,
-    BoardNotFound,
-    InputFileError,
-    NotFound,
-    PermissionDenied,
-    UsageError,
+from trello_restore.boards import (
+    OBJECT_ID,
+    Api,
+    bad_answer,
+    expect_objects,
+    followed_boards,
+    resolve_boards,
 )
+from trello_restore.errors import BadResponse, InputFileError
 from trello_restore.exports import load_exports
 from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
 from trello_restore.history import (
@@ -51,17 +49,7 @@ from trello_restore.history import (
     parse_card,
     parse_date,
 )
-from trello_restore.history_store import (
-    BoardHistory,
-    Class,
-    Feed,
-    HistoryStore,
-    Part,
-    classes_for,
-    merge_parts,
-    to_history,
-    union_filter,
-)
+from trello_restore.history_store import HistoryStore
 from trello_restore.models import (
     BoardState,
     CardState,
@@ -69,8 +57,6 @@ from trello_restore.models import (
     MemberRef,
     RestoreKind,
     State,
-    normal_name,
-    quote_name,
 )
 
 __all__ = [
@@ -101,13 +87,6 @@ READERS = 6
 SLICES = 4
 #: How long a page of older history may be served from the HTTP cache (it only grows at the head).
 HISTORY_MAX_AGE = 24 * 3600.0
-#: Board names and ids change rarely.
-BOARD_LIST_MAX_AGE = 600.0
-_BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
-_TRELLO_URL = re.compile(r"^https?://(?:www\.)?trello\.com/")
-_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
-_SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
 _MEMBER_FIELDS = "fullName,username"
 #: An action's own fields as ``history`` reads them (``limits`` and ``display`` are not read);
 #: ``appCreator`` is not a field Trello lets one name (notes §1.1) and is read when present.
@@ -122,130 +101,6 @@ _ACTION_QUERY = {
 #: kinds restore (design.md §10.1); ``board_cards`` reads all of them unless told otherwise.
 MEMBER_CARD_FIELDS = "id,name,shortLink,idBoard,idList,closed,idMembers"
 CARD_FIELDS = MEMBER_CARD_FIELDS + ",desc,due,dueComplete,start"
-
-
-class Api(Protocol):
-    """What the fetcher needs from ``api.TrelloApi``."""
-
-    def get(
-        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
-    ) -> Any: ...
-
-
-# ------------------------------------------------------------------------ board resolution
-
-
-def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
-    """Resolve ``--board`` values (id, shortLink, board URL or exact name), de-duplicated."""
-    out: dict[str, BoardInfo] = {}
-    mine: list[Mapping[str, Any]] | None = None
-    for ref in refs:
-        text = ref.strip()
-        if not text:
-            raise UsageError("--board is empty: give a board id, shortLink, URL or name")
-        url = _BOARD_URL.match(text)
-        if url:
-            board = _get_board(api, url.group(1), text)
-            if board is None:
-                raise BoardNotFound(
-                    f"no board at {text} is visible to this account: check the URL, or that "
-                    "the token's member is on the board"
-                )
-        elif _TRELLO_URL.match(text):
-            raise UsageError(
-                f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
-            )
-        elif _ANY_URL.match(text):
-            raise UsageError(
-                f"{text} is not a Trello board URL: use the board's address "
-                "(https://trello.com/b/…), id, shortLink or exact name"
-            )
-        else:
-            board = None
-            if _OBJECT_ID.match(text) or _SHORT_LINK.match(text):
-                board = _get_board(api, text, text)
-            if board is None:
-                if mine is None:
-                    mine = _expect_objects(
-                        api.get(
-                            "members/me/boards",
-                            {"filter": "all", "fields": "name,url,shortLink,closed"},
-                            max_age=BOARD_LIST_MAX_AGE,
-                        ),
-                        "members/me/boards",
-                        "a list of boards",
-                        "id",
-                    )
-                board = _by_name(text, mine)
-        out.setdefault(board.id, board)
-    return list(out.values())
-
-
-def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
-    try:
-        raw = api.get(
-            f"boards/{ref}", {"fields": "name,url,shortLink,closed"}, max_age=BOARD_LIST_MAX_AGE
-        )
-    except (NotFound, BadRequest):
-        return None
-    except PermissionDenied as exc:
-        raise PermissionDenied(
-            f"the token's member cannot read board {shown}: ask a board admin to add them, "
-            "or use a token of a board member",
-            exc.status,
-            exc.trello_error,
-        ) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-        raise _bad_answer(f"board {shown}", "a Trello board")
-    return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
-
-
-def _bad_answer(what: str, expected: str) -> BadResponse:
-    return BadResponse(
-        f"the API answered {what} with something that is not {expected}: check --api-url / "
-        "TRELLO_API_URL (it must be a Trello API, like https://api.trello.com/1)"
-    )
-
-
-def _expect_objects(value: Any, what: str, expected: str, *keys: str) -> list[Mapping[str, Any]]:
-    """``value`` if it is a list of JSON objects that have ``keys``; else ``BadResponse``."""
-    if not isinstance(value, list) or not all(
-        isinstance(x, dict) and all(k in x for k in keys) for x in value
-    ):
-        raise _bad_answer(what, expected)
-    return value
-
-
-def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
-    """The board with this exact name (compared in Unicode NFC), else the one whose name
-    differs from it only in case; several is an error that lists them (as Trello names them:
-    spaces are not collapsed)."""
-    wanted = normal_name(name)
-    named = [(b, str(b.get("name", ""))) for b in boards]
-    exact = [b for b, n in named if normal_name(n) == wanted]
-    folded = wanted.casefold()
-    matches = exact or [b for b, n in named if normal_name(n).casefold() == folded]
-    if len(matches) == 1:
-        b = matches[0]
-        return BoardInfo(id=b["id"], name=str(b.get("name", "")), url=str(b.get("url", "")))
-    if not matches:
-        names = {normal_name(n).casefold(): n for _, n in named}
-        near = difflib.get_close_matches(folded, list(names), n=3)
-        hint = f"did you mean {' or '.join(quote_name(names[k]) for k in near)}? " if near else ""
-        raise BoardNotFound(
-            f"no board named {quote_name(name)} is visible to this account: {hint}check the "
-            "name, or give the board's id, shortLink or URL"
-        )
-    listing = "; ".join(
-        f"{quote_name(str(b.get('name', '')))} {b.get('url') or b['id']}"
-        f"{' (closed)' if b.get('closed') else ''}"
-        for b in matches
-    )
-    raise AmbiguousBoard(
-        f"{len(matches)} boards are named {quote_name(name)}"
-        f"{'' if exact else ' (ignoring case)'}: {listing} — pass the URL or id of the one "
-        "you mean"
-    )
 
 
 # ----------------------------------------------------------------------------- fetching
@@ -268,7 +123,8 @@ def fetch(
     more pages).
 
     With a ``store`` (``history_store``), each board's parsed history is kept between runs and
-    only the actions newer than the newest it holds are read (``_fetch_stored``); the current
+    only the actions newer than the newest it holds are read
+    (``fetcher_stored.fetch_stored``); the current
     state is read fresh either way.
 
     Independent reads (each board's history slices, memberships, lists, card pages) run on
@@ -276,7 +132,10 @@ def fetch(
     trips, not by the rate limit that the api's shared limiter enforces."""
     kinds = frozenset(kinds)
     if store is not None:
-        return _fetch_stored(api, boards, store, follow_moves, workers, kinds)
+        # Imported here: the stored path reads through this module's requests.
+        from trello_restore.fetcher_stored import fetch_stored
+
+        return fetch_stored(api, boards, store, follow_moves, workers, kinds)
     scope: dict[str, BoardInfo] = {b.id: b for b in boards}
     reading = _Reading(
         filter=",".join(action_filter(kinds)),
@@ -293,18 +152,8 @@ def fetch(
         reads = {b.id: _read_board(pool, spans, api, b, builder, reading) for b in scope.values()}
         raw_actions = [a for r in reads.values() for a in r.actions()]
         if follow_moves:
-            for other in sorted(_connected_boards(raw_actions) - set(scope)):
-                try:
-                    info = _get_board(api, other, other)
-                except PermissionDenied:
-                    info = None
-                if info is None:
-                    unreadable.add(other)
-                    warnings.append(
-                        f"cards moved between board {other} and the boards in scope, but this "
-                        "account cannot read it: their history from before the move is missing"
-                    )
-                    continue
+            moved = _connected_boards(raw_actions)
+            for info in followed_boards(api, moved, scope, warnings, unreadable):
                 scope[info.id] = info
                 reads[info.id] = _read_board(pool, spans, api, info, builder, reading)
                 raw_actions.extend(reads[info.id].actions())
@@ -334,125 +183,6 @@ def fetch(
         warnings=warnings,
         named=frozenset(b.id for b in boards),
     )
-
-
-def _fetch_stored(
-    api: Api,
-    boards: Sequence[BoardInfo],
-    store: HistoryStore,
-    follow_moves: bool,
-    workers: int,
-    kinds: frozenset[RestoreKind],
-) -> Fetched:
-    """``fetch`` through the history store: the same boards followed, the same state read, the
-    same cards' own feeds read (once: then kept), and the history of the actions the kinds'
-    filter selects; each board's history is read with the union of every kind's filter, from
-    the newest action its store holds (``since=``), or whole when it has none."""
-    scope: dict[str, BoardInfo] = {b.id: b for b in boards}
-    union = union_filter()
-    fields = CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS
-    warnings: list[str] = []
-    unreadable: set[str] = set()
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
-    ):
-
-        def read(board: BoardInfo) -> _StoredReads:
-            return _StoredReads(
-                history=pool.submit(_board_history, api, board.id, store, union, spans),
-                state=pool.submit(board_state, api, board),
-                cards=pool.submit(board_cards, api, board.id, fields=fields),
-            )
-
-        reads = {b.id: read(b) for b in scope.values()}
-        if follow_moves:
-            moved = {x for r in reads.values() for x in r.history.result().base.connected()}
-            for other in sorted(moved - set(scope)):
-                try:
-                    info = _get_board(api, other, other)
-                except PermissionDenied:
-                    info = None
-                if info is None:
-                    unreadable.add(other)
-                    warnings.append(
-                        f"cards moved between board {other} and the boards in scope, but this "
-                        "account cannot read it: their history from before the move is missing"
-                    )
-                    continue
-                scope[info.id] = info
-                reads[info.id] = read(info)
-        boards_state: dict[str, BoardState] = {}
-        cards: dict[str, CardState] = {}
-        members: dict[str, MemberRef] = {}
-        for board_id, r in reads.items():
-            state, board_members = r.state.result()
-            boards_state[board_id] = state
-            members.update(board_members)
-            for card in r.cards.result():
-                cards[card.id] = card
-        histories = {board_id: r.history.result() for board_id, r in reads.items()}
-        born = {c for h in histories.values() for c in h.base.born}
-        kept = {c: p for h in histories.values() for c, p in h.card_feeds.items()}
-        unexplained = sorted(c for c in cards if c not in born)
-        missing = [c for c in unexplained if c not in kept]
-        card_feeds = {c: kept[c] for c in unexplained if c in kept}
-        read_cards = pool.map(lambda c: _card_history(api, c, union), missing)
-        card_feeds.update(zip(missing, read_cards, strict=True))
-    for board_id, h in histories.items():
-        mine = {c: p for c, p in card_feeds.items() if cards[c].board_id == board_id}
-        h = h.with_card_feeds(mine)
-        if h.dirty:
-            store.save(h)
-    classes = classes_for(kinds)
-    parts = [h.parts[k] for h in histories.values() for k in classes]
-    parts += [p[k] for p in card_feeds.values() for k in classes]
-    history = to_history(merge_parts(parts))
-    return Fetched(
-        history=history,
-        state=State(boards=boards_state, cards=cards),
-        members=members,
-        boards=list(scope.values()),
-        incomplete=_cards_from(history, cards, unreadable),
-        warnings=warnings,
-        named=frozenset(b.id for b in boards),
-    )
-
-
-@dataclass
-class _StoredReads:
-    """A board's reads in flight, its history through the store."""
-
-    history: Future[BoardHistory]
-    state: Future[tuple[BoardState, dict[str, MemberRef]]]
-    cards: Future[list[CardState]]
-
-
-def _board_history(
-    api: Api, board_id: str, store: HistoryStore, union: str, spans: ThreadPoolExecutor
-) -> BoardHistory:
-    """A board's stored history with the actions newer than its newest (all of it when the
-    store has none): one request when nothing is new."""
-    stored = store.load(board_id, union)
-    if stored is None:
-        feed = Feed()
-        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
-        return BoardHistory.built(board_id, union, feed)
-    since = stored.since()
-    feed = Feed(skip=stored.recent)
-    if since is None:
-        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
-    else:
-        head = _page(api, board_id, None, _stamp(since), feed.add, union)
-        _span(api, board_id, head, _stamp(since), feed.add, union)
-    return stored.extended(feed)
-
-
-def _card_history(api: Api, card_id: str, union: str) -> dict[Class, Part]:
-    """A card's own feed, per class (read once, then kept in its board's store)."""
-    feed = Feed()
-    card_actions(api, card_id, sink=feed.add, action_types=union)
-    return dict(feed.parts())
 
 
 @dataclass(frozen=True)
@@ -510,7 +240,7 @@ def board_actions(
     most ``slices`` requests more than one sequential chain, and takes a fraction of the time.
     """
     head = _page(api, board_id, None, None, sink, action_types)
-    if len(head) < PAGE or not _OBJECT_ID.match(board_id):
+    if len(head) < PAGE or not OBJECT_ID.match(board_id):
         if len(head) < PAGE:
             return head
         return _dedupe(head + _span(api, board_id, head, None, sink, action_types))
@@ -553,7 +283,7 @@ def _page(
     if since:
         query["since"] = since
     page = api.get(f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None)
-    checked = _expect_objects(
+    checked = expect_objects(
         page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type"
     )
     _feed(sink, checked)
@@ -639,7 +369,7 @@ def card_actions(
         query = {"filter": action_types, "limit": str(PAGE), **_ACTION_QUERY}
         if before:
             query["before"] = before
-        page = _expect_objects(
+        page = expect_objects(
             api.get(f"cards/{card_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None),
             f"card {card_id}'s actions",
             "a list of actions",
@@ -659,7 +389,7 @@ def card_actions(
 
 def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, MemberRef]]:
     """A board's memberships (with member names) and lists, read fresh."""
-    memberships = _expect_objects(
+    memberships = expect_objects(
         api.get(
             f"boards/{board.id}/memberships",
             {"filter": "all", "member": "true", "member_fields": _MEMBER_FIELDS},
@@ -667,7 +397,7 @@ def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, Membe
         f"board {board.name}'s memberships",
         "a list of memberships",
     )
-    lists = _expect_objects(
+    lists = expect_objects(
         api.get(f"boards/{board.id}/lists", {"filter": "all", "fields": "name,closed"}),
         f"board {board.name}'s lists",
         "a list of lists",
@@ -695,7 +425,7 @@ def board_cards(api: Api, board_id: str, *, fields: str = CARD_FIELDS) -> list[C
         query = {"fields": fields, "limit": str(PAGE)}
         if before:
             query["before"] = before
-        page = _expect_objects(
+        page = expect_objects(
             api.get(f"boards/{board_id}/cards/all", query),
             f"board {board_id}'s cards",
             "a list of cards",
@@ -703,7 +433,7 @@ def board_cards(api: Api, board_id: str, *, fields: str = CARD_FIELDS) -> list[C
         try:
             cards = [parse_card(c) for c in page]
         except HistoryError:
-            raise _bad_answer(f"board {board_id}'s cards", "a list of Trello cards") from None
+            raise bad_answer(f"board {board_id}'s cards", "a list of Trello cards") from None
         fresh = [c for c in cards if c.id not in out]
         out.update((c.id, c) for c in fresh)
         if len(page) < PAGE:

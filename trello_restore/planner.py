@@ -19,17 +19,13 @@ A change whose member is not an active member of the card's board now is blocked
 (``not_board_member``) unless ``add_to_board`` is set; then an ``add_member_to_board`` change is
 planned first. Deactivated members are never planned.
 
-Scope (``cards_in_scope``): every card of a board the user named; of a board reached only by
-following a move, only the cards that moved between it and a named board (its other cards
-supply nothing but history). ``resolve_filters`` checks ``--removed-by``, ``--list`` and
-``--card`` against what the fetch saw and refuses a value that matches nothing in scope.
+Which cards a plan may touch (``cards_in_scope``) and the check of the filter values
+(``resolve_filters``) are in ``planner_scope.py``.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import difflib
 import gc
 import hashlib
 import operator
@@ -38,7 +34,6 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from trello_restore.errors import UsageError
 from trello_restore.models import (
     MOVE_WINDOW_SECONDS,
     Blocked,
@@ -58,9 +53,11 @@ from trello_restore.models import (
     SkipReason,
     State,
     normal_name,
-    quote_name,
 )
+from trello_restore.planner_scope import cards_in_scope, resolve_filters
 from trello_restore.planner_values import plan_values
+
+__all__ = ["build_plan", "cards_in_scope", "change_id", "resolve_filters"]
 
 
 def change_id(action: str, *parts: str) -> str:
@@ -132,69 +129,6 @@ def _by_card(actions: Iterable[MemberAction]) -> dict[str, list[MemberAction]]:
     for a in actions:
         by_card[a.card_id].append(a)
     return by_card
-
-
-def cards_in_scope(
-    history: History,
-    state: State,
-    named_boards: Collection[str] | None = None,
-    *,
-    acted_on: Collection[str] | None = None,
-) -> frozenset[str]:
-    """The cards a plan may touch (design.md §3, "Scope"): the cards of the named boards (now
-    or, deleted, when last seen) and the cards that moved between a named board and another
-    board — by a card move, with a list that moved, or shown on a named board's feed by a
-    member action. A board that is only followed supplies history; its other cards are not in
-    scope. ``named_boards`` None (or naming every board of ``state``) keeps every card.
-    ``acted_on``: the cards of ``history.member_actions`` when the caller has them already
-    (a pass over a large history's actions costs more than one would think)."""
-    if acted_on is None:
-        acted_on = {a.card_id for a in history.member_actions}
-    every = set(state.cards).union(acted_on)
-    if named_boards is None or set(state.boards) <= set(named_boards):
-        return frozenset(every)
-    named = frozenset(named_boards)
-    on_named = {a.card_id for a in history.member_actions if a.board_id in named}
-    list_moves: dict[str, list[datetime]] = defaultdict(list)
-    for m in history.moves:
-        if m.source_board_id not in named and m.target_board_id not in named:
-            continue
-        if m.card_id:
-            on_named.add(m.card_id)
-        if m.list_id:
-            list_moves[m.list_id].append(m.date)
-    places: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for date, cid, lid in history.card_lists:
-        places[cid].append((date, lid))
-    out: set[str] = set()
-    for cid in every:
-        card = state.cards.get(cid)
-        info = history.cards.get(cid)
-        board = card.board_id if card else (info.board_id if info else "")
-        if board in named or cid in on_named:
-            out.add(cid)
-        elif list_moves:
-            current = card.list_id if card else (info.list_id if info else "")
-            if _was_in_moved_list(places.get(cid, []), current, list_moves):
-                out.add(cid)
-    return frozenset(out)
-
-
-def _was_in_moved_list(
-    places: list[tuple[datetime, str]], current: str, list_moves: Mapping[str, list[datetime]]
-) -> bool:
-    """Whether the card was in one of ``list_moves``' lists when that list moved. ``places``
-    is where the card went, in date order (creation, moves); with none known, its list now
-    stands for where it always was."""
-    if not places:
-        return current in list_moves
-    dates = [d for d, _ in places]
-    for lid, moved_at in list_moves.items():
-        for when in moved_at:
-            i = bisect.bisect_right(dates, when) - 1  # the last place at or before the move
-            if i >= 0 and places[i][1] == lid:
-                return True
-    return False
 
 
 class _Planner:
@@ -530,231 +464,3 @@ _member_key = operator.attrgetter("member.username", "member.id")
 def _card_key(c: Change) -> tuple[str, ...]:
     """Where a card change goes in the plan: the same for every change of one card."""
     return (c.board_name, c.board_id, c.list_name, c.list_id, c.card_name, c.card_id)
-
-
-# ---------------------------------------------------------------------------------- filters
-
-
-def resolve_filters(
-    history: History,
-    state: State,
-    options: PlanOptions,
-    members: Mapping[str, MemberRef] | None = None,
-    named_boards: Collection[str] | None = None,
-) -> PlanOptions:
-    """Check ``--removed-by``, ``--list`` and ``--card`` against what the fetch saw, before
-    anything is planned or written: a value that matches no member, list or card in scope is
-    a ``UsageError`` (one line: the value, why, and the nearest candidates). In cron a typo
-    would otherwise restore part of an incident and move ``last-run`` past the rest.
-
-    Returns the options with each value as Trello has it: a ``--removed-by`` username or a
-    ``--list`` name that matched only case-insensitively (or in another Unicode form) is
-    replaced by the one it matched. A case-insensitive list name that fits several different
-    names is an error listing them."""
-    scope = cards_in_scope(history, state, named_boards)
-    named = set(state.boards) if named_boards is None else set(named_boards)
-    problems: list[str] = []
-    known = _known_members(history, members or {})
-    removed_by, by = options.removed_by, options.by
-    if removed_by is not None:
-        removed_by = _resolve_member(removed_by, known, problems)
-    if by is not None:  # --by selects member removals too, unless --removed-by names them
-        by = _resolve_member(by, known, problems, "--by")
-        if removed_by is not None and not _same_member(removed_by, by, known):
-            problems.append(
-                f"--removed-by {quote_name(removed_by)} and --by {quote_name(by)} name "
-                "different members, and --by selects member removals too: give one of them "
-                "(or the same member to both)"
-            )
-    lists = options.lists
-    if lists is not None:
-        lists = frozenset(_resolve_list(v, state, scope, named, problems) for v in sorted(lists))
-    if options.cards is not None:
-        for value in sorted(options.cards):
-            _check_card(value, history, state, scope, problems)
-    if problems:
-        raise UsageError("; ".join(problems) + "; nothing was changed")
-    return replace(
-        options, removed_by=removed_by if removed_by is not None else by, by=by, lists=lists
-    )
-
-
-def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[str, MemberRef]:
-    """Every member the history or the board memberships show (ids seen only as an actor
-    included)."""
-    known: dict[str, MemberRef] = {}
-    for a in history.member_actions:
-        known.setdefault(a.by, MemberRef(a.by))
-        known.setdefault(a.member_id, MemberRef(a.member_id))
-    for m in history.moves:
-        known.setdefault(m.by, MemberRef(m.by))
-    for by in (
-        *(u.by for u in history.field_updates),
-        *(w for _, w in history.deleted_when.values()),
-    ):
-        known.setdefault(by, MemberRef(by))
-    for source in (history.members, members):
-        for mid, ref in source.items():
-            old = known.get(mid)
-            known[mid] = MemberRef(
-                mid,
-                ref.username or (old.username if old else ""),
-                ref.full_name or (old.full_name if old else ""),
-            )
-    return known
-
-
-def _resolve_member(
-    value: str, known: Mapping[str, MemberRef], problems: list[str], flag: str = "--removed-by"
-) -> str:
-    if not value:  # "@" alone
-        problems.append(f"{flag} names no member: give a username (@username) or an id")
-        return value
-    if any(value in (m.id, m.username) for m in known.values()):
-        return value
-    folded = [m for m in known.values() if m.username and m.username.casefold() == value.casefold()]
-    if len(folded) == 1:
-        return folded[0].username
-    keys: dict[str, MemberRef] = {}
-    for m in sorted(known.values()):
-        for key in (m.username, m.full_name):
-            if key:
-                keys.setdefault(key.casefold(), m)
-    near = difflib.get_close_matches(value.casefold(), list(keys), n=6, cutoff=0.6)
-    found = list(dict.fromkeys(keys[k] for k in near))[:3]
-    hint = (
-        "did you mean " + " or ".join(_member_label(m) for m in found) + "?"
-        if found
-        else "give the username (as in @username) or id of the member who made the "
-        + ("removals" if flag == "--removed-by" else "changes")
-    )
-    problems.append(
-        f"{flag} {quote_name(value)}: no member with that id or username is in the "
-        f"boards' history or memberships; {hint}"
-    )
-    return value
-
-
-def _same_member(a: str, b: str, known: Mapping[str, MemberRef]) -> bool:
-    """Whether two resolved member values (id or username) name the same member."""
-    ids = [{m.id for m in known.values() if v in (m.id, m.username)} for v in (a, b)]
-    return a == b or bool(ids[0] & ids[1])
-
-
-def _member_label(m: MemberRef) -> str:
-    name = m.username or m.id
-    return f"{name} ({m.full_name})" if m.full_name else name
-
-
-def _resolve_list(
-    value: str, state: State, scope: frozenset[str], named: set[str], problems: list[str]
-) -> str:
-    """A ``--list`` value as Trello has it (an id, or a list's exact name)."""
-    # Lists that can hold a card in scope: every list of a named board, and the lists the
-    # cards in scope are in now (a followed board's lists that moved, with their cards).
-    eligible: dict[str, tuple[str, str]] = {}  # list id -> (name, board name)
-    for board in state.boards.values():
-        if board.id in named:
-            eligible.update((lid, (name, board.name)) for lid, name in board.lists.items())
-    for cid in scope:
-        card = state.cards.get(cid)
-        home = state.boards.get(card.board_id) if card is not None else None
-        if card is not None and home is not None and card.list_id in home.lists:
-            eligible[card.list_id] = (home.lists[card.list_id], home.name)
-    ids = _match_list(value, eligible)
-    names = sorted({eligible[lid][0] for lid in ids})
-    if value in eligible:
-        return value
-    if len({normal_name(n) for n in names}) == 1:
-        return names[0]
-    if names:
-        boards = {n: sorted({eligible[i][1] for i in ids if eligible[i][0] == n}) for n in names}
-        shown = ", ".join(
-            f"{quote_name(n)} ({', '.join(map(quote_name, boards[n]))})" for n in names
-        )
-        problems.append(
-            f"--list {quote_name(value)}: no list has exactly that name, and {len(names)} "
-            f"differ from it only in case: {shown}; give the exact name or the list's id"
-        )
-        return value
-    elsewhere = {
-        lid: (name, board.name)
-        for board in state.boards.values()
-        for lid, name in board.lists.items()
-        if lid not in eligible
-    }
-    other = _match_list(value, elsewhere)
-    if other:
-        where = " and ".join(quote_name(b) for b in sorted({elsewhere[i][1] for i in other}))
-        problems.append(
-            f"--list {quote_name(value)}: that list is on {where}, which is only followed for "
-            "the cards that moved between it and the boards named, and none of them is in "
-            "it; name that board with --board too"
-        )
-        return value
-    by_fold = {normal_name(n).casefold(): n for _, (n, _) in sorted(eligible.items())}
-    near = difflib.get_close_matches(normal_name(value).casefold(), list(by_fold), n=3)
-    hint = (
-        "did you mean " + " or ".join(quote_name(by_fold[k]) for k in near) + "?"
-        if near
-        else "give a list's id or exact name (archived lists count)"
-    )
-    problems.append(
-        f"--list {quote_name(value)}: no list with that id or name is on the boards in scope "
-        f"(archived lists included); {hint}"
-    )
-    return value
-
-
-def _match_list(value: str, lists: Mapping[str, tuple[str, str]]) -> list[str]:
-    """The ids of the lists ``value`` names: the list with that id; else the lists with that
-    exact name (compared in NFC); else those whose name differs from it only in case."""
-    if value in lists:
-        return [value]
-    wanted = normal_name(value)
-    exact = [lid for lid, (name, _) in lists.items() if normal_name(name) == wanted]
-    if exact:
-        return exact
-    folded = wanted.casefold()
-    return [lid for lid, (name, _) in lists.items() if normal_name(name).casefold() == folded]
-
-
-def _check_card(
-    value: str, history: History, state: State, scope: frozenset[str], problems: list[str]
-) -> None:
-    cards: list[tuple[str, str, str]] = [  # (id, shortLink, name) of every card seen
-        (c.id, c.short_link, c.name) for c in state.cards.values()
-    ] + [(i.id, i.short_link, i.name) for i in history.cards.values() if i.id not in state.cards]
-    hits = [c for c in cards if value in (c[0], c[1]) and value]
-    if any(cid in scope for cid, _, _ in hits):
-        return
-    if hits:
-        cid, _, name = hits[0]
-        card = state.cards.get(cid)
-        board = state.boards.get(card.board_id) if card else None
-        where = f"on {quote_name(board.name)}" if board else "on a board"
-        problems.append(
-            f"--card {value}: card {quote_name(name)} is {where}, which is only followed for "
-            "the cards that moved between it and the boards named, and this card never did; "
-            "name that board with --board too"
-        )
-        return
-    in_scope = [c for c in cards if c[0] in scope]
-    keys: dict[str, tuple[str, str, str]] = {}
-    for c in sorted(in_scope):
-        for key in (c[1], c[2]):
-            if key:
-                keys.setdefault(key.casefold(), c)
-    near = difflib.get_close_matches(value.casefold(), list(keys), n=6, cutoff=0.6)
-    found = list(dict.fromkeys(keys[k] for k in near))[:3]
-    hint = (
-        "did you mean "
-        + " or ".join(f"{link or cid} ({quote_name(name)})" for cid, link, name in found)
-        + "?"
-        if found
-        else "give a card's id, shortLink or URL (https://trello.com/c/…)"
-    )
-    problems.append(
-        f"--card {value}: no card with that id or shortLink is in scope (archived cards "
-        f"included); {hint}"
-    )

@@ -103,7 +103,7 @@ def plan_values(
     change_id: Callable[..., str],
 ) -> ValuePlan:
     """Decide the value kinds' changes (see the module's docstring). ``members`` names members
-    by id; ``scope`` and ``named_boards`` are the member rule's (``planner.cards_in_scope``:
+    by id; ``scope`` and ``named_boards`` are the member rule's (``planner_scope.cards_in_scope``:
     a card that is not in it, and a list not on a named board, are left alone); ``change_id``
     is ``planner.change_id``."""
     return _Values(history, state, options, members, scope, named_boards, change_id).plan()

@@ -2,9 +2,10 @@
 
 ``cli.py`` parses and prints; this module wires the stages together (api → fetcher → planner;
 plan file → applier → journal; journal → undo) and raises ``RestoreError``s with one-line,
-actionable messages. Planning writes nothing to Trello; ``run_apply`` and ``run_undo`` hand the
-writing to ``applier.apply_plan`` and ``undo.undo_journal`` and decide nothing themselves.
-Nothing here reads the environment: the caller passes credentials and directories in.
+actionable messages. Planning writes nothing to Trello; ``run_apply`` and ``run_undo``
+(``run_apply.py``, re-exported here) hand the writing to ``applier.apply_plan`` and
+``undo.undo_journal`` and decide nothing themselves. Nothing here reads the
+environment: the caller passes credentials and directories in.
 """
 
 from __future__ import annotations
@@ -12,33 +13,60 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from trello_restore import __version__, defaults, locks
-from trello_restore.errors import (
-    BadRequest,
-    BadResponse,
-    InputFileError,
-    NotFound,
-    PermissionDenied,
-    UsageError,
-)
-from trello_restore.fetcher import BoardInfo, fetch, load_exports, resolve_boards
+from trello_restore import __version__, defaults
+from trello_restore.boards import resolve_boards, resolve_workspace
+from trello_restore.errors import UsageError
+from trello_restore.fetcher import fetch, load_exports
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore
-from trello_restore.journal import Journal, JournalHeader, journal_path
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
-from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.planner import build_plan, resolve_filters
+from trello_restore.planfile import PlanMeta
+from trello_restore.planner import build_plan
+from trello_restore.planner_scope import resolve_filters
+from trello_restore.run_apply import (
+    ApplyRequest,
+    Progress,
+    UndoRequest,
+    apply_options,
+    apply_request,
+    load_journal,
+    plan_changes,
+    plan_outcomes,
+    run_apply,
+    run_undo,
+    undoable,
+)
 from trello_restore.timeparse import check_window, parse_when
 
 if TYPE_CHECKING:
-    from trello_restore.api import TrelloApi
-    from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
     from trello_restore.config import Settings
+
+#: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
+#: through this module.
+__all__ = [
+    "ApplyRequest",
+    "PlanRequest",
+    "PlanResult",
+    "Progress",
+    "UndoRequest",
+    "apply_options",
+    "apply_request",
+    "build_request",
+    "load_journal",
+    "make_plan",
+    "parse_restore",
+    "plan_changes",
+    "plan_outcomes",
+    "refuse_unattended",
+    "run_apply",
+    "run_undo",
+    "undoable",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -387,309 +415,3 @@ def make_plan(
     return PlanResult(
         plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent, scope=scope
     )
-
-
-def resolve_workspace(api: TrelloApi, ref: str) -> tuple[str, list[BoardInfo]]:
-    """``--workspace``: the workspace's id and every open board of it that the token's member
-    can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
-    unknown workspace or one without an open board."""
-    text = ref.strip()
-    try:
-        raw = api.get(
-            f"organizations/{text}/boards",
-            {"filter": "open", "fields": "name,url,shortLink,closed,idOrganization"},
-        )
-    except (NotFound, BadRequest):
-        raise UsageError(
-            f"no workspace {text!r} is visible to this account: give the workspace's id or "
-            "its short name from its URL (https://trello.com/w/NAME)"
-        ) from None
-    except PermissionDenied as exc:
-        raise PermissionDenied(
-            f"the token's member cannot list the boards of workspace {text!r}: use a token of "
-            "a workspace member, or name the boards with --board",
-            exc.status,
-            exc.trello_error,
-        ) from None
-    if not isinstance(raw, list) or not all(isinstance(b, dict) and "id" in b for b in raw):
-        raise BadResponse(
-            f"the API answered organizations/{text}/boards with something that is not a list "
-            "of boards: check --api-url / TRELLO_API_URL"
-        )
-    boards = [b for b in raw if not b.get("closed")]
-    if not boards:
-        raise UsageError(
-            f"workspace {text!r} has no open board this account is a member of: name the "
-            "boards with --board, or check the workspace"
-        )
-    org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
-    org_id = org_ids.pop() if len(org_ids) == 1 else text
-    return org_id, [
-        BoardInfo(id=str(b["id"]), name=str(b.get("name", "")), url=str(b.get("url", "")))
-        for b in boards
-    ]
-
-
-# ------------------------------------------------------------------------------------- apply
-
-#: Called with each change's outcome as it happens (progress display).
-Progress = Callable[["ChangeOutcome"], None]
-
-
-@dataclass(frozen=True)
-class ApplyRequest:
-    """A checked plan and everything needed to carry it out."""
-
-    #: The plan (``planfile.read_plan``, or the one just made), applied as written.
-    plan: Plan
-    meta: PlanMeta
-    #: The API base the writes go to; the plan must have been made against it.
-    api_url: str
-    #: Where outcomes are journaled (the plan's default journal unless ``--journal``).
-    journal_path: Path
-    options: ApplyOptions
-    #: Where the plan's and its boards' locks are taken (``locks.apply_lock``).
-    lock_dir: Path
-    key: str = field(repr=False, default="")
-    token: str = field(repr=False, default="")
-    read_retries: int = defaults.MAX_RETRIES
-    #: Seconds a request waits for an answer (``ApiSettings.timeouts``); None for the default.
-    request_timeout: float | None = None
-    #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
-    #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
-    earlier_journals: Path | None = None
-
-
-def apply_options(
-    *,
-    workers: int = defaults.WORKERS,
-    rate_limit: int | None = None,
-    dry_run: bool = False,
-    max_retries: int = defaults.MAX_RETRIES,
-    time_scale: float = 1.0,
-    key_rate_limit: int | None = None,
-    window_s: float | None = None,
-) -> ApplyOptions:
-    """The engine's options from the command line's: ``rate_limit`` is requests per window
-    (10 s unless ``window_s``) per token, ``key_rate_limit`` per API key; ``time_scale``
-    shrinks the rate window and the backoff (for a time-scaled sandbox)."""
-    from trello_restore.applier import ApplyOptions
-
-    defaults = ApplyOptions()
-    if workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {workers}")
-    if rate_limit is not None and rate_limit < 1:
-        raise UsageError(f"--rate-limit must be at least 1 request per 10 s, not {rate_limit}")
-    if key_rate_limit is not None and key_rate_limit < 1:
-        raise UsageError(f"the per-key rate limit must be at least 1, not {key_rate_limit}")
-    if window_s is not None and not window_s > 0:
-        raise UsageError(f"the rate window must be positive, not {window_s}")
-    if time_scale <= 0:  # pragma: no cover - callers pass a checked scale
-        raise ValueError("time_scale must be positive")
-    token_limit = rate_limit if rate_limit is not None else defaults.token_limit
-    key_limit = key_rate_limit if key_rate_limit is not None else defaults.key_limit
-    return ApplyOptions(
-        workers=workers,
-        token_limit=token_limit,
-        key_limit=max(key_limit, token_limit),
-        window_s=(window_s if window_s is not None else defaults.window_s) / time_scale,
-        max_retries=max_retries,
-        backoff_s=defaults.backoff_s / time_scale,
-        dry_run=dry_run,
-    )
-
-
-def apply_request(
-    plan: Plan,
-    meta: PlanMeta,
-    *,
-    api_url: str,
-    options: ApplyOptions,
-    state_dir: Path,
-    journal: str | Path | None = None,
-    key: str = "",
-    token: str = "",
-    read_retries: int = defaults.MAX_RETRIES,
-    journal_dir: Path | None = None,
-    resolve_earlier: bool = False,
-    lock_dir: Path | None = None,
-    request_timeout: float | None = None,
-) -> ApplyRequest:
-    """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
-    from its content, so applying the same plan again resumes) in ``journal_dir``, by default
-    ``<state_dir>/journals``. The locks are taken in ``lock_dir``, by default
-    ``<state_dir>/locks``. ``resolve_earlier`` (the one-shot form, which plans afresh when run
-    again): first resolve the interrupted writes that earlier journals in that directory left
-    on the plan's boards."""
-    default = journal_path(state_dir, digest_of(plan, meta))
-    if journal_dir is not None:
-        default = journal_dir / default.name
-    path = Path(journal) if journal is not None else default
-    if path.is_dir():
-        raise UsageError(f"--journal {path} is a directory; give a file name")
-    return ApplyRequest(
-        plan=plan,
-        meta=meta,
-        api_url=api_url.rstrip("/"),
-        journal_path=path,
-        options=options,
-        lock_dir=lock_dir if lock_dir is not None else locks.lock_dir(state_dir),
-        key=key,
-        token=token,
-        read_retries=read_retries,
-        request_timeout=request_timeout,
-        earlier_journals=default.parent if resolve_earlier else None,
-    )
-
-
-def plan_changes(plan: Plan) -> int:
-    """How many changes a plan would write (board memberships and card members)."""
-    return len(plan.changes)
-
-
-def plan_outcomes(plan: Plan) -> int:
-    """How many outcomes applying a plan reports: one per change, blocked ones included."""
-    return len(plan.changes) + len(plan.blocked)
-
-
-def _open_api(
-    api_url: str, key: str, token: str, read_retries: int, request_timeout: float | None = None
-) -> TrelloApi:
-    from trello_restore.api import ApiSettings, TrelloApi
-
-    # No HTTP cache: applying reads only live state, which is never served from a cache.
-    connect_timeout, read_timeout = ApiSettings.timeouts(request_timeout)
-    settings = ApiSettings(
-        key=key,
-        token=token,
-        api_url=api_url,
-        read_retries=read_retries,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-    )
-    return TrelloApi(settings)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _existing_journal(path: Path, digest: str) -> Journal | None:
-    """The plan's journal read-only (for a dry run), or None when there is none yet."""
-    if not path.exists():
-        return None
-    journal = Journal.read(path)
-    if journal.header.plan_digest != digest:
-        raise InputFileError(
-            f"{path} is the journal of another plan; pass a different --journal or "
-            "apply the plan it belongs to"
-        )
-    return journal
-
-
-def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyReport:
-    """Carry the plan out (or, with ``options.dry_run``, report what it would do).
-
-    Order of operations: the plan's target is checked before any request (not an offline plan,
-    same API URL), then the token's account is read (``members/me``) and checked (same
-    account) before anything is written, the journal included; then (``earlier_journals``)
-    earlier journals' interrupted writes on the plan's boards are resolved, the journal is
-    opened (created, or resumed) and the engine runs.
-    A dry run reads an existing journal but writes none."""
-    from trello_restore.applier import apply_plan, check_plan_target
-
-    digest = digest_of(req.plan, req.meta)
-    # Offline, or made for another API URL: refused before any request (members/me would send
-    # the credentials to an API the plan was not made for).
-    check_plan_target(req.meta, req.api_url)
-    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
-        account_id = str(api.me()["id"])
-        check_plan_target(req.meta, req.api_url, account_id)
-        if req.earlier_journals is not None and not req.options.dry_run:
-            from trello_restore.undo import resolve_earlier_journals
-
-            boards = {board_id for board_id, _ in req.meta.boards}
-            boards |= {c.board_id for c in req.plan.changes}
-            resolve_earlier_journals(
-                api,
-                req.earlier_journals,
-                boards,
-                req.options,
-                lock_dir=req.lock_dir,
-                exclude=req.journal_path,
-            )
-        if req.options.dry_run:
-            journal = _existing_journal(req.journal_path, digest)
-        else:
-            header = JournalHeader(
-                plan_digest=digest, api_url=req.api_url, account_id=account_id, created_at=_now()
-            )
-            journal = Journal.open(req.journal_path, header)
-        try:
-            return apply_plan(
-                req.plan, req.meta, api, journal, req.options, progress, lock_dir=req.lock_dir
-            )
-        finally:
-            if journal is not None:
-                journal.close()
-
-
-# -------------------------------------------------------------------------------------- undo
-
-
-@dataclass(frozen=True)
-class UndoRequest:
-    """A journal to reverse, and how."""
-
-    journal: Journal
-    api_url: str
-    options: ApplyOptions
-    #: Where the locks of the journal's plan and boards are taken (``locks.lock_dir``).
-    lock_dir: Path
-    include_board_memberships: bool = False
-    key: str = field(repr=False, default="")
-    token: str = field(repr=False, default="")
-    read_retries: int = defaults.MAX_RETRIES
-    #: Seconds a request waits for an answer; with the connect timeout also how long undo
-    #: waits for a killed apply's writes that may still be in flight. None for the default.
-    request_timeout: float | None = None
-
-
-def load_journal(path: str | Path) -> Journal:
-    """Read a journal for undo (``InputFileError`` when missing, damaged or not a journal)."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputFileError(f"{p} is a directory; give the journal file apply printed")
-    return Journal.read(p)
-
-
-def undoable(journal: Journal, include_board_memberships: bool) -> int:
-    """How many changes undo would look at: card members this tool added (and, with
-    ``include_board_memberships``, board memberships it granted) that no undo has settled,
-    and writes an interrupted apply may have made (``undo.undo_count``)."""
-    from trello_restore.undo import undo_count
-
-    return undo_count(journal.records, include_board_memberships)
-
-
-def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
-    """Reverse what the journal says this tool added, journaling it in the same file (a dry run
-    writes nothing). ``undo_journal`` refuses a journal of another API URL or account before
-    any write."""
-    from trello_restore.undo import undo_journal
-
-    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
-        journal = req.journal
-        if not req.options.dry_run:
-            journal = Journal.open(journal.path, journal.header)
-        try:
-            return undo_journal(
-                journal,
-                api,
-                req.options,
-                include_board_memberships=req.include_board_memberships,
-                progress=progress,
-                lock_dir=req.lock_dir,
-            )
-        finally:
-            journal.close()

@@ -1,0 +1,231 @@
+"""Which boards a run reads: the ``--board`` values (``resolve_boards``), the open boards of a
+``--workspace`` (``resolve_workspace``) and the boards cards moved to or from, which a fetch
+follows (``followed_boards``); and the checks of the API's answers that the fetcher shares
+(``expect_objects``, ``bad_answer``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from trello_restore.errors import (
+    AmbiguousBoard,
+    BadRequest,
+    BadResponse,
+    BoardNotFound,
+    NotFound,
+    PermissionDenied,
+    UsageError,
+)
+from trello_restore.fetched import BoardInfo
+from trello_restore.models import normal_name, quote_name
+
+__all__ = [
+    "BOARD_LIST_MAX_AGE",
+    "OBJECT_ID",
+    "Api",
+    "bad_answer",
+    "expect_objects",
+    "followed_boards",
+    "resolve_boards",
+    "resolve_workspace",
+]
+
+#: Board names and ids change rarely.
+BOARD_LIST_MAX_AGE = 600.0
+_BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
+_TRELLO_URL = re.compile(r"^https?://(?:www\.)?trello\.com/")
+_ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: A Trello object id (24 hex digits).
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
+
+
+class Api(Protocol):
+    """What the fetcher (and the board resolution) needs from ``api.TrelloApi``."""
+
+    def get(
+        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+    ) -> Any: ...
+
+
+def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
+    """Resolve ``--board`` values (id, shortLink, board URL or exact name), de-duplicated."""
+    out: dict[str, BoardInfo] = {}
+    mine: list[Mapping[str, Any]] | None = None
+    for ref in refs:
+        text = ref.strip()
+        if not text:
+            raise UsageError("--board is empty: give a board id, shortLink, URL or name")
+        url = _BOARD_URL.match(text)
+        if url:
+            board = _get_board(api, url.group(1), text)
+            if board is None:
+                raise BoardNotFound(
+                    f"no board at {text} is visible to this account: check the URL, or that "
+                    "the token's member is on the board"
+                )
+        elif _TRELLO_URL.match(text):
+            raise UsageError(
+                f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
+            )
+        elif _ANY_URL.match(text):
+            raise UsageError(
+                f"{text} is not a Trello board URL: use the board's address "
+                "(https://trello.com/b/…), id, shortLink or exact name"
+            )
+        else:
+            board = None
+            if OBJECT_ID.match(text) or _SHORT_LINK.match(text):
+                board = _get_board(api, text, text)
+            if board is None:
+                if mine is None:
+                    mine = expect_objects(
+                        api.get(
+                            "members/me/boards",
+                            {"filter": "all", "fields": "name,url,shortLink,closed"},
+                            max_age=BOARD_LIST_MAX_AGE,
+                        ),
+                        "members/me/boards",
+                        "a list of boards",
+                        "id",
+                    )
+                board = _by_name(text, mine)
+        out.setdefault(board.id, board)
+    return list(out.values())
+
+
+def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
+    try:
+        raw = api.get(
+            f"boards/{ref}", {"fields": "name,url,shortLink,closed"}, max_age=BOARD_LIST_MAX_AGE
+        )
+    except (NotFound, BadRequest):
+        return None
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"the token's member cannot read board {shown}: ask a board admin to add them, "
+            "or use a token of a board member",
+            exc.status,
+            exc.trello_error,
+        ) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise bad_answer(f"board {shown}", "a Trello board")
+    return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
+
+
+def bad_answer(what: str, expected: str) -> BadResponse:
+    return BadResponse(
+        f"the API answered {what} with something that is not {expected}: check --api-url / "
+        "TRELLO_API_URL (it must be a Trello API, like https://api.trello.com/1)"
+    )
+
+
+def expect_objects(value: Any, what: str, expected: str, *keys: str) -> list[Mapping[str, Any]]:
+    """``value`` if it is a list of JSON objects that have ``keys``; else ``BadResponse``."""
+    if not isinstance(value, list) or not all(
+        isinstance(x, dict) and all(k in x for k in keys) for x in value
+    ):
+        raise bad_answer(what, expected)
+    return value
+
+
+def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
+    """The board with this exact name (compared in Unicode NFC), else the one whose name
+    differs from it only in case; several is an error that lists them (as Trello names them:
+    spaces are not collapsed)."""
+    wanted = normal_name(name)
+    named = [(b, str(b.get("name", ""))) for b in boards]
+    exact = [b for b, n in named if normal_name(n) == wanted]
+    folded = wanted.casefold()
+    matches = exact or [b for b, n in named if normal_name(n).casefold() == folded]
+    if len(matches) == 1:
+        b = matches[0]
+        return BoardInfo(id=b["id"], name=str(b.get("name", "")), url=str(b.get("url", "")))
+    if not matches:
+        names = {normal_name(n).casefold(): n for _, n in named}
+        near = difflib.get_close_matches(folded, list(names), n=3)
+        hint = f"did you mean {' or '.join(quote_name(names[k]) for k in near)}? " if near else ""
+        raise BoardNotFound(
+            f"no board named {quote_name(name)} is visible to this account: {hint}check the "
+            "name, or give the board's id, shortLink or URL"
+        )
+    listing = "; ".join(
+        f"{quote_name(str(b.get('name', '')))} {b.get('url') or b['id']}"
+        f"{' (closed)' if b.get('closed') else ''}"
+        for b in matches
+    )
+    raise AmbiguousBoard(
+        f"{len(matches)} boards are named {quote_name(name)}"
+        f"{'' if exact else ' (ignoring case)'}: {listing} — pass the URL or id of the one "
+        "you mean"
+    )
+
+
+def followed_boards(
+    api: Api,
+    moved: Iterable[str],
+    scope: Mapping[str, BoardInfo],
+    warnings: list[str],
+    unreadable: set[str],
+) -> Iterator[BoardInfo]:
+    """The boards cards moved to or from (``moved``) that are not in ``scope`` yet, in id order,
+    each read as it is asked for; one this account cannot read goes to ``unreadable``, with a
+    warning."""
+    for other in sorted(set(moved) - set(scope)):
+        try:
+            info = _get_board(api, other, other)
+        except PermissionDenied:
+            info = None
+        if info is None:
+            unreadable.add(other)
+            warnings.append(
+                f"cards moved between board {other} and the boards in scope, but this "
+                "account cannot read it: their history from before the move is missing"
+            )
+            continue
+        yield info
+
+
+def resolve_workspace(api: Api, ref: str) -> tuple[str, list[BoardInfo]]:
+    """``--workspace``: the workspace's id and every open board of it that the token's member
+    can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
+    unknown workspace or one without an open board."""
+    text = ref.strip()
+    try:
+        raw = api.get(
+            f"organizations/{text}/boards",
+            {"filter": "open", "fields": "name,url,shortLink,closed,idOrganization"},
+        )
+    except (NotFound, BadRequest):
+        raise UsageError(
+            f"no workspace {text!r} is visible to this account: give the workspace's id or "
+            "its short name from its URL (https://trello.com/w/NAME)"
+        ) from None
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"the token's member cannot list the boards of workspace {text!r}: use a token of "
+            "a workspace member, or name the boards with --board",
+            exc.status,
+            exc.trello_error,
+        ) from None
+    if not isinstance(raw, list) or not all(isinstance(b, dict) and "id" in b for b in raw):
+        raise BadResponse(
+            f"the API answered organizations/{text}/boards with something that is not a list "
+            "of boards: check --api-url / TRELLO_API_URL"
+        )
+    boards = [b for b in raw if not b.get("closed")]
+    if not boards:
+        raise UsageError(
+            f"workspace {text!r} has no open board this account is a member of: name the "
+            "boards with --board, or check the workspace"
+        )
+    org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
+    org_id = org_ids.pop() if len(org_ids) == 1 else text
+    return org_id, [
+        BoardInfo(id=str(b["id"]), name=str(b.get("name", "")), url=str(b.get("url", "")))
+        for b in boards
+    ]

@@ -1,0 +1,239 @@
+"""The main command's options (``cli.main``): every ``--flag`` of the planning command, which of
+them are settings (``SETTING_OPTIONS``: ``None`` when not given, resolved by
+``config.Settings.resolve``), and the refusal of the planning options in front of a
+subcommand (``refuse_planning_options``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from trello_restore import defaults
+from trello_restore.errors import UsageError
+
+__all__ = ["SETTING_OPTIONS", "main_options", "refuse_planning_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The main command's options that are settings (config keys): ``None`` when not given.
+SETTING_OPTIONS = (
+    *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
+    *("only_recorded", "add_to_board", "board_role", "api_url", "journal", "workers"),
+    *("rate_limit", "log_file", "restore", "by"),
+)
+
+#: Trello's rate window, as the options' help names it.
+_WINDOW = f"{defaults.RATE_WINDOW_S:g} s"
+
+#: The main command's options, in the order ``--help`` lists them.
+_OPTIONS = (
+    click.option(
+        "--config",
+        "config_file",
+        metavar="PATH",
+        help="Config file (TOML; env TRELLO_RESTORE_CONFIG; default: config.toml in the user "
+        "config directory). Flags beat environment variables, which beat the file.",
+    ),
+    click.option(
+        "--board",
+        "boards",
+        multiple=True,
+        metavar="BOARD",
+        help="Board id, shortLink, URL (https://trello.com/b/...) or exact name; repeatable.",
+    ),
+    click.option(
+        "--workspace",
+        metavar="ORG",
+        help="Every open board of this workspace (id, or the name in its URL), besides --board.",
+    ),
+    click.option(
+        "--since",
+        metavar="WHEN",
+        help="Start of the window (inclusive): ISO date or date-time (UTC unless a zone is "
+        "given), an age like 36h, 7d, 2w, or last-run (where the last successful run on the "
+        "same boards ended).",
+    ),
+    click.option(
+        "--until", metavar="WHEN", help="End of the window (exclusive); same forms as --since."
+    ),
+    click.option("--dry-run", is_flag=True, help="Fetch and plan only; write nothing to Trello."),
+    click.option(
+        "--plan-out", metavar="FILE", help="Also write the plan as JSON to FILE ('-' for stdout)."
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="How to print the plan on stdout; json without --dry-run: a one-line JSON summary "
+        "of the run instead.",
+    ),
+    click.option(
+        "--mode",
+        type=click.Choice(["removed", "ever-added"]),
+        help="'removed' (default): recorded removals and silent losses; 'ever-added': everyone "
+        "ever added, for cards with no recorded removal.",
+    ),
+    click.option(
+        "--restore",
+        metavar="KINDS",
+        help="What to restore, a comma list: members (default), archived (cards and lists "
+        "archived), list (cards moved to another list), fields (name, description, dates), or all.",
+    ),
+    click.option(
+        "--by",
+        metavar="MEMBER",
+        help="Only changes made by this member (id or username; an automation counts as the "
+        "member it acts for), for every kind; needed with --yes for kinds other than members.",
+    ),
+    click.option(
+        "--removed-by",
+        metavar="MEMBER",
+        help="Only removals performed by this member (id or username); members only.",
+    ),
+    click.option(
+        "--cause",
+        type=click.Choice(["move", "any"]),
+        help="'move': only removals that came with a move of the card or its list; "
+        "'any' (default): every cause.",
+    ),
+    click.option(
+        "--only-recorded/--no-only-recorded",
+        default=None,
+        help="Leave out silent losses (members removed without a logged action).",
+    ),
+    click.option(
+        "--list",
+        "lists",
+        multiple=True,
+        metavar="LIST",
+        help="Only cards now in this list (id or name); repeatable.",
+    ),
+    click.option(
+        "--card",
+        "cards",
+        multiple=True,
+        metavar="CARD",
+        help="Only this card (id or shortLink); repeatable.",
+    ),
+    click.option(
+        "--add-to-board/--no-add-to-board",
+        default=None,
+        help="Grant board membership to members who need it (never done otherwise).",
+    ),
+    click.option(
+        "--board-role",
+        type=click.Choice(["normal", "observer"]),
+        help="Role for --add-to-board (default normal).",
+    ),
+    click.option(
+        "--detailed-exitcode",
+        is_flag=True,
+        help="With --dry-run: exit 7 when changes are pending (blocked ones too), 0 when there "
+        "is nothing to do.",
+    ),
+    click.option(
+        "--from-export",
+        "exports",
+        multiple=True,
+        metavar="FILE",
+        help="Plan offline from a Trello board JSON export (repeatable; no network, no "
+        "credentials).",
+    ),
+    click.option(
+        "--api-url",
+        metavar="URL",
+        help=f"Trello API base URL (env TRELLO_API_URL; default {defaults.API_URL}), e.g. a "
+        "sandbox's.",
+    ),
+    click.option(
+        "--token",
+        metavar="-",
+        help="'-' reads the token from standard input (one line). A token itself is refused "
+        "here: use TRELLO_TOKEN or the config file.",
+    ),
+    click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Do not use the HTTP cache or the kept board histories (read everything afresh).",
+    ),
+    click.option(
+        "--refresh-history",
+        is_flag=True,
+        help="Rebuild the kept board histories from Trello (a re-plan reads only newer actions).",
+    ),
+    click.option(
+        "-y",
+        "--yes",
+        is_flag=True,
+        help="Apply without asking (needed when there is no terminal, e.g. from cron).",
+    ),
+    click.option(
+        "--journal",
+        metavar="PATH",
+        help="Journal file of the apply (default: one per plan in the state directory).",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        metavar="N",
+        help=f"Concurrent writers when applying (default {defaults.WORKERS}).",
+    ),
+    click.option(
+        "--rate-limit",
+        type=click.IntRange(1, 1000),
+        metavar="N",
+        help=f"Requests per {_WINDOW} per token when applying (default "
+        f"{defaults.TOKEN_RATE_LIMIT}; Trello allows 100).",
+    ),
+    click.option(
+        "--log-file",
+        metavar="PATH",
+        help="Also log to this file (info; debug with -vv), rotated at 1 MB, 3 kept.",
+    ),
+    click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug)."),
+    click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors)."),
+)
+
+
+def main_options(command: F) -> F:
+    """Add the main command's options to ``command``, as the decorators stacked above it
+    would (the first option listed first)."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+#: Options that only make sense when planning: refused in front of a subcommand, where they
+#: would be silently ignored (``apply`` applies the file as written; undo reads its journal).
+_PLANNING_ONLY = (
+    *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
+    *("only_recorded", "add_to_board", "board_role", "plan_out", "lists", "cards"),
+    *("detailed_exitcode", "restore", "by"),
+)
+_FLAG_NAMES = {
+    "boards": "--board",
+    "exports": "--from-export",
+    "lists": "--list",
+    "cards": "--card",
+    "fmt": "--format",
+}
+
+
+def refuse_planning_options(command: str, flags: dict[str, Any], options: dict[str, Any]) -> None:
+    """Planning options placed before a subcommand would be ignored by it: refuse them."""
+    given = [
+        name
+        for name in _PLANNING_ONLY
+        if flags.get(name) not in (None, (), False) or options.get(name) not in (None, (), False)
+    ]
+    if given:
+        names = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in given)
+        raise UsageError(
+            f"{names} plan a restore and mean nothing to '{command}'; drop them (options of "
+            f"'{command}' go after its name, e.g. trello-restore {command} --dry-run FILE)"
+        )
