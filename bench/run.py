@@ -232,8 +232,8 @@ def _in_child(job: tuple[Any, ...], workdir: Path) -> ToolRun:
         if done.returncode != 0:
             tail = " | ".join(done.stderr.strip().splitlines()[-5:])
             raise RuntimeError(f"the tool's {job[0]} run failed ({done.returncode}): {tail}")
-        run: ToolRun = pickle.loads(dst.read_bytes())  # noqa: S301 - our child wrote it
-        return run
+        value, wall, cpu, foreign = pickle.loads(dst.read_bytes())  # noqa: S301 - our child's
+        return ToolRun(value, wall, cpu, foreign)
 
 
 def _child(src: Path, dst: Path) -> None:
@@ -256,7 +256,8 @@ def _child(src: Path, dst: Path) -> None:
         value = run_apply(job[1])
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
     foreign = sum(limiter.foreign_seen for limiter in limiters)
-    dst.write_bytes(pickle.dumps(ToolRun(value, wall, cpu, foreign)))
+    # A tuple, not a ToolRun: the parent may know this module by another name than __main__.
+    dst.write_bytes(pickle.dumps((value, wall, cpu, foreign)))
 
 
 def plan_in_child(request: PlanRequest, workdir: Path) -> ToolRun:
