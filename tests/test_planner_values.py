@@ -171,6 +171,21 @@ def decisions(p: Plan) -> set[str]:
             {"skip c1 name changed_by_others u1 alice@2"},
             id="changed_by_others: an edit between two selected ones"),
         pytest.param(
+            [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "dana"),
+             upd("u3", "closed", False, True, 11, "dana")], card(closed=True), {"by": "cul"},
+            {"set_card_closed c1 closed False<-True u1"},
+            id="one member's change put back (this tool's apply, then its undo) does not count"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),
+             upd("u3", "name", "X", "B", 3, "dana"), upd("u4", "name", "B", "C", 4)],
+            card(name="C"), {"by": "cul"}, {"set_card_field c1 name A<-C u1,u4"},
+            id="nor between two selected ones"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),
+             upd("u3", "name", "X", "Y", 3, "dana")], card(name="Y"), {"by": "cul"},
+            {"skip c1 name changed_by_others u1 dana@2 dana@3"},
+            id="one member's changes that do not end where they began count"),
+        pytest.param(
             [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "C", 20)], card(name="C"),
             {"by": "cul", "until": at(10)}, {"skip c1 name changed_by_others u1 cul@20"},
             id="changed_by_others: the member's own change after --until is not selected"),

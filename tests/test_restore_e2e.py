@@ -221,6 +221,20 @@ def test_plan_apply_undo_equal_the_ground_truth(
     assert undone.counts == {"undone": len(doc["changes"])}
     assert _state_diff(snapshot(s.world), baseline) == []
 
+    # The trial run the README suggests (apply, then undo) leaves the damage plannable as
+    # before: the tool's own writes and their undo, made with one member's token, put each
+    # field back where it was and are not someone else's later work.
+    again, _ = plan_from_dict(plan_doc(sb, s, name))
+    assert _value_changes(again) == _value_changes(plan)
+
+
+def _value_changes(plan: Any) -> set[tuple[str, str, str]]:
+    return {
+        (c.change_id, repr(c.value), repr(c.expected))
+        for c in plan.changes
+        if isinstance(c, ValueChange)
+    }
+
 
 @pytest.mark.slow
 def test_five_thousand_cards(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected chan
 
 - the **target** is ``first``'s old value, the **expected** current value the last selected
   change's new value, the evidence every selected action (``first``'s date, author and app);
-- a change is planned only if every change to the field from ``first`` on is selected;
-  otherwise it is skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies:
+- a change is planned only if every change to the field from ``first`` on is selected (a run
+  of changes by one other member that puts the field back where it was, such as this tool's
+  own apply and undo, changes nothing and does not count: ``lasting_others``); otherwise it
+  is skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies:
   ``object_deleted`` (the card or list is gone), ``already_restored`` (the field holds the
   target now), ``other_board`` (a card move back to a list that is not on the card's board
   now: moving across boards is out of scope), ``changed_by_others`` (someone else changed the
@@ -283,7 +285,7 @@ class _Values:
             window = any(self.in_window(u.date) for u in ups)
             return _Decision("filtered" if window else "outside_window", selected, [])
         chosen = {u.id for u in selected}
-        others = [u for u in ups[ups.index(selected[0]) :] if u.id not in chosen]
+        others = lasting_others(ups[ups.index(selected[0]) :], chosen, field)
         target = selected[0].old
         if same_value(field, current, target):
             reason: str | None = "already_restored"
@@ -349,6 +351,27 @@ class _Values:
                     )
                 )
         return tuple(sorted(out, key=lambda u: (u.date, u.object_id)))
+
+
+def lasting_others(
+    ups: list[FieldUpdate], chosen: Collection[str], field: str
+) -> list[FieldUpdate]:
+    """The changes in ``ups`` (the field's changes from the first selected one on) that are not
+    selected, less each run of consecutive ones by one member that ends on the value it began
+    from: that member changed the field and put it back (this tool's own apply and then its
+    undo, made with that member's token; an accidental edit undone), which leaves no later work
+    of theirs to clobber. A run by several people is kept: the last of them chose that value."""
+    out: list[FieldUpdate] = []
+    run: list[FieldUpdate] = []
+    for u in [*ups, None]:
+        if u is not None and u.id not in chosen:
+            run.append(u)
+            continue
+        one_member = len({r.by for r in run}) == 1
+        if not (one_member and same_value(field, run[0].old, run[-1].new)):
+            out += run
+        run = []
+    return out
 
 
 def _change_key(c: ValueChange) -> tuple[object, ...]:
