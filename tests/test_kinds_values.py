@@ -109,6 +109,21 @@ def live(
 # ----------------------------------------------------------------------------- deciders
 
 
+def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:
+    """The board's lists are read for a card move: a target list that is not one of them (a
+    plan edited by hand to name another board's list) is left alone, never written."""
+    assert kind_of(MOVE.action).reads_lists
+    ctx = Context(resumed=False, dry_run=False, needed="applied")
+    on_board = live(list_id="l1", lists={"l1": False, "l2": False})
+    assert kind_of(MOVE.action).decide(MOVE, on_board, ctx) is None
+    elsewhere = live(list_id="l1", lists={"l1": False})
+    assert kind_of(MOVE.action).decide(MOVE, elsewhere, ctx) == (
+        "drifted",
+        "list l2 is not a list of the card's board (moving cards across boards is out of "
+        "scope): left alone",
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "board", "resumed", "want"),
     [
@@ -365,9 +380,13 @@ def test_writes_and_removals(
 
 
 def test_what_each_kind_reads() -> None:
-    """Live state reads a board's lists only for the list kind, and its cards' value fields
-    only for the card value kinds (a member-only apply reads what it always read)."""
-    assert [k.action for k in in_order() if k.reads_lists] == ["set_list_closed"]
+    """Live state reads a board's lists only for the list kind and card moves (to check the
+    target list is on the card's board), and its cards' value fields only for the card value
+    kinds (a member-only apply reads what it always read)."""
+    assert [k.action for k in in_order() if k.reads_lists] == [
+        "set_list_closed",
+        "move_card_to_list",
+    ]
     assert [k.action for k in in_order() if k.reads_card_fields] == [
         "move_card_to_list",
         "set_card_closed",

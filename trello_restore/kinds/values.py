@@ -115,6 +115,18 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     return "drifted", _changed(c, now, c.expected)
 
 
+def decide_move(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
+    """A card move back (``decide_value``), only to a list of the card's board: a plan edited
+    by hand to name another board's list (or no list) is left alone, since moving cards across
+    boards is out of scope (design.md §10.1)."""
+    if live.lists is not None and str(c.value) not in live.lists:
+        return "drifted", (
+            f"list {c.value} is not a list of the card's board (moving cards across boards is "
+            "out of scope): left alone"
+        )
+    return decide_value(c, live, resumed=resumed)
+
+
 def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     """Write the value seen before the apply (``c.expected``) back? Only where the live value
     is still the one written (``c.value``); ``undone`` when ``resumed`` and it is back already
@@ -480,6 +492,11 @@ class CardMove(ValueKind):
     schema_name = "card_move_change"
     field_name = "idList"
     value_schema: ClassVar[dict[str, Any]] = _ref("id")
+    #: The board's lists are read (one request per board) to check the target list is on it.
+    reads_lists = True
+
+    def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
+        return decide_move(_value(c), live, resumed=ctx.resumed)
 
     def _extra_json(self, c: ValueChange) -> dict[str, Any]:
         return {"value_name": c.value_name}
