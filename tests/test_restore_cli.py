@@ -237,6 +237,11 @@ def test_from_export(scenario: Scenario, tmp_path: Path, monkeypatch: pytest.Mon
         ),
         pytest.param(("--restore", "", "--dry-run"), ("--restore names no kind",), id="empty"),
         pytest.param(
+            ("--restore", "archived,,list", "--dry-run"),
+            ("--restore has an empty item", "archived,list"),
+            id="empty-item",
+        ),
+        pytest.param(
             ("--restore", "all", "--yes"),
             ("--restore", "with --yes needs --by MEMBER", "the team's ordinary work"),
             id="unattended value kinds without --by",

@@ -282,9 +282,14 @@ def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozense
     ``list``, ``fields``, or ``all`` for every one. An unknown or empty kind is a
     ``UsageError`` naming the valid ones."""
     words = [w.strip().lower() for v in values for w in v.split(",")]
-    if not words or "" in words:
+    if not any(words):
         raise UsageError(
             f"{label} names no kind: give a comma list of {', '.join(RESTORE_KINDS)}, or all"
+        )
+    if "" in words:
+        raise UsageError(
+            f"{label} has an empty item (two commas, or one at an end): give a comma list of "
+            f"{', '.join(RESTORE_KINDS)}, or all, e.g. archived,list"
         )
     kinds: set[RestoreKind] = set()
     for word in words:
