@@ -433,6 +433,8 @@ def test_cron_restores_the_culprits_new_archives_and_then_finds_nothing(
     first = run(t2)
     assert first["outcome"] == "applied"
     assert first["apply"]["applied"] == len(truth.value_changes) > 0
+    assert first["plan"]["value_skipped"] == len(truth.value_skipped)
+    assert first["plan"]["unrestorable"] == len(truth.unrestorable)
     assert not any(w.cards[c.object_id].closed for c in truth.value_changes)
 
     with w.lock:

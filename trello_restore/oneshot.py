@@ -216,6 +216,9 @@ def run_summary(
             "card_changes": counts["card_changes"],
             "blocked": counts["blocked"],
             "skipped": counts["skipped"],
+            # Fields left alone and what cannot be restored (--restore's value kinds).
+            "value_skipped": len(plan.value_skipped),
+            "unrestorable": len(plan.unrestorable),
             "plan_requests": result.requests_sent,
         },
         "apply": applied,
