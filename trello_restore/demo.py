@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from trello_restore.errors import ExitCode
 from trello_restore.locks import lock_dir
@@ -57,7 +57,12 @@ from trello_restore.sandbox.truth import snapshot as value_snapshot
 from trello_restore.sandbox.world import World
 
 if TYPE_CHECKING:
-    from trello_restore.applier import ChangeOutcome
+    from trello_restore.applier import ApplyReport, ChangeOutcome
+    from trello_restore.run import PlanResult
+    from trello_restore.run_apply import ApplyRequest
+
+#: An apply's or an undo's request (``_with_progress``).
+_Req = TypeVar("_Req")
 
 #: How much faster than real time the sandbox (and the apply's rate limiter) runs.
 TIME_SCALE = 20.0
@@ -327,21 +332,7 @@ def run_demo(
             "",
         ):
             echo(line)
-        req = apply_request(
-            result.plan,
-            result.meta,
-            api_url=server.base_url,
-            options=apply_options(time_scale=TIME_SCALE),
-            state_dir=state,
-            key=s.key,
-            token=s.token,
-        )
-        sink = progress(n) if progress is not None else None
-        try:
-            report = run_apply(req, sink)
-        finally:
-            if sink is not None:
-                sink.clear()
+        req, report = _apply(result, s, server, state, progress)
         echo(f"   {apply_summary(report)} {report.seconds:.1f} s.")
         diff = compare(s.world, snapshot(s.world), want)
         checks.append(
@@ -356,22 +347,7 @@ def run_demo(
 
         echo("")
         echo("3. Undo it: trello-restore undo JOURNAL --include-board-memberships")
-        journal = load_journal(req.journal_path)
-        undo_req = UndoRequest(
-            journal=journal,
-            api_url=server.base_url,
-            options=apply_options(time_scale=TIME_SCALE),
-            lock_dir=lock_dir(state),
-            include_board_memberships=True,
-            key=s.key,
-            token=s.token,
-        )
-        sink = progress(undoable(journal, True)) if progress is not None else None
-        try:
-            undo_report = run_undo(undo_req, sink)
-        finally:
-            if sink is not None:
-                sink.clear()
+        undo_report = _undo(req.journal_path, True, s, server, state, progress)
         echo(f"   {apply_summary(undo_report, undo=True)} {undo_report.seconds:.1f} s.")
         diff = compare(s.world, snapshot(s.world), before)
         checks.append(Check("every membership is as it was before the apply", not diff, diff))
@@ -395,6 +371,64 @@ def run_demo(
     echo("")
     echo(_closing(s, command, failed))
     return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+def _apply(
+    result: PlanResult,
+    s: Scenario,
+    server: SandboxServer,
+    state: Path,
+    progress: Callable[[int], ProgressSink] | None,
+) -> tuple[ApplyRequest, ApplyReport]:
+    """``apply plan.json`` on the sandbox, with a progress sink for its changes."""
+    req = apply_request(
+        result.plan,
+        result.meta,
+        api_url=server.base_url,
+        options=apply_options(time_scale=TIME_SCALE),
+        state_dir=state,
+        key=s.key,
+        token=s.token,
+    )
+    return req, _with_progress(run_apply, req, len(result.plan.changes), progress)
+
+
+def _undo(
+    journal_path: Path,
+    include_board_memberships: bool,
+    s: Scenario,
+    server: SandboxServer,
+    state: Path,
+    progress: Callable[[int], ProgressSink] | None,
+) -> ApplyReport:
+    """``undo JOURNAL`` on the sandbox, with a progress sink for what it undoes."""
+    journal = load_journal(journal_path)
+    req = UndoRequest(
+        journal=journal,
+        api_url=server.base_url,
+        options=apply_options(time_scale=TIME_SCALE),
+        lock_dir=lock_dir(state),
+        include_board_memberships=include_board_memberships,
+        key=s.key,
+        token=s.token,
+    )
+    total = undoable(journal, include_board_memberships)
+    return _with_progress(run_undo, req, total, progress)
+
+
+def _with_progress(
+    run: Callable[[_Req, ProgressSink | None], ApplyReport],
+    req: _Req,
+    total: int,
+    progress: Callable[[int], ProgressSink] | None,
+) -> ApplyReport:
+    """``run(req, sink)`` with a sink from ``progress(total)`` (if any), cleared after."""
+    sink = progress(total) if progress is not None else None
+    try:
+        return run(req, sink)
+    finally:
+        if sink is not None:
+            sink.clear()
 
 
 def _second_part(
@@ -445,21 +479,7 @@ def _second_part(
     echo("")
     echo(f"5. Apply the {_plural(n, 'change')}: lists first, then card moves and archive states,")
     echo("   then fields (trello-restore apply plan.json).")
-    req = apply_request(
-        result.plan,
-        result.meta,
-        api_url=server.base_url,
-        options=apply_options(time_scale=TIME_SCALE),
-        state_dir=state,
-        key=s.key,
-        token=s.token,
-    )
-    sink = progress(n) if progress is not None else None
-    try:
-        report = run_apply(req, sink)
-    finally:
-        if sink is not None:
-            sink.clear()
+    req, report = _apply(result, s, server, state, progress)
     echo(f"   {apply_summary(report)} {report.seconds:.1f} s.")
     checks: list[Check] = []
     diff = compare_values(s.world, value_snapshot(s.world), want)
@@ -477,22 +497,7 @@ def _second_part(
 
     echo("")
     echo("6. Undo it: trello-restore undo JOURNAL")
-    journal = load_journal(req.journal_path)
-    undo_req = UndoRequest(
-        journal=journal,
-        api_url=server.base_url,
-        options=apply_options(time_scale=TIME_SCALE),
-        lock_dir=lock_dir(state),
-        include_board_memberships=False,
-        key=s.key,
-        token=s.token,
-    )
-    sink = progress(undoable(journal, False)) if progress is not None else None
-    try:
-        undo_report = run_undo(undo_req, sink)
-    finally:
-        if sink is not None:
-            sink.clear()
+    undo_report = _undo(req.journal_path, False, s, server, state, progress)
     echo(f"   {apply_summary(undo_report, undo=True)} {undo_report.seconds:.1f} s.")
     diff = compare_values(s.world, value_snapshot(s.world), before)
     checks.append(Check("every card and list is as it was before the apply", not diff, diff))
