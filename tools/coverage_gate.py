@@ -64,10 +64,9 @@ CORE = (
             "resolve",
             "BoardMembership.decide",
             "CardMember.decide",
-            "BoardMembership.decide_undo",
-            "CardMember.decide_undo",
-            "BoardMembership.resolve",
-            "CardMember.resolve",
+            "MemberKind.decide_undo",
+            "MemberKind.undo_rule",
+            "MemberKind.resolve",
             # A plan file's change entries, both ways (planfile.py's before the kinds had them).
             "BoardMembership.to_json",
             "BoardMembership.from_json",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from trello_restore.kinds.base import (
     NOT_ATTEMPTED,
@@ -171,7 +171,32 @@ _ON_BOARD = "board_member"
 _EVIDENCE_NOTE = {"reconstructed": "reconstructed", "ever_added": "mode ever-added"}
 
 
-class BoardMembership(ChangeKind):
+class MemberKind(ChangeKind):
+    """What the two member kinds share: undo removes the member where it is still there
+    (``decide_undo``), an interrupted write is settled from live membership (``resolve``), and
+    Trello's "not there" answer to a removal is benign."""
+
+    #: Trello's text when the member to remove is not there (a retry of this tool's own
+    #: removal, or someone else's).
+    not_there: ClassVar[str]
+
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        return decide_undo(c, live, resumed=resumed)
+
+    def undo_rule(self, resumed: bool) -> WriteRule:
+        return WriteRule(
+            "undone",
+            benign=self.not_there,
+            benign_ours="undone",
+            benign_other="not_on_card",
+            resumed=resumed,
+        )
+
+    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
+        return resolve(c, live)
+
+
+class BoardMembership(MemberKind):
     """``add_member_to_board``: grant board membership (``--add-to-board``) to a member whose
     card changes need it; ``PUT /1/boards/{id}/members/{idMember}`` with the plan's role."""
 
@@ -181,6 +206,7 @@ class BoardMembership(ChangeKind):
     noun = "board membership"
     schema_name = "board_change"
     undone_by_default = False
+    not_there = NOT_ON_BOARD
 
     def to_json(self, c: Change) -> dict[str, Any]:
         return {
@@ -240,23 +266,8 @@ class BoardMembership(ChangeKind):
     def write_rule(self, resumed: bool) -> WriteRule:
         return WriteRule("applied", resumed=resumed)
 
-    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
-        return decide_undo(c, live, resumed=resumed)
-
     def remove(self, api: TrelloApi, c: Change) -> object:
         return api.remove_board_member(c.board_id, _stand_in(c.member))
-
-    def undo_rule(self, resumed: bool) -> WriteRule:
-        return WriteRule(
-            "undone",
-            benign=NOT_ON_BOARD,
-            benign_ours="undone",
-            benign_other="not_on_card",
-            resumed=resumed,
-        )
-
-    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
-        return resolve(c, live)
 
     def cannot_tell(self, c: Change, why: str) -> str:
         return (
@@ -278,7 +289,7 @@ class BoardMembership(ChangeKind):
         return f"member {member_id} on board {board_id}"
 
 
-class CardMember(ChangeKind):
+class CardMember(MemberKind):
     """``add_member_to_card``: put a member back on a card (design.md §3);
     ``POST /1/cards/{id}/idMembers``, where ``member is already on the card`` is success."""
 
@@ -289,6 +300,7 @@ class CardMember(ChangeKind):
     schema_name = "card_change"
     blockable = True
     grouped = True
+    not_there = NOT_ON_CARD
 
     def to_json(self, c: Change) -> dict[str, Any]:
         if c.evidence is None:
@@ -407,23 +419,8 @@ class CardMember(ChangeKind):
             resumed=resumed,
         )
 
-    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
-        return decide_undo(c, live, resumed=resumed)
-
     def remove(self, api: TrelloApi, c: Change) -> object:
         return api.remove_card_member(c.card_id, _stand_in(c.member))
-
-    def undo_rule(self, resumed: bool) -> WriteRule:
-        return WriteRule(
-            "undone",
-            benign=NOT_ON_CARD,
-            benign_ours="undone",
-            benign_other="not_on_card",
-            resumed=resumed,
-        )
-
-    def resolve(self, c: Change, live: LiveBoard) -> Resolution:
-        return resolve(c, live)
 
     def cannot_tell(self, c: Change, why: str) -> str:
         return (
