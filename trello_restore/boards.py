@@ -48,7 +48,12 @@ class Api(Protocol):
     """What the fetcher (and the board resolution) needs from ``api.TrelloApi``."""
 
     def get(
-        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_age: float | None = None,
+        keep: bool = True,
     ) -> Any: ...
 
 

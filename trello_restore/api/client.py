@@ -191,14 +191,21 @@ class TrelloApi:
         return self._counters.hits
 
     def get(
-        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_age: float | None = None,
+        keep: bool = True,
     ) -> Any:
         """GET ``path`` (relative to the API base, e.g. ``boards/abc/actions``) and return the
         parsed JSON.
 
         ``max_age=None`` always fetches from the network (the answer is still stored);
         ``max_age=N`` may use a cached answer fetched less than N seconds ago (N is capped at
-        ``cache_expire_s``). Raises ``ApiError`` subclasses; ``ValueError`` for a path with a
+        ``cache_expire_s``). ``keep=False`` fetches from the network and stores nothing
+        (``no-store``): for answers kept elsewhere, such as action pages the history store
+        holds. Raises ``ApiError`` subclasses; ``ValueError`` for a path with a
         query string, credentials in ``params``, or ``members/{id}`` (use ``me()``).
         """
         path = path.lstrip("/")
@@ -209,7 +216,7 @@ class TrelloApi:
         query = dict(params or {})
         if {"key", "token"} & set(query):
             raise ValueError("credentials travel in the Authorization header, never in params")
-        return self._fetch(path, query, max_age)
+        return self._fetch(path, query, max_age, keep)
 
     def me(self) -> dict[str, Any]:
         """The token's member (``id``, ``username``, ``fullName``), fetched once per object."""
@@ -225,12 +232,16 @@ class TrelloApi:
                 self._me = raw
             return dict(self._me)
 
-    def _fetch(self, path: str, query: dict[str, str], max_age: float | None) -> Any:
+    def _fetch(
+        self, path: str, query: dict[str, str], max_age: float | None, keep: bool = True
+    ) -> Any:
         if self._closed:
             raise RuntimeError("this TrelloApi is closed")
         headers: dict[str, str] = {}
         if self.settings.cache_dir is not None:
-            headers["Cache-Control"] = cache_directive(max_age, self.settings.cache_expire_s)
+            headers["Cache-Control"] = (
+                cache_directive(max_age, self.settings.cache_expire_s) if keep else "no-store"
+            )
         return self._thread_client().fetch_json(
             path, http_method="GET", headers=headers, query_params=query
         )
