@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -208,7 +209,9 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     why: str,
 ) -> None:
     """A damaged, old-format, foreign or other-filter store: one warning line naming the file
-    and why, the board's history read whole again, the same plan, and a good store after."""
+    and why, the board's history read whole again, the same plan, and a good store after. (The
+    plan memo is removed first: with nothing new, the memo's plan would be used and no body
+    read, which ``test_plan_memo.py`` covers.)"""
     s = generate(23, 40)
     sb = sandbox_factory(s, time_scale=100)
     invoke = sandbox_cli(sb, monkeypatch)
@@ -218,6 +221,7 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     assert first.exit_code == 0, first.output
     path = home / "cache" / "boards" / s.team.id / f"history.v{VERSION}.json.gz"
     damage(path)
+    shutil.rmtree(home / "cache" / "plans")
     before = len(sb.server.request_log)
     second = invoke(*args, "--format", "json")
     assert second.exit_code == 0, second.output
@@ -226,7 +230,7 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     assert str(path) in notices[0], notices
     assert why in notices[0], notices
     team = _actions_requests(sb.server.request_log[before:])[f"boards/{s.team.id}"]
-    assert "since" not in team[0].query_names, "read whole again"
+    assert any("since" not in r.query_names for r in team), "read whole again"
     assert _without_dates(second.stdout) == _without_dates(first.stdout)
     third = invoke(*args)
     assert third.exit_code == 0, third.output

@@ -4,13 +4,15 @@ board JSON exports (``exports.load_exports``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from trello_restore.models import History, MemberRef, State
 
-__all__ = ["BoardInfo", "Fetched", "born_in_feed"]
+__all__ = ["BoardInfo", "Fetched", "Kept", "Lazily", "born_in_feed"]
+
+T = TypeVar("T")
 
 #: Actions that show a card's creation on, or arrival at, the board whose feed holds them.
 _ORIGIN_TYPES = ("createCard", "copyCard", "convertToCardFromCheckItem", "moveCardToBoard")
@@ -25,19 +27,78 @@ class BoardInfo:
     url: str = ""
 
 
-@dataclass
-class Fetched:
-    """Everything the planner needs, plus what to tell the user about how it was obtained."""
+class Lazily(Generic[T]):
+    """A dataclass field given either its value or a function that makes it when it is first
+    read (once; then it is the value). Python calls a descriptor-typed field's ``__set__`` in
+    ``__init__``; ``default`` (or none: the field is required) as for a plain field."""
 
-    history: History
+    def __init__(self, *default: T) -> None:
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_lazily_{name}"
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> T: ...
+    @overload
+    def __get__(self, obj: object, owner: Any) -> T: ...
+    def __get__(self, obj: object | None, owner: Any = None) -> T:
+        if obj is None:  # the dataclass asks the class for the default
+            if self.default:
+                return self.default[0]
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Later):
+            value = obj.__dict__[self.slot] = value.make()
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: T | _Later[T]) -> None:
+        obj.__dict__[self.slot] = value
+
+
+@dataclass(frozen=True)
+class _Later(Generic[T]):
+    make: Callable[[], T]
+
+
+def later(make: Callable[[], T]) -> T:
+    """A ``Lazily`` field's value made by ``make`` when first read (typed as the value)."""
+    return _Later(make)  # type: ignore[return-value]
+
+
+@dataclass
+class Kept:
+    """What a fetch through the kept history (``fetcher_stored``) says of the board stores it
+    used, for the plan memo (``plan_memo``)."""
+
+    #: Board id -> its store's generation, when no board had anything new: no store was built,
+    #: rebuilt or extended and no body read yet (``Fetched.history`` reads them when first
+    #: used); None when something was new.
+    unchanged: dict[str, str] | None
+    #: Boards in scope whose history this account cannot read (cards moved from them).
+    unreadable: frozenset[str] = frozenset()
+    #: Board id -> the generation of its store on disk once the history is read; None until
+    #: then, or when a store could not be written.
+    saved: dict[str, str] | None = None
+
+
+@dataclass(kw_only=True)
+class Fetched:
+    """Everything the planner needs, plus what to tell the user about how it was obtained.
+    ``history`` and ``incomplete`` may be made when first read (``later``): from a fetch
+    through the kept history, read them while its API is open."""
+
+    history: Lazily[History] = Lazily()
     state: State
     members: dict[str, MemberRef]
     boards: list[BoardInfo]
     #: Cards whose history is known to be incomplete (no reconstructed change is planned).
-    incomplete: frozenset[str] = frozenset()
+    incomplete: Lazily[frozenset[str]] = Lazily(frozenset())
     warnings: list[str] = field(default_factory=list)
     #: The boards the user named (the rest were followed); None: every board in ``state``.
     named: frozenset[str] | None = None
+    #: From a fetch through the kept history: what it used (``Kept``); None otherwise.
+    kept: Kept | None = None
 
 
 def born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:

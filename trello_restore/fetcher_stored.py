@@ -5,16 +5,25 @@ read as by a plain fetch (``fetcher.py``, whose requests this module uses); only
 history comes from its store, extended by the actions newer than the newest it holds, and the
 cards' own feeds are read once and then kept with their board. See docs/DEVELOPING.md, "The
 kept history".
+
+Each board's read goes by its store's head (``Head``: the newest action, the last minute's ids,
+the boards its moves connect), not its body: when Trello has nothing newer for any board, no
+body is read during the fetch, and ``Fetched.history`` reads them when it is first used (the
+plan memo, ``plan_memo``, may not need it at all: ``Fetched.kept`` says what was used). The
+action pages are not kept in the HTTP cache: the stores hold what they say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from trello_restore.boards import Api, followed_boards
-from trello_restore.fetched import BoardInfo, Fetched
+from trello_restore.fetched import BoardInfo, Fetched, Kept, later
 from trello_restore.fetcher import (
     CARD_FIELDS,
     MEMBER_CARD_FIELDS,
@@ -31,6 +40,7 @@ from trello_restore.history_store import (
     BoardHistory,
     Class,
     Feed,
+    Head,
     HistoryStore,
     Part,
     classes_for,
@@ -38,7 +48,14 @@ from trello_restore.history_store import (
     to_history,
     union_filter,
 )
-from trello_restore.models import BoardState, CardState, MemberRef, RestoreKind, State
+from trello_restore.models import (
+    BoardState,
+    CardState,
+    History,
+    MemberRef,
+    RestoreKind,
+    State,
+)
 
 __all__ = ["fetch_stored"]
 
@@ -54,12 +71,17 @@ def fetch_stored(
     """``fetch`` through the history store: the same boards followed, the same state read, the
     same cards' own feeds read (once: then kept), and the history of the actions the kinds'
     filter selects; each board's history is read with the union of every kind's filter, from
-    the newest action its store holds (``since=``), or whole when it has none."""
+    the newest action its store holds (``since=``), or whole when it has none.
+
+    The history (and the cards it leaves incomplete) is made when ``Fetched.history`` is first
+    read, with ``api`` still open: the stores' bodies that the fetch did not need are read
+    then, the cards' feeds that no store holds are read, and the stores written."""
     scope: dict[str, BoardInfo] = {b.id: b for b in boards}
     union = union_filter()
     fields = CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS
     warnings: list[str] = []
     unreadable: set[str] = set()
+    feeds = _Unkept(api)
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
@@ -67,14 +89,14 @@ def fetch_stored(
 
         def read(board: BoardInfo) -> _StoredReads:
             return _StoredReads(
-                history=pool.submit(_board_history, api, board.id, store, union, spans),
+                history=pool.submit(_board_history, feeds, board.id, store, union, spans),
                 state=pool.submit(board_state, api, board),
                 cards=pool.submit(board_cards, api, board.id, fields=fields),
             )
 
         reads = {b.id: read(b) for b in scope.values()}
         if follow_moves:
-            moved = {x for r in reads.values() for x in r.history.result().base.connected()}
+            moved = {x for r in reads.values() for x in r.history.result().connected()}
             for info in followed_boards(api, moved, scope, warnings, unreadable):
                 scope[info.id] = info
                 reads[info.id] = read(info)
@@ -87,61 +109,201 @@ def fetch_stored(
             members.update(board_members)
             for card in r.cards.result():
                 cards[card.id] = card
-        histories = {board_id: r.history.result() for board_id, r in reads.items()}
-        born = {c for h in histories.values() for c in h.base.born}
-        kept = {c: p for h in histories.values() for c, p in h.card_feeds.items()}
-        unexplained = sorted(c for c in cards if c not in born)
-        missing = [c for c in unexplained if c not in kept]
-        card_feeds = {c: kept[c] for c in unexplained if c in kept}
-        read_cards = pool.map(lambda c: _card_history(api, c, union), missing)
-        card_feeds.update(zip(missing, read_cards, strict=True))
-    for board_id, h in histories.items():
-        mine = {c: p for c, p in card_feeds.items() if cards[c].board_id == board_id}
-        h = h.with_card_feeds(mine)
-        if h.dirty:
-            store.save(h)
-    classes = classes_for(kinds)
-    parts = [h.parts[k] for h in histories.values() for k in classes]
-    parts += [p[k] for p in card_feeds.values() for k in classes]
-    history = to_history(merge_parts(parts))
+        read_boards = {board_id: r.history.result() for board_id, r in reads.items()}
+    nothing_new = all(b.history is None for b in read_boards.values())
+    kept = Kept(
+        unchanged={k: b.generation() for k, b in read_boards.items()} if nothing_new else None,
+        unreadable=frozenset(unreadable),
+    )
+    loader = _Loader(feeds, store, union, kinds, read_boards, cards, unreadable, kept, workers)
     return Fetched(
-        history=history,
+        history=later(lambda: loader.result()[0]),
         state=State(boards=boards_state, cards=cards),
         members=members,
         boards=list(scope.values()),
-        incomplete=_cards_from(history, cards, unreadable),
+        incomplete=later(lambda: loader.result()[1]),
         warnings=warnings,
         named=frozenset(b.id for b in boards),
+        kept=kept,
     )
+
+
+class _Unkept:
+    """The api for the action feeds: their pages go to the stores, not to the HTTP cache
+    (``keep=False``, whatever the caller asks)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_age: float | None = None,
+        keep: bool = True,
+    ) -> Any:
+        return self.api.get(path, params, max_age=max_age, keep=False)
 
 
 @dataclass
 class _StoredReads:
     """A board's reads in flight, its history through the store."""
 
-    history: Future[BoardHistory]
+    history: Future[_Board]
     state: Future[tuple[BoardState, dict[str, MemberRef]]]
     cards: Future[list[CardState]]
 
 
+@dataclass
+class _Board:
+    """A board's history as the fetch left it: read by its store's ``head`` (None: there was
+    no usable head), and the store with what was new (None: nothing was, and the body the
+    head names is not read yet)."""
+
+    board_id: str
+    head: Head | None
+    history: BoardHistory | None
+
+    def connected(self) -> frozenset[str]:
+        """The boards its cards or lists moved to or from."""
+        if self.history is not None:
+            return frozenset(self.history.base.connected())
+        assert self.head is not None
+        return self.head.connected
+
+    def generation(self) -> str:
+        return self.history.generation if self.history is not None else _head(self).generation
+
+
+def _head(board: _Board) -> Head:
+    assert board.head is not None  # a board without a history was read by its head
+    return board.head
+
+
 def _board_history(
     api: Api, board_id: str, store: HistoryStore, union: str, spans: ThreadPoolExecutor
-) -> BoardHistory:
-    """A board's stored history with the actions newer than its newest (all of it when the
-    store has none): one request when nothing is new."""
+) -> _Board:
+    """A board's history read by its store's head: one request when nothing is new, and then
+    the body is left unread; else the body with the actions newer than its newest (all of
+    them when there is no store, or the store cannot be used)."""
+    head = store.load_head(board_id, union)
+    if head is None:
+        return _Board(
+            board_id, None, _by_body(api, board_id, union, spans, store.load(board_id, union))
+        )
+    feed = Feed(skip=head.recent)
+    _read_since(api, board_id, head.since(), feed, union, spans)
+    if not feed.stamps:
+        return _Board(board_id, head, None)
     stored = store.load(board_id, union)
+    if stored is None or stored.generation != head.generation:
+        # Not the body the head was written with (another run's, or none): go by the body.
+        return _Board(board_id, head, _by_body(api, board_id, union, spans, stored))
+    return _Board(board_id, head, stored.extended(feed))
+
+
+def _by_body(
+    api: Api,
+    board_id: str,
+    union: str,
+    spans: ThreadPoolExecutor | None,
+    stored: BoardHistory | None,
+) -> BoardHistory:
+    """The stored body with the actions newer than its newest (all of them without one)."""
     if stored is None:
         feed = Feed()
         board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
         return BoardHistory.built(board_id, union, feed)
-    since = stored.since()
     feed = Feed(skip=stored.recent)
+    _read_since(api, board_id, stored.since(), feed, union, spans)
+    return stored.extended(feed)
+
+
+def _read_since(
+    api: Api,
+    board_id: str,
+    since: datetime | None,
+    feed: Feed,
+    union: str,
+    spans: ThreadPoolExecutor | None,
+) -> None:
+    """The board's actions after ``since`` (all of them for None) into ``feed``."""
     if since is None:
         board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
     else:
         head = _page(api, board_id, None, _stamp(since), feed.add, union)
         _span(api, board_id, head, _stamp(since), feed.add, union)
-    return stored.extended(feed)
+
+
+class _Loader:
+    """The rest of a fetch through the store, when its history is first wanted: the bodies
+    not read yet, the cards' own feeds that no store holds, the stores written; then the
+    history of the kinds' classes and the cards it leaves incomplete. Once."""
+
+    def __init__(
+        self,
+        api: Api,
+        store: HistoryStore,
+        union: str,
+        kinds: frozenset[RestoreKind],
+        boards: dict[str, _Board],
+        cards: dict[str, CardState],
+        unreadable: set[str],
+        kept: Kept,
+        workers: int,
+    ) -> None:
+        self.api, self.store, self.union, self.kinds = api, store, union, kinds
+        self.boards, self.cards, self.unreadable, self.kept = boards, cards, unreadable, kept
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._done: tuple[History, frozenset[str]] | None = None
+
+    def result(self) -> tuple[History, frozenset[str]]:
+        with self._lock:
+            if self._done is None:
+                self._done = self._load()
+            return self._done
+
+    def _load(self) -> tuple[History, frozenset[str]]:
+        histories = {k: self._body(b) for k, b in self.boards.items()}
+        born = {c for h in histories.values() for c in h.base.born}
+        kept = {c: p for h in histories.values() for c, p in h.card_feeds.items()}
+        unexplained = sorted(c for c in self.cards if c not in born)
+        missing = [c for c in unexplained if c not in kept]
+        card_feeds = {c: kept[c] for c in unexplained if c in kept}
+        if missing:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="fetch") as pool:
+                read = pool.map(lambda c: _card_history(self.api, c, self.union), missing)
+                card_feeds.update(zip(missing, read, strict=True))
+        saved: dict[str, str] = {}
+        failed = False
+        for board_id, h in histories.items():
+            mine = {c: p for c, p in card_feeds.items() if self.cards[c].board_id == board_id}
+            h = h.with_card_feeds(mine)
+            head = self.boards[board_id].head
+            if h.dirty:
+                failed |= not self.store.save(h)
+            elif head is None or head.generation != h.generation:
+                self.store.save_head(h)  # the body on disk is ``h``: its head was not
+            saved[board_id] = h.generation
+        self.kept.saved = None if failed else saved
+        classes = classes_for(self.kinds)
+        parts = [h.parts[k] for h in histories.values() for k in classes]
+        parts += [p[k] for p in card_feeds.values() for k in classes]
+        history = to_history(merge_parts(parts))
+        return history, _cards_from(history, self.cards, self.unreadable)
+
+    def _body(self, board: _Board) -> BoardHistory:
+        """The board's store as the fetch found it: the body its head names, read now (by the
+        body, with the actions newer than its newest, when it is not that one any more)."""
+        if board.history is not None:
+            return board.history
+        head = _head(board)
+        stored = self.store.load(board.board_id, self.union)
+        if stored is not None and stored.generation == head.generation:
+            return stored
+        return _by_body(self.api, board.board_id, self.union, None, stored)
 
 
 def _card_history(api: Api, card_id: str, union: str) -> dict[Class, Part]:

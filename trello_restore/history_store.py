@@ -28,14 +28,16 @@ warning). Nothing here talks to Trello: the fetcher does, through ``Feed`` and `
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import json
 import logging
 import os
+import secrets
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +63,7 @@ __all__ = [
     "BoardHistory",
     "Class",
     "Feed",
+    "Head",
     "HistoryStore",
     "Part",
     "action_class",
@@ -68,11 +71,13 @@ __all__ = [
     "merge_parts",
     "to_history",
     "union_filter",
+    "write_bytes_atomic",
 ]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore history"
+HEAD_FORMAT = "trello-restore history head"
 VERSION = 1
 #: How far before the newest stored action the next run starts asking (``since=``): Trello's
 #: ``since`` is exclusive and by second, and an action may show in the feed a moment after a
@@ -426,11 +431,16 @@ class BoardHistory:
     card_feeds: dict[str, dict[Class, Part]] = field(default_factory=dict)
     #: Whether it differs from what is on disk (a run that learnt nothing writes nothing).
     dirty: bool = False
+    #: This content's identity: a new random id each time the content changes, written in the
+    #: store and its ``Head`` (the plan memo keys on it; a head and a body with different ones
+    #: were written by different runs).
+    generation: str = ""
 
     @classmethod
     def built(cls, board_id: str, filter: str, feed: Feed) -> BoardHistory:
         """A store made from a whole feed (to be written even when the feed is empty)."""
-        empty = cls(board_id, filter, None, {}, {k: Part() for k in CLASSES}, dirty=True)
+        parts = {k: Part() for k in CLASSES}
+        empty = cls(board_id, filter, None, {}, parts, dirty=True, generation=new_generation())
         return empty.extended(feed)
 
     @property
@@ -451,22 +461,31 @@ class BoardHistory:
         edge = newest[0] - OVERLAP
         recent = {i: d for i, d in self.recent.items() if d >= edge}
         recent.update((i, d) for d, i in feed.stamps if d >= edge)
-        return BoardHistory(
-            self.board_id,
-            self.filter,
-            newest,
-            recent,
-            {k: merge_parts([new[k], self.parts[k]]) for k in CLASSES},  # newest names first
-            self.card_feeds,
+        return replace(
+            self,
+            newest=newest,
+            recent=recent,
+            # newest names first
+            parts={k: merge_parts([new[k], self.parts[k]]) for k in CLASSES},
             dirty=True,
+            generation=new_generation(),
         )
 
     def with_card_feeds(self, feeds: Mapping[str, dict[Class, Part]]) -> BoardHistory:
         """This history keeping exactly these cards' feeds."""
         if feeds.keys() == self.card_feeds.keys():
             return self
-        return BoardHistory(
-            self.board_id, self.filter, self.newest, self.recent, self.parts, dict(feeds), True
+        return replace(self, card_feeds=dict(feeds), dirty=True, generation=new_generation())
+
+    def head(self) -> Head:
+        """What the next run needs to ask Trello for what is new, without this body."""
+        return Head(
+            self.board_id,
+            self.filter,
+            self.generation,
+            self.newest,
+            dict(self.recent),
+            frozenset(self.base.connected()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -475,6 +494,7 @@ class BoardHistory:
             "version": VERSION,
             "board": self.board_id,
             "filter": self.filter,
+            "generation": self.generation,
             "newest": None if self.newest is None else [self.newest[0].isoformat(), self.newest[1]],
             "recent": {i: d.isoformat() for i, d in self.recent.items()},
             "parts": {k: p.to_json() for k, p in self.parts.items()},
@@ -497,6 +517,66 @@ class BoardHistory:
                 _s(c): {k: Part.from_json(parts[k]) for k in CLASSES}
                 for c, parts in d["card_feeds"].items()
             },
+            # A store written before generations: one is given, and the store written again.
+            dirty=not d.get("generation"),
+            generation=_s(d.get("generation") or new_generation()),
+        )
+
+
+def new_generation() -> str:
+    """A new content identity (``BoardHistory.generation``)."""
+    return secrets.token_hex(12)
+
+
+def _generation(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not a generation: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Head:
+    """A store's head (``history.v1.head.json`` beside it): what a run needs to ask Trello
+    for the actions newer than the store's, and to follow its moves, without reading the body;
+    ``generation`` names the body it was written with."""
+
+    board_id: str
+    filter: str
+    generation: str
+    newest: tuple[datetime, str] | None
+    recent: dict[str, datetime]
+    #: The boards its cards or lists moved to or from (``Part.connected`` of ``base``).
+    connected: frozenset[str]
+
+    def since(self) -> datetime | None:
+        """Where the next read starts (None: from the beginning)."""
+        return None if self.newest is None else self.newest[0] - OVERLAP
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": HEAD_FORMAT,
+            "version": VERSION,
+            "board": self.board_id,
+            "filter": self.filter,
+            "generation": self.generation,
+            "newest": None if self.newest is None else [self.newest[0].isoformat(), self.newest[1]],
+            "recent": {i: d.isoformat() for i, d in self.recent.items()},
+            "connected": sorted(self.connected),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Head:
+        """Back from ``to_json``; ``KeyError``/``TypeError``/``ValueError`` on anything else."""
+        newest = d["newest"]
+        if d["format"] != HEAD_FORMAT or d["version"] != VERSION:
+            raise ValueError("not a head of this version")
+        return cls(
+            board_id=_s(d["board"]),
+            filter=_s(d["filter"]),
+            generation=_generation(d["generation"]),
+            newest=None if newest is None else (datetime.fromisoformat(newest[0]), _s(newest[1])),
+            recent={_s(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            connected=frozenset(_s(b) for b in d["connected"]),
         )
 
 
@@ -514,6 +594,31 @@ class HistoryStore:
     def path(self, board_id: str) -> Path:
         return self.cache_dir / "boards" / board_id / f"history.v{VERSION}.json.gz"
 
+    def head_path(self, board_id: str) -> Path:
+        """The store's head: written after the body, so a head names a body that was whole."""
+        return self.cache_dir / "boards" / board_id / f"history.v{VERSION}.head.json"
+
+    def load_head(self, board_id: str, filter: str) -> Head | None:
+        """The board's store's head, or None when the body is to be read instead (none yet,
+        ``refresh``, another filter, or one that cannot be used: then a one-line notice)."""
+        if self.refresh:
+            return None
+        path = self.head_path(board_id)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
+        try:
+            with _no_gc():
+                head = Head.from_json(json.loads(raw))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return _ignored(path, "it is damaged or of another version")
+        if head.board_id != board_id or head.filter != filter:
+            return None  # the body says why it cannot be used, if it cannot
+        return head
+
     def load(self, board_id: str, filter: str) -> BoardHistory | None:
         """The board's store, or None when it is to be built (none yet, ``refresh``, or one
         that cannot be used: then a one-line notice says why)."""
@@ -527,7 +632,8 @@ class HistoryStore:
         except OSError as exc:
             return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
         try:
-            doc = json.loads(gzip.decompress(raw))
+            with _no_gc():
+                doc = json.loads(gzip.decompress(raw))
         except (OSError, EOFError, ValueError):
             return self._rebuild(path, "it is damaged")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -535,7 +641,8 @@ class HistoryStore:
         if doc.get("version") != VERSION:
             return self._rebuild(path, f"it has format version {doc.get('version')!r}")
         try:
-            stored = BoardHistory.from_json(doc)
+            with _no_gc():
+                stored = BoardHistory.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
             return self._rebuild(path, "it is damaged")
         if stored.board_id != board_id:
@@ -549,16 +656,20 @@ class HistoryStore:
         logger.warning("the history store %s is rebuilt from Trello: %s", path, why)
         return None
 
-    def save(self, history: BoardHistory) -> None:
-        """Write a board's store (atomically, 0600). A failure is a notice, not an error: the
-        next run reads the history from Trello again."""
+    def save(self, history: BoardHistory) -> bool:
+        """Write a board's store and then its head (each atomically, 0600); whether both were
+        written. A failure is a notice, not an error: the next run reads the history from
+        Trello again. (The rows are built with the garbage collector paused: they are
+        millions of small objects that all live until written, and a collection pass over
+        the fetch's heap for each batch of them cost more than the rows.)"""
         path = self.path(history.board_id)
-        data = gzip.compress(
-            json.dumps(history.to_json(), separators=(",", ":")).encode(), compresslevel=3
-        )
+        with _no_gc():
+            text = json.dumps(history.to_json(), separators=(",", ":"))
+        data = gzip.compress(text.encode(), compresslevel=1)
+        del text
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_bytes_atomic(path, data)
+            write_bytes_atomic(path, data)
         except OSError as exc:
             logger.warning(
                 "could not keep board %s's history in %s (%s): the next run reads it from "
@@ -567,9 +678,49 @@ class HistoryStore:
                 path,
                 exc.strerror or exc,
             )
+            return False
+        return self.save_head(history)
+
+    def save_head(self, history: BoardHistory) -> bool:
+        """Write the head of a store whose body on disk is ``history`` (atomically, 0600);
+        whether it was written (a failure is a notice: the next run reads the body)."""
+        path = self.head_path(history.board_id)
+        data = json.dumps(history.head().to_json(), separators=(",", ":")).encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_bytes_atomic(path, data)
+        except OSError as exc:
+            logger.warning(
+                "could not write the head %s of board %s's kept history (%s): the next run "
+                "reads the whole store",
+                path,
+                history.board_id,
+                exc.strerror or exc,
+            )
+            return False
+        return True
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
+def _ignored(path: Path, why: str) -> Head | None:
+    """None (read the body instead), with the notice."""
+    logger.warning("the history store's head %s is ignored (%s): the store is read", path, why)
+    return None
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The garbage collector paused (as it was before, after): for building or parsing many
+    small objects that all live on, where its passes find nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """``fsutil.write_atomic`` for bytes: a 0600 temporary file in the same directory,
     fsynced, then renamed over ``path``."""
     fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".tmp", dir=path.parent)

@@ -25,6 +25,7 @@ from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
+from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
 from trello_restore.planner import build_plan
 from trello_restore.planner_scope import resolve_filters
@@ -342,6 +343,7 @@ def make_plan(
     else is read (the command line takes its run lock there), and a ``--since last-run``
     cutoff is read from the scope's state file."""
     account: MemberRef | None = None
+    memo: PlanMemo | None = None
     sent = 0
     scope: Scope | None = None
     options = req.options
@@ -392,22 +394,34 @@ def make_plan(
                 else None
             )
             fetched = fetch(api, boards, kinds=options.restore, store=store)
+            # The plan of this very input, when a run made it before (``plan_memo``); on a
+            # miss the history is read here, while the api is open.
+            memo = (
+                PlanMemo.recall(
+                    req.history_dir, scope, fetched, options, read=not req.refresh_history
+                )
+                if req.history_dir is not None
+                else None
+            )
             sent = api.requests_sent
         source = "api"
     warnings = list(fetched.warnings)
-    # A filter value that matches nothing in scope is an error, before anything is planned.
-    options = resolve_filters(
-        fetched.history, fetched.state, options, fetched.members, fetched.named
-    )
-    plan = build_plan(
-        fetched.history,
-        fetched.state,
-        options,
-        fetched.members,
-        incomplete=fetched.incomplete,
-        named_boards=fetched.named,
-    )
-    plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
+    if memo is not None and memo.plan is not None:
+        plan = memo.plan
+    else:
+        # A filter value that matches nothing in scope is an error, before anything is planned.
+        options = resolve_filters(
+            fetched.history, fetched.state, options, fetched.members, fetched.named
+        )
+        plan = build_plan(
+            fetched.history,
+            fetched.state,
+            options,
+            fetched.members,
+            incomplete=fetched.incomplete,
+            named_boards=fetched.named,
+        )
+        plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
     meta = PlanMeta(
         tool_version=__version__,
         created_at=created_at,
@@ -417,6 +431,8 @@ def make_plan(
         source=source,
         warnings=tuple(warnings),
     )
+    if memo is not None:
+        memo.keep(plan, meta, fetched)
     return PlanResult(
         plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent, scope=scope
     )

@@ -1,0 +1,276 @@
+"""The plan memo: the pure planner's last result per scope, kept in the cache directory, so that
+a re-plan on unchanged history (a cron job every 15 minutes on a board where nothing happened)
+neither reads the kept histories' bodies nor plans again.
+
+The planner (``resolve_filters`` + ``build_plan`` + ``credit_apps``) is a pure function of
+what a fetch hands it: the history, the current state (cards with their fields and members,
+lists, memberships), the member names, the boards in scope (named and followed), the cards
+with incomplete history, the fetch's warnings, and the planning options. A memo is written
+after a plan made through the kept history (``fetcher_stored``), under a key that is the
+SHA-256 of canonical JSON of all of it, with the history standing in as the identity
+(``generation``) of each board store the plan was made from, as written after the run:
+
+* a format version and the tool's ``__version__`` (a new planner never reads an old memo);
+* the scope: API URL, account, named boards, workspace, the boards the scope resolved to;
+* the options as given to the planner (a resolved ``--since last-run``, ``--restore``, the
+  filters, every ``PlanOptions`` field);
+* per board in scope (in scope order), its store's generation (``history_store``: a new one
+  each time a store's content changes; its head names it);
+* a digest of the fresh state, member names, boards (id, name, URL), named and unreadable
+  boards and warnings.
+
+A later fetch through the store that finds nothing new on any board (each board's ``since=``
+request came back empty, no store was built, rebuilt or extended: ``Kept.unchanged``) looks
+its key up: the stores' identities are then those of the memo's plan, and so is everything
+else the planner reads, so the plan is that plan; the cards' own feeds need no reading either
+(every card the stores do not show being created was read and kept when the memo was written,
+and the cards are the same). Any difference — a new action, a member stripped without an
+action, a card archived, a member renamed, other options, a board followed or no longer
+readable, another tool version — is another key: a miss, and the plan is made as without a
+memo (and memoised).
+
+``<cache_dir>/plans/<scope key>.json.gz`` (gzip'd, 0600, replaced atomically): a first line
+of JSON with the format, version and key, read alone to tell a hit; then the plan as
+``planfile.plan_to_dict`` writes it (no credentials: a plan document has none) and what the
+plan file leaves out (members' full names, the apps credited in member changes), checked to
+give back exactly the plan before it is written. A damaged or foreign memo is ignored with a
+one-line notice. ``--no-cache``: no memo; ``--refresh-history``: none is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from trello_restore import __version__
+from trello_restore.fetched import Fetched
+from trello_restore.history_store import VERSION as STORE_VERSION
+from trello_restore.history_store import write_bytes_atomic
+from trello_restore.lastrun import Scope
+from trello_restore.models import Change, MemberRef, Plan, PlanOptions
+from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
+
+__all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "trello-restore plan memo"
+#: Bumped when what a key covers or the file's shape changes.
+VERSION = 1
+
+
+@dataclass
+class PlanMemo:
+    """One run's memo: ``plan`` is the memoised plan on a hit, None on a miss (plan, then
+    ``keep`` it)."""
+
+    path: Path
+    scope: Scope
+    #: The options as given to the planner (before ``resolve_filters``).
+    options: PlanOptions
+    plan: Plan | None = None
+
+    @classmethod
+    def recall(
+        cls,
+        cache_dir: Path,
+        scope: Scope,
+        fetched: Fetched,
+        options: PlanOptions,
+        *,
+        read: bool = True,
+    ) -> PlanMemo:
+        """The memo of this scope's plan for ``fetched`` and ``options`` when there is one
+        (``read``, and the fetch found nothing new); otherwise a miss, with ``fetched``'s
+        history read now (while its API is open)."""
+        memo = cls(cache_dir / "plans" / f"{scope.key}.json.gz", scope, options)
+        kept = fetched.kept
+        if read and kept is not None and kept.unchanged is not None:
+            memo.plan = memo._read(memo.key(fetched, kept.unchanged))
+        if memo.plan is None:
+            _ = fetched.history
+        return memo
+
+    def key(self, fetched: Fetched, stores: dict[str, str]) -> str:
+        """The key of a plan of ``fetched`` with ``stores`` (board id -> generation)."""
+        unreadable = fetched.kept.unreadable if fetched.kept is not None else frozenset()
+        s = self.scope
+        doc = [
+            [FORMAT, VERSION, __version__, STORE_VERSION],
+            [s.api_url, s.account_id, s.named_boards, s.workspace_id, s.board_ids],
+            self.options,
+            list(stores.items()),
+            fetched.state,
+            fetched.members,
+            [[b.id, b.name, b.url] for b in fetched.boards],
+            fetched.named,
+            unreadable,
+            fetched.warnings,
+        ]
+        return hashlib.sha256(canonical(doc)).hexdigest()
+
+    def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
+        """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
+        it was made from could not be written). A memo that cannot be written, or that would
+        not give back exactly this plan, is left out (the next run plans again)."""
+        kept = fetched.kept
+        if self.plan is not None or kept is None or kept.saved is None:
+            return
+        doc = plan_to_dict(plan, meta)
+        extra = _extra(plan)
+        if _restored(doc, extra) != plan:
+            logger.debug("the plan is not memoised: its document does not give it back")
+            return
+        header = {"format": FORMAT, "version": VERSION, "key": self.key(fetched, kept.saved)}
+        body = {"plan": doc, **extra}
+        text = json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_bytes_atomic(self.path, gzip.compress(text.encode(), compresslevel=1))
+        except OSError as exc:
+            logger.warning(
+                "could not keep the plan memo %s (%s): the next run plans again",
+                self.path,
+                exc.strerror or exc,
+            )
+
+    def _read(self, key: str) -> Plan | None:
+        """The memoised plan under ``key``, or None (no memo, another key, or one that cannot
+        be used: then a one-line notice)."""
+        try:
+            with gzip.open(self.path, "rb") as f:
+                header = json.loads(f.readline())
+                if not isinstance(header, dict) or header.get("format") != FORMAT:
+                    return self._ignored("it is not a plan memo")
+                if header.get("version") != VERSION:
+                    return self._ignored(f"it has format version {header.get('version')!r}")
+                if header.get("key") != key:
+                    return None
+                body = json.loads(f.read())
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        try:
+            return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
+        except (KeyError, TypeError, ValueError, AttributeError, LookupError) as exc:
+            return self._ignored(f"it is damaged ({type(exc).__name__})")
+
+    def _ignored(self, why: str) -> Plan | None:
+        """None (plan anew), with the notice."""
+        logger.warning("the plan memo %s is ignored (%s): the plan is made anew", self.path, why)
+        return None
+
+
+# ---------------------------------------------------------------------------- the plan back
+
+
+def _extra(plan: Plan) -> dict[str, dict[str, str]]:
+    """What the plan document leaves out: members' full names (by id), and the apps credited
+    in changes' evidence (by action id)."""
+    names: dict[str, str] = {}
+    apps: dict[str, str] = {}
+    for m in _refs(plan):
+        if m.full_name:
+            names.setdefault(m.id, m.full_name)
+    for c in _changes(plan):
+        if c.evidence is not None and c.evidence.app:
+            apps.setdefault(c.evidence.action_id, c.evidence.app)
+    return {"names": names, "apps": apps}
+
+
+def _restored(doc: dict[str, Any], extra: dict[str, dict[str, str]]) -> Plan:
+    """The plan of a memo's document with what the document leaves out put back."""
+    plan, _ = plan_from_dict(doc)
+    names, apps = extra["names"], extra["apps"]
+    if not names and not apps:
+        return plan
+
+    def ref(m: MemberRef) -> MemberRef:
+        name = names.get(m.id, m.full_name)
+        return m if name == m.full_name else replace(m, full_name=name)
+
+    def change(c: Change) -> Change:
+        e = c.evidence
+        if e is not None:
+            e = replace(e, by=ref(e.by), app=apps.get(e.action_id, e.app))
+        return replace(c, member=ref(c.member), evidence=e)
+
+    return replace(
+        plan,
+        changes=tuple(change(c) for c in plan.changes),
+        blocked=tuple(replace(b, change=change(b.change)) for b in plan.blocked),
+        skipped=tuple(replace(s, member=ref(s.member)) for s in plan.skipped),
+        value_skipped=tuple(
+            replace(s, others=tuple((ref(m), d) for m, d in s.others)) for s in plan.value_skipped
+        ),
+        unrestorable=tuple(replace(u, by=ref(u.by)) for u in plan.unrestorable),
+    )
+
+
+def _changes(plan: Plan) -> list[Change]:
+    return [*plan.changes, *(b.change for b in plan.blocked)]
+
+
+def _refs(plan: Plan) -> list[MemberRef]:
+    refs = [c.member for c in _changes(plan)]
+    refs += [c.evidence.by for c in _changes(plan) if c.evidence is not None]
+    refs += [s.member for s in plan.skipped]
+    refs += [m for s in plan.value_skipped for m, _ in s.others]
+    refs += [u.by for u in plan.unrestorable]
+    return refs
+
+
+# ------------------------------------------------------------------------------- canonical
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON (UTF-8) of plain data and dataclasses: a dataclass as its class name and
+    its fields' values in order, a mapping as its (key, value) pairs in order (the planner may
+    depend on it), a set sorted, a date in ISO form. Equal inputs, equal bytes; any field or
+    value that differs, different bytes."""
+    return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    encode = _ENCODERS.get(type(value))
+    if encode is not None:
+        return encode(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
+        return [type(value).__name__, *[_plain(getattr(value, n)) for n in names]]
+    raise TypeError(f"not plain data: {type(value).__name__}")
+
+
+def _pairs(value: dict[Any, Any]) -> list[Any]:
+    return [[_plain(k), _plain(v)] for k, v in value.items()]
+
+
+def _sorted(value: frozenset[Any] | set[Any]) -> list[Any]:
+    return ["set", *sorted((_plain(v) for v in value), key=json.dumps)]
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    list: lambda v: [_plain(x) for x in v],
+    tuple: lambda v: [_plain(x) for x in v],
+    dict: _pairs,
+    set: _sorted,
+    frozenset: _sorted,
+    datetime: lambda v: ["date", v.isoformat()],
+}
