@@ -37,10 +37,15 @@ class _Recording:
         self.calls: list[tuple[str, dict[str, str]]] = []
 
     def get(
-        self, path: str, params: Mapping[str, str] | None = None, *, max_age: float | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_age: float | None = None,
+        keep: bool = True,
     ) -> Any:
         self.calls.append((path, dict(params or {})))
-        return self.api.get(path, params, max_age=max_age)
+        return self.api.get(path, params, max_age=max_age, keep=keep)
 
 
 @pytest.fixture

@@ -58,12 +58,12 @@ from trello_restore.models import (
     RestoreKind,
     State,
 )
+from trello_restore.paging import PAGE, Listing, read_backwards, stamp
 
 __all__ = [
     "HISTORY_MAX_AGE",
     "PAGE",
     "READERS",
-    "SLICES",
     "Api",
     "BoardInfo",
     "Fetched",
@@ -78,13 +78,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PAGE = 1000
 #: Where fetched pages of actions go to be parsed as they arrive.
 Sink = Callable[[list[Mapping[str, Any]]], None]
 #: Concurrent readers of one fetch (the api's limiter keeps them under Trello's rate).
 READERS = 6
-#: Date spans a long board history is split into, paged concurrently.
-SLICES = 4
 #: How long a page of older history may be served from the HTTP cache (it only grows at the head).
 HISTORY_MAX_AGE = 24 * 3600.0
 _MEMBER_FIELDS = "fullName,username"
@@ -218,7 +215,7 @@ def _read_board(
             board_actions, api, board.id, pool=spans, sink=builder.add, action_types=reading.filter
         ),
         state=pool.submit(board_state, api, board),
-        cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields),
+        cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields, pool=spans),
     )
 
 
@@ -227,46 +224,32 @@ def board_actions(
     board_id: str,
     *,
     pool: ThreadPoolExecutor | None = None,
-    slices: int = SLICES,
     sink: Sink | None = None,
     action_types: str = ",".join(ACTION_FILTER),
+    since: datetime | None = None,
+    keep: bool = True,
 ) -> list[Mapping[str, Any]]:
-    """A board's whole member-relevant history (or what ``action_types`` asks for), newest first,
-    de-duplicated by id.
+    """A board's whole member-relevant history (or what ``action_types`` asks for; only what is
+    newer than ``since`` when given), newest first, de-duplicated by id.
 
-    The newest page comes first; a board with more history than that is split by date into
-    ``slices`` spans (from the board's creation, which its id encodes, to the newest page's
-    oldest action), each paged on its own — concurrently when a ``pool`` is given. That costs at
-    most ``slices`` requests more than one sequential chain, and takes a fraction of the time.
-    """
-    head = _page(api, board_id, None, None, sink, action_types)
-    if len(head) < PAGE or not OBJECT_ID.match(board_id):
-        if len(head) < PAGE:
-            return head
-        return _dedupe(head + _span(api, board_id, head, None, sink, action_types))
-    start = datetime.fromtimestamp(int(board_id[:8], 16), tz=UTC) - timedelta(seconds=1)
-    end = _next_before(head)
-    edges = _slice_edges(start, parse_date(end), slices)
-    spans = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
-
-    def run(span: tuple[datetime, datetime]) -> list[Mapping[str, Any]]:
-        since, before = span
-        first = _page(api, board_id, _stamp(before), _stamp(since), sink, action_types)
-        return first + _span(api, board_id, first, _stamp(since), sink, action_types)
-
-    parts = list(pool.map(run, spans)) if pool is not None else [run(x) for x in spans]
-    return _dedupe(head + [a for part in reversed(parts) for a in part])
+    The newest page comes first; a board with more history than that is read in date ranges
+    on the ``pool``'s threads (``paging.read_backwards``), measured from the board's creation,
+    which its id encodes: that costs about one request per range more than one sequential
+    chain, and takes a fraction of the time. ``keep=False``: the pages are not stored in the
+    HTTP cache (the history store keeps what they hold)."""
+    listing = Listing(
+        get=lambda before, after: _page(api, board_id, before, after, sink, action_types, keep),
+        when=_action_date,
+        step=timedelta(milliseconds=1),
+        what=f"board {board_id}'s actions",
+    )
+    born = _id_second(board_id) if OBJECT_ID.match(board_id) else None
+    floor = born - timedelta(seconds=1) if born is not None else None
+    return read_backwards(listing, since=since, floor=floor, executor=pool)
 
 
-def _slice_edges(start: datetime, end: datetime, slices: int) -> list[datetime]:
-    """``slices + 1`` edges from ``start`` to ``end``; inner edges on whole UTC days, so that
-    they stay put from one run to the next (and older spans come from the HTTP cache)."""
-    step = (end - start) / max(slices, 1)
-    inner = {
-        (start + step * i).replace(hour=0, minute=0, second=0, microsecond=0)
-        for i in range(1, slices)
-    }
-    return [start, *sorted(x for x in inner if start < x < end), end]
+def _action_date(action: Mapping[str, Any]) -> datetime:
+    return parse_date(action["date"])
 
 
 def _page(
@@ -276,13 +259,19 @@ def _page(
     since: str | None,
     sink: Sink | None,
     action_types: str,
+    keep: bool = True,
 ) -> list[Mapping[str, Any]]:
     query = {"filter": action_types, "limit": str(PAGE), **_ACTION_QUERY}
     if before:
         query["before"] = before
     if since:
         query["since"] = since
-    page = api.get(f"boards/{board_id}/actions", query, max_age=HISTORY_MAX_AGE if before else None)
+    page = api.get(
+        f"boards/{board_id}/actions",
+        query,
+        max_age=HISTORY_MAX_AGE if before and keep else None,
+        keep=keep,
+    )
     checked = expect_objects(
         page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type"
     )
@@ -338,8 +327,7 @@ def _next_before(page: Sequence[Mapping[str, Any]]) -> str:
     return _stamp(oldest + timedelta(milliseconds=1))
 
 
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_stamp = stamp
 
 
 def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -412,39 +400,46 @@ def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, Membe
     return state, named
 
 
-def board_cards(api: Api, board_id: str, *, fields: str = CARD_FIELDS) -> list[CardState]:
-    """Every card on the board now (archived, and in archived lists, included), read fresh.
+def board_cards(
+    api: Api,
+    board_id: str,
+    *,
+    fields: str = CARD_FIELDS,
+    pool: ThreadPoolExecutor | None = None,
+) -> list[CardState]:
+    """Every card on the board now (archived, and in archived lists, included), read fresh
+    (and not kept in the HTTP cache: it is never read from there).
 
-    Paged by date, like the actions: Trello reads ``before=<card id>`` as the id's second, so
+    Paged by date, like the actions (``paging.read_backwards``, in date ranges on the
+    ``pool``'s threads when given): Trello reads ``before=<card id>`` as the id's second, so
     paging by the oldest id skips the other cards made in that second (trello-archive/api-docs
-    #68, bulk-made cards). Each next page asks for ``before=<oldest card's second + 1 s>`` and
-    drops the cards it repeats; a page that is all one second steps over it by id."""
-    out: dict[str, CardState] = {}
-    before: str | None = None
-    while True:
+    #68, bulk-made cards). A card's date is its id's second; each next page asks for
+    ``before=<oldest card's second + 1 s>`` and the cards it repeats are dropped; a page that is
+    all one second steps over it by id."""
+    where = f"board {board_id}'s cards"
+
+    def page(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
         query = {"fields": fields, "limit": str(PAGE)}
         if before:
             query["before"] = before
-        page = expect_objects(
-            api.get(f"boards/{board_id}/cards/all", query),
-            f"board {board_id}'s cards",
-            "a list of cards",
-        )
-        try:
-            cards = [parse_card(c) for c in page]
-        except HistoryError:
-            raise bad_answer(f"board {board_id}'s cards", "a list of Trello cards") from None
-        fresh = [c for c in cards if c.id not in out]
-        out.update((c.id, c) for c in fresh)
-        if len(page) < PAGE:
-            return list(out.values())
-        oldest = min(c.id for c in cards)
-        after = _id_second(oldest)
-        step = _stamp(after + timedelta(seconds=1)) if after is not None else oldest
-        if not fresh or step == before:
-            logger.warning("board %s: over %d cards made in one second", board_id, PAGE)
-            step = oldest
-        before = step
+        if since:
+            query["since"] = since
+        answer = api.get(f"boards/{board_id}/cards/all", query, keep=False)
+        got = expect_objects(answer, where, "a list of cards", "id")
+        if not all(isinstance(c["id"], str) and OBJECT_ID.match(c["id"]) for c in got):
+            raise bad_answer(where, "a list of Trello cards")
+        return got
+
+    listing = Listing(get=page, when=_card_date, step=timedelta(seconds=1), what=where)
+    floor = _id_second(board_id) if OBJECT_ID.match(board_id) else None
+    try:
+        return [parse_card(c) for c in read_backwards(listing, floor=floor, executor=pool)]
+    except HistoryError:
+        raise bad_answer(where, "a list of Trello cards") from None
+
+
+def _card_date(card: Mapping[str, Any]) -> datetime:
+    return datetime.fromtimestamp(int(str(card["id"])[:8], 16), tz=UTC)
 
 
 def _id_second(object_id: str) -> datetime | None:

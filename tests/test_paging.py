@@ -1,0 +1,201 @@
+"""``paging.read_backwards``: a backwards-paged listing read whole, in date ranges read
+concurrently, against an in-memory listing with Trello's paging rules (newest first, at most
+1000 a page, ``before``/``since`` exclusive, a date cursor to the millisecond and an id cursor
+to its second, trello-api-notes.md §13.1)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from trello_restore.history import parse_date
+from trello_restore.paging import PAGE, Listing, read_backwards
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+class FakeListing:
+    """Items ``{"id", "date"}`` (ids carry their second, like Trello's); counts requests and
+    the most requests in flight at once."""
+
+    def __init__(self, dates: list[datetime], *, latency: float = 0.0) -> None:
+        self.items = sorted(
+            (
+                {"id": f"{int(d.timestamp()):08x}{i:016x}", "date": _iso(d)}
+                for i, d in enumerate(dates)
+            ),
+            key=lambda x: (x["date"], x["id"]),
+        )
+        self.latency = latency
+        self.requests = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.lock = threading.Lock()
+        self.fail_at: int | None = None
+
+    def get(self, before: str | None, since: str | None) -> list[Mapping[str, Any]]:
+        with self.lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            n = self.requests
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            if self.fail_at is not None and n >= self.fail_at:
+                raise RuntimeError("Trello is down")
+            out: list[Mapping[str, Any]] = [
+                x for x in reversed(self.items) if _inside(x, before, since)
+            ]
+            return out[:PAGE]
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def listing(self) -> Listing:
+        return Listing(
+            get=self.get,
+            when=lambda x: parse_date(x["date"]),
+            step=timedelta(milliseconds=1),
+            what="the fake listing",
+        )
+
+
+def _iso(d: datetime) -> str:
+    return d.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _key(cursor: str) -> tuple[str, bool]:
+    """A cursor as a comparable date text, and whether it was an id (compared by second)."""
+    if len(cursor) == 24 and "-" not in cursor:
+        second = datetime.fromtimestamp(int(cursor[:8], 16), tz=UTC)
+        return _iso(second), True
+    return _iso(parse_date(cursor)), False
+
+
+def _inside(item: Mapping[str, Any], before: str | None, since: str | None) -> bool:
+    date = item["date"]
+    if before is not None:
+        bound, by_second = _key(before)
+        if (date[:19] if by_second else date) >= (bound[:19] if by_second else bound):
+            return False
+    if since is not None:
+        bound, by_second = _key(since)
+        if (date[:19] if by_second else date) <= (bound[:19] if by_second else bound):
+            return False
+    return True
+
+
+def _spread(n: int, days: float, rng: random.Random) -> list[datetime]:
+    return [T0 + timedelta(milliseconds=rng.randrange(int(days * 86_400_000))) for _ in range(n)]
+
+
+def _expected(fake: FakeListing, since: datetime | None = None) -> list[str]:
+    keep = [x for x in fake.items if since is None or x["date"] > _iso(since)]
+    return [x["id"] for x in reversed(keep)]
+
+
+@pytest.mark.parametrize("workers", [0, 6])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_item_once_newest_first(workers: int, seed: int) -> None:
+    """Uneven density (a quiet year, a busy month, bursts of hundreds in one second and items
+    on whole seconds and days, where range edges tend to fall): every item exactly once,
+    newest first, in at most one request per range beyond the minimum."""
+    rng = random.Random(seed)
+    dates = _spread(3000, 365, rng) + [d + timedelta(days=300) for d in _spread(9000, 30, rng)]
+    dates += [T0 + timedelta(days=rng.randrange(365)) for _ in range(400)]  # midnight, .000
+    burst = T0 + timedelta(days=310, seconds=7)
+    dates += [burst] * 700 + [burst + timedelta(milliseconds=1)] * 500
+    fake = FakeListing(dates)
+    pool = ThreadPoolExecutor(max_workers=workers) if workers else None
+    got = read_backwards(fake.listing(), floor=T0 - timedelta(days=1), executor=pool)
+    assert [x["id"] for x in got] == _expected(fake)
+    least = -(-len(dates) // PAGE)
+    assert least <= fake.requests <= least + 2 * max(workers, 1) + 2
+    if pool is not None:
+        pool.shutdown()
+
+
+def test_since_reads_only_what_is_newer() -> None:
+    rng = random.Random(4)
+    fake = FakeListing(_spread(5000, 100, rng))
+    since = T0 + timedelta(days=60)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = read_backwards(fake.listing(), since=since, floor=T0, executor=pool)
+    assert [x["id"] for x in got] == _expected(fake, since)
+
+
+def test_items_older_than_the_floor_are_still_found() -> None:
+    """The floor (the board's creation) only places the ranges: a card moved in from an older
+    board has an older id, and the oldest range is read open-ended."""
+    rng = random.Random(5)
+    fake = FakeListing(_spread(4000, 50, rng) + [T0 - timedelta(days=400)] * 3)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = read_backwards(fake.listing(), floor=T0, executor=pool)
+    assert [x["id"] for x in got] == _expected(fake)
+
+
+def test_more_than_a_page_in_one_millisecond_is_stepped_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """2,500 items in one millisecond, newest of all and inside a range: the id cursor gets
+    past them (Trello reads it by second, so that second's other items are the price), with a
+    warning."""
+    rng = random.Random(6)
+    lump = T0 + timedelta(days=20, milliseconds=5)
+    dates = _spread(3000, 30, rng) + [lump] * 2500 + [T0 + timedelta(days=40)] * 1200
+    fake = FakeListing(dates)
+    with caplog.at_level(logging.WARNING), ThreadPoolExecutor(max_workers=3) as pool:
+        got = {x["id"] for x in read_backwards(fake.listing(), floor=T0, executor=pool)}
+    assert "over 1000 items in one" in caplog.text
+    lost = set(_expected(fake)) - got
+    assert all(
+        x["date"][:19] in (_iso(lump)[:19], _iso(T0 + timedelta(days=40))[:19])
+        for x in fake.items
+        if x["id"] in lost
+    )
+
+
+def test_ranges_are_read_at_once() -> None:
+    """With readers to spare, a long listing is read by several requests in flight, and a
+    short one (one page) by one request."""
+    rng = random.Random(7)
+    fake = FakeListing(_spread(20_000, 200, rng), latency=0.01)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        read_backwards(fake.listing(), floor=T0, executor=pool)
+        assert fake.most_in_flight >= 4
+        short = FakeListing(_spread(900, 200, rng))
+        read_backwards(short.listing(), floor=T0, executor=pool)
+        assert short.requests == 1
+
+
+def test_an_error_in_any_range_reaches_the_caller_and_nothing_hangs() -> None:
+    rng = random.Random(8)
+    fake = FakeListing(_spread(12_000, 100, rng), latency=0.005)
+    fake.fail_at = 6
+    with ThreadPoolExecutor(max_workers=6) as pool, pytest.raises(RuntimeError, match="down"):
+        read_backwards(fake.listing(), floor=T0, executor=pool)
+    assert fake.requests < 20  # the other ranges stopped at their next page
+
+
+def test_items_on_a_range_edge_are_kept() -> None:
+    """Trello's cursors are exclusive: items dated exactly on the edge between two ranges are
+    read by the newer range (its ``since`` is set below the edge) and kept once. With one
+    reader to spare the newest page's remainder is split in two at its middle: here exactly
+    ``T0 + 5 days``, where five items lie."""
+    head = [T0 + timedelta(days=10, milliseconds=i) for i in range(PAGE)]
+    edge = T0 + timedelta(days=5)
+    older = [T0 + timedelta(days=1, seconds=i) for i in range(50)]
+    fake = FakeListing(head + [edge] * 5 + older)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        got = read_backwards(fake.listing(), floor=T0 - timedelta(milliseconds=1), executor=pool)
+    assert [x["id"] for x in got] == _expected(fake)
+    assert fake.requests == 3  # the head, then the two halves at once
