@@ -91,7 +91,7 @@ def fetch_stored(
             return _StoredReads(
                 history=pool.submit(_board_history, feeds, board.id, store, union, spans),
                 state=pool.submit(board_state, api, board),
-                cards=pool.submit(board_cards, api, board.id, fields=fields),
+                cards=pool.submit(board_cards, api, board.id, fields=fields, pool=spans),
             )
 
         reads = {b.id: read(b) for b in scope.values()}

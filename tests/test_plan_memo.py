@@ -1,0 +1,382 @@
+"""The plan memo (issue 12 item 2, ``plan_memo.py``), over real HTTP against the sandbox.
+
+A re-plan on unchanged history returns the memoised plan without reading a store's body or
+calling the planner, with one ``since=`` actions request per board, and the plan equals the
+cold one; every change of what the planner reads, or of the options, misses and gives the
+plan a cold run (``--no-cache``) gives: a new action, a member stripped without an action, a
+card archived, a member renamed, ``--restore all``, another ``--since``, ``--by``, a board
+newly followed or no longer readable; a damaged memo or head is ignored with a notice;
+``--no-cache`` and ``--refresh-history``. And the hit's CPU against a miss's, in one run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from trello_restore import plan_memo
+from trello_restore.history_store import VERSION, HistoryStore
+from trello_restore.planner import build_plan
+from trello_restore.run import PlanResult, build_request, make_plan
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.world import MemberEvent
+
+from .conftest import Sandbox, SandboxFactory
+from .test_history_store import NOW, WINDOW_S, _actions_requests
+
+
+@dataclass
+class Calls:
+    """How often a run read a store's body and called the planner."""
+
+    loads: int = 0
+    plans: int = 0
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    """Counts ``HistoryStore.load`` (a body read) and ``run.build_plan`` (the planner)."""
+    counted = Calls()
+    load = HistoryStore.load
+
+    def counting_load(self: HistoryStore, board_id: str, filter: str) -> object:
+        counted.loads += 1
+        return load(self, board_id, filter)
+
+    def counting_plan(*args: object, **kwargs: object) -> object:
+        counted.plans += 1
+        return build_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HistoryStore, "load", counting_load)
+    monkeypatch.setattr("trello_restore.run.build_plan", counting_plan)
+    return counted
+
+
+@dataclass(frozen=True)
+class Opts:
+    """The options a run plans with (the scenario's incident window, member restore)."""
+
+    since: timedelta = timedelta(0)
+    restore: tuple[str, ...] = ("members",)
+    by: str | None = None
+
+
+def _plan(
+    sb: Sandbox, s: Scenario, cache: Path | None, o: Opts = Opts(), *, refresh: bool = False
+) -> PlanResult:
+    """A plan of the team board over HTTP through the store and memo in ``cache`` (None: as
+    ``--no-cache``; ``refresh``: ``--refresh-history``)."""
+    request = build_request(
+        boards=(s.team.id,),
+        exports=(),
+        since=(s.incident_at + o.since).isoformat(),
+        until=None,
+        now=NOW,
+        restore=o.restore,
+        by=o.by,
+        add_to_board=True,
+        api_url=sb.base_url,
+        key=sb.key,
+        token=sb.token,
+    )
+    fast = replace(request, history_dir=cache, window_s=WINDOW_S, refresh_history=refresh)
+    return make_plan(fast, created_at=datetime.now().astimezone())
+
+
+def _scenario(
+    sandbox_factory: SandboxFactory, seed: int = 23, cards: int = 40, history: int = 0
+) -> tuple[Sandbox, Scenario]:
+    """A seeded incident scenario served at the tests' time scale."""
+    s = generate(seed, cards, history_actions=history)
+    return sandbox_factory(s, time_scale=100), s
+
+
+def _memo_files(cache: Path) -> list[Path]:
+    return sorted((cache / "plans").glob("*.json.gz"))
+
+
+def test_a_replan_on_unchanged_history_is_the_memo(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
+) -> None:
+    """Cold, then again with nothing new: the second run reads no store body, does not call
+    the planner, asks each board's feed once (``since=``), and its plan (and document, but
+    for the time it was made) equals the cold plan and a plan made without any cache."""
+    sb, s = _scenario(sandbox_factory)
+    cache, log = tmp_path / "cache", sb.server.request_log
+    cold = _plan(sb, s, cache)
+    assert calls.plans == 1
+    assert calls.loads >= 1
+    assert cold.plan.changes, "the scenario restores something"
+    [memo] = _memo_files(cache)
+    assert memo.stat().st_mode & 0o777 == 0o600
+    assert memo.parent.stat().st_mode & 0o777 == 0o700
+    heads = sorted((cache / "boards").glob(f"*/history.v{VERSION}.head.json"))
+    assert len(heads) == len(cold.meta.boards) >= 2, "the team board and the followed one"
+    before, calls.loads, calls.plans = len(log), 0, 0
+    again = _plan(sb, s, cache)
+    assert (calls.loads, calls.plans) == (0, 0), "no body read, no planning"
+    feeds = _actions_requests(log[before:])
+    assert set(feeds) == {f"boards/{b}" for b, _ in cold.meta.boards}
+    assert all(len(rs) == 1 and "since" in rs[0].query_names for rs in feeds.values()), feeds
+    assert again.plan == cold.plan
+    assert replace(again.meta, created_at=cold.meta.created_at) == cold.meta
+    assert again.plan == _plan(sb, s, None).plan
+    text = gzip.decompress(memo.read_bytes()).decode()
+    assert sb.token not in text
+    assert sb.key not in text
+
+
+# -------------------------------------------------------------------------------- misses
+
+#: A change between the cold run and the re-plan: (sandbox, scenario, cache, cold plan) -> the
+#: re-plan's options.
+Change = Callable[[Sandbox, Scenario, Path, PlanResult], Opts]
+
+
+def _me(sb: Sandbox) -> str:
+    me: str = sb.get("/members/me").json()["id"]
+    return me
+
+
+def _a_change(cold: PlanResult) -> tuple[str, str]:
+    """(card id, member id) of the cold plan's first card change."""
+    c = cold.plan.card_changes()[0]
+    return c.card_id, c.member.id
+
+
+def new_action(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """The mover takes a member off a card (logged)."""
+    w = s.world
+    card = next(c for c in w.cards.values() if c.id_board == s.team.id and c.id_members)
+    w.remove_member_from_card(card.id, card.id_members[0], s.mover.id, w.last_time)
+    return Opts()
+
+
+def stripped_unlogged(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A member leaves a card and Trello logs nothing (as the incident's unlogged share)."""
+    w = s.world
+    skipped = [x for x in cold.plan.skipped if x.reason == "already_on_card"]
+    if skipped:
+        card, member = w.cards[skipped[0].card_id], skipped[0].member.id
+    else:
+        card = next(c for c in w.cards.values() if c.id_board == s.team.id and c.id_members)
+        member = card.id_members[0]
+    card.id_members.remove(member)
+    w.ledger.append(
+        MemberEvent(w.last_time, card.id, member, "remove", s.mover.id, False, None, "move")
+    )
+    return Opts()
+
+
+def card_archived(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A card with a planned change is archived without an action in the feeds."""
+    card_id, _ = _a_change(cold)
+    s.world.cards[card_id].closed = True
+    return Opts()
+
+
+def member_renamed(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A member whose membership the plan puts back changes their name (no action)."""
+    _, member = _a_change(cold)
+    s.world.members[member].full_name = "Renamed Since"
+    return Opts()
+
+
+def restore_all(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    return Opts(restore=("all",))
+
+
+def other_since(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    return Opts(since=timedelta(seconds=-1))
+
+
+def by_mover(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    return Opts(by=s.mover.username)
+
+
+def no_longer_readable(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """The token's member leaves the archive board (the board's feed, which the team
+    board's moves follow, becomes unreadable)."""
+    del s.world.boards[s.archive.id].memberships[_me(sb)]
+    return Opts()
+
+
+def damaged_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    [memo] = _memo_files(cache)
+    memo.write_bytes(gzip.compress(b'{"format": "trello-restore plan memo", "version": 1, "ke'))
+    return Opts()
+
+
+def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    [memo] = _memo_files(cache)
+    memo.write_bytes(b"not gzip")
+    return Opts()
+
+
+def damaged_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A memo whose plan part is damaged (its header and key are right)."""
+    [memo] = _memo_files(cache)
+    header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
+    doc = json.loads(body)
+    del doc["plan"]["changes"][0]["change_id"]
+    memo.write_bytes(gzip.compress(header + b"\n" + json.dumps(doc).encode()))
+    return Opts()
+
+
+def damaged_head(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    (cache / "boards" / s.team.id / f"history.v{VERSION}.head.json").write_text('{"format"')
+    return Opts()
+
+
+@pytest.mark.parametrize(
+    ("change", "differs", "notice"),
+    [
+        (new_action, True, None),
+        (stripped_unlogged, True, None),
+        (card_archived, False, None),
+        (member_renamed, True, None),
+        (restore_all, True, None),
+        (other_since, True, None),
+        (by_mover, True, None),
+        (no_longer_readable, True, None),
+        (damaged_memo, False, "plan memo"),
+        (foreign_memo, False, "plan memo"),
+        (damaged_body, False, "plan memo"),
+        (damaged_head, False, "head"),
+    ],
+    ids=lambda x: getattr(x, "__name__", None),
+)
+def test_anything_else_misses_and_gives_the_cold_plan(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    calls: Calls,
+    caplog: pytest.LogCaptureFixture,
+    change: Change,
+    differs: bool,
+    notice: str | None,
+) -> None:
+    """After the change, the re-plan calls the planner (and reads the stores' bodies) and its
+    plan equals a plan made without any cache; where the change changes the plan, the memo's
+    plan would have been wrong. A damaged file is one notice, no error; the run after is a
+    hit again."""
+    sb, s = _scenario(sandbox_factory)
+    cache = tmp_path / "cache"
+    cold = _plan(sb, s, cache)
+    opts = change(sb, s, cache, cold)
+    calls.loads = calls.plans = 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        replan = _plan(sb, s, cache, opts)
+    assert calls.plans == 1, "a miss"
+    assert calls.loads >= 1
+    assert replan.plan == _plan(sb, s, None, opts).plan
+    assert (replan.plan != cold.plan) == differs
+    notices = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
+    assert len(notices) == (notice is not None), notices
+    if notice is not None:
+        assert notice in notices[0]
+        assert "\n" not in notices[0]
+    calls.loads = calls.plans = 0
+    assert _plan(sb, s, cache, opts).plan == replan.plan
+    assert (calls.loads, calls.plans) == (0, 0), "memoised again"
+
+
+def test_a_board_newly_followed_misses(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
+) -> None:
+    """The archive board unreadable for the first run, readable again for the second: the
+    second follows it (a scope the memo was not made for) and plans as a cold run does."""
+    sb, s = _scenario(sandbox_factory)
+    cache, me = tmp_path / "cache", _me(sb)
+    membership = s.world.boards[s.archive.id].memberships.pop(me)
+    first = _plan(sb, s, cache)
+    assert s.archive.id not in {b for b, _ in first.meta.boards}
+    s.world.boards[s.archive.id].memberships[me] = membership
+    calls.plans = 0
+    again = _plan(sb, s, cache)
+    assert calls.plans == 1
+    assert s.archive.id in {b for b, _ in again.meta.boards}
+    assert again.plan == _plan(sb, s, None).plan != first.plan
+
+
+def test_no_cache_and_refresh_history_do_not_use_the_memo(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
+) -> None:
+    """``--no-cache`` uses no memo (the planner plans); ``--refresh-history`` reads none (the
+    history is read whole) and writes one."""
+    sb, s = _scenario(sandbox_factory)
+    cache, log = tmp_path / "cache", sb.server.request_log
+    cold = _plan(sb, s, cache)
+    calls.plans = 0
+    assert _plan(sb, s, None).plan == cold.plan
+    assert calls.plans == 1
+    before = len(log)
+    refreshed = _plan(sb, s, cache, refresh=True)
+    assert calls.plans == 2
+    assert refreshed.plan == cold.plan
+    team = _actions_requests(log[before:])[f"boards/{s.team.id}"]
+    assert "since" not in team[0].query_names
+    assert len(_memo_files(cache)) == 1
+
+
+def test_the_key_covers_every_option_and_the_state() -> None:
+    """``canonical`` tells apart every ``PlanOptions`` field's change, a set from a list, a
+    mapping's order; and is the same for equal values."""
+    from trello_restore.models import PlanOptions
+
+    base = PlanOptions(since=NOW)
+    variants = [
+        replace(base, since=NOW + timedelta(microseconds=1)),
+        replace(base, until=NOW),
+        replace(base, mode="ever-added"),
+        replace(base, removed_by="x"),
+        replace(base, cause="move"),
+        replace(base, only_recorded=True),
+        replace(base, add_to_board=True),
+        replace(base, board_role="observer"),
+        replace(base, lists=frozenset({"a"})),
+        replace(base, cards=frozenset({"a"})),
+        replace(base, restore=frozenset({"members", "archived"})),
+        replace(base, by="x"),
+    ]
+    keys = {plan_memo.canonical(v) for v in [base, *variants]}
+    assert len(keys) == len(variants) + 1
+    assert plan_memo.canonical(replace(base)) == plan_memo.canonical(base)
+    assert plan_memo.canonical({"a": 1, "b": 2}) != plan_memo.canonical({"b": 2, "a": 1})
+    assert plan_memo.canonical(frozenset({"a", "b"})) == plan_memo.canonical({"b", "a"})
+    assert plan_memo.canonical(["a", "b"]) != plan_memo.canonical({"a", "b"})
+    with pytest.raises(TypeError):
+        plan_memo.canonical(object())
+
+
+def test_a_memo_hit_costs_a_fraction_of_a_miss(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """The tool's CPU in the planning thread (store bodies, planning, the memo; the fetch's
+    readers and the sandbox run on other threads) for a re-plan on unchanged history: with
+    the memo under half of the same re-plan without it (the memo removed), best of three
+    each, measured side by side in this run."""
+    sb, s = _scenario(sandbox_factory, 24, 400, 3000)
+    cache = tmp_path / "cache"
+    cold = _plan(sb, s, cache)
+
+    def cpu(hit: bool) -> float:
+        if not hit:
+            for memo in _memo_files(cache):
+                memo.unlink()
+        start = time.thread_time()
+        result = _plan(sb, s, cache)
+        spent = time.thread_time() - start
+        assert result.plan == cold.plan
+        return spent
+
+    misses = [cpu(False) for _ in range(3)]
+    hits = [cpu(True) for _ in range(3)]
+    assert min(hits) < 0.5 * min(misses), (hits, misses)
