@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 PAGE = 1000
 Item = Mapping[str, Any]
+#: A chain's next request: its range's lower edge, the ``before`` date, the page when read
+#: already, an id cursor to ask for it by instead of the date.
+_Step = tuple[datetime | None, datetime, list[Item] | None, str | None]
 #: One request: ``(before, since)`` cursors (None: not sent) → the page, newest first.
 GetPage = Callable[[str | None, str | None], list[Item]]
 
@@ -98,47 +101,63 @@ class _Chain:
 
 
 class _Read:
-    """One listing's read in flight: the chains, how many are running, the first error."""
+    """One listing's read in flight: its chains, the page requests queued or running, the
+    first error.
+
+    Each page is a task of its own on the readers' executor, which queues the chain's next
+    page when it is done: chains of different listings (a board's actions, its cards, other
+    boards') take turns on the readers instead of one long chain holding a reader until its
+    range is read."""
 
     def __init__(self, listing: Listing, readers: _Readers | None, floor: datetime | None) -> None:
         self.listing = listing
         self.readers = readers
         self.floor = floor
         self.chains: list[_Chain] = []
-        #: At most this many ranges per listing (each ends with a short page).
-        self.most = 2 * readers.workers if readers is not None else 1
-        self.running = 0
+        self.pending = 0
         self.error: BaseException | None = None
         self.done = threading.Condition()
 
     # ------------------------------------------------------------------ chains
 
-    def start(self, lower: datetime | None, upper: datetime, first: list[Item] | None) -> None:
+    def start(
+        self,
+        lower: datetime | None,
+        upper: datetime,
+        first: list[Item] | None = None,
+        cursor: str | None = None,
+    ) -> None:
         """Read ``[lower, upper)`` (``lower`` None: everything before ``upper``) as a chain;
-        ``first`` is its newest page when already read."""
+        ``first`` is its newest page when already read, ``cursor`` an id to ask for it by."""
         chain = _Chain(upper)
         with self.done:
             self.chains.append(chain)
-            self.running += 1
+        self._queue(chain, (lower, upper, first, cursor))
+
+    def _queue(self, chain: _Chain, step: _Step) -> None:
+        with self.done:
+            self.pending += 1
         if self.readers is None:
-            self._run(chain, lower, upper, first)
+            self._task(chain, step)
             return
         with self.readers.lock:
             self.readers.busy += 1
         try:
-            self.readers.executor.submit(self._run, chain, lower, upper, first)
+            self.readers.executor.submit(self._task, chain, step)
         except BaseException:
             with self.readers.lock:
                 self.readers.busy -= 1
             self._finish(None)
             raise
 
-    def _run(
-        self, chain: _Chain, lower: datetime | None, upper: datetime, first: list[Item] | None
-    ) -> None:
+    def _task(self, chain: _Chain, step: _Step) -> None:
         error: BaseException | None = None
         try:
-            self._chain(chain, lower, upper, first)
+            after = self._step(chain, step)
+            while after is not None and self.readers is None:  # read in turn: no recursion
+                after = self._step(chain, after)
+            if after is not None:
+                self._queue(chain, after)
         except BaseException as exc:  # handed to the caller of read_backwards
             error = exc
         finally:
@@ -149,33 +168,29 @@ class _Read:
 
     def _finish(self, error: BaseException | None) -> None:
         with self.done:
-            self.running -= 1
+            self.pending -= 1
             if error is not None and self.error is None:
                 self.error = error
             self.done.notify_all()
 
-    def _chain(
-        self, chain: _Chain, lower: datetime | None, upper: datetime, first: list[Item] | None
-    ) -> None:
+    def _step(self, chain: _Chain, step: _Step) -> _Step | None:
+        """Read one page of a chain; the chain's next step, or None when its range is read."""
         if self.error is not None:
-            return
+            return None
+        lower, before, page, cursor = step
         listing = self.listing
-        before = upper
-        page = first if first is not None else self._get(before, lower)
+        if page is None:
+            page = listing.get(cursor or stamp(before), self._since(lower))
         chain.pages.append(page)
-        while len(page) >= PAGE and self.error is None:
-            oldest = min(listing.when(x) for x in page)
-            nxt = oldest + listing.step
-            if nxt >= before:
-                # A page of items inside one step: only an id cursor gets past them.
-                logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
-                page = listing.get(min(str(x["id"]) for x in page), self._since(lower))
-                chain.pages.append(page)
-                continue
-            lower = self.split(lower, nxt, before - oldest)
-            before = nxt
-            page = self._get(before, lower)
-            chain.pages.append(page)
+        if len(page) < PAGE:
+            return None
+        oldest = min(listing.when(x) for x in page)
+        nxt = oldest + listing.step
+        if nxt >= before:
+            # A page of items inside one step: only an id cursor gets past them.
+            logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
+            return lower, before, None, min(str(x["id"]) for x in page)
+        return self.split(lower, nxt, before - oldest), nxt, None, None
 
     def split(self, lower: datetime | None, upper: datetime, covered: timedelta) -> datetime | None:
         """Hand the older parts of ``[lower, upper)`` to chains of their own while readers are
@@ -187,9 +202,8 @@ class _Read:
         if bottom is None or bottom >= upper:
             return lower
         left = (upper - bottom) / max(covered, timedelta(milliseconds=1))  # pages, roughly
-        with self.done:
-            room = self.most - len(self.chains)
-        parts = min(self.readers.spare() + 1, math.ceil(left), room + 1)
+        # Each part should hold two pages or more: a range costs one short page.
+        parts = min(self.readers.spare() + 1, math.floor(left / 2))
         if parts < 2:
             return lower
         width = (upper - bottom) / parts
@@ -198,7 +212,7 @@ class _Read:
         for k in range(1, parts):
             top = edges[k]
             assert top is not None
-            self.start(edges[k + 1], top, None)
+            self.start(edges[k + 1], top)
         return edges[1]
 
     def _since(self, lower: datetime | None) -> str | None:
@@ -211,7 +225,7 @@ class _Read:
 
     def wait(self) -> list[Item]:
         with self.done:
-            while self.running:
+            while self.pending:
                 self.done.wait()
             if self.error is not None:
                 raise self.error
@@ -258,9 +272,7 @@ def read_backwards(
         if nxt > newest:
             # The newest page is all one step: go on past it by id, as a chain does.
             logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
-            read.start(
-                since, nxt, listing.get(min(str(x["id"]) for x in first), read._since(since))
-            )
+            read.start(since, nxt, cursor=min(str(x["id"]) for x in first))
         else:
-            read.start(read.split(since, nxt, newest - oldest), nxt, None)
+            read.start(read.split(since, nxt, newest - oldest), nxt)
     return read.wait()
