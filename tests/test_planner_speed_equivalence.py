@@ -12,9 +12,10 @@ board, names that tie). Fast: small scenarios only; the 1,000,000-action figure 
 
 from __future__ import annotations
 
+import copy
 import gc
 import random
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -24,6 +25,8 @@ from trello_restore.models import (
     BoardState,
     CardInfo,
     CardState,
+    Change,
+    Evidence,
     History,
     MemberAction,
     MemberRef,
@@ -206,6 +209,34 @@ def test_random_histories_plan_as_before(seed: int) -> None:
         _same_plan(history, state, options)
         _same_plan(history, state, options, members=extra, incomplete=incomplete)
         _same_plan(history, state, options, named=(board,))
+
+
+def test_the_planners_changes_are_changes_in_every_way() -> None:
+    """The planner builds its changes and their evidence as drafts turned into the frozen
+    classes (``planner._ChangeDraft``): each is of the class, equal to the same change built
+    by the constructors (every field set), hashes alike, is frozen, and copies."""
+    history, state, since, _ = _random_world(3)
+    changes = build_plan(history, state, PlanOptions(since=since, add_to_board=True)).changes
+    cards = [c for c in changes if c.action == "add_member_to_card"]
+    assert cards
+    for change in cards:
+        assert change.evidence is not None
+        assert type(change) is Change
+        assert type(change.evidence) is Evidence
+        built = Change(
+            **{f.name: getattr(change, f.name) for f in fields(Change) if f.name != "evidence"},
+            evidence=Evidence(
+                **{f.name: getattr(change.evidence, f.name) for f in fields(Evidence)}
+            ),
+        )
+        assert change == built
+        assert hash(change) == hash(built)
+        assert repr(change) == repr(built)
+        assert copy.deepcopy(change) == change
+        with pytest.raises(FrozenInstanceError):
+            change.member_on_board = False  # type: ignore[misc]
+        with pytest.raises(FrozenInstanceError):
+            change.evidence.kind = "ever_added"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -15,6 +15,7 @@ Times are minutes from the cutoff ``T`` (``--since``): negative is before the wi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,6 +240,10 @@ def test_a_deleted_card_is_named_as_the_actions_last_named_it() -> None:
             {"skip c1 m1 removed_again_later r1", "add c1 m1 recorded_removal r2"},
             id="removed_again_later before filtered"),
         pytest.param(
+            [rem("r1", "m1", -9), rem("r2", "m1", -5)], (), {},
+            {"skip c1 m1 removed_again_later r1", "skip c1 m1 outside_window r2"},
+            id="removed_again_later before outside_window, both before the window"),
+        pytest.param(
             [rem("r1", "m1", -5, by="m2", deactivated=True)], (), {"removed_by": "lead"},
             {"skip c1 m1 filtered r1"}, id="filtered before deactivated"),
         pytest.param(
@@ -341,6 +346,12 @@ def test_incomplete_history_plans_only_recorded_removals() -> None:
         pytest.param(
             [move_list("mv1", "l1", 1.5), move_card("mv2", "c1", 1.2), move_card("mv3", "c1", 0)],
             [], "mv2", id="the nearest move counts"),
+        pytest.param(
+            [move_list("mv2", "l1", 1.5), move_card("mv1", "c1", 0.5)], [], "mv1",
+            id="two as near: the earlier"),
+        pytest.param(
+            [move_card("mv2", "c1", 1.5), move_list("mv1", "l1", 1.5)], [], "mv1",
+            id="two at once: the first in the history's order"),
         pytest.param(  # the card went from l1 to l2 before the removal; l2 moved
             [move_list("mv1", "l1", 1.5), move_list("mv2", "l2", 1.5)],
             [(at(-100), "c1", "l1"), (at(0), "c1", "l2"), (at(5), "c1", "l1")], "mv2",
@@ -370,6 +381,51 @@ def test_without_cause_the_coinciding_move_is_still_named() -> None:
         "m1": "mv1",
         "m2": None,
     }
+
+
+class _CountedDate(datetime):
+    """A date that counts the subtractions and comparisons made with it."""
+
+    used = 0
+
+    def __sub__(self, other: Any) -> Any:
+        _CountedDate.used += 1
+        return super().__sub__(other)
+
+    def __lt__(self, other: Any) -> bool:
+        _CountedDate.used += 1
+        return super().__lt__(other)
+
+    def __le__(self, other: Any) -> bool:
+        _CountedDate.used += 1
+        return super().__le__(other)
+
+
+def test_the_move_of_a_removal_is_found_without_a_scan_of_every_move() -> None:
+    """The mover moved one list 200 times (every 2 minutes), and each of the list's 200
+    cards lost a member 15 s after one of them: each removal names its own move, and finding
+    it takes a few date comparisons (binary searches among the mover's moves of that list),
+    not one per move the mover made (40,000 in all: seconds on a large board)."""
+
+    def counted(minute: float) -> _CountedDate:
+        return _CountedDate.fromisoformat(at(minute).isoformat())
+
+    n = 200
+    cards = [f"c{i}" for i in range(n)]
+    moves = [
+        MoveAction(f"mv{i:03d}", "moveListToBoard", counted(2 * i), "lead", None, "l1", "b2", "b1")
+        for i in range(n)
+    ]
+    removals = [
+        replace(rem(f"r{i:03d}", "m1", 0, card=c), date=counted(2 * i + 0.25))
+        for i, c in enumerate(cards)
+    ]
+    _CountedDate.used = 0
+    got = plan(removals, state(board(), *(card(c) for c in cards)), moves=moves)
+    assert {(c.card_id, c.evidence.move_action_id) for c in got.changes if c.evidence} == {
+        (c, f"mv{i:03d}") for i, c in enumerate(cards)
+    }
+    assert _CountedDate.used <= 40 * n  # 21 a removal; a scan: 200
 
 
 # ----------------------------------------------------------------------------- the filters

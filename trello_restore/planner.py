@@ -29,10 +29,13 @@ import contextlib
 import gc
 import hashlib
 import operator
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
 
 from trello_restore.models import (
     MOVE_WINDOW_SECONDS,
@@ -131,11 +134,83 @@ def _by_card(actions: Iterable[MemberAction]) -> dict[str, list[MemberAction]]:
     return by_card
 
 
+class _EvidenceDraft:
+    """``Evidence``'s slots, writable: see ``_ChangeDraft``."""
+
+    __slots__ = Evidence.__slots__
+
+
+class _ChangeDraft:
+    """``Change``'s slots, writable: the planner's way to build the changes it proposes.
+
+    A frozen dataclass's constructor sets each field through ``object.__setattr__`` (past its
+    own ``__setattr__``, which refuses): 20 calls for a change and its evidence, on 1,000,000
+    actions a quarter of the planning time. ``propose`` makes a draft instead (``_new``: no
+    constructor), sets its slots by plain attribute stores, and then makes it the frozen class
+    by assigning ``__class__``, which Python allows between classes of the same layout (the
+    same slots in the same order, on ``object``). What comes out is a ``Change`` in every
+    way: its type, equality, hash, repr, pickling, immutability. A field added to ``Change``
+    must be set in ``propose`` too (an unset slot raises ``AttributeError`` when read; the
+    tests compare these changes with ones built by the constructor, field by field)."""
+
+    __slots__ = Change.__slots__
+
+
+_new = object.__new__
+
+
+class _MoveIndex:
+    """The moves of cards and lists between boards per author and card, and per author and
+    list, each in date order: the move a removal came with is then found by binary searches
+    among its author's moves of that card and of that list, not by a scan of every move its
+    author made (a mover of a few hundred lists whose move stripped thousands of members:
+    millions of date comparisons)."""
+
+    def __init__(self, moves: Iterable[MoveAction]) -> None:
+        #: (author, True, card id) or (author, False, list id) -> (dates, (date, position, move)).
+        self.index: dict[
+            tuple[str, bool, str], tuple[list[datetime], list[tuple[datetime, int, MoveAction]]]
+        ] = {}
+        grouped: dict[tuple[str, bool, str], list[tuple[datetime, int, MoveAction]]]
+        grouped = defaultdict(list)
+        for position, m in enumerate(moves):
+            if m.card_id is not None:
+                grouped[(m.by, True, m.card_id)].append((m.date, position, m))
+            if m.list_id is not None:
+                grouped[(m.by, False, m.list_id)].append((m.date, position, m))
+        for key, entries in grouped.items():
+            entries.sort(key=_DATE_POSITION)
+            self.index[key] = ([date for date, _, _ in entries], entries)
+        #: Who moved a card or a list.
+        self.movers = {author for author, _, _ in grouped}
+
+    def coinciding(self, rem: MemberAction, list_id: str) -> MoveAction | None:
+        """The move of the removal's card, or of ``list_id`` (the list the card was in), by the
+        removal's author within 60 s of it; of several, the closest in time, then the first in
+        the history's order."""
+        window = timedelta(seconds=MOVE_WINDOW_SECONDS)
+        date = rem.date
+        best: tuple[timedelta, int, MoveAction] | None = None
+        for key in ((rem.by, True, rem.card_id), (rem.by, False, list_id)):
+            found = self.index.get(key)
+            if found is None:
+                continue
+            dates, entries = found
+            first, end = bisect_left(dates, date - window), bisect_right(dates, date + window)
+            for when, position, move in entries[first:end]:
+                distance = abs(when - date)
+                if best is None or (distance, position) < best[:2]:
+                    best = (distance, position, move)
+        return best[2] if best is not None else None
+
+
 class _Planner:
     """The member rule (design.md §3), made to run in one pass over each card's actions: the
     actions are grouped per card once, per-card facts (selected, its board, the plan's sort
     prefix) are computed once per card, and a removal's later actions are found by one
-    backward pass instead of a scan per removal. ``tests/planner_reference.py`` keeps the
+    backward pass instead of a scan per removal, the same pass that replays the card to the
+    cutoff; the move a removal came with is looked up in an index (``_MoveIndex``), and the
+    changes are built as drafts (``_ChangeDraft``). ``tests/planner_reference.py`` keeps the
     straightforward version the output is held to (``test_planner_speed_equivalence``)."""
 
     def __init__(
@@ -149,6 +224,7 @@ class _Planner:
         by_card: dict[str, list[MemberAction]],
     ) -> None:
         self.h, self.state, self.opts = history, state, options
+        self.since = options.since
         self.incomplete = incomplete
         self.scope = scope
         self.wanted_lists = (
@@ -172,14 +248,14 @@ class _Planner:
         self.card_lists: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         for date, cid, lid in history.card_lists:
             self.card_lists[cid].append((date, lid))
-        self.moves_by_member: dict[str, list[MoveAction]] = defaultdict(list)
-        for m in history.moves:
-            self.moves_by_member[m.by].append(m)
+        self.moves = _MoveIndex(history.moves)
         self.list_names = {
             lid: name for board in state.boards.values() for lid, name in board.lists.items()
         }
-        #: Per card, the changes proposed for it, in the order they were proposed.
-        self.candidates: dict[str, list[Change]] = {}
+        #: Per card, where its changes go in the plan (board name and id, list name and id,
+        #: card name and id: the same for each of its changes) and the changes proposed for
+        #: it, in the order they were proposed.
+        self.groups: list[tuple[tuple[str, ...], list[Change]]] = []
         #: ``propose``'s card: the card, its board, its list's name, its candidates.
         self.card_ctx: tuple[CardState, BoardState, str, list[Change]] | None
         self.card_ctx = None
@@ -214,32 +290,20 @@ class _Planner:
         return ref is not None and ref.username == wanted != ""
 
     def list_at(self, card_id: str, date: datetime, fallback: str) -> str:
-        current = fallback
-        for when, lid in self.card_lists.get(card_id, []):
-            if when > date:
-                break
-            current = lid
-        return current
-
-    def coinciding_move(self, rem: MemberAction, list_id: str) -> MoveAction | None:
-        """The move of this card, or of the list it was in, by the same member, within 60 s."""
-        window = timedelta(seconds=MOVE_WINDOW_SECONDS)
-        best: MoveAction | None = None
-        for m in self.moves_by_member.get(rem.by, []):
-            if abs(m.date - rem.date) > window:
-                continue
-            same_thing = m.card_id == rem.card_id or (
-                m.list_id is not None and m.list_id == list_id
-            )
-            if same_thing and (best is None or abs(m.date - rem.date) < abs(best.date - rem.date)):
-                best = m
-        return best
+        """The list the card was in at ``date``: its last place at or before it (``fallback``,
+        its list now, when none is known)."""
+        places = self.card_lists.get(card_id)
+        if not places:
+            return fallback
+        i = bisect_right(places, date, key=_FIRST)
+        return places[i - 1][1] if i else fallback
 
     def move_of(self, card: CardState, rem: MemberAction) -> MoveAction | None:
-        """``coinciding_move`` of a removal (nothing to look at when its author moved nothing)."""
-        if rem.by not in self.moves_by_member:
+        """The move of this card, or of the list it was in, by the removal's author, within
+        60 s of it (nothing to look at when its author moved nothing)."""
+        if rem.by not in self.moves.movers:
             return None
-        return self.coinciding_move(rem, self.list_at(card.id, rem.date, card.list_id))
+        return self.moves.coinciding(rem, self.list_at(card.id, rem.date, card.list_id))
 
     def skip(
         self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str | None
@@ -256,12 +320,11 @@ class _Planner:
     ) -> None:
         ctx = self.card_ctx
         if ctx is None or ctx[0] is not card:  # the card's board, list name and changes, once
-            ctx = self.card_ctx = (
-                card,
-                self.state.boards[card.board_id],
-                self.list_names.get(card.list_id, ""),
-                self.candidates.setdefault(card.id, []),
-            )
+            board = self.state.boards[card.board_id]
+            list_name = self.list_names.get(card.list_id, "")
+            ctx = self.card_ctx = (card, board, list_name, [])
+            key = (board.name, board.id, list_name, card.list_id, card.name, card.id)
+            self.groups.append((key, ctx[3]))
         _, board, list_name, group = ctx
         members = self.members
         member = members.get(member_id) or self.member(member_id)
@@ -271,24 +334,32 @@ class _Planner:
         digest = hashlib.sha256(
             f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
         ).digest()
-        # Positional, in the order of the fields (keywords cost a tenth of the plan's time).
-        evidence = Evidence(kind, action.id, action.date, by, move.id if move else None)
-        change = Change(
-            f"c-{digest[:8].hex()}",  # = the hexdigest's first 16 digits
-            "add_member_to_card",
-            board.id,
-            board.name,
-            member,
-            card.list_id,
-            list_name,
-            card.id,
-            card.name,
-            card.short_link,
-            evidence,
-            "",
-            False,
-            ms is not None and not ms.deactivated and not ms.unconfirmed,  # ms.active
-        )
+        # Evidence(kind, action.id, action.date, by, move id, "") and Change(...), drafted
+        # (``_ChangeDraft``: a fifth of what the constructors cost).
+        evidence: Any = _new(_EvidenceDraft)
+        evidence.kind = kind
+        evidence.action_id = action.id
+        evidence.date = action.date
+        evidence.by = by
+        evidence.move_action_id = move.id if move else None
+        evidence.app = ""
+        evidence.__class__ = Evidence
+        change: Any = _new(_ChangeDraft)
+        change.change_id = f"c-{digest[:8].hex()}"  # = the hexdigest's first 16 digits
+        change.action = "add_member_to_card"
+        change.board_id = board.id
+        change.board_name = board.name
+        change.member = member
+        change.list_id = card.list_id
+        change.list_name = list_name
+        change.card_id = card.id
+        change.card_name = card.name
+        change.card_short_link = card.short_link
+        change.evidence = evidence
+        change.role = ""
+        change.member_on_card = False
+        change.member_on_board = ms is not None and not ms.deactivated and not ms.unconfirmed
+        change.__class__ = Change
         group.append(change)
 
     # ------------------------------------------------------------------------------- rules
@@ -297,94 +368,122 @@ class _Planner:
         ever_added = self.opts.mode == "ever-added"
         cards, by_card, in_window = self.state.cards, self.by_card, self.in_window
         every_card = self.wanted_lists is None and self.opts.cards is None  # no --list/--card
+        no_events: list[MemberAction] = []
         for cid in self.scope:
             card = cards.get(cid)
-            events = by_card.get(cid, [])
+            events = by_card.get(cid, no_events)
             if card is None:
                 info = self.h.cards.get(cid) or CardInfo(cid)
                 for rem in (e for e in events if e.kind == "remove"):
                     self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
                 continue
             selected = every_card or self.selected(card)
-            self.recorded(card, events, selected)
+            at_cutoff, removed_after = self.recorded(card, events, selected)
             if cid in self.incomplete:
                 continue  # the replay cannot support implied changes
             if ever_added and not any(e.kind == "remove" and in_window(e.date) for e in events):
                 self.ever_added(card, events, selected)
-            else:
-                self.silent_losses(card, events, selected)
+            elif at_cutoff:
+                self.silent_losses(card, at_cutoff, removed_after, selected)
         return self.finish()
 
-    def recorded(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
+    def recorded(
+        self, card: CardState, events: list[MemberAction], selected: bool
+    ) -> tuple[dict[str, MemberAction], set[str]]:
         """Each removal, planned or skipped with the first reason of ``SKIP_ORDER`` that
-        applies (``card_deleted`` is ``plan``'s). One backward pass: when a removal is
-        reached, ``later_add``/``later_remove`` hold the members added or removed after it.
-        (Removals are decided newest first; the order they are proposed in does not show:
-        ``finish`` orders each card's changes by member, and one card never has two changes
-        for one member.)"""
-        o = self.opts
-        on_card = card.member_ids
+        applies (``card_deleted`` is ``plan``'s), in one backward pass over the card's actions:
+        when a removal is reached, ``later_add``/``later_remove`` hold the members added or
+        removed after it. The same pass replays the card up to the cutoff for
+        ``silent_losses``: it returns, per member, the member's last action before the cutoff
+        (an add: on the card at the cutoff), and the members removed at or after it.
+
+        The actions are in date order (``History``'s), so those at or after ``since`` are the
+        last ones, found by a binary search. Removals are decided newest first; the order they
+        are proposed in does not show (``finish`` orders each card's changes by member, one
+        card never has two changes for one member, and the skipped are sorted whole)."""
+        until, on_card, decide = self.opts.until, card.member_ids, self.decide
         later_add: set[str] = set()
         later_remove: set[str] = set()
-        for rem in reversed(events):
+        newest_first = reversed(events)
+        # At or after the cutoff: in the window unless at or after ``until``.
+        for rem in islice(newest_first, len(events) - bisect_left(events, self.since, key=_DATE)):
             mid = rem.member_id
             if rem.kind != "remove":
                 later_add.add(mid)
                 continue
-            move: MoveAction | None = None
-            reason: SkipReason | None = None
             # The reasons in SKIP_ORDER's order; the first that applies wins.
             if mid in on_card:
-                reason = "already_on_card"
+                self.skip(card.id, card.name, mid, "already_on_card", rem.id)
             elif mid in later_add:
-                reason = "re_added_later"
+                self.skip(card.id, card.name, mid, "re_added_later", rem.id)
             elif mid in later_remove:
-                reason = "removed_again_later"
-            elif not selected or not self.removed_by_matches(rem.by):
-                reason = "filtered"
+                self.skip(card.id, card.name, mid, "removed_again_later", rem.id)
             else:
-                move = self.move_of(card, rem)
-                if o.cause == "move" and move is None:
-                    reason = "filtered"
-                elif rem.deactivated or mid in self.deactivated:
-                    reason = "deactivated"
-                elif not self.in_window(rem.date):
-                    reason = "outside_window"
+                decide(card, rem, selected, until is None or rem.date < until)
             later_remove.add(mid)
-            if reason is not None:
-                self.skip(card.id, card.name, mid, reason, rem.id)
-            else:
-                self.propose(card, mid, "recorded_removal", rem, move)
-
-    def silent_losses(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
-        since = self.opts.since
+        removed_after = later_remove.copy()
+        # Before the cutoff: outside the window; the first seen of each member is its last.
         at_cutoff: dict[str, MemberAction] = {}
-        cutoff = len(events)
-        for i, e in enumerate(events):
-            if e.date >= since:
-                cutoff = i
-                break
-            if e.kind == "add":
-                at_cutoff[e.member_id] = e
-            else:
-                at_cutoff.pop(e.member_id, None)
-        if not at_cutoff:
-            return
-        removed_after = {
-            e.member_id for e in events[cutoff:] if e.kind == "remove" and e.date >= since
-        }
-        on_card = card.member_ids
-        for mid, add in sorted(at_cutoff.items()):
-            if mid in on_card or mid in removed_after:
+        last = at_cutoff.setdefault
+        for rem in newest_first:
+            mid = rem.member_id
+            last(mid, rem)
+            if rem.kind != "remove":
+                later_add.add(mid)
                 continue
-            self.implied(card, mid, "reconstructed", add, selected)
+            if mid in on_card:
+                self.skip(card.id, card.name, mid, "already_on_card", rem.id)
+            elif mid in later_add:
+                self.skip(card.id, card.name, mid, "re_added_later", rem.id)
+            elif mid in later_remove:
+                self.skip(card.id, card.name, mid, "removed_again_later", rem.id)
+            else:
+                decide(card, rem, selected, False)
+            later_remove.add(mid)
+        return at_cutoff, removed_after
+
+    def decide(self, card: CardState, rem: MemberAction, selected: bool, in_window: bool) -> None:
+        """A removal of someone not on the card and not added or removed after it: the rest of
+        ``SKIP_ORDER`` (``filtered``, ``deactivated``, ``outside_window``), or the change. The
+        move it came with is looked for only where it shows: ``--cause move``, or the change."""
+        reason: SkipReason | None = None
+        move: MoveAction | None = None
+        if (
+            not selected
+            or not self.removed_by_matches(rem.by)
+            or (self.opts.cause == "move" and (move := self.move_of(card, rem)) is None)
+        ):
+            reason = "filtered"
+        elif rem.deactivated or rem.member_id in self.deactivated:
+            reason = "deactivated"
+        elif not in_window:
+            reason = "outside_window"
+        if reason is not None:
+            self.skip(card.id, card.name, rem.member_id, reason, rem.id)
+        else:
+            move = move or self.move_of(card, rem)
+            self.propose(card, rem.member_id, "recorded_removal", rem, move)
+
+    def silent_losses(
+        self,
+        card: CardState,
+        at_cutoff: dict[str, MemberAction],
+        removed_after: set[str],
+        selected: bool,
+    ) -> None:
+        """Members on the card at the cutoff (their last action before it an add), not on it
+        now, and not removed at or after it."""
+        on_card = card.member_ids
+        for mid, add in at_cutoff.items():
+            if add.kind == "add" and mid not in on_card and mid not in removed_after:
+                self.implied(card, mid, "reconstructed", add, selected)
 
     def ever_added(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
         last_add: dict[str, MemberAction] = {}
         for e in events:
             if e.kind == "add":
                 last_add[e.member_id] = e
-        for mid, add in sorted(last_add.items()):
+        for mid, add in last_add.items():
             if mid not in card.member_ids:
                 self.implied(card, mid, "ever_added", add, selected)
 
@@ -406,21 +505,23 @@ class _Planner:
 
     def finish(self) -> Plan:
         """The card changes (and the blocked ones) in the plan's order: by board, list, card
-        (``_card_key``) and member (username, id). Every change of a card shares its
-        ``_card_key``, so the cards are sorted once and each card's few changes by member
-        (a stable sort), instead of sorting every change by the whole key."""
+        (names, then ids) and member (username, id). Every change of a card shares its place
+        up to the member, so the cards are sorted once (by the key ``propose`` kept) and each
+        card's few changes by member, instead of sorting every change by the whole key."""
         changes: list[Change] = []
         blocked: list[Blocked] = []
         grants: dict[tuple[str, str], Change] = {}
         add_to_board = self.opts.add_to_board
-        groups = sorted(self.candidates.values(), key=lambda g: _card_key(g[0]))
-        for group in groups:
-            group.sort(key=_member_key)
+        self.groups.sort(key=_KEY)
+        for _, group in self.groups:
+            if len(group) > 1:
+                group.sort(key=_member_key)
             if not add_to_board:
-                changes.extend([c for c in group if c.member_on_board])
-                blocked.extend(
-                    [Blocked(c, "not_board_member") for c in group if not c.member_on_board]
-                )
+                for change in group:
+                    if change.member_on_board:
+                        changes.append(change)
+                    else:
+                        blocked.append(Blocked(change, "not_board_member"))
                 continue
             changes.extend(group)
             for change in group:
@@ -453,14 +554,16 @@ class _Planner:
         )
 
 
+#: A member action's date (the binary search for the cutoff); a card's place's date; a
+#: card's group of changes' plan order; an indexed move's date and place in the history.
+_DATE = operator.attrgetter("date")
+_FIRST = _KEY = operator.itemgetter(0)
+_DATE_POSITION = operator.itemgetter(0, 1)
+
+
 def _board_change_key(c: Change) -> tuple[str, ...]:
     return (c.board_name, c.board_id, c.member.username, c.member.id)
 
 
 #: The order of one card's changes: by member (username, id).
 _member_key = operator.attrgetter("member.username", "member.id")
-
-
-def _card_key(c: Change) -> tuple[str, ...]:
-    """Where a card change goes in the plan: the same for every change of one card."""
-    return (c.board_name, c.board_id, c.list_name, c.list_id, c.card_name, c.card_id)
