@@ -69,6 +69,7 @@ __all__ = [
     "action_class",
     "classes_for",
     "merge_parts",
+    "no_gc",
     "to_history",
     "union_filter",
     "write_bytes_atomic",
@@ -176,10 +177,7 @@ class Part:
             "deleted": {c: [a, d.isoformat(), by] for c, (a, d, by) in self.deleted.items()},
             "field_updates": [_field_update_row(u) for u in self.field_updates],
             "card_lists": [[d.isoformat(), c, lst] for d, c, lst in self.card_lists],
-            "cards": {
-                c: {f: [v, d.isoformat(), i] for f, (v, d, i) in s.items()}
-                for c, s in self.cards.items()
-            },
+            "cards": {c: _stamps_row(s) for c, s in self.cards.items()},
             "members": {m.id: [m.username, m.full_name] for m in self.members.values()},
             "oldest": {b: d.isoformat() for b, d in self.oldest.items()},
             "born": sorted(self.born),
@@ -203,6 +201,19 @@ class Part:
             oldest={_s(b): when(t) for b, t in d["oldest"].items()},
             born={_s(c) for c in d["born"]},
         )
+
+
+def _stamps_row(stamps: CardStamps) -> dict[str, list[Any]]:
+    """A card's stamps: ``{field: [value, date, action id]}``; the date written once per
+    action (one action, such as the card's creation, carries most of a card's fields)."""
+    out: dict[str, list[Any]] = {}
+    last: datetime | None = None
+    text = ""
+    for f, (value, date, action_id) in stamps.items():
+        if date is not last:
+            last, text = date, date.isoformat()
+        out[f] = [value, text, action_id]
+    return out
 
 
 def _member_action_row(a: MemberAction) -> list[Any]:
@@ -611,7 +622,7 @@ class HistoryStore:
         except OSError as exc:
             return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
         try:
-            with _no_gc():
+            with no_gc():
                 head = Head.from_json(json.loads(raw))
         except (KeyError, TypeError, ValueError, AttributeError):
             return _ignored(path, "it is damaged or of another version")
@@ -632,7 +643,7 @@ class HistoryStore:
         except OSError as exc:
             return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
         try:
-            with _no_gc():
+            with no_gc():
                 doc = json.loads(gzip.decompress(raw))
         except (OSError, EOFError, ValueError):
             return self._rebuild(path, "it is damaged")
@@ -641,7 +652,7 @@ class HistoryStore:
         if doc.get("version") != VERSION:
             return self._rebuild(path, f"it has format version {doc.get('version')!r}")
         try:
-            with _no_gc():
+            with no_gc():
                 stored = BoardHistory.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
             return self._rebuild(path, "it is damaged")
@@ -663,8 +674,8 @@ class HistoryStore:
         millions of small objects that all live until written, and a collection pass over
         the fetch's heap for each batch of them cost more than the rows.)"""
         path = self.path(history.board_id)
-        with _no_gc():
-            text = json.dumps(history.to_json(), separators=(",", ":"))
+        with no_gc():
+            text = json.dumps(history.to_json(), separators=(",", ":"), ensure_ascii=False)
         data = gzip.compress(text.encode(), compresslevel=1)
         del text
         try:
@@ -708,7 +719,7 @@ def _ignored(path: Path, why: str) -> Head | None:
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """The garbage collector paused (as it was before, after): for building or parsing many
     small objects that all live on, where its passes find nothing to free."""
     enabled = gc.isenabled()

@@ -47,15 +47,16 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
 from trello_restore.history_store import VERSION as STORE_VERSION
-from trello_restore.history_store import write_bytes_atomic
+from trello_restore.history_store import no_gc, write_bytes_atomic
 from trello_restore.lastrun import Scope
-from trello_restore.models import Change, MemberRef, Plan, PlanOptions
+from trello_restore.models import Change, MemberRef, Plan, PlanOptions, ValueSkipped
 from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical"]
@@ -115,7 +116,8 @@ class PlanMemo:
             unreadable,
             fetched.warnings,
         ]
-        return hashlib.sha256(canonical(doc)).hexdigest()
+        with no_gc():
+            return hashlib.sha256(canonical(doc)).hexdigest()
 
     def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
         """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
@@ -124,14 +126,19 @@ class PlanMemo:
         kept = fetched.kept
         if self.plan is not None or kept is None or kept.saved is None:
             return
-        doc = plan_to_dict(plan, meta)
-        extra = _extra(plan)
-        if _restored(doc, extra) != plan:
+        with no_gc():
+            doc = plan_to_dict(plan, meta)
+            extra = _extra(plan)
+            _with_names(doc, extra["names"])
+            same = _restored(doc, extra) == plan
+        if not same:
             logger.debug("the plan is not memoised: its document does not give it back")
             return
         header = {"format": FORMAT, "version": VERSION, "key": self.key(fetched, kept.saved)}
         body = {"plan": doc, **extra}
-        text = json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"))
+        text = (
+            json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_bytes_atomic(self.path, gzip.compress(text.encode(), compresslevel=1))
@@ -154,13 +161,15 @@ class PlanMemo:
                     return self._ignored(f"it has format version {header.get('version')!r}")
                 if header.get("key") != key:
                     return None
-                body = json.loads(f.read())
+                with no_gc():
+                    body = json.loads(f.read())
         except FileNotFoundError:
             return None
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
         try:
-            return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
+            with no_gc():
+                return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
         except (KeyError, TypeError, ValueError, AttributeError, LookupError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 
@@ -187,8 +196,24 @@ def _extra(plan: Plan) -> dict[str, dict[str, str]]:
     return {"names": names, "apps": apps}
 
 
+def _with_names(doc: Any, names: dict[str, str]) -> None:
+    """The document with each member's full name beside its username (``fullName``, as the
+    member kinds write and read a member), where the plan document leaves it out."""
+    if isinstance(doc, dict):
+        if "username" in doc and doc.get("id") in names:
+            doc["fullName"] = names[doc["id"]]
+        for value in doc.values():
+            if isinstance(value, (dict, list)):
+                _with_names(value, names)
+    elif isinstance(doc, list):
+        for value in doc:
+            if isinstance(value, (dict, list)):
+                _with_names(value, names)
+
+
 def _restored(doc: dict[str, Any], extra: dict[str, dict[str, str]]) -> Plan:
-    """The plan of a memo's document with what the document leaves out put back."""
+    """The plan of a memo's document with what the document leaves out put back (the full
+    names ``_with_names`` added that a kind does not read, the apps)."""
     plan, _ = plan_from_dict(doc)
     names, apps = extra["names"], extra["apps"]
     if not names and not apps:
@@ -199,20 +224,32 @@ def _restored(doc: dict[str, Any], extra: dict[str, dict[str, str]]) -> Plan:
         return m if name == m.full_name else replace(m, full_name=name)
 
     def change(c: Change) -> Change:
-        e = c.evidence
+        e, member = c.evidence, ref(c.member)
         if e is not None:
-            e = replace(e, by=ref(e.by), app=apps.get(e.action_id, e.app))
-        return replace(c, member=ref(c.member), evidence=e)
+            by, app = ref(e.by), apps.get(e.action_id, e.app)
+            if by is not e.by or app != e.app:
+                e = replace(e, by=by, app=app)
+        if member is c.member and e is c.evidence:
+            return c
+        return replace(c, member=member, evidence=e)
+
+    def others(s: ValueSkipped) -> ValueSkipped:
+        refs = tuple((ref(m), d) for m, d in s.others)
+        return s if refs == s.others else replace(s, others=refs)
 
     return replace(
         plan,
         changes=tuple(change(c) for c in plan.changes),
-        blocked=tuple(replace(b, change=change(b.change)) for b in plan.blocked),
-        skipped=tuple(replace(s, member=ref(s.member)) for s in plan.skipped),
-        value_skipped=tuple(
-            replace(s, others=tuple((ref(m), d) for m, d in s.others)) for s in plan.value_skipped
+        blocked=tuple(
+            b if (c := change(b.change)) is b.change else replace(b, change=c) for b in plan.blocked
         ),
-        unrestorable=tuple(replace(u, by=ref(u.by)) for u in plan.unrestorable),
+        skipped=tuple(
+            s if (m := ref(s.member)) is s.member else replace(s, member=m) for s in plan.skipped
+        ),
+        value_skipped=tuple(others(s) for s in plan.value_skipped),
+        unrestorable=tuple(
+            u if (m := ref(u.by)) is u.by else replace(u, by=m) for u in plan.unrestorable
+        ),
     )
 
 
@@ -234,43 +271,28 @@ def _refs(plan: Plan) -> list[MemberRef]:
 
 def canonical(value: Any) -> bytes:
     """Canonical JSON (UTF-8) of plain data and dataclasses: a dataclass as its class name and
-    its fields' values in order, a mapping as its (key, value) pairs in order (the planner may
-    depend on it), a set sorted, a date in ISO form. Equal inputs, equal bytes; any field or
-    value that differs, different bytes."""
-    return json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False).encode()
+    its fields' values in order, a mapping in its order (the planner may depend on it), a set
+    sorted, a date in ISO form. Equal inputs, equal bytes; any field or value that differs,
+    different bytes. (JSON's own encoder walks it; only what it cannot encode comes here.)"""
+    return json.dumps(
+        value, default=_plain, separators=(",", ":"), ensure_ascii=False, check_circular=False
+    ).encode()
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-_SCALARS = (str, int, float, bool, type(None))
+_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, _SCALARS):
-        return value
-    encode = _ENCODERS.get(type(value))
-    if encode is not None:
-        return encode(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        names = _FIELDS.get(type(value))
-        if names is None:
-            names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
-        return [type(value).__name__, *[_plain(getattr(value, n)) for n in names]]
-    raise TypeError(f"not plain data: {type(value).__name__}")
-
-
-def _pairs(value: dict[Any, Any]) -> list[Any]:
-    return [[_plain(k), _plain(v)] for k, v in value.items()]
-
-
-def _sorted(value: frozenset[Any] | set[Any]) -> list[Any]:
-    return ["set", *sorted((_plain(v) for v in value), key=json.dumps)]
-
-
-_ENCODERS: dict[type, Callable[[Any], Any]] = {
-    list: lambda v: [_plain(x) for x in v],
-    tuple: lambda v: [_plain(x) for x in v],
-    dict: _pairs,
-    set: _sorted,
-    frozenset: _sorted,
-    datetime: lambda v: ["date", v.isoformat()],
-}
+    """What JSON's encoder cannot encode, as what it can."""
+    if isinstance(value, datetime):
+        return ["date", value.isoformat()]
+    if isinstance(value, (set, frozenset)):
+        return ["set", *sorted(value, key=lambda x: canonical(x))]
+    get = _FIELDS.get(type(value))
+    if get is None:
+        if not is_dataclass(value) or isinstance(value, type):
+            raise TypeError(f"not plain data: {type(value).__name__}")
+        names = [f.name for f in fields(value)]
+        many = attrgetter(*names)
+        get = _FIELDS[type(value)] = many if len(names) > 1 else lambda v: (many(v),)
+    return [type(value).__name__, *get(value)]
