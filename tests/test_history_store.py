@@ -9,11 +9,13 @@ notice) when it cannot be used; ``--no-cache`` and ``--refresh-history``."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import random
 import shutil
+import sqlite3
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -188,6 +190,28 @@ def test_a_replan_on_unchanged_history_sends_one_actions_request_per_board(
     uncached = run("--no-cache")
     assert len(uncached[team]) == len(cold[team])
     assert not any(p.exists() for p in stores), "--no-cache writes no store"
+
+
+def test_action_pages_are_not_kept_in_the_http_cache(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stores hold what the action pages say: after a cold dry run of a board with several
+    pages of history, the HTTP cache (the SQLite file beside the stores) holds the state's
+    answers but no actions page."""
+    s = generate(21, 60, history_actions=2500)
+    sb = sandbox_factory(s, time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    home = _home()
+    args = (*_fast(home), "--board", s.team.id, "--since", s.incident_at.isoformat(), "--dry-run")
+    before = len(sb.server.request_log)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert len(_actions_requests(sb.server.request_log[before:])[f"boards/{s.team.id}"]) > 2
+    [db] = (home / "cache").glob("http-*.sqlite")
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        kept = [str(v) for (v,) in con.execute("select value from responses")]
+    assert kept, "the state's answers are cached"
+    assert not [v for v in kept if "/actions" in v]
 
 
 @pytest.mark.parametrize(
