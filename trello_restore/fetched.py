@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 from trello_restore.models import History, MemberRef, State
 
-__all__ = ["BoardInfo", "Fetched", "Kept", "Lazily", "born_in_feed"]
+__all__ = ["BoardInfo", "Fetched", "Kept", "Lazily", "born_in_feed", "later"]
 
 T = TypeVar("T")
 
@@ -38,10 +38,6 @@ class Lazily(Generic[T]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = f"_lazily_{name}"
 
-    @overload
-    def __get__(self, obj: None, owner: Any) -> T: ...
-    @overload
-    def __get__(self, obj: object, owner: Any) -> T: ...
     def __get__(self, obj: object | None, owner: Any = None) -> T:
         if obj is None:  # the dataclass asks the class for the default
             if self.default:
