@@ -29,6 +29,7 @@ def _fetch(sb: Sandbox, board: str, cache: Path | None = None) -> tuple[Fetched,
     store = HistoryStore(cache) if cache is not None else None
     with TrelloApi(settings) as api:
         fetched = fetch(api, resolve_boards(api, [board]), store=store)
+        fetched.history  # noqa: B018 - read (and kept) while the api is open, as a plan does
         return fetched, api.requests_sent
 
 
