@@ -66,6 +66,9 @@ class Opts:
     since: timedelta = timedelta(0)
     restore: tuple[str, ...] = ("members",)
     by: str | None = None
+    #: A window of these dates instead (``at``: ``since``; ``until``: none without it).
+    at: datetime | None = None
+    until: datetime | None = None
 
 
 def _plan(
@@ -76,8 +79,8 @@ def _plan(
     request = build_request(
         boards=(s.team.id,),
         exports=(),
-        since=(s.incident_at + o.since).isoformat(),
-        until=None,
+        since=(o.at or s.incident_at + o.since).isoformat(),
+        until=o.until.isoformat() if o.until is not None else None,
         now=NOW,
         restore=o.restore,
         by=o.by,
@@ -380,3 +383,101 @@ def test_a_memo_hit_costs_a_fraction_of_a_miss(
     misses = [cpu(False) for _ in range(3)]
     hits = [cpu(True) for _ in range(3)]
     assert min(hits) < 0.5 * min(misses), (hits, misses)
+
+
+# ------------------------------------------------------------------------------ the window
+
+#: A cutoff after every date the planner compares it with (the memo's rule, as this test has it).
+AFTER = "after"
+HOUR = timedelta(hours=1)
+
+
+def test_the_window_is_keyed_by_what_it_selects(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
+) -> None:
+    """Cutoffs after the newest action select alike: a ``since`` after it, and an ``until``
+    after it or none, hit the memo of any other such cutoff (a cron job's moving
+    ``--since last-run``); a cutoff at or before it is keyed by its date (at the newest
+    action it selects that action, and the plan differs). For each window in turn, the
+    re-plan through the memo equals a ``--no-cache`` plan of the same window (its options
+    included), and it hits exactly where the rule says: when the window, so keyed, is that of
+    the last plan made."""
+    sb, s = _scenario(sandbox_factory)
+    w, cache = s.world, tmp_path / "cache"
+    card = next(c for c in w.cards.values() if c.id_board == s.team.id and c.id_members)
+    # The newest action of all: the mover takes a member off a card an hour after the rest.
+    w.remove_member_from_card(card.id, card.id_members[0], s.mover.id, w.last_time + HOUR)
+    newest = w.last_time
+    ms, day = timedelta(milliseconds=1), timedelta(days=1)
+    windows = [
+        (newest + ms, None),
+        (newest + timedelta(seconds=1), None),
+        (newest + day, newest + 2 * day),
+        (newest, None),  # the newest action in the window: another plan
+        (newest, newest + HOUR),
+        (newest - ms, None),
+        (s.incident_at, None),
+        (s.incident_at, newest + ms),
+        (s.incident_at, newest),  # the newest action outside the window: another plan
+        (s.incident_at, s.incident_at + HOUR),
+        (newest + 5 * timedelta(seconds=1), None),
+        (newest + 365 * day, None),
+    ]
+
+    def keyed(since: datetime, until: datetime | None) -> tuple[object, object]:
+        return (
+            AFTER if since > newest else since,
+            AFTER if until is None or until > newest else until,
+        )
+
+    memoised: tuple[object, object] | None = None
+    plans: dict[tuple[datetime, datetime | None], PlanResult] = {}
+    hits = []
+    for since, until in windows:
+        o = Opts(at=since, until=until)
+        calls.loads = calls.plans = 0
+        replan = _plan(sb, s, cache, o)
+        hit = calls.plans == 0
+        assert hit == (keyed(since, until) == memoised), (since, until)
+        assert calls.loads == 0 or not hit
+        assert (replan.plan.options.since, replan.plan.options.until) == (since, until)
+        assert replan.plan == _plan(sb, s, None, o).plan, (since, until)
+        if not hit:
+            memoised = keyed(since, until)
+        plans[(since, until)] = replan
+        hits.append(hit)
+    assert hits == [False, True, True, False, True, False, False, True, False, False, False, True]
+    after, at_newest = plans[(newest + ms, None)], plans[(newest, None)]
+    assert after.plan.changes != at_newest.plan.changes, "the newest removal is in the window"
+    assert (
+        plans[(s.incident_at, newest + ms)].plan.changes
+        != plans[(s.incident_at, newest)].plan.changes
+    ), "and then out of it"
+
+
+def test_the_window_rule() -> None:
+    """``latest`` is the newest date of the member actions, field changes and card deletions
+    (None without any); ``window`` keys each cutoff after it as after everything."""
+    from trello_restore.models import FieldUpdate, History, MemberAction, PlanOptions
+
+    def member(i: str, at: datetime) -> MemberAction:
+        return MemberAction(i, "remove", at, "card", "m", "by", "board", False, "")
+
+    def update(at: datetime) -> FieldUpdate:
+        return FieldUpdate("u", at, "card", "card", "board", "due", None, None, "by", "")
+
+    empty = History((), (), {}, (), {}, {})
+    assert plan_memo.latest(empty) is None
+    one = replace(empty, member_actions=(member("a", NOW - HOUR), member("b", NOW)))
+    assert plan_memo.latest(one) == NOW
+    assert plan_memo.latest(replace(one, field_updates=(update(NOW + HOUR),))) == NOW + HOUR
+    deleted = replace(one, deleted_when={"c": (NOW + 2 * HOUR, "by")})
+    assert plan_memo.latest(deleted) == NOW + 2 * HOUR
+    after = plan_memo.AFTER
+    assert plan_memo.window(PlanOptions(since=NOW), None) == (after, after)
+    assert plan_memo.window(PlanOptions(since=NOW, until=NOW + HOUR), None) == (after, after)
+    assert plan_memo.window(PlanOptions(since=NOW), NOW) == (NOW, after)
+    assert plan_memo.window(PlanOptions(since=NOW + HOUR), NOW) == (after, after)
+    assert plan_memo.window(PlanOptions(since=NOW - HOUR, until=NOW), NOW) == (NOW - HOUR, NOW)
+    later = PlanOptions(since=NOW - HOUR, until=NOW + HOUR)
+    assert plan_memo.window(later, NOW) == (NOW - HOUR, after)

@@ -13,11 +13,39 @@ SHA-256 of canonical JSON of all of it, with the history standing in as the iden
 * a format version and the tool's ``__version__`` (a new planner never reads an old memo);
 * the scope: API URL, account, named boards, workspace, the boards the scope resolved to;
 * the options as given to the planner (a resolved ``--since last-run``, ``--restore``, the
-  filters, every ``PlanOptions`` field);
+  filters, every ``PlanOptions`` field), ``since`` and ``until`` by what they select (below);
 * per board in scope (in scope order), its store's generation (``history_store``: a new one
   each time a store's content changes; its head names it);
 * a digest of the fresh state, member names, boards (id, name, URL), named and unreadable
   boards and warnings.
+
+**The window by what it selects.** The planner reads ``since`` and ``until`` only in
+comparisons with the dates of the history's actions, here (checked in planner.py,
+planner_values.py, planner_scope.py, history.py):
+
+* ``planner.build_plan``: ``_by_card`` splits the member actions at ``since`` (before it: each
+  card replayed to the cutoff, for the silent losses; at or after it: the window's removals);
+* ``planner._Planner.in_window`` (``--mode ever-added``: a removal in the window) and
+  ``_Planner.recorded`` (a removal at or after ``until`` is ``outside_window``), on member
+  actions' dates;
+* ``planner_values._Values.in_window``: field changes' dates (``selected``; ``judge``'s
+  ``outside_window``/``filtered``) and card deletions' dates (``unrestorable``);
+* and the plan's own copy of the options (``Plan.options``: printed, written in the plan file,
+  ``oneshot`` reads its ``until`` for the last-run it records).
+
+Nothing else: ``planner_scope`` (``cards_in_scope``, ``resolve_filters``, which leaves both
+as given), ``history.credit_apps`` and ``PlanMeta`` never read them; the state's dates (a
+card's due date) are compared with other values, never with the window; a skipped entry
+holds an action id and a reason, not a cutoff. So two cutoffs after the newest of those
+dates (``latest``: of the member actions, field changes and card deletions of the history the
+plan was made from, card feeds included) select alike (a ``since`` nothing, an ``until``
+everything, as no ``until``), and so make the same plan: the key holds ``latest`` and
+each cutoff either as its date or as "after everything" (``since`` after ``latest``; ``until``
+after it, or none), and a hit's plan carries the run's own ``since`` and ``until``. The
+memo's ``latest`` is the current history's whenever the key matches (the same stores, state
+and options: the same history), and a memo whose ``latest`` was changed misses. A cron
+job (``--since last-run``: the last run's start, less five minutes) whose last run found
+nothing new, or only its own writes before that, hits although its ``since`` moved.
 
 A later fetch through the store that finds nothing new on any board (each board's ``since=``
 request came back empty, no store was built, rebuilt or extended: ``Kept.unchanged``) looks
@@ -30,8 +58,9 @@ readable, another tool version — is another key: a miss, and the plan is made 
 memo (and memoised).
 
 ``<cache_dir>/plans/<scope key>.json.gz`` (gzip'd, 0600, replaced atomically): a first line
-of JSON with the format, version and key, read alone to tell a hit; then the plan as
-``planfile.plan_to_dict`` writes it (no credentials: a plan document has none) and what the
+of JSON with the format, version, key and ``latest`` (the key is made with it), read alone to
+tell a hit; then the plan as ``planfile.plan_to_dict`` writes it (no credentials: a plan
+document has none) and what the
 plan file leaves out (members' full names, the apps credited in member changes), checked to
 give back exactly the plan before it is written. A damaged or foreign memo is ignored with a
 one-line notice. ``--no-cache``: no memo; ``--refresh-history``: none is read.
@@ -46,7 +75,7 @@ import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -56,16 +85,20 @@ from trello_restore.fetched import Fetched
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.history_store import no_gc, write_bytes_atomic
 from trello_restore.lastrun import Scope
-from trello_restore.models import Change, MemberRef, Plan, PlanOptions, ValueSkipped
+from trello_restore.models import Change, History, MemberRef, Plan, PlanOptions, ValueSkipped
 from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
 
-__all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical"]
+__all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore plan memo"
 #: Bumped when what a key covers or the file's shape changes.
-VERSION = 1
+VERSION = 2
+#: A cutoff after every date the planner compares it with (``window``).
+AFTER = "after everything"
+#: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).
+_ANY = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -95,19 +128,25 @@ class PlanMemo:
         memo = cls(cache_dir / "plans" / f"{scope.key}.json.gz", scope, options)
         kept = fetched.kept
         if read and kept is not None and kept.unchanged is not None:
-            memo.plan = memo._read(memo.key(fetched, kept.unchanged))
+            stores = kept.unchanged
+            plan = memo._read(lambda newest: memo.key(fetched, stores, newest))
+            if plan is not None:  # made for a window that selects the same: this run's window
+                window_now = replace(plan.options, since=options.since, until=options.until)
+                memo.plan = replace(plan, options=window_now)
         if memo.plan is None:
             _ = fetched.history
         return memo
 
-    def key(self, fetched: Fetched, stores: dict[str, str]) -> str:
-        """The key of a plan of ``fetched`` with ``stores`` (board id -> generation)."""
+    def key(self, fetched: Fetched, stores: dict[str, str], newest: datetime | None) -> str:
+        """The key of a plan of ``fetched`` with ``stores`` (board id -> generation), whose
+        history's ``latest`` date is ``newest``."""
         unreadable = fetched.kept.unreadable if fetched.kept is not None else frozenset()
         s = self.scope
         doc = [
             [FORMAT, VERSION, __version__, STORE_VERSION],
             [s.api_url, s.account_id, s.named_boards, s.workspace_id, s.board_ids],
-            self.options,
+            [newest, *window(self.options, newest)],
+            replace(self.options, since=_ANY, until=None),
             list(stores.items()),
             fetched.state,
             fetched.members,
@@ -134,7 +173,13 @@ class PlanMemo:
         if not same:
             logger.debug("the plan is not memoised: its document does not give it back")
             return
-        header = {"format": FORMAT, "version": VERSION, "key": self.key(fetched, kept.saved)}
+        newest = latest(fetched.history)
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "key": self.key(fetched, kept.saved, newest),
+            "latest": newest.isoformat() if newest is not None else None,
+        }
         body = {"plan": doc, **extra}
         text = (
             json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
@@ -149,9 +194,9 @@ class PlanMemo:
                 exc.strerror or exc,
             )
 
-    def _read(self, key: str) -> Plan | None:
-        """The memoised plan under ``key``, or None (no memo, another key, or one that cannot
-        be used: then a one-line notice)."""
+    def _read(self, key_of: Callable[[datetime | None], str]) -> Plan | None:
+        """The memoised plan when its key is ``key_of`` its ``latest``, or None (no memo,
+        another key, or one that cannot be used: then a one-line notice)."""
         try:
             with gzip.open(self.path, "rb") as f:
                 header = json.loads(f.readline())
@@ -159,7 +204,8 @@ class PlanMemo:
                     return self._ignored("it is not a plan memo")
                 if header.get("version") != VERSION:
                     return self._ignored(f"it has format version {header.get('version')!r}")
-                if header.get("key") != key:
+                newest = header.get("latest")
+                if header.get("key") != key_of(_date(newest) if newest is not None else None):
                     return None
                 with no_gc():
                     body = json.loads(f.read())
@@ -177,6 +223,41 @@ class PlanMemo:
         """None (plan anew), with the notice."""
         logger.warning("the plan memo %s is ignored (%s): the plan is made anew", self.path, why)
         return None
+
+
+# ------------------------------------------------------------------------------- the window
+
+
+def latest(history: History) -> datetime | None:
+    """The newest date the planner compares ``since`` and ``until`` with (see the module's
+    docstring): of the member actions, field changes and card deletions; None when there are
+    none. (The history is in date order, as the planner's binary search needs it.)"""
+    dates = [d for d, _ in history.deleted_when.values()]
+    if history.member_actions:
+        dates.append(history.member_actions[-1].date)
+    if history.field_updates:
+        dates.append(history.field_updates[-1].date)
+    return max(dates, default=None)
+
+
+def window(options: PlanOptions, newest: datetime | None) -> tuple[object, object]:
+    """``since`` and ``until`` as a key holds them: each as its date, or ``AFTER`` when it
+    comes after ``newest`` (``latest``: None, no date to compare) and so selects as any other
+    such cutoff does: ``since`` nothing (every date is before it), ``until`` everything (as
+    no ``until``)."""
+    since, until = options.since, options.until
+    return (
+        AFTER if newest is None or since > newest else since,
+        AFTER if until is None or newest is None or until > newest else until,
+    )
+
+
+def _date(text: object) -> datetime:
+    """A header's ISO date (``ValueError`` for anything else: the memo is damaged)."""
+    when = datetime.fromisoformat(text) if isinstance(text, str) else None
+    if when is None or when.tzinfo is None:
+        raise ValueError(f"not a date with its time zone: {text!r}")
+    return when
 
 
 # ---------------------------------------------------------------------------- the plan back
