@@ -393,3 +393,29 @@ def test_writers_at_once_leave_a_whole_store(tmp_path: Path) -> None:
     assert not errors
     assert store.path("6" * 24).stat().st_mode & 0o777 == 0o600
     assert not [p for p in store.path("6" * 24).parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_fetch_keeps_the_history_it_read_before_anything_uses_it(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Each board's store is written as soon as its history is read, while the rest of the
+    fetch is under way, not when the plan first asks for the history: a fetch whose history
+    is never used (a run stopped after the fetch) still leaves the stores, and the next fetch
+    asks each board once (``since=``), concurrently paged or not."""
+    from trello_restore.api import ApiSettings, TrelloApi
+    from trello_restore.fetcher import fetch, resolve_boards
+
+    s = generate(21, 60, history_actions=2500)
+    sb = sandbox_factory(s)
+    settings = ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=tmp_path)
+    with TrelloApi(settings) as api:
+        fetch(api, resolve_boards(api, [s.team.id]), store=HistoryStore(tmp_path))
+    stores = sorted(tmp_path.glob(f"boards/*/history.v{VERSION}.json.gz"))
+    assert s.team.id in {p.parent.name for p in stores}
+    assert all(HistoryStore(tmp_path).head_path(p.parent.name).exists() for p in stores)
+    before = len(sb.server.request_log)
+    with TrelloApi(settings) as api:
+        again = fetch(api, resolve_boards(api, [s.team.id]), store=HistoryStore(tmp_path))
+        again.history  # noqa: B018 - read while the api is open, as a plan does
+    feeds = _actions_requests(sb.server.request_log[before:])
+    assert all(len(rs) == 1 and "since" in rs[0].query_names for rs in feeds.values()), feeds

@@ -199,3 +199,31 @@ def test_items_on_a_range_edge_are_kept() -> None:
         got = read_backwards(fake.listing(), floor=T0 - timedelta(milliseconds=1), executor=pool)
     assert [x["id"] for x in got] == _expected(fake)
     assert fake.requests == 3  # the head, then the two halves at once
+
+
+def test_the_callers_since_is_asked_as_given() -> None:
+    """Only the edges this read makes get the overlap: the caller's ``since`` (the history
+    store's newest less its own overlap) is sent as it is, on the newest page and on the
+    oldest range, so what the caller knows is not asked again."""
+    rng = random.Random(9)
+    fake = FakeListing(_spread(6000, 40, rng))
+    sent: list[str | None] = []
+    listing = fake.listing()
+    since = T0 + timedelta(days=3)
+
+    def get(before: str | None, after: str | None) -> list[Mapping[str, Any]]:
+        sent.append(after)
+        return fake.get(before, after)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = read_backwards(
+            Listing(get, listing.when, listing.step, listing.what),
+            since=since,
+            floor=T0,
+            executor=pool,
+        )
+    assert [x["id"] for x in got] == _expected(fake, since)
+    exact = _iso(since)
+    assert sent[0] == exact
+    assert all(a is not None and a >= exact for a in sent)  # nothing below it is asked
+    assert sent.count(exact) >= 2  # the newest page and the oldest range

@@ -292,52 +292,9 @@ def _feed(sink: Sink | None, page: list[Mapping[str, Any]]) -> None:
         ) from None
 
 
-def _span(
-    api: Api,
-    board_id: str,
-    first: list[Mapping[str, Any]],
-    since: str | None,
-    sink: Sink | None,
-    action_types: str,
-) -> list[Mapping[str, Any]]:
-    """The pages after ``first``, back to ``since``.
-
-    Each next page asks for ``before=<oldest date seen + 1 ms>``: it repeats the oldest
-    millisecond's actions (dropped by id) and can skip none, whether Trello compares action-id
-    cursors exactly or by second (undocumented; a list move logs many actions per second)."""
-    out: list[Mapping[str, Any]] = []
-    seen = {a["id"] for a in first}
-    page = first
-    while len(page) >= PAGE:
-        before = _next_before(page)
-        page = _page(api, board_id, before, since, sink, action_types)
-        fresh = [a for a in page if a["id"] not in seen]
-        if not fresh and len(page) >= PAGE:
-            # More than a page of actions share one millisecond: step over it by id.
-            logger.warning("board %s: over %d actions in one millisecond", board_id, PAGE)
-            page = _page(api, board_id, min(a["id"] for a in page), since, sink, action_types)
-            fresh = [a for a in page if a["id"] not in seen]
-        seen.update(a["id"] for a in fresh)
-        out.extend(fresh)
-    return out
-
-
 def _next_before(page: Sequence[Mapping[str, Any]]) -> str:
     oldest = min(parse_date(a["date"]) for a in page)
-    return _stamp(oldest + timedelta(milliseconds=1))
-
-
-_stamp = stamp
-
-
-def _dedupe(actions: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    seen: set[str] = set()
-    out = []
-    for a in actions:
-        if a["id"] not in seen:
-            seen.add(a["id"])
-            out.append(a)
-    return out
+    return stamp(oldest + timedelta(milliseconds=1))
 
 
 def card_actions(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +28,6 @@ from trello_restore.fetcher import (
     CARD_FIELDS,
     MEMBER_CARD_FIELDS,
     _cards_from,
-    _page,
-    _span,
-    _stamp,
     board_actions,
     board_cards,
     board_state,
@@ -186,12 +183,13 @@ def _board_history(
 ) -> _Board:
     """A board's history read by its store's head: one request when nothing is new, and then
     the body is left unread; else the body with the actions newer than its newest (all of
-    them when there is no store, or the store cannot be used)."""
+    them when there is no store, or the store cannot be used), written at once: while the
+    rest of the fetch (other listings, the next rate window) is still under way, not after
+    it."""
     head = store.load_head(board_id, union)
     if head is None:
-        return _Board(
-            board_id, None, _by_body(api, board_id, union, spans, store.load(board_id, union))
-        )
+        body = _by_body(api, board_id, union, spans, store.load(board_id, union))
+        return _Board(board_id, None, _kept(store, body))
     feed = Feed(skip=head.recent)
     _read_since(api, board_id, head.since(), feed, union, spans)
     if not feed.stamps:
@@ -199,8 +197,16 @@ def _board_history(
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:
         # Not the body the head was written with (another run's, or none): go by the body.
-        return _Board(board_id, head, _by_body(api, board_id, union, spans, stored))
-    return _Board(board_id, head, stored.extended(feed))
+        return _Board(board_id, head, _kept(store, _by_body(api, board_id, union, spans, stored)))
+    return _Board(board_id, head, _kept(store, stored.extended(feed)))
+
+
+def _kept(store: HistoryStore, history: BoardHistory) -> BoardHistory:
+    """``history`` written to its store if it differs from what is there; marked clean when
+    the write worked (else it is tried again with the cards' feeds)."""
+    if history.dirty and store.save(history):
+        return replace(history, dirty=False)
+    return history
 
 
 def _by_body(
@@ -229,11 +235,7 @@ def _read_since(
     spans: ThreadPoolExecutor | None,
 ) -> None:
     """The board's actions after ``since`` (all of them for None) into ``feed``."""
-    if since is None:
-        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
-    else:
-        head = _page(api, board_id, None, _stamp(since), feed.add, union)
-        _span(api, board_id, head, _stamp(since), feed.add, union)
+    board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, since=since)
 
 
 class _Loader:

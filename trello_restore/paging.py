@@ -109,8 +109,15 @@ class _Read:
     boards') take turns on the readers instead of one long chain holding a reader until its
     range is read."""
 
-    def __init__(self, listing: Listing, readers: _Readers | None, floor: datetime | None) -> None:
+    def __init__(
+        self,
+        listing: Listing,
+        readers: _Readers | None,
+        floor: datetime | None,
+        since: datetime | None = None,
+    ) -> None:
         self.listing = listing
+        self.since = since
         self.readers = readers
         self.floor = floor
         self.chains: list[_Chain] = []
@@ -216,7 +223,11 @@ class _Read:
         return edges[1]
 
     def _since(self, lower: datetime | None) -> str | None:
-        return stamp(lower - self.listing.overlap) if lower is not None else None
+        """The ``since`` cursor of a range: below an edge this read made by ``overlap``; the
+        caller's own ``since`` as given (its repeats are the caller's to expect)."""
+        if lower is None:
+            return None
+        return stamp(lower if lower == self.since else lower - self.listing.overlap)
 
     def _get(self, before: datetime, lower: datetime | None) -> list[Item]:
         return self.listing.get(stamp(before), self._since(lower))
@@ -261,7 +272,7 @@ def read_backwards(
     the ranges are measured from when ``since`` is None — the oldest range is read open-ended
     anyway, so an item older than the floor is still found."""
     readers = _readers(executor) if executor is not None else None
-    read = _Read(listing, readers, floor)
+    read = _Read(listing, readers, floor, since)
     first = list(head) if head is not None else listing.get(None, read._since(since))
     top = _Chain(None, [first])
     read.chains.append(top)
