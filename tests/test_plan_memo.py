@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -395,8 +396,9 @@ HOUR = timedelta(hours=1)
 def test_the_window_is_keyed_by_what_it_selects(
     sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
 ) -> None:
-    """Cutoffs after the newest action select alike: a ``since`` after it, and an ``until``
-    after it or none, hit the memo of any other such cutoff (a cron job's moving
+    """Cutoffs after the newest action (but for a member added who is on the card now: a
+    settled add, as the tool's own restores) select alike: a ``since`` after it, and an
+    ``until`` after it or none, hit the memo of any other such cutoff (a cron job's moving
     ``--since last-run``); a cutoff at or before it is keyed by its date (at the newest
     action it selects that action, and the plan differs). For each window in turn, the
     re-plan through the memo equals a ``--no-cache`` plan of the same window (its options
@@ -404,14 +406,21 @@ def test_the_window_is_keyed_by_what_it_selects(
     the last plan made."""
     sb, s = _scenario(sandbox_factory)
     w, cache = s.world, tmp_path / "cache"
-    card = next(c for c in w.cards.values() if c.id_board == s.team.id and c.id_members)
-    # The newest action of all: the mover takes a member off a card an hour after the rest.
+    team = [c for c in w.cards.values() if c.id_board == s.team.id and not c.closed]
+    card = next(c for c in team if c.id_members)
+    # The newest removal: the mover takes a member off a card an hour after the rest.
     w.remove_member_from_card(card.id, card.id_members[0], s.mover.id, w.last_time + HOUR)
     newest = w.last_time
+    # An hour later, a settled add: a team member put on a card they are not on.
+    members = w.boards[s.team.id].memberships
+    other, member = next((c, m) for c in team for m in members if m not in c.id_members)
+    w.add_member_to_card(other.id, member, s.mover.id, newest + HOUR)
+    settled = w.last_time
     ms, day = timedelta(milliseconds=1), timedelta(days=1)
     windows = [
         (newest + ms, None),
-        (newest + timedelta(seconds=1), None),
+        (settled, None),  # the settled add in the window: the same plan
+        (newest + timedelta(seconds=1), settled),
         (newest + day, newest + 2 * day),
         (newest, None),  # the newest action in the window: another plan
         (newest, newest + HOUR),
@@ -437,16 +446,17 @@ def test_the_window_is_keyed_by_what_it_selects(
         o = Opts(at=since, until=until)
         calls.loads = calls.plans = 0
         replan = _plan(sb, s, cache, o)
-        hit = calls.plans == 0
-        assert hit == (keyed(since, until) == memoised), (since, until)
-        assert calls.loads == 0 or not hit
+        memo = calls.plans == 0
+        assert memo == (keyed(since, until) == memoised), (since, until)
+        assert calls.loads == 0 or not memo
         assert (replan.plan.options.since, replan.plan.options.until) == (since, until)
         assert replan.plan == _plan(sb, s, None, o).plan, (since, until)
-        if not hit:
+        if not memo:
             memoised = keyed(since, until)
         plans[(since, until)] = replan
-        hits.append(hit)
-    assert hits == [False, True, True, False, True, False, False, True, False, False, False, True]
+        hits.append(memo)
+    miss, hit = False, True
+    assert hits == [miss, hit, hit, hit, miss, hit, miss, miss, hit, miss, miss, miss, hit]
     after, at_newest = plans[(newest + ms, None)], plans[(newest, None)]
     assert after.plan.changes != at_newest.plan.changes, "the newest removal is in the window"
     assert (
@@ -456,23 +466,44 @@ def test_the_window_is_keyed_by_what_it_selects(
 
 
 def test_the_window_rule() -> None:
-    """``latest`` is the newest date of the member actions, field changes and card deletions
-    (None without any); ``window`` keys each cutoff after it as after everything."""
-    from trello_restore.models import FieldUpdate, History, MemberAction, PlanOptions
+    """``latest`` is the newest date of the member removals, adds of members not on the card
+    now, field changes and card deletions (None without any); ``window`` keys each cutoff
+    after it as after everything."""
+    from trello_restore.models import (
+        CardState,
+        FieldUpdate,
+        History,
+        MemberAction,
+        PlanOptions,
+        State,
+    )
 
-    def member(i: str, at: datetime) -> MemberAction:
-        return MemberAction(i, "remove", at, "card", "m", "by", "board", False, "")
+    def member(i: str, at: datetime, kind: Literal["add", "remove"] = "remove") -> MemberAction:
+        return MemberAction(i, kind, at, "card", "m", "by", "board", False, "")
 
     def update(at: datetime) -> FieldUpdate:
         return FieldUpdate("u", at, "card", "card", "board", "due", None, None, "by", "")
 
-    empty = History((), (), {}, (), {}, {})
-    assert plan_memo.latest(empty) is None
+    def card(*members: str) -> State:
+        return State({}, {"card": CardState("card", "", "", "board", "list", False, members)})
+
+    empty, nobody = History((), (), {}, (), {}, {}), card()
+    assert plan_memo.latest(empty, nobody) is None
     one = replace(empty, member_actions=(member("a", NOW - HOUR), member("b", NOW)))
-    assert plan_memo.latest(one) == NOW
-    assert plan_memo.latest(replace(one, field_updates=(update(NOW + HOUR),))) == NOW + HOUR
+    assert plan_memo.latest(one, nobody) == NOW
+    assert plan_memo.latest(replace(one, field_updates=(update(NOW + HOUR),)), nobody) == (
+        NOW + HOUR
+    )
     deleted = replace(one, deleted_when={"c": (NOW + 2 * HOUR, "by")})
-    assert plan_memo.latest(deleted) == NOW + 2 * HOUR
+    assert plan_memo.latest(deleted, nobody) == NOW + 2 * HOUR
+    # An add of a member who is on the card now is left out; one who is not on it, or of a
+    # card that is gone, counts.
+    added = replace(one, member_actions=(*one.member_actions, member("c", NOW + HOUR, "add")))
+    assert plan_memo.latest(added, card("m")) == NOW
+    assert plan_memo.latest(added, card("x")) == NOW + HOUR
+    assert plan_memo.latest(added, State({}, {})) == NOW + HOUR
+    only_added = replace(empty, member_actions=(member("c", NOW, "add"),))
+    assert plan_memo.latest(only_added, card("m")) is None
     after = plan_memo.AFTER
     assert plan_memo.window(PlanOptions(since=NOW), None) == (after, after)
     assert plan_memo.window(PlanOptions(since=NOW, until=NOW + HOUR), None) == (after, after)

@@ -37,15 +37,22 @@ Nothing else: ``planner_scope`` (``cards_in_scope``, ``resolve_filters``, which 
 as given), ``history.credit_apps`` and ``PlanMeta`` never read them; the state's dates (a
 card's due date) are compared with other values, never with the window; a skipped entry
 holds an action id and a reason, not a cutoff. So two cutoffs after the newest of those
-dates (``latest``: of the member actions, field changes and card deletions of the history the
-plan was made from, card feeds included) select alike (a ``since`` nothing, an ``until``
-everything, as no ``until``), and so make the same plan: the key holds ``latest`` and
-each cutoff either as its date or as "after everything" (``since`` after ``latest``; ``until``
-after it, or none), and a hit's plan carries the run's own ``since`` and ``until``. The
-memo's ``latest`` is the current history's whenever the key matches (the same stores, state
-and options: the same history), and a memo whose ``latest`` was changed misses. A cron
-job (``--since last-run``: the last run's start, less five minutes) whose last run found
-nothing new, or only its own writes before that, hits although its ``since`` moved.
+dates (``latest``: of the history the plan was made from, card feeds included) select alike
+(a ``since`` nothing, an ``until`` everything, as no ``until``), and so make the same plan.
+One kind of action is left out of ``latest``: a member added to a card who is on it now (a
+*settled* add, such as the tool's own restores). Before or after ``since``, such an add
+changes nothing: ``until`` is compared with removals' dates only; a removal of that member,
+at any date, is ``already_on_card`` first; a silent loss (or an ``--mode ever-added`` change)
+is of a member not on the card now, which this one is; and the cards acted on are the same.
+The key holds ``latest`` and each cutoff either as its date or as "after everything"
+(``since`` after ``latest``; ``until`` after it, or none), and a hit's plan carries the run's
+own ``since`` and ``until``. The memo's ``latest`` is the current run's whenever the key
+matches (the same stores, state and options: the same history and cards), and a memo whose
+``latest`` was changed misses. So in a cron job (``--since last-run``: the last run's start,
+less five minutes) a run with nothing new hits although its ``since`` moved, unless the last
+run that planned had someone's action in its window (then this run plans, and the next one
+hits); the tool's own restores are settled adds and do not count (with ``--restore``'s value
+kinds its own field changes do: one run more).
 
 A later fetch through the store that finds nothing new on any board (each board's ``since=``
 request came back empty, no store was built, rebuilt or extended: ``Kept.unchanged``) looks
@@ -60,10 +67,10 @@ memo (and memoised).
 ``<cache_dir>/plans/<scope key>.json.gz`` (gzip'd, 0600, replaced atomically): a first line
 of JSON with the format, version, key and ``latest`` (the key is made with it), read alone to
 tell a hit; then the plan as ``planfile.plan_to_dict`` writes it (no credentials: a plan
-document has none) and what the
-plan file leaves out (members' full names, the apps credited in member changes), checked to
-give back exactly the plan before it is written. A damaged or foreign memo is ignored with a
-one-line notice. ``--no-cache``: no memo; ``--refresh-history``: none is read.
+document has none) and what the plan file leaves out (members' full names, the apps credited
+in member changes), checked to give back exactly the plan before it is written. A damaged
+or foreign memo is ignored with a one-line notice. ``--no-cache``: no memo;
+``--refresh-history``: none is read.
 """
 
 from __future__ import annotations
@@ -85,7 +92,15 @@ from trello_restore.fetched import Fetched
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.history_store import no_gc, write_bytes_atomic
 from trello_restore.lastrun import Scope
-from trello_restore.models import Change, History, MemberRef, Plan, PlanOptions, ValueSkipped
+from trello_restore.models import (
+    Change,
+    History,
+    MemberRef,
+    Plan,
+    PlanOptions,
+    State,
+    ValueSkipped,
+)
 from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
@@ -173,7 +188,7 @@ class PlanMemo:
         if not same:
             logger.debug("the plan is not memoised: its document does not give it back")
             return
-        newest = latest(fetched.history)
+        newest = latest(fetched.history, fetched.state)
         header = {
             "format": FORMAT,
             "version": VERSION,
@@ -228,15 +243,20 @@ class PlanMemo:
 # ------------------------------------------------------------------------------- the window
 
 
-def latest(history: History) -> datetime | None:
-    """The newest date the planner compares ``since`` and ``until`` with (see the module's
-    docstring): of the member actions, field changes and card deletions; None when there are
-    none. (The history is in date order, as the planner's binary search needs it.)"""
+def latest(history: History, state: State) -> datetime | None:
+    """The newest date the planner compares ``since`` and ``until`` with where the window
+    matters (see the module's docstring): of the member removals, the member adds whose member
+    is not on the card now (in ``state``), the field changes and the card deletions; None when
+    there are none. (The history is in date order, as the planner's binary search needs it.)"""
     dates = [d for d, _ in history.deleted_when.values()]
-    if history.member_actions:
-        dates.append(history.member_actions[-1].date)
     if history.field_updates:
         dates.append(history.field_updates[-1].date)
+    cards = state.cards
+    for a in reversed(history.member_actions):
+        card = cards.get(a.card_id)
+        if a.kind == "remove" or card is None or a.member_id not in card.member_ids:
+            dates.append(a.date)
+            break
     return max(dates, default=None)
 
 
