@@ -15,7 +15,8 @@ Paging detail: Trello derives a date from an id passed as ``before``, to the sec
 and its open paging bug trello-archive/api-docs#68; trello-api-notes.md §13.1), and a list move
 logs many actions in the same second. So each next page asks for ``before=<oldest date seen +
 1 ms>``: it repeats the oldest millisecond's actions (dropped by id) and can skip none. Cards,
-which carry no date but their id's second, are paged the same way by that second.
+which carry no date but their id's second, are paged the same way by that second. A long
+listing is read in date ranges at once (``paging.read_backwards``).
 """
 
 from __future__ import annotations
@@ -124,9 +125,10 @@ def fetch(
     (``fetcher_stored.fetch_stored``); the current
     state is read fresh either way.
 
-    Independent reads (each board's history slices, memberships, lists, card pages) run on
-    ``workers`` threads: at Trello's latency a single chain of requests would be bound by round
-    trips, not by the rate limit that the api's shared limiter enforces."""
+    Independent reads (each board's history and card listing, in date ranges: ``paging.py``;
+    memberships, lists) run on ``workers`` threads: at Trello's latency a single chain of
+    requests would be bound by round trips, not by the rate limit that the api's shared
+    limiter enforces."""
     kinds = frozenset(kinds)
     if store is not None:
         # Imported here: the stored path reads through this module's requests.
@@ -140,7 +142,7 @@ def fetch(
     )
     warnings: list[str] = []
     unreadable: set[str] = set()
-    # Two pools: a board's history task waits for its spans, which must not queue behind it.
+    # Two pools: a board's history task waits for its pages, which must not queue behind it.
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
