@@ -152,6 +152,28 @@ def apply_plan(
             "apply the plan it belongs to"
         )
     check_plan_target(meta, api.settings.api_url)  # before any request reaches that API
+    own_limiter = api.limiter is None
+    if own_limiter:
+        # From the first request on (members/me): one the limiter did not send would read, in
+        # Trello's count, as another client's for a window (``limiter.RateLimiter``).
+        api.use_limiter(options.make_limiter())
+    try:
+        return _apply_plan(plan, meta, api, journal, options, progress, lock_dir, digest)
+    finally:
+        if own_limiter:
+            api.use_limiter(None)
+
+
+def _apply_plan(
+    plan: Plan,
+    meta: PlanMeta,
+    api: TrelloApi,
+    journal: Journal | None,
+    options: ApplyOptions,
+    progress: Callable[[ChangeOutcome], None] | None,
+    lock_dir: Path | None,
+    digest: str,
+) -> ApplyReport:
     check_plan_target(meta, api.settings.api_url, str(api.me()["id"]))
     blocked = [b.change for b in plan.blocked]
     order = [c.change_id for c in (*plan.changes, *blocked)]

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -89,11 +89,17 @@ class JournalRecord:
 
 
 def _line(record: JournalRecord) -> str:
-    """A record's JSON line: sorted keys, ``values`` only when it has some."""
-    raw = asdict(record)
+    """A record's JSON line: sorted keys, ``values`` only when it has some. The fields are read
+    as they are (``asdict`` would deep-copy each one, a fifth of a write's journaling CPU):
+    they are JSON values already."""
+    raw = {name: getattr(record, name) for name in _RECORD_FIELDS}
     if raw["values"] is None:
         del raw["values"]
     return json.dumps(raw, sort_keys=True)
+
+
+#: ``JournalRecord``'s field names, in order.
+_RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(JournalRecord))
 
 
 def _now() -> str:
