@@ -268,20 +268,25 @@ def test_never_more_than_trello_s_budget_is_counted_as_others() -> None:
 
 
 def test_recovery_after_a_window_without_foreign_traffic() -> None:
-    """The other client stops: its requests expire here a window after they were seen, and a
-    window after the last count that showed any of them, the whole budget is back."""
+    """The other client slows down and stops: a newer count replaces the older one, what is
+    kept free shrinks from the margin (their first window) to their largest rise (3) plus the
+    safety (4), and a window after the last count that showed any of them the whole budget is
+    back."""
     limiter, clock = _limiter(limit=100)
     _send(limiter, _token(31))
     clock.now += 5.0
-    _send(limiter, _token(35))  # ours: 2; others: 30 seen, 3 more now
-    assert (limiter.others(), limiter.allowance()) == (33, 90)
+    _send(limiter, _token(35))  # ours: 2; others: 30 seen, 33 now (a rise of 3)
+    assert (limiter.others(), limiter.allowance()) == (33, 90)  # their first window: margin
     clock.now += 5.0
-    assert (limiter.others(), limiter.allowance()) == (3, 90)
-    _send(limiter, _token(5))  # ours: 2 (the first is a window old); the 3 others still there
-    assert (limiter.others(), limiter.allowance()) == (3, 90)
+    # The 33 may all still be in Trello's window (they were counted 5 s ago), and 5 s passed
+    # without an answer: room for their pace over that span, but never more than takes them
+    # to the most they had (33) plus their largest rise (3).
+    assert (limiter.others(), limiter.allowance()) == (33, 93)
+    _send(limiter, _token(5))  # ours: 2 (the first is a window old); others: 3 now
+    assert (limiter.others(), limiter.allowance()) == (3, 93)
     clock.now += 5.0
     _send(limiter, _token(2))  # the others are gone: the count agrees
-    assert (limiter.others(), limiter.allowance()) == (0, 90)
+    assert (limiter.others(), limiter.allowance()) == (0, 93)
     clock.now += 5.0
     assert (limiter.others(), limiter.allowance()) == (0, 100)
     for _ in range(99):
@@ -326,6 +331,112 @@ def test_the_key_s_count_is_paced_like_the_token_s() -> None:
     assert (limiter.others(), limiter.allowance()) == (0, 100)
     _send(limiter)
     assert clock.sleeps == [pytest.approx(10.0)]
+
+
+def _beside(
+    limiter: RateLimiter, others: int, seconds: int, sent: list[float], per_second: int = 1
+) -> None:
+    """``seconds`` seconds of ``per_second`` requests, each answered at once with Trello's
+    count: its own of the last window (``sent``, kept across calls) and ``others`` foreign."""
+    clock = limiter._clock
+    assert isinstance(clock, FakeClock)
+    for _ in range(seconds):
+        clock.now += 1.0
+        for _ in range(per_second):
+            slot = limiter.acquire()
+            sent.append(slot.sent)
+            ours = sum(1 for s in sent if s > slot.sent - 10.0)
+            limiter.release(slot, [_token(ours + others)])
+
+
+def test_beside_others_the_reserve_replaces_the_margin_once_their_pace_is_known() -> None:
+    """A client that keeps 20 requests in Trello's window: the margin (10) for the window after
+    it first shows, then only the safety (4) beyond its 20 while answers keep coming, since it
+    neither rose nor can have sent more than its pace between two answers."""
+    limiter, _ = _limiter(limit=100)
+    sent: list[float] = []
+    _beside(limiter, 20, 1, sent)
+    assert (limiter.others(), limiter.allowance(), limiter.foreign_seen) == (20, 90, 1)
+    _beside(limiter, 20, 9, sent)
+    assert (limiter.others(), limiter.allowance()) == (20, 90)  # still its first window
+    _beside(limiter, 20, 1, sent)
+    assert (limiter.others(), limiter.allowance()) == (20, 96)
+    _beside(limiter, 20, 20, sent)
+    assert (limiter.others(), limiter.allowance()) == (20, 96)
+    assert limiter.foreign_seen == 31
+
+
+def test_the_reserve_grows_while_no_answer_comes() -> None:
+    """The newest count showed 10 of a client that had 20 in a window: while no answer comes,
+    room for what it sends at that pace meanwhile (2 a second), up to the 20 it had."""
+    limiter, clock = _limiter(limit=100)
+    sent: list[float] = []
+    _beside(limiter, 20, 11, sent)
+    _beside(limiter, 10, 1, sent)  # fewer now: the newer count replaces the older
+    assert (limiter.others(), limiter.allowance()) == (10, 96)
+    clock.now += 2.0
+    assert limiter.allowance() == 92  # 4 of theirs may have come meanwhile, unseen
+    clock.now += 3.0
+    assert limiter.allowance() == 86  # 10 more would take them past the 20 they had
+    clock.now += 10.0
+    assert (limiter.others(), limiter.allowance()) == (0, 100)  # a window without them
+
+
+def test_a_burst_is_kept_free_while_the_others_are_about() -> None:
+    """The others' count rose by 12 from one answer to the next: 12 are kept free (plus the
+    safety) for as long as they are about, not only for a window; once they are gone and come
+    back, their ways are learnt anew."""
+    limiter, clock = _limiter(limit=100)
+    sent: list[float] = []
+    _beside(limiter, 10, 11, sent)
+    _beside(limiter, 22, 1, sent)  # a burst of 12
+    _beside(limiter, 10, 15, sent)  # it left; the pace is back to 10
+    assert (limiter.others(), limiter.allowance()) == (10, 84)
+    clock.now += 10.0  # gone a window
+    assert limiter.allowance() == 100
+    _beside(limiter, 10, 1, sent)  # back: the margin while their ways are learnt
+    assert (limiter.others(), limiter.allowance()) == (10, 90)
+    _beside(limiter, 10, 10, sent)
+    assert limiter.allowance() == 96
+
+
+def test_a_full_window_beside_others_brings_the_margin_back_until_they_leave() -> None:
+    """An answer shows Trello's window full while others are about: the room kept for them was
+    too small (one of theirs may have been refused), so the margin is kept for as long as they
+    are about, and forgotten once they are gone. So after a 429 beside them: the margin for as
+    long as they are about, not only for the window after it."""
+    limiter, clock = _limiter(limit=100)
+    sent: list[float] = []
+    _beside(limiter, 20, 11, sent)
+    flying = [limiter.acquire() for _ in range(66)]  # 76 of its own in Trello's window
+    assert (limiter.others(), limiter.allowance()) == (20, 96)
+    full = flying.pop()
+    limiter.release(full, [_token(100)])  # its 76 and 24 of theirs: Trello's window is full
+    for slot in flying:
+        limiter.release(slot)
+    assert (limiter.others(), limiter.allowance()) == (24, 90)  # not 92: their rise 4, + 4
+    clock.now += 5.0
+    assert limiter.allowance() == 90
+    _beside(limiter, 20, 11, sent)  # its slots free when they have not shown for a window
+    assert limiter.allowance() == 96  # so it is not held against them
+    limiter.penalize(0.0)
+    _beside(limiter, 20, 15, sent)
+    assert limiter.allowance() == 90
+    clock.now += 10.0
+    assert limiter.allowance() == 100
+
+
+def test_an_older_answer_does_not_replace_a_newer_count() -> None:
+    """Answers come back out of order: the count of the request sent later is the newer one,
+    whichever answer comes last."""
+    limiter, clock = _limiter(limit=100)
+    early = limiter.acquire()
+    clock.now += 1.0
+    late = limiter.acquire()
+    clock.now += 0.2
+    limiter.release(late, [_token(2 + 30)])
+    limiter.release(early, [_token(2 + 5)])  # sent before ``late``: older news
+    assert limiter.others() == 30
 
 
 # ------------------------------------------------------------------ a simulated Trello
@@ -463,36 +574,69 @@ def test_simulated_alone_whole_budget_no_429(arrival_share: float) -> None:
 @pytest.mark.parametrize(("arrival_share", "jitter"), [(0.5, 0.1), (0.95, 0.3), (0.05, 0.3)])
 def test_simulated_second_client_both_keep_going(arrival_share: float, jitter: float) -> None:
     """Another client on the same token sends 20 per window regardless: none of its requests
-    and none of ours is refused, ours slow down to what is left, and together they use the
-    budget less the margin."""
+    and none of ours is refused, ours slow down to what is left, and together they use at
+    least the budget less the old margin. (With round trips that vary by up to 150 %, the
+    limiter's estimate of its own share in each count is rough, the others' rise from one
+    answer to the next looks like bursts of 4 or 5, and little is gained over the margin.)"""
     requests, limiter = _simulate(foreign_per_window=20, arrival_share=arrival_share, jitter=jitter)
     assert [r for r in requests if not r.accepted] == []
     assert limiter.foreign_seen > 0
     theirs, ours = _per_window(requests, ours=False), _per_window(requests, ours=True)
     assert theirs == pytest.approx(20, abs=1)
-    assert 60 <= ours <= 72
+    assert 60 <= ours <= 78
     assert _per_window(requests, ours=None) >= 85
+
+
+@pytest.mark.parametrize(("arrival_share", "jitter"), [(0.05, 0.0), (0.5, 0.0), (1.0, 0.0)])
+def test_simulated_beside_a_steady_client_together_near_the_budget(
+    arrival_share: float, jitter: float
+) -> None:
+    """A steady client (20 per window) and round trips of a steady 200 ms: once its pace is
+    known, only what it may send between two answers and the safety are kept free, not the
+    margin: together they use 94 % or more of Trello's budget (90 % with the old fixed margin),
+    and nobody is refused."""
+    requests, limiter = _simulate(foreign_per_window=20, arrival_share=arrival_share, jitter=jitter)
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.foreign_seen > 0
+    assert _per_window(requests, ours=False) == pytest.approx(20, abs=1)
+    assert _per_window(requests, ours=None) >= 94
 
 
 @pytest.mark.parametrize("arrival_share", [0.05, 0.5, 0.95])
 def test_simulated_a_bursty_second_client_fits_in_the_margin(arrival_share: float) -> None:
-    """The other client sends 30 per window in bursts of 15: each burst lands between two of
-    the limiter's answers, and the margin takes it: nobody is refused."""
+    """The other client sends 30 per window in bursts of 15, one every half window: in Trello's
+    count each burst takes the place of the one that leaves as it arrives, so its bursts hardly
+    show as a rise; what is kept free (the safety, and the margin for its first window) covers
+    the few of a burst that arrive before the one it replaces has left: nobody is refused."""
     requests, limiter = _simulate(
         foreign_per_window=30, burst=15, arrival_share=arrival_share, seed=2
     )
     assert [r for r in requests if not r.accepted] == []
     assert limiter.foreign_seen > 0
-    assert _per_window(requests, ours=True) == pytest.approx(60, abs=2)
+    assert _per_window(requests, ours=True) == pytest.approx(62, abs=2)
+
+
+@pytest.mark.parametrize("arrival_share", [0.05, 0.5, 0.95])
+def test_simulated_bursts_off_the_window_s_beat_are_learnt(arrival_share: float) -> None:
+    """The other client sends 24 per window in bursts of 15 (one every 6.25 s): a burst shows
+    as the count rising by 15 from one answer to the next, and from then on 15 are kept free
+    while it is about: nobody is refused. (The old fixed margin of 10 let 70 to 90 of its 750
+    requests be refused here; over other seeds the learnt bursts let at most 3 be.)"""
+    requests, limiter = _simulate(
+        foreign_per_window=24, burst=15, arrival_share=arrival_share, seed=2
+    )
+    assert [r for r in requests if not r.accepted] == []
+    assert limiter.allowance() <= 100 - 15 - 4  # a burst and the safety kept free at the end
+    assert _per_window(requests, ours=False) == pytest.approx(24, abs=1)
 
 
 def test_simulated_a_little_foreign_traffic_is_seen_too() -> None:
-    """Three requests a window from elsewhere are seen (more than the estimate's error): the
-    margin is kept, and nobody is refused."""
+    """Three requests a window from elsewhere are seen (more than the estimate's error): room
+    is kept for them, and nobody is refused."""
     requests, limiter = _simulate(foreign_per_window=3)
     assert [r for r in requests if not r.accepted] == []
     assert limiter.foreign_seen > 0
-    assert 84 <= _per_window(requests, ours=True) <= 88
+    assert 86 <= _per_window(requests, ours=True) <= 93
 
 
 # ----------------------------------------------------------------------- the real clock

@@ -73,10 +73,13 @@ class SecondClient:
             self._stop.wait(max(next_at - time.monotonic(), 0.0))
 
 
-def _per_window(log: list[RequestRecord], ours: list[RequestRecord]) -> tuple[float, float, int]:
+def _per_window(
+    log: list[RequestRecord], ours: list[RequestRecord], skip: int = 0
+) -> tuple[float, float, int]:
     """Requests of ours and of everyone per window, over the whole windows from the first of
-    ours to the last (arrival times at the sandbox), and how many windows that is."""
-    first, last = min(r.at for r in ours), max(r.at for r in ours)
+    ours (``skip`` windows later) to the last (arrival times at the sandbox), and how many
+    windows that is."""
+    first, last = min(r.at for r in ours) + skip * WINDOW, max(r.at for r in ours)
     whole = int((last - first) // WINDOW)
     assert whole >= 3, "too short a run to measure"
     stop = first + whole * WINDOW
@@ -147,9 +150,12 @@ def test_beside_a_second_client_both_keep_going(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     """A second client on the same token sends 20 requests per window, whatever the headers
-    say: the apply sees it in Trello's count and leaves it room (the margin), neither gets a
-    429, and together they use about the budget less the margin (10 %)."""
-    s = generate(44, 600)
+    say: the apply sees it in Trello's count and leaves it room, neither gets a 429, and once
+    the other's pace is known (the margin is kept for the window after it first shows)
+    together they use Trello's budget less only what the other may send between two answers
+    and the safety: over 90.5 % of it (91 to 94 % measured), where the old fixed margin
+    allowed 90 % at most (89 % measured)."""
+    s = generate(44, 1000)
     sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
     second = SecondClient(sb, s.team.id, per_window=20)
     report, limiter, log = _apply(sb, s, tmp_path, second)
@@ -157,7 +163,7 @@ def test_beside_a_second_client_both_keep_going(
     own = [r for r in log if r.path != theirs_path]
     theirs = [r for r in log if r.path == theirs_path]
     assert len(theirs) <= len(second.statuses)  # only the second client reads the lists
-    ours, together, whole = _per_window(log, own)
+    ours, together, whole = _per_window(log, own, skip=1)
     print(
         f"second client: ours {ours:.1f} + theirs {together - ours:.1f} = {together:.1f} per "
         f"window over {whole} whole windows ({together / BUDGET:.0%} of Trello's budget); "
@@ -170,4 +176,4 @@ def test_beside_a_second_client_both_keep_going(
     assert limiter.foreign_seen > 0
     assert together - ours >= 0.15 * BUDGET  # the second client kept going
     assert ours <= 0.8 * BUDGET  # the apply left it room
-    assert together >= 0.8 * BUDGET  # the budget less the margin, less the estimate's noise
+    assert together >= 0.905 * BUDGET

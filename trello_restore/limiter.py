@@ -11,18 +11,50 @@ window, and says on every answer how many of them it counts as used
   here is one Trello has certainly forgotten, whatever the latency, its jitter or the clock's
   offset. With nobody else on the token the limiter can use Trello's *whole* budget (100) and
   still never cause a 429. The price is one round trip per slot and window: at 200 ms latency
-  about 98 % of the bound.
+  about 98 % of the bound. It cannot be had back safely: Trello does not say when it counted a
+  request, and the answer is the only moment after which it certainly had.
 * **Everyone else, through Trello's count.** Each answer says how many requests Trello counted
   when this one arrived. At most those of the limiter's own requests that were sent before the
   answer came back and answered less than a window before this one was sent can be among them
-  (``_ours_at_most``); anything beyond is *foreign traffic*: another program on the same token
-  or key, a plan fetched just before, or a clock that does not agree. It is logged here as if it
-  had been sent at the answer (it expires a little later than at Trello: the error is on the safe
-  side), so the budget left to this run shrinks by what others use. And for a window after the
-  last such sign the limiter keeps the old margin (a tenth of the budget) free for what the
-  other program sends between two answers: two clients on one token then slow down together,
-  each getting its requests through, instead of racing for the last slots. So does a longer
-  window than this limiter's (``interval-ms``) and a 429 (``penalize``).
+  (``_ours``); anything beyond is *foreign traffic*: another program on the same token
+  or key, a plan fetched just before, or a clock that does not agree. What the others leave
+  free is shared by what Trello showed of them, not by a fixed tenth (``_Budget``):
+
+  - **Counted** (``others``): the newest count (of the latest-sent request answered), ``F``
+    foreign requests, shown by the answer at ``t`` to a request sent at ``s``. All of them
+    arrived before that request did, by ``t``, so all have left Trello's window by
+    ``t + window``: ``F`` is counted until then, or until a newer count replaces it. And each
+    foreign request beyond those already counted, from the answer that first showed it until a
+    window later (later than at Trello, where it arrived before), if that makes more.
+  - **Kept free** (``reserve``), while the others are about (until a window after an answer
+    last showed them): what they may send before an answer can show it. A request let go now
+    arrives within a round trip (``trip``: the longest of the last window's), and the newest
+    count covers what arrived before its request was sent, so the others' requests arriving in
+    ``(s, now + trip]`` are in no count yet: at their pace (``peak``: the most one count showed
+    in the last window) ``ceil(peak * (now + trip - s) / window)``, or their largest burst
+    (``rise``: the most the count rose by from one answer to the next since they came) if more;
+    never more than takes the count to ``peak + rise``. Plus ``SAFETY_SHARE`` of the budget. It
+    grows while no answer comes back and shrinks as answers do: beside a client that sends 20
+    per window at a steady rate, about 6 of 100 rather than the old 10.
+  - **The margin** (a tenth of the budget) instead, if more: for the first window after the
+    others show (their pace and bursts are not known yet); from an answer that shows Trello's
+    window full while they are about (the room proved too small: someone may have been
+    refused) or a 429, until they are gone; and for a window after a 429 (``penalize``) or an
+    ``interval-ms`` longer than this limiter's window (clock skew, or a changed rule).
+
+  Why the limiter causes no 429: it lets a request go only while its own requests Trello may
+  count (no more than those holding a slot, see above) plus ``others`` plus ``reserve`` fit in
+  Trello's maximum. Until the next answer, Trello's count is at most its own plus the others'
+  in its window: those counted (at worst none has left yet) and those sent since the newest
+  count's request was, which ``reserve`` has room for — provided the others send no faster
+  than the most they had in one window lately and in no larger bursts than the count rose by
+  (so never more than ``peak + rise`` in a window), and the estimate of the limiter's own share
+  in each count errs by no more than ``SAFETY_SHARE``. Those provisos are all the limiter can
+  know from Trello's count: a program that suddenly sends more than it did, or whose bursts
+  recur exactly a window apart (each replacing the last in Trello's count, never seen as a
+  rise), is not foreseen from it; the margin is the fallback, kept while the others' ways are
+  still unknown and whenever the count shows the room was too small. The whole budget is back
+  a window after the last answer that showed foreign traffic.
 * **An explicit cap** (``limit``, ``key_limit``: ``--rate-limit N``) bounds the run's own
   requests per window; the budget left by the others still applies below it.
 
@@ -58,11 +90,17 @@ __all__ = [
 #: Trello's documented budgets per window (notes §5), until an answer says otherwise.
 TOKEN_BUDGET = 100
 KEY_BUDGET = 300
-#: The share of the budget kept free while other traffic is seen: Trello's 100 less 90.
+#: The margin: the share of the budget kept free while the others' ways are unknown or proved
+#: the room too small, after a 429 and on skew (Trello's 100 less 90).
 MARGIN_SHARE = 0.1
 #: How far Trello's count may exceed the estimate of the limiter's own requests in it before
 #: the difference is taken for foreign traffic (the estimate's error: jitter).
 TOLERANCE_SHARE = 0.02
+#: Kept free beside others on top of what they may send before an answer shows it: the
+#: estimate's error in the count they are counted from and in the rise their bursts are
+#: measured by (TOLERANCE_SHARE each), which also covers a burst that leaves Trello's window a
+#: few requests after the next one arrived.
+SAFETY_SHARE = 0.04
 
 Scope = Literal["token", "key"]
 
@@ -113,27 +151,108 @@ class Slot:
         self.released = False
 
 
+class _Sliding:
+    """The largest of the values seen in the last window, each kept until its time."""
+
+    def __init__(self) -> None:
+        #: (until, value): the first is the largest, each later one smaller and kept longer.
+        self.entries: deque[tuple[float, int]] = deque()
+
+    def add(self, until: float, value: int) -> None:
+        entries = self.entries
+        while entries and entries[-1][1] <= value:
+            entries.pop()
+        entries.append((until, value))
+
+    def largest(self, now: float) -> int:
+        entries = self.entries
+        while entries and entries[0][0] <= now:
+            entries.popleft()
+        return entries[0][1] if entries else 0
+
+
 class _Budget:
     """One of Trello's budgets (the token's or the key's) as this limiter sees it: the maximum
-    Trello says, the foreign requests it showed (as expiry times), and until when to keep the
-    margin."""
+    Trello says, the foreign requests it showed, how fast and in what bursts they came, and
+    until when to keep room for them (the reserve) or the margin."""
 
-    def __init__(self, maximum: int) -> None:
+    def __init__(self, maximum: int, window_s: float) -> None:
         self.maximum = maximum
-        self.foreign: deque[float] = deque()
+        self.window_s = window_s
+        #: The newest count: when its request was sent, the foreign requests it showed, and
+        #: when all of those have certainly left Trello's window.
+        self.sent = -math.inf
+        self.known = 0
+        self.until = -math.inf
+        #: Each foreign request beyond those counted when it showed, as when it leaves here: a
+        #: window after the answer that first showed it (later than at Trello, where it
+        #: arrived before that answer).
+        self.seen: deque[float] = deque()
+        #: The most foreign requests a count showed in the last window (the others' pace), and
+        #: the most the count rose by from one answer to the next since they came (their
+        #: bursts).
+        self.peak = _Sliding()
+        self.rise = 0
+        #: Room is kept for the others until then: a window after they last showed.
+        self.foreign_until = -math.inf
+        #: When they showed after none had for a window: their pace and bursts are learnt for
+        #: a window from then, the margin kept meanwhile.
+        self.learning_until = -math.inf
+        #: The margin is kept until then: a window after a 429 or skew.
         self.doubt_until = -math.inf
+        #: Trello's window was seen full (or a 429 came) while the others were about: the room
+        #: kept for them proved too small, and the margin is kept for as long as they are.
+        self.cramped = False
 
-    def allowance(self, now: float) -> int:
-        """Requests per window the token (or key) may have in Trello's window now."""
-        if now < self.doubt_until:
-            return self.maximum - int(self.maximum * MARGIN_SHARE)
-        return self.maximum
+    def count(self, sent: float, foreign: int, now: float) -> None:
+        """The answer (at ``now``) to the request sent at ``sent`` showed ``foreign`` requests
+        of others in Trello's window (0: none beyond the estimate's error)."""
+        until = now + self.window_s
+        about = now < self.foreign_until
+        if not about:  # the others left (or never came): nothing learnt or proved yet
+            self.cramped = False
+            self.rise = 0
+            if foreign:
+                self.learning_until = until
+        if foreign:
+            self.seen.extend([until] * max(foreign - self.others(now), 0))
+            self.peak.add(until, foreign)
+            self.foreign_until = until
+        if sent >= self.sent:
+            if about and now < self.until:
+                self.rise = max(self.rise, foreign - self.known)
+            self.sent, self.known, self.until = sent, foreign, until
 
     def others(self, now: float) -> int:
-        """Foreign requests still counted here (dropping expired ones)."""
-        while self.foreign and self.foreign[0] <= now:
-            self.foreign.popleft()
-        return len(self.foreign)
+        """Foreign requests counted against the budget now: the newest count's until they have
+        all left Trello's window, or those first seen in the last window if more."""
+        seen = self.seen
+        while seen and seen[0] <= now:
+            seen.popleft()
+        return max(self.known if now < self.until else 0, len(seen))
+
+    def reserve(self, now: float, trip: float) -> int:
+        """Requests to keep free now beyond those counted: while the others are about, what they
+        may send before an answer can show it (a request let go now arrives within ``trip``)
+        and the safety; the margin instead, if more, while their ways are unknown, after the
+        room proved too small, and in doubt."""
+        kept = 0
+        if now < self.foreign_until:
+            counted, peak, burst = self.others(now), self.peak.largest(now), self.rise
+            span = min(max(now + trip - self.sent, 0.0), self.window_s)
+            unseen = max(math.ceil(peak * span / self.window_s), burst)
+            kept = max(min(counted + unseen, peak + burst) - counted, 0)
+            kept += int(self.maximum * SAFETY_SHARE)
+            if self.cramped or now < self.learning_until:
+                kept = max(kept, int(self.maximum * MARGIN_SHARE))
+        if now < self.doubt_until:
+            kept = max(kept, int(self.maximum * MARGIN_SHARE))
+        return kept
+
+    def allowance(self, now: float, trip: float) -> int:
+        """Requests per window the token (or key) may have in Trello's window now: the whole
+        budget less the reserve."""
+        return self.maximum - self.reserve(now, trip)
 
 
 class RateLimiter:
@@ -166,8 +285,8 @@ class RateLimiter:
         #: The window, in seconds.
         self.window_s = float(window_s)
         self._budgets: dict[Scope, _Budget] = {
-            "token": _Budget(token_budget),
-            "key": _Budget(key_budget),
+            "token": _Budget(token_budget, self.window_s),
+            "key": _Budget(key_budget, self.window_s),
         }
         self._clock = clock
         self._sleep = sleep
@@ -176,6 +295,8 @@ class RateLimiter:
         self._flying: list[float] = []
         #: Released requests: when each answer came back (oldest first) and when it was sent.
         self._done: deque[tuple[float, float]] = deque()
+        #: Round trips of the last window, as (answered, seconds): a sliding maximum.
+        self._trips: deque[tuple[float, float]] = deque()
         self._penalty_until = 0.0
         #: Acquisitions so far, and seconds spent waiting in ``acquire`` (all threads).
         self.acquired = 0
@@ -215,8 +336,12 @@ class RateLimiter:
             ours = self._ours(slot.sent, now)
             foreign = False
             for count in counts:
-                foreign = self._observe(count, ours, now) or foreign
+                foreign = self._observe(count, ours, slot.sent, now) or foreign
             self.foreign_seen += foreign
+            trip = now - slot.sent
+            while self._trips and self._trips[-1][1] <= trip:
+                self._trips.pop()
+            self._trips.append((now, trip))
             slot.released = True
             self._flying.remove(slot.sent)
             self._done.append((now, slot.sent))
@@ -230,13 +355,16 @@ class RateLimiter:
             self._penalty_until = max(self._penalty_until, now + max(seconds, 0.0))
             for budget in self._budgets.values():
                 budget.doubt_until = max(budget.doubt_until, self._penalty_until + self.window_s)
+                budget.cramped = True
 
     def allowance(self, scope: Scope = "token") -> int:
         """Requests the token (or key) may have in Trello's window now: its whole budget while
-        Trello's count agrees with this limiter's, the budget less the margin for a window after
-        it showed foreign traffic, a longer window or a 429."""
+        Trello's count agrees with this limiter's; less the reserve (room for what the others
+        send before an answer shows it) for a window after it showed foreign traffic; less the
+        margin for a window after a 429, a full window beside others, or a longer window."""
         with self._cond:
-            return self._budgets[scope].allowance(self._clock())
+            now = self._clock()
+            return self._budgets[scope].allowance(now, self._trip(now))
 
     def others(self, scope: Scope = "token") -> int:
         """Requests of others this limiter counts against the token's (or key's) budget now."""
@@ -245,20 +373,23 @@ class RateLimiter:
 
     # ----------------------------------------------------------------------------- private
 
-    def _observe(self, count: TrelloCount, ours: tuple[int, int], now: float) -> bool:
+    def _observe(self, count: TrelloCount, ours: tuple[int, int], sent: float, now: float) -> bool:
         """Take in one of Trello's counts; ``ours`` is what ``_ours`` says of the answer it came
-        with. True if it shows foreign traffic."""
+        with, to the request sent at ``sent``. True if it shows foreign traffic."""
         budget = self._budgets[count.scope]
         budget.maximum = max(count.maximum, 1)
         at_most, estimate = ours
-        skew = count.interval_s is not None and count.interval_s > self.window_s * 1.001
+        if count.interval_s is not None and count.interval_s > self.window_s * 1.001:
+            budget.doubt_until = max(budget.doubt_until, now + self.window_s)  # skew
         extra = count.used - estimate
         foreign = count.used > at_most or extra > budget.maximum * TOLERANCE_SHARE
-        if foreign or skew:
-            budget.doubt_until = max(budget.doubt_until, now + self.window_s)
-        if foreign:
-            new = min(count.used, budget.maximum) - estimate - budget.others(now)
-            budget.foreign.extend([now + self.window_s] * max(new, 0))
+        budget.count(
+            sent, max(min(count.used, budget.maximum) - estimate, 1) if foreign else 0, now
+        )
+        if foreign and count.used >= budget.maximum:
+            # Trello's window was full with others on it: the next of theirs may have been
+            # refused. The room left was too small: the margin while they are about.
+            budget.cramped = True
         return foreign
 
     def _ours(self, sent: float, now: float) -> tuple[int, int]:
@@ -291,6 +422,13 @@ class RateLimiter:
         while self._done and self._done[0][0] <= horizon:
             self._done.popleft()
 
+    def _trip(self, now: float) -> float:
+        """The longest round trip answered in the last window (0 without one)."""
+        trips = self._trips
+        while trips and trips[0][0] <= now - self.window_s:
+            trips.popleft()
+        return trips[0][1] if trips else 0.0
+
     def _wait(self, now: float) -> float:
         """Seconds until a request may go (≤ 0: now; inf: not before a request on its way comes
         back). Called with the lock held."""
@@ -299,14 +437,15 @@ class RateLimiter:
         holding = len(self._flying) + len(self._done) - first
         wakes = [self._done[first][0] + self.window_s] if first < len(self._done) else []
         full = holding >= self.limit
+        trip = self._trip(now)
         for budget in self._budgets.values():
             others = budget.others(now)
-            if holding + others >= budget.allowance(now):
+            if holding + others >= budget.allowance(now, trip):
                 full = True
-                if others:
-                    wakes.append(budget.foreign[0])
-                if now < budget.doubt_until:
-                    wakes.append(budget.doubt_until)
+                if budget.seen:
+                    wakes.append(budget.seen[0])
+                ends = (budget.until, budget.doubt_until, budget.foreign_until)
+                wakes.extend(end for end in ends if now < end)
         wait = self._penalty_until - now
         if full:
             # Never 0 while full: ``answered + window - now`` can round to 0 a hair early.
