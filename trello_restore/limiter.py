@@ -359,9 +359,11 @@ class RateLimiter:
 
     def allowance(self, scope: Scope = "token") -> int:
         """Requests the token (or key) may have in Trello's window now: its whole budget while
-        Trello's count agrees with this limiter's; less the reserve (room for what the others
-        send before an answer shows it) for a window after it showed foreign traffic; less the
-        margin for a window after a 429, a full window beside others, or a longer window."""
+        Trello's count agrees with this limiter's; while others are about (until a window after
+        an answer showed foreign traffic), less the reserve: room for what they may send before
+        an answer shows it, or the margin while their ways are unknown (their first window) and
+        once the room proved too small (a full window or a 429 beside them); and less the margin
+        for a window after a 429 or a longer window than this limiter's."""
         with self._cond:
             now = self._clock()
             return self._budgets[scope].allowance(now, self._trip(now))
@@ -444,7 +446,12 @@ class RateLimiter:
                 full = True
                 if budget.seen:
                     wakes.append(budget.seen[0])
-                ends = (budget.until, budget.doubt_until, budget.foreign_until)
+                ends = (
+                    budget.until,
+                    budget.learning_until,
+                    budget.doubt_until,
+                    budget.foreign_until,
+                )
                 wakes.extend(end for end in ends if now < end)
         wait = self._penalty_until - now
         if full:
