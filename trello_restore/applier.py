@@ -12,8 +12,9 @@ precondition against live state. Order of operations:
 3. Skip what the journal says is done (``applied``/``already_satisfied``): no request for it.
    The plan's ``blocked`` entries are journaled ``blocked``; nothing is written for them.
 4. Read live state board by board (``live.read_live``): one fresh listing of each board's cards
-   (``idMembers`` and the value kinds' fields, paged) and one of its memberships, and one of its
-   lists where a change needs them (``set_list_closed``); never a request per card. The other
+   (``idMembers`` and the value kinds' fields, paged, its pages in date ranges on ``workers``
+   threads) and one of its memberships, and one of its lists where a change needs them
+   (``set_list_closed``), read while the cards are; never a request per card. The other
    boards the plan touches (its boards in scope) are read for their memberships only, to know
    who is deactivated: a member deactivated on any of them is never granted nor added.
 5. The change kinds in their order (``kinds.in_order()``: board memberships first, then list
@@ -210,7 +211,12 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists}
     fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}
     live = read_live(
-        run.api, {c.board_id for c in todo}, names, lists_of=lists_of, fields_of=fields_of
+        run.api,
+        {c.board_id for c in todo},
+        names,
+        lists_of=lists_of,
+        fields_of=fields_of,
+        readers=run.options.workers,
     )
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {

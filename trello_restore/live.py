@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
@@ -60,10 +62,16 @@ def read_live(
     *,
     lists_of: Iterable[str] = (),
     fields_of: Iterable[str] = (),
+    readers: int = 1,
 ) -> dict[str, LiveBoard]:
     """One fresh listing of each board's cards (paged; with the value kinds' fields, ``desc``,
     ``due``, …, on the boards in ``fields_of``, else only what the member kinds read) and of
     its memberships, and of the lists of the boards in ``lists_of``.
+
+    With ``readers`` > 1 a board's memberships and lists are read while its cards are, and the
+    card listing's pages in date ranges on that many threads (``fetcher.board_cards``), as a
+    plan reads them: an apply's first write waits for the last page, and 20,000 cards are 20
+    pages in a row otherwise.
 
     A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
     error (auth, unreachable) is raised before anything is written, a refusal to read a board
@@ -71,20 +79,52 @@ def read_live(
     board id → name, for that message)."""
     out: dict[str, LiveBoard] = {}
     with_lists, with_fields = set(lists_of), set(fields_of)
-    for board_id in sorted(set(board_ids)):
-        fields = CARD_FIELDS if board_id in with_fields else MEMBER_CARD_FIELDS
-        try:
-            cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
-            memberships = read_memberships(api, board_id)
-            lists = read_lists(api, board_id) if board_id in with_lists else None
-        except NotFound as err:
-            out[board_id] = LiveBoard(board_id, None, {}, f"the board is gone ({err.trello_error})")
-            continue
-        except PermissionDenied as err:
-            name = (names or {}).get(board_id, "")
-            raise refusal(api, board_id, name, err, wrote=False) from None
-        out[board_id] = LiveBoard(board_id, cards, memberships, lists=lists)
+    pool = (
+        ThreadPoolExecutor(max_workers=readers, thread_name_prefix="live") if readers > 1 else None
+    )
+    try:
+        for board_id in sorted(set(board_ids)):
+            fields = CARD_FIELDS if board_id in with_fields else MEMBER_CARD_FIELDS
+            try:
+                out[board_id] = _read_board(
+                    api, board_id, fields, pool, lists=board_id in with_lists
+                )
+            except NotFound as err:
+                gone = f"the board is gone ({err.trello_error})"
+                out[board_id] = LiveBoard(board_id, None, {}, gone)
+            except PermissionDenied as err:
+                name = (names or {}).get(board_id, "")
+                raise refusal(api, board_id, name, err, wrote=False) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+def _read_board(
+    api: TrelloApi, board_id: str, fields: str, pool: ThreadPoolExecutor | None, *, lists: bool
+) -> LiveBoard:
+    """One board's live state; with a ``pool``, its memberships and lists on it while the cards
+    are read (their errors raised after the cards', as when read in turn)."""
+    if pool is None:
+        cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
+        memberships = read_memberships(api, board_id)
+        return LiveBoard(
+            board_id, cards, memberships, lists=read_lists(api, board_id) if lists else None
+        )
+    later = pool.submit(read_memberships, api, board_id)
+    listed = pool.submit(read_lists, api, board_id) if lists else None
+    reads: list[Future[Any]] = [later] if listed is None else [later, listed]
+    try:
+        cards = {c.id: c for c in board_cards(api, board_id, fields=fields, pool=pool)}
+    finally:
+        wait(reads)
+    return LiveBoard(
+        board_id,
+        cards,
+        later.result(),
+        lists=listed.result() if listed is not None else None,
+    )
 
 
 def read_lists(api: TrelloApi, board_id: str) -> dict[str, bool]:
