@@ -40,19 +40,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from trello_restore.fetched import born_in_feed
-from trello_restore.history import ACTION_FILTER, HistoryBuilder, action_filter, parse_date
-from trello_restore.models import (
-    RESTORE_KINDS,
-    CardInfo,
-    FieldUpdate,
-    History,
-    MemberAction,
-    MemberRef,
-    MoveAction,
-    RestoreKind,
+from trello_restore.history import HistoryBuilder, parse_date
+from trello_restore.history_parts import (
+    CLASSES,
+    Class,
+    Part,
+    action_class,
+    as_text,
+    classes_for,
+    merge_parts,
+    to_history,
+    union_filter,
 )
 
 __all__ = [
@@ -84,314 +85,7 @@ VERSION = 1
 #: ``since`` is exclusive and by second, and an action may show in the feed a moment after a
 #: newer one; what is asked twice is dropped by id.
 OVERLAP = timedelta(seconds=60)
-Class = Literal["base", "lists", "cards"]
-CLASSES: tuple[Class, ...] = ("base", "lists", "cards")
-#: The ``updateCard`` fields the member filter's sub-filters select (``updateCard:idList`` …).
-_BASE_CARD_FIELDS = frozenset(
-    x.partition(":")[2] for x in ACTION_FILTER if x.startswith("updateCard:")
-)
-#: One card's name, shortLink, board and list, each from the newest action that carried it:
-#: field -> (value, date, action id), as ``HistoryBuilder`` keeps them.
-CardStamps = dict[str, tuple[str, datetime, str]]
-_CARD_FIELDS = ("name", "short_link", "board_id", "list_id")
-
-
-def union_filter() -> str:
-    """The action filter a store is built and extended with: every restore kind's."""
-    return ",".join(action_filter(RESTORE_KINDS))
-
-
-def action_class(raw: Mapping[str, Any]) -> Class:
-    """The class of a raw action (see the module's docstring)."""
-    type_ = raw.get("type")
-    if type_ == "updateList":
-        return "lists"
-    if type_ == "updateCard":
-        data = raw.get("data")
-        old = data.get("old") if isinstance(data, Mapping) else None
-        if isinstance(old, Mapping) and not _BASE_CARD_FIELDS.isdisjoint(old):
-            return "base"
-        return "cards"
-    return "base"
-
-
-def classes_for(kinds: Iterable[RestoreKind]) -> tuple[Class, ...]:
-    """The classes of the actions that the feed filter of these restore kinds selects."""
-    items = set(action_filter(kinds))
-    out: list[Class] = ["base"]
-    if any(x.partition(":")[0] == "updateList" for x in items):
-        out.append("lists")
-    if "updateCard" in items:
-        out.append("cards")
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------------- pieces
-
-
-@dataclass
-class Part:
-    """What one class of one feed said, as ``HistoryBuilder`` parses it (one action each
-    time), plus the cards the feed shows being created or arriving (``born``)."""
-
-    member_actions: list[MemberAction] = field(default_factory=list)
-    moves: list[MoveAction] = field(default_factory=list)
-    #: Card id -> the ``deleteCard`` action's id, date and author.
-    deleted: dict[str, tuple[str, datetime, str]] = field(default_factory=dict)
-    field_updates: list[FieldUpdate] = field(default_factory=list)
-    card_lists: list[tuple[datetime, str, str]] = field(default_factory=list)
-    cards: dict[str, CardStamps] = field(default_factory=dict)
-    members: dict[str, MemberRef] = field(default_factory=dict)
-    oldest: dict[str, datetime] = field(default_factory=dict)
-    born: set[str] = field(default_factory=set)
-
-    @classmethod
-    def of(cls, b: HistoryBuilder, born: Iterable[str] = ()) -> Part:
-        """A builder's pieces (read, not copied deeply: the builder is done)."""
-        cards: dict[str, CardStamps] = {}
-        for cid, info in b.cards.items():
-            stamps = b.card_stamps.get(cid, {})
-            cards[cid] = {f: (getattr(info, f), *stamps[f]) for f in _CARD_FIELDS if f in stamps}
-        return cls(
-            member_actions=list(b.member_actions),
-            moves=list(b.moves),
-            deleted={c: (a, *b.deleted_when[c]) for c, a in b.deleted.items()},
-            field_updates=list(b.field_updates),
-            card_lists=list(b.card_lists),
-            cards=cards,
-            members=dict(b.members),
-            oldest=dict(b.oldest),
-            born=set(born),
-        )
-
-    def connected(self) -> set[str]:
-        """Boards that cards or lists moved to or from."""
-        return {x for m in self.moves for x in (m.source_board_id, m.target_board_id) if x}
-
-    # --- JSON (compact: one array per action; dates as ISO text)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "member_actions": [_member_action_row(a) for a in self.member_actions],
-            "moves": [_move_row(m) for m in self.moves],
-            "deleted": {c: [a, d.isoformat(), by] for c, (a, d, by) in self.deleted.items()},
-            "field_updates": [_field_update_row(u) for u in self.field_updates],
-            "card_lists": [[d.isoformat(), c, lst] for d, c, lst in self.card_lists],
-            "cards": {c: _stamps_row(s) for c, s in self.cards.items()},
-            "members": {m.id: [m.username, m.full_name] for m in self.members.values()},
-            "oldest": {b: d.isoformat() for b, d in self.oldest.items()},
-            "born": sorted(self.born),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Part:
-        """Back from ``to_json``; ``KeyError``/``TypeError``/``ValueError`` on anything else."""
-        when = datetime.fromisoformat
-        return cls(
-            member_actions=[_member_action(row) for row in d["member_actions"]],
-            moves=[_move(row) for row in d["moves"]],
-            deleted={_s(c): (_s(a), when(t), _s(by)) for c, (a, t, by) in d["deleted"].items()},
-            field_updates=[_field_update(row) for row in d["field_updates"]],
-            card_lists=[(when(t), _s(c), _s(lst)) for t, c, lst in d["card_lists"]],
-            cards={
-                _s(c): {_field(f): (_s(v), when(t), _s(i)) for f, (v, t, i) in s.items()}
-                for c, s in d["cards"].items()
-            },
-            members={_s(m): MemberRef(m, _s(u), _s(n)) for m, (u, n) in d["members"].items()},
-            oldest={_s(b): when(t) for b, t in d["oldest"].items()},
-            born={_s(c) for c in d["born"]},
-        )
-
-
-def _stamps_row(stamps: CardStamps) -> dict[str, list[Any]]:
-    """A card's stamps: ``{field: [value, date, action id]}``; the date written once per
-    action (one action, such as the card's creation, carries most of a card's fields)."""
-    out: dict[str, list[Any]] = {}
-    last: datetime | None = None
-    text = ""
-    for f, (value, date, action_id) in stamps.items():
-        if date is not last:
-            last, text = date, date.isoformat()
-        out[f] = [value, text, action_id]
-    return out
-
-
-def _member_action_row(a: MemberAction) -> list[Any]:
-    return [
-        a.id,
-        a.kind,
-        a.date.isoformat(),
-        a.card_id,
-        a.member_id,
-        a.by,
-        a.board_id,
-        a.deactivated,
-        a.app,
-    ]
-
-
-def _member_action(row: list[Any]) -> MemberAction:
-    i, kind, t, card, member, by, board, deactivated, app = row
-    if kind not in ("add", "remove"):
-        raise ValueError(f"not a member action's kind: {kind!r}")
-    return MemberAction(
-        _s(i),
-        kind,
-        datetime.fromisoformat(t),
-        _s(card),
-        _s(member),
-        _s(by),
-        _s(board),
-        bool(deactivated),
-        _s(app),
-    )
-
-
-def _move_row(m: MoveAction) -> list[Any]:
-    return [
-        m.id,
-        m.type,
-        m.date.isoformat(),
-        m.by,
-        m.card_id,
-        m.list_id,
-        m.source_board_id,
-        m.target_board_id,
-    ]
-
-
-def _move(row: list[Any]) -> MoveAction:
-    i, type_, t, by, card, lst, source, target = row
-    return MoveAction(
-        _s(i),
-        _s(type_),
-        datetime.fromisoformat(t),
-        _s(by),
-        _opt(card),
-        _opt(lst),
-        _s(source),
-        _s(target),
-    )
-
-
-def _field_update_row(u: FieldUpdate) -> list[Any]:
-    return [
-        u.id,
-        u.date.isoformat(),
-        u.object_type,
-        u.object_id,
-        u.board_id,
-        u.field,
-        u.old,
-        u.new,
-        u.by,
-        u.app,
-    ]
-
-
-def _field_update(row: list[Any]) -> FieldUpdate:
-    i, t, object_type, object_id, board, name, old, new, by, app = row
-    if object_type not in ("card", "list"):
-        raise ValueError(f"not a field update's object: {object_type!r}")
-    return FieldUpdate(
-        _s(i),
-        datetime.fromisoformat(t),
-        object_type,
-        _s(object_id),
-        _s(board),
-        _s(name),
-        _value(old),
-        _value(new),
-        _s(by),
-        _s(app),
-    )
-
-
-def _s(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"not text: {value!r}")
-    return value
-
-
-def _opt(value: Any) -> str | None:
-    return None if value is None else _s(value)
-
-
-def _field(name: Any) -> str:
-    if name not in _CARD_FIELDS:
-        raise ValueError(f"not a card field: {name!r}")
-    return str(name)
-
-
-def _value(value: Any) -> str | bool | None:
-    if value is None or isinstance(value, str | bool):
-        return value
-    raise TypeError(f"not a field value: {value!r}")
-
-
-def _better(old: MemberRef | None, new: MemberRef) -> MemberRef:
-    """What two sightings of a member tell, the first one's names first (as the builder)."""
-    if old is None:
-        return new
-    return MemberRef(new.id, old.username or new.username, old.full_name or new.full_name)
-
-
-def merge_parts(parts: Iterable[Part]) -> Part:
-    """One part from several, as one ``HistoryBuilder`` fed their actions in this order would
-    have made it: an action in more than one (a card's feed repeats its board's) counts once,
-    each card field comes from the newest action, member names from the first sighting."""
-    parts = list(parts)
-    if len(parts) == 1:
-        return parts[0]
-    out = Part()
-    ids: set[str] = set()
-    update_ids: set[str] = set()
-    for p in parts:
-        fresh_updates = {u.id for u in p.field_updates} - update_ids
-        out.field_updates.extend(u for u in p.field_updates if u.id in fresh_updates)
-        update_ids |= fresh_updates
-        for a in p.member_actions:
-            if a.id not in ids:
-                ids.add(a.id)
-                out.member_actions.append(a)
-        for m in p.moves:
-            if m.id not in ids:
-                ids.add(m.id)
-                out.moves.append(m)
-        for cid, deletion in p.deleted.items():
-            out.deleted.setdefault(cid, deletion)
-        out.card_lists.extend(p.card_lists)
-        for cid, stamps in p.cards.items():
-            mine = out.cards.setdefault(cid, {})
-            for f, (value, date, action_id) in stamps.items():
-                if f not in mine or (date, action_id) > mine[f][1:]:
-                    mine[f] = (value, date, action_id)
-        for ref in p.members.values():
-            out.members[ref.id] = _better(out.members.get(ref.id), ref)
-        for board, date in p.oldest.items():
-            if board not in out.oldest or date < out.oldest[board]:
-                out.oldest[board] = date
-        out.born |= p.born
-    # The same place from two feeds' copies of one action (a tuple has no id): once.
-    out.card_lists = list(set(out.card_lists))
-    return out
-
-
-def to_history(part: Part) -> History:
-    """The planner's ``History`` of a (merged) part, sorted as ``HistoryBuilder.build``."""
-    return History(
-        member_actions=tuple(sorted(part.member_actions, key=lambda a: (a.date, a.id))),
-        moves=tuple(sorted(part.moves, key=lambda a: (a.date, a.id))),
-        deleted_cards={c: a for c, (a, _, _) in part.deleted.items()},
-        card_lists=tuple(sorted(set(part.card_lists))),
-        cards={
-            c: CardInfo(c, **{f: v for f, (v, _, _) in s.items()}) for c, s in part.cards.items()
-        },
-        members=dict(part.members),
-        oldest=dict(part.oldest),
-        field_updates=tuple(sorted(part.field_updates, key=lambda u: (u.date, u.id, u.field))),
-        deleted_when={c: (d, by) for c, (_, d, by) in part.deleted.items()},
-    )
+# The pieces, per class of action (pure): ``history_parts``.
 
 
 # ---------------------------------------------------------------------------------- feeds
@@ -519,18 +213,20 @@ class BoardHistory:
     def from_json(cls, d: Mapping[str, Any]) -> BoardHistory:
         newest = d["newest"]
         return cls(
-            board_id=_s(d["board"]),
-            filter=_s(d["filter"]),
-            newest=None if newest is None else (datetime.fromisoformat(newest[0]), _s(newest[1])),
-            recent={_s(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            board_id=as_text(d["board"]),
+            filter=as_text(d["filter"]),
+            newest=None
+            if newest is None
+            else (datetime.fromisoformat(newest[0]), as_text(newest[1])),
+            recent={as_text(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
             parts={k: Part.from_json(d["parts"][k]) for k in CLASSES},
             card_feeds={
-                _s(c): {k: Part.from_json(parts[k]) for k in CLASSES}
+                as_text(c): {k: Part.from_json(parts[k]) for k in CLASSES}
                 for c, parts in d["card_feeds"].items()
             },
             # A store written before generations: one is given, and the store written again.
             dirty=not d.get("generation"),
-            generation=_s(d.get("generation") or new_generation()),
+            generation=as_text(d.get("generation") or new_generation()),
         )
 
 
@@ -582,12 +278,14 @@ class Head:
         if d["format"] != HEAD_FORMAT or d["version"] != VERSION:
             raise ValueError("not a head of this version")
         return cls(
-            board_id=_s(d["board"]),
-            filter=_s(d["filter"]),
+            board_id=as_text(d["board"]),
+            filter=as_text(d["filter"]),
             generation=_generation(d["generation"]),
-            newest=None if newest is None else (datetime.fromisoformat(newest[0]), _s(newest[1])),
-            recent={_s(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
-            connected=frozenset(_s(b) for b in d["connected"]),
+            newest=None
+            if newest is None
+            else (datetime.fromisoformat(newest[0]), as_text(newest[1])),
+            recent={as_text(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            connected=frozenset(as_text(b) for b in d["connected"]),
         )
 
 
