@@ -766,7 +766,13 @@ def second_client_table(results: dict[str, Any]) -> str:
 
 def bench_planner(actions: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, str(HERE / "planner_bench.py"), "--actions", str(actions)],
+        [
+            sys.executable,
+            str(HERE / "planner_bench.py"),
+            "--actions",
+            str(actions),
+            "--tracemalloc",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -966,8 +972,11 @@ def table(results: dict[str, Any]) -> str:
         lines.append("")
         lines.append(
             f"Planner alone: {p['member_actions']:,} member actions on {p['cards']:,} cards: "
-            f"{p['cpu_s']} s CPU, peak RSS {p['peak_rss_mb']} MB "
-            f"(input alone {p['input_rss_mb']} MB)."
+            f"{p['cpu_s']} s CPU (median of {len(p.get('cpu_s_calls', [p['cpu_s']]))} calls), "
+            f"its own memory {p.get('planner_own_mb')} MB (peak during planning "
+            f"{p.get('plan_peak_rss_mb')} MB over {p.get('rss_before_plan_mb')} MB held before "
+            f"it); the process's peak {p['peak_rss_mb']} MB (building the input alone "
+            f"{p['input_rss_mb']} MB)."
         )
     return "\n".join(lines)
 
