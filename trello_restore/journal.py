@@ -1,4 +1,5 @@
-"""The apply journal: append-only JSON Lines, one record per change outcome, fsynced per record.
+"""The apply journal: append-only JSON Lines, one record per change outcome, each on disk (fsynced)
+before its append returns.
 
 The first line is a header that ties the journal to its plan (digest, API URL, account). Each
 later line records one outcome of one change: ``op`` is ``apply`` or ``undo``; ``status`` is one
@@ -19,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -107,13 +109,24 @@ def _now() -> str:
 
 
 class Journal:
-    """An open journal file. Appends are thread-safe only under the caller's lock."""
+    """An open journal file. Appends are thread-safe, and each returns once its record is on
+    disk (flushed and fsynced). Appends made at the same moment share one fsync (group
+    commit): a record is written and flushed under a short lock, then the first thread to
+    sync makes every line written before it durable; the threads whose lines it covered need
+    no fsync of their own (design.md §5: the ``pending`` record of every write is durable
+    before the write is sent, however many workers journal at once)."""
 
     def __init__(self, path: Path, header: JournalHeader, records: list[JournalRecord]) -> None:
         self.path = path
         self.header = header
         self._records = records
         self._fh: Any = None
+        #: Serializes writing lines (and ``_records``); held only to write and flush.
+        self._write_lock = threading.Lock()
+        #: One fsync at a time; ``_synced`` is how many appends the last one covered.
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
 
     # ---------------------------------------------------------------------------- opening
 
@@ -212,29 +225,43 @@ class Journal:
 
     def append(self, record: JournalRecord) -> None:
         """Write one record, flushed and fsynced before returning."""
-        self._write(_line(record))
-        self._records.append(record)
+        self._write(_line(record), (record,))
 
     def append_many(self, records: Iterable[JournalRecord]) -> None:
         """Write several records with one fsync (outcomes decided without a write, where a
         crash costs only a re-check on the next run)."""
-        batch = list(records)
+        batch = tuple(records)
         if batch:
-            self._write("\n".join(_line(r) for r in batch))
-            self._records.extend(batch)
+            self._write("\n".join(_line(r) for r in batch), batch)
 
-    def _write(self, line: str) -> None:
-        if self._fh is None:
-            raise RuntimeError("journal opened read-only")
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+    def _write(self, text: str, records: tuple[JournalRecord, ...]) -> None:
+        """``text`` (whole lines) written and flushed, then on disk before returning."""
+        with self._write_lock:
+            if self._fh is None:
+                raise RuntimeError("journal opened read-only")
+            self._fh.write(text + "\n")
+            self._fh.flush()
+            self._records.extend(records)
+            self._written += 1
+            mine = self._written
+            fd = self._fh.fileno()
+        with self._sync_lock:
+            if self._synced >= mine:
+                return  # an fsync that began after this line was flushed has made it durable
+            with self._write_lock:
+                covered = self._written  # every line flushed so far goes to disk with this one
+            os.fsync(fd)
+            self._synced = covered
 
     def close(self) -> None:
-        """Close the file."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        """Close the file (after the appends under way)."""
+        with self._sync_lock, self._write_lock:
+            if self._fh is not None:
+                if self._synced < self._written:  # an append between its two steps
+                    os.fsync(self._fh.fileno())
+                    self._synced = self._written
+                self._fh.close()
+                self._fh = None
 
     def __enter__(self) -> Self:
         return self

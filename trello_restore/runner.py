@@ -304,7 +304,8 @@ class Runner:
     """Runs one apply or undo: journals, retries, workers, stopping, and the report.
 
     Outcomes reach ``progress`` in the calling thread, as they happen; the journal is written by
-    whichever thread learns the outcome, under one lock."""
+    whichever thread learns the outcome (``Journal`` appends are thread-safe, and those made at
+    the same moment share an fsync)."""
 
     def __init__(
         self,
@@ -395,12 +396,12 @@ class Runner:
         *,
         uncertain: bool = False,
     ) -> None:
-        """Append one record (fsynced); nothing on a dry run."""
+        """Append one record (fsynced); nothing on a dry run. Workers journaling at the same
+        moment share an fsync (``Journal``'s group commit)."""
         record = self._record(item, status, http, error, uncertain=uncertain)
         if record is not None:
-            with self._journal_lock:
-                assert self.journal is not None
-                self.journal.append(record)
+            assert self.journal is not None
+            self.journal.append(record)
 
     def _record(
         self, item: Change, status: str, http: int | None, error: str, *, uncertain: bool = False
@@ -426,8 +427,8 @@ class Runner:
         """Journal the outcomes ``settle`` decided (one fsync for all of them)."""
         with self._journal_lock:
             batch, self._batch = self._batch, []
-            if batch and self.journal is not None:
-                self.journal.append_many(batch)
+        if batch and self.journal is not None:
+            self.journal.append_many(batch)
 
     def emit(self, outcome: ChangeOutcome) -> None:
         """Report one outcome (calling thread only)."""
