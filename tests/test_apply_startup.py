@@ -7,17 +7,20 @@ ranges on the apply's workers, as a plan reads it; the live state is the same as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from trello_restore.live import read_live
+from trello_restore.kinds import Context, kind_of
+from trello_restore.live import LiveBoard, read_live
+from trello_restore.models import Change
 from trello_restore.sandbox.scenario import generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 
-from .applykit import api_for, apply_doc, fast_options, plan_doc
+from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import T0, Sandbox, SandboxFactory, make_world
 
 #: Cards on the team board, made a day and an hour apart: six pages of a thousand, spread over
@@ -82,3 +85,31 @@ def test_an_apply_reads_memberships_while_it_reads_the_cards(
     (memberships,) = [r for r in log if r.path == f"{board}/memberships"]
     assert memberships.at < cards.at + cards.duration_s
     assert {r.method for r in log} == {"GET"}
+
+
+def test_a_kinds_first_writes_go_out_while_the_rest_are_decided(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card-member changes are decided one by one as the workers take them: the first write
+    reaches Trello before the last change is decided (each decision here takes 2 ms), not after
+    all of them are; the outcome is the plan's."""
+    s = generate(31, 40)
+    sb = sandbox_factory(s, time_scale=100)
+    doc = plan_doc(sb, s, "b")
+    kind = kind_of("add_member_to_card")
+    decided: list[float] = []
+    real_decide = kind.decide
+
+    def slow_decide(c: Change, live: LiveBoard, ctx: Context) -> tuple[str, str] | None:
+        time.sleep(0.002)
+        decided.append(time.time())
+        return real_decide(c, live, ctx)
+
+    monkeypatch.setattr(kind, "decide", slow_decide)
+    mark = len(sb.server.request_log)
+    with api_for(sb) as api, open_journal(doc, tmp_path / "journal.jsonl", api) as journal:
+        report = apply_doc(doc, api, journal, fast_options())
+    writes = [r for r in sb.server.request_log[mark:] if r.path.endswith("/idMembers")]
+    assert len(decided) == len(writes) >= 10
+    assert min(r.at for r in writes) < max(decided)
+    assert report.counts == {"applied": len(doc["changes"])}

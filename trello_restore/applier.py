@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Set
 from functools import partial
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from trello_restore.kinds import (
     ALREADY_ON_CARD,
     NOT_ATTEMPTED,
     WOULD_APPLY,
+    ChangeKind,
     Context,
     WriteRule,
     decide_board,
@@ -227,24 +228,38 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     provided: dict[Hashable, str] = {}
     for kind in in_order():
         changes = [c for c in todo if c.action == kind.action]
-        jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
-        for c in changes:
-            needs = kind.needs(c)
-            ctx = Context(
-                resumed=c.change_id in resumed,
-                dry_run=run.options.dry_run,
-                deactivated_on=deactivated.get(c.member.id),
-                needed=provided.get(needs) if needs is not None else None,
-            )
-            decision = kind.decide(c, live[c.board_id], ctx)
-            if decision is not None:
-                run.settle(c, *decision)
-            elif run.options.dry_run:
-                run.settle(c, WOULD_APPLY)
-            else:
-                jobs.append((c, partial(kind.write, run.api, c), kind.write_rule(ctx.resumed)))
-        run.run_writes(jobs)  # every change of this kind is answered before the next kind
+        # Every change of this kind is answered before the next kind; its writes are sent as
+        # they are decided.
+        run.run_writes(_decided(run, kind, changes, live, resumed, deactivated, provided))
         for c in changes:
             key = kind.provides(c)
             if key is not None:
                 provided[key] = run.outcomes[c.change_id].status
+
+
+def _decided(
+    run: Runner,
+    kind: ChangeKind,
+    changes: Iterable[Change],
+    live: Mapping[str, LiveBoard],
+    resumed: Set[str],
+    deactivated: Mapping[str, str],
+    provided: Mapping[Hashable, str],
+) -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
+    """Each change's precondition against live state, in turn: an outcome without a write is
+    reported (``settle``, in the calling thread), a write is yielded to be sent."""
+    for c in changes:
+        needs = kind.needs(c)
+        ctx = Context(
+            resumed=c.change_id in resumed,
+            dry_run=run.options.dry_run,
+            deactivated_on=deactivated.get(c.member.id),
+            needed=provided.get(needs) if needs is not None else None,
+        )
+        decision = kind.decide(c, live[c.board_id], ctx)
+        if decision is not None:
+            run.settle(c, *decision)
+        elif run.options.dry_run:
+            run.settle(c, WOULD_APPLY)
+        else:
+            yield c, partial(kind.write, run.api, c), kind.write_rule(ctx.resumed)

@@ -31,7 +31,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,21 +450,23 @@ class Runner:
 
     # --------------------------------------------------------------------------- writes
 
-    def run_writes(self, jobs: Sequence[tuple[Change, Callable[[], object], WriteRule]]) -> None:
+    def run_writes(self, jobs: Iterable[tuple[Change, Callable[[], object], WriteRule]]) -> None:
         """Send the writes on the worker pool; returns when all are answered or, once the run
         is stopping, reported ``not_attempted`` (or raises the first ``AuthError`` or
-        permission refusal after the writes in flight are answered and journaled)."""
+        permission refusal after the writes in flight are answered and journaled).
+
+        ``jobs`` may be a generator: each write is handed to the workers as soon as it comes,
+        so the first ones are on their way while the caller still decides the others (an
+        apply's changes of a kind, thousands of them, after the kind before is answered)."""
         self.flush()
-        if not jobs:
-            return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self.options.workers, thread_name_prefix="trello-restore"
-            )
-        futures: list[Future[ChangeOutcome]] = [
-            self._executor.submit(self._write, item, send, rule) for item, send, rule in jobs
-        ]
+        futures: list[Future[ChangeOutcome]] = []
         try:
+            for item, send, rule in jobs:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.options.workers, thread_name_prefix="trello-restore"
+                    )
+                futures.append(self._executor.submit(self._write, item, send, rule))
             for future in as_completed(futures):
                 self.emit(future.result())
         except BaseException:
