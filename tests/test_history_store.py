@@ -419,3 +419,37 @@ def test_a_fetch_keeps_the_history_it_read_before_anything_uses_it(
         again.history  # noqa: B018 - read while the api is open, as a plan does
     feeds = _actions_requests(sb.server.request_log[before:])
     assert all(len(rs) == 1 and "since" in rs[0].query_names for rs in feeds.values()), feeds
+
+
+def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """The next run reads a board's cards in the ranges the last listing was cut at (each 900th
+    card, kept beside the store, 0600), all at once: one request per range, the same cards. A
+    damaged cuts file is only a hint lost: the listing is paged as on a first run."""
+    from trello_restore.api import ApiSettings, TrelloApi
+    from trello_restore.fetcher import fetch, resolve_boards
+
+    s = generate(24, 3000)
+    sb = sandbox_factory(s)
+    settings = ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=tmp_path)
+    team_cards = f"/1/boards/{s.team.id}/cards/all"
+
+    def listing() -> tuple[set[str], int]:
+        before = len(sb.server.request_log)
+        with TrelloApi(settings) as api:
+            fetched = fetch(api, resolve_boards(api, [s.team.id]), store=HistoryStore(tmp_path))
+        sent = [r for r in sb.server.request_log[before:] if r.path == team_cards]
+        return {c.id for c in fetched.state.cards.values() if c.board_id == s.team.id}, len(sent)
+
+    cards, _ = listing()
+    path = HistoryStore(tmp_path).cuts_path(s.team.id)
+    assert path.stat().st_mode & 0o777 == 0o600
+    cuts = HistoryStore(tmp_path).load_cuts(s.team.id)
+    assert len(cuts) == (len(cards) - 1) // 900
+    again, sent = listing()
+    assert again == cards
+    assert sent == len(cuts) + 1
+    path.write_text('{"format": "trello-restore card cuts", "cuts": [1, "x"]}')
+    damaged, _ = listing()
+    assert damaged == cards

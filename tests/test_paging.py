@@ -227,3 +227,25 @@ def test_the_callers_since_is_asked_as_given() -> None:
     assert sent[0] == exact
     assert all(a is not None and a >= exact for a in sent)  # nothing below it is asked
     assert sent.count(exact) >= 2  # the newest page and the oldest range
+
+
+@pytest.mark.parametrize("hint", ["right", "stale", "nonsense"])
+def test_cuts_are_read_at_once_and_are_only_a_hint(hint: str) -> None:
+    """The last run's cuts (each 900th item) start every range at once beside the newest page:
+    all pages in flight together and none beyond one per range. Cuts from an older listing
+    (items made and gone since) or nonsense ones (in the future, before everything, out of
+    order, repeated) cost requests, never an item."""
+    rng = random.Random(10)
+    fake = FakeListing(_spread(9000, 120, rng), latency=0.02)
+    dates = sorted((parse_date(x["date"]) for x in fake.items), reverse=True)
+    cuts = [dates[k] for k in range(900, len(dates), 900)]
+    if hint == "stale":
+        fake = FakeListing(_spread(9000, 120, random.Random(11)) + _spread(2000, 5, rng))
+    elif hint == "nonsense":
+        cuts = [T0 + timedelta(days=900), T0 - timedelta(days=9), cuts[3], cuts[3], cuts[1]]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        got = read_backwards(fake.listing(), floor=T0, cuts=cuts, executor=pool)
+    assert [x["id"] for x in got] == _expected(fake)
+    if hint == "right":
+        assert fake.requests == len(cuts) + 1  # one page per range, the newest included
+        assert fake.most_in_flight >= 8

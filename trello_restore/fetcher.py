@@ -365,6 +365,7 @@ def board_cards(
     *,
     fields: str = CARD_FIELDS,
     pool: ThreadPoolExecutor | None = None,
+    cuts: Sequence[datetime] = (),
 ) -> list[CardState]:
     """Every card on the board now (archived, and in archived lists, included), read fresh
     (and not kept in the HTTP cache: it is never read from there).
@@ -374,7 +375,8 @@ def board_cards(
     paging by the oldest id skips the other cards made in that second (trello-archive/api-docs
     #68, bulk-made cards). A card's date is its id's second; each next page asks for
     ``before=<oldest card's second + 1 s>`` and the cards it repeats are dropped; a page that is
-    all one second steps over it by id."""
+    all one second steps over it by id. ``cuts``: dates to cut the listing at from the start
+    (``paging.read_backwards``)."""
     where = f"board {board_id}'s cards"
 
     def page(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
@@ -392,7 +394,8 @@ def board_cards(
     listing = Listing(get=page, when=_card_date, step=timedelta(seconds=1), what=where)
     floor = _id_second(board_id) if OBJECT_ID.match(board_id) else None
     try:
-        return [parse_card(c) for c in read_backwards(listing, floor=floor, executor=pool)]
+        got = read_backwards(listing, floor=floor, cuts=cuts, executor=pool)
+        return [parse_card(c) for c in got]
     except HistoryError:
         raise bad_answer(where, "a list of Trello cards") from None
 

@@ -88,7 +88,7 @@ def fetch_stored(
             return _StoredReads(
                 history=pool.submit(_board_history, feeds, board.id, store, union, spans),
                 state=pool.submit(board_state, api, board),
-                cards=pool.submit(board_cards, api, board.id, fields=fields, pool=spans),
+                cards=pool.submit(_board_cards, api, board.id, store, fields, spans),
             )
 
         reads = {b.id: read(b) for b in scope.values()}
@@ -176,6 +176,17 @@ class _Board:
 def _head(board: _Board) -> Head:
     assert board.head is not None  # a board without a history was read by its head
     return board.head
+
+
+def _board_cards(
+    api: Api, board_id: str, store: HistoryStore, fields: str, spans: ThreadPoolExecutor
+) -> list[CardState]:
+    """The board's cards now, the listing cut into ranges at the last run's cuts (each
+    ``CUT``-th card: the ranges read at once from the start instead of found page by page);
+    this listing's cuts kept for the next run."""
+    cards = board_cards(api, board_id, fields=fields, pool=spans, cuts=store.load_cuts(board_id))
+    store.save_cuts(board_id, (c.id for c in cards))
+    return cards
 
 
 def _board_history(

@@ -38,7 +38,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,11 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore history"
 HEAD_FORMAT = "trello-restore history head"
+CUTS_FORMAT = "trello-restore card cuts"
+#: Cards per range of the card listing cut by the last run's cards: a page's worth less room for
+#: cards made since (a range that grew past a page is paged on, as any range).
+CUT = 900
+_HEX = frozenset("0123456789abcdefABCDEF")
 VERSION = 1
 #: How far before the newest stored action the next run starts asking (``since=``): Trello's
 #: ``since`` is exclusive and by second, and an action may show in the feed a moment after a
@@ -408,6 +413,43 @@ class HistoryStore:
             )
             return False
         return True
+
+    # The card listing's cuts: where the last listing had each ``CUT``-th card (a hint).
+
+    def cuts_path(self, board_id: str) -> Path:
+        return self.cache_dir / "boards" / board_id / f"cards.v{VERSION}.json"
+
+    def load_cuts(self, board_id: str) -> list[datetime]:
+        """Where the last run's card listing of the board had each ``CUT``-th card (newest
+        first; ``paging.read_backwards``'s ``cuts``): empty when there is none or it cannot be
+        read. Only a hint of where to cut the listing into ranges read at once: a wrong one
+        costs requests, never a card."""
+        if self.refresh:
+            return []
+        try:
+            doc = json.loads(self.cuts_path(board_id).read_bytes())
+            if doc.get("format") != CUTS_FORMAT:
+                return []
+            return [datetime.fromisoformat(as_text(c)) for c in doc["cuts"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return []
+
+    def save_cuts(self, board_id: str, card_ids: Iterable[str]) -> None:
+        """Keep the cuts of this listing (``card_ids``: the board's cards now) for the next
+        run; a failure is silent (the next run pages the listing as without them)."""
+        seconds = sorted(
+            (int(c[:8], 16) for c in card_ids if len(c) == 24 and all(x in _HEX for x in c)),
+            reverse=True,
+        )
+        cuts = [
+            datetime.fromtimestamp(seconds[k], tz=UTC).isoformat()
+            for k in range(CUT, len(seconds), CUT)
+        ]
+        data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
+        path = self.cuts_path(board_id)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_bytes_atomic(path, data)
 
 
 def _ignored(path: Path, why: str) -> Head | None:

@@ -202,18 +202,25 @@ class _Read:
     def split(self, lower: datetime | None, upper: datetime, covered: timedelta) -> datetime | None:
         """Hand the older parts of ``[lower, upper)`` to chains of their own while readers are
         idle, ``covered`` being how long a span the last full page covered; the lower edge of
-        the part the calling chain keeps."""
+        the part the calling chain keeps.
+
+        With a lower edge (the range's, or the floor) below ``upper``, the range is cut into
+        equal spans of time, as many as the readers can take and the last page's density says
+        hold two pages each. Without one — an open range below the floor: cards that came from
+        an older board keep their older ids — the parts are cut by that density alone, two
+        pages' worth each, the oldest open-ended."""
         if self.readers is None:
             return lower
+        page = max(covered, timedelta(milliseconds=1))
         bottom = lower if lower is not None else self.floor
-        if bottom is None or bottom >= upper:
-            return lower
-        left = (upper - bottom) / max(covered, timedelta(milliseconds=1))  # pages, roughly
+        known = bottom is not None and bottom < upper
         # Each part should hold two pages or more: a range costs one short page.
-        parts = min(self.readers.spare() + 1, math.floor(left / 2))
+        parts = self.readers.spare() + 1
+        if bottom is not None and known:
+            parts = min(parts, math.floor((upper - bottom) / page / 2))
         if parts < 2:
             return lower
-        width = (upper - bottom) / parts
+        width = (upper - bottom) / parts if bottom is not None and known else 2 * page
         edges: list[datetime | None] = [upper - width * k for k in range(parts)]
         edges.append(lower)  # the oldest part keeps the range's own (maybe open) edge
         for k in range(1, parts):
@@ -260,22 +267,29 @@ def read_backwards(
     *,
     since: datetime | None = None,
     floor: datetime | None = None,
-    head: Sequence[Item] | None = None,
+    cuts: Sequence[datetime] = (),
     executor: Executor | None = None,
 ) -> list[Item]:
     """Every item of ``listing`` newer than ``since`` (all of them when None), newest first,
     each once.
 
-    ``head`` is the newest page when the caller has read it already (asked with ``since``
-    only). With an ``executor`` the older pages are read in date ranges on its threads (see the
+    With an ``executor`` the older pages are read in date ranges on its threads (see the
     module's docstring); ``floor`` (e.g. the board's creation, which its id encodes) is where
     the ranges are measured from when ``since`` is None — the oldest range is read open-ended
-    anyway, so an item older than the floor is still found."""
+    anyway, so an item older than the floor is still found. ``cuts`` (dates, e.g. where the
+    last run's listing had each thousandth item) are ranges to read from the start, at once,
+    beside the newest page: a hint only — a range that holds more than a page is paged and
+    split like any other, one that holds nothing costs its one request."""
     readers = _readers(executor) if executor is not None else None
     read = _Read(listing, readers, floor, since)
-    first = list(head) if head is not None else listing.get(None, read._since(since))
+    edges = sorted({c for c in cuts if since is None or c > since}, reverse=True)
+    for newer, older in zip(edges, [*edges[1:], since], strict=False):
+        read.start(older, newer)
+    lower = edges[0] if edges else since
+    first = listing.get(None, read._since(lower))
     top = _Chain(None, [first])
-    read.chains.append(top)
+    with read.done:
+        read.chains.append(top)
     if len(first) >= PAGE:
         oldest = min(listing.when(x) for x in first)
         newest = max(listing.when(x) for x in first)
@@ -283,7 +297,7 @@ def read_backwards(
         if nxt > newest:
             # The newest page is all one step: go on past it by id, as a chain does.
             logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
-            read.start(since, nxt, cursor=min(str(x["id"]) for x in first))
+            read.start(lower, nxt, cursor=min(str(x["id"]) for x in first))
         else:
-            read.start(read.split(since, nxt, newest - oldest), nxt)
+            read.start(read.split(lower, nxt, newest - oldest), nxt)
     return read.wait()
