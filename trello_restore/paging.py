@@ -36,6 +36,9 @@ __all__ = ["PAGE", "Listing", "read_backwards", "stamp"]
 logger = logging.getLogger(__name__)
 
 PAGE = 1000
+#: The pages a range split off should be expected to hold, at least: each range ends with one
+#: short page, so fewer pages a range read faster and cost more requests beyond the minimum.
+PAGES_PER_RANGE = 3
 Item = Mapping[str, Any]
 #: A chain's next request: its range's lower edge, the ``before`` date, the page when read
 #: already, an id cursor to ask for it by instead of the date.
@@ -206,21 +209,21 @@ class _Read:
 
         With a lower edge (the range's, or the floor) below ``upper``, the range is cut into
         equal spans of time, as many as the readers can take and the last page's density says
-        hold two pages each. Without one — an open range below the floor: cards that came from
-        an older board keep their older ids — the parts are cut by that density alone, two
-        pages' worth each, the oldest open-ended."""
+        hold ``PAGES_PER_RANGE`` pages each. Without one — an open range below the floor:
+        cards that came from an older board keep their older ids — the parts are cut by that
+        density alone, ``PAGES_PER_RANGE`` pages' worth each, the oldest open-ended."""
         if self.readers is None:
             return lower
         page = max(covered, timedelta(milliseconds=1))
         bottom = lower if lower is not None else self.floor
         known = bottom is not None and bottom < upper
-        # Each part should hold two pages or more: a range costs one short page.
+        # Each part should hold a few pages: a range costs one short page.
         parts = self.readers.spare() + 1
         if bottom is not None and known:
-            parts = min(parts, math.floor((upper - bottom) / page / 2))
+            parts = min(parts, math.floor((upper - bottom) / page / PAGES_PER_RANGE))
         if parts < 2:
             return lower
-        width = (upper - bottom) / parts if bottom is not None and known else 2 * page
+        width = (upper - bottom) / parts if bottom is not None and known else PAGES_PER_RANGE * page
         edges: list[datetime | None] = [upper - width * k for k in range(parts)]
         edges.append(lower)  # the oldest part keeps the range's own (maybe open) edge
         for k in range(1, parts):
