@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -366,13 +367,22 @@ def make_plan(
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
         )
-        with TrelloApi(settings) as api:
-            me = api.me()
+        with TrelloApi(settings) as api, ThreadPoolExecutor(1, thread_name_prefix="me") as one:
+            # The account and the boards are read at once (a round trip less); the account's
+            # error comes first, as a token that is not valid fails both.
+            asked = one.submit(api.me)
+            try:
+                named = resolve_boards(api, req.boards)
+                workspace_id, in_workspace = (
+                    resolve_workspace(api, req.workspace)
+                    if req.workspace is not None
+                    else (None, [])
+                )
+            except Exception:
+                asked.result()
+                raise
+            me = asked.result()
             account = MemberRef(me["id"], me.get("username", ""), me.get("fullName", ""))
-            named = resolve_boards(api, req.boards)
-            workspace_id, in_workspace = (
-                resolve_workspace(api, req.workspace) if req.workspace is not None else (None, [])
-            )
             boards = list({b.id: b for b in (*named, *in_workspace)}.values())
             scope = Scope(
                 api_url=req.api_url,
