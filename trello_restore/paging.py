@@ -8,9 +8,10 @@ Trello's 100 requests per 10 s. So ``read_backwards`` reads the newest page, the
 lies before it into date ranges (``since``/``before`` together) read as chains of their own,
 and splits a chain's remaining range again whenever fewer chains run than the readers could
 carry. Each range ends with one short page, so the price is one request per range beyond the
-minimum; the split is made only where the density of the page just read says more than one
-page is left, and only while readers are idle, so a listing of a few pages costs what one chain
-costs.
+minimum; the split is made only where the density of the page just read says each part holds
+``PAGES_PER_RANGE`` pages or more, and only while readers are idle, so a listing of a few pages
+costs what one chain costs. ``cuts`` (where the last run's listing had each 900th card) start
+ranges before the first page comes back.
 
 Trello's ``since`` and ``before`` are exclusive, and it may compare some cursors by second (bug
 trello-archive/api-docs#68): a range is asked from ``overlap`` before its lower edge, and a
