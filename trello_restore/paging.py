@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 PAGE = 1000
 #: The pages a range split off should be expected to hold, at least: each range ends with one
 #: short page, so fewer pages a range read faster and cost more requests beyond the minimum.
-PAGES_PER_RANGE = 3
+PAGES_PER_RANGE = 2
 Item = Mapping[str, Any]
 #: A chain's next request: its range's lower edge, the ``before`` date, the page when read
 #: already, an id cursor to ask for it by instead of the date.
