@@ -450,6 +450,12 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
     again, sent = listing()
     assert again == cards
     assert sent == len(cuts) + 1
-    path.write_text('{"format": "trello-restore card cuts", "cuts": [1, "x"]}')
-    damaged, _ = listing()
-    assert damaged == cards
+    for damage in (
+        '{"format": "trello-restore card cuts", "cuts": [1, "x"]}',
+        '{"format": "trello-restore card cuts", "cuts": ["2024-01-01T00:00:00"]}',  # no zone
+        '["not", "an", "object"]',
+        "",
+    ):
+        path.write_text(damage)
+        damaged, _ = listing()
+        assert damaged == cards

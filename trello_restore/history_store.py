@@ -430,9 +430,11 @@ class HistoryStore:
             doc = json.loads(self.cuts_path(board_id).read_bytes())
             if doc.get("format") != CUTS_FORMAT:
                 return []
-            return [datetime.fromisoformat(as_text(c)) for c in doc["cuts"]]
+            cuts = [datetime.fromisoformat(as_text(c)) for c in doc["cuts"]]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return []
+        # This tool writes them in UTC; a date without a zone is not one of them.
+        return cuts if all(c.tzinfo is not None for c in cuts) else []
 
     def save_cuts(self, board_id: str, card_ids: Iterable[str]) -> None:
         """Keep the cuts of this listing (``card_ids``: the board's cards now) for the next
