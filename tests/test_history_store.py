@@ -222,6 +222,7 @@ def test_action_pages_are_not_kept_in_the_http_cache(
         (lambda p: _rewrite(p, version=0), "format version 0"),
         (lambda p: _rewrite(p, filter="addMemberToCard"), "other actions"),
         (lambda p: _rewrite(p, parts={}), "damaged"),
+        (lambda p: _rewrite(p, newest=["2024-01-01T00:00:00", "a" * 24]), "damaged"),
         (lambda p: _rewrite(p, board="5" * 24), "holds board"),
         (lambda p: _rewrite(p, format="something else"), "not a history store"),
     ],

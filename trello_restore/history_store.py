@@ -220,10 +220,8 @@ class BoardHistory:
         return cls(
             board_id=as_text(d["board"]),
             filter=as_text(d["filter"]),
-            newest=None
-            if newest is None
-            else (datetime.fromisoformat(newest[0]), as_text(newest[1])),
-            recent={as_text(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            newest=None if newest is None else (_utc(newest[0]), as_text(newest[1])),
+            recent={as_text(i): _utc(t) for i, t in d["recent"].items()},
             parts={k: Part.from_json(d["parts"][k]) for k in CLASSES},
             card_feeds={
                 as_text(c): {k: Part.from_json(parts[k]) for k in CLASSES}
@@ -286,10 +284,8 @@ class Head:
             board_id=as_text(d["board"]),
             filter=as_text(d["filter"]),
             generation=_generation(d["generation"]),
-            newest=None
-            if newest is None
-            else (datetime.fromisoformat(newest[0]), as_text(newest[1])),
-            recent={as_text(i): datetime.fromisoformat(t) for i, t in d["recent"].items()},
+            newest=None if newest is None else (_utc(newest[0]), as_text(newest[1])),
+            recent={as_text(i): _utc(t) for i, t in d["recent"].items()},
             connected=frozenset(as_text(b) for b in d["connected"]),
         )
 
@@ -430,11 +426,9 @@ class HistoryStore:
             doc = json.loads(self.cuts_path(board_id).read_bytes())
             if doc.get("format") != CUTS_FORMAT:
                 return []
-            cuts = [datetime.fromisoformat(as_text(c)) for c in doc["cuts"]]
+            return [_utc(c) for c in doc["cuts"]]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return []
-        # This tool writes them in UTC; a date without a zone is not one of them.
-        return cuts if all(c.tzinfo is not None for c in cuts) else []
 
     def save_cuts(self, board_id: str, card_ids: Iterable[str]) -> None:
         """Keep the cuts of this listing (``card_ids``: the board's cards now) for the next
@@ -452,6 +446,15 @@ class HistoryStore:
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_bytes_atomic(path, data)
+
+
+def _utc(text: Any) -> datetime:
+    """A date this tool wrote (ISO 8601 with its zone); ValueError for one without a zone,
+    which a run would compare with Trello's dates and fail on: the file is damaged."""
+    when = datetime.fromisoformat(as_text(text))
+    if when.tzinfo is None:
+        raise ValueError(f"a date without a time zone: {text!r}")
+    return when
 
 
 def _ignored(path: Path, why: str) -> Head | None:
