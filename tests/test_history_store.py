@@ -175,6 +175,7 @@ def test_a_replan_on_unchanged_history_sends_one_actions_request_per_board(
     for path in stores:
         assert path.stat().st_mode & 0o777 == 0o600
         assert path.parent.stat().st_mode & 0o777 == 0o700
+        assert path.parent.parent.stat().st_mode & 0o777 == 0o700  # boards/ too
     written = {p: p.stat().st_mtime_ns for p in stores}
     again = run()
     assert set(again) == {k for k in cold if k.startswith("boards/")}
@@ -223,6 +224,7 @@ def test_action_pages_are_not_kept_in_the_http_cache(
         (lambda p: _rewrite(p, filter="addMemberToCard"), "other actions"),
         (lambda p: _rewrite(p, parts={}), "damaged"),
         (lambda p: _rewrite(p, newest=["2024-01-01T00:00:00", "a" * 24]), "damaged"),
+        (lambda p: _naive_row_date(p), "damaged"),
         (lambda p: _rewrite(p, board="5" * 24), "holds board"),
         (lambda p: _rewrite(p, format="something else"), "not a history store"),
     ],
@@ -277,6 +279,15 @@ def _fast(home: Path) -> tuple[str, str]:
 def _rewrite(path: Path, **changes: Any) -> None:
     doc = json.loads(gzip.decompress(path.read_bytes()))
     doc.update(changes)
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+
+
+def _naive_row_date(path: Path) -> None:
+    """One member action's date without its zone, the rest of the store intact."""
+    doc = json.loads(gzip.decompress(path.read_bytes()))
+    row = doc["parts"]["base"]["member_actions"][0]
+    at = next(i for i, x in enumerate(row) if isinstance(x, str) and x[:2] == "20" and "T" in x)
+    row[at] = row[at][:19]
     path.write_bytes(gzip.compress(json.dumps(doc).encode()))
 
 
@@ -454,6 +465,8 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
     for damage in (
         '{"format": "trello-restore card cuts", "cuts": [1, "x"]}',
         '{"format": "trello-restore card cuts", "cuts": ["2024-01-01T00:00:00"]}',  # no zone
+        '{"format": "trello-restore card cuts", "cuts": ["2999-01-01T00:00:00+00:00"]}',
+        '{"format": "trello-restore card cuts", "cuts": ["0001-01-01T00:00:00+00:00"]}',
         '["not", "an", "object"]',
         "",
     ):

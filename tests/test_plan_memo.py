@@ -239,6 +239,26 @@ def damaged_head(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     return Opts()
 
 
+def _edit_head(cache: Path, board_id: str, **changes: object) -> None:
+    path = cache / "boards" / board_id / f"history.v{VERSION}.head.json"
+    doc = json.loads(path.read_text())
+    doc.update(changes)
+    path.write_text(json.dumps(doc))
+
+
+def head_lost_a_board(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """Valid JSON, wrong content (a flipped id, a hand edit): the board the cards moved to is
+    gone from the head's connected boards; its checksum says so."""
+    _edit_head(cache, s.team.id, connected=[])
+    return Opts()
+
+
+def head_from_year_one(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A head whose newest action is at datetime's lower end (the next read would overflow)."""
+    _edit_head(cache, s.team.id, newest=["0001-01-01T00:00:00+00:00", "a" * 24])
+    return Opts()
+
+
 @pytest.mark.parametrize(
     ("change", "differs", "notice"),
     [
@@ -254,6 +274,8 @@ def damaged_head(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
         (foreign_memo, False, "plan memo"),
         (damaged_body, False, "plan memo"),
         (damaged_head, False, "head"),
+        (head_lost_a_board, False, "head"),
+        (head_from_year_one, False, "head"),
     ],
     ids=lambda x: getattr(x, "__name__", None),
 )

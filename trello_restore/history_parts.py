@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from trello_restore.history import ACTION_FILTER, HistoryBuilder, action_filter
@@ -36,6 +36,7 @@ __all__ = [
     "Part",
     "action_class",
     "as_text",
+    "aware_date",
     "classes_for",
     "merge_parts",
     "to_history",
@@ -144,7 +145,7 @@ class Part:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Part:
         """Back from ``to_json``; ``KeyError``/``TypeError``/``ValueError`` on anything else."""
-        when = datetime.fromisoformat
+        when = aware_date
         return cls(
             member_actions=[_member_action(row) for row in d["member_actions"]],
             moves=[_move(row) for row in d["moves"]],
@@ -203,7 +204,7 @@ def _member_action(row: list[Any]) -> MemberAction:
     return MemberAction(
         as_text(i),
         kind,
-        datetime.fromisoformat(t),
+        aware_date(t),
         as_text(card),
         as_text(member),
         as_text(by),
@@ -231,7 +232,7 @@ def _move(row: list[Any]) -> MoveAction:
     return MoveAction(
         as_text(i),
         as_text(type_),
-        datetime.fromisoformat(t),
+        aware_date(t),
         as_text(by),
         _opt(card),
         _opt(lst),
@@ -261,7 +262,7 @@ def _field_update(row: list[Any]) -> FieldUpdate:
         raise ValueError(f"not a field update's object: {object_type!r}")
     return FieldUpdate(
         as_text(i),
-        datetime.fromisoformat(t),
+        aware_date(t),
         object_type,
         as_text(object_id),
         as_text(board),
@@ -271,6 +272,21 @@ def _field_update(row: list[Any]) -> FieldUpdate:
         as_text(by),
         as_text(app),
     )
+
+
+#: The dates a kept history may hold: Trello's ids begin in 2011; a date outside these is damage
+#: (and one at datetime's ends would overflow the arithmetic of the next read).
+EARLIEST = datetime(2006, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def aware_date(text: Any) -> datetime:
+    """A date this tool wrote: ISO 8601 with its zone, between ``EARLIEST`` and ``LATEST``;
+    ``ValueError`` for anything else (a run would compare it with Trello's dates and fail)."""
+    when = datetime.fromisoformat(as_text(text))
+    if when.tzinfo is None or not EARLIEST <= when <= LATEST:
+        raise ValueError(f"not a date of a kept history: {text!r}")
+    return when
 
 
 def as_text(value: Any) -> str:

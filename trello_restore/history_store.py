@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
+import hashlib
 import json
 import logging
 import os
@@ -50,6 +51,7 @@ from trello_restore.history_parts import (
     Part,
     action_class,
     as_text,
+    aware_date,
     classes_for,
     merge_parts,
     to_history,
@@ -220,8 +222,8 @@ class BoardHistory:
         return cls(
             board_id=as_text(d["board"]),
             filter=as_text(d["filter"]),
-            newest=None if newest is None else (_utc(newest[0]), as_text(newest[1])),
-            recent={as_text(i): _utc(t) for i, t in d["recent"].items()},
+            newest=None if newest is None else (aware_date(newest[0]), as_text(newest[1])),
+            recent={as_text(i): aware_date(t) for i, t in d["recent"].items()},
             parts={k: Part.from_json(d["parts"][k]) for k in CLASSES},
             card_feeds={
                 as_text(c): {k: Part.from_json(parts[k]) for k in CLASSES}
@@ -284,8 +286,8 @@ class Head:
             board_id=as_text(d["board"]),
             filter=as_text(d["filter"]),
             generation=_generation(d["generation"]),
-            newest=None if newest is None else (_utc(newest[0]), as_text(newest[1])),
-            recent={as_text(i): _utc(t) for i, t in d["recent"].items()},
+            newest=None if newest is None else (aware_date(newest[0]), as_text(newest[1])),
+            recent={as_text(i): aware_date(t) for i, t in d["recent"].items()},
             connected=frozenset(as_text(b) for b in d["connected"]),
         )
 
@@ -322,7 +324,10 @@ class HistoryStore:
             return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
         try:
             with no_gc():
-                head = Head.from_json(json.loads(raw))
+                doc = json.loads(raw)
+                if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
+                    raise ValueError("its checksum does not match")
+                head = Head.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
             return _ignored(path, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
@@ -378,7 +383,7 @@ class HistoryStore:
         data = gzip.compress(text.encode(), compresslevel=1)
         del text
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._board_dir(path.parent)
             write_bytes_atomic(path, data)
         except OSError as exc:
             logger.warning(
@@ -395,9 +400,10 @@ class HistoryStore:
         """Write the head of a store whose body on disk is ``history`` (atomically, 0600);
         whether it was written (a failure is a notice: the next run reads the body)."""
         path = self.head_path(history.board_id)
-        data = json.dumps(history.head().to_json(), separators=(",", ":")).encode()
+        doc = history.head().to_json()
+        data = json.dumps({**doc, "sha256": _digest(doc)}, separators=(",", ":")).encode()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._board_dir(path.parent)
             write_bytes_atomic(path, data)
         except OSError as exc:
             logger.warning(
@@ -411,6 +417,13 @@ class HistoryStore:
         return True
 
     # The card listing's cuts: where the last listing had each ``CUT``-th card (a hint).
+
+    def _board_dir(self, directory: Path) -> None:
+        """A board's directory, and ``boards/`` above it, each 0700 (``mkdir(parents=True)``
+        would give the parents the umask's mode)."""
+        self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self.cache_dir / "boards").mkdir(mode=0o700, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
 
     def cuts_path(self, board_id: str) -> Path:
         return self.cache_dir / "boards" / board_id / f"cards.v{VERSION}.json"
@@ -426,7 +439,7 @@ class HistoryStore:
             doc = json.loads(self.cuts_path(board_id).read_bytes())
             if doc.get("format") != CUTS_FORMAT:
                 return []
-            return [_utc(c) for c in doc["cuts"]]
+            return [aware_date(c) for c in doc["cuts"]]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return []
 
@@ -444,17 +457,16 @@ class HistoryStore:
         data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
         path = self.cuts_path(board_id)
         with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._board_dir(path.parent)
             write_bytes_atomic(path, data)
 
 
-def _utc(text: Any) -> datetime:
-    """A date this tool wrote (ISO 8601 with its zone); ValueError for one without a zone,
-    which a run would compare with Trello's dates and fail on: the file is damaged."""
-    when = datetime.fromisoformat(as_text(text))
-    if when.tzinfo is None:
-        raise ValueError(f"a date without a time zone: {text!r}")
-    return when
+def _digest(doc: Mapping[str, Any]) -> str:
+    """A head's checksum: plain JSON has none of its own, and a changed board id in it would
+    leave a board out of the plan without a word."""
+    return hashlib.sha256(
+        json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def _ignored(path: Path, why: str) -> Head | None:
