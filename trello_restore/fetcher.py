@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from trello_restore.boards import (
     OBJECT_ID,
@@ -72,6 +72,7 @@ __all__ = [
     "board_cards",
     "board_state",
     "card_actions",
+    "current_state",
     "fetch",
     "load_exports",
     "resolve_boards",
@@ -156,15 +157,7 @@ def fetch(
                 scope[info.id] = info
                 reads[info.id] = _read_board(pool, spans, api, info, builder, reading)
                 raw_actions.extend(reads[info.id].actions())
-        boards_state: dict[str, BoardState] = {}
-        cards: dict[str, CardState] = {}
-        members: dict[str, MemberRef] = {}
-        for board_id, read in reads.items():
-            state, board_members = read.state.result()
-            boards_state[board_id] = state
-            members.update(board_members)
-            for card in read.cards.result():
-                cards[card.id] = card
+        boards_state, cards, members = current_state(reads)
         unexplained = sorted(_unexplained_cards(raw_actions, cards))
         for page in pool.map(
             lambda cid: card_actions(api, cid, sink=builder.add, action_types=reading.filter),
@@ -182,6 +175,32 @@ def fetch(
         warnings=warnings,
         named=frozenset(b.id for b in boards),
     )
+
+
+class _StateReads(Protocol):
+    """A board's state reads in flight (``_BoardReads``, ``fetcher_stored._StoredReads``)."""
+
+    @property
+    def state(self) -> Future[tuple[BoardState, dict[str, MemberRef]]]: ...
+    @property
+    def cards(self) -> Future[list[CardState]]: ...
+
+
+def current_state(
+    reads: Mapping[str, _StateReads],
+) -> tuple[dict[str, BoardState], dict[str, CardState], dict[str, MemberRef]]:
+    """The boards' state, every card by id and the members the memberships name, from each
+    board's reads once they are answered."""
+    boards_state: dict[str, BoardState] = {}
+    cards: dict[str, CardState] = {}
+    members: dict[str, MemberRef] = {}
+    for board_id, read in reads.items():
+        state, board_members = read.state.result()
+        boards_state[board_id] = state
+        members.update(board_members)
+        for card in read.cards.result():
+            cards[card.id] = card
+    return boards_state, cards, members
 
 
 @dataclass(frozen=True)
@@ -245,7 +264,7 @@ def board_actions(
         step=timedelta(milliseconds=1),
         what=f"board {board_id}'s actions",
     )
-    born = _id_second(board_id) if OBJECT_ID.match(board_id) else None
+    born = _board_born(board_id)
     floor = born - timedelta(seconds=1) if born is not None else None
     return read_backwards(listing, since=since, floor=floor, executor=pool)
 
@@ -392,7 +411,7 @@ def board_cards(
         return got
 
     listing = Listing(get=page, when=_card_date, step=timedelta(seconds=1), what=where)
-    floor = _id_second(board_id) if OBJECT_ID.match(board_id) else None
+    floor = _board_born(board_id)
     try:
         got = read_backwards(listing, floor=floor, cuts=cuts, executor=pool)
         return [parse_card(c) for c in got]
@@ -402,6 +421,11 @@ def board_cards(
 
 def _card_date(card: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(str(card["id"])[:8], 16), tz=UTC)
+
+
+def _board_born(board_id: str) -> datetime | None:
+    """When a board was made (its id's second), the floor its listings are cut from."""
+    return _id_second(board_id) if OBJECT_ID.match(board_id) else None
 
 
 def _id_second(object_id: str) -> datetime | None:

@@ -32,6 +32,7 @@ from trello_restore.fetcher import (
     board_cards,
     board_state,
     card_actions,
+    current_state,
 )
 from trello_restore.history_store import (
     BoardHistory,
@@ -97,15 +98,7 @@ def fetch_stored(
             for info in followed_boards(api, moved, scope, warnings, unreadable):
                 scope[info.id] = info
                 reads[info.id] = read(info)
-        boards_state: dict[str, BoardState] = {}
-        cards: dict[str, CardState] = {}
-        members: dict[str, MemberRef] = {}
-        for board_id, r in reads.items():
-            state, board_members = r.state.result()
-            boards_state[board_id] = state
-            members.update(board_members)
-            for card in r.cards.result():
-                cards[card.id] = card
+        boards_state, cards, members = current_state(reads)
         read_boards = {board_id: r.history.result() for board_id, r in reads.items()}
     nothing_new = all(b.history is None for b in read_boards.values())
     kept = Kept(
