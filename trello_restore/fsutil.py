@@ -12,9 +12,15 @@ __all__ = ["write_atomic"]
 
 
 def write_atomic(
-    path: Path, text: str, *, prefix: str, suffix: str = ".tmp", exclusive: bool = False
+    path: Path,
+    text: str | bytes,
+    *,
+    prefix: str,
+    suffix: str = ".tmp",
+    exclusive: bool = False,
 ) -> None:
-    """Write ``text`` (UTF-8) to ``path`` so that no reader ever sees a partial file.
+    """Write ``text`` (UTF-8, or bytes as they are) to ``path`` so that no reader ever sees a
+    partial file.
 
     The text goes to a temporary file (mode 0600; ``prefix``/``suffix`` name it) in the same
     directory, flushed and fsynced, which then replaces ``path`` (``exclusive``: is hard-linked
@@ -25,9 +31,9 @@ def write_atomic(
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o600)
-            f.write(text)
+            f.write(text.encode() if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         if exclusive:
@@ -40,6 +46,14 @@ def write_atomic(
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
     _fsync_dir(path.parent)
+
+
+def private_dirs(directory: Path) -> None:
+    """``directory`` and every missing directory above it, each made 0700
+    (``Path.mkdir(parents=True, mode=...)`` gives the parents the umask's mode instead)."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
 
 
 def _fsync_dir(directory: Path) -> None:

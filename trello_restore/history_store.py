@@ -33,9 +33,7 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.fetched import born_in_feed
+from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.history import HistoryBuilder, parse_date
 from trello_restore.history_parts import (
     CLASSES,
@@ -75,7 +74,6 @@ __all__ = [
     "no_gc",
     "to_history",
     "union_filter",
-    "write_bytes_atomic",
 ]
 
 logger = logging.getLogger(__name__)
@@ -383,8 +381,8 @@ class HistoryStore:
         data = gzip.compress(text.encode(), compresslevel=1)
         del text
         try:
-            self._board_dir(path.parent)
-            write_bytes_atomic(path, data)
+            private_dirs(path.parent)
+            write_atomic(path, data, prefix=".history-")
         except OSError as exc:
             logger.warning(
                 "could not keep board %s's history in %s (%s): the next run reads it from "
@@ -403,8 +401,8 @@ class HistoryStore:
         doc = history.head().to_json()
         data = json.dumps({**doc, "sha256": _digest(doc)}, separators=(",", ":")).encode()
         try:
-            self._board_dir(path.parent)
-            write_bytes_atomic(path, data)
+            private_dirs(path.parent)
+            write_atomic(path, data, prefix=".history-")
         except OSError as exc:
             logger.warning(
                 "could not write the head %s of board %s's kept history (%s): the next run "
@@ -417,13 +415,6 @@ class HistoryStore:
         return True
 
     # The card listing's cuts: where the last listing had each ``CUT``-th card (a hint).
-
-    def _board_dir(self, directory: Path) -> None:
-        """A board's directory, and ``boards/`` above it, each 0700 (``mkdir(parents=True)``
-        would give the parents the umask's mode)."""
-        self.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (self.cache_dir / "boards").mkdir(mode=0o700, exist_ok=True)
-        directory.mkdir(mode=0o700, exist_ok=True)
 
     def cuts_path(self, board_id: str) -> Path:
         return self.cache_dir / "boards" / board_id / f"cards.v{VERSION}.json"
@@ -457,8 +448,8 @@ class HistoryStore:
         data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
         path = self.cuts_path(board_id)
         with contextlib.suppress(OSError):
-            self._board_dir(path.parent)
-            write_bytes_atomic(path, data)
+            private_dirs(path.parent)
+            write_atomic(path, data, prefix=".history-")
 
 
 def _digest(doc: Mapping[str, Any]) -> str:
@@ -486,20 +477,3 @@ def no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """``fsutil.write_atomic`` for bytes: a 0600 temporary file in the same directory,
-    fsynced, then renamed over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=".history-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise

@@ -89,8 +89,9 @@ from typing import Any
 
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
+from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.history_store import VERSION as STORE_VERSION
-from trello_restore.history_store import no_gc, write_bytes_atomic
+from trello_restore.history_store import no_gc
 from trello_restore.lastrun import Scope
 from trello_restore.models import (
     Change,
@@ -200,8 +201,9 @@ class PlanMemo:
             json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_bytes_atomic(self.path, gzip.compress(text.encode(), compresslevel=1))
+            private_dirs(self.path.parent)
+            data = gzip.compress(text.encode(), compresslevel=1)
+            write_atomic(self.path, data, prefix=".plan-memo-")
         except OSError as exc:
             logger.warning(
                 "could not keep the plan memo %s (%s): the next run plans again",
