@@ -420,8 +420,18 @@ def test_a_fetch_keeps_the_history_it_read_before_anything_uses_it(
     s = generate(21, 60, history_actions=2500)
     sb = sandbox_factory(s)
     settings = ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=tmp_path)
-    with TrelloApi(settings) as api:
-        fetch(api, resolve_boards(api, [s.team.id]), store=HistoryStore(tmp_path))
+    heads: list[str] = []
+    save_head = HistoryStore.save_head
+
+    def counted(store: HistoryStore, history: Any) -> bool:
+        heads.append(history.board_id)
+        return save_head(store, history)
+
+    with pytest.MonkeyPatch.context() as mp, TrelloApi(settings) as api:
+        mp.setattr(HistoryStore, "save_head", counted)
+        fetched = fetch(api, resolve_boards(api, [s.team.id]), store=HistoryStore(tmp_path))
+        fetched.history  # noqa: B018 - and the rest of the fetch writes no head again
+    assert sorted(heads) == sorted(set(heads)), "each board's head written once"
     stores = sorted(tmp_path.glob(f"boards/*/history.v{VERSION}.json.gz"))
     assert s.team.id in {p.parent.name for p in stores}
     assert all(HistoryStore(tmp_path).head_path(p.parent.name).exists() for p in stores)

@@ -193,7 +193,7 @@ def _board_history(
     head = store.load_head(board_id, union)
     if head is None:
         body = _by_body(api, board_id, union, spans, store.load(board_id, union))
-        return _Board(board_id, None, _kept(store, body))
+        return _kept(store, None, body)
     feed = Feed(skip=head.recent)
     _read_since(api, board_id, head.since(), feed, union, spans)
     if not feed.stamps:
@@ -201,16 +201,18 @@ def _board_history(
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:
         # Not the body the head was written with (another run's, or none): go by the body.
-        return _Board(board_id, head, _kept(store, _by_body(api, board_id, union, spans, stored)))
-    return _Board(board_id, head, _kept(store, stored.extended(feed)))
+        return _kept(store, head, _by_body(api, board_id, union, spans, stored))
+    return _kept(store, head, stored.extended(feed))
 
 
-def _kept(store: HistoryStore, history: BoardHistory) -> BoardHistory:
-    """``history`` written to its store if it differs from what is there; marked clean when
-    the write worked (else it is tried again with the cards' feeds)."""
+def _kept(store: HistoryStore, head: Head | None, history: BoardHistory) -> _Board:
+    """The board read by ``head`` (None: none was usable) to ``history``, which is written to
+    its store if it differs from what is there: then clean, with the head just written (so
+    the rest of the fetch writes neither again); else as it is, tried again with the cards'
+    feeds."""
     if history.dirty and store.save(history):
-        return replace(history, dirty=False)
-    return history
+        return _Board(history.board_id, history.head(), replace(history, dirty=False))
+    return _Board(history.board_id, head, history)
 
 
 def _by_body(
