@@ -244,3 +244,37 @@ def test_explicit_automation_leaves_the_rest_unchanged() -> None:
     assert (err.value.status, err.value.body) == (400, "invalid value for dueComplete")
     with pytest.raises(ValueError, match="not a card value field"):
         w.set_card_field(card, "labels", "red", lead)
+
+
+def test_each_boards_card_index_follows_creates_moves_and_deletes() -> None:
+    """``card_ids_on_board`` (what a page of a board's card listing is read from) is each
+    board's cards in id order after every way a card comes, goes or changes board: a generated
+    history (lists and cards moved to the archive, cards deleted, the second damage's bulk
+    move), then a card moved by hand to another board and back, a whole list moved, a card
+    deleted, and a board no card was ever on."""
+    s = generate(6, 300, second_damage=True)
+    w = s.world
+
+    def check() -> None:
+        boards = set(w.boards) | {c.id_board for c in w.cards.values()}
+        for board_id in boards:
+            want = sorted(c.id for c in w.cards.values() if c.id_board == board_id)
+            assert list(w.card_ids_on_board(board_id)) == want
+
+    check()
+    lead = s.mover.id
+    card = next(c for c in w.cards.values() if c.id_board == s.team.id)
+    team_list, archive_list = card.id_list, next(iter(w.lists_on_board(s.archive.id))).id
+    w.move_card_to_board(card.id, s.archive.id, archive_list, lead)
+    assert card.id in w.card_ids_on_board(s.archive.id)
+    assert card.id not in w.card_ids_on_board(s.team.id)
+    check()
+    w.move_card_to_board(card.id, s.team.id, team_list, lead)
+    check()
+    w.move_list_to_board(team_list, s.archive.id, lead)
+    check()
+    w.delete_card(card.id, lead)
+    assert card.id not in w.card_ids_on_board(s.archive.id)
+    check()
+    empty = w.create_board("Empty", lead)
+    assert list(w.card_ids_on_board(empty.id)) == []

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from trello_restore.sandbox import render
@@ -52,6 +52,7 @@ MAX_LIMIT = 1000
 EXCLUDED_ACTION_TYPES = FEED_EXCLUDED_TYPES
 
 _SHORT_LINK_RE = re.compile(r"^[A-Za-z0-9]{8}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FILTER_ITEM_RE = re.compile(r"^[A-Za-z]+(:[A-Za-z]+)?$")
 
 
@@ -139,12 +140,20 @@ def _multi_choice_param(call: Call, name: str, default: str, choices: set[str]) 
 ACTION_FIELDS = frozenset({"id", "idMemberCreator", "data", "type", "date", "limits", "display"})
 
 
+def _wanted(fields: str | None) -> list[str] | None:
+    """The keys Trello's ``fields=`` keeps, in order: None for ``all`` (or absent), else
+    ``id`` and those named, each once."""
+    if fields is None or fields == "" or fields == "all":
+        return None
+    return list(dict.fromkeys(["id", *(f.strip() for f in fields.split(","))]))
+
+
 def _pick(obj: JSON, fields: str | None) -> JSON:
     """Trello's ``fields=``: ``all`` (or absent) keeps everything; a list keeps those and id."""
-    if fields is None or fields == "" or fields == "all":
+    wanted = _wanted(fields)
+    if wanted is None:
         return obj
-    wanted = ["id", *(f.strip() for f in fields.split(","))]
-    return {k: obj[k] for k in dict.fromkeys(wanted) if k in obj}
+    return {k: obj[k] for k in wanted if k in obj}
 
 
 # ------------------------------------------------------------------------------ lookups
@@ -377,31 +386,52 @@ def _card_filter(world: World, name: str) -> Callable[[Card], bool]:
     return lambda c: False
 
 
-def _render_card(call: Call, c: Card, fields: str | None) -> JSON:
-    out = _pick(render.card(c), fields)
+def _render_card(call: Call, c: Card, wanted: list[str] | None) -> JSON:
+    """A card as ``fields=`` picks it (``wanted``: see ``_wanted``), only those keys made."""
+    out = render.card(c, wanted)
     if _bool_param(call, "customFieldItems", False):
         out["customFieldItems"] = []
     return out
 
 
-def _card_cursor(call: Call, name: str) -> Callable[[Card], bool] | None:
-    """``before``/``since`` for cards: a date compared with each card's creation second (its
-    id's timestamp), or a card id, which ``id_cursor`` compares by second like a date (the
-    default: Trello "derives the date" from a card's id too, and its open paging bug,
-    trello-archive/api-docs#68, is about cards made in the same second) or exactly."""
-    raw = call.params.get(name)
-    if raw is None or raw in ("", "null"):
-        return None
-    if is_object_id(raw) and call.id_cursor == "exact":
-        ref = raw.lower()
-        return (lambda c: c.id < ref) if name == "before" else (lambda c: c.id > ref)
-    try:
-        when = id_time(raw) if is_object_id(raw) else parse_iso(raw)
-    except ValueError:
-        raise invalid_value(name) from None
-    if name == "before":
-        return lambda c: id_time(c.id) < when
-    return lambda c: id_time(c.id) > when
+def _id_second(object_id: str) -> int:
+    """An id's timestamp, in seconds."""
+    return int(object_id[:8], 16)
+
+
+def _card_slice(call: Call, ids: Sequence[str]) -> tuple[int, int]:
+    """The index range of a board's ascending card ids inside ``before`` and ``since``
+    (exclusive). Each is a date compared with each card's creation second (its id's
+    timestamp), or a card id, which ``id_cursor`` compares by second like a date (the default:
+    Trello "derives the date" from a card's id too, and its open paging bug,
+    trello-archive/api-docs#68, is about cards made in the same second) or exactly. Found by
+    bisection: ids ascend, and their seconds with them."""
+    lo, hi = 0, len(ids)
+    for name in ("before", "since"):
+        raw = call.params.get(name)
+        if raw is None or raw in ("", "null"):
+            continue
+        if is_object_id(raw) and call.id_cursor == "exact":
+            ref = raw.lower()
+            if name == "before":
+                hi = min(hi, bisect_left(ids, ref))
+            else:
+                lo = max(lo, bisect_right(ids, ref))
+            continue
+        try:
+            when = id_time(raw) if is_object_id(raw) else parse_iso(raw)
+        except ValueError:
+            raise invalid_value(name) from None
+        # A card's second s is before ``when`` if s < when, since it if s > when: against
+        # whole seconds, ``when`` rounded up and down.
+        since_epoch = when - _EPOCH
+        floor = since_epoch.days * 86400 + since_epoch.seconds
+        if name == "before":
+            ceiling = floor + (1 if since_epoch.microseconds else 0)
+            hi = min(hi, bisect_left(ids, ceiling, key=_id_second))
+        else:
+            lo = max(lo, bisect_right(ids, floor, key=_id_second))
+    return lo, hi
 
 
 def board_cards(call: Call) -> list[JSON]:
@@ -409,34 +439,41 @@ def board_cards(call: Call) -> list[JSON]:
 
     Without ``limit``/``before``/``since``: every matching card in board position order (list
     position, then card position). With any of them: paged by card id, newest first, at most
-    ``limit`` (default and maximum 1000).
+    ``limit`` (default and maximum 1000). A page is read from the board's card index
+    (``World.card_ids_on_board``) backwards from its ``before`` bound, so it costs what it
+    returns (and the cards the filter skips), not the size of the board.
     """
     board = _readable(call, _board(call))
     name = call.path.get("filter") or call.params.get("filter") or "visible"
     if name not in CARD_FILTERS:
         raise invalid_value("filter")
     keep = _card_filter(call.world, name)
-    cards = [c for c in call.world.cards_on_board(board.id) if keep(c)]
-    fields = call.params.get("fields")
+    wanted = _wanted(call.params.get("fields"))
     paged = any(call.params.get(p) not in (None, "") for p in ("limit", "before", "since"))
     if not paged:
         lists = call.world.lists
+        cards = [c for c in call.world.cards_on_board(board.id) if keep(c)]
         cards.sort(key=lambda c: (lists[c.id_list].pos, c.pos))
-        return [_render_card(call, c, fields) for c in cards]
+        return [_render_card(call, c, wanted) for c in cards]
     limit = _int_param(call, "limit", MAX_LIMIT, MAX_LIMIT)
-    for name in ("before", "since"):
-        bound = _card_cursor(call, name)
-        if bound is not None:
-            cards = [c for c in cards if bound(c)]
-    cards.sort(key=lambda c: c.id, reverse=True)
-    return [_render_card(call, c, fields) for c in cards[:limit]]
+    ids = call.world.card_ids_on_board(board.id)
+    lo, hi = _card_slice(call, ids)
+    by_id = call.world.cards
+    out: list[JSON] = []
+    i = hi - 1
+    while i >= lo and len(out) < limit:
+        c = by_id[ids[i]]
+        i -= 1
+        if keep(c):
+            out.append(_render_card(call, c, wanted))
+    return out
 
 
 def get_card(call: Call) -> JSON:
     """``GET /1/cards/{id}`` (id or shortLink)."""
     card = _card(call)
     _readable(call, call.world.boards[card.id_board])
-    return _render_card(call, card, call.params.get("fields"))
+    return _render_card(call, card, _wanted(call.params.get("fields")))
 
 
 def _card_members(world: World, card: Card) -> list[JSON]:

@@ -12,6 +12,7 @@ name is private (``Member.name_hidden``) has no ``fullName`` or ``initials``, an
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from trello_restore.sandbox.ids import iso
@@ -157,69 +158,85 @@ def membership(ms: Membership) -> JSON:
     }
 
 
-def card(c: Card) -> JSON:
-    """A card with every key py-trello's ``Card.from_json`` requires."""
+def _card_badges(c: Card) -> JSON:
     return {
-        "id": c.id,
-        "address": None,
-        "checkItemStates": None,
-        "closed": c.closed,
-        "coordinates": None,
-        "creationMethod": None,
-        "dateLastActivity": iso(c.date_last_activity),
-        "desc": c.desc,
-        "descData": None,
-        "dueReminder": None,
-        "idBoard": c.id_board,
-        "idLabels": [],
-        "idList": c.id_list,
-        "idMembersVoted": [],
-        "idShort": c.id_short,
-        "idAttachmentCover": None,
-        "locationName": None,
-        "manualCoverAttachment": False,
-        "name": c.name,
-        "pos": _pos(c.pos),
-        "shortLink": c.short_link,
-        "isTemplate": False,
-        "cardRole": None,
-        "badges": {
-            "attachmentsByType": {"trello": {"board": 0, "card": 0}},
-            "location": False,
-            "votes": 0,
-            "viewingMemberVoted": False,
-            "subscribed": False,
-            "fogbugz": "",
-            "checkItems": 0,
-            "checkItemsChecked": 0,
-            "checkItemsEarliestDue": None,
-            "comments": 0,
-            "attachments": 0,
-            "description": bool(c.desc),
-            "due": c.due,
-            "dueComplete": c.due_complete,
-            "start": c.start,
-        },
-        "dueComplete": c.due_complete,
-        "due": c.due,
-        "email": f"card+{c.short_link.lower()}@boards.trello.com",
-        "idChecklists": [],
-        "idMembers": list(c.id_members),
-        "labels": [],
-        "limits": _CARD_LIMITS,
-        "shortUrl": f"https://trello.com/c/{c.short_link}",
-        "start": c.start,
+        "attachmentsByType": {"trello": {"board": 0, "card": 0}},
+        "location": False,
+        "votes": 0,
+        "viewingMemberVoted": False,
         "subscribed": False,
-        "url": c.url,
-        "cover": {
-            "idAttachment": None,
-            "color": None,
-            "idUploadedBackground": None,
-            "size": "normal",
-            "brightness": "dark",
-            "idPlugin": None,
-        },
+        "fogbugz": "",
+        "checkItems": 0,
+        "checkItemsChecked": 0,
+        "checkItemsEarliestDue": None,
+        "comments": 0,
+        "attachments": 0,
+        "description": bool(c.desc),
+        "due": c.due,
+        "dueComplete": c.due_complete,
+        "start": c.start,
     }
+
+
+def _card_cover(c: Card) -> JSON:
+    return {
+        "idAttachment": None,
+        "color": None,
+        "idUploadedBackground": None,
+        "size": "normal",
+        "brightness": "dark",
+        "idPlugin": None,
+    }
+
+
+#: A card's keys in Trello's order, each with how its value is made from the card.
+_CARD_KEYS: dict[str, Callable[[Card], Any]] = {
+    "id": lambda c: c.id,
+    "address": lambda c: None,
+    "checkItemStates": lambda c: None,
+    "closed": lambda c: c.closed,
+    "coordinates": lambda c: None,
+    "creationMethod": lambda c: None,
+    "dateLastActivity": lambda c: iso(c.date_last_activity),
+    "desc": lambda c: c.desc,
+    "descData": lambda c: None,
+    "dueReminder": lambda c: None,
+    "idBoard": lambda c: c.id_board,
+    "idLabels": lambda c: [],
+    "idList": lambda c: c.id_list,
+    "idMembersVoted": lambda c: [],
+    "idShort": lambda c: c.id_short,
+    "idAttachmentCover": lambda c: None,
+    "locationName": lambda c: None,
+    "manualCoverAttachment": lambda c: False,
+    "name": lambda c: c.name,
+    "pos": lambda c: _pos(c.pos),
+    "shortLink": lambda c: c.short_link,
+    "isTemplate": lambda c: False,
+    "cardRole": lambda c: None,
+    "badges": _card_badges,
+    "dueComplete": lambda c: c.due_complete,
+    "due": lambda c: c.due,
+    "email": lambda c: f"card+{c.short_link.lower()}@boards.trello.com",
+    "idChecklists": lambda c: [],
+    "idMembers": lambda c: list(c.id_members),
+    "labels": lambda c: [],
+    "limits": lambda c: _CARD_LIMITS,
+    "shortUrl": lambda c: f"https://trello.com/c/{c.short_link}",
+    "start": lambda c: c.start,
+    "subscribed": lambda c: False,
+    "url": lambda c: c.url,
+    "cover": _card_cover,
+}
+
+
+def card(c: Card, keys: Iterable[str] | None = None) -> JSON:
+    """A card with every key py-trello's ``Card.from_json`` requires; with ``keys``, only
+    those of them that a card has, in the order given (what ``fields=`` picks), and only those
+    are made: a page of cards costs the fields it asks for."""
+    if keys is None:
+        return {k: make(c) for k, make in _CARD_KEYS.items()}
+    return {k: _CARD_KEYS[k](c) for k in keys if k in _CARD_KEYS}
 
 
 def trello_list(lst: TrelloList) -> JSON:

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -359,6 +360,10 @@ class World:
         self.boards: dict[str, Board] = {}
         self.lists: dict[str, TrelloList] = {}
         self.cards: dict[str, Card] = {}
+        #: Board id -> the ids of the cards now on it, ascending (``card_ids_on_board``). Kept
+        #: by the methods that create, move and delete cards: a card's board changes only
+        #: through them.
+        self._card_ids: dict[str, list[str]] = {}
         self.deleted_cards: dict[str, Card] = {}
         #: Card id -> (the ``deleteCard`` action id, who deleted it, when).
         self.deletions: dict[str, tuple[str, str, datetime]] = {}
@@ -422,6 +427,28 @@ class World:
     def cards_on_board(self, board_id: str) -> Iterator[Card]:
         """Cards now on the board, archived ones and those in archived lists included."""
         return (c for c in self.cards.values() if c.id_board == board_id)
+
+    def card_ids_on_board(self, board_id: str) -> Sequence[str]:
+        """The ids of the cards now on the board (as ``cards_on_board``), ascending: id order,
+        which is creation order. Kept as cards are created, moved and deleted, so a page of the
+        board's card listing costs what it returns, not the size of the board. Read-only; valid
+        until the world changes."""
+        return self._card_ids.get(board_id, ())
+
+    def _index_card(self, card: Card) -> None:
+        insort(self._card_ids.setdefault(card.id_board, []), card.id)
+
+    def _unindex_card(self, card: Card) -> None:
+        ids = self._card_ids[card.id_board]
+        i = bisect_left(ids, card.id)
+        assert ids[i] == card.id, "the board's card index lost a card"
+        del ids[i]
+
+    def _move_card_to(self, card: Card, board_id: str) -> None:
+        """Set a card's board, and the boards' card indexes with it."""
+        self._unindex_card(card)
+        card.id_board = board_id
+        self._index_card(card)
 
     def lists_on_board(self, board_id: str) -> list[TrelloList]:
         """Lists now on the board, in position order."""
@@ -573,6 +600,7 @@ class World:
             boards_seen=[board.id],
         )
         self.cards[card.id] = card
+        self._index_card(card)
         self._short_links[card.short_link] = card.id
         self._log(
             "createCard",
@@ -1113,6 +1141,7 @@ class World:
         card = self.card(card_id)
         board = self.boards[card.id_board]
         t = self._tick(at)
+        self._unindex_card(card)
         del self.cards[card.id]
         self.deleted_cards[card.id] = card
         action = self._log(
@@ -1177,7 +1206,7 @@ class World:
         )
         cards = sorted((c for c in self.cards.values() if c.id_list == lst.id), key=lambda c: c.pos)
         for card in cards:
-            card.id_board = dst.id
+            self._move_card_to(card, dst.id)
             card.boards_seen.append(dst.id)
         removals = self._strip_non_members(cards, src, dst, by, t, to_action)
         return MoveResult(from_action, to_action, tuple(c.id for c in cards), removals)
@@ -1210,7 +1239,7 @@ class World:
             },
             card=card,
         )
-        card.id_board = dst.id
+        self._move_card_to(card, dst.id)
         card.id_list = dst_list.id
         card.boards_seen.append(dst.id)
         to_action = self._log(
