@@ -32,10 +32,15 @@ window, and says on every answer how many of them it counts as used
     count covers what arrived before its request was sent, so the others' requests arriving in
     ``(s, now + trip]`` are in no count yet: at their pace (``peak``: the most one count showed
     in the last window) ``ceil(peak * (now + trip - s) / window)``, or their largest burst
-    (``rise``: the most the count rose by from one answer to the next since they came) if more;
+    (``rise``: the most the count rose by within a round trip, from the lowest of the counts of
+    requests sent in the round trip before, in the last ``RISE_WINDOWS`` windows) if more;
     never more than takes the count to ``peak + rise``. Plus ``SAFETY_SHARE`` of the budget. It
     grows while no answer comes back and shrinks as answers do: beside a client that sends 20
-    per window at a steady rate, about 6 of 100 rather than the old 10.
+    per window at a steady rate, about 5 to 8 of 100 rather than the old 10. A burst is
+    measured over a round trip because one can show over several answers (a few of it each);
+    it is forgotten two windows on, so that one burst (a program catching up after a pause)
+    does not tax the rest of a long run; counts of requests sent at the same moment differ by
+    where each came in that batch, not by time, and only the highest of them is a low.
   - **The margin** (a tenth of the budget) instead, if more: for the first window after the
     others show (their pace and bursts are not known yet); from an answer that shows Trello's
     window full while they are about (the room proved too small: someone may have been
@@ -48,13 +53,15 @@ window, and says on every answer how many of them it counts as used
   in its window: those counted (at worst none has left yet) and those sent since the newest
   count's request was, which ``reserve`` has room for — provided the others send no faster
   than the most they had in one window lately and in no larger bursts than the count rose by
-  (so never more than ``peak + rise`` in a window), and the estimate of the limiter's own share
-  in each count errs by no more than ``SAFETY_SHARE``. Those provisos are all the limiter can
-  know from Trello's count: a program that suddenly sends more than it did, or whose bursts
-  recur exactly a window apart (each replacing the last in Trello's count, never seen as a
-  rise), is not foreseen from it; the margin is the fallback, kept while the others' ways are
-  still unknown and whenever the count shows the room was too small. The whole budget is back
-  a window after the last answer that showed foreign traffic.
+  (so never more than ``peak + rise`` in a window; a burst counts for ``RISE_WINDOWS``
+  windows, so bursts further apart than that are each a sudden change), and the estimate of
+  the limiter's own share in each count errs by no more than ``SAFETY_SHARE``. Those provisos
+  are all the limiter can know from Trello's count: a program that suddenly sends more than it
+  did, or whose bursts recur a window apart (each replacing the last in Trello's count, hardly
+  seen as a rise: the safety covers the few of a burst that arrive before the one it replaces
+  has left, not always all), is not foreseen from it; the margin is the fallback, kept while
+  the others' ways are still unknown and whenever the count shows the room was too small. The
+  whole budget is back a window after the last answer that showed foreign traffic.
 * **An explicit cap** (``limit``, ``key_limit``: ``--rate-limit N``) bounds the run's own
   requests per window; the budget left by the others still applies below it.
 
@@ -101,6 +108,10 @@ TOLERANCE_SHARE = 0.02
 #: measured by (TOLERANCE_SHARE each), which also covers a burst that leaves Trello's window a
 #: few requests after the next one arrived.
 SAFETY_SHARE = 0.04
+#: How many windows a burst (the others' count rising from one answer to the next) is kept
+#: free for: bursts that recur within that are foreseen; a single one (a program catching up
+#: after a pause) does not tax the rest of a long run.
+RISE_WINDOWS = 2
 
 Scope = Literal["token", "key"]
 
@@ -189,10 +200,14 @@ class _Budget:
         #: arrived before that answer).
         self.seen: deque[float] = deque()
         #: The most foreign requests a count showed in the last window (the others' pace), and
-        #: the most the count rose by from one answer to the next since they came (their
-        #: bursts).
+        #: the most the count rose by within a round trip in the last ``RISE_WINDOWS`` windows
+        #: (their bursts).
         self.peak = _Sliding()
-        self.rise = 0
+        self.rise = _Sliding()
+        #: The newest counts of the last round trip, as (sent, foreign), for the lowest of them
+        #: (a sliding minimum: each later one higher) the rise is measured from; the previous
+        #: newest count is always among them.
+        self.lows: deque[tuple[float, int]] = deque()
         #: Room is kept for the others until then: a window after they last showed.
         self.foreign_until = -math.inf
         #: When they showed after none had for a window: their pace and bursts are learnt for
@@ -204,14 +219,15 @@ class _Budget:
         #: kept for them proved too small, and the margin is kept for as long as they are.
         self.cramped = False
 
-    def count(self, sent: float, foreign: int, now: float) -> None:
+    def count(self, sent: float, foreign: int, now: float, trip: float = 0.0) -> None:
         """The answer (at ``now``) to the request sent at ``sent`` showed ``foreign`` requests
-        of others in Trello's window (0: none beyond the estimate's error)."""
+        of others in Trello's window (0: none beyond the estimate's error); ``trip``: the
+        longest round trip of late, the span a burst is measured over."""
         until = now + self.window_s
         about = now < self.foreign_until
         if not about:  # the others left (or never came): nothing learnt or proved yet
             self.cramped = False
-            self.rise = 0
+            self.rise.entries.clear()
             if foreign:
                 self.learning_until = until
         if foreign:
@@ -219,8 +235,21 @@ class _Budget:
             self.peak.add(until, foreign)
             self.foreign_until = until
         if sent >= self.sent:
-            if about and now < self.until:
-                self.rise = max(self.rise, foreign - self.known)
+            lows = self.lows
+            if not (about and now < self.until):
+                lows.clear()  # no newer count to measure a rise from
+            high = foreign
+            if lows and lows[-1][0] == sent:
+                # Sent at the same moment as the previous newest: the two counts differ by where
+                # each came in the same batch, not by time: the higher is the better.
+                high = max(high, lows.pop()[1])
+            while len(lows) > 1 and lows[0][0] < sent - trip:
+                lows.popleft()
+            if lows:
+                self.rise.add(now + RISE_WINDOWS * self.window_s, high - lows[0][1])
+            while lows and lows[-1][1] >= high:
+                lows.pop()
+            lows.append((sent, high))
             self.sent, self.known, self.until = sent, foreign, until
 
     def others(self, now: float) -> int:
@@ -238,7 +267,7 @@ class _Budget:
         room proved too small, and in doubt."""
         kept = 0
         if now < self.foreign_until:
-            counted, peak, burst = self.others(now), self.peak.largest(now), self.rise
+            counted, peak, burst = self.others(now), self.peak.largest(now), self.rise.largest(now)
             span = min(max(now + trip - self.sent, 0.0), self.window_s)
             unseen = max(math.ceil(peak * span / self.window_s), burst)
             kept = max(min(counted + unseen, peak + burst) - counted, 0)
@@ -334,11 +363,12 @@ class RateLimiter:
             now = self._clock()
             self._prune(now)
             ours = self._ours(slot.sent, now)
+            trip = now - slot.sent
+            span = max(self._trip(now), trip)
             foreign = False
             for count in counts:
-                foreign = self._observe(count, ours, slot.sent, now) or foreign
+                foreign = self._observe(count, ours, slot.sent, now, span) or foreign
             self.foreign_seen += foreign
-            trip = now - slot.sent
             while self._trips and self._trips[-1][1] <= trip:
                 self._trips.pop()
             self._trips.append((now, trip))
@@ -375,9 +405,12 @@ class RateLimiter:
 
     # ----------------------------------------------------------------------------- private
 
-    def _observe(self, count: TrelloCount, ours: tuple[int, int], sent: float, now: float) -> bool:
+    def _observe(
+        self, count: TrelloCount, ours: tuple[int, int], sent: float, now: float, trip: float
+    ) -> bool:
         """Take in one of Trello's counts; ``ours`` is what ``_ours`` says of the answer it came
-        with, to the request sent at ``sent``. True if it shows foreign traffic."""
+        with, to the request sent at ``sent``; ``trip``: the longest round trip of late. True if
+        it shows foreign traffic."""
         budget = self._budgets[count.scope]
         budget.maximum = max(count.maximum, 1)
         at_most, estimate = ours
@@ -385,9 +418,8 @@ class RateLimiter:
             budget.doubt_until = max(budget.doubt_until, now + self.window_s)  # skew
         extra = count.used - estimate
         foreign = count.used > at_most or extra > budget.maximum * TOLERANCE_SHARE
-        budget.count(
-            sent, max(min(count.used, budget.maximum) - estimate, 1) if foreign else 0, now
-        )
+        others = max(min(count.used, budget.maximum) - estimate, 1) if foreign else 0
+        budget.count(sent, others, now, trip)
         if foreign and count.used >= budget.maximum:
             # Trello's window was full with others on it: the next of theirs may have been
             # refused. The room left was too small: the margin while they are about.
