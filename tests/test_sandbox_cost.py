@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from trello_restore.sandbox import endpoints
+from trello_restore.sandbox import endpoints, render
 from trello_restore.sandbox.endpoints import Call
 from trello_restore.sandbox.ids import id_time, is_object_id, iso
-from trello_restore.sandbox.world import Card, TrelloError, World
+from trello_restore.sandbox.render import JSON
+from trello_restore.sandbox.world import Card, Member, TrelloError, World
 
 from .conftest import SandboxFactory
 
@@ -205,3 +206,54 @@ def test_card_pages_follow_trellos_rules_over_the_whole_board(big: _Big, cursor:
     with pytest.raises(TrelloError) as refused:
         endpoints.board_cards(bad)
     assert (refused.value.status, refused.value.body) == (400, "invalid value for since")
+
+
+def test_a_page_of_actions_makes_each_member_once(
+    big: _Big, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of 1,000 actions as the tool asks for it (its fields, its member fields) makes
+    the embedded member object of each member once, not once per action, and leaves out the
+    keys not asked for; each action still carries its own copy."""
+    made = 0
+    plain = render.member_in_action
+
+    def counted(member: Member) -> JSON:
+        nonlocal made
+        made += 1
+        return plain(member)
+
+    monkeypatch.setattr(render, "member_in_action", counted)
+    params = {
+        "limit": "1000",
+        "fields": "id,idMemberCreator,type,date,data",
+        "member_fields": "fullName,username",
+        "memberCreator_fields": "fullName,username",
+    }
+    page = endpoints.board_actions(Call(big.world, big.lead, {"id": big.board.id}, params))
+    assert len(page) == 1000
+    assert made == 1  # one member made all of them
+    first, second = page[0], page[1]
+    envelope = ["id", "idMemberCreator", "data", "type", "date", "appCreator", "memberCreator"]
+    assert list(first) == envelope
+    assert first["memberCreator"] == {"id": big.lead, "fullName": "Lea Lead", "username": "lead"}
+    assert first["memberCreator"] is not second["memberCreator"]
+
+
+def test_dates_keep_trellos_text_on_the_fast_path() -> None:
+    """``iso`` gives Trello's text, milliseconds cut not rounded, from any zone, for years
+    from 1000 (the fast path) as for the older ones (strftime's own text)."""
+    cases = {
+        datetime(2021, 7, 10, 17, 1, 58, 636999, tzinfo=UTC): "2021-07-10T17:01:58.636Z",
+        datetime(2021, 7, 10, 19, 1, 58, tzinfo=timezone(timedelta(hours=2))): (
+            "2021-07-10T17:01:58.000Z"
+        ),
+        datetime(1000, 1, 1, tzinfo=UTC): "1000-01-01T00:00:00.000Z",
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC): "9999-12-31T23:59:59.999Z",
+    }
+    for when, text in cases.items():
+        assert iso(when) == text
+        assert iso(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+            f"{when.astimezone(UTC).microsecond // 1000:03d}Z"
+        )
+    old = datetime(999, 5, 6, 7, 8, 9, 10000, tzinfo=UTC)
+    assert iso(old) == old.strftime("%Y-%m-%dT%H:%M:%S.") + "010Z"

@@ -325,9 +325,15 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
         raise invalid_value("page")
     member = _bool_param(call, "member", True)
     member_creator = _bool_param(call, "memberCreator", True)
-    fields = call.params.get("fields")
-    member_fields = call.params.get("member_fields")
-    creator_fields = call.params.get("memberCreator_fields")
+    own = _wanted(call.params.get("fields"))
+    keys = (
+        None
+        if own is None
+        else [k for k in render.ACTION_KEYS if k in own or k not in ACTION_FIELDS]
+    )
+    member_keys = _wanted(call.params.get("member_fields"))
+    creator_keys = _wanted(call.params.get("memberCreator_fields"))
+    people: render.People = {}
     lo, hi = _action_slice(feed, call)
     skip = page * limit
     # Paging never reaches past the newest 1000 matches (notes §0.2): the last page is short.
@@ -342,15 +348,17 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
         if skip:
             skip -= 1
             continue
-        rendered = render.action(call.world, a, member=member, member_creator=member_creator)
-        own = _pick({k: v for k, v in rendered.items() if k in ACTION_FIELDS}, fields)
-        embedded = {"member": member_fields, "memberCreator": creator_fields}
         out.append(
-            {
-                k: _pick(v, embedded[k]) if k in embedded else v
-                for k, v in rendered.items()
-                if k in own or k not in ACTION_FIELDS
-            }
+            render.action(
+                call.world,
+                a,
+                member=member,
+                member_creator=member_creator,
+                keys=keys,
+                member_keys=member_keys,
+                creator_keys=creator_keys,
+                people=people,
+            )
         )
     return out
 

@@ -12,7 +12,7 @@ name is private (``Member.name_hidden``) has no ``fullName`` or ``initials``, an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from trello_restore.sandbox.ids import iso
@@ -101,22 +101,61 @@ def member_in_action(m: Member) -> JSON:
     }
 
 
-def action(world: World, a: Action, *, member: bool = True, member_creator: bool = True) -> JSON:
-    """One action as ``GET /boards/{id}/actions`` returns it."""
-    out: JSON = {
-        "id": a.id,
-        "idMemberCreator": a.id_member_creator,
-        "data": a.data,
-        "type": a.type,
-        "date": iso(a.date),
-        "appCreator": app_creator(a.app) if a.app is not None else None,
-        "limits": {},
-    }
+#: An action's keys in Trello's order (without the embedded members), each with how its value
+#: is made from the action.
+ACTION_KEYS: dict[str, Callable[[Action], Any]] = {
+    "id": lambda a: a.id,
+    "idMemberCreator": lambda a: a.id_member_creator,
+    "data": lambda a: a.data,
+    "type": lambda a: a.type,
+    "date": lambda a: iso(a.date),
+    "appCreator": lambda a: app_creator(a.app) if a.app is not None else None,
+    "limits": lambda a: {},
+}
+#: Embedded member objects already made, by role (``member``, ``memberCreator``) and member
+#: id: what a page of actions shares (members do not change while a page is made).
+People = dict[tuple[str, str], JSON]
+
+
+def action(
+    world: World,
+    a: Action,
+    *,
+    member: bool = True,
+    member_creator: bool = True,
+    keys: Iterable[str] | None = None,
+    member_keys: Sequence[str] | None = None,
+    creator_keys: Sequence[str] | None = None,
+    people: People | None = None,
+) -> JSON:
+    """One action as ``GET /boards/{id}/actions`` returns it.
+
+    ``keys``: which of ``ACTION_KEYS`` to make, in their order (None: all of them);
+    ``member_keys``/``creator_keys``: the keys the embedded ``member``/``memberCreator`` keep,
+    in that order, those a member object has (None: all of them); ``people``: the embedded
+    objects made so far for the page, shared to make each member once."""
+    wanted = ACTION_KEYS if keys is None else keys
+    out: JSON = {k: ACTION_KEYS[k](a) for k in wanted}
     if member and a.id_member is not None:
-        out["member"] = member_in_action(world.members[a.id_member])
+        out["member"] = _embedded(world, "member", a.id_member, member_keys, people)
     if member_creator and a.app is None:
-        out["memberCreator"] = member_in_action(world.members[a.id_member_creator])
+        out["memberCreator"] = _embedded(
+            world, "memberCreator", a.id_member_creator, creator_keys, people
+        )
     return out
+
+
+def _embedded(
+    world: World, role: str, member_id: str, keys: Sequence[str] | None, people: People | None
+) -> JSON:
+    made = None if people is None else people.get((role, member_id))
+    if made is None:
+        full = member_in_action(world.members[member_id])
+        made = full if keys is None else {k: full[k] for k in keys if k in full}
+        if people is None:
+            return made
+        people[(role, member_id)] = made
+    return dict(made)
 
 
 def app_creator(app: App) -> JSON:
