@@ -102,7 +102,12 @@ def resolve_filters(
     ``--list`` name that matched only case-insensitively (or in another Unicode form) is
     replaced by the one it matched. A case-insensitive list name that fits several different
     names is an error listing them."""
-    scope = cards_in_scope(history, state, named_boards)
+    # The cards in scope only matter to --list and --card (a pass over the whole history).
+    scope = (
+        cards_in_scope(history, state, named_boards)
+        if options.lists is not None or options.cards is not None
+        else frozenset()
+    )
     named = set(state.boards) if named_boards is None else set(named_boards)
     problems: list[str] = []
     known = _known_members(history, members or {})

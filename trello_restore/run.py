@@ -23,7 +23,7 @@ from trello_restore.boards import resolve_boards, resolve_workspace
 from trello_restore.errors import UsageError
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.history import credit_apps
-from trello_restore.history_store import HistoryStore
+from trello_restore.history_store import HistoryStore, no_gc
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.plan_memo import PlanMemo
@@ -342,7 +342,25 @@ def make_plan(
     Over the API: the token's account is read and the boards resolved (``--board`` values and
     the workspace's open boards); then ``on_scope`` is called with the scope before anything
     else is read (the command line takes its run lock there), and a ``--since last-run``
-    cutoff is read from the scope's state file."""
+    cutoff is read from the scope's state file.
+
+    The garbage collector is paused for the whole of it. A plan is made of millions of small
+    objects (the history's actions, the board's cards) that all live until the plan is made;
+    with the collector on, each full pass walked all of them again as they grew — 10 or 11 passes
+    and 1.8 to 2.6 s of a 7.5 s cold dry run's CPU at 20,000 cards, for no memory saved (the
+    peak was the same). What dies meanwhile is freed by its reference count as always (only
+    reference cycles wait); the collector is back on once ``_make_plan`` has returned and its
+    objects are gone, so its next pass sees little more than the plan."""
+    with no_gc():
+        return _make_plan(req, created_at=created_at, on_scope=on_scope)
+
+
+def _make_plan(
+    req: PlanRequest,
+    *,
+    created_at: datetime,
+    on_scope: Callable[[Scope], None] | None,
+) -> PlanResult:
     account: MemberRef | None = None
     memo: PlanMemo | None = None
     sent = 0
