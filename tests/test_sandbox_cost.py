@@ -8,7 +8,11 @@ whole board (a reference computed the old way, by filtering and sorting every ca
 
 from __future__ import annotations
 
+import gc
+import json
 import random
+import socket
+import socketserver
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -21,7 +25,7 @@ from trello_restore.sandbox.ids import id_time, is_object_id, iso
 from trello_restore.sandbox.render import JSON
 from trello_restore.sandbox.world import Card, Member, TrelloError, World
 
-from .conftest import SandboxFactory
+from .conftest import Sandbox, SandboxFactory
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 #: The fields the tool asks for (fetcher.CARD_FIELDS): no ``url``, no ``badges``.
@@ -257,3 +261,99 @@ def test_dates_keep_trellos_text_on_the_fast_path() -> None:
         )
     old = datetime(999, 5, 6, 7, 8, 9, 10000, tzinfo=UTC)
     assert iso(old) == old.strftime("%Y-%m-%dT%H:%M:%S.") + "010Z"
+
+
+def _raw(sb: Sandbox, request: bytes) -> bytes:
+    """Send one raw request on a fresh connection and read until the server closes it."""
+    host, port = sb.base_url.split("//")[1].split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_an_answer_is_one_write_with_the_usual_bytes(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each answer (a read, a write, a refusal) leaves in one write to the socket, not its head
+    and its body apart; the bytes are the stdlib's: status line, ``Server``, ``Date``, the
+    content headers, Trello's rate headers, a blank line, the body."""
+    writes = 0
+    writer: Any = vars(socketserver)["_SocketWriter"]  # what wfile is (wbufsize 0)
+    plain = writer.write
+
+    def counted(self: Any, data: bytes) -> int:
+        nonlocal writes
+        writes += 1
+        return int(plain(self, data))
+
+    monkeypatch.setattr(writer, "write", counted)
+    s = sandbox.session()
+    card, member = sandbox.ids["c4"], sandbox.ids["cai"]
+    answers = [
+        s.get(f"{sandbox.base_url}/boards/{sandbox.ids['team']}/cards/all", timeout=10),
+        s.post(f"{sandbox.base_url}/cards/{card}/idMembers", json={"value": member}, timeout=10),
+        s.get(f"{sandbox.base_url}/cards/{'f' * 24}", timeout=10),
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 404]
+    assert writes == 3
+    auth = sandbox.header()["Authorization"]
+    raw = _raw(
+        sandbox,
+        f"GET /1/members/me?fields=username HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "Server",
+        "Date",
+        "Content-Type",
+        "Content-Length",
+        "x-rate-limit-api-token-interval-ms",
+        "x-rate-limit-api-token-max",
+        "x-rate-limit-api-token-remaining",
+        "x-rate-limit-api-key-interval-ms",
+        "x-rate-limit-api-key-max",
+        "x-rate-limit-api-key-remaining",
+    ]
+    assert lines[2].endswith(" GMT")
+    assert lines[3] == "Content-Type: application/json; charset=utf-8"
+    assert lines[4] == f"Content-Length: {len(body)}"
+    assert json.loads(body) == {"id": sandbox.ids["lead"], "username": "lead"}
+
+
+def test_the_worlds_served_are_kept_out_of_the_collectors_walks(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """While a sandbox serves, the objects made before it started (its world) are frozen out of
+    the cyclic collector's walks (a full collection of a 20,000-card world stops every request
+    for a third of a second); the last server to stop gives them back, and a freeze someone
+    else made is left alone."""
+
+    def walked(obj: object) -> bool:
+        return any(o is obj for o in gc.get_objects())
+
+    assert gc.get_freeze_count() == 0
+    first, second = _Big(10), _Big(10)
+    assert walked(first.world.cards)
+    one = sandbox_factory(first)
+    assert not walked(first.world.cards)
+    assert not walked(second.world.cards)  # made before: frozen too
+    two = sandbox_factory(second)
+    one.close()
+    assert not walked(first.world.cards)  # the other still serves
+    two.close()
+    assert gc.get_freeze_count() == 0
+    assert walked(first.world.cards)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        three = sandbox_factory(_Big(10))
+        three.close()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
