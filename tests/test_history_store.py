@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from trello_restore.history import action_filter, parse_history
@@ -354,7 +355,7 @@ def test_merged_parts_equal_one_parse_of_every_action(sandbox_factory: SandboxFa
     for chunk in chunks:
         feed = Feed()
         feed.add(chunk)
-        stored = json.loads(json.dumps({k: p.to_json() for k, p in feed.parts().items()}))
+        stored = json.loads(orjson.dumps({k: p.to_json() for k, p in feed.parts().items()}))
         parts.append({k: Part.from_json(stored[k]) for k in CLASSES})
     for kinds in (("members",), ("archived",), ("fields",), ALL):
         chosen = classes_for(kinds)

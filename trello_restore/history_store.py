@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from trello_restore.fetched import born_in_feed
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.history import HistoryBuilder, parse_date
@@ -377,8 +379,8 @@ class HistoryStore:
         the fetch's heap for each batch of them cost more than the rows.)"""
         path = self.path(history.board_id)
         with no_gc():
-            text = json.dumps(history.to_json(), separators=(",", ":"), ensure_ascii=False)
-        data = gzip.compress(text.encode(), compresslevel=1)
+            text = orjson.dumps(history.to_json())
+        data = gzip.compress(text, compresslevel=1)
         del text
         try:
             private_dirs(path.parent)

@@ -87,6 +87,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
 from trello_restore.fsutil import private_dirs, write_atomic
@@ -197,12 +199,10 @@ class PlanMemo:
             "latest": newest.isoformat() if newest is not None else None,
         }
         body = {"plan": doc, **extra}
-        text = (
-            json.dumps(header) + "\n" + json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        )
+        text = json.dumps(header).encode() + b"\n" + orjson.dumps(body)
         try:
             private_dirs(self.path.parent)
-            data = gzip.compress(text.encode(), compresslevel=1)
+            data = gzip.compress(text, compresslevel=1)
             write_atomic(self.path, data, prefix=".plan-memo-")
         except OSError as exc:
             logger.warning(
@@ -376,10 +376,13 @@ def canonical(value: Any) -> bytes:
     """Canonical JSON (UTF-8) of plain data and dataclasses: a dataclass as its class name and
     its fields' values in order, a mapping in its order (the planner may depend on it), a set
     sorted, a date in ISO form. Equal inputs, equal bytes; any field or value that differs,
-    different bytes. (JSON's own encoder walks it; only what it cannot encode comes here.)"""
-    return json.dumps(
-        value, default=_plain, separators=(",", ":"), ensure_ascii=False, check_circular=False
-    ).encode()
+    different bytes. (orjson walks it; only what it cannot encode comes here.)"""
+    return orjson.dumps(value, default=_plain, option=_CANONICAL)
+
+
+#: Dataclasses and dates go to ``_plain`` (orjson would write a dataclass as an object and a
+#: date its own way); mappings keep their order.
+_CANONICAL = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 _FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
