@@ -7,8 +7,10 @@ one job each:
 - ``classify``: the typed error for an answer or an exception; ``certainly_not_applied``;
   credential scrubbing.
 - ``retry``: ``RetryPolicy``, the backoff, jitter and 429 rules of read and write retries.
-- ``transport``: sessions, the HTTP cache, the rate limiter and counters, the credentials
+- ``transport``: sessions (cached or plain), the rate limiter and counters, the credentials
   header, read retries.
+- ``cache``: the HTTP cache's file, which one run uses at a time (``HttpCache``), and its
+  SQLite tables, which never wait without end.
 - ``client``: ``TrelloApi`` over py-trello, and ``MemberStandIn``.
 
 A read travels down these layers (trello-api-notes.md §11, §12; style.md habits 2, 6, 7):
@@ -27,7 +29,8 @@ A read travels down these layers (trello-api-notes.md §11, §12; style.md habit
    ``202 Accepted`` for a while in 2025 (TRELLO-218085, trello-api-notes.md §13.3), and
    py-trello's ``fetch_json`` accepts only 200, so another 2xx reaches it as 200
    (``transport._as_success``).
-4. ``requests_cache.CacheMixin`` (only with a ``cache_dir``): one SQLite file per account.
+4. ``requests_cache.CacheMixin`` (only with a ``cache_dir``, and while no other run uses it):
+   one SQLite file per account (``cache``).
 5. ``transport._NetworkAdapter.send``: the wire. It waits for the shared ``RateLimiter`` (when
    there is one), counts the requests really sent and drops the local cache directive so that
    it is not sent to Trello. Cache hits never get this far, so they cost no rate budget; every
@@ -48,6 +51,7 @@ out, and the applier uses the same ones for its write retries (``applier.Runner.
 
 from __future__ import annotations
 
+from trello_restore.api.cache import cache_directive, cache_file_name
 from trello_restore.api.classify import (
     certainly_not_applied,
     error_for_exception,
@@ -56,7 +60,7 @@ from trello_restore.api.classify import (
 from trello_restore.api.client import MemberStandIn, TrelloApi
 from trello_restore.api.retry import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, RetryPolicy
 from trello_restore.api.settings import DEFAULT_API_URL, DEFAULT_CACHE_EXPIRE_S, ApiSettings
-from trello_restore.api.transport import IGNORED_PARAMETERS, cache_directive, cache_file_name
+from trello_restore.api.transport import IGNORED_PARAMETERS
 
 __all__ = [
     "DEFAULT_API_URL",

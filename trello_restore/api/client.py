@@ -24,15 +24,10 @@ from typing import Any, NamedTuple, Self
 import requests
 import trello
 
+from trello_restore.api.cache import cache_directive, open_http_cache
 from trello_restore.api.classify import describe
 from trello_restore.api.settings import ApiSettings, check_api_url, check_credentials
-from trello_restore.api.transport import (
-    Counters,
-    OAuthHeader,
-    Transport,
-    cache_directive,
-    make_session,
-)
+from trello_restore.api.transport import Counters, OAuthHeader, Transport, make_session
 from trello_restore.errors import BadResponse
 from trello_restore.limiter import RateLimiter
 
@@ -120,7 +115,8 @@ class TrelloApi:
         """Check the credentials and the URL (no request is sent) and open the session.
 
         Raises ``AuthError`` for a missing or malformed key or token and ``ConfigError`` for an
-        unusable ``api_url`` or cache directory.
+        unusable ``api_url``. A cache directory or file that cannot be used (or that another
+        run is using) is not an error: the reads go without the HTTP cache (``open_http_cache``).
         """
         check_credentials(settings.key, settings.token)
         check_api_url(settings.api_url)
@@ -128,7 +124,14 @@ class TrelloApi:
         self._counters = Counters(settings.limiter)
         # The creating thread's session and client; other threads get their own (_thread_client).
         self._owner = threading.current_thread()
-        self._session = make_session(settings, self._counters)
+        # The account's cache file, held until close() (None: no HTTP cache for this run).
+        self._cache = open_http_cache(settings)
+        try:
+            self._session = make_session(settings, self._counters, self._cache)
+        except BaseException:
+            if self._cache is not None:
+                self._cache.close()
+            raise
         self._client = _Client(settings.key, settings.token, self._session)
         self._local = threading.local()
         self._others: list[tuple[threading.Thread, Transport]] = []
@@ -159,7 +162,7 @@ class TrelloApi:
                     alive.append((thread, old))
                 else:
                     old.close()
-            session = make_session(self.settings, self._counters)
+            session = make_session(self.settings, self._counters, self._cache)
             alive.append((threading.current_thread(), session))
             self._others = alive
         client = _Client(self.settings.key, self.settings.token, session)
@@ -304,14 +307,18 @@ class TrelloApi:
         return trello.Board(client=self._thread_client(), board_id=board_id)
 
     def close(self) -> None:
-        """Close the sessions and the cache file."""
+        """Close the sessions, then let go of the cache file."""
         if not self._closed:
             self._closed = True
-            self._session.close()
-            with self._others_lock:
-                others, self._others = self._others, []
-            for _, session in others:
-                session.close()
+            try:
+                self._session.close()
+                with self._others_lock:
+                    others, self._others = self._others, []
+                for _, session in others:
+                    session.close()
+            finally:
+                if self._cache is not None:
+                    self._cache.close()
 
     def __enter__(self) -> Self:
         """The API itself."""

@@ -3,34 +3,29 @@ directory), the credentials header, the tool's User-Agent, the shared rate limit
 counters, the base-URL rewrite, timeouts, read retries (``RetryPolicy``) and typed errors
 (``classify``). py-trello's client gets a ``Transport`` as its ``http_service``.
 
-The HTTP cache: one SQLite file per account (``cache_file_name``: a hash, never the key or
-token), created 0600 in a 0700 directory; credentials are never part of a cache key nor stored
-(``IGNORED_PARAMETERS``); only JSON 200 answers to GETs are kept, and a read uses one only when
-it says how old an answer it accepts (``cache_directive``).
+The HTTP cache (its file: ``cache``): credentials are never part of a cache key nor stored
+(``IGNORED_PARAMETERS``); only JSON 200 answers to GETs are kept. A run that has no cache file
+to use (``cache.open_http_cache``) or whose file fails mid-run gets plain sessions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
-import os
 import random
 import sqlite3
 import threading
 import time
 from collections.abc import MutableMapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests_cache import DEFAULT_IGNORED_PARAMS, CachedSession
-from requests_cache.backends.sqlite import SQLiteCache
 
 from trello_restore import __version__
+from trello_restore.api.cache import CacheTables, HttpCache
 from trello_restore.api.classify import (
     describe,
     error_for_exception,
@@ -42,7 +37,7 @@ from trello_restore.api.classify import (
 )
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
-from trello_restore.errors import ApiError, BadResponse, ConfigError, RateLimited
+from trello_restore.errors import ApiError, BadResponse, RateLimited
 from trello_restore.limiter import RateLimiter, TrelloCount, counts_from_headers
 
 __all__ = [
@@ -50,8 +45,6 @@ __all__ = [
     "Counters",
     "OAuthHeader",
     "Transport",
-    "cache_directive",
-    "cache_file_name",
     "make_session",
 ]
 
@@ -77,31 +70,6 @@ _PYTRELLO_BASE = "https://api.trello.com/1/"
 #: Writes get one attempt here: the applier retries them (``applier.Runner._send``), with a
 #: policy of its own and knowing whether a retry may repeat a write that happened.
 _SINGLE_ATTEMPT = RetryPolicy(retries=0)
-
-
-# ------------------------------------------------------------------------------------ cache
-
-
-def cache_file_name(key: str, token: str) -> str:
-    """The account's cache file name: a hash of key and token, never the values themselves."""
-    digest = hashlib.sha256(f"{key}:{token}".encode()).hexdigest()[:16]
-    return f"http-{digest}.sqlite"
-
-
-def cache_directive(max_age: float | None, expire_s: float) -> str:
-    """The request ``Cache-Control`` that lets requests-cache use only answers younger than
-    ``max_age`` seconds, given that every entry is stored to expire ``expire_s`` after it was
-    fetched.
-
-    requests-cache 1.3 judges a cached answer by its stored expiry, and a request's ``max-age``
-    only sets the expiry of what gets stored. ``min-fresh=expire_s - max_age`` asks for an entry
-    that still has that long to live, i.e. one fetched less than ``max_age`` ago (rounded down to
-    whole seconds); ``min-fresh=0`` takes any unexpired entry. None or 0 means ``no-cache``:
-    always fetch, and store the new answer.
-    """
-    if max_age is None or max_age <= 0:
-        return "no-cache"
-    return f"min-fresh={max(math.ceil(expire_s - max_age), 0)}"
 
 
 # -------------------------------------------------------------------------------- transport
@@ -370,7 +338,7 @@ def _not_json(
 
 
 class _PlainTransport(Transport, requests.Session):
-    """The transport without an HTTP cache (``cache_dir=None``)."""
+    """The transport without an HTTP cache (``cache_dir=None``, or none to use: ``HttpCache``)."""
 
 
 #: ``CacheMixin.send``'s own keywords, which ``requests.Session.send`` does not take.
@@ -379,13 +347,16 @@ _CACHE_KEYWORDS = ("expire_after", "only_if_cached", "refresh", "force_refresh")
 
 class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
     # (CacheMixin.request adds cache keywords that py-trello never passes; ours takes **kwargs.)
-    """The transport over requests-cache (SQLite, one file per account)."""
+    """The transport over requests-cache (SQLite, one file per account, ``HttpCache``)."""
+
+    #: The file this session's cache is in; set by ``make_session``.
+    http_cache: HttpCache
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         """GETs through requests-cache; anything else straight to the network: a write is never
         stored, and requests-cache would still hash it into a cache key and look at the SQLite
-        file for it."""
-        if request.method == "GET" or args:
+        file for it. So do GETs once the cache has failed (``HttpCache.give_up``)."""
+        if (request.method == "GET" and self.http_cache.usable) or args:
             return super().send(request, *args, **kwargs)
         for name in _CACHE_KEYWORDS:
             kwargs.pop(name, None)
@@ -397,46 +368,33 @@ def _cache_is_json(response: requests.Response) -> bool:
     return "json" in (response.headers.get("Content-Type") or "").lower()
 
 
-def _open_cache_file(settings: ApiSettings) -> Path:
-    """Create the cache directory (0700) and the account's cache file (0600) before SQLite
-    opens it, so the file is never readable by others, whatever the umask."""
-    assert settings.cache_dir is not None
-    directory = settings.cache_dir.expanduser()
-    path = directory / cache_file_name(settings.key, settings.token)
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        os.close(os.open(path, flags, 0o600))
-        path.chmod(0o600)
-    except OSError as err:
-        raise ConfigError(
-            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): "
-            "check TRELLO_RESTORE_HOME and the directory's permissions"
-        ) from err
-    return path
-
-
-def make_session(settings: ApiSettings, counters: Counters) -> Transport:
-    """The ``http_service`` for py-trello: cached when ``cache_dir`` is set (style.md habit 7)."""
-    if settings.cache_dir is None:
+def make_session(settings: ApiSettings, counters: Counters, cache: HttpCache | None) -> Transport:
+    """The ``http_service`` for py-trello: over the HTTP cache when there is one to use
+    (style.md habit 7; ``open_http_cache``), else plain. A file SQLite cannot read is replaced
+    when this is the first session on it; any other failure gives the cache up for the run."""
+    if cache is None or not cache.usable:
         return _PlainTransport(settings, counters)
-    path = _open_cache_file(settings)
+    first = cache.opened()
     try:
-        return _open_cached_session(settings, counters, path)
-    except sqlite3.DatabaseError as err:
-        # Only a cache: a file SQLite cannot read is replaced by an empty one.
-        logger.warning("the HTTP cache %s was unreadable (%s); starting a new one", path, err)
-        path.unlink()
-        return _open_cached_session(settings, counters, _open_cache_file(settings))
-
-
-def _open_cached_session(settings: ApiSettings, counters: Counters, path: Path) -> _CachedTransport:
+        backend = _open_backend(cache, first)
+    except sqlite3.OperationalError as err:  # locked past CACHE_BUSY_S, read-only, …
+        cache.give_up(err)
+        return _PlainTransport(settings, counters)
+    except sqlite3.DatabaseError as err:  # not a database
+        if not first:
+            cache.give_up(err)
+            return _PlainTransport(settings, counters)
+        if not cache.replace(err):
+            return _PlainTransport(settings, counters)
+        try:
+            backend = _open_backend(cache, first)
+        except sqlite3.Error as again:
+            cache.give_up(again)
+            return _PlainTransport(settings, counters)
     session = _CachedTransport(
         settings,
         counters,
-        cache_name=str(path),
-        backend="sqlite",
-        serializer="json",
+        backend=backend,
         expire_after=settings.cache_expire_s,
         allowable_methods=("GET",),
         # Only 200s: another 2xx is rewritten to 200 after this layer (_as_success), so a
@@ -448,11 +406,14 @@ def _open_cached_session(settings: ApiSettings, counters: Counters, path: Path) 
         stale_if_error=False,
         filter_fn=_cache_is_json,
     )
-    try:
-        # Entries past their expiry are never used again; drop them (in SQL, no vacuum).
-        if isinstance(session.cache, SQLiteCache):
-            session.cache.delete(expired=True, vacuum=False)
-    except BaseException:
-        session.close()  # type: ignore[no-untyped-call]
-        raise
+    session.http_cache = cache
     return session
+
+
+def _open_backend(cache: HttpCache, first: bool) -> CacheTables:
+    """The cache's tables, opened; the first session of a run drops the entries past their
+    expiry, which are never used again (in SQL, no vacuum)."""
+    backend = CacheTables(cache)
+    if first:
+        backend.delete(expired=True, vacuum=False)
+    return backend

@@ -1,0 +1,320 @@
+"""The HTTP cache under concurrent runs and damage (issue 12: the tool's local state "safe under
+concurrent runs"), end to end: dry runs over the sandbox through the real client stack.
+
+requests-cache 1.3 waited for the SQLite file's write lock without end
+(``SQLiteDict._acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE`` forever, and leaves a
+transaction open after any error but an ``OperationalError``), and every new thread's session
+opened and closed a descriptor of the file, which drops the SQLite locks the whole process
+holds on it. Now one run uses the file at a time (``api.cache.HttpCache``), the cache's own
+waits are bounded (``CACHE_BUSY_S``), and a cache that cannot be used is only a warning: the
+run reads Trello without it and makes the same plan.
+
+Each test runs the command line on a thread and joins it with a timeout (``HANG_S``, far above
+a run's second or two), so the old code's endless wait shows as a failure, not a stuck suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from trello_restore.api import ApiSettings, TrelloApi, cache_file_name
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
+
+#: A run that has not ended after this long is waiting for the cache (a run here takes 1-2 s).
+HANG_S = 30.0
+
+
+@pytest.fixture
+def world(sandbox_factory: SandboxFactory) -> tuple[Scenario, Sandbox]:
+    s = generate(29, 40)
+    return s, sandbox_factory(s, time_scale=100)
+
+
+def _home() -> Path:
+    """conftest's ``TRELLO_RESTORE_HOME`` of this test (state and cache under it)."""
+    return Path(os.environ["TRELLO_RESTORE_HOME"])
+
+
+def _cache_file(sb: Sandbox) -> Path:
+    return _home() / "cache" / cache_file_name(sb.key, sb.token)
+
+
+def _dry_run(s: Scenario, sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """``run(*extra)``: the team board's dry run as JSON, at the sandbox's time scale."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    config = _home().parent / "fast.toml"
+    config.write_text("[limits]\nwindow_seconds = 0.1\n")
+    base = ("--config", str(config), "--board", s.team.id, "--since", s.incident_at.isoformat())
+
+    def run(*extra: str) -> Result:
+        return invoke(*base, "--dry-run", "--format", "json", *extra)
+
+    return run
+
+
+def _plan(result: Result) -> dict[str, Any]:
+    """The plan a run printed, without the moment it was made."""
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = json.loads(result.stdout)
+    doc.pop("created_at", None)
+    return doc
+
+
+def _within(run: Callable[[], Result], release: Callable[[], None]) -> Result:
+    """``run()`` on a thread; it must end within ``HANG_S``. If it does not, ``release`` lets
+    it go (so the old code's wait ends and the test fails instead of hanging)."""
+    out: list[Result] = []
+    thread = threading.Thread(target=lambda: out.append(run()), daemon=True)
+    thread.start()
+    thread.join(HANG_S)
+    hung = thread.is_alive()
+    release()
+    thread.join(HANG_S)
+    assert not hung, f"the run waited for the HTTP cache over {HANG_S:.0f} s"
+    [result] = out
+    return result
+
+
+@contextlib.contextmanager
+def _write_lock(path: Path) -> Iterator[Callable[[], None]]:
+    """An SQLite connection holding the file's write lock (``BEGIN IMMEDIATE``) as a writer
+    does between its first write and its commit; yields what releases it."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("CREATE TABLE IF NOT EXISTS other_writer (x)")
+
+    def release() -> None:
+        if connection.in_transaction:
+            connection.execute("COMMIT")
+
+    try:
+        yield release
+    finally:
+        release()
+        connection.close()
+
+
+def _warnings(result: Result) -> list[str]:
+    return [x for x in result.stderr.splitlines() if x.startswith("WARNING")]
+
+
+# ---------------------------------------------------------------------- runs at the same time
+
+
+def test_a_run_beside_another_run_using_the_cache_goes_without_it(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run has the cache open and is in the middle of a write (its SQLite write lock
+    held): this run neither waits for it nor touches the file, says nothing by default, and
+    plans as without a cache. The other run's write then commits. (Before: the run waited in
+    ``BEGIN IMMEDIATE`` for as long as the other held the lock; two runs could wait forever.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    settings = ApiSettings(
+        key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=_home() / "cache"
+    )
+    with TrelloApi(settings) as other:
+        other.get(f"boards/{s.team.id}", max_age=600)  # the other run's cache file, in use
+        with _write_lock(_cache_file(sb)) as release:
+            result = _within(run, release)
+            assert _plan(result) == want
+            assert _warnings(result) == [], result.stderr
+        # the other run goes on using its cache
+        other.get(f"boards/{s.team.id}", max_age=600)
+        assert other.cache_hits == 1
+    # … and once it has ended, the next run uses the cache again
+    verbose = run("-v")
+    assert _plan(verbose) == want
+    assert "another run is using the HTTP cache" not in verbose.stderr
+
+
+def test_a_foreign_write_lock_on_the_cache_is_waited_for_once(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program that is not a run of the tool (no lock file) holds the SQLite write lock for
+    good: the run waits ``CACHE_BUSY_S`` once, then goes on without the cache with one warning
+    naming the file, and makes the same plan. (Before: it waited as long as the lock was held.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want  # the cache file exists, with the board look-up in it
+    monkeypatch.setattr("trello_restore.api.cache.CACHE_BUSY_S", 0.2)
+    with _write_lock(_cache_file(sb)) as release:
+        result = _within(run, release)
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache {_cache_file(sb)} could not be used (database is locked)" in warning
+    assert "this run goes on without it" in warning
+
+
+def test_the_cache_file_is_opened_outside_sqlite_once_a_run(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each thread's session used to open and close a descriptor of the SQLite file (to make
+    it 0600) while other threads' connections held SQLite locks on it: closing any descriptor of
+    a file drops every POSIX lock the process holds on it (sqlite.org/howtocorrupt.html §2.2),
+    so another process could write at the same moment (``database disk image is malformed``).
+    Now the file is opened outside SQLite once, by the run that holds it, before its first
+    connection."""
+    s, sb = world
+    path = _cache_file(sb)
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(file) == str(path):
+            opened.append(threading.current_thread().name)
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    settings = ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=path.parent)
+    with TrelloApi(settings) as api:
+        readers = [
+            threading.Thread(target=api.get, args=(f"boards/{s.team.id}",), kwargs={"max_age": 60})
+            for _ in range(4)
+        ]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(HANG_S)
+        api.get(f"boards/{s.team.id}", max_age=60)
+        assert api.cache_hits >= 1  # the threads did use the file
+    assert len(opened) == 1, opened
+
+
+# ------------------------------------------------------------------- a cache that cannot be used
+
+
+def test_a_cache_that_fails_a_write_is_given_up_with_one_warning(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache file whose writes fail with an error other than ``database is locked`` (here a
+    trigger; a damaged page does the same): requests-cache left that transaction open, so the
+    error ended the run and every other thread's write waited forever. Now: one warning, the
+    same plan, and the next run starts a new file."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    path = _cache_file(sb)
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        con.execute("DELETE FROM responses")  # every answer is written again
+        con.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON responses BEGIN SELECT RAISE(ABORT, 'no'); END"
+        )
+        con.commit()
+    result = _within(run, lambda: None)
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache {path} is damaged" in warning
+    assert "the next one starts a new file" in warning
+    after = run()
+    assert _plan(after) == want
+    assert _warnings(after) == [], after.stderr
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        assert (
+            con.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0]
+            == 0
+        )
+        assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, denied: Callable[[str, int], bool]) -> None:
+    """``os.open`` fails with EACCES where ``denied(path, flags)``: what a file or directory
+    without the permission does for anyone but root (the tests may run as root, whom modes do
+    not stop)."""
+    real_open = os.open
+
+    def guarded(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if denied(os.fspath(file), flags):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded)
+
+
+def test_an_unreadable_cache_file_is_left_alone_and_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache file this user cannot open (mode 000, another owner): one warning naming the
+    file (not its directory) and what to do; the run reads Trello without the cache, makes the
+    same plan and exits 0. The file is left as it was. (Before: exit 2, ``cannot create the
+    HTTP cache in <directory>``.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    path = _cache_file(sb)
+    before = path.read_bytes()
+    path.chmod(0o000)
+    _deny(monkeypatch, lambda p, _: p == str(path))
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"cannot open the HTTP cache file {path} (Permission denied)" in warning
+    assert "chmod 600" in warning
+    assert "delete it" in warning
+    assert path.stat().st_mode & 0o777 == 0
+    path.chmod(0o600)
+    assert path.read_bytes() == before
+
+
+def test_a_cache_file_that_is_not_a_file_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory where the cache file should be (no permission trick: root is stopped too):
+    one warning naming it, exit 0, the same plan."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    path = _cache_file(sb)
+    path.mkdir(parents=True)
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"cannot open the HTTP cache file {path} (Is a directory)" in warning
+    assert path.is_dir()
+
+
+def test_an_unwritable_empty_cache_directory_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty cache directory this user cannot write in (mode 500): the HTTP cache's one
+    warning names the directory and what to do, the run exits 0 with the same plan (the
+    history store and the plan memo, in the same directory, say their own)."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    directory = _home() / "cache"
+    directory.mkdir(parents=True)
+    directory.chmod(0o500)
+    _deny(
+        monkeypatch,
+        lambda p, flags: (
+            bool(flags & os.O_CREAT) and Path(p).parent == directory and not Path(p).exists()
+        ),
+    )
+    try:
+        result = run()
+    finally:
+        directory.chmod(0o700)
+    assert _plan(result) == want
+    ours = [x for x in _warnings(result) if "HTTP cache" in x]
+    assert len(ours) == 1, result.stderr
+    assert f"cannot create {_cache_file(sb)}.lock (Permission denied)" in ours[0]
+    assert f"make the cache directory {directory} yours and writable" in ours[0]
+    assert not any(directory.glob("http-*"))

@@ -1,0 +1,323 @@
+"""The HTTP cache's file: one SQLite file per account (``cache_file_name``: a hash, never the
+key or token), created 0600 in a 0700 directory, read and written through requests-cache by
+``transport``'s cached sessions; a read uses a stored answer only when it says how old an answer
+it accepts (``cache_directive``).
+
+One run uses the file at a time (``HttpCache``: a lock file beside it, held from
+``open_http_cache`` to ``HttpCache.close``). A run that cannot use it (another run has it, it
+cannot be made or opened, or it fails mid-run) reads Trello without it: the cache spares the
+board look-ups, and the plan is the same either way.
+
+Why: requests-cache 1.3's SQLite tables wait for the file's write lock without end
+(``SQLiteDict._acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE`` forever, and leaves the
+transaction open, holding the lock for good, after any error but an ``OperationalError``), and
+each new thread's session used to open and close a descriptor of the file, which releases every
+SQLite lock the process holds on it: two runs at once could then write at the same moment
+(``database disk image is malformed``) or wait on each other forever. ``CacheTables`` waits once,
+for ``CACHE_BUSY_S``, and rolls back on any error; the file is opened outside SQLite once per
+holder of the lock, before its first connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
+from requests_cache.backends.base import BaseCache
+from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
+from requests_cache.models.response import CachedResponse
+
+if TYPE_CHECKING:
+    import requests
+
+    from trello_restore.api.settings import ApiSettings
+
+__all__ = [
+    "CACHE_BUSY_S",
+    "CacheTables",
+    "HttpCache",
+    "cache_directive",
+    "cache_file_name",
+    "open_http_cache",
+]
+
+logger = logging.getLogger("trello_restore.api")
+
+
+def cache_file_name(key: str, token: str) -> str:
+    """The account's cache file name: a hash of key and token, never the values themselves."""
+    digest = hashlib.sha256(f"{key}:{token}".encode()).hexdigest()[:16]
+    return f"http-{digest}.sqlite"
+
+
+def cache_directive(max_age: float | None, expire_s: float) -> str:
+    """The request ``Cache-Control`` that lets requests-cache use only answers younger than
+    ``max_age`` seconds, given that every entry is stored to expire ``expire_s`` after it was
+    fetched.
+
+    requests-cache 1.3 judges a cached answer by its stored expiry, and a request's ``max-age``
+    only sets the expiry of what gets stored. ``min-fresh=expire_s - max_age`` asks for an entry
+    that still has that long to live, i.e. one fetched less than ``max_age`` ago (rounded down to
+    whole seconds); ``min-fresh=0`` takes any unexpired entry. None or 0 means ``no-cache``:
+    always fetch, and store the new answer.
+    """
+    if max_age is None or max_age <= 0:
+        return "no-cache"
+    return f"min-fresh={max(math.ceil(expire_s - max_age), 0)}"
+
+
+#: How long a read or write of the HTTP cache waits for a lock another SQLite connection holds
+#: (SQLite's busy timeout: one bounded wait, not a retry loop) before the run goes on without
+#: the cache. Only another program can hold it that long: runs of this tool never share the
+#: file (``HttpCache``), and its own threads hold the lock for one row's write.
+CACHE_BUSY_S = 5.0
+
+
+class HttpCache:
+    """One ``TrelloApi``'s hold on its account's cache file (``open_http_cache``).
+
+    Only one run uses the file at a time: the holder keeps a lock file beside it
+    (``http-….sqlite.lock``, ``filelock``) from ``open_http_cache`` to ``close``, and a run that
+    finds it held reads Trello without the HTTP cache instead (it only saves the board
+    look-ups). Two processes writing one SQLite file through requests-cache could wait on each
+    other without end (its ``_acquire_sqlite_lock`` retries ``BEGIN IMMEDIATE`` forever).
+
+    Once a read or write of the file fails (``give_up``) the rest of the run goes without the
+    cache, with one warning; a file found damaged is removed at ``close`` (still under the
+    lock), so the next run starts a new one."""
+
+    def __init__(self, path: Path, lock: FileLock) -> None:
+        self.path = path
+        self._lock = lock
+        self._guard = threading.Lock()
+        self._usable = True
+        self._damaged = False
+        self._sessions = 0
+
+    @property
+    def usable(self) -> bool:
+        """False once a read or write of the file has failed: the run goes on without it."""
+        return self._usable
+
+    def give_up(self, err: sqlite3.Error) -> None:
+        """The cache failed: the rest of the run goes without it (warned once)."""
+        damaged = not isinstance(err, sqlite3.OperationalError)
+        with self._guard:
+            first, self._usable = self._usable, False
+            self._damaged = self._damaged or damaged
+        if not first:
+            return
+        if damaged:
+            logger.warning(
+                "the HTTP cache %s is damaged (%s): this run goes on without it, and the next "
+                "one starts a new file",
+                self.path,
+                err,
+            )
+        else:
+            logger.warning(
+                "the HTTP cache %s could not be used (%s): this run goes on without it; if "
+                "this repeats, check that no other program has the file open, or delete it",
+                self.path,
+                err,
+            )
+
+    def opened(self) -> bool:
+        """Count a session opened on the file; True for the first one of this holder (before
+        it, no connection of this run has the file open, so it may still be replaced)."""
+        with self._guard:
+            self._sessions += 1
+            return self._sessions == 1
+
+    def replace(self, err: sqlite3.DatabaseError) -> bool:
+        """The file is not a database SQLite can read: start a new, empty one (only before this
+        run opened it; no other run has it open while the lock is held). False, with the
+        warning, when it cannot be removed or made again: the run goes on without it."""
+        try:
+            _remove_database(self.path)
+            _create_file(self.path)
+        except OSError as oserr:
+            self._usable = False
+            logger.warning(
+                "the HTTP cache %s is unreadable (%s) and cannot be replaced (%s): this run "
+                "goes on without it; delete the file",
+                self.path,
+                err,
+                oserr.strerror or oserr,
+            )
+            return False
+        logger.warning("the HTTP cache %s was unreadable (%s); starting a new one", self.path, err)
+        return True
+
+    def close(self) -> None:
+        """Release the file to the next run (after every session on it is closed); a damaged
+        file is removed first."""
+        try:
+            if self._damaged:
+                with contextlib.suppress(OSError):
+                    _remove_database(self.path)
+        finally:
+            self._lock.release()
+
+
+def open_http_cache(settings: ApiSettings) -> HttpCache | None:
+    """The account's HTTP cache for one ``TrelloApi``: its directory (0700) and file (0600)
+    made, and the file's lock held. None without a ``cache_dir``, and when the cache cannot be
+    used now: another run holds it (said at ``-v``), or the directory or the file cannot be
+    made or opened (one warning naming the path and what to do). Either way the run reads Trello
+    without the HTTP cache: it only spares the board look-ups, and the plan is the same."""
+    if settings.cache_dir is None:
+        return None
+    directory = settings.cache_dir.expanduser()
+    path = directory / cache_file_name(settings.key, settings.token)
+    without = "this run reads Trello without the HTTP cache"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        logger.warning(
+            "cannot create the HTTP cache directory %s (%s): %s; check TRELLO_RESTORE_HOME or "
+            "[paths] cache_dir, and the directory's permissions",
+            directory,
+            err.strerror or err,
+            without,
+        )
+        return None
+    lock = FileLock(f"{path}.lock", mode=0o600, thread_local=False)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        logger.info("another run is using the HTTP cache %s: %s", path, without)
+        return None
+    except OSError as err:
+        logger.warning(
+            "cannot create %s.lock (%s): %s; make the cache directory %s yours and writable "
+            "(chmod 700)",
+            path,
+            err.strerror or err,
+            without,
+            directory,
+        )
+        return None
+    try:
+        _create_file(path)
+    except OSError as err:
+        lock.release()
+        logger.warning(
+            "cannot open the HTTP cache file %s (%s): %s; make it yours and writable "
+            "(chmod 600), or delete it",
+            path,
+            err.strerror or err,
+            without,
+        )
+        return None
+    return HttpCache(path, lock)
+
+
+def _create_file(path: Path) -> None:
+    """Create the cache file (0600) before SQLite opens it, so it is never readable by others,
+    whatever the umask; a file left readable is made private. Called once per holder of the
+    lock, before its first connection: opening and closing a descriptor of the file while a
+    connection of this process holds an SQLite lock on it would release that lock (POSIX
+    locks belong to the process; sqlite.org/howtocorrupt.html §2.2), letting another process
+    write at the same time."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    os.close(os.open(path, flags, 0o600))
+    path.chmod(0o600)
+
+
+def _remove_database(path: Path) -> None:
+    """Remove a cache file and its rollback journal (a journal left beside a new file would be
+    played into it)."""
+    path.unlink(missing_ok=True)
+    Path(f"{path}-journal").unlink(missing_ok=True)
+
+
+class _BoundedSQLiteDict(SQLiteDict):
+    """requests-cache's SQLite table, with a write lock that is waited for once (the busy
+    timeout) instead of forever, and a transaction that is rolled back on any error (requests-cache
+    leaves it open after anything but an ``OperationalError``, holding the file's write lock
+    for good: every later write, of any connection, then waited forever)."""
+
+    @contextlib.contextmanager
+    def _acquire_sqlite_lock(self) -> Iterator[None]:
+        with self._lock:
+            connection = self._connection
+            assert connection is not None  # connection() opened it
+            connection.execute("BEGIN IMMEDIATE")
+            self._active_transaction = True
+            try:
+                yield
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                self._active_transaction = False
+
+
+class CacheTables(SQLiteCache):
+    """requests-cache's SQLite backend over ``_BoundedSQLiteDict`` tables, for one session of
+    an ``HttpCache``. A read or write that fails gives the cache up for the rest of the run
+    (``HttpCache.give_up``): a read is then a miss and a write is skipped, never an error."""
+
+    def __init__(self, cache: HttpCache) -> None:
+        # SQLiteCache.__init__ with the bounded tables (it names SQLiteDict itself).
+        BaseCache.__init__(self, cache_name=str(cache.path))
+        busy_ms = max(round(CACHE_BUSY_S * 1000), 1)
+        self.responses = _BoundedSQLiteDict(
+            cache.path, table_name="responses", serializer="json", busy_timeout=busy_ms
+        )
+        try:
+            self.redirects = _BoundedSQLiteDict(
+                cache.path,
+                table_name="redirects",
+                lock=self.responses._lock,
+                serializer=None,
+                busy_timeout=busy_ms,
+            )
+        except BaseException:
+            self.responses.close()  # type: ignore[no-untyped-call]
+            raise
+        self._owner = cache
+
+    def get_response(
+        self, key: str, default: CachedResponse | None = None
+    ) -> CachedResponse | None:
+        if not self._owner.usable:
+            return default
+        try:
+            return super().get_response(key, default)
+        except sqlite3.Error as err:
+            self._owner.give_up(err)
+            return default
+
+    def save_response(
+        self,
+        response: requests.Response,
+        cache_key: str | None = None,
+        expires: datetime | None = None,
+    ) -> None:
+        if not self._owner.usable:
+            return
+        try:
+            super().save_response(response, cache_key, expires)
+        except sqlite3.Error as err:
+            self._owner.give_up(err)
+
+    def delete(self, *keys: str, expired: bool = False, vacuum: bool = True, **kwargs: Any) -> None:
+        if not self._owner.usable:
+            return
+        try:
+            super().delete(*keys, expired=expired, vacuum=vacuum, **kwargs)
+        except sqlite3.Error as err:
+            self._owner.give_up(err)
