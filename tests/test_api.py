@@ -394,19 +394,14 @@ def test_without_cache_dir_nothing_is_cached(
     assert not any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
 
 
-def test_cache_dir_that_cannot_be_created_is_only_a_warning(
-    sandbox: Sandbox, make_api: MakeApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_cache_dir_that_cannot_be_created_is_a_config_error(
+    make_api: MakeApi, tmp_path: Path
 ) -> None:
-    """A cache directory under a file: one warning naming the directory, and the reads go to
-    Trello without the cache (it is only a cache; tests/test_cache_concurrency.py)."""
+    """A cache directory under a file: ``ConfigError`` naming the directory."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    api = make_api(cache_dir=blocker / "cache")
-    path = f"boards/{sandbox.ids['team']}"
-    assert api.get(path, max_age=600) == api.get(path, max_age=600)
-    assert (api.requests_sent, api.cache_hits) == (2, 0)
-    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert f"cannot create the HTTP cache directory {blocker / 'cache'}" in warning
+    with pytest.raises(ConfigError, match="cannot create the HTTP cache in"):
+        make_api(cache_dir=blocker / "cache")
 
 
 # ----------------------------------------------------------------------------- retries

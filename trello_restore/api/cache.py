@@ -37,6 +37,8 @@ from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
+from trello_restore.errors import ConfigError
+
 if TYPE_CHECKING:
     import requests
 
@@ -173,9 +175,11 @@ class HttpCache:
 def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     """The account's HTTP cache for one ``TrelloApi``: its directory (0700) and file (0600)
     made, and the file's lock held. None without a ``cache_dir``, and when the cache cannot be
-    used now: another run holds it (said at ``-v``), or the directory or the file cannot be
-    made or opened (one warning naming the path and what to do). Either way the run reads Trello
-    without the HTTP cache: it only spares the board look-ups, and the plan is the same."""
+    used now: another run holds it (said at ``-v``), or the lock file or the cache file cannot
+    be made or opened (one warning naming the path and what to do). Either way the run reads
+    Trello without the HTTP cache: it only spares the board look-ups, and the plan is the same.
+    ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
+    ``[paths] cache_dir`` under a file, say): the state directory is then wrong too."""
     if settings.cache_dir is None:
         return None
     directory = settings.cache_dir.expanduser()
@@ -184,14 +188,11 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
-        logger.warning(
-            "cannot create the HTTP cache directory %s (%s): %s; check TRELLO_RESTORE_HOME or "
-            "[paths] cache_dir, and the directory's permissions",
-            directory,
-            err.strerror or err,
-            without,
-        )
-        return None
+        # Not a cache problem: the configured place cannot hold a directory at all.
+        raise ConfigError(
+            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): "
+            "check TRELLO_RESTORE_HOME and the directory's permissions"
+        ) from err
     lock = FileLock(f"{path}.lock", mode=0o600, thread_local=False)
     try:
         lock.acquire(blocking=False)

@@ -115,8 +115,9 @@ class TrelloApi:
         """Check the credentials and the URL (no request is sent) and open the session.
 
         Raises ``AuthError`` for a missing or malformed key or token and ``ConfigError`` for an
-        unusable ``api_url``. A cache directory or file that cannot be used (or that another
-        run is using) is not an error: the reads go without the HTTP cache (``open_http_cache``).
+        unusable ``api_url`` or a cache directory that cannot be made. A cache file that cannot
+        be used (or that another run is using) is not an error: the reads go without the HTTP
+        cache (``open_http_cache``).
         """
         check_credentials(settings.key, settings.token)
         check_api_url(settings.api_url)
