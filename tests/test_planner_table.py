@@ -565,6 +565,16 @@ def test_changes_are_ordered_for_review() -> None:
     ]
 
 
+def test_cards_whose_names_tie_are_ordered_by_id() -> None:
+    """Two cards of one name in one list: by id, whatever order the state lists them in."""
+    now = state(
+        replace(card("c2"), name="Same"), replace(card("c1"), name="Same"),
+        replace(card("c9"), name="Alpha"), board(),
+    )  # fmt: skip
+    got = plan([rem(f"r{c}", "m1", 1, card=c) for c in ("c1", "c2", "c9")], now)
+    assert [c.card_id for c in got.changes] == ["c9", "c1", "c2"]
+
+
 # -------------------------------------------------------------------------------- the scope
 
 

@@ -31,10 +31,9 @@ import hashlib
 import operator
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import Any
 
 from trello_restore.models import (
@@ -83,9 +82,11 @@ def build_plan(
     planned for them, and the plan lists them. ``named_boards`` are the boards the user named
     (None: every board of ``state``); see ``cards_in_scope``."""
     with _no_gc():
-        by_card = _by_card(history.member_actions)
-        scope = cards_in_scope(history, state, named_boards, acted_on=by_card)
-        planner = _Planner(history, state, options, members or {}, incomplete, scope, by_card)
+        earlier, later = _by_card(history.member_actions, options.since)
+        scope = cards_in_scope(history, state, named_boards, acted_on=earlier.keys() | later)
+        planner = _Planner(
+            history, state, options, members or {}, incomplete, scope, (earlier, later)
+        )
         plan = planner.plan() if "members" in options.restore else None
     if plan is None:
         plan = Plan(options=options, changes=(), blocked=(), skipped=())
@@ -126,11 +127,30 @@ def _no_gc() -> Iterator[None]:
         (gc.enable if was_enabled else gc.disable)()
 
 
-def _by_card(actions: Iterable[MemberAction]) -> dict[str, list[MemberAction]]:
-    """The member actions per card, each card's in the order given (the history's: by date)."""
-    by_card: dict[str, list[MemberAction]] = defaultdict(list)
+#: Member actions per card id, each card's in the history's order (by date).
+_ByCard = dict[str, list[MemberAction]]
+
+
+def _by_card(actions: Sequence[MemberAction], since: datetime) -> tuple[_ByCard, _ByCard]:
+    """The member actions per card: those before ``since``, and those at or after it.
+
+    ``History`` keeps its member actions in date order (ties by id), so the cutoff is one
+    binary search over the whole history, not one per card (a card's actions are scattered
+    over the history: a search per card touched a few of them each, out of cache, 0.2 s on
+    1,000,000 actions)."""
+    cut = bisect_left(actions, since, key=_DATE)
+    return _group(actions[:cut]), _group(actions[cut:])
+
+
+def _group(actions: Iterable[MemberAction]) -> _ByCard:
+    by_card: _ByCard = {}
+    get = by_card.get
     for a in actions:
-        by_card[a.card_id].append(a)
+        group = get(a.card_id)
+        if group is None:
+            by_card[a.card_id] = [a]
+        else:
+            group.append(a)
     return by_card
 
 
@@ -206,12 +226,14 @@ class _MoveIndex:
 
 class _Planner:
     """The member rule (design.md §3), made to run in one pass over each card's actions: the
-    actions are grouped per card once, per-card facts (selected, its board, the plan's sort
-    prefix) are computed once per card, and a removal's later actions are found by one
-    backward pass instead of a scan per removal, the same pass that replays the card to the
-    cutoff; the move a removal came with is looked up in an index (``_MoveIndex``), and the
-    changes are built as drafts (``_ChangeDraft``). ``tests/planner_reference.py`` keeps the
-    straightforward version the output is held to (``test_planner_speed_equivalence``)."""
+    actions are grouped per card once, split at the cutoff (``_by_card``), per-card facts
+    (selected, its board, its list's name) are computed once per card, and a removal's later
+    actions are found by one backward pass instead of a scan per removal, the same pass that
+    replays the card to the cutoff; the move a removal came with is looked up in an index
+    (``_MoveIndex``), and the changes are built as drafts (``_ChangeDraft``). The cards are
+    taken in the plan's order (``in_plan_order``), so the changes come out sorted but for each
+    card's few. ``tests/planner_reference.py`` keeps the straightforward version the output is
+    held to (``test_planner_speed_equivalence``)."""
 
     def __init__(
         self,
@@ -221,7 +243,7 @@ class _Planner:
         members: Mapping[str, MemberRef],
         incomplete: frozenset[str],
         scope: frozenset[str],
-        by_card: dict[str, list[MemberAction]],
+        by_card: tuple[_ByCard, _ByCard],
     ) -> None:
         self.h, self.state, self.opts = history, state, options
         self.since = options.since
@@ -244,7 +266,8 @@ class _Planner:
             for mid, ms in board.memberships.items()
             if ms.deactivated
         }
-        self.by_card = by_card
+        #: Each card's actions before the cutoff, and at or after it.
+        self.earlier, self.later = by_card
         self.card_lists: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         for date, cid, lid in history.card_lists:
             self.card_lists[cid].append((date, lid))
@@ -252,12 +275,12 @@ class _Planner:
         self.list_names = {
             lid: name for board in state.boards.values() for lid, name in board.lists.items()
         }
-        #: Per card, where its changes go in the plan (board name and id, list name and id,
-        #: card name and id: the same for each of its changes) and the changes proposed for
-        #: it, in the order they were proposed.
-        self.groups: list[tuple[tuple[str, ...], list[Change]]] = []
-        #: ``propose``'s card: the card, its board, its list's name, its candidates.
-        self.card_ctx: tuple[CardState, BoardState, str, list[Change]] | None
+        #: Per card, in the plan's order, the changes proposed for it (in the order they were
+        #: proposed).
+        self.groups: list[list[Change]] = []
+        #: ``propose``'s card: the card, its board, its list's name, its candidates, and a
+        #: SHA-256 of its change ids' common start.
+        self.card_ctx: tuple[CardState, BoardState, str, list[Change], Any] | None
         self.card_ctx = None
         self.skipped: list[Skipped] = []
 
@@ -305,9 +328,7 @@ class _Planner:
             return None
         return self.moves.coinciding(rem, self.list_at(card.id, rem.date, card.list_id))
 
-    def skip(
-        self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str | None
-    ) -> None:
+    def skip(self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str) -> None:
         self.skipped.append(Skipped(card_id, name, self.member(member_id), reason, aid))
 
     def propose(
@@ -322,18 +343,18 @@ class _Planner:
         if ctx is None or ctx[0] is not card:  # the card's board, list name and changes, once
             board = self.state.boards[card.board_id]
             list_name = self.list_names.get(card.list_id, "")
-            ctx = self.card_ctx = (card, board, list_name, [])
-            key = (board.name, board.id, list_name, card.list_id, card.name, card.id)
-            self.groups.append((key, ctx[3]))
-        _, board, list_name, group = ctx
+            start = hashlib.sha256(f"add_member_to_card\0{card.id}\0".encode())
+            ctx = self.card_ctx = (card, board, list_name, [], start)
+            self.groups.append(ctx[3])
+        _, board, list_name, group, start = ctx
         members = self.members
         member = members.get(member_id) or self.member(member_id)
         by = members.get(action.by) or self.member(action.by)
         ms = board.memberships.get(member_id)
-        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path).
-        digest = hashlib.sha256(
-            f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
-        ).digest()
+        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path):
+        # the card's part hashed once.
+        digest = start.copy()
+        digest.update(f"{member_id}\0{action.id}".encode())
         # Evidence(kind, action.id, action.date, by, move id, "") and Change(...), drafted
         # (``_ChangeDraft``: a fifth of what the constructors cost).
         evidence: Any = _new(_EvidenceDraft)
@@ -345,7 +366,7 @@ class _Planner:
         evidence.app = ""
         evidence.__class__ = Evidence
         change: Any = _new(_ChangeDraft)
-        change.change_id = f"c-{digest[:8].hex()}"  # = the hexdigest's first 16 digits
+        change.change_id = "c-" + digest.hexdigest()[:16]
         change.action = "add_member_to_card"
         change.board_id = board.id
         change.board_name = board.name
@@ -366,29 +387,67 @@ class _Planner:
 
     def plan(self) -> Plan:
         ever_added = self.opts.mode == "ever-added"
-        cards, by_card, in_window = self.state.cards, self.by_card, self.in_window
+        earlier, later, in_window = self.earlier, self.later, self.in_window
         every_card = self.wanted_lists is None and self.opts.cards is None  # no --list/--card
         no_events: list[MemberAction] = []
-        for cid in self.scope:
-            card = cards.get(cid)
-            events = by_card.get(cid, no_events)
-            if card is None:
-                info = self.h.cards.get(cid) or CardInfo(cid)
-                for rem in (e for e in events if e.kind == "remove"):
+        for cid in self.scope.difference(self.state.cards):  # deleted: removals skipped
+            info = self.h.cards.get(cid) or CardInfo(cid)
+            for rem in (*earlier.get(cid, no_events), *later.get(cid, no_events)):
+                if rem.kind == "remove":
                     self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
-                continue
+        for card in self.in_plan_order():
+            cid = card.id
+            before, after = earlier.get(cid, no_events), later.get(cid, no_events)
             selected = every_card or self.selected(card)
-            at_cutoff, removed_after = self.recorded(card, events, selected)
+            at_cutoff, removed_after = self.recorded(card, before, after, selected)
             if cid in self.incomplete:
                 continue  # the replay cannot support implied changes
-            if ever_added and not any(e.kind == "remove" and in_window(e.date) for e in events):
-                self.ever_added(card, events, selected)
+            # (A removal in the window is at or after the cutoff.)
+            if ever_added and not any(e.kind == "remove" and in_window(e.date) for e in after):
+                self.ever_added(card, (*before, *after), selected)
             elif at_cutoff:
                 self.silent_losses(card, at_cutoff, removed_after, selected)
         return self.finish()
 
+    def in_plan_order(self) -> list[CardState]:
+        """The cards in scope that exist now, in the plan's order: by board (name, id), list
+        (name, id) and card (name, id). Each card's changes are proposed together, so they come
+        out in the plan's order but for the order of each card's few (by member: ``finish``).
+
+        Sorted by card name, then placed by board and list (the cards of a list keep that
+        order): a sort on one string is cheaper than one on tuples, whose every comparison
+        compares the equal board and list first. Cards whose names tie are sorted by id first
+        (the sort is stable)."""
+        scope = self.scope
+        cards = [card for cid, card in self.state.cards.items() if cid in scope]
+        cards.sort(key=_NAME)
+        names = [card.name for card in cards]
+        if len(set(names)) < len(names):
+            cards.sort(key=_ID)
+            cards.sort(key=_NAME)
+        places: dict[tuple[str, str], list[CardState]] = {}
+        for card in cards:
+            place = (card.board_id, card.list_id)
+            found = places.get(place)
+            if found is None:
+                places[place] = [card]
+            else:
+                found.append(card)
+        boards, list_names = self.state.boards, self.list_names
+
+        def order(place: tuple[str, str]) -> tuple[str, str, str, str]:
+            board = boards.get(place[0])  # none: the card has no change (``propose`` fails)
+            name, bid = (board.name, board.id) if board is not None else ("", place[0])
+            return (name, bid, list_names.get(place[1], ""), place[1])
+
+        return [card for place in sorted(places, key=order) for card in places[place]]
+
     def recorded(
-        self, card: CardState, events: list[MemberAction], selected: bool
+        self,
+        card: CardState,
+        before: list[MemberAction],
+        after: list[MemberAction],
+        selected: bool,
     ) -> tuple[dict[str, MemberAction], set[str]]:
         """Each removal, planned or skipped with the first reason of ``SKIP_ORDER`` that
         applies (``card_deleted`` is ``plan``'s), in one backward pass over the card's actions:
@@ -397,16 +456,15 @@ class _Planner:
         ``silent_losses``: it returns, per member, the member's last action before the cutoff
         (an add: on the card at the cutoff), and the members removed at or after it.
 
-        The actions are in date order (``History``'s), so those at or after ``since`` are the
-        last ones, found by a binary search. Removals are decided newest first; the order they
-        are proposed in does not show (``finish`` orders each card's changes by member, one
-        card never has two changes for one member, and the skipped are sorted whole)."""
+        ``before`` and ``after``: the card's actions before the cutoff and at or after it, in
+        date order. Removals are decided newest first; the order they are proposed in does not
+        show (``finish`` orders each card's changes by member, one card never has two changes
+        for one member, and the skipped are sorted whole)."""
         until, on_card, decide = self.opts.until, card.member_ids, self.decide
         later_add: set[str] = set()
         later_remove: set[str] = set()
-        newest_first = reversed(events)
         # At or after the cutoff: in the window unless at or after ``until``.
-        for rem in islice(newest_first, len(events) - bisect_left(events, self.since, key=_DATE)):
+        for rem in reversed(after):
             mid = rem.member_id
             if rem.kind != "remove":
                 later_add.add(mid)
@@ -425,7 +483,7 @@ class _Planner:
         # Before the cutoff: outside the window; the first seen of each member is its last.
         at_cutoff: dict[str, MemberAction] = {}
         last = at_cutoff.setdefault
-        for rem in newest_first:
+        for rem in reversed(before):
             mid = rem.member_id
             last(mid, rem)
             if rem.kind != "remove":
@@ -473,12 +531,17 @@ class _Planner:
     ) -> None:
         """Members on the card at the cutoff (their last action before it an add), not on it
         now, and not removed at or after it."""
-        on_card = card.member_ids
+        on_card, deactivated, propose = card.member_ids, self.deactivated, self.propose
+        proposing = selected and not self.opts.only_recorded  # else ``implied`` skips them
         for mid, add in at_cutoff.items():
-            if add.kind == "add" and mid not in on_card and mid not in removed_after:
+            if add.kind != "add" or mid in on_card or mid in removed_after:
+                continue
+            if proposing and mid not in deactivated:  # ``implied``'s change, inlined
+                propose(card, mid, "reconstructed", add)
+            else:
                 self.implied(card, mid, "reconstructed", add, selected)
 
-    def ever_added(self, card: CardState, events: list[MemberAction], selected: bool) -> None:
+    def ever_added(self, card: CardState, events: Iterable[MemberAction], selected: bool) -> None:
         last_add: dict[str, MemberAction] = {}
         for e in events:
             if e.kind == "add":
@@ -506,14 +569,13 @@ class _Planner:
     def finish(self) -> Plan:
         """The card changes (and the blocked ones) in the plan's order: by board, list, card
         (names, then ids) and member (username, id). Every change of a card shares its place
-        up to the member, so the cards are sorted once (by the key ``propose`` kept) and each
-        card's few changes by member, instead of sorting every change by the whole key."""
+        up to the member, and the cards were taken in that order (``in_plan_order``), so only
+        each card's few changes are sorted, by member."""
         changes: list[Change] = []
         blocked: list[Blocked] = []
         grants: dict[tuple[str, str], Change] = {}
         add_to_board = self.opts.add_to_board
-        self.groups.sort(key=_KEY)
-        for _, group in self.groups:
+        for group in self.groups:
             if len(group) > 1:
                 group.sort(key=_member_key)
             if not add_to_board:
@@ -545,20 +607,20 @@ class _Planner:
             incomplete=tuple(
                 sorted(c for c in self.incomplete & self.scope if c in self.state.cards)
             ),
-            skipped=tuple(
-                sorted(
-                    self.skipped,
-                    key=lambda s: (s.card_name, s.card_id, s.member.id, s.action_id or ""),
-                )
-            ),
+            skipped=tuple(sorted(self.skipped, key=_skipped_key)),
         )
 
 
-#: A member action's date (the binary search for the cutoff); a card's place's date; a
-#: card's group of changes' plan order; an indexed move's date and place in the history.
+#: A member action's date (the binary search for the cutoff); a card's place's date; an
+#: indexed move's date and place in the history; a card's name and id (``in_plan_order``).
 _DATE = operator.attrgetter("date")
-_FIRST = _KEY = operator.itemgetter(0)
+_FIRST = operator.itemgetter(0)
 _DATE_POSITION = operator.itemgetter(0, 1)
+_NAME = operator.attrgetter("name")
+_ID = operator.attrgetter("id")
+#: The order of the skipped: by card (name, id), member id and action id (the member rule's
+#: always have one).
+_skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_id")
 
 
 def _board_change_key(c: Change) -> tuple[str, ...]:
