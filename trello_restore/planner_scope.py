@@ -138,17 +138,13 @@ def resolve_filters(
 def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[str, MemberRef]:
     """Every member the history or the board memberships show (ids seen only as an actor
     included)."""
-    known: dict[str, MemberRef] = {}
-    for a in history.member_actions:
-        known.setdefault(a.by, MemberRef(a.by))
-        known.setdefault(a.member_id, MemberRef(a.member_id))
-    for m in history.moves:
-        known.setdefault(m.by, MemberRef(m.by))
-    for by in (
-        *(u.by for u in history.field_updates),
-        *(w for _, w in history.deleted_when.values()),
-    ):
-        known.setdefault(by, MemberRef(by))
+    # The ids in the order first seen, each once, before any ``MemberRef`` is made (one per
+    # action cost 0.3 s on a board of 272,000 actions).
+    ids = dict.fromkeys(x for a in history.member_actions for x in (a.by, a.member_id))
+    ids.update(dict.fromkeys(m.by for m in history.moves))
+    ids.update(dict.fromkeys(u.by for u in history.field_updates))
+    ids.update(dict.fromkeys(w for _, w in history.deleted_when.values()))
+    known = {mid: MemberRef(mid) for mid in ids}
     for source in (history.members, members):
         for mid, ref in source.items():
             old = known.get(mid)
