@@ -327,7 +327,7 @@ def to_history(part: Part) -> History:
         member_actions=tuple(sorted(part.member_actions, key=lambda a: (a.date, a.id))),
         moves=tuple(sorted(part.moves, key=lambda a: (a.date, a.id))),
         deleted_cards={c: a for c, (a, _, _) in part.deleted.items()},
-        card_lists=tuple(sorted(set(part.card_lists))),
+        card_lists=tuple(sorted(part.card_lists)),  # each once: one feed's, or merge_parts'
         cards={
             c: CardInfo(c, **{f: v for f, (v, _, _) in s.items()}) for c, s in part.cards.items()
         },
