@@ -36,11 +36,12 @@ window, and says on every answer how many of them it counts as used
     requests sent in the round trip before, in the last ``RISE_WINDOWS`` windows) if more;
     never more than takes the count to ``peak + rise``. Plus ``SAFETY_SHARE`` of the budget. It
     grows while no answer comes back and shrinks as answers do: beside a client that sends 20
-    per window at a steady rate, about 5 to 8 of 100 rather than the old 10. A burst is
-    measured over a round trip because one can show over several answers (a few of it each);
-    it is forgotten two windows on, so that one burst (a program catching up after a pause)
-    does not tax the rest of a long run; counts of requests sent at the same moment differ by
-    where each came in that batch, not by time, and only the highest of them is a low.
+    per window at a steady rate, 5 to 10 of 100 (most of that rise is the estimate's own
+    error), where the fixed margin kept 10. A burst is measured over a round trip because one
+    can show over several answers (a few of it each); it is forgotten two windows on, so that
+    one burst (a program catching up after a pause) does not tax the rest of a long run;
+    counts of requests sent at the same moment differ by where each came in that batch, not by
+    time, and only the highest of them is a low.
   - **The margin** (a tenth of the budget) instead, if more: for the first window after the
     others show (their pace and bursts are not known yet); from an answer that shows Trello's
     window full while they are about (the room proved too small: someone may have been
