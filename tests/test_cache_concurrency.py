@@ -108,7 +108,7 @@ def _write_lock(path: Path) -> Iterator[Callable[[], None]]:
 
 
 def _warnings(result: Result) -> list[str]:
-    return [x for x in result.stderr.splitlines() if x.startswith("WARNING")]
+    return [x for x in result.stderr.splitlines() if x.startswith("Warning: ")]
 
 
 # ---------------------------------------------------------------------- runs at the same time

@@ -51,6 +51,22 @@ class NotFileOnly(logging.Filter):
         return not getattr(record, "file_only", False)
 
 
+class StderrFormat(logging.Formatter):
+    """What a user reads on stderr: ``Warning: …`` like the command's own warnings, ``Error: …``
+    like its errors, ``-v``'s notes as they are; ``-vv``'s debug lines with where they come
+    from. (The log file keeps times, levels and module names.)"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno >= logging.ERROR:
+            return f"Error: {message}"
+        if record.levelno >= logging.WARNING:
+            return f"Warning: {message}"
+        if record.levelno >= logging.INFO:
+            return message
+        return f"DEBUG {record.name}: {message}"
+
+
 class LogFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file created with mode 0600 (it names boards and members)."""
 
@@ -70,7 +86,7 @@ def setup_logging(
     )
     redact = Redact(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(StderrFormat("%(message)s"))
     handler.setLevel(level)
     handler.addFilter(NotFileOnly())
     handler.addFilter(redact)
