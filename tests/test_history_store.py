@@ -448,8 +448,9 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     """The next run reads a board's cards in the ranges the last listing was cut at (each 900th
-    card, kept beside the store, 0600), all at once: one request per range, the same cards. A
-    damaged cuts file is only a hint lost: the listing is paged as on a first run."""
+    card, kept beside the store, 0600, and not written again while they stay the same), all at
+    once: one request per range, the same cards. A damaged cuts file is only a hint lost: the
+    listing is paged as on a first run."""
     from trello_restore.api import ApiSettings, TrelloApi
     from trello_restore.fetcher import fetch, resolve_boards
 
@@ -470,9 +471,12 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
     assert path.stat().st_mode & 0o777 == 0o600
     cuts = HistoryStore(tmp_path).load_cuts(s.team.id)
     assert len(cuts) == (len(cards) - 1) // 900
+    written = path.stat()
     again, sent = listing()
     assert again == cards
     assert sent == len(cuts) + 1
+    # The same cards, the same cuts: the file is left as it was (not written, synced again).
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
     for damage in (
         '{"format": "trello-restore card cuts", "cuts": [1, "x"]}',
         '{"format": "trello-restore card cuts", "cuts": ["2024-01-01T00:00:00"]}',  # no zone

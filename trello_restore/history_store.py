@@ -450,6 +450,9 @@ class HistoryStore:
         data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
         path = self.cuts_path(board_id)
         with contextlib.suppress(OSError):
+            if path.read_bytes() == data:
+                return  # as the last run left them: no write, no fsync
+        with contextlib.suppress(OSError):
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-")
 
