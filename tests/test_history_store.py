@@ -228,6 +228,7 @@ def test_action_pages_are_not_kept_in_the_http_cache(
         (lambda p: _naive_row_date(p), "damaged"),
         (lambda p: _rewrite(p, board="5" * 24), "holds board"),
         (lambda p: _rewrite(p, format="something else"), "not a history store"),
+        (lambda p: _rewrite(p, newest=["2090-01-01T00:00:00+00:00", "f" * 24]), "in the future"),
     ],
 )
 def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
@@ -377,6 +378,24 @@ def test_merged_parts_equal_one_parse_of_every_action(sandbox_factory: SandboxFa
     }
     whole = parse_history(actions)
     assert to_history(merge_parts(history.parts.values())).member_actions == whole.member_actions
+
+
+def test_a_head_from_the_future_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A head (checksum intact) whose newest action is dated beyond tomorrow would have the
+    next runs ask Trello only for actions newer than that, hiding every real one until
+    ``--refresh-history``: it is ignored with the notice, and the body is read instead."""
+    store = HistoryStore(tmp_path)
+    soon = datetime.now(UTC) + timedelta(hours=12)  # Trello's clock may be ahead of this one
+    for newest, kept in ((soon, True), (datetime(2090, 1, 1, tzinfo=UTC), False)):
+        history = BoardHistory.built("b" * 24, "f", Feed())
+        history = replace(history, newest=(newest, "a" * 24), recent={"a" * 24: newest})
+        assert store.save_head(history)
+        caplog.clear()
+        head = store.load_head("b" * 24, "f")
+        assert (head is not None) == kept
+        assert ("dated in the future" in caplog.text) == (not kept), caplog.text
 
 
 def test_writers_at_once_leave_a_whole_store(tmp_path: Path) -> None:

@@ -332,6 +332,8 @@ class HistoryStore:
             return _ignored(path, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
             return None  # the body says why it cannot be used, if it cannot
+        if _ahead(head.newest):
+            return _ignored(path, "its newest action is dated in the future")
         return head
 
     def load(self, board_id: str, filter: str) -> BoardHistory | None:
@@ -364,6 +366,8 @@ class HistoryStore:
             return self._rebuild(path, f"it holds board {stored.board_id}")
         if stored.filter != filter:
             return self._rebuild(path, "it was made by a version that read other actions")
+        if _ahead(stored.newest):
+            return self._rebuild(path, "its newest action is dated in the future")
         return stored
 
     def _rebuild(self, path: Path, why: str) -> BoardHistory | None:
@@ -455,6 +459,17 @@ class HistoryStore:
         with contextlib.suppress(OSError):
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-")
+
+
+#: How far ahead of this machine's clock a kept action's date may be (Trello's clock and this
+#: one may disagree); beyond it the store would ask Trello only for actions newer than a date
+#: none has yet, and hide every later one until ``--refresh-history``.
+AHEAD = timedelta(days=1)
+
+
+def _ahead(newest: tuple[datetime, str] | None) -> bool:
+    """Whether a store's or head's newest action is dated later than can be true."""
+    return newest is not None and newest[0] > datetime.now(UTC) + AHEAD
 
 
 def _digest(doc: Mapping[str, Any]) -> str:
