@@ -224,6 +224,11 @@ def test_key_and_token_appear_nowhere(
     run(*cron, "--since", "last-run", "--log-file", str(log_file))
     assert any((home / "state").rglob("last-run/*")), "the cron run recorded no state"
 
+    # Every directory the runs made (the home and its state, cache, journals, locks and
+    # last-run directories, the log file's) is the user's alone, parents included.
+    made = [home, *(p for p in home.rglob("*") if p.is_dir()), log_file.parent]
+    assert {str(p): oct(p.stat().st_mode & 0o777) for p in made if p.stat().st_mode & 0o077} == {}
+
     # Everything the runs wrote exists where expected, so the search below searched it. The
     # config file holds the token by design (the user's own file): it goes before the search.
     config.unlink()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import write_atomic
+from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.kinds import known
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Journal:
         on the same plan) can ever see an empty journal. FileExistsError if it exists."""
         line = json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dirs(path.parent)
         except OSError as exc:
             raise InputFileError(_cannot_create(path, exc)) from None
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fsutil import write_atomic
+from trello_restore.fsutil import private_dirs, write_atomic
 
 FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
@@ -126,7 +126,7 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
         "all_boards": sorted(set(scope.board_ids)),
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)
         write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-")
     except OSError as exc:
         raise UsageError(

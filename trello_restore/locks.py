@@ -25,6 +25,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from trello_restore.errors import LockHeld, UsageError
+from trello_restore.fsutil import private_dirs
 
 __all__ = ["apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
 
@@ -45,7 +46,7 @@ def hold(directory: Path, names: Sequence[str]) -> Iterator[Path]:
     raise ``LockHeld`` at once (``UsageError`` when the directory or a lock file cannot be
     made). Yields the directory."""
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(directory)
     except OSError as exc:
         raise UsageError(
             f"cannot create the lock directory {directory} ({exc.strerror or exc}); check "

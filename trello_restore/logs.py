@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import UsageError
+from trello_restore.fsutil import private_dirs
 
 logger = logging.getLogger("trello_restore")
 
@@ -115,7 +116,7 @@ def _log_file() -> LogFileHandler | None:
 
 def _open_log_file(path: Path) -> LogFileHandler:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)
         handler = LogFileHandler(
             path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )

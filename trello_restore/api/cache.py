@@ -38,6 +38,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
+from trello_restore.fsutil import private_dirs
 
 if TYPE_CHECKING:
     import requests
@@ -186,7 +187,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     path = directory / cache_file_name(settings.key, settings.token)
     without = "this run reads Trello without the HTTP cache"
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dirs(directory)
     except OSError as err:
         # Not a cache problem: the configured place cannot hold a directory at all.
         raise ConfigError(
