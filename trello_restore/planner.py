@@ -278,9 +278,14 @@ class _Planner:
         #: Per card, in the plan's order, the changes proposed for it (in the order they were
         #: proposed).
         self.groups: list[list[Change]] = []
-        #: ``propose``'s card: the card, its board, its list's name, its candidates, and a
-        #: SHA-256 of its change ids' common start.
-        self.card_ctx: tuple[CardState, BoardState, str, list[Change], Any] | None
+        #: Per board, its active members (``Membership.active``).
+        self.active = {
+            bid: {mid for mid, ms in board.memberships.items() if ms.active}
+            for bid, board in state.boards.items()
+        }
+        #: ``propose``'s card: the card, its board and active members, its list's name, its
+        #: candidates.
+        self.card_ctx: tuple[CardState, BoardState, set[str], str, list[Change]] | None
         self.card_ctx = None
         self.skipped: list[Skipped] = []
 
@@ -343,18 +348,16 @@ class _Planner:
         if ctx is None or ctx[0] is not card:  # the card's board, list name and changes, once
             board = self.state.boards[card.board_id]
             list_name = self.list_names.get(card.list_id, "")
-            start = hashlib.sha256(f"add_member_to_card\0{card.id}\0".encode())
-            ctx = self.card_ctx = (card, board, list_name, [], start)
-            self.groups.append(ctx[3])
-        _, board, list_name, group, start = ctx
+            ctx = self.card_ctx = (card, board, self.active[card.board_id], list_name, [])
+            self.groups.append(ctx[4])
+        _, board, active, list_name, group = ctx
         members = self.members
         member = members.get(member_id) or self.member(member_id)
         by = members.get(action.by) or self.member(action.by)
-        ms = board.memberships.get(member_id)
-        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path):
-        # the card's part hashed once.
-        digest = start.copy()
-        digest.update(f"{member_id}\0{action.id}".encode())
+        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path).
+        digest = hashlib.sha256(
+            f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
+        ).digest()
         # Evidence(kind, action.id, action.date, by, move id, "") and Change(...), drafted
         # (``_ChangeDraft``: a fifth of what the constructors cost).
         evidence: Any = _new(_EvidenceDraft)
@@ -366,7 +369,7 @@ class _Planner:
         evidence.app = ""
         evidence.__class__ = Evidence
         change: Any = _new(_ChangeDraft)
-        change.change_id = "c-" + digest.hexdigest()[:16]
+        change.change_id = f"c-{digest[:8].hex()}"  # = the hexdigest's first 16 digits
         change.action = "add_member_to_card"
         change.board_id = board.id
         change.board_name = board.name
@@ -379,7 +382,7 @@ class _Planner:
         change.evidence = evidence
         change.role = ""
         change.member_on_card = False
-        change.member_on_board = ms is not None and not ms.deactivated and not ms.unconfirmed
+        change.member_on_board = member_id in active
         change.__class__ = Change
         group.append(change)
 
