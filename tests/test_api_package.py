@@ -90,7 +90,8 @@ def test_only_the_api_package_imports_the_http_libraries() -> None:
 
 def test_importing_the_api_loads_only_what_it_needs() -> None:
     """``import trello_restore.api`` (a fresh interpreter) loads its own modules, errors,
-    limiter and defaults: not the sandbox, the planner or the command line."""
+    limiter, defaults and fsutil (the cache's private directory): not the sandbox, the planner
+    or the command line."""
     code = (
         "import sys, trello_restore.api\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('trello_restore'))))"
@@ -110,6 +111,7 @@ def test_importing_the_api_loads_only_what_it_needs() -> None:
         "trello_restore",
         "trello_restore.defaults",
         "trello_restore.errors",
+        "trello_restore.fsutil",
         "trello_restore.limiter",
     }
 
