@@ -553,3 +553,22 @@ def test_documented_nightly_run_keeps_deliberate_removals(
     assert len(posts) == len(moved)
     assert not any(card.id in x for x in _writes(sb))
     assert log.is_file()
+
+
+def test_a_quiet_cron_run_still_says_what_went_wrong(
+    invoke: Invoke, scenario: Scenario, home: Path
+) -> None:
+    """``--quiet`` quiets the run's own output, not its warnings: cron mails stderr, and a
+    history store found damaged (read from Trello again) is what its owner should hear of.
+    stdout stays the plan's JSON, the same plan."""
+    args = (*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--format", "json", "-q")
+    first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    head = home / "cache" / "boards" / scenario.team.id / "history.v1.head.json"
+    head.write_text("junk")
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(warnings) == 1, r.stderr
+    assert str(head) in warnings[0]
+    assert json.loads(r.stdout)["changes"] == json.loads(first.stdout)["changes"]

@@ -196,7 +196,9 @@ _OPTIONS = (
         help="Also log to this file (info; debug with -vv), rotated at 1 MB, 3 kept.",
     ),
     click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug)."),
-    click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors)."),
+    click.option(
+        "-q", "--quiet", is_flag=True, help="Print only the summary, warnings and errors."
+    ),
 )
 
 

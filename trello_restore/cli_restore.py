@@ -229,7 +229,9 @@ def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         click.option(
             "-v", "--verbose", count=True, help="List every change's outcome; more logging."
         ),
-        click.option("-q", "--quiet", is_flag=True, help="Print only the summary (and errors)."),
+        click.option(
+            "-q", "--quiet", is_flag=True, help="Print only the summary, warnings and errors."
+        ),
     ]
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -79,11 +79,15 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
 def setup_logging(
     verbose: int, quiet: bool, log_file: Path | None = None, secrets: Iterable[str] = ()
 ) -> None:
-    """stderr: errors with ``-q``, warnings by default, ``-v`` info, ``-vv`` debug. With a log
-    file also: info there (debug with ``-vv``), with times, rotated at ``LOG_MAX_BYTES``. The
-    log file already open for the same path is kept (a subcommand sets up again)."""
+    """stderr: warnings and errors by default and with ``-q`` (which quiets the command's own
+    output, not what went wrong: a cron job mails its stderr), ``-v`` info, ``-vv`` debug.
+    With a log file also: info there (debug with ``-vv``), with times, rotated at
+    ``LOG_MAX_BYTES``. The log file already open for the same path is kept (a subcommand sets
+    up again)."""
     level = (
-        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+        logging.WARNING
+        if quiet
+        else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     )
     redact = Redact(secrets)
     handler = logging.StreamHandler(sys.stderr)
