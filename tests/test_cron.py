@@ -572,3 +572,16 @@ def test_a_quiet_cron_run_still_says_what_went_wrong(
     assert len(warnings) == 1, r.stderr
     assert str(head) in warnings[0]
     assert json.loads(r.stdout)["changes"] == json.loads(first.stdout)["changes"]
+
+
+def test_a_since_in_the_future_is_refused_before_anything(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """``--since 2099-01-01 --yes`` (a typo in the year) planned nothing, exited 0 and recorded
+    a last run, so ``--since last-run`` never covered the real incident: now one line, exit 2,
+    no request sent, no state written (found by a new-user review)."""
+    r = invoke(*_set_b(scenario), "--since", "2099-01-01", "--yes", "--format", "json")
+    one_line_error(r, ExitCode.USAGE)
+    assert "--since (2099-01-01 00:00 UTC) is later than now" in r.stderr
+    assert sb.server.request_log == []
+    assert not (home / "state").exists()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from trello_restore.errors import UsageError
-from trello_restore.timeparse import check_window, parse_when
+from trello_restore.timeparse import check_not_future, check_window, parse_when
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -96,3 +96,26 @@ def test_an_impossible_date_says_which_field() -> None:
     """A date-shaped value with an impossible field keeps the reason, which names it."""
     with pytest.raises(UsageError, match=r"'2025-02-30' is not a date \(day is out of range"):
         parse_when("2025-02-30", NOW)
+
+
+def test_a_zone_offset_out_of_range_is_said_in_words() -> None:
+    """``+25:00`` is named as an offset out of range, not with Python's ``timedelta(...)``."""
+    with pytest.raises(UsageError) as err:
+        parse_when("2025-11-02T10:00+25:00", NOW)
+    message = str(err.value)
+    assert "its zone's offset is not between -24:00 and +24:00" in message
+    assert "timedelta" not in message
+
+
+def test_since_must_not_be_in_the_future() -> None:
+    """Nothing can have happened after a ``--since`` later than now (a typo in the year): one
+    line naming the option, the date and now; a few minutes ahead (a clock behind Trello's)
+    pass."""
+    check_not_future(NOW, NOW)
+    check_not_future(NOW + timedelta(minutes=4), NOW, "TRELLO_RESTORE_SINCE")
+    with pytest.raises(UsageError) as err:
+        check_not_future(datetime(2099, 1, 1, tzinfo=UTC), NOW, "TRELLO_RESTORE_SINCE")
+    message = str(err.value)
+    assert message.startswith("TRELLO_RESTORE_SINCE (2099-01-01 00:00 UTC) is later than now (")
+    assert message.endswith("nothing was changed")
+    assert "\n" not in message

@@ -43,7 +43,7 @@ from trello_restore.run_apply import (
     run_undo,
     undoable,
 )
-from trello_restore.timeparse import check_window, parse_when
+from trello_restore.timeparse import check_not_future, check_window, parse_when
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -244,6 +244,7 @@ def build_request(
     end = parse_when(until, now, names["until"]) if until is not None else None
     when = now if last_run else parse_when(since, now, names["since"])
     if not last_run:
+        check_not_future(when, now, names["since"])
         check_window(when, end)
     options = PlanOptions(
         since=when,

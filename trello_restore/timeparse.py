@@ -45,6 +45,8 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
         reason = str(exc)
         if reason.startswith("Invalid isoformat string"):
             raise UsageError(f"{option} {value!r} is not a date or an age: {_HINT}") from None
+        if reason.startswith("offset must be"):  # Python's text names its timedelta repr
+            reason = "its zone's offset is not between -24:00 and +24:00"
         raise UsageError(f"{option} {value!r} is not a date ({reason}): {_HINT}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -62,4 +64,19 @@ def check_window(since: datetime, until: datetime | None) -> None:
         raise UsageError(
             f"--since ({since:%Y-%m-%d %H:%M} UTC) is not before --until "
             f"({until:%Y-%m-%d %H:%M} UTC): swap them or widen the window"
+        )
+
+
+#: How far ahead of this machine's clock ``--since`` may be (a clock a little behind Trello's).
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def check_not_future(since: datetime, now: datetime, option: str = "--since") -> None:
+    """``--since`` must not be later than now: nothing can have happened after it yet, and a
+    run with ``--yes`` would record a last run over the real incident (a typo in the year)."""
+    if since > now + FUTURE_SLACK:
+        raise UsageError(
+            f"{option} ({since:%Y-%m-%d %H:%M} UTC) is later than now "
+            f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC): nothing has happened since then yet; "
+            "check the date (a time without a zone is UTC); nothing was changed"
         )
