@@ -31,7 +31,7 @@ from click.testing import Result
 from trello_restore.api import ApiSettings, TrelloApi, cache_file_name
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory, sandbox_cli
+from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
 
 #: A run that has not ended after this long is waiting for the cache (a run here takes 1-2 s).
 HANG_S = 30.0
@@ -315,6 +315,171 @@ def test_an_unwritable_empty_cache_directory_is_named(
     assert _plan(result) == want
     ours = [x for x in _warnings(result) if "HTTP cache" in x]
     assert len(ours) == 1, result.stderr
-    assert f"cannot create {_cache_file(sb)}.lock (Permission denied)" in ours[0]
-    assert f"make the cache directory {directory} yours and writable" in ours[0]
+    lock = f"{_cache_file(sb)}.lock"
+    assert f"cannot create the HTTP cache's lock file {lock} (Permission denied)" in ours[0]
+    assert f"make the cache directory {directory} yours and writable: chmod 700" in ours[0]
     assert not any(directory.glob("http-*"))
+
+
+# ------------------------------------------------------------ what each message says is wrong
+
+
+def test_a_cache_directory_that_is_a_file_stops_the_run(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``$TRELLO_RESTORE_HOME/cache`` is a file: no directory can be made there, as under a
+    file, so the run stops before it writes anything, exit 2, with one line naming the
+    directory and what to do. (Before: exit 0 with a warning about a lock file that 'exists'
+    and advice to chmod 700 it, then the history store's and the memo's warnings.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    directory = _home() / "cache"
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.write_text("not a directory\n")
+    before = sorted(_home().rglob("*"))
+    result = run()
+    one_line_error(result, 2, f"{directory} is not a directory", "TRELLO_RESTORE_HOME")
+    assert sorted(_home().rglob("*")) == before
+    assert directory.read_text() == "not a directory\n"
+
+
+def test_a_lock_file_that_is_a_directory_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory where the cache's lock file should be: the warning names the lock path and
+    says to remove it, not to chmod the cache directory, which is fine. (Before: ``cannot
+    create …lock (Is a directory) … make the cache directory … writable (chmod 700)``.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    lock = Path(f"{_cache_file(sb)}.lock")
+    lock.mkdir(parents=True)
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache's lock file {lock} is a directory" in warning
+    assert f"rmdir {lock}" in warning
+    assert "chmod 700" not in warning
+    assert lock.is_dir()
+
+
+def test_an_unopenable_lock_file_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock file is there with mode 000 (or another owner's): the warning names the lock
+    file and says to chmod 600 or remove it; the cache directory is writable and not blamed.
+    (Before: ``make the cache directory … writable (chmod 700)``.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    lock = Path(f"{_cache_file(sb)}.lock")
+    lock.chmod(0o000)
+    _deny(monkeypatch, lambda p, _: p == str(lock))
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"cannot open the HTTP cache's lock file {lock} (Permission denied)" in warning
+    assert f"chmod 600 {lock}), or remove it" in warning
+    assert "chmod 700" not in warning
+    assert lock.stat().st_mode & 0o777 == 0
+
+
+def test_an_unwritable_cache_directory_holding_the_cache_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache directory (mode 500) already holds the cache file and its lock, both
+    writable: SQLite cannot make its rollback journal beside the file, so every write would
+    fail. The HTTP cache's one warning blames the directory and says chmod 700 it; the run
+    exits 0 with the same plan and leaves the directory as it was. (Before, for anyone but
+    root: ``attempt to write a readonly database … check that no other program has the file
+    open, or delete it``; as root here, no warning at all: the test's denial is of creating a
+    file, which only the new check does.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    directory = _home() / "cache"
+    before = sorted(directory.rglob("*"))
+    directory.chmod(0o500)
+    _deny(
+        monkeypatch,
+        lambda p, flags: (
+            bool(flags & os.O_CREAT) and Path(p).parent == directory and not Path(p).exists()
+        ),
+    )
+    try:
+        result = run()
+    finally:
+        directory.chmod(0o700)
+    assert _plan(result) == want
+    ours = [x for x in _warnings(result) if "HTTP cache" in x]
+    assert len(ours) == 1, result.stderr
+    assert f"the HTTP cache directory {directory} is not writable (Permission denied)" in ours[0]
+    assert f"chmod 700 {directory}" in ours[0]
+    assert "readonly database" not in ours[0]
+    assert sorted(directory.rglob("*")) == before
+
+
+def test_a_read_only_directory_found_mid_run_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses a write because the directory cannot take its journal
+    (``SQLITE_READONLY_DIRECTORY``, what a directory made read-only after the run opened the
+    cache gives; as root only a stand-in can raise it): the warning blames the directory and
+    says chmod 700 it, not another program; the file is kept."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+
+    def refuse(*_: Any, **__: Any) -> None:
+        err = sqlite3.OperationalError("attempt to write a readonly database")
+        err.sqlite_errorcode = sqlite3.SQLITE_READONLY_DIRECTORY
+        raise err
+
+    monkeypatch.setattr("requests_cache.backends.sqlite.SQLiteCache.delete", refuse)
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    directory = _home() / "cache"
+    assert f"the HTTP cache directory {directory} is not writable" in warning
+    assert f"chmod 700 {directory}" in warning
+    assert "other program" not in warning
+    assert _cache_file(sb).is_file()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TABLE responses; CREATE TABLE responses (a)",
+        "DROP TABLE redirects; CREATE TABLE redirects (a)",
+    ],
+)
+def test_a_cache_file_with_other_tables_is_replaced_once(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    """A cache file whose tables are not requests-cache's (another program's, an older
+    layout): one notice that it is damaged, and the next run starts a new file that works.
+    (Before: ``could not be used (no such column: …)`` on every run, the file never
+    replaced.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    path = _cache_file(sb)
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        con.executescript(sql)
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache {path} is damaged (no such column: " in warning
+    assert "the next one starts a new file" in warning
+    for _ in range(2):
+        after = run()
+        assert _plan(after) == want
+        assert _warnings(after) == [], after.stderr
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        columns = [row[1] for row in con.execute("PRAGMA table_info(responses)")]
+        assert columns[:2] == ["key", "value"]
+        assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0

@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -113,14 +114,28 @@ class HttpCache:
         return self._usable
 
     def give_up(self, err: sqlite3.Error) -> None:
-        """The cache failed: the rest of the run goes without it (warned once)."""
-        damaged = not isinstance(err, sqlite3.OperationalError)
+        """The cache failed: the rest of the run goes without it (warned once). A file whose
+        content SQLite or requests-cache cannot use (not a database, another schema: our SQL
+        is fixed, so ``SQLITE_ERROR`` means the file's tables are not ours) is removed at
+        ``close``; a busy, read-only or failing disk leaves the file as it is."""
+        code = getattr(err, "sqlite_errorcode", None)
+        schema = code is not None and code & 0xFF == sqlite3.SQLITE_ERROR
+        damaged = not isinstance(err, sqlite3.OperationalError) or schema
         with self._guard:
             first, self._usable = self._usable, False
             self._damaged = self._damaged or damaged
         if not first:
             return
-        if damaged:
+        if code == sqlite3.SQLITE_READONLY_DIRECTORY:
+            directory = self.path.parent
+            logger.warning(
+                "the HTTP cache directory %s is not writable (%s): this run goes on without "
+                "the HTTP cache; make it yours and writable: chmod 700 %s",
+                directory,
+                err,
+                directory,
+            )
+        elif damaged:
             logger.warning(
                 "the HTTP cache %s is damaged (%s): this run goes on without it, and the next "
                 "one starts a new file",
@@ -176,11 +191,13 @@ class HttpCache:
 def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     """The account's HTTP cache for one ``TrelloApi``: its directory (0700) and file (0600)
     made, and the file's lock held. None without a ``cache_dir``, and when the cache cannot be
-    used now: another run holds it (said at ``-v``), or the lock file or the cache file cannot
-    be made or opened (one warning naming the path and what to do). Either way the run reads
-    Trello without the HTTP cache: it only spares the board look-ups, and the plan is the same.
-    ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
-    ``[paths] cache_dir`` under a file, say): the state directory is then wrong too."""
+    used now: another run holds it (said at ``-v``), or the lock file, a file in the directory
+    (SQLite's journal) or the cache file cannot be made or opened (one warning naming what is
+    wrong, the lock file, the directory or the cache file, and what to do). Either way the run
+    reads Trello without the HTTP cache: it only spares the board look-ups, and the plan is the
+    same. ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
+    ``[paths] cache_dir`` under a file, or a file itself, say): the state directory is then
+    wrong too."""
     if settings.cache_dir is None:
         return None
     directory = settings.cache_dir.expanduser()
@@ -194,17 +211,32 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
             f"cannot create the HTTP cache in {directory} ({err.strerror or err}): "
             "check TRELLO_RESTORE_HOME and the directory's permissions"
         ) from err
-    lock = FileLock(f"{path}.lock", mode=0o600, thread_local=False)
+    if not directory.is_dir():
+        # Something else is there: no directory can be made at that place either.
+        raise ConfigError(
+            f"cannot create the HTTP cache in {directory}: {directory} is not a directory; "
+            "move it away, or check TRELLO_RESTORE_HOME and [paths] cache_dir"
+        )
+    lock_path = Path(f"{path}.lock")
+    lock = FileLock(lock_path, mode=0o600, thread_local=False)
     try:
         lock.acquire(blocking=False)
     except Timeout:
         logger.info("another run is using the HTTP cache %s: %s", path, without)
         return None
     except OSError as err:
+        logger.warning("%s: %s; %s", _lock_problem(lock_path, err), without, _lock_fix(lock_path))
+        return None
+    try:
+        _probe_directory(directory)
+    except OSError as err:
+        # The files may all be there and open for writing, but SQLite cannot make its
+        # rollback journal beside the file: every write would fail "readonly database".
+        lock.release()
         logger.warning(
-            "cannot create %s.lock (%s): %s; make the cache directory %s yours and writable "
-            "(chmod 700)",
-            path,
+            "the HTTP cache directory %s is not writable (%s): %s; make it yours and "
+            "writable: chmod 700 %s",
+            directory,
             err.strerror or err,
             without,
             directory,
@@ -223,6 +255,36 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
         )
         return None
     return HttpCache(path, lock)
+
+
+def _lock_problem(lock_path: Path, err: OSError) -> str:
+    """What is wrong when the lock file cannot be opened: the lock file itself when something
+    is at its place, else the directory it would be made in."""
+    reason = err.strerror or str(err)
+    if lock_path.is_dir():
+        return f"the HTTP cache's lock file {lock_path} is a directory"
+    if os.path.lexists(lock_path):
+        return f"cannot open the HTTP cache's lock file {lock_path} ({reason})"
+    return f"cannot create the HTTP cache's lock file {lock_path} ({reason})"
+
+
+def _lock_fix(lock_path: Path) -> str:
+    """What to do about ``_lock_problem``: remove or chmod what is there, else make the
+    directory writable."""
+    if lock_path.is_dir():
+        return f"remove that directory: rmdir {lock_path}"
+    if os.path.lexists(lock_path):
+        return f"make it yours and writable (chmod 600 {lock_path}), or remove it"
+    directory = lock_path.parent
+    return f"make the cache directory {directory} yours and writable: chmod 700 {directory}"
+
+
+def _probe_directory(directory: Path) -> None:
+    """Create and remove a file in ``directory``: ``OSError`` when files cannot be made there
+    (SQLite makes its rollback journal beside the cache file on every write)."""
+    fd, name = tempfile.mkstemp(prefix=".probe-", dir=directory)
+    os.close(fd)
+    Path(name).unlink()
 
 
 def _create_file(path: Path) -> None:
