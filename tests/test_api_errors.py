@@ -485,3 +485,32 @@ def test_closed_api_refuses_reads(api: TrelloApi) -> None:
     api.close()
     with pytest.raises(RuntimeError, match="closed"):
         api.get("boards/abc")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fifteen"),
+    [
+        ("members/me", "", True),
+        ("members/5f0c0c0c0c0c0c0c0c0c0c0c", "", True),
+        ("boards/abc/actions", _body({"error": "MEMBER_LIMIT_EXCEEDED"}), True),
+        (
+            "boards/abc",
+            _body({"message": "Exceeded rate limit to /1/member", "error": "RATE_LIMIT_EXCEEDED"}),
+            True,
+        ),
+        ("members/me/boards", "", False),
+        ("boards/abc/actions", _body({"error": "API_TOKEN_LIMIT_EXCEEDED"}), False),
+    ],
+)
+def test_a_429_on_the_members_route_says_to_wait_fifteen_minutes(
+    path: str, body: str, fifteen: bool
+) -> None:
+    """Trello's /1/members/ limit is 100 requests per 900 s (each run reads members/me once):
+    "wait a minute" was wrong there (a new-user review saw every run fail after ~100 runs in
+    a row); other 429s keep the minute."""
+    err = error_for_response(429, body, path=path, content_type="application/json")
+    assert err is not None
+    message = str(err)
+    assert ("wait up to 15 minutes" in message) == fifteen, message
+    assert ("wait a minute" in message) == (not fifteen), message
+    assert "\n" not in message

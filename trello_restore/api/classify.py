@@ -40,6 +40,16 @@ __all__ = [
     "trello_error_text",
 ]
 
+
+def _member_route(path: str) -> bool:
+    """Whether ``path`` is ``members/<id or me>`` itself: the route under Trello's limit of 100
+    requests per 15 minutes (notes §0.8; nested routes such as ``members/me/boards`` are not)."""
+    parts = path.strip("/").split("?")[0].split("/")
+    if parts and parts[0] == "1":
+        parts = parts[1:]
+    return len(parts) == 2 and parts[0] == "members"
+
+
 #: Paths whose second segment is the id of a board, card, list, … (for messages).
 _OBJECT_PATH_RE = re.compile(
     r"^(board|card|list|organization|action|checklist|label)s/([^/]+)(?:/.*)?$"
@@ -96,9 +106,18 @@ def error_for_response(
             text,
         )
     if status == 429:
+        if _member_route(path) or any(x in body for x in ("MEMBER_LIMIT", "/1/member")):
+            # 100 requests per 900 s on /1/members/* (trello-api-notes.md §0.8): each run
+            # reads members/me once, so many runs in a row can reach it.
+            advice = (
+                "Trello allows 100 requests per 15 minutes on /1/members/ (each run reads the "
+                "token's account there once): wait up to 15 minutes and run again"
+            )
+        else:
+            advice = "wait a minute and run again"
         return RateLimited(
-            f"Trello kept rate limiting{after}{said}: wait a minute and run again, and check that "
-            "no other program is using the same API key or token",
+            f"Trello kept rate limiting{after}{said}: {advice}, and check that no other "
+            "program is using the same API key or token",
             status,
             text,
             retry_after,
