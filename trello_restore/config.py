@@ -113,6 +113,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
     import tomllib
 
     from trello_restore.errors import ConfigError
+    from trello_restore.parsing import load_toml
 
     if path is None:
         return ConfigFile(None)
@@ -131,7 +132,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             f"{ENV_CONFIG} at a TOML file you can read"
         ) from None
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        doc = load_toml(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             f"config file {path} is not valid TOML ({exc}); fix it, starting from "

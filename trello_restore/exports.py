@@ -25,6 +25,7 @@ from trello_restore.history import (
     parse_history,
 )
 from trello_restore.models import BoardState, CardState, MemberRef, State
+from trello_restore.parsing import load_json
 
 __all__ = ["EXPORT_CAP", "load_exports"]
 
@@ -121,7 +122,7 @@ def _read_export(path: Path) -> dict[str, Any]:
             f"{path} cannot be read ({exc.__class__.__name__}); check the file"
         ) from None
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{path} is not valid JSON (line {exc.lineno}): export the board again "

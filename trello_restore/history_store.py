@@ -35,6 +35,7 @@ import json
 import logging
 import secrets
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ from trello_restore.history_parts import (
     to_history,
     union_filter,
 )
+from trello_restore.parsing import load_json
 
 __all__ = [
     "CLASSES",
@@ -324,7 +326,7 @@ class HistoryStore:
             return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
         try:
             with no_gc():
-                doc = json.loads(raw)
+                doc = load_json(raw)
                 if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
                     raise ValueError("its checksum does not match")
                 head = Head.from_json(doc)
@@ -350,8 +352,8 @@ class HistoryStore:
             return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
         try:
             with no_gc():
-                doc = json.loads(gzip.decompress(raw))
-        except (OSError, EOFError, ValueError):
+                doc = load_json(gzip.decompress(raw), max_depth=None)
+        except (OSError, EOFError, zlib.error, ValueError):
             return self._rebuild(path, "it is damaged")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             return self._rebuild(path, "it is not a history store")
@@ -360,7 +362,7 @@ class HistoryStore:
         try:
             with no_gc():
                 stored = BoardHistory.from_json(doc)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
             return self._rebuild(path, "it is damaged")
         if stored.board_id != board_id:
             return self._rebuild(path, f"it holds board {stored.board_id}")
@@ -433,7 +435,7 @@ class HistoryStore:
         if self.refresh:
             return []
         try:
-            doc = json.loads(self.cuts_path(board_id).read_bytes())
+            doc = load_json(self.cuts_path(board_id).read_bytes())
             if doc.get("format") != CUTS_FORMAT:
                 return []
             return [aware_date(c) for c in doc["cuts"]]

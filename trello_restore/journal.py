@@ -30,6 +30,7 @@ from typing import Any, Literal, Self
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.kinds import known
+from trello_restore.parsing import load_json
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class Journal:
             logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
         lines = complete
         try:
-            first = json.loads(lines[0])
+            first = load_json(lines[0])
             if first.get("type") != "header" or first.get("format") != FORMAT:
                 raise ValueError("no header")
             if first.get("format_version") != FORMAT_VERSION:
@@ -202,10 +203,10 @@ class Journal:
                     f"{first.get('format_version')}); use the same version to read it"
                 )
             header = JournalHeader(**{k: v for k, v in first.items() if k != "type"})
-            records = [_record(json.loads(x)) for x in lines[1:]]
+            records = [_record(load_json(x)) for x in lines[1:]]
         except InputFileError:
             raise
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise InputFileError(
                 f"{path} is not a trello-restore journal or is damaged ({exc}); it was not "
                 f"changed: {_GIVE_JOURNAL}"

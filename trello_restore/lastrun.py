@@ -23,6 +23,7 @@ from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.parsing import load_json
 
 FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
@@ -96,7 +97,7 @@ def read_last_run(state_dir: Path, scope: Scope) -> datetime:
             "directory's permissions, or pass --since DATE"
         ) from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = load_json(raw.decode("utf-8"))
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError("not a last-run state file")
         if doc.get("format_version") != FORMAT_VERSION:

@@ -104,6 +104,7 @@ from trello_restore.models import (
     State,
     ValueSkipped,
 )
+from trello_restore.parsing import load_json
 from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
@@ -216,7 +217,7 @@ class PlanMemo:
         another key, or one that cannot be used: then a one-line notice)."""
         try:
             with gzip.open(self.path, "rb") as f:
-                header = json.loads(f.readline())
+                header = load_json(f.readline())
                 if not isinstance(header, dict) or header.get("format") != FORMAT:
                     return self._ignored("it is not a plan memo")
                 if header.get("version") != VERSION:
@@ -225,7 +226,7 @@ class PlanMemo:
                 if header.get("key") != key_of(_date(newest) if newest is not None else None):
                     return None
                 with no_gc():
-                    body = json.loads(f.read())
+                    body = load_json(f.read(), max_depth=None)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, zlib.error, ValueError) as exc:
@@ -233,7 +234,7 @@ class PlanMemo:
         try:
             with no_gc():
                 return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
-        except (KeyError, TypeError, ValueError, AttributeError, LookupError) as exc:
+        except (LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 
     def _ignored(self, why: str) -> Plan | None:

@@ -53,6 +53,7 @@ from trello_restore.models import (
     format_date,
     parse_date,
 )
+from trello_restore.parsing import load_json
 
 __all__ = [
     "FORMAT",
@@ -407,7 +408,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     if not text.strip():
         raise InputFileError(f"plan file {p} is empty; make it again with --plan-out")
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as err:
         # Cut off inside a string, the decoder reports where the string starts.
         if err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"):

@@ -1,0 +1,86 @@
+"""JSON and TOML from files a user or an earlier run supplies, where hostile content is
+malformed content, never a traceback.
+
+``json.loads`` and ``tomllib.loads`` raise more than their decode errors on some input: a
+``RecursionError`` for nesting deeper than the stack (1100 ``[``), a plain ``ValueError``
+for an integer of more than 4300 digits (``sys.get_int_max_str_digits``), and ``json.loads``
+of bytes a ``UnicodeDecodeError`` for bytes that are not UTF-8. ``load_json`` and
+``load_toml`` raise their module's decode error (a ``ValueError``) for all of them, so each
+reader handles them where it handles other malformed content.
+
+A document that parses but nests deeper than ``MAX_DEPTH`` is refused the same way: the code
+that reads it afterwards (the plan's schema check, a checksum's ``json.dumps``, a ``repr`` in
+an error message) recurses too and would meet the stack's end there instead. No file this
+tool reads nests more than a dozen levels.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "load_json", "load_toml", "too_deep"]
+
+#: The deepest nesting accepted (the document itself is level 1).
+MAX_DEPTH = 100
+
+
+def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
+    """``json.loads(data)``; ``json.JSONDecodeError`` for anything it cannot make a document
+    of, or one nested deeper than ``max_depth`` (None: no check, for the large files this tool
+    writes itself, whose readers catch ``RecursionError`` where they walk them)."""
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to read", "", 0) from None
+    except UnicodeDecodeError:
+        raise json.JSONDecodeError("not UTF-8 text", "", 0) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise json.JSONDecodeError(_why(exc), "", 0) from None
+    if max_depth is not None and too_deep(doc, max_depth):
+        raise json.JSONDecodeError(f"nested more than {max_depth} levels deep", "", 0)
+    return doc
+
+
+def load_toml(text: str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """``tomllib.loads(text)``; ``tomllib.TOMLDecodeError`` for anything it cannot make a
+    document of, or one nested deeper than ``max_depth``."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("nested too deeply to read") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise tomllib.TOMLDecodeError(_why(exc)) from None
+    if too_deep(doc, max_depth):
+        raise tomllib.TOMLDecodeError(f"nested more than {max_depth} levels deep")
+    return doc
+
+
+def too_deep(doc: Any, max_depth: int) -> bool:
+    """Whether ``doc`` (parsed JSON or TOML) has arrays or tables nested more than
+    ``max_depth`` levels deep; without recursion, looking into each container once."""
+    if not isinstance(doc, dict | list):
+        return False
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _why(exc: ValueError) -> str:
+    """Python's long message about ``sys.set_int_max_str_digits`` said for the user; the first
+    clause of any other."""
+    if "integer string conversion" in str(exc):
+        return f"a number of more than {sys.get_int_max_str_digits()} digits"
+    return str(exc).split(":")[0]
