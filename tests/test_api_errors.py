@@ -382,6 +382,24 @@ def test_garbage_json_200_is_a_bad_response(mocked: responses.RequestsMock, api:
         api.get("boards/abc")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "status", "error"),
+    [(JSON_TYPE, 200, BadResponse), ("text/plain", 200, BadResponse), (JSON_TYPE, 500, None)],
+)
+def test_json_nested_past_the_stack_is_a_bad_response_not_a_crash(
+    mocked: responses.RequestsMock,
+    api: TrelloApi,
+    content_type: str,
+    status: int,
+    error: type[ApiError] | None,
+) -> None:
+    """A body nested deeper than Python's stack (a wrong --api-url, a hostile proxy) raised
+    RecursionError through the command line: now ``BadResponse``, or the status's own error."""
+    mocked.get(BOARD_URL, body="[" * 5000, content_type=content_type, status=status)
+    with pytest.raises(error or ApiUnreachable):
+        api.get("boards/abc")
+
+
 def test_json_without_a_content_type_is_accepted(
     mocked: responses.RequestsMock, api: TrelloApi
 ) -> None:

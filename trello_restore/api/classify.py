@@ -234,7 +234,7 @@ def trello_error_text(body: str, content_type: str) -> str:
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             code, message = data.get("error"), data.get("message") or data.get("originalMessage")

@@ -80,7 +80,7 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 post_args=post_args,
                 files=files,
             )
-        except requests.exceptions.JSONDecodeError:
+        except (requests.exceptions.JSONDecodeError, RecursionError):  # nested past the stack
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with a "
                 "body that is not valid JSON: check --api-url / TRELLO_API_URL",

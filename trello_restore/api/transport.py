@@ -320,7 +320,7 @@ def _looks_like_json(response: requests.Response, content_type: str) -> bool:
         return True
     try:
         json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
