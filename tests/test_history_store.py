@@ -507,3 +507,50 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
         path.write_text(damage)
         damaged, _ = listing()
         assert damaged == cards
+
+
+def test_an_unusable_boards_directory_is_one_notice(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``boards/`` turned into a file gave a notice for each file of each board (head, body,
+    the save tried twice: 8 lines at two boards): now one line naming it, the run reads the
+    history from Trello, the same plan; fixed, the next run keeps the history again."""
+    s = generate(23, 40)
+    sb = sandbox_factory(s, time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    home = _home()
+    args = (*_fast(home), "--board", s.team.id, "--since", s.incident_at.isoformat(), "--dry-run")
+    first = invoke(*args, "--format", "json")
+    assert first.exit_code == 0, first.output
+    boards = home / "cache" / "boards"
+    shutil.rmtree(boards)
+    boards.write_text("not a directory")
+    second = invoke(*args, "--format", "json")
+    assert second.exit_code == 0, second.output
+    warnings = [x for x in second.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(warnings) == 1, second.stderr
+    assert f"{boards} cannot be used (it is not a directory)" in warnings[0]
+    assert _without_dates(second.stdout) == _without_dates(first.stdout)
+    boards.unlink()
+    third = invoke(*args)
+    assert third.exit_code == 0, third.output
+    assert third.stderr == ""
+    assert (boards / s.team.id / f"history.v{VERSION}.json.gz").is_file()
+
+
+def test_a_board_whose_store_cannot_be_written_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store is tried again with its cards' feeds in the same run: its failure was said
+    twice (a new-user review); now once per board and run."""
+    store = HistoryStore(tmp_path)
+    store.boards_dir.mkdir(parents=True)
+    (store.boards_dir / ("b" * 24)).write_text("in the way")
+    history = BoardHistory.built("b" * 24, "f", Feed())
+    caplog.clear()
+    assert not store.save(history)
+    assert not store.save(replace(history, generation="another"))
+    assert not store.save_head(history)
+    said = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(said) == 1, caplog.text
+    assert "could not keep board " + "b" * 24 in said[0].getMessage()

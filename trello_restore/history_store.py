@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import secrets
 import threading
 import zlib
@@ -304,6 +305,35 @@ class HistoryStore:
     def __init__(self, cache_dir: Path, *, refresh: bool = False) -> None:
         self.cache_dir = cache_dir
         self.refresh = refresh
+        #: Boards whose store or head could not be written in this run: said once each (a
+        #: store is tried again with its cards' feeds, and would say it again).
+        self._failed: set[str] = set()
+        self._failed_lock = threading.Lock()
+
+    def _could_not(self, board_id: str, message: str, *args: object) -> None:
+        """The notice of a write that failed, once per board and run (later ones: debug)."""
+        with self._failed_lock:
+            first = board_id not in self._failed
+            self._failed.add(board_id)
+        (logger.warning if first else logger.debug)(message, *args)
+
+    @property
+    def boards_dir(self) -> Path:
+        """Where the boards' stores, heads and card cuts are kept."""
+        return self.cache_dir / "boards"
+
+    def unusable(self) -> str | None:
+        """Why no store can be read or written here (then the run goes without them, with one
+        notice, instead of one for each file of each board), or None. Made if missing."""
+        try:
+            private_dirs(self.boards_dir)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if not self.boards_dir.is_dir():
+            return "it is not a directory"
+        if not os.access(self.boards_dir, os.R_OK | os.W_OK | os.X_OK):
+            return "this user cannot read and write in it"
+        return None
 
     def path(self, board_id: str) -> Path:
         return self.cache_dir / "boards" / board_id / f"history.v{VERSION}.json.gz"
@@ -392,7 +422,8 @@ class HistoryStore:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-")
         except OSError as exc:
-            logger.warning(
+            self._could_not(
+                history.board_id,
                 "could not keep board %s's history in %s (%s): the next run reads it from "
                 "Trello again",
                 history.board_id,
@@ -412,7 +443,8 @@ class HistoryStore:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-")
         except OSError as exc:
-            logger.warning(
+            self._could_not(
+                history.board_id,
                 "could not write the head %s of board %s's kept history (%s): the next run "
                 "reads the whole store",
                 path,

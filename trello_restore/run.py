@@ -422,6 +422,15 @@ def _make_plan(
                 if req.history_dir is not None
                 else None
             )
+            why = store.unusable() if store is not None else None
+            if store is not None and why is not None:
+                logger.warning(
+                    "the kept board histories in %s cannot be used (%s): this run reads the "
+                    "boards' history from Trello; move it away or fix its permissions",
+                    store.boards_dir,
+                    why,
+                )
+                store = None
             fetched = fetch(api, boards, kinds=options.restore, store=store)
             # The plan of this very input, when a run made it before (``plan_memo``); on a
             # miss the history is read here, while the api is open.
