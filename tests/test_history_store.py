@@ -378,6 +378,13 @@ def test_merged_parts_equal_one_parse_of_every_action(sandbox_factory: SandboxFa
     }
     whole = parse_history(actions)
     assert to_history(merge_parts(history.parts.values())).member_actions == whole.member_actions
+    # An empty part adds nothing and costs nothing: the other is the merge, not walked again.
+    one = parts[0]["base"]
+    assert not one.empty()
+    assert Part().empty()
+    assert merge_parts([one, Part()]) is one
+    assert merge_parts([Part(), one, Part()]) is one
+    assert merge_parts([Part(), Part()]).empty()
 
 
 def test_a_head_from_the_future_is_ignored(
