@@ -247,6 +247,24 @@ def _deny(monkeypatch: pytest.MonkeyPatch, denied: Callable[[str, int], bool]) -
     monkeypatch.setattr(os, "open", guarded)
 
 
+def _in_unwritable(
+    monkeypatch: pytest.MonkeyPatch, directory: Path, run: Callable[[], Result]
+) -> Result:
+    """``run()`` with ``directory`` at mode 500 and no new file creatable in it (``_deny``:
+    the mode alone does not stop root), the mode put back after."""
+    directory.chmod(0o500)
+    _deny(
+        monkeypatch,
+        lambda p, flags: (
+            bool(flags & os.O_CREAT) and Path(p).parent == directory and not Path(p).exists()
+        ),
+    )
+    try:
+        return run()
+    finally:
+        directory.chmod(0o700)
+
+
 def test_an_unreadable_cache_file_is_left_alone_and_named(
     world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,17 +319,7 @@ def test_an_unwritable_empty_cache_directory_is_named(
     want = _plan(run("--no-cache"))
     directory = _home() / "cache"
     directory.mkdir(parents=True)
-    directory.chmod(0o500)
-    _deny(
-        monkeypatch,
-        lambda p, flags: (
-            bool(flags & os.O_CREAT) and Path(p).parent == directory and not Path(p).exists()
-        ),
-    )
-    try:
-        result = run()
-    finally:
-        directory.chmod(0o700)
+    result = _in_unwritable(monkeypatch, directory, run)
     assert _plan(result) == want
     ours = [x for x in _warnings(result) if "HTTP cache" in x]
     assert len(ours) == 1, result.stderr
@@ -401,17 +409,7 @@ def test_an_unwritable_cache_directory_holding_the_cache_is_named(
     assert _plan(run()) == want
     directory = _home() / "cache"
     before = sorted(directory.rglob("*"))
-    directory.chmod(0o500)
-    _deny(
-        monkeypatch,
-        lambda p, flags: (
-            bool(flags & os.O_CREAT) and Path(p).parent == directory and not Path(p).exists()
-        ),
-    )
-    try:
-        result = run()
-    finally:
-        directory.chmod(0o700)
+    result = _in_unwritable(monkeypatch, directory, run)
     assert _plan(result) == want
     ours = [x for x in _warnings(result) if "HTTP cache" in x]
     assert len(ours) == 1, result.stderr

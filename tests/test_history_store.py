@@ -17,6 +17,7 @@ import random
 import shutil
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 import pytest
+from click.testing import Result
 
 from trello_restore.history import action_filter, parse_history
 from trello_restore.history_store import (
@@ -241,13 +243,8 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     and why, the board's history read whole again, the same plan, and a good store after. (The
     plan memo is removed first: with nothing new, the memo's plan would be used and no body
     read, which ``test_plan_memo.py`` covers.)"""
-    s = generate(23, 40)
-    sb = sandbox_factory(s, time_scale=100)
-    invoke = sandbox_cli(sb, monkeypatch)
+    s, sb, invoke, args, first = _first_dry_run(sandbox_factory, monkeypatch)
     home = _home()
-    args = (*_fast(home), "--board", s.team.id, "--since", s.incident_at.isoformat(), "--dry-run")
-    first = invoke(*args, "--format", "json")
-    assert first.exit_code == 0, first.output
     path = home / "cache" / "boards" / s.team.id / f"history.v{VERSION}.json.gz"
     damage(path)
     shutil.rmtree(home / "cache" / "plans")
@@ -264,6 +261,22 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     third = invoke(*args)
     assert third.exit_code == 0, third.output
     assert "history store" not in third.stderr, third.stderr
+
+
+def _first_dry_run(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Scenario, Sandbox, Callable[..., Result], tuple[str, ...], Result]:
+    """A small scenario's cold dry run over the command line (JSON plan, the history kept in
+    ``_home()``'s cache): the scenario, its sandbox, the invoker, the dry run's arguments and
+    its result."""
+    s = generate(23, 40)
+    sb = sandbox_factory(s, time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    since = s.incident_at.isoformat()
+    args = (*_fast(_home()), "--board", s.team.id, "--since", since, "--dry-run")
+    first = invoke(*args, "--format", "json")
+    assert first.exit_code == 0, first.output
+    return s, sb, invoke, args, first
 
 
 def _home() -> Path:
@@ -522,13 +535,8 @@ def test_an_unusable_boards_directory_is_one_notice(
     """``boards/`` turned into a file gave a notice for each file of each board (head, body,
     the save tried twice: 8 lines at two boards): now one line naming it, the run reads the
     history from Trello, the same plan; fixed, the next run keeps the history again."""
-    s = generate(23, 40)
-    sb = sandbox_factory(s, time_scale=100)
-    invoke = sandbox_cli(sb, monkeypatch)
+    s, _, invoke, args, first = _first_dry_run(sandbox_factory, monkeypatch)
     home = _home()
-    args = (*_fast(home), "--board", s.team.id, "--since", s.incident_at.isoformat(), "--dry-run")
-    first = invoke(*args, "--format", "json")
-    assert first.exit_code == 0, first.output
     boards = home / "cache" / "boards"
     shutil.rmtree(boards)
     boards.write_text("not a directory")
