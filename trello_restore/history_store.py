@@ -355,11 +355,10 @@ class HistoryStore:
         except OSError as exc:
             return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
         try:
-            with no_gc():
-                doc = load_json(raw)
-                if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
-                    raise ValueError("its checksum does not match")
-                head = Head.from_json(doc)
+            doc = load_json(raw)
+            if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
+                raise ValueError("its checksum does not match")
+            head = Head.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
             return _ignored(path, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
@@ -381,8 +380,7 @@ class HistoryStore:
         except OSError as exc:
             return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
         try:
-            with no_gc():
-                doc = load_json(gzip.decompress(raw), max_depth=None)
+            doc = load_json(gzip.decompress(raw), max_depth=None)
         except (OSError, EOFError, zlib.error, ValueError):
             return self._rebuild(path, "it is damaged")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -390,8 +388,7 @@ class HistoryStore:
         if doc.get("version") != VERSION:
             return self._rebuild(path, f"it has format version {doc.get('version')!r}")
         try:
-            with no_gc():
-                stored = BoardHistory.from_json(doc)
+            stored = BoardHistory.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
             return self._rebuild(path, "it is damaged")
         if stored.board_id != board_id:
@@ -410,12 +407,9 @@ class HistoryStore:
     def save(self, history: BoardHistory) -> bool:
         """Write a board's store and then its head (each atomically, 0600); whether both were
         written. A failure is a notice, not an error: the next run reads the history from
-        Trello again. (The rows are built with the garbage collector paused: they are
-        millions of small objects that all live until written, and a collection pass over
-        the fetch's heap for each batch of them cost more than the rows.)"""
+        Trello again."""
         path = self.path(history.board_id)
-        with no_gc():
-            text = orjson.dumps(history.to_json())
+        text = orjson.dumps(history.to_json())
         data = gzip.compress(text, compresslevel=1)
         del text
         try:
@@ -523,7 +517,9 @@ def _ignored(path: Path, why: str) -> Head | None:
 @contextlib.contextmanager
 def no_gc() -> Iterator[None]:
     """The garbage collector paused (as it was before, after): for building or parsing many
-    small objects that all live on, where its passes find nothing to free."""
+    small objects that all live on, where its passes find nothing to free. ``run.make_plan``
+    holds it for the whole fetch and plan, the stores' and the memo's reads and writes
+    included."""
     enabled = gc.isenabled()
     gc.disable()
     try:

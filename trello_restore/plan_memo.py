@@ -93,7 +93,6 @@ from trello_restore import __version__
 from trello_restore.fetched import Fetched
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.history_store import VERSION as STORE_VERSION
-from trello_restore.history_store import no_gc
 from trello_restore.lastrun import Scope
 from trello_restore.models import (
     Change,
@@ -174,8 +173,7 @@ class PlanMemo:
             unreadable,
             fetched.warnings,
         ]
-        with no_gc():
-            return hashlib.sha256(canonical(doc)).hexdigest()
+        return hashlib.sha256(canonical(doc)).hexdigest()
 
     def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
         """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
@@ -184,11 +182,10 @@ class PlanMemo:
         kept = fetched.kept
         if self.plan is not None or kept is None or kept.saved is None:
             return
-        with no_gc():
-            doc = plan_to_dict(plan, meta)
-            extra = _extra(plan)
-            _with_names(doc, extra["names"])
-            same = _restored(doc, extra) == plan
+        doc = plan_to_dict(plan, meta)
+        extra = _extra(plan)
+        _with_names(doc, extra["names"])
+        same = _restored(doc, extra) == plan
         if not same:
             logger.debug("the plan is not memoised: its document does not give it back")
             return
@@ -225,15 +222,13 @@ class PlanMemo:
                 newest = header.get("latest")
                 if header.get("key") != key_of(_date(newest) if newest is not None else None):
                     return None
-                with no_gc():
-                    body = load_json(f.read(), max_depth=None)
+                body = load_json(f.read(), max_depth=None)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
         try:
-            with no_gc():
-                return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
+            return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
         except (LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 

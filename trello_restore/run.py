@@ -422,8 +422,7 @@ def _make_plan(
                 if req.history_dir is not None
                 else None
             )
-            why = store.unusable() if store is not None else None
-            if store is not None and why is not None:
+            if store is not None and (why := store.unusable()) is not None:
                 logger.warning(
                     "the kept board histories in %s cannot be used (%s): this run reads the "
                     "boards' history from Trello; move it away or fix its permissions",
