@@ -225,7 +225,8 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
         logger.info("another run is using the HTTP cache %s: %s", path, without)
         return None
     except OSError as err:
-        logger.warning("%s: %s; %s", _lock_problem(lock_path, err), without, _lock_fix(lock_path))
+        problem, fix = _lock_trouble(lock_path, err)
+        logger.warning("%s: %s; %s", problem, without, fix)
         return None
     try:
         _probe_directory(directory)
@@ -257,26 +258,26 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     return HttpCache(path, lock)
 
 
-def _lock_problem(lock_path: Path, err: OSError) -> str:
-    """What is wrong when the lock file cannot be opened: the lock file itself when something
-    is at its place, else the directory it would be made in."""
+def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
+    """What is wrong when the lock file cannot be opened, and what to do: the lock file itself
+    when something is at its place (remove it, or chmod it), else the directory it would be
+    made in (make it writable)."""
     reason = err.strerror or str(err)
     if lock_path.is_dir():
-        return f"the HTTP cache's lock file {lock_path} is a directory"
+        return (
+            f"the HTTP cache's lock file {lock_path} is a directory",
+            f"remove that directory: rmdir {lock_path}",
+        )
     if os.path.lexists(lock_path):
-        return f"cannot open the HTTP cache's lock file {lock_path} ({reason})"
-    return f"cannot create the HTTP cache's lock file {lock_path} ({reason})"
-
-
-def _lock_fix(lock_path: Path) -> str:
-    """What to do about ``_lock_problem``: remove or chmod what is there, else make the
-    directory writable."""
-    if lock_path.is_dir():
-        return f"remove that directory: rmdir {lock_path}"
-    if os.path.lexists(lock_path):
-        return f"make it yours and writable (chmod 600 {lock_path}), or remove it"
+        return (
+            f"cannot open the HTTP cache's lock file {lock_path} ({reason})",
+            f"make it yours and writable (chmod 600 {lock_path}), or remove it",
+        )
     directory = lock_path.parent
-    return f"make the cache directory {directory} yours and writable: chmod 700 {directory}"
+    return (
+        f"cannot create the HTTP cache's lock file {lock_path} ({reason})",
+        f"make the cache directory {directory} yours and writable: chmod 700 {directory}",
+    )
 
 
 def _probe_directory(directory: Path) -> None:
