@@ -137,7 +137,8 @@ def apply_plan(
 
     ``journal`` is the plan's journal (``Journal.open`` with this plan's digest,
     ``planfile.digest_of``); it may be None only on a dry run, where it is read (never written)
-    when given. The locks are taken here, in ``lock_dir`` (needed unless a dry run). Raises
+    when given. The locks are taken here, in ``lock_dir`` (needed unless a dry run); a
+    journal opened with ``defer`` is caught up under them (``Journal.catch_up``). Raises
     ``UsageError`` for a plan of another target or journal, ``LockHeld`` when another run holds
     the plan or one of its boards, ``ApiError`` when live state cannot be read (before any
     write), ``AuthError`` when the token stops working and ``PermissionDenied`` when Trello
@@ -188,6 +189,8 @@ def _apply_plan(
         assert lock_dir is not None
         locks = apply_lock(lock_names(digest, boards), lock_dir)
     with locks, Runner(api, journal, options, "apply", progress) as run:
+        if journal is not None and not options.dry_run:
+            journal.catch_up()  # a journal another run of the plan made before these locks
         _apply(run, plan, journal, names)
         return run.report(order)
 

@@ -431,6 +431,12 @@ def interrupted(
     progress.clear()
     if dry_run:
         click.echo("Interrupted: nothing was changed.", err=True)
+    elif not journal.exists():  # created by the first outcome: none was recorded, none sent
+        click.echo(
+            "Interrupted before any change was sent: nothing was changed, and no journal was "
+            f"started ({journal}). {resume}.",
+            err=True,
+        )
     else:
         click.echo(
             f"Interrupted after {progress.done} of {total} outcomes; every change made is "

@@ -17,6 +17,7 @@ warning, and the next append starts on a fresh line. Any other damage is an ``In
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -128,24 +129,83 @@ class Journal:
         self._sync_lock = threading.Lock()
         self._written = 0
         self._synced = 0
+        #: Opened with ``defer`` and not on disk yet: the first append creates it.
+        self._deferred = False
 
     # ---------------------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, path: Path, header: JournalHeader) -> Self:
-        """Open (creating, mode 0600) the journal of a plan; refuses a journal of another plan."""
+    def open(cls, path: Path, header: JournalHeader, *, defer: bool = False) -> Self:
+        """Open (creating, mode 0600) the journal of a plan; refuses a journal of another plan.
+
+        With ``defer``, a journal that does not exist yet is created by its first append, not
+        here: an apply that never records an outcome (another run holds its locks, Trello
+        fails before the first one) leaves no journal behind that the next run or ``undo``
+        would find. Its directory is made and checked here, so a journal that cannot be
+        created is still said before anything is sent. The apply calls ``catch_up`` once it
+        holds the plan's locks."""
         if not path.exists():
+            if defer:
+                cls._check_creatable(path)
+                journal = cls(path, header, [])
+                journal._deferred = True
+                return journal
             # FileExistsError: another run created it just now; open it as an existing journal.
             with contextlib.suppress(FileExistsError):
                 cls._create(path, header)
+        journal = cls._of_plan(path, header.plan_digest)
+        journal._start_appending()
+        return journal
+
+    @classmethod
+    def _of_plan(cls, path: Path, digest: str) -> Self:
+        """The journal at ``path`` (read), refused when it is another plan's."""
         journal = cls.read(path)
-        if journal.header.plan_digest != header.plan_digest:
+        if journal.header.plan_digest != digest:
             raise InputFileError(
                 f"{path} is the journal of another plan; pass a different --journal or "
                 "apply the plan it belongs to"
             )
-        journal._start_appending()
         return journal
+
+    @staticmethod
+    def _check_creatable(path: Path) -> None:
+        """Make the journal's directory (mode 0700) and check that a file can be created in
+        it, as ``_create`` would: ``InputFileError`` saying what to do if not."""
+        try:
+            private_dirs(path.parent)
+        except OSError as exc:
+            raise InputFileError(_cannot_create(path, exc)) from None
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            raise InputFileError(_cannot_create(path, denied))
+
+    def catch_up(self) -> None:
+        """Under the plan's locks, before the apply reads what is done: a deferred journal
+        that another run of the same plan created since ``open`` is read now and appended to
+        (refused if it is another plan's). Nothing for a journal already on disk."""
+        if self._deferred and self.path.exists():
+            self._adopt()
+
+    def _adopt(self) -> None:
+        """Take over the journal now on disk at ``path`` (its header and records before ours),
+        and open it for appending."""
+        found = self._of_plan(self.path, self.header.plan_digest)
+        self.header = found.header
+        self._records[:0] = found._records
+        self._deferred = False
+        self._start_appending()
+
+    def _materialize(self) -> None:
+        """A deferred journal's first append: create the file with its header (or, if another
+        run made it meanwhile, take that one over)."""
+        try:
+            self._create(self.path, self.header)
+        except FileExistsError:
+            self._adopt()
+            return
+        self._deferred = False
+        self._start_appending()
 
     @staticmethod
     def _create(path: Path, header: JournalHeader) -> None:
@@ -238,6 +298,8 @@ class Journal:
     def _write(self, text: str, records: tuple[JournalRecord, ...]) -> None:
         """``text`` (whole lines) written and flushed, then on disk before returning."""
         with self._write_lock:
+            if self._fh is None and self._deferred:
+                self._materialize()
             if self._fh is None:
                 raise RuntimeError("journal opened read-only")
             self._fh.write(text + "\n")

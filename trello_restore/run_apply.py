@@ -214,7 +214,7 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     same API URL), then the token's account is read (``members/me``) and checked (same
     account) before anything is written, the journal included; then (``earlier_journals``)
     earlier journals' interrupted writes on the plan's boards are resolved, the journal is
-    opened (created, or resumed) and the engine runs.
+    opened (resumed, or created by the first outcome) and the engine runs.
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan, check_plan_target
 
@@ -248,7 +248,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             header = JournalHeader(
                 plan_digest=digest, api_url=req.api_url, account_id=account_id, created_at=_now()
             )
-            journal = Journal.open(req.journal_path, header)
+            # Created by its first outcome: a run that cannot start leaves no journal.
+            journal = Journal.open(req.journal_path, header, defer=True)
         try:
             return apply_plan(
                 req.plan, meta, api, journal, req.options, progress, lock_dir=req.lock_dir
