@@ -92,7 +92,8 @@ def _added(change_id: str) -> JournalRecord:
 
 def test_a_deferred_journal_is_created_by_its_first_append(tmp_path: Path) -> None:
     """Opened with ``defer``, a new journal is not on disk until its first record, and then
-    holds its header and that record, mode 0600; closed without one, it leaves nothing."""
+    holds its header and that record, mode 0600; closed without one, it leaves nothing, unless
+    ``create`` put it there (an apply that ended)."""
     path = tmp_path / "j" / "plan.jsonl"
     with Journal.open(path, HEADER, defer=True):
         assert path.parent.is_dir()
@@ -103,6 +104,12 @@ def test_a_deferred_journal_is_created_by_its_first_append(tmp_path: Path) -> No
         assert path.stat().st_mode & 0o777 == 0o600
     assert Journal.read(path).header == HEADER
     assert Journal.read(path).done() == {"c-1"}
+    empty = tmp_path / "empty.jsonl"
+    with Journal.open(empty, HEADER, defer=True) as journal:
+        journal.create()  # an apply that ran to its end with nothing to record
+        journal.create()
+    assert Journal.read(empty).header == HEADER
+    assert Journal.read(empty).records == ()
 
 
 def test_a_deferred_journal_takes_over_one_another_run_made(tmp_path: Path) -> None:

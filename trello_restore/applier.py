@@ -192,6 +192,8 @@ def _apply_plan(
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks
         _apply(run, plan, journal, names)
+        if journal is not None and not options.dry_run:
+            journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
 
 

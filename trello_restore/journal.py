@@ -143,7 +143,7 @@ class Journal:
         fails before the first one) leaves no journal behind that the next run or ``undo``
         would find. Its directory is made and checked here, so a journal that cannot be
         created is still said before anything is sent. The apply calls ``catch_up`` once it
-        holds the plan's locks."""
+        holds the plan's locks, and ``create`` when it has run to its end."""
         if not path.exists():
             if defer:
                 cls._check_creatable(path)
@@ -186,6 +186,14 @@ class Journal:
         (refused if it is another plan's). Nothing for a journal already on disk."""
         if self._deferred and self.path.exists():
             self._adopt()
+
+    def create(self) -> None:
+        """Put a deferred journal on disk now, with its header alone if nothing was appended:
+        an apply that ran to its end keeps its journal, whatever it recorded. Nothing for a
+        journal already on disk."""
+        with self._write_lock:
+            if self._fh is None and self._deferred:
+                self._materialize()
 
     def _adopt(self) -> None:
         """Take over the journal now on disk at ``path`` (its header and records before ours),
