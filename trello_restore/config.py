@@ -446,23 +446,29 @@ def _scope(
     """Boards and workspace are one setting, the scope: the first of the command line
     (``--board``, ``--workspace`` or ``--from-export``), the environment and the file that
     names any of them supplies both (so ``--board X`` replaces the file's boards and
-    workspace rather than adding to them)."""
+    workspace rather than adding to them). Only the half that layer sets has a source: the
+    other is unset, not taken from there (``-vv`` said "workspace from --workspace" for a run
+    given only ``--board``)."""
+    boards: object
+    workspace: object
     if flags.get("boards") or flags.get("workspace") is not None or flags.get("exports"):
-        sources["boards"], sources["workspace"] = "--board", "--workspace"
-        workspace = flags.get("workspace")
-        return tuple(_strings(flags.get("boards"))), None if workspace is None else str(workspace)
-    env_boards = _from_env(env, "restore", "boards")
-    env_workspace = _from_env(env, "restore", "workspace")
-    if env_boards is not None or env_workspace is not None:
-        sources["boards"] = ENV_NAMES[("restore", "boards")]
-        sources["workspace"] = ENV_NAMES[("restore", "workspace")]
-        return tuple(_strings(env_boards)), None if env_workspace is None else str(env_workspace)
-    file_boards, file_workspace = conf.get("restore", "boards"), conf.get("restore", "workspace")
-    if file_boards or file_workspace:
-        sources["boards"] = f"restore.boards in {conf.path}"
-        sources["workspace"] = f"restore.workspace in {conf.path}"
-        return tuple(_strings(file_boards)), str(file_workspace) if file_workspace else None
-    return (), None
+        boards, workspace = flags.get("boards"), flags.get("workspace")
+        names = ("--board", "--workspace")
+    else:
+        boards, workspace = (
+            _from_env(env, "restore", "boards"),
+            _from_env(env, "restore", "workspace"),
+        )
+        names = (ENV_NAMES[("restore", "boards")], ENV_NAMES[("restore", "workspace")])
+        if boards is None and workspace is None:
+            boards, workspace = conf.get("restore", "boards"), conf.get("restore", "workspace")
+            workspace = workspace or None  # an empty string in the file means "not set"
+            names = (f"restore.boards in {conf.path}", f"restore.workspace in {conf.path}")
+    if boards:
+        sources["boards"] = names[0]
+    if workspace is not None:
+        sources["workspace"] = names[1]
+    return tuple(_strings(boards)) if boards else (), None if workspace is None else str(workspace)
 
 
 def _path(value: str, conf: ConfigFile, source: str) -> Path:
