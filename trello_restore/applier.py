@@ -61,7 +61,7 @@ from trello_restore.live import (
     refusal,
 )
 from trello_restore.locks import apply_lock, lock_names
-from trello_restore.models import Change, Plan
+from trello_restore.models import Change, MemberRef, Plan
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.runner import (
     SKIPPED_DONE,
@@ -99,10 +99,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def check_plan_target(meta: PlanMeta, api_url: str, account_id: str | None = None) -> None:
+def check_plan_target(
+    meta: PlanMeta, api_url: str, account_id: str | None = None, username: str = ""
+) -> None:
     """Refuse (``UsageError``) a plan made offline, or for another API URL or (when
-    ``account_id`` is given) another account. Without ``account_id`` it needs no request, so
-    callers check the URL before sending anything (credentials included) to the API."""
+    ``account_id`` is given: the token's account, ``username`` its name when known) another
+    account. Without ``account_id`` it needs no request, so callers check the URL before
+    sending anything (credentials included) to the API."""
     account = meta.account
     if account is None or not account.id:
         raise UsageError(
@@ -116,10 +119,38 @@ def check_plan_target(meta: PlanMeta, api_url: str, account_id: str | None = Non
             "(or TRELLO_API_URL) for the API it was made for, or make a new plan"
         )
     if account_id is not None and account.id != account_id:
-        who = account.username or account.id
-        raise UsageError(
-            f"this plan was made by Trello account {who}, not the token's; use that account's "
-            "token, or make a new plan with this one"
+        raise UsageError(_other_account(account, account_id, username))
+
+
+def _other_account(planned: MemberRef, account_id: str, username: str) -> str:
+    """Why a plan of another account id is refused: the token's own username with another id
+    is an edited plan file (Trello usernames are unique); anything else, another account's
+    plan. Each says what to do."""
+    if username and planned.username == username:
+        return (
+            f"this plan names the token's Trello account {username} but with the id "
+            f"{planned.id}, not its id {account_id}: the plan file was edited; make the plan "
+            "again (--dry-run --plan-out FILE) and apply that"
+        )
+    return (
+        f"this plan was made by Trello account {planned.username or planned.id}, not the "
+        f"token's account {username or account_id}; use that account's token, or make a new "
+        "plan with this one"
+    )
+
+
+def _renamed(planned: MemberRef, me: Mapping[str, object]) -> None:
+    """A plan of the token's account id that names it otherwise: applied (the id is the
+    account), with a warning, since either the account was renamed or the file was edited."""
+    now = str(me.get("username") or "")
+    if planned.username and now and planned.username != now:
+        logger.warning(
+            "this plan names Trello account %s, but the token's account (the same id, %s) is "
+            "%s now; applying it, as the id is what counts: if the account was not renamed, "
+            "the plan file was edited, so check it",
+            planned.username,
+            planned.id,
+            now,
         )
 
 
@@ -177,7 +208,10 @@ def _apply_plan(
     lock_dir: Path | None,
     digest: str,
 ) -> ApplyReport:
-    check_plan_target(meta, api.settings.api_url, str(api.me()["id"]))
+    me = api.me()
+    check_plan_target(meta, api.settings.api_url, str(me["id"]), str(me.get("username") or ""))
+    assert meta.account is not None  # checked: a plan made over the API names its account
+    _renamed(meta.account, me)
     blocked = [b.change for b in plan.blocked]
     order = [c.change_id for c in (*plan.changes, *blocked)]
     boards = {c.board_id for c in (*plan.changes, *blocked)}

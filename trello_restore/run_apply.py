@@ -227,8 +227,9 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         # Every request of the run under one limiter from the first (members/me) on: one the
         # limiter did not send would read, in Trello's count, as another client's for a window.
         api.use_limiter(req.options.make_limiter())
-        account_id = str(api.me()["id"])
-        check_plan_target(meta, req.api_url, account_id)
+        me = api.me()
+        account_id = str(me["id"])
+        check_plan_target(meta, req.api_url, account_id, str(me.get("username") or ""))
         if req.earlier_journals is not None and not req.options.dry_run:
             from trello_restore.undo import resolve_earlier_journals
 
