@@ -20,7 +20,10 @@ import errno
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore.api import ApiSettings, TrelloApi, cache_file_name
+from trello_restore.api.cache import STALE_PROBE_S
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
@@ -481,3 +485,37 @@ def test_a_cache_file_with_other_tables_is_replaced_once(
         columns = [row[1] for row in con.execute("PRAGMA table_info(responses)")]
         assert columns[:2] == ["key", "value"]
         assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
+
+
+# --------------------------------------------------------------------- probes of killed runs
+
+
+def test_probes_left_by_killed_runs_are_removed_and_a_live_run_s_kept(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe file (``.probe-…``, made and removed as a run opens the cache) that a run killed
+    in between left behind is gone after the next run: one named with a process that has
+    ended, and one older than a minute (an earlier version's name, without a process id). A
+    probe of a process still running, made a moment ago, is left to it. (Before: every
+    leftover stayed for good.) The run itself leaves none."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run())
+    directory = _home() / "cache"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            dead = directory / f".probe-{int(ended.stdout)}-k3j2h1g0"
+            old = directory / ".probe-a8b7c6d5"
+            running = directory / f".probe-{live.pid}-z9y8x7w6"
+            for probe in (dead, old, running):
+                probe.touch()
+            long_ago = time.time() - 2 * STALE_PROBE_S
+            os.utime(old, (long_ago, long_ago))
+            result = run()
+            assert _plan(result) == want
+            assert _warnings(result) == [], result.stderr
+            assert sorted(directory.glob(".probe-*")) == [running]
+        finally:
+            live.kill()

@@ -28,6 +28,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_BUSY_S",
+    "STALE_PROBE_S",
     "CacheTables",
     "HttpCache",
     "cache_directive",
@@ -243,6 +245,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
             directory,
         )
         return None
+    _sweep_probes(directory)  # writable: clear what killed runs' probes left there
     try:
         _create_file(path)
     except OSError as err:
@@ -280,12 +283,60 @@ def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
     )
 
 
+#: The probe files' names: ``.probe-<pid>-<random>`` (``_probe_directory``).
+PROBE_PREFIX = ".probe-"
+#: A probe lives for a moment; one older than this (seconds) was left by a run killed between
+#: making and removing it, whatever its name says (a pid may be another process's by now).
+STALE_PROBE_S = 60.0
+
+
 def _probe_directory(directory: Path) -> None:
     """Create and remove a file in ``directory``: ``OSError`` when files cannot be made there
-    (SQLite makes its rollback journal beside the cache file on every write)."""
-    fd, name = tempfile.mkstemp(prefix=".probe-", dir=directory)
+    (SQLite makes its rollback journal beside the cache file on every write). The file is
+    named with this process's id, so that one left by a run killed in between is known for a
+    dead run's and removed by a later one (``_sweep_probes``)."""
+    fd, name = tempfile.mkstemp(prefix=f"{PROBE_PREFIX}{os.getpid()}-", dir=directory)
     os.close(fd)
-    Path(name).unlink()
+    Path(name).unlink(missing_ok=True)  # made, which is what counts, even if swept meanwhile
+
+
+def _sweep_probes(directory: Path) -> None:
+    """Remove the probe files runs killed between making and removing them left in
+    ``directory``: those of a process that is gone, and any older than ``STALE_PROBE_S`` (an
+    earlier version's had no process id). A live run's probe is left alone. Best effort: a
+    file that cannot be removed stays, and costs nothing."""
+    now = time.time()
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.startswith(PROBE_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        if age > STALE_PROBE_S or not _alive(_probe_pid(entry.name)):
+            with contextlib.suppress(OSError):
+                Path(entry.path).unlink()
+
+
+def _probe_pid(name: str) -> int | None:
+    """The process id in a probe file's name, or None (an earlier version's name)."""
+    pid, dash, _ = name[len(PROBE_PREFIX) :].partition("-")
+    return int(pid) if dash and pid.isdecimal() else None
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether the process ``pid`` may still be running (True when unknown)."""
+    if pid is None or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # another user's process (EPERM), or a number no process has
+    return True
 
 
 def _create_file(path: Path) -> None:
