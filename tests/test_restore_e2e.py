@@ -32,6 +32,7 @@ from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import State, snapshot
 from trello_restore.undo import undo_journal
+from trello_restore.words import card_url
 
 from .applykit import (
     api_for,
@@ -521,12 +522,13 @@ def test_apply_and_undo_read_right_for_the_value_kinds(
 
     records = Journal.read(Path(journal)).records
     undo_names = journal_labels(records)
-    for c in plan.changes:
+    for c in plan.changes:  # named as the plan named them (the journal keeps the names)
         assert isinstance(c, ValueChange)
+        card = f'card "{c.card_name}" ({card_url(c.card_short_link)}) on board "{c.board_name}"'
         if c.action == "set_card_closed":
-            want = f"closed of card {c.card_id} on board {c.board_id}: open → archived"
+            want = f"closed of {card}: open → archived"
         else:
-            want = f"idList of card {c.card_id} on board {c.board_id}: {c.value} → {c.expected}"
+            want = f'idList of {card}: "{c.value_name}" → "{c.list_name}"'
         assert undo_names[c.change_id] == want
     dry_undo = invoke("undo", journal, "--dry-run")
     assert dry_undo.exit_code == 0, dry_undo.output

@@ -31,6 +31,7 @@ from typing import Any, Literal, Self
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.kinds import known
+from trello_restore.models import Change, ValueChange
 from trello_restore.parsing import load_json
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class JournalRecord:
     uncertain: bool = False
     #: For the kinds that set a value back (design.md §10.3): ``object_type``, ``object_id``,
     #: ``field``, the value ``seen`` before the write and the value ``written`` (for an undo
-    #: record: the value it writes back). None for the member kinds, whose records stay as
+    #: record: the value it writes back), and on an apply's records the names its plan gave
+    #: them (``names``: ``record_names``). None for the member kinds, whose records stay as
     #: they were (the key is left out of the line).
     values: dict[str, Any] | None = None
 
@@ -385,6 +387,28 @@ def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
         for cid, r in last.items()
         if r.status == "pending" or (r.status == "failed" and r.uncertain)
     }
+
+
+def record_names(change: Change) -> dict[str, Any] | None:
+    """What a value kind's apply record keeps of the names its plan gave (design.md §10.3):
+    ``board``, ``card`` and ``short_link`` (a card's), ``list`` (a list's, or the card's list),
+    and for ``idList`` the names of the lists it moves the card between (``lists``: id →
+    name), so that undo names what it reverts as the plan did, not by ids. None for the member
+    kinds and for a change that carries no names (one read back from a journal); old journals
+    have none either, and undo names their changes by ids."""
+    if not isinstance(change, ValueChange):
+        return None
+    names: dict[str, Any] = {
+        "board": change.board_name,
+        "card": change.card_name,
+        "short_link": change.card_short_link,
+        "list": change.list_name,
+    }
+    if change.field == "idList":
+        lists = {str(change.value): change.value_name, change.list_id: change.list_name}
+        names["lists"] = {k: v for k, v in lists.items() if k and v}
+    names = {k: v for k, v in names.items() if v}
+    return names or None
 
 
 def _record(raw: dict[str, Any]) -> JournalRecord:

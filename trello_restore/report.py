@@ -27,7 +27,14 @@ import click
 
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of, known
-from trello_restore.models import SKIP_ORDER, VALUE_SKIP_ORDER, Change, MemberRef, Plan
+from trello_restore.models import (
+    SKIP_ORDER,
+    VALUE_SKIP_ORDER,
+    Change,
+    MemberRef,
+    Plan,
+    ValueChange,
+)
 from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
 from trello_restore.words import card_url, handle, member_name, plural, when
 
@@ -314,21 +321,62 @@ def change_labels(plan: Plan) -> dict[str, str]:
 
 def journal_labels(records: Iterable[JournalRecord]) -> dict[str, str]:
     """``change_id`` → what the change is about, for undo, which has only the journal: each
-    apply record's kind names it from the record's ids and values (``journal_label``). A value
-    kind's record without its values is left out (named by its ids)."""
+    apply record's kind names it from the record's ids and values (``journal_label``); a value
+    kind's record that keeps its plan's names (``journal.record_names``) is named by them, as
+    the plan's text named it (a later record without them, an interrupted write settled, keeps
+    that name). A value kind's record without its values is left out (named by its ids)."""
     out: dict[str, str] = {}
+    named: set[str] = set()
     for r in records:
-        if r.op != "apply" or not known(r.action):
+        if r.op != "apply" or not known(r.action) or r.change_id in named:
             continue
         kind = kind_of(r.action)
         ids = Change(
             r.change_id, r.action, r.board_id, "", MemberRef(r.member_id), card_id=r.card_id
         )
         try:
-            out[r.change_id] = kind.journal_label(kind.from_record(ids, r.values))
+            change = kind.from_record(ids, r.values)
         except ValueError:
             continue
+        label = _named_label(r, change)
+        if label is not None:
+            named.add(r.change_id)
+        out[r.change_id] = label or kind.journal_label(change)
     return out
+
+
+def _named_label(r: JournalRecord, change: Change) -> str | None:
+    """A value kind's journal label (``field of card … on board …: written → seen``) with the
+    names the record keeps in place of the ids; None when it keeps none. A name that is not
+    text (a hand-edited journal) is left for its id."""
+    from trello_restore.kinds.values import show
+
+    names = (r.values or {}).get("names")
+    if not isinstance(change, ValueChange) or not isinstance(names, dict) or not names:
+        return None
+    lists = names.get("lists")
+    lists = lists if isinstance(lists, dict) else {}
+
+    def quoted(name: object, fallback: str) -> str:
+        return f'"{name}"' if isinstance(name, str) and name else fallback
+
+    def value(v: object) -> str:
+        if change.field == "idList" and isinstance(v, str):
+            return quoted(lists.get(v), show(change.field, v))
+        return show(change.field, v)
+
+    if change.object_type == "list":
+        where = f"list {quoted(names.get('list'), change.list_id)}"
+    else:
+        where = f"card {quoted(names.get('card'), change.card_id)}"
+        short = names.get("short_link")
+        if isinstance(short, str) and short:
+            where += f" ({card_url(short)})"
+    board = quoted(names.get("board"), change.board_id)
+    return (
+        f"{change.field} of {where} on board {board}: {value(change.value)} → "
+        f"{value(change.expected)}"
+    )
 
 
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:

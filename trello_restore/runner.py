@@ -48,7 +48,7 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.journal import Journal, JournalRecord, Op, Status
+from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import RateLimiter
 from trello_restore.live import refusal
@@ -408,6 +408,13 @@ class Runner:
     ) -> JournalRecord | None:
         if self.journal is None or self.options.dry_run or status == NOT_ATTEMPTED:
             return None
+        # A value kind's record holds the value seen before the write and the one written, and
+        # an apply's the names its plan gave them (for undo's text).
+        values = kind_of(item.action).record_values(item, self.op)
+        if values is not None and self.op == "apply":
+            names = record_names(item)
+            if names is not None:
+                values = {**values, "names": names}
         return JournalRecord(
             change_id=item.change_id,
             op=self.op,
@@ -419,8 +426,7 @@ class Runner:
             http_status=http,
             error=error,
             uncertain=uncertain,
-            # A value kind's record holds the value seen before the write and the one written.
-            values=kind_of(item.action).record_values(item, self.op),
+            values=values,
         )
 
     def flush(self) -> None:

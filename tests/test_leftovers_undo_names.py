@@ -1,0 +1,77 @@
+"""``undo`` (and ``undo --dry-run``) name the value changes it reverts as the plan named them
+(card, list and board names, the lists a card moves between), not by ids: an apply's journal
+keeps the names its plan gave. Over the command line against the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trello_restore.journal import JournalRecord
+from trello_restore.models import ValueChange
+from trello_restore.planfile import read_plan
+from trello_restore.report import journal_labels
+from trello_restore.sandbox.scenario import generate
+from trello_restore.words import card_url
+
+from .conftest import SandboxFactory, sandbox_cli
+
+
+def test_undo_names_value_changes_as_the_plan_did(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan of every kind of the second damage (``--restore all --by CULPRIT``), applied;
+    ``undo --dry-run`` and then ``undo`` show each value change by its card's name and link,
+    its board's name, and for a move the two lists' names, and no card, list or board id
+    (they showed ``idList of card 67dc… on board 677b…: 67dd… → 67de…``)."""
+    s = generate(51, 40, second_damage=True)
+    assert s.culprit is not None
+    assert s.second_damage_at is not None
+    invoke = sandbox_cli(sandbox_factory(s, time_scale=100), monkeypatch)
+    plan_file = tmp_path / "plan.json"
+    r = invoke("--board", s.team.id, "--since", s.second_damage_at.isoformat(), "--restore",
+               "all", "--by", s.culprit.username, "--dry-run", "--plan-out", str(plan_file),
+               "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    plan, _ = read_plan(plan_file)
+    values = [c for c in plan.changes if isinstance(c, ValueChange)]
+    assert {c.action for c in values} >= {"set_card_closed", "move_card_to_list"}
+    applied = invoke("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
+                  if x.startswith("Journal: ")]  # fmt: skip
+    moved_to = [str(c.value) for c in values if c.field == "idList"]
+    ids = {i for c in values for i in (c.card_id, c.board_id, c.list_id) if i} | {*moved_to}
+    for args, word in ((("--dry-run",), "would revert"), (("--yes", "-v"), "reverted")):
+        undo = invoke("undo", journal, *args)
+        assert undo.exit_code == 0, undo.output
+        lines = [x for x in undo.stdout.splitlines() if x.startswith(f"  {word:<16} ")]
+        assert len(lines) == len(values)  # the card members' lines read "(would) remove"
+        assert not [x for x in lines if any(i in x for i in ids)], lines
+        for c in values:
+            card = f'card "{c.card_name}" ({card_url(c.card_short_link)}) on board "{c.board_name}"'
+            assert any(f" of {card}: " in x for x in lines), (card, lines)
+            if c.action == "move_card_to_list":
+                assert f'idList of {card}: "{c.value_name}" → "{c.list_name}"' in undo.stdout
+
+
+def test_a_later_record_without_names_keeps_the_name() -> None:
+    """An interrupted write settled later (an ``apply`` record read back from the journal,
+    without names) keeps the name its first record gave; a journal of an earlier version (no
+    names) is named by ids; names that are not text are left for the ids."""
+    values = {"object_type": "list", "object_id": "L1", "field": "closed", "seen": True,
+              "written": False}  # fmt: skip
+    named = values | {"names": {"list": "Backlog", "board": "Team"}}
+    records = [
+        JournalRecord("v1", "apply", "set_list_closed", "pending", "B1", "", values=named),
+        JournalRecord("v1", "apply", "set_list_closed", "applied", "B1", "", values=values),
+        JournalRecord("v2", "apply", "set_list_closed", "applied", "B1", "", values=values),
+        JournalRecord("v3", "apply", "set_list_closed", "applied", "B1", "", values=values | {
+            "names": {"list": ["not", "text"], "board": "Team"}}),
+    ]  # fmt: skip
+    assert journal_labels(records) == {
+        "v1": 'closed of list "Backlog" on board "Team": open → archived',
+        "v2": "closed of list L1 on board B1: open → archived",
+        "v3": 'closed of list L1 on board "Team": open → archived',
+    }
