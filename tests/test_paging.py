@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -249,3 +250,38 @@ def test_cuts_are_read_at_once_and_are_only_a_hint(hint: str) -> None:
     if hint == "right":
         assert fake.requests == len(cuts) + 1  # one page per range, the newest included
         assert fake.most_in_flight >= 8
+
+
+def test_a_read_that_collects_nothing_holds_no_page() -> None:
+    """``collect=False`` (a caller whose ``get`` hands each page on as it comes): every page is
+    asked for as when collecting, nothing comes back, and no page outlives its step (each is
+    freed once handed on, not all together at the end)."""
+    import gc
+    import weakref
+
+    rng = random.Random(5)
+    fake = FakeListing(_spread(6000, 60, rng))
+    handed: set[str] = set()
+    alive: list[weakref.ref[list[Mapping[str, Any]]]] = []
+
+    class Page(list[Mapping[str, Any]]):
+        """A page that can be watched (a plain list cannot be weakly referenced)."""
+
+    def get(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
+        page = Page(fake.get(before, since))
+        handed.update(str(x["id"]) for x in page)
+        alive.append(weakref.ref(page))
+        return page
+
+    listing = replace(fake.listing(), get=get)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = read_backwards(listing, floor=T0 - timedelta(days=1), executor=pool, collect=False)
+        asked = fake.requests
+        gc.collect()
+        assert got == []
+        assert handed == set(_expected(fake))
+        assert all(ref() is None for ref in alive), "a page was held"
+        fake.requests = 0
+        kept = read_backwards(fake.listing(), floor=T0 - timedelta(days=1), executor=pool)
+    assert [x["id"] for x in kept] == _expected(fake)
+    assert abs(fake.requests - asked) <= 2 * 6 + 2  # the same paging, give or take a range

@@ -34,6 +34,8 @@ def _fetch(sb: Sandbox, board: str, cache: Path | None = None) -> tuple[Fetched,
     with TrelloApi(settings) as api:
         fetched = fetch(api, resolve_boards(api, [board]), store=store)
         fetched.history  # noqa: B018 - read (and kept) while the api is open, as a plan does
+        if fetched.kept is not None:
+            fetched.kept.settle()  # the stores written, as a plan's end waits for them
         return fetched, api.requests_sent
 
 

@@ -5,6 +5,7 @@ board JSON exports (``exports.load_exports``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -73,9 +74,23 @@ class Kept:
     unchanged: dict[str, str] | None
     #: Boards in scope whose history this account cannot read (cards moved from them).
     unreadable: frozenset[str] = frozenset()
-    #: Board id -> the generation of its store on disk once the history is read; None until
-    #: then, or when a store could not be written.
-    saved: dict[str, str] | None = None
+    #: The stores' writes, on a thread of their own (``fetcher_stored``): a long board's store
+    #: is written while its history is merged and planned, not before.
+    writes: list[Future[Any]] = field(default_factory=list)
+    #: The last of them, once the history is read: board id -> the generation of its store on
+    #: disk, or None when a store could not be written.
+    stored: Future[dict[str, str] | None] | None = None
+
+    @property
+    def saved(self) -> dict[str, str] | None:
+        """Board id -> the generation of its store on disk once the history is read and the
+        stores written (this waits for the writes); None until the history is read, or when a
+        store could not be written."""
+        return self.stored.result() if self.stored is not None else None
+
+    def settle(self) -> None:
+        """Wait for every write (each failure was its own notice; nothing is raised here)."""
+        wait(list(self.writes))
 
 
 @dataclass(kw_only=True)

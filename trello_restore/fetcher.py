@@ -31,9 +31,9 @@ from typing import Any, Protocol
 from trello_restore.boards import (
     OBJECT_ID,
     Api,
+    Follower,
     bad_answer,
     expect_objects,
-    followed_boards,
     resolve_boards,
 )
 from trello_restore.errors import BadResponse, InputFileError
@@ -149,14 +149,27 @@ def fetch(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
     ):
         builder = HistoryBuilder()
-        reads = {b.id: _read_board(pool, spans, api, b, builder, reading) for b in scope.values()}
+        reads: dict[str, _BoardReads] = {}
+
+        def start(board: BoardInfo, sink: Sink = builder.add) -> None:
+            reads[board.id] = _read_board(pool, spans, api, board, sink, reading)
+
+        if follow_moves:  # the boards the moves connect: read as the pages show them
+            follower = Follower(api, scope, warnings, unreadable, start)
+
+            def sink(page: list[Mapping[str, Any]]) -> None:
+                builder.add(page)
+                follower.found(_connected_boards(page))
+
+            for board in list(scope.values()):
+                start(board, sink)
+            named = [reads[b].history for b in follower.roots]
+            follower.follow(named, lambda: _connected_boards(a for h in named for a in h.result()))
+            reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
+        else:
+            for board in scope.values():
+                start(board)
         raw_actions = [a for r in reads.values() for a in r.actions()]
-        if follow_moves:
-            moved = _connected_boards(raw_actions)
-            for info in followed_boards(api, moved, scope, warnings, unreadable):
-                scope[info.id] = info
-                reads[info.id] = _read_board(pool, spans, api, info, builder, reading)
-                raw_actions.extend(reads[info.id].actions())
         boards_state, cards, members = current_state(reads)
         unexplained = sorted(_unexplained_cards(raw_actions, cards))
         for page in pool.map(
@@ -228,12 +241,12 @@ def _read_board(
     spans: ThreadPoolExecutor,
     api: Api,
     board: BoardInfo,
-    builder: HistoryBuilder,
+    sink: Sink,
     reading: _Reading,
 ) -> _BoardReads:
     return _BoardReads(
         history=pool.submit(
-            board_actions, api, board.id, pool=spans, sink=builder.add, action_types=reading.filter
+            board_actions, api, board.id, pool=spans, sink=sink, action_types=reading.filter
         ),
         state=pool.submit(board_state, api, board),
         cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields, pool=spans),
@@ -249,9 +262,11 @@ def board_actions(
     action_types: str = ",".join(ACTION_FILTER),
     since: datetime | None = None,
     keep: bool = True,
+    collect: bool = True,
 ) -> list[Mapping[str, Any]]:
     """A board's whole member-relevant history (or what ``action_types`` asks for; only what is
-    newer than ``since`` when given), newest first, de-duplicated by id.
+    newer than ``since`` when given), newest first, de-duplicated by id; nothing with
+    ``collect`` False (the ``sink`` has each page: ``paging.read_backwards``).
 
     The newest page comes first; a board with more history than that is read in date ranges
     on the ``pool``'s threads (``paging.read_backwards``), measured from the board's creation,
@@ -266,7 +281,7 @@ def board_actions(
     )
     born = _board_born(board_id)
     floor = born - timedelta(seconds=1) if born is not None else None
-    return read_backwards(listing, since=since, floor=floor, executor=pool)
+    return read_backwards(listing, since=since, floor=floor, executor=pool, collect=collect)
 
 
 def _action_date(action: Mapping[str, Any]) -> datetime:

@@ -16,13 +16,13 @@ action pages are not kept in the HTTP cache: the stores hold what they say.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from trello_restore.boards import Api, followed_boards
+from trello_restore.boards import Api, Follower
 from trello_restore.fetched import BoardInfo, Fetched, Kept, later
 from trello_restore.fetcher import (
     CARD_FIELDS,
@@ -38,6 +38,7 @@ from trello_restore.history_store import (
     BoardHistory,
     Class,
     Feed,
+    Found,
     Head,
     HistoryStore,
     Part,
@@ -56,6 +57,8 @@ from trello_restore.models import (
 )
 
 __all__ = ["fetch_stored"]
+
+_T = TypeVar("_T")
 
 
 def fetch_stored(
@@ -80,32 +83,43 @@ def fetch_stored(
     warnings: list[str] = []
     unreadable: set[str] = set()
     feeds = _Unkept(api)
+    writes = _Writes()
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
     ):
+        reads: dict[str, _StoredReads] = {}
 
-        def read(board: BoardInfo) -> _StoredReads:
-            return _StoredReads(
-                history=pool.submit(_board_history, feeds, board.id, store, union, spans),
+        def start(board: BoardInfo, found: Found | None = None) -> None:
+            reads[board.id] = _StoredReads(
+                history=pool.submit(
+                    _board_history, feeds, board.id, store, writes, union, spans, found
+                ),
                 state=pool.submit(board_state, api, board),
                 cards=pool.submit(_board_cards, api, board.id, store, fields, spans),
             )
 
-        reads = {b.id: read(b) for b in scope.values()}
-        if follow_moves:
-            moved = {x for r in reads.values() for x in r.history.result().connected()}
-            for info in followed_boards(api, moved, scope, warnings, unreadable):
-                scope[info.id] = info
-                reads[info.id] = read(info)
+        if follow_moves:  # the boards the moves connect: read as the pages show them
+            follower = Follower(api, scope, warnings, unreadable, start)
+            for board in list(scope.values()):
+                start(board, follower.found)
+            named = [reads[b].history for b in follower.roots]
+            follower.follow(named, lambda: {x for h in named for x in h.result().connected()})
+            reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
+        else:
+            for board in scope.values():
+                start(board)
         boards_state, cards, members = current_state(reads)
         read_boards = {board_id: r.history.result() for board_id, r in reads.items()}
     nothing_new = all(b.history is None for b in read_boards.values())
     kept = Kept(
         unchanged={k: b.generation() for k, b in read_boards.items()} if nothing_new else None,
         unreadable=frozenset(unreadable),
+        writes=writes.futures,
     )
-    loader = _Loader(feeds, store, union, kinds, read_boards, cards, unreadable, kept, workers)
+    loader = _Loader(
+        feeds, store, writes, union, kinds, read_boards, cards, unreadable, kept, workers
+    )
     return Fetched(
         history=later(lambda: loader.result()[0]),
         state=State(boards=boards_state, cards=cards),
@@ -145,15 +159,49 @@ class _StoredReads:
     cards: Future[list[CardState]]
 
 
+class _Writes:
+    """The stores' writes, one at a time on a thread of their own, in the order asked: a
+    board's store written as its fetch ends, then what the history's load writes
+    (``_Loader``). gzip, which is most of a write, lets the planning go on meanwhile."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        #: Every write asked for (``Kept.writes``: a run waits for them all).
+        self.futures: list[Future[Any]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        with self._lock:
+            future = self.pool.submit(fn, *args)
+            self.futures.append(future)
+            return future
+
+    def last(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """The last write: its thread ends once it is done."""
+        future = self.submit(fn, *args)
+        self.pool.shutdown(wait=False)
+        return future
+
+
 @dataclass
 class _Board:
     """A board's history as the fetch left it: read by its store's ``head`` (None: there was
     no usable head), and the store with what was new (None: nothing was, and the body the
-    head names is not read yet)."""
+    head names is not read yet), being written (``saving``: whether it was) or not."""
 
     board_id: str
     head: Head | None
     history: BoardHistory | None
+    saving: Future[bool] | None = None
+
+    def settled(self) -> _Board:
+        """The board once its store's write is done: clean, with the head just written (so
+        nothing writes either again), or as it was when it could not be written (dirty: tried
+        again with the cards' feeds)."""
+        if self.saving is None or not self.saving.result():
+            return replace(self, saving=None)
+        assert self.history is not None
+        return _Board(self.board_id, self.history.head(), replace(self.history, dirty=False))
 
     def connected(self) -> frozenset[str]:
         """The boards its cards or lists moved to or from."""
@@ -183,7 +231,13 @@ def _board_cards(
 
 
 def _board_history(
-    api: Api, board_id: str, store: HistoryStore, union: str, spans: ThreadPoolExecutor
+    api: Api,
+    board_id: str,
+    store: HistoryStore,
+    writes: _Writes,
+    union: str,
+    spans: ThreadPoolExecutor,
+    found: Found | None = None,
 ) -> _Board:
     """A board's history read by its store's head: one request when nothing is new, and then
     the body is left unread; else the body with the actions newer than its newest (all of
@@ -192,27 +246,24 @@ def _board_history(
     it."""
     head = store.load_head(board_id, union)
     if head is None:
-        body = _by_body(api, board_id, union, spans, store.load(board_id, union))
-        return _kept(store, None, body)
-    feed = Feed(skip=head.recent)
+        body = _by_body(api, board_id, union, spans, store.load(board_id, union), found)
+        return _kept(writes, store, None, body)
+    feed = Feed(skip=head.recent, found=found)
     _read_since(api, board_id, head.since(), feed, union, spans)
     if not feed.stamps:
         return _Board(board_id, head, None)
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:
         # Not the body the head was written with (another run's, or none): go by the body.
-        return _kept(store, head, _by_body(api, board_id, union, spans, stored))
-    return _kept(store, head, stored.extended(feed))
+        return _kept(writes, store, head, _by_body(api, board_id, union, spans, stored, found))
+    return _kept(writes, store, head, stored.extended(feed))
 
 
-def _kept(store: HistoryStore, head: Head | None, history: BoardHistory) -> _Board:
-    """The board read by ``head`` (None: none was usable) to ``history``, which is written to
-    its store if it differs from what is there: then clean, with the head just written (so
-    the rest of the fetch writes neither again); else as it is, tried again with the cards'
-    feeds."""
-    if history.dirty and store.save(history):
-        return _Board(history.board_id, history.head(), replace(history, dirty=False))
-    return _Board(history.board_id, head, history)
+def _kept(writes: _Writes, store: HistoryStore, head: Head | None, history: BoardHistory) -> _Board:
+    """The board read by ``head`` (None: none was usable) to ``history``, which is being
+    written to its store if it differs from what is there (``_Board.settled``)."""
+    saving = writes.submit(store.save, history) if history.dirty else None
+    return _Board(history.board_id, head, history, saving)
 
 
 def _by_body(
@@ -221,13 +272,16 @@ def _by_body(
     union: str,
     spans: ThreadPoolExecutor | None,
     stored: BoardHistory | None,
+    found: Found | None = None,
 ) -> BoardHistory:
-    """The stored body with the actions newer than its newest (all of them without one)."""
+    """The stored body with the actions newer than its newest (all of them without one);
+    ``found`` is told the boards the new actions' moves connect as their pages come (every
+    action a feed parses ends in the body: what it was told, the body's ``connected`` holds)."""
     if stored is None:
-        feed = Feed()
-        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union)
+        feed = Feed(found=found)
+        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, collect=False)
         return BoardHistory.built(board_id, union, feed)
-    feed = Feed(skip=stored.recent)
+    feed = Feed(skip=stored.recent, found=found)
     _read_since(api, board_id, stored.since(), feed, union, spans)
     return stored.extended(feed)
 
@@ -241,7 +295,9 @@ def _read_since(
     spans: ThreadPoolExecutor | None,
 ) -> None:
     """The board's actions after ``since`` (all of them for None) into ``feed``."""
-    board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, since=since)
+    board_actions(
+        api, board_id, pool=spans, sink=feed.add, action_types=union, since=since, collect=False
+    )
 
 
 class _Loader:
@@ -253,6 +309,7 @@ class _Loader:
         self,
         api: Api,
         store: HistoryStore,
+        writes: _Writes,
         union: str,
         kinds: frozenset[RestoreKind],
         boards: dict[str, _Board],
@@ -261,7 +318,8 @@ class _Loader:
         kept: Kept,
         workers: int,
     ) -> None:
-        self.api, self.store, self.union, self.kinds = api, store, union, kinds
+        self.api, self.store, self.writes, self.union = api, store, writes, union
+        self.kinds = kinds
         self.boards, self.cards, self.unreadable, self.kept = boards, cards, unreadable, kept
         self.workers = workers
         self._lock = threading.Lock()
@@ -284,23 +342,33 @@ class _Loader:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="fetch") as pool:
                 read = pool.map(lambda c: _card_history(self.api, c, self.union), missing)
                 card_feeds.update(zip(missing, read, strict=True))
-        saved: dict[str, str] = {}
-        failed = False
+        final: dict[str, BoardHistory] = {}
         for board_id, h in histories.items():
             mine = {c: p for c, p in card_feeds.items() if self.cards[c].board_id == board_id}
-            h = h.with_card_feeds(mine)
-            head = self.boards[board_id].head
-            if h.dirty:
-                failed |= not self.store.save(h)
-            elif head is None or head.generation != h.generation:
-                self.store.save_head(h)  # the body on disk is ``h``: its head was not
-            saved[board_id] = h.generation
-        self.kept.saved = None if failed else saved
+            final[board_id] = h.with_card_feeds(mine)
+        self.kept.stored = self.writes.last(self._write, final)  # while the history is made
         classes = classes_for(self.kinds)
         parts = [h.parts[k] for h in histories.values() for k in classes]
         parts += [p[k] for p in card_feeds.values() for k in classes]
         history = to_history(merge_parts(parts))
         return history, _cards_from(history, self.cards, self.unreadable)
+
+    def _write(self, histories: dict[str, BoardHistory]) -> dict[str, str] | None:
+        """(On the writes' thread, after the fetch's own writes.) Each board's store as the
+        history is made from it, written where it is not on disk yet; board id -> the
+        generation of its store, or None when one could not be written."""
+        saved: dict[str, str] = {}
+        failed = False
+        for board_id, h in histories.items():
+            board = self.boards[board_id].settled()
+            if board.history is not None and board.history.generation == h.generation:
+                h = board.history  # the same content, as the fetch's write left it
+            if h.dirty:
+                failed |= not self.store.save(h)
+            elif board.head is None or board.head.generation != h.generation:
+                self.store.save_head(h)  # the body on disk is ``h``: its head was not
+            saved[board_id] = h.generation
+        return None if failed else saved
 
     def _body(self, board: _Board) -> BoardHistory:
         """The board's store as the fetch found it: the body its head names, read now (by the

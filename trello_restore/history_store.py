@@ -37,7 +37,7 @@ import os
 import secrets
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +70,7 @@ __all__ = [
     "BoardHistory",
     "Class",
     "Feed",
+    "Found",
     "Head",
     "HistoryStore",
     "Part",
@@ -101,17 +102,27 @@ OVERLAP = timedelta(seconds=60)
 # ---------------------------------------------------------------------------------- feeds
 
 
+#: Told the boards that a page's moves connect (``Feed``'s ``found``).
+Found = Callable[[Iterable[str]], None]
+
+
 class Feed:
     """A feed's pages as they arrive (the fetcher's sink): parsed per class, the cards it
     shows being born, and every action's (date, id) for the store's newest and overlap.
-    Actions whose id is in ``skip`` (the store's overlap) are dropped. Thread-safe."""
+    Actions whose id is in ``skip`` (the store's overlap) are dropped. Thread-safe.
 
-    def __init__(self, skip: Iterable[str] = ()) -> None:
+    ``found`` is told, page by page, the boards its new moves connect (``Part.connected`` of
+    the moves parsed so far: the fetch follows them as they show, ``boards.Follower``)."""
+
+    def __init__(self, skip: Iterable[str] = (), found: Found | None = None) -> None:
         self.skip = frozenset(skip)
         self.builders = {k: HistoryBuilder() for k in CLASSES}
         self._lock = threading.Lock()
         self.born: set[str] = set()
         self.stamps: list[tuple[datetime, str]] = []
+        self.found = found
+        #: How many of the base builder's moves ``found`` was told of.
+        self._moves_told = 0
 
     def add(self, page: Iterable[Mapping[str, Any]]) -> None:
         routed: dict[Class, list[Mapping[str, Any]]] = {k: [] for k in CLASSES}
@@ -121,6 +132,8 @@ class Feed:
         for k, actions in routed.items():
             if actions:
                 self.builders[k].add(actions)  # HistoryError for what is not an action
+        if self.found is not None and routed["base"]:
+            self._tell()
         stamps = [(parse_date(a["date"]), a["id"]) for a in routed["base"]]
         stamps += [(parse_date(a["date"]), a["id"]) for k in CLASSES[1:] for a in routed[k]]
         born = born_in_feed(routed["base"])
@@ -130,6 +143,18 @@ class Feed:
 
     def parts(self) -> dict[Class, Part]:
         return {k: Part.of(b, self.born if k == "base" else ()) for k, b in self.builders.items()}
+
+    def _tell(self) -> None:
+        """``found`` the boards of the moves parsed since it was last told (the base builder
+        only appends: each page's new moves are the end of its list)."""
+        assert self.found is not None
+        moves = self.builders["base"].moves
+        with self._lock:  # each caller's own moves are before the end it reads
+            told = self._moves_told
+            self._moves_told = end = max(told, len(moves))
+        boards = {x for m in moves[told:end] for x in (m.source_board_id, m.target_board_id) if x}
+        if boards:
+            self.found(boards)
 
 
 @dataclass

@@ -180,7 +180,7 @@ class PlanMemo:
         it was made from could not be written). A memo that cannot be written, or that would
         not give back exactly this plan, is left out (the next run plans again)."""
         kept = fetched.kept
-        if self.plan is not None or kept is None or kept.saved is None:
+        if self.plan is not None or kept is None or kept.stored is None:
             return
         doc = plan_to_dict(plan, meta)
         extra = _extra(plan)
@@ -189,11 +189,14 @@ class PlanMemo:
         if not same:
             logger.debug("the plan is not memoised: its document does not give it back")
             return
+        saved = kept.saved  # the stores' writes are done (each its own notice if it failed)
+        if saved is None:
+            return
         newest = latest(fetched.history, fetched.state)
         header = {
             "format": FORMAT,
             "version": VERSION,
-            "key": self.key(fetched, kept.saved, newest),
+            "key": self.key(fetched, saved, newest),
             "latest": newest.isoformat() if newest is not None else None,
         }
         body = {"plan": doc, **extra}
