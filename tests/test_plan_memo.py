@@ -534,3 +534,33 @@ def test_the_window_rule() -> None:
     assert plan_memo.window(PlanOptions(since=NOW - HOUR, until=NOW), NOW) == (NOW - HOUR, NOW)
     later = PlanOptions(since=NOW - HOUR, until=NOW + HOUR)
     assert plan_memo.window(later, NOW) == (NOW - HOUR, after)
+
+
+def test_a_plan_of_every_kind_comes_back_from_its_memo_as_it_was(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls
+) -> None:
+    """``--restore all``: the members' and the value kinds' changes, the skipped (their
+    members' full names in the memo only), the value fields skipped: the memo is written and
+    a re-plan is it, equal to the cold plan member by member, names included."""
+    sb, s = _scenario(sandbox_factory, seed=29, cards=120)
+    w = s.world
+    team = sorted(c.id for c in w.cards.values() if c.id_board == s.team.id and not c.closed)
+    others = [m for m in w.members if m != s.mover.id]
+    at = s.incident_at + timedelta(minutes=5)
+    w.set_card_closed(team[0], True, s.mover.id, at)
+    w.set_card_field(team[1], "desc", "the mover's", s.mover.id, at)
+    w.set_card_field(team[1], "desc", "someone else's after", others[0], at + timedelta(minutes=1))
+    cache = tmp_path / "cache"
+    every = Opts(restore=("all",), by=s.mover.username)
+    cold = _plan(sb, s, cache, every)
+    kinds = {c.action for c in cold.plan.changes}
+    assert "add_member_to_card" in kinds
+    assert kinds - {"add_member_to_card", "add_member_to_board"}, "value changes too"
+    assert cold.plan.skipped
+    assert any(sk.member.full_name for sk in cold.plan.skipped), "skipped members have names"
+    assert any(v.others for v in cold.plan.value_skipped), "a value overwritten by another"
+    calls.plans = 0
+    again = _plan(sb, s, cache, every)
+    assert calls.plans == 0, "the memo was written, and hit"
+    assert again.plan == cold.plan
+    assert [sk.member for sk in again.plan.skipped] == [sk.member for sk in cold.plan.skipped]

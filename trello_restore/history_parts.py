@@ -293,10 +293,24 @@ def merge_parts(parts: Iterable[Part]) -> Part:
     parts = [p for p in parts if not p.empty()] or [Part()]
     if len(parts) == 1:
         return parts[0]
-    out = Part()
-    ids: set[str] = set()
-    update_ids: set[str] = set()
-    for p in parts:
+    first, *others = parts
+    # The first part is taken whole: a part holds each action once (its builder, or a merge,
+    # dropped the repeats), and its card stamps and names have nothing to be compared with yet.
+    out = Part(
+        member_actions=list(first.member_actions),
+        moves=list(first.moves),
+        deleted=dict(first.deleted),
+        field_updates=list(first.field_updates),
+        card_lists=list(first.card_lists),
+        cards={cid: dict(stamps) for cid, stamps in first.cards.items()},
+        members=dict(first.members),
+        oldest=dict(first.oldest),
+        born=set(first.born),
+    )
+    ids = set(map(_ID, first.member_actions))
+    ids.update(map(_ID, first.moves))
+    update_ids = set(map(_ID, first.field_updates))
+    for p in others:
         fresh_updates = {u.id for u in p.field_updates} - update_ids
         out.field_updates.extend(u for u in p.field_updates if u.id in fresh_updates)
         update_ids |= fresh_updates
@@ -327,11 +341,16 @@ def merge_parts(parts: Iterable[Part]) -> Part:
     return out
 
 
+#: An action's id; the history's order (by date, ties by id), as ``HistoryBuilder.build``.
+_ID = attrgetter("id")
+_DATE_ID = attrgetter("date", "id")
+
+
 def to_history(part: Part) -> History:
     """The planner's ``History`` of a (merged) part, sorted as ``HistoryBuilder.build``."""
     return History(
-        member_actions=tuple(sorted(part.member_actions, key=lambda a: (a.date, a.id))),
-        moves=tuple(sorted(part.moves, key=lambda a: (a.date, a.id))),
+        member_actions=tuple(sorted(part.member_actions, key=_DATE_ID)),
+        moves=tuple(sorted(part.moves, key=_DATE_ID)),
         deleted_cards={c: a for c, (a, _, _) in part.deleted.items()},
         card_lists=tuple(sorted(part.card_lists)),  # each once: one feed's, or merge_parts'
         cards={
