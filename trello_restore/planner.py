@@ -166,10 +166,12 @@ class _ChangeDraft:
 
     A frozen dataclass's constructor sets each field through ``object.__setattr__`` (past its
     own ``__setattr__``, which refuses): 20 calls for a change and its evidence, on 1,000,000
-    actions a quarter of the planning time. ``propose`` makes a draft instead (``_new``: no
-    constructor), sets its slots by plain attribute stores, and then makes it the frozen class
-    by assigning ``__class__``, which Python allows between classes of the same layout (the
-    same slots in the same order, on ``object``). What comes out is a ``Change`` in every
+    actions a quarter of the planning time. ``propose`` makes a draft instead
+    (``_ChangeDraft()``: no ``__init__`` to run, and cheaper than
+    ``object.__new__(_ChangeDraft)``, whose wrapper checks its arguments), sets its slots by
+    plain attribute stores, and then makes it the frozen class by assigning ``__class__``,
+    which Python allows between classes of the same layout (the same slots in the same
+    order, on ``object``). What comes out is a ``Change`` in every
     way: its type, equality, hash, repr, pickling, immutability. A field added to ``Change``
     must be set in ``propose`` too (an unset slot raises ``AttributeError`` when read; the
     tests compare these changes with ones built by the constructor, field by field)."""
@@ -177,7 +179,8 @@ class _ChangeDraft:
     __slots__ = Change.__slots__
 
 
-_new = object.__new__
+#: ``propose``'s hash, bound once (a module attribute's lookup per change otherwise).
+_sha256 = hashlib.sha256
 
 
 class _MoveIndex:
@@ -253,6 +256,8 @@ class _Planner:
         self.wanted_lists = (
             {normal_name(x) for x in options.lists} if options.lists is not None else None
         )
+        #: No option filters removals by who made them or why (``recorded``'s common case).
+        self.unfiltered = options.removed_by is None and options.by is None and not options.cause
         self.members: dict[str, MemberRef] = dict(history.members)
         for mid, ref in members.items():
             old = self.members.get(mid)
@@ -286,8 +291,8 @@ class _Planner:
         }
         #: ``propose``'s card: the card, its board and active members, its list's name, its
         #: candidates.
-        self.card_ctx: tuple[CardState, BoardState, set[str], str, list[Change]] | None
-        self.card_ctx = None
+        self.card_ctx: tuple[CardState | None, BoardState, set[str], str, list[Change]]
+        self.card_ctx = (None, BoardState("", "", {}), set(), "", [])
         self.skipped: list[Skipped] = []
 
     # ------------------------------------------------------------------------------ helpers
@@ -345,32 +350,40 @@ class _Planner:
         action: MemberAction,
         move: MoveAction | None = None,
     ) -> None:
+        """Add the change putting ``member_id`` back on ``card`` to the card's candidates.
+
+        The hot path of a large plan (one call per change: 401,397 on 1,000,000 actions), kept
+        to plain loads and stores: both members by one subscript each (a miss, rare, goes
+        through ``member``), the id hashed in one expression (``change_id``'s, inlined)."""
         ctx = self.card_ctx
-        if ctx is None or ctx[0] is not card:  # the card's board, list name and changes, once
+        if ctx[0] is not card:  # the card's board, list name and changes, once
             board = self.state.boards[card.board_id]
             list_name = self.list_names.get(card.list_id, "")
             ctx = self.card_ctx = (card, board, self.active[card.board_id], list_name, [])
             self.groups.append(ctx[4])
         _, board, active, list_name, group = ctx
         members = self.members
-        member = members.get(member_id) or self.member(member_id)
-        by = members.get(action.by) or self.member(action.by)
-        # change_id("add_member_to_card", card.id, member_id, action.id), inlined (hot path).
-        digest = hashlib.sha256(
-            f"add_member_to_card\0{card.id}\0{member_id}\0{action.id}".encode()
-        ).digest()
+        try:
+            member, by = members[member_id], members[action.by]
+        except KeyError:
+            member, by = self.member(member_id), self.member(action.by)
+        aid = action.id
         # Evidence(kind, action.id, action.date, by, move id, "") and Change(...), drafted
         # (``_ChangeDraft``: a fifth of what the constructors cost).
-        evidence: Any = _new(_EvidenceDraft)
+        evidence: Any = _EvidenceDraft()
         evidence.kind = kind
-        evidence.action_id = action.id
+        evidence.action_id = aid
         evidence.date = action.date
         evidence.by = by
         evidence.move_action_id = move.id if move else None
         evidence.app = ""
         evidence.__class__ = Evidence
-        change: Any = _new(_ChangeDraft)
-        change.change_id = f"c-{digest[:8].hex()}"  # = the hexdigest's first 16 digits
+        change: Any = _ChangeDraft()
+        # change_id("add_member_to_card", card.id, member_id, action.id), inlined: the
+        # hexdigest's first 16 digits (a third cheaper than ``digest()[:8].hex()`` in an
+        # f-string).
+        key = f"add_member_to_card\0{card.id}\0{member_id}\0{aid}"
+        change.change_id = "c-" + _sha256(key.encode()).hexdigest()[:16]
         change.action = "add_member_to_card"
         change.board_id = board.id
         change.board_name = board.name
@@ -465,6 +478,11 @@ class _Planner:
         show (``finish`` orders each card's changes by member, one card never has two changes
         for one member, and the skipped are sorted whole)."""
         until, on_card, decide = self.opts.until, card.member_ids, self.decide
+        # ``decide``'s change made here when nothing but deactivation and the window can stop
+        # it: a selected card, no --removed-by/--by, no --cause (the common case: a call less
+        # and none of ``decide``'s filter tests per change).
+        plain = selected and self.unfiltered
+        deactivated, movers = self.deactivated, self.moves.movers
         later_add: set[str] = set()
         later_remove: set[str] = set()
         # At or after the cutoff: in the window unless at or after ``until``.
@@ -481,7 +499,12 @@ class _Planner:
             elif mid in later_remove:
                 self.skip(card.id, card.name, mid, "removed_again_later", rem.id)
             else:
-                decide(card, rem, selected, until is None or rem.date < until)
+                in_window = until is None or rem.date < until
+                if plain and in_window and not rem.deactivated and mid not in deactivated:
+                    move = self.move_of(card, rem) if rem.by in movers else None
+                    self.propose(card, mid, "recorded_removal", rem, move)
+                else:
+                    decide(card, rem, selected, in_window)
             later_remove.add(mid)
         removed_after = later_remove.copy()
         # Before the cutoff: outside the window; the first seen of each member is its last.
@@ -538,7 +561,9 @@ class _Planner:
         on_card, deactivated, propose = card.member_ids, self.deactivated, self.propose
         proposing = selected and not self.opts.only_recorded  # else ``implied`` skips them
         for mid, add in at_cutoff.items():
-            if add.kind != "add" or mid in on_card or mid in removed_after:
+            # The add read last: a card's actions lie scattered in memory, and only those that
+            # may become a change's evidence (which ``propose`` reads anyway) are worth a read.
+            if mid in on_card or mid in removed_after or add.kind != "add":
                 continue
             if proposing and mid not in deactivated:  # ``implied``'s change, inlined
                 propose(card, mid, "reconstructed", add)
