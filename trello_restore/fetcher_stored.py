@@ -250,7 +250,7 @@ def _board_history(
         return _kept(writes, store, None, body)
     feed = Feed(skip=head.recent, found=found)
     _read_since(api, board_id, head.since(), feed, union, spans)
-    if not feed.stamps:
+    if feed.newest is None:
         return _Board(board_id, head, None)
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:

@@ -119,7 +119,10 @@ class Feed:
         self.builders = {k: HistoryBuilder() for k in CLASSES}
         self._lock = threading.Lock()
         self.born: set[str] = set()
-        self.stamps: list[tuple[datetime, str]] = []
+        #: Each page's actions' (date, id), with the page's newest: ``extended`` looks for the
+        #: last minute's actions only in the pages that reach it (not in all 272,000 of a long
+        #: board's, as its fetch ends).
+        self.pages: list[tuple[tuple[datetime, str], list[tuple[datetime, str]]]] = []
         self.found = found
         #: How many of the base builder's moves ``found`` was told of.
         self._moves_told = 0
@@ -138,8 +141,18 @@ class Feed:
         stamps += [(parse_date(a["date"]), a["id"]) for k in CLASSES[1:] for a in routed[k]]
         born = born_in_feed(routed["base"])
         with self._lock:
-            self.stamps.extend(stamps)
+            if stamps:
+                self.pages.append((max(stamps), stamps))
             self.born |= born
+
+    @property
+    def newest(self) -> tuple[datetime, str] | None:
+        """The newest (date, id) it holds; None when it holds nothing."""
+        return max((top for top, _ in self.pages), default=None)
+
+    def since(self, edge: datetime) -> list[tuple[datetime, str]]:
+        """The (date, id) of its actions at or after ``edge``."""
+        return [x for top, stamps in self.pages if top[0] >= edge for x in stamps if x[0] >= edge]
 
     def parts(self) -> dict[Class, Part]:
         return {k: Part.of(b, self.born if k == "base" else ()) for k, b in self.builders.items()}
@@ -194,13 +207,14 @@ class BoardHistory:
 
     def extended(self, feed: Feed) -> BoardHistory:
         """This history with the newer actions of ``feed`` (``self`` when there are none)."""
-        if not feed.stamps:
+        fed = feed.newest
+        if fed is None:
             return self
         new = feed.parts()
-        newest = max(feed.stamps) if self.newest is None else max(self.newest, *feed.stamps)
+        newest = fed if self.newest is None else max(self.newest, fed)
         edge = newest[0] - OVERLAP
         recent = {i: d for i, d in self.recent.items() if d >= edge}
-        recent.update((i, d) for d, i in feed.stamps if d >= edge)
+        recent.update((i, d) for d, i in feed.since(edge))
         return replace(
             self,
             newest=newest,
