@@ -30,15 +30,13 @@ import gc
 import hashlib
 import operator
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from trello_restore.models import (
-    MOVE_WINDOW_SECONDS,
     Blocked,
     BoardState,
     CardInfo,
@@ -57,7 +55,13 @@ from trello_restore.models import (
     State,
     normal_name,
 )
-from trello_restore.planner_scope import Places, card_places, cards_in_scope, resolve_filters
+from trello_restore.planner_scope import (
+    MoveIndex,
+    Places,
+    card_places,
+    cards_in_scope,
+    resolve_filters,
+)
 from trello_restore.planner_values import plan_values
 
 __all__ = ["build_plan", "cards_in_scope", "change_id", "resolve_filters"]
@@ -186,61 +190,16 @@ class _ChangeDraft:
 _sha256 = hashlib.sha256
 
 
-class _MoveIndex:
-    """The moves of cards and lists between boards per author and card, and per author and
-    list, each in date order: the move a removal came with is then found by binary searches
-    among its author's moves of that card and of that list, not by a scan of every move its
-    author made (a mover of a few hundred lists whose move stripped thousands of members:
-    millions of date comparisons)."""
-
-    def __init__(self, moves: Iterable[MoveAction]) -> None:
-        #: (author, True, card id) or (author, False, list id) -> (dates, (date, position, move)).
-        self.index: dict[
-            tuple[str, bool, str], tuple[list[datetime], list[tuple[datetime, int, MoveAction]]]
-        ] = {}
-        grouped: dict[tuple[str, bool, str], list[tuple[datetime, int, MoveAction]]]
-        grouped = defaultdict(list)
-        for position, m in enumerate(moves):
-            if m.card_id is not None:
-                grouped[(m.by, True, m.card_id)].append((m.date, position, m))
-            if m.list_id is not None:
-                grouped[(m.by, False, m.list_id)].append((m.date, position, m))
-        for key, entries in grouped.items():
-            entries.sort(key=_DATE_POSITION)
-            self.index[key] = ([date for date, _, _ in entries], entries)
-        #: Who moved a card or a list.
-        self.movers = {author for author, _, _ in grouped}
-
-    def coinciding(self, rem: MemberAction, list_id: str) -> MoveAction | None:
-        """The move of the removal's card, or of ``list_id`` (the list the card was in), by the
-        removal's author within 60 s of it; of several, the closest in time, then the first in
-        the history's order."""
-        window = timedelta(seconds=MOVE_WINDOW_SECONDS)
-        date = rem.date
-        best: tuple[timedelta, int, MoveAction] | None = None
-        for key in ((rem.by, True, rem.card_id), (rem.by, False, list_id)):
-            found = self.index.get(key)
-            if found is None:
-                continue
-            dates, entries = found
-            first, end = bisect_left(dates, date - window), bisect_right(dates, date + window)
-            for when, position, move in entries[first:end]:
-                distance = abs(when - date)
-                if best is None or (distance, position) < best[:2]:
-                    best = (distance, position, move)
-        return best[2] if best is not None else None
-
-
 class _Planner:
     """The member rule (design.md §3), made to run in one pass over each card's actions: the
     actions are grouped per card once, split at the cutoff (``_by_card``), per-card facts
     (selected, its board, its list's name) are computed once per card, and a removal's later
     actions are found by one backward pass instead of a scan per removal, the same pass that
     replays the card to the cutoff; the move a removal came with is looked up in an index
-    (``_MoveIndex``), and the changes are built as drafts (``_ChangeDraft``). The cards are
-    taken in the plan's order (``in_plan_order``), so the changes come out sorted but for each
-    card's few. ``tests/planner_reference.py`` keeps the straightforward version the output is
-    held to (``test_planner_speed_equivalence``)."""
+    (``planner_scope.MoveIndex``), and the changes are built as drafts (``_ChangeDraft``). The
+    cards are taken in the plan's order (``in_plan_order``), so the changes come out sorted
+    but for each card's few. ``tests/planner_reference.py`` keeps the straightforward version
+    the output is held to (``test_planner_speed_equivalence``)."""
 
     def __init__(
         self,
@@ -290,7 +249,7 @@ class _Planner:
         self.earlier, self.later = by_card
         #: Each card's places (``card_places``).
         self.card_lists = places
-        self.moves = _MoveIndex(history.moves)
+        self.moves = MoveIndex(history.moves)
         self.list_names = {
             lid: name for board in state.boards.values() for lid, name in board.lists.items()
         }

@@ -12,15 +12,26 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import operator
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from trello_restore.errors import UsageError
-from trello_restore.models import History, MemberRef, PlanOptions, State, normal_name, quote_name
+from trello_restore.models import (
+    MOVE_WINDOW_SECONDS,
+    History,
+    MemberAction,
+    MemberRef,
+    MoveAction,
+    PlanOptions,
+    State,
+    normal_name,
+    quote_name,
+)
 
-__all__ = ["Places", "card_places", "cards_in_scope", "resolve_filters"]
+__all__ = ["MoveIndex", "Places", "card_places", "cards_in_scope", "resolve_filters"]
 
 
 #: Per card, its places (date, list id) in date order.
@@ -329,3 +340,53 @@ def _check_card(
         f"--card {value}: no card with that id or shortLink is in scope (archived cards "
         f"included); {hint}"
     )
+
+
+class MoveIndex:
+    """The moves of cards and lists between boards per author and card, and per author and
+    list, each in date order: the move a removal came with is then found by binary searches
+    among its author's moves of that card and of that list, not by a scan of every move its
+    author made (a mover of a few hundred lists whose move stripped thousands of members:
+    millions of date comparisons)."""
+
+    def __init__(self, moves: Iterable[MoveAction]) -> None:
+        #: (author, True, card id) or (author, False, list id) -> (dates, (date, position, move)).
+        self.index: dict[
+            tuple[str, bool, str], tuple[list[datetime], list[tuple[datetime, int, MoveAction]]]
+        ] = {}
+        grouped: dict[tuple[str, bool, str], list[tuple[datetime, int, MoveAction]]]
+        grouped = defaultdict(list)
+        for position, m in enumerate(moves):
+            if m.card_id is not None:
+                grouped[(m.by, True, m.card_id)].append((m.date, position, m))
+            if m.list_id is not None:
+                grouped[(m.by, False, m.list_id)].append((m.date, position, m))
+        for key, entries in grouped.items():
+            entries.sort(key=_DATE_POSITION)
+            self.index[key] = ([date for date, _, _ in entries], entries)
+        #: Who moved a card or a list.
+        self.movers = {author for author, _, _ in grouped}
+
+    def coinciding(self, rem: MemberAction, list_id: str) -> MoveAction | None:
+        """The move of the removal's card, or of ``list_id`` (the list the card was in), by the
+        removal's author within 60 s of it; of several, the closest in time, then the first in
+        the history's order."""
+        window = timedelta(seconds=MOVE_WINDOW_SECONDS)
+        date = rem.date
+        best: tuple[timedelta, int, MoveAction] | None = None
+        for key in ((rem.by, True, rem.card_id), (rem.by, False, list_id)):
+            found = self.index.get(key)
+            if found is None:
+                continue
+            dates, entries = found
+            first = bisect.bisect_left(dates, date - window)
+            end = bisect.bisect_right(dates, date + window)
+            for when, position, move in entries[first:end]:
+                distance = abs(when - date)
+                if best is None or (distance, position) < best[:2]:
+                    best = (distance, position, move)
+        return best[2] if best is not None else None
+
+
+#: An indexed move's date and place in the history.
+_DATE_POSITION = operator.itemgetter(0, 1)
