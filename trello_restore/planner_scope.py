@@ -6,6 +6,8 @@ Scope (``cards_in_scope``): every card of a board the user named; of a board rea
 following a move, only the cards that moved between it and a named board (its other cards
 supply nothing but history). ``resolve_filters`` checks ``--removed-by``, ``--by``, ``--list``
 and ``--card`` against what the fetch saw and refuses a value that matches nothing in scope.
+Also the history's lookups the scope and the planner share: each card's places
+(``card_places``) and the moves per author and card or list (``MoveIndex``).
 """
 
 from __future__ import annotations
