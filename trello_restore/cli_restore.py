@@ -376,7 +376,9 @@ def undo(
             cli.refuse_without_terminal("undo")
         n = undoable(journal, include_board_memberships)
         if n == 0:
-            click.echo("Nothing to undo: the journal records no change this tool made.")
+            from trello_restore.undo import nothing_to_undo
+
+            click.echo(nothing_to_undo(journal.records))
             return ExitCode.OK
         question = f"Undo {n} change{'s' if n != 1 else ''} on Trello?"
         if not dry_run and not yes and not cli.confirm(question):

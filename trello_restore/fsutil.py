@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["STALE_TEMP", "sweep_stale_temps", "write_atomic"]
+
+#: How old a temporary file of ``write_atomic`` must be to be taken for a dead run's: a write
+#: takes seconds, so a live writer's (another run's, at the same time) is far younger.
+STALE_TEMP = 600.0
 
 
 def write_atomic(
@@ -18,6 +24,7 @@ def write_atomic(
     prefix: str,
     suffix: str = ".tmp",
     exclusive: bool = False,
+    sweep: bool = False,
 ) -> None:
     """Write ``text`` (UTF-8, or bytes as they are) to ``path`` so that no reader ever sees a
     partial file.
@@ -27,7 +34,10 @@ def write_atomic(
     as ``path``, ``FileExistsError`` when it exists, so two writers cannot both create it). On
     any failure the temporary file is removed and ``path`` is as it was; the ``OSError`` is
     the caller's to word. The directory is fsynced afterwards (best effort), so the rename
-    survives a crash."""
+    survives a crash. ``sweep``: first remove the directory's temporary files of this
+    ``prefix`` and ``suffix`` that a killed run left (``sweep_stale_temps``)."""
+    if sweep:
+        sweep_stale_temps(path.parent, prefix, suffix)
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
@@ -46,6 +56,30 @@ def write_atomic(
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
     _fsync_dir(path.parent)
+
+
+def sweep_stale_temps(
+    directory: Path, prefix: str, suffix: str = ".tmp", older_than: float = STALE_TEMP
+) -> list[Path]:
+    """Remove the temporary files ``write_atomic(prefix=prefix, suffix=suffix)`` left in
+    ``directory`` (a run killed mid-write, ``kill -9``, never removes its own) that were last
+    written more than ``older_than`` seconds ago; a younger one may be a live writer's and is
+    kept. Best effort (a file that vanished or cannot be removed is left); returns those
+    removed."""
+    # mkstemp's names: the prefix, 8 characters of [a-z0-9_], the suffix.
+    name = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix))
+    cutoff = time.time() - older_than
+    removed: list[Path] = []
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if not name.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    stale = Path(entry.path)
+                    stale.unlink()
+                    removed.append(stale)
+    return removed
 
 
 def private_dirs(directory: Path) -> None:

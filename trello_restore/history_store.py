@@ -46,7 +46,7 @@ from typing import Any
 import orjson
 
 from trello_restore.fetched import born_in_feed
-from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history import HistoryBuilder, parse_date
 from trello_restore.history_parts import (
     CLASSES,
@@ -383,10 +383,12 @@ class HistoryStore:
 
     def load_head(self, board_id: str, filter: str) -> Head | None:
         """The board's store's head, or None when the body is to be read instead (none yet,
-        ``refresh``, another filter, or one that cannot be used: then a one-line notice)."""
+        ``refresh``, another filter, or one that cannot be used: then a one-line notice).
+        A killed run's temporary files in the board's directory are removed first."""
+        path = self.head_path(board_id)
+        sweep_stale_temps(path.parent, ".history-")
         if self.refresh:
             return None
-        path = self.head_path(board_id)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -453,7 +455,7 @@ class HistoryStore:
         del text
         try:
             private_dirs(path.parent)
-            write_atomic(path, data, prefix=".history-")
+            write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
             self._could_not(
                 history.board_id,
@@ -474,7 +476,7 @@ class HistoryStore:
         data = json.dumps({**doc, "sha256": _digest(doc)}, separators=(",", ":")).encode()
         try:
             private_dirs(path.parent)
-            write_atomic(path, data, prefix=".history-")
+            write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
             self._could_not(
                 history.board_id,
@@ -525,7 +527,7 @@ class HistoryStore:
                 return  # as the last run left them: no write, no fsync
         with contextlib.suppress(OSError):
             private_dirs(path.parent)
-            write_atomic(path, data, prefix=".history-")
+            write_atomic(path, data, prefix=".history-", sweep=True)
 
 
 #: How far ahead of this machine's clock a kept action's date may be (Trello's clock and this

@@ -24,6 +24,7 @@ from typing import Any
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.parsing import load_json
+from trello_restore.timeparse import check_last_run_not_future
 
 FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
@@ -77,11 +78,12 @@ def state_file(state_dir: Path, scope: Scope) -> Path:
     return state_dir / "last-run" / f"{scope.key}.json"
 
 
-def read_last_run(state_dir: Path, scope: Scope) -> datetime:
+def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None) -> datetime:
     """The cutoff for ``--since last-run``: the last successful run's start minus ``OVERLAP``.
 
     ``UsageError`` when no run has been recorded for this scope (the first run needs a date),
-    ``InputFileError`` when the file is damaged or belongs to another scope."""
+    or (given ``now``) when the recorded run is later than now, as ``--since`` in the future
+    is; ``InputFileError`` when the file is damaged or belongs to another scope."""
     path = state_file(state_dir, scope)
     try:
         raw = path.read_bytes()
@@ -112,6 +114,8 @@ def read_last_run(state_dir: Path, scope: Scope) -> datetime:
             f"--since last-run: the state file {path} is damaged ({exc}); delete it and pass "
             "--since DATE once"
         ) from None
+    if now is not None:
+        check_last_run_not_future(when, now, path)
     return when.astimezone(UTC) - OVERLAP
 
 
@@ -128,7 +132,7 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
     }
     try:
         private_dirs(path.parent)
-        write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-")
+        write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-", sweep=True)
     except OSError as exc:
         raise UsageError(
             f"the run succeeded but its last-run state could not be saved to {path} "

@@ -19,7 +19,7 @@ Two sets of names:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -41,10 +41,13 @@ def lock_names(plan_key: str, board_ids: Iterable[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def hold(directory: Path, names: Sequence[str]) -> Iterator[Path]:
+def hold(
+    directory: Path, names: Sequence[str], others: Mapping[str, str] | None = None
+) -> Iterator[Path]:
     """Hold the named locks in ``directory`` (created, mode 0700) until the block ends, or
     raise ``LockHeld`` at once (``UsageError`` when the directory or a lock file cannot be
-    made). Yields the directory."""
+    made). Yields the directory. ``others`` names, by lock name, the plan a ``plan-`` lock is
+    of when it is not the plan this run applies (``LockHeld`` then names it)."""
     try:
         private_dirs(directory)
     except OSError as exc:
@@ -59,7 +62,7 @@ def hold(directory: Path, names: Sequence[str]) -> Iterator[Path]:
             try:
                 lock.acquire(blocking=False)
             except Timeout:
-                raise LockHeld(_busy(name, lock.lock_file)) from None
+                raise LockHeld(_busy(name, lock.lock_file, (others or {}).get(name))) from None
             except OSError as exc:
                 raise UsageError(
                     f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
@@ -72,8 +75,14 @@ def hold(directory: Path, names: Sequence[str]) -> Iterator[Path]:
             lock.release()
 
 
-def _busy(name: str, path: str) -> str:
-    """The one line for a lock another run holds: what it is doing, and what to do."""
+def _busy(name: str, path: str, other: str | None = None) -> str:
+    """The one line for a lock another run holds: what it is doing, and what to do. ``other``
+    names the plan of a ``plan-`` lock that is not this run's own."""
+    if other is not None:
+        return (
+            f"another trello-restore run is applying or undoing {other} on the same boards "
+            f"(lock {path}); wait for it to finish, then run again"
+        )
     if name.startswith("run-board-"):
         return (
             f"another trello-restore run is working on these boards (lock {path}); try again later"
@@ -85,9 +94,11 @@ def _busy(name: str, path: str) -> str:
     )
 
 
-def apply_lock(names: Sequence[str], directory: Path) -> contextlib.AbstractContextManager[Path]:
+def apply_lock(
+    names: Sequence[str], directory: Path, others: Mapping[str, str] | None = None
+) -> contextlib.AbstractContextManager[Path]:
     """Hold an apply's or undo's locks (``lock_names``) in ``directory``; see ``hold``."""
-    return hold(directory, names)
+    return hold(directory, names, others)
 
 
 def run_lock(directory: Path, board_ids: Iterable[str]) -> contextlib.AbstractContextManager[Path]:

@@ -392,7 +392,9 @@ def format_date(when: datetime) -> str:
     ``Z``; milliseconds (as Trello dates have) or microseconds only when not zero. A naive
     datetime is taken as UTC."""
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    # Not strftime's %Y: glibc does not pad a year before 1000 to four digits, and
+    # ``parse_date`` (fromisoformat) cannot read "999-01-01" back.
+    text = f"{when.year:04d}-{when:%m-%dT%H:%M:%S}"
     if when.microsecond % 1000:
         text += f".{when.microsecond:06d}"
     elif when.microsecond:

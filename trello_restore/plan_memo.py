@@ -91,7 +91,7 @@ import orjson
 
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
-from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.lastrun import Scope
 from trello_restore.models import (
@@ -144,6 +144,7 @@ class PlanMemo:
         (``read``, and the fetch found nothing new); otherwise a miss, with ``fetched``'s
         history read now (while its API is open)."""
         memo = cls(cache_dir / "plans" / f"{scope.key}.json.gz", scope, options)
+        sweep_stale_temps(memo.path.parent, ".plan-memo-")  # a killed run's
         kept = fetched.kept
         if read and kept is not None and kept.unchanged is not None:
             stores = kept.unchanged
@@ -204,7 +205,7 @@ class PlanMemo:
         try:
             private_dirs(self.path.parent)
             data = gzip.compress(text, compresslevel=1)
-            write_atomic(self.path, data, prefix=".plan-memo-")
+            write_atomic(self.path, data, prefix=".plan-memo-", sweep=True)
         except OSError as exc:
             logger.warning(
                 "could not keep the plan memo %s (%s): the next run plans again",

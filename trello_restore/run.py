@@ -44,7 +44,7 @@ from trello_restore.run_apply import (
     run_undo,
     undoable,
 )
-from trello_restore.timeparse import check_not_future, check_window, parse_when
+from trello_restore.timeparse import check_floor, check_not_future, check_window, parse_when
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -243,8 +243,11 @@ def build_request(
     if last_run and state_dir is None:  # pragma: no cover - the command line always passes it
         raise ValueError("--since last-run needs a state directory")
     end = parse_when(until, now, names["until"]) if until is not None else None
+    if end is not None:
+        check_floor(end, names["until"])
     when = now if last_run else parse_when(since, now, names["since"])
     if not last_run:
+        check_floor(when, names["since"])
         check_not_future(when, now, names["since"])
         check_window(when, end)
     options = PlanOptions(
@@ -419,7 +422,7 @@ def _make_plan(
                 on_scope(scope)
             if req.since_last_run:
                 assert req.state_dir is not None  # build_request checked it
-                since = read_last_run(req.state_dir, scope)
+                since = read_last_run(req.state_dir, scope, now=created_at)
                 check_window(since, options.until)
                 options = replace(options, since=since)
             store = (

@@ -67,6 +67,20 @@ def check_window(since: datetime, until: datetime | None) -> None:
         )
 
 
+#: The earliest moment ``--since``/``--until`` may name: Trello did not exist before it (it
+#: opened in 2011), so an earlier date is a typo in the year (``0999`` for ``2025``).
+FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def check_floor(when: datetime, option: str = "--since") -> None:
+    """``--since``/``--until`` must not come before ``FLOOR``: no board has history then."""
+    if when < FLOOR:
+        raise UsageError(
+            f"{option} ({when.year:04d}-{when:%m-%d} UTC) is before {FLOOR.year}, long before "
+            "Trello existed: check the year; nothing was changed"
+        )
+
+
 #: How far ahead of this machine's clock ``--since`` may be (a clock a little behind Trello's).
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -79,4 +93,18 @@ def check_not_future(since: datetime, now: datetime, option: str = "--since") ->
             f"{option} ({since:%Y-%m-%d %H:%M} UTC) is later than now "
             f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC): nothing has happened since then yet; "
             "check the date (a time without a zone is UTC); nothing was changed"
+        )
+
+
+def check_last_run_not_future(recorded: datetime, now: datetime, path: object) -> None:
+    """The recorded last run must not be later than now either: after the clock was stepped
+    back, or a state file edited to a future year, a ``--since last-run`` window would start in
+    the future, find nothing, and record now: the gap before it would never be covered."""
+    if recorded > now + FUTURE_SLACK:
+        raise UsageError(
+            f"--since last-run: the last run recorded in {path} "
+            f"({recorded.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is later than now "
+            f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC), so its window would start in the "
+            "future; check this machine's clock and run once with --since DATE (the time of "
+            "the last run you trust); nothing was changed"
         )

@@ -74,6 +74,7 @@ __all__ = [
     "Undoable",
     "decide_undo",
     "in_flight_wait",
+    "nothing_to_undo",
     "resolve",
     "resolve_earlier_journals",
     "undo_count",
@@ -113,6 +114,24 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
             elif r.status in ("undone", "not_on_card"):
                 state[r.change_id] = None
     return [u for u in state.values() if u is not None]
+
+
+def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
+    """What to say when an undo of these records has nothing to do (``undo_count`` is 0): the
+    apply made no change, every change it made was undone already, or what is left is board
+    memberships, which are undone only with ``--include-board-memberships``."""
+    made = {r.change_id for r in records if r.op == "apply" and r.status == "applied"}
+    if not made:
+        return "Nothing to undo: the journal records no change this tool made."
+    left = len(undoable(records))
+    if left:
+        return (
+            f"Nothing to undo without --include-board-memberships: {left} board "
+            f"membership{'s' if left != 1 else ''} this tool granted "
+            f"{'are' if left != 1 else 'is'} left, and every other change it made was undone "
+            "already."
+        )
+    return f"Nothing to undo: every change this journal applied ({len(made)}) was undone already."
 
 
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
@@ -352,12 +371,19 @@ def resolve_earlier_journals(
     names = list(
         dict.fromkeys(n for j, _ in found for n in lock_names(j.header.plan_digest, boards))
     )
+    # A plan lock held here is another run's apply or undo of that earlier plan: name it.
+    others = {
+        lock_names(j.header.plan_digest, ())[0]: (
+            f"plan {j.header.plan_digest[:16]} (journal {j.path})"
+        )
+        for j, _ in found
+    }
     own_limiter = api.limiter is None
     if own_limiter:
         api.use_limiter(options.make_limiter())
     count = 0
     try:
-        with apply_lock(names, lock_dir):
+        with apply_lock(names, lock_dir, others):
             _wait_for_in_flight([(j.path, records) for j, records in found], api)
             opened = [r for _, records in found for r in records]
             live = read_live(
