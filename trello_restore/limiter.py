@@ -91,6 +91,7 @@ __all__ = [
     "TOKEN_BUDGET",
     "RateLimiter",
     "Slot",
+    "Stopping",
     "TrelloCount",
     "counts_from_headers",
 ]
@@ -146,6 +147,13 @@ def counts_from_headers(headers: Mapping[str, str]) -> list[TrelloCount]:
             interval_s = None
         counts.append(TrelloCount(scope, max(maximum - remaining, 0), maximum, interval_s))
     return counts
+
+
+class Stopping(KeyboardInterrupt):
+    """The run is stopping (Ctrl-C): a request still waiting for its turn is not sent, and a
+    read's retry is not waited for (``RateLimiter.acquire`` with ``stop``, the transport's
+    retry sleep). A ``KeyboardInterrupt``, so that wherever it surfaces it ends the run the way
+    Ctrl-C does and no ``except Exception`` takes it for a failed request."""
 
 
 def _at(entry: tuple[float, float]) -> float:
@@ -336,10 +344,15 @@ class RateLimiter:
 
     # ------------------------------------------------------------------------------ public
 
-    def acquire(self) -> Slot:
-        """Block until one more request may be sent; it holds a slot until ``release``."""
+    def acquire(self, stop: threading.Event | None = None) -> Slot:
+        """Block until one more request may be sent; it holds a slot until ``release``. With
+        ``stop``: raise ``Stopping`` instead, at once, when it is set (before or while waiting;
+        ``wake`` ends a wait for a request on its way)."""
         while True:
             with self._cond:
+                # Under the lock: ``wake`` (after ``stop`` is set) cannot slip in between.
+                if stop is not None and stop.is_set():
+                    raise Stopping
                 now = self._clock()
                 wait = self._wait(now)
                 if wait <= 0:
@@ -352,7 +365,16 @@ class RateLimiter:
                     self._cond.wait(self.window_s)
                     continue
                 self.waited_s += wait
-            self._sleep(wait)
+            if stop is None:
+                self._sleep(wait)
+            else:
+                stop.wait(wait)
+
+    def wake(self) -> None:
+        """Wake every ``acquire`` waiting, to look at its ``stop`` again (the pacing is as it
+        was: each computes its wait anew)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def release(self, slot: Slot, counts: Iterable[TrelloCount] = ()) -> None:
         """``slot``'s answer is in (or it failed): its slot frees one window from now. ``counts``

@@ -394,7 +394,13 @@ def _make_plan(
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
         )
-        with TrelloApi(settings) as api, ThreadPoolExecutor(1, thread_name_prefix="me") as one:
+        with (
+            TrelloApi(settings) as api,
+            ThreadPoolExecutor(1, thread_name_prefix="me") as one,
+            # Ctrl-C stops the account's read (waiting for a retry or the limiter) before the
+            # pool's shutdown waits for it.
+            api.stop_on_interrupt(),
+        ):
             # The account and the boards are read at once (a round trip less); the account's
             # error comes first, as a token that is not valid fails both.
             asked = one.submit(api.me)

@@ -50,7 +50,7 @@ from trello_restore.errors import (
 )
 from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
-from trello_restore.limiter import RateLimiter
+from trello_restore.limiter import RateLimiter, Stopping
 from trello_restore.live import refusal
 from trello_restore.models import Change
 
@@ -346,8 +346,12 @@ class Runner:
             self.api.use_limiter(self.options.make_limiter())
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._halt()
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            # Ctrl-C: the writes waiting for the limiter are not sent (``_send``), so the
+            # shutdown below waits only for those on the wire.
+            self.api.stop()
         try:
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
@@ -518,6 +522,16 @@ class Runner:
         while True:
             try:
                 send()
+            except Stopping:
+                # Ctrl-C while this attempt waited for its turn: it was not sent. Unless an
+                # earlier one may have gone through, the pending record is settled as never
+                # taking effect (a re-run does the change; undo has nothing to undo).
+                return self._finish(
+                    item,
+                    "failed" if maybe_sent else "not_applied",
+                    uncertain=maybe_sent,
+                    why="interrupted before it was sent",
+                )
             except ApiError as err:
                 if isinstance(err, AuthError | PermissionDenied):
                     self._halt()
@@ -563,9 +577,15 @@ class Runner:
             return self._finish(item, rule.ok)
 
     def _finish(
-        self, item: Change, status: str, err: ApiError | None = None, *, uncertain: bool = False
+        self,
+        item: Change,
+        status: str,
+        err: ApiError | None = None,
+        *,
+        uncertain: bool = False,
+        why: str = "",
     ) -> ChangeOutcome:
         http = err.status if err is not None else None
-        error = (err.trello_error or str(err)) if err is not None else ""
+        error = (err.trello_error or str(err)) if err is not None else why
         self.journal_record(item, status, http, error, uncertain=uncertain)
         return outcome_of(item, status, http, error)

@@ -15,9 +15,10 @@ attempt: the applier decides about retrying a write.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -307,6 +308,30 @@ class TrelloApi:
             raise RuntimeError("this TrelloApi is closed")
         return trello.Board(client=self._thread_client(), board_id=board_id)
 
+    def stop(self) -> None:
+        """The run is stopping (Ctrl-C): from now on no request of any thread is sent; those
+        waiting for the rate limiter or for a retry raise ``limiter.Stopping`` (a
+        ``KeyboardInterrupt``) at once, those on the wire are answered as usual."""
+        self._counters.stop()
+
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._counters.closing.is_set()
+
+    @contextlib.contextmanager
+    def stop_on_interrupt(self) -> Iterator[None]:
+        """``stop`` when the block ends with Ctrl-C (or another ``BaseException`` that is no
+        ``Exception``): inside a thread pool's ``with``, so that the pool's shutdown does not
+        wait for its threads' limiter waits and retries."""
+        try:
+            yield
+        except Exception:
+            raise
+        except BaseException:
+            self.stop()
+            raise
+
     def close(self) -> None:
         """Close the sessions, then let go of the cache file."""
         if not self._closed:
@@ -331,7 +356,9 @@ class TrelloApi:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Close."""
+        """Close (after ``stop`` when the block ends with Ctrl-C)."""
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            self.stop()
         self.close()
 
     def __repr__(self) -> str:

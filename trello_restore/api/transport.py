@@ -15,7 +15,6 @@ import logging
 import random
 import sqlite3
 import threading
-import time
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ from trello_restore.api.classify import (
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
 from trello_restore.errors import ApiError, BadResponse, RateLimited
-from trello_restore.limiter import RateLimiter, TrelloCount, counts_from_headers
+from trello_restore.limiter import RateLimiter, Stopping, TrelloCount, counts_from_headers
 
 __all__ = [
     "IGNORED_PARAMETERS",
@@ -76,12 +75,16 @@ _SINGLE_ATTEMPT = RetryPolicy(retries=0)
 
 
 class Counters:
-    """What all sessions of one ``TrelloApi`` share: the rate limiter, and counts of requests
-    sent over the network, answers served from the cache and 429s received (thread-safe)."""
+    """What all sessions of one ``TrelloApi`` share: the rate limiter, counts of requests
+    sent over the network, answers served from the cache and 429s received (thread-safe), and
+    whether the run is stopping (``stop``)."""
 
     def __init__(self, limiter: RateLimiter | None = None) -> None:
         self._lock = threading.Lock()
         self.limiter = limiter
+        #: Set once the run is stopping (Ctrl-C): from then on no request waiting for the
+        #: limiter or for a retry is sent (``limiter.Stopping`` is raised instead).
+        self.closing = threading.Event()
         self.sent = 0
         self.hits = 0
         self.rate_limited = 0
@@ -93,6 +96,14 @@ class Counters:
     def count_hit(self) -> None:
         with self._lock:
             self.hits += 1
+
+    def stop(self) -> None:
+        """The run is stopping: wake every request waiting for the limiter or for a retry, and
+        send no more (a request already on the wire is answered as usual)."""
+        self.closing.set()
+        limiter = self.limiter
+        if limiter is not None:
+            limiter.wake()
 
     def count_rate_limited(self, retry_after: float | None) -> None:
         """A 429: count it, and make every thread wait a window (or the ``Retry-After``)."""
@@ -136,12 +147,14 @@ class _NetworkAdapter(HTTPAdapter):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
         limiter = self._counters.limiter
         if limiter is None:
+            if self._counters.closing.is_set():
+                raise Stopping
             self._counters.count_sent()
             return super().send(request, *args, **kwargs)
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
         # limiter paces by what Trello counts, other programs' requests included.
-        slot = limiter.acquire()
+        slot = limiter.acquire(self._counters.closing)
         self._counters.count_sent()
         counts: list[TrelloCount] = []
         try:
@@ -214,7 +227,8 @@ class Transport(_SessionBase):
                 attempt + 2,
                 policy.attempts,
             )
-            time.sleep(delay)
+            if self._counters.closing.wait(delay):
+                raise Stopping
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempt(

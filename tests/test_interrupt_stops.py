@@ -1,0 +1,146 @@
+"""Ctrl-C stops a run within about a second and sends nothing new: the writes waiting for the
+rate limiter are not sent (an apply), and a read waiting for a retry after a 429 is not waited
+for (a dry run's account read). SIGINT to the CLI in a subprocess, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trello_restore.cli import main
+from trello_restore.journal import Journal
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory, trello_env
+from .test_cli_apply import _assert_state, _expected, _restore_args
+
+WRITES = ("POST", "PUT")
+#: Seconds from SIGINT to the exit that count as "promptly" (the waits interrupted are ~10 s).
+PROMPT_S = 3.0
+
+
+def _quiet(sb: Sandbox, for_s: float, within_s: float) -> bool:
+    """Wait until the sandbox has seen no request for ``for_s`` (True), or ``within_s`` passed."""
+    deadline = time.monotonic() + within_s
+    seen, since = len(sb.server.request_log), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = len(sb.server.request_log)
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= for_s:
+            return True
+    return False
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> tuple[float, float, str]:
+    """SIGINT ``proc``; (when it was sent, seconds until the process ended, its stderr)."""
+    sent = time.time()
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # pragma: no cover - only when it hangs
+        proc.kill()
+        _, err = proc.communicate()
+    return sent, time.monotonic() - started, err
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trello_restore", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario."""
+    return generate(5, 40)
+
+
+def test_ctrl_c_while_writes_wait_for_the_limiter(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """An apply whose workers all wait for the rate limiter (its own cap: a 10 s window) ends
+    within about a second of Ctrl-C, exit 130 with the resume hint, and sends no write after
+    it; the journal settles the writes that never went; running it again applies the rest,
+    none twice."""
+    sb = sandbox_factory(scenario, latency_ms=20, token_limit=10_000, key_limit=10_000)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
+    made = CliRunner().invoke(
+        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
+    )
+    assert made.exit_code == 0, made.output
+    card_changes = json.loads(plan.read_text())["summary"]["card_changes"]
+    want = _expected(scenario)
+    start = len(sb.server.request_log)
+    args = ["apply", str(plan), "--journal", str(journal), "--workers", "4"]
+    proc = _cli([*args, "--rate-limit", "12"], env)
+    # The 12 requests of the window go out (reads, then the first writes); then every worker
+    # waits for the window's end, ten seconds on.
+    deadline = time.monotonic() + 20
+    while not any(r.method in WRITES for r in sb.server.request_log[start:]):
+        assert time.monotonic() < deadline, "no write was sent"
+        assert proc.poll() is None, "the apply ended before it sent a write"
+        time.sleep(0.01)
+    assert _quiet(sb, 0.6, 20), "the apply never paused for the limiter"
+    assert proc.poll() is None, "the apply finished before it was interrupted"
+    sent_before = [r for r in sb.server.request_log[start:] if r.method in WRITES]
+    assert 0 < len(sent_before) < card_changes
+    at, took, err = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert took < PROMPT_S, f"took {took:.1f} s to stop"
+    assert "Traceback" not in err
+    assert f"Run trello-restore apply {plan} --journal {journal} again to resume" in err
+    assert [r for r in sb.server.request_log if r.at >= at and r.method in WRITES] == []
+    # Every write sent is journaled applied; none is left pending (nothing was on the wire).
+    latest = Journal.read(journal).latest()
+    assert sum(r.status == "applied" for r in latest.values()) == len(sent_before)
+    assert not Journal.read(journal).pending()
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    _assert_state(scenario, want)
+    adds = [r.status for r in sb.server.request_log if r.method == "POST"]
+    assert adds == [200] * card_changes
+
+
+def test_ctrl_c_while_the_account_read_waits_after_a_429(
+    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A dry run whose ``members/me`` Trello answers 429 (the members route's own limit)
+    waits ten seconds a retry; Ctrl-C ends it within about a second, exit 130."""
+    sb = sandbox_factory(scenario, latency_ms=20, members_limit=0)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    proc = _cli([*_restore_args(scenario), "--dry-run", "--no-cache"], env)
+    limited: Callable[[], bool] = lambda: any(  # noqa: E731
+        r.status == 429 and r.path.endswith("/members/me") for r in sb.server.request_log
+    )
+    deadline = time.monotonic() + 20
+    while not limited() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert limited(), "members/me was never answered 429"
+    time.sleep(0.3)  # into the retry's wait
+    assert proc.poll() is None, "the dry run ended before it was interrupted"
+    _, took, err = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert took < PROMPT_S, f"took {took:.1f} s to stop"
+    assert "Traceback" not in err
