@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from trello_restore.errors import UsageError
-from trello_restore.timeparse import check_not_future, check_window, parse_when
+from trello_restore.timeparse import (
+    check_floor,
+    check_last_run_not_future,
+    check_not_future,
+    check_window,
+    parse_when,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -119,3 +125,18 @@ def test_since_must_not_be_in_the_future() -> None:
     assert message.startswith("TRELLO_RESTORE_SINCE (2099-01-01 00:00 UTC) is later than now (")
     assert message.endswith("nothing was changed")
     assert "\n" not in message
+
+
+def test_a_date_before_trello_is_a_typo_in_the_year() -> None:
+    """``--since``/``--until`` before 2000 name no board's history: one line, the year padded."""
+    check_floor(datetime(2000, 1, 1, tzinfo=UTC))
+    with pytest.raises(UsageError, match=r"^--until \(0999-01-02 UTC\) is before 2000"):
+        check_floor(datetime(999, 1, 2, tzinfo=UTC), "--until")
+
+
+def test_a_recorded_last_run_in_the_future_is_refused() -> None:
+    """A last run later than now (a clock stepped back, an edited state file) is refused, with
+    the file and both times; a few minutes ahead is a clock a little behind."""
+    check_last_run_not_future(NOW + timedelta(minutes=4), NOW, "state.json")
+    with pytest.raises(UsageError, match=r"last run recorded in state.json \(2027-"):
+        check_last_run_not_future(datetime(2027, 5, 1, tzinfo=UTC), NOW, "state.json")
