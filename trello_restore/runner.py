@@ -524,11 +524,13 @@ class Runner:
                 send()
             except Stopping:
                 # Ctrl-C while this attempt waited for its turn: it was not sent. Unless an
-                # earlier one may have gone through, the pending record is settled as never
-                # taking effect (a re-run does the change; undo has nothing to undo).
+                # earlier one may have gone through, an apply's pending record is settled as
+                # never taking effect (a re-run does the change; undo has nothing to undo);
+                # an undo's as failed (a re-run undoes it).
+                certain = not maybe_sent and self.op == "apply"
                 return self._finish(
                     item,
-                    "failed" if maybe_sent else "not_applied",
+                    "not_applied" if certain else "failed",
                     uncertain=maybe_sent,
                     why="interrupted before it was sent",
                 )
