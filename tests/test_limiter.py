@@ -743,3 +743,37 @@ def test_threads_share_one_budget() -> None:
     assert time.monotonic() - start >= 0.6 - 0.01
     for i, when in enumerate(times):
         assert sum(1 for u in times[i:] if u < when + 0.2 - 0.02) <= 20
+
+
+def test_a_stopped_run_sends_nothing_that_waits_for_its_turn() -> None:
+    """``acquire(stop)``: a set ``stop`` refuses a slot at once (``Stopping``, a
+    ``KeyboardInterrupt``), and ends a wait for the window (``stop.wait``) or for an answer
+    (``wake``) as soon as it is set, instead of sleeping it out."""
+    from trello_restore.limiter import Stopping
+
+    stop = threading.Event()
+    limiter = RateLimiter(1, 30.0)
+    first = limiter.acquire(stop)
+
+    # Waiting for the request on its way: ``wake`` after ``stop`` ends it.
+    def stopping() -> None:
+        stop.set()
+        limiter.wake()
+
+    threading.Timer(0.05, stopping).start()
+    started = time.monotonic()
+    with pytest.raises(Stopping):
+        limiter.acquire(stop)
+    assert time.monotonic() - started < 5
+    assert issubclass(Stopping, KeyboardInterrupt)
+    with pytest.raises(Stopping):  # already set: refused before any wait
+        limiter.acquire(stop)
+    # Waiting for the window (its answer in: a finite wait): setting ``stop`` ends it.
+    stop.clear()
+    limiter.release(first)
+    threading.Timer(0.05, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopping):
+        limiter.acquire(stop)
+    assert time.monotonic() - started < 5
+    assert limiter.acquired == 1
