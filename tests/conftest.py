@@ -239,6 +239,16 @@ def sandbox_cli(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..., R
     return cli_invoker(monkeypatch)
 
 
+def configless_cli(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Callable[..., Result]:
+    """``sandbox_cli`` reading no config file: ``TRELLO_RESTORE_CONFIG`` unset and
+    ``XDG_CONFIG_HOME`` a directory of the test's, where none is."""
+    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    return sandbox_cli(sb, monkeypatch)
+
+
 def one_line_error(result: Result, code: int, *needles: str) -> str:
     """The documented exit code, no traceback, and on stderr exactly one line: ``Error: …``,
     holding each needle (what went wrong and what to do). Returns the line."""

@@ -27,7 +27,7 @@ from trello_restore.locks import lock_dir, run_lock
 from trello_restore.logs import LOG_BACKUPS
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
+from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -51,12 +51,7 @@ def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
     """Run the CLI in-process with the sandbox's URL and credentials in the environment and no
     config file; keywords set (or, with None, unset) environment variables."""
-    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
-    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
-    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-    return cli_invoker(monkeypatch)
+    return configless_cli(sb, monkeypatch, tmp_path)
 
 
 def _set_b(s: Scenario, *, add_to_board: bool = True) -> list[str]:

@@ -25,7 +25,15 @@ from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, record_last_run, state_file
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import T0, Sandbox, SandboxFactory, SmallWorld, cli_invoker, make_world
+from .conftest import (
+    T0,
+    Sandbox,
+    SandboxFactory,
+    SmallWorld,
+    cli_invoker,
+    configless_cli,
+    make_world,
+)
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
@@ -33,12 +41,7 @@ WRITES = ("POST", "PUT", "DELETE", "PATCH")
 
 def _env(monkeypatch: pytest.MonkeyPatch, sb: Sandbox, tmp_path: Path) -> Invoke:
     """The CLI in-process, with the sandbox's URL and the lead's credentials, no config file."""
-    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
-    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
-    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-    return cli_invoker(monkeypatch)
+    return configless_cli(sb, monkeypatch, tmp_path)
 
 
 def _error_line(result: Result, code: ExitCode = ExitCode.USAGE) -> str:

@@ -16,7 +16,7 @@ from click.testing import Result
 from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
+from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 
 Invoke = Callable[..., Result]
 
@@ -36,11 +36,7 @@ def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
 @pytest.fixture(name="invoke")
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
     """The CLI in-process against the sandbox as the scenario's lead, without a config file."""
-    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    return cli_invoker(monkeypatch)
+    return configless_cli(sb, monkeypatch, tmp_path)
 
 
 @pytest.fixture(name="plan")

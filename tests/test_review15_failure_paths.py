@@ -37,7 +37,7 @@ from trello_restore.locks import apply_lock, lock_dir, lock_names
 from trello_restore.models import format_date, parse_date
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .conftest import Sandbox, SandboxFactory, cli_invoker, one_line_error
+from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -65,11 +65,7 @@ def home_fixture(_state_home: Path) -> Path:
 @pytest.fixture(name="invoke")
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
     """The CLI in-process, pointed at the sandbox with the lead's credentials, no config."""
-    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    for name, value in sb.env.items():
-        monkeypatch.setenv(name, value)
-    return cli_invoker(monkeypatch)
+    return configless_cli(sb, monkeypatch, tmp_path)
 
 
 def _boards(s: Scenario) -> list[str]:

@@ -25,19 +25,21 @@ from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import GroundTruth, OptionSet, compute
 
-from .conftest import T0, Sandbox, SandboxFactory, SmallWorld, cli_invoker, make_world
+from .conftest import (
+    T0,
+    Sandbox,
+    SandboxFactory,
+    SmallWorld,
+    configless_cli,
+    make_world,
+)
 from .truthcheck import assert_plan_is_truth, plan_options
 
 Invoke = Callable[..., Result]
 
 
 def _invoke(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
-    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("TRELLO_API_URL", sb.base_url)
-    monkeypatch.setenv("TRELLO_API_KEY", sb.key)
-    monkeypatch.setenv("TRELLO_TOKEN", sb.token)
-    return cli_invoker(monkeypatch)
+    return configless_cli(sb, monkeypatch, tmp_path)
 
 
 def _plan(result: Result) -> dict[str, Any]:
