@@ -39,6 +39,7 @@ __all__ = [
     "as_text",
     "aware_date",
     "classes_for",
+    "connected",
     "merge_parts",
     "to_history",
     "union_filter",
@@ -130,7 +131,7 @@ class Part:
 
     def connected(self) -> set[str]:
         """Boards that cards or lists moved to or from."""
-        return {x for m in self.moves for x in (m.source_board_id, m.target_board_id) if x}
+        return connected(self.moves)
 
     # --- JSON (compact: one array per action; dates as ISO text)
 
@@ -282,6 +283,11 @@ def _better(old: MemberRef | None, new: MemberRef) -> MemberRef:
     if old is None:
         return new
     return MemberRef(new.id, old.username or new.username, old.full_name or new.full_name)
+
+
+def connected(moves: Iterable[MoveAction]) -> set[str]:
+    """The boards these moves took cards or lists to or from."""
+    return {x for m in moves for x in (m.source_board_id, m.target_board_id) if x}
 
 
 def merge_parts(parts: Iterable[Part]) -> Part:

@@ -56,6 +56,7 @@ from trello_restore.history_parts import (
     as_text,
     aware_date,
     classes_for,
+    connected,
     merge_parts,
     to_history,
     union_filter,
@@ -165,7 +166,7 @@ class Feed:
         with self._lock:  # each caller's own moves are before the end it reads
             told = self._moves_told
             self._moves_told = end = max(told, len(moves))
-        boards = {x for m in moves[told:end] for x in (m.source_board_id, m.target_board_id) if x}
+        boards = connected(moves[told:end])
         if boards:
             self.found(boards)
 
