@@ -28,17 +28,34 @@ from trello_restore.models import normal_name, quote_name
 __all__ = [
     "BOARD_LIST_MAX_AGE",
     "OBJECT_ID",
+    "STATE_QUERY",
     "Api",
     "Follower",
     "bad_answer",
     "expect_objects",
     "followed_boards",
+    "read_with_state",
     "resolve_boards",
     "resolve_workspace",
 ]
 
 #: Board names and ids change rarely.
 BOARD_LIST_MAX_AGE = 600.0
+_BOARD_FIELDS = "name,url,shortLink,closed"
+_BOARD_QUERY = {"fields": _BOARD_FIELDS}
+#: A board and its state in one request: its memberships (deactivated ones included) with each
+#: member's names, and every list (archived ones included), as nested resources of
+#: ``GET /1/boards/{id}``: one request where ``/memberships`` and ``/lists`` were two (the
+#: official OpenAPI file names ``memberships`` and ``lists`` on that path; the 2017 docs add
+#: ``memberships_member``, ``memberships_member_fields`` and ``list_fields``).
+STATE_QUERY = {
+    "fields": _BOARD_FIELDS,
+    "memberships": "all",
+    "memberships_member": "true",
+    "memberships_member_fields": "fullName,username",
+    "lists": "all",
+    "list_fields": "name,closed",
+}
 _BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
 _TRELLO_URL = re.compile(r"^https?://(?:www\.)?trello\.com/")
 _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -94,7 +111,7 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
                     mine = expect_objects(
                         api.get(
                             "members/me/boards",
-                            {"filter": "all", "fields": "name,url,shortLink,closed"},
+                            {"filter": "all", "fields": _BOARD_FIELDS},
                             max_age=BOARD_LIST_MAX_AGE,
                         ),
                         "members/me/boards",
@@ -107,10 +124,25 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
 
 
 def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
+    """A board named by id or shortLink (its name and address: kept ``BOARD_LIST_MAX_AGE``);
+    None when there is no such board."""
+    raw = _read_board(api, ref, shown, _BOARD_QUERY, max_age=BOARD_LIST_MAX_AGE)
+    return _board_info(raw, shown) if raw is not None else None
+
+
+def read_with_state(api: Api, ref: str, shown: str) -> tuple[BoardInfo, Mapping[str, Any]] | None:
+    """A board with its state in the same answer (``STATE_QUERY``), read fresh: the board and
+    Trello's answer, which ``fetcher.board_state`` reads the state from; None when there is no
+    such board."""
+    raw = _read_board(api, ref, shown, STATE_QUERY)
+    return (_board_info(raw, shown), raw) if raw is not None else None
+
+
+def _read_board(
+    api: Api, ref: str, shown: str, query: Mapping[str, str], *, max_age: float | None = None
+) -> Mapping[str, Any] | None:
     try:
-        raw = api.get(
-            f"boards/{ref}", {"fields": "name,url,shortLink,closed"}, max_age=BOARD_LIST_MAX_AGE
-        )
+        raw = api.get(f"boards/{ref}", query, max_age=max_age)
     except (NotFound, BadRequest):
         return None
     except PermissionDenied as exc:
@@ -122,6 +154,10 @@ def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
         ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         raise bad_answer(f"board {shown}", "a Trello board")
+    return raw
+
+
+def _board_info(raw: Mapping[str, Any], shown: str) -> BoardInfo:
     return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
 
 
@@ -179,23 +215,23 @@ def followed_boards(
     scope: Mapping[str, BoardInfo],
     warnings: list[str],
     unreadable: set[str],
-) -> Iterator[BoardInfo]:
+) -> Iterator[tuple[BoardInfo, Mapping[str, Any]]]:
     """The boards cards moved to or from (``moved``) that are not in ``scope`` yet, in id order,
-    each read as it is asked for; one this account cannot read goes to ``unreadable``, with a
-    warning."""
+    each read as it is asked for, with its state (``read_with_state``: the board and Trello's
+    answer); one this account cannot read goes to ``unreadable``, with a warning."""
     for other in sorted(set(moved) - set(scope)):
         try:
-            info = _get_board(api, other, other)
+            read = read_with_state(api, other, other)
         except PermissionDenied:
-            info = None
-        if info is None:
+            read = None
+        if read is None:
             unreadable.add(other)
             warnings.append(
                 f"cards moved between board {other} and the boards in scope, but this "
                 "account cannot read it: their history from before the move is missing"
             )
             continue
-        yield info
+        yield read
 
 
 class Follower:
@@ -207,12 +243,13 @@ class Follower:
     page was parsed and kept: 3 s of a 36 s cold run with nothing sent).
 
     Reader threads call ``found`` with the boards each page's moves connect; the fetch's own
-    thread runs ``follow``, which reads each new one (``followed_boards``) and starts its reads
-    (``start``). Once every history is in, the boards its moves connect (``connected``, which
-    the pages add up to) are followed too, so the boards followed are the ones a fetch after
-    the whole history would follow; and ``scope`` and the warnings end in that fetch's order
-    (the scope's boards, then the followed in id order), whatever order the pages came in: the
-    plan, its file and its memo's key depend on that order."""
+    thread runs ``follow``, which reads each new one with its state (``followed_boards``) and
+    starts its reads (``start``, given the board and that answer). Once every history is in,
+    the boards its moves connect (``connected``, which the pages add up to) are followed too,
+    so the boards followed are the ones a fetch after the whole history would follow; and
+    ``scope`` and the warnings end in that fetch's order (the scope's boards, then the followed
+    in id order), whatever order the pages came in: the plan, its file and its memo's key
+    depend on that order."""
 
     def __init__(
         self,
@@ -220,7 +257,7 @@ class Follower:
         scope: dict[str, BoardInfo],
         warnings: list[str],
         unreadable: set[str],
-        start: Callable[[BoardInfo], None],
+        start: Callable[[BoardInfo, Mapping[str, Any]], None],
     ) -> None:
         self.api, self.scope, self.warnings, self.unreadable = api, scope, warnings, unreadable
         self.start = start
@@ -263,9 +300,11 @@ class Follower:
     def _ask(self, ids: Iterable[str]) -> None:
         for board_id in sorted(set(ids) - self._asked.keys() - self.scope.keys()):
             said = self._asked[board_id] = []
-            for info in followed_boards(self.api, (board_id,), self.scope, said, self.unreadable):
+            for info, answer in followed_boards(
+                self.api, (board_id,), self.scope, said, self.unreadable
+            ):
                 self.scope[info.id] = info
-                self.start(info)
+                self.start(info, answer)
 
 
 def resolve_workspace(api: Api, ref: str) -> tuple[str, list[BoardInfo]]:

@@ -6,10 +6,11 @@ which boards: ``boards.py``; through the kept history: ``fetcher_stored.py``).
 hop), so a card's history from before a move is found (a followed board supplies history, and
 the cards that moved between it and a named board: ``Fetched.named`` tells the planner which
 boards were named); current state is one listing of every card (archived ones and those in
-archived lists included, paged by 1000), the lists and the memberships of each board. Member
-names come from the actions and from the memberships (``member=true``): nothing is ever looked
-up through ``/1/members/{id}``. Per-card action requests are a fallback only for cards whose
-history the board feeds do not explain.
+archived lists included, paged by 1000), and each board's lists and memberships in one request
+(the board with both nested: ``boards.STATE_QUERY``; a followed board's is the request that
+finds it). Member names come from the actions and from the memberships (with their members):
+nothing is ever looked up through ``/1/members/{id}``. Per-card action requests are a fallback
+only for cards whose history the board feeds do not explain.
 
 Paging detail: Trello derives a date from an id passed as ``before``, to the second (its docs,
 and its open paging bug trello-archive/api-docs#68; trello-api-notes.md §13.1), and a list move
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 
 from trello_restore.boards import (
     OBJECT_ID,
+    STATE_QUERY,
     Api,
     Follower,
     bad_answer,
@@ -51,6 +53,7 @@ from trello_restore.history import (
     parse_date,
 )
 from trello_restore.history_store import HistoryStore
+from trello_restore.limiter import RateLimiter
 from trello_restore.models import (
     BoardState,
     CardState,
@@ -127,7 +130,7 @@ def fetch(
     state is read fresh either way.
 
     Independent reads (each board's history and card listing, in date ranges: ``paging.py``;
-    memberships, lists) run on ``workers`` threads: at Trello's latency a single chain of
+    its state) run on ``workers`` threads: at Trello's latency a single chain of
     requests would be bound by round trips, not by the rate limit that the api's shared
     limiter enforces."""
     kinds = frozenset(kinds)
@@ -151,8 +154,10 @@ def fetch(
         builder = HistoryBuilder()
         reads: dict[str, _BoardReads] = {}
 
-        def start(board: BoardInfo, sink: Sink = builder.add) -> None:
-            reads[board.id] = _read_board(pool, spans, api, board, sink, reading)
+        def start(
+            board: BoardInfo, answer: Mapping[str, Any] | None = None, sink: Sink = builder.add
+        ) -> None:
+            reads[board.id] = _read_board(pool, spans, api, board, sink, reading, answer)
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
             follower = Follower(api, scope, warnings, unreadable, start)
@@ -162,7 +167,7 @@ def fetch(
                 follower.found(_connected_boards(page))
 
             for board in list(scope.values()):
-                start(board, sink)
+                start(board, sink=sink)
             named = [reads[b].history for b in follower.roots]
             follower.follow(named, lambda: _connected_boards(a for h in named for a in h.result()))
             reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
@@ -243,12 +248,14 @@ def _read_board(
     board: BoardInfo,
     sink: Sink,
     reading: _Reading,
+    answer: Mapping[str, Any] | None,
 ) -> _BoardReads:
+    """``answer``: the board read with its state already (a followed board), or None."""
     return _BoardReads(
         history=pool.submit(
             board_actions, api, board.id, pool=spans, sink=sink, action_types=reading.filter
         ),
-        state=pool.submit(board_state, api, board),
+        state=pool.submit(board_state, api, board, answer),
         cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields, pool=spans),
     )
 
@@ -278,10 +285,22 @@ def board_actions(
         when=_action_date,
         step=timedelta(milliseconds=1),
         what=f"board {board_id}'s actions",
+        waiting=rate_bound(api),
     )
     born = _board_born(board_id)
     floor = born - timedelta(seconds=1) if born is not None else None
     return read_backwards(listing, since=since, floor=floor, executor=pool, collect=collect)
+
+
+def rate_bound(api: Api) -> Callable[[], bool]:
+    """Whether ``api``'s requests wait for the rate limit now (``paging.Listing.waiting``);
+    never, without a limiter."""
+    limiter = getattr(api, "limiter", None)
+    return limiter.saturated if isinstance(limiter, RateLimiter) else _never
+
+
+def _never() -> bool:
+    return False
 
 
 def _action_date(action: Mapping[str, Any]) -> datetime:
@@ -368,21 +387,19 @@ def card_actions(
         before = min(a["id"] for a in page) if not fresh or step == before else step
 
 
-def board_state(api: Api, board: BoardInfo) -> tuple[BoardState, dict[str, MemberRef]]:
-    """A board's memberships (with member names) and lists, read fresh."""
+def board_state(
+    api: Api, board: BoardInfo, answer: Mapping[str, Any] | None = None
+) -> tuple[BoardState, dict[str, MemberRef]]:
+    """A board's memberships (with member names) and lists, read fresh in one request
+    (``boards.STATE_QUERY``), or from ``answer``, a read of it with that query
+    (``boards.read_with_state``) made by this run."""
+    raw = answer if answer is not None else api.get(f"boards/{board.id}", STATE_QUERY)
+    if not isinstance(raw, Mapping):
+        raise bad_answer(f"board {board.name}", "a Trello board")
     memberships = expect_objects(
-        api.get(
-            f"boards/{board.id}/memberships",
-            {"filter": "all", "member": "true", "member_fields": _MEMBER_FIELDS},
-        ),
-        f"board {board.name}'s memberships",
-        "a list of memberships",
+        raw.get("memberships"), f"board {board.name}'s memberships", "a list of memberships"
     )
-    lists = expect_objects(
-        api.get(f"boards/{board.id}/lists", {"filter": "all", "fields": "name,closed"}),
-        f"board {board.name}'s lists",
-        "a list of lists",
-    )
+    lists = expect_objects(raw.get("lists"), f"board {board.name}'s lists", "a list of lists")
     try:
         state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
     except HistoryError as exc:
@@ -425,7 +442,13 @@ def board_cards(
             raise bad_answer(where, "a list of Trello cards")
         return got
 
-    listing = Listing(get=page, when=_card_date, step=timedelta(seconds=1), what=where)
+    listing = Listing(
+        get=page,
+        when=_card_date,
+        step=timedelta(seconds=1),
+        what=where,
+        waiting=rate_bound(api),
+    )
     floor = _board_born(board_id)
     try:
         got = read_backwards(listing, floor=floor, cuts=cuts, executor=pool)

@@ -90,19 +90,21 @@ def fetch_stored(
     ):
         reads: dict[str, _StoredReads] = {}
 
-        def start(board: BoardInfo, found: Found | None = None) -> None:
+        def start(
+            board: BoardInfo, answer: Mapping[str, Any] | None = None, found: Found | None = None
+        ) -> None:
             reads[board.id] = _StoredReads(
                 history=pool.submit(
                     _board_history, feeds, board.id, store, writes, union, spans, found
                 ),
-                state=pool.submit(board_state, api, board),
+                state=pool.submit(board_state, api, board, answer),
                 cards=pool.submit(_board_cards, api, board.id, store, fields, spans),
             )
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
             follower = Follower(api, scope, warnings, unreadable, start)
             for board in list(scope.values()):
-                start(board, follower.found)
+                start(board, found=follower.found)
             named = [reads[b].history for b in follower.roots]
             follower.follow(named, lambda: {x for h in named for x in h.result().connected()})
             reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
@@ -138,6 +140,8 @@ class _Unkept:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+        #: The api's limiter (``fetcher.rate_bound``), if it has one.
+        self.limiter = getattr(api, "limiter", None)
 
     def get(
         self,

@@ -421,6 +421,12 @@ class RateLimiter:
             now = self._clock()
             return self._budgets[scope].allowance(now, self._trip(now))
 
+    def saturated(self) -> bool:
+        """Whether a request asked for now would have to wait: the rate limit, not the work
+        at hand, is what holds the requests back (``paging`` splits no range then)."""
+        with self._cond:
+            return self._wait(self._clock()) > 0
+
     def others(self, scope: Scope = "token") -> int:
         """Requests of others this limiter counts against the token's (or key's) budget now."""
         with self._cond:

@@ -9,9 +9,11 @@ lies before it into date ranges (``since``/``before`` together) read as chains o
 and splits a chain's remaining range again whenever fewer chains run than the readers could
 carry. Each range ends with one short page, so the price is one request per range beyond the
 minimum; the split is made only where the density of the page just read says each part holds
-``PAGES_PER_RANGE`` pages or more, and only while readers are idle, so a listing of a few pages
-costs what one chain costs. ``cuts`` (where the last run's listing had each 900th card) start
-ranges before the first page comes back.
+``PAGES_PER_RANGE`` pages or more, only while readers are idle, so a listing of a few pages
+costs what one chain costs, and only while the rate limit has room: once requests wait for
+Trello's window, more chains add requests and read nothing sooner (a long board's cold run made
+11 such splits after its first window, 11 requests: a tenth of a window). ``cuts`` (where the
+last run's listing had each 900th card) start ranges before the first page comes back.
 
 Trello's ``since`` and ``before`` are exclusive, and it may compare some cursors by second (bug
 trello-archive/api-docs#68): a range is asked from ``overlap`` before its lower edge, and a
@@ -66,6 +68,9 @@ class Listing:
     #: How far below a range's lower edge its ``since`` is set (exclusive cursors, by-second
     #: comparison): repeats are dropped, skips cannot happen.
     overlap: timedelta = timedelta(seconds=1)
+    #: Whether requests wait for the rate limit now (``RateLimiter.saturated``): a range split
+    #: off then only costs its short page, as the limit, not the readers, sets the pace.
+    waiting: Callable[[], bool] = lambda: False
 
 
 class _Readers:
@@ -208,15 +213,15 @@ class _Read:
 
     def split(self, lower: datetime | None, upper: datetime, covered: timedelta) -> datetime | None:
         """Hand the older parts of ``[lower, upper)`` to chains of their own while readers are
-        idle, ``covered`` being how long a span the last full page covered; the lower edge of
-        the part the calling chain keeps.
+        idle and the rate limit has room (``Listing.waiting``), ``covered`` being how long a
+        span the last full page covered; the lower edge of the part the calling chain keeps.
 
         With a lower edge (the range's, or the floor) below ``upper``, the range is cut into
         equal spans of time, as many as the readers can take and the last page's density says
         hold ``PAGES_PER_RANGE`` pages each. Without one — an open range below the floor:
         cards that came from an older board keep their older ids — the parts are cut by that
         density alone, ``PAGES_PER_RANGE`` pages' worth each, the oldest open-ended."""
-        if self.readers is None:
+        if self.readers is None or self.listing.waiting():
             return lower
         page = max(covered, timedelta(milliseconds=1))
         bottom = lower if lower is not None else self.floor
