@@ -75,6 +75,19 @@ def test_a_slot_frees_a_window_after_the_answer_not_after_the_send() -> None:
     assert clock.now == pytest.approx(1012.5)
 
 
+def test_saturated_says_whether_a_request_asked_now_would_wait() -> None:
+    """``saturated`` (what ``paging`` asks before splitting a range off): not while the window
+    has room, nor once its oldest answer is a window old; yes while it is full."""
+    limiter, clock = _limiter()
+    assert not limiter.saturated()
+    for _ in range(3):
+        _send(limiter)
+    assert limiter.saturated()
+    assert clock.sleeps == []  # asking does not wait
+    clock.now += 10.0
+    assert not limiter.saturated()
+
+
 def test_never_more_than_the_limit_in_any_window() -> None:
     """Requests at uneven times: no 10 s window ever holds more than the limit."""
     limiter, clock = _limiter(limit=5)

@@ -178,6 +178,27 @@ def test_ranges_are_read_at_once() -> None:
         assert short.requests == 1
 
 
+def test_no_range_is_split_off_while_requests_wait_for_the_rate_limit() -> None:
+    """While the limiter is saturated (``Listing.waiting``) a split would cost its short page
+    and read nothing sooner: the listing is read as one chain, in the fewest requests; the
+    same listing with room splits (the control)."""
+    rng = random.Random(7)
+    dates = _spread(20_000, 200, rng)
+    least = -(-len(dates) // PAGE)
+    waiting = FakeListing(dates, latency=0.002)
+    roomy = FakeListing(dates, latency=0.002)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = read_backwards(
+            replace(waiting.listing(), waiting=lambda: True), floor=T0, executor=pool
+        )
+        read_backwards(roomy.listing(), floor=T0, executor=pool)
+    assert [x["id"] for x in got] == _expected(waiting)
+    assert waiting.most_in_flight == 1
+    assert waiting.requests <= least + 1  # one chain: its end is one short (or empty) page
+    assert roomy.most_in_flight >= 4
+    assert roomy.requests > least + 1
+
+
 def test_an_error_in_any_range_reaches_the_caller_and_nothing_hangs() -> None:
     rng = random.Random(8)
     fake = FakeListing(_spread(12_000, 100, rng), latency=0.005)
