@@ -75,16 +75,22 @@ def test_a_slot_frees_a_window_after_the_answer_not_after_the_send() -> None:
     assert clock.now == pytest.approx(1012.5)
 
 
-def test_saturated_says_whether_a_request_asked_now_would_wait() -> None:
-    """``saturated`` (what ``paging`` asks before splitting a range off): not while the window
-    has room, nor once its oldest answer is a window old; yes while it is full."""
-    limiter, clock = _limiter()
-    assert not limiter.saturated()
+def test_saturated_while_a_request_waits_for_the_window() -> None:
+    """``saturated`` (what ``paging`` asks before splitting a range off): while a request
+    waits in ``acquire`` for a slot, and not once it has it, nor while the window has room."""
+    seen: list[bool] = []
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        seen.append(limiter.saturated())
+        clock.sleep(seconds)
+
+    limiter = RateLimiter(3, 10.0, clock=clock, sleep=sleep)
     for _ in range(3):
         _send(limiter)
-    assert limiter.saturated()
-    assert clock.sleeps == []  # asking does not wait
-    clock.now += 10.0
+    assert not limiter.saturated()  # full, but nobody is waiting
+    _send(limiter)  # waits for the first answer to be a window old
+    assert seen == [True]
     assert not limiter.saturated()
 
 

@@ -341,6 +341,8 @@ class RateLimiter:
         self.waited_s = 0.0
         #: Answers whose count showed requests this limiter did not send.
         self.foreign_seen = 0
+        #: Threads in ``acquire`` waiting for a slot now.
+        self._waiting = 0
 
     # ------------------------------------------------------------------------------ public
 
@@ -359,16 +361,24 @@ class RateLimiter:
                     self._flying.append(now)
                     self.acquired += 1
                     return Slot(now)
+                self._waiting += 1
                 if wait == math.inf:
                     # Only requests still on their way hold the window: one coming back frees
                     # nothing before a window later, so wait for it, then compute again.
-                    self._cond.wait(self.window_s)
+                    try:
+                        self._cond.wait(self.window_s)
+                    finally:
+                        self._waiting -= 1
                     continue
                 self.waited_s += wait
-            if stop is None:
-                self._sleep(wait)
-            else:
-                stop.wait(wait)
+            try:
+                if stop is None:
+                    self._sleep(wait)
+                else:
+                    stop.wait(wait)
+            finally:
+                with self._cond:
+                    self._waiting -= 1
 
     def wake(self) -> None:
         """Wake every ``acquire`` waiting, to look at its ``stop`` again (the pacing is as it
@@ -422,10 +432,11 @@ class RateLimiter:
             return self._budgets[scope].allowance(now, self._trip(now))
 
     def saturated(self) -> bool:
-        """Whether a request asked for now would have to wait: the rate limit, not the work
-        at hand, is what holds the requests back (``paging`` splits no range then)."""
+        """Whether requests are waiting for the rate limit now: the limit, not the work at
+        hand, is what holds them back (``paging`` splits no range then: another chain of
+        requests would only wait too)."""
         with self._cond:
-            return self._wait(self._clock()) > 0
+            return self._waiting > 0
 
     def others(self, scope: Scope = "token") -> int:
         """Requests of others this limiter counts against the token's (or key's) budget now."""
