@@ -11,19 +11,25 @@ newly followed or no longer readable; a damaged memo or head is ignored with a n
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+import orjson
 import pytest
 
-from trello_restore import plan_memo
+from trello_restore import plan_codec, plan_memo, planfile
+from trello_restore.history import credit_apps
 from trello_restore.history_store import VERSION, HistoryStore
+from trello_restore.kinds import in_order
+from trello_restore.models import History, Plan
 from trello_restore.planner import build_plan
 from trello_restore.run import PlanResult, build_request, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -224,13 +230,45 @@ def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     return Opts()
 
 
-def damaged_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
-    """A memo whose plan part is damaged (its header and key are right)."""
+def _rewrite_body(cache: Path, edit: Callable[[bytes], bytes], *, checksum: bool) -> None:
+    """The memo with its body edited (its header and key as they were; ``checksum``: the
+    header's checksum made to name the edited body, as a careful hand would)."""
     [memo] = _memo_files(cache)
     header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
-    doc = json.loads(body)
-    del doc["plan"]["changes"][0]["change_id"]
-    memo.write_bytes(gzip.compress(header + b"\n" + json.dumps(doc).encode()))
+    body = edit(body)
+    if checksum:
+        head = json.loads(header)
+        head["body"] = hashlib.sha256(body).hexdigest()
+        header = json.dumps(head).encode()
+    memo.write_bytes(gzip.compress(header + b"\n" + body))
+
+
+def damaged_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A memo whose plan part is damaged (its header, key and checksum are right): the first
+    change lost its id."""
+
+    def drop_an_id(body: bytes) -> bytes:
+        doc = json.loads(body)
+        first = doc["plan"][2][0]  # ["Plan", options, changes, ...]: the first change
+        assert first[1] == cold.plan.changes[0].change_id
+        del first[1]
+        return json.dumps(doc).encode()
+
+    _rewrite_body(cache, drop_an_id, checksum=True)
+    return Opts()
+
+
+def edited_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A memo whose body was edited by hand, still a plan (a card renamed in it), its header
+    untouched: its checksum does not name it, so it is not used (it would give a plan with
+    the edited name)."""
+    name = orjson.dumps(cold.plan.card_changes()[0].card_name)  # as the memo writes it
+
+    def rename(body: bytes) -> bytes:
+        assert name in body
+        return body.replace(name, orjson.dumps("Edited by hand"))
+
+    _rewrite_body(cache, rename, checksum=False)
     return Opts()
 
 
@@ -273,6 +311,7 @@ def head_from_year_one(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) 
         (damaged_memo, False, "plan memo"),
         (foreign_memo, False, "plan memo"),
         (damaged_body, False, "plan memo"),
+        (edited_body, False, "plan memo"),
         (damaged_head, False, "head"),
         (head_lost_a_board, False, "head"),
         (head_from_year_one, False, "head"),
@@ -564,3 +603,79 @@ def test_a_plan_of_every_kind_comes_back_from_its_memo_as_it_was(
     assert calls.plans == 0, "the memo was written, and hit"
     assert again.plan == cold.plan
     assert [sk.member for sk in again.plan.skipped] == [sk.member for sk in cold.plan.skipped]
+
+
+# ------------------------------------------------------------------------ what a memo costs
+
+
+@pytest.fixture
+def document_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the plan document's making and reading (``planfile.plan_to_dict``,
+    ``plan_from_dict``, each kind's ``from_json``) and the memo codec's ``decode``."""
+    counted: Counter[str] = Counter()
+
+    def counting(name: str, fn: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            counted[name] += 1
+            return fn(*args, **kwargs)
+
+        return call
+
+    for name in ("plan_to_dict", "plan_from_dict"):
+        fn = getattr(planfile, name)
+        monkeypatch.setattr(planfile, name, counting(name, fn))
+        monkeypatch.setattr(plan_memo, name, counting(name, fn), raising=False)
+    for kind in {type(k) for k in in_order()}:
+        monkeypatch.setattr(kind, "from_json", counting("from_json", kind.from_json))
+    monkeypatch.setattr(plan_memo, "decode", counting("decode", plan_codec.decode), raising=False)
+    return counted
+
+
+def test_the_keep_reads_nothing_back_and_a_hit_builds_only_the_plan(
+    sandbox_factory: SandboxFactory, tmp_path: Path, calls: Calls, document_calls: Counter[str]
+) -> None:
+    """A cold run keeps its memo without making a plan document or reading the plan back
+    (``plan_codec.encode`` refuses what it could not give back: ``test_plan_codec.py``); a
+    hit reads the memo's plan once, as the codec wrote it (no document, no kind's
+    ``from_json``), each member made once however often the plan names it; and the plan is
+    the cold one, names and apps included (``--restore all``: every kind)."""
+    sb, s = _scenario(sandbox_factory, seed=29, cards=120)
+    cache = tmp_path / "cache"
+    every = Opts(restore=("all",))
+    cold = _plan(sb, s, cache, every)
+    assert _memo_files(cache)
+    assert dict(document_calls) == {}, "the keep made no document and read nothing back"
+    calls.plans = 0
+    again = _plan(sb, s, cache, every)
+    assert calls.plans == 0, "a hit"
+    assert dict(document_calls) == {"decode": 1}
+    assert again.plan == cold.plan
+    p = again.plan
+    refs = [c.member for c in p.changes] + [s.member for s in p.skipped]
+    refs += [c.evidence.by for c in p.changes if c.evidence is not None]
+    assert len(refs) > len(set(refs)), "the plan names members more than once"
+    assert len({id(r) for r in refs}) == len(set(refs)), "one object per member"
+
+
+def test_a_plan_the_codec_would_not_give_back_is_not_kept(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    calls: Calls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The planner's plan holding a value not of its field's type (a list where the plan has a
+    tuple: read back, it would be another plan): no memo is written, and the next run plans
+    again."""
+
+    def listing(plan: Plan, history: History) -> Plan:
+        made = credit_apps(plan, history)
+        return replace(made, incomplete=list(made.incomplete))  # type: ignore[arg-type]
+
+    monkeypatch.setattr("trello_restore.run.credit_apps", listing)
+    sb, s = _scenario(sandbox_factory)
+    cache = tmp_path / "cache"
+    cold = _plan(sb, s, cache)
+    assert calls.plans == 1
+    assert _memo_files(cache) == []
+    assert _plan(sb, s, cache).plan == cold.plan
+    assert calls.plans == 2, "planned again: no memo"

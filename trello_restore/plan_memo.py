@@ -65,12 +65,13 @@ readable, another tool version — is another key: a miss, and the plan is made 
 memo (and memoised).
 
 ``<cache_dir>/plans/<scope key>.json.gz`` (gzip'd, 0600, replaced atomically): a first line
-of JSON with the format, version, key and ``latest`` (the key is made with it), read alone to
-tell a hit; then the plan as ``planfile.plan_to_dict`` writes it (no credentials: a plan
-document has none) and what the plan file leaves out (members' full names, the apps credited
-in member changes), checked to give back exactly the plan before it is written. A damaged
-or foreign memo is ignored with a one-line notice. ``--no-cache``: no memo;
-``--refresh-history``: none is read.
+of JSON with the format, version, key, ``latest`` (the key is made with it) and the SHA-256 of
+the body, read alone to tell a hit; then the plan itself, every field of every object
+(``plan_codec``: no credentials, a plan holds none). ``plan_codec.encode`` refuses a value it
+could not give back exactly, so a memo that would not give back the same plan is not written,
+and nothing is read back to check it; a body whose checksum is not the header's (damaged, or
+edited by hand) is not used. A damaged or foreign memo is ignored with a one-line notice.
+``--no-cache``: no memo; ``--refresh-history``: none is read.
 """
 
 from __future__ import annotations
@@ -94,25 +95,19 @@ from trello_restore.fetched import Fetched
 from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.lastrun import Scope
-from trello_restore.models import (
-    Change,
-    History,
-    MemberRef,
-    Plan,
-    PlanOptions,
-    State,
-    ValueSkipped,
-)
+from trello_restore.models import History, Plan, PlanOptions, State
 from trello_restore.parsing import load_json
-from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
+from trello_restore.plan_codec import NotCodable, decode, encode
+from trello_restore.planfile import PlanMeta
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore plan memo"
-#: Bumped when what a key covers or the file's shape changes.
-VERSION = 2
+#: Bumped when what a key covers or the file's shape changes (3: the body is ``plan_codec``'s,
+#: its checksum in the header).
+VERSION = 3
 #: A cutoff after every date the planner compares it with (``window``).
 AFTER = "after everything"
 #: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).
@@ -179,16 +174,15 @@ class PlanMemo:
     def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
         """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
         it was made from could not be written). A memo that cannot be written, or that would
-        not give back exactly this plan, is left out (the next run plans again)."""
+        not give back exactly this plan (``plan_codec.encode`` refuses it), is left out (the
+        next run plans again). (``meta`` is the run's own, made anew by each run: not kept.)"""
         kept = fetched.kept
         if self.plan is not None or kept is None or kept.stored is None:
             return
-        doc = plan_to_dict(plan, meta)
-        extra = _extra(plan)
-        _with_names(doc, extra["names"])
-        same = _restored(doc, extra) == plan
-        if not same:
-            logger.debug("the plan is not memoised: its document does not give it back")
+        try:
+            body = encode(plan)
+        except NotCodable as exc:
+            logger.debug("the plan is not memoised: %s", exc)
             return
         saved = kept.saved  # the stores' writes are done (each its own notice if it failed)
         if saved is None:
@@ -199,9 +193,9 @@ class PlanMemo:
             "version": VERSION,
             "key": self.key(fetched, saved, newest),
             "latest": newest.isoformat() if newest is not None else None,
+            "body": hashlib.sha256(body).hexdigest(),
         }
-        body = {"plan": doc, **extra}
-        text = json.dumps(header).encode() + b"\n" + orjson.dumps(body)
+        text = json.dumps(header).encode() + b"\n" + body
         try:
             private_dirs(self.path.parent)
             data = gzip.compress(text, compresslevel=1)
@@ -226,14 +220,16 @@ class PlanMemo:
                 newest = header.get("latest")
                 if header.get("key") != key_of(_date(newest) if newest is not None else None):
                     return None
-                body = load_json(f.read(), max_depth=None)
+                body = f.read()
         except FileNotFoundError:
             return None
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        if header.get("body") != hashlib.sha256(body).hexdigest():
+            return self._ignored("it is damaged (its body is not the one its header names)")
         try:
-            return _restored(body["plan"], {"names": body["names"], "apps": body["apps"]})
-        except (LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            return decode(body)
+        except (LookupError, TypeError, ValueError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 
     def _ignored(self, why: str) -> Plan | None:
@@ -280,108 +276,6 @@ def _date(text: object) -> datetime:
     if when is None or when.tzinfo is None:
         raise ValueError(f"not a date with its time zone: {text!r}")
     return when
-
-
-# ---------------------------------------------------------------------------- the plan back
-
-
-def _extra(plan: Plan) -> dict[str, dict[str, str]]:
-    """What the plan document leaves out: members' full names (by id), and the apps credited
-    in changes' evidence (by action id)."""
-    names: dict[str, str] = {}
-    apps: dict[str, str] = {}
-    for m in _refs(plan):
-        if m.full_name:
-            names.setdefault(m.id, m.full_name)
-    for c in _changes(plan):
-        if c.evidence is not None and c.evidence.app:
-            apps.setdefault(c.evidence.action_id, c.evidence.app)
-    return {"names": names, "apps": apps}
-
-
-def _with_names(doc: Any, names: dict[str, str]) -> None:
-    """The document with each member's full name beside its username (``fullName``, as the
-    member kinds write and read a member), where the plan document leaves it out: the
-    changes' members and evidence authors (blocked changes' too), the skipped members, the
-    value fields' other authors, the unrestorable's authors. With them there, reading the
-    document back makes those members as they were, not again with their names put back
-    (``_restored``: a ``replace`` each, for tens of thousands of skipped entries). Only those
-    places are visited, not every node of the document (a quarter of a second on a plan with
-    52,900 skipped entries)."""
-    if not names:
-        return
-
-    def put(member: Any) -> None:
-        if isinstance(member, dict) and "username" in member and member.get("id") in names:
-            member["fullName"] = names[member["id"]]
-
-    for change in (*doc["changes"], *(b["change"] for b in doc["blocked"])):
-        put(change.get("member"))
-        evidence = change.get("evidence")
-        if isinstance(evidence, dict):
-            put(evidence.get("by"))
-    for skipped in doc["skipped"]:
-        put(skipped["member"])
-    for value in doc.get("value_skipped", ()):
-        for other in value["others"]:
-            put(other["by"])
-    for lost in doc.get("unrestorable", ()):
-        put(lost["by"])
-
-
-def _restored(doc: dict[str, Any], extra: dict[str, dict[str, str]]) -> Plan:
-    """The plan of a memo's document with what the document leaves out put back (the full
-    names ``_with_names`` added that a kind does not read, the apps)."""
-    plan, _ = plan_from_dict(doc)
-    names, apps = extra["names"], extra["apps"]
-    if not names and not apps:
-        return plan
-
-    def ref(m: MemberRef) -> MemberRef:
-        name = names.get(m.id, m.full_name)
-        return m if name == m.full_name else replace(m, full_name=name)
-
-    def change(c: Change) -> Change:
-        e, member = c.evidence, ref(c.member)
-        if e is not None:
-            by, app = ref(e.by), apps.get(e.action_id, e.app)
-            if by is not e.by or app != e.app:
-                e = replace(e, by=by, app=app)
-        if member is c.member and e is c.evidence:
-            return c
-        return replace(c, member=member, evidence=e)
-
-    def others(s: ValueSkipped) -> ValueSkipped:
-        refs = tuple((ref(m), d) for m, d in s.others)
-        return s if refs == s.others else replace(s, others=refs)
-
-    return replace(
-        plan,
-        changes=tuple(change(c) for c in plan.changes),
-        blocked=tuple(
-            b if (c := change(b.change)) is b.change else replace(b, change=c) for b in plan.blocked
-        ),
-        skipped=tuple(
-            s if (m := ref(s.member)) is s.member else replace(s, member=m) for s in plan.skipped
-        ),
-        value_skipped=tuple(others(s) for s in plan.value_skipped),
-        unrestorable=tuple(
-            u if (m := ref(u.by)) is u.by else replace(u, by=m) for u in plan.unrestorable
-        ),
-    )
-
-
-def _changes(plan: Plan) -> list[Change]:
-    return [*plan.changes, *(b.change for b in plan.blocked)]
-
-
-def _refs(plan: Plan) -> list[MemberRef]:
-    refs = [c.member for c in _changes(plan)]
-    refs += [c.evidence.by for c in _changes(plan) if c.evidence is not None]
-    refs += [s.member for s in plan.skipped]
-    refs += [m for s in plan.value_skipped for m, _ in s.others]
-    refs += [u.by for u in plan.unrestorable]
-    return refs
 
 
 # ------------------------------------------------------------------------------- canonical
