@@ -38,7 +38,6 @@ from typing import Any
 
 from trello_restore.models import (
     Blocked,
-    BoardState,
     CardInfo,
     CardState,
     Change,
@@ -162,32 +161,45 @@ def _group(actions: Iterable[MemberAction]) -> _ByCard:
     return by_card
 
 
-class _EvidenceDraft:
-    """``Evidence``'s slots, writable: see ``_ChangeDraft``."""
+class _EvidenceDraft(Evidence):
+    """``Evidence``, writable: see ``_ChangeDraft``."""
 
-    __slots__ = Evidence.__slots__
+    __slots__ = ()
+    __init__ = object.__init__
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
 
 
-class _ChangeDraft:
-    """``Change``'s slots, writable: the planner's way to build the changes it proposes.
+class _ChangeDraft(Change):
+    """``Change``, writable: the planner's way to build the changes it plans.
 
     A frozen dataclass's constructor sets each field through ``object.__setattr__`` (past its
     own ``__setattr__``, which refuses): 20 calls for a change and its evidence, on 1,000,000
-    actions a quarter of the planning time. ``propose`` makes a draft instead
-    (``_ChangeDraft()``: no ``__init__`` to run, and cheaper than
-    ``object.__new__(_ChangeDraft)``, whose wrapper checks its arguments), sets its slots by
-    plain attribute stores, and then makes it the frozen class by assigning ``__class__``,
-    which Python allows between classes of the same layout (the same slots in the same
-    order, on ``object``). What comes out is a ``Change`` in every
-    way: its type, equality, hash, repr, pickling, immutability. A field added to ``Change``
-    must be set in ``propose`` too (an unset slot raises ``AttributeError`` when read; the
-    tests compare these changes with ones built by the constructor, field by field)."""
+    actions a quarter of the planning time. ``changes_of`` makes a draft instead
+    (``_ChangeDraft()``: ``object.__init__``, nothing to run), sets its slots by plain
+    attribute stores, and then makes it the frozen class by assigning ``__class__``. Both
+    ``__setattr__`` and ``__delattr__`` are ``object``'s: with one of them the frozen class's,
+    Python sets every attribute through a call of ``__setattr__`` (four times slower) instead
+    of a slot store. The draft is a
+    subclass that adds no slot, so Python allows the assignment after comparing the two
+    classes' layouts, not their slots one by one (a draft of a class of its own: 20 name
+    comparisons a change). What comes out is a ``Change`` in every way: its type, equality,
+    hash, repr, pickling, immutability. A field added to ``Change`` must be set in
+    ``changes_of`` too (an unset slot raises ``AttributeError`` when read; the tests compare
+    these changes with ones built by the constructor, field by field)."""
 
-    __slots__ = Change.__slots__
+    __slots__ = ()
+    __init__ = object.__init__
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
 
 
-#: ``propose``'s hash, bound once (a module attribute's lookup per change otherwise).
+#: ``changes_of``'s hash, bound once (a module attribute's lookup per change otherwise).
 _sha256 = hashlib.sha256
+
+#: A change planned for the card at hand: the member, the evidence's kind, its action (the
+#: removal, or the add) and the move it came with.
+_Found = tuple[str, EvidenceKind, MemberAction, MoveAction | None]
 
 
 class _Planner:
@@ -196,10 +208,11 @@ class _Planner:
     (selected, its board, its list's name) are computed once per card, and a removal's later
     actions are found by one backward pass instead of a scan per removal, the same pass that
     replays the card to the cutoff; the move a removal came with is looked up in an index
-    (``planner_scope.MoveIndex``), and the changes are built as drafts (``_ChangeDraft``). The
-    cards are taken in the plan's order (``in_plan_order``), so the changes come out sorted
-    but for each card's few. ``tests/planner_reference.py`` keeps the straightforward version
-    the output is held to (``test_planner_speed_equivalence``)."""
+    (``planner_scope.MoveIndex``), and a card's changes are built together once it is decided
+    (``changes_of``), as drafts (``_ChangeDraft``). The cards are taken in the plan's order
+    (``in_plan_order``), so the changes come out sorted but for each card's few.
+    ``tests/planner_reference.py`` keeps the straightforward version the output is held to
+    (``test_planner_speed_equivalence``)."""
 
     def __init__(
         self,
@@ -253,18 +266,15 @@ class _Planner:
         self.list_names = {
             lid: name for board in state.boards.values() for lid, name in board.lists.items()
         }
-        #: Per card, in the plan's order, the changes proposed for it (in the order they were
-        #: proposed).
+        #: Per card with changes, in the plan's order, its changes (``changes_of``).
         self.groups: list[list[Change]] = []
         #: Per board, its active members (``Membership.active``).
         self.active = {
             bid: {mid for mid, ms in board.memberships.items() if ms.active}
             for bid, board in state.boards.items()
         }
-        #: ``propose``'s card: the card, its board and active members, its list's name, its
-        #: candidates.
-        self.card_ctx: tuple[CardState | None, BoardState, set[str], str, list[Change]]
-        self.card_ctx = (None, BoardState("", "", {}), set(), "", [])
+        #: The changes planned for the card at hand (``propose``), built when it is decided.
+        self.found: list[_Found] = []
         self.skipped: list[Skipped] = []
 
     # ------------------------------------------------------------------------------ helpers
@@ -312,62 +322,64 @@ class _Planner:
         self.skipped.append(Skipped(card_id, name, self.member(member_id), reason, aid))
 
     def propose(
-        self,
-        card: CardState,
-        member_id: str,
-        kind: EvidenceKind,
-        action: MemberAction,
-        move: MoveAction | None = None,
+        self, member_id: str, kind: EvidenceKind, action: MemberAction, move: MoveAction | None
     ) -> None:
-        """Add the change putting ``member_id`` back on ``card`` to the card's candidates.
+        """Plan the change putting ``member_id`` back on the card at hand (``recorded`` and
+        ``silent_losses`` add their common case's to ``found`` themselves)."""
+        self.found.append((member_id, kind, action, move))
 
-        The hot path of a large plan (one call per change: 401,397 on 1,000,000 actions), kept
-        to plain loads and stores: both members by one subscript each (a miss, rare, goes
-        through ``member``), the id hashed in one expression (``change_id``'s, inlined)."""
-        ctx = self.card_ctx
-        if ctx[0] is not card:  # the card's board, list name and changes, once
-            board = self.state.boards[card.board_id]
-            list_name = self.list_names.get(card.list_id, "")
-            ctx = self.card_ctx = (card, board, self.active[card.board_id], list_name, [])
-            self.groups.append(ctx[4])
-        _, board, active, list_name, group = ctx
-        members = self.members
-        try:
-            member, by = members[member_id], members[action.by]
-        except KeyError:
-            member, by = self.member(member_id), self.member(action.by)
-        aid = action.id
-        # Evidence(kind, action.id, action.date, by, move id, "") and Change(...), drafted
-        # (``_ChangeDraft``: a fifth of what the constructors cost).
-        evidence: Any = _EvidenceDraft()
-        evidence.kind = kind
-        evidence.action_id = aid
-        evidence.date = action.date
-        evidence.by = by
-        evidence.move_action_id = move.id if move else None
-        evidence.app = ""
-        evidence.__class__ = Evidence
-        change: Any = _ChangeDraft()
-        # change_id("add_member_to_card", card.id, member_id, action.id), inlined: the
-        # hexdigest's first 16 digits (a third cheaper than ``digest()[:8].hex()`` in an
-        # f-string).
-        key = f"add_member_to_card\0{card.id}\0{member_id}\0{aid}"
-        change.change_id = "c-" + _sha256(key.encode()).hexdigest()[:16]
-        change.action = "add_member_to_card"
-        change.board_id = board.id
-        change.board_name = board.name
-        change.member = member
-        change.list_id = card.list_id
-        change.list_name = list_name
-        change.card_id = card.id
-        change.card_name = card.name
-        change.card_short_link = card.short_link
-        change.evidence = evidence
-        change.role = ""
-        change.member_on_card = False
-        change.member_on_board = member_id in active
-        change.__class__ = Change
-        group.append(change)
+    def changes_of(self, card: CardState, found: list[_Found]) -> list[Change]:
+        """The card's changes, one for each found, ordered by member (username, id).
+
+        The hot path of a large plan (401,397 changes on 1,000,000 actions), kept to plain
+        loads and stores: what the card's changes share is read once, both members are taken
+        by one subscript each (a miss, rare, goes through ``member``), and the id is hashed in
+        one expression (``change_id``'s, inlined: the hexdigest's first 16 digits, a third
+        cheaper than ``digest()[:8].hex()``)."""
+        board = self.state.boards[card.board_id]
+        active, board_id, board_name = self.active[card.board_id], board.id, board.name
+        list_id, card_id, card_name = card.list_id, card.id, card.name
+        list_name, short_link = self.list_names.get(list_id, ""), card.short_link
+        prefix = f"add_member_to_card\0{card_id}\0"  # change_id(..., card, member, action)
+        members, sha256 = self.members, _sha256
+        changes: list[Change] = []
+        for member_id, kind, action, move in found:
+            try:
+                member, by = members[member_id], members[action.by]
+            except KeyError:
+                member, by = self.member(member_id), self.member(action.by)
+            aid = action.id
+            # Evidence(kind, aid, action.date, by, move id, "") and Change(...), drafted.
+            evidence: Any = _EvidenceDraft()
+            evidence.kind = kind
+            evidence.action_id = aid
+            evidence.date = action.date
+            evidence.by = by
+            evidence.move_action_id = move.id if move else None
+            evidence.app = ""
+            evidence.__class__ = Evidence
+            change: Any = _ChangeDraft()
+            change.change_id = (
+                "c-" + sha256(f"{prefix}{member_id}\0{aid}".encode()).hexdigest()[:16]
+            )
+            change.action = "add_member_to_card"
+            change.board_id = board_id
+            change.board_name = board_name
+            change.member = member
+            change.list_id = list_id
+            change.list_name = list_name
+            change.card_id = card_id
+            change.card_name = card_name
+            change.card_short_link = short_link
+            change.evidence = evidence
+            change.role = ""
+            change.member_on_card = False
+            change.member_on_board = member_id in active
+            change.__class__ = Change
+            changes.append(change)
+        if len(changes) > 1:
+            changes.sort(key=_member_key)
+        return changes
 
     # ------------------------------------------------------------------------------- rules
 
@@ -376,6 +388,7 @@ class _Planner:
         earlier, later, in_window = self.earlier, self.later, self.in_window
         every_card = self.wanted_lists is None and self.opts.cards is None  # no --list/--card
         no_events: list[MemberAction] = []
+        found = self.found
         for cid in self.scope.difference(self.state.cards):  # deleted: removals skipped
             info = self.h.cards.get(cid) or CardInfo(cid)
             for rem in (*earlier.get(cid, no_events), *later.get(cid, no_events)):
@@ -387,12 +400,15 @@ class _Planner:
             selected = every_card or self.selected(card)
             at_cutoff, removed_after = self.recorded(card, before, after, selected)
             if cid in self.incomplete:
-                continue  # the replay cannot support implied changes
+                pass  # the replay cannot support implied changes
             # (A removal in the window is at or after the cutoff.)
-            if ever_added and not any(e.kind == "remove" and in_window(e.date) for e in after):
+            elif ever_added and not any(e.kind == "remove" and in_window(e.date) for e in after):
                 self.ever_added(card, (*before, *after), selected)
             elif at_cutoff:
                 self.silent_losses(card, at_cutoff, removed_after, selected)
+            if found:
+                self.groups.append(self.changes_of(card, found))
+                found.clear()
         return self.finish()
 
     def in_plan_order(self) -> list[CardState]:
@@ -422,7 +438,7 @@ class _Planner:
         boards, list_names = self.state.boards, self.list_names
 
         def order(place: tuple[str, str]) -> tuple[str, str, str, str]:
-            board = boards.get(place[0])  # none: the card has no change (``propose`` fails)
+            board = boards.get(place[0])  # none: the card has no change (``changes_of`` fails)
             name, bid = (board.name, board.id) if board is not None else ("", place[0])
             return (name, bid, list_names.get(place[1], ""), place[1])
 
@@ -452,6 +468,7 @@ class _Planner:
         # and none of ``decide``'s filter tests per change).
         plain = selected and self.unfiltered
         deactivated, movers, authors = self.deactivated, self.moves.movers, self.authors
+        found = self.found
         later_add: set[str] = set()
         later_remove: set[str] = set()
         # At or after the cutoff: in the window unless at or after ``until``.
@@ -471,7 +488,7 @@ class _Planner:
                 in_window = until is None or rem.date < until
                 if plain and in_window and not rem.deactivated and mid not in deactivated:
                     move = self.move_of(card, rem) if rem.by in movers else None
-                    self.propose(card, mid, "recorded_removal", rem, move)
+                    found.append((mid, "recorded_removal", rem, move))
                 else:
                     decide(card, rem, selected, in_window)
             later_remove.add(mid)
@@ -520,7 +537,7 @@ class _Planner:
             self.skip(card.id, card.name, rem.member_id, reason, rem.id)
         else:
             move = move or self.move_of(card, rem)
-            self.propose(card, rem.member_id, "recorded_removal", rem, move)
+            self.propose(rem.member_id, "recorded_removal", rem, move)
 
     def silent_losses(
         self,
@@ -531,7 +548,7 @@ class _Planner:
     ) -> None:
         """Members on the card at the cutoff (their last action before it an add), not on it
         now, and not removed at or after it."""
-        on_card, deactivated, propose = card.member_ids, self.deactivated, self.propose
+        on_card, deactivated, found = card.member_ids, self.deactivated, self.found
         proposing = selected and not self.opts.only_recorded  # else ``implied`` skips them
         for mid, add in at_cutoff.items():
             # The add read last: a card's actions lie scattered in memory, and only those that
@@ -539,7 +556,7 @@ class _Planner:
             if mid in on_card or mid in removed_after or add.kind != "add":
                 continue
             if proposing and mid not in deactivated:  # ``implied``'s change, inlined
-                propose(card, mid, "reconstructed", add)
+                found.append((mid, "reconstructed", add, None))
             else:
                 self.implied(card, mid, "reconstructed", add, selected)
 
@@ -566,7 +583,7 @@ class _Planner:
         elif member_id in self.deactivated:
             self.skip(card.id, card.name, member_id, "deactivated", add.id)
         else:
-            self.propose(card, member_id, kind, add)
+            self.propose(member_id, kind, add, None)
 
     def finish(self) -> Plan:
         """The card changes (and the blocked ones) in the plan's order: by board, list, card
@@ -578,8 +595,6 @@ class _Planner:
         grants: dict[tuple[str, str], Change] = {}
         add_to_board = self.opts.add_to_board
         for group in self.groups:
-            if len(group) > 1:
-                group.sort(key=_member_key)
             if not add_to_board:
                 for change in group:
                     if change.member_on_board:
