@@ -50,6 +50,7 @@ from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history import HistoryBuilder, parse_date
 from trello_restore.history_parts import (
     CLASSES,
+    ROW_LISTS,
     Class,
     Part,
     action_class,
@@ -57,6 +58,7 @@ from trello_restore.history_parts import (
     aware_date,
     classes_for,
     connected,
+    encode_rows,
     merge_parts,
     to_history,
     union_filter,
@@ -112,6 +114,10 @@ class Feed:
     shows being born, and every action's (date, id) for the store's newest and overlap.
     Actions whose id is in ``skip`` (the store's overlap) are dropped. Thread-safe.
 
+    Each page's parsed rows are also written as the store writes them (``Part.pages``), on
+    the reader thread while the network waits: the store of a board read whole is then
+    joined and compressed as its fetch ends, not encoded (``BoardHistory.chunks``).
+
     ``found`` is told, page by page, the boards its new moves connect (``Part.connected`` of
     the moves parsed so far: the fetch follows them as they show, ``boards.Follower``)."""
 
@@ -119,6 +125,12 @@ class Feed:
         self.skip = frozenset(skip)
         self.builders = {k: HistoryBuilder() for k in CLASSES}
         self._lock = threading.Lock()
+        #: Per class: its builder's ``ROW_LISTS`` written page by page, in the lists' order
+        #: (each page's rows appended under its class's lock, as they were parsed).
+        self._pages: dict[Class, dict[str, list[bytes]]] = {
+            k: {name: [] for name in ROW_LISTS} for k in CLASSES
+        }
+        self._class_locks = {k: threading.Lock() for k in CLASSES}
         self.born: set[str] = set()
         #: Each page's actions' (date, id), with the page's newest: ``extended`` looks for the
         #: last minute's actions only in the pages that reach it (not in all 272,000 of a long
@@ -135,7 +147,7 @@ class Feed:
                 routed[action_class(raw)].append(raw)
         for k, actions in routed.items():
             if actions:
-                self.builders[k].add(actions)  # HistoryError for what is not an action
+                self._parse(k, actions)
         if self.found is not None and routed["base"]:
             self._tell()
         stamps = [(parse_date(a["date"]), a["id"]) for a in routed["base"]]
@@ -155,8 +167,26 @@ class Feed:
         """The (date, id) of its actions at or after ``edge``."""
         return [x for top, stamps in self.pages if top[0] >= edge for x in stamps if x[0] >= edge]
 
+    def _parse(self, k: Class, actions: list[Mapping[str, Any]]) -> None:
+        """One page's actions of class ``k`` parsed, and the rows they added written."""
+        b = self.builders[k]
+        lists = [getattr(b, name) for name in ROW_LISTS]  # the builder only appends to these
+        with self._class_locks[k]:  # the rows' JSON in the order of the rows
+            before = [len(rows) for rows in lists]
+            try:
+                b.add(actions)  # HistoryError for what is not an action
+            finally:  # what it parsed of the page, written (a page is parsed whole or fails)
+                pages = self._pages[k]
+                for name, rows, n in zip(ROW_LISTS, lists, before, strict=True):
+                    if len(rows) > n:
+                        pages[name].append(encode_rows(name, rows[n:]))
+
     def parts(self) -> dict[Class, Part]:
-        return {k: Part.of(b, self.born if k == "base" else ()) for k, b in self.builders.items()}
+        out: dict[Class, Part] = {}
+        for k, b in self.builders.items():
+            with self._class_locks[k]:
+                out[k] = Part.of(b, self.born if k == "base" else (), self._pages[k])
+        return out
 
     def _tell(self) -> None:
         """``found`` the boards of the moves parsed since it was last told (the base builder
@@ -245,6 +275,29 @@ class BoardHistory:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            **self._head_json(),
+            "parts": {k: p.to_json() for k, p in self.parts.items()},
+            "card_feeds": {
+                c: {k: p.to_json() for k, p in parts.items()}
+                for c, parts in self.card_feeds.items()
+            },
+        }
+
+    def chunks(self) -> Iterator[bytes]:
+        """``orjson.dumps(self.to_json())`` in pieces, the parts' rows that their feeds wrote
+        page by page (``Part.pages``) as they are: what ``HistoryStore.save`` compresses."""
+        yield orjson.dumps(self._head_json())[:-1]  # its fields, then the parts'
+        yield b',"parts":'
+        yield from _parts_chunks(self.parts)
+        yield b',"card_feeds":{'
+        for i, (card, parts) in enumerate(self.card_feeds.items()):
+            yield (b"," if i else b"") + orjson.dumps(card) + b":"
+            yield from _parts_chunks(parts)
+        yield b"}}"
+
+    def _head_json(self) -> dict[str, Any]:
+        """``to_json``'s fields before the parts."""
+        return {
             "format": FORMAT,
             "version": VERSION,
             "board": self.board_id,
@@ -252,11 +305,6 @@ class BoardHistory:
             "generation": self.generation,
             "newest": None if self.newest is None else [self.newest[0].isoformat(), self.newest[1]],
             "recent": {i: d.isoformat() for i, d in self.recent.items()},
-            "parts": {k: p.to_json() for k, p in self.parts.items()},
-            "card_feeds": {
-                c: {k: p.to_json() for k, p in parts.items()}
-                for c, parts in self.card_feeds.items()
-            },
         }
 
     @classmethod
@@ -276,6 +324,19 @@ class BoardHistory:
             dirty=not d.get("generation"),
             generation=as_text(d.get("generation") or new_generation()),
         )
+
+
+def _parts_chunks(parts: Mapping[Class, Part]) -> Iterator[bytes]:
+    """``orjson.dumps({k: p.to_json() for k, p in parts.items()})``, in pieces."""
+    if not parts:
+        yield b"{}"
+        return
+    sep = b"{"
+    for k, p in parts.items():
+        yield sep + orjson.dumps(k) + b":"
+        sep = b","
+        yield from p.chunks()
+    yield b"}"
 
 
 def new_generation() -> str:
@@ -451,9 +512,7 @@ class HistoryStore:
         written. A failure is a notice, not an error: the next run reads the history from
         Trello again."""
         path = self.path(history.board_id)
-        text = orjson.dumps(history.to_json())
-        data = gzip.compress(text, compresslevel=1)
-        del text
+        data = _gzipped(history.chunks())
         try:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
@@ -529,6 +588,29 @@ class HistoryStore:
         with contextlib.suppress(OSError):
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
+
+
+#: How much of a store's text is compressed at once (``_gzipped``).
+BATCH = 1 << 22
+
+
+def _gzipped(chunks: Iterable[bytes]) -> bytes:
+    """These pieces of text as one gzip member (level 1, as ``gzip.compress``), compressed
+    a few MB at a time: zlib lets the interpreter go while it compresses, and a call per
+    small piece would wait for it again each time (the planning holds it meanwhile)."""
+    out: list[bytes] = []
+    z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    batch: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            out.append(z.compress(b"".join(batch)))
+            batch, size = [], 0
+    out.append(z.compress(b"".join(batch)))
+    out.append(z.flush())
+    return b"".join(out)
 
 
 #: How far ahead of this machine's clock a kept action's date may be (Trello's clock and this
