@@ -194,6 +194,15 @@ class _ChangeDraft(Change):
     __delattr__ = object.__delattr__
 
 
+class _SkippedDraft(Skipped):
+    """``Skipped``, writable: see ``_ChangeDraft``."""
+
+    __slots__ = ()
+    __init__ = object.__init__
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
 #: ``changes_of``'s hash, bound once (a module attribute's lookup per change otherwise).
 _sha256 = hashlib.sha256
 
@@ -319,7 +328,15 @@ class _Planner:
         return self.moves.coinciding(rem, self.list_at(card.id, rem.date, card.list_id))
 
     def skip(self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str) -> None:
-        self.skipped.append(Skipped(card_id, name, self.member(member_id), reason, aid))
+        # Skipped(card_id, name, member, reason, aid), drafted (``_ChangeDraft``).
+        skipped: Any = _SkippedDraft()
+        skipped.card_id = card_id
+        skipped.card_name = name
+        skipped.member = self.member(member_id)
+        skipped.reason = reason
+        skipped.action_id = aid
+        skipped.__class__ = Skipped
+        self.skipped.append(skipped)
 
     def propose(
         self, member_id: str, kind: EvidenceKind, action: MemberAction, move: MoveAction | None
@@ -342,7 +359,10 @@ class _Planner:
         list_name, short_link = self.list_names.get(list_id, ""), card.short_link
         prefix = f"add_member_to_card\0{card_id}\0"  # change_id(..., card, member, action)
         members, sha256 = self.members, _sha256
-        changes: list[Change] = []
+        # (username, member id, change), sorted as tuples: one card has one change a member,
+        # so their order is the first two's (a key function of two dotted lookups, called
+        # for each change, cost more than the rest of the sort).
+        decorated: list[tuple[str, str, Change]] = []
         for member_id, kind, action, move in found:
             try:
                 member, by = members[member_id], members[action.by]
@@ -376,10 +396,11 @@ class _Planner:
             change.member_on_card = False
             change.member_on_board = member_id in active
             change.__class__ = Change
-            changes.append(change)
-        if len(changes) > 1:
-            changes.sort(key=_member_key)
-        return changes
+            decorated.append((member.username, member_id, change))
+        if len(decorated) == 1:
+            return [decorated[0][2]]
+        decorated.sort()
+        return [change for _, _, change in decorated]
 
     # ------------------------------------------------------------------------------- rules
 
@@ -642,7 +663,3 @@ _skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_
 
 def _board_change_key(c: Change) -> tuple[str, ...]:
     return (c.board_name, c.board_id, c.member.username, c.member.id)
-
-
-#: The order of one card's changes: by member (username, id).
-_member_key = operator.attrgetter("member.username", "member.id")
