@@ -268,23 +268,42 @@ def _edited(edit: Any) -> bytes:
     return orjson.dumps(doc)
 
 
+#: Where things are in a plan's document: ``["Plan", options, changes, blocked, skipped,
+#: incomplete, value_skipped, unrestorable]``, options ``["PlanOptions", since, until, ...]``
+#: (a field each), and a tuple of objects a list of runs, ``[class name, column, ...]``: a
+#: column per field (``Change``'s member the 5th, its evidence, written whole, the 11th).
+CHANGES, OPTIONS, MEMBER, EVIDENCE = 2, 1, 5, 11
+
+
+def _evidence(doc: dict[str, Any]) -> list[Any]:
+    """The first evidence written in the document (a list: ``["Evidence", kind, ...]``)."""
+    return next(e for run in doc["plan"][CHANGES] for e in run[EVIDENCE] if e is not None)
+
+
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda d: d["plan"][2][0].pop(),  # a change a field short (defaults would hide it)
-        lambda d: d["plan"][2][0].append(True),  # one too many
-        lambda d: d["plan"][2][0].__setitem__(0, "Skipped"),  # a class that does not go there
-        lambda d: d["plan"][2][0].__setitem__(0, "Nothing"),  # no such class
-        lambda d: d["plan"][2][0].__setitem__(5, 10**6),  # no such member
-        lambda d: d["plan"][2][0].__setitem__(5, "ann"),  # a member by name, not place
+        lambda d: d["plan"][CHANGES][0].pop(),  # a run of changes a field short
+        lambda d: d["plan"][CHANGES][0].append([]),  # one too many
+        lambda d: d["plan"][CHANGES][0][1].pop(),  # a column shorter than the others
+        lambda d: d["plan"][CHANGES][0].__setitem__(0, "Skipped"),  # not a change
+        lambda d: d["plan"][CHANGES][0].__setitem__(0, "Nothing"),  # no such class
+        lambda d: d["plan"][CHANGES][0].__setitem__(1, "c-1"),  # a column that is not one
+        lambda d: d["plan"][CHANGES][0][MEMBER].__setitem__(0, 10**6),  # no such member
+        lambda d: d["plan"][CHANGES][0][MEMBER].__setitem__(0, "ann"),  # a member by name
+        lambda d: _evidence(d).pop(),  # an object a field short (defaults would hide it)
+        lambda d: _evidence(d).__setitem__(0, "Evidences"),
+        lambda d: _evidence(d).__setitem__(3, "yesterday"),  # its date
         lambda d: d["plan"].__setitem__(0, "PlanOptions"),  # not a plan
-        lambda d: d["plan"][1].__setitem__(1, "not a date"),
-        lambda d: d["plan"][1].__setitem__(1, 20261020),
+        lambda d: d["plan"][OPTIONS].__setitem__(1, "not a date"),
+        lambda d: d["plan"][OPTIONS].__setitem__(1, 20261020),
+        lambda d: d["plan"][OPTIONS].__setitem__(9, "l1"),  # lists: not a list
         lambda d: d["plan"].__setitem__(5, "k1"),  # incomplete: not a list
-        lambda d: d["plan"][1].__setitem__(9, "l1"),  # lists: not a list
-        lambda d: d["plan"].__setitem__(2, {}),
+        lambda d: d["plan"].__setitem__(CHANGES, {}),
+        lambda d: d["plan"][CHANGES].__setitem__(0, "Change"),  # a run that is not a list
         lambda d: d.__setitem__("shared", {}),
         lambda d: d.__setitem__("shared", ["ann"]),
+        lambda d: d["shared"][0].pop(),  # a member a field short
         lambda d: d.pop("plan"),
     ],
 )

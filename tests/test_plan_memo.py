@@ -249,9 +249,9 @@ def damaged_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
 
     def drop_an_id(body: bytes) -> bytes:
         doc = json.loads(body)
-        first = doc["plan"][2][0]  # ["Plan", options, changes, ...]: the first change
-        assert first[1] == cold.plan.changes[0].change_id
-        del first[1]
+        ids = doc["plan"][2][0][1]  # ["Plan", options, changes, ...]: the first run's ids
+        assert ids[0] == cold.plan.changes[0].change_id
+        del ids[0]
         return json.dumps(doc).encode()
 
     _rewrite_body(cache, drop_an_id, checksum=True)

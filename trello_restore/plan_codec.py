@@ -8,13 +8,16 @@ read back and compared with the plan before it was kept (a fifth of a second on 
 dataclasses themselves (``dataclasses.fields`` and their type hints), so it carries whatever
 field the models gain, and it refuses what it could not give back:
 
-* ``encode`` writes a dataclass as ``[class name, field, field, ...]`` in field order, a member
-  (``MemberRef``) once in a table and by its place there everywhere else, a date in ISO form,
-  a frozenset sorted, a tuple as a list; it checks each value's exact type against its field's
-  hint as it goes (``str``, ``bool``, ``int``, ``None``, a ``Literal``'s values' types,
-  ``datetime``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``frozenset[str]``, one of ``CLASSES``, and
-  unions of plain types or of one other type with ``None``), and raises ``NotCodable`` for
-  anything else, at once: the plan is then not memoised.
+* ``encode`` writes a dataclass as ``[class name, field, field, ...]`` in field order, a tuple
+  of them (a plan's changes, its skipped entries: most of it) by column, each run of one class
+  as ``[class name, column, column, ...]`` (read back by calling the class over the columns,
+  not one by one), a member (``MemberRef``) once in a table and by its place there everywhere
+  else, a date in ISO form, a frozenset sorted, another tuple as a list; it checks each
+  value's exact type against its field's hint as it goes (``str``, ``bool``, ``int``,
+  ``None``, a ``Literal``'s values' types, ``datetime``, ``tuple[X, ...]``, ``tuple[X, Y]``,
+  ``frozenset[str]``, one of ``CLASSES``, and unions of plain types or of one other type with
+  ``None``), and raises ``NotCodable`` for anything else, at once: the plan is then not
+  memoised.
 * ``decode`` turns the document back, each class by its hint.
 
 For values of those exact types each step is its own inverse: a ``str``, ``bool``, ``int`` or
@@ -36,6 +39,7 @@ import dataclasses
 import types
 from collections.abc import Callable
 from datetime import datetime
+from itertools import groupby
 from operator import attrgetter, contains
 from typing import Any, Literal, NamedTuple, Union, get_args, get_origin, get_type_hints
 
@@ -88,6 +92,9 @@ class _Field(NamedTuple):
     types: frozenset[type]
     encode: Callable[[Any, _Shared], Any] | None
     decode: Callable[[Any, list[Any]], Any] | None
+    #: The same for a column of such values at once, where it is quicker than one by one.
+    encode_all: Callable[[Any, _Shared], list[Any]] | None = None
+    decode_all: Callable[[Any, list[Any]], list[Any]] | None = None
 
 
 class _Shared:
@@ -118,7 +125,7 @@ def decode(data: bytes | str) -> Plan:
     rows = doc["shared"]
     if type(rows) is not list or not all(type(row) is list for row in rows):
         raise TypeError("the shared objects are lists")
-    shared = [_read_shared_row(row, []) for row in rows]
+    shared = [_make(_SHARED_ENTRY, row, []) for row in rows]
     plan = _read_object(Plan)(doc["plan"], shared)
     if type(plan) is not Plan:
         raise TypeError("not a plan")
@@ -141,17 +148,22 @@ def _hint(hint: Any) -> _Field:
     if origin in (Union, types.UnionType):
         return _union([_hint(a) for a in args], hint)
     if hint is datetime:
-        return _Field(frozenset({datetime}), _date, _read_date)
+        return _Field(frozenset({datetime}), _date, _read_date, _dates, _read_dates)
     if origin is tuple:
         return _tuple(args, hint)
-    if origin is frozenset and _hint(args[0]) == (frozenset({str}), None, None):
+    if origin is frozenset and _is_text(_hint(args[0])):
         return _Field(frozenset({frozenset}), _strings, _read_strings)
     if isinstance(hint, type) and hint in CLASSES:
         classes = frozenset(c for c in CLASSES if issubclass(c, hint))
         if hint is _SHARED:
-            return _Field(classes, _share, _read_shared)
+            return _Field(classes, _share, _read_shared, _share_all, _read_all_shared)
         return _Field(classes, _object(hint), _read_object(hint))
     raise TypeError(f"the plan codec cannot write a {hint!r}")
+
+
+def _is_text(field: _Field) -> bool:
+    """Strings as they are (``str``, or a ``Literal`` of strings)."""
+    return field.types == {str} and field.encode is None
 
 
 def _union(parts: list[_Field], hint: Any) -> _Field:
@@ -179,6 +191,8 @@ def _union(parts: list[_Field], hint: Any) -> _Field:
 def _tuple(args: tuple[Any, ...], hint: Any) -> _Field:
     """``tuple[X, ...]`` (a list of X) or ``tuple[X, Y, ...]`` (a list of its positions)."""
     if len(args) == 2 and args[1] is Ellipsis:
+        if args[0] in CLASSES and args[0] is not _SHARED:
+            return _objects(args[0])
         item = _hint(args[0])
         kinds, enc, dec = item.types, item.encode, item.decode
 
@@ -231,6 +245,14 @@ def _read_date(value: str, rows: list[Any]) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _dates(values: Any, shared: _Shared) -> list[str]:
+    return list(map(datetime.isoformat, values))
+
+
+def _read_dates(values: list[Any], rows: list[Any]) -> list[datetime]:
+    return list(map(datetime.fromisoformat, values))  # (not a string: TypeError)
+
+
 def _strings(value: frozenset[str], shared: _Shared) -> list[str]:
     _check(map(type, value), frozenset({str}), value)
     return sorted(value)
@@ -243,12 +265,27 @@ def _read_strings(value: list[str], rows: list[Any]) -> frozenset[str]:
 
 
 def _share(value: Any, shared: _Shared) -> int:
-    """The place of ``value`` (a ``_SHARED``) in the table, added there the first time."""
-    at = shared.index.get(value)
+    """The place of ``value`` (a ``_SHARED``) in the table, added there the first time (by
+    its fields' values, as ``_share_all``)."""
+    key = _SHARED_ENTRY.values(value)
+    at = shared.index.get(key)
     if at is None:
-        at = shared.index[value] = len(shared.rows)
+        at = shared.index[key] = len(shared.rows)
         shared.rows.append(_write_shared(value, shared)[1:])
     return at
+
+
+def _share_all(values: Any, shared: _Shared) -> list[int]:
+    """The places of ``values`` (``_SHARED``s) in the table, each added the first time. They
+    are told apart by their fields' values (as their equality does; the class is checked),
+    found with C's hashing rather than the dataclass's ``__hash__``, one call for them all."""
+    keys = list(map(_SHARED_ENTRY.values, values))
+    index = shared.index
+    for key, value in dict(zip(keys, values, strict=True)).items():
+        if key not in index:
+            index[key] = len(shared.rows)
+            shared.rows.append(_write_shared(value, shared)[1:])
+    return list(map(index.__getitem__, keys))
 
 
 def _read_shared(value: int, rows: list[Any]) -> Any:
@@ -257,80 +294,158 @@ def _read_shared(value: int, rows: list[Any]) -> Any:
     return rows[value]
 
 
+def _read_all_shared(values: list[Any], rows: list[Any]) -> list[Any]:
+    if not set(map(type, values)) <= {int}:
+        raise TypeError("a shared object is named by its place")
+    return list(map(rows.__getitem__, values))
+
+
 # ------------------------------------------------------------------------------ the classes
 
-#: Per hint in ``CLASSES``: the writer of each class a field of that hint may hold (by type),
-#: and the reader of each (by name); filled once every class is made (``_class``).
-_WRITERS: dict[type, dict[type, Callable[[Any, _Shared], list[Any]]]] = {}
-_READERS: dict[type, dict[str, Callable[[list[Any], list[Any]], Any]]] = {}
+
+class _Class(NamedTuple):
+    """A class of ``CLASSES``: its name, its fields' values (a tuple, in field order), each
+    field's types, and the conversions of the fields that are not plain (by field position:
+    one value, and a column of them)."""
+
+    cls: type
+    name: str
+    values: Callable[[Any], tuple[Any, ...]]
+    types: tuple[frozenset[type], ...]
+    encoders: tuple[tuple[int, Callable[[Any, _Shared], Any]], ...]
+    decoders: tuple[tuple[int, Callable[[Any, list[Any]], Any]], ...]
+    column_encoders: tuple[tuple[int, Callable[[Any, _Shared], list[Any]]], ...]
+    column_decoders: tuple[tuple[int, Callable[[Any, list[Any]], list[Any]]], ...]
+
+
+#: Per hint in ``CLASSES``: each class a field of that hint may hold (itself and its subclasses
+#: in ``CLASSES``), by type and by name; filled once every class is made (``_class``).
+_BY_TYPE: dict[type, dict[type, _Class]] = {}
+_BY_NAME: dict[type, dict[str, _Class]] = {}
 
 
 def _class(cls: type) -> None:
-    """The class's writer and reader, made from its dataclass fields and type hints, put under
-    each hint it may stand for (itself and its bases in ``CLASSES``)."""
+    """The class's entry, made from its dataclass fields and type hints, put under each hint
+    it may stand for (itself and its bases in ``CLASSES``)."""
     fields = dataclasses.fields(cls)
     if any(not f.init for f in fields):
         raise TypeError(f"the plan codec cannot make a {cls.__name__}: a field not in __init__")
     hints = get_type_hints(cls)
     of = [_hint(hints[f.name]) for f in fields]
-    names = [f.name for f in fields]
-    name = cls.__name__
-    get = attrgetter(*names)
-    values = get if len(names) > 1 else (lambda v: (get(v),))
-    kinds = tuple(f.types for f in of)
-    encoders = tuple((i + 1, f.encode) for i, f in enumerate(of) if f.encode is not None)
-    decoders = tuple((i, f.decode) for i, f in enumerate(of) if f.decode is not None)
-
-    def write(value: Any, shared: _Shared) -> list[Any]:
-        fields = values(value)
-        if not all(map(contains, kinds, map(type, fields))):
-            raise NotCodable(f"a field of {value!r} is not of its type")
-        out = [name, *fields]
-        for i, enc in encoders:
-            out[i] = enc(out[i], shared)
-        return out
-
-    count = len(fields)
-
-    def read(args: list[Any], rows: list[Any]) -> Any:
-        if len(args) != count:  # not the class's fields (defaults would hide one short)
-            raise TypeError(f"a {name} of {len(args)} fields, not {count}")
-        for i, dec in decoders:
-            args[i] = dec(args[i], rows)
-        return cls(*args)
-
+    get = attrgetter(*(f.name for f in fields))
+    entry = _Class(
+        cls,
+        cls.__name__,
+        get if len(fields) > 1 else (lambda v: (get(v),)),
+        tuple(f.types for f in of),
+        tuple((i, f.encode) for i, f in enumerate(of) if f.encode is not None),
+        tuple((i, f.decode) for i, f in enumerate(of) if f.decode is not None),
+        tuple((i, _encode_all(f)) for i, f in enumerate(of) if f.encode is not None),
+        tuple((i, _decode_all(f)) for i, f in enumerate(of) if f.decode is not None),
+    )
     for hint in CLASSES:
         if issubclass(cls, hint):
-            _WRITERS.setdefault(hint, {})[cls] = write
-            _READERS.setdefault(hint, {})[name] = read
+            _BY_TYPE.setdefault(hint, {})[cls] = entry
+            _BY_NAME.setdefault(hint, {})[entry.name] = entry
+
+
+def _encode_all(field: _Field) -> Callable[[Any, _Shared], list[Any]]:
+    enc = field.encode
+    assert enc is not None
+    return field.encode_all or (lambda values, shared: [enc(v, shared) for v in values])
+
+
+def _decode_all(field: _Field) -> Callable[[Any, list[Any]], list[Any]]:
+    dec = field.decode
+    assert dec is not None
+    return field.decode_all or (lambda values, rows: [dec(v, rows) for v in values])
 
 
 def _object(hint: type) -> Callable[[Any, _Shared], list[Any]]:
     """Writes a ``hint`` (or a subclass in ``CLASSES``) as ``[name, *fields]``."""
-    writers = _WRITERS.setdefault(hint, {})
+    entries = _BY_TYPE.setdefault(hint, {})
 
     def write(value: Any, shared: _Shared) -> list[Any]:
-        writer = writers.get(type(value))
-        if writer is None:
+        entry = entries.get(type(value))
+        if entry is None:
             raise NotCodable(f"a {type(value).__name__} where a {hint.__name__} goes")
-        return writer(value, shared)
+        fields = entry.values(value)
+        if not all(map(contains, entry.types, map(type, fields))):
+            raise NotCodable(f"a field of {value!r} is not of its type")
+        out = list(fields)
+        for i, enc in entry.encoders:
+            out[i] = enc(out[i], shared)
+        return [entry.name, *out]
 
     return write
 
 
 def _read_object(hint: type) -> Callable[[Any, list[Any]], Any]:
     """Reads what ``_object(hint)`` wrote (``KeyError`` for a class that does not go there)."""
-    readers = _READERS.setdefault(hint, {})
+    entries = _BY_NAME.setdefault(hint, {})
 
     def read(value: Any, rows: list[Any]) -> Any:
-        if type(value) is not list:
+        if type(value) is not list or not value:
             raise TypeError(f"a {hint.__name__} is a list")
-        return readers[value[0]](value[1:], rows)
+        return _make(entries[value[0]], value[1:], rows)
 
     return read
+
+
+def _make(entry: _Class, args: list[Any], rows: list[Any]) -> Any:
+    """An object of ``entry``'s class of its fields as written (``args``)."""
+    if len(args) != len(entry.types):  # not the class's fields (defaults would hide one short)
+        raise TypeError(f"a {entry.name} of {len(args)} fields, not {len(entry.types)}")
+    for i, dec in entry.decoders:
+        args[i] = dec(args[i], rows)
+    return entry.cls(*args)
+
+
+def _objects(hint: type) -> _Field:
+    """``tuple[hint, ...]`` (most of a plan: its changes, its skipped entries), written by
+    column: each run of items of one class as ``[name, column, column, ...]``, a column per
+    field; read back by calling the class over the columns."""
+    by_type = _BY_TYPE.setdefault(hint, {})
+    by_name = _BY_NAME.setdefault(hint, {})
+    kinds = frozenset(c for c in CLASSES if issubclass(c, hint))
+
+    def each(values: Any, shared: _Shared) -> Any:
+        _check(map(type, values), kinds, values)
+        runs = []
+        for cls, run in groupby(values, type):
+            entry = by_type[cls]
+            columns = list(zip(*map(entry.values, run), strict=True))
+            for kind, column in zip(entry.types, columns, strict=True):
+                _check(map(type, column), kind, column)
+            out: list[Any] = list(columns)
+            for i, enc in entry.column_encoders:
+                out[i] = enc(out[i], shared)
+            runs.append([entry.name, *out])
+        return runs
+
+    def read_each(values: Any, rows: list[Any]) -> Any:
+        if type(values) is not list:
+            raise TypeError(f"the {hint.__name__}s are a list")
+        made: list[Any] = []
+        for run in values:
+            if type(run) is not list or not run:
+                raise TypeError(f"a run of {hint.__name__}s is a list")
+            entry, columns = by_name[run[0]], run[1:]
+            if (
+                len(columns) != len(entry.types)
+                or not all(type(c) is list for c in columns)
+                or len(set(map(len, columns))) != 1
+            ):
+                raise TypeError(f"a run of {entry.name}s is not a column per field")
+            for i, dec in entry.column_decoders:
+                columns[i] = dec(columns[i], rows)
+            made.extend(map(entry.cls, *columns))
+        return tuple(made)
+
+    return _Field(frozenset({tuple}), each, read_each)
 
 
 for _cls in CLASSES:
     _class(_cls)
 _write_shared = _object(_SHARED)
-_read_shared_row = _READERS[_SHARED][_SHARED.__name__]
+_SHARED_ENTRY = _BY_NAME[_SHARED][_SHARED.__name__]
