@@ -30,7 +30,8 @@ back the same plan is never written, without reading it back (``tests/test_plan_
 holds it to that on plans of every kind and on values of the wrong type).
 
 A hint the codec does not know (a ``dict``, a ``float``, a union of two kinds of object) is an
-error when the module is imported: a new model field of such a type must be taught here first.
+error when the codec is first used (the first memo a run writes or reads, and every test of
+it): a new model field of such a type must be taught here first.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import dataclasses
 import types
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from itertools import groupby
 from operator import attrgetter, contains
 from typing import Any, Literal, NamedTuple, Union, get_args, get_origin, get_type_hints
@@ -108,6 +110,7 @@ class _Shared:
 def encode(plan: Plan) -> bytes:
     """The plan's JSON (UTF-8): ``{"shared": [...], "plan": [...]}``. ``NotCodable`` when a
     value is not of its field's type, or is one JSON cannot hold exactly."""
+    _made()
     shared = _Shared()
     doc = _object(Plan)(plan, shared)
     try:
@@ -119,13 +122,14 @@ def encode(plan: Plan) -> bytes:
 def decode(data: bytes | str) -> Plan:
     """The plan ``encode`` wrote. ``ValueError`` (also orjson's decode error), ``LookupError``
     or ``TypeError`` for a document it did not write."""
+    shared_entry = _made()
     doc = orjson.loads(data)
     if not isinstance(doc, dict):
         raise TypeError("not a plan codec document")
     rows = doc["shared"]
     if type(rows) is not list or not all(type(row) is list for row in rows):
         raise TypeError("the shared objects are lists")
-    shared = [_make(_SHARED_ENTRY, row, []) for row in rows]
+    shared = [_make(shared_entry, row, []) for row in rows]
     plan = _read_object(Plan)(doc["plan"], shared)
     if type(plan) is not Plan:
         raise TypeError("not a plan")
@@ -267,7 +271,7 @@ def _read_strings(value: list[str], rows: list[Any]) -> frozenset[str]:
 def _share(value: Any, shared: _Shared) -> int:
     """The place of ``value`` (a ``_SHARED``) in the table, added there the first time (by
     its fields' values, as ``_share_all``)."""
-    key = _SHARED_ENTRY.values(value)
+    key = _made().values(value)
     at = shared.index.get(key)
     if at is None:
         at = shared.index[key] = len(shared.rows)
@@ -279,7 +283,7 @@ def _share_all(values: Any, shared: _Shared) -> list[int]:
     """The places of ``values`` (``_SHARED``s) in the table, each added the first time. They
     are told apart by their fields' values (as their equality does; the class is checked),
     found with C's hashing rather than the dataclass's ``__hash__``, one call for them all."""
-    keys = list(map(_SHARED_ENTRY.values, values))
+    keys = list(map(_made().values, values))
     index = shared.index
     for key, value in dict(zip(keys, values, strict=True)).items():
         if key not in index:
@@ -445,7 +449,13 @@ def _objects(hint: type) -> _Field:
     return _Field(frozenset({tuple}), each, read_each)
 
 
-for _cls in CLASSES:
-    _class(_cls)
 _write_shared = _object(_SHARED)
-_SHARED_ENTRY = _BY_NAME[_SHARED][_SHARED.__name__]
+
+
+@cache
+def _made() -> _Class:
+    """Every class's entry made (once, on first use: reading the type hints is a few
+    milliseconds that a run without a memo need not spend); the shared class's."""
+    for cls in CLASSES:
+        _class(cls)
+    return _BY_NAME[_SHARED][_SHARED.__name__]
