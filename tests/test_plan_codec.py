@@ -238,8 +238,9 @@ def test_a_value_of_another_type_is_refused(why: str, plan: Plan) -> None:
 
 
 def test_a_hint_the_codec_does_not_know_is_an_error_when_it_is_made() -> None:
-    """A new model field of a type the codec cannot give back exactly stops the import (here:
-    the same check, for each such hint), rather than a memo that differs from its plan."""
+    """A new model field of a type the codec cannot give back exactly fails the codec's first
+    use, so every run and test that keeps a memo (here: the same check, for each such hint),
+    rather than a memo that differs from its plan."""
     for hint in (
         float,
         dict[str, str],
