@@ -130,8 +130,9 @@ class Part:
         born: Iterable[str] = (),
         pages: Mapping[str, Sequence[bytes]] | None = None,
     ) -> Part:
-        """A builder's pieces (read, not copied deeply: the builder is done); ``pages``: its
-        row lists' JSON, page by page (``Part.pages``)."""
+        """A builder's pieces (read, not copied deeply: the builder is done, and parses
+        nothing more — its ``seen`` is the part's ``ids``); ``pages``: its row lists' JSON,
+        page by page (``Part.pages``)."""
         stamps_of = b.card_stamps
         cards: dict[str, CardStamps] = {
             cid: {f: (getattr(info, f), *stamp) for f, stamp in stamps_of[cid].items()}

@@ -182,6 +182,7 @@ class Feed:
                         pages[name].append(encode_rows(name, rows[n:]))
 
     def parts(self) -> dict[Class, Part]:
+        """Its parts, once its last page is in (a part shares its builder's ids)."""
         out: dict[Class, Part] = {}
         for k, b in self.builders.items():
             with self._class_locks[k]:
