@@ -127,7 +127,7 @@ class Feed:
         self._lock = threading.Lock()
         #: Per class: its builder's ``ROW_LISTS`` written page by page, in the lists' order
         #: (each page's rows appended under its class's lock, as they were parsed).
-        self._pages: dict[Class, dict[str, list[bytes]]] = {
+        self._written: dict[Class, dict[str, list[bytes]]] = {
             k: {name: [] for name in ROW_LISTS} for k in CLASSES
         }
         self._class_locks = {k: threading.Lock() for k in CLASSES}
@@ -176,7 +176,7 @@ class Feed:
             try:
                 b.add(actions)  # HistoryError for what is not an action
             finally:  # what it parsed of the page, written (a page is parsed whole or fails)
-                pages = self._pages[k]
+                pages = self._written[k]
                 for name, rows, n in zip(ROW_LISTS, lists, before, strict=True):
                     if len(rows) > n:
                         pages[name].append(encode_rows(name, rows[n:]))
@@ -186,7 +186,7 @@ class Feed:
         out: dict[Class, Part] = {}
         for k, b in self.builders.items():
             with self._class_locks[k]:
-                out[k] = Part.of(b, self.born if k == "base" else (), self._pages[k])
+                out[k] = Part.of(b, self.born if k == "base" else (), self._written[k])
         return out
 
     def _tell(self) -> None:
