@@ -235,7 +235,7 @@ def _tuple(args: tuple[Any, ...], hint: Any) -> _Field:
 
 def _check(found: Any, kinds: frozenset[type], value: object) -> None:
     """``NotCodable`` unless each type ``found`` is one of ``kinds``."""
-    if not all(map(kinds.__contains__, found)):
+    if not kinds.issuperset(found):
         raise NotCodable(f"{value!r} holds a value of a type other than {sorted(map(str, kinds))}")
 
 
