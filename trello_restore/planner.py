@@ -59,6 +59,7 @@ from trello_restore.planner_scope import (
     Places,
     card_places,
     cards_in_scope,
+    in_plan_order,
     resolve_filters,
 )
 from trello_restore.planner_values import plan_values
@@ -150,6 +151,7 @@ def _by_card(actions: Sequence[MemberAction], since: datetime) -> tuple[_ByCard,
 
 
 def _group(actions: Iterable[MemberAction]) -> _ByCard:
+    """The actions per card, in their order."""
     by_card: _ByCard = {}
     get = by_card.get
     for a in actions:
@@ -219,7 +221,7 @@ class _Planner:
     replays the card to the cutoff; the move a removal came with is looked up in an index
     (``planner_scope.MoveIndex``), and a card's changes are built together once it is decided
     (``changes_of``), as drafts (``_ChangeDraft``). The cards are taken in the plan's order
-    (``in_plan_order``), so the changes come out sorted but for each card's few.
+    (``planner_scope.in_plan_order``), so the changes come out sorted but for each card's few.
     ``tests/planner_reference.py`` keeps the straightforward version the output is held to
     (``test_planner_speed_equivalence``)."""
 
@@ -341,8 +343,8 @@ class _Planner:
     def propose(
         self, member_id: str, kind: EvidenceKind, action: MemberAction, move: MoveAction | None
     ) -> None:
-        """Plan the change putting ``member_id`` back on the card at hand (``recorded`` and
-        ``silent_losses`` add their common case's to ``found`` themselves)."""
+        """Plan the change putting ``member_id`` back on the card at hand (``recorded`` adds
+        its common case's to ``found`` itself)."""
         self.found.append((member_id, kind, action, move))
 
     def changes_of(self, card: CardState, found: list[_Found]) -> list[Change]:
@@ -405,138 +407,124 @@ class _Planner:
     # ------------------------------------------------------------------------------- rules
 
     def plan(self) -> Plan:
-        ever_added = self.opts.mode == "ever-added"
-        earlier, later, in_window = self.earlier, self.later, self.in_window
-        every_card = self.wanted_lists is None and self.opts.cards is None  # no --list/--card
-        no_events: list[MemberAction] = []
-        found = self.found
+        earlier, later, no_events = self.earlier, self.later, ()
         for cid in self.scope.difference(self.state.cards):  # deleted: removals skipped
             info = self.h.cards.get(cid) or CardInfo(cid)
             for rem in (*earlier.get(cid, no_events), *later.get(cid, no_events)):
                 if rem.kind == "remove":
                     self.skip(cid, info.name, rem.member_id, "card_deleted", rem.id)
-        for card in self.in_plan_order():
-            cid = card.id
+        self.recorded(in_plan_order(self.state, self.scope, self.list_names))
+        return self.finish()
+
+    def recorded(self, cards: list[CardState]) -> None:
+        """Each card's member actions replayed, the cards in the plan's order; the changes of
+        each go to ``groups`` (``changes_of``).
+
+        Each removal is planned or skipped with the first reason of ``SKIP_ORDER`` that applies
+        (``card_deleted`` is ``plan``'s), in one backward pass over the card's actions: when a
+        removal is reached, ``later_add``/``later_remove`` hold the members added or removed
+        after it (``removed_after``: at or after the cutoff). The same pass replays the card
+        up to the cutoff: ``at_cutoff`` is each member's last action before it (an add: on the
+        card at the cutoff). Then the silent losses: members on the card at the cutoff, not on
+        it now, and not removed at or after it (not for an incomplete card; in mode
+        ``ever-added``, a card without a removal in the window gets ``ever_added`` instead).
+
+        ``before`` and ``after``: the card's actions before the cutoff and at or after it, in
+        date order. Removals are decided newest first; the order changes are planned in does
+        not show (``changes_of`` orders each card's by member, one card never has two changes
+        for one member, and the skipped are sorted whole). One loop for all cards, its
+        options and lookups read once: per card, a call and its set-up cost as much as a few of
+        its actions (100,000 cards on 1,000,000 actions)."""
+        o = self.opts
+        until, ever_added, only_recorded = o.until, o.mode == "ever-added", o.only_recorded
+        every_card = self.wanted_lists is None and o.cards is None  # no --list/--card
+        # ``decide``'s change made here when nothing but deactivation and the window can stop
+        # it: a selected card, no --removed-by/--by, no --cause (the common case: a call less
+        # and none of ``decide``'s filter tests per change).
+        unfiltered, deactivated, authors = self.unfiltered, self.deactivated, self.authors
+        movers, move_of, decide, skip = self.moves.movers, self.move_of, self.decide, self.skip
+        earlier, later, in_window, incomplete = (
+            self.earlier,
+            self.later,
+            self.in_window,
+            self.incomplete,
+        )
+        found, groups, changes_of = self.found, self.groups, self.changes_of
+        no_events: list[MemberAction] = []
+        for card in cards:
+            cid, on_card = card.id, card.member_ids
             before, after = earlier.get(cid, no_events), later.get(cid, no_events)
             selected = every_card or self.selected(card)
-            at_cutoff, removed_after = self.recorded(card, before, after, selected)
-            if cid in self.incomplete:
+            plain = selected and unfiltered
+            later_add: set[str] = set()
+            later_remove: set[str] = set()
+            # At or after the cutoff: in the window unless at or after ``until``.
+            for rem in reversed(after):
+                mid = rem.member_id
+                if rem.kind != "remove":
+                    later_add.add(mid)
+                    continue
+                # The reasons in SKIP_ORDER's order; the first that applies wins.
+                if mid in on_card:
+                    skip(cid, card.name, mid, "already_on_card", rem.id)
+                elif mid in later_add:
+                    skip(cid, card.name, mid, "re_added_later", rem.id)
+                elif mid in later_remove:
+                    skip(cid, card.name, mid, "removed_again_later", rem.id)
+                else:
+                    inside = until is None or rem.date < until
+                    if plain and inside and not rem.deactivated and mid not in deactivated:
+                        move = move_of(card, rem) if rem.by in movers else None
+                        found.append((mid, "recorded_removal", rem, move))
+                    else:
+                        decide(card, rem, selected, inside)
+                later_remove.add(mid)
+            # Before the cutoff: outside the window; the first seen of each member is its last.
+            removed_after = later_remove  # copied when a removal before the cutoff is added
+            at_cutoff: dict[str, MemberAction] = {}
+            last = at_cutoff.setdefault
+            for rem in reversed(before):
+                mid = rem.member_id
+                last(mid, rem)
+                if rem.kind != "remove":
+                    later_add.add(mid)
+                    continue
+                if mid in on_card:
+                    skip(cid, card.name, mid, "already_on_card", rem.id)
+                elif mid in later_add:
+                    skip(cid, card.name, mid, "re_added_later", rem.id)
+                elif mid in later_remove:
+                    skip(cid, card.name, mid, "removed_again_later", rem.id)
+                elif not selected or (authors is not None and rem.by not in authors):
+                    # ``decide``'s first reason, without the call: most old removals on a long
+                    # board are by someone other than --removed-by (52,900 on the 272,000-action
+                    # one).
+                    skip(cid, card.name, mid, "filtered", rem.id)
+                else:
+                    decide(card, rem, selected, False)
+                if later_remove is removed_after:
+                    later_remove = set(removed_after)
+                later_remove.add(mid)
+            if cid in incomplete:
                 pass  # the replay cannot support implied changes
             # (A removal in the window is at or after the cutoff.)
             elif ever_added and not any(e.kind == "remove" and in_window(e.date) for e in after):
                 self.ever_added(card, (*before, *after), selected)
-            elif at_cutoff:
-                self.silent_losses(card, at_cutoff, removed_after, selected)
+            else:  # the silent losses
+                proposing = selected and not only_recorded  # else ``implied`` skips them
+                for mid, add in at_cutoff.items():
+                    # The add read last: a card's actions lie scattered in memory, and only
+                    # those that may become a change's evidence (read then anyway) are worth a
+                    # read.
+                    if mid in on_card or mid in removed_after or add.kind != "add":
+                        continue
+                    if proposing and mid not in deactivated:  # ``implied``'s change, inlined
+                        found.append((mid, "reconstructed", add, None))
+                    else:
+                        self.implied(card, mid, "reconstructed", add, selected)
             if found:
-                self.groups.append(self.changes_of(card, found))
+                groups.append(changes_of(card, found))
                 found.clear()
-        return self.finish()
-
-    def in_plan_order(self) -> list[CardState]:
-        """The cards in scope that exist now, in the plan's order: by board (name, id), list
-        (name, id) and card (name, id). Each card's changes are proposed together, so they come
-        out in the plan's order but for the order of each card's few (by member: ``finish``).
-
-        Sorted by card name, then placed by board and list (the cards of a list keep that
-        order): a sort on one string is cheaper than one on tuples, whose every comparison
-        compares the equal board and list first. Cards whose names tie are sorted by id first
-        (the sort is stable)."""
-        scope = self.scope
-        cards = [card for cid, card in self.state.cards.items() if cid in scope]
-        cards.sort(key=_NAME)
-        names = [card.name for card in cards]
-        if len(set(names)) < len(names):
-            cards.sort(key=_ID)
-            cards.sort(key=_NAME)
-        places: dict[tuple[str, str], list[CardState]] = {}
-        for card in cards:
-            place = (card.board_id, card.list_id)
-            found = places.get(place)
-            if found is None:
-                places[place] = [card]
-            else:
-                found.append(card)
-        boards, list_names = self.state.boards, self.list_names
-
-        def order(place: tuple[str, str]) -> tuple[str, str, str, str]:
-            board = boards.get(place[0])  # none: the card has no change (``changes_of`` fails)
-            name, bid = (board.name, board.id) if board is not None else ("", place[0])
-            return (name, bid, list_names.get(place[1], ""), place[1])
-
-        return [card for place in sorted(places, key=order) for card in places[place]]
-
-    def recorded(
-        self,
-        card: CardState,
-        before: list[MemberAction],
-        after: list[MemberAction],
-        selected: bool,
-    ) -> tuple[dict[str, MemberAction], set[str]]:
-        """Each removal, planned or skipped with the first reason of ``SKIP_ORDER`` that
-        applies (``card_deleted`` is ``plan``'s), in one backward pass over the card's actions:
-        when a removal is reached, ``later_add``/``later_remove`` hold the members added or
-        removed after it. The same pass replays the card up to the cutoff for
-        ``silent_losses``: it returns, per member, the member's last action before the cutoff
-        (an add: on the card at the cutoff), and the members removed at or after it.
-
-        ``before`` and ``after``: the card's actions before the cutoff and at or after it, in
-        date order. Removals are decided newest first; the order they are proposed in does not
-        show (``finish`` orders each card's changes by member, one card never has two changes
-        for one member, and the skipped are sorted whole)."""
-        until, on_card, decide = self.opts.until, card.member_ids, self.decide
-        # ``decide``'s change made here when nothing but deactivation and the window can stop
-        # it: a selected card, no --removed-by/--by, no --cause (the common case: a call less
-        # and none of ``decide``'s filter tests per change).
-        plain = selected and self.unfiltered
-        deactivated, movers, authors = self.deactivated, self.moves.movers, self.authors
-        found = self.found
-        later_add: set[str] = set()
-        later_remove: set[str] = set()
-        # At or after the cutoff: in the window unless at or after ``until``.
-        for rem in reversed(after):
-            mid = rem.member_id
-            if rem.kind != "remove":
-                later_add.add(mid)
-                continue
-            # The reasons in SKIP_ORDER's order; the first that applies wins.
-            if mid in on_card:
-                self.skip(card.id, card.name, mid, "already_on_card", rem.id)
-            elif mid in later_add:
-                self.skip(card.id, card.name, mid, "re_added_later", rem.id)
-            elif mid in later_remove:
-                self.skip(card.id, card.name, mid, "removed_again_later", rem.id)
-            else:
-                in_window = until is None or rem.date < until
-                if plain and in_window and not rem.deactivated and mid not in deactivated:
-                    move = self.move_of(card, rem) if rem.by in movers else None
-                    found.append((mid, "recorded_removal", rem, move))
-                else:
-                    decide(card, rem, selected, in_window)
-            later_remove.add(mid)
-        removed_after = later_remove.copy()
-        # Before the cutoff: outside the window; the first seen of each member is its last.
-        at_cutoff: dict[str, MemberAction] = {}
-        last = at_cutoff.setdefault
-        for rem in reversed(before):
-            mid = rem.member_id
-            last(mid, rem)
-            if rem.kind != "remove":
-                later_add.add(mid)
-                continue
-            if mid in on_card:
-                self.skip(card.id, card.name, mid, "already_on_card", rem.id)
-            elif mid in later_add:
-                self.skip(card.id, card.name, mid, "re_added_later", rem.id)
-            elif mid in later_remove:
-                self.skip(card.id, card.name, mid, "removed_again_later", rem.id)
-            elif not selected or (authors is not None and rem.by not in authors):
-                # ``decide``'s first reason, without the call: most old removals on a long
-                # board are by someone other than --removed-by (52,900 on the 272,000-action one).
-                self.skip(card.id, card.name, mid, "filtered", rem.id)
-            else:
-                decide(card, rem, selected, False)
-            later_remove.add(mid)
-        return at_cutoff, removed_after
 
     def decide(self, card: CardState, rem: MemberAction, selected: bool, in_window: bool) -> None:
         """A removal of someone not on the card and not added or removed after it: the rest of
@@ -559,27 +547,6 @@ class _Planner:
         else:
             move = move or self.move_of(card, rem)
             self.propose(rem.member_id, "recorded_removal", rem, move)
-
-    def silent_losses(
-        self,
-        card: CardState,
-        at_cutoff: dict[str, MemberAction],
-        removed_after: set[str],
-        selected: bool,
-    ) -> None:
-        """Members on the card at the cutoff (their last action before it an add), not on it
-        now, and not removed at or after it."""
-        on_card, deactivated, found = card.member_ids, self.deactivated, self.found
-        proposing = selected and not self.opts.only_recorded  # else ``implied`` skips them
-        for mid, add in at_cutoff.items():
-            # The add read last: a card's actions lie scattered in memory, and only those that
-            # may become a change's evidence (which ``propose`` reads anyway) are worth a read.
-            if mid in on_card or mid in removed_after or add.kind != "add":
-                continue
-            if proposing and mid not in deactivated:  # ``implied``'s change, inlined
-                found.append((mid, "reconstructed", add, None))
-            else:
-                self.implied(card, mid, "reconstructed", add, selected)
 
     def ever_added(self, card: CardState, events: Iterable[MemberAction], selected: bool) -> None:
         last_add: dict[str, MemberAction] = {}
@@ -609,8 +576,8 @@ class _Planner:
     def finish(self) -> Plan:
         """The card changes (and the blocked ones) in the plan's order: by board, list, card
         (names, then ids) and member (username, id). Every change of a card shares its place
-        up to the member, and the cards were taken in that order (``in_plan_order``), so only
-        each card's few changes are sorted, by member."""
+        up to the member, and the cards were taken in that order (``in_plan_order``); each
+        card's few changes were sorted by member as they were built (``changes_of``)."""
         changes: list[Change] = []
         blocked: list[Blocked] = []
         grants: dict[tuple[str, str], Change] = {}
@@ -649,13 +616,9 @@ class _Planner:
         )
 
 
-#: A member action's date (the binary search for the cutoff); a card's place's date; an
-#: indexed move's date and place in the history; a card's name and id (``in_plan_order``).
+#: A member action's date (the binary search for the cutoff); a card's place's date.
 _DATE = operator.attrgetter("date")
 _FIRST = operator.itemgetter(0)
-_DATE_POSITION = operator.itemgetter(0, 1)
-_NAME = operator.attrgetter("name")
-_ID = operator.attrgetter("id")
 #: The order of the skipped: by card (name, id), member id and action id (the member rule's
 #: always have one).
 _skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_id")

@@ -7,7 +7,8 @@ following a move, only the cards that moved between it and a named board (its ot
 supply nothing but history). ``resolve_filters`` checks ``--removed-by``, ``--by``, ``--list``
 and ``--card`` against what the fetch saw and refuses a value that matches nothing in scope.
 Also the history's lookups the scope and the planner share: each card's places
-(``card_places``) and the moves per author and card or list (``MoveIndex``).
+(``card_places``) and the moves per author and card or list (``MoveIndex``); and the cards in
+scope in the plan's order (``in_plan_order``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from trello_restore.errors import UsageError
 from trello_restore.models import (
     MOVE_WINDOW_SECONDS,
+    CardState,
     History,
     MemberAction,
     MemberRef,
@@ -33,7 +35,14 @@ from trello_restore.models import (
     quote_name,
 )
 
-__all__ = ["MoveIndex", "Places", "card_places", "cards_in_scope", "resolve_filters"]
+__all__ = [
+    "MoveIndex",
+    "Places",
+    "card_places",
+    "cards_in_scope",
+    "in_plan_order",
+    "resolve_filters",
+]
 
 
 #: Per card, its places (date, list id) in date order.
@@ -99,6 +108,46 @@ def cards_in_scope(
             if _was_in_moved_list(places.get(cid, []), current, list_moves):
                 out.add(cid)
     return frozenset(out)
+
+
+def in_plan_order(
+    state: State, scope: frozenset[str], list_names: Mapping[str, str]
+) -> list[CardState]:
+    """The cards in scope that exist now, in the plan's order: by board (name, id), list
+    (name, id) and card (name, id). The planner plans each card's changes together, so they
+    come out in the plan's order but for the order of each card's few (by member).
+
+    Sorted by card name, then placed by board and list (the cards of a list keep that order):
+    a sort on one string is cheaper than one on tuples, whose every comparison compares the
+    equal board and list first. Cards whose names tie are sorted by id first (the sort is
+    stable)."""
+    cards = [card for cid, card in state.cards.items() if cid in scope]
+    cards.sort(key=_NAME)
+    names = [card.name for card in cards]
+    if len(set(names)) < len(names):
+        cards.sort(key=_ID)
+        cards.sort(key=_NAME)
+    places: dict[tuple[str, str], list[CardState]] = {}
+    for card in cards:
+        place = (card.board_id, card.list_id)
+        found = places.get(place)
+        if found is None:
+            places[place] = [card]
+        else:
+            found.append(card)
+    boards = state.boards
+
+    def order(place: tuple[str, str]) -> tuple[str, str, str, str]:
+        board = boards.get(place[0])  # none: the card has no change (the planner fails)
+        name, bid = (board.name, board.id) if board is not None else ("", place[0])
+        return (name, bid, list_names.get(place[1], ""), place[1])
+
+    return [card for place in sorted(places, key=order) for card in places[place]]
+
+
+#: A card's name and id (``in_plan_order``).
+_NAME = operator.attrgetter("name")
+_ID = operator.attrgetter("id")
 
 
 def _was_in_moved_list(
