@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import gc
 import random
+import sys
 from dataclasses import FrozenInstanceError, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from trello_restore.models import (
     Membership,
     MoveAction,
     PlanOptions,
+    Skipped,
     State,
 )
 from trello_restore.planner import build_plan
@@ -443,3 +445,94 @@ def test_planned_removals_are_not_decided_one_by_one(monkeypatch: pytest.MonkeyP
     calls.clear()
     build_plan(history, state, PlanOptions(since=since, removed_by="user0"))
     assert "planned" in calls
+
+
+def _many_cards_world() -> tuple[History, State, datetime]:
+    """200 cards, each with five members added before the cutoff and removed silently (none
+    on the card now), a recorded removal after it, and a member added before the cutoff,
+    removed before it and added again (on the card at the cutoff)."""
+    members = [f"m{i:023d}" for i in range(8)]
+    board = BoardState("b" * 24, "Board", {m: Membership(m, "normal") for m in members})
+    cards = [f"k{i:023d}" for i in range(200)]
+    actions: list[MemberAction] = []
+
+    def act(at: int, kind: Literal["add", "remove"], card: str, member: str) -> None:
+        i = len(actions)
+        when = T0 + timedelta(seconds=at)
+        actions.append(MemberAction(f"a{i:023d}", kind, when, card, member, members[7], board.id))
+
+    for n, card in enumerate(cards):
+        for m in members[:5]:
+            act(n, "add", card, m)
+        act(1000 + n, "add", card, members[5])
+        act(2000 + n, "remove", card, members[5])
+        act(3000 + n, "add", card, members[5])
+        act(6000 + n, "remove", card, members[0])  # after the cutoff: recorded
+    state = State(
+        {board.id: board},
+        {c: CardState(c, c, c[-8:], board.id, "l" * 24, False, ()) for c in cards},
+    )
+    names = {m: MemberRef(m, f"user{7 - i}") for i, m in enumerate(members)}  # not in id order
+    actions.sort(key=lambda a: (a.date, a.id))
+    history = History(tuple(actions), (), {}, (), {}, names)
+    return history, state, T0 + timedelta(seconds=5000)
+
+
+def test_the_planner_calls_no_function_per_change_or_action() -> None:
+    """The member rule runs as one loop over the cards (``_Planner.recorded``) and builds each
+    card's changes in one call (``changes_of``): the planner's own functions are called about
+    once per card with changes, not once per change or per action (on 1,000,000 actions the
+    calls and their set-up were a tenth of the planning). Fails on the planner before, which
+    called ``recorded`` and ``silent_losses`` for each card and ``propose`` for each change.
+    The plan is the reference's."""
+    history, state, since = _many_cards_world()
+    options = PlanOptions(since=since)
+    calls = 0
+
+    def count(frame: Any, event: str, arg: object) -> None:
+        nonlocal calls
+        code = frame.f_code
+        # (``skip`` and its ``member`` are called once per skipped candidate, as before.)
+        if event == "call" and code.co_filename == planner.__file__:
+            calls += code.co_name not in ("skip", "member")
+
+    sys.setprofile(count)
+    try:
+        plan = build_plan(history, state, options)
+    finally:
+        sys.setprofile(None)
+    assert _same_plan(history, state, options) == len(plan.changes) + len(plan.skipped)
+    cards = len(state.cards)
+    assert len(plan.changes) == 6 * cards  # five silent losses and a recorded removal each
+    # ``changes_of`` and its list comprehension per card, and a few per plan.
+    assert calls <= 2 * cards + 20
+
+
+def test_the_drafts_store_by_slot_and_become_their_classes() -> None:
+    """Changes, their evidence and the skipped are built as drafts: subclasses adding no slot,
+    with ``object``'s ``__setattr__`` and ``__delattr__`` (with the frozen class's either,
+    every store is a call of ``__setattr__``, four times slower) and no ``__init__`` of their
+    own. What comes out is of the frozen class, equal to the same built by its constructor.
+    Fails on the planner before, whose drafts were classes of their own and which built the
+    skipped by their constructor."""
+    for draft, frozen in (
+        (planner._ChangeDraft, Change),
+        (planner._EvidenceDraft, Evidence),
+        (planner._SkippedDraft, Skipped),
+    ):
+        assert draft.__bases__ == (frozen,)
+        assert draft.__slots__ == ()
+        assert draft.__setattr__ is object.__setattr__
+        assert draft.__delattr__ is object.__delattr__
+        assert draft.__init__ is object.__init__
+    history, state, since, _ = _random_world(3)
+    skipped = build_plan(history, state, PlanOptions(since=since)).skipped
+    assert skipped
+    for item in skipped:
+        assert type(item) is Skipped
+        built = Skipped(**{f.name: getattr(item, f.name) for f in fields(Skipped)})
+        assert item == built
+        assert repr(item) == repr(built)
+        assert hash(item) == hash(built)
+        with pytest.raises(FrozenInstanceError):
+            item.reason = "filtered"  # type: ignore[misc]
