@@ -1,5 +1,5 @@
 """Files that are either whole or absent: the one atomic write of the plan file, the last-run
-state and a journal's first line."""
+state and a journal's first line; and text gzip'd in large pieces (``gzipped``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import os
 import re
 import tempfile
 import time
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["STALE_TEMP", "sweep_stale_temps", "write_atomic"]
+__all__ = ["STALE_TEMP", "gzipped", "sweep_stale_temps", "write_atomic"]
 
 #: How old a temporary file of ``write_atomic`` must be to be taken for a dead run's: a write
 #: takes seconds, so a live writer's (another run's, at the same time) is far younger.
@@ -98,3 +100,27 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+#: How much of a store's text is compressed at once (``gzipped``).
+BATCH = 1 << 22
+
+
+def gzipped(chunks: Iterable[bytes]) -> bytes:
+    """These pieces of text as one gzip member (level 1, as ``gzip.compress``), compressed
+    a few MB at a time: zlib lets the interpreter go while it compresses, and a call per
+    small piece would wait for it again each time (the planning holds it meanwhile): a
+    history store's body (``HistoryStore.save``)."""
+    out: list[bytes] = []
+    z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    batch: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            out.append(z.compress(b"".join(batch)))
+            batch, size = [], 0
+    out.append(z.compress(b"".join(batch)))
+    out.append(z.flush())
+    return b"".join(out)

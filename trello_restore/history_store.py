@@ -46,7 +46,7 @@ from typing import Any
 import orjson
 
 from trello_restore.fetched import born_in_feed
-from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
+from trello_restore.fsutil import gzipped, private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history import HistoryBuilder, parse_date
 from trello_restore.history_parts import (
     CLASSES,
@@ -513,7 +513,7 @@ class HistoryStore:
         written. A failure is a notice, not an error: the next run reads the history from
         Trello again."""
         path = self.path(history.board_id)
-        data = _gzipped(history.chunks())
+        data = gzipped(history.chunks())
         try:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
@@ -589,29 +589,6 @@ class HistoryStore:
         with contextlib.suppress(OSError):
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
-
-
-#: How much of a store's text is compressed at once (``_gzipped``).
-BATCH = 1 << 22
-
-
-def _gzipped(chunks: Iterable[bytes]) -> bytes:
-    """These pieces of text as one gzip member (level 1, as ``gzip.compress``), compressed
-    a few MB at a time: zlib lets the interpreter go while it compresses, and a call per
-    small piece would wait for it again each time (the planning holds it meanwhile)."""
-    out: list[bytes] = []
-    z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    batch: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= BATCH:
-            out.append(z.compress(b"".join(batch)))
-            batch, size = [], 0
-    out.append(z.compress(b"".join(batch)))
-    out.append(z.flush())
-    return b"".join(out)
 
 
 #: How far ahead of this machine's clock a kept action's date may be (Trello's clock and this
