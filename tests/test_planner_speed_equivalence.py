@@ -504,8 +504,8 @@ def test_the_planner_calls_no_function_per_change_or_action() -> None:
     assert _same_plan(history, state, options) == len(plan.changes) + len(plan.skipped)
     cards = len(state.cards)
     assert len(plan.changes) == 6 * cards  # five silent losses and a recorded removal each
-    # ``changes_of`` and its list comprehension per card, and a few per plan.
-    assert calls <= 2 * cards + 20
+    # ``changes_of`` per card, and a few per plan.
+    assert calls <= cards + 20
 
 
 def test_the_drafts_store_by_slot_and_become_their_classes() -> None:

@@ -399,10 +399,8 @@ class _Planner:
             change.member_on_board = member_id in active
             change.__class__ = Change
             decorated.append((member.username, member_id, change))
-        if len(decorated) == 1:
-            return [decorated[0][2]]
         decorated.sort()
-        return [change for _, _, change in decorated]
+        return list(map(_THIRD, decorated))  # (a comprehension: a function call)
 
     # ------------------------------------------------------------------------------- rules
 
@@ -619,6 +617,8 @@ class _Planner:
 #: A member action's date (the binary search for the cutoff); a card's place's date.
 _DATE = operator.attrgetter("date")
 _FIRST = operator.itemgetter(0)
+#: A change, from its (username, member id, change) (``changes_of``).
+_THIRD = operator.itemgetter(2)
 #: The order of the skipped: by card (name, id), member id and action id (the member rule's
 #: always have one).
 _skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_id")
