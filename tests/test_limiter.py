@@ -94,6 +94,23 @@ def test_saturated_while_a_request_waits_for_the_window() -> None:
     assert not limiter.saturated()
 
 
+def test_a_wait_that_ends_in_an_error_is_no_longer_counted_as_waiting() -> None:
+    """Ctrl-C in the middle of a wait: the request is not sent, and ``saturated`` does not
+    count it as waiting any more."""
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        assert limiter.saturated()
+        raise KeyboardInterrupt
+
+    limiter = RateLimiter(1, 10.0, clock=clock, sleep=sleep)
+    _send(limiter)
+    with pytest.raises(KeyboardInterrupt):
+        limiter.acquire()
+    assert not limiter.saturated()
+    assert limiter.acquired == 1
+
+
 def test_never_more_than_the_limit_in_any_window() -> None:
     """Requests at uneven times: no 10 s window ever holds more than the limit."""
     limiter, clock = _limiter(limit=5)

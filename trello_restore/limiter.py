@@ -350,33 +350,37 @@ class RateLimiter:
         """Block until one more request may be sent; it holds a slot until ``release``. With
         ``stop``: raise ``Stopping`` instead, at once, when it is set (before or while waiting;
         ``wake`` ends a wait for a request on its way)."""
-        while True:
-            with self._cond:
-                # Under the lock: ``wake`` (after ``stop`` is set) cannot slip in between.
-                if stop is not None and stop.is_set():
-                    raise Stopping
-                now = self._clock()
-                wait = self._wait(now)
-                if wait <= 0:
-                    self._flying.append(now)
-                    self.acquired += 1
-                    return Slot(now)
-                self._waiting += 1
-                if wait == math.inf:
-                    # Only requests still on their way hold the window: one coming back frees
-                    # nothing before a window later, so wait for it, then compute again.
-                    try:
-                        self._cond.wait(self.window_s)
-                    finally:
+        waiting = False  # counted in ``_waiting`` (``saturated``), until it asks again
+        try:
+            while True:
+                with self._cond:
+                    if waiting:
                         self._waiting -= 1
-                    continue
-                self.waited_s += wait
-            try:
+                        waiting = False
+                    # Under the lock: ``wake`` (after ``stop`` is set) cannot slip in between.
+                    if stop is not None and stop.is_set():
+                        raise Stopping
+                    now = self._clock()
+                    wait = self._wait(now)
+                    if wait <= 0:
+                        self._flying.append(now)
+                        self.acquired += 1
+                        return Slot(now)
+                    self._waiting += 1
+                    waiting = True
+                    if wait == math.inf:
+                        # Only requests still on their way hold the window: one coming back
+                        # frees nothing before a window later, so wait for it, then compute
+                        # again.
+                        self._cond.wait(self.window_s)
+                        continue
+                    self.waited_s += wait
                 if stop is None:
                     self._sleep(wait)
                 else:
                     stop.wait(wait)
-            finally:
+        finally:
+            if waiting:  # left while waiting (an error in the wait)
                 with self._cond:
                     self._waiting -= 1
 
