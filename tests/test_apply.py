@@ -477,16 +477,26 @@ def test_one_lock_module_for_applies_and_one_shot_runs(tmp_path: Path) -> None:
     locks = lock_dir(tmp_path / "state")
     assert locks == tmp_path / "state" / "locks"
     busy_board = r"applying or undoing this board b1 \(lock .*board-b1"
-    with apply_lock(lock_names("ab" * 32, ["b1"]), locks), run_lock(locks, ["b1", "b1"]) as held:
+    # A one-shot run holds its boards, then its apply takes theirs.
+    with run_lock(locks, ["b1", "b1"]) as held, apply_lock(lock_names("ab" * 32, ["b1"]), locks):
         assert held == locks
         with pytest.raises(LockHeld, match=busy_board), apply_lock(["board-b1"], locks):
             pass  # pragma: no cover - the lock is held
         with pytest.raises(LockHeld, match=r"working on these boards .*try again later"):
             run_lock(locks, ["b1"]).__enter__()
+    # An apply or undo writing to a board: a one-shot run does not plan beside it.
+    with apply_lock(lock_names("cd" * 32, ["b1"]), locks):
+        with pytest.raises(LockHeld, match=busy_board):
+            run_lock(locks, ["b1"]).__enter__()
+        with run_lock(locks, ["b2"]):
+            pass
     assert sorted(p.name for p in locks.iterdir()) == [
         "board-b1.lock",
+        "board-b2.lock",
         f"plan-{'ab' * 8}.lock",
+        f"plan-{'cd' * 8}.lock",
         "run-board-b1.lock",
+        "run-board-b2.lock",
     ]
     blocker = tmp_path / "a-file"
     blocker.write_text("")

@@ -23,7 +23,7 @@ from click.testing import Result
 from trello_restore import cli
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
-from trello_restore.locks import lock_dir, run_lock
+from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
 from trello_restore.logs import LOG_BACKUPS
 from trello_restore.sandbox.scenario import Scenario, generate
 
@@ -222,6 +222,27 @@ def test_state_is_per_set_of_boards(
 
 
 # ------------------------------------------------------------------------------- the lock
+
+
+def test_a_run_does_not_plan_while_an_apply_or_undo_writes_to_its_boards(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """An apply or undo holding the team board (its ``board-`` lock): a one-shot run exits 6
+    before it reads the history, instead of planning on a state that is changing under it
+    and applying that plan once the other is done. A dry run is not stopped."""
+    args = [*_set_b(scenario), "--since", _since(scenario), *CRON[2:]]
+    with apply_lock(lock_names("ef" * 32, [scenario.team.id]), lock_dir(home / "state")):
+        sb.server.request_log.clear()
+        r = invoke(*args)
+        one_line_error(
+            r, ExitCode.LOCKED, "applying or undoing this board " + scenario.team.id,
+            "wait for it to finish",
+        )  # fmt: skip
+        assert _writes(sb) == []
+        assert not [x for x in sb.server.request_log if x.path.endswith("/actions")]
+        dry = invoke(*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--quiet")
+        assert dry.exit_code == 0, dry.output
+    assert _summary(invoke(*args))["outcome"] == "applied"
 
 
 def test_overlapping_run_exits_at_once_with_the_lock_code(

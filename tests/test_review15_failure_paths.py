@@ -209,8 +209,9 @@ def test_a_run_blocked_by_another_plans_apply_names_that_plan(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:
     """Another run is applying another plan on the team board (its journal has a write in
-    flight; it holds that plan's lock): the one-shot run exits 6 naming that plan and its
-    journal, not "this plan", and writes nothing."""
+    flight; it holds that plan's and the board's locks): the one-shot run exits 6 before it
+    reads the history (the board's lock is looked at with its own), saying the board is being
+    applied or undone, not "this plan", and writes nothing."""
     state = home / "state"
     digest = "ab" * 32
     path = journal_path(state, digest)
@@ -232,10 +233,12 @@ def test_a_run_blocked_by_another_plans_apply_names_that_plan(
     with apply_lock(lock_names(digest, [scenario.team.id]), lock_dir(state)):
         r = invoke(*_boards(scenario), "--since", _since(scenario), "--yes", "--quiet")
     line = one_line_error(
-        r, ExitCode.LOCKED, f"plan {digest[:16]} (journal {path})", "wait for it to finish"
-    )
+        r, ExitCode.LOCKED, f"applying or undoing this board {scenario.team.id}",
+        "wait for it to finish",
+    )  # fmt: skip
     assert "this plan" not in line
     assert _writes(sb) == []
+    assert not [x for x in sb.server.request_log if x.path.endswith("/actions")]
 
 
 # ------------------------------------------------------------ 5. undo of an undone journal

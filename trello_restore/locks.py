@@ -10,10 +10,10 @@ Two sets of names:
 - ``lock_names(digest, boards)``: an apply or undo of a plan holds ``plan-<digest>`` and
   ``board-<id>`` for each board it changes (``apply_lock``);
 - ``run_lock(lock_dir, boards)``: a one-shot run (plan and apply) holds ``run-board-<id>``
-  from before it reads the boards' history. They are not the ``board-<id>`` locks, which the
-  apply inside the same run takes later (a second ``FileLock`` on the same file in one process
-  would not get it), so an ``apply PLAN`` or ``undo`` on the same board still conflicts with
-  the run at apply time.
+  from before it reads the boards' history, and stops at once if an apply or undo holds one of
+  their ``board-<id>`` locks then. It does not hold those: the apply inside the same run takes
+  them later (a second ``FileLock`` on the same file in one process would not get it), so an
+  ``apply PLAN`` or ``undo`` on the same board still conflicts with the run at apply time.
 """
 
 from __future__ import annotations
@@ -101,7 +101,15 @@ def apply_lock(
     return hold(directory, names, others)
 
 
-def run_lock(directory: Path, board_ids: Iterable[str]) -> contextlib.AbstractContextManager[Path]:
+@contextlib.contextmanager
+def run_lock(directory: Path, board_ids: Iterable[str]) -> Iterator[Path]:
     """Hold a one-shot run's locks of these boards (``run-board-<id>``) in ``directory``, or
-    raise ``LockHeld`` at once; see the module docstring."""
-    return hold(directory, [f"run-board-{b}" for b in sorted(set(board_ids))])
+    raise ``LockHeld`` at once; see the module docstring. An apply or undo holding one of
+    their ``board-<id>`` locks now is ``LockHeld`` too: a plan made while it writes would be
+    applied after it, on a state it has changed (the locks are only looked at: the apply
+    inside the run takes them)."""
+    boards = sorted(set(board_ids))
+    with hold(directory, [f"run-board-{b}" for b in boards]) as held:
+        with hold(directory, [f"board-{b}" for b in boards]):
+            pass
+        yield held
