@@ -200,7 +200,10 @@ def test_unreadable_source_board_falls_back_to_card_feeds(sandbox_factory: Sandb
     sb = sandbox_factory(SmallWorld(w, key, token, {}, {}))
     fetched, _ = _fetch(sb, target.id)
     assert [b.id for b in fetched.boards] == [target.id]
-    assert any("cannot read" in x for x in fetched.warnings)
+    (warning,) = [x for x in fetched.warnings if "cannot read" in x]
+    assert f"board {secret.id}" in warning
+    assert "left out of the plan" in warning
+    assert "add the token's member to that board" in warning
     assert fetched.incomplete == frozenset(c.id for c in cards)
     card_reads = [r.path for r in sb.server.request_log if r.path.startswith("/1/cards/")]
     assert sorted(card_reads) == sorted(f"/1/cards/{c.id}/actions" for c in cards)

@@ -228,7 +228,9 @@ def followed_boards(
             unreadable.add(other)
             warnings.append(
                 f"cards moved between board {other} and the boards in scope, but this "
-                "account cannot read it: their history from before the move is missing"
+                "account cannot read it: the cards now on it are left out of the plan (as if "
+                "deleted), and the history of cards from before they left it is missing; "
+                "add the token's member to that board to include them"
             )
             continue
         yield read
