@@ -129,6 +129,18 @@ class TestBadInput:
         one_line_error(r, ExitCode.USAGE, 'no board named "No Such Board"', "URL")
         assert {x.method for x in sb.server.request_log} == {"GET"}
 
+    @pytest.mark.parametrize(
+        ("ref", "what"), [("0" * 24, "id"), ("Zz9Zz9Zz", "shortLink")], ids=["id", "shortLink"]
+    )
+    def test_unknown_board_id(self, invoke: Invoke, sb: Sandbox, ref: str, what: str) -> None:
+        """An id or shortLink no visible board has (nor a board's name): said as such, not as
+        a name."""
+        r = invoke("--board", ref, "--since", "7d", "--dry-run")
+        line = one_line_error(
+            r, ExitCode.USAGE, f"no board with the {what} {ref} (nor named so)", "check it"
+        )
+        assert "no board named" not in line
+
     def test_ambiguous_board_name(self, invoke: Invoke, sb: Sandbox, scenario: Scenario) -> None:
         """Two boards with the name: both URLs are listed."""
         with sb.world.lock:

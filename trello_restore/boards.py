@@ -78,7 +78,8 @@ class Api(Protocol):
 
 
 def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
-    """Resolve ``--board`` values (id, shortLink, board URL or exact name), de-duplicated."""
+    """Resolve ``--board`` values (id, shortLink, board URL or name: ``_by_name``),
+    de-duplicated."""
     out: dict[str, BoardInfo] = {}
     mine: list[Mapping[str, Any]] | None = None
     for ref in refs:
@@ -100,11 +101,12 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
         elif _ANY_URL.match(text):
             raise UsageError(
                 f"{text} is not a Trello board URL: use the board's address "
-                "(https://trello.com/b/…), id, shortLink or exact name"
+                "(https://trello.com/b/…), id, shortLink or name"
             )
         else:
             board = None
-            if OBJECT_ID.match(text) or _SHORT_LINK.match(text):
+            by_id = bool(OBJECT_ID.match(text) or _SHORT_LINK.match(text))
+            if by_id:
                 board = _get_board(api, text, text)
             if board is None:
                 if mine is None:
@@ -118,7 +120,17 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
                         "a list of boards",
                         "id",
                     )
-                board = _by_name(text, mine)
+                try:
+                    board = _by_name(text, mine)
+                except BoardNotFound:
+                    if not by_id:
+                        raise
+                    what = "id" if OBJECT_ID.match(text) else "shortLink"
+                    raise BoardNotFound(
+                        f"no board with the {what} {text} (nor named so) is visible to this "
+                        "account: check it (the board's URL has its shortLink), or that the "
+                        "token's member is on the board"
+                    ) from None
         out.setdefault(board.id, board)
     return list(out.values())
 

@@ -42,7 +42,10 @@ _OPTIONS = (
         "boards",
         multiple=True,
         metavar="BOARD",
-        help="Board id, shortLink, URL (https://trello.com/b/...) or exact name; repeatable.",
+        help=(
+            "Board id, shortLink, URL (https://trello.com/b/...) or name (exact, else "
+            "ignoring case); repeatable."
+        ),
     ),
     click.option(
         "--workspace",
