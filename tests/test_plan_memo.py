@@ -224,6 +224,13 @@ def damaged_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     return Opts()
 
 
+def empty_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """An empty memo (a disk that filled up): said in words, not as a JSON parser's error."""
+    [memo] = _memo_files(cache)
+    memo.write_bytes(gzip.compress(b""))
+    return Opts()
+
+
 def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
     [memo] = _memo_files(cache)
     memo.write_bytes(b"not gzip")
@@ -308,7 +315,8 @@ def head_from_year_one(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) 
         (other_since, True, None),
         (by_mover, True, None),
         (no_longer_readable, True, None),
-        (damaged_memo, False, "plan memo"),
+        (damaged_memo, False, "its first line is not a memo's header"),
+        (empty_memo, False, "its first line is not a memo's header"),
         (foreign_memo, False, "plan memo"),
         (damaged_body, False, "plan memo"),
         (edited_body, False, "plan memo"),

@@ -223,6 +223,8 @@ class PlanMemo:
                 body = f.read()
         except FileNotFoundError:
             return None
+        except json.JSONDecodeError:  # empty, cut short, or not this tool's
+            return self._ignored("it is damaged: its first line is not a memo's header")
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
         if header.get("body") != hashlib.sha256(body).hexdigest():
