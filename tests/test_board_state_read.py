@@ -5,21 +5,17 @@ plan reads each board's state once a run, fresh, and never ``/memberships`` or `
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from trello_restore.boards import STATE_QUERY
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RequestRecord
 
 from .conftest import SandboxFactory
-from .truthcheck import assert_plan_is_truth
-
-NOW = datetime(2026, 11, 26, tzinfo=UTC)
+from .truthcheck import NOW, assert_plan_is_truth, incident_request
 
 
 @pytest.fixture(scope="module")
@@ -76,19 +72,7 @@ def test_a_plan_reads_each_boards_state_in_one_fresh_request(
     ground truth."""
     sb = sandbox_factory(scenario)
     cache = tmp_path / "cache" if kept else None
-    request = build_request(
-        boards=(scenario.team.short_link,),
-        exports=(),
-        since=scenario.incident_at.isoformat(),
-        until=None,
-        now=NOW,
-        removed_by=scenario.mover.username,
-        api_url=sb.base_url,
-        key=sb.key,
-        token=sb.token,
-        cache_dir=cache,
-    )
-    request = replace(request, history_dir=cache)
+    request = incident_request(scenario, sb.base_url, sb.key, sb.token, cache)
     (followed,) = [b for b in scenario.scope if b != scenario.team.id]
     for run in (1, 2):
         result = make_plan(request, created_at=NOW)

@@ -5,37 +5,21 @@ with and without the kept history, the same plan as the ground truth."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from trello_restore.history_store import VERSION, HistoryStore
-from trello_restore.run import PlanResult, build_request, make_plan
+from trello_restore.run import PlanResult, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RequestRecord
 
 from .conftest import SandboxFactory
-from .truthcheck import assert_plan_is_truth
-
-NOW = datetime(2026, 11, 26, tzinfo=UTC)
+from .truthcheck import NOW, assert_plan_is_truth, incident_request
 
 
 def _plan(s: Scenario, sb_url: str, key: str, token: str, cache: Path | None) -> PlanResult:
-    request = build_request(
-        boards=(s.team.short_link,),
-        exports=(),
-        since=s.incident_at.isoformat(),
-        until=None,
-        now=NOW,
-        removed_by=s.mover.username,
-        api_url=sb_url,
-        key=key,
-        token=token,
-        cache_dir=cache,
-    )
-    result = make_plan(replace(request, history_dir=cache), created_at=NOW)
+    result = make_plan(incident_request(s, sb_url, key, token, cache), created_at=NOW)
     assert_plan_is_truth(result.plan, s.truth("a"))
     return result
 

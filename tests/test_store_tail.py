@@ -12,7 +12,6 @@ import random
 import threading
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,12 @@ from trello_restore.history_store import (
     union_filter,
 )
 from trello_restore.models import RESTORE_KINDS
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 from trello_restore.sandbox.scenario import generate
 
 from .conftest import SandboxFactory
 from .test_history_store import _feed_actions, _with_list_archived
-from .truthcheck import assert_plan_is_truth
-
-NOW = datetime(2026, 11, 26, tzinfo=UTC)
+from .truthcheck import NOW, assert_plan_is_truth, incident_request
 
 
 def test_a_cold_fetchs_store_write_encodes_no_row(
@@ -71,19 +68,8 @@ def test_a_cold_fetchs_store_write_encodes_no_row(
 
     monkeypatch.setattr(history_store, "encode_rows", counted_encode)
     monkeypatch.setattr(Part, "to_json", counted_to_json)
-    request = build_request(
-        boards=(s.team.short_link,),
-        exports=(),
-        since=s.incident_at.isoformat(),
-        until=None,
-        now=NOW,
-        removed_by=s.mover.username,
-        api_url=sb.base_url,
-        key=sb.key,
-        token=sb.token,
-        cache_dir=tmp_path,
-    )
-    result = make_plan(replace(request, history_dir=tmp_path, window_s=0.1), created_at=NOW)
+    request = incident_request(s, sb.base_url, sb.key, sb.token, tmp_path)
+    result = make_plan(replace(request, window_s=0.1), created_at=NOW)
     assert_plan_is_truth(result.plan, s.truth("a"))
     pages = [r for r in sb.server.request_log if r.path.endswith("/actions")]
     assert len(pages) > len(s.scope)  # some feed had more than one page

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from trello_restore.models import RESTORE_KINDS, Plan, PlanOptions, ValueChange
+from trello_restore.run import PlanRequest, build_request
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.truth import GroundTruth, OptionSet, compute
+
+#: The "now" of the requests ``incident_request`` builds.
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def incident_request(
+    s: Scenario, api_url: str, key: str, token: str, cache: Path | None
+) -> PlanRequest:
+    """The command line's request for the scenario's incident as option set a plans it (the
+    team board by shortLink, ``--since`` the incident, ``--removed-by`` the mover) against a
+    sandbox, with ``cache`` as its cache directory and its kept histories' (None: neither, as
+    ``--no-cache``): its plan is ``s.truth("a")``."""
+    request = build_request(
+        boards=(s.team.short_link,),
+        exports=(),
+        since=s.incident_at.isoformat(),
+        until=None,
+        now=NOW,
+        removed_by=s.mover.username,
+        api_url=api_url,
+        key=key,
+        token=token,
+        cache_dir=cache,
+    )
+    return replace(request, history_dir=cache)
 
 
 def plan_options(o: OptionSet) -> PlanOptions:
