@@ -139,7 +139,7 @@ def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
     """A board named by id or shortLink (its name and address: kept ``BOARD_LIST_MAX_AGE``);
     None when there is no such board."""
     raw = _read_board(api, ref, shown, _BOARD_QUERY, max_age=BOARD_LIST_MAX_AGE)
-    return _board_info(raw, shown) if raw is not None else None
+    return _board_info(raw) if raw is not None else None
 
 
 def read_with_state(api: Api, ref: str, shown: str) -> tuple[BoardInfo, Mapping[str, Any]] | None:
@@ -147,7 +147,7 @@ def read_with_state(api: Api, ref: str, shown: str) -> tuple[BoardInfo, Mapping[
     Trello's answer, which ``fetcher.board_state`` reads the state from; None when there is no
     such board."""
     raw = _read_board(api, ref, shown, STATE_QUERY)
-    return (_board_info(raw, shown), raw) if raw is not None else None
+    return (_board_info(raw), raw) if raw is not None else None
 
 
 def _read_board(
@@ -169,7 +169,7 @@ def _read_board(
     return raw
 
 
-def _board_info(raw: Mapping[str, Any], shown: str) -> BoardInfo:
+def _board_info(raw: Mapping[str, Any]) -> BoardInfo:
     return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
 
 

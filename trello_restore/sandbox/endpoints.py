@@ -677,16 +677,18 @@ def _nested_memberships(call: Call, board: Board, which: set[str]) -> list[JSON]
             for kind in which
         )
 
-    out = []
-    for ms in board.memberships.values():
-        if not wanted(ms):
-            continue
-        item = render.membership(ms)
-        if embed:
-            full = render.member_full(call.world.members[ms.id_member], ms.member_type)
-            item["member"] = _pick(full, member_fields)
-        out.append(item)
-    return out
+    fields = member_fields if embed else None
+    return [_membership(call, ms, fields) for ms in board.memberships.values() if wanted(ms)]
+
+
+def _membership(call: Call, ms: Membership, member_fields: str | None) -> JSON:
+    """A membership as the memberships listings render it, with its member embedded
+    (``member_fields`` of it) unless ``member_fields`` is None."""
+    item = render.membership(ms)
+    if member_fields is not None:
+        full = render.member_full(call.world.members[ms.id_member], ms.member_type)
+        item["member"] = _pick(full, member_fields)
+    return item
 
 
 def get_board(call: Call) -> JSON:
@@ -794,16 +796,9 @@ def board_memberships(call: Call) -> list[JSON]:
     types = _MEMBER_TYPE_FILTERS[which]
     embed = _bool_param(call, "member", False)
     member_fields = call.params.get("member_fields") or "fullName,username"
-    out = []
-    for ms in board.memberships.values():
-        if ms.member_type not in types:
-            continue
-        item = render.membership(ms)
-        if embed:
-            full = render.member_full(call.world.members[ms.id_member], ms.member_type)
-            item["member"] = _pick(full, member_fields)
-        out.append(item)
-    return out
+    fields = member_fields if embed else None
+    kept = (ms for ms in board.memberships.values() if ms.member_type in types)
+    return [_membership(call, ms, fields) for ms in kept]
 
 
 def put_board_member(call: Call) -> JSON:
