@@ -2,9 +2,9 @@
 read fresh.
 
 ``read_live`` reads board by board (one uncached listing of the board's cards with
-``idMembers`` and the fields the value kinds restore, paged, one of its memberships, and, for
-the boards ``lists_of`` names, one of its lists with their archive state), never a request per
-card (design.md §5, §10.3).
+``idMembers`` and the fields the value kinds restore, paged, and one read of the board with its
+memberships and, for the boards ``lists_of`` names, its lists with their archive state nested:
+``read_state``), never a request per card (design.md §5, §10.3).
 ``deactivated_members`` finds who is deactivated on any board a plan touches; ``refusal`` words
 Trello refusing the token's member a board.
 """
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
 
 from trello_restore.api import TrelloApi
+from trello_restore.boards import STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_board
@@ -26,13 +26,20 @@ from trello_restore.models import CardState, Membership
 __all__ = [
     "LiveBoard",
     "deactivated_members",
-    "read_lists",
     "read_live",
     "read_memberships",
+    "read_state",
     "refusal",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: A board's memberships (deactivated and unconfirmed ones included) nested in one read of the
+#: board, ``GET /1/boards/{id}``, as ``boards.STATE_QUERY`` nests them for a plan, without the
+#: members' names (an apply reads ids only) or the board's own fields.
+_MEMBERSHIPS_QUERY = {"fields": "id", "memberships": STATE_QUERY["memberships"]}
+#: The same read with every list of the board (archived ones included) and its archive state.
+_LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "closed"}
 
 
 @dataclass(frozen=True)
@@ -104,50 +111,50 @@ def read_live(
 def _read_board(
     api: TrelloApi, board_id: str, fields: str, pool: ThreadPoolExecutor | None, *, lists: bool
 ) -> LiveBoard:
-    """One board's live state; with a ``pool``, its memberships and lists on it while the cards
-    are read (their errors raised after the cards', as when read in turn)."""
+    """One board's live state; with a ``pool``, its memberships and lists (one request) on it
+    while the cards are read (its error raised after the cards', as when read in turn)."""
     if pool is None:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
-        memberships = read_memberships(api, board_id)
-        return LiveBoard(
-            board_id, cards, memberships, lists=read_lists(api, board_id) if lists else None
-        )
-    later = pool.submit(read_memberships, api, board_id)
-    listed = pool.submit(read_lists, api, board_id) if lists else None
-    reads: list[Future[Any]] = [later] if listed is None else [later, listed]
+        memberships, listed = read_state(api, board_id, lists=lists)
+        return LiveBoard(board_id, cards, memberships, lists=listed)
+    later = pool.submit(read_state, api, board_id, lists=lists)
     try:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields, pool=pool)}
     finally:
-        wait(reads)
-    return LiveBoard(
-        board_id,
-        cards,
-        later.result(),
-        lists=listed.result() if listed is not None else None,
-    )
+        wait([later])
+    memberships, listed = later.result()
+    return LiveBoard(board_id, cards, memberships, lists=listed)
 
 
-def read_lists(api: TrelloApi, board_id: str) -> dict[str, bool]:
-    """One fresh read of a board's lists, archived ones included: list id → archived."""
-    raw = api.get(f"boards/{board_id}/lists", {"filter": "all", "fields": "id,closed"})
-    if not isinstance(raw, list) or not all(
-        isinstance(x, dict) and isinstance(x.get("id"), str) for x in raw
-    ):
-        raise ApiUnreachable(
-            f"Trello answered board {board_id}'s lists oddly (not a list of lists); try again later"
-        )
-    return {x["id"]: bool(x.get("closed", False)) for x in raw}
+def read_state(
+    api: TrelloApi, board_id: str, *, lists: bool
+) -> tuple[dict[str, Membership], dict[str, bool] | None]:
+    """One fresh read of a board (``GET /1/boards/{id}``) with its memberships nested
+    (deactivated ones included), by member id, and, with ``lists``, every list of it (archived
+    ones included): list id → archived; None without ``lists``."""
+    raw = api.get(f"boards/{board_id}", _LISTS_QUERY if lists else _MEMBERSHIPS_QUERY)
+    what = "memberships and lists" if lists else "memberships"
+    memberships = raw.get("memberships") if isinstance(raw, dict) else None
+    listed = (raw.get("lists") if lists else []) if isinstance(raw, dict) else None
+    if not isinstance(memberships, list) or not isinstance(listed, list):
+        raise _odd(board_id, what, f"not a board with its {what}")
+    try:
+        state = parse_board({"id": board_id}, memberships, listed)
+    except HistoryError as exc:
+        raise _odd(board_id, what, str(exc)) from None
+    return state.memberships, state.list_closed if lists else None
 
 
 def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:
-    """One fresh read of a board's memberships (deactivated ones included), by member id."""
-    raw = api.get(f"boards/{board_id}/memberships", {"filter": "all"})
-    try:
-        return parse_board({"id": board_id}, raw).memberships
-    except HistoryError as exc:
-        raise ApiUnreachable(
-            f"Trello answered board {board_id}'s memberships oddly ({exc}); try again later"
-        ) from None
+    """One fresh read of a board's memberships (deactivated ones included), by member id: the
+    board read with them nested (``read_state``)."""
+    return read_state(api, board_id, lists=False)[0]
+
+
+def _odd(board_id: str, what: str, why: str) -> ApiUnreachable:
+    return ApiUnreachable(
+        f"Trello answered board {board_id}'s {what} oddly ({why}); try again later"
+    )
 
 
 def deactivated_members(
