@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import requests
@@ -69,8 +70,8 @@ from trello_restore.runner import ApplyReport  # noqa: E402
 from trello_restore.sandbox import truth as truth_module  # noqa: E402
 from trello_restore.sandbox.scenario import Scenario, generate  # noqa: E402
 from trello_restore.sandbox.server import RequestRecord, SandboxOptions, SandboxServer  # noqa: E402
-from trello_restore.sandbox.truth import GroundTruth  # noqa: E402
-from trello_restore.sandbox.workspace import generate_workspace  # noqa: E402
+from trello_restore.sandbox.truth import GroundTruth, OptionSet, State  # noqa: E402
+from trello_restore.sandbox.workspace import Workspace, generate_workspace  # noqa: E402
 from trello_restore.sandbox.world import World  # noqa: E402
 
 TRELLO_RATE = 10.0  # requests per Trello second (100 per 10 s per token)
@@ -143,11 +144,34 @@ def _server(s: Scenario, time_scale: float, latency_ms: float) -> SandboxServer:
     return server
 
 
-def _server_for(world: World, time_scale: float, latency_ms: float) -> SandboxServer:
-    """A started sandbox serving ``world`` (any generated world: a scenario's, a workspace's)."""
-    server = SandboxServer(world, SandboxOptions(latency_ms=latency_ms, time_scale=time_scale))
+def _server_for(world: World, time_scale: float, latency_ms: float, port: int = 0) -> SandboxServer:
+    """A started sandbox serving ``world`` (any generated world: a scenario's, a workspace's),
+    on ``port`` (0: any free one)."""
+    options = SandboxOptions(latency_ms=latency_ms, time_scale=time_scale)
+    server = SandboxServer(world, options, port=port)
     server.start()
     return server
+
+
+@dataclass
+class Copy:
+    """A fresh copy of a size's scenario, served: ``generate`` is deterministic (the same seed
+    and size give the same world, ids and dates included), so each call gives an identical
+    world as it was before any run. With its ground truth for option set b, the card
+    memberships before any write (``_correctness``), and a started sandbox serving it on
+    Trello's clock (time scale 1)."""
+
+    scenario: Scenario
+    truth: GroundTruth
+    before: dict[str, frozenset[str]]
+    server: SandboxServer
+
+    @classmethod
+    def make(
+        cls, seed: int, size: int, latency_ms: float, history_actions: int = 0, port: int = 0
+    ) -> Copy:
+        s = generate(seed, size, history_actions=history_actions)
+        return cls(s, s.truth("b"), _members(s), _server_for(s.world, 1.0, latency_ms, port))
 
 
 def bench_baseline(seed: int, size: int, time_scale: float, latency_ms: float) -> dict[str, Any]:
@@ -338,6 +362,99 @@ def new_incident(s: Scenario) -> dict[str, int]:
     }
 
 
+#: The name of the cold dry run's phase (single board), and of its repeats.
+COLD = "dry run (fetch + plan), cold"
+#: Of each repeat of a repeated phase (``repeated``), the figures kept in its ``repeats`` list.
+REPEAT_KEYS = (
+    "requests",
+    "reads",
+    "writes",
+    "http_429",
+    "wall_trello_s",
+    "lower_bound_s",
+    "ratio_to_bound",
+    "cpu_s",
+)
+
+
+def _timed_plan(
+    server: SandboxServer, request: PlanRequest, name: str, workdir: Path
+) -> tuple[ToolRun, Phase]:
+    """A dry run (``make_plan`` in the tool's own process) as a phase: Trello's rate windows
+    reset first (runs minutes apart, as from cron), the requests it made, its wall and CPU."""
+    server.reset_rate_limits()
+    mark = len(server.request_log)
+    run = plan_in_child(request, workdir)
+    return run, Phase(name, list(server.request_log[mark:]), run.wall_s, run.cpu_s)
+
+
+def _scenario_request(server: SandboxServer, s: Scenario, cache_dir: Path | None) -> PlanRequest:
+    """Option set b on the scenario's team board, as the command line builds it."""
+    return _plan_request(
+        server,
+        s.key,
+        s.token,
+        s.incident_at,
+        boards=(s.team.id,),
+        removed_by=s.mover.username,
+        cache_dir=cache_dir,
+    )
+
+
+def _timed_apply(
+    server: SandboxServer,
+    planned: PlanResult,
+    key: str,
+    token: str,
+    time_scale: float,
+    workdir: Path,
+    name: str,
+) -> tuple[ToolRun, Phase]:
+    """``run_apply`` of ``planned`` (``apply_in_child``, journal ``journal-<name>.jsonl``) as the
+    phase "apply": the sandbox time-scaled and its windows reset first, back on Trello's clock
+    after; the wall time in Trello seconds."""
+    server.set_options(time_scale=time_scale)
+    server.reset_rate_limits()
+    mark = len(server.request_log)
+    try:
+        run = apply_in_child(planned, server, key, token, time_scale, workdir, name)
+    finally:
+        server.set_options(time_scale=1.0)
+    log = list(server.request_log[mark:])
+    return run, Phase("apply", log, run.wall_s * time_scale, run.cpu_s)
+
+
+def repeated(runs: list[tuple[Phase, dict[str, int]]]) -> dict[str, Any]:
+    """One phase measured ``len(runs)`` times in the same run (``--repeats``): the first
+    repeat's figures (its requests, reads, writes, bound and endpoints), with ``wall_trello_s``,
+    ``ratio_to_bound`` and ``cpu_s`` the MEDIANS of the repeats' own (each repeat's ratio is its
+    wall over its own bound), ``ratio_range`` their lowest and highest ratio, and ``repeats``
+    every repeat's figures (``REPEAT_KEYS``) with its checks (``exact``: 1 when right). The
+    medians are taken of the figures as listed (rounded), so they can be checked from the
+    file. One repeat: its own figures, a ``repeats`` list of one."""
+    every = []
+    for phase, checks in runs:
+        f = phase.figures()
+        every.append({k: f[k] for k in REPEAT_KEYS} | checks)
+    out = runs[0][0].figures()
+    ratios = [r["ratio_to_bound"] for r in every if r["ratio_to_bound"] is not None]
+    cpus = [r["cpu_s"] for r in every if r["cpu_s"] is not None]
+    out["wall_trello_s"] = round(median(r["wall_trello_s"] for r in every), 1)
+    out["ratio_to_bound"] = round(median(ratios), 3) if ratios else None
+    out["cpu_s"] = round(median(cpus), 3) if cpus else None
+    out["ratio_range"] = [min(ratios), max(ratios)] if ratios else None
+    out["median_of"] = len(every)
+    out["repeats"] = every
+    return out
+
+
+def _cold_checks(plan: Plan, first: Plan, truth: GroundTruth) -> dict[str, int]:
+    """A cold repeat's checks: its plan against the ground truth (``plan_against_truth``) and
+    equal to the first cold run's (the plan every apply repeat applies)."""
+    same = int(plan == first)
+    return {"same_plan_as_first": same, "exact": plan_against_truth(plan, truth)["exact"] & same}
+
+
 def bench_restore(
     seed: int,
     size: int,
@@ -345,6 +462,7 @@ def bench_restore(
     latency_ms: float,
     workdir: Path,
     history_actions: int = 0,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """Option set b as the command line runs it, each run in its own process: a cold dry run
     (a fresh cache directory: the HTTP cache and the history store built), a re-plan on the
@@ -352,56 +470,49 @@ def bench_restore(
     the cold run's), the apply (time-scaled), then a new incident and the plan from the store
     against a cold plan (``--no-cache``). Dry runs run on Trello's own clock (time scale 1),
     because local work (JSON parsing, planning) is not scaled and would be inflated by it;
-    each starts with Trello's rate windows empty (runs minutes apart, as from cron)."""
-    s = generate(seed, size, history_actions=history_actions)
+    each starts with Trello's rate windows empty (runs minutes apart, as from cron).
+
+    ``repeats`` > 1: the cold dry run and the apply are measured that many times
+    (``_repeat_restore``: the later ones on fresh copies of the scenario), and reported by
+    ``repeated`` (headline: the median); the re-plan and the later phases use the first cold
+    run's cache directory and are measured once."""
+    first = Copy.make(seed, size, latency_ms, history_actions)
+    s, truth, server = first.scenario, first.truth, first.server
     board_actions = len(s.world.board_feed[s.team.id])
-    truth = s.truth("b")
-    before = _members(s)
-    server = _server(s, 1.0, latency_ms)
     cache = workdir / f"cache-{size}-{history_actions}"
-    log = server.request_log
-
-    def dry_run(name: str, cache_dir: Path | None) -> tuple[ToolRun, Phase]:
-        server.reset_rate_limits()
-        mark = len(log)
-        run = plan_in_child(
-            _plan_request(
-                server,
-                s.key,
-                s.token,
-                s.incident_at,
-                boards=(s.team.id,),
-                removed_by=s.mover.username,
-                cache_dir=cache_dir,
-            ),
-            workdir,
-        )
-        return run, Phase(name, list(log[mark:]), run.wall_s, run.cpu_s)
-
-    phases = []
+    name = f"{size}-{history_actions}"
     try:
-        cold, cold_phase = dry_run("dry run (fetch + plan), cold", cache)
-        again, again_phase = dry_run("re-plan, unchanged history", cache)
-        phases += [cold_phase, again_phase]
-        server.set_options(time_scale=time_scale)
-        server.reset_rate_limits()
-        mark = len(log)
-        applied = apply_in_child(
-            cold.value, server, s.key, s.token, time_scale, workdir, f"{size}-{history_actions}"
+        cold, cold_phase = _timed_plan(server, _scenario_request(server, s, cache), COLD, workdir)
+        again, again_phase = _timed_plan(
+            server, _scenario_request(server, s, cache), "re-plan, unchanged history", workdir
         )
-        phases.append(Phase("apply", list(log[mark:]), applied.wall_s * time_scale, applied.cpu_s))
-        correctness = _correctness(s, before, truth)
-        server.set_options(time_scale=1.0)
+        applied, apply_phase = _timed_apply(
+            server, cold.value, s.key, s.token, time_scale, workdir, name
+        )
+        correctness = _correctness(s, first.before, truth)
         incident = new_incident(s)
-        kept, kept_phase = dry_run("re-plan after a new incident", cache)
-        fresh, fresh_phase = dry_run("dry run after it, --no-cache", None)
-        phases += [kept_phase, fresh_phase]
+        kept, kept_phase = _timed_plan(
+            server, _scenario_request(server, s, cache), "re-plan after a new incident", workdir
+        )
+        fresh, fresh_phase = _timed_plan(
+            server, _scenario_request(server, s, None), "dry run after it, --no-cache", workdir
+        )
     finally:
         server.stop()
-    report: ApplyReport = applied.value
     plan: Plan = cold.value.plan
+    colds = [(cold_phase, _cold_checks(plan, plan, truth))]
+    applies = [(apply_phase, {"exact": correctness["exact"]})]
+    for i in range(2, repeats + 1):
+        c, a = _repeat_restore(
+            seed, size, latency_ms, history_actions, time_scale, workdir, server.port, cold, i
+        )
+        colds.append(c)
+        applies.append(a)
+    report: ApplyReport = applied.value
+    phases = [repeated(colds), again_phase.figures(), repeated(applies)]
+    phases += [kept_phase.figures(), fresh_phase.figures()]
     return {
-        "phases": [p.figures() for p in phases],
+        "phases": phases,
         "team_board_actions": board_actions,
         "plan": {
             "card_changes": len(plan.card_changes()),
@@ -420,7 +531,50 @@ def bench_restore(
         },
         "apply_counts": report.counts,
         "correctness": correctness,
+        "repeats": _repeats_summary(phases),
     }
+
+
+def _repeats_summary(phases: list[dict[str, Any]]) -> dict[str, int]:
+    """How many times the repeated phases ran, and whether every repeat of them was exact."""
+    runs = [r for p in phases for r in p.get("repeats", ())]
+    return {
+        "n": max((len(p["repeats"]) for p in phases if "repeats" in p), default=1),
+        "all_exact": int(all(r["exact"] for r in runs)),
+    }
+
+
+def _repeat_restore(
+    seed: int,
+    size: int,
+    latency_ms: float,
+    history_actions: int,
+    time_scale: float,
+    workdir: Path,
+    port: int,
+    first: ToolRun,
+    i: int,
+) -> tuple[tuple[Phase, dict[str, int]], tuple[Phase, dict[str, int]]]:
+    """Repeat ``i`` of ``bench_restore``'s cold dry run and apply, on a fresh copy of the
+    scenario (``Copy.make``: the world as it was before the first apply) served on the first
+    copy's port, so that the first cold run's plan, made for that API URL, applies to it as
+    is. The cold run plans the copy in a fresh cache directory (its plan must equal the first
+    one's: the copy is the same world); the apply is the first cold run's plan, its end state
+    checked against the copy's ground truth."""
+    copy = Copy.make(seed, size, latency_ms, history_actions, port)
+    s, server = copy.scenario, copy.server
+    cache = workdir / f"cache-{size}-{history_actions}-repeat{i}"
+    try:
+        cold, cold_phase = _timed_plan(server, _scenario_request(server, s, cache), COLD, workdir)
+        name = f"{size}-{history_actions}-repeat{i}"
+        _, apply_phase = _timed_apply(
+            server, first.value, s.key, s.token, time_scale, workdir, name
+        )
+    finally:
+        server.stop()
+    checks = _cold_checks(cold.value.plan, first.value.plan, copy.truth)
+    exact = _correctness(s, copy.before, copy.truth)["exact"]
+    return (cold_phase, checks), (apply_phase, {"exact": exact})
 
 
 def replan_figures(
@@ -559,6 +713,50 @@ def plan_against_truth(plan: Plan, truth: GroundTruth) -> dict[str, int]:
     return out
 
 
+@dataclass
+class WorkspaceCopy:
+    """A fresh copy of the workspace, served (``generate_workspace`` is deterministic, as
+    ``Copy`` says of a scenario): option set b over it, its ground truth, the boards' state
+    before any write (``truth.snapshot``), and a started sandbox on Trello's clock."""
+
+    ws: Workspace
+    options: OptionSet
+    truth: GroundTruth
+    baseline: State
+    server: SandboxServer
+
+    @classmethod
+    def make(
+        cls, seed: int, boards: int, cards: tuple[int, int], latency_ms: float, port: int = 0
+    ) -> WorkspaceCopy:
+        ws = generate_workspace(seed, boards, cards)
+        o = ws.option_sets()["b"]
+        baseline = truth_module.snapshot(ws.world, ws.board_ids)
+        # Unscaled like the single-board dry run: local CPU is not time-scaled.
+        server = _server_for(ws.world, 1.0, latency_ms, port)
+        return cls(ws, o, ws.truth(o), baseline, server)
+
+    def request(self, cache_dir: Path) -> PlanRequest:
+        """``--workspace ORG --since T --removed-by LEAD --add-to-board``, as typed."""
+        ws = self.ws
+        return _plan_request(
+            self.server,
+            ws.key,
+            ws.token,
+            self.options.since,
+            workspace=ws.organization.name,
+            removed_by=ws.lead.username,
+            cache_dir=cache_dir,
+        )
+
+    def end_state(self) -> dict[str, int]:
+        """Every board's state now against the state before the apply plus the truth."""
+        after = truth_module.snapshot(self.ws.world, self.ws.board_ids)
+        want = self.truth.end_state(self.baseline)
+        wrong = [k for k in set(want) | set(after) if want.get(k) != after.get(k)]
+        return {"keys": len(want), "wrong": len(wrong), "exact": int(not wrong)}
+
+
 def bench_workspace(
     seed: int,
     boards: int,
@@ -566,58 +764,55 @@ def bench_workspace(
     time_scale: float,
     latency_ms: float,
     workdir: Path,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """The workspace run (issue 12 item 5): ``boards`` boards of ``cards`` cards (a range) in one
     workspace with move incidents between pairs of them, planned through ``--workspace ORG``
     (``run.make_plan``, as the command line plans; option set b over every board) and applied.
     The plan is checked against the workspace's ground truth (``sandbox/workspace.py``: the
-    ledger, not the planner), and the boards' end state against the baseline plus the truth."""
-    ws = generate_workspace(seed, boards, cards)
-    o = ws.option_sets()["b"]
-    truth = ws.truth(o)
-    baseline = truth_module.snapshot(ws.world, ws.board_ids)
-    # Unscaled like the single-board dry run: local CPU is not time-scaled.
-    server = _server_for(ws.world, 1.0, latency_ms)
-    log = server.request_log
+    ledger, not the planner), and the boards' end state against the baseline plus the truth.
+    ``repeats`` > 1: the cold dry run and the apply are repeated as ``bench_restore``'s are
+    (the later ones on fresh copies of the workspace, the first cold run's plan applied)."""
+    first = WorkspaceCopy.make(seed, boards, cards, latency_ms)
+    ws, truth, server = first.ws, first.truth, first.server
     cache = workdir / "cache-workspace"
-
-    def dry_run(name: str) -> tuple[ToolRun, Phase]:
-        server.reset_rate_limits()
-        mark = len(log)
-        run = plan_in_child(
-            _plan_request(
-                server,
-                ws.key,
-                ws.token,
-                o.since,
-                workspace=ws.organization.name,
-                removed_by=ws.lead.username,
-                cache_dir=cache,
-            ),
-            workdir,
-        )
-        return run, Phase(name, list(log[mark:]), run.wall_s, run.cpu_s)
-
+    cold_name = "dry run (--workspace), cold"
     try:
-        cold, cold_phase = dry_run("dry run (--workspace), cold")
-        again, again_phase = dry_run("re-plan, unchanged history")
-        phases = [cold_phase, again_phase]
+        cold, cold_phase = _timed_plan(server, first.request(cache), cold_name, workdir)
+        again, again_phase = _timed_plan(
+            server, first.request(cache), "re-plan, unchanged history", workdir
+        )
         result: PlanResult = cold.value
         plan, meta = result.plan, result.meta
         checked = plan_against_truth(plan, truth)
-        server.set_options(time_scale=time_scale)
-        server.reset_rate_limits()
-        mark = len(log)
-        applied = apply_in_child(result, server, ws.key, ws.token, time_scale, workdir, "workspace")
+        applied, apply_phase = _timed_apply(
+            server, result, ws.key, ws.token, time_scale, workdir, "workspace"
+        )
         report: ApplyReport = applied.value
-        phases.append(Phase("apply", list(log[mark:]), applied.wall_s * time_scale, applied.cpu_s))
     finally:
         server.stop()
-    after = truth_module.snapshot(ws.world, ws.board_ids)
-    want = truth.end_state(baseline)
-    wrong = sorted(k for k in set(want) | set(after) if want.get(k) != after.get(k))
+    end_state = first.end_state()
+    colds = [(cold_phase, {"same_plan_as_first": 1, "exact": checked["exact"]})]
+    applies = [(apply_phase, {"exact": end_state["exact"]})]
+    for i in range(2, repeats + 1):
+        copy = WorkspaceCopy.make(seed, boards, cards, latency_ms, server.port)
+        try:
+            run, phase = _timed_plan(
+                copy.server,
+                copy.request(workdir / f"cache-workspace-repeat{i}"),
+                cold_name,
+                workdir,
+            )
+            _, again_apply = _timed_apply(
+                copy.server, result, ws.key, ws.token, time_scale, workdir, f"workspace-repeat{i}"
+            )
+        finally:
+            copy.server.stop()
+        colds.append((phase, _cold_checks(run.value.plan, plan, copy.truth)))
+        applies.append((again_apply, {"exact": copy.end_state()["exact"]}))
     with ws.world.lock:
         feed = sum(len(ws.world.board_feed.get(b, ())) for b in ws.board_ids)
+    phases = [repeated(colds), again_phase.figures(), repeated(applies)]
     return {
         "workspace": {
             "boards": len(ws.boards),
@@ -627,7 +822,7 @@ def bench_workspace(
             "incidents": len(ws.incidents),
             "incident_losses": sum(len(i.losses) for i in ws.incidents),
         },
-        "phases": [p.figures() for p in phases],
+        "phases": phases,
         "plan": {
             "boards_in_plan": len(meta.boards),
             "card_changes": len(plan.card_changes()),
@@ -638,7 +833,8 @@ def bench_workspace(
         "plan_vs_truth": checked,
         "replan": replan_figures(cold, cold_phase, again, again_phase),
         "apply_counts": report.counts,
-        "end_state": {"keys": len(want), "wrong": len(wrong), "exact": int(not wrong)},
+        "end_state": end_state,
+        "repeats": _repeats_summary(phases),
     }
 
 
@@ -685,23 +881,10 @@ def bench_second_client(
     while the other client runs (from a window before). Figures: the tool's own requests (429s,
     wall, bound = own requests / 10 per s, ratio), both together (bound = all requests / 10 per
     s), the other client's requests and 429s, and the end state against the ground truth."""
-    s = generate(seed, size)
-    truth = s.truth("b")
-    before = _members(s)
-    server = _server(s, 1.0, latency_ms)
+    copy = Copy.make(seed, size, latency_ms)
+    s, truth, before, server = copy.scenario, copy.truth, copy.before, copy.server
     try:
-        planned = plan_in_child(
-            _plan_request(
-                server,
-                s.key,
-                s.token,
-                s.incident_at,
-                boards=(s.team.id,),
-                removed_by=s.mover.username,
-                cache_dir=None,
-            ),
-            workdir,
-        )
+        planned = plan_in_child(_scenario_request(server, s, None), workdir)
         server.set_options(time_scale=time_scale)
         server.reset_rate_limits()
         window = 10.0 / time_scale
@@ -821,9 +1004,20 @@ def main() -> None:
         help="each size's apply once more beside a second client on the same token sending "
         "this share of Trello's budget (issue 12; default 0.2; 0: skip)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure each size's cold dry run and apply N times (the workspace's too), the "
+        "later ones on fresh copies of the scenario; tables and each phase's ratio_to_bound "
+        "give the median (default 1)",
+    )
     add_extra_arguments(parser)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be 1 or more")
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -836,6 +1030,7 @@ def main() -> None:
             "time_scale": args.time_scale,
             "latency_ms": args.latency_ms,
             "option_set": "b: --since T --removed-by MOVER --add-to-board",
+            "repeats": args.repeats,
         },
         "sizes": {},
     }
@@ -844,7 +1039,12 @@ def main() -> None:
             entry: dict[str, Any] = {}
             print(f"== {size} cards", file=sys.stderr)
             entry["trello_restore"] = bench_restore(
-                args.seed, size, args.time_scale, args.latency_ms, Path(tmp)
+                args.seed,
+                size,
+                args.time_scale,
+                args.latency_ms,
+                Path(tmp),
+                repeats=args.repeats,
             )
             print(json.dumps(entry["trello_restore"]["phases"], indent=1)[:2000], file=sys.stderr)
             if not args.skip_baseline:
@@ -913,6 +1113,7 @@ def run_extras(args: argparse.Namespace, results: dict[str, Any], workdir: Path)
             args.latency_ms,
             workdir,
             history_actions=LONG_HISTORY_ACTIONS,
+            repeats=args.repeats,
         )
         print(json.dumps(entry["phases"], indent=1)[:2000], file=sys.stderr)
         results["sizes"][name] = {"trello_restore": entry}
@@ -929,6 +1130,7 @@ def run_extras(args: argparse.Namespace, results: dict[str, Any], workdir: Path)
             args.time_scale,
             args.latency_ms,
             workdir,
+            repeats=args.repeats,
         )
         print(json.dumps(results["workspace"], indent=1)[:3000], file=sys.stderr)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -959,9 +1161,37 @@ def workspace_table(results: dict[str, Any]) -> str:
     for p in w["phases"]:
         lines.append(
             f"| {p['phase']} | {p['reads']} | {p['writes']} | {p['http_429']} | "
-            f"{p['wall_trello_s']} | {p['lower_bound_s']} | {p['ratio_to_bound']} | {verdict} |"
+            f"{p['wall_trello_s']} | {p['lower_bound_s']} | {ratio_cell(p)} | "
+            f"{repeats_verdict(p, verdict)} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + repeats_note(results))
+
+
+def ratio_cell(p: dict[str, Any]) -> str:
+    """A phase's ratio for a table: over several repeats the median and its range, as
+    ``1.031 (1.022-1.050)``; else its one figure."""
+    low_high = p.get("ratio_range")
+    if p.get("median_of", 1) > 1 and low_high:
+        return f"{p['ratio_to_bound']:.3f} ({low_high[0]:.3f}\u2013{low_high[1]:.3f})"
+    return str(p["ratio_to_bound"])
+
+
+def repeats_verdict(p: dict[str, Any], verdict: str) -> str:
+    """``verdict``, and which repeats of the phase were not exact, if any."""
+    wrong = [str(i) for i, r in enumerate(p.get("repeats", ()), 1) if not r["exact"]]
+    return verdict + (f"; repeat {', '.join(wrong)} NOT exact" if wrong else "")
+
+
+def repeats_note(results: dict[str, Any]) -> list[str]:
+    """A line under a table saying what its repeated phases' figures are (none for one run)."""
+    n = results.get("settings", {}).get("repeats", 1)
+    if n <= 1:
+        return []
+    return [
+        "",
+        f"Cold dry runs and applies measured {n} times: wall, CPU and ratio are medians, the "
+        "ratio's range in brackets; requests and bound are the first repeat's.",
+    ]
 
 
 def table(results: dict[str, Any]) -> str:
@@ -981,8 +1211,9 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {size} | {name} | {p['phase']} | {p['reads']} | {p['writes']} | "
                     f"{p['http_429']} | {p['wall_trello_s']} | {p['lower_bound_s']} | "
-                    f"{p['ratio_to_bound']} | {verdict} |"
+                    f"{ratio_cell(p)} | {repeats_verdict(p, verdict)} |"
                 )
+    lines += repeats_note(results)
     if "planner" in results:
         p = results["planner"]
         lines.append("")
