@@ -17,6 +17,10 @@ copy's final card memberships against the scenario's ground truth (pre-run membe
 ground-truth changes). Then the planner alone on synthetic member actions (``planner_bench.py``,
 in its own process for a clean peak-memory figure).
 
+``--repeats N`` measures each size's cold dry run and apply (and the workspace's) N times, the
+later ones on fresh copies of the generated world; each repeated phase's ``ratio_to_bound`` is
+the median of its repeats' (``repeated``), every repeat's figures kept.
+
 ``--workspace`` adds a workspace of many boards with move incidents between pairs of them,
 planned through ``--workspace ORG`` and applied, checked against its ground truth
 (``bench_workspace``); ``--long-history`` adds the 20,000-card board with over 250,000 actions.
