@@ -559,7 +559,8 @@ def test_a_board_whose_store_cannot_be_written_is_said_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A store is tried again with its cards' feeds in the same run: its failure was said
-    twice (a new-user review); now once per board and run."""
+    twice (a new-user review); now once per board and run (here a file stands where its
+    directory goes: said as that, test_blocked_paths.py)."""
     store = HistoryStore(tmp_path)
     store.boards_dir.mkdir(parents=True)
     (store.boards_dir / ("b" * 24)).write_text("in the way")
@@ -570,4 +571,5 @@ def test_a_board_whose_store_cannot_be_written_is_said_once(
     assert not store.save_head(history)
     said = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(said) == 1, caplog.text
-    assert "could not keep board " + "b" * 24 in said[0].getMessage()
+    in_the_way = store.boards_dir / ("b" * 24)
+    assert f"board {'b' * 24} is blocked: {in_the_way} is a file" in said[0].getMessage()

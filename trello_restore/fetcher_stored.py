@@ -93,6 +93,7 @@ def fetch_stored(
         def start(
             board: BoardInfo, answer: Mapping[str, Any] | None = None, found: Found | None = None
         ) -> None:
+            store.notices.names[board.id] = board.name  # its notices name it
             reads[board.id] = _StoredReads(
                 history=pool.submit(
                     _board_history, feeds, board.id, store, writes, union, spans, found

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["STALE_TEMP", "gzipped", "sweep_stale_temps", "write_atomic"]
+__all__ = ["STALE_TEMP", "gzipped", "in_the_way", "sweep_stale_temps", "write_atomic"]
 
 #: How old a temporary file of ``write_atomic`` must be to be taken for a dead run's: a write
 #: takes seconds, so a live writer's (another run's, at the same time) is far younger.
@@ -90,6 +90,21 @@ def private_dirs(directory: Path) -> None:
     missing = [d for d in (directory, *directory.parents) if not d.exists()]
     for d in reversed(missing):
         d.mkdir(mode=0o700, exist_ok=True)
+
+
+def in_the_way(path: Path, root: Path) -> tuple[Path, str] | None:
+    """What keeps the file ``path`` (under ``root``) from being read or written until someone
+    moves it: a file where one of its directories (``root`` and below) should be, or a
+    directory where the file should be; with what it is (``"a file, not a directory"``).
+    None when nothing is in its way (a missing directory is made when the file is written)."""
+    with contextlib.suppress(OSError, ValueError):
+        below = reversed(path.relative_to(root).parents)
+        for d in (root / p for p in below):
+            if d.exists() and not d.is_dir():
+                return d, "a file, not a directory"
+        if path.is_dir():
+            return path, "a directory, not a file"
+    return None
 
 
 def _fsync_dir(directory: Path) -> None:

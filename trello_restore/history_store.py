@@ -32,7 +32,6 @@ import gc
 import gzip
 import hashlib
 import json
-import logging
 import os
 import secrets
 import threading
@@ -64,6 +63,7 @@ from trello_restore.history_parts import (
     union_filter,
 )
 from trello_restore.parsing import load_json
+from trello_restore.store_notices import Notices
 
 __all__ = [
     "CLASSES",
@@ -84,8 +84,6 @@ __all__ = [
     "to_history",
     "union_filter",
 ]
-
-logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore history"
 HEAD_FORMAT = "trello-restore history head"
@@ -407,17 +405,8 @@ class HistoryStore:
     def __init__(self, cache_dir: Path, *, refresh: bool = False) -> None:
         self.cache_dir = cache_dir
         self.refresh = refresh
-        #: Boards whose store or head could not be written in this run: said once each (a
-        #: store is tried again with its cards' feeds, and would say it again).
-        self._failed: set[str] = set()
-        self._failed_lock = threading.Lock()
-
-    def _could_not(self, board_id: str, message: str, *args: object) -> None:
-        """The notice of a write that failed, once per board and run (later ones: debug)."""
-        with self._failed_lock:
-            first = board_id not in self._failed
-            self._failed.add(board_id)
-        (logger.warning if first else logger.debug)(message, *args)
+        #: Its notices: boards by name, a blocked path once a run (``store_notices``).
+        self.notices = Notices(cache_dir)
 
     @property
     def boards_dir(self) -> Path:
@@ -457,19 +446,26 @@ class HistoryStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return _ignored(path, f"it cannot be read ({exc.strerror or exc})")
+            return self._ignored(board_id, f"it cannot be read ({exc.strerror or exc})")
         try:
             doc = load_json(raw)
             if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
                 raise ValueError("its checksum does not match")
             head = Head.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError):
-            return _ignored(path, "it is damaged or of another version")
+            return self._ignored(board_id, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
             return None  # the body says why it cannot be used, if it cannot
         if _ahead(head.newest):
-            return _ignored(path, "its newest action is dated in the future")
+            return self._ignored(board_id, "its newest action is dated in the future")
         return head
+
+    def _ignored(self, board_id: str, why: str) -> Head | None:
+        """None (read the body instead), with the notice."""
+        path, board = self.head_path(board_id), self.notices.board(board_id)
+        message = "the history store's head %s of %s is ignored (%s): the store is read"
+        self.notices.failed(board_id, path, message, path, board, why, read=True, head=True)
+        return None
 
     def load(self, board_id: str, filter: str) -> BoardHistory | None:
         """The board's store, or None when it is to be built (none yet, ``refresh``, or one
@@ -482,30 +478,32 @@ class HistoryStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return self._rebuild(path, f"it cannot be read ({exc.strerror or exc})")
+            return self._rebuild(board_id, path, f"it cannot be read ({exc.strerror or exc})")
         try:
             doc = load_json(gzip.decompress(raw), max_depth=None)
         except (OSError, EOFError, zlib.error, ValueError):
-            return self._rebuild(path, "it is damaged")
+            return self._rebuild(board_id, path, "it is damaged")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            return self._rebuild(path, "it is not a history store")
+            return self._rebuild(board_id, path, "it is not a history store")
         if doc.get("version") != VERSION:
-            return self._rebuild(path, f"it has format version {doc.get('version')!r}")
+            return self._rebuild(board_id, path, f"it has format version {doc.get('version')!r}")
         try:
             stored = BoardHistory.from_json(doc)
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
-            return self._rebuild(path, "it is damaged")
+            return self._rebuild(board_id, path, "it is damaged")
         if stored.board_id != board_id:
-            return self._rebuild(path, f"it holds board {stored.board_id}")
+            return self._rebuild(board_id, path, f"it holds board {stored.board_id}")
         if stored.filter != filter:
-            return self._rebuild(path, "it was made by a version that read other actions")
+            return self._rebuild(board_id, path, "it was made by a version that read other actions")
         if _ahead(stored.newest):
-            return self._rebuild(path, "its newest action is dated in the future")
+            return self._rebuild(board_id, path, "its newest action is dated in the future")
         return stored
 
-    def _rebuild(self, path: Path, why: str) -> BoardHistory | None:
+    def _rebuild(self, board_id: str, path: Path, why: str) -> BoardHistory | None:
         """None (build it again), with the notice."""
-        logger.warning("the history store %s is rebuilt from Trello: %s", path, why)
+        board = self.notices.board(board_id)
+        message = "the history store %s of %s is rebuilt from Trello: %s"
+        self.notices.failed(board_id, path, message, path, board, why, read=True)
         return None
 
     def save(self, history: BoardHistory) -> bool:
@@ -518,11 +516,12 @@ class HistoryStore:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
-            self._could_not(
+            self.notices.failed(
                 history.board_id,
-                "could not keep board %s's history in %s (%s): the next run reads it from "
+                path,
+                "could not keep the history of %s in %s (%s): the next run reads it from "
                 "Trello again",
-                history.board_id,
+                self.notices.board(history.board_id),
                 path,
                 exc.strerror or exc,
             )
@@ -539,13 +538,15 @@ class HistoryStore:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
-            self._could_not(
+            self.notices.failed(
                 history.board_id,
-                "could not write the head %s of board %s's kept history (%s): the next run "
+                path,
+                "could not write the head %s of the kept history of %s (%s): the next run "
                 "reads the whole store",
                 path,
-                history.board_id,
+                self.notices.board(history.board_id),
                 exc.strerror or exc,
+                head=True,
             )
             return False
         return True
@@ -608,12 +609,6 @@ def _digest(doc: Mapping[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
-
-
-def _ignored(path: Path, why: str) -> Head | None:
-    """None (read the body instead), with the notice."""
-    logger.warning("the history store's head %s is ignored (%s): the store is read", path, why)
-    return None
 
 
 @contextlib.contextmanager

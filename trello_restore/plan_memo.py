@@ -92,7 +92,7 @@ import orjson
 
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
-from trello_restore.fsutil import private_dirs, sweep_stale_temps, write_atomic
+from trello_restore.fsutil import in_the_way, private_dirs, sweep_stale_temps, write_atomic
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.lastrun import Scope
 from trello_restore.models import History, Plan, PlanOptions, State
@@ -124,6 +124,8 @@ class PlanMemo:
     #: The options as given to the planner (before ``resolve_filters``).
     options: PlanOptions
     plan: Plan | None = None
+    #: Whether a path in the memo's way was said in this run (``_blocked``: once a run).
+    said: bool = False
 
     @classmethod
     def recall(
@@ -201,11 +203,12 @@ class PlanMemo:
             data = gzip.compress(text, compresslevel=1)
             write_atomic(self.path, data, prefix=".plan-memo-", sweep=True)
         except OSError as exc:
-            logger.warning(
-                "could not keep the plan memo %s (%s): the next run plans again",
-                self.path,
-                exc.strerror or exc,
-            )
+            if not self._blocked():
+                logger.warning(
+                    "could not keep the plan memo %s (%s): the next run plans again",
+                    self.path,
+                    exc.strerror or exc,
+                )
 
     def _read(self, key_of: Callable[[datetime | None], str]) -> Plan | None:
         """The memoised plan when its key is ``key_of`` its ``latest``, or None (no memo,
@@ -226,6 +229,8 @@ class PlanMemo:
         except json.JSONDecodeError:  # empty, cut short, or not this tool's
             return self._ignored("it is damaged: its first line is not a memo's header")
         except (OSError, EOFError, zlib.error, ValueError) as exc:
+            if isinstance(exc, OSError) and self._blocked():
+                return None
             return self._ignored(f"it cannot be read ({getattr(exc, 'strerror', None) or exc})")
         if header.get("body") != hashlib.sha256(body).hexdigest():
             return self._ignored("it is damaged (its body is not the one its header names)")
@@ -233,6 +238,19 @@ class PlanMemo:
             return decode(body)
         except (LookupError, TypeError, ValueError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
+
+    def _blocked(self) -> bool:
+        """Whether a file or directory stands where the memo goes (``fsutil.in_the_way``):
+        said once a run, as what it costs and what to do (it stays until someone moves it)."""
+        blocked = in_the_way(self.path, self.path.parents[1])
+        if blocked is not None and not self.said:
+            self.said = True
+            logger.warning(
+                "the plan memo is blocked: %s is %s; plans are not memoised (every run "
+                "plans anew) until you remove or rename it",
+                *blocked,
+            )
+        return blocked is not None
 
     def _ignored(self, why: str) -> Plan | None:
         """None (plan anew), with the notice."""

@@ -1,0 +1,68 @@
+"""The kept history's notices (``history_store.HistoryStore``): each names its board as
+``board "Team" (<id>)`` where the fetch gave its name (by its id alone where none is known),
+and a path that stays blocked — a directory where a store's file goes, a file where one of its
+directories goes (``fsutil.in_the_way``) — is said once a run, as what it costs and what to do,
+instead of once for each read and write that fails on it as if the next run would do better."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from trello_restore.fsutil import in_the_way
+
+__all__ = ["Notices"]
+
+#: The store's own logger: these are its notices.
+logger = logging.getLogger("trello_restore.history_store")
+
+
+class Notices:
+    """One run's notices of the stores in ``cache_dir``."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        #: The boards' names by id, as the fetch starts their reads.
+        self.names: dict[str, str] = {}
+        #: Boards whose store or head could not be written in this run, or stands blocked:
+        #: said once each (a store is tried again with its cards' feeds, and would say it
+        #: again; a blocked path fails its reads and its writes).
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def board(self, board_id: str) -> str:
+        """A board as a notice names it: ``board "Team" (<id>)``, or ``board <id>``."""
+        name = self.names.get(board_id)
+        return f'board "{name}" ({board_id})' if name else f"board {board_id}"
+
+    def failed(
+        self,
+        board_id: str,
+        path: Path,
+        message: str,
+        *args: object,
+        read: bool = False,
+        head: bool = False,
+    ) -> None:
+        """The notice (``message % args``) of a write of the board's ``path`` that failed:
+        once per board and run, later ones at debug level; of a read (``read``): each time.
+        Unless something blocks ``path``: then, read or write, once per board and run, what
+        blocks it, what that costs (``head``: ``path`` is the store's head) and what to do."""
+        blocked = in_the_way(path, self.cache_dir)
+        if blocked is not None:
+            where, what = blocked
+            cost = "its history is read from Trello in full"
+            if head and where == path:
+                cost = "its kept history is read in full and the plan made anew on every run"
+            message = (
+                "the kept history of %s is blocked: %s is %s; %s until you remove or rename it"
+            )
+            args = (self.board(board_id), where, what, cost)
+        elif read:
+            logger.warning(message, *args)
+            return
+        with self._lock:
+            first = board_id not in self._said
+            self._said.add(board_id)
+        (logger.warning if first else logger.debug)(message, *args)
