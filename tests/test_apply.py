@@ -476,14 +476,17 @@ def test_one_lock_module_for_applies_and_one_shot_runs(tmp_path: Path) -> None:
 
     locks = lock_dir(tmp_path / "state")
     assert locks == tmp_path / "state" / "locks"
-    busy_board = r"applying or undoing this board b1 \(lock .*board-b1"
+    busy_board = r"applying or undoing board b1; wait for it to finish and run again"
+    busy_board += r" \(lock .*/board-b1\.lock\)"
     # A one-shot run holds its boards, then its apply takes theirs.
     with run_lock(locks, ["b1", "b1"]) as held, apply_lock(lock_names("ab" * 32, ["b1"]), locks):
         assert held == locks
         with pytest.raises(LockHeld, match=busy_board), apply_lock(["board-b1"], locks):
             pass  # pragma: no cover - the lock is held
-        with pytest.raises(LockHeld, match=r"working on these boards .*try again later"):
+        with pytest.raises(LockHeld, match=r"working on board b1; try again later \(lock .*"):
             run_lock(locks, ["b1"]).__enter__()
+        with pytest.raises(LockHeld, match=r'working on board "Team" \(b1\); try again later'):
+            run_lock(locks, ["b1"], {"b1": "Team"}).__enter__()
     # An apply or undo writing to a board: a one-shot run does not plan beside it.
     with apply_lock(lock_names("cd" * 32, ["b1"]), locks):
         with pytest.raises(LockHeld, match=busy_board):

@@ -26,6 +26,7 @@ from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
 from trello_restore.logs import LOG_BACKUPS
 from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.world import Board
 
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 
@@ -58,6 +59,11 @@ def _set_b(s: Scenario, *, add_to_board: bool = True) -> list[str]:
     """The team board, the mover's removals, board memberships granted when needed."""
     args = ["--board", s.team.id, "--removed-by", s.mover.username, "--rate-limit", "1000"]
     return [*args, "--add-to-board"] if add_to_board else args
+
+
+def _named(board: Board) -> str:
+    """A board as the lock messages name it: by its name and its id."""
+    return f'board "{board.name}" ({board.id})'
 
 
 def _since(s: Scenario) -> str:
@@ -235,7 +241,7 @@ def test_a_run_does_not_plan_while_an_apply_or_undo_writes_to_its_boards(
         sb.server.request_log.clear()
         r = invoke(*args)
         one_line_error(
-            r, ExitCode.LOCKED, "applying or undoing this board " + scenario.team.id,
+            r, ExitCode.LOCKED, "applying or undoing " + _named(scenario.team),
             "wait for it to finish",
         )  # fmt: skip
         assert _writes(sb) == []
@@ -259,7 +265,7 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
         r = invoke(*args)
         assert time.monotonic() - started < 5
         line = one_line_error(
-            r, ExitCode.LOCKED, "another trello-restore run is working on these boards",
+            r, ExitCode.LOCKED, "another trello-restore run is working on " + _named(scenario.team),
             "try again later", str(home / "state" / "locks"),
         )  # fmt: skip
         assert "run-board-" + scenario.team.id in line
@@ -304,8 +310,8 @@ def test_two_overlapping_processes(
         elapsed = time.monotonic() - started
         assert second.returncode == ExitCode.LOCKED, second.stderr
         assert second.stdout == ""
-        assert second.stderr.count("Error: another trello-restore run is working on these "
-                                   "boards") == 1  # fmt: skip
+        assert second.stderr.count("Error: another trello-restore run is working on "
+                                   + _named(scenario.team)) == 1  # fmt: skip
         assert "Traceback" not in second.stderr
         assert elapsed < 10
         out, err = first.communicate(timeout=120)

@@ -65,7 +65,8 @@ def test_a_one_shot_run_stopped_by_a_board_lock_leaves_no_journal(
             r = invoke(*_one_shot(scenario))
             one_line_error(
                 r, ExitCode.LOCKED, "another trello-restore run is applying or undoing",
-                f"board {scenario.archive.id}", "wait for it to finish and run again",
+                f'board "{scenario.archive.name}" ({scenario.archive.id})',
+                "wait for it to finish and run again",
             )  # fmt: skip
     assert _writes(sb) == 0
     assert not journals.exists() or list(journals.iterdir()) == []

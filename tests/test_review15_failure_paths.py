@@ -233,7 +233,8 @@ def test_a_run_blocked_by_another_plans_apply_names_that_plan(
     with apply_lock(lock_names(digest, [scenario.team.id]), lock_dir(state)):
         r = invoke(*_boards(scenario), "--since", _since(scenario), "--yes", "--quiet")
     line = one_line_error(
-        r, ExitCode.LOCKED, f"applying or undoing this board {scenario.team.id}",
+        r, ExitCode.LOCKED,
+        f'applying or undoing board "{scenario.team.name}" ({scenario.team.id})',
         "wait for it to finish",
     )  # fmt: skip
     assert "this plan" not in line

@@ -221,7 +221,7 @@ def _apply_plan(
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if not options.dry_run:
         assert lock_dir is not None
-        locks = apply_lock(lock_names(digest, boards), lock_dir)
+        locks = apply_lock(lock_names(digest, boards), lock_dir, boards=names)
     with locks, Runner(api, journal, options, "apply", progress) as run:
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ class Scope:
     workspace_id: str | None = None
     #: Ids of every board in scope: the named ones and the workspace's open boards.
     board_ids: tuple[str, ...] = ()
+    #: Their names, by id (what the locks' messages say; neither a key nor compared).
+    board_names: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:

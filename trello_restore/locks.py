@@ -42,12 +42,16 @@ def lock_names(plan_key: str, board_ids: Iterable[str]) -> list[str]:
 
 @contextlib.contextmanager
 def hold(
-    directory: Path, names: Sequence[str], others: Mapping[str, str] | None = None
+    directory: Path,
+    names: Sequence[str],
+    others: Mapping[str, str] | None = None,
+    boards: Mapping[str, str] | None = None,
 ) -> Iterator[Path]:
     """Hold the named locks in ``directory`` (created, mode 0700) until the block ends, or
     raise ``LockHeld`` at once (``UsageError`` when the directory or a lock file cannot be
     made). Yields the directory. ``others`` names, by lock name, the plan a ``plan-`` lock is
-    of when it is not the plan this run applies (``LockHeld`` then names it)."""
+    of when it is not the plan this run applies (``LockHeld`` then names it); ``boards``: the
+    boards' names by id (``LockHeld`` names a board by its name too, when it is here)."""
     try:
         private_dirs(directory)
     except OSError as exc:
@@ -62,7 +66,8 @@ def hold(
             try:
                 lock.acquire(blocking=False)
             except Timeout:
-                raise LockHeld(_busy(name, lock.lock_file, (others or {}).get(name))) from None
+                other = (others or {}).get(name)
+                raise LockHeld(_busy(name, lock.lock_file, other, boards or {})) from None
             except OSError as exc:
                 raise UsageError(
                     f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
@@ -75,41 +80,53 @@ def hold(
             lock.release()
 
 
-def _busy(name: str, path: str, other: str | None = None) -> str:
+def _busy(name: str, path: str, other: str | None, boards: Mapping[str, str]) -> str:
     """The one line for a lock another run holds: what it is doing, and what to do. ``other``
-    names the plan of a ``plan-`` lock that is not this run's own."""
+    names the plan of a ``plan-`` lock that is not this run's own; a board lock's board is
+    named by its name in ``boards`` (by id) and its id, or by its id alone."""
     if other is not None:
         return (
             f"another trello-restore run is applying or undoing {other} on the same boards "
             f"(lock {path}); wait for it to finish, then run again"
         )
-    if name.startswith("run-board-"):
+    if name.startswith("plan-"):
         return (
-            f"another trello-restore run is working on these boards (lock {path}); try again later"
+            f"another trello-restore run is applying or undoing this plan (lock {path}); "
+            "wait for it to finish and run again"
         )
-    what = "plan" if name.startswith("plan-") else f"board {name[len('board-') :]}"
+    run = name.startswith("run-board-")
+    board_id = name.removeprefix("run-board-" if run else "board-")
+    known = boards.get(board_id)
+    board = f'board "{known}" ({board_id})' if known else f"board {board_id}"
+    if run:
+        return f"another trello-restore run is working on {board}; try again later (lock {path})"
     return (
-        f"another trello-restore run is applying or undoing this {what} (lock {path}); "
-        "wait for it to finish and run again"
+        f"another trello-restore run is applying or undoing {board}; wait for it to finish "
+        f"and run again (lock {path})"
     )
 
 
 def apply_lock(
-    names: Sequence[str], directory: Path, others: Mapping[str, str] | None = None
+    names: Sequence[str],
+    directory: Path,
+    others: Mapping[str, str] | None = None,
+    boards: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Path]:
     """Hold an apply's or undo's locks (``lock_names``) in ``directory``; see ``hold``."""
-    return hold(directory, names, others)
+    return hold(directory, names, others, boards)
 
 
 @contextlib.contextmanager
-def run_lock(directory: Path, board_ids: Iterable[str]) -> Iterator[Path]:
+def run_lock(
+    directory: Path, board_ids: Iterable[str], names: Mapping[str, str] | None = None
+) -> Iterator[Path]:
     """Hold a one-shot run's locks of these boards (``run-board-<id>``) in ``directory``, or
     raise ``LockHeld`` at once; see the module docstring. An apply or undo holding one of
     their ``board-<id>`` locks now is ``LockHeld`` too: a plan made while it writes would be
     applied after it, on a state it has changed (the locks are only looked at: the apply
-    inside the run takes them)."""
+    inside the run takes them). ``names``: the boards' names by id, for ``LockHeld``."""
     boards = sorted(set(board_ids))
-    with hold(directory, [f"run-board-{b}" for b in boards]) as held:
-        with hold(directory, [f"board-{b}" for b in boards]):
+    with hold(directory, [f"run-board-{b}" for b in boards], boards=names) as held:
+        with hold(directory, [f"board-{b}" for b in boards], boards=names):
             pass
         yield held

@@ -121,7 +121,8 @@ def _locks(req: OneShotRequest) -> Iterator[Any]:
 
         def lock(scope: Scope) -> None:
             if not req.dry_run:
-                held.enter_context(run_lock(lock_dir(req.state_dir), scope.board_ids))
+                names = dict(scope.board_names)
+                held.enter_context(run_lock(lock_dir(req.state_dir), scope.board_ids, names))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
 
         yield lock

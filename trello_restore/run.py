@@ -423,6 +423,7 @@ def _make_plan(
                 named_boards=tuple(sorted({b.id for b in named})),
                 workspace_id=workspace_id,
                 board_ids=tuple(sorted(b.id for b in boards)),
+                board_names=tuple((b.id, b.name) for b in boards),
             )
             if on_scope is not None:
                 on_scope(scope)
