@@ -13,10 +13,11 @@ precondition against live state. Order of operations:
    The plan's ``blocked`` entries are journaled ``blocked``; nothing is written for them.
 4. Read live state board by board (``live.read_live``): one fresh listing of each board's cards
    (``idMembers`` and the value kinds' fields, paged, its pages in date ranges on ``workers``
-   threads) and one of its memberships, and one of its lists where a change needs them
-   (``set_list_closed``), read while the cards are; never a request per card. The other
-   boards the plan touches (its boards in scope) are read for their memberships only, to know
-   who is deactivated: a member deactivated on any of them is never granted nor added.
+   threads) and one read of the board with its memberships and, where a change needs them
+   (``set_list_closed``), its lists nested, read while the cards are; never a request per
+   card. The other boards the plan touches (its boards in scope) are read for their
+   memberships only (the same board read), to know who is deactivated: a member deactivated
+   on any of them is never granted nor added.
 5. The change kinds in their order (``kinds.in_order()``: board memberships first, then list
    archive states, card moves, card archive states, card fields, and card members last), each
    kind's writes all answered before the next kind starts, concurrently on ``workers``
