@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from trello_restore.api import TrelloApi
-from trello_restore.boards import STATE_QUERY
+from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_board
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: A board's memberships (deactivated and unconfirmed ones included) nested in one read of the
 #: board, ``GET /1/boards/{id}``, as ``boards.STATE_QUERY`` nests them for a plan, without the
 #: members' names (an apply reads ids only) or the board's own fields.
-_MEMBERSHIPS_QUERY = {"fields": "id", "memberships": STATE_QUERY["memberships"]}
+_MEMBERSHIPS_QUERY = {"fields": "id", **NO_NESTED, "memberships": STATE_QUERY["memberships"]}
 #: The same read with every list of the board (archived ones included) and its archive state.
 _LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "closed"}
 
