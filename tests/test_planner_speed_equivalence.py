@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import pytest
 
-from trello_restore import planner
+from trello_restore import planner, planner_scope
 from trello_restore.models import (
     BoardState,
     CardInfo,
@@ -536,3 +536,29 @@ def test_the_drafts_store_by_slot_and_become_their_classes() -> None:
         assert hash(item) == hash(built)
         with pytest.raises(FrozenInstanceError):
             item.reason = "filtered"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_cards_places_are_checked_against_the_moved_lists_as_before(seed: int) -> None:
+    """``planner_scope._was_in_moved_list`` looks at each of the card's places instead of at
+    each list that moved: the same answer as the reference's binary search per move, on
+    random places and moves with many tied dates (a place and a move at the same second, two
+    places at once) and cards without places."""
+    rng = random.Random(seed)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    lists = [f"l{i}" for i in range(6)]
+    checked = found = 0
+    for _ in range(400):
+        dates = sorted(t0 + timedelta(seconds=rng.randrange(12)) for _ in range(rng.randrange(5)))
+        places = [(d, rng.choice(lists)) for d in dates]
+        moves: dict[str, list[datetime]] = {}
+        for _ in range(rng.randrange(5)):
+            moves.setdefault(rng.choice(lists), []).append(
+                t0 + timedelta(seconds=rng.randrange(12))
+            )
+        current = rng.choice(lists)
+        want = planner_reference._was_in_moved_list(places, current, moves)
+        assert planner_scope._was_in_moved_list(places, current, moves) == want, (places, moves)
+        checked += 1
+        found += want
+    assert 0 < found < checked  # both answers were exercised

@@ -155,14 +155,23 @@ def _was_in_moved_list(
 ) -> bool:
     """Whether the card was in one of ``list_moves``' lists when that list moved. ``places``
     is where the card went, in date order (creation, moves); with none known, its list now
-    stands for where it always was."""
+    stands for where it always was.
+
+    The card was in list ``lid`` at ``when`` if its last place at or before ``when`` is in
+    ``lid``: a place ``i`` in a moved list, from its date until the next place's (a place of
+    the same date as the next is left at once). Each of the card's few places is looked at,
+    not each of the lists that moved (a board's incident moves dozens of lists; its followed
+    board has hundreds of cards that are not in scope)."""
     if not places:
         return current in list_moves
-    dates = [d for d, _ in places]
-    for lid, moved_at in list_moves.items():
+    last = len(places) - 1
+    for i, (date, lid) in enumerate(places):
+        moved_at = list_moves.get(lid)
+        if moved_at is None:
+            continue
+        until = places[i + 1][0] if i < last else None
         for when in moved_at:
-            i = bisect.bisect_right(dates, when) - 1  # the last place at or before the move
-            if i >= 0 and places[i][1] == lid:
+            if date <= when and (until is None or when < until):
                 return True
     return False
 
