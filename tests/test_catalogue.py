@@ -531,7 +531,7 @@ CASES = [
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          id="lock-held-same-plan"),
     case(lambda c: (c.hold_lock("0" * 64, c.plan_board), ["apply", str(c.trello.plan)])[1],
-         ExitCode.LOCKED, "this board", "wait for it to finish", id="lock-held-same-board"),
+         ExitCode.LOCKED, "applying or undoing board \"", "wait for it to finish", id="lock-held-same-board"),
     case(lambda c: (c.hold_lock("ab" * 32), ["undo", c.journal(), "--yes"])[1],
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          id="lock-held-undo"),
