@@ -6,7 +6,8 @@ read fresh.
 memberships and, for the boards ``lists_of`` names, its lists with their archive state nested:
 ``read_state``), never a request per card (design.md §5, §10.3).
 ``deactivated_members`` finds who is deactivated on any board a plan touches; ``refusal`` words
-Trello refusing the token's member a board.
+Trello refusing the token's member a board, and ``foreseen_refusal`` (a dry run's) Trello about to
+refuse it, from the memberships the same read gave.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from trello_restore.models import CardState, Membership
 __all__ = [
     "LiveBoard",
     "deactivated_members",
+    "foreseen_refusal",
     "read_live",
     "read_memberships",
     "read_state",
@@ -181,6 +183,35 @@ def deactivated_members(
             if ms.deactivated:
                 out.setdefault(member_id, board_id)
     return out
+
+
+def foreseen_refusal(
+    api: TrelloApi, board_id: str, board_name: str, board: LiveBoard, writes: int
+) -> str | None:
+    """A dry run's one-line warning for a board whose ``writes`` changes Trello will (or may)
+    refuse, from its live memberships (the same board read): the token's member (``members/me``,
+    already read) an observer of it will be refused (observers cannot change a board); not an
+    active member of it, may be (Trello lets a workspace admin change a workspace-visible board
+    without being its member). None when the member can write, or nothing would be written."""
+    me = api.me()
+    ms = board.memberships.get(str(me["id"]))
+    if writes <= 0 or (ms is not None and ms.active and ms.member_type != "observer"):
+        return None
+    user = f"@{me['username']}" if me.get("username") else str(me["id"])
+    who = f"{user} ({me['fullName']})" if me.get("fullName") else user
+    where = f'board "{board_name}"' if board_name else f"board {board_id}"
+    changes = "the change" if writes == 1 else f"the {writes} changes"
+    if ms is not None and ms.active:
+        what, will = "an observer of it", "will refuse"
+    else:
+        what = "not a member of it" if ms is None else "not an active member of it"
+        will = "may refuse (unless they are an admin of its workspace)"
+    return (
+        f"{where}: the token's member {who} is {what}, so Trello {will} {changes} that would "
+        "be applied there (an apply stops at the first refused, exit 3); ask a board admin "
+        f"to make {user} a normal member of that board, or plan again with the token of a "
+        "member who can edit it"
+    )
 
 
 def refusal(

@@ -1,0 +1,133 @@
+"""apply --dry-run with a token whose member cannot change a board: the dry run says, once per
+board, that Trello will (observer) or may (not a member) refuse the writes there, from the
+memberships of the board read it makes anyway; a normal member gets no such warning."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import pytest
+
+from trello_restore.live import LiveBoard, foreseen_refusal
+from trello_restore.models import Membership
+from trello_restore.planfile import read_plan
+from trello_restore.sandbox.scenario import Scenario, generate
+
+if TYPE_CHECKING:
+    from trello_restore.api import TrelloApi
+
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
+
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    return generate(5, 40)
+
+
+@pytest.fixture(name="sb")
+def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
+    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+
+
+def _plan(sb: Sandbox, s: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Option set b's plan over HTTP (--dry-run --plan-out), the request log then cleared."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    path = tmp_path / "plan.json"
+    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    r = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+               "--add-to-board", "--dry-run", "--plan-out", str(path))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    sb.server.request_log.clear()
+    return path
+
+
+def _writes(sb: Sandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
+
+
+def test_observer_is_warned_once_per_board_and_nothing_is_written(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _plan(sb, scenario, tmp_path, monkeypatch)
+    changes = read_plan(plan)[0].changes
+    per_board = Counter(c.board_id for c in changes)
+    assert per_board, "the scenario plans changes"
+    me = sb.get("/members/me").json()["id"]
+    for board_id in per_board:  # the reviewer's step: made an observer through the API
+        put = sb.session().put(
+            f"{sb.base_url}/boards/{board_id}/members/{me}", params={"type": "observer"}, timeout=30
+        )
+        assert put.status_code == 200, put.text
+    sb.server.request_log.clear()
+
+    r = sandbox_cli(sb, monkeypatch)("apply", str(plan), "--dry-run")
+
+    assert r.exit_code == 0, r.output  # the dry run's exit code as documented
+    assert _writes(sb) == []
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(warnings) == len(per_board), r.stderr
+    names = {c.board_id: c.board_name for c in changes}
+    for board_id, count in per_board.items():
+        (line,) = [w for w in warnings if f'board "{names[board_id]}"' in w]
+        assert "is an observer of it" in line
+        assert "will refuse" in line
+        assert "exit 3" in line
+        assert f"the {count} changes that would be applied" in line or count == 1
+        assert "make @" in line
+        assert "a normal member" in line
+    assert f"{len(changes)} would be applied" in r.stdout  # still counted, and warned
+
+
+def test_normal_member_gets_no_warning(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = _plan(sb, scenario, tmp_path, monkeypatch)
+    r = sandbox_cli(sb, monkeypatch)("apply", str(plan), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert _writes(sb) == []
+    assert "Warning: " not in r.stderr, r.stderr
+    assert "refuse" not in r.output
+
+
+class _Me:
+    """An api with only ``me()``: the token's member."""
+
+    def me(self) -> dict[str, str]:
+        return {"id": "m1", "username": "lead", "fullName": "Lead"}
+
+
+_ME = cast("TrelloApi", _Me())
+
+
+@pytest.mark.parametrize(
+    ("membership", "words"),
+    [
+        (None, ("is not a member of it", "may refuse", "workspace")),
+        (Membership("m1", "normal", deactivated=True), ("not an active member", "may refuse")),
+        (Membership("m1", "observer"), ("is an observer of it", "will refuse")),
+        (Membership("m1", "normal"), None),
+        (Membership("m1", "admin"), None),
+    ],
+)
+def test_foreseen_refusal_words(
+    membership: Membership | None, words: tuple[str, ...] | None
+) -> None:
+    """Not a member: may be refused (a workspace admin may change a workspace-visible board);
+    observer: will be; a normal member or admin: nothing to say; nothing to write: neither."""
+    board = LiveBoard("b1", {}, {"m1": membership} if membership else {})
+    line = foreseen_refusal(_ME, "b1", "Team Board", board, 3)
+    if words is None:
+        assert line is None
+        return
+    assert line is not None
+    assert "\n" not in line
+    assert line.startswith('board "Team Board": the token\'s member @lead (Lead) is ')
+    assert all(w in line for w in words), line
+    assert "the 3 changes" in line
+    assert "exit 3" in line
+    assert foreseen_refusal(_ME, "b1", "", board, 0) is None
+    assert "board b1:" in (foreseen_refusal(_ME, "b1", "", board, 1) or "")
