@@ -546,7 +546,8 @@ def test_an_unusable_boards_directory_is_one_notice(
     assert second.exit_code == 0, second.output
     warnings = [x for x in second.stderr.splitlines() if x.startswith("Warning: ")]
     assert len(warnings) == 1, second.stderr
-    assert f"{boards} cannot be used (it is not a directory)" in warnings[0]
+    assert f"{boards} is a file, not a directory;" in warnings[0]
+    assert "until you remove or rename it" in warnings[0]
     assert _without_dates(second.stdout) == _without_dates(first.stdout)
     boards.unlink()
     third = invoke(*args)

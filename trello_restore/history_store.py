@@ -508,29 +508,22 @@ class HistoryStore:
 
     def save(self, history: BoardHistory) -> bool:
         """Write a board's store and then its head (each atomically, 0600); whether both were
-        written. A failure is a notice, not an error: the next run reads the history from
-        Trello again."""
+        written. A failure is a notice, not an error (``Notices.unwritable``): the history is
+        read from Trello again until it can be kept."""
         path = self.path(history.board_id)
         data = gzipped(history.chunks())
         try:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
-            self.notices.failed(
-                history.board_id,
-                path,
-                "could not keep the history of %s in %s (%s): the next run reads it from "
-                "Trello again",
-                self.notices.board(history.board_id),
-                path,
-                exc.strerror or exc,
-            )
+            self.notices.unwritable(history.board_id, path, exc)
             return False
         return self.save_head(history)
 
     def save_head(self, history: BoardHistory) -> bool:
         """Write the head of a store whose body on disk is ``history`` (atomically, 0600);
-        whether it was written (a failure is a notice: the next run reads the body)."""
+        whether it was written (a failure is a notice: until it can be written, runs read the
+        body)."""
         path = self.head_path(history.board_id)
         doc = history.head().to_json()
         data = json.dumps({**doc, "sha256": _digest(doc)}, separators=(",", ":")).encode()
@@ -538,16 +531,7 @@ class HistoryStore:
             private_dirs(path.parent)
             write_atomic(path, data, prefix=".history-", sweep=True)
         except OSError as exc:
-            self.notices.failed(
-                history.board_id,
-                path,
-                "could not write the head %s of the kept history of %s (%s): the next run "
-                "reads the whole store",
-                path,
-                self.notices.board(history.board_id),
-                exc.strerror or exc,
-                head=True,
-            )
+            self.notices.unwritable(history.board_id, path, exc, head=True)
             return False
         return True
 

@@ -99,6 +99,7 @@ from trello_restore.models import History, Plan, PlanOptions, State
 from trello_restore.parsing import load_json
 from trello_restore.plan_codec import NotCodable, decode, encode
 from trello_restore.planfile import PlanMeta
+from trello_restore.store_notices import what_to_do, writable_dir
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
 
@@ -175,9 +176,10 @@ class PlanMemo:
 
     def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
         """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
-        it was made from could not be written). A memo that cannot be written, or that would
-        not give back exactly this plan (``plan_codec.encode`` refuses it), is left out (the
-        next run plans again). (``meta`` is the run's own, made anew by each run: not kept.)"""
+        it was made from could not be written). A memo that cannot be written (a notice: what
+        it costs until it can be, what to check), or that would not give back exactly this
+        plan (``plan_codec.encode`` refuses it), is left out (the next run plans again).
+        (``meta`` is the run's own, made anew by each run: not kept.)"""
         kept = fetched.kept
         if self.plan is not None or kept is None or kept.stored is None:
             return
@@ -204,10 +206,14 @@ class PlanMemo:
             write_atomic(self.path, data, prefix=".plan-memo-", sweep=True)
         except OSError as exc:
             if not self._blocked():
+                directory = writable_dir(self.path)
                 logger.warning(
-                    "could not keep the plan memo %s (%s): the next run plans again",
+                    "could not keep the plan memo %s (%s): this run's plan is not memoised; "
+                    "until %s can be written, every run plans anew; %s",
                     self.path,
                     exc.strerror or exc,
+                    directory,
+                    what_to_do(exc),
                 )
 
     def _read(self, key_of: Callable[[datetime | None], str]) -> Plan | None:

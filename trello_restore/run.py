@@ -23,6 +23,7 @@ from trello_restore import __version__, defaults
 from trello_restore.boards import resolve_boards, resolve_workspace
 from trello_restore.errors import UsageError
 from trello_restore.fetcher import fetch, load_exports
+from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
 from trello_restore.lastrun import Scope, is_last_run, read_last_run
@@ -438,12 +439,24 @@ def _make_plan(
                 else None
             )
             if store is not None and (why := store.unusable()) is not None:
-                logger.warning(
-                    "the kept board histories in %s cannot be used (%s): this run reads the "
-                    "boards' history from Trello; move it away or fix its permissions",
-                    store.boards_dir,
-                    why,
-                )
+                # A file where the boards' directory (or the cache's) goes; else the directory
+                # cannot be made, read or written.
+                if (blocked := in_the_way(store.boards_dir / "-", store.cache_dir)) is not None:
+                    logger.warning(
+                        "the kept board histories are blocked: %s is %s; every run reads the "
+                        "boards' history from Trello in full and plans anew until you remove "
+                        "or rename it",
+                        *blocked,
+                    )
+                else:
+                    logger.warning(
+                        "the kept board histories in %s cannot be used (%s): every run reads "
+                        "the boards' history from Trello in full and plans anew until it can "
+                        "be; check that this user can read and write in it and that its file "
+                        "system is writable",
+                        store.boards_dir,
+                        why,
+                    )
                 store = None
             fetched = fetch(api, boards, kinds=options.restore, store=store)
             if fetched.kept is not None:

@@ -2,20 +2,51 @@
 ``board "Team" (<id>)`` where the fetch gave its name (by its id alone where none is known),
 and a path that stays blocked — a directory where a store's file goes, a file where one of its
 directories goes (``fsutil.in_the_way``) — is said once a run, as what it costs and what to do,
-instead of once for each read and write that fails on it as if the next run would do better."""
+instead of once for each read and write that fails on it as if the next run would do better.
+A write that fails for another reason (permissions, an immutable directory, a read-only file
+system, a full disk: ``unwritable``) is said once a run too, as this run's loss, what it costs
+every run until the directory can be written, and what to check (``what_to_do``)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from pathlib import Path
 
 from trello_restore.fsutil import in_the_way
 
-__all__ = ["Notices"]
+__all__ = ["Notices", "what_to_do", "writable_dir"]
 
 #: The store's own logger: these are its notices.
 logger = logging.getLogger("trello_restore.history_store")
+
+
+def writable_dir(path: Path) -> Path:
+    """The directory a write of ``path`` needs to write in: its own, or the nearest one above
+    it that exists (where the missing ones are made)."""
+    directory = path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    return directory
+
+
+def what_to_do(exc: OSError) -> str:
+    """What to check when a write in a directory failed with ``exc`` (nothing in its way);
+    the notice names the directory just before."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            "check that this user can write in it (its permissions, and `lsattr -d` for an "
+            "immutable flag)"
+        )
+    if exc.errno == errno.EROFS:
+        return (
+            "its file system is read-only: remount it writable or set [paths] cache_dir to a "
+            "writable directory"
+        )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space on its disk (or raise your quota)"
+    return "check that it can be written"
 
 
 class Notices:
@@ -66,3 +97,25 @@ class Notices:
             first = board_id not in self._said
             self._said.add(board_id)
         (logger.warning if first else logger.debug)(message, *args)
+
+    def unwritable(self, board_id: str, path: Path, exc: OSError, *, head: bool = False) -> None:
+        """The notice of a write of the board's store (``head``: its head) at ``path`` that
+        failed with ``exc``: this run's loss, what it costs every run until the directory can
+        be written (a one-off failure costs this run alone) and what to check; once per board
+        and run (``failed``, which says a blocked path as that instead)."""
+        directory = writable_dir(path)
+        if head:
+            message = (
+                "could not write the head %s of the kept history of %s (%s): until %s can be "
+                "written, every run reads the whole kept history and plans anew; %s"
+            )
+            args: tuple[object, ...] = (path, self.board(board_id))
+        else:
+            message = (
+                "could not keep the history of %s in %s (%s): this run's reads are not kept; "
+                "until %s can be written, every run reads them from Trello again and plans "
+                "anew; %s"
+            )
+            args = (self.board(board_id), path)
+        why = exc.strerror or exc
+        self.failed(board_id, path, message, *args, why, directory, what_to_do(exc), head=head)
