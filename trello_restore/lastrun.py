@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.parsing import load_json
 from trello_restore.timeparse import check_last_run_not_future
 
@@ -96,6 +96,12 @@ def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None)
             "and later runs continue from the last successful one"
         ) from None
     except OSError as exc:
+        blocked = in_the_way(path, state_dir)
+        if blocked is not None:
+            raise InputFileError(
+                f"--since last-run: cannot read {path} ({blocked[0]} is {blocked[1]}); remove "
+                "or rename it, and pass --since DATE once"
+            ) from None
         raise InputFileError(
             f"--since last-run: cannot read {path} ({exc.strerror}); check the state "
             "directory's permissions, or pass --since DATE"
@@ -136,12 +142,31 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
         private_dirs(path.parent)
         write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-", sweep=True)
     except OSError as exc:
+        blocked = in_the_way(path, state_dir)
+        if blocked is not None:
+            where, kind = blocked
+            problem, fix = f"{where} is {kind}", "remove or rename it"
+        else:
+            problem = f"{exc.strerror or exc}"
+            fix = "fix the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
         raise UsageError(
-            f"the run succeeded but its last-run state could not be saved to {path} "
-            f"({exc.strerror or exc}); fix the state directory (TRELLO_RESTORE_HOME or "
-            "[paths] state_dir): the next --since last-run run starts from the previous cutoff"
+            f"the changes were applied, but the last-run state could not be saved to {path} "
+            f"({problem}); {fix}: until then {_next_run(state_dir, scope)}"
         ) from None
     return path
+
+
+def _next_run(state_dir: Path, scope: Scope) -> str:
+    """What the next ``--since last-run`` run on this scope does while its last run cannot be
+    recorded: start from the cutoff recorded before, or stop for want of one."""
+    try:
+        cutoff = read_last_run(state_dir, scope)
+    except (UsageError, InputFileError):
+        return (
+            "no run on these boards is recorded, so a --since last-run run stops (exit 2): "
+            "pass --since with the date of this run"
+        )
+    return f"a --since last-run run starts from the previous cutoff, {cutoff.isoformat()}, again"
 
 
 def window_end(started: datetime, until: datetime | None) -> datetime:

@@ -19,15 +19,28 @@ Two sets of names:
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from filelock import FileLock, Timeout
 
 from trello_restore.errors import LockHeld, UsageError
-from trello_restore.fsutil import private_dirs
+from trello_restore.fsutil import in_the_way, private_dirs
 
-__all__ = ["apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
+__all__ = ["OtherPlan", "apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
+
+#: A lock file's mode, as every other file of the state directory's.
+MODE = 0o600
+
+
+class OtherPlan(NamedTuple):
+    """A plan another run may be applying or undoing (``hold``'s ``others``): what to call it
+    (``plan <digest> (journal <path>)``) and the boards of it this run works on too."""
+
+    label: str
+    boards: tuple[str, ...]
 
 
 def lock_dir(state_dir: Path) -> Path:
@@ -44,50 +57,88 @@ def lock_names(plan_key: str, board_ids: Iterable[str]) -> list[str]:
 def hold(
     directory: Path,
     names: Sequence[str],
-    others: Mapping[str, str] | None = None,
+    others: Mapping[str, OtherPlan] | None = None,
     boards: Mapping[str, str] | None = None,
 ) -> Iterator[Path]:
-    """Hold the named locks in ``directory`` (created, mode 0700) until the block ends, or
-    raise ``LockHeld`` at once (``UsageError`` when the directory or a lock file cannot be
-    made). Yields the directory. ``others`` names, by lock name, the plan a ``plan-`` lock is
-    of when it is not the plan this run applies (``LockHeld`` then names it); ``boards``: the
+    """Hold the named locks in ``directory`` (created, mode 0700; the lock files 0600) until
+    the block ends, or raise ``LockHeld`` at once (``UsageError`` when the directory or a lock
+    file cannot be made: what is in the way, or the error). Yields the directory. ``others``
+    names, by lock name, the plan a ``plan-`` lock is of when it is not the plan this run
+    applies, and the boards both runs work on (``LockHeld`` then names them); ``boards``: the
     boards' names by id (``LockHeld`` names a board by its name too, when it is here)."""
     try:
         private_dirs(directory)
     except OSError as exc:
-        raise UsageError(
-            f"cannot create the lock directory {directory} ({exc.strerror or exc}); check "
-            "TRELLO_RESTORE_HOME or [paths] state_dir and the directory's permissions"
-        ) from None
+        first = directory / f"{names[0] if names else 'lock'}.lock"
+        raise _cannot_make(first, exc, "lock directory", directory) from None
     held: list[FileLock] = []
     try:
         for name in names:
-            lock = FileLock(directory / f"{name}.lock")
+            lock = FileLock(directory / f"{name}.lock", mode=MODE)
             try:
                 lock.acquire(blocking=False)
             except Timeout:
                 other = (others or {}).get(name)
                 raise LockHeld(_busy(name, lock.lock_file, other, boards or {})) from None
             except OSError as exc:
-                raise UsageError(
-                    f"cannot create the lock file {lock.lock_file} ({exc.strerror or exc}); "
-                    "check the state directory's permissions"
-                ) from None
+                file = Path(lock.lock_file)
+                raise _cannot_make(file, exc, "lock file", file) from None
             held.append(lock)
+            _private(Path(lock.lock_file))
         yield directory
     finally:
         for lock in reversed(held):
             lock.release()
 
 
-def _busy(name: str, path: str, other: str | None, boards: Mapping[str, str]) -> str:
+def _private(path: Path) -> None:
+    """A lock file an older version made 0644 (``mode`` counts only when the file is
+    created): made 0600 now that it is held (best effort: another user's stays as it is)."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(MODE)
+
+
+def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
+    """The one line for a lock directory or file that cannot be made: a file or directory of
+    the wrong kind in the way (``fsutil.in_the_way``, from the state directory down) is named,
+    to be removed or renamed; any other error is said with where to look."""
+    blocked = in_the_way(lock, lock.parent.parent)
+    if blocked is not None:
+        where, kind = blocked
+        return UsageError(
+            f"cannot create the {what} {path}: {where} is {kind}; remove or rename it "
+            "(trello-restore keeps its locks there), then run again"
+        )
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
+    else:
+        fix = "check the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
+    return UsageError(f"cannot create the {what} {path} ({reason}); {fix}")
+
+
+def _board(board_id: str, boards: Mapping[str, str]) -> str:
+    """A board as the lock messages name it: ``"Team" (<id>)``, or its id alone."""
+    known = boards.get(board_id)
+    return f'"{known}" ({board_id})' if known else board_id
+
+
+def _busy(name: str, path: str, other: OtherPlan | None, boards: Mapping[str, str]) -> str:
     """The one line for a lock another run holds: what it is doing, and what to do. ``other``
-    names the plan of a ``plan-`` lock that is not this run's own; a board lock's board is
-    named by its name in ``boards`` (by id) and its id, or by its id alone."""
+    names the plan of a ``plan-`` lock that is not this run's own, and the boards the two runs
+    share; a board is named by its name in ``boards`` (by id) and its id, or by its id alone."""
     if other is not None:
+        shared = [_board(b, boards) for b in other.boards]
+        on = "the same boards"
+        if len(shared) == 1:
+            on = f"board {shared[0]}"
+        elif shared:
+            on = f"boards {', '.join(shared[:3])}"
+            on += f" and {len(shared) - 3} more" if len(shared) > 3 else ""
         return (
-            f"another trello-restore run is applying or undoing {other} on the same boards "
-            f"(lock {path}); wait for it to finish, then run again"
+            f"another trello-restore run is applying or undoing {other.label} on {on}, which "
+            f"this run works on too; wait for it to finish, then run again (lock {path})"
         )
     if name.startswith("plan-"):
         return (
@@ -95,9 +146,7 @@ def _busy(name: str, path: str, other: str | None, boards: Mapping[str, str]) ->
             "wait for it to finish and run again"
         )
     run = name.startswith("run-board-")
-    board_id = name.removeprefix("run-board-" if run else "board-")
-    known = boards.get(board_id)
-    board = f'board "{known}" ({board_id})' if known else f"board {board_id}"
+    board = f"board {_board(name.removeprefix('run-board-' if run else 'board-'), boards)}"
     if run:
         return f"another trello-restore run is working on {board}; try again later (lock {path})"
     return (
@@ -109,7 +158,7 @@ def _busy(name: str, path: str, other: str | None, boards: Mapping[str, str]) ->
 def apply_lock(
     names: Sequence[str],
     directory: Path,
-    others: Mapping[str, str] | None = None,
+    others: Mapping[str, OtherPlan] | None = None,
     boards: Mapping[str, str] | None = None,
 ) -> contextlib.AbstractContextManager[Path]:
     """Hold an apply's or undo's locks (``lock_names``) in ``directory``; see ``hold``."""

@@ -234,7 +234,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             from trello_restore.undo import resolve_earlier_journals
 
             boards = {board_id for board_id, _ in meta.boards}
-            boards |= {c.board_id for c in req.plan.changes}
+            changes = req.plan.changes
+            boards |= {c.board_id for c in changes}
             resolve_earlier_journals(
                 api,
                 req.earlier_journals,
@@ -242,6 +243,7 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
                 req.options,
                 lock_dir=req.lock_dir,
                 exclude=req.journal_path,
+                board_names={**dict(meta.boards), **{c.board_id: c.board_name for c in changes}},
             )
         if req.options.dry_run:
             journal = _existing_journal(req.journal_path, digest)

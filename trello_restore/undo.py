@@ -41,7 +41,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -62,7 +62,7 @@ from trello_restore.kinds import (
     resolve,
 )
 from trello_restore.live import LiveBoard, read_live
-from trello_restore.locks import apply_lock, lock_names
+from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
 
@@ -338,6 +338,7 @@ def resolve_earlier_journals(
     *,
     lock_dir: Path,
     exclude: Path | None = None,
+    board_names: Mapping[str, str] | None = None,
 ) -> int:
     """Settle, from live state, the open records (``journal.unresolved``) on ``board_ids`` of
     every earlier journal in ``directory`` made at this API URL by this token's account;
@@ -356,7 +357,8 @@ def resolve_earlier_journals(
     Under the locks an apply of those plans on those boards takes, in ``lock_dir``
     (``LockHeld`` if another run holds one). A journal that cannot be read is skipped with a
     warning; records whose board or card cannot be read stay open (undo reports them).
-    ``exclude`` is the new run's own journal, which its apply resumes itself."""
+    ``exclude`` is the new run's own journal, which its apply resumes itself; ``board_names``:
+    the boards' names by id, for ``LockHeld``."""
     wanted = set(board_ids)
     me = str(api.me()["id"])
     api_url = api.settings.api_url.rstrip("/")
@@ -371,19 +373,21 @@ def resolve_earlier_journals(
     names = list(
         dict.fromkeys(n for j, _ in found for n in lock_names(j.header.plan_digest, boards))
     )
-    # A plan lock held here is another run's apply or undo of that earlier plan: name it.
+    # A plan lock held here is another run's apply or undo of that earlier plan: name it, and
+    # the boards of this run its journal has open writes on.
     others = {
-        lock_names(j.header.plan_digest, ())[0]: (
-            f"plan {j.header.plan_digest[:16]} (journal {j.path})"
+        lock_names(j.header.plan_digest, ())[0]: OtherPlan(
+            f"plan {j.header.plan_digest[:16]} (journal {j.path})",
+            tuple(sorted({r.board_id for r in records})),
         )
-        for j, _ in found
+        for j, records in found
     }
     own_limiter = api.limiter is None
     if own_limiter:
         api.use_limiter(options.make_limiter())
     count = 0
     try:
-        with apply_lock(names, lock_dir, others):
+        with apply_lock(names, lock_dir, others, board_names):
             _wait_for_in_flight([(j.path, records) for j, records in found], api)
             opened = [r for _, records in found for r in records]
             live = read_live(
