@@ -199,6 +199,13 @@ class TestBadInput:
             "--board", scenario.team.id, "--since", "7d", "--dry-run",
             TRELLO_API_URL=f"http://127.0.0.1:{port}/1", TRELLO_RESTORE_MAX_RETRIES="1",
         )  # fmt: skip
+        # The one retry is announced first (a single warning line), then the one-line error.
+        warning, rest = r.stderr.split("\n", 1)
+        assert warning == (
+            f"Warning: the Trello API at 127.0.0.1:{port} is not answering (the connection was "
+            "refused or dropped); retrying for up to 36 s more (Ctrl-C to stop)"
+        )
+        r.stderr_bytes = rest.encode()
         one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port}")
         assert os.environ["TRELLO_TOKEN"] not in r.output
 

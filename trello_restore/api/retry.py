@@ -73,6 +73,15 @@ class RetryPolicy:
         """
         if attempt >= self.retries:
             return None
+        return self._wait(error, attempt, rand)
+
+    def longest_waits(self, error: ApiError, attempt: int) -> float:
+        """The most the waits before the retries left after ``attempt`` failed attempts add up
+        to, if each of them fails like ``error`` (``delay``'s largest answers; 0 for an error
+        that is not retried)."""
+        return sum(self._wait(error, n, 1.0) or 0.0 for n in range(attempt, self.retries))
+
+    def _wait(self, error: ApiError, attempt: int, rand: float) -> float | None:
         if isinstance(error, RateLimited):
             return rate_limit_pause(error.retry_after, self.rate_window_s) + rand * self.backoff_s
         if isinstance(error, ApiUnreachable):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import sqlite3
 import threading
@@ -88,6 +89,16 @@ class Counters:
         self.sent = 0
         self.hits = 0
         self.rate_limited = 0
+        #: Whether a read's retry has been announced on stderr (``first_retry``).
+        self._retried = False
+
+    def first_retry(self) -> bool:
+        """True the first time a read is about to be retried (once for all sessions): that
+        one retry is a warning, so a run waiting on Trello does not look hung; later ones are
+        logged at INFO."""
+        with self._lock:
+            first, self._retried = not self._retried, True
+            return first
 
     def count_sent(self) -> None:
         with self._lock:
@@ -216,6 +227,8 @@ class Transport(_SessionBase):
             delay = policy.delay(error, attempt, self._rng.random()) if retryable else None
             if delay is None:
                 raise error from cause
+            if self._counters.first_retry():
+                logger.warning(self._retrying(error, cause, policy, attempt))
             logger.info(
                 "%s %s: %s; retrying in %.2f s (attempt %d of %d)",
                 method,
@@ -230,6 +243,32 @@ class Transport(_SessionBase):
             if self._counters.closing.wait(delay):
                 raise Stopping
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retrying(
+        self, error: ApiError, cause: BaseException | None, policy: RetryPolicy, attempt: int
+    ) -> str:
+        """The warning for a run's first retry: what failed, and the longest the retries left
+        may take (each remaining attempt its connect and read timeouts, and the longest wait
+        before it that the policy allows for the same failure), so a user can tell a wait
+        from a hang."""
+        settings = self._settings
+        if isinstance(cause, requests.exceptions.ConnectTimeout):
+            what = f"is not answering (connecting timed out after {settings.connect_timeout:g} s)"
+        elif isinstance(cause, requests.exceptions.ReadTimeout):
+            what = f"is not answering (read timed out after {settings.read_timeout:g} s)"
+        elif cause is not None:
+            what = "is not answering (the connection was refused or dropped)"
+        elif isinstance(error, RateLimited):
+            what = "is rate limiting (HTTP 429)"
+        else:
+            what = f"is failing (HTTP {error.status})"
+        most = (policy.retries - attempt) * settings.max_request_s + policy.longest_waits(
+            error, attempt
+        )
+        return (
+            f"the Trello API at {settings.host} {what}; retrying for up to {math.ceil(most)} s "
+            "more (Ctrl-C to stop)"
+        )
 
     def _attempt(
         self,
