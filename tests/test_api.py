@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import stat
 import time
@@ -97,13 +98,29 @@ def test_credentials_travel_only_in_the_authorization_header(
         assert sandbox.token not in url
 
 
-@pytest.mark.parametrize(("key", "token"), [("", "t"), ("k", ""), ("  ", "t"), ("k", " ")])
+_KEY_MISSING = r"the API key is missing.*set TRELLO_API_KEY, or api_key"
+_TOKEN_MISSING = r"the token is missing.*set TRELLO_TOKEN, token .*--token -"
+_BOTH_MISSING = r"neither the API key nor the token.*set TRELLO_API_KEY and TRELLO_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("key", "token", "says"),
+    [
+        ("", "t", _KEY_MISSING),
+        ("k", "", _TOKEN_MISSING),
+        ("  ", "t", _KEY_MISSING),
+        ("k", " ", _TOKEN_MISSING),
+        ("", " ", _BOTH_MISSING),
+    ],
+)
 def test_missing_credentials_fail_before_any_request(
-    sandbox: Sandbox, make_api: MakeApi, key: str, token: str
+    sandbox: Sandbox, make_api: MakeApi, key: str, token: str, says: str
 ) -> None:
-    """An empty key or token is an ``AuthError`` naming the variables; nothing is sent."""
-    with pytest.raises(AuthError, match=r"set TRELLO_API_KEY and TRELLO_TOKEN") as info:
+    """An empty key or token is an ``AuthError`` naming the missing one(s) and where each is
+    set; nothing is sent."""
+    with pytest.raises(AuthError, match=r"^no Trello credentials") as info:
         make_api(key=key, token=token)
+    assert re.search(says, str(info.value)), str(info.value)
     assert info.value.status is None
     assert sandbox.server.request_log == []
 

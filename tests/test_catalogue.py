@@ -364,6 +364,14 @@ def _apply_where_trello_is_down(c: Ctx) -> list[str]:
     return ["apply", c.edited_plan(lambda d: d.update(api_url=url)), "--api-url", url]
 
 
+def _damaged_journal(c: Ctx) -> str:
+    """A journal whose third line (of four) is damaged, as a disk or an editor leaves it."""
+    path = Path(c.journal())
+    head, record = path.read_text().splitlines()
+    path.write_text(f"{head}\n{record}\n{record[:20]}\x00\x00 {record[40:]}\n{record}\n")
+    return str(path)
+
+
 def _dup_change_id(d: dict[str, Any]) -> None:
     d["changes"][-1]["change_id"] = d["changes"][-2]["change_id"]
 
@@ -418,6 +426,8 @@ CASES = [
          id="filter-removed-by-typo"),
     case(lambda c: ["--board", c.team, "--since", c.trello.since, "--yes", "--list", "Backlgo"],
          USAGE, '--list "Backlgo": no list', 'did you mean "Backlog"', id="filter-list-typo"),
+    case(lambda c: c.plan_args("--restore", "member"),
+         USAGE, "--restore: unknown kind 'member'; did you mean members?", id="restore-kind-typo"),
     case(lambda c: ["--board", c.team, "--since", c.trello.since, "--yes", "--card", "zzzzzzzz"],
          USAGE, "--card zzzzzzzz: no card", "give a card's id, shortLink or URL",
          id="filter-card-unknown"),
@@ -509,7 +519,7 @@ CASES = [
          USAGE, "not a trello-restore journal", "give the journal file apply printed",
          id="journal-only-a-torn-line"),
     case(lambda c: ["undo", c.journal(status="exploded"), "--yes"],
-         USAGE, "is damaged", "give the journal file apply printed",
+         USAGE, "line 2 is damaged (unknown status or op", "restore it from a backup",
          id="journal-unknown-status"),
     case(lambda c: ["undo", c.journal({"format_version": 9}), "--yes"],
          USAGE, "journal format 9", "use the same version", id="journal-newer-format"),
@@ -526,12 +536,26 @@ CASES = [
     case(lambda c: ["apply", str(c.trello.plan), "--journal", c.journal()],
          USAGE, "is the journal of another plan", "pass a different --journal",
          id="journal-of-another-plan"),
+    case(lambda c: ["undo", _damaged_journal(c), "--yes"],
+         USAGE, "journal.jsonl: line 3 is damaged (not JSON", "restore it from a backup",
+         "or delete that line", id="journal-damaged-middle-line"),
+    case(lambda c: ["undo", str(c.trello.plan), "--yes"],
+         USAGE, "plan.json is a plan file, not a journal", "give the journal apply printed",
+         "trello-restore undo JOURNAL", id="undo-given-a-plan"),
+    case(lambda c: ["apply", str(c.trello.plan), "--journal", str(c.trello.offline_plan)],
+         USAGE, "offline.json is a plan file, not a journal", id="apply-journal-is-a-plan"),
+    case(lambda c: ["apply", c.journal()],
+         USAGE, "journal.jsonl is an apply journal, not a plan", "give apply the plan file",
+         "run trello-restore undo", id="apply-given-a-journal"),
+    case(lambda c: ["apply", c.file("j.jsonl", Path(c.journal()).read_text().split("\n")[0])],
+         USAGE, "j.jsonl is an apply journal, not a plan", id="apply-given-a-bare-journal"),
     # ------------------------------------------------------------------------ locks
     case(lambda c: (c.hold_lock(c.plan_digest), ["apply", str(c.trello.plan)])[1],
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          id="lock-held-same-plan"),
     case(lambda c: (c.hold_lock("0" * 64, c.plan_board), ["apply", str(c.trello.plan)])[1],
-         ExitCode.LOCKED, "applying or undoing board \"", "wait for it to finish", id="lock-held-same-board"),
+         ExitCode.LOCKED, "applying or undoing board \"", "wait for it to finish",
+         id="lock-held-same-board"),
     case(lambda c: (c.hold_lock("ab" * 32), ["undo", c.journal(), "--yes"])[1],
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          id="lock-held-undo"),
@@ -595,10 +619,15 @@ CASES = [
          USAGE, "--workspace is empty", id="workspace-empty"),
     # ------------------------------------------------------------------------ credentials
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": None}),
-         AUTH, "no Trello credentials", "set TRELLO_API_KEY and TRELLO_TOKEN",
+         AUTH, "no Trello credentials: the token is missing (the API key is set)",
+         "set TRELLO_TOKEN, token in the [trello] section", "--token -",
          id="credentials-missing-token"),
     case(lambda c: Call(["apply", str(c.trello.plan)], {"TRELLO_API_KEY": ""}),
-         AUTH, "no Trello credentials", "set TRELLO_API_KEY", id="credentials-missing-key"),
+         AUTH, "no Trello credentials: the API key is missing (the token is set)",
+         "set TRELLO_API_KEY, or api_key in the [trello] section", id="credentials-missing-key"),
+    case(lambda c: Call(c.plan_args(), {"TRELLO_API_KEY": None, "TRELLO_TOKEN": None}),
+         AUTH, "neither the API key nor the token is set", "set TRELLO_API_KEY and TRELLO_TOKEN",
+         id="credentials-missing-both"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_TOKEN": "ATTA" + "0" * 60}),
          AUTH, "rejected the API key or token", "check TRELLO_API_KEY and TRELLO_TOKEN",
          id="credentials-invalid-token"),
@@ -631,6 +660,11 @@ CASES = [
     case(lambda c: c.plan_args("--api-url", "http://[::1/1"),
          USAGE, "must be an http(s) URL like https://api.trello.com/1",
          id="api-url-unclosed-ipv6"),
+    case(lambda c: c.plan_args("--api-url", c.trello.server.base_url.removesuffix("/1")),
+         USAGE, "should end in /1", "e.g. https://api.trello.com/1", id="api-url-without-version"),
+    case(lambda c: Call(_config(c, '[trello]\napi_url = "https://api.trello.com/"\n',
+                                *c.plan_args()), {"TRELLO_API_URL": None}),
+         USAGE, "'https://api.trello.com' should end in /1", id="api-url-without-version-config"),
     case(lambda c: c.plan_args("--api-url", "http://127.0.0.1:99999/1"),
          USAGE, "has an invalid port", id="api-url-invalid-port"),
     case(lambda c: Call(c.plan_args(), {"TRELLO_API_URL": "https://me:pw@api.trello.com/1"}),

@@ -115,3 +115,33 @@ def test_a_plan_path_under_a_regular_file(tmp_path: Path) -> None:
 
 def _meta() -> PlanMeta:
     return PlanMeta("0.1.0", T, "https://api.trello.com/1", LEAD, (("b1", "Team"),), "api")
+
+
+_JOURNAL_HEAD = (
+    '{"account_id": "m1", "api_url": "https://api.trello.com/1", "created_at": "2025-11-02", '
+    '"format": "trello-restore-journal", "format_version": 1, "plan_digest": "ab", '
+    '"type": "header"}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        pytest.param(_JOURNAL_HEAD + '{"op": "apply"}\n', "is an apply journal, not a plan",
+                     id="a journal"),
+        pytest.param(_JOURNAL_HEAD, "is an apply journal, not a plan", id="a bare header"),
+        pytest.param('{"format": "x"}\n{"op": "apply"}\n', "is not valid JSON (line 2",
+                     id="JSON lines, not a journal"),
+        pytest.param('{"format": \n', "is truncated", id="a first line that is no JSON"),
+    ],
+)  # fmt: skip
+def test_a_journal_given_as_the_plan(tmp_path: Path, text: str, says: str) -> None:
+    """A journal (told by its header line's format, not its name) is named as one, with what to
+    give instead; other JSON Lines are not mistaken for one."""
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(InputFileError, match=r"^plan file ") as info:
+        read_plan(path)
+    assert says in str(info.value)
+    if "journal" in says:
+        assert f"run trello-restore undo {path}" in str(info.value)

@@ -252,7 +252,8 @@ class Journal:
             ) from None
         lines = text.split("\n")
         torn = lines[-1] != ""
-        complete = [x for x in lines[:-1] if x.strip()]
+        # Each complete line with its line number in the file (blank lines are skipped).
+        complete = [(n, x) for n, x in enumerate(lines[:-1], 1) if x.strip()]
         if not complete:
             if text.strip():
                 raise InputFileError(
@@ -262,9 +263,8 @@ class Journal:
             raise InputFileError(f"{path} is empty: not a trello-restore journal; {_GIVE_JOURNAL}")
         if torn:
             logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
-        lines = complete
         try:
-            first = load_json(lines[0])
+            first = load_json(complete[0][1])
             if first.get("type") != "header" or first.get("format") != FORMAT:
                 raise ValueError("no header")
             if first.get("format_version") != FORMAT_VERSION:
@@ -273,14 +273,16 @@ class Journal:
                     f"{first.get('format_version')}); use the same version to read it"
                 )
             header = JournalHeader(**{k: v for k, v in first.items() if k != "type"})
-            records = [_record(load_json(x)) for x in lines[1:]]
         except InputFileError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InputFileError(
-                f"{path} is not a trello-restore journal or is damaged ({exc}); it was not "
-                f"changed: {_GIVE_JOURNAL}"
-            ) from None
+            raise InputFileError(_not_a_journal(path, text, exc)) from None
+        records = []
+        for number, line in complete[1:]:
+            try:
+                records.append(_record(load_json(line)))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise InputFileError(_damaged_line(path, number, exc)) from None
         return cls(path, header, records)
 
     def _start_appending(self) -> None:
@@ -426,6 +428,42 @@ def _record(raw: dict[str, Any]) -> JournalRecord:
 
 #: What to do about a file that is not a journal (for undo, and for apply's --journal).
 _GIVE_JOURNAL = "give the journal file apply printed (or another --journal PATH to apply)"
+
+
+def _not_a_journal(path: Path, text: str, exc: Exception) -> str:
+    """Why ``path``, whose first line is no journal header, is not a journal: a plan file (one
+    JSON document with the plan's format marker) is named as one, anything else as damaged."""
+    from trello_restore.planfile import FORMAT as PLAN_FORMAT  # planfile imports this module
+
+    try:
+        doc = load_json(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("format") == PLAN_FORMAT:
+        return (
+            f"{path} is a plan file, not a journal: give the journal apply printed for it "
+            "(trello-restore undo JOURNAL); a plan is applied with trello-restore apply PLAN"
+        )
+    return (
+        f"{path} is not a trello-restore journal or is damaged ({exc}); it was not changed: "
+        f"{_GIVE_JOURNAL}"
+    )
+
+
+def _damaged_line(path: Path, number: int, exc: Exception) -> str:
+    """A record line that cannot be read: which line of the file, and what to do. Deleting it
+    loses nothing that cannot be told again: every write is journaled ``pending`` before it is
+    sent, and apply and undo settle an open or missing outcome from the boards' live state."""
+    why = (
+        f"not JSON: {exc.msg} at column {exc.colno}"
+        if isinstance(exc, json.JSONDecodeError)
+        else exc
+    )
+    return (
+        f"{path}: line {number} is damaged ({why}); the journal was not changed: restore it "
+        "from a backup, or delete that line (apply and undo then check the change it recorded "
+        "against the board's live state) and run the command again"
+    )
 
 
 def _cannot_create(path: Path, exc: OSError) -> str:

@@ -39,6 +39,7 @@ import jsonschema.exceptions
 
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import write_atomic
+from trello_restore.journal import FORMAT as JOURNAL_FORMAT
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.models import (
     SKIP_ORDER,
@@ -410,6 +411,8 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     try:
         doc = load_json(text)
     except json.JSONDecodeError as err:
+        if _is_journal(text):  # JSON Lines: "Extra data" after its header
+            raise InputFileError(_journal_given(p)) from err
         # Cut off inside a string, the decoder reports where the string starts.
         if err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"):
             raise InputFileError(
@@ -420,8 +423,26 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
             f"plan file {p} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
             "make it again with --plan-out"
         ) from err
+    if isinstance(doc, dict) and doc.get("format") == JOURNAL_FORMAT:  # a journal's header alone
+        raise InputFileError(_journal_given(p))
     plan, meta = validate_plan(doc, name=f"plan file {p}")
     return plan, replace(meta, digest=plan_digest(doc))
+
+
+def _is_journal(text: str) -> bool:
+    """Whether ``text`` starts as an apply journal does: a header line with its format."""
+    try:
+        first = load_json(text.partition("\n")[0])
+    except json.JSONDecodeError:
+        return False
+    return isinstance(first, dict) and first.get("format") == JOURNAL_FORMAT
+
+
+def _journal_given(p: Path) -> str:
+    return (
+        f"plan file {p} is an apply journal, not a plan: give apply the plan file (the same plan "
+        f"again resumes it); to undo what the journal records, run trello-restore undo {p}"
+    )
 
 
 @cache

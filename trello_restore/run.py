@@ -11,6 +11,7 @@ environment: the caller passes credentials and directories in.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -306,8 +307,10 @@ def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozense
             continue
         kind = next((k for k in RESTORE_KINDS if k == word), None)
         if kind is None:
+            near = difflib.get_close_matches(word, [*RESTORE_KINDS, "all"], n=2, cutoff=0.6)
+            hint = f"did you mean {' or '.join(near)}? " if near else ""
             raise UsageError(
-                f"{label}: unknown kind {word!r:.40}; the kinds are "
+                f"{label}: unknown kind {word!r:.40}; {hint}the kinds are "
                 f"{', '.join(RESTORE_KINDS)}, or all (comma-separated, e.g. archived,list)"
             )
         kinds.add(kind)

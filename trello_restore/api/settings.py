@@ -125,10 +125,22 @@ def one_line(text: str, limit: int = 200) -> str:
 
 def check_credentials(key: str, token: str) -> None:
     """``AuthError`` before any request when the key or token is missing or malformed."""
-    if not key.strip() or not token.strip():
+    if not key.strip() and not token.strip():
         raise AuthError(
-            "no Trello credentials: set TRELLO_API_KEY and TRELLO_TOKEN (or api_key and token "
-            "in the [trello] section of the config file)"
+            "no Trello credentials (neither the API key nor the token is set): set "
+            "TRELLO_API_KEY and TRELLO_TOKEN (or api_key and token in the [trello] section of "
+            "the config file; the token can also come from --token - on standard input)"
+        )
+    if not key.strip():
+        raise AuthError(
+            "no Trello credentials: the API key is missing (the token is set); set "
+            "TRELLO_API_KEY, or api_key in the [trello] section of the config file"
+        )
+    if not token.strip():
+        raise AuthError(
+            "no Trello credentials: the token is missing (the API key is set); set "
+            "TRELLO_TOKEN, token in the [trello] section of the config file, or pass --token - "
+            "and give it on standard input"
         )
     sources = {
         "API key": "TRELLO_API_KEY or api_key in the config file",
@@ -165,6 +177,11 @@ def check_api_url(api_url: str) -> None:
         raise ConfigError(
             f"--api-url / TRELLO_API_URL has an invalid port: {one_line(api_url, 80)!r}"
         ) from None
+    if not parts.path.rstrip("/").endswith("/1"):  # every request path is relative to it
+        raise ConfigError(
+            f"--api-url / TRELLO_API_URL {one_line(api_url, 80)!r} should end in /1, the API's "
+            f"version (e.g. {DEFAULT_API_URL}, or a sandbox's http://127.0.0.1:PORT/1)"
+        )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
             "the API URL %s is plain http: the token travels unencrypted", host_of(api_url)
