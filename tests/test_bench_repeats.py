@@ -152,3 +152,22 @@ def test_a_repeat_that_is_not_exact_is_named(monkeypatch: pytest.MonkeyPatch) ->
     assert bench.repeats_verdict({"phase": "apply"}, "exact") == "exact"
     summary = bench._repeats_summary([{"phase": "re-plan"}, phase])
     assert summary == {"n": 3, "all_exact": 0}
+
+
+def test_the_planner_is_measured_in_several_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--repeats`` runs the planner bench in that many processes: its CPU figure is the
+    median of theirs (each listed), the first one's other figures kept, the same plan in each;
+    the printed line says what the figure is the median of."""
+    bench = _bench_module(monkeypatch)
+    p = bench.bench_planner(3000, 3)
+    each = p["cpu_s_processes"]
+    assert p["median_of_processes"] == len(each) == 3
+    assert p["cpu_s"] == round(statistics.median(each), 3)
+    assert p["same_plan_each_process"] is True
+    assert p["member_actions"] == 3000
+    assert p["tracemalloc_peak_mb"] is not None
+    line = bench.table({"sizes": {}, "planner": p}).splitlines()[-1]
+    assert f"{p['cpu_s']} s CPU (median of 3 processes, each the median of its 3 calls" in line
+    single = bench.bench_planner(3000)
+    assert single["median_of_processes"] == 1
+    assert "(median of 3 calls)" in bench.table({"sizes": {}, "planner": single})
