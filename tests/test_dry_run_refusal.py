@@ -131,3 +131,38 @@ def test_foreseen_refusal_words(
     assert "exit 3" in line
     assert foreseen_refusal(_ME, "b1", "", board, 0) is None
     assert "board b1:" in (foreseen_refusal(_ME, "b1", "", board, 1) or "")
+
+
+def test_undo_dry_run_warns_an_observer_once_per_board(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan applied, then the token's member made an observer of the boards: ``undo
+    --dry-run`` says, once per board, that Trello will refuse the removals it would make there
+    (an undo runs as the account that applied: no other token to suggest), and writes nothing."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = _plan(sb, scenario, tmp_path, monkeypatch)
+    journal = tmp_path / "journal.jsonl"
+    applied = invoke("apply", str(plan), "--yes", "--journal", str(journal))
+    assert applied.exit_code == 0, applied.output
+    card_changes = [c for c in read_plan(plan)[0].changes if c.action == "add_member_to_card"]
+    per_board = Counter(c.board_id for c in card_changes)
+    assert per_board, "the scenario plans card changes"
+    me = sb.get("/members/me").json()["id"]
+    for board_id in per_board:
+        put = sb.session().put(
+            f"{sb.base_url}/boards/{board_id}/members/{me}", params={"type": "observer"}, timeout=30
+        )
+        assert put.status_code == 200, put.text
+    sb.server.request_log.clear()
+
+    r = invoke("undo", str(journal), "--dry-run")
+
+    assert r.exit_code == 0, r.output
+    assert _writes(sb) == []
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(warnings) == len(per_board), r.stderr
+    for line in warnings:
+        assert "is an observer of it" in line
+        assert "would be undone there (an undo stops at the first refused, exit 3)" in line
+        assert "an undo runs as the account that applied" in line
+        assert "plan again" not in line

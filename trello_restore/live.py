@@ -186,13 +186,20 @@ def deactivated_members(
 
 
 def foreseen_refusal(
-    api: TrelloApi, board_id: str, board_name: str, board: LiveBoard, writes: int
+    api: TrelloApi,
+    board_id: str,
+    board_name: str,
+    board: LiveBoard,
+    writes: int,
+    *,
+    op: str = "apply",
 ) -> str | None:
     """A dry run's one-line warning for a board whose ``writes`` changes Trello will (or may)
     refuse, from its live memberships (the same board read): the token's member (``members/me``,
     already read) an observer of it will be refused (observers cannot change a board); not an
     active member of it, may be (Trello lets a workspace admin change a workspace-visible board
-    without being its member). None when the member can write, or nothing would be written."""
+    without being its member). None when the member can write, or nothing would be written.
+    ``op``: the run's, ``apply`` or ``undo``."""
     me = api.me()
     ms = board.memberships.get(str(me["id"]))
     if writes <= 0 or (ms is not None and ms.active and ms.member_type != "observer"):
@@ -208,9 +215,13 @@ def foreseen_refusal(
         will = "may refuse (unless they are an admin of its workspace)"
     return (
         f"{where}: the token's member {who} is {what}, so Trello {will} {changes} that would "
-        "be applied there (an apply stops at the first refused, exit 3); ask a board admin "
-        f"to make {user} a normal member of that board, or plan again with the token of a "
-        "member who can edit it"
+        f"be {'undone' if op == 'undo' else 'applied'} there (an {op} stops at the first "
+        f"refused, exit 3); ask a board admin to make {user} a normal member of that board"
+        + (
+            " (an undo runs as the account that applied)"
+            if op == "undo"
+            else ", or plan again with the token of a member who can edit it"
+        )
     )
 
 
