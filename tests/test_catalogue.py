@@ -467,6 +467,10 @@ CASES = [
          id="export-is-a-directory"),
     case(lambda c: ["--from-export", str(c.trello.export), "--since", "7d", "--yes"],
          USAGE, "cannot be applied", "add --dry-run", id="export-without-dry-run"),
+    # Said before asking for --yes: an offline plan could not be applied even with it.
+    case(lambda c: ["--from-export", str(c.trello.export), "--since", "7d"],
+         USAGE, "cannot be applied", "add --dry-run", id="export-without-dry-run-or-yes",
+         absent=("pass --yes",)),
     # ------------------------------------------------------------------------ plan files
     case(lambda c: ["apply", c.file("p.json", "this is { not json")],
          USAGE, "is not valid JSON", "make it again with --plan-out", id="plan-corrupt"),

@@ -50,8 +50,6 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
             "--dry-run, or drop it: a run that applies exits 0 when everything was done and 5 "
             "when a change failed, drifted or was blocked"
         )
-    if not dry and not args.yes:
-        cli.refuse_without_terminal("applying the plan")
     if json_summary and args.plan_out == "-":
         raise UsageError(
             "--format json without --dry-run prints the run's summary on stdout, so the plan "
@@ -67,6 +65,10 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
         apply=not dry,
         refresh_history=args.refresh_history,
     )
+    # After the inputs' own checks: what cannot run at all (e.g. applying an offline plan) is
+    # said before asking for a confirmation it would not need.
+    if not dry and not args.yes:
+        cli.refuse_without_terminal("applying the plan")
     logger.info(
         "%s on boards %s%s since %s, API %s",
         "dry run" if dry else "run",
