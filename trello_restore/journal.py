@@ -452,8 +452,9 @@ def _not_a_journal(path: Path, text: str, exc: Exception) -> str:
 
 def _damaged_line(path: Path, number: int, exc: Exception) -> str:
     """A record line that cannot be read: which line of the file, and what to do. Deleting it
-    loses nothing that cannot be told again: every write is journaled ``pending`` before it is
-    sent, and apply and undo settle an open or missing outcome from the boards' live state."""
+    loses little: every write is journaled ``pending`` before it is sent, and apply and undo
+    settle an open or missing outcome from the boards' live state; only a change that line
+    alone recorded (a ``pending`` write whose outcome was never journaled) is forgotten."""
     why = (
         f"not JSON: {exc.msg} at column {exc.colno}"
         if isinstance(exc, json.JSONDecodeError)
@@ -461,8 +462,9 @@ def _damaged_line(path: Path, number: int, exc: Exception) -> str:
     )
     return (
         f"{path}: line {number} is damaged ({why}); the journal was not changed: restore it "
-        "from a backup, or delete that line (apply and undo then check the change it recorded "
-        "against the board's live state) and run the command again"
+        "from a backup, or delete that line and run the command again (a change another line "
+        "records too is settled from the board's live state; one only that line recorded "
+        "counts as never sent)"
     )
 
 
