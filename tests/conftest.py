@@ -15,6 +15,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from trello_restore.cli import main
+from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from trello_restore.sandbox.world import World
 
@@ -187,6 +188,19 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
 def sandbox(sandbox_factory: SandboxFactory) -> Sandbox:
     """A sandbox with default options over ``make_world()``."""
     return sandbox_factory()
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario (seed 5, 40 cards); a module may define its own."""
+    return generate(5, 40)
+
+
+@pytest.fixture(name="sb")
+def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
+    """The ``scenario`` over loopback, with limits high enough that tests never wait for a
+    window (the limiter and 429 handling are the engine's tests)."""
+    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 @contextlib.contextmanager

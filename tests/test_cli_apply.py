@@ -33,19 +33,6 @@ Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
 
 
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    """A small incident scenario."""
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    """The scenario over loopback, with limits high enough that tests never wait for a window
-    (the limiter and 429 handling are the engine's tests)."""
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
-
-
 @pytest.fixture(name="invoke")
 def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Run the CLI in-process with the sandbox's URL and credentials in the environment;

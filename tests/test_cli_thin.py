@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import pytest
 
 from trello_restore import defaults
 from trello_restore.applier import ApplyOptions, ApplyReport
@@ -22,9 +21,9 @@ from trello_restore.lastrun import state_file
 from trello_restore.oneshot import OneShotRequest, Outcome, run_once, run_summary
 from trello_restore.report import Progress
 from trello_restore.run import PlanRequest, PlanResult
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -94,16 +93,6 @@ class _Ui:
 
     def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
         self.events.append(("finished", outcome))
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 def _request(s: Scenario, sb: Sandbox, home: Path, *, dry_run: bool = False) -> OneShotRequest:

@@ -25,7 +25,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
 from trello_restore.logs import LOG_BACKUPS
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.world import Board
 
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
@@ -34,18 +34,6 @@ Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
 CRON = ("--since", "last-run", "--yes", "--quiet", "--format", "json")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    """A small incident scenario."""
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    """The scenario over loopback, with limits that never make a test wait."""
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 @pytest.fixture(name="invoke")

@@ -13,24 +13,14 @@ import pytest
 from trello_restore.live import LiveBoard, foreseen_refusal
 from trello_restore.models import Membership
 from trello_restore.planfile import read_plan
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
 
-from .conftest import Sandbox, SandboxFactory, sandbox_cli
+from .conftest import Sandbox, sandbox_cli
 
 WRITES = ("POST", "PUT", "DELETE")
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 def _plan(sb: Sandbox, s: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -23,7 +23,7 @@ from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, record_last_run, state_file
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import (
     T0,
@@ -64,18 +64,6 @@ def _plan(result: Result) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ item 2: typos are errors
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    """A small incident scenario."""
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    """The scenario over loopback, with limits that never make a test wait."""
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 def _moved_card(s: Scenario) -> tuple[str, str]:

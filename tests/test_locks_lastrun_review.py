@@ -25,24 +25,12 @@ from trello_restore import lastrun
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal, JournalHeader, JournalRecord, journal_path
 from trello_restore.locks import apply_lock, lock_dir, lock_names
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
+from .conftest import Sandbox, configless_cli, one_line_error
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    """A small incident scenario."""
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    """The scenario over loopback, with limits that never make a test wait."""
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 @pytest.fixture(name="state")

@@ -37,9 +37,8 @@ from .test_cron import (
 from .test_history_store import _actions_requests
 from .test_plan_memo import Calls
 
-#: The fixtures these tests share: the cron tests' scenario, sandbox and command line
-#: (``scenario``, ``sb``, ``invoke``), and the memo tests' counts (``calls``).
-scenario_fixture, sb_fixture = test_cron.scenario_fixture, test_cron.sb_fixture
+#: The fixtures these tests share: the cron tests' command line (``invoke``, over conftest's
+#: ``scenario`` and ``sb``), and the memo tests' counts (``calls``).
 invoke_fixture, calls = test_cron.invoke_fixture, test_plan_memo.calls
 
 #: How far apart the cron job's runs are.

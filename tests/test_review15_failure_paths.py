@@ -35,25 +35,13 @@ from trello_restore.journal import Journal, JournalHeader, JournalRecord, journa
 from trello_restore.lastrun import Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names
 from trello_restore.models import format_date, parse_date
-from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
+from .conftest import Sandbox, configless_cli, one_line_error
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
 RUN = ("--yes", "--quiet", "--format", "json", "--rate-limit", "1000")
-
-
-@pytest.fixture(name="scenario")
-def scenario_fixture() -> Scenario:
-    """A small incident scenario."""
-    return generate(5, 40)
-
-
-@pytest.fixture(name="sb")
-def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
-    """The scenario over loopback, with limits that never make a test wait."""
-    return sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
 
 
 @pytest.fixture(name="home")
