@@ -57,7 +57,7 @@ from trello_restore.kinds import (
 from trello_restore.live import (
     LiveBoard,
     deactivated_members,
-    foreseen_refusal,
+    foreseen_refusals,
     read_live,
     read_memberships,
     refusal,
@@ -277,23 +277,8 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
             if key is not None:
                 provided[key] = run.outcomes[c.change_id].status
     if run.options.dry_run:
-        _foreseen_refusals(run, todo, live, names)
-
-
-def _foreseen_refusals(
-    run: Runner, todo: Iterable[Change], live: Mapping[str, LiveBoard], names: Mapping[str, str]
-) -> None:
-    """A dry run: one warning for each board whose changes that would be applied Trello will
-    (the token's member an observer) or may (not a member) refuse, from the memberships the
-    live read gave; the changes still count as would be applied (the summary's count)."""
-    writes: dict[str, int] = {}
-    for c in todo:
-        if run.outcomes[c.change_id].status == WOULD_APPLY:
-            writes[c.board_id] = writes.get(c.board_id, 0) + 1
-    for board_id, count in sorted(writes.items()):
-        line = foreseen_refusal(run.api, board_id, names.get(board_id, ""), live[board_id], count)
-        if line is not None:
-            logger.warning("%s", line)
+        would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
+        foreseen_refusals(run.api, would, live)
 
 
 def _decided(

@@ -22,12 +22,13 @@ from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_board
-from trello_restore.models import CardState, Membership
+from trello_restore.models import CardState, Change, Membership
 
 __all__ = [
     "LiveBoard",
     "deactivated_members",
     "foreseen_refusal",
+    "foreseen_refusals",
     "read_live",
     "read_memberships",
     "read_state",
@@ -223,6 +224,23 @@ def foreseen_refusal(
             else ", or plan again with the token of a member who can edit it"
         )
     )
+
+
+def foreseen_refusals(
+    api: TrelloApi, changes: Iterable[Change], live: Mapping[str, LiveBoard], *, op: str = "apply"
+) -> None:
+    """A dry run's warnings: ``changes`` are those it would write (``op``: ``apply`` or
+    ``undo``); one line for each board whose share of them Trello will (the token's member an
+    observer) or may (not a member) refuse (``foreseen_refusal``), named as its changes name it."""
+    writes: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for c in changes:
+        writes[c.board_id] = writes.get(c.board_id, 0) + 1
+        names[c.board_id] = names.get(c.board_id) or c.board_name
+    for board_id, count in sorted(writes.items()):
+        line = foreseen_refusal(api, board_id, names[board_id], live[board_id], count, op=op)
+        if line is not None:
+            logger.warning("%s", line)
 
 
 def refusal(

@@ -61,7 +61,7 @@ from trello_restore.kinds import (
     kind_of,
     resolve,
 )
-from trello_restore.live import LiveBoard, foreseen_refusal, read_live
+from trello_restore.live import LiveBoard, foreseen_refusals, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
@@ -307,25 +307,14 @@ def undo_journal(
                     jobs.append((change, partial(kind.remove, api, change), rule))
             run.run_writes(jobs)
         if options.dry_run:
-            _foreseen_refusals(api, run, [items[cid][0] for cid in order], live)
+            would = [items[cid][0] for cid in order]
+            foreseen_refusals(
+                api,
+                [c for c in would if run.outcomes[c.change_id].status == WOULD_UNDO],
+                live,
+                op="undo",
+            )
         return run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
-
-
-def _foreseen_refusals(
-    api: TrelloApi, run: Runner, changes: Iterable[Change], live: Mapping[str, LiveBoard]
-) -> None:
-    """A dry run: one warning for each board whose removals that would be made Trello will
-    (the token's member an observer) or may (not a member) refuse (``foreseen_refusal``)."""
-    writes: dict[str, int] = {}
-    names: dict[str, str] = {}
-    for c in changes:
-        if run.outcomes[c.change_id].status == WOULD_UNDO:
-            writes[c.board_id] = writes.get(c.board_id, 0) + 1
-            names[c.board_id] = names.get(c.board_id) or c.board_name
-    for board_id, count in sorted(writes.items()):
-        line = foreseen_refusal(api, board_id, names[board_id], live[board_id], count, op="undo")
-        if line is not None:
-            logger.warning("%s", line)
 
 
 def _resolve_all(
