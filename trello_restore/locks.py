@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from trello_restore.errors import LockHeld, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs
+from trello_restore.words import board_ref
 
 __all__ = ["OtherPlan", "apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
 
@@ -118,18 +119,12 @@ def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
     return UsageError(f"cannot create the {what} {path} ({reason}); {fix}")
 
 
-def _board(board_id: str, boards: Mapping[str, str]) -> str:
-    """A board as the lock messages name it: ``"Team" (<id>)``, or its id alone."""
-    known = boards.get(board_id)
-    return f'"{known}" ({board_id})' if known else board_id
-
-
 def _busy(name: str, path: str, other: OtherPlan | None, boards: Mapping[str, str]) -> str:
     """The one line for a lock another run holds: what it is doing, and what to do. ``other``
     names the plan of a ``plan-`` lock that is not this run's own, and the boards the two runs
     share; a board is named by its name in ``boards`` (by id) and its id, or by its id alone."""
     if other is not None:
-        shared = [_board(b, boards) for b in other.boards]
+        shared = [board_ref(b, boards.get(b)) for b in other.boards]
         on = "the same boards"
         if len(shared) == 1:
             on = f"board {shared[0]}"
@@ -146,7 +141,8 @@ def _busy(name: str, path: str, other: OtherPlan | None, boards: Mapping[str, st
             "wait for it to finish and run again"
         )
     run = name.startswith("run-board-")
-    board = f"board {_board(name.removeprefix('run-board-' if run else 'board-'), boards)}"
+    board_id = name.removeprefix("run-board-" if run else "board-")
+    board = f"board {board_ref(board_id, boards.get(board_id))}"
     if run:
         return f"another trello-restore run is working on {board}; try again later (lock {path})"
     return (

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from trello_restore.fsutil import in_the_way
+from trello_restore.words import board_ref
 
 __all__ = ["Notices", "what_to_do", "writable_dir"]
 
@@ -64,8 +65,7 @@ class Notices:
 
     def board(self, board_id: str) -> str:
         """A board as a notice names it: ``board "Team" (<id>)``, or ``board <id>``."""
-        name = self.names.get(board_id)
-        return f'board "{name}" ({board_id})' if name else f"board {board_id}"
+        return f"board {board_ref(board_id, self.names.get(board_id))}"
 
     def failed(
         self,

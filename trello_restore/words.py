@@ -16,6 +16,12 @@ def card_url(short_link: str) -> str:
     return f"https://trello.com/c/{short_link}"
 
 
+def board_ref(board_id: str, name: str | None) -> str:
+    """A board as warnings and lock messages name it: ``"Team" (<id>)``, or its id alone when
+    its name is not known."""
+    return f'"{name}" ({board_id})' if name else board_id
+
+
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
     """``1 change``, ``2 changes``."""
     return f"{n} {word if n == 1 else (plural_form or word + 's')}"
