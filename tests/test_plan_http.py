@@ -23,7 +23,7 @@ from trello_restore.sandbox.truth import compute
 from trello_restore.sandbox.world import World
 
 from .conftest import Sandbox, SandboxFactory, SmallWorld
-from .truthcheck import assert_plan_is_truth, plan_options
+from .truthcheck import assert_plan_is_truth, incident_request, plan_options
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -83,17 +83,7 @@ def test_dry_run_reads_only_and_needs_few_requests(sandbox_factory: SandboxFacto
     (the ranges are paged concurrently; at most two per reader and listing)."""
     s = generate(21, 3000)
     sb = sandbox_factory(s)
-    request = build_request(
-        boards=(s.team.short_link,),
-        exports=(),
-        since=s.incident_at.isoformat(),
-        until=None,
-        now=NOW,
-        removed_by=s.mover.username,
-        api_url=sb.base_url,
-        key=sb.key,
-        token=sb.token,
-    )
+    request = incident_request(s, sb.base_url, sb.key, sb.token, None)
     result = make_plan(request, created_at=NOW)
     assert_plan_is_truth(result.plan, s.truth("a"))
     log = sb.server.request_log
