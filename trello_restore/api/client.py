@@ -38,6 +38,13 @@ __all__ = ["MemberStandIn", "TrelloApi"]
 _CARD_FIELDS = frozenset({"name", "desc", "due", "dueComplete", "start"})
 #: ``/1/members/{id}`` itself (not nested routes): its own 100 per 900 s limit (design.md §2).
 _MEMBER_BY_ID_RE = re.compile(r"^members/([^/]+)/?$")
+#: How old a kept answer of ``members/me`` (the token's account) ``me`` may use, in seconds.
+#: That route counts against Trello's 100 requests per 900 s on ``/1/members/`` (notes §0.8):
+#: read fresh by every run, a script that runs the tool board by board, or 100 runs in 15
+#: minutes, is refused there. A token's member never changes, and the HTTP cache is a file per
+#: key and token (``cache_file_name``), so a kept answer is that token's; a token revoked since
+#: is refused (401) by the run's next request instead. Only the names it shows can be stale.
+ACCOUNT_MAX_AGE_S = 3600.0
 
 
 class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no type hints
@@ -224,10 +231,13 @@ class TrelloApi:
         return self._fetch(path, query, max_age, keep)
 
     def me(self) -> dict[str, Any]:
-        """The token's member (``id``, ``username``, ``fullName``), fetched once per object."""
+        """The token's member (``id``, ``username``, ``fullName``), fetched once per object,
+        from the HTTP cache when it holds an answer younger than ``ACCOUNT_MAX_AGE_S``."""
         with self._me_lock:
             if self._me is None:
-                raw = self._fetch("members/me", {"fields": "id,username,fullName"}, None)
+                raw = self._fetch(
+                    "members/me", {"fields": "id,username,fullName"}, ACCOUNT_MAX_AGE_S
+                )
                 if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
                     raise BadResponse(
                         f"the API at {self.settings.host} answered members/me without a member "
