@@ -309,6 +309,12 @@ def apply_command(
         )
         logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
         total = run.plan_outcomes(plan)  # one outcome each
+        if total == 0:  # no request, and no journal that would hold nothing but its header
+            from trello_restore.applier import check_plan_target
+
+            check_plan_target(req.meta, req.api_url)  # offline or another API: refused all the same
+            click.echo(f"Nothing to apply: {plan_file} holds no changes; nothing was changed.")
+            return ExitCode.OK
         progress = cli.progress(total, quiet=quiet)
         try:
             report = run.run_apply(req, progress)

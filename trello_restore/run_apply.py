@@ -9,9 +9,10 @@ the environment: the caller passes credentials and directories in.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +33,29 @@ __all__ = [
     "apply_options",
     "apply_request",
     "load_journal",
+    "plan_age_warning",
     "plan_changes",
     "plan_outcomes",
     "run_apply",
     "run_undo",
     "undoable",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: A plan older than this is applied with one warning saying its age: the board has had time
+#: to change since it was reviewed (someone re-added a member, moved a card), and the person
+#: applying it may not remember when it was made. Every change is still checked against live
+#: state, so nothing is overwritten; a plan reviewed and applied the same working day (the
+#: usual flow) stays quiet.
+STALE_PLAN_AGE = timedelta(hours=12)
+#: A plan dated further than this ahead of this machine's clock is applied with a warning: one
+#: of the two clocks is wrong (a few minutes between machines is ordinary skew).
+PLAN_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 # ------------------------------------------------------------------------------------- apply
@@ -68,6 +86,8 @@ class ApplyRequest:
     #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
     #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
     earlier_journals: Path | None = None
+    #: This machine's clock, for the plan's age (``plan_age_warning``); tests pass their own.
+    clock: Callable[[], datetime] = field(default=_utc_now, repr=False, compare=False)
 
 
 def apply_options(
@@ -194,6 +214,43 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _span(age: timedelta) -> str:
+    """An age in its largest sensible unit: ``40 minutes``, ``30 hours``, ``3 days``,
+    ``9 weeks`` (rounded down)."""
+    from trello_restore.words import plural
+
+    seconds = int(age.total_seconds())
+    if seconds < 2 * 3600:
+        return plural(max(seconds // 60, 1), "minute")
+    if seconds < 2 * 86400:
+        return plural(seconds // 3600, "hour")
+    if seconds < 8 * 7 * 86400:
+        return plural(seconds // 86400, "day")
+    return plural(seconds // (7 * 86400), "week")
+
+
+def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
+    """The one-line warning for applying a plan made at ``created_at``, at ``now``: one older
+    than ``STALE_PLAN_AGE`` says its age, its date and what that means (each change is checked
+    against the board as it is now); one dated more than ``PLAN_CLOCK_SKEW`` ahead of ``now``
+    says a clock is wrong. None for a plan of about now."""
+    created = created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at
+    date = created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    age = now - created
+    if age > STALE_PLAN_AGE:
+        return (
+            f"this plan was made {_span(age)} ago ({date}); each change is checked against the "
+            "board as it is now: anything changed since is skipped as drifted, not overwritten"
+        )
+    if -age > PLAN_CLOCK_SKEW:
+        return (
+            f"this plan is dated {date}, {_span(-age)} ahead of this machine's clock; check the "
+            "clocks here and where it was made (each change is still checked against the board "
+            "as it is now)"
+        )
+    return None
+
+
 def _existing_journal(path: Path, digest: str) -> Journal | None:
     """The plan's journal read-only (for a dry run), or None when there is none yet."""
     if not path.exists():
@@ -212,7 +269,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
 
     Order of operations: the plan's target is checked before any request (not an offline plan,
     same API URL), then the token's account is read (``members/me``) and checked (same
-    account) before anything is written, the journal included; then (``earlier_journals``)
+    account) before anything is written, the journal included; a plan older than
+    ``STALE_PLAN_AGE`` (or dated ahead of ``clock``) is warned about; then (``earlier_journals``)
     earlier journals' interrupted writes on the plan's boards are resolved, the journal is
     opened (resumed, or created by the first outcome) and the engine runs.
     A dry run reads an existing journal but writes none."""
@@ -230,6 +288,9 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         me = api.me()
         account_id = str(me["id"])
         check_plan_target(meta, req.api_url, account_id, str(me.get("username") or ""))
+        aged = plan_age_warning(meta.created_at, req.clock())
+        if aged is not None:
+            logger.warning("%s", aged)
         if req.earlier_journals is not None and not req.options.dry_run:
             from trello_restore.undo import resolve_earlier_journals
 
