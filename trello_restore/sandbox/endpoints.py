@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -651,9 +651,55 @@ _LIST_FILTERS = ("all", "closed", "none", "open")
 _NESTED_MEMBERSHIPS = {"all", "active", "admin", "deactivated", "me", "normal", "none"}
 
 
+#: The names ``list_fields`` may give: the 2017 docs' list (``closed, idBoard, name, pos,
+#: subscribed``), ``id`` and every other key the sandbox's lists have.
+LIST_FIELD_NAMES = frozenset(
+    {
+        "id",
+        "closed",
+        "idBoard",
+        "name",
+        "pos",
+        "subscribed",
+        "softLimit",
+        "limits",
+        "creationMethod",
+    }
+)
+#: The member fields the 2017 docs list for ``member_fields``, ``action_member_fields`` and
+#: ``memberships_member_fields`` on ``GET /1/boards/{id}`` (and the keys the sandbox's members
+#: have, ``_member_field_names``).
+_DOCUMENTED_MEMBER_FIELDS = frozenset(
+    {
+        *("avatarHash", "bio", "bioData", "confirmed", "fullName", "idPremOrgsAdmin"),
+        *("initials", "memberType", "products", "status", "url", "username"),
+    }
+)
+
+
+def _member_field_names(call: Call) -> frozenset[str]:
+    """The names a ``*member_fields`` parameter may give: the documented ones and every key
+    a member object has here (``id`` among them)."""
+    me = call.world.members[call.member_id]
+    return _DOCUMENTED_MEMBER_FIELDS | render.member_full(me).keys()
+
+
+def _fields_param(call: Call, name: str, default: str | None, known: Iterable[str]) -> str | None:
+    """A ``*_fields`` parameter (``default`` when absent; None is ``all``): ``all`` or names of
+    ``known`` (``id`` always allowed). Another name is 400 ``invalid value for <name>``, the
+    pattern of Trello's answer to a bad value (notes §4), as ``_board_fields`` answers for
+    ``fields`` (for these parameters unconfirmed). An empty value is kept (``_pick``: all)."""
+    raw = call.params.get(name, default)
+    if raw not in (None, "", "all"):
+        named = {f.strip() for f in raw.split(",")} - {""}
+        if not named <= {"id", *known}:
+            raise invalid_value(name)
+    return raw
+
+
 def _nested_lists(call: Call, board: Board, which: str) -> list[JSON]:
     """A board's lists as ``lists=`` nests them (``list_fields``, default all)."""
-    fields = call.params.get("list_fields")
+    fields = _fields_param(call, "list_fields", None, LIST_FIELD_NAMES)
     return [
         _pick(render.trello_list(x), fields)
         for x in call.world.lists_on_board(board.id)
@@ -666,7 +712,12 @@ def _nested_memberships(call: Call, board: Board, which: set[str]) -> list[JSON]
     named; ``memberships_member=true`` embeds each member (``memberships_member_fields``,
     default ``fullName,username``)."""
     embed = _bool_param(call, "memberships_member", False)
-    member_fields = call.params.get("memberships_member_fields") or "fullName,username"
+    member_fields = (
+        _fields_param(
+            call, "memberships_member_fields", "fullName,username", _member_field_names(call)
+        )
+        or "fullName,username"
+    )
 
     def wanted(ms: Membership) -> bool:
         return "all" in which or any(
@@ -727,14 +778,111 @@ def _board_fields(call: Call, full: JSON) -> JSON:
     return _pick(full, fields)
 
 
+#: ``GET /1/boards/{id}``'s nested resources whose items the sandbox's world never has, each
+#: with its enum (the 2017 docs, board.html; the OpenAPI file names each parameter) and its
+#: ``*_fields`` names: a value other than ``none`` answers an empty array, as Trello would for
+#: a board without labels, checklists or stars (unconfirmed; the sandbox's boards have none:
+#: their cards' ``idLabels`` and ``idChecklists`` are empty and it has no starred boards).
+_EMPTY_NESTED: dict[str, tuple[tuple[str, ...], str | None, frozenset[str]]] = {
+    "labels": (("all", "none"), "label_fields", frozenset({"color", "idBoard", "name", "uses"})),
+    "checklists": (
+        ("all", "none"),
+        "checklist_fields",
+        frozenset({"idBoard", "idCard", "name", "pos"}),
+    ),
+    "boardStars": (("mine", "none"), None, frozenset()),
+}
+#: ``action_fields`` names: the 2017 docs' (``data, date, idMemberCreator, type``) and the
+#: OpenAPI file's ``ActionFields`` (which adds ``limits``, ``display``, ``memberCreator``).
+_ACTION_FIELD_NAMES = ACTION_FIELDS | {"memberCreator"}
+#: The nested ``actions``' parameters as ``GET /1/boards/{id}/actions`` names them, so
+#: ``list_actions`` answers both alike. No ``actions_before``: Trello's GET board ignores it
+#: (TRELLO-229, unresolved; notes §1.1) and so does the sandbox, a client must page with
+#: ``/actions?before=``.
+_ACTION_PARAMS = {
+    "actions": "filter",
+    "actions_limit": "limit",
+    "action_fields": "fields",
+    "action_member": "member",
+    "action_member_fields": "member_fields",
+    "action_memberCreator": "memberCreator",
+    "action_memberCreator_fields": "memberCreator_fields",
+    "actions_since": "since",
+}
+#: The nested ``member`` objects' default keys (2017 docs, ``action_member_fields`` and
+#: ``action_memberCreator_fields`` on GET board); the listing's default is all of them.
+_NESTED_ACTION_MEMBER_FIELDS = "avatarHash,fullName,initials,username"
+#: ``members=``'s enum and ``member_fields``'s default (2017 docs).
+_NESTED_MEMBERS = ("admins", "all", "none", "normal", "owners")
+_NESTED_MEMBER_FIELDS = "avatarHash,initials,fullName,username,confirmed"
+
+
+def _nested_actions(call: Call, board: Board) -> list[JSON]:
+    """``actions=`` (a filter as ``/actions`` takes it) through ``list_actions`` with the
+    listing's names for the nested ones; a bad value is refused under its nested name."""
+    params = {
+        "member_fields": _NESTED_ACTION_MEMBER_FIELDS,
+        "memberCreator_fields": _NESTED_ACTION_MEMBER_FIELDS,
+    }
+    params |= {
+        own: call.params[nested] for nested, own in _ACTION_PARAMS.items() if nested in call.params
+    }
+    renamed = {f"invalid value for {own}": nested for nested, own in _ACTION_PARAMS.items()}
+    try:
+        feed = call.world.board_feed.get(board.id, [])
+        return list_actions(replace(call, params=params), feed, BOARD_ACTIONS_DEFAULT_FILTER)
+    except TrelloError as e:
+        if isinstance(e.body, str) and e.body in renamed:
+            raise invalid_value(renamed[e.body]) from None
+        raise
+
+
+def _nested(call: Call, board: Board) -> JSON:
+    """The nested resources other than ``memberships`` and ``lists`` that ``call`` asks for,
+    each only when asked (default ``none``/``false``), each as its listing answers: ``cards``
+    (``card_fields``) as ``/cards/{filter}``, ``members`` (``member_fields``) as ``/members``,
+    ``actions`` as ``/actions``; ``customFields=true`` and ``_EMPTY_NESTED`` empty. A value
+    outside the documented enum, or a ``*_fields`` name the resource has not, is 400
+    ``invalid value for <param>``."""
+    out: JSON = {}
+    member_names = _member_field_names(call)
+    _fields_param(call, "action_fields", None, _ACTION_FIELD_NAMES)
+    for name in ("action_member_fields", "action_memberCreator_fields"):
+        _fields_param(call, name, None, member_names)
+    _fields_param(call, "list_fields", None, LIST_FIELD_NAMES)
+    if (call.params.get("actions") or "none") != "none":
+        out["actions"] = _nested_actions(call, board)
+    cards = _choice_param(call, "cards", "none", CARD_FILTERS)
+    card_fields = _fields_param(call, "card_fields", None, render.CARD_KEYS)
+    if cards != "none":
+        sub = {"filter": cards} | ({} if card_fields is None else {"fields": card_fields})
+        out["cards"] = board_cards(replace(call, params=sub))
+    members = _choice_param(call, "members", "none", _NESTED_MEMBERS)
+    member_fields = _fields_param(call, "member_fields", _NESTED_MEMBER_FIELDS, member_names)
+    if members != "none":
+        sub = {"filter": members, "fields": member_fields or "all"}
+        out["members"] = board_members(replace(call, params=sub))
+    for name, (choices, fields_name, known) in _EMPTY_NESTED.items():
+        which = _choice_param(call, name, "none", choices)
+        if fields_name is not None:
+            _fields_param(call, fields_name, None, known)
+        if which != "none":
+            out[name] = []
+    _int_param(call, "labels_limit", 50, MAX_LIMIT)
+    if _bool_param(call, "customFields", False):
+        out["customFields"] = []
+    return out
+
+
 def get_board(call: Call) -> JSON:
     """``GET /1/boards/{id}`` (id or shortLink): the board's fields (``_board_fields``), with
-    the nested ``memberships`` and ``lists`` only when asked for. Both default to ``none`` as
-    the 2017 docs give them, and so does every other nested resource there (``actions``,
-    ``cards``, ``members``, ``labels``, ``checklists`` …), which the sandbox does not serve;
+    the nested ``memberships``, ``lists`` and ``_nested``'s resources only when asked for.
+    Each defaults to ``none`` as the 2017 docs give them (``actions`` has no default there);
     the docs' example answer to a plain read has none. The OpenAPI file says ``all`` for
     ``actions`` and ``open`` for ``lists``, which that example contradicts: the docs are
-    followed, and the tool names every nested resource it wants."""
+    followed, and the tool names every nested resource it wants. Not served (ignored):
+    ``organization``, ``pluginData``, ``card_pluginData``, ``myPrefs``, ``tags``,
+    ``membersInvited`` and the ``card_*``/``actions_*`` extras (attachments, format …)."""
     board = _readable(call, _board(call))
     item = _board_fields(call, render.board(call.world, board))
     memberships = _multi_choice_param(call, "memberships", "none", _NESTED_MEMBERSHIPS)
@@ -745,6 +893,7 @@ def get_board(call: Call) -> JSON:
     lists = _choice_param(call, "lists", "none", _LIST_FILTERS)
     if lists != "none":
         item["lists"] = _nested_lists(call, board, lists)
+    item.update(_nested(call, board))
     return item
 
 

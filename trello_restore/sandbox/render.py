@@ -268,6 +268,9 @@ _CARD_KEYS: dict[str, Callable[[Card], Any]] = {
     "cover": _card_cover,
 }
 
+#: The keys a card has, as ``card_fields``/``fields=`` may name them.
+CARD_KEYS = frozenset(_CARD_KEYS)
+
 
 def card(c: Card, keys: Iterable[str] | None = None) -> JSON:
     """A card with every key py-trello's ``Card.from_json`` requires; with ``keys``, only
