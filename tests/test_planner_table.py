@@ -701,6 +701,9 @@ def test_filter_values_that_match(options: dict[str, Any], resolved: dict[str, A
                      '("C3")', id="--card typo"),
         pytest.param({"cards": frozenset({"xyzzy"})}, "give a card's id, shortLink or URL "
                      "(https://trello.com/c/…)", id="--card nothing near"),
+        pytest.param({"cards": frozenset({"https://TRELLO.com/b/AbCd1234/team"})},
+                     "--card https://TRELLO.com/b/AbCd1234/team: that is a board's URL, not a "
+                     "card's; --card takes", id="--card a board's URL"),
         pytest.param({"removed_by": "x", "cards": frozenset({"y"})}, "; --card y: ",
                      id="every problem in one line"),
         pytest.param({"by": "anna"}, '--by "anna": no member with that id or username is in '

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Literal
 
@@ -80,6 +81,40 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("limits", "max_retries"): (0, 20),
     ("limits", "request_timeout"): (0.01, 600),
 }
+
+
+#: The keys that take a date (TOML's own dates are taken as their ISO text).
+_DATE_KEYS = frozenset({("restore", "since"), ("restore", "until")})
+
+
+def _toml_kind(value: object) -> str:
+    """What a TOML value is, in words (never the value: it may be a credential)."""
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "true or false"),
+        (int, "a whole number"),
+        (float, "a number"),
+        (str, "a string"),
+        (datetime, "a date-time"),
+        (date, "a date"),
+        (time, "a time of day"),
+        (list, "a list"),
+    )
+    return next((words for kind, words in kinds if isinstance(value, kind)), "a table")
+
+
+def _toml_shown(value: object) -> str:
+    """A wrong value in a message: a string quoted (cut at 40 characters), true, false or a
+    number as written, anything else as what it is."""
+    if isinstance(value, str):
+        return f"'{value[:40]}…'" if len(value) > 40 else f"'{value}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list):
+        other = next((x for x in value if not isinstance(x, str)), None)
+        return "a list" if other is None else f"a list holding {_toml_kind(other)}"
+    return _toml_kind(value)
 
 
 @dataclass(frozen=True)
@@ -152,6 +187,10 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
                     f"config file {path}: unknown key {section}.{key}; see config.example.toml"
                 )
             kind, description = known[key]
+            if (section, key) in _DATE_KEYS and isinstance(value, date):
+                # A TOML date or date-time (unquoted) is the same as its ISO text: one
+                # without an offset is UTC, as on the command line.
+                value = value.isoformat()
             ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
             if kind == (int, float) and isinstance(value, bool):
                 ok = False
@@ -170,9 +209,9 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             if not ok:
                 # Never echo what stands where a credential should be.
                 shown = (
-                    f"a {type(value).__name__}"
+                    _toml_kind(value)
                     if section == "trello" and key != "api_url"
-                    else f"{value!r:.40}"
+                    else _toml_shown(value)
                 )
                 raise ConfigError(
                     f"config file {path}: {section}.{key} must be {description}, not {shown}"

@@ -17,15 +17,16 @@ from typing import Any
 from trello_restore.errors import InputFileError
 from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
 from trello_restore.history import (
+    HistoryBuilder,
     HistoryError,
     members_from_listing,
     parse_board,
     parse_card,
     parse_date,
-    parse_history,
 )
 from trello_restore.models import BoardState, CardState, MemberRef, State
 from trello_restore.parsing import load_json
+from trello_restore.words import board_ref
 
 __all__ = ["EXPORT_CAP", "load_exports"]
 
@@ -47,9 +48,16 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
     infos: list[BoardInfo] = []
     warnings: list[str] = []
     capped: dict[str, Any] = {}
-    for path in paths:
-        doc = _read_export(Path(path))
+    builder = HistoryBuilder()
+    given: dict[str, Path] = {}  # board id -> the export of it
+    for path in dict.fromkeys(Path(p) for p in paths):
+        doc = _read_export(path)
         actions = doc["actions"]
+        _one_per_board(doc, path, given)
+        try:
+            builder.add(actions)
+        except HistoryError as exc:
+            raise InputFileError(_bad_action(path, actions, exc)) from None
         raw_actions.extend(actions)
         try:
             boards_state[doc["id"]] = parse_board(
@@ -72,12 +80,7 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
                 f"history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API "
                 "for a complete plan"
             )
-    try:
-        history = parse_history(raw_actions)
-    except HistoryError as exc:
-        raise InputFileError(
-            f"an export holds something that is not a Trello action: {exc}"
-        ) from None
+    history = builder.build()
     born = born_in_feed(raw_actions)
     incomplete: set[str] = set()
     known_boards = set(boards_state)
@@ -104,6 +107,55 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
         warnings=list(dict.fromkeys(warnings)),
         named=frozenset(boards_state),
     )
+
+
+def _one_per_board(doc: Mapping[str, Any], path: Path, given: dict[str, Path]) -> None:
+    """Two exports of one board would each give its state (the last read would win) and their
+    histories merged: a plan that depends on the order the files are given in."""
+    board = doc["id"]
+    first = given.setdefault(str(board), path)
+    if first != path:
+        shown = board_ref(str(board), str(doc["name"]))
+        raise InputFileError(
+            f"{first} and {path} are both exports of board {shown}: "
+            "give one export per board (its newest)"
+        )
+
+
+def _bad_action(path: Path, actions: list[Any], exc: HistoryError) -> str:
+    """The message for an export whose actions do not parse: the first bad action and what
+    is wrong with it, without Python's words for it."""
+    again = "export the board again (board menu > Print, export and share > Export as JSON)"
+    for number, raw in enumerate(actions, 1):
+        if not isinstance(raw, dict):
+            return f"export {path}: action #{number} is not a JSON object: {again}"
+        name = raw.get("id")
+        what = f"action {name}" if isinstance(name, str) and name else f"action #{number}"
+        missing = [k for k in ("id", "type", "data", "date", "idMemberCreator") if k not in raw]
+        if missing:
+            lacks = ", ".join(missing)
+            return f"export {path}: {what} is not a Trello action (it has no {lacks}): {again}"
+        if not isinstance(raw["data"], dict):
+            return f"export {path}: {what} has data that is not a JSON object: {again}"
+        date = raw["date"]
+        try:
+            parse_date(date)
+        except (TypeError, ValueError, AttributeError):
+            shown = repr(date)[:40] if isinstance(date, str) else f"a JSON {_json_type(date)}"
+            return f"export {path}: {what} has a date that is not a date ({shown}): {again}"
+    why = "" if str(exc).startswith("not a Trello action") else f" ({exc})"
+    return f"export {path} holds an action that is not a Trello action{why}: {again}"
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "array" if isinstance(value, list) else "object"
 
 
 def _read_export(path: Path) -> dict[str, Any]:

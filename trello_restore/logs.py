@@ -8,6 +8,7 @@ was. The log file handler is found on the package logger itself, so no state liv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -69,10 +70,15 @@ class StderrFormat(logging.Formatter):
 
 
 class LogFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log file created with mode 0600 (it names boards and members)."""
+    """A rotating log file with mode 0600 (it names boards and members): created so, and an
+    existing one readable by others made so when opened (the README promises 0600)."""
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.fstat(fd).st_mode & 0o077:
+            # Another user's file that we may append to is theirs to keep as it is.
+            with contextlib.suppress(PermissionError):
+                os.fchmod(fd, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import operator
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
@@ -370,6 +371,12 @@ def _check_card(
     hits = [c for c in cards if value in (c[0], c[1]) and value]
     if any(cid in scope for cid, _, _ in hits):
         return
+    if _BOARD_LINK.search(value):
+        problems.append(
+            f"--card {value}: that is a board's URL, not a card's; --card takes a card's id, "
+            "shortLink or URL (https://trello.com/c/…), --board the board"
+        )
+        return
     if hits:
         cid, _, name = hits[0]
         card = state.cards.get(cid)
@@ -400,6 +407,10 @@ def _check_card(
         f"--card {value}: no card with that id or shortLink is in scope (archived cards "
         f"included); {hint}"
     )
+
+
+#: A board's address (``trello.com/b/…``, the host in any case), which ``--card`` gets by mistake.
+_BOARD_LINK = re.compile(r"(?i:trello\.com)/b/")
 
 
 class MoveIndex:

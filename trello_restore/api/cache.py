@@ -250,6 +250,15 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
         _create_file(path)
     except OSError as err:
         lock.release()
+        if path.is_dir():
+            # chmod would not help: something else stands where the file should be.
+            logger.warning(
+                "the HTTP cache file %s is a directory, not a file: %s until you remove or "
+                "rename it",
+                path,
+                without,
+            )
+            return None
         logger.warning(
             "cannot open the HTTP cache file %s (%s): %s; make it yours and writable "
             "(chmod 600), or delete it",
