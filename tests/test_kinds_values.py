@@ -172,10 +172,11 @@ def test_decide_value(change: ValueChange, board: LiveBoard, resumed: bool, want
         (UNARCHIVE, live(closed=False), False, None),  # still the value written: undo it
         (UNARCHIVE, live(closed=False), True, None),
         (UNARCHIVE, live(closed=True), True, ("undone", "")),  # a killed undo's write, made
-        (UNARCHIVE, live(closed=True), False,
-         ("drifted", "its closed was changed since (now archived, expected open): left alone")),
+        # Back to the value seen by hand: the undo's goal, reached; nothing to write.
+        (UNARCHIVE, live(closed=True), False, ("already_satisfied", "")),
         (MOVE, live(list_id="l3"), True,
          ("drifted", "its idList was changed since (now l3, expected l2): left alone")),
+        (MOVE, live(list_id="l1"), False, ("already_satisfied", "")),  # moved back by hand
         (LIST_OPEN, live(lists={"l1": False}), False, None),
     ],
 )  # fmt: skip

@@ -149,12 +149,17 @@ class OneShotUi:
         return self.progress
 
     def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
-        from trello_restore.report import change_labels
+        from trello_restore.report import change_labels, summary_line
 
         args, to_stderr = self.args, self.json_summary
         self.clear()
         if outcome in ("nothing_to_do", "blocked") and not (to_stderr and args.quiet):
-            click.echo("Nothing to apply.", err=to_stderr)
+            text = "Nothing to apply."
+            if args.quiet and self.result is not None:
+                # -q prints only the summary, which the plan's text ends with: say what is
+                # blocked (the reason for exit 5), as a run without -q does.
+                text = f"{summary_line(self.result.plan, dry_run=False)} {text}"
+            click.echo(text, err=to_stderr)
         elif outcome == "declined":
             click.echo("Nothing was changed.", err=to_stderr)
         elif report is not None and journal is not None and self.result is not None:
@@ -378,16 +383,16 @@ def undo(
         from trello_restore.applier import ApplyOptions
         from trello_restore.locks import lock_dir
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
+        from trello_restore.undo import nothing_to_undo, undone_earlier
 
         journal = load_journal(journal_file)
-        if not dry_run and not yes:
-            cli.refuse_without_terminal("undo")
         n = undoable(journal, include_board_memberships)
-        if n == 0:
-            from trello_restore.undo import nothing_to_undo
-
+        if n == 0:  # nothing to confirm either
             click.echo(nothing_to_undo(journal.records))
             return ExitCode.OK
+        if not dry_run and not yes:
+            cli.refuse_without_terminal("undo")
+        earlier = undone_earlier(journal.records)
         question = f"Undo {n} change{'s' if n != 1 else ''} on Trello?"
         if not dry_run and not yes and not cli.confirm(question):
             click.echo("Nothing was changed.")
@@ -423,7 +428,13 @@ def undo(
 
         labels = journal_labels(journal.records)
         print_report(
-            report, labels, quiet=quiet, every=dry_run or verbose > 0, dry_run=dry_run, undo=True
+            report,
+            labels,
+            quiet=quiet,
+            every=dry_run or verbose > 0,
+            dry_run=dry_run,
+            undo=True,
+            undone_earlier=earlier,
         )
         if not quiet and not dry_run:
             click.echo(f"Journal: {journal.path}", err=True)
@@ -516,16 +527,19 @@ def print_report(
     dry_run: bool,
     undo: bool = False,
     summary_to_stderr: bool = False,
+    undone_earlier: int = 0,
 ) -> None:
     """Outcomes worth a line (all with ``every``; else drifted, blocked and failed), the
-    summary, and on stderr the request count and time."""
+    summary (for an undo, with ``undone_earlier``: what an earlier undo undid), and on stderr
+    the request count and time."""
     from trello_restore.report import apply_summary, outcome_line
 
     if not quiet:
         for outcome in report.outcomes:
             if every or outcome.status in ("drifted", "blocked", "failed"):
-                click.echo(outcome_line(outcome, labels), err=summary_to_stderr)
-    click.echo(apply_summary(report, dry_run=dry_run, undo=undo), err=summary_to_stderr)
+                click.echo(outcome_line(outcome, labels, undo=undo), err=summary_to_stderr)
+    summary = apply_summary(report, dry_run=dry_run, undo=undo, undone_earlier=undone_earlier)
+    click.echo(summary, err=summary_to_stderr)
     if not quiet:
         limited = f", {report.rate_limited} rate-limited" if report.rate_limited else ""
         click.echo(f"{report.requests_sent} requests in {report.seconds:.1f} s{limited}.", err=True)

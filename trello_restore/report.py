@@ -379,14 +379,21 @@ def _named_label(r: JournalRecord, change: Change) -> str | None:
     )
 
 
-def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str]) -> str:
+#: How an undo's outcomes read where an apply's words would be wrong: a value undo found
+#: back already (``already_satisfied``) has nothing to revert.
+_UNDO_WORDS: dict[str, str] = {"already_satisfied": "already reverted"}
+
+
+def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: bool = False) -> str:
     """One change's outcome: ``  added          Ann (@ann) → card …``, with the HTTP status
     and Trello's error text for failures; the word in front is the change kind's
-    (``restored`` for a value set back, ``reverted`` when undone). Changes missing from
-    ``labels`` are named by their ids."""
+    (``restored`` for a value set back, ``reverted`` when undone; an ``undo``'s own words
+    first). Changes missing from ``labels`` are named by their ids."""
     kind = kind_of(outcome.action)
-    label = kind.outcome_word(outcome.status) or _OUTCOME_LABEL.get(
-        outcome.status, outcome.status.replace("_", " ")
+    label = (
+        (_UNDO_WORDS.get(outcome.status) if undo else None)
+        or kind.outcome_word(outcome.status)
+        or _OUTCOME_LABEL.get(outcome.status, outcome.status.replace("_", " "))
     )
     what = labels.get(outcome.change_id)
     if what is None:
@@ -411,14 +418,21 @@ _MIXED_WORDS: dict[str, str] = {
 }
 
 
-def _count_words(outcomes: Iterable[ChangeOutcome]) -> dict[str, str]:
+def _count_words(outcomes: Iterable[ChangeOutcome], always: Iterable[str] = ()) -> dict[str, str]:
     """How each status's count reads: the words of the outcomes' kinds (``count_word``, else
-    the plain ``_COUNT_WORDS``) when they agree, ``_MIXED_WORDS`` when they differ."""
+    the plain ``_COUNT_WORDS``) when they agree, ``_MIXED_WORDS`` when they differ. A status
+    in ``always`` that no outcome has (a count of 0) reads in the words of every outcome's
+    kind: ``0 reverted`` beside a value undo's ``drifted``, not the member kinds' ``removed``."""
     seen: dict[str, set[str]] = {}
+    actions = {o.action for o in outcomes if known(o.action)}
     for o in outcomes:
-        if known(o.action):
+        if o.action in actions:
             plain = _COUNT_WORDS.get(o.status, o.status.replace("_", " "))
             seen.setdefault(o.status, set()).add(kind_of(o.action).count_word(o.status) or plain)
+    for status in always:
+        if status not in seen and actions:
+            plain = _COUNT_WORDS.get(status, status.replace("_", " "))
+            seen[status] = {kind_of(a).count_word(status) or plain for a in actions}
     words = dict(_COUNT_WORDS)
     for status, found in seen.items():
         words[status] = found.pop() if len(found) == 1 else _MIXED_WORDS.get(status, status)
@@ -433,20 +447,27 @@ def _counts_text(
     return ", ".join(f"{counts.get(k, 0)} {words.get(k, k.replace('_', ' '))}" for k in keys)
 
 
-def apply_summary(report: ApplyReport, *, dry_run: bool = False, undo: bool = False) -> str:
+def apply_summary(
+    report: ApplyReport, *, dry_run: bool = False, undo: bool = False, undone_earlier: int = 0
+) -> str:
     """The last line of an apply or undo: ``Summary: 120 applied, 3 already satisfied,
     1 drifted, 0 blocked, 0 failed.``, what an earlier run already did, and on a dry run
     ``Dry run: nothing was changed.`` Undo counts in its kinds' words: card members
-    ``removed``, values ``reverted``; ``undone`` when the journal holds both."""
+    ``removed``, values ``reverted`` (found back already: ``already reverted``); ``undone``
+    when the journal holds both; and the changes an earlier undo of the journal undid
+    (``undone_earlier``)."""
     counts = report.counts
     if undo:
         always: tuple[str, ...] = ("would_undo" if dry_run else "undone", "failed")
     else:
         always = ("would_apply" if dry_run else "applied", *_APPLY_ALWAYS)
-    text = f"Summary: {_counts_text(counts, always, _count_words(report.outcomes))}."
+    words = _count_words(report.outcomes, always) | (_UNDO_WORDS if undo else {})
+    text = f"Summary: {_counts_text(counts, always, words)}."
     done = counts.get("skipped_done", 0)
     if done:
         text += f" {plural(done, 'change')} done by an earlier run (skipped)."
+    if undone_earlier:
+        text += f" {plural(undone_earlier, 'change')} undone by an earlier undo."
     return text + (" Dry run: nothing was changed." if dry_run else "")
 
 

@@ -9,9 +9,10 @@ member also takes them off the board's cards). Everything is journaled in the sa
 so an undo resumes like an apply, and undoing twice changes nothing the second time.
 
 The journal is read in order, per change id: an apply ``applied`` makes the change undoable; an
-undo ``undone`` or ``not_on_card`` (or a later apply that found the member there already)
-settles it; an undo ``failed`` leaves it undoable; an undo ``pending`` (or ``failed`` after an
-attempt that may have gone through: ``uncertain``) leaves it undoable and marks it *resumed*:
+undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already; or a
+later apply that found the member there already) settles it; an undo ``failed`` leaves it
+undoable; an undo ``pending`` (or ``failed`` after an attempt that may have gone through:
+``uncertain``) leaves it undoable and marks it *resumed*:
 the member found gone, or a "member is not on the card" answer, then means this tool's own
 earlier removal went through (``undone``).
 
@@ -80,6 +81,7 @@ __all__ = [
     "undo_count",
     "undo_journal",
     "undoable",
+    "undone_earlier",
 ]
 
 logger = logging.getLogger(__name__)
@@ -111,9 +113,21 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
         elif current is not None:
             if r.status == "pending" or (r.status == "failed" and r.uncertain):
                 state[r.change_id] = Undoable(current.record, resumed=True)
-            elif r.status in ("undone", "not_on_card"):
+            elif r.status in _SETTLED:
                 state[r.change_id] = None
     return [u for u in state.values() if u is not None]
+
+
+#: Undo outcomes that settle a change: this tool undid it, or found nothing to undo (a member
+#: no longer there; a value back already, ``already_satisfied``).
+_SETTLED = ("undone", "not_on_card", "already_satisfied")
+
+
+def undone_earlier(records: Iterable[JournalRecord]) -> int:
+    """How many changes an earlier undo of this journal undid (their latest undo record is
+    ``undone``), for the summary of an undo that finds some left."""
+    last = {r.change_id: r.status for r in records if r.op == "undo"}
+    return sum(1 for status in last.values() if status == "undone")
 
 
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:

@@ -9,8 +9,8 @@ Their pure deciders (design.md §10.3), on the field's live value:
   write); the value the plan expects → the write; anything else → ``drifted`` (someone changed
   it since the plan was made: never overwritten);
 - ``decide_value_undo`` before undo writes the value seen before the apply back: only where the
-  live value is still the one written, else ``drifted`` (``undone`` when a killed undo's write
-  is found made);
+  live value is still the one written; the value seen already → ``already_satisfied``, nothing
+  to write (``undone`` when a killed undo's write is found made); anything else → ``drifted``;
 - ``resolve_value`` for a write whose answer was never journaled: the written value there →
   ``applied``, the seen one → ``not_applied``, else (or the object gone) it cannot tell.
 
@@ -129,8 +129,10 @@ def decide_move(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
 
 def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     """Write the value seen before the apply (``c.expected``) back? Only where the live value
-    is still the one written (``c.value``); ``undone`` when ``resumed`` and it is back already
-    (this tool's own earlier undo); ``drifted`` otherwise, left alone."""
+    is still the one written (``c.value``). Back already: the undo's goal is reached and
+    nothing is written, ``already_satisfied`` (someone set it back by hand), or ``undone``
+    when ``resumed`` (this tool's own earlier undo); both settle the change, so a later undo
+    has nothing left to do. A third value: ``drifted``, left alone."""
     if live.cards is None:
         return "drifted", live.error
     now = live_value(c, live)
@@ -138,8 +140,8 @@ def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Deci
         return "drifted", _gone(c)
     if same(c.field, now, c.value):
         return None
-    if resumed and same(c.field, now, c.expected):
-        return "undone", ""
+    if same(c.field, now, c.expected):
+        return ("undone", "") if resumed else ("already_satisfied", "")
     return "drifted", _changed(c, now, c.value)
 
 
