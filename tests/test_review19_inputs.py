@@ -229,3 +229,23 @@ def test_an_existing_log_file_is_made_private(
         assert result.exit_code == 0, result.output
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
     assert old.read_text().startswith("earlier\n")
+
+
+# ------------------------------------------------------------------ where a value came from
+
+
+def test_a_member_filter_is_named_where_it_was_set(
+    scenario: Scenario, invoke: Invoke, tmp_path: Path
+) -> None:
+    """``TRELLO_RESTORE_REMOVED_BY=nobodyx`` is named as that variable (it said
+    ``--removed-by "nobodyx"``, an option never given); a config file's ``by`` as its key."""
+    base = ("--board", scenario.team.id, "--since", _since(scenario), "--dry-run")
+    line = one_line_error(invoke(*base, TRELLO_RESTORE_REMOVED_BY="nobodyx"), 2,
+                          'TRELLO_RESTORE_REMOVED_BY "nobodyx": no member with that')  # fmt: skip
+    assert "--removed-by" not in line
+    config = tmp_path / "config.toml"
+    config.write_text('[restore]\nby = "nobodyy"\n')
+    line = one_line_error(invoke("--config", str(config), *base, TRELLO_RESTORE_REMOVED_BY=None),
+                          2, f'restore.by in {config} "nobodyy": no member')  # fmt: skip
+    assert "--by" not in line
+    one_line_error(invoke(*base, "--removed-by", "nobodyz"), 2, '--removed-by "nobodyz"')

@@ -183,6 +183,8 @@ def resolve_filters(
     options: PlanOptions,
     members: Mapping[str, MemberRef] | None = None,
     named_boards: Collection[str] | None = None,
+    *,
+    names: Mapping[str, str] | None = None,
 ) -> PlanOptions:
     """Check ``--removed-by``, ``--list`` and ``--card`` against what the fetch saw, before
     anything is planned or written: a value that matches no member, list or card in scope is
@@ -192,7 +194,9 @@ def resolve_filters(
     Returns the options with each value as Trello has it: a ``--removed-by`` username or a
     ``--list`` name that matched only case-insensitively (or in another Unicode form) is
     replaced by the one it matched. A case-insensitive list name that fits several different
-    names is an error listing them."""
+    names is an error listing them. ``names`` say where ``removed_by`` and ``by`` came from
+    (``TRELLO_RESTORE_REMOVED_BY``, ``restore.by in FILE``), for the messages: their options
+    when not given."""
     # The cards in scope only matter to --list and --card (a pass over the whole history).
     scope = (
         cards_in_scope(history, state, named_boards)
@@ -203,15 +207,16 @@ def resolve_filters(
     problems: list[str] = []
     known = _known_members(history, members or {})
     removed_by, by = options.removed_by, options.by
+    label = {"removed_by": "--removed-by", "by": "--by", **(names or {})}
     if removed_by is not None:
-        removed_by = _resolve_member(removed_by, known, problems)
+        removed_by = _resolve_member(removed_by, known, problems, label["removed_by"])
     if by is not None:  # --by selects member removals too, unless --removed-by names them
-        by = _resolve_member(by, known, problems, "--by")
+        by = _resolve_member(by, known, problems, label["by"], removals=False)
         if removed_by is not None and not _same_member(removed_by, by, known):
             problems.append(
-                f"--removed-by {quote_name(removed_by)} and --by {quote_name(by)} name "
-                "different members, and --by selects member removals too: give one of them "
-                "(or the same member to both)"
+                f"{label['removed_by']} {quote_name(removed_by)} and {label['by']} "
+                f"{quote_name(by)} name different members, and --by selects member removals "
+                "too: give one of them (or the same member to both)"
             )
     lists = options.lists
     if lists is not None:
@@ -248,7 +253,12 @@ def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[s
 
 
 def _resolve_member(
-    value: str, known: Mapping[str, MemberRef], problems: list[str], flag: str = "--removed-by"
+    value: str,
+    known: Mapping[str, MemberRef],
+    problems: list[str],
+    flag: str,
+    *,
+    removals: bool = True,
 ) -> str:
     if not value:  # "@" alone
         problems.append(f"{flag} names no member: give a username (@username) or an id")
@@ -269,7 +279,7 @@ def _resolve_member(
         "did you mean " + " or ".join(_member_label(m) for m in found) + "?"
         if found
         else "give the username (as in @username) or id of the member who made the "
-        + ("removals" if flag == "--removed-by" else "changes")
+        + ("removals" if removals else "changes")
     )
     problems.append(
         f"{flag} {quote_name(value)}: no member with that id or username is in the "

@@ -104,6 +104,9 @@ class PlanRequest:
     #: directory), None for none (``--no-cache``); ``refresh_history`` rebuilds it.
     history_dir: Path | None = None
     refresh_history: bool = False
+    #: How messages name ``removed_by`` and ``by``: where each came from (an option, a
+    #: variable or a config file key); their options when not given.
+    filter_names: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_settings(
@@ -153,6 +156,8 @@ class PlanRequest:
                 "since": s.label("since"),
                 "until": s.label("until"),
                 "restore": s.label("restore"),
+                "removed_by": s.label("removed_by"),
+                "by": s.label("by"),
             },
             rate_limit=s.rate_limit,
             key_rate_limit=s.key_rate_limit,
@@ -283,6 +288,7 @@ def build_request(
             key_rate_limit or defaults.KEY_RATE_LIMIT, rate_limit or defaults.TOKEN_RATE_LIMIT
         ),
         window_s=window_s or defaults.RATE_WINDOW_S,
+        filter_names=tuple((k, names[k]) for k in ("removed_by", "by") if k in names),
     )
 
 
@@ -481,7 +487,12 @@ def _make_plan(
     else:
         # A filter value that matches nothing in scope is an error, before anything is planned.
         options = resolve_filters(
-            fetched.history, fetched.state, options, fetched.members, fetched.named
+            fetched.history,
+            fetched.state,
+            options,
+            fetched.members,
+            fetched.named,
+            names=dict(req.filter_names),
         )
         plan = build_plan(
             fetched.history,
