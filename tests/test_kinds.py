@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -161,6 +162,43 @@ def test_decide_card(board: LiveBoard, kw: dict[str, Any], want: Decision) -> No
     """Add the member to the card? Each rule of ``decide_card``'s docstring, in its order."""
     args: dict[str, Any] = {"resumed": False, "grant": None} | kw
     assert decide_card(CARD, board, **args) == want
+
+
+RENAMED = (
+    "drifted",
+    "the plan names this member @ann; Trello calls member ann @bob now (renamed, or the plan "
+    "was edited): make a new plan",
+)
+
+
+@pytest.mark.parametrize(
+    ("board", "username", "resumed", "card", "grant"),
+    [
+        # Another username for the id (a plan edited to another member's id, or a rename):
+        # drifted, on the card or not, an active member or not.
+        (live(membership="active"), "bob", False, RENAMED, RENAMED),
+        (live(on_card=True, membership="active"), "bob", False, RENAMED, RENAMED),
+        (live(membership="unconfirmed"), "bob", False, RENAMED, RENAMED),
+        # A resumed write found made stays this tool's (undo needs its ``applied``).
+        (live(on_card=True, membership="active"), "bob", True, ("applied", ""), ("applied", "")),
+        # The same username in another case, or no live username: not checked.
+        (live(on_card=True, membership="active"), "ANN", False, ("already_satisfied", ""),
+         ("already_satisfied", "")),
+        (live(membership="active"), "", False, None, ("already_satisfied", "")),
+    ],
+)  # fmt: skip
+def test_a_member_the_plan_names_otherwise_drifts(
+    board: LiveBoard, username: str, resumed: bool, card: Decision, grant: Decision
+) -> None:
+    """A member change whose plan username is not the one Trello gives the member id now (the
+    board's live memberships name it) is drifted, with both names and what to do; a plan
+    without a username, or a member not on the board (the other tests' boards), is not
+    checked."""
+    named = replace(board, members={"ann": MemberRef("ann", username, "Someone")})
+    assert decide_card(CARD, named, resumed=resumed, grant=None) == card
+    assert decide_board(GRANT, named, resumed=resumed) == grant
+    nameless = replace(CARD, member=MemberRef("ann"))
+    assert decide_card(nameless, named, resumed=False, grant=None) != RENAMED
 
 
 @pytest.mark.parametrize(

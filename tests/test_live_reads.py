@@ -34,16 +34,23 @@ BOARD = endpoints.Route("GET", "/1/boards/{id}")
 
 def _state_reads(log: list[RequestRecord]) -> Counter[tuple[str, bool]]:
     """The board reads with memberships nested: (board id, whether its lists were nested too:
-    their fields named, as ``lists=none`` names ``lists`` too) → how many."""
-    return Counter(
-        (r.path.removeprefix("/1/boards/"), "list_fields" in r.query_names)
+    their fields named, as ``lists=none`` names ``lists`` too) → how many. Each nests its
+    members' names too (``memberships_member``, with their usernames)."""
+    reads = [
+        r
         for r in log
         if r.method == "GET" and r.path.count("/") == 3 and "memberships" in r.query_names
+    ]
+    named = {"memberships_member", "memberships_member_fields"}
+    assert all(named <= set(r.query_names) for r in reads)
+    return Counter(
+        (r.path.removeprefix("/1/boards/"), "list_fields" in r.query_names) for r in reads
     )
 
 
 def _no_listing_of_memberships_or_lists(log: list[RequestRecord]) -> None:
-    assert not [r.path for r in log if r.path.endswith(("/memberships", "/lists"))]
+    """No request for the memberships, lists or members of a board: they are in its one read."""
+    assert not [r.path for r in log if r.path.endswith(("/memberships", "/lists", "/members"))]
 
 
 def test_a_member_apply_reads_each_boards_memberships_in_one_board_read(

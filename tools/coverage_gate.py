@@ -58,6 +58,7 @@ CORE = (
         f"trello_restore/kinds/members.py::{name}"
         for name in (
             "_deactivated_on",
+            "renamed",
             "decide_board",
             "decide_card",
             "decide_undo",

@@ -426,7 +426,7 @@ def undo(
             progress.clear()
         from trello_restore.report import journal_labels
 
-        labels = journal_labels(journal.records)
+        labels = journal_labels(journal.records) | report.labels
         print_report(
             report,
             labels,

@@ -21,8 +21,8 @@ from trello_restore.api import TrelloApi
 from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
-from trello_restore.history import HistoryError, parse_board
-from trello_restore.models import CardState, Change, Membership
+from trello_restore.history import HistoryError, members_from_listing, parse_board
+from trello_restore.models import CardState, Change, MemberRef, Membership
 
 __all__ = [
     "LiveBoard",
@@ -38,9 +38,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: A board's memberships (deactivated and unconfirmed ones included) nested in one read of the
-#: board, ``GET /1/boards/{id}``, as ``boards.STATE_QUERY`` nests them for a plan, without the
-#: members' names (an apply reads ids only) or the board's own fields.
-_MEMBERSHIPS_QUERY = {"fields": "id", **NO_NESTED, "memberships": STATE_QUERY["memberships"]}
+#: board, ``GET /1/boards/{id}``, as ``boards.STATE_QUERY`` nests them for a plan, each with its
+#: member's names (an apply checks the plan's username against them, undo shows them), and of
+#: the board's own fields only its name (undo shows it).
+_MEMBERSHIPS_QUERY = {
+    "fields": "name",
+    **NO_NESTED,
+    "memberships": STATE_QUERY["memberships"],
+    "memberships_member": STATE_QUERY["memberships_member"],
+    "memberships_member_fields": STATE_QUERY["memberships_member_fields"],
+}
 #: The same read with every list of the board (archived ones included) and its archive state.
 _LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "closed"}
 
@@ -58,6 +65,11 @@ class LiveBoard:
     #: List id → whether it is archived, every list of the board (archived ones included), from
     #: one fresh listing; None when not read (no change on the board needs it).
     lists: dict[str, bool] | None = None
+    #: Member id → the member's names now (id, username, full name), for each membership of
+    #: ``memberships`` whose answer embedded its member.
+    members: dict[str, MemberRef] = field(default_factory=dict)
+    #: The board's name now ("" when not read).
+    name: str = ""
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""
@@ -118,15 +130,15 @@ def _read_board(
     while the cards are read (its error raised after the cards', as when read in turn)."""
     if pool is None:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
-        memberships, listed = read_state(api, board_id, lists=lists)
-        return LiveBoard(board_id, cards, memberships, lists=listed)
-    later = pool.submit(read_state, api, board_id, lists=lists)
+        memberships, listed, members, name = _read_state(api, board_id, lists=lists)
+        return LiveBoard(board_id, cards, memberships, lists=listed, members=members, name=name)
+    later = pool.submit(_read_state, api, board_id, lists=lists)
     try:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields, pool=pool)}
     finally:
         wait([later])
-    memberships, listed = later.result()
-    return LiveBoard(board_id, cards, memberships, lists=listed)
+    memberships, listed, members, name = later.result()
+    return LiveBoard(board_id, cards, memberships, lists=listed, members=members, name=name)
 
 
 def read_state(
@@ -135,6 +147,15 @@ def read_state(
     """One fresh read of a board (``GET /1/boards/{id}``) with its memberships nested
     (deactivated ones included), by member id, and, with ``lists``, every list of it (archived
     ones included): list id → archived; None without ``lists``."""
+    memberships, listed, _, _ = _read_state(api, board_id, lists=lists)
+    return memberships, listed
+
+
+def _read_state(
+    api: TrelloApi, board_id: str, *, lists: bool
+) -> tuple[dict[str, Membership], dict[str, bool] | None, dict[str, MemberRef], str]:
+    """``read_state``, the members' names the memberships embed (by member id) and the
+    board's name."""
     raw = api.get(f"boards/{board_id}", _LISTS_QUERY if lists else _MEMBERSHIPS_QUERY)
     what = "memberships and lists" if lists else "memberships"
     memberships = raw.get("memberships") if isinstance(raw, dict) else None
@@ -142,10 +163,14 @@ def read_state(
     if not isinstance(memberships, list) or not isinstance(listed, list):
         raise _odd(board_id, what, f"not a board with its {what}")
     try:
-        state = parse_board({"id": board_id}, memberships, listed)
+        state = parse_board({"id": board_id, "name": raw.get("name")}, memberships, listed)
     except HistoryError as exc:
         raise _odd(board_id, what, str(exc)) from None
-    return state.memberships, state.list_closed if lists else None
+    members = members_from_listing(
+        m["member"] for m in memberships if isinstance(m.get("member"), dict)
+    )
+    name = state.name if isinstance(raw.get("name"), str) else ""
+    return state.memberships, state.list_closed if lists else None, members, name
 
 
 def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:

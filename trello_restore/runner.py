@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -184,6 +184,9 @@ class ApplyReport:
     seconds: float
     #: Why the run stopped before it was done (Trello kept failing), or "" when it was not.
     stopped: str = ""
+    #: Change id → what it is about by the names live state gave (an undo's member changes:
+    #: ``ChangeKind.live_label``), for the outcome lines; the rest are named otherwise.
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:

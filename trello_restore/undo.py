@@ -328,7 +328,21 @@ def undo_journal(
                 live,
                 op="undo",
             )
-        return run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
+        report = run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
+        report.labels = _live_labels(looked_at, live)
+        return report
+
+
+def _live_labels(records: Iterable[JournalRecord], live: Mapping[str, LiveBoard]) -> dict[str, str]:
+    """Change id → what the record is about, by the names the same live read gave (a member
+    change: the member's and card's names, ``live_label``); a record live state names nothing
+    of is left out (the journal's labels name it)."""
+    out: dict[str, str] = {}
+    for r in records:
+        label = kind_of(r.action).live_label(_change(r), live[r.board_id])
+        if label is not None:
+            out[r.change_id] = label
+    return out
 
 
 def _resolve_all(

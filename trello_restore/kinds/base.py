@@ -190,6 +190,12 @@ class ChangeKind(ABC):
         change ``from_record`` gives: ids, and a value kind's values; no names)."""
         return self.unnamed(c.member.id, c.board_id, c.card_id)
 
+    def live_label(self, c: Change, live: LiveBoard) -> str | None:
+        """What an undo's outcome line says the change is about, by the names live state gives
+        (a member's, from the board's memberships); None when live state names nothing the
+        journal does not (then ``journal_label``)."""
+        return None
+
     def outcome_word(self, status: str) -> str | None:
         """How an outcome of this kind reads in front of its line (``report.outcome_line``),
         e.g. ``added`` for ``applied``; None for the report's plain words, which are the member

@@ -6,6 +6,7 @@ answer was never journaled."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -42,17 +43,43 @@ def _deactivated_on(c: Change, live: LiveBoard, deactivated_on: str | None) -> s
     return deactivated_on
 
 
+def renamed(c: Change, live: LiveBoard) -> str | None:
+    """Why the change is ``drifted`` when the plan names its member by another username than
+    Trello gives that member id now (the board's live memberships, with names), or None.
+
+    The plan is what its reviewer approved: a plan whose member id was edited to another
+    member's (the names left) would add someone the reviewer never saw, so it is not written.
+    A member renamed since the plan was made drifts the same way: safe, nothing is written
+    that the reviewer did not see, and a new plan shows the new name. Not checked: a plan
+    without a username, or a member who is not on the board (no live name)."""
+    now = live.members.get(c.member.id)
+    if not c.member.username or now is None or not now.username:
+        return None
+    if now.username.casefold() == c.member.username.casefold():
+        return None
+    return (
+        f"the plan names this member @{c.member.username}; Trello calls member {c.member.id} "
+        f"@{now.username} now (renamed, or the plan was edited): make a new plan"
+    )
+
+
 def decide_board(
     c: Change, live: LiveBoard, *, resumed: bool, deactivated_on: str | None = None
 ) -> Decision:
     """Grant a board membership? Not when the member is an active member already (then it is
     ``applied`` if an earlier, killed run of this plan had sent the grant: ``resumed``), nor
-    for a member deactivated on this board or on another board the plan touches
-    (``deactivated_on``: never granted), nor on a board that is gone."""
+    when the plan's username for the member is not Trello's (``renamed``: drifted), nor for a
+    member deactivated on this board or on another board the plan touches (``deactivated_on``:
+    never granted), nor on a board that is gone."""
     if live.cards is None:
         return "drifted", live.error
+    if resumed and live.is_active(c.member.id):
+        return "applied", ""
+    other = renamed(c, live)
+    if other is not None:
+        return "drifted", other
     if live.is_active(c.member.id):
-        return ("applied", "") if resumed else ("already_satisfied", "")
+        return "already_satisfied", ""
     where = _deactivated_on(c, live, deactivated_on)
     if where is not None:
         return "blocked", f"the member is deactivated (on {where}): never granted"
@@ -73,8 +100,10 @@ def decide_card(
     the plan touches where the member's membership says deactivated (None when none does).
 
     - board or card gone, or the card on another board → ``drifted``;
-    - member on the card → ``already_satisfied`` (``applied`` when ``resumed``: the member is
-      there because of this tool's own earlier attempt, journaled ``pending``);
+    - member on the card and ``resumed`` → ``applied`` (the member is there because of this
+      tool's own earlier attempt, journaled ``pending``);
+    - the plan's username for the member is not Trello's → ``drifted`` (``renamed``);
+    - member on the card → ``already_satisfied``;
     - member deactivated on this board or on ``deactivated_on`` → ``blocked`` (never added);
     - the grant was not attempted (the run is stopping) → ``not_attempted``;
     - member neither an active board member nor granted membership in this run → ``blocked``
@@ -86,8 +115,13 @@ def decide_card(
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
         return "drifted", "the card was deleted or moved to another board"
+    if resumed and c.member.id in card.member_ids:
+        return "applied", ""
+    other = renamed(c, live)
+    if other is not None:
+        return "drifted", other
     if c.member.id in card.member_ids:
-        return ("applied", "") if resumed else ("already_satisfied", "")
+        return "already_satisfied", ""
     where = _deactivated_on(c, live, deactivated_on)
     if where is not None:
         return "blocked", f"the member is deactivated (on {where}): never added"
@@ -194,6 +228,25 @@ class MemberKind(ChangeKind):
 
     def resolve(self, c: Change, live: LiveBoard) -> Resolution:
         return resolve(c, live)
+
+    def live_label(self, c: Change, live: LiveBoard) -> str | None:
+        """``label`` with the member's names (and the card's name and link, the board's name, a
+        grant's role) from live state; None when the member is not on the board (no live name)."""
+        member = live.members.get(c.member.id)
+        if member is None:
+            return None
+        card = live.cards.get(c.card_id) if live.cards is not None and c.card_id else None
+        ms = live.memberships.get(c.member.id)
+        return self.label(
+            replace(
+                c,
+                member=member,
+                board_name=c.board_name or live.name,
+                card_name=card.name if card is not None else c.card_name,
+                card_short_link=card.short_link if card is not None else c.card_short_link,
+                role=c.role or (ms.member_type if ms is not None else ""),
+            )
+        )
 
 
 class BoardMembership(MemberKind):
