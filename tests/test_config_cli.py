@@ -430,9 +430,15 @@ def test_paths_from_the_config_file(
     plan = tmp_path / "plan.json"
     base = ["--config", str(config)]
     env = {"TRELLO_API_URL": sandbox.base_url}
+    # A removal to restore: an apply of a plan with no changes writes no journal.
+    w = sandbox.world
+    team = next(b for b in w.boards.values() if b.name == "Team")
+    card = next(c for c in w.cards.values() if c.id_board == team.id and c.id_members)
+    w.remove_member_from_card(card.id, card.id_members[0], card.id_members[0], w.last_time)
     r = invoke(*base, "--board", "Team", "--since", "2025-03-01", "--dry-run", "--plan-out",
                str(plan), **env)  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert json.loads(plan.read_text())["summary"]["changes"] == 1
     r = invoke(*base, "apply", str(plan))
     assert r.exit_code == 0, r.output
     journal = Path(r.stderr.split("Journal: ")[1].strip())
