@@ -308,7 +308,10 @@ def test_a_cache_file_that_is_not_a_file_is_named(
     result = run()
     assert _plan(result) == want
     [warning] = _warnings(result)
-    assert f"cannot open the HTTP cache file {path} (Is a directory)" in warning
+    assert warning == (
+        f"Warning: the HTTP cache file {path} is a directory, not a file: this run reads Trello "
+        "without the HTTP cache until you remove or rename it"
+    )
     assert path.is_dir()
 
 
