@@ -197,6 +197,21 @@ def test_a_board_url_given_to_card_says_so(scenario: Scenario, invoke: Invoke) -
     )  # fmt: skip
 
 
+def test_a_card_url_in_capitals_is_a_card_url(scenario: Scenario, invoke: Invoke) -> None:
+    """--card with a card's URL whose host is in capitals plans that card, as the lowercase
+    URL does (not "no card")."""
+    card = next(c for c in scenario.world.cards.values() if c.id_board == scenario.team.id)
+    args = ("--board", scenario.team.id, "--since", _since(scenario), "--dry-run", "-q")
+    want = invoke(*args, "--card", f"https://trello.com/c/{card.short_link}/1-x")
+    assert want.exit_code == 0, want.output
+    for url in (
+        f"https://TRELLO.com/c/{card.short_link}/1-x",
+        f"HTTPS://www.Trello.com/c/{card.short_link}?x=1",
+    ):
+        got = invoke(*args, "--card", url)
+        assert (got.exit_code, got.stdout) == (0, want.stdout), got.output
+
+
 # ------------------------------------------------------------------ files in the way, modes
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -340,10 +341,12 @@ def refuse_unattended(restore: tuple[str, ...], by: str | None, label: str = "--
 def _card_ref(value: str) -> str:
     """A card id, shortLink, or card URL (https://trello.com/c/<shortLink>/...) as id/shortLink."""
     text = value.strip()
-    marker = "trello.com/c/"
-    if marker in text:
-        return text.split(marker, 1)[1].split("/", 1)[0]
-    return text
+    found = _CARD_URL.search(text)
+    return found.group(1) if found else text
+
+
+#: A card URL's shortLink; the host name in any case (``https://TRELLO.com/c/…``).
+_CARD_URL = re.compile(r"(?i:trello\.com)/c/([^/?#]+)")
 
 
 def make_plan(
