@@ -213,7 +213,8 @@ def _api_url_flag(api_url: str | None, s: Settings) -> list[str]:
 
 
 def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The options ``apply`` and ``undo`` share: concurrency, rate, API URL, verbosity."""
+    """The options ``apply`` and ``undo`` share: concurrency, rate, API URL, verbosity, format."""
+    done = "applied" if of == "plan" else "undone"
     options = [
         click.option(
             "--workers",
@@ -238,6 +239,13 @@ def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         ),
         click.option(
             "-q", "--quiet", is_flag=True, help="Print only the summary, warnings and errors."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json"]),
+            help=f"text (default), or json: one line of JSON on stdout when it ends (exit 0, 4 "
+            f"or 5) with what was {done} and every change's outcome; the report goes to stderr.",
         ),
     ]
 
@@ -267,6 +275,7 @@ def apply_command(
     api_url: str | None,
     verbose: int,
     quiet: bool,
+    fmt: str | None,
 ) -> None:
     """Apply a reviewed plan file exactly as written (made with --dry-run --plan-out).
 
@@ -278,6 +287,7 @@ def apply_command(
     parent, s = cli.parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
     dry_run = dry_run or parent.dry_run
+    as_json = (fmt or parent.fmt) == "json"
     cli.setup_sub_logging(s, verbose, quiet)
     # The same plan, journal, API and config file: running it resumes this very journal.
     named_journal = journal or s.journal
@@ -293,6 +303,7 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
+        from trello_restore.oneshot import apply_summary
         from trello_restore.planfile import read_plan
         from trello_restore.report import change_labels
 
@@ -318,7 +329,14 @@ def apply_command(
             from trello_restore.applier import check_plan_target
 
             check_plan_target(req.meta, req.api_url)  # offline or another API: refused all the same
-            click.echo(f"Nothing to apply: {plan_file} holds no changes; nothing was changed.")
+            if not (as_json and quiet):
+                click.echo(
+                    f"Nothing to apply: {plan_file} holds no changes; nothing was changed.",
+                    err=as_json,
+                )
+            if as_json:
+                doc = apply_summary(plan_file, meta, None, {}, dry_run=dry_run, journal=None)
+                click.echo(json.dumps(doc))
             return ExitCode.OK
         progress = cli.progress(total, quiet=quiet)
         try:
@@ -327,10 +345,15 @@ def apply_command(
             interrupted(progress, total, req.journal_path, resume, dry_run=dry_run)
         finally:
             progress.clear()
+        labels = change_labels(plan)
         show_apply(
-            report, change_labels(plan), req.journal_path, quiet=quiet, verbose=verbose,
-            resume=resume, dry_run=dry_run,
+            report, labels, req.journal_path, quiet=quiet, verbose=verbose, resume=resume,
+            dry_run=dry_run, summary_to_stderr=as_json, print_summary=not (as_json and quiet),
         )  # fmt: skip
+        if as_json:
+            written = None if dry_run else req.journal_path
+            doc = apply_summary(plan_file, meta, report, labels, dry_run=dry_run, journal=written)
+            click.echo(json.dumps(doc))
         return report.exit_code
 
     cli.exit_with(body)
@@ -358,6 +381,7 @@ def undo(
     api_url: str | None,
     verbose: int,
     quiet: bool,
+    fmt: str | None,
 ) -> None:
     """Reverse an apply: remove the card members that the journal says this tool added,
     where they are still on the card (board memberships only with
@@ -368,6 +392,7 @@ def undo(
     parent, s = cli.parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
     dry_run, yes = dry_run or parent.dry_run, yes or parent.yes
+    as_json = (fmt or parent.fmt) == "json"
     cli.setup_sub_logging(s, verbose, quiet)
     again = command_line(
         ctx,
@@ -382,20 +407,34 @@ def undo(
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
         from trello_restore.locks import lock_dir
+        from trello_restore.oneshot import undo_summary
+        from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
         from trello_restore.undo import nothing_to_undo, undone_earlier
 
         journal = load_journal(journal_file)
         n = undoable(journal, include_board_memberships)
+        earlier = undone_earlier(journal.records)
+
+        def said(text: str, *, declined: bool = False) -> None:
+            """Undo ends before it starts: ``text`` (with --format json on stderr, none with
+            -q, and the summary on stdout)."""
+            if not (as_json and quiet):
+                click.echo(text, err=as_json)
+            if as_json:
+                doc = undo_summary(
+                    journal, None, {}, dry_run=dry_run, undone_earlier=earlier, declined=declined
+                )
+                click.echo(json.dumps(doc))
+
         if n == 0:  # nothing to confirm either
-            click.echo(nothing_to_undo(journal.records))
+            said(nothing_to_undo(journal.records))
             return ExitCode.OK
         if not dry_run and not yes:
             cli.refuse_without_terminal("undo")
-        earlier = undone_earlier(journal.records)
         question = f"Undo {n} change{'s' if n != 1 else ''} on Trello?"
         if not dry_run and not yes and not cli.confirm(question):
-            click.echo("Nothing was changed.")
+            said("Nothing was changed.", declined=True)
             return ExitCode.OK
         req = UndoRequest(
             journal=journal,
@@ -424,21 +463,24 @@ def undo(
             sys.exit(130)
         finally:
             progress.clear()
-        from trello_restore.report import journal_labels
-
         labels = journal_labels(journal.records) | report.labels
-        print_report(
-            report,
-            labels,
-            quiet=quiet,
-            every=dry_run or verbose > 0,
-            dry_run=dry_run,
-            undo=True,
-            undone_earlier=earlier,
-        )
+        if not (as_json and quiet):
+            print_report(
+                report,
+                labels,
+                quiet=quiet,
+                every=dry_run or verbose > 0,
+                dry_run=dry_run,
+                undo=True,
+                summary_to_stderr=as_json,
+                undone_earlier=earlier,
+            )
         if not quiet and not dry_run:
             click.echo(f"Journal: {journal.path}", err=True)
         report_stop(report, journal.path, resume)
+        if as_json:
+            doc = undo_summary(journal, report, labels, dry_run=dry_run, undone_earlier=earlier)
+            click.echo(json.dumps(doc))
         return report.exit_code
 
     cli.exit_with(body)

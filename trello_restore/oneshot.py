@@ -4,7 +4,9 @@
 plan, and (unless it is a dry run) asks the caller to confirm, applies the plan it just made,
 records the boards' last run when everything succeeded, and returns a ``OneShotResult``: the
 plan, the apply's report, the outcome, the exit code, the journal and the last-run file.
-``run_summary`` turns that into the JSON summary that cron and scripts read.
+``run_summary`` turns that into the JSON summary that cron and scripts read; ``apply_summary``
+and ``undo_summary`` are the same for ``apply PLAN`` and ``undo JOURNAL`` (``--format json``),
+with the same counts of what was written (``report_counts``) and every change's outcome.
 
 It never prints, prompts or reads the environment: the caller (the command line) passes every
 directory in and talks to the user through ``OneShotUi``.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +26,12 @@ from trello_restore import __version__, run
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, record_last_run, window_end
 from trello_restore.locks import lock_dir, run_lock
-from trello_restore.planfile import format_date, plan_summary
-from trello_restore.report import dry_run_exit_code, summary_line
+from trello_restore.planfile import PlanMeta, format_date, plan_summary
+from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
 
 if TYPE_CHECKING:
-    from trello_restore.applier import ApplyOptions, ApplyReport
+    from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
+    from trello_restore.journal import Journal, JournalRecord
     from trello_restore.run import PlanRequest, PlanResult, Progress
 
 logger = logging.getLogger(__name__)
@@ -159,7 +162,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, journal))
         code = report.exit_code
-        outcome = "applied" if code == ExitCode.OK else "stopped" if report.stopped else "partial"
+        outcome = written_outcome(report)
     ui.finished(outcome, report, journal)
     recorded: Path | None = None
     if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
@@ -180,30 +183,8 @@ def run_summary(
     result, report = once.plan, once.report
     plan, meta = result.plan, result.meta
     counts = plan_summary(plan)
-    applied: dict[str, Any] | None = None
-    if report is not None:
-        applied = {
-            status: report.counts.get(status, 0)
-            for status in (
-                "applied",
-                "already_satisfied",
-                "drifted",
-                "blocked",
-                "failed",
-                "not_attempted",
-            )
-        }
-        applied["stopped"] = report.stopped or None
-        applied["done_earlier"] = report.counts.get("skipped_done", 0)
-        applied["requests"] = report.requests_sent
-        applied["rate_limited"] = report.rate_limited
-        applied["seconds"] = round(report.seconds, 3)
     return {
-        "format": "trello-restore-run-summary",
-        "format_version": 1,
-        "tool_version": __version__,
-        "outcome": once.outcome,
-        "exit_code": int(once.exit_code),
+        **_head("run", once.outcome, once.exit_code),
         "api_url": meta.api_url,
         "account": meta.account.username if meta.account else None,
         "workspace": workspace,
@@ -222,10 +203,157 @@ def run_summary(
             "unrestorable": len(plan.unrestorable),
             "plan_requests": result.requests_sent,
         },
-        "apply": applied,
+        "apply": report_counts(report) if report is not None else None,
         "journal": str(once.journal) if once.journal is not None else None,
         "last_run": {
             "recorded": once.last_run_file is not None,
             "state_file": str(once.last_run_file) if once.last_run_file is not None else None,
         },
     }
+
+
+#: The outcome counts of an apply in the JSON summaries, zero or not (``report_counts``);
+#: a dry run's ``would_apply`` stands for ``applied``.
+APPLY_COUNTS = ("applied", "already_satisfied", "drifted", "blocked", "failed", "not_attempted")
+#: The outcome counts of an undo (``already_satisfied``: a value found back already, the text's
+#: "already reverted"; ``not_on_card``: "no longer there"); a dry run's ``would_undo`` stands
+#: for ``undone``.
+UNDO_COUNTS = ("undone", "already_satisfied", "not_on_card", "drifted", "failed", "not_attempted")
+
+
+def _head(kind: str, outcome: str, exit_code: ExitCode) -> dict[str, Any]:
+    """The fields every JSON summary starts with: which summary, of which version, and how the
+    command ended."""
+    return {
+        "format": f"trello-restore-{kind}-summary",
+        "format_version": 1,
+        "tool_version": __version__,
+        "outcome": outcome,
+        "exit_code": int(exit_code),
+    }
+
+
+def written_outcome(report: ApplyReport) -> Literal["applied", "stopped", "partial"]:
+    """How a run that wrote ended: everything done, stopped early (Trello kept failing), or
+    done in part (something failed, drifted or was blocked)."""
+    if report.exit_code == ExitCode.OK:
+        return "applied"
+    return "stopped" if report.stopped else "partial"
+
+
+def report_counts(
+    report: ApplyReport, statuses: Iterable[str] = APPLY_COUNTS, **more: int
+) -> dict[str, Any]:
+    """An apply's or undo's counts (each of ``statuses``, zero or not, and ``more``), why it
+    stopped early (or None), what an earlier run did, its requests and its time."""
+    counts: dict[str, Any] = {status: report.counts.get(status, 0) for status in statuses}
+    counts |= more
+    counts["stopped"] = report.stopped or None
+    counts["done_earlier"] = report.counts.get("skipped_done", 0)
+    counts["requests"] = report.requests_sent
+    counts["rate_limited"] = report.rate_limited
+    counts["seconds"] = round(report.seconds, 3)
+    return counts
+
+
+def change_outcomes(
+    outcomes: Iterable[ChangeOutcome], labels: Mapping[str, str], *, undo: bool = False
+) -> list[dict[str, Any]]:
+    """Every change's outcome as the text report's line has it (``report.outcome_parts``): its
+    status and the word shown for it (``status_text``), what it is about (``label``), and for a
+    failed, drifted or blocked change the HTTP status and Trello's error text or the reason."""
+    out: list[dict[str, Any]] = []
+    for o in outcomes:
+        word, label, why = outcome_parts(o, labels, undo=undo)
+        out.append(
+            {
+                "change_id": o.change_id,
+                "action": o.action,
+                "status": o.status,
+                "status_text": word,
+                "label": label,
+                "board_id": o.board_id,
+                "card_id": o.card_id or None,
+                "member_id": o.member_id or None,
+                "http_status": o.http_status,
+                "error": why or None,
+            }
+        )
+    return out
+
+
+def apply_summary(
+    plan_file: str,
+    meta: PlanMeta,
+    report: ApplyReport | None,
+    labels: Mapping[str, str],
+    *,
+    dry_run: bool,
+    journal: Path | None,
+) -> dict[str, Any]:
+    """The JSON summary of ``apply PLAN`` (``--format json``): the plan's target, what the
+    apply did (``report``; None: the plan holds no changes), the journal it wrote (None for a
+    dry run) and every change's outcome. Never a credential."""
+    if report is None:
+        outcome, code = "nothing_to_do", ExitCode.OK
+    else:
+        outcome, code = ("dry_run" if dry_run else written_outcome(report)), report.exit_code
+    statuses = ("would_apply", *APPLY_COUNTS[1:]) if dry_run else APPLY_COUNTS
+    return {
+        **_head("apply", outcome, code),
+        "dry_run": dry_run,
+        "api_url": meta.api_url,
+        "account": meta.account.username if meta.account else None,
+        "account_id": meta.account.id if meta.account else None,
+        "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
+        "plan": plan_file,
+        "apply": report_counts(report, statuses) if report is not None else None,
+        "journal": str(journal) if journal is not None and report is not None else None,
+        "changes": change_outcomes(report.outcomes, labels) if report is not None else [],
+    }
+
+
+def undo_summary(
+    journal: Journal,
+    report: ApplyReport | None,
+    labels: Mapping[str, str],
+    *,
+    dry_run: bool,
+    undone_earlier: int,
+    declined: bool = False,
+) -> dict[str, Any]:
+    """The JSON summary of ``undo JOURNAL`` (``--format json``): the journal's target, what the
+    undo did (``report``; None: nothing to undo, or ``declined`` at the prompt) with what an
+    earlier undo of the journal undid, and every change's outcome. Never a credential."""
+    outcome: str
+    if report is None:
+        outcome, code = ("declined" if declined else "nothing_to_do"), ExitCode.OK
+    else:
+        outcome, code = "dry_run" if dry_run else written_outcome(report), report.exit_code
+        outcome = "undone" if outcome == "applied" else outcome
+    statuses = ("would_undo", *UNDO_COUNTS[1:]) if dry_run else UNDO_COUNTS
+    counts = None
+    if report is not None:
+        counts = report_counts(report, statuses, undone_earlier=undone_earlier)
+    return {
+        **_head("undo", outcome, code),
+        "dry_run": dry_run,
+        "api_url": journal.header.api_url,
+        "account_id": journal.header.account_id,
+        "boards": _journal_boards(journal.records),
+        "journal": str(journal.path),
+        "undo": counts,
+        "changes": change_outcomes(report.outcomes, labels, undo=True) if report else [],
+    }
+
+
+def _journal_boards(records: Iterable[JournalRecord]) -> list[dict[str, Any]]:
+    """The boards a journal's records are on, in the order they first appear, each with the
+    name a record keeps (a value kind's ``names``), or None."""
+    names: dict[str, str | None] = {}
+    for r in records:
+        kept = (r.values or {}).get("names")
+        name = kept.get("board") if isinstance(kept, dict) else None
+        if names.get(r.board_id) is None:
+            names[r.board_id] = name if isinstance(name, str) and name else None
+    return [{"id": board_id, "name": name} for board_id, name in names.items()]

@@ -386,11 +386,25 @@ _UNDO_WORDS: dict[str, str] = {"already_satisfied": "already reverted"}
 
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: bool = False) -> str:
     """One change's outcome: ``  added          Ann (@ann) → card …``, with the HTTP status
-    and Trello's error text for failures; the word in front is the change kind's
-    (``restored`` for a value set back, ``reverted`` when undone; an ``undo``'s own words
-    first). Changes missing from ``labels`` are named by their ids."""
+    and Trello's error text for failures (``outcome_parts``)."""
+    word, what, why = outcome_parts(outcome, labels, undo=undo)
+    text = f"  {word:<16} {what}"
+    if why is not None:
+        status = f"HTTP {outcome.http_status}" if outcome.http_status else ""
+        text += f"  ({': '.join(x for x in (status, why) if x)})"
+    return text
+
+
+def outcome_parts(
+    outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: bool = False
+) -> tuple[str, str, str | None]:
+    """What ``outcome_line`` (and ``--format json``) shows of one outcome: the word in front,
+    the change kind's (``restored`` for a value set back, ``reverted`` when undone; an
+    ``undo``'s own words first); what the change is about (``labels``, else by its ids); and,
+    for a failed, drifted or blocked change with an HTTP status or a reason, Trello's error
+    text or the reason in words (None otherwise)."""
     kind = kind_of(outcome.action)
-    label = (
+    word = (
         (_UNDO_WORDS.get(outcome.status) if undo else None)
         or kind.outcome_word(outcome.status)
         or _OUTCOME_LABEL.get(outcome.status, outcome.status.replace("_", " "))
@@ -398,15 +412,13 @@ def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: boo
     what = labels.get(outcome.change_id)
     if what is None:
         what = kind.unnamed(outcome.member_id, outcome.board_id, outcome.card_id)
-    text = f"  {label:<16} {what}"
+    why: str | None = None
     if outcome.status in ("failed", "drifted", "blocked") and (
         outcome.error or outcome.http_status
     ):
-        status = f"HTTP {outcome.http_status}" if outcome.http_status else ""
         why = " ".join(outcome.error.split())
         why = _REASONS.get(why, why)
-        text += f"  ({': '.join(x for x in (status, why) if x)})"
-    return text
+    return word, what, why
 
 
 #: The words of a count whose outcomes are of kinds that word it differently (an undo of
