@@ -105,7 +105,7 @@ def test_apply_and_undo_print_one_line_of_json_as_the_run_ended(
     assert doc["api_url"] == sb.base_url == meta.api_url
     assert doc["account"] == scenario.mover.username
     assert doc["boards"] == [{"id": b, "name": name} for b, name in meta.boards]
-    assert doc["plan"] == str(path)
+    assert doc["plan_file"] == str(path)
     assert doc["journal"] == _stderr_value(run.stderr, "Journal: ")
     assert Path(doc["journal"]).is_file()
     said = _summary(run.stderr)
@@ -244,7 +244,8 @@ def test_an_empty_plan_is_nothing_to_do(
         assert (line["outcome"], line["exit_code"], line["apply"], line["journal"]) == (
             "nothing_to_do", 0, None, None
         )  # fmt: skip
-        assert (line["changes"], line["plan"], line["dry_run"]) == ([], str(empty), bool(extra))
+        got = (line["changes"], line["plan_file"], line["dry_run"])
+        assert got == ([], str(empty), bool(extra))
         assert r.stderr == f"Nothing to apply: {empty} holds no changes; nothing was changed.\n"
     assert _writes(sb) == 0
 

@@ -306,7 +306,7 @@ def apply_summary(
         "account": meta.account.username if meta.account else None,
         "account_id": meta.account.id if meta.account else None,
         "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
-        "plan": plan_file,
+        "plan_file": plan_file,
         "apply": report_counts(report, statuses) if report is not None else None,
         "journal": str(journal) if journal is not None and report is not None else None,
         "changes": change_outcomes(report.outcomes, labels) if report is not None else [],
