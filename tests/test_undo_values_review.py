@@ -107,11 +107,12 @@ def test_a_repeated_value_undo_counts_in_value_words_with_what_was_undone_earlie
     first = invoke("undo", str(path), "--yes")
     assert first.exit_code == ExitCode.PARTIAL, first.output
     assert first.stdout.splitlines()[-1] == "Summary: 1 drifted, 4 reverted, 0 failed."
-    again = invoke("undo", str(path), "--yes")
+    log = tmp_path / "undo.log"
+    again = invoke("--log-file", str(log), "undo", str(path), "--yes")
     assert again.exit_code == ExitCode.PARTIAL, again.output
-    assert again.stdout.splitlines()[-1] == (
-        "Summary: 1 drifted, 0 reverted, 0 failed. 4 changes undone by an earlier undo."
-    )
+    summary = "Summary: 1 drifted, 0 reverted, 0 failed. 4 changes undone by an earlier undo."
+    assert again.stdout.splitlines()[-1] == summary
+    assert f"{summary} (" in log.read_text()  # the log file has the undo's summary too
 
 
 def test_undo_of_a_header_only_journal_needs_no_confirmation(

@@ -464,20 +464,11 @@ def undo(
         finally:
             progress.clear()
         labels = journal_labels(journal.records) | report.labels
-        if not (as_json and quiet):
-            print_report(
-                report,
-                labels,
-                quiet=quiet,
-                every=dry_run or verbose > 0,
-                dry_run=dry_run,
-                undo=True,
-                summary_to_stderr=as_json,
-                undone_earlier=earlier,
-            )
-        if not quiet and not dry_run:
-            click.echo(f"Journal: {journal.path}", err=True)
-        report_stop(report, journal.path, resume)
+        show_apply(
+            report, labels, journal.path, quiet=quiet, verbose=verbose, resume=resume,
+            dry_run=dry_run, summary_to_stderr=as_json, print_summary=not (as_json and quiet),
+            undo=True, undone_earlier=earlier,
+        )  # fmt: skip
         if as_json:
             doc = undo_summary(journal, report, labels, dry_run=dry_run, undone_earlier=earlier)
             click.echo(json.dumps(doc))
@@ -520,9 +511,12 @@ def show_apply(
     dry_run: bool = False,
     summary_to_stderr: bool = False,
     print_summary: bool = True,
+    undo: bool = False,
+    undone_earlier: int = 0,
 ) -> None:
-    """After an apply: what needs attention and the summary, the journal, why it stopped
-    early (if it did) and how to resume; and the same in the log."""
+    """After an apply (or an ``undo``, with what an earlier undo of its journal undid): what
+    needs attention and the summary, the journal, why it stopped early (if it did) and how to
+    resume; and the same in the log."""
     from trello_restore.report import apply_summary
 
     if print_summary:
@@ -532,14 +526,16 @@ def show_apply(
             quiet=quiet,
             every=dry_run or verbose > 0,
             dry_run=dry_run,
+            undo=undo,
             summary_to_stderr=summary_to_stderr,
+            undone_earlier=undone_earlier,
         )
     if not quiet and not dry_run:
         click.echo(f"Journal: {journal}", err=True)
     report_stop(report, journal, resume)
     logger.info(
         "%s (%d requests, %.1f s); journal %s",
-        apply_summary(report, dry_run=dry_run),
+        apply_summary(report, dry_run=dry_run, undo=undo, undone_earlier=undone_earlier),
         report.requests_sent,
         report.seconds,
         journal,
