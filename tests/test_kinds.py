@@ -171,6 +171,24 @@ RENAMED = (
 )
 
 
+def test_a_card_the_plan_names_otherwise_drifts() -> None:
+    """A member change whose card id holds another card than the plan's shortLink names (the
+    plan edited to another card's id) is drifted, on the card or not; a resumed write found
+    made stays this tool's; a plan without a shortLink is not checked."""
+    edited = replace(CARD, card_short_link="XyZw9876")
+    other = (
+        "drifted",
+        "the plan names card XyZw9876; Trello's card k1 is AbCd1234 (the plan was edited): "
+        "make a new plan",
+    )
+    assert decide_card(edited, live(membership="active"), resumed=False, grant=None) == other
+    on = live(on_card=True, membership="active")
+    assert decide_card(edited, on, resumed=False, grant=None) == other
+    assert decide_card(edited, on, resumed=True, grant=None) == ("applied", "")
+    unnamed = replace(CARD, card_short_link="")
+    assert decide_card(unnamed, live(membership="active"), resumed=False, grant=None) is None
+
+
 @pytest.mark.parametrize(
     ("board", "username", "resumed", "card", "grant"),
     [

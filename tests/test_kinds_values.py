@@ -7,6 +7,7 @@ gate holds ``kinds/values.py`` to every branch with this file alone."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,6 +108,36 @@ def live(
 
 
 # ----------------------------------------------------------------------------- deciders
+
+
+#: What ``decide_value`` says of a change whose plan names another card than the one under
+#: its card id (the plan edited to another card's id).
+OTHER_CARD = (
+    "drifted",
+    "the plan names card XyZw9876; Trello's card k1 is AbCd1234 (the plan was edited): "
+    "make a new plan",
+)
+
+
+@pytest.mark.parametrize(
+    ("board", "resumed", "want"),
+    [
+        (live(closed=True), False, OTHER_CARD),  # the write would go to another card
+        (live(closed=False), False, OTHER_CARD),  # at the target: not "already satisfied"
+        (live(closed=False), True, ("applied", "")),  # this tool's own killed run's write
+        (live(closed=True), True, OTHER_CARD),
+    ],
+)  # fmt: skip
+def test_a_card_the_plan_names_otherwise_drifts(
+    board: LiveBoard, resumed: bool, want: Decision
+) -> None:
+    """A value change whose card id holds another card than the plan's shortLink names is
+    drifted, nothing written; a plan without a shortLink, or a list's change, is not checked."""
+    edited = replace(UNARCHIVE, card_short_link="XyZw9876")
+    assert decide_value(edited, board, resumed=resumed) == want
+    unnamed = replace(UNARCHIVE, card_short_link="")
+    assert decide_value(unnamed, live(closed=True), resumed=False) is None
+    assert decide_value(LIST_OPEN, live(lists={"l1": True}), resumed=False) is None
 
 
 def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:

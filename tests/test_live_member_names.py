@@ -105,6 +105,42 @@ def test_a_plan_edited_to_another_members_id_drifts_that_change(
     assert other not in _cards(sb)[card_id]
 
 
+def test_a_plan_edited_to_another_cards_id_drifts_that_change(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card change's card id edited to another card of the same board (its name and link
+    left, so the text would name the plan's card): ``apply -v`` writes nothing to either card,
+    says it drifted with both shortLinks and what to do; the others apply; exit 5. (Before: it
+    added the member to the other card, printing the plan's.)"""
+    invoke = sandbox_cli(sb, monkeypatch)
+    doc = _plan(invoke, scenario, tmp_path / "plan.json")
+    change = next(
+        c for c in doc["changes"]
+        if c["action"] == "add_member_to_card" and c["precondition"]["member_on_board"]
+    )  # fmt: skip
+    member, planned = change["member"]["id"], change["card"]
+    target = next(
+        c for c in sb.world.cards.values()
+        if c.id_board == change["board"]["id"] and c.id != planned["id"]
+        and member not in c.id_members
+        and not any(x.get("card", {}).get("id") == c.id for x in doc["changes"])
+    )  # fmt: skip
+    change["card"] = {**planned, "id": target.id}
+    edited = tmp_path / "card_id.json"
+    edited.write_text(json.dumps(doc), encoding="utf-8")
+
+    r = invoke("apply", str(edited), "-v", "--rate-limit", "1000")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    reason = (
+        f"the plan names card {planned['shortLink']}; Trello's card {target.id} is "
+        f"{target.short_link} (the plan was edited): make a new plan"
+    )
+    (line,) = [x for x in r.stdout.splitlines() if reason in x]
+    assert line.lstrip().startswith("drifted"), line
+    assert member not in _cards(sb)[target.id] | _cards(sb)[planned["id"]]
+    assert "1 drifted" in r.stdout, r.stdout
+
+
 def test_undo_names_members_and_cards_from_live_state(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

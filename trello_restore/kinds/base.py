@@ -13,6 +13,7 @@ from trello_restore.models import Change, PlanOptions
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
     from trello_restore.live import LiveBoard
+    from trello_restore.models import CardState
 
 #: Outcome of a change a dry run would write.
 WOULD_APPLY = "would_apply"
@@ -23,6 +24,21 @@ Decision = tuple[str, str] | None
 #: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, or None
 #: (live state cannot tell), with why.
 Resolution = tuple[Literal["applied", "not_applied"] | None, str]
+
+
+def other_card(short_link: str, card: CardState) -> str | None:
+    """Why a change is ``drifted`` when the plan names its card (``short_link``, the plan's)
+    but the card Trello has under the plan's card id is another one (its shortLink differs),
+    or None. A card's shortLink never changes: a difference means the plan was edited by hand
+    to another card's id, and the write would go to a card the reviewer never saw (the plan's
+    text names the card by the plan's name and link). Not checked: a plan without a
+    shortLink."""
+    if not short_link or not card.short_link or card.short_link == short_link:
+        return None
+    return (
+        f"the plan names card {short_link}; Trello's card {card.id} is {card.short_link} "
+        "(the plan was edited): make a new plan"
+    )
 
 
 @dataclass(frozen=True)

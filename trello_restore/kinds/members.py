@@ -18,6 +18,7 @@ from trello_restore.kinds.base import (
     Decision,
     Resolution,
     WriteRule,
+    other_card,
 )
 from trello_restore.models import Change, Evidence, MemberRef, PlanOptions, format_date, parse_date
 from trello_restore.words import actor, card_url, member_name, when
@@ -102,7 +103,8 @@ def decide_card(
     - board or card gone, or the card on another board → ``drifted``;
     - member on the card and ``resumed`` → ``applied`` (the member is there because of this
       tool's own earlier attempt, journaled ``pending``);
-    - the plan's username for the member is not Trello's → ``drifted`` (``renamed``);
+    - the card under the plan's card id is another card (``other_card``), or the plan's
+      username for the member is not Trello's (``renamed``) → ``drifted``;
     - member on the card → ``already_satisfied``;
     - member deactivated on this board or on ``deactivated_on`` → ``blocked`` (never added);
     - the grant was not attempted (the run is stopping) → ``not_attempted``;
@@ -117,7 +119,7 @@ def decide_card(
         return "drifted", "the card was deleted or moved to another board"
     if resumed and c.member.id in card.member_ids:
         return "applied", ""
-    other = renamed(c, live)
+    other = other_card(c.card_short_link, card) or renamed(c, live)
     if other is not None:
         return "drifted", other
     if c.member.id in card.member_ids:

@@ -23,7 +23,14 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from trello_restore.kinds.base import ChangeKind, Context, Decision, Resolution, WriteRule
+from trello_restore.kinds.base import (
+    ChangeKind,
+    Context,
+    Decision,
+    Resolution,
+    WriteRule,
+    other_card,
+)
 from trello_restore.models import (
     Change,
     Evidence,
@@ -108,6 +115,12 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     now = live_value(c, live)
     if now is _GONE:
         return "drifted", _gone(c)
+    card = live.cards.get(c.card_id) if c.object_type == "card" else None
+    other = other_card(c.card_short_link, card) if card is not None else None
+    if other is not None and not (resumed and same(c.field, now, c.value)):
+        # Another card under the plan's id (the plan was edited); but a write of this tool's
+        # own killed run that took effect stays ``applied``, for undo to reach.
+        return "drifted", other
     if same(c.field, now, c.value):
         return ("applied", "") if resumed else ("already_satisfied", "")
     if same(c.field, now, c.expected):
