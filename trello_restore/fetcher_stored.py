@@ -251,16 +251,19 @@ def _board_history(
     it."""
     head = store.load_head(board_id, union)
     if head is None:
-        body = _by_body(api, board_id, union, spans, store.load(board_id, union), found)
+        body = _by_body(api, board_id, union, spans, store, store.load(board_id, union), found)
         return _kept(writes, store, None, body)
     feed = Feed(skip=head.recent, found=found)
     _read_since(api, board_id, head.since(), feed, union, spans)
+    if _disowned(store, board_id, feed, head.recent, head.since()):  # as if it had no store
+        return _kept(writes, store, None, _by_body(api, board_id, union, spans, store, None, found))
     if feed.newest is None:
         return _Board(board_id, head, None)
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:
         # Not the body the head was written with (another run's, or none): go by the body.
-        return _kept(writes, store, head, _by_body(api, board_id, union, spans, stored, found))
+        body = _by_body(api, board_id, union, spans, store, stored, found)
+        return _kept(writes, store, head, body)
     return _kept(writes, store, head, stored.extended(feed))
 
 
@@ -276,19 +279,41 @@ def _by_body(
     board_id: str,
     union: str,
     spans: ThreadPoolExecutor | None,
+    store: HistoryStore,
     stored: BoardHistory | None,
     found: Found | None = None,
 ) -> BoardHistory:
-    """The stored body with the actions newer than its newest (all of them without one);
-    ``found`` is told the boards the new actions' moves connect as their pages come (every
-    action a feed parses ends in the body: what it was told, the body's ``connected`` holds)."""
-    if stored is None:
-        feed = Feed(found=found)
-        board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, collect=False)
-        return BoardHistory.built(board_id, union, feed)
-    feed = Feed(skip=stored.recent, found=found)
-    _read_since(api, board_id, stored.since(), feed, union, spans)
-    return stored.extended(feed)
+    """The stored body with the actions newer than its newest (all of them without one, or
+    when the feed is not the one it was built from: ``_disowned``); ``found`` is told the
+    boards the new actions' moves connect as their pages come (every action a feed parses ends
+    in the body: what it was told, the body's ``connected`` holds)."""
+    if stored is not None:
+        feed = Feed(skip=stored.recent, found=found)
+        _read_since(api, board_id, stored.since(), feed, union, spans)
+        if not _disowned(store, board_id, feed, stored.recent, stored.since()):
+            return stored.extended(feed)
+    feed = Feed(found=found)
+    board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, collect=False)
+    return BoardHistory.built(board_id, union, feed)
+
+
+def _disowned(
+    store: HistoryStore,
+    board_id: str,
+    feed: Feed,
+    recent: Mapping[str, datetime],
+    since: datetime | None,
+) -> bool:
+    """Whether the overlap read into ``feed`` (from ``since``, the store's, with the store's
+    filter: ``load_head`` and ``load`` refuse another) left out any of the store's last
+    minute's actions (``recent``): the board's feed is then not the one the store was built
+    from (another Trello behind the same ids, a restarted sandbox; actions removed), and the
+    store is read whole again, as one that is damaged, with one notice. No request: the
+    overlap is read anyway."""
+    lost = feed.lost(recent, since)
+    if lost:
+        store.notices.disowned(board_id, len(lost))
+    return bool(lost)
 
 
 def _read_since(
@@ -384,7 +409,7 @@ class _Loader:
         stored = self.store.load(board.board_id, self.union)
         if stored is not None and stored.generation == head.generation:
             return stored
-        return _by_body(self.api, board.board_id, self.union, None, stored)
+        return _by_body(self.api, board.board_id, self.union, None, self.store, stored)
 
 
 def _card_history(api: Api, card_id: str, union: str) -> dict[Class, Part]:

@@ -22,7 +22,9 @@ created or arriving) are kept in the store of the board the card is on, and read
 
 Self-healing: a store that cannot be read, is not gzip'd JSON, has another format version or
 was built with another action filter is rebuilt from the API, with a one-line notice (a
-warning). Nothing here talks to Trello: the fetcher does, through ``Feed`` and ``BoardHistory``.
+warning); so is one whose last ``OVERLAP`` the next read does not give again (``Feed.lost``:
+the feed is not the one it was built from). Nothing here talks to Trello: the fetcher does,
+through ``Feed`` and ``BoardHistory``.
 """
 
 from __future__ import annotations
@@ -137,12 +139,17 @@ class Feed:
         self.found = found
         #: How many of the base builder's moves ``found`` was told of.
         self._moves_told = 0
+        #: The ids of ``skip`` that the feed gave again (``lost`` says which it did not).
+        self.seen: set[str] = set()
 
     def add(self, page: Iterable[Mapping[str, Any]]) -> None:
         routed: dict[Class, list[Mapping[str, Any]]] = {k: [] for k in CLASSES}
+        seen: list[str] = []
         for raw in page:
             if raw["id"] not in self.skip:
                 routed[action_class(raw)].append(raw)
+            else:
+                seen.append(raw["id"])
         for k, actions in routed.items():
             if actions:
                 self._parse(k, actions)
@@ -155,6 +162,19 @@ class Feed:
             if stamps:
                 self.pages.append((max(stamps), stamps))
             self.born |= born
+            self.seen.update(seen)
+
+    def lost(self, recent: Mapping[str, datetime], since: datetime | None) -> list[str]:
+        """The ids of a store's last minute (``recent``, its ``skip``) that this feed, read
+        from ``since`` (the store's ``since()``) with the store's filter, did not give again:
+        Trello's feeds only grow at the head, so any is a sign that the feed is not the one the
+        store was built from. Only the actions a second or more after ``since`` are sure to
+        come back (Trello's ``since`` is exclusive and compares by second)."""
+        if since is None:
+            return []
+        sure = since + timedelta(seconds=1)
+        with self._lock:
+            return sorted(i for i, d in recent.items() if d >= sure and i not in self.seen)
 
     @property
     def newest(self) -> tuple[datetime, str] | None:

@@ -119,3 +119,16 @@ class Notices:
             args = (self.board(board_id), path)
         why = exc.strerror or exc
         self.failed(board_id, path, message, *args, why, directory, what_to_do(exc), head=head)
+
+    def disowned(self, board_id: str, lost: int) -> None:
+        """The notice of a store whose newest ``lost`` actions the board's feed no longer gives
+        (``fetcher_stored._disowned``): the feed is not the one the store was built from, and
+        the board's history is read whole again, and kept as the feed has it."""
+        actions = "1 of its newest actions is" if lost == 1 else f"{lost} of its newest actions are"
+        logger.warning(
+            "the kept history of %s does not match Trello's: %s no longer in the board's feed "
+            "(another Trello behind the same board ids, such as a restarted sandbox, or actions "
+            "removed); its history is read from Trello in full again",
+            self.board(board_id),
+            actions,
+        )
