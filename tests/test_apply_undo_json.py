@@ -61,7 +61,7 @@ def _summary(stderr: str) -> dict[str, int]:
     line = next(x for x in stderr.splitlines() if x.startswith("Summary: "))
     head = line.removeprefix("Summary: ").split(".")[0]
     counts = {m[2]: int(m[1]) for m in re.finditer(r"(\d+) ([a-z ]+)", head)}
-    earlier = re.search(r"(\d+) changes? undone by an earlier undo", line)
+    earlier = re.search(r"(\d+) changes? (?:[a-z]+|settled) by an earlier undo", line)
     return counts | ({"earlier": int(earlier[1])} if earlier else {})
 
 
@@ -169,9 +169,9 @@ def test_apply_and_undo_print_one_line_of_json_as_the_run_ended(
     again = invoke("undo", journal, "--format", "json")
     assert again.exit_code == 0, again.output
     doc = _line(again, sb)
-    assert (doc["outcome"], doc["exit_code"], doc["undo"], doc["changes"]) == (
-        "nothing_to_do", 0, None, []
-    )  # fmt: skip
+    assert (doc["outcome"], doc["exit_code"], doc["changes"]) == ("nothing_to_do", 0, [])
+    assert (doc["undo"]["undone"], doc["undo"]["requests"]) == (0, 0)  # nothing written
+    assert doc["undo"]["undone_earlier"] == len(cards)
     assert again.stderr.startswith("Nothing to undo without --include-board-memberships: ")
     assert invoke("undo", journal, "-q", "--format", "json").stderr == ""
 
@@ -208,7 +208,8 @@ def test_a_partial_apply_and_its_undo_say_what_drifted(
     before = _writes(sb)
     no = invoke("undo", doc["journal"], "--format", "json", input="n\n")
     assert no.exit_code == ExitCode.OK, no.output
-    assert (_line(no, sb)["outcome"], _line(no, sb)["undo"]) == ("declined", None)
+    assert _line(no, sb)["outcome"] == "declined"
+    assert (_line(no, sb)["undo"]["undone"], _line(no, sb)["undo"]["requests"]) == (0, 0)
     assert no.stderr.endswith("[y/N]: n\nNothing was changed.\n")
     assert _writes(sb) == before
 
@@ -241,9 +242,9 @@ def test_an_empty_plan_is_nothing_to_do(
         r = invoke("apply", str(empty), "--format", "json", *extra)
         assert r.exit_code == 0, r.output
         line = _line(r, sb)
-        assert (line["outcome"], line["exit_code"], line["apply"], line["journal"]) == (
-            "nothing_to_do", 0, None, None
-        )  # fmt: skip
+        assert (line["outcome"], line["exit_code"], line["journal"]) == ("nothing_to_do", 0, None)
+        counts = line["apply"]  # zero counts: nothing was written
+        assert (counts["would_apply" if extra else "applied"], counts["requests"]) == (0, 0)
         got = (line["changes"], line["plan_file"], line["dry_run"])
         assert got == ([], str(empty), bool(extra))
         assert r.stderr == f"Nothing to apply: {empty} holds no changes; nothing was changed.\n"

@@ -112,7 +112,7 @@ def test_cron_with_nothing_new_is_the_memo(
     third = _summary(invoke(*cron))
     assert (calls.plans, calls.loads) == (0, 0), "the memo: no planning, no store body read"
     assert third["outcome"] == "nothing_to_do"
-    assert third["apply"] is None
+    assert (third["apply"]["applied"], third["apply"]["requests"]) == (0, 0)  # nothing written
     assert third["since"] == format_date(started2 - OVERLAP) != second["since"]
     assert third["last_run"]["recorded"] is True
     assert _recorded(state) > started2

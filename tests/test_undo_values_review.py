@@ -75,7 +75,8 @@ def test_undo_of_a_value_back_already_is_done_and_a_third_value_drifted(
     assert again.exit_code == ExitCode.PARTIAL, again.output
     assert writes(sb, start) == []
     assert again.stdout.splitlines()[-1] == (
-        "Summary: 1 drifted, 0 reverted, 0 failed. 3 changes undone by an earlier undo."
+        "Summary: 1 drifted, 0 reverted, 0 failed. 4 changes settled by an earlier undo "
+        "(3 reverted, 1 already reverted)."
     )
 
     sb.world.move_card_to_list(ids["c2"], ids["done"], ids["ben"])  # the value seen: back
@@ -84,7 +85,8 @@ def test_undo_of_a_value_back_already_is_done_and_a_third_value_drifted(
     assert third.exit_code == ExitCode.OK, third.output
     assert writes(sb, start) == []
     assert third.stdout.splitlines()[-1] == (
-        "Summary: 1 already reverted, 0 reverted, 0 failed. 3 changes undone by an earlier undo."
+        "Summary: 1 already reverted, 0 reverted, 0 failed. 4 changes settled by an earlier "
+        "undo (3 reverted, 1 already reverted)."
     )
     last = invoke("undo", str(path), "--yes")
     assert last.exit_code == ExitCode.OK, last.output
@@ -108,7 +110,7 @@ def test_a_repeated_value_undo_counts_in_value_words_with_what_was_undone_earlie
     log = tmp_path / "undo.log"
     again = invoke("--log-file", str(log), "undo", str(path), "--yes")
     assert again.exit_code == ExitCode.PARTIAL, again.output
-    summary = "Summary: 1 drifted, 0 reverted, 0 failed. 4 changes undone by an earlier undo."
+    summary = "Summary: 1 drifted, 0 reverted, 0 failed. 4 changes reverted by an earlier undo."
     assert again.stdout.splitlines()[-1] == summary
     assert f"{summary} (" in log.read_text()  # the log file has the undo's summary too
 

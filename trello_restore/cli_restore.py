@@ -12,7 +12,7 @@ import json
 import logging
 import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
     from trello_restore.cli import RestoreArgs
     from trello_restore.config import Settings
+    from trello_restore.journal import JournalRecord
     from trello_restore.oneshot import Outcome
     from trello_restore.report import Progress
     from trello_restore.run import PlanResult
@@ -423,7 +424,7 @@ def undo(
                 click.echo(text, err=as_json)
             if as_json:
                 doc = undo_summary(
-                    journal, None, {}, dry_run=dry_run, undone_earlier=earlier, declined=declined
+                    journal, None, {}, dry_run=dry_run, earlier=earlier, declined=declined
                 )
                 click.echo(json.dumps(doc))
 
@@ -470,7 +471,7 @@ def undo(
             undo=True, undone_earlier=earlier,
         )  # fmt: skip
         if as_json:
-            doc = undo_summary(journal, report, labels, dry_run=dry_run, undone_earlier=earlier)
+            doc = undo_summary(journal, report, labels, dry_run=dry_run, earlier=earlier)
             click.echo(json.dumps(doc))
         return report.exit_code
 
@@ -512,9 +513,9 @@ def show_apply(
     summary_to_stderr: bool = False,
     print_summary: bool = True,
     undo: bool = False,
-    undone_earlier: int = 0,
+    undone_earlier: Sequence[JournalRecord] = (),
 ) -> None:
-    """After an apply (or an ``undo``, with what an earlier undo of its journal undid): what
+    """After an apply (or an ``undo``, with what an earlier undo of its journal settled): what
     needs attention and the summary, the journal, why it stopped early (if it did) and how to
     resume; and the same in the log."""
     from trello_restore.report import apply_summary
@@ -565,10 +566,10 @@ def print_report(
     dry_run: bool,
     undo: bool = False,
     summary_to_stderr: bool = False,
-    undone_earlier: int = 0,
+    undone_earlier: Sequence[JournalRecord] = (),
 ) -> None:
     """Outcomes worth a line (all with ``every``; else drifted, blocked and failed), the
-    summary (for an undo, with ``undone_earlier``: what an earlier undo undid), and on stderr
+    summary (for an undo, with ``undone_earlier``: what an earlier undo settled), and on stderr
     the request count and time."""
     from trello_restore.report import apply_summary, outcome_line
 

@@ -203,7 +203,7 @@ def run_summary(
             "unrestorable": len(plan.unrestorable),
             "plan_requests": result.requests_sent,
         },
-        "apply": report_counts(report) if report is not None else None,
+        "apply": report_counts(report),
         "journal": str(once.journal) if once.journal is not None else None,
         "last_run": {
             "recorded": once.last_run_file is not None,
@@ -242,17 +242,26 @@ def written_outcome(report: ApplyReport) -> Literal["applied", "stopped", "parti
 
 
 def report_counts(
-    report: ApplyReport, statuses: Iterable[str] = APPLY_COUNTS, **more: int
+    report: ApplyReport | None,
+    statuses: Iterable[str] = APPLY_COUNTS,
+    *,
+    undo: bool = False,
+    **more: int,
 ) -> dict[str, Any]:
     """An apply's or undo's counts (each of ``statuses``, zero or not, and ``more``), why it
-    stopped early (or None), what an earlier run did, its requests and its time."""
-    counts: dict[str, Any] = {status: report.counts.get(status, 0) for status in statuses}
+    stopped early (or None), what an earlier run did (an apply's ``done_earlier``; an undo's
+    are in ``more``), its requests and its time. ``report`` None (nothing was written or
+    read: nothing to do, or declined): the same keys, every count 0, so that each key of the
+    summary always holds one type."""
+    got: Mapping[str, int] = report.counts if report is not None else {}
+    counts: dict[str, Any] = {status: got.get(status, 0) for status in statuses}
     counts |= more
-    counts["stopped"] = report.stopped or None
-    counts["done_earlier"] = report.counts.get("skipped_done", 0)
-    counts["requests"] = report.requests_sent
-    counts["rate_limited"] = report.rate_limited
-    counts["seconds"] = round(report.seconds, 3)
+    counts["stopped"] = (report.stopped or None) if report is not None else None
+    if not undo:  # an undo skips nothing an earlier run did: its earlier counts are in more
+        counts["done_earlier"] = got.get("skipped_done", 0)
+    counts["requests"] = report.requests_sent if report is not None else 0
+    counts["rate_limited"] = report.rate_limited if report is not None else 0
+    counts["seconds"] = round(report.seconds, 3) if report is not None else 0.0
     return counts
 
 
@@ -307,7 +316,7 @@ def apply_summary(
         "account_id": meta.account.id if meta.account else None,
         "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
         "plan_file": plan_file,
-        "apply": report_counts(report, statuses) if report is not None else None,
+        "apply": report_counts(report, statuses),
         "journal": str(journal) if journal is not None and report is not None else None,
         "changes": change_outcomes(report.outcomes, labels) if report is not None else [],
     }
@@ -319,12 +328,14 @@ def undo_summary(
     labels: Mapping[str, str],
     *,
     dry_run: bool,
-    undone_earlier: int,
+    earlier: Iterable[JournalRecord] = (),
     declined: bool = False,
 ) -> dict[str, Any]:
     """The JSON summary of ``undo JOURNAL`` (``--format json``): the journal's target, what the
-    undo did (``report``; None: nothing to undo, or ``declined`` at the prompt) with what an
-    earlier undo of the journal undid, and every change's outcome. Never a credential."""
+    undo did (``report``; None: nothing to undo, or ``declined`` at the prompt: every count 0)
+    with what an earlier undo of the journal settled (``earlier``: ``undo.undone_earlier``;
+    ``<status>_earlier`` for each of ``EARLIER_COUNTS``), and every change's outcome. Never a
+    credential."""
     outcome: str
     if report is None:
         outcome, code = ("declined" if declined else "nothing_to_do"), ExitCode.OK
@@ -332,28 +343,39 @@ def undo_summary(
         outcome, code = "dry_run" if dry_run else written_outcome(report), report.exit_code
         outcome = "undone" if outcome == "applied" else outcome
     statuses = ("would_undo", *UNDO_COUNTS[1:]) if dry_run else UNDO_COUNTS
-    counts = None
-    if report is not None:
-        counts = report_counts(report, statuses, undone_earlier=undone_earlier)
+    settled: list[str] = [r.status for r in earlier]
+    before = {f"{status}_earlier": settled.count(status) for status in EARLIER_COUNTS}
     return {
         **_head("undo", outcome, code),
         "dry_run": dry_run,
         "api_url": journal.header.api_url,
         "account_id": journal.header.account_id,
-        "boards": _journal_boards(journal.records),
+        "boards": _journal_boards(journal.records, report.board_names if report else {}),
         "journal": str(journal.path),
-        "undo": counts,
+        "undo": report_counts(report, statuses, undo=True, **before),
         "changes": change_outcomes(report.outcomes, labels, undo=True) if report else [],
     }
 
 
-def _journal_boards(records: Iterable[JournalRecord]) -> list[dict[str, Any]]:
-    """The boards a journal's records are on, in the order they first appear, each with the
-    name a record keeps (a value kind's ``names``), or None."""
+#: What an earlier undo of a journal settled, counted in an undo's JSON summary as
+#: ``undone_earlier``, ``already_satisfied_earlier`` (found set back by hand) and
+#: ``not_on_card_earlier`` (found gone).
+EARLIER_COUNTS = ("undone", "already_satisfied", "not_on_card")
+
+
+def _journal_boards(
+    records: Iterable[JournalRecord], live: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The boards a journal's records are on, in the order they first appear, each with its
+    name: the undo's live read's (``live``, by id), else the one a record keeps (a value kind's
+    ``names``); without either the board has only its ``id`` (never a null name)."""
     names: dict[str, str | None] = {}
     for r in records:
         kept = (r.values or {}).get("names")
         name = kept.get("board") if isinstance(kept, dict) else None
         if names.get(r.board_id) is None:
-            names[r.board_id] = name if isinstance(name, str) and name else None
-    return [{"id": board_id, "name": name} for board_id, name in names.items()]
+            names[r.board_id] = live.get(r.board_id) or (name if isinstance(name, str) else None)
+    return [
+        {"id": board_id, "name": name} if name else {"id": board_id}
+        for board_id, name in names.items()
+    ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Hashable
@@ -489,7 +490,7 @@ def validate_plan(
     if error is not None:
         raise InputFileError(
             f"{name} does not match the plan schema at {error.json_path}: "
-            f"{_one_line(error.message)}; it may have been edited by hand, "
+            f"{_one_line(_in_json(error.message))}; it may have been edited by hand, "
             "make it again with --plan-out"
         )
     try:
@@ -506,6 +507,18 @@ def validate_plan(
             "make it again with --plan-out"
         )
     return plan, meta
+
+
+#: A quoted string of a schema error's message (Python's repr of a value, either quote), or
+#: one of Python's words for JSON's null, true and false outside one.
+_PY_WORDS = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\b(None|True|False)\b""")
+_JSON_WORDS = {"None": "null", "True": "true", "False": "false"}
+
+
+def _in_json(message: str) -> str:
+    """A schema error's message (which shows the values by Python's repr) with JSON's words for
+    null, true and false, as the plan file spells them: ``null is not of type 'string'``."""
+    return _PY_WORDS.sub(lambda m: _JSON_WORDS[m[1]] if m[1] else m[0], message)
 
 
 def _one_line(message: str, limit: int = 160) -> str:

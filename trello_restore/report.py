@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -430,7 +430,9 @@ _MIXED_WORDS: dict[str, str] = {
 }
 
 
-def _count_words(outcomes: Iterable[ChangeOutcome], always: Iterable[str] = ()) -> dict[str, str]:
+def _count_words(
+    outcomes: Iterable[ChangeOutcome | JournalRecord], always: Iterable[str] = ()
+) -> dict[str, str]:
     """How each status's count reads: the words of the outcomes' kinds (``count_word``, else
     the plain ``_COUNT_WORDS``) when they agree, ``_MIXED_WORDS`` when they differ. A status
     in ``always`` that no outcome has (a count of 0) reads in the words of every outcome's
@@ -460,14 +462,18 @@ def _counts_text(
 
 
 def apply_summary(
-    report: ApplyReport, *, dry_run: bool = False, undo: bool = False, undone_earlier: int = 0
+    report: ApplyReport,
+    *,
+    dry_run: bool = False,
+    undo: bool = False,
+    undone_earlier: Sequence[JournalRecord] = (),
 ) -> str:
     """The last line of an apply or undo: ``Summary: 120 applied, 3 already satisfied,
     1 drifted, 0 blocked, 0 failed.``, what an earlier run already did, and on a dry run
     ``Dry run: nothing was changed.`` Undo counts in its kinds' words: card members
     ``removed``, values ``reverted`` (found back already: ``already reverted``); ``undone``
-    when the journal holds both; and the changes an earlier undo of the journal undid
-    (``undone_earlier``)."""
+    when the journal holds both; and every change an earlier undo of the journal settled
+    (``undone_earlier``: its records, ``earlier_undo_text``)."""
     counts = report.counts
     if undo:
         always: tuple[str, ...] = ("would_undo" if dry_run else "undone", "failed")
@@ -479,8 +485,25 @@ def apply_summary(
     if done:
         text += f" {plural(done, 'change')} done by an earlier run (skipped)."
     if undone_earlier:
-        text += f" {plural(undone_earlier, 'change')} undone by an earlier undo."
+        text += f" {earlier_undo_text(undone_earlier)}"
     return text + (" Dry run: nothing was changed." if dry_run else "")
+
+
+def earlier_undo_text(records: Sequence[JournalRecord]) -> str:
+    """What an earlier undo settled (``undo.undone_earlier``'s records), in the words of the
+    summary's own counts: ``71 changes reverted by an earlier undo.``, or with changes it found
+    set back or gone ``74 changes settled by an earlier undo (71 reverted, 3 already
+    reverted).``"""
+    counts: Counter[str] = Counter(r.status for r in records)
+    words = _count_words(records) | _UNDO_WORDS
+    if set(counts) == {"undone"}:
+        return f"{plural(len(records), 'change')} {words['undone']} by an earlier undo."
+    parts = ", ".join(f"{counts[k]} {words.get(k, k)}" for k in _SETTLED_ORDER if counts[k])
+    return f"{plural(len(records), 'change')} settled by an earlier undo ({parts})."
+
+
+#: The order an earlier undo's counts are said in (``earlier_undo_text``).
+_SETTLED_ORDER = ("undone", "already_satisfied", "not_on_card")
 
 
 def progress_line(

@@ -105,8 +105,8 @@ class PlanRequest:
     #: directory), None for none (``--no-cache``); ``refresh_history`` rebuilds it.
     history_dir: Path | None = None
     refresh_history: bool = False
-    #: How messages name ``removed_by`` and ``by``: where each came from (an option, a
-    #: variable or a config file key); their options when not given.
+    #: How messages name ``removed_by``, ``by`` and ``until``: where each came from (an
+    #: option, a variable or a config file key); their options when not given.
     filter_names: tuple[tuple[str, str], ...] = ()
 
     @classmethod
@@ -257,7 +257,7 @@ def build_request(
     if not last_run:
         check_floor(when, names["since"])
         check_not_future(when, now, names["since"])
-        check_window(when, end)
+        check_window(when, end, names["since"], names["until"])
     options = PlanOptions(
         since=when,
         until=end,
@@ -289,7 +289,7 @@ def build_request(
             key_rate_limit or defaults.KEY_RATE_LIMIT, rate_limit or defaults.TOKEN_RATE_LIMIT
         ),
         window_s=window_s or defaults.RATE_WINDOW_S,
-        filter_names=tuple((k, names[k]) for k in ("removed_by", "by") if k in names),
+        filter_names=tuple((k, names[k]) for k in ("removed_by", "by", "until") if k in names),
     )
 
 
@@ -443,7 +443,8 @@ def _make_plan(
             if req.since_last_run:
                 assert req.state_dir is not None  # build_request checked it
                 since = read_last_run(req.state_dir, scope, now=created_at)
-                check_window(since, options.until)
+                until = dict(req.filter_names).get("until", "--until")
+                check_window(since, options.until, "--since last-run", until)
                 options = replace(options, since=since)
             store = (
                 HistoryStore(req.history_dir, refresh=req.refresh_history)

@@ -187,6 +187,9 @@ class ApplyReport:
     #: Change id → what it is about by the names live state gave (an undo's member changes:
     #: ``ChangeKind.live_label``), for the outcome lines; the rest are named otherwise.
     labels: dict[str, str] = field(default_factory=dict)
+    #: Board id → the board's name as the run's live read gave it (an undo's, for its JSON
+    #: summary; the plan names an apply's boards).
+    board_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -58,11 +58,17 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
         ) from None
 
 
-def check_window(since: datetime, until: datetime | None) -> None:
-    """``--since`` must come before ``--until``."""
+def check_window(
+    since: datetime,
+    until: datetime | None,
+    since_name: str = "--since",
+    until_name: str = "--until",
+) -> None:
+    """``--since`` must come before ``--until``; the message names each where it was set
+    (``since_name``, ``until_name``: an option, a variable or a config file key)."""
     if until is not None and until <= since:
         raise UsageError(
-            f"--since ({since:%Y-%m-%d %H:%M} UTC) is not before --until "
+            f"{since_name} ({since:%Y-%m-%d %H:%M} UTC) is not before {until_name} "
             f"({until:%Y-%m-%d %H:%M} UTC): swap them or widen the window"
         )
 

@@ -123,11 +123,13 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
 _SETTLED = ("undone", "not_on_card", "already_satisfied")
 
 
-def undone_earlier(records: Iterable[JournalRecord]) -> int:
-    """How many changes an earlier undo of this journal undid (their latest undo record is
-    ``undone``), for the summary of an undo that finds some left."""
-    last = {r.change_id: r.status for r in records if r.op == "undo"}
-    return sum(1 for status in last.values() if status == "undone")
+def undone_earlier(records: Iterable[JournalRecord]) -> list[JournalRecord]:
+    """What an earlier undo of this journal settled, for the summary of an undo that finds some
+    left: the latest undo record of each change whose latest is one of ``_SETTLED`` (undone,
+    found back already, found gone), in journal order. Its status and action say how the
+    summary counts it."""
+    last = {r.change_id: r for r in records if r.op == "undo"}
+    return [r for r in last.values() if r.status in _SETTLED]
 
 
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
@@ -330,6 +332,7 @@ def undo_journal(
             )
         report = run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
         report.labels = _live_labels(looked_at, live)
+        report.board_names = {b: live[b].name for b in sorted(boards) if live[b].name}
         return report
 
 
