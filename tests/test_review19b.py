@@ -23,6 +23,7 @@ from trello_restore.oneshot import APPLY_COUNTS, UNDO_COUNTS
 from trello_restore.sandbox.scenario import Scenario
 
 from . import test_catalogue as catalogue
+from . import test_locks_lastrun_review as locks_review
 from .conftest import Sandbox, SandboxFactory, configless_cli
 from .conftest import sandbox_cli as cli_for
 from .test_apply_undo_json import _line, _plan
@@ -32,6 +33,8 @@ Invoke = Callable[..., Result]
 #: The bad-input catalogue's module sandbox (and its logger reset), for the error cases.
 trello = catalogue.trello_fixture
 _restore_logging = catalogue._restore_logging
+#: ``<TRELLO_RESTORE_HOME>/state`` of the test.
+state = locks_review.state_fixture
 
 #: The keys an apply's counts hold beside its statuses' (``oneshot.report_counts``).
 APPLY_MORE = ("stopped", "done_earlier", "requests", "rate_limited", "seconds")
@@ -192,3 +195,31 @@ def test_plan_json_summary_keys_are_documented() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for key in UNDO_MORE[:3]:
         assert f"`{key}`" in readme, key
+
+
+# ----------------------------------------------------------------- the README's lock wording
+
+
+def test_a_followed_boards_apply_stops_the_one_step_run_at_its_apply(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, state: Path
+) -> None:
+    """As the README says: an apply holding the lock of a board the one-step run names stops
+    it at once (no history read); one holding the lock of a board it only follows (the archive
+    board its plan changes) stops it when its apply takes the per-board locks: exit 6 after
+    planning, before any write."""
+    from trello_restore.locks import apply_lock, lock_dir
+
+    locks = lock_dir(state)
+    s = scenario
+    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    run = ("--board", s.team.id, "--removed-by", s.mover.username, "--add-to-board",
+           "--since", since, "--yes", "-q")  # fmt: skip
+    for board, read in ((s.team, False), (s.archive, True)):
+        sb.server.request_log.clear()
+        with apply_lock([f"board-{board.id}"], locks):
+            r = invoke(*run)
+        assert r.exit_code == ExitCode.LOCKED, r.output
+        assert f'applying or undoing board "{board.name}" ({board.id})' in r.stderr
+        paths = [q.path for q in sb.server.request_log]
+        assert any("/actions" in p for p in paths) is read, paths
+        assert not [q for q in sb.server.request_log if q.method in ("POST", "PUT", "DELETE")]
