@@ -24,7 +24,7 @@ from trello_restore.sandbox.scenario import Scenario
 
 from . import test_catalogue as catalogue
 from . import test_locks_lastrun_review as locks_review
-from .conftest import Sandbox, SandboxFactory, configless_cli
+from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 from .conftest import sandbox_cli as cli_for
 from .test_apply_undo_json import _line, _plan
 from .test_undo_values_review import _applied
@@ -223,3 +223,26 @@ def test_a_followed_boards_apply_stops_the_one_step_run_at_its_apply(
         paths = [q.path for q in sb.server.request_log]
         assert any("/actions" in p for p in paths) is read, paths
         assert not [q for q in sb.server.request_log if q.method in ("POST", "PUT", "DELETE")]
+
+
+def test_a_last_run_after_until_is_named_where_since_was_set(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``last-run`` set in the environment (or the config file) and a ``--until`` before the
+    recorded cutoff: the error names ``TRELLO_RESTORE_SINCE`` where it was set, not an option
+    never given (review 19c)."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    first = invoke("--board", scenario.team.id, "--since", "2025-01-01", "--add-to-board",
+                   "--yes", "-q")  # fmt: skip
+    assert first.exit_code == ExitCode.OK, first.output  # last-run recorded
+    args = ("--board", scenario.team.id, "--until", "2025-01-02", "--dry-run")
+    env_since = invoke(*args, TRELLO_RESTORE_SINCE="last-run")
+    line = one_line_error(env_since, ExitCode.USAGE, "TRELLO_RESTORE_SINCE = last-run (",
+                          "is not before --until (")  # fmt: skip
+    assert "--since" not in line
+    config = tmp_path / "c.toml"
+    config.write_text('[restore]\nsince = "last-run"\n', encoding="utf-8")
+    line = one_line_error(invoke("--config", str(config), *args, TRELLO_RESTORE_SINCE=None),
+                          ExitCode.USAGE, f"restore.since in {config} = last-run (")  # fmt: skip
+    assert "--since" not in line

@@ -289,7 +289,9 @@ def build_request(
             key_rate_limit or defaults.KEY_RATE_LIMIT, rate_limit or defaults.TOKEN_RATE_LIMIT
         ),
         window_s=window_s or defaults.RATE_WINDOW_S,
-        filter_names=tuple((k, names[k]) for k in ("removed_by", "by", "until") if k in names),
+        filter_names=tuple(
+            (k, names[k]) for k in ("removed_by", "by", "since", "until") if k in names
+        ),
     )
 
 
@@ -443,8 +445,10 @@ def _make_plan(
             if req.since_last_run:
                 assert req.state_dir is not None  # build_request checked it
                 since = read_last_run(req.state_dir, scope, now=created_at)
-                until = dict(req.filter_names).get("until", "--until")
-                check_window(since, options.until, "--since last-run", until)
+                named = dict(req.filter_names)
+                where = named.get("since", "--since")  # the option, a variable, a file's key
+                last = "--since last-run" if where == "--since" else f"{where} = last-run"
+                check_window(since, options.until, last, named.get("until", "--until"))
                 options = replace(options, since=since)
             store = (
                 HistoryStore(req.history_dir, refresh=req.refresh_history)

@@ -147,7 +147,12 @@ def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
             f"{'are' if left != 1 else 'is'} left, and every other change it made was undone "
             "already."
         )
-    return f"Nothing to undo: every change this journal applied ({len(made)}) was undone already."
+    from trello_restore.report import earlier_undo_text
+
+    settled = undone_earlier(records)
+    if len(settled) == len(made):  # each by an earlier undo: say how, as its summary did
+        return f"Nothing to undo: {earlier_undo_text(settled)}"
+    return f"Nothing to undo: every change this journal applied ({len(made)}) is settled already."
 
 
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
