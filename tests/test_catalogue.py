@@ -376,6 +376,14 @@ def _dup_change_id(d: dict[str, Any]) -> None:
     d["changes"][-1]["change_id"] = d["changes"][-2]["change_id"]
 
 
+def _dup_write(d: dict[str, Any]) -> None:
+    """The last change made to write what the one before writes (its card and member, with
+    the card's name and link: consistent otherwise), its own change id kept."""
+    last, before = d["changes"][-1], d["changes"][-2]
+    assert last["action"] == before["action"] == "add_member_to_card"
+    last.update(card=before["card"], list=before["list"], member=before["member"])
+
+
 CASES = [
     # ------------------------------------------------------------------------ dates
     case(lambda c: ["--board", c.team, "--since", "last tuesday", "--dry-run"],
@@ -492,6 +500,8 @@ CASES = [
          USAGE, "'member' is a required property", "edited by hand", id="plan-removed-key"),
     case(lambda c: ["apply", c.edited_plan(_dup_change_id)],
          USAGE, "appears twice", "edited by hand", id="plan-duplicate-change-id"),
+    case(lambda c: ["apply", c.edited_plan(_dup_write)],
+         USAGE, "] writes what $.changes[", "edited by hand", id="plan-duplicate-write"),
     case(lambda c: ["apply", c.edited_plan(lambda d: d["changes"].pop())],
          USAGE, "summary.changes", "edited by hand", id="plan-summary-mismatch"),
     case(lambda c: ["apply", c.edited_plan(lambda d: d.update(format_version=3))],

@@ -442,6 +442,9 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         doc["changes"][3]["action"] = "add_member_to_list"
     elif change == "duplicate change_id":
         doc["changes"][4]["change_id"] = doc["changes"][3]["change_id"]
+    elif change == "duplicate write":
+        for key in ("card", "list", "member"):
+            doc["changes"][4][key] = doc["changes"][3][key]
     elif change == "summary off":
         doc["summary"]["changes"] = 11
     elif change == "card change before its grant":
@@ -473,6 +476,11 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         (
             "duplicate change_id",
             "is inconsistent: change_id c-87dd7f3eda9d71d3 appears twice; it may have been "
+            "edited by hand, make it again with --plan-out",
+        ),
+        (
+            "duplicate write",
+            "is inconsistent: $.changes[4] writes what $.changes[3] writes; it may have been "
             "edited by hand, make it again with --plan-out",
         ),
         (

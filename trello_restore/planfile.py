@@ -51,6 +51,7 @@ from trello_restore.models import (
     PlanOptions,
     Skipped,
     Unrestorable,
+    ValueChange,
     ValueSkipped,
     format_date,
     parse_date,
@@ -534,6 +535,16 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str 
         if c.change_id in seen:
             return f"change_id {c.change_id} appears twice"
         seen.add(c.change_id)
+    writes: dict[tuple[str, ...], int] = {}
+    for i, c in enumerate(plan.changes):
+        # What the change writes: two changes writing the same thing (a card's field, a
+        # member on a card or a board) can only come from a hand edit, and the second would
+        # overwrite the first with a precondition checked before either was written.
+        field = c.field if isinstance(c, ValueChange) else c.member.id
+        target = (c.action, c.card_id or c.list_id or c.board_id, field)
+        first = writes.setdefault(target, i)
+        if first != i:
+            return f"$.changes[{i}] writes what $.changes[{first}] writes"
     provided: set[Hashable] = set()
     for i, c in enumerate(plan.changes):
         kind = kind_of(c.action)
