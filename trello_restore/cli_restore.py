@@ -304,7 +304,7 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
-        from trello_restore.oneshot import apply_summary
+        from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
         from trello_restore.report import change_labels
 
@@ -336,7 +336,7 @@ def apply_command(
                     err=as_json,
                 )
             if as_json:
-                doc = apply_summary(plan_file, meta, None, {}, dry_run=dry_run, journal=None)
+                doc = apply_json(plan_file, meta, None, {}, dry_run=dry_run, journal=None)
                 click.echo(json.dumps(doc))
             return ExitCode.OK
         progress = cli.progress(total, quiet=quiet)
@@ -353,7 +353,7 @@ def apply_command(
         )  # fmt: skip
         if as_json:
             written = None if dry_run else req.journal_path
-            doc = apply_summary(plan_file, meta, report, labels, dry_run=dry_run, journal=written)
+            doc = apply_json(plan_file, meta, report, labels, dry_run=dry_run, journal=written)
             click.echo(json.dumps(doc))
         return report.exit_code
 
@@ -408,7 +408,7 @@ def undo(
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
         from trello_restore.locks import lock_dir
-        from trello_restore.oneshot import undo_summary
+        from trello_restore.oneshot import undo_json
         from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
         from trello_restore.undo import nothing_to_undo, undone_earlier
@@ -423,7 +423,7 @@ def undo(
             if not (as_json and quiet):
                 click.echo(text, err=as_json)
             if as_json:
-                doc = undo_summary(
+                doc = undo_json(
                     journal, None, {}, dry_run=dry_run, earlier=earlier, declined=declined
                 )
                 click.echo(json.dumps(doc))
@@ -471,7 +471,7 @@ def undo(
             undo=True, undone_earlier=earlier,
         )  # fmt: skip
         if as_json:
-            doc = undo_summary(journal, report, labels, dry_run=dry_run, earlier=earlier)
+            doc = undo_json(journal, report, labels, dry_run=dry_run, earlier=earlier)
             click.echo(json.dumps(doc))
         return report.exit_code
 

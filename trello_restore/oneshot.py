@@ -4,8 +4,8 @@
 plan, and (unless it is a dry run) asks the caller to confirm, applies the plan it just made,
 records the boards' last run when everything succeeded, and returns a ``OneShotResult``: the
 plan, the apply's report, the outcome, the exit code, the journal and the last-run file.
-``run_summary`` turns that into the JSON summary that cron and scripts read; ``apply_summary``
-and ``undo_summary`` are the same for ``apply PLAN`` and ``undo JOURNAL`` (``--format json``),
+``run_summary`` turns that into the JSON summary that cron and scripts read; ``apply_json``
+and ``undo_json`` are the same for ``apply PLAN`` and ``undo JOURNAL`` (``--format json``),
 with the same counts of what was written (``report_counts``) and every change's outcome.
 
 It never prints, prompts or reads the environment: the caller (the command line) passes every
@@ -291,7 +291,7 @@ def change_outcomes(
     return out
 
 
-def apply_summary(
+def apply_json(
     plan_file: str,
     meta: PlanMeta,
     report: ApplyReport | None,
@@ -322,7 +322,7 @@ def apply_summary(
     }
 
 
-def undo_summary(
+def undo_json(
     journal: Journal,
     report: ApplyReport | None,
     labels: Mapping[str, str],
