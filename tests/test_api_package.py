@@ -22,6 +22,7 @@ from trello_restore.sandbox.scenario import generate
 
 from .applykit import diff, expected, snapshot
 from .conftest import SandboxFactory, sandbox_cli
+from .truthcheck import incident_since
 
 TOOL = Path(trello_restore.__file__).parent
 #: The most lines a module of the tool may have (issue 10: "no module over ~650 lines").
@@ -174,7 +175,7 @@ def test_writes_retry_as_the_same_policy_says(
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     invoke = sandbox_cli(sb, monkeypatch)
     plan = tmp_path / "plan.json"
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
                   "--add-to-board", "--dry-run", "--plan-out", str(plan))  # fmt: skip
     assert made.exit_code == 0, made.output

@@ -44,6 +44,7 @@ from .applykit import (
     snapshot,
 )
 from .conftest import Sandbox, SandboxFactory, cli_invoker
+from .truthcheck import incident_since
 
 WRITES = ("POST", "PUT", "DELETE")
 #: The sandbox's time runs this much faster than Trello's in the engine tests.
@@ -195,7 +196,7 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     plan = tmp_path / "plan.json"
     invoke = cli_invoker(monkeypatch)
     env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
                   "--add-to-board", "--dry-run", "--plan-out", str(plan), **env)  # fmt: skip
     assert made.exit_code == 0, made.output
@@ -369,7 +370,7 @@ def test_the_one_shot_run_with_an_observers_token_stops_at_once(
             s.world.add_member_to_board(board.id, watcher.id, s.mover.id, "observer")
         key, token = s.world.add_credentials(watcher.id)
     invoke = cli_invoker(monkeypatch)
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     args = ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
             "--add-to-board", "--yes", "-q", "--rate-limit", "1000"]  # fmt: skip
     env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": key, "TRELLO_TOKEN": token}

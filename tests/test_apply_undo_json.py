@@ -23,6 +23,7 @@ from trello_restore.sandbox.scenario import Scenario
 
 from . import test_catalogue as catalogue
 from .conftest import Sandbox, sandbox_cli
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -38,7 +39,7 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
 
 def _plan(invoke: Invoke, s: Scenario, path: Path) -> Path:
     """Reference option set b: the mover's removals since the incident, with board grants."""
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     r = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
                "--add-to-board", "--dry-run", "--plan-out", str(path), "--quiet")  # fmt: skip
     assert r.exit_code == 0, r.output
@@ -234,7 +235,7 @@ def test_an_empty_plan_is_nothing_to_do(
     """A plan with no changes: ``nothing_to_do``, exit 0, no journal; its words on stderr."""
     empty = tmp_path / "empty.json"
     by = (scenario.deactivated.username, "--only-recorded")  # who removed nobody
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     made = invoke("--board", scenario.team.id, "--since", since, "--removed-by", *by,
                   "--dry-run", "--plan-out", str(empty), "--quiet")  # fmt: skip
     assert made.exit_code == 0, made.output

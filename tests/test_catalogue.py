@@ -42,6 +42,7 @@ from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 
 from .conftest import run_cli, trello_env
+from .truthcheck import incident_since
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 #: A member id that no world has.
@@ -137,7 +138,7 @@ class Trello:
     @property
     def since(self) -> str:
         """The incident's time."""
-        return self.scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+        return incident_since(self.scenario)
 
 
 @pytest.fixture(name="trello", scope="module")
@@ -165,7 +166,7 @@ def trello_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trello]
         "TRELLO_RESTORE_HOME": str(home / "home"),
         "TRELLO_RESTORE_CONFIG": None,
     }
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     plan, offline, export = home / "plan.json", home / "offline.json", home / "team.json"
     made = CliRunner().invoke(
         main,

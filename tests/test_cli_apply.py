@@ -28,6 +28,7 @@ from trello_restore.report import apply_summary, change_labels, outcome_line, pr
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -48,7 +49,7 @@ def terminal_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _restore_args(s: Scenario) -> list[str]:
     """Option set b: --since T --removed-by MOVER --add-to-board."""
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     return ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
             "--add-to-board", "--rate-limit", "1000"]  # fmt: skip
 

@@ -22,7 +22,7 @@ from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
 from .test_fidelity import make_shapes
-from .truthcheck import assert_plan_is_truth, plan_options
+from .truthcheck import assert_plan_is_truth, incident_since, plan_options
 
 Invoke = Callable[..., Result]
 
@@ -45,10 +45,6 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     return sandbox_cli(sb, monkeypatch)
 
 
-def _since(s: Scenario) -> str:
-    return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def test_no_arguments_prints_help() -> None:
     """Plain ``trello-restore`` shows the usage, the commands and the exit codes."""
     result = CliRunner().invoke(main, [])
@@ -61,7 +57,7 @@ def test_no_arguments_prints_help() -> None:
 def test_dry_run_prints_the_plan(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
     """A dry run prints the plan grouped by board with a summary, and writes nothing."""
     result = invoke(
-        "--board", scenario.team.name, "--since", _since(scenario), "--dry-run",
+        "--board", scenario.team.name, "--since", incident_since(scenario), "--dry-run",
         "--removed-by", scenario.mover.username, "--add-to-board",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -80,7 +76,7 @@ def test_plan_out_writes_a_valid_private_plan(
     """--plan-out writes a schema-valid plan file, mode 0600, with no credentials in it."""
     out = tmp_path / "plan.json"
     result = invoke(
-        "--board", scenario.team.id, "--since", _since(scenario), "--dry-run",
+        "--board", scenario.team.id, "--since", incident_since(scenario), "--dry-run",
         "--plan-out", str(out), "--format", "json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -98,7 +94,7 @@ def test_plan_out_writes_a_valid_private_plan(
 
 def test_plan_out_dash_writes_json_to_stdout(invoke: Invoke, scenario: Scenario) -> None:
     """--plan-out - puts the plan JSON on stdout (and nothing else there)."""
-    result = invoke("--board", scenario.team.id, "--since", _since(scenario), "--dry-run",
+    result = invoke("--board", scenario.team.id, "--since", incident_since(scenario), "--dry-run",
                     "--plan-out", "-")  # fmt: skip
     assert result.exit_code == 0
     assert json.loads(result.stdout)["format"] == "trello-restore-plan"
@@ -110,7 +106,7 @@ def test_detailed_exitcode(invoke: Invoke, scenario: Scenario) -> None:
     (Silent losses cannot be dated, so they are candidates for any --since: the empty plan
     uses --only-recorded.)"""
     base = ["--board", scenario.team.id, "--dry-run", "--detailed-exitcode", "--add-to-board"]
-    pending = invoke(*base, "--since", _since(scenario))
+    pending = invoke(*base, "--since", incident_since(scenario))
     assert pending.exit_code == ExitCode.CHANGES_PENDING
     nothing = invoke(*base, "--since", "2h", "--only-recorded")
     assert nothing.exit_code == ExitCode.OK, nothing.output
@@ -246,7 +242,8 @@ def test_scenario_export_warns_about_the_cap(tmp_path: Path) -> None:
     path = tmp_path / "archive.json"
     path.write_text(json.dumps(s.export(s.archive.id)))
     r = CliRunner().invoke(
-        main, ["--from-export", str(path), "--since", _since(s), "--dry-run", "--plan-out", "-"]
+        main,
+        ["--from-export", str(path), "--since", incident_since(s), "--dry-run", "--plan-out", "-"],
     )
     assert r.exit_code == 0, r.output
     assert "Warning:" in r.stderr

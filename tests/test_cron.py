@@ -29,6 +29,7 @@ from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.world import Board
 
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -52,10 +53,6 @@ def _set_b(s: Scenario, *, add_to_board: bool = True) -> list[str]:
 def _named(board: Board) -> str:
     """A board as the lock messages name it: by its name and its id."""
     return f'board "{board.name}" ({board.id})'
-
-
-def _since(s: Scenario) -> str:
-    return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _writes(sb: Sandbox) -> list[str]:
@@ -108,7 +105,7 @@ def test_cron_runs_in_a_row(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     assert not path.exists()
 
     started = datetime.now(UTC)
-    first = _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    first = _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]))
     assert first["outcome"] == "applied"
     assert first["apply"]["applied"] == first["plan"]["changes"] > 0
     assert first["apply"]["failed"] == 0
@@ -153,7 +150,7 @@ def test_failing_runs_leave_the_last_run_alone(
 ) -> None:
     """A partial failure (blocked changes: exit 5), an unreachable API (exit 4), a dry run and
     a declined confirmation do not move the cutoff; the run that succeeds does."""
-    first = _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    first = _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]))
     path = Path(first["last_run"]["state_file"])
     before = path.read_bytes()
     _new_incident(scenario)
@@ -185,7 +182,9 @@ def test_declined_confirmation_is_not_a_run(
 ) -> None:
     """Answering no at the prompt changes nothing and records nothing."""
     monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
-    r = invoke(*_set_b(scenario), "--since", _since(scenario), "--format", "json", input="n\n")
+    r = invoke(
+        *_set_b(scenario), "--since", incident_since(scenario), "--format", "json", input="n\n"
+    )
     doc = _summary(r)
     assert doc["outcome"] == "declined"
     assert doc["last_run"]["recorded"] is False
@@ -207,7 +206,7 @@ def test_state_is_per_set_of_boards(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:
     """Another set of boards (here: with the archive board named too) has its own state."""
-    _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:]))
+    _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]))
     r = invoke(*_set_b(scenario), "--board", scenario.archive.id, *CRON)
     one_line_error(r, ExitCode.USAGE, "--since last-run", "pass a date")
     # The same boards named otherwise (by name, and twice) are the same set.
@@ -224,7 +223,7 @@ def test_a_run_does_not_plan_while_an_apply_or_undo_writes_to_its_boards(
     """An apply or undo holding the team board (its ``board-`` lock): a one-shot run exits 6
     before it reads the history, instead of planning on a state that is changing under it
     and applying that plan once the other is done. A dry run is not stopped."""
-    args = [*_set_b(scenario), "--since", _since(scenario), *CRON[2:]]
+    args = [*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]]
     with apply_lock(lock_names("ef" * 32, [scenario.team.id]), lock_dir(home / "state")):
         sb.server.request_log.clear()
         r = invoke(*args)
@@ -234,7 +233,7 @@ def test_a_run_does_not_plan_while_an_apply_or_undo_writes_to_its_boards(
         )  # fmt: skip
         assert _writes(sb) == []
         assert not [x for x in sb.server.request_log if x.path.endswith("/actions")]
-        dry = invoke(*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--quiet")
+        dry = invoke(*_set_b(scenario), "--since", incident_since(scenario), "--dry-run", "--quiet")
         assert dry.exit_code == 0, dry.output
     assert _summary(invoke(*args))["outcome"] == "applied"
 
@@ -246,7 +245,7 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
     second one-shot run exits 6 with one line, after reading only who it is and which boards
     it names: no history read, no write. A dry run is not stopped (it writes nothing). Once
     the lock is released the same command proceeds."""
-    args = [*_set_b(scenario), "--since", _since(scenario), *CRON[2:]]
+    args = [*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]]
     with run_lock(lock_dir(home / "state"), [scenario.team.id]):
         sb.server.request_log.clear()
         started = time.monotonic()
@@ -260,7 +259,7 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
         assert r.stdout == ""
         assert _writes(sb) == []
         assert not [x for x in sb.server.request_log if x.path.endswith("/actions")]
-        dry = invoke(*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--quiet")
+        dry = invoke(*_set_b(scenario), "--since", incident_since(scenario), "--dry-run", "--quiet")
         assert dry.exit_code == 0, dry.output
     doc = _summary(invoke(*args))
     assert doc["apply"]["applied"] > 0
@@ -284,7 +283,7 @@ def test_two_overlapping_processes(
         "TRELLO_RESTORE_HOME": str(home),
     }
     command = [sys.executable, "-m", "trello_restore", *_set_b(scenario),
-               "--since", _since(scenario), *CRON[2:]]  # fmt: skip
+               "--since", incident_since(scenario), *CRON[2:]]  # fmt: skip
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -322,7 +321,7 @@ def test_two_overlapping_processes(
 
 def test_workspace_covers_its_open_boards(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
     """--workspace acme-team plans over every open board of the workspace."""
-    r = invoke("--workspace", "acme-team", "--since", _since(scenario), "--dry-run",
+    r = invoke("--workspace", "acme-team", "--since", incident_since(scenario), "--dry-run",
                "--format", "json")  # fmt: skip
     assert r.exit_code == 0, r.output
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
@@ -338,13 +337,13 @@ def test_workspace_with_boards_and_closed_boards(
     """A closed board of the workspace is left out; --board adds to --workspace."""
     with scenario.world.lock:
         scenario.roadmap.closed = True
-    r = invoke("--workspace", scenario.organization.id, "--since", _since(scenario),
+    r = invoke("--workspace", scenario.organization.id, "--since", incident_since(scenario),
                "--dry-run", "--format", "json")  # fmt: skip
     assert r.exit_code == 0, r.output
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
     assert boards == {scenario.team.id, scenario.archive.id}
     r = invoke("--workspace", "acme-team", "--board", scenario.roadmap.id, "--since",
-               _since(scenario), "--dry-run", "--format", "json")  # fmt: skip
+               incident_since(scenario), "--dry-run", "--format", "json")  # fmt: skip
     assert r.exit_code == 0, r.output
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
     assert boards == {scenario.team.id, scenario.archive.id, scenario.roadmap.id}
@@ -364,7 +363,7 @@ def test_workspace_last_run_is_per_workspace(
     """A workspace run's state is keyed by the workspace, not by the boards it has today."""
     args = ["--workspace", "acme-team", "--removed-by", scenario.mover.username,
             "--add-to-board", "--rate-limit", "1000"]  # fmt: skip
-    first = _summary(invoke(*args, "--since", _since(scenario), *CRON[2:]))
+    first = _summary(invoke(*args, "--since", incident_since(scenario), *CRON[2:]))
     recorded = json.loads(Path(first["last_run"]["state_file"]).read_text())
     assert recorded["workspace"] == scenario.organization.id
     assert recorded["boards"] == []
@@ -382,7 +381,7 @@ def test_log_file_has_the_story_and_no_credentials(
     """--log-file (with -vv: debug) records the runs, failing ones included, with times and
     exit codes, in a file only the user can read; the key and token appear nowhere in it."""
     log = tmp_path / "logs" / "restore.log"
-    _summary(invoke(*_set_b(scenario), "--since", _since(scenario), *CRON[2:],
+    _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:],
                     "--log-file", str(log), "-vv"))  # fmt: skip
     r = invoke(*_set_b(scenario), *CRON, "--log-file", str(log), "-vv",
                TRELLO_TOKEN="ATTA" + "0" * 60)  # fmt: skip
@@ -510,7 +509,7 @@ def test_documented_nightly_run_keeps_deliberate_removals(
     # run's cutoff (the last run less five minutes), so a removal Trello did not log is found.
     dusk, dawn = _staffed_list(scenario, "dusk"), _staffed_list(scenario, "dawn")
     # Once by hand with a date (the README's first run); the incident's moves are undone.
-    by_hand = ["--config", str(config), "--since", _since(scenario), *CRON[2:]]
+    by_hand = ["--config", str(config), "--since", incident_since(scenario), *CRON[2:]]
     first = _summary(invoke(*by_hand, TRELLO_RESTORE_LOG_FILE=str(log)))
     assert first["outcome"] == "applied"
     assert first["plan"]["card_changes"] > 0
@@ -571,7 +570,15 @@ def test_a_quiet_cron_run_still_says_what_went_wrong(
     """``--quiet`` quiets the run's own output, not its warnings: cron mails stderr, and a
     history store found damaged (read from Trello again) is what its owner should hear of.
     stdout stays the plan's JSON, the same plan."""
-    args = (*_set_b(scenario), "--since", _since(scenario), "--dry-run", "--format", "json", "-q")
+    args = (
+        *_set_b(scenario),
+        "--since",
+        incident_since(scenario),
+        "--dry-run",
+        "--format",
+        "json",
+        "-q",
+    )
     first = invoke(*args)
     assert first.exit_code == 0, first.output
     head = home / "cache" / "boards" / scenario.team.id / "history.v1.head.json"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
 
 from .conftest import Sandbox, sandbox_cli
+from .truthcheck import incident_since
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -27,7 +28,7 @@ def _plan(sb: Sandbox, s: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """Option set b's plan over HTTP (--dry-run --plan-out), the request log then cleared."""
     invoke = sandbox_cli(sb, monkeypatch)
     path = tmp_path / "plan.json"
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     r = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
                "--add-to-board", "--dry-run", "--plan-out", str(path))  # fmt: skip
     assert r.exit_code == 0, r.output

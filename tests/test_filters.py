@@ -34,6 +34,7 @@ from .conftest import (
     configless_cli,
     make_world,
 )
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
@@ -128,7 +129,7 @@ def test_every_unmatched_value_is_named_in_one_line(
     full name is pointed at the username; a username in another case means that member."""
     invoke = _env(monkeypatch, sb, tmp_path)
     s = scenario
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     line = _error_line(
         invoke("--board", s.team.id, "--since", since, "--dry-run",
                "--removed-by", s.mover.full_name, "--list", "Nowhere", "--card", "zzzzzzzz")
@@ -156,7 +157,7 @@ def test_a_typo_is_an_error_offline_too(
     """--from-export checks the filters against the export the same way."""
     export = tmp_path / "team.json"
     export.write_text(json.dumps(scenario.export()))
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     invoke = cli_invoker(monkeypatch)
     base = ["--from-export", str(export), "--since", since, "--dry-run"]
     line = _error_line(invoke(*base, "--removed-by", scenario.mover.username + "x"))

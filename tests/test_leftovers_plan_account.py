@@ -17,6 +17,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 
@@ -31,7 +32,7 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def plan_fixture(invoke: Invoke, scenario: Scenario, tmp_path: Path) -> dict[str, Any]:
     """The incident's plan (changes to write), saved with ``--plan-out`` as the lead."""
     path = tmp_path / "plan.json"
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     r = invoke("--board", scenario.team.id, "--removed-by", scenario.mover.username,
                "--add-to-board", "--since", since, "--dry-run", "--quiet",
                "--plan-out", str(path))  # fmt: skip

@@ -18,6 +18,7 @@ from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.words import card_url
 
 from .conftest import Sandbox, sandbox_cli
+from .truthcheck import incident_since
 
 
 @pytest.fixture(name="scenario")
@@ -27,7 +28,7 @@ def scenario_fixture() -> Scenario:
 
 def _plan(invoke: Any, s: Scenario, path: Path) -> dict[str, Any]:
     """Set b's plan (``--removed-by MOVER --add-to-board``), written with --dry-run --plan-out."""
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     r = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
                "--add-to-board", "--rate-limit", "1000", "--dry-run", "--plan-out", str(path),
                "--quiet")  # fmt: skip

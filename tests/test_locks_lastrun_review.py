@@ -28,6 +28,7 @@ from trello_restore.locks import apply_lock, lock_dir, lock_names
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -46,7 +47,7 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def _run(s: Scenario) -> list[str]:
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     return ["--board", s.team.id, "--removed-by", s.mover.username, "--add-to-board",
             "--since", since, "--yes", "--quiet", "--rate-limit", "1000"]  # fmt: skip
 

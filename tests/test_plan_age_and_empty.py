@@ -18,6 +18,7 @@ from trello_restore.planfile import read_plan
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, sandbox_cli
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -32,7 +33,7 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
 def _plan(invoke: Invoke, s: Scenario, path: Path, *by: str) -> Path:
     """Reference option set b (the mover's removals since the incident, with board grants),
     or ``by`` another member's (logged ones only)."""
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     r = invoke("--board", s.team.id, "--since", since, "--removed-by", *(by or [s.mover.username]),
                "--add-to-board", "--dry-run", "--plan-out", str(path), "--quiet")  # fmt: skip
     assert r.exit_code == 0, r.output

@@ -29,13 +29,13 @@ from .test_cron import (
     _move_to_archive,
     _on_card,
     _readme_block,
-    _since,
     _staffed_list,
     _summary,
     _writes,
 )
 from .test_history_store import _actions_requests
 from .test_plan_memo import Calls
+from .truthcheck import incident_since
 
 #: The fixtures these tests share: the cron tests' command line (``invoke``, over conftest's
 #: ``scenario`` and ``sb``), and the memo tests' counts (``calls``).
@@ -92,7 +92,9 @@ def test_cron_with_nothing_new_is_the_memo(
     assert cron[2:] == list(CRON)
     tonight = _staffed_list(scenario, "late")  # staffed before the first run: see run 4
 
-    first = _summary(invoke("--config", str(config), "--since", _since(scenario), *CRON[2:]))
+    first = _summary(
+        invoke("--config", str(config), "--since", incident_since(scenario), *CRON[2:])
+    )
     assert first["outcome"] == "applied"
     assert first["apply"]["applied"] == first["plan"]["changes"] > 0
     state = Path(first["last_run"]["state_file"])

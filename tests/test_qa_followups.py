@@ -49,6 +49,7 @@ from .applykit import (
     snapshot,
 )
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -216,7 +217,7 @@ def test_how_long_undo_waits() -> None:
 
 def _plan_args(s: Scenario) -> list[str]:
     """Option set b from the command line."""
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     return ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
             "--add-to-board"]  # fmt: skip
 
@@ -414,7 +415,7 @@ def test_removed_by_values_are_quoted(
     s = generate(68, 30)
     sb = sandbox_factory(s)
     invoke = sandbox_cli(sb, monkeypatch)
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     r = invoke("--board", s.team.id, "--since", since, "--yes", "--removed-by", "dana  k")
     one_line_error(r, ExitCode.USAGE, '--removed-by "dana  k": no member')
     assert not [x for x in sb.server.request_log if x.method in WRITES]

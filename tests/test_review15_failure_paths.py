@@ -38,6 +38,7 @@ from trello_restore.models import format_date, parse_date
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 WRITES = ("POST", "PUT", "DELETE")
@@ -58,10 +59,6 @@ def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 def _boards(s: Scenario) -> list[str]:
     return ["--board", s.team.id, "--removed-by", s.mover.username, "--add-to-board"]
-
-
-def _since(s: Scenario) -> str:
-    return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _writes(sb: Sandbox) -> list[str]:
@@ -116,7 +113,7 @@ def test_a_last_run_in_the_future_is_refused(
 ) -> None:
     """A state file whose last run is in 2099: one line naming the file and what to do, exit
     2, no write to Trello, the state file as it was."""
-    first = _summary(invoke(*_boards(scenario), "--since", _since(scenario), *RUN))
+    first = _summary(invoke(*_boards(scenario), "--since", incident_since(scenario), *RUN))
     path = Path(first["last_run"]["state_file"])
     doc = json.loads(path.read_text())
     doc["last_run"] = "2099-01-01T00:00:00.000Z"
@@ -174,7 +171,14 @@ def test_the_next_cached_run_sweeps_a_killed_runs_temp_files(
     """A dead run's temp files (an hour old) in a board's store directory and in the plan
     memos' are gone after the next cached run, even one that finds nothing new (and so writes
     neither); a live writer's (fresh) one is kept."""
-    args = ("--board", scenario.team.id, "--since", _since(scenario), "--dry-run", "--quiet")
+    args = (
+        "--board",
+        scenario.team.id,
+        "--since",
+        incident_since(scenario),
+        "--dry-run",
+        "--quiet",
+    )
     assert invoke(*args).exit_code == ExitCode.OK
     cache = home / "cache"
     board_dir = cache / "boards" / scenario.team.id
@@ -219,7 +223,7 @@ def test_a_run_blocked_by_another_plans_apply_names_that_plan(
             )
         )
     with apply_lock(lock_names(digest, [scenario.team.id]), lock_dir(state)):
-        r = invoke(*_boards(scenario), "--since", _since(scenario), "--yes", "--quiet")
+        r = invoke(*_boards(scenario), "--since", incident_since(scenario), "--yes", "--quiet")
     line = one_line_error(
         r, ExitCode.LOCKED,
         f'applying or undoing board "{scenario.team.name}" ({scenario.team.id})',
@@ -239,7 +243,7 @@ def test_undo_again_says_the_changes_were_undone_already(
     """After an undo of the card members, undo says board memberships are left (undone only
     with the flag); after those too, that every change was undone already; exit 0, no
     request sent for either."""
-    doc = _summary(invoke(*_boards(scenario), "--since", _since(scenario), *RUN))
+    doc = _summary(invoke(*_boards(scenario), "--since", incident_since(scenario), *RUN))
     journal = doc["journal"]
     assert doc["plan"]["card_changes"]
     assert doc["plan"]["board_changes"]

@@ -21,6 +21,7 @@ from trello_restore.config import load_config
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error, run_cli
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 
@@ -127,7 +128,7 @@ def test_a_config_date_plans_as_the_same_text_does(
 ) -> None:
     """Over the command line: ``since = <date-time>`` unquoted plans what the quoted text
     plans (it said ``must be …, not datetime.datetime(2025, 11, 2, 0, 0, tzi``)."""
-    when = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    when = incident_since(scenario)
     plans = []
     for value in (when, f'"{when}"'):
         path = tmp_path / "config.toml"

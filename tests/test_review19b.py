@@ -28,6 +28,7 @@ from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 from .conftest import sandbox_cli as cli_for
 from .test_apply_undo_json import _line, _plan
 from .test_undo_values_review import _applied
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 #: The bad-input catalogue's module sandbox (and its logger reset), for the error cases.
@@ -67,7 +68,7 @@ def test_json_counts_are_an_object_when_nothing_was_written(
     """An empty plan's apply and the one-step run with nothing to apply: ``apply`` holds zero
     counts (it was null); a repeated undo (``nothing_to_do``): ``undo`` the same, with what
     the earlier undo undid; each key's type as on a run that wrote."""
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     nobody = ("--board", scenario.team.id, "--since", since, "--only-recorded",
               "--removed-by", scenario.deactivated.username)  # fmt: skip
     empty = tmp_path / "empty.json"
@@ -211,7 +212,7 @@ def test_a_followed_boards_apply_stops_the_one_step_run_at_its_apply(
 
     locks = lock_dir(state)
     s = scenario
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     run = ("--board", s.team.id, "--removed-by", s.mover.username, "--add-to-board",
            "--since", since, "--yes", "-q")  # fmt: skip
     for board, read in ((s.team, False), (s.archive, True)):

@@ -33,7 +33,7 @@ from .conftest import (
     configless_cli,
     make_world,
 )
-from .truthcheck import assert_plan_is_truth, plan_options
+from .truthcheck import assert_plan_is_truth, incident_since, plan_options
 
 Invoke = Callable[..., Result]
 
@@ -97,7 +97,7 @@ def test_naming_the_archive_leaves_team_cards_that_never_moved_alone(
     }
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     invoke = _invoke(sb, monkeypatch, tmp_path)
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     dry = ["--since", since, "--add-to-board", "--dry-run", "--plan-out", "-"]
 
     archive_only = _plan(invoke("--board", s.archive.id, *dry))
@@ -138,7 +138,7 @@ def test_filters_outside_the_scope_say_which_board_to_name(
         link, list_name = card.short_link, s.world.lists[card.id_list].name
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     invoke = _invoke(sb, monkeypatch, tmp_path)
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     base = ["--board", s.archive.id, "--since", since, "--dry-run"]
     for extra, needle in (
         (["--card", link], f"--card {link}: card"),

@@ -34,6 +34,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import generate
 
 from .conftest import SandboxFactory
+from .truthcheck import incident_since
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -143,7 +144,7 @@ def test_key_and_token_appear_nowhere(
         assert isinstance(result.exception, SystemExit | None), repr(result.exception)
         return result
 
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     # (--rate-limit: the sandbox's limits are raised, so the limiter need not keep under 100.)
     restore = ["--board", scenario.team.id, "--since", since, "--removed-by",
                scenario.mover.username, "--add-to-board", "--rate-limit", "1000"]  # fmt: skip

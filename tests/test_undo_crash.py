@@ -29,6 +29,7 @@ from trello_restore.sandbox.world import TrelloError
 
 from .applykit import Snapshot, apply_command, diff, kill_when, plan_doc, snapshot
 from .conftest import Sandbox, SandboxFactory, cli_invoker
+from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
 
@@ -264,7 +265,7 @@ def test_one_shot_killed_and_run_again_orphans_nothing(
     exactly one journal, and undoing both journals gives back exactly the pre-apply state."""
     s = generate(6, 80)
     sb = sandbox_factory(s, **SANDBOX, seed=6)
-    since = s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(s)
     args = ["--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
             "--add-to-board", "--rate-limit", "1000", "--yes", "-q"]  # fmt: skip
     before = snapshot(s.world)

@@ -21,6 +21,7 @@ from .applykit import api_for, fast_options
 from .conftest import Sandbox, SandboxFactory, configless_cli
 from .conftest import sandbox_cli as cli_for
 from .test_apply_values import damaged_world, header, make_plan_file, writes
+from .truthcheck import incident_since
 
 
 def _applied(sandbox_factory: SandboxFactory, tmp_path: Path) -> tuple[Sandbox, Path]:
@@ -143,7 +144,7 @@ def test_quiet_one_shot_with_only_blocked_changes_prints_the_summary(
     is nothing to apply and the run exits 5; its one line is the summary, saying how many are
     blocked (what a run without -q says too), then "Nothing to apply."."""
     invoke = configless_cli(sb, monkeypatch, tmp_path)
-    since = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
+    since = incident_since(scenario)
     args = ("--board", scenario.team.id, "--removed-by", scenario.mover.username)
     first = invoke(*args, "--since", since, "--yes", "-q")
     assert first.exit_code == ExitCode.PARTIAL, first.output

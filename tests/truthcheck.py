@@ -119,3 +119,9 @@ def assert_plan_is_truth(
     }
     kinds = [c.action for c in plan.changes]
     assert kinds == sorted(kinds, key=lambda k: k != "add_member_to_board"), "grants come first"
+
+
+def incident_since(s: Scenario) -> str:
+    """The scenario's incident time as ``--since`` takes it on the command line (UTC, to the
+    second, without a zone)."""
+    return s.incident_at.strftime("%Y-%m-%dT%H:%M:%S")
