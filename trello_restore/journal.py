@@ -81,7 +81,7 @@ class JournalRecord:
     #: HTTP status and Trello's error text, for failures and notable answers.
     http_status: int | None = None
     error: str = ""
-    at: str = field(default_factory=lambda: _now())
+    at: str = field(default_factory=lambda: timestamp())
     #: For ``failed``: an attempt may have reached Trello all the same (its answer was a 5xx or
     #: was lost), so a later run that finds the change made counts it as this tool's doing,
     #: as after a ``pending`` record.
@@ -108,7 +108,8 @@ def _line(record: JournalRecord) -> str:
 _RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(JournalRecord))
 
 
-def _now() -> str:
+def timestamp() -> str:
+    """Now, as the journal's records and header write it (UTC, milliseconds, ``Z``)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.journal import Journal, JournalHeader, journal_path
+from trello_restore.journal import Journal, JournalHeader, journal_path, timestamp
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
+from trello_restore.words import plural
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
@@ -210,15 +211,9 @@ def _open_api(
     return TrelloApi(settings)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _span(age: timedelta) -> str:
     """An age in its largest sensible unit: ``40 minutes``, ``30 hours``, ``3 days``,
     ``9 weeks`` (rounded down)."""
-    from trello_restore.words import plural
-
     seconds = int(age.total_seconds())
     if seconds < 2 * 3600:
         return plural(max(seconds // 60, 1), "minute")
@@ -310,7 +305,10 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             journal = _existing_journal(req.journal_path, digest)
         else:
             header = JournalHeader(
-                plan_digest=digest, api_url=req.api_url, account_id=account_id, created_at=_now()
+                plan_digest=digest,
+                api_url=req.api_url,
+                account_id=account_id,
+                created_at=timestamp(),
             )
             # Created by its first outcome: a run that cannot start leaves no journal.
             journal = Journal.open(req.journal_path, header, defer=True)
