@@ -80,8 +80,12 @@ def state_file(state_dir: Path, scope: Scope) -> Path:
     return state_dir / "last-run" / f"{scope.key}.json"
 
 
-def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None) -> datetime:
+def read_last_run(
+    state_dir: Path, scope: Scope, *, now: datetime | None = None, label: str = "--since last-run"
+) -> datetime:
     """The cutoff for ``--since last-run``: the last successful run's start minus ``OVERLAP``.
+    ``label`` names where ``last-run`` was asked for in the errors (``TRELLO_RESTORE_SINCE =
+    last-run``, a config file's key).
 
     ``UsageError`` when no run has been recorded for this scope (the first run needs a date),
     or (given ``now``) when the recorded run is later than now, as ``--since`` in the future
@@ -91,7 +95,7 @@ def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(
-            "--since last-run: no successful run on these boards is recorded yet "
+            f"{label}: no successful run on these boards is recorded yet "
             f"({path} does not exist); pass a date or age the first time, e.g. --since 7d, "
             "and later runs continue from the last successful one"
         ) from None
@@ -99,11 +103,11 @@ def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None)
         blocked = in_the_way(path, state_dir)
         if blocked is not None:
             raise InputFileError(
-                f"--since last-run: cannot read {path} ({blocked[0]} is {blocked[1]}); remove "
+                f"{label}: cannot read {path} ({blocked[0]} is {blocked[1]}); remove "
                 "or rename it, and pass --since DATE once"
             ) from None
         raise InputFileError(
-            f"--since last-run: cannot read {path} ({exc.strerror}); check the state "
+            f"{label}: cannot read {path} ({exc.strerror}); check the state "
             "directory's permissions, or pass --since DATE"
         ) from None
     try:
@@ -119,11 +123,11 @@ def read_last_run(state_dir: Path, scope: Scope, *, now: datetime | None = None)
             raise ValueError("it records other boards, account or API URL")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise InputFileError(
-            f"--since last-run: the state file {path} is damaged ({exc}); delete it and pass "
+            f"{label}: the state file {path} is damaged ({exc}); delete it and pass "
             "--since DATE once"
         ) from None
     if now is not None:
-        check_last_run_not_future(when, now, path)
+        check_last_run_not_future(when, now, path, label)
     return when.astimezone(UTC) - OVERLAP
 
 

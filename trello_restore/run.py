@@ -444,10 +444,10 @@ def _make_plan(
                 on_scope(scope)
             if req.since_last_run:
                 assert req.state_dir is not None  # build_request checked it
-                since = read_last_run(req.state_dir, scope, now=created_at)
                 labels = dict(req.filter_names)
                 where = labels.get("since", "--since")  # the option, a variable, a file's key
                 last = "--since last-run" if where == "--since" else f"{where} = last-run"
+                since = read_last_run(req.state_dir, scope, now=created_at, label=last)
                 check_window(since, options.until, last, labels.get("until", "--until"))
                 options = replace(options, since=since)
             store = (

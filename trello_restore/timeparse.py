@@ -102,13 +102,15 @@ def check_not_future(since: datetime, now: datetime, option: str = "--since") ->
         )
 
 
-def check_last_run_not_future(recorded: datetime, now: datetime, path: object) -> None:
+def check_last_run_not_future(
+    recorded: datetime, now: datetime, path: object, label: str = "--since last-run"
+) -> None:
     """The recorded last run must not be later than now either: after the clock was stepped
     back, or a state file edited to a future year, a ``--since last-run`` window would start in
     the future, find nothing, and record now: the gap before it would never be covered."""
     if recorded > now + FUTURE_SLACK:
         raise UsageError(
-            f"--since last-run: the last run recorded in {path} "
+            f"{label}: the last run recorded in {path} "
             f"({recorded.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is later than now "
             f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC), so its window would start in the "
             "future; check this machine's clock and run once with --since DATE (the time of "
