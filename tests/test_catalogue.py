@@ -495,10 +495,10 @@ CASES = [
          USAGE, "$.summary.changes", "edited by hand", "make it again", id="plan-wrong-type"),
     case(lambda c: ["apply", c.edited_plan(
             lambda d: d["changes"][-1].update(action="remove_member_from_card"))],
-         USAGE, "'remove_member_from_card' is not one of", "edited by hand",
+         USAGE, '"remove_member_from_card" is not one of', "edited by hand",
          id="plan-unknown-action"),
     case(lambda c: ["apply", c.edited_plan(lambda d: d["changes"][-1].pop("member"))],
-         USAGE, "'member' is a required property", "edited by hand", id="plan-removed-key"),
+         USAGE, '"member" is a required property', "edited by hand", id="plan-removed-key"),
     case(lambda c: ["apply", c.edited_plan(_dup_change_id)],
          USAGE, "appears twice", "edited by hand", id="plan-duplicate-change-id"),
     case(lambda c: ["apply", c.edited_plan(_dup_write)],

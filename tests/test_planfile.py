@@ -464,13 +464,13 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         (
             "wrong type",
             "does not match the plan schema at $.changes[3].precondition.member_on_card: "
-            "'no' is not of type 'boolean'; it may have been edited by hand, "
+            '"no" is not of type "boolean"; it may have been edited by hand, '
             "make it again with --plan-out",
         ),
         (
             "unknown action",
-            "does not match the plan schema at $.changes[3].action: 'add_member_to_list' is not "
-            "one of ['add_member_to_card', 'add_member_to_board']; it may have been edited by "
+            'does not match the plan schema at $.changes[3].action: "add_member_to_list" is not '
+            'one of ["add_member_to_card", "add_member_to_board"]; it may have been edited by '
             "hand, make it again with --plan-out",
         ),
         (
@@ -506,8 +506,8 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         ),
         (
             "id with a path",
-            "does not match the plan schema at $.changes[3].card.id: '../../boards/x' does not "
-            "match '^[0-9A-Za-z_-]{1,64}$'; it may have been edited by hand, "
+            'does not match the plan schema at $.changes[3].card.id: "../../boards/x" does not '
+            'match "^[0-9A-Za-z_-]{1,64}$"; it may have been edited by hand, '
             "make it again with --plan-out",
         ),
     ],

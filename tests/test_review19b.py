@@ -11,6 +11,7 @@ Python's ``None``/``True``/``False``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -164,11 +165,11 @@ CASES = [
                    absent=("--until",), id="env-until-before-since"),
     catalogue.case(lambda c: ["apply", c.edited_plan(
         lambda d: d["changes"][-1]["precondition"].update(member_on_card=None))],
-        ExitCode.USAGE, ".precondition.member_on_card: null is not of type 'boolean'",
+        ExitCode.USAGE, '.precondition.member_on_card: null is not of type "boolean"',
         absent=("None",), id="plan-value-null"),
     catalogue.case(lambda c: ["apply", c.edited_plan(
         lambda d: d["changes"][-1].update(change_id=True))],
-        ExitCode.USAGE, ": true is not of type 'string'", absent=("True",),
+        ExitCode.USAGE, ': true is not of type "string"', absent=("True",),
         id="plan-value-true"),
 ]  # fmt: skip
 
@@ -183,12 +184,14 @@ def test_bad_input(
 
 
 def test_the_json_words_keep_quoted_text() -> None:
-    """Only Python's words outside a quoted value become JSON's: a string holding "None" is
-    quoted as it was."""
+    """Only Python's words outside a quoted value become JSON's: a string holding "None" keeps
+    it; each quoted value is in JSON's quotes, so a dict or a list shown is JSON."""
     from trello_restore.planfile import _in_json
 
     said = "{'a': None, 'b': \"it's None\"} is not one of [True, False, 'True']"
-    assert _in_json(said) == "{'a': null, 'b': \"it's None\"} is not one of [true, false, 'True']"
+    shown = _in_json(said)
+    assert shown == '{"a": null, "b": "it\'s None"} is not one of [true, false, "True"]'
+    assert json.loads(shown.split(" is not one of ")[0]) == {"a": None, "b": "it's None"}
 
 
 def test_plan_json_summary_keys_are_documented() -> None:

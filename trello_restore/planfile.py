@@ -22,6 +22,7 @@ There is no field for the API key or token: a plan never holds them.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -517,9 +518,20 @@ _JSON_WORDS = {"None": "null", "True": "true", "False": "false"}
 
 
 def _in_json(message: str) -> str:
-    """A schema error's message (which shows the values by Python's repr) with JSON's words for
-    null, true and false, as the plan file spells them: ``null is not of type 'string'``."""
-    return _PY_WORDS.sub(lambda m: _JSON_WORDS[m[1]] if m[1] else m[0], message)
+    """A schema error's message (which shows the values by Python's repr) in JSON, as the plan
+    file spells them: each quoted string in JSON's quotes, and JSON's words for null, true and
+    false: ``null is not of type "string"``, ``{"a": null} is not one of ["x", "y"]`` (a
+    value, a list or an object: their reprs are JSON once their parts are)."""
+    return _PY_WORDS.sub(lambda m: _JSON_WORDS[m[1]] if m[1] else _json_string(m[0]), message)
+
+
+def _json_string(quoted: str) -> str:
+    """Python's repr of a string in JSON's quotes (as it was if it is not one)."""
+    try:
+        value = ast.literal_eval(quoted)
+    except (ValueError, SyntaxError):  # pragma: no cover - the pattern matches only reprs
+        return quoted
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _one_line(message: str, limit: int = 160) -> str:
