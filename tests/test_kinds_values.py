@@ -177,6 +177,22 @@ def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:
         (DUE, live(due=None), False,
          ("drifted", "its due was changed since (now none, expected 2026-11-02): left alone")),
         (DUE, live(due=DUE_OLD), False, ("already_satisfied", "")),
+        # Two values the text shows alike: a date's seconds, Trello's own form; a long
+        # description's first line and length, said to differ further on.
+        (DUE, live(due="2026-11-02T00:00:00.500Z"), False,
+         ("drifted", "its due was changed since (now 2026-11-02T00:00:00.500Z, expected "
+                     "2026-11-02T00:00:00.000Z): left alone")),
+        (DUE, live(due="2026-11-02T00:00:01.000Z"), False,
+         ("drifted", "its due was changed since (now 2026-11-02 00:00:01 UTC, expected "
+                     "2026-11-02): left alone")),
+        (DUE, live(due="soon"), False,
+         ("drifted", "its due was changed since (now soon, expected 2026-11-02): left alone")),
+        (DESC, live(desc="new tent"), False,
+         ("drifted", 'its desc was changed since (now "new tent" (8 chars), expected '
+                     '"new text" (8 chars)): left alone')),
+        (vc("set_card_field", "desc", "x", "first\nsame line"), live(desc="first\nsame lime"),
+         False, ("drifted", 'its desc was changed since (now "first" (15 chars), expected '
+                            '"first" (15 chars), differing further on): left alone')),
         (DESC, live(desc="new text"), False, None),
         (DESC, live(desc="new text, edited by hand"), False,
          ("drifted", 'its desc was changed since (now "new text, edited by hand" (24 chars), '

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trello_restore.kinds.base import (
@@ -102,10 +103,22 @@ def _gone(c: ValueChange) -> str:
 
 
 def _changed(c: ValueChange, now: object, wanted: FieldValue) -> str:
-    return (
-        f"its {c.field} was changed since (now {show(c.field, now)}, expected "
-        f"{show(c.field, wanted)}): left alone"
-    )
+    shown, expected = show(c.field, now), show(c.field, wanted)
+    if _within_a_second(c.field, now, wanted):  # shown to the second: Trello's own form
+        shown, expected = str(now), str(wanted)
+    elif shown == expected:  # a description's first line and length
+        expected += ", differing further on"
+    return f"its {c.field} was changed since (now {shown}, expected {expected}): left alone"
+
+
+def _within_a_second(field: str, a: object, b: object) -> bool:
+    """Whether ``a`` and ``b`` are dates less than a second apart (the text shows them alike)."""
+    if field not in DATE_FIELDS or not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    try:
+        return abs(parse_date(a) - parse_date(b)) < timedelta(seconds=1)
+    except ValueError:
+        return False
 
 
 def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
