@@ -82,9 +82,12 @@ def test_normal_name(typed: str, stored: str, same: bool) -> None:
         ("Caf\u00e9 \u2013 \U0001f680", '"Caf\u00e9 \u2013 \U0001f680"'),
         ("a\nb\tc\x1b", '"a\\nb\\tc\\x1b"'),
         ("", '""'),
+        ('Team "01"', '"Team \\"01\\""'),
+        ("a\\nb", '"a\\\\nb"'),  # a backslash, then n: not a newline
     ],
 )
 def test_quote_name(name: str, shown: str) -> None:
-    """A name in quotes exactly as Trello has it; only control characters are escaped."""
+    """A name in quotes exactly as Trello has it; only control characters, double quotes and
+    backslashes are escaped."""
     assert quote_name(name) == shown
     assert "\n" not in quote_name(name)

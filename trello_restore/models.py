@@ -415,9 +415,17 @@ def normal_name(name: str) -> str:
 
 def quote_name(name: str) -> str:
     """A Trello name for a message: in double quotes, exactly as Trello has it (double spaces
-    included), with only control characters escaped so that the message stays one line."""
+    included), with only control characters escaped so that the message stays one line, and
+    a double quote or a backslash in it escaped so that the name's end is plain to see
+    (``"Team \\"01\\""``)."""
     shown = "".join(
-        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        ("\\" + ch if ch in _QUOTED else ch.encode("unicode_escape").decode("ascii"))
+        if ch in _QUOTED or unicodedata.category(ch) == "Cc"
+        else ch
         for ch in name
     )
     return f'"{shown}"'
+
+
+#: What ``quote_name`` escapes with a backslash besides the control characters.
+_QUOTED = frozenset('"\\')
