@@ -70,7 +70,13 @@ def _summary(result: Result, code: ExitCode = ExitCode.OK) -> dict[str, Any]:
 
 
 def _scope(s: Scenario, sb: Sandbox) -> Scope:
-    return Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    """Option set b's scope: its --removed-by narrows the plan, so its state is its own."""
+    return Scope(
+        api_url=sb.base_url,
+        account_id=s.mover.id,
+        named_boards=(s.team.id,),
+        covers=(("--removed-by", s.mover.username),),
+    )
 
 
 def _new_incident(s: Scenario) -> int:
@@ -541,10 +547,15 @@ def test_documented_nightly_run_keeps_deliberate_removals(
     moved = _move_to_archive(scenario, dawn, other)
     assert moved
 
-    # The guard the README used to show (removed_by = the lead) would put the member back.
+    # The guard the README used to show (removed_by = the lead) would put the member back,
+    # over the window the next cron run covers (its own last run: the README's job is
+    # narrowed by cause = "move", which that guard is not, so it has a state of its own).
+    recorded = json.loads(Path(night1["last_run"]["state_file"]).read_text())
+    cutoff = datetime.fromisoformat(recorded["last_run"].replace("Z", "+00:00")) - OVERLAP
+    assert recorded["covers"] == "--cause move"
     old_guard = ["--cause", "any", "--removed-by", scenario.mover.username]
-    old = invoke("--config", str(config), "--since", "last-run", *old_guard, "--dry-run",
-                 "--format", "json")  # fmt: skip
+    old = invoke("--config", str(config), "--since", cutoff.isoformat(), *old_guard,
+                 "--dry-run", "--format", "json")  # fmt: skip
     assert old.exit_code == 0, old.output
     planned = {(c["card"]["id"], c["member"]["id"]) for c in json.loads(old.stdout)["changes"]
                if c["action"] == "add_member_to_card"}  # fmt: skip

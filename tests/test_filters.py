@@ -14,6 +14,7 @@ import json
 import os
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -116,10 +117,15 @@ def test_a_typo_in_a_cron_run_writes_nothing_and_keeps_last_run(
         assert _writes(sb, start) == []
         assert path.read_bytes() == recorded
 
+    # The corrected run has no last run of its own: it continues from the plain run's (which
+    # covers all it does), restores, and records its own; the plain run's stays as it was (a
+    # narrowed run must not move the cutoff of one that covers more).
     fixed = invoke(*cron, "--removed-by", s.mover.username, "--quiet")
     assert fixed.exit_code == 0, fixed.output
     assert _writes(sb)
-    assert path.read_bytes() != recorded
+    assert path.read_bytes() == recorded
+    own = state_file(state_dir, replace(scope, covers=(("--removed-by", s.mover.username),)))
+    assert json.loads(own.read_text())["covers"] == f"--removed-by {s.mover.username}"
 
 
 def test_every_unmatched_value_is_named_in_one_line(

@@ -127,7 +127,8 @@ def test_a_last_run_in_the_future_is_refused(
     assert path.read_bytes() == before
     assert len(_writes(sb)) == writes
     # A last run in the past (here: the one recorded) is continued from as before.
-    scope = Scope(sb.base_url, scenario.mover.id, (scenario.team.id,))
+    scope = Scope(sb.base_url, scenario.mover.id, (scenario.team.id,),
+                  covers=(("--removed-by", scenario.mover.username),))  # fmt: skip
     assert state_file(home / "state", scope) == path
     doc["last_run"] = first["since"]
     path.write_text(json.dumps(doc))

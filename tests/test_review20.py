@@ -1,17 +1,22 @@
-"""Review 20, follow-ups in messages, over the command line against the sandbox.
+"""Review 20, follow-ups over the command line against the sandbox.
 
-``last-run`` set in the environment or the config file is named there in every error of the
-last-run state (none recorded yet, damaged, in the future), not as ``--since``, an option the
-user never gave.
+A run narrowed by a filter (``--card``, ``--removed-by``, …) keeps a last-run state of its own:
+a trial on one card must not move the nightly job's cutoff past the rest of an incident (it
+did: the state was named by the boards alone). ``last-run`` set in the environment or the
+config file is named there in every error of the last-run state (none recorded yet, damaged,
+in the future), not as ``--since``, an option the user never gave.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from trello_restore.errors import ExitCode
+from trello_restore.errors import ExitCode, UsageError
+from trello_restore.lastrun import Scope, record_last_run, state_file
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, one_line_error
@@ -67,3 +72,85 @@ def test_last_run_errors_name_where_last_run_was_set(
         "TRELLO_RESTORE_SINCE = last-run: the last run recorded in",
         "is later than now",
     )
+
+
+def test_a_narrowed_run_does_not_move_the_nightly_cutoff(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly job (no filter) last ran two hours ago; an hour ago a list move dropped
+    members from three cards; a trial run by hand restores one of them (``--card``). The next
+    nightly run still covers the whole incident: the trial recorded a last run of its own, and
+    the nightly's is as it was. (Before, the trial moved the nightly's cutoff to its own start,
+    and the nightly found nothing to do.)"""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s, w = scenario, scenario.world
+    now = datetime.now(UTC)
+    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", nightly, now - timedelta(hours=2))
+    recorded = path.read_bytes()
+    at = now - timedelta(hours=3)
+    with w.lock:
+        owls = [w.add_member(f"trialowl{i}", f"Trial Owl {i}", at) for i in (1, 2)]
+        for m in owls:
+            w.add_member_to_board(s.team.id, m.id, s.mover.id, "normal", at)
+        lst = w.create_list(s.team.id, "Trial sprint", s.mover.id, at)
+        cards = [w.create_card(lst.id, f"Trial #{i}", s.mover.id, at) for i in range(3)]
+        for card in cards:
+            for m in owls:
+                w.add_member_to_card(card.id, m.id, s.mover.id, at)
+        moved = w.move_list_to_board(lst.id, s.archive.id, s.mover.id, now - timedelta(hours=1))
+    lost = {(e.card_id, e.member_id) for e in moved.removals}
+    assert {c for c, _ in lost} == {c.id for c in cards}
+
+    def on_cards() -> set[tuple[str, str]]:
+        with w.lock:
+            return {(c, m) for c, m in lost if m in w.cards[c].id_members}
+
+    trial = invoke("--board", s.team.id, "--card", cards[0].short_link, "--since",
+                   (now - timedelta(hours=1, minutes=1)).isoformat(), "--add-to-board", "--yes",
+                   "-q")  # fmt: skip
+    assert trial.exit_code == ExitCode.OK, trial.output
+    assert on_cards() == {(c, m) for c, m in lost if c == cards[0].id}
+    assert path.read_bytes() == recorded  # the nightly's cutoff, as it was
+    own = state_file(home / "state", Scope(sb.base_url, s.mover.id, (s.team.id,),
+                                           covers=(("--card", cards[0].short_link),)))  # fmt: skip
+    assert json.loads(own.read_text())["covers"] == f"--card {cards[0].short_link}"
+
+    night = invoke("--board", s.team.id, "--since", "last-run", "--add-to-board", "--yes",
+                   "--format", "json", "-q")  # fmt: skip
+    assert night.exit_code == ExitCode.OK, night.output
+    summary = json.loads(night.stdout)
+    assert summary["outcome"] == "applied", summary
+    assert summary["last_run"]["state_file"] == str(path)
+    assert on_cards() == lost  # the rest of the incident, restored
+
+
+def test_a_narrowed_run_continues_from_the_latest_run_that_covers_it(tmp_path: Path) -> None:
+    """Without a last run of its own, a run continues from the latest recorded of the runs of
+    the same boards and kinds with fewer of its filters; never from one with other kinds, a
+    filter it lacks, or a damaged state; and it says so in the log."""
+    from trello_restore.lastrun import OVERLAP, read_last_run
+
+    base = Scope("https://api.trello.com/1", "a" * 24, ("b" * 24,))
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    narrowed = Scope(base.api_url, base.account_id, base.named_boards,
+                     covers=(("--by", "noahk"), ("--card", "abc123")))  # fmt: skip
+    with pytest.raises(UsageError, match="with --by noahk --card abc123 is recorded yet"):
+        read_last_run(tmp_path, narrowed)
+    record_last_run(tmp_path, base, t0)
+    assert read_last_run(tmp_path, narrowed) == t0 - OVERLAP
+    by = Scope(base.api_url, base.account_id, base.named_boards, covers=(("--by", "noahk"),))
+    record_last_run(tmp_path, by, t0 + timedelta(hours=1))
+    assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=1) - OVERLAP
+    # Later, but not covering it: another kind, another filter.
+    for covers in ((("--restore", "archived"),), (("--list", "Review"),)):
+        other = Scope(base.api_url, base.account_id, base.named_boards, covers=covers)
+        record_last_run(tmp_path, other, t0 + timedelta(hours=2))
+    assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=1) - OVERLAP
+    state_file(tmp_path, by).write_text("{", encoding="utf-8")  # damaged: skipped
+    assert read_last_run(tmp_path, narrowed) == t0 - OVERLAP
+    record_last_run(tmp_path, narrowed, t0 + timedelta(hours=3))  # its own, first
+    assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=3) - OVERLAP
+    assert read_last_run(tmp_path, base) == t0 - OVERLAP  # the broader run's, untouched

@@ -3,7 +3,12 @@
 One small JSON file per *scope* in ``<state_dir>/last-run/``: its name is derived from the API
 URL, the token's account, the board ids named with ``--board`` and the id of the workspace named
 with ``--workspace`` (not the workspace's boards, so a board added to the workspace later is
-covered from the last run on). The file holds when the last successful run started; a run
+covered from the last run on), and what a run covers less than all the members (``covers``:
+``--restore`` other than members, and each filter that narrows the plan). A run narrowed by a
+filter (a trial on one ``--card``, a guard with ``--by``) keeps a state of its own: it must not
+move the cutoff of a run that covers more, whose next window would then skip the rest of an
+incident; before it has one, it continues from a run that covers all it does. A plain members
+run keeps the name it always had. The file holds when the last successful run started; a run
 with ``--since last-run`` starts ``OVERLAP`` earlier, to allow for a clock that differs from
 Trello's (re-reading a few minutes twice is harmless: members already back are skipped).
 
@@ -15,16 +20,21 @@ same cutoff next time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
+from trello_restore.models import PlanOptions
 from trello_restore.parsing import load_json
 from trello_restore.timeparse import check_last_run_not_future
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
@@ -53,26 +63,79 @@ class Scope:
     board_ids: tuple[str, ...] = ()
     #: Their names, by id (what the locks' messages say; neither a key nor compared).
     board_names: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: What the run covers less than all the members (``covers``): none for a plain run.
+    covers: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
-        """16 hex digits naming this scope's state file."""
-        doc = {
+        """16 hex digits naming this scope's state file (a plain run's as it always was)."""
+        doc: dict[str, Any] = {
             "api_url": self.api_url.rstrip("/"),
             "account": self.account_id,
             "boards": sorted(set(self.named_boards)),
             "workspace": self.workspace_id,
         }
+        if self.covers:
+            doc["covers"] = [list(pair) for pair in self.covers]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+    def broader(self) -> list[Scope]:
+        """The scopes of the same boards, kinds and mode with fewer of this one's filters
+        (``FILTERS``), each of which covers all this one does: the runs a narrowed run may
+        continue from before it has a last run of its own."""
+        filters = [pair for pair in self.covers if pair[0] in FILTERS]
+        return [
+            replace(self, covers=tuple(p for p in self.covers if p not in dropped))
+            for n in range(1, len(filters) + 1)
+            for dropped in itertools.combinations(filters, n)
+        ]
+
+    @property
+    def options_text(self) -> str:
+        """``covers`` as the command line says it (``--restore archived --by noahk``)."""
+        return " ".join(f"{flag} {value}" if value else flag for flag, value in self.covers)
 
     def describe(self) -> dict[str, Any]:
         """What the state file records besides the time (to check it and for people)."""
-        return {
+        doc: dict[str, Any] = {
             "api_url": self.api_url.rstrip("/"),
             "account_id": self.account_id,
             "boards": sorted(set(self.named_boards)),
             "workspace": self.workspace_id,
         }
+        if self.covers:
+            doc["covers"] = self.options_text
+        return doc
+
+
+#: The options of ``covers`` that narrow a plan (without one, a run covers more); the others
+#: (``--restore``, ``--mode``) say what is planned.
+FILTERS = frozenset({"--removed-by", "--by", "--cause", "--only-recorded", "--list", "--card"})
+
+
+def covers(options: PlanOptions) -> tuple[tuple[str, str], ...]:
+    """What a run with ``options`` covers less than all the members, as (option, value)
+    pairs in the command line's words: ``--restore`` other than members alone, and each filter
+    (``--removed-by``, ``--by``, ``--cause``, ``--only-recorded``, ``--mode ever-added``,
+    ``--list``, ``--card``). Not ``--since``/``--until`` (the window is what the state records)
+    nor ``--add-to-board`` (a run that leaves changes blocked records nothing)."""
+    pairs: list[tuple[str, str]] = []
+    if options.restore != frozenset({"members"}):
+        pairs.append(("--restore", ",".join(sorted(options.restore))))
+    for flag, value in (
+        ("--removed-by", options.removed_by),
+        ("--by", options.by),
+        ("--cause", options.cause),
+        ("--mode", options.mode if options.mode != "removed" else None),
+    ):
+        if value is not None:
+            pairs.append((flag, value))
+    if options.only_recorded:
+        pairs.append(("--only-recorded", ""))
+    for flag, values in (("--list", options.lists), ("--card", options.cards)):
+        if values is not None:
+            pairs.append((flag, ",".join(sorted(values))))
+    return tuple(pairs)
 
 
 def state_file(state_dir: Path, scope: Scope) -> Path:
@@ -89,13 +152,29 @@ def read_last_run(
 
     ``UsageError`` when no run has been recorded for this scope (the first run needs a date),
     or (given ``now``) when the recorded run is later than now, as ``--since`` in the future
-    is; ``InputFileError`` when the file is damaged or belongs to another scope."""
+    is; ``InputFileError`` when the file is damaged or belongs to another scope.
+
+    A run narrowed by filters that has no last run of its own yet continues from the last run
+    of the same boards and kinds with fewer filters, the latest recorded (``Scope.broader``):
+    a dry run trying a filter, or a new guard, starts where the main job is."""
     path = state_file(state_dir, scope)
+    if not path.exists():
+        found = _broader_run(state_dir, scope, now)
+        if found is not None:
+            logger.info(
+                "%s: no run with %s is recorded yet; continuing from the last run %s (%s)",
+                label,
+                scope.options_text,
+                f"with {found.options_text}" if found.covers else "without its filters",
+                state_file(state_dir, found),
+            )
+            scope, path = found, state_file(state_dir, found)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        options = f" with {scope.options_text}" if scope.covers else ""
         raise UsageError(
-            f"{label}: no successful run on these boards is recorded yet "
+            f"{label}: no successful run on these boards{options} is recorded yet "
             f"({path} does not exist); pass a date or age the first time, e.g. --since 7d, "
             "and later runs continue from the last successful one"
         ) from None
@@ -129,6 +208,22 @@ def read_last_run(
     if now is not None:
         check_last_run_not_future(when, now, path, label)
     return when.astimezone(UTC) - OVERLAP
+
+
+def _broader_run(state_dir: Path, scope: Scope, now: datetime | None) -> Scope | None:
+    """Of the runs that cover all ``scope`` does (``Scope.broader``), the one whose recorded
+    last run is the latest; None when none is recorded (or can be read)."""
+    best: tuple[datetime, Scope] | None = None
+    for other in scope.broader():
+        if not state_file(state_dir, other).exists():
+            continue
+        try:
+            when = read_last_run(state_dir, other, now=now)
+        except UsageError:  # damaged, or in the future: said when read as its own
+            continue
+        if best is None or when > best[0]:
+            best = (when, other)
+    return best[1] if best is not None else None
 
 
 def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:

@@ -28,12 +28,13 @@ from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
-from trello_restore.lastrun import Scope, is_last_run, read_last_run
+from trello_restore.lastrun import Scope, covers, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
 from trello_restore.planner import build_plan
 from trello_restore.planner_scope import resolve_filters
+from trello_restore.report import plan_warnings
 from trello_restore.run_apply import (
     ApplyRequest,
     Progress,
@@ -439,6 +440,7 @@ def _make_plan(
                 workspace_id=workspace_id,
                 board_ids=tuple(sorted(b.id for b in boards)),
                 board_names=tuple((b.id, b.name) for b in boards),
+                covers=covers(options),
             )
             if on_scope is not None:
                 on_scope(scope)
@@ -511,6 +513,7 @@ def _make_plan(
             named_boards=fetched.named,
         )
         plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
+    warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
     meta = PlanMeta(
         tool_version=__version__,
         created_at=created_at,
