@@ -90,11 +90,13 @@ def live(
     gone: str | None = None,
     card_board: str | None = "b1",
     lists: dict[str, bool] | None = None,
+    list_names: dict[str, str] | None = None,
     **card: Any,
 ) -> LiveBoard:
     """Board ``b1`` now: card ``k1`` (on ``card_board``; None: no such card) with ``card``'s
-    fields (``closed``, ``list_id``, ``desc``, ``due``, …), and ``lists`` (list id → archived;
-    None: not read); ``gone``: the board cannot be read, and why."""
+    fields (``closed``, ``list_id``, ``desc``, ``due``, …), ``lists`` (list id → archived;
+    None: not read) and ``list_names`` (list id → name, as the live read names them);
+    ``gone``: the board cannot be read, and why."""
     if gone is not None:
         return LiveBoard("b1", None, {}, gone)
     cards = {}
@@ -104,7 +106,7 @@ def live(
         cards["k1"] = CardState(
             "k1", "Ship it", "AbCd1234", card_board, list_id, closed, (), **fields
         )
-    return LiveBoard("b1", cards, {}, lists=lists)
+    return LiveBoard("b1", cards, {}, lists=lists, list_names=list_names or {})
 
 
 # ----------------------------------------------------------------------------- deciders
@@ -150,6 +152,12 @@ def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:
     elsewhere = live(list_id="l1", lists={"l1": False})
     assert kind_of(MOVE.action).decide(MOVE, elsewhere, ctx) == (
         "drifted",
+        'list "Next" (l2) is not a list of the card\'s board (moving cards across boards is out '
+        "of scope): left alone",
+    )
+    unnamed = replace(MOVE, value_name="")
+    assert kind_of(MOVE.action).decide(unnamed, elsewhere, ctx) == (
+        "drifted",
         "list l2 is not a list of the card's board (moving cards across boards is out of "
         "scope): left alone",
     )
@@ -171,8 +179,17 @@ def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:
         (LIST_OPEN, live(lists={"l1": False}), False, ("already_satisfied", "")),
         (MOVE, live(list_id="l1"), False, None),
         (MOVE, live(list_id="l2"), True, ("applied", "")),
+        # A list by its name: the live read's (Trello's now), else the plan's; else its id.
         (MOVE, live(list_id="l3"), False,
-         ("drifted", "its idList was changed since (now l3, expected l1): left alone")),
+         ("drifted", 'its list was changed since (now l3, expected "Doing"): left alone')),
+        (MOVE, live(list_id="l3", list_names={"l3": "Review", "l1": "Done"}), False,
+         ("drifted", 'its list was changed since (now "Review", expected "Done"): left alone')),
+        (replace(MOVE, list_name=""), live(list_id="l3"), False,
+         ("drifted", "its list was changed since (now l3, expected l1): left alone")),
+        # Two lists of one name: their ids too.
+        (MOVE, live(list_id="l3", list_names={"l3": "Doing"}), False,
+         ("drifted", 'its list was changed since (now "Doing" (l3), expected "Doing" (l1)): '
+                     "left alone")),
         (DUE, live(due="2026-11-02T00:00:00Z"), False, None),  # the same instant
         (DUE, live(due=None), False,
          ("drifted", "its due was changed since (now none, expected 2026-11-02): left alone")),
@@ -222,7 +239,9 @@ def test_decide_value(change: ValueChange, board: LiveBoard, resumed: bool, want
         # Back to the value seen by hand: the undo's goal, reached; nothing to write.
         (UNARCHIVE, live(closed=True), False, ("already_satisfied", "")),
         (MOVE, live(list_id="l3"), True,
-         ("drifted", "its idList was changed since (now l3, expected l2): left alone")),
+         ("drifted", 'its list was changed since (now l3, expected "Next"): left alone')),
+        (MOVE, live(list_id="l3", list_names={"l3": "Review"}), True,
+         ("drifted", 'its list was changed since (now "Review", expected "Next"): left alone')),
         (MOVE, live(list_id="l1"), False, ("already_satisfied", "")),  # moved back by hand
         (LIST_OPEN, live(lists={"l1": False}), False, None),
     ],
@@ -243,8 +262,11 @@ def test_decide_value_undo(
         (LIST_OPEN, live(lists={}), (None, GONE_LIST)),
         (UNARCHIVE, live(closed=False), ("applied", SET)),
         (UNARCHIVE, live(closed=True), ("not_applied", UNSET)),
-        (MOVE, live(list_id="l3"), (None, "its idList is now l3, neither the value seen before "
+        (MOVE, live(list_id="l3"), (None, "its list is now l3, neither the value seen before "
                                           "the write nor the one written")),
+        (MOVE, live(list_id="l3", list_names={"l3": "Review"}),
+         (None, 'its list is now "Review", neither the value seen before the write nor the one '
+                "written")),
     ],
 )  # fmt: skip
 def test_resolve_value(change: ValueChange, board: LiveBoard, want: Resolution) -> None:
@@ -481,6 +503,16 @@ def test_cannot_tell_lines() -> None:
 def test_show(field: str, value: FieldValue, text: str) -> None:
     """How a value reads in the plan: dates short, descriptions as first line and length."""
     assert show(field, value) == text
+
+
+def test_show_names_a_list() -> None:
+    """A list by its name when one is known (quoted as a message quotes names), else its id;
+    only ``idList`` values are looked up."""
+    names = {"l1": 'Team "A"', "l2": ""}
+    assert show("idList", "l1", names) == '"Team \\"A\\""'
+    assert show("idList", "l2", names) == "l2"
+    assert show("idList", "l3", names) == "l3"
+    assert show("name", "l1", names) == '"l1"'
 
 
 def test_desc_diff() -> None:

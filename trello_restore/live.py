@@ -48,8 +48,9 @@ _MEMBERSHIPS_QUERY = {
     "memberships_member": STATE_QUERY["memberships_member"],
     "memberships_member_fields": STATE_QUERY["memberships_member_fields"],
 }
-#: The same read with every list of the board (archived ones included) and its archive state.
-_LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "closed"}
+#: The same read with every list of the board (archived ones included), its archive state and
+#: its name (a drifted card move's reason names the lists).
+_LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "name,closed"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class LiveBoard:
     members: dict[str, MemberRef] = field(default_factory=dict)
     #: The board's name now ("" when not read).
     name: str = ""
+    #: List id → the list's name now, for the lists of ``lists`` (empty when not read).
+    list_names: dict[str, str] = field(default_factory=dict)
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""
@@ -130,15 +133,34 @@ def _read_board(
     while the cards are read (its error raised after the cards', as when read in turn)."""
     if pool is None:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields)}
-        memberships, listed, members, name = _read_state(api, board_id, lists=lists)
-        return LiveBoard(board_id, cards, memberships, lists=listed, members=members, name=name)
+        state = _read_state(api, board_id, lists=lists)
+        return _live_board(board_id, cards, state)
     later = pool.submit(_read_state, api, board_id, lists=lists)
     try:
         cards = {c.id: c for c in board_cards(api, board_id, fields=fields, pool=pool)}
     finally:
         wait([later])
-    memberships, listed, members, name = later.result()
-    return LiveBoard(board_id, cards, memberships, lists=listed, members=members, name=name)
+    return _live_board(board_id, cards, later.result())
+
+
+#: What ``_read_state`` gives: memberships, lists (id → archived, or None), members' names,
+#: the board's name, and the lists' names (id → name).
+_State = tuple[
+    dict[str, Membership], dict[str, bool] | None, dict[str, MemberRef], str, dict[str, str]
+]
+
+
+def _live_board(board_id: str, cards: dict[str, CardState], state: _State) -> LiveBoard:
+    memberships, listed, members, name, list_names = state
+    return LiveBoard(
+        board_id,
+        cards,
+        memberships,
+        lists=listed,
+        members=members,
+        name=name,
+        list_names=list_names,
+    )
 
 
 def read_state(
@@ -147,15 +169,13 @@ def read_state(
     """One fresh read of a board (``GET /1/boards/{id}``) with its memberships nested
     (deactivated ones included), by member id, and, with ``lists``, every list of it (archived
     ones included): list id → archived; None without ``lists``."""
-    memberships, listed, _, _ = _read_state(api, board_id, lists=lists)
+    memberships, listed, _, _, _ = _read_state(api, board_id, lists=lists)
     return memberships, listed
 
 
-def _read_state(
-    api: TrelloApi, board_id: str, *, lists: bool
-) -> tuple[dict[str, Membership], dict[str, bool] | None, dict[str, MemberRef], str]:
-    """``read_state``, the members' names the memberships embed (by member id) and the
-    board's name."""
+def _read_state(api: TrelloApi, board_id: str, *, lists: bool) -> _State:
+    """``read_state``, the members' names the memberships embed (by member id), the board's
+    name and, with ``lists``, the lists' names (by list id)."""
     raw = api.get(f"boards/{board_id}", _LISTS_QUERY if lists else _MEMBERSHIPS_QUERY)
     what = "memberships and lists" if lists else "memberships"
     memberships = raw.get("memberships") if isinstance(raw, dict) else None
@@ -170,7 +190,8 @@ def _read_state(
         m["member"] for m in memberships if isinstance(m.get("member"), dict)
     )
     name = state.name if isinstance(raw.get("name"), str) else ""
-    return state.memberships, state.list_closed if lists else None, members, name
+    listed_names = state.lists if lists else {}
+    return state.memberships, state.list_closed if lists else None, members, name, listed_names
 
 
 def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:

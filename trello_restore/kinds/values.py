@@ -41,6 +41,7 @@ from trello_restore.models import (
     ValueChange,
     format_date,
     parse_date,
+    quote_name,
 )
 from trello_restore.words import actor, card_url, when
 
@@ -72,10 +73,6 @@ def same(field: str, a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _where(c: ValueChange) -> str:
-    return "list" if c.object_type == "list" else "card"
-
-
 def live_value(c: ValueChange, live: LiveBoard) -> object:
     """The changed field's value now, or ``_GONE`` when its card or list is gone or on another
     board (``live.cards`` must not be None)."""
@@ -99,16 +96,27 @@ def live_value(c: ValueChange, live: LiveBoard) -> object:
 
 
 def _gone(c: ValueChange) -> str:
-    return f"the {_where(c)} was deleted or moved to another board"
+    return f"the {c.object_type} was deleted or moved to another board"
 
 
-def _changed(c: ValueChange, now: object, wanted: FieldValue) -> str:
-    shown, expected = show(c.field, now), show(c.field, wanted)
+def _list_names(c: ValueChange, live: LiveBoard) -> dict[str, str]:
+    """List id → name for a card move's text: the plan's names of the target and the card's
+    list, and the live read's of every list of the board (Trello's now: they win)."""
+    return {str(c.value): c.value_name, c.list_id: c.list_name, **live.list_names}
+
+
+def _changed(c: ValueChange, now: object, wanted: FieldValue, live: LiveBoard) -> str:
+    """Why a change drifted: the field now and as expected, a list by its name if known."""
+    lists = _list_names(c, live) if c.field == "idList" else None
+    shown, expected = show(c.field, now, lists), show(c.field, wanted, lists)
     if _within_a_second(c.field, now, wanted):  # shown to the second: Trello's own form
         shown, expected = str(now), str(wanted)
+    elif shown == expected and lists is not None:  # two lists of one name: their ids too
+        shown, expected = f"{shown} ({now})", f"{expected} ({wanted})"
     elif shown == expected:  # a description's first line and length
         expected += ", differing further on"
-    return f"its {c.field} was changed since (now {shown}, expected {expected}): left alone"
+    what = "list" if lists is not None else c.field
+    return f"its {what} was changed since (now {shown}, expected {expected}): left alone"
 
 
 def _within_a_second(field: str, a: object, b: object) -> bool:
@@ -138,7 +146,7 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
         return ("applied", "") if resumed else ("already_satisfied", "")
     if same(c.field, now, c.expected):
         return None
-    return "drifted", _changed(c, now, c.expected)
+    return "drifted", _changed(c, now, c.expected, live)
 
 
 def decide_move(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
@@ -146,8 +154,9 @@ def decide_move(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     by hand to name another board's list (or no list) is left alone, since moving cards across
     boards is out of scope (design.md §10.1)."""
     if live.lists is not None and str(c.value) not in live.lists:
+        target = f"{quote_name(c.value_name)} ({c.value})" if c.value_name else str(c.value)
         return "drifted", (
-            f"list {c.value} is not a list of the card's board (moving cards across boards is "
+            f"list {target} is not a list of the card's board (moving cards across boards is "
             "out of scope): left alone"
         )
     return decide_value(c, live, resumed=resumed)
@@ -168,7 +177,7 @@ def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Deci
         return None
     if same(c.field, now, c.expected):
         return ("undone", "") if resumed else ("already_satisfied", "")
-    return "drifted", _changed(c, now, c.value)
+    return "drifted", _changed(c, now, c.value, live)
 
 
 def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
@@ -182,9 +191,10 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
         return "applied", SET
     if same(c.field, now, c.expected):
         return "not_applied", UNSET
+    lists = _list_names(c, live) if c.field == "idList" else None
     return None, (
-        f"its {c.field} is now {show(c.field, now)}, neither the value seen before the write nor "
-        "the one written"
+        f"its {'list' if lists is not None else c.field} is now {show(c.field, now, lists)}, "
+        "neither the value seen before the write nor the one written"
     )
 
 
@@ -201,10 +211,12 @@ def _date_text(text: str) -> str:
     return when(d, seconds=False)
 
 
-def show(field: str, value: object) -> str:
+def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> str:
     """A field's value as the plan's text shows it: dates without seconds (a date alone at
     midnight UTC), ``none`` for no date, names quoted, descriptions as their first line and
-    length, flags in words."""
+    length, flags in words, a list (``idList``) by its name in ``lists`` (id → name) if any."""
+    if field == "idList" and lists and isinstance(value, str) and lists.get(value):
+        return quote_name(lists[value])
     if value is None:
         return "none"
     if isinstance(value, bool):
