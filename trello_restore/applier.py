@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import ChainMap
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Set
 from functools import partial
 from pathlib import Path
@@ -63,7 +64,7 @@ from trello_restore.live import (
     refusal,
 )
 from trello_restore.locks import apply_lock, lock_names
-from trello_restore.models import Change, MemberRef, Plan
+from trello_restore.models import Change, MemberRef, Plan, ValueChange
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.runner import (
     SKIPPED_DONE,
@@ -250,7 +251,8 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
             todo.append(c)
     if not todo:
         return
-    lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists}
+    # The lists of a board where a card is unarchived too: the list it shows in may be archived.
+    lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists or _unarchives(c)}
     fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}
     live = read_live(
         run.api,
@@ -260,6 +262,8 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
         fields_of=fields_of,
         readers=run.options.workers,
     )
+    for line in _archived_targets(todo, live):
+        logger.warning("%s", line)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
         member: f'board "{names[board]}"' if names.get(board) else f"board {board}"
@@ -279,6 +283,20 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     if run.options.dry_run:
         would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
         foreseen_refusals(run.api, would, live)
+
+
+def _unarchives(c: Change) -> bool:
+    return isinstance(c, ValueChange) and c.action == "set_card_closed" and not c.value
+
+
+def _archived_targets(changes: list[Change], live: Mapping[str, LiveBoard]) -> list[str]:
+    """The warnings for the lists archived now that ``changes`` put open cards back into
+    (``report.archived_targets``), from the live read: said before anything is written."""
+    from trello_restore.report import archived_targets
+
+    closed = {i: c for lb in live.values() for i, c in (lb.lists or {}).items()}
+    cards = ChainMap(*(lb.cards for lb in live.values() if lb.cards is not None))
+    return archived_targets(changes, closed, cards)
 
 
 def _decided(
