@@ -10,6 +10,7 @@ the environment: the caller passes credentials and directories in.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -194,8 +195,16 @@ def plan_outcomes(plan: Plan) -> int:
 
 
 def _open_api(
-    api_url: str, key: str, token: str, read_retries: int, request_timeout: float | None = None
+    api_url: str,
+    key: str,
+    token: str,
+    read_retries: int,
+    request_timeout: float | None,
+    options: ApplyOptions,
 ) -> TrelloApi:
+    """The run's API session. Its reads wait out a 429 for the ``options``' rate window and
+    back off by their ``backoff_s``, as the writes do (``limits.window_seconds``, a sandbox's
+    time scale), not for Trello's default window."""
     from trello_restore.api import ApiSettings, TrelloApi
 
     # No HTTP cache: applying reads only live state, which is never served from a cache.
@@ -207,8 +216,26 @@ def _open_api(
         read_retries=read_retries,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        rate_window_s=options.window_s,
+        backoff_s=options.backoff_s,
     )
     return TrelloApi(settings)
+
+
+def _whole_run(
+    report: ApplyReport, api: TrelloApi, sent: int, limited: int, started: float
+) -> ApplyReport:
+    """``report`` with its requests, 429s and seconds counted over the whole command, from its
+    first request on (``sent`` and ``limited`` are the api's counts then, ``started`` the
+    ``time.monotonic()``): the account read, the earlier journals' checks and the live reads
+    before the first write included, with their retries and waits, not the writing phase's
+    alone (a 429 storm on ``members/me`` is seen in the summary)."""
+    return replace(
+        report,
+        requests_sent=api.requests_sent - sent,
+        rate_limited=api.rate_limited - limited,
+        seconds=time.monotonic() - started,
+    )
 
 
 def _span(age: timedelta) -> str:
@@ -276,7 +303,11 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     # Offline, or made for another API URL: refused before any request (members/me would send
     # the credentials to an API the plan was not made for).
     check_plan_target(meta, req.api_url)
-    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
+    started = time.monotonic()
+    with _open_api(
+        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+    ) as api:
+        sent, limited = api.requests_sent, api.rate_limited
         # Every request of the run under one limiter from the first (members/me) on: one the
         # limiter did not send would read, in Trello's count, as another client's for a window.
         api.use_limiter(req.options.make_limiter())
@@ -313,9 +344,10 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             # Created by its first outcome: a run that cannot start leaves no journal.
             journal = Journal.open(req.journal_path, header, defer=True)
         try:
-            return apply_plan(
+            report = apply_plan(
                 req.plan, meta, api, journal, req.options, progress, lock_dir=req.lock_dir
             )
+            return _whole_run(report, api, sent, limited, started)
         finally:
             if journal is not None:
                 journal.close()
@@ -365,13 +397,17 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     any write."""
     from trello_restore.undo import undo_journal
 
-    with _open_api(req.api_url, req.key, req.token, req.read_retries, req.request_timeout) as api:
+    started = time.monotonic()
+    with _open_api(
+        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+    ) as api:
+        sent, limited = api.requests_sent, api.rate_limited
         api.use_limiter(req.options.make_limiter())  # from the first request on (run_apply)
         journal = req.journal
         if not req.options.dry_run:
             journal = Journal.open(journal.path, journal.header)
         try:
-            return undo_journal(
+            report = undo_journal(
                 journal,
                 api,
                 req.options,
@@ -379,5 +415,6 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
                 progress=progress,
                 lock_dir=req.lock_dir,
             )
+            return _whole_run(report, api, sent, limited, started)
         finally:
             journal.close()
