@@ -992,7 +992,9 @@ def board_memberships(call: Call) -> list[JSON]:
 
 def put_board_member(call: Call) -> JSON:
     """``PUT /1/boards/{id}/members/{idMember}``: ``type`` admin|normal|observer (default
-    normal). Answers ``{id, members, memberships}`` (shape of the email variant; unconfirmed)."""
+    normal). Answers ``{id, members, memberships}`` (shape of the email variant; unconfirmed).
+    ``400 cannot change the type of the last admin of the board`` for the only active admin
+    made normal or observer (the sandbox's text, see ``World.add_member_to_board``)."""
     world = call.world
     board = _writable(call, _board(call))
     ref = call.path["idMember"]

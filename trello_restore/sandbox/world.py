@@ -55,6 +55,9 @@ NOT_ON_CARD = "member is not on the card"
 NOT_ON_BOARD = "member is not on the board"
 #: Body for removing a board's only active admin (the sandbox's choice: 400, unconfirmed).
 LAST_ADMIN = "cannot remove the last admin of the board"
+#: Body for making a board's only active admin a normal member or an observer (Trello refuses
+#: it, the board would have no admin left; the sandbox's choice of 400 and text, unconfirmed).
+LAST_ADMIN_TYPE = "cannot change the type of the last admin of the board"
 #: Longest card description Trello takes (the sandbox's reading of Trello's 16384-character limit).
 MAX_DESC = 16384
 #: Card fields ``World.set_card_field`` changes, and the Python type of each one's value
@@ -191,6 +194,15 @@ class Board:
         """True for a confirmed, non-deactivated member of any type."""
         m = self.memberships.get(member_id)
         return m is not None and not m.deactivated and not m.unconfirmed
+
+    def is_only_admin(self, member_id: str) -> bool:
+        """True for the board's only active admin (without whom it would have none)."""
+        admins = [
+            m
+            for m, x in self.memberships.items()
+            if x.member_type == "admin" and self.is_active_member(m)
+        ]
+        return admins == [member_id]
 
     @property
     def url(self) -> str:
@@ -631,7 +643,10 @@ class World:
         """``PUT /boards/{id}/members/{idMember}``: add, or change the type of, a board member.
 
         Logs ``addMemberToBoard`` for a new member; a type change is logged as
-        ``makeNormalMemberOfBoard`` (or admin/observer); no change logs nothing.
+        ``makeNormalMemberOfBoard`` (or admin/observer); no change logs nothing. The board's
+        only active admin made a normal member or an observer is refused, ``400 cannot change
+        the type of the last admin of the board`` (the board would be left without an admin;
+        Trello refuses it, its status and text are unconfirmed), and nothing changes.
         """
         board = self.board(board_id)
         if member_id not in self.members:
@@ -640,6 +655,8 @@ class World:
         if existing is not None and not existing.deactivated and not existing.unconfirmed:
             if existing.member_type == member_type:
                 return None
+            if board.is_only_admin(member_id):
+                raise TrelloError(400, LAST_ADMIN_TYPE)
             existing.member_type = member_type
             t = self._tick(at)
             verb = {"admin": "Admin", "normal": "Normal", "observer": "Observer"}[member_type]
@@ -680,14 +697,8 @@ class World:
         ms = board.memberships.get(member_id)
         if ms is None:
             raise TrelloError(400, NOT_ON_BOARD)
-        if ms.member_type == "admin" and board.is_active_member(member_id):
-            admins = [
-                m
-                for m, x in board.memberships.items()
-                if x.member_type == "admin" and board.is_active_member(m)
-            ]
-            if admins == [member_id]:
-                raise TrelloError(400, LAST_ADMIN)
+        if board.is_only_admin(member_id):
+            raise TrelloError(400, LAST_ADMIN)
         t = self._tick(at)
         del board.memberships[member_id]
         action = self._log(
