@@ -10,6 +10,7 @@ in the future), not as ``--since``, an option the user never gave.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,3 +155,22 @@ def test_a_narrowed_run_continues_from_the_latest_run_that_covers_it(tmp_path: P
     record_last_run(tmp_path, narrowed, t0 + timedelta(hours=3))  # its own, first
     assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=3) - OVERLAP
     assert read_last_run(tmp_path, base) == t0 - OVERLAP  # the broader run's, untouched
+
+
+def test_the_plan_reads_wait_out_a_429_for_the_configured_window(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 storm on a dry run's first reads: they are retried after the rate window the run
+    is configured with (``TRELLO_RESTORE_WINDOW_SECONDS``, here a tenth of a second), as the
+    apply's are, not after Trello's default 10 s; the plan comes out."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRELLO_RESTORE_WINDOW_SECONDS", "0.1")
+    mark = len(sb.server.request_log)
+    sb.server.set_options(storm_s=0.3, rate_limit_body="token-db")
+    started = time.monotonic()
+    r = invoke("--board", scenario.team.id, "--since", "2025-01-01", "--dry-run", "-q")
+    took = time.monotonic() - started
+    assert r.exit_code == ExitCode.OK, r.output
+    assert any(q.status == 429 for q in sb.server.request_log[mark:])
+    assert took < 5, took  # one wait of Trello's default window alone is 10 s

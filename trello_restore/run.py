@@ -407,6 +407,8 @@ def _make_plan(
             read_retries=req.read_retries,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            # A 429 is waited out for the rate window the limiter keeps (limits.window_seconds).
+            rate_window_s=req.window_s,
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
         )
