@@ -30,8 +30,12 @@ from trello_restore.sandbox.scenario import generate
 
 from .conftest import SandboxFactory, cli_invoker, one_line_error, sandbox_cli
 
-#: Nesting deeper than the stack: the parsers' ``RecursionError``.
+#: Nesting deeper than the stack, unclosed: the parsers' ``RecursionError`` (Python 3.11), or,
+#: where the stack allows it (3.12 and later), the end of the text where a value should be.
 DEEP = "[" * 1100
+#: Nesting deeper than any Python's parser goes (3.13's takes 5,000 levels): its
+#: ``RecursionError``, said as such.
+ABYSS = "[" * 1_000_000 + "]" * 1_000_000
 #: An integer of more digits than Python converts: the parsers' plain ``ValueError``.
 LONG = "9" * 5000
 SINCE = ("--since", "2025-11-02", "--dry-run")
@@ -203,8 +207,9 @@ def _plan(text: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        (DEEP, "nested too deeply"),
-        (DEEP.encode(), "nested too deeply"),
+        (ABYSS, "nested too deeply"),
+        (ABYSS.encode(), "nested too deeply"),
+        (DEEP, "nested too deeply|Expecting value"),
         ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), f"more than {MAX_DEPTH} levels"),
         ('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), f"more than {MAX_DEPTH}"),
         (LONG, "a number of more than 4300 digits"),
