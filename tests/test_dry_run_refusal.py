@@ -40,6 +40,18 @@ def _writes(sb: Sandbox) -> list[str]:
     return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
 
 
+def _make_observer(sb: Sandbox, board_id: str, me: str) -> None:
+    """The token's member made an observer of the board through the API, another active member
+    made an admin first (Trello keeps a board's last admin)."""
+    board = sb.server.world.boards[board_id]
+    other = next(m for m in board.memberships if m != me and board.is_active_member(m))
+    for member, kind in ((other, "admin"), (me, "observer")):
+        put = sb.session().put(
+            f"{sb.base_url}/boards/{board_id}/members/{member}", params={"type": kind}, timeout=30
+        )
+        assert put.status_code == 200, put.text
+
+
 def test_observer_is_warned_once_per_board_and_nothing_is_written(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -49,10 +61,7 @@ def test_observer_is_warned_once_per_board_and_nothing_is_written(
     assert per_board, "the scenario plans changes"
     me = sb.get("/members/me").json()["id"]
     for board_id in per_board:  # the reviewer's step: made an observer through the API
-        put = sb.session().put(
-            f"{sb.base_url}/boards/{board_id}/members/{me}", params={"type": "observer"}, timeout=30
-        )
-        assert put.status_code == 200, put.text
+        _make_observer(sb, board_id, me)
     sb.server.request_log.clear()
 
     r = sandbox_cli(sb, monkeypatch)("apply", str(plan), "--dry-run")
@@ -140,10 +149,7 @@ def test_undo_dry_run_warns_an_observer_once_per_board(
     assert per_board, "the scenario plans card changes"
     me = sb.get("/members/me").json()["id"]
     for board_id in per_board:
-        put = sb.session().put(
-            f"{sb.base_url}/boards/{board_id}/members/{me}", params={"type": "observer"}, timeout=30
-        )
-        assert put.status_code == 200, put.text
+        _make_observer(sb, board_id, me)
     sb.server.request_log.clear()
 
     r = invoke("undo", str(journal), "--dry-run")
