@@ -105,10 +105,12 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         result = run.make_plan(req.plan, created_at=req.created_at, on_scope=on_scope)
         ui.planned(result)
         logger.info(
-            "plan since %s: %s (%d requests)",
+            "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",
             result.plan.options.since.isoformat(),
             summary_line(result.plan, dry_run=req.dry_run),
             result.requests_sent,
+            result.seconds,
+            result.rate_limited,
         )
         if req.dry_run:
             code = dry_run_exit_code(result.plan, req.detailed_exitcode)
@@ -201,7 +203,11 @@ def run_summary(
             # Fields left alone and what cannot be restored (--restore's value kinds).
             "value_skipped": len(plan.value_skipped),
             "unrestorable": len(plan.unrestorable),
+            # The plan phase's own requests, 429s and wall time (its history fetch); the
+            # apply's are under "apply".
             "plan_requests": result.requests_sent,
+            "plan_rate_limited": result.rate_limited,
+            "plan_seconds": round(result.seconds, 3),
         },
         "apply": report_counts(report),
         "journal": str(once.journal) if once.journal is not None else None,

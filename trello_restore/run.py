@@ -14,6 +14,7 @@ import contextlib
 import difflib
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -181,6 +182,10 @@ class PlanResult:
     meta: PlanMeta
     warnings: tuple[str, ...]
     requests_sent: int = 0
+    #: The plan phase's 429 answers (retries included) and wall time in seconds, from before
+    #: its first request until the plan is made and its kept histories written.
+    rate_limited: int = 0
+    seconds: float = 0.0
     #: What the run covered (None for offline plans).
     scope: Scope | None = None
 
@@ -375,8 +380,10 @@ def make_plan(
 
     The kept histories are written on a thread of their own while the plan is made
     (``fetcher_stored``); it returns (or raises) once they are written."""
+    started = time.monotonic()
     with no_gc(), contextlib.ExitStack() as after:
-        return _make_plan(req, created_at=created_at, on_scope=on_scope, after=after)
+        result = _make_plan(req, created_at=created_at, on_scope=on_scope, after=after)
+    return replace(result, seconds=time.monotonic() - started)
 
 
 def _make_plan(
@@ -388,7 +395,7 @@ def _make_plan(
 ) -> PlanResult:
     account: MemberRef | None = None
     memo: PlanMemo | None = None
-    sent = 0
+    sent = limited = 0
     scope: Scope | None = None
     options = req.options
     if req.exports:
@@ -491,7 +498,7 @@ def _make_plan(
                 if req.history_dir is not None
                 else None
             )
-            sent = api.requests_sent
+            sent, limited = api.requests_sent, api.rate_limited
         source = "api"
     warnings = list(fetched.warnings)
     if memo is not None and memo.plan is not None:
@@ -528,5 +535,10 @@ def _make_plan(
     if memo is not None:
         memo.keep(plan, meta, fetched)
     return PlanResult(
-        plan=plan, meta=meta, warnings=tuple(warnings), requests_sent=sent, scope=scope
+        plan=plan,
+        meta=meta,
+        warnings=tuple(warnings),
+        requests_sent=sent,
+        rate_limited=limited,
+        scope=scope,
     )
