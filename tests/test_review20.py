@@ -174,3 +174,104 @@ def test_the_plan_reads_wait_out_a_429_for_the_configured_window(
     assert r.exit_code == ExitCode.OK, r.output
     assert any(q.status == 429 for q in sb.server.request_log[mark:])
     assert took < 5, took  # one wait of Trello's default window alone is 10 s
+
+
+def _team_lost_at(scenario: Scenario, at: datetime, tag: str) -> set[tuple[str, str]]:
+    """Two new team members on two new cards, made three hours ago, and their list moved to
+    the archive board at ``at``: the (card, member) pairs that move removed."""
+    s, w = scenario, scenario.world
+    made = datetime.now(UTC) - timedelta(hours=3)
+    with w.lock:
+        owls = [w.add_member(f"{tag}owl{i}", f"{tag.title()} Owl {i}", made) for i in (1, 2)]
+        for m in owls:
+            w.add_member_to_board(s.team.id, m.id, s.mover.id, "normal", made)
+        lst = w.create_list(s.team.id, f"{tag.title()} sprint", s.mover.id, made)
+        for i in range(2):
+            card = w.create_card(lst.id, f"{tag.title()} #{i}", s.mover.id, made)
+            for m in owls:
+                w.add_member_to_card(card.id, m.id, s.mover.id, made)
+        moved = w.move_list_to_board(lst.id, s.archive.id, s.mover.id, at)
+    return {(e.card_id, e.member_id) for e in moved.removals}
+
+
+def test_a_run_that_leaves_a_gap_is_not_recorded(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly job last ran two hours ago; a move 90 minutes ago removed members; a run by
+    hand with the same options from an hour ago (after the move) finds nothing and exits 0,
+    but is not recorded as the last run: that would make the next nightly skip the move.
+    A run over an older window (``--until``) does not move the recorded run back either."""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s, now = scenario, datetime.now(UTC)
+    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", nightly, now - timedelta(hours=2))
+    recorded = json.loads(path.read_text())["last_run"]
+    lost = _team_lost_at(s, now - timedelta(minutes=90), "gap")
+    assert lost
+
+    args = ("--board", s.team.id, "--add-to-board", "--yes")
+    late = invoke(*args, "--since", (now - timedelta(hours=1)).isoformat())
+    assert late.exit_code == ExitCode.OK, late.output
+    (warning,) = [x for x in late.stderr.splitlines() if "not recorded as the last run" in x]
+    assert "nothing covered the time between" in warning
+    assert json.loads(path.read_text())["last_run"] == recorded
+
+    old = invoke(*args, "--since", "2025-01-01", "--until", "2025-06-01", "-q")
+    assert old.exit_code == ExitCode.OK, old.output
+    assert json.loads(path.read_text())["last_run"] == recorded  # not moved back
+
+    night = invoke(*args, "--since", "last-run", "--format", "json", "-q")
+    assert night.exit_code == ExitCode.OK, night.output
+    summary = json.loads(night.stdout)
+    assert summary["outcome"] == "applied", summary
+    with s.world.lock:
+        assert {(c, m) for c, m in lost if m in s.world.cards[c].id_members} == lost
+    assert json.loads(path.read_text())["last_run"] > recorded  # and now it moves on
+
+
+def test_a_state_from_an_earlier_version_is_continued_with_a_warning(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A last-run file without ``covers`` was written by a version that recorded narrowed runs
+    in the same file: it is continued from, with one warning saying how to tell and what to
+    do; the run's own record has ``covers``, and the next run says nothing."""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s = scenario
+    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", nightly, datetime.now(UTC) - timedelta(hours=2))
+    doc = json.loads(path.read_text())
+    assert doc["covers"] == ""
+    del doc["covers"]
+    path.write_text(json.dumps(doc))
+    args = ("--board", s.team.id, "--since", "last-run", "--add-to-board", "--yes", "-q")
+    first = invoke(*args)
+    assert first.exit_code == ExitCode.OK, first.output
+    (warning,) = [x for x in first.stderr.splitlines() if "earlier trello-restore" in x]
+    assert str(path) in warning
+    assert "pass --since with the date" in warning
+    assert json.loads(path.read_text())["covers"] == ""
+    again = invoke(*args)
+    assert again.exit_code == ExitCode.OK, again.output
+    assert "earlier trello-restore" not in again.stderr
+
+
+def test_one_member_or_list_spelled_two_ways_is_one_state() -> None:
+    """A username in another case is the same member's state; a list name in another Unicode
+    composition is the same list's (a different case may name another list: kept apart)."""
+    from trello_restore.lastrun import covers
+    from trello_restore.models import PlanOptions
+
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def key(**kw: object) -> tuple[tuple[str, str], ...]:
+        return covers(PlanOptions(since=since, **kw))  # type: ignore[arg-type]
+
+    assert key(by="FarahK") == key(by="farahk") == (("--by", "farahk"),)
+    assert key(removed_by="ZoeC") == (("--removed-by", "zoec"),)
+    assert key(lists=frozenset({"Caf\u00e9"})) == key(lists=frozenset({"Cafe\u0301"}))
+    assert key(lists=frozenset({"Review"})) != key(lists=frozenset({"review"}))
+    assert key() == ()

@@ -30,7 +30,7 @@ from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
-from trello_restore.models import PlanOptions
+from trello_restore.models import PlanOptions, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.timeparse import check_last_run_not_future
 
@@ -123,8 +123,9 @@ def covers(options: PlanOptions) -> tuple[tuple[str, str], ...]:
     if options.restore != frozenset({"members"}):
         pairs.append(("--restore", ",".join(sorted(options.restore))))
     for flag, value in (
-        ("--removed-by", options.removed_by),
-        ("--by", options.by),
+        # A username in any case is the same member (Trello's usernames are lower case).
+        ("--removed-by", options.removed_by and options.removed_by.lower()),
+        ("--by", options.by and options.by.lower()),
         ("--cause", options.cause),
         ("--mode", options.mode if options.mode != "removed" else None),
     ):
@@ -132,7 +133,8 @@ def covers(options: PlanOptions) -> tuple[tuple[str, str], ...]:
             pairs.append((flag, value))
     if options.only_recorded:
         pairs.append(("--only-recorded", ""))
-    for flag, values in (("--list", options.lists), ("--card", options.cards)):
+    lists = {normal_name(x) for x in options.lists} if options.lists is not None else None
+    for flag, values in (("--list", lists), ("--card", options.cards)):
         if values is not None:
             pairs.append((flag, ",".join(sorted(values))))
     return tuple(pairs)
@@ -207,7 +209,35 @@ def read_last_run(
         ) from None
     if now is not None:
         check_last_run_not_future(when, now, path, label)
+    if "covers" not in doc:  # written before runs kept states of their own (rewritten next)
+        logger.warning(
+            "%s: %s was written by an earlier trello-restore, which recorded runs narrowed by "
+            "a filter (--card, --list, --removed-by, --by, --cause) in it too: if you ran one "
+            "on these boards after this job's last successful run, pass --since with the "
+            "date of that last run once instead",
+            label,
+            path,
+        )
     return when.astimezone(UTC) - OVERLAP
+
+
+def last_run_gap(state_dir: Path, scope: Scope, since: datetime) -> datetime | None:
+    """The scope's recorded last run when a run whose window starts at ``since`` cannot
+    continue it: ``since`` is later, so the time between was covered by no run, and
+    recording this run's end would make the next ``--since last-run`` skip it. None when
+    ``since`` is not later, or nothing (readable) is recorded."""
+    recorded = _recorded_at(state_file(state_dir, scope))
+    return recorded if recorded is not None and since > recorded else None
+
+
+def _recorded_at(path: Path) -> datetime | None:
+    """The last run a state file records, or None (missing, unreadable, damaged)."""
+    try:
+        doc = load_json(path.read_bytes().decode("utf-8"))
+        when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def _broader_run(state_dir: Path, scope: Scope, now: datetime | None) -> Scope | None:
@@ -228,13 +258,21 @@ def _broader_run(state_dir: Path, scope: Scope, now: datetime | None) -> Scope |
 
 def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
     """Record a successful run that covered everything up to ``when`` (written atomically,
-    mode 0600). ``UsageError`` when the state directory cannot be written."""
+    mode 0600), or the last run recorded already when that is later (a run over an older
+    window does not move it back). ``UsageError`` when the state directory cannot be written.
+    The caller checks ``last_run_gap`` first."""
     path = state_file(state_dir, scope)
+    recorded = _recorded_at(path)
+    if recorded is not None and recorded > when:
+        when = recorded
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "last_run": when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         **scope.describe(),
+        # Every file this version writes says what its run covered ("" for all the members):
+        # one without it comes from a version that kept one file for every run on the boards.
+        "covers": scope.options_text,
         "all_boards": sorted(set(scope.board_ids)),
     }
     try:

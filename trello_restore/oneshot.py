@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, run
 from trello_restore.errors import ExitCode
-from trello_restore.lastrun import Scope, record_last_run, window_end
+from trello_restore.lastrun import Scope, last_run_gap, record_last_run, window_end
 from trello_restore.locks import lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
+from trello_restore.words import when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
@@ -168,9 +169,20 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     ui.finished(outcome, report, journal)
     recorded: Path | None = None
     if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
-        end = window_end(req.created_at, result.plan.options.until)
-        recorded = record_last_run(req.state_dir, result.scope, end)
-        logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
+        since = result.plan.options.since
+        gap = last_run_gap(req.state_dir, result.scope, since)
+        if gap is not None:
+            logger.warning(
+                "this run was not recorded as the last run on these boards: its window starts "
+                "at %s, after the last one recorded (%s), and nothing covered the time between; "
+                "the next --since last-run run continues from the recorded one",
+                when(since),
+                when(gap),
+            )
+        else:
+            end = window_end(req.created_at, result.plan.options.until)
+            recorded = record_last_run(req.state_dir, result.scope, end)
+            logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
     return OneShotResult(
         result, outcome, code, report, journal, recorded, since_last_run=req.plan.since_last_run
     )
