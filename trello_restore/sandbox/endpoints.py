@@ -1064,6 +1064,47 @@ def close_list(call: Call) -> JSON:
     return render.trello_list(lst)
 
 
+def update_list(call: Call) -> JSON:
+    """``PUT /1/lists/{id}``: ``name``, ``closed``, ``pos`` (``top``, ``bottom`` or a positive
+    number) and ``idBoard`` (the move of ``PUT /lists/{id}/idBoard``, the incident); answers
+    the list.
+
+    Applied in that order, one ``updateList`` per field that changes, each with that field in
+    ``data.old`` (``old.name`` for a rename, as Trello logs it); a field set to the value it has
+    logs nothing. Every value is checked first: a bad one (an empty name, a ``closed`` that is
+    not a boolean, a bad ``pos``, an ``idBoard`` that is no board the token's member may
+    change) refuses the request with nothing changed. ``subscribed`` is checked and kept
+    nowhere (the sandbox has no subscriptions); other parameters are ignored, as
+    ``PUT /cards/{id}`` ignores them."""
+    world = call.world
+    lst = _list(call)
+    _writable(call, world.boards[lst.id_board])
+    p = call.params
+    name = p.get("name")
+    if name is not None and not name:
+        raise invalid_value("name")
+    closed = _bool_param(call, "closed", False) if p.get("closed") not in (None, "") else None
+    _bool_param(call, "subscribed", False)
+    pos: str | None = p.get("pos") or None
+    if pos is not None:
+        world.list_position(lst.id, pos)  # checked before anything changes
+    board: Board | None = None
+    if p.get("idBoard"):
+        board = world.boards.get(_object_id_param(p["idBoard"]))
+        if board is None:
+            raise invalid_value("idBoard")
+        _writable(call, board)
+    if name is not None:
+        world.set_list_name(lst.id, name, call.member_id)
+    if closed is not None:
+        world.set_list_closed(lst.id, closed, call.member_id)
+    if pos is not None:
+        world.set_list_pos(lst.id, pos, call.member_id)
+    if board is not None and board.id != lst.id_board:
+        world.move_list_to_board(lst.id, board.id, call.member_id)
+    return render.trello_list(lst)
+
+
 def archive_all_cards(call: Call) -> JSON:
     """``POST /1/lists/{id}/archiveAllCards``: archives every open card of the list, one
     ``updateCard`` action per card (``World.archive_all_cards``; Trello's logging of this route
@@ -1129,6 +1170,7 @@ HANDLERS: dict[Route, Handler] = {
     Route("GET", "/1/cards/{id}/actions"): card_actions,
     Route("POST", "/1/cards/{id}/idMembers"): add_card_member,
     Route("DELETE", "/1/cards/{id}/idMembers/{idMember}"): remove_card_member,
+    Route("PUT", "/1/lists/{id}"): update_list,
     Route("PUT", "/1/lists/{id}/idBoard"): move_list,
     Route("PUT", "/1/lists/{id}/closed"): close_list,
     Route("POST", "/1/lists/{id}/archiveAllCards"): archive_all_cards,

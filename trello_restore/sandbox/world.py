@@ -81,6 +81,22 @@ def _json_pos(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+def _place(others: list[float], pos: str | float) -> float:
+    """A position among ``others``: ``top`` (half the first), ``bottom`` (after the last) or a
+    positive number (``400 invalid value for pos`` otherwise)."""
+    if pos == "top":
+        return min(others, default=65536.0) / 2
+    if pos == "bottom":
+        return max(others, default=0.0) + 65536.0
+    try:
+        value = float(pos)
+    except ValueError:
+        raise TrelloError(400, "invalid value for pos") from None
+    if not value > 0 or value == float("inf"):
+        raise TrelloError(400, "invalid value for pos")
+    return value
+
+
 def check_card_value(name: str, value: FieldValue) -> None:
     """``400 invalid value for <name>`` for a value of the wrong type, an empty name or a
     description longer than ``MAX_DESC`` (ValueError for a name not in ``CARD_VALUE_FIELDS``)."""
@@ -923,17 +939,7 @@ class World:
         """A card position in a list: ``top``, ``bottom`` (around the list's other cards) or a
         positive number (``400 invalid value for pos`` otherwise)."""
         others = [c.pos for c in self.cards.values() if c.id_list == list_id and c is not card]
-        if pos == "top":
-            return min(others, default=65536.0) / 2
-        if pos == "bottom":
-            return max(others, default=0.0) + 65536.0
-        try:
-            value = float(pos)
-        except ValueError:
-            raise TrelloError(400, "invalid value for pos") from None
-        if not value > 0 or value == float("inf"):
-            raise TrelloError(400, "invalid value for pos")
-        return value
+        return _place(others, pos)
 
     def set_card_pos(
         self, card_id: str, pos: str | float, by: str, at: datetime | None = None
@@ -1065,6 +1071,62 @@ class World:
         )
         self._field_event(action, "list", lst.id, "closed", not closed, closed)
         return action
+
+    def set_list_name(
+        self, list_id: str, name: str, by: str, at: datetime | None = None
+    ) -> Action | None:
+        """Rename a list (``PUT /lists/{id}?name=``): ``updateList`` with ``data.list`` holding
+        the new name and ``data.old.name`` the old one, as Trello logs it (trello-api-notes.md
+        §13.8; a real sample in ``fixtures/trello-real/``); nothing when unchanged. ``400
+        invalid value for name`` for an empty name. Not in the ``field_ledger``: the tool
+        restores a list's ``closed`` only (design.md §10.1)."""
+        lst = self._list(list_id)
+        if not name:
+            raise TrelloError(400, "invalid value for name")
+        if name == lst.name:
+            return None
+        board = self.boards[lst.id_board]
+        t = self._tick(at)
+        old, lst.name = lst.name, name
+        return self._log(
+            "updateList",
+            t,
+            by,
+            board,
+            {"board": board.ref(), "list": lst.ref(), "old": {"name": old}},
+        )
+
+    def list_position(self, list_id: str, pos: str | float) -> float:
+        """A list's position on its board: ``top``, ``bottom`` (around the board's other lists)
+        or a positive number (``400 invalid value for pos`` otherwise)."""
+        lst = self._list(list_id)
+        others = [x.pos for x in self.lists_on_board(lst.id_board) if x is not lst]
+        return _place(others, pos)
+
+    def set_list_pos(
+        self, list_id: str, pos: str | float, by: str, at: datetime | None = None
+    ) -> Action | None:
+        """Move a list on its board (``PUT /lists/{id}?pos=``): ``updateList`` with
+        ``data.list.pos`` and ``data.old.pos``, as in Trello's samples; nothing when unchanged.
+        Not in the ``field_ledger`` (not a value the tool restores)."""
+        lst = self._list(list_id)
+        new = self.list_position(list_id, pos)
+        if new == lst.pos:
+            return None
+        board = self.boards[lst.id_board]
+        t = self._tick(at)
+        old, lst.pos = lst.pos, new
+        return self._log(
+            "updateList",
+            t,
+            by,
+            board,
+            {
+                "board": board.ref(),
+                "list": lst.ref() | {"pos": _json_pos(new)},
+                "old": {"pos": _json_pos(old)},
+            },
+        )
 
     def archive_all_cards(
         self, list_id: str, by: str, at: datetime | None = None, *, app: App | None = None
