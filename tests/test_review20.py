@@ -275,3 +275,32 @@ def test_one_member_or_list_spelled_two_ways_is_one_state() -> None:
     assert key(lists=frozenset({"Caf\u00e9"})) == key(lists=frozenset({"Cafe\u0301"}))
     assert key(lists=frozenset({"Review"})) != key(lists=frozenset({"review"}))
     assert key() == ()
+
+
+def test_an_earlier_versions_broader_state_is_warned_of_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A narrowed run continuing from an earlier version's file (no ``covers``): one warning,
+    naming that file; a broader state that is not chosen is not read aloud."""
+    import logging
+
+    from trello_restore.lastrun import OVERLAP, read_last_run
+
+    base = Scope("https://api.trello.com/1", "a" * 24, ("b" * 24,))
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    old = record_last_run(tmp_path, base, t0 + timedelta(hours=1))
+    doc = json.loads(old.read_text())
+    del doc["covers"]
+    old.write_text(json.dumps(doc))
+    by = Scope(base.api_url, base.account_id, base.named_boards, covers=(("--by", "x"),))
+    other = record_last_run(tmp_path, by, t0)  # earlier: not chosen
+    doc = json.loads(other.read_text())
+    del doc["covers"]
+    other.write_text(json.dumps(doc))
+    narrowed = Scope(base.api_url, base.account_id, base.named_boards,
+                     covers=(("--by", "x"), ("--card", "c")))  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="trello_restore.lastrun"):
+        assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=1) - OVERLAP
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, warned
+    assert str(old) in warned[0]

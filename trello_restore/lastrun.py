@@ -161,7 +161,7 @@ def read_last_run(
     a dry run trying a filter, or a new guard, starts where the main job is."""
     path = state_file(state_dir, scope)
     if not path.exists():
-        found = _broader_run(state_dir, scope, now)
+        found = _broader_run(state_dir, scope)
         if found is not None:
             logger.info(
                 "%s: no run with %s is recorded yet; continuing from the last run %s (%s)",
@@ -240,18 +240,14 @@ def _recorded_at(path: Path) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
-def _broader_run(state_dir: Path, scope: Scope, now: datetime | None) -> Scope | None:
+def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
     """Of the runs that cover all ``scope`` does (``Scope.broader``), the one whose recorded
-    last run is the latest; None when none is recorded (or can be read)."""
+    last run is the latest; None when none is recorded (or can be read). Read without a word:
+    the one chosen is read again as ``read_last_run`` reads its own (checked, warned of)."""
     best: tuple[datetime, Scope] | None = None
     for other in scope.broader():
-        if not state_file(state_dir, other).exists():
-            continue
-        try:
-            when = read_last_run(state_dir, other, now=now)
-        except UsageError:  # damaged, or in the future: said when read as its own
-            continue
-        if best is None or when > best[0]:
+        when = _recorded_at(state_file(state_dir, other))
+        if when is not None and (best is None or when > best[0]):
             best = (when, other)
     return best[1] if best is not None else None
 
