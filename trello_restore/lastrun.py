@@ -211,10 +211,11 @@ def read_last_run(
         check_last_run_not_future(when, now, path, label)
     if "covers" not in doc:  # written before runs kept states of their own (rewritten next)
         logger.warning(
-            "%s: %s was written by an earlier trello-restore, which recorded runs narrowed by "
-            "a filter (--card, --list, --removed-by, --by, --cause) in it too: if you ran one "
-            "on these boards after this job's last successful run, pass --since with the "
-            "date of that last run once instead",
+            "%s: %s was written by an earlier trello-restore, which recorded in it every run "
+            "on these boards, narrowed (--card, --list, --removed-by, --by, --cause, "
+            "--only-recorded) or restoring other kinds (--restore, --mode) too: if you ran one "
+            "after this job's last successful run, pass --since with the date of that last "
+            "run once instead",
             label,
             path,
         )
@@ -225,8 +226,11 @@ def last_run_gap(state_dir: Path, scope: Scope, since: datetime) -> datetime | N
     """The scope's recorded last run when a run whose window starts at ``since`` cannot
     continue it: ``since`` is later, so the time between was covered by no run, and
     recording this run's end would make the next ``--since last-run`` skip it. None when
-    ``since`` is not later, or nothing (readable) is recorded."""
+    ``since`` is not later, or nothing (readable) is recorded. Without a state of its own,
+    the state its ``--since last-run`` would continue from (``_broader_run``) is the one."""
     recorded = _recorded_at(state_file(state_dir, scope))
+    if recorded is None and (found := _broader_run(state_dir, scope)) is not None:
+        recorded = _recorded_at(state_file(state_dir, found))
     return recorded if recorded is not None and since > recorded else None
 
 
