@@ -197,9 +197,7 @@ def read_last_run(
             raise ValueError("not a last-run state file")
         if doc.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unknown format_version {doc.get('format_version')!r}")
-        when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            raise ValueError("last_run has no time zone")
+        when = _last_run_of(doc)
         if {k: doc.get(k) for k in scope.describe()} != scope.describe():
             raise ValueError("it records other boards, account or API URL")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
@@ -237,11 +235,18 @@ def last_run_gap(state_dir: Path, scope: Scope, since: datetime) -> datetime | N
 def _recorded_at(path: Path) -> datetime | None:
     """The last run a state file records, or None (missing, unreadable, damaged)."""
     try:
-        doc = load_json(path.read_bytes().decode("utf-8"))
-        when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
+        return _last_run_of(load_json(path.read_bytes().decode("utf-8")))
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return None
-    return when if when.tzinfo is not None else None
+
+
+def _last_run_of(doc: Any) -> datetime:
+    """A state document's ``last_run``; ``ValueError`` (and ``KeyError``/``TypeError`` for
+    a document without one) when it is not a date with its time zone."""
+    when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError("last_run has no time zone")
+    return when
 
 
 def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
