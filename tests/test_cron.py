@@ -463,11 +463,11 @@ def _crontab_options() -> list[str]:
     return shlex.split(line.split("/trello-restore ", 1)[1].split(">>", 1)[0])
 
 
-def _staffed_list(s: Scenario, tag: str) -> str:
+def _staffed_list(s: Scenario, tag: str, ago: timedelta = timedelta(hours=1)) -> str:
     """A new team list with three cards and two new team members on them (neither is on the
-    archive board), made an hour ago; its id."""
+    archive board), made ``ago`` (an hour ago); its id."""
     w = s.world
-    at = datetime.now(UTC) - timedelta(hours=1)  # the world keeps its log in order (+1 ms each)
+    at = datetime.now(UTC) - ago  # the world keeps its log in order (+1 ms each)
     with w.lock:
         owls = [w.add_member(f"{tag}owl{i}", f"{tag.title()} Owl {i}", at) for i in (1, 2)]
         for m in owls:
@@ -480,11 +480,13 @@ def _staffed_list(s: Scenario, tag: str) -> str:
     return lst.id
 
 
-def _move_to_archive(s: Scenario, list_id: str, by: str) -> set[tuple[str, str]]:
-    """``by`` moves the list to the archive board now: the (card, member) pairs Trello removed
-    (logged or not)."""
+def _move_to_archive(
+    s: Scenario, list_id: str, by: str, at: datetime | None = None
+) -> set[tuple[str, str]]:
+    """``by`` moves the list to the archive board now (or ``at``): the (card, member) pairs
+    Trello removed (logged or not)."""
     with s.world.lock:
-        moved = s.world.move_list_to_board(list_id, s.archive.id, by)
+        moved = s.world.move_list_to_board(list_id, s.archive.id, by, at)
     return {(e.card_id, e.member_id) for e in moved.removals}
 
 

@@ -22,6 +22,7 @@ from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, one_line_error
 from .conftest import sandbox_cli as cli_for
+from .test_cron import _move_to_archive, _staffed_list
 
 
 def test_last_run_errors_name_where_last_run_was_set(
@@ -179,24 +180,6 @@ def test_the_plan_reads_wait_out_a_429_for_the_configured_window(
     assert took < 5, took  # one wait of Trello's default window alone is 10 s
 
 
-def _team_lost_at(scenario: Scenario, at: datetime, tag: str) -> set[tuple[str, str]]:
-    """Two new team members on two new cards, made three hours ago, and their list moved to
-    the archive board at ``at``: the (card, member) pairs that move removed."""
-    s, w = scenario, scenario.world
-    made = datetime.now(UTC) - timedelta(hours=3)
-    with w.lock:
-        owls = [w.add_member(f"{tag}owl{i}", f"{tag.title()} Owl {i}", made) for i in (1, 2)]
-        for m in owls:
-            w.add_member_to_board(s.team.id, m.id, s.mover.id, "normal", made)
-        lst = w.create_list(s.team.id, f"{tag.title()} sprint", s.mover.id, made)
-        for i in range(2):
-            card = w.create_card(lst.id, f"{tag.title()} #{i}", s.mover.id, made)
-            for m in owls:
-                w.add_member_to_card(card.id, m.id, s.mover.id, made)
-        moved = w.move_list_to_board(lst.id, s.archive.id, s.mover.id, at)
-    return {(e.card_id, e.member_id) for e in moved.removals}
-
-
 def test_a_run_that_leaves_a_gap_is_not_recorded(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,7 +194,8 @@ def test_a_run_that_leaves_a_gap_is_not_recorded(
     nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
     path = record_last_run(home / "state", nightly, now - timedelta(hours=2))
     recorded = json.loads(path.read_text())["last_run"]
-    lost = _team_lost_at(s, now - timedelta(minutes=90), "gap")
+    staffed = _staffed_list(s, "gap", ago=timedelta(hours=3))
+    lost = _move_to_archive(s, staffed, s.mover.id, now - timedelta(minutes=90))
     assert lost
 
     args = ("--board", s.team.id, "--add-to-board", "--yes")
