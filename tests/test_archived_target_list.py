@@ -2,7 +2,8 @@
 list, or unarchived in one, that is archived now stays hidden (an open card in an archived
 list). The plan (its warnings: stderr, the plan file) and the apply (from its live read, before
 writing; stderr and the log file) say so once per list, unless the plan unarchives that list
-itself; a warning only, the exit codes as before.
+itself; a one-step run says a warning its plan and its apply share once. A warning only, the
+exit codes as before.
 
 The pure part is ``report.archived_targets``; over HTTP the small world gets a second damage
 by ana (``c2`` moved from Doing to Done, ``c1`` archived in Doing), then the lead archives
@@ -78,6 +79,22 @@ def test_moves_and_unarchives_into_an_archived_list_are_one_warning_per_list() -
         "into it stay hidden until it is unarchived; unarchive it, or restore its archiving "
         "too (--restore archived, with a --by that covers who archived it)",
     ]
+
+
+def test_a_plan_that_restores_archive_states_says_the_lists_archiving_is_not_in_it() -> None:
+    """With ``--restore archived`` the list's archiving was outside the window or filtered
+    out: "restore its archiving too" would be no advice; unarchiving it by hand is."""
+    changes: list[Change] = [change("move_card_to_list", "k1", "L2", "L1", value_name="Review")]
+    cards = {"k1": card("k1", "L1")}
+    [got] = archived_targets(changes, {"L2": True}, cards, restores_archived=True)
+    assert got == (
+        'list "Review" on board "Team" is archived now: the card moved back or unarchived into '
+        "it stays hidden until it is unarchived; its archiving is not in this plan (before "
+        "--since, or left out by the filters): unarchive it in Trello"
+    )
+    plan = Plan(PlanOptions(since=T2, restore=frozenset({"archived"})), tuple(changes), (), ())
+    board = BoardState("B1", "Team", {}, {"L1": "Doing", "L2": "Review"}, {"L2": True})
+    assert plan_warnings(plan, State({"B1": board}, cards)) == [got]
 
 
 def test_no_warning_where_the_card_stays_hidden_anyway_or_the_plan_unarchives_the_list() -> None:
@@ -161,6 +178,11 @@ def test_the_plan_and_the_apply_warn_once_each_and_exit_0(
     assert r.exit_code == 0, r.output
     [line] = warned(r.stderr)
     assert line.startswith(WARNING)
+    # --restore archived: the lead's archiving was left out by --by ana.
+    assert line.endswith(
+        "its archiving is not in this plan (before --since, or left out by "
+        "the filters): unarchive it in Trello"
+    )
     assert json.loads(plan_file.read_text())["warnings"] == [line.removeprefix("Warning: ")]
 
     applied = invoke("--log-file", str(log), "apply", str(plan_file))
@@ -191,7 +213,8 @@ def test_the_apply_warns_from_its_live_read_of_a_list_archived_after_the_plan(
     assert dry.exit_code == 0, dry.output
     [line] = warned(dry.stderr)
     assert line.startswith(WARNING)
-    # The one-step run: its plan says it (from the state it read), and so does its apply.
+    # The one-step run: its plan says it (from the state it read); its apply's live read
+    # finds the same, which is not said twice.
     once = invoke(*plan_args, "--by", "ana", "--yes")
     assert once.exit_code == 0, once.output
-    assert warned(once.stderr) == [line, line]
+    assert warned(once.stderr) == [line]

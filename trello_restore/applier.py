@@ -262,8 +262,9 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
         fields_of=fields_of,
         readers=run.options.workers,
     )
-    for line in _archived_targets(todo, live):
-        logger.warning("%s", line)
+    for line in _archived_targets(todo, live, "archived" in plan.options.restore):
+        if line not in run.options.shown:  # a one-shot run's plan said it already
+            logger.warning("%s", line)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
         member: f'board "{names[board]}"' if names.get(board) else f"board {board}"
@@ -289,14 +290,16 @@ def _unarchives(c: Change) -> bool:
     return isinstance(c, ValueChange) and c.action == "set_card_closed" and not c.value
 
 
-def _archived_targets(changes: list[Change], live: Mapping[str, LiveBoard]) -> list[str]:
+def _archived_targets(
+    changes: list[Change], live: Mapping[str, LiveBoard], restores_archived: bool
+) -> list[str]:
     """The warnings for the lists archived now that ``changes`` put open cards back into
     (``report.archived_targets``), from the live read: said before anything is written."""
     from trello_restore.report import archived_targets
 
     closed = {i: c for lb in live.values() for i, c in (lb.lists or {}).items()}
     cards = ChainMap(*(lb.cards for lb in live.values() if lb.cards is not None))
-    return archived_targets(changes, closed, cards)
+    return archived_targets(changes, closed, cards, restores_archived=restores_archived)
 
 
 def _decided(

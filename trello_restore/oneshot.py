@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -151,7 +151,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             result.plan,
             result.meta,
             api_url=plan.api_url,
-            options=req.options,
+            options=replace(req.options, shown=frozenset(result.warnings)),  # said once
             state_dir=req.state_dir,
             journal_dir=req.journal_dir,
             journal=req.journal,

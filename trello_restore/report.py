@@ -280,15 +280,21 @@ def _grouped(
 
 
 def archived_targets(
-    changes: Iterable[Change], lists_closed: Mapping[str, bool], cards: Mapping[str, CardState]
+    changes: Iterable[Change],
+    lists_closed: Mapping[str, bool],
+    cards: Mapping[str, CardState],
+    *,
+    restores_archived: bool = False,
 ) -> list[str]:
     """One warning per list archived now (``lists_closed``: list id → archived) that
     ``changes`` put open cards back into: a card moved back to it (``move_card_to_list``) or
     unarchived in it (``set_card_closed`` to open; the list ``cards``, id → card now, says it
     is in) and not archived by them. Such a card is hidden while its list is archived, and
     nothing else says so. A list the changes themselves unarchive (``set_list_closed`` to
-    open) is left out. Pure: the plan's text reads the planned state (``plan_warnings``),
-    the apply its live read."""
+    open) is left out. The advice fits the plan: with ``restores_archived`` (its
+    ``--restore`` has ``archived``) the list's archiving was left out of it, so the list is
+    to be unarchived by hand. Pure: the plan's text reads the planned state
+    (``plan_warnings``), the apply its live read."""
     opened: set[str] = set()
     moved: dict[str, ValueChange] = {}
     closed_to: dict[str, ValueChange] = {}
@@ -315,6 +321,13 @@ def archived_targets(
         if lists_closed.get(list_id) and list_id not in opened and not archived:
             hidden.setdefault(list_id, []).append(change)
             names[list_id] = names.get(list_id) or name
+    advice = (
+        "its archiving is not in this plan (before --since, or left out by the filters): "
+        "unarchive it in Trello"
+        if restores_archived
+        else "unarchive it, or restore its archiving too (--restore archived, with a --by "
+        "that covers who archived it)"
+    )
     out: list[str] = []
     for list_id, group in sorted(hidden.items(), key=lambda x: (names[x[0]], x[0])):
         where = f"list {quote_name(names[list_id]) if names[list_id] else list_id}"
@@ -324,9 +337,7 @@ def archived_targets(
         cards_text = "the card" if n == 1 else f"the {n} cards"
         out.append(
             f"{where} is archived now: {cards_text} moved back or unarchived into it "
-            f"{'stays' if n == 1 else 'stay'} hidden until it is unarchived; unarchive it, or "
-            "restore its archiving too (--restore archived, with a --by that covers who "
-            "archived it)"
+            f"{'stays' if n == 1 else 'stay'} hidden until it is unarchived; {advice}"
         )
     return out
 
@@ -334,7 +345,8 @@ def archived_targets(
 def plan_warnings(plan: Plan, state: State) -> list[str]:
     """``archived_targets`` of a plan just made, from the state it was made from."""
     closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
-    return archived_targets(plan.changes, closed, state.cards)
+    restores = "archived" in plan.options.restore
+    return archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
 
 
 # ------------------------------------------------------------------------------ apply, undo

@@ -107,6 +107,9 @@ class ApplyOptions:
     breaker_attempts: int = 16
     #: ... or when more than half of the last this-many writes failed after their retries.
     breaker_window: int = 20
+    #: Warnings this run has shown already (a one-shot run's plan's): its apply does not
+    #: show the same text again.
+    shown: frozenset[str] = field(default=frozenset(), repr=False)
 
     def __post_init__(self) -> None:
         """Refuse values no run could work with (ValueError: a programming error)."""
