@@ -21,6 +21,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore import cli
+from trello_restore.cli_restore import run_target
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
@@ -325,11 +326,16 @@ def test_two_overlapping_processes(
 # ------------------------------------------------------------------------------ workspace
 
 
-def test_workspace_covers_its_open_boards(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:
-    """--workspace acme-team plans over every open board of the workspace."""
+def test_workspace_covers_its_open_boards(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """--workspace acme-team plans over every open board of the workspace; the log says so
+    (not "boards - and workspace")."""
+    log = tmp_path / "run.log"
     r = invoke("--workspace", "acme-team", "--since", incident_since(scenario), "--dry-run",
-               "--format", "json")  # fmt: skip
+               "--format", "json", "--log-file", str(log))  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert f"dry run on workspace acme-team since {incident_since(scenario)}" in log.read_text()
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
     assert boards == {scenario.team.id, scenario.archive.id, scenario.roadmap.id}
     listing = [x for x in sb.server.request_log if "/organizations/" in x.path]
@@ -338,7 +344,7 @@ def test_workspace_covers_its_open_boards(invoke: Invoke, scenario: Scenario, sb
 
 
 def test_workspace_with_boards_and_closed_boards(
-    invoke: Invoke, scenario: Scenario, sb: Sandbox
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
 ) -> None:
     """A closed board of the workspace is left out; --board adds to --workspace."""
     with scenario.world.lock:
@@ -348,11 +354,20 @@ def test_workspace_with_boards_and_closed_boards(
     assert r.exit_code == 0, r.output
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
     assert boards == {scenario.team.id, scenario.archive.id}
+    log = tmp_path / "run.log"
     r = invoke("--workspace", "acme-team", "--board", scenario.roadmap.id, "--since",
-               incident_since(scenario), "--dry-run", "--format", "json")  # fmt: skip
+               incident_since(scenario), "--dry-run", "--format", "json",
+               "--log-file", str(log))  # fmt: skip
     assert r.exit_code == 0, r.output
+    assert f"on board {scenario.roadmap.id} and workspace acme-team since" in log.read_text()
     boards = {b["id"] for b in json.loads(r.stdout)["inputs"]["boards"]}
     assert boards == {scenario.team.id, scenario.archive.id, scenario.roadmap.id}
+
+
+def test_the_run_log_line_names_boards_and_workspace_as_given() -> None:
+    assert run_target(("Team", "Roadmap"), None) == "boards Team, Roadmap"
+    assert run_target(("Team",), "acme") == "board Team and workspace acme"
+    assert run_target((), "acme") == "workspace acme"
 
 
 def test_unknown_workspace(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> None:

@@ -71,10 +71,9 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     if not dry and not args.yes:
         cli.refuse_without_terminal("applying the plan")
     logger.info(
-        "%s on boards %s%s since %s, API %s",
+        "%s on %s since %s, API %s",
         "dry run" if dry else "run",
-        ", ".join(s.boards) or "-",
-        f" and workspace {s.workspace}" if s.workspace else "",
+        run_target(s.boards, s.workspace),
         s.since,
         plan.api_url,
     )
@@ -101,6 +100,17 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
             json.dumps(run_summary(once, workspace=s.workspace, since_source=s.label("since")))
         )
     return once.exit_code
+
+
+def run_target(boards: Sequence[str], workspace: str | None) -> str:
+    """What a run covers, for its log line: ``boards A, B``, ``workspace W``, or both
+    (``boards A and workspace W``)."""
+    parts: list[str] = []
+    if boards:
+        parts.append(f"board{'s' if len(boards) > 1 else ''} {', '.join(boards)}")
+    if workspace:
+        parts.append(f"workspace {workspace}")
+    return " and ".join(parts) or "no boards"
 
 
 class OneShotUi:
