@@ -8,9 +8,10 @@ covered from the last run on), and what a run covers less than all the members (
 filter (a trial on one ``--card``, a guard with ``--by``) keeps a state of its own: it must not
 move the cutoff of a run that covers more, whose next window would then skip the rest of an
 incident; before it has one, it continues from a run that covers all it does. A plain members
-run keeps the name it always had. The file holds when the last successful run started; a run
-with ``--since last-run`` starts ``OVERLAP`` earlier, to allow for a clock that differs from
-Trello's (re-reading a few minutes twice is harmless: members already back are skipped).
+run keeps the name it always had. The file holds when the last successful run started, on
+Trello's clock where this machine's runs ahead of it (``run_start``: Trello dates the actions the
+next window reads); a run with ``--since last-run`` starts ``OVERLAP`` earlier, for what is left
+(re-reading a few minutes twice is harmless: members already back are skipped).
 
 The command line writes it only after a successful apply (exit code 0), never after a dry run,
 a declined confirmation, a partial failure or an error, so a failing run is retried from the
@@ -40,6 +41,8 @@ FORMAT = "trello-restore-last-run"
 FORMAT_VERSION = 1
 #: How much earlier than the recorded start a ``--since last-run`` window begins.
 OVERLAP = timedelta(minutes=5)
+#: An HTTP ``Date``'s resolution: whole seconds, rounded down.
+_DATE_RESOLUTION = timedelta(seconds=1)
 #: The value of ``--since`` that asks for this.
 LAST_RUN = "last-run"
 
@@ -309,6 +312,30 @@ def _next_run(state_dir: Path, scope: Scope) -> str:
             "pass --since with the date of this run"
         )
     return f"a --since last-run run starts from the previous cutoff, {cutoff.isoformat()}, again"
+
+
+def run_start(started: datetime, trello_first: datetime | None) -> datetime:
+    """When a run started, as the next window must see it: this machine's time at the start,
+    or the ``Date`` of Trello's first answer (``TrelloApi.first_server_date``) when that is
+    earlier by more than the second it is rounded down to. A machine clock ahead of Trello's
+    would otherwise record a time after actions Trello dated before the run read the log, and
+    the next ``--since last-run`` window would start after them: they would never be restored.
+    Trello's first answer is stamped before or as the run read the actions (its account and
+    boards are read first, unless the HTTP cache holds them), so its ``Date`` is at most the
+    moment of the first actions page's, and ``OVERLAP`` covers the rest. A clock behind
+    Trello's keeps its own (earlier) time: a wider overlap; so does one less than a second
+    ahead (``OVERLAP`` covers it)."""
+    if trello_first is not None and started - trello_first > _DATE_RESOLUTION:
+        return trello_first
+    return started
+
+
+def clock_ahead(started: datetime, trello_first: datetime | None) -> timedelta | None:
+    """How far this machine's clock runs ahead of Trello's, when by more than ``OVERLAP``
+    (``started`` is taken before the first request, so the gap is never the network's)."""
+    if trello_first is None or started - trello_first <= OVERLAP:
+        return None
+    return started - trello_first
 
 
 def window_end(started: datetime, until: datetime | None) -> datetime:

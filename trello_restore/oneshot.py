@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, run
 from trello_restore.errors import ExitCode
-from trello_restore.lastrun import Scope, last_run_gap, record_last_run, window_end
+from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
 from trello_restore.locks import lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
@@ -180,7 +180,9 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 when(gap),
             )
         else:
-            end = window_end(req.created_at, result.plan.options.until)
+            end = window_end(
+                run_start(req.created_at, result.trello_started), result.plan.options.until
+            )
             recorded = record_last_run(req.state_dir, result.scope, end)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
     return OneShotResult(

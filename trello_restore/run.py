@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,7 +29,7 @@ from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
-from trello_restore.lastrun import Scope, covers, is_last_run, read_last_run
+from trello_restore.lastrun import Scope, clock_ahead, covers, is_last_run, read_last_run
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
@@ -188,6 +188,10 @@ class PlanResult:
     seconds: float = 0.0
     #: What the run covered (None for offline plans).
     scope: Scope | None = None
+    #: The ``Date`` of Trello's first answer over the network (``TrelloApi.first_server_date``):
+    #: Trello's clock before the run read anything. None offline, or when every answer came
+    #: from the cache.
+    trello_started: datetime | None = None
 
 
 def build_request(
@@ -397,6 +401,7 @@ def _make_plan(
     memo: PlanMemo | None = None
     sent = limited = 0
     scope: Scope | None = None
+    trello_started: datetime | None = None
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -499,6 +504,14 @@ def _make_plan(
                 else None
             )
             sent, limited = api.requests_sent, api.rate_limited
+            trello_started = api.first_server_date
+        if (ahead := clock_ahead(created_at, trello_started)) is not None:
+            logger.warning(
+                "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
+                "answer): ages such as --since 36h count from this machine's time, and "
+                "--since last-run records Trello's; set this machine's clock right (NTP)",
+                ahead // timedelta(minutes=1),
+            )
         source = "api"
     warnings = list(fetched.warnings)
     if memo is not None and memo.plan is not None:
@@ -541,4 +554,5 @@ def _make_plan(
         requests_sent=sent,
         rate_limited=limited,
         scope=scope,
+        trello_started=trello_started,
     )

@@ -19,6 +19,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -196,6 +197,12 @@ class TrelloApi:
     def requests_sent(self) -> int:
         """Requests that went over the network (cache misses, retries included)."""
         return self._counters.sent
+
+    @property
+    def first_server_date(self) -> datetime | None:
+        """The earliest ``Date`` of Trello's answers over the network so far (whole seconds):
+        Trello's clock at or before everything read since, None before the first answer."""
+        return self._counters.first_date
 
     @property
     def cache_hits(self) -> int:

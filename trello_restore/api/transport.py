@@ -17,6 +17,8 @@ import random
 import sqlite3
 import threading
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -46,6 +48,7 @@ __all__ = [
     "OAuthHeader",
     "Transport",
     "make_session",
+    "server_date",
 ]
 
 logger = logging.getLogger("trello_restore.api")
@@ -75,6 +78,18 @@ _SINGLE_ATTEMPT = RetryPolicy(retries=0)
 # -------------------------------------------------------------------------------- transport
 
 
+def server_date(header: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as aware UTC, or None when missing or not a date."""
+    if not header:
+        return None
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # RFC 7231 dates are GMT; one without a zone (``-0000``) is taken as UTC too.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 class Counters:
     """What all sessions of one ``TrelloApi`` share: the rate limiter, counts of requests
     sent over the network, answers served from the cache and 429s received (thread-safe), and
@@ -89,6 +104,9 @@ class Counters:
         self.sent = 0
         self.hits = 0
         self.rate_limited = 0
+        #: The earliest ``Date`` of an answer that came over the network (not from the cache):
+        #: Trello's own clock, at or before anything later read (``note_date``).
+        self.first_date: datetime | None = None
         #: Whether a read's retry has been announced on stderr (``first_retry``).
         self._retried = False
 
@@ -107,6 +125,16 @@ class Counters:
     def count_hit(self) -> None:
         with self._lock:
             self.hits += 1
+
+    def note_date(self, header: str | None) -> None:
+        """An answer's ``Date`` header (RFC 7231: whole seconds, rounded down), kept when it is
+        the earliest yet; a missing or malformed one is ignored."""
+        when = server_date(header)
+        if when is None:
+            return
+        with self._lock:
+            if self.first_date is None or when < self.first_date:
+                self.first_date = when
 
     def stop(self) -> None:
         """The run is stopping: wake every request waiting for the limiter or for a retry, and
@@ -290,6 +318,8 @@ class Transport(_SessionBase):
         from_cache = bool(getattr(response, "from_cache", False))
         if from_cache:
             self._counters.count_hit()
+        else:  # a cached answer's Date is when it was first fetched
+            self._counters.note_date(response.headers.get("Date"))
         logger.debug(
             "%s %s -> %s%s", method, path, response.status_code, " (cache)" if from_cache else ""
         )

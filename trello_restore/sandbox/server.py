@@ -37,6 +37,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -687,7 +688,8 @@ class _Handler(BaseHTTPRequestHandler):
         head = [
             f"{self.protocol_version} {response.status} {known[0] if known else ''}",
             f"Server: {self.version_string()}",
-            f"Date: {self.date_time_string()}",
+            # Trello's clock is the world's: the one its actions are dated by.
+            f"Date: {format_datetime(self.server.sandbox.world.clock(), usegmt=True)}",
             f"Content-Type: {response.content_type}",
             f"Content-Length: {len(body)}",
             *(f"{name}: {value}" for name, value in response.headers.items()),

@@ -1,0 +1,124 @@
+"""A machine clock that runs ahead of Trello's must not make the nightly job skip an incident.
+
+``--since last-run`` starts from the recorded start of the last successful run, five minutes
+early. The start was this machine's time: with its clock an hour ahead, the next window began
+55 minutes after the run, and a move in between was never restored. The run now records
+Trello's time (the ``Date`` of its first answer) when that is earlier, and says that the clock
+is off.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from trello_restore.api.transport import server_date
+from trello_restore.errors import ExitCode
+from trello_restore.lastrun import OVERLAP, clock_ahead, run_start
+from trello_restore.sandbox.scenario import Scenario
+
+from .applykit import api_for
+from .conftest import Sandbox
+from .conftest import sandbox_cli as cli_for
+from .test_cron import _move_to_archive, _on_card, _staffed_list
+
+T = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+def test_a_date_header_is_read_as_utc_or_not_at_all() -> None:
+    assert server_date("Tue, 01 Dec 2026 02:00:00 GMT") == T
+    assert server_date("Tue, 01 Dec 2026 03:00:00 +0100") == T  # any zone, as UTC
+    assert server_date("Tue, 01 Dec 2026 02:00:00 -0000") == T  # no zone: UTC
+    for bad in (None, "", "yesterday", "Tue, 99 Dec 2026 02:00:00 GMT"):
+        assert server_date(bad) is None, bad
+
+
+def test_a_run_starts_at_the_earlier_of_the_two_clocks() -> None:
+    hour = timedelta(hours=1)
+    # This machine an hour ahead: Trello's time, and said.
+    assert run_start(T + hour, T) == T
+    assert clock_ahead(T + hour, T) == hour
+    # This machine behind (or Trello's first answer late, after retries): its own, earlier time;
+    # nothing to say (the wider overlap is harmless).
+    assert run_start(T - hour, T) == T - hour
+    assert clock_ahead(T - hour, T) is None
+    # Within the overlap: the earlier time, not said.
+    assert run_start(T + OVERLAP, T) == T
+    assert clock_ahead(T + OVERLAP, T) is None
+    # Within the Date's second (rounded down): this machine's time, to the microsecond.
+    almost = T + timedelta(milliseconds=999)
+    assert run_start(almost, T) == almost
+    assert run_start(T + timedelta(milliseconds=1001), T) == T
+    # No answer over the network (offline, or all from the cache): this machine's.
+    assert run_start(T, None) == T
+    assert clock_ahead(T, None) is None
+
+
+def test_only_answers_over_the_network_tell_trellos_clock(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A cached answer's ``Date`` is when it was first fetched, not now: it is left out."""
+    path = f"boards/{scenario.team.id}"
+    with api_for(sb, cache_dir=tmp_path) as api:
+        assert api.first_server_date is None
+        api.get(path, max_age=3600)
+        first = api.first_server_date
+    assert first is not None
+    assert abs(first - datetime.now(UTC)) < timedelta(seconds=5)
+    time.sleep(1.1)  # Dates are whole seconds
+    with api_for(sb, cache_dir=tmp_path) as api:
+        api.get(path, max_age=3600)
+        assert api.cache_hits == 1
+        assert api.first_server_date is None  # from the cache: not Trello's clock now
+        api.me()
+        fresh = api.first_server_date
+    assert fresh is not None
+    assert fresh > first
+
+
+class _AnHourAhead(datetime):
+    """``datetime`` on a machine whose clock runs an hour ahead."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _AnHourAhead:
+        real = datetime.now(UTC) + timedelta(hours=1)
+        return cls.fromtimestamp(real.timestamp(), UTC)
+
+
+def test_a_clock_an_hour_ahead_does_not_skip_a_move_between_nightly_runs(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly job on a machine an hour ahead: the first run records Trello's time, not the
+    machine's; a move right after it is restored by the next run (before: its window began 55
+    minutes after the first run, and the move's members stayed off their cards)."""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    monkeypatch.setattr("trello_restore.cli_restore.datetime", _AnHourAhead)
+    s = scenario
+    staffed = _staffed_list(s, "skew", ago=timedelta(hours=3))
+    args = ("--board", s.team.id, "--add-to-board", "--yes")
+
+    first = invoke(*args, "--since", "2025-01-01", "-q")
+    assert first.exit_code == ExitCode.OK, first.output
+    (warning,) = [x for x in first.stderr.splitlines() if "ahead of Trello's" in x]
+    assert re.search(r"clock is (59|60) minutes ahead of Trello's", warning), warning
+    assert "set this machine's clock right" in warning
+    (state,) = (home / "state" / "last-run").iterdir()
+    recorded = datetime.fromisoformat(json.loads(state.read_text())["last_run"])
+    assert recorded <= datetime.now(UTC)  # Trello's time, not the machine's
+
+    time.sleep(1.1)  # the move is dated after the run's first answer (whole seconds)
+    lost = _move_to_archive(s, staffed, s.mover.id)
+    assert lost
+    assert not _on_card(s, lost)
+
+    night = invoke(*args, "--since", "last-run", "--format", "json", "-q")
+    assert night.exit_code == ExitCode.OK, night.output
+    assert json.loads(night.stdout)["outcome"] == "applied"
+    assert _on_card(s, lost) == lost
