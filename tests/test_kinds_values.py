@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from trello_restore.journal import record_names
 from trello_restore.kinds import (
     CardClosed,
     CardField,
@@ -31,7 +32,8 @@ from trello_restore.kinds import (
     kind_of,
     resolve_value,
 )
-from trello_restore.kinds.values import SET, UNSET, desc_diff, same, show
+from trello_restore.kinds.values import SET, UNSET, same
+from trello_restore.kinds.valuetext import desc_diff, show
 from trello_restore.live import LiveBoard
 from trello_restore.models import (
     CardState,
@@ -414,7 +416,11 @@ def test_journal_values_both_ways(kind: ValueKind, change: ValueChange) -> None:
     assert isinstance(back, ValueChange)
     assert (back.field, back.value, back.expected) == (change.field, change.value, change.expected)
     assert (back.object_type, back.card_id) == (change.object_type, change.card_id)
-    assert back.list_id == (change.list_id if change.object_type == "list" else "")
+    # A card move's list is the one its card was in (the value seen), as the plan's is.
+    moved = change.field == "idList"
+    assert back.list_id == (
+        change.expected if moved else change.list_id if change.object_type == "list" else ""
+    )
     with pytest.raises(ValueError, match="holds no values"):
         kind.from_record(ids, None)
 
@@ -465,18 +471,61 @@ def test_what_each_kind_reads() -> None:
 
 
 def test_cannot_tell_lines() -> None:
-    """What to check by hand when live state cannot settle an interrupted write."""
+    """What to check by hand when live state cannot settle an interrupted write: the card or
+    list and its board by the names the change carries (a card with its link, a move's lists
+    by their names), by ids where it carries none."""
     assert CardField().cannot_tell(DUE, "gone") == (
-        "cannot tell whether the interrupted write of due of card k1 took effect: gone; check it "
-        "by hand and set it back to 2026-11-02 if it was set to 2026-10-01 12:00 UTC by this tool"
+        'cannot tell whether the interrupted write of due of card "Ship it" '
+        '(https://trello.com/c/AbCd1234) on board "Team" took effect: gone; check it by hand '
+        "and set it back to 2026-11-02 if it was set to 2026-10-01 12:00 UTC by this tool"
     )
     assert (
         ListClosed()
         .cannot_tell(LIST_OPEN, "gone")
         .startswith(
-            "cannot tell whether the interrupted write of closed of list l1 took effect: gone; "
+            'cannot tell whether the interrupted write of closed of list "Doing" on board "Team" '
+            "took effect: gone; "
         )
     )
+    assert (
+        CardMove()
+        .cannot_tell(MOVE, "gone")
+        .endswith('set it back to "Doing" if it was set to "Next" by this tool')
+    )
+    bare = replace(MOVE, board_name="", card_name="", card_short_link="", list_name="")
+    assert CardMove().cannot_tell(replace(bare, value_name=""), "gone") == (
+        "cannot tell whether the interrupted write of idList of card k1 on board b1 took "
+        "effect: gone; check it by hand and set it back to l1 if it was set to l2 by this tool"
+    )
+    quoted = replace(LIST_OPEN, list_name='To "do"\n', board_name="")
+    assert (
+        ListClosed()
+        .cannot_tell(quoted, "gone")
+        .startswith(
+            'cannot tell whether the interrupted write of closed of list "To \\"do\\"\\n" on '
+            "board b1 took effect"
+        )
+    )
+
+
+@pytest.mark.parametrize(("kind", "change"), KINDS_AND_CHANGES)
+def test_a_change_read_back_from_its_journal_keeps_the_names_its_record_kept(
+    kind: ValueKind, change: ValueChange
+) -> None:
+    """Undo and the one-shot run read an interrupted write back from its journal record
+    (``from_record``): the names the apply's record kept (``journal.record_names``) come back
+    with it, so that what cannot be told names the card or list as the plan did; a record
+    without names (an earlier version's), or with names that are not text, gives the ids."""
+    ids = Change(change.change_id, change.action, "b1", "", MemberRef(""), card_id=change.card_id)
+    values = kind.record_values(change, "apply")
+    back = kind.from_record(ids, values | {"names": record_names(change)})
+    assert kind.cannot_tell(back, "gone") == kind.cannot_tell(change, "gone")
+    assert "k1" not in kind.cannot_tell(back, "gone")
+    unnamed = kind.from_record(ids, values)
+    assert "on board b1 took effect" in kind.cannot_tell(unnamed, "gone")
+    odd = {"board": 7, "card": ["x"], "list": None, "lists": {"l2": 1}}
+    assert kind.from_record(ids, values | {"names": odd}) == unnamed
+    assert kind.from_record(ids, values | {"names": "Team"}) == unnamed
 
 
 # ------------------------------------------------------------------------------ text

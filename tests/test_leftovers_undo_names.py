@@ -4,6 +4,10 @@ keeps the names its plan gave. Over the command line against the sandbox."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from trello_restore.report import journal_labels
 from trello_restore.sandbox.scenario import generate
 from trello_restore.words import card_url
 
-from .conftest import SandboxFactory, sandbox_cli
+from .conftest import T0, SandboxFactory, make_world, sandbox_cli
 
 
 def test_undo_names_value_changes_as_the_plan_did(
@@ -75,3 +79,48 @@ def test_a_later_record_without_names_keeps_the_name() -> None:
         "v2": "closed of list L1 on board B1: open → archived",
         "v3": 'closed of list L1 on board "Team": open → archived',
     }
+
+
+def test_an_interrupted_write_undo_cannot_tell_about_is_named_as_the_plan_did(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ana moved ``C2`` from Doing to Done; its move back was sent but never answered (the
+    apply's ``applied`` record is lost: only ``pending`` is left), and the card is in a third
+    list now. Undo cannot tell whether the write took effect, and says so by the card's name
+    and link, the board's name and the lists' names (it said ``idList of card 67dc…``, the
+    lists by their ids), and exits 5."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    w.move_card_to_list(ids["c2"], ids["done"], ids["ana"], T0 + timedelta(days=1))
+    invoke = sandbox_cli(sandbox_factory(sw, time_scale=100), monkeypatch)
+    plan_file = tmp_path / "plan.json"
+    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
+               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
+               "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    applied = invoke("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
+                  if x.startswith("Journal: ")]  # fmt: skip
+    lines = Path(journal).read_text().splitlines(keepends=True)
+    assert '"status": "applied"' in lines[-1]
+    assert "move_card_to_list" in lines[-1]
+    # Killed (an hour ago: no write can be in flight still) before the answer was journaled.
+    kept = [json.loads(x) for x in lines[:-1]]
+    for x in kept:
+        if x.get("status") == "pending":
+            x["at"] = "2020-01-01T00:00:00.000Z"
+    Path(journal).write_text("".join(json.dumps(x) + "\n" for x in kept))
+    os.utime(journal, (time.time() - 3600,) * 2)
+    later = w.create_list(ids["team"], "Later", ids["lead"], T0 + timedelta(days=2))
+    w.move_card_to_list(ids["c2"], later.id, ids["lead"], T0 + timedelta(days=2))
+
+    undo = invoke("undo", journal, "--yes")
+    assert undo.exit_code == 5, undo.output
+    card = f'card "C2" ({card_url(w.cards[ids["c2"]].short_link)}) on board "Team"'
+    assert (
+        f"cannot tell whether the interrupted write of idList of {card} took effect: its list "
+        'is now "Later", neither the value seen before the write nor the one written; check '
+        'it by hand and set it back to "Done" if it was set to "Doing" by this tool'
+    ) in undo.stdout
+    assert ids["c2"] not in undo.stdout

@@ -52,6 +52,7 @@ CORE = (
     # The value kinds (design.md §10): deciders, plan-file JSON, journal values, writes to a
     # stand-in and words, all pinned by tests/test_kinds_values.py.
     "trello_restore/kinds/values.py",
+    "trello_restore/kinds/valuetext.py",  # their text, split off values.py
     # The pure deciders of apply and undo, and how each kind feeds them (its module also holds
     # the writes and the words, which the apply, undo and report tests cover over HTTP):
     *(

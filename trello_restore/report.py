@@ -424,7 +424,7 @@ def _named_label(r: JournalRecord, change: Change) -> str | None:
     """A value kind's journal label (``field of card … on board …: written → seen``) with the
     names the record keeps in place of the ids; None when it keeps none. A name that is not
     text (a hand-edited journal) is left for its id."""
-    from trello_restore.kinds.values import show
+    from trello_restore.kinds.valuetext import show
 
     names = (r.values or {}).get("names")
     if not isinstance(change, ValueChange) or not isinstance(names, dict) or not names:

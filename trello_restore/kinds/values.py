@@ -19,7 +19,6 @@ A journal record of these kinds holds the value seen before the write and the va
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -32,6 +31,7 @@ from trello_restore.kinds.base import (
     WriteRule,
     other_card,
 )
+from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, desc_diff, named, show
 from trello_restore.models import (
     Change,
     Evidence,
@@ -52,9 +52,8 @@ if TYPE_CHECKING:
 #: Why an interrupted write is settled as it is.
 SET = "found set after an interrupted write: this tool's"
 UNSET = "found unchanged after an interrupted write: it never took effect"
-#: The card fields ``set_card_field`` restores, and which of them are dates.
+#: The card fields ``set_card_field`` restores (which of them are dates: ``DATE_FIELDS``).
 CARD_FIELDS = ("name", "desc", "due", "dueComplete", "start")
-DATE_FIELDS = frozenset({"due", "start"})
 #: A value absent from live state (the object is gone): no field value is this.
 _GONE = object()
 
@@ -102,7 +101,7 @@ def _gone(c: ValueChange) -> str:
 def _list_names(c: ValueChange, live: LiveBoard) -> dict[str, str]:
     """List id → name for a card move's text: the plan's names of the target and the card's
     list, and the live read's of every list of the board (Trello's now: they win)."""
-    return {str(c.value): c.value_name, c.list_id: c.list_name, **live.list_names}
+    return {**change_lists(c), **live.list_names}
 
 
 def _changed(c: ValueChange, now: object, wanted: FieldValue, live: LiveBoard) -> str:
@@ -198,60 +197,19 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
     )
 
 
-# ------------------------------------------------------------------------------------ text
-
-
-def _date_text(text: str) -> str:
-    try:
-        d = parse_date(text)
-    except ValueError:
-        return text
-    if (d.hour, d.minute, d.second, d.microsecond) == (0, 0, 0, 0):
-        return f"{d:%Y-%m-%d}"
-    return when(d, seconds=False)
-
-
-def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> str:
-    """A field's value as the plan's text shows it: dates without seconds (a date alone at
-    midnight UTC), ``none`` for no date, names quoted, descriptions as their first line and
-    length, flags in words, a list (``idList``) by its name in ``lists`` (id → name) if any."""
-    if field == "idList" and lists and isinstance(value, str) and lists.get(value):
-        return quote_name(lists[value])
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        if field == "dueComplete":
-            return "complete" if value else "not complete"
-        return "archived" if value else "open"
-    text = str(value)
-    if field in DATE_FIELDS:
-        return _date_text(text)
-    if field == "desc":
-        if not text:
-            return "empty"
-        first = text.split("\n", 1)[0]
-        if len(first) > 60:
-            first = first[:59] + "…"
-        return f'"{first}" ({len(text)} chars)'
-    if field == "name":
-        return f'"{text}"'
-    return text
-
-
-def desc_diff(before: str, after: str) -> list[str]:
-    """The unified diff from the current description to the restored one."""
-    return list(
-        difflib.unified_diff(
-            before.splitlines(), after.splitlines(), "now", "restored", lineterm="", n=2
-        )
-    )
-
-
 # ------------------------------------------------------------------------------- the kinds
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/$defs/{name}"}
+
+
+def _text(names: object) -> dict[str, str]:
+    """The names of a journal record's ``names`` (or its ``lists``) that are text: a
+    hand-edited journal's others are left for the ids."""
+    if not isinstance(names, dict):
+        return {}
+    return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str) and v}
 
 
 def _value(c: Change) -> ValueChange:
@@ -393,18 +351,31 @@ class ValueKind(ChangeKind):
     def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
         if values is None:
             raise ValueError(f"the journal's record of {c.change_id} holds no values")
+        # The names an apply's record keeps (``journal.record_names``), text only: a card
+        # move's lists by their ids, the card's list (the one written over) among them.
+        kept = values.get("names")
+        names, lists = _text(kept), _text(kept.get("lists") if isinstance(kept, dict) else None)
+        seen, written = values["seen"], values["written"]
         list_id = values["object_id"] if self.object_type == "list" else ""
+        if self.object_type == "list":
+            lists[list_id] = names.get("list", "")
+        elif values["field"] == "idList" and isinstance(seen, str):
+            list_id = seen
         return ValueChange(
             change_id=c.change_id,
             action=self.action,
             board_id=c.board_id,
-            board_name=c.board_name,
+            board_name=names.get("board") or c.board_name,
             card_id=c.card_id,
+            card_name=names.get("card", ""),
+            card_short_link=names.get("short_link", ""),
             list_id=list_id,
+            list_name=lists.get(list_id, ""),
             object_type=self.object_type,
             field=values["field"],
-            value=values["written"],
-            expected=values["seen"],
+            value=written,
+            expected=seen,
+            value_name=lists.get(str(written), ""),
         )
 
     # ------------------------------------------------------------------------------ undo
@@ -424,11 +395,11 @@ class ValueKind(ChangeKind):
 
     def cannot_tell(self, c: Change, why: str) -> str:
         v = _value(c)
-        what = f"list {v.list_id}" if v.object_type == "list" else f"card {v.card_id}"
+        lists = change_lists(v) if v.field == "idList" else None
         return (
-            f"cannot tell whether the interrupted write of {v.field} of {what} took effect: "
-            f"{why}; check it by hand and set it back to {show(v.field, v.expected)} if it was "
-            f"set to {show(v.field, v.value)} by this tool"
+            f"cannot tell whether the interrupted write of {v.field} of {named(v)} took effect: "
+            f"{why}; check it by hand and set it back to {show(v.field, v.expected, lists)} if "
+            f"it was set to {show(v.field, v.value, lists)} by this tool"
         )
 
     # ------------------------------------------------------------------------------ text
