@@ -84,10 +84,11 @@ def test_normal_name(typed: str, stored: str, same: bool) -> None:
         ("", '""'),
         ('Team "01"', '"Team \\"01\\""'),
         ("a\\nb", '"a\\\\nb"'),  # a backslash, then n: not a newline
+        ("a\u2028b\u2029c\x85", '"a\\u2028b\\u2029c\\x85"'),  # line breaks to splitlines
     ],
 )
 def test_quote_name(name: str, shown: str) -> None:
-    """A name in quotes exactly as Trello has it; only control characters, double quotes and
-    backslashes are escaped."""
+    """A name in quotes exactly as Trello has it; only control characters, line and paragraph
+    separators, double quotes and backslashes are escaped: one line, its end plain."""
     assert quote_name(name) == shown
-    assert "\n" not in quote_name(name)
+    assert len(quote_name(name).splitlines()) == 1

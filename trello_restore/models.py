@@ -415,12 +415,13 @@ def normal_name(name: str) -> str:
 
 def quote_name(name: str) -> str:
     """A Trello name for a message: in double quotes, exactly as Trello has it (double spaces
-    included), with only control characters escaped so that the message stays one line, and
-    a double quote or a backslash in it escaped so that the name's end is plain to see
-    (``"Team \\"01\\""``)."""
+    included), with only control characters and Unicode's line and paragraph separators
+    (``\\u2028``, ``\\u2029``: line breaks to ``str.splitlines`` and some viewers) escaped so
+    that the message stays one line, and a double quote or a backslash in it escaped so that
+    the name's end is plain to see (``"Team \\"01\\""``)."""
     shown = "".join(
         ("\\" + ch if ch in _QUOTED else ch.encode("unicode_escape").decode("ascii"))
-        if ch in _QUOTED or unicodedata.category(ch) == "Cc"
+        if ch in _QUOTED or unicodedata.category(ch) in _ESCAPED
         else ch
         for ch in name
     )
@@ -429,3 +430,6 @@ def quote_name(name: str) -> str:
 
 #: What ``quote_name`` escapes with a backslash besides the control characters.
 _QUOTED = frozenset('"\\')
+#: The Unicode categories ``quote_name`` escapes: control characters, line and paragraph
+#: separators.
+_ESCAPED = frozenset({"Cc", "Zl", "Zp"})
