@@ -33,7 +33,7 @@ from trello_restore.kinds import (
     resolve_value,
 )
 from trello_restore.kinds.values import SET, UNSET, same
-from trello_restore.kinds.valuetext import desc_diff, show
+from trello_restore.kinds.valuetext import desc_diff, named_label, show
 from trello_restore.live import LiveBoard
 from trello_restore.models import (
     CardState,
@@ -574,6 +574,38 @@ def test_desc_diff() -> None:
         "+old text",
         "+second line",
     ]
+
+
+def test_desc_diff_keeps_each_line_one_line() -> None:
+    """A description's control characters are escaped in its diff (a tab aside), each line
+    break of any kind splits a line: no line of the plan's text comes from a description."""
+    assert desc_diff("a", "a\x0bb\x1b[2J\tc\r\nd") == [
+        "--- now", "+++ restored", "@@ -1 +1,3 @@", " a", "+b\\x1b[2J\tc", "+d"
+    ]  # fmt: skip
+    assert show("desc", 'Say "hi"\r\n\x1b') == '"Say \\"hi\\"" (11 chars)'
+
+
+def test_named_label() -> None:
+    """An undo's line for a value change by the names its apply record kept, quoted as
+    messages quote names; ids where a name is missing or not text; None without names."""
+    move = vc("move_card_to_list", "idList", "l2", "l1")
+    names = {"board": 'Team "A"', "card": "Ship\nit", "short_link": "AbCd1234",
+             "lists": {"l2": "Next", "l1": ["not text"]}}  # fmt: skip
+    assert named_label(names, move) == (
+        'idList of card "Ship\\nit" (https://trello.com/c/AbCd1234) on board "Team \\"A\\"": '
+        '"Next" → l1'
+    )
+    assert named_label({"board": 7, "lists": "x"}, move) == "idList of card k1 on board b1: l2 → l1"
+    assert named_label({"list": "Doing"}, LIST_OPEN) == (
+        'closed of list "Doing" on board b1: open → archived'
+    )
+    assert named_label({"board": "Team"}, DUE) == (
+        'due of card k1 on board "Team": 2026-10-01 12:00 UTC → 2026-11-02'
+    )
+    assert named_label({}, move) is None
+    assert named_label(["x"], move) is None
+    member = Change("m", "add_member_to_card", "b1", "Team", CULPRIT, card_id="k1")
+    assert named_label({"board": "Team"}, member) is None
 
 
 @pytest.mark.parametrize(

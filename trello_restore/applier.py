@@ -64,7 +64,7 @@ from trello_restore.live import (
     refusal,
 )
 from trello_restore.locks import apply_lock, lock_names
-from trello_restore.models import Change, MemberRef, Plan, ValueChange
+from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.runner import (
     SKIPPED_DONE,
@@ -267,7 +267,7 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
             logger.warning("%s", line)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
-        member: f'board "{names[board]}"' if names.get(board) else f"board {board}"
+        member: f"board {quote_name(names[board])}" if names.get(board) else f"board {board}"
         for member, board in deactivated_members(run.api, live, names).items()
     }
     # What the changes of earlier kinds did in this run, for the changes that need them.

@@ -63,6 +63,7 @@ from trello_restore.models import (
     State,
 )
 from trello_restore.paging import PAGE, Listing, read_backwards, stamp
+from trello_restore.words import shown_name
 
 __all__ = [
     "HISTORY_MAX_AGE",
@@ -394,16 +395,17 @@ def board_state(
     (``boards.STATE_QUERY``), or from ``answer``, a read of it with that query
     (``boards.read_with_state``) made by this run."""
     raw = answer if answer is not None else api.get(f"boards/{board.id}", STATE_QUERY)
+    shown = shown_name(board.name) if board.name else board.id
     if not isinstance(raw, Mapping):
-        raise bad_answer(f"board {board.name}", "a Trello board")
+        raise bad_answer(f"board {shown}", "a Trello board")
     memberships = expect_objects(
-        raw.get("memberships"), f"board {board.name}'s memberships", "a list of memberships"
+        raw.get("memberships"), f"board {shown}'s memberships", "a list of memberships"
     )
-    lists = expect_objects(raw.get("lists"), f"board {board.name}'s lists", "a list of lists")
+    lists = expect_objects(raw.get("lists"), f"board {shown}'s lists", "a list of lists")
     try:
         state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
     except HistoryError as exc:
-        raise InputFileError(f"Trello answered board {board.name}'s state oddly: {exc}") from None
+        raise InputFileError(f"Trello answered board {shown}'s state oddly: {exc}") from None
     named = members_from_listing(
         m["member"] for m in memberships if isinstance(m.get("member"), dict)
     )

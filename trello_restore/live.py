@@ -22,7 +22,8 @@ from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, members_from_listing, parse_board
-from trello_restore.models import CardState, Change, MemberRef, Membership
+from trello_restore.models import CardState, Change, MemberRef, Membership, quote_name
+from trello_restore.words import shown_name
 
 __all__ = [
     "LiveBoard",
@@ -252,8 +253,8 @@ def foreseen_refusal(
     if writes <= 0 or (ms is not None and ms.active and ms.member_type != "observer"):
         return None
     user = f"@{me['username']}" if me.get("username") else str(me["id"])
-    who = f"{user} ({me['fullName']})" if me.get("fullName") else user
-    where = f'board "{board_name}"' if board_name else f"board {board_id}"
+    who = f"{user} ({shown_name(str(me['fullName']))})" if me.get("fullName") else user
+    where = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
     changes = "the change" if writes == 1 else f"the {writes} changes"
     if ms is not None and ms.active:
         what, will = "an observer of it", "will refuse"
@@ -299,7 +300,7 @@ def refusal(
     try:
         me = api.me()
         user = f"@{me['username']}" if me.get("username") else str(me["id"])
-        who = f"{user} ({me['fullName']})" if me.get("fullName") else user
+        who = f"{user} ({shown_name(str(me['fullName']))})" if me.get("fullName") else user
     except ApiError:
         user = who = "the token's member"
     if not board_name:
@@ -308,7 +309,7 @@ def refusal(
             board_name = str(raw.get("name") or "") if isinstance(raw, dict) else ""
         except ApiError:
             board_name = ""
-    board = f'board "{board_name}"' if board_name else f"board {board_id}"
+    board = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
     said = " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
     verb, after = (
         ("change", "nothing more was sent, and what was done is in the journal")

@@ -35,6 +35,7 @@ from trello_restore.models import (
     normal_name,
     quote_name,
 )
+from trello_restore.words import shown_name
 
 __all__ = [
     "MoveIndex",
@@ -296,7 +297,7 @@ def _same_member(a: str, b: str, known: Mapping[str, MemberRef]) -> bool:
 
 def _member_label(m: MemberRef) -> str:
     name = m.username or m.id
-    return f"{name} ({m.full_name})" if m.full_name else name
+    return f"{name} ({shown_name(m.full_name)})" if m.full_name else name
 
 
 def _resolve_list(

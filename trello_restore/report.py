@@ -27,6 +27,7 @@ import click
 
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of, known
+from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import (
     SKIP_ORDER,
     VALUE_SKIP_ORDER,
@@ -39,7 +40,15 @@ from trello_restore.models import (
     quote_name,
 )
 from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
-from trello_restore.words import card_url, handle, member_name, plural, when
+from trello_restore.words import (
+    card_url,
+    handle,
+    member_name,
+    one_line,
+    plural,
+    shown_name,
+    when,
+)
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
@@ -90,7 +99,8 @@ def _known_members(plan: Plan) -> dict[str, MemberRef]:
 
 def _header(plan: Plan, meta: PlanMeta) -> str:
     o = plan.options
-    boards = ", ".join(name or bid for bid, name in meta.boards) or "no boards"
+    boards = ", ".join(shown_name(name) if name else bid for bid, name in meta.boards)
+    boards = boards or "no boards"
     text = f"Plan for {boards} since {when(o.since, seconds=False)}"
     if o.until is not None:
         text += f" until {when(o.until, seconds=False)}"
@@ -110,9 +120,9 @@ def _header(plan: Plan, meta: PlanMeta) -> str:
     if o.only_recorded:
         notes.append("only recorded removals")
     if o.lists is not None:
-        notes.append("lists " + ", ".join(sorted(o.lists)))
+        notes.append("lists " + ", ".join(map(shown_name, sorted(o.lists))))
     if o.cards is not None:
-        notes.append("cards " + ", ".join(sorted(o.cards)))
+        notes.append("cards " + ", ".join(map(shown_name, sorted(o.cards))))
     if o.add_to_board:
         notes.append(f"add to board as {o.board_role}")
     if meta.source == "export":
@@ -187,7 +197,7 @@ def render_text(
                 [b.change for b in plan.blocked],
                 lambda c: (
                     f"{style('!', fg='red')} {kind_of(c.action).describe(c)}: not a member of "
-                    f"{c.board_name or c.board_id}"
+                    f"{_name(c.board_name, c.board_id)}"
                 ),
                 verbose,
             )
@@ -199,7 +209,7 @@ def render_text(
         if verbose:
             for s in plan.skipped:
                 action = f" [action {s.action_id}]" if s.action_id else ""
-                card = s.card_name or s.card_id
+                card = _name(s.card_name, s.card_id)
                 lines.append(f"  - {member_name(s.member)} on {card}: {s.reason}{action}")
     lines.extend(_value_skipped(plan, style, verbose))
     if plan.unrestorable:
@@ -208,7 +218,7 @@ def render_text(
             + ": not in the log"
         )
         for u in plan.unrestorable:
-            name = f'"{u.name}"' if u.name else u.object_id
+            name = quote_name(u.name) if u.name else u.object_id
             action = f" [action {u.action_id}]" if verbose else ""
             lines.append(
                 f"  - {u.object_type} {name}: {u.what.replace('_', ' ')} by {handle(u.by)} "
@@ -227,7 +237,7 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
     by_reason = ", ".join(f"{r} {counts[r]}" for r in VALUE_SKIP_ORDER if r in counts)
     out = [style(f"Fields left alone ({len(plan.value_skipped)})", bold=True) + f": {by_reason}"]
     for s in plan.value_skipped:
-        name = f'"{s.object_name}"' if s.object_name else s.object_id
+        name = quote_name(s.object_name) if s.object_name else s.object_id
         text = f"  - {s.field} of {s.object_type} {name}: {s.reason}"
         if s.others:
             text += (
@@ -241,8 +251,13 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
     return out
 
 
+def _name(name: str, fallback: str) -> str:
+    """A name the text shows bare (``shown_name``), else ``fallback`` (its id)."""
+    return shown_name(name) if name else fallback
+
+
 def _card(c: Change) -> str:
-    name = c.card_name or c.card_id
+    name = _name(c.card_name, c.card_id)
     return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
 
 
@@ -264,9 +279,9 @@ def _grouped(
     """Board → list → card → one line per change with its evidence (input already in order)."""
     out: list[str] = []
     for (board_id, board), by_board in groupby(changes, key=lambda c: (c.board_id, c.board_name)):
-        out.append(f"  {board or board_id}")
+        out.append(f"  {_name(board, board_id)}")
         for (_, lst), by_list in groupby(by_board, key=lambda c: (c.list_id, c.list_name)):
-            out.append(f"    {lst or '(unknown list)'}")
+            out.append(f"    {_name(lst, '(unknown list)')}")
             for _, by_card in groupby(by_list, key=lambda c: c.card_id):
                 group = list(by_card)
                 # A list's own changes (its archive state) sit under the list, not a card.
@@ -413,45 +428,11 @@ def journal_labels(records: Iterable[JournalRecord]) -> dict[str, str]:
             change = kind.from_record(ids, r.values)
         except ValueError:
             continue
-        label = _named_label(r, change)
+        label = named_label((r.values or {}).get("names"), change)
         if label is not None:
             named.add(r.change_id)
         out[r.change_id] = label or kind.journal_label(change)
     return out
-
-
-def _named_label(r: JournalRecord, change: Change) -> str | None:
-    """A value kind's journal label (``field of card … on board …: written → seen``) with the
-    names the record keeps in place of the ids; None when it keeps none. A name that is not
-    text (a hand-edited journal) is left for its id."""
-    from trello_restore.kinds.valuetext import show
-
-    names = (r.values or {}).get("names")
-    if not isinstance(change, ValueChange) or not isinstance(names, dict) or not names:
-        return None
-    lists = names.get("lists")
-    lists = lists if isinstance(lists, dict) else {}
-
-    def quoted(name: object, fallback: str) -> str:
-        return f'"{name}"' if isinstance(name, str) and name else fallback
-
-    def value(v: object) -> str:
-        if change.field == "idList" and isinstance(v, str):
-            return quoted(lists.get(v), show(change.field, v))
-        return show(change.field, v)
-
-    if change.object_type == "list":
-        where = f"list {quoted(names.get('list'), change.list_id)}"
-    else:
-        where = f"card {quoted(names.get('card'), change.card_id)}"
-        short = names.get("short_link")
-        if isinstance(short, str) and short:
-            where += f" ({card_url(short)})"
-    board = quoted(names.get("board"), change.board_id)
-    return (
-        f"{change.field} of {where} on board {board}: {value(change.value)} → "
-        f"{value(change.expected)}"
-    )
 
 
 #: How an undo's outcomes read where an apply's words would be wrong: a value undo found
@@ -491,7 +472,7 @@ def outcome_parts(
     if outcome.status in ("failed", "drifted", "blocked") and (
         outcome.error or outcome.http_status
     ):
-        why = " ".join(outcome.error.split())
+        why = one_line(outcome.error)
         why = _REASONS.get(why, why)
     return word, what, why
 

@@ -6,9 +6,10 @@ values, no I/O.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from trello_restore.models import Evidence, MemberRef
+from trello_restore.models import Evidence, MemberRef, quote_name
 
 
 def card_url(short_link: str) -> str:
@@ -19,7 +20,28 @@ def card_url(short_link: str) -> str:
 def board_ref(board_id: str, name: str | None) -> str:
     """A board as warnings and lock messages name it: ``"Team" (<id>)``, or its id alone when
     its name is not known."""
-    return f'"{name}" ({board_id})' if name else board_id
+    return f"{quote_name(name)} ({board_id})" if name else board_id
+
+
+def shown_name(name: str) -> str:
+    """A Trello name where the text shows names bare (the plan's board, list and card
+    headings, a member's full name, an app's): as it is when ``quote_name`` would escape
+    nothing in it, else as ``quote_name`` shows it, so that a name holding a double quote, a
+    backslash or a control character (a newline) can neither break its line nor pass for a
+    line of the text of its own."""
+    quoted = quote_name(name)
+    return name if quoted[1:-1] == name else quoted
+
+
+def one_line(text: str) -> str:
+    """``text`` (Trello's error text, or a reason that names things with ``quote_name``) on
+    one line: each run of white space that holds a line break made one space, other runs
+    kept (a quoted name's double spaces are its own)."""
+    return _BREAK.sub(" ", text).strip()
+
+
+#: A run of white space holding a line break, as ``str.splitlines`` knows them.
+_BREAK = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
 
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
@@ -30,11 +52,11 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
 def member_name(m: MemberRef) -> str:
     """``Full Name (@username)`` as far as known, else the id."""
     if m.full_name and m.username:
-        return f"{m.full_name} (@{m.username})"
+        return f"{shown_name(m.full_name)} (@{m.username})"
     if m.username:
         return f"@{m.username}"
     if m.full_name:
-        return f"{m.full_name} ({m.id})"
+        return f"{shown_name(m.full_name)} ({m.id})"
     return m.id
 
 
@@ -45,7 +67,7 @@ def handle(m: MemberRef) -> str:
 
 def actor(e: Evidence) -> str:
     """Who made the evidence action: the member, or the app (an automation) that acted for them."""
-    return f"{e.app} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
+    return f"{shown_name(e.app)} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
 
 
 def when(d: datetime, *, seconds: bool = True) -> str:

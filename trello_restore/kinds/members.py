@@ -21,7 +21,7 @@ from trello_restore.kinds.base import (
     other_card,
 )
 from trello_restore.models import Change, Evidence, MemberRef, PlanOptions, format_date, parse_date
-from trello_restore.words import actor, card_url, member_name, when
+from trello_restore.words import actor, card_url, member_name, shown_name, when
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
@@ -195,6 +195,11 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/$defs/{name}"}
 
 
+def _board(c: Change) -> str:
+    """The change's board as its text names it: by name (``shown_name``), else by id."""
+    return shown_name(c.board_name) if c.board_name else c.board_id
+
+
 #: Trello's answer to adding a member who is on the card already (notes §3.1): success.
 ALREADY_ON_CARD = "member is already on the card"
 #: Trello's answer to removing a member who is not on the card (notes §3.1).
@@ -335,10 +340,10 @@ class BoardMembership(MemberKind):
         return f"{would} grant board membership first ({n})"
 
     def describe(self, c: Change) -> str:
-        return f"{member_name(c.member)} to {c.board_name or c.board_id} as {c.role}"
+        return f"{member_name(c.member)} to {_board(c)} as {c.role}"
 
     def label(self, c: Change) -> str:
-        return f"{member_name(c.member)} → board {c.board_name or c.board_id} as {c.role}"
+        return f"{member_name(c.member)} → board {_board(c)} as {c.role}"
 
     def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
         return f"member {member_id} on board {board_id}"
@@ -512,7 +517,7 @@ class CardMember(MemberKind):
         return text
 
     def label(self, c: Change) -> str:
-        name = c.card_name or c.card_id
+        name = shown_name(c.card_name) if c.card_name else c.card_id
         where = f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
         return f"{member_name(c.member)} → card {where}"
 

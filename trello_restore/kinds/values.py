@@ -417,7 +417,7 @@ class ValueKind(ChangeKind):
         return text
 
     def _card(self, c: ValueChange) -> str:
-        name = f'"{c.card_name}"' if c.card_name else c.card_id
+        name = quote_name(c.card_name) if c.card_name else c.card_id
         return f"{name} ({card_url(c.card_short_link)})" if c.card_short_link else name
 
     def unnamed(self, member_id: str, board_id: str, card_id: str) -> str:
@@ -488,7 +488,7 @@ class ListClosed(ValueKind):
 
     def label(self, c: Change) -> str:
         v = _value(c)
-        name = f'"{v.list_name}"' if v.list_name else v.list_id
+        name = quote_name(v.list_name) if v.list_name else v.list_id
         return f"{_archive(v.value)} list {name}"
 
 
@@ -523,8 +523,8 @@ class CardMove(ValueKind):
 
     def describe(self, c: Change) -> str:
         v = _value(c)
-        to = f'"{v.value_name}"' if v.value_name else str(v.value)
-        came = f'"{v.list_name}"' if v.list_name else str(v.expected)
+        to = quote_name(v.value_name) if v.value_name else str(v.value)
+        came = quote_name(v.list_name) if v.list_name else str(v.expected)
         return f"move back to list {to} (from {came})"
 
     def label(self, c: Change) -> str:

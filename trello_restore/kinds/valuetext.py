@@ -1,13 +1,15 @@
 """How the value kinds (``kinds/values.py``) show values and what they change in their text:
-a field's value (``show``), a description's diff (``desc_diff``), and the card or list a
-change is about by the names it carries (``named``, ``change_lists``), ids where it has none."""
+a field's value (``show``), a description's diff (``desc_diff``), the card or list a change
+is about by the names it carries (``named``, ``change_lists``), ids where it has none, and
+an undo's line for a change by the names its apply record keeps (``named_label``)."""
 
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Mapping
 
-from trello_restore.models import ValueChange, parse_date, quote_name
+from trello_restore.models import Change, ValueChange, parse_date, quote_name
 from trello_restore.words import card_url, when
 
 #: The card fields that are dates.
@@ -42,21 +44,32 @@ def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> s
     if field == "desc":
         if not text:
             return "empty"
-        first = text.split("\n", 1)[0]
+        first = text.splitlines()[0]
         if len(first) > 60:
             first = first[:59] + "…"
-        return f'"{first}" ({len(text)} chars)'
+        return f"{quote_name(first)} ({len(text)} chars)"
     if field == "name":
-        return f'"{text}"'
+        return quote_name(text)
     return text
 
 
 def desc_diff(before: str, after: str) -> list[str]:
-    """The unified diff from the current description to the restored one."""
-    return list(
-        difflib.unified_diff(
+    """The unified diff from the current description to the restored one, a line of the text
+    each: a description's lines split at every line break (``str.splitlines``), and the
+    control characters left in a line but a tab escaped as ``quote_name`` escapes them."""
+    return [
+        _escaped(line)
+        for line in difflib.unified_diff(
             before.splitlines(), after.splitlines(), "now", "restored", lineterm="", n=2
         )
+    ]
+
+
+def _escaped(line: str) -> str:
+    """``line`` with its control characters (a tab aside) as ``quote_name`` shows them."""
+    return "".join(
+        ch if ch == "\t" or unicodedata.category(ch) != "Cc" else quote_name(ch)[1:-1]
+        for ch in line
     )
 
 
@@ -77,3 +90,34 @@ def named(c: ValueChange) -> str:
         if c.card_short_link:
             what += f" ({card_url(c.card_short_link)})"
     return f"{what} on board {quote_name(c.board_name) if c.board_name else c.board_id}"
+
+
+def named_label(names: object, change: Change) -> str | None:
+    """A value kind's journal label (``field of card … on board …: written → seen``) with the
+    ``names`` an apply record keeps (``journal.record_names``) in place of the ids; None when
+    it keeps none. A name that is not text (a hand-edited journal) is left for its id."""
+    if not isinstance(change, ValueChange) or not isinstance(names, dict) or not names:
+        return None
+    lists = names.get("lists")
+    lists = lists if isinstance(lists, dict) else {}
+
+    def quoted(name: object, fallback: str) -> str:
+        return quote_name(name) if isinstance(name, str) and name else fallback
+
+    def value(v: object) -> str:
+        if change.field == "idList" and isinstance(v, str):
+            return quoted(lists.get(v), show(change.field, v))
+        return show(change.field, v)
+
+    if change.object_type == "list":
+        where = f"list {quoted(names.get('list'), change.list_id)}"
+    else:
+        where = f"card {quoted(names.get('card'), change.card_id)}"
+        short = names.get("short_link")
+        if isinstance(short, str) and short:
+            where += f" ({card_url(short)})"
+    board = quoted(names.get("board"), change.board_id)
+    return (
+        f"{change.field} of {where} on board {board}: {value(change.value)} → "
+        f"{value(change.expected)}"
+    )
