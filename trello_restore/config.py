@@ -44,7 +44,7 @@ CONFIG_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "until": (str, "a date, date-time or age"),
         "mode": (str, "'removed' or 'ever-added'"),
         "removed_by": (str, "a member id or username"),
-        "cause": (str, "'move' or ''"),
+        "cause": (str, "'move', 'any' or ''"),
         "only_recorded": (bool, "true or false"),
         "add_to_board": (bool, "true or false"),
         "board_role": (str, "'normal' or 'observer'"),

@@ -38,3 +38,8 @@ BOARD_ROLE: Literal["normal", "observer"] = "normal"
 RESTORE: tuple[str, ...] = ("members",)
 #: The planning mode unless ``--mode`` says otherwise.
 MODE: Literal["removed", "ever-added"] = "removed"
+#: The shortest API key or token blanked out of messages and logs. A real key is 32 hex digits
+#: and a real token 64 characters or more; a value of a few characters is no credential (a
+#: typo, a placeholder), and blanking it wherever it occurs garbles the text that says so
+#: (a token "o": "Trell*** rejected the API key ***r t***ken").
+SHORTEST_SECRET = 8

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from trello_restore import defaults
 from trello_restore.errors import UsageError
 from trello_restore.fsutil import private_dirs
 
@@ -34,7 +35,8 @@ class Redact(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        # As ``api.classify.blanked``: a value too short to be a credential is left alone.
+        self.secrets = tuple(s for s in secrets if len(s) >= defaults.SHORTEST_SECRET)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:

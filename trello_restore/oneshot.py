@@ -199,6 +199,12 @@ def run_summary(
     result, report = once.plan, once.report
     plan, meta = result.plan, result.meta
     counts = plan_summary(plan)
+    applied = report_counts(report)
+    if once.outcome == "blocked":
+        # Only blocked changes: nothing was written, but they are what ``apply.blocked``
+        # counts whenever something is (and what ``apply PLAN`` of this plan reports), so a
+        # script reading it is not told 0.
+        applied["blocked"] = len(plan.blocked)
     return {
         **_head("run", once.outcome, once.exit_code),
         "api_url": meta.api_url,
@@ -223,7 +229,7 @@ def run_summary(
             "plan_rate_limited": result.rate_limited,
             "plan_seconds": round(result.seconds, 3),
         },
-        "apply": report_counts(report),
+        "apply": applied,
         "journal": str(once.journal) if once.journal is not None else None,
         "last_run": {
             "recorded": once.last_run_file is not None,

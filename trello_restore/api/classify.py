@@ -17,6 +17,7 @@ import re
 import requests
 import urllib3.exceptions
 
+from trello_restore import defaults
 from trello_restore.api.settings import DEFAULT_API_URL, host_of, one_line
 from trello_restore.errors import (
     ApiError,
@@ -30,6 +31,7 @@ from trello_restore.errors import (
 )
 
 __all__ = [
+    "blanked",
     "certainly_not_applied",
     "describe",
     "error_for_exception",
@@ -294,19 +296,25 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
+def blanked(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """The credentials to blank out of text: those of ``defaults.SHORTEST_SECRET`` characters
+    or more (every real one, and any piece of one long enough to matter)."""
+    return tuple(s for s in secrets if len(s) >= defaults.SHORTEST_SECRET)
+
+
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every credential in it blanked out."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    """``text`` with every credential in it (``blanked``) blanked out."""
+    for secret in blanked(secrets):
+        text = text.replace(secret, "***")
     return text
 
 
 def scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
-    """Blank out any credential that an answer echoed back into the error's text."""
+    """Blank out any credential (``blanked``) that an answer echoed back into the error's
+    text."""
     message = str(error)
-    for secret in secrets:
-        if secret and (secret in message or secret in error.trello_error):
+    for secret in blanked(secrets):
+        if secret in message or secret in error.trello_error:
             message = message.replace(secret, "***")
             error.trello_error = error.trello_error.replace(secret, "***")
     error.args = (message,)
