@@ -39,7 +39,7 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (dry run with --detailed-exitcode: nothing to do)
   1  internal error (a bug: rerun with -vv and report it)
-  2  usage or bad input (options, dates, boards, config, plan, journal or export files)
+  2  usage or bad input (options, dates, boards, config, plan, journal or export files, a full disk)
   3  authentication or permission (credentials, access to a board; a refused write stops the run)
   4  Trello unreachable, or still rate limiting or failing after the retries (run again to resume)
   5  partial failure (some changes failed, drifted or were blocked)

@@ -58,6 +58,14 @@ class InputFileError(UsageError):
     """A plan, export or journal file that cannot be read or is not what it should be."""
 
 
+class JournalWriteError(RestoreError):
+    """The journal could not be written (a full disk, a failing device). Nothing more is sent
+    to Trello once it fails: every write's ``pending`` record must be on disk before the write
+    goes (design.md §5). The message says what was sent and what to do."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ApiError(RestoreError):
     """Trello (or the sandbox) refused a request or answered something unusable."""
 

@@ -10,8 +10,11 @@ tool (``applied``), not by someone else (``already_satisfied``). Such an open re
 journal, or a one-shot run on the same boards; the last two append an ``apply`` record of their
 finding (``applied``, or ``not_applied`` when the write never took effect).
 
-Reading is read-only and tolerant of a torn last line (a crash mid-write): it is ignored with a
-warning, and the next append starts on a fresh line. Any other damage is an ``InputFileError``.
+Reading is read-only and tolerant of a torn last line (a crash or a full disk mid-write): it is
+ignored with a warning, and the first append of the next run that writes removes it (see
+``Journal._drop_torn_tail`` for why that is safe). Any other damage is an ``InputFileError``.
+Once an append fails (``JournalWriteError``: a full disk, a failing device), every later append
+of that journal fails too, without touching the file: nothing more may be sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import errno
 import json
 import logging
 import os
+import shlex
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -28,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from trello_restore.errors import InputFileError
+from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.kinds import known
 from trello_restore.models import Change, ValueChange
@@ -89,8 +93,9 @@ class JournalRecord:
     #: For the kinds that set a value back (design.md §10.3): ``object_type``, ``object_id``,
     #: ``field``, the value ``seen`` before the write and the value ``written`` (for an undo
     #: record: the value it writes back), and on an apply's records the names its plan gave
-    #: them (``names``: ``record_names``). None for the member kinds, whose records stay as
-    #: they were (the key is left out of the line).
+    #: them (``names``: ``record_names``). A grant of board membership's: the role it gives
+    #: (``field`` ``role``), which undo checks. None for a card member, whose record stays as
+    #: it was (the key is left out of the line).
     values: dict[str, Any] | None = None
 
 
@@ -125,7 +130,12 @@ class Journal:
         self.path = path
         self.header = header
         self._records = records
-        self._fh: Any = None
+        #: The file, opened for appending (and reading back its tail); None until then.
+        self._fd: int | None = None
+        #: Whether the first append checked the file's end for a torn line (``_drop_torn_tail``).
+        self._tail_checked = False
+        #: The error that made an append fail: every later one fails too (``JournalWriteError``).
+        self._failed: OSError | None = None
         #: Serializes writing lines (and ``_records``); held only to write and flush.
         self._write_lock = threading.Lock()
         #: One fsync at a time; ``_synced`` is how many appends the last one covered.
@@ -195,7 +205,7 @@ class Journal:
         an apply that ran to its end keeps its journal, whatever it recorded. Nothing for a
         journal already on disk."""
         with self._write_lock:
-            if self._fh is None and self._deferred:
+            if self._fd is None and self._deferred:
                 self._materialize()
 
     def _adopt(self) -> None:
@@ -288,12 +298,40 @@ class Journal:
 
     def _start_appending(self) -> None:
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except OSError as exc:
             raise InputFileError(f"cannot write the journal {self.path} ({exc.strerror})") from None
-        self._fh = os.fdopen(fd, "a", encoding="utf-8")
-        if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
-            self._fh.write("\n")  # after a torn line
+
+    def _drop_torn_tail(self) -> None:
+        """Before the first append: cut a torn last line off (truncate the file to the end of
+        its last complete line), so that what this run appends does not turn it into a
+        damaged line in the middle, which would stop every later run (``read``).
+
+        Safe, because a torn record was never complete, and so never counted: an append
+        returns only once its whole line, newline included, is on disk (fsynced), and a
+        write is sent only after its ``pending`` record's append returned. A line without its
+        newline is an append that never returned (the run was killed, or the disk was full):
+        if it is a ``pending`` record, its write was never sent; if it is an outcome, the
+        change's ``pending`` record before it stays, and the change is settled from live
+        state as after a kill. ``read`` ignores such a line already; this only makes that
+        lasting. Called under the locks of the journal's plan (its first append is made
+        inside the apply or undo that holds them), so no other run is appending to it."""
+        assert self._fd is not None
+        self._tail_checked = True
+        end = os.fstat(self._fd).st_size
+        pos = end
+        while pos > 0:  # back from the end, a chunk at a time, to the last newline
+            start = max(0, pos - 65536)
+            os.lseek(self._fd, start, os.SEEK_SET)  # appends still go to the end (O_APPEND)
+            newline = os.read(self._fd, pos - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                if keep < end:
+                    os.ftruncate(self._fd, keep)
+                    logger.info("%s: removed a torn last line of %d bytes", self.path, end - keep)
+                return
+            pos = start
+        # No complete line at all: not a journal ``read`` accepts; leave it as it is.
 
     # ---------------------------------------------------------------------------- writing
 
@@ -311,33 +349,63 @@ class Journal:
     def _write(self, text: str, records: tuple[JournalRecord, ...]) -> None:
         """``text`` (whole lines) written and flushed, then on disk before returning."""
         with self._write_lock:
-            if self._fh is None and self._deferred:
+            if self._fd is None and self._deferred:
                 self._materialize()
-            if self._fh is None:
+            if self._fd is None:
                 raise RuntimeError("journal opened read-only")
-            self._fh.write(text + "\n")
-            self._fh.flush()
+            self._check()
+            try:
+                if not self._tail_checked:
+                    self._drop_torn_tail()
+                _write_all(self._fd, (text + "\n").encode("utf-8"))
+            except OSError as exc:
+                raise self._fail(exc) from None
             self._records.extend(records)
             self._written += 1
             mine = self._written
-            fd = self._fh.fileno()
+            fd = self._fd
         with self._sync_lock:
             if self._synced >= mine:
-                return  # an fsync that began after this line was flushed has made it durable
+                return  # an fsync that began after this line was written has made it durable
             with self._write_lock:
-                covered = self._written  # every line flushed so far goes to disk with this one
-            os.fsync(fd)
+                # After a failed fsync this line may be lost: never fsync again (a second
+                # fsync can succeed without the lost data being on disk).
+                self._check()
+                covered = self._written  # every line written so far goes to disk with this one
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                with self._write_lock:
+                    raise self._fail(exc) from None
             self._synced = covered
+
+    def _check(self) -> None:
+        """Under the write lock: ``JournalWriteError`` once an append has failed."""
+        if self._failed is not None:
+            raise write_failed(self.path, self._failed)
+
+    def _fail(self, exc: OSError) -> JournalWriteError:
+        """Under the write lock: this journal cannot be written any more (``exc``)."""
+        if self._failed is None:
+            self._failed = exc
+            logger.debug("%s: journal write failed: %s", self.path, exc)
+        return write_failed(self.path, self._failed)
 
     def close(self) -> None:
         """Close the file (after the appends under way)."""
         with self._sync_lock, self._write_lock:
-            if self._fh is not None:
-                if self._synced < self._written:  # an append between its two steps
-                    os.fsync(self._fh.fileno())
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            try:
+                if self._failed is None and self._synced < self._written:
+                    os.fsync(fd)  # an append between its two steps
                     self._synced = self._written
-                self._fh.close()
-                self._fh = None
+            except OSError as exc:
+                raise self._fail(exc) from None
+            finally:
+                with contextlib.suppress(OSError):  # every line was fsynced (or failed) already
+                    os.close(fd)
 
     def __enter__(self) -> Self:
         return self
@@ -346,6 +414,11 @@ class Journal:
         self.close()
 
     # ---------------------------------------------------------------------------- reading
+
+    @property
+    def failed(self) -> OSError | None:
+        """The error that made an append fail (then every later one fails too), or None."""
+        return self._failed
 
     @property
     def records(self) -> tuple[JournalRecord, ...]:
@@ -412,6 +485,43 @@ def record_names(change: Change) -> dict[str, Any] | None:
         names["lists"] = {k: v for k, v in lists.items() if k and v}
     names = {k: v for k, v in names.items() if v}
     return names or None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (``os.write`` may write part of it, e.g. on a nearly full disk)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_failed(
+    path: Path, exc: OSError, *, sent: int | None = None, op: Op = "apply"
+) -> JournalWriteError:
+    """The one line for a journal that cannot be written: which, why, what was sent (``sent``:
+    the writes this run sent, when the caller counted them; each has its ``pending`` record in
+    the journal, as none is sent before) and what to do. Running the same command again
+    resumes: the journal holds everything up to the failure (a torn last line is removed by
+    that run, ``Journal._drop_torn_tail``)."""
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space on its disk"
+    else:
+        fix = "fix what keeps it from being written"
+    if sent is None:
+        done = "nothing more was sent to Trello"
+    elif sent == 0:
+        done = "nothing was sent to Trello"
+    else:
+        writes = f"{sent} {'undo ' if op == 'undo' else ''}write{'s were' if sent != 1 else ' was'}"
+        done = f"{writes} sent to Trello, each recorded there before it went, and no more"
+    then = "run the same command again to resume"
+    if op == "apply" and sent:
+        then += f", or reverse what was sent with trello-restore undo {shlex.quote(str(path))}"
+    elif op == "undo":
+        then = "run the same undo again to finish it"
+    return JournalWriteError(
+        f"cannot write the journal {path} ({why}), so the run stopped: {done}; {fix}, then {then}"
+    )
 
 
 def _record(raw: dict[str, Any]) -> JournalRecord:

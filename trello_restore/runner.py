@@ -8,9 +8,9 @@ with exponential backoff and jitter, at most ``max_retries`` times, and reports 
 What to write and whether to is the caller's (``applier.py``, ``undo.py``); how each answer
 reads is the write's ``WriteRule``.
 
-Stopping (design.md §5). Three things stop a run early; what is in flight is answered and
-journaled, nothing more is sent, and the changes never started are reported
-``not_attempted`` and not journaled (a re-run does them):
+Stopping (design.md §5). Four things stop a run early; what is in flight is answered and
+journaled (unless the journal is what failed), nothing more is sent, and the changes never
+started are reported ``not_attempted`` and not journaled (a re-run does them):
 
 - an ``AuthError`` (the token stopped working): raised as it is;
 - a permission refusal (``PermissionDenied``) of a write: raised as one line naming the
@@ -21,7 +21,11 @@ journaled, nothing more is sent, and the changes never started are reported
   at all, over at least one backoff, or most of the recent writes failing after their retries.
   The run ends with ``ApplyReport.stopped`` set (exit code "unreachable"); retries waiting
   for their turn are not sent. A 429 counts for neither: the shared limiter already slows
-  every worker to the budget.
+  every worker to the budget;
+- the journal cannot be written (a full disk): the write whose ``pending`` record failed is
+  not sent, nor is any other (``Journal`` fails every append after the first that failed), and
+  a ``JournalWriteError`` saying how many writes this run sent is raised once those in flight
+  are answered (``Runner.__exit__``).
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ from trello_restore.errors import (
     ApiUnreachable,
     AuthError,
     ExitCode,
+    JournalWriteError,
     NotFound,
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names
+from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names, write_failed
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import RateLimiter, Stopping
 from trello_restore.live import refusal
@@ -347,6 +352,8 @@ class Runner:
         self._own_limiter = api.limiter is None
         self._executor: ThreadPoolExecutor | None = None
         self._batch: list[JournalRecord] = []
+        #: Writes sent (each after its ``pending`` record was on disk), for a journal failure.
+        self._sent = 0
 
     # ----------------------------------------------------------------------- life cycle
 
@@ -355,7 +362,9 @@ class Runner:
             self.api.use_limiter(self.options.make_limiter())
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         self._halt()
         if exc_type is not None and not issubclass(exc_type, Exception):
             # Ctrl-C: the writes waiting for the limiter are not sent (``_send``), so the
@@ -364,10 +373,24 @@ class Runner:
         try:
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
-            self.flush()
+            if isinstance(exc, JournalWriteError):
+                # The writes in flight are answered now (their ``pending`` records are in the
+                # journal, their outcomes could not be), and no other was sent: say how many.
+                raise self._journal_failed(exc) from None
+            try:
+                self.flush()
+            except JournalWriteError as err:
+                raise self._journal_failed(err) from None
         finally:
             if self._own_limiter:
                 self.api.use_limiter(None)
+
+    def _journal_failed(self, err: JournalWriteError) -> JournalWriteError:
+        """The journal could not be written: the one line that says so, with the writes this
+        run sent (``journal.write_failed``)."""
+        if self.journal is None or self.journal.failed is None:
+            return err
+        return write_failed(self.journal.path, self.journal.failed, sent=self._sent, op=self.op)
 
     @property
     def stopped(self) -> str:
@@ -443,7 +466,9 @@ class Runner:
         )
 
     def flush(self) -> None:
-        """Journal the outcomes ``settle`` decided (one fsync for all of them)."""
+        """Journal the outcomes ``settle`` decided (one fsync for all of them). When the journal
+        cannot be written they are lost with the error: none needed a write, so the next run
+        decides them again."""
         with self._journal_lock:
             batch, self._batch = self._batch, []
         if batch and self.journal is not None:
@@ -525,7 +550,9 @@ class Runner:
             self._open_gate(item)
 
     def _send(self, item: Change, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
-        self.journal_record(item, "pending")
+        self.journal_record(item, "pending")  # a journal that cannot be written stops it here
+        with self._journal_lock:
+            self._sent += 1
         maybe_sent = rule.resumed
         attempt = 0
         while True:
