@@ -315,10 +315,21 @@ class _Planner:
             else:
                 at_cutoff.pop(e.member_id, None)
         removed_after = {e.member_id for e in events if e.kind == "remove" and e.date >= since}
+        taken: set[str] = set()
         for mid, add in sorted(at_cutoff.items()):
             if mid in card.member_ids or mid in removed_after:
                 continue
             self.implied(card, mid, "reconstructed", add)
+            taken.add(mid)
+        # Added (again) at or after the cutoff and gone now, with no removal recorded after
+        # that add: their last action on the card is the add.
+        last: dict[str, MemberAction] = {}
+        for e in events:
+            last[e.member_id] = e
+        for mid, e in sorted(last.items()):
+            gone = mid not in card.member_ids and mid not in taken
+            if e.kind == "add" and e.date >= since and gone:
+                self.implied(card, mid, "reconstructed", e)
 
     def ever_added(self, card: CardState, events: list[MemberAction]) -> None:
         last_add: dict[str, MemberAction] = {}

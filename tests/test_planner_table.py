@@ -169,7 +169,8 @@ def decisions(p: Plan) -> set[str]:
             {"skip c1 m1 already_on_card r1"}, id="already_on_card"),
         pytest.param(
             [add("a1", "m1", -60), rem("r1", "m1", 1), add("a2", "m1", 2)], (), {},
-            {"skip c1 m1 re_added_later r1"}, id="re_added_later"),
+            {"skip c1 m1 re_added_later r1", "add c1 m1 reconstructed a2"},
+            id="re_added_later: and gone since the add, a silent loss"),
         pytest.param(
             [rem("r1", "m1", 1), rem("r2", "m1", 2)], (), {},
             {"skip c1 m1 removed_again_later r1", "add c1 m1 recorded_removal r2"},
@@ -279,7 +280,18 @@ def test_the_first_reason_in_order_is_recorded(
             {"skip c1 m1 outside_window r0"},
             id="removed before the cutoff: not brought back"),
         pytest.param(
-            [add("a1", "m1", 5)], (), {}, set(), id="added after the cutoff: no silent loss"),
+            [add("a1", "m1", 5)], (), {}, {"add c1 m1 reconstructed a1"},
+            id="added after the cutoff, gone since: a silent loss"),
+        pytest.param(
+            [add("a1", "m1", -60), rem("r1", "m1", 1), add("a2", "m1", 2),
+             add("a3", "m2", 3), rem("r2", "m2", 4)], (), {"only_recorded": True},
+            {"skip c1 m1 re_added_later r1", "skip c1 m1 filtered a2",
+             "add c1 m2 recorded_removal r2"},
+            id="re-added and gone: --only-recorded leaves it out"),
+        pytest.param(
+            [add("a1", "m1", -60), add("a2", "m1", 5)], (), {},
+            {"add c1 m1 reconstructed a1"},
+            id="on the card at the cutoff and added again since: the add before the cutoff"),
         pytest.param(
             [add("a0", "lead", -70), add("a1", "m1", -60), add("a2", "m2", -50),
              rem("r0", "m2", -40)], ("lead",),

@@ -449,6 +449,8 @@ class _Planner:
         )
         found, groups, changes_of = self.found, self.groups, self.changes_of
         no_events: list[MemberAction] = []
+        #: The card's members whose last action is an add at or after the cutoff, gone now.
+        fresh: list[MemberAction] = []
         for card in cards:
             cid, on_card = card.id, card.member_ids
             before, after = earlier.get(cid, no_events), later.get(cid, no_events)
@@ -460,6 +462,8 @@ class _Planner:
             for rem in reversed(after):
                 mid = rem.member_id
                 if rem.kind != "remove":
+                    if mid not in later_add and mid not in later_remove and mid not in on_card:
+                        fresh.append(rem)  # the member's last action: an add, and gone now
                     later_add.add(mid)
                     continue
                 # The reasons in SKIP_ORDER's order; the first that applies wins.
@@ -520,6 +524,15 @@ class _Planner:
                         found.append((mid, "reconstructed", add, None))
                     else:
                         self.implied(card, mid, "reconstructed", add, selected)
+                # Added (again) at or after the cutoff and gone since without a recorded
+                # removal; those the loop above took (on the card at the cutoff, not removed
+                # since) keep the add before the cutoff as their evidence.
+                for add in fresh:
+                    mid = add.member_id
+                    prior = at_cutoff.get(mid)
+                    if prior is None or prior.kind != "add" or mid in removed_after:
+                        self.implied(card, mid, "reconstructed", add, selected)
+            fresh.clear()
             if found:
                 groups.append(changes_of(card, found))
                 found.clear()
