@@ -154,7 +154,11 @@ def test_run_once_applies_and_returns_what_it_did(
         "applied", 0, str(once.journal)
     )  # fmt: skip
     assert summary["apply"]["applied"] == summary["plan"]["changes"] == n
-    assert summary["last_run"] == {"recorded": True, "state_file": str(once.last_run_file)}
+    assert summary["last_run"] == {
+        "recorded": True,
+        "state_file": str(once.last_run_file),
+        "not_recorded": None,
+    }
 
     writes, again = _writes(sb), _Ui()
     second = run_once(replace(req, created_at=datetime.now(UTC)), again)

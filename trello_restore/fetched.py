@@ -110,6 +110,8 @@ class Fetched:
     named: frozenset[str] | None = None
     #: From a fetch through the kept history: what it used (``Kept``); None otherwise.
     kept: Kept | None = None
+    #: Boards cards moved to or from that this account cannot read (with a warning each).
+    unreadable: frozenset[str] = frozenset()
 
 
 def born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -193,6 +193,7 @@ def fetch(
         incomplete=incomplete,
         warnings=warnings,
         named=frozenset(b.id for b in boards),
+        unreadable=frozenset(unreadable),
     )
 
 

@@ -132,6 +132,7 @@ def fetch_stored(
         warnings=warnings,
         named=frozenset(b.id for b in boards),
         kept=kept,
+        unreadable=frozenset(unreadable),
     )
 
 

@@ -28,7 +28,7 @@ from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_sta
 from trello_restore.locks import lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
-from trello_restore.words import when
+from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
@@ -94,6 +94,8 @@ class OneShotResult:
     last_run_file: Path | None = None
     #: Whether ``--since`` was ``last-run``.
     since_last_run: bool = False
+    #: Why a run that succeeded was not recorded as the last run (a warning, also logged).
+    not_recorded: str | None = None
 
 
 def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
@@ -168,17 +170,31 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)
     recorded: Path | None = None
+    not_recorded: str | None = None
     if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
         since = result.plan.options.since
         gap = last_run_gap(req.state_dir, result.scope, since)
+        blind = result.unreadable_in_window
         if gap is not None:
-            logger.warning(
-                "this run was not recorded as the last run on these boards: its window starts "
-                "at %s, after the last one recorded (%s), and nothing covered the time between; "
-                "the next --since last-run run continues from the recorded one",
-                when(since),
-                when(gap),
+            not_recorded = (
+                f"this run was not recorded as the last run on these boards: its window starts "
+                f"at {when(since)}, after the last one recorded ({when(gap)}), and nothing "
+                "covered the time between; the next --since last-run run continues from the "
+                "recorded one"
             )
+        elif blind:
+            # Its cards' removals (logged on that board) are unseen: recorded, the next window
+            # would start after them, and giving the token access would not bring them back.
+            not_recorded = (
+                "this run was not recorded as the last run on these boards: cards moved to or "
+                f"from {plural(len(blind), 'board')} this account cannot read "
+                f"({', '.join(blind)}) at or after {when(since)}, so what happened to them is "
+                "unseen; add the token's member to "
+                f"{'it' if len(blind) == 1 else 'them'}, and the next --since last-run run "
+                "covers this window again"
+            )
+        if not_recorded is not None:
+            logger.warning("%s", not_recorded)
         else:
             end = window_end(
                 run_start(req.created_at, result.trello_started), result.plan.options.until
@@ -186,7 +202,14 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             recorded = record_last_run(req.state_dir, result.scope, end)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
     return OneShotResult(
-        result, outcome, code, report, journal, recorded, since_last_run=req.plan.since_last_run
+        result,
+        outcome,
+        code,
+        report,
+        journal,
+        recorded,
+        since_last_run=req.plan.since_last_run,
+        not_recorded=not_recorded,
     )
 
 
@@ -234,7 +257,11 @@ def run_summary(
         "last_run": {
             "recorded": once.last_run_file is not None,
             "state_file": str(once.last_run_file) if once.last_run_file is not None else None,
+            # Why a run that succeeded was not recorded (None otherwise).
+            "not_recorded": once.not_recorded,
         },
+        # What the run warned of on stderr about its plan (boards it could not read, …).
+        "warnings": list(result.warnings),
     }
 
 

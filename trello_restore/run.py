@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from trello_restore import __version__, defaults
 from trello_restore.boards import resolve_boards, resolve_workspace
 from trello_restore.errors import UsageError
+from trello_restore.fetched import Fetched
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
@@ -192,6 +193,9 @@ class PlanResult:
     #: Trello's clock before the run read anything. None offline, or when every answer came
     #: from the cache.
     trello_started: datetime | None = None
+    #: Boards this account cannot read that cards moved to or from at or after the plan's
+    #: ``since`` (ids): what happened to those cards is unseen (``unreadable_in_window``).
+    unreadable_in_window: tuple[str, ...] = ()
 
 
 def build_request(
@@ -402,6 +406,7 @@ def _make_plan(
     sent = limited = 0
     scope: Scope | None = None
     trello_started: datetime | None = None
+    blind: tuple[str, ...] = ()
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -505,6 +510,7 @@ def _make_plan(
             )
             sent, limited = api.requests_sent, api.rate_limited
             trello_started = api.first_server_date
+            blind = unreadable_in_window(fetched, options.since)  # the history, while open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
             logger.warning(
                 "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
@@ -555,4 +561,20 @@ def _make_plan(
         rate_limited=limited,
         scope=scope,
         trello_started=trello_started,
+        unreadable_in_window=blind,
     )
+
+
+def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
+    """The boards this account cannot read (``Fetched.unreadable``) that cards or lists moved
+    to or from at or after ``since``, sorted. The history is read only when there are such
+    boards (a memo's run may not have read it)."""
+    if not fetched.unreadable:
+        return ()
+    moved = {
+        board
+        for m in fetched.history.moves
+        if m.date >= since
+        for board in (m.source_board_id, m.target_board_id)
+    }
+    return tuple(sorted(moved & fetched.unreadable))
