@@ -71,6 +71,10 @@ GRANT = Change(
     role="observer",
     member_on_board=False,
 )
+#: A grant of the role ``live()``'s memberships have.
+NORMAL_GRANT = replace(GRANT, role="normal")
+#: A grant an older journal records: no role.
+NO_ROLE = replace(GRANT, role="")
 CARD = Change(
     "c-000000000000000b", "add_member_to_card", "b1", "Team", ANN, list_id="l1",
     list_name="Doing", card_id="k1", card_name="Ship it", card_short_link="AbCd1234",
@@ -225,8 +229,8 @@ def test_a_member_the_plan_names_otherwise_drifts(
         (CARD, live(gone="gone (x)"), False, ("not_on_card", "gone (x)")),
         (CARD, live(gone="gone (x)"), True, ("undone", "")),
         (GRANT, live(gone="gone (x)"), False, ("not_on_card", "gone (x)")),
-        (GRANT, live(membership="active"), False, None),
-        (GRANT, live(membership="deactivated"), True, None),
+        (NORMAL_GRANT, live(membership="active"), False, None),
+        (NORMAL_GRANT, live(membership="deactivated"), True, None),
         (GRANT, live(), False, ("not_on_card", "the member is no longer on the board")),
         (GRANT, live(), True, ("undone", "")),
         (CARD, live(card_board=None), True, ("not_on_card", GONE_CARD[1])),
@@ -241,6 +245,96 @@ def test_decide_undo(change: Change, board: LiveBoard, resumed: bool, want: Deci
     """Remove what this tool added only where it still is; a resumed removal found done is
     this tool's; a card that is gone or moved is never touched."""
     assert decide_undo(change, board, resumed=resumed) == want
+
+
+#: Why undo leaves a grant whose role someone changed: the role now, and the one granted.
+ROLE_DRIFT = (
+    "their role on the board is {} now, {}: someone changed it since, so the membership is "
+    "left in place"
+)
+#: Why undo leaves a grant whose member is on cards the apply did not add them to.
+CARD_DRIFT = (
+    "on {} of the board the apply did not add them to ({}): removing them from the board "
+    "would take them off {} too"
+)
+NOT_OBSERVER = "not observer as the apply granted"
+STOPPED = ("not_attempted", "its card members' removal was not attempted: the run stopped")
+FAILED_CARDS = (
+    "failed",
+    "removing the member from 2 cards the apply added them to failed; removing them from the "
+    "board would take them off without a record",
+)
+
+
+def _on(type_: str, cards: dict[str, bool]) -> LiveBoard:
+    """Board ``b1`` with ann an active member of type ``type_`` and cards ``k1``… by name
+    ``card <id>``, ann on those whose value is True."""
+    state = {
+        cid: CardState(cid, f"card {cid}", "", "b1", "l1", False, ("ann",) if on else ("ben",))
+        for cid, on in cards.items()
+    }
+    return LiveBoard("b1", state, {"ann": Membership("ann", type_)})
+
+
+def _drift(why: str, *args: str) -> Decision:
+    return "drifted", why.format(*args)
+
+
+FIVE = {f"k{i}": True for i in range(5)}
+TWO = {"k1": True, "k2": True}
+N = "normal"
+
+
+@pytest.mark.parametrize(
+    ("change", "board", "undone", "want"),
+    [
+        # The role granted is checked; an older journal's grant without one: only admin.
+        (GRANT, _on("admin", {}), {}, _drift(ROLE_DRIFT, "admin", NOT_OBSERVER)),
+        (GRANT, _on(N, {}), {}, _drift(ROLE_DRIFT, N, NOT_OBSERVER)),
+        (GRANT, _on("observer", {"k1": False}), {}, None),
+        (NO_ROLE, _on("admin", {}), {}, _drift(ROLE_DRIFT, "admin", "which no plan grants")),
+        (NO_ROLE, _on("observer", {}), {}, None),
+        # The cards the member is on: each taken off in this run (or would be, or found gone).
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "undone", "k2": "would_undo"}, None),
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "not_on_card", "k2": "undone"}, None),
+        # Cards the apply did not add them to.
+        (NORMAL_GRANT, _on(N, {"k1": True}), {}, _drift(CARD_DRIFT, "1 card", '"card k1"', "it")),
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "undone"},
+         _drift(CARD_DRIFT, "1 card", '"card k2"', "it")),
+        (NORMAL_GRANT, _on(N, FIVE), {"k0": "undone", "k1": "not_attempted"},
+         _drift(CARD_DRIFT, "3 cards", '"card k2", "card k3", "card k4"', "those")),
+        (NORMAL_GRANT, _on(N, FIVE), {"k0": "undone"},
+         _drift(CARD_DRIFT, "4 cards", '"card k1", "card k2", "card k3", …', "those")),
+        # Only cards the apply added them to, whose removal was not attempted or failed.
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "undone", "k2": "not_attempted"}, STOPPED),
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "failed", "k2": "failed"}, FAILED_CARDS),
+    ],
+)  # fmt: skip
+def test_undo_of_a_grant_leaves_what_someone_changed_since(
+    change: Change, board: LiveBoard, undone: dict[str, str], want: Decision
+) -> None:
+    """A board membership the apply granted is left in place (drifted, with why) when its role
+    is not the one granted, or when the member is on cards of the board the apply did not add
+    them to (removing them from the board would take them off those); not removed yet while
+    the removal from cards the apply added them to did not go through."""
+    assert decide_undo(change, board, resumed=False, cards_undone=undone) == want
+    needers = [(replace(CARD, change_id=f"c-{k}", card_id=k), v) for k, v in undone.items()]
+    got = BoardMembership().decide_undo_after(change, board, resumed=False, needers=needers)
+    assert got == want
+
+
+def test_a_grant_journals_its_role() -> None:
+    """The apply's record of a grant keeps the role (as a value written), and undo reads it
+    back; an older journal's record (no values) gives a grant without a role."""
+    kind = BoardMembership()
+    values = kind.record_values(NORMAL_GRANT, "apply")
+    role = {"object_type": "board", "object_id": "b1", "field": "role"}
+    assert values == {**role, "seen": None, "written": "normal"}
+    ids = replace(NORMAL_GRANT, role="")
+    assert kind.from_record(ids, values).role == "normal"
+    assert kind.from_record(ids, None).role == ""
+    assert kind.record_values(ids, "apply") is None
+    assert kind.record_values(NORMAL_GRANT, "undo") == {**values, "seen": "normal", "written": None}
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,11 @@ CORE = (
             "MemberKind.decide_undo",
             "MemberKind.undo_rule",
             "MemberKind.resolve",
+            # The undo of a grant: what it gave (its role, journaled), and what it would take.
+            "undo_grant",
+            "BoardMembership.decide_undo_after",
+            "BoardMembership.record_values",
+            "BoardMembership.from_record",
             # A plan file's change entries, both ways (planfile.py's before the kinds had them).
             "BoardMembership.to_json",
             "BoardMembership.from_json",

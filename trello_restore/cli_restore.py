@@ -421,11 +421,18 @@ def undo(
         from trello_restore.oneshot import undo_json
         from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
-        from trello_restore.undo import nothing_to_undo, undone_earlier
+        from trello_restore.undo import (
+            grants_kept_text,
+            grants_left,
+            nothing_to_undo,
+            undone_earlier,
+        )
 
         journal = load_journal(journal_file)
         n = undoable(journal, include_board_memberships)
         earlier = undone_earlier(journal.records)
+        # The board memberships the apply granted that this undo leaves (not asked to remove).
+        kept = 0 if include_board_memberships else grants_left(journal.records)[0]
 
         def said(text: str, *, declined: bool = False) -> None:
             """Undo ends before it starts: ``text`` (with --format json on stderr, none with
@@ -436,7 +443,7 @@ def undo(
                 doc = undo_json(
                     journal, None, {}, dry_run=dry_run, earlier=earlier, declined=declined
                 )
-                click.echo(json.dumps(doc))
+                click.echo(json.dumps({**doc, "board_memberships_kept": kept}))
 
         if n == 0:  # nothing to confirm either
             said(nothing_to_undo(journal.records))
@@ -480,9 +487,12 @@ def undo(
             dry_run=dry_run, summary_to_stderr=as_json, print_summary=not (as_json and quiet),
             undo=True, undone_earlier=earlier,
         )  # fmt: skip
+        note = grants_kept_text(journal.records) if kept else None
+        if note is not None and not (as_json and quiet):  # said once, after the summary
+            click.echo(note, err=as_json)
         if as_json:
             doc = undo_json(journal, report, labels, dry_run=dry_run, earlier=earlier)
-            click.echo(json.dumps(doc))
+            click.echo(json.dumps({**doc, "board_memberships_kept": kept}))
         return report.exit_code
 
     cli.exit_with(body)

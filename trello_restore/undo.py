@@ -3,8 +3,9 @@
 Only changes whose journal outcome is ``applied`` are reversed (``already_satisfied`` was
 someone else's doing), and only where the member is still there by one fresh listing per board:
 a member someone removed in between is ``not_on_card``, with no request. Card members go first;
-board memberships the plan granted only with ``include_board_memberships`` (removing a board
-member also takes them off the board's cards). Everything is journaled in the same journal with
+board memberships the plan granted only with ``include_board_memberships``, and only where
+that takes no more than the grant gave (``kinds.members.undo_grant``: removing a board member
+also takes them off the board's cards). Everything is journaled in the same journal with
 ``op="undo"`` (``pending`` before each write, then ``undone``, ``not_on_card`` or ``failed``),
 so an undo resumes like an apply, and undoing twice changes nothing the second time.
 
@@ -42,7 +43,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -56,6 +57,7 @@ from trello_restore.kinds import (
     NOT_FOUND,
     NOT_ON_BOARD,
     NOT_ON_CARD,
+    WOULD_UNDO,
     WriteRule,
     decide_undo,
     in_order,
@@ -74,6 +76,8 @@ __all__ = [
     "NOT_ON_CARD",
     "Undoable",
     "decide_undo",
+    "grants_kept_text",
+    "grants_left",
     "in_flight_wait",
     "nothing_to_undo",
     "resolve",
@@ -85,9 +89,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Outcome a dry run reports for a member it would remove.
-WOULD_UNDO = "would_undo"
 
 
 @dataclass(frozen=True)
@@ -135,17 +136,22 @@ def undone_earlier(records: Iterable[JournalRecord]) -> list[JournalRecord]:
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
     """What to say when an undo of these records has nothing to do (``undo_count`` is 0): the
     apply made no change, every change it made was undone already, or what is left is board
-    memberships, which are undone only with ``--include-board-memberships``."""
+    memberships (``grants_left``: interrupted grants too), which are undone only with
+    ``--include-board-memberships``."""
     made = {r.change_id for r in records if r.op == "apply" and r.status == "applied"}
-    if not made:
+    left, interrupted = grants_left(records)
+    if not made and not left:
         return "Nothing to undo: the journal records no change this tool made."
-    left = len(undoable(records))
     if left:
+        rest = (
+            "every other change it made was undone already"
+            if len(made) > left - interrupted
+            else "it made no other change"
+        )
         return (
             f"Nothing to undo without --include-board-memberships: {left} board "
             f"membership{'s' if left != 1 else ''} this tool granted "
-            f"{'are' if left != 1 else 'is'} left, and every other change it made was undone "
-            "already."
+            f"{'are' if left != 1 else 'is'} left{_interrupted(left, interrupted)}, and {rest}."
         )
     from trello_restore.report import earlier_undo_text
 
@@ -153,6 +159,43 @@ def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
     if len(settled) == len(made):  # each by an earlier undo: say how, as its summary did
         return f"Nothing to undo: {earlier_undo_text(settled)}"
     return f"Nothing to undo: every change this journal applied ({len(made)}) is settled already."
+
+
+def grants_left(records: Sequence[JournalRecord]) -> tuple[int, int]:
+    """The board memberships the journal's apply granted (or may have) that no undo has
+    settled: what an undo without ``include_board_memberships`` leaves, and of those how many
+    are interrupted grants (``journal.unresolved``: sent, answer never journaled), which may
+    have taken effect."""
+    made = {u.record.change_id: u.record for u in undoable(records)}
+    open_ = unresolved(records)
+    grants = {c for c, r in (made | open_).items() if not kind_of(r.action).undone_by_default}
+    return len(grants), len(grants - made.keys())
+
+
+def _interrupted(left: int, interrupted: int) -> str:
+    """What ``grants_left``'s counts say of interrupted grants, after the count ("" if none)."""
+    if not interrupted:
+        return ""
+    if interrupted == left:
+        which = "it is" if left == 1 else "they are"
+    else:
+        which = f"{interrupted} of them {'is' if interrupted == 1 else 'are'}"
+    grants = "an interrupted grant" if interrupted == 1 else "interrupted grants"
+    return f" ({which} {grants} that may have taken effect)"
+
+
+def grants_kept_text(records: Sequence[JournalRecord]) -> str | None:
+    """The line an undo without ``include_board_memberships`` says after its summary when it
+    leaves board memberships the apply granted (``grants_left``); None when it leaves none."""
+    left, interrupted = grants_left(records)
+    if not left:
+        return None
+    many = left != 1
+    return (
+        f"{left} board membership{'s' if many else ''} this apply granted "
+        f"stay{'' if many else 's'}{_interrupted(left, interrupted)}; undo "
+        f"--include-board-memberships removes {'them' if many else 'it'}."
+    )
 
 
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
@@ -312,13 +355,23 @@ def undo_journal(
                 run.settle(_change(r), "not_on_card", r.error or NOT_FOUND, journal=False)
         for r, why in unknown:
             run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
+        needers = _needers([items[cid][0] for cid in order])
         for kind in reversed(in_order()):
             jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
             for cid in order:
                 change, resumed = items[cid]
                 if change.action != kind.action:
                     continue
-                decision = kind.decide_undo(change, live[change.board_id], resumed=resumed)
+                decision = kind.decide_undo_after(
+                    change,
+                    live[change.board_id],
+                    resumed=resumed,
+                    needers=[
+                        (n, run.outcomes[n.change_id].status)
+                        for n in needers.get(kind.provides(change), ())
+                        if n.change_id in run.outcomes
+                    ],
+                )
                 if decision is not None:
                     run.settle(change, *decision)
                 elif options.dry_run:
@@ -339,6 +392,17 @@ def undo_journal(
         report.labels = _live_labels(looked_at, live)
         report.board_names = {b: live[b].name for b in sorted(boards) if live[b].name}
         return report
+
+
+def _needers(changes: Iterable[Change]) -> dict[Hashable, list[Change]]:
+    """What each change ``needs`` (``ChangeKind.needs``) → the changes that need it: the card
+    members a grant of board membership was for."""
+    out: dict[Hashable, list[Change]] = {}
+    for c in changes:
+        key = kind_of(c.action).needs(c)
+        if key is not None:
+            out.setdefault(key, []).append(c)
+    return out
 
 
 def _live_labels(records: Iterable[JournalRecord], live: Mapping[str, LiveBoard]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 from trello_restore.kinds.base import (
     NOT_ATTEMPTED,
     WOULD_APPLY,
+    WOULD_UNDO,
     ChangeKind,
     Context,
     Decision,
@@ -71,6 +72,7 @@ __all__ = [
     "NOT_ON_BOARD",
     "NOT_ON_CARD",
     "WOULD_APPLY",
+    "WOULD_UNDO",
     "BoardMembership",
     "CardClosed",
     "CardField",

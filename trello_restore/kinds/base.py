@@ -4,7 +4,7 @@ the ``WriteRule`` of a write, and the outcomes a decider may give besides the jo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Outcome of a change a dry run would write.
 WOULD_APPLY = "would_apply"
+#: Outcome an undo's dry run reports for a change it would reverse.
+WOULD_UNDO = "would_undo"
 #: Outcome of a change a stopped run never started (nothing sent, nothing journaled).
 NOT_ATTEMPTED = "not_attempted"
 #: A decision: the final ``(status, why)``, or None when the change needs its write.
@@ -134,7 +136,8 @@ class ChangeKind(ABC):
     def record_values(self, c: Change, op: str) -> dict[str, Any] | None:
         """What a journal record of this change holds besides ids (``JournalRecord.values``):
         for a kind that sets a value, the value seen before the write and the value written
-        (design.md §10.3); None for the member kinds, whose ids say everything."""
+        (design.md §10.3), or a grant's role (``BoardMembership``); None for a kind whose ids
+        say everything."""
         return None
 
     def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
@@ -161,6 +164,15 @@ class ChangeKind(ABC):
     @abstractmethod
     def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
         """Whether undo must write: None, or the outcome without a write."""
+
+    def decide_undo_after(
+        self, c: Change, live: LiveBoard, *, resumed: bool, needers: Sequence[tuple[Change, str]]
+    ) -> Decision:
+        """``decide_undo``, once the undo has settled the changes that ``need`` what ``c``
+        ``provides`` (a kind is undone after the kinds that need it): ``needers`` are those of
+        the journal this undo looked at, each with its outcome in this run (``undone``,
+        ``would_undo``, ``not_on_card``, ``failed``, …). By default they do not matter."""
+        return self.decide_undo(c, live, resumed=resumed)
 
     @abstractmethod
     def remove(self, api: TrelloApi, c: Change) -> object:

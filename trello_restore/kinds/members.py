@@ -5,7 +5,7 @@ answer was never journaled."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from trello_restore.kinds.base import (
     NOT_ATTEMPTED,
     WOULD_APPLY,
+    WOULD_UNDO,
     ChangeKind,
     Context,
     Decision,
@@ -20,7 +21,15 @@ from trello_restore.kinds.base import (
     WriteRule,
     other_card,
 )
-from trello_restore.models import Change, Evidence, MemberRef, PlanOptions, format_date, parse_date
+from trello_restore.models import (
+    Change,
+    Evidence,
+    MemberRef,
+    PlanOptions,
+    format_date,
+    parse_date,
+    quote_name,
+)
 from trello_restore.words import actor, card_url, member_name, shown_name, when
 
 if TYPE_CHECKING:
@@ -137,23 +146,81 @@ def decide_card(
     return "blocked", "the member is not an active member of the card's board"
 
 
-def decide_undo(c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+def decide_undo(
+    c: Change,
+    live: LiveBoard,
+    *,
+    resumed: bool,
+    cards_undone: Mapping[str, str] | None = None,
+) -> Decision:
     """Remove the member? Only where they are still on the card (or board): otherwise
     ``not_on_card`` (``undone`` when ``resumed``: this tool's own earlier removal took them
-    off), with the reason."""
+    off), with the reason. A board membership still there is left in place when removing it
+    would take away more than the grant gave (``undo_grant``, with ``cards_undone``)."""
     gone = ("undone", "") if resumed else None
     if live.cards is None:
         return gone or ("not_on_card", live.error)
     if c.action == BoardMembership.action:
-        if c.member.id in live.memberships:
-            return None
-        return gone or ("not_on_card", "the member is no longer on the board")
+        if c.member.id not in live.memberships:
+            return gone or ("not_on_card", "the member is no longer on the board")
+        return undo_grant(c, live, cards_undone or {})
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
         return "not_on_card", "the card was deleted or moved to another board"
     if c.member.id in card.member_ids:
         return None
     return gone or ("not_on_card", "")
+
+
+def undo_grant(c: Change, live: LiveBoard, cards_undone: Mapping[str, str]) -> Decision:
+    """Remove board membership ``c``, which the apply granted, from a member still on the board
+    (``live``: the board's memberships and cards)? Not when that would take away more than the
+    grant gave: ``cards_undone`` is card id → this run's undo outcome of the apply's adding the
+    member to that card (the undo decides those first).
+
+    - Their role is not the one granted (``c.role``, which the apply's journal record keeps;
+      an older journal's records keep none, and then only ``admin`` is known to differ: a plan
+      never grants it): someone changed it → ``drifted``.
+    - They are on cards of the board the apply did not add them to (colleagues did, since):
+      removing a board member takes them off every card of the board, with nothing journaled
+      → ``drifted``. The cards this undo takes them off in the same run (or would: a dry run;
+      or found them gone from) do not count.
+    - They are still on cards the apply added them to whose removal was not attempted (the
+      run is stopping) → ``not_attempted``, or did not go through → ``failed`` (a later undo
+      tries both again), as a card member whose grant failed is in an apply."""
+    ms = live.memberships[c.member.id]
+    if ms.member_type != c.role and (c.role or ms.member_type == "admin"):
+        granted = f"not {c.role} as the apply granted" if c.role else "which no plan grants"
+        return "drifted", (
+            f"their role on the board is {ms.member_type} now, {granted}: someone changed it "
+            "since, so the membership is left in place"
+        )
+    left = sorted(
+        (
+            card
+            for card in (live.cards or {}).values()
+            if c.member.id in card.member_ids and cards_undone.get(card.id) not in _TAKEN_OFF
+        ),
+        key=lambda card: (card.name, card.id),
+    )
+    theirs = [card for card in left if card.id not in cards_undone]
+    if theirs:
+        n = len(theirs)
+        names = ", ".join(quote_name(card.name) for card in theirs[:3])
+        return "drifted", (
+            f"on {n} card{'s' if n != 1 else ''} of the board the apply did not add them to "
+            f"({names}{', …' if n > 3 else ''}): removing them from the board would take them "
+            f"off {'those' if n != 1 else 'it'} too"
+        )
+    if any(cards_undone[card.id] == NOT_ATTEMPTED for card in left):
+        return NOT_ATTEMPTED, "its card members' removal was not attempted: the run stopped"
+    if left:
+        n = len(left)
+        return "failed", (
+            f"removing the member from {n} card{'s' if n != 1 else ''} the apply added them to "
+            "failed; removing them from the board would take them off without a record"
+        )
+    return None
 
 
 def resolve(c: Change, live: LiveBoard) -> Resolution:
@@ -206,6 +273,9 @@ ALREADY_ON_CARD = "member is already on the card"
 NOT_ON_CARD = "member is not on the card"
 #: The sandbox's answer to removing a member who is not on the board (Trello's: unconfirmed).
 NOT_ON_BOARD = "member is not on the board"
+#: A card member's undo outcomes that leave them off the card: removed (or would be), or found
+#: gone.
+_TAKEN_OFF = ("undone", WOULD_UNDO, "not_on_card")
 #: What a grant of board membership provides, and a card member needs: (key, board, member).
 _ON_BOARD = "board_member"
 #: How each kind of evidence reads after the member's name.
@@ -319,6 +389,31 @@ class BoardMembership(MemberKind):
 
     def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
         return decide_board(c, live, resumed=ctx.resumed, deactivated_on=ctx.deactivated_on)
+
+    def record_values(self, c: Change, op: str) -> dict[str, Any] | None:
+        """The role granted, which undo checks (``undo_grant``), as a value written (``seen``:
+        none, the member was not an active member); on an undo's record, the other way round.
+        None for a change that does not know it (an older journal's)."""
+        if not c.role:
+            return None
+        seen, written = (None, c.role) if op == "apply" else (c.role, None)
+        return {
+            "object_type": "board",
+            "object_id": c.board_id,
+            "field": "role",
+            "seen": seen,
+            "written": written,
+        }
+
+    def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
+        role = (values or {}).get("written")
+        return replace(c, role=role) if isinstance(role, str) else c
+
+    def decide_undo_after(
+        self, c: Change, live: LiveBoard, *, resumed: bool, needers: Sequence[tuple[Change, str]]
+    ) -> Decision:
+        undone = {n.card_id: status for n, status in needers}
+        return decide_undo(c, live, resumed=resumed, cards_undone=undone)
 
     def write(self, api: TrelloApi, c: Change) -> object:
         return api.add_board_member(c.board_id, _stand_in(c.member), c.role or "normal")
