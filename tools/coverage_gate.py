@@ -53,6 +53,9 @@ CORE = (
     # stand-in and words, all pinned by tests/test_kinds_values.py.
     "trello_restore/kinds/values.py",
     "trello_restore/kinds/valuetext.py",  # their text, split off values.py
+    # A card member's undo whose card left its board (review U3), pinned by
+    # tests/test_kinds_elsewhere.py.
+    "trello_restore/kinds/elsewhere.py",
     # The pure deciders of apply and undo, and how each kind feeds them (its module also holds
     # the writes and the words, which the apply, undo and report tests cover over HTTP):
     *(
@@ -94,6 +97,7 @@ PINNING_TESTS = (
     "tests/test_planfile_branches.py",
     "tests/test_kinds.py",
     "tests/test_kinds_values.py",
+    "tests/test_kinds_elsewhere.py",
     "tests/test_planfile_v2.py",
     "tests/test_limiter.py",
 )

@@ -5,9 +5,11 @@ read fresh.
 ``idMembers`` and the fields the value kinds restore, paged, and one read of the board with its
 memberships and, for the boards ``lists_of`` names, its lists with their archive state nested:
 ``read_state``), never a request per card (design.md §5, §10.3).
-``deactivated_members`` finds who is deactivated on any board a plan touches; ``refusal`` words
-Trello refusing the token's member a board, and ``foreseen_refusal`` (a dry run's) Trello about to
-refuse it, from the memberships the same read gave.
+``locate_cards`` reads by id a card of an undo's change that its board's listing lacks (moved
+to another board, or deleted), one request each. ``deactivated_members`` finds who is
+deactivated on any board a plan touches; ``refusal`` words Trello refusing the token's member a
+board, and ``foreseen_refusal`` (a dry run's) Trello about to refuse it, from the memberships
+the same read gave.
 """
 
 from __future__ import annotations
@@ -15,21 +17,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from trello_restore.api import TrelloApi
 from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
-from trello_restore.history import HistoryError, members_from_listing, parse_board
+from trello_restore.history import HistoryError, members_from_listing, parse_board, parse_card
 from trello_restore.models import CardState, Change, MemberRef, Membership, quote_name
 from trello_restore.words import shown_name
 
 __all__ = [
     "LiveBoard",
+    "Located",
     "deactivated_members",
     "foreseen_refusal",
     "foreseen_refusals",
+    "locate_cards",
     "read_live",
     "read_memberships",
     "read_state",
@@ -55,6 +59,21 @@ _LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_field
 
 
 @dataclass(frozen=True)
+class Located:
+    """A card of a change that its board's listing lacks, read by id (``locate_cards``)."""
+
+    #: The card as Trello has it now (its ``board_id``: where it is); None when deleted or
+    #: unreadable.
+    card: CardState | None = None
+    #: The name of the board the card is on now ("" when Trello did not say).
+    board_name: str = ""
+    #: Trello no longer finds the card (404): it was deleted.
+    deleted: bool = False
+    #: Why the card could not be read (e.g. it is on a board the token's member may not read).
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class LiveBoard:
     """A board as it is now: its cards and memberships, or why it could not be read."""
 
@@ -74,6 +93,9 @@ class LiveBoard:
     name: str = ""
     #: List id → the list's name now, for the lists of ``lists`` (empty when not read).
     list_names: dict[str, str] = field(default_factory=dict)
+    #: Card id → where Trello has a card of this board's changes that ``cards`` lacks, read
+    #: by id (``locate_cards``; empty when none was looked for).
+    located: dict[str, Located] = field(default_factory=dict)
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""
@@ -125,6 +147,48 @@ def read_live(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+def locate_cards(
+    api: TrelloApi, live: Mapping[str, LiveBoard], cards: Iterable[tuple[str, str]]
+) -> dict[str, LiveBoard]:
+    """``live`` with each card of ``cards`` (board id, card id) that its board's listing lacks
+    read by id (``GET /1/cards/{id}`` with the name of its board, one request per card,
+    uncached) into its board's ``located``: on another board now, deleted (404), or
+    unreadable (a board the token's member may not read). A board that is gone stays as it is;
+    any other error is raised (before anything is written)."""
+    wanted: dict[str, set[str]] = {}
+    for board_id, card_id in cards:
+        board = live.get(board_id)
+        if board is None or board.cards is None or not card_id:
+            continue
+        card = board.cards.get(card_id)
+        if card is None or card.board_id != board_id:
+            wanted.setdefault(board_id, set()).add(card_id)
+    out = dict(live)
+    for board_id, ids in sorted(wanted.items()):
+        out[board_id] = replace(live[board_id], located={i: _locate(api, i) for i in sorted(ids)})
+    return out
+
+
+def _locate(api: TrelloApi, card_id: str) -> Located:
+    """Where Trello has card ``card_id`` now (``locate_cards``)."""
+    query = {"fields": MEMBER_CARD_FIELDS, "board": "true", "board_fields": "name"}
+    try:
+        raw = api.get(f"cards/{card_id}", query, keep=False)
+    except NotFound:
+        return Located(deleted=True)
+    except PermissionDenied as err:
+        return Located(error=err.trello_error or str(err))
+    try:
+        card = parse_card(raw) if isinstance(raw, dict) else None
+    except HistoryError:
+        card = None
+    if card is None or card.id != card_id:
+        raise ApiUnreachable(f"Trello answered card {card_id} oddly (not a card); try again later")
+    board = raw.get("board")
+    name = board.get("name") if isinstance(board, dict) else None
+    return Located(card, name if isinstance(name, str) else "")
 
 
 def _read_board(

@@ -2,7 +2,10 @@
 
 Only changes whose journal outcome is ``applied`` are reversed (``already_satisfied`` was
 someone else's doing), and only where the member is still there by one fresh listing per board:
-a member someone removed in between is ``not_on_card``, with no request. Card members go first;
+a member someone removed in between is ``not_on_card``, with no request. A card the listing
+lacks is read by id (``live.locate_cards``): moved to another board with the member, it is
+``drifted`` (never removed there); deleted, or moved without them, ``not_on_card``.
+Card members go first;
 board memberships the plan granted only with ``include_board_memberships``, and only where
 that takes no more than the grant gave (``kinds.members.undo_grant``: removing a board member
 also takes them off the board's cards). Everything is journaled in the same journal with
@@ -64,7 +67,7 @@ from trello_restore.kinds import (
     kind_of,
     resolve,
 )
-from trello_restore.live import LiveBoard, foreseen_refusals, read_live
+from trello_restore.live import LiveBoard, foreseen_refusals, locate_cards, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
@@ -337,6 +340,7 @@ def undo_journal(
         live = read_live(
             api, boards, lists_of=_list_boards(looked_at), fields_of=_field_boards(looked_at)
         )
+        live = locate_cards(api, live, _cards_to_locate(looked_at))
         settled, unknown = _resolve_all(open_, live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
@@ -562,6 +566,12 @@ def _change(r: JournalRecord) -> Change:
 def _list_boards(records: Iterable[JournalRecord]) -> set[str]:
     """The boards whose lists live state must hold for these records' kinds."""
     return {r.board_id for r in records if kind_of(r.action).reads_lists}
+
+
+def _cards_to_locate(records: Iterable[JournalRecord]) -> set[tuple[str, str]]:
+    """(board, card) of the records whose kinds' undo needs a card its board's listing lacks
+    found by id (``locates_cards``)."""
+    return {(r.board_id, r.card_id) for r in records if kind_of(r.action).locates_cards}
 
 
 def _field_boards(records: Iterable[JournalRecord]) -> set[str]:

@@ -102,6 +102,9 @@ class ChangeKind(ABC):
     #: Its precondition needs the cards' value fields (``desc``, ``due``, …: design.md §10),
     #: read with the board's one listing of cards.
     reads_card_fields: ClassVar[bool] = False
+    #: Its undo needs a card its board's listing lacks found by id (``live.locate_cards``: one
+    #: request per such card), to tell a card moved to another board from a deleted one.
+    locates_cards: ClassVar[bool] = False
 
     # ------------------------------------------------------------------------- plan file
 

@@ -21,6 +21,7 @@ from trello_restore.kinds.base import (
     WriteRule,
     other_card,
 )
+from trello_restore.kinds.elsewhere import card_elsewhere
 from trello_restore.models import (
     Change,
     Evidence,
@@ -166,7 +167,7 @@ def decide_undo(
         return undo_grant(c, live, cards_undone or {})
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
-        return "not_on_card", "the card was deleted or moved to another board"
+        return card_elsewhere(c, live, gone)
     if c.member.id in card.member_ids:
         return None
     return gone or ("not_on_card", "")
@@ -313,6 +314,8 @@ class MemberKind(ChangeKind):
         if member is None:
             return None
         card = live.cards.get(c.card_id) if live.cards is not None and c.card_id else None
+        found = live.located.get(c.card_id) if card is None and c.card_id else None
+        card = found.card if found is not None else card
         ms = live.memberships.get(c.member.id)
         return self.label(
             replace(
@@ -455,6 +458,7 @@ class CardMember(MemberKind):
     schema_name = "card_change"
     blockable = True
     grouped = True
+    locates_cards = True
     not_there = NOT_ON_CARD
 
     def to_json(self, c: Change) -> dict[str, Any]:

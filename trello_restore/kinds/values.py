@@ -179,6 +179,21 @@ def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Deci
     return "drifted", _changed(c, now, c.value, live)
 
 
+def decide_move_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
+    """A card move's undo (``decide_value_undo``), only back to a list of the card's board: a
+    list moved to another board since is left alone (``drifted``), since setting ``idList`` to
+    another board's list would move the card across boards (out of scope, design.md §10.1),
+    which on Trello strips its members who are not on that board."""
+    decision = decide_value_undo(c, live, resumed=resumed)
+    if decision is not None or live.lists is None or str(c.expected) in live.lists:
+        return decision
+    back = f"{quote_name(c.list_name)} ({c.expected})" if c.list_name else str(c.expected)
+    return "drifted", (
+        f"the list it was in, {back}, is no longer on the card's board (moved to another board "
+        "since), and moving cards across boards is out of scope: left alone; check it by hand"
+    )
+
+
 def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
     """Did an interrupted write of ``c`` take effect? See the module docstring."""
     if live.cards is None:
@@ -508,6 +523,9 @@ class CardMove(ValueKind):
 
     def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
         return decide_move(_value(c), live, resumed=ctx.resumed)
+
+    def decide_undo(self, c: Change, live: LiveBoard, *, resumed: bool) -> Decision:
+        return decide_move_undo(_value(c), live, resumed=resumed)
 
     def _extra_json(self, c: ValueChange) -> dict[str, Any]:
         return {"value_name": c.value_name}

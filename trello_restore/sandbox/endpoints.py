@@ -478,11 +478,22 @@ def board_cards(call: Call) -> list[JSON]:
     return out
 
 
+#: ``board_fields``' default on ``GET /1/cards/{id}`` (the 2017 docs, card.html).
+CARD_BOARD_FIELDS = "name,desc,descData,closed,idOrganization,pinned,url,prefs"
+
+
 def get_card(call: Call) -> JSON:
-    """``GET /1/cards/{id}`` (id or shortLink)."""
+    """``GET /1/cards/{id}`` (id or shortLink); ``board=true`` nests the card's board with the
+    fields ``board_fields`` names (``CARD_BOARD_FIELDS`` when absent; a name that is no board
+    field is 400 ``invalid value for board_fields``)."""
     card = _card(call)
-    _readable(call, call.world.boards[card.id_board])
-    return _render_card(call, card, _wanted(call.params.get("fields")))
+    board = _readable(call, call.world.boards[card.id_board])
+    out = _render_card(call, card, _wanted(call.params.get("fields")))
+    if _bool_param(call, "board", False):
+        full = render.board(call.world, board)
+        known = BOARD_FIELD_NAMES | full.keys()
+        out["board"] = _pick(full, _fields_param(call, "board_fields", CARD_BOARD_FIELDS, known))
+    return out
 
 
 def _card_members(world: World, card: Card) -> list[JSON]:
