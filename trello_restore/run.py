@@ -111,6 +111,9 @@ class PlanRequest:
     #: How messages name ``removed_by``, ``by`` and ``until``: where each came from (an
     #: option, a variable or a config file key); their options when not given.
     filter_names: tuple[tuple[str, str], ...] = ()
+    #: The plan is to be applied right away (no ``--dry-run``): the run may be recorded as the
+    #: last run (``PlanResult.unreadable_in_window`` is looked for).
+    apply: bool = False
 
     @classmethod
     def from_settings(
@@ -306,6 +309,7 @@ def build_request(
         filter_names=tuple(
             (k, names[k]) for k in ("removed_by", "by", "since", "until") if k in names
         ),
+        apply=apply,
     )
 
 
@@ -510,7 +514,8 @@ def _make_plan(
             )
             sent, limited = api.requests_sent, api.rate_limited
             trello_started = api.first_server_date
-            blind = unreadable_in_window(fetched, options.since)  # the history, while open
+            if req.apply:  # what may be recorded as the last run (a dry run never is)
+                blind = unreadable_in_window(fetched, options.since)  # history: while open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
             logger.warning(
                 "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
@@ -568,7 +573,8 @@ def _make_plan(
 def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
     """The boards this account cannot read (``Fetched.unreadable``) that cards or lists moved
     to or from at or after ``since``, sorted. The history is read only when there are such
-    boards (a memo's run may not have read it)."""
+    boards (a memo's run may not have read it), and only for a run that applies: a dry run's
+    plan from the memo reads no history."""
     if not fetched.unreadable:
         return ()
     moved = {
