@@ -72,8 +72,6 @@ class Kept:
     #: rebuilt or extended and no body read yet (``Fetched.history`` reads them when first
     #: used); None when something was new.
     unchanged: dict[str, str] | None
-    #: Boards in scope whose history this account cannot read (cards moved from them).
-    unreadable: frozenset[str] = frozenset()
     #: The stores' writes, on a thread of their own (``fetcher_stored``): a long board's store
     #: is written while its history is merged and planned, not before.
     writes: list[Future[Any]] = field(default_factory=list)

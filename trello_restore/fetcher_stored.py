@@ -117,7 +117,6 @@ def fetch_stored(
     nothing_new = all(b.history is None for b in read_boards.values())
     kept = Kept(
         unchanged={k: b.generation() for k, b in read_boards.items()} if nothing_new else None,
-        unreadable=frozenset(unreadable),
         writes=writes.futures,
     )
     loader = _Loader(

@@ -157,7 +157,6 @@ class PlanMemo:
     def key(self, fetched: Fetched, stores: dict[str, str], newest: datetime | None) -> str:
         """The key of a plan of ``fetched`` with ``stores`` (board id -> generation), whose
         history's ``latest`` date is ``newest``."""
-        unreadable = fetched.kept.unreadable if fetched.kept is not None else frozenset()
         s = self.scope
         doc = [
             [FORMAT, VERSION, __version__, STORE_VERSION],
@@ -169,7 +168,7 @@ class PlanMemo:
             fetched.members,
             [[b.id, b.name, b.url] for b in fetched.boards],
             fetched.named,
-            unreadable,
+            fetched.unreadable,
             fetched.warnings,
         ]
         return hashlib.sha256(canonical(doc)).hexdigest()
