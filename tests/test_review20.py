@@ -180,6 +180,18 @@ def test_the_plan_reads_wait_out_a_429_for_the_configured_window(
     assert took < 5, took  # one wait of Trello's default window alone is 10 s
 
 
+def nightly_ran(
+    sb: Sandbox, s: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: datetime
+) -> tuple[Path, str]:
+    """A home in ``tmp_path`` whose plain nightly job on the team board last ran ``at``: its
+    state file and the ``last_run`` it records."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", nightly, at)
+    return path, json.loads(path.read_text())["last_run"]
+
+
 def test_a_run_that_leaves_a_gap_is_not_recorded(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,12 +200,8 @@ def test_a_run_that_leaves_a_gap_is_not_recorded(
     but is not recorded as the last run: that would make the next nightly skip the move.
     A run over an older window (``--until``) does not move the recorded run back either."""
     invoke = cli_for(sb, monkeypatch)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     s, now = scenario, datetime.now(UTC)
-    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
-    path = record_last_run(home / "state", nightly, now - timedelta(hours=2))
-    recorded = json.loads(path.read_text())["last_run"]
+    path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - timedelta(hours=2))
     staffed = _staffed_list(s, "gap", ago=timedelta(hours=3))
     lost = _move_to_archive(s, staffed, s.mover.id, now - timedelta(minutes=90))
     assert lost

@@ -15,24 +15,20 @@ from pathlib import Path
 import pytest
 
 from trello_restore.errors import ExitCode
-from trello_restore.lastrun import Scope, record_last_run
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox
 from .conftest import sandbox_cli as cli_for
 from .test_cron import _on_card, _staffed_list
+from .test_review20 import nightly_ran
 
 
 def test_a_move_to_a_board_the_token_cannot_read_keeps_the_window_open(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     invoke = cli_for(sb, monkeypatch)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     s, now = scenario, datetime.now(UTC)
-    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
-    path = record_last_run(home / "state", nightly, now - timedelta(hours=1))
-    recorded = json.loads(path.read_text())["last_run"]
+    path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - timedelta(hours=1))
     staffed = _staffed_list(s, "blind", ago=timedelta(hours=3))
     w = s.world
     with w.lock:  # a colleague moves the list to a board of their own, 8 minutes ago
