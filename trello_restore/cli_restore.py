@@ -441,9 +441,15 @@ def undo(
                 click.echo(text, err=as_json)
             if as_json:
                 doc = undo_json(
-                    journal, None, {}, dry_run=dry_run, earlier=earlier, declined=declined
+                    journal,
+                    None,
+                    {},
+                    dry_run=dry_run,
+                    earlier=earlier,
+                    declined=declined,
+                    grants_kept=kept,
                 )
-                click.echo(json.dumps({**doc, "board_memberships_kept": kept}))
+                click.echo(json.dumps(doc))
 
         if n == 0:  # nothing to confirm either
             said(nothing_to_undo(journal.records))
@@ -491,8 +497,10 @@ def undo(
         if note is not None and not (as_json and quiet):  # said once, after the summary
             click.echo(note, err=as_json)
         if as_json:
-            doc = undo_json(journal, report, labels, dry_run=dry_run, earlier=earlier)
-            click.echo(json.dumps({**doc, "board_memberships_kept": kept}))
+            doc = undo_json(
+                journal, report, labels, dry_run=dry_run, earlier=earlier, grants_kept=kept
+            )
+            click.echo(json.dumps(doc))
         return report.exit_code
 
     cli.exit_with(body)

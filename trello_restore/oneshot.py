@@ -383,12 +383,14 @@ def undo_json(
     dry_run: bool,
     earlier: Iterable[JournalRecord] = (),
     declined: bool = False,
+    grants_kept: int = 0,
 ) -> dict[str, Any]:
     """The JSON summary of ``undo JOURNAL`` (``--format json``): the journal's target, what the
     undo did (``report``; None: nothing to undo, or ``declined`` at the prompt: every count 0)
     with what an earlier undo of the journal settled (``earlier``: ``undo.undone_earlier``;
-    ``<status>_earlier`` for each of ``EARLIER_COUNTS``), and every change's outcome. Never a
-    credential."""
+    ``<status>_earlier`` for each of ``EARLIER_COUNTS``), every change's outcome, and the
+    board memberships the apply granted that the undo leaves (``grants_kept``: without
+    ``--include-board-memberships``). Never a credential."""
     outcome: str
     if report is None:
         outcome, code = ("declined" if declined else "nothing_to_do"), ExitCode.OK
@@ -407,6 +409,7 @@ def undo_json(
         "journal": str(journal.path),
         "undo": report_counts(report, statuses, undo=True, **before),
         "changes": change_outcomes(report.outcomes, labels, undo=True) if report else [],
+        "board_memberships_kept": grants_kept,
     }
 
 
