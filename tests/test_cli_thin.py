@@ -158,6 +158,7 @@ def test_run_once_applies_and_returns_what_it_did(
         "recorded": True,
         "state_file": str(once.last_run_file),
         "not_recorded": None,
+        "accepted_unreadable_boards": [],
     }
 
     writes, again = _writes(sb), _Ui()

@@ -93,6 +93,8 @@ PRECEDENCE: list[tuple[str, str, object, str, object, object, object, object]] =
     ("cause", "cause", "any", "move", "any", None, "move", None),
     ("add_to_board", "add_to_board", False, "yes", False, False, True, False),
     ("only_recorded", "only_recorded", False, "1", False, False, True, False),
+    ("accept_unreadable_boards", "accept_unreadable_boards", False, "on", False, False, True,
+     False),
     ("log_file", "log_file", "/flag.log", "/env.log", "logs/file.log", None, Path("/env.log"),
      FILE_PATH.parent / "logs" / "file.log"),
     ("journal_dir", "journal_dir", None, "/env-journals", "journals", None,

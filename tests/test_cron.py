@@ -117,7 +117,12 @@ def test_cron_runs_in_a_row(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     assert first["apply"]["applied"] == first["plan"]["changes"] > 0
     assert first["apply"]["failed"] == 0
     assert Path(first["journal"]).is_file()
-    assert first["last_run"] == {"recorded": True, "state_file": str(path), "not_recorded": None}
+    assert first["last_run"] == {
+        "recorded": True,
+        "state_file": str(path),
+        "not_recorded": None,
+        "accepted_unreadable_boards": [],
+    }
     assert first["since_source"] == "--since"
     recorded = json.loads(path.read_text())
     assert recorded["boards"] == [scenario.team.id]
@@ -164,7 +169,12 @@ def test_failing_runs_leave_the_last_run_alone(
 
     blocked = _summary(invoke(*_set_b(scenario, add_to_board=False), *CRON), ExitCode.PARTIAL)
     assert blocked["plan"]["blocked"] > 0
-    assert blocked["last_run"] == {"recorded": False, "state_file": None, "not_recorded": None}
+    assert blocked["last_run"] == {
+        "recorded": False,
+        "state_file": None,
+        "not_recorded": None,
+        "accepted_unreadable_boards": [],
+    }
     assert path.read_bytes() == before
 
     r = invoke(*_set_b(scenario), *CRON, TRELLO_API_URL="http://127.0.0.1:9/1",

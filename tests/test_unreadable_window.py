@@ -4,59 +4,227 @@ The run warned and exited 0, and was recorded as the last run: once the token's 
 access (as the warning says), the move's removals were before the next window and were never
 restored. Such a run is not recorded now (warned, and said in the JSON summary), so the next run
 covers the window again.
+
+When access cannot be given (a client's board, a deleted workspace), that window only grows:
+``--accept-unreadable-boards`` (or ``restore.accept_unreadable_boards``) records the run anyway,
+saying what is given up; the gap rule stays, and a typo'd config key is still an error.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox
+from .conftest import Sandbox, one_line_error
 from .conftest import sandbox_cli as cli_for
 from .test_cron import _on_card, _staffed_list
 from .test_review20 import nightly_ran
+
+ACCEPT = "--accept-unreadable-boards"
+
+
+@dataclass(frozen=True)
+class Blind:
+    """The nightly job's state, and a move of a staffed list to a board the token cannot read
+    8 minutes ago, after the job last ran."""
+
+    invoke: Callable[..., Result]
+    path: Path
+    recorded: str
+    private: str
+    moved_at: datetime
+    lost: set[tuple[str, str]]
+    noah: str
+
+
+def _blind(
+    sb: Sandbox,
+    s: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    last: timedelta = timedelta(hours=1),
+) -> Blind:
+    invoke = cli_for(sb, monkeypatch)
+    now = datetime.now(UTC)
+    path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - last)
+    staffed = _staffed_list(s, "blind", ago=timedelta(hours=3))
+    w, at = s.world, now - timedelta(minutes=8)
+    with w.lock:  # a colleague moves the list to a board of their own, 8 minutes ago
+        noah = next(m for m in w.members.values() if m.id != s.mover.id)
+        private = w.create_board("Own", noah.id, now - timedelta(minutes=9), s.organization.id)
+        moved = w.move_list_to_board(staffed, private.id, noah.id, at)
+    lost = {(e.card_id, e.member_id) for e in moved.removals}
+    assert lost
+    return Blind(invoke, path, recorded, private.id, at, lost, noah.id)
+
+
+ARGS = ("--add-to-board", "--yes", "--since", "last-run", "--format", "json")
+
+
+def _run(b: Blind, s: Scenario, *more: str) -> tuple[Result, dict[str, Any]]:
+    result = b.invoke("--board", s.team.id, *ARGS, *more)
+    assert result.exit_code == ExitCode.OK, result.output
+    return result, json.loads(result.stdout)
 
 
 def test_a_move_to_a_board_the_token_cannot_read_keeps_the_window_open(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    invoke = cli_for(sb, monkeypatch)
-    s, now = scenario, datetime.now(UTC)
-    path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - timedelta(hours=1))
-    staffed = _staffed_list(s, "blind", ago=timedelta(hours=3))
-    w = s.world
-    with w.lock:  # a colleague moves the list to a board of their own, 8 minutes ago
-        noah = next(m for m in w.members.values() if m.id != s.mover.id)
-        private = w.create_board("Own", noah.id, now - timedelta(minutes=9), s.organization.id)
-        moved = w.move_list_to_board(staffed, private.id, noah.id, now - timedelta(minutes=8))
-    lost = {(e.card_id, e.member_id) for e in moved.removals}
-    assert lost
-
-    args = ("--board", s.team.id, "--add-to-board", "--yes", "--since", "last-run")
-    blind = invoke(*args, "--format", "json")
-    assert blind.exit_code == ExitCode.OK, blind.output
-    summary = json.loads(blind.stdout)
-    assert summary["last_run"]["recorded"] is False
-    why = summary["last_run"]["not_recorded"]
-    assert f"this account cannot read ({private.id})" in why
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    blind, summary = _run(b, s)
+    last_run = summary["last_run"]
+    assert (last_run["recorded"], last_run["accepted_unreadable_boards"]) == (False, [])
+    why = last_run["not_recorded"]
+    assert f"this account cannot read ({b.private})" in why
     assert "the next --since last-run run covers this window again" in why
+    assert f"run once with {ACCEPT}, which records the run anyway" in why  # the way out
     assert why in blind.stderr
     assert any("cannot read it" in x for x in summary["warnings"])
-    assert json.loads(path.read_text())["last_run"] == recorded  # the window stays open
+    assert json.loads(b.path.read_text())["last_run"] == b.recorded  # the window stays open
 
-    with w.lock:  # what the warning says: the token's member is given access
-        w.add_member_to_board(private.id, s.mover.id, noah.id, "admin")
-    night = invoke(*args, "--format", "json", "-q")
-    assert night.exit_code == ExitCode.OK, night.output
-    assert json.loads(night.stdout)["last_run"] == {
+    with s.world.lock:  # what the warning says: the token's member is given access
+        s.world.add_member_to_board(b.private, s.mover.id, b.noah, "admin")
+    _, summary = _run(b, s, "-q")
+    assert summary["last_run"] == {
         "recorded": True,
-        "state_file": str(path),
+        "state_file": str(b.path),
         "not_recorded": None,
+        "accepted_unreadable_boards": [],
     }
-    assert _on_card(s, lost) == lost
+    assert _on_card(s, b.lost) == b.lost
+
+
+def test_accepting_the_unreadable_board_records_the_run_and_gives_up_its_removals(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run once by hand with the option: recorded, with one warning line naming the board and
+    what is given up, and the JSON summary says so; the next nightly run (without it) starts
+    after this one, so even once the token's member can read the board, the members the move
+    took off there are not restored (that is what was accepted)."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    accepted, summary = _run(b, s, ACCEPT)
+    assert summary["last_run"] == {
+        "recorded": True,
+        "state_file": str(b.path),
+        "not_recorded": None,
+        "accepted_unreadable_boards": [b.private],
+    }
+    (line,) = [x for x in accepted.stderr.splitlines() if "was recorded as the last run" in x]
+    assert f"as {ACCEPT} asks" in line
+    assert f"1 board this account cannot read ({b.private})" in line
+    assert "the members those cards lost there are given up" in line
+    assert "later --since last-run runs will not restore them" in line
+    after = json.loads(b.path.read_text())["last_run"]
+    assert after > b.recorded
+
+    with s.world.lock:
+        s.world.add_member_to_board(b.private, s.mover.id, b.noah, "admin")
+    night, summary = _run(b, s, "-q")  # the nightly job, as cron runs it
+    since = datetime.fromisoformat(str(summary["since"]).replace("Z", "+00:00"))
+    assert since > b.moved_at  # its window starts after the accepted run, past the move
+    assert summary["last_run"] == {
+        "recorded": True,
+        "state_file": str(b.path),
+        "not_recorded": None,
+        "accepted_unreadable_boards": [],  # only for the run that was given it
+    }
+    assert "was recorded as the last run" not in night.stderr
+    assert _on_card(s, b.lost) == set()  # given up
+
+
+def test_the_config_key_accepts_and_no_accept_overrides_it(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``restore.accept_unreadable_boards = true`` in a config file accepts (its warning names
+    the key and the file); ``--no-accept-unreadable-boards`` overrides it for one run."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    config = tmp_path / "cron.toml"
+    config.write_text("[restore]\naccept_unreadable_boards = true\n")
+    _, summary = _run(b, s, "--config", str(config), "--no-accept-unreadable-boards")
+    assert summary["last_run"]["recorded"] is False
+    assert json.loads(b.path.read_text())["last_run"] == b.recorded
+
+    accepted, summary = _run(b, s, "--config", str(config))
+    assert summary["last_run"]["accepted_unreadable_boards"] == [b.private]
+    assert f"as restore.accept_unreadable_boards in {config} asks" in accepted.stderr
+    assert json.loads(b.path.read_text())["last_run"] > b.recorded
+
+
+def test_accepting_does_not_waive_the_gap_rule(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nightly job last ran two hours ago; a run by hand from 30 minutes ago that accepts
+    the unreadable board is still not recorded: nothing covered the time between."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch, last=timedelta(hours=2))
+    args = ("--board", s.team.id, "--add-to-board", "--yes", "--format", "json", ACCEPT)
+    late = b.invoke(*args, "--since", (datetime.now(UTC) - timedelta(minutes=30)).isoformat())
+    assert late.exit_code == ExitCode.OK, late.output
+    last_run = json.loads(late.stdout)["last_run"]
+    assert (last_run["recorded"], last_run["accepted_unreadable_boards"]) == (False, [])
+    assert "nothing covered the time between" in last_run["not_recorded"]
+    assert json.loads(b.path.read_text())["last_run"] == b.recorded
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "needles"),
+    [
+        (
+            "[restore]\naccept_unreadable = true\n",
+            {},
+            ("unknown key restore.accept_unreadable", "see config.example.toml"),
+        ),
+        (
+            "[restore]\naccept_unreadable_boards = 'yes'\n",
+            {},
+            ("restore.accept_unreadable_boards must be true or false, not 'yes'",),
+        ),
+        (
+            "",
+            {"TRELLO_RESTORE_ACCEPT_UNREADABLE_BOARDS": "always"},
+            ("TRELLO_RESTORE_ACCEPT_UNREADABLE_BOARDS='always'", "expected true or false"),
+        ),
+    ],
+    ids=["typo", "string", "variable"],
+)
+def test_a_wrong_setting_is_one_line_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: str,
+    env: dict[str, str],
+    needles: tuple[str, ...],
+) -> None:
+    """A typo'd key (cron would otherwise silently never accept, or always) is an error before
+    anything is read from Trello, as is a value that is not true or false."""
+    from .conftest import cli_invoker
+
+    path = tmp_path / "cron.toml"
+    path.write_text(config)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    result = cli_invoker(monkeypatch)(
+        "--config", str(path), "--board", "b", "--since", "1d", "--yes", **env
+    )
+    one_line_error(result, ExitCode.USAGE, *needles)
+
+
+def test_the_option_before_a_subcommand_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .conftest import cli_invoker
+
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    result = cli_invoker(monkeypatch)(ACCEPT, "undo", str(tmp_path / "journal.jsonl"))
+    one_line_error(result, ExitCode.USAGE, ACCEPT, "mean nothing to 'undo'")

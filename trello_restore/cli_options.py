@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SETTING_OPTIONS = (
     *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
     *("only_recorded", "add_to_board", "board_role", "api_url", "journal", "workers"),
-    *("rate_limit", "log_file", "restore", "by"),
+    *("rate_limit", "log_file", "restore", "by", "accept_unreadable_boards"),
 )
 
 #: Trello's rate window, as the options' help names it.
@@ -134,6 +134,13 @@ _OPTIONS = (
         help="Role for --add-to-board (default normal).",
     ),
     click.option(
+        "--accept-unreadable-boards/--no-accept-unreadable-boards",
+        default=None,
+        help="Record this run as the last run even though cards moved to or from a board the "
+        "token cannot read within its window, giving up what they lost there (by default "
+        "such a run is not recorded, so the next one covers the window again).",
+    ),
+    click.option(
         "--detailed-exitcode",
         is_flag=True,
         help="With --dry-run: exit 7 when changes are pending (blocked ones too), 0 when there "
@@ -218,7 +225,7 @@ def main_options(command: F) -> F:
 _PLANNING_ONLY = (
     *("boards", "workspace", "exports", "since", "until", "mode", "removed_by", "cause"),
     *("only_recorded", "add_to_board", "board_role", "plan_out", "lists", "cards"),
-    *("detailed_exitcode", "restore", "by"),
+    *("detailed_exitcode", "restore", "by", "accept_unreadable_boards"),
 )
 _FLAG_NAMES = {
     "boards": "--board",

@@ -51,6 +51,7 @@ CONFIG_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "workspace": (str, "a workspace (organization) id or name"),
         "restore": (list, "a list of kinds to restore: members, archived, list, fields, or all"),
         "by": (str, "a member id or username"),
+        "accept_unreadable_boards": (bool, "true or false"),
     },
     "limits": {
         "requests_per_window": (int, "a whole number"),
@@ -265,6 +266,7 @@ FLAG_NAMES: dict[str, str] = {
     "only_recorded": "--only-recorded",
     "add_to_board": "--add-to-board",
     "board_role": "--board-role",
+    "accept_unreadable_boards": "--accept-unreadable-boards",
     "requests_per_window": "--rate-limit",
     "workers": "--workers",
     "log_file": "--log-file",
@@ -365,6 +367,10 @@ class Settings:
     #: Only changes made by this member, every kind (``--by``); ``removed_by`` is the
     #: members-only spelling.
     by: str | None = None
+    #: Record a one-step run as the last run even though cards moved to or from a board the
+    #: token cannot read within its window (``--accept-unreadable-boards``): what they lost
+    #: there is given up.
+    accept_unreadable_boards: bool = False
 
     def label(self, key: str) -> str:
         """How to name a key's value in a message: its option, variable or file key."""
@@ -465,6 +471,7 @@ class Settings:
             sources=sources,
             restore=tuple(restore) or defaults.RESTORE,
             by=by or None,
+            accept_unreadable_boards=bool(pick("accept_unreadable_boards", False)),
         )
 
 

@@ -60,6 +60,10 @@ class OneShotRequest:
     dry_run: bool = False
     #: A dry run's exit code says whether changes are pending (``--detailed-exitcode``).
     detailed_exitcode: bool = False
+    #: Where ``--accept-unreadable-boards`` was set (its option, variable or config key), when
+    #: it is: the run is recorded as the last run even though cards moved to or from a board
+    #: the token cannot read within its window. None: such a run is not recorded.
+    accept_unreadable: str | None = None
 
 
 class OneShotUi(Protocol):
@@ -96,6 +100,9 @@ class OneShotResult:
     since_last_run: bool = False
     #: Why a run that succeeded was not recorded as the last run (a warning, also logged).
     not_recorded: str | None = None
+    #: The boards the token cannot read whose moves in the window were given up to record the
+    #: run (``OneShotRequest.accept_unreadable``).
+    accepted_unreadable: tuple[str, ...] = ()
 
 
 def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
@@ -171,6 +178,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     ui.finished(outcome, report, journal)
     recorded: Path | None = None
     not_recorded: str | None = None
+    accepted: tuple[str, ...] = ()
     if code == ExitCode.OK and outcome != "declined" and result.scope is not None:
         since = result.plan.options.since
         gap = last_run_gap(req.state_dir, result.scope, since)
@@ -182,7 +190,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 "covered the time between; the next --since last-run run continues from the "
                 "recorded one"
             )
-        elif blind:
+        elif blind and req.accept_unreadable is None:
             # Its cards' removals (logged on that board) are unseen: recorded, the next window
             # would start after them, and giving the token access would not bring them back.
             not_recorded = (
@@ -191,7 +199,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 f"({', '.join(blind)}) at or after {when(since)}, so what happened to them is "
                 "unseen; add the token's member to "
                 f"{'it' if len(blind) == 1 else 'them'}, and the next --since last-run run "
-                "covers this window again"
+                "covers this window again (or, to give up what those cards lost there, run "
+                "once with --accept-unreadable-boards, which records the run anyway)"
             )
         if not_recorded is not None:
             logger.warning("%s", not_recorded)
@@ -201,6 +210,18 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             )
             recorded = record_last_run(req.state_dir, result.scope, end)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
+            if blind:
+                accepted = blind
+                logger.warning(
+                    "this run was recorded as the last run on these boards, as %s asks, "
+                    "although cards moved to or from %s this account cannot read (%s) at or "
+                    "after %s: the members those cards lost there are given up, and later "
+                    "--since last-run runs will not restore them",
+                    req.accept_unreadable,
+                    plural(len(blind), "board"),
+                    ", ".join(blind),
+                    when(since),
+                )
     return OneShotResult(
         result,
         outcome,
@@ -210,6 +231,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         recorded,
         since_last_run=req.plan.since_last_run,
         not_recorded=not_recorded,
+        accepted_unreadable=accepted,
     )
 
 
@@ -259,6 +281,9 @@ def run_summary(
             "state_file": str(once.last_run_file) if once.last_run_file is not None else None,
             # Why a run that succeeded was not recorded (None otherwise).
             "not_recorded": once.not_recorded,
+            # The unreadable boards whose moves in the window were given up to record it
+            # (--accept-unreadable-boards), ids; empty otherwise.
+            "accepted_unreadable_boards": list(once.accepted_unreadable),
         },
         # What the run warned of on stderr about its plan (boards it could not read, …).
         "warnings": list(result.warnings),
