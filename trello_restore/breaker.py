@@ -1,0 +1,95 @@
+"""When Trello is failing persistently enough that a run stops writing (design.md §5,
+"Stopping"): ``Breaker``, fed by ``runner.Runner`` with every write attempt and every write's
+final outcome."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from trello_restore.errors import ApiError, ApiUnreachable, RateLimited
+
+__all__ = ["Breaker"]
+
+
+class Breaker:
+    """Decides when Trello is failing persistently enough to stop writing (design.md §5,
+    "Stopping"). Thread-safe; fed by every write attempt and every write's final outcome.
+
+    It opens when the write attempts of a streak (in a row, across workers, retries included)
+    all got a 5xx or no answer, and the streak holds ``attempts`` of them over at least
+    ``span_s`` (so one burst of concurrent failures that their retries recover from does not
+    open it), or, when few writes are in flight, ``SLOW_ATTEMPTS`` over at least
+    ``SLOW_SPANS * span_s`` (a lone write does not run through all its retries); or when more
+    than half of the last ``window`` writes failed that way after their retries. Any other
+    answer (a success, a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter
+    slows everyone)."""
+
+    #: The streak that opens the breaker when few writes are in flight: this many attempts...
+    SLOW_ATTEMPTS = 3
+    #: ... lasting this many times ``span_s`` (the backoff base: a write's third retry).
+    SLOW_SPANS = 4
+
+    def __init__(
+        self,
+        attempts: int,
+        span_s: float,
+        window: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts = attempts
+        self.span_s = span_s
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._streak = 0
+        self._streak_started = 0.0
+        self._recent: deque[bool] = deque(maxlen=window)
+        #: Why it opened ("" while closed).
+        self.reason = ""
+
+    @property
+    def open(self) -> bool:
+        """True once it has opened (it never closes: the run stops)."""
+        return bool(self.reason)
+
+    def attempt(self, error: ApiError | None) -> bool:
+        """One write attempt answered (``error`` None: a success); True if now open."""
+        with self._lock:
+            if isinstance(error, RateLimited):
+                return self.open
+            if not isinstance(error, ApiUnreachable):
+                self._streak = 0
+                return self.open
+            now = self._clock()
+            if self._streak == 0:
+                self._streak_started = now
+            self._streak += 1
+            lasted = now - self._streak_started
+            many = self._streak >= self.attempts and lasted >= self.span_s
+            long = self._streak >= self.SLOW_ATTEMPTS and lasted >= self.SLOW_SPANS * self.span_s
+            if not self.open and (many or long):
+                self.reason = (
+                    f"Trello kept failing: {self._streak} write attempts in a row got a 5xx or "
+                    f"no answer, over {lasted:.3g} s (the last: {_answer(error)})"
+                )
+            return self.open
+
+    def finished(self, failed: ApiError | None) -> bool:
+        """One write finished: ``failed`` is its last error when it failed with a 5xx or no
+        answer after its retries, else None; True if now open."""
+        with self._lock:
+            self._recent.append(failed is not None)
+            bad = sum(self._recent)
+            if not self.open and failed is not None and 2 * bad > self.window:
+                self.reason = (
+                    f"Trello kept failing: {bad} of the last {len(self._recent)} writes failed "
+                    f"after their retries (last: {_answer(failed)})"
+                )
+            return self.open
+
+
+def _answer(error: ApiError) -> str:
+    return f"HTTP {error.status}" if error.status else "no answer"
