@@ -28,16 +28,21 @@ from trello_restore.models import CardState, Change, MemberRef, Membership, quot
 from trello_restore.words import shown_name
 
 __all__ = [
+    "GOES_ON",
     "LiveBoard",
     "Located",
+    "answered",
     "deactivated_members",
     "foreseen_refusal",
     "foreseen_refusals",
     "locate_cards",
+    "plan_refusals",
     "read_live",
     "read_memberships",
     "read_state",
     "refusal",
+    "refusal_warning",
+    "refused_boards_line",
 ]
 
 logger = logging.getLogger(__name__)
@@ -307,17 +312,36 @@ def foreseen_refusal(
     op: str = "apply",
 ) -> str | None:
     """A dry run's one-line warning for a board whose ``writes`` changes Trello will (or may)
-    refuse, from its live memberships (the same board read): the token's member (``members/me``,
-    already read) an observer of it will be refused (observers cannot change a board); not an
-    active member of it, may be (Trello lets a workspace admin change a workspace-visible board
-    without being its member). None when the member can write, or nothing would be written.
-    ``op``: the run's, ``apply`` or ``undo``."""
+    refuse, from its live memberships (the same board read) and the token's member
+    (``members/me``, already read): ``refusal_warning``. ``op``: the run's, ``apply`` or
+    ``undo``."""
     me = api.me()
-    ms = board.memberships.get(str(me["id"]))
+    who = MemberRef(str(me["id"]), str(me.get("username") or ""), str(me.get("fullName") or ""))
+    ms = board.memberships.get(who.id)
+    return refusal_warning(who, board_id, board_name, ms, writes, op=op)
+
+
+def refusal_warning(
+    me: MemberRef,
+    board_id: str,
+    board_name: str,
+    ms: Membership | None,
+    writes: int,
+    *,
+    op: str = "apply",
+    stops: str = "",
+) -> str | None:
+    """The one-line warning for a board whose ``writes`` changes Trello will or may refuse
+    the token's member ``me``, from its membership there (``ms``; None: none): an observer of
+    it will be refused (observers cannot change a board); not an active member of it, may be
+    (Trello lets a workspace admin change a workspace-visible board without being its member).
+    None when the member can write, or nothing would be written. ``op``: the run's, ``apply``,
+    ``undo`` or ``run`` (the one-step run); ``stops``: what the run does at a refusal (default:
+    it stops at the first, exit 3)."""
     if writes <= 0 or (ms is not None and ms.active and ms.member_type != "observer"):
         return None
-    user = f"@{me['username']}" if me.get("username") else str(me["id"])
-    who = f"{user} ({shown_name(str(me['fullName']))})" if me.get("fullName") else user
+    user = f"@{me.username}" if me.username else me.id
+    who = f"{user} ({shown_name(me.full_name)})" if me.full_name else user
     where = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
     changes = "the change" if writes == 1 else f"the {writes} changes"
     if ms is not None and ms.active:
@@ -327,8 +351,9 @@ def foreseen_refusal(
         will = "may refuse (unless they are an admin of its workspace)"
     return (
         f"{where}: the token's member {who} is {what}, so Trello {will} {changes} that would "
-        f"be {'undone' if op == 'undo' else 'applied'} there (an {op} stops at the first "
-        f"refused, exit 3); ask a board admin to make {user} a normal member of that board"
+        f"be {'undone' if op == 'undo' else 'applied'} there "
+        f"({stops or f'an {op} stops at the first refused, exit 3'}); ask a board admin to "
+        f"make {user} a normal member of that board"
         + (
             " (an undo runs as the account that applied)"
             if op == "undo"
@@ -343,15 +368,80 @@ def foreseen_refusals(
     """A dry run's warnings: ``changes`` are those it would write (``op``: ``apply`` or
     ``undo``); one line for each board whose share of them Trello will (the token's member an
     observer) or may (not a member) refuse (``foreseen_refusal``), named as its changes name it."""
+    writes, names = _per_board(changes)
+    for board_id, count in sorted(writes.items()):
+        line = foreseen_refusal(api, board_id, names[board_id], live[board_id], count, op=op)
+        if line is not None:
+            logger.warning("%s", line)
+
+
+#: What a one-step run with changes on several boards does at a refusal
+#: (``ApplyOptions.refused_boards_go_on``), for its warnings.
+GOES_ON = (
+    "the run sends the first; refused, it sends nothing more there, goes on with the other "
+    "boards and exits 3"
+)
+
+
+def plan_refusals(
+    changes: Iterable[Change], memberships: Mapping[str, Mapping[str, Membership]], me: MemberRef
+) -> list[str]:
+    """A one-step run's warnings, before anything is written: one line for each board whose
+    share of the plan's ``changes`` Trello will or may refuse the token's member ``me``, from
+    the boards' ``memberships`` the plan read (``refusal_warning``; no request). With changes
+    on several boards the run goes on past a refused board (``GOES_ON``); on one it stops."""
+    writes, names = _per_board(changes)
+    stops = GOES_ON if len(writes) > 1 else "a run stops at the first refused, exit 3"
+    lines = (
+        refusal_warning(
+            me, board_id, names[board_id], memberships[board_id].get(me.id), count, stops=stops
+        )
+        for board_id, count in sorted(writes.items())
+        if board_id in memberships
+    )
+    return [line for line in lines if line is not None]
+
+
+def _per_board(changes: Iterable[Change]) -> tuple[dict[str, int], dict[str, str]]:
+    """How many of ``changes`` are on each board, and each board's name as they name it."""
     writes: dict[str, int] = {}
     names: dict[str, str] = {}
     for c in changes:
         writes[c.board_id] = writes.get(c.board_id, 0) + 1
         names[c.board_id] = names.get(c.board_id) or c.board_name
-    for board_id, count in sorted(writes.items()):
-        line = foreseen_refusal(api, board_id, names[board_id], live[board_id], count, op=op)
-        if line is not None:
-            logger.warning("%s", line)
+    return writes, names
+
+
+def refused_boards_line(me: MemberRef | None, refused: Iterable[tuple[str, str, str, int]]) -> str:
+    """The one line that ends a one-step run that went on past boards refusing the token's
+    member ``me`` a write (``refused``: each board's id, name, what Trello answered and how
+    many of its changes were not written): which boards, that the rest went on, that the run
+    is not the last run, and what to do."""
+    boards = [
+        f"{quote_name(name) if name else board_id}{f' ({said})' if said else ''}"
+        for board_id, name, said, _ in refused
+    ]
+    left = sum(n for _, _, _, n in refused)
+    user = (f"@{me.username}" if me.username else me.id) if me is not None else ""
+    who = f"{user} ({shown_name(me.full_name)})" if me is not None and me.full_name else user
+    one = len(boards) == 1
+    where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
+    return (
+        f"Trello refused to let the token's member{f' {who}' if who else ''} change {where}: "
+        f"{left} of {'its' if one else 'their'} changes were not written (nothing more was "
+        "sent there after the refusal); the other boards' changes were written as the summary "
+        "says, and this run is not recorded as the last run. Ask a board admin to make "
+        f"{user or 'the member'} a normal member of {'that board' if one else 'those boards'}, "
+        "then run the same command again (a --since last-run run covers this window again); "
+        f"or restore {'it' if one else 'them'} with the token of a member who can edit "
+        f"{'it' if one else 'them'}"
+    )
+
+
+def answered(err: ApiError) -> str:
+    """What Trello answered, for a message: ``HTTP 401 unauthorized permission requested``
+    (its status and error text, either when the other is missing; "" without both)."""
+    return " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
 
 
 def refusal(
@@ -374,7 +464,7 @@ def refusal(
         except ApiError:
             board_name = ""
     board = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
-    said = " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
+    said = answered(err)
     verb, after = (
         ("change", "nothing more was sent, and what was done is in the journal")
         if wrote

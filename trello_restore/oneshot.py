@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from trello_restore import __version__, run
+from trello_restore import __version__, live, run
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
 from trello_restore.locks import lock_dir, run_lock
@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: How a one-shot run ended: a dry run; nothing to write (with or without blocked changes);
-#: the confirmation declined; applied in full, in part, or stopped early.
+#: the confirmation declined; applied in full, in part, or stopped early; or applied but for
+#: boards that refused the token's writes.
 Outcome = Literal[
-    "dry_run", "nothing_to_do", "blocked", "declined", "applied", "partial", "stopped"
+    "dry_run", "nothing_to_do", "blocked", "declined", "applied", "partial", "stopped", "refused"
 ]
 
 
@@ -160,7 +161,13 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             result.plan,
             result.meta,
             api_url=plan.api_url,
-            options=replace(req.options, shown=frozenset(result.warnings)),  # said once
+            # The plan's warnings are said once; with changes on several boards, a board that
+            # refuses the token's writes stops only its own.
+            options=replace(
+                req.options,
+                shown=frozenset(result.warnings),
+                refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
+            ),
             state_dir=req.state_dir,
             journal_dir=req.journal_dir,
             journal=req.journal,
@@ -176,6 +183,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         code = report.exit_code
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)
+    if report is not None and report.refused:
+        logger.error("%s", refused_line(result, report))
     recorded: Path | None = None
     not_recorded: str | None = None
     accepted: tuple[str, ...] = ()
@@ -287,6 +296,9 @@ def run_summary(
         },
         # What the run warned of on stderr about its plan (boards it could not read, …).
         "warnings": list(result.warnings),
+        # Boards that refused the token's member a write, whose other writes were not sent
+        # while the other boards' went on (exit 3); empty otherwise.
+        "refused_boards": refused_boards(result, report),
     }
 
 
@@ -311,12 +323,42 @@ def _head(kind: str, outcome: str, exit_code: ExitCode) -> dict[str, Any]:
     }
 
 
-def written_outcome(report: ApplyReport) -> Literal["applied", "stopped", "partial"]:
-    """How a run that wrote ended: everything done, stopped early (Trello kept failing), or
-    done in part (something failed, drifted or was blocked)."""
+def written_outcome(report: ApplyReport) -> Literal["applied", "stopped", "refused", "partial"]:
+    """How a run that wrote ended: everything done, stopped early (Trello kept failing),
+    refused the writes to a board (the others went on: ``ApplyReport.refused``), or done in
+    part (something failed, drifted or was blocked)."""
     if report.exit_code == ExitCode.OK:
         return "applied"
-    return "stopped" if report.stopped else "partial"
+    if report.stopped:
+        return "stopped"
+    return "refused" if report.refused else "partial"
+
+
+def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:
+    """The boards that refused the token's member a write in a run that went on past them
+    (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
+    (what Trello answered) and ``not_written`` (its changes failed or not attempted)."""
+    if report is None or not report.refused:
+        return []
+    names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
+    left: dict[str, int] = {}
+    for o in report.outcomes:
+        if o.board_id in report.refused and o.status in ("failed", "not_attempted"):
+            left[o.board_id] = left.get(o.board_id, 0) + 1
+    rank = {b: i for i, b in enumerate(dict.fromkeys(c.board_id for c in result.plan.changes))}
+    return [
+        {"id": b, "name": names.get(b, ""), "error": said, "not_written": left.get(b, 0)}
+        for b, said in sorted(report.refused.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    ]
+
+
+def refused_line(result: PlanResult, report: ApplyReport) -> str:
+    """The one line that ends a run that went on past boards refusing its writes."""
+    boards = refused_boards(result, report)
+    return live.refused_boards_line(
+        result.meta.account,
+        [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
+    )
 
 
 def report_counts(

@@ -31,6 +31,7 @@ from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
 from trello_restore.lastrun import Scope, clock_ahead, covers, is_last_run, read_last_run
+from trello_restore.live import plan_refusals
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
@@ -558,6 +559,12 @@ def _make_plan(
     )
     if memo is not None:
         memo.keep(plan, meta, fetched)
+    if account is not None:
+        # Boards whose writes Trello will or may refuse the token's member, from the
+        # memberships just read: said before anything is written (not kept in the plan file,
+        # whose ``apply`` says it from its own read).
+        members = {b: board.memberships for b, board in fetched.state.boards.items()}
+        warnings += plan_refusals(plan.changes, members, account)
     return PlanResult(
         plan=plan,
         meta=meta,

@@ -16,7 +16,10 @@ started are reported ``not_attempted`` and not journaled (a re-run does them):
 - a permission refusal (``PermissionDenied``) of a write: raised as one line naming the
   token's member and the board. So that it costs one write and not one per worker, the first
   write of each kind to each board goes alone (``Runner._admit``), the others follow once it is
-  answered with anything but a refusal;
+  answered with anything but a refusal. With ``ApplyOptions.refused_boards_go_on`` (a one-step
+  run with changes on several boards) only that board's writes stop: the refused one is
+  ``failed``, the board's others ``not_attempted``, the other boards' go on, and the report
+  names the board (``ApplyReport.refused``; exit code "auth");
 - Trello failing persistently (``Breaker``): many write attempts in a row answered 5xx or not
   at all, over at least one backoff, or most of the recent writes failing after their retries.
   The run ends with ``ApplyReport.stopped`` set (exit code "unreachable"); retries waiting
@@ -56,7 +59,7 @@ from trello_restore.errors import (
 from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names, write_failed
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import RateLimiter, Stopping
-from trello_restore.live import refusal
+from trello_restore.live import answered, refusal
 from trello_restore.models import Change
 
 if TYPE_CHECKING:
@@ -115,6 +118,9 @@ class ApplyOptions:
     #: Warnings this run has shown already (a one-shot run's plan's): its apply does not
     #: show the same text again.
     shown: frozenset[str] = field(default=frozenset(), repr=False)
+    #: A write refused for lack of rights stops the writes to its board only, not the run
+    #: (a one-step run with changes on several boards): see ``Runner``.
+    refused_boards_go_on: bool = False
 
     def __post_init__(self) -> None:
         """Refuse values no run could work with (ValueError: a programming error)."""
@@ -198,13 +204,19 @@ class ApplyReport:
     #: Board id → the board's name as the run's live read gave it (an undo's, for its JSON
     #: summary; the plan names an apply's boards).
     board_names: dict[str, str] = field(default_factory=dict)
+    #: Board id → what Trello answered the write it refused there for lack of rights
+    #: (``HTTP 401 …``), whose other writes were not sent (``refused_boards_go_on``).
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:
-        """UNREACHABLE when the run was stopped because Trello kept failing; else OK when
-        nothing failed, drifted or was blocked; PARTIAL otherwise."""
+        """UNREACHABLE when the run was stopped because Trello kept failing; else AUTH when
+        Trello refused the writes to a board (``refused``); else OK when nothing failed,
+        drifted or was blocked; PARTIAL otherwise."""
         if self.stopped:
             return ExitCode.UNREACHABLE
+        if self.refused:
+            return ExitCode.AUTH
         if any(self.counts.get(s) for s in PROBLEMS):
             return ExitCode.PARTIAL
         return ExitCode.OK
@@ -259,6 +271,8 @@ class Runner:
         self._breaker = Breaker(options.breaker_attempts, options.backoff_s, options.breaker_window)
         #: (board id, action) → opened once the first such write is answered (``_admit``).
         self._gates: dict[tuple[str, str], threading.Event] = {}
+        #: Board id → what Trello said refusing a write there (``refused_boards_go_on``).
+        self._refused: dict[str, str] = {}
         self._gates_lock = threading.Lock()
         self._rng = random.Random()
         #: The same rules as the reads' retries (``api.retry``), with the options' numbers.
@@ -338,6 +352,7 @@ class Runner:
             rate_limited=self.api.rate_limited - self._limited0,
             seconds=time.monotonic() - self._started,
             stopped=self.stopped,
+            refused=dict(self._refused),
         )
 
     # ------------------------------------------------------------------------- outcomes
@@ -439,20 +454,21 @@ class Runner:
             raise
 
     def _admit(self, item: Change) -> bool:
-        """May this write be sent? False once the run is stopping. The first write of each kind
-        to each board goes alone (it opens the gate when answered with anything but a
-        refusal), so a token without the right to write there costs one write, not one per
-        worker."""
+        """May this write be sent? False once the run is stopping, or once Trello refused a
+        write to its board (``refused_boards_go_on``). The first write of each kind to each
+        board goes alone (it opens the gate when answered), so a token without the right to
+        write there costs one write, not one per worker."""
         key = (item.board_id, item.action)
         with self._gates_lock:
-            if self._stop.is_set():
+            if self._stop.is_set() or item.board_id in self._refused:
                 return False
             gate = self._gates.get(key)
             if gate is None:
                 self._gates[key] = threading.Event()
                 return True
         gate.wait()
-        return not self._stop.is_set()
+        with self._gates_lock:
+            return not self._stop.is_set() and item.board_id not in self._refused
 
     def _open_gate(self, item: Change) -> None:
         with self._gates_lock:
@@ -490,6 +506,8 @@ class Runner:
                     why="interrupted before it was sent",
                 )
             except ApiError as err:
+                if isinstance(err, PermissionDenied) and self.options.refused_boards_go_on:
+                    return self._refused_board(item, err, maybe_sent)
                 if isinstance(err, AuthError | PermissionDenied):
                     self._halt()
                     self._finish(item, "failed", err, uncertain=maybe_sent)
@@ -532,6 +550,25 @@ class Runner:
             self._breaker.attempt(None)
             self._breaker.finished(None)
             return self._finish(item, rule.ok)
+
+    def _refused_board(
+        self, item: Change, err: PermissionDenied, maybe_sent: bool
+    ) -> ChangeOutcome:
+        """Trello refused a write to ``item``'s board for lack of rights, in a run that goes on
+        past such a board: it is ``failed``, the board's writes not yet sent are not sent
+        (``_admit``), the other boards' go on, and the report names the board."""
+        said = answered(err)
+        with self._gates_lock:
+            first = item.board_id not in self._refused
+            self._refused.setdefault(item.board_id, said or str(err))
+        if first:
+            logger.info(
+                "board %s refused a write (%s): nothing more is sent there, the other boards' "
+                "writes go on",
+                item.board_id,
+                said or err,
+            )
+        return self._finish(item, "failed", err, uncertain=maybe_sent)
 
     def _finish(
         self,
