@@ -36,13 +36,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import ChainMap
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import UsageError
-from trello_restore.journal import Journal
+from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
 from trello_restore.kinds import (
     ALREADY_ON_CARD,
     NOT_ATTEMPTED,
@@ -74,6 +75,7 @@ from trello_restore.runner import (
     ChangeOutcome,
     Runner,
 )
+from trello_restore.words import when
 
 __all__ = [
     "ALREADY_ON_CARD",
@@ -239,6 +241,11 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     done = journal.done() if journal is not None else set()
     resumed = journal.pending() if journal is not None else set()
     resumed = {cid for cid in resumed if latest[cid].op == "apply"}
+    undone = journal.undone() if journal is not None else {}
+    # Applied again after an undo that did not settle it (failed, killed, drifted): the earlier
+    # write may still be in place, and found there it is this tool's (``applied``, for the next
+    # undo to reach), not someone else's.
+    resumed |= {cid for cid, r in undone.items() if r.status not in UNDO_SETTLED}
     for b in plan.blocked:
         last = latest.get(b.change.change_id)
         again = last is not None and last.op == "apply" and last.status == "blocked"
@@ -251,6 +258,9 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
             todo.append(c)
     if not todo:
         return
+    reapplied = [undone[c.change_id] for c in todo if c.change_id in undone]
+    if reapplied and journal is not None:
+        logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
     # The lists of a board where a card is unarchived too: the list it shows in may be archived.
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists or _unarchives(c)}
     fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}
@@ -284,6 +294,25 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
     if run.options.dry_run:
         would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
         foreseen_refusals(run.api, would, live)
+
+
+def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool) -> str:
+    """The one line said before an apply makes again changes an undo of the same journal
+    reverted (``undone``: their latest records, the undo's): when it was undone (the newest),
+    and that the next undo of the journal reaches them again."""
+    at = max(r.at for r in undone)
+    try:
+        day = when(datetime.fromisoformat(at))
+    except ValueError:
+        day = at
+    n = f"{len(undone)} of its change{'s' if len(undone) != 1 else ''}"
+    if dry_run:
+        return f"this plan was undone on {day} (journal {path}); applying it would make {n} again"
+    undo = "them" if len(undone) != 1 else "it"
+    return (
+        f"this plan was undone on {day} (journal {path}); applying it again ({n}; an undo of "
+        f"the journal reverts {undo} again)"
+    )
 
 
 def _unarchives(c: Change) -> bool:

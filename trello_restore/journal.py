@@ -57,6 +57,9 @@ Status = Literal[
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 #: Outcomes that need no further write when a plan is run again.
 DONE: frozenset[str] = frozenset({"applied", "already_satisfied"})
+#: Undo outcomes that settle a change: this tool undid it, or found nothing to undo (a member
+#: no longer there; a value back already, ``already_satisfied``).
+UNDO_SETTLED: frozenset[str] = frozenset({"undone", "not_on_card", "already_satisfied"})
 
 
 @dataclass(frozen=True)
@@ -435,6 +438,14 @@ class Journal:
     def done(self) -> set[str]:
         """Change ids whose latest outcome needs no more writes (applied, already_satisfied)."""
         return {cid for cid, r in self.latest().items() if r.op == "apply" and r.status in DONE}
+
+    def undone(self) -> dict[str, JournalRecord]:
+        """The changes whose latest record is an undo's, with that record: the plan was undone
+        since it applied them, so an apply of it again makes them again, journaled after these
+        records, where the next undo reads them (``undo.undoable``). One whose undo did not
+        settle it (not in ``UNDO_SETTLED``: the undo failed, was killed, or found it drifted)
+        may still be in place, as this tool's."""
+        return {cid: r for cid, r in self.latest().items() if r.op == "undo"}
 
     def pending(self) -> set[str]:
         """Change ids whose write was sent (or about to be) with no outcome recorded, or whose

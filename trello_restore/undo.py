@@ -13,12 +13,12 @@ also takes them off the board's cards). Everything is journaled in the same jour
 so an undo resumes like an apply, and undoing twice changes nothing the second time.
 
 The journal is read in order, per change id: an apply ``applied`` makes the change undoable; an
-undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already; or a
-later apply that found the member there already) settles it; an undo ``failed`` leaves it
-undoable; an undo ``pending`` (or ``failed`` after an attempt that may have gone through:
-``uncertain``) leaves it undoable and marks it *resumed*:
-the member found gone, or a "member is not on the card" answer, then means this tool's own
-earlier removal went through (``undone``).
+undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already) settles
+it, until the plan is applied again after the undo (into the same journal: its ``applied``
+makes the change undoable again); an undo ``failed`` leaves it undoable; an undo ``pending``
+(or ``failed`` after an attempt that may have gone through: ``uncertain``) leaves it undoable
+and marks it *resumed*: the member found gone, or a "member is not on the card" answer, then
+means this tool's own earlier removal went through (``undone``).
 
 An apply killed between sending a write and journaling its answer leaves a ``pending`` record (or
 a ``failed`` one whose attempt may have gone through): ``journal.unresolved``. Undo resolves each
@@ -54,7 +54,7 @@ from pathlib import Path
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.journal import Journal, JournalRecord, Status, unresolved
+from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord, Status, unresolved
 from trello_restore.kinds import (
     FOUND,
     NOT_FOUND,
@@ -105,35 +105,39 @@ class Undoable:
 
 
 def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
-    """The changes a journal says this tool made and no undo has settled, in journal order."""
+    """The changes a journal says this tool made and no undo has settled, in journal order.
+
+    The plan applied again after an undo appends to the same journal: its ``applied`` makes
+    the change undoable again. Its other outcomes (``drifted``, ``failed``, …) leave an
+    earlier ``applied`` that no undo settled standing (that write is still this tool's), and
+    only ``not_applied`` (an open write found not to have taken effect, nor the earlier one)
+    ends it."""
     state: dict[str, Undoable | None] = {}
     for r in records:
         current = state.get(r.change_id)
         if r.op == "apply":
             if r.status == "applied":
                 state[r.change_id] = Undoable(r)
-            elif r.status != "pending":
+            elif r.status == "not_applied" or current is None:
                 state[r.change_id] = None
         elif current is not None:
             if r.status == "pending" or (r.status == "failed" and r.uncertain):
                 state[r.change_id] = Undoable(current.record, resumed=True)
-            elif r.status in _SETTLED:
+            elif r.status in UNDO_SETTLED:
                 state[r.change_id] = None
     return [u for u in state.values() if u is not None]
 
 
-#: Undo outcomes that settle a change: this tool undid it, or found nothing to undo (a member
-#: no longer there; a value back already, ``already_satisfied``).
-_SETTLED = ("undone", "not_on_card", "already_satisfied")
-
-
 def undone_earlier(records: Iterable[JournalRecord]) -> list[JournalRecord]:
     """What an earlier undo of this journal settled, for the summary of an undo that finds some
-    left: the latest undo record of each change whose latest is one of ``_SETTLED`` (undone,
-    found back already, found gone), in journal order. Its status and action say how the
-    summary counts it."""
-    last = {r.change_id: r for r in records if r.op == "undo"}
-    return [r for r in last.values() if r.status in _SETTLED]
+    left: the latest record of each change when it is an undo's that settled it
+    (``UNDO_SETTLED``: undone, found back already, found gone), in journal order. A change the
+    plan applied again since is not among them (the next undo counts it once, as its own). Its
+    status and action say how the summary counts it."""
+    last: dict[str, JournalRecord] = {}
+    for r in records:
+        last[r.change_id] = r
+    return [r for r in last.values() if r.op == "undo" and r.status in UNDO_SETTLED]
 
 
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
