@@ -530,7 +530,11 @@ class _Planner:
                 for add in fresh:
                     mid = add.member_id
                     prior = at_cutoff.get(mid)
-                    if prior is None or prior.kind != "add" or mid in removed_after:
+                    if prior is not None and prior.kind == "add" and mid not in removed_after:
+                        continue
+                    if proposing and mid not in deactivated:  # as above
+                        found.append((mid, "reconstructed", add, None))
+                    else:
                         self.implied(card, mid, "reconstructed", add, selected)
             fresh.clear()
             if found:
