@@ -40,7 +40,7 @@ Exit codes:
   0  success (dry run with --detailed-exitcode: nothing to do)
   1  internal error (a bug: rerun with -vv and report it)
   2  usage or bad input (options, dates, boards, config, plan, journal or export files, a full disk)
-  3  authentication or permission (credentials, access to a board; a refused write stops the run)
+  3  authentication or permission (credentials, board access; a refused board gets no more writes)
   4  Trello unreachable, or still rate limiting or failing after the retries (run again to resume)
   5  partial failure (some changes failed, drifted or were blocked)
   6  another run holds the lock on the same boards or plan (nothing was done)
