@@ -108,6 +108,58 @@ def test_serve_can_start_with_a_429_storm() -> None:
     assert proc.returncode == 0
 
 
+def test_serve_prints_a_token_per_member_to_act_as_a_colleague() -> None:
+    """``--member-tokens`` adds a ``TRELLO_TOKEN_<USERNAME>`` line for each member, by username;
+    with the printed key, each token is that member's (``members/me``), and what it writes is
+    logged as that member's action, the way a colleague's change between a plan and its apply
+    looks to the tool. The seed's world is unchanged by the tokens (same ids as without)."""
+    world = scenario_module.generate(seed=2, cards=20).world
+    usernames = sorted(m.username for m in world.members.values())
+    with _start_serve("--seed", "2", "--cards", "20", "--member-tokens") as proc:
+        try:
+            lines = _read_lines(proc, 3 + len(usernames))
+            url, key = (line.split("=", 1)[1] for line in lines[:2])
+            names = [line.split("=", 1)[0] for line in lines[3:]]
+            assert names == [f"TRELLO_TOKEN_{u.upper()}" for u in usernames]
+            tokens = dict(zip(usernames, (ln.split("=", 1)[1] for ln in lines[3:]), strict=True))
+            with requests.Session() as s:
+                for username, token in tokens.items():
+                    header = {
+                        "Authorization": f'OAuth oauth_consumer_key="{key}", oauth_token="{token}"'
+                    }
+                    me = s.get(url + "/members/me", headers=header, timeout=30).json()
+                    assert me["username"] == username
+                colleague = next(u for u in usernames if u != "danak")
+                header = {
+                    "Authorization": f'OAuth oauth_consumer_key="{key}", '
+                    f'oauth_token="{tokens[colleague]}"'
+                }
+                board = next(b for b in world.boards.values() if b.name == "Team Board")
+                card = next(
+                    c for c in world.cards.values() if c.id_board == board.id and not c.closed
+                )
+                r = s.put(
+                    url + f"/cards/{card.id}",
+                    params={"name": "renamed by hand"},
+                    headers=header,
+                    timeout=30,
+                )
+                assert r.status_code == 200, r.text
+                acts = s.get(
+                    url + f"/cards/{card.id}/actions",
+                    params={"filter": "updateCard"},
+                    headers=header,
+                    timeout=30,
+                ).json()
+                assert acts[0]["memberCreator"]["username"] == colleague
+                same = s.get(url + f"/boards/{board.id}", headers=header, timeout=30).json()
+                assert same["id"] == board.id  # the seed's ids
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A click test runner."""

@@ -7,6 +7,8 @@ the sandbox. Like ``cli.py``, this module only parses, prints and maps errors.
 
 from __future__ import annotations
 
+import re
+import secrets
 import signal
 import sys
 from datetime import datetime
@@ -23,6 +25,7 @@ from trello_restore.sandbox.workspace import MAX_BOARDS
 if TYPE_CHECKING:
     from trello_restore.report import Progress
     from trello_restore.sandbox.server import SandboxOptions, SandboxServer
+    from trello_restore.sandbox.world import World
 
 #: Scenario options shared by ``demo``, ``sandbox serve`` and ``sandbox export``.
 _CARDS_OPTION = click.option(
@@ -179,6 +182,12 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     "between pairs of them; the benchmark's --workspace run) instead of the scenario: plan it "
     "with --workspace.",
 )
+@click.option(
+    "--member-tokens",
+    is_flag=True,
+    help="Also print a token for every member (TRELLO_TOKEN_<USERNAME>=…), to act as a "
+    "colleague (with curl) between a plan, its apply and its undo.",
+)
 def serve(
     host: str,
     port: int,
@@ -198,6 +207,7 @@ def serve(
     id_cursor: str,
     second_damage: bool,
     workspace_boards: int | None,
+    member_tokens: bool,
 ) -> None:
     """Serve a generated sandbox Trello on loopback until interrupted.
 
@@ -226,7 +236,7 @@ def serve(
             raise click.BadParameter(
                 "--second-damage is for the scenario: leave it out with --workspace-boards"
             )
-        _serve_workspace(host, port, seed, workspace_boards, unlogged_share, options)
+        _serve_workspace(host, port, seed, workspace_boards, unlogged_share, options, member_tokens)
         return
     scenario = generate(
         seed=seed,
@@ -243,6 +253,8 @@ def serve(
     click.echo(f"TRELLO_API_URL={server.base_url}")
     click.echo(f"TRELLO_API_KEY={scenario.key}")
     click.echo(f"TRELLO_TOKEN={scenario.token}")
+    if member_tokens:
+        _echo_member_tokens(scenario.world)
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     if second_damage and scenario.second_damage_at and scenario.culprit:
@@ -259,6 +271,7 @@ def _serve_workspace(
     boards: int,
     unlogged_share: float,
     options: SandboxOptions,
+    member_tokens: bool,
 ) -> None:
     """``sandbox serve --workspace-boards N``: the workspace generator's world, served like
     the scenario, with a line saying how to plan it."""
@@ -273,6 +286,8 @@ def _serve_workspace(
     click.echo(f"TRELLO_API_URL={server.base_url}")
     click.echo(f"TRELLO_API_KEY={ws.key}")
     click.echo(f"TRELLO_TOKEN={ws.token}")
+    if member_tokens:
+        _echo_member_tokens(ws.world)
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     first = ws.first_incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -283,6 +298,18 @@ def _serve_workspace(
         err=True,
     )
     _serve_until_stopped(server)
+
+
+def _echo_member_tokens(world: World) -> None:
+    """``--member-tokens``: a sandbox token for each member, ``TRELLO_TOKEN_<USERNAME>=…`` (the
+    username upper-cased, other characters than letters and digits as ``_``), by username. The
+    tokens are random (not from the seed: the world's id sequence, and so every id the sandbox
+    gives later, stays the seed's); the printed key goes with each."""
+    for member in sorted(world.members.values(), key=lambda m: m.username):
+        token = "ATTA" + secrets.token_hex(30)
+        world.tokens[token] = member.id
+        name = re.sub(r"[^A-Z0-9]", "_", member.username.upper())
+        click.echo(f"TRELLO_TOKEN_{name}={token}")
 
 
 def _serve_until_stopped(server: SandboxServer) -> None:
