@@ -199,3 +199,56 @@ def test_the_dry_run_warns_of_the_board_and_writes_nothing(
     log = sb.server.request_log[start:]
     assert [r for r in log if r.method in WRITES] == []
     assert len(log) <= requests  # the second plan reads no more (its cache may read less)
+
+
+def test_card_members_whose_grant_the_board_refused_are_not_attempted(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--add-to-board``, members who left the refused board: its first grant is refused
+    (failed, the one write there), the other grant is not sent, and their card members, never
+    sent, are not attempted (not journaled) with the refusal as the reason, not a grant
+    failure of their own nor "the run stopped"; the board's ``not_written`` counts them."""
+    s = scenario
+    invoke, _, _, team_lost, archive_lost = _setup(sb, s, tmp_path, monkeypatch)
+    owls = {m for _, m in archive_lost}
+    with s.world.lock:
+        for m in sorted(owls):
+            s.world.remove_member_from_board(s.archive.id, m, s.mover.id)
+    _observer(s, s.archive.id, s.mover.id)
+    start = len(sb.server.request_log)
+
+    # -v: every outcome's line, on stderr (the JSON summary on stdout).
+    result = invoke(*_args(s, "--add-to-board", "--yes", "--format", "json", "-v"))
+
+    assert result.exit_code == ExitCode.AUTH, result.output
+    summary: dict[str, Any] = json.loads(result.stdout)
+    assert _on_card(s, team_lost) == team_lost
+    on_archive = [
+        f"{r.method} {r.path} {r.status}"
+        for r in sb.server.request_log[start:]
+        if r.method in WRITES and s.archive.id in r.path
+    ]
+    (probe,) = on_archive
+    assert probe.endswith(" 401"), probe
+    grants = [x for x in result.stderr.splitlines() if f"→ board {s.archive.name} " in x]
+    cards = [x for x in result.stderr.splitlines() if "→ card A #" in x]
+    assert (len(grants), len(cards)) == (len(owls), len(archive_lost)), result.stderr
+    (failed,) = [x for x in grants if x.lstrip().startswith("FAILED ")]
+    assert failed.endswith("(HTTP 401: unauthorized permission requested)"), failed
+    refusal = (
+        "(not sent: Trello refused the token's member a write to this board, HTTP 401 "
+        "unauthorized permission requested)"
+    )
+    for line in [*cards, *(x for x in grants if x != failed)]:
+        assert line.lstrip().startswith("not attempted "), line
+        assert line.endswith(refusal), line
+    not_written = len(owls) + len(archive_lost)
+    assert summary["apply"]["failed"] == 1
+    assert summary["apply"]["not_attempted"] == not_written - 1
+    (refused,) = summary["refused_boards"]
+    assert refused["not_written"] == not_written
+    assert f"{not_written} of its changes were not written" in result.stderr
+    # On that board only the refused grant is journaled (pending, then failed).
+    records = Journal.read(Path(summary["journal"])).records
+    journaled = [(r.action, r.status) for r in records if r.board_id == s.archive.id]
+    assert journaled == [("add_member_to_board", "pending"), ("add_member_to_board", "failed")]

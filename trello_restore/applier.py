@@ -349,6 +349,7 @@ def _decided(
             dry_run=run.options.dry_run,
             deactivated_on=deactivated.get(c.member.id),
             needed=provided.get(needs) if needs is not None else None,
+            refused=run.refused_reason(c.board_id),
         )
         decision = kind.decide(c, live[c.board_id], ctx)
         if decision is not None:

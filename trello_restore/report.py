@@ -458,7 +458,8 @@ def outcome_parts(
     the change kind's (``restored`` for a value set back, ``reverted`` when undone; an
     ``undo``'s own words first); what the change is about (``labels``, else by its ids); and,
     for a failed, drifted or blocked change with an HTTP status or a reason, Trello's error
-    text or the reason in words (None otherwise)."""
+    text or the reason in words, and for a change not attempted its reason when it has one
+    (a board that refused the token: ``Runner.refused_reason``); None otherwise."""
     kind = kind_of(outcome.action)
     word = (
         (_UNDO_WORDS.get(outcome.status) if undo else None)
@@ -469,9 +470,10 @@ def outcome_parts(
     if what is None:
         what = kind.unnamed(outcome.member_id, outcome.board_id, outcome.card_id)
     why: str | None = None
-    if outcome.status in ("failed", "drifted", "blocked") and (
-        outcome.error or outcome.http_status
-    ):
+    if (
+        (outcome.status in ("failed", "drifted", "blocked"))
+        and (outcome.error or outcome.http_status)
+    ) or (outcome.status == "not_attempted" and outcome.error):
         why = one_line(outcome.error)
         why = _REASONS.get(why, why)
     return word, what, why

@@ -18,8 +18,10 @@ started are reported ``not_attempted`` and not journaled (a re-run does them):
   write of each kind to each board goes alone (``Runner._admit``), the others follow once it is
   answered with anything but a refusal. With ``ApplyOptions.refused_boards_go_on`` (a one-step
   run with changes on several boards) only that board's writes stop: the refused one is
-  ``failed``, the board's others ``not_attempted``, the other boards' go on, and the report
-  names the board (``ApplyReport.refused``; exit code "auth");
+  ``failed``, the board's others ``not_attempted`` with the refusal as their reason
+  (``refused_reason``; so is a card member whose board membership grant was refused or not
+  sent there: ``kinds.decide_card``), the other boards' go on, and the report names the
+  board (``ApplyReport.refused``; exit code "auth");
 - Trello failing persistently (``Breaker``): many write attempts in a row answered 5xx or not
   at all, over at least one backoff, or most of the recent writes failing after their retries.
   The run ends with ``ApplyReport.stopped`` set (exit code "unreachable"); retries waiting
@@ -470,6 +472,15 @@ class Runner:
         with self._gates_lock:
             return not self._stop.is_set() and item.board_id not in self._refused
 
+    def refused_reason(self, board_id: str) -> str:
+        """Why a change on ``board_id`` is not sent when Trello refused a write there for lack
+        of rights (``refused_boards_go_on``), naming that refusal; "" when it did not."""
+        with self._gates_lock:
+            said = self._refused.get(board_id)
+        if said is None:
+            return ""
+        return f"not sent: Trello refused the token's member a write to this board, {said}"
+
     def _open_gate(self, item: Change) -> None:
         with self._gates_lock:
             self._gates[(item.board_id, item.action)].set()
@@ -478,7 +489,7 @@ class Runner:
         """One write with its retries, journaled ``pending`` first and its outcome after;
         ``not_attempted`` (nothing sent, nothing journaled) when the run is stopping."""
         if not self._admit(item):
-            return outcome_of(item, NOT_ATTEMPTED)
+            return outcome_of(item, NOT_ATTEMPTED, error=self.refused_reason(item.board_id))
         try:
             return self._send(item, send, rule)
         finally:

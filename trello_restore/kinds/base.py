@@ -72,6 +72,9 @@ class Context:
     deactivated_on: str | None = None
     #: This run's outcome of the change this one ``needs`` (None when the plan has none).
     needed: str | None = None
+    #: Why nothing more is sent to the change's board: Trello refused this run a write there
+    #: (``Runner.refused_reason``); "" when it did not.
+    refused: str = ""
 
 
 class ChangeKind(ABC):

@@ -105,10 +105,13 @@ def decide_card(
     grant: str | None,
     dry_run: bool = False,
     deactivated_on: str | None = None,
+    refused: str = "",
 ) -> Decision:
     """Add the member to the card? ``grant`` is this run's outcome of the plan's grant of board
     membership to the member (None when the plan has none); ``deactivated_on`` names a board
-    the plan touches where the member's membership says deactivated (None when none does).
+    the plan touches where the member's membership says deactivated (None when none does);
+    ``refused`` says why nothing more is sent to the card's board (Trello refused this run a
+    write there and the run went on with the other boards), "" when nothing was refused.
 
     - board or card gone, or the card on another board → ``drifted``;
     - member on the card and ``resumed`` → ``applied`` (the member is there because of this
@@ -117,6 +120,8 @@ def decide_card(
       username for the member is not Trello's (``renamed``) → ``drifted``;
     - member on the card → ``already_satisfied``;
     - member deactivated on this board or on ``deactivated_on`` → ``blocked`` (never added);
+    - the grant was refused or not sent because Trello refused a write to the board
+      (``refused``) → ``not_attempted`` with that reason (never sent, so not journaled);
     - the grant was not attempted (the run is stopping) → ``not_attempted``;
     - member neither an active board member nor granted membership in this run → ``blocked``
       (``failed`` when the grant failed, so that a re-run retries both);
@@ -137,6 +142,8 @@ def decide_card(
     where = _deactivated_on(c, live, deactivated_on)
     if where is not None:
         return "blocked", f"the member is deactivated (on {where}): never added"
+    if refused and grant in (NOT_ATTEMPTED, "failed"):
+        return NOT_ATTEMPTED, refused
     if grant == NOT_ATTEMPTED:
         return NOT_ATTEMPTED, "its board membership was not granted: the run stopped"
     granted = ("applied", "already_satisfied", WOULD_APPLY) if dry_run else ("applied",)
@@ -564,6 +571,7 @@ class CardMember(MemberKind):
             grant=ctx.needed,
             dry_run=ctx.dry_run,
             deactivated_on=ctx.deactivated_on,
+            refused=ctx.refused,
         )
 
     def write(self, api: TrelloApi, c: Change) -> object:
