@@ -12,11 +12,14 @@ Doing by hand."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from trello_restore.archived_lists import apply_warnings
+from trello_restore.live import LiveBoard
 from trello_restore.models import (
     BoardState,
     CardState,
@@ -28,6 +31,7 @@ from trello_restore.models import (
     State,
     ValueChange,
 )
+from trello_restore.planfile import PlanMeta
 from trello_restore.report import archived_targets, plan_warnings
 
 from .conftest import T0, SandboxFactory, SmallWorld, make_world, sandbox_cli
@@ -140,6 +144,55 @@ def test_plan_warnings_read_the_lists_archive_state_from_the_plans_state() -> No
     assert plan_warnings(plan, State({"B1": board}, {"k1": card("k1", "L1")})) == []
 
 
+def test_the_apply_counts_the_cards_it_moves_and_says_a_list_archived_after_the_plan() -> None:
+    """R22 G22.1: the apply counted every card move of the plan into the list, the drifted
+    ones too, and said its archiving was "before --since, or left out by the filters" when it
+    happened after the plan was made. It counts those it moves (a dry run: would), and those
+    an earlier run of the plan did, apart; a plan whose warnings name the list found it
+    archived (the reason as the plan's)."""
+    moves = {
+        k: change("move_card_to_list", k, "L2", "L1", value_name="Review", expected="L1")
+        for k in ("k1", "k2", "k3", "k4", "k5")
+    }
+    # k1 and k5 in the plan's list (moved now), k2 moved elsewhere since (drifted), k3 moved
+    # by an earlier run, k4 put there by someone else (already satisfied: not this apply's).
+    where = {"k1": "L1", "k2": "L3", "k3": "L2", "k4": "L2", "k5": "L1"}
+    live = {
+        "B1": LiveBoard(
+            "B1",
+            {k: card(k, lst) for k, lst in where.items()},
+            lists={"L1": False, "L2": True, "L3": False},
+        )
+    }
+    plan = Plan(
+        PlanOptions(since=T2, restore=frozenset({"archived", "list"})),
+        tuple(moves.values()),
+        (),
+        (),
+    )
+    meta = PlanMeta("0.1.0", T2 + timedelta(hours=1), "http://x/1", None, (), "api")
+    todo = [moves[k] for k in ("k1", "k2", "k4", "k5")]
+    [got] = apply_warnings(plan, meta, todo, [moves["k3"]], live, set())
+    assert got == (
+        'list "Review" on board "Team" is archived now: the 3 cards moved back or unarchived '
+        "into it (1 of them by an earlier run of the plan) stay hidden until it is unarchived; "
+        "it was archived after this plan was made (2025-03-04 10:00:00 UTC): unarchive it in "
+        "Trello to show them"
+    )
+    # A killed run's write found made counts as an earlier run's too; the plan saw the list
+    # archived (its warnings name it): the plan's reason.
+    said = 'list "Review" on board "Team" is archived now: the 4 cards … (plan time)'
+    meta = PlanMeta("0.1.0", T2, "http://x/1", None, (), "api", warnings=(said,))
+    resumed = {moves["k3"].change_id}
+    [got] = apply_warnings(plan, meta, [moves["k1"], moves["k3"]], [], live, resumed)
+    assert got == (
+        'list "Review" on board "Team" is archived now: the 2 cards moved back or unarchived '
+        "into it (1 of them by an earlier run of the plan) stay hidden until it is unarchived; "
+        "its archiving is not in this plan (before --since, or left out by the filters): "
+        "unarchive it in Trello"
+    )
+
+
 # -------------------------------------------------------------------------- over the CLI
 
 WARNING = (
@@ -213,8 +266,17 @@ def test_the_apply_warns_from_its_live_read_of_a_list_archived_after_the_plan(
     assert dry.exit_code == 0, dry.output
     [line] = warned(dry.stderr)
     assert line.startswith(WARNING)
+    # Not "before --since, or left out by the filters": the plan saw the list open.
+    made = json.loads(plan_file.read_text())["created_at"]
+    assert re.search(
+        rf"; it was archived after this plan was made \({made[:10]} [0-9:]+ UTC\): unarchive it "
+        "in Trello to show them$",
+        line,
+    )
     # The one-step run: its plan says it (from the state it read); its apply's live read
     # finds the same, which is not said twice.
     once = invoke(*plan_args, "--by", "ana", "--yes")
     assert once.exit_code == 0, once.output
-    assert warned(once.stderr) == [line]
+    [line] = warned(once.stderr)
+    assert line.startswith(WARNING)
+    assert line.endswith("(before --since, or left out by the filters): unarchive it in Trello")

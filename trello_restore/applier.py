@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections import ChainMap
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
+from trello_restore.archived_lists import apply_warnings
 from trello_restore.errors import UsageError
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
 from trello_restore.kinds import (
@@ -230,13 +230,15 @@ def _apply_plan(
     with locks, Runner(api, journal, options, "apply", progress) as run:
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks
-        _apply(run, plan, journal, names)
+        _apply(run, plan, meta, journal, names)
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
 
 
-def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str, str]) -> None:
+def _apply(
+    run: Runner, plan: Plan, meta: PlanMeta, journal: Journal | None, names: Mapping[str, str]
+) -> None:
     latest = journal.latest() if journal is not None else {}
     done = journal.done() if journal is not None else set()
     resumed = journal.pending() if journal is not None else set()
@@ -272,7 +274,8 @@ def _apply(run: Runner, plan: Plan, journal: Journal | None, names: Mapping[str,
         fields_of=fields_of,
         readers=run.options.workers,
     )
-    for line in _archived_targets(todo, live, "archived" in plan.options.restore):
+    earlier = [c for c in plan.changes if c.change_id in done]
+    for line in apply_warnings(plan, meta, todo, earlier, live, resumed):
         if line not in run.options.shown:  # a one-shot run's plan said it already
             logger.warning("%s", line)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
@@ -317,18 +320,6 @@ def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool)
 
 def _unarchives(c: Change) -> bool:
     return isinstance(c, ValueChange) and c.action == "set_card_closed" and not c.value
-
-
-def _archived_targets(
-    changes: list[Change], live: Mapping[str, LiveBoard], restores_archived: bool
-) -> list[str]:
-    """The warnings for the lists archived now that ``changes`` put open cards back into
-    (``report.archived_targets``), from the live read: said before anything is written."""
-    from trello_restore.report import archived_targets
-
-    closed = {i: c for lb in live.values() for i, c in (lb.lists or {}).items()}
-    cards = ChainMap(*(lb.cards for lb in live.values() if lb.cards is not None))
-    return archived_targets(changes, closed, cards, restores_archived=restores_archived)
 
 
 def _decided(

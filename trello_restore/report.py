@@ -25,18 +25,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from trello_restore.archived_lists import archived_targets, plan_warnings
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of, known
 from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import (
     SKIP_ORDER,
     VALUE_SKIP_ORDER,
-    CardState,
     Change,
     MemberRef,
     Plan,
-    State,
-    ValueChange,
     quote_name,
 )
 from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
@@ -292,76 +290,6 @@ def _grouped(
                     f"{pad}{describe(c)}  {kind_of(c.action).evidence(c, verbose)}" for c in group
                 )
     return out
-
-
-def archived_targets(
-    changes: Iterable[Change],
-    lists_closed: Mapping[str, bool],
-    cards: Mapping[str, CardState],
-    *,
-    restores_archived: bool = False,
-) -> list[str]:
-    """One warning per list archived now (``lists_closed``: list id → archived) that
-    ``changes`` put open cards back into: a card moved back to it (``move_card_to_list``) or
-    unarchived in it (``set_card_closed`` to open; the list ``cards``, id → card now, says it
-    is in) and not archived by them. Such a card is hidden while its list is archived, and
-    nothing else says so. A list the changes themselves unarchive (``set_list_closed`` to
-    open) is left out. The advice fits the plan: with ``restores_archived`` (its
-    ``--restore`` has ``archived``) the list's archiving was left out of it, so the list is
-    to be unarchived by hand. Pure: the plan's text reads the planned state
-    (``plan_warnings``), the apply its live read."""
-    opened: set[str] = set()
-    moved: dict[str, ValueChange] = {}
-    closed_to: dict[str, ValueChange] = {}
-    for c in changes:
-        if isinstance(c, ValueChange):
-            if c.action == "set_list_closed" and not c.value:
-                opened.add(c.list_id)
-            elif c.action == "move_card_to_list":
-                moved[c.card_id] = c
-            elif c.action == "set_card_closed":
-                closed_to[c.card_id] = c
-    hidden: dict[str, list[ValueChange]] = {}
-    names: dict[str, str] = {}
-    for card_id in sorted(moved.keys() | {k for k, c in closed_to.items() if not c.value}):
-        change = moved.get(card_id) or closed_to[card_id]
-        card = cards.get(card_id)
-        if card_id in moved:
-            list_id, name = str(change.value), change.value_name
-        else:
-            list_id = card.list_id if card is not None else change.list_id
-            name = change.list_name if list_id == change.list_id else ""
-        to = closed_to.get(card_id)
-        archived = bool(to.value) if to is not None else card is not None and card.closed
-        if lists_closed.get(list_id) and list_id not in opened and not archived:
-            hidden.setdefault(list_id, []).append(change)
-            names[list_id] = names.get(list_id) or name
-    advice = (
-        "its archiving is not in this plan (before --since, or left out by the filters): "
-        "unarchive it in Trello"
-        if restores_archived
-        else "unarchive it, or restore its archiving too (--restore archived, with a --by "
-        "that covers who archived it)"
-    )
-    out: list[str] = []
-    for list_id, group in sorted(hidden.items(), key=lambda x: (names[x[0]], x[0])):
-        where = f"list {quote_name(names[list_id]) if names[list_id] else list_id}"
-        board = group[0].board_name
-        where += f" on board {quote_name(board) if board else group[0].board_id}"
-        n = len(group)
-        cards_text = "the card" if n == 1 else f"the {n} cards"
-        out.append(
-            f"{where} is archived now: {cards_text} moved back or unarchived into it "
-            f"{'stays' if n == 1 else 'stay'} hidden until it is unarchived; {advice}"
-        )
-    return out
-
-
-def plan_warnings(plan: Plan, state: State) -> list[str]:
-    """``archived_targets`` of a plan just made, from the state it was made from."""
-    closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
-    restores = "archived" in plan.options.restore
-    return archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
 
 
 # ------------------------------------------------------------------------------ apply, undo

@@ -1,0 +1,159 @@
+"""Cards put back into a list that is archived now: an open card in an archived list is hidden,
+and nothing else says so. One warning per such list, said by the plan (``plan_warnings``, from
+the state it was made from: stderr and the plan file's warnings) and by the apply
+(``apply_warnings``, from its live read, before anything is written).
+
+The apply counts the cards it moves back or unarchives into the list (its kind's ``decide``
+writes them; a dry run: would), and those an earlier run of the plan did (done earlier, or a
+killed run's write found made), never a change that drifted or that someone else made. Its
+reason fits the case: a list the plan's own warnings name was archived when the plan was made
+(before its window, or left out by its filters); one they do not name was archived after it.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, Set
+
+from trello_restore.kinds import Context, kind_of
+from trello_restore.live import LiveBoard
+from trello_restore.models import CardState, Change, Plan, State, ValueChange, quote_name
+from trello_restore.planfile import PlanMeta
+from trello_restore.words import when
+
+#: The change kinds that put a card back into a list, or unarchive a list.
+_ACTIONS = frozenset({"move_card_to_list", "set_card_closed", "set_list_closed"})
+
+
+def archived_targets(
+    changes: Iterable[Change],
+    lists_closed: Mapping[str, bool],
+    cards: Mapping[str, CardState],
+    *,
+    restores_archived: bool = False,
+    plan: PlanMeta | None = None,
+    earlier: Set[str] = frozenset(),
+) -> list[str]:
+    """One warning per list archived now (``lists_closed``: list id → archived) that
+    ``changes`` put open cards back into: a card moved back to it (``move_card_to_list``) or
+    unarchived in it (``set_card_closed`` to open; the list ``cards``, id → card now, says it
+    is in) and not archived by them. A list the changes themselves unarchive
+    (``set_list_closed`` to open) is left out.
+
+    The advice fits the case. At plan time (``plan`` None), and at apply for a list that
+    ``plan``'s warnings name (archived when it was made): with ``restores_archived`` (its
+    ``--restore`` has ``archived``) the list's archiving was left out of it, so the list is to
+    be unarchived by hand; else its archiving can be restored too. At apply, a list they do
+    not name was archived after the plan was made. ``earlier``: the ids of changes an earlier
+    run made, counted apart."""
+    opened: set[str] = set()
+    moved: dict[str, ValueChange] = {}
+    closed_to: dict[str, ValueChange] = {}
+    for c in changes:
+        if isinstance(c, ValueChange):
+            if c.action == "set_list_closed" and not c.value:
+                opened.add(c.list_id)
+            elif c.action == "move_card_to_list":
+                moved[c.card_id] = c
+            elif c.action == "set_card_closed":
+                closed_to[c.card_id] = c
+    hidden: dict[str, list[ValueChange]] = {}
+    names: dict[str, str] = {}
+    for card_id in sorted(moved.keys() | {k for k, c in closed_to.items() if not c.value}):
+        change = moved.get(card_id) or closed_to[card_id]
+        card = cards.get(card_id)
+        if card_id in moved:
+            list_id, name = str(change.value), change.value_name
+        else:
+            list_id = card.list_id if card is not None else change.list_id
+            name = change.list_name if list_id == change.list_id else ""
+        to = closed_to.get(card_id)
+        archived = bool(to.value) if to is not None else card is not None and card.closed
+        if lists_closed.get(list_id) and list_id not in opened and not archived:
+            hidden.setdefault(list_id, []).append(change)
+            names[list_id] = names.get(list_id) or name
+    out: list[str] = []
+    for list_id, group in sorted(hidden.items(), key=lambda x: (names[x[0]], x[0])):
+        where = f"list {quote_name(names[list_id]) if names[list_id] else list_id}"
+        board = group[0].board_name
+        where += f" on board {quote_name(board) if board else group[0].board_id}"
+        n = len(group)
+        cards_text = "the card" if n == 1 else f"the {n} cards"
+        by_earlier = sum(c.change_id in earlier for c in group)
+        if by_earlier:
+            them = "" if n == 1 else f"{by_earlier} of them " if by_earlier < n else "all "
+            cards_text += f" moved back or unarchived into it ({them}by an earlier run of the plan)"
+        else:
+            cards_text += " moved back or unarchived into it"
+        head = f"{where} is archived now: "
+        out.append(
+            f"{head}{cards_text} {'stays' if n == 1 else 'stay'} hidden until it is unarchived; "
+            + _advice(head, n, restores_archived, plan)
+        )
+    return out
+
+
+def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -> str:
+    if plan is not None and not any(w.startswith(head) for w in plan.warnings):
+        # The plan's state had it open (else its warnings would say so, as ``plan_warnings``).
+        return (
+            f"it was archived after this plan was made ({when(plan.created_at)}): unarchive it "
+            f"in Trello to show {'it' if n == 1 else 'them'}"
+        )
+    if restores_archived:
+        return (
+            "its archiving is not in this plan (before --since, or left out by the filters): "
+            "unarchive it in Trello"
+        )
+    return (
+        "unarchive it, or restore its archiving too (--restore archived, with a --by that "
+        "covers who archived it)"
+    )
+
+
+def plan_warnings(plan: Plan, state: State) -> list[str]:
+    """``archived_targets`` of a plan just made, from the state it was made from."""
+    closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
+    restores = "archived" in plan.options.restore
+    return archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
+
+
+def apply_warnings(
+    plan: Plan,
+    meta: PlanMeta,
+    todo: Iterable[Change],
+    done: Iterable[Change],
+    live: Mapping[str, LiveBoard],
+    resumed: Set[str],
+) -> list[str]:
+    """``archived_targets`` of an apply, from its live read (``live``), for the changes it
+    makes or would make (``todo``: its kind's ``decide`` writes it) and those an earlier run of
+    the plan made (``done``, or ``resumed``: found made); a change that drifted, or whose
+    target someone else already reached, is not counted. ``meta``: the plan's file, whose
+    warnings name the lists it found archived."""
+    closed = {i: c for lb in live.values() for i, c in (lb.lists or {}).items()}
+    cards = ChainMap(*(lb.cards for lb in live.values() if lb.cards is not None))
+    made: list[Change] = []
+    earlier: set[str] = set()
+    done = list(done)
+    done_ids = {c.change_id for c in done}
+    for c in (*todo, *done):
+        board = live.get(c.board_id)
+        if c.action not in _ACTIONS or board is None:
+            continue
+        again = c.change_id in resumed or c.change_id in done_ids
+        decision = kind_of(c.action).decide(c, board, Context(resumed=again))
+        if decision is None:
+            made.append(c)
+        elif decision[0] == "applied":
+            made.append(c)
+            earlier.add(c.change_id)
+    return archived_targets(
+        made,
+        closed,
+        cards,
+        restores_archived="archived" in plan.options.restore,
+        plan=meta,
+        earlier=earlier,
+    )
