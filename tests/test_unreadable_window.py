@@ -220,11 +220,27 @@ def test_a_wrong_setting_is_one_line_exit_2(
     one_line_error(result, ExitCode.USAGE, *needles)
 
 
+@pytest.mark.parametrize(
+    ("typed", "command", "names"),
+    [
+        ((ACCEPT,), "undo", ACCEPT),
+        (("--no-accept-unreadable-boards",), "undo", "--no-accept-unreadable-boards"),
+        (("--no-add-to-board",), "undo", "--no-add-to-board"),
+        (("--no-only-recorded", "--board", "b"), "apply", "--board, --no-only-recorded"),
+    ],
+)
 def test_the_option_before_a_subcommand_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    typed: tuple[str, ...],
+    command: str,
+    names: str,
 ) -> None:
+    """Refused whatever its value (``--no-…`` too: before, a false value passed as not
+    given, and the subcommand ran without it), each option named as typed."""
     from .conftest import cli_invoker
 
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
-    result = cli_invoker(monkeypatch)(ACCEPT, "undo", str(tmp_path / "journal.jsonl"))
-    one_line_error(result, ExitCode.USAGE, ACCEPT, "mean nothing to 'undo'")
+    result = cli_invoker(monkeypatch)(*typed, command, str(tmp_path / "journal.jsonl"))
+    line = one_line_error(result, ExitCode.USAGE, f"mean nothing to '{command}'")
+    assert line.startswith(f"Error: {names} plan a restore"), line

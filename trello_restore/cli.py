@@ -262,7 +262,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     setup_logging(options["verbose"], options["quiet"])
     try:
         if ctx.invoked_subcommand is not None:
-            refuse_planning_options(ctx.invoked_subcommand, flags, options)
+            refuse_planning_options(ctx, ctx.invoked_subcommand)
         settings = None if standalone else _resolve_settings(flags, config_flag, token_flag)
         args = RestoreArgs(**options, settings=settings)
         if settings is not None:  # now with the log file, and the secrets to redact

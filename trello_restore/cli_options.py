@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from trello_restore import defaults
 from trello_restore.errors import UsageError
@@ -227,25 +228,30 @@ _PLANNING_ONLY = (
     *("only_recorded", "add_to_board", "board_role", "plan_out", "lists", "cards"),
     *("detailed_exitcode", "restore", "by", "accept_unreadable_boards"),
 )
-_FLAG_NAMES = {
-    "boards": "--board",
-    "exports": "--from-export",
-    "lists": "--list",
-    "cards": "--card",
-    "fmt": "--format",
-}
 
 
-def refuse_planning_options(command: str, flags: dict[str, Any], options: dict[str, Any]) -> None:
-    """Planning options placed before a subcommand would be ignored by it: refuse them."""
+def refuse_planning_options(ctx: click.Context, command: str) -> None:
+    """Planning options placed before a subcommand would be ignored by it: refuse them. An
+    option counts as given when it is on the command line (``get_parameter_source``), whatever
+    its value: ``--no-add-to-board`` as well as ``--add-to-board``, each named as typed."""
     given = [
-        name
+        _as_typed(ctx, name)
         for name in _PLANNING_ONLY
-        if flags.get(name) not in (None, (), False) or options.get(name) not in (None, (), False)
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     ]
     if given:
-        names = ", ".join(_FLAG_NAMES.get(n, "--" + n.replace("_", "-")) for n in given)
+        names = ", ".join(given)
         raise UsageError(
             f"{names} plan a restore and mean nothing to '{command}'; drop them (options of "
             f"'{command}' go after its name, e.g. trello-restore {command} --dry-run FILE)"
         )
+
+
+def _as_typed(ctx: click.Context, name: str) -> str:
+    """How the option ``name`` given on the command line was typed: its long form, the
+    ``--no-…`` one for a ``--x/--no-x`` flag given as False."""
+    param = next(p for p in ctx.command.params if p.name == name)
+    opts = param.opts
+    if isinstance(param, click.Option) and param.secondary_opts and ctx.params[name] is False:
+        opts = param.secondary_opts
+    return next((o for o in opts if o.startswith("--")), opts[0])
