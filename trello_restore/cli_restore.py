@@ -184,6 +184,7 @@ class OneShotUi:
                 quiet=args.quiet,
                 verbose=args.verbose,
                 resume=_RESUME_ONE_SHOT,
+                one_shot=True,
                 summary_to_stderr=to_stderr or args.plan_out == "-",
                 print_summary=not (to_stderr and args.quiet),
             )
@@ -545,11 +546,12 @@ def show_apply(
     print_summary: bool = True,
     undo: bool = False,
     undone_earlier: Sequence[JournalRecord] = (),
+    one_shot: bool = False,
 ) -> None:
     """After an apply (or an ``undo``, with what an earlier undo of its journal settled): what
-    needs attention and the summary, the journal, why it stopped early (if it did) and how to
-    resume; and the same in the log."""
-    from trello_restore.report import apply_summary
+    needs attention and the summary (and what to do about changes blocked at apply), the
+    journal, why it stopped early (if it did) and how to resume; and the same in the log."""
+    from trello_restore.report import apply_summary, blocked_advice
 
     if print_summary:
         print_report(
@@ -562,6 +564,11 @@ def show_apply(
             summary_to_stderr=summary_to_stderr,
             undone_earlier=undone_earlier,
         )
+    advice = None if undo else blocked_advice(report.outcomes, one_shot=one_shot)
+    if advice is not None:
+        if print_summary and not quiet:
+            click.echo(advice, err=summary_to_stderr)
+        logger.info("%s", advice)
     if not quiet and not dry_run:
         click.echo(f"Journal: {journal}", err=True)
     report_stop(report, journal, resume)

@@ -28,6 +28,7 @@ import click
 from trello_restore.archived_lists import archived_targets, plan_warnings
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of, known
+from trello_restore.kinds.members import NOT_ACTIVE_MEMBER
 from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import (
     SKIP_ORDER,
@@ -56,6 +57,7 @@ __all__ = [
     "Progress",
     "apply_summary",
     "archived_targets",
+    "blocked_advice",
     "card_url",
     "change_labels",
     "dry_run_exit_code",
@@ -327,6 +329,28 @@ _OUTCOME_LABEL: dict[str, str] = {
 _REASONS = {
     "not_board_member": "not a member of the card's board: plan with --add-to-board to grant it",
 }
+
+
+def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False) -> str | None:
+    """The one line said after an apply's summary when changes were blocked because their
+    member is not on the card's board now (``NOT_ACTIVE_MEMBER``: on it when the plan was
+    made, so their lines carry no advice): what to do. A plan's own blocked changes say it on
+    their lines. None when there are none; ``one_shot``: a one-step run, which plans again."""
+    members = [
+        o.member_id for o in outcomes if o.status == "blocked" and o.error == NOT_ACTIVE_MEMBER
+    ]
+    if not members:
+        return None
+    n, them = len(members), "them" if len(set(members)) != 1 else "the member"
+    again = (
+        "run the same command again, or run it with --add-to-board"
+        if one_shot
+        else "apply this plan again, or make the plan again with --add-to-board"
+    )
+    return (
+        f"{plural(n, 'change')} blocked: the member is not an active member of the card's board "
+        f"now; add {them} to the board in Trello and {again} to grant board membership first."
+    )
 
 
 def change_labels(plan: Plan) -> dict[str, str]:

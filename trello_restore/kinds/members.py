@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 #: Why a member is on the card, or not, after a write whose answer was never journaled.
 FOUND = "found there after an interrupted write: this tool's"
 NOT_FOUND = "found absent after an interrupted write: it never took effect"
+#: Why a card member is blocked at apply: not on the card's board now, and not granted it.
+NOT_ACTIVE_MEMBER = "the member is not an active member of the card's board"
 
 
 # -------------------------------------------------------------------------------- deciders
@@ -151,7 +153,7 @@ def decide_card(
         return None
     if grant == "failed":
         return "failed", "granting the member board membership failed"
-    return "blocked", "the member is not an active member of the card's board"
+    return "blocked", NOT_ACTIVE_MEMBER
 
 
 def decide_undo(

@@ -1,0 +1,112 @@
+"""Review 22's message fixes (G22), against the sandbox over loopback where they need one:
+
+2. A card member blocked at apply because the member left the card's board after the plan was
+   made said only ``(the member is not an active member of the card's board)``, exit 5, and
+   nothing about what to do: one line after the summary says it, once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from trello_restore.errors import ExitCode
+from trello_restore.report import blocked_advice
+from trello_restore.runner import ChangeOutcome
+from trello_restore.sandbox.scenario import Scenario
+
+from .conftest import Sandbox, configless_cli
+from .truthcheck import incident_since
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture(name="invoke")
+def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
+    """The CLI in-process, pointed at the sandbox, reading no config file."""
+    return configless_cli(sb, monkeypatch, tmp_path)
+
+
+def _plan(invoke: Invoke, scenario: Scenario, path: Path, *more: str) -> dict[str, object]:
+    scope = ["--board", scenario.team.id, "--since", incident_since(scenario), *more]
+    r = invoke(*scope, "--dry-run", "--quiet", "--plan-out", str(path))
+    assert r.exit_code == 0, r.output
+    doc: dict[str, object] = json.loads(path.read_text())
+    return doc
+
+
+# -------------------------------------------------------- 2. blocked at apply: what to do
+
+ADVICE = (
+    "blocked: the member is not an active member of the card's board now; add {} to the "
+    "board in Trello and apply this plan again, or make the plan again with --add-to-board "
+    "to grant board membership first."
+)
+
+
+def test_changes_blocked_at_apply_say_what_to_do_once_after_the_summary(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    changes = plan["changes"]
+    assert isinstance(changes, list)
+    first = next(c for c in changes if c["action"] == "add_member_to_card")
+    board, member = first["board"]["id"], first["member"]["id"]
+    # The member leaves the card's board after the plan was made.
+    sb.world.remove_member_from_board(board, member, scenario.mover.id)
+    mine = [c for c in changes if c["board"]["id"] == board and c["member"]["id"] == member]
+
+    r = invoke("apply", str(tmp_path / "plan.json"), "--yes")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    lines = r.output.splitlines()
+    summary = next(i for i, x in enumerate(lines) if x.startswith("Summary: "))
+    n = len(mine)
+    advice = f"{n} change{'s' if n != 1 else ''} " + ADVICE.format("the member")
+    assert [x for x in lines if "to the board in Trello" in x] == [advice]
+    assert lines.index(advice) > summary
+    blocked = [
+        x for x in lines if x.endswith("(the member is not an active member of the card's board)")
+    ]
+    assert len(blocked) == n
+
+    # Given back the board, the same plan's apply adds them: the advice holds, and is gone.
+    sb.world.add_member_to_board(board, member, scenario.mover.id, "normal")
+    again = invoke("apply", str(tmp_path / "plan.json"), "--yes")
+    assert again.exit_code == ExitCode.PARTIAL, again.output  # the plan's own blocked ones
+    assert f"Summary: {n} applied" in again.output
+    assert "to the board in Trello" not in again.output
+
+
+def test_the_advice_of_a_one_step_run_is_to_run_again_and_a_quiet_run_has_none(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """The pure wording for a one-step run (it plans again, so: run it again); and ``-q``
+    prints only the summary line, the advice not."""
+    why = "the member is not an active member of the card's board"
+    outcome = ChangeOutcome("c1", "add_member_to_card", "blocked", "B", "k", "m1", error=why)
+    other = replace(outcome, member_id="m2", error="not_board_member")
+    more = replace(outcome, change_id="c2", member_id="m3")
+    text = blocked_advice([outcome, more, other], one_shot=True)
+    assert text == (
+        "2 changes blocked: the member is not an active member of the card's board now; add "
+        "them to the board in Trello and run the same command again, or run it with "
+        "--add-to-board to grant board membership first."
+    )
+    assert blocked_advice([other]) is None
+
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    changes = plan["changes"]
+    assert isinstance(changes, list)
+    first = next(c for c in changes if c["action"] == "add_member_to_card")
+    sb.world.remove_member_from_board(
+        first["board"]["id"], first["member"]["id"], scenario.mover.id
+    )
+    r = invoke("apply", str(tmp_path / "plan.json"), "--yes", "-q")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    assert r.stdout.startswith("Summary: ")
+    assert len(r.stdout.splitlines()) == 1
