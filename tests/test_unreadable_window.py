@@ -244,3 +244,88 @@ def test_the_option_before_a_subcommand_is_refused(
     result = cli_invoker(monkeypatch)(*typed, command, str(tmp_path / "journal.jsonl"))
     line = one_line_error(result, ExitCode.USAGE, f"mean nothing to '{command}'")
     assert line.startswith(f"Error: {names} plan a restore"), line
+
+
+def _dry(b: Blind, s: Scenario, *more: str) -> tuple[Result, list[str]]:
+    """A dry run of the nightly job's scope: its result and its lines about the last run."""
+    result = b.invoke("--board", s.team.id, "--since", "last-run", "--dry-run", *more)
+    assert result.exit_code == ExitCode.OK, result.output
+    return result, [x for x in result.stderr.splitlines() if "a run that applies" in x]
+
+
+def test_a_dry_run_says_what_a_run_would_do_about_the_last_run(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dry run never records a last run; it says what a run that applies would do, from the
+    history its plan read: not record it, or with the option record it and give the board up.
+    Saying it costs no request (the same dry run without the check sends as many)."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    log = sb.server.request_log
+
+    def requests(*more: str) -> tuple[int, list[str]]:
+        start = len(log)
+        _, said = _dry(b, s, "--no-cache", *more)  # no memo: each reads the same
+        return len(log) - start, said
+
+    with monkeypatch.context() as m:
+        m.setattr("trello_restore.run.unreadable_in_window", lambda *_: ())
+        baseline, said = requests()
+    assert said == []
+    sent, (line,) = requests()
+    assert sent == baseline
+    assert line.startswith(
+        f"Warning: cards moved to or from 1 board this account cannot read ({b.private}) at or "
+        "after "
+    )
+    assert "a run that applies would not be recorded as the last run on these boards" in line
+    assert f"or run once with {ACCEPT} to record it" in line
+    sent, (line,) = requests(ACCEPT)
+    assert sent == baseline
+    assert "a run that applies would be recorded as the last run on these boards once it " in line
+    assert f"as {ACCEPT} asks: the members those cards lost there would be given up" in line
+    assert json.loads(b.path.read_text())["last_run"] == b.recorded
+
+
+def test_a_dry_run_from_the_memo_reads_no_history_to_say_it(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second dry run's plan comes from the plan memo, which read no history: it reads
+    none to say it either (no store body, no request more than the first) and says what it
+    cannot tell."""
+    from trello_restore.history_store import HistoryStore
+
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    log = sb.server.request_log
+    start = len(log)
+    _, (first,) = _dry(b, s, ACCEPT)
+    cold = len(log) - start
+    assert "at or after" in first
+    loads: list[str] = []
+    load = HistoryStore.load
+
+    def counting(self: HistoryStore, board_id: str, filter: str) -> object:
+        loads.append(board_id)
+        return load(self, board_id, filter)
+
+    monkeypatch.setattr(HistoryStore, "load", counting)
+    start = len(log)
+    _, (line,) = _dry(b, s, ACCEPT)
+    assert (loads, len(log) - start <= cold) == ([], True)
+    assert f"cannot read ({b.private}); this dry run's plan is from the plan memo" in line
+    assert "cannot tell when they moved: if one moved at or after" in line
+    assert "a run that applies would be recorded as the last run on these boards" in line
+
+
+def test_a_dry_run_says_nothing_when_nothing_unreadable_moved_in_its_window(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    since = (b.moved_at + timedelta(minutes=1)).isoformat()  # the move is before the window
+    args = ("--board", s.team.id, "--dry-run", "--no-cache", ACCEPT)
+    result = b.invoke(*args, "--since", since)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "a run that applies" not in result.stderr
+    assert "cannot read it" in result.stderr  # the board is still said to be unreadable

@@ -124,9 +124,45 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
             result.rate_limited,
         )
         if req.dry_run:
+            if (note := unreadable_note(req, result)) is not None:
+                logger.warning("%s", note)
             code = dry_run_exit_code(result.plan, req.detailed_exitcode)
             return OneShotResult(result, "dry_run", code, since_last_run=req.plan.since_last_run)
         return _apply(req, result, ui)
+
+
+def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
+    """A dry run's word on what a run that applies would do about the last run when cards
+    moved to or from boards this account cannot read within the window (``_apply``'s rule):
+    not record it, or with ``--accept-unreadable-boards`` record it and give those boards'
+    losses up. From the history the plan read; a plan from the memo read none, and says what
+    it cannot tell. None when no such board was seen (and offline)."""
+    since = when(result.plan.options.since)
+    blind, unchecked = result.unreadable_in_window, result.unreadable_unchecked
+    boards = blind or unchecked
+    if result.scope is None or not boards:
+        return None
+    where = f"{plural(len(boards), 'board')} this account cannot read ({', '.join(boards)})"
+    if req.accept_unreadable is not None:
+        would = (
+            f"would be recorded as the last run on these boards once it succeeds, as "
+            f"{req.accept_unreadable} asks: the members those cards lost there would be given "
+            "up, and later --since last-run runs would not restore them"
+        )
+    else:
+        would = (
+            "would not be recorded as the last run on these boards, so the next --since "
+            "last-run run covers this window again (add the token's member to "
+            f"{'it' if len(boards) == 1 else 'them'}, or run once with "
+            "--accept-unreadable-boards to record it and give up what those cards lost there)"
+        )
+    if blind:
+        return f"cards moved to or from {where} at or after {since}: a run that applies {would}"
+    return (
+        f"cards moved to or from {where}; this dry run's plan is from the plan memo and read no "
+        f"history, so it cannot tell when they moved: if one moved at or after {since}, a run that "
+        f"applies {would}"
+    )
 
 
 @contextlib.contextmanager

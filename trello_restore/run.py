@@ -198,8 +198,13 @@ class PlanResult:
     #: from the cache.
     trello_started: datetime | None = None
     #: Boards this account cannot read that cards moved to or from at or after the plan's
-    #: ``since`` (ids): what happened to those cards is unseen (``unreadable_in_window``).
+    #: ``since`` (ids): what happened to those cards is unseen (``unreadable_in_window``). A
+    #: dry run's too, from the history its plan read (no request, no read more).
     unreadable_in_window: tuple[str, ...] = ()
+    #: A dry run's plan from the memo, which read no history: the boards this account cannot
+    #: read that cards moved to or from at any time (``Fetched.unreadable``), whose moves'
+    #: dates it did not look at (ids); () otherwise.
+    unreadable_unchecked: tuple[str, ...] = ()
 
 
 def build_request(
@@ -412,6 +417,7 @@ def _make_plan(
     scope: Scope | None = None
     trello_started: datetime | None = None
     blind: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -547,6 +553,11 @@ def _make_plan(
             named_boards=fetched.named,
         )
         plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
+    if scope is not None and not req.apply:  # a dry run: only from the history already read
+        if memo is not None and memo.plan is not None:
+            unchecked = tuple(sorted(fetched.unreadable))
+        else:
+            blind = unreadable_in_window(fetched, options.since)
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
     meta = PlanMeta(
         tool_version=__version__,
@@ -574,6 +585,7 @@ def _make_plan(
         scope=scope,
         trello_started=trello_started,
         unreadable_in_window=blind,
+        unreadable_unchecked=unchecked,
     )
 
 
@@ -581,7 +593,7 @@ def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
     """The boards this account cannot read (``Fetched.unreadable``) that cards or lists moved
     to or from at or after ``since``, sorted. The history is read only when there are such
     boards (a memo's run may not have read it), and only for a run that applies: a dry run's
-    plan from the memo reads no history."""
+    plan from the memo reads no history (``PlanResult.unreadable_unchecked``)."""
     if not fetched.unreadable:
         return ()
     moved = {
