@@ -553,9 +553,13 @@ def _newer(path: Path) -> None:
         ("", "plan file {p} is empty; make it again with --plan-out"),
         (
             '{"format": "trello-restore-plan",\n  "changes": [,]}',
-            "plan file {p} is not valid JSON (line 2, column 15: Expecting value)",
+            "plan file {p} is not valid JSON (no value where one is expected, at line 2, "
+            "column 15)",
         ),
-        ("plan:\n  - a\n", "plan file {p} is not valid JSON (line 1, column 1: Expecting value)"),
+        (
+            "plan:\n  - a\n",
+            "plan file {p} is not valid JSON (no value where one is expected, at line 1, column 1)",
+        ),
         (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
         ("truncated", "plan file {p} is truncated (it ends at line 30); make it again with "),
         ("[1, 2]", 'plan file {p} is not a trello-restore plan (no "format": '),

@@ -130,7 +130,7 @@ _JOURNAL_HEAD = (
         pytest.param(_JOURNAL_HEAD + '{"op": "apply"}\n', "is an apply journal, not a plan",
                      id="a journal"),
         pytest.param(_JOURNAL_HEAD, "is an apply journal, not a plan", id="a bare header"),
-        pytest.param('{"format": "x"}\n{"op": "apply"}\n', "is not valid JSON (line 2",
+        pytest.param('{"format": "x"}\n{"op": "apply"}\n', "JSON value, at line 2",
                      id="JSON lines, not a journal"),
         pytest.param('{"format": \n', "is truncated", id="a first line that is no JSON"),
     ],

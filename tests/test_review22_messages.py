@@ -3,10 +3,17 @@
 2. A card member blocked at apply because the member left the card's board after the plan was
    made said only ``(the member is not an active member of the card's board)``, exit 5, and
    nothing about what to do: one line after the summary says it, once.
+3. A plan file saved with a UTF-8 byte order mark (Notepad) was refused in Python's words
+   ("Unexpected UTF-8 BOM (decode using utf-8-sig)"): a plan, a config file, a board export
+   and a token piped to ``--token -`` are read past one; a journal (this tool's own, which a
+   BOM means was edited by hand) says so in one clear line.
+4. A damaged journal line said "Unterminated string starting at at column 77": JSON problems
+   are said in the tool's words, with where.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,12 +22,14 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from trello_restore.errors import ExitCode
+from trello_restore.config import load_config, read_token_flag
+from trello_restore.errors import ExitCode, InputFileError
+from trello_restore.journal import Journal
 from trello_restore.report import blocked_advice
 from trello_restore.runner import ChangeOutcome
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, configless_cli
+from .conftest import Sandbox, configless_cli, one_line_error, run_cli
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
@@ -110,3 +119,68 @@ def test_the_advice_of_a_one_step_run_is_to_run_again_and_a_quiet_run_has_none(
     assert r.exit_code == ExitCode.PARTIAL, r.output
     assert r.stdout.startswith("Summary: ")
     assert len(r.stdout.splitlines()) == 1
+
+
+# ------------------------------------------------------- 3. a byte order mark, 4. JSON words
+
+BOM = "\ufeff".encode()
+
+
+def test_a_plan_saved_with_a_bom_and_crlf_applies_as_the_plan(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    _plan(invoke, scenario, tmp_path / "plan.json")
+    plain = invoke("apply", str(tmp_path / "plan.json"), "--dry-run")
+    notepad = tmp_path / "notepad.json"
+    notepad.write_bytes(BOM + (tmp_path / "plan.json").read_bytes().replace(b"\n", b"\r\n"))
+    r = invoke("apply", str(notepad), "--dry-run")
+    assert r.exit_code == plain.exit_code, r.output
+    assert r.stdout == plain.stdout
+    assert "would be applied" in r.stdout
+
+
+def test_a_config_file_an_export_and_a_token_with_a_bom_are_read(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(BOM + b'[restore]\r\ncause = "move"\r\n')
+    assert load_config(config, explicit=True).values[("restore", "cause")] == "move"
+    assert read_token_flag("-", io.StringIO("\ufeffATTAtoken\r\n")) == "ATTAtoken"
+
+    export = tmp_path / "team.json"
+    r = run_cli(["sandbox", "export", "--seed", "1", "--cards", "20", "--board", "team",
+                 "-o", str(export)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    args = ["--since", "2025-11-02", "--dry-run"]
+    plain = run_cli(["--from-export", str(export), *args])
+    export.write_bytes(BOM + export.read_bytes())
+    r = run_cli(["--from-export", str(export), *args])
+    assert r.exit_code == plain.exit_code == ExitCode.OK, r.output
+    assert r.stdout == plain.stdout
+
+
+def test_a_journal_with_a_bom_or_a_damaged_line_says_so_in_the_tools_words(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    _plan(invoke, scenario, tmp_path / "plan.json")
+    path = tmp_path / "journal.jsonl"
+    r = invoke("apply", str(tmp_path / "plan.json"), "--yes", "--journal", str(path))
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    text = path.read_bytes()
+    path.write_bytes(BOM + text)
+    r = invoke("undo", str(path), "--yes")
+    one_line_error(r, ExitCode.USAGE, f"{path} starts with a byte order mark (BOM)",
+                   "save it as UTF-8 without a BOM (it was not changed)")  # fmt: skip
+    assert "utf-8-sig" not in r.output
+
+    head, first, *rest = text.decode().splitlines()
+    path.write_text("\n".join([head, first[:40], *rest]) + "\n")  # cut inside a string
+    with pytest.raises(InputFileError) as caught:
+        Journal.read(path)
+    why = str(caught.value)
+    assert "line 2 is damaged (not JSON: a string that is never closed, starting at column" in why
+    assert "at at" not in why
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "trello-restore-plan"\n "x": 1}\n')
+    r = invoke("apply", str(bad), "--dry-run")
+    one_line_error(r, ExitCode.USAGE, "is not valid JSON (a ',' missing between two items, at "
+                   "line 2, column 2); make it again with --plan-out")  # fmt: skip

@@ -168,7 +168,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             f"{ENV_CONFIG} at a TOML file you can read"
         ) from None
     try:
-        doc = load_toml(raw.decode("utf-8"))
+        doc = load_toml(raw.decode("utf-8").removeprefix("\ufeff"))  # a BOM: Notepad's
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             f"config file {path} is not valid TOML ({exc}); fix it, starting from "
@@ -545,7 +545,8 @@ def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict
 
 
 def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
-    """``--token -``: the first line of standard input, stripped. Any other value is refused
+    """``--token -``: the first line of standard input, stripped (of a byte order mark too,
+    as Notepad saves a file). Any other value is refused
     without repeating it: a token on the command line shows in process listings and shell
     history."""
     from trello_restore.errors import UsageError
@@ -558,7 +559,7 @@ def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
             f"command line is visible to other users; set {ENV_TOKEN}, put token in the [trello] "
             "section of the config file, or pipe it in with --token -"
         )
-    token = stdin.readline().strip()
+    token = stdin.readline().removeprefix("\ufeff").strip()  # a token file saved by Notepad
     if not token:
         raise UsageError(
             "--token -: standard input holds no token; pipe it in (e.g. --token - < token-file) "

@@ -174,7 +174,7 @@ def _read_export(path: Path) -> dict[str, Any]:
             f"{path} cannot be read ({exc.__class__.__name__}); check the file"
         ) from None
     try:
-        doc = load_json(text)
+        doc = load_json(text.removeprefix("\ufeff"))  # a BOM: an editor saved it
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"{path} is not valid JSON (line {exc.lineno}): export the board again "

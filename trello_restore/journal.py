@@ -37,6 +37,7 @@ from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.kinds import known
 from trello_restore.models import Change, ValueChange
 from trello_restore.parsing import load_json
+from trello_restore.words import BOM, json_problem
 
 logger = logging.getLogger(__name__)
 
@@ -557,6 +558,11 @@ def _not_a_journal(path: Path, text: str, exc: Exception) -> str:
     JSON document with the plan's format marker) is named as one, anything else as damaged."""
     from trello_restore.planfile import FORMAT as PLAN_FORMAT  # planfile imports this module
 
+    if text.startswith(BOM):  # this tool writes none: a text editor saved it
+        return (
+            f"{path} starts with a byte order mark (BOM), which a text editor adds on saving: "
+            "this tool writes none; save it as UTF-8 without a BOM (it was not changed)"
+        )
     try:
         doc = load_json(text)
     except ValueError:
@@ -578,7 +584,7 @@ def _damaged_line(path: Path, number: int, exc: Exception) -> str:
     settle an open or missing outcome from the boards' live state; only a change that line
     alone recorded (a ``pending`` write whose outcome was never journaled) is forgotten."""
     why = (
-        f"not JSON: {exc.msg} at column {exc.colno}"
+        f"not JSON: {json_problem(exc, line=False)}"
         if isinstance(exc, json.JSONDecodeError)
         else exc
     )

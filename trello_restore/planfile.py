@@ -58,6 +58,7 @@ from trello_restore.models import (
     parse_date,
 )
 from trello_restore.parsing import load_json
+from trello_restore.words import BOM, json_problem
 
 __all__ = [
     "FORMAT",
@@ -404,7 +405,8 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     except OSError as err:
         raise InputFileError(f"cannot read plan file {p}: {_reason(err)}") from err
     try:
-        text = raw.decode("utf-8")
+        # A byte order mark: an editor (Notepad) saved it; the JSON after it is the plan.
+        text = raw.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
         raise InputFileError(
             f"plan file {p} is not valid JSON (not UTF-8 text); make it again with --plan-out"
@@ -423,8 +425,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
                 "make it again with --plan-out"
             ) from err
         raise InputFileError(
-            f"plan file {p} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
-            "make it again with --plan-out"
+            f"plan file {p} is not valid JSON ({json_problem(err)}); make it again with --plan-out"
         ) from err
     if isinstance(doc, dict) and doc.get("format") == JOURNAL_FORMAT:  # a journal's header alone
         raise InputFileError(_journal_given(p))

@@ -6,6 +6,7 @@ values, no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -76,3 +77,34 @@ def when(d: datetime, *, seconds: bool = True) -> str:
     if not seconds and d.second == 0 and d.microsecond == 0:
         return d.strftime("%Y-%m-%d %H:%M UTC")
     return d.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+#: A byte order mark: Notepad and some other editors put one before the text of a UTF-8 file.
+BOM = "\ufeff"
+
+#: Python's JSON decoder's messages (their start) in this tool's words.
+_JSON_WORDS = (
+    ("Expecting value", "no value where one is expected"),
+    ("Expecting property name", "a key not in double quotes, or a ',' before a '}'"),
+    ("Expecting ':'", "a ':' missing after a key"),
+    ("Expecting ','", "a ',' missing between two items"),
+    ("Unterminated string", "a string that is never closed, starting"),
+    ("Invalid control character", "a line break or control character inside a string"),
+    ("Invalid \\", "a backslash escape that JSON does not have"),
+    ("Extra data", "more text after the end of the JSON value"),
+    ("Unexpected UTF-8 BOM", "a byte order mark (BOM) before the JSON"),
+    ("Illegal trailing comma", "a ',' before a closing bracket"),
+)
+
+
+def json_problem(exc: json.JSONDecodeError, *, line: bool = True) -> str:
+    """What is wrong with a JSON text, in this tool's words, and where: ``a ',' missing
+    between two items, at line 3, column 7`` (``line`` False: the column only, for a text of
+    one line). Python's own words end some messages with "at", for the caller to add where;
+    a problem found before any position (``parsing.load_json``'s: nested too deeply) has
+    none."""
+    what = next((words for start, words in _JSON_WORDS if exc.msg.startswith(start)), exc.msg)
+    if not exc.doc:
+        return what
+    where = f"line {exc.lineno}, column {exc.colno}" if line else f"column {exc.colno}"
+    return f"{what} at {where}" if what.endswith("starting") else f"{what}, at {where}"
