@@ -144,3 +144,55 @@ def test_ctrl_c_while_the_account_read_waits_after_a_429(
     assert proc.returncode == 130, err
     assert took < PROMPT_S, f"took {took:.1f} s to stop"
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("op", ["apply", "undo"])
+def test_ctrl_c_counts_the_writes_answered_after_it(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    op: str,
+) -> None:
+    """Ctrl-C while writes are on the wire (Trello slow to answer): the run says it waits for
+    them, and its line counts them once they are answered and journaled (it counted only the
+    outcomes reported before Ctrl-C, fewer than the journal then held)."""
+    sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
+    made = CliRunner().invoke(
+        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
+    )
+    assert made.exit_code == 0, made.output
+    args = ["apply", str(plan), "--journal", str(journal), "--workers", "4"]
+    if op == "undo":
+        applied = CliRunner().invoke(main, args)
+        assert applied.exit_code == 0, applied.output
+        args = ["undo", str(journal), "--yes", "--workers", "4"]
+    sb.server.set_options(latency_ms=1200)
+    proc = _cli(args, env)
+    deadline = time.monotonic() + 60
+    while ('"undone"' if op == "undo" else '"applied"') not in _read(journal):
+        assert time.monotonic() < deadline, "no write was answered"
+        assert proc.poll() is None, "the run ended before it was interrupted"
+        time.sleep(0.01)
+    time.sleep(0.2)  # the next writes are on the wire
+    _, _, err = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "waiting for Trello to answer the " in err
+    (line,) = [x for x in err.splitlines() if x.startswith("Interrupted after ")]
+    said = int(line.removeprefix("Interrupted after ").split(" of ")[0])
+    records = Journal.read(journal)
+    assert not records.pending()
+    ours = [r for r in records.latest().values() if r.op == op]
+    settled = [r for r in ours if r.error != "interrupted before it was sent"]
+    written = "undone" if op == "undo" else "applied"
+    assert sum(r.status == written for r in settled) > 1  # the first, and those in flight
+    assert said == len(settled), (line, [r.status for r in ours])
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

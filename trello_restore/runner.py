@@ -40,7 +40,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -63,6 +63,7 @@ from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import RateLimiter, Stopping
 from trello_restore.live import answered, refusal
 from trello_restore.models import Change
+from trello_restore.words import plural
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -86,6 +87,10 @@ logger = logging.getLogger(__name__)
 PROBLEMS = frozenset({"failed", "drifted", "blocked"})
 #: Outcome of a change an earlier run finished (no request, nothing journaled).
 SKIPPED_DONE = "skipped_done"
+#: Why a write that Ctrl-C stopped before it was sent is settled so (``Runner._send``).
+UNSENT = "interrupted before it was sent"
+#: Seconds Ctrl-C waits for the writes in flight before it says that it is waiting for them.
+IN_FLIGHT_NOTICE_S = 1.0
 
 
 # ------------------------------------------------------------------------------------ values
@@ -286,6 +291,11 @@ class Runner:
         self._limited0 = api.rate_limited
         self._own_limiter = api.limiter is None
         self._executor: ThreadPoolExecutor | None = None
+        #: The writes of the current ``run_writes``: on Ctrl-C, those answered after the
+        #: interrupt are reported from here (``_answered_late``).
+        self._futures: list[Future[ChangeOutcome]] = []
+        #: Writes Ctrl-C stopped before they were sent (``UNSENT``): settled, not outcomes.
+        self._unsent: set[str] = set()
         self._batch: list[JournalRecord] = []
         #: Writes sent (each after its ``pending`` record was on disk), for a journal failure.
         self._sent = 0
@@ -301,13 +311,18 @@ class Runner:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         self._halt()
-        if exc_type is not None and not issubclass(exc_type, Exception):
+        interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+        if interrupted:
             # Ctrl-C: the writes waiting for the limiter are not sent (``_send``), so the
             # shutdown below waits only for those on the wire.
             self.api.stop()
         try:
             if self._executor is not None:
+                if interrupted:
+                    self._await_in_flight()
                 self._executor.shutdown(wait=True, cancel_futures=True)
+            if interrupted:
+                self._answered_late()
             if isinstance(exc, JournalWriteError):
                 # The writes in flight are answered now (their ``pending`` records are in the
                 # journal, their outcomes could not be), and no other was sent: say how many.
@@ -319,6 +334,30 @@ class Runner:
         finally:
             if self._own_limiter:
                 self.api.use_limiter(None)
+
+    def _await_in_flight(self) -> None:
+        """Ctrl-C: wait for the writes on the wire to be answered (and journaled), saying so
+        when it takes more than ``IN_FLIGHT_NOTICE_S`` (a slow Trello)."""
+        running = [f for f in self._futures if not f.done()]
+        if running and wait(running, timeout=IN_FLIGHT_NOTICE_S).not_done:
+            left = sum(not f.done() for f in running)
+            logger.warning(
+                "interrupted: waiting for Trello to answer the %s in flight, to journal them "
+                "(nothing more is sent)",
+                plural(left, "write"),
+            )
+
+    def _answered_late(self) -> None:
+        """Ctrl-C: report the outcomes of the writes answered since the interrupt (journaled
+        by their workers, never reported by ``run_writes``, which had stopped), so that what
+        the caller says counts them; not those Ctrl-C stopped before they were sent."""
+        for f in self._futures:
+            if not f.done() or f.cancelled() or f.exception() is not None:
+                continue
+            outcome = f.result()
+            seen = outcome.change_id in self.outcomes or outcome.change_id in self._unsent
+            if not seen and outcome.status != NOT_ATTEMPTED:
+                self.emit(outcome)
 
     def _journal_failed(self, err: JournalWriteError) -> JournalWriteError:
         """The journal could not be written: the one line that says so, with the writes this
@@ -440,6 +479,7 @@ class Runner:
         apply's changes of a kind, thousands of them, after the kind before is answered)."""
         self.flush()
         futures: list[Future[ChangeOutcome]] = []
+        self._futures = futures
         try:
             for item, send, rule in jobs:
                 if self._executor is None:
@@ -510,11 +550,10 @@ class Runner:
                 # never taking effect (a re-run does the change; undo has nothing to undo);
                 # an undo's as failed (a re-run undoes it).
                 certain = not maybe_sent and self.op == "apply"
+                with self._journal_lock:
+                    self._unsent.add(item.change_id)
                 return self._finish(
-                    item,
-                    "not_applied" if certain else "failed",
-                    uncertain=maybe_sent,
-                    why="interrupted before it was sent",
+                    item, "not_applied" if certain else "failed", uncertain=maybe_sent, why=UNSENT
                 )
             except ApiError as err:
                 if isinstance(err, PermissionDenied) and self.options.refused_boards_go_on:
