@@ -9,6 +9,8 @@
    BOM means was edited by hand) says so in one clear line.
 4. A damaged journal line said "Unterminated string starting at at column 77": JSON problems
    are said in the tool's words, with where.
+5. Undo's progress line counted field reverts as "2 removed": it counts in the words of the
+   kinds it undoes, as the summary does ("reverted", "already reverted").
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from trello_restore import cli
 from trello_restore.config import load_config, read_token_flag
 from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.journal import Journal
-from trello_restore.report import blocked_advice
+from trello_restore.report import Progress, blocked_advice
 from trello_restore.runner import ChangeOutcome
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, configless_cli, one_line_error, run_cli
+from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error, run_cli
+from .conftest import sandbox_cli as cli_for
+from .test_undo_values_review import _applied
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
@@ -184,3 +189,38 @@ def test_a_journal_with_a_bom_or_a_damaged_line_says_so_in_the_tools_words(
     r = invoke("apply", str(bad), "--dry-run")
     one_line_error(r, ExitCode.USAGE, "is not valid JSON (a ',' missing between two items, at "
                    "line 2, column 2); make it again with --plan-out")  # fmt: skip
+
+
+# ------------------------------------------------------------- 5. undo's progress words
+
+
+def _drawn(stderr: str) -> str:
+    """The last status line drawn (each is drawn after a carriage return)."""
+    return [x for x in stderr.split("\r") if x.startswith("[")][-1].removesuffix("\x1b[K")
+
+
+def test_undos_progress_line_counts_in_the_words_of_the_kinds_it_undoes(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sb, path = _applied(sandbox_factory, tmp_path)
+    sb.world.set_card_closed(sb.ids["c1"], True, sb.ids["ben"])  # set back by hand already
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    r = cli_for(sb, monkeypatch)("undo", str(path), "--yes")
+    assert r.exit_code == ExitCode.OK, r.output
+    line = _drawn(r.stderr)
+    assert line.startswith("[########################]  5/5  ")
+    assert "1 already reverted, 4 reverted" in line
+    assert "removed" not in line
+    assert "satisfied" not in line
+
+    # A member's undo keeps its words; one of each: the plain, mixed ones.
+    member = ChangeOutcome("c1", "add_member_to_card", "undone", "B", "k", "m1")
+    field = replace(member, change_id="c2", action="set_card_field")
+    progress = Progress(2, enabled=True, undo=True)
+    progress(member)
+    assert "1 removed" in _drawn(capsys.readouterr().err)
+    progress(field)
+    assert "2 undone" in _drawn(capsys.readouterr().err)

@@ -89,11 +89,11 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def progress(total: int, *, quiet: bool) -> Progress:
+def progress(total: int, *, quiet: bool, undo: bool = False) -> Progress:
     """The live progress of ``total`` outcomes: drawn when stderr is a terminal, unless quiet."""
     from trello_restore.report import Progress
 
-    return Progress(total, enabled=not quiet and _stderr_is_terminal())
+    return Progress(total, enabled=not quiet and _stderr_is_terminal(), undo=undo)
 
 
 def refuse_without_terminal(what: str) -> None:

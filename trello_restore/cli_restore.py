@@ -478,7 +478,7 @@ def undo(
             request_timeout=s.request_timeout,
         )
         logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
-        progress = cli.progress(n, quiet=quiet)
+        progress = cli.progress(n, quiet=quiet, undo=True)
         try:
             report = run_undo(req, progress)
         except KeyboardInterrupt:

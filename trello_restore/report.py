@@ -517,12 +517,18 @@ _SETTLED_ORDER = ("undone", "already_satisfied", "not_on_card")
 
 
 def progress_line(
-    counts: Mapping[str, int], done: int, total: int, seconds: float, width: int = 24
+    counts: Mapping[str, int],
+    done: int,
+    total: int,
+    seconds: float,
+    width: int = 24,
+    words: Mapping[str, str] = _COUNT_WORDS,
 ) -> str:
     """The live status line: ``[#########···············]  37/120  30 applied, 5 already
-    satisfied  8.1/s`` (the bar only when the total is known)."""
+    satisfied  8.1/s`` (the bar only when the total is known); each count in ``words``, as
+    the summary says it (an undo of field changes: ``reverted``)."""
     shown = ", ".join(
-        f"{counts.get(k, 0)} {_COUNT_WORDS.get(k, k.replace('_', ' '))}"
+        f"{counts.get(k, 0)} {words.get(k, k.replace('_', ' '))}"
         for k in _COUNT_WORDS
         if counts.get(k)
     )
@@ -539,10 +545,13 @@ class Progress:
     thread) and, when ``enabled`` (stderr is a terminal), redraws one status line
     (``progress_line``) on stderr at most ten times a second. The one thing here that prints."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
+    def __init__(self, total: int, *, enabled: bool, undo: bool = False) -> None:
         self.total = total
         self.enabled = enabled
+        self.undo = undo
         self.counts: Counter[str] = Counter()
+        #: One outcome of each status and kind seen: the counts read in their kinds' words.
+        self._kinds: dict[tuple[str, str], ChangeOutcome] = {}
         self.done = 0
         self._lock = threading.Lock()
         self._started = time.monotonic()
@@ -552,11 +561,15 @@ class Progress:
         with self._lock:
             self.done += 1
             self.counts[outcome.status] += 1
+            self._kinds.setdefault((outcome.status, outcome.action), outcome)
             now = time.monotonic()
             if not self.enabled or (now - self._drawn < 0.1 and self.done < self.total):
                 return
             self._drawn = now
-            line = progress_line(self.counts, self.done, self.total, now - self._started)
+            words = _count_words(self._kinds.values()) | (_UNDO_WORDS if self.undo else {})
+            line = progress_line(
+                self.counts, self.done, self.total, now - self._started, words=words
+            )
             click.echo(f"\r{line}\x1b[K", nl=False, err=True)
 
     def clear(self) -> None:
