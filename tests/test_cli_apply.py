@@ -127,6 +127,50 @@ class TestOneShot:
         assert r.stdout.endswith("Nothing was changed.\n")
         assert _writes(sb) == []
 
+    @pytest.mark.parametrize("fmt", ["text", "json"])
+    def test_ctrl_c_at_the_prompt_exits_130(
+        self,
+        invoke: Invoke,
+        scenario: Scenario,
+        sb: Sandbox,
+        terminal: None,
+        monkeypatch: pytest.MonkeyPatch,
+        fmt: str,
+    ) -> None:
+        """Ctrl-C at the question ends the run as Ctrl-C does anywhere: exit 130 (it was 0,
+        as if answered no), "Nothing was changed." on stderr, no JSON, nothing written; the
+        end of input still answers no (exit 0)."""
+
+        def ctrl_c(*args: object, **kwargs: object) -> str:
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as m:  # what click reads the answer with
+            m.setattr("click.termui._readline_prompt", ctrl_c)
+            r = invoke(*_restore_args(scenario), "--format", fmt)
+        assert r.exit_code == 130, r.output
+        assert "Traceback" not in r.output
+        assert r.stderr.endswith("\nNothing was changed.\n"), r.stderr
+        assert "Nothing was changed." not in r.stdout
+        if fmt == "json":
+            assert r.stdout == ""
+        assert _writes(sb) == []
+        ended = invoke(*_restore_args(scenario), input="")
+        assert ended.exit_code == 0, ended.output
+        assert ended.stdout.endswith("Nothing was changed.\n")
+
+    def test_quiet_prompt_shows_the_summary_it_asks_about(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, terminal: None
+    ) -> None:
+        """With -q no plan is printed: the one-line summary comes before the question."""
+        r = invoke(*_restore_args(scenario), "-q", input="n\n")
+        assert r.exit_code == 0, r.output
+        truth = scenario.truth("b")
+        n = len(truth.changes) + len(truth.grants)
+        summary, question = r.stderr.splitlines()[-2:]
+        assert summary.startswith(f"Summary: {n} changes ("), r.stderr
+        assert question == f"Apply {n} changes to Trello? [y/N]: n"
+        assert _writes(sb) == []
+
     def test_prompt_answered_yes_applies(
         self, invoke: Invoke, scenario: Scenario, terminal: None
     ) -> None:

@@ -106,11 +106,17 @@ def refuse_without_terminal(what: str) -> None:
 
 
 def confirm(question: str) -> bool:
-    """Ask on the terminal (default no); Ctrl-C or end of input count as no."""
+    """Ask on the terminal (default no); end of input counts as no. Ctrl-C ends the command
+    as it does anywhere (exit 130, no JSON), saying ``Nothing was changed.`` on stderr."""
     try:
         return click.confirm(question, default=False, err=True)
-    except click.Abort:
+    except click.Abort as abort:
         click.echo("", err=True)
+        # click turns both Ctrl-C and end of input into Abort; the one it caught is its context.
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            click.echo("Nothing was changed.", err=True)
+            logger.warning("exit 130: interrupted at the confirmation", extra=FILE_ONLY)
+            sys.exit(130)
         return False
 
 

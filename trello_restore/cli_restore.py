@@ -154,8 +154,14 @@ class OneShotUi:
             click.echo(f"Plan written to {args.plan_out}", err=True)
 
     def confirm(self, changes: int) -> bool:
-        question = f"Apply {changes} change{'s' if changes != 1 else ''} to Trello?"
-        return self.args.yes or cli.confirm(question)
+        from trello_restore.report import summary_line
+
+        if self.args.yes:
+            return True
+        if self.args.quiet and self.result is not None:
+            # -q showed no plan: the one line of what is confirmed, with the question.
+            click.echo(summary_line(self.result.plan, dry_run=False), err=True)
+        return cli.confirm(f"Apply {changes} change{'s' if changes != 1 else ''} to Trello?")
 
     def applying(self, total: int, journal: Path) -> Progress:
         self.total, self.journal = total, journal
