@@ -75,6 +75,8 @@ GRANT = Change(
 NORMAL_GRANT = replace(GRANT, role="normal")
 #: A grant an older journal records: no role.
 NO_ROLE = replace(GRANT, role="")
+#: Why a grant of observer found its member on the board as a normal member (R22 G22.6).
+OTHER_ROLE = "on the board already as normal, not observer: left as it is"
 CARD = Change(
     "c-000000000000000b", "add_member_to_card", "b1", "Team", ANN, list_id="l1",
     list_name="Doing", card_id="k1", card_name="Ship it", card_short_link="AbCd1234",
@@ -114,9 +116,9 @@ def live(
     [
         (live(gone="the board is gone (not found)"), False, None,
          ("drifted", "the board is gone (not found)")),
-        (live(membership="active"), False, None, ("already_satisfied", "")),
+        (live(membership="active"), False, None, ("already_satisfied", OTHER_ROLE)),
         (live(membership="active"), True, None, ("applied", "")),
-        (live(membership="active"), False, 'board "Archive"', ("already_satisfied", "")),
+        (live(membership="active"), False, 'board "Archive"', ("already_satisfied", OTHER_ROLE)),
         (live(membership="deactivated"), False, None,
          ("blocked", "the member is deactivated (on this board): never granted")),
         (live(), False, 'board "Archive"',
@@ -131,6 +133,14 @@ def test_decide_board(
     """Grant board membership? Not to an active member, nor a deactivated one, nor on a board
     that is gone; an earlier killed run's grant found made is this tool's."""
     assert decide_board(GRANT, board, resumed=resumed, deactivated_on=elsewhere) == want
+
+
+def test_a_grant_found_in_its_own_role_or_without_one_says_nothing_more() -> None:
+    """The role says only where it is not the grant's (its label says "as observer"); a grant
+    an older journal records has none to compare."""
+    active = live(membership="active")
+    assert decide_board(NORMAL_GRANT, active, resumed=False) == ("already_satisfied", "")
+    assert decide_board(NO_ROLE, active, resumed=False) == ("already_satisfied", "")
 
 
 GONE_CARD = ("drifted", "the card was deleted or moved to another board")
@@ -210,8 +220,8 @@ def test_a_card_the_plan_names_otherwise_drifts() -> None:
         (live(on_card=True, membership="active"), "bob", True, ("applied", ""), ("applied", "")),
         # The same username in another case, or no live username: not checked.
         (live(on_card=True, membership="active"), "ANN", False, ("already_satisfied", ""),
-         ("already_satisfied", "")),
-        (live(membership="active"), "", False, None, ("already_satisfied", "")),
+         ("already_satisfied", OTHER_ROLE)),
+        (live(membership="active"), "", False, None, ("already_satisfied", OTHER_ROLE)),
     ],
 )  # fmt: skip
 def test_a_member_the_plan_names_otherwise_drifts(

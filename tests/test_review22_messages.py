@@ -11,6 +11,9 @@
    are said in the tool's words, with where.
 5. Undo's progress line counted field reverts as "2 removed": it counts in the words of the
    kinds it undoes, as the summary does ("reverted", "already reverted").
+6. A grant whose member was put on the board as an observer after the plan was made read
+   ``already there … → board X as normal`` at apply: the line says their role now, and that
+   it is left as it is.
 """
 
 from __future__ import annotations
@@ -224,3 +227,39 @@ def test_undos_progress_line_counts_in_the_words_of_the_kinds_it_undoes(
     assert "1 removed" in _drawn(capsys.readouterr().err)
     progress(field)
     assert "2 undone" in _drawn(capsys.readouterr().err)
+
+
+# ---------------------------------------------------- 6. a grant found in another role
+
+
+def test_a_grant_whose_member_is_on_the_board_in_another_role_says_so(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    plan = _plan(invoke, scenario, tmp_path / "plan.json", "--add-to-board")
+    changes = plan["changes"]
+    assert isinstance(changes, list)
+    grants = [c for c in changes if c["action"] == "add_member_to_board"]
+    assert len(grants) >= 2
+    board = grants[0]["board"]["id"]
+    # One made an observer of the board, one a normal member (the plan's role), by hand.
+    sb.world.add_member_to_board(board, grants[0]["member"]["id"], scenario.mover.id, "observer")
+    sb.world.add_member_to_board(board, grants[1]["member"]["id"], scenario.mover.id, "normal")
+
+    r = invoke("apply", str(tmp_path / "plan.json"), "--yes", "-v", "--format", "json")
+    assert r.exit_code in (ExitCode.OK, ExitCode.PARTIAL), r.output
+    there = [x for x in r.stderr.splitlines() if x.startswith("  already there ")]
+    assert len(there) == 2, r.stderr
+    observer = f"@{grants[0]['member']['username']}"
+    [changed] = [x for x in there if observer in x]
+    assert changed.endswith(
+        "as normal  (on the board already as observer, not normal: left as it is)"
+    )
+    [same] = [x for x in there if observer not in x]
+    assert same.endswith(" as normal")
+    doc = json.loads(r.stdout)
+    [entry] = [c for c in doc["changes"] if c["change_id"] == grants[0]["change_id"]]
+    assert entry["status"] == "already_satisfied"
+    assert entry["error"] == "on the board already as observer, not normal: left as it is"
+    # Left as it is: still an observer.
+    membership = sb.world.boards[board].memberships[grants[0]["member"]["id"]]
+    assert membership.member_type == "observer"

@@ -80,7 +80,8 @@ def decide_board(
     c: Change, live: LiveBoard, *, resumed: bool, deactivated_on: str | None = None
 ) -> Decision:
     """Grant a board membership? Not when the member is an active member already (then it is
-    ``applied`` if an earlier, killed run of this plan had sent the grant: ``resumed``), nor
+    ``applied`` if an earlier, killed run of this plan had sent the grant: ``resumed``; else
+    ``already_satisfied``, saying their role when it is not the plan's: ``_other_role``), nor
     when the plan's username for the member is not Trello's (``renamed``: drifted), nor for a
     member deactivated on this board or on another board the plan touches (``deactivated_on``:
     never granted), nor on a board that is gone."""
@@ -92,11 +93,21 @@ def decide_board(
     if other is not None:
         return "drifted", other
     if live.is_active(c.member.id):
-        return "already_satisfied", ""
+        return "already_satisfied", _other_role(c, live)
     where = _deactivated_on(c, live, deactivated_on)
     if where is not None:
         return "blocked", f"the member is deactivated (on {where}): never granted"
     return None
+
+
+def _other_role(c: Change, live: LiveBoard) -> str:
+    """Why a grant found its member on the board already reads otherwise than its label ("as
+    normal"): the member's role there now, when it is another (made an observer since the
+    plan), which is left as it is; "" when it is the plan's."""
+    now = live.memberships[c.member.id].member_type
+    if not c.role or now == c.role:
+        return ""
+    return f"on the board already as {now}, not {c.role}: left as it is"
 
 
 def decide_card(
