@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
+
+from trello_restore.sandbox.scenario import generate
+
+from .conftest import SandboxFactory, sandbox_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,3 +52,50 @@ def test_cron_and_systemd_run_the_same_command() -> None:
     assert len(config) == 1
     assert re.search(r'^cause = "move"$', config[0], re.M)
     assert not re.search(r"^removed_by\b", config[0], re.M)
+
+
+def _sandbox_example(heading: str) -> tuple[list[str], list[str]]:
+    """The command line (its ``sh`` block) and the output a README section says it prints on
+    the sandbox: the last ``sh`` block before "this prints:" and the block after it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(heading, 1)[1]
+    before, after = section.split("this prints:\n", 1)
+    command = re.findall(r"```sh\n(.*?)```", before, re.S)[-1].replace("\\\n", " ")
+    args = shlex.split(command)
+    assert args[0] == "trello-restore"
+    output = re.match(r"\s*```\n(.*?)```", after, re.S)
+    assert output is not None
+    return args[1:], output.group(1).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("heading", "second_damage"),
+    [("## Usage", False), ("### Other damage: archived cards", True)],
+    ids=["members", "other-damage"],
+)
+def test_the_readmes_sandbox_outputs_are_what_the_tool_prints(
+    heading: str,
+    second_damage: bool,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each line the README shows of a plan on the sandbox (``sandbox serve --seed 1``, with
+    ``--second-damage`` for the other kinds; "…" stands for lines left out) is a line the
+    tool prints: a name holding double quotes shows escaped (R22: the automation's
+    ``"Auto-triaged by rule \\"stale cards\\": …"``)."""
+    args, shown = _sandbox_example(heading)
+    sb = sandbox_factory(generate(1, 200, second_damage=second_damage))
+    r = sandbox_cli(sb, monkeypatch)(*[a for a in args if a != "--plan-out" and a != "plan.json"])
+    assert r.exit_code == 0, r.output
+    printed = set(r.stdout.splitlines())
+    missing = [x for x in shown if x.strip() != "…" and x not in printed]
+    assert missing == []
+
+
+def test_the_readmes_board_url_is_the_sandboxs_team_board() -> None:
+    """The README's ``--board URL`` example works on the sandbox it says it is (R22: a made-up
+    URL failed there with "no board … visible")."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = set(re.findall(r"--board https://trello\.com/b/(\w+)/", readme))
+    assert links == {generate(1, 200).team.short_link}
+    assert "this one is the sandbox's\nTeam Board (`sandbox serve --seed 1`)" in readme
