@@ -189,6 +189,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     if n == 0:
         blocked = bool(result.plan.blocked)
         code, outcome = (ExitCode.PARTIAL, "blocked") if blocked else (ExitCode.OK, "nothing_to_do")
+        if result.scope is not None:
+            _settle_earlier(req, result)
     elif not ui.confirm(n):
         code, outcome = ExitCode.OK, "declined"
     else:
@@ -368,6 +370,38 @@ def written_outcome(report: ApplyReport) -> Literal["applied", "stopped", "refus
     if report.stopped:
         return "stopped"
     return "refused" if report.refused else "partial"
+
+
+def _settle_earlier(req: OneShotRequest, result: PlanResult) -> None:
+    """A run with nothing to write still settles, from live state, the writes a killed run
+    left open on these boards, as a run that writes does before it writes
+    (``run.settle_earlier``: the same checks, locks and reads, with no journal of its own).
+    Now, while the cards still show what those writes did: left to the next run that writes,
+    weeks later maybe, a colleague's change in between turns them into "cannot tell whether
+    the interrupted add took effect" warnings. Looked for on disk first, so a run with none
+    left open sends no request more."""
+    from trello_restore.undo import has_open_records
+
+    boards = {board_id for board_id, _ in result.meta.boards}
+    if not has_open_records(req.journal_dir, boards):
+        return
+    plan = req.plan
+    settled = run.settle_earlier(
+        run.apply_request(
+            result.plan,
+            result.meta,
+            api_url=plan.api_url,
+            options=replace(req.options, shown=frozenset(result.warnings)),
+            state_dir=req.state_dir,
+            journal_dir=req.journal_dir,
+            key=plan.key,
+            token=plan.token,
+            read_retries=plan.read_retries,
+            request_timeout=plan.request_timeout,
+            resolve_earlier=True,
+        )
+    )
+    logger.info("settled %s of earlier runs", plural(settled, "interrupted write"))
 
 
 def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ from trello_restore.run_apply import (
     plan_outcomes,
     run_apply,
     run_undo,
+    settle_earlier,
     undoable,
 )
 from trello_restore.timeparse import check_floor, check_not_future, check_window, parse_when
@@ -75,6 +76,7 @@ __all__ = [
     "refuse_unattended",
     "run_apply",
     "run_undo",
+    "settle_earlier",
     "undoable",
 ]
 

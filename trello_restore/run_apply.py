@@ -40,6 +40,7 @@ __all__ = [
     "plan_outcomes",
     "run_apply",
     "run_undo",
+    "settle_earlier",
     "undoable",
 ]
 
@@ -318,20 +319,7 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         if aged is not None:
             logger.warning("%s", aged)
         if req.earlier_journals is not None and not req.options.dry_run:
-            from trello_restore.undo import resolve_earlier_journals
-
-            boards = {board_id for board_id, _ in meta.boards}
-            changes = req.plan.changes
-            boards |= {c.board_id for c in changes}
-            resolve_earlier_journals(
-                api,
-                req.earlier_journals,
-                boards,
-                req.options,
-                lock_dir=req.lock_dir,
-                exclude=req.journal_path,
-                board_names={**dict(meta.boards), **{c.board_id: c.board_name for c in changes}},
-            )
+            _resolve_earlier(req, meta, api, req.earlier_journals)
         if req.options.dry_run:
             journal = _existing_journal(req.journal_path, digest)
         else:
@@ -351,6 +339,43 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         finally:
             if journal is not None:
                 journal.close()
+
+
+def _resolve_earlier(req: ApplyRequest, meta: PlanMeta, api: TrelloApi, directory: Path) -> int:
+    """``undo.resolve_earlier_journals`` on the plan's boards (those it read, and those its
+    changes are on): how many open records it settled."""
+    from trello_restore.undo import resolve_earlier_journals
+
+    changes = req.plan.changes
+    return resolve_earlier_journals(
+        api,
+        directory,
+        {board_id for board_id, _ in meta.boards} | {c.board_id for c in changes},
+        req.options,
+        lock_dir=req.lock_dir,
+        exclude=req.journal_path,
+        board_names={**dict(meta.boards), **{c.board_id: c.board_name for c in changes}},
+    )
+
+
+def settle_earlier(req: ApplyRequest) -> int:
+    """What ``run_apply`` does before it writes, for a one-step run with nothing to write:
+    settle, from live state, the open records earlier journals in ``req.earlier_journals``
+    have on the plan's boards, after the same checks (the plan's target, the token's
+    account), under the same limiter, with no journal of its own; how many were settled."""
+    from trello_restore.applier import check_plan_target
+
+    meta = _with_digest(req.plan, req.meta)
+    check_plan_target(meta, req.api_url)
+    if req.earlier_journals is None:
+        return 0
+    with _open_api(
+        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+    ) as api:
+        api.use_limiter(req.options.make_limiter())
+        me = api.me()
+        check_plan_target(meta, req.api_url, str(me["id"]), str(me.get("username") or ""))
+        return _resolve_earlier(req, meta, api, req.earlier_journals)
 
 
 # -------------------------------------------------------------------------------------- undo

@@ -81,6 +81,7 @@ __all__ = [
     "decide_undo",
     "grants_kept_text",
     "grants_left",
+    "has_open_records",
     "in_flight_wait",
     "nothing_to_undo",
     "resolve",
@@ -529,6 +530,13 @@ def resolve_earlier_journals(
         if own_limiter:
             api.use_limiter(None)
     return count
+
+
+def has_open_records(directory: Path, board_ids: Iterable[str]) -> bool:
+    """Whether a journal in ``directory`` has open records (``journal.unresolved``) on
+    ``board_ids``: what ``resolve_earlier_journals`` would settle, read from disk alone (it
+    also checks each journal's account and API URL, which takes a request)."""
+    return next(_earlier(directory, set(board_ids), None), None) is not None
 
 
 def _earlier(
