@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,10 @@ def test_cards_a_colleague_added_the_member_to_keep_the_membership(
 def _interrupted(journal: Path, keep: str = "") -> None:
     """The journal as a kill between a grant's 2xx and its ``applied`` record leaves it: each
     grant's ``applied`` line dropped (only its ``pending`` one left), long enough ago that no
-    write can still be in flight. ``keep``: only the header and that action's lines."""
+    write can still be in flight (two minutes: the actions Trello logged for the writes stay
+    near their records, so an undo still takes them for this tool's, ``touches.py``).
+    ``keep``: only the header and that action's lines."""
+    at = (datetime.now(UTC) - timedelta(minutes=2)).isoformat(timespec="milliseconds")
     lines = journal.read_text().splitlines(keepends=True)
     out = [lines[0]]
     for line in lines[1:]:
@@ -134,7 +138,7 @@ def _interrupted(journal: Path, keep: str = "") -> None:
             continue
         if keep and raw["action"] != keep:
             continue
-        raw["at"] = "2026-01-01T00:00:00.000Z"
+        raw["at"] = at.replace("+00:00", "Z")
         out.append(json.dumps(raw, sort_keys=True) + "\n")
     journal.write_text("".join(out))
     os.utime(journal, (0, 0))

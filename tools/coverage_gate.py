@@ -56,6 +56,8 @@ CORE = (
     # A card member's undo whose card left its board (review U3), pinned by
     # tests/test_kinds_elsewhere.py.
     "trello_restore/kinds/elsewhere.py",
+    # Who set a change's target last (review D22): pinned by tests/test_kinds_touched.py.
+    "trello_restore/kinds/touched.py",
     # The pure deciders of apply and undo, and how each kind feeds them (its module also holds
     # the writes and the words, which the apply, undo and report tests cover over HTTP):
     *(
@@ -98,6 +100,7 @@ PINNING_TESTS = (
     "tests/test_kinds.py",
     "tests/test_kinds_values.py",
     "tests/test_kinds_elsewhere.py",
+    "tests/test_kinds_touched.py",
     "tests/test_planfile_v2.py",
     "tests/test_limiter.py",
 )

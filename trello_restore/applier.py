@@ -75,6 +75,7 @@ from trello_restore.runner import (
     ChangeOutcome,
     Runner,
 )
+from trello_restore.touches import apply_touches
 from trello_restore.words import when
 
 __all__ = [
@@ -274,6 +275,16 @@ def _apply(
         fields_of=fields_of,
         readers=run.options.workers,
     )
+    if not run.options.fresh_plan:  # a plan file may have sat: who changed its members since
+        assert meta.account is not None  # checked: a plan made over the API names its account
+        live = apply_touches(
+            run.api,
+            live,
+            todo,
+            created_at=meta.created_at,
+            records=journal.records if journal is not None else (),
+            account_id=meta.account.id,
+        )
     earlier = [c for c in plan.changes if c.change_id in done]
     for line in apply_warnings(plan, meta, todo, earlier, live, resumed):
         if line not in run.options.shown:  # a one-shot run's plan said it already

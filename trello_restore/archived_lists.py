@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Iterable, Mapping, Set
+from dataclasses import replace
 
 from trello_restore.kinds import Context, kind_of
 from trello_restore.live import LiveBoard
@@ -34,6 +35,7 @@ def archived_targets(
     restores_archived: bool = False,
     plan: PlanMeta | None = None,
     earlier: Set[str] = frozenset(),
+    undo: bool = False,
 ) -> list[str]:
     """One warning per list archived now (``lists_closed``: list id → archived) that
     ``changes`` put open cards back into: a card moved back to it (``move_card_to_list``) or
@@ -46,7 +48,7 @@ def archived_targets(
     ``--restore`` has ``archived``) the list's archiving was left out of it, so the list is to
     be unarchived by hand; else its archiving can be restored too. At apply, a list they do
     not name was archived after the plan was made. ``earlier``: the ids of changes an earlier
-    run made, counted apart."""
+    run made, counted apart. ``undo``: the changes are an undo's (``undo_warnings``)."""
     opened: set[str] = set()
     moved: dict[str, ValueChange] = {}
     closed_to: dict[str, ValueChange] = {}
@@ -89,9 +91,14 @@ def archived_targets(
         head = f"{where} is archived now: "
         out.append(
             f"{head}{cards_text} {'stays' if n == 1 else 'stay'} hidden until it is unarchived; "
-            + _advice(head, n, restores_archived, plan)
+            + (_undo_advice(n) if undo else _advice(head, n, restores_archived, plan))
         )
     return out
+
+
+def _undo_advice(n: int) -> str:
+    """An undo's advice: it puts cards back where they were before the apply, the list stays."""
+    return f"unarchive it in Trello to show {'it' if n == 1 else 'them'}"
 
 
 def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -> str:
@@ -157,3 +164,33 @@ def apply_warnings(
         plan=meta,
         earlier=earlier,
     )
+
+
+def undo_warnings(
+    changes: Iterable[tuple[Change, bool]], live: Mapping[str, LiveBoard]
+) -> list[str]:
+    """``archived_targets`` of an undo, from its live read (``live``: the lists of the boards
+    of its card moves, with their archive state), for the changes it reverts or would (``changes``:
+    each with whether an earlier undo of it was interrupted; its kind's ``decide_undo`` writes
+    it): a card moved back into the list it was in before the apply, or unarchived again, where
+    that list is archived now (someone archived it after the apply). Said once per list, before
+    anything is written, as the apply says it."""
+    closed = {i: c for lb in live.values() for i, c in (lb.lists or {}).items()}
+    cards = ChainMap(*(lb.cards for lb in live.values() if lb.cards is not None))
+    back: list[Change] = []
+    for c, resumed in changes:
+        board = live.get(c.board_id)
+        if c.action not in _ACTIONS or board is None or not isinstance(c, ValueChange):
+            continue
+        if kind_of(c.action).decide_undo(c, board, resumed=resumed) is None:
+            # What the undo writes: the value the apply found, back (a card: into its list).
+            back.append(
+                replace(
+                    c,
+                    value=c.expected,
+                    expected=c.value,
+                    value_name=c.list_name,
+                    board_name=c.board_name or board.name,
+                )
+            )
+    return archived_targets(back, closed, cards, undo=True)

@@ -18,19 +18,30 @@ import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
 
 from trello_restore.api import TrelloApi
 from trello_restore.boards import NO_NESTED, STATE_QUERY
 from trello_restore.errors import ApiError, ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, members_from_listing, parse_board, parse_card
-from trello_restore.models import CardState, Change, MemberRef, Membership, quote_name
+from trello_restore.models import (
+    CardState,
+    Change,
+    FieldValue,
+    MemberRef,
+    Membership,
+    quote_name,
+)
 from trello_restore.words import shown_name
 
 __all__ = [
     "GOES_ON",
     "LiveBoard",
     "Located",
+    "Target",
+    "Touch",
     "answered",
     "deactivated_members",
     "foreseen_refusal",
@@ -78,6 +89,34 @@ class Located:
     error: str = ""
 
 
+#: What a change sets, as the boards' action feeds name it (``ChangeKind.target``): the object's
+#: id and what of it, e.g. ``(card id, "member <member id>")`` or ``(card id, "closed")``.
+Target = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Touch:
+    """The last action on a change's target in the boards' feeds since a date, when it is not
+    one of this tool's own writes of the journal (``touches.py``): someone else's doing."""
+
+    action_id: str
+    date: datetime
+    #: Who made it (``idMemberCreator``, with the names its answer embedded).
+    by: MemberRef
+    #: ``add`` or ``remove`` (a card member), ``set`` (a value: ``value`` is what it set).
+    kind: Literal["add", "remove", "set"]
+    value: FieldValue = None
+    #: The app (an automation) that made it on ``by``'s behalf; "" for a person.
+    app: str = ""
+
+    @property
+    def who(self) -> str:
+        """Who made it, as a reason names them: ``@username`` (else the member's id), or the
+        app with the member it acted for."""
+        user = f"@{self.by.username}" if self.by.username else self.by.id
+        return f"{shown_name(self.app)} (app, on behalf of {user})" if self.app else user
+
+
 @dataclass(frozen=True)
 class LiveBoard:
     """A board as it is now: its cards and memberships, or why it could not be read."""
@@ -101,6 +140,10 @@ class LiveBoard:
     #: Card id → where Trello has a card of this board's changes that ``cards`` lacks, read
     #: by id (``locate_cards``; empty when none was looked for).
     located: dict[str, Located] = field(default_factory=dict)
+    #: Target → the last action on it since the plan was made (an apply) or since the apply (an
+    #: undo) when that is not one of this tool's own writes of the journal (``touches.py``),
+    #: for the changes that would be written; empty when not read.
+    touched: dict[Target, Touch] = field(default_factory=dict)
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""

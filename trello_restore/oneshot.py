@@ -205,6 +205,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 req.options,
                 shown=frozenset(result.warnings),
                 refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
+                fresh_plan=True,  # its plan's read is the state: no actions read since
             ),
             state_dir=req.state_dir,
             journal_dir=req.journal_dir,

@@ -255,7 +255,9 @@ def _span(age: timedelta) -> str:
 def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
     """The one-line warning for applying a plan made at ``created_at``, at ``now``: one older
     than ``STALE_PLAN_AGE`` says its age, its date and what that means (each change is checked
-    against the board as it is now); one dated more than ``PLAN_CLOCK_SKEW`` ahead of ``now``
+    against the board as it is now: a card member against the boards' actions since too,
+    ``touches.apply_touches``; a board membership removed since is not seen: Trello's feeds
+    do not list removals from a board); one dated more than ``PLAN_CLOCK_SKEW`` ahead of ``now``
     says a clock is wrong. None for a plan of about now."""
     created = created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at
     date = created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -263,7 +265,8 @@ def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
     if age > STALE_PLAN_AGE:
         return (
             f"this plan was made {_span(age)} ago ({date}); each change is checked against the "
-            "board as it is now: anything changed since is skipped as drifted, not overwritten"
+            "board as it is now: a card member added or removed since, or a value no longer "
+            "the one the plan expects, is skipped as drifted, not overwritten"
         )
     if -age > PLAN_CLOCK_SKEW:
         return (

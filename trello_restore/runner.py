@@ -128,6 +128,10 @@ class ApplyOptions:
     #: A write refused for lack of rights stops the writes to its board only, not the run
     #: (a one-step run with changes on several boards): see ``Runner``.
     refused_boards_go_on: bool = False
+    #: The plan was made by this run from a read of the boards moments ago (the one-step run):
+    #: its read is the state its changes were decided on, so the boards' actions since it was
+    #: made are not read (``touches.apply_touches``; an apply of a plan file reads them).
+    fresh_plan: bool = False
 
     def __post_init__(self) -> None:
         """Refuse values no run could work with (ValueError: a programming error)."""

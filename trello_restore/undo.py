@@ -5,6 +5,10 @@ someone else's doing), and only where the member is still there by one fresh lis
 a member someone removed in between is ``not_on_card``, with no request. A card the listing
 lacks is read by id (``live.locate_cards``): moved to another board with the member, it is
 ``drifted`` (never removed there); deleted, or moved without them, ``not_on_card``.
+A member (or value) someone put back by hand after the apply is as the tool left it, so live
+state cannot tell it from the tool's: the boards' actions since the apply say who set it last
+(``touches.undo_touches``: one read per board with something left to remove), and one that is
+not this tool's own write is ``drifted``, left in place (``kinds.touched.put_back``).
 Card members go first;
 board memberships the plan granted only with ``include_board_memberships``, and only where
 that takes no more than the grant gave (``kinds.members.undo_grant``: removing a board member
@@ -53,6 +57,7 @@ from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
+from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord, Status, unresolved
 from trello_restore.kinds import (
@@ -71,6 +76,7 @@ from trello_restore.live import LiveBoard, foreseen_refusals, locate_cards, read
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
+from trello_restore.touches import undo_touches
 
 __all__ = [
     "FOUND",
@@ -356,6 +362,10 @@ def undo_journal(
             u for u in undoable(records) if _in_scope(u.record.action, include_board_memberships)
         ]
         items = {u.record.change_id: (_change(u.record), u.resumed) for u in todo}
+        # Who set each target last since the apply: one read of each board's actions.
+        live = undo_touches(api, live, items.values(), records, journal.header.account_id)
+        for line in undo_warnings(items.values(), live):  # cards back into an archived list
+            logger.warning("%s", line)
         # In the reverse order of applying: card members before board memberships, since
         # removing a board membership takes the member off the board's cards too.
         order = sorted(items, key=lambda cid: -kind_of(items[cid][0].action).order)
@@ -576,8 +586,14 @@ def _change(r: JournalRecord) -> Change:
 
 
 def _list_boards(records: Iterable[JournalRecord]) -> set[str]:
-    """The boards whose lists live state must hold for these records' kinds."""
-    return {r.board_id for r in records if kind_of(r.action).reads_lists}
+    """The boards whose lists live state must hold for these records' kinds, and where undo
+    unarchives a card (the list it shows in may be archived: ``undo_warnings``)."""
+    return {
+        r.board_id
+        for r in records
+        if kind_of(r.action).reads_lists
+        or (r.action == "set_card_closed" and (r.values or {}).get("written") is True)
+    }
 
 
 def _cards_to_locate(records: Iterable[JournalRecord]) -> set[tuple[str, str]]:

@@ -12,7 +12,7 @@ from trello_restore.models import Change, PlanOptions
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
-    from trello_restore.live import LiveBoard
+    from trello_restore.live import LiveBoard, Target
     from trello_restore.models import CardState
 
 #: Outcome of a change a dry run would write.
@@ -150,6 +150,13 @@ class ChangeKind(ABC):
         """The change an ``apply`` record is about, from the ids in ``c`` (what undo knows
         without the plan) and the record's ``values``."""
         return c
+
+    def target(self, c: Change) -> tuple[Target, tuple[str, ...]] | None:
+        """What the change sets, as the boards' action feeds name it, and the feeds' action
+        types (``filter`` entries) that change it, for ``touches.py`` to find who set it last;
+        None when the feeds cannot tell (a board membership: Trello's feeds do not list
+        removals from a board)."""
+        return None
 
     # ----------------------------------------------------------------------------- apply
 

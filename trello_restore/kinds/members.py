@@ -22,6 +22,7 @@ from trello_restore.kinds.base import (
     other_card,
 )
 from trello_restore.kinds.elsewhere import card_elsewhere
+from trello_restore.kinds.touched import card_member_target, put_back, since_plan
 from trello_restore.models import (
     Change,
     Evidence,
@@ -132,6 +133,7 @@ def decide_card(
     - the card under the plan's card id is another card (``other_card``), or the plan's
       username for the member is not Trello's (``renamed``) → ``drifted``;
     - member on the card → ``already_satisfied``;
+    - member added or removed by someone since the plan was made (``since_plan``) → ``drifted``;
     - member deactivated on this board or on ``deactivated_on`` → ``blocked`` (never added);
     - the grant was refused or not sent because Trello refused a write to the board
       (``refused``) → ``not_attempted`` with that reason (never sent, so not journaled);
@@ -152,6 +154,8 @@ def decide_card(
         return "drifted", other
     if c.member.id in card.member_ids:
         return "already_satisfied", ""
+    if (later := since_plan(c, live)) is not None:
+        return "drifted", later
     where = _deactivated_on(c, live, deactivated_on)
     if where is not None:
         return "blocked", f"the member is deactivated (on {where}): never added"
@@ -174,10 +178,10 @@ def decide_undo(
     resumed: bool,
     cards_undone: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Remove the member? Only where they are still on the card (or board): otherwise
-    ``not_on_card`` (``undone`` when ``resumed``: this tool's own earlier removal took them
-    off), with the reason. A board membership still there is left in place when removing it
-    would take away more than the grant gave (``undo_grant``, with ``cards_undone``)."""
+    """Remove the member? Only where still on the card (or board), not put back by someone
+    (``put_back``: drifted); else ``not_on_card`` with why (``undone`` when ``resumed``: this
+    tool's own earlier removal). A board membership still there stays when removing it would
+    take away more than the grant gave (``undo_grant``, with ``cards_undone``)."""
     gone = ("undone", "") if resumed else None
     if live.cards is None:
         return gone or ("not_on_card", live.error)
@@ -189,7 +193,7 @@ def decide_undo(
     if card is None or card.board_id != c.board_id:
         return card_elsewhere(c, live, gone)
     if c.member.id in card.member_ids:
-        return None
+        return None if (back := put_back(c, live)) is None else ("drifted", back)
     return gone or ("not_on_card", "")
 
 
@@ -480,6 +484,7 @@ class CardMember(MemberKind):
     grouped = True
     locates_cards = True
     not_there = NOT_ON_CARD
+    target = card_member_target  # the member on the card, as the boards' feeds tell it
 
     def to_json(self, c: Change) -> dict[str, Any]:
         if c.evidence is None:

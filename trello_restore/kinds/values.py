@@ -9,8 +9,9 @@ Their pure deciders (design.md §10.3), on the field's live value:
   write); the value the plan expects → the write; anything else → ``drifted`` (someone changed
   it since the plan was made: never overwritten);
 - ``decide_value_undo`` before undo writes the value seen before the apply back: only where the
-  live value is still the one written; the value seen already → ``already_satisfied``, nothing
-  to write (``undone`` when a killed undo's write is found made); anything else → ``drifted``;
+  live value is still the one written, and not set so again by someone since
+  (``kinds.touched``); the value seen already → ``already_satisfied``, nothing to write
+  (``undone`` when a killed undo's write is found made); anything else → ``drifted``;
 - ``resolve_value`` for a write whose answer was never journaled: the written value there →
   ``applied``, the seen one → ``not_applied``, else (or the object gone) it cannot tell.
 
@@ -31,6 +32,7 @@ from trello_restore.kinds.base import (
     WriteRule,
     other_card,
 )
+from trello_restore.kinds.touched import put_back, value_target
 from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, desc_diff, named, show
 from trello_restore.models import (
     Change,
@@ -47,7 +49,7 @@ from trello_restore.words import actor, card_url, when
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
-    from trello_restore.live import LiveBoard
+    from trello_restore.live import LiveBoard, Target
 
 #: Why an interrupted write is settled as it is.
 SET = "found set after an interrupted write: this tool's"
@@ -172,8 +174,9 @@ def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Deci
     now = live_value(c, live)
     if now is _GONE:
         return "drifted", _gone(c)
-    if same(c.field, now, c.value):
-        return None
+    if same(c.field, now, c.value):  # unless someone set it so again since the apply
+        back = put_back(c, live)
+        return None if back is None else ("drifted", back)
     if same(c.field, now, c.expected):
         return ("undone", "") if resumed else ("already_satisfied", "")
     return "drifted", _changed(c, now, c.value, live)
@@ -336,6 +339,9 @@ class ValueKind(ChangeKind):
         return None
 
     # ----------------------------------------------------------------------------- apply
+
+    def target(self, c: Change) -> tuple[Target, tuple[str, ...]]:
+        return value_target(_value(c))
 
     def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
         return decide_value(_value(c), live, resumed=ctx.resumed)

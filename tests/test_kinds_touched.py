@@ -1,0 +1,206 @@
+"""Who set a change's target last (review D22, R22), on literal data: the deciders reading
+``LiveBoard.touched`` (``kinds/touched.py``: an undo leaves a member or value someone put back
+by hand after the apply; an apply of a plan that sat leaves a member someone removed again
+after the plan was made), each kind's ``target``, and how ``touches.py`` tells this tool's own
+writes of a journal from anyone's (``own_writes``, the last action, the filter). Over HTTP:
+``test_undo_put_back.py``. No network here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from trello_restore.journal import JournalRecord, Status
+from trello_restore.kinds import (
+    BoardMembership,
+    CardClosed,
+    CardField,
+    CardMember,
+    CardMove,
+    ListClosed,
+    decide_card,
+    decide_undo,
+    decide_value_undo,
+    kind_of,
+)
+from trello_restore.kinds.touched import put_back, since_plan
+from trello_restore.live import LiveBoard, Touch
+from trello_restore.models import MemberRef
+from trello_restore.touches import SLACK, _Event, _filter, _last, _own, own_writes, undo_since
+
+from .test_kinds import CARD, GRANT
+from .test_kinds import live as member_live
+from .test_kinds_values import DESC, DUE, LIST_OPEN, MOVE, UNARCHIVE
+from .test_kinds_values import live as value_live
+
+AT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+BEN = MemberRef("ben", "benw", "Ben W")
+ADDED = Touch("a9", AT, BEN, "add")
+REMOVED = Touch("a9", AT, BEN, "remove")
+BY_APP = Touch("a9", AT, BEN, "set", False, app="Butler")
+ON_CARD = member_live(on_card=True, membership="active")
+OFF_CARD = member_live(membership="active")
+
+
+def _touched(board: LiveBoard, target: tuple[str, str], touch: Touch) -> LiveBoard:
+    return replace(board, touched={target: touch})
+
+
+def test_undo_leaves_a_member_someone_put_back() -> None:
+    """A member on the card whose last add since the apply is someone else's: drifted, with
+    who and when; their removal (the card says otherwise: an add Trello did not log) or no
+    action of theirs: removed as before; someone else's card member, or a grant: no look."""
+    put = _touched(ON_CARD, ("k1", "member ann"), ADDED)
+    assert decide_undo(CARD, put, resumed=False) == (
+        "drifted",
+        "put back by @benw on 2026-12-02 09:30:00 UTC after this tool's apply: left in place",
+    )
+    assert decide_undo(CARD, put, resumed=True)[0] == "drifted"  # type: ignore[index]
+    removed = _touched(ON_CARD, ("k1", "member ann"), REMOVED)
+    assert decide_undo(CARD, removed, resumed=False) is None
+    assert decide_undo(CARD, _touched(ON_CARD, ("k1", "member zed"), ADDED), resumed=False) is None
+    assert decide_undo(CARD, ON_CARD, resumed=False) is None
+    assert decide_undo(CARD, _touched(OFF_CARD, ("k1", "member ann"), ADDED), resumed=False) == (
+        "not_on_card",
+        "",
+    )
+
+
+def test_apply_leaves_a_member_someone_removed_again_after_the_plan() -> None:
+    """A member the apply would add whom someone removed again (or added) after the plan was
+    made: drifted, with who and when; on the card already: already satisfied as before."""
+    again = _touched(OFF_CARD, ("k1", "member ann"), REMOVED)
+    assert decide_card(CARD, again, resumed=False, grant=None) == (
+        "drifted",
+        "removed again by @benw on 2026-12-02 09:30:00 UTC, after the plan was made: left alone",
+    )
+    added = _touched(OFF_CARD, ("k1", "member ann"), ADDED)
+    assert since_plan(CARD, added) == (
+        "added by @benw on 2026-12-02 09:30:00 UTC, after the plan was made: left alone"
+    )
+    on = _touched(ON_CARD, ("k1", "member ann"), ADDED)
+    assert decide_card(CARD, on, resumed=False, grant=None) == ("already_satisfied", "")
+    assert decide_card(CARD, OFF_CARD, resumed=False, grant=None) is None
+
+
+def test_undo_leaves_a_value_someone_set_back() -> None:
+    """A value that holds what the apply wrote, last set so by someone else (an app for a
+    member too): drifted, naming the value; without such an action it is reverted."""
+    board = value_live(closed=False)
+    put = _touched(board, ("k1", "closed"), BY_APP)
+    assert decide_value_undo(UNARCHIVE, put, resumed=False) == (
+        "drifted",
+        "set back to open by Butler (app, on behalf of @benw) on 2026-12-02 09:30:00 UTC after "
+        "this tool's apply: left in place",
+    )
+    assert decide_value_undo(UNARCHIVE, board, resumed=False) is None
+    nameless = Touch("a9", AT, MemberRef("m1"), "set", "l2")
+    moved = _touched(value_live(list_id="l2", lists={"l1": False, "l2": False}), ("k1", "idList"),
+                     nameless)  # fmt: skip
+    assert kind_of(MOVE.action).decide_undo(MOVE, moved, resumed=False) == (
+        "drifted",
+        'set back to "Next" by m1 on 2026-12-02 09:30:00 UTC after this tool\'s apply: left in '
+        "place",
+    )
+    assert put_back(UNARCHIVE, board) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "target", "types"),
+    [
+        (CARD, ("k1", "member ann"), ("addMemberToCard", "removeMemberFromCard")),
+        (UNARCHIVE, ("k1", "closed"), ("updateCard:closed",)),
+        (MOVE, ("k1", "idList"), ("updateCard:idList",)),
+        (LIST_OPEN, ("l1", "closed"), ("updateList:closed",)),
+        (DESC, ("k1", "desc"), ("updateCard:desc",)),
+        (DUE, ("k1", "due"), ("updateCard",)),
+    ],
+)
+def test_each_kind_names_its_target_and_the_feed_types(
+    change: object, target: tuple[str, str], types: tuple[str, ...]
+) -> None:
+    """A card member: the member on the card, its add and removal; a value: the field, its
+    documented sub-filter where Trello has one (``due`` has none: every ``updateCard``)."""
+    from trello_restore.models import Change
+
+    assert isinstance(change, Change)
+    assert kind_of(change.action).target(change) == (target, types)
+
+
+def test_a_grant_has_no_target() -> None:
+    """Trello's feeds do not list removals from a board: a grant is not looked at."""
+    assert BoardMembership().target(GRANT) is None
+    assert {type(k) for k in (CardMember(), ListClosed(), CardMove(), CardClosed(), CardField())}
+
+
+def _rec(status: Status, at: datetime, cid: str = "c1", op: str = "apply") -> JournalRecord:
+    return JournalRecord(
+        change_id=cid,
+        op=op,  # type: ignore[arg-type]
+        action="add_member_to_card",
+        status=status,
+        board_id="b1",
+        member_id="ann",
+        card_id="k1",
+        at=at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+
+
+def test_own_writes_are_the_journal_spans_of_each_change() -> None:
+    """From ``pending`` to the change's next record, at most ``SLACK`` long; an answer alone
+    (an older journal's ``applied``, an ``undone``) or a ``pending`` never answered: an
+    instant; records that send nothing (``drifted``) and unreadable times: none."""
+    t = AT
+    records = [
+        _rec("pending", t),
+        _rec("applied", t + timedelta(seconds=2)),
+        _rec("pending", t + timedelta(hours=1), op="undo"),
+        _rec("undone", t + timedelta(hours=3), op="undo"),  # settled much later: capped
+        _rec("applied", t, cid="c2"),
+        _rec("drifted", t, cid="c3"),
+        _rec("pending", t, cid="c4"),
+        replace(_rec("applied", t, cid="c5"), at="not a date"),
+    ]
+    assert own_writes(records) == {
+        "c1": [
+            (t, t + timedelta(seconds=2)),
+            (t + timedelta(hours=1), t + timedelta(hours=1) + SLACK),
+        ],
+        "c2": [(t, t)],
+        "c3": [],
+        "c4": [(t, t)],
+    }
+    assert undo_since(records) == t - SLACK
+    assert undo_since([replace(_rec("applied", t), at="2026-12-02T09:30:00")]) is None
+    assert undo_since([]) is None
+
+
+def test_what_counts_as_this_tools_own_write() -> None:
+    """By the journal's account within a span widened by ``SLACK``: the tool's; the same
+    account later (by hand), or anyone else at the same moment: not."""
+    spans = [(AT, AT + timedelta(seconds=1))]
+    mine = _Event(AT + timedelta(seconds=30), "a1", "add", None, "me", "")
+    assert _own(mine, "me", spans)
+    assert _own(replace(mine, date=AT - SLACK), "me", spans)
+    assert not _own(replace(mine, date=AT + timedelta(seconds=1) + SLACK * 2), "me", spans)
+    assert not _own(replace(mine, by="ben"), "me", spans)
+    assert not _own(mine, "me", [])
+
+
+def test_the_last_action_and_the_filter() -> None:
+    """The latest action after ``since`` (ties by id), those the plan rests on passed over;
+    one filter per board, a sub-filter dropped where its whole type is asked."""
+    a = _Event(AT, "a1", "remove", None, "ben", "")
+    b = _Event(AT, "a2", "add", None, "ben", "")
+    c = _Event(AT - timedelta(hours=1), "a0", "add", None, "ben", "")
+    assert _last([b, a, c], AT - timedelta(minutes=1), ()) == b
+    assert _last([b, a, c], AT - timedelta(minutes=1), {"a2"}) == a
+    assert _last([c], AT, ()) is None
+    assert _filter(["updateCard:closed", "updateCard", "updateList:closed"]) == (
+        "updateCard,updateList:closed"
+    )
+    assert _filter(["removeMemberFromCard", "addMemberToCard"]) == (
+        "addMemberToCard,removeMemberFromCard"
+    )

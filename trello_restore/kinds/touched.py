@@ -1,0 +1,85 @@
+"""What the boards' action feeds tell the deciders beyond live state (``touches.py`` reads them
+into ``LiveBoard.touched``): a change's target set since by someone else, not by this tool.
+
+- An apply of a plan that sat: a card member the plan would add whom someone added to or
+  removed from the card after the plan was made (added and removed again on purpose) is
+  ``drifted``, never put back: their decision is newer than the plan (``since_plan``). (A
+  value kind needs no such look: the value the plan expects says whether it changed.)
+- An undo: a member this tool added who is on the card because someone put them back by hand
+  after the apply (removed, then added again: their own decision), or a value someone set back
+  to what the tool wrote, is ``drifted``, left in place: removing it would undo a person's
+  deliberate action, not the tool's (``put_back``).
+
+Pure: each reads the board's ``touched`` and words the reason."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trello_restore.kinds.valuetext import change_lists, show
+from trello_restore.models import Change, ValueChange
+from trello_restore.words import when
+
+if TYPE_CHECKING:
+    from trello_restore.live import LiveBoard, Target, Touch
+
+#: The feeds' action types that change a card's members.
+MEMBER_TYPES = ("addMemberToCard", "removeMemberFromCard")
+#: The sub-filters Trello documents for a field of each update type (trello-api-notes.md §1.1);
+#: a field without one is read with the whole type.
+_SUB_FILTERS = {"updateCard": ("closed", "desc", "idList", "name"), "updateList": ("closed",)}
+
+
+def member_target(c: Change) -> Target:
+    """A card member change's target: the member on the card."""
+    return c.card_id, f"member {c.member.id}"
+
+
+def card_member_target(_kind: object, c: Change) -> tuple[Target, tuple[str, ...]]:
+    """``CardMember.target``: the member on the card, and the feed types that change it."""
+    return member_target(c), MEMBER_TYPES
+
+
+def value_target(c: ValueChange) -> tuple[Target, tuple[str, ...]]:
+    """A value change's target (the card's or list's field) and the feed type that changes it
+    (a documented sub-filter where there is one: ``updateCard:closed``)."""
+    update = "updateList" if c.object_type == "list" else "updateCard"
+    object_id = c.list_id if c.object_type == "list" else c.card_id
+    sub = c.field in _SUB_FILTERS[update]
+    return (object_id, c.field), (f"{update}:{c.field}" if sub else update,)
+
+
+def _touch(c: Change, live: LiveBoard) -> Touch | None:
+    if isinstance(c, ValueChange):
+        return live.touched.get(value_target(c)[0])
+    return live.touched.get(member_target(c))
+
+
+def since_plan(c: Change, live: LiveBoard) -> str | None:
+    """Why a card member an apply would add is ``drifted`` because someone added them to or
+    removed them from the card after the plan was made (``live.touched``: read since the
+    plan's ``created_at``, this tool's own writes of its journal aside), or None."""
+    touch = live.touched.get(member_target(c))
+    if touch is None:
+        return None
+    verb = "removed again" if touch.kind == "remove" else "added"
+    return f"{verb} by {touch.who} on {when(touch.date)}, after the plan was made: left alone"
+
+
+def put_back(c: Change, live: LiveBoard) -> str | None:
+    """Why an undo leaves a change in place (``drifted``) whose target is as this tool wrote it
+    only because someone set it so again after the apply (``live.touched``: the last action on
+    it since the apply is theirs, adding the member or setting the value written), or None."""
+    touch = _touch(c, live)
+    if touch is None:
+        return None
+    if isinstance(c, ValueChange):
+        # The field holds what the tool wrote and its last change is theirs: they set it so.
+        lists = {**change_lists(c), **live.list_names} if c.field == "idList" else None
+        return (
+            f"set back to {show(c.field, c.value, lists)} by {touch.who} on {when(touch.date)} "
+            "after this tool's apply: left in place"
+        )
+    if touch.kind != "add":
+        return None
+    return f"put back by {touch.who} on {when(touch.date)} after this tool's apply: left in place"

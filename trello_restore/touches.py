@@ -1,0 +1,264 @@
+"""Who set a change's target last, from the boards' action feeds: what a live read cannot tell.
+
+Live state says what a card or list holds now, not who put it there. A member this tool added,
+then removed by a colleague and added back by hand (their own decision), is on the card just as
+the tool left it; so is a value set back by hand to what the tool wrote. An undo must leave
+those in place; and an apply of a plan that sat must not put back a member someone removed
+again on purpose after the plan was made. So, for the changes that would be written, each of
+their boards' action feeds is read since a date (an undo: the journal's first apply record,
+less ``SLACK``; an apply: the plan's ``created_at``), filtered to the types that change those
+targets (``ChangeKind.target``), 1000 a page (``fetcher.board_actions``): one request per
+board in the common case, never one per card, never ``/1/members/{id}`` (the actions bring
+their authors' names). The last action on each target, when it is not one of this tool's own
+writes of the journal, goes into its board's ``LiveBoard.touched``, and the kinds' deciders
+decide from it.
+
+What can and cannot be told apart. This tool writes as the token's member, and Trello records
+of a write only its author and its date: not the client, not the key. So an action is taken for
+this tool's own write of a change when its author is the journal's account and its date lies
+within one of that change's writes the journal records (``own_writes``: from its ``pending``
+record to the record of its answer), widened by ``SLACK`` on each side for the two clocks
+(this machine's dates the journal, Trello's the action). Anyone else's action is never taken
+for the tool's. The token's own member acting by hand (the same account in Trello's web page)
+is told apart only by time: within ``SLACK`` of one of the tool's writes of that change it is
+taken for the tool's (and undone as such); later, for a person's, named in the reason (it is
+the token's member). Nor can another journal's writes (a later run of this tool that put the
+member back) be told from that member's own hand: they count as someone else's, and the change
+is left for that run's undo.
+
+Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
+target), and what happened to a card on another board it visited in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from trello_restore.api import TrelloApi
+from trello_restore.errors import BadResponse
+from trello_restore.fetcher import board_actions
+from trello_restore.history import HistoryError, parse_history
+from trello_restore.journal import JournalRecord
+from trello_restore.kinds import kind_of
+from trello_restore.live import LiveBoard, Target, Touch
+from trello_restore.models import Change, FieldValue, MemberRef, ValueChange
+
+__all__ = ["SLACK", "apply_touches", "own_writes", "read_touches", "undo_since", "undo_touches"]
+
+#: How far apart this machine's clock (the journal's dates) and Trello's (the actions') may be,
+#: and so how near one of this tool's writes of a change an action of the token's member must
+#: be to count as that write. Five minutes, as ``run_apply.PLAN_CLOCK_SKEW``: ordinary skew.
+SLACK = timedelta(minutes=5)
+#: When this tool sent one write of a change and when its answer was journaled.
+Span = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class _Event:
+    """One action on a target, as ``Touch`` holds it, before names are known."""
+
+    date: datetime
+    action_id: str
+    kind: Literal["add", "remove", "set"]
+    value: FieldValue
+    by: str
+    app: str
+
+
+def own_writes(records: Iterable[JournalRecord]) -> dict[str, list[Span]]:
+    """Change id → when this tool sent that change's writes, as the journal records them (apply
+    and undo alike): from a ``pending`` record to the change's next record (its answer), at
+    most ``SLACK`` long (an answer journaled much later, e.g. an undo settling a killed apply's
+    write, says nothing of when it was sent); a ``pending`` never answered, and an ``applied``
+    or ``undone`` with no ``pending`` before it (an older journal's), are an instant."""
+    out: dict[str, list[Span]] = {}
+    opened: dict[str, datetime] = {}
+    for r in records:
+        at = _time(r.at)
+        if at is None:
+            continue
+        start = opened.pop(r.change_id, None)
+        spans = out.setdefault(r.change_id, [])
+        if start is not None:
+            spans.append((start, min(max(at, start), start + SLACK)))
+        if r.status == "pending":
+            opened[r.change_id] = at
+        elif start is None and r.status in ("applied", "undone"):
+            spans.append((at, at))
+    for change_id, start in opened.items():
+        out[change_id].append((start, start))
+    return out
+
+
+def undo_since(records: Iterable[JournalRecord]) -> datetime | None:
+    """Where an undo reads the boards' actions from: the journal's first ``apply`` record, less
+    ``SLACK`` (Trello's clock may be behind this machine's); None when it has none."""
+    times = [t for r in records if r.op == "apply" and (t := _time(r.at)) is not None]
+    return min(times) - SLACK if times else None
+
+
+def read_touches(
+    api: TrelloApi,
+    live: Mapping[str, LiveBoard],
+    changes: Iterable[Change],
+    *,
+    since: datetime,
+    account_id: str,
+    records: Iterable[JournalRecord],
+    known: Callable[[Change], Collection[str]] = lambda c: (),
+) -> dict[str, LiveBoard]:
+    """``live`` with each board's ``touched`` set for ``changes`` (those that would be written;
+    a change whose kind has no ``target``, or whose board is gone, is left out): each board's
+    actions since ``since`` (exclusive) of the types that change its changes' targets, in one
+    listing (paged by 1000; uncached), and for each target the last of them unless it is this
+    tool's own write of that change (by ``account_id``, within ``own_writes(records)``,
+    widened by ``SLACK``). ``known``: the ids of a change's actions to pass over (an apply's
+    plan saw them: its evidence). Errors are raised as the live read's are, before any write."""
+    wanted: dict[str, list[tuple[Change, Target]]] = {}
+    types: dict[str, set[str]] = {}
+    for c in changes:
+        board = live.get(c.board_id)
+        aim = kind_of(c.action).target(c)
+        if board is None or board.cards is None or aim is None:
+            continue
+        wanted.setdefault(c.board_id, []).append((c, aim[0]))
+        types.setdefault(c.board_id, set()).update(aim[1])
+    out = dict(live)
+    spans = own_writes(records) if wanted else {}
+    for board_id, targets in sorted(wanted.items()):
+        raw = board_actions(
+            api, board_id, since=since, action_types=_filter(types[board_id]), keep=False
+        )
+        events, names = _events(raw, board_id)
+        touched: dict[Target, Touch] = {}
+        for c, target in targets:
+            last = _last(events.get(target, ()), since, known(c))
+            if last is None or _own(last, account_id, spans.get(c.change_id, ())):
+                continue
+            touched[target] = Touch(
+                action_id=last.action_id,
+                date=last.date,
+                by=names.get(last.by) or MemberRef(last.by),
+                kind=last.kind,
+                value=last.value,
+                app=last.app,
+            )
+        if touched:
+            out[board_id] = replace(live[board_id], touched=touched)
+    return out
+
+
+def apply_touches(
+    api: TrelloApi,
+    live: Mapping[str, LiveBoard],
+    changes: Iterable[Change],
+    *,
+    created_at: datetime,
+    records: Sequence[JournalRecord],
+    account_id: str,
+) -> dict[str, LiveBoard]:
+    """``read_touches`` for an apply of a plan file made at ``created_at``: of the card member
+    changes it has still to make, those whose member is not on the card now (``resolve``:
+    the write would be needed), since the plan was made, passing over the actions the plan
+    rests on (its evidence: Trello's clock may date them a little after ``created_at``). The
+    value kinds are checked by the value the plan expects, which says whether the field
+    changed since (a value set back to it is written: nothing of it is lost). No request
+    when there are none."""
+    would = [
+        c
+        for c in changes
+        if not isinstance(c, ValueChange)
+        and kind_of(c.action).target(c) is not None
+        and c.board_id in live
+        and kind_of(c.action).resolve(c, live[c.board_id])[0] == "not_applied"
+    ]
+    if not would:
+        return dict(live)
+    since = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
+    return read_touches(
+        api, live, would, since=since, account_id=account_id, records=records, known=_evidence
+    )
+
+
+def _evidence(c: Change) -> set[str]:
+    """The ids of the actions a plan's change rests on."""
+    e = c.evidence
+    return {i for i in (e.action_id, e.move_action_id) if i} if e is not None else set()
+
+
+def undo_touches(
+    api: TrelloApi,
+    live: Mapping[str, LiveBoard],
+    items: Iterable[tuple[Change, bool]],
+    records: Sequence[JournalRecord],
+    account_id: str,
+) -> dict[str, LiveBoard]:
+    """``read_touches`` for an undo of the journal whose ``records`` these are: of its changes
+    (``items``: each with whether an earlier undo of it was interrupted) those whose removal
+    live state calls for (``decide_undo``), since the journal's first apply (``undo_since``).
+    No request when there are none: an undo with nothing left to write reads no feed."""
+    since = undo_since(records)
+    would = [
+        c
+        for c, resumed in items
+        if kind_of(c.action).target(c) is not None
+        and c.board_id in live
+        and kind_of(c.action).decide_undo(c, live[c.board_id], resumed=resumed) is None
+    ]
+    if since is None or not would:
+        return dict(live)
+    return read_touches(api, live, would, since=since, account_id=account_id, records=records)
+
+
+def _filter(types: Iterable[str]) -> str:
+    """The feed's one ``filter``: the types asked, a sub-filter (``updateCard:closed``) left
+    out where its whole type is asked too."""
+    items = set(types)
+    return ",".join(sorted(x for x in items if x.partition(":")[0] not in items or ":" not in x))
+
+
+def _events(
+    raw: Sequence[Mapping[str, object]], board_id: str
+) -> tuple[dict[Target, list[_Event]], dict[str, MemberRef]]:
+    """The actions of a board's feed by the target they change, and their authors' names."""
+    try:
+        history = parse_history(raw)
+    except HistoryError as exc:
+        raise BadResponse(
+            f"the API answered board {board_id}'s actions with actions that are not Trello's "
+            f"({exc}): check --api-url / TRELLO_API_URL"
+        ) from None
+    out: dict[Target, list[_Event]] = {}
+    for a in history.member_actions:
+        event = _Event(a.date, a.id, a.kind, None, a.by, a.app)
+        out.setdefault((a.card_id, f"member {a.member_id}"), []).append(event)
+    for f in history.field_updates:
+        event = _Event(f.date, f.id, "set", f.new, f.by, f.app)
+        out.setdefault((f.object_id, f.field), []).append(event)
+    return out, history.members
+
+
+def _last(events: Iterable[_Event], since: datetime, known: Collection[str]) -> _Event | None:
+    """The latest of ``events`` after ``since`` but those ``known`` (by date, ties by id)."""
+    later = [e for e in events if e.date > since and e.action_id not in known]
+    return max(later, key=lambda e: (e.date, e.action_id)) if later else None
+
+
+def _own(event: _Event, account_id: str, spans: Iterable[Span]) -> bool:
+    """Whether ``event`` is taken for one of this tool's writes of the change (module
+    docstring): by the journal's account, within one of its ``spans`` widened by ``SLACK``."""
+    return event.by == account_id and any(
+        start - SLACK <= event.date <= end + SLACK for start, end in spans
+    )
+
+
+def _time(at: str) -> datetime | None:
+    """A journal record's ``at`` as an aware date; None when it does not parse."""
+    try:
+        parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
