@@ -16,7 +16,7 @@ The deciders' tables are ``test_kinds_touched.py``."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +324,32 @@ def test_undo_says_once_that_cards_go_back_into_an_archived_list(
         warned = [x for x in undo.stderr.splitlines() if "archived now" in x]
         assert warned == [f"Warning: {said}"], undo.stderr
     assert all(s.world.cards[c["card"]["id"]].id_list == review.id for c in moves)
+
+
+def test_a_clock_an_hour_apart_from_trellos_is_allowed_for(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trello's clock an hour ahead of this machine's (which dates the journal): the apply's
+    own writes are still told for the tool's (moved by the skew the run's first answer shows),
+    so the undo removes them all but the one a colleague put back by hand (before: every
+    member "put back" by the token's member, nothing removed)."""
+    s = generate(64, 300)
+    s.world.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    sb = sandbox_factory(s, time_scale=100)
+    doc = plan_doc(sb, s, "b")
+    path = tmp_path / "j.jsonl"
+    with api_for(sb) as api, open_journal(doc, path, api) as journal:
+        assert apply_doc(doc, api, journal, fast_options()).exit_code == ExitCode.OK
+    (put,) = _card_changes(doc, 1)
+    colleague = next(m for m in s.world.members.values() if m.id not in (s.mover.id, put[2]))
+    with s.world.lock:
+        s.world.remove_member_from_card(put[1], put[2], colleague.id)
+        back = s.world.add_member_to_card(put[1], put[2], colleague.id)
+    undo = cli_for(sb, monkeypatch)("undo", str(path), "--yes", "--format", "json")
+    assert undo.exit_code == ExitCode.PARTIAL, undo.output
+    summary = json.loads(undo.stdout)
+    cards = [c for c in doc["changes"] if c["action"] == "add_member_to_card"]
+    assert (summary["undo"]["undone"], summary["undo"]["drifted"]) == (len(cards) - 1, 1)
+    (drifted,) = [c for c in summary["changes"] if c["status"] == "drifted"]
+    assert drifted["change_id"] == put[0]
+    assert f"put back by @{colleague.username} on {when(back.date)}" in drifted["error"]

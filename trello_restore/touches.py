@@ -17,14 +17,16 @@ What can and cannot be told apart. This tool writes as the token's member, and T
 of a write only its author and its date: not the client, not the key. So an action is taken for
 this tool's own write of a change when its author is the journal's account and its date lies
 within one of that change's writes the journal records (``own_writes``: from its ``pending``
-record to the record of its answer), widened by ``SLACK`` on each side for the two clocks
-(this machine's dates the journal, Trello's the action). Anyone else's action is never taken
-for the tool's. The token's own member acting by hand (the same account in Trello's web page)
-is told apart only by time: within ``SLACK`` of one of the tool's writes of that change it is
-taken for the tool's (and undone as such); later, for a person's, named in the reason (it is
-the token's member). Nor can another journal's writes (a later run of this tool that put the
-member back) be told from that member's own hand: they count as someone else's, and the change
-is left for that run's undo.
+record to the record of its answer). The journal is dated by this machine's clock and the
+action by Trello's: the journal's times are moved by how far Trello's clock is from this
+machine's now (``_skew``: the ``Date`` of this run's first answer), and widened by ``SLACK`` on
+each side for what that misses (the clock as it was at the apply). Anyone else's action is
+never taken for the tool's. The token's own member acting by hand (the same account in Trello's
+web page) is told apart only by time: within ``SLACK`` of one of the tool's writes of that
+change it is taken for the tool's (and undone as such); later, for a person's, named in the
+reason (it is the token's member). Nor can another journal's writes (a later run of this tool
+that put the member back) be told from that member's own hand: they count as someone else's,
+and the change is left for that run's undo.
 
 Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
 target), and what happened to a card on another board it visited in between.
@@ -108,15 +110,18 @@ def read_touches(
     since: datetime,
     account_id: str,
     records: Iterable[JournalRecord],
-    known: Callable[[Change], Collection[str]] = lambda c: (),
+    passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
 ) -> dict[str, LiveBoard]:
     """``live`` with each board's ``touched`` set for ``changes`` (those that would be written;
     a change whose kind has no ``target``, or whose board is gone, is left out): each board's
     actions since ``since`` (exclusive) of the types that change its changes' targets, in one
     listing (paged by 1000; uncached), and for each target the last of them unless it is this
     tool's own write of that change (by ``account_id``, within ``own_writes(records)``,
-    widened by ``SLACK``). ``known``: the ids of a change's actions to pass over (an apply's
-    plan saw them: its evidence). Errors are raised as the live read's are, before any write."""
+    widened by ``SLACK``). ``since`` and the journal's times are this machine's: they are
+    moved by how far Trello's clock is from it now (``_skew``) before they meet the actions'
+    dates. ``passed_over``: the ids of a change's actions to pass over, and the date (Trello's)
+    at or before which all are (an apply's plan saw them: its evidence). Errors are raised as
+    the live read's are, before any write."""
     wanted: dict[str, list[tuple[Change, Target]]] = {}
     types: dict[str, set[str]] = {}
     for c in changes:
@@ -127,15 +132,23 @@ def read_touches(
         wanted.setdefault(c.board_id, []).append((c, aim[0]))
         types.setdefault(c.board_id, set()).update(aim[1])
     out = dict(live)
-    spans = own_writes(records) if wanted else {}
+    if not wanted:
+        return out
+    skew = _skew(api)
+    spans = {
+        cid: [(start + skew, end + skew) for start, end in found]
+        for cid, found in own_writes(records).items()
+    }
     for board_id, targets in sorted(wanted.items()):
         raw = board_actions(
-            api, board_id, since=since, action_types=_filter(types[board_id]), keep=False
+            api, board_id, since=since + skew, action_types=_filter(types[board_id]), keep=False
         )
         events, names = _events(raw, board_id)
         touched: dict[Target, Touch] = {}
         for c, target in targets:
-            last = _last(events.get(target, ()), since, known(c))
+            known, floor = passed_over(c)
+            after = since + skew if floor is None else max(since + skew, floor)
+            last = _last(events.get(target, ()), after, known)
             if last is None or _own(last, account_id, spans.get(c.change_id, ())):
                 continue
             touched[target] = Touch(
@@ -149,6 +162,16 @@ def read_touches(
         if touched:
             out[board_id] = replace(live[board_id], touched=touched)
     return out
+
+
+def _skew(api: TrelloApi) -> timedelta:
+    """How far Trello's clock is ahead of this machine's (negative: behind), as this run saw
+    it: the ``Date`` of its first answer over the network less this machine's time now. A
+    little low (by the seconds since that answer: whole seconds, and the reads in between),
+    which ``SLACK`` absorbs; 0 before any answer. The journal was dated by this machine's clock
+    (the apply's), which is taken to be as far off then as now."""
+    first = api.first_server_date
+    return first - datetime.now(UTC) if first is not None else timedelta(0)
 
 
 def apply_touches(
@@ -179,14 +202,17 @@ def apply_touches(
         return dict(live)
     since = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
     return read_touches(
-        api, live, would, since=since, account_id=account_id, records=records, known=_evidence
+        api, live, would, since=since, account_id=account_id, records=records, passed_over=_seen
     )
 
 
-def _evidence(c: Change) -> set[str]:
-    """The ids of the actions a plan's change rests on."""
+def _seen(c: Change) -> tuple[set[str], datetime | None]:
+    """The actions a plan's change rests on (its evidence), and its date: the plan saw them and
+    all before them (Trello's clock may date them a little after ``created_at``)."""
     e = c.evidence
-    return {i for i in (e.action_id, e.move_action_id) if i} if e is not None else set()
+    if e is None:
+        return set(), None
+    return {i for i in (e.action_id, e.move_action_id) if i}, e.date
 
 
 def undo_touches(
