@@ -53,12 +53,13 @@ def _blind(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     last: timedelta = timedelta(hours=1),
+    moved: timedelta = timedelta(minutes=8),
 ) -> Blind:
     invoke = cli_for(sb, monkeypatch)
     now = datetime.now(UTC)
     path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - last)
     staffed = _staffed_list(s, "blind", ago=timedelta(hours=3))
-    w, at = s.world, now - timedelta(minutes=8)
+    w, at = s.world, now - moved
     with w.lock:  # a colleague moves the list to a board of their own, 8 minutes ago
         noah = next(m for m in w.members.values() if m.id != s.mover.id)
         private = w.create_board("Own", noah.id, now - timedelta(minutes=9), s.organization.id)
@@ -142,6 +143,29 @@ def test_accepting_the_unreadable_board_records_the_run_and_gives_up_its_removal
     }
     assert "was recorded as the last run" not in night.stderr
     assert _on_card(s, b.lost) == set()  # given up
+
+
+def test_a_move_minutes_before_the_accepting_run_does_not_hold_back_the_next(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The move two minutes before the run that accepts it: the next nightly run's window
+    starts five minutes before that run (``lastrun.OVERLAP``), so it sees the move too, but a
+    move before the recorded run was that run's to see (here: given up), and the nightly is
+    recorded. It held back every later run, each warning "run once with
+    --accept-unreadable-boards", which the user had done."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch, moved=timedelta(minutes=2))
+    _, summary = _run(b, s, ACCEPT)
+    assert summary["last_run"]["accepted_unreadable_boards"] == [b.private]
+    accepted = json.loads(b.path.read_text())["last_run"]
+
+    night, summary = _run(b, s, "-q")
+    since = datetime.fromisoformat(str(summary["since"]).replace("Z", "+00:00"))
+    assert since < b.moved_at  # the window holds the move
+    assert summary["last_run"]["recorded"] is True, summary["last_run"]
+    assert summary["last_run"]["accepted_unreadable_boards"] == []
+    assert "not recorded" not in night.stderr
+    assert json.loads(b.path.read_text())["last_run"] > accepted
 
 
 def test_the_config_key_accepts_and_no_accept_overrides_it(

@@ -30,7 +30,14 @@ from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
-from trello_restore.lastrun import Scope, clock_ahead, covers, is_last_run, read_last_run
+from trello_restore.lastrun import (
+    OVERLAP,
+    Scope,
+    clock_ahead,
+    covers,
+    is_last_run,
+    read_last_run,
+)
 from trello_restore.live import plan_refusals
 from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
 from trello_restore.plan_memo import PlanMemo
@@ -524,7 +531,7 @@ def _make_plan(
             sent, limited = api.requests_sent, api.rate_limited
             trello_started = api.first_server_date
             if req.apply:  # what may be recorded as the last run (a dry run never is)
-                blind = unreadable_in_window(fetched, options.since)  # history: while open
+                blind = unreadable_in_window(fetched, unseen_from(req, options))  # while open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
             logger.warning(
                 "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
@@ -559,7 +566,7 @@ def _make_plan(
         if memo is not None and memo.plan is not None:
             unchecked = tuple(sorted(fetched.unreadable))
         else:
-            blind = unreadable_in_window(fetched, options.since)
+            blind = unreadable_in_window(fetched, unseen_from(req, options))
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
     meta = PlanMeta(
         tool_version=__version__,
@@ -589,6 +596,16 @@ def _make_plan(
         unreadable_in_window=blind,
         unreadable_unchecked=unchecked,
     )
+
+
+def unseen_from(req: PlanRequest, options: PlanOptions) -> datetime:
+    """From when a move to or from a board this account cannot read holds the last run back
+    (``unreadable_in_window``): the window's start, but for ``--since last-run`` the recorded
+    run's own start (the window starts ``OVERLAP`` before it). A move before that was that
+    run's to see: it was recorded with none in its window, or with them given up
+    (``--accept-unreadable-boards``); counted again, a move made minutes before an accepting
+    run would hold back every run after it for good."""
+    return options.since + OVERLAP if req.since_last_run else options.since
 
 
 def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
