@@ -194,27 +194,14 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     elif not ui.confirm(n):
         code, outcome = ExitCode.OK, "declined"
     else:
-        plan = req.plan
-        apply = run.apply_request(
-            result.plan,
-            result.meta,
-            api_url=plan.api_url,
-            # The plan's warnings are said once; with changes on several boards, a board that
-            # refuses the token's writes stops only its own.
-            options=replace(
-                req.options,
-                shown=frozenset(result.warnings),
-                refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
-                fresh_plan=True,  # its plan's read is the state: no actions read since
-            ),
-            state_dir=req.state_dir,
-            journal_dir=req.journal_dir,
+        apply = _apply_request(
+            req,
+            result,
             journal=req.journal,
-            key=plan.key,
-            token=plan.token,
-            read_retries=plan.read_retries,
-            request_timeout=plan.request_timeout,
-            resolve_earlier=True,  # a re-run plans afresh: settle a killed run's writes first
+            # With changes on several boards, a board that refuses the token's writes stops
+            # only its own.
+            refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
+            fresh_plan=True,  # its plan's read is the state: no actions read since
         )
         journal = apply.journal_path
         total = run.plan_outcomes(result.plan)  # one outcome each
@@ -386,23 +373,31 @@ def _settle_earlier(req: OneShotRequest, result: PlanResult) -> None:
     boards = {board_id for board_id, _ in result.meta.boards}
     if not has_open_records(req.journal_dir, boards):
         return
-    plan = req.plan
-    settled = run.settle_earlier(
-        run.apply_request(
-            result.plan,
-            result.meta,
-            api_url=plan.api_url,
-            options=replace(req.options, shown=frozenset(result.warnings)),
-            state_dir=req.state_dir,
-            journal_dir=req.journal_dir,
-            key=plan.key,
-            token=plan.token,
-            read_retries=plan.read_retries,
-            request_timeout=plan.request_timeout,
-            resolve_earlier=True,
-        )
-    )
+    settled = run.settle_earlier(_apply_request(req, result))
     logger.info("settled %s of earlier runs", plural(settled, "interrupted write"))
+
+
+def _apply_request(
+    req: OneShotRequest, result: PlanResult, journal: str | None = None, **options: Any
+) -> run.ApplyRequest:
+    """The apply of the plan just made: the run's options (``options`` set on them; the
+    plan's warnings said once), its credentials and journal, and, since a run again after a
+    kill plans afresh, the killed run's writes settled first (``resolve_earlier``)."""
+    plan = req.plan
+    return run.apply_request(
+        result.plan,
+        result.meta,
+        api_url=plan.api_url,
+        options=replace(req.options, shown=frozenset(result.warnings), **options),
+        state_dir=req.state_dir,
+        journal_dir=req.journal_dir,
+        journal=journal,
+        key=plan.key,
+        token=plan.token,
+        read_retries=plan.read_retries,
+        request_timeout=plan.request_timeout,
+        resolve_earlier=True,
+    )
 
 
 def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:
