@@ -534,7 +534,7 @@ CASES = [
          USAGE, "not a trello-restore journal", "give the journal file apply printed",
          id="journal-only-a-torn-line"),
     case(lambda c: ["undo", c.journal(status="exploded"), "--yes"],
-         USAGE, "line 2 is damaged (unknown status or op", "restore it from a backup",
+         USAGE, "line 2 is damaged (unknown status \"exploded\")", "restore it from a backup",
          id="journal-unknown-status"),
     case(lambda c: ["undo", c.journal({"format_version": 9}), "--yes"],
          USAGE, "journal format 9", "use the same version", id="journal-newer-format"),

@@ -528,7 +528,7 @@ def test_parent_dry_run_and_yes_reach_the_subcommands(tmp_path: Path) -> None:
         assert not [x for x in server.request_log if x.method != "GET"]
         r = runner.invoke(main, ["--since", since, "apply", str(plan)])
         assert r.exit_code == 2
-        assert "--since plan a restore and mean nothing to 'apply'" in r.stderr
+        assert "--since plans a restore and means nothing to 'apply'; drop it" in r.stderr
         assert not [x for x in server.request_log if x.method != "GET"]
         r = runner.invoke(main, ["apply", str(plan)])
         assert r.exit_code == 0, r.output

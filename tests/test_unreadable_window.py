@@ -266,8 +266,10 @@ def test_the_option_before_a_subcommand_is_refused(
 
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
     result = cli_invoker(monkeypatch)(*typed, command, str(tmp_path / "journal.jsonl"))
-    line = one_line_error(result, ExitCode.USAGE, f"mean nothing to '{command}'")
-    assert line.startswith(f"Error: {names} plan a restore"), line
+    # One option "plans … means", several "plan … mean" (it said "plan … mean" for one).
+    verb = "plan a restore and mean" if "," in names else "plans a restore and means"
+    line = one_line_error(result, ExitCode.USAGE, f"{verb} nothing to '{command}'")
+    assert line.startswith(f"Error: {names} {verb}"), line
 
 
 def _dry(b: Blind, s: Scenario, *more: str) -> tuple[Result, list[str]]:

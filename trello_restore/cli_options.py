@@ -240,10 +240,12 @@ def refuse_planning_options(ctx: click.Context, command: str) -> None:
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     ]
     if given:
-        names = ", ".join(given)
+        one = len(given) == 1
+        names = given[0] if one else ", ".join(given)
         raise UsageError(
-            f"{names} plan a restore and mean nothing to '{command}'; drop them (options of "
-            f"'{command}' go after its name, e.g. trello-restore {command} --dry-run FILE)"
+            f"{names} plan{'s' if one else ''} a restore and mean{'s' if one else ''} nothing "
+            f"to '{command}'; drop {'it' if one else 'them'} (options of '{command}' go after "
+            f"its name, e.g. trello-restore {command} --dry-run FILE)"
         )
 
 

@@ -324,6 +324,7 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
+        from trello_restore.live import Refused
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
         from trello_restore.report import change_labels
@@ -364,6 +365,8 @@ def apply_command(
             report = run.run_apply(req, progress)
         except KeyboardInterrupt:
             interrupted(progress, total, req.journal_path, resume, dry_run=dry_run)
+        except Refused as err:  # a write refused: the command that resumes, named
+            raise err.resumed(again) from None
         finally:
             progress.clear()
         labels = change_labels(plan)
@@ -427,6 +430,7 @@ def undo(
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
+        from trello_restore.live import Refused
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
         from trello_restore.report import journal_labels
@@ -487,6 +491,8 @@ def undo(
         progress = cli.progress(n, quiet=quiet, undo=True)
         try:
             report = run_undo(req, progress)
+        except Refused as err:  # a write refused: the command that finishes it, named
+            raise err.resumed(again) from None
         except KeyboardInterrupt:
             progress.clear()
             click.echo(

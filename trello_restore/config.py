@@ -168,8 +168,16 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             f"{ENV_CONFIG} at a TOML file you can read"
         ) from None
     try:
-        doc = load_toml(raw.decode("utf-8").removeprefix("\ufeff"))  # a BOM: Notepad's
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        utf16 = ": it is UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""  # Notepad's
+        raise ConfigError(
+            f"config file {path} is not valid TOML (not UTF-8 text{utf16}); save it as UTF-8 "
+            "(starting from config.example.toml if need be)"
+        ) from None
+    try:
+        doc = load_toml(text.removeprefix("\ufeff"))  # a BOM: Notepad's
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"config file {path} is not valid TOML ({exc}); fix it, starting from "
             "config.example.toml"
@@ -184,8 +192,13 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             )
         for key, value in table.items():
             if key not in known:
+                import difflib
+
+                near = difflib.get_close_matches(key, list(known), n=1)
+                hint = f" (did you mean {section}.{near[0]}?)" if near else ""
                 raise ConfigError(
-                    f"config file {path}: unknown key {section}.{key}; see config.example.toml"
+                    f"config file {path}: unknown key {section}.{key}{hint}; see "
+                    "config.example.toml"
                 )
             kind, description = known[key]
             if (section, key) in _DATE_KEYS and isinstance(value, date):

@@ -27,7 +27,7 @@ import os
 import shlex
 import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -177,7 +177,7 @@ class Journal:
     @classmethod
     def _of_plan(cls, path: Path, digest: str) -> Self:
         """The journal at ``path`` (read), refused when it is another plan's."""
-        journal = cls.read(path)
+        journal = cls.read(path, op="apply")
         if journal.header.plan_digest != digest:
             raise InputFileError(
                 f"{path} is the journal of another plan; pass a different --journal or "
@@ -250,15 +250,17 @@ class Journal:
             raise InputFileError(_cannot_create(path, exc)) from None
 
     @classmethod
-    def read(cls, path: Path) -> Self:
-        """Read a journal without opening it for writing."""
+    def read(cls, path: Path, *, op: Op = "undo") -> Self:
+        """Read a journal without opening it for writing; ``op``: the command reading it (what
+        to do about a file that is no journal: ``_GIVE_JOURNAL``)."""
+        give = _GIVE_JOURNAL[op]
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputFileError(f"{path}: no such journal; give the path apply printed") from None
         except UnicodeDecodeError:
             raise InputFileError(
-                f"{path} is not a trello-restore journal (not UTF-8 text); {_GIVE_JOURNAL}"
+                f"{path} is not a trello-restore journal (not UTF-8 text); {give}"
             ) from None
         except OSError as exc:
             raise InputFileError(
@@ -272,26 +274,30 @@ class Journal:
         if not complete:
             if text.strip():
                 raise InputFileError(
-                    f"{path} is not a trello-restore journal (it holds no complete line); "
-                    f"{_GIVE_JOURNAL}"
+                    f"{path} is not a trello-restore journal (it holds no complete line); {give}"
                 )
-            raise InputFileError(f"{path} is empty: not a trello-restore journal; {_GIVE_JOURNAL}")
+            raise InputFileError(f"{path} is empty: not a trello-restore journal; {give}")
         if torn:
             logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
         try:
             first = load_json(complete[0][1])
-            if first.get("type") != "header" or first.get("format") != FORMAT:
-                raise ValueError("no header")
-            if first.get("format_version") != FORMAT_VERSION:
-                raise InputFileError(
-                    f"{path} was written by another trello-restore (journal format "
-                    f"{first.get('format_version')}); use the same version to read it"
-                )
-            header = JournalHeader(**{k: v for k, v in first.items() if k != "type"})
-        except InputFileError:
-            raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InputFileError(_not_a_journal(path, text, exc)) from None
+        except ValueError as exc:
+            raise InputFileError(_not_a_journal(path, text, exc, give)) from None
+        head = first if isinstance(first, dict) else {}
+        if head.get("type") != "header" or head.get("format") != FORMAT:
+            raise InputFileError(_not_a_journal(path, text, None, give))
+        if first.get("format_version") != FORMAT_VERSION:
+            raise InputFileError(
+                f"{path} was written by another trello-restore (journal format "
+                f"{first.get('format_version')}); use the same version to read it"
+            )
+        raw = {k: v for k, v in first.items() if k != "type"}
+        wrong = _fields_wrong(raw, JournalHeader)
+        if wrong is not None:
+            raise InputFileError(
+                f"{path}: its header is damaged ({wrong}); restore it from a backup"
+            )
+        header = JournalHeader(**raw)
         records = []
         for number, line in complete[1:]:
             try:
@@ -536,24 +542,46 @@ def write_failed(
     )
 
 
-def _record(raw: dict[str, Any]) -> JournalRecord:
-    if raw.get("status") not in STATUSES or raw.get("op") not in ("apply", "undo"):
-        raise ValueError(f"unknown status or op in {raw!r:.80}")
-    if not known(raw.get("action")):
-        raise ValueError(f"unknown action in {raw!r:.80}")
+def _record(raw: object) -> JournalRecord:
+    """A record line's JSON value as a record; ValueError saying what is wrong with it (a
+    field missing or unknown, or which field holds what value it may not)."""
+    if not isinstance(raw, dict):
+        raise ValueError("not a record: a JSON object is expected")
+    wrong = _fields_wrong(raw, JournalRecord)
+    if wrong is not None:
+        raise ValueError(wrong)
+    checks = {"op": raw["op"] in ("apply", "undo"), "status": raw["status"] in STATUSES}
+    for name, ok in (*checks.items(), ("action", known(raw["action"]))):
+        if not ok:
+            value = json.dumps(raw[name], ensure_ascii=False)
+            raise ValueError(f"unknown {name} {value[:40]}{'…' if len(value) > 40 else ''}")
     values = raw.get("values")
     if values is not None and not (
         isinstance(values, dict) and {"field", "seen", "written", "object_id"} <= set(values)
     ):
-        raise ValueError(f"values without field, seen and written in {raw!r:.80}")
+        raise ValueError("its values lack field, seen, written or object_id")
     return JournalRecord(**raw)
 
 
-#: What to do about a file that is not a journal (for undo, and for apply's --journal).
-_GIVE_JOURNAL = "give the journal file apply printed (or another --journal PATH to apply)"
+def _fields_wrong(raw: dict[str, Any], kind: type[Any]) -> str | None:
+    """What keeps ``raw`` from being a ``kind`` (a dataclass of the journal): the fields it
+    lacks, else one it does not know; None when neither."""
+    names = [f.name for f in fields(kind)]
+    need = [f.name for f in fields(kind) if f.default is f.default_factory is MISSING]
+    missing = [n for n in need if n not in raw]
+    if missing:
+        return f"no {', '.join(missing)} field{'s' if len(missing) > 1 else ''}"
+    unknown = sorted(str(k) for k in raw if k not in names)
+    return f"an unknown field, {unknown[0][:40]}" if unknown else None
 
 
-def _not_a_journal(path: Path, text: str, exc: Exception) -> str:
+#: What to do about a file that is not a journal, by the command that read it (undo: one it
+#: was given; apply: its plan's journal, or the one --journal names).
+_GIVE_JOURNAL = {"undo": "give the journal file apply printed"}
+_GIVE_JOURNAL["apply"] = "restore it from a backup, or pass another --journal PATH"
+
+
+def _not_a_journal(path: Path, text: str, exc: ValueError | None, give: str) -> str:
     """Why ``path``, whose first line is no journal header, is not a journal: a plan file (one
     JSON document with the plan's format marker) is named as one, anything else as damaged."""
     from trello_restore.planfile import FORMAT as PLAN_FORMAT  # planfile imports this module
@@ -572,9 +600,13 @@ def _not_a_journal(path: Path, text: str, exc: Exception) -> str:
             f"{path} is a plan file, not a journal: give the journal apply printed for it "
             "(trello-restore undo JOURNAL); a plan is applied with trello-restore apply PLAN"
         )
+    why = (
+        f"its first line is not JSON: {json_problem(exc, line=False)}"
+        if isinstance(exc, json.JSONDecodeError)
+        else "its first line is not a journal header"
+    )
     return (
-        f"{path} is not a trello-restore journal or is damaged ({exc}); it was not changed: "
-        f"{_GIVE_JOURNAL}"
+        f"{path} is not a trello-restore journal or is damaged ({why}); it was not changed: {give}"
     )
 
 

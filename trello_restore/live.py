@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from trello_restore.api import TrelloApi
@@ -40,8 +41,10 @@ __all__ = [
     "GOES_ON",
     "LiveBoard",
     "Located",
+    "Refused",
     "Target",
     "Touch",
+    "admin_fix",
     "answered",
     "deactivated_members",
     "foreseen_refusal",
@@ -159,6 +162,7 @@ def read_live(
     lists_of: Iterable[str] = (),
     fields_of: Iterable[str] = (),
     readers: int = 1,
+    op: str = "apply",
 ) -> dict[str, LiveBoard]:
     """One fresh listing of each board's cards (paged; with the value kinds' fields, ``desc``,
     ``due``, …, on the boards in ``fields_of``, else only what the member kinds read) and of
@@ -172,7 +176,7 @@ def read_live(
     A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
     error (auth, unreachable) is raised before anything is written, a refusal to read a board
     (``PermissionDenied``) as one line naming the token's member and the board (``names``:
-    board id → name, for that message)."""
+    board id → name, for that message; ``op``: the run's, ``apply`` or ``undo``)."""
     out: dict[str, LiveBoard] = {}
     with_lists, with_fields = set(lists_of), set(fields_of)
     pool = (
@@ -190,7 +194,7 @@ def read_live(
                 out[board_id] = LiveBoard(board_id, None, {}, gone)
             except PermissionDenied as err:
                 name = (names or {}).get(board_id, "")
-                raise refusal(api, board_id, name, err, wrote=False) from None
+                raise refusal(api, board_id, name, err, wrote=False, op=op) from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -395,14 +399,44 @@ def refusal_warning(
     return (
         f"{where}: the token's member {who} is {what}, so Trello {will} {changes} that would "
         f"be {'undone' if op == 'undo' else 'applied'} there "
-        f"({stops or f'an {op} stops at the first refused, exit 3'}); ask a board admin to "
-        f"make {user} a normal member of that board"
-        + (
-            " (an undo runs as the account that applied)"
-            if op == "undo"
-            else ", or plan again with the token of a member who can edit it"
-        )
+        f"({stops or f'an {op} stops at the first refused, exit 3'}); "
+        f"{admin_fix(user, ms, why=False)}{_other_token(op, ', or ')}"
     )
+
+
+def admin_fix(user: str, ms: Membership | None, *, known: bool = True, why: bool = True) -> str:
+    """What lets the token's member ``user`` change a board, from their membership there
+    (``ms``; None: none; ``known`` False: not read): an observer made a normal member, a
+    deactivated member reactivated, someone not a member added; with ``why``, what their
+    membership is, in brackets."""
+    if not known:
+        return f"ask a board admin to add {user} to that board (or to reactivate them there)"
+    if ms is None:
+        fix, state = f"ask a board admin to add {user} to that board", "not a member of it"
+    elif ms.deactivated:
+        fix, state = f"ask a board admin to reactivate {user} on that board", "deactivated there"
+    elif ms.unconfirmed:
+        fix = f"have {user} accept their invitation to that board"
+        state = "invited, not yet a member"
+    elif ms.member_type == "observer":
+        fix = f"ask a board admin to make {user} a normal member of that board"
+        state = "an observer of it"
+    else:  # an active member who may write: not a membership Trello refused
+        return (
+            f"{user} is a{'n' if ms.member_type[:1] in 'aeiou' else ''} {ms.member_type} "
+            "member of that board, so ask a board admin what else keeps them from changing it"
+        )
+    if ms is not None and ms.member_type == "observer" and not ms.active:
+        fix += " as a normal member"
+    return f"{fix} (they are {state})" if why else fix
+
+
+def _other_token(op: str, lead: str) -> str:
+    """The other way out, after ``lead``: another token to plan with; none for an undo, which
+    runs as the account that applied."""
+    if op == "undo":
+        return " (an undo runs as the account that applied: no other token will do)"
+    return f"{lead}plan again with the token of a member who can edit it"
 
 
 def foreseen_refusals(
@@ -413,7 +447,8 @@ def foreseen_refusals(
     observer) or may (not a member) refuse (``foreseen_refusal``), named as its changes name it."""
     writes, names = _per_board(changes)
     for board_id, count in sorted(writes.items()):
-        line = foreseen_refusal(api, board_id, names[board_id], live[board_id], count, op=op)
+        name = names[board_id] or live[board_id].name  # an undo's changes may hold no names
+        line = foreseen_refusal(api, board_id, name, live[board_id], count, op=op)
         if line is not None:
             logger.warning("%s", line)
 
@@ -455,11 +490,18 @@ def _per_board(changes: Iterable[Change]) -> tuple[dict[str, int], dict[str, str
     return writes, names
 
 
-def refused_boards_line(me: MemberRef | None, refused: Iterable[tuple[str, str, str, int]]) -> str:
+def refused_boards_line(
+    me: MemberRef | None,
+    refused: Iterable[tuple[str, str, str, int]],
+    *,
+    elsewhere: int | None = None,
+    journal: Path | None = None,
+) -> str:
     """The one line that ends a one-step run that went on past boards refusing the token's
     member ``me`` a write (``refused``: each board's id, name, what Trello answered and how
-    many of its changes were not written): which boards, that the rest went on, that the run
-    is not the last run, and what to do."""
+    many of its changes were not written): which boards, what became of the others'
+    (``elsewhere``: how many changes were written on them; None: no other board had changes),
+    the ``journal``, that the run is not the last run, and what to do."""
     boards = [
         f"{quote_name(name) if name else board_id}{f' ({said})' if said else ''}"
         for board_id, name, said, _ in refused
@@ -469,11 +511,17 @@ def refused_boards_line(me: MemberRef | None, refused: Iterable[tuple[str, str, 
     who = f"{user} ({shown_name(me.full_name)})" if me is not None and me.full_name else user
     one = len(boards) == 1
     where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
+    if elsewhere is None:
+        others = "no other board had changes to write"
+    elif elsewhere == 0:
+        others = "none of the other boards' changes was written either (see the summary)"
+    else:
+        others = "the other boards' changes were written as the summary says"
     return (
         f"Trello refused to let the token's member{f' {who}' if who else ''} change {where}: "
         f"{left} of {'its' if one else 'their'} changes were not written (nothing more was "
-        "sent there after the refusal); the other boards' changes were written as the summary "
-        "says, and this run is not recorded as the last run. Ask a board admin to make "
+        f"sent there after the refusal{f'; journal {journal}' if journal else ''}); {others}, "
+        f"and this run is not recorded as the last run. Ask a board admin to make "
         f"{user or 'the member'} a normal member of {'that board' if one else 'those boards'}, "
         "then run the same command again (a --since last-run run covers this window again); "
         f"or restore {'it' if one else 'them'} with the token of a member who can edit "
@@ -487,37 +535,75 @@ def answered(err: ApiError) -> str:
     return " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
 
 
+#: Where a refusal of a write says what to run again (``Refused.resumed`` names it).
+_SAME = "the same command"
+
+
+class Refused(PermissionDenied):
+    """Trello refusing the token's member a write to a board (``refusal``), whose message says
+    to run ``_SAME`` again: ``resumed`` names the command itself (apply's, undo's)."""
+
+    def __init__(self, head: str, tail: str, status: int | None, trello_error: str) -> None:
+        super().__init__(f"{head}{_SAME}{tail}", status, trello_error)
+        self._parts = (head, tail)
+
+    def resumed(self, command: str) -> PermissionDenied:
+        """The same message with ``command`` where it says the same command."""
+        head, tail = self._parts
+        return PermissionDenied(f"{head}{command}{tail}", self.status, self.trello_error)
+
+
 def refusal(
-    api: TrelloApi, board_id: str, board_name: str, err: ApiError, *, wrote: bool
+    api: TrelloApi,
+    board_id: str,
+    board_name: str,
+    err: ApiError,
+    *,
+    wrote: bool,
+    op: str = "apply",
+    journal: Path | None = None,
 ) -> PermissionDenied:
     """The one-line error for Trello refusing the token's member a board: who the member is
-    (``members/me``, already read), which board (by name: ``board_name``, else one read of the
-    board's name, else its id), and what to do. ``wrote``: the refusal answered a write (the
-    journal then holds what was done), not a read."""
+    (``members/me``, already read), which board (by name: ``board_name``, else read), and
+    what to do, as their membership there asks (``admin_fix``). ``wrote``: the refusal
+    answered a write (a ``Refused``: the ``journal`` then holds what was done, and the
+    board's memberships are read to tell what to do), not a read (the board cannot be read,
+    so neither can its memberships). ``op``: the run's, ``apply`` or ``undo``."""
+    me_id = ""
     try:
         me = api.me()
-        user = f"@{me['username']}" if me.get("username") else str(me["id"])
+        me_id = str(me["id"])
+        user = f"@{me['username']}" if me.get("username") else me_id
         who = f"{user} ({shown_name(str(me['fullName']))})" if me.get("fullName") else user
     except ApiError:
         user = who = "the token's member"
-    if not board_name:
+    memberships: dict[str, Membership] | None = None
+    if wrote:
+        try:
+            memberships, _, _, name, _ = _read_state(api, board_id, lists=False)
+            board_name = board_name or name
+        except ApiError:
+            memberships = None
+    elif not board_name:
         try:
             raw = api.get(f"boards/{board_id}", {"fields": "name"})
             board_name = str(raw.get("name") or "") if isinstance(raw, dict) else ""
         except ApiError:
             board_name = ""
     board = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
-    said = answered(err)
-    verb, after = (
-        ("change", "nothing more was sent, and what was done is in the journal")
-        if wrote
-        else ("read", "nothing was written")
+    said = f" ({answered(err)})" if answered(err) else ""
+    known = memberships is not None and bool(me_id)
+    fix = admin_fix(user, (memberships or {}).get(me_id), known=known)
+    fix = fix[:1].upper() + fix[1:]
+    other = _other_token(op, "; or ")
+    if not wrote:
+        head = f"Trello refused to let the token's member {who} read {board}{said}; nothing "
+        head += f"was written. {fix}, then run "
+        return PermissionDenied(f"{head}{_SAME} again{other}", err.status, err.trello_error)
+    where = f" {journal}" if journal is not None else ""
+    head = (
+        f"Trello refused to let the token's member {who} change {board}{said}; nothing more "
+        f"was sent, and what was done is in the journal{where}. {fix}, then run "
     )
-    return PermissionDenied(
-        f"Trello refused to let the token's member {who} {verb} {board}"
-        f"{f' ({said})' if said else ''}; {after}. Ask a board admin to make {user} a normal "
-        "member of that board (or to reactivate them), then run the same command again to "
-        "resume; or plan again with the token of a member who can edit it",
-        err.status,
-        err.trello_error,
-    )
+    tail = f" again to {'finish' if op == 'undo' else 'resume'}{other}"
+    return Refused(head, tail, err.status, err.trello_error)

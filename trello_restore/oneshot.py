@@ -421,9 +421,12 @@ def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[
 def refused_line(result: PlanResult, report: ApplyReport) -> str:
     """The one line that ends a run that went on past boards refusing its writes."""
     boards = refused_boards(result, report)
+    others = [o for o in report.outcomes if o.board_id not in report.refused]
     return live.refused_boards_line(
         result.meta.account,
         [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
+        elsewhere=sum(o.status == "applied" for o in others) if others else None,
+        journal=report.journal_path,
     )
 
 

@@ -281,7 +281,7 @@ def _existing_journal(path: Path, digest: str) -> Journal | None:
     """The plan's journal read-only (for a dry run), or None when there is none yet."""
     if not path.exists():
         return None
-    journal = Journal.read(path)
+    journal = Journal.read(path, op="apply")
     if journal.header.plan_digest != digest:
         raise InputFileError(
             f"{path} is the journal of another plan; pass a different --journal or "

@@ -566,8 +566,15 @@ class Runner:
                     self._halt()
                     self._finish(item, "failed", err, uncertain=maybe_sent)
                     if isinstance(err, PermissionDenied):
+                        journal = self.journal.path if self.journal is not None else None
                         raise refusal(
-                            self.api, item.board_id, item.board_name, err, wrote=True
+                            self.api,
+                            item.board_id,
+                            item.board_name,
+                            err,
+                            wrote=True,
+                            op=self.op,
+                            journal=journal,
                         ) from None
                     raise
                 self._open_gate(item)

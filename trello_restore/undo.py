@@ -77,6 +77,7 @@ from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
 from trello_restore.touches import undo_touches
+from trello_restore.words import plural
 
 __all__ = [
     "FOUND",
@@ -349,7 +350,11 @@ def undo_journal(
         _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
-            api, boards, lists_of=_list_boards(looked_at), fields_of=_field_boards(looked_at)
+            api,
+            boards,
+            lists_of=_list_boards(looked_at),
+            fields_of=_field_boards(looked_at),
+            op="undo",
         )
         live = locate_cards(api, live, _cards_to_locate(looked_at))
         settled, unknown = _resolve_all(open_, live)
@@ -530,9 +535,9 @@ def resolve_earlier_journals(
                     journal.append_many(settled)
                 count += len(settled)
                 logger.info(
-                    "%s: %d interrupted writes of an earlier run resolved from live state",
+                    "%s: %s of an earlier run resolved from live state",
                     earlier.path,
-                    len(settled),
+                    plural(len(settled), "interrupted write"),
                 )
                 for r, why in unknown:
                     logger.warning("%s: %s", earlier.path, _cannot_tell(r, why))
