@@ -258,3 +258,15 @@ def test_a_change_whose_undo_failed_and_found_again_stays_for_the_next_undo(
     assert undone.exit_code == ExitCode.OK, undone.output
     assert last_line(undone) == f"Summary: {run.n} {run.word}, 0 failed."
     run.settled()
+
+
+def test_the_applied_again_line_counts_one_change_in_plain_words() -> None:
+    """One change undone and made again: "1 of its changes", "reverts it" (it said "1 of its
+    change")."""
+    from trello_restore.applier import applied_again
+    from trello_restore.journal import JournalRecord
+
+    one = [JournalRecord("c-1", "undo", "add_member_to_card", "undone", "b", "m", "c")]
+    line = applied_again(one, Path("j.jsonl"), dry_run=False)
+    assert "(1 of its changes; an undo of the journal reverts it again)" in line
+    assert "would make 1 of its changes again" in applied_again(one, Path("j"), dry_run=True)

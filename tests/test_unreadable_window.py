@@ -53,13 +53,13 @@ def _blind(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     last: timedelta = timedelta(hours=1),
-    moved: timedelta = timedelta(minutes=8),
+    moved_ago: timedelta = timedelta(minutes=8),
 ) -> Blind:
     invoke = cli_for(sb, monkeypatch)
     now = datetime.now(UTC)
     path, recorded = nightly_ran(sb, s, tmp_path, monkeypatch, now - last)
     staffed = _staffed_list(s, "blind", ago=timedelta(hours=3))
-    w, at = s.world, now - moved
+    w, at = s.world, now - moved_ago
     with w.lock:  # a colleague moves the list to a board of their own, 8 minutes ago
         noah = next(m for m in w.members.values() if m.id != s.mover.id)
         private = w.create_board("Own", noah.id, now - timedelta(minutes=9), s.organization.id)
@@ -154,7 +154,7 @@ def test_a_move_minutes_before_the_accepting_run_does_not_hold_back_the_next(
     recorded. It held back every later run, each warning "run once with
     --accept-unreadable-boards", which the user had done."""
     s = scenario
-    b = _blind(sb, s, tmp_path, monkeypatch, moved=timedelta(minutes=2))
+    b = _blind(sb, s, tmp_path, monkeypatch, moved_ago=timedelta(minutes=2))
     _, summary = _run(b, s, ACCEPT)
     assert summary["last_run"]["accepted_unreadable_boards"] == [b.private]
     accepted = json.loads(b.path.read_text())["last_run"]

@@ -319,7 +319,7 @@ def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool)
         day = when(datetime.fromisoformat(at))
     except ValueError:
         day = at
-    n = f"{len(undone)} of its change{'s' if len(undone) != 1 else ''}"
+    n = f"{len(undone)} of its changes"
     if dry_run:
         return f"this plan was undone on {day} (journal {path}); applying it would make {n} again"
     undo = "them" if len(undone) != 1 else "it"
