@@ -212,11 +212,15 @@ def test_a_journal_that_fails_during_undo_stops_it_and_the_same_undo_finishes_it
     before = snapshot(sb.world)
     assert invoke("apply", str(plan), "--journal", str(journal), *RUN).exit_code == ExitCode.OK
     writes = _writes(sb)
-    full = DiskFull(journal, after=len(Journal.read(journal).records) // 4)
+    full = DiskFull(journal, after=1)  # the undo's second fsync: early, whatever the batching
     monkeypatch.setattr(os, "fsync", full)
     undo = ("undo", str(journal), "--include-board-memberships", *RUN)
     _assert_stopped(invoke(*undo), journal, sb, writes, "undo write", "run the same undo again")
-    assert snapshot(sb.world) != before
+    # Left for the same undo: changes not undone yet, or undone with no outcome on record (the
+    # world may be back already, when the records that failed were the last writes' answers).
+    from trello_restore.undo import undoable
+
+    assert undoable(Journal.read(journal).records)
     full.on = False
     r = invoke(*undo)
     assert r.exit_code == ExitCode.OK, r.output
