@@ -9,9 +9,10 @@ the environment: the caller passes credentials and directories in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,36 +301,22 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     earlier journals' interrupted writes on the plan's boards are resolved, the journal is
     opened (resumed, or created by the first outcome) and the engine runs.
     A dry run reads an existing journal but writes none."""
-    from trello_restore.applier import apply_plan, check_plan_target
+    from trello_restore.applier import apply_plan
 
-    meta = _with_digest(req.plan, req.meta)  # once: a plan just made is hashed here, not twice
-    digest = meta.digest
-    # Offline, or made for another API URL: refused before any request (members/me would send
-    # the credentials to an API the plan was not made for).
-    check_plan_target(meta, req.api_url)
-    started = time.monotonic()
-    with _open_api(
-        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
-    ) as api:
-        sent, limited = api.requests_sent, api.rate_limited
-        # Every request of the run under one limiter from the first (members/me) on: one the
-        # limiter did not send would read, in Trello's count, as another client's for a window.
-        api.use_limiter(req.options.make_limiter())
-        me = api.me()
-        account_id = str(me["id"])
-        check_plan_target(meta, req.api_url, account_id, str(me.get("username") or ""))
+    with _checked_session(req) as session:
+        api, meta = session.api, session.meta
         aged = plan_age_warning(meta.created_at, req.clock())
         if aged is not None:
             logger.warning("%s", aged)
         if req.earlier_journals is not None and not req.options.dry_run:
             _resolve_earlier(req, meta, api, req.earlier_journals)
         if req.options.dry_run:
-            journal = _existing_journal(req.journal_path, digest)
+            journal = _existing_journal(req.journal_path, meta.digest)
         else:
             header = JournalHeader(
-                plan_digest=digest,
+                plan_digest=meta.digest,
                 api_url=req.api_url,
-                account_id=account_id,
+                account_id=session.account_id,
                 created_at=timestamp(),
             )
             # Created by its first outcome: a run that cannot start leaves no journal.
@@ -338,7 +325,7 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             report = apply_plan(
                 req.plan, meta, api, journal, req.options, progress, lock_dir=req.lock_dir
             )
-            return _whole_run(report, api, sent, limited, started)
+            return _whole_run(report, api, session.sent, session.limited, session.started)
         finally:
             if journal is not None:
                 journal.close()
@@ -366,19 +353,48 @@ def settle_earlier(req: ApplyRequest) -> int:
     settle, from live state, the open records earlier journals in ``req.earlier_journals``
     have on the plan's boards, after the same checks (the plan's target, the token's
     account), under the same limiter, with no journal of its own; how many were settled."""
+    if req.earlier_journals is None:
+        return 0
+    with _checked_session(req) as session:
+        return _resolve_earlier(req, session.meta, session.api, req.earlier_journals)
+
+
+@dataclass(frozen=True)
+class _Session:
+    """An API session whose token's account the plan was checked against (``_checked_session``),
+    and what ``_whole_run`` counts from: the requests and 429s before its first, its start."""
+
+    api: TrelloApi
+    meta: PlanMeta
+    account_id: str
+    sent: int
+    limited: int
+    started: float
+
+
+@contextlib.contextmanager
+def _checked_session(req: ApplyRequest) -> Iterator[_Session]:
+    """The session of an apply (``run_apply``, ``settle_earlier``): the plan's target checked
+    before any request (not an offline plan, same API URL: ``members/me`` would send the
+    credentials to an API the plan was not made for), every request under the run's limiter
+    from the first (``members/me``) on (one the limiter did not send would read, in Trello's
+    count, as another client's for a window), and the token's account checked (the plan's)
+    before anything is written. ``meta`` carries the plan's digest, computed once (a plan just
+    made is hashed here, not twice)."""
     from trello_restore.applier import check_plan_target
 
     meta = _with_digest(req.plan, req.meta)
     check_plan_target(meta, req.api_url)
-    if req.earlier_journals is None:
-        return 0
+    started = time.monotonic()
     with _open_api(
         req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
     ) as api:
+        sent, limited = api.requests_sent, api.rate_limited
         api.use_limiter(req.options.make_limiter())
         me = api.me()
-        check_plan_target(meta, req.api_url, str(me["id"]), str(me.get("username") or ""))
-        return _resolve_earlier(req, meta, api, req.earlier_journals)
+        account_id = str(me["id"])
+        check_plan_target(meta, req.api_url, account_id, str(me.get("username") or ""))
+        yield _Session(api, meta, account_id, sent, limited, started)
 
 
 # -------------------------------------------------------------------------------------- undo
