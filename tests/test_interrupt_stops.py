@@ -65,6 +65,22 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def _planned(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, str], Path, Path]:
+    """The sandbox's environment (set in this process too), the scenario's restore planned
+    into ``plan.json`` over the command line, and where its journal goes."""
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
+    made = CliRunner().invoke(
+        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
+    )
+    assert made.exit_code == 0, made.output
+    return env, plan, journal
+
+
 @pytest.fixture(name="scenario")
 def scenario_fixture() -> Scenario:
     """A small incident scenario."""
@@ -82,14 +98,7 @@ def test_ctrl_c_while_writes_wait_for_the_limiter(
     it; the journal settles the writes that never went; running it again applies the rest,
     none twice."""
     sb = sandbox_factory(scenario, latency_ms=20, token_limit=10_000, key_limit=10_000)
-    env = trello_env(sb.base_url, sb.key, sb.token)
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
-    made = CliRunner().invoke(
-        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
-    )
-    assert made.exit_code == 0, made.output
+    env, plan, journal = _planned(sb, scenario, tmp_path, monkeypatch)
     card_changes = json.loads(plan.read_text())["summary"]["card_changes"]
     want = _expected(scenario)
     start = len(sb.server.request_log)
@@ -158,14 +167,7 @@ def test_ctrl_c_counts_the_writes_answered_after_it(
     them, and its line counts them once they are answered and journaled (it counted only the
     outcomes reported before Ctrl-C, fewer than the journal then held)."""
     sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
-    env = trello_env(sb.base_url, sb.key, sb.token)
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
-    made = CliRunner().invoke(
-        main, [*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)]
-    )
-    assert made.exit_code == 0, made.output
+    env, plan, journal = _planned(sb, scenario, tmp_path, monkeypatch)
     args = ["apply", str(plan), "--journal", str(journal), "--workers", "4"]
     if op == "undo":
         applied = CliRunner().invoke(main, args)
