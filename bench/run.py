@@ -70,7 +70,7 @@ from trello_restore.run import (  # noqa: E402
     make_plan,
     run_apply,
 )
-from trello_restore.runner import ApplyReport  # noqa: E402
+from trello_restore.runner_types import ApplyReport  # noqa: E402
 from trello_restore.sandbox import truth as truth_module  # noqa: E402
 from trello_restore.sandbox.scenario import Scenario, generate  # noqa: E402
 from trello_restore.sandbox.server import RequestRecord, SandboxOptions, SandboxServer  # noqa: E402

@@ -22,7 +22,7 @@ from trello_restore.report import (
     render_text,
     summary_line,
 )
-from trello_restore.runner import ChangeOutcome
+from trello_restore.runner_types import ChangeOutcome
 
 from .test_planfile import real_plan
 from .test_planfile_v2 import META as V2_META

@@ -36,7 +36,8 @@ from trello_restore.limiter import RateLimiter
 from trello_restore.models import Change, MemberRef
 from trello_restore.planfile import plan_digest, plan_from_dict
 from trello_restore.run import apply_options, apply_request, run_apply
-from trello_restore.runner import ApplyOptions, Runner
+from trello_restore.runner import Runner
+from trello_restore.runner_types import ApplyOptions
 from trello_restore.sandbox.scenario import generate
 
 from .applykit import api_for, plan_doc

@@ -67,14 +67,8 @@ from trello_restore.live import (
 from trello_restore.locks import apply_lock, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.runner import (
-    SKIPPED_DONE,
-    ApplyOptions,
-    ApplyReport,
-    Breaker,
-    ChangeOutcome,
-    Runner,
-)
+from trello_restore.runner import Breaker, Runner
+from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import apply_touches
 from trello_restore.words import when
 

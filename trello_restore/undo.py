@@ -75,7 +75,8 @@ from trello_restore.kinds import (
 from trello_restore.live import LiveBoard, foreseen_refusals, locate_cards, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
-from trello_restore.runner import ApplyOptions, ApplyReport, ChangeOutcome, Runner
+from trello_restore.runner import Runner
+from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
 from trello_restore.words import plural
 
