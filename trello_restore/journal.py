@@ -14,7 +14,8 @@ Reading is read-only and tolerant of a torn last line (a crash or a full disk mi
 ignored with a warning, and the first append of the next run that writes removes it (see
 ``Journal._drop_torn_tail`` for why that is safe). Any other damage is an ``InputFileError``.
 Once an append fails (``JournalWriteError``: a full disk, a failing device), every later append
-of that journal fails too, without touching the file: nothing more may be sent.
+of that journal fails too, without touching the file: nothing more may be sent. What the journal
+says of each of these is ``journal_errors.py``'s.
 """
 
 from __future__ import annotations
@@ -24,20 +25,26 @@ import errno
 import json
 import logging
 import os
-import shlex
 import threading
 from collections.abc import Iterable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.journal_errors import (
+    GIVE_JOURNAL,
+    cannot_create,
+    damaged_line,
+    fields_wrong,
+    not_a_journal,
+    write_failed,
+)
 from trello_restore.kinds import known
 from trello_restore.models import Change, ValueChange
 from trello_restore.parsing import load_json
-from trello_restore.words import BOM, json_problem
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +199,10 @@ class Journal:
         try:
             private_dirs(path.parent)
         except OSError as exc:
-            raise InputFileError(_cannot_create(path, exc)) from None
+            raise InputFileError(cannot_create(path, exc)) from None
         if not os.access(path.parent, os.W_OK | os.X_OK):
             denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-            raise InputFileError(_cannot_create(path, denied))
+            raise InputFileError(cannot_create(path, denied))
 
     def catch_up(self) -> None:
         """Under the plan's locks, before the apply reads what is done: a deferred journal
@@ -241,19 +248,19 @@ class Journal:
         try:
             private_dirs(path.parent)
         except OSError as exc:
-            raise InputFileError(_cannot_create(path, exc)) from None
+            raise InputFileError(cannot_create(path, exc)) from None
         try:
             write_atomic(path, line, prefix=".journal-", suffix="", exclusive=True)
         except FileExistsError:
             raise
         except OSError as exc:
-            raise InputFileError(_cannot_create(path, exc)) from None
+            raise InputFileError(cannot_create(path, exc)) from None
 
     @classmethod
     def read(cls, path: Path, *, op: Op = "undo") -> Self:
         """Read a journal without opening it for writing; ``op``: the command reading it (what
-        to do about a file that is no journal: ``_GIVE_JOURNAL``)."""
-        give = _GIVE_JOURNAL[op]
+        to do about a file that is no journal: ``journal_errors.GIVE_JOURNAL``)."""
+        give = GIVE_JOURNAL[op]
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -282,17 +289,17 @@ class Journal:
         try:
             first = load_json(complete[0][1])
         except ValueError as exc:
-            raise InputFileError(_not_a_journal(path, text, exc, give)) from None
+            raise InputFileError(not_a_journal(path, text, exc, give)) from None
         head = first if isinstance(first, dict) else {}
         if head.get("type") != "header" or head.get("format") != FORMAT:
-            raise InputFileError(_not_a_journal(path, text, None, give))
+            raise InputFileError(not_a_journal(path, text, None, give))
         if first.get("format_version") != FORMAT_VERSION:
             raise InputFileError(
                 f"{path} was written by another trello-restore (journal format "
                 f"{first.get('format_version')}); use the same version to read it"
             )
         raw = {k: v for k, v in first.items() if k != "type"}
-        wrong = _fields_wrong(raw, JournalHeader)
+        wrong = fields_wrong(raw, JournalHeader)
         if wrong is not None:
             raise InputFileError(
                 f"{path}: its header is damaged ({wrong}); restore it from a backup"
@@ -303,7 +310,7 @@ class Journal:
             try:
                 records.append(_record(load_json(line)))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise InputFileError(_damaged_line(path, number, exc)) from None
+                raise InputFileError(damaged_line(path, number, exc)) from None
         return cls(path, header, records)
 
     def _start_appending(self) -> None:
@@ -512,42 +519,12 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_failed(
-    path: Path, exc: OSError, *, sent: int | None = None, op: Op = "apply"
-) -> JournalWriteError:
-    """The one line for a journal that cannot be written: which, why, what was sent (``sent``:
-    the writes this run sent, when the caller counted them; each has its ``pending`` record in
-    the journal, as none is sent before) and what to do. Running the same command again
-    resumes: the journal holds everything up to the failure (a torn last line is removed by
-    that run, ``Journal._drop_torn_tail``)."""
-    why = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free space on its disk"
-    else:
-        fix = "fix what keeps it from being written"
-    if sent is None:
-        done = "nothing more was sent to Trello"
-    elif sent == 0:
-        done = "nothing was sent to Trello"
-    else:
-        writes = f"{sent} {'undo ' if op == 'undo' else ''}write{'s were' if sent != 1 else ' was'}"
-        done = f"{writes} sent to Trello, each recorded there before it went, and no more"
-    then = "run the same command again to resume"
-    if op == "apply" and sent:
-        then += f", or reverse what was sent with trello-restore undo {shlex.quote(str(path))}"
-    elif op == "undo":
-        then = "run the same undo again to finish it"
-    return JournalWriteError(
-        f"cannot write the journal {path} ({why}), so the run stopped: {done}; {fix}, then {then}"
-    )
-
-
 def _record(raw: object) -> JournalRecord:
     """A record line's JSON value as a record; ValueError saying what is wrong with it (a
     field missing or unknown, or which field holds what value it may not)."""
     if not isinstance(raw, dict):
         raise ValueError("not a record: a JSON object is expected")
-    wrong = _fields_wrong(raw, JournalRecord)
+    wrong = fields_wrong(raw, JournalRecord)
     if wrong is not None:
         raise ValueError(wrong)
     checks = {"op": raw["op"] in ("apply", "undo"), "status": raw["status"] in STATUSES}
@@ -561,85 +538,6 @@ def _record(raw: object) -> JournalRecord:
     ):
         raise ValueError("its values lack field, seen, written or object_id")
     return JournalRecord(**raw)
-
-
-def _fields_wrong(raw: dict[str, Any], kind: type[Any]) -> str | None:
-    """What keeps ``raw`` from being a ``kind`` (a dataclass of the journal): the fields it
-    lacks, else one it does not know; None when neither."""
-    names = [f.name for f in fields(kind)]
-    need = [f.name for f in fields(kind) if f.default is f.default_factory is MISSING]
-    missing = [n for n in need if n not in raw]
-    if missing:
-        return f"no {', '.join(missing)} field{'s' if len(missing) > 1 else ''}"
-    unknown = sorted(str(k) for k in raw if k not in names)
-    return f"an unknown field, {unknown[0][:40]}" if unknown else None
-
-
-#: What to do about a file that is not a journal, by the command that read it (undo: one it
-#: was given; apply: its plan's journal, or the one --journal names).
-_GIVE_JOURNAL = {"undo": "give the journal file apply printed"}
-_GIVE_JOURNAL["apply"] = "restore it from a backup, or pass another --journal PATH"
-
-
-def _not_a_journal(path: Path, text: str, exc: ValueError | None, give: str) -> str:
-    """Why ``path``, whose first line is no journal header, is not a journal: a plan file (one
-    JSON document with the plan's format marker) is named as one, anything else as damaged."""
-    from trello_restore.planfile import FORMAT as PLAN_FORMAT  # planfile imports this module
-
-    if text.startswith(BOM):  # this tool writes none: a text editor saved it
-        return (
-            f"{path} starts with a byte order mark (BOM), which a text editor adds on saving: "
-            "this tool writes none; save it as UTF-8 without a BOM (it was not changed)"
-        )
-    try:
-        doc = load_json(text)
-    except ValueError:
-        doc = None
-    if isinstance(doc, dict) and doc.get("format") == PLAN_FORMAT:
-        return (
-            f"{path} is a plan file, not a journal: give the journal apply printed for it "
-            "(trello-restore undo JOURNAL); a plan is applied with trello-restore apply PLAN"
-        )
-    why = (
-        f"its first line is not JSON: {json_problem(exc, line=False)}"
-        if isinstance(exc, json.JSONDecodeError)
-        else "its first line is not a journal header"
-    )
-    return (
-        f"{path} is not a trello-restore journal or is damaged ({why}); it was not changed: {give}"
-    )
-
-
-def _damaged_line(path: Path, number: int, exc: Exception) -> str:
-    """A record line that cannot be read: which line of the file, and what to do. Deleting it
-    loses little: every write is journaled ``pending`` before it is sent, and apply and undo
-    settle an open or missing outcome from the boards' live state; only a change that line
-    alone recorded (a ``pending`` write whose outcome was never journaled) is forgotten."""
-    why = (
-        f"not JSON: {json_problem(exc, line=False)}"
-        if isinstance(exc, json.JSONDecodeError)
-        else exc
-    )
-    return (
-        f"{path}: line {number} is damaged ({why}); the journal was not changed: restore it "
-        "from a backup, or delete that line and run the command again (a change another line "
-        "records too is settled from the board's live state; one only that line recorded "
-        "counts as never sent)"
-    )
-
-
-def _cannot_create(path: Path, exc: OSError) -> str:
-    # mkdir says "File exists" when a folder on the path is a file: say what is really wrong.
-    why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
-    return (
-        f"cannot create the journal {path} ({why}); check the state directory "
-        "(TRELLO_RESTORE_HOME) or pass --journal PATH"
-    )
-
-
-def _not_a_dir(path: Path) -> bool:
-    """Whether a folder on ``path``'s way is a regular file (so no directory can be made)."""
-    return any(p.exists() and not p.is_dir() for p in path.parents)
 
 
 def journal_path(state_dir: Path, plan_digest: str) -> Path:

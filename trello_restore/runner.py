@@ -55,7 +55,8 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names, write_failed
+from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names
+from trello_restore.journal_errors import write_failed
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.live import answered, refusal
@@ -195,7 +196,7 @@ class Runner:
 
     def _journal_failed(self, err: JournalWriteError) -> JournalWriteError:
         """The journal could not be written: the one line that says so, with the writes this
-        run sent (``journal.write_failed``)."""
+        run sent (``journal_errors.write_failed``)."""
         if self.journal is None or self.journal.failed is None:
             return err
         return write_failed(self.journal.path, self.journal.failed, sent=self._sent, op=self.op)

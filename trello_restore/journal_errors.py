@@ -1,0 +1,130 @@
+"""What the journal (``journal.py``) says when it cannot be created, read or written: each
+way in one line naming the file, what is wrong with it and what to do (``cannot_create``,
+``not_a_journal``, ``damaged_line``, and ``write_failed``, the ``JournalWriteError`` that stops
+a run); ``fields_wrong`` says which field keeps a header or a record line from being one, and
+``GIVE_JOURNAL`` what to do about a file that is no journal, by the command that read it."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shlex
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trello_restore.errors import JournalWriteError
+from trello_restore.parsing import load_json
+from trello_restore.words import BOM, json_problem
+
+if TYPE_CHECKING:
+    from trello_restore.journal import Op
+
+
+def write_failed(
+    path: Path, exc: OSError, *, sent: int | None = None, op: Op = "apply"
+) -> JournalWriteError:
+    """The one line for a journal that cannot be written: which, why, what was sent (``sent``:
+    the writes this run sent, when the caller counted them; each has its ``pending`` record in
+    the journal, as none is sent before) and what to do. Running the same command again
+    resumes: the journal holds everything up to the failure (a torn last line is removed by
+    that run, ``journal.Journal._drop_torn_tail``)."""
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space on its disk"
+    else:
+        fix = "fix what keeps it from being written"
+    if sent is None:
+        done = "nothing more was sent to Trello"
+    elif sent == 0:
+        done = "nothing was sent to Trello"
+    else:
+        writes = f"{sent} {'undo ' if op == 'undo' else ''}write{'s were' if sent != 1 else ' was'}"
+        done = f"{writes} sent to Trello, each recorded there before it went, and no more"
+    then = "run the same command again to resume"
+    if op == "apply" and sent:
+        then += f", or reverse what was sent with trello-restore undo {shlex.quote(str(path))}"
+    elif op == "undo":
+        then = "run the same undo again to finish it"
+    return JournalWriteError(
+        f"cannot write the journal {path} ({why}), so the run stopped: {done}; {fix}, then {then}"
+    )
+
+
+def fields_wrong(raw: dict[str, Any], kind: type[Any]) -> str | None:
+    """What keeps ``raw`` from being a ``kind`` (a dataclass of the journal): the fields it
+    lacks, else one it does not know; None when neither."""
+    names = [f.name for f in fields(kind)]
+    need = [f.name for f in fields(kind) if f.default is f.default_factory is MISSING]
+    missing = [n for n in need if n not in raw]
+    if missing:
+        return f"no {', '.join(missing)} field{'s' if len(missing) > 1 else ''}"
+    unknown = sorted(str(k) for k in raw if k not in names)
+    return f"an unknown field, {unknown[0][:40]}" if unknown else None
+
+
+#: What to do about a file that is not a journal, by the command that read it (undo: one it
+#: was given; apply: its plan's journal, or the one --journal names).
+GIVE_JOURNAL = {"undo": "give the journal file apply printed"}
+GIVE_JOURNAL["apply"] = "restore it from a backup, or pass another --journal PATH"
+
+
+def not_a_journal(path: Path, text: str, exc: ValueError | None, give: str) -> str:
+    """Why ``path``, whose first line is no journal header, is not a journal: a plan file (one
+    JSON document with the plan's format marker) is named as one, anything else as damaged."""
+    from trello_restore.planfile import FORMAT as PLAN_FORMAT  # planfile imports journal
+
+    if text.startswith(BOM):  # this tool writes none: a text editor saved it
+        return (
+            f"{path} starts with a byte order mark (BOM), which a text editor adds on saving: "
+            "this tool writes none; save it as UTF-8 without a BOM (it was not changed)"
+        )
+    try:
+        doc = load_json(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and doc.get("format") == PLAN_FORMAT:
+        return (
+            f"{path} is a plan file, not a journal: give the journal apply printed for it "
+            "(trello-restore undo JOURNAL); a plan is applied with trello-restore apply PLAN"
+        )
+    why = (
+        f"its first line is not JSON: {json_problem(exc, line=False)}"
+        if isinstance(exc, json.JSONDecodeError)
+        else "its first line is not a journal header"
+    )
+    return (
+        f"{path} is not a trello-restore journal or is damaged ({why}); it was not changed: {give}"
+    )
+
+
+def damaged_line(path: Path, number: int, exc: Exception) -> str:
+    """A record line that cannot be read: which line of the file, and what to do. Deleting it
+    loses little: every write is journaled ``pending`` before it is sent, and apply and undo
+    settle an open or missing outcome from the boards' live state; only a change that line
+    alone recorded (a ``pending`` write whose outcome was never journaled) is forgotten."""
+    why = (
+        f"not JSON: {json_problem(exc, line=False)}"
+        if isinstance(exc, json.JSONDecodeError)
+        else exc
+    )
+    return (
+        f"{path}: line {number} is damaged ({why}); the journal was not changed: restore it "
+        "from a backup, or delete that line and run the command again (a change another line "
+        "records too is settled from the board's live state; one only that line recorded "
+        "counts as never sent)"
+    )
+
+
+def cannot_create(path: Path, exc: OSError) -> str:
+    # mkdir says "File exists" when a folder on the path is a file: say what is really wrong.
+    why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
+    return (
+        f"cannot create the journal {path} ({why}); check the state directory "
+        "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+    )
+
+
+def _not_a_dir(path: Path) -> bool:
+    """Whether a folder on ``path``'s way is a regular file (so no directory can be made)."""
+    return any(p.exists() and not p.is_dir() for p in path.parents)
