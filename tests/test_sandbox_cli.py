@@ -112,16 +112,20 @@ def test_serve_prints_a_token_per_member_to_act_as_a_colleague() -> None:
     """``--member-tokens`` adds a ``TRELLO_TOKEN_<USERNAME>`` line for each member, by username;
     with the printed key, each token is that member's (``members/me``), and what it writes is
     logged as that member's action, the way a colleague's change between a plan and its apply
-    looks to the tool. The seed's world is unchanged by the tokens (same ids as without)."""
+    looks to the tool. The seed's world is unchanged by the tokens (same ids as without). The
+    last line, ``TRELLO_TOKEN_READ_ONLY``, is the printed token's member's without write access:
+    it reads, and Trello refuses its writes."""
     world = scenario_module.generate(seed=2, cards=20).world
     usernames = sorted(m.username for m in world.members.values())
     with _start_serve("--seed", "2", "--cards", "20", "--member-tokens") as proc:
         try:
-            lines = _read_lines(proc, 3 + len(usernames))
+            lines = _read_lines(proc, 4 + len(usernames))
             url, key = (line.split("=", 1)[1] for line in lines[:2])
-            names = [line.split("=", 1)[0] for line in lines[3:]]
+            names = [line.split("=", 1)[0] for line in lines[3:-1]]
             assert names == [f"TRELLO_TOKEN_{u.upper()}" for u in usernames]
-            tokens = dict(zip(usernames, (ln.split("=", 1)[1] for ln in lines[3:]), strict=True))
+            tokens = dict(zip(usernames, (ln.split("=", 1)[1] for ln in lines[3:-1]), strict=True))
+            name, read_only = lines[-1].split("=", 1)
+            assert name == "TRELLO_TOKEN_READ_ONLY"
             with requests.Session() as s:
                 for username, token in tokens.items():
                     header = {
@@ -154,6 +158,23 @@ def test_serve_prints_a_token_per_member_to_act_as_a_colleague() -> None:
                 assert acts[0]["memberCreator"]["username"] == colleague
                 same = s.get(url + f"/boards/{board.id}", headers=header, timeout=30).json()
                 assert same["id"] == board.id  # the seed's ids
+                header = {
+                    "Authorization": f'OAuth oauth_consumer_key="{key}", oauth_token="{read_only}"'
+                }
+                me = s.get(url + "/members/me", headers=header, timeout=30).json()
+                mover = s.get(
+                    url + "/members/me",
+                    headers={
+                        "Authorization": f'OAuth oauth_consumer_key="{key}", '
+                        f'oauth_token="{lines[2].split("=", 1)[1]}"'
+                    },
+                    timeout=30,
+                ).json()
+                assert me["id"] == mover["id"]
+                r = s.put(
+                    url + f"/cards/{card.id}", params={"name": "x"}, headers=header, timeout=30
+                )
+                assert (r.status_code, r.text) == (401, "unauthorized permission requested")
         finally:
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=30)

@@ -186,7 +186,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     "--member-tokens",
     is_flag=True,
     help="Also print a token for every member (TRELLO_TOKEN_<USERNAME>=…), to act as a "
-    "colleague (with curl) between a plan, its apply and its undo.",
+    "colleague (with curl) between a plan, its apply and its undo, and TRELLO_TOKEN_READ_ONLY=…: "
+    "the mover's token made without write access (Trello refuses its writes).",
 )
 def serve(
     host: str,
@@ -254,7 +255,7 @@ def serve(
     click.echo(f"TRELLO_API_KEY={scenario.key}")
     click.echo(f"TRELLO_TOKEN={scenario.token}")
     if member_tokens:
-        _echo_member_tokens(scenario.world)
+        _echo_member_tokens(scenario.world, scenario.world.tokens[scenario.token])
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     if second_damage and scenario.second_damage_at and scenario.culprit:
@@ -287,7 +288,7 @@ def _serve_workspace(
     click.echo(f"TRELLO_API_KEY={ws.key}")
     click.echo(f"TRELLO_TOKEN={ws.token}")
     if member_tokens:
-        _echo_member_tokens(ws.world)
+        _echo_member_tokens(ws.world, ws.world.tokens[ws.token])
     sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     first = ws.first_incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -300,16 +301,21 @@ def _serve_workspace(
     _serve_until_stopped(server)
 
 
-def _echo_member_tokens(world: World) -> None:
+def _echo_member_tokens(world: World, mover: str) -> None:
     """``--member-tokens``: a sandbox token for each member, ``TRELLO_TOKEN_<USERNAME>=…`` (the
-    username upper-cased, other characters than letters and digits as ``_``), by username. The
-    tokens are random (not from the seed: the world's id sequence, and so every id the sandbox
-    gives later, stays the seed's); the printed key goes with each."""
+    username upper-cased, other characters than letters and digits as ``_``), by username, and
+    a read-only token of ``mover`` (the printed ``TRELLO_TOKEN``'s member),
+    ``TRELLO_TOKEN_READ_ONLY=…``. The tokens are random (not from the seed: the world's id
+    sequence, and so every id the sandbox gives later, stays the seed's); the printed key goes
+    with each."""
     for member in sorted(world.members.values(), key=lambda m: m.username):
         token = "ATTA" + secrets.token_hex(30)
         world.tokens[token] = member.id
         name = re.sub(r"[^A-Z0-9]", "_", member.username.upper())
         click.echo(f"TRELLO_TOKEN_{name}={token}")
+    read_only = "ATTA" + secrets.token_hex(30)
+    world.add_read_only_token(mover, read_only)
+    click.echo(f"TRELLO_TOKEN_READ_ONLY={read_only}")
 
 
 def _serve_until_stopped(server: SandboxServer) -> None:

@@ -422,9 +422,14 @@ def admin_fix(user: str, ms: Membership | None, *, known: bool = True, why: bool
         fix = f"ask a board admin to make {user} a normal member of that board"
         state = "an observer of it"
     else:  # an active member who may write: not a membership Trello refused
+        # Trello answers a token without write access as it answers a member without rights
+        # (trello-api-notes.md §4), and its authorize page makes such a token unless asked.
         return (
             f"{user} is a{'n' if ms.member_type[:1] in 'aeiou' else ''} {ms.member_type} "
-            "member of that board, so ask a board admin what else keeps them from changing it"
+            "member of that board, so the token is likely read-only (Trello makes one unless "
+            "asked for scope=read,write): make a token of theirs with read and write access "
+            "(see the README's Usage) and use it, or else ask a board admin what keeps them from "
+            "changing it"
         )
     if ms is not None and ms.member_type == "observer" and not ms.active:
         fix += " as a normal member"
@@ -496,12 +501,15 @@ def refused_boards_line(
     *,
     elsewhere: int | None = None,
     journal: Path | None = None,
+    memberships: Mapping[str, Membership | None] | None = None,
 ) -> str:
     """The one line that ends a one-step run that went on past boards refusing the token's
     member ``me`` a write (``refused``: each board's id, name, what Trello answered and how
     many of its changes were not written): which boards, what became of the others'
     (``elsewhere``: how many changes were written on them; None: no other board had changes),
-    the ``journal``, that the run is not the last run, and what to do."""
+    the ``journal``, that the run is not the last run, and what to do: what fits the member's
+    membership of each board as the plan read it (``memberships``, by board id; a board not
+    in it: not read), ``admin_fix``'s, said once when it is the same for every board."""
     boards = [
         f"{quote_name(name) if name else board_id}{f' ({said})' if said else ''}"
         for board_id, name, said, _ in refused
@@ -521,12 +529,37 @@ def refused_boards_line(
         f"Trello refused to let the token's member{f' {who}' if who else ''} change {where}: "
         f"{left} of {'its' if one else 'their'} changes were not written (nothing more was "
         f"sent there after the refusal{f'; journal {journal}' if journal else ''}); {others}, "
-        f"and this run is not recorded as the last run. Ask a board admin to make "
-        f"{user or 'the member'} a normal member of {'that board' if one else 'those boards'}, "
+        f"and this run is not recorded as the last run. "
+        f"{_refused_fix(user or 'the member', refused, memberships)}, "
         "then run the same command again (a --since last-run run covers this window again); "
         f"or restore {'it' if one else 'them'} with the token of a member who can edit "
         f"{'it' if one else 'them'}"
     )
+
+
+def _refused_fix(
+    user: str,
+    refused: Iterable[tuple[str, str, str, int]],
+    memberships: Mapping[str, Membership | None] | None,
+) -> str:
+    """What lets ``user`` change the ``refused`` boards (``refused_boards_line``), capitalised:
+    ``admin_fix`` of their membership of each (not known without ``memberships``, or for a
+    board not in it); once for all when it is the same, else each after its board."""
+    known = memberships or {}
+    fixes = {
+        quote_name(name) if name else board_id: admin_fix(
+            user, known.get(board_id), known=board_id in known, why=False
+        )
+        for board_id, name, _, _ in refused
+    }
+    texts = set(fixes.values())
+    if len(texts) == 1:
+        (fix,) = texts
+        if len(fixes) > 1:
+            fix = fix.replace("that board", "those boards")
+    else:
+        fix = "; ".join(f"for {board}, {text}" for board, text in fixes.items())
+    return fix[:1].upper() + fix[1:]
 
 
 def answered(err: ApiError) -> str:

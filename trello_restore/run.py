@@ -39,7 +39,14 @@ from trello_restore.lastrun import (
     read_last_run,
 )
 from trello_restore.live import plan_refusals
-from trello_restore.models import RESTORE_KINDS, MemberRef, Plan, PlanOptions, RestoreKind
+from trello_restore.models import (
+    RESTORE_KINDS,
+    MemberRef,
+    Membership,
+    Plan,
+    PlanOptions,
+    RestoreKind,
+)
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
 from trello_restore.planner import build_plan
@@ -214,6 +221,9 @@ class PlanResult:
     #: read that cards moved to or from at any time (``Fetched.unreadable``), whose moves'
     #: dates it did not look at (ids); () otherwise.
     unreadable_unchecked: tuple[str, ...] = ()
+    #: The token's member's membership of each board the plan read (None: not a member), by
+    #: board id: what a refusal of its writes asks for (``live.refused_boards_line``).
+    account_memberships: Mapping[str, Membership | None] = field(default_factory=dict)
 
 
 def build_request(
@@ -579,12 +589,14 @@ def _make_plan(
     )
     if memo is not None:
         memo.keep(plan, meta, fetched)
+    mine: dict[str, Membership | None] = {}
     if account is not None:
         # Boards whose writes Trello will or may refuse the token's member, from the
         # memberships just read: said before anything is written (not kept in the plan file,
         # whose ``apply`` says it from its own read).
         members = {b: board.memberships for b, board in fetched.state.boards.items()}
         warnings += plan_refusals(plan.changes, members, account)
+        mine = {b: ms.get(account.id) for b, ms in members.items()}
     return PlanResult(
         plan=plan,
         meta=meta,
@@ -595,6 +607,7 @@ def _make_plan(
         trello_started=trello_started,
         unreadable_in_window=blind,
         unreadable_unchecked=unchecked,
+        account_memberships=mine,
     )
 
 

@@ -44,7 +44,14 @@ from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from trello_restore.sandbox.endpoints import HANDLERS as _HANDLERS
-from trello_restore.sandbox.endpoints import MEMBERS_LIMITED, ROUTES, Call, Route, match
+from trello_restore.sandbox.endpoints import (
+    MEMBERS_LIMITED,
+    ROUTES,
+    Call,
+    Route,
+    match,
+    unauthorized,
+)
 from trello_restore.sandbox.ratelimit import Limits, RateLimiter
 from trello_restore.sandbox.world import TrelloError, World, not_found
 
@@ -525,6 +532,10 @@ class SandboxServer:
             return _json_response(429, decision.rejection, rate_headers)
         if body_error is not None:
             return _error_response(body_error, rate_headers)
+        if route.method != "GET" and token in self.world.read_only_tokens:
+            # A token made with scope=read: Trello refuses its writes as it does a member's
+            # without rights (trello-api-notes.md §4: "token lacks rights").
+            return _error_response(unauthorized(), rate_headers)
         params = {k: v for k, v in (query | body).items() if k not in ("key", "token")}
         call = Call(self.world, member_id, path_params, params, options.id_cursor)
         fault, apply_first = self._fault(route.method != "GET")

@@ -405,6 +405,9 @@ class World:
         #: API keys and tokens: token -> member id.
         self.api_keys: set[str] = set()
         self.tokens: dict[str, str] = {}
+        #: Tokens made without write access (``scope=read``, Trello's default on its authorize
+        #: page): every write of theirs is refused, 401 ``unauthorized permission requested``.
+        self.read_only_tokens: set[str] = set()
         self._last = datetime(1970, 1, 1, tzinfo=UTC)
         self._short_links: dict[str, str] = {}
         self._id_short: dict[str, int] = {}
@@ -561,6 +564,11 @@ class World:
         self.api_keys.add(key)
         self.tokens[token] = member_id
         return key, token
+
+    def add_read_only_token(self, member_id: str, token: str) -> None:
+        """Issue ``token`` for a member without write access (``read_only_tokens``)."""
+        self.tokens[token] = member_id
+        self.read_only_tokens.add(token)
 
     def add_organization(self, name: str, display_name: str, at: datetime) -> Organization:
         """Create a workspace."""

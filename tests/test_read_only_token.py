@@ -1,0 +1,128 @@
+"""A token made without write access, and what a refusal asks for on each board.
+
+Trello's authorize page makes a read-only token unless asked for ``scope=read,write``, and
+Trello refuses such a token's writes exactly as it refuses a member without rights (401
+``unauthorized permission requested``, trello-api-notes.md §4). The plan reads fine; the first
+write is refused. The advice used to be "ask a board admin what else keeps them from changing
+it" for a member who is a normal member of the board: the token is the likely cause, and the
+line now says so and how to make one that can write.
+
+A one-step run that went on past several refusing boards told the member to be made "a normal
+member of those boards" whatever their membership of each; it now says what fits each board
+(from the memberships the plan read), once when it is the same for all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from trello_restore.errors import ExitCode
+from trello_restore.journal import Journal
+from trello_restore.live import refused_boards_line
+from trello_restore.models import MemberRef, Membership
+from trello_restore.sandbox.scenario import Scenario
+
+from .conftest import Sandbox, configless_cli, one_line_error
+from .test_cron import _on_card
+from .test_refused_board import WRITES, _args, _setup
+from .truthcheck import incident_since
+
+Invoke = Callable[..., Result]
+
+
+def _read_only(s: Scenario) -> None:
+    """The scenario's token (the mover's, the tests' credentials) loses its write access."""
+    with s.world.lock:
+        s.world.read_only_tokens.add(s.token)
+
+
+def _members_now(s: Scenario) -> dict[str, frozenset[str]]:
+    with s.world.lock:
+        return {c.id: frozenset(c.id_members) for c in s.world.cards.values()}
+
+
+def test_a_read_only_token_plans_then_its_apply_says_the_token_is_the_likely_cause(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scenario
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    _read_only(s)
+    plan = tmp_path / "plan.json"
+    dry = invoke(
+        "--board", s.team.id, "--since", incident_since(s), "--dry-run", "-q",
+        "--plan-out", str(plan),
+    )  # fmt: skip
+    assert dry.exit_code == 0, dry.output  # reading is allowed
+    assert json.loads(plan.read_text())["changes"]
+    before, start = _members_now(s), len(sb.server.request_log)
+    journal = tmp_path / "j.jsonl"
+
+    r = invoke("apply", str(plan), "--journal", str(journal), "-q")
+
+    user = f"@{s.mover.username}"
+    line = one_line_error(
+        r,
+        ExitCode.AUTH,
+        " (HTTP 401 unauthorized permission requested); nothing more was sent",
+        f"{user} is an admin member of that board, so the token is likely read-only (Trello "
+        "makes one unless asked for scope=read,write): make a token of theirs with read and "
+        "write access (see the README's Usage) and use it, or else ask a board admin",
+        f"then run trello-restore apply {plan} --journal {journal} again to resume",
+    )
+    # The board whose first write was answered first (the plan has changes on both).
+    assert any(f'change board "{b.name}" (' in line for b in (s.team, s.archive)), line
+    writes = [x for x in sb.server.request_log[start:] if x.method in WRITES]
+    # The first write to a board goes alone; refused, nothing more is sent (the other board's
+    # first, sent alongside, may have been refused too).
+    assert [x.status for x in writes] in ([401], [401, 401]), [(x.method, x.path) for x in writes]
+    assert _members_now(s) == before
+    records = Journal.read(journal).records
+    statuses = [r.status for r in records]
+    assert statuses.count("failed") == len(writes), statuses
+    assert "applied" not in statuses, statuses
+
+    # With write access (the same member's new token), the same command finishes the job.
+    with s.world.lock:
+        s.world.read_only_tokens.clear()
+    done = invoke("apply", str(plan), "--journal", str(journal), "-q")
+    assert done.exit_code == ExitCode.PARTIAL, done.output  # the plan's blocked changes
+    assert "0 failed" in done.output
+    assert _members_now(s) != before
+
+
+def test_a_nightly_run_with_a_read_only_token_says_so_once_for_both_boards(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scenario
+    invoke, _, _, team_lost, archive_lost = _setup(sb, s, tmp_path, monkeypatch)
+    _read_only(s)
+    r = invoke(*_args(s, "--yes", "--format", "json", "-q"))
+    assert r.exit_code == ExitCode.AUTH, r.output
+    (error,) = [x for x in r.stderr.splitlines() if x.startswith("Error: ")]
+    assert "change 2 boards" in error
+    assert error.count("the token is likely read-only") == 1, error
+    assert "of those boards, so the token is likely read-only" in error
+    assert _on_card(s, team_lost | archive_lost) == set()
+
+
+def test_the_refused_boards_line_asks_what_fits_each_boards_membership() -> None:
+    me = MemberRef("m", "dana", "Dana K")
+    refused = [("b1", "Archive", "HTTP 401 x", 3), ("b2", "Roadmap", "HTTP 401 x", 2)]
+    mixed = refused_boards_line(
+        me, refused, memberships={"b1": Membership("m", "observer"), "b2": None}
+    )
+    assert (
+        'last run. For "Archive", ask a board admin to make @dana a normal member of that board; '
+        'for "Roadmap", ask a board admin to add @dana to that board, then run the same command'
+    ) in mixed
+    observer = Membership("m", "observer")
+    both = refused_boards_line(me, refused, memberships={"b1": observer, "b2": observer})
+    assert "last run. Ask a board admin to make @dana a normal member of those boards, " in both
+    # Not read (a plan from exports has no memberships): added, or reactivated.
+    unknown = refused_boards_line(me, refused[:1])
+    assert "last run. Ask a board admin to add @dana to that board (or to reactivate" in unknown
