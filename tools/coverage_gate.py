@@ -59,14 +59,15 @@ CORE = (
     # Who set a change's target last (review D22): pinned by tests/test_kinds_touched.py.
     "trello_restore/kinds/touched.py",
     # The pure deciders of apply and undo, and how each kind feeds them (its module also holds
-    # the writes and the words, which the apply, undo and report tests cover over HTTP):
+    # the writes and the words, which the apply, undo and report tests cover over HTTP); the
+    # deciders before a write were split off members.py into memberapply.py:
+    *(
+        f"trello_restore/kinds/memberapply.py::{name}"
+        for name in ("_deactivated_on", "renamed", "decide_board", "decide_card")
+    ),
     *(
         f"trello_restore/kinds/members.py::{name}"
         for name in (
-            "_deactivated_on",
-            "renamed",
-            "decide_board",
-            "decide_card",
             "decide_undo",
             "resolve",
             "BoardMembership.decide",

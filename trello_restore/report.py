@@ -28,7 +28,7 @@ import click
 from trello_restore.archived_lists import archived_targets, plan_warnings
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of, known
-from trello_restore.kinds.members import NOT_ACTIVE_MEMBER
+from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import (
     SKIP_ORDER,

@@ -39,6 +39,7 @@ from trello_restore.kinds.base import (
     Resolution,
     WriteRule,
 )
+from trello_restore.kinds.memberapply import decide_board, decide_card
 from trello_restore.kinds.members import (
     ALREADY_ON_CARD,
     FOUND,
@@ -47,8 +48,6 @@ from trello_restore.kinds.members import (
     NOT_ON_CARD,
     BoardMembership,
     CardMember,
-    decide_board,
-    decide_card,
     decide_undo,
     resolve,
 )
