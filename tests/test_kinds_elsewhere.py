@@ -1,5 +1,5 @@
 """The pure deciders of undo for card-level changes whose card or list left its board
-(review U3; ``kinds/elsewhere.py``, ``values.decide_move_undo``), table by table over literal
+(review U3; ``kinds/elsewhere.py``, ``valuedeciders.decide_move_undo``), table by table over literal
 live state, and the look-up by id that feeds them (``live.locate_cards``) over a stand-in;
 ``test_undo_moved.py`` has them over the command line. No network here."""
 

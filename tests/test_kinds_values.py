@@ -1,8 +1,9 @@
 """The value kinds (``trello_restore/kinds/values.py``, design.md §10): their pure deciders of
-apply, undo and an interrupted write, table by table over literal live state (every branch);
-each kind's plan-file JSON against its schema fragment, its consistency rule, its journal values
-both ways, its writes (to a recording stand-in) and its text. No network here; the coverage
-gate holds ``kinds/values.py`` to every branch with this file alone."""
+apply, undo and an interrupted write (``kinds/valuedeciders.py``), table by table over literal
+live state (every branch); each kind's plan-file JSON against its schema fragment, its
+consistency rule, its journal values both ways, its writes (to a recording stand-in) and its
+text. No network here; the coverage gate holds ``kinds/values.py`` and
+``kinds/valuedeciders.py`` to every branch with this file alone."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from trello_restore.kinds import (
     kind_of,
     resolve_value,
 )
-from trello_restore.kinds.values import SET, UNSET, same
+from trello_restore.kinds.valuedeciders import SET, UNSET, same
 from trello_restore.kinds.valuetext import desc_diff, named_label, show
 from trello_restore.live import LiveBoard
 from trello_restore.models import (

@@ -53,6 +53,7 @@ CORE = (
     # stand-in and words, all pinned by tests/test_kinds_values.py.
     "trello_restore/kinds/values.py",
     "trello_restore/kinds/valuetext.py",  # their text, split off values.py
+    "trello_restore/kinds/valuedeciders.py",  # their deciders, split off values.py
     # A card member's undo whose card left its board (review U3), pinned by
     # tests/test_kinds_elsewhere.py.
     "trello_restore/kinds/elsewhere.py",

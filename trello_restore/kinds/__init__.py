@@ -51,16 +51,8 @@ from trello_restore.kinds.members import (
     decide_undo,
     resolve,
 )
-from trello_restore.kinds.values import (
-    CardClosed,
-    CardField,
-    CardMove,
-    ListClosed,
-    ValueKind,
-    decide_value,
-    decide_value_undo,
-    resolve_value,
-)
+from trello_restore.kinds.valuedeciders import decide_value, decide_value_undo, resolve_value
+from trello_restore.kinds.values import CardClosed, CardField, CardMove, ListClosed, ValueKind
 
 __all__ = [
     "ALREADY_ON_CARD",
