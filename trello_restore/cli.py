@@ -121,7 +121,8 @@ def confirm(question: str) -> bool:
 
 
 def exit_with(body: Callable[[], ExitCode]) -> NoReturn:
-    """Run a command's body: its exit code, or one line and the code of a core error."""
+    """Run a command's body: its exit code, or one line and the code of a core error (or of
+    an internal one: ``internal_error``)."""
     try:
         code = body()
     except RestoreError as err:
@@ -130,8 +131,25 @@ def exit_with(body: Callable[[], ExitCode]) -> NoReturn:
         click.echo("Interrupted: nothing was written to Trello.", err=True)
         logger.warning("exit 130: interrupted", extra=FILE_ONLY)
         sys.exit(130)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # click's own: shown and exited by click
+    except Exception as exc:  # a bug: one line, never Python's traceback
+        internal_error(exc)
     logger.info("exit %d", int(code), extra=FILE_ONLY)
     sys.exit(int(code))
+
+
+def internal_error(exc: Exception) -> NoReturn:
+    """A bug: one line on stderr and in the log file (``Error: internal error …``, what Python
+    said, the key and token redacted), with ``-vv`` the traceback too (redacted: ``Redact``),
+    exit 1. Never Python's own traceback, which printed request headers, credentials and all."""
+    said = " ".join(f"{type(exc).__name__}: {exc}".split())
+    logger.error(
+        "internal error (a bug: rerun with -vv and report it, with the log file if any): %s",
+        said,
+    )
+    logger.debug("where it happened:", exc_info=exc)
+    sys.exit(int(ExitCode.INTERNAL))
 
 
 def parent_args(ctx: click.Context) -> tuple[RestoreArgs, Settings]:
@@ -265,7 +283,10 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     # Logging on stderr comes first, before anything that can fail: fail() logs the error for
     # the log file as well, and a record the package logger has no handler for reaches Python's
     # last-resort handler, which prints it on stderr as a second line under the "Error:" one.
-    setup_logging(options["verbose"], options["quiet"])
+    # The environment's credentials redacted from the start: a bug before the settings are
+    # read must not show them either (``internal_error``).
+    env_secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
+    setup_logging(options["verbose"], options["quiet"], secrets=env_secrets)
     try:
         if ctx.invoked_subcommand is not None:
             refuse_planning_options(ctx, ctx.invoked_subcommand)
@@ -276,6 +297,10 @@ def main(ctx: click.Context, /, **options: Any) -> None:
             _report_settings(settings)
     except RestoreError as err:
         fail(err)
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as exc:  # as ``exit_with``
+        internal_error(exc)
     ctx.obj = args
     if ctx.invoked_subcommand is not None:
         return

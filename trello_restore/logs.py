@@ -31,20 +31,36 @@ FILE_ONLY = {"file_only": True}
 
 
 class Redact(logging.Filter):
-    """Replace the key and token in every record (they are never logged on purpose)."""
+    """Replace the key and token in every record, its traceback included (they are never
+    logged on purpose; an internal error's traceback may hold them). Each also without the
+    white space around it, as a header or a ``repr`` shows it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # As ``api.classify.blanked``: a value too short to be a credential is left alone.
-        self.secrets = tuple(s for s in secrets if len(s) >= defaults.SHORTEST_SECRET)
+        values = set(secrets)
+        values |= {s.strip() for s in values}
+        # As ``api.classify.blanked``: a value too short to be a credential is left alone;
+        # the longest first, so that no part of one is left.
+        self.secrets = tuple(
+            sorted((s for s in values if len(s) >= defaults.SHORTEST_SECRET), key=len)[::-1]
+        )
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced."""
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             message = record.getMessage()
             if any(s in message for s in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "[redacted]")
-                record.msg, record.args = message, ()
+                record.msg, record.args = self.redact(message), ()
+            if record.exc_info and not record.exc_text:
+                # Formatted here, redacted, and kept where the formatter looks first.
+                record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            if record.stack_info:
+                record.stack_info = self.redact(record.stack_info)
         return True
 
 

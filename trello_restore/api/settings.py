@@ -34,7 +34,7 @@ DEFAULT_API_URL = defaults.API_URL
 #: that the fetcher's older history pages (``fetcher.HISTORY_MAX_AGE``) can come from the cache.
 DEFAULT_CACHE_EXPIRE_S = 24 * 3600.0
 #: Characters an API key or token may have: printable ASCII without quotes, commas, backslashes.
-_CREDENTIAL_RE = re.compile(r"^[!#-+\--\[\]-~]+$")
+_CREDENTIAL_RE = re.compile(r"[!#-+\--\[\]-~]+")  # the whole value (``fullmatch``)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,10 @@ def check_credentials(key: str, token: str) -> None:
         "token": "TRELLO_TOKEN, token in the config file, or what --token - read",
     }
     for name, value in (("API key", key), ("token", token)):
-        if not _CREDENTIAL_RE.match(value):
+        # ``fullmatch``: ``$`` of a ``match`` also matches before a last newline, and a token
+        # ending in one (a config file's multi-line string) made requests fail on the header
+        # with the key and token in Python's error.
+        if not _CREDENTIAL_RE.fullmatch(value):
             raise AuthError(
                 f"the {name} has characters no Trello credential has (spaces, quotes, commas "
                 f"or non-ASCII): check where it comes from ({sources[name]})"
