@@ -2,7 +2,8 @@
 
 A plan is a list of typed changes (``models.Change``); its ``action`` names the change's kind.
 Each kind is one ``ChangeKind`` subclass (the frame is ``base.py``; the member kinds are
-``members.py``; the kinds that set a value back, design.md §10, ``values.py``, their text
+``members.py``, their deciders before a write ``memberapply.py``; the kinds that set a value
+back, design.md §10, ``values.py``, their pure deciders ``valuedeciders.py`` and their text
 ``valuetext.py``) with one instance in ``KINDS`` below, which says:
 
 - how the plan file holds it: ``to_json`` / ``from_json`` and the JSON Schema fragment
