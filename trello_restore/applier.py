@@ -6,7 +6,8 @@ precondition against live state. Order of operations:
 
 1. Refuse a plan made for another API URL or account, or offline (``check_plan_target``), and
    take the locks of the plan and of its boards (``locks.apply_lock`` in the ``lock_dir`` the
-   caller names; not for a dry run).
+   caller names; not for a dry run), unless the caller holds them already (``run_apply``
+   takes them before its first request: ``locks.run_holds``).
 2. Put every request of the run under one ``RateLimiter`` (the api's own, or one made from
    ``ApplyOptions``): reads, writes and retries of every worker share it.
 3. Skip what the journal says is done (``applied``/``already_satisfied``): no request for it.
@@ -91,6 +92,7 @@ __all__ = [
     "decide_board",
     "decide_card",
     "lock_names",
+    "plan_locks",
     "read_live",
     "read_memberships",
     "refusal",
@@ -168,8 +170,9 @@ def apply_plan(
 
     ``journal`` is the plan's journal (``Journal.open`` with this plan's digest,
     ``planfile.digest_of``); it may be None only on a dry run, where it is read (never written)
-    when given. The locks are taken here, in ``lock_dir`` (needed unless a dry run); a
-    journal opened with ``defer`` is caught up under them (``Journal.catch_up``). Raises
+    when given. The locks (``plan_locks``) are taken here, in ``lock_dir`` (needed unless a
+    dry run), unless the caller holds them already (``locks.run_holds``); a journal opened
+    with ``defer`` is caught up under them (``Journal.catch_up``). Raises
     ``UsageError`` for a plan of another target or journal, ``LockHeld`` when another run holds
     the plan or one of its boards, ``ApiError`` when live state cannot be read (before any
     write), ``AuthError`` when the token stops working and ``PermissionDenied`` when Trello
@@ -212,16 +215,13 @@ def _apply_plan(
     check_plan_target(meta, api.settings.api_url, str(me["id"]), str(me.get("username") or ""))
     assert meta.account is not None  # checked: a plan made over the API names its account
     _renamed(meta.account, me)
-    blocked = [b.change for b in plan.blocked]
-    order = [c.change_id for c in (*plan.changes, *blocked)]
-    boards = {c.board_id for c in (*plan.changes, *blocked)}
-    # Every board the plan touches, by name: those of its changes and its boards in scope.
-    names = dict(meta.boards)
-    names.update({c.board_id: c.board_name for c in (*plan.changes, *blocked)})
+    order = [c.change_id for c in (*plan.changes, *(b.change for b in plan.blocked))]
+    lock_set, names = plan_locks(plan, meta, digest)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if not options.dry_run:
         assert lock_dir is not None
-        locks = apply_lock(lock_names(digest, boards), lock_dir, boards=names)
+        # Held already when the caller took them before its first request (``run_apply``).
+        locks = apply_lock(lock_set, lock_dir, boards=names)
     with locks, Runner(api, journal, options, "apply", progress) as run:
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks
@@ -229,6 +229,17 @@ def _apply_plan(
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
+
+
+def plan_locks(plan: Plan, meta: PlanMeta, digest: str) -> tuple[list[str], dict[str, str]]:
+    """The locks an apply of the plan (of this ``digest``) takes (``locks.lock_names``: the
+    plan's, and those of the boards of its changes, blocked ones too), and every board the
+    plan touches by name (its changes' and its boards in scope), for ``LockHeld``'s line.
+    From the plan alone: the caller takes them before any request (``run_apply``)."""
+    changes = (*plan.changes, *(b.change for b in plan.blocked))
+    names = dict(meta.boards)
+    names.update({c.board_id: c.board_name for c in changes})
+    return lock_names(digest, {c.board_id for c in changes}), names
 
 
 def _apply(

@@ -14,6 +14,14 @@ Two sets of names:
   their ``board-<id>`` locks then. It does not hold those: the apply inside the same run takes
   them later (a second ``FileLock`` on the same file in one process would not get it), so an
   ``apply PLAN`` or ``undo`` on the same board still conflicts with the run at apply time.
+
+A run that must be refused at once is refused before its first request to Trello: another run
+may be spending the token's whole rate budget, and a request of this one would wait out 429s
+before it came to its lock. So ``apply PLAN`` and ``undo`` take their locks first
+(``run_holds``, from the plan file or the journal alone), and the parts of the run that take
+some of the same locks again (``hold``: the apply's engine, the settling of earlier journals,
+the undo's engine) count those as held by this run, in this thread, rather than meet their own
+lock (a second ``FileLock`` on a file this process holds is refused like another process's).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import errno
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,10 +39,22 @@ from trello_restore.errors import LockHeld, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs
 from trello_restore.words import board_ref
 
-__all__ = ["OtherPlan", "apply_lock", "hold", "lock_dir", "lock_names", "run_lock"]
+__all__ = [
+    "OtherPlan",
+    "apply_lock",
+    "hold",
+    "lock_dir",
+    "lock_names",
+    "run_holds",
+    "run_lock",
+]
 
 #: A lock file's mode, as every other file of the state directory's.
 MODE = 0o600
+
+#: The lock files the run in this context holds (``run_holds``), which a ``hold`` within it
+#: counts as held.
+_RUN_HOLDS: ContextVar[frozenset[Path]] = ContextVar("run_holds", default=frozenset())
 
 
 class OtherPlan(NamedTuple):
@@ -66,15 +87,19 @@ def hold(
     file cannot be made: what is in the way, or the error). Yields the directory. ``others``
     names, by lock name, the plan a ``plan-`` lock is of when it is not the plan this run
     applies, and the boards both runs work on (``LockHeld`` then names them); ``boards``: the
-    boards' names by id (``LockHeld`` names a board by its name too, when it is here)."""
+    boards' names by id (``LockHeld`` names a board by its name too, when it is here). A lock
+    the run in this context holds already (``run_holds``) is not taken again."""
     try:
         private_dirs(directory)
     except OSError as exc:
         first = directory / f"{names[0] if names else 'lock'}.lock"
         raise _cannot_make(first, exc, "lock directory", directory) from None
     held: list[FileLock] = []
+    ours = _RUN_HOLDS.get()
     try:
         for name in names:
+            if _key(directory, name) in ours:
+                continue
             lock = FileLock(directory / f"{name}.lock", mode=MODE)
             try:
                 lock.acquire(blocking=False)
@@ -90,6 +115,29 @@ def hold(
     finally:
         for lock in reversed(held):
             lock.release()
+
+
+@contextlib.contextmanager
+def run_holds(
+    directory: Path,
+    names: Sequence[str],
+    others: Mapping[str, OtherPlan] | None = None,
+    boards: Mapping[str, str] | None = None,
+) -> Iterator[Path]:
+    """Hold the named locks as ``hold`` does, for a whole run, taken before its first request:
+    within the block (in this thread), a ``hold`` of one of them counts it as held by this run
+    (see the module docstring), where it would otherwise be refused (``LockHeld``)."""
+    with hold(directory, names, others, boards) as held:
+        token = _RUN_HOLDS.set(_RUN_HOLDS.get() | {_key(directory, n) for n in names})
+        try:
+            yield held
+        finally:
+            _RUN_HOLDS.reset(token)
+
+
+def _key(directory: Path, name: str) -> Path:
+    """A lock file as ``run_holds`` remembers it: its absolute path, links resolved."""
+    return (directory / f"{name}.lock").resolve()
 
 
 def _private(path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.journal import Journal, JournalHeader, journal_path, timestamp
+from trello_restore.journal import Journal, JournalHeader, journal_path, timestamp, unresolved
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.words import plural
@@ -42,6 +42,7 @@ __all__ = [
     "run_apply",
     "run_undo",
     "settle_earlier",
+    "undo_locks",
     "undoable",
 ]
 
@@ -295,15 +296,17 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     """Carry the plan out (or, with ``options.dry_run``, report what it would do).
 
     Order of operations: the plan's target is checked before any request (not an offline plan,
-    same API URL), then the token's account is read (``members/me``) and checked (same
-    account) before anything is written, the journal included; a plan older than
+    same API URL) and the plan's and its boards' locks are taken (``applier.plan_locks``, not
+    for a dry run: another run holding one refuses this one at once, with no request), then
+    the token's account is read (``members/me``) and checked (same account) before anything
+    is written, the journal included; a plan older than
     ``STALE_PLAN_AGE`` (or dated ahead of ``clock``) is warned about; then (``earlier_journals``)
     earlier journals' interrupted writes on the plan's boards are resolved, the journal is
     opened (resumed, or created by the first outcome) and the engine runs.
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan
 
-    with _checked_session(req) as session:
+    with _checked_session(req, locked=not req.options.dry_run) as session:
         api, meta = session.api, session.meta
         aged = plan_age_warning(meta.created_at, req.clock())
         if aged is not None:
@@ -373,22 +376,33 @@ class _Session:
 
 
 @contextlib.contextmanager
-def _checked_session(req: ApplyRequest) -> Iterator[_Session]:
+def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Session]:
     """The session of an apply (``run_apply``, ``settle_earlier``): the plan's target checked
     before any request (not an offline plan, same API URL: ``members/me`` would send the
-    credentials to an API the plan was not made for), every request under the run's limiter
-    from the first (``members/me``) on (one the limiter did not send would read, in Trello's
-    count, as another client's for a window), and the token's account checked (the plan's)
-    before anything is written. ``meta`` carries the plan's digest, computed once (a plan just
-    made is hashed here, not twice)."""
-    from trello_restore.applier import check_plan_target
+    credentials to an API the plan was not made for); with ``locked``, the apply's locks taken
+    next (``applier.plan_locks``; ``LockHeld`` at once when another run holds one: a request
+    first could wait for minutes on 429s while that run spends the token's rate budget) and
+    held to the end; every request under the run's limiter from the first (``members/me``) on
+    (one the limiter did not send would read, in Trello's count, as another client's for a
+    window), and the token's account checked (the plan's) before anything is written. ``meta``
+    carries the plan's digest, computed once (a plan just made is hashed here, not twice)."""
+    from trello_restore.applier import check_plan_target, plan_locks
 
     meta = _with_digest(req.plan, req.meta)
     check_plan_target(meta, req.api_url)
+    held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if locked:
+        # Held by this run: the apply's engine and the earlier journals' settling, which take
+        # some of them again, count them as theirs (``locks.run_holds``).
+        names, boards = plan_locks(req.plan, meta, meta.digest)
+        held = locks.run_holds(req.lock_dir, names, boards=boards)
     started = time.monotonic()
-    with _open_api(
-        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
-    ) as api:
+    with (
+        held,
+        _open_api(
+            req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+        ) as api,
+    ):
         sent, limited = api.requests_sent, api.rate_limited
         api.use_limiter(req.options.make_limiter())
         me = api.me()
@@ -435,16 +449,47 @@ def undoable(journal: Journal, include_board_memberships: bool) -> int:
     return undo_count(journal.records, include_board_memberships)
 
 
+def undo_locks(journal: Journal, include_board_memberships: bool) -> list[str]:
+    """The locks an undo of ``journal`` takes (``undo.undo_journal``'s, from the journal
+    alone): its plan's, and those of the boards of the records it looks at, the apply's open
+    records and the changes it made that no undo settled (board memberships only with
+    ``include_board_memberships``)."""
+    from trello_restore.kinds import kind_of
+    from trello_restore.undo import undoable as undoable_records
+
+    records = journal.records
+    looked_at = [*unresolved(records).values(), *(u.record for u in undoable_records(records))]
+    boards = {
+        r.board_id
+        for r in looked_at
+        if include_board_memberships or kind_of(r.action).undone_by_default
+    }
+    return locks.lock_names(journal.header.plan_digest, boards)
+
+
 def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     """Reverse what the journal says this tool added, journaling it in the same file (a dry run
-    writes nothing). ``undo_journal`` refuses a journal of another API URL or account before
-    any write."""
+    writes nothing). ``undo_journal`` refuses a journal of another API URL (before any
+    request) or account before any write. The locks of the journal's plan and of the boards
+    the undo works on are taken first (``undo_locks``; not for a dry run), so that another run
+    holding one refuses this one at once, before any request."""
     from trello_restore.undo import undo_journal
 
+    held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    # A journal of another API URL is refused by ``undo_journal`` before any request, locked
+    # or not; for any other, the locks are held by this run: ``undo_journal`` takes the same
+    # ones again (``locks.run_holds``).
+    same_api = req.journal.header.api_url.rstrip("/") == req.api_url.rstrip("/")
+    if not req.options.dry_run and same_api:
+        names = undo_locks(req.journal, req.include_board_memberships)
+        held = locks.run_holds(req.lock_dir, names)
     started = time.monotonic()
-    with _open_api(
-        req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
-    ) as api:
+    with (
+        held,
+        _open_api(
+            req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+        ) as api,
+    ):
         sent, limited = api.requests_sent, api.rate_limited
         api.use_limiter(req.options.make_limiter())  # from the first request on (run_apply)
         journal = req.journal
