@@ -340,6 +340,54 @@ def test_undo_of_a_grant_leaves_what_someone_changed_since(
     assert got == want
 
 
+#: Why undo keeps a grant for the cards another run of this tool added the member to (U23).
+KEPT = (
+    "kept for {} of the board {} of this tool added them to ({}; {}, not undone yet): undo {} "
+    "the membership with {}"
+)
+J2, J3 = "/j/plan-2.jsonl", "/j/plan-3.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("board", "undone", "elsewhere", "want"),
+    [
+        # Only cards another journal holds open: kept for them, naming it and what to run.
+        (_on(N, {"k1": True}), {}, {"k1": J2},
+         _drift(KEPT, "1 card", "another run", '"card k1"', f"journal {J2}",
+                "that journal, and it removes", "the card")),
+        (_on(N, FIVE), {"k0": "undone"}, {f"k{i}": J2 if i % 2 else J3 for i in range(1, 5)},
+         _drift(KEPT, "4 cards", "other runs", '"card k1", "card k2", "card k3", …',
+                f"journals {J2}, {J3}", "those journals, and the last removes", "those cards")),
+        # Taken off by this undo (or gone): they count for nothing, as before.
+        (_on(N, TWO), {"k1": "undone"}, {"k2": J2, "k9": J2},
+         _drift(KEPT, "1 card", "another run", '"card k2"', f"journal {J2}",
+                "that journal, and it removes", "the card")),
+        (_on(N, {"k1": True}), {"k1": "undone"}, {"k1": J2}, None),
+        # A colleague's card still wins; this apply's own cards not yet off come first.
+        (_on(N, TWO), {}, {"k2": J2}, _drift(CARD_DRIFT, "1 card", '"card k1"', "it")),
+        (_on(N, TWO), {"k1": "not_attempted"}, {"k2": J2}, STOPPED),
+        (_on(N, {"k0": True, "k1": True, "k2": True}), {"k0": "failed", "k1": "failed"},
+         {"k2": J2}, FAILED_CARDS),
+    ],
+)  # fmt: skip
+def test_a_grant_is_kept_for_the_cards_another_run_of_the_tool_added(
+    board: LiveBoard, undone: dict[str, str], elsewhere: dict[str, str], want: Decision
+) -> None:
+    """Cards of the board other journals of this tool added the member to and have not undone
+    (``elsewhere``) are not a colleague's: the grant is kept for them (drifted), naming those
+    journals and that undoing them removes it; they never hide a colleague's card, nor this
+    undo's own cards whose removal did not go through."""
+    assert (
+        decide_undo(NORMAL_GRANT, board, resumed=False, cards_undone=undone, elsewhere=elsewhere)
+        == want
+    )
+    needers = [(replace(CARD, change_id=f"c-{k}", card_id=k), v) for k, v in undone.items()]
+    got = BoardMembership().decide_undo_kept(
+        NORMAL_GRANT, board, resumed=False, needers=needers, elsewhere=elsewhere
+    )
+    assert got == want
+
+
 def test_a_grant_journals_its_role() -> None:
     """The apply's record of a grant keeps the role (as a value written), and undo reads it
     back; an older journal's record (no values) gives a grant without a role."""

@@ -246,7 +246,12 @@ def _apply(
     run: Runner, plan: Plan, meta: PlanMeta, journal: Journal | None, names: Mapping[str, str]
 ) -> None:
     latest = journal.latest() if journal is not None else {}
+    # Done: what this tool wrote. What an earlier run found already on Trello is looked at
+    # again (the live read costs nothing more): someone may have taken it off since, even
+    # this tool's undo of another journal that had put it there.
     done = journal.done() if journal is not None else set()
+    satisfied = {cid for cid in done if latest[cid].status == "already_satisfied"}
+    done -= satisfied
     resumed = journal.pending() if journal is not None else set()
     resumed = {cid for cid in resumed if latest[cid].op == "apply"}
     undone = journal.undone() if journal is not None else {}
@@ -305,7 +310,9 @@ def _apply(
         changes = [c for c in todo if c.action == kind.action]
         # Every change of this kind is answered before the next kind; its writes are sent as
         # they are decided.
-        run.run_writes(_decided(run, kind, changes, live, resumed, deactivated, provided))
+        run.run_writes(
+            _decided(run, kind, changes, live, resumed, deactivated, provided, satisfied)
+        )
         for c in changes:
             key = kind.provides(c)
             if key is not None:
@@ -346,9 +353,12 @@ def _decided(
     resumed: Set[str],
     deactivated: Mapping[str, str],
     provided: Mapping[Hashable, str],
+    satisfied: Set[str] = frozenset(),
 ) -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
     """Each change's precondition against live state, in turn: an outcome without a write is
-    reported (``settle``, in the calling thread), a write is yielded to be sent."""
+    reported (``settle``, in the calling thread), a write is yielded to be sent. A change the
+    journal already holds as ``already_satisfied`` (``satisfied``) and found so again is not
+    journaled again."""
     for c in changes:
         needs = kind.needs(c)
         ctx = Context(
@@ -360,7 +370,8 @@ def _decided(
         )
         decision = kind.decide(c, live[c.board_id], ctx)
         if decision is not None:
-            run.settle(c, *decision)
+            again = decision[0] == "already_satisfied" and c.change_id in satisfied
+            run.settle(c, *decision, journal=not again)
         elif run.options.dry_run:
             run.settle(c, WOULD_APPLY)
         else:

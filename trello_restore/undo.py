@@ -12,7 +12,9 @@ not this tool's own write is ``drifted``, left in place (``kinds.touched.put_bac
 Card members go first;
 board memberships the plan granted only with ``include_board_memberships``, and only where
 that takes no more than the grant gave (``kinds.members.undo_grant``: removing a board member
-also takes them off the board's cards). Everything is journaled in the same journal with
+also takes them off the board's cards; one kept for the cards another journal of this tool
+added them to is removed by that journal's undo: ``undo_others``). Everything is journaled in
+the same journal with
 ``op="undo"`` (``pending`` before each write, then ``undone``, ``not_on_card`` or ``failed``),
 so an undo resumes like an apply, and undoing twice changes nothing the second time.
 
@@ -66,6 +68,8 @@ from trello_restore.kinds import (
     NOT_ON_BOARD,
     NOT_ON_CARD,
     WOULD_UNDO,
+    BoardMembership,
+    Decision,
     WriteRule,
     decide_undo,
     in_order,
@@ -78,6 +82,7 @@ from trello_restore.models import Change, MemberRef
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
+from trello_restore.undo_others import Others, card_pairs, undo_kept
 from trello_restore.words import plural
 
 __all__ = [
@@ -343,11 +348,17 @@ def undo_journal(
         if _in_scope(u.record.action, include_board_memberships)
     ]
     boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
+    # Grants of other journals their undo kept for this one's cards (``undo_others``).
+    pairs = card_pairs([*open_, *(u.record for u in known)], journal.records)
+    keeping = Others(journal).keeping(pairs)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if not options.dry_run:
         assert lock_dir is not None
-        locks = apply_lock(lock_names(journal.header.plan_digest, boards), lock_dir)
+        names = lock_names(journal.header.plan_digest, boards)
+        names += [lock_names(j.header.plan_digest, ())[0] for j in keeping]
+        locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
+        others = Others(journal)  # read again under the locks
         _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
@@ -381,21 +392,25 @@ def undo_journal(
         for r, why in unknown:
             run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
         needers = _needers([items[cid][0] for cid in order])
+
+        def seen(c: Change) -> list[tuple[Change, str]]:
+            """The changes of this undo that need what ``c`` provides, with their outcomes."""
+            ns = needers.get(kind_of(c.action).provides(c), ())
+            return [
+                (n, run.outcomes[n.change_id].status) for n in ns if n.change_id in run.outcomes
+            ]
+
         for kind in reversed(in_order()):
             jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
             for cid in order:
                 change, resumed = items[cid]
                 if change.action != kind.action:
                     continue
-                decision = kind.decide_undo_after(
-                    change,
-                    live[change.board_id],
-                    resumed=resumed,
-                    needers=[
-                        (n, run.outcomes[n.change_id].status)
-                        for n in needers.get(kind.provides(change), ())
-                        if n.change_id in run.outcomes
-                    ],
+                decide: Callable[..., Decision] = kind.decide_undo_after
+                if isinstance(kind, BoardMembership):  # kept for other journals' cards
+                    decide = partial(kind.decide_undo_kept, elsewhere=others.elsewhere(change))
+                decision = decide(
+                    change, live[change.board_id], resumed=resumed, needers=seen(change)
                 )
                 if decision is not None:
                     run.settle(change, *decision)
@@ -405,6 +420,8 @@ def undo_journal(
                     rule = kind.undo_rule(resumed)
                     jobs.append((change, partial(kind.remove, api, change), rule))
             run.run_writes(jobs)
+        kept, kept_labels = undo_kept(api, options, progress, live, others, keeping, pairs, seen)
+        run.outcomes.update((o.change_id, o) for o in kept)
         if options.dry_run:
             would = [items[cid][0] for cid in order]
             foreseen_refusals(
@@ -413,8 +430,11 @@ def undo_journal(
                 live,
                 op="undo",
             )
-        report = run.report([*order, *(r.change_id for r in open_ if r.change_id not in items)])
-        report.labels = _live_labels(looked_at, live)
+        report = run.report(
+            [*order, *(r.change_id for r in open_ if r.change_id not in items)]
+            + [o.change_id for o in kept]
+        )
+        report.labels = _live_labels(looked_at, live) | kept_labels
         report.board_names = {b: live[b].name for b in sorted(boards) if live[b].name}
         return report
 

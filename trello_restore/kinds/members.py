@@ -23,6 +23,7 @@ from trello_restore.kinds.elsewhere import card_elsewhere
 from trello_restore.kinds.memberapply import decide_board, decide_card
 from trello_restore.kinds.touched import card_member_target, put_back
 from trello_restore.models import (
+    CardState,
     Change,
     Evidence,
     MemberRef,
@@ -51,18 +52,20 @@ def decide_undo(
     *,
     resumed: bool,
     cards_undone: Mapping[str, str] | None = None,
+    elsewhere: Mapping[str, str] | None = None,
 ) -> Decision:
     """Remove the member? Only where still on the card (or board), not put back by someone
     (``put_back``: drifted); else ``not_on_card`` with why (``undone`` when ``resumed``: this
     tool's own earlier removal). A board membership still there stays when removing it would
-    take away more than the grant gave (``undo_grant``, with ``cards_undone``)."""
+    take away more than the grant gave (``undo_grant``, with ``cards_undone`` and
+    ``elsewhere``)."""
     gone = ("undone", "") if resumed else None
     if live.cards is None:
         return gone or ("not_on_card", live.error)
     if c.action == BoardMembership.action:
         if c.member.id not in live.memberships:
             return gone or ("not_on_card", "the member is no longer on the board")
-        return undo_grant(c, live, cards_undone or {})
+        return undo_grant(c, live, cards_undone or {}, elsewhere or {})
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
         return card_elsewhere(c, live, gone)
@@ -71,7 +74,12 @@ def decide_undo(
     return gone or ("not_on_card", "")
 
 
-def undo_grant(c: Change, live: LiveBoard, cards_undone: Mapping[str, str]) -> Decision:
+def undo_grant(
+    c: Change,
+    live: LiveBoard,
+    cards_undone: Mapping[str, str],
+    elsewhere: Mapping[str, str] | None = None,
+) -> Decision:
     """Remove board membership ``c``, which the apply granted, from a member still on the board
     (``live``: the board's memberships and cards)? Not when that would take away more than the
     grant gave: ``cards_undone`` is card id → this run's undo outcome of the apply's adding the
@@ -86,7 +94,12 @@ def undo_grant(c: Change, live: LiveBoard, cards_undone: Mapping[str, str]) -> D
       or found them gone from) do not count.
     - They are still on cards the apply added them to whose removal was not attempted (the
       run is stopping) → ``not_attempted``, or did not go through → ``failed`` (a later undo
-      tries both again), as a card member whose grant failed is in an apply."""
+      tries both again), as a card member whose grant failed is in an apply.
+    - They are on cards another run of this tool added them to, whose journal has not undone
+      them (``elsewhere``: card id → that journal's path; a one-step run resumed after an
+      interrupt adds the members this one granted to the cards it had not reached): this
+      tool's own work, which needs the membership. It is kept for them → ``drifted``, naming
+      the journals; their undo removes it with them (``undo_others``)."""
     ms = live.memberships[c.member.id]
     if ms.member_type != c.role and (c.role or ms.member_type == "admin"):
         granted = f"not {c.role} as the apply granted" if c.role else "which no plan grants"
@@ -102,7 +115,8 @@ def undo_grant(c: Change, live: LiveBoard, cards_undone: Mapping[str, str]) -> D
         ),
         key=lambda card: (card.name, card.id),
     )
-    theirs = [card for card in left if card.id not in cards_undone]
+    later = elsewhere or {}
+    theirs = [card for card in left if card.id not in cards_undone and card.id not in later]
     if theirs:
         n = len(theirs)
         names = ", ".join(quote_name(card.name) for card in theirs[:3])
@@ -111,15 +125,33 @@ def undo_grant(c: Change, live: LiveBoard, cards_undone: Mapping[str, str]) -> D
             f"({names}{', …' if n > 3 else ''}): removing them from the board would take them "
             f"off {'those' if n != 1 else 'it'} too"
         )
-    if any(cards_undone[card.id] == NOT_ATTEMPTED for card in left):
+    own = [card for card in left if card.id not in later]
+    if any(cards_undone[card.id] == NOT_ATTEMPTED for card in own):
         return NOT_ATTEMPTED, "its card members' removal was not attempted: the run stopped"
-    if left:
-        n = len(left)
+    if own:
+        n = len(own)
         return "failed", (
             f"removing the member from {n} card{'s' if n != 1 else ''} the apply added them to "
             "failed; removing them from the board would take them off without a record"
         )
+    if left:
+        return "drifted", _kept_for(left, later)
     return None
+
+
+def _kept_for(cards: Sequence[CardState], journals: Mapping[str, str]) -> str:
+    """Why a grant stays for ``cards``, which other journals of this tool (``journals``: card id
+    → path) added the member to and have not undone: which, and what removes it."""
+    n, paths = len(cards), sorted({journals[card.id] for card in cards})
+    names = ", ".join(quote_name(card.name) for card in cards[:3]) + (", …" if n > 3 else "")
+    one = len(paths) == 1
+    runs = "another run" if one else "other runs"
+    then = "that journal, and it removes" if one else "those journals, and the last removes"
+    return (
+        f"kept for {n} card{'s' if n != 1 else ''} of the board {runs} of this tool added them "
+        f"to ({names}; journal{'' if one else 's'} {', '.join(paths)}, not undone yet): undo "
+        f"{then} the membership with {'those cards' if n != 1 else 'the card'}"
+    )
 
 
 def resolve(c: Change, live: LiveBoard) -> Resolution:
@@ -313,8 +345,22 @@ class BoardMembership(MemberKind):
     def decide_undo_after(
         self, c: Change, live: LiveBoard, *, resumed: bool, needers: Sequence[tuple[Change, str]]
     ) -> Decision:
+        return self.decide_undo_kept(c, live, resumed=resumed, needers=needers, elsewhere={})
+
+    def decide_undo_kept(
+        self,
+        c: Change,
+        live: LiveBoard,
+        *,
+        resumed: bool,
+        needers: Sequence[tuple[Change, str]],
+        elsewhere: Mapping[str, str],
+    ) -> Decision:
+        """``decide_undo_after`` knowing the cards of the board other journals of this tool
+        added the member to and have not undone (``elsewhere``: card id → journal path), for
+        which the membership is kept (``undo_grant``)."""
         undone = {n.card_id: status for n, status in needers}
-        return decide_undo(c, live, resumed=resumed, cards_undone=undone)
+        return decide_undo(c, live, resumed=resumed, cards_undone=undone, elsewhere=elsewhere)
 
     def write(self, api: TrelloApi, c: Change) -> object:
         return api.add_board_member(c.board_id, _stand_in(c.member), c.role or "normal")

@@ -1,0 +1,58 @@
+"""A change an earlier apply of the plan found already on Trello is looked at again (review
+R23a), over the command line against the sandbox.
+
+``apply plan.json`` after another journal had put the plan's members on Trello records each
+change ``already_satisfied``; that other journal undone, the members were gone, yet the same
+``apply plan.json`` said "N changes done by an earlier run (skipped)", exit 0, and the plan could
+never be applied again (its undo: "Nothing to undo"). Only what this tool wrote is done now;
+what it found is read again from the board, which the apply reads anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.journal import Journal
+
+from .conftest import SandboxFactory
+from .test_undo_again import FAST, Run
+
+
+def test_found_already_there_then_taken_off_by_another_undo_is_not_done(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    r = Run("members", sandbox_factory, monkeypatch, tmp_path)
+    other = tmp_path / "other.jsonl"
+    first = r.invoke("apply", str(r.plan), "--journal", str(other), *FAST)
+    assert first.exit_code == ExitCode.OK, first.output
+    applied = r.state()
+    assert applied != r.before
+
+    found = r.apply()  # the plan's own journal: every change found there
+    assert found.exit_code == ExitCode.OK, found.output
+    statuses = {x.status for x in Journal.read(r.journal).records}
+    assert statuses == {"already_satisfied"}, statuses
+    again = r.apply()  # found there again: said, not journaled twice
+    assert again.exit_code == ExitCode.OK, again.output
+    assert len(Journal.read(r.journal).records) == r.n
+
+    undo = r.invoke("undo", str(other), *FAST, *r.undo_flags)
+    assert undo.exit_code == ExitCode.OK, undo.output
+    assert r.state() == r.before
+
+    # Looked at again: taken off after the plan was made (by this token's member, through the
+    # other journal's undo), each is drifted and said so, exit 5 — not "done earlier", exit 0.
+    result = r.apply()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    assert "done by an earlier run" not in result.output
+    assert "done earlier" not in result.output
+    cards = [x for x in r.invoke("undo", str(other), "--dry-run").output.splitlines() if "→" in x]
+    assert not cards  # nothing of the other journal's left to undo
+    drifted = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
+    assert drifted
+    assert all("after the plan was made: left alone" in x for x in drifted), drifted
+    latest = Journal.read(r.journal).latest()
+    assert sum(x.status == "drifted" for x in latest.values()) == len(drifted)

@@ -1,0 +1,225 @@
+"""What the other journals of this tool beside the one an undo reverses hold open, for the undo of
+a board membership it granted (design.md §5 "Undo"; ``undo.undo_journal`` calls this).
+
+A grant's undo leaves the membership in place when the member is on cards of the board the apply
+did not add them to, since removing someone from a board takes them off all its cards
+(``kinds.members.undo_grant``). Some of those cards may be this tool's own work of another run:
+a one-step run interrupted and run again makes a new plan, with its own journal, which adds the
+members the first run granted to the cards it had not reached (they are on the board by then, so
+the second plan grants nothing). Those are no colleague's cards. So an undo of the first journal
+keeps the membership for them (drifted, naming the journal that holds them: ``elsewhere``), and
+the undo of that journal, once it has taken the member off those cards, removes the membership
+too (``undo_kept``), journaled in the journal that granted it. Undoing the journals in either
+order then gives back the state before the first run.
+
+Which journals: the other ``*.jsonl`` files in the undone journal's directory (the journals
+directory) made at the same API URL by the same account (their headers say so: no request); one
+that cannot be read is skipped. A card add counts while its journal holds it open: ``applied``
+and no undo settled it (``undo.undoable``), or a write whose answer was never journaled
+(``journal.unresolved``; its member on the card now is this tool's). A grant is removed by
+another journal's undo only when an undo of its own journal, asked to remove it
+(``--include-board-memberships``), kept it (its latest record is that undo's): a grant no undo
+asked about stays, since its own journal's cards need it; and only as ``undo_grant`` decides
+after this undo's removals, so never while a colleague's card keeps the member there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trello_restore.api import TrelloApi
+from trello_restore.errors import InputFileError
+from trello_restore.journal import Journal, JournalRecord, unresolved
+from trello_restore.kinds import WOULD_UNDO, BoardMembership, CardMember, WriteRule
+from trello_restore.live import LiveBoard
+from trello_restore.models import Change
+from trello_restore.runner import Runner
+from trello_restore.runner_types import ApplyOptions, ChangeOutcome
+from trello_restore.words import plural
+
+if TYPE_CHECKING:
+    from trello_restore.undo import Undoable
+
+logger = logging.getLogger(__name__)
+
+#: A member on a board: (board id, member id).
+Pair = tuple[str, str]
+GRANT = BoardMembership.action
+#: What a journal's text holds when it has a card member's record, a grant's, an undo's
+#: (``journal._line``: sorted keys, JSON's default separators).
+_CARD, _GRANT, _UNDO = f'"{CardMember.action}"', f'"{GRANT}"', '"op": "undo"'
+
+
+@dataclass
+class Others:
+    """The other journals beside ``journal`` of its API URL and account, each read when first
+    asked for (``journals``)."""
+
+    journal: Journal
+    _read: dict[Path, Journal | None] = field(default_factory=dict)
+
+    @cached_property
+    def paths(self) -> list[Path]:
+        """The other journal files in the journal's directory."""
+        here = self.journal.path
+        try:
+            own = here.resolve()
+            return [p for p in sorted(here.parent.glob("*.jsonl")) if p.resolve() != own]
+        except OSError:
+            return []
+
+    def journals(self, *needles: str) -> list[Journal]:
+        """Those of the other journals whose text holds each of ``needles`` (a look at the
+        text spares parsing the rest: a journal may hold thousands of records)."""
+        out: list[Journal] = []
+        for path in self.paths:
+            if path not in self._read:
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                if not all(n in text for n in needles):
+                    continue
+                self._read[path] = self._parse(path)
+            found = self._read[path]
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _parse(self, path: Path) -> Journal | None:
+        """The journal at ``path`` when it is one of this API URL and account, else None."""
+        try:
+            other = Journal.read(path)
+        except InputFileError as exc:
+            logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
+            return None
+        header = self.journal.header
+        same_url = other.header.api_url.rstrip("/") == header.api_url.rstrip("/")
+        return other if same_url and other.header.account_id == header.account_id else None
+
+    @cached_property
+    def open_cards(self) -> dict[Pair, dict[str, str]]:
+        """(board, member) → card id → the journal (path) that added the member to that card
+        and holds it open."""
+        from trello_restore.undo import undoable
+
+        out: dict[Pair, dict[str, str]] = {}
+        for j in self.journals(_CARD):
+            records = [u.record for u in undoable(j.records)] + [*unresolved(j.records).values()]
+            for r in records:
+                if r.action == CardMember.action:
+                    cards = out.setdefault((r.board_id, r.member_id), {})
+                    cards.setdefault(r.card_id, str(j.path))
+        return out
+
+    def elsewhere(self, c: Change) -> dict[str, str]:
+        """The cards of ``c``'s board the other journals added its member to and hold open."""
+        return self.open_cards.get((c.board_id, c.member.id), {})
+
+    def keeping(self, pairs: Collection[Pair]) -> list[Journal]:
+        """The journals with a grant on ``pairs`` their undo kept (``kept``)."""
+        if not pairs:
+            return []
+        return [j for j in self.journals(_GRANT, _UNDO) if kept(j.records, pairs)]
+
+
+def card_pairs(records: Iterable[JournalRecord], journal: Iterable[JournalRecord]) -> set[Pair]:
+    """(board, member) of the card members among ``records``, but where ``journal`` grants."""
+    grants = {(r.board_id, r.member_id) for r in journal if r.action == GRANT}
+    cards = {(r.board_id, r.member_id) for r in records if r.action == CardMember.action}
+    return cards - grants
+
+
+def kept(records: Iterable[JournalRecord], pairs: Collection[Pair]) -> list[Undoable]:
+    """The grants on ``pairs`` (board, member) among ``records`` (a journal's) that an undo of
+    that journal looked at and left in place: not settled (``undo.undoable``), its latest record
+    an undo's."""
+    from trello_restore.undo import undoable
+
+    records = list(records)
+    latest = {r.change_id: r for r in records}
+    return [
+        u
+        for u in undoable(records)
+        if u.record.action == GRANT
+        and (u.record.board_id, u.record.member_id) in pairs
+        and latest[u.record.change_id].op == "undo"
+    ]
+
+
+def undo_kept(
+    api: TrelloApi,
+    options: ApplyOptions,
+    progress: Callable[[ChangeOutcome], None] | None,
+    live: Mapping[str, LiveBoard],
+    others: Others,
+    locked: Iterable[Journal],
+    pairs: Collection[Pair],
+    needers: Callable[[Change], list[tuple[Change, str]]],
+) -> tuple[list[ChangeOutcome], dict[str, str]]:
+    """Undo the grants on ``pairs`` that other journals' undos kept (``Others.keeping``; of
+    those journals, the ``locked`` ones: the caller holds the locks of their plans, taken
+    before ``others`` was read), after this undo's removals (``needers``: the card members of
+    this undo a grant is for, each with its outcome): removed where ``undo_grant`` allows now
+    (``Others.elsewhere``: the cards other journals still hold open), else left with why;
+    journaled in each grant's own journal, read again here. Their outcomes, and what each is
+    about."""
+    from trello_restore.undo import _change
+
+    outcomes: list[ChangeOutcome] = []
+    labels: dict[str, str] = {}
+    kind = BoardMembership()
+    paths = {j.path for j in locked}  # a journal found since is another run's
+    for earlier in (j for j in others.keeping(pairs) if j.path in paths):
+        try:
+            journal = None if options.dry_run else Journal.open(earlier.path, earlier.header)
+        except InputFileError as exc:
+            logger.warning(
+                "the board memberships %s granted that its undo kept for this journal's cards "
+                "stay: %s",
+                earlier.path,
+                exc,
+            )
+            continue
+        records = earlier.records if journal is None else journal.records
+        grants = [(_change(u.record), u.resumed) for u in kept(records, pairs)]
+        opened = journal if journal is not None else contextlib.nullcontext()
+        with opened, Runner(api, journal, options, "undo", progress) as run:
+            jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
+            for c, resumed in grants:
+                decision = kind.decide_undo_kept(
+                    c,
+                    live[c.board_id],
+                    resumed=resumed,
+                    needers=needers(c),
+                    elsewhere=others.elsewhere(c),
+                )
+                if decision is not None:
+                    run.settle(c, *decision)
+                elif options.dry_run:
+                    run.settle(c, WOULD_UNDO)
+                else:
+                    jobs.append((c, partial(kind.remove, api, c), kind.undo_rule(resumed)))
+            removing = len(jobs) + sum(o.status == WOULD_UNDO for o in run.outcomes.values())
+            if removing:
+                logger.warning(
+                    "%s %s that %s granted, which its undo kept for this journal's cards%s",
+                    "would also remove" if options.dry_run else "also removing",
+                    plural(removing, "board membership"),
+                    earlier.path,
+                    "" if options.dry_run else " (journaled there)",
+                )
+            run.run_writes(jobs)
+        for c, _ in grants:
+            outcomes.append(run.outcomes[c.change_id])
+            label = kind.live_label(c, live[c.board_id]) or kind.unnamed(
+                c.member.id, c.board_id, ""
+            )
+            labels[c.change_id] = f"{label}, granted by journal {earlier.path}"
+    return outcomes, labels
