@@ -58,10 +58,11 @@ def test_two_exports_of_one_board_are_refused_whatever_their_order(tmp_path: Pat
                 "--restore", "archived", "--by", "noahk", "--dry-run"]  # fmt: skip
         one_line_error(run_cli(args), 2, str(a), str(b), f'"{board["name"]}" ({board["id"]})',
                        "one export per board")  # fmt: skip
-    # The same file given twice is the same export: no error.
+    # The same file given twice: refused too since review 23a (a typo for another board's
+    # export, whose board would be missing; test_review23a_paths).
     same = run_cli(["--from-export", str(first), "--from-export", str(first),
                     "--since", "2025-11-01", "--dry-run", "-q"])  # fmt: skip
-    assert same.exit_code == 0, same.output
+    one_line_error(same, 2, f"{first} is given twice")
 
 
 @pytest.mark.parametrize(

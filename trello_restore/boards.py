@@ -62,9 +62,10 @@ STATE_QUERY = {
     "lists": "all",
     "list_fields": "name,closed",
 }
-#: The scheme and host name are case-insensitive (``https://TRELLO.com/b/…`` is a board URL).
-_BOARD_URL = re.compile(r"^(?i:https?://(?:www\.)?trello\.com)/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
-_TRELLO_URL = re.compile(r"^(?i:https?://(?:www\.)?trello\.com)/")
+#: The scheme and host name are case-insensitive (``https://TRELLO.com/b/…`` is a board URL),
+#: and the scheme may be left out, as a browser lets one (``trello.com/b/…``).
+_BOARD_URL = re.compile(r"^(?i:(?:https?://)?(?:www\.)?trello\.com)/b/([A-Za-z0-9]+)(?:[/?#].*)?$")
+_TRELLO_URL = re.compile(r"^(?i:(?:https?://)?(?:www\.)?trello\.com)/")
 _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: A Trello object id (24 hex digits).
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")

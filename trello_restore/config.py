@@ -111,11 +111,33 @@ def _toml_shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        return repr(value)  # as written: 8.0 is not 8, which would be accepted
     if isinstance(value, list):
         other = next((x for x in value if not isinstance(x, str)), None)
         return "a list" if other is None else f"a list holding {_toml_kind(other)}"
     return _toml_kind(value)
+
+
+def _not_a_table(path: Path, name: str, value: object) -> str:
+    """A value at the top of a config file, outside any section: a section's name given a
+    value (``restore = 1``), or a key written before its section's header (``workers = 8``)."""
+    what = _toml_kind(value)  # never the value: it may be a credential
+    home = next((s for s, keys in CONFIG_KEYS.items() if name in keys), None)
+    if name in CONFIG_KEYS:
+        key = f" (the key {home}.{name} goes on a line under [{home}])" if home else ""
+        return (
+            f"config file {path}: {name} must be a section (a table: [{name}] with its keys "
+            f"on the lines below it), not {what}{key}; see config.example.toml"
+        )
+    if home is not None:
+        return (
+            f"config file {path}: {name} is outside any section; put it under [{home}] "
+            f"({home}.{name}); see config.example.toml"
+        )
+    return (
+        f"config file {path}: unknown key {name} outside any section (every key goes under "
+        f"one of {', '.join('[' + s + ']' for s in CONFIG_KEYS)}); see config.example.toml"
+    )
 
 
 @dataclass(frozen=True)
@@ -185,7 +207,9 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
     values: dict[tuple[str, str], object] = {}
     for section, table in doc.items():
         known = CONFIG_KEYS.get(section)
-        if known is None or not isinstance(table, dict):
+        if not isinstance(table, dict):
+            raise ConfigError(_not_a_table(path, section, table))
+        if known is None:
             raise ConfigError(
                 f"config file {path}: unknown section [{section}]; expected one of "
                 f"{', '.join('[' + s + ']' for s in CONFIG_KEYS)}"

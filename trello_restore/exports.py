@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from trello_restore.errors import InputFileError
+from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
 from trello_restore.history import (
     HistoryBuilder,
@@ -50,7 +50,7 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
     capped: dict[str, Any] = {}
     builder = HistoryBuilder()
     given: dict[str, Path] = {}  # board id -> the export of it
-    for path in dict.fromkeys(Path(p) for p in paths):
+    for path in _once_each([Path(p) for p in paths]):
         doc = _read_export(path)
         actions = doc["actions"]
         _one_per_board(doc, path, given)
@@ -107,6 +107,28 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
         warnings=list(dict.fromkeys(warnings)),
         named=frozenset(boards_state),
     )
+
+
+def _once_each(paths: list[Path]) -> list[Path]:
+    """The exports given, refused (``UsageError``) when one file is given twice, by the same
+    name or another (a typo for another board's export, whose board would then be missing)."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # read next, which says what is wrong with it
+        first = seen.get((st.st_dev, st.st_ino))
+        seen[st.st_dev, st.st_ino] = path
+        if first is not None:
+            twice = (
+                f"{path} is given twice" if first == path else f"{first} and {path} are one file"
+            )
+            raise UsageError(
+                f"--from-export: {twice}; give each board's export once (another board "
+                "needs an export of its own)"
+            )
+    return paths
 
 
 def _one_per_board(doc: Mapping[str, Any], path: Path, given: dict[str, Path]) -> None:
@@ -169,9 +191,14 @@ def _read_export(path: Path) -> dict[str, Any]:
         raise InputFileError(
             f"{path} is a directory; give a Trello board JSON export file"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
         raise InputFileError(
-            f"{path} cannot be read ({exc.__class__.__name__}); check the file"
+            f"{path} is not a Trello board export (not UTF-8 text): export the board again "
+            "(board menu > Print, export and share > Export as JSON)"
+        ) from None
+    except OSError as exc:
+        raise InputFileError(
+            f"{path} cannot be read ({exc.strerror or exc}); check the file and its permissions"
         ) from None
     try:
         doc = load_json(text.removeprefix("\ufeff"))  # a BOM: an editor saved it

@@ -25,6 +25,7 @@ import errno
 import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -40,6 +41,7 @@ from trello_restore.journal_errors import (
     damaged_line,
     fields_wrong,
     not_a_journal,
+    unreachable,
     write_failed,
 )
 from trello_restore.kinds import known
@@ -167,8 +169,9 @@ class Journal:
         fails before the first one) leaves no journal behind that the next run or ``undo``
         would find. Its directory is made and checked here, so a journal that cannot be
         created is still said before anything is sent. The apply calls ``catch_up`` once it
-        holds the plan's locks, and ``create`` when it has run to its end."""
-        if not path.exists():
+        holds the plan's locks, and ``create`` when it has run to its end. An empty file (as
+        ``mktemp`` makes for ``--journal``) is a journal not made yet (``on_disk``)."""
+        if not on_disk(path):
             if defer:
                 cls._check_creatable(path)
                 journal = cls(path, header, [])
@@ -208,7 +211,7 @@ class Journal:
         """Under the plan's locks, before the apply reads what is done: a deferred journal
         that another run of the same plan created since ``open`` is read now and appended to
         (refused if it is another plan's). Nothing for a journal already on disk."""
-        if self._deferred and self.path.exists():
+        if self._deferred and on_disk(self.path):
             self._adopt()
 
     def create(self) -> None:
@@ -243,7 +246,9 @@ class Journal:
     def _create(path: Path, header: JournalHeader) -> None:
         """Create the journal with its header in one step: the header is written to a
         temporary file that is then hard-linked into place, so no reader (another run starting
-        on the same plan) can ever see an empty journal. FileExistsError if it exists."""
+        on the same plan) can ever see an empty journal. An empty file there (``mktemp``'s)
+        gets the header written into it (``_fill_empty``). FileExistsError if it exists with
+        anything in it."""
         line = json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
         try:
             private_dirs(path.parent)
@@ -251,10 +256,17 @@ class Journal:
             raise InputFileError(cannot_create(path, exc)) from None
         try:
             write_atomic(path, line, prefix=".journal-", suffix="", exclusive=True)
+            return
         except FileExistsError:
-            raise
+            pass
         except OSError as exc:
             raise InputFileError(cannot_create(path, exc)) from None
+        try:
+            filled = _fill_empty(path, line)
+        except OSError as exc:
+            raise InputFileError(cannot_create(path, exc)) from None
+        if not filled:
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
 
     @classmethod
     def read(cls, path: Path, *, op: Op = "undo") -> Self:
@@ -314,10 +326,13 @@ class Journal:
         return cls(path, header, records)
 
     def _start_appending(self) -> None:
+        """Open the file for appending, and make it private (0600) if others may read it: it
+        names the boards, cards and members changed (as the log file is made)."""
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except OSError as exc:
             raise InputFileError(f"cannot write the journal {self.path} ({exc.strerror})") from None
+        _make_private(self._fd)
 
     def _drop_torn_tail(self) -> None:
         """Before the first append: cut a torn last line off (truncate the file to the end of
@@ -512,6 +527,44 @@ def record_names(change: Change) -> dict[str, Any] | None:
     return names or None
 
 
+def on_disk(path: Path) -> bool:
+    """Whether a journal is at ``path``: False when nothing is, and for an empty file (a new
+    journal, as ``mktemp`` makes for ``--journal``: never one with any byte in it), as for a
+    file where a directory is on its way (``Path.exists``); ``InputFileError`` when a
+    directory on its way cannot be searched."""
+    try:
+        return path.stat().st_size > 0
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise InputFileError(unreachable(path, exc, "apply")) from None
+
+
+def _fill_empty(path: Path, line: str) -> bool:
+    """Write the header ``line`` into the empty file at ``path`` (a ``--journal`` made by
+    ``mktemp``), made 0600; False, untouched, when it is not an empty regular file. Appended,
+    never truncated: a byte written there by anything else is never overwritten."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 0:
+            return False
+        _make_private(fd)
+        _write_all(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _make_private(fd: int) -> None:
+    """Make the open file ``fd`` 0600 if others may read or write it (a file of another user
+    that this one may write to is theirs to keep as it is)."""
+    if os.fstat(fd).st_mode & 0o077:
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, 0o600)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` (``os.write`` may write part of it, e.g. on a nearly full disk)."""
     view = memoryview(data)
@@ -538,6 +591,15 @@ def _record(raw: object) -> JournalRecord:
     ):
         raise ValueError("its values lack field, seen, written or object_id")
     return JournalRecord(**raw)
+
+
+def is_directory(path: Path, *, op: Op = "apply") -> bool:
+    """Whether ``path``, given for a journal, is a directory; ``InputFileError`` saying which
+    directory to make searchable when it cannot be looked up (one on its way has mode 000)."""
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise InputFileError(unreachable(path, exc, op)) from None
 
 
 def journal_path(state_dir: Path, plan_digest: str) -> Path:

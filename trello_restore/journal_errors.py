@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trello_restore.errors import JournalWriteError
 from trello_restore.parsing import load_json
+from trello_restore.store_notices import unsearchable
 from trello_restore.words import BOM, json_problem
 
 if TYPE_CHECKING:
@@ -122,6 +123,19 @@ def cannot_create(path: Path, exc: OSError) -> str:
     return (
         f"cannot create the journal {path} ({why}); check the state directory "
         "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+    )
+
+
+def unreachable(path: Path, exc: OSError, op: Op) -> str:
+    """A journal that cannot even be looked up: a directory on its way cannot be searched by
+    this user (``store_notices.unsearchable``); which, and what to do (``op``: the command)."""
+    directory = unsearchable(path)
+    what = "read" if op == "undo" else "open"
+    other = "" if op == "undo" else ", or pass another --journal PATH"
+    return (
+        f"cannot {what} the journal {path}: this user cannot search the directory {directory} "
+        f"({exc.strerror or exc}); make it searchable: chmod 700 {directory} if it is "
+        f"yours{other}"
     )
 
 

@@ -20,6 +20,7 @@ same cutoff next time.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -33,6 +34,7 @@ from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.models import PlanOptions, normal_name
 from trello_restore.parsing import load_json
+from trello_restore.store_notices import unsearchable
 from trello_restore.timeparse import check_last_run_not_future
 
 logger = logging.getLogger(__name__)
@@ -163,7 +165,7 @@ def read_last_run(
     of the same boards and kinds with fewer filters, the latest recorded (``Scope.broader``):
     a dry run trying a filter, or a new guard, starts where the main job is."""
     path = state_file(state_dir, scope)
-    if not path.exists():
+    if not _exists(path, label):
         found = _broader_run(state_dir, scope)
         if found is not None:
             logger.info(
@@ -221,6 +223,20 @@ def read_last_run(
             path,
         )
     return when.astimezone(UTC) - OVERLAP
+
+
+def _exists(path: Path, label: str) -> bool:
+    """Whether the state file ``path`` is there; ``InputFileError`` naming the directory this
+    user cannot search when that cannot be told (mode 000)."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        directory = unsearchable(path)
+        raise InputFileError(
+            f"{label}: cannot read {path}: this user cannot search the directory {directory} "
+            f"({exc.strerror or exc}); make it searchable (chmod 700 {directory} if it is "
+            "yours), or pass --since DATE"
+        ) from None
 
 
 def last_run_gap(state_dir: Path, scope: Scope, since: datetime) -> datetime | None:
@@ -291,6 +307,10 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
         if blocked is not None:
             where, kind = blocked
             problem, fix = f"{where} is {kind}", "remove or rename it"
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            directory = unsearchable(path)
+            problem = f"{exc.strerror}: this user cannot write in {directory}"
+            fix = f"make it writable (chmod 700 {directory} if it is yours)"
         else:
             problem = f"{exc.strerror or exc}"
             fix = "fix the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
@@ -303,14 +323,23 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
 
 def _next_run(state_dir: Path, scope: Scope) -> str:
     """What the next ``--since last-run`` run on this scope does while its last run cannot be
-    recorded: start from the cutoff recorded before, or stop for want of one."""
+    recorded: start from the cutoff recorded before, or stop for want of one (none is, or
+    what is cannot be read: a state file that cannot be reached, or is damaged)."""
+    none = (
+        "no run on these boards is recorded, so a --since last-run run stops (exit 2): "
+        "pass --since with the date of this run"
+    )
     try:
         cutoff = read_last_run(state_dir, scope)
-    except (UsageError, InputFileError):
+    except InputFileError:
+        if in_the_way(state_file(state_dir, scope), state_dir) is not None:
+            return none  # something is where the state goes: none can be there
         return (
-            "no run on these boards is recorded, so a --since last-run run stops (exit 2): "
-            "pass --since with the date of this run"
+            "a --since last-run run cannot read what was recorded before either, so it stops "
+            "(exit 2): pass --since with the date of this run"
         )
+    except UsageError:
+        return none
     return f"a --since last-run run starts from the previous cutoff, {cutoff.isoformat()}, again"
 
 

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.journal import Journal, JournalHeader, journal_path, timestamp, unresolved
+from trello_restore.journal import (
+    Journal,
+    JournalHeader,
+    is_directory,
+    journal_path,
+    on_disk,
+    timestamp,
+    unresolved,
+)
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.words import plural
@@ -163,7 +171,7 @@ def apply_request(
     if journal_dir is not None:
         default = journal_dir / default.name
     path = Path(journal) if journal is not None else default
-    if path.is_dir():
+    if is_directory(path):
         raise UsageError(f"--journal {path} is a directory; give a file name")
     return ApplyRequest(
         plan=plan,
@@ -280,8 +288,9 @@ def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
 
 
 def _existing_journal(path: Path, digest: str) -> Journal | None:
-    """The plan's journal read-only (for a dry run), or None when there is none yet."""
-    if not path.exists():
+    """The plan's journal read-only (for a dry run), or None when there is none yet (an empty
+    file is none: ``journal.on_disk``)."""
+    if not on_disk(path):
         return None
     journal = Journal.read(path, op="apply")
     if journal.header.plan_digest != digest:
@@ -435,7 +444,7 @@ class UndoRequest:
 def load_journal(path: str | Path) -> Journal:
     """Read a journal for undo (``InputFileError`` when missing, damaged or not a journal)."""
     p = Path(path)
-    if p.is_dir():
+    if is_directory(p, op="undo"):
         raise InputFileError(f"{p} is a directory; give the journal file apply printed")
     return Journal.read(p)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import threading
 from pathlib import Path
 
 from trello_restore.fsutil import in_the_way
 from trello_restore.words import board_ref
 
-__all__ = ["Notices", "what_to_do", "writable_dir"]
+__all__ = ["Notices", "unsearchable", "what_to_do", "writable_dir"]
 
 #: The store's own logger: these are its notices.
 logger = logging.getLogger("trello_restore.history_store")
@@ -30,6 +31,18 @@ def writable_dir(path: Path) -> Path:
     while not directory.exists() and directory != directory.parent:
         directory = directory.parent
     return directory
+
+
+def unsearchable(path: Path) -> Path:
+    """The directory on ``path``'s way that this user cannot search (mode 000, say), when
+    looking ``path`` up failed with a permission error: the first from the top that
+    ``os.access`` refuses, else ``path``'s own directory (a user for whom ``os.access`` allows
+    everything, or a directory changed meanwhile)."""
+    for directory in reversed(path.parents):
+        if not os.access(directory, os.X_OK):
+            # Its parent can be searched: a directory missing there is none to name.
+            return directory if directory.is_dir() else path.parent
+    return path.parent
 
 
 def what_to_do(exc: OSError) -> str:

@@ -273,19 +273,28 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
 def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
     """What is wrong when the lock file cannot be opened, and what to do: the lock file itself
     when something is at its place (remove it, or chmod it), else the directory it would be
-    made in (make it writable)."""
+    made in (make it writable): also when the directory cannot be searched (mode 000), so
+    that what is at the lock file's place cannot be told."""
     reason = err.strerror or str(err)
-    if lock_path.is_dir():
+    directory = lock_path.parent
+    try:
+        is_dir, exists = lock_path.is_dir(), os.path.lexists(lock_path)
+    except OSError as stat_err:
+        return (
+            f"cannot open the HTTP cache's lock file {lock_path}: the cache directory "
+            f"{directory} cannot be searched ({stat_err.strerror or stat_err})",
+            f"make it yours, readable and writable: chmod 700 {directory}",
+        )
+    if is_dir:
         return (
             f"the HTTP cache's lock file {lock_path} is a directory",
             f"remove that directory: rmdir {lock_path}",
         )
-    if os.path.lexists(lock_path):
+    if exists:
         return (
             f"cannot open the HTTP cache's lock file {lock_path} ({reason})",
             f"make it yours and writable (chmod 600 {lock_path}), or remove it",
         )
-    directory = lock_path.parent
     return (
         f"cannot create the HTTP cache's lock file {lock_path} ({reason})",
         f"make the cache directory {directory} yours and writable: chmod 700 {directory}",

@@ -1,0 +1,382 @@
+"""Review 23a's unreadable directories and small input papercuts (P23), over the command line
+against the sandbox where they need one.
+
+1. A directory this user cannot search (mode 000) crashed the run ("internal error", exit 1):
+   the HTTP cache's (a warning now, and the run goes on without it, as at mode 500), the
+   journals' (``apply``, ``undo``, ``--journal``, a one-step run: one line, exit 2, naming the
+   directory, before any write), the last-run state's (``--since last-run``: exit 2; after an
+   apply: the documented "the changes were applied, but the last-run state could not be
+   saved", exit 2). As root a chmod stops nothing, so the lookups are made to fail as they
+   do at mode 000; ``test_real_mode_000_directories`` chmods them, as another user.
+2. An empty ``--journal`` file (``mktemp``'s) was "not a journal": it is a new one now (never
+   a file with any byte in it). A journal others could read stayed so when appended to: now
+   0600, as the log file. ``restore = 1`` in a config file was an "unknown section
+   [restore]"; ``workers = 8.0`` was shown as "8". An unreadable export said
+   ``(PermissionError)``. ``--board trello.com/b/…`` (no ``https://``) was taken as a name.
+   The same export given twice was accepted silently.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from trello_restore import lastrun
+from trello_restore.api import cache
+from trello_restore.config import load_config
+from trello_restore.errors import ConfigError, ExitCode
+from trello_restore.sandbox.scenario import Scenario
+from trello_restore.store_notices import unsearchable
+
+from .conftest import Sandbox, configless_cli, one_line_error, run_cli
+from .truthcheck import incident_since
+
+Invoke = Callable[..., Result]
+WRITES = ("POST", "PUT", "DELETE")
+DENIED = "Permission denied"
+
+
+@pytest.fixture(name="invoke")
+def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
+    """The CLI in-process, pointed at the sandbox with the lead's credentials, no config."""
+    return configless_cli(sb, monkeypatch, tmp_path)
+
+
+@pytest.fixture(name="state")
+def state_fixture(_state_home: Path) -> Path:
+    """``<TRELLO_RESTORE_HOME>/state`` of the test."""
+    return _state_home / "state"
+
+
+def _scope(s: Scenario) -> list[str]:
+    return ["--board", s.team.id, "--since", incident_since(s), "--add-to-board"]
+
+
+def _plan(invoke: Invoke, s: Scenario, path: Path) -> Path:
+    r = invoke(*_scope(s), "--dry-run", "-q", "--plan-out", str(path))
+    assert r.exit_code == 0, r.output
+    return path
+
+
+def _writes(sb: Sandbox) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sb.server.request_log if r.method in WRITES]
+
+
+def _unsearchable(monkeypatch: pytest.MonkeyPatch, *directories: Path) -> set[Path]:
+    """Looking up or listing anything in ``directories`` fails as in a directory of mode 000
+    (``EACCES``; the directory itself can still be looked up, from its parent); the set
+    returned is the directories so refused, to change as the test goes."""
+    blocked = set(directories)
+    real_stat, real_scandir = Path.stat, os.scandir
+
+    def denied(path: object) -> bool:
+        where = Path(os.fspath(path)).absolute()  # type: ignore[call-overload]
+        return any(d in where.parents for d in blocked)
+
+    def stat_(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if denied(self):
+            raise PermissionError(errno.EACCES, DENIED, str(self))
+        return real_stat(self, follow_symlinks=follow_symlinks)
+
+    def scandir(path: Any = ".") -> Any:
+        if denied(Path(os.fspath(path)) / "x"):
+            raise PermissionError(errno.EACCES, DENIED, str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(Path, "stat", stat_)
+    monkeypatch.setattr(os, "scandir", scandir)
+    return blocked
+
+
+# ------------------------------------------------------------- 1. directories of mode 000
+
+
+def test_an_unsearchable_cache_directory_is_a_warning_and_the_run_goes_on(
+    invoke: Invoke, scenario: Scenario, state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock file cannot be made, and what is at its place cannot be told: one warning
+    naming the directory and what to do; the plan as without the cache (it crashed in
+    ``_lock_trouble``'s ``is_dir``)."""
+    scope = [*_scope(scenario), "--dry-run", "-q"]
+    first = invoke(*scope)
+    assert first.exit_code == 0, first.output
+    directory = state.parent / "cache"
+
+    class Denied:
+        """The lock file cannot be opened (``EACCES``), as in a directory of mode 000."""
+
+        def __init__(self, path: Path, **_: object) -> None:
+            self.path = path
+
+        def acquire(self, **_: object) -> None:
+            raise PermissionError(errno.EACCES, DENIED, str(self.path))
+
+    monkeypatch.setattr(cache, "FileLock", Denied)
+    real = Path.stat
+
+    def stat_(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if self.name.endswith(".sqlite.lock"):
+            raise PermissionError(errno.EACCES, DENIED, str(self))
+        return real(self, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", stat_)
+    r = invoke(*scope)
+    assert r.exit_code == 0, r.output
+    assert r.stdout == first.stdout
+    [warning] = [x for x in r.stderr.splitlines() if "HTTP cache" in x]
+    assert f"the cache directory {directory} cannot be searched ({DENIED})" in warning
+    assert "reads Trello without the HTTP cache" in warning
+    assert warning.endswith(f"chmod 700 {directory}")
+
+
+def test_unsearchable_journals_stop_apply_undo_and_a_one_step_run_before_any_write(
+    invoke: Invoke,
+    scenario: Scenario,
+    sb: Sandbox,
+    state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A one-step run, ``apply PLAN`` (dry run or not), ``--journal`` in that directory,
+    ``undo J``: one line, exit 2, naming the directory and chmod; nothing written."""
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    journals = state / "journals"
+    journals.mkdir(parents=True)
+    blocked = _unsearchable(monkeypatch, journals)
+    fix = f"make it searchable: chmod 700 {journals} if it is yours"
+    where = f"this user cannot search the directory {journals} ({DENIED})"
+    r = invoke(*_scope(scenario), "--yes")
+    one_line_error(r, ExitCode.USAGE, "cannot open the journal", where, fix, "--journal PATH")
+    assert not _writes(sb)
+    blocked.clear()
+    applied = invoke("apply", str(plan), "--yes", "-q")
+    assert applied.exit_code == 0, applied.output
+    [journal] = journals.iterdir()
+    writes = _writes(sb)
+    blocked.add(journals)
+    for args in (
+        ["apply", str(plan), "--dry-run"],
+        ["apply", str(plan), "--yes"],
+        ["apply", str(plan), "--yes", "--journal", str(journals / "j.jsonl")],
+    ):
+        r = invoke(*args)
+        one_line_error(r, ExitCode.USAGE, "cannot open the journal", where, fix, "--journal PATH")
+    for args in (["undo", str(journal)], ["undo", str(journal), "--dry-run"]):
+        r = invoke(*args)
+        line = one_line_error(r, ExitCode.USAGE, f"cannot read the journal {journal}", where, fix)
+        assert "--journal" not in line
+    assert _writes(sb) == writes
+
+
+def test_unsearchable_directory_is_the_topmost_one_this_user_cannot_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state directory at 000 is named, not its journals below it (whose chmod would
+    fail); with nothing refused (root), the file's own directory."""
+    path = tmp_path / "state" / "journals" / "j.jsonl"
+    assert unsearchable(path) == path.parent
+    path.parent.mkdir(parents=True)
+    refused = {tmp_path / "state", tmp_path / "state" / "journals"}
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) not in refused)
+    assert unsearchable(path) == tmp_path / "state"
+
+
+def test_an_unsearchable_last_run_directory_is_said_and_an_apply_ends_as_documented(
+    invoke: Invoke,
+    scenario: Scenario,
+    sb: Sandbox,
+    state: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--since last-run``: one line, exit 2, before any request that writes. A run that
+    applies: the changes are written, then the README's exit 2 ("the changes were applied,
+    but the last-run state could not be saved …", what a --since last-run run does meanwhile),
+    no JSON line (it crashed after the writes)."""
+    last_run = state / "last-run"
+    _unsearchable(monkeypatch, last_run)
+    r = invoke("--board", scenario.team.id, "--since", "last-run", "--dry-run")
+    one_line_error(
+        r, ExitCode.USAGE, f"--since last-run: cannot read {last_run}/",
+        f"this user cannot search the directory {last_run} ({DENIED})",
+        f"chmod 700 {last_run} if it is yours", "or pass --since DATE",
+    )  # fmt: skip
+
+    def denied(path: Path, *_: object, **__: object) -> None:
+        raise PermissionError(errno.EACCES, DENIED, str(path))  # mkstemp's, at mode 000
+
+    monkeypatch.setattr(lastrun, "write_atomic", denied)
+    r = invoke(*_scope(scenario), "--yes", "--format", "json", "-q")
+    one_line_error(
+        r, ExitCode.USAGE, "the changes were applied, but the last-run state could not be saved",
+        f"({DENIED}: this user cannot write in {last_run}); make it writable (chmod 700 "
+        f"{last_run} if it is yours): until then a --since last-run run cannot read what was "
+        "recorded before either, so it stops (exit 2)",
+    )  # fmt: skip
+    assert r.stdout == ""
+    assert _writes(sb)
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root searches a directory of mode 000: run as another user"
+)
+def test_real_mode_000_directories(
+    invoke: Invoke, scenario: Scenario, state: Path, tmp_path: Path
+) -> None:
+    """The same, with the directories really at mode 000 (as a user other than root)."""
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    for sub in ("journals", "last-run"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+        (state / sub).chmod(0)
+    cache_dir = state.parent / "cache"
+    cache_dir.chmod(0)
+    try:
+        r = invoke(*_scope(scenario), "--dry-run", "-q")
+        assert r.exit_code == 0, r.output
+        assert f"chmod 700 {cache_dir}" in r.stderr
+        cache_dir.chmod(0o700)
+        one_line_error(invoke("apply", str(plan), "--dry-run"), 2, f"directory {state}/journals")
+        r = invoke("--board", scenario.team.id, "--since", "last-run", "--dry-run")
+        one_line_error(r, 2, f"directory {state}/last-run")
+    finally:
+        for d in (state / "journals", state / "last-run", cache_dir):
+            d.chmod(0o700)
+
+
+# ------------------------------------------------------------------ 2. the journal's file
+
+
+def test_an_empty_journal_file_is_a_new_journal_and_one_byte_is_not(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """``--journal "$(mktemp)"``: a dry run and an apply take the empty file as a journal not
+    made yet (the apply writes its header into it, and undo reads it); a file holding a
+    newline is still refused, unchanged, before any write; undo of an empty file too."""
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    empty = tmp_path / "tmp.XXXXXXXX"
+    empty.touch(mode=0o600)
+    for blank in ("\n", " "):
+        other = tmp_path / "blank.jsonl"
+        other.write_text(blank)
+        r = invoke("apply", str(plan), "--yes", "--journal", str(other))
+        one_line_error(r, ExitCode.USAGE, str(other), "not a trello-restore journal")
+        assert other.read_text() == blank
+    assert not _writes(sb)
+    one_line_error(invoke("undo", str(empty)), ExitCode.USAGE, f"{empty} is empty")
+    dry = invoke("apply", str(plan), "--dry-run", "--journal", str(empty))
+    assert dry.exit_code == 0, dry.output
+    assert empty.read_bytes() == b""
+    r = invoke("apply", str(plan), "--yes", "-q", "--journal", str(empty))
+    assert r.exit_code == 0, r.output
+    header = json.loads(empty.read_text().splitlines()[0])
+    assert header["type"] == "header"
+    assert _writes(sb)
+    undo = invoke("undo", str(empty), "--yes", "-q")
+    assert undo.exit_code == 0, undo.output
+
+
+def test_a_journal_others_can_read_is_made_private_when_written(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A journal at 0644 (copied with the umask's mode, say) is 0600 after an apply resumed
+    it and after an undo appended to it, as the log file is."""
+    plan = _plan(invoke, scenario, tmp_path / "plan.json")
+    journal = tmp_path / "j.jsonl"
+    assert invoke("apply", str(plan), "--yes", "-q", "--journal", str(journal)).exit_code == 0
+    for args in (["apply", str(plan), "--yes", "-q", "--journal", str(journal)],
+                 ["undo", str(journal), "--yes", "-q"]):  # fmt: skip
+        journal.chmod(0o644)
+        r = invoke(*args)
+        assert r.exit_code == 0, r.output
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600, args
+
+
+# ----------------------------------------------------------------- 3. config and inputs
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("restore = 1\n", ["restore must be a section (a table: [restore]", "not a whole number",
+                           "the key restore.restore goes on a line under [restore]"]),
+        ('trello = "ATTAsecret"\n', ["trello must be a section", "not a string"]),
+        ("workers = 8\n", ["workers is outside any section; put it under [limits]"]),
+        ("[limits]\nworkers = 8.0\n", ["limits.workers must be a whole number, not 8.0"]),
+    ],
+)  # fmt: skip
+def test_config_values_are_said_as_written(tmp_path: Path, text: str, needles: list[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, explicit=True)
+    message = str(caught.value)
+    for needle in needles:
+        assert needle in message, (needle, message)
+    assert "unknown section" not in message
+    assert "secret" not in message
+    assert "not 8\n" not in message + "\n"
+
+
+def _export(tmp_path: Path, name: str = "team.json") -> Path:
+    path = tmp_path / name
+    result = run_cli(["sandbox", "export", "--seed", "1", "--cards", "20", "--board", "team",
+                      "-o", str(path)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_an_unreadable_export_says_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the words of the other file errors, not Python's class name."""
+    path = _export(tmp_path)
+    real = Path.read_text
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if self == path:
+            raise PermissionError(errno.EACCES, DENIED, str(self))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    r = run_cli(["--from-export", str(path), "--since", "2025-11-01", "--dry-run"])
+    line = one_line_error(r, ExitCode.USAGE, f"{path} cannot be read ({DENIED})", "permissions")
+    assert "PermissionError" not in line
+
+
+def test_the_same_export_given_twice_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By the same name or another (a typo for another board's export): exit 2."""
+    path = _export(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for first, second, said in (
+        (str(path), str(path), f"{path} is given twice"),
+        ("team.json", str(path), f"team.json and {path} are one file"),
+    ):
+        r = run_cli(["--from-export", first, "--from-export", second, "--since", "2025-11-01",
+                     "--dry-run"])  # fmt: skip
+        one_line_error(r, ExitCode.USAGE, said, "give each board's export once")
+    once = run_cli(["--from-export", str(path), "--since", "2025-11-01", "--dry-run", "-q"])
+    assert once.exit_code == 0, once.output
+
+
+@pytest.mark.parametrize("prefix", ["", "www.", "TRELLO.com"])
+def test_a_board_url_without_its_scheme_is_a_url(
+    invoke: Invoke, scenario: Scenario, prefix: str
+) -> None:
+    """``trello.com/b/<shortLink>/slug`` as a browser lets one type it: the board, as with
+    ``https://``, not 'no board named …'."""
+    url = scenario.team.url.removeprefix("https://")
+    url = prefix + url if prefix != "TRELLO.com" else url.replace("trello.com", prefix)
+    r = invoke("--board", url, "--since", incident_since(scenario), "--dry-run", "-q")
+    assert r.exit_code == 0, r.output
+    with_scheme = invoke("--board", scenario.team.url, "--since", incident_since(scenario),
+                         "--dry-run", "-q")  # fmt: skip
+    assert r.stdout == with_scheme.stdout
