@@ -42,6 +42,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     from trello_restore.applier import ApplyOptions
     from trello_restore.oneshot import OneShotRequest, run_once, run_summary
     from trello_restore.run import PlanRequest
+    from trello_restore.runner import first_ctrl_c_only
 
     dry = args.dry_run
     json_summary = not dry and args.fmt == "json"
@@ -92,7 +93,8 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     )
     ui = OneShotUi(args)
     try:
-        once = run_once(request, ui)
+        with first_ctrl_c_only():
+            once = run_once(request, ui)
     except KeyboardInterrupt:
         ui.interrupted()
         raise
@@ -328,6 +330,7 @@ def apply_command(
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
         from trello_restore.report import change_labels
+        from trello_restore.runner import first_ctrl_c_only
 
         plan, meta = read_plan(plan_file)
         req = run.apply_request(
@@ -362,7 +365,8 @@ def apply_command(
             return ExitCode.OK
         progress = cli.progress(total, quiet=quiet)
         try:
-            report = run.run_apply(req, progress)
+            with first_ctrl_c_only():
+                report = run.run_apply(req, progress)
         except KeyboardInterrupt:
             interrupted(progress, total, req.journal_path, resume, dry_run=dry_run)
         except Refused as err:  # a write refused: the command that resumes, named
@@ -435,6 +439,7 @@ def undo(
         from trello_restore.oneshot import undo_json
         from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
+        from trello_restore.runner import first_ctrl_c_only
         from trello_restore.undo import (
             grants_kept_text,
             grants_left,
@@ -490,17 +495,12 @@ def undo(
         logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
         progress = cli.progress(n, quiet=quiet, undo=True)
         try:
-            report = run_undo(req, progress)
+            with first_ctrl_c_only():
+                report = run_undo(req, progress)
         except Refused as err:  # a write refused: the command that finishes it, named
             raise err.resumed(again) from None
-        except KeyboardInterrupt:
-            progress.clear()
-            click.echo(
-                f"Interrupted after {progress.done} of {n} changes; what was undone is recorded "
-                f"in {journal.path}. {resume}.",
-                err=True,
-            )
-            sys.exit(130)
+        except KeyboardInterrupt:  # as apply's: its outcomes, and where they are recorded
+            interrupted(progress, n, journal.path, resume, dry_run=dry_run)
         finally:
             progress.clear()
         labels = journal_labels(journal.records) | report.labels
@@ -525,8 +525,9 @@ def undo(
 def interrupted(
     progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool
 ) -> NoReturn:
-    """Ctrl-C during an apply: clear the progress line, say what was done and where it is
-    recorded, and exit 130."""
+    """Ctrl-C during an apply or undo: clear the progress line, say what was done (the outcomes
+    reported, writes answered after Ctrl-C too, not those it stopped before they were sent)
+    and where it is recorded, and exit 130."""
     progress.clear()
     if dry_run:
         click.echo("Interrupted: nothing was changed.", err=True)

@@ -32,16 +32,28 @@ started are reported ``not_attempted`` and not journaled (a re-run does them):
   not sent, nor is any other (``Journal`` fails every append after the first that failed), and
   a ``JournalWriteError`` saying how many writes this run sent is raised once those in flight
   are answered (``Runner.__exit__``).
+
+Ctrl-C (a ``KeyboardInterrupt``) stops a run as these do, and more: the writes waiting for the
+limiter are not sent either (``TrelloApi.stop``), and are journaled ``not_applied`` with
+``UNSENT`` (``failed`` and ``uncertain`` when an earlier attempt, or an earlier run's, may have
+gone through), an apply's and an undo's alike. The run ends only once no write of its own is
+between its ``pending`` record and its outcome (``Runner._wind_down``): a Ctrl-C during that
+wait (a second press, or the first while a run stopped for another reason winds down) does
+not cut it short, so only a killed process leaves a ``pending`` record open. The command line
+ignores every Ctrl-C after the first (``first_ctrl_c_only``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from types import FrameType
 from typing import cast
 
 from trello_restore.api import RetryPolicy, TrelloApi, certainly_not_applied
@@ -70,6 +82,7 @@ __all__ = [
     "Breaker",
     "Runner",
     "WriteRule",
+    "first_ctrl_c_only",
 ]
 
 logger = logging.getLogger(__name__)
@@ -78,6 +91,34 @@ logger = logging.getLogger(__name__)
 UNSENT = "interrupted before it was sent"
 #: Seconds Ctrl-C waits for the writes in flight before it says that it is waiting for them.
 IN_FLIGHT_NOTICE_S = 1.0
+
+
+@contextlib.contextmanager
+def first_ctrl_c_only() -> Iterator[None]:
+    """Around a command's run: its first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as
+    Python's own handler does, and every later one is ignored until the process ends (exit
+    130), so that none cuts short the wait for the writes in flight (``Runner._wind_down``) or
+    the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
+    to the process, then to its process group). A kill still ends it at once. Only in the main
+    thread, with Python's own handler in place, which is back when the block ends without a
+    SIGINT."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is first:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # ------------------------------------------------------------------------------------ runner
@@ -116,6 +157,11 @@ class Runner:
         #: Board id → what Trello said refusing a write there (``refused_boards_go_on``).
         self._refused: dict[str, str] = {}
         self._gates_lock = threading.Lock()
+        #: Writes admitted (``_admit``) and not yet finished: between their ``pending`` record
+        #: and their outcome, or about to be (``_wind_down`` waits for none to be left).
+        self._active = 0
+        self._idle = threading.Condition(self._gates_lock)
+        self._waiting_said = False
         self._rng = random.Random()
         #: The same rules as the reads' retries (``api.retry``), with the options' numbers.
         self._retry = RetryPolicy(
@@ -145,18 +191,10 @@ class Runner:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        self._halt()
         interrupted = exc_type is not None and not issubclass(exc_type, Exception)
-        if interrupted:
-            # Ctrl-C: the writes waiting for the limiter are not sent (``_send``), so the
-            # shutdown below waits only for those on the wire.
-            self.api.stop()
         try:
-            if self._executor is not None:
-                if interrupted:
-                    self._await_in_flight()
-                self._executor.shutdown(wait=True, cancel_futures=True)
-            if interrupted:
+            cut = self._wind_down(interrupted)
+            if cut:
                 self._answered_late()
             if isinstance(exc, JournalWriteError):
                 # The writes in flight are answered now (their ``pending`` records are in the
@@ -166,21 +204,49 @@ class Runner:
                 self.flush()
             except JournalWriteError as err:
                 raise self._journal_failed(err) from None
+            if cut and exc_type is None:
+                raise KeyboardInterrupt  # Ctrl-C while the run's end waited for its writes
         finally:
             if self._own_limiter:
                 self.api.use_limiter(None)
 
-    def _await_in_flight(self) -> None:
-        """Ctrl-C: wait for the writes on the wire to be answered (and journaled), saying so
-        when it takes more than ``IN_FLIGHT_NOTICE_S`` (a slow Trello)."""
-        running = [f for f in self._futures if not f.done()]
-        if running and wait(running, timeout=IN_FLIGHT_NOTICE_S).not_done:
-            left = sum(not f.done() for f in running)
+    def _wind_down(self, interrupted: bool) -> bool:
+        """Stop, and wait until every write admitted is answered and journaled (or journaled
+        not sent), then for the workers; True when Ctrl-C stopped the run, before or during
+        this. On Ctrl-C the writes waiting for the limiter are not sent (``_send``), so it waits
+        only for those on the wire. A Ctrl-C while it waits stops those waiting writes too, but
+        not the wait (the journal must hold every outcome before the caller closes it; a
+        process killed meanwhile leaves their ``pending`` records for the next run): after an
+        error, that error is still what the run raises."""
+        while True:
+            try:
+                self._halt()
+                if interrupted:
+                    self.api.stop()
+                self._await_writes(say=interrupted)
+                if self._executor is not None:
+                    self._executor.shutdown(wait=True, cancel_futures=True)
+                return interrupted
+            except KeyboardInterrupt:
+                interrupted = True
+
+    def _await_writes(self, *, say: bool) -> None:
+        """Wait until no write admitted is still to be answered and journaled; with ``say``
+        (Ctrl-C), saying so once when it takes more than ``IN_FLIGHT_NOTICE_S`` (a slow
+        Trello)."""
+        with self._idle:
+            if self._idle.wait_for(lambda: not self._active, IN_FLIGHT_NOTICE_S if say else None):
+                return
+            left = self._active
+        if not self._waiting_said:
+            self._waiting_said = True
             logger.warning(
                 "interrupted: waiting for Trello to answer the %s in flight, to journal them "
-                "(nothing more is sent)",
+                "(nothing more is sent; to stop at once, kill it: the next run settles them)",
                 plural(left, "write"),
             )
+        with self._idle:
+            self._idle.wait_for(lambda: not self._active)
 
     def _answered_late(self) -> None:
         """Ctrl-C: report the outcomes of the writes answered since the interrupt (journaled
@@ -342,10 +408,14 @@ class Runner:
             gate = self._gates.get(key)
             if gate is None:
                 self._gates[key] = threading.Event()
+                self._active += 1
                 return True
         gate.wait()
         with self._gates_lock:
-            return not self._stop.is_set() and item.board_id not in self._refused
+            if self._stop.is_set() or item.board_id in self._refused:
+                return False
+            self._active += 1
+            return True
 
     def refused_reason(self, board_id: str) -> str:
         """Why a change on ``board_id`` is not sent when Trello refused a write there for lack
@@ -369,6 +439,9 @@ class Runner:
             return self._send(item, send, rule)
         finally:
             self._open_gate(item)
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
     def _send(self, item: Change, send: Callable[[], object], rule: WriteRule) -> ChangeOutcome:
         self.journal_record(item, "pending")  # a journal that cannot be written stops it here
@@ -381,10 +454,11 @@ class Runner:
                 send()
             except Stopping:
                 # Ctrl-C while this attempt waited for its turn: it was not sent. Unless an
-                # earlier one may have gone through, an apply's pending record is settled as
-                # never taking effect (a re-run does the change; undo has nothing to undo);
-                # an undo's as failed (a re-run undoes it).
-                certain = not maybe_sent and self.op == "apply"
+                # earlier one (or an earlier run's) may have gone through, its pending record
+                # is settled as never taking effect: an apply's change is done by a re-run
+                # (undo has nothing to undo), an undo's is undone by the next undo (not as
+                # resumed: ``undo.undoable``).
+                certain = not maybe_sent
                 with self._journal_lock:
                     self._unsent.add(item.change_id)
                 return self._finish(

@@ -21,7 +21,8 @@ so an undo resumes like an apply, and undoing twice changes nothing the second t
 The journal is read in order, per change id: an apply ``applied`` makes the change undoable; an
 undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already) settles
 it, until the plan is applied again after the undo (into the same journal: its ``applied``
-makes the change undoable again); an undo ``failed`` leaves it undoable; an undo ``pending``
+makes the change undoable again); an undo ``failed`` leaves it undoable, and so does an undo
+``not_applied`` (a removal Ctrl-C stopped before it was sent: not *resumed*); an undo ``pending``
 (or ``failed`` after an attempt that may have gone through: ``uncertain``) leaves it undoable
 and marks it *resumed*: the member found gone, or a "member is not on the card" answer, then
 means this tool's own earlier removal went through (``undone``).
@@ -139,6 +140,8 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
                 state[r.change_id] = Undoable(current.record, resumed=True)
             elif r.status in UNDO_SETTLED:
                 state[r.change_id] = None
+            elif r.status == "not_applied":  # stopped by Ctrl-C unsent: not resumed
+                state[r.change_id] = Undoable(current.record)
     return [u for u in state.values() if u is not None]
 
 

@@ -1,0 +1,316 @@
+"""Ctrl-C leaves no write without an outcome (review R23b): every ``pending`` record is answered
+(``applied``/``undone`` for a write sent and answered, ``not_applied`` for one never sent) before
+the run lets its journal close, even when a second SIGINT comes while it waits for the writes on
+the wire (``timeout -s INT`` sends two: to the process and to its process group; it left writes
+``pending`` for good); and an undo's writes Ctrl-C stopped before they were sent are
+``not_applied`` as an apply's are (they were ``failed``), which the next undo takes up again, not
+as resumed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import cast
+
+import pytest
+from click.testing import CliRunner
+
+from trello_restore.api import TrelloApi
+from trello_restore.cli import main
+from trello_restore.journal import Journal, JournalHeader, JournalRecord, Op, Status
+from trello_restore.kinds import WriteRule, kind_of
+from trello_restore.limiter import Stopping
+from trello_restore.models import Change, MemberRef
+from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only
+from trello_restore.runner_types import ApplyOptions
+from trello_restore.sandbox.scenario import Scenario
+from trello_restore.undo import undo_count, undoable
+
+from .conftest import SandboxFactory, trello_env
+from .test_interrupt_stops import _cli, _interrupt, _planned, _quiet, _read
+
+#: Writes of the fake run: the first ``ON_WIRE`` are answered after ``LATENCY_S``, the others
+#: wait for the (fake) limiter until the run stops.
+WRITES, ON_WIRE, LATENCY_S = 8, 3, 0.4
+#: What the journal says of a write Ctrl-C stopped before it was sent.
+SETTLED_UNSENT = ("not_applied", UNSENT)
+
+
+@pytest.fixture(name="sigint")
+def sigint_fixture() -> Iterator[None]:
+    """Python's own SIGINT handler back after the test, whatever it left."""
+    yield
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# ---------------------------------------------------------------------------- the runner
+
+
+class _Trello:
+    """What the ``Runner`` uses of a ``TrelloApi``: the first ``ON_WIRE`` writes are on the
+    wire (answered after ``LATENCY_S``), the others wait for their turn at the limiter until
+    ``stop`` (Ctrl-C), which they are not sent for (``Stopping``)."""
+
+    limiter = object()  # the run's own, as the apply's: the runner makes none
+    requests_sent = 0
+    rate_limited = 0
+
+    def __init__(self) -> None:
+        self.closing = threading.Event()
+        self._lock = threading.Lock()
+        self.sent: list[str] = []
+
+    def stop(self) -> None:
+        self.closing.set()
+
+    def write(self, change: Change) -> None:
+        with self._lock:
+            on_wire = len(self.sent) < ON_WIRE
+            if on_wire:
+                self.sent.append(change.change_id)
+        if not on_wire:
+            self.closing.wait(10)  # bounded: a runner that never stops them fails, not hangs
+            raise Stopping
+        time.sleep(LATENCY_S)
+
+
+def _changes() -> list[Change]:
+    """One card member each on a board of its own (so none waits for another's first write)."""
+    return [
+        Change(f"c{i}", "add_member_to_card", f"b{i}", f"B{i}", MemberRef("m"), card_id=f"k{i}")
+        for i in range(WRITES)
+    ]
+
+
+@pytest.mark.parametrize("op", ["apply", "undo"])
+@pytest.mark.parametrize("stop", ["ctrl_c", "error"])
+def test_a_second_ctrl_c_while_the_run_waits_for_its_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, op: str, stop: str
+) -> None:
+    """Ctrl-C (or an error that stops the run) once every write's ``pending`` record is on
+    disk, three writes on the wire and five waiting for the limiter; a second Ctrl-C as the run
+    starts waiting for them (it ended that wait at once, and the journal then closed: the
+    writes on the wire were never journaled). Once the run has ended, every pending record is
+    answered: those sent ``applied``/``undone``, the others ``not_applied`` (not sent: an
+    undo's too, where they were ``failed``); after an error, the error is what is raised."""
+    trello = _Trello()
+    kind = kind_of("add_member_to_card")
+    header = JournalHeader("d" * 64, "http://trello.test/1", "m", "2026-11-26T00:00:00Z")
+    journal = Journal.open(tmp_path / "journal.jsonl", header)
+    halts = 0
+    real_halt = Runner._halt
+
+    def halt(run: Runner) -> None:
+        """The second stop (the run's end, after run_writes' own) meets a second Ctrl-C."""
+        nonlocal halts
+        real_halt(run)
+        halts += 1
+        if halts == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Runner, "_halt", halt)
+    rule = kind.write_rule(False) if op == "apply" else kind.undo_rule(False)
+
+    def jobs() -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
+        for c in _changes():
+            yield c, partial(trello.write, c), rule
+        deadline = time.monotonic() + 10
+        while sum(r.status == "pending" for r in journal.records) < WRITES:
+            assert time.monotonic() < deadline, "the writes were never journaled pending"
+            time.sleep(0.005)
+        if stop == "ctrl_c":
+            raise KeyboardInterrupt
+        raise RuntimeError("the run stops")
+
+    api = cast(TrelloApi, trello)
+    with (
+        pytest.raises((KeyboardInterrupt, RuntimeError)) as ended,
+        Runner(api, journal, ApplyOptions(workers=WRITES), cast(Op, op), None) as run,
+    ):
+        run.run_writes(jobs())
+    latest = Journal.read(journal.path).latest()  # at once: the run's end is the journal's
+    journal.close()
+    assert len(latest) == WRITES
+    sent = {cid: (r.status, r.error) for cid, r in latest.items() if cid in trello.sent}
+    unsent = {cid: (r.status, r.error) for cid, r in latest.items() if cid not in trello.sent}
+    done = "applied" if op == "apply" else "undone"
+    assert sent == dict.fromkeys(trello.sent, (done, ""))
+    assert unsent == dict.fromkeys(unsent, SETTLED_UNSENT)
+    assert len(unsent) == WRITES - ON_WIRE
+    assert ended.type is (KeyboardInterrupt if stop == "ctrl_c" else RuntimeError)
+
+
+# ------------------------------------------------------------------- the command line
+
+
+def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None) -> None:
+    """Around a command's run, SIGINT raises KeyboardInterrupt once; those after it are
+    ignored until the process ends; without one, Python's own handler is back after it."""
+    with first_ctrl_c_only():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    interrupts = 0
+    with first_ctrl_c_only():
+        for _ in range(3):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                interrupts += 1
+    assert interrupts == 1
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def _undo_records(journal: Path) -> list[JournalRecord]:
+    return [r for r in Journal.read(journal).latest().values() if r.op == "undo"]
+
+
+def _said(err: str) -> int:
+    """N of the stderr line ``Interrupted after N of M outcomes; …``."""
+    (line,) = [x for x in err.splitlines() if x.startswith("Interrupted after ")]
+    assert " outcomes; every change made is recorded in the journal " in line, line
+    return int(line.removeprefix("Interrupted after ").split(" of ")[0])
+
+
+@pytest.mark.parametrize("op", ["apply", "undo"])
+def test_a_second_sigint_does_not_leave_writes_pending(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    op: str,
+) -> None:
+    """SIGINT while writes are on the wire (Trello takes 1.2 s to answer), and another while
+    the run waits for them: exit 130, no traceback, and every write's pending record answered
+    in the journal, which the interrupted line counts (the second SIGINT ended the wait and
+    left them pending)."""
+    sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+    env, plan, journal = _planned(sb, scenario, tmp_path, monkeypatch)
+    args = ["apply", str(plan), "--journal", str(journal), "--workers", "4"]
+    if op == "undo":
+        applied = CliRunner().invoke(main, args)
+        assert applied.exit_code == 0, applied.output
+        args = ["undo", str(journal), "--yes", "--workers", "4"]
+    sb.server.set_options(latency_ms=1200)
+    proc = _cli(args, env)
+    written = "undone" if op == "undo" else "applied"
+    deadline = time.monotonic() + 60
+    while f'"{written}"' not in _read(journal):
+        assert time.monotonic() < deadline, "no write was answered"
+        assert proc.poll() is None, "the run ended before it was interrupted"
+        time.sleep(0.01)
+    time.sleep(0.2)  # the next writes are on the wire, a second from their answer
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    _, _, err = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
+    records = Journal.read(journal)
+    assert not records.pending()
+    ours = [r for r in records.latest().values() if r.op == op]
+    answered = [r for r in ours if (r.status, r.error) != SETTLED_UNSENT]
+    assert sum(r.status == written for r in answered) > 1  # the first, and those in flight
+    assert _said(err) == len(answered)
+
+
+def test_undo_interrupted_journals_unsent_removals_not_applied(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """An undo whose workers wait for the rate limiter, interrupted: the removals never sent
+    are ``not_applied`` (as an apply's writes are; they were ``failed``), the line counts the
+    outcomes as an apply's does (not the writes never sent). A member someone took off a card
+    since is then found gone by the next undo, ``not_on_card`` (the earlier ``pending`` made
+    it count as this tool's removal, ``undone``), and that undo finishes the rest."""
+    sb = sandbox_factory(scenario, latency_ms=20, token_limit=10_000, key_limit=10_000)
+    env, plan, journal = _planned(sb, scenario, tmp_path, monkeypatch)
+    applied = CliRunner().invoke(main, ["apply", str(plan), "--journal", str(journal)])
+    assert applied.exit_code == 0, applied.output
+    start = len(sb.server.request_log)
+    proc = _cli(["undo", str(journal), "--yes", "--workers", "4", "--rate-limit", "12"], env)
+    deadline = time.monotonic() + 20
+    while not any(r.method == "DELETE" for r in sb.server.request_log[start:]):
+        assert time.monotonic() < deadline, "no removal was sent"
+        assert proc.poll() is None, "the undo ended before it sent a removal"
+        time.sleep(0.01)
+    assert _quiet(sb, 0.6, 20), "the undo never paused for the limiter"
+    assert proc.poll() is None, "the undo finished before it was interrupted"
+    _, _, err = _interrupt(proc)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    ours = _undo_records(journal)
+    unsent = [r for r in ours if r.error == UNSENT]
+    assert unsent
+    assert {r.status for r in unsent} == {"not_applied"}
+    assert not Journal.read(journal).pending()
+    assert _said(err) == len(ours) - len(unsent)
+    # Someone takes one of those members off their card; the next undo finds them gone.
+    gone = unsent[0]
+    sb.world.remove_member_from_card(gone.card_id, gone.member_id, scenario.mover.id)
+    again = CliRunner().invoke(main, ["undo", str(journal), "--yes", "--format", "json"])
+    assert again.exit_code == 0, again.output
+    outcomes = {o["change_id"]: o["status"] for o in json.loads(again.stdout)["changes"]}
+    assert outcomes[gone.change_id] == "not_on_card"
+    assert {outcomes[r.change_id] for r in unsent[1:]} <= {"undone"}
+    assert undo_count(Journal.read(journal).records, False) == 0  # card members: all settled
+
+
+def test_an_undo_stopped_unsent_is_undoable_not_resumed() -> None:
+    """The journal's reading of an undo's removal Ctrl-C stopped before it was sent
+    (``not_applied``): still to undo, and not as resumed (a member found gone is then someone
+    else's doing); one that may have gone through (``failed``, uncertain) stays resumed."""
+
+    def rec(cid: str, op: Op, status: Status, *, uncertain: bool = False) -> JournalRecord:
+        return JournalRecord(
+            cid, op, "add_member_to_card", status, "b", "m", "k", uncertain=uncertain
+        )
+
+    records = [
+        rec("a", "apply", "pending"),
+        rec("a", "apply", "applied"),
+        rec("b", "apply", "applied"),
+        rec("a", "undo", "pending"),
+        rec("a", "undo", "not_applied"),
+        rec("b", "undo", "pending"),
+        rec("b", "undo", "failed", uncertain=True),
+    ]
+    left = {u.record.change_id: u.resumed for u in undoable(records)}
+    assert left == {"a": False, "b": True}
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_undo_interrupted_says_what_apply_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dry_run: bool
+) -> None:
+    """Ctrl-C during an undo: the line apply says, ``Interrupted after N of M outcomes; every
+    change made is recorded in the journal …`` with the command that finishes it (it said
+    ``… of M changes; what was undone is recorded …``), and a dry run's ``nothing was
+    changed`` (it said what was undone is recorded); exit 130."""
+    header = JournalHeader("d" * 64, "http://trello.test/1", "m", "2026-11-26T00:00:00Z")
+    with Journal.open(tmp_path / "journal.jsonl", header) as journal:
+        journal.append(JournalRecord("c", "apply", "add_member_to_card", "applied", "b", "m", "k"))
+    for name, value in trello_env("http://trello.test/1", "k" * 32, "t" * 64).items():
+        monkeypatch.setenv(name, value)
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("trello_restore.run.run_undo", ctrl_c)
+    args = ["undo", str(journal.path), "--yes", *(["--dry-run"] if dry_run else [])]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 130, r.output
+    assert "Traceback" not in r.output
+    if dry_run:
+        assert r.stderr == "Interrupted: nothing was changed.\n"
+    else:
+        assert r.stderr.startswith(
+            f"Interrupted after 0 of 1 outcomes; every change made is recorded in the journal "
+            f"{journal.path}. Run trello-restore undo {journal.path} --yes again to finish."
+        ), r.stderr
