@@ -79,6 +79,9 @@ CORE = (
             # The undo of a grant: what it gave (its role, journaled), and what it would take.
             "undo_grant",
             "BoardMembership.decide_undo_after",
+            # Kept for another journal's cards, not yet undone (review U23).
+            "BoardMembership.decide_undo_kept",
+            "_kept_for",
             "BoardMembership.record_values",
             "BoardMembership.from_record",
             # A plan file's change entries, both ways (planfile.py's before the kinds had them).
