@@ -380,3 +380,28 @@ def test_a_board_url_without_its_scheme_is_a_url(
     with_scheme = invoke("--board", scenario.team.url, "--since", incident_since(scenario),
                          "--dry-run", "-q")  # fmt: skip
     assert r.stdout == with_scheme.stdout
+
+
+def test_a_run_with_nothing_to_write_warns_of_journals_it_cannot_look_into(
+    invoke: Invoke,
+    scenario: Scenario,
+    sb: Sandbox,
+    state: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A one-step run with nothing to write looks for earlier runs' interrupted writes on disk
+    (``undo.has_open_records``): journals it cannot look into (mode 400 or 000) were an internal
+    error, exit 1; now a warning naming the directory and chmod, and the run ends as it would."""
+    applied = invoke(*_scope(scenario), "--yes", "-q")
+    assert applied.exit_code == 0, applied.output
+    journals = state / "journals"
+    assert list(journals.iterdir())
+    writes = _writes(sb)
+    _unsearchable(monkeypatch, journals)
+    r = invoke(*_scope(scenario), "--yes", "-q")
+    assert r.exit_code == 0, r.output
+    assert "internal error" not in r.output
+    (warning,) = [x for x in r.stderr.splitlines() if x.startswith("Warning: cannot look into")]
+    assert f"the journal directory {journals} ({DENIED})" in warning
+    assert f"chmod 700 {journals}" in warning
+    assert _writes(sb) == writes

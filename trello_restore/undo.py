@@ -83,7 +83,7 @@ from trello_restore.models import Change, MemberRef
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
-from trello_restore.undo_others import Others, card_pairs, undo_kept
+from trello_restore.undo_others import Others, card_pairs, journal_files, undo_kept
 from trello_restore.words import plural
 
 __all__ = [
@@ -582,14 +582,7 @@ def _earlier(
     directory: Path, boards: set[str], exclude: Path | None
 ) -> Iterator[tuple[Journal, list[JournalRecord]]]:
     """The journals in ``directory`` (but ``exclude``) with open records on ``boards``."""
-    skip = exclude.resolve() if exclude is not None else None
-    try:
-        paths = sorted(directory.glob("*.jsonl"))
-    except OSError:
-        return
-    for path in paths:
-        if path.resolve() == skip or not path.is_file():
-            continue
+    for path in journal_files(directory, exclude):
         try:
             journal = Journal.read(path)
         except InputFileError as exc:

@@ -56,6 +56,28 @@ GRANT = BoardMembership.action
 _CARD, _GRANT, _UNDO = f'"{CardMember.action}"', f'"{GRANT}"', '"op": "undo"'
 
 
+def journal_files(directory: Path, exclude: Path | None = None) -> list[Path]:
+    """The journal files (``*.jsonl``) in ``directory`` but ``exclude``, sorted; none when it
+    does not exist. A directory this user cannot look into (mode 000 or 400: a permission
+    error) counts as none, and is warned of each time: what was not checked, what to do."""
+    try:
+        if not directory.exists():
+            return []
+        skip = exclude.resolve() if exclude is not None else None
+        # ``iterdir`` (``glob`` takes a directory it cannot read for an empty one).
+        paths = sorted(p for p in directory.iterdir() if p.name.endswith(".jsonl"))
+        return [p for p in paths if p.is_file() and p.resolve() != skip]
+    except OSError as exc:
+        logger.warning(
+            "cannot look into the journal directory %s (%s): what earlier runs of this tool "
+            "recorded there was not checked; let this user read and search it (chmod 700 %s)",
+            directory,
+            exc.strerror or type(exc).__name__,
+            directory,
+        )
+        return []
+
+
 @dataclass
 class Others:
     """The other journals beside ``journal`` of its API URL and account, each read when first
@@ -67,12 +89,7 @@ class Others:
     @cached_property
     def paths(self) -> list[Path]:
         """The other journal files in the journal's directory."""
-        here = self.journal.path
-        try:
-            own = here.resolve()
-            return [p for p in sorted(here.parent.glob("*.jsonl")) if p.resolve() != own]
-        except OSError:
-            return []
+        return journal_files(self.journal.path.parent, self.journal.path)
 
     def journals(self, *needles: str) -> list[Journal]:
         """Those of the other journals whose text holds each of ``needles`` (a look at the
