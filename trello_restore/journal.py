@@ -62,7 +62,9 @@ Status = Literal[
     "failed",  # still failing after the retries
     "undone",  # undo removed what this tool had added
     "not_on_card",  # undo: the member was no longer on the card (or board): nothing to do
-    "not_applied",  # a pending write found later not to have taken effect: nothing to undo
+    # A pending write found later not to have taken effect, or never sent (Ctrl-C: "interrupted
+    # before it was sent", apply's or undo's): nothing to undo; a run again makes it.
+    "not_applied",
 ]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 #: Outcomes that need no further write when a plan is run again.
