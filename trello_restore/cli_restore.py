@@ -446,6 +446,7 @@ def undo(
             nothing_to_undo,
             undone_earlier,
         )
+        from trello_restore.undo_question import question_lines, undo_preview
 
         journal = load_journal(journal_file)
         n = undoable(journal, include_board_memberships)
@@ -475,10 +476,15 @@ def undo(
             return ExitCode.OK
         if not dry_run and not yes:
             cli.refuse_without_terminal("undo")
-        question = f"Undo {n} change{'s' if n != 1 else ''} on Trello?"
-        if not dry_run and not yes and not cli.confirm(question):
-            said("Nothing was changed.", declined=True)
-            return ExitCode.OK
+        preview = undo_preview(journal, include_board_memberships)  # other journals' too
+        n = preview.total  # what the undo will look at
+        if not dry_run and not yes:
+            lines, question = question_lines(preview, quiet=quiet)
+            for line in lines:  # which apply it reverses, what n is made of
+                click.echo(line, err=True)
+            if not cli.confirm(question):
+                said("Nothing was changed.", declined=True)
+                return ExitCode.OK
         req = UndoRequest(
             journal=journal,
             api_url=(api_url or s.api_url).rstrip("/"),
