@@ -22,6 +22,14 @@ before it came to its lock. So ``apply PLAN`` and ``undo`` take their locks firs
 some of the same locks again (``hold``: the apply's engine, the settling of earlier journals,
 the undo's engine) count those as held by this run, in this thread, rather than meet their own
 lock (a second ``FileLock`` on a file this process holds is refused like another process's).
+
+A one-step run must read who it is and which boards it names before it can take its run locks;
+another run holding locks here meanwhile is what spends the token's rate budget when those
+reads meet 429s (a cron job started while the last one still applies). ``RateBudgetGuard``
+stops it then, at its first 429, with ``LockHeld`` naming that run (``holders``: the lock
+files held now, by process), rather than retry for minutes and end with "Trello is rate
+limiting" (exit 4). A 429 with no other run holding a lock is Trello's own, waited out as
+always.
 """
 
 from __future__ import annotations
@@ -40,9 +48,12 @@ from trello_restore.fsutil import in_the_way, private_dirs
 from trello_restore.words import board_ref
 
 __all__ = [
+    "Holder",
     "OtherPlan",
+    "RateBudgetGuard",
     "apply_lock",
     "hold",
+    "holders",
     "lock_dir",
     "lock_names",
     "run_holds",
@@ -51,6 +62,8 @@ __all__ = [
 
 #: A lock file's mode, as every other file of the state directory's.
 MODE = 0o600
+#: The kernel's table of the file locks held now (Linux): which process holds a lock file.
+PROC_LOCKS = Path("/proc/locks")
 
 #: The lock files the run in this context holds (``run_holds``), which a ``hold`` within it
 #: counts as held.
@@ -223,3 +236,126 @@ def run_lock(
         with hold(directory, [f"board-{b}" for b in boards], boards=names):
             pass
         yield held
+
+
+class Holder(NamedTuple):
+    """Another process holding locks in a lock directory (``holders``): its pid (None where
+    the kernel's lock table cannot tell), the names of the locks it holds (``plan-<digest>``,
+    ``board-<id>``, ``run-board-<id>``: what it is doing, and on which boards) and the first
+    lock file."""
+
+    pid: int | None
+    names: tuple[str, ...]
+    path: Path
+
+
+def holders(directory: Path) -> list[Holder]:
+    """The locks in ``directory`` that are held now, grouped by the process holding them
+    (ordered by their first lock file's name). Each lock file is tried without waiting and
+    let go at once, as ``run_lock`` looks at the ``board-`` locks: a lock held by another
+    process (or by another ``hold`` in this one) is refused. Locks this run holds
+    (``run_holds``) and files that cannot be tried are left out; no directory, no holders."""
+    try:
+        files = sorted(directory.glob("*.lock"))
+    except OSError:
+        return []
+    ours = _RUN_HOLDS.get()
+    held = [f for f in files if f.resolve() not in ours and _is_held(f)]
+    pids = _lock_pids() if held else {}
+    grouped: dict[int | None, list[Path]] = {}
+    for file in held:
+        grouped.setdefault(_pid_of(file, pids), []).append(file)
+    return [
+        Holder(pid, tuple(f.name.removesuffix(".lock") for f in group), group[0])
+        for pid, group in grouped.items()
+    ]
+
+
+def _is_held(file: Path) -> bool:
+    """Whether another holder has the lock file ``file`` now (tried without waiting)."""
+    lock = FileLock(file, mode=MODE)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        return True
+    except OSError:  # cannot be opened or locked: what holds it cannot be told
+        return False
+    lock.release()
+    return False
+
+
+def _lock_pids() -> dict[int, set[int]]:
+    """The pids holding ``flock`` locks, by the locked file's inode, from the kernel's table
+    (``1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF``; a waiter's line has
+    ``->`` after the number, and a holder outside this pid namespace shows pid 0); empty where
+    there is no such table (not Linux) or it cannot be read."""
+    try:
+        text = PROC_LOCKS.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return {}
+    pids: dict[int, set[int]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        with contextlib.suppress(ValueError, IndexError):
+            inode, pid = int(fields[5].split(":")[2]), int(fields[4])
+            if pid > 0:
+                pids.setdefault(inode, set()).add(pid)
+    return pids
+
+
+def _pid_of(file: Path, pids: Mapping[int, set[int]]) -> int | None:
+    """The one process the kernel's table shows holding ``file``, or None (not found, or
+    more than one: an inode of another filesystem may bear the same number)."""
+    try:
+        found = pids.get(file.stat().st_ino, set())
+    except OSError:
+        return None
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def budget_line(found: Sequence[Holder]) -> str:
+    """The one line that stops a run whose reads met 429s while ``found`` (at least one) held
+    locks: which run, doing what on which boards, and what to do."""
+    first = found[0]
+    who = "another trello-restore run" + (f" (pid {first.pid})" if first.pid else "")
+    plans = [n.removeprefix("plan-") for n in first.names if n.startswith("plan-")]
+    boards = sorted(
+        {n.rsplit("-", 1)[1] for n in first.names if n.startswith(("board-", "run-board-"))}
+    )
+    doing = f"is applying or undoing plan {plans[0]}" if plans else "is working"
+    if len(boards) == 1:
+        doing += f" on board {boards[0]}"
+    elif boards:
+        doing += f" on boards {', '.join(boards[:3])}"
+        doing += f" and {len(boards) - 3} more" if len(boards) > 3 else ""
+    if len(found) > 1:
+        others = len(found) - 1
+        doing += f" ({others} other {'run holds' if others == 1 else 'runs hold'} locks too)"
+    return (
+        f"{who} {doing} and is using the token's rate budget: Trello answered this run 429 "
+        "(rate limited) before it could take its locks; run again when that run has finished "
+        f"(from cron or a timer: schedule runs less often) (lock {first.path})"
+    )
+
+
+class RateBudgetGuard:
+    """What a one-step run does at a 429 met before it holds its locks (the planning API's
+    ``on_rate_limited``, called before the read waits to retry): with another run holding
+    locks in ``directory``, that run is spending the token's rate budget, and the retries
+    would wait for minutes and end with "Trello is rate limiting" (exit 4): ``LockHeld`` now,
+    naming it (``budget_line``). With no lock held there, the 429 is Trello's own and is waited
+    out as always. Off once the run holds its locks (``locked``): from then on another run
+    cannot be working on its boards, and 429s are waited out."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.locked = False
+
+    def __call__(self) -> None:
+        if self.locked:
+            return
+        found = holders(self.directory)
+        if found:
+            raise LockHeld(budget_line(found))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from trello_restore import __version__, live, run
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
-from trello_restore.locks import lock_dir, run_lock
+from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
 from trello_restore.words import plural, when
@@ -111,9 +111,11 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
 
     A run (not a dry run) holds the run locks of its boards from before their history is read
     until its last run is recorded, so an overlapping run on a board exits (``LockHeld``)
-    without reading further or writing."""
-    with _locks(req) as on_scope:
-        result = run.make_plan(req.plan, created_at=req.created_at, on_scope=on_scope)
+    without reading further or writing. Until it holds them, a 429 while another run holds
+    locks exits too (``RateBudgetGuard``): that run is spending the token's rate budget."""
+    with _locks(req) as (on_scope, guard):
+        plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
+        result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
         ui.planned(result)
         logger.info(
             "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",
@@ -166,18 +168,23 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
 
 
 @contextlib.contextmanager
-def _locks(req: OneShotRequest) -> Iterator[Any]:
+def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
     """The ``on_scope`` callback of the planning that takes the scope's run locks (none for a
-    dry run, which writes nothing), held until the block ends."""
+    dry run, which writes nothing), held until the block ends; and what the planning's reads
+    do at a 429 until then (``RateBudgetGuard``: stop if another run holds locks, as that run
+    is spending the token's rate budget; None for a dry run, which waits the 429s out)."""
+    directory = lock_dir(req.state_dir)
+    guard = None if req.dry_run else RateBudgetGuard(directory)
     with contextlib.ExitStack() as held:
 
         def lock(scope: Scope) -> None:
-            if not req.dry_run:
+            if guard is not None:
                 names = dict(scope.board_names)
-                held.enter_context(run_lock(lock_dir(req.state_dir), scope.board_ids, names))
+                held.enter_context(run_lock(directory, scope.board_ids, names))
+                guard.locked = True
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
 
-        yield lock
+        yield lock, guard
 
 
 def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotResult:

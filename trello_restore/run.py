@@ -131,6 +131,8 @@ class PlanRequest:
     #: The plan is to be applied right away (no ``--dry-run``): the run may be recorded as the
     #: last run (``PlanResult.unreadable_in_window`` is looked for).
     apply: bool = False
+    #: Called at a read's 429 before it is retried (``ApiSettings.on_rate_limited``).
+    on_rate_limited: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_settings(
@@ -458,6 +460,7 @@ def _make_plan(
             rate_window_s=req.window_s,
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
+            on_rate_limited=req.on_rate_limited,
         )
         with (
             TrelloApi(settings) as api,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +65,9 @@ class ApiSettings:
     #: The client-side rate limiter every request sent over the network waits for (shared by
     #: all threads and sessions); None for none. ``TrelloApi.use_limiter`` can set it later.
     limiter: RateLimiter | None = field(default=None, repr=False, compare=False)
+    #: Called at a read's 429 before it waits to retry; what it raises ends the read (a
+    #: one-step run's ``locks.RateBudgetGuard``). None: every 429 is waited out.
+    on_rate_limited: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse numbers no run could work with (ValueError: a programming error)."""

@@ -347,6 +347,10 @@ class Transport(_SessionBase):
         )
         assert failure is not None
         if isinstance(failure, RateLimited) and not from_cache:
+            # The hook may stop the run instead (ApiSettings.on_rate_limited): before the
+            # limiter makes every thread wait a window.
+            if self._settings.on_rate_limited is not None:
+                self._settings.on_rate_limited()
             self._counters.count_rate_limited(failure.retry_after)
         return failure, RetryPolicy.retryable(failure), None
 
