@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from trello_restore import cli
-from trello_restore.errors import ExitCode
+from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.journal import Journal, JournalHeader, JournalRecord
 
 from .conftest import SandboxFactory, cli_invoker
@@ -149,3 +149,29 @@ def test_the_count_asked_is_what_the_undo_does(
     assert f"board membership{'s' if grants != 1 else ''} journal {j1} granted to remove" in (
         r.stderr
     )
+    # A member restore's journal keeps its boards' names: the apply is named by them.
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("Journal of the apply of ")]
+    assert re.search(r' on boards? "[^"]+" \([0-9a-f]{24}\)', line), line
+
+
+@pytest.mark.parametrize(
+    ("values", "reads"),
+    [
+        ({"names": {"board": "Team"}}, True),  # a card member's apply record: its board's name
+        ({"names": {"board": "Team"}, "field": "role"}, False),  # neither kind's values
+    ],
+)
+def test_a_card_members_record_may_keep_names_alone(
+    tmp_path: Path, values: dict[str, Any], reads: bool
+) -> None:
+    header = JournalHeader("d" * 64, "http://127.0.0.1:1/1", "a", "2025-11-02T00:00:00.000Z")
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, header) as journal:
+        journal.append(_rec("c1", CARD, BOARD, "k1"))
+    record = json.loads(path.read_text().splitlines()[-1]) | {"values": values}
+    path.write_text("\n".join([*path.read_text().splitlines()[:-1], json.dumps(record)]) + "\n")
+    if reads:
+        assert Journal.read(path).records[-1].values == values
+    else:
+        with pytest.raises(InputFileError, match="its values lack field, seen, written"):
+            Journal.read(path)

@@ -511,11 +511,12 @@ def record_names(change: Change) -> dict[str, Any] | None:
     """What a value kind's apply record keeps of the names its plan gave (design.md §10.3):
     ``board``, ``card`` and ``short_link`` (a card's), ``list`` (a list's, or the card's list),
     and for ``idList`` the names of the lists it moves the card between (``lists``: id →
-    name), so that undo names what it reverts as the plan did, not by ids. None for the member
-    kinds and for a change that carries no names (one read back from a journal); old journals
-    have none either, and undo names their changes by ids."""
+    name), so that undo names what it reverts as the plan did, not by ids. The member kinds'
+    keep the board's alone (undo's question names the apply's boards: ``undo_question``). None
+    for a change that carries no names (one read back from a journal); old journals have none
+    either, and undo names their changes by ids."""
     if not isinstance(change, ValueChange):
-        return None
+        return {"board": change.board_name} if change.board_name else None
     names: dict[str, Any] = {
         "board": change.board_name,
         "card": change.card_name,
@@ -588,8 +589,10 @@ def _record(raw: object) -> JournalRecord:
             value = json.dumps(raw[name], ensure_ascii=False)
             raise ValueError(f"unknown {name} {value[:40]}{'…' if len(value) > 40 else ''}")
     values = raw.get("values")
+    # A value kind's (or a grant's) values; a card member's apply record keeps its names alone.
     if values is not None and not (
-        isinstance(values, dict) and {"field", "seen", "written", "object_id"} <= set(values)
+        isinstance(values, dict)
+        and ({"field", "seen", "written", "object_id"} <= set(values) or set(values) == {"names"})
     ):
         raise ValueError("its values lack field, seen, written or object_id")
     return JournalRecord(**raw)

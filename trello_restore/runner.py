@@ -321,12 +321,12 @@ class Runner:
         if self.journal is None or self.options.dry_run or status == NOT_ATTEMPTED:
             return None
         # A value kind's record holds the value seen before the write and the one written, and
-        # an apply's the names its plan gave them (for undo's text).
+        # an apply's the names its plan gave them (for undo's text; a member kind's, its board's).
         values = kind_of(item.action).record_values(item, self.op)
-        if values is not None and self.op == "apply":
+        if self.op == "apply":
             names = record_names(item)
             if names is not None:
-                values = {**values, "names": names}
+                values = {**(values or {}), "names": names}
         return JournalRecord(
             change_id=item.change_id,
             op=self.op,
