@@ -24,7 +24,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4
     #: Partial failure: some changes failed, drifted or were blocked.
     PARTIAL = 5
-    #: Another run holds the lock for the same plan or boards.
+    #: Another run holds the lock for the same plan or boards, or (met as 429s before this run
+    #: could take its locks) is using the token's rate budget.
     LOCKED = 6
     #: Dry run with ``--detailed-exitcode``: changes are pending.
     CHANGES_PENDING = 7
