@@ -43,8 +43,7 @@ Exit codes:
   3  authentication or permission (credentials, board access; a refused board gets no more writes)
   4  Trello unreachable, or still rate limiting or failing after the retries (run again to resume)
   5  partial failure (some changes failed, drifted or were blocked)
-  6  another run holds the lock on the same boards or plan, or is using the token's rate
-     budget before this run could lock (nothing was done)
+  6  another run holds the same boards or plan locked, or is using the token's budget (nothing done)
   7  dry run with --detailed-exitcode: changes are pending"""
 
 logger = logging.getLogger("trello_restore")
