@@ -101,7 +101,7 @@ def test_a_refused_apply_says_what_fits_an_observer_the_journal_and_the_command(
         f"what was done is in the journal {journal}. ",
         f"make {user} a normal member of that board (they are an observer of it)",
         f"then run trello-restore undo {journal} --yes again to finish (an undo runs as the "
-        "account that applied: no other token will do)",
+        "account that applied: another account's token will not do)",
     )
     assert "plan again" not in line
     assert "reactivate" not in line

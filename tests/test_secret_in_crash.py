@@ -73,7 +73,7 @@ def test_a_bug_is_one_line_without_credentials_and_vv_shows_where(
     line = one_line_error(
         r,
         ExitCode.INTERNAL,
-        "Error: internal error (a bug: rerun with -vv and report it",
+        "Error: internal error (a bug: rerun with -vv, without -q, and report it",
         "ValueError: Invalid header value b'OAuth oauth_token=\"[redacted]\\n\", key=[redacted]'",
     )
     assert "Traceback" not in line

@@ -145,7 +145,8 @@ def internal_error(exc: Exception) -> NoReturn:
     exit 1. Never Python's own traceback, which printed request headers, credentials and all."""
     said = " ".join(f"{type(exc).__name__}: {exc}".split())
     logger.error(
-        "internal error (a bug: rerun with -vv and report it, with the log file if any): %s",
+        "internal error (a bug: rerun with -vv, without -q, and report it, with the log file if "
+        "any): %s",
         said,
     )
     logger.debug("where it happened:", exc_info=exc)

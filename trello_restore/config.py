@@ -157,10 +157,10 @@ class ConfigFile:
 def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
     """Which config file applies, and whether it was named explicitly (flag or environment)."""
     if flag:
-        return Path(flag).expanduser(), True
+        return _expanded(flag, "--config"), True
     named = env.get(ENV_CONFIG, "").strip()
     if named:
-        return Path(named).expanduser(), True
+        return _expanded(named, ENV_CONFIG), True
     default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
     return (default, False) if default.is_file() else (None, False)
 
@@ -554,10 +554,28 @@ def _scope(
     return tuple(_strings(boards)) if boards else (), None if workspace is None else str(workspace)
 
 
+def _expanded(value: str, source: str) -> Path:
+    """``value`` as a path, ``~`` expanded; ``ConfigError`` naming ``source`` (where it was
+    set) for one no file can have: a NUL character, or ``~user`` of a user this machine does
+    not know (both were internal errors where the path was first used)."""
+    from trello_restore.errors import ConfigError
+
+    if "\0" in value:
+        raise ConfigError(f"{source} holds a NUL character, which no path can have: {value!r}")
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # Python's "Could not determine home directory."
+        user = value.split("/", 1)[0]
+        raise ConfigError(
+            f"{source} starts with {user}, the home directory of a user this machine does not "
+            f"know: {value!r}; give the path in full"
+        ) from None
+
+
 def _path(value: str, conf: ConfigFile, source: str) -> Path:
     """A path setting: ``~`` expanded; a relative path in the config file is relative to the
     file's directory (cron and systemd start in another directory than the file's)."""
-    path = Path(value).expanduser()
+    path = _expanded(value, source)
     if not path.is_absolute() and conf.path is not None and source.endswith(f" in {conf.path}"):
         path = conf.path.parent / path
     return path
@@ -570,7 +588,7 @@ def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict
     sub = key.removesuffix("_dir")
     if home:
         sources[key] = ENV_HOME
-        return Path(home).expanduser() / sub
+        return _expanded(home, ENV_HOME) / sub
     value = conf.get("paths", key)
     if isinstance(value, str) and value:
         sources[key] = f"paths.{key} in {conf.path}"

@@ -440,7 +440,7 @@ def _other_token(op: str, lead: str) -> str:
     """The other way out, after ``lead``: another token to plan with; none for an undo, which
     runs as the account that applied."""
     if op == "undo":
-        return " (an undo runs as the account that applied: no other token will do)"
+        return " (an undo runs as the account that applied: another account's token will not do)"
     return f"{lead}plan again with the token of a member who can edit it"
 
 

@@ -89,7 +89,39 @@ class StderrFormat(logging.Formatter):
 
 class LogFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file with mode 0600 (it names boards and members): created so, and an
-    existing one readable by others made so when opened (the README promises 0600)."""
+    existing one readable by others made so when opened (the README promises 0600). A write
+    that fails (a full disk) is one warning on stderr, and the file is written no more this
+    run: never logging's traceback for each record, and the run's own exit code."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._fail(sys.exc_info()[1])
+
+    def _fail(self, exc: BaseException | None) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        why = (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(
+                f"Warning: cannot write the log file {self.baseFilename} ({why}); nothing more "
+                "is logged there this run\n"
+            )
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            super().close()
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
