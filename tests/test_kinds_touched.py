@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from trello_restore.journal import JournalRecord, Status
+from trello_restore.journal import Journal, JournalHeader, JournalRecord, Status
 from trello_restore.kinds import (
     BoardMembership,
     CardClosed,
@@ -28,7 +30,16 @@ from trello_restore.kinds import (
 from trello_restore.kinds.touched import put_back, since_plan
 from trello_restore.live import LiveBoard, Touch
 from trello_restore.models import MemberRef
-from trello_restore.touches import SLACK, _Event, _filter, _last, _own, own_writes, undo_since
+from trello_restore.touches import (
+    SLACK,
+    _Event,
+    _filter,
+    _last,
+    _own,
+    own_writes,
+    undo_since,
+    undone_elsewhere,
+)
 
 from .test_kinds import CARD, GRANT
 from .test_kinds import live as member_live
@@ -79,6 +90,14 @@ def test_apply_leaves_a_member_someone_removed_again_after_the_plan() -> None:
     added = _touched(OFF_CARD, ("k1", "member ann"), ADDED)
     assert since_plan(CARD, added) == (
         "added by @benw on 2026-12-02 09:30:00 UTC, after the plan was made: left alone"
+    )
+    # Removed by this tool's undo of another journal (R23c): said so, with what adds them back.
+    undone = _touched(OFF_CARD, ("k1", "member ann"), replace(REMOVED, undo_of="/j/b.jsonl"))
+    assert decide_card(CARD, undone, resumed=False, grant=None) == (
+        "drifted",
+        "removed again by this tool's undo of journal /j/b.jsonl on 2026-12-02 09:30:00 UTC, "
+        "after the plan was made: left alone (plan again and apply the new plan to add them "
+        "back)",
     )
     on = _touched(ON_CARD, ("k1", "member ann"), ADDED)
     assert decide_card(CARD, on, resumed=False, grant=None) == ("already_satisfied", "")
@@ -204,3 +223,40 @@ def test_the_last_action_and_the_filter() -> None:
     assert _filter(["removeMemberFromCard", "addMemberToCard"]) == (
         "addMemberToCard,removeMemberFromCard"
     )
+
+
+def test_a_removal_by_another_journals_undo_is_named(tmp_path: Path) -> None:
+    """A member's removal by the token's member within another journal's undo of that card
+    member (same API URL and account, same directory) is marked as that undo's (R23c); one
+    later than ``SLACK`` after it, by someone else, or beside a journal of another account or
+    URL is not."""
+    header = JournalHeader("d1", "http://t/1", "me", "2026-12-02T09:00:00+00:00")
+    with Journal.open(tmp_path / "b.jsonl", header) as other:
+        other.append_many(
+            [
+                replace(_rec("pending", AT, op="undo"), card_id="k1", member_id="ann"),
+                replace(_rec("undone", AT, op="undo"), card_id="k1", member_id="ann"),
+            ]
+        )
+    target = ("k1", "member ann")
+    mine = replace(REMOVED, by=MemberRef("me", "danak"))
+
+    def marked(touch: Touch, url: str = "http://t/1/", account: str = "me") -> str:
+        journal = Journal(
+            tmp_path / "a.jsonl", replace(header, api_url=url, account_id=account), []
+        )
+        live = {"b1": _touched(OFF_CARD, target, touch)}
+        api = SimpleNamespace(first_server_date=None)
+        out = undone_elsewhere(api, live, journal, account)  # type: ignore[arg-type]
+        return out["b1"].touched[target].undo_of
+
+    assert marked(replace(mine, date=AT + SLACK)) == str(tmp_path / "b.jsonl")
+    assert marked(replace(mine, date=AT + SLACK + timedelta(seconds=1))) == ""
+    assert marked(REMOVED, account="ben") == ""  # someone else's journal, not this account's
+    assert marked(mine, account="other") == ""  # removed by another member than the account
+    assert marked(mine, url="http://elsewhere/1") == ""
+    assert marked(replace(mine, kind="add")) == ""
+    undone = {"b1": _touched(OFF_CARD, ("k2", "member ann"), mine)}  # no journal holds k2
+    beside = Journal(tmp_path / "a.jsonl", header, [])
+    api = SimpleNamespace(first_server_date=None)
+    assert undone_elsewhere(api, undone, beside, "me") == undone  # type: ignore[arg-type]

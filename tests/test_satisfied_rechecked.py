@@ -10,13 +10,17 @@ what it found is read again from the board, which the apply reads anyway.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
+from trello_restore.planfile import PlanDict, plan_to_dict, write_plan
+from trello_restore.run import build_request, make_plan
 
+from .applykit import NOW
 from .conftest import SandboxFactory
 from .test_undo_again import FAST, Run
 
@@ -53,6 +57,45 @@ def test_found_already_there_then_taken_off_by_another_undo_is_not_done(
     assert not cards  # nothing of the other journal's left to undo
     drifted = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
     assert drifted
-    assert all("after the plan was made: left alone" in x for x in drifted), drifted
+    # Taken off by this tool's undo of the other journal, not by a person: the reason says
+    # which, and what adds them back (R23c).
+    undone_by = f"removed again by this tool's undo of journal {other} on "
+    assert all(undone_by in x for x in drifted), drifted
+    assert all("after the plan was made: left alone (plan again" in x for x in drifted), drifted
     latest = Journal.read(r.journal).latest()
     assert sum(x.status == "drifted" for x in latest.values()) == len(drifted)
+
+    # The advice holds: another --journal does not add them back (the plan is as old), a new
+    # plan does.
+    fresh = r.invoke("apply", str(r.plan), "--journal", str(tmp_path / "new.jsonl"), *FAST)
+    assert fresh.exit_code == ExitCode.PARTIAL, fresh.output
+    assert [x for x in fresh.output.splitlines() if undone_by in x] == drifted
+    doc = _plan_now(r)
+    assert len(doc["changes"]) == len(drifted)  # the card members (their grants stand)
+    write_plan(doc, r.plan)
+    replanned = r.invoke("apply", str(r.plan), "--journal", str(tmp_path / "re.jsonl"), *FAST)
+    assert replanned.exit_code == ExitCode.OK, replanned.output
+    assert r.state() == applied
+
+
+def _plan_now(r: Run) -> PlanDict:
+    """The plan ``r``'s plan file holds (``applykit.plan_doc``), made again now."""
+    o = r.s.option_sets()["b"]
+    request = build_request(
+        boards=(r.s.team.id,),
+        exports=(),
+        since=o.since.isoformat(),
+        until=None,
+        now=NOW,
+        mode=o.mode,
+        removed_by=r.s.mover.username if o.removed_by else None,
+        by=o.by,
+        restore=tuple(sorted(o.restore)),
+        only_recorded=o.only_recorded,
+        add_to_board=o.add_to_board,
+        api_url=r.sb.base_url,
+        key=r.sb.key,
+        token=r.sb.token,
+    )
+    result = make_plan(request, created_at=datetime.now(UTC))
+    return plan_to_dict(result.plan, result.meta)

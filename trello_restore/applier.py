@@ -294,6 +294,7 @@ def _apply(
             created_at=meta.created_at,
             records=journal.records if journal is not None else (),
             account_id=meta.account.id,
+            journal=journal,
         )
     earlier = [c for c in plan.changes if c.change_id in done]
     for line in apply_warnings(plan, meta, todo, earlier, live, resumed):

@@ -26,7 +26,10 @@ web page) is told apart only by time: within ``SLACK`` of one of the tool's writ
 change it is taken for the tool's (and undone as such); later, for a person's, named in the
 reason (it is the token's member). Nor can another journal's writes (a later run of this tool
 that put the member back) be told from that member's own hand: they count as someone else's,
-and the change is left for that run's undo.
+and the change is left for that run's undo. One such write is named, though: a removal of a
+member an apply would add, by the token's member within the undo's write of that card member in
+another journal of this tool (same API URL and account, in the journals directory:
+``undo_others.Others``) is that undo's (``Touch.undo_of``), and its reason says so.
 
 Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
 target), and what happened to a card on another board it visited in between.
@@ -43,8 +46,8 @@ from trello_restore.api import TrelloApi
 from trello_restore.errors import BadResponse
 from trello_restore.fetcher import board_actions
 from trello_restore.history import HistoryError, parse_history
-from trello_restore.journal import JournalRecord
-from trello_restore.kinds import kind_of
+from trello_restore.journal import Journal, JournalRecord
+from trello_restore.kinds import CardMember, kind_of
 from trello_restore.live import LiveBoard, Target, Touch
 from trello_restore.models import Change, FieldValue, MemberRef, ValueChange
 
@@ -182,6 +185,7 @@ def apply_touches(
     created_at: datetime,
     records: Sequence[JournalRecord],
     account_id: str,
+    journal: Journal | None = None,
 ) -> dict[str, LiveBoard]:
     """``read_touches`` for an apply of a plan file made at ``created_at``: of the card member
     changes it has still to make, those whose member is not on the card now (``resolve``:
@@ -189,7 +193,8 @@ def apply_touches(
     rests on (its evidence: Trello's clock may date them a little after ``created_at``). The
     value kinds are checked by the value the plan expects, which says whether the field
     changed since (a value set back to it is written: nothing of it is lost). No request
-    when there are none."""
+    when there are none. A removal that was this tool's undo of another journal beside
+    ``journal`` is named so (``undone_elsewhere``)."""
     would = [
         c
         for c in changes
@@ -201,9 +206,47 @@ def apply_touches(
     if not would:
         return dict(live)
     since = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
-    return read_touches(
+    out = read_touches(
         api, live, would, since=since, account_id=account_id, records=records, passed_over=_seen
     )
+    return out if journal is None else undone_elsewhere(api, out, journal, account_id)
+
+
+def undone_elsewhere(
+    api: TrelloApi, live: Mapping[str, LiveBoard], journal: Journal, account_id: str
+) -> dict[str, LiveBoard]:
+    """``live`` with each member's removal (``touched``) by ``account_id`` (no app) that lies
+    within an undo's write of that card member in another journal of this tool beside
+    ``journal`` (``undo_others.Others``: same API URL and account; only journals whose text
+    holds the card and member ids are read) marked ``undo_of`` that journal's path."""
+    from trello_restore.undo_others import Others
+
+    others = Others(journal)
+    skew = _skew(api)
+    out = dict(live)
+    for board_id, board in live.items():
+        touched = dict(board.touched)
+        for (card_id, what), touch in board.touched.items():
+            member_id = what.removeprefix("member ")
+            if touch.kind != "remove" or touch.app or touch.by.id != account_id:
+                continue
+            for j in others.journals(card_id, member_id, '"op": "undo"'):
+                undos = [
+                    r
+                    for r in j.records
+                    if r.op == "undo"
+                    and r.action == CardMember.action
+                    and (r.card_id, r.member_id) == (card_id, member_id)
+                ]
+                spans = [
+                    (a + skew, b + skew) for found in own_writes(undos).values() for a, b in found
+                ]
+                if _own(_Event(touch.date, "", "remove", None, account_id, ""), account_id, spans):
+                    touched[(card_id, what)] = replace(touch, undo_of=str(j.path))
+                    break
+        if touched != board.touched:
+            out[board_id] = replace(board, touched=touched)
+    return out
 
 
 def _seen(c: Change) -> tuple[set[str], datetime | None]:

@@ -62,6 +62,12 @@ def since_plan(c: Change, live: LiveBoard) -> str | None:
     touch = live.touched.get(member_target(c))
     if touch is None:
         return None
+    if touch.undo_of:  # not a person's decision: say what did it, and what adds them back
+        return (
+            f"removed again by this tool's undo of journal {touch.undo_of} on "
+            f"{when(touch.date)}, after the plan was made: left alone (plan again and apply "
+            "the new plan to add them back)"
+        )
     verb = "removed again" if touch.kind == "remove" else "added"
     return f"{verb} by {touch.who} on {when(touch.date)}, after the plan was made: left alone"
 
