@@ -26,12 +26,15 @@ from trello_restore.journal import Journal, JournalHeader, JournalRecord, Op, St
 from trello_restore.kinds import WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.models import Change, MemberRef
+from trello_restore.oneshot import OneShotUi
+from trello_restore.report import Progress
 from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only
-from trello_restore.runner_types import ApplyOptions
+from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo import undo_count, undoable
 
 from .conftest import SandboxFactory, trello_env
+from .test_cli_apply import _restore_args
 from .test_interrupt_stops import _cli, _interrupt, _planned, _quiet, _read
 
 #: Writes of the fake run: the first ``ON_WIRE`` are answered after ``LATENCY_S``, the others
@@ -128,9 +131,10 @@ def test_a_second_ctrl_c_while_the_run_waits_for_its_writes(
         raise RuntimeError("the run stops")
 
     api = cast(TrelloApi, trello)
+    progress = Progress(WRITES, enabled=False, undo=op == "undo")
     with (
         pytest.raises((KeyboardInterrupt, RuntimeError)) as ended,
-        Runner(api, journal, ApplyOptions(workers=WRITES), cast(Op, op), None) as run,
+        Runner(api, journal, ApplyOptions(workers=WRITES), cast(Op, op), progress) as run,
     ):
         run.run_writes(jobs())
     latest = Journal.read(journal.path).latest()  # at once: the run's end is the journal's
@@ -143,6 +147,9 @@ def test_a_second_ctrl_c_while_the_run_waits_for_its_writes(
     assert unsent == dict.fromkeys(unsent, SETTLED_UNSENT)
     assert len(unsent) == WRITES - ON_WIRE
     assert ended.type is (KeyboardInterrupt if stop == "ctrl_c" else RuntimeError)
+    # What Ctrl-C's line counts: the writes answered, and apart those never sent (X23).
+    assert (progress.done, progress.unsent) == (len(sent), len(unsent))
+    assert progress.counts == {done: len(sent)}
 
 
 # ------------------------------------------------------------------- the command line
@@ -169,11 +176,19 @@ def _undo_records(journal: Path) -> list[JournalRecord]:
     return [r for r in Journal.read(journal).latest().values() if r.op == "undo"]
 
 
-def _said(err: str) -> int:
-    """N of the stderr line ``Interrupted after N of M outcomes; …``."""
+def _said(err: str, unsent: int) -> int:
+    """N of the stderr line ``Interrupted after N of M outcomes (U more writes were stopped
+    before they were sent …); …``, whose U must be ``unsent`` (the part left out when 0)."""
     (line,) = [x for x in err.splitlines() if x.startswith("Interrupted after ")]
-    assert " outcomes; every change made is recorded in the journal " in line, line
+    stopped = f" outcomes ({_unsent_words(unsent)}); " if unsent else " outcomes; "
+    assert f"{stopped}every change made is recorded in the journal " in line, line
     return int(line.removeprefix("Interrupted after ").split(" of ")[0])
+
+
+def _unsent_words(n: int) -> str:
+    if n == 1:
+        return "1 more write was stopped before it was sent and is journaled as not sent"
+    return f"{n} more writes were stopped before they were sent and are journaled as not sent"
 
 
 @pytest.mark.parametrize("op", ["apply", "undo"])
@@ -215,7 +230,7 @@ def test_a_second_sigint_does_not_leave_writes_pending(
     ours = [r for r in records.latest().values() if r.op == op]
     answered = [r for r in ours if (r.status, r.error) != SETTLED_UNSENT]
     assert sum(r.status == written for r in answered) > 1  # the first, and those in flight
-    assert _said(err) == len(answered)
+    assert _said(err, len(ours) - len(answered)) == len(answered)
 
 
 def test_undo_interrupted_journals_unsent_removals_not_applied(
@@ -250,7 +265,7 @@ def test_undo_interrupted_journals_unsent_removals_not_applied(
     assert unsent
     assert {r.status for r in unsent} == {"not_applied"}
     assert not Journal.read(journal).pending()
-    assert _said(err) == len(ours) - len(unsent)
+    assert _said(err, len(unsent)) == len(ours) - len(unsent)
     # Someone takes one of those members off their card; the next undo finds them gone.
     gone = unsent[0]
     sb.world.remove_member_from_card(gone.card_id, gone.member_id, scenario.mover.id)
@@ -314,3 +329,62 @@ def test_undo_interrupted_says_what_apply_says(
             f"Interrupted after 0 of 1 outcomes; every change made is recorded in the journal "
             f"{journal.path}. Run trello-restore undo {journal.path} --yes again to finish."
         ), r.stderr
+
+
+@pytest.mark.parametrize("command", ["apply", "undo", "one_step"])
+def test_the_interrupted_line_says_what_was_stopped_unsent_and_done_earlier(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: str,
+) -> None:
+    """Ctrl-C's line counts apart the writes it stopped before they were sent (journaled
+    ``not_applied``, ``UNSENT``), and says how many of the outcomes a resumed apply found done
+    before this run (``skipped_done``): apply, undo and the one-step run alike (R23c: ``25 of
+    133 outcomes`` said nothing of the 8 writes stopped unsent). The run: a resumed change,
+    two applied, three stopped unsent (one for undo), then Ctrl-C."""
+    sb = sandbox_factory(scenario)
+    _, plan, journal = _planned(sb, scenario, tmp_path, monkeypatch)
+    change = Change("c", "add_member_to_card", "b", "B", MemberRef("m"), card_id="k")
+    earlier = 1 if command == "apply" else 0
+    unsent = 1 if command == "undo" else 3
+
+    def run(progress: Callable[[ChangeOutcome], None]) -> None:
+        for status, n, why in [
+            (SKIPPED_DONE, earlier, ""),
+            ("undone" if command == "undo" else "applied", 2, ""),
+            ("not_applied", unsent, UNSENT),
+        ]:
+            for _ in range(n):
+                progress(outcome_of(change, status, None, why))
+        raise KeyboardInterrupt
+
+    def run_one(request: object, ui: OneShotUi) -> None:
+        journal.touch()
+        progress = ui.applying(9, journal)
+        assert progress is not None
+        run(progress)
+
+    if command == "undo":  # the apply it undoes, for real
+        applied = CliRunner().invoke(main, ["apply", str(plan), "--journal", str(journal)])
+        assert applied.exit_code == 0, applied.output
+    monkeypatch.setattr("trello_restore.run.run_apply", lambda req, progress: run(progress))
+    monkeypatch.setattr("trello_restore.run.run_undo", lambda req, progress: run(progress))
+    monkeypatch.setattr("trello_restore.oneshot.run_once", run_one)
+    if command == "one_step":
+        args = [*_restore_args(scenario), "--journal", str(journal), "--yes", "-q"]
+    elif command == "apply":
+        journal.touch()  # what the first outcome of the resumed run journaled
+        args = ["apply", str(plan), "--journal", str(journal)]
+    else:
+        args = ["undo", str(journal), "--yes"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 130, r.output
+    assert "Traceback" not in r.output
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("Interrupted after ")]
+    parts = [f"{earlier} of them done before this run"] if earlier else []
+    head = f"Interrupted after {2 + earlier} of "
+    tail = f" outcomes ({'; '.join([*parts, _unsent_words(unsent)])}); every change made is "
+    assert line.startswith(head), line
+    assert tail + f"recorded in the journal {journal}. " in line, line

@@ -532,8 +532,9 @@ def interrupted(
     progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool
 ) -> NoReturn:
     """Ctrl-C during an apply or undo: clear the progress line, say what was done (the outcomes
-    reported, writes answered after Ctrl-C too, not those it stopped before they were sent)
-    and where it is recorded, and exit 130."""
+    reported, writes answered after Ctrl-C too; how many of them a resumed apply found done
+    before this run; and apart, the writes it stopped before they were sent, journaled as not
+    sent) and where it is recorded, and exit 130."""
     progress.clear()
     if dry_run:
         click.echo("Interrupted: nothing was changed.", err=True)
@@ -545,8 +546,8 @@ def interrupted(
         )
     else:
         click.echo(
-            f"Interrupted after {progress.done} of {total} outcomes; every change made is "
-            f"recorded in the journal {journal}. {resume}.",
+            f"Interrupted after {progress.done} of {total} outcomes{progress.interrupted_counts()};"
+            f" every change made is recorded in the journal {journal}. {resume}.",
             err=True,
         )
     sys.exit(130)

@@ -547,6 +547,9 @@ class Progress:
     (``progress_line``) on stderr at most ten times a second. The one thing here that prints."""
 
     def __init__(self, total: int, *, enabled: bool, undo: bool = False) -> None:
+        from trello_restore.runner import UNSENT  # here: a plan's report needs no runner
+
+        self._unsent_why = UNSENT
         self.total = total
         self.enabled = enabled
         self.undo = undo
@@ -554,12 +557,18 @@ class Progress:
         #: One outcome of each status and kind seen: the counts read in their kinds' words.
         self._kinds: dict[tuple[str, str], ChangeOutcome] = {}
         self.done = 0
+        #: Writes Ctrl-C stopped before they were sent (``runner.UNSENT``): journaled, but no
+        #: outcome of the run (``Runner._answered_late``), so not in ``done``.
+        self.unsent = 0
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._drawn = 0.0
 
     def __call__(self, outcome: ChangeOutcome) -> None:
         with self._lock:
+            if outcome.error == self._unsent_why:
+                self.unsent += 1
+                return
             self.done += 1
             self.counts[outcome.status] += 1
             self._kinds.setdefault((outcome.status, outcome.action), outcome)
@@ -572,6 +581,22 @@ class Progress:
                 self.counts, self.done, self.total, now - self._started, words=words
             )
             click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+
+    def interrupted_counts(self) -> str:
+        """What Ctrl-C's line says after ``N of M outcomes``: `` (10 of them done before this
+        run; 8 more writes were stopped before they were sent and are journaled as not
+        sent)``, each part only when its count is not 0 ("" when neither is)."""
+        parts = []
+        if earlier := self.counts.get("skipped_done", 0):  # a resumed apply's
+            parts.append(f"{earlier} of them done before this run")
+        if self.unsent:
+            one = self.unsent == 1
+            parts.append(
+                f"{plural(self.unsent, 'more write')} {'was' if one else 'were'} stopped before "
+                f"{'it was' if one else 'they were'} sent and {'is' if one else 'are'} "
+                "journaled as not sent"
+            )
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def clear(self) -> None:
         """Remove the status line."""

@@ -131,7 +131,8 @@ def _said(err: ApiError, text: str) -> bool:
 class Runner:
     """Runs one apply or undo: journals, retries, workers, stopping, and the report.
 
-    Outcomes reach ``progress`` in the calling thread, as they happen; the journal is written by
+    Outcomes reach ``progress`` in the calling thread, as they happen (after Ctrl-C, so do the
+    writes it stopped before they were sent: ``_answered_late``); the journal is written by
     whichever thread learns the outcome (``Journal`` appends are thread-safe, and those made at
     the same moment share an fsync)."""
 
@@ -251,13 +252,19 @@ class Runner:
     def _answered_late(self) -> None:
         """Ctrl-C: report the outcomes of the writes answered since the interrupt (journaled
         by their workers, never reported by ``run_writes``, which had stopped), so that what
-        the caller says counts them; not those Ctrl-C stopped before they were sent."""
+        the caller says counts them. Those Ctrl-C stopped before they were sent are no outcome
+        of the run: they reach ``progress`` alone (their ``error`` is ``UNSENT``), which counts
+        them apart (``report.Progress.unsent``), so that the caller says how many there were."""
         for f in self._futures:
             if not f.done() or f.cancelled() or f.exception() is not None:
                 continue
             outcome = f.result()
-            seen = outcome.change_id in self.outcomes or outcome.change_id in self._unsent
-            if not seen and outcome.status != NOT_ATTEMPTED:
+            if outcome.change_id in self.outcomes:
+                continue
+            if outcome.change_id in self._unsent:
+                if self.progress is not None:
+                    self.progress(outcome)
+            elif outcome.status != NOT_ATTEMPTED:
                 self.emit(outcome)
 
     def _journal_failed(self, err: JournalWriteError) -> JournalWriteError:
