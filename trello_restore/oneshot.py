@@ -180,8 +180,10 @@ def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
         def lock(scope: Scope) -> None:
             if guard is not None:
                 names = dict(scope.board_names)
-                held.enter_context(run_lock(directory, scope.board_ids, names))
+                # Off before the locks are taken: another thread's 429 in between would see
+                # this run's own locks held and blame them on another run.
                 guard.locked = True
+                held.enter_context(run_lock(directory, scope.board_ids, names))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
 
         yield lock, guard
