@@ -530,6 +530,18 @@ def record_names(change: Change) -> dict[str, Any] | None:
     return names or None
 
 
+def board_names(records: Iterable[JournalRecord]) -> dict[str, str | None]:
+    """The boards ``records`` are on, in the order they first appear, each with the name a
+    record keeps (``record_names``; None where none does: an old journal's)."""
+    names: dict[str, str | None] = {}
+    for r in records:
+        kept = (r.values or {}).get("names")
+        name = kept.get("board") if isinstance(kept, dict) else None
+        if names.get(r.board_id) is None:
+            names[r.board_id] = name if isinstance(name, str) and name else None
+    return names
+
+
 def on_disk(path: Path) -> bool:
     """Whether a journal is at ``path``: False when nothing is, and for an empty file (a new
     journal, as ``mktemp`` makes for ``--journal``: never one with any byte in it), as for a

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, live, run
 from trello_restore.errors import ExitCode
+from trello_restore.journal import board_names
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
@@ -569,14 +570,10 @@ def _journal_boards(
     records: Iterable[JournalRecord], live: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """The boards a journal's records are on, in the order they first appear, each with its
-    name: the undo's live read's (``live``, by id), else the one a record keeps (a value kind's
-    ``names``); without either the board has only its ``id`` (never a null name)."""
-    names: dict[str, str | None] = {}
-    for r in records:
-        kept = (r.values or {}).get("names")
-        name = kept.get("board") if isinstance(kept, dict) else None
-        if names.get(r.board_id) is None:
-            names[r.board_id] = live.get(r.board_id) or (name if isinstance(name, str) else None)
+    name: the undo's live read's (``live``, by id), else the one a record keeps
+    (``journal.board_names``); without either the board has only its ``id`` (never a null
+    name)."""
+    names = {b: live.get(b) or kept for b, kept in board_names(records).items()}
     return [
         {"id": board_id, "name": name} if name else {"id": board_id}
         for board_id, name in names.items()

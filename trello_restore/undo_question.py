@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trello_restore.journal import Journal, unresolved
+from trello_restore.journal import Journal, board_names, unresolved
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.kinds.values import ValueKind
 from trello_restore.models import parse_date
@@ -62,13 +62,7 @@ def undo_preview(journal: Journal, include_board_memberships: bool) -> UndoPrevi
         counts[r.action] = counts.get(r.action, 0) + 1
     pairs = card_pairs(looked_at, records)
     others = {str(j.path): len(kept(j.records, pairs)) for j in Others(journal).keeping(pairs)}
-    boards: dict[str, str | None] = {}
-    for r in records:
-        names = (r.values or {}).get("names")
-        name = names.get("board") if isinstance(names, dict) else None
-        if boards.get(r.board_id) is None:
-            boards[r.board_id] = name if isinstance(name, str) and name else None
-    return UndoPreview(_shown(journal.header.created_at), boards, counts, others)
+    return UndoPreview(_shown(journal.header.created_at), board_names(records), counts, others)
 
 
 def _shown(created_at: str) -> str:
