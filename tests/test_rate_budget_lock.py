@@ -28,12 +28,11 @@ from trello_restore.errors import ExitCode, LockHeld
 from trello_restore.locks import hold, lock_dir
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, one_line_error, sandbox_cli
+from .conftest import Sandbox, one_line_error
+from .test_lock_before_request import WINDOW_S, invoke_fixture  # noqa: F401 - the fixture
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
-#: The tool's rate window (real seconds): a run that waited out one 429 takes at least this.
-WINDOW_S = 2.0
 #: Holds the named locks of a lock directory until its standard input closes.
 _HOLDER = """
 import sys
@@ -43,12 +42,6 @@ with hold(Path(sys.argv[1]), sys.argv[2:]):
     print("held", flush=True)
     sys.stdin.read()
 """
-
-
-@pytest.fixture(name="invoke")
-def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    monkeypatch.setenv("TRELLO_RESTORE_WINDOW_SECONDS", str(WINDOW_S))
-    return sandbox_cli(sb, monkeypatch)
 
 
 @pytest.fixture(name="locks_dir")
