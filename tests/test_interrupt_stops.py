@@ -173,7 +173,11 @@ def test_ctrl_c_counts_the_writes_answered_after_it(
         applied = CliRunner().invoke(main, args)
         assert applied.exit_code == 0, applied.output
         args = ["undo", str(journal), "--yes", "--workers", "4"]
-    sb.server.set_options(latency_ms=1200)
+    # Trello answers each write 2.5 s after it is sent: Ctrl-C 0.2 s after the first answer
+    # finds the next writes with over a second to go, longer than the runner waits before it
+    # says so (``IN_FLIGHT_NOTICE_S``). At 1.2 s, writes sent together with the first one
+    # left less than that when the machine was slow, and the notice was (rightly) not said.
+    sb.server.set_options(latency_ms=2500)
     proc = _cli(args, env)
     deadline = time.monotonic() + 60
     while ('"undone"' if op == "undo" else '"applied"') not in _read(journal):
