@@ -152,6 +152,76 @@ def test_a_second_ctrl_c_while_the_run_waits_for_its_writes(
     assert progress.counts == {done: len(sent)}
 
 
+def test_ctrl_c_names_apart_the_resumed_writes_it_stopped(tmp_path: Path) -> None:
+    """A resumed apply's writes (an earlier attempt may have gone through) that Ctrl-C stopped
+    before they were sent are journaled ``failed`` and uncertain, not ``not_applied``: the line
+    says so and that the next run settles them, not that they are journaled as not sent (it
+    did, whatever their status)."""
+    trello = _Trello()
+    kind = kind_of("add_member_to_card")
+    header = JournalHeader("d" * 64, "http://trello.test/1", "m", "2026-11-26T00:00:00Z")
+    journal = Journal.open(tmp_path / "journal.jsonl", header)
+    resumed = {"c5", "c6", "c7"}  # never on the wire (the first ``ON_WIRE`` are)
+
+    def jobs() -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
+        for c in _changes():
+            yield c, partial(trello.write, c), kind.write_rule(c.change_id in resumed)
+        deadline = time.monotonic() + 10
+        while sum(r.status == "pending" for r in journal.records) < WRITES:
+            assert time.monotonic() < deadline, "the writes were never journaled pending"
+            time.sleep(0.005)
+        raise KeyboardInterrupt
+
+    progress = Progress(WRITES, enabled=False)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        Runner(
+            cast(TrelloApi, trello), journal, ApplyOptions(workers=WRITES), "apply", progress
+        ) as run,
+    ):
+        run.run_writes(jobs())
+    latest = Journal.read(journal.path).latest()
+    journal.close()
+    stopped = {cid: (r.status, r.uncertain, r.error) for cid, r in latest.items()}
+    assert {cid: stopped[cid] for cid in resumed} == dict.fromkeys(
+        resumed, ("failed", True, UNSENT)
+    )
+    assert sorted(stopped.values()).count(("not_applied", False, UNSENT)) == 2
+    assert (progress.unsent, progress.unsent_open) == (5, 3)
+    assert progress.interrupted_counts() == (
+        " (5 more writes were stopped before they were sent: 2 are journaled as not sent, and "
+        "3 as failed, since an earlier attempt may have gone through: the next run settles "
+        "them from the board)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("statuses", "said"),
+    [
+        (
+            ["not_applied"],
+            " (1 more write was stopped before it was sent and is journaled as not sent)",
+        ),
+        (
+            ["failed"],
+            " (1 more write was stopped before it was sent and is journaled as failed, since "
+            "an earlier attempt may have gone through: the next run settles it from the board)",
+        ),
+        (
+            ["failed", "failed", "not_applied"],
+            " (3 more writes were stopped before they were sent: 1 is journaled as not sent, and "
+            "2 as failed, since an earlier attempt may have gone through: the next run settles "
+            "them from the board)",
+        ),
+    ],
+)
+def test_the_words_for_writes_stopped_unsent(statuses: list[str], said: str) -> None:
+    progress = Progress(len(statuses), enabled=False)
+    for i, status in enumerate(statuses):
+        progress(ChangeOutcome(f"c{i}", "add_member_to_card", status, "b", "k", "m", error=UNSENT))
+    assert progress.interrupted_counts() == said
+
+
 # ------------------------------------------------------------------- the command line
 
 

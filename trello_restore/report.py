@@ -560,6 +560,9 @@ class Progress:
         #: Writes Ctrl-C stopped before they were sent (``runner.UNSENT``): journaled, but no
         #: outcome of the run (``Runner._answered_late``), so not in ``done``.
         self.unsent = 0
+        #: Of those, the ones an earlier attempt (or an earlier run's) may have sent: journaled
+        #: ``failed`` and uncertain, not as not sent (``runner.Runner._send``).
+        self.unsent_open = 0
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._drawn = 0.0
@@ -568,6 +571,7 @@ class Progress:
         with self._lock:
             if outcome.error == self._unsent_why:
                 self.unsent += 1
+                self.unsent_open += outcome.status == "failed"
                 return
             self.done += 1
             self.counts[outcome.status] += 1
@@ -585,17 +589,34 @@ class Progress:
     def interrupted_counts(self) -> str:
         """What Ctrl-C's line says after ``N of M outcomes``: `` (10 of them done before this
         run; 8 more writes were stopped before they were sent and are journaled as not
-        sent)``, each part only when its count is not 0 ("" when neither is)."""
+        sent)``, each part only when its count is not 0 ("" when neither is). Those an earlier
+        attempt may have sent (a resumed write: journaled ``failed``, uncertain) are named
+        apart: the next run settles them from the board."""
         parts = []
         if earlier := self.counts.get("skipped_done", 0):  # a resumed apply's
             parts.append(f"{earlier} of them done before this run")
         if self.unsent:
             one = self.unsent == 1
-            parts.append(
+            stopped = (
                 f"{plural(self.unsent, 'more write')} {'was' if one else 'were'} stopped before "
-                f"{'it was' if one else 'they were'} sent and {'is' if one else 'are'} "
-                "journaled as not sent"
+                f"{'it was' if one else 'they were'} sent"
             )
+            open_ = self.unsent_open
+            them = "it" if open_ == 1 else "them"
+            maybe = (
+                "as failed, since an earlier attempt may have gone through: the next run "
+                f"settles {them} from the board"
+            )
+            if not open_:
+                parts.append(f"{stopped} and {'is' if one else 'are'} journaled as not sent")
+            elif open_ == self.unsent:
+                parts.append(f"{stopped} and {'is' if one else 'are'} journaled {maybe}")
+            else:
+                sure = self.unsent - open_
+                parts.append(
+                    f"{stopped}: {sure} {'is' if sure == 1 else 'are'} journaled as not sent, "
+                    f"and {open_} {maybe}"
+                )
         return f" ({'; '.join(parts)})" if parts else ""
 
     def clear(self) -> None:
