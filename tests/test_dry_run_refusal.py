@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
-from trello_restore.live import LiveBoard, foreseen_refusal
+from trello_restore.live import LiveBoard
 from trello_restore.models import Membership
 from trello_restore.planfile import read_plan
+from trello_restore.refusals import foreseen_refusal
 from trello_restore.sandbox.scenario import Scenario
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
-from trello_restore.live import refused_boards_line
 from trello_restore.models import MemberRef, Membership
+from trello_restore.refusals import refused_boards_line
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error

@@ -30,8 +30,8 @@ from click.testing import Result
 from trello_restore.config import load_config
 from trello_restore.errors import ConfigError, ExitCode, InputFileError
 from trello_restore.journal import Journal
-from trello_restore.live import admin_fix, refused_boards_line
 from trello_restore.models import MemberRef, Membership
+from trello_restore.refusals import admin_fix, refused_boards_line
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo import resolve_earlier_journals
 

@@ -326,9 +326,9 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
-        from trello_restore.live import Refused
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
+        from trello_restore.refusals import Refused
         from trello_restore.report import change_labels
         from trello_restore.runner import first_ctrl_c_only
 
@@ -434,9 +434,9 @@ def undo(
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
-        from trello_restore.live import Refused
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
+        from trello_restore.refusals import Refused
         from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
         from trello_restore.runner import first_ctrl_c_only

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from trello_restore import __version__, live, run
+from trello_restore import __version__, refusals, run
 from trello_restore.errors import ExitCode
 from trello_restore.journal import board_names
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
@@ -432,7 +432,7 @@ def refused_line(result: PlanResult, report: ApplyReport) -> str:
     """The one line that ends a run that went on past boards refusing its writes."""
     boards = refused_boards(result, report)
     others = [o for o in report.outcomes if o.board_id not in report.refused]
-    return live.refused_boards_line(
+    return refusals.refused_boards_line(
         result.meta.account,
         [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
         elsewhere=sum(o.status == "applied" for o in others) if others else None,

@@ -38,7 +38,6 @@ from trello_restore.lastrun import (
     is_last_run,
     read_last_run,
 )
-from trello_restore.live import plan_refusals
 from trello_restore.models import (
     RESTORE_KINDS,
     MemberRef,
@@ -51,6 +50,7 @@ from trello_restore.plan_memo import PlanMemo
 from trello_restore.planfile import PlanMeta
 from trello_restore.planner import build_plan
 from trello_restore.planner_scope import resolve_filters
+from trello_restore.refusals import plan_refusals
 from trello_restore.report import plan_warnings
 from trello_restore.run_apply import (
     ApplyRequest,
@@ -224,7 +224,7 @@ class PlanResult:
     #: dates it did not look at (ids); () otherwise.
     unreadable_unchecked: tuple[str, ...] = ()
     #: The token's member's membership of each board the plan read (None: not a member), by
-    #: board id: what a refusal of its writes asks for (``live.refused_boards_line``).
+    #: board id: what a refusal of its writes asks for (``refusals.refused_boards_line``).
     account_memberships: Mapping[str, Membership | None] = field(default_factory=dict)
 
 

@@ -71,8 +71,8 @@ from trello_restore.journal import Journal, JournalRecord, Op, Status, record_na
 from trello_restore.journal_errors import write_failed
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import Stopping
-from trello_restore.live import answered, refusal
 from trello_restore.models import Change
+from trello_restore.refusals import answered, refusal
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome, outcome_of
 from trello_restore.words import plural
 

@@ -77,9 +77,10 @@ from trello_restore.kinds import (
     kind_of,
     resolve,
 )
-from trello_restore.live import LiveBoard, foreseen_refusals, locate_cards, read_live
+from trello_restore.live import LiveBoard, locate_cards, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
+from trello_restore.refusals import foreseen_refusals
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
@@ -353,7 +354,7 @@ def undo_journal(
     boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
     # Grants of other journals their undo kept for this one's cards (``undo_others``).
     pairs = card_pairs([*open_, *(u.record for u in known)], journal.records)
-    keeping = Others(journal).keeping(pairs)
+    keeping = Others.of(journal).keeping(pairs)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if not options.dry_run:
         assert lock_dir is not None
@@ -361,7 +362,7 @@ def undo_journal(
         names += [lock_names(j.header.plan_digest, ())[0] for j in keeping]
         locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
-        others = Others(journal)  # read again under the locks
+        others = Others.of(journal)  # read again under the locks
         _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
