@@ -57,7 +57,6 @@ from trello_restore.kinds import (
     in_order,
     kind_of,
 )
-from trello_restore.kinds.memberapply import unneeded_grants
 from trello_restore.live import LiveBoard, deactivated_members, read_live
 from trello_restore.locks import apply_lock, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
@@ -66,7 +65,6 @@ from trello_restore.refusals import foreseen_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import apply_touches
-from trello_restore.undo_others import Others
 from trello_restore.words import when
 
 __all__ = [
@@ -159,17 +157,14 @@ def apply_plan(
     progress: Callable[[ChangeOutcome], None] | None = None,
     *,
     lock_dir: Path | None = None,
-    journal_path: Path | None = None,
 ) -> ApplyReport:
     """Apply a plan exactly as written; see the module docstring.
 
     ``journal`` is the plan's journal (``Journal.open`` with this plan's digest,
     ``planfile.digest_of``); it may be None only on a dry run, where it is read (never written)
-    when given; ``journal_path`` is where a dry run's would be when there is none yet (the
-    other journals beside it are looked at as the apply's: ``touches.undone_elsewhere``). The
-    locks (``plan_locks``) are taken here, in ``lock_dir`` (needed unless a dry run), unless
-    the caller holds them already (``locks.run_holds``); a journal opened with ``defer`` is
-    caught up under them (``Journal.catch_up``). Raises
+    when given. The locks (``plan_locks``) are taken here, in ``lock_dir`` (needed unless a
+    dry run), unless the caller holds them already (``locks.run_holds``); a journal opened
+    with ``defer`` is caught up under them (``Journal.catch_up``). Raises
     ``UsageError`` for a plan of another target or journal, ``LockHeld`` when another run holds
     the plan or one of its boards, ``ApiError`` when live state cannot be read (before any
     write), ``AuthError`` when the token stops working and ``PermissionDenied`` when Trello
@@ -192,8 +187,7 @@ def apply_plan(
         # Trello's count, as another client's for a window (``limiter.RateLimiter``).
         api.use_limiter(options.make_limiter())
     try:
-        beside = journal.path if journal is not None else journal_path
-        return _apply_plan(plan, meta, api, journal, options, progress, lock_dir, digest, beside)
+        return _apply_plan(plan, meta, api, journal, options, progress, lock_dir, digest)
     finally:
         if own_limiter:
             api.use_limiter(None)
@@ -208,7 +202,6 @@ def _apply_plan(
     progress: Callable[[ChangeOutcome], None] | None,
     lock_dir: Path | None,
     digest: str,
-    beside: Path | None,
 ) -> ApplyReport:
     me = api.me()
     check_plan_target(meta, api.settings.api_url, str(me["id"]), str(me.get("username") or ""))
@@ -224,8 +217,7 @@ def _apply_plan(
     with locks, Runner(api, journal, options, "apply", progress) as run:
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks
-        others = None if beside is None else Others(beside, api.settings.api_url, meta.account.id)
-        _apply(run, plan, meta, journal, names, others)
+        _apply(run, plan, meta, journal, names)
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
@@ -243,12 +235,7 @@ def plan_locks(plan: Plan, meta: PlanMeta, digest: str) -> tuple[list[str], dict
 
 
 def _apply(
-    run: Runner,
-    plan: Plan,
-    meta: PlanMeta,
-    journal: Journal | None,
-    names: Mapping[str, str],
-    others: Others | None,
+    run: Runner, plan: Plan, meta: PlanMeta, journal: Journal | None, names: Mapping[str, str]
 ) -> None:
     latest = journal.latest() if journal is not None else {}
     # Done: what this tool wrote. What an earlier run found already on Trello is looked at
@@ -299,7 +286,7 @@ def _apply(
             created_at=meta.created_at,
             records=journal.records if journal is not None else (),
             account_id=meta.account.id,
-            others=others,
+            journal=journal,
         )
     earlier = [c for c in plan.changes if c.change_id in done]
     for line in apply_warnings(plan, meta, todo, earlier, live, resumed):
@@ -310,15 +297,6 @@ def _apply(
         member: f"board {quote_name(names[board])}" if names.get(board) else f"board {board}"
         for member, board in deactivated_members(run.api, live, names).items()
     }
-    # A grant no card add left needs is not sent (design.md §3): decided before any write.
-    unneeded = unneeded_grants(
-        todo,
-        earlier,
-        live,
-        resumed=resumed,
-        dry_run=run.options.dry_run,
-        deactivated=deactivated,
-    )
     # What the changes of earlier kinds did in this run, for the changes that need them.
     provided: dict[Hashable, str] = {}
     for kind in in_order():
@@ -326,9 +304,7 @@ def _apply(
         # Every change of this kind is answered before the next kind; its writes are sent as
         # they are decided.
         run.run_writes(
-            _decided(
-                run, kind, changes, live, resumed, deactivated, provided, satisfied, unneeded
-            )
+            _decided(run, kind, changes, live, resumed, deactivated, provided, satisfied)
         )
         for c in changes:
             key = kind.provides(c)
@@ -371,13 +347,11 @@ def _decided(
     deactivated: Mapping[str, str],
     provided: Mapping[Hashable, str],
     satisfied: Set[str] = frozenset(),
-    unneeded: Mapping[Hashable, tuple[str, str]] | None = None,
 ) -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
     """Each change's precondition against live state, in turn: an outcome without a write is
     reported (``settle``, in the calling thread), a write is yielded to be sent. A change the
     journal already holds as ``already_satisfied`` (``satisfied``) and found so again is not
-    journaled again; one whose write is needed but that provides what no change left needs
-    (``unneeded``: ``kinds.unneeded_grants``) gets the outcome given there instead."""
+    journaled again."""
     for c in changes:
         needs = kind.needs(c)
         ctx = Context(
@@ -388,8 +362,6 @@ def _decided(
             refused=run.refused_reason(c.board_id),
         )
         decision = kind.decide(c, live[c.board_id], ctx)
-        if decision is None and unneeded:
-            decision = unneeded.get(kind.provides(c))
         if decision is not None:
             again = decision[0] == "already_satisfied" and c.change_id in satisfied
             run.settle(c, *decision, journal=not again)
