@@ -99,7 +99,7 @@ def test_a_clock_an_hour_ahead_does_not_skip_a_move_between_nightly_runs(
     invoke = cli_for(sb, monkeypatch)
     home = tmp_path / "home"
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
-    monkeypatch.setattr("trello_restore.cli_restore.datetime", _AnHourAhead)
+    monkeypatch.setattr("trello_restore.cli_oneshot.datetime", _AnHourAhead)
     s = scenario
     staffed = _staffed_list(s, "skew", ago=timedelta(hours=3))
     args = ("--board", s.team.id, "--add-to-board", "--yes")

@@ -21,7 +21,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore import cli
-from trello_restore.cli_restore import run_target
+from trello_restore.cli_oneshot import run_target
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock

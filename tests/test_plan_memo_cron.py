@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trello_restore import cli_restore
+from trello_restore import cli_oneshot
 from trello_restore.lastrun import OVERLAP
 from trello_restore.models import format_date
 from trello_restore.sandbox.scenario import Scenario
@@ -63,7 +63,7 @@ class Clock:
 def clock(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Clock:
     shared = Clock()
     scenario.world.clock = shared
-    monkeypatch.setattr(cli_restore, "datetime", types.SimpleNamespace(now=shared.now))
+    monkeypatch.setattr(cli_oneshot, "datetime", types.SimpleNamespace(now=shared.now))
     return shared
 
 

@@ -310,7 +310,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     if not s.boards and not s.exports and s.workspace is None and s.since is None:
         click.echo(ctx.get_help())
         return
-    from trello_restore.cli_restore import plan_command
+    from trello_restore.cli_oneshot import plan_command
 
     def body() -> ExitCode:
         if args.yes and not args.dry_run:  # unattended: a value kind needs --by (design.md §6)

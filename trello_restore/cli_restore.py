@@ -1,9 +1,9 @@
-"""The commands that restore: the one-shot run (plan, and apply after a confirmation), ``apply
-PLAN`` and ``undo JOURNAL``, and how plans and applies are shown.
+"""The subcommands that restore, ``apply PLAN`` and ``undo JOURNAL``, and how an apply's or
+undo's outcomes are shown (``show_apply``; on Ctrl-C, ``interrupted``), the main command's run
+(``cli_oneshot.py``) included.
 
-``cli.py`` parses the main command's options and calls ``plan_command``; its group imports this
-module for ``apply`` and ``undo``. Like ``cli.py``, this module only parses, prompts, prints and
-maps errors: ``oneshot.run_once`` and ``run.py`` do the work.
+``cli.py``'s group imports this module for ``apply`` and ``undo``. Like ``cli.py``, this module
+only parses, prompts, prints and maps errors: ``run.py`` does the work.
 """
 
 from __future__ import annotations
@@ -13,204 +13,22 @@ import logging
 import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from trello_restore import cli, defaults
-from trello_restore.errors import ExitCode, UsageError
+from trello_restore.errors import ExitCode
 from trello_restore.logs import FILE_ONLY
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
-    from trello_restore.cli import RestoreArgs
     from trello_restore.config import Settings
     from trello_restore.journal import JournalRecord
-    from trello_restore.oneshot import Outcome
     from trello_restore.report import Progress
-    from trello_restore.run import PlanResult
 
 logger = logging.getLogger("trello_restore")
-
-
-def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
-    """Plan and print it; a dry run ends there (exit code per ``--detailed-exitcode``),
-    otherwise the plan is applied after a confirmation (``oneshot.run_once``); with
-    ``--format json`` the run's summary goes to stdout."""
-    from trello_restore.applier import ApplyOptions
-    from trello_restore.oneshot import OneShotRequest, run_once, run_summary
-    from trello_restore.run import PlanRequest
-    from trello_restore.runner import first_ctrl_c_only
-
-    dry = args.dry_run
-    json_summary = not dry and args.fmt == "json"
-    if args.detailed_exitcode and not dry:
-        raise UsageError(
-            "--detailed-exitcode works only with --dry-run (exit 7: changes are pending); add "
-            "--dry-run, or drop it: a run that applies exits 0 when everything was done and 5 "
-            "when a change failed, drifted or was blocked"
-        )
-    if json_summary and args.plan_out == "-":
-        raise UsageError(
-            "--format json without --dry-run prints the run's summary on stdout, so the plan "
-            "cannot go there too: write it with --plan-out FILE"
-        )
-    now = datetime.now(UTC)
-    plan = PlanRequest.from_settings(
-        s,
-        now=now,
-        lists=args.lists,
-        cards=args.cards,
-        cache=not args.no_cache,
-        apply=not dry,
-        refresh_history=args.refresh_history,
-    )
-    # After the inputs' own checks: what cannot run at all (e.g. applying an offline plan) is
-    # said before asking for a confirmation it would not need.
-    if not dry and not args.yes:
-        cli.refuse_without_terminal("applying the plan")
-    logger.info(
-        "%s on %s since %s, API %s",
-        "dry run" if dry else "run",
-        run_target(s.boards, s.workspace),
-        s.since,
-        plan.api_url,
-    )
-    request = OneShotRequest(
-        plan=plan,
-        options=ApplyOptions.from_settings(s),
-        state_dir=s.state_dir,
-        journal_dir=s.journal_dir,
-        journal=s.journal,
-        created_at=now,
-        dry_run=dry,
-        detailed_exitcode=args.detailed_exitcode,
-        accept_unreadable=(
-            s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
-        ),
-    )
-    ui = OneShotUi(args)
-    try:
-        with first_ctrl_c_only():
-            once = run_once(request, ui)
-    except KeyboardInterrupt:
-        ui.interrupted()
-        raise
-    finally:
-        ui.clear()
-    if json_summary:
-        click.echo(
-            json.dumps(run_summary(once, workspace=s.workspace, since_source=s.label("since")))
-        )
-    return once.exit_code
-
-
-def run_target(boards: Sequence[str], workspace: str | None) -> str:
-    """What a run covers, for its log line: ``boards A, B``, ``workspace W``, or both
-    (``boards A and workspace W``)."""
-    parts: list[str] = []
-    if boards:
-        parts.append(f"board{'s' if len(boards) > 1 else ''} {', '.join(boards)}")
-    if workspace:
-        parts.append(f"workspace {workspace}")
-    return " and ".join(parts) or "no boards"
-
-
-class OneShotUi:
-    """``oneshot.OneShotUi`` on the terminal: the plan, the prompt, the progress and the
-    apply's outcome, on stdout or (with ``--format json``, whose summary stdout holds) stderr."""
-
-    def __init__(self, args: RestoreArgs) -> None:
-        self.args = args
-        self.json_summary = not args.dry_run and args.fmt == "json"
-        self.result: PlanResult | None = None
-        self.progress: Progress | None = None
-        self.total = 0
-        self.journal: Path | None = None
-
-    def planned(self, result: PlanResult) -> None:
-        from trello_restore.planfile import plan_to_dict, write_plan
-        from trello_restore.report import render_json, render_text, summary_line
-
-        args, dry = self.args, self.args.dry_run
-        self.result = result
-        for warning in result.warnings:
-            click.echo(f"Warning: {warning}", err=True)
-        if args.plan_out is not None:
-            write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
-        if args.plan_out != "-":
-            if args.fmt == "json":
-                if not self.json_summary:
-                    click.echo(render_json(result.plan, result.meta), nl=False)
-                if not args.quiet:
-                    click.echo(summary_line(result.plan, dry_run=dry), err=True)
-            elif args.quiet:
-                if dry:
-                    click.echo(summary_line(result.plan, dry_run=True))
-            else:
-                text = render_text(result.plan, result.meta, dry_run=dry, verbose=args.verbose > 0)
-                click.echo(text, nl=False)
-        if args.plan_out not in (None, "-") and not args.quiet:
-            click.echo(f"Plan written to {args.plan_out}", err=True)
-
-    def confirm(self, changes: int) -> bool:
-        from trello_restore.report import summary_line
-
-        if self.args.yes:
-            return True
-        if self.args.quiet and self.result is not None:
-            # -q showed no plan: the one line of what is confirmed, with the question.
-            click.echo(summary_line(self.result.plan, dry_run=False), err=True)
-        return cli.confirm(f"Apply {changes} change{'s' if changes != 1 else ''} to Trello?")
-
-    def applying(self, total: int, journal: Path) -> Progress:
-        self.total, self.journal = total, journal
-        self.progress = cli.progress(total, quiet=self.args.quiet)
-        return self.progress
-
-    def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
-        from trello_restore.report import change_labels, summary_line
-
-        args, to_stderr = self.args, self.json_summary
-        self.clear()
-        if outcome in ("nothing_to_do", "blocked") and not (to_stderr and args.quiet):
-            text = "Nothing to apply."
-            if args.quiet and self.result is not None:
-                # -q prints only the summary, which the plan's text ends with: say what is
-                # blocked (the reason for exit 5), as a run without -q does.
-                text = f"{summary_line(self.result.plan, dry_run=False)} {text}"
-            click.echo(text, err=to_stderr)
-        elif outcome == "declined":
-            click.echo("Nothing was changed.", err=to_stderr)
-        elif report is not None and journal is not None and self.result is not None:
-            show_apply(
-                report,
-                change_labels(self.result.plan),
-                journal,
-                quiet=args.quiet,
-                verbose=args.verbose,
-                resume=_RESUME_ONE_SHOT,
-                one_shot=True,
-                summary_to_stderr=to_stderr or args.plan_out == "-",
-                print_summary=not (to_stderr and args.quiet),
-            )
-
-    def clear(self) -> None:
-        """Remove the progress line, if the apply drew one."""
-        if self.progress is not None:
-            self.progress.clear()
-
-    def interrupted(self) -> None:
-        """Ctrl-C: during the apply, say where its journal is and how to resume (exit 130);
-        before it, nothing was written (the caller says so)."""
-        if self.progress is None or self.journal is None:
-            return
-        interrupted(self.progress, self.total, self.journal, _RESUME_ONE_SHOT, dry_run=False)
-
-
-_RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"
 
 
 def command_line(ctx: click.Context, *words: str) -> str:
