@@ -40,6 +40,7 @@ from trello_restore.touches import (
     undo_since,
     undone_elsewhere,
 )
+from trello_restore.undo_others import Others
 
 from .test_kinds import CARD, GRANT
 from .test_kinds import live as member_live
@@ -242,12 +243,10 @@ def test_a_removal_by_another_journals_undo_is_named(tmp_path: Path) -> None:
     mine = replace(REMOVED, by=MemberRef("me", "danak"))
 
     def marked(touch: Touch, url: str = "http://t/1/", account: str = "me") -> str:
-        journal = Journal(
-            tmp_path / "a.jsonl", replace(header, api_url=url, account_id=account), []
-        )
+        others = Others(tmp_path / "a.jsonl", url, account)  # a.jsonl need not exist
         live = {"b1": _touched(OFF_CARD, target, touch)}
         api = SimpleNamespace(first_server_date=None)
-        out = undone_elsewhere(api, live, journal, account)  # type: ignore[arg-type]
+        out = undone_elsewhere(api, live, others)  # type: ignore[arg-type]
         return out["b1"].touched[target].undo_of
 
     assert marked(replace(mine, date=AT + SLACK)) == str(tmp_path / "b.jsonl")
@@ -257,6 +256,6 @@ def test_a_removal_by_another_journals_undo_is_named(tmp_path: Path) -> None:
     assert marked(mine, url="http://elsewhere/1") == ""
     assert marked(replace(mine, kind="add")) == ""
     undone = {"b1": _touched(OFF_CARD, ("k2", "member ann"), mine)}  # no journal holds k2
-    beside = Journal(tmp_path / "a.jsonl", header, [])
+    beside = Others.of(Journal(tmp_path / "a.jsonl", header, []))
     api = SimpleNamespace(first_server_date=None)
-    assert undone_elsewhere(api, undone, beside, "me") == undone  # type: ignore[arg-type]
+    assert undone_elsewhere(api, undone, beside) == undone  # type: ignore[arg-type]

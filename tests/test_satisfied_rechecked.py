@@ -99,3 +99,46 @@ def _plan_now(r: Run) -> PlanDict:
     )
     result = make_plan(request, created_at=datetime.now(UTC))
     return plan_to_dict(result.plan, result.meta)
+
+
+def test_a_dry_run_names_the_undo_of_another_journal_as_the_apply_does(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``apply PLAN --dry-run`` before the plan has a journal (the review before an apply)
+    says of a member this tool's undo of another journal took off what the apply then says:
+    that undo, named, not the token's member by hand (A24); beside the journal it would use
+    (the default, or ``--journal``), and not beside one elsewhere, as the apply. Nothing is
+    written by the dry runs."""
+    r = Run("members", sandbox_factory, monkeypatch, tmp_path)
+    journals = tmp_path / "trello-restore-home" / "state" / "journals"
+    other = journals / "other.jsonl"
+    first = r.invoke("apply", str(r.plan), "--journal", str(other), *FAST)
+    assert first.exit_code == ExitCode.OK, first.output
+    undo = r.invoke("undo", str(other), *FAST, *r.undo_flags)
+    assert undo.exit_code == ExitCode.OK, undo.output
+    assert r.state() == r.before
+    undone_by = f"removed again by this tool's undo of journal {other} on "
+    on_disk = sorted(journals.iterdir())
+
+    def drifted(*flags: str) -> list[str]:
+        result = r.invoke("apply", str(r.plan), *flags, *FAST)
+        assert result.exit_code == ExitCode.PARTIAL, result.output
+        lines = [x for x in result.output.splitlines() if "after the plan was made" in x]
+        assert lines, result.output
+        return [x.partition("removed again by ")[2] for x in lines]
+
+    default = drifted("--dry-run")  # no journal of the plan yet
+    assert all(x.startswith(undone_by.partition("removed again by ")[2]) for x in default)
+    named = drifted("--dry-run", "--journal", str(journals / "p.jsonl"))  # none there yet
+    elsewhere = tmp_path / "elsewhere" / "p.jsonl"
+    by_hand = drifted("--dry-run", "--journal", str(elsewhere))  # no other journal beside it
+    assert not any(x.startswith("this tool's undo") for x in by_hand), by_hand
+    assert sorted(journals.iterdir()) == on_disk  # the dry runs wrote nothing
+    assert not elsewhere.parent.exists()
+    assert r.state() == r.before
+
+    assert drifted("--journal", str(elsewhere)) == by_hand  # the applies say the same
+    assert drifted("--journal", str(journals / "p.jsonl")) == named == default
+    assert drifted() == default
+    assert drifted("--dry-run") == default  # its journal there now
+    assert drifted("--dry-run", "--journal", str(elsewhere)) == by_hand

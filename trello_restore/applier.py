@@ -65,6 +65,7 @@ from trello_restore.refusals import foreseen_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import apply_touches
+from trello_restore.undo_others import Others
 from trello_restore.words import when
 
 __all__ = [
@@ -157,14 +158,17 @@ def apply_plan(
     progress: Callable[[ChangeOutcome], None] | None = None,
     *,
     lock_dir: Path | None = None,
+    journal_path: Path | None = None,
 ) -> ApplyReport:
     """Apply a plan exactly as written; see the module docstring.
 
     ``journal`` is the plan's journal (``Journal.open`` with this plan's digest,
     ``planfile.digest_of``); it may be None only on a dry run, where it is read (never written)
-    when given. The locks (``plan_locks``) are taken here, in ``lock_dir`` (needed unless a
-    dry run), unless the caller holds them already (``locks.run_holds``); a journal opened
-    with ``defer`` is caught up under them (``Journal.catch_up``). Raises
+    when given; ``journal_path`` is where a dry run's would be when there is none yet (the
+    other journals beside it are looked at as the apply's: ``touches.undone_elsewhere``). The
+    locks (``plan_locks``) are taken here, in ``lock_dir`` (needed unless a dry run), unless
+    the caller holds them already (``locks.run_holds``); a journal opened with ``defer`` is
+    caught up under them (``Journal.catch_up``). Raises
     ``UsageError`` for a plan of another target or journal, ``LockHeld`` when another run holds
     the plan or one of its boards, ``ApiError`` when live state cannot be read (before any
     write), ``AuthError`` when the token stops working and ``PermissionDenied`` when Trello
@@ -187,7 +191,8 @@ def apply_plan(
         # Trello's count, as another client's for a window (``limiter.RateLimiter``).
         api.use_limiter(options.make_limiter())
     try:
-        return _apply_plan(plan, meta, api, journal, options, progress, lock_dir, digest)
+        beside = journal.path if journal is not None else journal_path
+        return _apply_plan(plan, meta, api, journal, options, progress, lock_dir, digest, beside)
     finally:
         if own_limiter:
             api.use_limiter(None)
@@ -202,6 +207,7 @@ def _apply_plan(
     progress: Callable[[ChangeOutcome], None] | None,
     lock_dir: Path | None,
     digest: str,
+    beside: Path | None,
 ) -> ApplyReport:
     me = api.me()
     check_plan_target(meta, api.settings.api_url, str(me["id"]), str(me.get("username") or ""))
@@ -217,7 +223,8 @@ def _apply_plan(
     with locks, Runner(api, journal, options, "apply", progress) as run:
         if journal is not None and not options.dry_run:
             journal.catch_up()  # a journal another run of the plan made before these locks
-        _apply(run, plan, meta, journal, names)
+        others = None if beside is None else Others(beside, api.settings.api_url, meta.account.id)
+        _apply(run, plan, meta, journal, names, others)
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
@@ -235,7 +242,12 @@ def plan_locks(plan: Plan, meta: PlanMeta, digest: str) -> tuple[list[str], dict
 
 
 def _apply(
-    run: Runner, plan: Plan, meta: PlanMeta, journal: Journal | None, names: Mapping[str, str]
+    run: Runner,
+    plan: Plan,
+    meta: PlanMeta,
+    journal: Journal | None,
+    names: Mapping[str, str],
+    others: Others | None,
 ) -> None:
     latest = journal.latest() if journal is not None else {}
     # Done: what this tool wrote. What an earlier run found already on Trello is looked at
@@ -286,7 +298,7 @@ def _apply(
             created_at=meta.created_at,
             records=journal.records if journal is not None else (),
             account_id=meta.account.id,
-            journal=journal,
+            others=others,
         )
     earlier = [c for c in plan.changes if c.change_id in done]
     for line in apply_warnings(plan, meta, todo, earlier, live, resumed):

@@ -335,7 +335,14 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
             journal = Journal.open(req.journal_path, header, defer=True)
         try:
             report = apply_plan(
-                req.plan, meta, api, journal, req.options, progress, lock_dir=req.lock_dir
+                req.plan,
+                meta,
+                api,
+                journal,
+                req.options,
+                progress,
+                lock_dir=req.lock_dir,
+                journal_path=req.journal_path,
             )
             return _whole_run(report, api, session.sent, session.limited, session.started)
         finally:

@@ -40,16 +40,19 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import BadResponse
 from trello_restore.fetcher import board_actions
 from trello_restore.history import HistoryError, parse_history
-from trello_restore.journal import Journal, JournalRecord
+from trello_restore.journal import JournalRecord
 from trello_restore.kinds import CardMember, kind_of
 from trello_restore.live import LiveBoard, Target, Touch
 from trello_restore.models import Change, FieldValue, MemberRef, ValueChange
+
+if TYPE_CHECKING:
+    from trello_restore.undo_others import Others
 
 __all__ = ["SLACK", "apply_touches", "own_writes", "read_touches", "undo_since", "undo_touches"]
 
@@ -185,7 +188,7 @@ def apply_touches(
     created_at: datetime,
     records: Sequence[JournalRecord],
     account_id: str,
-    journal: Journal | None = None,
+    others: Others | None = None,
 ) -> dict[str, LiveBoard]:
     """``read_touches`` for an apply of a plan file made at ``created_at``: of the card member
     changes it has still to make, those whose member is not on the card now (``resolve``:
@@ -193,8 +196,9 @@ def apply_touches(
     rests on (its evidence: Trello's clock may date them a little after ``created_at``). The
     value kinds are checked by the value the plan expects, which says whether the field
     changed since (a value set back to it is written: nothing of it is lost). No request
-    when there are none. A removal that was this tool's undo of another journal beside
-    ``journal`` is named so (``undone_elsewhere``)."""
+    when there are none. A removal that was this tool's undo of one of ``others`` (the journals
+    beside the apply's, which a dry run may not have made yet) is named so
+    (``undone_elsewhere``)."""
     would = [
         c
         for c in changes
@@ -209,19 +213,17 @@ def apply_touches(
     out = read_touches(
         api, live, would, since=since, account_id=account_id, records=records, passed_over=_seen
     )
-    return out if journal is None else undone_elsewhere(api, out, journal, account_id)
+    return out if others is None else undone_elsewhere(api, out, others)
 
 
 def undone_elsewhere(
-    api: TrelloApi, live: Mapping[str, LiveBoard], journal: Journal, account_id: str
+    api: TrelloApi, live: Mapping[str, LiveBoard], others: Others
 ) -> dict[str, LiveBoard]:
-    """``live`` with each member's removal (``touched``) by ``account_id`` (no app) that lies
-    within an undo's write of that card member in another journal of this tool beside
-    ``journal`` (``undo_others.Others``: same API URL and account; only journals whose text
-    holds the card and member ids are read) marked ``undo_of`` that journal's path."""
-    from trello_restore.undo_others import Others
-
-    others = Others(journal)
+    """``live`` with each member's removal (``touched``) by ``others.account_id`` (no app) that
+    lies within an undo's write of that card member in one of ``others`` (this tool's journals
+    beside the apply's: same API URL and account; only those whose text holds the card and
+    member ids are read) marked ``undo_of`` that journal's path."""
+    account_id = others.account_id
     skew = _skew(api)
     out = dict(live)
     for board_id, board in live.items():

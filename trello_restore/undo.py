@@ -354,7 +354,7 @@ def undo_journal(
     boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
     # Grants of other journals their undo kept for this one's cards (``undo_others``).
     pairs = card_pairs([*open_, *(u.record for u in known)], journal.records)
-    keeping = Others(journal).keeping(pairs)
+    keeping = Others.of(journal).keeping(pairs)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if not options.dry_run:
         assert lock_dir is not None
@@ -362,7 +362,7 @@ def undo_journal(
         names += [lock_names(j.header.plan_digest, ())[0] for j in keeping]
         locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
-        others = Others(journal)  # read again under the locks
+        others = Others.of(journal)  # read again under the locks
         _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(

@@ -80,16 +80,24 @@ def journal_files(directory: Path, exclude: Path | None = None) -> list[Path]:
 
 @dataclass
 class Others:
-    """The other journals beside ``journal`` of its API URL and account, each read when first
-    asked for (``journals``)."""
+    """The other journals beside the journal at ``path`` (which need not exist yet: a dry run
+    of a plan not applied before) of ``api_url`` and ``account_id``, each read when first asked
+    for (``journals``)."""
 
-    journal: Journal
+    path: Path
+    api_url: str
+    account_id: str
     _read: dict[Path, Journal | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, journal: Journal) -> Others:
+        """The other journals beside ``journal``, of its header's API URL and account."""
+        return cls(journal.path, journal.header.api_url, journal.header.account_id)
 
     @cached_property
     def paths(self) -> list[Path]:
         """The other journal files in the journal's directory."""
-        return journal_files(self.journal.path.parent, self.journal.path)
+        return journal_files(self.path.parent, self.path)
 
     def journals(self, *needles: str) -> list[Journal]:
         """Those of the other journals whose text holds each of ``needles`` (a look at the
@@ -116,9 +124,8 @@ class Others:
         except InputFileError as exc:
             logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
             return None
-        header = self.journal.header
-        same_url = other.header.api_url.rstrip("/") == header.api_url.rstrip("/")
-        return other if same_url and other.header.account_id == header.account_id else None
+        same_url = other.header.api_url.rstrip("/") == self.api_url.rstrip("/")
+        return other if same_url and other.header.account_id == self.account_id else None
 
     @cached_property
     def open_cards(self) -> dict[Pair, dict[str, str]]:

@@ -61,7 +61,7 @@ def undo_preview(journal: Journal, include_board_memberships: bool) -> UndoPrevi
     for r in looked_at:
         counts[r.action] = counts.get(r.action, 0) + 1
     pairs = card_pairs(looked_at, records)
-    others = {str(j.path): len(kept(j.records, pairs)) for j in Others(journal).keeping(pairs)}
+    others = {str(j.path): len(kept(j.records, pairs)) for j in Others.of(journal).keeping(pairs)}
     return UndoPreview(_shown(journal.header.created_at), board_names(records), counts, others)
 
 
