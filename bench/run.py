@@ -61,12 +61,11 @@ from trello_restore.models import (  # noqa: E402
     Plan,
     ValueChange,
 )
+from trello_restore.plan_request import PlanRequest, build_request  # noqa: E402
 from trello_restore.run import (  # noqa: E402
-    PlanRequest,
     PlanResult,
     apply_options,
     apply_request,
-    build_request,
     make_plan,
     run_apply,
 )

@@ -15,8 +15,9 @@ from typing import Any
 from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome, apply_plan
 from trello_restore.journal import Journal, JournalHeader
+from trello_restore.plan_request import build_request
 from trello_restore.planfile import PlanDict, plan_digest, plan_from_dict, plan_to_dict
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.truth import GroundTruth
 from trello_restore.sandbox.world import World

@@ -19,8 +19,9 @@ from trello_restore.config import ConfigFile, Settings
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import state_file
 from trello_restore.oneshot import OneShotRequest, Outcome, run_once, run_summary
+from trello_restore.plan_request import PlanRequest
 from trello_restore.report import Progress
-from trello_restore.run import PlanRequest, PlanResult
+from trello_restore.run import PlanResult
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox

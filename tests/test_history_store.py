@@ -42,8 +42,9 @@ from trello_restore.history_store import (
     union_filter,
 )
 from trello_restore.models import RESTORE_KINDS, RestoreKind
+from trello_restore.plan_request import build_request
 from trello_restore.planfile import PlanDict, plan_to_dict
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RequestRecord
 

@@ -16,8 +16,9 @@ from trello_restore.errors import UsageError
 from trello_restore.fetcher import READERS, Fetched, fetch, resolve_boards
 from trello_restore.history import ACTION_FILTER
 from trello_restore.history_store import HistoryStore
+from trello_restore.plan_request import PlanRequest, build_request
 from trello_restore.planner import build_plan
-from trello_restore.run import PlanRequest, PlanResult, build_request, make_plan
+from trello_restore.run import PlanResult, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import compute
 from trello_restore.sandbox.world import World

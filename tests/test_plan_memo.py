@@ -30,8 +30,9 @@ from trello_restore.history import credit_apps
 from trello_restore.history_store import VERSION, HistoryStore
 from trello_restore.kinds import in_order
 from trello_restore.models import History, Plan
+from trello_restore.plan_request import build_request
 from trello_restore.planner import build_plan
-from trello_restore.run import PlanResult, build_request, make_plan
+from trello_restore.run import PlanResult, make_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.world import MemberEvent
 

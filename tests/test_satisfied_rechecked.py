@@ -17,8 +17,9 @@ import pytest
 
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
+from trello_restore.plan_request import build_request
 from trello_restore.planfile import PlanDict, plan_to_dict, write_plan
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 
 from .applykit import NOW
 from .conftest import SandboxFactory

@@ -17,9 +17,10 @@ from trello_restore.applier import apply_plan
 from trello_restore.errors import RateLimited
 from trello_restore.fetcher import board_cards, card_actions
 from trello_restore.history import ACTION_FILTER, parse_history
+from trello_restore.plan_request import build_request
 from trello_restore.planfile import plan_to_dict
 from trello_restore.report import render_text
-from trello_restore.run import PlanResult, build_request, make_plan
+from trello_restore.run import PlanResult, make_plan
 from trello_restore.sandbox import render
 from trello_restore.sandbox.endpoints import EXCLUDED_ACTION_TYPES
 from trello_restore.sandbox.scenario import Scenario, generate

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from trello_restore.history import ACTION_FILTER
+from trello_restore.plan_request import build_request
 from trello_restore.planfile import plan_from_dict, plan_to_dict
-from trello_restore.run import build_request, make_plan
+from trello_restore.run import make_plan
 from trello_restore.sandbox import render
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxServer

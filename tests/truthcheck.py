@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.models import RESTORE_KINDS, Plan, PlanOptions, ValueChange
-from trello_restore.run import PlanRequest, build_request
+from trello_restore.plan_request import PlanRequest, build_request
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.truth import GroundTruth, OptionSet, compute
 

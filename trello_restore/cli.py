@@ -314,7 +314,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
 
     def body() -> ExitCode:
         if args.yes and not args.dry_run:  # unattended: a value kind needs --by (design.md §6)
-            from trello_restore.run import refuse_unattended
+            from trello_restore.plan_request import refuse_unattended
 
             refuse_unattended(s.restore, s.by, s.label("restore"))
         return plan_command(args, s)

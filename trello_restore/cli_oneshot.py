@@ -39,7 +39,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     ``--format json`` the run's summary goes to stdout."""
     from trello_restore.applier import ApplyOptions
     from trello_restore.oneshot import OneShotRequest, run_once, run_summary
-    from trello_restore.run import PlanRequest
+    from trello_restore.plan_request import PlanRequest
     from trello_restore.runner import first_ctrl_c_only
 
     dry = args.dry_run

@@ -34,7 +34,8 @@ from trello_restore.words import plural, when
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
     from trello_restore.journal import Journal, JournalRecord
-    from trello_restore.run import PlanRequest, PlanResult, Progress
+    from trello_restore.plan_request import PlanRequest
+    from trello_restore.run import PlanResult, Progress
 
 logger = logging.getLogger(__name__)
 
