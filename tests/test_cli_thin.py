@@ -15,7 +15,8 @@ import click
 from trello_restore import defaults
 from trello_restore.applier import ApplyOptions, ApplyReport
 from trello_restore.cli import main
-from trello_restore.config import ConfigFile, Settings
+from trello_restore.config import Settings
+from trello_restore.config_file import ConfigFile
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import state_file
 from trello_restore.oneshot import OneShotRequest, Outcome, run_once, run_summary

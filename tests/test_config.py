@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from trello_restore.config import config_path, load_config
+from trello_restore.config import config_path
+from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -14,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
     """config.example.toml parses and type-checks, and mentions every key the loader knows."""
-    from trello_restore.config import CONFIG_KEYS
+    from trello_restore.config_file import CONFIG_KEYS
 
     loaded = load_config(EXAMPLE, explicit=True)
     assert loaded.get("trello", "api_url") == "https://api.trello.com/1"

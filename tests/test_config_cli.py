@@ -16,13 +16,8 @@ from click.testing import Result
 
 from trello_restore.applier import ApplyOptions
 from trello_restore.cli import EXIT_CODES_HELP
-from trello_restore.config import (
-    CONFIG_KEYS,
-    DEFAULT_API_URL,
-    ENV_NAMES,
-    ConfigFile,
-    Settings,
-)
+from trello_restore.config import DEFAULT_API_URL, ENV_NAMES, Settings
+from trello_restore.config_file import CONFIG_KEYS, ConfigFile
 from trello_restore.errors import ExitCode
 
 from .conftest import T0, Sandbox, SandboxFactory, cli_invoker, make_world, one_line_error

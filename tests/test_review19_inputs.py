@@ -17,7 +17,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore.api.cache import cache_file_name
-from trello_restore.config import load_config
+from trello_restore.config_file import load_config
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error, run_cli

@@ -28,7 +28,8 @@ import pytest
 from click.testing import Result
 
 from trello_restore import cli
-from trello_restore.config import load_config, read_token_flag
+from trello_restore.config import read_token_flag
+from trello_restore.config_file import load_config
 from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.journal import Journal
 from trello_restore.report import Progress, blocked_advice

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from trello_restore.config import load_config
+from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError, ExitCode, InputFileError
 from trello_restore.journal import Journal
 from trello_restore.models import MemberRef, Membership

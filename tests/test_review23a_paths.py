@@ -31,7 +31,7 @@ from click.testing import Result
 
 from trello_restore import lastrun
 from trello_restore.api import cache
-from trello_restore.config import load_config
+from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError, ExitCode
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.store_notices import unsearchable

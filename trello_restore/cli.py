@@ -327,7 +327,8 @@ def _resolve_settings(
 ) -> Settings:
     """Read the config file and ``--token -``, and resolve every setting from the flags, the
     environment and the file."""
-    from trello_restore.config import Settings, config_path, load_config, read_token_flag
+    from trello_restore.config import Settings, config_path, read_token_flag
+    from trello_restore.config_file import load_config
 
     token = read_token_flag(token_flag, sys.stdin)
     path, explicit = config_path(config_flag, os.environ)
