@@ -57,6 +57,7 @@ from trello_restore.kinds import (
     in_order,
     kind_of,
 )
+from trello_restore.kinds.memberapply import unneeded_grants
 from trello_restore.live import LiveBoard, deactivated_members, read_live
 from trello_restore.locks import apply_lock, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
@@ -309,6 +310,15 @@ def _apply(
         member: f"board {quote_name(names[board])}" if names.get(board) else f"board {board}"
         for member, board in deactivated_members(run.api, live, names).items()
     }
+    # A grant no card add left needs is not sent (design.md §3): decided before any write.
+    unneeded = unneeded_grants(
+        todo,
+        earlier,
+        live,
+        resumed=resumed,
+        dry_run=run.options.dry_run,
+        deactivated=deactivated,
+    )
     # What the changes of earlier kinds did in this run, for the changes that need them.
     provided: dict[Hashable, str] = {}
     for kind in in_order():
@@ -316,7 +326,7 @@ def _apply(
         # Every change of this kind is answered before the next kind; its writes are sent as
         # they are decided.
         run.run_writes(
-            _decided(run, kind, changes, live, resumed, deactivated, provided, satisfied)
+            _decided(run, kind, changes, live, resumed, deactivated, provided, satisfied, unneeded)
         )
         for c in changes:
             key = kind.provides(c)
@@ -359,11 +369,13 @@ def _decided(
     deactivated: Mapping[str, str],
     provided: Mapping[Hashable, str],
     satisfied: Set[str] = frozenset(),
+    unneeded: Mapping[Hashable, tuple[str, str]] | None = None,
 ) -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
     """Each change's precondition against live state, in turn: an outcome without a write is
     reported (``settle``, in the calling thread), a write is yielded to be sent. A change the
     journal already holds as ``already_satisfied`` (``satisfied``) and found so again is not
-    journaled again."""
+    journaled again; one whose write is needed but that provides what no change left needs
+    (``unneeded``: ``kinds.unneeded_grants``) gets the outcome given there instead."""
     for c in changes:
         needs = kind.needs(c)
         ctx = Context(
@@ -374,6 +386,8 @@ def _decided(
             refused=run.refused_reason(c.board_id),
         )
         decision = kind.decide(c, live[c.board_id], ctx)
+        if decision is None and unneeded:
+            decision = unneeded.get(kind.provides(c))
         if decision is not None:
             again = decision[0] == "already_satisfied" and c.change_id in satisfied
             run.settle(c, *decision, journal=not again)

@@ -1,10 +1,12 @@
 """The member kinds' pure deciders before a write (design.md §3, §5), on the board's live
 state: ``decide_board``, whether to grant a board membership, and ``decide_card``, whether to
 put a member back on a card (``renamed``: the plan names the member otherwise than Trello does
-now). The kinds that call them, and the deciders of their undo, are ``members.py``'s."""
+now); ``unneeded_grants``, the grants no card add left needs, which are not sent either. The
+kinds that call them, and the deciders of their undo, are ``members.py``'s."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Mapping, Set
 from typing import TYPE_CHECKING
 
 from trello_restore.kinds.base import NOT_ATTEMPTED, WOULD_APPLY, Decision, other_card
@@ -17,6 +19,16 @@ if TYPE_CHECKING:
 
 #: Why a card member is blocked at apply: not on the card's board now, and not granted it.
 NOT_ACTIVE_MEMBER = "the member is not an active member of the card's board"
+#: What a grant of board membership provides, and a card member needs: (key, board, member).
+ON_BOARD = "board_member"
+#: The actions of the two member kinds (``members.py``'s ``BoardMembership``, ``CardMember``).
+GRANT, CARD_ADD = "add_member_to_board", "add_member_to_card"
+#: How the card adds a grant is left without read in its reason, by their outcome.
+_LEFT_WORDS = {
+    "applied": "made by an earlier run",
+    "already_satisfied": "already on the card",
+    "done": "done by an earlier run",
+}
 
 
 def _deactivated_on(c: Change, live: LiveBoard, deactivated_on: str | None) -> str | None:
@@ -140,3 +152,65 @@ def decide_card(
     if grant == "failed":
         return "failed", "granting the member board membership failed"
     return "blocked", NOT_ACTIVE_MEMBER
+
+
+def unneeded_grants(
+    todo: Iterable[Change],
+    earlier: Iterable[Change],
+    live: Mapping[str, LiveBoard],
+    *,
+    resumed: Set[str],
+    dry_run: bool,
+    deactivated: Mapping[str, str],
+) -> dict[Hashable, tuple[str, str]]:
+    """The grants of board membership in ``todo`` (this run's changes) that no card add needs
+    any more, by what they provide (``(ON_BOARD, board, member)``), each with its outcome: a
+    grant exists only so that its member can be put back on cards (design.md §3), so when none
+    of the card adds that need it will be written — each decided now as ``decide_card`` would
+    with the grant made (drifted, blocked, already on the card, …), or done by an earlier run of
+    the journal (``earlier``) — it is not sent either. ``drifted`` when one of those card adds
+    is a problem (drifted, blocked, failed: the exit code they give), ``not_attempted``
+    otherwise; the reason says what became of the card adds. ``resumed`` holds the change ids
+    an earlier, killed run sent; ``deactivated`` is member id → where deactivated."""
+    changes = list(todo)
+    grants = {(ON_BOARD, c.board_id, c.member.id) for c in changes if c.action == GRANT}
+    left: dict[Hashable, list[tuple[str, str]]] = {key: [] for key in grants}
+    needed: set[Hashable] = set()
+    granted = WOULD_APPLY if dry_run else "applied"
+    for c in changes:
+        key = (ON_BOARD, c.board_id, c.member.id)
+        if c.action != CARD_ADD or key not in grants:
+            continue
+        decision = decide_card(
+            c,
+            live[c.board_id],
+            resumed=c.change_id in resumed,
+            grant=granted,
+            dry_run=dry_run,
+            deactivated_on=deactivated.get(c.member.id),
+        )
+        if decision is None:
+            needed.add(key)
+        else:
+            left[key].append(decision)
+    for c in earlier:
+        key = (ON_BOARD, c.board_id, c.member.id)
+        if c.action == CARD_ADD and key in left:
+            left[key].append(("done", ""))
+    return {key: _not_needed(outcomes) for key, outcomes in left.items() if key not in needed}
+
+
+def _not_needed(outcomes: list[tuple[str, str]]) -> tuple[str, str]:
+    """A grant's outcome when its card adds had ``outcomes`` (none may be written), and why."""
+    parts: list[str] = []
+    for status in sorted({s for s, _ in outcomes}, key=lambda s: (s in _LEFT_WORDS, s)):
+        whys = sorted({why for s, why in outcomes if s == status and why})
+        n = sum(s == status for s, _ in outcomes)
+        text = f"{n} {_LEFT_WORDS.get(status, status.replace('_', ' '))}"
+        if whys:
+            text += f" ({whys[0]}{'; …' if len(whys) > 1 else ''})"
+        parts.append(text)
+    why = "no card add left for them on this board"
+    why += f": {', '.join(parts)}; not granted" if parts else ": not granted"
+    problem = any(s in ("drifted", "blocked", "failed") for s, _ in outcomes)
+    return ("drifted" if problem else NOT_ATTEMPTED), why

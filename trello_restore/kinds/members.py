@@ -20,7 +20,7 @@ from trello_restore.kinds.base import (
     WriteRule,
 )
 from trello_restore.kinds.elsewhere import card_elsewhere
-from trello_restore.kinds.memberapply import decide_board, decide_card
+from trello_restore.kinds.memberapply import ON_BOARD, decide_board, decide_card
 from trello_restore.kinds.touched import card_member_target, put_back
 from trello_restore.models import (
     CardState,
@@ -207,8 +207,6 @@ NOT_ON_BOARD = "member is not on the board"
 #: A card member's undo outcomes that leave them off the card: removed (or would be), or found
 #: gone.
 _TAKEN_OFF = ("undone", WOULD_UNDO, "not_on_card")
-#: What a grant of board membership provides, and a card member needs: (key, board, member).
-_ON_BOARD = "board_member"
 #: How each kind of evidence reads after the member's name.
 _EVIDENCE_NOTE = {"reconstructed": "reconstructed", "ever_added": "mode ever-added"}
 
@@ -313,7 +311,7 @@ class BoardMembership(MemberKind):
         }
 
     def provides(self, c: Change) -> Hashable:
-        return (_ON_BOARD, c.board_id, c.member.id)
+        return (ON_BOARD, c.board_id, c.member.id)
 
     def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
         if not options.add_to_board:
@@ -489,7 +487,7 @@ class CardMember(MemberKind):
         }
 
     def needs(self, c: Change) -> Hashable:
-        return (_ON_BOARD, c.board_id, c.member.id)
+        return (ON_BOARD, c.board_id, c.member.id)
 
     def plan_problem(self, c: Change, options: PlanOptions, provided: set[Hashable]) -> str | None:
         if c.member_on_board or self.needs(c) in provided:
