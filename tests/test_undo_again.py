@@ -270,3 +270,30 @@ def test_the_applied_again_line_counts_one_change_in_plain_words() -> None:
     line = applied_again(one, Path("j.jsonl"), dry_run=False)
     assert "(1 of its changes; an undo of the journal reverts it again)" in line
     assert "would make 1 of its changes again" in applied_again(one, Path("j"), dry_run=True)
+
+
+def test_the_applied_again_line_counts_the_changes_the_undo_reverted(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A card the apply unarchived is archived again by a colleague before the undo, which
+    finds it already reverted: the plan applied again says it makes again the changes the undo
+    reverted, one fewer than the plan's (review R24: "would make 72 of its changes again" where
+    the undo had reverted 70)."""
+    run = Run("archived", sandbox_factory, monkeypatch, tmp_path)
+    first = run.apply()
+    assert first.exit_code == ExitCode.OK, first.output
+    records = Journal.read(run.journal).latest().values()
+    unarchived = next(r for r in records if r.action == "set_card_closed" and r.status == "applied")
+    second = run.s.story.second
+    assert second is not None
+    assert second.unarchived is not None
+    colleague = second.unarchived[1]  # who unarchived a card by hand after the damage
+    assert run.s.world.set_card_closed(unarchived.card_id, True, colleague) is not None
+    undone = run.undo()
+    assert undone.exit_code == ExitCode.OK, undone.output
+    reverted = [r for r in Journal.read(run.journal).latest().values() if r.status == "undone"]
+    assert len(reverted) == run.n - 1
+
+    dry = run.apply("--dry-run")
+    (line,) = said_again(dry)
+    assert line.endswith(f"applying it would make {run.n - 1} of its changes again"), line

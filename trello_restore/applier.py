@@ -276,7 +276,13 @@ def _apply(
             todo.append(c)
     if not todo:
         return
-    reapplied = [undone[c.change_id] for c in todo if c.change_id in undone]
+    # The changes the undo reverted: one it found gone or already reverted is no change made
+    # "again" (the summary then counts it drifted or already satisfied).
+    reapplied = [
+        undone[c.change_id]
+        for c in todo
+        if c.change_id in undone and undone[c.change_id].status == "undone"
+    ]
     if reapplied and journal is not None:
         logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
     # The lists of a board where a card is unarchived too: the list it shows in may be archived.
