@@ -64,7 +64,14 @@ CORE = (
     # deciders before a write were split off members.py into memberapply.py:
     *(
         f"trello_restore/kinds/memberapply.py::{name}"
-        for name in ("_deactivated_on", "renamed", "decide_board", "decide_card")
+        for name in (
+            "_deactivated_on",
+            "renamed",
+            "decide_board",
+            "decide_card",
+            # A grant no card add needs any more (B24).
+            "unneeded_grants",
+        )
     ),
     *(
         f"trello_restore/kinds/members.py::{name}"
@@ -106,6 +113,7 @@ PINNING_TESTS = (
     "tests/test_kinds_values.py",
     "tests/test_kinds_elsewhere.py",
     "tests/test_kinds_touched.py",
+    "tests/test_grant_decisions.py",
     "tests/test_planfile_v2.py",
     "tests/test_limiter.py",
 )
