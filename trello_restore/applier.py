@@ -340,7 +340,7 @@ def _apply(
                 provided[key] = run.outcomes[c.change_id].status
     if run.options.dry_run:
         would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
-        foreseen_refusals(run.api, would, live)
+        foreseen_refusals(run.api, would, live, goes_on=run.options.refused_boards_go_on)
 
 
 def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool) -> str:

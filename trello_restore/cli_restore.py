@@ -12,7 +12,7 @@ import json
 import logging
 import shlex
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -85,8 +85,9 @@ def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             "--format",
             "fmt",
             type=click.Choice(["text", "json"]),
-            help=f"text (default), or json: one line of JSON on stdout when it ends (exit 0, 4 "
-            f"or 5) with what was {done} and every change's outcome; the report goes to stderr.",
+            help=f"text (default), or json: one line of JSON on stdout when it ends (exit 0, 3 "
+            f"when a board refused its writes, 4 or 5) with what was {done} and every change's "
+            "outcome; the report goes to stderr.",
         ),
     ]
 
@@ -144,7 +145,7 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
-        from trello_restore.oneshot import apply_json
+        from trello_restore.oneshot import apply_json, refused_list
         from trello_restore.planfile import read_plan
         from trello_restore.refusals import Refused
         from trello_restore.report import change_labels
@@ -196,10 +197,16 @@ def apply_command(
             report, labels, req.journal_path, quiet=quiet, verbose=verbose, resume=resume,
             dry_run=dry_run, summary_to_stderr=as_json, print_summary=not (as_json and quiet),
         )  # fmt: skip
+        names = {**dict(meta.boards), **{c.board_id: c.board_name for c in plan.changes}}
+        order = [c.board_id for c in plan.changes]
         if as_json:
             written = None if dry_run else req.journal_path
-            doc = apply_json(plan_file, meta, report, labels, dry_run=dry_run, journal=written)
+            refused = refused_list(report, names, order)
+            doc = apply_json(
+                plan_file, meta, report, labels, dry_run=dry_run, journal=written, refused=refused
+            )
             click.echo(json.dumps(doc))
+        refused_error(report, names, order, again, "apply")
         return report.exit_code
 
     cli.exit_with(body)
@@ -252,6 +259,7 @@ def undo(
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
+        from trello_restore.journal import board_names
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
         from trello_restore.refusals import Refused
@@ -341,9 +349,38 @@ def undo(
                 journal, report, labels, dry_run=dry_run, earlier=earlier, grants_kept=kept
             )
             click.echo(json.dumps(doc))
+        names = {b: n or "" for b, n in board_names(journal.records).items()}
+        names |= report.board_names
+        refused_error(report, names, names, again, "undo")
         return report.exit_code
 
     cli.exit_with(body)
+
+
+def refused_error(
+    report: ApplyReport, names: Mapping[str, str], order: Iterable[str], command: str, op: str
+) -> None:
+    """An apply or undo (``op``) that went on past boards refusing the token's member a write
+    (``report.refused``) ends with one line (``refusals.refused_boards_line``): the boards
+    (``names``, in ``order``), the journal, what to do and the ``command`` that resumes it."""
+    if not report.refused:
+        return
+    from trello_restore.oneshot import refused_list
+    from trello_restore.refusals import refused_boards_line
+
+    boards = refused_list(report, names, order)
+    others = [o for o in report.outcomes if o.board_id not in report.refused]
+    written = ("undone",) if op == "undo" else ("applied", "skipped_done")
+    line = refused_boards_line(
+        report.member,
+        [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
+        elsewhere=sum(o.status in written for o in others) if others else None,
+        journal=report.journal_path,
+        memberships=report.refused_memberships,
+        command=command,
+        op=op,
+    )
+    logger.error("%s", line)
 
 
 def interrupted(

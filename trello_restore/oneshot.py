@@ -415,14 +415,22 @@ def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[
     """The boards that refused the token's member a write in a run that went on past them
     (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
     (what Trello answered) and ``not_written`` (its changes failed or not attempted)."""
+    names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
+    return refused_list(report, names, [c.board_id for c in result.plan.changes])
+
+
+def refused_list(
+    report: ApplyReport | None, names: Mapping[str, str], order: Iterable[str]
+) -> list[dict[str, Any]]:
+    """``refused_boards`` of any apply or undo: the boards in ``order`` (board ids, the first
+    of each counts), named by ``names``."""
     if report is None or not report.refused:
         return []
-    names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
     left: dict[str, int] = {}
     for o in report.outcomes:
         if o.board_id in report.refused and o.status in ("failed", "not_attempted"):
             left[o.board_id] = left.get(o.board_id, 0) + 1
-    rank = {b: i for i, b in enumerate(dict.fromkeys(c.board_id for c in result.plan.changes))}
+    rank = {b: i for i, b in enumerate(dict.fromkeys(order))}
     return [
         {"id": b, "name": names.get(b, ""), "error": said, "not_written": left.get(b, 0)}
         for b, said in sorted(report.refused.items(), key=lambda kv: rank.get(kv[0], len(rank)))
@@ -500,10 +508,12 @@ def apply_json(
     *,
     dry_run: bool,
     journal: Path | None,
+    refused: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The JSON summary of ``apply PLAN`` (``--format json``): the plan's target, what the
     apply did (``report``; None: the plan holds no changes), the journal it wrote (None for a
-    dry run) and every change's outcome. Never a credential."""
+    dry run), every change's outcome and the boards that ``refused`` its writes (``refused_list``).
+    Never a credential."""
     if report is None:
         outcome, code = "nothing_to_do", ExitCode.OK
     else:
@@ -520,6 +530,7 @@ def apply_json(
         "apply": report_counts(report, statuses),
         "journal": str(journal) if journal is not None and report is not None else None,
         "changes": change_outcomes(report.outcomes, labels) if report is not None else [],
+        "refused_boards": refused or [],
     }
 
 
@@ -548,16 +559,19 @@ def undo_json(
     statuses = ("would_undo", *UNDO_COUNTS[1:]) if dry_run else UNDO_COUNTS
     settled: list[str] = [r.status for r in earlier]
     before = {f"{status}_earlier": settled.count(status) for status in EARLIER_COUNTS}
+    boards = _journal_boards(journal.records, report.board_names if report else {})
+    names = {b["id"]: b.get("name", "") for b in boards}
     return {
         **_head("undo", outcome, code),
         "dry_run": dry_run,
         "api_url": journal.header.api_url,
         "account_id": journal.header.account_id,
-        "boards": _journal_boards(journal.records, report.board_names if report else {}),
+        "boards": boards,
         "journal": str(journal.path),
         "undo": report_counts(report, statuses, undo=True, **before),
         "changes": change_outcomes(report.outcomes, labels, undo=True) if report else [],
         "board_memberships_kept": grants_kept,
+        "refused_boards": refused_list(report, names, names),
     }
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "answered",
     "foreseen_refusal",
     "foreseen_refusals",
+    "goes_on_text",
     "plan_refusals",
     "refusal",
     "refusal_warning",
@@ -50,15 +51,16 @@ def foreseen_refusal(
     writes: int,
     *,
     op: str = "apply",
+    stops: str = "",
 ) -> str | None:
     """A dry run's one-line warning for a board whose ``writes`` changes Trello will (or may)
     refuse, from its live memberships (the same board read) and the token's member
     (``members/me``, already read): ``refusal_warning``. ``op``: the run's, ``apply`` or
-    ``undo``."""
+    ``undo``; ``stops``: what it does at a refusal (default: it stops at the first)."""
     me = api.me()
     who = MemberRef(str(me["id"]), str(me.get("username") or ""), str(me.get("fullName") or ""))
     ms = board.memberships.get(who.id)
-    return refusal_warning(who, board_id, board_name, ms, writes, op=op)
+    return refusal_warning(who, board_id, board_name, ms, writes, op=op, stops=stops)
 
 
 def refusal_warning(
@@ -138,25 +140,37 @@ def _other_token(op: str, lead: str) -> str:
 
 
 def foreseen_refusals(
-    api: TrelloApi, changes: Iterable[Change], live: Mapping[str, LiveBoard], *, op: str = "apply"
+    api: TrelloApi,
+    changes: Iterable[Change],
+    live: Mapping[str, LiveBoard],
+    *,
+    op: str = "apply",
+    goes_on: bool = False,
 ) -> None:
     """A dry run's warnings: ``changes`` are those it would write (``op``: ``apply`` or
     ``undo``); one line for each board whose share of them Trello will (the token's member an
-    observer) or may (not a member) refuse (``foreseen_refusal``), named as its changes name it."""
+    observer) or may (not a member) refuse (``foreseen_refusal``), named as its changes name it.
+    ``goes_on``: the run goes on past a refused board (``goes_on_text``), else it stops."""
     writes, names = _per_board(changes)
+    stops = goes_on_text(op) if goes_on else ""
     for board_id, count in sorted(writes.items()):
         name = names[board_id] or live[board_id].name  # an undo's changes may hold no names
-        line = foreseen_refusal(api, board_id, name, live[board_id], count, op=op)
+        line = foreseen_refusal(api, board_id, name, live[board_id], count, op=op, stops=stops)
         if line is not None:
             logger.warning("%s", line)
 
 
-#: What a one-step run with changes on several boards does at a refusal
-#: (``ApplyOptions.refused_boards_go_on``), for its warnings.
-GOES_ON = (
-    "the run sends the first; refused, it sends nothing more there, goes on with the other "
-    "boards and exits 3"
-)
+def goes_on_text(op: str) -> str:
+    """What a run (``op``: ``run``, the one-step run; ``apply``; ``undo``) with changes on
+    several boards does at a refusal (``ApplyOptions.refused_boards_go_on``), for its warnings."""
+    return (
+        f"the {op} sends the first; refused, it sends nothing more there, goes on with the other "
+        "boards and exits 3"
+    )
+
+
+#: What a one-step run with changes on several boards does at a refusal.
+GOES_ON = goes_on_text("run")
 
 
 def plan_refusals(
@@ -195,14 +209,17 @@ def refused_boards_line(
     elsewhere: int | None = None,
     journal: Path | None = None,
     memberships: Mapping[str, Membership | None] | None = None,
+    command: str = "",
+    op: str = "run",
 ) -> str:
-    """The one line that ends a one-step run that went on past boards refusing the token's
-    member ``me`` a write (``refused``: each board's id, name, what Trello answered and how
-    many of its changes were not written): which boards, what became of the others'
-    (``elsewhere``: how many changes were written on them; None: no other board had changes),
-    the ``journal``, that the run is not the last run, and what to do: what fits the member's
-    membership of each board as the plan read it (``memberships``, by board id; a board not
-    in it: not read), ``admin_fix``'s, said once when it is the same for every board."""
+    """The one line that ends a run that went on past boards refusing the token's member
+    ``me`` a write (``refused``: each board's id, name, what Trello answered and how many of its
+    changes were not written): which boards, what became of the others' (``elsewhere``: how
+    many changes were written on them; None: no other board had changes), the ``journal``,
+    that the run is not the last run, and what to do: what fits the member's membership of
+    each board as the plan read it (``memberships``, by board id; a board not in it: not read),
+    ``admin_fix``'s, said once when it is the same for every board. An ``apply`` or ``undo``
+    (``op``) records no last run and names the ``command`` that resumes it."""
     boards = [
         f"{quote_name(name) if name else board_id}{f' ({said})' if said else ''}"
         for board_id, name, said, _ in refused
@@ -212,21 +229,27 @@ def refused_boards_line(
     who = f"{user} ({shown_name(me.full_name)})" if me is not None and me.full_name else user
     one = len(boards) == 1
     where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
+    done = "undone" if op == "undo" else "written"
     if elsewhere is None:
-        others = "no other board had changes to write"
+        others = f"no other board had changes to {'undo' if op == 'undo' else 'write'}"
     elif elsewhere == 0:
-        others = "none of the other boards' changes was written either (see the summary)"
+        others = f"none of the other boards' changes was {done} either (see the summary)"
     else:
-        others = "the other boards' changes were written as the summary says"
+        others = f"the other boards' changes were {done} as the summary says"
     return (
         f"Trello refused to let the token's member{f' {who}' if who else ''} change {where}: "
-        f"{left} of {'its' if one else 'their'} changes were not written (nothing more was "
-        f"sent there after the refusal{f'; journal {journal}' if journal else ''}); {others}, "
-        f"and this run is not recorded as the last run. "
+        f"{left} of {'its' if one else 'their'} changes were not {done} (nothing more was "
+        f"sent there after the refusal{f'; journal {journal}' if journal else ''}); {others}"
+        f"{'' if command else ', and this run is not recorded as the last run'}. "
         f"{_refused_fix(user or 'the member', refused, memberships)}, "
-        "then run the same command again (a --since last-run run covers this window again); "
-        f"or restore {'it' if one else 'them'} with the token of a member who can edit "
-        f"{'it' if one else 'them'}"
+        + (
+            f"then run {command} again to {'finish' if op == 'undo' else 'resume'}"
+            f"{_other_token(op, '; or ')}"
+            if command
+            else "then run the same command again (a --since last-run run covers this window "
+            f"again); or restore {'it' if one else 'them'} with the token of a member who can "
+            f"edit {'it' if one else 'them'}"
+        )
     )
 
 

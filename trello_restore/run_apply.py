@@ -315,6 +315,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     A dry run reads an existing journal but writes none."""
     from trello_restore.applier import apply_plan
 
+    if len({c.board_id for c in req.plan.changes}) > 1:  # a refused board stops only its own
+        req = replace(req, options=replace(req.options, refused_boards_go_on=True))
     with _checked_session(req, locked=not req.options.dry_run) as session:
         api, meta = session.api, session.meta
         aged = plan_age_warning(meta.created_at, req.clock())
@@ -344,10 +346,34 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
                 lock_dir=req.lock_dir,
                 journal_path=req.journal_path,
             )
+            if not req.options.fresh_plan:  # the one-step run's plan read the memberships
+                report = with_refusals(report, api)
             return _whole_run(report, api, session.sent, session.limited, session.started)
         finally:
             if journal is not None:
                 journal.close()
+
+
+def with_refusals(report: ApplyReport, api: TrelloApi) -> ApplyReport:
+    """``report`` with, when boards refused the token's member a write (``report.refused``),
+    that member (``members/me``, already read) and their membership of each such board, read
+    now (one request a board; one that cannot be read is left out), for what its line asks."""
+    if not report.refused:
+        return report
+    from trello_restore.board_read import read_board
+    from trello_restore.errors import ApiError
+    from trello_restore.models import MemberRef
+
+    me = api.me()
+    who = MemberRef(str(me["id"]), str(me.get("username") or ""), str(me.get("fullName") or ""))
+    known = {}
+    for board_id in sorted(report.refused):
+        try:
+            memberships = read_board(api, board_id, lists=False)[0]
+        except ApiError:
+            continue
+        known[board_id] = memberships.get(who.id)
+    return replace(report, member=who, refused_memberships=known)
 
 
 def _resolve_earlier(req: ApplyRequest, meta: PlanMeta, api: TrelloApi, directory: Path) -> int:
@@ -470,17 +496,22 @@ def undo_locks(journal: Journal, include_board_memberships: bool) -> list[str]:
     alone): its plan's, and those of the boards of the records it looks at, the apply's open
     records and the changes it made that no undo settled (board memberships only with
     ``include_board_memberships``)."""
+    boards = undo_boards(journal, include_board_memberships)
+    return locks.lock_names(journal.header.plan_digest, boards)
+
+
+def undo_boards(journal: Journal, include_board_memberships: bool) -> set[str]:
+    """The boards of the records an undo of ``journal`` looks at (``undo_locks``)."""
     from trello_restore.kinds import kind_of
     from trello_restore.undo import undoable as undoable_records
 
     records = journal.records
     looked_at = [*unresolved(records).values(), *(u.record for u in undoable_records(records))]
-    boards = {
+    return {
         r.board_id
         for r in looked_at
         if include_board_memberships or kind_of(r.action).undone_by_default
     }
-    return locks.lock_names(journal.header.plan_digest, boards)
 
 
 def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
@@ -491,6 +522,8 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     holding one refuses this one at once, before any request."""
     from trello_restore.undo import undo_journal
 
+    if len(undo_boards(req.journal, req.include_board_memberships)) > 1:
+        req = replace(req, options=replace(req.options, refused_boards_go_on=True))
     held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     # A journal of another API URL is refused by ``undo_journal`` before any request, locked
     # or not; for any other, the locks are held by this run: ``undo_journal`` takes the same
@@ -520,6 +553,7 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
                 progress=progress,
                 lock_dir=req.lock_dir,
             )
+            report = with_refusals(report, api)
             return _whole_run(report, api, sent, limited, started)
         finally:
             journal.close()

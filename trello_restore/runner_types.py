@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from trello_restore import defaults
 from trello_restore.errors import ExitCode
 from trello_restore.limiter import RateLimiter
-from trello_restore.models import Change
+from trello_restore.models import Change, MemberRef, Membership
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -147,6 +147,11 @@ class ApplyReport:
     #: Board id → what Trello answered the write it refused there for lack of rights
     #: (``HTTP 401 …``), whose other writes were not sent (``refused_boards_go_on``).
     refused: dict[str, str] = field(default_factory=dict)
+    #: With ``refused``: the token's member, and their membership of each refused board as a
+    #: read after the run gave it (None: none; a board not in it: not read), for the line
+    #: that ends an apply or undo (``run_apply.with_refusals``).
+    member: MemberRef | None = None
+    refused_memberships: dict[str, Membership | None] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -433,6 +433,7 @@ def undo_journal(
                 [c for c in would if run.outcomes[c.change_id].status == WOULD_UNDO],
                 live,
                 op="undo",
+                goes_on=options.refused_boards_go_on,
             )
         report = run.report(
             [*order, *(r.change_id for r in open_ if r.change_id not in items)]
