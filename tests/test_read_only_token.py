@@ -78,7 +78,8 @@ def test_a_read_only_token_plans_then_its_apply_says_the_token_is_the_likely_cau
         f"{user} is an admin member of those boards, so the token is likely read-only (Trello "
         "makes one unless asked for scope=read,write): make a token of theirs with read and "
         "write access (see the README's Usage) and use it, or else ask a board admin",
-        f"then run trello-restore apply {plan} --journal {journal} again to resume",
+        f"then run trello-restore apply {plan} --journal {journal} again to resume; or plan "
+        "again with the token of a member who can edit them",
     )
     assert all(f'"{b.name}" (HTTP 401' in line for b in (s.team, s.archive)), line
     writes = [x for x in sb.server.request_log[start:] if x.method in WRITES]

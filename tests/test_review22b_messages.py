@@ -70,13 +70,14 @@ def test_a_refused_apply_says_what_fits_an_observer_the_journal_and_the_command(
     give_back = _observer(s, s.archive.id, s.mover.id)
     r = invoke("apply", str(plan), "--journal", str(journal), "-q")
     user = f"@{s.mover.username}"
+    # The plan has changes on two boards: the apply goes on past the refused one (G24).
     line = one_line_error(
         r,
         ExitCode.AUTH,
-        f'change board "{s.archive.name}" (HTTP 401 unauthorized permission requested)',
-        f"what was done is in the journal {journal}. ",
-        f"Ask a board admin to make {user} a normal member of that board (they are an "
-        "observer of it), then run ",
+        f'change board "{s.archive.name}" (HTTP 401 unauthorized permission requested): ',
+        f"(nothing more was sent there after the refusal; journal {journal}); the other "
+        "boards' changes were written as the summary says. ",
+        f"Ask a board admin to make {user} a normal member of that board, then run ",
         f"run trello-restore apply {plan} --journal {journal} again to resume; or plan again "
         "with the token of a member who can edit it",
     )
@@ -98,8 +99,9 @@ def test_a_refused_apply_says_what_fits_an_observer_the_journal_and_the_command(
     line = one_line_error(
         r,
         ExitCode.AUTH,
-        f"what was done is in the journal {journal}. ",
-        f"make {user} a normal member of that board (they are an observer of it)",
+        f"(nothing more was sent there after the refusal; journal {journal}); the other "
+        "boards' changes were undone as the summary says. ",
+        f"make {user} a normal member of that board, ",
         f"then run trello-restore undo {journal} --yes again to finish (an undo runs as the "
         "account that applied: another account's token will not do)",
     )

@@ -131,12 +131,14 @@ def admin_fix(user: str, ms: Membership | None, *, known: bool = True, why: bool
     return f"{fix} (they are {state})" if why else fix
 
 
-def _other_token(op: str, lead: str) -> str:
-    """The other way out, after ``lead``: another token to plan with; none for an undo, which
-    runs as the account that applied."""
+def _other_token(op: str, lead: str, *, boards: int = 1) -> str:
+    """The other way out, after ``lead``: another token to plan with (of a member who can edit
+    the board, or the ``boards`` boards); none for an undo, which runs as the account that
+    applied."""
     if op == "undo":
         return " (an undo runs as the account that applied: another account's token will not do)"
-    return f"{lead}plan again with the token of a member who can edit it"
+    them = "it" if boards == 1 else "them"
+    return f"{lead}plan again with the token of a member who can edit {them}"
 
 
 def foreseen_refusals(
@@ -244,7 +246,7 @@ def refused_boards_line(
         f"{_refused_fix(user or 'the member', refused, memberships)}, "
         + (
             f"then run {command} again to {'finish' if op == 'undo' else 'resume'}"
-            f"{_other_token(op, '; or ')}"
+            f"{_other_token(op, '; or ', boards=len(boards))}"
             if command
             else "then run the same command again (a --since last-run run covers this window "
             f"again); or restore {'it' if one else 'them'} with the token of a member who can "
