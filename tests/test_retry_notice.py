@@ -42,7 +42,7 @@ def test_a_frozen_trello_is_announced_once(
         f"Warning: the Trello API at {host} is not answering (read timed out after 0.2 s); "
         "retrying for up to 4 s more (Ctrl-C to stop)",
         f"Error: cannot reach the Trello API at {host} (timed out waiting for an answer) after "
-        "3 attempts: check the network connection, or --api-url / TRELLO_API_URL",
+        "3 attempts: check the network connection, or TRELLO_API_URL",
     ]
 
 

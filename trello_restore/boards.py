@@ -85,9 +85,10 @@ class Api(Protocol):
     ) -> Any: ...
 
 
-def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
+def resolve_boards(api: Api, refs: Sequence[str], *, origin: str = "") -> list[BoardInfo]:
     """Resolve ``--board`` values (id, shortLink, board URL or name: ``_by_name``),
-    de-duplicated."""
+    de-duplicated. A name no board has is said with where it came from (``origin``:
+    ``restore.boards in FILE``) when that is known."""
     out: dict[str, BoardInfo] = {}
     mine: list[Mapping[str, Any]] | None = None
     for ref in refs:
@@ -127,9 +128,10 @@ def resolve_boards(api: Api, refs: Sequence[str]) -> list[BoardInfo]:
                         "members/me/boards",
                         "a list of boards",
                         "id",
+                        api=api,
                     )
                 try:
-                    board = _by_name(text, mine)
+                    board = _by_name(text, mine, origin)
                 except BoardNotFound:
                     if not by_id:
                         raise
@@ -173,7 +175,7 @@ def _read_board(
             exc.trello_error,
         ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-        raise bad_answer(f"board {shown}", "a Trello board")
+        raise bad_answer(f"board {shown}", "a Trello board", api)
     return raw
 
 
@@ -181,23 +183,34 @@ def _board_info(raw: Mapping[str, Any]) -> BoardInfo:
     return BoardInfo(id=raw["id"], name=str(raw.get("name", "")), url=str(raw.get("url", "")))
 
 
-def bad_answer(what: str, expected: str) -> BadResponse:
+def url_from(api: object) -> str:
+    """Where ``api``'s URL came from (``ApiSettings.origins``), for messages; every place it may
+    come from for an ``api`` without settings (a test's)."""
+    origins = getattr(getattr(api, "settings", None), "origins", None)
+    url = getattr(origins, "url", None)
+    return url if isinstance(url, str) else "--api-url / TRELLO_API_URL"
+
+
+def bad_answer(what: str, expected: str, api: object = None) -> BadResponse:
     return BadResponse(
-        f"the API answered {what} with something that is not {expected}: check --api-url / "
-        "TRELLO_API_URL (it must be a Trello API, like https://api.trello.com/1)"
+        f"the API answered {what} with something that is not {expected}: check "
+        f"{url_from(api)} (it must be a Trello API, like https://api.trello.com/1)"
     )
 
 
-def expect_objects(value: Any, what: str, expected: str, *keys: str) -> list[Mapping[str, Any]]:
-    """``value`` if it is a list of JSON objects that have ``keys``; else ``BadResponse``."""
+def expect_objects(
+    value: Any, what: str, expected: str, *keys: str, api: object = None
+) -> list[Mapping[str, Any]]:
+    """``value`` if it is a list of JSON objects that have ``keys``; else ``BadResponse``
+    (naming where ``api``'s URL came from)."""
     if not isinstance(value, list) or not all(
         isinstance(x, dict) and all(k in x for k in keys) for x in value
     ):
-        raise bad_answer(what, expected)
+        raise bad_answer(what, expected, api)
     return value
 
 
-def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
+def _by_name(name: str, boards: Sequence[Mapping[str, Any]], origin: str = "") -> BoardInfo:
     """The board with this exact name (compared in Unicode NFC), else the one whose name
     differs from it only in case; several is an error that lists them (as Trello names them:
     spaces are not collapsed)."""
@@ -213,9 +226,10 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]]) -> BoardInfo:
         names = {normal_name(n).casefold(): n for _, n in named}
         near = difflib.get_close_matches(folded, list(names), n=3)
         hint = f"did you mean {' or '.join(quote_name(names[k]) for k in near)}? " if near else ""
+        said = f" ({origin})" if origin else ""
         raise BoardNotFound(
-            f"no board named {quote_name(name)} is visible to this account: {hint}check the "
-            "name, or give the board's id, shortLink or URL"
+            f"no board named {quote_name(name)}{said} is visible to this account: {hint}check "
+            "the name, or give the board's id, shortLink or URL"
         )
     listing = "; ".join(
         f"{quote_name(str(b.get('name', '')))} {b.get('url') or b['id']}"
@@ -329,10 +343,12 @@ class Follower:
                 self.start(info, answer)
 
 
-def resolve_workspace(api: Api, ref: str) -> tuple[str, list[BoardInfo]]:
+def resolve_workspace(api: Api, ref: str, *, origin: str = "") -> tuple[str, list[BoardInfo]]:
     """``--workspace``: the workspace's id and every open board of it that the token's member
     can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
-    unknown workspace or one without an open board."""
+    unknown workspace or one without an open board, which says where ``ref`` came from
+    (``origin``: ``restore.workspace in FILE``) when that is known."""
+    said = f" ({origin})" if origin else ""
     text = ref.strip()
     try:
         raw = api.get(
@@ -341,7 +357,7 @@ def resolve_workspace(api: Api, ref: str) -> tuple[str, list[BoardInfo]]:
         )
     except (NotFound, BadRequest):
         raise UsageError(
-            f"no workspace {text!r} is visible to this account: give the workspace's id or "
+            f"no workspace {text!r}{said} is visible to this account: give the workspace's id or "
             "its short name from its URL (https://trello.com/w/NAME)"
         ) from None
     except PermissionDenied as exc:
@@ -354,12 +370,12 @@ def resolve_workspace(api: Api, ref: str) -> tuple[str, list[BoardInfo]]:
     if not isinstance(raw, list) or not all(isinstance(b, dict) and "id" in b for b in raw):
         raise BadResponse(
             f"the API answered organizations/{text}/boards with something that is not a list "
-            "of boards: check --api-url / TRELLO_API_URL"
+            f"of boards: check {url_from(api)}"
         )
     boards = [b for b in raw if not b.get("closed")]
     if not boards:
         raise UsageError(
-            f"workspace {text!r} has no open board this account is a member of: name the "
+            f"workspace {text!r}{said} has no open board this account is a member of: name the "
             "boards with --board, or check the workspace"
         )
     org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}

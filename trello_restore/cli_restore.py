@@ -166,6 +166,7 @@ def apply_command(
             token=s.token,
             read_retries=s.max_retries,
             request_timeout=s.request_timeout,
+            origins=s.origins(api_url_flag=api_url is not None),
         )
         logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
         total = run.plan_outcomes(plan)  # one outcome each
@@ -323,6 +324,7 @@ def undo(
             token=s.token,
             read_retries=s.max_retries,
             request_timeout=s.request_timeout,
+            origins=s.origins(api_url_flag=api_url is not None),
         )
         logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
         progress = cli.progress(n, quiet=quiet, undo=True)

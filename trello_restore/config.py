@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 import platformdirs
 
 from trello_restore import defaults
 from trello_restore.config_file import CHOICES, CONFIG_KEYS, ENV_CONFIG, RANGES, ConfigFile
+
+if TYPE_CHECKING:
+    from trello_restore.api.settings import Origins
 
 APP = "trello-restore"
 ENV_HOME = "TRELLO_RESTORE_HOME"
@@ -185,6 +188,26 @@ class Settings:
     def label(self, key: str) -> str:
         """How to name a key's value in a message: its option, variable or file key."""
         return self.sources.get(key) or FLAG_NAMES.get(key, key)
+
+    def origins(self, *, api_url_flag: bool = False) -> Origins:
+        """Where the credentials, the API URL and the scope came from, for the messages about
+        them (``api.Origins``): "" for a default, so that a message names every place a value
+        may come from; ``api_url_flag`` when a subcommand's own ``--api-url`` gave the URL."""
+        from trello_restore.api.settings import Origins  # the api package: only when used
+
+        def said(key: str) -> str:
+            source = self.sources.get(key, "")
+            if source == "--token":
+                return "--token -"  # the token it read from standard input
+            return "" if source == "default" else source
+
+        return Origins(
+            api_key=said("api_key"),
+            token=said("token"),
+            api_url="--api-url" if api_url_flag else said("api_url"),
+            boards=said("boards"),
+            workspace=said("workspace"),
+        )
 
     @classmethod
     def resolve(

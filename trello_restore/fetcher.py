@@ -37,6 +37,7 @@ from trello_restore.boards import (
     bad_answer,
     expect_objects,
     resolve_boards,
+    url_from,
 )
 from trello_restore.errors import BadResponse, InputFileError
 from trello_restore.exports import load_exports
@@ -330,13 +331,13 @@ def _page(
         keep=keep,
     )
     checked = expect_objects(
-        page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type"
+        page, f"board {board_id}'s actions", "a list of actions", "id", "date", "type", api=api
     )
-    _feed(sink, checked)
+    _feed(sink, checked, api)
     return checked
 
 
-def _feed(sink: Sink | None, page: list[Mapping[str, Any]]) -> None:
+def _feed(sink: Sink | None, page: list[Mapping[str, Any]], api: Api) -> None:
     """Parse a page as soon as it arrives (on the reader thread, while others wait)."""
     if sink is None:
         return
@@ -344,8 +345,7 @@ def _feed(sink: Sink | None, page: list[Mapping[str, Any]]) -> None:
         sink(page)
     except HistoryError as exc:
         raise BadResponse(
-            f"the API answered actions that are not Trello's ({exc}): check --api-url / "
-            "TRELLO_API_URL"
+            f"the API answered actions that are not Trello's ({exc}): check {url_from(api)}"
         ) from None
 
 
@@ -378,9 +378,10 @@ def card_actions(
             "id",
             "date",
             "type",
+            api=api,
         )
         fresh = [a for a in page if a["id"] not in seen]
-        _feed(sink, fresh)
+        _feed(sink, fresh, api)
         seen.update(a["id"] for a in fresh)
         out.extend(fresh)
         if len(page) < PAGE:
@@ -398,11 +399,11 @@ def board_state(
     raw = answer if answer is not None else api.get(f"boards/{board.id}", STATE_QUERY)
     shown = shown_name(board.name) if board.name else board.id
     if not isinstance(raw, Mapping):
-        raise bad_answer(f"board {shown}", "a Trello board")
+        raise bad_answer(f"board {shown}", "a Trello board", api)
     memberships = expect_objects(
-        raw.get("memberships"), f"board {shown}'s memberships", "a list of memberships"
+        raw.get("memberships"), f"board {shown}'s memberships", "a list of memberships", api=api
     )
-    lists = expect_objects(raw.get("lists"), f"board {shown}'s lists", "a list of lists")
+    lists = expect_objects(raw.get("lists"), f"board {shown}'s lists", "a list of lists", api=api)
     try:
         state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
     except HistoryError as exc:
@@ -440,9 +441,9 @@ def board_cards(
         if since:
             query["since"] = since
         answer = api.get(f"boards/{board_id}/cards/all", query, keep=False)
-        got = expect_objects(answer, where, "a list of cards", "id")
+        got = expect_objects(answer, where, "a list of cards", "id", api=api)
         if not all(isinstance(c["id"], str) and OBJECT_ID.match(c["id"]) for c in got):
-            raise bad_answer(where, "a list of Trello cards")
+            raise bad_answer(where, "a list of Trello cards", api)
         return got
 
     listing = Listing(
@@ -457,7 +458,7 @@ def board_cards(
         got = read_backwards(listing, floor=floor, cuts=cuts, executor=pool)
         return [parse_card(c) for c in got]
     except HistoryError:
-        raise bad_answer(where, "a list of Trello cards") from None
+        raise bad_answer(where, "a list of Trello cards", api) from None
 
 
 def _card_date(card: Mapping[str, Any]) -> datetime:

@@ -407,6 +407,7 @@ def _apply_request(
         token=plan.token,
         read_retries=plan.read_retries,
         request_timeout=plan.request_timeout,
+        origins=plan.origins,
         resolve_earlier=True,
     )
 

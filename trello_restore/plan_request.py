@@ -25,6 +25,7 @@ from trello_restore.models import RESTORE_KINDS, PlanOptions, RestoreKind
 from trello_restore.timeparse import check_floor, check_not_future, check_window, parse_when
 
 if TYPE_CHECKING:
+    from trello_restore.api.settings import Origins
     from trello_restore.config import Settings
 
 __all__ = ["PlanRequest", "build_request", "parse_restore", "refuse_unattended"]
@@ -66,6 +67,9 @@ class PlanRequest:
     apply: bool = False
     #: Called at a read's 429 before it is retried (``ApiSettings.on_rate_limited``).
     on_rate_limited: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: Where the credentials, the API URL and the scope came from, for messages (None: not
+    #: known; ``Settings.origins``).
+    origins: Origins | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(
@@ -127,6 +131,7 @@ class PlanRequest:
             request_timeout=s.request_timeout,
             history_dir=s.cache_dir if cache else None,
             refresh_history=refresh_history,
+            origins=s.origins(),
         )
 
 

@@ -154,6 +154,7 @@ def _make_plan(
         source: Literal["api", "export"] = "export"
     else:
         from trello_restore.api import ApiSettings, TrelloApi
+        from trello_restore.api.settings import Origins
         from trello_restore.limiter import RateLimiter
 
         connect_timeout, read_timeout = ApiSettings.timeouts(req.request_timeout)
@@ -170,6 +171,7 @@ def _make_plan(
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
             limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
             on_rate_limited=req.on_rate_limited,
+            origins=req.origins or Origins(),
         )
         with (
             TrelloApi(settings) as api,
@@ -182,9 +184,10 @@ def _make_plan(
             # error comes first, as a token that is not valid fails both.
             asked = one.submit(api.me)
             try:
-                named = resolve_boards(api, req.boards)
+                origin = req.origins or Origins()
+                named = resolve_boards(api, req.boards, origin=origin.boards)
                 workspace_id, in_workspace = (
-                    resolve_workspace(api, req.workspace)
+                    resolve_workspace(api, req.workspace, origin=origin.workspace)
                     if req.workspace is not None
                     else (None, [])
                 )

@@ -35,6 +35,7 @@ from trello_restore.words import plural
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
+    from trello_restore.api.settings import Origins
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
 
 __all__ = [
@@ -96,6 +97,8 @@ class ApplyRequest:
     read_retries: int = defaults.MAX_RETRIES
     #: Seconds a request waits for an answer (``ApiSettings.timeouts``); None for the default.
     request_timeout: float | None = None
+    #: Where the credentials and the API URL came from, for messages (None: not known).
+    origins: Origins | None = field(default=None, compare=False)
     #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
     #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
     earlier_journals: Path | None = None
@@ -157,6 +160,7 @@ def apply_request(
     resolve_earlier: bool = False,
     lock_dir: Path | None = None,
     request_timeout: float | None = None,
+    origins: Origins | None = None,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
@@ -184,6 +188,7 @@ def apply_request(
         token=token,
         read_retries=read_retries,
         request_timeout=request_timeout,
+        origins=origins,
         earlier_journals=default.parent if resolve_earlier else None,
     )
 
@@ -212,11 +217,13 @@ def _open_api(
     read_retries: int,
     request_timeout: float | None,
     options: ApplyOptions,
+    origins: Origins | None = None,
 ) -> TrelloApi:
     """The run's API session. Its reads wait out a 429 for the ``options``' rate window and
     back off by their ``backoff_s``, as the writes do (``limits.window_seconds``, a sandbox's
     time scale), not for Trello's default window."""
     from trello_restore.api import ApiSettings, TrelloApi
+    from trello_restore.api.settings import Origins
 
     # No HTTP cache: applying reads only live state, which is never served from a cache.
     connect_timeout, read_timeout = ApiSettings.timeouts(request_timeout)
@@ -229,6 +236,7 @@ def _open_api(
         read_timeout=read_timeout,
         rate_window_s=options.window_s,
         backoff_s=options.backoff_s,
+        origins=origins or Origins(),
     )
     return TrelloApi(settings)
 
@@ -442,7 +450,13 @@ def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Se
     with (
         held,
         _open_api(
-            req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+            req.api_url,
+            req.key,
+            req.token,
+            req.read_retries,
+            req.request_timeout,
+            req.options,
+            req.origins,
         ) as api,
     ):
         sent, limited = api.requests_sent, api.rate_limited
@@ -472,6 +486,8 @@ class UndoRequest:
     #: Seconds a request waits for an answer; with the connect timeout also how long undo
     #: waits for a killed apply's writes that may still be in flight. None for the default.
     request_timeout: float | None = None
+    #: Where the credentials and the API URL came from, for messages (None: not known).
+    origins: Origins | None = field(default=None, compare=False)
 
 
 def load_journal(path: str | Path) -> Journal:
@@ -536,7 +552,13 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     with (
         held,
         _open_api(
-            req.api_url, req.key, req.token, req.read_retries, req.request_timeout, req.options
+            req.api_url,
+            req.key,
+            req.token,
+            req.read_retries,
+            req.request_timeout,
+            req.options,
+            req.origins,
         ) as api,
     ):
         sent, limited = api.requests_sent, api.rate_limited

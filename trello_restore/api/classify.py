@@ -18,7 +18,7 @@ import requests
 import urllib3.exceptions
 
 from trello_restore import defaults
-from trello_restore.api.settings import DEFAULT_API_URL, host_of, one_line
+from trello_restore.api.settings import DEFAULT_API_URL, Origins, host_of, one_line
 from trello_restore.errors import (
     ApiError,
     ApiUnreachable,
@@ -68,6 +68,7 @@ def error_for_response(
     api_url: str = DEFAULT_API_URL,
     attempts: int = 1,
     retry_after: float | None = None,
+    origins: Origins | None = None,
 ) -> ApiError | None:
     """The typed error for an answer that is not a success, or None for a 2xx.
 
@@ -76,7 +77,8 @@ def error_for_response(
     ``unauthorized … permission / organization`` texts, which are ``PermissionDenied`` like
     403; 404 ``NotFound``; 429 ``RateLimited``; 408 and 5xx ``ApiUnreachable``; other 4xx
     ``BadRequest``; anything else ``BadResponse``. The error carries the status and Trello's
-    error text or code (``trello_error``); its message is one line with the advice.
+    error text or code (``trello_error``); its message is one line with the advice, which names
+    where the credentials and the API URL came from (``origins``) when that is known.
     """
     if 200 <= status < 300:
         return None
@@ -85,9 +87,10 @@ def error_for_response(
     thing = describe(path)
     after = f" after {attempts} attempts" if attempts > 1 else ""
     host = host_of(api_url)
+    said_by = origins or Origins()
     if status == 401 and not _is_permission_text(text):
         return AuthError(
-            f"Trello rejected the API key or token{said}: check TRELLO_API_KEY and TRELLO_TOKEN "
+            f"Trello rejected the API key or token{said}: check {said_by.credentials} "
             "(a token can be revoked or expire, and must belong to the key)",
             status,
             text,
@@ -103,7 +106,7 @@ def error_for_response(
     if status == 404:
         return NotFound(
             f"Trello found no {thing}{said}: check the id, that the token's member can see it, "
-            "and --api-url",
+            f"and {said_by.api_url or '--api-url'}",
             status,
             text,
         )
@@ -128,7 +131,7 @@ def error_for_response(
         return ApiUnreachable(
             f"the Trello API at {host} answered HTTP {status}{after}"
             f"{' (' + text + ')' if text else ''}: Trello may be having trouble; try again later, "
-            "or check --api-url / TRELLO_API_URL",
+            f"or check {said_by.url}",
             status,
             text,
         )
@@ -136,7 +139,7 @@ def error_for_response(
         return BadRequest(f"Trello refused {method.upper()} {thing}{said}", status, text)
     return BadResponse(
         f"the API at {host} answered {method.upper()} {thing} with HTTP {status}, which Trello "
-        "never does: check --api-url / TRELLO_API_URL",
+        f"never does: check {said_by.url}",
         status,
         text,
     )
@@ -149,14 +152,17 @@ def error_for_exception(
     path: str = "",
     api_url: str = DEFAULT_API_URL,
     attempts: int = 1,
+    origins: Origins | None = None,
 ) -> tuple[ApiError, bool]:
     """``(error, retryable)`` for a request that got no usable answer at all.
 
     The message names the API host and the kind of failure, decided from the exception's
     *types* (requests and urllib3 texts include URLs, so they are never copied into it).
-    TLS failures and bad URLs are not worth retrying; the rest is.
+    TLS failures and bad URLs are not worth retrying; the rest is. The advice names where the
+    API URL came from (``origins``) when that is known.
     """
     host = host_of(api_url)
+    url_from = (origins or Origins()).url
     after = f" after {attempts} attempts" if attempts > 1 else ""
     retryable = True
     chain = _exception_chain(exc)
@@ -164,7 +170,7 @@ def error_for_exception(
         return (
             BadResponse(
                 f"the API at {host} answered {method.upper()} {describe(path)} with a redirect "
-                "loop: check --api-url / TRELLO_API_URL"
+                f"loop: check {url_from}"
             ),
             False,
         )
@@ -195,7 +201,7 @@ def error_for_exception(
     return (
         ApiUnreachable(
             f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
-            "connection, or --api-url / TRELLO_API_URL"
+            f"connection, or {url_from}"
         ),
         retryable,
     )

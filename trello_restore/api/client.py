@@ -58,6 +58,7 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
         # ``oauth`` keeps fetch_json from adding ``key``/``token`` to the query string.
         self.oauth = OAuthHeader(key, token)
         self._host = session.api_host
+        self._url_from = session.api_url_from
 
     def fetch_json(
         self,
@@ -92,7 +93,7 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
         except (requests.exceptions.JSONDecodeError, RecursionError):  # nested past the stack
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with a "
-                "body that is not valid JSON: check --api-url / TRELLO_API_URL",
+                f"body that is not valid JSON: check {self._url_from}",
                 200,
             ) from None
         except trello.ResourceUnavailable as err:  # pragma: no cover - the transport raises first
@@ -101,7 +102,7 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
             status = getattr(err, "_status", None)
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with "
-                f"HTTP {status}, which py-trello refused: check --api-url / TRELLO_API_URL",
+                f"HTTP {status}, which py-trello refused: check {self._url_from}",
                 status if isinstance(status, int) else None,
             ) from None
 
@@ -128,8 +129,8 @@ class TrelloApi:
         be used (or that another run is using) is not an error: the reads go without the HTTP
         cache (``open_http_cache``).
         """
-        check_credentials(settings.key, settings.token)
-        check_api_url(settings.api_url)
+        check_credentials(settings.key, settings.token, settings.origins)
+        check_api_url(settings.api_url, settings.origins.url)
         self.settings = settings
         self._counters = Counters(settings.limiter)
         # The creating thread's session and client; other threads get their own (_thread_client).
@@ -248,7 +249,7 @@ class TrelloApi:
                 if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
                     raise BadResponse(
                         f"the API at {self.settings.host} answered members/me without a member "
-                        "id: check --api-url / TRELLO_API_URL",
+                        f"id: check {self.settings.origins.url}",
                         200,
                     )
                 self._me = raw

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_CACHE_EXPIRE_S",
     "ApiSettings",
+    "Origins",
     "check_api_url",
     "check_credentials",
     "host_of",
@@ -36,6 +37,44 @@ DEFAULT_API_URL = defaults.API_URL
 DEFAULT_CACHE_EXPIRE_S = 24 * 3600.0
 #: Characters an API key or token may have: printable ASCII without quotes, commas, backslashes.
 _CREDENTIAL_RE = re.compile(r"[!#-+\--\[\]-~]+")  # the whole value (``fullmatch``)
+
+
+#: How messages name where the credentials and the API URL may come from when it is not known.
+CREDENTIALS_FROM = "TRELLO_API_KEY and TRELLO_TOKEN"
+API_URL_FROM = "--api-url / TRELLO_API_URL"
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Where a run's credentials, API URL and scope came from, in a message's words: an option
+    (``--api-url``; ``--token -`` for the token read from standard input), a variable
+    (``TRELLO_TOKEN``) or a config file key (``trello.token in /path/config.toml``); "" where
+    it is not known (settings built by tests or the demo): messages then name every place it
+    may come from. Never a value (``config.Settings.origins`` builds it)."""
+
+    api_key: str = ""
+    token: str = ""
+    api_url: str = ""
+    #: Where the board names and the workspace came from ("" for unknown).
+    boards: str = ""
+    workspace: str = ""
+
+    @property
+    def credentials(self) -> str:
+        """The key's and the token's sources: ``trello.api_key and trello.token in FILE``,
+        ``TRELLO_API_KEY and --token -``; ``TRELLO_API_KEY and TRELLO_TOKEN`` when unknown."""
+        if not (self.api_key and self.token):
+            return CREDENTIALS_FROM
+        key, _, key_file = self.api_key.partition(" in ")
+        token, _, token_file = self.token.partition(" in ")
+        if key_file and key_file == token_file:
+            return f"{key} and {token} in {key_file}"
+        return f"{self.api_key} and {self.token}"
+
+    @property
+    def url(self) -> str:
+        """The API URL's source (``trello.api_url in FILE``), or every place it may come from."""
+        return self.api_url or API_URL_FROM
 
 
 @dataclass(frozen=True)
@@ -68,6 +107,8 @@ class ApiSettings:
     #: Called at a read's 429 before it waits to retry; what it raises ends the read (a
     #: one-step run's ``locks.RateBudgetGuard``). None: every 429 is waited out.
     on_rate_limited: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: Where the credentials and the API URL came from, for messages.
+    origins: Origins = field(default_factory=Origins, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse numbers no run could work with (ValueError: a programming error)."""
@@ -127,8 +168,9 @@ def one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def check_credentials(key: str, token: str) -> None:
-    """``AuthError`` before any request when the key or token is missing or malformed."""
+def check_credentials(key: str, token: str, origins: Origins | None = None) -> None:
+    """``AuthError`` before any request when the key or token is missing or malformed; a
+    malformed one is named by where it came from (``origins``) when that is known."""
     if not key.strip() and not token.strip():
         raise AuthError(
             "no Trello credentials (neither the API key nor the token is set): set "
@@ -146,9 +188,10 @@ def check_credentials(key: str, token: str) -> None:
             "TRELLO_TOKEN, token in the [trello] section of the config file, or pass --token - "
             "and give it on standard input"
         )
+    said = origins or Origins()
     sources = {
-        "API key": "TRELLO_API_KEY or api_key in the config file",
-        "token": "TRELLO_TOKEN, token in the config file, or what --token - read",
+        "API key": said.api_key or "TRELLO_API_KEY or api_key in the config file",
+        "token": said.token or "TRELLO_TOKEN, token in the config file, or what --token - read",
     }
     for name, value in (("API key", key), ("token", token)):
         # ``fullmatch``: ``$`` of a ``match`` also matches before a last newline, and a token
@@ -161,32 +204,29 @@ def check_credentials(key: str, token: str) -> None:
             )
 
 
-def check_api_url(api_url: str) -> None:
+def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
     """``ConfigError`` unless ``api_url`` is a plain http(s) base; warns about plain http to a
-    host that is not this machine (the token would travel unencrypted)."""
+    host that is not this machine (the token would travel unencrypted). Messages name the URL
+    by ``origin``, where it came from (``Origins.url``)."""
     try:
         parts = urlsplit(api_url)
     except ValueError:  # e.g. "Invalid IPv6 URL"
         raise ConfigError(
-            f"--api-url / TRELLO_API_URL must be an http(s) URL like {DEFAULT_API_URL}, "
-            f"not {one_line(api_url, 80)!r}"
+            f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {one_line(api_url, 80)!r}"
         ) from None
     if parts.username is not None or parts.password is not None:
-        raise ConfigError("--api-url / TRELLO_API_URL must not hold a user name or password")
+        raise ConfigError(f"{origin} must not hold a user name or password")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
-            f"--api-url / TRELLO_API_URL must be an http(s) URL like {DEFAULT_API_URL}, "
-            f"not {one_line(api_url, 80)!r}"
+            f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {one_line(api_url, 80)!r}"
         )
     try:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
-        raise ConfigError(
-            f"--api-url / TRELLO_API_URL has an invalid port: {one_line(api_url, 80)!r}"
-        ) from None
+        raise ConfigError(f"{origin} has an invalid port: {one_line(api_url, 80)!r}") from None
     if not parts.path.rstrip("/").endswith("/1"):  # every request path is relative to it
         raise ConfigError(
-            f"--api-url / TRELLO_API_URL {one_line(api_url, 80)!r} should end in /1, the API's "
+            f"{origin} {one_line(api_url, 80)!r} should end in /1, the API's "
             f"version (e.g. {DEFAULT_API_URL}, or a sandbox's http://127.0.0.1:PORT/1)"
         )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):

@@ -236,6 +236,11 @@ class Transport(_SessionBase):
         """``host[:port]`` of the API this transport talks to, for messages."""
         return self._settings.host
 
+    @property
+    def api_url_from(self) -> str:
+        """Where the API URL came from (``Origins.url``), for messages."""
+        return self._settings.origins.url
+
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -309,11 +314,12 @@ class Transport(_SessionBase):
     ) -> tuple[requests.Response | ApiError, bool, BaseException | None]:
         """One try: ``(answer, _, _)`` on success, else ``(error, retryable, cause)``."""
         where = {"method": method, "path": path, "api_url": self._settings.api_url}
+        origins = self._settings.origins
         try:
             response = super().request(method, url, *args, **kwargs)
         except requests.RequestException as exc:
             logger.debug("%s %s -> no answer (%s)", method, path, type(exc).__name__)
-            error, retryable = error_for_exception(exc, attempts=attempts, **where)
+            error, retryable = error_for_exception(exc, attempts=attempts, origins=origins, **where)
             return error, retryable, exc
         from_cache = bool(getattr(response, "from_cache", False))
         if from_cache:
@@ -343,6 +349,7 @@ class Transport(_SessionBase):
             content_type=content_type,
             attempts=attempts,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            origins=origins,
             **where,
         )
         assert failure is not None
@@ -418,7 +425,7 @@ def _not_json(
     shown = content_type.split(";", 1)[0].strip() or "no content type"
     return BadResponse(
         f"the API at {settings.host} answered {method} {describe(path)} with {shown} instead of "
-        "JSON: check --api-url / TRELLO_API_URL (a proxy or a login page may be in the way)",
+        f"JSON: check {settings.origins.url} (a proxy or a login page may be in the way)",
         response.status_code,
         trello_error_text(redact(response.text, (settings.key, settings.token)), content_type),
     )
