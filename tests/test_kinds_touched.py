@@ -27,7 +27,8 @@ from trello_restore.kinds import (
     decide_value_undo,
     kind_of,
 )
-from trello_restore.kinds.touched import put_back, since_plan
+from trello_restore.kinds.touched import put_back, since_plan, value_since_plan
+from trello_restore.kinds.valuedeciders import decide_value
 from trello_restore.live import LiveBoard, Touch
 from trello_restore.models import MemberRef
 from trello_restore.touches import (
@@ -44,7 +45,7 @@ from trello_restore.undo_others import Others
 
 from .test_kinds import CARD, GRANT
 from .test_kinds import live as member_live
-from .test_kinds_values import DESC, DUE, LIST_OPEN, MOVE, UNARCHIVE
+from .test_kinds_values import DESC, DUE, LIST_OPEN, MOVE, UNARCHIVE, vc
 from .test_kinds_values import live as value_live
 
 AT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
@@ -103,6 +104,44 @@ def test_apply_leaves_a_member_someone_removed_again_after_the_plan() -> None:
     on = _touched(ON_CARD, ("k1", "member ann"), ADDED)
     assert decide_card(CARD, on, resumed=False, grant=None) == ("already_satisfied", "")
     assert decide_card(CARD, OFF_CARD, resumed=False, grant=None) is None
+
+
+def test_apply_leaves_a_value_someone_changed_and_set_back_after_the_plan() -> None:
+    """A value at what the plan expects whose field someone set after the plan was made (A→B→A:
+    the value alone cannot tell): drifted, in the field's words, with who and when; by this
+    tool's undo of another journal: named so; no such action: written as before."""
+    tail = " by @benw on 2026-12-02 09:30:00 UTC, after the plan was made: left alone"
+    archived = _touched(
+        value_live(closed=True), ("k1", "closed"), replace(BY_APP, value=True, app="")
+    )
+    assert decide_value(UNARCHIVE, archived, resumed=False) == (
+        "drifted",
+        "archived again" + tail,
+    )
+    assert decide_value(UNARCHIVE, value_live(closed=True), resumed=False) is None
+    listed = _touched(value_live(lists={"l1": False}), ("l1", "closed"), replace(BY_APP, app=""))
+    archive = vc("set_list_closed", "closed", True, False)
+    assert value_since_plan(archive, listed) == "unarchived again" + tail
+    board = value_live(list_id="l1", lists={"l1": False, "l2": False}, list_names={"l1": "Doing"})
+    back = replace(BY_APP, value="l1", app="")
+    assert value_since_plan(MOVE, _touched(board, ("k1", "idList"), back)) == (
+        'moved back to list "Doing"' + tail
+    )
+    done = vc("set_card_field", "dueComplete", True, False)
+    unticked = _touched(value_live(), ("k1", "dueComplete"), replace(BY_APP, app=""))
+    assert value_since_plan(done, unticked) == "marked not complete again" + tail
+    due = _touched(value_live(due=DUE.expected), ("k1", "due"), replace(BY_APP, value=DUE.expected))
+    assert decide_value(DUE, due, resumed=False) == (
+        "drifted",
+        "its due set back to 2026-11-02 by Butler (app, on behalf of @benw) on 2026-12-02 "
+        "09:30:00 UTC, after the plan was made: left alone",
+    )
+    undone = _touched(board, ("k1", "idList"), replace(back, undo_of="/j/b.jsonl"))
+    assert value_since_plan(MOVE, undone) == (
+        "set back by this tool's undo of journal /j/b.jsonl on 2026-12-02 09:30:00 UTC, after "
+        "the plan was made: left alone (plan again and apply the new plan to write it again)"
+    )
+    assert value_since_plan(MOVE, board) is None
 
 
 def test_undo_leaves_a_value_someone_set_back() -> None:

@@ -296,7 +296,7 @@ def _apply(
         fields_of=fields_of,
         readers=run.options.workers,
     )
-    if not run.options.fresh_plan:  # a plan file may have sat: who changed its members since
+    if not run.options.fresh_plan:  # a plan that sat: who changed its members or values since
         assert meta.account is not None  # checked: a plan made over the API names its account
         live = apply_touches(
             run.api,

@@ -76,8 +76,9 @@ class Touch:
     value: FieldValue = None
     #: The app (an automation) that made it on ``by``'s behalf; "" for a person.
     app: str = ""
-    #: A member's removal by this tool's undo of another journal (its path), by the token's
-    #: member within that undo's write of it (``touches.apply_touches``); "" for anyone else's.
+    #: A member's removal or a value's set by this tool's undo of another journal (its path),
+    #: by the token's member within that undo's write of it (``touches.apply_touches``); ""
+    #: for anyone else's.
     undo_of: str = ""
 
     @property

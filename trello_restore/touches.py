@@ -3,15 +3,16 @@
 Live state says what a card or list holds now, not who put it there. A member this tool added,
 then removed by a colleague and added back by hand (their own decision), is on the card just as
 the tool left it; so is a value set back by hand to what the tool wrote. An undo must leave
-those in place; and an apply of a plan that sat must not put back a member someone removed
-again on purpose after the plan was made. So, for the changes that would be written, each of
-their boards' action feeds is read since a date (an undo: the journal's first apply record,
-less ``SLACK``; an apply: the plan's ``created_at``), filtered to the types that change those
-targets (``ChangeKind.target``), 1000 a page (``fetcher.board_actions``): one request per
-board in the common case, never one per card, never ``/1/members/{id}`` (the actions bring
-their authors' names). The last action on each target, when it is not one of this tool's own
-writes of the journal, goes into its board's ``LiveBoard.touched``, and the kinds' deciders
-decide from it.
+those in place; and an apply of a plan that sat must not put back a member someone removed again
+on purpose after the plan was made, nor write over a value someone changed and set back after it
+(A→B→A: the value the plan expects, by their hand). So, for the changes that would be written,
+each of their boards' action feeds is read since a date (an undo: the journal's first apply
+record, less ``SLACK``; an apply: the plan's ``created_at``), filtered to the types that change
+those targets (``ChangeKind.target``: card members and values alike, in one listing), 1000 a
+page (``fetcher.board_actions``): one request per board in the common case, never one per card,
+never ``/1/members/{id}`` (the actions bring their authors' names). The last action on each
+target, when it is not one of this tool's own writes of the journal, goes into its board's
+``LiveBoard.touched``, and the kinds' deciders decide from it.
 
 What can and cannot be told apart. This tool writes as the token's member, and Trello records
 of a write only its author and its date: not the client, not the key. So an action is taken for
@@ -29,7 +30,8 @@ that put the member back) be told from that member's own hand: they count as som
 and the change is left for that run's undo. One such write is named, though: a removal of a
 member an apply would add, by the token's member within the undo's write of that card member in
 another journal of this tool (same API URL and account, in the journals directory:
-``undo_others.Others``) is that undo's (``Touch.undo_of``), and its reason says so.
+``undo_others.Others``) is that undo's (``Touch.undo_of``), and its reason says so; so is a
+value set back by that undo's write of the field.
 
 Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
 target), and what happened to a card on another board it visited in between.
@@ -49,7 +51,7 @@ from trello_restore.history import HistoryError, parse_history
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import CardMember, kind_of
 from trello_restore.live import LiveBoard, Target, Touch
-from trello_restore.models import Change, FieldValue, MemberRef, ValueChange
+from trello_restore.models import Change, FieldValue, MemberRef
 
 if TYPE_CHECKING:
     from trello_restore.undo_others import Others
@@ -190,20 +192,19 @@ def apply_touches(
     account_id: str,
     others: Others | None = None,
 ) -> dict[str, LiveBoard]:
-    """``read_touches`` for an apply of a plan file made at ``created_at``: of the card member
-    changes it has still to make, those whose member is not on the card now (``resolve``:
-    the write would be needed), since the plan was made, passing over the actions the plan
-    rests on (its evidence: Trello's clock may date them a little after ``created_at``). The
-    value kinds are checked by the value the plan expects, which says whether the field
-    changed since (a value set back to it is written: nothing of it is lost). No request
-    when there are none. A removal that was this tool's undo of one of ``others`` (the journals
-    beside the apply's, which a dry run may not have made yet) is named so
-    (``undone_elsewhere``)."""
+    """``read_touches`` for an apply of a plan file made at ``created_at``: of the changes it
+    has still to make, those whose write would be needed (``resolve``: a card member not on
+    the card, a field at the value the plan expects), since the plan was made, passing over
+    the actions the plan rests on (its evidence: Trello's clock may date them a little after
+    ``created_at``). A value changed and set back since (A→B→A) is so seen: the live value
+    cannot tell. Card members and values of a board are read in its one listing; no request
+    when there are none. A removal or a value set back that was this tool's undo of one of
+    ``others`` (the journals beside the apply's, which a dry run may not have made yet) is
+    named so (``undone_elsewhere``)."""
     would = [
         c
         for c in changes
-        if not isinstance(c, ValueChange)
-        and kind_of(c.action).target(c) is not None
+        if kind_of(c.action).target(c) is not None
         and c.board_id in live
         and kind_of(c.action).resolve(c, live[c.board_id])[0] == "not_applied"
     ]
@@ -219,36 +220,47 @@ def apply_touches(
 def undone_elsewhere(
     api: TrelloApi, live: Mapping[str, LiveBoard], others: Others
 ) -> dict[str, LiveBoard]:
-    """``live`` with each member's removal (``touched``) by ``others.account_id`` (no app) that
-    lies within an undo's write of that card member in one of ``others`` (this tool's journals
-    beside the apply's: same API URL and account; only those whose text holds the card and
-    member ids are read) marked ``undo_of`` that journal's path."""
+    """``live`` with each member's removal or value set (``touched``) by ``others.account_id``
+    (no app) that lies within an undo's write of that card member or field in one of
+    ``others`` (this tool's journals beside the apply's: same API URL and account; only those
+    whose text holds the card and member ids, or the object id, are read) marked ``undo_of``
+    that journal's path."""
     account_id = others.account_id
     skew = _skew(api)
     out = dict(live)
     for board_id, board in live.items():
         touched = dict(board.touched)
-        for (card_id, what), touch in board.touched.items():
-            member_id = what.removeprefix("member ")
-            if touch.kind != "remove" or touch.app or touch.by.id != account_id:
+        for target, touch in board.touched.items():
+            if touch.kind == "add" or touch.app or touch.by.id != account_id:
                 continue
-            for j in others.journals(card_id, member_id, '"op": "undo"'):
-                undos = [
-                    r
-                    for r in j.records
-                    if r.op == "undo"
-                    and r.action == CardMember.action
-                    and (r.card_id, r.member_id) == (card_id, member_id)
-                ]
+            for j in others.journals(*_needles(target)):
+                undos = [r for r in j.records if r.op == "undo" and _undoes(r, target)]
                 spans = [
                     (a + skew, b + skew) for found in own_writes(undos).values() for a, b in found
                 ]
                 if _own(_Event(touch.date, "", "remove", None, account_id, ""), account_id, spans):
-                    touched[(card_id, what)] = replace(touch, undo_of=str(j.path))
+                    touched[target] = replace(touch, undo_of=str(j.path))
                     break
         if touched != board.touched:
             out[board_id] = replace(board, touched=touched)
     return out
+
+
+def _needles(target: Target) -> tuple[str, ...]:
+    """What a journal's text holds if it may have undone ``target``'s write."""
+    object_id, what = target
+    member_id = what.removeprefix("member ")
+    return (object_id, member_id if member_id != what else what, '"op": "undo"')
+
+
+def _undoes(r: JournalRecord, target: Target) -> bool:
+    """Whether undo record ``r`` wrote ``target``: its card member, or its field."""
+    object_id, what = target
+    member_id = what.removeprefix("member ")
+    if member_id != what:
+        return r.action == CardMember.action and (r.card_id, r.member_id) == (object_id, member_id)
+    v = r.values or {}
+    return r.action != CardMember.action and (v.get("object_id"), v.get("field")) == target
 
 
 def _seen(c: Change) -> tuple[set[str], datetime | None]:

@@ -3,8 +3,9 @@ into ``LiveBoard.touched``): a change's target set since by someone else, not by
 
 - An apply of a plan that sat: a card member the plan would add whom someone added to or
   removed from the card after the plan was made (added and removed again on purpose) is
-  ``drifted``, never put back: their decision is newer than the plan (``since_plan``). (A
-  value kind needs no such look: the value the plan expects says whether it changed.)
+  ``drifted``, never put back: their decision is newer than the plan (``since_plan``). So is
+  a value the plan expects that someone changed and set back after the plan (A→B→A: the live
+  value alone cannot tell; ``value_since_plan``): their setting it again is newer too.
 - An undo: a member this tool added who is on the card because someone put them back by hand
   after the apply (removed, then added again: their own decision), or a value someone set back
   to what the tool wrote, is ``drifted``, left in place: removing it would undo a person's
@@ -70,6 +71,31 @@ def since_plan(c: Change, live: LiveBoard) -> str | None:
         )
     verb = "removed again" if touch.kind == "remove" else "added"
     return f"{verb} by {touch.who} on {when(touch.date)}, after the plan was made: left alone"
+
+
+def value_since_plan(c: ValueChange, live: LiveBoard) -> str | None:
+    """Why a value change an apply would write is ``drifted`` because someone set its field
+    after the plan was made (``live.touched``, as ``since_plan``: the field holds the value the
+    plan expects, so they set it back to it), or None."""
+    touch = live.touched.get(value_target(c)[0])
+    if touch is None:
+        return None
+    if touch.undo_of:  # not a person's decision: say what did it, and what writes it again
+        return (
+            f"set back by this tool's undo of journal {touch.undo_of} on {when(touch.date)}, "
+            "after the plan was made: left alone (plan again and apply the new plan to write "
+            "it again)"
+        )
+    if c.field == "closed":
+        what = "archived again" if touch.value else "unarchived again"
+    elif c.field == "idList":
+        lists = {**change_lists(c), **live.list_names}
+        what = f"moved back to list {show(c.field, touch.value, lists)}"
+    elif c.field == "dueComplete":
+        what = f"marked {show(c.field, touch.value)} again"
+    else:
+        what = f"its {c.field} set back to {show(c.field, touch.value)}"
+    return f"{what} by {touch.who} on {when(touch.date)}, after the plan was made: left alone"
 
 
 def put_back(c: Change, live: LiveBoard) -> str | None:

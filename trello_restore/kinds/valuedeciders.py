@@ -3,8 +3,9 @@
 
 - ``decide_value`` before a write: the object gone (or on another board) → ``drifted``; the
   target already → ``already_satisfied`` (``applied`` when an earlier, killed run sent the
-  write); the value the plan expects → the write; anything else → ``drifted`` (someone changed
-  it since the plan was made: never overwritten);
+  write); the value the plan expects → the write, unless someone set it so again after the
+  plan was made (``kinds.touched.value_since_plan``: changed and set back) → ``drifted``;
+  anything else → ``drifted`` (someone changed it since the plan was made: never overwritten);
 - ``decide_value_undo`` before undo writes the value seen before the apply back: only where the
   live value is still the one written, and not set so again by someone since
   (``kinds.touched``); the value seen already → ``already_satisfied``, nothing to write
@@ -21,7 +22,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore.kinds.base import Decision, Resolution, other_card
-from trello_restore.kinds.touched import put_back
+from trello_restore.kinds.touched import put_back, value_since_plan
 from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show
 from trello_restore.models import FieldValue, ValueChange, parse_date, quote_name
 
@@ -117,8 +118,9 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
         return "drifted", other
     if same(c.field, now, c.value):
         return ("applied", "") if resumed else ("already_satisfied", "")
-    if same(c.field, now, c.expected):
-        return None
+    if same(c.field, now, c.expected):  # unless someone set it so again since the plan
+        later = value_since_plan(c, live)
+        return None if later is None else ("drifted", later)
     return "drifted", _changed(c, now, c.expected, live)
 
 

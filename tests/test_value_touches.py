@@ -1,0 +1,228 @@
+"""A value a colleague changed and set back after the plan was made is drifted, not written over
+(review R24), over the command line against the sandbox.
+
+``apply PLAN`` compared a value kind's field only with the value the plan expects, so a change
+made and set back after the plan (A→B→A) was invisible and overwritten; card members were
+already read from the boards' action feeds since the plan's ``created_at``. Now the value kinds
+are read in the same listing of each board (one request), and the field touched since by anyone
+but this tool's writes of the plan's journal is ``drifted``, with who and when.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.planfile import PlanDict, write_plan
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.world import World
+
+from .applykit import plan_doc
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
+from .test_undo_again import FAST, Run
+
+DRIFTED = "  drifted, skipped "
+
+
+def _colleague(s: Scenario) -> str:
+    """A team board member who is neither the token's member nor the culprit: their id."""
+    w = s.world
+    me = w.tokens[s.token]
+    culprit = s.culprit.id if s.culprit is not None else ""
+    return next(m for m in sorted(s.team.memberships) if m not in (me, culprit))
+
+
+def _set_back(w: World, c: dict[str, Any], by: str) -> None:
+    """``by`` changes the change's field to another value and sets it back to the expected."""
+    field, expected = c["field"], c["expected"]
+    if c["action"] == "set_list_closed":
+        w.set_list_closed(c["list"]["id"], not expected, by)
+        w.set_list_closed(c["list"]["id"], expected, by)
+        return
+    card_id = c["card"]["id"]
+    if field == "closed":
+        w.set_card_closed(card_id, not expected, by)
+        w.set_card_closed(card_id, expected, by)
+    elif field == "idList":
+        other = next(x.id for x in w.lists_on_board(c["board"]["id"]) if x.id != expected)
+        w.move_card_to_list(card_id, other, by)
+        w.move_card_to_list(card_id, expected, by)
+    else:
+        between: Any = {
+            "dueComplete": not expected,
+            "due": "2031-01-02T03:04:00.000Z",
+            "start": "2031-01-01T03:04:00.000Z",
+        }.get(field, "between")
+        w.set_card_field(card_id, field, between, by)
+        w.set_card_field(card_id, field, expected, by)
+
+
+def _with_every_field(s: Scenario, doc: PlanDict) -> PlanDict:
+    """``doc`` with a change of each value field the scenario's plans lack (name, start,
+    dueComplete on a card; a list's archive state), made by hand from one of its changes:
+    each expects what Trello holds now."""
+    doc = copy.deepcopy(doc)
+    base = next(c for c in doc["changes"] if c.get("field") == "due")
+    card = s.world.card(base["card"]["id"])
+    for i, (field, value, expected) in enumerate(
+        (
+            ("name", "A name of before", card.name),
+            ("start", "2025-01-01T00:00:00.000Z", card.start),
+            ("dueComplete", not card.due_complete, card.due_complete),
+        )
+    ):
+        extra = copy.deepcopy(base) | {"field": field, "value": value, "expected": expected}
+        extra["change_id"] = f"{base['change_id'][:-2]}{i:02d}"
+        doc["changes"].append(extra)
+    lst = next(x for x in s.world.lists_on_board(s.team.id) if x.id != card.id_list)
+    listed = copy.deepcopy(base)
+    del listed["card"]
+    listed |= {
+        "change_id": f"{base['change_id'][:-2]}99",
+        "action": "set_list_closed",
+        "list": {"id": lst.id, "name": lst.name},
+        "field": "closed",
+        "value": not lst.closed,
+        "expected": lst.closed,
+    }
+    doc["changes"].append(listed)
+    doc["summary"]["changes"] += 4
+    doc["summary"]["field_changes"] += 3
+    doc["summary"]["list_closed_changes"] += 1
+    return doc
+
+
+#: The words of a field set back, by field.
+WORDS = {
+    "closed": r"(un)?archived again",
+    "idList": r'moved back to list "[^"]+"',
+    "due": r"its due set back to ",
+    "desc": r"its desc set back to ",
+    "name": r'its name set back to "',
+    "start": r"its start set back to ",
+    "dueComplete": r"marked (not )?complete again",
+}
+
+
+def _actions_reads(sb: Sandbox, start: int) -> list[str]:
+    return [
+        r.path
+        for r in sb.server.request_log[start:]
+        if r.method == "GET" and re.fullmatch(r"/1/boards/[^/]+/actions", r.path)
+    ]
+
+
+def test_each_value_kind_changed_and_set_back_after_the_plan_is_drifted(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    doc = _with_every_field(s, plan_doc(sb, s, "g"))
+    assert not [c for c in doc["changes"] if c["action"].startswith("add_member")]
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    invoke = sandbox_cli(sb, monkeypatch)
+    colleague = s.world.members[_colleague(s)]
+    touched: dict[str, dict[str, Any]] = {}  # one change of each field and kind
+    for c in doc["changes"]:
+        touched.setdefault(f"{c['action']} {c['field']}", c)
+    assert len(touched) == 8, sorted(touched)
+    for c in touched.values():
+        _set_back(s.world, c, colleague.id)
+    journal = str(tmp_path / "j.jsonl")
+
+    for flags in (("--dry-run",), ()):
+        start = len(sb.server.request_log)
+        result = invoke("apply", str(plan), "--journal", journal, *FAST, "-v", *flags)
+        assert result.exit_code == ExitCode.PARTIAL, result.output
+        # Values only, on one board: its feed is read once, for every field.
+        assert _actions_reads(sb, start) == [f"/1/boards/{s.team.id}/actions"]
+        drifted = [x for x in result.output.splitlines() if x.startswith(DRIFTED)]
+        later = [x for x in drifted if "after the plan was made: left alone" in x]
+        assert len(later) == len(touched), drifted
+        for key, c in touched.items():
+            words = WORDS[c["field"]] + f".* by @{colleague.username} on \\d{{4}}-"
+            assert any(re.search(words, x) for x in later), (key, later)
+        if flags:
+            assert "would" in result.output
+    for c in touched.values():  # left as the colleague set them
+        if c["action"] == "set_list_closed":
+            assert s.world.lists[c["list"]["id"]].closed == c["expected"]
+        else:
+            got = getattr(s.world.card(c["card"]["id"]), _ATTR.get(c["field"], c["field"]))
+            assert got == c["expected"] or c["field"] in ("due", "start"), (c["field"], got)
+
+
+_ATTR = {"idList": "id_list", "dueComplete": "due_complete"}
+
+
+def test_members_and_values_of_a_board_cost_one_read_of_its_feed(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    doc = plan_doc(sb, s, "h")
+    assert {c["action"] for c in doc["changes"]} >= {"add_member_to_card", "set_card_closed"}
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    invoke = sandbox_cli(sb, monkeypatch)
+    start = len(sb.server.request_log)
+    result = invoke("apply", str(plan), "--dry-run", *FAST)
+    assert result.exit_code == ExitCode.OK, result.output
+    reads = _actions_reads(sb, start)
+    boards = {c["board"]["id"] for c in doc["changes"]}
+    assert sorted(reads) == sorted(f"/1/boards/{b}/actions" for b in boards), reads
+
+
+def test_this_tools_own_writes_are_not_drifted_but_a_hand_set_back_after_the_undo_is(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The plan applied and undone under its journal is applied again (its own writes are
+    not someone's); a card a colleague archived again by hand after the apply, which the undo
+    then found archived, is left alone by the next apply of that old plan."""
+    r = Run("archived", sandbox_factory, monkeypatch, tmp_path)
+    r.applied_then_undone()
+    again = r.apply()
+    assert again.exit_code == ExitCode.OK, again.output
+    assert DRIFTED not in again.output
+
+    undone = r.undo()
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert r.apply().exit_code == ExitCode.OK
+    c = json.loads(r.plan.read_text())["changes"][0]
+    colleague = r.s.world.members[_colleague(r.s)]
+    r.s.world.set_card_closed(c["card"]["id"], True, colleague.id)  # archived again by hand
+    undone = r.undo()
+    assert undone.exit_code == ExitCode.OK, undone.output
+    result = r.apply()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    drifted = [x for x in result.output.splitlines() if x.startswith(DRIFTED)]
+    assert len(drifted) == 1, drifted
+    assert f"archived again by @{colleague.username} on " in drifted[0]
+    assert "after the plan was made: left alone" in drifted[0]
+    assert r.s.world.card(c["card"]["id"]).closed
+
+
+def test_a_value_set_back_by_this_tools_undo_of_another_journal_is_named_so(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    r = Run("archived", sandbox_factory, monkeypatch, tmp_path)
+    other = tmp_path / "other.jsonl"
+    first = r.invoke("apply", str(r.plan), "--journal", str(other), *FAST)
+    assert first.exit_code == ExitCode.OK, first.output
+    undo = r.invoke("undo", str(other), *FAST, *r.undo_flags)
+    assert undo.exit_code == ExitCode.OK, undo.output
+    assert r.state() == r.before
+    for flags in (("--dry-run",), ()):
+        result = r.apply(*flags)
+        assert result.exit_code == ExitCode.PARTIAL, result.output
+        drifted = [x for x in result.output.splitlines() if x.startswith(DRIFTED)]
+        assert len(drifted) == r.n, drifted
+        undone_by = f"set back by this tool's undo of journal {other} on "
+        assert all(undone_by in x for x in drifted), drifted
