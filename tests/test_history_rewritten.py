@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from trello_restore.history_store import VERSION, Feed
+from trello_restore.history_feed import Feed
+from trello_restore.history_store import VERSION
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 

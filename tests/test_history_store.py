@@ -28,11 +28,11 @@ import pytest
 from click.testing import Result
 
 from trello_restore.history import action_filter, parse_history
+from trello_restore.history_feed import Feed
 from trello_restore.history_store import (
     CLASSES,
     VERSION,
     BoardHistory,
-    Feed,
     HistoryStore,
     Part,
     action_class,

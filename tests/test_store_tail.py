@@ -18,13 +18,13 @@ from typing import Any
 import orjson
 import pytest
 
-from trello_restore import history_parts, history_store
+from trello_restore import history_feed, history_parts
 from trello_restore.history import parse_history
+from trello_restore.history_feed import Feed
 from trello_restore.history_store import (
     CLASSES,
     BoardHistory,
     Class,
-    Feed,
     HistoryStore,
     Part,
     action_class,
@@ -59,14 +59,14 @@ def test_a_cold_fetchs_store_write_encodes_no_row(
 
     def counted_encode(name: str, rows: Any) -> bytes:
         encoders[threading.current_thread().name.partition("_")[0]] += 1
-        return encode_rows(name, rows)  # what the feed calls, as history_store names it
+        return encode_rows(name, rows)  # what the feed calls, as history_feed names it
 
     def counted_to_json(part: Part) -> dict[str, Any]:
         rows = len(part.member_actions) + len(part.moves) + len(part.field_updates)
         whole.append((threading.current_thread().name, rows + len(part.card_lists)))
         return to_json(part)
 
-    monkeypatch.setattr(history_store, "encode_rows", counted_encode)
+    monkeypatch.setattr(history_feed, "encode_rows", counted_encode)
     monkeypatch.setattr(Part, "to_json", counted_to_json)
     request = incident_request(s, sb.base_url, sb.key, sb.token, tmp_path)
     result = make_plan(replace(request, window_s=0.1), created_at=NOW)

@@ -34,11 +34,10 @@ from trello_restore.fetcher import (
     card_actions,
     current_state,
 )
+from trello_restore.history_feed import Feed, Found
 from trello_restore.history_store import (
     BoardHistory,
     Class,
-    Feed,
-    Found,
     Head,
     HistoryStore,
     Part,
