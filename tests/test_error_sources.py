@@ -274,3 +274,34 @@ def test_an_answer_that_is_not_trellos_names_where_the_url_came_from() -> None:
         502, "", path="boards/x", origins=Origins(api_url="trello.api_url in /c.toml")
     )
     assert str(error).endswith("or check trello.api_url in /c.toml")
+
+
+def test_a_plan_or_journal_of_another_api_names_where_this_url_came_from(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A plan (or journal) made at one API applied with ``api_url`` of another in the config
+    file: the refusal says the URL came from the file's key (C24's finding: it named only the
+    option and the variable, which were not set)."""
+    sb, journal = _applied(sandbox_factory, tmp_path)
+    fresh = sandbox_factory(damaged_world()[0])
+    assert fresh.base_url != sb.base_url
+    plan = tmp_path / "plan2.json"
+    make_plan_file(fresh, plan)
+    invoke, path = _setup(
+        monkeypatch, tmp_path, _trello(api_key=sb.key, token=sb.token, api_url=sb.base_url)
+    )
+    line = one_line_error(
+        invoke("apply", str(plan), "--yes"),
+        ExitCode.USAGE,
+        f"this plan was made for {fresh.base_url}, not {sb.base_url} (from trello.api_url in "
+        f"{path}); pass --api-url (or TRELLO_API_URL) for the API it was made for",
+    )
+    _no_secret(line, sb)
+    _setup(monkeypatch, tmp_path, _trello(api_key=sb.key, token=sb.token, api_url=fresh.base_url))
+    line = one_line_error(
+        invoke("undo", str(journal), "--yes"),
+        ExitCode.USAGE,
+        f"records changes made at {sb.base_url}, not {fresh.base_url} (from trello.api_url in "
+        f"{path}); pass --api-url",
+    )
+    _no_secret(line, fresh)

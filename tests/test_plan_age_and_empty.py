@@ -64,8 +64,8 @@ def test_the_age_warning_words() -> None:
     now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     assert plan_age_warning(now - timedelta(days=3), now) == (
         "this plan was made 3 days ago (2026-11-28 10:00 UTC); each change is checked against "
-        "the board as it is now: a card member added or removed since, or a value no longer the "
-        "one the plan expects, is skipped as drifted, not overwritten"
+        "the board as it is now: a card member added or removed since, or a value changed since "
+        "(even if set back), is skipped as drifted, not overwritten"
     )
     assert "made 13 hours ago (2026-11-30 21:00 UTC)" in str(
         plan_age_warning(now - timedelta(hours=13), now)
@@ -100,8 +100,8 @@ def test_a_plan_that_sat_for_two_days_is_applied_with_one_warning(
     date = two_days.strftime("%Y-%m-%d %H:%M UTC")
     assert warned == [
         f"{AGED}2 days ago ({date}); each change is checked against the board as "
-        "it is now: a card member added or removed since, or a value no longer the one the plan "
-        "expects, is skipped as drifted, not overwritten"
+        "it is now: a card member added or removed since, or a value changed since (even if set "
+        "back), is skipped as drifted, not overwritten"
     ]
     assert _without_timing(aged_run.stderr) == warned + _without_timing(fresh_run.stderr)
 

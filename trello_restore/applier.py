@@ -96,12 +96,18 @@ logger = logging.getLogger(__name__)
 
 
 def check_plan_target(
-    meta: PlanMeta, api_url: str, account_id: str | None = None, username: str = ""
+    meta: PlanMeta,
+    api_url: str,
+    account_id: str | None = None,
+    username: str = "",
+    *,
+    url_from: str = "",
 ) -> None:
     """Refuse (``UsageError``) a plan made offline, or for another API URL or (when
     ``account_id`` is given: the token's account, ``username`` its name when known) another
     account. Without ``account_id`` it needs no request, so callers check the URL before
-    sending anything (credentials included) to the API."""
+    sending anything (credentials included) to the API. ``url_from``: where ``api_url`` came
+    from (``Origins.api_url``: ``trello.api_url in FILE``), named when known."""
     account = meta.account
     if account is None or not account.id:
         raise UsageError(
@@ -111,8 +117,9 @@ def check_plan_target(
     planned_url = meta.api_url.rstrip("/")
     if planned_url != api_url.rstrip("/"):
         raise UsageError(
-            f"this plan was made for {planned_url}, not {api_url.rstrip('/')}; pass --api-url "
-            "(or TRELLO_API_URL) for the API it was made for, or make a new plan"
+            f"this plan was made for {planned_url}, not {api_url.rstrip('/')}"
+            f"{f' (from {url_from})' if url_from else ''}; pass --api-url (or TRELLO_API_URL) "
+            "for the API it was made for, or make a new plan"
         )
     if account_id is not None and account.id != account_id:
         raise UsageError(_other_account(account, account_id, username))
@@ -185,7 +192,8 @@ def apply_plan(
             f"{journal.path} is the journal of another plan; pass a different --journal or "
             "apply the plan it belongs to"
         )
-    check_plan_target(meta, api.settings.api_url)  # before any request reaches that API
+    # Before any request reaches that API.
+    check_plan_target(meta, api.settings.api_url, url_from=api.settings.origins.api_url)
     own_limiter = api.limiter is None
     if own_limiter:
         # From the first request on (members/me): one the limiter did not send would read, in
@@ -211,7 +219,13 @@ def _apply_plan(
     beside: Path | None,
 ) -> ApplyReport:
     me = api.me()
-    check_plan_target(meta, api.settings.api_url, str(me["id"]), str(me.get("username") or ""))
+    check_plan_target(
+        meta,
+        api.settings.api_url,
+        str(me["id"]),
+        str(me.get("username") or ""),
+        url_from=api.settings.origins.api_url,
+    )
     assert meta.account is not None  # checked: a plan made over the API names its account
     _renamed(meta.account, me)
     order = [c.change_id for c in (*plan.changes, *(b.change for b in plan.blocked))]

@@ -173,7 +173,9 @@ def apply_command(
         if total == 0:  # no request, and no journal that would hold nothing but its header
             from trello_restore.applier import check_plan_target
 
-            check_plan_target(req.meta, req.api_url)  # offline or another API: refused all the same
+            # Offline or another API: refused all the same.
+            url_from = req.origins.api_url if req.origins is not None else ""
+            check_plan_target(req.meta, req.api_url, url_from=url_from)
             if not (as_json and quiet):
                 click.echo(
                     f"Nothing to apply: {plan_file} holds no changes; nothing was changed.",

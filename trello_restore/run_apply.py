@@ -283,8 +283,8 @@ def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
     if age > STALE_PLAN_AGE:
         return (
             f"this plan was made {_span(age)} ago ({date}); each change is checked against the "
-            "board as it is now: a card member added or removed since, or a value no longer "
-            "the one the plan expects, is skipped as drifted, not overwritten"
+            "board as it is now: a card member added or removed since, or a value changed "
+            "since (even if set back), is skipped as drifted, not overwritten"
         )
     if -age > PLAN_CLOCK_SKEW:
         return (
@@ -439,7 +439,8 @@ def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Se
     from trello_restore.applier import check_plan_target, plan_locks
 
     meta = _with_digest(req.plan, req.meta)
-    check_plan_target(meta, req.api_url)
+    url_from = req.origins.api_url if req.origins is not None else ""
+    check_plan_target(meta, req.api_url, url_from=url_from)
     held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if locked:
         # Held by this run: the apply's engine and the earlier journals' settling, which take
@@ -463,7 +464,8 @@ def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Se
         api.use_limiter(req.options.make_limiter())
         me = api.me()
         account_id = str(me["id"])
-        check_plan_target(meta, req.api_url, account_id, str(me.get("username") or ""))
+        username = str(me.get("username") or "")
+        check_plan_target(meta, req.api_url, account_id, username, url_from=url_from)
         yield _Session(api, meta, account_id, sent, limited, started)
 
 

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from trello_restore.api import TrelloApi
+from trello_restore.boards import url_from
 from trello_restore.errors import BadResponse
 from trello_restore.fetcher import board_actions
 from trello_restore.history import HistoryError, parse_history
@@ -151,7 +152,7 @@ def read_touches(
         raw = board_actions(
             api, board_id, since=since + skew, action_types=_filter(types[board_id]), keep=False
         )
-        events, names = _events(raw, board_id)
+        events, names = _events(raw, board_id, url_from(api))
         touched: dict[Target, Touch] = {}
         for c, target in targets:
             known, floor = passed_over(c)
@@ -304,15 +305,16 @@ def _filter(types: Iterable[str]) -> str:
 
 
 def _events(
-    raw: Sequence[Mapping[str, object]], board_id: str
+    raw: Sequence[Mapping[str, object]], board_id: str, url_from: str
 ) -> tuple[dict[Target, list[_Event]], dict[str, MemberRef]]:
-    """The actions of a board's feed by the target they change, and their authors' names."""
+    """The actions of a board's feed by the target they change, and their authors' names;
+    ``url_from``: where the API URL came from, for the message when they are not Trello's."""
     try:
         history = parse_history(raw)
     except HistoryError as exc:
         raise BadResponse(
             f"the API answered board {board_id}'s actions with actions that are not Trello's "
-            f"({exc}): check --api-url / TRELLO_API_URL"
+            f"({exc}): check {url_from}"
         ) from None
     out: dict[Target, list[_Event]] = {}
     for a in history.member_actions:

@@ -253,10 +253,11 @@ def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool
 def _check_target(journal: Journal, api: TrelloApi) -> None:
     header = journal.header
     if header.api_url.rstrip("/") != api.settings.api_url.rstrip("/"):
+        where = api.settings.origins.api_url
         raise UsageError(
             f"{journal.path} records changes made at {header.api_url}, not "
-            f"{api.settings.api_url}; pass --api-url (or TRELLO_API_URL) for the API it was "
-            "applied to"
+            f"{api.settings.api_url}{f' (from {where})' if where else ''}; pass --api-url (or "
+            "TRELLO_API_URL) for the API it was applied to"
         )
     if str(api.me()["id"]) != header.account_id:
         raise UsageError(
