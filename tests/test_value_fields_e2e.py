@@ -16,7 +16,7 @@ from pathlib import Path
 from trello_restore.applier import apply_plan
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
-from trello_restore.models import ValueChange
+from trello_restore.models import FieldValue, ValueChange
 from trello_restore.undo import undo_journal
 
 from .applykit import api_for, fast_options
@@ -24,13 +24,13 @@ from .conftest import SandboxFactory
 from .test_apply_values import T2, damaged_world, header, make_plan_file, values, writes
 
 #: Each field's value set by the lead before the cutoff, and the culprit's after it.
-BEFORE = {
+BEFORE: dict[str, FieldValue] = {
     "name": "Ship the importer",
     "start": "2026-10-01T09:00:00.000Z",
     "due": "2026-10-20T17:00:00.000Z",
     "dueComplete": True,
 }
-AFTER = {
+AFTER: dict[str, FieldValue] = {
     "name": "renamed by an automation",
     "start": "2026-12-24T09:00:00.000Z",
     "due": "2026-12-31T17:00:00.000Z",
