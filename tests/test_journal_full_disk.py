@@ -26,6 +26,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore import journal as journal_module
+from trello_restore import journal_file
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -174,7 +175,7 @@ def test_a_journal_write_cut_short_stops_the_apply_and_the_same_apply_finishes_i
     writes left ``pending`` and makes the rest: every change applied, a clean journal."""
     journal = tmp_path / "j.jsonl"
     before = snapshot(sb.world)
-    real = journal_module._write_all
+    real = journal_file.write_all
     calls = 0
 
     def cut_short(fd: int, data: bytes) -> None:
@@ -186,14 +187,14 @@ def test_a_journal_write_cut_short_stops_the_apply_and_the_same_apply_finishes_i
         os.write(fd, data[: len(data) // 2])
         raise ENOSPC
 
-    monkeypatch.setattr(journal_module, "_write_all", cut_short)
+    monkeypatch.setattr(journal_module, "write_all", cut_short)  # what appends call
     r = invoke("apply", str(plan), "--journal", str(journal), *RUN)
     _assert_stopped(r, journal, sb, 0, "run the same command again to resume")
     assert calls == 20, "no append was tried after the first that failed"
     assert not journal.read_bytes().endswith(b"\n")
     assert _made(plan, before, snapshot(sb.world)) <= _pending(journal)
 
-    monkeypatch.setattr(journal_module, "_write_all", real)
+    monkeypatch.setattr(journal_module, "write_all", real)
     r = invoke("apply", str(plan), "--journal", str(journal), *RUN)
     assert r.exit_code == ExitCode.OK, r.output
     text = journal.read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ finding (``applied``, or ``not_applied`` when the write never took effect).
 
 Reading is read-only and tolerant of a torn last line (a crash or a full disk mid-write): it is
 ignored with a warning, and the first append of the next run that writes removes it (see
-``Journal._drop_torn_tail`` for why that is safe). Any other damage is an ``InputFileError``.
+``journal_file.drop_torn_tail`` for why that is safe). Any other damage is an ``InputFileError``.
 Once an append fails (``JournalWriteError``: a full disk, a failing device), every later append
 of that journal fails too, without touching the file: nothing more may be sent. What the journal
 says of each of these is ``journal_errors.py``'s.
@@ -21,11 +21,9 @@ says of each of these is ``journal_errors.py``'s.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
-import stat
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -34,15 +32,20 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from trello_restore.errors import InputFileError, JournalWriteError
-from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
-    cannot_create,
     damaged_line,
     fields_wrong,
     not_a_journal,
     unreachable,
     write_failed,
+)
+from trello_restore.journal_file import (
+    check_creatable,
+    create,
+    drop_torn_tail,
+    make_private,
+    write_all,
 )
 from trello_restore.kinds import known
 from trello_restore.models import Change, ValueChange
@@ -128,6 +131,11 @@ def _line(record: JournalRecord) -> str:
 _RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(JournalRecord))
 
 
+def _header_line(header: JournalHeader) -> str:
+    """The header's JSON line, the journal's first (``journal_file.create`` writes it)."""
+    return json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
+
+
 def timestamp() -> str:
     """Now, as the journal's records and header write it (UTC, milliseconds, ``Z``)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -147,7 +155,8 @@ class Journal:
         self._records = records
         #: The file, opened for appending (and reading back its tail); None until then.
         self._fd: int | None = None
-        #: Whether the first append checked the file's end for a torn line (``_drop_torn_tail``).
+        #: Whether the first append checked the file's end for a torn line
+        #: (``journal_file.drop_torn_tail``).
         self._tail_checked = False
         #: The error that made an append fail: every later one fails too (``JournalWriteError``).
         self._failed: OSError | None = None
@@ -175,13 +184,13 @@ class Journal:
         ``mktemp`` makes for ``--journal``) is a journal not made yet (``on_disk``)."""
         if not on_disk(path):
             if defer:
-                cls._check_creatable(path)
+                check_creatable(path)
                 journal = cls(path, header, [])
                 journal._deferred = True
                 return journal
             # FileExistsError: another run created it just now; open it as an existing journal.
             with contextlib.suppress(FileExistsError):
-                cls._create(path, header)
+                create(path, _header_line(header))
         journal = cls._of_plan(path, header.plan_digest)
         journal._start_appending()
         return journal
@@ -196,18 +205,6 @@ class Journal:
                 "apply the plan it belongs to"
             )
         return journal
-
-    @staticmethod
-    def _check_creatable(path: Path) -> None:
-        """Make the journal's directory (mode 0700) and check that a file can be created in
-        it, as ``_create`` would: ``InputFileError`` saying what to do if not."""
-        try:
-            private_dirs(path.parent)
-        except OSError as exc:
-            raise InputFileError(cannot_create(path, exc)) from None
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-            raise InputFileError(cannot_create(path, denied))
 
     def catch_up(self) -> None:
         """Under the plan's locks, before the apply reads what is done: a deferred journal
@@ -237,38 +234,12 @@ class Journal:
         """A deferred journal's first append: create the file with its header (or, if another
         run made it meanwhile, take that one over)."""
         try:
-            self._create(self.path, self.header)
+            create(self.path, _header_line(self.header))
         except FileExistsError:
             self._adopt()
             return
         self._deferred = False
         self._start_appending()
-
-    @staticmethod
-    def _create(path: Path, header: JournalHeader) -> None:
-        """Create the journal with its header in one step: the header is written to a
-        temporary file that is then hard-linked into place, so no reader (another run starting
-        on the same plan) can ever see an empty journal. An empty file there (``mktemp``'s)
-        gets the header written into it (``_fill_empty``). FileExistsError if it exists with
-        anything in it."""
-        line = json.dumps({"type": "header", **asdict(header)}, sort_keys=True) + "\n"
-        try:
-            private_dirs(path.parent)
-        except OSError as exc:
-            raise InputFileError(cannot_create(path, exc)) from None
-        try:
-            write_atomic(path, line, prefix=".journal-", suffix="", exclusive=True)
-            return
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise InputFileError(cannot_create(path, exc)) from None
-        try:
-            filled = _fill_empty(path, line)
-        except OSError as exc:
-            raise InputFileError(cannot_create(path, exc)) from None
-        if not filled:
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
 
     @classmethod
     def read(cls, path: Path, *, op: Op = "undo") -> Self:
@@ -334,38 +305,7 @@ class Journal:
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except OSError as exc:
             raise InputFileError(f"cannot write the journal {self.path} ({exc.strerror})") from None
-        _make_private(self._fd)
-
-    def _drop_torn_tail(self) -> None:
-        """Before the first append: cut a torn last line off (truncate the file to the end of
-        its last complete line), so that what this run appends does not turn it into a
-        damaged line in the middle, which would stop every later run (``read``).
-
-        Safe, because a torn record was never complete, and so never counted: an append
-        returns only once its whole line, newline included, is on disk (fsynced), and a
-        write is sent only after its ``pending`` record's append returned. A line without its
-        newline is an append that never returned (the run was killed, or the disk was full):
-        if it is a ``pending`` record, its write was never sent; if it is an outcome, the
-        change's ``pending`` record before it stays, and the change is settled from live
-        state as after a kill. ``read`` ignores such a line already; this only makes that
-        lasting. Called under the locks of the journal's plan (its first append is made
-        inside the apply or undo that holds them), so no other run is appending to it."""
-        assert self._fd is not None
-        self._tail_checked = True
-        end = os.fstat(self._fd).st_size
-        pos = end
-        while pos > 0:  # back from the end, a chunk at a time, to the last newline
-            start = max(0, pos - 65536)
-            os.lseek(self._fd, start, os.SEEK_SET)  # appends still go to the end (O_APPEND)
-            newline = os.read(self._fd, pos - start).rfind(b"\n")
-            if newline >= 0:
-                keep = start + newline + 1
-                if keep < end:
-                    os.ftruncate(self._fd, keep)
-                    logger.info("%s: removed a torn last line of %d bytes", self.path, end - keep)
-                return
-            pos = start
-        # No complete line at all: not a journal ``read`` accepts; leave it as it is.
+        make_private(self._fd)
 
     # ---------------------------------------------------------------------------- writing
 
@@ -390,8 +330,9 @@ class Journal:
             self._check()
             try:
                 if not self._tail_checked:
-                    self._drop_torn_tail()
-                _write_all(self._fd, (text + "\n").encode("utf-8"))
+                    self._tail_checked = True
+                    drop_torn_tail(self._fd, self.path)
+                write_all(self._fd, (text + "\n").encode("utf-8"))
             except OSError as exc:
                 raise self._fail(exc) from None
             self._records.extend(records)
@@ -553,38 +494,6 @@ def on_disk(path: Path) -> bool:
         return False
     except OSError as exc:
         raise InputFileError(unreachable(path, exc, "apply")) from None
-
-
-def _fill_empty(path: Path, line: str) -> bool:
-    """Write the header ``line`` into the empty file at ``path`` (a ``--journal`` made by
-    ``mktemp``), made 0600; False, untouched, when it is not an empty regular file. Appended,
-    never truncated: a byte written there by anything else is never overwritten."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 0:
-            return False
-        _make_private(fd)
-        _write_all(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return True
-
-
-def _make_private(fd: int) -> None:
-    """Make the open file ``fd`` 0600 if others may read or write it (a file of another user
-    that this one may write to is theirs to keep as it is)."""
-    if os.fstat(fd).st_mode & 0o077:
-        with contextlib.suppress(PermissionError):
-            os.fchmod(fd, 0o600)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write all of ``data`` (``os.write`` may write part of it, e.g. on a nearly full disk)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _record(raw: object) -> JournalRecord:

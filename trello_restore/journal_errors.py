@@ -29,7 +29,7 @@ def write_failed(
     the writes this run sent, when the caller counted them; each has its ``pending`` record in
     the journal, as none is sent before) and what to do. Running the same command again
     resumes: the journal holds everything up to the failure (a torn last line is removed by
-    that run, ``journal.Journal._drop_torn_tail``)."""
+    that run, ``journal_file.drop_torn_tail``)."""
     why = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = "free space on its disk"
