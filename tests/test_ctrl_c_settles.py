@@ -31,7 +31,7 @@ from trello_restore.report import Progress
 from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
-from trello_restore.undo import undo_count, undoable
+from trello_restore.undo_left import undo_count, undoable
 
 from .conftest import SandboxFactory, trello_env
 from .test_cli_apply import _restore_args

@@ -219,7 +219,7 @@ def test_a_journal_that_fails_during_undo_stops_it_and_the_same_undo_finishes_it
     _assert_stopped(invoke(*undo), journal, sb, writes, "undo write", "run the same undo again")
     # Left for the same undo: changes not undone yet, or undone with no outcome on record (the
     # world may be back already, when the records that failed were the last writes' answers).
-    from trello_restore.undo import undoable
+    from trello_restore.undo_left import undoable
 
     assert undoable(Journal.read(journal).records)
     full.on = False

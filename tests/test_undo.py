@@ -14,7 +14,8 @@ from trello_restore.errors import ExitCode, LockHeld, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.undo import undo_journal, undoable
+from trello_restore.undo import undo_journal
+from trello_restore.undo_left import undoable
 
 from .applykit import Snapshot, api_for, apply_doc, fast_options, open_journal, plan_doc, snapshot
 from .conftest import Sandbox, SandboxFactory

@@ -24,7 +24,7 @@ from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import State, snapshot
 from trello_restore.sandbox.world import TrelloError
-from trello_restore.undo import undoable
+from trello_restore.undo_left import undoable
 
 from .applykit import apply_command, kill_after_writes, plan_doc
 from .conftest import Sandbox, SandboxFactory, sandbox_cli

@@ -19,7 +19,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario
-from trello_restore.undo import undoable
+from trello_restore.undo_left import undoable
 
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import Sandbox, SandboxFactory

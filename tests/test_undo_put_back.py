@@ -27,7 +27,7 @@ from trello_restore.journal import Journal
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RequestRecord
-from trello_restore.undo import undoable
+from trello_restore.undo_left import undoable
 from trello_restore.words import when
 
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc

@@ -15,7 +15,7 @@ import pytest
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.sandbox.scenario import Scenario
-from trello_restore.undo import undoable
+from trello_restore.undo_left import undoable
 
 from .applykit import api_for, fast_options
 from .conftest import Sandbox, SandboxFactory, configless_cli

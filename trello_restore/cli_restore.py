@@ -269,7 +269,7 @@ def undo(
         from trello_restore.report import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
         from trello_restore.runner import first_ctrl_c_only
-        from trello_restore.undo import (
+        from trello_restore.undo_left import (
             grants_kept_text,
             grants_left,
             nothing_to_undo,

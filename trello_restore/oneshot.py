@@ -547,7 +547,7 @@ def undo_json(
 ) -> dict[str, Any]:
     """The JSON summary of ``undo JOURNAL`` (``--format json``): the journal's target, what the
     undo did (``report``; None: nothing to undo, or ``declined`` at the prompt: every count 0)
-    with what an earlier undo of the journal settled (``earlier``: ``undo.undone_earlier``;
+    with what an earlier undo of the journal settled (``earlier``: ``undo_left.undone_earlier``;
     ``<status>_earlier`` for each of ``EARLIER_COUNTS``), every change's outcome, and the
     board memberships the apply granted that the undo leaves (``grants_kept``: without
     ``--include-board-memberships``). Never a credential."""

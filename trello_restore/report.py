@@ -501,7 +501,7 @@ def apply_summary(
 
 
 def earlier_undo_text(records: Sequence[JournalRecord]) -> str:
-    """What an earlier undo settled (``undo.undone_earlier``'s records), in the words of the
+    """What an earlier undo settled (``undo_left.undone_earlier``'s records), in the words of the
     summary's own counts: ``71 changes reverted by an earlier undo.``, or with changes it found
     set back or gone ``74 changes settled by an earlier undo (71 reverted, 3 already
     reverted).``"""

@@ -503,8 +503,8 @@ def load_journal(path: str | Path) -> Journal:
 def undoable(journal: Journal, include_board_memberships: bool) -> int:
     """How many changes undo would look at: card members this tool added (and, with
     ``include_board_memberships``, board memberships it granted) that no undo has settled,
-    and writes an interrupted apply may have made (``undo.undo_count``)."""
-    from trello_restore.undo import undo_count
+    and writes an interrupted apply may have made (``undo_left.undo_count``)."""
+    from trello_restore.undo_left import undo_count
 
     return undo_count(journal.records, include_board_memberships)
 
@@ -521,7 +521,7 @@ def undo_locks(journal: Journal, include_board_memberships: bool) -> list[str]:
 def undo_boards(journal: Journal, include_board_memberships: bool) -> set[str]:
     """The boards of the records an undo of ``journal`` looks at (``undo_locks``)."""
     from trello_restore.kinds import kind_of
-    from trello_restore.undo import undoable as undoable_records
+    from trello_restore.undo_left import undoable as undoable_records
 
     records = journal.records
     looked_at = [*unresolved(records).values(), *(u.record for u in undoable_records(records))]

@@ -464,7 +464,7 @@ class Runner:
                 # earlier one (or an earlier run's) may have gone through, its pending record
                 # is settled as never taking effect: an apply's change is done by a re-run
                 # (undo has nothing to undo), an undo's is undone by the next undo (not as
-                # resumed: ``undo.undoable``).
+                # resumed: ``undo_left.undoable``).
                 certain = not maybe_sent
                 with self._journal_lock:
                     self._unsent.add(item.change_id)

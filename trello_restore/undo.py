@@ -18,14 +18,9 @@ the same journal with
 ``op="undo"`` (``pending`` before each write, then ``undone``, ``not_on_card`` or ``failed``),
 so an undo resumes like an apply, and undoing twice changes nothing the second time.
 
-The journal is read in order, per change id: an apply ``applied`` makes the change undoable; an
-undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already) settles
-it, until the plan is applied again after the undo (into the same journal: its ``applied``
-makes the change undoable again); an undo ``failed`` leaves it undoable, and so does an undo
-``not_applied`` (a removal Ctrl-C stopped before it was sent: not *resumed*); an undo ``pending``
-(or ``failed`` after an attempt that may have gone through: ``uncertain``) leaves it undoable
-and marks it *resumed*: the member found gone, or a "member is not on the card" answer, then
-means this tool's own earlier removal went through (``undone``).
+Which changes the journal leaves to undo, read from its records (an apply's ``applied`` not
+settled by an undo since, *resumed* when an earlier undo's removal was sent and its answer never
+journaled), is ``undo_left.py``'s.
 
 An apply killed between sending a write and journaling its answer leaves a ``pending`` record (or
 a ``failed`` one whose attempt may have gone through): ``journal.unresolved``. Undo resolves each
@@ -54,7 +49,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -62,20 +56,15 @@ from pathlib import Path
 from trello_restore.api import TrelloApi
 from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord, Status, unresolved
+from trello_restore.journal import Journal, JournalRecord, Status, unresolved
 from trello_restore.kinds import (
-    FOUND,
     NOT_FOUND,
-    NOT_ON_BOARD,
-    NOT_ON_CARD,
     WOULD_UNDO,
     BoardMembership,
     Decision,
     WriteRule,
-    decide_undo,
     in_order,
     kind_of,
-    resolve,
 )
 from trello_restore.live import LiveBoard, locate_cards, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
@@ -84,143 +73,18 @@ from trello_restore.refusals import foreseen_refusals
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
+from trello_restore.undo_left import in_scope, undoable
 from trello_restore.undo_others import Others, card_pairs, journal_files, undo_kept
 from trello_restore.words import plural
 
 __all__ = [
-    "FOUND",
-    "NOT_FOUND",
-    "NOT_ON_BOARD",
-    "NOT_ON_CARD",
-    "Undoable",
-    "decide_undo",
-    "grants_kept_text",
-    "grants_left",
     "has_open_records",
     "in_flight_wait",
-    "nothing_to_undo",
-    "resolve",
     "resolve_earlier_journals",
-    "undo_count",
     "undo_journal",
-    "undoable",
-    "undone_earlier",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Undoable:
-    """A change this tool made that undo may reverse."""
-
-    #: The journal record of the apply that made it.
-    record: JournalRecord
-    #: An earlier undo of it was sent (``pending``) and its answer never journaled.
-    resumed: bool = False
-
-
-def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
-    """The changes a journal says this tool made and no undo has settled, in journal order.
-
-    The plan applied again after an undo appends to the same journal: its ``applied`` makes
-    the change undoable again. Its other outcomes (``drifted``, ``failed``, …) leave an
-    earlier ``applied`` that no undo settled standing (that write is still this tool's), and
-    only ``not_applied`` (an open write found not to have taken effect, nor the earlier one)
-    ends it."""
-    state: dict[str, Undoable | None] = {}
-    for r in records:
-        current = state.get(r.change_id)
-        if r.op == "apply":
-            if r.status == "applied":
-                state[r.change_id] = Undoable(r)
-            elif r.status == "not_applied" or current is None:
-                state[r.change_id] = None
-        elif current is not None:
-            if r.status == "pending" or (r.status == "failed" and r.uncertain):
-                state[r.change_id] = Undoable(current.record, resumed=True)
-            elif r.status in UNDO_SETTLED:
-                state[r.change_id] = None
-            elif r.status == "not_applied":  # stopped by Ctrl-C unsent: not resumed
-                state[r.change_id] = Undoable(current.record)
-    return [u for u in state.values() if u is not None]
-
-
-def undone_earlier(records: Iterable[JournalRecord]) -> list[JournalRecord]:
-    """What an earlier undo of this journal settled, for the summary of an undo that finds some
-    left: the latest record of each change when it is an undo's that settled it
-    (``UNDO_SETTLED``: undone, found back already, found gone), in journal order. A change the
-    plan applied again since is not among them (the next undo counts it once, as its own). Its
-    status and action say how the summary counts it."""
-    last: dict[str, JournalRecord] = {}
-    for r in records:
-        last[r.change_id] = r
-    return [r for r in last.values() if r.op == "undo" and r.status in UNDO_SETTLED]
-
-
-def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
-    """What to say when an undo of these records has nothing to do (``undo_count`` is 0): the
-    apply made no change, every change it made was undone already, or what is left is board
-    memberships (``grants_left``: interrupted grants too), which are undone only with
-    ``--include-board-memberships``."""
-    made = {r.change_id for r in records if r.op == "apply" and r.status == "applied"}
-    left, interrupted = grants_left(records)
-    if not made and not left:
-        return "Nothing to undo: the journal records no change this tool made."
-    if left:
-        rest = (
-            "every other change it made was undone already"
-            if len(made) > left - interrupted
-            else "it made no other change"
-        )
-        return (
-            f"Nothing to undo without --include-board-memberships: {left} board "
-            f"membership{'s' if left != 1 else ''} this tool granted "
-            f"{'are' if left != 1 else 'is'} left{_interrupted(left, interrupted)}, and {rest}."
-        )
-    from trello_restore.report import earlier_undo_text
-
-    settled = undone_earlier(records)
-    if len(settled) == len(made):  # each by an earlier undo: say how, as its summary did
-        return f"Nothing to undo: {earlier_undo_text(settled)}"
-    return f"Nothing to undo: every change this journal applied ({len(made)}) is settled already."
-
-
-def grants_left(records: Sequence[JournalRecord]) -> tuple[int, int]:
-    """The board memberships the journal's apply granted (or may have) that no undo has
-    settled: what an undo without ``include_board_memberships`` leaves, and of those how many
-    are interrupted grants (``journal.unresolved``: sent, answer never journaled), which may
-    have taken effect."""
-    made = {u.record.change_id: u.record for u in undoable(records)}
-    open_ = unresolved(records)
-    grants = {c for c, r in (made | open_).items() if not kind_of(r.action).undone_by_default}
-    return len(grants), len(grants - made.keys())
-
-
-def _interrupted(left: int, interrupted: int) -> str:
-    """What ``grants_left``'s counts say of interrupted grants, after the count ("" if none)."""
-    if not interrupted:
-        return ""
-    if interrupted == left:
-        which = "it is" if left == 1 else "they are"
-    else:
-        which = f"{interrupted} of them {'is' if interrupted == 1 else 'are'}"
-    grants = "an interrupted grant" if interrupted == 1 else "interrupted grants"
-    return f" ({which} {grants} that may have taken effect)"
-
-
-def grants_kept_text(records: Sequence[JournalRecord]) -> str | None:
-    """The line an undo without ``include_board_memberships`` says after its summary when it
-    leaves board memberships the apply granted (``grants_left``); None when it leaves none."""
-    left, interrupted = grants_left(records)
-    if not left:
-        return None
-    many = left != 1
-    return (
-        f"{left} board membership{'s' if many else ''} this apply granted "
-        f"stay{'' if many else 's'}{_interrupted(left, interrupted)}; undo "
-        f"--include-board-memberships removes {'them' if many else 'it'}."
-    )
 
 
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
@@ -236,18 +100,6 @@ def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
         error=why,
         values=r.values,
     )
-
-
-def _in_scope(action: str, include_board_memberships: bool) -> bool:
-    return include_board_memberships or kind_of(action).undone_by_default
-
-
-def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool) -> int:
-    """How many changes an undo of these records looks at: the card members this tool added
-    (and, with ``include_board_memberships``, the board memberships it granted) that no undo
-    has settled, and the apply's open records, which may be either."""
-    todo = {u.record.change_id: u.record for u in undoable(records)} | unresolved(records)
-    return sum(1 for r in todo.values() if _in_scope(r.action, include_board_memberships))
 
 
 def _check_target(journal: Journal, api: TrelloApi) -> None:
@@ -345,12 +197,10 @@ def undo_journal(
     open_ = [
         r
         for r in unresolved(journal.records).values()
-        if _in_scope(r.action, include_board_memberships)
+        if in_scope(r.action, include_board_memberships)
     ]
     known = [
-        u
-        for u in undoable(journal.records)
-        if _in_scope(u.record.action, include_board_memberships)
+        u for u in undoable(journal.records) if in_scope(u.record.action, include_board_memberships)
     ]
     boards = {r.board_id for r in open_} | {u.record.board_id for u in known}
     # Grants of other journals their undo kept for this one's cards (``undo_others``).
@@ -381,7 +231,7 @@ def undo_journal(
             journal.append_many(settled)
             records = journal.records
         todo = [
-            u for u in undoable(records) if _in_scope(u.record.action, include_board_memberships)
+            u for u in undoable(records) if in_scope(u.record.action, include_board_memberships)
         ]
         items = {u.record.change_id: (_change(u.record), u.resumed) for u in todo}
         # Who set each target last since the apply: one read of each board's actions.

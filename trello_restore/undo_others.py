@@ -15,7 +15,7 @@ order then gives back the state before the first run.
 Which journals: the other ``*.jsonl`` files in the undone journal's directory (the journals
 directory) made at the same API URL by the same account (their headers say so: no request); one
 that cannot be read is skipped. A card add counts while its journal holds it open: ``applied``
-and no undo settled it (``undo.undoable``), or a write whose answer was never journaled
+and no undo settled it (``undo_left.undoable``), or a write whose answer was never journaled
 (``journal.unresolved``; its member on the card now is this tool's). A grant is removed by
 another journal's undo only when an undo of its own journal, asked to remove it
 (``--include-board-memberships``), kept it (its latest record is that undo's): a grant no undo
@@ -31,7 +31,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import InputFileError
@@ -41,10 +40,8 @@ from trello_restore.live import LiveBoard
 from trello_restore.models import Change
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ChangeOutcome
+from trello_restore.undo_left import Undoable, undoable
 from trello_restore.words import plural
-
-if TYPE_CHECKING:
-    from trello_restore.undo import Undoable
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +128,6 @@ class Others:
     def open_cards(self) -> dict[Pair, dict[str, str]]:
         """(board, member) → card id → the journal (path) that added the member to that card
         and holds it open."""
-        from trello_restore.undo import undoable
-
         out: dict[Pair, dict[str, str]] = {}
         for j in self.journals(_CARD):
             records = [u.record for u in undoable(j.records)] + [*unresolved(j.records).values()]
@@ -162,10 +157,8 @@ def card_pairs(records: Iterable[JournalRecord], journal: Iterable[JournalRecord
 
 def kept(records: Iterable[JournalRecord], pairs: Collection[Pair]) -> list[Undoable]:
     """The grants on ``pairs`` (board, member) among ``records`` (a journal's) that an undo of
-    that journal looked at and left in place: not settled (``undo.undoable``), its latest record
-    an undo's."""
-    from trello_restore.undo import undoable
-
+    that journal looked at and left in place: not settled (``undo_left.undoable``), its latest
+    record an undo's."""
     records = list(records)
     latest = {r.change_id: r for r in records}
     return [

@@ -17,7 +17,7 @@ from trello_restore.journal import Journal, board_names, unresolved
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.kinds.values import ValueKind
 from trello_restore.models import parse_date
-from trello_restore.undo import undoable
+from trello_restore.undo_left import undoable
 from trello_restore.undo_others import Others, card_pairs, kept
 from trello_restore.words import board_ref, plural, when
 
@@ -50,7 +50,7 @@ class UndoPreview:
 
 
 def undo_preview(journal: Journal, include_board_memberships: bool) -> UndoPreview:
-    """What an undo of ``journal`` will look at (``undo.undo_count``'s changes, by kind, and
+    """What an undo of ``journal`` will look at (``undo_left.undo_count``'s changes, by kind, and
     the grants of other journals ``undo_others.undo_kept`` looks at after them)."""
     records = journal.records
     todo = {u.record.change_id: u.record for u in undoable(records)} | unresolved(records)
