@@ -290,12 +290,17 @@ def _apply(
             todo.append(c)
     if not todo:
         return
-    # The changes the undo reverted: one it found gone or already reverted is no change made
-    # "again" (the summary then counts it drifted or already satisfied).
+    # The changes an undo reverted, still to make again: its last undo record says reverted
+    # (one it found gone or already reverted is no change made "again": the summary counts it
+    # drifted or already satisfied), whatever a killed apply since journaled of it (``pending``:
+    # it is made again all the same); one made again since is done, not in ``todo``.
+    last_undo = (
+        {r.change_id: r for r in journal.records if r.op == "undo"} if journal is not None else {}
+    )
     reapplied = [
-        undone[c.change_id]
+        last_undo[c.change_id]
         for c in todo
-        if c.change_id in undone and undone[c.change_id].status == "undone"
+        if c.change_id in last_undo and last_undo[c.change_id].status == "undone"
     ]
     if reapplied and journal is not None:
         logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
