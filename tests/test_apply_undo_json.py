@@ -18,7 +18,7 @@ from trello_restore import cli
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.planfile import read_plan
-from trello_restore.report import change_labels
+from trello_restore.report_outcomes import change_labels
 from trello_restore.sandbox.scenario import Scenario
 
 from . import test_catalogue as catalogue

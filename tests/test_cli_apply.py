@@ -24,7 +24,7 @@ from trello_restore.demo import Snapshot, compare, expected_after, snapshot
 from trello_restore.errors import ExitCode
 from trello_restore.models import Change, MemberRef, Plan, PlanOptions
 from trello_restore.planfile import plan_digest
-from trello_restore.report import apply_summary, change_labels, outcome_line, progress_line
+from trello_restore.report_outcomes import apply_summary, change_labels, outcome_line, progress_line
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli

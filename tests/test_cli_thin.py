@@ -21,7 +21,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.lastrun import state_file
 from trello_restore.oneshot import OneShotRequest, Outcome, run_once, run_summary
 from trello_restore.plan_request import PlanRequest
-from trello_restore.report import Progress
+from trello_restore.report_outcomes import Progress
 from trello_restore.run import PlanResult
 from trello_restore.sandbox.scenario import Scenario
 

@@ -27,7 +27,7 @@ from trello_restore.kinds import WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.models import Change, MemberRef
 from trello_restore.oneshot import OneShotUi
-from trello_restore.report import Progress
+from trello_restore.report_outcomes import Progress
 from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario

@@ -56,7 +56,8 @@ from trello_restore.models import (
 )
 from trello_restore.planfile import PlanMeta, plan_from_dict, plan_to_dict
 from trello_restore.planschema import build_schema
-from trello_restore.report import change_labels, render_text
+from trello_restore.report import render_text
+from trello_restore.report_outcomes import change_labels
 
 T = datetime(2025, 11, 2, 12, 2, tzinfo=UTC)
 ANN = MemberRef("ann", "ann", "Ann Example")

@@ -15,7 +15,7 @@ import pytest
 from trello_restore.journal import JournalRecord
 from trello_restore.models import ValueChange
 from trello_restore.planfile import read_plan
-from trello_restore.report import journal_labels
+from trello_restore.report_outcomes import journal_labels
 from trello_restore.sandbox.scenario import generate
 from trello_restore.words import card_url
 

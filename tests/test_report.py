@@ -14,14 +14,13 @@ from trello_restore.models import Change, Evidence, MemberRef, Plan, PlanOptions
 from trello_restore.planfile import PlanMeta, plan_to_dict, validate_plan
 from trello_restore.report import (
     card_url,
-    change_labels,
     dry_run_exit_code,
-    outcome_line,
     plan_summary,
     render_json,
     render_text,
     summary_line,
 )
+from trello_restore.report_outcomes import change_labels, outcome_line
 from trello_restore.runner_types import ChangeOutcome
 
 from .test_planfile import real_plan

@@ -27,7 +27,12 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal, JournalRecord
 from trello_restore.models import ValueChange, parse_date
 from trello_restore.planfile import PlanDict, plan_from_dict, read_plan, write_plan
-from trello_restore.report import apply_summary, change_labels, journal_labels, outcome_line
+from trello_restore.report_outcomes import (
+    apply_summary,
+    change_labels,
+    journal_labels,
+    outcome_line,
+)
 from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import State, snapshot

@@ -32,7 +32,7 @@ from trello_restore.config import read_token_flag
 from trello_restore.config_file import load_config
 from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.journal import Journal
-from trello_restore.report import Progress, blocked_advice
+from trello_restore.report_outcomes import Progress, blocked_advice
 from trello_restore.runner_types import ChangeOutcome
 from trello_restore.sandbox.scenario import Scenario
 

@@ -33,7 +33,7 @@ from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
-    from trello_restore.report import Progress
+    from trello_restore.report_outcomes import Progress
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -91,7 +91,7 @@ def _stderr_is_terminal() -> bool:
 
 def progress(total: int, *, quiet: bool, undo: bool = False) -> Progress:
     """The live progress of ``total`` outcomes: drawn when stderr is a terminal, unless quiet."""
-    from trello_restore.report import Progress
+    from trello_restore.report_outcomes import Progress
 
     return Progress(total, enabled=not quiet and _stderr_is_terminal(), undo=undo)
 

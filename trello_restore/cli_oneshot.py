@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from trello_restore.cli import RestoreArgs
     from trello_restore.config import Settings
     from trello_restore.oneshot import Outcome
-    from trello_restore.report import Progress
+    from trello_restore.report_outcomes import Progress
     from trello_restore.run import PlanResult
 
 logger = logging.getLogger("trello_restore")
@@ -169,7 +169,8 @@ class OneShotUi:
         return self.progress
 
     def finished(self, outcome: Outcome, report: ApplyReport | None, journal: Path | None) -> None:
-        from trello_restore.report import change_labels, summary_line
+        from trello_restore.report import summary_line
+        from trello_restore.report_outcomes import change_labels
 
         args, to_stderr = self.args, self.json_summary
         self.clear()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
     from trello_restore.config import Settings
     from trello_restore.journal import JournalRecord
-    from trello_restore.report import Progress
+    from trello_restore.report_outcomes import Progress
 
 logger = logging.getLogger("trello_restore")
 
@@ -148,7 +148,7 @@ def apply_command(
         from trello_restore.oneshot import apply_json, refused_list
         from trello_restore.planfile import read_plan
         from trello_restore.refusals import Refused
-        from trello_restore.report import change_labels
+        from trello_restore.report_outcomes import change_labels
         from trello_restore.runner import first_ctrl_c_only
 
         plan, meta = read_plan(plan_file)
@@ -266,7 +266,7 @@ def undo(
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
         from trello_restore.refusals import Refused
-        from trello_restore.report import journal_labels
+        from trello_restore.report_outcomes import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
         from trello_restore.runner import first_ctrl_c_only
         from trello_restore.undo_left import (
@@ -430,7 +430,7 @@ def show_apply(
     """After an apply (or an ``undo``, with what an earlier undo of its journal settled): what
     needs attention and the summary (and what to do about changes blocked at apply), the
     journal, why it stopped early (if it did) and how to resume; and the same in the log."""
-    from trello_restore.report import apply_summary, blocked_advice
+    from trello_restore.report_outcomes import apply_summary, blocked_advice
 
     if print_summary:
         print_report(
@@ -488,7 +488,7 @@ def print_report(
     """Outcomes worth a line (all with ``every``; else drifted, blocked and failed), the
     summary (for an undo, with ``undone_earlier``: what an earlier undo settled), and on stderr
     the request count and time."""
-    from trello_restore.report import apply_summary, outcome_line
+    from trello_restore.report_outcomes import apply_summary, outcome_line
 
     if not quiet:
         for outcome in report.outcomes:

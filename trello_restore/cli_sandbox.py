@@ -23,7 +23,7 @@ from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 from trello_restore.sandbox.workspace import MAX_BOARDS
 
 if TYPE_CHECKING:
-    from trello_restore.report import Progress
+    from trello_restore.report_outcomes import Progress
     from trello_restore.sandbox.server import SandboxOptions, SandboxServer
     from trello_restore.sandbox.world import World
 

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from trello_restore.errors import ExitCode
 from trello_restore.locks import lock_dir
 from trello_restore.plan_request import build_request
-from trello_restore.report import apply_summary, render_text
+from trello_restore.report import render_text
+from trello_restore.report_outcomes import apply_summary
 from trello_restore.run import (
     UndoRequest,
     apply_options,

@@ -28,7 +28,8 @@ from trello_restore.journal import board_names
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
-from trello_restore.report import dry_run_exit_code, outcome_parts, summary_line
+from trello_restore.report import dry_run_exit_code, summary_line
+from trello_restore.report_outcomes import outcome_parts
 from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
@@ -478,9 +479,10 @@ def report_counts(
 def change_outcomes(
     outcomes: Iterable[ChangeOutcome], labels: Mapping[str, str], *, undo: bool = False
 ) -> list[dict[str, Any]]:
-    """Every change's outcome as the text report's line has it (``report.outcome_parts``): its
-    status and the word shown for it (``status_text``), what it is about (``label``), and for a
-    failed, drifted or blocked change the HTTP status and Trello's error text or the reason."""
+    """Every change's outcome as the text report's line has it
+    (``report_outcomes.outcome_parts``): its status and the word shown for it (``status_text``),
+    what it is about (``label``), and for a failed, drifted or blocked change the HTTP status
+    and Trello's error text or the reason."""
     out: list[dict[str, Any]] = []
     for o in outcomes:
         word, label, why = outcome_parts(o, labels, undo=undo)

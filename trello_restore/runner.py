@@ -254,7 +254,8 @@ class Runner:
         by their workers, never reported by ``run_writes``, which had stopped), so that what
         the caller says counts them. Those Ctrl-C stopped before they were sent are no outcome
         of the run: they reach ``progress`` alone (their ``error`` is ``UNSENT``), which counts
-        them apart (``report.Progress.unsent``), so that the caller says how many there were."""
+        them apart (``report_outcomes.Progress.unsent``), so that the caller says how many there
+        were."""
         for f in self._futures:
             if not f.done() or f.cancelled() or f.exception() is not None:
                 continue

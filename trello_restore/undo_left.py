@@ -102,7 +102,7 @@ def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
             f"membership{'s' if left != 1 else ''} this tool granted "
             f"{'are' if left != 1 else 'is'} left{_interrupted(left, interrupted)}, and {rest}."
         )
-    from trello_restore.report import earlier_undo_text
+    from trello_restore.report_outcomes import earlier_undo_text
 
     settled = undone_earlier(records)
     if len(settled) == len(made):  # each by an earlier undo: say how, as its summary did

@@ -1,6 +1,6 @@
 """What ``undo JOURNAL`` says before it asks (design.md §5 "Undo"), as the one-step run shows its
 plan before its question: which apply the journal reverses (its header's ``created_at``, the
-boards by the names its records keep: ``report.journal_labels``) and what the count it asks
+boards by the names its records keep: ``report_outcomes.journal_labels``) and what the count it asks
 about is made of, by kind (card members and, with ``--include-board-memberships``, board
 memberships to remove, values to put back), with the board memberships other journals granted
 that their undo kept for this journal's cards, which this undo removes with them

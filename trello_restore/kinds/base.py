@@ -238,13 +238,14 @@ class ChangeKind(ABC):
         return None
 
     def outcome_word(self, status: str) -> str | None:
-        """How an outcome of this kind reads in front of its line (``report.outcome_line``),
-        e.g. ``added`` for ``applied``; None for the report's plain words, which are the member
-        kinds' (``added``, ``would add``, ``already there``, ``removed``, …)."""
+        """How an outcome of this kind reads in front of its line
+        (``report_outcomes.outcome_line``), e.g. ``added`` for ``applied``; None for the report's
+        plain words, which are the member kinds' (``added``, ``would add``, ``already there``,
+        ``removed``, …)."""
         return None
 
     def count_word(self, status: str) -> str | None:
         """How a count of outcomes of this kind reads in the summary line
-        (``report.apply_summary``), e.g. ``removed`` for ``undone``; None for the report's
+        (``report_outcomes.apply_summary``), e.g. ``removed`` for ``undone``; None for the report's
         plain words, which are the member kinds'."""
         return None
