@@ -62,7 +62,7 @@ from trello_restore.live import LiveBoard, deactivated_members, read_live
 from trello_restore.locks import apply_lock, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.refusals import foreseen_refusals
+from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import apply_touches
@@ -314,7 +314,11 @@ def _apply(
         lists_of=lists_of,
         fields_of=fields_of,
         readers=run.options.workers,
+        go_on=run.options.refused_boards_go_on,
     )
+    for board_id, board in sorted(live.items()):
+        if board.refused:  # Trello refused the token's member a read of it: nothing sent there
+            run.refuse_read(board_id, board.refused)
     if not run.options.fresh_plan:  # a plan that sat: who changed its members or values since
         assert meta.account is not None  # checked: a plan made over the API names its account
         live = apply_touches(
@@ -360,6 +364,7 @@ def _apply(
     if run.options.dry_run:
         would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
         foreseen_refusals(run.api, would, live, goes_on=run.options.refused_boards_go_on)
+        unread_refusals(run.api, todo, live)
 
 
 def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool) -> str:
@@ -402,6 +407,9 @@ def _decided(
     journaled again; one whose write is needed but that provides what no change left needs
     (``unneeded``: ``kinds.unneeded_grants``) gets the outcome given there instead."""
     for c in changes:
+        if live[c.board_id].refused:  # its live read was refused: not sent (``refuse_read``)
+            run.settle(c, NOT_ATTEMPTED, unread_reason(live[c.board_id].refused), journal=False)
+            continue
         needs = kind.needs(c)
         ctx = Context(
             resumed=c.change_id in resumed,

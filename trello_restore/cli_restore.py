@@ -371,18 +371,21 @@ def refused_error(
         return
     from trello_restore.oneshot import refused_list
     from trello_restore.refusals import refused_boards_line
+    from trello_restore.runner_types import SKIPPED_DONE
 
     boards = refused_list(report, names, order)
     others = [o for o in report.outcomes if o.board_id not in report.refused]
-    written = ("undone",) if op == "undo" else ("applied", "skipped_done")
+    written = "undone" if op == "undo" else "applied"
     line = refused_boards_line(
         report.member,
         [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
-        elsewhere=sum(o.status in written for o in others) if others else None,
+        elsewhere=sum(o.status == written for o in others) if others else None,
         journal=report.journal_path,
         memberships=report.refused_memberships,
         command=command,
         op=op,
+        unread=report.refused_reads,
+        earlier=sum(o.status == SKIPPED_DONE for o in others),
     )
     logger.error("%s", line)
 

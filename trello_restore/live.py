@@ -26,7 +26,7 @@ from trello_restore.errors import ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_card
 from trello_restore.models import CardState, FieldValue, MemberRef, Membership
-from trello_restore.refusals import refusal
+from trello_restore.refusals import answered, refusal
 from trello_restore.words import shown_name
 
 __all__ = [
@@ -116,6 +116,10 @@ class LiveBoard:
     #: undo) when that is not one of this tool's own writes of the journal (``touches.py``),
     #: for the changes that would be written; empty when not read.
     touched: dict[Target, Touch] = field(default_factory=dict)
+    #: What Trello answered refusing the token's member a read of the board (``HTTP 401 …``),
+    #: in a run that goes on past such a board (``read_live``'s ``go_on``): ``cards`` is None
+    #: and none of its changes is sent; "" when it was read.
+    refused: str = ""
 
     def is_active(self, member_id: str) -> bool:
         """An active (confirmed, not deactivated) member of the board, of any type."""
@@ -132,6 +136,7 @@ def read_live(
     fields_of: Iterable[str] = (),
     readers: int = 1,
     op: str = "apply",
+    go_on: bool = False,
 ) -> dict[str, LiveBoard]:
     """One fresh listing of each board's cards (paged; with the value kinds' fields, ``desc``,
     ``due``, …, on the boards in ``fields_of``, else only what the member kinds read) and of
@@ -145,7 +150,9 @@ def read_live(
     A board Trello no longer finds is ``LiveBoard(cards=None)`` (its changes drift); any other
     error (auth, unreachable) is raised before anything is written, a refusal to read a board
     (``PermissionDenied``) as one line naming the token's member and the board (``names``:
-    board id → name, for that message; ``op``: the run's, ``apply`` or ``undo``)."""
+    board id → name, for that message; ``op``: the run's, ``apply`` or ``undo``), unless the
+    run goes on past a refused board (``go_on``: ``ApplyOptions.refused_boards_go_on``): that
+    board is then ``LiveBoard(cards=None, refused=what Trello answered)``."""
     out: dict[str, LiveBoard] = {}
     with_lists, with_fields = set(lists_of), set(fields_of)
     pool = (
@@ -162,6 +169,11 @@ def read_live(
                 gone = f"the board is gone ({err.trello_error})"
                 out[board_id] = LiveBoard(board_id, None, {}, gone)
             except PermissionDenied as err:
+                if go_on:
+                    said = answered(err) or str(err)
+                    why = f"Trello refused the token's member a read of the board ({said})"
+                    out[board_id] = LiveBoard(board_id, None, {}, why, refused=said)
+                    continue
                 name = (names or {}).get(board_id, "")
                 raise refusal(api, board_id, name, err, wrote=False, op=op) from None
     finally:

@@ -449,6 +449,7 @@ def refused_line(result: PlanResult, report: ApplyReport) -> str:
         elsewhere=sum(o.status == "applied" for o in others) if others else None,
         journal=report.journal_path,
         memberships=result.account_memberships,
+        unread=report.refused_reads,
     )
 
 

@@ -6,13 +6,15 @@ member, the board and what lets them (``admin_fix``, from their membership there
 ``foreseen_refusal`` and ``foreseen_refusals`` are a dry run's warnings that Trello will (or
 may) refuse a board's writes, from the memberships the live read gave; ``plan_refusals`` the
 one-step run's, from the memberships the plan read; ``refused_boards_line`` the line that ends a
-one-step run that went on past refused boards. ``answered`` words what Trello answered.
+run that went on past refused boards; ``unread_refusals`` a dry run's warnings for a board
+whose live read was refused (the run goes on past it), ``unread_reason`` why its changes are
+not sent. ``answered`` words what Trello answered.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ __all__ = [
     "refusal",
     "refusal_warning",
     "refused_boards_line",
+    "unread_reason",
+    "unread_refusals",
 ]
 
 #: live.py's logger, as before the split: the log file names these warnings as it did.
@@ -99,11 +103,17 @@ def refusal_warning(
     )
 
 
-def admin_fix(user: str, ms: Membership | None, *, known: bool = True, why: bool = True) -> str:
+def admin_fix(
+    user: str, ms: Membership | None, *, known: bool = True, why: bool = True, several: bool = False
+) -> str:
     """What lets the token's member ``user`` change a board, from their membership there
     (``ms``; None: none; ``known`` False: not read): an observer made a normal member, a
     deactivated member reactivated, someone not a member added; with ``why``, what their
-    membership is, in brackets."""
+    membership is, in brackets. ``several``: the same membership of several boards, said of
+    them all."""
+    if several:
+        fix = admin_fix(user, ms, known=known, why=why)
+        return fix.replace("that board", "those boards").replace("changing it", "changing them")
     if not known:
         return f"ask a board admin to add {user} to that board (or to reactivate them there)"
     if ms is None:
@@ -162,6 +172,44 @@ def foreseen_refusals(
             logger.warning("%s", line)
 
 
+def unread_refusals(
+    api: TrelloApi, changes: Iterable[Change], live: Mapping[str, LiveBoard], *, op: str = "apply"
+) -> None:
+    """A dry run's warnings for the boards of ``changes`` (those it looked at; ``op``:
+    ``apply`` or ``undo``) whose live read Trello refused the token's member
+    (``LiveBoard.refused``, in a run that goes on past such a board): one line each, who, which
+    board, what Trello answered, that nothing is sent there and what lets them read it."""
+    writes, names = _per_board(changes)
+    me = api.me()
+    user = f"@{me['username']}" if me.get("username") else str(me["id"])
+    who = f"{user} ({shown_name(str(me['fullName']))})" if me.get("fullName") else user
+    for board_id, count in sorted(writes.items()):
+        said = live[board_id].refused if board_id in live else ""
+        if not said:
+            continue
+        name = names[board_id]
+        where = f"board {quote_name(name)}" if name else f"board {board_id}"
+        logger.warning(
+            "%s: Trello refused to let the token's member %s read it (%s), so the %s sends "
+            "nothing there (%d change%s not attempted), goes on with the other boards and exits "
+            "3; %s%s",
+            where,
+            who,
+            said,
+            op,
+            count,
+            "" if count == 1 else "s",
+            admin_fix(user, None, known=False),
+            _other_token(op, ", or "),
+        )
+
+
+def unread_reason(said: str) -> str:
+    """Why a change is not sent on a board whose live read Trello refused the token's member
+    (``said``: what it answered), in a run that went on past it."""
+    return f"not sent: Trello refused the token's member a read of this board, {said}"
+
+
 def goes_on_text(op: str) -> str:
     """What a run (``op``: ``run``, the one-step run; ``apply``; ``undo``) with changes on
     several boards does at a refusal (``ApplyOptions.refused_boards_go_on``), for its warnings."""
@@ -213,15 +261,20 @@ def refused_boards_line(
     memberships: Mapping[str, Membership | None] | None = None,
     command: str = "",
     op: str = "run",
+    unread: Collection[str] = (),
+    earlier: int = 0,
 ) -> str:
     """The one line that ends a run that went on past boards refusing the token's member
-    ``me`` a write (``refused``: each board's id, name, what Trello answered and how many of its
-    changes were not written): which boards, what became of the others' (``elsewhere``: how
-    many changes were written on them; None: no other board had changes), the ``journal``,
-    that the run is not the last run, and what to do: what fits the member's membership of
-    each board as the plan read it (``memberships``, by board id; a board not in it: not read),
+    ``me`` a write, or a read (``unread``: those board ids; nothing was sent there)
+    (``refused``: each board's id, name, what Trello answered and how many of its changes
+    were not written): which boards, what became of the others' (``elsewhere``: how many
+    changes were written on them by this run, ``earlier``: how many an earlier run had done;
+    None: no other board had changes), the ``journal``, that the run
+    is not the last run, and what to do: what fits the member's membership of each board as
+    the plan read it (``memberships``, by board id; a board not in it: not read),
     ``admin_fix``'s, said once when it is the same for every board. An ``apply`` or ``undo``
     (``op``) records no last run and names the ``command`` that resumes it."""
+    refused = list(refused)
     boards = [
         f"{quote_name(name) if name else board_id}{f' ({said})' if said else ''}"
         for board_id, name, said, _ in refused
@@ -231,26 +284,32 @@ def refused_boards_line(
     who = f"{user} ({shown_name(me.full_name)})" if me is not None and me.full_name else user
     one = len(boards) == 1
     where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
+    read = sum(board_id in unread for board_id, _, _, _ in refused)
+    verb = "read" if read == len(refused) else "change" if not read else "read or change"
+    sent = "nothing was sent there" if verb == "read" else "nothing more was sent there after "
+    sent += "" if verb == "read" else "the refusal"
     done = "undone" if op == "undo" else "written"
     if elsewhere is None:
         others = f"no other board had changes to {'undo' if op == 'undo' else 'write'}"
+    elif elsewhere == 0 and earlier:
+        others = f"the other boards' changes were {done} by an earlier run"
     elif elsewhere == 0:
         others = f"none of the other boards' changes was {done} either (see the summary)"
     else:
         others = f"the other boards' changes were {done} as the summary says"
+    kept = f"; journal {journal}" if journal is not None else ""
+    them = "it" if one else "them"
     return (
-        f"Trello refused to let the token's member{f' {who}' if who else ''} change {where}: "
-        f"{left} of {'its' if one else 'their'} changes were not {done} (nothing more was "
-        f"sent there after the refusal{f'; journal {journal}' if journal else ''}); {others}"
-        f"{'' if command else ', and this run is not recorded as the last run'}. "
+        f"Trello refused to let the token's member{f' {who}' if who else ''} {verb} {where}: "
+        f"{left} of {'its' if one else 'their'} changes were not {done} ({sent}{kept}); "
+        f"{others}{'' if command else ', and this run is not recorded as the last run'}. "
         f"{_refused_fix(user or 'the member', refused, memberships)}, "
         + (
             f"then run {command} again to {'finish' if op == 'undo' else 'resume'}"
             f"{_other_token(op, '; or ', boards=len(boards))}"
             if command
             else "then run the same command again (a --since last-run run covers this window "
-            f"again); or restore {'it' if one else 'them'} with the token of a member who can "
-            f"edit {'it' if one else 'them'}"
+            f"again); or restore {them} with the token of a member who can edit {them}"
         )
     )
 
@@ -264,17 +323,18 @@ def _refused_fix(
     ``admin_fix`` of their membership of each (not known without ``memberships``, or for a
     board not in it); once for all when it is the same, else each after its board."""
     known = memberships or {}
+    boards = [
+        (board_id, quote_name(name) if name else board_id) for board_id, name, _, _ in refused
+    ]
     fixes = {
-        quote_name(name) if name else board_id: admin_fix(
-            user, known.get(board_id), known=board_id in known, why=False
-        )
-        for board_id, name, _, _ in refused
+        shown: admin_fix(user, known.get(board_id), known=board_id in known, why=False)
+        for board_id, shown in boards
     }
-    texts = set(fixes.values())
-    if len(texts) == 1:
-        (fix,) = texts
-        if len(fixes) > 1:
-            fix = fix.replace("that board", "those boards")
+    if len(set(fixes.values())) == 1:
+        board_id = boards[0][0]
+        fix = admin_fix(
+            user, known.get(board_id), known=board_id in known, why=False, several=len(boards) > 1
+        )
     else:
         fix = "; ".join(f"for {board}, {text}" for board, text in fixes.items())
     return fix[:1].upper() + fix[1:]

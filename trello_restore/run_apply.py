@@ -375,7 +375,7 @@ def with_refusals(report: ApplyReport, api: TrelloApi) -> ApplyReport:
     me = api.me()
     who = MemberRef(str(me["id"]), str(me.get("username") or ""), str(me.get("fullName") or ""))
     known = {}
-    for board_id in sorted(report.refused):
+    for board_id in sorted(set(report.refused) - report.refused_reads):  # those read, refused
         try:
             memberships = read_board(api, board_id, lists=False)[0]
         except ApiError:

@@ -72,7 +72,7 @@ from trello_restore.journal_errors import write_failed
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.models import Change
-from trello_restore.refusals import answered, refusal
+from trello_restore.refusals import answered, refusal, unread_reason
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome, outcome_of
 from trello_restore.words import plural
 
@@ -157,6 +157,8 @@ class Runner:
         self._gates: dict[tuple[str, str], threading.Event] = {}
         #: Board id → what Trello said refusing a write there (``refused_boards_go_on``).
         self._refused: dict[str, str] = {}
+        #: Those of ``_refused`` whose live read was refused (``refuse_read``): nothing sent.
+        self._unread: set[str] = set()
         self._gates_lock = threading.Lock()
         #: Writes admitted (``_admit``) and not yet finished: between their ``pending`` record
         #: and their outcome, or about to be (``_wind_down`` waits for none to be left).
@@ -303,6 +305,7 @@ class Runner:
             seconds=time.monotonic() - self._started,
             stopped=self.stopped,
             refused=dict(self._refused),
+            refused_reads=set(self._unread),
         )
 
     # ------------------------------------------------------------------------- outcomes
@@ -430,9 +433,22 @@ class Runner:
         of rights (``refused_boards_go_on``), naming that refusal; "" when it did not."""
         with self._gates_lock:
             said = self._refused.get(board_id)
+            unread = board_id in self._unread
         if said is None:
             return ""
+        if unread:
+            return unread_reason(said)
         return f"not sent: Trello refused the token's member a write to this board, {said}"
+
+    def refuse_read(self, board_id: str, said: str) -> None:
+        """Trello refused the token's member the live read of a board (``said``: what it
+        answered) in a run that goes on past such a board: none of its changes is sent
+        (``refused_reason``), and the report names it as refused (not on a dry run)."""
+        if self.options.dry_run:
+            return
+        with self._gates_lock:
+            self._refused.setdefault(board_id, said)
+            self._unread.add(board_id)
 
     def _open_gate(self, item: Change) -> None:
         with self._gates_lock:

@@ -147,6 +147,8 @@ class ApplyReport:
     #: Board id → what Trello answered the write it refused there for lack of rights
     #: (``HTTP 401 …``), whose other writes were not sent (``refused_boards_go_on``).
     refused: dict[str, str] = field(default_factory=dict)
+    #: Those of ``refused`` whose live read Trello refused, before any write there.
+    refused_reads: set[str] = field(default_factory=set)
     #: With ``refused``: the token's member, and their membership of each refused board as a
     #: read after the run gave it (None: none; a board not in it: not read), for the line
     #: that ends an apply or undo (``run_apply.with_refusals``).

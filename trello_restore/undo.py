@@ -58,6 +58,7 @@ from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
 from trello_restore.kinds import (
+    NOT_ATTEMPTED,
     NOT_FOUND,
     WOULD_UNDO,
     BoardMembership,
@@ -69,7 +70,7 @@ from trello_restore.kinds import (
 from trello_restore.live import LiveBoard, locate_cards, read_live
 from trello_restore.locks import OtherPlan, apply_lock, lock_names
 from trello_restore.models import Change, MemberRef
-from trello_restore.refusals import foreseen_refusals
+from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
@@ -222,9 +223,14 @@ def undo_journal(
             lists_of=_list_boards(looked_at),
             fields_of=_field_boards(looked_at),
             op="undo",
+            go_on=options.refused_boards_go_on,
         )
+        for board_id, board in sorted(live.items()):
+            if board.refused:  # Trello refused the token's member a read of it: nothing sent
+                run.refuse_read(board_id, board.refused)
         live = locate_cards(api, live, _cards_to_locate(looked_at))
-        settled, unknown = _resolve_all(open_, live)
+        unread = [r for r in open_ if live[r.board_id].refused]  # stay open: not resolved
+        settled, unknown = _resolve_all([r for r in open_ if r not in unread], live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
         else:
@@ -246,6 +252,8 @@ def undo_journal(
                 run.settle(_change(r), "not_on_card", r.error or NOT_FOUND, journal=False)
         for r, why in unknown:
             run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
+        for r in unread:
+            run.settle(_change(r), NOT_ATTEMPTED, unread_reason(live[r.board_id].refused))
         needers = _needers([items[cid][0] for cid in order])
 
         def seen(c: Change) -> list[tuple[Change, str]]:
@@ -260,6 +268,9 @@ def undo_journal(
             for cid in order:
                 change, resumed = items[cid]
                 if change.action != kind.action:
+                    continue
+                if live[change.board_id].refused:  # not read: not sent (``refuse_read``)
+                    run.settle(change, NOT_ATTEMPTED, unread_reason(live[change.board_id].refused))
                     continue
                 decide: Callable[..., Decision] = kind.decide_undo_after
                 if isinstance(kind, BoardMembership):  # kept for other journals' cards
@@ -286,6 +297,7 @@ def undo_journal(
                 op="undo",
                 goes_on=options.refused_boards_go_on,
             )
+            unread_refusals(api, [*would, *(_change(r) for r in unread)], live, op="undo")
         report = run.report(
             [*order, *(r.change_id for r in open_ if r.change_id not in items)]
             + [o.change_id for o in kept]
