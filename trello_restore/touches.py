@@ -31,7 +31,10 @@ and the change is left for that run's undo. One such write is named, though: a r
 member an apply would add, by the token's member within the undo's write of that card member in
 another journal of this tool (same API URL and account, in the journals directory:
 ``undo_others.Others``) is that undo's (``Touch.undo_of``), and its reason says so; so is a
-value set back by that undo's write of the field.
+value set back by that undo's write of the field. That match is narrower than ``_own``'s
+(``_undid``): within ``UNDO_SLACK`` of the undo's write, and only while that journal has not
+written the change again since (an apply that put the member back: a removal after it is a
+person's, the token's member's by hand, however soon after the undo).
 
 Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
 target), and what happened to a card on another board it visited in between.
@@ -57,12 +60,26 @@ from trello_restore.models import Change, FieldValue, MemberRef
 if TYPE_CHECKING:
     from trello_restore.undo_others import Others
 
-__all__ = ["SLACK", "apply_touches", "own_writes", "read_touches", "undo_since", "undo_touches"]
+__all__ = [
+    "SLACK",
+    "UNDO_SLACK",
+    "apply_touches",
+    "own_writes",
+    "read_touches",
+    "undo_since",
+    "undo_touches",
+]
 
 #: How far apart this machine's clock (the journal's dates) and Trello's (the actions') may be,
 #: and so how near one of this tool's writes of a change an action of the token's member must
 #: be to count as that write. Five minutes, as ``run_apply.PLAN_CLOCK_SKEW``: ordinary skew.
 SLACK = timedelta(minutes=5)
+#: How near another journal's undo write of a change an action of the token's member must be to
+#: be named that undo's (``undone_elsewhere``): the skew is measured now (``_skew``), which
+#: leaves the ``Date`` header's whole second and the read's latency, and the clocks' drift
+#: since the undo (seconds a day, unsynchronised). Not ``SLACK``: a hand edit minutes after
+#: the undo is the person's, and naming the undo sends the user to plan again for nothing.
+UNDO_SLACK = timedelta(seconds=10)
 #: When this tool sent one write of a change and when its answer was journaled.
 Span = tuple[datetime, datetime]
 
@@ -221,11 +238,12 @@ def apply_touches(
 def undone_elsewhere(
     api: TrelloApi, live: Mapping[str, LiveBoard], others: Others
 ) -> dict[str, LiveBoard]:
-    """``live`` with each member's removal or value set (``touched``) by ``others.account_id``
-    (no app) that lies within an undo's write of that card member or field in one of
-    ``others`` (this tool's journals beside the apply's: same API URL and account; only those
-    whose text holds the card and member ids, or the object id, are read) marked ``undo_of``
-    that journal's path."""
+    """``live`` with each member's removal or value set (``touched``) that one of ``others``
+    (this tool's journals beside the apply's: same API URL and account; only those whose text
+    holds the card and member ids, or the object id, are read) undid (``_undid``) marked
+    ``undo_of`` that journal's path. By ``others.account_id`` (no app) only: Trello logs a
+    write's author, so another member's action is never the tool's (the sandbox logs the card
+    removals of a board removal by the remover; whether Trello logs them is unconfirmed)."""
     account_id = others.account_id
     skew = _skew(api)
     out = dict(live)
@@ -235,16 +253,49 @@ def undone_elsewhere(
             if touch.kind == "add" or touch.app or touch.by.id != account_id:
                 continue
             for j in others.journals(*_needles(target)):
-                undos = [r for r in j.records if r.op == "undo" and _undoes(r, target)]
-                spans = [
-                    (a + skew, b + skew) for found in own_writes(undos).values() for a, b in found
-                ]
-                if _own(_Event(touch.date, "", "remove", None, account_id, ""), account_id, spans):
+                if _undid(touch.date, [r for r in j.records if _undoes(r, target)], skew):
                     touched[target] = replace(touch, undo_of=str(j.path))
                     break
         if touched != board.touched:
             out[board_id] = replace(board, touched=touched)
     return out
+
+
+def _undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> bool:
+    """Whether an action dated ``date`` (Trello's clock) by the journal's account on a target
+    is an undo's write of it among ``records`` (the journal's of that target, in order): within
+    one undo write (its ``pending`` record to its answer, ``undone``, moved by ``skew`` and
+    widened by ``UNDO_SLACK``; a ``pending`` never answered: an instant) after which no apply
+    record of the journal found or put the target back (``pending``, ``applied``,
+    ``already_satisfied``): a removal after such a one is not that undo's."""
+    opened: dict[str, tuple[datetime, int]] = {}
+    last = -1  # the latest apply record that found or put the target back
+    spans: list[tuple[datetime, datetime, int]] = []
+    for i, r in enumerate(records):
+        at = _time(r.at)
+        if r.op == "apply":
+            last = i if r.status in ("pending", "applied", "already_satisfied") else last
+            continue
+        start = opened.pop(r.change_id, None)
+        if start is not None and (r.status != "undone" or at is None):
+            spans.append((start[0], start[0], start[1]))  # no answer: when it was sent
+            start = None
+        if at is None:
+            continue
+        if r.status == "pending":
+            opened[r.change_id] = (at, i)
+        elif r.status == "undone":
+            # At most ``SLACK`` long: an answer journaled much later (an undo resumed after
+            # a kill) says nothing of when its write was sent (``own_writes``).
+            spans.append(
+                (at, at, i)
+                if start is None
+                else (start[0], min(max(at, start[0]), start[0] + SLACK), i)
+            )
+    spans += [(at, at, i) for at, i in opened.values()]
+    return any(
+        a + skew - UNDO_SLACK <= date <= b + skew + UNDO_SLACK and i > last for a, b, i in spans
+    )
 
 
 def _needles(target: Target) -> tuple[str, ...]:
@@ -255,7 +306,8 @@ def _needles(target: Target) -> tuple[str, ...]:
 
 
 def _undoes(r: JournalRecord, target: Target) -> bool:
-    """Whether undo record ``r`` wrote ``target``: its card member, or its field."""
+    """Whether record ``r`` (an apply's or an undo's) is of ``target``: its card member, or
+    its field."""
     object_id, what = target
     member_id = what.removeprefix("member ")
     if member_id != what:
