@@ -85,64 +85,89 @@ class Api(Protocol):
     ) -> Any: ...
 
 
-def resolve_boards(api: Api, refs: Sequence[str], *, origin: str = "") -> list[BoardInfo]:
+def resolve_boards(
+    api: Api,
+    refs: Sequence[str],
+    *,
+    origin: str = "",
+    refused: list[tuple[str, PermissionDenied]] | None = None,
+) -> list[BoardInfo]:
     """Resolve ``--board`` values (id, shortLink, board URL or name: ``_by_name``),
     de-duplicated. A name no board has is said with where it came from (``origin``:
-    ``restore.boards in FILE``) when that is known."""
+    ``restore.boards in FILE``) when that is known. A board given by id, shortLink or URL
+    whose read Trello refuses the token's member goes to ``refused`` (the value as given, and
+    the error) when a list is given; else that error is raised."""
     out: dict[str, BoardInfo] = {}
     mine: list[Mapping[str, Any]] | None = None
     for ref in refs:
         text = ref.strip()
         if not text:
             raise UsageError("--board is empty: give a board id, shortLink, URL or name")
-        url = _BOARD_URL.match(text)
-        if url:
-            board = _get_board(api, url.group(1), text)
-            if board is None:
-                raise BoardNotFound(
-                    f"no board at {text} is visible to this account: check the URL, or that "
-                    "the token's member is on the board"
-                )
-        elif _TRELLO_URL.match(text):
-            raise UsageError(
-                f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
-            )
-        elif _ANY_URL.match(text):
-            raise UsageError(
-                f"{text} is not a Trello board URL: use the board's address "
-                "(https://trello.com/b/…), id, shortLink or name"
-            )
-        else:
-            board = None
-            by_id = bool(OBJECT_ID.match(text) or _SHORT_LINK.match(text))
-            if by_id:
-                board = _get_board(api, text, text)
-            if board is None:
-                if mine is None:
-                    mine = expect_objects(
-                        api.get(
-                            "members/me/boards",
-                            {"filter": "all", "fields": _BOARD_FIELDS},
-                            max_age=BOARD_LIST_MAX_AGE,
-                        ),
-                        "members/me/boards",
-                        "a list of boards",
-                        "id",
-                        api=api,
-                    )
-                try:
-                    board = _by_name(text, mine, origin)
-                except BoardNotFound:
-                    if not by_id:
-                        raise
-                    what = "id" if OBJECT_ID.match(text) else "shortLink"
-                    raise BoardNotFound(
-                        f"no board with the {what} {text} (nor named so) is visible to this "
-                        "account: check it (the board's URL has its shortLink), or that the "
-                        "token's member is on the board"
-                    ) from None
+        try:
+            board, mine = _resolve(api, text, origin, mine)
+        except PermissionDenied as exc:
+            if refused is None or not (
+                _BOARD_URL.match(text) or OBJECT_ID.match(text) or _SHORT_LINK.match(text)
+            ):
+                raise
+            refused.append((text, exc))
+            continue
         out.setdefault(board.id, board)
     return list(out.values())
+
+
+def _resolve(
+    api: Api, text: str, origin: str, mine: list[Mapping[str, Any]] | None
+) -> tuple[BoardInfo, list[Mapping[str, Any]] | None]:
+    """One ``--board`` value's board, and the member's boards (``mine``: read once, to look a
+    name up)."""
+    url = _BOARD_URL.match(text)
+    if url:
+        board = _get_board(api, url.group(1), text)
+        if board is None:
+            raise BoardNotFound(
+                f"no board at {text} is visible to this account: check the URL, or that "
+                "the token's member is on the board"
+            )
+    elif _TRELLO_URL.match(text):
+        raise UsageError(
+            f"{text} is not a board URL: use the board's address (https://trello.com/b/…)"
+        )
+    elif _ANY_URL.match(text):
+        raise UsageError(
+            f"{text} is not a Trello board URL: use the board's address "
+            "(https://trello.com/b/…), id, shortLink or name"
+        )
+    else:
+        board = None
+        by_id = bool(OBJECT_ID.match(text) or _SHORT_LINK.match(text))
+        if by_id:
+            board = _get_board(api, text, text)
+        if board is None:
+            if mine is None:
+                mine = expect_objects(
+                    api.get(
+                        "members/me/boards",
+                        {"filter": "all", "fields": _BOARD_FIELDS},
+                        max_age=BOARD_LIST_MAX_AGE,
+                    ),
+                    "members/me/boards",
+                    "a list of boards",
+                    "id",
+                    api=api,
+                )
+            try:
+                board = _by_name(text, mine, origin)
+            except BoardNotFound:
+                if not by_id:
+                    raise
+                what = "id" if OBJECT_ID.match(text) else "shortLink"
+                raise BoardNotFound(
+                    f"no board with the {what} {text} (nor named so) is visible to this "
+                    "account: check it (the board's URL has its shortLink), or that the "
+                    "token's member is on the board"
+                ) from None
+    return board, mine
 
 
 def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:

@@ -132,6 +132,8 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
             if (note := unreadable_note(req, result)) is not None:
                 logger.warning("%s", note)
             code = dry_run_exit_code(result.plan, req.detailed_exitcode)
+            if _unread_named(result, dry_run=True):
+                code = ExitCode.AUTH
             return OneShotResult(result, "dry_run", code, since_last_run=req.plan.since_last_run)
         return _apply(req, result, ui)
 
@@ -223,6 +225,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     ui.finished(outcome, report, journal)
     if report is not None and report.refused:
         logger.error("%s", refused_line(result, report))
+    if outcome not in ("declined", "stopped") and _unread_named(result, dry_run=False):
+        code, outcome = ExitCode.AUTH, "refused"  # not recorded as the last run
     recorded: Path | None = None
     not_recorded: str | None = None
     accepted: tuple[str, ...] = ()
@@ -416,9 +420,25 @@ def _apply_request(
 def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:
     """The boards that refused the token's member a write in a run that went on past them
     (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
-    (what Trello answered) and ``not_written`` (its changes failed or not attempted)."""
+    (what Trello answered) and ``not_written`` (its changes failed or not attempted); then the
+    named boards it could not read, left out of the plan (``PlanResult.unread_named``: ``id``
+    as the user gave it, no name, nothing planned there)."""
     names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
-    return refused_list(report, names, [c.board_id for c in result.plan.changes])
+    unread = [
+        {"id": given, "name": "", "error": f"not read: {said}", "not_written": 0}
+        for given, said in result.unread_named
+    ]
+    return refused_list(report, names, [c.board_id for c in result.plan.changes]) + unread
+
+
+def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
+    """Whether the run left named boards it could not read out of its plan; if so, the line
+    that ends it is logged (``refusals.unread_named_line``)."""
+    me = result.meta.account
+    if not result.unread_named or me is None:
+        return False
+    logger.error("%s", refusals.unread_named_line(me, result.unread_named, dry_run=dry_run))
+    return True
 
 
 def refused_list(

@@ -39,6 +39,9 @@ __all__ = [
     "refusal",
     "refusal_warning",
     "refused_boards_line",
+    "unread_named",
+    "unread_named_error",
+    "unread_named_line",
     "unread_reason",
     "unread_refusals",
 ]
@@ -418,3 +421,62 @@ def refusal(
     )
     tail = f" again to {'finish' if op == 'undo' else 'resume'}{other}"
     return Refused(head, tail, err.status, err.trello_error)
+
+
+def _who(me: MemberRef) -> tuple[str, str]:
+    """The token's member ``me`` as a message names them: ``@user``, and ``@user (Full Name)``."""
+    user = f"@{me.username}" if me.username else me.id
+    return user, f"{user} ({shown_name(me.full_name)})" if me.full_name else user
+
+
+def unread_named_error(me: MemberRef, given: str, err: ApiError) -> PermissionDenied:
+    """The error for the one board a run names (``given``: as the user gave it) whose read
+    Trello refused the token's member ``me``: nothing else to do, the run stops."""
+    user, who = _who(me)
+    return PermissionDenied(
+        f"the token's member {who} cannot read board {given}: "
+        f"{admin_fix(user, None, why=False)}, or use a token of a board member",
+        err.status,
+        err.trello_error,
+    )
+
+
+def unread_named(me: MemberRef, given: str, err: ApiError, *, dry_run: bool) -> str:
+    """The warning for a board of several a run names (``given``) whose read Trello refused
+    the token's member ``me``: it is left out of the plan, the run goes on with the others."""
+    user, who = _who(me)
+    said = f" ({answered(err)})" if answered(err) else ""
+    goes_on = (
+        "a run that applies would go on with the other boards, exit 3 and not be recorded as "
+        "the last run"
+        if dry_run
+        else "the run goes on with the other boards, exits 3 and is not recorded as the last run"
+    )
+    return (
+        f"board {given}: Trello refused to let the token's member {who} read it{said}, so it is "
+        f"left out of the plan; {goes_on}; {admin_fix(user, None, why=False)}"
+    )
+
+
+def unread_named_line(me: MemberRef, unread: Iterable[tuple[str, str]], *, dry_run: bool) -> str:
+    """The one line that ends a run (``dry_run``: a dry run) that left out the boards it names
+    whose read Trello refused the token's member ``me`` (``unread``: each as the user gave it,
+    and what Trello answered): which, that the run is not recorded, what to ask for."""
+    boards = [f"{given}{f' ({said})' if said else ''}" for given, said in unread]
+    user, who = _who(me)
+    one = len(boards) == 1
+    where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
+    it, them = ("it", "it") if one else ("they", "them")
+    done = (
+        "this dry run's plan, and a run that applies would not be recorded as the last run"
+        if dry_run
+        else "this run, whose other boards were planned and applied as the summary says, and "
+        "this run is not recorded as the last run"
+    )
+    fix = admin_fix(user, None, why=False, several=not one)
+    return (
+        f"Trello refused to let the token's member {who} read {where}: {it} "
+        f"{'was' if one else 'were'} left out of {done}. {fix[:1].upper()}{fix[1:]}, then run "
+        "the same command again (a --since last-run run covers this window again); or restore "
+        f"{them} with the token of a member who can read {them}"
+    )

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from trello_restore import __version__
-from trello_restore.boards import resolve_boards, resolve_workspace
+from trello_restore.boards import OBJECT_ID, resolve_boards, resolve_workspace
+from trello_restore.errors import PermissionDenied
 from trello_restore.fetched import Fetched
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
@@ -34,7 +35,7 @@ from trello_restore.plan_request import PlanRequest
 from trello_restore.planfile import PlanMeta
 from trello_restore.planner import build_plan
 from trello_restore.planner_scope import resolve_filters
-from trello_restore.refusals import plan_refusals
+from trello_restore.refusals import answered, plan_refusals, unread_named, unread_named_error
 from trello_restore.report import plan_warnings
 from trello_restore.run_apply import (
     ApplyRequest,
@@ -103,6 +104,9 @@ class PlanResult:
     #: The token's member's membership of each board the plan read (None: not a member), by
     #: board id: what a refusal of its writes asks for (``refusals.refused_boards_line``).
     account_memberships: Mapping[str, Membership | None] = field(default_factory=dict)
+    #: The boards of several named (as given) that Trello refused the token's member a read
+    #: of, each with what it answered: left out of the plan (``refusals.unread_named``).
+    unread_named: tuple[tuple[str, str], ...] = ()
 
 
 def make_plan(
@@ -148,6 +152,7 @@ def _make_plan(
     trello_started: datetime | None = None
     blind: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
+    refused: list[tuple[str, PermissionDenied]] = []
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -185,7 +190,7 @@ def _make_plan(
             asked = one.submit(api.me)
             try:
                 origin = req.origins or Origins()
-                named = resolve_boards(api, req.boards, origin=origin.boards)
+                named = resolve_boards(api, req.boards, origin=origin.boards, refused=refused)
                 workspace_id, in_workspace = (
                     resolve_workspace(api, req.workspace, origin=origin.workspace)
                     if req.workspace is not None
@@ -197,10 +202,14 @@ def _make_plan(
             me = asked.result()
             account = MemberRef(me["id"], me.get("username", ""), me.get("fullName", ""))
             boards = list({b.id: b for b in (*named, *in_workspace)}.values())
+            by_id = {given.lower() for given, _ in refused if OBJECT_ID.match(given)}
+            if refused and (not boards or (req.since_last_run and len(by_id) < len(refused))):
+                # Nothing else to plan; or a last run's key, which names the boards by id.
+                raise unread_named_error(account, *refused[0])
             scope = Scope(
                 api_url=req.api_url,
                 account_id=account.id,
-                named_boards=tuple(sorted({b.id for b in named})),
+                named_boards=tuple(sorted({b.id for b in named} | by_id)),
                 workspace_id=workspace_id,
                 board_ids=tuple(sorted(b.id for b in boards)),
                 board_names=tuple((b.id, b.name) for b in boards),
@@ -265,7 +274,12 @@ def _make_plan(
                 ahead // timedelta(minutes=1),
             )
         source = "api"
-    warnings = list(fetched.warnings)
+    warnings = (
+        [unread_named(account, g, e, dry_run=not req.apply) for g, e in refused]
+        if account is not None
+        else []
+    )
+    warnings += fetched.warnings
     if memo is not None and memo.plan is not None:
         plan = memo.plan
     else:
@@ -323,6 +337,7 @@ def _make_plan(
         unreadable_in_window=blind,
         unreadable_unchecked=unchecked,
         account_memberships=mine,
+        unread_named=tuple((given, answered(err)) for given, err in refused),
     )
 
 
