@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import pytest
 
-from trello_restore import planner, planner_scope
+from trello_restore import planner, planner_drafts, planner_scope
 from trello_restore.models import (
     BoardState,
     CardInfo,
@@ -216,7 +216,7 @@ def test_random_histories_plan_as_before(seed: int) -> None:
 
 def test_the_planners_changes_are_changes_in_every_way() -> None:
     """The planner builds its changes and their evidence as drafts turned into the frozen
-    classes (``planner._ChangeDraft``): each is of the class, equal to the same change built
+    classes (``planner_drafts.ChangeDraft``): each is of the class, equal to the same change built
     by the constructors (every field set), hashes alike, is frozen, and copies."""
     history, state, since, _ = _random_world(3)
     changes = build_plan(history, state, PlanOptions(since=since, add_to_board=True)).changes
@@ -274,7 +274,7 @@ def test_the_planner_leaves_frozen_objects_frozen(frozen: bool) -> None:
 
 def test_the_cutoff_is_found_once_for_the_whole_history() -> None:
     """The actions before and after ``since`` are told apart by one binary search over the
-    whole history (``planner._by_card``), not one per card: on 1,000,000 actions over 100,000
+    whole history (``planner_drafts.by_card``), not one per card: on 1,000,000 actions over 100,000
     cards, each card's search touched a few of its actions' dates, scattered in memory (0.2 s
     of cache misses). Counted here as reads of the actions' dates: one per change (its
     evidence's date) and a search's worth, whatever the number of cards."""
@@ -516,9 +516,9 @@ def test_the_drafts_store_by_slot_and_become_their_classes() -> None:
     Fails on the planner before, whose drafts were classes of their own and which built the
     skipped by their constructor."""
     for draft, frozen in (
-        (planner._ChangeDraft, Change),
-        (planner._EvidenceDraft, Evidence),
-        (planner._SkippedDraft, Skipped),
+        (planner_drafts.ChangeDraft, Change),
+        (planner_drafts.EvidenceDraft, Evidence),
+        (planner_drafts.SkippedDraft, Skipped),
     ):
         assert draft.__bases__ == (frozen,)
         assert draft.__slots__ == ()

@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: ``path`` is a whole file, ``path::name`` one function or method of it.
 CORE = (
     "trello_restore/planner.py",
-    # Scope and the filter values' check (planner.py's until they were split off).
+    # Scope, the filter values' check and the drafts (planner.py's until they were split off).
+    "trello_restore/planner_drafts.py",
     "trello_restore/planner_scope.py",
     "trello_restore/planner_values.py",
     "trello_restore/history.py",

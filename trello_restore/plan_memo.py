@@ -21,10 +21,11 @@ SHA-256 of canonical JSON of all of it, with the history standing in as the iden
 
 **The window by what it selects.** The planner reads ``since`` and ``until`` only in
 comparisons with the dates of the history's actions, here (checked in planner.py,
-planner_values.py, planner_scope.py, history.py):
+planner_drafts.py, planner_values.py, planner_scope.py, history.py):
 
-* ``planner.build_plan``: ``_by_card`` splits the member actions at ``since`` (before it: each
-  card replayed to the cutoff, for the silent losses; at or after it: the window's removals);
+* ``planner.build_plan``: ``planner_drafts.by_card`` splits the member actions at ``since``
+  (before it: each card replayed to the cutoff, for the silent losses; at or after it: the
+  window's removals);
 * ``planner._Planner.in_window`` (``--mode ever-added``: a removal in the window) and
   ``_Planner.recorded`` (a removal at or after ``until`` is ``outside_window``), on member
   actions' dates;

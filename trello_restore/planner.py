@@ -25,15 +25,12 @@ Which cards a plan may touch (``cards_in_scope``) and the check of the filter va
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import operator
-from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from trello_restore.models import (
@@ -53,6 +50,14 @@ from trello_restore.models import (
     SkipReason,
     State,
     normal_name,
+)
+from trello_restore.planner_drafts import (
+    ByCard,
+    ChangeDraft,
+    EvidenceDraft,
+    SkippedDraft,
+    by_card,
+    no_gc,
 )
 from trello_restore.planner_scope import (
     MoveIndex,
@@ -86,8 +91,8 @@ def build_plan(
     to be cut (export caps, unreadable source boards): no reconstructed or ever-added change is
     planned for them, and the plan lists them. ``named_boards`` are the boards the user named
     (None: every board of ``state``); see ``cards_in_scope``."""
-    with _no_gc():
-        earlier, later = _by_card(history.member_actions, options.since)
+    with no_gc():
+        earlier, later = by_card(history.member_actions, options.since)
         places = card_places(history)  # for the scope and the planner, once
         scope = cards_in_scope(
             history, state, named_boards, acted_on=earlier.keys() | later, places=places
@@ -111,100 +116,6 @@ def build_plan(
     )
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused: the planner makes hundreds of thousands of small
-    objects and no cycles, and each collection would walk every one of them (on 1,000,000
-    actions, collections took more CPU than the planning). Reference counting still frees
-    everything; the collector is switched back on as it was.
-
-    What the planner made is the plan, which lives on: a collection of the young generation
-    right after would walk all of it only to find nothing to free (0.5 s on 1,000,000
-    actions) and promote it. ``freeze`` + ``unfreeze`` promotes the young objects to the
-    oldest generation at once, unwalked; a full collection still looks at them (and at any
-    garbage the caller made meanwhile). Skipped when the application froze objects itself:
-    ``unfreeze`` would undo that."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:  # pragma: no branch - frozen: a test of its own
-            gc.freeze()
-            gc.unfreeze()
-        (gc.enable if was_enabled else gc.disable)()
-
-
-#: Member actions per card id, each card's in the history's order (by date).
-_ByCard = dict[str, list[MemberAction]]
-
-
-def _by_card(actions: Sequence[MemberAction], since: datetime) -> tuple[_ByCard, _ByCard]:
-    """The member actions per card: those before ``since``, and those at or after it.
-
-    ``History`` keeps its member actions in date order (ties by id), so the cutoff is one
-    binary search over the whole history, not one per card (a card's actions are scattered
-    over the history: a search per card touched a few of them each, out of cache, 0.2 s on
-    1,000,000 actions)."""
-    cut = bisect_left(actions, since, key=_DATE)
-    return _group(islice(actions, cut)), _group(islice(actions, cut, None))  # no copies
-
-
-def _group(actions: Iterable[MemberAction]) -> _ByCard:
-    """The actions per card, in their order."""
-    by_card: _ByCard = {}
-    get = by_card.get
-    for a in actions:
-        group = get(a.card_id)
-        if group is None:
-            by_card[a.card_id] = [a]
-        else:
-            group.append(a)
-    return by_card
-
-
-class _EvidenceDraft(Evidence):
-    """``Evidence``, writable: see ``_ChangeDraft``."""
-
-    __slots__ = ()
-    __init__ = object.__init__
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__
-
-
-class _ChangeDraft(Change):
-    """``Change``, writable: the planner's way to build the changes it plans.
-
-    A frozen dataclass's constructor sets each field through ``object.__setattr__`` (past its
-    own ``__setattr__``, which refuses): 20 calls for a change and its evidence, on 1,000,000
-    actions a quarter of the planning time. ``changes_of`` makes a draft instead
-    (``_ChangeDraft()``: ``object.__init__``, nothing to run), sets its slots by plain
-    attribute stores, and then makes it the frozen class by assigning ``__class__``. Both
-    ``__setattr__`` and ``__delattr__`` are ``object``'s: with one of them the frozen class's,
-    Python sets every attribute through a call of ``__setattr__`` (four times slower) instead
-    of a slot store. The draft is a
-    subclass that adds no slot, so Python allows the assignment after comparing the two
-    classes' layouts, not their slots one by one (a draft of a class of its own: 20 name
-    comparisons a change). What comes out is a ``Change`` in every way: its type, equality,
-    hash, repr, pickling, immutability. A field added to ``Change`` must be set in
-    ``changes_of`` too (an unset slot raises ``AttributeError`` when read; the tests compare
-    these changes with ones built by the constructor, field by field)."""
-
-    __slots__ = ()
-    __init__ = object.__init__
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__
-
-
-class _SkippedDraft(Skipped):
-    """``Skipped``, writable: see ``_ChangeDraft``."""
-
-    __slots__ = ()
-    __init__ = object.__init__
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__
-
-
 #: ``changes_of``'s hash, bound once (a module attribute's lookup per change otherwise).
 _sha256 = hashlib.sha256
 
@@ -215,14 +126,15 @@ _Found = tuple[str, EvidenceKind, MemberAction, MoveAction | None]
 
 class _Planner:
     """The member rule (design.md §3), made to run in one pass over each card's actions: the
-    actions are grouped per card once, split at the cutoff (``_by_card``), per-card facts
-    (selected, its board, its list's name) are computed once per card, and a removal's later
-    actions are found by one backward pass instead of a scan per removal, the same pass that
-    replays the card to the cutoff; the move a removal came with is looked up in an index
-    (``planner_scope.MoveIndex``), and a card's changes are built together once it is decided
-    (``changes_of``), as drafts (``_ChangeDraft``). The cards are taken in the plan's order
-    (``planner_scope.in_plan_order``), so the changes come out sorted but for each card's few.
-    ``tests/planner_reference.py`` keeps the straightforward version the output is held to
+    actions are grouped per card once, split at the cutoff (``planner_drafts.by_card``),
+    per-card facts (selected, its board, its list's name) are computed once per card, and a
+    removal's later actions are found by one backward pass instead of a scan per removal, the
+    same pass that replays the card to the cutoff; the move a removal came with is looked up in
+    an index (``planner_scope.MoveIndex``), and a card's changes are built together once it is
+    decided (``changes_of``), as drafts (``planner_drafts.ChangeDraft``). The cards are taken
+    in the plan's order (``planner_scope.in_plan_order``), so the changes come out sorted but
+    for each card's few. ``tests/planner_reference.py`` keeps the straightforward version the
+    output is held to
     (``test_planner_speed_equivalence``)."""
 
     def __init__(
@@ -233,7 +145,7 @@ class _Planner:
         members: Mapping[str, MemberRef],
         incomplete: frozenset[str],
         scope: frozenset[str],
-        by_card: tuple[_ByCard, _ByCard],
+        by_card: tuple[ByCard, ByCard],
         places: Places,
     ) -> None:
         self.h, self.state, self.opts = history, state, options
@@ -330,8 +242,8 @@ class _Planner:
         return self.moves.coinciding(rem, self.list_at(card.id, rem.date, card.list_id))
 
     def skip(self, card_id: str, name: str, member_id: str, reason: SkipReason, aid: str) -> None:
-        # Skipped(card_id, name, member, reason, aid), drafted (``_ChangeDraft``).
-        skipped: Any = _SkippedDraft()
+        # Skipped(card_id, name, member, reason, aid), drafted (``planner_drafts.ChangeDraft``).
+        skipped: Any = SkippedDraft()
         skipped.card_id = card_id
         skipped.card_name = name
         skipped.member = self.member(member_id)
@@ -372,7 +284,7 @@ class _Planner:
                 member, by = self.member(member_id), self.member(action.by)
             aid = action.id
             # Evidence(kind, aid, action.date, by, move id, "") and Change(...), drafted.
-            evidence: Any = _EvidenceDraft()
+            evidence: Any = EvidenceDraft()
             evidence.kind = kind
             evidence.action_id = aid
             evidence.date = action.date
@@ -380,7 +292,7 @@ class _Planner:
             evidence.move_action_id = move.id if move else None
             evidence.app = ""
             evidence.__class__ = Evidence
-            change: Any = _ChangeDraft()
+            change: Any = ChangeDraft()
             change.change_id = (
                 "c-" + sha256(f"{prefix}{member_id}\0{aid}".encode()).hexdigest()[:16]
             )
@@ -631,8 +543,7 @@ class _Planner:
         )
 
 
-#: A member action's date (the binary search for the cutoff); a card's place's date.
-_DATE = operator.attrgetter("date")
+#: A card's place's date.
 _FIRST = operator.itemgetter(0)
 #: A change, from its (username, member id, change) (``changes_of``).
 _THIRD = operator.itemgetter(2)
