@@ -305,3 +305,32 @@ def test_a_plan_or_journal_of_another_api_names_where_this_url_came_from(
         f"{path}); pass --api-url",
     )
     _no_secret(line, fresh)
+
+
+def test_a_plan_or_journal_applied_without_the_apis_1_says_so(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The plan and the journal were made at ``…/1`` and the URL given lacks the ``/1``: apply
+    says so as the main command and undo do (R24b: it said only that the plan was made for
+    another API)."""
+    sb, journal = _applied(sandbox_factory, tmp_path)
+    plan = tmp_path / "plan2.json"
+    make_plan_file(sb, plan)
+    bare = sb.base_url.removesuffix("/1")
+    assert bare != sb.base_url
+    invoke, path = _setup(monkeypatch, tmp_path, _trello(api_key=sb.key, token=sb.token))
+    for args in (("apply", str(plan), "--yes"), ("undo", str(journal), "--yes")):
+        line = one_line_error(
+            invoke(*args, "--api-url", bare),
+            ExitCode.USAGE,
+            f"--api-url {bare!r} should end in /1, the API's version",
+        )
+        _no_secret(line, sb)
+    invoke, path = _setup(
+        monkeypatch, tmp_path, _trello(api_key=sb.key, token=sb.token, api_url=bare)
+    )
+    one_line_error(
+        invoke("apply", str(plan), "--yes", "--dry-run"),
+        ExitCode.USAGE,
+        f"trello.api_url in {path} {bare!r} should end in /1",
+    )

@@ -42,6 +42,7 @@ from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
+from trello_restore.api.settings import API_URL_FROM, check_api_url
 from trello_restore.archived_lists import apply_warnings
 from trello_restore.errors import UsageError
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
@@ -116,6 +117,8 @@ def check_plan_target(
         )
     planned_url = meta.api_url.rstrip("/")
     if planned_url != api_url.rstrip("/"):
+        # A URL that is no Trello API at all (no /1) is said to be that, as by every command.
+        check_api_url(api_url, url_from or API_URL_FROM)
         raise UsageError(
             f"this plan was made for {planned_url}, not {api_url.rstrip('/')}"
             f"{f' (from {url_from})' if url_from else ''}; pass --api-url (or TRELLO_API_URL) "
