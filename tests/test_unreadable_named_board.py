@@ -14,6 +14,7 @@ single named board stops as before, naming the member.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,51 @@ def test_a_single_board_the_member_cannot_read_stops_the_run(
         f"{s.archive.id}: ask a board admin to add @{s.mover.username} to that board",
     )
     assert [x for x in sb.server.request_log[start:] if x.method in WRITES] == []
-    # With --since last-run, a board by shortLink, whose id the last run's key needs, too.
+    # With --since last-run, a board by shortLink whose id (the last run's key needs it) no
+    # recorded run names, too.
     link = s.archive.short_link
     r = invoke("--board", s.team.id, "--board", link, "--since", "last-run", "--yes")
     one_line_error(r, ExitCode.AUTH, f"cannot read board {link}: ask a board admin to add @")
     assert [x for x in sb.server.request_log[start:] if x.method in WRITES] == []
+
+
+def test_a_nightly_run_goes_on_past_a_board_given_by_url_once_a_run_recorded_its_id(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cron job names its boards by URL (what a user copies from the browser). The last
+    run's key needs each board's id, which a refused read does not give: the whole nightly run
+    stopped, the other boards unrestored night after night (N24 left it so). A successful run
+    now records each named board's shortLink with its id, so the next one knows the refused
+    board's id, goes on with the others, and is not recorded; the member back, the next night
+    restores that board too."""
+    s = scenario
+    invoke, state, _, team_lost, archive_lost = _setup(sb, s, tmp_path, monkeypatch)
+    url = f"https://trello.com/b/{s.archive.short_link}"
+    nightly = ("--board", s.team.id, "--board", url, "--since", "last-run", "--only-recorded")
+    first = invoke(*nightly, "--yes")
+    assert first.exit_code == ExitCode.OK, first.output
+    lost = team_lost | archive_lost
+    assert _on_card(s, lost) == lost
+    recorded = json.loads(state.read_text())["last_run"]
+    # After that run, both boards lose the members again, and the token's member the archive.
+    with s.world.lock:
+        for card_id, member_id in sorted(lost):
+            s.world.remove_member_from_card(card_id, member_id, s.mover.id, datetime.now(UTC))
+    give_back = _not_a_member(s, s.archive.id, s.mover.id)
+    # The next night: the board reads the HTTP cache kept (``BOARD_LIST_MAX_AGE``) are stale.
+    for cached in (tmp_path / "home").rglob("http-*.sqlite*"):
+        cached.unlink()
+
+    r = invoke(*nightly, "--yes")
+    assert r.exit_code == ExitCode.AUTH, r.output
+    _left_out(s, url, _warnings(r))
+    _ending(s, url, _error(r))
+    assert _on_card(s, team_lost) == team_lost
+    assert _on_card(s, archive_lost) == set()
+    assert json.loads(state.read_text())["last_run"] == recorded
+
+    give_back()
+    night = invoke(*nightly, "--yes")
+    assert night.exit_code == ExitCode.OK, night.output
+    assert _on_card(s, lost) == lost
+    assert json.loads(state.read_text())["last_run"] > recorded

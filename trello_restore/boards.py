@@ -38,6 +38,7 @@ __all__ = [
     "read_with_state",
     "resolve_boards",
     "resolve_workspace",
+    "short_link_of",
 ]
 
 #: Board names and ids change rarely.
@@ -83,6 +84,15 @@ class Api(Protocol):
         max_age: float | None = None,
         keep: bool = True,
     ) -> Any: ...
+
+
+def short_link_of(text: str) -> str | None:
+    """The shortLink a ``--board`` value (or a board's ``url``) names: a board URL's, or the
+    value itself when it looks like one; None for an id or a name."""
+    url = _BOARD_URL.match(text.strip())
+    if url:
+        return url.group(1)
+    return text.strip() if _SHORT_LINK.match(text.strip()) else None
 
 
 def resolve_boards(

@@ -11,7 +11,9 @@ incident; before it has one, it continues from a run that covers all it does. A 
 run keeps the name it always had. The file holds when the last successful run started, on
 Trello's clock where this machine's runs ahead of it (``run_start``: Trello dates the actions the
 next window reads); a run with ``--since last-run`` starts ``OVERLAP`` earlier, for what is left
-(re-reading a few minutes twice is harmless: members already back are skipped).
+(re-reading a few minutes twice is harmless: members already back are skipped). It also keeps
+the named boards' shortLinks with their ids (``board_links``), for a later run given a board by
+URL whose read Trello refuses (``recorded_board_id``).
 
 The command line writes it only after a successful apply (exit code 0), never after a dry run,
 a declined confirmation, a partial failure or an error, so a failing run is retried from the
@@ -70,6 +72,9 @@ class Scope:
     board_names: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     #: What the run covers less than all the members (``covers``): none for a plain run.
     covers: tuple[tuple[str, str], ...] = ()
+    #: The named boards' shortLinks, as (shortLink, id): recorded, so that a later run given a
+    #: board by URL or shortLink whose read Trello refuses knows its id (``recorded_board_id``).
+    board_links: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -299,6 +304,8 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
         "covers": scope.options_text,
         "all_boards": sorted(set(scope.board_ids)),
     }
+    if scope.board_links:
+        doc["board_links"] = dict(sorted(scope.board_links))
     try:
         private_dirs(path.parent)
         write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-", sweep=True)
@@ -319,6 +326,33 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
             f"({problem}); {fix}: until then {_next_run(state_dir, scope)}"
         ) from None
     return path
+
+
+def recorded_board_id(
+    state_dir: Path, api_url: str, account_id: str, short_link: str
+) -> str | None:
+    """The id of the board with ``short_link`` as a successful run of this API URL and account
+    recorded it (``Scope.board_links``), or None: nothing recorded it, or no state file can be
+    read. What a run given a board by URL or shortLink needs for its last run's key when Trello
+    refuses that board's read (shortLinks name one board for good)."""
+    try:
+        paths = sorted((state_dir / "last-run").glob("*.json"))
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            doc = load_json(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            continue
+        if doc.get("api_url") != api_url.rstrip("/") or doc.get("account_id") != account_id:
+            continue
+        links = doc.get("board_links")
+        found = links.get(short_link) if isinstance(links, dict) else None
+        if isinstance(found, str) and found:
+            return found
+    return None
 
 
 def _next_run(state_dir: Path, scope: Scope) -> str:

@@ -21,14 +21,21 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from trello_restore import __version__
-from trello_restore.boards import OBJECT_ID, resolve_boards, resolve_workspace
+from trello_restore.boards import OBJECT_ID, resolve_boards, resolve_workspace, short_link_of
 from trello_restore.errors import PermissionDenied
 from trello_restore.fetched import Fetched
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
-from trello_restore.lastrun import OVERLAP, Scope, clock_ahead, covers, read_last_run
+from trello_restore.lastrun import (
+    OVERLAP,
+    Scope,
+    clock_ahead,
+    covers,
+    read_last_run,
+    recorded_board_id,
+)
 from trello_restore.models import MemberRef, Membership, Plan, PlanOptions
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.plan_request import PlanRequest
@@ -138,6 +145,17 @@ def make_plan(
     return replace(result, seconds=time.monotonic() - started)
 
 
+def _refused_id(req: PlanRequest, account_id: str, given: str) -> str | None:
+    """The id of a named board whose read Trello refused: given as its id, or with
+    ``--since last-run``, given by URL or shortLink, as a successful run recorded it."""
+    if OBJECT_ID.match(given):
+        return given.lower()
+    link = short_link_of(given)
+    if not req.since_last_run or req.state_dir is None or link is None:
+        return None
+    return recorded_board_id(req.state_dir, req.api_url, account_id, link)
+
+
 def _make_plan(
     req: PlanRequest,
     *,
@@ -202,10 +220,15 @@ def _make_plan(
             me = asked.result()
             account = MemberRef(me["id"], me.get("username", ""), me.get("fullName", ""))
             boards = list({b.id: b for b in (*named, *in_workspace)}.values())
-            by_id = {given.lower() for given, _ in refused if OBJECT_ID.match(given)}
-            if refused and (not boards or (req.since_last_run and len(by_id) < len(refused))):
-                # Nothing else to plan; or a last run's key, which names the boards by id.
+            # The refused boards' ids: given so, or (for the last run's key, which names the
+            # boards by id) as a successful run given the same shortLink recorded it.
+            known = {given: _refused_id(req, account.id, given) for given, _ in refused}
+            by_id = {i for i in known.values() if i is not None}
+            if refused and (not boards or (req.since_last_run and None in known.values())):
+                # Nothing else to plan; or a last run's key it cannot make.
                 raise unread_named_error(account, *refused[0])
+            links = {(link, b.id) for b in named if (link := short_link_of(b.url))}
+            links |= {(short_link_of(g) or "", i) for g, i in known.items() if i is not None}
             scope = Scope(
                 api_url=req.api_url,
                 account_id=account.id,
@@ -214,6 +237,7 @@ def _make_plan(
                 board_ids=tuple(sorted(b.id for b in boards)),
                 board_names=tuple((b.id, b.name) for b in boards),
                 covers=covers(options),
+                board_links=tuple(sorted((k, v) for k, v in links if k)),
             )
             if on_scope is not None:
                 on_scope(scope)
