@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from queue import SimpleQueue
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from trello_restore.errors import (
     AmbiguousBoard,
@@ -32,9 +32,11 @@ __all__ = [
     "STATE_QUERY",
     "Api",
     "Follower",
+    "RefusedBoard",
     "bad_answer",
     "expect_objects",
     "followed_boards",
+    "read_board_now",
     "read_with_state",
     "resolve_boards",
     "resolve_workspace",
@@ -95,18 +97,34 @@ def short_link_of(text: str) -> str | None:
     return text.strip() if _SHORT_LINK.match(text.strip()) else None
 
 
+class RefusedBoard(NamedTuple):
+    """A ``--board`` value whose read Trello refused the token's member: as given, Trello's
+    error, and the board when it is known all the same (found by name in a listing)."""
+
+    given: str
+    error: PermissionDenied
+    board: BoardInfo | None = None
+
+
 def resolve_boards(
     api: Api,
     refs: Sequence[str],
     *,
     origin: str = "",
-    refused: list[tuple[str, PermissionDenied]] | None = None,
+    refused: list[RefusedBoard] | None = None,
+    known: Callable[[str], tuple[str, str] | None] | None = None,
 ) -> list[BoardInfo]:
     """Resolve ``--board`` values (id, shortLink, board URL or name: ``_by_name``),
     de-duplicated. A name no board has is said with where it came from (``origin``:
     ``restore.boards in FILE``) when that is known. A board given by id, shortLink or URL
-    whose read Trello refuses the token's member goes to ``refused`` (the value as given, and
-    the error) when a list is given; else that error is raised."""
+    whose read Trello refuses the token's member goes to ``refused`` when a list is given; else
+    that error is raised.
+
+    A name no board visible to the account has (the member's boards list only those they are
+    on) is looked up in ``known`` (the id and name a recorded run knew it by), if given: that
+    board is read by its id, fresh: refused, it goes to ``refused`` like the others (the member
+    was taken off it); readable under that name, it is the board; under another, the error says
+    it was renamed."""
     out: dict[str, BoardInfo] = {}
     mine: list[Mapping[str, Any]] | None = None
     for ref in refs:
@@ -120,8 +138,28 @@ def resolve_boards(
                 _BOARD_URL.match(text) or OBJECT_ID.match(text) or _SHORT_LINK.match(text)
             ):
                 raise
-            refused.append((text, exc))
+            refused.append(RefusedBoard(text, exc))
             continue
+        except BoardNotFound as exc:
+            found = known(text) if known is not None and refused is not None else None
+            if found is None or _BOARD_URL.match(text) or _ANY_URL.match(text):
+                raise
+            try:
+                raw = _read_board(api, found[0], text, _BOARD_QUERY)
+            except PermissionDenied as denied:
+                assert refused is not None  # ``found`` is None without it
+                refused.append(RefusedBoard(text, denied, BoardInfo(found[0], found[1])))
+                continue
+            if raw is None:
+                raise exc from None  # deleted since
+            board = _board_info(raw)
+            if normal_name(board.name).casefold() != normal_name(text).casefold():
+                raise BoardNotFound(
+                    f"no board named {quote_name(text)}{f' ({origin})' if origin else ''} is "
+                    f"visible to this account: the board a recorded run knew by that name "
+                    f"({board.id}) is named {quote_name(board.name)} now: name it so, or give "
+                    "its id, shortLink or URL"
+                ) from None
         out.setdefault(board.id, board)
     return list(out.values())
 
@@ -185,6 +223,14 @@ def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
     None when there is no such board."""
     raw = _read_board(api, ref, shown, _BOARD_QUERY, max_age=BOARD_LIST_MAX_AGE)
     return _board_info(raw) if raw is not None else None
+
+
+def read_board_now(api: Api, board_id: str) -> Mapping[str, Any] | None:
+    """A board's name, address, whether it is closed and its workspace, read fresh (not from
+    the cache): None when there is no such board; ``PermissionDenied`` when Trello refuses the
+    token's member its read."""
+    query = {**_BOARD_QUERY, "fields": f"{_BOARD_FIELDS},idOrganization"}
+    return _read_board(api, board_id, board_id, query)
 
 
 def read_with_state(api: Api, ref: str, shown: str) -> tuple[BoardInfo, Mapping[str, Any]] | None:
@@ -264,7 +310,8 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]], origin: str = "") -
         said = f" ({origin})" if origin else ""
         raise BoardNotFound(
             f"no board named {quote_name(name)}{said} is visible to this account: {hint}check "
-            "the name, or give the board's id, shortLink or URL"
+            "the name (a board the token's member is not on is not visible to it), or give the "
+            "board's id, shortLink or URL"
         )
     listing = "; ".join(
         f"{quote_name(str(b.get('name', '')))} {b.get('url') or b['id']}"

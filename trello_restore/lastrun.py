@@ -13,7 +13,7 @@ Trello's clock where this machine's runs ahead of it (``run_start``: Trello date
 next window reads); a run with ``--since last-run`` starts ``OVERLAP`` earlier, for what is left
 (re-reading a few minutes twice is harmless: members already back are skipped). It also keeps
 the named boards' shortLinks with their ids (``board_links``), for a later run given a board by
-URL whose read Trello refuses (``recorded_board_id``).
+URL whose read Trello refuses (``recorded_board``), and every board's name.
 
 The command line writes it only after a successful apply (exit code 0), never after a dry run,
 a declined confirmation, a partial failure or an error, so a failing run is retried from the
@@ -73,7 +73,7 @@ class Scope:
     #: What the run covers less than all the members (``covers``): none for a plain run.
     covers: tuple[tuple[str, str], ...] = ()
     #: The named boards' shortLinks, as (shortLink, id): recorded, so that a later run given a
-    #: board by URL or shortLink whose read Trello refuses knows its id (``recorded_board_id``).
+    #: board by URL or shortLink whose read Trello refuses knows its id (``recorded_board``).
     board_links: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
@@ -306,6 +306,8 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
     }
     if scope.board_links:
         doc["board_links"] = dict(sorted(scope.board_links))
+    if names := {k: v for k, v in scope.board_names if v}:
+        doc["board_names"] = dict(sorted(names.items()))
     try:
         private_dirs(path.parent)
         write_atomic(path, json.dumps(doc, indent=2) + "\n", prefix=".last-run-", sweep=True)
@@ -328,31 +330,80 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
     return path
 
 
-def recorded_board_id(
-    state_dir: Path, api_url: str, account_id: str, short_link: str
-) -> str | None:
-    """The id of the board with ``short_link`` as a successful run of this API URL and account
-    recorded it (``Scope.board_links``), or None: nothing recorded it, or no state file can be
-    read. What a run given a board by URL or shortLink needs for its last run's key when Trello
-    refuses that board's read (shortLinks name one board for good)."""
+def recorded_board(
+    state_dir: Path,
+    api_url: str,
+    account_id: str,
+    *,
+    board_id: str | None = None,
+    short_link: str | None = None,
+    name: str | None = None,
+) -> tuple[str, str] | None:
+    """The id and name of the board a successful run of this API URL and account recorded
+    with ``board_id``, or with ``short_link`` (``Scope.board_links``), or else named ``name``
+    (``board_names``: in any case; one board only), or None: nothing recorded it, or no state
+    file can be read. What a run given a board by id, URL, shortLink or name needs when Trello
+    refuses its read (the last run's key names boards by id; its messages, its name), or no
+    longer lists it by that name."""
     try:
         paths = sorted((state_dir / "last-run").glob("*.json"))
     except OSError:
         return None
+    wanted = normal_name(name).casefold() if name else None
+    by_name: dict[str, str] = {}
     for path in paths:
-        try:
-            doc = load_json(path.read_bytes().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+        doc = _state_doc(path)
+        if doc is None or doc.get("api_url") != api_url.rstrip("/"):
             continue
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        if doc.get("account_id") != account_id:
             continue
-        if doc.get("api_url") != api_url.rstrip("/") or doc.get("account_id") != account_id:
-            continue
-        links = doc.get("board_links")
-        found = links.get(short_link) if isinstance(links, dict) else None
-        if isinstance(found, str) and found:
-            return found
-    return None
+        names = _str_map(doc.get("board_names"))
+        links = _str_map(doc.get("board_links"))
+        if board_id is not None and (board_id in names or board_id in links.values()):
+            return board_id, names.get(board_id, "")
+        found = links.get(short_link or "")
+        if found:
+            return found, names.get(found, "")
+        if wanted is not None:
+            by_name.update(
+                (bid, n) for bid, n in names.items() if normal_name(n).casefold() == wanted
+            )
+    return next(iter(by_name.items())) if len(by_name) == 1 else None
+
+
+def recorded_boards(state_dir: Path, scope: Scope) -> dict[str, str]:
+    """Every board the last run of ``scope`` covered (or of the run its ``--since last-run``
+    continues from, ``read_last_run``'s), id to name ("" where none was recorded): {} when none
+    is recorded or it cannot be read. A board among them that the scope no longer lists (a
+    workspace lists only the boards the token's member is on) may be one the member was taken
+    off, whose losses the next window would miss."""
+    path = state_file(state_dir, scope)
+    doc = _state_doc(path)
+    if doc is None and (found := _broader_run(state_dir, scope)) is not None:
+        doc = _state_doc(state_file(state_dir, found))
+    if doc is None:
+        return {}
+    names = _str_map(doc.get("board_names"))
+    boards = doc.get("all_boards")
+    if not isinstance(boards, list):
+        return {}
+    return {b: names.get(b, "") for b in boards if isinstance(b, str) and b}
+
+
+def _state_doc(path: Path) -> dict[str, Any] | None:
+    """A last-run state file's document, or None (missing, unreadable, damaged, another's)."""
+    try:
+        doc = load_json(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == FORMAT else None
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    """A JSON object of strings as a dict (anything else left out)."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _next_run(state_dir: Path, scope: Scope) -> str:

@@ -421,12 +421,13 @@ def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[
     """The boards that refused the token's member a write in a run that went on past them
     (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
     (what Trello answered) and ``not_written`` (its changes failed or not attempted); then the
-    named boards it could not read, left out of the plan (``PlanResult.unread_named``: ``id``
-    as the user gave it, no name, nothing planned there)."""
+    boards it could not read, left out of the plan (``PlanResult.unread_named``: ``id`` as
+    known, else as the user gave it; ``name`` as a recorded run knew it, else ""; nothing
+    planned there)."""
     names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
     unread = [
-        {"id": given, "name": "", "error": f"not read: {said}", "not_written": 0}
-        for given, said in result.unread_named
+        {"id": u.id or u.given, "name": u.name, "error": f"not read: {u.said}", "not_written": 0}
+        for u in result.unread_named
     ]
     return refused_list(report, names, [c.board_id for c in result.plan.changes]) + unread
 
@@ -437,7 +438,8 @@ def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
     me = result.meta.account
     if not result.unread_named or me is None:
         return False
-    logger.error("%s", refusals.unread_named_line(me, result.unread_named, dry_run=dry_run))
+    unread = [(u.given, u.said) for u in result.unread_named]
+    logger.error("%s", refusals.unread_named_line(me, unread, dry_run=dry_run))
     return True
 
 

@@ -14,7 +14,7 @@ not sent. ``answered`` words what Trello answered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -429,13 +429,20 @@ def _who(me: MemberRef) -> tuple[str, str]:
     return user, f"{user} ({shown_name(me.full_name)})" if me.full_name else user
 
 
-def unread_named_error(me: MemberRef, given: str, err: ApiError) -> PermissionDenied:
-    """The error for the one board a run names (``given``: as the user gave it) whose read
-    Trello refused the token's member ``me``: nothing else to do, the run stops."""
+def unread_named_error(me: MemberRef, unread: Sequence[tuple[str, ApiError]]) -> PermissionDenied:
+    """The error for the boards a run names (each as the user gave it, with Trello's answer)
+    whose read Trello refused the token's member ``me``, when there is nothing else to do: the
+    run stops, naming every one of them (the first alone would be fixed, and the next run stop
+    at the second)."""
     user, who = _who(me)
+    given = [g for g, _ in unread]
+    one = len(given) == 1
+    what = f"board {given[0]}" if one else f"{len(given)} boards, {', '.join(given)}"
+    err = unread[0][1]
     return PermissionDenied(
-        f"the token's member {who} cannot read board {given}: "
-        f"{admin_fix(user, None, why=False)}, or use a token of a board member",
+        f"the token's member {who} cannot read {what}: "
+        f"{admin_fix(user, None, why=False, several=not one)}, or use a token of a board "
+        "member",
         err.status,
         err.trello_error,
     )

@@ -14,16 +14,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from trello_restore import __version__
-from trello_restore.boards import OBJECT_ID, resolve_boards, resolve_workspace, short_link_of
+from trello_restore.boards import (
+    OBJECT_ID,
+    Api,
+    RefusedBoard,
+    read_board_now,
+    resolve_boards,
+    resolve_workspace,
+    short_link_of,
+)
 from trello_restore.errors import PermissionDenied
-from trello_restore.fetched import Fetched
+from trello_restore.fetched import BoardInfo, Fetched
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
 from trello_restore.history import credit_apps
@@ -34,9 +42,10 @@ from trello_restore.lastrun import (
     clock_ahead,
     covers,
     read_last_run,
-    recorded_board_id,
+    recorded_board,
+    recorded_boards,
 )
-from trello_restore.models import MemberRef, Membership, Plan, PlanOptions
+from trello_restore.models import MemberRef, Membership, Plan, PlanOptions, normal_name, quote_name
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.plan_request import PlanRequest
 from trello_restore.planfile import PlanMeta
@@ -59,6 +68,7 @@ from trello_restore.run_apply import (
     undoable,
 )
 from trello_restore.timeparse import check_window
+from trello_restore.words import board_ref
 
 #: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
 #: through this module.
@@ -111,9 +121,10 @@ class PlanResult:
     #: The token's member's membership of each board the plan read (None: not a member), by
     #: board id: what a refusal of its writes asks for (``refusals.refused_boards_line``).
     account_memberships: Mapping[str, Membership | None] = field(default_factory=dict)
-    #: The boards of several named (as given) that Trello refused the token's member a read
-    #: of, each with what it answered: left out of the plan (``refusals.unread_named``).
-    unread_named: tuple[tuple[str, str], ...] = ()
+    #: The boards of several named (or, with ``--workspace``, covered by the last run) that
+    #: Trello refused the token's member a read of: left out of the plan
+    #: (``refusals.unread_named``).
+    unread_named: tuple[UnreadBoard, ...] = ()
 
 
 def make_plan(
@@ -145,15 +156,106 @@ def make_plan(
     return replace(result, seconds=time.monotonic() - started)
 
 
-def _refused_id(req: PlanRequest, account_id: str, given: str) -> str | None:
-    """The id of a named board whose read Trello refused: given as its id, or with
-    ``--since last-run``, given by URL or shortLink, as a successful run recorded it."""
-    if OBJECT_ID.match(given):
-        return given.lower()
+class UnreadBoard(NamedTuple):
+    """A board the run covers whose read Trello refused the token's member (taken off it),
+    left out of the plan (``refusals.unread_named``)."""
+
+    #: As the user gave it (a name quoted), or as a recorded run knew it (a workspace's board).
+    given: str
+    #: What Trello answered (``refusals.answered``).
+    said: str
+    #: Its id ("" when not known: given by shortLink, URL or name, and no recorded run knew it)
+    #: and name ("" when not known).
+    id: str
+    name: str
+
+
+def _recorded(req: PlanRequest, account_id: str, given: str) -> tuple[str, str] | None:
+    """The id and name of a board given so (id, shortLink, URL or name) as a successful run
+    recorded them (``lastrun.recorded_board``); a board given by its id has that id, whatever
+    was recorded."""
+    by_id = given.lower() if OBJECT_ID.match(given) else None
     link = short_link_of(given)
-    if not req.since_last_run or req.state_dir is None or link is None:
-        return None
-    return recorded_board_id(req.state_dir, req.api_url, account_id, link)
+    found = (
+        recorded_board(
+            req.state_dir,
+            req.api_url,
+            account_id,
+            board_id=by_id,
+            short_link=link,
+            name=given if by_id is None and link is None else None,
+        )
+        if req.state_dir is not None
+        else None
+    )
+    return found or ((by_id, "") if by_id is not None else None)
+
+
+def _unread(
+    req: PlanRequest, account_id: str, refused: Sequence[RefusedBoard], readable: Collection[str]
+) -> list[tuple[UnreadBoard, PermissionDenied]]:
+    """The named boards Trello refused the token's member a read of, each once (a board given
+    twice, by id and by URL, is one), with its id and name where known (found by name in the
+    member's boards, or ``_recorded``)."""
+    out: dict[str, tuple[UnreadBoard, PermissionDenied]] = {}
+    for given, err, board in refused:
+        found = (board.id, board.name) if board is not None else _recorded(req, account_id, given)
+        board_id, name = found or ("", "")
+        key = board_id or short_link_of(given) or normal_name(given).casefold()
+        if key in out or board_id in readable:
+            continue
+        plain = OBJECT_ID.match(given) or short_link_of(given)
+        shown = given if plain or given.lower().startswith(("http", "trello.com")) else None
+        out[key] = (
+            UnreadBoard(shown or quote_name(given), answered(err), board_id, name),
+            err,
+        )
+    return list(out.values())
+
+
+def _refused_now(
+    api: Api, boards: Sequence[BoardInfo]
+) -> list[tuple[UnreadBoard, PermissionDenied]]:
+    """Of ``boards``, those whose read Trello refuses the token's member now (read by id,
+    fresh): after a fetch was refused, which a board read from the cache did not foretell."""
+    out: list[tuple[UnreadBoard, PermissionDenied]] = []
+    for board in boards:
+        try:
+            read_board_now(api, board.id)
+        except PermissionDenied as err:
+            shown = board_ref(board.id, board.name)
+            out.append((UnreadBoard(shown, answered(err), board.id, board.name), err))
+    return out
+
+
+def _gone_boards(
+    api: Api, recorded: Mapping[str, str], boards: Collection[str], workspace_id: str
+) -> list[tuple[UnreadBoard, PermissionDenied]]:
+    """The boards the last run covered (``recorded``: id to name) that this one does not list
+    (``boards``), read by id, fresh: those whose read Trello refuses the token's member (taken
+    off them: a workspace lists only the boards its member is on) are left out of the plan like
+    a refused named board, so the run is not recorded and the next one covers their window; a
+    board deleted, closed or moved to another workspace is gone for a reason, said at -v."""
+    out: list[tuple[UnreadBoard, PermissionDenied]] = []
+    for board_id, name in sorted(recorded.items()):
+        if board_id in boards:
+            continue
+        shown = board_ref(board_id, name)
+        try:
+            raw = read_board_now(api, board_id)
+        except PermissionDenied as err:
+            out.append((UnreadBoard(shown, answered(err), board_id, name), err))
+            continue
+        if raw is None:
+            why = "deleted"
+        elif raw.get("closed"):
+            why = "closed"
+        elif str(raw.get("idOrganization") or "") != workspace_id:
+            why = "moved to another workspace"
+        else:
+            why = "not listed by the workspace"
+        logger.info("board %s, which the last run covered, is left out: %s", shown, why)
+    return out
 
 
 def _make_plan(
@@ -170,7 +272,8 @@ def _make_plan(
     trello_started: datetime | None = None
     blind: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
-    refused: list[tuple[str, PermissionDenied]] = []
+    refused: list[RefusedBoard] = []
+    unread: list[tuple[UnreadBoard, PermissionDenied]] = []
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -208,7 +311,14 @@ def _make_plan(
             asked = one.submit(api.me)
             try:
                 origin = req.origins or Origins()
-                named = resolve_boards(api, req.boards, origin=origin.boards, refused=refused)
+                named = resolve_boards(
+                    api,
+                    req.boards,
+                    origin=origin.boards,
+                    refused=refused,
+                    # A name the member's boards no longer show: as a recorded run knew it.
+                    known=lambda given: _recorded(req, str(asked.result()["id"]), given),
+                )
                 workspace_id, in_workspace = (
                     resolve_workspace(api, req.workspace, origin=origin.workspace)
                     if req.workspace is not None
@@ -220,15 +330,15 @@ def _make_plan(
             me = asked.result()
             account = MemberRef(me["id"], me.get("username", ""), me.get("fullName", ""))
             boards = list({b.id: b for b in (*named, *in_workspace)}.values())
-            # The refused boards' ids: given so, or (for the last run's key, which names the
-            # boards by id) as a successful run given the same shortLink recorded it.
-            known = {given: _refused_id(req, account.id, given) for given, _ in refused}
-            by_id = {i for i in known.values() if i is not None}
-            if refused and (not boards or (req.since_last_run and None in known.values())):
+            # The refused boards with their ids: given so, or (for the last run's key, which
+            # names the boards by id) as a successful run given the same recorded them.
+            unread = _unread(req, account.id, refused, {b.id for b in boards})
+            by_id = {u.id for u, _ in unread if u.id}
+            if unread and (not boards or (req.since_last_run and len(by_id) < len(unread))):
                 # Nothing else to plan; or a last run's key it cannot make.
-                raise unread_named_error(account, *refused[0])
+                raise unread_named_error(account, [(u.given, err) for u, err in unread])
             links = {(link, b.id) for b in named if (link := short_link_of(b.url))}
-            links |= {(short_link_of(g) or "", i) for g, i in known.items() if i is not None}
+            links |= {(short_link_of(g) or "", i) for g, i in ((u.given, u.id) for u, _ in unread)}
             scope = Scope(
                 api_url=req.api_url,
                 account_id=account.id,
@@ -249,6 +359,10 @@ def _make_plan(
                 since = read_last_run(req.state_dir, scope, now=created_at, label=last)
                 check_window(since, options.until, last, labels.get("until", "--until"))
                 options = replace(options, since=since)
+                if workspace_id is not None:  # a board the workspace no longer lists
+                    covered = {*scope.board_ids, *by_id}
+                    recorded = recorded_boards(req.state_dir, scope)
+                    unread += _gone_boards(api, recorded, covered, workspace_id)
             store = (
                 HistoryStore(req.history_dir, refresh=req.refresh_history)
                 if req.history_dir is not None
@@ -274,7 +388,18 @@ def _make_plan(
                         why,
                     )
                 store = None
-            fetched = fetch(api, boards, kinds=options.restore, store=store)
+            try:
+                fetched = fetch(api, boards, kinds=options.restore, store=store)
+            except PermissionDenied:
+                # A board read as kept (``BOARD_LIST_MAX_AGE``) that refuses the member now:
+                # left out like one refused when resolved, the others fetched again.
+                now_refused = _refused_now(api, boards) if len(boards) > 1 else []
+                if not now_refused or len(now_refused) == len(boards):
+                    raise
+                unread += now_refused
+                left_out = {u.id for u, _ in now_refused}
+                boards = [b for b in boards if b.id not in left_out]
+                fetched = fetch(api, boards, kinds=options.restore, store=store)
             if fetched.kept is not None:
                 after.callback(fetched.kept.settle)  # the stores' writes, done before return
             # The plan of this very input, when a run made it before (``plan_memo``); on a
@@ -299,7 +424,7 @@ def _make_plan(
             )
         source = "api"
     warnings = (
-        [unread_named(account, g, e, dry_run=not req.apply) for g, e in refused]
+        [unread_named(account, u.given, e, dry_run=not req.apply) for u, e in unread]
         if account is not None
         else []
     )
@@ -361,7 +486,7 @@ def _make_plan(
         unreadable_in_window=blind,
         unreadable_unchecked=unchecked,
         account_memberships=mine,
-        unread_named=tuple((given, answered(err)) for given, err in refused),
+        unread_named=tuple(u for u, _ in unread),
     )
 
 
