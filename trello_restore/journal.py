@@ -44,6 +44,7 @@ from trello_restore.journal_file import (
     check_creatable,
     create,
     drop_torn_tail,
+    keep_at_path,
     make_private,
     write_all,
 )
@@ -379,8 +380,40 @@ class Journal:
             except OSError as exc:
                 raise self._fail(exc) from None
             finally:
+                self._keep_at_path(fd)
                 with contextlib.suppress(OSError):  # every line was fsynced (or failed) already
                     os.close(fd)
+
+    def _keep_at_path(self, fd: int) -> None:
+        """The journal written again from the open file when its path was deleted or replaced
+        while this run wrote it (``journal_file.keep_at_path``), said in one warning: else the
+        run's records would be lost, and its undo could not reach its writes."""
+        try:
+            kept = keep_at_path(fd, self.path)
+        except OSError as exc:
+            logger.error(
+                "the journal %s was deleted or replaced while this run wrote it, and could not "
+                "be written again (%s): this run's writes are not journaled; check the "
+                "journal directory, and take them back by hand if you must",
+                self.path,
+                exc.strerror or exc,
+            )
+            return
+        if kept == self.path:
+            logger.warning(
+                "the journal %s was deleted while this run wrote it (with its directory?): it "
+                "was written again there, with every record of this run",
+                self.path,
+            )
+        elif kept is not None:
+            logger.warning(
+                "the journal %s was replaced by another file while this run wrote it: this "
+                "run's records were written to %s instead; undo this run with "
+                "'trello-restore undo %s'",
+                self.path,
+                kept,
+                kept,
+            )
 
     def __enter__(self) -> Self:
         return self

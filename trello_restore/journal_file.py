@@ -3,8 +3,9 @@ with its header line in one step, so no reader ever sees an empty journal (``cre
 ``check_creatable`` said before anything is sent that it can be); the empty file ``mktemp``
 makes for ``--journal`` filled instead; made private (0600); all of a line written
 (``write_all``); and a torn last line, left by a run killed or a disk full mid-append, cut off
-before the next run's first append (``drop_torn_tail``, which says why that is safe). Knows
-bytes and lines, not what a record holds.
+before the next run's first append (``drop_torn_tail``, which says why that is safe); and
+written again from the open file when it was deleted or replaced while a run wrote it
+(``keep_at_path``). Knows bytes and lines, not what a record holds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from trello_restore.errors import InputFileError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.journal_errors import cannot_create
 
-__all__ = ["check_creatable", "create", "drop_torn_tail", "make_private", "write_all"]
+__all__ = [
+    "check_creatable",
+    "create",
+    "drop_torn_tail",
+    "keep_at_path",
+    "make_private",
+    "write_all",
+]
 
 #: The journal's logger: what this module says is said of the journal.
 logger = logging.getLogger("trello_restore.journal")
@@ -123,3 +131,28 @@ def drop_torn_tail(fd: int, path: Path) -> None:
             return
         pos = start
     # No complete line at all: not a journal ``Journal.read`` accepts; leave it as it is.
+
+
+def keep_at_path(fd: int, path: Path) -> Path | None:
+    """Before the journal open as ``fd`` is closed: if ``path`` no longer names that file (it,
+    or its directory, was deleted or replaced while the run wrote it, and every record since
+    went to a file no one can open), write its whole content again, atomically and private:
+    at ``path`` when nothing is there, else beside it (``<name>.recovered-<pid>.jsonl``:
+    what is at ``path`` now is someone else's). The path written, or None when ``path`` is
+    still the file. ``OSError`` when it cannot be written."""
+    mine = os.fstat(fd)
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        now = None
+    if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+        return None
+    chunks: list[bytes] = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    target = path if now is None else path.with_name(f"{path.stem}.recovered-{os.getpid()}.jsonl")
+    private_dirs(target.parent)
+    write_atomic(target, b"".join(chunks), prefix=".journal-")
+    return target

@@ -1,0 +1,101 @@
+"""The journal deleted or replaced while a run writes it (review R25b's first finding).
+
+The run kept writing through its open file to a file no one could open any more: the apply
+said ``Summary: … applied``, exit 0, and printed the journal's path, where there was nothing;
+its undo said "no such journal", and a second apply found everything "already satisfied" in a
+journal of its own, whose undo then took nothing back. Now, before the journal is closed, a
+path that no longer names the open file gets its whole content again (at the path, or beside
+it when another file is there now), with one warning.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.journal import Journal, JournalHeader, JournalRecord
+
+from .conftest import SandboxFactory
+from .conftest import sandbox_cli as cli_for
+from .test_apply_values import damaged_world, make_plan_file
+
+HEADER = JournalHeader("d" * 64, "http://x/1", "m" * 24, "2026-01-01T00:00:00Z")
+
+
+def _record(n: int) -> JournalRecord:
+    return JournalRecord(f"c-{n}", "apply", "add_member_to_card", "applied", "b", "m")
+
+
+def test_a_journal_whose_directory_is_deleted_mid_run_is_written_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "journals" / "j.jsonl"
+    with Journal.open(path, HEADER) as journal:
+        journal.append(_record(1))
+        shutil.rmtree(path.parent)
+        journal.append(_record(2))
+    assert [r.change_id for r in Journal.read(path).records] == ["c-1", "c-2"]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    (said,) = [r.getMessage() for r in caplog.records if "was deleted" in r.getMessage()]
+    assert f"the journal {path} was deleted while this run wrote it" in said
+
+
+def test_a_journal_replaced_mid_run_is_written_beside_the_new_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, HEADER) as journal:
+        journal.append(_record(1))
+        path.unlink()
+        path.write_text("someone else's\n")
+        journal.append(_record(2))
+    assert path.read_text() == "someone else's\n"
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    assert [r.change_id for r in Journal.read(kept).records] == ["c-1", "c-2"]
+    (said,) = [r.getMessage() for r in caplog.records if "was replaced" in r.getMessage()]
+    assert f"undo this run with 'trello-restore undo {kept}'" in said
+
+
+def test_a_journal_left_in_place_is_not_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, HEADER) as journal:
+        journal.append(_record(1))
+        inode = path.stat().st_ino
+    assert path.stat().st_ino == inode
+
+
+def test_apply_whose_journal_directory_is_deleted_mid_run_can_still_be_undone(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP: the journal's directory deleted after the apply's second record; the apply
+    warns, exits 0, and its journal is there with every write, so undo takes them back."""
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan = tmp_path / "plan.json"
+    make_plan_file(sb, plan)
+    journal = tmp_path / "journals" / "j.jsonl"
+    appended = 0
+    append = Journal.append
+
+    def append_then_delete(self: Journal, record: JournalRecord) -> None:
+        nonlocal appended
+        append(self, record)
+        appended += 1
+        if appended == 2:
+            shutil.rmtree(journal.parent)
+
+    monkeypatch.setattr(Journal, "append", append_then_delete)
+    invoke = cli_for(sb, monkeypatch)
+    r = invoke("apply", str(plan), "--yes", "--journal", str(journal))
+    assert r.exit_code == ExitCode.OK, r.output
+    assert appended > 2
+    assert f"the journal {journal} was deleted while this run wrote it" in r.stderr
+    records = Journal.read(journal).records
+    assert [x.status for x in records].count("applied") == 5
+    monkeypatch.setattr(Journal, "append", append)
+    undone = invoke("undo", str(journal), "--yes")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert "5 reverted" in undone.stdout, undone.stdout
