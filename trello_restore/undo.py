@@ -68,7 +68,7 @@ from trello_restore.kinds import (
     kind_of,
 )
 from trello_restore.live import LiveBoard, locate_cards, read_live
-from trello_restore.locks import OtherPlan, apply_lock, lock_names
+from trello_restore.locks import OtherPlan, apply_lock, holders, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Runner
@@ -174,6 +174,25 @@ def _wait_for_in_flight(
         time.sleep(wait)
 
 
+def _running_now(journal: Journal, lock_dir: Path | None) -> bool:
+    """For a dry run, which takes no lock: whether an apply or undo of ``journal``'s plan holds
+    its lock now, said in one warning. Its open records are then that run's writes under way,
+    not a killed run's: nothing to wait for (the dry run shows the journal as it stands)."""
+    if lock_dir is None:
+        return False
+    name = lock_names(journal.header.plan_digest, ())[0]
+    running = [h for h in holders(lock_dir) if name in h.names]
+    if not running:
+        return False
+    pid = running[0].pid
+    logger.warning(
+        "an apply or undo of this journal is running now%s: this dry run shows the journal as "
+        "it stands, that run's writes under way included; run it again once that run ends",
+        f" (pid {pid})" if pid is not None else "",
+    )
+    return True
+
+
 def undo_journal(
     journal: Journal,
     api: TrelloApi,
@@ -215,7 +234,8 @@ def undo_journal(
         locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
         others = Others.of(journal)  # read again under the locks
-        _wait_for_in_flight([(journal.path, open_)], api)
+        if not (options.dry_run and _running_now(journal, lock_dir)):
+            _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
             api,

@@ -1,0 +1,50 @@
+"""``undo JOURNAL --dry-run`` while an apply of that journal runs (review R25b's second
+finding): the dry run, which takes no lock, took the apply's writes under way for a killed
+run's, said "waiting 35 s for writes a killed run may still have in flight" and waited. Now it
+sees the plan's lock held, says an apply or undo of the journal is running now, and does not
+wait; with nothing holding it (a killed run), it waits as before."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from trello_restore.journal import Journal
+from trello_restore.locks import hold, lock_names
+
+from .conftest import SandboxFactory
+from .conftest import sandbox_cli as cli_for
+from .test_undo_values_review import _applied
+
+
+def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb, journal = _applied(sandbox_factory, tmp_path)
+    # A write the apply has just journaled as pending (its record again, sent a moment ago).
+    last = json.loads(journal.read_text().splitlines()[-1])
+    pending = {**last, "status": "pending", "at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00")}
+    with journal.open("a") as f:
+        f.write(json.dumps(pending) + "\n")
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    invoke = cli_for(sb, monkeypatch)
+    plan_lock = lock_names(Journal.read(journal).header.plan_digest, ())[0]
+
+    with hold(home / "state" / "locks", [plan_lock]):
+        started = time.monotonic()
+        r = invoke("undo", str(journal), "--dry-run", TRELLO_RESTORE_REQUEST_TIMEOUT="3")
+        took = time.monotonic() - started
+    assert r.exit_code == 0, r.output
+    assert "an apply or undo of this journal is running now" in r.stderr, r.stderr
+    assert "a killed run may still have in flight" not in r.stderr
+    assert took < 3
+
+    # Nothing holds it: the open record is a killed run's, and the dry run waits for it.
+    r = invoke("undo", str(journal), "--dry-run", TRELLO_RESTORE_REQUEST_TIMEOUT="3")
+    assert r.exit_code == 0, r.output
+    assert "a killed run may still have in flight" in r.stderr, r.stderr
+    assert "is running now" not in r.stderr
