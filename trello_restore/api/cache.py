@@ -21,6 +21,7 @@ holder of the lock, before its first connection.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import math
@@ -209,9 +210,10 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
         private_dirs(directory)
     except OSError as err:
         # Not a cache problem: the configured place cannot hold a directory at all.
+        fix = _read_only(err) or "check TRELLO_RESTORE_HOME and the directory's permissions"
         raise ConfigError(
-            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): "
-            "check TRELLO_RESTORE_HOME and the directory's permissions"
+            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): {fix}, or "
+            "pass --no-cache"
         ) from err
     if not directory.is_dir():
         # Something else is there: no directory can be made at that place either.
@@ -237,12 +239,11 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
         # rollback journal beside the file: every write would fail "readonly database".
         lock.release()
         logger.warning(
-            "the HTTP cache directory %s is not writable (%s): %s; make it yours and "
-            "writable: chmod 700 %s",
+            "the HTTP cache directory %s is not writable (%s): %s; %s",
             directory,
             err.strerror or err,
             without,
-            directory,
+            _read_only(err) or f"make it yours and writable: chmod 700 {directory}",
         )
         return None
     _sweep_probes(directory)  # writable: clear what killed runs' probes left there
@@ -260,14 +261,25 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
             )
             return None
         logger.warning(
-            "cannot open the HTTP cache file %s (%s): %s; make it yours and writable "
-            "(chmod 600), or delete it",
+            "cannot open the HTTP cache file %s (%s): %s; %s",
             path,
             err.strerror or err,
             without,
+            _read_only(err) or "make it yours and writable (chmod 600), or delete it",
         )
         return None
     return HttpCache(path, lock)
+
+
+def _read_only(err: OSError) -> str | None:
+    """What to do when ``err`` says the file system is read-only (chmod cannot help), or
+    None for any other error."""
+    if err.errno != errno.EROFS:
+        return None
+    return (
+        "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] cache_dir) at a "
+        "writable directory, or pass --no-cache"
+    )
 
 
 def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
@@ -277,6 +289,8 @@ def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
     that what is at the lock file's place cannot be told."""
     reason = err.strerror or str(err)
     directory = lock_path.parent
+    if (fix := _read_only(err)) is not None:  # chmod would not help
+        return f"cannot open the HTTP cache's lock file {lock_path} ({reason})", fix
     try:
         is_dir, exists = lock_path.is_dir(), os.path.lexists(lock_path)
     except OSError as stat_err:

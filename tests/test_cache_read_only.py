@@ -1,0 +1,66 @@
+"""The HTTP cache on a read-only file system (review R25b): the errors said "check
+TRELLO_RESTORE_HOME and the directory's permissions" (a dry run then stopped, exit 2) or
+"make it yours and writable (chmod 600 …)", which cannot help there, and neither named
+``--no-cache``, which works. A read-only file system is told apart by its errno (EROFS)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+
+from trello_restore.api import ApiSettings
+from trello_restore.api import cache as cache_module
+from trello_restore.errors import ConfigError
+
+READ_ONLY = "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] cache_dir) at"
+
+
+def _read_only(*_: Any, **__: Any) -> None:
+    raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+
+def _open(tmp_path: Path) -> Any:
+    settings = ApiSettings("k" * 32, "t" * 64, cache_dir=tmp_path / "cache")
+    return cache_module.open_http_cache(settings)
+
+
+def test_a_cache_directory_on_a_read_only_file_system_names_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "private_dirs", _read_only)
+    with pytest.raises(ConfigError, match="read-only") as caught:
+        _open(tmp_path)
+    assert READ_ONLY in str(caught.value)
+    assert str(caught.value).endswith("or pass --no-cache")
+
+
+@pytest.mark.parametrize(
+    "breaks",
+    [
+        lambda m: m.setattr(FileLock, "acquire", _read_only),
+        lambda m: m.setattr(cache_module, "_probe_directory", _read_only),
+        lambda m: m.setattr(cache_module, "_create_file", _read_only),
+    ],
+    ids=["lock file", "directory", "cache file"],
+)
+def test_a_cache_file_on_a_read_only_file_system_says_chmod_will_not_help(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    breaks: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """The cache directory is there (made before the file system went read-only)."""
+    (tmp_path / "cache").mkdir(mode=0o700)
+    breaks(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        assert _open(tmp_path) is None
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert READ_ONLY in said, said
+    assert "chmod" not in said, said
