@@ -454,6 +454,10 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
     elif change == "unblocked without add_to_board":
         doc["changes"] = doc["changes"][3:]
         doc["inputs"]["add_to_board"] = False
+    elif change == "member id under another's username":
+        doc["changes"][5]["member"]["id"] = doc["changes"][0]["member"]["id"]
+    elif change == "username under another id":
+        doc["changes"][5]["member"]["username"] = doc["changes"][0]["member"]["username"]
     elif change == "id with a path":
         doc["changes"][3]["card"]["id"] = "../../boards/x"
 
@@ -503,6 +507,18 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
             "is inconsistent: $.changes[0] adds a member who is not on the board but "
             "add_to_board is false (it should be blocked); it may have been edited by hand, "
             "make it again with --plan-out",
+        ),
+        (
+            "member id under another's username",
+            "is inconsistent: $.changes[5] names member @umar (656c4390cc9d4d848a011cac), "
+            "$.changes[0] the same id otherwise; it may have been edited by hand, make it "
+            "again with --plan-out",
+        ),
+        (
+            "username under another id",
+            "is inconsistent: $.changes[5] names member @briane (656c4390cc9d4d848a011cab), "
+            "$.changes[0] the same username otherwise; it may have been edited by hand, make it "
+            "again with --plan-out",
         ),
         (
             "id with a path",

@@ -548,6 +548,19 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str 
         if c.change_id in seen:
             return f"change_id {c.change_id} appears twice"
         seen.add(c.change_id)
+    # One account, one username, as Trello has them: an id edited under another's name would
+    # be checked (and written) as someone the reviewer did not see.
+    named: dict[str, tuple[str, int]] = {}
+    for i, c in enumerate(plan.changes):
+        if isinstance(c, ValueChange) or not c.member.username:
+            continue
+        for who, value in ((f"id {c.member.id}", c.member.username), (c.member.username, "")):
+            known = named.setdefault(who, (value or c.member.id, i))
+            if known[0] != (value or c.member.id):
+                return (
+                    f"$.changes[{i}] names member @{c.member.username} ({c.member.id}), "
+                    f"$.changes[{known[1]}] the same {'id' if value else 'username'} otherwise"
+                )
     writes: dict[tuple[str, ...], int] = {}
     for i, c in enumerate(plan.changes):
         # What the change writes: two changes writing the same thing (a card's field, a
