@@ -147,3 +147,14 @@ def test_one_step_run_apply_counts_its_own_reads_and_the_plan_its_history(
     assert doc["apply"]["applied"] >= 1
     log = sb.server.request_log[mark:]
     assert doc["plan"]["plan_requests"] + doc["apply"]["requests"] == len(log)
+
+
+def test_one_request_is_said_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """R25b: ``1 requests in 0.0 s``."""
+    from trello_restore.cli_restore import print_report
+    from trello_restore.runner_types import ApplyReport
+
+    for sent, said in ((1, "1 request in 0.2 s."), (2, "2 requests in 0.2 s.")):
+        report = ApplyReport([], {}, None, requests_sent=sent, rate_limited=0, seconds=0.2)
+        print_report(report, {}, quiet=False, every=False, dry_run=False)
+        assert said in capsys.readouterr().err.splitlines()

@@ -21,6 +21,7 @@ import click
 from trello_restore import cli, defaults
 from trello_restore.errors import ExitCode
 from trello_restore.logs import FILE_ONLY
+from trello_restore.words import plural
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
@@ -501,4 +502,5 @@ def print_report(
     click.echo(summary, err=summary_to_stderr)
     if not quiet:
         limited = f", {report.rate_limited} rate-limited" if report.rate_limited else ""
-        click.echo(f"{report.requests_sent} requests in {report.seconds:.1f} s{limited}.", err=True)
+        sent = plural(report.requests_sent, "request")
+        click.echo(f"{sent} in {report.seconds:.1f} s{limited}.", err=True)
