@@ -139,7 +139,7 @@ def test_apply_undo_apply_undo_ends_as_before_with_each_change_counted_once(
     dry = run.apply("--dry-run")
     assert dry.exit_code == ExitCode.OK, dry.output
     (line,) = said_again(dry)
-    assert line.endswith(f"applying it would make {run.n} of its changes again"), line
+    assert line.endswith(f"applying it would make up to {run.n} of its changes again"), line
     assert run.writes(start) == []
 
     again = run.apply()
@@ -149,7 +149,8 @@ def test_apply_undo_apply_undo_ends_as_before_with_each_change_counted_once(
     assert match is not None
     assert match.group(1) == str(run.journal)
     assert line.endswith(
-        f"applying it again ({run.n} of its changes; an undo of the journal reverts them again)"
+        f"applying it again (up to {run.n} of its changes; an undo of the journal reverts them "
+        "again)"
     ), line
     assert last_line(again) == (
         f"Summary: {run.n} applied, 0 already satisfied, 0 drifted, 0 blocked, 0 failed."
@@ -197,7 +198,7 @@ def test_the_second_apply_killed_then_undone_or_resumed_ends_as_before(
         # line counted only the first; its count fell short of the summary's).
         (line,) = said_again(resumed)
         made = {r.change_id for r in records[last_undo + 1 :] if r.status == "applied"}
-        assert f"applying it again ({run.n - len(made)} of its changes; " in line, line
+        assert f"applying it again (up to {run.n - len(made)} of its changes; " in line, line
         assert len(run.writes(start)) == run.n, "one write per change in all"
         assert run.state() == applied
         latest = Journal.read(run.journal).latest()
@@ -272,8 +273,8 @@ def test_the_applied_again_line_counts_one_change_in_plain_words() -> None:
 
     one = [JournalRecord("c-1", "undo", "add_member_to_card", "undone", "b", "m", "c")]
     line = applied_again(one, Path("j.jsonl"), dry_run=False)
-    assert "(1 of its changes; an undo of the journal reverts it again)" in line
-    assert "would make 1 of its changes again" in applied_again(one, Path("j"), dry_run=True)
+    assert "(up to 1 of its changes; an undo of the journal reverts it again)" in line
+    assert "would make up to 1 of its changes again" in applied_again(one, Path("j"), dry_run=True)
 
 
 def test_the_applied_again_line_counts_the_changes_the_undo_reverted(
@@ -300,4 +301,4 @@ def test_the_applied_again_line_counts_the_changes_the_undo_reverted(
 
     dry = run.apply("--dry-run")
     (line,) = said_again(dry)
-    assert line.endswith(f"applying it would make {run.n - 1} of its changes again"), line
+    assert line.endswith(f"applying it would make up to {run.n - 1} of its changes again"), line

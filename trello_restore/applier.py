@@ -373,13 +373,15 @@ def _apply(
 def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool) -> str:
     """The one line said before an apply makes again changes an undo of the same journal
     reverted (``undone``: their latest records, the undo's): when it was undone (the newest),
-    and that the next undo of the journal reaches them again."""
+    how many it may make again (those the live read finds drifted are not), and that the next
+    undo of the journal reaches them again."""
     at = max(r.at for r in undone)
     try:
         day = when(datetime.fromisoformat(at))
     except ValueError:
         day = at
-    n = f"{len(undone)} of its changes"
+    # "Up to": some may be drifted (a colleague's edit since), which the summary counts.
+    n = f"up to {len(undone)} of its changes"
     if dry_run:
         return f"this plan was undone on {day} (journal {path}); applying it would make {n} again"
     undo = "them" if len(undone) != 1 else "it"
