@@ -306,6 +306,8 @@ def test_undo_goes_on_past_a_board_the_token_cannot_even_read(
     review = invoke("undo", str(journal), "--dry-run", "-q")
     assert review.exit_code == ExitCode.OK, review.output
     (warning,) = _warnings(review)
+    # Named as the journal's records keep it, as the run's last line names it (R25a).
+    assert f'board "{s.archive.name}": Trello refused' in warning, warning
     assert "so the undo sends nothing there (" in warning
     assert "not attempted), goes on with the other boards and exits 3" in warning
 

@@ -479,13 +479,16 @@ def _earlier(
 
 
 def _change(r: JournalRecord) -> Change:
-    """The change an ``apply`` record is about, as far as the journal tells (ids, and for a
-    value kind the values seen and written: its kind's ``from_record``)."""
+    """The change an ``apply`` record is about, as far as the journal tells (ids, its board's
+    name where the record keeps it, and for a value kind the values seen and written: its
+    kind's ``from_record``)."""
+    kept = (r.values or {}).get("names")
+    name = kept.get("board") if isinstance(kept, dict) else None
     ids = Change(
         change_id=r.change_id,
         action=r.action,
         board_id=r.board_id,
-        board_name="",
+        board_name=name if isinstance(name, str) else "",  # as the record keeps it
         member=MemberRef(r.member_id),
         card_id=r.card_id,
     )
