@@ -214,3 +214,45 @@ def test_a_board_read_from_the_cache_that_refuses_the_member_now_is_left_out(
     assert _on_card(s, team_lost) == team_lost
     assert _on_card(s, archive_lost) == set()
     assert json.loads(state.read_text())["last_run"] == recorded
+
+
+def test_a_board_the_member_left_for_good_is_given_up_once_with_the_option(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taken off a workspace board on purpose, the member will not be back: without a way out,
+    every nightly run would leave it out, exit 3 and never be recorded. One run with
+    ``--accept-unreadable-boards`` gives it up (a warning), is recorded, exits 0; the next runs
+    no longer look for it (its cards' moves still show it as an unreadable followed board)."""
+    s = scenario
+    invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
+    nightly = ("--workspace", "acme-team", "--only-recorded", "--yes")
+    assert invoke(*nightly, "--since", "4h").exit_code == ExitCode.OK
+    states = list((tmp_path / "home" / "state" / "last-run").glob("*.json"))
+    (state,) = [p for p in states if json.loads(p.read_text()).get("workspace")]
+    recorded = json.loads(state.read_text())["last_run"]
+    _not_a_member(s, s.archive.id, s.mover.id)
+    _stale_cache(tmp_path)
+
+    refused = invoke(*nightly, "--since", "last-run")
+    assert refused.exit_code == ExitCode.AUTH, refused.output
+    assert "or, to give up what it lost, run once with --accept-unreadable-boards" in _error(
+        refused
+    )
+    dry = invoke(*nightly, "--since", "last-run", "--accept-unreadable-boards", "--dry-run")
+    assert dry.exit_code == ExitCode.OK, dry.output
+    assert "a run that applies would be recorded as the last run" in dry.stderr
+    given_up = invoke(
+        *nightly, "--since", "last-run", "--accept-unreadable-boards", "--format", "json"
+    )
+    assert given_up.exit_code == ExitCode.OK, given_up.output
+    summary = json.loads(given_up.stdout)
+    assert summary["last_run"]["recorded"] is True
+    assert s.archive.id in summary["last_run"]["accepted_unreadable_boards"], summary
+    (said,) = [w for w in summary["warnings"] if "given up" in w]
+    assert f'board "{s.archive.name}" ({s.archive.id}): Trello refused' in said
+    assert "later runs will not restore what it lost" in said
+    assert json.loads(state.read_text())["last_run"] > recorded
+
+    later = invoke(*nightly, "--since", "last-run")
+    assert later.exit_code == ExitCode.OK, later.output
+    assert "Trello refused to let the token's member" not in later.stderr, later.stderr

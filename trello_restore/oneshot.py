@@ -132,7 +132,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
             if (note := unreadable_note(req, result)) is not None:
                 logger.warning("%s", note)
             code = dry_run_exit_code(result.plan, req.detailed_exitcode)
-            if _unread_named(result, dry_run=True):
+            if req.accept_unreadable is None and _unread_named(result, dry_run=True):
                 code = ExitCode.AUTH
             return OneShotResult(result, "dry_run", code, since_last_run=req.plan.since_last_run)
         return _apply(req, result, ui)
@@ -225,7 +225,12 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     ui.finished(outcome, report, journal)
     if report is not None and report.refused:
         logger.error("%s", refused_line(result, report))
-    if outcome not in ("declined", "stopped") and _unread_named(result, dry_run=False):
+    given_up = tuple(u.id or u.given for u in result.unread_named)  # with the option
+    if (
+        outcome not in ("declined", "stopped")
+        and req.accept_unreadable is None
+        and _unread_named(result, dry_run=False)
+    ):
         code, outcome = ExitCode.AUTH, "refused"  # not recorded as the last run
     recorded: Path | None = None
     not_recorded: str | None = None
@@ -261,8 +266,9 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             )
             recorded = record_last_run(req.state_dir, result.scope, end)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
+            accepted = given_up
             if blind:
-                accepted = blind
+                accepted = (*blind, *given_up)
                 logger.warning(
                     "this run was recorded as the last run on these boards, as %s asks, "
                     "although cards moved to or from %s this account cannot read (%s) at or "

@@ -65,6 +65,10 @@ class PlanRequest:
     #: The plan is to be applied right away (no ``--dry-run``): the run may be recorded as the
     #: last run (``PlanResult.unreadable_in_window`` is looked for).
     apply: bool = False
+    #: Where ``--accept-unreadable-boards`` was set (its option, variable or config key), or
+    #: None: a board the token's member cannot read is then given up, not a refusal
+    #: (``refusals.unread_named``).
+    accept_unread: str | None = None
     #: Called at a read's 429 before it is retried (``ApiSettings.on_rate_limited``).
     on_rate_limited: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     #: Where the credentials, the API URL and the scope came from, for messages (None: not
@@ -132,6 +136,9 @@ class PlanRequest:
             history_dir=s.cache_dir if cache else None,
             refresh_history=refresh_history,
             origins=s.origins(),
+            accept_unread=(
+                s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
+            ),
         )
 
 

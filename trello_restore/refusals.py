@@ -448,11 +448,21 @@ def unread_named_error(me: MemberRef, unread: Sequence[tuple[str, ApiError]]) ->
     )
 
 
-def unread_named(me: MemberRef, given: str, err: ApiError, *, dry_run: bool) -> str:
+def unread_named(
+    me: MemberRef, given: str, err: ApiError, *, dry_run: bool, accepted: str | None = None
+) -> str:
     """The warning for a board of several a run names (``given``) whose read Trello refused
-    the token's member ``me``: it is left out of the plan, the run goes on with the others."""
+    the token's member ``me``: it is left out of the plan, the run goes on with the others;
+    with ``accepted`` (where ``--accept-unreadable-boards`` was set), it is given up."""
     user, who = _who(me)
     said = f" ({answered(err)})" if answered(err) else ""
+    left_out = f"board {given}: Trello refused to let the token's member {who} read it{said}"
+    if accepted is not None:
+        would = "a run that applies would be" if dry_run else "this run is"
+        return (
+            f"{left_out}; it is left out of the plan and given up, as {accepted} asks: {would} "
+            "recorded as the last run, and later runs will not restore what it lost"
+        )
     goes_on = (
         "a run that applies would go on with the other boards, exit 3 and not be recorded as "
         "the last run"
@@ -460,8 +470,7 @@ def unread_named(me: MemberRef, given: str, err: ApiError, *, dry_run: bool) -> 
         else "the run goes on with the other boards, exits 3 and is not recorded as the last run"
     )
     return (
-        f"board {given}: Trello refused to let the token's member {who} read it{said}, so it is "
-        f"left out of the plan; {goes_on}; {admin_fix(user, None, why=False)}"
+        f"{left_out}, so it is left out of the plan; {goes_on}; {admin_fix(user, None, why=False)}"
     )
 
 
@@ -485,5 +494,6 @@ def unread_named_line(me: MemberRef, unread: Iterable[tuple[str, str]], *, dry_r
         f"Trello refused to let the token's member {who} read {where}: {it} "
         f"{'was' if one else 'were'} left out of {done}. {fix[:1].upper()}{fix[1:]}, then run "
         "the same command again (a --since last-run run covers this window again); or restore "
-        f"{them} with the token of a member who can read {them}"
+        f"{them} with the token of a member who can read {them}; or, to give up what "
+        f"{'it' if one else 'they'} lost, run once with --accept-unreadable-boards"
     )

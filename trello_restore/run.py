@@ -424,7 +424,10 @@ def _make_plan(
             )
         source = "api"
     warnings = (
-        [unread_named(account, u.given, e, dry_run=not req.apply) for u, e in unread]
+        [
+            unread_named(account, u.given, e, dry_run=not req.apply, accepted=req.accept_unread)
+            for u, e in unread
+        ]
         if account is not None
         else []
     )
