@@ -57,7 +57,8 @@ def test_a_journal_replaced_mid_run_is_written_beside_the_new_file(
     (kept,) = tmp_path.glob("j.recovered-*.jsonl")
     assert [r.change_id for r in Journal.read(kept).records] == ["c-1", "c-2"]
     (said,) = [r.getMessage() for r in caplog.records if "was replaced" in r.getMessage()]
-    assert f"undo this run with 'trello-restore undo {kept}'" in said
+    assert f"its records were written to {kept}, and this run goes on there" in said
+    assert journal.path == kept  # what the run's report names
 
 
 def test_a_journal_left_in_place_is_not_written_again(tmp_path: Path) -> None:
@@ -99,3 +100,42 @@ def test_apply_whose_journal_directory_is_deleted_mid_run_can_still_be_undone(
     undone = invoke("undo", str(journal), "--yes")
     assert undone.exit_code == ExitCode.OK, undone.output
     assert "5 reverted" in undone.stdout, undone.stdout
+
+
+def test_a_journal_deleted_mid_run_is_written_again_at_the_next_append(tmp_path: Path) -> None:
+    """R26a: written again only at the end, the journal of a run stopped by SIGTERM (or
+    killed) after its directory was deleted was lost. Now the next append writes it again and
+    goes on there: what a run killed after that keeps is on disk."""
+    path = tmp_path / "journals" / "j.jsonl"
+    journal = Journal.open(path, HEADER)
+    journal.append(_record(1))
+    shutil.rmtree(path.parent)
+    journal.append(_record(2))
+    # Not closed (the process is killed): both records are there all the same.
+    assert [r.change_id for r in Journal.read(path).records] == ["c-1", "c-2"]
+    journal.append(_record(3))
+    assert [r.change_id for r in Journal.read(path).records] == ["c-1", "c-2", "c-3"]
+    journal.close()
+    assert [r.change_id for r in Journal.read(path).records] == ["c-1", "c-2", "c-3"]
+
+
+def test_a_journal_that_cannot_be_written_again_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from trello_restore import journal as journal_module
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    path = tmp_path / "journals" / "j.jsonl"
+    with Journal.open(path, HEADER) as journal:
+        journal.append(_record(1))
+        shutil.rmtree(path.parent)
+        monkeypatch.setattr(journal_module, "keep_at_path", full)
+        journal.append(_record(2))
+        journal.append(_record(3))
+    said = [
+        r.getMessage() for r in caplog.records if "could not be written again" in r.getMessage()
+    ]
+    assert len(said) == 1, said
+    assert "No space left on device" in said[0]

@@ -169,6 +169,11 @@ class Journal:
         self._synced = 0
         #: Opened with ``defer`` and not on disk yet: the first append creates it.
         self._deferred = False
+        #: Files left when the journal was deleted or replaced and written again elsewhere
+        #: (``_relocate``): closed with the journal, since an fsync may still be on one.
+        self._orphans: list[int] = []
+        #: Written again elsewhere failed once (``_relocate``): said once, not tried again.
+        self._unplaced = False
 
     # ---------------------------------------------------------------------------- opening
 
@@ -333,13 +338,14 @@ class Journal:
                 if not self._tail_checked:
                     self._tail_checked = True
                     drop_torn_tail(self._fd, self.path)
+                if os.fstat(self._fd).st_nlink == 0:  # deleted or replaced since it was opened
+                    self._relocate()
                 write_all(self._fd, (text + "\n").encode("utf-8"))
             except OSError as exc:
                 raise self._fail(exc) from None
             self._records.extend(records)
             self._written += 1
             mine = self._written
-            fd = self._fd
         with self._sync_lock:
             if self._synced >= mine:
                 return  # an fsync that began after this line was written has made it durable
@@ -348,6 +354,11 @@ class Journal:
                 # fsync can succeed without the lost data being on disk).
                 self._check()
                 covered = self._written  # every line written so far goes to disk with this one
+                # The file those lines are in now: one written again (``_relocate``) was
+                # fsynced with every line before it.
+                fd = self._fd
+            if fd is None:
+                return  # closed meanwhile: ``close`` fsynced it
             try:
                 os.fsync(fd)
             except OSError as exc:
@@ -380,17 +391,32 @@ class Journal:
             except OSError as exc:
                 raise self._fail(exc) from None
             finally:
-                self._keep_at_path(fd)
-                with contextlib.suppress(OSError):  # every line was fsynced (or failed) already
-                    os.close(fd)
+                self._fd = fd
+                with contextlib.suppress(OSError):
+                    self._relocate()  # deleted after the last append
+                fd, self._fd = self._fd, None
+                for orphan in (fd, *self._orphans):
+                    with contextlib.suppress(OSError):  # every line was fsynced (or failed)
+                        os.close(orphan)
+                self._orphans.clear()
 
-    def _keep_at_path(self, fd: int) -> None:
-        """The journal written again from the open file when its path was deleted or replaced
-        while this run wrote it (``journal_file.keep_at_path``), said in one warning: else the
-        run's records would be lost, and its undo could not reach its writes."""
+    def _relocate(self) -> None:
+        """Under the write lock (or in ``close``): when the journal's path no longer names the
+        open file (it, or its directory, was deleted or replaced while this run wrote it), the
+        file written again, at its path or beside what is there now (``journal_file.
+        keep_at_path``, fsynced), and the appends go on there; said in one warning. Else the
+        run's records would go to a file no one can open, and its undo could not reach its
+        writes: at the first append after it happened, so a run killed later keeps them too."""
+        fd = self._fd
+        if fd is None or self._unplaced:
+            return
         try:
             kept = keep_at_path(fd, self.path)
+            if kept is None:
+                return
+            moved = os.open(kept, os.O_RDWR | os.O_APPEND)
         except OSError as exc:
+            self._unplaced = True
             logger.error(
                 "the journal %s was deleted or replaced while this run wrote it, and could not "
                 "be written again (%s): this run's writes are not journaled; check the "
@@ -399,21 +425,23 @@ class Journal:
                 exc.strerror or exc,
             )
             return
+        self._orphans.append(fd)
+        self._fd = moved
         if kept == self.path:
             logger.warning(
                 "the journal %s was deleted while this run wrote it (with its directory?): it "
-                "was written again there, with every record of this run",
+                "was written again there, with every record so far, and this run goes on in it",
                 self.path,
             )
-        elif kept is not None:
+        else:
             logger.warning(
-                "the journal %s was replaced by another file while this run wrote it: this "
-                "run's records were written to %s instead; undo this run with "
-                "'trello-restore undo %s'",
+                "the journal %s was replaced by another file while this run wrote it: its "
+                "records were written to %s, and this run goes on there; use that file in its "
+                "place (to resume, or undo)",
                 self.path,
                 kept,
-                kept,
             )
+            self.path = kept
 
     def __enter__(self) -> Self:
         return self
