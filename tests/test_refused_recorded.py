@@ -256,3 +256,41 @@ def test_a_board_the_member_left_for_good_is_given_up_once_with_the_option(
     later = invoke(*nightly, "--since", "last-run")
     assert later.exit_code == ExitCode.OK, later.output
     assert "Trello refused to let the token's member" not in later.stderr, later.stderr
+
+
+def test_every_board_read_from_the_cache_refused_names_them_all(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R26a: within minutes of another run (the boards resolved from the HTTP cache), every
+    board refused: the error named one board by id, and neither the member nor what to ask."""
+    s = scenario
+    invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
+    both = ("--board", s.team.id, "--board", s.archive.id, "--since", "4h", "--only-recorded")
+    assert invoke(*both, "--dry-run").exit_code == ExitCode.OK
+    _not_a_member(s, s.archive.id, s.mover.id)
+    _not_a_member(s, s.team.id, s.mover.id)
+    one_line_error(
+        invoke(*both, "--dry-run"),
+        ExitCode.AUTH,
+        f"the token's member @{s.mover.username} ({s.mover.full_name}) cannot read 2 boards, "
+        f'"{s.team.name}" ({s.team.id}), "{s.archive.name}" ({s.archive.id}): ask a board admin '
+        f"to add @{s.mover.username} to those boards",
+    )
+
+
+def test_a_workspace_none_of_whose_boards_the_member_is_on_says_why_that_may_be(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R26a: taken off every board of the workspace, the member sees none, and the error said
+    to name the boards with --board (which the config did)."""
+    s = scenario
+    invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
+    for board in (s.team, s.archive, s.roadmap):
+        _not_a_member(s, board.id, s.mover.id)
+    one_line_error(
+        invoke("--workspace", "acme-team", "--since", "4h", "--dry-run"),
+        ExitCode.USAGE,
+        "has no open board this account is a member of: check the workspace, and that the "
+        "token's member is still on its boards (taken off a board, it no longer sees it: ask a "
+        "board admin to add them back)",
+    )

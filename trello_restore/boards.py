@@ -457,8 +457,9 @@ def resolve_workspace(api: Api, ref: str, *, origin: str = "") -> tuple[str, lis
     boards = [b for b in raw if not b.get("closed")]
     if not boards:
         raise UsageError(
-            f"workspace {text!r}{said} has no open board this account is a member of: name the "
-            "boards with --board, or check the workspace"
+            f"workspace {text!r}{said} has no open board this account is a member of: check "
+            "the workspace, and that the token's member is still on its boards (taken off a "
+            "board, it no longer sees it: ask a board admin to add them back)"
         )
     org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
     org_id = org_ids.pop() if len(org_ids) == 1 else text

@@ -393,10 +393,12 @@ def _make_plan(
             except PermissionDenied:
                 # A board read as kept (``BOARD_LIST_MAX_AGE``) that refuses the member now:
                 # left out like one refused when resolved, the others fetched again.
-                now_refused = _refused_now(api, boards) if len(boards) > 1 else []
-                if not now_refused or len(now_refused) == len(boards):
+                now_refused = _refused_now(api, boards)
+                if not now_refused:
                     raise
                 unread += now_refused
+                if len(now_refused) == len(boards):  # nothing else to plan: each named
+                    raise unread_named_error(account, [(u.given, e) for u, e in unread]) from None
                 left_out = {u.id for u, _ in now_refused}
                 boards = [b for b in boards if b.id not in left_out]
                 fetched = fetch(api, boards, kinds=options.restore, store=store)
