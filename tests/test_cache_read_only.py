@@ -31,14 +31,30 @@ def _open(tmp_path: Path) -> Any:
     return cache_module.open_http_cache(settings)
 
 
-def test_a_cache_directory_on_a_read_only_file_system_names_no_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_cache_directory_on_a_read_only_file_system_is_a_warning_naming_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Not there, and cannot be made there: the run goes on without the cache, as when the
+    directory is there but not writable (R26a: exit 2 here, a warning there; the advice said
+    twice)."""
     monkeypatch.setattr(cache_module, "private_dirs", _read_only)
-    with pytest.raises(ConfigError, match="read-only") as caught:
-        _open(tmp_path)
-    assert READ_ONLY in str(caught.value)
+    with caplog.at_level(logging.WARNING):
+        assert _open(tmp_path) is None
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert READ_ONLY in said, said
+    assert said.count("--no-cache") == 1, said
+
+
+def test_a_cache_directory_that_cannot_be_made_otherwise_stops_naming_no_cache(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings = ApiSettings("k" * 32, "t" * 64, cache_dir=blocker / "cache")
+    with pytest.raises(ConfigError) as caught:
+        cache_module.open_http_cache(settings)
     assert str(caught.value).endswith("or pass --no-cache")
+    assert str(caught.value).count("--no-cache") == 1
 
 
 @pytest.mark.parametrize(

@@ -209,11 +209,19 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     try:
         private_dirs(directory)
     except OSError as err:
+        if (fix := _read_only(err)) is not None:  # as for a directory there: go on without
+            logger.warning(
+                "cannot create the HTTP cache in %s (%s): %s; %s",
+                directory,
+                err.strerror,
+                without,
+                fix,
+            )
+            return None
         # Not a cache problem: the configured place cannot hold a directory at all.
-        fix = _read_only(err) or "check TRELLO_RESTORE_HOME and the directory's permissions"
         raise ConfigError(
-            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): {fix}, or "
-            "pass --no-cache"
+            f"cannot create the HTTP cache in {directory} ({err.strerror or err}): check "
+            "TRELLO_RESTORE_HOME and the directory's permissions, or pass --no-cache"
         ) from err
     if not directory.is_dir():
         # Something else is there: no directory can be made at that place either.
