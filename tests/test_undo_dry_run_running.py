@@ -24,11 +24,14 @@ def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sb, journal = _applied(sandbox_factory, tmp_path)
-    # A write the apply has just journaled as pending (its record again, sent a moment ago).
-    last = json.loads(journal.read_text().splitlines()[-1])
+    # The apply's last write has just been journaled as pending (sent a moment ago).
+    *lines, line = journal.read_text().splitlines()
+    last = json.loads(line)
+    assert (last["action"], last["values"]["field"]) == ("set_card_field", "due")
     pending = {**last, "status": "pending", "at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00")}
-    with journal.open("a") as f:
-        f.write(json.dumps(pending) + "\n")
+    journal.write_text("\n".join([*lines, json.dumps(pending)]) + "\n")
+    # Not landed yet: the card shows the due date the write is on its way to take off.
+    sb.world.set_card_field(last["card_id"], "due", last["values"]["seen"], sb.ids["lead"])
     home = tmp_path / "home"
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     invoke = cli_for(sb, monkeypatch)
@@ -40,8 +43,12 @@ def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
         took = time.monotonic() - started
     assert r.exit_code == 0, r.output
     assert "an apply or undo of this journal is running now" in r.stderr, r.stderr
+    assert "leaving out 1 write that run has under way" in r.stderr, r.stderr
     assert "a killed run may still have in flight" not in r.stderr
     assert took < 3
+    # That write is left out (R26a: counted as if it had never taken effect); the other 4.
+    assert r.stdout.splitlines()[-1].startswith("Summary: 4 would be reverted, 0 failed."), r.stdout
+    assert "due of card" not in r.stdout, r.stdout
 
     # Nothing holds it: the open record is a killed run's, and the dry run waits for it.
     r = invoke("undo", str(journal), "--dry-run", TRELLO_RESTORE_REQUEST_TIMEOUT="3")

@@ -174,10 +174,11 @@ def _wait_for_in_flight(
         time.sleep(wait)
 
 
-def _running_now(journal: Journal, lock_dir: Path | None) -> bool:
+def _running_now(journal: Journal, lock_dir: Path | None, under_way: int) -> bool:
     """For a dry run, which takes no lock: whether an apply or undo of ``journal``'s plan holds
-    its lock now, said in one warning. Its open records are then that run's writes under way,
-    not a killed run's: nothing to wait for (the dry run shows the journal as it stands)."""
+    its lock now, said in one warning. Its ``under_way`` open records are then that run's
+    writes under way, not a killed run's: nothing to wait for, and left out of the dry run
+    (which shows the journal as it stands)."""
     if lock_dir is None:
         return False
     name = lock_names(journal.header.plan_digest, ())[0]
@@ -187,8 +188,9 @@ def _running_now(journal: Journal, lock_dir: Path | None) -> bool:
     pid = running[0].pid
     logger.warning(
         "an apply or undo of this journal is running now%s: this dry run shows the journal as "
-        "it stands, that run's writes under way included; run it again once that run ends",
+        "it stands, leaving out %s that run has under way; run it again once that run ends",
         f" (pid {pid})" if pid is not None else "",
+        plural(under_way, "write"),
     )
     return True
 
@@ -234,7 +236,8 @@ def undo_journal(
         locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
         others = Others.of(journal)  # read again under the locks
-        if not (options.dry_run and _running_now(journal, lock_dir)):
+        running = options.dry_run and _running_now(journal, lock_dir, len(open_))
+        if not running:
             _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
@@ -250,7 +253,9 @@ def undo_journal(
                 run.refuse_read(board_id, board.refused)
         live = locate_cards(api, live, _cards_to_locate(looked_at))
         unread = [r for r in open_ if live[r.board_id].refused]  # stay open: not resolved
-        settled, unknown = _resolve_all([r for r in open_ if r not in unread], live)
+        # Beside the run writing them, its open records are writes under way: left out.
+        resolving = [] if running else [r for r in open_ if r not in unread]
+        settled, unknown = _resolve_all(resolving, live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
         else:
