@@ -10,6 +10,7 @@ it when another file is there now), with one warning.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from trello_restore.journal import Journal, JournalHeader, JournalRecord
 
 from .conftest import SandboxFactory
 from .conftest import sandbox_cli as cli_for
-from .test_apply_values import damaged_world, make_plan_file
+from .test_apply_values import T2, damaged_world, make_plan_file
 
 HEADER = JournalHeader("d" * 64, "http://x/1", "m" * 24, "2026-01-01T00:00:00Z")
 
@@ -139,3 +140,69 @@ def test_a_journal_that_cannot_be_written_again_is_said_once(
     ]
     assert len(said) == 1, said
     assert "No space left on device" in said[0]
+
+
+def _replace_after_second_append(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Journal.append, but after the second record the journal's file is replaced by another
+    (someone's ``mv`` over it). Returns the count of appends, in a list."""
+    appended = [0]
+    append = Journal.append
+
+    def append_then_replace(self: Journal, record: JournalRecord) -> None:
+        append(self, record)
+        appended[0] += 1
+        if appended[0] == 2:
+            self.path.unlink()
+            self.path.write_text("someone else's\n")
+
+    monkeypatch.setattr(Journal, "append", append_then_replace)
+    return appended
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_apply_whose_journal_is_replaced_mid_run_names_where_it_went_on(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    """R27a: the run went on beside the new file and said so in its warning, but the
+    ``Journal:`` line and JSON ``journal`` named the replaced path, whose undo is someone
+    else's file. Both name where the records are now, and its undo takes them back."""
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan = tmp_path / "plan.json"
+    make_plan_file(sb, plan)
+    journal = tmp_path / "j.jsonl"
+    appended = _replace_after_second_append(monkeypatch)
+    invoke = cli_for(sb, monkeypatch)
+    fmt = ["--format", "json"] * as_json
+    r = invoke("apply", str(plan), "--yes", "--journal", str(journal), *fmt)
+    assert r.exit_code == ExitCode.OK, r.output
+    assert appended[0] > 2
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    if as_json:
+        assert json.loads(r.stdout)["journal"] == str(kept)
+    assert f"Journal: {kept}" in r.stderr, r.stderr
+    assert f"Journal: {journal}\n" not in r.stderr
+    assert journal.read_text() == "someone else's\n"
+    monkeypatch.undo()
+    invoke = cli_for(sb, monkeypatch)
+    undone = invoke("undo", str(kept), "--yes")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert "5 reverted" in undone.stdout, undone.stdout
+
+
+def test_one_step_run_whose_journal_is_replaced_mid_run_names_where_it_went_on(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    journal = tmp_path / "j.jsonl"
+    appended = _replace_after_second_append(monkeypatch)
+    invoke = cli_for(sb, monkeypatch)
+    r = invoke(
+        "--board", sb.ids["team"], "--since", T2.isoformat(), "--restore",
+        "archived,list,fields", "--by", "ana", "--yes", "--journal", str(journal),
+        "--format", "json",
+    )  # fmt: skip
+    assert r.exit_code == ExitCode.OK, r.output
+    assert appended[0] > 2
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    assert json.loads(r.stdout)["journal"] == str(kept)
+    assert f"Journal: {kept}" in r.stderr, r.stderr

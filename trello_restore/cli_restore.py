@@ -204,7 +204,7 @@ def apply_command(
         names = {**dict(meta.boards), **{c.board_id: c.board_name for c in plan.changes}}
         order = [c.board_id for c in plan.changes]
         if as_json:
-            written = None if dry_run else req.journal_path
+            written = None if dry_run else (report.journal_path or req.journal_path)
             refused = refused_list(report, names, order)
             doc = apply_json(
                 plan_file, meta, report, labels, dry_run=dry_run, journal=written, refused=refused
@@ -433,8 +433,11 @@ def show_apply(
 ) -> None:
     """After an apply (or an ``undo``, with what an earlier undo of its journal settled): what
     needs attention and the summary (and what to do about changes blocked at apply), the
-    journal, why it stopped early (if it did) and how to resume; and the same in the log."""
+    journal, why it stopped early (if it did) and how to resume; and the same in the log.
+    The journal is where the run left it: beside ``journal`` when another file replaced it."""
     from trello_restore.report_outcomes import apply_summary, blocked_advice
+
+    journal = report.journal_path or journal
 
     if print_summary:
         print_report(

@@ -220,6 +220,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         journal = apply.journal_path
         total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, journal))
+        journal = report.journal_path or journal  # beside it, when another file replaced it
         code = report.exit_code
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)
