@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from trello_restore import lock_keep
 from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
@@ -340,6 +341,7 @@ class Journal:
                     drop_torn_tail(self._fd, self.path)
                 if os.fstat(self._fd).st_nlink == 0:  # deleted or replaced since it was opened
                     self._relocate()
+                lock_keep.retake()  # the run's lock files too, when deleted (with the state dir)
                 write_all(self._fd, (text + "\n").encode("utf-8"))
             except OSError as exc:
                 raise self._fail(exc) from None

@@ -3,7 +3,9 @@
 Non-blocking file locks (``filelock``) in a lock directory the caller names (the command line
 passes ``<state dir>/locks``; nothing here reads the environment): another run holding one
 means this one stops at once with ``LockHeld`` (exit code 6), before it writes anything. The
-operating system releases them if the process dies.
+operating system releases them if the process dies. A lock file deleted while it is held (the
+state directory removed mid-run) does not release its lock: on Linux its name is held apart
+from any file, and the holder takes the file again at its next journal append (``lock_keep``).
 
 Two sets of names:
 
@@ -43,6 +45,7 @@ from typing import NamedTuple
 
 from filelock import FileLock, Timeout
 
+from trello_restore import lock_keep
 from trello_restore.errors import LockHeld, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs
 from trello_restore.words import board_ref
@@ -107,27 +110,34 @@ def hold(
     except OSError as exc:
         first = directory / f"{names[0] if names else 'lock'}.lock"
         raise _cannot_make(first, exc, "lock directory", directory) from None
-    held: list[FileLock] = []
+    held: list[lock_keep.Kept] = []
     ours = _RUN_HOLDS.get()
     try:
         for name in names:
-            if _key(directory, name) in ours:
+            key = _key(directory, name)
+            if key in ours:
                 continue
             lock = FileLock(directory / f"{name}.lock", mode=MODE)
+            sock = None
             try:
+                sock = lock_keep.claim(key)  # first: a deleted lock file does not release it
                 lock.acquire(blocking=False)
-            except Timeout:
+            except (lock_keep.Busy, Timeout):
+                if sock is not None:
+                    sock.close()
                 other = (others or {}).get(name)
                 raise LockHeld(_busy(name, lock.lock_file, other, boards or {})) from None
             except OSError as exc:
+                if sock is not None:
+                    sock.close()
                 file = Path(lock.lock_file)
                 raise _cannot_make(file, exc, "lock file", file) from None
-            held.append(lock)
+            held.append(lock_keep.keep(Path(lock.lock_file), lock, sock))
             _private(Path(lock.lock_file))
         yield directory
     finally:
-        for lock in reversed(held):
-            lock.release()
+        for kept in reversed(held):
+            lock_keep.forget(kept)
 
 
 @contextlib.contextmanager
@@ -272,7 +282,10 @@ def holders(directory: Path) -> list[Holder]:
 
 
 def _is_held(file: Path) -> bool:
-    """Whether another holder has the lock file ``file`` now (tried without waiting)."""
+    """Whether another holder has the lock file ``file`` now (tried without waiting), or the
+    lock's name (``lock_keep.taken``: its holder has not taken the file again yet)."""
+    if lock_keep.taken(file.resolve()):
+        return True
     lock = FileLock(file, mode=MODE)
     try:
         lock.acquire(blocking=False)

@@ -1,0 +1,147 @@
+"""A run's lock while its lock file is deleted (review R27a's first finding): ``rm -rf`` of the
+state directory during an apply deleted the lock file too, and a second apply of the same plan
+then made a new one, took it and ran at the same time (one change sent twice, the first run's
+own adds said to have "drifted"). Now the lock's name is held where no file can be deleted (an
+abstract Unix socket on Linux, ``lock_keep``), and the holder takes its lock file again at its
+next journal append. A killed holder still never blocks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from trello_restore import lock_keep
+from trello_restore.errors import ExitCode, LockHeld
+from trello_restore.journal import Journal, JournalRecord
+from trello_restore.locks import hold, holders
+
+from .conftest import SandboxFactory
+from .conftest import sandbox_cli as cli_for
+from .test_apply_values import damaged_world, make_plan_file
+from .test_journal_deleted import HEADER
+
+linux = pytest.mark.skipif(not lock_keep.ABSTRACT, reason="abstract socket names are Linux's")
+
+
+def _in_thread(call: object) -> object:
+    """``call()`` in a thread of its own (a run of its own: no locks held in its context)."""
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(call())  # type: ignore[operator]
+        except Exception as exc:  # the test looks at it
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+@linux
+def test_a_lock_whose_directory_is_deleted_is_still_held(tmp_path: Path) -> None:
+    locks = tmp_path / "state" / "locks"
+
+    def second() -> str:
+        with hold(locks, ["plan-abc"]):
+            return "taken"
+
+    with hold(locks, ["plan-abc"]):
+        shutil.rmtree(tmp_path / "state")
+        refused = _in_thread(second)
+    assert isinstance(refused, LockHeld), refused
+    assert "another trello-restore run is applying or undoing this plan" in str(refused)
+    assert _in_thread(second) == "taken"  # let go at the end of the block
+
+
+def test_a_deleted_lock_file_is_taken_again_at_the_next_journal_append(tmp_path: Path) -> None:
+    """And ``holders`` names this process again (``undo --dry-run``'s "running now (pid N)")."""
+    locks = tmp_path / "state" / "locks"
+    journal = Journal.open(tmp_path / "j.jsonl", HEADER)
+    with hold(locks, ["plan-abc", "board-b1"]):
+        shutil.rmtree(tmp_path / "state")
+        journal.append(JournalRecord("c-1", "apply", "add_member_to_card", "applied", "b1", "m"))
+        assert (locks / "plan-abc.lock").is_file()
+        assert (locks / "plan-abc.lock").stat().st_mode & 0o777 == 0o600
+        found = _in_thread(lambda: holders(locks))
+        assert isinstance(found, list)
+        assert [(h.pid, h.names) for h in found] == [(os.getpid(), ("board-b1", "plan-abc"))]
+    journal.close()
+    assert _in_thread(lambda: holders(locks)) == []  # the retaken file is let go with the rest
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from trello_restore.locks import hold
+with hold(Path(sys.argv[1]), ["plan-abc"]):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize(
+    "deleted", [False, pytest.param(True, marks=linux)], ids=["in place", "directory deleted"]
+)
+def test_a_killed_holder_never_blocks(tmp_path: Path, deleted: bool) -> None:
+    locks = tmp_path / "state" / "locks"
+    command = [sys.executable, "-c", HOLDER, str(locks)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "held\n"
+            if deleted:
+                shutil.rmtree(tmp_path / "state")
+            with pytest.raises(LockHeld), hold(locks, ["plan-abc"]):
+                pass
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    with hold(locks, ["plan-abc"]) as held:
+        assert held == locks
+
+
+@linux
+def test_a_second_apply_while_the_state_directory_is_deleted_is_refused(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over HTTP, two processes: the state directory (journal and locks) deleted after the
+    first apply's second record, then a second apply of the same plan starts. It is refused
+    as when the lock file is there (exit 6, same line), and the first one ends as before,
+    every write journaled once."""
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan = tmp_path / "plan.json"
+    make_plan_file(sb, plan)
+    home = Path(os.environ["TRELLO_RESTORE_HOME"])  # the test's own (conftest)
+    env = os.environ | sb.env
+    command = [sys.executable, "-m", "trello_restore", "apply", str(plan), "--yes"]
+    second: list[subprocess.CompletedProcess[str]] = []
+    append = Journal.append
+
+    def append_then_delete(self: Journal, record: JournalRecord) -> None:
+        append(self, record)
+        if not second and len(self.records) >= 3:
+            shutil.rmtree(home)
+            second.append(subprocess.run(command, env=env, capture_output=True, text=True))
+
+    monkeypatch.setattr(Journal, "append", append_then_delete)
+    invoke = cli_for(sb, monkeypatch)
+    r = invoke("apply", str(plan), "--yes")
+    assert r.exit_code == ExitCode.OK, r.output
+    (refused,) = second
+    assert refused.returncode == ExitCode.LOCKED, refused.stderr
+    assert "another trello-restore run is applying or undoing this plan" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    (journal,) = (home / "state" / "journals").glob("*.jsonl")
+    applied = [x.change_id for x in Journal.read(journal).records if x.status == "applied"]
+    assert len(applied) == len(set(applied)) == 5, applied
