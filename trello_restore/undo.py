@@ -68,13 +68,13 @@ from trello_restore.kinds import (
     kind_of,
 )
 from trello_restore.live import LiveBoard, locate_cards, read_live
-from trello_restore.locks import OtherPlan, apply_lock, holders, lock_names
+from trello_restore.locks import Holder, OtherPlan, apply_lock, holders, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
-from trello_restore.undo_left import in_scope, undoable
+from trello_restore.undo_left import in_scope, running_writes, undoable
 from trello_restore.undo_others import Others, card_pairs, journal_files, undo_kept
 from trello_restore.words import plural
 
@@ -174,25 +174,44 @@ def _wait_for_in_flight(
         time.sleep(wait)
 
 
-def _running_now(journal: Journal, lock_dir: Path | None, under_way: int) -> bool:
-    """For a dry run, which takes no lock: whether an apply or undo of ``journal``'s plan holds
-    its lock now, said in one warning. Its ``under_way`` open records are then that run's
-    writes under way, not a killed run's: nothing to wait for, and left out of the dry run
-    (which shows the journal as it stands)."""
+def _running_now(journal: Journal, lock_dir: Path | None) -> Holder | None:
+    """For a dry run, which takes no lock: the run (an apply or undo of ``journal``'s plan)
+    that holds its lock now, if any. Its open records are then its writes under way, not a
+    killed run's: nothing to wait for, and left out of the dry run (``_say_running``)."""
     if lock_dir is None:
-        return False
+        return None
     name = lock_names(journal.header.plan_digest, ())[0]
-    running = [h for h in holders(lock_dir) if name in h.names]
-    if not running:
-        return False
-    pid = running[0].pid
+    return next((h for h in holders(lock_dir) if name in h.names), None)
+
+
+def _say_running(holder: Holder, under_way: int) -> None:
+    """The one warning of a dry run beside ``holder``: it leaves ``under_way`` writes out."""
     logger.warning(
         "an apply or undo of this journal is running now%s: this dry run shows the journal as "
         "it stands, leaving out %s that run has under way; run it again once that run ends",
-        f" (pid {pid})" if pid is not None else "",
+        f" (pid {holder.pid})" if holder.pid is not None else "",
         plural(under_way, "write"),
     )
-    return True
+
+
+def _records_now(journal: Journal) -> Sequence[JournalRecord]:
+    """``journal``'s records read again from its file (the run beside a dry run appends to
+    it), quietly: a torn last line is that run's line being written; unreadable, as read."""
+    quiet = _TornLine()
+    logging.getLogger("trello_restore.journal").addFilter(quiet)
+    try:
+        return Journal.read(journal.path).records
+    except InputFileError:
+        return journal.records
+    finally:
+        logging.getLogger("trello_restore.journal").removeFilter(quiet)
+
+
+class _TornLine(logging.Filter):
+    """Drops the journal's warning of a torn last line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "torn last line" not in record.getMessage()
 
 
 def undo_journal(
@@ -236,8 +255,8 @@ def undo_journal(
         locks = apply_lock(list(dict.fromkeys(names)), lock_dir)
     with locks, Runner(api, journal, options, "undo", progress) as run:
         others = Others.of(journal)  # read again under the locks
-        running = options.dry_run and _running_now(journal, lock_dir, len(open_))
-        if not running:
+        running = _running_now(journal, lock_dir) if options.dry_run else None
+        if running is None:
             _wait_for_in_flight([(journal.path, open_)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
@@ -253,8 +272,15 @@ def undo_journal(
                 run.refuse_read(board_id, board.refused)
         live = locate_cards(api, live, _cards_to_locate(looked_at))
         unread = [r for r in open_ if live[r.board_id].refused]  # stay open: not resolved
-        # Beside the run writing them, its open records are writes under way: left out.
-        resolving = [] if running else [r for r in open_ if r not in unread]
+        # Beside the run writing them, its open records are writes under way: left out, and
+        # so are the adds it journaled since the journal was read (the boards may show them).
+        under_way: list[JournalRecord] = []
+        if running is not None:
+            under_way = running_writes(journal.records, _records_now(journal))
+            _say_running(
+                running, sum(in_scope(r.action, include_board_memberships) for r in under_way)
+            )
+        resolving = [] if running is not None else [r for r in open_ if r not in unread]
         settled, unknown = _resolve_all(resolving, live)
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
@@ -280,13 +306,17 @@ def undo_journal(
         for r in unread:
             run.settle(_change(r), NOT_ATTEMPTED, unread_reason(live[r.board_id].refused))
         needers = _needers([items[cid][0] for cid in order])
+        # The running apply's card adds under way are its own: an undo once it ends takes the
+        # member off those cards with the rest, so they keep no grant they need (R27a).
+        running_needers = _needers(_change(r) for r in under_way if r.change_id not in items)
 
         def seen(c: Change) -> list[tuple[Change, str]]:
             """The changes of this undo that need what ``c`` provides, with their outcomes."""
-            ns = needers.get(kind_of(c.action).provides(c), ())
+            key = kind_of(c.action).provides(c)
+            ns = needers.get(key, ())
             return [
                 (n, run.outcomes[n.change_id].status) for n in ns if n.change_id in run.outcomes
-            ]
+            ] + [(n, WOULD_UNDO) for n in running_needers.get(key, ())]
 
         for kind in reversed(in_order()):
             jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []

@@ -28,6 +28,7 @@ __all__ = [
     "grants_left",
     "in_scope",
     "nothing_to_undo",
+    "running_writes",
     "undo_count",
     "undoable",
     "undone_earlier",
@@ -159,3 +160,19 @@ def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool
     has settled, and the apply's open records, which may be either."""
     todo = {u.record.change_id: u.record for u in undoable(records)} | unresolved(records)
     return sum(1 for r in todo.values() if in_scope(r.action, include_board_memberships))
+
+
+def running_writes(
+    read: Sequence[JournalRecord], now: Sequence[JournalRecord]
+) -> list[JournalRecord]:
+    """The writes of an apply running now that a dry run of an undo beside it leaves out: its
+    open records in the journal as the dry run read it (``read``: ``journal.unresolved``) and
+    the apply records it journaled since (``now``, the journal read again after the boards:
+    the adds the boards may show already), the latest of each change, in journal order.
+    ``now`` not extending ``read`` (the file replaced meanwhile) adds nothing."""
+    since = now[len(read) :] if list(now[: len(read)]) == list(read) else []
+    out = dict(unresolved(read))
+    for r in since:
+        if r.op == "apply":
+            out[r.change_id] = r
+    return list(out.values())
