@@ -222,7 +222,7 @@ def test_a_board_the_member_left_for_good_is_given_up_once_with_the_option(
     """Taken off a workspace board on purpose, the member will not be back: without a way out,
     every nightly run would leave it out, exit 3 and never be recorded. One run with
     ``--accept-unreadable-boards`` gives it up (a warning), is recorded, exits 0; the next runs
-    no longer look for it (its cards' moves still show it as an unreadable followed board)."""
+    leave it out as given up (``test_given_up_boards``), exit 0 and are recorded."""
     s = scenario
     invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
     nightly = ("--workspace", "acme-team", "--only-recorded", "--yes")
@@ -248,7 +248,7 @@ def test_a_board_the_member_left_for_good_is_given_up_once_with_the_option(
     summary = json.loads(given_up.stdout)
     assert summary["last_run"]["recorded"] is True
     assert s.archive.id in summary["last_run"]["accepted_unreadable_boards"], summary
-    (said,) = [w for w in summary["warnings"] if "given up" in w]
+    (said,) = [w for w in summary["warnings"] if "left out of the plan and given up" in w]
     assert f'board "{s.archive.name}" ({s.archive.id}): Trello refused' in said
     assert "later runs will not restore what it lost" in said
     assert json.loads(state.read_text())["last_run"] > recorded

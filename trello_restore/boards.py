@@ -425,11 +425,14 @@ class Follower:
                 self.start(info, answer)
 
 
-def resolve_workspace(api: Api, ref: str, *, origin: str = "") -> tuple[str, list[BoardInfo]]:
+def resolve_workspace(
+    api: Api, ref: str, *, origin: str = "", empty: bool = False
+) -> tuple[str, list[BoardInfo]]:
     """``--workspace``: the workspace's id and every open board of it that the token's member
     can read (``GET /1/organizations/{ref}/boards?filter=open``). ``UsageError`` for an
-    unknown workspace or one without an open board, which says where ``ref`` came from
-    (``origin``: ``restore.workspace in FILE``) when that is known."""
+    unknown workspace or (unless ``empty``: then its id, read, and no board) one without an
+    open board (``no_open_board``), which says where ``ref`` came from (``origin``:
+    ``restore.workspace in FILE``) when that is known."""
     said = f" ({origin})" if origin else ""
     text = ref.strip()
     try:
@@ -455,15 +458,24 @@ def resolve_workspace(api: Api, ref: str, *, origin: str = "") -> tuple[str, lis
             f"of boards: check {url_from(api)}"
         )
     boards = [b for b in raw if not b.get("closed")]
+    if not boards and empty:  # the boards a recorded run covered are read by id instead
+        found = api.get(f"organizations/{text}", {"fields": "id"})
+        return str(found["id"]) if isinstance(found, dict) and "id" in found else text, []
     if not boards:
-        raise UsageError(
-            f"workspace {text!r}{said} has no open board this account is a member of: check "
-            "the workspace, and that the token's member is still on its boards (taken off a "
-            "board, it no longer sees it: ask a board admin to add them back)"
-        )
+        raise no_open_board(ref, origin)
     org_ids = {str(b["idOrganization"]) for b in boards if b.get("idOrganization")}
     org_id = org_ids.pop() if len(org_ids) == 1 else text
     return org_id, [
         BoardInfo(id=str(b["id"]), name=str(b.get("name", "")), url=str(b.get("url", "")))
         for b in boards
     ]
+
+
+def no_open_board(ref: str, origin: str = "") -> UsageError:
+    """The error for a workspace none of whose open boards the token's member is on."""
+    said = f" ({origin})" if origin else ""
+    return UsageError(
+        f"workspace {ref.strip()!r}{said} has no open board this account is a member of: check "
+        "the workspace, and that the token's member is still on its boards (taken off a "
+        "board, it no longer sees it: ask a board admin to add them back)"
+    )

@@ -27,6 +27,7 @@ import hashlib
 import itertools
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,11 +286,17 @@ def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
     return best[1] if best is not None else None
 
 
-def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
+def record_last_run(
+    state_dir: Path,
+    scope: Scope,
+    when: datetime,
+    given_up: Mapping[str, tuple[str, str]] | None = None,
+) -> Path:
     """Record a successful run that covered everything up to ``when`` (written atomically,
     mode 0600), or the last run recorded already when that is later (a run over an older
-    window does not move it back). ``UsageError`` when the state directory cannot be written.
-    The caller checks ``last_run_gap`` first."""
+    window does not move it back), with the boards it left out given up (``given_up``: id to
+    the date it was first given up and its name; ``given_up_boards``). ``UsageError`` when the
+    state directory cannot be written. The caller checks ``last_run_gap`` first."""
     path = state_file(state_dir, scope)
     recorded = _recorded_at(path)
     if recorded is not None and recorded > when:
@@ -306,7 +313,11 @@ def record_last_run(state_dir: Path, scope: Scope, when: datetime) -> Path:
     }
     if scope.board_links:
         doc["board_links"] = dict(sorted(scope.board_links))
-    if names := {k: v for k, v in scope.board_names if v}:
+    if given_up:
+        doc["given_up"] = {b: on for b, (on, _) in sorted(given_up.items())}
+    names = {k: v for k, v in scope.board_names if v}
+    names |= {b: name for b, (_, name) in (given_up or {}).items() if name}
+    if names:
         doc["board_names"] = dict(sorted(names.items()))
     try:
         private_dirs(path.parent)
@@ -388,6 +399,19 @@ def recorded_boards(state_dir: Path, scope: Scope) -> dict[str, str]:
     if not isinstance(boards, list):
         return {}
     return {b: names.get(b, "") for b in boards if isinstance(b, str) and b}
+
+
+def given_up_boards(state_dir: Path, scope: Scope) -> dict[str, tuple[str, str]]:
+    """The boards the last run of ``scope`` (or the one its ``--since last-run`` continues
+    from) left out as given up (``--accept-unreadable-boards``): id to the date (ISO) it was
+    given up and its name ("" when none was recorded); {} when none is recorded."""
+    doc = _state_doc(state_file(state_dir, scope))
+    if doc is None and (found := _broader_run(state_dir, scope)) is not None:
+        doc = _state_doc(state_file(state_dir, found))
+    if doc is None:
+        return {}
+    names = _str_map(doc.get("board_names"))
+    return {b: (on, names.get(b, "")) for b, on in _str_map(doc.get("given_up")).items()}
 
 
 def _state_doc(path: Path) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from trello_restore import __version__, refusals, run
+from trello_restore import __version__, given_up, refusals, run
 from trello_restore.errors import ExitCode
 from trello_restore.journal import board_names
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
@@ -34,6 +34,7 @@ from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
+    from trello_restore.given_up import UnreadBoard
     from trello_restore.journal import Journal, JournalRecord
     from trello_restore.plan_request import PlanRequest
     from trello_restore.run import PlanResult, Progress
@@ -107,6 +108,9 @@ class OneShotResult:
     #: The boards the token cannot read whose moves in the window were given up to record the
     #: run (``OneShotRequest.accept_unreadable``).
     accepted_unreadable: tuple[str, ...] = ()
+    #: The boards left out as given up: by a recorded run earlier, or by this one once
+    #: recorded (``--accept-unreadable-boards``), each with its date (``given_up``).
+    given_up: tuple[UnreadBoard, ...] = ()
 
 
 def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
@@ -226,7 +230,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
     ui.finished(outcome, report, journal)
     if report is not None and report.refused:
         logger.error("%s", refused_line(result, report))
-    given_up = tuple(u.id or u.given for u in result.unread_named)  # with the option
+    giving = result.unread_named if req.accept_unreadable is not None else ()
+    gone: tuple[UnreadBoard, ...] = result.given_up
     if (
         outcome not in ("declined", "stopped")
         and req.accept_unreadable is None
@@ -265,11 +270,13 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             end = window_end(
                 run_start(req.created_at, result.trello_started), result.plan.options.until
             )
-            recorded = record_last_run(req.state_dir, result.scope, end)
+            kept = given_up.record(result.given_up, giving, end)
+            recorded = record_last_run(req.state_dir, result.scope, end, kept)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
-            accepted = given_up
+            gone += tuple(u._replace(given_up_on=given_up.stamp(end)) for u in giving)
+            accepted = tuple(u.id or u.given for u in gone)
             if blind:
-                accepted = (*blind, *given_up)
+                accepted = (*blind, *accepted)
                 logger.warning(
                     "this run was recorded as the last run on these boards, as %s asks, "
                     "although cards moved to or from %s this account cannot read (%s) at or "
@@ -290,6 +297,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
         since_last_run=req.plan.since_last_run,
         not_recorded=not_recorded,
         accepted_unreadable=accepted,
+        given_up=gone,
     )
 
 
@@ -303,6 +311,7 @@ def run_summary(
     plan, meta = result.plan, result.meta
     counts = plan_summary(plan)
     applied = report_counts(report)
+    gone = {u.id or u.given for u in once.given_up}
     if once.outcome == "blocked":
         # Only blocked changes: nothing was written, but they are what ``apply.blocked``
         # counts whenever something is (and what ``apply PLAN`` of this plan reports), so a
@@ -339,15 +348,17 @@ def run_summary(
             "state_file": str(once.last_run_file) if once.last_run_file is not None else None,
             # Why a run that succeeded was not recorded (None otherwise).
             "not_recorded": once.not_recorded,
-            # The unreadable boards whose moves in the window were given up to record it
-            # (--accept-unreadable-boards), ids; empty otherwise.
+            # The unreadable boards whose losses were given up to record it (ids): moves in
+            # the window, and given_up_boards; empty otherwise.
             "accepted_unreadable_boards": list(once.accepted_unreadable),
         },
         # What the run warned of on stderr about its plan (boards it could not read, …).
         "warnings": list(result.warnings),
         # Boards that refused the token's member a write, whose other writes were not sent
-        # while the other boards' went on (exit 3); empty otherwise.
-        "refused_boards": refused_boards(result, report),
+        # while the other boards' went on, or a read (exit 3); empty otherwise.
+        "refused_boards": [b for b in refused_boards(result, report) if b["id"] not in gone],
+        # Boards left out as given up (--accept-unreadable-boards), by this run or earlier.
+        "given_up_boards": given_up.as_json(once.given_up),
     }
 
 

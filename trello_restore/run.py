@@ -18,13 +18,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal
 
-from trello_restore import __version__
+from trello_restore import __version__, given_up
 from trello_restore.boards import (
     OBJECT_ID,
     Api,
     RefusedBoard,
+    no_open_board,
     read_board_now,
     resolve_boards,
     resolve_workspace,
@@ -34,6 +35,7 @@ from trello_restore.errors import PermissionDenied
 from trello_restore.fetched import BoardInfo, Fetched
 from trello_restore.fetcher import fetch, load_exports
 from trello_restore.fsutil import in_the_way
+from trello_restore.given_up import UnreadBoard, given_up_warning, split
 from trello_restore.history import credit_apps
 from trello_restore.history_store import HistoryStore, no_gc
 from trello_restore.lastrun import (
@@ -41,6 +43,7 @@ from trello_restore.lastrun import (
     Scope,
     clock_ahead,
     covers,
+    given_up_boards,
     read_last_run,
     recorded_board,
     recorded_boards,
@@ -125,6 +128,9 @@ class PlanResult:
     #: Trello refused the token's member a read of: left out of the plan
     #: (``refusals.unread_named``).
     unread_named: tuple[UnreadBoard, ...] = ()
+    #: The boards a recorded run gave up (``--accept-unreadable-boards``) whose read Trello
+    #: still refuses: left out of the plan with a warning, not refused (``given_up``).
+    given_up: tuple[UnreadBoard, ...] = ()
 
 
 def make_plan(
@@ -154,20 +160,6 @@ def make_plan(
     with no_gc(), contextlib.ExitStack() as after:
         result = _make_plan(req, created_at=created_at, on_scope=on_scope, after=after)
     return replace(result, seconds=time.monotonic() - started)
-
-
-class UnreadBoard(NamedTuple):
-    """A board the run covers whose read Trello refused the token's member (taken off it),
-    left out of the plan (``refusals.unread_named``)."""
-
-    #: As the user gave it (a name quoted), or as a recorded run knew it (a workspace's board).
-    given: str
-    #: What Trello answered (``refusals.answered``).
-    said: str
-    #: Its id ("" when not known: given by shortLink, URL or name, and no recorded run knew it)
-    #: and name ("" when not known).
-    id: str
-    name: str
 
 
 def _recorded(req: PlanRequest, account_id: str, given: str) -> tuple[str, str] | None:
@@ -274,6 +266,8 @@ def _make_plan(
     unchecked: tuple[str, ...] = ()
     refused: list[RefusedBoard] = []
     unread: list[tuple[UnreadBoard, PermissionDenied]] = []
+    earlier: list[UnreadBoard] = []  # given up by a recorded run, still refused
+    gave: set[str] = set()  # the boards given up, earlier or by this run (ids)
     options = req.options
     if req.exports:
         fetched = load_exports(req.exports)
@@ -320,7 +314,13 @@ def _make_plan(
                     known=lambda given: _recorded(req, str(asked.result()["id"]), given),
                 )
                 workspace_id, in_workspace = (
-                    resolve_workspace(api, req.workspace, origin=origin.workspace)
+                    resolve_workspace(
+                        api,
+                        req.workspace,
+                        origin=origin.workspace,
+                        # None of its boards listed: those a recorded run covered are read.
+                        empty=req.since_last_run and req.state_dir is not None,
+                    )
                     if req.workspace is not None
                     else (None, [])
                 )
@@ -334,8 +334,8 @@ def _make_plan(
             # names the boards by id) as a successful run given the same recorded them.
             unread = _unread(req, account.id, refused, {b.id for b in boards})
             by_id = {u.id for u, _ in unread if u.id}
-            if unread and (not boards or (req.since_last_run and len(by_id) < len(unread))):
-                # Nothing else to plan; or a last run's key it cannot make.
+            if unread and req.since_last_run and len(by_id) < len(unread):
+                # A last run's key it cannot make.
                 raise unread_named_error(account, [(u.given, err) for u, err in unread])
             links = {(link, b.id) for b in named if (link := short_link_of(b.url))}
             links |= {(short_link_of(g) or "", i) for g, i in ((u.given, u.id) for u, _ in unread)}
@@ -349,6 +349,18 @@ def _make_plan(
                 covers=covers(options),
                 board_links=tuple(sorted((k, v) for k, v in links if k)),
             )
+            given = given_up_boards(req.state_dir, scope) if req.state_dir is not None else {}
+            unread, earlier = split(unread, given)
+            if unread and not boards:  # nothing else to plan
+                raise unread_named_error(account, [(u.given, err) for u, err in unread])
+            if (
+                req.workspace is not None
+                and not boards
+                and not earlier
+                and not given
+                and (req.state_dir is None or not recorded_boards(req.state_dir, scope))
+            ):
+                raise no_open_board(req.workspace, origin.workspace)
             if on_scope is not None:
                 on_scope(scope)
             if req.since_last_run:
@@ -359,10 +371,18 @@ def _make_plan(
                 since = read_last_run(req.state_dir, scope, now=created_at, label=last)
                 check_window(since, options.until, last, labels.get("until", "--until"))
                 options = replace(options, since=since)
-                if workspace_id is not None:  # a board the workspace no longer lists
-                    covered = {*scope.board_ids, *by_id}
-                    recorded = recorded_boards(req.state_dir, scope)
-                    unread += _gone_boards(api, recorded, covered, workspace_id)
+            if workspace_id is not None and req.state_dir is not None:
+                # A board the workspace no longer lists, and the boards given up.
+                covered = {*scope.board_ids, *by_id, *(u.id for u in earlier)}
+                recorded = recorded_boards(req.state_dir, scope) if req.since_last_run else {}
+                recorded |= {b: n for b, (_, n) in given.items() if b not in recorded}
+                gone, gone_earlier = split(
+                    _gone_boards(api, recorded, covered, workspace_id), given
+                )
+                unread += gone
+                earlier += gone_earlier
+                if not boards and not unread and not earlier:
+                    raise no_open_board(req.workspace or "", origin.workspace)
             store = (
                 HistoryStore(req.history_dir, refresh=req.refresh_history)
                 if req.history_dir is not None
@@ -377,6 +397,14 @@ def _make_plan(
                         "boards' history from Trello in full and plans anew until you remove "
                         "or rename it",
                         *blocked,
+                    )
+                elif store.read_only and api.cache_read_only:
+                    # Said once: the HTTP cache's warning (same directory) named what to do.
+                    logger.info(
+                        "the kept board histories in %s cannot be used either (%s): every run "
+                        "reads the boards' history from Trello in full and plans anew",
+                        store.boards_dir,
+                        why,
                     )
                 else:
                     logger.warning(
@@ -396,12 +424,17 @@ def _make_plan(
                 now_refused = _refused_now(api, boards)
                 if not now_refused:
                     raise
-                unread += now_refused
-                if len(now_refused) == len(boards):  # nothing else to plan: each named
+                now_unread, now_earlier = split(now_refused, given)
+                unread += now_unread
+                earlier += now_earlier
+                if len(now_refused) == len(boards) and unread:  # nothing else to plan
                     raise unread_named_error(account, [(u.given, e) for u, e in unread]) from None
                 left_out = {u.id for u, _ in now_refused}
                 boards = [b for b in boards if b.id not in left_out]
                 fetched = fetch(api, boards, kinds=options.restore, store=store)
+            gave = {u.id for u in earlier} | (
+                {u.id for u, _ in unread if u.id} if req.accept_unread else set()
+            )
             if fetched.kept is not None:
                 after.callback(fetched.kept.settle)  # the stores' writes, done before return
             # The plan of this very input, when a run made it before (``plan_memo``); on a
@@ -416,7 +449,7 @@ def _make_plan(
             sent, limited = api.requests_sent, api.rate_limited
             trello_started = api.first_server_date
             if req.apply:  # what may be recorded as the last run (a dry run never is)
-                blind = unreadable_in_window(fetched, unseen_from(req, options))  # while open
+                blind = unreadable_in_window(fetched, unseen_from(req, options), gave)  # open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
             logger.warning(
                 "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
@@ -433,7 +466,9 @@ def _make_plan(
         if account is not None
         else []
     )
-    warnings += fetched.warnings
+    warnings += [given_up_warning(account, u) for u in earlier if account is not None]
+    dates = {u.id: u.given_up_on for u in earlier}
+    warnings += given_up.followed(fetched.warnings, {b: dates.get(b, "") for b in gave})
     if memo is not None and memo.plan is not None:
         plan = memo.plan
     else:
@@ -459,7 +494,7 @@ def _make_plan(
         if memo is not None and memo.plan is not None:
             unchecked = tuple(sorted(fetched.unreadable))
         else:
-            blind = unreadable_in_window(fetched, unseen_from(req, options))
+            blind = unreadable_in_window(fetched, unseen_from(req, options), gave)
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
     meta = PlanMeta(
         tool_version=__version__,
@@ -492,6 +527,7 @@ def _make_plan(
         unreadable_unchecked=unchecked,
         account_memberships=mine,
         unread_named=tuple(u for u, _ in unread),
+        given_up=tuple(earlier),
     )
 
 
@@ -505,9 +541,12 @@ def unseen_from(req: PlanRequest, options: PlanOptions) -> datetime:
     return options.since + OVERLAP if req.since_last_run else options.since
 
 
-def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
-    """The boards this account cannot read (``Fetched.unreadable``) that cards or lists moved
-    to or from at or after ``since``, sorted. The history is read only when there are such
+def unreadable_in_window(
+    fetched: Fetched, since: datetime, given_up: Collection[str] = ()
+) -> tuple[str, ...]:
+    """The boards this account cannot read (``Fetched.unreadable``) but those ``given_up``
+    (``--accept-unreadable-boards``: their losses are given up) that cards or lists moved to
+    or from at or after ``since``, sorted. The history is read only when there are such
     boards (a memo's run may not have read it), and only for a run that applies: a dry run's
     plan from the memo reads no history (``PlanResult.unreadable_unchecked``)."""
     if not fetched.unreadable:
@@ -518,4 +557,4 @@ def unreadable_in_window(fetched: Fetched, since: datetime) -> tuple[str, ...]:
         if m.date >= since
         for board in (m.source_board_id, m.target_board_id)
     }
-    return tuple(sorted(moved & fetched.unreadable))
+    return tuple(sorted((moved & fetched.unreadable) - set(given_up)))

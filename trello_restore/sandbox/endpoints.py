@@ -924,6 +924,13 @@ def member_boards(call: Call) -> list[JSON]:
     return _render_boards(call, boards)
 
 
+def get_organization(call: Call) -> JSON:
+    """``GET /1/organizations/{id}`` (id or name): the workspace's id, name and display name."""
+    org = _organization(call)
+    doc: JSON = {"id": org.id, "name": org.name, "displayName": org.display_name}
+    return _pick(doc, call.params.get("fields"))
+
+
 def organization_boards(call: Call) -> list[JSON]:
     """``GET /1/organizations/{id}/boards`` (id or name): the workspace's boards the token's
     member is a member of (the sandbox has no workspace-visible boards)."""
@@ -1164,6 +1171,7 @@ HANDLERS: dict[Route, Handler] = {
     Route("GET", "/1/members/me/boards"): member_boards,
     Route("GET", "/1/members/{id}"): get_member,
     Route("GET", "/1/members/{id}/boards"): member_boards,
+    Route("GET", "/1/organizations/{id}"): get_organization,
     Route("GET", "/1/organizations/{id}/boards"): organization_boards,
     Route("GET", "/1/boards/{id}"): get_board,
     Route("GET", "/1/boards/{id}/actions"): board_actions,
