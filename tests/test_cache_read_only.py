@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,13 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+from trello_restore import history_store
 from trello_restore.api import ApiSettings
 from trello_restore.api import cache as cache_module
 from trello_restore.errors import ConfigError
+
+from .conftest import SandboxFactory
+from .test_history_store import _first_dry_run, _home, _without_dates
 
 READ_ONLY = "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] cache_dir) at"
 
@@ -80,3 +85,31 @@ def test_a_cache_file_on_a_read_only_file_system_says_chmod_will_not_help(
     (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert READ_ONLY in said, said
     assert "chmod" not in said, said
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["not made yet", "made before"])
+def test_a_read_only_state_location_is_one_warning_for_the_cache_and_the_kept_histories(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, made: bool
+) -> None:
+    """R27a: a one-step run said the HTTP cache's warning (read-only: TRELLO_RESTORE_HOME or
+    --no-cache) and a second one for the kept histories, in the same directory, blaming this
+    user's permissions. Now one warning; the plan as before."""
+    _, _, invoke, args, first = _first_dry_run(sandbox_factory, monkeypatch)
+    cache = _home() / "cache"
+    if made:  # the file system went read-only since: nothing can be written in it
+        monkeypatch.setattr(cache_module, "_probe_directory", _read_only)
+        access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode, **kw: Path(p) != cache / "boards" and access(p, mode)
+        )
+        monkeypatch.setattr(history_store, "_on_read_only_fs", lambda _: True, raising=False)
+    else:
+        shutil.rmtree(cache)
+        monkeypatch.setattr(cache_module, "private_dirs", _read_only)
+        monkeypatch.setattr(history_store, "private_dirs", _read_only)
+    run = invoke(*args, "--format", "json")
+    assert run.exit_code == 0, run.output
+    assert _without_dates(run.stdout) == _without_dates(first.stdout)
+    (said,) = [x for x in run.stderr.splitlines() if x.startswith("Warning: ")]
+    assert READ_ONLY in said, said
+    assert said.count("--no-cache") == 1, said

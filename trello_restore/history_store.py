@@ -30,6 +30,7 @@ through ``history_feed.Feed`` and ``BoardHistory``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import gzip
 import hashlib
@@ -294,6 +295,14 @@ class Head:
 # ---------------------------------------------------------------------------------- files
 
 
+def _on_read_only_fs(path: Path) -> bool:
+    """Whether ``path``'s file system is mounted read-only (False where that cannot be told)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 class HistoryStore:
     """The stores of one cache directory. ``refresh`` (``--refresh-history``): every board's
     store is rebuilt from the API, whatever is on disk."""
@@ -303,6 +312,8 @@ class HistoryStore:
         self.refresh = refresh
         #: Its notices: boards by name, a blocked path once a run (``store_notices``).
         self.notices = Notices(cache_dir)
+        #: ``unusable`` found its file system read-only.
+        self.read_only = False
 
     @property
     def boards_dir(self) -> Path:
@@ -315,10 +326,14 @@ class HistoryStore:
         try:
             private_dirs(self.boards_dir)
         except OSError as exc:
+            self.read_only = exc.errno == errno.EROFS
             return exc.strerror or str(exc)
         if not self.boards_dir.is_dir():
             return "it is not a directory"
         if not os.access(self.boards_dir, os.R_OK | os.W_OK | os.X_OK):
+            if _on_read_only_fs(self.boards_dir):  # not this user's permissions
+                self.read_only = True
+                return os.strerror(errno.EROFS)
             return "this user cannot read and write in it"
         return None
 

@@ -30,7 +30,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,7 +191,9 @@ class HttpCache:
             self._lock.release()
 
 
-def open_http_cache(settings: ApiSettings) -> HttpCache | None:
+def open_http_cache(
+    settings: ApiSettings, on_read_only: Callable[[], object] | None = None
+) -> HttpCache | None:
     """The account's HTTP cache for one ``TrelloApi``: its directory (0700) and file (0600)
     made, and the file's lock held. None without a ``cache_dir``, and when the cache cannot be
     used now: another run holds it (said at ``-v``), or the lock file, a file in the directory
@@ -200,9 +202,15 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     reads Trello without the HTTP cache: it only spares the board look-ups, and the plan is the
     same. ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
     ``[paths] cache_dir`` under a file, or a file itself, say): the state directory is then
-    wrong too."""
+    wrong too. ``on_read_only`` is called when that warning says the file system is read-only
+    (the run's kept histories, in the same directory, are then said at ``-v`` only)."""
     if settings.cache_dir is None:
         return None
+
+    def said(err: OSError) -> None:
+        if err.errno == errno.EROFS and on_read_only is not None:
+            on_read_only()
+
     directory = settings.cache_dir.expanduser()
     path = directory / cache_file_name(settings.key, settings.token)
     without = "this run reads Trello without the HTTP cache"
@@ -217,6 +225,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
                 without,
                 fix,
             )
+            said(err)
             return None
         # Not a cache problem: the configured place cannot hold a directory at all.
         raise ConfigError(
@@ -239,6 +248,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
     except OSError as err:
         problem, fix = _lock_trouble(lock_path, err)
         logger.warning("%s: %s; %s", problem, without, fix)
+        said(err)
         return None
     try:
         _probe_directory(directory)
@@ -253,6 +263,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
             without,
             _read_only(err) or f"make it yours and writable: chmod 700 {directory}",
         )
+        said(err)
         return None
     _sweep_probes(directory)  # writable: clear what killed runs' probes left there
     try:
@@ -275,6 +286,7 @@ def open_http_cache(settings: ApiSettings) -> HttpCache | None:
             without,
             _read_only(err) or "make it yours and writable (chmod 600), or delete it",
         )
+        said(err)
         return None
     return HttpCache(path, lock)
 

@@ -136,7 +136,9 @@ class TrelloApi:
         # The creating thread's session and client; other threads get their own (_thread_client).
         self._owner = threading.current_thread()
         # The account's cache file, held until close() (None: no HTTP cache for this run).
-        self._cache = open_http_cache(settings)
+        #: Whether the HTTP cache was left out, with a warning, for its read-only file system.
+        self.cache_read_only = False
+        self._cache = open_http_cache(settings, on_read_only=self._cache_read_only)
         try:
             self._session = make_session(settings, self._counters, self._cache)
         except BaseException:
@@ -150,6 +152,9 @@ class TrelloApi:
         self._me: dict[str, Any] | None = None
         self._me_lock = threading.Lock()
         self._closed = False
+
+    def _cache_read_only(self) -> None:
+        self.cache_read_only = True
 
     @property
     def client(self) -> trello.TrelloClient:
