@@ -202,3 +202,70 @@ def test_ctrl_c_counts_the_writes_answered_after_it(
 
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (systemd's stop, a shutdown, ``timeout``) of the nightly one-step run while
+    writes are on the wire: it waits for them and journals them, says what it did on one line
+    (``Stopped by SIGTERM after N of M outcomes``, in the log file too), exits 143, and leaves
+    no ``pending`` record. Before, it ended at once, silent, every write on the wire left
+    ``pending``, and the next run waited up to 35 s for them before it wrote."""
+    sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    log = tmp_path / "run.log"
+    args = [*_restore_args(scenario), "--yes", "--workers", "4"]
+    want = _expected(scenario)
+    sb.server.set_options(latency_ms=2500)
+    proc = _cli(["--log-file", str(log), *args], env)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    deadline = time.monotonic() + 60
+    while not any('"applied"' in _read(j) for j in journals.glob("*.jsonl")):
+        assert time.monotonic() < deadline, "no write was answered"
+        assert proc.poll() is None, "the run ended before it was stopped"
+        time.sleep(0.01)
+    time.sleep(0.2)  # the next writes are on the wire
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, err  # a shell says 143
+    assert "Traceback" not in err
+    (journal,) = journals.glob("*.jsonl")
+    (line,) = [x for x in err.splitlines() if x.startswith("Stopped by SIGTERM after ")]
+    assert f"every change made is recorded in the journal {journal}" in line
+    assert "Run the same command again to finish" in line
+    assert line in log.read_text()
+    records = Journal.read(journal)
+    assert not records.pending()
+    said = int(line.removeprefix("Stopped by SIGTERM after ").split(" of ")[0])
+    assert said == sum(r.op == "apply" for r in records.latest().values())
+    sb.server.set_options(latency_ms=0)
+    again = _cli(args, env)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert "killed run may still have in flight" not in err
+    _assert_state(scenario, want)
+    adds = [r.status for r in sb.server.request_log if r.method == "POST"]
+    assert all(status == 200 for status in adds), adds
+
+
+def test_sigterm_before_any_write_says_nothing_was_written(
+    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path
+) -> None:
+    """SIGTERM while the one-step run still reads the boards: exit 143, one line, nothing
+    written."""
+    sb = sandbox_factory(scenario, latency_ms=400)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    proc = _cli([*_restore_args(scenario), "--yes", "--no-cache"], env)
+    deadline = time.monotonic() + 20
+    while not sb.server.request_log:
+        assert time.monotonic() < deadline, "no request was sent"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, err  # a shell says 143
+    assert err.strip().splitlines()[-1] == "Stopped by SIGTERM: nothing was written to Trello."
+    assert not [r for r in sb.server.request_log if r.method in WRITES]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ Exit codes:
   4  Trello unreachable, or still rate limiting or failing after the retries (run again to resume)
   5  partial failure (some changes failed, drifted or were blocked)
   6  another run holds the same boards or plan locked, or is using the token's budget (nothing done)
-  7  dry run with --detailed-exitcode: changes are pending"""
+  7  dry run with --detailed-exitcode: changes are pending
+Ctrl-C ends a run with 130, SIGTERM with 143, once the writes sent are journaled."""
 
 logger = logging.getLogger("trello_restore")
 
@@ -115,8 +117,7 @@ def confirm(question: str) -> bool:
         # click turns both Ctrl-C and end of input into Abort; the one it caught is its context.
         if isinstance(abort.__context__, KeyboardInterrupt):
             click.echo("Nothing was changed.", err=True)
-            logger.warning("exit 130: interrupted at the confirmation", extra=FILE_ONLY)
-            sys.exit(130)
+            exit_interrupted("interrupted at the confirmation")
         return False
 
 
@@ -128,15 +129,36 @@ def exit_with(body: Callable[[], ExitCode]) -> NoReturn:
     except RestoreError as err:
         fail(err)
     except KeyboardInterrupt:
-        click.echo("Interrupted: nothing was written to Trello.", err=True)
-        logger.warning("exit 130: interrupted", extra=FILE_ONLY)
-        sys.exit(130)
+        from trello_restore.runner import stopped_by_sigterm
+
+        stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
+        click.echo(f"{stopped}: nothing was written to Trello.", err=True)
+        exit_interrupted(stopped.lower())
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except Exception as exc:  # a bug: one line, never Python's traceback
         internal_error(exc)
     logger.info("exit %d", int(code), extra=FILE_ONLY)
     sys.exit(int(code))
+
+
+def exit_interrupted(said: str) -> NoReturn:
+    """End a run that Ctrl-C stopped with exit code 130, once what it did is ``said``. One that
+    SIGTERM stopped ends by SIGTERM itself, once its log is closed: a shell's ``$?`` is 143,
+    and systemd takes it for the stop it asked for, not for a failure (as an exit code 143
+    would be, without ``SuccessExitStatus=143``)."""
+    from trello_restore.runner import stopped_by_sigterm
+
+    if not stopped_by_sigterm():
+        logger.warning("exit 130: %s", said, extra=FILE_ONLY)
+        sys.exit(130)
+    logger.warning("stopped by SIGTERM: %s", said, extra=FILE_ONLY)
+    end_of_command()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    sys.exit(143)  # only if the signal is blocked
 
 
 def internal_error(exc: Exception) -> NoReturn:

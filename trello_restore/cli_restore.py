@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import shlex
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -397,23 +396,26 @@ def interrupted(
     """Ctrl-C during an apply or undo: clear the progress line, say what was done (the outcomes
     reported, writes answered after Ctrl-C too; how many of them a resumed apply found done
     before this run; and apart, the writes it stopped before they were sent, journaled as not
-    sent) and where it is recorded, and exit 130."""
+    sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
+    SIGTERM`` in place of ``Interrupted``)."""
+    from trello_restore.runner import stopped_by_sigterm
+
     progress.clear()
+    stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
     if dry_run:
-        click.echo("Interrupted: nothing was changed.", err=True)
+        line = f"{stopped}: nothing was changed."
     elif not journal.exists():  # created by the first outcome: none was recorded, none sent
-        click.echo(
-            "Interrupted before any change was sent: nothing was changed, and no journal was "
-            f"started ({journal}). {resume}.",
-            err=True,
+        line = (
+            f"{stopped} before any change was sent: nothing was changed, and no journal was "
+            f"started ({journal}). {resume}."
         )
     else:
-        click.echo(
-            f"Interrupted after {progress.done} of {total} outcomes{progress.interrupted_counts()};"
-            f" every change made is recorded in the journal {journal}. {resume}.",
-            err=True,
+        line = (
+            f"{stopped} after {progress.done} of {total} outcomes{progress.interrupted_counts()};"
+            f" every change made is recorded in the journal {journal}. {resume}."
         )
-    sys.exit(130)
+    click.echo(line, err=True)
+    cli.exit_interrupted(line)
 
 
 def show_apply(

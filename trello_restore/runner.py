@@ -40,7 +40,9 @@ gone through), an apply's and an undo's alike. The run ends only once no write o
 between its ``pending`` record and its outcome (``Runner._wind_down``): a Ctrl-C during that
 wait (a second press, or the first while a run stopped for another reason winds down) does
 not cut it short, so only a killed process leaves a ``pending`` record open. The command line
-ignores every Ctrl-C after the first (``first_ctrl_c_only``).
+ignores every Ctrl-C after the first (``first_ctrl_c_only``). SIGTERM (a service stopped, a
+shutdown, ``kill``) stops it the same way, so the writes in flight are journaled before it
+ends (exit 143, ``stopped_by_sigterm``).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ __all__ = [
     "Runner",
     "WriteRule",
     "first_ctrl_c_only",
+    "stopped_by_sigterm",
 ]
 
 logger = logging.getLogger(__name__)
@@ -93,6 +96,15 @@ UNSENT = "interrupted before it was sent"
 IN_FLIGHT_NOTICE_S = 1.0
 
 
+#: The signal that stopped this process's run, once one did (``first_ctrl_c_only``).
+_stopped_by: int | None = None
+
+
+def stopped_by_sigterm() -> bool:
+    """Whether the run was stopped by SIGTERM, not Ctrl-C (its exit code is 143, not 130)."""
+    return _stopped_by == signal.SIGTERM
+
+
 @contextlib.contextmanager
 def first_ctrl_c_only() -> Iterator[None]:
     """Around a command's run: its first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as
@@ -101,24 +113,41 @@ def first_ctrl_c_only() -> Iterator[None]:
     the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
     to the process, then to its process group). A kill still ends it at once. Only in the main
     thread, with Python's own handler in place, which is back when the block ends without a
-    SIGINT."""
+    SIGINT.
+
+    SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
+    does the same: the writes in flight are answered and journaled, and the run says what it
+    did, instead of ending at once with a ``pending`` record for each write on the wire, which
+    made the next run wait up to 35 s for them. Either signal ignores both from then on; a
+    SIGKILL still ends it at once."""
+    global _stopped_by
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     ):
         yield
         return
+    term = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
     def first(signum: int, frame: FrameType | None) -> None:
+        global _stopped_by
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if term:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stopped_by = signum
         raise KeyboardInterrupt
 
+    _stopped_by = None
     signal.signal(signal.SIGINT, first)
+    if term:
+        signal.signal(signal.SIGTERM, first)
     try:
         yield
     finally:
         if signal.getsignal(signal.SIGINT) is first:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+        if term and signal.getsignal(signal.SIGTERM) is first:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # ------------------------------------------------------------------------------------ runner
