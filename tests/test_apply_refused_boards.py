@@ -121,6 +121,7 @@ def test_apply_of_a_plan_on_several_boards_goes_on_past_a_refused_board(
             "name": s.archive.name,
             "error": "HTTP 401 unauthorized permission requested",
             "not_written": left,
+            "refused": "write",
         }
     ]
     reasons = {c["error"] for c in doc["changes"] if c["status"] == "not_attempted"}
@@ -267,6 +268,7 @@ def test_apply_goes_on_past_a_board_the_token_cannot_even_read(
             "name": s.archive.name,
             "error": "HTTP 401 unauthorized permission requested",
             "not_written": left,
+            "refused": "read",
         }
     ]
     reasons = {c["error"] for c in doc["changes"] if c["status"] == "not_attempted"}

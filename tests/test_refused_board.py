@@ -139,6 +139,7 @@ def test_a_board_that_refuses_the_token_does_not_stop_the_others(
         "name": s.archive.name,
         "error": "HTTP 401 unauthorized permission requested",
         "not_written": left,
+        "refused": "write",
     }
     # Warned before writing, from the memberships the plan read; one line at the end.
     (warning,) = [x for x in result.stderr.splitlines() if x.startswith("Warning: ")]

@@ -72,6 +72,7 @@ def test_a_workspace_board_the_member_was_taken_off_is_not_dropped_without_a_wor
             "name": s.archive.name,
             "error": "not read: HTTP 401 unauthorized permission requested",
             "not_written": 0,
+            "refused": "read",
         }
     ]
     _left_out(s, shown, summary["warnings"])

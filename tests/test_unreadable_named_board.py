@@ -106,6 +106,7 @@ def test_a_run_on_several_boards_goes_on_past_one_the_member_cannot_read(
             "name": "",
             "error": "not read: HTTP 401 unauthorized permission requested",
             "not_written": 0,
+            "refused": "read",
         }
     ]
     assert summary["last_run"]["recorded"] is False

@@ -145,9 +145,9 @@ def apply_command(
     def body() -> ExitCode:
         from trello_restore import run
         from trello_restore.applier import ApplyOptions
-        from trello_restore.oneshot import apply_json, refused_list
+        from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
-        from trello_restore.refusals import Refused
+        from trello_restore.refusals import Refused, refused_list
         from trello_restore.report_outcomes import change_labels
         from trello_restore.runner import first_ctrl_c_only
 
@@ -369,8 +369,7 @@ def refused_error(
     (``names``, in ``order``), the journal, what to do and the ``command`` that resumes it."""
     if not report.refused:
         return
-    from trello_restore.oneshot import refused_list
-    from trello_restore.refusals import refused_boards_line
+    from trello_restore.refusals import refused_boards_line, refused_list
     from trello_restore.runner_types import SKIPPED_DONE
 
     boards = refused_list(report, names, order)

@@ -28,6 +28,7 @@ from trello_restore.journal import board_names
 from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
+from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import outcome_parts
 from trello_restore.words import plural, when
@@ -435,21 +436,6 @@ def _apply_request(
     )
 
 
-def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:
-    """The boards that refused the token's member a write in a run that went on past them
-    (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
-    (what Trello answered) and ``not_written`` (its changes failed or not attempted); then the
-    boards it could not read, left out of the plan (``PlanResult.unread_named``: ``id`` as
-    known, else as the user gave it; ``name`` as a recorded run knew it, else ""; nothing
-    planned there)."""
-    names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
-    unread = [
-        {"id": u.id or u.given, "name": u.name, "error": f"not read: {u.said}", "not_written": 0}
-        for u in result.unread_named
-    ]
-    return refused_list(report, names, [c.board_id for c in result.plan.changes]) + unread
-
-
 def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
     """Whether the run left named boards it could not read out of its plan; if so, the line
     that ends it is logged (``refusals.unread_named_line``)."""
@@ -459,38 +445,6 @@ def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
     unread = [(u.given, u.said) for u in result.unread_named]
     logger.error("%s", refusals.unread_named_line(me, unread, dry_run=dry_run))
     return True
-
-
-def refused_list(
-    report: ApplyReport | None, names: Mapping[str, str], order: Iterable[str]
-) -> list[dict[str, Any]]:
-    """``refused_boards`` of any apply or undo: the boards in ``order`` (board ids, the first
-    of each counts), named by ``names``."""
-    if report is None or not report.refused:
-        return []
-    left: dict[str, int] = {}
-    for o in report.outcomes:
-        if o.board_id in report.refused and o.status in ("failed", "not_attempted"):
-            left[o.board_id] = left.get(o.board_id, 0) + 1
-    rank = {b: i for i, b in enumerate(dict.fromkeys(order))}
-    return [
-        {"id": b, "name": names.get(b, ""), "error": said, "not_written": left.get(b, 0)}
-        for b, said in sorted(report.refused.items(), key=lambda kv: rank.get(kv[0], len(rank)))
-    ]
-
-
-def refused_line(result: PlanResult, report: ApplyReport) -> str:
-    """The one line that ends a run that went on past boards refusing its writes."""
-    boards = refused_boards(result, report)
-    others = [o for o in report.outcomes if o.board_id not in report.refused]
-    return refusals.refused_boards_line(
-        result.meta.account,
-        [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
-        elsewhere=sum(o.status == "applied" for o in others) if others else None,
-        journal=report.journal_path,
-        memberships=result.account_memberships,
-        unread=report.refused_reads,
-    )
 
 
 def report_counts(

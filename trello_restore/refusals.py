@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trello_restore.api import TrelloApi
 from trello_restore.board_read import read_board
@@ -26,6 +26,8 @@ from trello_restore.words import shown_name
 
 if TYPE_CHECKING:
     from trello_restore.live import LiveBoard
+    from trello_restore.run import PlanResult
+    from trello_restore.runner_types import ApplyReport
 
 __all__ = [
     "GOES_ON",
@@ -38,7 +40,10 @@ __all__ = [
     "plan_refusals",
     "refusal",
     "refusal_warning",
+    "refused_boards",
     "refused_boards_line",
+    "refused_line",
+    "refused_list",
     "unread_named",
     "unread_named_error",
     "unread_named_line",
@@ -496,4 +501,67 @@ def unread_named_line(me: MemberRef, unread: Iterable[tuple[str, str]], *, dry_r
         "the same command again (a --since last-run run covers this window again); or restore "
         f"{them} with the token of a member who can read {them}; or, to give up what "
         f"{'it' if one else 'they'} lost, run once with --accept-unreadable-boards"
+    )
+
+
+# -------------------------------------------------- refused boards in the JSON summaries
+
+
+def refused_boards(result: PlanResult, report: ApplyReport | None) -> list[dict[str, Any]]:
+    """The boards that refused the token's member a write in a run that went on past them
+    (``ApplyReport.refused``), in the plan's order: each board's ``id``, ``name``, ``error``
+    (what Trello answered) and ``not_written`` (its changes failed or not attempted); then the
+    boards it could not read, left out of the plan (``PlanResult.unread_named``: ``id`` as
+    known, else as the user gave it; ``name`` as a recorded run knew it, else ""; nothing
+    planned there)."""
+    names = {**dict(result.meta.boards), **{c.board_id: c.board_name for c in result.plan.changes}}
+    unread = [
+        {
+            "id": u.id or u.given,
+            "name": u.name,
+            "error": f"not read: {u.said}",
+            "not_written": 0,
+            "refused": "read",
+        }
+        for u in result.unread_named
+    ]
+    return refused_list(report, names, [c.board_id for c in result.plan.changes]) + unread
+
+
+def refused_list(
+    report: ApplyReport | None, names: Mapping[str, str], order: Iterable[str]
+) -> list[dict[str, Any]]:
+    """``refused_boards`` of any apply or undo: the boards in ``order`` (board ids, the first
+    of each counts), named by ``names``, each with what Trello refused (``refused``: ``read``
+    or ``write``)."""
+    if report is None or not report.refused:
+        return []
+    left: dict[str, int] = {}
+    for o in report.outcomes:
+        if o.board_id in report.refused and o.status in ("failed", "not_attempted"):
+            left[o.board_id] = left.get(o.board_id, 0) + 1
+    rank = {b: i for i, b in enumerate(dict.fromkeys(order))}
+    return [
+        {
+            "id": b,
+            "name": names.get(b, ""),
+            "error": said,
+            "not_written": left.get(b, 0),
+            "refused": "read" if b in report.refused_reads else "write",
+        }
+        for b, said in sorted(report.refused.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+    ]
+
+
+def refused_line(result: PlanResult, report: ApplyReport) -> str:
+    """The one line that ends a run that went on past boards refusing its writes."""
+    boards = refused_boards(result, report)
+    others = [o for o in report.outcomes if o.board_id not in report.refused]
+    return refused_boards_line(
+        result.meta.account,
+        [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
+        elsewhere=sum(o.status == "applied" for o in others) if others else None,
+        journal=report.journal_path,
+        memberships=result.account_memberships,
+        unread=report.refused_reads,
     )
