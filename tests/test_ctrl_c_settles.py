@@ -28,7 +28,7 @@ from trello_restore.limiter import Stopping
 from trello_restore.models import Change, MemberRef
 from trello_restore.oneshot import OneShotUi
 from trello_restore.report_outcomes import Progress
-from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only
+from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only, stopped_by_sigterm
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo_left import undo_count, undoable
@@ -46,9 +46,12 @@ SETTLED_UNSENT = ("not_applied", UNSENT)
 
 @pytest.fixture(name="sigint")
 def sigint_fixture() -> Iterator[None]:
-    """Python's own SIGINT handler back after the test, whatever it left."""
+    """Python's own SIGINT handler, and SIGTERM's default, back after the test, whatever it
+    left: a SIGTERM left ignored was inherited by the later tests' subprocesses, which then
+    ran on through the SIGTERM those tests sent them."""
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # ---------------------------------------------------------------------------- the runner
@@ -240,6 +243,36 @@ def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None
                 interrupts += 1
     assert interrupts == 1
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+@pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT])
+def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
+    sigint: None, first: signal.Signals
+) -> None:
+    """SIGTERM around a command's run stops it as Ctrl-C does (``stopped_by_sigterm`` says
+    which): once, then both are ignored; without one, SIGTERM's default is back after it."""
+    with first_ctrl_c_only():
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    interrupts = 0
+    with first_ctrl_c_only():
+        for sig in (first, signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.raise_signal(sig)
+            except KeyboardInterrupt:
+                interrupts += 1
+    assert interrupts == 1
+    assert stopped_by_sigterm() is (first == signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_a_sigterm_ignored_before_the_run_stays_ignored(sigint: None) -> None:
+    """A SIGTERM the caller ignores (``nohup``-like wrappers, a parent's choice) is left so."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with first_ctrl_c_only():
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
 
 
 def _undo_records(journal: Path) -> list[JournalRecord]:

@@ -55,9 +55,19 @@ def _interrupt(proc: subprocess.Popen[str]) -> tuple[float, float, str]:
     return sent, time.monotonic() - started, err
 
 
+#: Runs the command line with SIGINT and SIGTERM at their defaults, whatever this process
+#: inherited or a test left (a suite started in the background has SIGINT ignored, and an
+#: ignored signal is inherited across exec): what a user's shell gives it.
+_DEFAULT_SIGNALS = (
+    "import os, signal, sys; "
+    "signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'trello_restore', *sys.argv[1:]])"
+)
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "trello_restore", *args],
+        [sys.executable, "-c", _DEFAULT_SIGNALS, *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
