@@ -162,3 +162,73 @@ def test_a_workspace_whose_boards_the_member_is_on_none_of_reads_the_recorded_on
         "has no open board this account is a member of: check the workspace, and that the "
         "token's member is still on its boards",
     )
+
+
+def _none_read(s: Scenario, error: str) -> None:
+    """The line that ends a run none of whose boards could be read (R28a): no other boards."""
+    assert "other boards" not in error, error
+    assert "summary" not in error, error
+    assert "none of this run's boards could be read" in error, error
+    assert f"Ask a board admin to add @{s.mover.username} to those boards" in error, error
+    assert "--accept-unreadable-boards" in error, error
+
+
+def test_a_workspace_run_every_board_of_which_is_refused_says_none_could_be_read(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R28a: taken off every board, a --since last-run run of the workspace said the run went
+    on with the other boards, whose were applied as the summary says: there were none."""
+    s = scenario
+    invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
+    nightly = ("--workspace", "acme-team", "--only-recorded", "--since", "last-run")
+    assert invoke(*nightly[:-2], "--since", "4h", "--yes").exit_code == ExitCode.OK
+    boards = (s.archive, s.roadmap, s.team)
+    for board in boards:
+        _not_a_member(s, board.id, s.mover.id)
+    _stale_cache(tmp_path)
+
+    for extra in ((), ("-q",)):
+        r = invoke(*nightly, "--yes", *extra)
+        assert r.exit_code == ExitCode.AUTH, r.output
+        _none_read(s, _error(r))
+        assert "other boards" not in r.stderr, r.stderr
+        left = [w for w in _warnings(r) if "left out of the plan" in w]
+        assert len(left) == 3, left
+        assert all("none of this run's boards" in w for w in left), left
+    dry = invoke(*nightly, "--dry-run")
+    assert dry.exit_code == ExitCode.AUTH, dry.output
+    _none_read(s, _error(dry))
+    assert "other boards" not in dry.stderr, dry.stderr
+
+    r = invoke(*nightly, "--yes", "--format", "json", "-q")
+    assert r.exit_code == ExitCode.AUTH, r.output
+    doc: dict[str, Any] = json.loads(r.stdout)
+    assert (doc["outcome"], doc["exit_code"], doc["last_run"]["recorded"]) == ("refused", 3, False)
+    assert sorted((b["id"], b["refused"]) for b in doc["refused_boards"]) == sorted(
+        (b.id, "read") for b in boards
+    )
+    assert not any("other boards" in w for w in doc["warnings"]), doc["warnings"]
+    _none_read(s, _error(r))
+
+
+def test_named_boards_say_other_boards_only_when_there_are_some(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R28a's check with --board: one of two refused, the run goes on with the other (and says
+    so); both refused, the run stops at once naming both, and says nothing of other boards."""
+    s = scenario
+    invoke, _, _, team_lost, _ = _setup(sb, s, tmp_path, monkeypatch)
+    both = ("--board", s.team.id, "--board", s.archive.id, "--since", "4h", "--only-recorded")
+    _not_a_member(s, s.archive.id, s.mover.id)
+    for extra in ((), ("-q",)):
+        r = invoke(*both, "--yes", "--no-cache", *extra)
+        assert r.exit_code == ExitCode.AUTH, r.output
+        assert "the run goes on with the other boards" in r.stderr, r.stderr
+        assert "whose other boards were planned and applied" in _error(r), r.stderr
+    assert _on_card(s, team_lost) == team_lost
+    _not_a_member(s, s.team.id, s.mover.id)
+    for extras in ("", "-q", "--format json -q", "--dry-run"):
+        r = invoke(*both, "--yes", "--no-cache", *extras.split())
+        assert r.exit_code == ExitCode.AUTH, r.output
+        assert "other boards" not in r.stderr, r.stderr
+        assert f"cannot read 2 boards, {s.team.id}, {s.archive.id}" in _error(r), r.stderr

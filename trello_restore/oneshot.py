@@ -443,7 +443,8 @@ def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
     if not result.unread_named or me is None:
         return False
     unread = [(u.given, u.said) for u in result.unread_named]
-    logger.error("%s", refusals.unread_named_line(me, unread, dry_run=dry_run))
+    alone = not result.meta.boards  # every board refused: no other boards were planned
+    logger.error("%s", refusals.unread_named_line(me, unread, dry_run=dry_run, alone=alone))
     return True
 
 

@@ -454,11 +454,18 @@ def unread_named_error(me: MemberRef, unread: Sequence[tuple[str, ApiError]]) ->
 
 
 def unread_named(
-    me: MemberRef, given: str, err: ApiError, *, dry_run: bool, accepted: str | None = None
+    me: MemberRef,
+    given: str,
+    err: ApiError,
+    *,
+    dry_run: bool,
+    accepted: str | None = None,
+    alone: bool = False,
 ) -> str:
     """The warning for a board of several a run names (``given``) whose read Trello refused
-    the token's member ``me``: it is left out of the plan, the run goes on with the others;
-    with ``accepted`` (where ``--accept-unreadable-boards`` was set), it is given up."""
+    the token's member ``me``: it is left out of the plan, the run goes on with the others
+    (``alone``: there are none, every board was refused, so it plans nothing); with
+    ``accepted`` (where ``--accept-unreadable-boards`` was set), it is given up."""
     user, who = _who(me)
     said = f" ({answered(err)})" if answered(err) else ""
     left_out = f"board {given}: Trello refused to let the token's member {who} read it{said}"
@@ -474,31 +481,46 @@ def unread_named(
         if dry_run
         else "the run goes on with the other boards, exits 3 and is not recorded as the last run"
     )
+    if alone:
+        goes_on = f"none of this run's boards could be read: {_NONE_READ[dry_run]}"
     return (
         f"{left_out}, so it is left out of the plan; {goes_on}; {admin_fix(user, None, why=False)}"
     )
 
 
-def unread_named_line(me: MemberRef, unread: Iterable[tuple[str, str]], *, dry_run: bool) -> str:
+#: What a run (a dry run: True) none of whose boards could be read does.
+_NONE_READ = {
+    False: "the run plans nothing, exits 3 and is not recorded as the last run",
+    True: "a run that applies would plan nothing, exit 3 and not be recorded as the last run",
+}
+
+
+def unread_named_line(
+    me: MemberRef, unread: Iterable[tuple[str, str]], *, dry_run: bool, alone: bool = False
+) -> str:
     """The one line that ends a run (``dry_run``: a dry run) that left out the boards it names
     whose read Trello refused the token's member ``me`` (``unread``: each as the user gave it,
-    and what Trello answered): which, that the run is not recorded, what to ask for."""
+    and what Trello answered): which, that the run is not recorded, what to ask for.
+    ``alone``: no other board was planned (every board refused)."""
     boards = [f"{given}{f' ({said})' if said else ''}" for given, said in unread]
     user, who = _who(me)
     one = len(boards) == 1
     where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
     it, them = ("it", "it") if one else ("they", "them")
-    done = (
-        "this dry run's plan, and a run that applies would not be recorded as the last run"
-        if dry_run
-        else "this run, whose other boards were planned and applied as the summary says, and "
-        "this run is not recorded as the last run"
-    )
+    if alone:  # no other boards: nothing was planned
+        done = f"none of this run's boards could be read, so {_NONE_READ[dry_run]}"
+    else:
+        done = f"{it} {'was' if one else 'were'} left out of " + (
+            "this dry run's plan, and a run that applies would not be recorded as the last run"
+            if dry_run
+            else "this run, whose other boards were planned and applied as the summary says, "
+            "and this run is not recorded as the last run"
+        )
     fix = admin_fix(user, None, why=False, several=not one)
     return (
-        f"Trello refused to let the token's member {who} read {where}: {it} "
-        f"{'was' if one else 'were'} left out of {done}. {fix[:1].upper()}{fix[1:]}, then run "
-        "the same command again (a --since last-run run covers this window again); or restore "
+        f"Trello refused to let the token's member {who} read {where}: {done}. "
+        f"{fix[:1].upper()}{fix[1:]}, then run the same command again (a --since last-run run "
+        "covers this window again); or restore "
         f"{them} with the token of a member who can read {them}; or, to give up what "
         f"{'it' if one else 'they'} lost, run once with --accept-unreadable-boards"
     )

@@ -460,7 +460,14 @@ def _make_plan(
         source = "api"
     warnings = (
         [
-            unread_named(account, u.given, e, dry_run=not req.apply, accepted=req.accept_unread)
+            unread_named(
+                account,
+                u.given,
+                e,
+                dry_run=not req.apply,
+                accepted=req.accept_unread,
+                alone=not fetched.boards,  # every board refused: no other boards
+            )
             for u, e in unread
         ]
         if account is not None
