@@ -267,6 +267,25 @@ def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
     assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
 
 
+def test_sigterm_stops_the_run_when_sigint_was_ignored_at_start(sigint: None) -> None:
+    """A job a script starts in the background (``cmd &``) has SIGINT ignored: SIGTERM still
+    stops its run as Ctrl-C would (R28a: it killed it at once, silent), and SIGINT stays
+    ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupts = 0
+    with first_ctrl_c_only():
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        # Else the SIGTERM below would end the test run itself.
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGTERM):
+            try:
+                signal.raise_signal(sig)
+            except KeyboardInterrupt:
+                interrupts += 1
+    assert interrupts == 1
+    assert stopped_by_sigterm()
+
+
 def test_a_sigterm_ignored_before_the_run_stays_ignored(sigint: None) -> None:
     """A SIGTERM the caller ignores (``nohup``-like wrappers, a parent's choice) is left so."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

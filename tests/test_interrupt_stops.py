@@ -55,19 +55,22 @@ def _interrupt(proc: subprocess.Popen[str]) -> tuple[float, float, str]:
     return sent, time.monotonic() - started, err
 
 
-#: Runs the command line with SIGINT and SIGTERM at their defaults, whatever this process
-#: inherited or a test left (a suite started in the background has SIGINT ignored, and an
-#: ignored signal is inherited across exec): what a user's shell gives it.
-_DEFAULT_SIGNALS = (
+#: Runs the command line with SIGINT (``{sigint}``) and SIGTERM at their defaults, whatever
+#: this process inherited or a test left (a suite started in the background has SIGINT
+#: ignored, and an ignored signal is inherited across exec): what a user's shell gives it.
+_SIGNALS = (
     "import os, signal, sys; "
-    "signal.signal(signal.SIGINT, signal.SIG_DFL); signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "signal.signal(signal.SIGINT, signal.{sigint}); "
+    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
     "os.execv(sys.executable, [sys.executable, '-m', 'trello_restore', *sys.argv[1:]])"
 )
 
 
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+def _cli(args: list[str], env: dict[str, str], *, sigint: str = "SIG_DFL") -> subprocess.Popen[str]:
+    """The command line in a process of its own; ``sigint="SIG_IGN"``: started as a script's
+    background job (``cmd &``) is, with SIGINT ignored."""
     return subprocess.Popen(
-        [sys.executable, "-c", _DEFAULT_SIGNALS, *args],
+        [sys.executable, "-c", _SIGNALS.format(sigint=sigint), *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -262,14 +265,16 @@ def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
     assert all(status == 200 for status in adds), adds
 
 
+@pytest.mark.parametrize("sigint", ["SIG_DFL", "SIG_IGN"])
 def test_sigterm_before_any_write_says_nothing_was_written(
-    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path
+    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path, sigint: str
 ) -> None:
     """SIGTERM while the one-step run still reads the boards: exit 143, one line, nothing
-    written."""
+    written; also when it was started as a script's background job, with SIGINT ignored
+    (R28a: killed at once, silent)."""
     sb = sandbox_factory(scenario, latency_ms=400)
     env = trello_env(sb.base_url, sb.key, sb.token)
-    proc = _cli([*_restore_args(scenario), "--yes", "--no-cache"], env)
+    proc = _cli([*_restore_args(scenario), "--yes", "--no-cache"], env, sigint=sigint)
     deadline = time.monotonic() + 20
     while not sb.server.request_log:
         assert time.monotonic() < deadline, "no request was sent"

@@ -112,42 +112,46 @@ def first_ctrl_c_only() -> Iterator[None]:
     130), so that none cuts short the wait for the writes in flight (``Runner._wind_down``) or
     the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
     to the process, then to its process group). A kill still ends it at once. Only in the main
-    thread, with Python's own handler in place, which is back when the block ends without a
-    SIGINT.
+    thread, with Python's own handler in place (else SIGINT is left as it is), which is back
+    when the block ends without a SIGINT.
 
     SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
     does the same: the writes in flight are answered and journaled, and the run says what it
     did, instead of ending at once with a ``pending`` record for each write on the wire, which
-    made the next run wait up to 35 s for them. Either signal ignores both from then on; a
-    SIGKILL still ends it at once."""
+    made the next run wait up to 35 s for them; also when SIGINT is ignored (a script's
+    background job). Either signal ignores both from then on; a SIGKILL still ends it at once.
+    An ignored SIGTERM is left ignored."""
     global _stopped_by
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    term = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    # Each only where nothing else handles it: a script's background job (``cmd &``) starts
+    # with SIGINT ignored, and SIGTERM must stop it all the same (R28a).
+    ours = {
+        sig: default
+        for sig, default in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        )
+        if signal.getsignal(sig) == default
+    }
 
     def first(signum: int, frame: FrameType | None) -> None:
         global _stopped_by
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if term:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in ours:
+            signal.signal(sig, signal.SIG_IGN)
         _stopped_by = signum
         raise KeyboardInterrupt
 
     _stopped_by = None
-    signal.signal(signal.SIGINT, first)
-    if term:
-        signal.signal(signal.SIGTERM, first)
+    for sig in ours:
+        signal.signal(sig, first)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGINT) is first:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        if term and signal.getsignal(signal.SIGTERM) is first:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig, default in ours.items():
+            if signal.getsignal(sig) is first:
+                signal.signal(sig, default)
 
 
 # ------------------------------------------------------------------------------------ runner
