@@ -339,6 +339,7 @@ def undo(
             interrupted(progress, n, journal.path, resume, dry_run=dry_run)
         finally:
             progress.clear()
+        earlier = undone_earlier(journal.records, report.under_way)  # counted under way
         labels = journal_labels(journal.records) | report.labels
         show_apply(
             report, labels, journal.path, quiet=quiet, verbose=verbose, resume=resume,
@@ -397,9 +398,11 @@ def interrupted(
     before this run; and apart, the writes it stopped before they were sent, journaled as not
     sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
     SIGTERM`` in place of ``Interrupted``)."""
+    from trello_restore.journal import where_now
     from trello_restore.runner import stopped_by_sigterm
 
     progress.clear()
+    journal = where_now(journal)  # beside it, when another file replaced it meanwhile
     stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
     if dry_run:
         line = f"{stopped}: nothing was changed."

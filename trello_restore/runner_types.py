@@ -154,6 +154,10 @@ class ApplyReport:
     #: that ends an apply or undo (``run_apply.with_refusals``).
     member: MemberRef | None = None
     refused_memberships: dict[str, Membership | None] = field(default_factory=dict)
+    #: An undo's dry run beside a running apply of the journal: the changes (ids) that apply
+    #: has under way, which the dry run leaves out (``undo._say_running``) and an earlier
+    #: undo's count leaves out too (``undo_left.undone_earlier``).
+    under_way: frozenset[str] = frozenset()
 
     @property
     def exit_code(self) -> ExitCode:

@@ -275,11 +275,17 @@ def undo_journal(
         # Beside the run writing them, its open records are writes under way: left out, and
         # so are the adds it journaled since the journal was read (the boards may show them).
         under_way: list[JournalRecord] = []
+        left_out: frozenset[str] = frozenset()
         if running is not None:
             under_way = running_writes(journal.records, _records_now(journal))
-            _say_running(
-                running, sum(in_scope(r.action, include_board_memberships) for r in under_way)
+            # Counted once: a change this undo looks at anyway is not also left out (R28a).
+            mine = {u.record.change_id for u in known}
+            left_out = frozenset(
+                r.change_id
+                for r in under_way
+                if in_scope(r.action, include_board_memberships) and r.change_id not in mine
             )
+            _say_running(running, len(left_out))
         resolving = [] if running is not None else [r for r in open_ if r not in unread]
         settled, unknown = _resolve_all(resolving, live)
         if options.dry_run:
@@ -359,6 +365,7 @@ def undo_journal(
         )
         report.labels = _live_labels(looked_at, live) | kept_labels
         report.board_names = {b: live[b].name for b in sorted(boards) if live[b].name}
+        report.under_way = left_out
         return report
 
 

@@ -16,7 +16,7 @@ means this tool's own earlier removal went through (``undone``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from trello_restore.journal import UNDO_SETTLED, JournalRecord, unresolved
@@ -71,16 +71,24 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
     return [u for u in state.values() if u is not None]
 
 
-def undone_earlier(records: Iterable[JournalRecord]) -> list[JournalRecord]:
+def undone_earlier(
+    records: Iterable[JournalRecord], under_way: Collection[str] = ()
+) -> list[JournalRecord]:
     """What an earlier undo of this journal settled, for the summary of an undo that finds some
     left: the latest record of each change when it is an undo's that settled it
     (``UNDO_SETTLED``: undone, found back already, found gone), in journal order. A change the
-    plan applied again since is not among them (the next undo counts it once, as its own). Its
-    status and action say how the summary counts it."""
+    plan applied again since is not among them (the next undo counts it once, as its own), nor
+    one an apply running beside a dry run has under way since ``records`` were read
+    (``under_way``, ``ApplyReport.under_way``: counted as under way, R28a). Its status and
+    action say how the summary counts it."""
     last: dict[str, JournalRecord] = {}
     for r in records:
         last[r.change_id] = r
-    return [r for r in last.values() if r.op == "undo" and r.status in UNDO_SETTLED]
+    return [
+        r
+        for r in last.values()
+        if r.op == "undo" and r.status in UNDO_SETTLED and r.change_id not in under_way
+    ]
 
 
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
