@@ -206,3 +206,33 @@ def test_one_step_run_whose_journal_is_replaced_mid_run_names_where_it_went_on(
     (kept,) = tmp_path.glob("j.recovered-*.jsonl")
     assert json.loads(r.stdout)["journal"] == str(kept)
     assert f"Journal: {kept}" in r.stderr, r.stderr
+
+
+def test_ctrl_c_after_the_journal_was_replaced_names_where_it_went_on(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R28a: the journal replaced mid-run, then Ctrl-C (or SIGTERM): the line said "every
+    change made is recorded in the journal <the replaced path>", someone else's file now."""
+    from trello_restore import cli
+    from trello_restore.report_outcomes import Progress
+
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan = tmp_path / "plan.json"
+    make_plan_file(sb, plan)
+    journal = tmp_path / "j.jsonl"
+    appended = _replace_after_second_append(monkeypatch)
+
+    class CtrlC(Progress):
+        def __call__(self, outcome: object) -> None:
+            super().__call__(outcome)  # type: ignore[arg-type]
+            if self.done == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "progress", lambda total, **_: CtrlC(total, enabled=False))
+    invoke = cli_for(sb, monkeypatch)
+    r = invoke("apply", str(plan), "--yes", "--journal", str(journal))
+    assert r.exit_code == 130, r.output
+    assert appended[0] > 2
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("Interrupted after ")]
+    assert f"every change made is recorded in the journal {kept}." in line, line

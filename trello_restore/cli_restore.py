@@ -398,9 +398,11 @@ def interrupted(
     before this run; and apart, the writes it stopped before they were sent, journaled as not
     sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
     SIGTERM`` in place of ``Interrupted``)."""
+    from trello_restore.journal import where_now
     from trello_restore.runner import stopped_by_sigterm
 
     progress.clear()
+    journal = where_now(journal)  # beside it, when another file replaced it meanwhile
     stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
     if dry_run:
         line = f"{stopped}: nothing was changed."

@@ -443,6 +443,7 @@ class Journal:
                 self.path,
                 kept,
             )
+            _MOVED[self.path] = kept
             self.path = kept
 
     def __enter__(self) -> Self:
@@ -490,6 +491,20 @@ class Journal:
             for cid, r in self.latest().items()
             if r.status == "pending" or (r.status == "failed" and r.uncertain)
         }
+
+
+#: Journals this process went on writing beside their path, another file having replaced
+#: them (``Journal._relocate``): the path given to the file it went on in (``where_now``).
+_MOVED: dict[Path, Path] = {}
+
+
+def where_now(path: Path) -> Path:
+    """The file a journal given as ``path`` is in now: ``path``, or where a run of this
+    process went on writing it when another file replaced it (its Ctrl-C line names that)."""
+    seen = {path}
+    while (path := _MOVED.get(path, path)) not in seen:
+        seen.add(path)
+    return path
 
 
 def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
