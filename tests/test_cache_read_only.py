@@ -113,3 +113,27 @@ def test_a_read_only_state_location_is_one_warning_for_the_cache_and_the_kept_hi
     (said,) = [x for x in run.stderr.splitlines() if x.startswith("Warning: ")]
     assert READ_ONLY in said, said
     assert said.count("--no-cache") == 1, said
+
+
+def test_a_lock_directory_on_a_read_only_file_system_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R28a: a one-step run with TRELLO_RESTORE_HOME on a read-only file system stopped (exit
+    2, nothing written) with "check the state directory's permissions", which cannot help."""
+    from trello_restore import locks
+    from trello_restore.errors import UsageError
+
+    monkeypatch.setattr(locks, "private_dirs", _read_only)
+    with pytest.raises(UsageError) as caught, locks.hold(tmp_path / "locks", ["run-board-x"]):
+        pass
+    said = str(caught.value)
+    assert "its file system is read-only: point TRELLO_RESTORE_HOME" in said, said
+    assert "permissions" not in said
+
+
+def test_a_journal_on_a_read_only_file_system_says_so() -> None:
+    from trello_restore.journal_errors import cannot_create
+
+    said = cannot_create(Path("/ro/state/journals/j.jsonl"), OSError(errno.EROFS, "Read-only"))
+    assert "its file system is read-only: point TRELLO_RESTORE_HOME" in said, said
+    assert "--journal PATH" in said

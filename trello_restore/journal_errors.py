@@ -120,6 +120,11 @@ def damaged_line(path: Path, number: int, exc: Exception) -> str:
 def cannot_create(path: Path, exc: OSError) -> str:
     # mkdir says "File exists" when a folder on the path is a file: say what is really wrong.
     why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
+    if exc.errno == errno.EROFS:  # no permission can help there
+        return (
+            f"cannot create the journal {path} ({why}); its file system is read-only: point "
+            "TRELLO_RESTORE_HOME at a writable directory, or pass --journal PATH"
+        )
     return (
         f"cannot create the journal {path} ({why}); check the state directory "
         "(TRELLO_RESTORE_HOME) or pass --journal PATH"

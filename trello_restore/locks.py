@@ -183,7 +183,12 @@ def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
             "(trello-restore keeps its locks there), then run again"
         )
     reason = exc.strerror or str(exc)
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno == errno.EROFS:  # no permission can help there
+        fix = (
+            "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] state_dir) at "
+            "a writable directory"
+        )
+    elif exc.errno in (errno.EACCES, errno.EPERM):
         fix = "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
     else:
         fix = "check the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
