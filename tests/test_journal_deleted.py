@@ -236,3 +236,21 @@ def test_ctrl_c_after_the_journal_was_replaced_names_where_it_went_on(
     (kept,) = tmp_path.glob("j.recovered-*.jsonl")
     (line,) = [x for x in r.stderr.splitlines() if x.startswith("Interrupted after ")]
     assert f"every change made is recorded in the journal {kept}." in line, line
+
+
+def test_undo_whose_journal_is_replaced_mid_run_names_where_it_went_on(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan = tmp_path / "plan.json"
+    make_plan_file(sb, plan)
+    journal = tmp_path / "j.jsonl"
+    invoke = cli_for(sb, monkeypatch)
+    assert invoke("apply", str(plan), "--yes", "--journal", str(journal)).exit_code == 0
+    appended = _replace_after_second_append(monkeypatch)
+    r = invoke("undo", str(journal), "--yes", "--format", "json")
+    assert r.exit_code == ExitCode.OK, r.output
+    assert appended[0] > 2
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    assert json.loads(r.stdout)["journal"] == str(kept)
+    assert f"Journal: {kept}" in r.stderr, r.stderr

@@ -42,7 +42,7 @@ state = locks_review.state_fixture
 APPLY_MORE = ("stopped", "done_earlier", "requests", "rate_limited", "seconds")
 #: The keys an undo's counts hold beside its statuses'.
 UNDO_MORE = (
-    "undone_earlier", "already_satisfied_earlier", "not_on_card_earlier",
+    "undone_earlier", "already_satisfied_earlier", "not_on_card_earlier", "under_way",
     "stopped", "requests", "rate_limited", "seconds",
 )  # fmt: skip
 

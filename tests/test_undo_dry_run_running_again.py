@@ -100,6 +100,7 @@ def test_a_dry_run_beside_the_plan_applied_again_counts_each_change_once(
     if json_out:
         counts = json.loads(dry.stdout.splitlines()[-1])["undo"]
         assert (counts["would_undo"], counts["undone_earlier"]) == (2, rest), counts
+        assert counts["under_way"] == under_way, counts  # so that the counts add up
     else:
         assert last_line(dry) == (
             f"Summary: 2 would be reverted, 0 failed. {rest} changes reverted by an earlier "

@@ -558,6 +558,7 @@ def undo_json(
     statuses = ("would_undo", *UNDO_COUNTS[1:]) if dry_run else UNDO_COUNTS
     settled: list[str] = [r.status for r in earlier]
     before = {f"{status}_earlier": settled.count(status) for status in EARLIER_COUNTS}
+    before["under_way"] = len(report.under_way) if report is not None else 0
     boards = _journal_boards(journal.records, report.board_names if report else {})
     names = {b["id"]: b.get("name", "") for b in boards}
     return {
@@ -566,7 +567,7 @@ def undo_json(
         "api_url": journal.header.api_url,
         "account_id": journal.header.account_id,
         "boards": boards,
-        "journal": str(journal.path),
+        "journal": str(report.journal_path or journal.path if report else journal.path),
         "undo": report_counts(report, statuses, undo=True, **before),
         "changes": change_outcomes(report.outcomes, labels, undo=True) if report else [],
         "board_memberships_kept": grants_kept,
