@@ -368,6 +368,48 @@ def test_environment_error_names_the_variable(
     assert sandbox.server.request_log == []
 
 
+@pytest.mark.parametrize(
+    ("variable", "near"),
+    [
+        ("TRELLO_RESTORE_ONLY_RECORD", "TRELLO_RESTORE_ONLY_RECORDED"),
+        ("TRELLO_RESTORE_BOARD", "TRELLO_RESTORE_BOARDS"),
+        ("TRELLO_RESTORE_NIGHTLY", None),
+    ],
+)
+def test_an_unknown_environment_variable_of_ours_is_an_error(
+    invoke: Invoke, sandbox: Sandbox, variable: str, near: str | None
+) -> None:
+    """R29a: a typo in a systemd ``Environment=`` line or a cron line was ignored without a
+    word, and the nightly run went on without the setting (a wider restore than meant),
+    where the same typo in the config file is an error. Now it is one too: exit 2, one line,
+    the nearest name; no request."""
+    r = invoke("--api-url", sandbox.base_url, "--since", "7d", "--dry-run", **{variable: "x"})
+    hint = f"did you mean {near}?" if near else "README"
+    one_line_error(r, ExitCode.USAGE, f"unknown environment variable {variable}", hint)
+    assert "'x'" not in r.stderr  # its value may be a secret put under the wrong name
+    assert sandbox.server.request_log == []
+
+
+@pytest.mark.parametrize("where", ["environment", "config"])
+def test_a_settings_error_reaches_the_log_file(
+    invoke: Invoke, sandbox: Sandbox, tmp_path: Path, where: str
+) -> None:
+    """R29a: a night that ended on a bad setting was missing from the log file (cron.log),
+    which the README says holds every run's exit code with its error line: the log file's
+    place was known (the environment, or the config file's [paths] log_file) all the same."""
+    log = tmp_path / "logs" / "cron.log"
+    args = ["--api-url", sandbox.base_url, "--board", "Team", "--since", "7d", "--dry-run"]
+    if where == "environment":
+        r = invoke(*args, TRELLO_RESTORE_WORKERS="lots", TRELLO_RESTORE_LOG_FILE=str(log))
+    else:
+        config = _config(
+            tmp_path, '[restore]\ncause = "moved"\n[paths]\nlog_file = "../logs/cron.log"\n'
+        )
+        r = invoke("--config", str(config), *args)
+    line = one_line_error(r, ExitCode.USAGE)
+    assert line.removeprefix("Error: ") in log.read_text(), (line, log.read_text())
+
+
 def test_named_config_must_exist_even_when_everything_is_given(
     invoke: Invoke, sandbox: Sandbox, tmp_path: Path
 ) -> None:

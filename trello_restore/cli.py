@@ -16,6 +16,7 @@ environment, and passes the resolved directories down; the core reads no environ
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -310,6 +311,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     # read must not show them either (``internal_error``).
     env_secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
     setup_logging(options["verbose"], options["quiet"], secrets=env_secrets)
+    settings: Settings | None = None
     try:
         if ctx.invoked_subcommand is not None:
             refuse_planning_options(ctx, ctx.invoked_subcommand)
@@ -319,6 +321,8 @@ def main(ctx: click.Context, /, **options: Any) -> None:
             setup_sub_logging(settings, args.verbose, args.quiet)
             _report_settings(settings)
     except RestoreError as err:
+        if settings is None and not standalone:  # its line in the log file all the same
+            _log_anyway(options["verbose"], options["quiet"], flags, config_flag, env_secrets)
         fail(err)
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
@@ -364,6 +368,28 @@ def _resolve_settings(
         "restore": None if flags["restore"] is None else [flags["restore"]],
     }
     return Settings.resolve(values, os.environ, file)
+
+
+def _log_anyway(
+    verbose: int,
+    quiet: bool,
+    flags: dict[str, Any],
+    config_flag: str | None,
+    secrets: tuple[str, str],
+) -> None:
+    """The settings failed to resolve: open the log file where the flags, the environment or
+    the config file (read as plain TOML) say it is, so that the error line reaches it (cron's
+    log). Best effort: a log file that cannot be told or opened is left out."""
+    from trello_restore.config import config_path, log_file_anyway
+
+    try:
+        config, _ = config_path(config_flag, os.environ)
+    except RestoreError:
+        config = None
+    path = log_file_anyway(flags.get("log_file"), os.environ, config)
+    if path is not None:
+        with contextlib.suppress(RestoreError):
+            setup_logging(verbose, quiet, path, secrets)
 
 
 def _report_settings(settings: Settings) -> None:

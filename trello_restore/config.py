@@ -85,6 +85,56 @@ FLAG_NAMES: dict[str, str] = {
     "log_file": "--log-file",
 }
 _SECTION = {key: section for section, keys in CONFIG_KEYS.items() for key in keys}
+#: ``TRELLO_RESTORE_*`` variables the tool does not read but leaves alone: the test suite's.
+_NOT_SETTINGS = frozenset({"TRELLO_RESTORE_SHARED"})
+
+
+def check_env_names(env: Mapping[str, str]) -> None:
+    """``ConfigError`` for a ``TRELLO_RESTORE_*`` variable that names no setting (a typo in a
+    cron line or a systemd ``Environment=``, which would be ignored, and the run go on without
+    it), with the nearest name, as the config file's unknown keys are. Its value is never
+    said: it may be a secret put under the wrong name."""
+    import difflib
+
+    from trello_restore.errors import ConfigError
+
+    known = sorted({*ENV_NAMES.values(), ENV_CONFIG} - {ENV_KEY, ENV_TOKEN, ENV_API_URL})
+    for name in sorted(env):
+        if name.startswith(_PREFIX) and name not in known and name not in _NOT_SETTINGS:
+            # By what follows the prefix, which every name shares.
+            tails = [k.removeprefix(_PREFIX) for k in known]
+            near = difflib.get_close_matches(name.removeprefix(_PREFIX), tails, n=1, cutoff=0.75)
+            hint = f"did you mean {_PREFIX}{near[0]}?" if near else "see the README's Configuration"
+            raise ConfigError(
+                f"unknown environment variable {name} ({hint}): it sets nothing; unset it or "
+                "correct its name"
+            )
+
+
+def log_file_anyway(flag: str | None, env: Mapping[str, str], config: Path | None) -> Path | None:
+    """Where the log file is, for a run whose settings failed to resolve (so that its error
+    line reaches the log file all the same): ``--log-file``, ``TRELLO_RESTORE_LOG_FILE``, or
+    ``[paths] log_file`` of the config file ``config`` read as plain TOML (it may be what
+    failed). None when none names one, or it cannot be told; never raises."""
+    import tomllib
+
+    try:
+        if flag:
+            return Path(flag).expanduser()
+        named = env.get(ENV_NAMES[("paths", "log_file")], "").strip()
+        if named:
+            return Path(named).expanduser()
+        if config is None:
+            return None
+        value = tomllib.loads(config.read_text(encoding="utf-8")).get("paths", {}).get("log_file")
+        if not isinstance(value, str) or not value.strip():
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else config.parent / path
+    except (OSError, ValueError, RuntimeError, AttributeError):
+        return None
+
+
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -220,6 +270,7 @@ class Settings:
         (plus ``exports`` and ``journal``), None for an option not given; ``--token`` must
         already be the token read from standard input. Raises ``ConfigError`` for an
         environment variable that does not parse (the file was checked when it was loaded)."""
+        check_env_names(env)
         source = env
         conf = file if file is not None else ConfigFile(None)
         sources: dict[str, str] = {}
