@@ -541,7 +541,7 @@ CASES = [
     case(lambda c: ["undo", str(c.tmp), "--yes"],
          USAGE, "is a directory", "give the journal file", id="journal-is-a-directory"),
     case(lambda c: ["undo", c.journal({"account_id": STRANGER_ID}), "--yes"],
-         USAGE, "another Trello account", "use the token of the account",
+         USAGE, f"made by Trello account {STRANGER_ID}, not the token's", "use the token of",
          id="journal-other-account"),
     case(lambda c: ["undo", c.journal({"api_url": "https://api.trello.com/1"}), "--yes"],
          USAGE, "made at https://api.trello.com/1", "pass --api-url",

@@ -170,8 +170,14 @@ def test_undo_checks_its_target_and_the_lock(
     someone = next(m for m in s.world.members if m != header.account_id)
     key, token = s.world.add_credentials(someone)
     settings = ApiSettings(key=key, token=token, api_url=sb.base_url)
-    with TrelloApi(settings) as api, pytest.raises(UsageError, match="another Trello account"):
+    with TrelloApi(settings) as api, pytest.raises(UsageError) as refused:
         undo_journal(Journal.read(path), api, fast_options(), lock_dir=tmp_path / "locks")
+    # Both accounts named, as apply names them (R29a: "another Trello account" alone).
+    who = s.world.members[someone].username
+    assert (
+        f"records changes made by Trello account {header.account_id}, not the token's "
+        f"account {who} ({someone})"
+    ) in str(refused.value)
     boards = {r.board_id for r in Journal.read(path).records}
     locks = apply_lock(lock_names(header.plan_digest, boards), tmp_path / "locks")
     with locks, pytest.raises(LockHeld):

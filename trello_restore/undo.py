@@ -112,10 +112,13 @@ def _check_target(journal: Journal, api: TrelloApi) -> None:
             f"{api.settings.api_url}{f' (from {where})' if where else ''}; pass --api-url (or "
             "TRELLO_API_URL) for the API it was applied to"
         )
-    if str(api.me()["id"]) != header.account_id:
+    me = api.me()
+    if str(me["id"]) != header.account_id:
+        username = str(me.get("username") or "")
+        token = f"{username} ({me['id']})" if username else str(me["id"])
         raise UsageError(
-            f"{journal.path} records changes made by another Trello account; use the token of "
-            "the account that applied the plan"
+            f"{journal.path} records changes made by Trello account {header.account_id}, not "
+            f"the token's account {token}; use the token of the account that applied the plan"
         )
 
 
