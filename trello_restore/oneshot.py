@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -31,6 +31,7 @@ from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import outcome_parts
+from trello_restore.undone_hint import undo_hint
 from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
     with _locks(req) as (on_scope, guard):
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
+        result = _undo_hint(req, result)
         ui.planned(result)
         logger.info(
             "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",
@@ -175,6 +177,29 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
         f"history, so it cannot tell when they moved: if one moved at or after {since}, a run that "
         f"applies {would}"
     )
+
+
+def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
+    """``result`` with one warning more when it leaves out card members this tool's undo took
+    off (``undone_hint``), in its warnings and its plan's."""
+    account = result.meta.account
+    if not result.own_removals or account is None:
+        return result
+    started = result.trello_started
+    hint = undo_hint(
+        result.own_removals,
+        req.journal_dir,
+        api_url=result.meta.api_url,
+        account_id=account.id,
+        username=account.username or account.id,
+        skew=started - req.created_at if started is not None else timedelta(0),
+        cause=result.plan.options.cause is not None,
+        applying=not req.dry_run,
+    )
+    if hint is None:
+        return result
+    meta = replace(result.meta, warnings=(*result.meta.warnings, hint))
+    return replace(result, meta=meta, warnings=(*result.warnings, hint))
 
 
 @contextlib.contextmanager

@@ -48,7 +48,15 @@ from trello_restore.lastrun import (
     recorded_board,
     recorded_boards,
 )
-from trello_restore.models import MemberRef, Membership, Plan, PlanOptions, normal_name, quote_name
+from trello_restore.models import (
+    History,
+    MemberRef,
+    Membership,
+    Plan,
+    PlanOptions,
+    normal_name,
+    quote_name,
+)
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.plan_request import PlanRequest
 from trello_restore.planfile import PlanMeta
@@ -71,6 +79,7 @@ from trello_restore.run_apply import (
     undoable,
 )
 from trello_restore.timeparse import check_window
+from trello_restore.undone_hint import OwnRemoval, own_removals
 from trello_restore.words import board_ref
 
 #: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
@@ -131,6 +140,9 @@ class PlanResult:
     #: The boards a recorded run gave up (``--accept-unreadable-boards``) whose read Trello
     #: still refuses: left out of the plan with a warning, not refused (``given_up``).
     given_up: tuple[UnreadBoard, ...] = ()
+    #: The removals the plan skipped as filtered (or outside the window) that are the latest
+    #: on their card and the token's member's (``undone_hint.own_removals``).
+    own_removals: tuple[OwnRemoval, ...] = ()
 
 
 def make_plan(
@@ -476,9 +488,11 @@ def _make_plan(
     warnings += [given_up_warning(account, u) for u in earlier if account is not None]
     dates = {u.id: u.given_up_on for u in earlier}
     warnings += given_up.followed(fetched.warnings, {b: dates.get(b, "") for b in gave})
+    history: History | None = None  # the history the plan is made from; none from the memo
     if memo is not None and memo.plan is not None:
         plan = memo.plan
     else:
+        history = fetched.history
         # A filter value that matches nothing in scope is an error, before anything is planned.
         options = resolve_filters(
             fetched.history,
@@ -535,6 +549,7 @@ def _make_plan(
         account_memberships=mine,
         unread_named=tuple(u for u, _ in unread),
         given_up=tuple(earlier),
+        own_removals=own_removals(plan, history, account.id) if account is not None else (),
     )
 
 

@@ -1,0 +1,116 @@
+"""A plan that leaves out the card members this tool's own undo took off says so (R29a).
+
+A user tries the tool (the README's plan, applied), undoes the trial
+(``undo --include-board-memberships``), then runs the nightly ``--cause move`` by hand: the
+latest removal on each of those cards is the undo's, by the token's member, so ``--cause move``
+filters them and the run found nothing to do, exit 0, recorded as the last run, without a word.
+It now warns once (stderr and the JSON's ``warnings``): how many, which journal's undo, that the
+run is recorded as the last run, and the command that puts them back; that command, run as
+said, restores exactly the trial's changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.sandbox.scenario import Scenario
+from trello_restore.sandbox.truth import snapshot
+
+from .conftest import Sandbox, configless_cli
+
+_HINT = re.compile(
+    r"(\d+) card members? on (\d+) cards? (?:is|are) left out of this plan: the latest removal "
+    r"of each is this tool's undo of journal (\S+) \(undone [^)]*\)"
+)
+_COMMAND = re.compile(r"put back what that undo took off, run: (trello-restore [^(]+?)(?: \(|$)")
+
+
+def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_them_back(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s, w = scenario, scenario.world
+    since = (s.incident_at - timedelta(hours=1)).isoformat()
+    plan = tmp_path / "plan.json"
+    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+                  "--add-to-board", "--dry-run", "-q", "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    with w.lock:
+        before = snapshot(w)
+    trial = invoke("apply", str(plan), "--yes", "-q")
+    assert trial.exit_code == ExitCode.OK, trial.output
+    with w.lock:
+        tried = snapshot(w)
+    added = {
+        k[1]: set(tried[k]) - set(before[k])  # type: ignore[call-overload]
+        for k in tried
+        if k[0] == "card" and k[2] == "idMembers" and tried[k] != before[k]
+    }
+    n_added = sum(len(v) for v in added.values())
+    assert n_added > 1
+    (journal,) = (home / "state" / "journals").glob("*.jsonl")
+    undone = invoke("undo", str(journal), "--include-board-memberships", "--yes", "-q")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    with w.lock:
+        assert snapshot(w) == before
+
+    # The nightly config by hand: nothing to apply, recorded, and now a warning that says why.
+    night_args = ("--board", s.team.id, "--since", since, "--cause", "move", "--add-to-board")
+    dry = invoke(*night_args, "--dry-run", "--format", "json")
+    assert dry.exit_code == ExitCode.OK, dry.output
+    (hint,) = [x for x in json.loads(dry.stdout)["warnings"] if _HINT.search(x)]
+    assert "a run that applies this plan is recorded as the last run" in hint
+    again = invoke(*night_args, "--dry-run", "--format", "json")  # the plan memo's plan
+    assert hint in json.loads(again.stdout)["warnings"]
+    night = invoke(*night_args, "--yes", "--format", "json", "-q")
+    assert night.exit_code == ExitCode.OK, night.output
+    summary = json.loads(night.stdout)
+    assert summary["last_run"]["state_file"], summary  # recorded …
+    (said,) = [x for x in summary["warnings"] if _HINT.search(x)]
+    assert "this run is recorded as the last run" in said  # … and it says so
+    assert said in night.stderr
+    assert night.stderr.count(said) == 1
+    found = _HINT.search(said)
+    assert found is not None
+    assert int(found.group(1)) == n_added
+    assert int(found.group(2)) == len(added)
+    assert found.group(3) == str(journal)
+    with w.lock:
+        assert snapshot(w) == before  # the run put nothing back
+
+    # The command it names, run as said, gives back exactly the trial's changes.
+    command = _COMMAND.search(said)
+    assert command is not None, said
+    words = shlex.split(command.group(1))
+    assert words[0] == "trello-restore"
+    assert "--removed-by" in words
+    back = invoke(*words[1:], "--yes", "-q")
+    assert back.exit_code == ExitCode.OK, back.output
+    with w.lock:
+        assert snapshot(w) == tried
+    # Put back, nothing is left out any more: no warning.
+    after = invoke(*night_args, "--dry-run", "--format", "json")
+    assert not [x for x in json.loads(after.stdout)["warnings"] if _HINT.search(x)]
+
+
+def test_no_hint_without_an_undo_of_this_tool(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filtered run with no journal of an undo warns of nothing (and reads no journal)."""
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    s = scenario
+    since = (s.incident_at - timedelta(hours=1)).isoformat()
+    dry = invoke("--board", s.team.id, "--since", since, "--cause", "move", "--dry-run",
+                 "--format", "json")  # fmt: skip
+    assert dry.exit_code == ExitCode.OK, dry.output
+    assert not [x for x in json.loads(dry.stdout)["warnings"] if "undo" in x]
