@@ -52,6 +52,16 @@ def sigint_fixture() -> Iterator[None]:
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Nor a SIGTERM said to have stopped a run: a later test's Ctrl-C would end by SIGTERM,
+    # the whole test run with it (``cli.exit_interrupted``).
+    _set_stopped_by(None)
+
+
+def _set_stopped_by(signum: int | None) -> None:
+    """What ``runner.stopped_by_sigterm`` answers from, set as a signal handler sets it."""
+    import trello_restore.runner as runner_module
+
+    runner_module._stopped_by = signum
 
 
 # ---------------------------------------------------------------------------- the runner
