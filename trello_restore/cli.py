@@ -388,7 +388,7 @@ def _log_anyway(
         config = None
     path = log_file_anyway(flags.get("log_file"), os.environ, config)
     if path is not None:
-        with contextlib.suppress(RestoreError):
+        with contextlib.suppress(RestoreError, OSError, ValueError):  # a NUL in it, …
             setup_logging(verbose, quiet, path, secrets)
 
 

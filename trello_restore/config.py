@@ -129,6 +129,8 @@ def log_file_anyway(flag: str | None, env: Mapping[str, str], config: Path | Non
         value = tomllib.loads(config.read_text(encoding="utf-8")).get("paths", {}).get("log_file")
         if not isinstance(value, str) or not value.strip():
             return None
+        if "\0" in value:  # no file can have it: the error to log may be that
+            return None
         path = Path(value).expanduser()
         return path if path.is_absolute() else config.parent / path
     except (OSError, ValueError, RuntimeError, AttributeError):
