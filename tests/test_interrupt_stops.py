@@ -233,7 +233,7 @@ def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
     log = tmp_path / "run.log"
     args = [*_restore_args(scenario), "--yes", "--workers", "4"]
     want = _expected(scenario)
-    sb.server.set_options(latency_ms=2500)
+    sb.server.set_options(latency_ms=300)  # writes on the wire at any moment, 4 workers
     proc = _cli(["--log-file", str(log), *args], env)
     journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
     deadline = time.monotonic() + 60
