@@ -27,6 +27,7 @@ from trello_restore.planfile import plan_digest
 from trello_restore.report_outcomes import apply_summary, change_labels, outcome_line, progress_line
 from trello_restore.sandbox.scenario import Scenario, generate
 
+from .applykit import SIGNALS
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
 from .truthcheck import incident_since
 
@@ -429,7 +430,9 @@ def test_sigint_stops_cleanly_and_a_rerun_finishes(
     assert made.exit_code == 0, made.output
     want = _expected(scenario)
     args = ["apply", str(plan), "--journal", str(journal), "--workers", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "trello_restore", *args],
+    # SIGINT at its default in the child, whatever this process inherited (a suite started
+    # in the background has it ignored): what a user's shell gives it.
+    proc = subprocess.Popen([sys.executable, "-c", SIGNALS.format(sigint="SIG_DFL"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and '"applied"' not in _text(journal):

@@ -48,7 +48,9 @@ SETTLED_UNSENT = ("not_applied", UNSENT)
 def sigint_fixture() -> Iterator[None]:
     """Python's own SIGINT handler, and SIGTERM's default, back after the test, whatever it
     left: a SIGTERM left ignored was inherited by the later tests' subprocesses, which then
-    ran on through the SIGTERM those tests sent them."""
+    ran on through the SIGTERM those tests sent them. Python's own SIGINT handler before it
+    too: a suite started in the background has SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

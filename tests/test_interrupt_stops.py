@@ -20,6 +20,7 @@ from trello_restore.cli import main
 from trello_restore.journal import Journal
 from trello_restore.sandbox.scenario import Scenario, generate
 
+from .applykit import SIGNALS as _SIGNALS
 from .conftest import Sandbox, SandboxFactory, trello_env
 from .test_cli_apply import _assert_state, _expected, _restore_args
 
@@ -53,17 +54,6 @@ def _interrupt(proc: subprocess.Popen[str]) -> tuple[float, float, str]:
         proc.kill()
         _, err = proc.communicate()
     return sent, time.monotonic() - started, err
-
-
-#: Runs the command line with SIGINT (``{sigint}``) and SIGTERM at their defaults, whatever
-#: this process inherited or a test left (a suite started in the background has SIGINT
-#: ignored, and an ignored signal is inherited across exec): what a user's shell gives it.
-_SIGNALS = (
-    "import os, signal, sys; "
-    "signal.signal(signal.SIGINT, signal.{sigint}); "
-    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'trello_restore', *sys.argv[1:]])"
-)
 
 
 def _cli(args: list[str], env: dict[str, str], *, sigint: str = "SIG_DFL") -> subprocess.Popen[str]:
