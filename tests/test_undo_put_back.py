@@ -50,6 +50,13 @@ def _applied(
     return s, sb, doc, path
 
 
+@pytest.fixture(autouse=True)
+def _windows_as_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line paces by the sandbox's windows (``time_scale=100``: 0.1 s), not
+    Trello's 10 s, which made each undo here wait seconds for its own budget."""
+    monkeypatch.setenv("TRELLO_RESTORE_WINDOW_SECONDS", "0.1")
+
+
 def _card_changes(doc: PlanDict, n: int) -> list[tuple[str, str, str]]:
     """(change id, card id, member id) of ``n`` card member changes, each on its own card."""
     out: dict[str, tuple[str, str, str]] = {}
