@@ -29,7 +29,7 @@ from .conftest import Sandbox, one_line_error
 from .test_apply_refused_boards import _not_a_member
 from .test_cron import _on_card
 from .test_refused_board import _setup
-from .test_refused_recorded import _stale_cache
+from .test_refused_recorded import _stale_cache, workspace_state
 from .test_unreadable_named_board import _error, _warnings
 
 
@@ -123,8 +123,7 @@ def test_a_workspace_whose_boards_the_member_is_on_none_of_reads_the_recorded_on
     invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
     nightly = ("--workspace", "acme-team", "--only-recorded", "--yes")
     assert invoke(*nightly, "--since", "4h").exit_code == ExitCode.OK
-    states = list((tmp_path / "home" / "state" / "last-run").glob("*.json"))
-    (state,) = [p for p in states if json.loads(p.read_text()).get("workspace")]
+    state = workspace_state(tmp_path)
     recorded = json.loads(state.read_text())["last_run"]
     boards = (s.archive, s.roadmap, s.team)
     for board in boards:

@@ -31,6 +31,13 @@ from .test_refused_board import _setup
 from .test_unreadable_named_board import _ending, _error, _left_out, _warnings
 
 
+def workspace_state(tmp_path: Path) -> Path:
+    """The last-run state file of the ``--workspace`` run (the one that records a workspace)."""
+    states = (tmp_path / "home" / "state" / "last-run").glob("*.json")
+    (state,) = [p for p in states if json.loads(p.read_text()).get("workspace")]
+    return state
+
+
 def _strip_again(s: Scenario, pairs: set[tuple[str, str]]) -> None:
     """The members taken off those cards again, now (after the last recorded run)."""
     with s.world.lock:
@@ -54,8 +61,7 @@ def test_a_workspace_board_the_member_was_taken_off_is_not_dropped_without_a_wor
     assert first.exit_code == ExitCode.OK, first.output
     lost = team_lost | archive_lost
     assert _on_card(s, lost) == lost
-    states = list((tmp_path / "home" / "state" / "last-run").glob("*.json"))
-    (state,) = [p for p in states if json.loads(p.read_text()).get("workspace")]
+    state = workspace_state(tmp_path)
     recorded = json.loads(state.read_text())["last_run"]
     _strip_again(s, lost)
     give_back = _not_a_member(s, s.archive.id, s.mover.id)
@@ -228,8 +234,7 @@ def test_a_board_the_member_left_for_good_is_given_up_once_with_the_option(
     invoke, _, _, _, _ = _setup(sb, s, tmp_path, monkeypatch)
     nightly = ("--workspace", "acme-team", "--only-recorded", "--yes")
     assert invoke(*nightly, "--since", "4h").exit_code == ExitCode.OK
-    states = list((tmp_path / "home" / "state" / "last-run").glob("*.json"))
-    (state,) = [p for p in states if json.loads(p.read_text()).get("workspace")]
+    state = workspace_state(tmp_path)
     recorded = json.loads(state.read_text())["last_run"]
     _not_a_member(s, s.archive.id, s.mover.id)
     _stale_cache(tmp_path)

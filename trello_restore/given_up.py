@@ -17,10 +17,10 @@ given up). Cards that moved between it and the boards in scope do not hold the r
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from trello_restore.models import MemberRef
+from trello_restore.models import MemberRef, format_date, parse_date
 from trello_restore.words import shown_name
 
 _T = TypeVar("_T")
@@ -59,14 +59,15 @@ def split(
 
 
 def stamp(when: datetime) -> str:
-    """A date as the state file and the JSON keep it: ``2026-12-03T06:52:39Z``."""
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """A date as the state file and the JSON keep it, to the second: ``2026-12-03T06:52:39Z``
+    (``models.format_date``)."""
+    return format_date(when.replace(microsecond=0))
 
 
 def _day(on: str) -> str:
     """A recorded date as a message says it (``2026-12-03 06:52 UTC``), or as recorded."""
     try:
-        return datetime.fromisoformat(on.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+        return parse_date(on).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return on
 
