@@ -12,11 +12,30 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["STALE_TEMP", "gzipped", "in_the_way", "sweep_stale_temps", "write_atomic"]
+__all__ = [
+    "STALE_TEMP",
+    "gzipped",
+    "in_the_way",
+    "read_only_fix",
+    "sweep_stale_temps",
+    "write_atomic",
+]
 
 #: How old a temporary file of ``write_atomic`` must be to be taken for a dead run's: a write
 #: takes seconds, so a live writer's (another run's, at the same time) is far younger.
 STALE_TEMP = 600.0
+
+
+def read_only_fix(key: str | None, alternative: str | None = None) -> str:
+    """What to do about a directory of the tool's on a read-only file system, where no
+    permission can help: point ``TRELLO_RESTORE_HOME`` (or the config file's ``[paths] key``)
+    at a writable directory, or the ``alternative`` (``pass --no-cache``)."""
+    setting = f" (or [paths] {key})" if key else ""
+    other = f", or {alternative}" if alternative else ""
+    return (
+        f"its file system is read-only: point TRELLO_RESTORE_HOME{setting} at a writable "
+        f"directory{other}"
+    )
 
 
 def write_atomic(

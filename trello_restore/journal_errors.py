@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trello_restore.errors import JournalWriteError
+from trello_restore.fsutil import read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.words import BOM, json_problem
@@ -121,10 +122,8 @@ def cannot_create(path: Path, exc: OSError) -> str:
     # mkdir says "File exists" when a folder on the path is a file: say what is really wrong.
     why = "a folder on its path is not a directory" if _not_a_dir(path) else exc.strerror
     if exc.errno == errno.EROFS:  # no permission can help there
-        return (
-            f"cannot create the journal {path} ({why}); its file system is read-only: point "
-            "TRELLO_RESTORE_HOME at a writable directory, or pass --journal PATH"
-        )
+        fix = read_only_fix(None, "pass --journal PATH")
+        return f"cannot create the journal {path} ({why}); {fix}"
     return (
         f"cannot create the journal {path} ({why}); check the state directory "
         "(TRELLO_RESTORE_HOME) or pass --journal PATH"

@@ -47,7 +47,7 @@ from filelock import FileLock, Timeout
 
 from trello_restore import lock_keep
 from trello_restore.errors import LockHeld, UsageError
-from trello_restore.fsutil import in_the_way, private_dirs
+from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix
 from trello_restore.words import board_ref
 
 __all__ = [
@@ -184,10 +184,7 @@ def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
         )
     reason = exc.strerror or str(exc)
     if exc.errno == errno.EROFS:  # no permission can help there
-        fix = (
-            "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] state_dir) at "
-            "a writable directory"
-        )
+        fix = read_only_fix("state_dir")
     elif exc.errno in (errno.EACCES, errno.EPERM):
         fix = "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
     else:

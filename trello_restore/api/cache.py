@@ -41,7 +41,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
-from trello_restore.fsutil import private_dirs
+from trello_restore.fsutil import private_dirs, read_only_fix
 
 if TYPE_CHECKING:
     import requests
@@ -296,10 +296,7 @@ def _read_only(err: OSError) -> str | None:
     None for any other error."""
     if err.errno != errno.EROFS:
         return None
-    return (
-        "its file system is read-only: point TRELLO_RESTORE_HOME (or [paths] cache_dir) at a "
-        "writable directory, or pass --no-cache"
-    )
+    return read_only_fix("cache_dir", "pass --no-cache")
 
 
 def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
