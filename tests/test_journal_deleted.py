@@ -254,3 +254,19 @@ def test_undo_whose_journal_is_replaced_mid_run_names_where_it_went_on(
     (kept,) = tmp_path.glob("j.recovered-*.jsonl")
     assert json.loads(r.stdout)["journal"] == str(kept)
     assert f"Journal: {kept}" in r.stderr, r.stderr
+
+
+def test_a_torn_last_line_is_said_unless_another_run_is_writing_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Read beside the run appending to it (``undo --dry-run`` beside an apply), a journal's
+    torn last line is that run's line being written: not a warning then (``warn_torn``)."""
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, HEADER) as journal:
+        journal.append(_record(1))
+    with path.open("a") as f:
+        f.write('{"type": "rec')
+    assert [r.change_id for r in Journal.read(path, warn_torn=False).records] == ["c-1"]
+    assert "torn last line" not in caplog.text
+    assert [r.change_id for r in Journal.read(path).records] == ["c-1"]
+    assert "ignoring a torn last line" in caplog.text

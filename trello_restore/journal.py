@@ -249,9 +249,11 @@ class Journal:
         self._start_appending()
 
     @classmethod
-    def read(cls, path: Path, *, op: Op = "undo") -> Self:
+    def read(cls, path: Path, *, op: Op = "undo", warn_torn: bool = True) -> Self:
         """Read a journal without opening it for writing; ``op``: the command reading it (what
-        to do about a file that is no journal: ``journal_errors.GIVE_JOURNAL``)."""
+        to do about a file that is no journal: ``journal_errors.GIVE_JOURNAL``). A torn last
+        line is ignored with a warning, without one when not ``warn_torn`` (a journal another
+        run is appending to: its line being written)."""
         give = GIVE_JOURNAL[op]
         try:
             text = path.read_text(encoding="utf-8")
@@ -276,7 +278,7 @@ class Journal:
                     f"{path} is not a trello-restore journal (it holds no complete line); {give}"
                 )
             raise InputFileError(f"{path} is empty: not a trello-restore journal; {give}")
-        if torn:
+        if torn and warn_torn:
             logger.warning("%s: ignoring a torn last line (a run was interrupted)", path)
         try:
             first = load_json(complete[0][1])

@@ -200,21 +200,10 @@ def _say_running(holder: Holder, under_way: int) -> None:
 def _records_now(journal: Journal) -> Sequence[JournalRecord]:
     """``journal``'s records read again from its file (the run beside a dry run appends to
     it), quietly: a torn last line is that run's line being written; unreadable, as read."""
-    quiet = _TornLine()
-    logging.getLogger("trello_restore.journal").addFilter(quiet)
     try:
-        return Journal.read(journal.path).records
+        return Journal.read(journal.path, warn_torn=False).records
     except InputFileError:
         return journal.records
-    finally:
-        logging.getLogger("trello_restore.journal").removeFilter(quiet)
-
-
-class _TornLine(logging.Filter):
-    """Drops the journal's warning of a torn last line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "torn last line" not in record.getMessage()
 
 
 def undo_journal(
