@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -30,7 +31,7 @@ import click
 
 from trello_restore import __version__
 from trello_restore.cli_options import SETTING_OPTIONS, main_options, refuse_planning_options
-from trello_restore.errors import ExitCode, RestoreError, UsageError
+from trello_restore.errors import ApiError, ExitCode, LockHeld, RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ logger = logging.getLogger("trello_restore")
 
 #: Commands that read no settings (a broken config file does not stop them).
 _STANDALONE = ("demo", "sandbox")
+#: An error line that already says whether anything was written (``fail``).
+_SAYS_NOTHING_SENT = re.compile(
+    r"\bnothing (?:more |else )?(?:was|is) (?:changed|written|sent|applied)|\bnothing changed",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,13 @@ class RestoreArgs:
     settings: Settings | None
 
 
-def fail(err: RestoreError) -> NoReturn:
-    """Print a core error as one line and exit with its code."""
+def fail(err: RestoreError, *, nothing_sent: bool = False) -> NoReturn:
+    """Print a core error as one line and exit with its code. ``nothing_sent``: the command
+    could write and stopped before it sent Trello any write, which the line says unless it
+    says so already (a user at 2 a.m. must not have to guess whether the board changed)."""
     message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
+    if nothing_sent and not _SAYS_NOTHING_SENT.search(message):
+        message += "; nothing was changed"
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))
@@ -122,13 +132,24 @@ def confirm(question: str) -> bool:
         return False
 
 
-def exit_with(body: Callable[[], ExitCode]) -> NoReturn:
+def _writes_so_far() -> int:
+    """``api.writes_sent``: 0 while the HTTP layer is not even imported."""
+    transport = sys.modules.get("trello_restore.api.transport")
+    return 0 if transport is None else int(transport.writes_sent())
+
+
+def exit_with(body: Callable[[], ExitCode], *, writes: bool = False) -> NoReturn:
     """Run a command's body: its exit code, or one line and the code of a core error (or of
-    an internal one: ``internal_error``)."""
+    an internal one: ``internal_error``). ``writes``: the command may write to Trello (not a
+    dry run); its error line then says when nothing was changed (no write was sent)."""
+    before = _writes_so_far()
     try:
         code = body()
     except RestoreError as err:
-        fail(err)
+        # Trello's errors and another run's lock: the ones that leave a user unsure whether
+        # this run changed the board (a bad input is refused before any request anyway).
+        said = writes and isinstance(err, ApiError | LockHeld) and _writes_so_far() == before
+        fail(err, nothing_sent=said)
     except KeyboardInterrupt:
         from trello_restore.runner import stopped_by_sigterm
 
@@ -345,7 +366,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
             refuse_unattended(s.restore, s.by, s.label("restore"))
         return plan_command(args, s)
 
-    exit_with(body)
+    exit_with(body, writes=not args.dry_run)
 
 
 def _resolve_settings(

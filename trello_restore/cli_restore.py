@@ -212,7 +212,7 @@ def apply_command(
         refused_error(report, names, order, again, "apply")
         return report.exit_code
 
-    cli.exit_with(body)
+    cli.exit_with(body, writes=not dry_run)
 
 
 @click.command()
@@ -359,7 +359,7 @@ def undo(
         refused_error(report, names, names, again, "undo")
         return report.exit_code
 
-    cli.exit_with(body)
+    cli.exit_with(body, writes=not dry_run)
 
 
 def refused_error(

@@ -60,7 +60,7 @@ from trello_restore.api.classify import (
 from trello_restore.api.client import MemberStandIn, TrelloApi
 from trello_restore.api.retry import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, RetryPolicy
 from trello_restore.api.settings import DEFAULT_API_URL, DEFAULT_CACHE_EXPIRE_S, ApiSettings
-from trello_restore.api.transport import IGNORED_PARAMETERS
+from trello_restore.api.transport import IGNORED_PARAMETERS, writes_sent
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -77,4 +77,5 @@ __all__ = [
     "certainly_not_applied",
     "error_for_exception",
     "error_for_response",
+    "writes_sent",
 ]

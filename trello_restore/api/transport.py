@@ -49,6 +49,7 @@ __all__ = [
     "Transport",
     "make_session",
     "server_date",
+    "writes_sent",
 ]
 
 logger = logging.getLogger("trello_restore.api")
@@ -73,6 +74,24 @@ _PYTRELLO_BASE = "https://api.trello.com/1/"
 #: Writes get one attempt here: the applier retries them (``applier.Runner._send``), with a
 #: policy of its own and knowing whether a retry may repeat a write that happened.
 _SINGLE_ATTEMPT = RetryPolicy(retries=0)
+
+#: Writes (any method but GET) handed to the wire by this process, every ``TrelloApi``'s:
+#: ``writes_sent``. It only grows.
+_writes = [0]
+_writes_lock = threading.Lock()
+
+
+def writes_sent() -> int:
+    """How many writes this process has handed to the wire so far: one that is unchanged
+    across a command's run means that run sent Trello no change (``cli.exit_with``)."""
+    with _writes_lock:
+        return _writes[0]
+
+
+def _count_write(request: requests.PreparedRequest) -> None:
+    if (request.method or "GET").upper() != "GET":
+        with _writes_lock:
+            _writes[0] += 1
 
 
 # -------------------------------------------------------------------------------- transport
@@ -189,12 +208,14 @@ class _NetworkAdapter(HTTPAdapter):
             if self._counters.closing.is_set():
                 raise Stopping
             self._counters.count_sent()
+            _count_write(request)
             return super().send(request, *args, **kwargs)
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
         # limiter paces by what Trello counts, other programs' requests included.
         slot = limiter.acquire(self._counters.closing)
         self._counters.count_sent()
+        _count_write(request)
         counts: list[TrelloCount] = []
         try:
             response = super().send(request, *args, **kwargs)
