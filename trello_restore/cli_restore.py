@@ -31,17 +31,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger("trello_restore")
 
 
-def command_line(ctx: click.Context, *words: str) -> str:
+def command_line(ctx: click.Context, s: Settings, *words: str) -> str:
     """The command that runs ``words`` (a subcommand and its arguments) as this run did, for
-    the resume hints: with the main command's ``--config`` and ``--token -`` when they were
-    given (the same settings, the token from standard input again), each word quoted for
-    the shell."""
+    the resume hints: with the main command's ``--config``, ``--token -`` and ``--log-file``
+    when they were given (the same settings, the token from standard input again, the same
+    log), each word quoted for the shell. A log file the environment or the config file gave
+    is given again by them."""
     main = ctx.find_root().params
     head = ["trello-restore"]
     if main.get("config_file") is not None:
         head += ["--config", str(main["config_file"])]
     if main.get("token") == "-":
         head += ["--token", "-"]
+    if s.log_file is not None and s.sources.get("log_file") == "--log-file":
+        head += ["--log-file", str(s.log_file)]
     return shlex.join([*head, *words])
 
 
@@ -135,6 +138,7 @@ def apply_command(
     named_journal = journal or s.journal
     again = command_line(
         ctx,
+        s,
         "apply",
         plan_file,
         *(["--journal", named_journal] if named_journal is not None else []),
@@ -252,6 +256,7 @@ def undo(
     cli.setup_sub_logging(s, verbose, quiet)
     again = command_line(
         ctx,
+        s,
         "undo",
         journal_file,
         *(["--yes"] if yes else []),
