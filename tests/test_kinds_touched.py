@@ -38,8 +38,8 @@ from trello_restore.touches import (
     _filter,
     _last,
     _own,
-    _undid,
     own_writes,
+    undid,
     undo_since,
     undone_elsewhere,
 )
@@ -312,31 +312,31 @@ def test_a_removal_after_the_journal_put_the_member_back_is_not_its_undos() -> N
     the member back (W24: apply, undo, apply again, then a hand removal soon after the undo)."""
     sec = timedelta(seconds=1)
     undo = [_rec("pending", AT, op="undo"), _rec("undone", AT + 2 * sec, op="undo")]
-    assert _undid(AT + sec, undo, timedelta(0))
-    assert _undid(AT + 3 * sec, undo, sec)  # Trello's clock a second ahead
-    assert not _undid(AT + 2 * sec + UNDO_SLACK + sec, undo, timedelta(0))
+    assert undid(AT + sec, undo, timedelta(0))
+    assert undid(AT + 3 * sec, undo, sec)  # Trello's clock a second ahead
+    assert not undid(AT + 2 * sec + UNDO_SLACK + sec, undo, timedelta(0))
     for status in ("pending", "applied", "already_satisfied"):
         again = [*undo, _rec(status, AT + 5 * sec)]
-        assert not _undid(AT + 6 * sec, again, timedelta(0)), status
+        assert not undid(AT + 6 * sec, again, timedelta(0)), status
     failed = [*undo, _rec("failed", AT + 5 * sec)]  # not written: the undo's removal stands
-    assert _undid(AT + 6 * sec, failed, timedelta(0))
+    assert undid(AT + 6 * sec, failed, timedelta(0))
     undone_again = [
         *undo,
         _rec("applied", AT + 5 * sec),
         _rec("pending", AT + 20 * sec, op="undo"),
         _rec("undone", AT + 21 * sec, op="undo"),
     ]
-    assert _undid(AT + 21 * sec, undone_again, timedelta(0))  # the second undo's
-    assert not _undid(AT + sec, undone_again[:3], timedelta(0))  # the apply after it
+    assert undid(AT + 21 * sec, undone_again, timedelta(0))  # the second undo's
+    assert not undid(AT + sec, undone_again[:3], timedelta(0))  # the apply after it
     resumed = [_rec("undone", AT + SLACK * 3, op="undo")]  # answered much later: not a span
-    assert not _undid(AT + SLACK * 2, [undo[0], *resumed], timedelta(0))
-    assert _undid(AT, [undo[0], *resumed], timedelta(0))
+    assert not undid(AT + SLACK * 2, [undo[0], *resumed], timedelta(0))
+    assert undid(AT, [undo[0], *resumed], timedelta(0))
     unanswered = [undo[0], _rec("pending", AT + SLACK, op="undo")]  # sent twice, no answer
-    assert _undid(AT, unanswered, timedelta(0))
-    assert _undid(AT + SLACK, unanswered, timedelta(0))
-    assert not _undid(AT + SLACK / 2, unanswered, timedelta(0))
+    assert undid(AT, unanswered, timedelta(0))
+    assert undid(AT + SLACK, unanswered, timedelta(0))
+    assert not undid(AT + SLACK / 2, unanswered, timedelta(0))
     torn = [undo[0], replace(undo[1], at="not a date")]
-    assert _undid(AT, torn, timedelta(0))
-    assert not _undid(AT + sec * 30, torn, timedelta(0))
-    assert _undid(AT + 2 * sec, undo[1:], timedelta(0))  # no pending: an instant
-    assert not _undid(AT, [_rec("not_on_card", AT, op="undo")], timedelta(0))  # not written
+    assert undid(AT, torn, timedelta(0))
+    assert not undid(AT + sec * 30, torn, timedelta(0))
+    assert undid(AT + 2 * sec, undo[1:], timedelta(0))  # no pending: an instant
+    assert not undid(AT, [_rec("not_on_card", AT, op="undo")], timedelta(0))  # not written

@@ -32,7 +32,7 @@ member an apply would add, by the token's member within the undo's write of that
 another journal of this tool (same API URL and account, in the journals directory:
 ``undo_others.Others``) is that undo's (``Touch.undo_of``), and its reason says so; so is a
 value set back by that undo's write of the field. That match is narrower than ``_own``'s
-(``_undid``): within ``UNDO_SLACK`` of the undo's write, and only while that journal has not
+(``undid``): within ``UNDO_SLACK`` of the undo's write, and only while that journal has not
 written the change again since (an apply that put the member back: a removal after it is a
 person's, the token's member's by hand, however soon after the undo).
 
@@ -66,6 +66,8 @@ __all__ = [
     "apply_touches",
     "own_writes",
     "read_touches",
+    "record_time",
+    "undid",
     "undo_since",
     "undo_touches",
 ]
@@ -105,7 +107,7 @@ def own_writes(records: Iterable[JournalRecord]) -> dict[str, list[Span]]:
     out: dict[str, list[Span]] = {}
     opened: dict[str, datetime] = {}
     for r in records:
-        at = _time(r.at)
+        at = record_time(r.at)
         if at is None:
             continue
         start = opened.pop(r.change_id, None)
@@ -124,7 +126,7 @@ def own_writes(records: Iterable[JournalRecord]) -> dict[str, list[Span]]:
 def undo_since(records: Iterable[JournalRecord]) -> datetime | None:
     """Where an undo reads the boards' actions from: the journal's first ``apply`` record, less
     ``SLACK`` (Trello's clock may be behind this machine's); None when it has none."""
-    times = [t for r in records if r.op == "apply" and (t := _time(r.at)) is not None]
+    times = [t for r in records if r.op == "apply" and (t := record_time(r.at)) is not None]
     return min(times) - SLACK if times else None
 
 
@@ -240,7 +242,7 @@ def undone_elsewhere(
 ) -> dict[str, LiveBoard]:
     """``live`` with each member's removal or value set (``touched``) that one of ``others``
     (this tool's journals beside the apply's: same API URL and account; only those whose text
-    holds the card and member ids, or the object id, are read) undid (``_undid``) marked
+    holds the card and member ids, or the object id, are read) undid (``undid``) marked
     ``undo_of`` that journal's path. By ``others.account_id`` (no app) only: Trello logs a
     write's author, so another member's action is never the tool's (the sandbox logs the card
     removals of a board removal by the remover; whether Trello logs them is unconfirmed)."""
@@ -253,7 +255,7 @@ def undone_elsewhere(
             if touch.kind == "add" or touch.app or touch.by.id != account_id:
                 continue
             for j in others.journals(*_needles(target)):
-                if _undid(touch.date, [r for r in j.records if _undoes(r, target)], skew):
+                if undid(touch.date, [r for r in j.records if _undoes(r, target)], skew):
                     touched[target] = replace(touch, undo_of=str(j.path))
                     break
         if touched != board.touched:
@@ -261,7 +263,7 @@ def undone_elsewhere(
     return out
 
 
-def _undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> bool:
+def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> bool:
     """Whether an action dated ``date`` (Trello's clock) by the journal's account on a target
     is an undo's write of it among ``records`` (the journal's of that target, in order): within
     one undo write (its ``pending`` record to its answer, ``undone``, moved by ``skew`` and
@@ -272,7 +274,7 @@ def _undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) ->
     last = -1  # the latest apply record that found or put the target back
     spans: list[tuple[datetime, datetime, int]] = []
     for i, r in enumerate(records):
-        at = _time(r.at)
+        at = record_time(r.at)
         if r.op == "apply":
             last = i if r.status in ("pending", "applied", "already_satisfied") else last
             continue
@@ -392,7 +394,7 @@ def _own(event: _Event, account_id: str, spans: Iterable[Span]) -> bool:
     )
 
 
-def _time(at: str) -> datetime | None:
+def record_time(at: str) -> datetime | None:
     """A journal record's ``at`` as an aware date; None when it does not parse."""
     try:
         parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))

@@ -13,7 +13,7 @@ from the history the plan was made from; a plan from the plan memo read none, an
 from its action ids' dates, whoever made them) are matched against the undo records of this
 tool's journals in the journal directory (``undo_others.Others``: same API URL and account,
 only those whose text holds an undo of a card member are parsed; one read), as an apply
-names an undo's removal (``touches._undid``: same card and member, within ``UNDO_SLACK`` of
+names an undo's removal (``touches.undid``: same card and member, within ``UNDO_SLACK`` of
 the undo's write, and not put back by that journal since). When some match, one warning
 (``undo_hint``) says how many, which journal's undo, what recording the run means, and the
 command that plans exactly those removals again. No request; the planner stays pure.
@@ -30,7 +30,7 @@ from typing import NamedTuple
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
 from trello_restore.models import History, Plan
-from trello_restore.touches import _time, _undid
+from trello_restore.touches import record_time, undid
 from trello_restore.undo_others import Others
 from trello_restore.words import plural, when
 
@@ -106,7 +106,7 @@ def undo_hint(
                 of.setdefault((rec.card_id, rec.member_id), []).append(rec)
         for r in removals:
             records = of.get((r.card_id, r.member_id))
-            if records and _undid(r.date, records, skew):
+            if records and undid(r.date, records, skew):
                 found.setdefault(j.path, []).append((r, records))
                 boards.update(x.board_id for x in records)
                 grants = grants or _undid_grant(j.records)
@@ -142,7 +142,9 @@ def undo_hint(
 
 def _undo_start(records: Iterable[Iterable[JournalRecord]]) -> datetime:
     """When the first of these undo records was written (this machine's clock)."""
-    times = [t for rs in records for r in rs if r.op == "undo" and (t := _time(r.at)) is not None]
+    times = [
+        t for rs in records for r in rs if r.op == "undo" and (t := record_time(r.at)) is not None
+    ]
     return min(times)
 
 
