@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -145,3 +146,21 @@ def test_the_demo_leaves_the_environment_alone(
     assert watched.changes == []
     assert "All checks passed." in "\n".join(lines)
     assert not (tmp_path / "trello-restore-home").exists()
+
+
+def test_the_demos_plans_pace_by_the_sandboxs_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both of the demo's plans read Trello under a limiter whose window is the sandbox's
+    (Trello's 10 s divided by the time scale, as the applies' are). With Trello's 10 s, the
+    second damage's plan, which starts while the undo's requests still fill the sandbox's
+    window, waited a whole 10 s window: 10 of the demo's 11 s."""
+    seen: list[float | None] = []
+    real = demo.build_request
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(kwargs.get("window_s"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(demo, "build_request", spy)
+    result = CliRunner().invoke(main, ["demo", "--cards", "20"])
+    assert result.exit_code == 0, result.output
+    assert seen == [10 / demo.TIME_SCALE] * 2

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from trello_restore import defaults
 from trello_restore.errors import ExitCode
 from trello_restore.locks import lock_dir
 from trello_restore.plan_request import build_request
@@ -67,6 +68,9 @@ _Req = TypeVar("_Req")
 
 #: How much faster than real time the sandbox (and the apply's rate limiter) runs.
 TIME_SCALE = 20.0
+#: The plans' rate window: Trello's, at the sandbox's time (as ``apply_options`` makes the
+#: applies'): with Trello's own, a plan right after the undo waited a real 10 s window.
+WINDOW_S = defaults.RATE_WINDOW_S / TIME_SCALE
 #: The plan is shown up to this many lines (then counted).
 PLAN_LINES = 28
 #: Prose is wrapped to this width.
@@ -314,6 +318,7 @@ def run_demo(
             api_url=server.base_url,
             key=s.key,
             token=s.token,
+            window_s=WINDOW_S,
         )
         result = make_plan(request, created_at=now)
         for line in _shorten(render_text(result.plan, result.meta, dry_run=True), PLAN_LINES):
@@ -468,6 +473,7 @@ def _second_part(
         api_url=server.base_url,
         key=s.key,
         token=s.token,
+        window_s=WINDOW_S,
     )
     result = make_plan(request, created_at=now)
     for line in _shorten(render_text(result.plan, result.meta, dry_run=True), PLAN_LINES):
