@@ -344,7 +344,7 @@ def test_a_second_sigint_does_not_leave_writes_pending(
         applied = CliRunner().invoke(main, args)
         assert applied.exit_code == 0, applied.output
         args = ["undo", str(journal), "--yes", "--workers", "4"]
-    sb.server.set_options(latency_ms=1200)
+    sb.server.set_options(write_latency_ms=1200)  # the reads before them quick
     proc = _cli(args, env)
     written = "undone" if op == "undo" else "applied"
     deadline = time.monotonic() + 60

@@ -180,7 +180,8 @@ def test_ctrl_c_counts_the_writes_answered_after_it(
     # finds the next writes with over a second to go, longer than the runner waits before it
     # says so (``IN_FLIGHT_NOTICE_S``). At 1.2 s, writes sent together with the first one
     # left less than that when the machine was slow, and the notice was (rightly) not said.
-    sb.server.set_options(latency_ms=2500)
+    # Reads are answered at once: at 2.5 s each, the reads before the first write took 10 s.
+    sb.server.set_options(write_latency_ms=2500)
     proc = _cli(args, env)
     deadline = time.monotonic() + 60
     while ('"undone"' if op == "undo" else '"applied"') not in _read(journal):

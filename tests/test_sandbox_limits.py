@@ -228,6 +228,22 @@ class TestLatency:
         assert min(durations) >= 0.019
         assert max(durations) - min(durations) > 0.03
 
+    def test_write_latency_delays_only_writes(self, sandbox_factory: SandboxFactory) -> None:
+        """``write_latency_ms`` slows every write (here a card left open, a no-op PUT) and
+        no read: tests put writes on the wire for long while the reads before them are quick."""
+        sb = sandbox_factory(write_latency_ms=400)
+        s = sb.session()
+        s.get(sb.base_url + "/members/me", timeout=30)  # connect first
+        started = time.monotonic()
+        assert s.get(sb.base_url + "/members/me", timeout=30).status_code == 200
+        read_s = time.monotonic() - started
+        started = time.monotonic()
+        card = sb.ids["c1"]
+        assert s.put(f"{sb.base_url}/cards/{card}", params={"closed": "false"}).status_code == 200
+        write_s = time.monotonic() - started
+        assert write_s >= 0.39
+        assert read_s < write_s / 2
+
 
 class TestRequestLog:
     """What the request log keeps, and what it must never keep."""

@@ -50,8 +50,9 @@ def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
     assert r.stdout.splitlines()[-1].startswith("Summary: 4 would be reverted, 0 failed."), r.stdout
     assert "due of card" not in r.stdout, r.stdout
 
-    # Nothing holds it: the open record is a killed run's, and the dry run waits for it.
-    r = invoke("undo", str(journal), "--dry-run", TRELLO_RESTORE_REQUEST_TIMEOUT="3")
+    # Nothing holds it: the open record is a killed run's, and the dry run waits for it (2 s
+    # at most with this timeout).
+    r = invoke("undo", str(journal), "--dry-run", TRELLO_RESTORE_REQUEST_TIMEOUT="1")
     assert r.exit_code == 0, r.output
     assert "a killed run may still have in flight" in r.stderr, r.stderr
     assert "is running now" not in r.stderr

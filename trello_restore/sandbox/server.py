@@ -4,7 +4,8 @@
 Content-Length, so keep-alive works). For every ``/1/`` request, in this order:
 
 1. the route is matched (``404 The requested resource was not found.`` otherwise);
-2. the latency is slept: ``(latency_ms + uniform(0, jitter_ms)) / time_scale``;
+2. the latency is slept: ``(latency_ms + uniform(0, jitter_ms)) / time_scale``, and for a
+   write ``write_latency_ms`` more;
 3. credentials are read from the ``Authorization: OAuth …`` header (plain or OAuth1-signed; the
    signature is ignored) or the ``key``/``token`` query or body parameters, and checked
    (``401 invalid key`` / ``401 invalid token``);
@@ -104,6 +105,9 @@ class SandboxOptions:
 
     #: Fixed latency per request, in ms.
     latency_ms: float = 0.0
+    #: Latency added to every write (any method but GET) on top of ``latency_ms``, in ms: a
+    #: Trello slow to answer writes while its reads are quick (tests of writes on the wire).
+    write_latency_ms: float = 0.0
     #: Extra latency, uniform in ``[0, jitter_ms]`` (seeded).
     jitter_ms: float = 0.0
     #: 10 makes a 10 s rate window last 1 s of real time and a 200 ms latency last 20 ms.
@@ -432,11 +436,12 @@ class SandboxServer:
             "x-rate-limit-api-key-remaining": str(key_rem),
         }
 
-    def _delay(self) -> None:
+    def _delay(self, write: bool) -> None:
         with self._lock:
             options = self.options
             jitter = self._rng.uniform(0.0, options.jitter_ms) if options.jitter_ms else 0.0
-        seconds = options.real((options.latency_ms + jitter) / 1000.0)
+        extra = options.write_latency_ms if write else 0.0
+        seconds = options.real((options.latency_ms + jitter + extra) / 1000.0)
         if seconds > 0:
             time.sleep(seconds)
 
@@ -504,7 +509,7 @@ class SandboxServer:
             )
             return _error_response(not_found(), self._rate_headers(options, token_rem, key_rem))
         route, path_params = found
-        self._delay()
+        self._delay(route.method != "GET")
         try:
             member_id = self._authenticate(key, token)
         except TrelloError as err:
