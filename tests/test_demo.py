@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from trello_restore import demo
 from trello_restore.cli import main
 from trello_restore.errors import ExitCode
+from trello_restore.plan_request import build_request
 from trello_restore.sandbox.scenario import generate
 
 
@@ -154,13 +155,13 @@ def test_the_demos_plans_pace_by_the_sandboxs_window(monkeypatch: pytest.MonkeyP
     second damage's plan, which starts while the undo's requests still fill the sandbox's
     window, waited a whole 10 s window: 10 of the demo's 11 s."""
     seen: list[float | None] = []
-    real = demo.build_request
+    real = build_request
 
     def spy(**kwargs: Any) -> Any:
         seen.append(kwargs.get("window_s"))
         return real(**kwargs)
 
-    monkeypatch.setattr(demo, "build_request", spy)
+    monkeypatch.setattr("trello_restore.demo.build_request", spy)
     result = CliRunner().invoke(main, ["demo", "--cards", "20"])
     assert result.exit_code == 0, result.output
     assert seen == [10 / demo.TIME_SCALE] * 2
