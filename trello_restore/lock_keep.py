@@ -37,12 +37,15 @@ from filelock import FileLock, Timeout
 
 from trello_restore.fsutil import private_dirs
 
-__all__ = ["Busy", "Kept", "claim", "forget", "keep", "name", "retake", "taken"]
+__all__ = ["LOOK_S", "Busy", "Kept", "claim", "forget", "keep", "name", "retake", "taken"]
 
 logger = logging.getLogger("trello_restore.locks")
 
 #: Whether this system has an abstract socket namespace (Linux).
 ABSTRACT = sys.platform.startswith("linux") and hasattr(socket, "AF_UNIX")
+#: How long taking a lock file waits before it counts as held by another run: a look at the
+#: locks (``locks.holders``) holds a file's shared lock for a moment, far shorter than this.
+LOOK_S = 0.25
 
 
 class Busy(Exception):
@@ -79,18 +82,33 @@ def claim(key: Path) -> socket.socket | None:
             raise Busy(str(key)) from None
         logger.debug("cannot bind the lock %s (%s): the lock file alone", key, exc)
         return None
+    try:
+        sock.listen(1)  # what ``taken`` connects to; never accepted
+    except OSError as exc:
+        logger.debug("cannot listen on the lock %s (%s): seen by its file alone", key, exc)
     return sock
 
 
 def taken(key: Path) -> bool:
-    """Whether another holder has the lock's name now (tried, and let go at once)."""
+    """Whether a holder has the lock's name now: a connection to it is tried (and closed at
+    once), nothing is bound. A look that bound the name for a moment was, for that moment, a
+    holder to every other look and a refusal to every run taking the lock (R30a)."""
+    if not ABSTRACT:
+        return False
     try:
-        sock = claim(key)
-    except Busy:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        sock.setblocking(False)
+        sock.connect(name(key))
+    except BlockingIOError:  # its queue is full of earlier looks: it listens
         return True
-    if sock is not None:
+    except OSError:  # refused: nothing listens on that name
+        return False
+    finally:
         sock.close()
-    return False
+    return True
 
 
 @dataclass(eq=False)
@@ -162,7 +180,7 @@ def _take_again(kept: Kept) -> None:
     lock = FileLock(kept.path, mode=0o600, thread_local=False)
     try:
         private_dirs(kept.path.parent)
-        lock.acquire(blocking=False)
+        lock.acquire(timeout=LOOK_S, poll_interval=LOOK_S / 20)
     except Timeout:
         kept.lost = _ident(kept.path)
         logger.warning(

@@ -38,12 +38,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import NamedTuple
 
 from filelock import FileLock, Timeout
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not Unix
+    fcntl = None  # type: ignore[assignment]
 
 from trello_restore import lock_keep
 from trello_restore.errors import LockHeld, UsageError
@@ -121,7 +127,8 @@ def hold(
             sock = None
             try:
                 sock = lock_keep.claim(key)  # first: a deleted lock file does not release it
-                lock.acquire(blocking=False)
+                # A moment's wait: a look at the locks (``holders``) is not a holder.
+                lock.acquire(timeout=lock_keep.LOOK_S, poll_interval=lock_keep.LOOK_S / 20)
             except (lock_keep.Busy, Timeout):
                 if sock is not None:
                     sock.close()
@@ -284,18 +291,35 @@ def holders(directory: Path) -> list[Holder]:
 
 
 def _is_held(file: Path) -> bool:
-    """Whether another holder has the lock file ``file`` now (tried without waiting), or the
-    lock's name (``lock_keep.taken``: its holder has not taken the file again yet)."""
+    """Whether a holder has the lock's name (``lock_keep.taken``, also while its file is
+    deleted) or the lock file ``file`` now. The file is tried with a shared lock, without
+    waiting and let go at once: a holder's exclusive lock refuses it, and another look's does
+    not (an exclusive try was a holder to every other look: R30a). Without ``fcntl`` (not
+    Unix), an exclusive try, as before."""
     if lock_keep.taken(file.resolve()):
         return True
-    lock = FileLock(file, mode=MODE)
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
-        return True
-    except OSError:  # cannot be opened or locked: what holds it cannot be told
+    if fcntl is None:  # pragma: no cover - not Unix
+        lock = FileLock(file, mode=MODE)
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            return True
+        except OSError:
+            return False
+        lock.release()
         return False
-    lock.release()
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError:  # cannot be opened: what holds it cannot be told
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # lets the shared lock go
     return False
 
 
