@@ -222,6 +222,14 @@ def test_an_unsearchable_last_run_directory_is_said_and_an_apply_ends_as_documen
     )  # fmt: skip
     assert r.stdout == ""
     assert _writes(sb)
+    # Run again, with nothing left to write: the line does not say changes were applied (R30a).
+    writes = _writes(sb)
+    r = invoke(*_scope(scenario), "--yes", "-q")
+    one_line_error(
+        r, ExitCode.USAGE, "this run had nothing to apply, but the last-run state could not be "
+        f"saved to {last_run}/",
+    )  # fmt: skip
+    assert _writes(sb) == writes
 
 
 @pytest.mark.skipif(

@@ -291,12 +291,15 @@ def record_last_run(
     scope: Scope,
     when: datetime,
     given_up: Mapping[str, tuple[str, str]] | None = None,
+    *,
+    wrote: bool = True,
 ) -> Path:
     """Record a successful run that covered everything up to ``when`` (written atomically,
     mode 0600), or the last run recorded already when that is later (a run over an older
     window does not move it back), with the boards it left out given up (``given_up``: id to
     the date it was first given up and its name; ``given_up_boards``). ``UsageError`` when the
-    state directory cannot be written. The caller checks ``last_run_gap`` first."""
+    state directory cannot be written, which says whether the run applied changes
+    (``wrote``). The caller checks ``last_run_gap`` first."""
     path = state_file(state_dir, scope)
     recorded = _recorded_at(path)
     if recorded is not None and recorded > when:
@@ -334,8 +337,9 @@ def record_last_run(
         else:
             problem = f"{exc.strerror or exc}"
             fix = "fix the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
+        done = "the changes were applied" if wrote else "this run had nothing to apply"
         raise UsageError(
-            f"the changes were applied, but the last-run state could not be saved to {path} "
+            f"{done}, but the last-run state could not be saved to {path} "
             f"({problem}); {fix}: until then {_next_run(state_dir, scope)}"
         ) from None
     return path

@@ -297,7 +297,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 run_start(req.created_at, result.trello_started), result.plan.options.until
             )
             kept = given_up.record(result.given_up, giving, end)
-            recorded = record_last_run(req.state_dir, result.scope, end, kept)
+            wrote = report is not None and report.counts.get("applied", 0) > 0
+            recorded = record_last_run(req.state_dir, result.scope, end, kept, wrote=wrote)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
             gone += tuple(u._replace(given_up_on=given_up.stamp(end)) for u in giving)
             accepted = tuple(u.id or u.given for u in gone)
