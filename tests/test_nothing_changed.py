@@ -98,3 +98,21 @@ def test_the_line_says_so_only_when_no_write_left_this_process_during_the_comman
         raise ApiUnreachable("Trello refused …; nothing more was sent, and what was done is …")
 
     assert NOTHING not in _run(says_so_already, writes=True, capsys=capsys)[1]
+
+
+def test_a_stop_while_planning_logs_the_line_stderr_got(
+    ready: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the one-step run plans: stderr says nothing was written to Trello, and so
+    does the log file (it said only "exit 130: interrupted", R30a)."""
+    s, _, invoke, _ = ready
+    log = tmp_path / "run.log"
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("trello_restore.run.fetch", interrupted)
+    r = invoke("--log-file", str(log), "--board", s.team.id, "--since", "2020-01-01", "--yes")
+    assert r.exit_code == 130, r.output
+    assert "Interrupted: nothing was written to Trello." in r.stderr
+    assert "exit 130: nothing was written to Trello" in log.read_text()

@@ -128,7 +128,7 @@ def confirm(question: str) -> bool:
         # click turns both Ctrl-C and end of input into Abort; the one it caught is its context.
         if isinstance(abort.__context__, KeyboardInterrupt):
             click.echo("Nothing was changed.", err=True)
-            exit_interrupted("interrupted at the confirmation")
+            exit_interrupted("interrupted at the confirmation; nothing was changed")
         return False
 
 
@@ -155,7 +155,7 @@ def exit_with(body: Callable[[], ExitCode], *, writes: bool = False) -> NoReturn
 
         stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
         click.echo(f"{stopped}: nothing was written to Trello.", err=True)
-        exit_interrupted(stopped.lower())
+        exit_interrupted("nothing was written to Trello")  # the log file gets the same
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except Exception as exc:  # a bug: one line, never Python's traceback
