@@ -709,8 +709,8 @@ CASES = [
     # ------------------------------------------------------------------------ Ctrl-C
     case(lambda c: (c.interrupt("trello_restore.applier.read_live"),
                     ["apply", str(c.trello.plan)])[1],
-         130, "Run trello-restore apply", "again to resume", prefix="Interrupted ",
-         id="ctrl-c-apply"),
+         130, "before any change was sent: nothing was changed", "Run trello-restore apply",
+         "again to start it.", prefix="Interrupted ", id="ctrl-c-apply"),
     case(lambda c: (c.interrupt("trello_restore.applier.read_live"),
                     ["--board", c.team, "--since", c.trello.since, "--yes"])[1],
          130, "recorded in the journal", "Run the same command again", prefix="Interrupted ",

@@ -206,7 +206,10 @@ class OneShotUi:
         before it, nothing was written (the caller says so)."""
         if self.progress is None or self.journal is None:
             return
-        interrupted(self.progress, self.total, self.journal, _RESUME_ONE_SHOT, dry_run=False)
+        interrupted(
+            self.progress, self.total, self.journal, _RESUME_ONE_SHOT, dry_run=False,
+            start="Run the same command again to start it",
+        )  # fmt: skip
 
 
 _RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"

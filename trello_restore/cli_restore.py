@@ -194,7 +194,10 @@ def apply_command(
             with first_ctrl_c_only():
                 report = run.run_apply(req, progress)
         except KeyboardInterrupt:
-            interrupted(progress, total, req.journal_path, resume, dry_run=dry_run)
+            interrupted(
+                progress, total, req.journal_path, resume, dry_run=dry_run,
+                start=f"Run {again} again to start it",
+            )  # fmt: skip
         except Refused as err:  # a write refused: the command that resumes, named
             raise err.resumed(again) from None
         finally:
@@ -341,7 +344,10 @@ def undo(
         except Refused as err:  # a write refused: the command that finishes it, named
             raise err.resumed(again) from None
         except KeyboardInterrupt:  # as apply's: its outcomes, and where they are recorded
-            interrupted(progress, n, journal.path, resume, dry_run=dry_run)
+            interrupted(
+                progress, n, journal.path, resume, dry_run=dry_run,
+                start=f"Run {again} again to start it",
+            )  # fmt: skip
         finally:
             progress.clear()
         earlier = undone_earlier(journal.records, report.under_way)  # counted under way
@@ -396,13 +402,14 @@ def refused_error(
 
 
 def interrupted(
-    progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool
+    progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool, start: str
 ) -> NoReturn:
     """Ctrl-C during an apply or undo: clear the progress line, say what was done (the outcomes
     reported, writes answered after Ctrl-C too; how many of them a resumed apply found done
     before this run; and apart, the writes it stopped before they were sent, journaled as not
     sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
-    SIGTERM`` in place of ``Interrupted``)."""
+    SIGTERM`` in place of ``Interrupted``). ``resume`` says how to go on from the journal;
+    before there is one, ``start`` says how to start the run again."""
     from trello_restore.journal import where_now
     from trello_restore.runner import stopped_by_sigterm
 
@@ -414,7 +421,7 @@ def interrupted(
     elif not journal.exists():  # created by the first outcome: none was recorded, none sent
         line = (
             f"{stopped} before any change was sent: nothing was changed, and no journal was "
-            f"started ({journal}). {resume}."
+            f"started ({journal}). {start}."
         )
     else:
         line = (
