@@ -30,7 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 import click
 
 from trello_restore import __version__
-from trello_restore.cli_options import SETTING_OPTIONS, main_options, refuse_planning_options
+from trello_restore.cli_options import (
+    SETTING_OPTIONS,
+    main_option_hint,
+    main_options,
+    refuse_planning_options,
+)
 from trello_restore.errors import ApiError, ExitCode, LockHeld, RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
 
@@ -224,7 +229,11 @@ class OneLineUsageError(click.UsageError):
 def _one_line(err: click.UsageError) -> OneLineUsageError:
     if isinstance(err, OneLineUsageError):
         return err
-    return OneLineUsageError(err.format_message(), err.ctx)
+    message = err.format_message()
+    if isinstance(err, click.NoSuchOption) and err.ctx is not None:
+        hint = main_option_hint(err.ctx, err.option_name)  # a main option after a command
+        message = f"{message.rstrip('.')}; {hint}" if hint else message
+    return OneLineUsageError(message, err.ctx)
 
 
 class _Main(click.Group):

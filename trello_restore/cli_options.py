@@ -230,6 +230,25 @@ _PLANNING_ONLY = (
 )
 
 
+def main_option_hint(ctx: click.Context, option: str) -> str:
+    """For an option a subcommand does not have that the main command does (not a planning
+    one: those mean nothing to a subcommand), where it goes; else "". ``ctx``: the
+    subcommand's."""
+    root = ctx.find_root()
+    if root is ctx:
+        return ""
+    for param in root.command.params:
+        if option in (*param.opts, *param.secondary_opts) and param.name not in _PLANNING_ONLY:
+            flag = isinstance(param, click.Option) and (param.is_flag or param.count)
+            value = "" if flag else f" {param.metavar or 'VALUE'}"
+            where = ctx.info_name
+            return (
+                f"{option} is an option of trello-restore itself: put it before '{where}': "
+                f"trello-restore {option}{value} {where} …"
+            )
+    return ""
+
+
 def refuse_planning_options(ctx: click.Context, command: str) -> None:
     """Planning options placed before a subcommand would be ignored by it: refuse them. An
     option counts as given when it is on the command line (``get_parameter_source``), whatever
