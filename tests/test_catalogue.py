@@ -574,6 +574,10 @@ CASES = [
     case(lambda c: (c.hold_lock("ab" * 32), ["undo", c.journal(), "--yes"])[1],
          ExitCode.LOCKED, "another trello-restore run", "wait for it to finish",
          "; nothing was changed", id="lock-held-undo"),
+    case(lambda c: (c.hold_lock("0" * 64, c.trello.scenario.team.id),
+                    ["undo", c.journal(values={"names": {"board": "Team Board"}}), "--yes"])[1],
+         ExitCode.LOCKED, "applying or undoing board \"Team Board\" (", "wait for it to finish",
+         id="lock-held-undo-board"),
     # ------------------------------------------------------------------------ configuration
     case(lambda c: _config(c, '[limits]\nworkers = "eight"\n', *c.plan_args()),
          USAGE, "config.toml: limits.workers must be a whole number", id="config-wrong-type"),

@@ -23,6 +23,7 @@ from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import (
     Journal,
     JournalHeader,
+    board_names,
     is_directory,
     journal_path,
     on_disk,
@@ -549,7 +550,8 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     same_api = req.journal.header.api_url.rstrip("/") == req.api_url.rstrip("/")
     if not req.options.dry_run and same_api:
         names = undo_locks(req.journal, req.include_board_memberships)
-        held = locks.run_holds(req.lock_dir, names)
+        known = {b: n for b, n in board_names(req.journal.records).items() if n}
+        held = locks.run_holds(req.lock_dir, names, boards=known)  # a held board by its name
     started = time.monotonic()
     with (
         held,
