@@ -8,6 +8,7 @@ to the name. Real threads and processes, no mocks."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from trello_restore import lock_keep
 from trello_restore.errors import LockHeld
-from trello_restore.locks import hold, holders
+from trello_restore.locks import hold, holder_of, holders
 
 NAMES = ["plan-0123456789abcdef", "board-aaaaaaaaaaaaaaaaaaaaaaaa", "run-board-bbbbbbbbbbbbbbbb"]
 
@@ -91,3 +92,18 @@ def test_a_lock_held_is_still_seen_and_still_refuses(tmp_path: Path) -> None:
         other = subprocess.run([sys.executable, "-c", code, str(tmp_path), NAMES[0]], timeout=60)
         assert other.returncode == 0
     assert holders(tmp_path) == []
+
+
+def test_a_holder_whose_lock_file_was_deleted_is_still_found_by_its_name(tmp_path: Path) -> None:
+    """``holder_of`` (an undo dry run's "running now"): the state directory deleted under a
+    run holding its plan lock leaves no file to look at until that run's next journal append;
+    the lock's name still says it is held (before, nothing was found)."""
+    directory = tmp_path / "state" / "locks"
+    with hold(directory, NAMES[:1]):
+        shutil.rmtree(tmp_path / "state")
+        assert holders(directory) == []
+        found = holder_of(directory, NAMES[0])
+        assert found is not None
+        assert found.names == (NAMES[0],)
+        assert holder_of(directory, NAMES[1]) is None
+    assert holder_of(directory, NAMES[0]) is None

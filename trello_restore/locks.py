@@ -62,6 +62,7 @@ __all__ = [
     "RateBudgetGuard",
     "apply_lock",
     "hold",
+    "holder_of",
     "holders",
     "lock_dir",
     "lock_names",
@@ -288,6 +289,17 @@ def holders(directory: Path) -> list[Holder]:
         Holder(pid, tuple(f.name.removesuffix(".lock") for f in group), group[0])
         for pid, group in grouped.items()
     ]
+
+
+def holder_of(directory: Path, name: str) -> Holder | None:
+    """The holder of the lock ``name`` in ``directory`` (``holders``), or, when its file is not
+    there (deleted with the state directory, until the holder's next journal append takes it
+    again), one known by the lock's name alone (``lock_keep.taken``: no pid); None when no
+    one holds it."""
+    found = next((h for h in holders(directory) if name in h.names), None)
+    if found is None and lock_keep.taken(_key(directory, name)):
+        found = Holder(None, (name,), directory / f"{name}.lock")
+    return found
 
 
 def _is_held(file: Path) -> bool:

@@ -68,7 +68,7 @@ from trello_restore.kinds import (
     kind_of,
 )
 from trello_restore.live import LiveBoard, locate_cards, read_live
-from trello_restore.locks import Holder, OtherPlan, apply_lock, holders, lock_names
+from trello_restore.locks import Holder, OtherPlan, apply_lock, holder_of, lock_names
 from trello_restore.models import Change, MemberRef
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Runner
@@ -183,8 +183,7 @@ def _running_now(journal: Journal, lock_dir: Path | None) -> Holder | None:
     killed run's: nothing to wait for, and left out of the dry run (``_say_running``)."""
     if lock_dir is None:
         return None
-    name = lock_names(journal.header.plan_digest, ())[0]
-    return next((h for h in holders(lock_dir) if name in h.names), None)
+    return holder_of(lock_dir, lock_names(journal.header.plan_digest, ())[0])
 
 
 def _say_running(holder: Holder, under_way: int) -> None:
