@@ -218,3 +218,20 @@ def test_the_guard_is_off_once_the_run_holds_its_locks(tmp_path: Path) -> None:
             guard()
         guard.locked = True
         guard()
+
+
+def test_a_lookers_shared_lock_in_the_kernels_table_is_not_the_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look at the locks holds a shared (READ) flock for a moment (``locks._is_held``): in
+    the kernel's table beside the holder's WRITE one, it does not hide the holder's pid."""
+    d = tmp_path / "locks"
+    with hold(d, ["plan-p"]):
+        inode = (d / "plan-p.lock").stat().st_ino
+        table = tmp_path / "locks-table"
+        table.write_text(
+            f"1: FLOCK  ADVISORY  WRITE 4242 08:01:{inode} 0 EOF\n"
+            f"2: FLOCK  ADVISORY  READ  5151 08:01:{inode} 0 EOF\n"
+        )
+        monkeypatch.setattr(locks, "PROC_LOCKS", table)
+        assert locks.holders(d) == [locks.Holder(4242, ("plan-p",), d / "plan-p.lock")]

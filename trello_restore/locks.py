@@ -336,10 +336,10 @@ def _is_held(file: Path) -> bool:
 
 
 def _lock_pids() -> dict[int, set[int]]:
-    """The pids holding ``flock`` locks, by the locked file's inode, from the kernel's table
-    (``1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF``; a waiter's line has
-    ``->`` after the number, and a holder outside this pid namespace shows pid 0); empty where
-    there is no such table (not Linux) or it cannot be read."""
+    """The pids holding exclusive ``flock`` locks, by the locked file's inode, from the
+    kernel's table (``1: FLOCK  ADVISORY  WRITE <pid> <major>:<minor>:<inode> 0 EOF``; a
+    waiter's line has ``->`` after the number, and a holder outside this pid namespace shows
+    pid 0); empty where there is no such table (not Linux) or it cannot be read."""
     try:
         text = PROC_LOCKS.read_text(encoding="ascii", errors="replace")
     except OSError:
@@ -347,8 +347,8 @@ def _lock_pids() -> dict[int, set[int]]:
     pids: dict[int, set[int]] = {}
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) < 6 or fields[1] != "FLOCK":
-            continue
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue  # READ: a look's shared lock (``_is_held``), not a holder
         with contextlib.suppress(ValueError, IndexError):
             inode, pid = int(fields[5].split(":")[2]), int(fields[4])
             if pid > 0:
