@@ -328,7 +328,8 @@ def test_second_apply_while_locked(invoke: Invoke, sb: Sandbox, plan_file: Path)
 def test_ctrl_c_says_how_to_resume(
     invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C during the apply: no traceback, the journal and the command to resume, 130."""
+    """Ctrl-C during the apply: no traceback, the journal and the command to run again, 130
+    (before any outcome, the command starts it again: there is nothing to resume yet)."""
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -337,8 +338,8 @@ def test_ctrl_c_says_how_to_resume(
     r = invoke("apply", str(plan_file))
     assert r.exit_code == 130
     assert "Traceback" not in r.output
-    assert f"Run trello-restore apply {plan_file} again to resume" in r.stderr
-    assert "journal" in r.stderr
+    assert f"Run trello-restore apply {plan_file} again to start it." in r.stderr
+    assert "no journal was started" in r.stderr
 
 
 # ------------------------------------------------------------------------------------ undo

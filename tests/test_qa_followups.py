@@ -336,7 +336,7 @@ def test_the_apply_resume_hint_without_flags_is_the_plain_command(
     monkeypatch.setattr("trello_restore.run.run_apply", interrupted)
     r = invoke("apply", str(plan))
     assert r.exit_code == 130
-    assert f"Run trello-restore apply {plan} again to resume;" in r.stderr
+    assert f"Run trello-restore apply {plan} again to start it." in r.stderr
 
 
 # ------------------------------------------------------------- 3. the plan's URL, first thing
