@@ -518,6 +518,12 @@ def test_closed_api_refuses_reads(api: TrelloApi) -> None:
         ),
         ("members/me/boards", "", False),
         ("boards/abc/actions", _body({"error": "API_TOKEN_LIMIT_EXCEEDED"}), False),
+        # members/me answered with the token's or the key's 10 s limit (a storm, another
+        # program): that limit, not the route's (R30b).
+        ("members/me", _body({"error": "API_TOKEN_LIMIT_EXCEEDED"}), False),
+        ("members/me", _body({"error": "API_KEY_LIMIT_EXCEEDED"}), False),
+        ("members/me", _body({"error": "UNKNOWN_EXTENSION_LIMIT_EXCEEDED"}), False),
+        ("members/me", _body({"error": "API_TOKEN_DB_LIMIT_EXCEEDED"}), False),
     ],
 )
 def test_a_429_on_the_members_route_says_to_wait_fifteen_minutes(

@@ -58,6 +58,16 @@ _OBJECT_PATH_RE = re.compile(
 )
 
 
+#: What a 429 body says when the limit is not the /1/members/ route's (trello-api-notes.md
+#: §0.8, §13.4).
+_TEN_SECOND_LIMITS = (
+    "API_TOKEN_LIMIT_EXCEEDED",
+    "API_KEY_LIMIT_EXCEEDED",
+    "UNKNOWN_EXTENSION_LIMIT_EXCEEDED",
+    "API_TOKEN_DB_LIMIT_EXCEEDED",
+)
+
+
 def error_for_response(
     status: int,
     body: str,
@@ -111,7 +121,11 @@ def error_for_response(
             text,
         )
     if status == 429:
-        if _member_route(path) or any(x in body for x in ("MEMBER_LIMIT", "/1/member")):
+        # The body names the limit when it can: the token's or key's 10 s one (a storm, another
+        # program) on members/me is that one, not the route's 15 minutes.
+        other_limit = any(x in body for x in _TEN_SECOND_LIMITS)
+        member_limit = any(x in body for x in ("MEMBER_LIMIT", "/1/member"))
+        if member_limit or (_member_route(path) and not other_limit):
             # 100 requests per 900 s on /1/members/* (trello-api-notes.md §0.8): each run
             # reads members/me once, so many runs in a row can reach it.
             advice = (
