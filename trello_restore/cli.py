@@ -232,7 +232,8 @@ def _one_line(err: click.UsageError) -> OneLineUsageError:
     message = err.format_message()
     if isinstance(err, click.NoSuchOption) and err.ctx is not None:
         hint = main_option_hint(err.ctx, err.option_name)  # a main option after a command
-        message = f"{message.rstrip('.')}; {hint}" if hint else message
+        if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
+            message = f"No such option '{err.option_name}'; {hint}"
     return OneLineUsageError(message, err.ctx)
 
 

@@ -230,21 +230,24 @@ _PLANNING_ONLY = (
 )
 
 
+#: The main command's options that mean something to ``apply`` and ``undo`` (where their
+#: settings come from, and the log), by parameter name: ``main_option_hint``.
+_MAIN_FOR_WRITERS = ("config_file", "token", "log_file")
+
+
 def main_option_hint(ctx: click.Context, option: str) -> str:
-    """For an option a subcommand does not have that the main command does (not a planning
-    one: those mean nothing to a subcommand), where it goes; else "". ``ctx``: the
+    """For an option given after ``apply`` or ``undo`` that only the main command has and that
+    means something to them (``_MAIN_FOR_WRITERS``), where it goes; else "". ``ctx``: the
     subcommand's."""
     root = ctx.find_root()
-    if root is ctx:
+    where = ctx.info_name
+    if root is ctx or where not in ("apply", "undo"):
         return ""
     for param in root.command.params:
-        if option in (*param.opts, *param.secondary_opts) and param.name not in _PLANNING_ONLY:
-            flag = isinstance(param, click.Option) and (param.is_flag or param.count)
-            value = "" if flag else f" {param.metavar or 'VALUE'}"
-            where = ctx.info_name
+        if option in (*param.opts, *param.secondary_opts) and param.name in _MAIN_FOR_WRITERS:
             return (
                 f"{option} is an option of trello-restore itself: put it before '{where}': "
-                f"trello-restore {option}{value} {where} …"
+                f"trello-restore {option} {param.metavar or 'VALUE'} {where} …"
             )
     return ""
 
