@@ -56,3 +56,32 @@ def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
     assert r.exit_code == 0, r.output
     assert "a killed run may still have in flight" in r.stderr, r.stderr
     assert "is running now" not in r.stderr
+
+
+def test_an_undo_dry_run_beside_a_running_undo_leaves_its_removals_under_way_out(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same beside a running *undo* of the journal (R30b): its removal on the wire (an
+    ``undo`` record ``pending``) is that run's under way, left out and counted as such; the
+    dry run said "leaving out 0 writes" and counted it as one it would revert."""
+    sb, journal = _applied(sandbox_factory, tmp_path)
+    *lines, line = journal.read_text().splitlines()
+    last = json.loads(line)
+    undoing = {
+        **last,
+        "op": "undo",
+        "status": "pending",
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+    }
+    journal.write_text("\n".join([*lines, line, json.dumps(undoing)]) + "\n")
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    invoke = cli_for(sb, monkeypatch)
+    plan_lock = lock_names(Journal.read(journal).header.plan_digest, ())[0]
+    with hold(home / "state" / "locks", [plan_lock]):
+        r = invoke("undo", str(journal), "--dry-run", "--format", "json", "-q")
+    assert r.exit_code == 0, r.output
+    assert "leaving out 1 write that run has under way" in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["undo"]["under_way"] == 1, doc["undo"]
+    assert doc["undo"]["would_undo"] == 4, doc["undo"]

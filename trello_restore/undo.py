@@ -267,10 +267,12 @@ def undo_journal(
         # so are the adds it journaled since the journal was read (the boards may show them).
         under_way: list[JournalRecord] = []
         left_out: frozenset[str] = frozenset()
+        undoing: set[str] = set()  # a running undo's removals: left out, not this dry run's
         if running is not None:
             under_way = running_writes(journal.records, _records_now(journal))
+            undoing = {r.change_id for r in under_way if r.op == "undo"}
             # Counted once: a change this undo looks at anyway is not also left out (R28a).
-            mine = {u.record.change_id for u in known}
+            mine = {u.record.change_id for u in known} - undoing
             left_out = frozenset(
                 r.change_id
                 for r in under_way
@@ -285,7 +287,10 @@ def undo_journal(
             journal.append_many(settled)
             records = journal.records
         todo = [
-            u for u in undoable(records) if in_scope(u.record.action, include_board_memberships)
+            u
+            for u in undoable(records)
+            if in_scope(u.record.action, include_board_memberships)
+            and u.record.change_id not in undoing
         ]
         items = {u.record.change_id: (_change(u.record), u.resumed) for u in todo}
         # Who set each target last since the apply: one read of each board's actions.
@@ -305,7 +310,9 @@ def undo_journal(
         needers = _needers([items[cid][0] for cid in order])
         # The running apply's card adds under way are its own: an undo once it ends takes the
         # member off those cards with the rest, so they keep no grant they need (R27a).
-        running_needers = _needers(_change(r) for r in under_way if r.change_id not in items)
+        running_needers = _needers(
+            _change(r) for r in under_way if r.op == "apply" and r.change_id not in items
+        )
 
         def seen(c: Change) -> list[tuple[Change, str]]:
             """The changes of this undo that need what ``c`` provides, with their outcomes."""

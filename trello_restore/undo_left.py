@@ -173,14 +173,19 @@ def undo_count(records: Sequence[JournalRecord], include_board_memberships: bool
 def running_writes(
     read: Sequence[JournalRecord], now: Sequence[JournalRecord]
 ) -> list[JournalRecord]:
-    """The writes of an apply running now that a dry run of an undo beside it leaves out: its
-    open records in the journal as the dry run read it (``read``: ``journal.unresolved``) and
-    the apply records it journaled since (``now``, the journal read again after the boards:
-    the adds the boards may show already), the latest of each change, in journal order.
-    ``now`` not extending ``read`` (the file replaced meanwhile) adds nothing."""
+    """The writes of an apply or undo running now that a dry run of an undo beside it leaves
+    out: its open records in the journal as the dry run read it (``read``: an apply's
+    ``journal.unresolved``, an undo's ``pending`` or uncertain ``failed``) and the records it
+    journaled since (``now``, the journal read again after the boards: the changes the boards
+    may show already), the latest of each change, in journal order. ``now`` not extending
+    ``read`` (the file replaced meanwhile) adds nothing."""
     since = now[len(read) :] if list(now[: len(read)]) == list(read) else []
     out = dict(unresolved(read))
+    latest_undo = {r.change_id: r for r in read if r.op == "undo"}
+    for cid, r in latest_undo.items():
+        if r.status == "pending" or (r.status == "failed" and r.uncertain):
+            out[cid] = r
     for r in since:
-        if r.op == "apply":
+        if r.op in ("apply", "undo"):
             out[r.change_id] = r
     return list(out.values())
