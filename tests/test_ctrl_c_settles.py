@@ -438,8 +438,8 @@ def test_an_undo_stopped_unsent_is_undoable_not_resumed() -> None:
 def test_undo_interrupted_says_what_apply_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dry_run: bool
 ) -> None:
-    """Ctrl-C during an undo: the line apply says, ``Interrupted after N of M outcomes; every
-    change made is recorded in the journal …`` with the command that finishes it (it said
+    """Ctrl-C during an undo: the line apply says (here, before any write: ``Interrupted before
+    this run sent any change …``) with the command that finishes it (it said
     ``… of M changes; what was undone is recorded …``), and a dry run's ``nothing was
     changed`` (it said what was undone is recorded); exit 130."""
     header = JournalHeader("d" * 64, "http://trello.test/1", "m", "2026-11-26T00:00:00Z")
@@ -459,9 +459,11 @@ def test_undo_interrupted_says_what_apply_says(
     if dry_run:
         assert r.stderr == "Interrupted: nothing was changed.\n"
     else:
+        # Stopped before it sent anything: said so, with the journal and how to finish (R30b).
         assert r.stderr.startswith(
-            f"Interrupted after 0 of 1 outcomes; every change made is recorded in the journal "
-            f"{journal.path}. Run trello-restore undo {journal.path} --yes again to finish."
+            f"Interrupted before this run sent any change: nothing was changed by it; the "
+            f"journal {journal.path} holds what earlier runs did. Run trello-restore undo "
+            f"{journal.path} --yes again to finish."
         ), r.stderr
 
 

@@ -116,3 +116,37 @@ def test_a_stop_while_planning_logs_the_line_stderr_got(
     assert r.exit_code == 130, r.output
     assert "Interrupted: nothing was written to Trello." in r.stderr
     assert "exit 130: nothing was written to Trello" in log.read_text()
+
+
+def test_a_resumed_apply_that_changed_nothing_says_what_earlier_runs_did(
+    ready: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply of a plan whose journal holds earlier runs' changes, stopped before it sent a
+    write: by Trello failing, the line says this run changed nothing and still gives the
+    command that resumes (R30b: the resume hint was gone, and "nothing was changed" read as if
+    the plan were untouched); by Ctrl-C, it says so instead of "after 0 of N outcomes"."""
+    _, sb, invoke, plan = ready
+    journal = tmp_path / "j.jsonl"
+    assert invoke("apply", str(plan), "--journal", str(journal)).exit_code == 0
+    assert invoke("undo", str(journal), "--yes").exit_code == 0
+    again = f"trello-restore apply {plan} --journal {journal}"
+
+    sb.server.set_options(error_rate=1.0)
+    line = one_line_error(
+        invoke("apply", str(plan), "--journal", str(journal)), ExitCode.UNREACHABLE,
+        f"; nothing was changed by this run, and the journal {journal} holds what earlier "
+        f"runs did: run {again} again to resume",
+    )  # fmt: skip
+    assert line.endswith("changes already made are skipped"), line
+    sb.server.set_options(error_rate=0.0)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("trello_restore.applier.read_live", interrupted)
+    r = invoke("apply", str(plan), "--journal", str(journal))
+    assert r.exit_code == 130, r.output
+    assert (
+        f"Interrupted before this run sent any change: nothing was changed by it; the journal "
+        f"{journal} holds what earlier runs did. Run {again} again to resume"
+    ) in r.stderr, r.stderr

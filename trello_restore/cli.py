@@ -85,13 +85,18 @@ class RestoreArgs:
     settings: Settings | None
 
 
-def fail(err: RestoreError, *, nothing_sent: bool = False) -> NoReturn:
+def fail(err: RestoreError, *, nothing_sent: bool = False, earlier: str | None = None) -> NoReturn:
     """Print a core error as one line and exit with its code. ``nothing_sent``: the command
     could write and stopped before it sent Trello any write, which the line says unless it
-    says so already (a user at 2 a.m. must not have to guess whether the board changed)."""
+    says so already (a user at 2 a.m. must not have to guess whether the board changed);
+    ``earlier``: what earlier runs did and how to go on, said then too."""
     message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
     if nothing_sent and not _SAYS_NOTHING_SENT.search(message):
-        message += "; nothing was changed"
+        message += (
+            f"; nothing was changed by this run, and {earlier}"
+            if earlier
+            else ("; nothing was changed")
+        )
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))
@@ -143,18 +148,33 @@ def _writes_so_far() -> int:
     return 0 if transport is None else int(transport.writes_sent())
 
 
-def exit_with(body: Callable[[], ExitCode], *, writes: bool = False) -> NoReturn:
+#: ``_writes_so_far`` when the command's body started (``exit_with``).
+_writes_at_start = [0]
+
+
+def wrote_nothing() -> bool:
+    """Whether the running command has handed Trello no write so far."""
+    return _writes_so_far() == _writes_at_start[0]
+
+
+def exit_with(
+    body: Callable[[], ExitCode],
+    *,
+    writes: bool = False,
+    earlier: Callable[[], str | None] | None = None,
+) -> NoReturn:
     """Run a command's body: its exit code, or one line and the code of a core error (or of
     an internal one: ``internal_error``). ``writes``: the command may write to Trello (not a
-    dry run); its error line then says when nothing was changed (no write was sent)."""
-    before = _writes_so_far()
+    dry run); its error line then says when nothing was changed (no write was sent), and
+    what ``earlier`` says then: what earlier runs did and how to go on (an apply's journal)."""
+    _writes_at_start[0] = _writes_so_far()
     try:
         code = body()
     except RestoreError as err:
         # Trello's errors and another run's lock: the ones that leave a user unsure whether
         # this run changed the board (a bad input is refused before any request anyway).
-        said = writes and isinstance(err, ApiError | LockHeld) and _writes_so_far() == before
-        fail(err, nothing_sent=said)
+        said = writes and isinstance(err, ApiError | LockHeld) and wrote_nothing()
+        fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None)
     except KeyboardInterrupt:
         from trello_restore.runner import stopped_by_sigterm
 

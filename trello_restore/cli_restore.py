@@ -145,6 +145,7 @@ def apply_command(
         *_api_url_flag(api_url, s),
     )
     resume = f"Run {again} again to resume; changes already made are skipped"
+    known_journal: list[Path | None] = [None]  # the run's, once known (``earlier``)
 
     def body() -> ExitCode:
         from trello_restore import run
@@ -173,6 +174,7 @@ def apply_command(
             origins=s.origins(api_url_flag=api_url is not None),
         )
         logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
+        known_journal[0] = req.journal_path
         total = run.plan_outcomes(plan)  # one outcome each
         if total == 0:  # no request, and no journal that would hold nothing but its header
             from trello_restore.applier import check_plan_target
@@ -219,7 +221,14 @@ def apply_command(
         refused_error(report, names, order, again, "apply")
         return report.exit_code
 
-    cli.exit_with(body, writes=not dry_run)
+    def earlier() -> str | None:
+        """An error before this run's first write, beside earlier runs' changes."""
+        path = known_journal[0]
+        if path is None or not path.exists():
+            return None
+        return f"the journal {path} holds what earlier runs did: {resume[0].lower()}{resume[1:]}"
+
+    cli.exit_with(body, writes=not dry_run, earlier=earlier)
 
 
 @click.command()
@@ -422,6 +431,12 @@ def interrupted(
         line = (
             f"{stopped} before any change was sent: nothing was changed, and no journal was "
             f"started ({journal}). {start}."
+        )
+    elif cli.wrote_nothing() and progress.done == progress.counts.get("skipped_done", 0):
+        # No write of this run, and no outcome but those found done by earlier runs.
+        line = (
+            f"{stopped} before this run sent any change: nothing was changed by it; the journal "
+            f"{journal} holds what earlier runs did. {resume}."
         )
     else:
         line = (
