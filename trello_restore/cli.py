@@ -20,7 +20,6 @@ import contextlib
 import importlib
 import logging
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 import click
 
-from trello_restore import __version__
+from trello_restore import __version__, wrote
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     main_option_hint,
@@ -59,11 +58,6 @@ logger = logging.getLogger("trello_restore")
 
 #: Commands that read no settings (a broken config file does not stop them).
 _STANDALONE = ("demo", "sandbox")
-#: An error line that already says whether anything was written (``fail``).
-_SAYS_NOTHING_SENT = re.compile(
-    r"\bnothing (?:more |else )?(?:was|is) (?:changed|written|sent|applied)|\bnothing changed",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -91,12 +85,8 @@ def fail(err: RestoreError, *, nothing_sent: bool = False, earlier: str | None =
     says so already (a user at 2 a.m. must not have to guess whether the board changed);
     ``earlier``: what earlier runs did and how to go on, said then too."""
     message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
-    if nothing_sent and not _SAYS_NOTHING_SENT.search(message):
-        message += (
-            f"; nothing was changed by this run, and {earlier}"
-            if earlier
-            else ("; nothing was changed")
-        )
+    if nothing_sent:
+        message = wrote.nothing_changed(message, earlier)
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))
@@ -142,21 +132,6 @@ def confirm(question: str) -> bool:
         return False
 
 
-def _writes_so_far() -> int:
-    """``api.writes_sent``: 0 while the HTTP layer is not even imported."""
-    transport = sys.modules.get("trello_restore.api.transport")
-    return 0 if transport is None else int(transport.writes_sent())
-
-
-#: ``_writes_so_far`` when the command's body started (``exit_with``).
-_writes_at_start = [0]
-
-
-def wrote_nothing() -> bool:
-    """Whether the running command has handed Trello no write so far."""
-    return _writes_so_far() == _writes_at_start[0]
-
-
 def exit_with(
     body: Callable[[], ExitCode],
     *,
@@ -167,13 +142,13 @@ def exit_with(
     an internal one: ``internal_error``). ``writes``: the command may write to Trello (not a
     dry run); its error line then says when nothing was changed (no write was sent), and
     what ``earlier`` says then: what earlier runs did and how to go on (an apply's journal)."""
-    _writes_at_start[0] = _writes_so_far()
+    wrote.start()
     try:
         code = body()
     except RestoreError as err:
         # Trello's errors and another run's lock: the ones that leave a user unsure whether
         # this run changed the board (a bad input is refused before any request anyway).
-        said = writes and isinstance(err, ApiError | LockHeld) and wrote_nothing()
+        said = writes and isinstance(err, ApiError | LockHeld) and wrote.nothing_yet()
         fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None)
     except KeyboardInterrupt:
         from trello_restore.runner import stopped_by_sigterm

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from trello_restore import cli, defaults
+from trello_restore import cli, defaults, wrote
 from trello_restore.errors import ExitCode
 from trello_restore.logs import FILE_ONLY
 from trello_restore.words import plural
@@ -432,7 +432,7 @@ def interrupted(
             f"{stopped} before any change was sent: nothing was changed, and no journal was "
             f"started ({journal}). {start}."
         )
-    elif cli.wrote_nothing() and progress.done == progress.counts.get("skipped_done", 0):
+    elif wrote.nothing_yet() and progress.done == progress.counts.get("skipped_done", 0):
         # No write of this run, and no outcome but those found done by earlier runs.
         line = (
             f"{stopped} before this run sent any change: nothing was changed by it; the journal "

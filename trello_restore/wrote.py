@@ -1,0 +1,46 @@
+"""Whether the running command has written to Trello, for the lines that end it: a run stopped
+before its first write says that nothing was changed (``cli.exit_with``, ``cli_restore``), so a
+user at 2 a.m. need not guess whether the board changed. Decided by the count of writes this
+process handed to the wire (``api.writes_sent``), never by what the run meant to do.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+__all__ = ["nothing_changed", "nothing_yet", "start"]
+
+#: An error line that already says whether anything was written (``nothing_changed``).
+_SAYS_NOTHING_SENT = re.compile(
+    r"\bnothing (?:more |else )?(?:was|is) (?:changed|written|sent|applied)|\bnothing changed",
+    re.IGNORECASE,
+)
+#: ``_so_far`` when the command started (``start``).
+_at_start = [0]
+
+
+def _so_far() -> int:
+    """``api.writes_sent``: 0 while the HTTP layer is not even imported."""
+    transport = sys.modules.get("trello_restore.api.transport")
+    return 0 if transport is None else int(transport.writes_sent())
+
+
+def start() -> None:
+    """A command starts: its writes are counted from here."""
+    _at_start[0] = _so_far()
+
+
+def nothing_yet() -> bool:
+    """Whether the running command has handed Trello no write so far."""
+    return _so_far() == _at_start[0]
+
+
+def nothing_changed(message: str, earlier: str | None = None) -> str:
+    """``message`` saying that nothing was changed (by this run, and what ``earlier`` says
+    earlier runs did, when given), unless it says what was written already."""
+    if _SAYS_NOTHING_SENT.search(message):
+        return message
+    if earlier:
+        return f"{message}; nothing was changed by this run, and {earlier}"
+    return f"{message}; nothing was changed"
