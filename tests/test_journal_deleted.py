@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal, JournalHeader, JournalRecord
@@ -159,6 +160,18 @@ def _replace_after_second_append(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return appended
 
 
+def _went_on_beside(r: Result, appended: list[int], tmp_path: Path, as_json: bool = True) -> Path:
+    """The run ended 0 beside the file that replaced its journal, and its ``Journal:`` line
+    (and JSON ``journal``) names the recovered file it went on in, which is returned."""
+    assert r.exit_code == ExitCode.OK, r.output
+    assert appended[0] > 2
+    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
+    if as_json:
+        assert json.loads(r.stdout)["journal"] == str(kept)
+    assert f"Journal: {kept}" in r.stderr, r.stderr
+    return kept
+
+
 @pytest.mark.parametrize("as_json", [False, True])
 def test_apply_whose_journal_is_replaced_mid_run_names_where_it_went_on(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_json: bool
@@ -174,12 +187,7 @@ def test_apply_whose_journal_is_replaced_mid_run_names_where_it_went_on(
     invoke = cli_for(sb, monkeypatch)
     fmt = ["--format", "json"] * as_json
     r = invoke("apply", str(plan), "--yes", "--journal", str(journal), *fmt)
-    assert r.exit_code == ExitCode.OK, r.output
-    assert appended[0] > 2
-    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
-    if as_json:
-        assert json.loads(r.stdout)["journal"] == str(kept)
-    assert f"Journal: {kept}" in r.stderr, r.stderr
+    kept = _went_on_beside(r, appended, tmp_path, as_json)
     assert f"Journal: {journal}\n" not in r.stderr
     assert journal.read_text() == "someone else's\n"
     monkeypatch.undo()
@@ -201,11 +209,7 @@ def test_one_step_run_whose_journal_is_replaced_mid_run_names_where_it_went_on(
         "archived,list,fields", "--by", "ana", "--yes", "--journal", str(journal),
         "--format", "json",
     )  # fmt: skip
-    assert r.exit_code == ExitCode.OK, r.output
-    assert appended[0] > 2
-    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
-    assert json.loads(r.stdout)["journal"] == str(kept)
-    assert f"Journal: {kept}" in r.stderr, r.stderr
+    _went_on_beside(r, appended, tmp_path)
 
 
 def test_ctrl_c_after_the_journal_was_replaced_names_where_it_went_on(
@@ -249,11 +253,7 @@ def test_undo_whose_journal_is_replaced_mid_run_names_where_it_went_on(
     assert invoke("apply", str(plan), "--yes", "--journal", str(journal)).exit_code == 0
     appended = _replace_after_second_append(monkeypatch)
     r = invoke("undo", str(journal), "--yes", "--format", "json")
-    assert r.exit_code == ExitCode.OK, r.output
-    assert appended[0] > 2
-    (kept,) = tmp_path.glob("j.recovered-*.jsonl")
-    assert json.loads(r.stdout)["journal"] == str(kept)
-    assert f"Journal: {kept}" in r.stderr, r.stderr
+    _went_on_beside(r, appended, tmp_path)
 
 
 def test_a_torn_last_line_is_said_unless_another_run_is_writing_it(
