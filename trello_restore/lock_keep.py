@@ -37,7 +37,7 @@ from filelock import FileLock, Timeout
 
 from trello_restore.fsutil import private_dirs
 
-__all__ = ["LOOK_S", "Busy", "Kept", "claim", "forget", "keep", "name", "retake", "taken"]
+__all__ = ["LOOK_S", "Busy", "Kept", "claim", "forget", "keep", "name", "retake", "take", "taken"]
 
 logger = logging.getLogger("trello_restore.locks")
 
@@ -111,6 +111,12 @@ def taken(key: Path) -> bool:
     return True
 
 
+def take(lock: FileLock) -> None:
+    """Take a lock file, waiting ``LOOK_S`` at most: a look at the locks is not a holder
+    (``Timeout`` when another run holds it)."""
+    lock.acquire(timeout=LOOK_S, poll_interval=LOOK_S / 20)
+
+
 @dataclass(eq=False)
 class Kept:
     """A lock this process holds: its file's path, the file locks taken on it (the first at
@@ -180,7 +186,7 @@ def _take_again(kept: Kept) -> None:
     lock = FileLock(kept.path, mode=0o600, thread_local=False)
     try:
         private_dirs(kept.path.parent)
-        lock.acquire(timeout=LOOK_S, poll_interval=LOOK_S / 20)
+        take(lock)
     except Timeout:
         kept.lost = _ident(kept.path)
         logger.warning(

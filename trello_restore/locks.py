@@ -128,8 +128,7 @@ def hold(
             sock = None
             try:
                 sock = lock_keep.claim(key)  # first: a deleted lock file does not release it
-                # A moment's wait: a look at the locks (``holders``) is not a holder.
-                lock.acquire(timeout=lock_keep.LOOK_S, poll_interval=lock_keep.LOOK_S / 20)
+                lock_keep.take(lock)  # a moment's wait: a look (``holders``) is no holder
             except (lock_keep.Busy, Timeout):
                 if sock is not None:
                     sock.close()

@@ -22,8 +22,8 @@ _at_start = [0]
 
 def _so_far() -> int:
     """``api.writes_sent``: 0 while the HTTP layer is not even imported."""
-    transport = sys.modules.get("trello_restore.api.transport")
-    return 0 if transport is None else int(transport.writes_sent())
+    api = sys.modules.get("trello_restore.api")
+    return 0 if api is None else int(api.writes_sent())
 
 
 def start() -> None:
