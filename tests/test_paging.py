@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from trello_restore.history import parse_date
-from trello_restore.paging import PAGE, Listing, read_backwards
+from trello_restore.paging import PAGE, Listing, next_before, read_backwards
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -156,7 +156,7 @@ def test_more_than_a_page_in_one_millisecond_is_stepped_over(
     fake = FakeListing(dates)
     with caplog.at_level(logging.WARNING), ThreadPoolExecutor(max_workers=3) as pool:
         got = {x["id"] for x in read_backwards(fake.listing(), floor=T0, executor=pool)}
-    assert "over 1000 items in one" in caplog.text
+    assert "over 1000 within one" in caplog.text
     lost = set(_expected(fake)) - got
     assert all(
         x["date"][:19] in (_iso(lump)[:19], _iso(T0 + timedelta(days=40))[:19])
@@ -306,3 +306,14 @@ def test_a_read_that_collects_nothing_holds_no_page() -> None:
         kept = read_backwards(fake.listing(), floor=T0 - timedelta(days=1), executor=pool)
     assert [x["id"] for x in kept] == _expected(fake)
     assert abs(fake.requests - asked) <= 2 * 6 + 2  # the same paging, give or take a range
+
+
+def test_the_next_page_starts_at_the_end_of_the_oldest_items_step() -> None:
+    """The next ``before`` is the end of the step the oldest item falls in: a cursor inside
+    that second, compared by whole seconds, would skip its older items (R31b); on a step's
+    very start it is one step on (the step itself is read again, repeats dropped by id)."""
+    t = datetime(2025, 11, 2, 17, 46, 15, 28000, tzinfo=UTC)
+    second, ms = timedelta(seconds=1), timedelta(milliseconds=1)
+    assert next_before(t, second) == datetime(2025, 11, 2, 17, 46, 16, tzinfo=UTC)
+    assert next_before(t.replace(microsecond=0), second) == t.replace(microsecond=0) + second
+    assert next_before(t, ms) == t + ms

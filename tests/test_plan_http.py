@@ -61,17 +61,22 @@ def _matching_actions(world: World, board_id: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("seed", "cards", "id_cursor"),
-    [(11, 40, "exact"), (12, 600, "second"), (13, 2000, "exact"), (14, 5000, "second")],
+    ("seed", "cards", "id_cursor", "date_cursor"),
+    [
+        (11, 40, "exact", "second"),
+        (12, 600, "second", "second"),
+        (13, 2000, "exact", "exact"),
+        (14, 5000, "second", "second"),
+    ],
 )
 def test_plan_over_http_equals_ground_truth(
-    sandbox_factory: SandboxFactory, seed: int, cards: int, id_cursor: str
+    sandbox_factory: SandboxFactory, seed: int, cards: int, id_cursor: str, date_cursor: str
 ) -> None:
     """For every reference option set the plan fetched over HTTP is exactly the ground truth,
-    whether action-id cursors compare exactly or by second (the incident packs removals into
-    single seconds, so a page boundary inside one would lose actions)."""
+    whether action-id and date cursors compare exactly or by second (the incident packs
+    removals into single seconds, so a page boundary inside one would lose actions: R31b)."""
     s = generate(seed, cards)
-    sb = sandbox_factory(s, id_cursor=id_cursor)
+    sb = sandbox_factory(s, id_cursor=id_cursor, date_cursor=date_cursor)
     fetched, _ = _fetch(sb, s.team.name)
     assert {b.id for b in fetched.boards} == set(s.scope)
     assert fetched.incomplete == frozenset()

@@ -247,6 +247,7 @@ class TestOptions:
         args = ["sandbox", "serve", "--seed", "4", "--cards", "30", "--unlogged-share", "0.5"]
         args += ["--time-scale", "20", "--latency-ms", "100", "--id-cursor", "exact"]
         args += ["--accepted-rate", "0.3", "--rate-limit-body", "extension"]
+        args += ["--date-cursor", "exact"]
         args += ["--automation-share", "0.25", "--hidden-name-share", "0.5"]
         result = runner.invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0
@@ -269,11 +270,13 @@ class TestOptions:
             "exact",
         )
         assert (options.accepted_rate, options.rate_limit_body) == (0.3, "extension")
+        assert options.date_cursor == "exact"
 
     def test_serve_defaults_follow_trello(
         self, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """By default ids compare by second (as Trello documents), 429s carry the usual body,
+        """By default ids and dates compare by second (as Trello documents; the harsher
+        reading for dates), 429s carry the usual body,
         every success is a 200, and no action or name is an automation's or private."""
         small = make_world()
         seen: dict[str, Any] = {}
@@ -297,6 +300,7 @@ class TestOptions:
             "usual",
             0.0,
         )
+        assert options.date_cursor == "second"
         assert options == SandboxOptions(seed=1)
         assert (seen["generate"]["automation_share"], seen["generate"]["hidden_name_share"]) == (
             0.0,

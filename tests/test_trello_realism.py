@@ -15,7 +15,7 @@ import responses
 from trello_restore.api import DEFAULT_API_URL, ApiSettings, TrelloApi
 from trello_restore.applier import apply_plan
 from trello_restore.errors import RateLimited
-from trello_restore.fetcher import board_cards, card_actions
+from trello_restore.fetcher import board_actions, board_cards, card_actions
 from trello_restore.history import ACTION_FILTER, parse_history
 from trello_restore.plan_request import build_request
 from trello_restore.planfile import plan_to_dict
@@ -322,6 +322,41 @@ def test_ids_compare_by_second_by_default(sandbox_factory: SandboxFactory) -> No
     assert naive_paging() == want
     sb.server.set_options(id_cursor="second")
     assert_plan_is_truth(_plan(sb, s, s.option_sets()["a"]).plan, s.truth("a"))
+
+
+@pytest.mark.parametrize("date_cursor", ["second", "exact"])
+def test_dates_compare_by_second_by_default(
+    sandbox_factory: SandboxFactory, date_cursor: str
+) -> None:
+    """Date cursors compare as whole seconds by default (the cursors "operate on the creation
+    date", which an id holds to the second: the harshest reading of what Trello may do, R31b),
+    to the millisecond as the option. The fetcher reads every action of a board whose 1,100
+    member actions fall within two seconds, a page boundary inside one of them, either way."""
+    assert SandboxOptions().date_cursor == "second"
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    for _ in range(550):
+        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
+        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at)
+    types = {t.split(":")[0] for t in ACTION_FILTER}
+    feed = [a for a in w.board_feed[i["team"]] if a.type in types]
+    want = {a.id for a in feed}
+    sb = sandbox_factory(sw, date_cursor=date_cursor)
+    path = f"/boards/{i['team']}/actions"
+    mid = at + timedelta(milliseconds=300)
+    inside = [a for a in feed if a.date.replace(microsecond=0) == at.replace(microsecond=0)]
+    older = [a for a in inside if a.date < mid]
+    assert older  # actions of that second before the cursor's millisecond
+    got = {a["id"] for a in sb.get(path, before=mid.isoformat(), limit=1000).json()}
+    assert bool(got & {a.id for a in older}) is (date_cursor == "exact")
+    newer = [a for a in inside if a.date > mid]
+    got = {a["id"] for a in sb.get(path, since=mid.isoformat(), limit=1000).json()}
+    assert bool(got & {a.id for a in newer}) is (date_cursor == "exact")
+    with api_for(sb) as api:
+        read = board_actions(api, i["team"])
+    assert len(read) == len({a["id"] for a in read})
+    assert {a["id"] for a in read} == want
 
 
 # ---------------------------------------------------------- 13: excluded action types

@@ -175,6 +175,15 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     "Trello documents), or exactly.",
 )
 @click.option(
+    "--date-cursor",
+    type=click.Choice(["second", "exact"]),
+    default="second",
+    show_default=True,
+    help="How before/since dates compare with actions' dates: as whole seconds (Trello's "
+    "cursors work on the creation date, which an id holds to the second; not confirmed), or "
+    "to the millisecond.",
+)
+@click.option(
     "--workspace-boards",
     type=click.IntRange(2, MAX_BOARDS),
     default=None,
@@ -206,6 +215,7 @@ def serve(
     automation_share: float,
     hidden_name_share: float,
     id_cursor: str,
+    date_cursor: str,
     second_damage: bool,
     workspace_boards: int | None,
     member_tokens: bool,
@@ -230,6 +240,7 @@ def serve(
         rate_limit_body=rate_limit_body,
         accepted_rate=accepted_rate,
         id_cursor=id_cursor,
+        date_cursor=date_cursor,
         seed=seed,
     )
     if workspace_boards is not None:

@@ -14,10 +14,12 @@ only for cards whose history the board feeds do not explain.
 
 Paging detail: Trello derives a date from an id passed as ``before``, to the second (its docs,
 and its open paging bug trello-archive/api-docs#68; trello-api-notes.md §13.1), and a list move
-logs many actions in the same second. So each next page asks for ``before=<oldest date seen +
-1 ms>``: it repeats the oldest millisecond's actions (dropped by id) and can skip none. Cards,
-which carry no date but their id's second, are paged the same way by that second. A long
-listing is read in date ranges at once (``paging.read_backwards``).
+logs many actions in the same second. Whether a *date* cursor is compared to the millisecond
+or, as the creation date an id holds, to the second is not documented; so each next page asks
+for ``before=<the end of the oldest date seen's second>`` (``paging.next_before``): it repeats
+the rest of that second's actions (dropped by id) and can skip none either way. Cards, which
+carry no date but their id's second, are paged the same way. A long listing is read in date
+ranges at once (``paging.read_backwards``).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from trello_restore.models import (
     RestoreKind,
     State,
 )
-from trello_restore.paging import PAGE, Listing, read_backwards, stamp
+from trello_restore.paging import PAGE, Listing, next_before, read_backwards, stamp
 from trello_restore.words import shown_name
 
 __all__ = [
@@ -91,6 +93,12 @@ Sink = Callable[[list[Mapping[str, Any]]], None]
 READERS = 6
 #: How long a page of older history may be served from the HTTP cache (it only grows at the head).
 HISTORY_MAX_AGE = 24 * 3600.0
+#: The step of action cursors (``paging.next_before``): Trello's cursors "operate on the
+#: creation date" (notes §0.4, §13.1), which may be compared as whole seconds, so
+#: ``before=<oldest + 1 ms>`` could skip the older actions of the oldest one's second (a bulk
+#: move logs dozens in one second: the incident itself, R31b). The next page's ``before`` is the
+#: end of that second: it is read again whichever way Trello compares; repeats are dropped by id.
+CURSOR_STEP = timedelta(seconds=1)
 _MEMBER_FIELDS = "fullName,username"
 #: An action's own fields as ``history`` reads them (``limits`` and ``display`` are not read);
 #: ``appCreator`` is not a field Trello lets one name (notes §1.1) and is read when present.
@@ -286,7 +294,7 @@ def board_actions(
     listing = Listing(
         get=lambda before, after: _page(api, board_id, before, after, sink, action_types, keep),
         when=_action_date,
-        step=timedelta(milliseconds=1),
+        step=CURSOR_STEP,
         what=f"board {board_id}'s actions",
         waiting=rate_bound(api),
     )
@@ -351,7 +359,7 @@ def _feed(sink: Sink | None, page: list[Mapping[str, Any]], api: Api) -> None:
 
 def _next_before(page: Sequence[Mapping[str, Any]]) -> str:
     oldest = min(parse_date(a["date"]) for a in page)
-    return stamp(oldest + timedelta(milliseconds=1))
+    return stamp(next_before(oldest, CURSOR_STEP))
 
 
 def card_actions(

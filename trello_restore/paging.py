@@ -17,7 +17,7 @@ last run's listing had each 900th card) start ranges before the first page comes
 
 Trello's ``since`` and ``before`` are exclusive, and it may compare some cursors by second (bug
 trello-archive/api-docs#68): a range is asked from ``overlap`` before its lower edge, and a
-chain's next page from ``step`` after the oldest item it has (``before=<oldest + step>``), so
+chain's next page from the end of the ``step`` its oldest item falls in (``next_before``), so
 no item on an edge is skipped; the repeats are dropped by id. A page whose items all fall in one
 step is stepped over by the oldest id, with a warning.
 """
@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["PAGE", "Listing", "read_backwards", "stamp"]
+__all__ = ["PAGE", "Listing", "next_before", "read_backwards", "stamp"]
 
 logger = logging.getLogger(__name__)
 
 PAGE = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The pages a range split off should be expected to hold, at least: each range ends with one
 #: short page, so fewer pages a range read faster and cost more requests beyond the minimum.
 PAGES_PER_RANGE = 2
@@ -53,6 +54,28 @@ GetPage = Callable[[str | None, str | None], list[Item]]
 def stamp(when: datetime) -> str:
     """A cursor Trello reads as a date: ISO 8601 in UTC, to the millisecond."""
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def next_before(oldest: datetime, step: timedelta) -> datetime:
+    """The ``before`` date of the page after one whose oldest item is ``oldest``: the end of the
+    ``step`` it falls in (counted from the epoch). Trello may compare a cursor as a whole second
+    (its "creation date"): a cursor inside the oldest item's second would then skip the items
+    of that second the page did not hold. The rest of that step is read again instead, and the
+    repeats are dropped by id."""
+    return oldest - (oldest - _EPOCH) % step + step
+
+
+def _crowded(listing: Listing, oldest: datetime) -> None:
+    """Warn that a full page fell within one ``step``: read on by the oldest id, which Trello
+    may also compare by its second, so some items of that second may be missed."""
+    logger.warning(
+        "%s: over %d within one %s from %s, which Trello's paging cannot tell apart: read on "
+        "by id, but some of them may be missed (trello-archive/api-docs#68)",
+        listing.what,
+        PAGE,
+        "second" if listing.step == timedelta(seconds=1) else listing.step,
+        stamp(oldest),
+    )
 
 
 @dataclass(frozen=True)
@@ -204,10 +227,10 @@ class _Read:
         if len(page) < PAGE:
             return None
         oldest = min(listing.when(x) for x in page)
-        nxt = oldest + listing.step
+        nxt = next_before(oldest, listing.step)
         if nxt >= before:
             # A page of items inside one step: only an id cursor gets past them.
-            logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
+            _crowded(listing, oldest)
             return lower, before, None, min(str(x["id"]) for x in page)
         return self.split(lower, nxt, before - oldest), nxt, None, None
 
@@ -309,10 +332,10 @@ def read_backwards(
     if len(first) >= PAGE:
         oldest = min(listing.when(x) for x in first)
         newest = max(listing.when(x) for x in first)
-        nxt = oldest + listing.step
+        nxt = next_before(oldest, listing.step)
         if nxt > newest:
             # The newest page is all one step: go on past it by id, as a chain does.
-            logger.warning("%s: over %d items in one %s", listing.what, PAGE, listing.step)
+            _crowded(listing, oldest)
             read.start(lower, nxt, cursor=min(str(x["id"]) for x in first))
         else:
             read.start(read.split(lower, nxt, newest - oldest), nxt)

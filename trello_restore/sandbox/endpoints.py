@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trello_restore.sandbox import render
@@ -78,6 +78,8 @@ class Call:
     params: dict[str, str]
     #: How ``before``/``since`` ids compare: ``second`` or ``exact`` (see ``SandboxOptions``).
     id_cursor: str = "second"
+    #: How ``before``/``since`` dates compare: ``second`` or ``exact`` (``SandboxOptions``).
+    date_cursor: str = "second"
 
 
 Handler = Callable[[Call], Any]
@@ -269,7 +271,9 @@ def _action_matcher(spec: str) -> Callable[[Action], bool]:
 
 
 def _cursor_bound(call: Call, name: str) -> tuple[str, str | datetime] | None:
-    """``before``/``since`` as ``("id", id)`` or ``("date", datetime)``; None when absent."""
+    """``before``/``since`` as ``("id", id)``, ``("date", datetime)`` (compared exactly) or
+    ``("second", datetime)`` (a whole second, compared with the actions' whole seconds); None
+    when absent."""
     raw = call.params.get(name)
     if raw is None or raw in ("", "null", "lastView"):
         return None
@@ -280,13 +284,18 @@ def _cursor_bound(call: Call, name: str) -> tuple[str, str | datetime] | None:
             return ("date", id_time(raw))
         return ("id", raw.lower())
     try:
-        return ("date", parse_iso(raw))
+        when = parse_iso(raw)
     except ValueError:
         raise invalid_value(name) from None
+    if call.date_cursor == "second":
+        return ("second", when.replace(microsecond=0))
+    return ("date", when)
 
 
 def _action_slice(feed: list[Action], call: Call) -> tuple[int, int]:
-    """The index range of an oldest-first feed inside ``since`` and ``before`` (exclusive)."""
+    """The index range of an oldest-first feed inside ``since`` and ``before`` (exclusive;
+    by whole seconds, ``before=12:00:05.300`` is before 12:00:05 and ``since=`` it after
+    12:00:05.999, when dates compare so: ``Call.date_cursor``)."""
     lo, hi = 0, len(feed)
     before = _cursor_bound(call, "before")
     since = _cursor_bound(call, "since")
@@ -300,6 +309,9 @@ def _action_slice(feed: list[Action], call: Call) -> tuple[int, int]:
         kind, value = since
         if kind == "id":
             lo = bisect_right(feed, value, key=lambda a: a.id)
+        elif kind == "second":
+            assert isinstance(value, datetime)
+            lo = bisect_left(feed, value + timedelta(seconds=1), key=lambda a: a.date)
         else:
             lo = bisect_right(feed, value, key=lambda a: a.date)
     return lo, hi

@@ -93,6 +93,7 @@ RATE_LIMIT_BODIES: dict[str, tuple[str, bytes]] = {
 }
 _STRING_OPTIONS = {
     "id_cursor": ("exact", "second"),
+    "date_cursor": ("exact", "second"),
     "rate_limit_body": ("usual", *RATE_LIMIT_BODIES),
 }
 _JSON_TYPE = "application/json; charset=utf-8"
@@ -141,6 +142,11 @@ class SandboxOptions:
     #: date, exclusive: what Trello documents, and its open paging bug, notes §13.1) or
     #: ``exact`` (ObjectId order).
     id_cursor: str = "second"
+    #: How ``before``/``since`` *dates* compare with actions' dates: ``second`` (both as whole
+    #: seconds, exclusive: the docs say the cursors "operate on the creation date", which an
+    #: id holds to the second; the harshest reading, and the default) or ``exact`` (to the
+    #: millisecond). Which one Trello does is not confirmed (notes §10 Q2, §13.1).
+    date_cursor: str = "second"
     #: Seeds jitter and fault choices.
     seed: int = 0
 
@@ -542,7 +548,9 @@ class SandboxServer:
             # without rights (trello-api-notes.md §4: "token lacks rights").
             return _error_response(unauthorized(), rate_headers)
         params = {k: v for k, v in (query | body).items() if k not in ("key", "token")}
-        call = Call(self.world, member_id, path_params, params, options.id_cursor)
+        call = Call(
+            self.world, member_id, path_params, params, options.id_cursor, options.date_cursor
+        )
         fault, apply_first = self._fault(route.method != "GET")
         if fault is not None:
             if apply_first:
