@@ -5,6 +5,7 @@ returns. Each is checked over HTTP against the sandbox, through the real client 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from trello_restore.applier import apply_plan
 from trello_restore.errors import RateLimited
 from trello_restore.fetcher import board_actions, board_cards, card_actions
 from trello_restore.history import ACTION_FILTER, parse_history
+from trello_restore.live import LiveBoard
+from trello_restore.models import CardState, MemberRef
 from trello_restore.plan_request import build_request
 from trello_restore.planfile import plan_to_dict
 from trello_restore.report import render_text
@@ -27,9 +30,11 @@ from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RATE_LIMIT_BODIES, SandboxOptions
 from trello_restore.sandbox.truth import OptionSet
 from trello_restore.sandbox.world import AUTOMATION
+from trello_restore.touches import read_touches
 
 from .applykit import NOW, api_for, diff, expected, fast_options, open_journal, snapshot
 from .conftest import Sandbox, SandboxFactory, make_world
+from .test_kinds import CARD
 from .truthcheck import assert_plan_is_truth
 
 
@@ -449,3 +454,34 @@ def test_card_feed_fallback_pages_by_date(sandbox_factory: SandboxFactory) -> No
         got = card_actions(api, i["c1"])
     assert len(got) == len({a["id"] for a in got})
     assert {a["id"] for a in got} == want
+
+
+def test_what_was_done_since_the_plan_is_read_from_a_second_before_it(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """Trello may compare a ``since=`` date as a whole second (the sandbox's default): the
+    feed of what was done to a plan's targets since it was made is asked from a second before
+    it, so a colleague's removal in the plan's own second, after it, is still seen (R31b) and
+    the apply leaves it alone; what came before the plan is still passed over."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    removal = w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
+    card = w.cards[i["c1"]]
+    change = replace(
+        CARD,
+        board_id=i["team"],
+        card_id=card.id,
+        member=MemberRef(i["ben"], "benw", "Ben W"),
+    )
+    state = CardState(
+        card.id, card.name, "", i["team"], card.id_list, False, tuple(card.id_members)
+    )
+    live = {i["team"]: LiveBoard(i["team"], {card.id: state}, {})}
+    target = (card.id, f"member {i['ben']}")
+    sb = sandbox_factory(sw)
+    for since, seen in ((at - timedelta(milliseconds=200), True), (at, False)):
+        with api_for(sb) as api:
+            out = read_touches(api, live, [change], since=since, account_id="", records=[])
+        touch = out[i["team"]].touched.get(target)
+        assert (touch is not None and touch.action_id == removal.id) is seen, (since, touch)

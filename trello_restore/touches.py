@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Literal
 from trello_restore.api import TrelloApi
 from trello_restore.boards import url_from
 from trello_restore.errors import BadResponse
-from trello_restore.fetcher import board_actions
+from trello_restore.fetcher import CURSOR_STEP, board_actions
 from trello_restore.history import HistoryError, parse_history
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import CardMember, kind_of
@@ -169,7 +169,13 @@ def read_touches(
     }
     for board_id, targets in sorted(wanted.items()):
         raw = board_actions(
-            api, board_id, since=since + skew, action_types=_filter(types[board_id]), keep=False
+            api,
+            board_id,
+            # A second early: Trello may compare ``since`` as a whole second, and what came
+            # in the same second after ``since`` must be seen (``_last`` drops what came before).
+            since=since + skew - CURSOR_STEP,
+            action_types=_filter(types[board_id]),
+            keep=False,
         )
         events, names = _events(raw, board_id, url_from(api))
         touched: dict[Target, Touch] = {}
