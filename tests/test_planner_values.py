@@ -101,6 +101,7 @@ def plan(
     deleted: dict[str, tuple[datetime, str]] | None = None,
     named: Iterable[str] | None = None,
     restore: Iterable[str] = ALL,
+    own_member: str | None = None,
     **options: Any,
 ) -> Plan:
     h = History(
@@ -118,6 +119,7 @@ def plan(
         now if now is not None else state(card(), board()),
         PlanOptions(since=T, restore=frozenset(restore), **options),  # type: ignore[arg-type]
         named_boards=None if named is None else frozenset(named),
+        own_member=own_member,
     )
 
 
@@ -172,13 +174,26 @@ def decisions(p: Plan) -> set[str]:
             id="changed_by_others: an edit between two selected ones"),
         pytest.param(
             [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "dana"),
+             upd("u3", "closed", False, True, 11, "dana")], card(closed=True),
+            {"by": "cul", "own_member": "dana"}, {"set_card_closed c1 closed False<-True u1"},
+            id="the token's member's change put back (this tool's apply, then its undo) does "
+            "not count"),
+        pytest.param(
+            [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "dana"),
+             upd("u3", "closed", False, True, 11, "dana")], card(closed=True),
+            {"by": "cul", "own_member": "me"},
+            {"skip c1 closed changed_by_others u1 dana@10 dana@11"},
+            id="another member's does: archived again, it is their decision (R31a)"),
+        pytest.param(
+            [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "dana"),
              upd("u3", "closed", False, True, 11, "dana")], card(closed=True), {"by": "cul"},
-            {"set_card_closed c1 closed False<-True u1"},
-            id="one member's change put back (this tool's apply, then its undo) does not count"),
+            {"skip c1 closed changed_by_others u1 dana@10 dana@11"},
+            id="and anyone's, when the token's member is not known (from exports)"),
         pytest.param(
             [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),
              upd("u3", "name", "X", "B", 3, "dana"), upd("u4", "name", "B", "C", 4)],
-            card(name="C"), {"by": "cul"}, {"set_card_field c1 name A<-C u1,u4"},
+            card(name="C"), {"by": "cul", "own_member": "dana"},
+            {"set_card_field c1 name A<-C u1,u4"},
             id="nor between two selected ones"),
         pytest.param(
             [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),

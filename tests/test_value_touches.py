@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from trello_restore.errors import ExitCode
-from trello_restore.planfile import PlanDict, write_plan
+from trello_restore.planfile import PlanDict, plan_from_dict, write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.world import World
 
@@ -226,3 +226,27 @@ def test_a_value_set_back_by_this_tools_undo_of_another_journal_is_named_so(
         assert len(drifted) == r.n, drifted
         undone_by = f"set back by this tool's undo of journal {other} on "
         assert all(undone_by in x for x in drifted), drifted
+
+
+def test_a_colleagues_change_set_back_is_theirs_the_token_members_is_not(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """A colleague who unarchived an archived card and archived it again decided it stays so:
+    the plan skips it as ``changed_by_others``, naming them (R31a: it was planned and
+    unarchived, with no word of them). The token's member's own change set back (a trial apply
+    and undo) still does not count: that field is planned as before."""
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    before = plan_doc(sb, s, "g")
+    closed = [c for c in before["changes"] if c["action"] == "set_card_closed"]
+    fields = [c for c in before["changes"] if c["action"] == "set_card_field"]
+    theirs, mine = closed[0], next(c for c in fields if c["card"] != closed[0]["card"])
+    colleague = s.world.members[_colleague(s)]
+    _set_back(s.world, theirs, colleague.id)
+    _set_back(s.world, mine, s.world.tokens[s.token])
+    after, _ = plan_from_dict(plan_doc(sb, s, "g"))
+    planned = {c.change_id for c in after.changes}
+    assert planned == {c["change_id"] for c in before["changes"]} - {theirs["change_id"]}
+    skip = next(v for v in after.value_skipped if v.object_id == theirs["card"]["id"])
+    assert (skip.field, skip.reason) == ("closed", "changed_by_others")
+    assert [m.id for m, _ in skip.others] == [colleague.id, colleague.id]

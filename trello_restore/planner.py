@@ -85,12 +85,15 @@ def build_plan(
     members: Mapping[str, MemberRef] | None = None,
     incomplete: frozenset[str] = frozenset(),
     named_boards: Collection[str] | None = None,
+    own_member: str | None = None,
 ) -> Plan:
     """Decide the plan. ``members`` adds names (e.g. from board member listings) to the ones the
     actions carry; nothing is ever looked up. ``incomplete`` names cards whose history is known
     to be cut (export caps, unreadable source boards): no reconstructed or ever-added change is
     planned for them, and the plan lists them. ``named_boards`` are the boards the user named
-    (None: every board of ``state``); see ``cards_in_scope``."""
+    (None: every board of ``state``); see ``cards_in_scope``. ``own_member``: the token's
+    member (None when not known, as from exports), whose changes that put a field back where it
+    was are not later work (``planner_values.lasting_others``)."""
     with no_gc():
         earlier, later = by_card(history.member_actions, options.since)
         places = card_places(history)  # for the scope and the planner, once
@@ -106,7 +109,9 @@ def build_plan(
     if not options.restore - {"members"}:
         return plan
     # The value kinds (design.md §10.2): after the board grants, before the card members.
-    values = plan_values(history, state, options, planner.members, scope, named_boards, change_id)
+    values = plan_values(
+        history, state, options, planner.members, scope, named_boards, change_id, own_member
+    )
     grants = plan.board_changes()
     return replace(
         plan,

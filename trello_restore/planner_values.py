@@ -11,8 +11,9 @@ passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected chan
 - the **target** is ``first``'s old value, the **expected** current value the last selected
   change's new value, the evidence every selected action (``first``'s date, author and app);
 - a change is planned only if every change to the field from ``first`` on is selected (a run
-  of changes by one other member that puts the field back where it was, such as this tool's
-  own apply and undo, changes nothing and does not count: ``lasting_others``); otherwise it
+  of changes by the token's own member that puts the field back where it was, such as this
+  tool's own apply and undo, changes nothing and does not count: ``lasting_others``; anyone
+  else's does, R31a); otherwise it
   is skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies:
   ``object_deleted`` (the card or list is gone), ``already_restored`` (the field holds the
   target now), ``other_board`` (a card move back to a list that is not on the card's board
@@ -103,12 +104,15 @@ def plan_values(
     scope: frozenset[str],
     named_boards: Collection[str] | None,
     change_id: Callable[..., str],
+    own_member: str | None = None,
 ) -> ValuePlan:
     """Decide the value kinds' changes (see the module's docstring). ``members`` names members
     by id; ``scope`` and ``named_boards`` are the member rule's (``planner_scope.cards_in_scope``:
     a card that is not in it, and a list not on a named board, are left alone); ``change_id``
-    is ``planner.change_id``."""
-    return _Values(history, state, options, members, scope, named_boards, change_id).plan()
+    is ``planner.change_id``; ``own_member`` the token's member (None: not known)."""
+    return _Values(
+        history, state, options, members, scope, named_boards, change_id, own_member
+    ).plan()
 
 
 class _Decision(NamedTuple):
@@ -130,9 +134,10 @@ class _Values:
         scope: frozenset[str],
         named_boards: Collection[str] | None,
         change_id: Callable[..., str],
+        own_member: str | None = None,
     ) -> None:
         self.h, self.state, self.opts, self.members = history, state, options, members
-        self.scope, self.change_id = scope, change_id
+        self.scope, self.change_id, self.own = scope, change_id, own_member
         self.named = None if named_boards is None else frozenset(named_boards)
         self.card_fields = {f for kind in options.restore for f in KIND_FIELDS[kind]}
         self.list_fields = {"closed"} if "archived" in options.restore else set()
@@ -285,7 +290,7 @@ class _Values:
             window = any(self.in_window(u.date) for u in ups)
             return _Decision("filtered" if window else "outside_window", selected, [])
         chosen = {u.id for u in selected}
-        others = lasting_others(ups[ups.index(selected[0]) :], chosen, field)
+        others = lasting_others(ups[ups.index(selected[0]) :], chosen, field, self.own)
         target = selected[0].old
         if same_value(field, current, target):
             reason: str | None = "already_restored"
@@ -354,21 +359,23 @@ class _Values:
 
 
 def lasting_others(
-    ups: list[FieldUpdate], chosen: Collection[str], field: str
+    ups: list[FieldUpdate], chosen: Collection[str], field: str, own: str | None
 ) -> list[FieldUpdate]:
     """The changes in ``ups`` (the field's changes from the first selected one on) that are not
-    selected, less each run of consecutive ones by one member that ends on the value it began
-    from: that member changed the field and put it back (this tool's own apply and then its
-    undo, made with that member's token; an accidental edit undone), which leaves no later work
-    of theirs to clobber. A run by several people is kept: the last of them chose that value."""
+    selected, less each run of consecutive ones by ``own`` (the token's member) alone that ends
+    on the value it began from: this tool's own apply and then its undo, made with that
+    member's token (or the user's own edit undone), leave no later work to clobber. Anyone
+    else's run counts, even one that puts the field back: a colleague who unarchived a card
+    and archived it again decided it stays archived, and the tool cannot tell that from an
+    accident (R31a). A run by several people is kept too: the last of them chose that value."""
     out: list[FieldUpdate] = []
     run: list[FieldUpdate] = []
     for u in [*ups, None]:
         if u is not None and u.id not in chosen:
             run.append(u)
             continue
-        one_member = len({r.by for r in run}) == 1
-        if not (one_member and same_value(field, run[0].old, run[-1].new)):
+        own_run = own is not None and {r.by for r in run} == {own}
+        if not (own_run and same_value(field, run[0].old, run[-1].new)):
             out += run
         run = []
     return out

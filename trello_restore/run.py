@@ -509,6 +509,7 @@ def _make_plan(
             fetched.members,
             incomplete=fetched.incomplete,
             named_boards=fetched.named,
+            own_member=account.id if account is not None else None,
         )
         plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
     if scope is not None and not req.apply:  # a dry run: only from the history already read
