@@ -107,9 +107,10 @@ __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
 logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore plan memo"
-#: Bumped when what a key covers or the file's shape changes (3: the body is ``plan_codec``'s,
-#: its checksum in the header).
-VERSION = 3
+#: Bumped when what a key covers, the file's shape or the planner's rules change (3: the body
+#: is ``plan_codec``'s, its checksum in the header; 4: a colleague's change set back counts as
+#: later work, R31a: a memo's plan made by the older rule is not reused).
+VERSION = 4
 #: A cutoff after every date the planner compares it with (``window``).
 AFTER = "after everything"
 #: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).
