@@ -580,3 +580,31 @@ def test_undo_words_of_mixed_and_interrupted_changes() -> None:
     members = ApplyReport(outcomes[1:2], {"undone": 1}, None, 0, 0, 0.0)
     assert apply_summary(members, undo=True) == "Summary: 1 removed, 0 failed."
     assert outcome_line(outcomes[1], labels) == "  removed          member M1 on card K2"
+
+
+def test_a_list_moved_from_the_named_board_is_in_scope_as_its_cards_are(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """design.md §3: naming the board things moved from or the one they are on now gives the
+    same plan. A list moved from the team board and archived on the archive board was left
+    out, with no word, when only the team board was named (R31a); it is planned either way."""
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    archived = [
+        e for e in s.world.field_ledger if e.object_type == "list" and e.board_id == s.archive.id
+    ]
+    assert archived  # a list moved off the team board, archived on the archive board
+    lists: dict[str, set[str]] = {}
+    for board in (s.team.id, s.archive.id):
+        since = ("--since", "2025-11-05", "--restore", "archived", "--dry-run")
+        result = invoke("--board", board, *since, "--plan-out", "-")
+        assert result.exit_code == 0, result.output
+        changes = json.loads(result.stdout)["changes"]
+        lists[board] = {c["list"]["id"] for c in changes if c["action"] == "set_list_closed"}
+    assert lists[s.team.id] == lists[s.archive.id] == {e.object_id for e in archived}
+    # Applied from the team board's plan, the list is unarchived where it is now.
+    by = s.world.members[archived[0].by].username
+    result = invoke("--board", s.team.id, *since[:4], "--by", by, "--yes", "--rate-limit", "1000")
+    assert result.exit_code == 0, result.output
+    assert not any(s.world.lists[e.object_id].closed for e in archived)

@@ -108,7 +108,8 @@ def plan_values(
 ) -> ValuePlan:
     """Decide the value kinds' changes (see the module's docstring). ``members`` names members
     by id; ``scope`` and ``named_boards`` are the member rule's (``planner_scope.cards_in_scope``:
-    a card that is not in it, and a list not on a named board, are left alone); ``change_id``
+    a card that is not in it, and a list neither on a named board nor moved to or from one, are
+    left alone); ``change_id``
     is ``planner.change_id``; ``own_member`` the token's member (None: not known)."""
     return _Values(
         history, state, options, members, scope, named_boards, change_id, own_member
@@ -139,6 +140,15 @@ class _Values:
         self.h, self.state, self.opts, self.members = history, state, options, members
         self.scope, self.change_id, self.own = scope, change_id, own_member
         self.named = None if named_boards is None else frozenset(named_boards)
+        #: The lists that moved between a named board and another (design.md §3's scope, as
+        #: for cards: naming the board a list moved from plans it where it is now, R31a).
+        self.moved_lists = frozenset(
+            m.list_id
+            for m in history.moves
+            if m.list_id
+            and self.named is not None
+            and (m.source_board_id in self.named or m.target_board_id in self.named)
+        )
         self.card_fields = {f for kind in options.restore for f in KIND_FIELDS[kind]}
         self.list_fields = {"closed"} if "archived" in options.restore else set()
         self.wanted_lists = (
@@ -166,6 +176,9 @@ class _Values:
 
     def board_named(self, board_id: str) -> bool:
         return self.named is None or board_id in self.named
+
+    def list_in_scope(self, list_id: str, board_id: str) -> bool:
+        return self.board_named(board_id) or list_id in self.moved_lists
 
     def list_passes(self, list_id: str) -> bool:
         """``--list``: the list's id or (NFC) name is one of those asked."""
@@ -249,12 +262,12 @@ class _Values:
         where = self.lists.get(list_id)
         if where is None:
             board_id = ups[0].board_id
-            if not self.board_named(board_id):
+            if not self.list_in_scope(list_id, board_id):
                 return None
             decision = _Decision("object_deleted", self.selected(ups, passes), [])
             return self.skip("list", list_id, "", board_id, "closed", decision)
         board_id, name = where
-        if not self.board_named(board_id):
+        if not self.list_in_scope(list_id, board_id):
             return None
         board = self.state.boards[board_id]
         current = board.list_closed.get(list_id, False)

@@ -35,7 +35,8 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
 The value kinds (design.md §10: ``archived``, ``list``, ``fields``) are computed from the world's
 ``field_ledger`` (every ``closed``/``idList``/name/description/date change, with its old and new
 value, author and app), for the objects in scope: the cards above and the lists now on the named
-boards. Per (object, field) of a kind asked for that changed at least once, exactly one of:
+boards or moved to or from one. Per (object, field) of a kind asked for that changed at least
+once, exactly one of:
 
 - a ``TruthValueChange`` to the old value of the earliest *selected* change (in the window, by
   ``by`` when given, on an object that passes ``lists``/``cards``), expecting the last selected
@@ -439,8 +440,14 @@ def _values(
             return value
 
         objects.append(("card", card.id, deleted, passes, card.id_board, card_value))
+    moved = {  # lists that moved to or from a named board are in scope, as cards are
+        a.data["list"]["id"]
+        for a in world.actions
+        if a.type == "moveListToBoard"
+        and (a.data["board"]["id"] in named or a.data["boardSource"]["id"] in named)
+    }
     for lst in sorted(world.lists.values(), key=lambda x: x.id):
-        if lst.id_board in named:
+        if lst.id_board in named or lst.id in moved:
             passes = (options.lists is None or lst.id in options.lists) and options.cards is None
 
             def list_value(name: str, lst: TrelloList = lst) -> FieldValue:
