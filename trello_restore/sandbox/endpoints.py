@@ -590,9 +590,9 @@ def update_card(call: Call) -> JSON:
     Applied in that order, one action per field that changes (each ``updateCard`` with that
     field in ``data.old``: whether Trello logs one action per field for a request that changes
     several is unconfirmed); a field set to the value it has changes and logs nothing. Every
-    value is checked first: a bad one refuses the request with nothing changed. ``idBoard``
-    without ``idList`` is refused (``invalid value for idList``), as moving across boards needs
-    both (notes §3.1).
+    value is checked first: a bad one refuses the request with nothing changed (an ``idList``
+    of no list: ``invalid value for idList``, notes §4). ``idBoard`` without ``idList`` is
+    refused (``invalid value for idList``), as moving across boards needs both (notes §3.1).
     """
     world = call.world
     card = _card(call)
@@ -611,6 +611,8 @@ def update_card(call: Call) -> JSON:
             raise invalid_value("idBoard")
         _writable(call, board)
     target = _object_id_param(id_list) if id_list else None
+    if target is not None and target not in world.lists:
+        raise invalid_value("idList")  # a well-formed id of no list (notes §4: 400)
     if target is not None and target != card.id_list:
         if board is not None and board.id != card.id_board:
             world.move_card_to_board(card.id, board.id, target, call.member_id)
