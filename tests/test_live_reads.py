@@ -81,20 +81,21 @@ def test_a_restore_all_apply_and_its_undo_read_each_board_in_one_request(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     """Set h (``--restore all``: list archive states and card moves need the board's lists):
-    the apply reads the team board's memberships and every list in one board read, and the
-    archive board's memberships (card members added there) in one, the undo the same; neither
-    sends a ``/memberships`` or ``/lists`` request; the apply ends exactly at the baseline plus
-    the truth, the undo exactly at the baseline."""
+    the apply reads each board's memberships and every list in one board read (the team
+    board's card moves and list archive states; the archive board's card members and the
+    archive state of a list moved there from the team board, in scope as its cards are), the
+    undo the same; neither sends a ``/memberships`` or ``/lists`` request; the apply ends
+    exactly at the baseline plus the truth, the undo exactly at the baseline."""
     s = generate(72, 40, second_damage=True)
     sb = sandbox_factory(s, time_scale=100)
     truth = team_truth(s, "h")
     doc = plan_doc(sb, s, "h")
     plan, _ = plan_from_dict(doc)
     with_lists = {c.board_id for c in plan.changes if kind_of(c.action).reads_lists}
-    assert with_lists == {s.team.id}
-    # The team board's memberships and lists, the archive board's memberships (members added).
+    assert with_lists == {s.team.id, s.archive.id}
+    assert any(c.action == "set_list_closed" and c.board_id == s.archive.id for c in plan.changes)
     assert {c.board_id for c in plan.changes} == {s.team.id, s.archive.id}
-    reads = Counter({(s.team.id, True): 1, (s.archive.id, False): 1})
+    reads = Counter({(s.team.id, True): 1, (s.archive.id, True): 1})
     baseline = values_snapshot(s.world)
     path = tmp_path / "j.jsonl"
 
