@@ -156,7 +156,7 @@ def test_more_than_a_page_in_one_millisecond_is_stepped_over(
     fake = FakeListing(dates)
     with caplog.at_level(logging.WARNING), ThreadPoolExecutor(max_workers=3) as pool:
         got = {x["id"] for x in read_backwards(fake.listing(), floor=T0, executor=pool)}
-    assert "over 1000 within one" in caplog.text
+    assert "a full page (1000) within the" in caplog.text
     lost = set(_expected(fake)) - got
     assert all(
         x["date"][:19] in (_iso(lump)[:19], _iso(T0 + timedelta(days=40))[:19])

@@ -5,6 +5,7 @@ returns. Each is checked over HTTP against the sandbox, through the real client 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -485,3 +486,54 @@ def test_what_was_done_since_the_plan_is_read_from_a_second_before_it(
             out = read_touches(api, live, [change], since=since, account_id="", records=[])
         touch = out[i["team"]].touched.get(target)
         assert (touch is not None and touch.action_id == removal.id) is seen, (since, touch)
+
+
+@pytest.mark.parametrize(("date_cursor", "id_cursor"), [("second", "second"), ("exact", "exact")])
+def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concerns(
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    date_cursor: str,
+    id_cursor: str,
+) -> None:
+    """1,300 cards archived in one millisecond (a bulk "archive all cards"): no cursor of
+    Trello's tells them apart, so the feed's pages stop at 1,000 of them and the plan silently
+    held 1,000 (R31c). The second is read again by the cards it concerns (``idModels``, 100 a
+    request): every archive is read, each once, with no warning; a card with a full page of
+    its own in one second still warns."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    made = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
+    cards = [
+        w.create_card(i["doing"], f"bulk {k}", i["lead"], made + timedelta(seconds=k)).id
+        for k in range(1300)
+    ]
+    at = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
+    monkeypatch.setattr(type(w), "_tick", lambda self, when: when or self.clock())
+    archived = {w.set_card_closed(c, True, i["lead"], at).id for c in cards}  # type: ignore[union-attr]
+    sb = sandbox_factory(sw, date_cursor=date_cursor, id_cursor=id_cursor)
+    with api_for(sb) as api, caplog.at_level(logging.INFO, logger="trello_restore"):
+        read = board_actions(api, i["team"], action_types="updateCard:closed")
+    ids = [a["id"] for a in read]
+    assert len(ids) == len(set(ids))
+    feed = w.board_feed[i["team"]]
+    want = {a.id for a in feed if a.type == "updateCard" and "closed" in a.data.get("old", {})}
+    assert archived <= want
+    assert set(ids) == want
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    log = sb.server.request_log
+    on_board = sum(1 for c in w.cards.values() if c.id_board == i["team"])
+    assert sum(1 for r in log if "idModels" in r.query_names) == -(-on_board // 100)
+    # One card with a full page of its own in a second: read as far as it goes, with a warning.
+    caplog.clear()
+    for _ in range(1000):
+        w.set_card_closed(cards[0], False, i["lead"], at + timedelta(seconds=5))
+        w.set_card_closed(cards[0], True, i["lead"], at + timedelta(seconds=5))
+    with api_for(sb) as api, caplog.at_level(logging.INFO, logger="trello_restore"):
+        read = board_actions(api, i["team"], action_types="updateCard:closed")
+    assert len(read) == len({a["id"] for a in read}) >= len(want) + 1000
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1
+    assert f"actions of {cards[0]} within the second" in warned[0]
+    bad = sb.get(f"/boards/{i['team']}/actions", idModels="nope")
+    assert (bad.status_code, bad.text) == (400, "invalid value for idModels")

@@ -66,15 +66,23 @@ def next_before(oldest: datetime, step: timedelta) -> datetime:
 
 
 def _crowded(listing: Listing, oldest: datetime) -> None:
-    """Warn that a full page fell within one ``step``: read on by the oldest id, which Trello
-    may also compare by its second, so some items of that second may be missed."""
+    """A full page fell within one ``step``: the listing reads on by the oldest id, which
+    Trello may also compare by its second, so some items of that step may be missed. The
+    listing's ``crowded`` is told the step's start (its caller reads that step another way);
+    without one, a warning says so."""
+    start = next_before(oldest, listing.step) - listing.step
+    step = "second" if listing.step == timedelta(seconds=1) else str(listing.step)
+    if listing.crowded is not None:
+        logger.info("%s: a full page within the %s from %s", listing.what, step, stamp(start))
+        listing.crowded(start)
+        return
     logger.warning(
-        "%s: over %d within one %s from %s, which Trello's paging cannot tell apart: read on "
-        "by id, but some of them may be missed (trello-archive/api-docs#68)",
+        "%s: a full page (%d) within the %s from %s, which Trello's paging cannot tell apart: "
+        "read on by id, but some of them may be missed (trello-archive/api-docs#68)",
         listing.what,
         PAGE,
-        "second" if listing.step == timedelta(seconds=1) else listing.step,
-        stamp(oldest),
+        step,
+        stamp(start),
     )
 
 
@@ -94,6 +102,9 @@ class Listing:
     #: Whether requests wait for the rate limit now (``RateLimiter.saturated``): a range split
     #: off then only costs its short page, as the limit, not the readers, sets the pace.
     waiting: Callable[[], bool] = lambda: False
+    #: Told the start of each step a full page fell within (``_crowded``), when the caller can
+    #: read such a step another way; None: a warning says items may be missed.
+    crowded: Callable[[datetime], None] | None = None
 
 
 class _Readers:

@@ -329,9 +329,19 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
     their own parameters, and ``appCreator`` (not in the spec's field list, so it cannot be
     asked for by name) is kept whatever ``fields`` says — a stated choice, unconfirmed: a
     client must read it as optional anyway (notes §13.5). Scans backwards from the ``before``
-    bound, so a page costs what it returns, not the size of the feed.
+    bound, so a page costs what it returns, not the size of the feed. ``idModels`` (the
+    spec's "only actions related to these models"): an action is related to its card, the
+    lists its data names (``list``, ``listBefore``, ``listAfter``), its board and the member it
+    concerns — a stated choice, unconfirmed (notes §1.1 lists the parameter).
     """
     matches = _action_matcher(call.params.get("filter") or default_filter)
+    models = _models(call)
+    if models is not None:
+        by_type = matches
+
+        def matches(a: Action) -> bool:
+            return by_type(a) and not models.isdisjoint(_related(a))
+
     limit = _int_param(call, "limit", 50, MAX_LIMIT)
     page = _int_param(call, "page", 0)
     if page * limit >= MAX_LIMIT:
@@ -373,6 +383,32 @@ def list_actions(call: Call, feed: list[Action], default_filter: str) -> list[JS
                 people=people,
             )
         )
+    return out
+
+
+def _models(call: Call) -> frozenset[str] | None:
+    """``idModels``: the ids given (each an object id, else ``invalid value for idModels``);
+    None when absent."""
+    raw = call.params.get("idModels")
+    if raw in (None, ""):
+        return None
+    ids = [x.strip() for x in raw.split(",") if x.strip()]
+    if not all(is_object_id(x) for x in ids):
+        raise invalid_value("idModels")
+    return frozenset(x.lower() for x in ids)
+
+
+def _related(a: Action) -> set[str]:
+    """The models an action is related to (``list_actions``' ``idModels``)."""
+    out = {a.id_board}
+    if a.id_card:
+        out.add(a.id_card)
+    if a.id_member:
+        out.add(a.id_member)
+    for key in ("list", "listBefore", "listAfter"):
+        ref = a.data.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("id"), str):
+            out.add(ref["id"])
     return out
 
 
