@@ -367,13 +367,14 @@ def test_by_applies_to_member_removals_too() -> None:
 
 def test_lists() -> None:
     """A list's archive: planned, already restored, filtered by ``--list`` (id or name) and by
-    ``--card`` (a list is not a card), gone (no board in scope has it)."""
+    ``--card`` (a list is not a card), on no board read (Trello deletes no list: it moved on
+    to a board the plan does not read, R31c: ``other_board``, not ``object_deleted``)."""
     archive = upd("u1", "closed", False, True, 1, obj="l1", list_update=True)
     gone = upd("u2", "closed", False, True, 1, obj="l7", list_update=True)
     closed = state(card(), board(closed=["l1"]))
     assert decisions(plan([archive, gone], closed)) == {
         "set_list_closed l1 closed False<-True u1",
-        "skip l7 closed object_deleted u2",
+        "skip l7 closed other_board u2",
     }
     assert decisions(plan([archive], state(card(), board()))) == {
         "skip l1 closed already_restored u1"
@@ -394,7 +395,8 @@ def test_lists() -> None:
 
 def test_scope_is_the_member_rules() -> None:
     """A card or list of a board that is only followed is left alone (no change, no skip); a
-    gone one on a followed board too; a gone card of a named board is ``object_deleted``."""
+    gone one on a followed board too; a gone card of a named board is ``object_deleted`` when
+    it was deleted, else ``other_board`` (moved on to a board the plan does not read, R31c)."""
     ups = [
         upd("u1", "closed", False, True, 1, obj="cx", board="b2"),
         upd("u2", "closed", False, True, 1, obj="lx", board="b2", list_update=True),
@@ -404,7 +406,11 @@ def test_scope_is_the_member_rules() -> None:
     ]
     other = BoardState("b2", "B2", {}, {"lx": "Elsewhere"}, {"lx": True})
     now = state(card(), card("cx", board_id="b2", closed=True), board(), other)
-    assert decisions(plan(ups, now, named={"b1"})) == {"skip c-del closed object_deleted u5"}
+    assert decisions(plan(ups, now, named={"b1"})) == {"skip c-del closed other_board u5"}
+    deleted = {"c-del": (at(3), "cul")}
+    assert decisions(plan(ups, now, named={"b1"}, deleted=deleted)) == {
+        "skip c-del closed object_deleted u5"
+    }
     everything = decisions(plan(ups, now))
     assert "set_card_closed cx closed False<-True u1" in everything
     assert "set_list_closed lx closed False<-True u2" in everything
@@ -414,7 +420,10 @@ def test_a_deleted_card_with_a_name_from_the_log() -> None:
     """``object_deleted`` names the card as the actions last did, filters as they placed it."""
     ups = [upd("u1", "name", "A", "B", 1)]
     info = CardInfo("c1", "Old name", "lnk", "b1", "l2")
-    p = plan(ups, state(board()), infos=[info], named={"b1"}, lists=frozenset({"Done"}))
+    gone = {"c1": (at(2), "cul")}
+    p = plan(
+        ups, state(board()), infos=[info], named={"b1"}, lists=frozenset({"Done"}), deleted=gone
+    )
     (s,) = p.value_skipped
     assert (s.object_name, s.board_id, s.reason, s.action_id) == (
         "Old name",
@@ -422,7 +431,7 @@ def test_a_deleted_card_with_a_name_from_the_log() -> None:
         "object_deleted",
         "u1",
     )
-    p = plan(ups, state(board()), infos=[info], lists=frozenset({"Doing"}))
+    p = plan(ups, state(board()), infos=[info], lists=frozenset({"Doing"}), deleted=gone)
     assert [(s.reason, s.action_id) for s in p.value_skipped] == [("object_deleted", None)]
 
 

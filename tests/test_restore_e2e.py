@@ -608,3 +608,26 @@ def test_a_list_moved_from_the_named_board_is_in_scope_as_its_cards_are(
     result = invoke("--board", s.team.id, *since[:4], "--by", by, "--yes", "--rate-limit", "1000")
     assert result.exit_code == 0, result.output
     assert not any(s.world.lists[e.object_id].closed for e in archived)
+
+
+def test_a_list_moved_on_to_a_board_not_read_is_not_called_deleted(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """That list moved on from the archive board to a third board, which a plan naming the
+    team board does not read: it was skipped as ``object_deleted`` (R31c), though Trello
+    deletes no list; it is ``other_board`` now (moving across boards is out of scope)."""
+    s = generate(1, 60, second_damage=True)
+    w = s.world
+    (lst,) = {e.object_id for e in w.field_ledger if e.object_type == "list"}
+    third = next(b for b in w.boards.values() if b.id not in (s.team.id, s.archive.id))
+    lead = w.tokens[s.token]
+    w.move_list_to_board(lst, third.id, lead)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    result = sandbox_cli(sb, monkeypatch)(
+        "--board", s.team.id, "--since", "2025-11-05", "--restore", "archived", "--dry-run",
+        "--plan-out", "-",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    skipped = [v for v in doc["value_skipped"] if v["object"]["id"] == lst]
+    assert [v["reason"] for v in skipped] == ["other_board"]

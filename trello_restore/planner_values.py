@@ -15,9 +15,10 @@ passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected chan
   tool's own apply and undo, changes nothing and does not count: ``lasting_others``; anyone
   else's does, R31a); otherwise it
   is skipped with the first reason of ``VALUE_SKIP_ORDER`` that applies:
-  ``object_deleted`` (the card or list is gone), ``already_restored`` (the field holds the
+  ``object_deleted`` (the card was deleted), ``already_restored`` (the field holds the
   target now), ``other_board`` (a card move back to a list that is not on the card's board
-  now: moving across boards is out of scope), ``changed_by_others`` (someone else changed the
+  now, or a card or list on none of the boards read: it moved on, as Trello deletes no list;
+  moving across boards is out of scope), ``changed_by_others`` (someone else changed the
   field after the damage began: who and when are listed; never clobbered), ``filtered`` (the
   field changed in the window, but ``--by``, ``--list`` or ``--card`` excluded every such
   change), ``outside_window`` (it did not change in the window at all).
@@ -227,7 +228,9 @@ class _Values:
             if card_id not in self.scope and not self.board_named(info.board_id):
                 return None
             passes = self.card_passes(card_id, info.short_link, info.list_id)
-            decision = _Decision("object_deleted", self.selected(ups, passes), [])
+            # Not on a board read now: deleted, or moved on to a board this plan does not read.
+            gone = "object_deleted" if card_id in self.h.deleted_when else "other_board"
+            decision = _Decision(gone, self.selected(ups, passes), [])
             return self.skip("card", card_id, info.name, info.board_id, field, decision)
         if card_id not in self.scope:
             return None  # on a board that is only followed, and never moved to a named one
@@ -264,7 +267,8 @@ class _Values:
             board_id = ups[0].board_id
             if not self.list_in_scope(list_id, board_id):
                 return None
-            decision = _Decision("object_deleted", self.selected(ups, passes), [])
+            # Trello deletes no list: it is on a board this plan does not read (moved on).
+            decision = _Decision("other_board", self.selected(ups, passes), [])
             return self.skip("list", list_id, "", board_id, "closed", decision)
         board_id, name = where
         if not self.list_in_scope(list_id, board_id):
