@@ -190,6 +190,20 @@ def decisions(p: Plan) -> set[str]:
             {"skip c1 closed changed_by_others u1 dana@10 dana@11"},
             id="and anyone's, when the token's member is not known (from exports)"),
         pytest.param(
+            [upd("u1", "closed", False, True, 1), upd("u2", "closed", True, False, 10, "dana"),
+             upd("u3", "closed", False, True, 11, "dana"),
+             upd("u4", "closed", True, False, 12, "alice"),
+             upd("u5", "closed", False, True, 13, "alice")], card(closed=True),
+            {"by": "cul", "own_member": "dana"},
+            {"skip c1 closed changed_by_others u1 alice@12 alice@13"},
+            id="a trial followed by a colleague's set-back: the colleague's alone are listed"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),
+             upd("u3", "name", "X", "Y", 3, "alice"), upd("u4", "name", "Y", "B", 4, "dana")],
+            card(name="B"), {"by": "cul", "own_member": "dana"},
+            {"skip c1 name changed_by_others u1 dana@2 alice@3 dana@4"},
+            id="the token's member's changes around a colleague's count: none sets back alone"),
+        pytest.param(
             [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "X", 2, "dana"),
              upd("u3", "name", "X", "B", 3, "dana"), upd("u4", "name", "B", "C", 4)],
             card(name="C"), {"by": "cul", "own_member": "dana"},

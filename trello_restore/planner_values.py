@@ -379,22 +379,21 @@ def lasting_others(
     ups: list[FieldUpdate], chosen: Collection[str], field: str, own: str | None
 ) -> list[FieldUpdate]:
     """The changes in ``ups`` (the field's changes from the first selected one on) that are not
-    selected, less each run of consecutive ones by ``own`` (the token's member) alone that ends
-    on the value it began from: this tool's own apply and then its undo, made with that
-    member's token (or the user's own edit undone), leave no later work to clobber. Anyone
-    else's run counts, even one that puts the field back: a colleague who unarchived a card
-    and archived it again decided it stays archived, and the tool cannot tell that from an
-    accident (R31a). A run by several people is kept too: the last of them chose that value."""
+    selected, less each run of consecutive ones by ``own`` (the token's member) that ends on
+    the value it began from: this tool's own apply and then its undo, made with that member's
+    token (or the user's own edit undone), leave no later work to clobber, also when someone
+    else's changes follow (R31c: they were listed as that colleague's). Anyone else's run
+    counts, even one that puts the field back: a colleague who unarchived a card and archived
+    it again decided it stays archived, and the tool cannot tell that from an accident (R31a)."""
     out: list[FieldUpdate] = []
     run: list[FieldUpdate] = []
     for u in [*ups, None]:
-        if u is not None and u.id not in chosen:
+        if u is not None and u.id not in chosen and (not run or run[-1].by == u.by):
             run.append(u)
             continue
-        own_run = own is not None and {r.by for r in run} == {own}
-        if not (own_run and same_value(field, run[0].old, run[-1].new)):
+        if run and not (run[0].by == own and same_value(field, run[0].old, run[-1].new)):
             out += run
-        run = []
+        run = [u] if u is not None and u.id not in chosen else []
     return out
 
 
