@@ -425,6 +425,13 @@ def test_scope_is_the_member_rules() -> None:
     assert decisions(plan(ups, now, named={"b1"}, deleted=deleted)) == {
         "skip c-del closed object_deleted u5"
     }
+    # Archived on the named board, then moved on to a board the plan does not read (R31d):
+    # said, not left out.
+    on = [upd("u6", "closed", False, True, 1, obj="moved-on")]
+    info = CardInfo("moved-on", "Moved on", "", "b3", "l9")
+    assert decisions(plan(on, now, named={"b1"}, infos=[info])) == {
+        "skip moved-on closed other_board u6"
+    }
     everything = decisions(plan(ups, now))
     assert "set_card_closed cx closed False<-True u1" in everything
     assert "set_list_closed lx closed False<-True u2" in everything

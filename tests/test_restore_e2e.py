@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -615,13 +615,25 @@ def test_a_list_moved_on_to_a_board_not_read_is_not_called_deleted(
 ) -> None:
     """That list moved on from the archive board to a third board, which a plan naming the
     team board does not read: it was skipped as ``object_deleted`` (R31c), though Trello
-    deletes no list; it is ``other_board`` now (moving across boards is out of scope)."""
+    deletes no list; it is ``other_board`` now (moving across boards is out of scope). So is a
+    card archived on the team board and moved on there (one no member action of the team board
+    names was left out with no word, R31d: ``test_planner_values``' scope rule)."""
     s = generate(1, 60, second_damage=True)
     w = s.world
     (lst,) = {e.object_id for e in w.field_ledger if e.object_type == "list"}
     third = next(b for b in w.boards.values() if b.id not in (s.team.id, s.archive.id))
     lead = w.tokens[s.token]
     w.move_list_to_board(lst, third.id, lead)
+    # And a card archived on the team board, moved on there too.
+    card = next(
+        e.object_id
+        for e in w.field_ledger
+        if e.object_type == "card" and e.field == "closed" and e.board_id == s.team.id
+        and e.at >= datetime(2025, 11, 5, tzinfo=UTC) and w.cards[e.object_id].closed
+    )  # fmt: skip
+    for board in (s.archive, third):  # by the archive board, as the list went: not followed
+        to = next(x for x in w.lists.values() if x.id_board == board.id and x.id != lst)
+        w.move_card_to_board(card, board.id, to.id, lead)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     result = sandbox_cli(sb, monkeypatch)(
         "--board", s.team.id, "--since", "2025-11-05", "--restore", "archived", "--dry-run",
@@ -629,5 +641,6 @@ def test_a_list_moved_on_to_a_board_not_read_is_not_called_deleted(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    skipped = [v for v in doc["value_skipped"] if v["object"]["id"] == lst]
-    assert [v["reason"] for v in skipped] == ["other_board"]
+    for gone in (lst, card):
+        skipped = [v for v in doc["value_skipped"] if v["object"]["id"] == gone]
+        assert [v["reason"] for v in skipped] == ["other_board"], gone

@@ -524,14 +524,22 @@ def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concern
     log = sb.server.request_log
     on_board = sum(1 for c in w.cards.values() if c.id_board == i["team"])
     assert sum(1 for r in log if "idModels" in r.query_names) == -(-on_board // 100)
+    # A card that left the board since is read by the feed's word of it (R31d): the listing of
+    # the board's cards no longer has it.
+    gone = cards[1]  # archived among the first: its action is not on the feed's first page
+    later = at + timedelta(seconds=2)
+    moved = w.move_card_to_board(gone, i["archive"], i["shelf"], i["lead"], later)
+    with api_for(sb) as api:
+        read = board_actions(api, i["team"], action_types="updateCard:closed,moveCardFromBoard")
+    assert {a["id"] for a in read} == want | {moved.from_action.id}
     # One card with a full page of its own in a second: read as far as it goes, with a warning.
     caplog.clear()
     for _ in range(1000):
         w.set_card_closed(cards[0], False, i["lead"], at + timedelta(seconds=5))
         w.set_card_closed(cards[0], True, i["lead"], at + timedelta(seconds=5))
     with api_for(sb) as api, caplog.at_level(logging.INFO, logger="trello_restore"):
-        read = board_actions(api, i["team"], action_types="updateCard:closed")
-    assert len(read) == len({a["id"] for a in read}) >= len(want) + 1000
+        read = board_actions(api, i["team"], action_types="updateCard:closed,moveCardFromBoard")
+    assert len(read) == len({a["id"] for a in read}) >= len(want) + 1 + 1000
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warned) == 1
     assert f"actions of {cards[0]} within the second" in warned[0]

@@ -25,7 +25,7 @@ ranges at once (``paging.read_backwards``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -292,8 +292,17 @@ def board_actions(
     chain, and takes a fraction of the time. ``keep=False``: the pages are not stored in the
     HTTP cache (the history store keeps what they hold)."""
     crowded: set[datetime] = set()
+    #: The cards the feed's pages name: a crowded second is read again by them too (a card
+    #: that left the board, or was deleted, since: the card listing no longer has it).
+    named: set[str] = set()
+
+    def get(before: str | None, after: str | None) -> list[Mapping[str, Any]]:
+        page = _page(api, board_id, before, after, sink, action_types, keep)
+        named.update(_card_ids(page))
+        return page
+
     listing = Listing(
-        get=lambda before, after: _page(api, board_id, before, after, sink, action_types, keep),
+        get=get,
         when=_action_date,
         step=CURSOR_STEP,
         what=f"board {board_id}'s actions",
@@ -305,7 +314,7 @@ def board_actions(
     got = read_backwards(listing, since=since, floor=floor, executor=pool, collect=collect)
     if not crowded:
         return got
-    more = _read_crowded(api, board_id, sorted(crowded), sink, action_types, keep, pool)
+    more = _read_crowded(api, board_id, sorted(crowded), named, sink, action_types, keep, pool)
     seen = {str(a["id"]) for a in got}
     return got + [a for a in more if str(a["id"]) not in seen] if collect else []
 
@@ -320,6 +329,7 @@ def _read_crowded(
     api: Api,
     board_id: str,
     seconds: Sequence[datetime],
+    named: Iterable[str],
     sink: Sink | None,
     action_types: str,
     keep: bool,
@@ -329,11 +339,14 @@ def _read_crowded(
     (``paging.Listing.crowded``): Trello's cursors cannot tell that second's actions apart
     (more than a page, or paging by second: trello-archive/api-docs#68), so they are read by
     the models they concern (``idModels``, in the spec): the cards on the board now (one card
-    listing, ids only) with the action types asked, its lists with the list types among them,
+    listing) and those the feed's pages named (``named``: cards that left the board or were
+    deleted since), with the action types asked, its lists with the list types among them,
     ``_MODELS_PER_REQUEST`` ids a request, a request that fills a page split in two. Only the
     actions of a card or list that fills a page in one second alone stay unread: a warning
-    says so. What was moved off the board or deleted since is not among the models (rare)."""
-    cards = [c.id for c in board_cards(api, board_id, fields="id,idBoard,idList,idMembers")]
+    says so. A card made and moved off within that second is not among the models (rare)."""
+    # The listing's own crowded seconds (cards made in bulk) warned when it was first read.
+    now = board_cards(api, board_id, fields="id,idBoard,idList,idMembers", quiet=True)
+    cards = sorted({c.id for c in now} | set(named))
     lists = api.get(f"boards/{board_id}/lists", {"filter": "all", "fields": "id"}, keep=False)
     list_ids = [
         str(x["id"])
@@ -504,6 +517,7 @@ def board_cards(
     fields: str = CARD_FIELDS,
     pool: ThreadPoolExecutor | None = None,
     cuts: Sequence[datetime] = (),
+    quiet: bool = False,
 ) -> list[CardState]:
     """Every card on the board now (archived, and in archived lists, included), read fresh
     (and not kept in the HTTP cache: it is never read from there).
@@ -513,8 +527,8 @@ def board_cards(
     paging by the oldest id skips the other cards made in that second (trello-archive/api-docs
     #68, bulk-made cards). A card's date is its id's second; each next page asks for
     ``before=<oldest card's second + 1 s>`` and the cards it repeats are dropped; a page that is
-    all one second steps over it by id. ``cuts``: dates to cut the listing at from the start
-    (``paging.read_backwards``)."""
+    all one second steps over it by id, with a warning (not with ``quiet``: a listing read
+    again). ``cuts``: dates to cut the listing at from the start (``paging.read_backwards``)."""
     where = f"board {board_id}'s cards"
 
     def page(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
@@ -535,6 +549,7 @@ def board_cards(
         step=timedelta(seconds=1),
         what=where,
         waiting=rate_bound(api),
+        crowded=_ignore if quiet else None,
     )
     floor = _board_born(board_id)
     try:
@@ -542,6 +557,19 @@ def board_cards(
         return [parse_card(c) for c in got]
     except HistoryError:
         raise bad_answer(where, "a list of Trello cards", api) from None
+
+
+def _ignore(_: datetime) -> None:
+    pass
+
+
+def _card_ids(page: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The ids of the cards a page of actions names (``data.card.id``)."""
+    for a in page:
+        data = a.get("data")
+        card = data.get("card") if isinstance(data, dict) else None
+        if isinstance(card, dict) and isinstance(card.get("id"), str):
+            yield card["id"]
 
 
 def _card_date(card: Mapping[str, Any]) -> datetime:

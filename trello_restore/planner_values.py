@@ -225,8 +225,13 @@ class _Values:
         card = self.state.cards.get(card_id)
         if card is None:
             info = self.h.cards.get(card_id) or CardInfo(card_id, board_id=ups[0].board_id)
-            if card_id not in self.scope and not self.board_named(info.board_id):
-                return None
+            if (
+                card_id not in self.scope
+                and not self.board_named(info.board_id)
+                # changed on a named board, then moved on to a board not read: said (R31d)
+                and not any(self.board_named(u.board_id) for u in ups)
+            ):
+                return None  # a followed board's card, never on a named one
             passes = self.card_passes(card_id, info.short_link, info.list_id)
             # Not on a board read now: deleted, or moved on to a board this plan does not read.
             gone = "object_deleted" if card_id in self.h.deleted_when else "other_board"
