@@ -330,6 +330,18 @@ def test_ids_compare_by_second_by_default(sandbox_factory: SandboxFactory) -> No
     assert_plan_is_truth(_plan(sb, s, s.option_sets()["a"]).plan, s.truth("a"))
 
 
+def _churned() -> tuple[Any, datetime]:
+    """The small world with ben taken off card c1 and put back 550 times from ``at`` (the
+    world ticks each by a millisecond: 1,100 member actions within two seconds), and ``at``."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    for _ in range(550):
+        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
+        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at)
+    return sw, at
+
+
 @pytest.mark.parametrize("date_cursor", ["second", "exact"])
 def test_dates_compare_by_second_by_default(
     sandbox_factory: SandboxFactory, date_cursor: str
@@ -339,12 +351,8 @@ def test_dates_compare_by_second_by_default(
     to the millisecond as the option. The fetcher reads every action of a board whose 1,100
     member actions fall within two seconds, a page boundary inside one of them, either way."""
     assert SandboxOptions().date_cursor == "second"
-    sw = make_world()
+    sw, at = _churned()
     w, i = sw.world, sw.ids
-    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
-    for _ in range(550):
-        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
-        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at)
     types = {t.split(":")[0] for t in ACTION_FILTER}
     feed = [a for a in w.board_feed[i["team"]] if a.type in types]
     want = {a.id for a in feed}
@@ -441,12 +449,8 @@ def test_cards_page_by_date_in_both_modes(sandbox_factory: SandboxFactory, id_cu
 def test_card_feed_fallback_pages_by_date(sandbox_factory: SandboxFactory) -> None:
     """A card's own feed (the fetcher's fallback) is paged by date too: 1,100 member actions
     made within a couple of seconds all come back, none twice, with ids compared by second."""
-    sw = make_world()
+    sw, _ = _churned()
     w, i = sw.world, sw.ids
-    at = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
-    for _ in range(550):
-        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at)
-        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at)
     kinds = {"createCard", "addMemberToCard", "removeMemberFromCard"}  # c1's, of ACTION_FILTER
     want = {a.id for a in w.card_actions(i["c1"]) if a.type in kinds}
     assert len(want) > 1100
@@ -488,6 +492,26 @@ def test_what_was_done_since_the_plan_is_read_from_a_second_before_it(
         assert (touch is not None and touch.action_id == removal.id) is seen, (since, touch)
 
 
+#: When ``_bulk_archived``'s cards are archived, all in one millisecond.
+BULK_AT = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
+
+
+def _bulk_archived(monkeypatch: pytest.MonkeyPatch, n: int) -> tuple[Any, list[str], set[str]]:
+    """The small world plus ``n`` cards (made a second apart), then archived all in the same
+    millisecond (``BULK_AT``: the world's one-millisecond tick patched away, as a bulk
+    "archive all cards" may log them): the world, the cards and the archive actions."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    made = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
+    cards = [
+        w.create_card(i["doing"], f"bulk {k}", i["lead"], made + timedelta(seconds=k)).id
+        for k in range(n)
+    ]
+    monkeypatch.setattr(type(w), "_tick", lambda self, when: when or self.clock())
+    archived = [w.set_card_closed(c, True, i["lead"], BULK_AT) for c in cards]
+    return sw, cards, {a.id for a in archived if a is not None}
+
+
 @pytest.mark.parametrize(("date_cursor", "id_cursor"), [("second", "second"), ("exact", "exact")])
 def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concerns(
     sandbox_factory: SandboxFactory,
@@ -501,16 +525,8 @@ def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concern
     held 1,000 (R31c). The second is read again by the cards it concerns (``idModels``, 100 a
     request): every archive is read, each once, with no warning; a card with a full page of
     its own in one second still warns."""
-    sw = make_world()
+    sw, cards, archived = _bulk_archived(monkeypatch, 1300)
     w, i = sw.world, sw.ids
-    made = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
-    cards = [
-        w.create_card(i["doing"], f"bulk {k}", i["lead"], made + timedelta(seconds=k)).id
-        for k in range(1300)
-    ]
-    at = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
-    monkeypatch.setattr(type(w), "_tick", lambda self, when: when or self.clock())
-    archived = {w.set_card_closed(c, True, i["lead"], at).id for c in cards}  # type: ignore[union-attr]
     sb = sandbox_factory(sw, date_cursor=date_cursor, id_cursor=id_cursor)
     with api_for(sb) as api, caplog.at_level(logging.INFO, logger="trello_restore"):
         read = board_actions(api, i["team"], action_types="updateCard:closed")
@@ -527,7 +543,7 @@ def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concern
     # A card that left the board since is read by the feed's word of it (R31d): the listing of
     # the board's cards no longer has it.
     gone = cards[1]  # archived among the first: its action is not on the feed's first page
-    later = at + timedelta(seconds=2)
+    later = BULK_AT + timedelta(seconds=2)
     moved = w.move_card_to_board(gone, i["archive"], i["shelf"], i["lead"], later)
     with api_for(sb) as api:
         read = board_actions(api, i["team"], action_types="updateCard:closed,moveCardFromBoard")
@@ -535,8 +551,8 @@ def test_a_second_of_more_than_a_page_of_actions_is_read_by_the_cards_it_concern
     # One card with a full page of its own in a second: read as far as it goes, with a warning.
     caplog.clear()
     for _ in range(1000):
-        w.set_card_closed(cards[0], False, i["lead"], at + timedelta(seconds=5))
-        w.set_card_closed(cards[0], True, i["lead"], at + timedelta(seconds=5))
+        w.set_card_closed(cards[0], False, i["lead"], BULK_AT + timedelta(seconds=5))
+        w.set_card_closed(cards[0], True, i["lead"], BULK_AT + timedelta(seconds=5))
     with api_for(sb) as api, caplog.at_level(logging.INFO, logger="trello_restore"):
         read = board_actions(api, i["team"], action_types="updateCard:closed,moveCardFromBoard")
     assert len(read) == len({a["id"] for a in read}) >= len(want) + 1 + 1000
@@ -560,17 +576,8 @@ def test_a_crowded_second_in_the_stores_last_minute_is_not_taken_for_another_fee
     from trello_restore.fetcher import fetch, resolve_boards
     from trello_restore.history_store import HistoryStore
 
-    sw = make_world()
+    sw, cards, _ = _bulk_archived(monkeypatch, 1100)
     w, i = sw.world, sw.ids
-    made = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
-    cards = [
-        w.create_card(i["doing"], f"bulk {k}", i["lead"], made + timedelta(seconds=k)).id
-        for k in range(1100)
-    ]
-    at = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
-    monkeypatch.setattr(type(w), "_tick", lambda self, when: when or self.clock())
-    for c in cards:
-        w.set_card_closed(c, True, i["lead"], at)
     sb = sandbox_factory(sw)
     settings = ApiSettings(key=sb.key, token=sb.token, api_url=sb.base_url, cache_dir=tmp_path)
 
@@ -583,7 +590,8 @@ def test_a_crowded_second_in_the_stores_last_minute_is_not_taken_for_another_fee
         return {u.object_id for u in history.field_updates if u.field == "closed"}
 
     assert set(cards) <= archived()
-    w.move_card_to_board(cards[1], i["archive"], i["shelf"], i["lead"], at + timedelta(seconds=2))
+    later = BULK_AT + timedelta(seconds=2)
+    w.move_card_to_board(cards[1], i["archive"], i["shelf"], i["lead"], later)
     with caplog.at_level(logging.WARNING):
         assert set(cards) <= archived()
     assert "does not match" not in caplog.text
