@@ -290,7 +290,8 @@ def board_actions(
     on the ``pool``'s threads (``paging.read_backwards``), measured from the board's creation,
     which its id encodes: that costs about one request per range more than one sequential
     chain, and takes a fraction of the time. ``keep=False``: the pages are not stored in the
-    HTTP cache (the history store keeps what they hold)."""
+    HTTP cache (the history store keeps what they hold). A second holding a full page is read
+    again by the cards and lists it concerns (``_read_crowded``)."""
     crowded: set[datetime] = set()
     #: The cards the feed's pages name: a crowded second is read again by them too (a card
     #: that left the board, or was deleted, since: the card listing no longer has it).

@@ -19,7 +19,8 @@ Trello's ``since`` and ``before`` are exclusive, and it may compare some cursors
 trello-archive/api-docs#68): a range is asked from ``overlap`` before its lower edge, and a
 chain's next page from the end of the ``step`` its oldest item falls in (``next_before``), so
 no item on an edge is skipped; the repeats are dropped by id. A page whose items all fall in one
-step is stepped over by the oldest id, with a warning.
+step is stepped over by the oldest id, with a warning, or with the caller told the step
+(``Listing.crowded``: the action feeds read it again by the cards it concerns).
 """
 
 from __future__ import annotations

@@ -110,8 +110,8 @@ def plan_values(
     """Decide the value kinds' changes (see the module's docstring). ``members`` names members
     by id; ``scope`` and ``named_boards`` are the member rule's (``planner_scope.cards_in_scope``:
     a card that is not in it, and a list neither on a named board nor moved to or from one, are
-    left alone); ``change_id``
-    is ``planner.change_id``; ``own_member`` the token's member (None: not known)."""
+    left alone); ``change_id`` is ``planner.change_id``; ``own_member`` the token's member
+    (None: not known)."""
     return _Values(
         history, state, options, members, scope, named_boards, change_id, own_member
     ).plan()
