@@ -103,6 +103,26 @@ def kill_when(command: list[str], env: dict[str, str], ready: Callable[[], bool]
     assert proc.returncode == -signal.SIGKILL, f"killed mid-run, not finished: {err[-500:]!r}"
 
 
+def interrupt_handled(proc: subprocess.Popen[Any], sig: int = signal.SIGINT) -> None:
+    """Send ``sig`` to ``proc`` (a run of the tool) and wait until its handler ran: the run's
+    first Ctrl-C or SIGTERM sets both signals to be ignored (``runner.first_ctrl_c_only``),
+    which ``/proc/<pid>/status`` shows. A fixed sleep instead let a run on a loaded machine
+    (``pytest -n 2``) finish the writes let through after it before it saw the signal."""
+    proc.send_signal(sig)
+    status = Path(f"/proc/{proc.pid}/status")
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:  # it ended meanwhile: the caller's checks of its exit say how
+            return
+        masks = [int(line.split()[1], 16) for line in lines if line.startswith("SigIgn:")]
+        if masks and masks[0] & (1 << (sig - 1)):
+            return
+        time.sleep(0.001)
+    assert proc.poll() is not None, f"the run did not handle signal {sig} within 30 s"
+
+
 def kill_after_writes(command: list[str], env: dict[str, str], sb: Sandbox, more: int) -> int:
     """Run ``command`` and SIGKILL it once the sandbox has processed ``more`` further writes;
     returns how many writes the sandbox had processed when it was killed."""

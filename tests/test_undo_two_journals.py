@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal, JournalRecord
 from trello_restore.sandbox.scenario import Scenario, generate
 
-from .applykit import Snapshot, diff, snapshot
+from .applykit import Snapshot, diff, interrupt_handled, snapshot
 from .conftest import Sandbox, SandboxFactory
 from .test_undo_crash import SANDBOX, InFlight, Invoke, _env, _invoker
 from .truthcheck import incident_since
@@ -67,8 +66,7 @@ def _two_runs(
     while proc.poll() is None and gate.held < 1:
         time.sleep(0.001)
     assert proc.poll() is None, "the first run must be interrupted, not finish"
-    proc.send_signal(signal.SIGINT)  # Ctrl-C, with a card member's write held in flight
-    time.sleep(0.3)
+    interrupt_handled(proc)  # Ctrl-C, with a card member's write held in flight
     gate.release(sb)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()[-500:]
