@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,14 @@ from trello_restore.sandbox.world import World
 
 #: When the small world's history starts.
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process (each ``pytest -n`` worker too) with Python's own SIGINT handler: a
+    suite started in the background (``cmd &``, ``nohup``, some CI runners) has SIGINT
+    ignored, and the runs its tests start would inherit that, so a test's Ctrl-C would not
+    reach them. The tests of a background job's run start it with SIGINT ignored themselves."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
