@@ -126,7 +126,8 @@ def run_tests(data_file: Path, pytest_args: Sequence[str]) -> int:
     """Run the pinning tests under branch coverage; pytest's exit code."""
     env = {**os.environ, "COVERAGE_FILE": str(data_file)}
     command = [sys.executable, "-m", "coverage", "run", "--branch", "-m", "pytest", "-q",
-               "-p", "no:cacheprovider", *PINNING_TESTS, *pytest_args]  # fmt: skip
+               "-p", "no:cacheprovider", "-n", "0", *PINNING_TESTS, *pytest_args]  # fmt: skip
+    # "-n 0": in this one process, which coverage traces (pyproject's addopts run two).
     # S603: the command is this Python, coverage, pytest and the listed test files.
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
 
