@@ -5,6 +5,7 @@ returns. Each is checked over HTTP against the sandbox, through the real client 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from trello_restore.fetcher import board_actions, board_cards, card_actions
 from trello_restore.history import ACTION_FILTER, parse_history
 from trello_restore.live import LiveBoard
 from trello_restore.models import CardState, MemberRef
+from trello_restore.paging import stamp
 from trello_restore.plan_request import build_request
 from trello_restore.planfile import plan_to_dict
 from trello_restore.report import render_text
@@ -34,7 +36,7 @@ from trello_restore.sandbox.world import AUTOMATION
 from trello_restore.touches import read_touches
 
 from .applykit import NOW, api_for, diff, expected, fast_options, open_journal, snapshot
-from .conftest import Sandbox, SandboxFactory, make_world
+from .conftest import Sandbox, SandboxFactory, cli_invoker, make_world, trello_env
 from .test_kinds import CARD
 from .truthcheck import assert_plan_is_truth
 
@@ -595,3 +597,46 @@ def test_a_crowded_second_in_the_stores_last_minute_is_not_taken_for_another_fee
     with caplog.at_level(logging.WARNING):
         assert set(cards) <= archived()
     assert "does not match" not in caplog.text
+
+
+def test_what_the_fetch_cannot_read_whole_is_in_the_plans_warnings(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,100 cards made in one millisecond (a bulk copy: the card listing cannot page through
+    that second), and one card with a full page of actions of its own in one second: each is
+    a warning of the plan (its JSON ``warnings`` and one ``Warning:`` line), where they were
+    only log lines on stderr, which a plan file sent for review does not hold; with the kept
+    history and without. A re-plan from the kept history lists the cards again: their warning
+    again."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    monkeypatch.setattr(type(w), "_tick", lambda self, when: when or self.clock())
+    made = datetime(2025, 4, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    for k in range(1100):
+        w.create_card(i["doing"], f"bulk {k}", i["lead"], made)
+    busy = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
+    for _ in range(600):
+        w.set_card_closed(i["c1"], True, i["lead"], busy)
+        w.set_card_closed(i["c1"], False, i["lead"], busy)
+    sb = sandbox_factory(sw)
+    for name, value in trello_env(sb.base_url, sb.key, sb.token).items():
+        monkeypatch.setenv(name, value)
+    invoke = cli_invoker(monkeypatch)
+    cards = (
+        f"board Team: more than 1000 of its cards were made within the second from "
+        f"{stamp(made.replace(microsecond=0))}"
+    )
+    second = stamp(busy.replace(microsecond=0))
+    actions = f"a full page (1000) of actions of {i['c1']} within the second from {second}"
+    args = ["--board", i["team"], "--since", "2025-01-01", "--restore", "all", "--dry-run"]
+    for extra, read in ((["--no-cache"], True), ([], True), ([], False)):
+        got = invoke(*args, *extra, "--format", "json")
+        assert got.exit_code == 0, got.output
+        warned = json.loads(got.stdout)["warnings"]
+        assert [w for w in warned if w.startswith(cards)] == [w for w in warned if cards in w]
+        assert len([w for w in warned if w.startswith(cards)]) == 1, warned
+        if read:  # the second of actions read: its warning (a re-plan may not read it again)
+            assert len([w for w in warned if actions in w]) == 1, (extra, warned)
+        lines = got.stderr.splitlines()
+        assert len([x for x in lines if x.startswith(f"Warning: {cards}")]) == 1, got.stderr
+        assert "cannot tell apart" not in got.stderr  # the listing's own log line: not said

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from trello_restore.boards import (
@@ -150,11 +151,12 @@ def fetch(
 
         return fetch_stored(api, boards, store, follow_moves, workers, kinds)
     scope: dict[str, BoardInfo] = {b.id: b for b in boards}
+    warnings: list[str] = []
     reading = _Reading(
         filter=",".join(action_filter(kinds)),
         card_fields=CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS,
+        warn=warnings.append,
     )
-    warnings: list[str] = []
     unreadable: set[str] = set()
     # Two pools: a board's history task waits for its pages, which must not queue behind it.
     with (
@@ -200,7 +202,7 @@ def fetch(
         members=members,
         boards=list(scope.values()),
         incomplete=incomplete,
-        warnings=warnings,
+        warnings=list(dict.fromkeys(warnings)),  # a board read twice warns once
         named=frozenset(b.id for b in boards),
         unreadable=frozenset(unreadable),
     )
@@ -234,10 +236,12 @@ def current_state(
 
 @dataclass(frozen=True)
 class _Reading:
-    """What a fetch asks each board for: the action filter, the cards' fields."""
+    """What a fetch asks each board for: the action filter, the cards' fields; ``warn`` is
+    told what its reads cannot read whole (the plan's warnings)."""
 
     filter: str
     card_fields: str
+    warn: Callable[[str], None]
 
 
 @dataclass
@@ -262,12 +266,12 @@ def _read_board(
     answer: Mapping[str, Any] | None,
 ) -> _BoardReads:
     """``answer``: the board read with its state already (a followed board), or None."""
+    actions = partial(board_actions, pool=spans, sink=sink, warn=reading.warn)
+    cards = partial(board_cards, pool=spans, crowded=cards_crowded(board, reading.warn))
     return _BoardReads(
-        history=pool.submit(
-            board_actions, api, board.id, pool=spans, sink=sink, action_types=reading.filter
-        ),
+        history=pool.submit(actions, api, board.id, action_types=reading.filter),
         state=pool.submit(board_state, api, board, answer),
-        cards=pool.submit(board_cards, api, board.id, fields=reading.card_fields, pool=spans),
+        cards=pool.submit(cards, api, board.id, fields=reading.card_fields),
     )
 
 
@@ -281,6 +285,7 @@ def board_actions(
     since: datetime | None = None,
     keep: bool = True,
     collect: bool = True,
+    warn: Callable[[str], None] = logger.warning,
 ) -> list[Mapping[str, Any]]:
     """A board's whole member-relevant history (or what ``action_types`` asks for; only what is
     newer than ``since`` when given), newest first, de-duplicated by id; nothing with
@@ -291,7 +296,8 @@ def board_actions(
     which its id encodes: that costs about one request per range more than one sequential
     chain, and takes a fraction of the time. ``keep=False``: the pages are not stored in the
     HTTP cache (the history store keeps what they hold). A second holding a full page is read
-    again by the cards and lists it concerns (``_read_crowded``)."""
+    again by the cards and lists it concerns (``_read_crowded``); ``warn`` is told what
+    that leaves unread."""
     crowded: set[datetime] = set()
     #: The cards the feed's pages name: a crowded second is read again by them too (a card
     #: that left the board, or was deleted, since: the card listing no longer has it).
@@ -315,7 +321,8 @@ def board_actions(
     got = read_backwards(listing, since=since, floor=floor, executor=pool, collect=collect)
     if not crowded:
         return got
-    more = _read_crowded(api, board_id, sorted(crowded), named, sink, action_types, keep, pool)
+    seconds = sorted(crowded)
+    more = _read_crowded(api, board_id, seconds, named, sink, action_types, keep, pool, warn)
     seen = {str(a["id"]) for a in got}
     return got + [a for a in more if str(a["id"]) not in seen] if collect else []
 
@@ -335,6 +342,7 @@ def _read_crowded(
     action_types: str,
     keep: bool,
     pool: ThreadPoolExecutor | None,
+    warn: Callable[[str], None],
 ) -> list[Mapping[str, Any]]:
     """The board's actions within each of ``seconds``, where a full page of its feed fell
     (``paging.Listing.crowded``): Trello's cursors cannot tell that second's actions apart
@@ -343,10 +351,10 @@ def _read_crowded(
     listing) and those the feed's pages named (``named``: cards that left the board or were
     deleted since), with the action types asked, its lists with the list types among them,
     ``_MODELS_PER_REQUEST`` ids a request, a request that fills a page split in two. Only the
-    actions of a card or list that fills a page in one second alone stay unread: a warning
-    says so. A card made and moved off within that second is not among the models (rare)."""
+    actions of a card or list that fills a page in one second alone stay unread: ``warn`` is
+    told so. A card made and moved off within that second is not among the models (rare)."""
     # The listing's own crowded seconds (cards made in bulk) warned when it was first read.
-    now = board_cards(api, board_id, fields="id,idBoard,idList,idMembers", quiet=True)
+    now = board_cards(api, board_id, fields="id,idBoard,idList,idMembers", crowded=_ignore)
     cards = sorted({c.id for c in now} | set(named))
     lists = api.get(f"boards/{board_id}/lists", {"filter": "all", "fields": "id"}, keep=False)
     list_ids = [
@@ -373,13 +381,10 @@ def _read_crowded(
         if len(page) < PAGE:
             return page
         if len(ids) == 1:
-            logger.warning(
-                "board %s's actions: a full page (%d) of actions of %s within the second from "
-                "%s, which Trello's paging cannot read past: some of them may be missing",
-                board_id,
-                PAGE,
-                ids[0],
-                stamp(second),
+            warn(
+                f"board {board_id}'s actions: a full page ({PAGE}) of actions of {ids[0]} "
+                f"within the second from {stamp(second)}, which Trello's paging cannot read "
+                "past: some of them may be missing from this plan"
             )
             return page
         half = len(ids) // 2
@@ -518,7 +523,7 @@ def board_cards(
     fields: str = CARD_FIELDS,
     pool: ThreadPoolExecutor | None = None,
     cuts: Sequence[datetime] = (),
-    quiet: bool = False,
+    crowded: Callable[[datetime], None] | None = None,
 ) -> list[CardState]:
     """Every card on the board now (archived, and in archived lists, included), read fresh
     (and not kept in the HTTP cache: it is never read from there).
@@ -528,8 +533,9 @@ def board_cards(
     paging by the oldest id skips the other cards made in that second (trello-archive/api-docs
     #68, bulk-made cards). A card's date is its id's second; each next page asks for
     ``before=<oldest card's second + 1 s>`` and the cards it repeats are dropped; a page that is
-    all one second steps over it by id, with a warning (not with ``quiet``: a listing read
-    again). ``cuts``: dates to cut the listing at from the start (``paging.read_backwards``)."""
+    all one second steps over it by id, and ``crowded`` is told that second (without one, a
+    warning on stderr). ``cuts``: dates to cut the listing at from the start
+    (``paging.read_backwards``)."""
     where = f"board {board_id}'s cards"
 
     def page(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
@@ -550,7 +556,7 @@ def board_cards(
         step=timedelta(seconds=1),
         what=where,
         waiting=rate_bound(api),
-        crowded=_ignore if quiet else None,
+        crowded=crowded,
     )
     floor = _board_born(board_id)
     try:
@@ -562,6 +568,21 @@ def board_cards(
 
 def _ignore(_: datetime) -> None:
     pass
+
+
+def cards_crowded(board: BoardInfo, warn: Callable[[str], None]) -> Callable[[datetime], None]:
+    """What ``board_cards`` tells of a second a full page of the board's cards was made in
+    (a bulk copy or import): a warning for the plan (README, Known limits)."""
+    shown = shown_name(board.name) if board.name else board.id
+
+    def crowded(second: datetime) -> None:
+        warn(
+            f"board {shown}: more than {PAGE} of its cards were made within the second from "
+            f"{stamp(second)}, which Trello's card listing cannot page through: some of them "
+            "may be missing from this plan, and their changes left out as on another board"
+        )
+
+    return crowded
 
 
 def _card_ids(page: Iterable[Mapping[str, Any]]) -> Iterator[str]:

@@ -15,6 +15,7 @@ action pages are not kept in the HTTP cache: the stores hold what they say.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,7 @@ from trello_restore.fetcher import (
     board_cards,
     board_state,
     card_actions,
+    cards_crowded,
     current_state,
 )
 from trello_restore.history_feed import Feed, Found
@@ -58,6 +60,7 @@ from trello_restore.models import (
 __all__ = ["fetch_stored"]
 
 _T = TypeVar("_T")
+logger = logging.getLogger(__name__)
 
 
 def fetch_stored(
@@ -95,10 +98,16 @@ def fetch_stored(
             store.notices.names[board.id] = board.name  # its notices name it
             reads[board.id] = _StoredReads(
                 history=pool.submit(
-                    _board_history, feeds, board.id, store, writes, union, spans, found
+                    _board_history,
+                    feeds,
+                    board.id,
+                    store,
+                    writes,
+                    _Reading(union, spans, warnings.append),
+                    found,
                 ),
                 state=pool.submit(board_state, api, board, answer),
-                cards=pool.submit(_board_cards, api, board.id, store, fields, spans),
+                cards=pool.submit(_board_cards, api, board, store, fields, spans, warnings.append),
             )
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
@@ -127,7 +136,7 @@ def fetch_stored(
         members=members,
         boards=list(scope.values()),
         incomplete=later(lambda: loader.result()[1]),
-        warnings=warnings,
+        warnings=list(dict.fromkeys(warnings)),  # a board read twice warns once
         named=frozenset(b.id for b in boards),
         kept=kept,
         unreadable=frozenset(unreadable),
@@ -224,14 +233,31 @@ def _head(board: _Board) -> Head:
 
 
 def _board_cards(
-    api: Api, board_id: str, store: HistoryStore, fields: str, spans: ThreadPoolExecutor
+    api: Api,
+    board: BoardInfo,
+    store: HistoryStore,
+    fields: str,
+    spans: ThreadPoolExecutor,
+    warn: Callable[[str], None],
 ) -> list[CardState]:
     """The board's cards now, the listing cut into ranges at the last run's cuts (each
     ``CUT``-th card: the ranges read at once from the start instead of found page by page);
-    this listing's cuts kept for the next run."""
-    cards = board_cards(api, board_id, fields=fields, pool=spans, cuts=store.load_cuts(board_id))
-    store.save_cuts(board_id, (c.id for c in cards))
+    this listing's cuts kept for the next run. ``warn`` is told of cards it may miss."""
+    cuts = store.load_cuts(board.id)
+    crowded = cards_crowded(board, warn)
+    cards = board_cards(api, board.id, fields=fields, pool=spans, cuts=cuts, crowded=crowded)
+    store.save_cuts(board.id, (c.id for c in cards))
     return cards
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a board's feed is read: the action filter (the union of every kind's), the
+    threads its date ranges are read on, and what is told of actions it cannot read whole."""
+
+    union: str
+    spans: ThreadPoolExecutor | None
+    warn: Callable[[str], None]
 
 
 def _board_history(
@@ -239,8 +265,7 @@ def _board_history(
     board_id: str,
     store: HistoryStore,
     writes: _Writes,
-    union: str,
-    spans: ThreadPoolExecutor,
+    reading: _Reading,
     found: Found | None = None,
 ) -> _Board:
     """A board's history read by its store's head: one request when nothing is new, and then
@@ -248,20 +273,21 @@ def _board_history(
     them when there is no store, or the store cannot be used), written at once: while the
     rest of the fetch (other listings, the next rate window) is still under way, not after
     it."""
+    union = reading.union
     head = store.load_head(board_id, union)
     if head is None:
-        body = _by_body(api, board_id, union, spans, store, store.load(board_id, union), found)
+        body = _by_body(api, board_id, reading, store, store.load(board_id, union), found)
         return _kept(writes, store, None, body)
     feed = Feed(skip=head.recent, found=found)
-    _read_since(api, board_id, head.since(), feed, union, spans)
+    _read_since(api, board_id, head.since(), feed, reading)
     if _disowned(store, board_id, feed, head.recent, head.since()):  # as if it had no store
-        return _kept(writes, store, None, _by_body(api, board_id, union, spans, store, None, found))
+        return _kept(writes, store, None, _by_body(api, board_id, reading, store, None, found))
     if feed.newest is None:
         return _Board(board_id, head, None)
     stored = store.load(board_id, union)
     if stored is None or stored.generation != head.generation:
         # Not the body the head was written with (another run's, or none): go by the body.
-        body = _by_body(api, board_id, union, spans, store, stored, found)
+        body = _by_body(api, board_id, reading, store, stored, found)
         return _kept(writes, store, head, body)
     return _kept(writes, store, head, stored.extended(feed))
 
@@ -276,8 +302,7 @@ def _kept(writes: _Writes, store: HistoryStore, head: Head | None, history: Boar
 def _by_body(
     api: Api,
     board_id: str,
-    union: str,
-    spans: ThreadPoolExecutor | None,
+    reading: _Reading,
     store: HistoryStore,
     stored: BoardHistory | None,
     found: Found | None = None,
@@ -288,12 +313,12 @@ def _by_body(
     in the body: what it was told, the body's ``connected`` holds)."""
     if stored is not None:
         feed = Feed(skip=stored.recent, found=found)
-        _read_since(api, board_id, stored.since(), feed, union, spans)
+        _read_since(api, board_id, stored.since(), feed, reading)
         if not _disowned(store, board_id, feed, stored.recent, stored.since()):
             return stored.extended(feed)
     feed = Feed(found=found)
-    board_actions(api, board_id, pool=spans, sink=feed.add, action_types=union, collect=False)
-    return BoardHistory.built(board_id, union, feed)
+    _read_since(api, board_id, None, feed, reading)
+    return BoardHistory.built(board_id, reading.union, feed)
 
 
 def _disowned(
@@ -320,12 +345,18 @@ def _read_since(
     board_id: str,
     since: datetime | None,
     feed: Feed,
-    union: str,
-    spans: ThreadPoolExecutor | None,
+    reading: _Reading,
 ) -> None:
     """The board's actions after ``since`` (all of them for None) into ``feed``."""
     board_actions(
-        api, board_id, pool=spans, sink=feed.add, action_types=union, since=since, collect=False
+        api,
+        board_id,
+        pool=reading.spans,
+        sink=feed.add,
+        action_types=reading.union,
+        since=since,
+        collect=False,
+        warn=reading.warn,
     )
 
 
@@ -408,7 +439,10 @@ class _Loader:
         stored = self.store.load(board.board_id, self.union)
         if stored is not None and stored.generation == head.generation:
             return stored
-        return _by_body(self.api, board.board_id, self.union, None, self.store, stored)
+        # Rare (another run replaced the store meanwhile): what it cannot read whole goes to
+        # stderr, as the plan's warnings may be made already.
+        reading = _Reading(self.union, None, logger.warning)
+        return _by_body(self.api, board.board_id, reading, self.store, stored)
 
 
 def _card_history(api: Api, card_id: str, union: str) -> dict[Class, Part]:
