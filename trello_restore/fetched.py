@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from trello_restore.models import History, MemberRef, State
+from trello_restore.words import shown_name
 
 __all__ = ["BoardInfo", "Fetched", "Kept", "Lazily", "born_in_feed", "later"]
 
@@ -26,6 +27,13 @@ class BoardInfo:
     id: str
     name: str
     url: str = ""
+
+
+def board_warn(board: BoardInfo, warn: Callable[[str], None]) -> Callable[[str], None]:
+    """``warn`` (the plan's warnings: ``Fetched.warnings``) with the board named in front of
+    what its reads say."""
+    shown = shown_name(board.name) if board.name else board.id
+    return lambda text: warn(f"board {shown}: {text}")
 
 
 class Lazily(Generic[T]):

@@ -44,7 +44,7 @@ from trello_restore.boards import (
 )
 from trello_restore.errors import BadResponse, InputFileError
 from trello_restore.exports import load_exports
-from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
+from trello_restore.fetched import BoardInfo, Fetched, board_warn, born_in_feed
 from trello_restore.history import (
     ACTION_FILTER,
     MOVE_TYPES,
@@ -266,8 +266,9 @@ def _read_board(
     answer: Mapping[str, Any] | None,
 ) -> _BoardReads:
     """``answer``: the board read with its state already (a followed board), or None."""
-    actions = partial(board_actions, pool=spans, sink=sink, warn=reading.warn)
-    cards = partial(board_cards, pool=spans, crowded=cards_crowded(board, reading.warn))
+    warn = board_warn(board, reading.warn)
+    actions = partial(board_actions, pool=spans, sink=sink, warn=warn)
+    cards = partial(board_cards, pool=spans, crowded=cards_crowded(warn))
     return _BoardReads(
         history=pool.submit(actions, api, board.id, action_types=reading.filter),
         state=pool.submit(board_state, api, board, answer),
@@ -285,7 +286,7 @@ def board_actions(
     since: datetime | None = None,
     keep: bool = True,
     collect: bool = True,
-    warn: Callable[[str], None] = logger.warning,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Mapping[str, Any]]:
     """A board's whole member-relevant history (or what ``action_types`` asks for; only what is
     newer than ``since`` when given), newest first, de-duplicated by id; nothing with
@@ -297,7 +298,7 @@ def board_actions(
     chain, and takes a fraction of the time. ``keep=False``: the pages are not stored in the
     HTTP cache (the history store keeps what they hold). A second holding a full page is read
     again by the cards and lists it concerns (``_read_crowded``); ``warn`` is told what
-    that leaves unread."""
+    that leaves unread (``board_warn``; without it, a warning on stderr)."""
     crowded: set[datetime] = set()
     #: The cards the feed's pages name: a crowded second is read again by them too (a card
     #: that left the board, or was deleted, since: the card listing no longer has it).
@@ -321,8 +322,9 @@ def board_actions(
     got = read_backwards(listing, since=since, floor=floor, executor=pool, collect=collect)
     if not crowded:
         return got
+    told = warn or (lambda text: logger.warning("board %s: %s", board_id, text))
     seconds = sorted(crowded)
-    more = _read_crowded(api, board_id, seconds, named, sink, action_types, keep, pool, warn)
+    more = _read_crowded(api, board_id, seconds, named, sink, action_types, keep, pool, told)
     seen = {str(a["id"]) for a in got}
     return got + [a for a in more if str(a["id"]) not in seen] if collect else []
 
@@ -363,6 +365,7 @@ def _read_crowded(
             lists, f"board {board_id}'s lists", "a list of lists", "id", api=api
         )
     ]
+    list_set = set(list_ids)
     kinds = action_types.split(",")
     list_types = ",".join(k for k in kinds if k.split(":")[0] in _LIST_TYPES)
     jobs = [(second, cards, action_types) for second in seconds]
@@ -381,10 +384,11 @@ def _read_crowded(
         if len(page) < PAGE:
             return page
         if len(ids) == 1:
+            what = "list" if ids[0] in list_set else "card"
             warn(
-                f"board {board_id}'s actions: a full page ({PAGE}) of actions of {ids[0]} "
-                f"within the second from {stamp(second)}, which Trello's paging cannot read "
-                "past: some of them may be missing from this plan"
+                f"a full page ({PAGE}) of actions of {what} {ids[0]} within the second from "
+                f"{stamp(second)}, which Trello's paging cannot read past: some of them may be "
+                "missing from this plan"
             )
             return page
         half = len(ids) // 2
@@ -570,16 +574,15 @@ def _ignore(_: datetime) -> None:
     pass
 
 
-def cards_crowded(board: BoardInfo, warn: Callable[[str], None]) -> Callable[[datetime], None]:
-    """What ``board_cards`` tells of a second a full page of the board's cards was made in
-    (a bulk copy or import): a warning for the plan (README, Known limits)."""
-    shown = shown_name(board.name) if board.name else board.id
+def cards_crowded(warn: Callable[[str], None]) -> Callable[[datetime], None]:
+    """What ``board_cards`` tells of a second a full page of a board's cards was made in (a
+    bulk copy or import): a warning of the board's (``board_warn``; README, Known limits)."""
 
     def crowded(second: datetime) -> None:
         warn(
-            f"board {shown}: more than {PAGE} of its cards were made within the second from "
-            f"{stamp(second)}, which Trello's card listing cannot page through: some of them "
-            "may be missing from this plan, and their changes left out as on another board"
+            f"more than {PAGE} of its cards were made within the second from {stamp(second)}, "
+            "which Trello's card listing cannot page through: some of them may be missing "
+            "from this plan, and their changes left out as on another board"
         )
 
     return crowded

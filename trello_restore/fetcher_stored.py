@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from trello_restore.boards import Api, Follower
-from trello_restore.fetched import BoardInfo, Fetched, Kept, later
+from trello_restore.fetched import BoardInfo, Fetched, Kept, board_warn, later
 from trello_restore.fetcher import (
     CARD_FIELDS,
     MEMBER_CARD_FIELDS,
@@ -96,6 +96,7 @@ def fetch_stored(
             board: BoardInfo, answer: Mapping[str, Any] | None = None, found: Found | None = None
         ) -> None:
             store.notices.names[board.id] = board.name  # its notices name it
+            warn = board_warn(board, warnings.append)  # the plan's warnings name it
             reads[board.id] = _StoredReads(
                 history=pool.submit(
                     _board_history,
@@ -103,11 +104,11 @@ def fetch_stored(
                     board.id,
                     store,
                     writes,
-                    _Reading(union, spans, warnings.append),
+                    _Reading(union, spans, warn),
                     found,
                 ),
                 state=pool.submit(board_state, api, board, answer),
-                cards=pool.submit(_board_cards, api, board, store, fields, spans, warnings.append),
+                cards=pool.submit(_board_cards, api, board.id, store, fields, spans, warn),
             )
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
@@ -234,7 +235,7 @@ def _head(board: _Board) -> Head:
 
 def _board_cards(
     api: Api,
-    board: BoardInfo,
+    board_id: str,
     store: HistoryStore,
     fields: str,
     spans: ThreadPoolExecutor,
@@ -243,10 +244,10 @@ def _board_cards(
     """The board's cards now, the listing cut into ranges at the last run's cuts (each
     ``CUT``-th card: the ranges read at once from the start instead of found page by page);
     this listing's cuts kept for the next run. ``warn`` is told of cards it may miss."""
-    cuts = store.load_cuts(board.id)
-    crowded = cards_crowded(board, warn)
-    cards = board_cards(api, board.id, fields=fields, pool=spans, cuts=cuts, crowded=crowded)
-    store.save_cuts(board.id, (c.id for c in cards))
+    cuts = store.load_cuts(board_id)
+    crowded = cards_crowded(warn)
+    cards = board_cards(api, board_id, fields=fields, pool=spans, cuts=cuts, crowded=crowded)
+    store.save_cuts(board_id, (c.id for c in cards))
     return cards
 
 
@@ -441,7 +442,8 @@ class _Loader:
             return stored
         # Rare (another run replaced the store meanwhile): what it cannot read whole goes to
         # stderr, as the plan's warnings may be made already.
-        reading = _Reading(self.union, None, logger.warning)
+        info = BoardInfo(board.board_id, self.store.notices.names.get(board.board_id, ""))
+        reading = _Reading(self.union, None, board_warn(info, logger.warning))
         return _by_body(self.api, board.board_id, reading, self.store, stored)
 
 
