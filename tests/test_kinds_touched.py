@@ -286,7 +286,7 @@ def test_a_removal_by_another_journals_undo_is_named(tmp_path: Path) -> None:
     def marked(touch: Touch, url: str = "http://t/1/", account: str = "me") -> str:
         others = Others(tmp_path / "a.jsonl", url, account)  # a.jsonl need not exist
         live = {"b1": _touched(OFF_CARD, target, touch)}
-        api = SimpleNamespace(first_server_date=None)
+        api = SimpleNamespace(clock_skew=None)
         out = undone_elsewhere(api, live, others)  # type: ignore[arg-type]
         return out["b1"].touched[target].undo_of
 
@@ -301,7 +301,7 @@ def test_a_removal_by_another_journals_undo_is_named(tmp_path: Path) -> None:
     assert marked(replace(mine, kind="add")) == ""
     undone = {"b1": _touched(OFF_CARD, ("k2", "member ann"), mine)}  # no journal holds k2
     beside = Others.of(Journal(tmp_path / "a.jsonl", header, []))
-    api = SimpleNamespace(first_server_date=None)
+    api = SimpleNamespace(clock_skew=None)
     assert undone_elsewhere(api, undone, beside) == undone  # type: ignore[arg-type]
 
 

@@ -27,7 +27,7 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -117,15 +117,26 @@ class JournalRecord:
     #: (``field`` ``role``), which undo checks. None for a card member, whose record stays as
     #: it was (the key is left out of the line).
     values: dict[str, Any] | None = None
+    #: How far Trello's clock was ahead of this machine's (whole seconds; negative: behind)
+    #: when the record was written, as the run that wrote it saw (``TrelloApi.clock_skew``):
+    #: ``at`` is this machine's time, and an undo run after the clock was set right (or put
+    #: wrong) moves it by this, not by its own (``touches.written_at``). None (left out of the
+    #: line): not known, as in the journals of versions before it.
+    skew_s: int | None = None
 
 
-def _line(record: JournalRecord) -> str:
-    """A record's JSON line: sorted keys, ``values`` only when it has some. The fields are read
-    as they are (``asdict`` would deep-copy each one, a fifth of a write's journaling CPU):
-    they are JSON values already."""
+def _line(record: JournalRecord, skew_s: int | None = None) -> str:
+    """A record's JSON line: sorted keys, ``values`` and ``skew_s`` only when it has them
+    (``skew_s``: the journal's when the record has none). The fields are read as they are
+    (``asdict`` would deep-copy each one, a fifth of a write's journaling CPU): they are JSON
+    values already."""
     raw = {name: getattr(record, name) for name in _RECORD_FIELDS}
     if raw["values"] is None:
         del raw["values"]
+    if raw["skew_s"] is None:
+        raw["skew_s"] = skew_s
+    if raw["skew_s"] is None:
+        del raw["skew_s"]
     return json.dumps(raw, sort_keys=True)
 
 
@@ -155,6 +166,10 @@ class Journal:
         self.path = path
         self.header = header
         self._records = records
+        #: How far Trello's clock is ahead of this machine's, in whole seconds, as the run
+        #: writing to the journal sees it (``note_clock``): given to each record appended that
+        #: has no ``skew_s`` of its own; None: not known (none is written).
+        self.skew_s: int | None = None
         #: The file, opened for appending (and reading back its tail); None until then.
         self._fd: int | None = None
         #: Whether the first append checked the file's end for a torn line
@@ -318,16 +333,22 @@ class Journal:
 
     # ---------------------------------------------------------------------------- writing
 
+    def note_clock(self, skew: timedelta | None) -> None:
+        """How far Trello's clock is ahead of this machine's (``TrelloApi.clock_skew``), for
+        the records appended from now on; None leaves what was noted."""
+        if skew is not None:
+            self.skew_s = round(skew.total_seconds())
+
     def append(self, record: JournalRecord) -> None:
         """Write one record, flushed and fsynced before returning."""
-        self._write(_line(record), (record,))
+        self._write(_line(record, self.skew_s), (record,))
 
     def append_many(self, records: Iterable[JournalRecord]) -> None:
         """Write several records with one fsync (outcomes decided without a write, where a
         crash costs only a re-check on the next run)."""
         batch = tuple(records)
         if batch:
-            self._write("\n".join(_line(r) for r in batch), batch)
+            self._write("\n".join(_line(r, self.skew_s) for r in batch), batch)
 
     def _write(self, text: str, records: tuple[JournalRecord, ...]) -> None:
         """``text`` (whole lines) written and flushed, then on disk before returning."""

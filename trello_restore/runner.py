@@ -364,6 +364,7 @@ class Runner:
     ) -> JournalRecord | None:
         if self.journal is None or self.options.dry_run or status == NOT_ATTEMPTED:
             return None
+        self.journal.note_clock(self.api.clock_skew)  # the record's ``skew_s``
         # A value kind's record holds the value seen before the write and the one written, and
         # an apply's the names its plan gave them (for undo's text; a member kind's, its board's).
         values = kind_of(item.action).record_values(item, self.op)

@@ -19,9 +19,10 @@ of a write only its author and its date: not the client, not the key. So an acti
 this tool's own write of a change when its author is the journal's account and its date lies
 within one of that change's writes the journal records (``own_writes``: from its ``pending``
 record to the record of its answer). The journal is dated by this machine's clock and the
-action by Trello's: the journal's times are moved by how far Trello's clock is from this
-machine's now (``_skew``: the ``Date`` of this run's first answer), and widened by ``SLACK`` on
-each side for what that misses (the clock as it was at the apply). Anyone else's action is
+action by Trello's: each record's time is moved by how far Trello's clock was ahead of this
+machine's when it was written (its ``skew_s``, from the ``Date`` of that run's answers; this
+run's ``_skew`` for a record of an older version, which does not say), and widened by
+``SLACK`` on each side for what that misses. Anyone else's action is
 never taken for the tool's. The token's own member acting by hand (the same account in Trello's
 web page) is told apart only by time: within ``SLACK`` of one of the tool's writes of that
 change it is taken for the tool's (and undone as such); later, for a person's, named in the
@@ -98,16 +99,20 @@ class _Event:
     app: str
 
 
-def own_writes(records: Iterable[JournalRecord]) -> dict[str, list[Span]]:
+def own_writes(
+    records: Iterable[JournalRecord], skew: timedelta = timedelta(0)
+) -> dict[str, list[Span]]:
     """Change id → when this tool sent that change's writes, as the journal records them (apply
-    and undo alike): from a ``pending`` record to the change's next record (its answer), at
-    most ``SLACK`` long (an answer journaled much later, e.g. an undo settling a killed apply's
-    write, says nothing of when it was sent); a ``pending`` never answered, and an ``applied``
-    or ``undone`` with no ``pending`` before it (an older journal's), are an instant."""
+    and undo alike; this machine's clock as it is now, ``written_at``: ``skew`` is how far
+    Trello's is ahead of it): from a ``pending`` record to the change's next record (its
+    answer), at most ``SLACK`` long (an answer journaled much later, e.g. an undo settling a
+    killed apply's write, says nothing of when it was sent); a ``pending`` never answered, and
+    an ``applied`` or ``undone`` with no ``pending`` before it (an older journal's), are an
+    instant."""
     out: dict[str, list[Span]] = {}
     opened: dict[str, datetime] = {}
     for r in records:
-        at = record_time(r.at)
+        at = written_at(r, skew)
         if at is None:
             continue
         start = opened.pop(r.change_id, None)
@@ -123,11 +128,26 @@ def own_writes(records: Iterable[JournalRecord]) -> dict[str, list[Span]]:
     return out
 
 
-def undo_since(records: Iterable[JournalRecord]) -> datetime | None:
-    """Where an undo reads the boards' actions from: the journal's first ``apply`` record, less
-    ``SLACK`` (Trello's clock may be behind this machine's); None when it has none."""
-    times = [t for r in records if r.op == "apply" and (t := record_time(r.at)) is not None]
+def undo_since(records: Iterable[JournalRecord], skew: timedelta = timedelta(0)) -> datetime | None:
+    """Where an undo reads the boards' actions from (this machine's clock as it is now, with
+    Trello's ``skew`` ahead of it: ``written_at``): the journal's first ``apply`` record, less
+    ``SLACK`` (what the skew measured misses); None when it has none."""
+    times = [t for r in records if r.op == "apply" and (t := written_at(r, skew)) is not None]
     return min(times) - SLACK if times else None
+
+
+def written_at(r: JournalRecord, skew: timedelta) -> datetime | None:
+    """When record ``r`` was written, on this machine's clock as it runs now (Trello's clock
+    ``skew`` ahead of it): its ``at`` (this machine's time then) moved by how much further
+    Trello's clock was ahead when it was written (``r.skew_s``, as the run that wrote it saw)
+    than now. Moving it by ``skew`` then gives Trello's time, whether the clock was set right
+    (or put wrong) between the apply and the undo. A record without ``skew_s`` (an older
+    version's journal) is taken to have been written with the clock as it is now. None when
+    its ``at`` does not parse."""
+    at = record_time(r.at)
+    if at is None or r.skew_s is None:
+        return at
+    return at + timedelta(seconds=r.skew_s) - skew
 
 
 def read_touches(
@@ -165,7 +185,7 @@ def read_touches(
     skew = _skew(api)
     spans = {
         cid: [(start + skew, end + skew) for start, end in found]
-        for cid, found in own_writes(records).items()
+        for cid, found in own_writes(records, skew).items()
     }
     for board_id, targets in sorted(wanted.items()):
         raw = board_actions(
@@ -200,12 +220,12 @@ def read_touches(
 
 def _skew(api: TrelloApi) -> timedelta:
     """How far Trello's clock is ahead of this machine's (negative: behind), as this run saw
-    it: the ``Date`` of its first answer over the network less this machine's time now. A
-    little low (by the seconds since that answer: whole seconds, and the reads in between),
-    which ``SLACK`` absorbs; 0 before any answer. The journal was dated by this machine's clock
-    (the apply's), which is taken to be as far off then as now."""
-    first = api.first_server_date
-    return first - datetime.now(UTC) if first is not None else timedelta(0)
+    it (``TrelloApi.clock_skew``: the ``Date`` of its answers less this machine's time when
+    each came; to about a second, which ``SLACK`` absorbs); 0 before any answer. A journal's
+    records are moved by the skew their run saw (``written_at``), or by this one when they do
+    not say it."""
+    skew = api.clock_skew
+    return skew if skew is not None else timedelta(0)
 
 
 def apply_touches(
@@ -280,7 +300,7 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
     last = -1  # the latest apply record that found or put the target back
     spans: list[tuple[datetime, datetime, int]] = []
     for i, r in enumerate(records):
-        at = record_time(r.at)
+        at = written_at(r, skew)
         if r.op == "apply":
             last = i if r.status in ("pending", "applied", "already_satisfied") else last
             continue
@@ -344,7 +364,7 @@ def undo_touches(
     (``items``: each with whether an earlier undo of it was interrupted) those whose removal
     live state calls for (``decide_undo``), since the journal's first apply (``undo_since``).
     No request when there are none: an undo with nothing left to write reads no feed."""
-    since = undo_since(records)
+    since = undo_since(records, _skew(api))
     would = [
         c
         for c, resumed in items

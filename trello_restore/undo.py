@@ -284,6 +284,7 @@ def undo_journal(
         if options.dry_run:
             records: Sequence[JournalRecord] = (*journal.records, *settled)
         else:
+            journal.note_clock(api.clock_skew)
             journal.append_many(settled)
             records = journal.records
         todo = [
@@ -481,6 +482,7 @@ def resolve_earlier_journals(
                         r for r in unresolved(journal.records).values() if r.board_id in live
                     ]
                     settled, unknown = _resolve_all(records, live)
+                    journal.note_clock(api.clock_skew)
                     journal.append_many(settled)
                 count += len(settled)
                 logger.info(

@@ -19,7 +19,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -209,6 +209,13 @@ class TrelloApi:
         """The earliest ``Date`` of Trello's answers over the network so far (whole seconds):
         Trello's clock at or before everything read since, None before the first answer."""
         return self._counters.first_date
+
+    @property
+    def clock_skew(self) -> timedelta | None:
+        """How far Trello's clock is ahead of this machine's (negative: behind), from the
+        ``Date`` of its answers over the network so far (to about a second); None before the
+        first."""
+        return self._counters.skew
 
     @property
     def cache_hits(self) -> int:

@@ -17,7 +17,7 @@ import random
 import sqlite3
 import threading
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,11 @@ class Counters:
         #: The earliest ``Date`` of an answer that came over the network (not from the cache):
         #: Trello's own clock, at or before anything later read (``note_date``).
         self.first_date: datetime | None = None
+        #: How far Trello's clock is ahead of this machine's (negative: behind): the most any
+        #: answer over the network showed, its ``Date`` less this machine's time when it came
+        #: (each is low by up to a second, the Date being rounded down, plus its latency);
+        #: None before the first (``note_date``).
+        self.skew: timedelta | None = None
         #: Whether a read's retry has been announced on stderr (``first_retry``).
         self._retried = False
 
@@ -151,9 +156,12 @@ class Counters:
         when = server_date(header)
         if when is None:
             return
+        ahead = when - datetime.now(UTC)
         with self._lock:
             if self.first_date is None or when < self.first_date:
                 self.first_date = when
+            if self.skew is None or ahead > self.skew:
+                self.skew = ahead
 
     def stop(self) -> None:
         """The run is stopping: wake every request waiting for the limiter or for a retry, and
