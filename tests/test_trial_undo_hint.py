@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -86,6 +86,15 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert found.group(3) == str(journal)
     with w.lock:
         assert snapshot(w) == before  # the run put nothing back
+
+    # A run whose window begins after the undo leaves those removals out as an earlier
+    # window's, which the run above said: not said again by every later run (R32a: each cron
+    # run repeated it, and cron mailed it every 15 minutes).
+    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    window = ("--board", s.team.id, "--since", later, "--cause", "move", "--add-to-board")
+    after_undo = invoke(*window, "--dry-run", "--format", "json")
+    assert after_undo.exit_code == ExitCode.OK, after_undo.output
+    assert not [x for x in json.loads(after_undo.stdout)["warnings"] if _HINT.search(x)]
 
     # The command it names, run as said, gives back exactly the trial's changes.
     command = _COMMAND.search(said)

@@ -48,10 +48,11 @@ class OwnRemoval(NamedTuple):
 
 
 def own_removals(plan: Plan, history: History | None, account_id: str) -> tuple[OwnRemoval, ...]:
-    """The removals ``plan`` skipped (``filtered``, ``outside_window``: the latest removal on
-    the card) that the token's member (``account_id``) made, from ``history``, the one the plan
-    was made from. None (a plan from the memo, which read no history): each skipped removal,
-    dated by its action id (its first 8 hex digits: seconds), whoever made it."""
+    """The removals ``plan`` skipped (``filtered``, ``outside_window`` at or after its
+    ``until``: the latest removal on the card) that the token's member (``account_id``) made,
+    from ``history``, the one the plan was made from; not those before its window. None (a plan
+    from the memo, which read no history): each skipped removal, dated by its action id (its
+    first 8 hex digits: seconds), whoever made it."""
     skipped = {s.action_id: s for s in plan.skipped if s.reason in _LEFT_OUT and s.action_id}
     if not skipped:
         return ()
@@ -67,7 +68,11 @@ def own_removals(plan: Plan, history: History | None, account_id: str) -> tuple[
             for a in history.member_actions
             if a.by == account_id and a.kind == "remove" and not a.app and a.id in skipped
         ]
-    return tuple(sorted(out))
+    # One before the window is an earlier window's, which the run that covered it said: every
+    # later run (cron's, every 15 minutes) would say it again (R32a). (An action id's date is
+    # its second, rounded down.)
+    since = plan.options.since - (timedelta(seconds=1) if history is None else timedelta(0))
+    return tuple(sorted(r for r in out if r.date >= since))
 
 
 def _id_date(action_id: str) -> datetime | None:
