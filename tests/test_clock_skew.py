@@ -122,3 +122,37 @@ def test_a_clock_an_hour_ahead_does_not_skip_a_move_between_nightly_runs(
     assert night.exit_code == ExitCode.OK, night.output
     assert json.loads(night.stdout)["outcome"] == "applied"
     assert _on_card(s, lost) == lost
+
+
+class _AnHourBehind(datetime):
+    """``datetime`` on a machine whose clock runs an hour behind."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _AnHourBehind:
+        real = datetime.now(UTC) - timedelta(hours=1)
+        return cls.fromtimestamp(real.timestamp(), UTC)
+
+
+def test_the_run_by_hand_that_a_clock_behind_asks_for_lets_the_next_night_run(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run recorded with the clock right; then the clock is an hour behind: ``--since
+    last-run`` refuses (the recorded run is later than now), and asks for one run with --since
+    DATE. That run used to leave the later record in place (a recorded run is never moved
+    back), so every night refused again (R32a); it now replaces a record later than its clock,
+    and the next night runs."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    args = ("--board", scenario.team.id, "--add-to-board", "--yes", "-q")
+    first = invoke(*args, "--since", "2025-01-01")
+    assert first.exit_code == ExitCode.OK, first.output
+    monkeypatch.setattr("trello_restore.cli_oneshot.datetime", _AnHourBehind)
+    refused = invoke(*args, "--since", "last-run")
+    assert refused.exit_code == ExitCode.USAGE, refused.output
+    assert "check this machine's clock and run once with --since DATE" in refused.output
+    since = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    by_hand = invoke(*args, "--since", since, "--format", "json")
+    assert by_hand.exit_code == ExitCode.OK, by_hand.output
+    assert json.loads(by_hand.stdout)["last_run"]["recorded"] is True
+    night = invoke(*args, "--since", "last-run")
+    assert night.exit_code == ExitCode.OK, night.output

@@ -38,7 +38,7 @@ from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.models import PlanOptions, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
-from trello_restore.timeparse import check_last_run_not_future
+from trello_restore.timeparse import FUTURE_SLACK, check_last_run_not_future
 
 logger = logging.getLogger(__name__)
 
@@ -293,16 +293,20 @@ def record_last_run(
     given_up: Mapping[str, tuple[str, str]] | None = None,
     *,
     wrote: bool = True,
+    now: datetime | None = None,
 ) -> Path:
     """Record a successful run that covered everything up to ``when`` (written atomically,
     mode 0600), or the last run recorded already when that is later (a run over an older
-    window does not move it back), with the boards it left out given up (``given_up``: id to
+    window does not move it back) but not later than ``now`` (this machine's clock as the run
+    started: one that is, ``--since last-run`` refuses, and the run by hand its error asks
+    for must replace it, R32a), with the boards it left out given up (``given_up``: id to
     the date it was first given up and its name; ``given_up_boards``). ``UsageError`` when the
     state directory cannot be written, which says whether the run applied changes
     (``wrote``). The caller checks ``last_run_gap`` first."""
     path = state_file(state_dir, scope)
     recorded = _recorded_at(path)
-    if recorded is not None and recorded > when:
+    future = recorded is not None and now is not None and recorded > now + FUTURE_SLACK
+    if recorded is not None and recorded > when and not future:
         when = recorded
     doc = {
         "format": FORMAT,
