@@ -602,7 +602,7 @@ def test_a_crowded_second_in_the_stores_last_minute_is_not_taken_for_another_fee
 
 
 def test_what_the_fetch_cannot_read_whole_is_in_the_plans_warnings(
-    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """1,100 cards made in one millisecond (a bulk copy: the card listing cannot page through
     that second), and one card with a full page of actions of its own in one second: each is
@@ -643,3 +643,8 @@ def test_what_the_fetch_cannot_read_whole_is_in_the_plans_warnings(
         lines = got.stderr.splitlines()
         assert len([x for x in lines if x.startswith(f"Warning: {cards}")]) == 1, got.stderr
         assert "cannot tell apart" not in got.stderr  # the listing's own log line: not said
+    # A plan's warnings reach the log file too (R32a: only stderr and the JSON had them).
+    log = tmp_path / "run.log"
+    logged = invoke(*args, "--log-file", str(log))
+    assert logged.exit_code == 0, logged.output
+    assert cards in log.read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ import click
 from trello_restore import cli
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, UsageError
+from trello_restore.logs import FILE_ONLY
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
@@ -136,6 +137,7 @@ class OneShotUi:
         self.result = result
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)
+            logger.warning("%s", warning, extra=FILE_ONLY)  # the log file too (R32a)
         if args.plan_out is not None:
             write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)
         if args.plan_out != "-":
