@@ -6,7 +6,10 @@ exit-code table. Against the small sandbox world over loopback."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from click.testing import Result
 
 from trello_restore.applier import ApplyOptions
 from trello_restore.cli import EXIT_CODES_HELP
-from trello_restore.config import DEFAULT_API_URL, ENV_NAMES, Settings
+from trello_restore.config import DEFAULT_API_URL, ENV_NAMES, Settings, token_file_exposed
 from trello_restore.config_file import CONFIG_KEYS, ConfigFile
 from trello_restore.errors import ExitCode
 
@@ -612,3 +615,36 @@ def test_dry_run_with_only_blocked_changes_is_pending(
     assert ids["ben"] in small.world.cards[ids["c1"]].id_members
     done = invoke(*plan, "--dry-run", "--detailed-exitcode", "--quiet")
     assert done.exit_code == ExitCode.OK, done.output
+
+
+def test_a_token_file_on_standard_input_is_read_past_blank_lines_and_warned_about_if_open(
+    invoke: Invoke, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``--token - < token-file`` (R32a): a file whose first line is blank was "standard input
+    holds no token"; its first line that is not blank is the token. A file others may read is
+    warned about, as a config file holding a token is; a pipe or a file of mode 600 is not."""
+    args = ["--api-url", sandbox.base_url, "--board", "Team", "--since", "7d", "--dry-run"]
+    r = invoke(*args, "--token", "-", input=f"\n  \n{sandbox.token}\n", TRELLO_TOKEN=None)
+    assert r.exit_code == 0, r.output
+    token_file = tmp_path / "token"
+    token_file.write_text(sandbox.token + "\n", encoding="utf-8")
+    token_file.chmod(0o644)
+    with token_file.open(encoding="utf-8") as stdin:
+        warned = token_file_exposed("-", stdin)
+    assert warned is not None
+    assert "readable by others (mode 644): run chmod 600" in warned
+    env = {**os.environ, "TRELLO_RESTORE_HOME": str(tmp_path / "home")}
+    env.pop("TRELLO_TOKEN", None)
+    command = [sys.executable, "-m", "trello_restore", *args, "--token", "-"]
+    with token_file.open(encoding="utf-8") as stdin:
+        done = subprocess.run(command, stdin=stdin, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("Warning: --token -: the file on standard input") == 1
+    token_file.chmod(0o600)
+    with token_file.open(encoding="utf-8") as stdin:
+        assert token_file_exposed("-", stdin) is None
+        assert token_file_exposed(None, stdin) is None
+    read, write = os.pipe()
+    with os.fdopen(read, encoding="utf-8") as pipe:
+        os.close(write)
+        assert token_file_exposed("-", pipe) is None

@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 import click
@@ -379,9 +379,15 @@ def _resolve_settings(
 ) -> Settings:
     """Read the config file and ``--token -``, and resolve every setting from the flags, the
     environment and the file."""
-    from trello_restore.config import Settings, config_path, read_token_flag
+    from trello_restore.config import (
+        Settings,
+        config_path,
+        read_token_flag,
+        token_file_exposed,
+    )
     from trello_restore.config_file import load_config
 
+    exposed = token_file_exposed(token_flag, sys.stdin)
     token = read_token_flag(token_flag, sys.stdin)
     path, explicit = config_path(config_flag, os.environ)
     file = load_config(path, explicit=explicit)
@@ -393,7 +399,10 @@ def _resolve_settings(
         "exports": flags["exports"] or None,
         "restore": None if flags["restore"] is None else [flags["restore"]],
     }
-    return Settings.resolve(values, os.environ, file)
+    settings = Settings.resolve(values, os.environ, file)
+    if exposed is not None:
+        settings = replace(settings, warnings=(*settings.warnings, exposed))
+    return settings
 
 
 def _log_anyway(

@@ -11,6 +11,9 @@ here reads the process's own, and the core gets the resolved directories passed 
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -448,9 +451,27 @@ def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict
     return Path(platformdirs.user_cache_dir(APP))
 
 
+def token_file_exposed(value: str | None, stdin: IO[str]) -> str | None:
+    """The warning for ``--token -`` given a file on standard input (``< token-file``) that
+    others may read, as for a config file holding a token; None otherwise (a pipe, a terminal,
+    a file of mode 600)."""
+    if value != "-":
+        return None
+    try:
+        info = os.fstat(stdin.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file behind it (a test's)
+        return None
+    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o077:
+        return None
+    return (
+        f"--token -: the file on standard input holds a token and is readable by others "
+        f"(mode {info.st_mode & 0o777:o}): run chmod 600 on it"
+    )
+
+
 def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
-    """``--token -``: the first line of standard input, stripped (of a byte order mark too,
-    as Notepad saves a file). Any other value is refused
+    """``--token -``: the first line of standard input that is not blank, stripped (of a byte
+    order mark too, as Notepad saves a file). Any other value is refused
     without repeating it: a token on the command line shows in process listings and shell
     history."""
     from trello_restore.errors import UsageError
@@ -463,7 +484,11 @@ def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
             f"command line is visible to other users; set {ENV_TOKEN}, put token in the [trello] "
             "section of the config file, or pipe it in with --token -"
         )
-    token = stdin.readline().removeprefix("\ufeff").strip()  # a token file saved by Notepad
+    token = ""
+    for line in iter(stdin.readline, ""):
+        token = line.removeprefix("\ufeff").strip()  # a token file saved by Notepad
+        if token:
+            break
     if not token:
         raise UsageError(
             "--token -: standard input holds no token; pipe it in (e.g. --token - < token-file) "
