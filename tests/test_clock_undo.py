@@ -11,15 +11,17 @@ Trello's clock was ahead when it was written (``skew_s``), and the undo moves it
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from trello_restore.errors import ExitCode
-from trello_restore.journal import Journal
+from trello_restore.errors import ExitCode, InputFileError
+from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.touches import written_at
 
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import Sandbox, SandboxFactory
@@ -108,3 +110,51 @@ def test_an_undo_while_the_clock_is_an_hour_ahead_undoes_an_apply_made_with_it_r
     statuses = {c["status"] for c in json.loads(undo.stdout)["changes"]}
     assert statuses == {"undone"}
     assert all(c["member"]["id"] not in s.world.cards[c["card"]["id"]].id_members for c in cards)
+
+
+@pytest.mark.parametrize(
+    ("skew", "reads"),
+    [(-3600, True), (0, True), (None, True), ("3600", False), (True, False), (10**12, False)],
+)
+def test_a_records_skew_is_whole_seconds_or_the_journal_is_refused(
+    tmp_path: Path, skew: object, reads: bool
+) -> None:
+    """A journal's lines carry the skew the run that wrote them saw (``note_clock``); one
+    hand-edited to something no clock's difference is (a string, a flag, centuries) is refused
+    as damaged with one line, not a traceback when an undo moves its times."""
+    header = JournalHeader("d" * 64, "http://127.0.0.1:1/1", "a", "2025-11-02T00:00:00.000Z")
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, header) as journal:
+        journal.note_clock(timedelta(seconds=-3599.6))
+        journal.append(JournalRecord("c1", "apply", "add_member_to_card", "pending", "b", "m"))
+        journal.note_clock(None)  # not known any more: what was noted stays
+        journal.append(JournalRecord("c1", "apply", "add_member_to_card", "applied", "b", "m"))
+    lines = path.read_text().splitlines()
+    assert [json.loads(x)["skew_s"] for x in lines[1:]] == [-3600, -3600]
+    record = json.loads(lines[-1])
+    if skew is None:
+        del record["skew_s"]
+    else:
+        record["skew_s"] = skew
+    path.write_text("\n".join([*lines[:-1], json.dumps(record)]) + "\n")
+    if reads:
+        assert Journal.read(path).records[-1].skew_s == skew
+    else:
+        with pytest.raises(InputFileError, match="skew_s is not a clock difference"):
+            Journal.read(path)
+
+
+def test_a_record_is_moved_by_the_skew_its_run_saw() -> None:
+    """``written_at``: a record written with Trello's clock an hour behind, read by a run that
+    sees none, is an hour earlier on this machine's clock now; one that does not say (an older
+    journal's) is taken as written with the clock as it is now."""
+    at = "2026-12-03T15:00:00.000Z"
+    then = datetime(2026, 12, 3, 15, tzinfo=UTC)
+    said = JournalRecord(
+        "c", "apply", "add_member_to_card", "applied", "b", "m", at=at, skew_s=-3600
+    )
+    old = replace(said, skew_s=None)
+    assert written_at(said, timedelta(0)) == then - timedelta(hours=1)
+    assert written_at(said, timedelta(hours=-1)) == then
+    assert written_at(old, timedelta(hours=-1)) == then
+    assert written_at(replace(said, at="yesterday"), timedelta(0)) is None

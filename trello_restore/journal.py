@@ -617,7 +617,17 @@ def _record(raw: object) -> JournalRecord:
         and ({"field", "seen", "written", "object_id"} <= set(values) or set(values) == {"names"})
     ):
         raise ValueError("its values lack field, seen, written or object_id")
+    skew = raw.get("skew_s")
+    if skew is not None and (
+        not isinstance(skew, int) or isinstance(skew, bool) or abs(skew) > _MAX_SKEW_S
+    ):
+        raise ValueError("its skew_s is not a clock difference in whole seconds")
     return JournalRecord(**raw)
+
+
+#: The largest ``skew_s`` a record may say (ten years): more is no clock's, and would move a
+#: date out of range.
+_MAX_SKEW_S = 10 * 366 * 86400
 
 
 def is_directory(path: Path, *, op: Op = "apply") -> bool:
