@@ -77,6 +77,7 @@ class _Trello:
     limiter = object()  # the run's own, as the apply's: the runner makes none
     requests_sent = 0
     rate_limited = 0
+    clock_skew = None  # no answer's Date seen: the records say no skew
 
     def __init__(self) -> None:
         self.closing = threading.Event()
