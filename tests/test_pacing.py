@@ -91,6 +91,18 @@ def _per_window(
     return rate(ours), rate(log), whole
 
 
+def _peak(records: list[RequestRecord]) -> int:
+    """The most accepted requests that arrived within any one window (Trello's sliding
+    count): a stall on a loaded machine lowers the average per window, not this."""
+    times = sorted(r.at for r in records if r.status != 429)
+    start, most = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - WINDOW:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 def _apply(
     sb: Sandbox, s: Scenario, tmp_path: Path, second: SecondClient | None = None
 ) -> tuple[ApplyReport, RateLimiter, list[RequestRecord]]:
@@ -132,18 +144,24 @@ def test_alone_the_apply_uses_trello_s_whole_budget(
     sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
     report, limiter, log = _apply(sb, s, tmp_path)
     ours, _, whole = _per_window(log, log)
+    peak = _peak(log)
     print(
         f"alone: {len(log)} requests, {ours:.1f} per window over {whole} whole windows = "
-        f"{ours / BUDGET:.0%} of Trello's budget; foreign seen {limiter.foreign_seen}"
+        f"{ours / BUDGET:.0%} of Trello's budget, at most {peak} in one window; foreign seen "
+        f"{limiter.foreign_seen}"
     )
     assert report.rate_limited == 0
     assert not any(r.status == 429 for r in log)
-    # Trello's count agrees with the limiter's: at most a stray answer or two (a scheduling
+    # Trello's count agrees with the limiter's: at most a few stray answers (a scheduling
     # hiccup on a loaded machine is 5 % of a window at this time scale) is read as foreign
-    # traffic, and each costs only the margin for one window; the budget figure below is what
-    # the claim rests on.
-    assert limiter.foreign_seen <= 2
-    assert ours >= 0.93 * BUDGET
+    # traffic, and each costs only the margin for one window.
+    assert limiter.foreign_seen <= 3
+    # The claim rests on the peak: Trello's whole budget is used in a window (the old margin
+    # never let more than 90 in), and never more. The average per window is lowered by every
+    # stall of a loaded machine (two test processes: 91 % measured once, 95-98 % alone), so
+    # it is asserted with room.
+    assert 95 <= peak <= BUDGET
+    assert ours >= 0.88 * BUDGET
 
 
 def test_beside_a_second_client_both_keep_going(
