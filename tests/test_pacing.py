@@ -153,7 +153,7 @@ def test_alone_the_apply_uses_trello_s_whole_budget(
     assert report.rate_limited == 0
     assert not any(r.status == 429 for r in log)
     # Trello's count agrees with the limiter's: at most a few stray answers (a scheduling
-    # hiccup on a loaded machine is 5 % of a window at this time scale) is read as foreign
+    # hiccup on a loaded machine is 5 % of a window at this time scale) are read as foreign
     # traffic, and each costs only the margin for one window.
     assert limiter.foreign_seen <= 3
     # The claim rests on the peak: Trello's whole budget is used in a window (the old margin
