@@ -146,7 +146,14 @@ def test_the_run_by_hand_that_a_clock_behind_asks_for_lets_the_next_night_run(
     args = ("--board", scenario.team.id, "--add-to-board", "--yes", "-q")
     first = invoke(*args, "--since", "2025-01-01")
     assert first.exit_code == ExitCode.OK, first.output
+    (state,) = (tmp_path / "home" / "state" / "last-run").iterdir()
+    recorded = json.loads(state.read_text())["last_run"]
     monkeypatch.setattr("trello_restore.cli_oneshot.datetime", _AnHourBehind)
+    # A run over an older window (--until) leaves the later record be, clock or not (R32b: it
+    # was moved back to that window's end, a year).
+    older = invoke(*args, "--since", "2025-01-01", "--until", "2025-06-01")
+    assert older.exit_code == ExitCode.OK, older.output
+    assert json.loads(state.read_text())["last_run"] == recorded
     refused = invoke(*args, "--since", "last-run")
     assert refused.exit_code == ExitCode.USAGE, refused.output
     assert "check this machine's clock and run once with --since DATE" in refused.output

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from trello_restore.applier import applied_again
 from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.touches import written_at
+from trello_restore.touches import trello_time, written_at
 
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import Sandbox, SandboxFactory
@@ -158,3 +159,16 @@ def test_a_record_is_moved_by_the_skew_its_run_saw() -> None:
     assert written_at(said, timedelta(hours=-1)) == then
     assert written_at(old, timedelta(hours=-1)) == then
     assert written_at(replace(said, at="yesterday"), timedelta(0)) is None
+
+
+def test_when_an_undo_was_made_is_said_on_trellos_clock() -> None:
+    """The lines that say when a journal's undo was made (an apply of its plan again; the
+    trial-undo warning) give Trello's time, as the undo's records say it (R32b: this machine's,
+    an hour off beside the command's Trello date)."""
+    at = "2026-12-03T15:00:00.000Z"
+    undone = JournalRecord("c", "undo", "add_member_to_card", "undone", "b", "m", at=at)
+    said = applied_again([replace(undone, skew_s=-3600)], Path("j.jsonl"), dry_run=True)
+    assert said.startswith("this plan was undone on 2026-12-03 14:00:00 UTC (journal j.jsonl)")
+    assert trello_time(replace(undone, skew_s=-3600)) == datetime(2026, 12, 3, 14, tzinfo=UTC)
+    old = applied_again([undone], Path("j.jsonl"), dry_run=True)  # an older journal's: as is
+    assert old.startswith("this plan was undone on 2026-12-03 15:00:00 UTC")

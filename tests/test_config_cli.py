@@ -648,3 +648,17 @@ def test_a_token_file_on_standard_input_is_read_past_blank_lines_and_warned_abou
     with os.fdopen(read, encoding="utf-8") as pipe:
         os.close(write)
         assert token_file_exposed("-", pipe) is None
+    # Standard input closed (``0<&-``): Python's sys.stdin is None; the same one line (R32b:
+    # an internal error).
+    closed = subprocess.run(
+        command, stdin=None, env=env, capture_output=True, text=True, preexec_fn=_close_stdin
+    )
+    assert closed.returncode == ExitCode.USAGE, closed.stderr
+    assert closed.stderr.strip().splitlines() == [
+        "Error: --token -: standard input holds no token; pipe it in (e.g. --token - < "
+        "token-file) or set TRELLO_TOKEN"
+    ]
+
+
+def _close_stdin() -> None:
+    os.close(0)

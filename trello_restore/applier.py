@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -66,7 +65,7 @@ from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
-from trello_restore.touches import apply_touches
+from trello_restore.touches import apply_touches, trello_time
 from trello_restore.undo_others import Others
 from trello_restore.words import when
 
@@ -375,11 +374,8 @@ def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool)
     reverted (``undone``: their latest records, the undo's): when it was undone (the newest),
     how many it may make again (those the live read finds drifted are not), and that the next
     undo of the journal reaches them again."""
-    at = max(r.at for r in undone)
-    try:
-        day = when(datetime.fromisoformat(at))
-    except ValueError:
-        day = at
+    times = [t for r in undone if (t := trello_time(r)) is not None]  # Trello's clock
+    day = when(max(times)) if times else max(r.at for r in undone)
     # "Up to": some may be drifted (a colleague's edit since), which the summary counts.
     n = f"up to {len(undone)} of its changes"
     if dry_run:

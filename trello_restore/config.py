@@ -451,11 +451,11 @@ def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict
     return Path(platformdirs.user_cache_dir(APP))
 
 
-def token_file_exposed(value: str | None, stdin: IO[str]) -> str | None:
+def token_file_exposed(value: str | None, stdin: IO[str] | None) -> str | None:
     """The warning for ``--token -`` given a file on standard input (``< token-file``) that
     others may read, as for a config file holding a token; None otherwise (a pipe, a terminal,
     a file of mode 600)."""
-    if value != "-":
+    if value != "-" or stdin is None:
         return None
     try:
         info = os.fstat(stdin.fileno())
@@ -469,7 +469,7 @@ def token_file_exposed(value: str | None, stdin: IO[str]) -> str | None:
     )
 
 
-def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
+def read_token_flag(value: str | None, stdin: IO[str] | None) -> str | None:
     """``--token -``: the first line of standard input that is not blank, stripped (of a byte
     order mark too, as Notepad saves a file). Any other value is refused
     without repeating it: a token on the command line shows in process listings and shell
@@ -485,7 +485,7 @@ def read_token_flag(value: str | None, stdin: IO[str]) -> str | None:
             "section of the config file, or pipe it in with --token -"
         )
     token = ""
-    for line in iter(stdin.readline, ""):
+    for line in iter(stdin.readline, "") if stdin is not None else ():  # None: closed (0<&-)
         token = line.removeprefix("\ufeff").strip()  # a token file saved by Notepad
         if token:
             break

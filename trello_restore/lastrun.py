@@ -298,9 +298,10 @@ def record_last_run(
     """Record a successful run that covered everything up to ``when`` (written atomically,
     mode 0600), or the last run recorded already when that is later (a run over an older
     window does not move it back) but not later than ``now`` (this machine's clock as the run
-    started: one that is, ``--since last-run`` refuses, and the run by hand its error asks
-    for must replace it, R32a), with the boards it left out given up (``given_up``: id to
-    the date it was first given up and its name; ``given_up_boards``). ``UsageError`` when the
+    started, given for a run up to then: a record later than that, ``--since last-run``
+    refuses, and the run by hand its error asks for must replace it, R32a), with the boards
+    it left out given up (``given_up``: id to the date it was first given up and its name;
+    ``given_up_boards``). ``UsageError`` when the
     state directory cannot be written, which says whether the run applied changes
     (``wrote``). The caller checks ``last_run_gap`` first."""
     path = state_file(state_dir, scope)

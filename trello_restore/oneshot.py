@@ -298,9 +298,10 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             )
             kept = given_up.record(result.given_up, giving, end)
             wrote = report is not None and report.counts.get("applied", 0) > 0
-            recorded = record_last_run(
-                req.state_dir, result.scope, end, kept, wrote=wrote, now=req.created_at
-            )
+            # ``now``: a run up to now (no --until) replaces a record later than this machine's
+            # clock; one over an older window leaves the record be (R32b).
+            now = req.created_at if result.plan.options.until is None else None
+            recorded = record_last_run(req.state_dir, result.scope, end, kept, wrote=wrote, now=now)
             logger.info("last run on these boards recorded in %s (%s)", recorded, end.isoformat())
             gone += tuple(u._replace(given_up_on=given_up.stamp(end)) for u in giving)
             accepted = tuple(u.id or u.given for u in gone)

@@ -68,9 +68,11 @@ __all__ = [
     "own_writes",
     "read_touches",
     "record_time",
+    "trello_time",
     "undid",
     "undo_since",
     "undo_touches",
+    "written_at",
 ]
 
 #: How far apart this machine's clock (the journal's dates) and Trello's (the actions') may be,
@@ -148,6 +150,16 @@ def written_at(r: JournalRecord, skew: timedelta) -> datetime | None:
     if at is None or r.skew_s is None:
         return at
     return at + timedelta(seconds=r.skew_s) - skew
+
+
+def trello_time(r: JournalRecord) -> datetime | None:
+    """When record ``r`` was written on Trello's clock, as the run that wrote it saw it (its
+    ``at`` moved by its ``skew_s``), for what the user reads beside Trello's dates; this
+    machine's time then for a record that does not say (an older version's)."""
+    at = record_time(r.at)
+    if at is None or r.skew_s is None:
+        return at
+    return at + timedelta(seconds=r.skew_s)
 
 
 def read_touches(

@@ -30,7 +30,7 @@ from typing import NamedTuple
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
 from trello_restore.models import History, Plan
-from trello_restore.touches import record_time, undid
+from trello_restore.touches import trello_time, undid
 from trello_restore.undo_others import Others
 from trello_restore.words import plural, when
 
@@ -146,9 +146,10 @@ def undo_hint(
 
 
 def _undo_start(records: Iterable[Iterable[JournalRecord]]) -> datetime:
-    """When the first of these undo records was written (this machine's clock)."""
+    """When the first of these undo records was written (Trello's clock, as the undo saw it:
+    ``trello_time``; R32b: this machine's, off by as much as it was)."""
     times = [
-        t for rs in records for r in rs if r.op == "undo" and (t := record_time(r.at)) is not None
+        t for rs in records for r in rs if r.op == "undo" and (t := trello_time(r)) is not None
     ]
     return min(times)
 
