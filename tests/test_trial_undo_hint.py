@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,3 +124,59 @@ def test_no_hint_without_an_undo_of_this_tool(
                  "--format", "json")  # fmt: skip
     assert dry.exit_code == ExitCode.OK, dry.output
     assert not [x for x in json.loads(dry.stdout)["warnings"] if "undo" in x]
+
+
+def test_the_warning_counts_the_cards_a_card_filter_chooses_and_dates_the_last_undo(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R32c: a ``--card`` run named every member the undo took off the other cards (they are
+    ``filtered`` by ``--card``, not left out by the undo); and a journal applied, undone,
+    applied again and undone again gave the first undo's date beside the second's ``--since``.
+    Now a ``--card`` run counts its card's members only (none for a card the undo did not
+    touch), and the date is that of the removals left out: the one the command gives."""
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s = scenario
+    since = (s.incident_at - timedelta(hours=1)).isoformat()
+    plan = tmp_path / "plan.json"
+    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+                  "--add-to-board", "--dry-run", "-q", "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    for _ in range(2):  # applied, undone, applied again, undone again: one journal
+        applied = invoke("apply", str(plan), "--yes", "-q")
+        assert applied.exit_code == ExitCode.OK, applied.output
+        (journal,) = (home / "state" / "journals").glob("*.jsonl")
+        undone = invoke("undo", str(journal), "--include-board-memberships", "--yes", "-q")
+        assert undone.exit_code == ExitCode.OK, undone.output
+        time.sleep(1.1)  # the second undo a second later: its date differs from the first's
+
+    def hint(*extra: str) -> str | None:
+        args = ("--board", s.team.id, "--since", since, "--cause", "move", *extra)
+        dry = invoke(*args, "--dry-run", "--format", "json")
+        assert dry.exit_code == ExitCode.OK, dry.output
+        said = [x for x in json.loads(dry.stdout)["warnings"] if _HINT.search(x)]
+        return said[0] if said else None
+
+    whole = hint()
+    assert whole is not None
+    dated = re.search(r"\(undone (\S+) (\S+) UTC\)", whole)
+    given = re.search(r"--since (\S+)Z", whole)
+    assert dated is not None
+    assert given is not None
+    assert f"{dated.group(1)}T{dated.group(2)}" == given.group(1)  # the last undo's date
+    changes = json.loads(plan.read_text())["changes"]
+    members: dict[str, set[str]] = {}
+    for c in changes:
+        if c["action"] == "add_member_to_card":
+            members.setdefault(c["card"]["id"], set()).add(c["member"]["id"])
+    card, theirs = next(iter(members.items()))
+    one = hint("--card", card)
+    assert one is not None
+    found = _HINT.search(one)
+    assert found is not None
+    assert (int(found.group(1)), int(found.group(2))) == (len(theirs), 1)
+    untouched = next(
+        c.id for c in s.world.cards.values() if c.id_board == s.team.id and c.id not in members
+    )
+    assert hint("--card", untouched) is None

@@ -69,7 +69,7 @@ from trello_restore.planner_scope import (
 )
 from trello_restore.planner_values import plan_values
 
-__all__ = ["build_plan", "cards_in_scope", "change_id", "resolve_filters"]
+__all__ = ["build_plan", "cards_in_scope", "change_id", "chosen", "resolve_filters"]
 
 
 def change_id(action: str, *parts: str) -> str:
@@ -218,12 +218,7 @@ class _Planner:
         return date >= o.since and (o.until is None or date < o.until)
 
     def selected(self, card: CardState) -> bool:
-        o, wanted = self.opts, self.wanted_lists
-        if wanted is not None and not (
-            card.list_id in wanted or normal_name(self.list_names.get(card.list_id, "")) in wanted
-        ):
-            return False
-        return o.cards is None or card.id in o.cards or card.short_link in o.cards
+        return chosen(card, self.wanted_lists, self.opts.cards, self.list_names)
 
     def removed_by_matches(self, by: str) -> bool:
         """Whether --removed-by (or --by, which applies to member removals too) keeps a removal
@@ -559,3 +554,19 @@ _skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_
 
 def _board_change_key(c: Change) -> tuple[str, ...]:
     return (c.board_name, c.board_id, c.member.username, c.member.id)
+
+
+def chosen(
+    card: CardState,
+    lists: Collection[str] | None,
+    cards: Collection[str] | None,
+    list_names: Mapping[str, str],
+) -> bool:
+    """Whether ``--list`` and ``--card`` choose ``card``: ``lists``, the lists' ids or names
+    (``normal_name``), and ``cards``, the cards' ids or shortLinks (None: not given);
+    ``list_names``: list id to name."""
+    if lists is not None and not (
+        card.list_id in lists or normal_name(list_names.get(card.list_id, "")) in lists
+    ):
+        return False
+    return cards is None or card.id in cards or card.short_link in cards

@@ -550,7 +550,9 @@ def _make_plan(
         account_memberships=mine,
         unread_named=tuple(u for u, _ in unread),
         given_up=tuple(earlier),
-        own_removals=own_removals(plan, history, account.id) if account is not None else (),
+        own_removals=(
+            own_removals(plan, history, account.id, fetched.state) if account is not None else ()
+        ),
     )
 
 

@@ -22,15 +22,16 @@ command that plans exactly those removals again. No request; the planner stays p
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
-from trello_restore.models import History, Plan
-from trello_restore.touches import trello_time, undid
+from trello_restore.models import History, Plan, State, normal_name
+from trello_restore.planner import chosen
+from trello_restore.touches import undid
 from trello_restore.undo_others import Others
 from trello_restore.words import plural, when
 
@@ -47,10 +48,13 @@ class OwnRemoval(NamedTuple):
     date: datetime
 
 
-def own_removals(plan: Plan, history: History | None, account_id: str) -> tuple[OwnRemoval, ...]:
+def own_removals(
+    plan: Plan, history: History | None, account_id: str, state: State
+) -> tuple[OwnRemoval, ...]:
     """The removals ``plan`` skipped (``filtered``, ``outside_window`` at or after its
     ``until``: the latest removal on the card) that the token's member (``account_id``) made,
-    from ``history``, the one the plan was made from; not those before its window. None (a plan
+    from ``history``, the one the plan was made from; not those before its window, nor on
+    cards its ``--card``/``--list`` leave out (``state``: the boards now; R32c). None (a plan
     from the memo, which read no history): each skipped removal, dated by its action id (its
     first 8 hex digits: seconds), whoever made it."""
     skipped = {s.action_id: s for s in plan.skipped if s.reason in _LEFT_OUT and s.action_id}
@@ -72,7 +76,24 @@ def own_removals(plan: Plan, history: History | None, account_id: str) -> tuple[
     # later run (cron's, every 15 minutes) would say it again (R32a). (An action id's date is
     # its second, rounded down.)
     since = plan.options.since - (timedelta(seconds=1) if history is None else timedelta(0))
-    return tuple(sorted(r for r in out if r.date >= since))
+    picked = _picked(plan, state)
+    return tuple(sorted(r for r in out if r.date >= since and picked(r.card_id)))
+
+
+def _picked(plan: Plan, state: State) -> Callable[[str], bool]:
+    """Whether the plan's ``--card``/``--list`` choose a card (by id; every one without them):
+    a card they leave out is ``filtered`` too, and not by the undo."""
+    o = plan.options
+    if o.cards is None and o.lists is None:
+        return lambda _: True
+    lists = {normal_name(x) for x in o.lists} if o.lists is not None else None
+    names = {lid: name for board in state.boards.values() for lid, name in board.lists.items()}
+
+    def picked(card_id: str) -> bool:
+        card = state.cards.get(card_id)
+        return card is not None and chosen(card, lists, o.cards, names)
+
+    return picked
 
 
 def _id_date(action_id: str) -> datetime | None:
@@ -118,8 +139,10 @@ def undo_hint(
     if not found:
         return None
     matched = [r for items in found.values() for r, _ in items]
+    # When: the first of the removals it left out that the journal's undo made (Trello's
+    # date; R32c: the journal's first undo, which another apply may have put back since).
     parts = [
-        f"{path} (undone {when(_undo_start(recs for _, recs in items))})"
+        f"{path} (undone {when(min(r.date for r, _ in items))})"
         for path, items in sorted(found.items())
     ]
     n = len({(r.card_id, r.member_id) for r in matched})
@@ -143,15 +166,6 @@ def undo_hint(
         f"see them; to put back what that undo took off, run: {shlex.join(words)} "
         "(add --dry-run to see its plan first)"
     )
-
-
-def _undo_start(records: Iterable[Iterable[JournalRecord]]) -> datetime:
-    """When the first of these undo records was written (Trello's clock, as the undo saw it:
-    ``trello_time``; R32b: this machine's, off by as much as it was)."""
-    times = [
-        t for rs in records for r in rs if r.op == "undo" and (t := trello_time(r)) is not None
-    ]
-    return min(times)
 
 
 def _undid_grant(records: Iterable[JournalRecord]) -> bool:
