@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.locks import hold, lock_names
+from trello_restore.sandbox.scenario import generate
 
+from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import SandboxFactory
 from .conftest import sandbox_cli as cli_for
 from .test_undo_values_review import _applied
@@ -85,3 +88,41 @@ def test_an_undo_dry_run_beside_a_running_undo_leaves_its_removals_under_way_out
     doc = json.loads(r.stdout)
     assert doc["undo"]["under_way"] == 1, doc["undo"]
     assert doc["undo"]["would_undo"] == 4, doc["undo"]
+
+
+def test_an_undo_while_the_apply_is_still_granting_is_refused_not_nothing_to_undo(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R32c: an undo started while the apply had made only board memberships (not undone
+    without --include-board-memberships) said "Nothing to undo … interrupted grants", exit 0,
+    before it looked at the lock. Now, with the plan's lock held, it exits 6 with the lock's
+    line (as once the apply has card members), and its dry run warns that a run is under way;
+    with no run holding it (a killed apply), nothing to undo, as before."""
+    s = generate(81, 120)
+    sb = sandbox_factory(s, time_scale=100)
+    doc = plan_doc(sb, s, "b")
+    path = tmp_path / "j.jsonl"
+    with api_for(sb) as api, open_journal(doc, path, api) as journal:
+        assert apply_doc(doc, api, journal, fast_options()).exit_code == 0
+    header, *records = path.read_text().splitlines()
+    grants = [json.loads(x) for x in records if json.loads(x)["action"] == "add_member_to_board"]
+    assert grants
+    path.write_text(
+        "\n".join([header, *(json.dumps({**g, "status": "pending"}) for g in grants)]) + "\n"
+    )
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "1")
+    invoke = cli_for(sb, monkeypatch)
+    plan_lock = lock_names(Journal.read(path).header.plan_digest, ())[0]
+    with hold(home / "state" / "locks", [plan_lock]):
+        r = invoke("undo", str(path), "--yes")
+        assert r.exit_code == ExitCode.LOCKED, r.output
+        assert "another trello-restore run is applying or undoing this plan" in r.stderr
+        assert "Nothing to undo" not in r.output
+        dry = invoke("undo", str(path), "--dry-run")
+        assert dry.exit_code == 0, dry.output
+        assert "an apply or undo of this journal is running now" in dry.stderr, dry.stderr
+    r = invoke("undo", str(path), "--yes")
+    assert r.exit_code == 0, r.output
+    assert "Nothing to undo" in r.output

@@ -122,7 +122,7 @@ _OPTIONS = (
         "cards",
         multiple=True,
         metavar="CARD",
-        help="Only this card (id or shortLink); repeatable.",
+        help="Only this card (id, shortLink or URL); repeatable.",
     ),
     click.option(
         "--add-to-board/--no-add-to-board",

@@ -317,7 +317,10 @@ def undo(
                 )
                 click.echo(json.dumps(doc))
 
-        if n == 0:  # nothing to confirm either
+        if n == 0:  # nothing to confirm either, unless a run of the journal has writes under way
+            from trello_restore.undo import beside_a_run
+
+            beside_a_run(journal, lock_dir(s.state_dir), dry_run=dry_run)
             said(nothing_to_undo(journal.records))
             return ExitCode.OK
         if not dry_run and not yes:

@@ -79,6 +79,7 @@ from trello_restore.undo_others import Others, card_pairs, journal_files, undo_k
 from trello_restore.words import plural
 
 __all__ = [
+    "beside_a_run",
     "has_open_records",
     "in_flight_wait",
     "resolve_earlier_journals",
@@ -184,6 +185,21 @@ def _running_now(journal: Journal, lock_dir: Path | None) -> Holder | None:
     if lock_dir is None:
         return None
     return holder_of(lock_dir, lock_names(journal.header.plan_digest, ())[0])
+
+
+def beside_a_run(journal: Journal, lock_dir: Path, *, dry_run: bool) -> None:
+    """Before an undo says it has nothing to undo: an apply or undo of ``journal`` running now
+    has writes under way that the journal shows as open, not done (R32c: an undo started
+    while the apply was still granting board memberships said "Nothing to undo", exit 0, and
+    called the grants in flight interrupted ones). Not a dry run: ``LockHeld``, as taking the
+    undo's locks would (exit 6); a dry run: its warning beside a running run."""
+    if dry_run:
+        holder = _running_now(journal, lock_dir)
+        if holder is not None:
+            _say_running(holder, len(unresolved(journal.records)))
+        return
+    with apply_lock(lock_names(journal.header.plan_digest, ())[:1], lock_dir):
+        pass
 
 
 def _say_running(holder: Holder, under_way: int) -> None:
