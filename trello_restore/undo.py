@@ -193,13 +193,14 @@ def beside_a_run(journal: Journal, lock_dir: Path, *, dry_run: bool) -> None:
     while the apply was still granting board memberships said "Nothing to undo", exit 0, and
     called the grants in flight interrupted ones). Not a dry run: ``LockHeld``, as taking the
     undo's locks would (exit 6); a dry run: its warning beside a running run."""
+    holder = _running_now(journal, lock_dir)  # a look: no lock taken, no directory made
+    if holder is None:
+        return
     if dry_run:
-        holder = _running_now(journal, lock_dir)
-        if holder is not None:
-            _say_running(holder, len(unresolved(journal.records)))
+        _say_running(holder, len(unresolved(journal.records)))
         return
     with apply_lock(lock_names(journal.header.plan_digest, ())[:1], lock_dir):
-        pass
+        pass  # held by that run: LockHeld, with the line taking the undo's locks would give
 
 
 def _say_running(holder: Holder, under_way: int) -> None:
