@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from trello_restore import locks, oneshot
+from trello_restore import lastrun, locks, oneshot
 from trello_restore.errors import ExitCode, LockHeld
 from trello_restore.locks import hold, lock_dir
 from trello_restore.sandbox.scenario import Scenario
@@ -235,3 +235,21 @@ def test_a_lookers_shared_lock_in_the_kernels_table_is_not_the_holder(
         )
         monkeypatch.setattr(locks, "PROC_LOCKS", table)
         assert locks.holders(d) == [locks.Holder(4242, ("plan-p",), d / "plan-p.lock")]
+
+
+def test_the_line_names_the_other_runs_board_by_the_name_this_machine_knows(
+    invoke: Invoke, sb: Sandbox, scenario: Scenario, locks_dir: Path
+) -> None:
+    """R30b #7: the line named the other run's boards by id alone (its locks hold no names).
+    A board whose name a last-run state of this machine recorded is named by it too; one
+    that none did stays an id. A state file that is not one is passed over."""
+    team = scenario.team.id
+    states = locks_dir.parent / "last-run"
+    states.mkdir(parents=True)
+    (states / "a.json").write_text(json.dumps({"board_names": {team: "Team Board"}}))
+    (states / "b.json").write_text("not json")
+    with hold(locks_dir, [f"run-board-{team}"]):
+        r, _, _ = _in_storm(invoke, sb, *_run(scenario, "--workspace", scenario.organization.id))
+    one_line_error(r, ExitCode.LOCKED, f'is working on board "Team Board" ({team}) and is using')
+    assert lastrun.known_board_names(locks_dir.parent) == {team: "Team Board"}
+    assert lastrun.known_board_names(locks_dir.parent / "nowhere") == {}

@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import NamedTuple
@@ -365,15 +365,17 @@ def _pid_of(file: Path, pids: Mapping[int, set[int]]) -> int | None:
     return next(iter(found)) if len(found) == 1 else None
 
 
-def budget_line(found: Sequence[Holder]) -> str:
+def budget_line(found: Sequence[Holder], names: Mapping[str, str] | None = None) -> str:
     """The one line that stops a run whose reads met 429s while ``found`` (at least one) held
-    locks: which run, doing what on which boards, and what to do."""
+    locks: which run, doing what on which boards (by name too where ``names``, board id to
+    name, has it), and what to do."""
     first = found[0]
     who = "another trello-restore run" + (f" (pid {first.pid})" if first.pid else "")
     plans = [n.removeprefix("plan-") for n in first.names if n.startswith("plan-")]
-    boards = sorted(
+    ids = sorted(
         {n.rsplit("-", 1)[1] for n in first.names if n.startswith(("board-", "run-board-"))}
     )
+    boards = [board_ref(b, (names or {}).get(b)) for b in ids]
     doing = f"is applying or undoing plan {plans[0]}" if plans else "is working"
     if len(boards) == 1:
         doing += f" on board {boards[0]}"
@@ -399,8 +401,13 @@ class RateBudgetGuard:
     out as always. Off once the run holds its locks (``locked``): from then on another run
     cannot be working on its boards, and 429s are waited out."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, names: Callable[[], Mapping[str, str]] | None = None
+    ) -> None:
         self.directory = directory
+        #: The boards' names by id, as far as this machine knows them (the last-run states':
+        #: ``lastrun.known_board_names``), read only when a line is said (R30b #7).
+        self.names = names
         self.locked = False
 
     def __call__(self) -> None:
@@ -408,4 +415,4 @@ class RateBudgetGuard:
             return
         found = holders(self.directory)
         if found:
-            raise LockHeld(budget_line(found))
+            raise LockHeld(budget_line(found, self.names() if self.names is not None else None))

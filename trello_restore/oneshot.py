@@ -19,13 +19,21 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, given_up, refusals, run
 from trello_restore.errors import ExitCode
 from trello_restore.journal import board_names
-from trello_restore.lastrun import Scope, last_run_gap, record_last_run, run_start, window_end
+from trello_restore.lastrun import (
+    Scope,
+    known_board_names,
+    last_run_gap,
+    record_last_run,
+    run_start,
+    window_end,
+)
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
@@ -209,7 +217,8 @@ def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
     do at a 429 until then (``RateBudgetGuard``: stop if another run holds locks, as that run
     is spending the token's rate budget; None for a dry run, which waits the 429s out)."""
     directory = lock_dir(req.state_dir)
-    guard = None if req.dry_run else RateBudgetGuard(directory)
+    names = partial(known_board_names, req.state_dir)
+    guard = None if req.dry_run else RateBudgetGuard(directory, names)
     with contextlib.ExitStack() as held:
 
         def lock(scope: Scope) -> None:
