@@ -246,7 +246,8 @@ def test_the_line_names_the_other_runs_board_by_the_name_this_machine_knows(
     team = scenario.team.id
     states = locks_dir.parent / "last-run"
     states.mkdir(parents=True)
-    (states / "a.json").write_text(json.dumps({"board_names": {team: "Team Board"}}))
+    state = {"format": lastrun.FORMAT, "board_names": {team: "Team Board"}}
+    (states / "a.json").write_text(json.dumps(state))
     (states / "b.json").write_text("not json")
     with hold(locks_dir, [f"run-board-{team}"]):
         r, _, _ = _in_storm(invoke, sb, *_run(scenario, "--workspace", scenario.organization.id))

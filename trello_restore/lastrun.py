@@ -260,17 +260,16 @@ def last_run_gap(state_dir: Path, scope: Scope, since: datetime) -> datetime | N
 def known_board_names(state_dir: Path) -> dict[str, str]:
     """Board id to name, as the last-run states in ``state_dir`` recorded them (``board_names``;
     any scope's): what this machine knows of names without a request. Files that cannot be
-    read, or are not states, are passed over."""
+    read, or are not states (``_state_doc``), are passed over."""
+    try:
+        paths = sorted((state_dir / "last-run").glob("*.json"))
+    except OSError:
+        return {}
     names: dict[str, str] = {}
-    for path in sorted((state_dir / LAST_RUN).glob("*.json")):
-        try:
-            recorded = load_json(path.read_bytes().decode("utf-8")).get("board_names")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            continue
-        if isinstance(recorded, dict):
-            names |= {
-                k: v for k, v in recorded.items() if isinstance(k, str) and isinstance(v, str)
-            }
+    for path in paths:
+        doc = _state_doc(path)
+        if doc is not None:
+            names |= _str_map(doc.get("board_names"))
     return names
 
 

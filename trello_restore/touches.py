@@ -146,10 +146,8 @@ def written_at(r: JournalRecord, skew: timedelta) -> datetime | None:
     (or put wrong) between the apply and the undo. A record without ``skew_s`` (an older
     version's journal) is taken to have been written with the clock as it is now. None when
     its ``at`` does not parse."""
-    at = record_time(r.at)
-    if at is None or r.skew_s is None:
-        return at
-    return at + timedelta(seconds=r.skew_s) - skew
+    at = trello_time(r)
+    return at - skew if at is not None and r.skew_s is not None else at
 
 
 def trello_time(r: JournalRecord) -> datetime | None:
