@@ -248,7 +248,23 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     home = _home()
     path = home / "cache" / "boards" / s.team.id / f"history.v{VERSION}.json.gz"
     damage(path)
-    shutil.rmtree(home / "cache" / "plans")
+    _rebuilt_once(s, sb, invoke, args, first, path, why)
+
+
+def _rebuilt_once(
+    s: Scenario,
+    sb: Sandbox,
+    invoke: Callable[..., Result],
+    args: tuple[str, ...],
+    first: Result,
+    path: Path,
+    why: str,
+    between: Callable[[], None] = lambda: None,
+) -> None:
+    """With the plan memo removed, the dry run ``args`` again: one notice naming ``path`` and
+    ``why``, the board's history read whole, ``first``'s plan; ``between`` holds, and the next
+    run says nothing of the store."""
+    shutil.rmtree(_home() / "cache" / "plans")
     before = len(sb.server.request_log)
     second = invoke(*args, "--format", "json")
     assert second.exit_code == 0, second.output
@@ -259,6 +275,7 @@ def test_a_store_that_cannot_be_used_is_rebuilt_with_one_notice(
     team = _actions_requests(sb.server.request_log[before:])[f"boards/{s.team.id}"]
     assert any("since" not in r.query_names for r in team), "read whole again"
     assert _without_dates(second.stdout) == _without_dates(first.stdout)
+    between()
     third = invoke(*args)
     assert third.exit_code == 0, third.output
     assert "history store" not in third.stderr, third.stderr
@@ -575,3 +592,28 @@ def test_a_board_whose_store_cannot_be_written_is_said_once(
     assert len(said) == 1, caplog.text
     in_the_way = store.boards_dir / ("b" * 24)
     assert f"board {'b' * 24} is blocked: {in_the_way} is a file" in said[0].getMessage()
+
+
+def test_a_store_of_an_earlier_version_is_removed_and_rebuilt_once(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store left by an earlier version (format 1: its reading could skip actions of a
+    crowded second, so what it holds may lack some) is not read: the first run after the
+    upgrade says so once, naming the file and why, removes it and its head and card cuts, reads
+    the board's history whole and makes the same plan; the next run says nothing."""
+    s, sb, invoke, args, first = _first_dry_run(sandbox_factory, monkeypatch)
+    home = _home()
+    folder = home / "cache" / "boards" / s.team.id
+    for path in list(folder.glob(f"*.v{VERSION}.*")):
+        path.rename(folder / path.name.replace(f".v{VERSION}.", ".v1."))
+    old = folder / "history.v1.json.gz"
+    assert old.is_file()
+    assert (folder / "history.v1.head.json").is_file()
+    old.write_bytes(gzip.compress(b'{"format": "not what a version would read"}'))
+
+    def swept() -> None:
+        assert not list(folder.glob("*.v1.*")), sorted(p.name for p in folder.iterdir())
+        assert (folder / f"history.v{VERSION}.json.gz").is_file()
+
+    why = "kept by an earlier version of trello-restore"
+    _rebuilt_once(s, sb, invoke, args, first, old, why, swept)

@@ -1,7 +1,7 @@
 """The parsed history of each board, kept between runs, so a re-plan asks Trello only for the
 actions newer than the newest one it holds (issue 12 item 2).
 
-Layout: ``<cache_dir>/boards/<board_id>/history.v1.json.gz`` (gzip'd JSON, mode 0600, replaced
+Layout: ``<cache_dir>/boards/<board_id>/history.v2.json.gz`` (gzip'd JSON, mode 0600, replaced
 atomically: a reader never sees half a file, and two runs that write it at once leave one
 whole store). A per-board snapshot (design.md §11) can sit beside it in the same directory.
 
@@ -36,6 +36,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import secrets
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -88,7 +89,17 @@ CUTS_FORMAT = "trello-restore card cuts"
 #: cards made since (a range that grew past a page is paged on, as any range).
 CUT = 900
 _HEX = frozenset("0123456789abcdefABCDEF")
-VERSION = 1
+#: The store's format version, in its file names: 2, since stores built by the paging that
+#: could skip actions of a second holding more than a page (``paging.next_before``) are not
+#: kept. A store of another version is removed, with a notice (``EARLIER``), and built anew.
+VERSION = 2
+#: Why a store of an earlier version is not kept, by version.
+EARLIER = {
+    1: "it was kept by an earlier version of trello-restore, whose reading could skip actions "
+    "of a second holding more than a page of them",
+}
+#: The files of a store and of the card listing's cuts, of any version.
+_VERSIONED = re.compile(r"(?:history\.v(\d+)(?:\.json\.gz|\.head\.json)|cards\.v(\d+)\.json)")
 #: How far before the newest stored action the next run starts asking (``since=``): Trello's
 #: ``since`` is exclusive and by second, and an action may show in the feed a moment after a
 #: newer one; what is asked twice is dropped by id.
@@ -248,7 +259,7 @@ def _generation(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Head:
-    """A store's head (``history.v1.head.json`` beside it): what a run needs to ask Trello
+    """A store's head (``history.v2.head.json`` beside it): what a run needs to ask Trello
     for the actions newer than the store's, and to follow its moves, without reading the body;
     ``generation`` names the body it was written with."""
 
@@ -382,11 +393,16 @@ class HistoryStore:
         """The board's store, or None when it is to be built (none yet, ``refresh``, or one
         that cannot be used: then a one-line notice says why)."""
         path = self.path(board_id)
+        earlier = self._remove_earlier(board_id)
         if self.refresh:
             return None
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
+            if earlier is not None:
+                old, version = earlier
+                why = EARLIER.get(version, f"it has format version {version}")
+                return self._rebuild(board_id, old, why)
             return None
         except OSError as exc:
             return self._rebuild(board_id, path, f"it cannot be read ({exc.strerror or exc})")
@@ -409,6 +425,25 @@ class HistoryStore:
         if _ahead(stored.newest):
             return self._rebuild(board_id, path, "its newest action is dated in the future")
         return stored
+
+    def _remove_earlier(self, board_id: str) -> tuple[Path, int] | None:
+        """Remove the board's store files and card cuts of other versions (a store this version
+        does not read is never used again): the path and version of the store so removed, if
+        one was (a failure to remove is silent: it is not read)."""
+        try:
+            paths = sorted(self.path(board_id).parent.iterdir())
+        except OSError:
+            return None
+        store = None
+        for path in paths:
+            found = _VERSIONED.fullmatch(path.name)
+            if found is None or int(found[1] or found[2]) == VERSION:
+                continue
+            with contextlib.suppress(OSError):
+                path.unlink()
+                if path.name.endswith(".json.gz"):
+                    store = (path, int(found[1]))
+        return store
 
     def _rebuild(self, board_id: str, path: Path, why: str) -> BoardHistory | None:
         """None (build it again), with the notice."""
