@@ -257,6 +257,12 @@ def test_decide_value_undo(
     assert kind_of(change.action).decide_undo(change, board, resumed=resumed) == want
 
 
+THIRD = (
+    "neither the value seen before the interrupted write nor the one written: changed since by "
+    "someone else, left alone"
+)
+
+
 @pytest.mark.parametrize(
     ("change", "board", "want"),
     [
@@ -265,16 +271,15 @@ def test_decide_value_undo(
         (LIST_OPEN, live(lists={}), (None, GONE_LIST)),
         (UNARCHIVE, live(closed=False), ("applied", SET)),
         (UNARCHIVE, live(closed=True), ("not_applied", UNSET)),
-        (MOVE, live(list_id="l3"), (None, "its list is now l3, neither the value seen before "
-                                          "the write nor the one written")),
+        (MOVE, live(list_id="l3"), ("drifted", f"its list is now l3, {THIRD}")),
         (MOVE, live(list_id="l3", list_names={"l3": "Review"}),
-         (None, 'its list is now "Review", neither the value seen before the write nor the one '
-                "written")),
+         ("drifted", f'its list is now "Review", {THIRD}')),
     ],
 )  # fmt: skip
 def test_resolve_value(change: ValueChange, board: LiveBoard, want: Resolution) -> None:
     """An interrupted write: the written value there is this tool's, the seen one means it
-    never took effect, anything else (or the object gone) cannot tell."""
+    never took effect, a third value is someone's since (left alone, whether or not the write
+    took effect), the object gone cannot tell."""
     assert resolve_value(change, board) == want
     assert kind_of(change.action).resolve(change, board) == want
 

@@ -81,14 +81,16 @@ def test_a_later_record_without_names_keeps_the_name() -> None:
     }
 
 
-def test_an_interrupted_write_undo_cannot_tell_about_is_named_as_the_plan_did(
+def test_an_interrupted_write_a_colleague_changed_since_is_left_alone_and_named(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ana moved ``C2`` from Doing to Done; its move back was sent but never answered (the
-    apply's ``applied`` record is lost: only ``pending`` is left), and the card is in a third
-    list now. Undo cannot tell whether the write took effect, and says so by the card's name
-    and link, the board's name and the lists' names (it said ``idList of card 67dc…``, the
-    lists by their ids), and exits 5."""
+    apply's ``applied`` record is lost: only ``pending`` is left), and a colleague moved the
+    card to a third list since. Whether or not the write took effect, undo leaves the card
+    where the colleague put it: *drifted* (it said FAILED, "cannot tell", and advised setting
+    it back by hand over the colleague's move: R33a), named by the card's name and link, the
+    board's name and the lists' names, exit 5; the record is settled in the journal, so the
+    next undo neither repeats it nor waits for writes in flight."""
     sw = make_world()
     w, ids = sw.world, sw.ids
     w.move_card_to_list(ids["c2"], ids["done"], ids["ana"], T0 + timedelta(days=1))
@@ -119,8 +121,17 @@ def test_an_interrupted_write_undo_cannot_tell_about_is_named_as_the_plan_did(
     assert undo.exit_code == 5, undo.output
     card = f'card "C2" ({card_url(w.cards[ids["c2"]].short_link)}) on board "Team"'
     assert (
-        f"cannot tell whether the interrupted write of idList of {card} took effect: its list "
-        'is now "Later", neither the value seen before the write nor the one written; check '
-        'it by hand and set it back to "Done" if it was set to "Doing" by this tool'
-    ) in undo.stdout
+        f'drifted, skipped idList of {card}: "Doing" → "Done"  (its list is now "Later", '
+        "neither the value seen before the interrupted write nor the one written: changed "
+        "since by someone else, left alone)"
+    ) in undo.stdout, undo.stdout
+    assert "FAILED" not in undo.stdout
+    assert "cannot tell" not in undo.output
     assert ids["c2"] not in undo.stdout
+    assert w.cards[ids["c2"]].id_list == later.id
+    assert '"status": "drifted"' in Path(journal).read_text().splitlines()[-1]
+    again = invoke("undo", journal, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "waiting" not in again.stderr
+    assert "drifted" not in again.stdout
+    assert w.cards[ids["c2"]].id_list == later.id

@@ -32,8 +32,10 @@ writes may reach Trello after the kill, so the live read waits until the client'
 request (connect plus read timeout) has passed since the record was journaled and the journal
 last written (``in_flight_wait``; at most that long, and said on stderr). The applier journals
 ``pending`` only right before a write it decided on from a live read that showed the member
-absent, which is what makes "there now" mean "ours". A record whose board or card cannot be
-read stays open: it is reported ``failed`` ("cannot tell"), so the undo exits with the
+absent, which is what makes "there now" mean "ours". A value kind's field found holding a
+third value (neither seen nor written) is someone's since: ``drifted``, journaled, left alone
+whether or not the write took effect, as the apply would. A record whose board or card cannot
+be read stays open: it is reported ``failed`` ("cannot tell"), so the undo exits with the
 partial-failure code, and a later undo tries again.
 
 The one-shot form run again after a kill plans afresh, sees such members on their cards and
@@ -321,6 +323,8 @@ def undo_journal(
         for r in settled:
             if r.status == "not_applied":
                 run.settle(_change(r), "not_on_card", r.error or NOT_FOUND, journal=False)
+            elif r.status == "drifted":  # a third value: left alone, as the apply would
+                run.settle(_change(r), "drifted", r.error, journal=False)
         for r, why in unknown:
             run.settle(_change(r), "failed", _cannot_tell(r, why), journal=False)
         for r in unread:

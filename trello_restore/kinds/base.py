@@ -23,9 +23,10 @@ WOULD_UNDO = "would_undo"
 NOT_ATTEMPTED = "not_attempted"
 #: A decision: the final ``(status, why)``, or None when the change needs its write.
 Decision = tuple[str, str] | None
-#: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, or None
-#: (live state cannot tell), with why.
-Resolution = tuple[Literal["applied", "not_applied"] | None, str]
+#: What ``resolve`` finds about an interrupted write: ``applied``, ``not_applied``, ``drifted``
+#: (a value kind's field holds a third value: someone changed it since, whether or not the
+#: write took effect, and it is left alone), or None (live state cannot tell), with why.
+Resolution = tuple[Literal["applied", "not_applied", "drifted"] | None, str]
 
 
 def other_card(short_link: str, card: CardState) -> str | None:

@@ -11,7 +11,9 @@
   (``kinds.touched``); the value seen already → ``already_satisfied``, nothing to write
   (``undone`` when a killed undo's write is found made); anything else → ``drifted``;
 - ``resolve_value`` for a write whose answer was never journaled: the written value there →
-  ``applied``, the seen one → ``not_applied``, else (or the object gone) it cannot tell.
+  ``applied``, the seen one → ``not_applied``, a third value → ``drifted`` (someone changed it
+  since: whether or not the write took effect, neither the apply nor its undo writes over
+  it), the object gone → it cannot tell.
 
 A card move's (``decide_move``, ``decide_move_undo``) also checks that the list is one of the
 card's board; ``same`` says whether two values of a field are the same."""
@@ -183,7 +185,8 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
     if same(c.field, now, c.expected):
         return "not_applied", UNSET
     lists = _list_names(c, live) if c.field == "idList" else None
-    return None, (
+    return "drifted", (
         f"its {'list' if lists is not None else c.field} is now {show(c.field, now, lists)}, "
-        "neither the value seen before the write nor the one written"
+        "neither the value seen before the interrupted write nor the one written: changed "
+        "since by someone else, left alone"
     )
