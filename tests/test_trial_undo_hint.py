@@ -30,7 +30,13 @@ _HINT = re.compile(
     r"(\d+) card members? on (\d+) cards? (?:is|are) left out of this plan: the latest removal "
     r"of each is this tool's undo of journal (\S+) \(undone [^)]*\)"
 )
-_COMMAND = re.compile(r"put back what that undo took off, run: (trello-restore [^(]+?)(?: \(|$)")
+_COMMAND = re.compile(
+    r"plan (?:it|them) and apply the plan: (trello-restore .+?), then (trello-restore apply \S+)$"
+)
+_LEFT_OUT = re.compile(
+    r"(\d+) card members? on (\d+) cards? (?:is|are) left out of this run: the latest removal "
+    r"of each is this tool's undo of journal (\S+) \(undone [^)]*\)"
+)
 
 
 def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_them_back(
@@ -97,13 +103,40 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert after_undo.exit_code == ExitCode.OK, after_undo.output
     assert not [x for x in json.loads(after_undo.stdout)["warnings"] if _HINT.search(x)]
 
-    # The command it names, run as said, gives back exactly the trial's changes.
+    # The commands it names: the plan of the undo's removals, and its apply.
     command = _COMMAND.search(said)
     assert command is not None, said
     words = shlex.split(command.group(1))
     assert words[0] == "trello-restore"
     assert "--removed-by" in words
-    back = invoke(*words[1:], "--yes", "-q")
+    assert words[-3:] == ["--dry-run", "--plan-out", "undone.json"]
+    # The same plan in one step, unattended (R33b: the token's member as --removed-by, as an
+    # old README's cron config had it, put back all an undo took off at the next cron run,
+    # without a word): left out, said, exit 0, recorded as the last run.
+    one_step = invoke(*words[1:-3], "--yes", "--format", "json", "-q")
+    assert one_step.exit_code == ExitCode.OK, one_step.output
+    summary = json.loads(one_step.stdout)
+    assert summary["outcome"] == "nothing_to_do", summary
+    assert summary["last_run"]["state_file"], summary
+    (left,) = [x for x in summary["warnings"] if _LEFT_OUT.search(x)]
+    assert left in one_step.stderr
+    counted = _LEFT_OUT.search(left)
+    assert counted is not None
+    assert (int(counted.group(1)), int(counted.group(2))) == (n_added, len(added))
+    assert "a run without a plan file never adds back what this tool's undo took off" in left
+    assert _COMMAND.search(left) is not None, left
+    assert summary["plan"]["changes"] == 0, summary["plan"]
+    with w.lock:
+        assert snapshot(w) == before  # nothing put back
+    # Run as said, the two commands give back exactly the trial's changes; the dry run says
+    # that its plan adds back what the undo took off.
+    monkeypatch.chdir(tmp_path)
+    planned = invoke(*words[1:], "--format", "json")
+    assert planned.exit_code == ExitCode.OK, planned.output
+    (adds,) = [x for x in json.loads(planned.stdout)["warnings"] if "this plan adds back" in x]
+    assert f"this plan adds back {n_added} card members on {len(added)} cards" in adds
+    assert "`apply` of this plan file adds them back" in adds
+    back = invoke(*shlex.split(command.group(2))[1:], "-q")
     assert back.exit_code == ExitCode.OK, back.output
     with w.lock:
         assert snapshot(w) == tried

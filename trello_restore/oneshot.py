@@ -39,7 +39,7 @@ from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import outcome_parts
-from trello_restore.undone_hint import undo_hint
+from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
 from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
@@ -188,26 +188,28 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
 
 
 def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
-    """``result`` with one warning more when it leaves out card members this tool's undo took
-    off (``undone_hint``), in its warnings and its plan's."""
+    """``result`` with the card members this tool's undo took off left out of a run that
+    applies, and one warning more when it adds them back or leaves them out
+    (``undone_hint``), in its warnings and its plan's."""
     account = result.meta.account
-    if not result.own_removals or account is None:
+    if account is None:
         return result
     started = result.trello_started
-    hint = undo_hint(
-        result.own_removals,
+    at = Journals(
         req.journal_dir,
-        api_url=result.meta.api_url,
-        account_id=account.id,
-        username=account.username or account.id,
-        skew=started - req.created_at if started is not None else timedelta(0),
-        cause=result.plan.options.cause is not None,
+        result.meta.api_url,
+        account.id,
+        account.username or account.id,
+        started - req.created_at if started is not None else timedelta(0),
         applying=not req.dry_run,
     )
-    if hint is None:
+    plan, readds = leave_out_undone(result.plan, at)
+    hint = undo_hint(result.own_removals, at, cause=result.plan.options.cause is not None)
+    hints = tuple(x for x in (readds, hint) if x is not None)
+    if not hints:
         return result
-    meta = replace(result.meta, warnings=(*result.meta.warnings, hint))
-    return replace(result, meta=meta, warnings=(*result.warnings, hint))
+    meta = replace(result.meta, warnings=(*result.meta.warnings, *hints))
+    return replace(result, plan=plan, meta=meta, warnings=(*result.warnings, *hints))
 
 
 @contextlib.contextmanager

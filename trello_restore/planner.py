@@ -69,7 +69,14 @@ from trello_restore.planner_scope import (
 )
 from trello_restore.planner_values import plan_values
 
-__all__ = ["build_plan", "cards_in_scope", "change_id", "chosen", "resolve_filters"]
+__all__ = [
+    "SKIPPED_ORDER",
+    "build_plan",
+    "cards_in_scope",
+    "change_id",
+    "chosen",
+    "resolve_filters",
+]
 
 
 def change_id(action: str, *parts: str) -> str:
@@ -539,7 +546,7 @@ class _Planner:
             incomplete=tuple(
                 sorted(c for c in self.incomplete & self.scope if c in self.state.cards)
             ),
-            skipped=tuple(sorted(self.skipped, key=_skipped_key)),
+            skipped=tuple(sorted(self.skipped, key=SKIPPED_ORDER)),
         )
 
 
@@ -549,7 +556,7 @@ _FIRST = operator.itemgetter(0)
 _THIRD = operator.itemgetter(2)
 #: The order of the skipped: by card (name, id), member id and action id (the member rule's
 #: always have one).
-_skipped_key = operator.attrgetter("card_name", "card_id", "member.id", "action_id")
+SKIPPED_ORDER = operator.attrgetter("card_name", "card_id", "member.id", "action_id")
 
 
 def _board_change_key(c: Change) -> tuple[str, ...]:

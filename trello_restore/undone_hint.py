@@ -16,21 +16,28 @@ only those whose text holds an undo of a card member are parsed; one read), as a
 names an undo's removal (``touches.undid``: same card and member, within ``UNDO_SLACK`` of
 the undo's write, and not put back by that journal since). When some match, one warning
 (``undo_hint``) says how many, which journal's undo, what recording the run means, and the
-command that plans exactly those removals again. No request; the planner stays pure.
+commands that plan exactly those removals again and apply that plan. No request; the planner
+stays pure.
+
+The other way round (R33b): with ``--removed-by`` the token's member, a plan *adds back* the
+members the undo took off (``own_readds``), and a cron run after an ``undo`` put back all of
+it. A run without a plan file never does: ``leave_out_undone`` leaves them out of a run that
+applies, saying so; a dry run keeps them and says its plan file's ``apply`` adds them back.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
-from trello_restore.models import History, Plan, State, normal_name
-from trello_restore.planner import chosen
+from trello_restore.models import Change, History, Plan, Skipped, State, normal_name
+from trello_restore.planner import SKIPPED_ORDER, chosen
 from trello_restore.touches import undid
 from trello_restore.undo_others import Others
 from trello_restore.words import plural, when
@@ -40,7 +47,8 @@ _LEFT_OUT = ("filtered", "outside_window")
 
 
 class OwnRemoval(NamedTuple):
-    """A card member's latest removal, by the token's member, that a plan skipped."""
+    """A card member's latest removal, by the token's member, that a plan skipped (or adds
+    back: ``own_readds``)."""
 
     card_id: str
     member_id: str
@@ -103,25 +111,71 @@ def _id_date(action_id: str) -> datetime | None:
         return None
 
 
-def undo_hint(
-    removals: Sequence[OwnRemoval],
-    journal_dir: Path,
-    *,
-    api_url: str,
-    account_id: str,
-    username: str,
-    skew: timedelta,
-    cause: bool,
-    applying: bool,
-) -> str | None:
-    """The warning for ``removals`` (``own_removals``) that an undo of one of the journals in
-    ``journal_dir`` (of ``api_url`` and ``account_id``) made, or None when none did. ``skew``:
-    how far Trello's clock is ahead of this machine's. ``cause``: the run has ``--cause``
-    (the command says ``--cause any``). ``applying``: a run that applies (not a dry run)."""
+class Journals(NamedTuple):
+    """Where a run looks for this tool's undos, and what it needs to match them: the journal
+    directory, the API URL and account of the journals, the account's username (for the
+    command that puts back), how far Trello's clock is ahead of this machine's, and whether
+    the run applies (not a dry run)."""
+
+    journal_dir: Path
+    api_url: str
+    account_id: str
+    username: str
+    skew: timedelta
+    applying: bool
+
+
+class Undo(NamedTuple):
+    """What an undo of this tool took off, among some removals (``_undone``)."""
+
+    #: The journal whose undo made each of them, with the removals it made.
+    by_journal: dict[Path, list[OwnRemoval]]
+    #: The boards of those undo records.
+    boards: frozenset[str]
+    #: Whether such an undo also removed a board membership its apply granted.
+    grants: bool
+
+    def removals(self) -> list[OwnRemoval]:
+        return [r for items in self.by_journal.values() for r in items]
+
+    def journals(self) -> str:
+        """Each journal, with when its undo made the first of these (Trello's date; R32c: not
+        the journal's first undo, which another apply may have put back since)."""
+        return " and of journal ".join(
+            f"{path} (undone {when(min(r.date for r in items))})"
+            for path, items in sorted(self.by_journal.items())
+        )
+
+    def counted(self) -> str:
+        """``N card members on M cards``."""
+        pairs = {(r.card_id, r.member_id) for r in self.removals()}
+        cards = len({card for card, _ in pairs})
+        return f"{plural(len(pairs), 'card member')} on {plural(cards, 'card')}"
+
+    def command(self, username: str, cause: bool) -> str:
+        """The two commands that plan exactly these removals and apply that plan: a plan file's
+        apply adds them back, where a one-step run never does (``leave_out_undone``)."""
+        since = min(r.date for r in self.removals()).astimezone(UTC).replace(microsecond=0)
+        words = ["trello-restore", *(w for b in sorted(self.boards) for w in ("--board", b))]
+        words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ"), "--removed-by", username]
+        words += ["--only-recorded", "--restore", "members"]
+        words += ["--cause", "any"] if cause else []
+        words += ["--add-to-board"] if self.grants else []
+        words += ["--dry-run", "--plan-out", UNDONE_PLAN]
+        return f"{shlex.join(words)}, then trello-restore apply {UNDONE_PLAN}"
+
+
+#: The plan file the command that puts an undo's removals back writes and applies.
+UNDONE_PLAN = "undone.json"
+
+
+def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
+    """Which of ``removals`` an undo of one of the journals ``at`` made (``touches.undid``),
+    or None when none."""
     if not removals:
         return None
-    others = Others(journal_dir / ".-", api_url, account_id)
-    found: dict[Path, list[tuple[OwnRemoval, list[JournalRecord]]]] = {}
+    others = Others(at.journal_dir / ".-", at.api_url, at.account_id)
+    found: dict[Path, list[OwnRemoval]] = {}
     boards: set[str] = set()
     grants = False
     wanted = {(r.card_id, r.member_id) for r in removals}
@@ -132,40 +186,109 @@ def undo_hint(
                 of.setdefault((rec.card_id, rec.member_id), []).append(rec)
         for r in removals:
             records = of.get((r.card_id, r.member_id))
-            if records and undid(r.date, records, skew):
-                found.setdefault(j.path, []).append((r, records))
+            if records and undid(r.date, records, at.skew):
+                found.setdefault(j.path, []).append(r)
                 boards.update(x.board_id for x in records)
                 grants = grants or _undid_grant(j.records)
-    if not found:
+    return Undo(found, frozenset(boards), grants) if found else None
+
+
+def undo_hint(removals: Sequence[OwnRemoval], at: Journals, *, cause: bool) -> str | None:
+    """The warning for ``removals`` (``own_removals``) that an undo of one of the journals
+    ``at`` made, or None when none did. ``cause``: the run has ``--cause`` (the command says
+    ``--cause any``)."""
+    undo = _undone(removals, at)
+    if undo is None:
         return None
-    matched = [r for items in found.values() for r, _ in items]
-    # When: the first of the removals it left out that the journal's undo made (Trello's
-    # date; R32c: the journal's first undo, which another apply may have put back since).
-    parts = [
-        f"{path} (undone {when(min(r.date for r, _ in items))})"
-        for path, items in sorted(found.items())
-    ]
-    n = len({(r.card_id, r.member_id) for r in matched})
-    cards = len({r.card_id for r in matched})
-    since = min(r.date for r in matched).astimezone(UTC).replace(microsecond=0)
-    words = ["trello-restore", *(w for b in sorted(boards) for w in ("--board", b))]
-    words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ"), "--removed-by", username]
-    words += ["--only-recorded", "--restore", "members"]
-    words += ["--cause", "any"] if cause else []
-    words += ["--add-to-board"] if grants else []
+    n = len({(r.card_id, r.member_id) for r in undo.removals()})
     recorded = (
         "this run is recorded as the last run on these boards once it succeeds"
-        if applying
+        if at.applying
         else "a run that applies this plan is recorded as the last run on these boards"
     )
     return (
-        f"{plural(n, 'card member')} on {plural(cards, 'card')} {'is' if n == 1 else 'are'} "
-        f"left out of this plan: the latest removal of each is this tool's undo of journal "
-        f"{' and of journal '.join(parts)}, by the token's member (@{username}), not the "
-        f"damage this run looks for; {recorded}, and later --since last-run runs will not "
-        f"see them; to put back what that undo took off, run: {shlex.join(words)} "
-        "(add --dry-run to see its plan first)"
+        f"{undo.counted()} {'is' if n == 1 else 'are'} left out of this plan: the latest "
+        f"removal of each is this tool's undo of journal {undo.journals()}, by the token's "
+        f"member (@{at.username}), not the damage this run looks for; {recorded}, and later "
+        "--since last-run runs will not see them; to put back what that undo took off, plan "
+        f"it and apply the plan: {undo.command(at.username, cause)}"
     )
+
+
+def own_readds(plan: Plan, account_id: str) -> tuple[OwnRemoval, ...]:
+    """The card members ``plan`` adds back (or would, blocked) whose removal, its evidence, the
+    token's member (``account_id``) made, not an app: this tool's undo's, perhaps."""
+    return tuple(
+        sorted(
+            OwnRemoval(c.card_id, c.member.id, e.date)
+            for c in (*plan.card_changes(), *(b.change for b in plan.blocked))
+            if (e := c.evidence) is not None
+            and e.kind == "recorded_removal"
+            and e.by.id == account_id
+            and not e.app
+        )
+    )
+
+
+def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
+    """A one-step run never adds back a card member this tool's undo took off (R33b: with
+    ``--removed-by`` the token's member, each cron run after an ``undo`` put back everything
+    it took off, without a word): the card members ``plan`` adds back (``own_readds``) whose
+    removal an undo of one of the journals ``at`` made are left out of a run that applies
+    (``filtered``, with the board grants only they needed), with one warning that says so and
+    how to put them back (plan them and apply the plan file: the reviewed plan's apply adds
+    them). A dry run keeps them and says that its plan file's apply adds them back and a
+    one-step run leaves them out. ``plan`` unchanged and None when there are none."""
+    undo = _undone(own_readds(plan, at.account_id), at)
+    if undo is None:
+        return plan, None
+    pairs = {(r.card_id, r.member_id) for r in undo.removals()}
+    cause = plan.options.cause is not None
+    said = (
+        f"the latest removal of each is this tool's undo of journal {undo.journals()}, by the "
+        f"token's member (@{at.username})"
+    )
+    if not at.applying:
+        return plan, (
+            f"this plan adds back {undo.counted()}: {said}; `apply` of this plan file adds them "
+            "back, a run that applies without a plan file (the one-step form) leaves them out"
+        )
+
+    def undone(c: Change) -> bool:
+        return c.action == CardMember.action and (c.card_id, c.member.id) in pairs
+
+    left = [c for c in (*plan.changes, *(b.change for b in plan.blocked)) if undone(c)]
+    kept = [c for c in plan.changes if not undone(c)]
+    needed = {(c.board_id, c.member.id) for c in kept if c.action == CardMember.action}
+    grants = BoardMembership.action
+    plan = replace(
+        plan,
+        changes=tuple(c for c in kept if c.action != grants or (c.board_id, c.member.id) in needed),
+        blocked=tuple(b for b in plan.blocked if not undone(b.change)),
+        skipped=tuple(
+            sorted(
+                (
+                    *plan.skipped,
+                    *(
+                        Skipped(c.card_id, c.card_name, c.member, "filtered", _evidence_id(c))
+                        for c in left
+                    ),
+                ),
+                key=SKIPPED_ORDER,
+            )
+        ),
+    )
+    return plan, (
+        f"{undo.counted()} {'is' if len(pairs) == 1 else 'are'} left out of this run: "
+        f"{said}, and a run without a plan file never adds back what this tool's undo took "
+        "off; this run is recorded as the last run on these boards once it succeeds, and later "
+        "--since last-run runs will not see them; "
+        f"to put them back, plan them and apply the plan: {undo.command(at.username, cause)}"
+    )
+
+
+def _evidence_id(c: Change) -> str | None:
+    return c.evidence.action_id if c.evidence is not None else None
 
 
 def _undid_grant(records: Iterable[JournalRecord]) -> bool:
