@@ -35,6 +35,7 @@ from trello_restore import lock_keep
 from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
+    NewerRecord,
     damaged_line,
     fields_wrong,
     not_a_journal,
@@ -604,6 +605,11 @@ def _record(raw: object) -> JournalRecord:
         raise ValueError("not a record: a JSON object is expected")
     wrong = fields_wrong(raw, JournalRecord)
     if wrong is not None:
+        # Whole but for fields this version does not know: a newer version's record.
+        unknown = sorted(str(k) for k in raw if k not in _RECORD_FIELDS)
+        whole = {k: v for k, v in raw.items() if k in _RECORD_FIELDS}
+        if unknown and fields_wrong(whole, JournalRecord) is None:
+            raise NewerRecord(", ".join(x[:40] for x in unknown[:3]))
         raise ValueError(wrong)
     checks = {"op": raw["op"] in ("apply", "undo"), "status": raw["status"] in STATUSES}
     for name, ok in (*checks.items(), ("action", known(raw["action"]))):

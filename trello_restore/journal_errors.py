@@ -100,11 +100,23 @@ def not_a_journal(path: Path, text: str, exc: ValueError | None, give: str) -> s
     )
 
 
+class NewerRecord(ValueError):
+    """A record whose fields are whole but for one this version does not know: a newer
+    version's (records gain fields, as ``skew_s`` came; the journal's format stays), which
+    deleting the line would lose."""
+
+
 def damaged_line(path: Path, number: int, exc: Exception) -> str:
     """A record line that cannot be read: which line of the file, and what to do. Deleting it
     loses little: every write is journaled ``pending`` before it is sent, and apply and undo
     settle an open or missing outcome from the boards' live state; only a change that line
     alone recorded (a ``pending`` write whose outcome was never journaled) is forgotten."""
+    if isinstance(exc, NewerRecord):
+        return (
+            f"{path}: line {number} has a field this version of trello-restore does not know "
+            f"({exc}): a newer version wrote it; the journal was not changed: run that version "
+            "(or a later one) on it, not this one"
+        )
     why = (
         f"not JSON: {json_problem(exc, line=False)}"
         if isinstance(exc, json.JSONDecodeError)
