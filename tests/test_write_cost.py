@@ -32,7 +32,7 @@ from trello_restore.api import MemberStandIn, TrelloApi
 from trello_restore.errors import ApiUnreachable
 from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.kinds import kind_of
-from trello_restore.limiter import RateLimiter
+from trello_restore.limiter import RateLimiter, TrelloCount
 from trello_restore.models import Change, MemberRef
 from trello_restore.planfile import plan_digest, plan_from_dict
 from trello_restore.run import apply_options, apply_request, run_apply
@@ -150,16 +150,46 @@ def limiters(monkeypatch: pytest.MonkeyPatch) -> list[RateLimiter]:
     return made
 
 
+@pytest.fixture
+def beyond(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
+    """Each of Trello's counts that showed more requests than the limiter can have had in
+    Trello's window (``RateLimiter._observe``'s ``at most``: those on their way, and those
+    answered within a window before the request was sent): (scope, count, at most). A request
+    sent past the limiter shows so, whatever the timing; the limiter's estimate (which it
+    reads foreign traffic from, with a tolerance of 2) does not: a thread stalled 50 ms on a
+    loaded machine while others' requests overtake its own puts it off by more."""
+    seen: list[tuple[str, int, int]] = []
+    real = RateLimiter._observe
+
+    def observe(
+        self: RateLimiter,
+        count: TrelloCount,
+        ours: tuple[int, int],
+        sent: float,
+        now: float,
+        trip: float,
+    ) -> bool:
+        if count.used > ours[0]:
+            seen.append((count.scope, count.used, ours[0]))
+        return real(self, count, ours, sent, now, trip)
+
+    monkeypatch.setattr(RateLimiter, "_observe", observe)
+    return seen
+
+
 def test_an_apply_hashes_its_plan_once_and_paces_every_request(
     sandbox_factory: SandboxFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     limiters: list[RateLimiter],
+    beyond: list[tuple[str, int, int]],
 ) -> None:
     """``apply_request`` + ``run_apply`` of a plan just made: its document is hashed once (not
     again by ``run_apply`` and ``apply_plan``: 0.7 s each for 9,000 changes), the journal is
     the plan's all the same; and every request of the run, ``members/me`` first, goes through
-    the run's one limiter, which therefore never reads Trello's count as another client's."""
+    the run's one limiter: no count of Trello's shows more than it can have sent (``beyond``;
+    it asserted that the limiter read no answer as another client's, which one answer in a
+    suite run on a loaded machine was: R33 stress run)."""
     s = generate(31, 40)
     sb = sandbox_factory(s, time_scale=100)
     doc = plan_doc(sb, s, "b")
@@ -187,7 +217,8 @@ def test_an_apply_hashes_its_plan_once_and_paces_every_request(
     sent = sb.server.request_log[mark:]
     assert sent[0].path == "/1/members/me"
     assert len(limiters) == 1
-    assert (limiters[0].acquired, limiters[0].foreign_seen) == (len(sent), 0)
+    assert limiters[0].acquired == len(sent)
+    assert beyond == []
 
 
 @pytest.fixture
