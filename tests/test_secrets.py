@@ -150,24 +150,25 @@ def test_key_and_token_appear_nowhere(
                scenario.mover.username, "--add-to-board", "--rate-limit", "1000"]  # fmt: skip
     plan = tmp_path / "plan.json"
 
-    # Plan, with info and then debug logging; the plan as JSON on stdout; the plan exported.
+    # Plan, with info and then debug logging; the plan as JSON on stdout.
     run(*restore, "--dry-run", "-v")
     run(*restore, "--dry-run", "-vv", "--format", "json")
     run(*restore, "--dry-run", "--plan-out", "-")
+    # The one-shot form (--yes) and its undo.
+    undo = ["--yes", "--include-board-memberships", "--rate-limit", "1000"]
+    once = run(*restore, "--yes", "-vv")
+    run("undo", *_journal(once), *undo, "--dry-run", "-v")
+    run("undo", *_journal(once), *undo)
+    # The plan exported (of the undo's removals too: the mover is the token's member, and a
+    # plan file's apply, unlike a one-shot run, adds back what an undo took off); applied
+    # (debug logging), applied again (resume), undone, all journaled.
     run(*restore, "--dry-run", "-vv", "--plan-out", str(plan))
     assert plan.is_file()
-
-    # Apply the plan (debug logging), apply it again (resume), undo it, all journaled.
     applied = run("apply", str(plan), "-vv", "--rate-limit", "1000")
     assert "Summary: " in applied.stdout
     run("apply", str(plan), "--dry-run", "-v")
     run("apply", str(plan), "-v")
-    undo = ["--yes", "--include-board-memberships", "--rate-limit", "1000"]
     run("undo", *_journal(applied), *undo, "-vv")
-    # The one-shot form (--yes) and its undo.
-    once = run(*restore, "--yes", "-vv")
-    run("undo", *_journal(once), *undo, "--dry-run", "-v")
-    run("undo", *_journal(once), *undo)
 
     # Failing runs with debug logging: a bad board, a revoked token, a key of no account, a
     # plan for another token, an unreachable API (one retry), and an API that echoes the
