@@ -135,3 +135,49 @@ def test_an_interrupted_write_a_colleague_changed_since_is_left_alone_and_named(
     assert "waiting" not in again.stderr
     assert "drifted" not in again.stdout
     assert w.cards[ids["c2"]].id_list == later.id
+
+
+def test_an_undo_again_waits_for_no_write_an_earlier_undo_waited_for(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R33a: a killed apply left a move ``pending`` whose card was then deleted (live state
+    cannot tell: it stays open); the first undo reverts the other move, exit 5. Run again at
+    once, undo waited up to 35 s "for writes a killed run may still have in flight", measured
+    from the journal's modification time, which the first undo had moved. The first undo
+    waited for that write already (an undo writes its records only after that wait): the
+    second waits for nothing, and says the same."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    w.move_card_to_list(ids["c1"], ids["done"], ids["ana"], T0 + timedelta(days=1))
+    w.move_card_to_list(ids["c2"], ids["done"], ids["ana"], T0 + timedelta(days=1))
+    invoke = sandbox_cli(sandbox_factory(sw), monkeypatch)
+    plan_file = tmp_path / "plan.json"
+    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
+               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
+               "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    applied = invoke("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
+                  if x.startswith("Journal: ")]  # fmt: skip
+    rows = [json.loads(x) for x in Path(journal).read_text().splitlines()]
+    # C2's answer lost (killed an hour ago: the first undo waits for nothing either).
+    rows = [x for x in rows if not (x.get("card_id") == ids["c2"] and x["status"] == "applied")]
+    for x in rows:
+        if x.get("card_id") == ids["c2"] and x.get("status") == "pending":
+            x["at"] = "2020-01-01T00:00:00.000Z"
+    Path(journal).write_text("".join(json.dumps(x) + "\n" for x in rows))
+    os.utime(journal, (time.time() - 3600,) * 2)
+    w.delete_card(ids["c2"], ids["lead"], T0 + timedelta(days=2))
+
+    first = invoke("undo", journal, "--yes")
+    assert first.exit_code == 5, first.output
+    assert "cannot tell whether the interrupted write of idList" in first.stdout
+    assert "Summary: 1 reverted, 1 failed." in first.stdout, first.stdout
+    assert w.cards[ids["c1"]].id_list == ids["done"]
+    started = time.monotonic()
+    again = invoke("undo", journal, "--yes")
+    assert again.exit_code == 5, again.output
+    assert "in flight" not in again.stderr, again.stderr
+    assert time.monotonic() - started < 10
+    assert "cannot tell whether the interrupted write of idList" in again.stdout

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal import JournalRecord, Status
 from trello_restore.planfile import write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.undo import in_flight_wait, resolve_earlier_journals
+from trello_restore.undo import in_flight_wait, not_waited_for, resolve_earlier_journals
 
 from .applykit import (
     Snapshot,
@@ -210,6 +211,20 @@ def test_how_long_undo_waits() -> None:
     assert in_flight_wait([_pending("2027-01-15T07:58:00.000Z")], None, 35.0, now) == 0.0
     assert in_flight_wait([_pending("2027-01-15T09:00:00.000Z")], None, 35.0, now) == 35.0
     assert in_flight_wait([_pending("yesterday")], None, 35.0, now) == 35.0
+
+
+def test_an_undo_waits_only_for_writes_no_earlier_undo_waited_for() -> None:
+    """Open records before the journal's last ``undo`` record were waited for by that undo
+    (it writes only after its wait): left out, but a board grant's (an undo waits for those
+    only with ``--include-board-memberships``); those after it, or with no undo record, stay."""
+    at = "2027-01-15T07:59:58.000Z"
+    card = _pending(at)
+    grant = JournalRecord("g", "apply", "add_member_to_board", "pending", "b", "m", at=at)
+    undone = JournalRecord("c2", "undo", "add_member_to_card", "undone", "b", "m", "k2", at=at)
+    later = replace(card, change_id="c3")
+    records = [card, grant, undone, later]
+    assert not_waited_for([card, grant, later], records) == [grant, later]
+    assert not_waited_for([card, grant], [card, grant]) == [card, grant]
 
 
 # ------------------------------------------------------------------- 2. the resume commands

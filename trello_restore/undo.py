@@ -30,7 +30,8 @@ removed like any other; a member absent now means the write never took effect, `
 nothing to undo. "Now" is once no such write can still be on its way: a killed run's last
 writes may reach Trello after the kill, so the live read waits until the client's longest
 request (connect plus read timeout) has passed since the record was journaled and the journal
-last written (``in_flight_wait``; at most that long, and said on stderr). The applier journals
+last written (``in_flight_wait``; at most that long, and said on stderr; not for writes an
+earlier undo waited for: ``not_waited_for``). The applier journals
 ``pending`` only right before a write it decided on from a live read that showed the member
 absent, which is what makes "there now" mean "ours". A value kind's field found holding a
 third value (neither seen nor written) is someone's since: ``drifted``, journaled, left alone
@@ -84,6 +85,7 @@ __all__ = [
     "beside_a_run",
     "has_open_records",
     "in_flight_wait",
+    "not_waited_for",
     "resolve_earlier_journals",
     "undo_journal",
 ]
@@ -146,6 +148,22 @@ def in_flight_wait(
     if last_written is not None:
         times.append(last_written)
     return min(max_request_s, max(0.0, max(times) + max_request_s - now))
+
+
+def not_waited_for(
+    open_: Iterable[JournalRecord], records: Sequence[JournalRecord]
+) -> list[JournalRecord]:
+    """The open apply records among ``open_`` whose writes an undo may not have waited for
+    yet: those after the journal's (``records``) last ``undo`` record, and board grants (an
+    undo waits for those only with ``--include-board-memberships``). An undo writes its
+    records only after waiting for every open record of its scope then in the journal
+    (``_wait_for_in_flight``), and a killed apply writes no ``undo`` record, so a write of a
+    kind every undo looks at, journaled ``pending`` before one, can no longer be in flight; the
+    journal's modification time, which that undo moved, says nothing of when the killed run
+    was last alive (R33a: every undo within 35 s of the last one waited 35 s again)."""
+    last = max((i for i, r in enumerate(records) if r.op == "undo"), default=-1)
+    after = {id(r) for r in records[last + 1 :]}
+    return [r for r in open_ if id(r) in after or not kind_of(r.action).undone_by_default]
 
 
 def _unix_time(at: str, default: float) -> float:
@@ -267,7 +285,7 @@ def undo_journal(
         others = Others.of(journal)  # read again under the locks
         running = _running_now(journal, lock_dir) if options.dry_run else None
         if running is None:
-            _wait_for_in_flight([(journal.path, open_)], api)
+            _wait_for_in_flight([(journal.path, not_waited_for(open_, journal.records))], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
             api,
@@ -491,7 +509,9 @@ def resolve_earlier_journals(
     count = 0
     try:
         with apply_lock(names, lock_dir, others, board_names):
-            _wait_for_in_flight([(j.path, records) for j, records in found], api)
+            _wait_for_in_flight(
+                [(j.path, not_waited_for(records, j.records)) for j, records in found], api
+            )
             opened = [r for _, records in found for r in records]
             live = read_live(
                 api, boards, lists_of=_list_boards(opened), fields_of=_field_boards(opened)
