@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from trello_restore.journal import JournalRecord
 from trello_restore.models import ValueChange
@@ -95,15 +97,7 @@ def test_an_interrupted_write_a_colleague_changed_since_is_left_alone_and_named(
     w, ids = sw.world, sw.ids
     w.move_card_to_list(ids["c2"], ids["done"], ids["ana"], T0 + timedelta(days=1))
     invoke = sandbox_cli(sandbox_factory(sw, time_scale=100), monkeypatch)
-    plan_file = tmp_path / "plan.json"
-    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
-               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
-               "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    applied = invoke("apply", str(plan_file))
-    assert applied.exit_code == 0, applied.output
-    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
-                  if x.startswith("Journal: ")]  # fmt: skip
+    journal = _ana_s_moves_applied(invoke, tmp_path)
     lines = Path(journal).read_text().splitlines(keepends=True)
     assert '"status": "applied"' in lines[-1]
     assert "move_card_to_list" in lines[-1]
@@ -151,15 +145,7 @@ def test_an_undo_again_waits_for_no_write_an_earlier_undo_waited_for(
     w.move_card_to_list(ids["c1"], ids["done"], ids["ana"], T0 + timedelta(days=1))
     w.move_card_to_list(ids["c2"], ids["done"], ids["ana"], T0 + timedelta(days=1))
     invoke = sandbox_cli(sandbox_factory(sw), monkeypatch)
-    plan_file = tmp_path / "plan.json"
-    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
-               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
-               "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    applied = invoke("apply", str(plan_file))
-    assert applied.exit_code == 0, applied.output
-    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
-                  if x.startswith("Journal: ")]  # fmt: skip
+    journal = _ana_s_moves_applied(invoke, tmp_path)
     rows = [json.loads(x) for x in Path(journal).read_text().splitlines()]
     # C2's answer lost (killed an hour ago: the first undo waits for nothing either).
     rows = [x for x in rows if not (x.get("card_id") == ids["c2"] and x["status"] == "applied")]
@@ -181,3 +167,17 @@ def test_an_undo_again_waits_for_no_write_an_earlier_undo_waited_for(
     assert "in flight" not in again.stderr, again.stderr
     assert time.monotonic() - started < 10
     assert "cannot tell whether the interrupted write of idList" in again.stdout
+
+
+def _ana_s_moves_applied(invoke: Callable[..., Result], tmp_path: Path) -> str:
+    """ana's card moves planned (``--restore list --by ana``) and applied: the journal's path."""
+    plan_file = tmp_path / "plan.json"
+    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
+               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
+               "--quiet")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    applied = invoke("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
+                  if x.startswith("Journal: ")]  # fmt: skip
+    return journal
