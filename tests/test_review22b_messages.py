@@ -269,6 +269,16 @@ def test_a_record_with_a_field_of_a_newer_version_says_so_not_damaged(tmp_path: 
         "later_field): a newer version wrote it; the journal was not changed: run that version "
         "(or a later one) on it, not this one"
     )
+    # A field of a newer version beside a defect (R33c): the defect is what is said.
+    with pytest.raises(InputFileError, match=r"line 2 is damaged \(unknown status "):
+        Journal.read(_journal(tmp_path, "", {"later_field": 1, "status": "bogus"}))
+    # A header with a field of a newer version: said so, not "damaged".
+    header = tmp_path / "header.jsonl"
+    lines = _journal(tmp_path, "").read_text().splitlines()
+    head = json.loads(lines[0])
+    header.write_text("\n".join([json.dumps({**head, "tool": "9.0"}), *lines[1:]]) + "\n")
+    with pytest.raises(InputFileError, match=r"line 1 has a field .* \(tool\): a newer version"):
+        Journal.read(header)
 
 
 def test_a_header_without_a_field_says_which(tmp_path: Path) -> None:
