@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from trello_restore.journal import record_names
+from trello_restore.journal_names import record_names
 from trello_restore.kinds import (
     CardClosed,
     CardField,
@@ -519,7 +519,7 @@ def test_a_change_read_back_from_its_journal_keeps_the_names_its_record_kept(
     kind: ValueKind, change: ValueChange
 ) -> None:
     """Undo and the one-shot run read an interrupted write back from its journal record
-    (``from_record``): the names the apply's record kept (``journal.record_names``) come back
+    (``from_record``): the names the apply's record kept (``journal_names.record_names``) come back
     with it, so that what cannot be told names the card or list as the plan did; a record
     without names (an earlier version's), or with names that are not text, gives the ids."""
     ids = Change(change.change_id, change.action, "b1", "", MemberRef(""), card_id=change.card_id)

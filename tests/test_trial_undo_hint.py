@@ -15,10 +15,13 @@ import json
 import re
 import shlex
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario
@@ -47,12 +50,7 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     s, w = scenario, scenario.world
     since = (s.incident_at - timedelta(hours=1)).isoformat()
-    plan = tmp_path / "plan.json"
-    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
-                  "--add-to-board", "--dry-run", "-q", "--plan-out", str(plan))  # fmt: skip
-    assert made.exit_code == ExitCode.OK, made.output
-    with w.lock:
-        before = snapshot(w)
+    before, plan = _trial_plan(invoke, s, since, tmp_path)
     trial = invoke("apply", str(plan), "--yes", "-q")
     assert trial.exit_code == ExitCode.OK, trial.output
     with w.lock:
@@ -135,7 +133,7 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert planned.exit_code == ExitCode.OK, planned.output
     (adds,) = [x for x in json.loads(planned.stdout)["warnings"] if "this plan adds back" in x]
     assert f"this plan adds back {n_added} card members on {len(added)} cards" in adds
-    assert "`apply` of this plan file adds them back" in adds
+    assert "a plan file of it (--plan-out) adds them back with `apply`" in adds
     back = invoke(*shlex.split(command.group(2))[1:], "-q")
     assert back.exit_code == ExitCode.OK, back.output
     with w.lock:
@@ -213,3 +211,55 @@ def test_the_warning_counts_the_cards_a_card_filter_chooses_and_dates_the_last_u
         c.id for c in s.world.cards.values() if c.id_board == s.team.id and c.id not in members
     )
     assert hint("--card", untouched) is None
+
+
+def test_an_undo_journal_that_cannot_be_read_leaves_out_every_own_re_add(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R33c: one damaged line in the journal of the undo turned the guard off without a word,
+    and a one-step run with ``--removed-by`` the token's member put back all the undo took
+    off. A journal that may hold an undo and cannot be read leaves out every card member
+    whose latest removal is the token's member's, saying which journal and why."""
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s, w = scenario, scenario.world
+    since = (s.incident_at - timedelta(hours=1)).isoformat()
+    before, plan = _trial_plan(invoke, s, since, tmp_path)
+    assert invoke("apply", str(plan), "--yes", "-q").exit_code == ExitCode.OK
+    (journal,) = (home / "state" / "journals").glob("*.jsonl")
+    undone = invoke("undo", str(journal), "--include-board-memberships", "--yes", "-q")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    dry = invoke("--board", s.team.id, "--since", since, "--cause", "move", "--add-to-board",
+                 "--dry-run", "--format", "json")  # fmt: skip
+    (hint,) = [x for x in json.loads(dry.stdout)["warnings"] if _HINT.search(x)]
+    command = _COMMAND.search(hint)
+    assert command is not None, hint
+    words = shlex.split(command.group(1))[1:-3]  # the plan of the undo's removals, in one step
+    last = json.loads(journal.read_text().splitlines()[-1])
+    with journal.open("a") as f:
+        f.write(json.dumps({**last, "status": "bogus"}) + "\n")
+
+    one_step = invoke(*words, "--yes", "--format", "json", "-q")
+    assert one_step.exit_code == ExitCode.OK, one_step.output
+    summary = json.loads(one_step.stdout)
+    assert summary["outcome"] == "nothing_to_do", summary
+    (left,) = [x for x in summary["warnings"] if "left out of this run" in x]
+    assert "a journal that may hold this tool's undo of them cannot be read" in left
+    assert f"{journal}: line " in left
+    assert "is damaged (unknown status" in left
+    with w.lock:
+        assert snapshot(w) == before
+
+
+def _trial_plan(
+    invoke: Callable[..., Result], s: Scenario, since: str, tmp_path: Path
+) -> tuple[Any, Path]:
+    """The README's plan of the incident (``--removed-by`` the mover, ``--add-to-board``)
+    exported: the world as it was before, and the plan file."""
+    plan = tmp_path / "plan.json"
+    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+                  "--add-to-board", "--dry-run", "-q", "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    with s.world.lock:
+        return snapshot(s.world), plan

@@ -279,7 +279,7 @@ def undo(
 
     def body() -> ExitCode:
         from trello_restore.applier import ApplyOptions
-        from trello_restore.journal import board_names
+        from trello_restore.journal_names import board_names
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
         from trello_restore.refusals import Refused

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, given_up, refusals, run
 from trello_restore.errors import ExitCode
-from trello_restore.journal import board_names
+from trello_restore.journal_names import board_names
 from trello_restore.lastrun import (
     Scope,
     known_board_names,
@@ -626,7 +626,7 @@ def _journal_boards(
 ) -> list[dict[str, Any]]:
     """The boards a journal's records are on, in the order they first appear, each with its
     name: the undo's live read's (``live``, by id), else the one a record keeps
-    (``journal.board_names``); without either the board has only its ``id`` (never a null
+    (``journal_names.board_names``); without either the board has only its ``id`` (never a null
     name)."""
     names = {b: live.get(b) or kept for b, kept in board_names(records).items()}
     return [

@@ -112,7 +112,7 @@ def change_labels(plan: Plan) -> dict[str, str]:
 def journal_labels(records: Iterable[JournalRecord]) -> dict[str, str]:
     """``change_id`` → what the change is about, for undo, which has only the journal: each
     apply record's kind names it from the record's ids and values (``journal_label``); a value
-    kind's record that keeps its plan's names (``journal.record_names``) is named by them, as
+    kind's record that keeps its plan's names (``journal_names.record_names``) is named by them, as
     the plan's text named it (a later record without them, an interrupted write settled, keeps
     that name). A value kind's record without its values is left out (named by its ids)."""
     out: dict[str, str] = {}

@@ -23,13 +23,13 @@ from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import (
     Journal,
     JournalHeader,
-    board_names,
     is_directory,
     journal_path,
     on_disk,
     timestamp,
     unresolved,
 )
+from trello_restore.journal_names import board_names
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.words import plural

@@ -69,8 +69,9 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.journal import Journal, JournalRecord, Op, Status, record_names
+from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.journal_errors import write_failed
+from trello_restore.journal_names import record_names
 from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.models import Change

@@ -85,6 +85,9 @@ class Others:
     api_url: str
     account_id: str
     _read: dict[Path, Journal | None] = field(default_factory=dict)
+    #: The journals ``journals`` was to look at (their text holds the needles) that cannot be
+    #: read, with why.
+    unreadable: dict[Path, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, journal: Journal) -> Others:
@@ -104,7 +107,8 @@ class Others:
             if path not in self._read:
                 try:
                     text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
+                except OSError as exc:
+                    self.unreadable[path] = f"{path}: {exc.strerror or type(exc).__name__}"
                     continue
                 if not all(n in text for n in needles):
                     continue
@@ -120,6 +124,7 @@ class Others:
             other = Journal.read(path)
         except InputFileError as exc:
             logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
+            self.unreadable[path] = str(exc)
             return None
         same_url = other.header.api_url.rstrip("/") == self.api_url.rstrip("/")
         return other if same_url and other.header.account_id == self.account_id else None

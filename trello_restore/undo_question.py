@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trello_restore.journal import Journal, board_names, unresolved
+from trello_restore.journal import Journal, unresolved
+from trello_restore.journal_names import board_names
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.kinds.values import ValueKind
 from trello_restore.models import parse_date

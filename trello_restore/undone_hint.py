@@ -134,6 +134,8 @@ class Undo(NamedTuple):
     boards: frozenset[str]
     #: Whether such an undo also removed a board membership its apply granted.
     grants: bool
+    #: The journals that may hold an undo but cannot be read, with why (``Others``).
+    unread: dict[Path, str]
 
     def removals(self) -> list[OwnRemoval]:
         return [r for items in self.by_journal.values() for r in items]
@@ -148,21 +150,27 @@ class Undo(NamedTuple):
 
     def counted(self) -> str:
         """``N card members on M cards``."""
-        pairs = {(r.card_id, r.member_id) for r in self.removals()}
-        cards = len({card for card, _ in pairs})
-        return f"{plural(len(pairs), 'card member')} on {plural(cards, 'card')}"
+        return _counted({(r.card_id, r.member_id) for r in self.removals()})
 
     def command(self, username: str, cause: bool) -> str:
         """The two commands that plan exactly these removals and apply that plan: a plan file's
         apply adds them back, where a one-step run never does (``leave_out_undone``)."""
-        since = min(r.date for r in self.removals()).astimezone(UTC).replace(microsecond=0)
-        words = ["trello-restore", *(w for b in sorted(self.boards) for w in ("--board", b))]
-        words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ"), "--removed-by", username]
-        words += ["--only-recorded", "--restore", "members"]
-        words += ["--cause", "any"] if cause else []
-        words += ["--add-to-board"] if self.grants else []
-        words += ["--dry-run", "--plan-out", UNDONE_PLAN]
-        return f"{shlex.join(words)}, then trello-restore apply {UNDONE_PLAN}"
+        return _command(self.removals(), self.boards, self.grants, username, cause)
+
+
+def _command(
+    removals: Sequence[OwnRemoval], boards: Iterable[str], grants: bool, username: str, cause: bool
+) -> str:
+    """The two commands that plan exactly ``removals`` (on ``boards``; ``grants``: with
+    ``--add-to-board``) and apply that plan."""
+    since = min(r.date for r in removals).astimezone(UTC).replace(microsecond=0)
+    words = ["trello-restore", *(w for b in sorted(boards) for w in ("--board", b))]
+    words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ"), "--removed-by", username]
+    words += ["--only-recorded", "--restore", "members"]
+    words += ["--cause", "any"] if cause else []
+    words += ["--add-to-board"] if grants else []
+    words += ["--dry-run", "--plan-out", UNDONE_PLAN]
+    return f"{shlex.join(words)}, then trello-restore apply {UNDONE_PLAN}"
 
 
 #: The plan file the command that puts an undo's removals back writes and applies.
@@ -171,7 +179,7 @@ UNDONE_PLAN = "undone.json"
 
 def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
     """Which of ``removals`` an undo of one of the journals ``at`` made (``touches.undid``),
-    or None when none."""
+    and the journals that may hold one but cannot be read; None when neither."""
     if not removals:
         return None
     others = Others(at.journal_dir / ".-", at.api_url, at.account_id)
@@ -190,7 +198,8 @@ def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
                 found.setdefault(j.path, []).append(r)
                 boards.update(x.board_id for x in records)
                 grants = grants or _undid_grant(j.records)
-    return Undo(found, frozenset(boards), grants) if found else None
+    undo = Undo(found, frozenset(boards), grants, others.unreadable)
+    return undo if found or others.unreadable else None
 
 
 def undo_hint(removals: Sequence[OwnRemoval], at: Journals, *, cause: bool) -> str | None:
@@ -198,7 +207,7 @@ def undo_hint(removals: Sequence[OwnRemoval], at: Journals, *, cause: bool) -> s
     ``at`` made, or None when none did. ``cause``: the run has ``--cause`` (the command says
     ``--cause any``)."""
     undo = _undone(removals, at)
-    if undo is None:
+    if undo is None or not undo.by_journal:
         return None
     n = len({(r.card_id, r.member_id) for r in undo.removals()})
     recorded = (
@@ -237,21 +246,37 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
     removal an undo of one of the journals ``at`` made are left out of a run that applies
     (``filtered``, with the board grants only they needed), with one warning that says so and
     how to put them back (plan them and apply the plan file: the reviewed plan's apply adds
-    them). A dry run keeps them and says that its plan file's apply adds them back and a
-    one-step run leaves them out. ``plan`` unchanged and None when there are none."""
-    undo = _undone(own_readds(plan, at.account_id), at)
+    them). Where a journal that may hold such an undo cannot be read (damaged, a newer
+    version's, unreadable), every one of them is left out, as it may be (R33c). A dry run
+    keeps them and says what a run that applies does. ``plan`` unchanged and None when there
+    are none."""
+    own = own_readds(plan, at.account_id)
+    undo = _undone(own, at)
     if undo is None:
         return plan, None
-    pairs = {(r.card_id, r.member_id) for r in undo.removals()}
-    cause = plan.options.cause is not None
-    said = (
-        f"the latest removal of each is this tool's undo of journal {undo.journals()}, by the "
-        f"token's member (@{at.username})"
-    )
+    by = f"by the token's member (@{at.username})"
+    if undo.unread:
+        left_out = list(own)
+        mine = {(r.card_id, r.member_id) for r in own}
+        adds = (*plan.card_changes(), *(b.change for b in plan.blocked))
+        boards = {c.board_id for c in adds if (c.card_id, c.member.id) in mine}
+        cannot = "; ".join(undo.unread.values())
+        said = (
+            f"the latest removal of each is {by}, and a journal that may hold this tool's undo "
+            f"of them cannot be read ({cannot})"
+        )
+        command = _command(left_out, boards, plan.options.add_to_board, at.username, _cause(plan))
+    else:
+        left_out = undo.removals()
+        said = f"the latest removal of each is this tool's undo of journal {undo.journals()}, {by}"
+        command = undo.command(at.username, _cause(plan))
+    pairs = {(r.card_id, r.member_id) for r in left_out}
+    counted = _counted(pairs)
     if not at.applying:
         return plan, (
-            f"this plan adds back {undo.counted()}: {said}; `apply` of this plan file adds them "
-            "back, a run that applies without a plan file (the one-step form) leaves them out"
+            f"this plan adds back {counted}: {said}; a plan file of it (--plan-out) adds them "
+            "back with `apply`, a run that applies without a plan file (the one-step form) "
+            "leaves them out"
         )
 
     def undone(c: Change) -> bool:
@@ -279,12 +304,22 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
         ),
     )
     return plan, (
-        f"{undo.counted()} {'is' if len(pairs) == 1 else 'are'} left out of this run: "
-        f"{said}, and a run without a plan file never adds back what this tool's undo took "
-        "off; this run is recorded as the last run on these boards once it succeeds, and later "
-        "--since last-run runs will not see them; "
-        f"to put them back, plan them and apply the plan: {undo.command(at.username, cause)}"
+        f"{counted} {'is' if len(pairs) == 1 else 'are'} left out of this run: {said}, and a "
+        "run without a plan file never adds back what this tool's undo took off; this run is "
+        "recorded as the last run on these boards once it succeeds, and later --since "
+        f"last-run runs will not see them; to put them back, plan them and apply the plan: "
+        f"{command}"
     )
+
+
+def _cause(plan: Plan) -> bool:
+    return plan.options.cause is not None
+
+
+def _counted(pairs: set[tuple[str, str]]) -> str:
+    """``N card members on M cards``."""
+    cards = len({card for card, _ in pairs})
+    return f"{plural(len(pairs), 'card member')} on {plural(cards, 'card')}"
 
 
 def _evidence_id(c: Change) -> str | None:

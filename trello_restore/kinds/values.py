@@ -209,7 +209,7 @@ class ValueKind(ChangeKind):
     def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
         if values is None:
             raise ValueError(f"the journal's record of {c.change_id} holds no values")
-        # The names an apply's record keeps (``journal.record_names``), text only: a card
+        # The names an apply's record keeps (``journal_names.record_names``), text only: a card
         # move's lists by their ids, the card's list (the one written over) among them.
         kept = values.get("names")
         names, lists = _text(kept), _text(kept.get("lists") if isinstance(kept, dict) else None)

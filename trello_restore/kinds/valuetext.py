@@ -94,7 +94,7 @@ def named(c: ValueChange) -> str:
 
 def named_label(names: object, change: Change) -> str | None:
     """A value kind's journal label (``field of card … on board …: written → seen``) with the
-    ``names`` an apply record keeps (``journal.record_names``) in place of the ids; None when
+    ``names`` an apply record keeps (``journal_names.record_names``) in place of the ids; None when
     it keeps none. A name that is not text (a hand-edited journal) is left for its id."""
     if not isinstance(change, ValueChange) or not isinstance(names, dict) or not names:
         return None
