@@ -38,6 +38,7 @@ from trello_restore.journal_errors import (
     NewerRecord,
     damaged_line,
     fields_wrong,
+    newer_fields,
     not_a_journal,
     unreachable,
     write_failed,
@@ -142,7 +143,6 @@ def _line(record: JournalRecord, skew_s: int | None = None) -> str:
 
 #: ``JournalRecord``'s field names, in order.
 _RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(JournalRecord))
-_HEADER_FIELDS = frozenset(f.name for f in fields(JournalHeader))
 
 
 def _header_line(header: JournalHeader) -> str:
@@ -309,11 +309,10 @@ class Journal:
                 f"{first.get('format_version')}); use the same version to read it"
             )
         raw = {k: v for k, v in first.items() if k != "type"}
+        newer = newer_fields(raw, JournalHeader)
+        if newer is not None:
+            raise InputFileError(damaged_line(path, 1, NewerRecord(newer)))
         wrong = fields_wrong(raw, JournalHeader)
-        known = {k: v for k, v in raw.items() if k in _HEADER_FIELDS}
-        if wrong is not None and fields_wrong(known, JournalHeader) is None:
-            unknown = ", ".join(sorted(str(k)[:40] for k in raw if k not in known)[:3])
-            raise InputFileError(damaged_line(path, 1, NewerRecord(unknown)))
         if wrong is not None:
             raise InputFileError(
                 f"{path}: its header is damaged ({wrong}); restore it from a backup"
@@ -572,14 +571,12 @@ def _record(raw: object) -> JournalRecord:
     field missing or unknown, or which field holds what value it may not)."""
     if not isinstance(raw, dict):
         raise ValueError("not a record: a JSON object is expected")
-    unknown = sorted(str(k) for k in raw if k not in _RECORD_FIELDS)
-    if unknown:
-        whole = {k: raw[k] for k in _RECORD_FIELDS if k in raw}
-        if fields_wrong(whole, JournalRecord) is None:
-            # Sound but for fields this version does not know: a newer version's record
-            # (what is wrong with the rest, if anything, is said first).
-            _record(whole)
-            raise NewerRecord(", ".join(x[:40] for x in unknown[:3]))
+    newer = newer_fields(raw, JournalRecord)
+    if newer is not None:
+        # Sound but for fields this version does not know: a newer version's record (what
+        # is wrong with the rest, if anything, is said first).
+        _record({k: raw[k] for k in _RECORD_FIELDS if k in raw})
+        raise NewerRecord(newer)
     wrong = fields_wrong(raw, JournalRecord)
     if wrong is not None:
         raise ValueError(wrong)

@@ -65,6 +65,16 @@ def fields_wrong(raw: dict[str, Any], kind: type[Any]) -> str | None:
     return f"an unknown field, {unknown[0][:40]}" if unknown else None
 
 
+def newer_fields(raw: dict[str, Any], kind: type[Any]) -> str | None:
+    """The fields of ``raw`` a ``kind`` does not know (the first three, named), when it lacks
+    none ``kind`` needs: a newer version's line (``NewerRecord``); None otherwise."""
+    names = {f.name for f in fields(kind)}
+    unknown = sorted(str(k)[:40] for k in raw if k not in names)
+    if unknown and fields_wrong({k: v for k, v in raw.items() if k in names}, kind) is None:
+        return ", ".join(unknown[:3])
+    return None
+
+
 #: What to do about a file that is not a journal, by the command that read it (undo: one it
 #: was given; apply: its plan's journal, or the one --journal names).
 GIVE_JOURNAL = {"undo": "give the journal file apply printed"}
