@@ -238,6 +238,17 @@ def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     return Opts()
 
 
+def earlier_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
+    """A memo an earlier version wrote (its format version lower): a miss without a notice,
+    as after every upgrade (a cron job's mail says nothing of it)."""
+    [memo] = _memo_files(cache)
+    header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
+    head = json.loads(header)
+    head["version"] = plan_memo.VERSION - 1
+    memo.write_bytes(gzip.compress(json.dumps(head).encode() + b"\n" + body))
+    return Opts()
+
+
 def _rewrite_body(cache: Path, edit: Callable[[bytes], bytes], *, checksum: bool) -> None:
     """The memo with its body edited (its header and key as they were; ``checksum``: the
     header's checksum made to name the edited body, as a careful hand would)."""
@@ -256,11 +267,12 @@ def damaged_body(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     change lost its id."""
 
     def drop_an_id(body: bytes) -> bytes:
-        doc = json.loads(body)
+        own, _, plan = body.partition(b"\n")  # the line of own_sets, then the plan
+        doc = json.loads(plan)
         ids = doc["plan"][2][0][1]  # ["Plan", options, changes, ...]: the first run's ids
         assert ids[0] == cold.plan.changes[0].change_id
         del ids[0]
-        return json.dumps(doc).encode()
+        return own + b"\n" + json.dumps(doc).encode()
 
     _rewrite_body(cache, drop_an_id, checksum=True)
     return Opts()
@@ -319,6 +331,7 @@ def head_from_year_one(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) 
         (damaged_memo, False, "its first line is not a memo's header"),
         (empty_memo, False, "its first line is not a memo's header"),
         (foreign_memo, False, "plan memo"),
+        (earlier_memo, False, None),
         (damaged_body, False, "plan memo"),
         (edited_body, False, "plan memo"),
         (damaged_head, False, "head"),

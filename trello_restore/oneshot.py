@@ -40,6 +40,7 @@ from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import outcome_parts
 from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
+from trello_restore.undone_values import leave_out_set_back
 from trello_restore.words import plural, when
 
 if TYPE_CHECKING:
@@ -188,9 +189,9 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
 
 
 def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
-    """``result`` with the card members this tool's undo took off left out of a run that
-    applies, and one warning more when it adds them back or leaves them out
-    (``undone_hint``), in its warnings and its plan's."""
+    """``result`` with the card members this tool's undo took off, and the values it set back,
+    left out of a run that applies, and one warning more for each when it adds them back or
+    leaves them out (``undone_hint``, ``undone_values``), in its warnings and its plan's."""
     account = result.meta.account
     if account is None:
         return result
@@ -205,7 +206,8 @@ def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
     )
     plan, readds = leave_out_undone(result.plan, at)
     hint = undo_hint(result.own_removals, at, cause=result.plan.options.cause is not None)
-    hints = tuple(x for x in (readds, hint) if x is not None)
+    plan, set_back = leave_out_set_back(plan, result.own_sets, at)
+    hints = tuple(x for x in (readds, hint, set_back) if x is not None)
     if not hints:
         return result
     meta = replace(result.meta, warnings=(*result.meta.warnings, *hints))

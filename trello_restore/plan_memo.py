@@ -67,11 +67,16 @@ memo (and memoised).
 
 ``<cache_dir>/plans/<scope key>.json.gz`` (gzip'd, 0600, replaced atomically): a first line
 of JSON with the format, version, key, ``latest`` (the key is made with it) and the SHA-256 of
-the body, read alone to tell a hit; then the plan itself, every field of every object
-(``plan_codec``: no credentials, a plan holds none). ``plan_codec.encode`` refuses a value it
+the body, read alone to tell a hit; then the body: a line of JSON with the fields of the plan's
+value changes whose latest change is the token's member's, with its date
+(``undone_values.own_sets``, a function of the plan, the history and the account, all in the
+key: what a run without a plan file needs to leave out what this tool's undo set back, without
+reading the history), then the plan itself, every field of every object (``plan_codec``: no
+credentials, a plan holds none). ``plan_codec.encode`` refuses a value it
 could not give back exactly, so a memo that would not give back the same plan is not written,
 and nothing is read back to check it; a body whose checksum is not the header's (damaged, or
-edited by hand) is not used. A damaged or foreign memo is ignored with a one-line notice.
+edited by hand) is not used. A damaged or foreign memo is ignored with a one-line notice;
+an earlier version's is a miss, without one (every upgrade would say it).
 ``--no-cache``: no memo; ``--refresh-history``: none is read.
 """
 
@@ -82,8 +87,8 @@ import hashlib
 import json
 import logging
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
@@ -116,6 +121,8 @@ VERSION = 4
 AFTER = "after everything"
 #: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).
 _ANY = datetime.min.replace(tzinfo=UTC)
+#: A value change's field: (object id, Trello's field name), as ``undone_values.Field``.
+Field = tuple[str, str]
 
 
 @dataclass
@@ -128,6 +135,9 @@ class PlanMemo:
     #: The options as given to the planner (before ``resolve_filters``).
     options: PlanOptions
     plan: Plan | None = None
+    #: On a hit, the fields of ``plan``'s value changes whose latest change is the token's
+    #: member's, with its date (``undone_values.own_sets``), as the run that made it found.
+    own: dict[Field, datetime] = field(default_factory=dict)
     #: Whether a path in the memo's way was said in this run (``_blocked``: once a run).
     said: bool = False
 
@@ -149,8 +159,9 @@ class PlanMemo:
         kept = fetched.kept
         if read and kept is not None and kept.unchanged is not None:
             stores = kept.unchanged
-            plan = memo._read(lambda newest: memo.key(fetched, stores, newest))
-            if plan is not None:  # made for a window that selects the same: this run's window
+            read_back = memo._read(lambda newest: memo.key(fetched, stores, newest))
+            if read_back is not None:  # made for a window that selects the same: this one's
+                plan, memo.own = read_back
                 window_now = replace(plan.options, since=options.since, until=options.until)
                 memo.plan = replace(plan, options=window_now)
         if memo.plan is None:
@@ -176,17 +187,21 @@ class PlanMemo:
         ]
         return hashlib.sha256(canonical(doc)).hexdigest()
 
-    def keep(self, plan: Plan, meta: PlanMeta, fetched: Fetched) -> None:
-        """Memoise a plan made on a miss from ``fetched`` (nothing on a hit, or when a store
-        it was made from could not be written). A memo that cannot be written (a notice: what
-        it costs until it can be, what to check), or that would not give back exactly this
-        plan (``plan_codec.encode`` refuses it), is left out (the next run plans again).
-        (``meta`` is the run's own, made anew by each run: not kept.)"""
+    def keep(
+        self, plan: Plan, meta: PlanMeta, fetched: Fetched, own: Mapping[Field, datetime]
+    ) -> None:
+        """Memoise a plan made on a miss from ``fetched``, with its ``own`` (``own_sets``;
+        nothing on a hit, or when a store it was made from could not be written). A memo that
+        cannot be written (a notice: what it costs until it can be, what to check), or that
+        would not give back exactly this plan (``plan_codec.encode`` refuses it), is left out
+        (the next run plans again). (``meta`` is the run's own, made anew by each run: not
+        kept.)"""
         kept = fetched.kept
         if self.plan is not None or kept is None or kept.stored is None:
             return
+        owned = [[oid, name, when.isoformat()] for (oid, name), when in sorted(own.items())]
         try:
-            body = encode(plan)
+            body = orjson.dumps({"own": owned}) + b"\n" + encode(plan)
         except NotCodable as exc:
             logger.debug("the plan is not memoised: %s", exc)
             return
@@ -218,16 +233,22 @@ class PlanMemo:
                     what_to_do(exc),
                 )
 
-    def _read(self, key_of: Callable[[datetime | None], str]) -> Plan | None:
-        """The memoised plan when its key is ``key_of`` its ``latest``, or None (no memo,
-        another key, or one that cannot be used: then a one-line notice)."""
+    def _read(
+        self, key_of: Callable[[datetime | None], str]
+    ) -> tuple[Plan, dict[Field, datetime]] | None:
+        """The memoised plan and its ``own`` when its key is ``key_of`` its ``latest``, or None
+        (no memo, another key, or one that cannot be used: then a one-line notice)."""
         try:
             with gzip.open(self.path, "rb") as f:
                 header = load_json(f.readline())
                 if not isinstance(header, dict) or header.get("format") != FORMAT:
                     return self._ignored("it is not a plan memo")
-                if header.get("version") != VERSION:
-                    return self._ignored(f"it has format version {header.get('version')!r}")
+                version = header.get("version")
+                if type(version) is int and version < VERSION:  # an earlier version's: a miss
+                    logger.debug("plan memo %s: an earlier version's (%d)", self.path, version)
+                    return None
+                if version != VERSION:
+                    return self._ignored(f"it has format version {version!r}")
                 newest = header.get("latest")
                 if header.get("key") != key_of(_date(newest) if newest is not None else None):
                     return None
@@ -243,7 +264,9 @@ class PlanMemo:
         if header.get("body") != hashlib.sha256(body).hexdigest():
             return self._ignored("it is damaged (its body is not the one its header names)")
         try:
-            return decode(body)
+            line, _, rest = body.partition(b"\n")
+            own = {(str(o), str(f)): _date(d) for o, f, d in orjson.loads(line)["own"]}
+            return decode(rest), own
         except (LookupError, TypeError, ValueError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 
@@ -260,7 +283,7 @@ class PlanMemo:
             )
         return blocked is not None
 
-    def _ignored(self, why: str) -> Plan | None:
+    def _ignored(self, why: str) -> tuple[Plan, dict[Field, datetime]] | None:
         """None (plan anew), with the notice."""
         logger.warning("the plan memo %s is ignored (%s): the plan is made anew", self.path, why)
         return None

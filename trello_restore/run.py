@@ -80,6 +80,7 @@ from trello_restore.run_apply import (
 )
 from trello_restore.timeparse import check_window
 from trello_restore.undone_hint import OwnRemoval, own_removals
+from trello_restore.undone_values import Field, own_sets
 from trello_restore.words import board_ref
 
 #: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
@@ -143,6 +144,9 @@ class PlanResult:
     #: The removals the plan skipped as filtered (or outside the window) that are the latest
     #: on their card and the token's member's (``undone_hint.own_removals``).
     own_removals: tuple[OwnRemoval, ...] = ()
+    #: The fields of the plan's value changes whose latest change is the token's member's, with
+    #: its date (``undone_values.own_sets``).
+    own_sets: Mapping[Field, datetime] = field(default_factory=dict)
 
 
 def make_plan(
@@ -276,6 +280,7 @@ def _make_plan(
     trello_started: datetime | None = None
     blind: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
+    own: Mapping[Field, datetime] = {}
     refused: list[RefusedBoard] = []
     unread: list[tuple[UnreadBoard, PermissionDenied]] = []
     earlier: list[UnreadBoard] = []  # given up by a recorded run, still refused
@@ -490,7 +495,7 @@ def _make_plan(
     warnings += given_up.followed(fetched.warnings, {b: dates.get(b, "") for b in gave})
     history: History | None = None  # the history the plan is made from; none from the memo
     if memo is not None and memo.plan is not None:
-        plan = memo.plan
+        plan, own = memo.plan, memo.own
     else:
         history = fetched.history
         # A filter value that matches nothing in scope is an error, before anything is planned.
@@ -512,6 +517,7 @@ def _make_plan(
             own_member=account.id if account is not None else None,
         )
         plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
+        own = own_sets(plan, history, account.id) if account is not None else {}
     if scope is not None and not req.apply:  # a dry run: only from the history already read
         if memo is not None and memo.plan is not None:
             unchecked = tuple(sorted(fetched.unreadable))
@@ -528,7 +534,7 @@ def _make_plan(
         warnings=tuple(warnings),
     )
     if memo is not None:
-        memo.keep(plan, meta, fetched)
+        memo.keep(plan, meta, fetched, own)
     mine: dict[str, Membership | None] = {}
     if account is not None:
         # Boards whose writes Trello will or may refuse the token's member, from the
@@ -553,6 +559,7 @@ def _make_plan(
         own_removals=(
             own_removals(plan, history, account.id, fetched.state) if account is not None else ()
         ),
+        own_sets=own,
     )
 
 
