@@ -189,6 +189,37 @@ def test_a_bad_api_url_from_the_environment_or_the_option_names_only_it(
     assert other not in line
 
 
+@pytest.mark.parametrize("source", ["TRELLO_API_URL", "--api-url", "trello.api_url"])
+@pytest.mark.parametrize("tail", ["?key={key}&token={token}", "/x?token={token}", "#{token}"])
+def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
+    source: str, tail: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R34b: ``--api-url 'https://api.trello.com/1?key=…&token=…'`` (Trello's own examples
+    pass them so) printed the key and the token's first characters in the error, which cron
+    mails, and the log file kept the token's (cut to 80 characters, past its redaction)."""
+    url = sandbox.base_url + tail.format(key=sandbox.key, token=sandbox.token)
+    env = {"TRELLO_API_KEY": sandbox.key, "TRELLO_TOKEN": sandbox.token}
+    conf, flag = "", ["--log-file", str(tmp_path / "run.log")]
+    if source == "--api-url":
+        flag += ["--api-url", url]
+    elif source == "TRELLO_API_URL":
+        env[source] = url
+    else:
+        conf = _trello(api_url=url)
+    invoke, _ = _setup(monkeypatch, tmp_path, conf, **env)
+    line = one_line_error(
+        invoke(*flag, *_scope(sandbox)),
+        ExitCode.USAGE,
+        "must not hold a query or a fragment ('?…' or '#…'): give the API's base URL only",
+        "never in a URL",
+    )
+    log = (tmp_path / "run.log").read_text()
+    assert "must not hold a query" in log
+    for secret in (sandbox.key, sandbox.token, sandbox.token[:8]):
+        assert secret not in line
+        assert secret not in log
+
+
 def test_an_unreachable_api_url_from_the_config_file_names_its_key(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -204,29 +204,41 @@ def check_credentials(key: str, token: str, origins: Origins | None = None) -> N
             )
 
 
+def _shown(api_url: str) -> str:
+    """``api_url`` as an error shows it: on one line, cut short, and never past a ``?`` or a
+    ``#`` (what follows may be a key and a token)."""
+    return one_line(re.split(r"[?#]", api_url, maxsplit=1)[0], 80)
+
+
 def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
     """``ConfigError`` unless ``api_url`` is a plain http(s) base; warns about plain http to a
     host that is not this machine (the token would travel unencrypted). Messages name the URL
     by ``origin``, where it came from (``Origins.url``)."""
+    shown = _shown(api_url)
     try:
         parts = urlsplit(api_url)
     except ValueError:  # e.g. "Invalid IPv6 URL"
         raise ConfigError(
-            f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {one_line(api_url, 80)!r}"
+            f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {shown!r}"
         ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{origin} must not hold a user name or password")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    if parts.query or parts.fragment or shown != one_line(api_url, 80):
+        # Not shown: a URL with ``?key=…&token=…`` is how Trello's own examples pass them.
         raise ConfigError(
-            f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {one_line(api_url, 80)!r}"
+            f"{origin} must not hold a query or a fragment ('?…' or '#…'): give the API's base "
+            f"URL only, like {DEFAULT_API_URL}; the API key and token go in TRELLO_API_KEY and "
+            "TRELLO_TOKEN (or the config file), never in a URL"
         )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {shown!r}")
     try:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
-        raise ConfigError(f"{origin} has an invalid port: {one_line(api_url, 80)!r}") from None
+        raise ConfigError(f"{origin} has an invalid port: {shown!r}") from None
     if not parts.path.rstrip("/").endswith("/1"):  # every request path is relative to it
         raise ConfigError(
-            f"{origin} {one_line(api_url, 80)!r} should end in /1, the API's "
+            f"{origin} {shown!r} should end in /1, the API's "
             f"version (e.g. {DEFAULT_API_URL}, or a sandbox's http://127.0.0.1:PORT/1)"
         )
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
