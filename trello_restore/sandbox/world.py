@@ -1080,6 +1080,25 @@ class World:
         self._field_event(action, "list", lst.id, "closed", not closed, closed)
         return action
 
+    def set_board_closed(
+        self, board_id: str, closed: bool, by: str, at: datetime | None = None
+    ) -> Action | None:
+        """Close (archive) or reopen a board (``PUT /boards/{id}?closed=``): ``updateBoard``
+        with ``data.board.closed`` and ``data.old.closed``; nothing when unchanged. Its lists
+        and cards keep their own ``closed`` (a closed board's cards stay readable)."""
+        board = self.boards[board_id]
+        if board.closed == closed:
+            return None
+        t = self._tick(at)
+        board.closed = closed
+        return self._log(
+            "updateBoard",
+            t,
+            by,
+            board,
+            {"board": board.ref() | {"closed": closed}, "old": {"closed": not closed}},
+        )
+
     def set_list_name(
         self, list_id: str, name: str, by: str, at: datetime | None = None
     ) -> Action | None:
