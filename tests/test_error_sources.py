@@ -191,14 +191,22 @@ def test_a_bad_api_url_from_the_environment_or_the_option_names_only_it(
 
 @pytest.mark.parametrize("source", ["TRELLO_API_URL", "--api-url", "trello.api_url"])
 @pytest.mark.parametrize("tail", ["?key={key}&token={token}", "/x?token={token}", "#{token}"])
+@pytest.mark.parametrize("configured", [True, False], ids=["also-configured", "only-in-the-url"])
 def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
-    source: str, tail: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    source: str,
+    tail: str,
+    configured: bool,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """R34b: ``--api-url 'https://api.trello.com/1?key=…&token=…'`` (Trello's own examples
     pass them so) printed the key and the token's first characters in the error, which cron
-    mails, and the log file kept the token's (cut to 80 characters, past its redaction)."""
+    mails, and the log file kept the token's (cut to 80 characters, past its redaction). R34c:
+    with the key and token only in the URL, the log's first line kept them whole (no setting
+    named them as secrets), and the error said the credentials were missing."""
     url = sandbox.base_url + tail.format(key=sandbox.key, token=sandbox.token)
-    env = {"TRELLO_API_KEY": sandbox.key, "TRELLO_TOKEN": sandbox.token}
+    env = {"TRELLO_API_KEY": sandbox.key, "TRELLO_TOKEN": sandbox.token} if configured else {}
     conf, flag = "", ["--log-file", str(tmp_path / "run.log")]
     if source == "--api-url":
         flag += ["--api-url", url]
@@ -218,6 +226,30 @@ def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
     for secret in (sandbox.key, sandbox.token, sandbox.token[:8]):
         assert secret not in line
         assert secret not in log
+
+
+def test_apply_and_undo_with_the_credentials_in_the_api_url_log_none_of_them(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R34c: ``apply`` and ``undo`` logged ``apply plan.json, API …?key=…&token=…`` before the
+    URL was refused."""
+    sb, journal = _applied(sandbox_factory, tmp_path)
+    plan = tmp_path / "plan2.json"
+    make_plan_file(sb, plan)
+    url = f"{sb.base_url}?key={sb.key}&token={sb.token}"
+    invoke, _ = _setup(monkeypatch, tmp_path, "")
+    log = tmp_path / "run.log"
+    for args in (("apply", str(plan), "--yes"), ("undo", str(journal), "--yes")):
+        line = one_line_error(
+            invoke("--log-file", str(log), *args, "--api-url", url),
+            ExitCode.USAGE,
+            "--api-url must not hold a query or a fragment",
+        )
+        _no_secret(line, sb)
+    text = log.read_text()
+    assert text.count("must not hold a query") == 2
+    for secret in (sb.key, sb.token, sb.token[:8]):
+        assert secret not in text
 
 
 def test_an_unreachable_api_url_from_the_config_file_names_its_key(

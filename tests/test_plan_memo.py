@@ -239,13 +239,17 @@ def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
 
 
 def earlier_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
-    """A memo an earlier version wrote (its format version lower): a miss without a notice,
-    as after every upgrade (a cron job's mail says nothing of it)."""
+    """A memo the version before wrote (format 4: the plan alone, no line of ``own`` before
+    it; its key as this version's, whose ``__version__`` may not have changed): a miss without
+    a notice, as after every upgrade (R34c: it was "damaged (KeyError)", in cron's mail)."""
     [memo] = _memo_files(cache)
     header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
     head = json.loads(header)
-    head["version"] = plan_memo.VERSION - 1
-    memo.write_bytes(gzip.compress(json.dumps(head).encode() + b"\n" + body))
+    assert plan_memo.VERSION == 5
+    head["version"] = 4
+    plan = body.partition(b"\n")[2]
+    head["body"] = hashlib.sha256(plan).hexdigest()
+    memo.write_bytes(gzip.compress(json.dumps(head).encode() + b"\n" + plan))
     return Opts()
 
 

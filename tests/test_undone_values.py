@@ -32,7 +32,7 @@ from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import snapshot
 from trello_restore.undone_values import _set_back
 
-from .conftest import SandboxFactory, configless_cli
+from .conftest import Sandbox, SandboxFactory, configless_cli
 
 _LEFT_OUT = re.compile(
     r"(\d+) values? of (\d+) cards?(?: and \d+ lists?)? (?:is|are) left out of this run: each "
@@ -47,15 +47,16 @@ _COMMAND = re.compile(
 
 def _world(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Scenario, Callable[..., Result], Path]:
+) -> tuple[Scenario, Sandbox, Callable[..., Result], Path]:
     """The scenario with the second damage (design.md §10.4) served, the command line pointed
     at it with a home of the test's; and the journals directory."""
     s = generate(51, 40, second_damage=True)
-    invoke = configless_cli(sandbox_factory(s, time_scale=100), monkeypatch, tmp_path)
+    sb = sandbox_factory(s, time_scale=100)
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
     home = tmp_path / "home"
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    return s, invoke, home / "state" / "journals"
+    return s, sb, invoke, home / "state" / "journals"
 
 
 def _values(s: Scenario) -> dict[Any, Any]:
@@ -79,7 +80,7 @@ def _one(pattern: re.Pattern[str], warnings: list[str]) -> str:
 def test_a_one_step_run_after_an_undo_leaves_out_what_it_set_back_and_says_how_to_redo_it(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s, invoke, journals = _world(sandbox_factory, tmp_path, monkeypatch)
+    s, sb, invoke, journals = _world(sandbox_factory, tmp_path, monkeypatch)
     assert s.second_damage_at is not None
     assert s.culprit is not None
     args = ("--board", s.team.id, "--since", s.second_damage_at.isoformat(),
@@ -116,14 +117,30 @@ def test_a_one_step_run_after_an_undo_leaves_out_what_it_set_back_and_says_how_t
     assert again["plan"]["value_skipped"] == dry_skipped + n
     assert "later --since last-run runs will not see them" in said
 
-    # The two commands it names set back exactly what the undo set back.
+    # The two commands it names set back exactly what the undo set back, and not the token's
+    # member's own later work (R34c: a card they archived by hand after it was planned too).
+    (by_hand,) = [k for k, v in damaged.items() if k[0] == "card" and k[2] == "closed" and not v][
+        :1
+    ]
+    archived = sb.session().put(f"{sb.base_url}/cards/{by_hand[1]}", params={"closed": "true"})
+    assert archived.status_code == 200, archived.text
     command = _COMMAND.search(said)
     assert command is not None
     planned = invoke(*shlex.split(command.group(1))[1:], "-q")
     assert planned.exit_code == ExitCode.OK, planned.output
     applied = invoke(*shlex.split(command.group(2))[1:], "-q")
     assert applied.exit_code == ExitCode.OK, applied.output
-    assert _values(s) == restored
+    assert _values(s) == {**restored, by_hand: True}
+
+    # That plan's journal undone too: the next one-step run names it, the latest undo (R34c:
+    # the first journal by path was named, with the other's date).
+    (second,) = set(journals.glob("*.jsonl")) - {journal}
+    assert invoke("undo", str(second), "--yes", "-q").exit_code == ExitCode.OK
+    assert _values(s) == {**damaged, by_hand: True}
+    last = _json(invoke(*args, "--yes", "--format", "json", "-q"))
+    m = _LEFT_OUT.search(_one(_LEFT_OUT, last["warnings"]))
+    assert m is not None
+    assert (int(m.group(1)), m.group(3)) == (n, str(second))
 
 
 def test_by_the_token_s_member_after_an_undo_leaves_out_the_undo_s_writes(
@@ -131,7 +148,7 @@ def test_by_the_token_s_member_after_an_undo_leaves_out_the_undo_s_writes(
 ) -> None:
     """A window that holds the undo and not the apply, ``--by`` the token's member (an older
     cron config's mover): the undo's writes were planned as damage and set back."""
-    s, invoke, journals = _world(sandbox_factory, tmp_path, monkeypatch)
+    s, _, invoke, journals = _world(sandbox_factory, tmp_path, monkeypatch)
     assert s.second_damage_at is not None
     assert s.culprit is not None
     kinds = ("--restore", "archived,list,fields")
@@ -205,5 +222,5 @@ def _record(op: Any, status: Any, minutes: int, written: object) -> JournalRecor
 def test_which_undo_records_set_a_value_back(
     records: tuple[tuple[str, str, int, object], ...], set_back: bool
 ) -> None:
-    got = _set_back(_CHANGE, [_record(*r) for r in records], timedelta(0))
+    got = _set_back(_CHANGE, [_record(*r) for r in records], timedelta(0)) is not None
     assert got is set_back

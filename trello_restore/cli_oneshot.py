@@ -38,6 +38,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     """Plan and print it; a dry run ends there (exit code per ``--detailed-exitcode``),
     otherwise the plan is applied after a confirmation (``oneshot.run_once``); with
     ``--format json`` the run's summary goes to stdout."""
+    from trello_restore.api import shown_url
     from trello_restore.applier import ApplyOptions
     from trello_restore.oneshot import OneShotRequest, run_once, run_summary
     from trello_restore.plan_request import PlanRequest
@@ -75,7 +76,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
         "dry run" if dry else "run",
         run_target(s.boards, s.workspace),
         s.since,
-        plan.api_url,
+        shown_url(plan.api_url),
     )
     request = OneShotRequest(
         plan=plan,

@@ -149,6 +149,7 @@ def apply_command(
 
     def body() -> ExitCode:
         from trello_restore import run
+        from trello_restore.api import shown_url
         from trello_restore.applier import ApplyOptions
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
@@ -173,7 +174,9 @@ def apply_command(
             request_timeout=s.request_timeout,
             origins=s.origins(api_url_flag=api_url is not None),
         )
-        logger.info("apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", req.api_url)
+        logger.info(
+            "apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", shown_url(req.api_url)
+        )
         known_journal[0] = req.journal_path
         total = run.plan_outcomes(plan)  # one outcome each
         if total == 0:  # no request, and no journal that would hold nothing but its header
@@ -278,6 +281,7 @@ def undo(
     resume = f"Run {again} again to finish"
 
     def body() -> ExitCode:
+        from trello_restore.api import shown_url
         from trello_restore.applier import ApplyOptions
         from trello_restore.journal_names import board_names
         from trello_restore.locks import lock_dir
@@ -348,7 +352,12 @@ def undo(
             request_timeout=s.request_timeout,
             origins=s.origins(api_url_flag=api_url is not None),
         )
-        logger.info("undo %s%s, API %s", journal_file, " (dry run)" if dry_run else "", req.api_url)
+        logger.info(
+            "undo %s%s, API %s",
+            journal_file,
+            " (dry run)" if dry_run else "",
+            shown_url(req.api_url),
+        )
         progress = cli.progress(n, quiet=quiet, undo=True)
         try:
             with first_ctrl_c_only():

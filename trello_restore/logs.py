@@ -12,6 +12,7 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +31,11 @@ LOG_BACKUPS = 3
 FILE_ONLY = {"file_only": True}
 
 
+#: A ``key=`` or ``token=`` of a URL's query (or fragment) and its value: a credential given in
+#: an API URL (Trello's own examples pass them so), which no setting names as one.
+_IN_QUERY = re.compile(r"([?&;#](?:key|token)=)[^&#;\s'\"]+", re.IGNORECASE)
+
+
 class Redact(logging.Filter):
     """Replace the key and token in every record, its traceback included (they are never
     logged on purpose; an internal error's traceback may hold them). Each also without the
@@ -46,21 +52,21 @@ class Redact(logging.Filter):
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret replaced."""
+        """``text`` with every secret replaced, and every ``key=`` or ``token=`` of a URL's
+        query (a credential given in an API URL, which was never configured as one)."""
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
-        return text
+        return _IN_QUERY.sub(r"\1[redacted]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(s in message for s in self.secrets):
-                record.msg, record.args = self.redact(message), ()
-            if record.exc_info and not record.exc_text:
-                # Formatted here, redacted, and kept where the formatter looks first.
-                record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-            if record.stack_info:
-                record.stack_info = self.redact(record.stack_info)
+        message = record.getMessage()
+        if any(s in message for s in self.secrets) or _IN_QUERY.search(message):
+            record.msg, record.args = self.redact(message), ()
+        if record.exc_info and not record.exc_text:
+            # Formatted here, redacted, and kept where the formatter looks first.
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 

@@ -115,8 +115,9 @@ FORMAT = "trello-restore plan memo"
 #: Bumped when what a key covers, the file's shape or the planner's rules change (3: the body
 #: is ``plan_codec``'s, its checksum in the header; 4: a colleague's change set back counts as
 #: later work, lists moved from a named board are in scope, a card or list on no board read is
-#: ``other_board``: R31a, R31c, R31d; a memo's plan made by the older rules is not reused).
-VERSION = 4
+#: ``other_board``: R31a, R31c, R31d; a memo's plan made by the older rules is not reused;
+#: 5: the body begins with the line of ``own``).
+VERSION = 5
 #: A cutoff after every date the planner compares it with (``window``).
 AFTER = "after everything"
 #: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).

@@ -53,10 +53,13 @@ GRANT = BoardMembership.action
 _CARD, _GRANT, _UNDO = f'"{CardMember.action}"', f'"{GRANT}"', '"op": "undo"'
 
 
-def journal_files(directory: Path, exclude: Path | None = None) -> list[Path]:
+def journal_files(
+    directory: Path, exclude: Path | None = None, unlisted: dict[Path, str] | None = None
+) -> list[Path]:
     """The journal files (``*.jsonl``) in ``directory`` but ``exclude``, sorted; none when it
     does not exist. A directory this user cannot look into (mode 000 or 400: a permission
-    error) counts as none, and is warned of each time: what was not checked, what to do."""
+    error) counts as none, and is warned of each time: what was not checked, what to do; and
+    is put in ``unlisted``, with why, when given."""
     try:
         if not directory.exists():
             return []
@@ -65,6 +68,11 @@ def journal_files(directory: Path, exclude: Path | None = None) -> list[Path]:
         paths = sorted(p for p in directory.iterdir() if p.name.endswith(".jsonl"))
         return [p for p in paths if p.is_file() and p.resolve() != skip]
     except OSError as exc:
+        if unlisted is not None:
+            unlisted[directory] = (
+                f"cannot look into the journal directory {directory}: "
+                f"{exc.strerror or type(exc).__name__}"
+            )
         logger.warning(
             "cannot look into the journal directory %s (%s): what earlier runs of this tool "
             "recorded there was not checked; let this user read and search it (chmod 700 %s)",
@@ -86,7 +94,7 @@ class Others:
     account_id: str
     _read: dict[Path, Journal | None] = field(default_factory=dict)
     #: The journals ``journals`` was to look at (their text holds the needles) that cannot be
-    #: read, with why.
+    #: read, with why; and the journal directory, when it cannot be looked into.
     unreadable: dict[Path, str] = field(default_factory=dict)
 
     @classmethod
@@ -97,7 +105,7 @@ class Others:
     @cached_property
     def paths(self) -> list[Path]:
         """The other journal files in the journal's directory."""
-        return journal_files(self.path.parent, self.path)
+        return journal_files(self.path.parent, self.path, self.unreadable)
 
     def journals(self, *needles: str) -> list[Journal]:
         """Those of the other journals whose text holds each of ``needles`` (a look at the

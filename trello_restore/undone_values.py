@@ -74,7 +74,7 @@ def own_sets(plan: Plan, history: History, account_id: str) -> dict[Field, datet
 
 class _Undone(NamedTuple):
     """A planned value change an undo of a journal set back: the journal, and when (Trello's
-    clock) that write was (the field's latest change, by the token's member)."""
+    clock, as the journal dates it) that undo's write was answered."""
 
     change: ValueChange
     journal: Path
@@ -96,10 +96,14 @@ def leave_out_set_back(
     journals = others.journals(*_NEEDLES)
     undone: list[_Undone] = []
     for c in candidates:
-        for j in journals:
-            if _set_back(c, [r for r in j.records if _of(r, c)], at.skew):
-                undone.append(_Undone(c, j.path, own[_field(c)]))
-                break
+        # The latest undo that set it back (R34c: the first journal's by path was named).
+        found = [
+            _Undone(c, j.path, when)
+            for j in journals
+            if (when := _set_back(c, [r for r in j.records if _of(r, c)], at.skew)) is not None
+        ]
+        if found:
+            undone.append(max(found, key=lambda u: u.at))
     by = f"by the token's member (@{at.username})"
     if others.unreadable:
         left = candidates
@@ -114,7 +118,7 @@ def leave_out_set_back(
     else:
         return plan, None
     counted = _counted(left)
-    command = _command(left, min(own[_field(c)] for c in left), at.username)
+    command = _command(left, [own[_field(c)] for c in left], at.username, plan)
     if not at.applying:
         return plan, (
             f"this plan sets back {counted}: {said}; a plan file of it (--plan-out) sets them "
@@ -152,13 +156,13 @@ def leave_out_set_back(
     )
 
 
-def _set_back(c: ValueChange, records: Sequence[JournalRecord], skew: timedelta) -> bool:
-    """Whether an undo among ``records`` (a journal's of ``c``'s field, in order) wrote
-    ``c.expected`` back, answered (or sent and never answered) no earlier than ``UNDO_SLACK``
-    before ``c``'s damage began (Trello's clock), with no apply record of the journal that
-    found or set the field back after it."""
+def _set_back(c: ValueChange, records: Sequence[JournalRecord], skew: timedelta) -> datetime | None:
+    """When (Trello's clock) the latest undo among ``records`` (a journal's of ``c``'s field,
+    in order) that wrote ``c.expected`` back was answered (or sent, never answered), no
+    earlier than ``UNDO_SLACK`` before ``c``'s damage began, with no apply record of the
+    journal that found or set the field back after it; None when none did."""
     if c.evidence is None:
-        return False
+        return None
     damage = c.evidence.date - UNDO_SLACK
     sent: dict[str, tuple[int, datetime, JournalRecord]] = {}  # undo writes not answered yet
     found: list[tuple[int, datetime, JournalRecord]] = []  # undo writes: index, answered
@@ -177,11 +181,15 @@ def _set_back(c: ValueChange, records: Sequence[JournalRecord], skew: timedelta)
             found.append((i, at, r))
     # Sent and never answered: it may have been written.
     found += sent.values()
-    return any(
-        i > last
-        and end + skew >= damage
-        and same_value(c.field, (r.values or {}).get("written"), c.expected)
-        for i, end, r in found
+    return max(
+        (
+            end + skew
+            for i, end, r in found
+            if i > last
+            and end + skew >= damage
+            and same_value(c.field, (r.values or {}).get("written"), c.expected)
+        ),
+        default=None,
     )
 
 
@@ -224,16 +232,25 @@ def _counted(changes: Sequence[ValueChange]) -> str:
     return f"{plural(len(changes), 'value')} of {on}"
 
 
-def _command(changes: Sequence[ValueChange], since: datetime, username: str) -> str:
-    """The two commands that plan the token's member's writes of ``changes``' fields from
-    ``since`` (Trello's date of the first, to the millisecond: the apply's writes may be in
-    the same second) and apply that plan: the undo's writes are the damage that plan sets
-    back."""
+def _command(
+    changes: Sequence[ValueChange], dates: Sequence[datetime], username: str, plan: Plan
+) -> str:
+    """The two commands that plan the token's member's writes of ``changes``' fields at
+    ``dates`` (Trello's, to the millisecond: the apply's writes may be in the same second),
+    from the first to just after the last (R34c: without ``--until``, later work by the
+    token's member, a later run of this tool's included, was planned too), in the run's own
+    ``--list``/``--card`` selection, and apply that plan: the undo's writes are the damage that
+    plan sets back."""
+    o = plan.options
     kinds = sorted({_kind(c.field) for c in changes})
     boards = sorted({c.board_id for c in changes})
     words = ["trello-restore", *(w for b in boards for w in ("--board", b))]
-    words += ["--since", format_date(since), "--by", username]
-    words += ["--restore", ",".join(kinds), "--dry-run", "--plan-out", UNDONE_VALUES_PLAN]
+    words += ["--since", format_date(min(dates))]
+    words += ["--until", format_date(max(dates) + timedelta(milliseconds=1))]
+    words += ["--by", username, "--restore", ",".join(kinds)]
+    words += [w for x in sorted(o.lists or ()) for w in ("--list", x)]
+    words += [w for x in sorted(o.cards or ()) for w in ("--card", x)]
+    words += ["--dry-run", "--plan-out", UNDONE_VALUES_PLAN]
     return f"{shlex.join(words)}, then trello-restore apply {UNDONE_VALUES_PLAN}"
 
 

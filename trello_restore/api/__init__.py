@@ -59,7 +59,12 @@ from trello_restore.api.classify import (
 )
 from trello_restore.api.client import MemberStandIn, TrelloApi
 from trello_restore.api.retry import MAX_BACKOFF_S, MAX_RETRY_AFTER_S, RetryPolicy
-from trello_restore.api.settings import DEFAULT_API_URL, DEFAULT_CACHE_EXPIRE_S, ApiSettings
+from trello_restore.api.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_CACHE_EXPIRE_S,
+    ApiSettings,
+    shown_url,
+)
 from trello_restore.api.transport import IGNORED_PARAMETERS, writes_sent
 
 __all__ = [
@@ -77,5 +82,6 @@ __all__ = [
     "certainly_not_applied",
     "error_for_exception",
     "error_for_response",
+    "shown_url",
     "writes_sent",
 ]

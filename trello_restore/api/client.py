@@ -129,8 +129,10 @@ class TrelloApi:
         be used (or that another run is using) is not an error: the reads go without the HTTP
         cache (``open_http_cache``).
         """
-        check_credentials(settings.key, settings.token, settings.origins)
+        # The URL first: one that holds the key and token (Trello's own examples pass them so)
+        # is the mistake to name, not the credentials missing from where they belong.
         check_api_url(settings.api_url, settings.origins.url)
+        check_credentials(settings.key, settings.token, settings.origins)
         self.settings = settings
         self._counters = Counters(settings.limiter)
         # The creating thread's session and client; other threads get their own (_thread_client).

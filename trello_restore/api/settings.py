@@ -204,17 +204,19 @@ def check_credentials(key: str, token: str, origins: Origins | None = None) -> N
             )
 
 
-def _shown(api_url: str) -> str:
-    """``api_url`` as an error shows it: on one line, cut short, and never past a ``?`` or a
-    ``#`` (what follows may be a key and a token)."""
-    return one_line(re.split(r"[?#]", api_url, maxsplit=1)[0], 80)
+def shown_url(api_url: str) -> str:
+    """``api_url`` as an error or the log shows it: on one line, cut short, never past a ``?``
+    or a ``#`` (what follows may be a key and a token: Trello's own examples pass them so),
+    and without a user name or password."""
+    base = re.split(r"[?#]", api_url, maxsplit=1)[0]
+    return one_line(re.sub(r"(?<=//)[^/@]*@", "", base, count=1), 80)
 
 
 def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
     """``ConfigError`` unless ``api_url`` is a plain http(s) base; warns about plain http to a
     host that is not this machine (the token would travel unencrypted). Messages name the URL
     by ``origin``, where it came from (``Origins.url``)."""
-    shown = _shown(api_url)
+    shown = shown_url(api_url)
     try:
         parts = urlsplit(api_url)
     except ValueError:  # e.g. "Invalid IPv6 URL"
