@@ -8,7 +8,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -181,3 +181,43 @@ def _ana_s_moves_applied(invoke: Callable[..., Result], tmp_path: Path) -> str:
     (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
                   if x.startswith("Journal: ")]  # fmt: skip
     return journal
+
+
+def test_the_undo_that_removes_a_grant_another_undo_kept_waits_for_nothing(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R34a: an apply killed an hour ago left a board grant ``pending`` (its answer lost);
+    ``undo`` removes the card members and keeps the grants, saying ``undo
+    --include-board-memberships`` removes them; run at once, that waited 35 s "for writes a
+    killed run may still have in flight", measured from the journal's modification time,
+    which the first undo had moved. It waits for nothing now."""
+    s = generate(7, 40)
+    invoke = sandbox_cli(sandbox_factory(s, time_scale=100), monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    plan_file = tmp_path / "plan.json"
+    r = invoke("--board", s.team.id, "--since", s.incident_at.isoformat(), "--removed-by",
+               s.mover.username, "--add-to-board", "--dry-run", "--plan-out", str(plan_file),
+               "-q")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    applied = invoke("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.output
+    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
+                  if x.startswith("Journal: ")]  # fmt: skip
+    rows = [json.loads(x) for x in Path(journal).read_text().splitlines()]
+    grant = next(x["change_id"] for x in rows if x.get("action") == "add_member_to_board")
+    rows = [x for x in rows if not (x.get("change_id") == grant and x["status"] == "applied")]
+    for x in rows:  # killed two minutes ago (well within the 5 minutes its writes are told by)
+        if "at" in x:
+            at = datetime.fromisoformat(x["at"]) - timedelta(minutes=2)
+            x["at"] = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    Path(journal).write_text("".join(json.dumps(x) + "\n" for x in rows))
+    os.utime(journal, (time.time() - 120,) * 2)
+
+    first = invoke("undo", journal, "--yes")
+    assert first.exit_code == 0, first.output
+    assert "undo --include-board-memberships removes them" in first.stdout + first.stderr
+    started = time.monotonic()
+    again = invoke("undo", journal, "--include-board-memberships", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "in flight" not in again.stderr, again.stderr
+    assert time.monotonic() - started < 10

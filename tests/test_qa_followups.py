@@ -37,7 +37,12 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal import JournalRecord, Status
 from trello_restore.planfile import write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.undo import in_flight_wait, not_waited_for, resolve_earlier_journals
+from trello_restore.undo import (
+    in_flight_wait,
+    last_alive,
+    not_waited_for,
+    resolve_earlier_journals,
+)
 
 from .applykit import (
     Snapshot,
@@ -211,6 +216,28 @@ def test_how_long_undo_waits() -> None:
     assert in_flight_wait([_pending("2027-01-15T07:58:00.000Z")], None, 35.0, now) == 0.0
     assert in_flight_wait([_pending("2027-01-15T09:00:00.000Z")], None, 35.0, now) == 35.0
     assert in_flight_wait([_pending("yesterday")], None, 35.0, now) == 35.0
+
+
+def test_the_killed_run_was_last_alive_at_its_last_apply_record_once_an_undo_wrote(
+    tmp_path: Path,
+) -> None:
+    """R34a: an undo without ``--include-board-memberships`` wrote its records (moving the
+    journal's modification time), and the undo with it that it advised waited 35 s for a
+    grant journaled minutes before. With an undo record in the journal, the killed run's last
+    sign of life is its last apply record, not the file's time; without one, the file's."""
+    path = tmp_path / "j.jsonl"
+    path.write_text("")
+    grant = JournalRecord("g", "apply", "add_member_to_board", "pending", "b", "m",
+                          at="2027-01-15T07:50:00.000Z")  # fmt: skip
+    card = replace(_pending("2027-01-15T07:51:00.000Z", "applied"), change_id="c")
+    undone = JournalRecord("c", "undo", "add_member_to_card", "undone", "b", "m", "k",
+                           at="2027-01-15T07:59:59.000Z")  # fmt: skip
+    assert last_alive(path, [grant, card]) == path.stat().st_mtime
+    minute = datetime(2027, 1, 15, 7, 51, tzinfo=UTC).timestamp()
+    assert last_alive(path, [grant, card, undone]) == minute
+    now = datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()
+    assert in_flight_wait([grant], last_alive(path, [grant, card, undone]), 35.0, now) == 0.0
+    assert last_alive(tmp_path / "gone.jsonl", [grant]) is None
 
 
 def test_an_undo_waits_only_for_writes_no_earlier_undo_waited_for() -> None:

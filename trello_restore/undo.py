@@ -166,6 +166,21 @@ def not_waited_for(
     return [r for r in open_ if id(r) in after or not kind_of(r.action).undone_by_default]
 
 
+def last_alive(path: Path, records: Sequence[JournalRecord]) -> float | None:
+    """When the run that left a journal's open apply records was last seen alive (Unix time):
+    the journal's modification time, unless an undo has written to it since (R34a: an undo
+    without ``--include-board-memberships`` moved it, and the one with it that the first one
+    advised waited 35 s for a grant journaled minutes before): then its last apply record's
+    time. None when neither is known."""
+    if any(r.op == "undo" for r in records):
+        times = [t for r in records if r.op == "apply" and (t := _unix_time(r.at, -1.0)) >= 0]
+        return max(times, default=None)
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
 def _unix_time(at: str, default: float) -> float:
     try:
         return datetime.fromisoformat(at).timestamp()
@@ -174,26 +189,24 @@ def _unix_time(at: str, default: float) -> float:
 
 
 def _wait_for_in_flight(
-    journals: Sequence[tuple[Path, Sequence[JournalRecord]]], api: TrelloApi
+    journals: Sequence[tuple[Path, Sequence[JournalRecord], Sequence[JournalRecord]]],
+    api: TrelloApi,
 ) -> None:
-    """Sleep until no write of the killed runs that left these journals' open records can
-    still be in flight (``in_flight_wait``, with this client's timeouts), saying so on stderr
-    first."""
+    """Sleep until no write of the killed runs that left these journals' open records (each
+    journal's path, those open records, and all its records) can still be in flight
+    (``in_flight_wait``, with this client's timeouts), saying so on stderr first."""
     now = time.time()
     waits = [0.0]
-    for path, records in journals:
-        try:
-            last_written: float | None = path.stat().st_mtime
-        except OSError:
-            last_written = None
-        waits.append(in_flight_wait(records, last_written, api.settings.max_request_s, now))
+    for path, open_, records in journals:
+        last = last_alive(path, records)
+        waits.append(in_flight_wait(open_, last, api.settings.max_request_s, now))
     wait = max(waits)
     if wait > 0:
         logger.warning(
             "waiting %d s for writes a killed run may still have in flight (%s), so that live "
             "state tells whether they took effect",
             math.ceil(wait),
-            ", ".join(str(path) for path, _ in journals),
+            ", ".join(str(j[0]) for j in journals),
         )
         time.sleep(wait)
 
@@ -285,7 +298,8 @@ def undo_journal(
         others = Others.of(journal)  # read again under the locks
         running = _running_now(journal, lock_dir) if options.dry_run else None
         if running is None:
-            _wait_for_in_flight([(journal.path, not_waited_for(open_, journal.records))], api)
+            waited = not_waited_for(open_, journal.records)
+            _wait_for_in_flight([(journal.path, waited, journal.records)], api)
         looked_at = [*open_, *(u.record for u in known)]
         live = read_live(
             api,
@@ -510,7 +524,8 @@ def resolve_earlier_journals(
     try:
         with apply_lock(names, lock_dir, others, board_names):
             _wait_for_in_flight(
-                [(j.path, not_waited_for(records, j.records)) for j, records in found], api
+                [(j.path, not_waited_for(records, j.records), j.records) for j, records in found],
+                api,
             )
             opened = [r for _, records in found for r in records]
             live = read_live(
