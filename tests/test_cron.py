@@ -388,6 +388,27 @@ def test_unknown_workspace(invoke: Invoke, scenario: Scenario, sb: Sandbox) -> N
     one_line_error(r, ExitCode.USAGE, "--workspace is empty")
 
 
+def test_a_workspace_given_by_its_url_is_its_short_name(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox
+) -> None:
+    """R34a: ``--workspace https://trello.com/w/acme-team`` (README: "the name in its URL")
+    went into the request's path as it was and ended in exit 1, "internal error". The URL of
+    the workspace's page (or one below it) is its short name; anything else that is no id or
+    short name is one line, exit 2, before any request about it."""
+    since = incident_since(scenario)
+    by_name = invoke("--workspace", "acme-team", "--since", since, "--dry-run", "--format", "json")
+    assert by_name.exit_code == 0, by_name.output
+    for url in ("https://trello.com/w/acme-team", "trello.com/w/acme-team/members?x=1"):
+        r = invoke("--workspace", url, "--since", since, "--dry-run", "--format", "json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["changes"] == json.loads(by_name.stdout)["changes"]
+    before = len(sb.server.request_log)
+    for bad in ("acme team?x=1", "https://trello.com/b/abcdefgh", "acme/team", "../members/me"):
+        r = invoke("--workspace", bad, "--since", "7d", "--dry-run")
+        one_line_error(r, ExitCode.USAGE, "is not a workspace's id, short name or URL")
+    assert not [x for x in sb.server.request_log[before:] if "/organizations/" in x.path]
+
+
 def test_workspace_last_run_is_per_workspace(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:

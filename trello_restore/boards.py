@@ -73,6 +73,13 @@ _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 #: A Trello object id (24 hex digits).
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _SHORT_LINK = re.compile(r"^[A-Za-z0-9]{8}$")
+#: A workspace's page, ``https://trello.com/w/NAME`` (and what follows it: ``/members`` …).
+_WORKSPACE_URL = re.compile(
+    r"^(?i:(?:https?://)?(?:www\.)?trello\.com)/w/([A-Za-z0-9_-]+)(?:[/?#].*)?$"
+)
+#: What a workspace's id (24 hex digits) or short name (letters, digits, underscores; a hyphen
+#: let through) holds.
+_WORKSPACE_REF = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Api(Protocol):
@@ -435,6 +442,14 @@ def resolve_workspace(
     ``restore.workspace in FILE``) when that is known."""
     said = f" ({origin})" if origin else ""
     text = ref.strip()
+    url = _WORKSPACE_URL.match(text)
+    name = url.group(1) if url else text
+    if not _WORKSPACE_REF.match(name):  # R34a: a URL went into the request's path as it was
+        raise UsageError(
+            f"{text!r}{said} is not a workspace's id, short name or URL: give the workspace's "
+            "id or its short name from its URL (https://trello.com/w/NAME), or that URL"
+        )
+    text = name
     try:
         raw = api.get(
             f"organizations/{text}/boards",

@@ -51,7 +51,7 @@ _OPTIONS = (
     click.option(
         "--workspace",
         metavar="ORG",
-        help="Every open board of this workspace (id, or the name in its URL), besides --board.",
+        help="Every open board of this workspace (id, URL or the name in it), besides --board.",
     ),
     click.option(
         "--since",
