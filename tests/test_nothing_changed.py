@@ -134,7 +134,7 @@ def test_a_resumed_apply_that_changed_nothing_says_what_earlier_runs_did(
     sb.server.set_options(error_rate=1.0)
     line = one_line_error(
         invoke("apply", str(plan), "--journal", str(journal)), ExitCode.UNREACHABLE,
-        f"; nothing was changed by this run, and the journal {journal} holds what earlier "
+        f"; nothing was changed by this run, and the journal {journal} holds what other "
         f"runs did: run {again} again to resume",
     )  # fmt: skip
     assert line.endswith("changes already made are skipped"), line

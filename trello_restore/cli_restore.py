@@ -229,7 +229,8 @@ def apply_command(
         path = known_journal[0]
         if path is None or not path.exists():
             return None
-        return f"the journal {path} holds what earlier runs did: {resume[0].lower()}{resume[1:]}"
+        # "Other": a run still going holds it too, when this one met its lock (R34a).
+        return f"the journal {path} holds what other runs did: {resume[0].lower()}{resume[1:]}"
 
     cli.exit_with(body, writes=not dry_run, earlier=earlier)
 
