@@ -27,7 +27,7 @@ from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
 from trello_restore.logs import LOG_BACKUPS
 from trello_restore.sandbox.scenario import Scenario
-from trello_restore.sandbox.world import Board
+from trello_restore.sandbox.world import Board, Card
 
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 from .truthcheck import incident_since
@@ -581,15 +581,7 @@ def test_documented_nightly_run_keeps_deliberate_removals(
     w = scenario.world
     with w.lock:
         team = w.boards[scenario.team.id]
-        card = next(
-            c for c in w.cards_on_board(team.id)
-            if not c.closed and not w.lists[c.id_list].closed
-            and any(m != scenario.mover.id and team.is_active_member(m) for m in c.id_members)
-        )  # fmt: skip
-        kept_off = next(
-            m for m in card.id_members if m != scenario.mover.id and team.is_active_member(m)
-        )
-        w.remove_member_from_card(card.id, kept_off, scenario.mover.id)
+        card, kept_off = _removed_by_the_lead(scenario)
         other = next(m for m in team.memberships if m != scenario.mover.id
                      and team.is_active_member(m) and m != kept_off)  # fmt: skip
     moved = _move_to_archive(scenario, dawn, other)
@@ -621,6 +613,48 @@ def test_documented_nightly_run_keeps_deliberate_removals(
     assert len(posts) == len(moved)
     assert not any(card.id in x for x in _writes(sb))
     assert log.is_file()
+
+
+def _removed_by_the_lead(scenario: Scenario) -> tuple[Card, str]:
+    """A team member the lead takes off an open team card on purpose (no move), now; the card
+    and the member. Under the world's lock."""
+    w = scenario.world
+    team = w.boards[scenario.team.id]
+    card = next(
+        c for c in w.cards_on_board(team.id)
+        if not c.closed and not w.lists[c.id_list].closed
+        and any(m != scenario.mover.id and team.is_active_member(m) for m in c.id_members)
+    )  # fmt: skip
+    kept_off = next(
+        m for m in card.id_members if m != scenario.mover.id and team.is_active_member(m)
+    )
+    w.remove_member_from_card(card.id, kept_off, scenario.mover.id)
+    return card, kept_off
+
+
+def test_removed_by_alone_unattended_says_it_re_adds_deliberate_removals(
+    invoke: Invoke, scenario: Scenario
+) -> None:
+    """Design §6: ``--removed-by`` alone is no guard for unattended runs (it re-adds that
+    member's deliberate removals every night). It was said only in the README; a ``--yes``
+    run whose plan re-adds such a removal (no move within 60 s) now says so, with the fix; a
+    dry run, or ``--cause move``, does not."""
+    with scenario.world.lock:
+        when = scenario.world.clock()
+        _removed_by_the_lead(scenario)
+    since = (when - timedelta(seconds=5)).isoformat()
+    # --only-recorded: the silent losses (blocked, no date) are not what this is about.
+    args = ("--board", scenario.team.id, "--since", since, "--only-recorded", "--format", "json")
+    alone = ("--removed-by", scenario.mover.username)
+    dry = json.loads(invoke(*args, *alone, "--dry-run").stdout)
+    assert not [x for x in dry["warnings"] if "--removed-by alone" in x]
+    guarded = _summary(invoke(*args, *alone, "--cause", "move", "--yes", "-q"))
+    assert not [x for x in guarded["warnings"] if "--removed-by alone" in x]
+    run = _summary(invoke(*args, *alone, "--yes", "-q"))
+    (said,) = [x for x in run["warnings"] if "--removed-by alone" in x]
+    assert said.startswith("1 card member this run adds back was removed by ")
+    assert f"(@{scenario.mover.username}) with no move of the card or its list within 60 s" in said
+    assert "add --cause move" in said
 
 
 def test_a_quiet_cron_run_still_says_what_went_wrong(

@@ -87,6 +87,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
         created_at=now,
         dry_run=dry,
         detailed_exitcode=args.detailed_exitcode,
+        unattended=args.yes and not dry,
         accept_unreadable=(
             s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
         ),

@@ -35,6 +35,7 @@ from trello_restore.lastrun import (
     window_end,
 )
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
+from trello_restore.plan_request import lone_removals
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
@@ -80,6 +81,8 @@ class OneShotRequest:
     #: it is: the run is recorded as the last run even though cards moved to or from a board
     #: the token cannot read within its window. None: such a run is not recorded.
     accept_unreadable: str | None = None
+    #: ``--yes`` without ``--dry-run`` (cron): warned of ``--removed-by`` alone (``lone_removals``).
+    unattended: bool = False
 
 
 class OneShotUi(Protocol):
@@ -207,7 +210,8 @@ def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
     plan, readds = leave_out_undone(result.plan, at)
     hint = undo_hint(result.own_removals, at, cause=result.plan.options.cause is not None)
     plan, set_back = leave_out_set_back(plan, result.own_sets, at)
-    hints = tuple(x for x in (readds, hint, set_back) if x is not None)
+    lone = lone_removals(plan) if req.unattended else None
+    hints = tuple(x for x in (readds, hint, set_back, lone) if x is not None)
     if not hints:
         return result
     meta = replace(result.meta, warnings=(*result.meta.warnings, *hints))

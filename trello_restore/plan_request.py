@@ -21,8 +21,15 @@ from typing import TYPE_CHECKING, Literal
 from trello_restore import defaults
 from trello_restore.errors import UsageError
 from trello_restore.lastrun import is_last_run
-from trello_restore.models import RESTORE_KINDS, PlanOptions, RestoreKind
+from trello_restore.models import (
+    MOVE_WINDOW_SECONDS,
+    RESTORE_KINDS,
+    Plan,
+    PlanOptions,
+    RestoreKind,
+)
 from trello_restore.timeparse import check_floor, check_not_future, check_window, parse_when
+from trello_restore.words import member_name, plural
 
 if TYPE_CHECKING:
     from trello_restore.api.settings import Origins
@@ -297,6 +304,34 @@ def refuse_unattended(restore: tuple[str, ...], by: str | None, label: str = "--
             "the team's ordinary work); name the member whose changes to revert, or review the "
             "plan first with --dry-run; nothing was changed"
         )
+
+
+def lone_removals(plan: Plan) -> str | None:
+    """The warning for a ``--yes`` run with ``--removed-by`` and no ``--cause`` whose plan adds
+    back removals by that member that came with no move (design.md §6: ``--removed-by`` alone
+    is no guard for unattended runs, it re-adds that person's deliberate removals every night;
+    it was said only in the README), or None."""
+    o = plan.options
+    if o.removed_by is None or o.cause is not None:
+        return None
+    lone = [
+        c
+        for c in (*plan.card_changes(), *(b.change for b in plan.blocked))
+        if c.evidence is not None
+        and c.evidence.kind == "recorded_removal"
+        and c.evidence.move_action_id is None
+    ]
+    if not lone:
+        return None
+    who = member_name(lone[0].evidence.by) if lone[0].evidence is not None else o.removed_by
+    n = len(lone)
+    return (
+        f"{plural(n, 'card member')} this run adds back {'was' if n == 1 else 'were'} removed "
+        f"by {who} with no move of the card or its list within "
+        f"{MOVE_WINDOW_SECONDS} s (on purpose, perhaps): unattended, --removed-by alone adds "
+        "back that member's deliberate removals every run; add --cause move to keep to the "
+        "removals that came with a move (README: Running unattended)"
+    )
 
 
 def _card_ref(value: str) -> str:
