@@ -28,7 +28,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,7 +44,7 @@ from trello_restore.models import (
     format_date,
 )
 from trello_restore.planner_values import same_value
-from trello_restore.touches import UNDO_SLACK, written_at
+from trello_restore.touches import UNDO_SLACK, record_time, trello_time, written_at
 from trello_restore.undo_others import Others
 from trello_restore.undone_hint import Journals
 from trello_restore.words import plural, when
@@ -53,6 +53,8 @@ from trello_restore.words import plural, when
 Field = tuple[str, str]
 #: What a journal's text holds when it has an undo's record of a value (``journal._line``).
 _NEEDLES = ('"op": "undo"', '"object_id"')
+#: A record time that does not parse: before every other.
+_NEVER = datetime.min.replace(tzinfo=UTC)
 #: The plan file the commands that put an undo's value writes back write and apply.
 UNDONE_VALUES_PLAN = "undone-values.json"
 
@@ -74,7 +76,7 @@ def own_sets(plan: Plan, history: History, account_id: str) -> dict[Field, datet
 
 class _Undone(NamedTuple):
     """A planned value change an undo of a journal set back: the journal, and when (Trello's
-    clock, as the journal dates it) that undo's write was answered."""
+    clock, as the journal dates it) that undo's write was journaled."""
 
     change: ValueChange
     journal: Path
@@ -96,14 +98,17 @@ def leave_out_set_back(
     journals = others.journals(*_NEEDLES)
     undone: list[_Undone] = []
     for c in candidates:
-        # The latest undo that set it back (R34c: the first journal's by path was named).
+        # The latest undo that set it back (R34c: the first journal's by path was named), by
+        # this machine's clock, which wrote both (Trello's, as each run measured it to the
+        # second, can put two undos a second apart in either order).
         found = [
-            _Undone(c, j.path, when)
+            (record_time(r.at) or _NEVER, j.path, r)
             for j in journals
-            if (when := _set_back(c, [r for r in j.records if _of(r, c)], at.skew)) is not None
+            if (r := _set_back(c, [x for x in j.records if _of(x, c)], at.skew)) is not None
         ]
         if found:
-            undone.append(max(found, key=lambda u: u.at))
+            _, path, r = max(found, key=lambda x: x[0])
+            undone.append(_Undone(c, path, trello_time(r) or _NEVER))
     by = f"by the token's member (@{at.username})"
     if others.unreadable:
         left = candidates
@@ -156,11 +161,14 @@ def leave_out_set_back(
     )
 
 
-def _set_back(c: ValueChange, records: Sequence[JournalRecord], skew: timedelta) -> datetime | None:
-    """When (Trello's clock) the latest undo among ``records`` (a journal's of ``c``'s field,
-    in order) that wrote ``c.expected`` back was answered (or sent, never answered), no
-    earlier than ``UNDO_SLACK`` before ``c``'s damage began, with no apply record of the
-    journal that found or set the field back after it; None when none did."""
+def _set_back(
+    c: ValueChange, records: Sequence[JournalRecord], skew: timedelta
+) -> JournalRecord | None:
+    """The record of the latest undo among ``records`` (a journal's of ``c``'s field, in order)
+    that wrote ``c.expected`` back, answered (``undone``; or sent, never answered: its
+    ``pending``) no earlier than ``UNDO_SLACK`` before ``c``'s damage began (Trello's clock),
+    with no apply record of the journal that found or set the field back after it; None when
+    none did."""
     if c.evidence is None:
         return None
     damage = c.evidence.date - UNDO_SLACK
@@ -181,16 +189,14 @@ def _set_back(c: ValueChange, records: Sequence[JournalRecord], skew: timedelta)
             found.append((i, at, r))
     # Sent and never answered: it may have been written.
     found += sent.values()
-    return max(
-        (
-            end + skew
-            for i, end, r in found
-            if i > last
-            and end + skew >= damage
-            and same_value(c.field, (r.values or {}).get("written"), c.expected)
-        ),
-        default=None,
-    )
+    matching = [
+        (i, r)
+        for i, end, r in found
+        if i > last
+        and end + skew >= damage
+        and same_value(c.field, (r.values or {}).get("written"), c.expected)
+    ]
+    return max(matching, key=lambda x: x[0])[1] if matching else None
 
 
 def _of(r: JournalRecord, c: ValueChange) -> bool:
