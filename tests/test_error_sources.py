@@ -23,6 +23,7 @@ from trello_restore.boards import expect_objects
 from trello_restore.config import Settings
 from trello_restore.config_file import load_config
 from trello_restore.errors import BadResponse, ExitCode
+from trello_restore.logs import Redact
 
 from .conftest import T0, Sandbox, SandboxFactory, cli_invoker, one_line_error
 from .test_apply_values import damaged_world, make_plan_file
@@ -190,7 +191,9 @@ def test_a_bad_api_url_from_the_environment_or_the_option_names_only_it(
 
 
 @pytest.mark.parametrize("source", ["TRELLO_API_URL", "--api-url", "trello.api_url"])
-@pytest.mark.parametrize("tail", ["?key={key}&token={token}", "/x?token={token}", "#{token}"])
+@pytest.mark.parametrize(
+    "tail", ["?key={key}&token={token}", "/x?token={token}", "#{token}", ";key={key};token={token}"]
+)
 @pytest.mark.parametrize("configured", [True, False], ids=["also-configured", "only-in-the-url"])
 def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
     source: str,
@@ -218,7 +221,7 @@ def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
     line = one_line_error(
         invoke(*flag, *_scope(sandbox)),
         ExitCode.USAGE,
-        "must not hold a query or a fragment ('?…' or '#…'): give the API's base URL only",
+        "must not hold a query or a fragment ('?…', '#…' or ';…'): give the API's base URL only",
         "never in a URL",
     )
     log = (tmp_path / "run.log").read_text()
@@ -250,6 +253,18 @@ def test_apply_and_undo_with_the_credentials_in_the_api_url_log_none_of_them(
     assert text.count("must not hold a query") == 2
     for secret in (sb.key, sb.token, sb.token[:8]):
         assert secret not in text
+
+
+def test_the_log_redacts_a_credential_in_a_url_and_nothing_else() -> None:
+    """R34d: the log's redaction of ``key=``/``token=`` applied to any text, and a list named
+    ``Done?token=abc123`` was logged as ``Done?token=[redacted]``: only inside a URL now."""
+    redact = Redact(()).redact
+    assert redact("API https://x.example/1?key=K1&token=T2;token=T3#token=T4 ok") == (
+        "API https://x.example/1?key=[redacted]&token=[redacted];token=[redacted]"
+        "#token=[redacted] ok"
+    )
+    for name in ('list "Done?token=abc123" is archived', "no board named Sprint?token=abc"):
+        assert redact(name) == name
 
 
 def test_an_unreachable_api_url_from_the_config_file_names_its_key(

@@ -126,6 +126,23 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert summary["plan"]["changes"] == 0, summary["plan"]
     with w.lock:
         assert snapshot(w) == before  # nothing put back
+    # The token's member takes someone off another card by hand since (R34d: the commands
+    # put that back too; their window ends a second after the undo's last removal now).
+    time.sleep(2.1)
+    with w.lock:  # on the board the commands name: the archive board, where the trial added
+        board = w.boards[s.archive.id]
+        card, by_hand = next(
+            (c, m)
+            for c in w.cards_on_board(board.id)
+            if not c.closed and c.id not in added
+            for m in c.id_members
+            if board.is_active_member(m)
+        )
+        w.remove_member_from_card(card.id, by_hand, s.mover.id)
+    expected = {
+        **tried,
+        ("card", card.id, "idMembers"): snapshot(w)[("card", card.id, "idMembers")],
+    }
     # Run as said, the two commands give back exactly the trial's changes; the dry run says
     # that its plan adds back what the undo took off.
     monkeypatch.chdir(tmp_path)
@@ -137,7 +154,8 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     back = invoke(*shlex.split(command.group(2))[1:], "-q")
     assert back.exit_code == ExitCode.OK, back.output
     with w.lock:
-        assert snapshot(w) == tried
+        assert snapshot(w) == expected
+        assert by_hand not in w.cards[card.id].id_members
     # Put back, nothing is left out any more: no warning.
     after = invoke(*night_args, "--dry-run", "--format", "json")
     assert not [x for x in json.loads(after.stdout)["warnings"] if _HINT.search(x)]

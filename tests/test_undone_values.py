@@ -15,6 +15,7 @@ leaves out every change whose field the token's member changed last.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shlex
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from trello_restore.journal import JournalRecord
 from trello_restore.models import Evidence, MemberRef, ValueChange
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.truth import snapshot
+from trello_restore.undo_others import Others
 from trello_restore.undone_values import _set_back
 
 from .conftest import Sandbox, SandboxFactory, configless_cli
@@ -224,3 +226,34 @@ def test_which_undo_records_set_a_value_back(
 ) -> None:
     got = _set_back(_CHANGE, [_record(*r) for r in records], timedelta(0)) is not None
     assert got is set_back
+
+
+def test_a_journal_directory_that_cannot_be_looked_into_closes_the_guards_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """R34c: a journal directory this user cannot list (mode 300) left the guards off; R34d:
+    once closed, its warning came two and three times a run. The guards' reading puts it among
+    what cannot be read (they say it, failing closed) and warns nothing itself; any other
+    reading warns as before."""
+    directory = tmp_path / "journals"
+    directory.mkdir()
+    real = Path.iterdir
+
+    def refused(self: Path) -> Any:
+        if self == directory:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", refused)
+    guard = Others(directory / ".-", "http://x/1", "me", warn_unlisted=False)
+    with caplog.at_level(logging.WARNING):
+        assert guard.journals('"op": "undo"') == []
+    assert guard.unreadable == {
+        directory: f"cannot look into the journal directory {directory}: Permission denied"
+    }
+    assert not caplog.records
+    other = Others(directory / ".-", "http://x/1", "me")
+    with caplog.at_level(logging.WARNING):
+        assert other.journals('"op": "undo"') == []
+    assert not other.unreadable
+    assert "cannot look into the journal directory" in caplog.text

@@ -31,9 +31,15 @@ LOG_BACKUPS = 3
 FILE_ONLY = {"file_only": True}
 
 
-#: A ``key=`` or ``token=`` of a URL's query (or fragment) and its value: a credential given in
-#: an API URL (Trello's own examples pass them so), which no setting names as one.
+#: A URL, and a ``key=`` or ``token=`` of its query (or fragment, or ``;`` parameters) with its
+#: value: a credential given in an API URL (Trello's own examples pass them so), which no
+#: setting names as one. Only inside a URL: a board named ``Sprint?token=1`` is left alone.
+_URL = re.compile(r"\bhttps?://[^\s'\"]+", re.IGNORECASE)
 _IN_QUERY = re.compile(r"([?&;#](?:key|token)=)[^&#;\s'\"]+", re.IGNORECASE)
+
+
+def _scrub(url: re.Match[str]) -> str:
+    return _IN_QUERY.sub(r"\1[redacted]", url.group(0))
 
 
 class Redact(logging.Filter):
@@ -56,7 +62,7 @@ class Redact(logging.Filter):
         query (a credential given in an API URL, which was never configured as one)."""
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
-        return _IN_QUERY.sub(r"\1[redacted]", text)
+        return _URL.sub(_scrub, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -208,7 +208,7 @@ def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
         applying=not req.dry_run,
     )
     plan, readds = leave_out_undone(result.plan, at)
-    hint = undo_hint(result.own_removals, at, cause=result.plan.options.cause is not None)
+    hint = undo_hint(result.own_removals, at, result.plan.options)
     plan, set_back = leave_out_set_back(plan, result.own_sets, at)
     lone = lone_removals(plan) if req.unattended else None
     hints = tuple(x for x in (readds, hint, set_back, lone) if x is not None)

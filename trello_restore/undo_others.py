@@ -58,8 +58,8 @@ def journal_files(
 ) -> list[Path]:
     """The journal files (``*.jsonl``) in ``directory`` but ``exclude``, sorted; none when it
     does not exist. A directory this user cannot look into (mode 000 or 400: a permission
-    error) counts as none, and is warned of each time: what was not checked, what to do; and
-    is put in ``unlisted``, with why, when given."""
+    error) counts as none, and is warned of each time: what was not checked, what to do; or,
+    when ``unlisted`` is given, put in it with why, for the caller to say."""
     try:
         if not directory.exists():
             return []
@@ -68,11 +68,13 @@ def journal_files(
         paths = sorted(p for p in directory.iterdir() if p.name.endswith(".jsonl"))
         return [p for p in paths if p.is_file() and p.resolve() != skip]
     except OSError as exc:
-        if unlisted is not None:
+        if unlisted is not None:  # the caller says it, as what it could not check (R34d: the
+            # guards' own readings said it two and three times a run)
             unlisted[directory] = (
                 f"cannot look into the journal directory {directory}: "
                 f"{exc.strerror or type(exc).__name__}"
             )
+            return []
         logger.warning(
             "cannot look into the journal directory %s (%s): what earlier runs of this tool "
             "recorded there was not checked; let this user read and search it (chmod 700 %s)",
@@ -94,8 +96,10 @@ class Others:
     account_id: str
     _read: dict[Path, Journal | None] = field(default_factory=dict)
     #: The journals ``journals`` was to look at (their text holds the needles) that cannot be
-    #: read, with why; and the journal directory, when it cannot be looked into.
+    #: read, with why; and the journal directory, when it cannot be looked into and the
+    #: caller says so itself (``warn_unlisted`` False: the undo guards, which fail closed).
     unreadable: dict[Path, str] = field(default_factory=dict)
+    warn_unlisted: bool = True
 
     @classmethod
     def of(cls, journal: Journal) -> Others:
@@ -105,7 +109,8 @@ class Others:
     @cached_property
     def paths(self) -> list[Path]:
         """The other journal files in the journal's directory."""
-        return journal_files(self.path.parent, self.path, self.unreadable)
+        unlisted = None if self.warn_unlisted else self.unreadable
+        return journal_files(self.path.parent, self.path, unlisted)
 
     def journals(self, *needles: str) -> list[Journal]:
         """Those of the other journals whose text holds each of ``needles`` (a look at the

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
-from trello_restore.models import Change, History, Plan, Skipped, State, normal_name
+from trello_restore.models import Change, History, Plan, PlanOptions, Skipped, State, normal_name
 from trello_restore.planner import SKIPPED_ORDER, chosen
 from trello_restore.touches import undid
 from trello_restore.undo_others import Others
@@ -152,22 +152,34 @@ class Undo(NamedTuple):
         """``N card members on M cards``."""
         return _counted({(r.card_id, r.member_id) for r in self.removals()})
 
-    def command(self, username: str, cause: bool) -> str:
+    def command(self, username: str, options: PlanOptions) -> str:
         """The two commands that plan exactly these removals and apply that plan: a plan file's
         apply adds them back, where a one-step run never does (``leave_out_undone``)."""
-        return _command(self.removals(), self.boards, self.grants, username, cause)
+        return _command(self.removals(), self.boards, self.grants, username, options)
 
 
 def _command(
-    removals: Sequence[OwnRemoval], boards: Iterable[str], grants: bool, username: str, cause: bool
+    removals: Sequence[OwnRemoval],
+    boards: Iterable[str],
+    grants: bool,
+    username: str,
+    options: PlanOptions,
 ) -> str:
     """The two commands that plan exactly ``removals`` (on ``boards``; ``grants``: with
-    ``--add-to-board``) and apply that plan."""
+    ``--add-to-board``) and apply that plan: the token's member's recorded removals from the
+    first of them to a second after the last (R34d: without ``--until``, a member they took
+    off another card by hand since was put back too; a second: a date from an action id is
+    to the second), in the run's own ``--list``/``--card`` selection (``options``: the run's,
+    whose ``--cause`` the command says ``any`` to)."""
     since = min(r.date for r in removals).astimezone(UTC).replace(microsecond=0)
+    until = max(r.date for r in removals).astimezone(UTC).replace(microsecond=0)
     words = ["trello-restore", *(w for b in sorted(boards) for w in ("--board", b))]
-    words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ"), "--removed-by", username]
-    words += ["--only-recorded", "--restore", "members"]
-    words += ["--cause", "any"] if cause else []
+    words += ["--since", since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    words += ["--until", (until + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    words += ["--removed-by", username, "--only-recorded", "--restore", "members"]
+    words += ["--cause", "any"] if options.cause is not None else []
+    words += [w for x in sorted(options.lists or ()) for w in ("--list", x)]
+    words += [w for x in sorted(options.cards or ()) for w in ("--card", x)]
     words += ["--add-to-board"] if grants else []
     words += ["--dry-run", "--plan-out", UNDONE_PLAN]
     return f"{shlex.join(words)}, then trello-restore apply {UNDONE_PLAN}"
@@ -182,7 +194,7 @@ def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
     and the journals that may hold one but cannot be read; None when neither."""
     if not removals:
         return None
-    others = Others(at.journal_dir / ".-", at.api_url, at.account_id)
+    others = Others(at.journal_dir / ".-", at.api_url, at.account_id, warn_unlisted=False)
     found: dict[Path, list[OwnRemoval]] = {}
     boards: set[str] = set()
     grants = False
@@ -202,10 +214,10 @@ def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
     return undo if found or others.unreadable else None
 
 
-def undo_hint(removals: Sequence[OwnRemoval], at: Journals, *, cause: bool) -> str | None:
+def undo_hint(removals: Sequence[OwnRemoval], at: Journals, options: PlanOptions) -> str | None:
     """The warning for ``removals`` (``own_removals``) that an undo of one of the journals
-    ``at`` made, or None when none did. ``cause``: the run has ``--cause`` (the command says
-    ``--cause any``)."""
+    ``at`` made, or None when none did. ``options``: the run's (its ``--cause``, which the
+    command says ``any`` to, its ``--list``/``--card``)."""
     undo = _undone(removals, at)
     if undo is None or not undo.by_journal:
         return None
@@ -220,7 +232,7 @@ def undo_hint(removals: Sequence[OwnRemoval], at: Journals, *, cause: bool) -> s
         f"removal of each is this tool's undo of journal {undo.journals()}, by the token's "
         f"member (@{at.username}), not the damage this run looks for; {recorded}, and later "
         "--since last-run runs will not see them; to put back what that undo took off, plan "
-        f"it and apply the plan: {undo.command(at.username, cause)}"
+        f"it and apply the plan: {undo.command(at.username, options)}"
     )
 
 
@@ -265,11 +277,11 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
             f"the latest removal of each is {by}, and a journal that may hold this tool's undo "
             f"of them cannot be read ({cannot})"
         )
-        command = _command(left_out, boards, plan.options.add_to_board, at.username, _cause(plan))
+        command = _command(left_out, boards, plan.options.add_to_board, at.username, plan.options)
     else:
         left_out = undo.removals()
         said = f"the latest removal of each is this tool's undo of journal {undo.journals()}, {by}"
-        command = undo.command(at.username, _cause(plan))
+        command = undo.command(at.username, plan.options)
     pairs = {(r.card_id, r.member_id) for r in left_out}
     counted = _counted(pairs)
     if not at.applying:
@@ -310,10 +322,6 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
         f"last-run runs will not see them; to put them back, plan them and apply the plan: "
         f"{command}"
     )
-
-
-def _cause(plan: Plan) -> bool:
-    return plan.options.cause is not None
 
 
 def _counted(pairs: set[tuple[str, str]]) -> str:

@@ -94,7 +94,7 @@ def leave_out_set_back(
     candidates = [c for c in _values(plan) if _field(c) in own]
     if not candidates:
         return plan, None
-    others = Others(at.journal_dir / ".-", at.api_url, at.account_id)
+    others = Others(at.journal_dir / ".-", at.api_url, at.account_id, warn_unlisted=False)
     journals = others.journals(*_NEEDLES)
     undone: list[_Undone] = []
     for c in candidates:

@@ -205,10 +205,10 @@ def check_credentials(key: str, token: str, origins: Origins | None = None) -> N
 
 
 def shown_url(api_url: str) -> str:
-    """``api_url`` as an error or the log shows it: on one line, cut short, never past a ``?``
-    or a ``#`` (what follows may be a key and a token: Trello's own examples pass them so),
+    """``api_url`` as an error or the log shows it: on one line, cut short, never past a ``?``,
+    ``#`` or ``;`` (what follows may be a key and a token: Trello's own examples pass them so),
     and without a user name or password."""
-    base = re.split(r"[?#]", api_url, maxsplit=1)[0]
+    base = re.split(r"[?#;]", api_url, maxsplit=1)[0]
     return one_line(re.sub(r"(?<=//)[^/@]*@", "", base, count=1), 80)
 
 
@@ -225,12 +225,12 @@ def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
         ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{origin} must not hold a user name or password")
-    if parts.query or parts.fragment or shown != one_line(api_url, 80):
+    if parts.query or parts.fragment or ";" in api_url or shown != one_line(api_url, 80):
         # Not shown: a URL with ``?key=…&token=…`` is how Trello's own examples pass them.
         raise ConfigError(
-            f"{origin} must not hold a query or a fragment ('?…' or '#…'): give the API's base "
-            f"URL only, like {DEFAULT_API_URL}; the API key and token go in TRELLO_API_KEY and "
-            "TRELLO_TOKEN (or the config file), never in a URL"
+            f"{origin} must not hold a query or a fragment ('?…', '#…' or ';…'): give the API's "
+            f"base URL only, like {DEFAULT_API_URL}; the API key and token go in TRELLO_API_KEY "
+            "and TRELLO_TOKEN (or the config file), never in a URL"
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {shown!r}")
