@@ -17,10 +17,11 @@ record of that journal found or set the field back since; with one warning that 
 which journal's undo, and the two commands that put them back (a plan of those writes, then
 its ``apply``: the reviewed plan's apply sets them back). Only changes whose field's latest
 change is the token's member's are looked at (``own_sets``, from the history the plan was made
-from; every value change of a plan from the plan memo, which read none). Where a journal that
-may hold such an undo cannot be read (damaged, a newer version's, no permission), each of those
-is left out, as it may be this tool's undo's (fails closed, as for card members). A dry run
-keeps them and says what a run that applies does. No request; the planner stays pure.
+from, or kept with it in the plan memo). Where a journal that may hold such an undo cannot be
+read (damaged, a newer version's, no permission), or the journal directory cannot be looked
+into, each of those is left out, as it may be this tool's undo's (fails closed, as for card
+members). A dry run keeps them and says what a run that applies does. No request; the planner
+stays pure.
 """
 
 from __future__ import annotations
