@@ -192,7 +192,16 @@ def test_a_bad_api_url_from_the_environment_or_the_option_names_only_it(
 
 @pytest.mark.parametrize("source", ["TRELLO_API_URL", "--api-url", "trello.api_url"])
 @pytest.mark.parametrize(
-    "tail", ["?key={key}&token={token}", "/x?token={token}", "#{token}", ";key={key};token={token}"]
+    "tail",
+    [
+        "?key={key}&token={token}",
+        "/x?token={token}",
+        "#{token}",
+        ";key={key};token={token}",
+        "&key={key}&token={token}",  # R34e: these three showed the key
+        "%3Fkey%3D{key}%26token%3D{token}",
+        "/key={key}/token={token}",
+    ],
 )
 @pytest.mark.parametrize("configured", [True, False], ids=["also-configured", "only-in-the-url"])
 def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
@@ -221,11 +230,12 @@ def test_an_api_url_with_the_credentials_in_its_query_never_shows_them(
     line = one_line_error(
         invoke(*flag, *_scope(sandbox)),
         ExitCode.USAGE,
-        "must not hold a query or a fragment ('?…', '#…' or ';…'): give the API's base URL only",
+        "must be the API's base URL alone, like https://api.trello.com/1: no query, fragment or "
+        "other characters",
         "never in a URL",
     )
     log = (tmp_path / "run.log").read_text()
-    assert "must not hold a query" in log
+    assert "must be the API's base URL alone" in log
     for secret in (sandbox.key, sandbox.token, sandbox.token[:8]):
         assert secret not in line
         assert secret not in log
@@ -246,11 +256,11 @@ def test_apply_and_undo_with_the_credentials_in_the_api_url_log_none_of_them(
         line = one_line_error(
             invoke("--log-file", str(log), *args, "--api-url", url),
             ExitCode.USAGE,
-            "--api-url must not hold a query or a fragment",
+            "--api-url must be the API's base URL alone",
         )
         _no_secret(line, sb)
     text = log.read_text()
-    assert text.count("must not hold a query") == 2
+    assert text.count("must be the API's base URL alone") == 2
     for secret in (sb.key, sb.token, sb.token[:8]):
         assert secret not in text
 
@@ -263,6 +273,20 @@ def test_the_log_redacts_a_credential_in_a_url_and_nothing_else() -> None:
         "API https://x.example/1?key=[redacted]&token=[redacted];token=[redacted]"
         "#token=[redacted] ok"
     )
+    # R34e: without a scheme, percent-encoded, JSON-escaped, in angle brackets.
+    for text, want in (
+        (
+            "api.trello.com/1/boards?key=K1&token=T2",
+            "api.trello.com/1/boards?key=[redacted]&token=[redacted]",
+        ),
+        (
+            "x.example/1%3Fkey%3DK1%26token%3DT2",
+            "x.example/1%3Fkey%3D[redacted]%26token%3D[redacted]",
+        ),
+        ('"https:\\/\\/x\\/1?token=T2"', '"https:\\/\\/x\\/1?token=[redacted]"'),
+        ("<https://x/1?token=T2>", "<https://x/1?token=[redacted]>"),
+    ):
+        assert redact(text) == want, text
     for name in ('list "Done?token=abc123" is archived', "no board named Sprint?token=abc"):
         assert redact(name) == name
 

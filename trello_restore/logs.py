@@ -31,11 +31,16 @@ LOG_BACKUPS = 3
 FILE_ONLY = {"file_only": True}
 
 
-#: A URL, and a ``key=`` or ``token=`` of its query (or fragment, or ``;`` parameters) with its
-#: value: a credential given in an API URL (Trello's own examples pass them so), which no
-#: setting names as one. Only inside a URL: a board named ``Sprint?token=1`` is left alone.
-_URL = re.compile(r"\bhttps?://[^\s'\"]+", re.IGNORECASE)
-_IN_QUERY = re.compile(r"([?&;#](?:key|token)=)[^&#;\s'\"]+", re.IGNORECASE)
+#: A ``key=`` or ``token=`` of a query (or fragment, or ``;`` parameters, also percent-encoded)
+#: with its value: a credential given in an API URL (Trello's own examples pass them so), which
+#: no setting names as one.
+_IN_QUERY = re.compile(
+    r"((?:[?&;#]|%3F|%26|%3B|%23)(?:key|token)(?:=|%3D))[^&#;\s'\"<>%]+", re.IGNORECASE
+)
+#: Where it is looked for: a run of text without spaces or quotes that holds a ``/`` (a URL,
+#: with its scheme or without, JSON-escaped too): a board named ``Sprint?token=1`` is left
+#: alone (R34d).
+_URLISH = re.compile(r"[^\s'\"<>]*/[^\s'\"<>]*")
 
 
 def _scrub(url: re.Match[str]) -> str:
@@ -62,7 +67,7 @@ class Redact(logging.Filter):
         query (a credential given in an API URL, which was never configured as one)."""
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
-        return _URL.sub(_scrub, text)
+        return _URLISH.sub(_scrub, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

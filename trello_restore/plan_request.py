@@ -314,9 +314,9 @@ def lone_removals(plan: Plan) -> str | None:
     o = plan.options
     if o.removed_by is None or o.cause is not None:
         return None
-    lone = [
+    lone = [  # not the blocked ones: nothing adds them back (R34e: counted, every night)
         c
-        for c in (*plan.card_changes(), *(b.change for b in plan.blocked))
+        for c in plan.card_changes()
         if c.evidence is not None
         and c.evidence.kind == "recorded_removal"
         and c.evidence.move_action_id is None
@@ -328,8 +328,8 @@ def lone_removals(plan: Plan) -> str | None:
     return (
         f"{plural(n, 'card member')} this run adds back {'was' if n == 1 else 'were'} removed "
         f"by {who} with no move of the card or its list within "
-        f"{MOVE_WINDOW_SECONDS} s (on purpose, perhaps): unattended, --removed-by alone adds "
-        "back that member's deliberate removals every run; add --cause move to keep to the "
+        f"{MOVE_WINDOW_SECONDS} s (on purpose, perhaps): unattended, --removed-by (or --by) alone "
+        "adds back that member's deliberate removals every run; add --cause move to keep to the "
         "removals that came with a move (README: Running unattended)"
     )
 

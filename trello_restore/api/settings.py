@@ -205,11 +205,19 @@ def check_credentials(key: str, token: str, origins: Origins | None = None) -> N
 
 
 def shown_url(api_url: str) -> str:
-    """``api_url`` as an error or the log shows it: on one line, cut short, never past a ``?``,
-    ``#`` or ``;`` (what follows may be a key and a token: Trello's own examples pass them so),
-    and without a user name or password."""
-    base = re.split(r"[?#;]", api_url, maxsplit=1)[0]
-    return one_line(re.sub(r"(?<=//)[^/@]*@", "", base, count=1), 80)
+    """``api_url`` as an error or the log shows it: on one line, cut short, without a user
+    name or password, and never past the first character an API's base URL has no use for
+    (``?``, ``#``, ``;``, ``&``, ``=``, ``%``, …: what follows may be a key and a token, which
+    Trello's own examples pass in a URL; R34e: ``…/1&key=…`` and ``…/1%3Fkey%3D…`` showed
+    them), marked with ``…`` where cut."""
+    text = re.sub(r"(?<=//)[^/@]*@", "", api_url.strip(), count=1)
+    safe = _BASE_CHARS.match(text)
+    base = safe.group(0) if safe else ""
+    return one_line(base + ("…" if base != text else ""), 80)
+
+
+#: The characters of an API's base URL (scheme, host, port, path): all it is shown up to.
+_BASE_CHARS = re.compile(r"[A-Za-z0-9.:/_~\-\[\]]*")
 
 
 def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
@@ -225,12 +233,12 @@ def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
         ) from None
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{origin} must not hold a user name or password")
-    if parts.query or parts.fragment or ";" in api_url or shown != one_line(api_url, 80):
+    if parts.query or parts.fragment or not _BASE_CHARS.fullmatch(api_url.strip()):
         # Not shown: a URL with ``?key=…&token=…`` is how Trello's own examples pass them.
         raise ConfigError(
-            f"{origin} must not hold a query or a fragment ('?…', '#…' or ';…'): give the API's "
-            f"base URL only, like {DEFAULT_API_URL}; the API key and token go in TRELLO_API_KEY "
-            "and TRELLO_TOKEN (or the config file), never in a URL"
+            f"{origin} must be the API's base URL alone, like {DEFAULT_API_URL}: no query, "
+            "fragment or other characters ('?', '#', ';', '&', '=', '%', spaces); the API key "
+            "and token go in TRELLO_API_KEY and TRELLO_TOKEN (or the config file), never in a URL"
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{origin} must be an http(s) URL like {DEFAULT_API_URL}, not {shown!r}")
