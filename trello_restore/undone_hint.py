@@ -124,6 +124,12 @@ class Journals(NamedTuple):
     skew: timedelta
     applying: bool
 
+    def others(self) -> Others:
+        """The journals of the directory, of this API URL and account, read when first asked
+        for; one that cannot be read, or a directory that cannot be looked into, is among its
+        ``unreadable`` (the guards say it, failing closed), not warned of."""
+        return Others(self.journal_dir / ".-", self.api_url, self.account_id, warn_unlisted=False)
+
 
 class Undo(NamedTuple):
     """What an undo of this tool took off, among some removals (``_undone``)."""
@@ -194,7 +200,7 @@ def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
     and the journals that may hold one but cannot be read; None when neither."""
     if not removals:
         return None
-    others = Others(at.journal_dir / ".-", at.api_url, at.account_id, warn_unlisted=False)
+    others = at.others()
     found: dict[Path, list[OwnRemoval]] = {}
     boards: set[str] = set()
     grants = False

@@ -46,7 +46,6 @@ from trello_restore.models import (
 )
 from trello_restore.planner_values import same_value
 from trello_restore.touches import UNDO_SLACK, record_time, trello_time, written_at
-from trello_restore.undo_others import Others
 from trello_restore.undone_hint import Journals
 from trello_restore.words import plural, when
 
@@ -95,7 +94,7 @@ def leave_out_set_back(
     candidates = [c for c in _values(plan) if _field(c) in own]
     if not candidates:
         return plan, None
-    others = Others(at.journal_dir / ".-", at.api_url, at.account_id, warn_unlisted=False)
+    others = at.others()
     journals = others.journals(*_NEEDLES)
     undone: list[_Undone] = []
     for c in candidates:
