@@ -171,10 +171,16 @@ def test_an_undo_again_waits_for_no_write_an_earlier_undo_waited_for(
 
 def _ana_s_moves_applied(invoke: Callable[..., Result], tmp_path: Path) -> str:
     """ana's card moves planned (``--restore list --by ana``) and applied: the journal's path."""
+    since = (T0 + timedelta(hours=12)).isoformat()
+    args = ("--board", "Team", "--since", since, "--restore", "list", "--by", "ana")
+    return _planned_and_applied(invoke, tmp_path, *args)
+
+
+def _planned_and_applied(invoke: Callable[..., Result], tmp_path: Path, *args: str) -> str:
+    """The plan of ``args`` written (``--dry-run --plan-out``) and applied: the journal's
+    path, as the apply says it."""
     plan_file = tmp_path / "plan.json"
-    r = invoke("--board", "Team", "--since", (T0 + timedelta(hours=12)).isoformat(),
-               "--restore", "list", "--by", "ana", "--dry-run", "--plan-out", str(plan_file),
-               "--quiet")  # fmt: skip
+    r = invoke(*args, "--dry-run", "--plan-out", str(plan_file), "--quiet")
     assert r.exit_code == 0, r.output
     applied = invoke("apply", str(plan_file))
     assert applied.exit_code == 0, applied.output
@@ -194,15 +200,9 @@ def test_the_undo_that_removes_a_grant_another_undo_kept_waits_for_nothing(
     s = generate(7, 40)
     invoke = sandbox_cli(sandbox_factory(s, time_scale=100), monkeypatch)
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
-    plan_file = tmp_path / "plan.json"
-    r = invoke("--board", s.team.id, "--since", s.incident_at.isoformat(), "--removed-by",
-               s.mover.username, "--add-to-board", "--dry-run", "--plan-out", str(plan_file),
-               "-q")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    applied = invoke("apply", str(plan_file))
-    assert applied.exit_code == 0, applied.output
-    (journal,) = [x.removeprefix("Journal: ") for x in applied.stderr.splitlines()
-                  if x.startswith("Journal: ")]  # fmt: skip
+    journal = _planned_and_applied(invoke, tmp_path, "--board", s.team.id, "--since",
+                                   s.incident_at.isoformat(), "--removed-by", s.mover.username,
+                                   "--add-to-board")  # fmt: skip
     rows = [json.loads(x) for x in Path(journal).read_text().splitlines()]
     grant = next(x["change_id"] for x in rows if x.get("action") == "add_member_to_board")
     rows = [x for x in rows if not (x.get("change_id") == grant and x["status"] == "applied")]

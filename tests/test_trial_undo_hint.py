@@ -45,9 +45,7 @@ _LEFT_OUT = re.compile(
 def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_them_back(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    invoke, home = _cli_at_home(sb, monkeypatch, tmp_path)
     s, w = scenario, scenario.world
     since = (s.incident_at - timedelta(hours=1)).isoformat()
     before, plan = _trial_plan(invoke, s, since, tmp_path)
@@ -165,8 +163,7 @@ def test_no_hint_without_an_undo_of_this_tool(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A filtered run with no journal of an undo warns of nothing (and reads no journal)."""
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    invoke, _ = _cli_at_home(sb, monkeypatch, tmp_path)
     s = scenario
     since = (s.incident_at - timedelta(hours=1)).isoformat()
     dry = invoke("--board", s.team.id, "--since", since, "--cause", "move", "--dry-run",
@@ -183,9 +180,7 @@ def test_the_warning_counts_the_cards_a_card_filter_chooses_and_dates_the_last_u
     applied again and undone again gave the first undo's date beside the second's ``--since``.
     Now a ``--card`` run counts its card's members only (none for a card the undo did not
     touch), and the date is that of the removals left out: the one the command gives."""
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    invoke, home = _cli_at_home(sb, monkeypatch, tmp_path)
     s = scenario
     since = (s.incident_at - timedelta(hours=1)).isoformat()
     plan = tmp_path / "plan.json"
@@ -238,9 +233,7 @@ def test_an_undo_journal_that_cannot_be_read_leaves_out_every_own_re_add(
     and a one-step run with ``--removed-by`` the token's member put back all the undo took
     off. A journal that may hold an undo and cannot be read leaves out every card member
     whose latest removal is the token's member's, saying which journal and why."""
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    invoke, home = _cli_at_home(sb, monkeypatch, tmp_path)
     s, w = scenario, scenario.world
     since = (s.incident_at - timedelta(hours=1)).isoformat()
     before, plan = _trial_plan(invoke, s, since, tmp_path)
@@ -268,6 +261,17 @@ def test_an_undo_journal_that_cannot_be_read_leaves_out_every_own_re_add(
     assert "is damaged (unknown status" in left
     with w.lock:
         assert snapshot(w) == before
+
+
+def _cli_at_home(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[Callable[..., Result], Path]:
+    """The command line pointed at the sandbox, reading no config file, with its state (the
+    journals directory among it) under a home of the test's: the invoker, and that home."""
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    return invoke, home
 
 
 def _trial_plan(
