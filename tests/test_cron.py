@@ -157,6 +157,25 @@ def test_cron_runs_in_a_row(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     assert sb.server.request_log, "it did read the boards"
 
 
+def test_the_last_run_is_one_api_s_however_its_url_is_spelled(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """A first run through ``http://localhost:PORT/1/`` and the cron runs after it through
+    ``http://127.0.0.1:PORT/1``: one API, so they go on from its last run (it was another
+    API's state: "no last run", exit 2). The state file keeps the sandbox's name for it."""
+    other_name = sb.base_url.replace("127.0.0.1", "localhost") + "/"
+    since = incident_since(scenario)
+    first = _summary(
+        invoke(*_set_b(scenario), "--since", since, *CRON[2:], "--api-url", other_name)
+    )
+    assert first["last_run"]["recorded"] is True
+    assert first["last_run"]["state_file"] == str(state_file(home / "state", _scope(scenario, sb)))
+    assert json.loads(Path(first["last_run"]["state_file"]).read_text())["api_url"] == sb.base_url
+    second = _summary(invoke(*_set_b(scenario), *CRON))
+    assert second["since_source"] == "last-run"
+    assert second["outcome"] == "nothing_to_do"
+
+
 def test_failing_runs_leave_the_last_run_alone(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:

@@ -159,6 +159,37 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert not [x for x in json.loads(after.stdout)["warnings"] if _HINT.search(x)]
 
 
+def test_an_undo_through_another_name_of_this_machine_is_still_this_tools_undo(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan applied and undone through ``http://LOCALHOST:PORT/1/`` and the nightly run
+    through ``http://127.0.0.1:PORT/1``: one server, so the undo's removals are left out and
+    said (the journal's URL was another API to the guard, which then said nothing)."""
+    invoke, _ = _cli_at_home(sb, monkeypatch, tmp_path)
+    s, w = scenario, scenario.world
+    since = (s.incident_at - timedelta(hours=1)).isoformat()
+    before, plan = _trial_plan(invoke, s, since, tmp_path)
+    assert sb.base_url.startswith("http://127.0.0.1:")
+    other_name = sb.base_url.replace("http://127.0.0.1", "HTTP://LOCALHOST") + "/"
+    trial = invoke("apply", str(plan), "--yes", "-q", "--api-url", other_name)
+    assert trial.exit_code == ExitCode.OK, trial.output  # the plan's API, named otherwise
+    (journal,) = (tmp_path / "home" / "state" / "journals").glob("*.jsonl")
+    undone = invoke("undo", str(journal), "--include-board-memberships", "--yes", "-q",
+                    "--api-url", other_name)  # fmt: skip
+    assert undone.exit_code == ExitCode.OK, undone.output
+    with w.lock:
+        assert snapshot(w) == before
+    night = invoke("--board", s.team.id, "--since", since, "--cause", "move", "--add-to-board",
+                   "--yes", "--format", "json", "-q")  # fmt: skip
+    assert night.exit_code == ExitCode.OK, night.output
+    (said,) = [x for x in json.loads(night.stdout)["warnings"] if _HINT.search(x)]
+    found = _HINT.search(said)
+    assert found is not None
+    assert found.group(3) == str(journal)
+    with w.lock:
+        assert snapshot(w) == before  # nothing put back
+
+
 def test_no_hint_without_an_undo_of_this_tool(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

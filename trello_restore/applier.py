@@ -41,7 +41,7 @@ from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
-from trello_restore.api.settings import API_URL_FROM, check_api_url
+from trello_restore.api.settings import API_URL_FROM, check_api_url, same_api
 from trello_restore.archived_lists import apply_warnings
 from trello_restore.errors import UsageError
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
@@ -115,7 +115,7 @@ def check_plan_target(
             "be applied; make the plan over the API (--board … --plan-out FILE) and apply that"
         )
     planned_url = meta.api_url.rstrip("/")
-    if planned_url != api_url.rstrip("/"):
+    if not same_api(planned_url, api_url):
         # A URL that is no Trello API at all (no /1) is said to be that, as by every command.
         check_api_url(api_url, url_from or API_URL_FROM)
         raise UsageError(

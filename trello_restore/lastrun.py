@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from trello_restore.api.settings import api_identity
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.models import PlanOptions, normal_name
@@ -81,7 +82,7 @@ class Scope:
     def key(self) -> str:
         """16 hex digits naming this scope's state file (a plain run's as it always was)."""
         doc: dict[str, Any] = {
-            "api_url": self.api_url.rstrip("/"),
+            "api_url": api_identity(self.api_url),
             "account": self.account_id,
             "boards": sorted(set(self.named_boards)),
             "workspace": self.workspace_id,
@@ -109,7 +110,7 @@ class Scope:
     def describe(self) -> dict[str, Any]:
         """What the state file records besides the time (to check it and for people)."""
         doc: dict[str, Any] = {
-            "api_url": self.api_url.rstrip("/"),
+            "api_url": api_identity(self.api_url),
             "account_id": self.account_id,
             "boards": sorted(set(self.named_boards)),
             "workspace": self.workspace_id,
@@ -389,7 +390,7 @@ def recorded_board(
     by_name: dict[str, str] = {}
     for path in paths:
         doc = _state_doc(path)
-        if doc is None or doc.get("api_url") != api_url.rstrip("/"):
+        if doc is None or doc.get("api_url") != api_identity(api_url):
             continue
         if doc.get("account_id") != account_id:
             continue

@@ -547,8 +547,9 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
     # A journal of another API URL is refused by ``undo_journal`` before any request, locked
     # or not; for any other, the locks are held by this run: ``undo_journal`` takes the same
     # ones again (``locks.run_holds``).
-    same_api = req.journal.header.api_url.rstrip("/") == req.api_url.rstrip("/")
-    if not req.options.dry_run and same_api:
+    from trello_restore.api.settings import same_api
+
+    if not req.options.dry_run and same_api(req.journal.header.api_url, req.api_url):
         names = undo_locks(req.journal, req.include_board_memberships)
         known = {b: n for b, n in board_names(req.journal.records).items() if n}
         held = locks.run_holds(req.lock_dir, names, boards=known)  # a held board by its name

@@ -57,6 +57,7 @@ from functools import partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
+from trello_restore.api.settings import same_api
 from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
@@ -110,7 +111,7 @@ def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
 
 def _check_target(journal: Journal, api: TrelloApi) -> None:
     header = journal.header
-    if header.api_url.rstrip("/") != api.settings.api_url.rstrip("/"):
+    if not same_api(header.api_url, api.settings.api_url):
         where = api.settings.origins.api_url
         raise UsageError(
             f"{journal.path} records changes made at {header.api_url}, not "
@@ -496,11 +497,11 @@ def resolve_earlier_journals(
     the boards' names by id, for ``LockHeld``."""
     wanted = set(board_ids)
     me = str(api.me()["id"])
-    api_url = api.settings.api_url.rstrip("/")
+    api_url = api.settings.api_url
     found = [
         (journal, records)
         for journal, records in _earlier(directory, wanted, exclude)
-        if journal.header.account_id == me and journal.header.api_url.rstrip("/") == api_url
+        if journal.header.account_id == me and same_api(journal.header.api_url, api_url)
     ]
     if not found:
         return 0

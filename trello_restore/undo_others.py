@@ -33,6 +33,7 @@ from functools import cached_property, partial
 from pathlib import Path
 
 from trello_restore.api import TrelloApi
+from trello_restore.api.settings import same_api
 from trello_restore.errors import InputFileError
 from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.kinds import WOULD_UNDO, BoardMembership, CardMember, WriteRule
@@ -139,7 +140,7 @@ class Others:
             logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
             self.unreadable[path] = str(exc)
             return None
-        same_url = other.header.api_url.rstrip("/") == self.api_url.rstrip("/")
+        same_url = same_api(other.header.api_url, self.api_url)
         return other if same_url and other.header.account_id == self.account_id else None
 
     @cached_property

@@ -22,10 +22,12 @@ __all__ = [
     "DEFAULT_CACHE_EXPIRE_S",
     "ApiSettings",
     "Origins",
+    "api_identity",
     "check_api_url",
     "check_credentials",
     "host_of",
     "one_line",
+    "same_api",
 ]
 
 # One logger for the whole package, named as when it was one module (``-v`` output, filters).
@@ -161,6 +163,39 @@ def host_of(api_url: str) -> str:
     except ValueError:
         port = None
     return f"{host}:{port}" if port else host
+
+
+#: The names of this machine an API URL may use: one server to the journals and plans.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_api(a: str, b: str) -> bool:
+    """Whether two API URLs name the same API: alike but for a last ``/``, the case of the
+    scheme and host, a default port written out, or this machine named ``localhost``,
+    ``127.0.0.1`` or ``[::1]`` (the sandbox answers on all three; a journal written through
+    one was another API to the undo guards, which then said nothing)."""
+    return api_identity(a) == api_identity(b)
+
+
+def api_identity(api_url: str) -> str:
+    """``api_url`` as one API's one spelling (``same_api``): what the last-run state is named
+    from. Trello's URL and the sandbox's ``http://127.0.0.1:PORT/1`` are their own."""
+    text = api_url.strip().rstrip("/")
+    if not _BASE_CHARS.fullmatch(text):  # a query, … : no base URL, its own (and refused)
+        return text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if host in _LOOPBACK:
+        host = "127.0.0.1"
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = None
+    return f"{scheme}://{host}{f':{port}' if port else ''}{parts.path.rstrip('/')}"
 
 
 def one_line(text: str, limit: int = 200) -> str:
