@@ -79,7 +79,9 @@ def _plan(
     )
     fast = replace(request, history_dir=history_dir, window_s=WINDOW_S)
     result = make_plan(fast, created_at=NOW)
-    return plan_to_dict(result.plan, result.meta)
+    doc = plan_to_dict(result.plan, result.meta)
+    doc.pop("clock_skew_s", None)  # to about a second, as each run saw it
+    return doc
 
 
 def _actions_requests(log: list[RequestRecord]) -> dict[str, list[RequestRecord]]:
@@ -327,6 +329,7 @@ def _naive_row_date(path: Path) -> None:
 def _without_dates(text: str) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(text)
     doc.pop("created_at", None)
+    doc.pop("clock_skew_s", None)  # to about a second, as each run saw it
     return doc
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -328,6 +329,7 @@ def _apply(
             live,
             todo,
             created_at=meta.created_at,
+            plan_skew=timedelta(seconds=meta.skew_s) if meta.skew_s is not None else None,
             records=journal.records if journal is not None else (),
             account_id=meta.account.id,
             others=others,

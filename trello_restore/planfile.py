@@ -113,6 +113,12 @@ class PlanMeta:
     source: Literal["api", "export"]
     #: Things the reviewer should know, e.g. an export's history cut by the 1000-action cap.
     warnings: tuple[str, ...] = ()
+    #: How far Trello's clock was ahead of this machine's (seconds; negative: behind) when the
+    #: plan was made, as the ``Date`` of Trello's answers showed (``TrelloApi.clock_skew``);
+    #: None offline, before any answer, or in a plan file of an earlier version. An apply
+    #: reads what changed since ``created_at`` moved by it (R35c: a plan made on a clock
+    #: ahead of Trello's was applied over a colleague's removal made after it).
+    skew_s: float | None = field(default=None, compare=False)  # a measure, not the plan
     #: For a plan read from a file (``read_plan``): ``plan_digest`` of the file's document as
     #: written, which names its journal; "" for a plan made in this run. (A file that a hand
     #: edit left valid but not in the form ``plan_to_dict`` writes, say a date with ``.000``,
@@ -227,6 +233,7 @@ def plan_to_dict(plan: Plan, meta: PlanMeta) -> PlanDict:
         "format_version": version,
         "tool_version": meta.tool_version,
         "created_at": format_date(meta.created_at),
+        **({"clock_skew_s": meta.skew_s} if meta.skew_s is not None else {}),
         "api_url": meta.api_url,
         "account": _member_short(meta.account) if meta.account is not None else None,
         "inputs": _inputs(plan.options, meta, version),
@@ -332,6 +339,7 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
         boards=tuple((b["id"], b["name"]) for b in i["boards"]),
         source=i["source"],
         warnings=tuple(doc["warnings"]),
+        skew_s=doc.get("clock_skew_s"),
     )
     return plan, meta
 

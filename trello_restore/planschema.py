@@ -346,6 +346,15 @@ def build_schema(version: int = 1) -> dict[str, Any]:
                 "format_version": {"const": version},
                 "tool_version": {"type": "string", "minLength": 1},
                 "created_at": _ref("date"),
+                "clock_skew_s": {
+                    "description": "How far Trello's clock was ahead of the clock of the "
+                    "machine that made the plan, in seconds (negative: behind), by the Date of "
+                    "Trello's answers; absent for offline plans. An apply reads what changed "
+                    "on the boards since created_at moved by it.",
+                    "type": "number",
+                    "minimum": -1e9,
+                    "maximum": 1e9,
+                },
                 "api_url": {"type": "string", "pattern": "^https?://[^\\s?#]+$"},
                 "account": {
                     "description": "The member whose token made the plan; null for offline "

@@ -278,6 +278,7 @@ def _make_plan(
     sent = limited = 0
     scope: Scope | None = None
     trello_started: datetime | None = None
+    skew: timedelta | None = None  # Trello's clock less this machine's, as its answers show
     blind: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
     own: Mapping[Field, datetime] = {}
@@ -464,7 +465,7 @@ def _make_plan(
                 else None
             )
             sent, limited = api.requests_sent, api.rate_limited
-            trello_started = api.first_server_date
+            trello_started, skew = api.first_server_date, api.clock_skew
             if req.apply:  # what may be recorded as the last run (a dry run never is)
                 blind = unreadable_in_window(fetched, unseen_from(req, options), gave)  # open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
@@ -532,6 +533,7 @@ def _make_plan(
         boards=tuple((b.id, b.name) for b in fetched.boards),
         source=source,
         warnings=tuple(warnings),
+        skew_s=round(skew.total_seconds(), 3) if skew is not None else None,
     )
     if memo is not None:
         memo.keep(plan, meta, fetched, own)

@@ -168,6 +168,7 @@ def read_touches(
     since: datetime,
     account_id: str,
     records: Iterable[JournalRecord],
+    since_skew: timedelta | None = None,
     passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
 ) -> dict[str, LiveBoard]:
     """``live`` with each board's ``touched`` set for ``changes`` (those that would be written;
@@ -177,9 +178,11 @@ def read_touches(
     tool's own write of that change (by ``account_id``, within ``own_writes(records)``,
     widened by ``SLACK``). ``since`` and the journal's times are this machine's: they are
     moved by how far Trello's clock is from it now (``_skew``) before they meet the actions'
-    dates. ``passed_over``: the ids of a change's actions to pass over, and the date (Trello's)
-    at or before which all are (an apply's plan saw them: its evidence). Errors are raised as
-    the live read's are, before any write."""
+    dates; ``since`` by ``since_skew`` instead when given (a plan made elsewhere or earlier:
+    how far Trello's clock was from the one that dated it). ``passed_over``: the ids of a
+    change's actions to pass over, and the date (Trello's) at or before which all are (an
+    apply's plan saw them: its evidence). Errors are raised as the live read's are, before
+    any write."""
     wanted: dict[str, list[tuple[Change, Target]]] = {}
     types: dict[str, set[str]] = {}
     for c in changes:
@@ -197,13 +200,14 @@ def read_touches(
         cid: [(start + skew, end + skew) for start, end in found]
         for cid, found in own_writes(records, skew).items()
     }
+    start = since + (skew if since_skew is None else since_skew)  # in Trello's time
     for board_id, targets in sorted(wanted.items()):
         raw = board_actions(
             api,
             board_id,
             # A second early: Trello may compare ``since`` as a whole second, and what came
             # in the same second after ``since`` must be seen (``_last`` drops what came before).
-            since=since + skew - CURSOR_STEP,
+            since=start - CURSOR_STEP,
             action_types=_filter(types[board_id]),
             keep=False,
         )
@@ -211,7 +215,7 @@ def read_touches(
         touched: dict[Target, Touch] = {}
         for c, target in targets:
             known, floor = passed_over(c)
-            after = since + skew if floor is None else max(since + skew, floor)
+            after = start if floor is None else max(start, floor)
             last = _last(events.get(target, ()), after, known)
             if last is None or _own(last, account_id, spans.get(c.change_id, ())):
                 continue
@@ -247,6 +251,7 @@ def apply_touches(
     records: Sequence[JournalRecord],
     account_id: str,
     others: Others | None = None,
+    plan_skew: timedelta | None = None,
 ) -> dict[str, LiveBoard]:
     """``read_touches`` for an apply of a plan file made at ``created_at``: of the changes it
     has still to make, those whose write would be needed (``resolve``: a card member not on
@@ -256,7 +261,10 @@ def apply_touches(
     cannot tell. Card members and values of a board are read in its one listing; no request
     when there are none. A removal or a value set back that was this tool's undo of one of
     ``others`` (the journals beside the apply's, which a dry run may not have made yet) is
-    named so (``undone_elsewhere``)."""
+    named so (``undone_elsewhere``). ``plan_skew``: Trello's clock less the clock that dated
+    ``created_at`` (the plan's ``clock_skew_s``), so that the read begins where the plan's
+    did in Trello's time, wherever and whenever it is applied (by this run's skew when the
+    plan does not say it)."""
     would = [
         c
         for c in changes
@@ -268,7 +276,14 @@ def apply_touches(
         return dict(live)
     since = created_at if created_at.tzinfo is not None else created_at.replace(tzinfo=UTC)
     out = read_touches(
-        api, live, would, since=since, account_id=account_id, records=records, passed_over=_seen
+        api,
+        live,
+        would,
+        since=since,
+        since_skew=plan_skew,
+        account_id=account_id,
+        records=records,
+        passed_over=_seen,
     )
     return out if others is None else undone_elsewhere(api, out, others)
 
