@@ -238,6 +238,29 @@ def test_damaged_state_file(invoke: Invoke, scenario: Scenario, sb: Sandbox, hom
     assert _writes(sb) == []
 
 
+@pytest.mark.parametrize(
+    ("last_run", "why"),
+    [
+        ("0001-01-01T00:00:00+01:00", "out of range"),  # R35c: OverflowError, exit 1
+        ("9999-12-31T23:59:59-01:00", "out of range"),
+        ("1999-01-01T00:00:00Z", "is before 2000"),  # taken as it was
+    ],
+)
+def test_a_last_run_no_run_can_have_is_damaged(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path, last_run: str, why: str
+) -> None:
+    """A state file edited to a date out of range, or before any run of this tool, is one
+    line saying what to do, and no write."""
+    first = _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]))
+    path = Path(first["last_run"]["state_file"])
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "last_run": last_run}))
+    sb.server.request_log.clear()
+    r = invoke(*_set_b(scenario), *CRON)
+    one_line_error(r, ExitCode.USAGE, "is damaged", why, "delete it and pass --since DATE once")
+    assert _writes(sb) == []
+
+
 def test_state_is_per_set_of_boards(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:

@@ -39,7 +39,7 @@ from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.models import PlanOptions, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
-from trello_restore.timeparse import FUTURE_SLACK, check_last_run_not_future
+from trello_restore.timeparse import FLOOR, FUTURE_SLACK, check_last_run_not_future
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +288,12 @@ def _last_run_of(doc: Any) -> datetime:
     when = datetime.fromisoformat(str(doc["last_run"]).replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError("last_run has no time zone")
+    try:  # R35c: year 1 or 9999 with an offset crashed (OverflowError) where it was moved
+        (when.astimezone(UTC) - OVERLAP).astimezone(when.tzinfo)
+    except OverflowError:
+        raise ValueError(f"last_run {doc['last_run']!r} is out of range") from None
+    if when < FLOOR:  # no run of this tool was before 2000 (as --since refuses it)
+        raise ValueError(f"last_run {doc['last_run']!r} is before {FLOOR.year}")
     return when
 
 

@@ -14,6 +14,7 @@ import logging.handlers
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -207,10 +208,19 @@ def _open_log_file(path: Path) -> LogFileHandler:
             f"cannot open the log file {path} ({why}); check --log-file / "
             "[paths] log_file and the directory's permissions"
         ) from None
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(_utc_formatter())
     return handler
+
+
+def _utc_formatter() -> logging.Formatter:
+    """Lines stamped in UTC to the millisecond, ``2026-12-03T20:27:33.571Z`` (R35c: local time
+    without a zone repeated an hour at the autumn clock change, and matched no time the tool
+    says, all of which are UTC)."""
+    formatter = logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    formatter.converter = time.gmtime
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    return formatter
 
 
 def close_log_file() -> None:

@@ -23,6 +23,9 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
     text = value.strip()
     if not text:
         raise UsageError(f"{option} is empty: {_HINT}")
+    if option == "--since" and re.sub(r"[\W_]", "", text).casefold() == "lastrun":
+        # R35c: --since last_run / lastrun / 'last run' never named the form cron users mean.
+        raise UsageError(f"{option} {value!r} is not a date or an age: did you mean last-run?")
     rel = _RELATIVE.match(text)
     if rel:
         try:
@@ -68,9 +71,18 @@ def check_window(
     (``since_name``, ``until_name``: an option, a variable or a config file key)."""
     if until is not None and until <= since:
         raise UsageError(
-            f"{since_name} ({since:%Y-%m-%d %H:%M} UTC) is not before {until_name} "
-            f"({until:%Y-%m-%d %H:%M} UTC): swap them or widen the window"
+            f"{since_name} ({_minute_or_finer(since)}) is not before {until_name} "
+            f"({_minute_or_finer(until)}): swap them or widen the window"
         )
+
+
+def _minute_or_finer(when: datetime) -> str:
+    """``when`` in UTC to the minute, or to the second or millisecond when it has them (R35c:
+    14:46:30 and 14:46:10 were both shown as 14:46)."""
+    t = when.astimezone(UTC)
+    if t.microsecond:
+        return f"{t:%Y-%m-%d %H:%M:%S}.{t.microsecond // 1000:03d} UTC"
+    return f"{t:%Y-%m-%d %H:%M:%S} UTC" if t.second else f"{t:%Y-%m-%d %H:%M} UTC"
 
 
 #: The earliest moment ``--since``/``--until`` may name: Trello did not exist before it (it
