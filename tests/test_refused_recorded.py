@@ -117,6 +117,48 @@ def test_a_closed_workspace_board_is_left_out_as_before(
     assert reads == [f"/1/boards/{s.roadmap.id}"]
 
 
+def test_a_workspace_board_closed_after_losses_says_so_once_and_how_to_restore_them(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R35b: members taken off cards of a workspace board, then the board closed before the
+    nightly run: the run left it out without a word, was recorded, and what it lost was never
+    restored. It still leaves it out and is recorded, but says so once, with the command that
+    restores it; that command, run as said, does."""
+    s = scenario
+    invoke, _, _, _, archive_lost = _setup(sb, s, tmp_path, monkeypatch)
+    nightly = ("--workspace", "acme-team", "--only-recorded", "--yes")
+    assert invoke(*nightly, "--since", "4h").exit_code == ExitCode.OK
+    assert _on_card(s, archive_lost) == archive_lost
+    recorded = json.loads(workspace_state(tmp_path).read_text())["last_run"]
+    _strip_again(s, archive_lost)
+    closed = sb.session().put(f"{sb.base_url}/boards/{s.archive.id}", params={"closed": "true"})
+    assert closed.status_code == 200, closed.text
+    _stale_cache(tmp_path)
+
+    r = invoke(*nightly, "--since", "last-run", "--format", "json", "-q")
+    assert r.exit_code == ExitCode.OK, r.output
+    summary = json.loads(r.stdout)
+    assert summary["last_run"]["recorded"] is True
+    (said,) = [w for w in summary["warnings"] if s.archive.id in w]
+    assert (
+        f'board "{s.archive.name}" ({s.archive.id}), which the last run covered, is closed' in said
+    )
+    assert said in r.stderr
+    assert _on_card(s, archive_lost) == set()
+    command = said.rsplit("run once with ", 1)[1].split()
+    assert command[:2] == ["--board", s.archive.id]
+    assert command[2] == "--since"
+    assert command[3] <= recorded  # from the last run on (less the runs' overlap)
+
+    again = invoke(*nightly, "--since", "last-run", "--format", "json", "-q")
+    assert again.exit_code == ExitCode.OK, again.output
+    assert not [w for w in json.loads(again.stdout)["warnings"] if s.archive.id in w]
+
+    back = invoke(*command, "--only-recorded", "--yes", "-q")
+    assert back.exit_code == ExitCode.OK, back.output
+    assert _on_card(s, archive_lost) == archive_lost  # a closed board is written like an open one
+
+
 def test_a_board_named_by_name_the_member_was_taken_off_goes_on_like_one_by_id(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

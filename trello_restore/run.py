@@ -54,6 +54,7 @@ from trello_restore.models import (
     Membership,
     Plan,
     PlanOptions,
+    format_date,
     normal_name,
     quote_name,
 )
@@ -237,14 +238,22 @@ def _refused_now(
 
 
 def _gone_boards(
-    api: Api, recorded: Mapping[str, str], boards: Collection[str], workspace_id: str
-) -> list[tuple[UnreadBoard, PermissionDenied]]:
+    api: Api,
+    recorded: Mapping[str, str],
+    boards: Collection[str],
+    workspace_id: str,
+    since: datetime | None,
+) -> tuple[list[tuple[UnreadBoard, PermissionDenied]], list[str]]:
     """The boards the last run covered (``recorded``: id to name) that this one does not list
     (``boards``), read by id, fresh: those whose read Trello refuses the token's member (taken
     off them: a workspace lists only the boards its member is on) are left out of the plan like
     a refused named board, so the run is not recorded and the next one covers their window; a
-    board deleted, closed or moved to another workspace is gone for a reason, said at -v."""
+    board deleted is gone, said at -v. One closed or moved to another workspace is left out
+    with a warning (the second list) giving the command that restores what it lost since the
+    last run (``since``): said once, as this run, recorded, no longer covers it (R35b: a board
+    closed after an incident lost its restores without a word, for good)."""
     out: list[tuple[UnreadBoard, PermissionDenied]] = []
+    notes: list[str] = []
     for board_id, name in sorted(recorded.items()):
         if board_id in boards:
             continue
@@ -262,8 +271,16 @@ def _gone_boards(
             why = "moved to another workspace"
         else:
             why = "not listed by the workspace"
-        logger.info("board %s, which the last run covered, is left out: %s", shown, why)
-    return out
+        if why == "deleted" or since is None:
+            logger.info("board %s, which the last run covered, is left out: %s", shown, why)
+            continue
+        notes.append(
+            f"board {shown}, which the last run covered, is {why} now: --workspace plans the "
+            "workspace's open boards only, so what it lost since the last run is not restored "
+            f"by this or later runs; to restore it, run once with --board {board_id} --since "
+            f"{format_date(since)}"
+        )
+    return out, notes
 
 
 def _make_plan(
@@ -279,6 +296,7 @@ def _make_plan(
     scope: Scope | None = None
     trello_started: datetime | None = None
     skew: timedelta | None = None  # Trello's clock less this machine's, as its answers show
+    gone_notes: list[str] = []  # warnings of boards a workspace run covers no more (closed)
     blind: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
     own: Mapping[Field, datetime] = {}
@@ -394,9 +412,14 @@ def _make_plan(
                 covered = {*scope.board_ids, *by_id, *(u.id for u in earlier)}
                 recorded = recorded_boards(req.state_dir, scope) if req.since_last_run else {}
                 recorded |= {b: n for b, (_, n) in given.items() if b not in recorded}
-                gone, gone_earlier = split(
-                    _gone_boards(api, recorded, covered, workspace_id), given
+                refused_gone, gone_notes = _gone_boards(
+                    api,
+                    recorded,
+                    covered,
+                    workspace_id,
+                    options.since if req.since_last_run else None,
                 )
+                gone, gone_earlier = split(refused_gone, given)
                 unread += gone
                 earlier += gone_earlier
                 if not boards and not unread and not earlier:
@@ -476,7 +499,7 @@ def _make_plan(
                 ahead // timedelta(minutes=1),
             )
         source = "api"
-    warnings = (
+    warnings = gone_notes + (
         [
             unread_named(
                 account,
