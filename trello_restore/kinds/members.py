@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 #: Why a member is on the card, or not, after a write whose answer was never journaled.
 FOUND = "found there after an interrupted write: this tool's"
 NOT_FOUND = "found absent after an interrupted write: it never took effect"
+DELETED = "the card was deleted after an interrupted write: there is nothing to undo"
 
 
 # -------------------------------------------------------------------------------- deciders
@@ -165,7 +166,15 @@ def resolve(c: Change, live: LiveBoard) -> Resolution:
         return ("applied", FOUND) if live.is_active(c.member.id) else ("not_applied", NOT_FOUND)
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
-        return None, "the card was deleted or moved to another board"
+        # Read by id (``live.locate_cards``), a deleted card settles it: there is nothing to
+        # take off (R35a: its warning came back on every later run, which nothing could stop);
+        # a card on another board says whether the member is on it.
+        found = live.located.get(c.card_id)
+        if found is not None and found.deleted:
+            return "not_applied", DELETED
+        if found is None or found.card is None:
+            return None, "the card was deleted or moved to another board"
+        card = found.card
     if c.member.id in card.member_ids:
         return "applied", FOUND
     return "not_applied", NOT_FOUND

@@ -179,6 +179,9 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
         return None, live.error or "the board cannot be read"
     now = live_value(c, live)
     if now is _GONE:
+        found = live.located.get(c.card_id) if c.object_type == "card" else None
+        if found is not None and found.deleted:  # nothing to set back (R35a)
+            return "not_applied", "the card was deleted after an interrupted write: nothing to undo"
         return None, _gone(c)
     if same(c.field, now, c.value):
         return "applied", SET
