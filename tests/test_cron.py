@@ -176,6 +176,23 @@ def test_the_last_run_is_one_api_s_however_its_url_is_spelled(
     assert second["outcome"] == "nothing_to_do"
 
 
+def test_a_torn_last_line_of_a_finished_journal_is_not_warned_of_every_night(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """R35a: a journal with nothing open and a torn last line (a kill while writing it) made
+    every later cron run warn "ignoring a torn last line", which no run removes (none writes
+    to a finished journal): nothing to settle, nothing said."""
+    first = _summary(invoke(*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:]))
+    journal = Path(first["journal"])
+    with journal.open("a", encoding="utf-8") as f:
+        f.write('{"action": "add_member_to_card", "at": "2026-12-03T20:19:1')
+    for _ in range(2):
+        night = invoke(*_set_b(scenario), *CRON)
+        assert _summary(night)["outcome"] == "nothing_to_do"
+        assert "torn" not in night.stderr, night.stderr
+    assert "ignoring a torn last line" in invoke("undo", str(journal), "--dry-run").stderr
+
+
 def test_failing_runs_leave_the_last_run_alone(
     invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
 ) -> None:
