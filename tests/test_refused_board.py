@@ -134,6 +134,14 @@ def test_a_board_that_refuses_the_token_does_not_stop_the_others(
     (refused,) = summary["refused_boards"]
     left = len(archive_lost)
     assert summary["apply"]["not_attempted"] == left - 1
+    # Each board's counts (R35b: a cron wrapper could not tell which boards were repaired).
+    counts = {b["id"]: b["apply"] for b in summary["boards"]}
+    assert counts[s.team.id] == {
+        "applied": len(team_lost), "already_satisfied": 0, "drifted": 0, "blocked": 0,
+        "failed": 0, "not_attempted": 0,
+    }  # fmt: skip
+    assert (counts[s.archive.id]["applied"], counts[s.archive.id]["failed"]) == (0, 1)
+    assert counts[s.archive.id]["not_attempted"] == left - 1
     assert refused == {
         "id": s.archive.id,
         "name": s.archive.name,

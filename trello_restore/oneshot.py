@@ -39,7 +39,7 @@ from trello_restore.plan_request import lone_removals
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
-from trello_restore.report_outcomes import outcome_parts
+from trello_restore.report_outcomes import board_outcomes, outcome_parts
 from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
 from trello_restore.undone_values import leave_out_set_back
 from trello_restore.words import plural, when
@@ -369,7 +369,7 @@ def run_summary(
         "api_url": meta.api_url,
         "account": meta.account.username if meta.account else None,
         "workspace": workspace,
-        "boards": [{"id": board_id, "name": name} for board_id, name in meta.boards],
+        "boards": board_outcomes(meta.boards, report, APPLY_COUNTS),  # with each's counts
         "since": format_date(plan.options.since),
         "since_source": "last-run" if once.since_last_run else since_source,
         "until": format_date(plan.options.until) if plan.options.until else None,

@@ -373,3 +373,19 @@ class Progress:
             if self.enabled and self._drawn:
                 click.echo("\r\x1b[K", nl=False, err=True)
                 self._drawn = 0.0
+
+
+def board_outcomes(
+    boards: Iterable[tuple[str, str]], report: ApplyReport | None, statuses: Iterable[str]
+) -> list[dict[str, object]]:
+    """Each board (id, name) with its changes' outcome counts (each of ``statuses``, zero or
+    not): what a cron wrapper reads to tell which boards were repaired when a run stopped
+    early or failed some writes (R35b: only the whole run's counts were there)."""
+    per: dict[str, Counter[str]] = {}
+    for o in report.outcomes if report is not None else ():
+        per.setdefault(o.board_id, Counter())[o.status] += 1
+    wanted = tuple(statuses)
+    return [
+        {"id": b, "name": n, "apply": {s: per.get(b, Counter())[s] for s in wanted}}
+        for b, n in boards
+    ]
