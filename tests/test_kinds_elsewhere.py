@@ -14,6 +14,8 @@ import pytest
 from trello_restore.api import TrelloApi
 from trello_restore.errors import ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.kinds import CardMove, Decision, decide_undo
+from trello_restore.kinds.members import DELETED, FOUND, NOT_FOUND, resolve
+from trello_restore.kinds.valuedeciders import resolve_value
 from trello_restore.live import LiveBoard, Located, locate_cards
 from trello_restore.models import CardState, Change, Evidence, MemberRef, ValueChange
 
@@ -180,3 +182,42 @@ def test_locate_cards_reads_each_missing_card_by_id() -> None:
     for odd in ([], {"id": "k2"}, {**moved, "id": "k9"}):
         with pytest.raises(ApiUnreachable, match=r"^Trello answered card k2 oddly"):
             locate_cards(cast(TrelloApi, _Api({"cards/k2": odd})), live, [("b1", "k2")])
+
+
+@pytest.mark.parametrize(
+    ("located", "want"),
+    [
+        (None, (None, "the card was deleted or moved to another board")),  # not looked for
+        (Located(error="x"), (None, "the card was deleted or moved to another board")),
+        (Located(deleted=True), ("not_applied", DELETED)),
+        (Located(_card("b2", "ann"), "Elsewhere"), ("applied", FOUND)),
+        (Located(_card("b2"), "Elsewhere"), ("not_applied", NOT_FOUND)),
+    ],
+)
+def test_an_open_add_whose_card_left_its_board_is_resolved_by_the_card_read_by_id(
+    located: Located | None, want: tuple[str | None, str]
+) -> None:
+    """R35a: a killed run's open add on a card deleted since was "cannot tell" for every later
+    run; read by id, deleted settles it (nothing to undo), and on another board the member
+    there or not says whether the write took effect."""
+    assert resolve(CARD, _board(located)) == want
+
+
+WRITE = "an interrupted write"
+
+
+@pytest.mark.parametrize(
+    ("located", "settled"),
+    [(None, False), (Located(error="x"), False), (Located(deleted=True), True)],
+)
+def test_an_open_value_write_on_a_deleted_card_is_settled(
+    located: Located | None, settled: bool
+) -> None:
+    got = resolve_value(MOVE, _board(located))
+    if settled:
+        assert got == (
+            "not_applied",
+            "the card was deleted after an interrupted write: nothing to undo",
+        )
+    else:
+        assert got == (None, "the card was deleted or moved to another board")

@@ -140,3 +140,34 @@ def test_a_recorded_last_run_in_the_future_is_refused() -> None:
     check_last_run_not_future(NOW + timedelta(minutes=4), NOW, "state.json")
     with pytest.raises(UsageError, match=r"last run recorded in state.json \(2027-"):
         check_last_run_not_future(datetime(2027, 5, 1, tzinfo=UTC), NOW, "state.json")
+
+
+@pytest.mark.parametrize("typed", ["last_run", "lastrun", "last run", "LAST_RUN", " Last-Run. "])
+def test_last_run_misspelled_is_named(typed: str) -> None:
+    with pytest.raises(UsageError, match="did you mean last-run"):
+        parse_when(typed, NOW)
+
+
+def test_until_last_run_is_no_hint_of_it() -> None:
+    """``--until`` takes no last-run: its error says the forms it does take."""
+    with pytest.raises(UsageError, match="is not a date or an age: use an ISO date"):
+        parse_when("last_run", NOW, "--until")
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "shown"),
+    [
+        ("2025-11-02T14:46:30", "2025-11-02T14:46:10", ("14:46:30 UTC", "14:46:10 UTC")),
+        ("2025-11-02T14:46:10.250Z", "2025-11-02T14:46:10", ("14:46:10.250 UTC", "46:10 UTC")),
+        ("2025-11-03", "2025-11-02T14:46", ("2025-11-03 00:00 UTC", "2025-11-02 14:46 UTC")),
+    ],
+)
+def test_a_window_error_shows_the_times_as_finely_as_given(
+    since: str, until: str, shown: tuple[str, str]
+) -> None:
+    """R35c: 14:46:30 and 14:46:10 were both shown as 14:46."""
+    with pytest.raises(UsageError) as caught:
+        check_window(parse_when(since, NOW), parse_when(until, NOW, "--until"))
+    message = str(caught.value)
+    assert "is not before --until (" in message
+    assert message.index(shown[0]) < message.index("--until") < message.rindex(shown[1])
