@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,29 @@ def test_a_torn_last_line_of_a_finished_journal_is_not_warned_of_every_night(
         assert _summary(night)["outcome"] == "nothing_to_do"
         assert "torn" not in night.stderr, night.stderr
     assert "ignoring a torn last line" in invoke("undo", str(journal), "--dry-run").stderr
+
+
+def test_a_last_run_an_earlier_version_recorded_under_localhost_is_continued(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, home: Path
+) -> None:
+    """Before one API was one however its URL is spelled, a run through
+    ``http://localhost:PORT/1`` named its state file from that URL: after the upgrade the cron
+    run (same URL) found no last run, exit 2 (R35d). It continues from that file, and records
+    under the one name."""
+    other_name = sb.base_url.replace("127.0.0.1", "localhost")
+    args = (*_set_b(scenario), "--since", incident_since(scenario), *CRON[2:])
+    first = _summary(invoke(*args, "--api-url", other_name))
+    own = Path(first["last_run"]["state_file"])
+    doc = json.loads(own.read_text())
+    scope = replace(_scope(scenario, sb), api_url=other_name)
+    assert scope.earlier_key is not None
+    earlier = own.with_name(f"{scope.earlier_key}.json")
+    earlier.write_text(json.dumps({**doc, "api_url": other_name}))  # as 4bb493b wrote it
+    own.unlink()
+    second = _summary(invoke(*_set_b(scenario), *CRON, "--api-url", other_name))
+    assert second["since_source"] == "last-run"
+    assert second["last_run"]["state_file"] == str(own)
+    assert json.loads(own.read_text())["last_run"] > doc["last_run"]
 
 
 def test_failing_runs_leave_the_last_run_alone(

@@ -15,7 +15,7 @@ from trello_restore.api import TrelloApi
 from trello_restore.errors import ApiUnreachable, NotFound, PermissionDenied
 from trello_restore.kinds import CardMove, Decision, decide_undo
 from trello_restore.kinds.members import DELETED, FOUND, NOT_FOUND, resolve
-from trello_restore.kinds.valuedeciders import resolve_value
+from trello_restore.kinds.valuedeciders import SET, UNSET, resolve_value
 from trello_restore.live import LiveBoard, Located, locate_cards
 from trello_restore.models import CardState, Change, Evidence, MemberRef, ValueChange
 
@@ -203,21 +203,28 @@ def test_an_open_add_whose_card_left_its_board_is_resolved_by_the_card_read_by_i
     assert resolve(CARD, _board(located)) == want
 
 
-WRITE = "an interrupted write"
+DELETED_CARD = "the card was deleted after an interrupted write: nothing to undo"
+UNARCHIVE = replace(
+    MOVE, action="set_card_closed", field="closed", value=False, expected=True, list_id=""
+)
+MOVED = 'the card moved to board "Elsewhere" since: its idList there is left as it is; check it'
 
 
 @pytest.mark.parametrize(
-    ("located", "settled"),
-    [(None, False), (Located(error="x"), False), (Located(deleted=True), True)],
-)
-def test_an_open_value_write_on_a_deleted_card_is_settled(
-    located: Located | None, settled: bool
+    ("change", "located", "want"),
+    [
+        (MOVE, None, (None, "the card was deleted or moved to another board")),
+        (MOVE, Located(error="x"), (None, "the card was deleted or moved to another board")),
+        (MOVE, Located(deleted=True), ("not_applied", DELETED_CARD)),
+        (MOVE, Located(_card("b2"), "Elsewhere"), ("drifted", MOVED + " by hand")),
+        (UNARCHIVE, Located(_card("b2"), "Elsewhere"), ("applied", SET)),
+        (UNARCHIVE, Located(replace(_card("b2"), closed=True), ""), ("not_applied", UNSET)),
+    ],
+)  # fmt: skip
+def test_an_open_value_write_whose_card_left_its_board_is_settled_from_the_card_by_id(
+    change: ValueChange, located: Located | None, want: tuple[str | None, str]
 ) -> None:
-    got = resolve_value(MOVE, _board(located))
-    if settled:
-        assert got == (
-            "not_applied",
-            "the card was deleted after an interrupted write: nothing to undo",
-        )
-    else:
-        assert got == (None, "the card was deleted or moved to another board")
+    """R35a/R35d: a value write left open on a card deleted or moved since was "cannot tell"
+    for every later run and undo; read by id, it is settled: deleted, nothing to undo; on
+    another board, by its archive state or name there, else left as it is (drifted)."""
+    assert resolve_value(change, _board(located)) == want

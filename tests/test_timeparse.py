@@ -144,14 +144,16 @@ def test_a_recorded_last_run_in_the_future_is_refused() -> None:
 
 @pytest.mark.parametrize("typed", ["last_run", "lastrun", "last run", "LAST_RUN", " Last-Run. "])
 def test_last_run_misspelled_is_named(typed: str) -> None:
-    with pytest.raises(UsageError, match="did you mean last-run"):
-        parse_when(typed, NOW)
+    for option in ("--since", "TRELLO_RESTORE_SINCE", "restore.since in /x/config.toml"):
+        with pytest.raises(UsageError, match="did you mean last-run"):
+            parse_when(typed, NOW, option)
 
 
 def test_until_last_run_is_no_hint_of_it() -> None:
     """``--until`` takes no last-run: its error says the forms it does take."""
-    with pytest.raises(UsageError, match="is not a date or an age: use an ISO date"):
-        parse_when("last_run", NOW, "--until")
+    for option in ("--until", "TRELLO_RESTORE_UNTIL", "restore.until in /x/config.toml"):
+        with pytest.raises(UsageError, match="is not a date or an age: use an ISO date"):
+            parse_when("last_run", NOW, option)
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,37 @@ def test_quiet_one_shot_with_only_blocked_changes_prints_the_summary(
     loud = invoke(*args, "--since", since, "--yes")
     assert loud.exit_code == ExitCode.PARTIAL, loud.output
     assert lines[0].removesuffix(" Nothing to apply.") in loud.stdout.splitlines()
+
+
+def test_undo_settles_a_value_write_left_open_on_a_card_deleted_since(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R35d: a value write left open (``pending``: a kill while it was in flight) whose card
+    was deleted since made every undo say "cannot tell … the card was deleted or moved to
+    another board", exit 5, forever (the card members' were settled, the value kinds' were
+    not looked for). Read by id, the card is deleted: nothing to set back, settled."""
+    from dataclasses import replace
+
+    sb, path = _applied(sandbox_factory, tmp_path)
+    ids = sb.ids
+    journal = Journal.read(path)
+    done = {r.card_id: r for r in journal.records if r.op == "apply" and r.status == "applied"}
+    with Journal.open(path, journal.header) as j:  # as a kill in flight leaves them
+        j.append_many([replace(done[ids["c1"]], status="pending")])
+    sb.world.delete_card(ids["c1"], ids["ben"])
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "0.5")  # so, in flight for 0.5 s
+    invoke = cli_for(sb, monkeypatch)
+
+    first = invoke("undo", str(path), "--yes")
+    assert first.exit_code == ExitCode.OK, first.output
+    assert "cannot tell" not in first.output
+    assert first.stdout.splitlines()[-1].endswith(" 0 failed."), first.stdout
+    latest = {r.change_id: r for r in Journal.read(path).records if r.op == "apply"}
+    c1 = latest[done[ids["c1"]].change_id]
+    assert (c1.status, c1.error) == (
+        "not_applied",
+        "the card was deleted after an interrupted write: nothing to undo",
+    )
+    again = invoke("undo", str(path), "--yes")
+    assert again.exit_code == ExitCode.OK, again.output
+    assert "cannot tell" not in again.output

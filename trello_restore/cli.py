@@ -159,6 +159,11 @@ def exit_with(
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except Exception as exc:  # a bug: one line, never Python's traceback
+        from trello_restore.runner import broken_by_interrupt
+
+        if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
+            click.echo("Interrupted: nothing was written to Trello.", err=True)
+            exit_interrupted("nothing was written to Trello")
         internal_error(exc)
     logger.info("exit %d", int(code), extra=FILE_ONLY)
     sys.exit(int(code))

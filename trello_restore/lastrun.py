@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trello_restore.api.settings import api_identity
+from trello_restore.api.settings import api_identity, same_api
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
 from trello_restore.models import PlanOptions, normal_name
@@ -81,8 +81,19 @@ class Scope:
     @property
     def key(self) -> str:
         """16 hex digits naming this scope's state file (a plain run's as it always was)."""
+        return self._key(api_identity(self.api_url))
+
+    @property
+    def earlier_key(self) -> str | None:
+        """The name an earlier version gave this scope's state file, where it differs: from
+        the API URL as given (``http://localhost:PORT/1``), before one API however spelled
+        was one state (R35d: cron found no last run after the upgrade)."""
+        earlier = self._key(self.api_url.rstrip("/"))
+        return earlier if earlier != self.key else None
+
+    def _key(self, api_url: str) -> str:
         doc: dict[str, Any] = {
-            "api_url": api_identity(self.api_url),
+            "api_url": api_url,
             "account": self.account_id,
             "boards": sorted(set(self.named_boards)),
             "workspace": self.workspace_id,
@@ -153,6 +164,19 @@ def covers(options: PlanOptions) -> tuple[tuple[str, str], ...]:
 
 
 def state_file(state_dir: Path, scope: Scope) -> Path:
+    """Where ``scope``'s last run is recorded: its own file, or the file an earlier version
+    named from the API URL as given (``Scope.earlier_key``) when only that one is there."""
+    path = _own_file(state_dir, scope)
+    if scope.earlier_key is None:
+        return path
+    earlier = state_dir / "last-run" / f"{scope.earlier_key}.json"
+    try:
+        return earlier if not path.exists() and earlier.is_file() else path
+    except OSError:  # an unsearchable directory: said where the file is read
+        return path
+
+
+def _own_file(state_dir: Path, scope: Scope) -> Path:
     """The scope's last-run file."""
     return state_dir / "last-run" / f"{scope.key}.json"
 
@@ -210,7 +234,7 @@ def read_last_run(
         if doc.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unknown format_version {doc.get('format_version')!r}")
         when = _last_run_of(doc)
-        if {k: doc.get(k) for k in scope.describe()} != scope.describe():
+        if not _describes(doc, scope):
             raise ValueError("it records other boards, account or API URL")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise InputFileError(
@@ -230,6 +254,15 @@ def read_last_run(
             path,
         )
     return when.astimezone(UTC) - OVERLAP
+
+
+def _describes(doc: dict[str, Any], scope: Scope) -> bool:
+    """Whether a state document records ``scope`` (its API however spelled: ``same_api``)."""
+    want = scope.describe()
+    got = {k: doc.get(k) for k in want}
+    if same_api(str(got["api_url"]), want["api_url"]):
+        got["api_url"] = want["api_url"]
+    return got == want
 
 
 def _exists(path: Path, label: str) -> bool:
@@ -327,8 +360,8 @@ def record_last_run(
     ``given_up_boards``). ``UsageError`` when the
     state directory cannot be written, which says whether the run applied changes
     (``wrote``). The caller checks ``last_run_gap`` first."""
-    path = state_file(state_dir, scope)
-    recorded = _recorded_at(path)
+    path = _own_file(state_dir, scope)
+    recorded = _recorded_at(state_file(state_dir, scope))
     future = recorded is not None and now is not None and recorded > now + FUTURE_SLACK
     if recorded is not None and recorded > when and not future:
         when = recorded
@@ -396,7 +429,7 @@ def recorded_board(
     by_name: dict[str, str] = {}
     for path in paths:
         doc = _state_doc(path)
-        if doc is None or doc.get("api_url") != api_identity(api_url):
+        if doc is None or not same_api(str(doc.get("api_url")), api_url):
             continue
         if doc.get("account_id") != account_id:
             continue

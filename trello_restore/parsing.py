@@ -27,12 +27,19 @@ __all__ = ["MAX_DEPTH", "load_json", "load_toml", "too_deep"]
 MAX_DEPTH = 100
 
 
+def _no_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``, which Python's decoder takes and JSON has not:
+    refused (R35d: ``"clock_skew_s": NaN`` in a hand-edited plan passed its schema, whose
+    bounds NaN never fails, and crashed the apply)."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
     """``json.loads(data)``; ``json.JSONDecodeError`` for anything it cannot make a document
     of, or one nested deeper than ``max_depth`` (None: no check, for the large files this tool
     writes itself, whose readers catch ``RecursionError`` where they walk them)."""
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_no_constant)
     except json.JSONDecodeError:
         raise
     except RecursionError:

@@ -328,7 +328,10 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         req = replace(req, options=replace(req.options, refused_boards_go_on=True))
     with _checked_session(req, locked=not req.options.dry_run) as session:
         api, meta = session.api, session.meta
-        aged = plan_age_warning(meta.created_at, req.clock())
+        # On Trello's clock when the plan says how far it was from the one that dated it
+        # (R35d: a plan made on a clock 14 hours behind was "made 14 hours ago").
+        made = meta.created_at + timedelta(seconds=meta.skew_s or 0.0)
+        aged = plan_age_warning(made, req.clock())
         if aged is not None:
             logger.warning("%s", aged)
         if req.earlier_journals is not None and not req.options.dry_run:

@@ -106,6 +106,16 @@ def stopped_by_sigterm() -> bool:
     return _stopped_by == signal.SIGTERM
 
 
+def broken_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is Python's threading broken by Ctrl-C: a ``RuntimeError`` (``release
+    unlocked lock``) raised while a ``KeyboardInterrupt`` went through a ``Condition.wait``
+    (``as_completed``, ``Event.wait``): the signal handler's exception can land between the
+    wait's release of its lock and its ``try``, and the ``with`` then releases it again. The
+    interrupt is what happened (CI: a Ctrl-C mid-apply ended "internal error … release
+    unlocked lock", exit 1, not 130)."""
+    return isinstance(exc, RuntimeError) and isinstance(exc.__context__, KeyboardInterrupt)
+
+
 @contextlib.contextmanager
 def first_ctrl_c_only() -> Iterator[None]:
     """Around a command's run: its first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as
@@ -228,7 +238,8 @@ class Runner:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+        broken = broken_by_interrupt(exc)
+        interrupted = broken or (exc_type is not None and not issubclass(exc_type, Exception))
         try:
             cut = self._wind_down(interrupted)
             if cut:
@@ -241,7 +252,7 @@ class Runner:
                 self.flush()
             except JournalWriteError as err:
                 raise self._journal_failed(err) from None
-            if cut and exc_type is None:
+            if cut and (exc_type is None or broken):
                 raise KeyboardInterrupt  # Ctrl-C while the run's end waited for its writes
         finally:
             if self._own_limiter:

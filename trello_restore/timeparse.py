@@ -23,7 +23,8 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
     text = value.strip()
     if not text:
         raise UsageError(f"{option} is empty: {_HINT}")
-    if option == "--since" and re.sub(r"[\W_]", "", text).casefold() == "lastrun":
+    since = "until" not in option.casefold()  # --since, TRELLO_RESTORE_SINCE, restore.since
+    if since and re.sub(r"[\W_]", "", text).casefold() == "lastrun":
         # R35c: --since last_run / lastrun / 'last run' never named the form cron users mean.
         raise UsageError(f"{option} {value!r} is not a date or an age: did you mean last-run?")
     rel = _RELATIVE.match(text)

@@ -313,7 +313,7 @@ def undo_journal(
         for board_id, board in sorted(live.items()):
             if board.refused:  # Trello refused the token's member a read of it: nothing sent
                 run.refuse_read(board_id, board.refused)
-        live = locate_cards(api, live, _cards_to_locate(looked_at))
+        live = locate_cards(api, live, _cards_to_locate(looked_at, open_))
         unread = [r for r in open_ if live[r.board_id].refused]  # stay open: not resolved
         # Beside the run writing them, its open records are writes under way: left out, and
         # so are the adds it journaled since the journal was read (the boards may show them).
@@ -609,10 +609,16 @@ def _list_boards(records: Iterable[JournalRecord]) -> set[str]:
     }
 
 
-def _cards_to_locate(records: Iterable[JournalRecord]) -> set[tuple[str, str]]:
+def _cards_to_locate(
+    records: Iterable[JournalRecord], open_: Iterable[JournalRecord] = ()
+) -> set[tuple[str, str]]:
     """(board, card) of the records whose kinds' undo needs a card its board's listing lacks
-    found by id (``locates_cards``)."""
-    return {(r.board_id, r.card_id) for r in records if kind_of(r.action).locates_cards}
+    found by id (``locates_cards``), and of the open records of every kind (``open_``: read by
+    id, a deleted card or one on another board settles them; R35d: value writes pending on a
+    deleted card failed every undo)."""
+    return {(r.board_id, r.card_id) for r in records if kind_of(r.action).locates_cards} | {
+        (r.board_id, r.card_id) for r in open_ if r.card_id
+    }
 
 
 def _field_boards(records: Iterable[JournalRecord]) -> set[str]:

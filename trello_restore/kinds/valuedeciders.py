@@ -179,10 +179,22 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
         return None, live.error or "the board cannot be read"
     now = live_value(c, live)
     if now is _GONE:
+        # The card read by id (``live.locate_cards``): deleted, there is nothing to set back
+        # (R35a); on another board, its archive state and name are read there, any other field
+        # is left as it is (R35d: both were "cannot tell" for every later run and undo).
         found = live.located.get(c.card_id) if c.object_type == "card" else None
-        if found is not None and found.deleted:  # nothing to set back (R35a)
+        if found is not None and found.deleted:
             return "not_applied", "the card was deleted after an interrupted write: nothing to undo"
-        return None, _gone(c)
+        if found is None or found.card is None:
+            return None, _gone(c)
+        there = {"closed": found.card.closed, "name": found.card.name}
+        if c.field not in there:
+            where = quote_name(found.board_name) if found.board_name else found.card.board_id
+            return "drifted", (
+                f"the card moved to board {where} since: its {c.field} there is left as it is; "
+                "check it by hand"
+            )
+        now = there[c.field]
     if same(c.field, now, c.value):
         return "applied", SET
     if same(c.field, now, c.expected):
