@@ -241,6 +241,16 @@ def test_a_version_1_reader_refuses_version_2_in_one_line() -> None:
     assert validate_plan(doc)[0] == PLAN
 
 
+def _both(*edits: Any) -> Any:
+    """The edits one after the other."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        for one in edits:
+            one(doc)
+
+    return edit
+
+
 def _set(path: str, value: Any) -> Any:
     """An edit of the document at a dotted path (list indexes as numbers)."""
 
@@ -274,6 +284,11 @@ def _set(path: str, value: Any) -> Any:
          "has {'changed_by_others': 1, 'already_restored': 1}"),
         (_set("inputs.restore", ["everything"]), "does not match the plan schema at $.inputs"),
         (_set("unrestorable.0.date", "2026-13-01T00:00:00Z"), "holds an impossible date"),
+        # R35e: moved by the clock skew, the plan's date overflowed (exit 1).
+        (_both(_set("created_at", "9999-12-31T23:59:59.500Z"), _set("clock_skew_s", 1)),
+         "holds an impossible date (created_at moved by clock_skew_s is out of range)"),
+        (_both(_set("created_at", "0001-01-01T00:30:00Z"), _set("clock_skew_s", -3600)),
+         "holds an impossible date (created_at moved by clock_skew_s is out of range)"),
     ],
 )  # fmt: skip
 def test_hand_edits_are_one_line(edit: Any, message: str, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ import sys
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -341,6 +341,11 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
         warnings=tuple(doc["warnings"]),
         skew_s=doc.get("clock_skew_s"),
     )
+    if meta.skew_s is not None:  # R35e: near year 1 or 9999, moving the date overflowed
+        try:
+            meta.created_at + timedelta(seconds=meta.skew_s)
+        except OverflowError:
+            raise ValueError("created_at moved by clock_skew_s is out of range") from None
     return plan, meta
 
 
