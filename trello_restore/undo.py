@@ -533,7 +533,7 @@ def resolve_earlier_journals(
                 api, boards, lists_of=_list_boards(opened), fields_of=_field_boards(opened)
             )
             # A card its board's listing lacks, read by id: deleted, or where it is now.
-            live = locate_cards(api, live, {(r.board_id, r.card_id) for r in opened})
+            live = locate_cards(api, live, _cards_to_locate((), opened))
             for earlier, _ in found:
                 # Opened again under the lock: what another run settled meanwhile counts.
                 with Journal.open(earlier.path, earlier.header) as journal:

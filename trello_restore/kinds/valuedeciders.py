@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from trello_restore.kinds.base import Decision, Resolution, other_card
 from trello_restore.kinds.touched import put_back, value_since_plan
 from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show
-from trello_restore.models import FieldValue, ValueChange, parse_date, quote_name
+from trello_restore.models import CardState, FieldValue, ValueChange, parse_date, quote_name
 
 if TYPE_CHECKING:
     from trello_restore.live import LiveBoard
@@ -59,6 +59,15 @@ def live_value(c: ValueChange, live: LiveBoard) -> object:
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
         return _GONE
+    return _card_field(card, c.field)
+
+
+#: The fields a card read by id (``live.locate_cards``, member fields only) holds.
+_READ_BY_ID = frozenset({"closed", "name"})
+
+
+def _card_field(card: CardState, field: str) -> object:
+    """``field`` of ``card`` as the value kinds compare it, or ``_GONE`` for no such field."""
     now: dict[str, FieldValue] = {
         "closed": card.closed,
         "idList": card.list_id,
@@ -68,7 +77,7 @@ def live_value(c: ValueChange, live: LiveBoard) -> object:
         "dueComplete": card.due_complete,
         "start": card.start,
     }
-    return now.get(c.field, _GONE)
+    return now.get(field, _GONE)
 
 
 def _gone(c: ValueChange) -> str:
@@ -187,14 +196,13 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
             return "not_applied", "the card was deleted after an interrupted write: nothing to undo"
         if found is None or found.card is None:
             return None, _gone(c)
-        there = {"closed": found.card.closed, "name": found.card.name}
-        if c.field not in there:
+        if c.field not in _READ_BY_ID:
             where = quote_name(found.board_name) if found.board_name else found.card.board_id
             return "drifted", (
                 f"the card moved to board {where} since: its {c.field} there is left as it is; "
                 "check it by hand"
             )
-        now = there[c.field]
+        now = _card_field(found.card, c.field)
     if same(c.field, now, c.value):
         return "applied", SET
     if same(c.field, now, c.expected):
