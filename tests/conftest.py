@@ -16,6 +16,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from trello_restore.cli import main
+from trello_restore.runner import too_late
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from trello_restore.sandbox.world import World
@@ -30,6 +31,20 @@ def pytest_configure(config: pytest.Config) -> None:
     ignored, and the runs its tests start would inherit that, so a test's Ctrl-C would not
     reach them. The tests of a background job's run start it with SIGINT ignored themselves."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_back() -> Iterator[None]:
+    """Python's own SIGINT handler and SIGTERM's default back after a test whose command ran
+    in this process: after a run, the CLI ignores both until the process ends
+    (``runner.too_late``), and this one goes on (a Ctrl-C must still stop the test run)."""
+    yield
+    for sig, default in (
+        (signal.SIGINT, signal.default_int_handler),
+        (signal.SIGTERM, signal.SIG_DFL),
+    ):
+        if signal.getsignal(sig) is too_late:
+            signal.signal(sig, default)
 
 
 @pytest.fixture(autouse=True)

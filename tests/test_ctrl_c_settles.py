@@ -28,7 +28,13 @@ from trello_restore.limiter import Stopping
 from trello_restore.models import Change, MemberRef
 from trello_restore.oneshot import OneShotUi
 from trello_restore.report_outcomes import Progress
-from trello_restore.runner import UNSENT, Runner, first_ctrl_c_only, stopped_by_sigterm
+from trello_restore.runner import (
+    UNSENT,
+    Runner,
+    first_ctrl_c_only,
+    stopped_by_sigterm,
+    too_late,
+)
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo_left import undo_count, undoable
@@ -247,10 +253,12 @@ def test_the_words_for_writes_stopped_unsent(statuses: list[str], said: str) -> 
 
 def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None) -> None:
     """Around a command's run, SIGINT raises KeyboardInterrupt once; those after it are
-    ignored until the process ends; without one, Python's own handler is back after it."""
+    ignored until the process ends; without one, those after the run are ignored too (too
+    late to stop it), and the next run's first one interrupts it."""
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is too_late
+    signal.raise_signal(signal.SIGINT)  # ignored
     interrupts = 0
     with first_ctrl_c_only():
         for _ in range(3):
@@ -267,10 +275,11 @@ def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
     sigint: None, first: signal.Signals
 ) -> None:
     """SIGTERM around a command's run stops it as Ctrl-C does (``stopped_by_sigterm`` says
-    which): once, then both are ignored; without one, SIGTERM's default is back after it."""
+    which): once, then both are ignored; without one, both are ignored after the run."""
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is too_late
+    signal.raise_signal(signal.SIGTERM)  # ignored: else it would end this test run
     interrupts = 0
     with first_ctrl_c_only():
         for sig in (first, signal.SIGTERM, signal.SIGINT):

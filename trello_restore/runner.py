@@ -87,6 +87,7 @@ __all__ = [
     "WriteRule",
     "first_ctrl_c_only",
     "stopped_by_sigterm",
+    "too_late",
 ]
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,15 @@ def first_ctrl_c_only() -> Iterator[None]:
     130), so that none cuts short the wait for the writes in flight (``Runner._wind_down``) or
     the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
     to the process, then to its process group). A kill still ends it at once. Only in the main
-    thread, with Python's own handler in place (else SIGINT is left as it is), which is back
-    when the block ends without a SIGINT.
+    thread, with Python's own handler in place (else SIGINT is left as it is).
+
+    A signal once the block has ended without one is too late to stop anything: the run is
+    over, and what is left is saying what it did and ending the process. It is ignored
+    (``too_late``) until the process ends, and the run's own exit code stands (R35e: it was
+    "Aborted!", exit 1, or an end by the signal with no word, exit 130, after the log file
+    had said "exit 0"). Python's own handlers are not put back: the process ends anyway, and
+    they would be in place while it does. ``too_late`` counts as Python's own at the next
+    block (a second command in one process, as the tests run them).
 
     SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
     does the same: the writes in flight are answered and journaled, and the run says what it
@@ -144,7 +152,7 @@ def first_ctrl_c_only() -> Iterator[None]:
             (signal.SIGINT, signal.default_int_handler),
             (signal.SIGTERM, signal.SIG_DFL),
         )
-        if signal.getsignal(sig) == default
+        if signal.getsignal(sig) in (default, too_late)
     }
 
     def first(signum: int, frame: FrameType | None) -> None:
@@ -160,9 +168,13 @@ def first_ctrl_c_only() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, default in ours.items():
+        for sig in ours:
             if signal.getsignal(sig) is first:
-                signal.signal(sig, default)
+                signal.signal(sig, too_late)
+
+
+def too_late(signum: int, frame: FrameType | None) -> None:
+    """A Ctrl-C or SIGTERM once a command's run has ended (``first_ctrl_c_only``): ignored."""
 
 
 # ------------------------------------------------------------------------------------ runner
