@@ -171,3 +171,65 @@ def test_the_planner_is_measured_in_several_processes(monkeypatch: pytest.Monkey
     single = bench.bench_planner(3000)
     assert single["median_of_processes"] == 1
     assert "(median of 3 calls)" in bench.table({"sizes": {}, "planner": single})
+
+
+def test_only_the_phases_checked_against_the_truth_say_exact(results: dict[str, Any]) -> None:
+    """The re-plans say what they were compared with (R36d: every row of a size showed its
+    apply's "exact", also the phases no ground truth checks); the run names its commit and the
+    machine's load, and the re-plan's actions requests are since= requests."""
+    printed = results["printed"]
+    assert "| re-plan, unchanged history |" in printed
+    rows = [line for line in printed.splitlines() if "| re-plan" in line or "--no-cache |" in line]
+    assert rows
+    assert not [r for r in rows if r.rstrip().endswith("| exact |")], rows
+    assert any(r.rstrip().endswith("| same plan |") for r in rows), rows
+    assert any(r.rstrip().endswith("| = --no-cache plan |") for r in rows), rows
+    phases = {p["phase"]: p for p in results["sizes"]["60"]["trello_restore"]["phases"]}
+    assert phases["re-plan, unchanged history"]["checked"] == "same plan"
+    assert "checked" not in phases["apply"]
+    assert results["sizes"]["60"]["trello_restore"]["replan"]["actions_requests_without_since"] == 0
+    assert isinstance(results["load_avg_1min_before"], float)
+    assert isinstance(results["load_avg_1min_after"], float)
+    assert results["commit"] is None or len(results["commit"].rstrip("+")) >= 7
+
+
+def test_the_apply_is_timed_as_the_one_step_run_makes_it(results: dict[str, Any]) -> None:
+    """The apply of the plan just made reads no board's actions (``fresh_plan``, as the
+    one-step run): R36d found it timing ``apply PLAN``'s read of a plan that sat."""
+    for phase in (
+        next(
+            p for p in results["sizes"]["60"]["trello_restore"]["phases"] if p["phase"] == "apply"
+        ),
+        results["workspace"]["phases"][2],
+    ):
+        assert not [e for e in phase["by_endpoint"] if e.endswith("/actions")], phase["by_endpoint"]
+
+
+def test_a_run_without_out_leaves_the_reference_results_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--out`` unset writes under ``bench/runs/`` (ignored by git), not over the README's
+    ``bench/results.json`` (R36d: the README's "quick look" replaced it)."""
+    bench = _bench_module(monkeypatch)
+    reference = BENCH.parent / "results.json"
+    before = reference.read_bytes() if reference.exists() else None
+    monkeypatch.setattr(
+        sys, "argv", ["run.py", "--sizes", "--planner-actions", "0", "--skip-baseline"]
+    )
+    runs = BENCH.parent / "runs"
+    existed = runs.exists()
+    had = set(runs.iterdir()) if existed else set()
+    bench.main()
+    made = set(runs.iterdir()) - had
+    try:
+        assert len(made) == 1, made
+        (path,) = made
+        assert path.name.startswith("results-")
+        assert path.suffix == ".json"
+        assert json.loads(path.read_text())["sizes"] == {}
+        assert (reference.read_bytes() if reference.exists() else None) == before
+    finally:
+        for path in made:
+            path.unlink()
+        if not existed:
+            runs.rmdir()
