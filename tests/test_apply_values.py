@@ -265,6 +265,33 @@ def test_a_plan_edited_to_a_wrong_type_is_one_line_and_sends_nothing(
     assert sb.server.request_log == []
 
 
+def test_a_move_edited_to_another_list_of_the_board_is_not_made(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R36c: a reviewer edits the move's list id to another list of the board and leaves its
+    name: the card is not moved there while the report says "move back to list Doing"; the
+    change is drifted with the two names, nothing written for it, exit 5 (partial). The
+    other changes are applied."""
+    sw, _ = damaged_world()
+    sb = sandbox_factory(sw, time_scale=100)
+    path = tmp_path / "plan.json"
+    make_plan_file(sb, path)
+    doc: dict[str, Any] = json.loads(path.read_text())
+    move = next(c for c in doc["changes"] if c["action"] == "move_card_to_list")
+    assert (move["value"], move["value_name"]) == (sw.ids["doing"], "Doing")
+    move["value"] = sw.ids["old"]  # the archived list "Old", on the same board
+    path.write_text(json.dumps(doc, indent=2))
+    result = cli_for(sb, monkeypatch)("apply", str(path), "--yes", "-v")
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    assert (
+        f'the plan names this list "Doing"; Trello calls list {sw.ids["old"]} "Old" now '
+        "(renamed, or the plan was edited): left alone; make a new plan" in result.output
+    )
+    with sb.world.lock:
+        assert sb.world.cards[sw.ids["c2"]].id_list == sw.ids["done"]
+        assert not sb.world.cards[sw.ids["c1"]].closed  # the rest applied
+
+
 def test_undo_after_a_sigkill_resolves_the_interrupted_writes(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:

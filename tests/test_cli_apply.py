@@ -210,6 +210,38 @@ def test_apply_applies_exactly_the_file(
     assert not any(r.credentials_in_url for r in sb.server.request_log)
 
 
+def test_a_change_deleted_by_a_reviewer_is_applied_as_told(
+    invoke: Invoke, sb: Sandbox, plan_file: Path
+) -> None:
+    """A reviewer deletes a card add from the plan: one line names every summary count that
+    is now off, with what the plan has, and says to set them (R36c: one count per run, and
+    "make it again with --plan-out", which would bring the change back); set as it says, the
+    plan applies without the deleted change, and nothing was sent before."""
+    doc = json.loads(plan_file.read_text())
+    i, dropped = next(
+        (i, c) for i, c in enumerate(doc["changes"]) if c["action"] == "add_member_to_card"
+    )
+    del doc["changes"][i]
+    plan_file.write_text(json.dumps(doc, indent=2))
+    n, cards = doc["summary"]["changes"], doc["summary"]["card_changes"]
+    r = invoke("apply", str(plan_file))
+    one_line_error(
+        r,
+        ExitCode.USAGE,
+        f"summary.changes is {n} but the plan has {n - 1}, summary.card_changes is {cards} "
+        f"but the plan has {cards - 1}; if you deleted entries by hand, set those counts to "
+        "what the plan has, else make it again with --plan-out",
+    )
+    assert sb.server.request_log == []
+    doc["summary"] |= {"changes": n - 1, "card_changes": cards - 1}
+    plan_file.write_text(json.dumps(doc, indent=2))
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    posted = [w for w in _writes(sb) if w.startswith("POST /1/cards/")]
+    assert len(posted) == cards - 1
+    assert f"POST /1/cards/{dropped['card']['id']}/idMembers" not in posted
+
+
 def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """Applying the same plan again finds every change journaled: no POST or PUT at all."""
     first = invoke("apply", str(plan_file))

@@ -166,6 +166,26 @@ def test_a_move_back_only_to_a_list_of_the_card_s_board() -> None:
     )
 
 
+def test_a_card_is_moved_only_to_the_list_the_plan_names() -> None:
+    """A list Trello names otherwise than the plan (its id edited by hand, or the list renamed
+    since) gets no card (R36c: the cards went to Backlog while the report said "Done"); one
+    named as the plan names it, or a plan without the name, or a card there already, is as
+    before."""
+    ctx = Context(resumed=False, dry_run=False, needed="applied")
+    lists = {"l1": False, "l2": False}
+    renamed = live(list_id="l1", lists=lists, list_names={"l1": "Doing", "l2": "Backlog"})
+    assert kind_of(MOVE.action).decide(MOVE, renamed, ctx) == (
+        "drifted",
+        'the plan names this list "Next"; Trello calls list l2 "Backlog" now (renamed, or the '
+        "plan was edited): left alone; make a new plan",
+    )
+    named = live(list_id="l1", lists=lists, list_names={"l2": "Next"})
+    assert kind_of(MOVE.action).decide(MOVE, named, ctx) is None
+    assert kind_of(MOVE.action).decide(replace(MOVE, value_name=""), renamed, ctx) is None
+    there = live(list_id="l2", lists=lists, list_names={"l2": "Backlog"})
+    assert kind_of(MOVE.action).decide(MOVE, there, ctx) == ("already_satisfied", "")
+
+
 @pytest.mark.parametrize(
     ("change", "board", "resumed", "want"),
     [

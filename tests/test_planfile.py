@@ -489,8 +489,9 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         ),
         (
             "summary off",
-            "is inconsistent: summary.changes is 11 but the plan has 12; it may have been "
-            "edited by hand, make it again with --plan-out",
+            "is inconsistent: summary.changes is 11 but the plan has 12; if you deleted "
+            "entries by hand, set those counts to what the plan has, else make it again with "
+            "--plan-out",
         ),
         (
             "card change before its grant",

@@ -517,6 +517,12 @@ def validate_plan(
             "by hand, make it again with --plan-out"
         ) from None
     problem = _semantic_problem(plan, doc["summary"], version)
+    if problem is not None and problem.startswith("summary."):
+        # Changes taken out by a reviewer (R36c: the advice to make it again undid the review).
+        raise InputFileError(
+            f"{name} is inconsistent: {problem}; if you deleted entries by hand, set those "
+            "counts to what the plan has, else make it again with --plan-out"
+        )
     if problem is not None:
         raise InputFileError(
             f"{name} is inconsistent: {problem}; it may have been edited by hand, "
@@ -555,7 +561,7 @@ def _one_line(message: str, limit: int = 160) -> str:
 
 def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str | None:
     """The first inconsistency of a typed plan that a schema cannot express, or None
-    (``summary``: the file's, of format ``version``)."""
+    (``summary``: the file's, of format ``version``); of the summary's counts, every one off."""
     seen: set[str] = set()
     for c in [*plan.changes, *(b.change for b in plan.blocked)]:
         if c.change_id in seen:
@@ -598,10 +604,13 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str 
     expected["by_reason"] = dict(Counter(s.reason for s in plan.skipped))
     if version >= 2:
         expected["by_value_reason"] = dict(Counter(s.reason for s in plan.value_skipped))
-    for key, value in expected.items():
-        if summary[key] != value:
-            return f"summary.{key} is {summary[key]} but the plan has {value}"
-    return None
+    # Every count that is off in one line: a reviewer who deleted changes fixes them at once.
+    off = [
+        f"summary.{key} is {summary[key]} but the plan has {value}"
+        for key, value in expected.items()
+        if summary[key] != value
+    ]
+    return ", ".join(off) or None
 
 
 # ------------------------------------------------------------------------------------- digest

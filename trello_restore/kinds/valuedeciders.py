@@ -138,14 +138,24 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
 def decide_move(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
     """A card move back (``decide_value``), only to a list of the card's board: a plan edited
     by hand to name another board's list (or no list) is left alone, since moving cards across
-    boards is out of scope (design.md §10.1)."""
+    boards is out of scope (design.md §10.1). Nor is a card moved to a list that Trello names
+    otherwise than the plan does (``value_name``), as a member is not added under another
+    username (``memberapply``): the reviewer read "move back to list Done", and a plan whose
+    list id was edited by hand moved the cards to Backlog while it said "Done" (R36c)."""
     if live.lists is not None and str(c.value) not in live.lists:
         target = f"{quote_name(c.value_name)} ({c.value})" if c.value_name else str(c.value)
         return "drifted", (
             f"list {target} is not a list of the card's board (moving cards across boards is "
             "out of scope): left alone"
         )
-    return decide_value(c, live, resumed=resumed)
+    decision = decide_value(c, live, resumed=resumed)
+    named = live.list_names.get(str(c.value))
+    if decision is not None or not c.value_name or named is None or named == c.value_name:
+        return decision
+    return "drifted", (
+        f"the plan names this list {quote_name(c.value_name)}; Trello calls list {c.value} "
+        f"{quote_name(named)} now (renamed, or the plan was edited): left alone; make a new plan"
+    )
 
 
 def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
