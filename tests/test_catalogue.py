@@ -504,7 +504,7 @@ CASES = [
     case(lambda c: ["apply", c.edited_plan(_dup_write)],
          USAGE, "] writes what $.changes[", "edited by hand", id="plan-duplicate-write"),
     case(lambda c: ["apply", c.edited_plan(lambda d: d["changes"].pop())],
-         USAGE, "summary.changes", "edited by hand", id="plan-summary-mismatch"),
+         USAGE, "summary.changes", "deleted entries by hand", id="plan-summary-mismatch"),
     case(lambda c: ["apply", c.edited_plan(lambda d: d.update(format_version=3))],
          USAGE, "newer trello-restore (format_version 3)", "upgrade trello-restore",
          id="plan-newer-format-version"),

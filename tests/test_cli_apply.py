@@ -22,8 +22,9 @@ from trello_restore.applier import ApplyReport, ChangeOutcome, apply_lock, lock_
 from trello_restore.cli import main
 from trello_restore.demo import Snapshot, compare, expected_after, snapshot
 from trello_restore.errors import ExitCode
+from trello_restore.locks import hold, lock_dir
 from trello_restore.models import Change, MemberRef, Plan, PlanOptions
-from trello_restore.planfile import plan_digest
+from trello_restore.planfile import digest_of, plan_digest, read_plan
 from trello_restore.report_outcomes import apply_summary, change_labels, outcome_line, progress_line
 from trello_restore.sandbox.scenario import Scenario, generate
 
@@ -242,6 +243,39 @@ def test_a_change_deleted_by_a_reviewer_is_applied_as_told(
     assert f"POST /1/cards/{dropped['card']['id']}/idMembers" not in posted
 
 
+@pytest.mark.parametrize("held", ["board", "run-board", "plan"])
+def test_a_dry_run_beside_a_run_at_work_on_its_boards_says_so(
+    invoke: Invoke,
+    plan_file: Path,
+    held: str,
+) -> None:
+    """``apply PLAN --dry-run`` while another run applies or undoes the plan or one of its
+    boards (``board-``, ``plan-``), or a one-step run (``run-board-``) is at work on one: its
+    writes land while the dry run reads, and show as drifted ("added by you after the plan
+    was made") or already satisfied, exit 5 (R36b). One warning says so, naming the board and
+    saying to run it again when that run ends; nothing holding them, none."""
+    plan, meta = read_plan(plan_file)
+    board_id, board_name = plan.changes[-1].board_id, plan.changes[-1].board_name
+    name = {
+        "board": f"board-{board_id}",
+        "run-board": f"run-board-{board_id}",
+        "plan": lock_names(digest_of(plan, meta), ())[0],
+    }[held]
+    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [name]):
+        r = invoke("apply", str(plan_file), "--dry-run")
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    assert len(said) == 1, r.stderr
+    where = "this plan" if held == "plan" else f'board "{board_name}" ({board_id})'
+    assert said[0] == (
+        f"Warning: another trello-restore run is at work on {where} now (pid {os.getpid()}): "
+        "this dry run reads the boards while it writes, so a change that run makes shows here "
+        "as drifted or already satisfied; run the dry run again once that run ends"
+    )
+    quiet = invoke("apply", str(plan_file), "--dry-run")
+    assert "at work on" not in quiet.stderr
+
+
 def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """Applying the same plan again finds every change journaled: no POST or PUT at all."""
     first = invoke("apply", str(plan_file))
@@ -309,7 +343,7 @@ class TestApplyRefuses:
     def test_hand_edited_plan(self, invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
         """A plan whose changes no longer match its summary."""
         _edit(plan_file, lambda d: d["changes"].pop())
-        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "edited by hand")
+        one_line_error(invoke("apply", str(plan_file)), ExitCode.USAGE, "deleted entries by hand")
         assert sb.server.request_log == []
 
     def test_another_account(

@@ -60,7 +60,7 @@ from trello_restore.kinds import (
 )
 from trello_restore.kinds.memberapply import unneeded_grants
 from trello_restore.live import LiveBoard, deactivated_members, read_live
-from trello_restore.locks import apply_lock, lock_names
+from trello_restore.locks import apply_lock, held_among, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
@@ -68,7 +68,7 @@ from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import apply_touches, trello_time
 from trello_restore.undo_others import Others
-from trello_restore.words import when
+from trello_restore.words import board_ref, when
 
 __all__ = [
     "ALREADY_ON_CARD",
@@ -234,6 +234,8 @@ def _apply_plan(
     order = [c.change_id for c in (*plan.changes, *(b.change for b in plan.blocked))]
     lock_set, names = plan_locks(plan, meta, digest)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if options.dry_run and lock_dir is not None:
+        _beside_a_run(lock_dir, lock_set, names)
     if not options.dry_run:
         assert lock_dir is not None
         # Held already when the caller took them before its first request (``run_apply``).
@@ -246,6 +248,30 @@ def _apply_plan(
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
+
+
+def _beside_a_run(lock_dir: Path, lock_set: Sequence[str], names: Mapping[str, str]) -> None:
+    """A dry run, which takes no lock, beside another run at work on the plan or one of its
+    boards (an apply or undo: ``plan-``, ``board-``; a one-step run: ``run-board-``): the
+    writes of that run land while this one reads, and show as drifted ("added by you after the
+    plan was made") or already satisfied (R36b: exit 5, with the token's own member named as
+    the one who changed them). One warning says so."""
+    boards = [n.removeprefix("board-") for n in lock_set if n.startswith("board-")]
+    found = held_among(lock_dir, [*lock_set, *(f"run-board-{b}" for b in boards)])
+    if found is None:
+        return
+    holder, name = found
+    board = name.removeprefix("run-").removeprefix("board-")
+    where = (
+        "this plan" if name.startswith("plan-") else f"board {board_ref(board, names.get(board))}"
+    )
+    logger.warning(
+        "another trello-restore run is at work on %s now%s: this dry run reads the boards while "
+        "it writes, so a change that run makes shows here as drifted or already satisfied; run "
+        "the dry run again once that run ends",
+        where,
+        f" (pid {holder.pid})" if holder.pid is not None else "",
+    )
 
 
 def plan_locks(plan: Plan, meta: PlanMeta, digest: str) -> tuple[list[str], dict[str, str]]:

@@ -61,6 +61,7 @@ __all__ = [
     "OtherPlan",
     "RateBudgetGuard",
     "apply_lock",
+    "held_among",
     "hold",
     "holder_of",
     "holders",
@@ -299,6 +300,18 @@ def holder_of(directory: Path, name: str) -> Holder | None:
     if found is None and lock_keep.taken(_key(directory, name)):
         found = Holder(None, (name,), directory / f"{name}.lock")
     return found
+
+
+def held_among(directory: Path, names: Iterable[str]) -> tuple[Holder, str] | None:
+    """Another run holding one of the locks ``names`` in ``directory`` now (``holders``), and
+    the first of them it holds, in the order given; None when none is held. A look: no lock
+    taken, no directory made."""
+    found = holders(directory)
+    for name in names:
+        holder = next((h for h in found if name in h.names), None)
+        if holder is not None:
+            return holder, name
+    return None
 
 
 def _is_held(file: Path) -> bool:
