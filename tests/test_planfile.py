@@ -22,6 +22,7 @@ from trello_restore.errors import InputFileError
 from trello_restore.models import MemberRef, Plan
 from trello_restore.planfile import (
     PlanMeta,
+    check_plan_out,
     digest_of,
     dumps,
     format_date,
@@ -431,6 +432,52 @@ class TestWrite:
         assert str(info.value) == (
             f"cannot write plan {tmp_path / 'plan.json'}: directory {tmp_path} is not "
             "writable; choose another --plan-out path"
+        )
+
+
+class TestPlanOut:
+    """Where a plan may go, checked before a run reads anything (``check_plan_out``)."""
+
+    def test_never_over_a_fifo_or_a_link_to_one(self, tmp_path: Path) -> None:
+        """A FIFO (or a device: ``/dev/null`` as root was replaced by the plan, R36a), or a
+        link to one, is refused and left as it is."""
+        fifo = tmp_path / "fifo"
+        os.mkfifo(fifo)
+        link = tmp_path / "link"
+        link.symlink_to(fifo)
+        for path in (fifo, link):
+            with pytest.raises(InputFileError) as info:
+                write_plan(real_doc(), path)
+            assert str(info.value) == (
+                f"cannot write plan {path}: it is not a regular file (a device, a FIFO or a "
+                "socket); choose another --plan-out path, or - for stdout"
+            )
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert link.is_symlink()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link"]
+
+    def test_a_link_to_a_file_is_replaced_and_the_file_left_alone(self, tmp_path: Path) -> None:
+        kept = tmp_path / "kept.json"
+        kept.write_text("mine\n")
+        link = tmp_path / "plan.json"
+        link.symlink_to(kept)
+        write_plan(real_doc(), link)
+        assert kept.read_text() == "mine\n"
+        assert not link.is_symlink()
+        assert json.loads(link.read_text())["format"] == "trello-restore-plan"
+
+    def test_checked_alone(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Stdout and a new file in a writable directory pass; a directory that is not
+        writable (root may write anywhere, so simulated) is said as the write would say it."""
+        check_plan_out("-")
+        check_plan_out(tmp_path / "new.json")
+        assert list(tmp_path.iterdir()) == []
+        monkeypatch.setattr(os, "access", lambda *a: False)
+        with pytest.raises(InputFileError) as info:
+            check_plan_out(tmp_path / "new.json")
+        assert str(info.value) == (
+            f"cannot write plan {tmp_path / 'new.json'}: directory {tmp_path} is not writable; "
+            "choose another --plan-out path"
         )
 
 

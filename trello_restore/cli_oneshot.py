@@ -57,6 +57,10 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
             "--format json without --dry-run prints the run's summary on stdout, so the plan "
             "cannot go there too: write it with --plan-out FILE"
         )
+    if args.plan_out is not None:
+        from trello_restore.planfile import check_plan_out
+
+        check_plan_out(args.plan_out)  # before the fetch it would otherwise follow
     now = datetime.now(UTC)
     plan = PlanRequest.from_settings(
         s,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 import time
 import zlib
@@ -101,6 +102,18 @@ def sweep_stale_temps(
                     stale.unlink()
                     removed.append(stale)
     return removed
+
+
+def special_file(path: Path) -> bool:
+    """Whether a device, a FIFO or a socket is at ``path`` (a link followed): nothing to write
+    a file of ours to. A FIFO blocks its writer until someone reads it (R36a: a FIFO given as
+    ``--journal`` hung the apply for good, deaf to Ctrl-C, in a worker's ``open``); a device
+    is the system's."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def private_dirs(directory: Path) -> None:

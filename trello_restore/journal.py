@@ -33,6 +33,7 @@ from typing import Any, Literal, Self
 
 from trello_restore import lock_keep
 from trello_restore.errors import InputFileError, JournalWriteError
+from trello_restore.fsutil import special_file
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
     NewerRecord,
@@ -204,7 +205,13 @@ class Journal:
         would find. Its directory is made and checked here, so a journal that cannot be
         created is still said before anything is sent. The apply calls ``catch_up`` once it
         holds the plan's locks, and ``create`` when it has run to its end. An empty file (as
-        ``mktemp`` makes for ``--journal``) is a journal not made yet (``on_disk``)."""
+        ``mktemp`` makes for ``--journal``) is a journal not made yet (``on_disk``); a device,
+        a FIFO or a socket is refused (``special_file``)."""
+        if special_file(path):
+            raise InputFileError(
+                f"cannot use {path} as the journal: it is not a regular file (a device, a FIFO "
+                "or a socket); pass --journal with the path of a file"
+            )
         if not on_disk(path):
             if defer:
                 check_creatable(path)

@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -143,7 +144,10 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.fstat(fd).st_mode & 0o077:
+        mode = os.fstat(fd).st_mode
+        # A file only: a device (``--log-file /dev/null``, ``/dev/full``) is the system's, and
+        # was made 0600 as root (R36a), closing it to every other user.
+        if stat.S_ISREG(mode) and mode & 0o077:
             # Another user's file that we may append to is theirs to keep as it is.
             with contextlib.suppress(PermissionError):
                 os.fchmod(fd, 0o600)

@@ -58,6 +58,7 @@ from trello_restore.models import (
     parse_date,
 )
 from trello_restore.parsing import load_json
+from trello_restore.plan_out import check_plan_out, write_error
 from trello_restore.words import BOM, json_problem
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "FORMAT_VERSION",
     "PlanDict",
     "PlanMeta",
+    "check_plan_out",
     "digest_of",
     "dumps",
     "format_date",
@@ -372,33 +374,15 @@ def write_plan(doc: PlanDict, path: str | Path) -> None:
             raise InputFileError(f"cannot write the plan to stdout: {_reason(err)}") from err
         return
     target = Path(path)
+    check_plan_out(target)
     try:
         write_atomic(target, text, prefix=f".{target.name}.")
     except OSError as err:
-        raise InputFileError(_write_error(target, err)) from err
+        raise InputFileError(write_error(target, err)) from err
 
 
 def _reason(err: OSError) -> str:
     return err.strerror or str(err)
-
-
-def _write_error(target: Path, err: OSError) -> str:
-    where = target.parent
-    if isinstance(err, NotADirectoryError) or (where.exists() and not where.is_dir()):
-        return (
-            f"cannot write plan {target}: {where} (or a folder above it) is not a directory; "
-            "choose another --plan-out path"
-        )
-    if isinstance(err, FileNotFoundError) and not where.is_dir():
-        return f"cannot write plan {target}: directory {where} does not exist; create it first"
-    if isinstance(err, PermissionError):
-        return (
-            f"cannot write plan {target}: directory {where} is not writable; "
-            "choose another --plan-out path"
-        )
-    if isinstance(err, IsADirectoryError) or target.is_dir():
-        return f"cannot write plan {target}: it is a directory; give a file name"
-    return f"cannot write plan {target}: {_reason(err)}; nothing was written"
 
 
 # --------------------------------------------------------------------------------------- read

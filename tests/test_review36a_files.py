@@ -1,0 +1,107 @@
+"""Files that are not files (review R36a): a device, a FIFO or a link to one where the tool
+writes. ``--plan-out`` replaced a device or a FIFO with the plan (``/dev/null``, as root, became
+a plan file), and said a missing directory only after the whole fetch; a FIFO as ``--journal``
+hung the apply for good, deaf to Ctrl-C and SIGTERM; ``--log-file`` on a device made it 0600
+(``/dev/full`` closed to every other user). Each now one line, exit 2, before any request
+where the path is known before the run (nothing written to Trello in any case), the device or
+FIFO left as it was; the CLI over HTTP against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from trello_restore.errors import ExitCode
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
+from .test_cli_apply import _restore_args
+
+Invoke = Callable[..., Result]
+WRITES = ("POST", "PUT", "DELETE")
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    return generate(5, 20)
+
+
+@pytest.fixture(name="sb")
+def sb_fixture(sandbox_factory: SandboxFactory, scenario: Scenario) -> Sandbox:
+    return sandbox_factory(scenario, latency_ms=0)
+
+
+@pytest.fixture(name="invoke")
+def invoke_fixture(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    return sandbox_cli(sb, monkeypatch)
+
+
+def test_plan_out_into_a_missing_directory_is_said_before_the_fetch(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    target = tmp_path / "out" / "plan.json"
+    r = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(target))
+    one_line_error(
+        r, ExitCode.USAGE, f"cannot write plan {target}: directory {target.parent} does not exist"
+    )
+    assert sb.server.request_log == []
+
+
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_plan_out_to_a_fifo_is_refused_and_left_as_it_is(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path, through_a_link: bool
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    target = fifo
+    if through_a_link:  # as /dev/stdout is a link to /proc/self/fd/1
+        target = tmp_path / "stdout"
+        target.symlink_to(fifo)
+    r = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(target))
+    one_line_error(r, ExitCode.USAGE, "it is not a regular file", "or - for stdout")
+    assert sb.server.request_log == []
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert target.is_symlink() is through_a_link
+
+
+def test_a_fifo_as_the_journal_is_refused_before_any_write(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    made = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(plan))
+    assert made.exit_code == 0, made.output
+    fifo = tmp_path / "journal.fifo"
+    os.mkfifo(fifo)
+    for command in (["apply", str(plan)], [*_restore_args(scenario), "--yes"]):
+        sb.server.request_log.clear()
+        r = invoke(*command, "--journal", str(fifo))
+        one_line_error(
+            r,
+            ExitCode.USAGE,
+            f"cannot use {fifo} as the journal: it is not a regular file (a device, a FIFO or a "
+            "socket); pass --journal with the path of a file",
+        )
+        assert not [x for x in sb.server.request_log if x.method in WRITES]
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_device_as_the_log_file_keeps_its_mode(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A character device like ``/dev/null`` (made here, as only root can: else skipped) is
+    written to, its mode left as it is (it was made 0600)."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("only root can make a device node")
+    device.chmod(0o666)
+    r = invoke(*_restore_args(scenario), "--dry-run", "--log-file", str(device))
+    assert r.exit_code == 0, r.output
+    assert stat.S_ISCHR(device.stat().st_mode)
+    assert stat.S_IMODE(device.stat().st_mode) == 0o666

@@ -1,0 +1,62 @@
+"""Where a plan file may be written (``--plan-out``), said in one line before a run reads
+anything, and the line a failed write gets; ``planfile.write_plan`` writes it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from trello_restore.errors import InputFileError
+
+__all__ = ["check_plan_out", "write_error"]
+
+
+def check_plan_out(path: str | Path) -> None:
+    """Before a run reads anything: ``InputFileError`` (one line) when a plan cannot be
+    written to ``path`` (``-``: stdout, always can), so that no fetch is spent on it (R36a: a
+    missing directory was said after the whole fetch). And never over what is not a file:
+    the atomic rename replaced a device or a FIFO with the plan (``/dev/null``, as root, was
+    a plan file afterwards); a link to a file is replaced, the file it names left alone."""
+    if str(path) == "-":
+        return
+    target = Path(path)
+    where = target.parent
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise InputFileError(write_error(target, err)) from err
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputFileError(write_error(target, IsADirectoryError()))
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputFileError(
+            f"cannot write plan {target}: it is not a regular file (a device, a FIFO or a "
+            "socket); choose another --plan-out path, or - for stdout"
+        )
+    if not where.is_dir():  # a parent that is a file fails the stat above
+        raise InputFileError(write_error(target, FileNotFoundError()))
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise InputFileError(write_error(target, PermissionError()))
+
+
+def write_error(target: Path, err: OSError) -> str:
+    """The one line of a plan that cannot be written to ``target`` (``err``: why), with what
+    to do."""
+    where = target.parent
+    if isinstance(err, NotADirectoryError) or (where.exists() and not where.is_dir()):
+        return (
+            f"cannot write plan {target}: {where} (or a folder above it) is not a directory; "
+            "choose another --plan-out path"
+        )
+    if isinstance(err, FileNotFoundError) and not where.is_dir():
+        return f"cannot write plan {target}: directory {where} does not exist; create it first"
+    if isinstance(err, PermissionError):
+        return (
+            f"cannot write plan {target}: directory {where} is not writable; "
+            "choose another --plan-out path"
+        )
+    if isinstance(err, IsADirectoryError) or target.is_dir():
+        return f"cannot write plan {target}: it is a directory; give a file name"
+    return f"cannot write plan {target}: {err.strerror or err}; nothing was written"
