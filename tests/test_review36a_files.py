@@ -105,3 +105,25 @@ def test_a_device_as_the_log_file_keeps_its_mode(
     assert r.exit_code == 0, r.output
     assert stat.S_ISCHR(device.stat().st_mode)
     assert stat.S_IMODE(device.stat().st_mode) == 0o666
+
+
+@pytest.mark.parametrize("variable", ["XDG_CACHE_HOME", "XDG_STATE_HOME"])
+def test_an_xdg_directory_that_is_a_file_is_named(
+    invoke: Invoke,
+    scenario: Scenario,
+    sb: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    """``XDG_CACHE_HOME`` or ``XDG_STATE_HOME`` set to a file: the line names that file (it
+    blamed TRELLO_RESTORE_HOME, which was not set, or said only "Not a directory"); exit 2,
+    nothing written."""
+    monkeypatch.delenv("TRELLO_RESTORE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory\n")
+    monkeypatch.setenv(variable, str(afile))
+    r = invoke(*_restore_args(scenario), "--yes")
+    one_line_error(r, ExitCode.USAGE, f"{afile} is a file, not a directory", variable)
+    assert not [x for x in sb.server.request_log if x.method in WRITES]

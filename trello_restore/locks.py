@@ -181,14 +181,16 @@ def _private(path: Path) -> None:
 
 def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
     """The one line for a lock directory or file that cannot be made: a file or directory of
-    the wrong kind in the way (``fsutil.in_the_way``, from the state directory down) is named,
+    the wrong kind in the way (``fsutil.in_the_way``, from the root down) is named,
     to be removed or renamed; any other error is said with where to look."""
-    blocked = in_the_way(lock, lock.parent.parent)
+    # From the root down: a file anywhere on the way (R36a: XDG_STATE_HOME set to a file).
+    blocked = in_the_way(lock, Path(lock.anchor))
     if blocked is not None:
         where, kind = blocked
         return UsageError(
             f"cannot create the {what} {path}: {where} is {kind}; remove or rename it "
-            "(trello-restore keeps its locks there), then run again"
+            "(trello-restore keeps its locks there), or check TRELLO_RESTORE_HOME, "
+            "XDG_STATE_HOME and [paths] state_dir, then run again"
         )
     reason = exc.strerror or str(exc)
     if exc.errno == errno.EROFS:  # no permission can help there

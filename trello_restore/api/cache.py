@@ -41,7 +41,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
-from trello_restore.fsutil import private_dirs, read_only_fix
+from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix
 
 if TYPE_CHECKING:
     import requests
@@ -227,7 +227,16 @@ def open_http_cache(
             )
             said(err)
             return None
-        # Not a cache problem: the configured place cannot hold a directory at all.
+        # Not a cache problem: the configured place cannot hold a directory at all; a file
+        # on its way named (R36a: XDG_CACHE_HOME set to a file was blamed on
+        # TRELLO_RESTORE_HOME, which was not set).
+        blocked = in_the_way(directory / "-", Path(directory.anchor))
+        if blocked is not None:
+            raise ConfigError(
+                f"cannot create the HTTP cache in {directory}: {blocked[0]} is {blocked[1]}; "
+                "move it away, or check TRELLO_RESTORE_HOME, XDG_CACHE_HOME and [paths] "
+                "cache_dir, or pass --no-cache"
+            ) from err
         raise ConfigError(
             f"cannot create the HTTP cache in {directory} ({err.strerror or err}): check "
             "TRELLO_RESTORE_HOME and the directory's permissions, or pass --no-cache"
