@@ -697,7 +697,7 @@ CASES = [
          id="state-dir-unwritable-plan"),
     case(lambda c: Call(["apply", str(c.trello.plan)],
                         {"TRELLO_RESTORE_HOME": c.under_a_file("home")}),
-         USAGE, "cannot create the lock directory", "check the state directory",
+         USAGE, "cannot create the lock directory", "is a file, not a directory",
          id="state-dir-unwritable-apply"),
     case(lambda c: ["apply", str(c.trello.plan), "--journal", c.under_a_file("j.jsonl")],
          USAGE, "cannot create the journal", "not a directory", id="journal-path-under-a-file"),
