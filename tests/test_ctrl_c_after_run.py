@@ -1,25 +1,30 @@
-"""A Ctrl-C (or SIGTERM) that arrives once a run has finished, while it says what it did or
-while the process ends, is too late to stop anything: the run's own exit code stands. It
-was "Aborted!", exit 1, or the process ended by the signal with no word (R35e: exit 130 in
-3 of 14 tries, after the log file had said "exit 0"), which a cron wrapper read as a run cut
-short. The CLI in a process of its own against the sandbox; the signal is sent by the
-process to itself just as ``sys.exit`` is called, or from an ``atexit`` callback."""
+"""A Ctrl-C (or SIGTERM) that arrives once a run has finished. While the process ends, it
+is too late to stop anything: the run's own exit code stands. It was "Aborted!", exit 1, or
+the process ended by the signal with no word (R35e: exit 130 in 3 of 14 tries, after the log
+file had said "exit 0"), which a cron wrapper read as a run cut short; the signal is sent by
+the process to itself just as ``sys.exit`` is called, or from an ``atexit`` callback. While
+it says what it did to a pipe no one reads, it ends it, saying the run had finished (R36e:
+ignored, it left the process deaf to all but SIGKILL). The CLI in a process of its own
+against the sandbox."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from trello_restore.sandbox.scenario import Scenario, generate
 
+from .applykit import SIGNALS
 from .conftest import Sandbox, SandboxFactory, trello_env
 from .test_cli_apply import _assert_state, _expected, _restore_args
-from .test_interrupt_stops import _planned
+from .test_interrupt_stops import _planned, _quiet
 
 #: Runs the command line as its console script does, with the signal ``sig`` sent to itself
 #: ``when`` the run has ended: ``exit`` as the CLI calls ``sys.exit`` with the run's code,
@@ -109,3 +114,55 @@ def test_a_signal_after_a_one_step_run_keeps_its_json_and_exit_code(
     assert sum(b["apply"]["applied"] for b in summary["boards"]) == 7, summary
     _assert_no_interrupt(done)
     _assert_state(scenario, want)
+
+
+@pytest.mark.parametrize(("sig", "code", "said"), [
+    ("SIGINT", 130, "Interrupted"),
+    ("SIGTERM", -15, "Stopped by SIGTERM"),
+])  # fmt: skip
+def test_a_signal_while_a_finished_run_is_stuck_on_its_output_ends_it(
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sig: str,
+    code: int,
+    said: str,
+) -> None:
+    """``apply PLAN --dry-run -v`` whose report no one reads (a pipe that stopped, a stuck
+    terminal): the run is over, its report blocked. Ctrl-C or SIGTERM ends it within a
+    second, saying the run had finished (R36e: ignored once the run was over, it left the
+    process deaf to all but SIGKILL)."""
+    big = generate(7, 2000)
+    sb: Sandbox = sandbox_factory(big, latency_ms=0)
+    env, plan, journal = _planned(sb, big, tmp_path, monkeypatch)
+    sb.server.request_log.clear()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNALS.format(sigint="SIG_DFL"),
+         "apply", str(plan), "--journal", str(journal), "--dry-run", "-v"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,  # never read until it ends: its report fills the pipe
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        # The dry run's reads done (it reads nothing while it checks the plan file), and the
+        # process still there: blocked on its report.
+        deadline = time.monotonic() + 60
+        while not sb.server.request_log and proc.poll() is None:
+            assert time.monotonic() < deadline, "the dry run read nothing"
+            time.sleep(0.02)
+        assert _quiet(sb, 1.0, 60), "the dry run kept reading"
+        assert proc.poll() is None, "the report fit in the pipe: no report blocked"
+        started = time.monotonic()
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only when it hangs
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, err
+    assert took < 3, took
+    assert f"{said} while it said what it did: the run had finished" in err, err
+    assert "Traceback" not in err
+    assert len(out) >= 60_000  # what the pipe took before it stopped

@@ -31,7 +31,10 @@ from trello_restore.report_outcomes import Progress
 from trello_restore.runner import (
     UNSENT,
     Runner,
+    RunOver,
+    after_run,
     first_ctrl_c_only,
+    run_said,
     stopped_by_sigterm,
     too_late,
 )
@@ -69,9 +72,9 @@ def sigint_fixture() -> Iterator[None]:
 
 def _set_stopped_by(signum: int | None) -> None:
     """What ``runner.stopped_by_sigterm`` answers from, set as a signal handler sets it."""
-    import trello_restore.runner as runner_module
+    import trello_restore.interrupts as interrupts
 
-    runner_module._stopped_by = signum
+    interrupts._stopped_by = signum
 
 
 # ---------------------------------------------------------------------------- the runner
@@ -253,12 +256,20 @@ def test_the_words_for_writes_stopped_unsent(statuses: list[str], said: str) -> 
 
 def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None) -> None:
     """Around a command's run, SIGINT raises KeyboardInterrupt once; those after it are
-    ignored until the process ends; without one, those after the run are ignored too (too
-    late to stop it), and the next run's first one interrupts it."""
+    ignored until the process ends; without one, the first after the run cuts short what
+    the command says of it (``RunOver``) and those after it are ignored, as they are once it
+    has said all (``run_said``); the next run's first one interrupts it."""
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is after_run
+    with pytest.raises(RunOver):
+        signal.raise_signal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is too_late
     signal.raise_signal(signal.SIGINT)  # ignored
+    with first_ctrl_c_only():
+        pass
+    run_said()
+    assert signal.getsignal(signal.SIGINT) is too_late
     interrupts = 0
     with first_ctrl_c_only():
         for _ in range(3):
@@ -275,11 +286,16 @@ def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
     sigint: None, first: signal.Signals
 ) -> None:
     """SIGTERM around a command's run stops it as Ctrl-C does (``stopped_by_sigterm`` says
-    which): once, then both are ignored; without one, both are ignored after the run."""
+    which): once, then both are ignored; without one, the first after the run cuts short
+    what the command says of it, and both are ignored from then on."""
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
-    assert signal.getsignal(signal.SIGTERM) is too_late
+    assert signal.getsignal(signal.SIGTERM) is after_run
+    with pytest.raises(RunOver):
+        signal.raise_signal(signal.SIGTERM)
+    assert stopped_by_sigterm()
     signal.raise_signal(signal.SIGTERM)  # ignored: else it would end this test run
+    signal.raise_signal(signal.SIGINT)
     interrupts = 0
     with first_ctrl_c_only():
         for sig in (first, signal.SIGTERM, signal.SIGINT):

@@ -20,7 +20,6 @@ import contextlib
 import importlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 import click
 
 from trello_restore import __version__, wrote
+from trello_restore.cli_exit import exit_interrupted
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     main_option_hint,
@@ -142,50 +142,39 @@ def exit_with(
     an internal one: ``internal_error``). ``writes``: the command may write to Trello (not a
     dry run); its error line then says when nothing was changed (no write was sent), and
     what ``earlier`` says then: what earlier runs did and how to go on (an apply's journal)."""
+    from trello_restore.interrupts import RunOver, run_said
+
     wrote.start()
     try:
         code = body()
+        for stream in (sys.stdout, sys.stderr):  # while a Ctrl-C can still cut it short
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    except RunOver:  # the run had ended; what it said after was cut short (R36e)
+        exit_interrupted(
+            "after the run had finished",
+            " while it said what it did: the run had finished; every change it made is in its "
+            "journal and the log file",
+            output_stuck=True,
+        )
     except RestoreError as err:
         # Trello's errors and another run's lock: the ones that leave a user unsure whether
         # this run changed the board (a bad input is refused before any request anyway).
         said = writes and isinstance(err, ApiError | LockHeld) and wrote.nothing_yet()
         fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None)
-    except KeyboardInterrupt:
-        from trello_restore.runner import stopped_by_sigterm
-
-        stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
-        click.echo(f"{stopped}: nothing was written to Trello.", err=True)
-        exit_interrupted("nothing was written to Trello")  # the log file gets the same
+    except KeyboardInterrupt:  # the log file gets the same
+        exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except Exception as exc:  # a bug: one line, never Python's traceback
-        from trello_restore.runner import broken_by_interrupt
+        from trello_restore.interrupts import broken_by_interrupt
 
         if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
-            click.echo("Interrupted: nothing was written to Trello.", err=True)
-            exit_interrupted("nothing was written to Trello")
+            exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
         internal_error(exc)
+    run_said()  # the process ends now: a Ctrl-C from here on leaves the exit code as it is
     logger.info("exit %d", int(code), extra=FILE_ONLY)
     sys.exit(int(code))
-
-
-def exit_interrupted(said: str) -> NoReturn:
-    """End a run that Ctrl-C stopped with exit code 130, once what it did is ``said``. One that
-    SIGTERM stopped ends by SIGTERM itself, once its log is closed: a shell's ``$?`` is 143,
-    and systemd takes it for the stop it asked for, not for a failure (as an exit code 143
-    would be, without ``SuccessExitStatus=143``)."""
-    from trello_restore.runner import stopped_by_sigterm
-
-    if not stopped_by_sigterm():
-        logger.warning("exit 130: %s", said, extra=FILE_ONLY)
-        sys.exit(130)
-    logger.warning("stopped by SIGTERM: %s", said, extra=FILE_ONLY)
-    end_of_command()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-    sys.exit(143)  # only if the signal is blocked
 
 
 def internal_error(exc: Exception) -> NoReturn:

@@ -40,9 +40,9 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     ``--format json`` the run's summary goes to stdout."""
     from trello_restore.api import shown_url
     from trello_restore.applier import ApplyOptions
+    from trello_restore.interrupts import first_ctrl_c_only
     from trello_restore.oneshot import OneShotRequest, run_once, run_summary
     from trello_restore.plan_request import PlanRequest
-    from trello_restore.runner import first_ctrl_c_only
 
     dry = args.dry_run
     json_summary = not dry and args.fmt == "json"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from trello_restore import cli, defaults, wrote
+from trello_restore.cli_exit import exit_interrupted
 from trello_restore.errors import ExitCode
 from trello_restore.logs import FILE_ONLY
 from trello_restore.words import plural
@@ -151,11 +152,11 @@ def apply_command(
         from trello_restore import run
         from trello_restore.api import shown_url
         from trello_restore.applier import ApplyOptions
+        from trello_restore.interrupts import first_ctrl_c_only
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
         from trello_restore.refusals import Refused, refused_list
         from trello_restore.report_outcomes import change_labels
-        from trello_restore.runner import first_ctrl_c_only
 
         plan, meta = read_plan(plan_file)
         req = run.apply_request(
@@ -284,13 +285,13 @@ def undo(
     def body() -> ExitCode:
         from trello_restore.api import shown_url
         from trello_restore.applier import ApplyOptions
+        from trello_restore.interrupts import first_ctrl_c_only
         from trello_restore.journal_names import board_names
         from trello_restore.locks import lock_dir
         from trello_restore.oneshot import undo_json
         from trello_restore.refusals import Refused
         from trello_restore.report_outcomes import journal_labels
         from trello_restore.run import UndoRequest, load_journal, run_undo, undoable
-        from trello_restore.runner import first_ctrl_c_only
         from trello_restore.undo_left import (
             grants_kept_text,
             grants_left,
@@ -432,8 +433,8 @@ def interrupted(
     sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
     SIGTERM`` in place of ``Interrupted``). ``resume`` says how to go on from the journal;
     before there is one, ``start`` says how to start the run again."""
+    from trello_restore.interrupts import stopped_by_sigterm
     from trello_restore.journal import where_now
-    from trello_restore.runner import stopped_by_sigterm
 
     progress.clear()
     journal = where_now(journal)  # beside it, when another file replaced it meanwhile
@@ -457,7 +458,7 @@ def interrupted(
             f" every change made is recorded in the journal {journal}. {resume}."
         )
     click.echo(line, err=True)
-    cli.exit_interrupted(line)
+    exit_interrupted(line)
 
 
 def show_apply(

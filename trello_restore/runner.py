@@ -47,15 +47,12 @@ ends (exit 143, ``stopped_by_sigterm``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from types import FrameType
 from typing import cast
 
 from trello_restore.api import RetryPolicy, TrelloApi, certainly_not_applied
@@ -68,6 +65,15 @@ from trello_restore.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+)
+from trello_restore.interrupts import (
+    RunOver,
+    after_run,
+    broken_by_interrupt,
+    first_ctrl_c_only,
+    run_said,
+    stopped_by_sigterm,
+    too_late,
 )
 from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.journal_errors import write_failed
@@ -83,9 +89,13 @@ __all__ = [
     "NOT_ATTEMPTED",
     "WOULD_APPLY",
     "Breaker",
+    "RunOver",
     "Runner",
     "WriteRule",
+    "after_run",
+    "broken_by_interrupt",
     "first_ctrl_c_only",
+    "run_said",
     "stopped_by_sigterm",
     "too_late",
 ]
@@ -96,85 +106,6 @@ logger = logging.getLogger(__name__)
 UNSENT = "interrupted before it was sent"
 #: Seconds Ctrl-C waits for the writes in flight before it says that it is waiting for them.
 IN_FLIGHT_NOTICE_S = 1.0
-
-
-#: The signal that stopped this process's run, once one did (``first_ctrl_c_only``).
-_stopped_by: int | None = None
-
-
-def stopped_by_sigterm() -> bool:
-    """Whether the run was stopped by SIGTERM, not Ctrl-C (its exit code is 143, not 130)."""
-    return _stopped_by == signal.SIGTERM
-
-
-def broken_by_interrupt(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is Python's threading broken by Ctrl-C: a ``RuntimeError`` (``release
-    unlocked lock``) raised while a ``KeyboardInterrupt`` went through a ``Condition.wait``
-    (``as_completed``, ``Event.wait``): the signal handler's exception can land between the
-    wait's release of its lock and its ``try``, and the ``with`` then releases it again. The
-    interrupt is what happened (CI: a Ctrl-C mid-apply ended "internal error … release
-    unlocked lock", exit 1, not 130)."""
-    return isinstance(exc, RuntimeError) and isinstance(exc.__context__, KeyboardInterrupt)
-
-
-@contextlib.contextmanager
-def first_ctrl_c_only() -> Iterator[None]:
-    """Around a command's run: its first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as
-    Python's own handler does, and every later one is ignored until the process ends (exit
-    130), so that none cuts short the wait for the writes in flight (``Runner._wind_down``) or
-    the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
-    to the process, then to its process group). A kill still ends it at once. Only in the main
-    thread, with Python's own handler in place (else SIGINT is left as it is).
-
-    A signal once the block has ended without one is too late to stop anything: the run is
-    over, and what is left is saying what it did and ending the process. It is ignored
-    (``too_late``) until the process ends, and the run's own exit code stands (R35e: it was
-    "Aborted!", exit 1, or an end by the signal with no word, exit 130, after the log file
-    had said "exit 0"). Python's own handlers are not put back: the process ends anyway, and
-    they would be in place while it does. ``too_late`` counts as Python's own at the next
-    block (a second command in one process, as the tests run them).
-
-    SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
-    does the same: the writes in flight are answered and journaled, and the run says what it
-    did, instead of ending at once with a ``pending`` record for each write on the wire, which
-    made the next run wait up to 35 s for them; also when SIGINT is ignored (a script's
-    background job). Either signal ignores both from then on; a SIGKILL still ends it at once.
-    An ignored SIGTERM is left ignored."""
-    global _stopped_by
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    # Each only where nothing else handles it: a script's background job (``cmd &``) starts
-    # with SIGINT ignored, and SIGTERM must stop it all the same (R28a).
-    ours = {
-        sig: default
-        for sig, default in (
-            (signal.SIGINT, signal.default_int_handler),
-            (signal.SIGTERM, signal.SIG_DFL),
-        )
-        if signal.getsignal(sig) in (default, too_late)
-    }
-
-    def first(signum: int, frame: FrameType | None) -> None:
-        global _stopped_by
-        for sig in ours:
-            signal.signal(sig, signal.SIG_IGN)
-        _stopped_by = signum
-        raise KeyboardInterrupt
-
-    _stopped_by = None
-    for sig in ours:
-        signal.signal(sig, first)
-    try:
-        yield
-    finally:
-        for sig in ours:
-            if signal.getsignal(sig) is first:
-                signal.signal(sig, too_late)
-
-
-def too_late(signum: int, frame: FrameType | None) -> None:
-    """A Ctrl-C or SIGTERM once a command's run has ended (``first_ctrl_c_only``): ignored."""
 
 
 # ------------------------------------------------------------------------------------ runner

@@ -1,0 +1,46 @@
+"""How a command that a Ctrl-C or SIGTERM stopped ends: its exit code, or the signal itself
+(``cli.exit_with``, ``cli.confirm`` and the apply's and undo's interrupted lines use it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import NoReturn
+
+import click
+
+from trello_restore.logs import FILE_ONLY, end_of_command
+
+__all__ = ["exit_interrupted"]
+
+logger = logging.getLogger(__name__)
+
+
+def exit_interrupted(said: str, echo: str | None = None, *, output_stuck: bool = False) -> NoReturn:
+    """End a run that Ctrl-C stopped with exit code 130, once what it did is ``said`` (in the
+    log file; ``echo``: on stderr too, after "Interrupted" or "Stopped by SIGTERM"). One that
+    SIGTERM stopped ends by SIGTERM itself, once its log is closed: a shell's ``$?`` is 143,
+    and systemd takes it for the stop it asked for, not for a failure (as an exit code 143
+    would be, without ``SuccessExitStatus=143``). ``output_stuck``: stdout may not take what
+    is left in its buffer (the signal cut a write to it short), so it is not flushed and the
+    process ends at once, as Python's end would flush it, deaf to a signal by then."""
+    from trello_restore.interrupts import stopped_by_sigterm
+
+    sigterm = stopped_by_sigterm()
+    if echo is not None:
+        click.echo(f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}{echo}", err=True)
+    if not sigterm and not output_stuck:
+        logger.warning("exit 130: %s", said, extra=FILE_ONLY)
+        sys.exit(130)
+    logger.warning("%s: %s", "stopped by SIGTERM" if sigterm else "exit 130", said, extra=FILE_ONLY)
+    end_of_command()
+    if not output_stuck:
+        sys.stdout.flush()
+    sys.stderr.flush()
+    if not sigterm:
+        os._exit(130)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    sys.exit(143)  # only if the signal is blocked

@@ -1,0 +1,125 @@
+"""Ctrl-C and SIGTERM around a command's run (``first_ctrl_c_only``): the first stops the run
+once its writes in flight are answered and journaled, the later ones are ignored; one that
+comes once the run is over cuts short what the command says of it (``after_run``), and one
+that comes while the process ends is ignored (``too_late``). ``runner`` re-exports them."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+__all__ = [
+    "RunOver",
+    "after_run",
+    "broken_by_interrupt",
+    "first_ctrl_c_only",
+    "run_said",
+    "stopped_by_sigterm",
+    "too_late",
+]
+
+#: The signal that stopped this process's run, once one did (``first_ctrl_c_only``).
+_stopped_by: int | None = None
+
+
+def stopped_by_sigterm() -> bool:
+    """Whether the run was stopped by SIGTERM, not Ctrl-C (its exit code is 143, not 130)."""
+    return _stopped_by == signal.SIGTERM
+
+
+def broken_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is Python's threading broken by Ctrl-C: a ``RuntimeError`` (``release
+    unlocked lock``) raised while a ``KeyboardInterrupt`` went through a ``Condition.wait``
+    (``as_completed``, ``Event.wait``): the signal handler's exception can land between the
+    wait's release of its lock and its ``try``, and the ``with`` then releases it again. The
+    interrupt is what happened (CI: a Ctrl-C mid-apply ended "internal error … release
+    unlocked lock", exit 1, not 130)."""
+    return isinstance(exc, RuntimeError) and isinstance(exc.__context__, KeyboardInterrupt)
+
+
+@contextlib.contextmanager
+def first_ctrl_c_only() -> Iterator[None]:
+    """Around a command's run: its first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as
+    Python's own handler does, and every later one is ignored until the process ends (exit
+    130), so that none cuts short the wait for the writes in flight (``Runner._wind_down``) or
+    the lines said after it: a second press, or the second SIGINT of ``timeout -s INT`` (sent
+    to the process, then to its process group). A kill still ends it at once. Only in the main
+    thread, with Python's own handler in place (else SIGINT is left as it is).
+
+    A signal once the block has ended without one comes when the run is over: what is left is
+    saying what it did (``after_run``) and ending the process. While the command says it, the
+    signal cuts that short (``RunOver``: ``cli.exit_with`` says the run had finished, exit
+    130, or 143 by SIGTERM): a terminal or pipe that stopped reading must not leave the
+    process deaf to all but SIGKILL (R36e). Once all is said (``run_said``), one is ignored
+    (``too_late``) while the process ends, and the run's own exit code stands (R35e: it was
+    "Aborted!", exit 1, or an end by the signal with no word, exit 130, after the log file
+    had said "exit 0"). Python's own handlers are not put back: the process ends anyway, and
+    they would be in place while it does. ``after_run`` and ``too_late`` count as Python's own
+    at the next block (a second command in one process, as the tests run them).
+
+    SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
+    does the same: the writes in flight are answered and journaled, and the run says what it
+    did, instead of ending at once with a ``pending`` record for each write on the wire, which
+    made the next run wait up to 35 s for them; also when SIGINT is ignored (a script's
+    background job). Either signal ignores both from then on; a SIGKILL still ends it at once.
+    An ignored SIGTERM is left ignored."""
+    global _stopped_by
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # Each only where nothing else handles it: a script's background job (``cmd &``) starts
+    # with SIGINT ignored, and SIGTERM must stop it all the same (R28a).
+    ours = {
+        sig: default
+        for sig, default in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        )
+        if signal.getsignal(sig) in (default, after_run, too_late)
+    }
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        global _stopped_by
+        for sig in ours:
+            signal.signal(sig, signal.SIG_IGN)
+        _stopped_by = signum
+        raise KeyboardInterrupt
+
+    _stopped_by = None
+    for sig in ours:
+        signal.signal(sig, first)
+    try:
+        yield
+    finally:
+        for sig in ours:
+            if signal.getsignal(sig) is first:
+                signal.signal(sig, after_run)
+
+
+class RunOver(KeyboardInterrupt):
+    """A Ctrl-C or SIGTERM once a command's run had ended, while it said what it did
+    (``after_run``): that is cut short, nothing else."""
+
+
+def after_run(signum: int, frame: FrameType | None) -> None:
+    """A Ctrl-C or SIGTERM once a command's run has ended (``first_ctrl_c_only``), while it
+    says what it did: ``RunOver``, and both ignored from then on."""
+    global _stopped_by
+    run_said()
+    _stopped_by = signum
+    raise RunOver
+
+
+def run_said() -> None:
+    """Once a command has said all it says: a Ctrl-C or SIGTERM from then on, while the
+    process ends, is ignored (``too_late``), and the run's exit code stands."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is after_run:
+            signal.signal(sig, too_late)
+
+
+def too_late(signum: int, frame: FrameType | None) -> None:
+    """A Ctrl-C or SIGTERM once a command has said all it says (``run_said``): ignored."""
