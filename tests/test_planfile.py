@@ -438,33 +438,38 @@ class TestWrite:
 class TestPlanOut:
     """Where a plan may go, checked before a run reads anything (``check_plan_out``)."""
 
-    def test_never_over_a_fifo_or_a_link_to_one(self, tmp_path: Path) -> None:
-        """A FIFO (or a device: ``/dev/null`` as root was replaced by the plan, R36a), or a
-        link to one, is refused and left as it is."""
+    def test_never_over_a_fifo_or_a_link(self, tmp_path: Path) -> None:
+        """A FIFO (or a device: ``/dev/null`` as root was replaced by the plan, R36a) is
+        refused and left as it is; so is a link, to a FIFO or to a file (``/dev/stdout`` is
+        a link to ``/proc/self/fd/1``, a file when stdout is: R36e, the link was replaced)."""
         fifo = tmp_path / "fifo"
         os.mkfifo(fifo)
-        link = tmp_path / "link"
-        link.symlink_to(fifo)
-        for path in (fifo, link):
-            with pytest.raises(InputFileError) as info:
-                write_plan(real_doc(), path)
-            assert str(info.value) == (
-                f"cannot write plan {path}: it is not a regular file (a device, a FIFO or a "
-                "socket); choose another --plan-out path, or - for stdout"
-            )
-        assert stat.S_ISFIFO(fifo.stat().st_mode)
-        assert link.is_symlink()
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link"]
-
-    def test_a_link_to_a_file_is_replaced_and_the_file_left_alone(self, tmp_path: Path) -> None:
+        with pytest.raises(InputFileError) as info:
+            write_plan(real_doc(), fifo)
+        assert str(info.value) == (
+            f"cannot write plan {fifo}: it is not a regular file (a device, a FIFO or a "
+            "socket); choose another --plan-out path, or - for stdout"
+        )
         kept = tmp_path / "kept.json"
         kept.write_text("mine\n")
-        link = tmp_path / "plan.json"
-        link.symlink_to(kept)
-        write_plan(real_doc(), link)
+        for name, to in (("to-fifo", fifo), ("to-file", kept)):
+            link = tmp_path / name
+            link.symlink_to(to)
+            with pytest.raises(InputFileError) as info:
+                write_plan(real_doc(), link)
+            assert str(info.value) == (
+                f"cannot write plan {link}: it is a symbolic link; give the path of the file "
+                "itself, or - for stdout"
+            )
+            assert link.is_symlink()
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
         assert kept.read_text() == "mine\n"
-        assert not link.is_symlink()
-        assert json.loads(link.read_text())["format"] == "trello-restore-plan"
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "fifo",
+            "kept.json",
+            "to-fifo",
+            "to-file",
+        ]
 
     def test_checked_alone(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Stdout and a new file in a writable directory pass; a directory that is not

@@ -17,6 +17,7 @@ import pytest
 from click.testing import Result
 
 from trello_restore.errors import ExitCode
+from trello_restore.logs import LOG_MAX_BYTES
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, one_line_error, sandbox_cli
@@ -63,7 +64,8 @@ def test_plan_out_to_a_fifo_is_refused_and_left_as_it_is(
         target = tmp_path / "stdout"
         target.symlink_to(fifo)
     r = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(target))
-    one_line_error(r, ExitCode.USAGE, "it is not a regular file", "or - for stdout")
+    said = "it is a symbolic link" if through_a_link else "it is not a regular file"
+    one_line_error(r, ExitCode.USAGE, said, "or - for stdout")
     assert sb.server.request_log == []
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert target.is_symlink() is through_a_link
@@ -127,3 +129,40 @@ def test_an_xdg_directory_that_is_a_file_is_named(
     r = invoke(*_restore_args(scenario), "--yes")
     one_line_error(r, ExitCode.USAGE, f"{afile} is a file, not a directory", variable)
     assert not [x for x in sb.server.request_log if x.method in WRITES]
+
+
+def test_a_log_file_through_a_link_is_never_rotated(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """``--log-file`` a link (``/dev/stderr`` is one) to a file over the rotation size: the
+    log goes on in the file, and the link stays where it is (R36e: the rotation renamed the
+    link, ``/dev/stderr`` became ``/dev/stderr.1`` and a file took its place)."""
+    big = tmp_path / "stderr-file"
+    big.write_bytes(b"x" * (LOG_MAX_BYTES + 1000))
+    link = tmp_path / "stderr"
+    link.symlink_to(big)
+    r = invoke(*_restore_args(scenario), "--dry-run", "--log-file", str(link))
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink()
+    assert not (tmp_path / "stderr.1").exists()
+    assert big.stat().st_size > LOG_MAX_BYTES + 1000
+
+
+def test_another_user_s_log_file_keeps_its_mode(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A log file of another user that this one may write to (root may chmod it: R36e, a
+    cron job's ``2>>`` file reached through ``--log-file /dev/stderr``) is appended to and
+    left at its mode. Only as root (else skipped)."""
+    theirs = tmp_path / "theirs.log"
+    theirs.write_text("their line\n")
+    theirs.chmod(0o644)
+    try:
+        os.chown(theirs, 65534, 65534)
+    except PermissionError:
+        pytest.skip("only root can give a file to another user")
+    r = invoke(*_restore_args(scenario), "--dry-run", "--log-file", str(theirs))
+    assert r.exit_code == 0, r.output
+    assert stat.S_IMODE(theirs.stat().st_mode) == 0o644
+    assert theirs.read_text().startswith("their line\n")
+    assert len(theirs.read_text().splitlines()) > 1

@@ -118,6 +118,13 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         if not self.failed:
             super().emit(record)
 
+    def shouldRollover(self, record: logging.LogRecord) -> int:
+        # Never a link (``--log-file /dev/stderr`` with stderr a file over the limit): the
+        # rotation renames the link itself (R36e: /dev/stderr was moved to /dev/stderr.1).
+        if Path(self.baseFilename).is_symlink():
+            return False
+        return super().shouldRollover(record)
+
     def handleError(self, record: logging.LogRecord) -> None:
         self._fail(sys.exc_info()[1])
 
@@ -144,11 +151,12 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        mode = os.fstat(fd).st_mode
+        found = os.fstat(fd)
         # A file only: a device (``--log-file /dev/null``, ``/dev/full``) is the system's, and
-        # was made 0600 as root (R36a), closing it to every other user.
-        if stat.S_ISREG(mode) and mode & 0o077:
-            # Another user's file that we may append to is theirs to keep as it is.
+        # was made 0600 as root (R36a), closing it to every other user. And our own: another
+        # user's file that we may append to is theirs to keep as it is (root may chmod it:
+        # R36e, a cron job's ``2>>`` file, through ``--log-file /dev/stderr``).
+        if stat.S_ISREG(found.st_mode) and found.st_mode & 0o077 and found.st_uid == os.geteuid():
             with contextlib.suppress(PermissionError):
                 os.fchmod(fd, 0o600)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)

@@ -17,11 +17,18 @@ def check_plan_out(path: str | Path) -> None:
     written to ``path`` (``-``: stdout, always can), so that no fetch is spent on it (R36a: a
     missing directory was said after the whole fetch). And never over what is not a file:
     the atomic rename replaced a device or a FIFO with the plan (``/dev/null``, as root, was
-    a plan file afterwards); a link to a file is replaced, the file it names left alone."""
+    a plan file afterwards). Nor over a link, even to a file: the rename replaces the link
+    itself, and ``/dev/stdout`` is one (to ``/proc/self/fd/1``, a file when stdout is
+    redirected to one: R36e, as root, the system's link became a plan file)."""
     if str(path) == "-":
         return
     target = Path(path)
     where = target.parent
+    if target.is_symlink():
+        raise InputFileError(
+            f"cannot write plan {target}: it is a symbolic link; give the path of the file "
+            "itself, or - for stdout"
+        )
     try:
         mode = target.stat().st_mode
     except FileNotFoundError:
