@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,6 +242,44 @@ def test_a_change_deleted_by_a_reviewer_is_applied_as_told(
     posted = [w for w in _writes(sb) if w.startswith("POST /1/cards/")]
     assert len(posted) == cards - 1
     assert f"POST /1/cards/{dropped['card']['id']}/idMembers" not in posted
+
+
+def test_a_grant_deleted_by_a_reviewer_is_said_and_the_advice_works(
+    invoke: Invoke, sb: Sandbox, plan_file: Path
+) -> None:
+    """A reviewer deletes a board grant whose card adds the plan still holds: one line names
+    the member and says to delete those adds too (R36e: only "make it again", which undoes
+    the review); done so, the counts set as the next line gives them (JSON: R36e, a count by
+    reason was Python's repr), the plan applies without that member's changes there."""
+    doc = json.loads(plan_file.read_text())
+    i, grant = next(
+        (i, c) for i, c in enumerate(doc["changes"]) if c["action"] == "add_member_to_board"
+    )
+    del doc["changes"][i]
+    plan_file.write_text(json.dumps(doc, indent=2))
+    r = invoke("apply", str(plan_file))
+    who = grant["member"].get("username") or grant["member"]["id"]
+    one_line_error(
+        r,
+        ExitCode.USAGE,
+        f"adds @{who} to a card before granting board membership (a grant deleted by hand? "
+        "delete that member's card adds on this board too, or put the grant back before them)",
+    )
+    board, member = grant["board"]["id"], grant["member"]["id"]
+    doc["changes"] = [
+        c for c in doc["changes"] if not (c["board"]["id"] == board and c["member"]["id"] == member)
+    ]
+    plan_file.write_text(json.dumps(doc, indent=2))
+    r = invoke("apply", str(plan_file))
+    said = r.stderr.strip().splitlines()[-1]
+    counts = dict(re.findall(r"summary\.(\w+) is \S+ but the plan has (\d+)", said))
+    assert set(counts) >= {"changes", "card_changes", "board_changes"}, said
+    doc["summary"] |= {k: int(v) for k, v in counts.items()}
+    plan_file.write_text(json.dumps(doc, indent=2))
+    assert sb.server.request_log == []
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    assert not [w for w in _writes(sb) if f"/{board}/members/{member}" in w], _writes(sb)
 
 
 @pytest.mark.parametrize("held", ["board", "run-board", "plan"])

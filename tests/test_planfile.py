@@ -547,8 +547,10 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         ),
         (
             "card change before its grant",
-            "is inconsistent: $.changes[2] adds a member to a card before granting board "
-            "membership; it may have been edited by hand, make it again with --plan-out",
+            "is inconsistent: $.changes[2] adds @briane to a card before granting board "
+            "membership (a grant deleted by hand? delete that member's card adds on this board "
+            "too, or put the grant back before them); it may have been edited by hand, make it "
+            "again with --plan-out",
         ),
         (
             "grant without add_to_board",

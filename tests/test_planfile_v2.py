@@ -280,8 +280,8 @@ def _set(path: str, value: Any) -> Any:
         (_set("summary.value_skipped", 3),
          "is inconsistent: summary.value_skipped is 3 but the plan has 2"),
         (_set("summary.by_value_reason", {"changed_by_others": 2}),
-         "is inconsistent: summary.by_value_reason is {'changed_by_others': 2} but the plan "
-         "has {'changed_by_others': 1, 'already_restored': 1}"),
+         'is inconsistent: summary.by_value_reason is {"changed_by_others": 2} but the plan '
+         'has {"changed_by_others": 1, "already_restored": 1}'),
         (_set("inputs.restore", ["everything"]), "does not match the plan schema at $.inputs"),
         (_set("unrestorable.0.date", "2026-13-01T00:00:00Z"), "holds an impossible date"),
         # R35e: moved by the clock skew, the plan's date overflowed (exit 1).

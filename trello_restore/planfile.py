@@ -589,8 +589,9 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str 
     if version >= 2:
         expected["by_value_reason"] = dict(Counter(s.reason for s in plan.value_skipped))
     # Every count that is off in one line: a reviewer who deleted changes fixes them at once.
+    # In JSON, to be set as said (R36e: Python's repr of a count by reason was no JSON).
     off = [
-        f"summary.{key} is {summary[key]} but the plan has {value}"
+        f"summary.{key} is {json.dumps(summary[key])} but the plan has {json.dumps(value)}"
         for key, value in expected.items()
         if summary[key] != value
     ]

@@ -506,7 +506,13 @@ class CardMember(MemberKind):
                 "adds a member who is not on the board but add_to_board is false "
                 "(it should be blocked)"
             )
-        return "adds a member to a card before granting board membership"
+        # A reviewer who deleted the grant (R36e: told only to make the plan again).
+        who = f"@{c.member.username}" if c.member.username else c.member.id
+        return (
+            f"adds {who} to a card before granting board membership (a grant deleted by hand? "
+            "delete that member's card adds on this board too, or put the grant back before "
+            "them)"
+        )
 
     def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
         return decide_card(
