@@ -172,7 +172,8 @@ def exit_with(
         if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
             exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
         internal_error(exc)
-    run_said()  # the process ends now: a Ctrl-C from here on leaves the exit code as it is
+    finally:  # all said, an error's line too: a Ctrl-C from here on leaves the exit code
+        run_said()
     logger.info("exit %d", int(code), extra=FILE_ONLY)
     sys.exit(int(code))
 
