@@ -15,8 +15,9 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
+from trello_restore import interrupts
 from trello_restore.cli import main
-from trello_restore.runner import after_run, too_late
+from trello_restore.runner import after_run
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from trello_restore.sandbox.world import World
@@ -37,15 +38,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def _ctrl_c_back() -> Iterator[None]:
     """Python's own SIGINT handler and SIGTERM's default back after a test whose command ran
     in this process: after a run, the CLI keeps both for what it says of the run, then
-    ignores them until the process ends (``runner.after_run``, ``runner.too_late``), and this
+    ignores them until the process ends (``runner.after_run``, ``runner.run_said``), and this
     one goes on (a Ctrl-C must still stop the test run)."""
     yield
     for sig, default in (
         (signal.SIGINT, signal.default_int_handler),
         (signal.SIGTERM, signal.SIG_DFL),
     ):
-        if signal.getsignal(sig) in (after_run, too_late):
+        if signal.getsignal(sig) is after_run or signal.getsignal(sig) == signal.SIG_IGN:
             signal.signal(sig, default)
+    interrupts._said_all.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -36,7 +36,6 @@ from trello_restore.runner import (
     first_ctrl_c_only,
     run_said,
     stopped_by_sigterm,
-    too_late,
 )
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
@@ -264,12 +263,17 @@ def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None
     assert signal.getsignal(signal.SIGINT) is after_run
     with pytest.raises(RunOver):
         signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is too_late
+    assert signal.getsignal(signal.SIGINT) not in (after_run, signal.default_int_handler)
+    run_said()  # all said, as the command line says it once its line is out
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     signal.raise_signal(signal.SIGINT)  # ignored
+    # The next command's run: its first one interrupts it.
+    with first_ctrl_c_only(), pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
     with first_ctrl_c_only():
         pass
     run_said()
-    assert signal.getsignal(signal.SIGINT) is too_late
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     interrupts = 0
     with first_ctrl_c_only():
         for _ in range(3):
@@ -287,13 +291,14 @@ def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
 ) -> None:
     """SIGTERM around a command's run stops it as Ctrl-C does (``stopped_by_sigterm`` says
     which): once, then both are ignored; without one, the first after the run cuts short
-    what the command says of it, and both are ignored from then on."""
+    what the command says of it, and both are ignored once all is said."""
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
     assert signal.getsignal(signal.SIGTERM) is after_run
     with pytest.raises(RunOver):
         signal.raise_signal(signal.SIGTERM)
     assert stopped_by_sigterm()
+    run_said()
     signal.raise_signal(signal.SIGTERM)  # ignored: else it would end this test run
     signal.raise_signal(signal.SIGINT)
     interrupts = 0

@@ -153,9 +153,10 @@ def test_another_user_s_log_file_keeps_its_mode(
 ) -> None:
     """A log file of another user that this one may write to (root may chmod it: R36e, a
     cron job's ``2>>`` file reached through ``--log-file /dev/stderr``) is appended to and
-    left at its mode. Only as root (else skipped)."""
+    left at its mode, and never rotated (R36f: root renamed it and left its own 0600 file
+    there). Only as root (else skipped)."""
     theirs = tmp_path / "theirs.log"
-    theirs.write_text("their line\n")
+    theirs.write_text("their line\n" + "x" * LOG_MAX_BYTES + "\n")  # over the rotation size
     theirs.chmod(0o644)
     try:
         os.chown(theirs, 65534, 65534)
@@ -164,5 +165,7 @@ def test_another_user_s_log_file_keeps_its_mode(
     r = invoke(*_restore_args(scenario), "--dry-run", "--log-file", str(theirs))
     assert r.exit_code == 0, r.output
     assert stat.S_IMODE(theirs.stat().st_mode) == 0o644
+    assert theirs.stat().st_uid == 65534  # not rotated away (R36f), still theirs
+    assert not (tmp_path / "theirs.log.1").exists()
     assert theirs.read_text().startswith("their line\n")
     assert len(theirs.read_text().splitlines()) > 1

@@ -146,36 +146,47 @@ def exit_with(
 
     wrote.start()
     try:
-        code = body()
-        for stream in (sys.stdout, sys.stderr):  # while a Ctrl-C can still cut it short
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-    except RunOver:  # the run had ended; what it said after was cut short (R36e)
+        code = _body_said(body, writes, earlier)
+    except RunOver:  # the run had ended; what was said after was cut short (R36e, R36f)
         exit_interrupted(
-            "after the run had finished",
-            " while it said what it did: the run had finished; every change it made is in its "
-            "journal and the log file",
+            "as the run ended",
+            " as the run ended, while it said so; every change it made is in its journal",
             output_stuck=True,
         )
+    finally:  # all said, an error's line too: a Ctrl-C from here on leaves the exit code
+        run_said()
+    logger.info("exit %d", int(code), extra=FILE_ONLY)
+    sys.exit(int(code))
+
+
+def _body_said(
+    body: Callable[[], ExitCode], writes: bool, earlier: Callable[[], str | None] | None
+) -> ExitCode:
+    """``exit_with``'s body, its output flushed (while a Ctrl-C can still cut it short), or its
+    error said (one line, its exit code)."""
+    from trello_restore.interrupts import RunOver, broken_by_interrupt
+
+    try:
+        code = body()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        return code
     except RestoreError as err:
         # Trello's errors and another run's lock: the ones that leave a user unsure whether
         # this run changed the board (a bad input is refused before any request anyway).
         said = writes and isinstance(err, ApiError | LockHeld) and wrote.nothing_yet()
         fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None)
+    except RunOver:
+        raise
     except KeyboardInterrupt:  # the log file gets the same
         exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except Exception as exc:  # a bug: one line, never Python's traceback
-        from trello_restore.interrupts import broken_by_interrupt
-
         if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
             exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
         internal_error(exc)
-    finally:  # all said, an error's line too: a Ctrl-C from here on leaves the exit code
-        run_said()
-    logger.info("exit %d", int(code), extra=FILE_ONLY)
-    sys.exit(int(code))
 
 
 def internal_error(exc: Exception) -> NoReturn:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,12 +26,17 @@ def exit_interrupted(said: str, echo: str | None = None, *, output_stuck: bool =
     and systemd takes it for the stop it asked for, not for a failure (as an exit code 143
     would be, without ``SuccessExitStatus=143``). ``output_stuck``: stdout may not take what
     is left in its buffer (the signal cut a write to it short), so it is not flushed and the
-    process ends at once, as Python's end would flush it, deaf to a signal by then."""
+    process ends at once, as Python's end would flush it, deaf to a signal by then; nor may
+    stderr (R36f: both into one pipe no one reads), so ``echo`` is said only if it goes at
+    once (``_try_to_say``)."""
     from trello_restore.interrupts import stopped_by_sigterm
 
     sigterm = stopped_by_sigterm()
-    if echo is not None:
-        click.echo(f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}{echo}", err=True)
+    line = f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}{echo}" if echo else None
+    if line is not None and output_stuck:
+        _try_to_say(line)
+    elif line is not None:
+        click.echo(line, err=True)
     if not sigterm and not output_stuck:
         logger.warning("exit 130: %s", said, extra=FILE_ONLY)
         sys.exit(130)
@@ -44,3 +50,22 @@ def exit_interrupted(said: str, echo: str | None = None, *, output_stuck: bool =
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
     sys.exit(143)  # only if the signal is blocked
+
+
+def _try_to_say(line: str) -> None:
+    """``line`` on stderr if it takes it now, else not at all: stderr made non-blocking for
+    the one write and put back as it was (a terminal is shared with the shell)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    try:
+        fd = sys.stderr.fileno()
+        was = os.get_blocking(fd)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.set_blocking(fd, False)
+        with contextlib.suppress(OSError):
+            os.write(fd, (line + "\n").encode(errors="replace"))
+    finally:
+        with contextlib.suppress(OSError):
+            os.set_blocking(fd, was)

@@ -1,11 +1,12 @@
 """Ctrl-C and SIGTERM around a command's run (``first_ctrl_c_only``): the first stops the run
 once its writes in flight are answered and journaled, the later ones are ignored; one that
 comes once the run is over cuts short what the command says of it (``after_run``), and one
-that comes while the process ends is ignored (``too_late``). ``runner`` re-exports them."""
+that comes while the process ends is ignored (``run_said``). ``runner`` re-exports them."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,6 @@ __all__ = [
     "first_ctrl_c_only",
     "run_said",
     "stopped_by_sigterm",
-    "too_late",
 ]
 
 #: The signal that stopped this process's run, once one did (``first_ctrl_c_only``).
@@ -54,11 +54,11 @@ def first_ctrl_c_only() -> Iterator[None]:
     signal cuts that short (``RunOver``: ``cli.exit_with`` says the run had finished, exit
     130, or 143 by SIGTERM): a terminal or pipe that stopped reading must not leave the
     process deaf to all but SIGKILL (R36e). Once all is said (``run_said``), one is ignored
-    (``too_late``) while the process ends, and the run's own exit code stands (R35e: it was
+    while the process ends, and the run's own exit code stands (R35e: it was
     "Aborted!", exit 1, or an end by the signal with no word, exit 130, after the log file
     had said "exit 0"). Python's own handlers are not put back: the process ends anyway, and
-    they would be in place while it does. ``after_run`` and ``too_late`` count as Python's own
-    at the next block (a second command in one process, as the tests run them).
+    they would be in place while it does. ``after_run`` and ``run_said``'s SIG_IGN count as
+    Python's own at the next block (a second command in one process, as the tests run them).
 
     SIGTERM (systemd's stop, a shutdown, ``kill``, ``timeout``), when nothing else handles it,
     does the same: the writes in flight are answered and journaled, and the run says what it
@@ -78,7 +78,8 @@ def first_ctrl_c_only() -> Iterator[None]:
             (signal.SIGINT, signal.default_int_handler),
             (signal.SIGTERM, signal.SIG_DFL),
         )
-        if signal.getsignal(sig) in (default, after_run, too_late)
+        if signal.getsignal(sig) in (default, after_run)
+        or (signal.getsignal(sig) == signal.SIG_IGN and sig in _said_all)
     }
 
     def first(signum: int, frame: FrameType | None) -> None:
@@ -106,20 +107,36 @@ class RunOver(KeyboardInterrupt):
 
 def after_run(signum: int, frame: FrameType | None) -> None:
     """A Ctrl-C or SIGTERM once a command's run has ended (``first_ctrl_c_only``), while it
-    says what it did: ``RunOver``, and both ignored from then on."""
+    says what it did: ``RunOver``. A second one ends the process at once, by the signal: the
+    first one's line may be stuck too (R36f: stderr a pipe no one reads)."""
     global _stopped_by
-    run_said()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is after_run:
+            signal.signal(sig, _at_once)
     _stopped_by = signum
     raise RunOver
 
 
+def _at_once(signum: int, frame: FrameType | None) -> None:
+    """The second Ctrl-C or SIGTERM after a run's end (``after_run``): the process ends now,
+    by SIGTERM (143) or with exit code 130."""
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    os._exit(130)
+
+
+#: The signals ``run_said`` ignores: Python's own at the next ``first_ctrl_c_only`` (a second
+#: command in one process, as the tests run them).
+_said_all: set[int] = set()
+
+
 def run_said() -> None:
     """Once a command has said all it says: a Ctrl-C or SIGTERM from then on, while the
-    process ends, is ignored (``too_late``), and the run's exit code stands."""
+    process ends, is ignored, and the run's exit code stands. Ignored by the system (SIG_IGN),
+    not by a Python handler, which Python's end puts back to the default for its last tens of
+    milliseconds (R36f: a signal 5-50 ms after the log's "exit 0" ended it by that signal)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is after_run:
-            signal.signal(sig, too_late)
-
-
-def too_late(signum: int, frame: FrameType | None) -> None:
-    """A Ctrl-C or SIGTERM once a command has said all it says (``run_said``): ignored."""
+        if signal.getsignal(sig) in (after_run, _at_once):
+            signal.signal(sig, signal.SIG_IGN)
+            _said_all.add(sig)

@@ -121,8 +121,11 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
     def shouldRollover(self, record: logging.LogRecord) -> int:
         # Never a link (``--log-file /dev/stderr`` with stderr a file over the limit): the
         # rotation renames the link itself (R36e: /dev/stderr was moved to /dev/stderr.1).
-        if Path(self.baseFilename).is_symlink():
-            return False
+        # Nor another user's file: root renamed it and left a 0600 file of its own (R36f).
+        path = Path(self.baseFilename)
+        with contextlib.suppress(OSError):
+            if path.is_symlink() or path.stat().st_uid != os.geteuid():
+                return False
         return super().shouldRollover(record)
 
     def handleError(self, record: logging.LogRecord) -> None:

@@ -73,7 +73,6 @@ from trello_restore.interrupts import (
     first_ctrl_c_only,
     run_said,
     stopped_by_sigterm,
-    too_late,
 )
 from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.journal_errors import write_failed
@@ -97,7 +96,6 @@ __all__ = [
     "first_ctrl_c_only",
     "run_said",
     "stopped_by_sigterm",
-    "too_late",
 ]
 
 logger = logging.getLogger(__name__)
