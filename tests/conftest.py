@@ -35,11 +35,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _ctrl_c_back() -> Iterator[None]:
+def _ctrl_c_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Python's own SIGINT handler and SIGTERM's default back after a test whose command ran
     in this process: after a run, the CLI keeps both for what it says of the run, then
     ignores them until the process ends (``runner.after_run``, ``runner.run_said``), and this
-    one goes on (a Ctrl-C must still stop the test run)."""
+    one goes on (a Ctrl-C must still stop the test run). Back at once after a command's
+    ``run_said`` too: an ignored signal is inherited by the processes a test starts next (its
+    Ctrl-C to them went unheard)."""
+    real = interrupts.run_said
+
+    def said_in_a_test() -> None:
+        real()
+        for sig, default in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        ):
+            if sig in interrupts._said_all and signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, default)
+        interrupts._said_all.clear()
+
+    monkeypatch.setattr(interrupts, "run_said", said_in_a_test)
     yield
     for sig, default in (
         (signal.SIGINT, signal.default_int_handler),

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from trello_restore.locks import hold, lock_dir, lock_names
+from trello_restore.planfile import digest_of, read_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .applykit import SIGNALS
@@ -172,3 +174,49 @@ def test_a_signal_while_a_finished_run_is_stuck_on_its_output_ends_it(
         assert line in err, err
     assert "Traceback" not in err + out
     assert len(out) >= 60_000  # what the pipe took before it stopped
+
+
+#: The command line, with the signal ``sig`` sent to itself as an error's line is about to be
+#: said (``cli.fail``), once its run has ended.
+AT_FAIL = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+import trello_restore.cli as cli
+real_fail = cli.fail
+def fail(*args, **kwargs):
+    os.kill(os.getpid(), signal.{sig})
+    sum(range(10_000))
+    real_fail(*args, **kwargs)
+cli.fail = fail
+sys.argv[0] = "trello-restore"
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", -15)])
+def test_a_signal_as_an_error_is_said_after_the_run_is_not_aborted(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sig: str,
+    code: int,
+) -> None:
+    """Another run holds the plan's lock (``LockHeld`` inside the run's block); a signal as
+    its line is said: the interrupted line, 130 (143), never "Aborted!", exit 1 (R36f)."""
+    sb: Sandbox = sandbox_factory(scenario, latency_ms=0)
+    env, plan, _ = _planned(sb, scenario, tmp_path, monkeypatch)
+    parsed, meta = read_plan(plan)
+    home = Path(os.environ["TRELLO_RESTORE_HOME"])
+    with hold(lock_dir(home / "state"), lock_names(digest_of(parsed, meta), ())[:1]):
+        done = subprocess.run(
+            [sys.executable, "-c", AT_FAIL.format(sig=sig), "apply", str(plan), "--yes"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == code, done.stderr
+    assert "Aborted" not in done.stderr
+    assert "as the run ended, while it said so" in done.stderr, done.stderr
