@@ -516,7 +516,8 @@ def bench_restore(
         colds.append(c)
         applies.append(a)
     report: ApplyReport = applied.value
-    same = again.value.plan == cold.value.plan
+    replan = replan_figures(cold, cold_phase, again, again_phase)
+    same = bool(replan["same_plan"])
     phases = [repeated(colds), checked(again_phase, same, "same plan"), repeated(applies)]
     kept_same = kept.value.plan == fresh.value.plan
     phases += [checked(kept_phase, kept_same, "= --no-cache plan"), checked(fresh_phase, None, "")]
@@ -529,14 +530,14 @@ def bench_restore(
             "blocked": len(plan.blocked),
             "skipped": len(plan.skipped),
         },
-        "replan": replan_figures(cold, cold_phase, again, again_phase),
+        "replan": replan,
         "new_incident": {
             **incident,
             "actions_requests": actions_requests(kept_phase.requests),
             "card_changes": len(kept.value.plan.card_changes()),
             "board_changes": len(kept.value.plan.board_changes()),
             "boards": len(kept.value.meta.boards),
-            "incremental_equals_cold": int(kept.value.plan == fresh.value.plan),
+            "incremental_equals_cold": int(kept_same),
         },
         "apply_counts": report.counts,
         "correctness": correctness,
@@ -837,7 +838,8 @@ def bench_workspace(
         applies.append((again_apply, {"exact": copy.end_state()["exact"]}))
     with ws.world.lock:
         feed = sum(len(ws.world.board_feed.get(b, ())) for b in ws.board_ids)
-    same = again.value.plan == cold.value.plan
+    replan = replan_figures(cold, cold_phase, again, again_phase)
+    same = bool(replan["same_plan"])
     phases = [repeated(colds), checked(again_phase, same, "same plan"), repeated(applies)]
     return {
         "workspace": {
@@ -857,7 +859,7 @@ def bench_workspace(
             "skipped": len(plan.skipped),
         },
         "plan_vs_truth": against_truth,
-        "replan": replan_figures(cold, cold_phase, again, again_phase),
+        "replan": replan,
         "apply_counts": report.counts,
         "end_state": end_state,
         "repeats": _repeats_summary(phases),

@@ -105,7 +105,7 @@ def kill_when(command: list[str], env: dict[str, str], ready: Callable[[], bool]
 
 def interrupt_handled(proc: subprocess.Popen[Any], sig: int = signal.SIGINT) -> None:
     """Send ``sig`` to ``proc`` (a run of the tool) and wait until its handler ran: the run's
-    first Ctrl-C or SIGTERM sets both signals to be ignored (``runner.first_ctrl_c_only``),
+    first Ctrl-C or SIGTERM sets both signals to be ignored (``interrupts.first_ctrl_c_only``),
     which ``/proc/<pid>/status`` shows; rather than a fixed pause, which a loaded machine
     (``pytest -n 2``) can outlast, letting writes through before the run saw the signal. It
     fails if the run ignores the signal (started with SIGINT ignored: see ``conftest``)."""

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from trello_restore import interrupts
 from trello_restore.cli import main
-from trello_restore.runner import after_run
+from trello_restore.interrupts import after_run
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from trello_restore.sandbox.world import World
@@ -38,8 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _ctrl_c_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Python's own SIGINT handler and SIGTERM's default back after a test whose command ran
     in this process: after a run, the CLI keeps both for what it says of the run, then
-    ignores them until the process ends (``runner.after_run``, ``runner.run_said``), and this
-    one goes on (a Ctrl-C must still stop the test run). Back at once after a command's
+    ignores them until the process ends (``interrupts.after_run``, ``interrupts.run_said``),
+    and this one goes on (a Ctrl-C must still stop the test run). Back at once after a command's
     ``run_said`` too: an ignored signal is inherited by the processes a test starts next (its
     Ctrl-C to them went unheard)."""
     real = interrupts.run_said

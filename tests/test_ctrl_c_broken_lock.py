@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from trello_restore import runner
+from trello_restore import interrupts, runner
 from trello_restore.journal import Journal, unresolved
 from trello_restore.sandbox.scenario import Scenario
 
@@ -36,9 +36,9 @@ def _broken_lock() -> RuntimeError:
 
 
 def test_the_chain_is_the_interrupt() -> None:
-    assert runner.broken_by_interrupt(_broken_lock())
-    assert not runner.broken_by_interrupt(RuntimeError("release unlocked lock"))
-    assert not runner.broken_by_interrupt(None)
+    assert interrupts.broken_by_interrupt(_broken_lock())
+    assert not interrupts.broken_by_interrupt(RuntimeError("release unlocked lock"))
+    assert not interrupts.broken_by_interrupt(None)
 
 
 def test_ctrl_c_that_breaks_a_lock_mid_apply_is_an_interrupt(

@@ -22,21 +22,20 @@ from click.testing import CliRunner
 
 from trello_restore.api import TrelloApi
 from trello_restore.cli import main
-from trello_restore.journal import Journal, JournalHeader, JournalRecord, Op, Status
-from trello_restore.kinds import WriteRule, kind_of
-from trello_restore.limiter import Stopping
-from trello_restore.models import Change, MemberRef
-from trello_restore.oneshot import OneShotUi
-from trello_restore.report_outcomes import Progress
-from trello_restore.runner import (
-    UNSENT,
-    Runner,
+from trello_restore.interrupts import (
     RunOver,
     after_run,
     first_ctrl_c_only,
     run_said,
     stopped_by_sigterm,
 )
+from trello_restore.journal import Journal, JournalHeader, JournalRecord, Op, Status
+from trello_restore.kinds import WriteRule, kind_of
+from trello_restore.limiter import Stopping
+from trello_restore.models import Change, MemberRef
+from trello_restore.oneshot import OneShotUi
+from trello_restore.report_outcomes import Progress
+from trello_restore.runner import UNSENT, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ChangeOutcome, outcome_of
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo_left import undo_count, undoable
@@ -70,7 +69,7 @@ def sigint_fixture() -> Iterator[None]:
 
 
 def _set_stopped_by(signum: int | None) -> None:
-    """What ``runner.stopped_by_sigterm`` answers from, set as a signal handler sets it."""
+    """What ``interrupts.stopped_by_sigterm`` answers from, set as a signal handler sets it."""
     import trello_restore.interrupts as interrupts
 
     interrupts._stopped_by = signum

@@ -435,6 +435,13 @@ class TestWrite:
         )
 
 
+def _refused(path: Path) -> str:
+    """The line ``write_plan`` refuses ``path`` with."""
+    with pytest.raises(InputFileError) as info:
+        write_plan(real_doc(), path)
+    return str(info.value)
+
+
 class TestPlanOut:
     """Where a plan may go, checked before a run reads anything (``check_plan_out``)."""
 
@@ -444,9 +451,7 @@ class TestPlanOut:
         a link to ``/proc/self/fd/1``, a file when stdout is: R36e, the link was replaced)."""
         fifo = tmp_path / "fifo"
         os.mkfifo(fifo)
-        with pytest.raises(InputFileError) as info:
-            write_plan(real_doc(), fifo)
-        assert str(info.value) == (
+        assert _refused(fifo) == (
             f"cannot write plan {fifo}: it is not a regular file (a device, a FIFO or a "
             "socket); choose another --plan-out path, or - for stdout"
         )
@@ -455,9 +460,7 @@ class TestPlanOut:
         for name, to in (("to-fifo", fifo), ("to-file", kept)):
             link = tmp_path / name
             link.symlink_to(to)
-            with pytest.raises(InputFileError) as info:
-                write_plan(real_doc(), link)
-            assert str(info.value) == (
+            assert _refused(link) == (
                 f"cannot write plan {link}: it is a symbolic link; give the path of the file "
                 "itself, or - for stdout"
             )

@@ -1,7 +1,7 @@
 """Ctrl-C and SIGTERM around a command's run (``first_ctrl_c_only``): the first stops the run
 once its writes in flight are answered and journaled, the later ones are ignored; one that
 comes once the run is over cuts short what the command says of it (``after_run``), and one
-that comes while the process ends is ignored (``run_said``). ``runner`` re-exports them."""
+that comes while the process ends is ignored (``run_said``)."""
 
 from __future__ import annotations
 

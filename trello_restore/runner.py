@@ -40,9 +40,9 @@ gone through), an apply's and an undo's alike. The run ends only once no write o
 between its ``pending`` record and its outcome (``Runner._wind_down``): a Ctrl-C during that
 wait (a second press, or the first while a run stopped for another reason winds down) does
 not cut it short, so only a killed process leaves a ``pending`` record open. The command line
-ignores every Ctrl-C after the first (``first_ctrl_c_only``). SIGTERM (a service stopped, a
-shutdown, ``kill``) stops it the same way, so the writes in flight are journaled before it
-ends (exit 143, ``stopped_by_sigterm``).
+ignores every Ctrl-C after the first (``interrupts.first_ctrl_c_only``). SIGTERM (a service
+stopped, a shutdown, ``kill``) stops it the same way, so the writes in flight are journaled
+before it ends (exit 143, ``interrupts.stopped_by_sigterm``).
 """
 
 from __future__ import annotations
@@ -66,14 +66,7 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.interrupts import (
-    RunOver,
-    after_run,
-    broken_by_interrupt,
-    first_ctrl_c_only,
-    run_said,
-    stopped_by_sigterm,
-)
+from trello_restore.interrupts import broken_by_interrupt
 from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.journal_errors import write_failed
 from trello_restore.journal_names import record_names
@@ -88,14 +81,8 @@ __all__ = [
     "NOT_ATTEMPTED",
     "WOULD_APPLY",
     "Breaker",
-    "RunOver",
     "Runner",
     "WriteRule",
-    "after_run",
-    "broken_by_interrupt",
-    "first_ctrl_c_only",
-    "run_said",
-    "stopped_by_sigterm",
 ]
 
 logger = logging.getLogger(__name__)
