@@ -263,7 +263,9 @@ def test_a_grant_deleted_by_a_reviewer_is_said_and_the_advice_works(
         r,
         ExitCode.USAGE,
         f"adds @{who} to a card before granting board membership (a grant deleted by hand? "
-        "delete that member's card adds on this board too, or put the grant back before them)",
+        "delete that member's card adds on board "
+        f'"{grant["board"]["name"]}" ({grant["board"]["id"]}) too, or put the grant back before '
+        "them)",
     )
     board, member = grant["board"]["id"], grant["member"]["id"]
     doc["changes"] = [

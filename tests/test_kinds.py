@@ -520,7 +520,7 @@ def test_a_card_change_without_evidence_cannot_be_written() -> None:
 #: A card add of a member not on the board, with no grant before it in the plan.
 NO_GRANT = (
     "adds @ann to a card before granting board membership (a grant deleted by hand? delete that "
-    "member's card adds on this board too, or put the grant back before them)"
+    'member\'s card adds on board "Team" (b1) too, or put the grant back before them)'
 )
 
 

@@ -551,8 +551,9 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
         (
             "card change before its grant",
             "is inconsistent: $.changes[2] adds @briane to a card before granting board "
-            "membership (a grant deleted by hand? delete that member's card adds on this board "
-            "too, or put the grant back before them); it may have been edited by hand, make it "
+            "membership (a grant deleted by hand? delete that member's card adds on board "
+            '"Archive 2025" (6906f0facc9d4d848a011d53) too, or put the grant back before them); '
+            "it may have been edited by hand, make it "
             "again with --plan-out",
         ),
         (

@@ -32,7 +32,7 @@ from trello_restore.models import (
     parse_date,
     quote_name,
 )
-from trello_restore.words import actor, card_url, member_name, shown_name, when
+from trello_restore.words import actor, board_ref, card_url, member_name, shown_name, when
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
@@ -510,8 +510,8 @@ class CardMember(MemberKind):
         who = f"@{c.member.username}" if c.member.username else c.member.id
         return (
             f"adds {who} to a card before granting board membership (a grant deleted by hand? "
-            "delete that member's card adds on this board too, or put the grant back before "
-            "them)"
+            f"delete that member's card adds on board {board_ref(c.board_id, c.board_name)} "
+            "too, or put the grant back before them)"
         )
 
     def decide(self, c: Change, live: LiveBoard, ctx: Context) -> Decision:
