@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,3 +201,39 @@ def test_beside_a_second_client_both_keep_going(
     assert together - ours >= 0.15 * BUDGET  # the second client kept going
     assert ours <= 0.8 * BUDGET  # the apply left it room
     assert together >= 0.8 * BUDGET
+
+
+def test_an_apply_right_after_another_run_gets_no_429(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """A run just before on the same token (a dry run, then ``apply plan.json`` at once; the
+    demo's steps; cron after a human) still has its requests in Trello's window when the next
+    run's limiter starts knowing nothing. That limiter lets one request go and reads Trello's
+    count from its answer before it lets more go: no 429 (its first burst, as many requests as
+    it has workers, was refused: the demo saw one 429 in 30 runs)."""
+    s = generate(45, 600)
+    sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
+    truth = s.truth("e")
+    doc = plan_doc(sb, s, "e")
+    before = snapshot(s.world)
+    time.sleep(WINDOW * 1.2)  # the plan's requests are gone: only the run below is counted
+    session = sb.session()
+    url = sb.base_url + SecondClient.path.format(s.team.id)[len("/1") :]
+    start = len(sb.server.request_log)
+    with ThreadPoolExecutor(24) as pool:  # the run before: 97 of the 100 in a fraction of it
+        assert set(pool.map(lambda _: session.get(url, timeout=30).status_code, range(97))) == {200}
+    earlier = sb.server.request_log[start:]
+    options = fast_options(window_s=WINDOW, backoff_s=0.1)
+    limiter = options.make_limiter()
+    with (
+        api_for(sb, rate_window_s=WINDOW, backoff_s=0.1, limiter=limiter) as api,
+        open_journal(doc, tmp_path / "j.jsonl", api) as journal,
+    ):
+        report = apply_doc(doc, api, journal, options)
+    log = sb.server.request_log[start + len(earlier) :]
+    assert _peak(earlier) > 90, "the run before did not fill one window"
+    print(f"after a run of 97: {len(log)} requests, {sum(r.status == 429 for r in log)} 429s")
+    assert report.exit_code == ExitCode.OK
+    assert diff(snapshot(s.world), expected(before, truth)) == []
+    assert [r for r in log if r.status == 429] == []
+    assert report.rate_limited == 0

@@ -200,7 +200,8 @@ def _rec(cid: str, op: str, status: Status, uncertain: bool = False) -> JournalR
 
 def test_what_is_undoable_follows_the_journal_in_order() -> None:
     """Applied → undoable; undone or found gone → settled; a failed undo stays undoable, and
-    one that may have gone through (pending, or failed uncertain) is resumed; re-applied after
+    one that may have gone through (pending, or failed uncertain) is resumed, until a certain
+    failure answers it (R37a); re-applied after
     an undo → undoable again; someone else's (already_satisfied) never."""
     records = [
         _rec("a", "apply", "pending"),
@@ -219,6 +220,9 @@ def test_what_is_undoable_follows_the_journal_in_order() -> None:
         _rec("g", "undo", "not_on_card"),
         _rec("g", "apply", "applied"),
         _rec("h", "apply", "failed", uncertain=True),
+        _rec("i", "apply", "applied"),
+        _rec("i", "undo", "pending"),
+        _rec("i", "undo", "failed"),
     ]
     got = {u.record.change_id: u.resumed for u in undoable(records)}
-    assert got == {"a": False, "d": False, "e": True, "f": True, "g": False}
+    assert got == {"a": False, "d": False, "e": True, "f": True, "g": False, "i": False}

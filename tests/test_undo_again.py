@@ -302,3 +302,50 @@ def test_the_applied_again_line_counts_the_changes_the_undo_reverted(
     dry = run.apply("--dry-run")
     (line,) = said_again(dry)
     assert line.endswith(f"applying it would make up to {run.n - 1} of its changes again"), line
+
+
+def test_a_removal_refused_for_certain_then_made_by_hand_is_not_the_undo_s(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An undo's removal is sent (``pending``) and Trello refuses it (401, so certainly not
+    made: ``failed``, not uncertain). A colleague then removes that member by hand. The next
+    undo finds the member gone: "no longer there" (someone else's), not "removed" as if this
+    tool's earlier removal had gone through (R37a: the ``pending`` kept the change *resumed*
+    past the certain failure that answered it)."""
+    run = Run("members", sandbox_factory, monkeypatch, tmp_path)
+    first = run.apply()
+    assert first.exit_code == ExitCode.OK, first.output
+    original = endpoints.HANDLERS[run.undo_route]
+    refused: list[tuple[str, str]] = []
+
+    def refuse_one(call: endpoints.Call) -> Any:
+        card, member = call.path["id"], call.path["idMember"]
+        if not refused or refused[0] == (card, member):
+            refused[:] = [(card, member)]
+            raise TrelloError(401, "unauthorized card permission requested")
+        return original(call)
+
+    monkeypatch.setitem(endpoints.HANDLERS, run.undo_route, refuse_one)
+    partial = run.undo()
+    monkeypatch.setitem(endpoints.HANDLERS, run.undo_route, original)
+    assert partial.exit_code != ExitCode.OK, partial.output
+    card, member = refused[0]
+    records = [
+        r for r in Journal.read(run.journal).records if r.card_id == card and r.member_id == member
+    ]
+    assert [(r.op, r.status, r.uncertain) for r in records][-2:] == [
+        ("undo", "pending", False),
+        ("undo", "failed", False),
+    ]
+    assert member in run.s.world.card(card).id_members
+    colleague = run.s.mover.id
+    run.s.world.remove_member_from_card(card, member, colleague)
+    start = len(run.sb.server.request_log)
+    again = run.undo()
+    assert again.exit_code == ExitCode.OK, again.output
+    theirs = [
+        r for r in Journal.read(run.journal).records if r.card_id == card and r.member_id == member
+    ]
+    assert (theirs[-1].op, theirs[-1].status) == ("undo", "not_on_card")
+    assert f"DELETE /1/cards/{card}/idMembers/{member}" not in run.writes(start)
+    assert re.fullmatch(r"Summary: \d+ removed, 1 no longer there, 0 failed\.", last_line(again))

@@ -8,10 +8,11 @@ The journal is read in order, per change id: an apply ``applied`` makes the chan
 undo ``undone``, ``not_on_card`` or ``already_satisfied`` (a value found back already) settles
 it, until the plan is applied again after the undo (into the same journal: its ``applied``
 makes the change undoable again); an undo ``failed`` leaves it undoable, and so does an undo
-``not_applied`` (a removal Ctrl-C stopped before it was sent: not *resumed*); an undo ``pending``
-(or ``failed`` after an attempt that may have gone through: ``uncertain``) leaves it undoable
-and marks it *resumed*: the member found gone, or a "member is not on the card" answer, then
-means this tool's own earlier removal went through (``undone``).
+``not_applied`` (a removal Ctrl-C stopped before it was sent), neither *resumed* (a ``pending``
+before it was answered); an undo ``pending`` (or ``failed`` after an attempt that may have gone
+through: ``uncertain``) leaves it undoable and marks it *resumed*: the member found gone, or a
+"member is not on the card" answer, then means this tool's own earlier removal went through
+(``undone``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
                 state[r.change_id] = Undoable(current.record, resumed=True)
             elif r.status in UNDO_SETTLED:
                 state[r.change_id] = None
-            elif r.status == "not_applied":  # stopped by Ctrl-C unsent: not resumed
+            elif r.status in ("not_applied", "failed"):
+                # Stopped by Ctrl-C unsent, or refused for certain: no removal of this tool's
+                # may have gone through since (the last one sent was answered), so a member
+                # found gone next time is someone else's doing (R37a).
                 state[r.change_id] = Undoable(current.record)
     return [u for u in state.values() if u is not None]
 
