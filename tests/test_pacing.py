@@ -206,11 +206,11 @@ def test_beside_a_second_client_both_keep_going(
 def test_an_apply_right_after_another_run_gets_no_429(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    """A run just before on the same token (a dry run, then ``apply plan.json`` at once; the
-    demo's steps; cron after a human) still has its requests in Trello's window when the next
-    run's limiter starts knowing nothing. That limiter lets one request go and reads Trello's
-    count from its answer before it lets more go: no 429 (its first burst, as many requests as
-    it has workers, was refused: the demo saw one 429 in 30 runs)."""
+    """A run just before on the same token (a dry run, then ``apply plan.json`` at once; cron
+    after a human) still has its requests in Trello's window when the next run's limiter starts,
+    knowing nothing of them. The apply's first request goes alone (the account's), and Trello's
+    count in its answer shows the earlier run's requests: the limiter leaves them their room
+    until they have left Trello's window, and no request of the apply is refused."""
     s = generate(45, 600)
     sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
     truth = s.truth("e")

@@ -360,3 +360,43 @@ def test_a_clock_an_hour_apart_from_trellos_is_allowed_for(
     (drifted,) = [c for c in summary["changes"] if c["status"] == "drifted"]
     assert drifted["change_id"] == put[0]
     assert f"put back by @{colleague.username} on {when(back.date)}" in drifted["error"]
+
+
+def test_a_member_put_back_by_hand_is_not_claimed_by_the_plan_applied_again(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A colleague takes a member off a card after the apply and puts them back; the undo
+    leaves them, drifted. The plan applied again then finds them on the card: the colleague's
+    (already satisfied), not this tool's write (it said ``applied`` for a write it never sent;
+    and when the token's own member had put them back by hand, the next undo, reading touches
+    from that record on, removed them: R37a). That undo leaves them again."""
+    s, sb, doc, path = _applied(sandbox_factory, tmp_path, seed=63)
+    w = s.world
+    ((change_id, card, member),) = _card_changes(doc, 1)
+    colleague = next(
+        m for m in w.members.values() if m.id not in (s.mover.id, member) and m.username != "noahk"
+    )
+    with w.lock:
+        w.remove_member_from_card(card, member, colleague.id)
+        w.add_member_to_card(card, member, colleague.id)
+    invoke = cli_for(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    first = invoke("undo", str(path), "--yes", "--format", "json")
+    assert first.exit_code == ExitCode.PARTIAL, first.output
+    assert {c["change_id"]: c["status"] for c in json.loads(first.stdout)["changes"]}[
+        change_id
+    ] == "drifted"
+    start = len(sb.server.request_log)
+    again = invoke("apply", str(plan), "--journal", str(path), "--yes", "--format", "json")
+    assert again.exit_code == ExitCode.OK, again.output
+    outcome = {c["change_id"]: c["status"] for c in json.loads(again.stdout)["changes"]}
+    assert outcome[change_id] == "already_satisfied"
+    sent = {r.path for r in sb.server.request_log[start:] if r.method == "POST"}
+    assert f"/1/cards/{card}/idMembers" not in sent
+    last = invoke("undo", str(path), "--yes", "--format", "json")
+    assert last.exit_code == ExitCode.PARTIAL, last.output
+    assert {c["change_id"]: c["status"] for c in json.loads(last.stdout)["changes"]}[
+        change_id
+    ] == "drifted"
+    assert member in w.cards[card].id_members

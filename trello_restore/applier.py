@@ -303,10 +303,15 @@ def _apply(
     resumed = journal.pending() if journal is not None else set()
     resumed = {cid for cid in resumed if latest[cid].op == "apply"}
     undone = journal.undone() if journal is not None else {}
-    # Applied again after an undo that did not settle it (failed, killed, drifted): the earlier
-    # write may still be in place, and found there it is this tool's (``applied``, for the next
-    # undo to reach), not someone else's.
-    resumed |= {cid for cid, r in undone.items() if r.status not in UNDO_SETTLED}
+    # Applied again after an undo that did not settle it (failed, killed): the earlier write
+    # may still be in place, and found there it is this tool's (``applied``, for the next undo
+    # to reach), not someone else's. Not after an undo that left it ``drifted``: found there,
+    # it is there because someone put it back, or it stays where the undo could not reach
+    # (R37a: ``applied`` for a member put back by hand, whom the next undo then removed); the
+    # apply's earlier ``applied`` record stands for the next undo either way.
+    resumed |= {
+        cid for cid, r in undone.items() if r.status not in UNDO_SETTLED and r.status != "drifted"
+    }
     for b in plan.blocked:
         last = latest.get(b.change.change_id)
         again = last is not None and last.op == "apply" and last.status == "blocked"

@@ -512,9 +512,9 @@ class Journal:
     def undone(self) -> dict[str, JournalRecord]:
         """The changes whose latest record is an undo's, with that record: the plan was undone
         since it applied them, so an apply of it again makes them again, journaled after these
-        records, where the next undo reads them (``undo_left.undoable``). One whose undo did not
-        settle it (not in ``UNDO_SETTLED``: the undo failed, was killed, or found it drifted)
-        may still be in place, as this tool's."""
+        records, where the next undo reads them (``undo_left.undoable``). One whose undo failed
+        or was killed (not in ``UNDO_SETTLED``) may still be in place, as this tool's; one it
+        found drifted is there (if at all) as someone put it back, or out of its reach."""
         return {cid: r for cid, r in self.latest().items() if r.op == "undo"}
 
     def pending(self) -> set[str]:
