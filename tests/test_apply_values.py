@@ -99,6 +99,18 @@ def header(plan: Plan, meta: PlanMeta, sb: Sandbox) -> JournalHeader:
     return JournalHeader(digest_of(plan, meta), sb.base_url, sb.ids["lead"], "2026-01-01")
 
 
+def applied_values(sandbox_factory: SandboxFactory, tmp_path: Path) -> tuple[Sandbox, Path]:
+    """The damaged world's value plan applied (5 changes): its sandbox (time-scaled by 100)
+    and the journal."""
+    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    plan, meta = make_plan_file(sb, tmp_path / "plan.json")
+    path = tmp_path / "j.jsonl"
+    with api_for(sb) as api, Journal.open(path, header(plan, meta, sb)) as journal:
+        applied = apply_plan(plan, meta, api, journal, fast_options(), lock_dir=tmp_path / "l")
+    assert applied.counts == {"applied": 5}
+    return sb, path
+
+
 def writes(sb: Sandbox, start: int = 0) -> list[str]:
     return [f"{r.method} {r.path}" for r in sb.server.request_log[start:] if r.method in WRITES]
 

@@ -26,8 +26,7 @@ from trello_restore.errors import BadResponse, ExitCode
 from trello_restore.logs import Redact
 
 from .conftest import T0, Sandbox, SandboxFactory, cli_invoker, one_line_error
-from .test_apply_values import damaged_world, make_plan_file
-from .test_undo_values_review import _applied
+from .test_apply_values import applied_values, damaged_world, make_plan_file
 
 BAD = "f" * 64  # a well-formed token the sandbox does not know
 _ENV = ("TRELLO_API_KEY", "TRELLO_TOKEN", "TRELLO_API_URL", "TRELLO_RESTORE_CONFIG")
@@ -122,7 +121,7 @@ def test_a_token_with_a_space_in_the_config_file_names_its_key(
 def test_apply_and_undo_name_the_config_files_keys_for_a_rejected_token(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     fresh = sandbox_factory(damaged_world()[0])
     plan = tmp_path / "plan2.json"
     make_plan_file(fresh, plan)  # changes to write: apply sends a request
@@ -246,7 +245,7 @@ def test_apply_and_undo_with_the_credentials_in_the_api_url_log_none_of_them(
 ) -> None:
     """R34c: ``apply`` and ``undo`` logged ``apply plan.json, API …?key=…&token=…`` before the
     URL was refused."""
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     plan = tmp_path / "plan2.json"
     make_plan_file(sb, plan)
     url = f"{sb.base_url}?key={sb.key}&token={sb.token}"
@@ -384,7 +383,7 @@ def test_a_plan_or_journal_of_another_api_names_where_this_url_came_from(
     """A plan (or journal) made at one API applied with ``api_url`` of another in the config
     file: the refusal says the URL came from the file's key (C24's finding: it named only the
     option and the variable, which were not set)."""
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     fresh = sandbox_factory(damaged_world()[0])
     assert fresh.base_url != sb.base_url
     plan = tmp_path / "plan2.json"
@@ -415,7 +414,7 @@ def test_a_plan_or_journal_applied_without_the_apis_1_says_so(
     """The plan and the journal were made at ``…/1`` and the URL given lacks the ``/1``: apply
     says so as the main command and undo do (R24b: it said only that the plan was made for
     another API)."""
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     plan = tmp_path / "plan2.json"
     make_plan_file(sb, plan)
     bare = sb.base_url.removesuffix("/1")

@@ -13,7 +13,7 @@ import pytest
 
 from trello_restore.api import TrelloApi
 from trello_restore.errors import ApiUnreachable, NotFound, PermissionDenied
-from trello_restore.kinds import CardMove, Decision, decide_undo
+from trello_restore.kinds import CardClosed, CardMove, Decision, ListClosed, decide_undo
 from trello_restore.kinds.members import DELETED, FOUND, NOT_FOUND, resolve
 from trello_restore.kinds.valuedeciders import SET, UNSET, resolve_value
 from trello_restore.live import LiveBoard, Located, locate_cards
@@ -128,6 +128,51 @@ def test_undo_of_a_card_move_back_to_a_list_of_another_board(
         list_names={"l2": "Done"},
     )
     assert CardMove().decide_undo(MOVE, live, resumed=False) == want
+
+
+CLOSED = ValueChange(
+    "c-000000000000000d", "set_card_closed", "b1", "", MemberRef(""), card_id="k1",
+    list_id="l1", list_name="Review", object_type="card", field="closed", value=False,
+    expected=True,
+)  # fmt: skip
+LIST_CLOSED = replace(
+    CLOSED, action="set_list_closed", card_id="", object_type="list", list_id="l9"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "located", "want"),
+    [
+        (CLOSED, None, ("drifted", "the card was deleted or moved to another board")),
+        (LIST_CLOSED, Located(deleted=True),
+         ("drifted", "the list was deleted or moved to another board")),
+        (CLOSED, Located(deleted=True), ("not_on_card", "the card was deleted: nothing to undo")),
+        (CLOSED, Located(_card("b2"), "Roadmap"),
+         ("drifted", "the card moved to board Roadmap since: its closed there is left as it "
+          "is, and undo writes only on board Team; check it by hand")),
+        (CLOSED, Located(_card("b2")),
+         ("drifted", "the card moved to board b2 since: its closed there is left as it is, and "
+          "undo writes only on board Team; check it by hand")),
+        (CLOSED, Located(error="unauthorized card permission requested"),
+         ("drifted", "the card is no longer on board Team and cannot be read (unauthorized card "
+          "permission requested): it may have moved to a board the token's member cannot read; "
+          "check it by hand")),
+        (CLOSED, Located(_card("b1"), "Team"),
+         ("drifted", "the card was missing from its board's listing: undo again")),
+    ],
+)  # fmt: skip
+def test_undo_of_a_value_whose_card_left_its_board(
+    change: ValueChange, located: Located | None, want: Decision
+) -> None:
+    """A card value whose card its board's listing lacks, by where Trello has the card by id:
+    deleted → nothing to undo (settled; R37a: drifted on every undo, exit 5 for good); moved
+    → drifted naming the board, nothing written there; unreadable, not looked for, or a list
+    gone → drifted; back on its board since the listing → drifted, to look again."""
+    live = _board(located)
+    live = replace(live, located={"k1": located} if located is not None else {})
+    kind = CardClosed() if change.object_type == "card" else ListClosed()
+    assert kind.decide_undo(change, live, resumed=False) == want
+    assert kind.decide_undo(change, live, resumed=True) == want
 
 
 class _Api:

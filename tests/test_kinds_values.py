@@ -716,7 +716,7 @@ def test_journal_label(change: ValueChange, label: str) -> None:
         ("already_satisfied", "already restored", None),
         ("would_undo", "would revert", "would be reverted"),
         ("undone", "reverted", "reverted"),
-        ("not_on_card", "never made", "never made"),
+        ("not_on_card", "nothing to undo", "nothing to undo"),
         ("drifted", None, None),
     ],
 )

@@ -549,7 +549,7 @@ def test_apply_and_undo_read_right_for_the_value_kinds(
 
 def test_undo_words_of_mixed_and_interrupted_changes() -> None:
     """An undo of card members and values together counts ``undone``; a value write an
-    apply was killed in and never made reads ``never made``, named by its list (not only its
+    apply was killed in and never made reads ``nothing to undo``, named by its list (not only its
     board); member undo keeps its words."""
     value = {"object_type": "list", "object_id": "L1", "field": "closed"}
     records = [
@@ -568,7 +568,7 @@ def test_undo_words_of_mixed_and_interrupted_changes() -> None:
     }
     never = ChangeOutcome("v2", "set_card_field", "not_on_card", "B1", "K1", "")
     assert outcome_line(never, labels) == (
-        "  never made       due of card K1 on board B1: none → 2026-11-02 09:00 UTC"
+        "  nothing to undo  due of card K1 on board B1: none → 2026-11-02 09:00 UTC"
     )
     outcomes = [
         ChangeOutcome("v1", "set_list_closed", "undone", "B1", "", ""),
@@ -576,7 +576,7 @@ def test_undo_words_of_mixed_and_interrupted_changes() -> None:
         never,
     ]
     mixed = ApplyReport(outcomes, {"undone": 2, "not_on_card": 1}, None, 0, 0, 0.0)
-    assert apply_summary(mixed, undo=True) == "Summary: 2 undone, 1 never made, 0 failed."
+    assert apply_summary(mixed, undo=True) == "Summary: 2 undone, 1 nothing to undo, 0 failed."
     members = ApplyReport(outcomes[1:2], {"undone": 1}, None, 0, 0, 0.0)
     assert apply_summary(members, undo=True) == "Summary: 1 removed, 0 failed."
     assert outcome_line(outcomes[1], labels) == "  removed          member M1 on card K2"

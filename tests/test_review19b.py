@@ -28,7 +28,7 @@ from . import test_locks_lastrun_review as locks_review
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error
 from .conftest import sandbox_cli as cli_for
 from .test_apply_undo_json import _line, _plan
-from .test_undo_values_review import _applied
+from .test_apply_values import applied_values
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
@@ -116,7 +116,7 @@ def test_a_repeated_undo_accounts_for_everything_the_earlier_one_settled(
     """5 values applied; c1 set back by hand, c2 moved to a third list. The first undo: 1
     already reverted, 1 drifted, 3 reverted. The second says all 4 the first settled (it said
     only the 3 reverted: 4 of 5 in all), in its line and its JSON; its boards are named."""
-    sb, path = _applied(sandbox_factory, tmp_path)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids = sb.ids
     sb.world.set_card_closed(ids["c1"], True, ids["ben"])  # what undo would write back
     sb.world.move_card_to_list(ids["c2"], ids["old"], ids["ben"])  # a third value

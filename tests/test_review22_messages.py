@@ -38,7 +38,7 @@ from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, SandboxFactory, configless_cli, one_line_error, run_cli
 from .conftest import sandbox_cli as cli_for
-from .test_undo_values_review import _applied
+from .test_apply_values import applied_values
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
@@ -209,7 +209,7 @@ def test_undos_progress_line_counts_in_the_words_of_the_kinds_it_undoes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sb, path = _applied(sandbox_factory, tmp_path)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     sb.world.set_card_closed(sb.ids["c1"], True, sb.ids["ben"])  # set back by hand already
     monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
     r = cli_for(sb, monkeypatch)("undo", str(path), "--yes")

@@ -20,13 +20,13 @@ from trello_restore.sandbox.scenario import generate
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import SandboxFactory
 from .conftest import sandbox_cli as cli_for
-from .test_undo_values_review import _applied
+from .test_apply_values import applied_values
 
 
 def test_an_undo_dry_run_beside_a_running_apply_says_so_and_does_not_wait(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     # The apply's last write has just been journaled as pending (sent a moment ago).
     *lines, line = journal.read_text().splitlines()
     last = json.loads(line)
@@ -67,7 +67,7 @@ def test_an_undo_dry_run_beside_a_running_undo_leaves_its_removals_under_way_out
     """The same beside a running *undo* of the journal (R30b): its removal on the wire (an
     ``undo`` record ``pending``) is that run's under way, left out and counted as such; the
     dry run said "leaving out 0 writes" and counted it as one it would revert."""
-    sb, journal = _applied(sandbox_factory, tmp_path)
+    sb, journal = applied_values(sandbox_factory, tmp_path)
     *lines, line = journal.read_text().splitlines()
     last = json.loads(line)
     undoing = {

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from trello_restore.applier import apply_plan
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.planfile import PlanDict
@@ -24,7 +23,7 @@ from trello_restore.undo_left import undoable
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import Sandbox, SandboxFactory
 from .conftest import sandbox_cli as cli_for
-from .test_apply_values import damaged_world, header, make_plan_file, writes
+from .test_apply_values import applied_values, writes
 
 
 def _added(doc: PlanDict, journal: Path) -> list[tuple[str, str, str, str]]:
@@ -110,14 +109,8 @@ def test_undo_of_a_card_move_whose_old_list_moved_to_another_board(
     """The apply moved card c2 back from list Done to Doing; then Done moves to the archive
     board. Undo (dry run and real) says the move back is drifted with why, sends nothing for
     c2 (the sandbox would refuse it; Trello may move the card across boards) and exits 5."""
-    sw, _ = damaged_world()
-    sb = sandbox_factory(sw, time_scale=100)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids = sb.ids
-    plan, meta = make_plan_file(sb, tmp_path / "plan.json")
-    path = tmp_path / "j.jsonl"
-    with api_for(sb) as api, Journal.open(path, header(plan, meta, sb)) as journal:
-        applied = apply_plan(plan, meta, api, journal, fast_options(), lock_dir=tmp_path / "l")
-    assert applied.counts == {"applied": 5}
     assert sb.world.cards[ids["c2"]].id_list == ids["doing"]
     with sb.world.lock:
         sb.world.move_list_to_board(ids["done"], ids["archive"], ids["lead"])
@@ -159,3 +152,55 @@ def test_sandbox_nests_a_cards_board_when_asked(sandbox: Sandbox) -> None:
     assert "board" not in sandbox.get(f"/cards/{card}", fields="idBoard").json()
     bad = sandbox.get(f"/cards/{card}", board="true", board_fields="nope")
     assert (bad.status_code, bad.text) == (400, "invalid value for board_fields")
+
+
+def test_undo_of_values_whose_card_was_deleted_or_moved_to_another_board(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apply unarchived c1 and set c3's due date and description back; then c1 is deleted
+    and c3 moves to the archive board. Undo reads both cards by id (one request each): c1's
+    change has nothing to undo (settled: R37a saw it drifted, "deleted or moved", on every
+    undo, exit 5 for good), c3's two are drifted naming the board they moved to, and nothing is
+    sent for either. A later undo does not look at c1 again."""
+    sb, path = applied_values(sandbox_factory, tmp_path)
+    ids, w = sb.ids, sb.world
+    with w.lock:
+        w.delete_card(ids["c1"], ids["ben"])
+        inbox = w.create_list(ids["archive"], "Inbox", ids["lead"])
+        w.move_card_to_board(ids["c3"], ids["archive"], inbox.id, ids["lead"])
+    invoke = cli_for(sb, monkeypatch)
+    moved = (
+        f"the card moved to board {w.boards[ids['archive']].name} since: its {{}} there is left "
+        f"as it is, and undo writes only on board {w.boards[ids['team']].name}; check it by hand"
+    )
+
+    dry = invoke("undo", str(path), "--dry-run", "-v")
+    assert dry.exit_code == ExitCode.PARTIAL, dry.output
+    line = next(x for x in dry.stdout.splitlines() if 'closed of card "C1"' in x)
+    assert line.startswith("  nothing to undo"), line
+    assert line.endswith("(the card was deleted: nothing to undo)"), line
+    start = len(sb.server.request_log)
+    first = invoke("undo", str(path), "--yes", "--format", "json")
+    assert first.exit_code == ExitCode.PARTIAL, first.output
+    got = {
+        (c["card_id"], c["status"], c["error"])
+        for c in json.loads(first.stdout)["changes"]
+        if c["card_id"] in (ids["c1"], ids["c3"])
+    }
+    assert got == {
+        (ids["c1"], "not_on_card", "the card was deleted: nothing to undo"),
+        (ids["c3"], "drifted", moved.format("due")),
+        (ids["c3"], "drifted", moved.format("desc")),
+    }
+    log = sb.server.request_log[start:]
+    lookups = sorted(r.path for r in log if r.method == "GET" and r.path.startswith("/1/cards/"))
+    assert lookups == sorted(f"/1/cards/{ids[c]}" for c in ("c1", "c3"))
+    assert not [x for x in writes(sb, start) if ids["c1"] in x or ids["c3"] in x]
+
+    start = len(sb.server.request_log)
+    again = invoke("undo", str(path), "--yes", "-v")
+    assert again.exit_code == ExitCode.PARTIAL, again.output
+    assert again.stdout.splitlines()[-1].startswith("Summary: 2 drifted, 0 reverted, 0 failed.")
+    log = sb.server.request_log[start:]
+    lookups = [r.path for r in log if r.method == "GET" and r.path.startswith("/1/cards/")]
+    assert lookups == [f"/1/cards/{ids['c3']}"]

@@ -33,7 +33,7 @@ from trello_restore.words import when
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import Sandbox, SandboxFactory
 from .conftest import sandbox_cli as cli_for
-from .test_apply_values import damaged_world, header, make_plan_file, writes
+from .test_apply_values import applied_values, writes
 from .truthcheck import incident_since
 
 
@@ -186,15 +186,8 @@ def test_undo_leaves_a_value_set_back_by_hand(
     """The value kinds the same way: the apply unarchived ``c1``; ben archives it and
     unarchives it again (the value the apply wrote, set by him). Undo leaves it open, drifted
     with who and when (exit 5), and reverts the other four; one actions read."""
-    from trello_restore.applier import apply_plan
-
-    sb = sandbox_factory(damaged_world()[0], time_scale=100)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids, w = sb.ids, sb.world
-    plan, meta = make_plan_file(sb, tmp_path / "plan.json")
-    path = tmp_path / "j.jsonl"
-    with api_for(sb) as api, Journal.open(path, header(plan, meta, sb)) as journal:
-        applied = apply_plan(plan, meta, api, journal, fast_options(), lock_dir=tmp_path / "l")
-    assert applied.counts == {"applied": 5}
     assert w.cards[ids["c1"]].closed is False
     with w.lock:
         w.set_card_closed(ids["c1"], True, ids["ben"])

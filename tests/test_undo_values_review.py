@@ -17,24 +17,10 @@ from trello_restore.journal import Journal
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo_left import undoable
 
-from .applykit import api_for, fast_options
 from .conftest import Sandbox, SandboxFactory, configless_cli
 from .conftest import sandbox_cli as cli_for
-from .test_apply_values import damaged_world, header, make_plan_file, writes
+from .test_apply_values import applied_values, damaged_world, header, make_plan_file, writes
 from .truthcheck import incident_since
-
-
-def _applied(sandbox_factory: SandboxFactory, tmp_path: Path) -> tuple[Sandbox, Path]:
-    """The damaged world's value plan applied (5 changes): its sandbox and the journal."""
-    from trello_restore.applier import apply_plan
-
-    sb = sandbox_factory(damaged_world()[0], time_scale=100)
-    plan, meta = make_plan_file(sb, tmp_path / "plan.json")
-    path = tmp_path / "j.jsonl"
-    with api_for(sb) as api, Journal.open(path, header(plan, meta, sb)) as journal:
-        applied = apply_plan(plan, meta, api, journal, fast_options(), lock_dir=tmp_path / "l")
-    assert applied.counts == {"applied": 5}
-    return sb, path
 
 
 def test_undo_of_a_value_back_already_is_done_and_a_third_value_drifted(
@@ -45,7 +31,7 @@ def test_undo_of_a_value_back_already_is_done_and_a_third_value_drifted(
     (exit 5), the rest reverted. Undo again: only c2, counted as ``0 reverted`` (not the
     member word "removed") with the 3 undone earlier. Once c2 is put back by hand too, undo
     exits 0, and the next one finds nothing to undo."""
-    sb, path = _applied(sandbox_factory, tmp_path)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids = sb.ids
     seen_c2 = sb.world.cards[ids["c2"]].id_list  # "doing": the apply moved it back there
     sb.world.set_card_closed(ids["c1"], True, ids["ben"])  # what undo would write back
@@ -103,7 +89,7 @@ def test_a_repeated_value_undo_counts_in_value_words_with_what_was_undone_earlie
     """Only c2 is moved to a third list after the apply: the first undo reverts the other 4;
     the second has only c2 to look at again, and its summary reads ``0 reverted`` (the member
     kinds' "removed" would be wrong) and says the 4 undone by the earlier undo."""
-    sb, path = _applied(sandbox_factory, tmp_path)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids = sb.ids
     sb.world.move_card_to_list(ids["c2"], ids["old"], ids["ben"])
     invoke = cli_for(sb, monkeypatch)
@@ -173,7 +159,7 @@ def test_undo_settles_a_value_write_left_open_on_a_card_deleted_since(
     not looked for). Read by id, the card is deleted: nothing to set back, settled."""
     from dataclasses import replace
 
-    sb, path = _applied(sandbox_factory, tmp_path)
+    sb, path = applied_values(sandbox_factory, tmp_path)
     ids = sb.ids
     journal = Journal.read(path)
     done = {r.card_id: r for r in journal.records if r.op == "apply" and r.status == "applied"}

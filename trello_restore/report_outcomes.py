@@ -158,9 +158,10 @@ def outcome_parts(
     the change kind's (``restored`` for a value set back, ``reverted`` when undone; an
     ``undo``'s own words first); what the change is about (``labels``, else by its ids); and,
     for a failed, drifted or blocked change with an HTTP status or a reason, Trello's error
-    text or the reason in words, and for a change not attempted or already satisfied its
-    reason when it has one (a board that refused the token: ``Runner.refused_reason``; a
-    grant whose member is on the board in another role); None otherwise."""
+    text or the reason in words, and for a change not attempted, already satisfied or no
+    longer there its reason when it has one (a board that refused the token:
+    ``Runner.refused_reason``; a grant whose member is on the board in another role; a card
+    deleted since the apply); None otherwise."""
     kind = kind_of(outcome.action)
     word = (
         (_UNDO_WORDS.get(outcome.status) if undo else None)
@@ -174,7 +175,9 @@ def outcome_parts(
     if (
         (outcome.status in ("failed", "drifted", "blocked"))
         and (outcome.error or outcome.http_status)
-    ) or (outcome.status in ("not_attempted", "already_satisfied") and outcome.error):
+    ) or (
+        outcome.status in ("not_attempted", "already_satisfied", "not_on_card") and outcome.error
+    ):
         why = one_line(outcome.error)
         why = _REASONS.get(why, why)
     return word, what, why

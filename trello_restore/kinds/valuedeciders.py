@@ -9,7 +9,8 @@
 - ``decide_value_undo`` before undo writes the value seen before the apply back: only where the
   live value is still the one written, and not set so again by someone since
   (``kinds.touched``); the value seen already → ``already_satisfied``, nothing to write
-  (``undone`` when a killed undo's write is found made); anything else → ``drifted``;
+  (``undone`` when a killed undo's write is found made); the card deleted → ``not_on_card``,
+  nothing to undo; anything else → ``drifted`` (``kinds.elsewhere.value_elsewhere``);
 - ``resolve_value`` for a write whose answer was never journaled: the written value there →
   ``applied``, the seen one → ``not_applied``, a third value → ``drifted`` (someone changed it
   since: whether or not the write took effect, neither the apply nor its undo writes over
@@ -24,6 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore.kinds.base import Decision, Resolution, other_card
+from trello_restore.kinds.elsewhere import value_elsewhere
 from trello_restore.kinds.touched import put_back, value_since_plan
 from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show
 from trello_restore.models import CardState, FieldValue, ValueChange, parse_date, quote_name
@@ -168,7 +170,7 @@ def decide_value_undo(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Deci
         return "drifted", live.error
     now = live_value(c, live)
     if now is _GONE:
-        return "drifted", _gone(c)
+        return value_elsewhere(c, live)
     if same(c.field, now, c.value):  # unless someone set it so again since the apply
         back = put_back(c, live)
         return None if back is None else ("drifted", back)

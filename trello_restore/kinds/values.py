@@ -80,6 +80,9 @@ class ValueKind(ChangeKind):
     format_version = 2
     grouped = True
     reads_card_fields = True
+    #: A card its board's listing lacks is read by id at undo: deleted, nothing is left to
+    #: undo; moved, the line names the board (``kinds.elsewhere.value_elsewhere``).
+    locates_cards = True
     object_type: ClassVar[Literal["card", "list"]] = "card"
     #: The field it sets (``set_card_field``: one of ``CARD_FIELDS``).
     field_name: ClassVar[str] = ""
@@ -301,19 +304,20 @@ class ValueKind(ChangeKind):
 
 #: How the value kinds' outcomes read in front of their lines, and in the summary, where the
 #: member kinds' words ("added", "removed", "no longer there") would be wrong. An undo's
-#: ``not_on_card`` of a value kind is an interrupted write found never made.
+#: ``not_on_card`` of a value kind is a write with nothing to undo: an interrupted one found
+#: never made, or one on a card deleted since (its reason says which).
 _OUTCOME_WORDS = {
     "would_apply": "would restore",
     "applied": "restored",
     "already_satisfied": "already restored",
     "would_undo": "would revert",
     "undone": "reverted",
-    "not_on_card": "never made",
+    "not_on_card": "nothing to undo",
 }
 _COUNT_WORDS = {
     "would_undo": "would be reverted",
     "undone": "reverted",
-    "not_on_card": "never made",
+    "not_on_card": "nothing to undo",
 }
 
 
@@ -334,6 +338,7 @@ class ListClosed(ValueKind):
     value_schema: ClassVar[dict[str, Any]] = {"type": "boolean"}
     reads_lists = True
     reads_card_fields = False
+    locates_cards = False
 
     def _set(self, api: TrelloApi, c: ValueChange, value: FieldValue) -> object:
         return api.set_list_closed(c.list_id, bool(value))
