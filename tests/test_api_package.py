@@ -89,6 +89,23 @@ def test_only_the_api_package_imports_the_http_libraries() -> None:
     assert inside >= {"requests", "requests_cache", "trello", "urllib3"}
 
 
+def test_every_library_the_tool_imports_is_declared() -> None:
+    """Each third-party module the tool imports is a dependency of pyproject.toml, urllib3 at
+    2 or later (``classify`` reads its NameResolutionError; requests allows 1.26, with which
+    every network error was an internal error, exit 1: R37d)."""
+    import tomllib
+
+    deps = tomllib.loads((TOOL.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].lower() for d in deps}
+    distribution = {"trello": "py-trello", "requests_cache": "requests-cache"}
+    imported = set().union(*(_imported(p) for p in TOOL.rglob("*.py")))
+    third_party = {
+        m for m in imported if m not in sys.stdlib_module_names and m != "trello_restore"
+    }
+    assert {distribution.get(m, m) for m in third_party} <= names
+    assert "urllib3>=2" in deps
+
+
 def test_importing_the_api_loads_only_what_it_needs() -> None:
     """``import trello_restore.api`` (a fresh interpreter) loads its own modules, errors,
     limiter, defaults and fsutil (the cache's private directory): not the sandbox, the planner

@@ -72,6 +72,20 @@ def test_sandbox_options_keep_their_bounds() -> None:
     assert "20<=x<=20000" in r.output
 
 
+def test_a_sandbox_export_it_cannot_write_is_a_usage_error(tmp_path: Path) -> None:
+    """``sandbox export -o`` to a directory that does not exist: one line, exit 2 as for every
+    path the user gives (it was click's exit 1, a bug by the README's table: R37d)."""
+    from click.testing import CliRunner
+
+    target = tmp_path / "no" / "such" / "t.json"
+    r = CliRunner().invoke(main, ["sandbox", "export", "--cards", "20", "-o", str(target)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr == (
+        f"Error: cannot write {target}: No such file or directory. Try 'main sandbox export "
+        "--help' for help.\n"
+    )
+
+
 # --------------------------------------------------------------------------- run_once
 
 

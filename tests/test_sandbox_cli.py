@@ -197,6 +197,15 @@ class TestOptions:
         assert result.output.startswith("Usage: main [OPTIONS] [COMMAND] [ARGS]...")
         assert "sandbox" in result.output
 
+    def test_sandbox_without_its_subcommand_shows_its_help(self, runner: CliRunner) -> None:
+        """``sandbox`` alone prints its help and exits 0, with click 8.1 and with click 8.2+
+        (which raises the help as a usage error: one flattened error line, exit 2, R37d)."""
+        result = runner.invoke(main, ["sandbox"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Usage: main sandbox [OPTIONS] COMMAND [ARGS]...\n")
+        assert "  serve " in result.stdout
+        assert result.stderr == ""
+
     def test_version(self, runner: CliRunner) -> None:
         """``--version`` names the tool and its version."""
         result = runner.invoke(main, ["--version"], catch_exceptions=False)

@@ -31,8 +31,8 @@ from trello_restore import __version__, wrote
 from trello_restore.cli_exit import exit_interrupted
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
-    main_option_hint,
     main_options,
+    one_line_usage,
     refuse_planning_options,
 )
 from trello_restore.errors import ApiError, ExitCode, LockHeld, RestoreError, UsageError
@@ -216,33 +216,11 @@ def setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
     setup_logging(verbose, quiet, settings.log_file, (settings.api_key, settings.token))
 
 
-class OneLineUsageError(click.UsageError):
-    """Click's own usage error (a bad option value or choice, an unknown option, a missing
-    argument), shown like every other error: one line, ``Error: …`` and where the help is,
-    instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
-
-    def show(self, file: Any = None) -> None:
-        message = " ".join(line.strip() for line in self.format_message().splitlines())
-        where = self.ctx.command_path if self.ctx is not None else "trello-restore"
-        click.echo(f"Error: {message} Try '{where} --help' for help.", err=True)
-
-
-def _one_line(err: click.UsageError) -> OneLineUsageError:
-    if isinstance(err, OneLineUsageError):
-        return err
-    message = err.format_message()
-    if isinstance(err, click.NoSuchOption) and err.ctx is not None:
-        hint = main_option_hint(err.ctx, err.option_name)  # a main option after a command
-        if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
-            message = f"No such option '{err.option_name}'; {hint}"
-    return OneLineUsageError(message, err.ctx)
-
-
 class _Main(click.Group):
     """The main command: a group whose subcommands are imported when one runs or shows its
     help. ``--help`` lists them by the first paragraph of their help, written here
     (``tests/test_cli_thin.py`` checks it against the commands'). Click's usage errors, its
-    own and its subcommands', are one line (``OneLineUsageError``)."""
+    own and its subcommands', are one line (``cli_options.OneLineUsageError``)."""
 
     def make_context(
         self,
@@ -254,13 +232,13 @@ class _Main(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
-            raise _one_line(err) from None
+            raise one_line_usage(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (their parsing runs in here)
-            raise _one_line(err) from None
+            raise one_line_usage(err) from None
 
     #: name -> module, attribute, and the first paragraph of the command's help.
     SUBCOMMANDS: ClassVar[dict[str, tuple[str, str, str]]] = {

@@ -15,7 +15,13 @@ from click.core import ParameterSource
 from trello_restore import defaults
 from trello_restore.errors import UsageError
 
-__all__ = ["SETTING_OPTIONS", "main_options", "refuse_planning_options"]
+__all__ = [
+    "SETTING_OPTIONS",
+    "OneLineUsageError",
+    "main_options",
+    "one_line_usage",
+    "refuse_planning_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -279,3 +285,35 @@ def _as_typed(ctx: click.Context, name: str) -> str:
     if isinstance(param, click.Option) and param.secondary_opts and ctx.params[name] is False:
         opts = param.secondary_opts
     return next((o for o in opts if o.startswith("--")), opts[0])
+
+
+class OneLineUsageError(click.UsageError):
+    """Click's own usage error (a bad option value or choice, an unknown option, a missing
+    argument), shown like every other error: one line, ``Error: …`` and where the help is,
+    instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
+
+    def show(self, file: Any = None) -> None:
+        message = " ".join(line.strip() for line in self.format_message().splitlines())
+        where = self.ctx.command_path if self.ctx is not None else "trello-restore"
+        click.echo(f"Error: {message} Try '{where} --help' for help.", err=True)
+
+
+#: Click >= 8.2's error for a group with no subcommand: its whole help, not one line.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def one_line_usage(err: click.UsageError) -> OneLineUsageError:
+    """``err`` as one line; but a group called without its subcommand (``sandbox`` alone:
+    click >= 8.2 raises its whole help as the error, R37d) shows its help and exits 0 here,
+    as with click 8.1 and as the main command alone does."""
+    if isinstance(err, _NO_ARGS_IS_HELP) and err.ctx is not None:
+        click.echo(err.ctx.get_help())
+        err.ctx.exit(0)
+    if isinstance(err, OneLineUsageError):
+        return err
+    message = err.format_message()
+    if isinstance(err, click.NoSuchOption) and err.ctx is not None:
+        hint = main_option_hint(err.ctx, err.option_name)  # a main option after a command
+        if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
+            message = f"No such option '{err.option_name}'; {hint}"
+    return OneLineUsageError(message, err.ctx)

@@ -388,7 +388,8 @@ def export(
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as err:
-        raise click.ClickException(f"cannot write {output}: {err.strerror}") from None
+        # A usage error, exit 2 as for every path the user gives (click's own is 1: a bug).
+        raise click.UsageError(f"cannot write {output}: {err.strerror}.") from None
     click.echo(
         f"Wrote {board.name} ({len(doc['actions'])} actions) to {output}; "
         f"the incident happened at {scenario.incident_at:%Y-%m-%dT%H:%M:%SZ}.",
