@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 import click
 
 from trello_restore import __version__, wrote
-from trello_restore.cli_exit import exit_interrupted
+from trello_restore.cli_exit import exit_interrupted, exit_output_failed
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     main_options,
@@ -183,6 +183,10 @@ def _body_said(
         exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
+    except OSError as exc:
+        if exc.filename is not None:  # a file's error no one mapped to a RestoreError: a bug
+            internal_error(exc)
+        exit_output_failed(exc, wrote=not wrote.nothing_yet())  # stdout: a full disk, …
     except Exception as exc:  # a bug: one line, never Python's traceback
         if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
             exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -14,7 +15,7 @@ import click
 
 from trello_restore.logs import FILE_ONLY, end_of_command
 
-__all__ = ["exit_interrupted"]
+__all__ = ["exit_interrupted", "exit_output_failed"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +70,30 @@ def _try_to_say(line: str) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.set_blocking(fd, was)
+
+
+def exit_output_failed(exc: OSError, *, wrote: bool) -> NoReturn:
+    """End a command whose output could not be written (stdout on a full disk, a device that
+    fails, a pipe whose reader went away): one line on stderr and exit 2, as the README's table
+    has a full disk, never "internal error" (R37d); ``wrote``: the run sent Trello writes, which
+    its journal holds. A closed pipe (``| head``: the reader took what it wanted) ends quietly,
+    exit 0. What is left in stdout's buffer is dropped, so that Python's end does not try it
+    again (and print its own error)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    if exc.errno == errno.EPIPE:
+        logger.info("exit 0: the output's reader went away (broken pipe)", extra=FILE_ONLY)
+        sys.exit(0)
+    why = exc.strerror or type(exc).__name__
+    after = (
+        "every change this run made is in its journal (undo JOURNAL reverses them)"
+        if wrote
+        else "nothing was written to Trello"
+    )
+    line = f"cannot write the output: {why}; {after}"
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"Error: {line}", err=True)
+    logger.error("exit 2: %s", line, extra=FILE_ONLY)
+    sys.exit(2)

@@ -1,0 +1,86 @@
+"""When the output cannot be written (R37d): stdout on a full disk (``/dev/full``) is one line
+on stderr and exit 2, as the README's table has a full disk, saying whether the run wrote to
+Trello (its journal holds what it did); a reader that went away (``| head``) ends the command
+quietly, exit 0. Never "internal error" (exit 1, "a bug"), nor Python's own error at its end.
+Over HTTP against the sandbox, the command line in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory, trello_env
+from .test_cli_apply import _assert_state, _expected, _restore_args
+
+FULL = Path("/dev/full")
+pytestmark = pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario."""
+    return generate(5, 20)
+
+
+def _run(sb: Sandbox, args: list[str], stdout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trello_restore", *args],
+        env={**os.environ, **trello_env(sb.base_url, sb.key, sb.token)},
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_dry_run_whose_output_cannot_be_written(
+    sandbox_factory: SandboxFactory, scenario: Scenario, fmt: str
+) -> None:
+    sb = sandbox_factory(scenario, latency_ms=0)
+    with FULL.open("w") as full:
+        done = _run(sb, [*_restore_args(scenario), "--dry-run", "--format", fmt], full.fileno())
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "Error: cannot write the output: No space left on device; nothing was written to Trello\n"
+    )
+
+
+def test_a_one_step_run_whose_summary_cannot_be_written(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """The cron job's run, its JSON summary to a full disk: the restore is made (the run's
+    writes came before its summary), and the line says its journal holds them."""
+    sb = sandbox_factory(scenario, latency_ms=0)
+    want = _expected(scenario)
+    with FULL.open("w") as full:
+        done = _run(
+            sb, [*_restore_args(scenario), "--yes", "-q", "--format", "json"], full.fileno()
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "Error: cannot write the output: No space left on device; every change this run made "
+        "is in its journal (undo JOURNAL reverses them)\n"
+    )
+    _assert_state(scenario, want)
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """``| head`` that has read what it wanted: the pipe closed before the plan is printed."""
+    sb = sandbox_factory(scenario, latency_ms=0)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = _run(sb, [*_restore_args(scenario), "--dry-run"], write)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
