@@ -23,7 +23,15 @@ from trello_restore.config import DEFAULT_API_URL, ENV_NAMES, Settings, token_fi
 from trello_restore.config_file import CONFIG_KEYS, ConfigFile
 from trello_restore.errors import ExitCode
 
-from .conftest import T0, Sandbox, SandboxFactory, cli_invoker, make_world, one_line_error
+from .conftest import (
+    T0,
+    Sandbox,
+    SandboxFactory,
+    cli_invoker,
+    make_world,
+    one_line_error,
+    sandbox_cli,
+)
 
 Invoke = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
@@ -662,3 +670,33 @@ def test_a_token_file_on_standard_input_is_read_past_blank_lines_and_warned_abou
 
 def _close_stdin() -> None:
     os.close(0)
+
+
+def test_no_home_directory_needs_trello_restore_home(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A user with no home directory (a container's ``--user N``: HOME unset, no passwd entry,
+    where platformdirs raises): with TRELLO_RESTORE_HOME the dry run works (no default config
+    file to read); without it, one line naming HOME and TRELLO_RESTORE_HOME, exit 2 (both were
+    internal errors, exit 1: R37d)."""
+    import platformdirs
+
+    def homeless(*_: object, **__: object) -> str:
+        raise RuntimeError("could not determine the home directory")
+
+    for name in ("user_config_dir", "user_state_dir", "user_cache_dir"):
+        monkeypatch.setattr(platformdirs, name, homeless)
+    monkeypatch.delenv("TRELLO_RESTORE_CONFIG", raising=False)
+    sb = sandbox_factory(make_world())
+    invoke = sandbox_cli(sb, monkeypatch)
+    args = ("--board", sb.ids["team"], "--since", "2025-11-01", "--dry-run", "-q")
+    with_home = invoke(*args)
+    assert with_home.exit_code == 0, with_home.output
+    monkeypatch.delenv("TRELLO_RESTORE_HOME")
+    one_line_error(
+        invoke(*args),
+        ExitCode.USAGE,
+        "cannot tell where the state directory goes: there is no home directory (HOME is not "
+        "set, and this user has none); set HOME, or TRELLO_RESTORE_HOME to a directory for the "
+        "state and cache",
+    )

@@ -41,7 +41,10 @@ def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, 
     named = env.get(ENV_CONFIG, "").strip()
     if named:
         return _expanded(named, ENV_CONFIG), True
-    default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    try:
+        default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    except RuntimeError:  # no home directory (a container's --user N, HOME unset): no file
+        return None, False
     return (default, False) if default.is_file() else (None, False)
 
 
@@ -446,9 +449,18 @@ def _directory(env: Mapping[str, str], conf: ConfigFile, key: str, sources: dict
         sources[key] = f"paths.{key} in {conf.path}"
         return _path(value, conf, sources[key])
     sources[key] = "default"
-    if sub == "state":
-        return Path(platformdirs.user_state_dir(APP))
-    return Path(platformdirs.user_cache_dir(APP))
+    try:
+        if sub == "state":
+            return Path(platformdirs.user_state_dir(APP))
+        return Path(platformdirs.user_cache_dir(APP))
+    except RuntimeError:  # platformdirs': no home directory (HOME unset, no passwd entry)
+        from trello_restore.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot tell where the {sub} directory goes: there is no home directory (HOME is "
+            f"not set, and this user has none); set HOME, or {ENV_HOME} to a directory for "
+            "the state and cache"
+        ) from None
 
 
 def token_file_exposed(value: str | None, stdin: IO[str] | None) -> str | None:
