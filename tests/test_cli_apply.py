@@ -363,6 +363,35 @@ def test_progress_on_a_terminal(
     assert "\r" not in r.stdout
 
 
+@pytest.mark.parametrize("columns", [20, 60])
+def test_progress_fits_the_terminal_s_width(
+    invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Each status line is cut to the terminal's width less one: a longer one wraps, and the
+    redraw (carriage return, erase line) rewrites only its last row, leaving one stale row per
+    redraw (R37d: 23 at 80 columns)."""
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    drawn = [x.removesuffix("\x1b[K") for x in r.stderr.split("\r") if x.startswith("[")]
+    assert drawn, r.stderr
+    assert max(len(x) for x in drawn) <= columns - 1
+    assert columns > 20 or max(len(x) for x in drawn) == 19  # cut: a whole one is longer
+
+
+def test_no_progress_on_a_dumb_terminal(
+    invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``TERM=dumb`` cannot erase a line: no status line, as when stderr is not a terminal."""
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setenv("TERM", "dumb")
+    r = invoke("apply", str(plan_file))
+    assert r.exit_code == 0, r.output
+    assert "\r" not in r.stderr
+    assert "\x1b" not in r.stderr
+
+
 def test_a_named_journal(invoke: Invoke, plan_file: Path, tmp_path: Path) -> None:
     """--journal PATH puts the journal where asked."""
     journal = tmp_path / "j.jsonl"

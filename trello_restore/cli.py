@@ -103,10 +103,12 @@ def _stderr_is_terminal() -> bool:
 
 
 def progress(total: int, *, quiet: bool, undo: bool = False) -> Progress:
-    """The live progress of ``total`` outcomes: drawn when stderr is a terminal, unless quiet."""
+    """The live progress of ``total`` outcomes: drawn when stderr is a terminal that can
+    erase a line (not ``TERM=dumb``: R37d), unless quiet."""
     from trello_restore.report_outcomes import Progress
 
-    return Progress(total, enabled=not quiet and _stderr_is_terminal(), undo=undo)
+    drawn = not quiet and _stderr_is_terminal() and os.environ.get("TERM") != "dumb"
+    return Progress(total, enabled=drawn, undo=undo)
 
 
 def refuse_without_terminal(what: str) -> None:

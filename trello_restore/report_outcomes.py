@@ -13,6 +13,9 @@ What the user reads about a plan is ``report.py``'s.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -292,6 +295,17 @@ def progress_line(
     return "  ".join(x for x in (bar, f"{done}/{total}" if total else str(done), shown, rate) if x)
 
 
+def _columns() -> int:
+    """The terminal's width, as stderr's terminal (or ``COLUMNS``) says; 80 if neither does."""
+    with contextlib.suppress(ValueError):
+        if (given := int(os.environ.get("COLUMNS", "0"))) > 1:
+            return given
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns, 2)
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
 class Progress:
     """The live progress of an apply or undo: counts outcomes as they come (from any worker
     thread) and, when ``enabled`` (stderr is a terminal), redraws one status line
@@ -335,7 +349,9 @@ class Progress:
             line = progress_line(
                 self.counts, self.done, self.total, now - self._started, words=words
             )
-            click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+            # Cut to the terminal's width: ``\r`` and erase-line redraw only the last row
+            # of a line that wrapped (R37d: a stale row left per redraw at 80 columns).
+            click.echo(f"\r{line[: _columns() - 1]}\x1b[K", nl=False, err=True)
 
     def interrupted_counts(self) -> str:
         """What Ctrl-C's line says after ``N of M outcomes``: `` (10 of them done before this
