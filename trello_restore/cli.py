@@ -108,7 +108,18 @@ def progress(total: int, *, quiet: bool, undo: bool = False) -> Progress:
     from trello_restore.report_outcomes import Progress
 
     drawn = not quiet and _stderr_is_terminal() and os.environ.get("TERM") != "dumb"
-    return Progress(total, enabled=drawn, undo=undo)
+    return Progress(total, enabled=drawn, undo=undo, columns=_columns)
+
+
+def _columns() -> int:
+    """The terminal's width, as ``COLUMNS`` or stderr's terminal says; 80 if neither does."""
+    with contextlib.suppress(ValueError):
+        if (given := int(os.environ.get("COLUMNS", "0"))) > 1:
+            return given
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns, 2)
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def refuse_without_terminal(what: str) -> None:

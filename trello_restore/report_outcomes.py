@@ -13,13 +13,10 @@ What the user reads about a plan is ``report.py``'s.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -295,28 +292,26 @@ def progress_line(
     return "  ".join(x for x in (bar, f"{done}/{total}" if total else str(done), shown, rate) if x)
 
 
-def _columns() -> int:
-    """The terminal's width, as stderr's terminal (or ``COLUMNS``) says; 80 if neither does."""
-    with contextlib.suppress(ValueError):
-        if (given := int(os.environ.get("COLUMNS", "0"))) > 1:
-            return given
-    try:
-        return max(os.get_terminal_size(sys.stderr.fileno()).columns, 2)
-    except (OSError, ValueError, AttributeError):
-        return 80
-
-
 class Progress:
     """The live progress of an apply or undo: counts outcomes as they come (from any worker
     thread) and, when ``enabled`` (stderr is a terminal), redraws one status line
     (``progress_line``) on stderr at most ten times a second. The one thing here that prints."""
 
-    def __init__(self, total: int, *, enabled: bool, undo: bool = False) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool,
+        undo: bool = False,
+        columns: Callable[[], int] = lambda: 80,
+    ) -> None:
         from trello_restore.runner import UNSENT  # here: a plan's report needs no runner
 
         self._unsent_why = UNSENT
         self.total = total
         self.enabled = enabled
+        #: The terminal's width now (the line is cut to it, less one).
+        self.columns = columns
         self.undo = undo
         self.counts: Counter[str] = Counter()
         #: One outcome of each status and kind seen: the counts read in their kinds' words.
@@ -351,7 +346,7 @@ class Progress:
             )
             # Cut to the terminal's width: ``\r`` and erase-line redraw only the last row
             # of a line that wrapped (R37d: a stale row left per redraw at 80 columns).
-            click.echo(f"\r{line[: _columns() - 1]}\x1b[K", nl=False, err=True)
+            click.echo(f"\r{line[: self.columns() - 1]}\x1b[K", nl=False, err=True)
 
     def interrupted_counts(self) -> str:
         """What Ctrl-C's line says after ``N of M outcomes``: `` (10 of them done before this
