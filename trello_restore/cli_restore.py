@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -21,7 +20,7 @@ from trello_restore import cli, defaults, wrote
 from trello_restore.cli_exit import exit_interrupted
 from trello_restore.errors import ExitCode
 from trello_restore.logs import FILE_ONLY
-from trello_restore.words import plural
+from trello_restore.words import plural, shell_join
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
@@ -46,7 +45,7 @@ def command_line(ctx: click.Context, s: Settings, *words: str) -> str:
         head += ["--token", "-"]
     if s.log_file is not None and s.sources.get("log_file") == "--log-file":
         head += ["--log-file", str(s.log_file)]
-    return shlex.join([*head, *words])
+    return shell_join([*head, *words])
 
 
 def _api_url_flag(api_url: str | None, s: Settings) -> list[str]:

@@ -26,7 +26,7 @@ from trello_restore.history import (
 )
 from trello_restore.models import BoardState, CardState, MemberRef, State
 from trello_restore.parsing import load_json
-from trello_restore.words import board_ref
+from trello_restore.words import board_ref, shown_name
 
 __all__ = ["EXPORT_CAP", "load_exports"]
 
@@ -152,7 +152,9 @@ def _bad_action(path: Path, actions: list[Any], exc: HistoryError) -> str:
         if not isinstance(raw, dict):
             return f"export {path}: action #{number} is not a JSON object: {again}"
         name = raw.get("id")
-        what = f"action {name}" if isinstance(name, str) and name else f"action #{number}"
+        what = (
+            f"action {shown_name(name)}" if isinstance(name, str) and name else f"action #{number}"
+        )
         missing = [k for k in ("id", "type", "data", "date", "idMemberCreator") if k not in raw]
         if missing:
             lacks = ", ".join(missing)

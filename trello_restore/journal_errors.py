@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import json
-import shlex
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from trello_restore.errors import JournalWriteError
 from trello_restore.fsutil import read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
-from trello_restore.words import BOM, json_problem
+from trello_restore.words import BOM, json_problem, shell_join
 
 if TYPE_CHECKING:
     from trello_restore.journal import Op
@@ -45,7 +44,7 @@ def write_failed(
         done = f"{writes} sent to Trello, each recorded there before it went, and no more"
     then = "run the same command again to resume"
     if op == "apply" and sent:
-        then += f", or reverse what was sent with trello-restore undo {shlex.quote(str(path))}"
+        then += f", or reverse what was sent with trello-restore undo {shell_join([str(path)])}"
     elif op == "undo":
         then = "run the same undo again to finish it"
     return JournalWriteError(

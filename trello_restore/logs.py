@@ -227,11 +227,20 @@ def _open_log_file(path: Path) -> LogFileHandler:
     return handler
 
 
+class _RecordPerLine(logging.Formatter):
+    """Each record's further lines (a traceback at ``-vv``, a line break no message should
+    hold) indented: every line that starts with a time is a record of its own, and nothing in
+    a message can pass for one (R37c: a list name's newline made a fake ``INFO`` line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", "\n    ")
+
+
 def _utc_formatter() -> logging.Formatter:
     """Lines stamped in UTC to the millisecond, ``2026-12-03T20:27:33.571Z`` (R35c: local time
     without a zone repeated an hour at the autumn clock change, and matched no time the tool
     says, all of which are UTC)."""
-    formatter = logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    formatter = _RecordPerLine("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     formatter.converter = time.gmtime
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
     formatter.default_msec_format = "%s.%03dZ"

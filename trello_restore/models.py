@@ -417,11 +417,12 @@ def quote_name(name: str) -> str:
     """A Trello name for a message: in double quotes, exactly as Trello has it (double spaces
     included), with only control characters and Unicode's line and paragraph separators
     (``\\u2028``, ``\\u2029``: line breaks to ``str.splitlines`` and some viewers) escaped so
-    that the message stays one line, and a double quote or a backslash in it escaped so that
+    that the message stays one line, and the invisible ones (``escaped_char``) so that it
+    cannot pass for another name, and a double quote or a backslash in it escaped so that
     the name's end is plain to see (``"Team \\"01\\""``)."""
     shown = "".join(
         ("\\" + ch if ch in _QUOTED else ch.encode("unicode_escape").decode("ascii"))
-        if ch in _QUOTED or unicodedata.category(ch) in _ESCAPED
+        if ch in _QUOTED or escaped_char(ch)
         else ch
         for ch in name
     )
@@ -433,3 +434,17 @@ _QUOTED = frozenset('"\\')
 #: The Unicode categories ``quote_name`` escapes: control characters, line and paragraph
 #: separators.
 _ESCAPED = frozenset({"Cc", "Zl", "Zp"})
+#: And the invisible characters that can make one name look like another (R37c:
+#: ``Archive\u202e5202`` showed as "Archive2025"): the marks, embeddings, overrides and
+#: isolates that change the direction of text, zero-width spaces and the byte order mark, a
+#: soft hyphen. (Zero-width joiners stay: emoji sequences and some scripts need them.)
+_INVISIBLE = frozenset(
+    "\u00ad\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def escaped_char(ch: str) -> bool:
+    """Whether ``quote_name`` (and a shell command the tool suggests) escapes ``ch``: a
+    control character, a line or paragraph separator, or an invisible one (``_INVISIBLE``)."""
+    return ch in _INVISIBLE or unicodedata.category(ch) in _ESCAPED

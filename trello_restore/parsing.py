@@ -17,11 +17,12 @@ tool reads nests more than a dozen levels.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "load_json", "load_toml", "too_deep"]
+__all__ = ["MAX_DEPTH", "load_json", "load_toml", "too_deep", "without_lone_surrogates"]
 
 #: The deepest nesting accepted (the document itself is level 1).
 MAX_DEPTH = 100
@@ -50,7 +51,39 @@ def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
         raise json.JSONDecodeError(_why(exc), "", 0) from None
     if max_depth is not None and too_deep(doc, max_depth):
         raise json.JSONDecodeError(f"nested more than {max_depth} levels deep", "", 0)
-    return doc
+    return without_lone_surrogates(doc, data)
+
+
+#: A UTF-16 surrogate as JSON escapes it, and as Python holds one that no pair completed.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(doc: Any, data: str | bytes) -> Any:
+    """``doc`` (parsed from ``data``) with every UTF-16 surrogate that no pair completed
+    (``"\\ud800"`` alone: valid JSON, but no Unicode text) replaced by U+FFFD in its strings
+    and keys. Such a name crashed every plan, apply and file write (no UTF-8 can hold it: R37c).
+    Trello sends UTF-8 text, never such escapes: only ``data`` holding one is walked."""
+    if isinstance(data, bytes):
+        if b"\\u" not in data or not _ESCAPED_SURROGATE_BYTES.search(data):
+            return doc
+    elif "\\u" not in data or not _ESCAPED_SURROGATE.search(data):
+        return doc
+    try:
+        return _replaced(doc)
+    except RecursionError:  # deeper than any document this tool reads: left as it is
+        return doc
+
+
+def _replaced(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replaced(v) for v in value]
+    if isinstance(value, dict):
+        return {_replaced(k): _replaced(v) for k, v in value.items()}
+    return value
 
 
 def load_toml(text: str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:

@@ -59,7 +59,7 @@ from trello_restore.models import (
 )
 from trello_restore.parsing import load_json
 from trello_restore.plan_out import check_plan_out, write_error
-from trello_restore.words import BOM, json_problem
+from trello_restore.words import BOM, at_name, json_problem
 
 __all__ = [
     "FORMAT",
@@ -561,7 +561,7 @@ def _semantic_problem(plan: Plan, summary: dict[str, Any], version: int) -> str 
             known = named.setdefault(who, (value or c.member.id, i))
             if known[0] != (value or c.member.id):
                 return (
-                    f"$.changes[{i}] names member @{c.member.username} ({c.member.id}), "
+                    f"$.changes[{i}] names member {at_name(c.member.username)} ({c.member.id}), "
                     f"$.changes[{known[1]}] the same {'id' if value else 'username'} otherwise"
                 )
     writes: dict[tuple[str, ...], int] = {}

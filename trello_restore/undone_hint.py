@@ -27,7 +27,6 @@ applies, saying so; a dry run keeps them and says its plan file's ``apply`` adds
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -40,7 +39,7 @@ from trello_restore.models import Change, History, Plan, PlanOptions, Skipped, S
 from trello_restore.planner import SKIPPED_ORDER, chosen
 from trello_restore.touches import undid
 from trello_restore.undo_others import Others
-from trello_restore.words import plural, when
+from trello_restore.words import at_name, plural, shell_join, when
 
 #: The skip reasons under which a removal that is the latest on its card leaves it out.
 _LEFT_OUT = ("filtered", "outside_window")
@@ -188,7 +187,7 @@ def _command(
     words += [w for x in sorted(options.cards or ()) for w in ("--card", x)]
     words += ["--add-to-board"] if grants else []
     words += ["--dry-run", "--plan-out", UNDONE_PLAN]
-    return f"{shlex.join(words)}, then trello-restore apply {UNDONE_PLAN}"
+    return f"{shell_join(words)}, then trello-restore apply {UNDONE_PLAN}"
 
 
 #: The plan file the command that puts an undo's removals back writes and applies.
@@ -236,8 +235,8 @@ def undo_hint(removals: Sequence[OwnRemoval], at: Journals, options: PlanOptions
     return (
         f"{undo.counted()} {'is' if n == 1 else 'are'} left out of this plan: the latest "
         f"removal of each is this tool's undo of journal {undo.journals()}, by the token's "
-        f"member (@{at.username}), not the damage this run looks for; {recorded}, and later "
-        "--since last-run runs will not see them; to put back what that undo took off, plan "
+        f"member ({at_name(at.username)}), not the damage this run looks for; {recorded}, and "
+        "later --since last-run runs will not see them; to put back what that undo took off, plan "
         f"it and apply the plan: {undo.command(at.username, options)}"
     )
 
@@ -272,7 +271,7 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
     undo = _undone(own, at)
     if undo is None:
         return plan, None
-    by = f"by the token's member (@{at.username})"
+    by = f"by the token's member ({at_name(at.username)})"
     if undo.unread:
         left_out = list(own)
         mine = {(r.card_id, r.member_id) for r in own}

@@ -26,7 +26,6 @@ stays pure.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,7 @@ from trello_restore.models import (
 from trello_restore.planner_values import same_value
 from trello_restore.touches import UNDO_SLACK, record_time, trello_time, written_at
 from trello_restore.undone_hint import Journals
-from trello_restore.words import plural, when
+from trello_restore.words import at_name, plural, shell_join, when
 
 #: A value change's field: (object id, Trello's field name).
 Field = tuple[str, str]
@@ -109,7 +108,7 @@ def leave_out_set_back(
         if found:
             _, path, r = max(found, key=lambda x: x[0])
             undone.append(_Undone(c, path, trello_time(r) or _NEVER))
-    by = f"by the token's member (@{at.username})"
+    by = f"by the token's member ({at_name(at.username)})"
     if others.unreadable:
         left = candidates
         cannot = "; ".join(others.unreadable.values())
@@ -257,7 +256,7 @@ def _command(
     words += [w for x in sorted(o.lists or ()) for w in ("--list", x)]
     words += [w for x in sorted(o.cards or ()) for w in ("--card", x)]
     words += ["--dry-run", "--plan-out", UNDONE_VALUES_PLAN]
-    return f"{shlex.join(words)}, then trello-restore apply {UNDONE_VALUES_PLAN}"
+    return f"{shell_join(words)}, then trello-restore apply {UNDONE_VALUES_PLAN}"
 
 
 def _kind(field: str) -> RestoreKind:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from datetime import UTC, datetime
 
-from trello_restore.models import Evidence, MemberRef, quote_name
+from trello_restore.models import Evidence, MemberRef, escaped_char, quote_name
 
 
 def card_url(short_link: str) -> str:
@@ -50,12 +51,19 @@ def plural(n: int, word: str, plural_form: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural_form or word + 's')}"
 
 
+def at_name(username: str) -> str:
+    """``@username``, escaped as ``shown_name`` escapes a name: Trello's usernames are letters,
+    digits and underscores, but an export's or a stand-in API's may hold anything (R37c: a
+    username's escape codes and newline reached the terminal)."""
+    return "@" + shown_name(username)
+
+
 def member_name(m: MemberRef) -> str:
     """``Full Name (@username)`` as far as known, else the id."""
     if m.full_name and m.username:
-        return f"{shown_name(m.full_name)} (@{m.username})"
+        return f"{shown_name(m.full_name)} ({at_name(m.username)})"
     if m.username:
-        return f"@{m.username}"
+        return f"{at_name(m.username)}"
     if m.full_name:
         return f"{shown_name(m.full_name)} ({m.id})"
     return m.id
@@ -63,7 +71,7 @@ def member_name(m: MemberRef) -> str:
 
 def handle(m: MemberRef) -> str:
     """``@username``, else the id."""
-    return f"@{m.username}" if m.username else m.id
+    return f"{at_name(m.username)}" if m.username else m.id
 
 
 def actor(e: Evidence) -> str:
@@ -108,3 +116,31 @@ def json_problem(exc: json.JSONDecodeError, *, line: bool = True) -> str:
         return what
     where = f"line {exc.lineno}, column {exc.colno}" if line else f"column {exc.colno}"
     return f"{what} at {where}" if what.endswith("starting") else f"{what}, at {where}"
+
+
+def shell_join(words: list[str]) -> str:
+    """A command line to suggest, as ``shlex.join`` quotes it, but a word holding a control
+    or invisible character (``escaped_char``: a list name with a newline or an escape code)
+    in ANSI-C quotes, ``$'Old\\nlist'``, so that neither the terminal nor the log file gets
+    it raw (R37c: a newline in a ``--list`` name made a fake log line). Bash, zsh and ksh
+    read those quotes."""
+    return " ".join(_shell_word(w) for w in words)
+
+
+def _shell_word(word: str) -> str:
+    if not any(escaped_char(ch) for ch in word):
+        return shlex.quote(word)
+    out = []
+    for ch in word:
+        if ch in "'\\":
+            out.append("\\" + ch)
+        elif not escaped_char(ch):
+            out.append(ch)
+        elif ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}")
+    return "$'" + "".join(out) + "'"
+
+
+_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}

@@ -41,6 +41,7 @@ from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
 from trello_restore.errors import ApiError, BadResponse, RateLimited
 from trello_restore.limiter import RateLimiter, Stopping, TrelloCount, counts_from_headers
+from trello_restore.parsing import without_lone_surrogates
 
 __all__ = [
     "IGNORED_PARAMETERS",
@@ -369,7 +370,7 @@ class Transport(_SessionBase):
                     False,
                     None,
                 )
-            return _as_success(response), False, None
+            return _as_success(response, _unicode_body(response.content)), False, None
         failure = error_for_response(
             status,
             # Blanked before the text is cut to one line: a cut inside an echoed credential
@@ -436,6 +437,20 @@ def _as_success(response: requests.Response, body: bytes | None = None) -> reque
     if body is not None:
         response._content = body
     return response
+
+
+def _unicode_body(body: bytes) -> bytes | None:
+    """``body`` again with every UTF-16 surrogate escape that no pair completes (``"\\ud800"``
+    alone: valid JSON, no Unicode text) made U+FFFD, or None when it has none (Trello sends
+    UTF-8 text: a hostile name only). Such a name crashed every plan and apply (R37c)."""
+    if b"\\u" not in body:
+        return None
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON after all: as it is, for py-trello's error
+    clean = without_lone_surrogates(doc, body)
+    return None if clean is doc else json.dumps(clean).encode()
 
 
 def _looks_like_json(response: requests.Response, content_type: str) -> bool:

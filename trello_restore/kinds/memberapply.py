@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from trello_restore.kinds.base import NOT_ATTEMPTED, WOULD_APPLY, Decision, other_card
 from trello_restore.kinds.touched import since_plan
 from trello_restore.models import Change
+from trello_restore.words import at_name
 
 if TYPE_CHECKING:
     from trello_restore.live import LiveBoard
@@ -55,8 +56,9 @@ def renamed(c: Change, live: LiveBoard) -> str | None:
     if now.username.casefold() == c.member.username.casefold():
         return None
     return (
-        f"the plan names this member @{c.member.username}; Trello calls member {c.member.id} "
-        f"@{now.username} now (renamed, or the plan was edited): make a new plan"
+        f"the plan names this member {at_name(c.member.username)}; Trello calls member "
+        f"{c.member.id} {at_name(now.username)} now (renamed, or the plan was edited): make a "
+        "new plan"
     )
 
 

@@ -32,7 +32,7 @@ from trello_restore.models import (
     parse_date,
     quote_name,
 )
-from trello_restore.words import actor, board_ref, card_url, member_name, shown_name, when
+from trello_restore.words import actor, at_name, board_ref, card_url, member_name, shown_name, when
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
@@ -507,7 +507,7 @@ class CardMember(MemberKind):
                 "(it should be blocked)"
             )
         # A reviewer who deleted the grant (R36e: told only to make the plan again).
-        who = f"@{c.member.username}" if c.member.username else c.member.id
+        who = f"{at_name(c.member.username)}" if c.member.username else c.member.id
         return (
             f"adds {who} to a card before granting board membership (a grant deleted by hand? "
             f"delete that member's card adds on board {board_ref(c.board_id, c.board_name)} "

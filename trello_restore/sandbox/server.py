@@ -211,7 +211,10 @@ _DROP = object()
 
 
 def _json_response(status: int, value: Any, headers: dict[str, str] | None = None) -> _Response:
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate (a hostile name): as a JSON escape
+        body = json.dumps(value, separators=(",", ":")).encode()
     return _Response(status, body, _JSON_TYPE, headers or {})
 
 

@@ -1,0 +1,151 @@
+"""What a board's names can do to the tool (review R37c), over HTTP against the sandbox:
+
+- a name holding a UTF-16 surrogate that no pair completes (``"\\ud800"`` alone: valid JSON, no
+  Unicode text) is read as U+FFFD: every plan, apply and file write crashed on it (exit 1);
+- a username is shown escaped like every other name (its escape codes and newlines reached
+  the terminal);
+- the command a warning suggests quotes a list name's control characters, so that neither the
+  terminal nor the log file gets them raw (a newline made a fake log line);
+- an export's action id is shown escaped in its error;
+- invisible and direction-changing characters (U+202E, U+200B, U+FEFF) are escaped in names,
+  so that two names cannot look alike (``Archive\\u202e5202`` showed as "Archive2025")."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.models import MemberRef, quote_name
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.words import member_name, shell_join
+
+from .conftest import SandboxFactory, cli_invoker, one_line_error, sandbox_cli
+from .test_cli_apply import _assert_state, _expected, _restore_args
+
+
+@pytest.fixture(name="scenario")
+def scenario_fixture() -> Scenario:
+    """A small incident scenario whose removed members and cards have hostile names."""
+    return generate(5, 20)
+
+
+def test_a_lone_surrogate_in_names_is_read_as_a_replacement_character(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Every member's full name and every card's name ends in a lone surrogate: the dry run,
+    its plan file and JSON, and the one-step run work (exit 0; it was 1), the names shown
+    with U+FFFD, and the restore is made."""
+    w = scenario.world
+    for m in w.members.values():
+        m.full_name += " \ud800"
+    for c in w.cards.values():
+        c.name += " \udfff"
+    want = _expected(scenario)
+    sb = sandbox_factory(scenario, latency_ms=0)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    dry = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(plan))
+    assert dry.exit_code == 0, dry.output
+    assert " \ufffd (@" in dry.stdout  # a member's full name
+    assert " \ufffd (https://trello.com/c/" in dry.stdout  # a card's name
+    doc = json.loads(plan.read_text(encoding="utf-8"))
+    cards = [c for c in doc["changes"] if c["action"] == "add_member_to_card"]
+    assert cards
+    assert all(c["card"]["name"].endswith(" \ufffd") for c in cards)
+    as_json = invoke(*_restore_args(scenario), "--dry-run", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["summary"] == doc["summary"]
+    run = invoke(*_restore_args(scenario), "--yes", "-q", "--format", "json")
+    assert run.exit_code == 0, run.output
+    _assert_state(scenario, want)
+
+
+def test_usernames_and_invisible_characters_are_shown_escaped(
+    sandbox_factory: SandboxFactory, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every member's username holds an escape code and a newline, the archive board's name a
+    right-to-left override: the dry run shows them escaped, no raw control or override
+    character anywhere in its output."""
+    w = scenario.world
+    for m in w.members.values():
+        if m.id != scenario.mover.id:
+            m.username += "\x1b[31m\nfake"
+    w.boards[scenario.archive.id].name = "Archive\u202e5202"
+    sb = sandbox_factory(scenario, latency_ms=0)
+    invoke = sandbox_cli(sb, monkeypatch)
+    dry = invoke(*_restore_args(scenario), "--dry-run", "-v")
+    assert dry.exit_code == 0, dry.output
+    said = dry.stdout + dry.stderr
+    assert '(@"' in said, said
+    assert '\\x1b[31m\\nfake")' in said, said
+    assert '"Archive\\u202e5202"' in said
+    assert [ch for ch in said if ch in "\x1b\u202e"] == []
+    assert not any(line.startswith("fake") for line in said.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Archive\u202e5202", '"Archive\\u202e5202"'),
+        ("Z\u200bed\ufeff", '"Z\\u200bed\\ufeff"'),
+        ("soft\u00adhyphen", '"soft\\xadhyphen"'),
+        ("👨\u200d👩\u200d👧 family", '"👨\u200d👩\u200d👧 family"'),  # joiners stay
+        ("Team Board", '"Team Board"'),
+    ],
+)
+def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:
+    assert quote_name(name) == shown
+
+
+def test_a_suggested_command_quotes_control_characters() -> None:
+    """A word with a control or invisible character in ANSI-C quotes (what bash reads back
+    as the same bytes), the others as ``shlex.join`` quotes them."""
+    words = ["trello-restore", "--list", "Old\x1b[2J list\nINFO fake'", "--board", "Team Board"]
+    assert shell_join(words) == (
+        "trello-restore --list $'Old\\x1b[2J list\\nINFO fake\\'' --board 'Team Board'"
+    )
+    assert shell_join(["a\u202eb\\c\t"]) == "$'a\\u202eb\\\\c\\t'"
+    assert member_name(MemberRef("m1", "ann\nx", "Ann")) == 'Ann (@"ann\\nx")'
+
+
+def test_a_log_record_with_a_line_break_cannot_pass_for_another(tmp_path: Path) -> None:
+    """The log file's further lines of a record are indented: every line that starts with a
+    time is a record."""
+    from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
+
+    log = tmp_path / "run.log"
+    setup_logging(0, False, log)
+    try:
+        logging.getLogger("trello_restore").warning(
+            "list %s", "Old\n2026-12-04T00:00:00.000Z 1 INFO fake", extra=FILE_ONLY
+        )
+    finally:
+        end_of_command()
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2
+    assert lines[1] == "    2026-12-04T00:00:00.000Z 1 INFO fake"
+
+
+def test_an_export_s_action_id_is_shown_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action whose id holds terminal escape codes and a newline, in an export's error."""
+    s = generate(5, 20)
+    doc = s.export(s.team.id)
+    bad = dict(doc["actions"][0], id="\x1b]0;HACKED\x07\x1b[2Jx\nError: fake")
+    del bad["date"]
+    doc["actions"][0] = bad
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = cli_invoker(monkeypatch)(
+        "--from-export", str(path), "--since", "2025-11-01", "--dry-run"
+    )
+    line = one_line_error(result, ExitCode.USAGE, '"\\x1b]0;HACKED\\x07\\x1b[2Jx\\nError: fake"')
+    assert "\x1b" not in line
