@@ -233,6 +233,12 @@ def setup_sub_logging(settings: Settings, verbose: int, quiet: bool) -> None:
     setup_logging(verbose, quiet, settings.log_file, (settings.api_key, settings.token))
 
 
+def _interrupted_early() -> NoReturn:
+    """A Ctrl-C before a run began (the options, a command's imports, the settings: up to
+    0.8 s for ``demo``): as any Ctrl-C, not click's "Aborted!", exit 1 (R36f)."""
+    exit_interrupted("before the command began; nothing was done", ": nothing was done.")
+
+
 class _Main(click.Group):
     """The main command: a group whose subcommands are imported when one runs or shows its
     help. ``--help`` lists them by the first paragraph of their help, written here
@@ -250,12 +256,16 @@ class _Main(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
             raise one_line_usage(err) from None
+        except KeyboardInterrupt:
+            _interrupted_early()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (their parsing runs in here)
             raise one_line_usage(err) from None
+        except KeyboardInterrupt:
+            _interrupted_early()
 
     #: name -> module, attribute, and the first paragraph of the command's help.
     SUBCOMMANDS: ClassVar[dict[str, tuple[str, str, str]]] = {
