@@ -392,6 +392,23 @@ def test_no_progress_on_a_dumb_terminal(
     assert "\x1b" not in r.stderr
 
 
+def test_undo_given_the_plan_names_its_journal(invoke: Invoke, plan_file: Path) -> None:
+    """``undo plan.json`` after ``apply plan.json``: the line names the plan's journal and the
+    command to undo it (R37a: "give the journal apply printed", which -q never printed), and
+    that command undoes the apply."""
+    applied = invoke("apply", str(plan_file), "-q")
+    assert applied.exit_code == 0, applied.output
+    journal = next((Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals").glob("*"))
+    line = one_line_error(invoke("undo", str(plan_file), "--yes"), ExitCode.USAGE)
+    assert line == (
+        f"Error: {plan_file} is a plan file, not a journal; its apply's journal is {journal}: "
+        f"trello-restore undo {journal}"
+    )
+    undone = invoke("undo", str(journal), "--yes", "-q")
+    assert undone.exit_code == 0, undone.output
+    assert undone.stdout.startswith("Summary: ")
+
+
 def test_a_named_journal(invoke: Invoke, plan_file: Path, tmp_path: Path) -> None:
     """--journal PATH puts the journal where asked."""
     journal = tmp_path / "j.jsonl"

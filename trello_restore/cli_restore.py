@@ -299,7 +299,7 @@ def undo(
         )
         from trello_restore.undo_question import question_lines, undo_preview
 
-        journal = load_journal(journal_file)
+        journal = load_journal(journal_file, s.state_dir)
         n = undoable(journal, include_board_memberships)
         earlier = undone_earlier(journal.records)
         # The board memberships the apply granted that this undo leaves (not asked to remove).

@@ -32,7 +32,7 @@ from trello_restore.journal import (
 from trello_restore.journal_names import board_names
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.words import plural
+from trello_restore.words import plural, shell_join
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
@@ -496,12 +496,35 @@ class UndoRequest:
     origins: Origins | None = field(default=None, compare=False)
 
 
-def load_journal(path: str | Path) -> Journal:
-    """Read a journal for undo (``InputFileError`` when missing, damaged or not a journal)."""
+def load_journal(path: str | Path, state_dir: Path | None = None) -> Journal:
+    """Read a journal for undo (``InputFileError`` when missing, damaged or not a journal). A
+    plan file given instead is answered with its journal's path when the plan's default
+    journal is in ``state_dir`` (R37a: the user was left to find it)."""
     p = Path(path)
     if is_directory(p, op="undo"):
         raise InputFileError(f"{p} is a directory; give the journal file apply printed")
-    return Journal.read(p)
+    try:
+        return Journal.read(p)
+    except InputFileError:
+        if state_dir is None or (theirs := _plan_s_journal(p, state_dir)) is None:
+            raise
+        raise InputFileError(
+            f"{p} is a plan file, not a journal; its apply's journal is {theirs}: "
+            f"trello-restore undo {shell_join([str(theirs)])}"
+        ) from None
+
+
+def _plan_s_journal(path: Path, state_dir: Path) -> Path | None:
+    """The default journal of the plan file ``path`` in ``state_dir`` if there is one (None:
+    not a plan, or never applied there without ``--journal``)."""
+    from trello_restore.planfile import read_plan
+
+    try:
+        _, meta = read_plan(path)
+    except (InputFileError, UsageError, OSError):
+        return None
+    mine = journal_path(state_dir, meta.digest)
+    return mine if mine.is_file() else None
 
 
 def undoable(journal: Journal, include_board_memberships: bool) -> int:
