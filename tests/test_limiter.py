@@ -34,7 +34,9 @@ class FakeClock:
 
 def _limiter(limit: int = 3, window: float = 10.0, **kw: int) -> tuple[RateLimiter, FakeClock]:
     clock = FakeClock()
-    return RateLimiter(limit, window, clock=clock, sleep=clock.sleep, **kw), clock
+    return RateLimiter(
+        limit, window, clock=clock, sleep=clock.sleep, first_alone=False, **kw
+    ), clock
 
 
 def _send(limiter: RateLimiter, *counts: TrelloCount) -> Slot:
@@ -85,7 +87,7 @@ def test_saturated_while_a_request_waits_for_the_window() -> None:
         seen.append(limiter.saturated())
         clock.sleep(seconds)
 
-    limiter = RateLimiter(3, 10.0, clock=clock, sleep=sleep)
+    limiter = RateLimiter(3, 10.0, clock=clock, sleep=sleep, first_alone=False)
     for _ in range(3):
         _send(limiter)
     assert not limiter.saturated()  # full, but nobody is waiting
@@ -103,7 +105,7 @@ def test_a_wait_that_ends_in_an_error_is_no_longer_counted_as_waiting() -> None:
         assert limiter.saturated()
         raise KeyboardInterrupt
 
-    limiter = RateLimiter(1, 10.0, clock=clock, sleep=sleep)
+    limiter = RateLimiter(1, 10.0, clock=clock, sleep=sleep, first_alone=False)
     _send(limiter)
     with pytest.raises(KeyboardInterrupt):
         limiter.acquire()
@@ -143,6 +145,38 @@ def test_the_key_limit_binds_when_it_is_lower() -> None:
     for _ in range(3):
         _send(limiter)
     assert clock.sleeps == [pytest.approx(10.0)]
+
+
+def test_the_first_request_goes_alone_and_its_answer_shows_the_window() -> None:
+    """A new limiter knows nothing of Trello's window: a run just before (on the same token)
+    may have filled it. Its first request goes alone; the others wait for its answer, whose
+    count shows 97 others in the window: they go only once those have left it (a window after
+    that answer). The demo's next step sent two at once into a window its last step had
+    filled: one was refused."""
+    clock = FakeClock()
+    limiter = RateLimiter(100, 10.0, clock=clock, sleep=clock.sleep)
+    first = limiter.acquire()
+    got: list[float] = []
+    waiter = threading.Thread(target=lambda: got.append(limiter.acquire().sent))
+    waiter.start()
+    time.sleep(0.05)
+    assert got == []  # the second waits for the first answer, not for the clock
+    clock.now += 0.2
+    limiter.release(first, [_token(98)])
+    waiter.join(timeout=5)
+    assert got == [pytest.approx(1010.2)]
+    assert limiter.others() == 0  # the 97 have left Trello's window by then
+
+
+def test_without_counts_the_first_answer_still_opens_the_pool() -> None:
+    """An API that sends no rate-limit headers (or a first request that failed): once its
+    first answer is in, the pool runs as before (no request waits for another's answer)."""
+    clock = FakeClock()
+    limiter = RateLimiter(3, 10.0, clock=clock, sleep=clock.sleep)
+    limiter.release(limiter.acquire())
+    slots = [limiter.acquire(), limiter.acquire()]
+    assert clock.now == 1000.0
+    assert [s.sent for s in slots] == [1000.0, 1000.0]
 
 
 def test_requests_on_their_way_hold_the_window_until_one_comes_back() -> None:
@@ -576,7 +610,7 @@ def _simulate(
             clock.now += seconds
 
     clock = FakeClock()
-    limiter = RateLimiter(100, 10.0, clock=clock, sleep=sleep)
+    limiter = RateLimiter(100, 10.0, clock=clock, sleep=sleep, first_alone=False)
     trello = _Trello(100, 10.0)
     requests: list[_Request] = []
     end = clock.now + windows * 10.0
@@ -757,7 +791,7 @@ def test_threads_share_one_budget() -> None:
     """Eight threads on the real clock: 72 requests at 20 per 0.2 s need three more windows,
     and no 0.2 s window holds more than 20 (give or take the scheduler's delay in noting the
     time)."""
-    limiter = RateLimiter(20, 0.2)
+    limiter = RateLimiter(20, 0.2, first_alone=False)
     times: list[float] = []
     lock = threading.Lock()
 
@@ -788,7 +822,7 @@ def test_a_stopped_run_sends_nothing_that_waits_for_its_turn() -> None:
     from trello_restore.limiter import Stopping
 
     stop = threading.Event()
-    limiter = RateLimiter(1, 30.0)
+    limiter = RateLimiter(1, 30.0, first_alone=False)
     first = limiter.acquire(stop)
 
     # Waiting for the request on its way: ``wake`` after ``stop`` ends it.

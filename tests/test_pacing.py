@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from trello_restore.applier import ApplyReport
 from trello_restore.errors import ExitCode
 from trello_restore.limiter import RateLimiter
@@ -33,7 +35,7 @@ from .applykit import (
     plan_doc,
     snapshot,
 )
-from .conftest import Sandbox, SandboxFactory
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
 
 SCALE = 10
 WINDOW = 10.0 / SCALE
@@ -237,3 +239,35 @@ def test_an_apply_right_after_another_run_gets_no_429(
     assert diff(snapshot(s.world), expected(before, truth)) == []
     assert [r for r in log if r.status == 429] == []
     assert report.rate_limited == 0
+
+
+def test_a_command_right_after_another_gets_no_429_with_its_account_cached(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``apply plan.json`` right after a run that used most of the window, its account from
+    the HTTP cache (the dry run before read it), so that no account read leads its requests:
+    Trello's count in its first answers shows the other run's requests, and the limiter
+    leaves them their room; no request of the apply is refused."""
+    s = generate(46, 600)
+    sb = sandbox_factory(s, time_scale=SCALE, latency_ms=200)
+    monkeypatch.setenv("TRELLO_RESTORE_WINDOW_SECONDS", str(WINDOW))
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    o = s.option_sets()["e"]
+    made = invoke(
+        "--board", s.team.id, "--since", o.since.isoformat(), "--add-to-board",
+        "--dry-run", "--plan-out", str(plan),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    time.sleep(WINDOW * 1.2)  # the plan's requests are gone: only the run below is counted
+    session = sb.session()
+    url = sb.base_url + SecondClient.path.format(s.team.id)[len("/1") :]
+    start = len(sb.server.request_log)
+    with ThreadPoolExecutor(24) as pool:  # the run before: 97 of the 100 in a fraction of it
+        assert set(pool.map(lambda _: session.get(url, timeout=30).status_code, range(97))) == {200}
+    earlier = len(sb.server.request_log) - start
+    applied = invoke("apply", str(plan), "--yes", "-q")
+    log = sb.server.request_log[start + earlier :]
+    print(f"after a run of 97: {len(log)} requests, {sum(r.status == 429 for r in log)} 429s")
+    assert applied.exit_code == 0, applied.output
+    assert [f"{r.method} {r.path}" for r in log if r.status == 429] == []

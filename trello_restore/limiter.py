@@ -298,8 +298,11 @@ class RateLimiter:
 
     ``limit`` and ``key_limit`` cap this run's own requests per ``window_s`` (the smaller is in
     force); Trello's budgets (``token_budget``, ``key_budget``: the documented 100 and 300 until
-    an answer's headers say otherwise) bound them together with everyone else's. ``clock`` and
-    ``sleep`` are injectable for tests (a fake clock whose ``sleep`` advances it).
+    an answer's headers say otherwise) bound them together with everyone else's. The first
+    request goes alone (``first_alone``): its answer shows what Trello's window holds already,
+    a run just before this one included, which the limiter cannot know before (R37: the demo's
+    next step, a new limiter, sent two at once into a window its last step had filled: a 429).
+    ``clock`` and ``sleep`` are injectable for tests (a fake clock whose ``sleep`` advances it).
     """
 
     def __init__(
@@ -312,6 +315,7 @@ class RateLimiter:
         key_budget: int = KEY_BUDGET,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        first_alone: bool = True,
     ) -> None:
         """Refuse a limit below 1 or a window that is not positive (ValueError)."""
         if min(limit, token_budget, key_budget, limit if key_limit is None else key_limit) < 1:
@@ -336,6 +340,10 @@ class RateLimiter:
         #: Round trips of the last window, as (answered, seconds): a sliding maximum.
         self._trips: deque[tuple[float, float]] = deque()
         self._penalty_until = 0.0
+        #: An answer has come back: Trello's count (what others, a run just before this one
+        #: included, have in its window) is known. Until then one request at a time (unless
+        #: not ``first_alone``: simulations whose window starts empty).
+        self._answered = not first_alone
         #: Acquisitions so far, and seconds spent waiting in ``acquire`` (all threads).
         self.acquired = 0
         self.waited_s = 0.0
@@ -410,6 +418,7 @@ class RateLimiter:
                 self._trips.pop()
             self._trips.append((now, trip))
             slot.released = True
+            self._answered = True
             self._flying.remove(slot.sent)
             self._done.append((now, slot.sent))
             self._cond.notify_all()
@@ -511,6 +520,11 @@ class RateLimiter:
         """Seconds until a request may go (≤ 0: now; inf: not before a request on its way comes
         back). Called with the lock held."""
         self._prune(now)
+        if not self._answered and self._flying:
+            # The first answer shows what is in Trello's window already: a run just before
+            # this one (the demo's steps, a dry run then its apply) may have filled it, and a
+            # burst sent before any count is known was refused (a 429 in about 1 run in 80).
+            return math.inf
         first = bisect_right(self._done, now - self.window_s, key=_at)
         holding = len(self._flying) + len(self._done) - first
         wakes = [self._done[first][0] + self.window_s] if first < len(self._done) else []
