@@ -79,8 +79,10 @@ def error_for_response(
     attempts: int = 1,
     retry_after: float | None = None,
     origins: Origins | None = None,
+    location: str | None = None,
 ) -> ApiError | None:
-    """The typed error for an answer that is not a success, or None for a 2xx.
+    """The typed error for an answer that is not a success, or None for a 2xx (``location``: a
+    redirect's, which is never followed).
 
     ``path`` is relative to the API base (``boards/abc/actions``); ``attempts`` is how many were
     made (retries included). Statuses (trello-api-notes.md §4): 401 is ``AuthError``, except the
@@ -151,6 +153,15 @@ def error_for_response(
         )
     if 400 <= status < 500:
         return BadRequest(f"Trello refused {method.upper()} {thing}{said}", status, text)
+    if 300 <= status < 400:
+        where = f" to {host_of(location)}" if location and "://" in location else ""
+        return BadResponse(
+            f"the API at {host} answered {method.upper()} {thing} with a redirect{where} (HTTP "
+            f"{status}), which Trello's API never does and this tool does not follow (the "
+            f"credentials and the writes go to the API itself): check {said_by.url}",
+            status,
+            text,
+        )
     return BadResponse(
         f"the API at {host} answered {method.upper()} {thing} with HTTP {status}, which Trello "
         f"never does: check {said_by.url}",

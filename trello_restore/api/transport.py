@@ -281,6 +281,10 @@ class Transport(_SessionBase):
         url = self._rewrite(url.decode() if isinstance(url, bytes) else url)
         path = url[len(self._base) :]
         kwargs.setdefault("timeout", (self._settings.connect_timeout, self._settings.read_timeout))
+        # No redirect is followed: a write sent on to another address was journaled as made,
+        # and a redirected read's first request, credentials and all, went into the HTTP cache
+        # with its answer (R37b). Trello never redirects its API; a 3xx is a wrong --api-url.
+        kwargs["allow_redirects"] = False
         policy = self._reads if method == "GET" else _SINGLE_ATTEMPT
         for attempt in range(policy.attempts):
             error, retryable, cause = self._attempt(method, url, path, attempt + 1, args, kwargs)
@@ -380,6 +384,7 @@ class Transport(_SessionBase):
             attempts=attempts,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             origins=origins,
+            location=response.headers.get("Location") if 300 <= status < 400 else None,
             **where,
         )
         assert failure is not None
