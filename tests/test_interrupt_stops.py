@@ -12,13 +12,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from trello_restore.cli import main
 from trello_restore.journal import Journal
+from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.world import TrelloError
 
 from .applykit import SIGNALS as _SIGNALS
 from .conftest import Sandbox, SandboxFactory, trello_env
@@ -154,6 +157,43 @@ def test_ctrl_c_while_the_account_read_waits_after_a_429(
     assert proc.poll() is None, "the dry run ended before it was interrupted"
     _, took, err = _interrupt(proc)
     assert proc.returncode == 130, err
+    assert took < PROMPT_S, f"took {took:.1f} s to stop"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_while_the_boards_actions_are_retried(
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    sig: str,
+) -> None:
+    """Trello answers every read of a board's actions 503, which the fetch's workers retry
+    with backoff: Ctrl-C (or SIGTERM) ends the dry run within about a second, not once every
+    retry is waited out (R37b: 17-24 s after the signal; a trickling answer never)."""
+    route = endpoints.Route("GET", "/1/boards/{id}/actions")
+
+    def failing(call: endpoints.Call) -> Any:
+        raise TrelloError(503, "Service Unavailable")
+
+    monkeypatch.setitem(endpoints.HANDLERS, route, failing)
+    sb = sandbox_factory(scenario, latency_ms=20)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    proc = _cli([*_restore_args(scenario), "--dry-run", "--no-cache"], env)
+    failed: Callable[[], bool] = lambda: any(  # noqa: E731
+        r.status == 503 and r.path.endswith("/actions") for r in sb.server.request_log
+    )
+    deadline = time.monotonic() + 20
+    while not failed() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert failed(), "no actions read was answered 503"
+    time.sleep(0.3)  # into a retry's wait
+    assert proc.poll() is None, "the dry run ended before it was interrupted"
+    started = time.monotonic()
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    took = time.monotonic() - started
+    assert proc.returncode == (130 if sig == "SIGINT" else -signal.SIGTERM), err
     assert took < PROMPT_S, f"took {took:.1f} s to stop"
     assert "Traceback" not in err
 

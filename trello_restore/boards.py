@@ -6,12 +6,14 @@ follows (``followed_boards``); and the checks of the API's answers that the fetc
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from queue import SimpleQueue
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from trello_restore.errors import (
     AmbiguousBoard,
@@ -93,6 +95,14 @@ class Api(Protocol):
         max_age: float | None = None,
         keep: bool = True,
     ) -> Any: ...
+
+
+def interruptible(api: Api) -> AbstractContextManager[None]:
+    """``TrelloApi.stop_on_interrupt()`` around a thread pool's block: Ctrl-C stops the reads
+    waiting for a retry or the limiter before the pool's shutdown waits for them (R37b: it
+    waited out every retry, a trickling answer for good). Nothing for a stand-in API."""
+    stop = getattr(api, "stop_on_interrupt", None)
+    return contextlib.nullcontext() if stop is None else cast(AbstractContextManager[None], stop())
 
 
 def short_link_of(text: str) -> str | None:

@@ -39,6 +39,7 @@ from trello_restore.boards import (
     Follower,
     bad_answer,
     expect_objects,
+    interruptible,
     resolve_boards,
     url_from,
 )
@@ -162,6 +163,7 @@ def fetch(
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
+        interruptible(api),
     ):
         builder = HistoryBuilder()
         reads: dict[str, _BoardReads] = {}

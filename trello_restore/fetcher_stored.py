@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from trello_restore.boards import Api, Follower
+from trello_restore.boards import Api, Follower, interruptible
 from trello_restore.fetched import BoardInfo, Fetched, Kept, board_warn, later
 from trello_restore.fetcher import (
     CARD_FIELDS,
@@ -89,6 +89,7 @@ def fetch_stored(
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="span") as spans,
+        interruptible(api),
     ):
         reads: dict[str, _StoredReads] = {}
 
@@ -400,7 +401,10 @@ class _Loader:
         missing = [c for c in unexplained if c not in kept]
         card_feeds = {c: kept[c] for c in unexplained if c in kept}
         if missing:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="fetch") as pool:
+            with (
+                ThreadPoolExecutor(self.workers, thread_name_prefix="fetch") as pool,
+                interruptible(self.api),
+            ):
                 read = pool.map(lambda c: _card_history(self.api, c, self.union), missing)
                 card_feeds.update(zip(missing, read, strict=True))
         final: dict[str, BoardHistory] = {}

@@ -159,23 +159,24 @@ def read_live(
         ThreadPoolExecutor(max_workers=readers, thread_name_prefix="live") if readers > 1 else None
     )
     try:
-        for board_id in sorted(set(board_ids)):
-            fields = CARD_FIELDS if board_id in with_fields else MEMBER_CARD_FIELDS
-            try:
-                out[board_id] = _read_board(
-                    api, board_id, fields, pool, lists=board_id in with_lists
-                )
-            except NotFound as err:
-                gone = f"the board is gone ({err.trello_error})"
-                out[board_id] = LiveBoard(board_id, None, {}, gone)
-            except PermissionDenied as err:
-                if go_on:
-                    said = answered(err) or str(err)
-                    why = f"Trello refused the token's member a read of the board ({said})"
-                    out[board_id] = LiveBoard(board_id, None, {}, why, refused=said)
-                    continue
-                name = (names or {}).get(board_id, "")
-                raise refusal(api, board_id, name, err, wrote=False, op=op) from None
+        with api.stop_on_interrupt():  # before the pool's shutdown waits for a read's retries
+            for board_id in sorted(set(board_ids)):
+                fields = CARD_FIELDS if board_id in with_fields else MEMBER_CARD_FIELDS
+                try:
+                    out[board_id] = _read_board(
+                        api, board_id, fields, pool, lists=board_id in with_lists
+                    )
+                except NotFound as err:
+                    gone = f"the board is gone ({err.trello_error})"
+                    out[board_id] = LiveBoard(board_id, None, {}, gone)
+                except PermissionDenied as err:
+                    if go_on:
+                        said = answered(err) or str(err)
+                        why = f"Trello refused the token's member a read of the board ({said})"
+                        out[board_id] = LiveBoard(board_id, None, {}, why, refused=said)
+                        continue
+                    name = (names or {}).get(board_id, "")
+                    raise refusal(api, board_id, name, err, wrote=False, op=op) from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
