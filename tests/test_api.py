@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import logging
 import re
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -533,6 +536,58 @@ def test_slow_answers_time_out(sandbox_factory: SandboxFactory) -> None:
     )
     with TrelloApi(settings) as api, pytest.raises(ApiUnreachable, match="timed out waiting"):
         api.get(f"boards/{sandbox.ids['team']}")
+
+
+class _Trickle(http.server.BaseHTTPRequestHandler):
+    """An answer whose headers come at once and whose body a byte at a time, each well within
+    the read timeout, the whole far beyond it."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b'{"id": "' + b"x" * 200 + b'"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.05)
+
+
+class _KeptAlive(_Trickle):
+    protocol_version = "HTTP/1.1"
+
+
+@pytest.mark.parametrize("handler", [_Trickle, _KeptAlive])
+def test_an_answer_that_trickles_in_times_out(handler: type[_Trickle]) -> None:
+    """Each byte within the read timeout, the whole answer (10 s) far beyond connect plus
+    read timeout: it times out at that bound, once per attempt (R37b: it was read to the end,
+    hours for a real page, silent and deaf to Ctrl-C); on a connection that closes after the
+    answer and on one kept alive (HTTP/1.1, as Trello's)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = ApiSettings(
+        "k" * 32,
+        "t" * 64,
+        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
+        connect_timeout=0.2,
+        read_timeout=0.3,
+        read_retries=1,
+        backoff_s=0.001,
+    )
+    started = time.monotonic()
+    try:
+        with TrelloApi(settings) as api, pytest.raises(ApiUnreachable, match="timed out"):
+            api.get("boards/b1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    took = time.monotonic() - started
+    assert took < 2 * settings.max_request_s + 1.0, f"took {took:.1f} s"
 
 
 def test_closed_port_is_unreachable_without_credentials_in_the_message(

@@ -10,12 +10,15 @@ to use (``cache.open_http_cache``) or whose file fails mid-run gets plain sessio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import random
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -200,11 +203,22 @@ class _NetworkAdapter(HTTPAdapter):
     """The wire: counts what is really sent, keeps local cache directives off it, and names the
     tool in the User-Agent."""
 
-    def __init__(self, counters: Counters) -> None:
+    def __init__(self, counters: Counters, max_request_s: float = math.inf) -> None:
         super().__init__()
         self._counters = counters
+        #: The longest one request may take, its whole answer read (``_read_in_time``).
+        self._max_request_s = max_request_s
 
     def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        started = time.monotonic()
+        response = self._send(request, *args, **kwargs)
+        if not kwargs.get("stream"):
+            _read_in_time(response, started + self._max_request_s)
+        return response
+
+    def _send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
         # The directive is for our own cache (cache_directive); Trello has no use for it.
@@ -234,6 +248,48 @@ class _NetworkAdapter(HTTPAdapter):
             limiter.release(slot, counts)
 
 
+def _read_in_time(response: requests.Response, deadline: float) -> None:
+    """Read ``response``'s body by ``deadline`` (monotonic), or raise ``ReadTimeout``: the read
+    timeout bounds each wait for a byte, not the answer, and one that trickles in (a byte every
+    few seconds) took hours (R37b). Its socket is shut down at the deadline, which ends the
+    read at once. A write's run killed meanwhile relies on this bound too (``max_request_s``)."""
+    sock = _socket_of(response)
+    left = deadline - time.monotonic()
+    if sock is None or left == math.inf:
+        return
+    cut = threading.Event()
+
+    def shut() -> None:
+        cut.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(left, 0.0), shut)
+    timer.daemon = True
+    timer.start()
+    try:
+        response.content  # noqa: B018 - read now, within the deadline
+    except requests.RequestException as exc:
+        if cut.is_set():
+            raise requests.exceptions.ReadTimeout(
+                "the answer did not arrive in time", request=response.request
+            ) from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket ``response``'s body comes on: its connection's, or (a connection that
+    handed it to the answer, which will close it) the one under the answer's file."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:
+        reader = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 if TYPE_CHECKING:
     from requests.sessions import _Settings
 
@@ -257,7 +313,7 @@ class Transport(_SessionBase):
         self._secrets = (settings.key, settings.token)
         #: ``merge_environment_settings``'s answers by origin (``_environment``).
         self._environment: dict[tuple[str, Any, Any, Any], _Settings] = {}
-        adapter = _NetworkAdapter(counters)
+        adapter = _NetworkAdapter(counters, settings.max_request_s)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
