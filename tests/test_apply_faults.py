@@ -3,6 +3,7 @@ with Trello's latency: exact results, failures journaled, zero 429s, throughput 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -161,3 +162,44 @@ def test_throughput_at_trello_limits(sandbox_factory: SandboxFactory, tmp_path: 
         f"limiter's rate, {share:.0%} of Trello's per-token limit"
     )
     assert steady >= 0.7 * limiter_rate
+
+
+def test_writes_rate_limited_through_their_retries_stop_the_run(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Trello answers every card add 429 (another program has the token's budget): the first
+    write that is still refused after its retries stops the run (exit 4, why, the resume
+    command), the rest not attempted. It went on change by change, each waiting out its
+    retries, for hours at Trello's window, and ended with exit 5 (R37b)."""
+    from trello_restore.sandbox import endpoints
+    from trello_restore.sandbox.ratelimit import TOKEN_LIMIT_BODY
+    from trello_restore.sandbox.world import TrelloError
+
+    from .conftest import sandbox_cli
+    from .test_cli_apply import _restore_args
+
+    s = generate(5, 40)
+    sb = sandbox_factory(s, latency_ms=0)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    made = invoke(*_restore_args(s), "--dry-run", "--plan-out", str(plan))
+    assert made.exit_code == 0, made.output
+    route = endpoints.Route("POST", "/1/cards/{id}/idMembers")
+
+    def limited(call: endpoints.Call) -> object:
+        raise TrelloError(429, TOKEN_LIMIT_BODY)
+
+    monkeypatch.setitem(endpoints.HANDLERS, route, limited)
+    monkeypatch.setenv("TRELLO_RESTORE_WINDOW_SECONDS", "0.05")
+    monkeypatch.setenv("TRELLO_RESTORE_MAX_RETRIES", "2")
+    start = len(sb.server.request_log)
+    r = invoke("apply", str(plan), "--yes", "--workers", "2", "--format", "json")
+    assert r.exit_code == ExitCode.UNREACHABLE, r.output
+    summary = json.loads(r.stdout)
+    assert summary["outcome"] == "stopped"
+    stopped = summary["apply"]["stopped"]
+    assert stopped.startswith("Trello kept rate limiting: a write was answered 429")
+    assert summary["apply"]["not_attempted"] > 0
+    assert "When Trello works again: run trello-restore apply" in r.stderr
+    posts = [x for x in sb.server.request_log[start:] if x.path.endswith("/idMembers")]
+    assert len(posts) <= 2 * 3 + 2  # two workers' attempts, give or take one in flight

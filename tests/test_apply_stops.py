@@ -518,3 +518,14 @@ def test_the_breaker_opens_on_a_lasting_streak_or_a_failing_window() -> None:
     assert not any(b.finished(o) for o in outcomes)
     assert b.finished(down)
     assert "of the last 20 writes failed after their retries" in b.reason
+
+    b = breaker()
+    assert b.rate_limited(RateLimited("slow down", 429, "API_TOKEN_LIMIT_EXCEEDED"))
+    assert b.reason == (
+        "Trello kept rate limiting: a write was answered 429 through all its retries (HTTP 429; "
+        "API_TOKEN_LIMIT_EXCEEDED); check that no other program is using the same API key or "
+        "token"
+    )
+    assert b.rate_limited(RateLimited("again", 429))  # open already: the first reason stays
+    assert b.reason.endswith("(HTTP 429; API_TOKEN_LIMIT_EXCEEDED); check that no other "
+                             "program is using the same API key or token")  # fmt: skip

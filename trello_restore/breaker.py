@@ -25,7 +25,8 @@ class Breaker:
     ``SLOW_SPANS * span_s`` (a lone write does not run through all its retries); or when more
     than half of the last ``window`` writes failed that way after their retries. Any other
     answer (a success, a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter
-    slows everyone)."""
+    slows everyone), but a write still answered 429 after all its retries opens it
+    (``rate_limited``)."""
 
     #: The streak that opens the breaker when few writes are in flight: this many attempts...
     SLOW_ATTEMPTS = 3
@@ -76,6 +77,20 @@ class Breaker:
                     f"no answer, over {lasted:.3g} s (the last: {_answer(error)})"
                 )
             return self.open
+
+    def rate_limited(self, error: RateLimited) -> bool:
+        """A write answered 429 through all its retries: Trello's budget stays spent (another
+        program on the token or key, or Trello's own limit), and every write after it would
+        wait out its retries the same way (R37b: 666 of them, each a window, for hours; exit 5
+        with no resume line). Opens at once, as a read's 429s end a run; True."""
+        with self._lock:
+            if not self.open:
+                self.reason = (
+                    "Trello kept rate limiting: a write was answered 429 through all its retries "
+                    f"({_answer(error)}{'; ' + error.trello_error if error.trello_error else ''}"
+                    "); check that no other program is using the same API key or token"
+                )
+            return True
 
     def finished(self, failed: ApiError | None) -> bool:
         """One write finished: ``failed`` is its last error when it failed with a 5xx or no

@@ -508,6 +508,8 @@ class Runner:
                     unreachable = err if isinstance(err, ApiUnreachable) else None
                     if self._breaker.finished(unreachable):
                         self._halt()
+                elif delay is None and self._breaker.rate_limited(err):  # retries spent
+                    self._halt()
                 if isinstance(err, NotFound):
                     return self._finish(item, "drifted", err)
                 return self._finish(item, "failed", err, uncertain=maybe_sent)
