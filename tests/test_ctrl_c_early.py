@@ -7,6 +7,8 @@ Python's traceback (R36f, seen again this session)."""
 from __future__ import annotations
 
 import importlib.abc
+import signal
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -61,3 +63,48 @@ def test_ctrl_c_while_python_imports_the_command_line(
 def test_the_console_script_starts_in_entry_run() -> None:
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert project["project"]["scripts"] == {"trello-restore": "trello_restore.entry:run"}
+
+
+#: Runs the console script's ``entry.run`` with SIGTERM sent to itself at one moment:
+#: ``import`` (as Python imports the command line) or ``demo`` (as the demo starts its run).
+_TERM_AT = """
+import importlib.abc, os, signal, sys
+when = sys.argv.pop(1)
+if when == "import":
+    class Term(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, *_):
+            if name == "trello_restore.cli":
+                os.kill(os.getpid(), signal.SIGTERM)
+    sys.meta_path.insert(0, Term())
+else:
+    import trello_restore.demo as demo
+    def run_demo(**_):
+        os.kill(os.getpid(), signal.SIGTERM)
+    demo.run_demo = run_demo
+from trello_restore.entry import run
+sys.argv = ["trello-restore", *sys.argv[1:]]
+run()
+"""
+
+
+@pytest.mark.parametrize(
+    ("when", "args", "said"),
+    [
+        ("import", ["--help"], "Stopped by SIGTERM: nothing was done.\n"),
+        ("demo", ["demo"], "Stopped by SIGTERM: nothing was written to Trello.\n"),
+    ],
+)
+def test_sigterm_before_a_run_takes_the_signals_says_so(
+    when: str, args: list[str], said: str
+) -> None:
+    """SIGTERM before a run installs its own handling (as Python imports the command line; in
+    ``demo``, which never does): one line, and the process ends by SIGTERM (143), as a run's
+    SIGTERM does. It ended silently by the signal (R37e)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TERM_AT, when, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (-signal.SIGTERM, said)

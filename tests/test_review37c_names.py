@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -111,7 +114,7 @@ def test_a_suggested_command_quotes_control_characters() -> None:
     assert shell_join(words) == (
         "trello-restore --list $'Old\\x1b[2J list\\nINFO fake\\'' --board 'Team Board'"
     )
-    assert shell_join(["a\u202eb\\c\t"]) == "$'a\\u202eb\\\\c\\t'"
+    assert shell_join(["a\u202eb\\c\t"]) == "$'a\\xe2\\x80\\xaeb\\\\c\\t'"
     assert member_name(MemberRef("m1", "ann\nx", "Ann")) == 'Ann (@"ann\\nx")'
 
 
@@ -149,3 +152,18 @@ def test_an_export_s_action_id_is_shown_escaped(
     )
     line = one_line_error(result, ExitCode.USAGE, '"\\x1b]0;HACKED\\x07\\x1b[2Jx\\nError: fake"')
     assert "\x1b" not in line
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_bash_reads_a_suggested_word_back_in_any_locale(locale: str) -> None:
+    """The quoted word is the name's bytes again, in a C locale too (``\\u`` escapes are read
+    as characters only in a UTF-8 one: R37e)."""
+    for word in ["a\u202eb\\c\t", "Old\x1b[2J list\nINFO fake'", "Z\u200bed\ufeff x\u2028y é"]:
+        done = subprocess.run(
+            ["bash", "-c", "printf %s " + shell_join([word])],
+            capture_output=True,
+            env={"LC_ALL": locale, "PATH": os.environ.get("PATH", "")},
+            check=True,
+        )
+        assert done.stdout == word.encode()

@@ -11,10 +11,37 @@ __all__ = ["run"]
 
 
 def run() -> None:
-    """Import the command line and run it."""
+    """Import the command line and run it. SIGTERM is Ctrl-C's until a run takes the signals
+    over (``interrupts.early``), where nothing else handles it."""
     try:
+        import signal
+
+        from trello_restore import interrupts
+
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, interrupts.early)
         from trello_restore.cli import main
     except KeyboardInterrupt:
+        _said_early()
+    main()
+
+
+def _said_early() -> None:
+    """A signal while the command line is imported: its line, then 130, or SIGTERM's end."""
+    import os
+    import signal
+
+    try:
+        from trello_restore.interrupts import stopped_by_sigterm
+
+        by_sigterm = stopped_by_sigterm()
+    except BaseException:  # cut short while it was imported: as Ctrl-C
+        by_sigterm = False
+    if not by_sigterm:
         sys.stderr.write("Interrupted: nothing was done.\n")
         raise SystemExit(130) from None
-    main()
+    sys.stderr.write("Stopped by SIGTERM: nothing was done.\n")
+    sys.stderr.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise SystemExit(143)  # only if the signal is blocked

@@ -16,6 +16,7 @@ __all__ = [
     "RunOver",
     "after_run",
     "broken_by_interrupt",
+    "early",
     "first_ctrl_c_only",
     "run_said",
     "stopped_by_sigterm",
@@ -28,6 +29,17 @@ _stopped_by: int | None = None
 def stopped_by_sigterm() -> bool:
     """Whether the run was stopped by SIGTERM, not Ctrl-C (its exit code is 143, not 130)."""
     return _stopped_by == signal.SIGTERM
+
+
+def early(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM from the process's start (``entry.run``) until a run takes the signals over
+    (``first_ctrl_c_only``): as Ctrl-C there, ``KeyboardInterrupt``, so that the command ends
+    as one stopped before its run, "Stopped by SIGTERM: nothing was done.", by SIGTERM (143),
+    not silently (R37e: an early SIGTERM, and ``demo``'s at any time, said nothing)."""
+    global _stopped_by
+    signal.signal(signum, signal.SIG_IGN)
+    _stopped_by = signum
+    raise KeyboardInterrupt
 
 
 def broken_by_interrupt(exc: BaseException | None) -> bool:
@@ -78,7 +90,7 @@ def first_ctrl_c_only() -> Iterator[None]:
             (signal.SIGINT, signal.default_int_handler),
             (signal.SIGTERM, signal.SIG_DFL),
         )
-        if signal.getsignal(sig) in (default, after_run)
+        if signal.getsignal(sig) in (default, after_run, early)
         or (signal.getsignal(sig) == signal.SIG_IGN and sig in _said_all)
     }
 
@@ -137,6 +149,6 @@ def run_said() -> None:
     not by a Python handler, which Python's end puts back to the default for its last tens of
     milliseconds (R36f: a signal 5-50 ms after the log's "exit 0" ended it by that signal)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) in (after_run, _at_once):
+        if signal.getsignal(sig) in (after_run, _at_once, early):
             signal.signal(sig, signal.SIG_IGN)
             _said_all.add(sig)

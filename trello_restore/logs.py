@@ -25,6 +25,13 @@ from trello_restore.errors import UsageError
 from trello_restore.fsutil import private_dirs
 
 logger = logging.getLogger("trello_restore")
+# Until the command line sets up its handlers, the package's records go nowhere: Python's
+# last-resort handler would print them on stderr as a second line (a Ctrl-C before the
+# settings were read printed the log file's "exit 130: …" under its "Interrupted" line).
+# Here, not in the package's __init__: ``import logging`` there lengthened the first moments
+# in which a Ctrl-C is still Python's traceback (R37e).
+_NOWHERE = logging.NullHandler()
+logger.addHandler(_NOWHERE)
 
 #: ``--log-file``: rotate at 1 MB, keep 3 old files.
 LOG_MAX_BYTES = 1_000_000
@@ -260,6 +267,6 @@ def end_of_command() -> None:
     commands in turn (tests, an embedding program) must not keep this command's handlers or
     lose propagation."""
     close_log_file()
-    logger.handlers.clear()
+    logger.handlers[:] = [_NOWHERE]
     logger.setLevel(logging.NOTSET)
     logger.propagate = True

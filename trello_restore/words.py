@@ -138,8 +138,8 @@ def _shell_word(word: str) -> str:
             out.append(ch)
         elif ch in _C_ESCAPES:
             out.append(_C_ESCAPES[ch])
-        else:
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x80 else f"\\u{ord(ch):04x}")
+        else:  # its UTF-8 bytes: ``\\u`` is read as the character only in a UTF-8 locale
+            out.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
     return "$'" + "".join(out) + "'"
 
 
