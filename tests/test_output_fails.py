@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from trello_restore.demo import snapshot
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, trello_env
@@ -84,3 +85,50 @@ def test_a_reader_that_went_away_ends_the_command_quietly(
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_reader_gone_before_a_run_that_writes_is_said(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """The one-step run's output closed before it printed its plan: it stops there, writes
+    nothing, and says so, exit 2 (R37e: exit 0 and no word, the restore not made)."""
+    sb = sandbox_factory(scenario, latency_ms=0)
+    before = snapshot(scenario.world)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = _run(sb, [*_restore_args(scenario), "--yes"], write)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "Error: cannot write the output: Broken pipe; nothing was written to Trello\n",
+    )
+    assert snapshot(scenario.world) == before
+
+
+def test_a_reader_gone_after_the_run_wrote_is_said(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """``| head -1``: the reader takes the plan's first line and goes while the run writes;
+    its summary cannot be written. The restore is made, and one line says the journal holds
+    it, exit 2 (R37e: exit 0 and no word, though this run exits 5 unpiped)."""
+    sb = sandbox_factory(scenario, latency_ms=0, write_latency_ms=100)
+    want = _expected(scenario)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trello_restore", *_restore_args(scenario), "--yes"],
+        env={**os.environ, **trello_env(sb.base_url, sb.key, sb.token)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("Plan for ")
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.endswith(
+        "Error: cannot write the output: Broken pipe; every change this run made is in its "
+        "journal (undo JOURNAL reverses them)\n"
+    )
+    _assert_state(scenario, want)

@@ -199,7 +199,7 @@ def _body_said(
     except OSError as exc:
         if exc.filename is not None:  # a file's error no one mapped to a RestoreError: a bug
             internal_error(exc)
-        exit_output_failed(exc, wrote=not wrote.nothing_yet())  # stdout: a full disk, …
+        exit_output_failed(exc, wrote=not wrote.nothing_yet(), writes=writes)  # a full disk
     except Exception as exc:  # a bug: one line, never Python's traceback
         if broken_by_interrupt(exc):  # Ctrl-C, through a thread lock it broke
             exit_interrupted("nothing was written to Trello", ": nothing was written to Trello.")

@@ -72,18 +72,20 @@ def _try_to_say(line: str) -> None:
             os.set_blocking(fd, was)
 
 
-def exit_output_failed(exc: OSError, *, wrote: bool) -> NoReturn:
+def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoReturn:
     """End a command whose output could not be written (stdout on a full disk, a device that
     fails, a pipe whose reader went away): one line on stderr and exit 2, as the README's table
     has a full disk, never "internal error" (R37d); ``wrote``: the run sent Trello writes, which
-    its journal holds. A closed pipe (``| head``: the reader took what it wanted) ends quietly,
-    exit 0. What is left in stdout's buffer is dropped, so that Python's end does not try it
+    its journal holds. A closed pipe (``| head``: the reader took what it wanted) ends a
+    command that writes nothing (``writes``: a dry run, ``demo``) quietly, exit 0; one that
+    may write says so as above (R37e: a one-step run piped into ``head`` exited 0 with no word,
+    whether it had written or, its plan cut short, not). What is left in stdout's buffer is dropped, so that Python's end does not try it
     again (and print its own error)."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    if exc.errno == errno.EPIPE:
+    if exc.errno == errno.EPIPE and not writes:
         logger.info("exit 0: the output's reader went away (broken pipe)", extra=FILE_ONLY)
         sys.exit(0)
     why = exc.strerror or type(exc).__name__
