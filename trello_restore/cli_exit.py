@@ -79,8 +79,8 @@ def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoR
     its journal holds. A closed pipe (``| head``: the reader took what it wanted) ends a
     command that writes nothing (``writes``: a dry run, ``demo``) quietly, exit 0; one that
     may write says so as above (R37e: a one-step run piped into ``head`` exited 0 with no word,
-    whether it had written or, its plan cut short, not). What is left in stdout's buffer is dropped, so that Python's end does not try it
-    again (and print its own error)."""
+    whether it had written or, its plan cut short, not). What is left in stdout's buffer is
+    dropped, so that Python's end does not try it again (and print its own error)."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
