@@ -326,6 +326,12 @@ N = "normal"
         # Only cards the apply added them to, whose removal was not attempted or failed.
         (NORMAL_GRANT, _on(N, TWO), {"k1": "undone", "k2": "not_attempted"}, STOPPED),
         (NORMAL_GRANT, _on(N, TWO), {"k1": "failed", "k2": "failed"}, FAILED_CARDS),
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "failed", "k2": "drifted"},
+         ("failed", FAILED_CARDS[1].replace("2 cards", "1 card"))),
+        # Left on them by this undo, drifted (put back by someone): kept, drifted (R37e).
+        (NORMAL_GRANT, _on(N, TWO), {"k1": "undone", "k2": "drifted"},
+         ("drifted", 'on 1 card the apply added them to that this undo leaves in place ("card '
+          'k2": drifted); removing them from the board would take them off it too')),
     ],
 )  # fmt: skip
 def test_undo_of_a_grant_leaves_what_someone_changed_since(

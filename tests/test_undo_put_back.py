@@ -393,3 +393,35 @@ def test_a_member_put_back_by_hand_is_not_claimed_by_the_plan_applied_again(
         change_id
     ] == "drifted"
     assert member in w.cards[card].id_members
+
+
+def test_a_grant_whose_card_member_was_put_back_is_kept_drifted_not_failed(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member the apply granted board membership and added to cards; a colleague takes them
+    off one card and puts them back. ``undo --include-board-memberships``: that card drifted,
+    and the grant kept for it, drifted as well (R37e: "FAILED … removing the member from 1
+    card … failed", counted failed and said again by every undo, though nothing had failed)."""
+    s, sb, doc, path = _applied(sandbox_factory, tmp_path, seed=64)
+    w = s.world
+    grants = {c["member"]["id"]: c for c in doc["changes"] if c["action"] == "add_member_to_board"}
+    card_change = next(
+        c
+        for c in doc["changes"]
+        if c["action"] == "add_member_to_card" and c["member"]["id"] in grants
+    )
+    card, member = card_change["card"]["id"], card_change["member"]["id"]
+    colleague = next(m for m in w.members.values() if m.id not in (s.mover.id, member))
+    with w.lock:
+        w.remove_member_from_card(card, member, colleague.id)
+        w.add_member_to_card(card, member, colleague.id)
+    invoke = cli_for(sb, monkeypatch)
+    r = invoke("undo", str(path), "--yes", "--include-board-memberships", "--format", "json")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    got = {c["change_id"]: c for c in json.loads(r.stdout)["changes"]}
+    assert got[card_change["change_id"]]["status"] == "drifted"
+    grant = got[grants[member]["change_id"]]
+    assert grant["status"] == "drifted", grant
+    assert "that this undo leaves in place" in grant["error"]
+    assert json.loads(r.stdout)["undo"]["failed"] == 0
+    assert member in w.cards[card].id_members

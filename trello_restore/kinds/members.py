@@ -95,7 +95,9 @@ def undo_grant(
       or found them gone from) do not count.
     - They are still on cards the apply added them to whose removal was not attempted (the
       run is stopping) → ``not_attempted``, or did not go through → ``failed`` (a later undo
-      tries both again), as a card member whose grant failed is in an apply.
+      tries both again), as a card member whose grant failed is in an apply; or that this
+      undo left on them, drifted (put back by someone, or on a card out of its reach) →
+      ``drifted`` (R37e: it said ``failed`` where nothing had failed).
     - They are on cards another run of this tool added them to, whose journal has not undone
       them (``elsewhere``: card id → that journal's path; a one-step run resumed after an
       interrupt adds the members this one granted to the cards it had not reached): this
@@ -129,11 +131,20 @@ def undo_grant(
     own = [card for card in left if card.id not in later]
     if any(cards_undone[card.id] == NOT_ATTEMPTED for card in own):
         return NOT_ATTEMPTED, "its card members' removal was not attempted: the run stopped"
-    if own:
-        n = len(own)
+    failed = [card for card in own if cards_undone[card.id] == "failed"]
+    if failed:
+        n = len(failed)
         return "failed", (
             f"removing the member from {n} card{'s' if n != 1 else ''} the apply added them to "
             "failed; removing them from the board would take them off without a record"
+        )
+    if own:  # left on them, drifted: put back by someone, or out of the undo's reach (R37e)
+        n = len(own)
+        names = ", ".join(quote_name(card.name) for card in own[:3])
+        return "drifted", (
+            f"on {n} card{'s' if n != 1 else ''} the apply added them to that this undo leaves "
+            f"in place ({names}{', …' if n > 3 else ''}: drifted); removing them from the board "
+            f"would take them off {'those' if n != 1 else 'it'} too"
         )
     if left:
         return "drifted", _kept_for(left, later)
