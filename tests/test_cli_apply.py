@@ -399,6 +399,8 @@ def test_undo_given_the_plan_names_its_journal(invoke: Invoke, plan_file: Path) 
     applied = invoke("apply", str(plan_file), "-q")
     assert applied.exit_code == 0, applied.output
     journal = next((Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals").glob("*"))
+    # Saved again without a final newline (json.dump): no warning of a torn last line (R37e).
+    plan_file.write_text(json.dumps(json.loads(plan_file.read_text()), indent=2))
     line = one_line_error(invoke("undo", str(plan_file), "--yes"), ExitCode.USAGE)
     assert line == (
         f"Error: {plan_file} is a plan file, not a journal; its apply's journal is {journal}: "

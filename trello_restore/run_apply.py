@@ -503,28 +503,40 @@ def load_journal(path: str | Path, state_dir: Path | None = None) -> Journal:
     p = Path(path)
     if is_directory(p, op="undo"):
         raise InputFileError(f"{p} is a directory; give the journal file apply printed")
-    try:
-        return Journal.read(p)
-    except InputFileError:
-        if state_dir is None or (theirs := _plan_s_journal(p, state_dir)) is None:
-            raise
+    if state_dir is not None and (plan := _plan_s_journal(p, state_dir)) is not None:
+        if plan.is_file():
+            raise InputFileError(
+                f"{p} is a plan file, not a journal; its apply's journal is {plan}: "
+                f"trello-restore undo {shell_join([str(plan)])}"
+            )
         raise InputFileError(
-            f"{p} is a plan file, not a journal; its apply's journal is {theirs}: "
-            f"trello-restore undo {shell_join([str(theirs)])}"
-        ) from None
+            f"{p} is a plan file, not a journal, and its journal is not in {plan.parent}: it "
+            "was not applied on this machine, or with --journal PATH (give that PATH); a plan "
+            "is applied with trello-restore apply PLAN"
+        )
+    return Journal.read(p)
 
 
 def _plan_s_journal(path: Path, state_dir: Path) -> Path | None:
-    """The default journal of the plan file ``path`` in ``state_dir`` if there is one (None:
-    not a plan, or never applied there without ``--journal``)."""
-    from trello_restore.planfile import read_plan
+    """Where the plan file ``path``'s default journal is in ``state_dir`` (whether or not it
+    is there: a plan applied with ``--journal`` has it elsewhere); None when ``path`` is no
+    plan this version reads. Looked at before the file is read as a journal, which warns of a
+    plan's unterminated last line as torn (R37e). A plan starts with its format: only a file
+    that does is read whole."""
+    from trello_restore.planfile import FORMAT, read_plan
 
+    try:
+        with path.open("rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if f'"{FORMAT}"'.encode() not in head:
+        return None
     try:
         _, meta = read_plan(path)
     except (InputFileError, UsageError, OSError):
         return None
-    mine = journal_path(state_dir, meta.digest)
-    return mine if mine.is_file() else None
+    return journal_path(state_dir, meta.digest)
 
 
 def undoable(journal: Journal, include_board_memberships: bool) -> int:
