@@ -105,6 +105,7 @@ def _body(value: dict[str, Any]) -> str:
         (503, "Service Unavailable", ApiUnreachable, None),
         (408, "", ApiUnreachable, ""),
         (302, "", BadResponse, ""),
+        (407, "Proxy Authentication Required", BadResponse, None),
     ],
 )
 def test_error_for_response(
@@ -118,6 +119,22 @@ def test_error_for_response(
     assert err.trello_error == (body if trello_error is None else trello_error)
     assert "\n" not in str(err)
     assert str(err) == str(err).strip()
+
+
+def test_a_proxy_s_407_names_the_proxy_settings_and_a_redirect_its_host() -> None:
+    """Neither is Trello's: the line says whose it is and what to check (R37b: "Trello refused
+    GET /members/me (HTTP 407)"; a redirect was followed)."""
+    proxy = error_for_response(407, "", api_url="https://api.trello.com/1")
+    assert str(proxy) == (
+        "a proxy between this machine and api.trello.com asks for credentials (HTTP 407): "
+        "check HTTPS_PROXY / HTTP_PROXY (user:password@host) or ask whoever runs the proxy"
+    )
+    moved = error_for_response(
+        301, "", path="members/me", api_url="http://trello.example/1",
+        location="https://login.example:8443/sso?next=/1",
+    )  # fmt: skip
+    assert "with a redirect to login.example:8443 (HTTP 301)" in str(moved)
+    assert "sso" not in str(moved)
 
 
 def test_error_for_response_success_is_none() -> None:

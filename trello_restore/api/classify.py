@@ -151,6 +151,13 @@ def error_for_response(
             status,
             text,
         )
+    if status == 407:  # not Trello's: a proxy's (R37b: "Trello refused …", no advice)
+        return BadResponse(
+            f"a proxy between this machine and {host} asks for credentials (HTTP 407): check "
+            "HTTPS_PROXY / HTTP_PROXY (user:password@host) or ask whoever runs the proxy",
+            status,
+            text,
+        )
     if 400 <= status < 500:
         return BadRequest(f"Trello refused {method.upper()} {thing}{said}", status, text)
     if 300 <= status < 400:
