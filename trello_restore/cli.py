@@ -287,9 +287,10 @@ class _Main(click.Group):
         "undo": (
             "trello_restore.cli_restore",
             "undo",
-            "Reverse an apply: remove the card members that the journal says this tool added, "
-            "where they are still on the card (board memberships only with "
-            "--include-board-memberships). Members someone else had added are left alone.",
+            "Reverse an apply: remove the card members that the journal says this tool added "
+            "(board memberships only with --include-board-memberships) and set back the values "
+            "it restored, where each is still as the tool left it. What someone else changed "
+            "is left alone.",
         ),
     }
 

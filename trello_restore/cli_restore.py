@@ -259,11 +259,14 @@ def undo(
     quiet: bool,
     fmt: str | None,
 ) -> None:
-    """Reverse an apply: remove the card members that the journal says this tool added,
-    where they are still on the card (board memberships only with
-    --include-board-memberships). Members someone else had added are left alone.
+    """Reverse an apply: remove the card members that the journal says this tool added
+    (board memberships only with --include-board-memberships) and set back the values it
+    restored, where each is still as the tool left it. What someone else changed is left
+    alone.
 
     Asks on a terminal; needs --yes otherwise. Journals what it does in the same file.
+    JOURNAL is the file apply printed ("Journal: …"); given the plan file instead, undo
+    names the plan's journal.
     """
     parent, s = cli.parent_args(ctx)
     quiet, verbose = quiet or parent.quiet, verbose + parent.verbose
