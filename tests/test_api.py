@@ -590,6 +590,85 @@ def test_an_answer_that_trickles_in_times_out(handler: type[_Trickle]) -> None:
     assert took < 2 * settings.max_request_s + 1.0, f"took {took:.1f} s"
 
 
+def test_stopping_cuts_short_a_read_s_trickling_answer() -> None:
+    """The run stops (Ctrl-C) while a worker reads an answer that trickles in: the read ends
+    at once, not at its deadline (R37f: a Ctrl-C waited up to 35 s for it)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeptAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = ApiSettings(
+        "k" * 32,
+        "t" * 64,
+        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
+        connect_timeout=1.0,
+        read_timeout=8.0,
+        read_retries=0,
+    )
+    failed: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            api.get("boards/b1")
+        except BaseException as exc:  # what ended it is the check
+            failed.append(exc)
+
+    try:
+        with TrelloApi(settings) as api:
+            reader = threading.Thread(target=read)
+            reader.start()
+            time.sleep(0.5)  # into the answer's body
+            stopped = time.monotonic()
+            api.stop()
+            reader.join(timeout=20)
+            took = time.monotonic() - stopped
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failed, "the read was not cut short"
+    assert took < 1.5, f"took {took:.1f} s"
+
+
+class _Paused(_KeptAlive):
+    """Headers at once, the body 0.2 s later."""
+
+    def do_GET(self) -> None:
+        body = b'{"id": "b1"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        time.sleep(0.2)
+        self.wfile.write(body)
+
+
+def test_a_wait_for_the_limiter_is_not_part_of_the_request_s_time() -> None:
+    """A read that waits a window for the limiter, then is answered within its timeouts, is
+    not cut off as timed out: the bound on a request's time starts when it goes on the wire
+    (R37f: read timed out after 1 s, at once after a 10 s wait in the limiter)."""
+    from trello_restore.limiter import RateLimiter
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Paused)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = ApiSettings(
+        "k" * 32,
+        "t" * 64,
+        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
+        connect_timeout=0.3,
+        read_timeout=0.5,
+        read_retries=2,
+        backoff_s=0.001,
+        limiter=RateLimiter(1, 1.5),
+    )
+    try:
+        with TrelloApi(settings) as api:
+            for _ in range(2):
+                api.get("boards/b1")
+            assert api.requests_sent == 2  # no retry
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_closed_port_is_unreachable_without_credentials_in_the_message(
     sandbox: Sandbox, cache_dir: Path
 ) -> None:

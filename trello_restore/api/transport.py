@@ -19,7 +19,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -137,6 +137,8 @@ class Counters:
         self.skew: timedelta | None = None
         #: Whether a read's retry has been announced on stderr (``first_retry``).
         self._retried = False
+        #: What cuts short each answer to a read being read now (``reading``).
+        self._reading: set[Callable[[], None]] = set()
 
     def first_retry(self) -> bool:
         """True the first time a read is about to be retried (once for all sessions): that
@@ -168,12 +170,28 @@ class Counters:
                 self.skew = ahead
 
     def stop(self) -> None:
-        """The run is stopping: wake every request waiting for the limiter or for a retry, and
-        send no more (a request already on the wire is answered as usual)."""
+        """The run is stopping: wake every request waiting for the limiter or for a retry, send
+        no more, and cut short the answers to reads being read (a write's is waited for)."""
         self.closing.set()
         limiter = self.limiter
         if limiter is not None:
             limiter.wake()
+        with self._lock:
+            cuts = list(self._reading)
+        for cut in cuts:
+            cut()
+
+    def reading(self, cut: Callable[[], None]) -> None:
+        """An answer to a read is being read: ``cut`` ends it (at once if stopping already)."""
+        with self._lock:
+            self._reading.add(cut)
+        if self.closing.is_set():
+            cut()
+
+    def read(self, cut: Callable[[], None]) -> None:
+        """That answer is read (or given up)."""
+        with self._lock:
+            self._reading.discard(cut)
 
     def count_rate_limited(self, retry_after: float | None) -> None:
         """A 429: count it, and make every thread wait a window (or the ``Retry-After``)."""
@@ -212,14 +230,16 @@ class _NetworkAdapter(HTTPAdapter):
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        started = time.monotonic()
-        response = self._send(request, *args, **kwargs)
+        sent: list[float] = []  # when it went on the wire: after its wait for the limiter
+        response = self._send(request, sent, *args, **kwargs)
         if not kwargs.get("stream"):
-            _read_in_time(response, started + self._max_request_s)
+            # A read's answer is cut short when the run stops; a write's is waited for.
+            stops = self._counters if request.method == "GET" else None
+            _read_in_time(response, sent[0] + self._max_request_s, stops)
         return response
 
     def _send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+        self, request: requests.PreparedRequest, sent: list[float], *args: Any, **kwargs: Any
     ) -> requests.Response:
         # The directive is for our own cache (cache_directive); Trello has no use for it.
         request.headers.pop("Cache-Control", None)
@@ -232,6 +252,7 @@ class _NetworkAdapter(HTTPAdapter):
                 raise Stopping
             self._counters.count_sent()
             _count_write(request)
+            sent.append(time.monotonic())
             return super().send(request, *args, **kwargs)
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
@@ -240,6 +261,7 @@ class _NetworkAdapter(HTTPAdapter):
         self._counters.count_sent()
         _count_write(request)
         counts: list[TrelloCount] = []
+        sent.append(time.monotonic())
         try:
             response = super().send(request, *args, **kwargs)
             counts = counts_from_headers(response.headers)
@@ -248,11 +270,15 @@ class _NetworkAdapter(HTTPAdapter):
             limiter.release(slot, counts)
 
 
-def _read_in_time(response: requests.Response, deadline: float) -> None:
+def _read_in_time(
+    response: requests.Response, deadline: float, stops: Counters | None = None
+) -> None:
     """Read ``response``'s body by ``deadline`` (monotonic), or raise ``ReadTimeout``: the read
     timeout bounds each wait for a byte, not the answer, and one that trickles in (a byte every
     few seconds) took hours (R37b). Its socket is shut down at the deadline, which ends the
-    read at once. A write's run killed meanwhile relies on this bound too (``max_request_s``)."""
+    read at once; and, for a read (``stops``: the counters), when the run stops (R37f: a Ctrl-C
+    waited for the deadline). A write's run killed meanwhile relies on this bound too
+    (``max_request_s``)."""
     sock = _socket_of(response)
     left = deadline - time.monotonic()
     if sock is None or left == math.inf:
@@ -267,6 +293,8 @@ def _read_in_time(response: requests.Response, deadline: float) -> None:
     timer = threading.Timer(max(left, 0.0), shut)
     timer.daemon = True
     timer.start()
+    if stops is not None:
+        stops.reading(shut)
     try:
         response.content  # noqa: B018 - read now, within the deadline
     except requests.RequestException as exc:
@@ -277,6 +305,8 @@ def _read_in_time(response: requests.Response, deadline: float) -> None:
         raise
     finally:
         timer.cancel()
+        if stops is not None:
+            stops.read(shut)
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:
