@@ -68,7 +68,7 @@ def test_a_one_step_run_whose_summary_cannot_be_written(
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         "Error: cannot write the output: No space left on device; every change this run made "
-        "is in its journal (undo JOURNAL reverses them)\n"
+        "is in its journal\n"
     )
     _assert_state(scenario, want)
 
@@ -129,6 +129,6 @@ def test_a_reader_gone_after_the_run_wrote_is_said(
     assert proc.returncode == 2, err
     assert err.endswith(
         "Error: cannot write the output: Broken pipe; every change this run made is in its "
-        "journal (undo JOURNAL reverses them)\n"
+        "journal\n"
     )
     _assert_state(scenario, want)

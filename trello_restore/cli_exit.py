@@ -90,9 +90,7 @@ def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoR
         sys.exit(0)
     why = exc.strerror or type(exc).__name__
     after = (
-        "every change this run made is in its journal (undo JOURNAL reverses them)"
-        if wrote
-        else "nothing was written to Trello"
+        "every change this run made is in its journal" if wrote else "nothing was written to Trello"
     )
     line = f"cannot write the output: {why}; {after}"
     with contextlib.suppress(OSError, ValueError):
