@@ -562,47 +562,42 @@ class _KeptAlive(_Trickle):
     protocol_version = "HTTP/1.1"
 
 
+@contextlib.contextmanager
+def _local_api(
+    handler: type[http.server.BaseHTTPRequestHandler], **settings: Any
+) -> Iterator[TrelloApi]:
+    """A ``TrelloApi`` on a local server answering with ``handler`` (stopped afterwards)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/1"
+    try:
+        with TrelloApi(ApiSettings("k" * 32, "t" * 64, api_url=url, **settings)) as api:
+            yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize("handler", [_Trickle, _KeptAlive])
 def test_an_answer_that_trickles_in_times_out(handler: type[_Trickle]) -> None:
     """Each byte within the read timeout, the whole answer (10 s) far beyond connect plus
     read timeout: it times out at that bound, once per attempt (R37b: it was read to the end,
     hours for a real page, silent and deaf to Ctrl-C); on a connection that closes after the
     answer and on one kept alive (HTTP/1.1, as Trello's)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = ApiSettings(
-        "k" * 32,
-        "t" * 64,
-        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
-        connect_timeout=0.2,
-        read_timeout=0.3,
-        read_retries=1,
-        backoff_s=0.001,
-    )
     started = time.monotonic()
-    try:
-        with TrelloApi(settings) as api, pytest.raises(ApiUnreachable, match="timed out"):
-            api.get("boards/b1")
-    finally:
-        server.shutdown()
-        server.server_close()
+    timeouts = {"connect_timeout": 0.2, "read_timeout": 0.3}
+    with (
+        _local_api(handler, read_retries=1, backoff_s=0.001, **timeouts) as api,
+        pytest.raises(ApiUnreachable, match="timed out"),
+    ):
+        api.get("boards/b1")
     took = time.monotonic() - started
-    assert took < 2 * settings.max_request_s + 1.0, f"took {took:.1f} s"
+    assert took < 2 * sum(timeouts.values()) + 1.0, f"took {took:.1f} s"
 
 
 def test_stopping_cuts_short_a_read_s_trickling_answer() -> None:
     """The run stops (Ctrl-C) while a worker reads an answer that trickles in: the read ends
     at once, not at its deadline (R37f: a Ctrl-C waited up to 35 s for it)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeptAlive)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = ApiSettings(
-        "k" * 32,
-        "t" * 64,
-        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
-        connect_timeout=1.0,
-        read_timeout=8.0,
-        read_retries=0,
-    )
     failed: list[BaseException] = []
 
     def read() -> None:
@@ -611,18 +606,14 @@ def test_stopping_cuts_short_a_read_s_trickling_answer() -> None:
         except BaseException as exc:  # what ended it is the check
             failed.append(exc)
 
-    try:
-        with TrelloApi(settings) as api:
-            reader = threading.Thread(target=read)
-            reader.start()
-            time.sleep(0.5)  # into the answer's body
-            stopped = time.monotonic()
-            api.stop()
-            reader.join(timeout=20)
-            took = time.monotonic() - stopped
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _local_api(_KeptAlive, connect_timeout=1.0, read_timeout=8.0, read_retries=0) as api:
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(0.5)  # into the answer's body
+        stopped = time.monotonic()
+        api.stop()
+        reader.join(timeout=20)
+        took = time.monotonic() - stopped
     assert failed, "the read was not cut short"
     assert took < 1.5, f"took {took:.1f} s"
 
@@ -647,26 +638,17 @@ def test_a_wait_for_the_limiter_is_not_part_of_the_request_s_time() -> None:
     (R37f: read timed out after 1 s, at once after a 10 s wait in the limiter)."""
     from trello_restore.limiter import RateLimiter
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Paused)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = ApiSettings(
-        "k" * 32,
-        "t" * 64,
-        api_url=f"http://127.0.0.1:{server.server_address[1]}/1",
+    with _local_api(
+        _Paused,
         connect_timeout=0.3,
         read_timeout=0.5,
         read_retries=2,
         backoff_s=0.001,
         limiter=RateLimiter(1, 1.5),
-    )
-    try:
-        with TrelloApi(settings) as api:
-            for _ in range(2):
-                api.get("boards/b1")
-            assert api.requests_sent == 2  # no retry
-    finally:
-        server.shutdown()
-        server.server_close()
+    ) as api:
+        for _ in range(2):
+            api.get("boards/b1")
+        assert api.requests_sent == 2  # no retry
 
 
 def test_closed_port_is_unreachable_without_credentials_in_the_message(

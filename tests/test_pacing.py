@@ -205,6 +205,18 @@ def test_beside_a_second_client_both_keep_going(
     assert together >= 0.8 * BUDGET
 
 
+def _a_run_just_before(sb: Sandbox, s: Scenario) -> list[RequestRecord]:
+    """Once the window is empty (a plan made before has left it), a run on the same token
+    that sends 97 of the 100 requests in a fraction of a window: its log."""
+    time.sleep(WINDOW * 1.2)
+    session = sb.session()
+    url = sb.base_url + SecondClient.path.format(s.team.id)[len("/1") :]
+    start = len(sb.server.request_log)
+    with ThreadPoolExecutor(24) as pool:
+        assert set(pool.map(lambda _: session.get(url, timeout=30).status_code, range(97))) == {200}
+    return sb.server.request_log[start:]
+
+
 def test_an_apply_right_after_another_run_gets_no_429(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
@@ -218,13 +230,8 @@ def test_an_apply_right_after_another_run_gets_no_429(
     truth = s.truth("e")
     doc = plan_doc(sb, s, "e")
     before = snapshot(s.world)
-    time.sleep(WINDOW * 1.2)  # the plan's requests are gone: only the run below is counted
-    session = sb.session()
-    url = sb.base_url + SecondClient.path.format(s.team.id)[len("/1") :]
-    start = len(sb.server.request_log)
-    with ThreadPoolExecutor(24) as pool:  # the run before: 97 of the 100 in a fraction of it
-        assert set(pool.map(lambda _: session.get(url, timeout=30).status_code, range(97))) == {200}
-    earlier = sb.server.request_log[start:]
+    earlier = _a_run_just_before(sb, s)
+    start = len(sb.server.request_log) - len(earlier)
     options = fast_options(window_s=WINDOW, backoff_s=0.1)
     limiter = options.make_limiter()
     with (
@@ -259,13 +266,8 @@ def test_a_command_right_after_another_gets_no_429_with_its_account_cached(
         "--dry-run", "--plan-out", str(plan),
     )  # fmt: skip
     assert made.exit_code == 0, made.output
-    time.sleep(WINDOW * 1.2)  # the plan's requests are gone: only the run below is counted
-    session = sb.session()
-    url = sb.base_url + SecondClient.path.format(s.team.id)[len("/1") :]
-    start = len(sb.server.request_log)
-    with ThreadPoolExecutor(24) as pool:  # the run before: 97 of the 100 in a fraction of it
-        assert set(pool.map(lambda _: session.get(url, timeout=30).status_code, range(97))) == {200}
-    earlier = len(sb.server.request_log) - start
+    earlier = len(_a_run_just_before(sb, s))
+    start = len(sb.server.request_log) - earlier
     applied = invoke("apply", str(plan), "--yes", "-q")
     log = sb.server.request_log[start + earlier :]
     print(f"after a run of 97: {len(log)} requests, {sum(r.status == 429 for r in log)} 429s")
