@@ -380,6 +380,8 @@ class Transport(_SessionBase):
             delay = policy.delay(error, attempt, self._rng.random()) if retryable else None
             if delay is None:
                 raise error from cause
+            if self._counters.closing.is_set():  # stopping (its answer cut short): no retry
+                raise Stopping
             if self._counters.first_retry():
                 logger.warning(self._retrying(error, cause, policy, attempt))
             logger.info(
