@@ -1,7 +1,8 @@
 """The console script's entry: ``trello-restore`` starts here, and imports the command line
 itself, so that a Ctrl-C while Python still imports it (a tenth of a second or more) ends the
 command as any Ctrl-C before a run does (``Interrupted: nothing was done.``, exit 130), not
-with Python's traceback. Nothing but the standard library is imported before that."""
+with Python's traceback; and SIGTERM there too ("Stopped by SIGTERM: …", by the signal).
+Only the standard library and ``interrupts`` (which imports nothing else) come before that."""
 
 from __future__ import annotations
 
