@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from trello_restore.models import MemberRef, format_date, parse_date
-from trello_restore.words import at_name, shown_name
+from trello_restore.words import handle, shown_name
 
 _T = TypeVar("_T")
 
@@ -75,7 +75,7 @@ def _day(on: str) -> str:
 def given_up_warning(me: MemberRef, board: UnreadBoard) -> str:
     """The warning for a board given up earlier whose read Trello still refuses the token's
     member ``me``: left out, given up since when, and how to take it back."""
-    user = f"{at_name(me.username)}" if me.username else me.id
+    user = handle(me)
     who = f"{user} ({shown_name(me.full_name)})" if me.full_name else user
     said = f" ({board.said})" if board.said else ""
     return (

@@ -27,7 +27,7 @@ from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_card
 from trello_restore.models import CardState, FieldValue, MemberRef, Membership
 from trello_restore.refusals import answered, refusal
-from trello_restore.words import at_name, shown_name
+from trello_restore.words import handle, shown_name
 
 __all__ = [
     "LiveBoard",
@@ -85,7 +85,7 @@ class Touch:
     def who(self) -> str:
         """Who made it, as a reason names them: ``@username`` (else the member's id), or the
         app with the member it acted for."""
-        user = f"{at_name(self.by.username)}" if self.by.username else self.by.id
+        user = handle(self.by)
         return f"{shown_name(self.app)} (app, on behalf of {user})" if self.app else user
 
 

@@ -22,7 +22,7 @@ from trello_restore.api import TrelloApi
 from trello_restore.board_read import read_board
 from trello_restore.errors import ApiError, PermissionDenied
 from trello_restore.models import Change, MemberRef, Membership, quote_name
-from trello_restore.words import at_name, shown_name
+from trello_restore.words import handle, shown_name
 
 if TYPE_CHECKING:
     from trello_restore.live import LiveBoard
@@ -94,7 +94,7 @@ def refusal_warning(
     it stops at the first, exit 3)."""
     if writes <= 0 or (ms is not None and ms.active and ms.member_type != "observer"):
         return None
-    user = f"{at_name(me.username)}" if me.username else me.id
+    user = handle(me)
     who = f"{user} ({shown_name(me.full_name)})" if me.full_name else user
     where = f"board {quote_name(board_name)}" if board_name else f"board {board_id}"
     changes = "the change" if writes == 1 else f"the {writes} changes"
@@ -288,7 +288,7 @@ def refused_boards_line(
         for board_id, name, said, _ in refused
     ]
     left = sum(n for _, _, _, n in refused)
-    user = (f"{at_name(me.username)}" if me.username else me.id) if me is not None else ""
+    user = handle(me) if me is not None else ""
     who = f"{user} ({shown_name(me.full_name)})" if me is not None and me.full_name else user
     one = len(boards) == 1
     where = f"board {boards[0]}" if one else f"{len(boards)} boards, {', '.join(boards)}"
@@ -430,7 +430,7 @@ def refusal(
 
 def _who(me: MemberRef) -> tuple[str, str]:
     """The token's member ``me`` as a message names them: ``@user``, and ``@user (Full Name)``."""
-    user = f"{at_name(me.username)}" if me.username else me.id
+    user = handle(me)
     return user, f"{user} ({shown_name(me.full_name)})" if me.full_name else user
 
 

@@ -63,7 +63,7 @@ def member_name(m: MemberRef) -> str:
     if m.full_name and m.username:
         return f"{shown_name(m.full_name)} ({at_name(m.username)})"
     if m.username:
-        return f"{at_name(m.username)}"
+        return at_name(m.username)
     if m.full_name:
         return f"{shown_name(m.full_name)} ({m.id})"
     return m.id
@@ -71,7 +71,7 @@ def member_name(m: MemberRef) -> str:
 
 def handle(m: MemberRef) -> str:
     """``@username``, else the id."""
-    return f"{at_name(m.username)}" if m.username else m.id
+    return at_name(m.username) if m.username else m.id
 
 
 def actor(e: Evidence) -> str:

@@ -53,6 +53,11 @@ def card_elsewhere(c: Change, live: LiveBoard, gone: Decision) -> Decision:
     return gone or ("not_on_card", f"the card moved to board {where} since, without the member")
 
 
+def value_gone(c: ValueChange) -> str:
+    """Why a value change whose card or list live state lacks (and was not found) drifted."""
+    return f"the {c.object_type} was deleted or moved to another board"
+
+
 def value_elsewhere(c: ValueChange, live: LiveBoard) -> Decision:
     """``valuedeciders.decide_value_undo`` for a card value whose card its board's listing
     lacks, from where Trello has the card by id (``live.located``): deleted → ``not_on_card``,
@@ -64,7 +69,7 @@ def value_elsewhere(c: ValueChange, live: LiveBoard) -> Decision:
     if found is not None and found.deleted:
         return "not_on_card", "the card was deleted: nothing to undo"
     if found is None:
-        return "drifted", f"the {c.object_type} was deleted or moved to another board"
+        return "drifted", value_gone(c)
     card = found.card
     if card is None:
         return "drifted", _unreadable(c, live, found.error)

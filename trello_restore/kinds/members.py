@@ -32,7 +32,7 @@ from trello_restore.models import (
     parse_date,
     quote_name,
 )
-from trello_restore.words import actor, at_name, board_ref, card_url, member_name, shown_name, when
+from trello_restore.words import actor, board_ref, card_url, handle, member_name, shown_name, when
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
@@ -122,11 +122,10 @@ def undo_grant(
     theirs = [card for card in left if card.id not in cards_undone and card.id not in later]
     if theirs:
         n = len(theirs)
-        names = ", ".join(quote_name(card.name) for card in theirs[:3])
         return "drifted", (
             f"on {n} card{'s' if n != 1 else ''} of the board the apply did not add them to "
-            f"({names}{', …' if n > 3 else ''}): removing them from the board would take them "
-            f"off {'those' if n != 1 else 'it'} too"
+            f"({_some(theirs)}): removing them from the board would take them off "
+            f"{'those' if n != 1 else 'it'} too"
         )
     own = [card for card in left if card.id not in later]
     if any(cards_undone[card.id] == NOT_ATTEMPTED for card in own):
@@ -140,22 +139,28 @@ def undo_grant(
         )
     if own:  # left on them, drifted: put back by someone, or out of the undo's reach (R37e)
         n = len(own)
-        names = ", ".join(quote_name(card.name) for card in own[:3])
         return "drifted", (
             f"on {n} card{'s' if n != 1 else ''} the apply added them to that this undo leaves "
-            f"in place ({names}{', …' if n > 3 else ''}: drifted); removing them from the board "
-            f"would take them off {'those' if n != 1 else 'it'} too"
+            f"in place ({_some(own)}: drifted); removing them from the board would take them "
+            f"off {'those' if n != 1 else 'it'} too"
         )
     if left:
         return "drifted", _kept_for(left, later)
     return None
 
 
+def _some(cards: Sequence[CardState]) -> str:
+    """The first three cards' names, quoted, and ``…`` when there are more."""
+    return ", ".join(quote_name(card.name) for card in cards[:3]) + (
+        ", …" if len(cards) > 3 else ""
+    )
+
+
 def _kept_for(cards: Sequence[CardState], journals: Mapping[str, str]) -> str:
     """Why a grant stays for ``cards``, which other journals of this tool (``journals``: card id
     → path) added the member to and have not undone: which, and what removes it."""
     n, paths = len(cards), sorted({journals[card.id] for card in cards})
-    names = ", ".join(quote_name(card.name) for card in cards[:3]) + (", …" if n > 3 else "")
+    names = _some(cards)
     one = len(paths) == 1
     runs = "another run" if one else "other runs"
     then = "that journal, and it removes" if one else "those journals, and the last removes"
@@ -518,7 +523,7 @@ class CardMember(MemberKind):
                 "(it should be blocked)"
             )
         # A reviewer who deleted the grant (R36e: told only to make the plan again).
-        who = f"{at_name(c.member.username)}" if c.member.username else c.member.id
+        who = handle(c.member)
         return (
             f"adds {who} to a card before granting board membership (a grant deleted by hand? "
             f"delete that member's card adds on board {board_ref(c.board_id, c.board_name)} "

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore.kinds.base import Decision, Resolution, other_card
-from trello_restore.kinds.elsewhere import value_elsewhere
+from trello_restore.kinds.elsewhere import value_elsewhere, value_gone
 from trello_restore.kinds.touched import put_back, value_since_plan
 from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show
 from trello_restore.models import CardState, FieldValue, ValueChange, parse_date, quote_name
@@ -82,10 +82,6 @@ def _card_field(card: CardState, field: str) -> object:
     return now.get(field, _GONE)
 
 
-def _gone(c: ValueChange) -> str:
-    return f"the {c.object_type} was deleted or moved to another board"
-
-
 def _list_names(c: ValueChange, live: LiveBoard) -> dict[str, str]:
     """List id → name for a card move's text: the plan's names of the target and the card's
     list, and the live read's of every list of the board (Trello's now: they win)."""
@@ -122,7 +118,7 @@ def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:
         return "drifted", live.error
     now = live_value(c, live)
     if now is _GONE:
-        return "drifted", _gone(c)
+        return "drifted", value_gone(c)
     card = live.cards.get(c.card_id) if c.object_type == "card" else None
     other = other_card(c.card_short_link, card) if card is not None else None
     if other is not None and not (resumed and same(c.field, now, c.value)):
@@ -207,7 +203,7 @@ def resolve_value(c: ValueChange, live: LiveBoard) -> Resolution:
         if found is not None and found.deleted:
             return "not_applied", "the card was deleted after an interrupted write: nothing to undo"
         if found is None or found.card is None:
-            return None, _gone(c)
+            return None, value_gone(c)
         if c.field not in _READ_BY_ID:
             where = quote_name(found.board_name) if found.board_name else found.card.board_id
             return "drifted", (
