@@ -46,11 +46,25 @@ def _quiet(sb: Sandbox, for_s: float, within_s: float) -> bool:
     return False
 
 
-def _interrupt(proc: subprocess.Popen[str]) -> tuple[float, float, str]:
-    """SIGINT ``proc``; (when it was sent, seconds until the process ended, its stderr)."""
+def _into_a_retry(sb: Sandbox, proc: subprocess.Popen[str], status: int, path: str) -> None:
+    """Wait until the sandbox has answered a request to ``path`` (its end) with ``status``,
+    and a little more, into the retry's wait; ``proc`` is still running."""
+    answered: Callable[[], bool] = lambda: any(  # noqa: E731
+        r.status == status and r.path.endswith(path) for r in sb.server.request_log
+    )
+    deadline = time.monotonic() + 20
+    while not answered() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert answered(), f"no request to {path} was answered {status}"
+    time.sleep(0.3)
+    assert proc.poll() is None, "the run ended before it was interrupted"
+
+
+def _interrupt(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[float, float, str]:
+    """Signal ``proc`` (SIGINT); (when it was sent, seconds until it ended, its stderr)."""
     sent = time.time()
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:  # pragma: no cover - only when it hangs
@@ -146,15 +160,7 @@ def test_ctrl_c_while_the_account_read_waits_after_a_429(
     sb = sandbox_factory(scenario, latency_ms=20, members_limit=0)
     env = trello_env(sb.base_url, sb.key, sb.token)
     proc = _cli([*_restore_args(scenario), "--dry-run", "--no-cache"], env)
-    limited: Callable[[], bool] = lambda: any(  # noqa: E731
-        r.status == 429 and r.path.endswith("/members/me") for r in sb.server.request_log
-    )
-    deadline = time.monotonic() + 20
-    while not limited() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert limited(), "members/me was never answered 429"
-    time.sleep(0.3)  # into the retry's wait
-    assert proc.poll() is None, "the dry run ended before it was interrupted"
+    _into_a_retry(sb, proc, 429, "/members/me")
     _, took, err = _interrupt(proc)
     assert proc.returncode == 130, err
     assert took < PROMPT_S, f"took {took:.1f} s to stop"
@@ -180,19 +186,8 @@ def test_ctrl_c_while_the_boards_actions_are_retried(
     sb = sandbox_factory(scenario, latency_ms=20)
     env = trello_env(sb.base_url, sb.key, sb.token)
     proc = _cli([*_restore_args(scenario), "--dry-run", "--no-cache"], env)
-    failed: Callable[[], bool] = lambda: any(  # noqa: E731
-        r.status == 503 and r.path.endswith("/actions") for r in sb.server.request_log
-    )
-    deadline = time.monotonic() + 20
-    while not failed() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert failed(), "no actions read was answered 503"
-    time.sleep(0.3)  # into a retry's wait
-    assert proc.poll() is None, "the dry run ended before it was interrupted"
-    started = time.monotonic()
-    proc.send_signal(getattr(signal, sig))
-    _, err = proc.communicate(timeout=60)
-    took = time.monotonic() - started
+    _into_a_retry(sb, proc, 503, "/actions")
+    _, took, err = _interrupt(proc, getattr(signal, sig))
     assert proc.returncode == (130 if sig == "SIGINT" else -signal.SIGTERM), err
     assert took < PROMPT_S, f"took {took:.1f} s to stop"
     assert "Traceback" not in err

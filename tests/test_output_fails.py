@@ -41,6 +41,16 @@ def _run(sb: Sandbox, args: list[str], stdout: int) -> subprocess.CompletedProce
     )
 
 
+def _closed_pipe(sb: Sandbox, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``_run`` with stdout a pipe whose reader has gone already."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return _run(sb, args, write)
+    finally:
+        os.close(write)
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_a_dry_run_whose_output_cannot_be_written(
     sandbox_factory: SandboxFactory, scenario: Scenario, fmt: str
@@ -78,12 +88,7 @@ def test_a_reader_that_went_away_ends_the_command_quietly(
 ) -> None:
     """``| head`` that has read what it wanted: the pipe closed before the plan is printed."""
     sb = sandbox_factory(scenario, latency_ms=0)
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        done = _run(sb, [*_restore_args(scenario), "--dry-run"], write)
-    finally:
-        os.close(write)
+    done = _closed_pipe(sb, [*_restore_args(scenario), "--dry-run"])
     assert (done.returncode, done.stderr) == (0, "")
 
 
@@ -94,12 +99,7 @@ def test_a_reader_gone_before_a_run_that_writes_is_said(
     nothing, and says so, exit 2 (R37e: exit 0 and no word, the restore not made)."""
     sb = sandbox_factory(scenario, latency_ms=0)
     before = snapshot(scenario.world)
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        done = _run(sb, [*_restore_args(scenario), "--yes"], write)
-    finally:
-        os.close(write)
+    done = _closed_pipe(sb, [*_restore_args(scenario), "--yes"])
     assert (done.returncode, done.stderr) == (
         2,
         "Error: cannot write the output: Broken pipe; nothing was written to Trello\n",
