@@ -578,6 +578,29 @@ def _local_api(
         server.server_close()
 
 
+class _TrickledHeaders(_KeptAlive):
+    """An answer whose status line and headers come a byte at a time, each well within the
+    read timeout, the whole far beyond it."""
+
+    def do_GET(self) -> None:
+        body = b'{"id": "b1"}'
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: "
+            + b"x" * 200
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):
+            for i in range(len(head)):
+                self.wfile.write(head[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(body)
+
+    do_PUT = do_GET
+
+
 @pytest.mark.parametrize("handler", [_Trickle, _KeptAlive])
 def test_an_answer_that_trickles_in_times_out(handler: type[_Trickle]) -> None:
     """Each byte within the read timeout, the whole answer (10 s) far beyond connect plus
@@ -595,9 +618,11 @@ def test_an_answer_that_trickles_in_times_out(handler: type[_Trickle]) -> None:
     assert took < 2 * sum(timeouts.values()) + 1.0, f"took {took:.1f} s"
 
 
-def test_stopping_cuts_short_a_read_s_trickling_answer() -> None:
-    """The run stops (Ctrl-C) while a worker reads an answer that trickles in: the read ends
-    at once, not at its deadline (R37f: a Ctrl-C waited up to 35 s for it)."""
+@pytest.mark.parametrize("handler", [_KeptAlive, _TrickledHeaders])
+def test_stopping_cuts_short_a_read_s_trickling_answer(handler: type[_Trickle]) -> None:
+    """The run stops (Ctrl-C) while a worker reads an answer whose body, or headers, trickle
+    in: the read ends at once, not at its deadline (R37f: a Ctrl-C waited up to 35 s for it;
+    the headers' wait was not bounded at all)."""
     failed: list[BaseException] = []
 
     def read() -> None:
@@ -606,16 +631,32 @@ def test_stopping_cuts_short_a_read_s_trickling_answer() -> None:
         except BaseException as exc:  # what ended it is the check
             failed.append(exc)
 
-    with _local_api(_KeptAlive, connect_timeout=1.0, read_timeout=8.0, read_retries=0) as api:
+    with _local_api(handler, connect_timeout=1.0, read_timeout=8.0, read_retries=0) as api:
         reader = threading.Thread(target=read)
         reader.start()
-        time.sleep(0.5)  # into the answer's body
+        time.sleep(0.5)  # into the answer
         stopped = time.monotonic()
         api.stop()
         reader.join(timeout=20)
         took = time.monotonic() - stopped
     assert failed, "the read was not cut short"
     assert took < 1.5, f"took {took:.1f} s"
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_headers_that_trickle_in_time_out(write: bool) -> None:
+    """Each byte of the status line and headers within the read timeout, the whole far beyond
+    connect plus read timeout: the request times out at that bound, a read or a write (the
+    bound used to start once the headers were in: R37b's open finding)."""
+    started = time.monotonic()
+    timeouts = {"connect_timeout": 0.2, "read_timeout": 0.3}
+    with (
+        _local_api(_TrickledHeaders, read_retries=0, **timeouts) as api,
+        pytest.raises(ApiUnreachable, match="timed out"),
+    ):
+        api.set_card_closed("c1", True) if write else api.get("boards/b1")
+    took = time.monotonic() - started
+    assert took < sum(timeouts.values()) + 1.0, f"took {took:.1f} s"
 
 
 class _Paused(_KeptAlive):

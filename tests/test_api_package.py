@@ -41,7 +41,16 @@ def test_the_api_is_a_package_of_small_modules_and_so_is_the_fetcher() -> None:
     assert (package / "__init__.py").is_file()
     assert not (TOOL / "api.py").exists()
     modules = {p.stem for p in package.glob("*.py")}
-    assert modules == {"__init__", "settings", "classify", "retry", "transport", "cache", "client"}
+    assert modules == {
+        "__init__",
+        "settings",
+        "classify",
+        "retry",
+        "transport",
+        "watchdog",
+        "cache",
+        "client",
+    }
     paths = [*package.glob("*.py"), TOOL / "fetcher.py", TOOL / "exports.py", TOOL / "fetched.py"]
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in paths}
     assert max(sizes.values()) <= MODULE_LIMIT, sizes
@@ -121,7 +130,10 @@ def test_importing_the_api_loads_only_what_it_needs() -> None:
     ours = {m for m in loaded if m == "trello_restore.api" or m.startswith("trello_restore.api.")}
     assert ours == {
         "trello_restore.api",
-        *(f"trello_restore.api.{m}" for m in ("settings", "classify", "retry", "transport")),
+        *(
+            f"trello_restore.api.{m}"
+            for m in ("settings", "classify", "retry", "transport", "watchdog")
+        ),
         "trello_restore.api.cache",
         "trello_restore.api.client",
     }

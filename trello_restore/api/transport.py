@@ -10,15 +10,12 @@ to use (``cache.open_http_cache``) or whose file fails mid-run gets plain sessio
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import random
-import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -42,6 +39,7 @@ from trello_restore.api.classify import (
 )
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
+from trello_restore.api.watchdog import Watchdog, read_in_time, watched
 from trello_restore.errors import ApiError, BadResponse, RateLimited
 from trello_restore.limiter import RateLimiter, Stopping, TrelloCount, counts_from_headers
 from trello_restore.parsing import without_lone_surrogates
@@ -224,22 +222,39 @@ class _NetworkAdapter(HTTPAdapter):
     def __init__(self, counters: Counters, max_request_s: float = math.inf) -> None:
         super().__init__()
         self._counters = counters
-        #: The longest one request may take, its whole answer read (``_read_in_time``).
+        #: The longest one request may take on the wire, its whole answer read (``Watchdog``).
         self._max_request_s = max_request_s
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watched(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return watched(super().proxy_manager_for(proxy, **proxy_kwargs))
 
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        sent: list[float] = []  # when it went on the wire: after its wait for the limiter
-        response = self._send(request, sent, *args, **kwargs)
-        if not kwargs.get("stream"):
-            # A read's answer is cut short when the run stops; a write's is waited for.
-            stops = self._counters if request.method == "GET" else None
-            _read_in_time(response, sent[0] + self._max_request_s, stops)
-        return response
+        # A read's answer is cut short when the run stops; a write's is waited for.
+        watchdog = Watchdog(
+            self._max_request_s, self._counters if request.method == "GET" else None
+        )
+        try:
+            response = self._send(request, watchdog, *args, **kwargs)
+            if not kwargs.get("stream"):
+                read_in_time(response, watchdog)
+            return response
+        except requests.RequestException as exc:
+            if watchdog.timed_out:
+                raise requests.exceptions.ReadTimeout(
+                    "the answer did not arrive in time", request=request
+                ) from exc
+            raise
+        finally:
+            watchdog.end()
 
     def _send(
-        self, request: requests.PreparedRequest, sent: list[float], *args: Any, **kwargs: Any
+        self, request: requests.PreparedRequest, watchdog: Watchdog, *args: Any, **kwargs: Any
     ) -> requests.Response:
         # The directive is for our own cache (cache_directive); Trello has no use for it.
         request.headers.pop("Cache-Control", None)
@@ -252,7 +267,7 @@ class _NetworkAdapter(HTTPAdapter):
                 raise Stopping
             self._counters.count_sent()
             _count_write(request)
-            sent.append(time.monotonic())
+            watchdog.start()
             return super().send(request, *args, **kwargs)
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
@@ -261,63 +276,13 @@ class _NetworkAdapter(HTTPAdapter):
         self._counters.count_sent()
         _count_write(request)
         counts: list[TrelloCount] = []
-        sent.append(time.monotonic())
+        watchdog.start()
         try:
             response = super().send(request, *args, **kwargs)
             counts = counts_from_headers(response.headers)
             return response
         finally:
             limiter.release(slot, counts)
-
-
-def _read_in_time(
-    response: requests.Response, deadline: float, stops: Counters | None = None
-) -> None:
-    """Read ``response``'s body by ``deadline`` (monotonic), or raise ``ReadTimeout``: the read
-    timeout bounds each wait for a byte, not the answer, and one that trickles in (a byte every
-    few seconds) took hours (R37b). Its socket is shut down at the deadline, which ends the
-    read at once; and, for a read (``stops``: the counters), when the run stops (R37f: a Ctrl-C
-    waited for the deadline). A write's run killed meanwhile relies on this bound too
-    (``max_request_s``)."""
-    sock = _socket_of(response)
-    left = deadline - time.monotonic()
-    if sock is None or left == math.inf:
-        return
-    cut = threading.Event()
-
-    def shut() -> None:
-        cut.set()
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(left, 0.0), shut)
-    timer.daemon = True
-    timer.start()
-    if stops is not None:
-        stops.reading(shut)
-    try:
-        response.content  # noqa: B018 - read now, within the deadline
-    except requests.RequestException as exc:
-        if cut.is_set():
-            raise requests.exceptions.ReadTimeout(
-                "the answer did not arrive in time", request=response.request
-            ) from exc
-        raise
-    finally:
-        timer.cancel()
-        if stops is not None:
-            stops.read(shut)
-
-
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    """The socket ``response``'s body comes on: its connection's, or (a connection that
-    handed it to the answer, which will close it) the one under the answer's file."""
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if sock is None:
-        reader = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
 
 
 if TYPE_CHECKING:
