@@ -37,12 +37,14 @@ class _Proxy(BaseHTTPRequestHandler):
     upstream: ClassVar[str] = ""
     elsewhere: ClassVar[str] = ""
     redirect: ClassVar[list[tuple[str, str]]] = []
+    redirected: ClassVar[int] = 0
 
     def log_message(self, *_: object) -> None:
         pass
 
     def _any(self) -> None:
         if any(self.command == m and piece in self.path for m, piece in self.redirect):
+            type(self).redirected += 1
             self.send_response(307)
             self.send_header("Location", self.elsewhere + self.path)
             self.send_header("Content-Length", "0")
@@ -103,6 +105,7 @@ def proxied_fixture(
     _Proxy.upstream = sb.base_url.removesuffix("/1")
     _Proxy.elsewhere = elsewhere_url
     _Proxy.redirect = []
+    _Proxy.redirected = 0
     proxy, proxy_url = _serve(_Proxy)
     try:
         yield s, sb, proxy_url + "/1"
@@ -137,6 +140,32 @@ def test_a_redirected_write_is_not_journaled_as_made(
     for c in doc["changes"]:
         if c["action"] == "add_member_to_card":
             assert c["member"]["id"] in s.world.cards[c["card"]["id"]].id_members
+
+
+def test_a_redirected_write_stops_the_run(
+    proxied: tuple[Scenario, Sandbox, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every card add is redirected: the first stops the run, exit 4, with the redirect's line
+    and the resume command; the writes after it are not sent (each was, and failed the same
+    way, and the run ended exit 5: R37b's open finding)."""
+    s, sb, api_url = proxied
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    made = invoke(*_restore_args(s), "--dry-run", "--plan-out", str(plan), "--api-url", api_url)
+    assert made.exit_code == 0, made.output
+    adds = sum(c["action"] == "add_member_to_card" for c in json.loads(plan.read_text())["changes"])
+    assert adds >= 4
+    _Proxy.redirect = [("POST", "/idMembers")]
+    r = invoke("apply", str(plan), "--yes", "--workers", "2", "--format", "json",
+               "--api-url", api_url)  # fmt: skip
+    assert r.exit_code == ExitCode.UNREACHABLE, r.output
+    summary = json.loads(r.stdout)
+    assert summary["outcome"] == "stopped"
+    assert "with a redirect to 127.0.0.1:" in summary["apply"]["stopped"]
+    assert summary["apply"]["not_attempted"] > 0
+    assert "run trello-restore apply" in r.stderr
+    assert _Proxy.redirected <= 2  # two workers: one each at most
+    assert _Elsewhere.seen == []
 
 
 @pytest.mark.parametrize("what", ["members/me", "/actions"])

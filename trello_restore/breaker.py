@@ -26,7 +26,7 @@ class Breaker:
     than half of the last ``window`` writes failed that way after their retries. Any other
     answer (a success, a 4xx) ends the streak; a 429 neither counts nor ends it (the limiter
     slows everyone), but a write still answered 429 after all its retries opens it
-    (``rate_limited``)."""
+    (``rate_limited``), and so does a write answered with a redirect (``redirected``)."""
 
     #: The streak that opens the breaker when few writes are in flight: this many attempts...
     SLOW_ATTEMPTS = 3
@@ -90,6 +90,16 @@ class Breaker:
                     f"({_answer(error)}{'; ' + error.trello_error if error.trello_error else ''}"
                     "); check that no other program is using the same API key or token"
                 )
+            return True
+
+    def redirected(self, error: ApiError) -> bool:
+        """A write was answered with a redirect (3xx), which is never followed: the API URL
+        is not Trello's API, or something in front of it sends writes elsewhere, and every
+        write after it would be answered so too (R37b: each was sent and failed, exit 5 with
+        no resume line). Opens at once, as a read's redirect ends a run; True."""
+        with self._lock:
+            if not self.open:
+                self.reason = str(error)
             return True
 
     def finished(self, failed: ApiError | None) -> bool:

@@ -61,6 +61,7 @@ from trello_restore.errors import (
     ApiError,
     ApiUnreachable,
     AuthError,
+    BadResponse,
     JournalWriteError,
     NotFound,
     PermissionDenied,
@@ -507,6 +508,9 @@ class Runner:
                 if not isinstance(err, RateLimited):
                     unreachable = err if isinstance(err, ApiUnreachable) else None
                     if self._breaker.finished(unreachable):
+                        self._halt()
+                    if isinstance(err, BadResponse) and 300 <= (err.status or 0) < 400:
+                        self._breaker.redirected(err)
                         self._halt()
                 elif delay is None and self._breaker.rate_limited(err):  # retries spent
                     self._halt()
