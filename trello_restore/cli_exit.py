@@ -14,6 +14,7 @@ from typing import NoReturn
 import click
 
 from trello_restore.logs import FILE_ONLY, end_of_command
+from trello_restore.wrote import journals
 
 __all__ = ["exit_interrupted", "exit_output_failed"]
 
@@ -75,12 +76,13 @@ def _try_to_say(line: str) -> None:
 def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoReturn:
     """End a command whose output could not be written (stdout on a full disk, a device that
     fails, a pipe whose reader went away): one line on stderr and exit 2, as the README's table
-    has a full disk, never "internal error" (R37d); ``wrote``: the run sent Trello writes, which
-    its journal holds. A closed pipe (``| head``: the reader took what it wanted) ends a
-    command that writes nothing (``writes``: a dry run, ``demo``) quietly, exit 0; one that
-    may write says so as above (R37e: a one-step run piped into ``head`` exited 0 with no word,
-    whether it had written or, its plan cut short, not). What is left in stdout's buffer is
-    dropped, so that Python's end does not try it again (and print its own error)."""
+    has a full disk, never "internal error" (R37d); ``wrote``: the run sent Trello writes,
+    which its journal holds (named: the line is often all a cron job leaves). A closed pipe
+    (``| head``: the reader took what it wanted) ends a command that writes nothing
+    (``writes``: a dry run, ``demo``) quietly, exit 0; one that may write says so as above
+    (R37e: a one-step run piped into ``head`` exited 0 with no word, whether it had written
+    or, its plan cut short, not). What is left in stdout's buffer is dropped, so that
+    Python's end does not try it again (and print its own error)."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -89,9 +91,12 @@ def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoR
         logger.info("exit 0: the output's reader went away (broken pipe)", extra=FILE_ONLY)
         sys.exit(0)
     why = exc.strerror or type(exc).__name__
-    after = (
-        "every change this run made is in its journal" if wrote else "nothing was written to Trello"
-    )
+    after = "nothing was written to Trello"
+    if wrote:
+        after = "every change this run made is in its journal"
+        kept = journals()
+        if kept:
+            after += f"{'s' if len(kept) > 1 else ''} {', '.join(map(str, kept))}"
     line = f"cannot write the output: {why}; {after}"
     with contextlib.suppress(OSError, ValueError):
         click.echo(f"Error: {line}", err=True)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from trello_restore import lock_keep
+from trello_restore import lock_keep, wrote
 from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.fsutil import special_file
 from trello_restore.journal_errors import (
@@ -382,6 +382,7 @@ class Journal:
             self._records.extend(records)
             self._written += 1
             mine = self._written
+            wrote.journaled(self.path)
         with self._sync_lock:
             if self._synced >= mine:
                 return  # an fsync that began after this line was written has made it durable

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
-__all__ = ["nothing_changed", "nothing_yet", "start"]
+__all__ = ["journaled", "journals", "nothing_changed", "nothing_yet", "start"]
 
 #: An error line that already says whether anything was written (``nothing_changed``).
 _SAYS_NOTHING_SENT = re.compile(
@@ -18,6 +19,8 @@ _SAYS_NOTHING_SENT = re.compile(
 )
 #: ``_so_far`` when the command started (``start``).
 _at_start = [0]
+#: The journals the running command has written records to, in the order first written.
+_journals: list[Path] = []
 
 
 def _so_far() -> int:
@@ -29,6 +32,19 @@ def _so_far() -> int:
 def start() -> None:
     """A command starts: its writes are counted from here."""
     _at_start[0] = _so_far()
+    _journals.clear()
+
+
+def journaled(path: Path) -> None:
+    """The running command has written a record to the journal at ``path``."""
+    if path not in _journals:
+        _journals.append(path)
+
+
+def journals() -> list[Path]:
+    """The journals the running command has written to (``journaled``), for the line that
+    ends it when its output cannot be written (``cli_exit.exit_output_failed``)."""
+    return list(_journals)
 
 
 def nothing_yet() -> bool:
