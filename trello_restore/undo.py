@@ -61,6 +61,7 @@ from trello_restore.api.settings import same_api
 from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
+from trello_restore.journal_settled import Settled
 from trello_restore.kinds import (
     NOT_ATTEMPTED,
     NOT_FOUND,
@@ -567,18 +568,31 @@ def has_open_records(directory: Path, board_ids: Iterable[str]) -> bool:
 def _earlier(
     directory: Path, boards: set[str], exclude: Path | None
 ) -> Iterator[tuple[Journal, list[JournalRecord]]]:
-    """The journals in ``directory`` (but ``exclude``) with open records on ``boards``."""
-    for path in journal_files(directory, exclude):
-        try:
-            # A torn last line of an earlier run's journal is no write to settle: said by the
-            # run that settles it (R35a: every later run warned of it, and none removed it).
-            journal = Journal.read(path, warn_torn=False)
-        except InputFileError as exc:
-            logger.warning("skipping %s while looking for interrupted writes: %s", path, exc)
-            continue
-        records = [r for r in unresolved(journal.records).values() if r.board_id in boards]
-        if records:
-            yield journal, records
+    """The journals in ``directory`` (but ``exclude``) with open records on ``boards``; those
+    known to hold none (``journal_settled``) are not read."""
+    listed = journal_files(directory, exclude)
+    settled = Settled(directory, listed)
+    try:
+        for path in listed:
+            stamp = settled.stamp(path)
+            if settled.known(path, stamp):
+                continue
+            try:
+                # A torn last line of an earlier run's journal is no write to settle: said by
+                # the run that settles it (R35a: every later run warned of it, and none
+                # removed it).
+                journal = Journal.read(path, warn_torn=False)
+            except InputFileError as exc:
+                logger.warning("skipping %s while looking for interrupted writes: %s", path, exc)
+                continue
+            open_ = unresolved(journal.records)
+            if not open_:
+                settled.note(path, stamp)
+            records = [r for r in open_.values() if r.board_id in boards]
+            if records:
+                yield journal, records
+    finally:
+        settled.save()
 
 
 def _change(r: JournalRecord) -> Change:
