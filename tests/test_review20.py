@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,6 +160,37 @@ def test_a_narrowed_run_continues_from_the_latest_run_that_covers_it(tmp_path: P
     record_last_run(tmp_path, narrowed, t0 + timedelta(hours=3))  # its own, first
     assert read_last_run(tmp_path, narrowed) == t0 + timedelta(hours=3) - OVERLAP
     assert read_last_run(tmp_path, base) == t0 - OVERLAP  # the broader run's, untouched
+
+
+def test_a_broader_run_with_no_last_run_names_the_narrower_runs_recorded(tmp_path: Path) -> None:
+    """A run with fewer filters than the runs recorded (a cron job whose config lost its
+    ``cause``) cannot continue from them; its line says they are recorded, and what they
+    covered (R38a: "no successful run on these boards is recorded yet" after a month of
+    them). Runs on other boards, by another account or at another API are not named."""
+    from trello_restore.lastrun import read_last_run
+
+    base = Scope("https://api.trello.com/1", "a" * 24, ("b" * 24,))
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    for scope in (
+        replace(base, covers=(("--cause", "move"),)),
+        replace(base, covers=(("--restore", "archived"), ("--by", "noahk"))),
+        replace(base, named_boards=("c" * 24,), covers=(("--by", "zoe"),)),
+        replace(base, account_id="d" * 24, covers=(("--by", "zoe"),)),
+        replace(base, api_url="http://127.0.0.1:8080/1", covers=(("--by", "zoe"),)),
+    ):
+        record_last_run(tmp_path, scope, t0)
+    with pytest.raises(UsageError) as info:
+        read_last_run(tmp_path, base)
+    assert str(info.value).startswith(
+        "--since last-run: no successful run on these boards is recorded yet ("
+    )
+    assert str(info.value).endswith(
+        " does not exist): runs with --cause move and runs with --restore archived --by noahk "
+        "are, which did not cover all this one does; pass a date or age the first time, e.g. "
+        "--since 7d, and later runs continue from the last successful one"
+    )
+    record_last_run(tmp_path, base, t0)
+    assert read_last_run(tmp_path, base)
 
 
 def test_the_plan_reads_wait_out_a_429_for_the_configured_window(

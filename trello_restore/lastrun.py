@@ -211,10 +211,17 @@ def read_last_run(
         raw = path.read_bytes()
     except FileNotFoundError:
         options = f" with {scope.options_text}" if scope.covers else ""
+        others = _other_runs(state_dir, scope)
+        said = (
+            f": runs with {' and runs with '.join(others)} are, which did not cover all this "
+            "one does"
+            if others
+            else ""
+        )
         raise UsageError(
             f"{label}: no successful run on these boards{options} is recorded yet "
-            f"({path} does not exist); pass a date or age the first time, e.g. --since 7d, "
-            "and later runs continue from the last successful one"
+            f"({path} does not exist){said}; pass a date or age the first time, e.g. --since "
+            "7d, and later runs continue from the last successful one"
         ) from None
     except OSError as exc:
         blocked = in_the_way(path, state_dir)
@@ -328,6 +335,26 @@ def _last_run_of(doc: Any) -> datetime:
     if when < FLOOR:  # no run of this tool was before 2000 (as --since refuses it)
         raise ValueError(f"last_run {doc['last_run']!r} is before {FLOOR.year}")
     return when
+
+
+def _other_runs(state_dir: Path, scope: Scope) -> list[str]:
+    """The options (``covers``) of the runs recorded on ``scope``'s boards, by its account at
+    its API, with other options than it, which it cannot continue from (``Scope.broader``):
+    R38a, a cron job whose config lost its ``cause = "move"`` was told that no run on its
+    boards was recorded, after a month of them."""
+    try:
+        paths = sorted((state_dir / "last-run").glob("*.json"))
+    except OSError:
+        return []
+    found: list[str] = []
+    for path in paths:
+        doc = _state_doc(path)
+        covers = doc.get("covers") if doc is not None else None
+        if doc is None or not isinstance(covers, str) or covers == scope.options_text:
+            continue
+        if _describes({**doc, "covers": scope.options_text}, scope) and covers:
+            found.append(covers)
+    return sorted(set(found))
 
 
 def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
