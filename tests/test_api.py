@@ -11,6 +11,7 @@ import socket
 import stat
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -774,3 +775,25 @@ def test_an_unreadable_cache_file_is_replaced(
     assert "was unreadable" in caplog.text
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_a_late_cut_leaves_a_connection_back_in_its_pool_alone() -> None:
+    """The deadline passing just as the answer was read, its connection back in the pool (and
+    maybe carrying another thread's request), does not shut that connection's socket."""
+    from trello_restore.api.watchdog import Watchdog
+
+    mine, theirs = socket.socketpair()
+    with mine, theirs:
+        connection = types.SimpleNamespace(sock=mine)
+        watchdog = Watchdog(60.0)
+        watchdog.on(connection)
+        watchdog.released(connection)
+        watchdog.cut()
+        theirs.sendall(b"x")
+        assert mine.recv(1) == b"x"  # still open both ways
+        mine.sendall(b"y")
+        assert theirs.recv(1) == b"y"
+        still = Watchdog(60.0)
+        still.on(connection)
+        still.cut()  # not released: shut
+        assert mine.recv(1) == b""

@@ -54,6 +54,8 @@ class Watchdog:
         self._timer: threading.Timer | None = None
         self._connection: Any = None
         self._response: requests.Response | None = None
+        #: Whether the connection went back to its pool (``released``).
+        self._released = False
 
     @property
     def timed_out(self) -> bool:
@@ -76,6 +78,14 @@ class Watchdog:
             self._connection = connection
         if self._cut.is_set():
             self._shut()
+
+    def released(self, connection: Any) -> None:
+        """``connection`` goes back to its pool, its answer read: from now on it may carry
+        another request, whose socket a late cut must not shut."""
+        with self._lock:
+            if connection is self._connection:
+                self._connection = None
+                self._released = True
 
     def answered(self, response: requests.Response) -> None:
         """The answer's headers are in; its body comes on ``response``'s socket."""
@@ -100,6 +110,8 @@ class Watchdog:
 
     def _shut(self) -> None:
         with self._lock:
+            if self._released:
+                return
             sock = _socket_of(self._response) if self._response is not None else None
             if sock is None:
                 sock = getattr(self._connection, "sock", None)
@@ -127,7 +139,7 @@ def _socket_of(response: requests.Response) -> socket.socket | None:
 
 class _Noting:
     """A connection pool that tells the watchdog of the request this thread sends which
-    connection it goes on."""
+    connection it goes on, and when that connection goes back to the pool."""
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         connection = super()._get_conn(timeout)  # type: ignore[misc]
@@ -135,6 +147,12 @@ class _Noting:
         if watchdog is not None:
             watchdog.on(connection)
         return connection
+
+    def _put_conn(self, conn: Any) -> None:
+        watchdog = getattr(_sending, "watchdog", None)
+        if watchdog is not None:
+            watchdog.released(conn)
+        super()._put_conn(conn)  # type: ignore[misc]
 
 
 class _HTTPPool(_Noting, HTTPConnectionPool):
