@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,41 @@ def test_a_colleagues_change_set_back_is_theirs_the_token_members_is_not(
     skip = next(v for v in after.value_skipped if v.object_id == theirs["card"]["id"])
     assert (skip.field, skip.reason) == ("closed", "changed_by_others")
     assert [m.id for m, _ in skip.others] == [colleague.id, colleague.id]
+
+
+def test_the_plans_own_later_actions_are_not_someone_changing_it_after_the_plan(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The culprit edits a card's name twice, the second edit dated after the plan's
+    ``created_at`` (it is stamped as the command starts: an edit landing while the plan reads,
+    or within the second the clocks' skew rounds to). The plan selected both and expects the
+    second's value; its apply writes the target, not "set back … after the plan was made"
+    (R38b: drifted, exit 5, in 7 of 20 random histories with no pause before planning)."""
+    s = generate(1, 20)
+    sb = sandbox_factory(s, latency_ms=0)
+    invoke = sandbox_cli(sb, monkeypatch)
+    w = s.world
+    culprit = _colleague(s)
+    card = next(c for c in w.cards.values() if c.id_board == s.team.id and not c.closed)
+    target = card.name
+    since = w.clock() - timedelta(seconds=1)
+    first = w.set_card_field(card.id, "name", "first edit", culprit, since + timedelta(seconds=2))
+    second = w.set_card_field(card.id, "name", "second edit", culprit, since + timedelta(seconds=3))
+    assert first is not None
+    assert second is not None
+    plan = tmp_path / "plan.json"
+    made = invoke("--board", s.team.id, "--since", since.isoformat(), "--restore", "fields",
+                  "--by", w.members[culprit].username, "--card", card.id, "--dry-run",
+                  "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    doc = json.loads(plan.read_text())
+    (change,) = doc["changes"]
+    assert change["evidence"]["actions"] == [first.id, second.id]
+    assert (change["value"], change["expected"]) == (target, "second edit")
+    # Made as the command started, between the two edits (Trello's clock, as the plan says).
+    doc["created_at"] = (since + timedelta(seconds=2.5)).isoformat().replace("+00:00", "Z")
+    doc["clock_skew_s"] = 0
+    write_plan(doc, plan)
+    result = invoke("apply", str(plan), "--journal", str(tmp_path / "j.jsonl"), *FAST)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert w.card(card.id).name == target

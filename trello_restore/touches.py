@@ -370,12 +370,16 @@ def _undoes(r: JournalRecord, target: Target) -> bool:
 
 
 def _seen(c: Change) -> tuple[set[str], datetime | None]:
-    """The actions a plan's change rests on (its evidence), and its date: the plan saw them and
-    all before them (Trello's clock may date them a little after ``created_at``)."""
+    """The actions a plan's change rests on (its evidence: for a value kind every selected
+    action, the last of which set the value it expects), and its date: the plan saw them and
+    all before them (Trello's clock may date them a little after ``created_at``, which is
+    stamped as the plan's command starts: R38b, the culprit's second edit, landing while the
+    plan read, was "set back after the plan was made")."""
     e = c.evidence
     if e is None:
         return set(), None
-    return {i for i in (e.action_id, e.move_action_id) if i}, e.date
+    selected = getattr(c, "actions", ())
+    return {i for i in (e.action_id, e.move_action_id, *selected) if i}, e.date
 
 
 def undo_touches(
