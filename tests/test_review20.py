@@ -182,11 +182,11 @@ def test_a_broader_run_with_no_last_run_names_the_narrower_runs_recorded(tmp_pat
     with pytest.raises(UsageError) as info:
         read_last_run(tmp_path, base)
     assert str(info.value).startswith(
-        "--since last-run: no successful run on these boards is recorded yet ("
+        "--since last-run: no successful run on these boards without filters is recorded yet ("
     )
     assert str(info.value).endswith(
-        " does not exist): runs with --cause move and runs with --restore archived --by noahk "
-        "are, which did not cover all this one does; pass a date or age the first time, e.g. "
+        " does not exist), only runs with other options (--cause move; --restore archived --by "
+        "noahk), which do not cover all this one does; pass a date or age the first time, e.g. "
         "--since 7d, and later runs continue from the last successful one"
     )
     record_last_run(tmp_path, base, t0)

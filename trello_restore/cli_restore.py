@@ -520,9 +520,11 @@ def report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
     if not report.stopped:
         return
     left = report.counts.get("not_attempted", 0)
+    # Trello failing or rate limiting passes; a redirect is this side's to fix (R38c).
+    then = "When Trello works again" if report.stopped.startswith("Trello ") else "Once it is fixed"
     message = (
         f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted, "
-        f"journal {journal}). When Trello works again: {resume[:1].lower()}{resume[1:]}."
+        f"journal {journal}). {then}: {resume[:1].lower()}{resume[1:]}."
     )
     click.echo(f"Error: {message}", err=True)
     logger.error("stopped: %s", message, extra=FILE_ONLY)

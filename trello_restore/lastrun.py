@@ -212,12 +212,13 @@ def read_last_run(
     except FileNotFoundError:
         options = f" with {scope.options_text}" if scope.covers else ""
         others = _other_runs(state_dir, scope)
-        said = (
-            f": runs with {' and runs with '.join(others)} are, which did not cover all this "
-            "one does"
-            if others
-            else ""
-        )
+        said = ""
+        if others:
+            options = options or " without filters"
+            said = (
+                f", only runs with other options ({'; '.join(others)}), which do not cover all "
+                "this one does"
+            )
         raise UsageError(
             f"{label}: no successful run on these boards{options} is recorded yet "
             f"({path} does not exist){said}; pass a date or age the first time, e.g. --since "

@@ -217,10 +217,13 @@ class Runner:
             left = self._active
         if not self._waiting_said:
             self._waiting_said = True
+            them = "them" if left > 1 else "it"
             logger.warning(
-                "interrupted: waiting for Trello to answer the %s in flight, to journal them "
-                "(nothing more is sent; to stop at once, kill it: the next run settles them)",
+                "interrupted: waiting for Trello to answer the %s in flight, to journal %s "
+                "(nothing more is sent; to stop at once, kill it: the next run settles %s)",
                 plural(left, "write"),
+                them,
+                them,
             )
         with self._idle:
             self._idle.wait_for(lambda: not self._active)

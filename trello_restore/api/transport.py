@@ -243,6 +243,14 @@ class _NetworkAdapter(HTTPAdapter):
             response = self._send(request, watchdog, *args, **kwargs)
             if not kwargs.get("stream"):
                 read_in_time(response, watchdog)
+            if watchdog.timed_out:
+                # Cut inside the headers, ``http.client`` takes the end of the connection for
+                # their end: what came is no answer (R38c: a grant Trello made was journaled
+                # as certainly failed, "no content type instead of JSON").
+                response.close()
+                raise requests.exceptions.ReadTimeout(
+                    "the answer did not arrive in time", request=request
+                )
             return response
         except requests.RequestException as exc:
             if watchdog.timed_out:
@@ -279,7 +287,8 @@ class _NetworkAdapter(HTTPAdapter):
         watchdog.start()
         try:
             response = super().send(request, *args, **kwargs)
-            counts = counts_from_headers(response.headers)
+            if not watchdog.timed_out:  # headers cut short may hold a count cut short
+                counts = counts_from_headers(response.headers)
             return response
         finally:
             limiter.release(slot, counts)
@@ -342,10 +351,12 @@ class Transport(_SessionBase):
             if isinstance(error, requests.Response):
                 return error
             error = scrub(error, self._secrets)  # before it is logged or raised
+            if cause is not None and method == "GET" and self._counters.closing.is_set():
+                raise Stopping  # stopping, its answer cut short: no retry, no error of its own
             delay = policy.delay(error, attempt, self._rng.random()) if retryable else None
             if delay is None:
                 raise error from cause
-            if self._counters.closing.is_set():  # stopping (its answer cut short): no retry
+            if self._counters.closing.is_set():  # stopping: no retry
                 raise Stopping
             if self._counters.first_retry():
                 logger.warning(self._retrying(error, cause, policy, attempt))

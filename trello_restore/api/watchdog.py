@@ -59,6 +59,7 @@ class Watchdog:
 
     @property
     def timed_out(self) -> bool:
+        """Whether the request was cut: whatever came is no answer."""
         return self._cut.is_set()
 
     def start(self) -> None:
@@ -95,8 +96,12 @@ class Watchdog:
             self._shut()
 
     def cut(self) -> None:
-        """End the request now: the deadline passed, or the run is stopping."""
-        self._cut.set()
+        """End the request now: the deadline passed, or the run is stopping (unless its answer
+        is read: its connection back in its pool)."""
+        with self._lock:
+            if self._released:
+                return
+            self._cut.set()
         self._shut()
 
     def end(self) -> None:
