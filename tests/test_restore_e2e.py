@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from trello_restore.applier import ApplyReport, ChangeOutcome
-from trello_restore.errors import ExitCode
+from trello_restore.errors import ApiUnreachable, ExitCode
 from trello_restore.journal import Journal, JournalRecord
 from trello_restore.models import ValueChange, parse_date
 from trello_restore.planfile import PlanDict, plan_from_dict, read_plan, write_plan
@@ -303,9 +303,15 @@ def test_faults_and_a_storm_give_the_exact_end_state_and_no_repeated_write(
 
     runs: list[ApplyReport] = []
     for _ in range(5):
-        with api_for(sb) as api, open_journal(doc, path, api) as journal:
-            options = fast_options(max_retries=2)
-            runs.append(apply_doc(doc, api, journal, options, None if runs else storm_midway))
+        try:
+            with api_for(sb) as api, open_journal(doc, path, api) as journal:
+                options = fast_options(max_retries=2)
+                runs.append(apply_doc(doc, api, journal, options, None if runs else storm_midway))
+        except ApiUnreachable:
+            # Run again at once, a run can start inside the storm: its first read (the
+            # account's) rate limited through its retries, the last dropped (2 in 12 before).
+            assert runs, "the first run started"
+            continue
         if runs[-1].exit_code == ExitCode.OK:
             break
     assert runs[0].rate_limited > 0, "the storm happened"
