@@ -19,8 +19,9 @@ _SAYS_NOTHING_SENT = re.compile(
 )
 #: ``_so_far`` when the command started (``start``).
 _at_start = [0]
-#: The journals the running command has written records to, in the order first written.
-_journals: list[Path] = []
+#: The journals the running command has written records to, in the order first written (a
+#: dict: its workers' journals may note one at once, and a key is set atomically).
+_journals: dict[Path, None] = {}
 
 
 def _so_far() -> int:
@@ -37,8 +38,7 @@ def start() -> None:
 
 def journaled(path: Path) -> None:
     """The running command has written a record to the journal at ``path``."""
-    if path not in _journals:
-        _journals.append(path)
+    _journals.setdefault(path, None)
 
 
 def journals() -> list[Path]:
