@@ -27,7 +27,7 @@ import hashlib
 import itertools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -303,15 +303,9 @@ def known_board_names(state_dir: Path) -> dict[str, str]:
     """Board id to name, as the last-run states in ``state_dir`` recorded them (``board_names``;
     any scope's): what this machine knows of names without a request. Files that cannot be
     read, or are not states (``_state_doc``), are passed over."""
-    try:
-        paths = sorted((state_dir / "last-run").glob("*.json"))
-    except OSError:
-        return {}
     names: dict[str, str] = {}
-    for path in paths:
-        doc = _state_doc(path)
-        if doc is not None:
-            names |= _str_map(doc.get("board_names"))
+    for doc in _state_docs(state_dir):
+        names |= _str_map(doc.get("board_names"))
     return names
 
 
@@ -343,15 +337,10 @@ def _other_runs(state_dir: Path, scope: Scope) -> list[str]:
     its API, with other options than it, which it cannot continue from (``Scope.broader``):
     R38a, a cron job whose config lost its ``cause = "move"`` was told that no run on its
     boards was recorded, after a month of them."""
-    try:
-        paths = sorted((state_dir / "last-run").glob("*.json"))
-    except OSError:
-        return []
     found: list[str] = []
-    for path in paths:
-        doc = _state_doc(path)
-        covers = doc.get("covers") if doc is not None else None
-        if doc is None or not isinstance(covers, str) or covers == scope.options_text:
+    for doc in _state_docs(state_dir):
+        covers = doc.get("covers")
+        if not isinstance(covers, str) or covers == scope.options_text:
             continue
         if _describes({**doc, "covers": scope.options_text}, scope) and covers:
             found.append(covers)
@@ -449,15 +438,10 @@ def recorded_board(
     file can be read. What a run given a board by id, URL, shortLink or name needs when Trello
     refuses its read (the last run's key names boards by id; its messages, its name), or no
     longer lists it by that name."""
-    try:
-        paths = sorted((state_dir / "last-run").glob("*.json"))
-    except OSError:
-        return None
     wanted = normal_name(name).casefold() if name else None
     by_name: dict[str, str] = {}
-    for path in paths:
-        doc = _state_doc(path)
-        if doc is None or not same_api(str(doc.get("api_url")), api_url):
+    for doc in _state_docs(state_dir):
+        if not same_api(str(doc.get("api_url")), api_url):
             continue
         if doc.get("account_id") != account_id:
             continue
@@ -505,6 +489,19 @@ def given_up_boards(state_dir: Path, scope: Scope) -> dict[str, tuple[str, str]]
         return {}
     names = _str_map(doc.get("board_names"))
     return {b: (on, names.get(b, "")) for b, on in _str_map(doc.get("given_up")).items()}
+
+
+def _state_docs(state_dir: Path) -> Iterator[dict[str, Any]]:
+    """The documents of the last-run state files in ``state_dir`` that can be read
+    (``_state_doc``), in file name order; none when the directory cannot be looked into."""
+    try:
+        paths = sorted((state_dir / "last-run").glob("*.json"))
+    except OSError:
+        return
+    for path in paths:
+        doc = _state_doc(path)
+        if doc is not None:
+            yield doc
 
 
 def _state_doc(path: Path) -> dict[str, Any] | None:

@@ -512,8 +512,8 @@ class Runner:
                     unreachable = err if isinstance(err, ApiUnreachable) else None
                     if self._breaker.finished(unreachable):
                         self._halt()
-                    if isinstance(err, BadResponse) and 300 <= (err.status or 0) < 400:
-                        self._breaker.redirected(err)
+                    redirect = isinstance(err, BadResponse) and 300 <= (err.status or 0) < 400
+                    if redirect and self._breaker.redirected(err):
                         self._halt()
                 elif delay is None and self._breaker.rate_limited(err):  # retries spent
                     self._halt()

@@ -239,27 +239,27 @@ class _NetworkAdapter(HTTPAdapter):
         watchdog = Watchdog(
             self._max_request_s, self._counters if request.method == "GET" else None
         )
+        failed: requests.RequestException | None = None
         try:
             response = self._send(request, watchdog, *args, **kwargs)
             if not kwargs.get("stream"):
                 read_in_time(response, watchdog)
-            if watchdog.timed_out:
-                # Cut inside the headers, ``http.client`` takes the end of the connection for
-                # their end: what came is no answer (R38c: a grant Trello made was journaled
-                # as certainly failed, "no content type instead of JSON").
-                response.close()
-                raise requests.exceptions.ReadTimeout(
-                    "the answer did not arrive in time", request=request
-                )
-            return response
         except requests.RequestException as exc:
-            if watchdog.timed_out:
-                raise requests.exceptions.ReadTimeout(
-                    "the answer did not arrive in time", request=request
-                ) from exc
-            raise
+            if not watchdog.timed_out:
+                raise
+            failed = exc
+        else:
+            if not watchdog.timed_out:
+                return response
+            # Cut inside the headers, ``http.client`` takes the end of the connection for their
+            # end: what came is no answer (R38c: a grant Trello made was journaled as certainly
+            # failed, "no content type instead of JSON").
+            response.close()
         finally:
             watchdog.end()
+        raise requests.exceptions.ReadTimeout(
+            "the answer did not arrive in time", request=request
+        ) from failed
 
     def _send(
         self, request: requests.PreparedRequest, watchdog: Watchdog, *args: Any, **kwargs: Any
