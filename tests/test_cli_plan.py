@@ -248,6 +248,8 @@ def test_scenario_export_warns_about_the_cap(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "Warning:" in r.stderr
     assert "history before" in r.stderr or "whose export was not given" in r.stderr
+    # The board the lists came from is named as the moves name it, not by its id alone.
+    assert f'moved in from board "{s.team.name}" ({s.team.id}), whose export was' in r.stderr
     doc = json.loads(r.stdout)
     assert doc["inputs"]["source"] == "export"
     assert all(c["evidence"]["kind"] == "recorded_removal" for c in doc["changes"] if "card" in c)

@@ -7,6 +7,7 @@ test needs; the sandbox's rendering and real samples are held to these shapes el
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -25,6 +26,7 @@ from trello_restore.history import (
     parse_date,
     parse_history,
 )
+from trello_restore.history_parts import board_names
 from trello_restore.models import (
     Blocked,
     CardInfo,
@@ -229,19 +231,28 @@ def test_moves_between_boards() -> None:
             action("moveCardFromBoard", "mv2", 2, card=card(), boardTarget={"id": "b2"}),
             action("moveListToBoard", "mv3", 3, board="b2", list={"id": "l1"},
                    boardSource={"id": "b1"}),
-            action("moveListFromBoard", "mv4", 4, list={"id": "l1"}, boardTarget={"id": "b2"}),
+            action("moveListFromBoard", "mv4", 4, list={"id": "l1"},
+                   boardTarget={"id": "b2", "name": "Archive"}),
             action("moveCardToBoard", "mv5", 5, board="b2", card=card("c2"), boardSource=None),
+            action("moveCardToBoard", "mv6", 6, board="b2", card=card("c3"),
+                   boardSource={"id": "b1", "name": "Team"}),
         ]
     )  # fmt: skip
-    at = [T + timedelta(minutes=m) for m in range(6)]
+    at = [T + timedelta(minutes=m) for m in range(7)]
     assert h.moves == (
         MoveAction("mv1", "moveCardToBoard", at[1], "lead", "c1", None, "b1", "b2"),
         MoveAction("mv2", "moveCardFromBoard", at[2], "lead", "c1", None, "b1", "b2"),
         MoveAction("mv3", "moveListToBoard", at[3], "lead", None, "l1", "b1", "b2"),
-        MoveAction("mv4", "moveListFromBoard", at[4], "lead", None, "l1", "b1", "b2"),
+        MoveAction("mv4", "moveListFromBoard", at[4], "lead", None, "l1", "b1", "b2", "Archive"),
         MoveAction("mv5", "moveCardToBoard", at[5], "lead", "c2", None, "", "b2"),
+        MoveAction("mv6", "moveCardToBoard", at[6], "lead", "c3", None, "b1", "b2", "Team"),
     )
     assert h.card_lists == ((at[1], "c1", "l9"),), "a card moved to a board lands in a list"
+    # The other board of each move, and the name the newest move that names it gives it.
+    assert [m.other_board() for m in h.moves] == ["b1", "b2", "b1", "b2", "", "b1"]
+    assert board_names(h.moves) == {"b1": "Team", "b2": "Archive"}
+    renamed = replace(h.moves[0], date=at[6], id="mv7", other_board_name="Team 2")
+    assert board_names([*h.moves, renamed]) == {"b1": "Team 2", "b2": "Archive"}
 
 
 def test_where_cards_went() -> None:

@@ -197,7 +197,7 @@ def test_unreadable_source_board_falls_back_to_card_feeds(sandbox_factory: Sandb
     fetched, _ = _fetch(sb, target.id)
     assert [b.id for b in fetched.boards] == [target.id]
     (warning,) = [x for x in fetched.warnings if "cannot read" in x]
-    assert f"board {secret.id}" in warning
+    assert f'board "Secret" ({secret.id})' in warning  # named as the moves name it
     assert "left out of the plan" in warning
     assert "add the token's member to that board" in warning
     assert fetched.incomplete == frozenset(c.id for c in cards)

@@ -87,11 +87,14 @@ def test_a_move_to_a_board_the_token_cannot_read_keeps_the_window_open(
     last_run = summary["last_run"]
     assert (last_run["recorded"], last_run["accepted_unreadable_boards"]) == (False, [])
     why = last_run["not_recorded"]
-    assert f"this account cannot read ({b.private})" in why
+    assert f'this account cannot read ("Own" ({b.private}))' in why
     assert "the next --since last-run run covers this window again" in why
     assert f"run once with {ACCEPT}, which records the run anyway" in why  # the way out
     assert why in blind.stderr
-    assert any("cannot read it" in x for x in summary["warnings"])
+    # The board is named as the move names it (R38a: by its id alone, every night).
+    (moved,) = [x for x in summary["warnings"] if "cannot read it" in x]
+    assert moved.startswith(f'cards moved between board "Own" ({b.private}) and the boards in ')
+    assert "add the token's member to that board to include them" in moved
     assert json.loads(b.path.read_text())["last_run"] == b.recorded  # the window stays open
 
     with s.world.lock:  # what the warning says: the token's member is given access
@@ -124,7 +127,7 @@ def test_accepting_the_unreadable_board_records_the_run_and_gives_up_its_removal
     }
     (line,) = [x for x in accepted.stderr.splitlines() if "was recorded as the last run" in x]
     assert f"as {ACCEPT} asks" in line
-    assert f"1 board this account cannot read ({b.private})" in line
+    assert f'1 board this account cannot read ("Own" ({b.private}))' in line
     assert "the members those cards lost there are given up" in line
     assert "later --since last-run runs will not restore them" in line
     after = json.loads(b.path.read_text())["last_run"]
@@ -272,6 +275,21 @@ def test_the_option_before_a_subcommand_is_refused(
     assert line.startswith(f"Error: {names} {verb}"), line
 
 
+def _loads_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The boards whose history store bodies are read from now on, in order."""
+    from trello_restore.history_store import HistoryStore
+
+    loads: list[str] = []
+    load = HistoryStore.load
+
+    def counting(self: HistoryStore, board_id: str, filter: str) -> object:
+        loads.append(board_id)
+        return load(self, board_id, filter)
+
+    monkeypatch.setattr(HistoryStore, "load", counting)
+    return loads
+
+
 def _dry(b: Blind, s: Scenario, *more: str) -> tuple[Result, list[str]]:
     """A dry run of the nightly job's scope: its result and its lines about the last run."""
     result = b.invoke("--board", s.team.id, "--since", "last-run", "--dry-run", *more)
@@ -301,8 +319,8 @@ def test_a_dry_run_says_what_a_run_would_do_about_the_last_run(
     sent, (line,) = requests()
     assert sent == baseline
     assert line.startswith(
-        f"Warning: cards moved to or from 1 board this account cannot read ({b.private}) at or "
-        "after "
+        "Warning: cards moved to or from 1 board this account cannot read "
+        f'("Own" ({b.private})) at or after '
     )
     assert "a run that applies would not be recorded as the last run on these boards" in line
     assert f"or run once with {ACCEPT} to record it" in line
@@ -319,8 +337,6 @@ def test_a_dry_run_from_the_memo_reads_no_history_to_say_it(
     """The second dry run's plan comes from the plan memo, which read no history: it reads
     none to say it either (no store body, no request more than the first) and says what it
     cannot tell."""
-    from trello_restore.history_store import HistoryStore
-
     s = scenario
     b = _blind(sb, s, tmp_path, monkeypatch)
     log = sb.server.request_log
@@ -328,18 +344,11 @@ def test_a_dry_run_from_the_memo_reads_no_history_to_say_it(
     _, (first,) = _dry(b, s, ACCEPT)
     cold = len(log) - start
     assert "at or after" in first
-    loads: list[str] = []
-    load = HistoryStore.load
-
-    def counting(self: HistoryStore, board_id: str, filter: str) -> object:
-        loads.append(board_id)
-        return load(self, board_id, filter)
-
-    monkeypatch.setattr(HistoryStore, "load", counting)
+    loads = _loads_counted(monkeypatch)
     start = len(log)
     _, (line,) = _dry(b, s, ACCEPT)
     assert (loads, len(log) - start <= cold) == ([], True)
-    assert f"cannot read ({b.private}); this dry run's plan is from the plan memo" in line
+    assert f'cannot read ("Own" ({b.private})); this dry run\'s plan is from the plan memo' in line
     assert "cannot tell when they moved: if one moved at or after" in line
     assert "a run that applies would be recorded as the last run on these boards" in line
 
@@ -355,3 +364,47 @@ def test_a_dry_run_says_nothing_when_nothing_unreadable_moved_in_its_window(
     assert result.exit_code == ExitCode.OK, result.output
     assert "a run that applies" not in result.stderr
     assert "cannot read it" in result.stderr  # the board is still said to be unreadable
+
+
+def test_a_store_kept_before_moves_named_their_board_names_it_by_id_until_refreshed(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history store written before moves kept the other board's name (move rows of eight
+    fields, a head with no ``board_names``) is read as it is, not rebuilt: the board is named
+    by its id, as before; ``--refresh-history`` names it."""
+    import gzip
+
+    from trello_restore.history_store import _digest
+
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    _dry(b, s)  # keeps the team board's store
+    (store,) = (tmp_path / "home").rglob(f"boards/{s.team.id}")  # its followed boards' too
+    body, head = store / "history.v2.json.gz", store / "history.v2.head.json"
+    doc = json.loads(gzip.decompress(body.read_bytes()))
+    rows = [r for part in doc["parts"].values() for r in part["moves"]]
+    assert rows, doc
+    assert all(len(r) == 9 for r in rows), rows
+    assert [r[8] for r in rows if b.private in r[6:8]] == ["Own"]
+    for part in doc["parts"].values():
+        part["moves"] = [r[:8] for r in part["moves"]]
+    body.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    top = json.loads(head.read_text())
+    del top["sha256"]
+    assert top.pop("board_names")[b.private] == "Own"
+    head.write_text(json.dumps({**top, "sha256": _digest(top)}))
+
+    loads = _loads_counted(monkeypatch)
+
+    def warned(*more: str) -> str:
+        result = b.invoke("--board", s.team.id, "--since", "last-run", "--dry-run", *more)
+        assert result.exit_code == ExitCode.OK, result.output
+        assert "history store" not in result.stderr, result.stderr
+        (line,) = [x for x in result.stderr.splitlines() if "moved between board" in x]
+        return line
+
+    assert f"cards moved between board {b.private} and the boards in scope" in warned()
+    assert s.team.id in loads  # its rows of eight fields were read
+    assert f'cards moved between board "Own" ({b.private}) and ' in warned("--no-cache")
+    assert f'cards moved between board "Own" ({b.private}) and ' in warned("--refresh-history")
+    assert f'cards moved between board "Own" ({b.private}) and ' in warned()

@@ -26,6 +26,7 @@ from trello_restore.errors import (
 )
 from trello_restore.fetched import BoardInfo
 from trello_restore.models import normal_name, quote_name
+from trello_restore.words import board_ref
 
 __all__ = [
     "BOARD_LIST_MAX_AGE",
@@ -38,6 +39,8 @@ __all__ = [
     "bad_answer",
     "expect_objects",
     "followed_boards",
+    "moved_board",
+    "moved_line",
     "read_board_now",
     "read_with_state",
     "resolve_boards",
@@ -342,29 +345,43 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]], origin: str = "") -
     )
 
 
+#: How a followed board's warning begins, up to its board (``moved_line``, ``moved_board``).
+MOVED_BETWEEN = "cards moved between board "
+#: And how it goes on after the board.
+MOVED_UNREADABLE = " and the boards in scope, but this account cannot read it: "
+
+
+def moved_line(board_id: str, name: str) -> str:
+    """The warning for a board cards moved to or from that this account cannot read, named
+    as its moves name it (``board_ref``: ``"Archive" (<id>)``, the id alone when none does)."""
+    return (
+        f"{MOVED_BETWEEN}{board_ref(board_id, name)}{MOVED_UNREADABLE}the cards now on it are "
+        "left out of the plan (as if deleted), and the history of cards from before they left "
+        "it is missing; add the token's member to that board to include them"
+    )
+
+
+def moved_board(warning: str) -> tuple[str, str] | None:
+    """The board a ``moved_line`` names, as it names it, and its id; None for another line."""
+    if not warning.startswith(MOVED_BETWEEN) or MOVED_UNREADABLE not in warning:
+        return None
+    shown = warning[len(MOVED_BETWEEN) : warning.rindex(MOVED_UNREADABLE)]
+    return shown, shown.rsplit(" (", 1)[1][:-1] if shown.endswith(")") else shown
+
+
 def followed_boards(
-    api: Api,
-    moved: Iterable[str],
-    scope: Mapping[str, BoardInfo],
-    warnings: list[str],
-    unreadable: set[str],
+    api: Api, moved: Iterable[str], scope: Mapping[str, BoardInfo], unreadable: dict[str, str]
 ) -> Iterator[tuple[BoardInfo, Mapping[str, Any]]]:
     """The boards cards moved to or from (``moved``) that are not in ``scope`` yet, in id order,
     each read as it is asked for, with its state (``read_with_state``: the board and Trello's
-    answer); one this account cannot read goes to ``unreadable``, with a warning."""
+    answer); one this account cannot read goes to ``unreadable`` (its name not known yet)."""
     for other in sorted(set(moved) - set(scope)):
         try:
             read = read_with_state(api, other, other)
         except PermissionDenied:
             read = None
         if read is None:
-            unreadable.add(other)
-            warnings.append(
-                f"cards moved between board {other} and the boards in scope, but this "
-                "account cannot read it: the cards now on it are left out of the plan (as if "
-                "deleted), and the history of cards from before they left it is missing; "
-                "add the token's member to that board to include them"
-            )
+            unreadable[other] = ""
             continue
         yield read
 
@@ -391,15 +408,15 @@ class Follower:
         api: Api,
         scope: dict[str, BoardInfo],
         warnings: list[str],
-        unreadable: set[str],
+        unreadable: dict[str, str],
         start: Callable[[BoardInfo, Mapping[str, Any]], None],
     ) -> None:
         self.api, self.scope, self.warnings, self.unreadable = api, scope, warnings, unreadable
         self.start = start
         self.roots = tuple(scope)
         self._found: SimpleQueue[frozenset[str] | None] = SimpleQueue()
-        #: The boards looked at, each with the warning it gave (unreadable), in any order.
-        self._asked: dict[str, list[str]] = {}
+        #: The boards looked at (read, or found unreadable), in any order.
+        self._asked: set[str] = set()
 
     def found(self, boards: Iterable[str]) -> None:
         """Boards a page's moves connect (from any thread)."""
@@ -408,11 +425,12 @@ class Follower:
             self._found.put(ids)
 
     def follow(
-        self, histories: Sequence[Future[Any]], connected: Callable[[], Iterable[str]]
+        self, histories: Sequence[Future[Any]], connected: Callable[[], Mapping[str, str]]
     ) -> None:
         """Follow what the pages show until every one of ``histories`` is done (or failed:
-        ``connected`` then raises its error), then what ``connected`` names; then put ``scope``
-        and the warnings in order."""
+        ``connected`` then raises its error), then what ``connected`` names (each board with
+        the name its moves give it, or ""); then put ``scope`` in order, and warn of each board
+        this account cannot read (``moved_line``), in id order."""
         for history in histories:
             history.add_done_callback(lambda _: self._found.put(None))
         running = len(histories)
@@ -424,20 +442,20 @@ class Follower:
                 self._ask(ids)
         while not self._found.empty():  # every page came before its history was done
             self._ask(self._found.get() or ())
-        self._ask(connected())
+        names = connected()
+        self._ask(names)
         followed = sorted(k for k in self.scope if k not in self.roots)
         ordered = {k: self.scope[k] for k in (*self.roots, *followed)}
         self.scope.clear()
         self.scope.update(ordered)
-        for board_id in sorted(self._asked):
-            self.warnings.extend(self._asked[board_id])
+        for board_id in sorted(self._asked & self.unreadable.keys()):
+            self.unreadable[board_id] = names.get(board_id, "")
+            self.warnings.append(moved_line(board_id, self.unreadable[board_id]))
 
     def _ask(self, ids: Iterable[str]) -> None:
-        for board_id in sorted(set(ids) - self._asked.keys() - self.scope.keys()):
-            said = self._asked[board_id] = []
-            for info, answer in followed_boards(
-                self.api, (board_id,), self.scope, said, self.unreadable
-            ):
+        for board_id in sorted(set(ids) - self._asked - self.scope.keys()):
+            self._asked.add(board_id)
+            for info, answer in followed_boards(self.api, (board_id,), self.scope, self.unreadable):
                 self.scope[info.id] = info
                 self.start(info, answer)
 

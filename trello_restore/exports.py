@@ -95,7 +95,8 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
                 if (m.card_id == cid) or (m.list_id is not None and c.list_id == m.list_id)
             )
             warnings.append(
-                f"cards moved in from board {m.source_board_id}, whose export was not given: "
+                f"cards moved in from board {board_ref(m.source_board_id, m.other_board_name)}, "
+                "whose export was not given: "
                 "their history from before the move is missing"
             )
     return Fetched(

@@ -118,6 +118,8 @@ class Fetched:
     kept: Kept | None = None
     #: Boards cards moved to or from that this account cannot read (with a warning each).
     unreadable: frozenset[str] = frozenset()
+    #: Their names as the moves give them, by id (a board no move names is not in it).
+    unreadable_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -25,7 +25,7 @@ ranges at once (``paging.read_backwards``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -158,7 +158,7 @@ def fetch(
         card_fields=CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS,
         warn=warnings.append,
     )
-    unreadable: set[str] = set()
+    unreadable: dict[str, str] = {}  # id to its name, as the moves give it
     # Two pools: a board's history task waits for its pages, which must not queue behind it.
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
@@ -207,6 +207,7 @@ def fetch(
         warnings=list(dict.fromkeys(warnings)),  # a board read twice warns once
         named=frozenset(b.id for b in boards),
         unreadable=frozenset(unreadable),
+        unreadable_names={b: name for b, name in unreadable.items() if name},
     )
 
 
@@ -616,17 +617,15 @@ def _id_second(object_id: str) -> datetime | None:
         return None
 
 
-def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Boards that cards or lists moved to or from (a scan of the move actions only: parsing
-    the whole history twice costs seconds on a large board)."""
-    out: set[str] = set()
-    for a in raw_actions:
-        if a.get("type") in MOVE_TYPES:
-            data = a.get("data") or {}
-            for key in ("board", "boardSource", "boardTarget"):
-                ref = data.get(key)
-                if isinstance(ref, Mapping) and isinstance(ref.get("id"), str):
-                    out.add(ref["id"])
+def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Boards that cards or lists moved to or from, each with the name its newest move gives it
+    ("" for none; a scan of the move actions only: a second parse costs seconds)."""
+    out: dict[str, str] = {}
+    for a in (a for a in raw_actions if a.get("type") in MOVE_TYPES):
+        for ref in map((a.get("data") or {}).get, ("board", "boardSource", "boardTarget")):
+            if isinstance(ref, Mapping) and isinstance(ref.get("id"), str):
+                name = ref.get("name")
+                out[ref["id"]] = out.get(ref["id"]) or (name if isinstance(name, str) else "")
     return out
 
 
@@ -640,7 +639,7 @@ def _unexplained_cards(
 
 
 def _cards_from(
-    history: History, cards: Mapping[str, CardState], unreadable: set[str]
+    history: History, cards: Mapping[str, CardState], unreadable: Collection[str]
 ) -> frozenset[str]:
     """Cards that arrived from a board this account cannot read."""
     lists_from = {m.list_id for m in history.moves if m.source_board_id in unreadable and m.list_id}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -83,7 +83,7 @@ def fetch_stored(
     union = union_filter()
     fields = CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS
     warnings: list[str] = []
-    unreadable: set[str] = set()
+    unreadable: dict[str, str] = {}  # id to its name, as the moves give it
     feeds = _Unkept(api)
     writes = _Writes()
     with (
@@ -117,7 +117,7 @@ def fetch_stored(
             for board in list(scope.values()):
                 start(board, found=follower.found)
             named = [reads[b].history for b in follower.roots]
-            follower.follow(named, lambda: {x for h in named for x in h.result().connected()})
+            follower.follow(named, lambda: _names(h.result() for h in named))
             reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
         else:
             for board in scope.values():
@@ -142,6 +142,7 @@ def fetch_stored(
         named=frozenset(b.id for b in boards),
         kept=kept,
         unreadable=frozenset(unreadable),
+        unreadable_names={b: name for b, name in unreadable.items() if name},
     )
 
 
@@ -225,8 +226,26 @@ class _Board:
         assert self.head is not None
         return self.head.connected
 
+    def board_names(self) -> Mapping[str, str]:
+        """The names its moves give the boards they connect (none from an older head)."""
+        if self.history is not None:
+            return self.history.base.board_names()
+        assert self.head is not None
+        return self.head.names
+
     def generation(self) -> str:
         return self.history.generation if self.history is not None else _head(self).generation
+
+
+def _names(boards: Iterable[_Board]) -> dict[str, str]:
+    """The boards these boards' moves connect, each with the name a move gives it ("" when
+    none does), for ``Follower.follow``."""
+    out: dict[str, str] = {}
+    for board in boards:
+        names = board.board_names()
+        for other in sorted(board.connected()):
+            out[other] = out.get(other) or names.get(other, "")
+    return out
 
 
 def _head(board: _Board) -> Head:
@@ -376,7 +395,7 @@ class _Loader:
         kinds: frozenset[RestoreKind],
         boards: dict[str, _Board],
         cards: dict[str, CardState],
-        unreadable: set[str],
+        unreadable: Collection[str],
         kept: Kept,
         workers: int,
     ) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from trello_restore.boards import MOVED_BETWEEN, MOVED_UNREADABLE, moved_board
 from trello_restore.models import MemberRef, format_date, parse_date
 from trello_restore.words import handle, shown_name
 
@@ -94,14 +95,14 @@ def followed(warnings: Iterable[str], given: Mapping[str, str]) -> list[str]:
     advising to add the token's member to it."""
     out: list[str] = []
     for w in warnings:
-        board = next((b for b in given if w.startswith(f"cards moved between board {b} ")), None)
-        if board is not None:
-            on = f" on {_day(given[board])}" if given[board] else ""
+        board = moved_board(w)
+        if board is not None and board[1] in given:
+            shown, board_id = board
+            on = f" on {_day(given[board_id])}" if given[board_id] else ""
             w = (
-                f"cards moved between board {board} and the boards in scope, but this account "
-                f"cannot read it: it was given up{on} (--accept-unreadable-boards), so the "
-                "cards now on it are left out of the plan (as if deleted), and the history of "
-                "cards from before they left it is missing"
+                f"{MOVED_BETWEEN}{shown}{MOVED_UNREADABLE}it was given up{on} "
+                "(--accept-unreadable-boards), so the cards now on it are left out of the plan "
+                "(as if deleted), and the history of cards from before they left it is missing"
             )
         out.append(w)
     return out

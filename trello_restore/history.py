@@ -300,10 +300,11 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                 )
             )
         elif type_ in MOVE_TYPES:
+            other = data.get("boardSource" if "ToBoard" in type_ else "boardTarget") or {}
             if "ToBoard" in type_:
-                source, target = (data.get("boardSource") or {}).get("id", ""), board_id
+                source, target = other.get("id", ""), board_id
             else:
-                source, target = board_id, (data.get("boardTarget") or {}).get("id", "")
+                source, target = board_id, other.get("id", "")
             moves.append(
                 MoveAction(
                     id=action_id,
@@ -314,6 +315,7 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                     list_id=lst.get("id") if type_.startswith("moveList") else None,
                     source_board_id=source,
                     target_board_id=target,
+                    other_board_name=str(other.get("name") or ""),
                 )
             )
             if type_ == "moveCardToBoard" and isinstance(card_id, str) and lst.get("id"):

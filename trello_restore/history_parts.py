@@ -41,6 +41,7 @@ __all__ = [
     "action_class",
     "as_text",
     "aware_date",
+    "board_names",
     "classes_for",
     "connected",
     "encode_rows",
@@ -167,6 +168,10 @@ class Part:
         """Boards that cards or lists moved to or from."""
         return connected(self.moves)
 
+    def board_names(self) -> dict[str, str]:
+        """The names its moves give the boards they connect (``board_names``)."""
+        return board_names(self.moves)
+
     # --- JSON (compact: one array per action; dates as ISO text)
 
     def to_json(self) -> dict[str, Any]:
@@ -230,7 +235,15 @@ _MEMBER_ACTION_ROW = attrgetter(
     "id", "kind", "date", "card_id", "member_id", "by", "board_id", "deactivated", "app"
 )
 _MOVE_ROW = attrgetter(
-    "id", "type", "date", "by", "card_id", "list_id", "source_board_id", "target_board_id"
+    "id",
+    "type",
+    "date",
+    "by",
+    "card_id",
+    "list_id",
+    "source_board_id",
+    "target_board_id",
+    "other_board_name",
 )
 _FIELD_UPDATE_ROW = attrgetter(
     "id", "date", "object_type", "object_id", "board_id", "field", "old", "new", "by", "app"
@@ -285,7 +298,11 @@ def _member_action(row: list[Any]) -> MemberAction:
 
 
 def _move(row: list[Any]) -> MoveAction:
-    i, type_, t, by, card, lst, source, target = row
+    # A store written before moves kept the other board's name has eight fields: its moves
+    # name no board (a board this account cannot read is named by its id).
+    i, type_, t, by, card, lst, source, target, *name = row
+    if len(name) > 1:
+        raise ValueError("a move's row has more than nine fields")
     return MoveAction(
         as_text(i),
         as_text(type_),
@@ -295,6 +312,7 @@ def _move(row: list[Any]) -> MoveAction:
         _opt(lst),
         as_text(source),
         as_text(target),
+        as_text(name[0]) if name else "",
     )
 
 
@@ -363,6 +381,17 @@ def _better(old: MemberRef | None, new: MemberRef) -> MemberRef:
 def connected(moves: Iterable[MoveAction]) -> set[str]:
     """The boards these moves took cards or lists to or from."""
     return {x for m in moves for x in (m.source_board_id, m.target_board_id) if x}
+
+
+def board_names(moves: Iterable[MoveAction]) -> dict[str, str]:
+    """The names these moves give the boards they took cards or lists to or from (the
+    newest move's, by date and id), by id; a board no move names is not in it."""
+    out: dict[str, tuple[tuple[datetime, str], str]] = {}
+    for m in moves:
+        board, name = m.other_board(), m.other_board_name
+        if board and name and (board not in out or out[board][0] < (m.date, m.id)):
+            out[board] = ((m.date, m.id), name)
+    return {board: name for board, (_, name) in out.items()}
 
 
 def merge_parts(parts: Iterable[Part]) -> Part:

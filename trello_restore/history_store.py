@@ -178,6 +178,7 @@ class BoardHistory:
             self.newest,
             dict(self.recent),
             frozenset(self.base.connected()),
+            self.base.board_names(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -270,6 +271,8 @@ class Head:
     recent: dict[str, datetime]
     #: The boards its cards or lists moved to or from (``Part.connected`` of ``base``).
     connected: frozenset[str]
+    #: The names its moves give them (``Part.board_names``; none in a head written before).
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def since(self) -> datetime | None:
         """Where the next read starts (None: from the beginning)."""
@@ -285,6 +288,7 @@ class Head:
             "newest": None if self.newest is None else [self.newest[0].isoformat(), self.newest[1]],
             "recent": {i: d.isoformat() for i, d in self.recent.items()},
             "connected": sorted(self.connected),
+            "board_names": dict(sorted(self.names.items())),
         }
 
     @classmethod
@@ -300,6 +304,7 @@ class Head:
             newest=None if newest is None else (aware_date(newest[0]), as_text(newest[1])),
             recent={as_text(i): aware_date(t) for i, t in d["recent"].items()},
             connected=frozenset(as_text(b) for b in d["connected"]),
+            names={as_text(b): as_text(n) for b, n in d.get("board_names", {}).items()},
         )
 
 

@@ -82,6 +82,13 @@ class MoveAction:
     list_id: str | None
     source_board_id: str
     target_board_id: str
+    #: The other board's name as the action gives it (``boardSource``/``boardTarget``), "" when
+    #: it gives none: a board this account cannot read is named by it.
+    other_board_name: str = ""
+
+    def other_board(self) -> str:
+        """The board the card or list came from (``*ToBoard``) or went to (``*FromBoard``)."""
+        return self.source_board_id if "ToBoard" in self.type else self.target_board_id
 
 
 #: What ``--restore`` can restore (design.md §10.1); ``members`` is the default.

@@ -42,7 +42,7 @@ from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import board_outcomes, outcome_parts
 from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
 from trello_restore.undone_values import leave_out_set_back
-from trello_restore.words import plural, when
+from trello_restore.words import board_ref, plural, when
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
@@ -157,6 +157,11 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         return _apply(req, result, ui)
 
 
+def _boards(ids: Iterable[str], names: Mapping[str, str]) -> str:
+    """Boards this account cannot read, each named as the moves name it (``board_ref``)."""
+    return ", ".join(board_ref(b, names.get(b)) for b in ids)
+
+
 def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
     """A dry run's word on what a run that applies would do about the last run when cards
     moved to or from boards this account cannot read within the window (``_apply``'s rule):
@@ -168,7 +173,10 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
     boards = blind or unchecked
     if result.scope is None or not boards:
         return None
-    where = f"{plural(len(boards), 'board')} this account cannot read ({', '.join(boards)})"
+    where = (
+        f"{plural(len(boards), 'board')} this account cannot read "
+        f"({_boards(boards, result.unreadable_names)})"
+    )
     if req.accept_unreadable is not None:
         would = (
             f"would be recorded as the last run on these boards once it succeeds, as "
@@ -301,8 +309,8 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
             not_recorded = (
                 "this run was not recorded as the last run on these boards: cards moved to or "
                 f"from {plural(len(blind), 'board')} this account cannot read "
-                f"({', '.join(blind)}) at or after {when(since)}, so what happened to them is "
-                "unseen; add the token's member to "
+                f"({_boards(blind, result.unreadable_names)}) at or after {when(since)}, so what "
+                "happened to them is unseen; add the token's member to "
                 f"{'it' if len(blind) == 1 else 'them'}, and the next --since last-run run "
                 "covers this window again (or, to give up what those cards lost there, run "
                 "once with --accept-unreadable-boards, which records the run anyway)"
@@ -331,7 +339,7 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                     "--since last-run runs will not restore them",
                     req.accept_unreadable,
                     plural(len(blind), "board"),
-                    ", ".join(blind),
+                    _boards(blind, result.unreadable_names),
                     when(since),
                 )
     return OneShotResult(

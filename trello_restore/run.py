@@ -132,6 +132,8 @@ class PlanResult:
     #: read that cards moved to or from at any time (``Fetched.unreadable``), whose moves'
     #: dates it did not look at (ids); () otherwise.
     unreadable_unchecked: tuple[str, ...] = ()
+    #: The names the moves give the boards of these two (``Fetched.unreadable_names``).
+    unreadable_names: Mapping[str, str] = field(default_factory=dict)
     #: The token's member's membership of each board the plan read (None: not a member), by
     #: board id: what a refusal of its writes asks for (``refusals.refused_boards_line``).
     account_memberships: Mapping[str, Membership | None] = field(default_factory=dict)
@@ -578,6 +580,7 @@ def _make_plan(
         trello_started=trello_started,
         unreadable_in_window=blind,
         unreadable_unchecked=unchecked,
+        unreadable_names=fetched.unreadable_names,
         account_memberships=mine,
         unread_named=tuple(u for u, _ in unread),
         given_up=tuple(earlier),
