@@ -18,6 +18,7 @@ from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import Sandbox, SandboxFactory, trello_env
 from .test_cli_apply import _assert_state, _expected, _restore_args
+from .truthcheck import incident_since
 
 FULL = Path("/dev/full")
 pytestmark = pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
@@ -142,3 +143,85 @@ def test_a_reader_gone_after_the_run_wrote_is_said(
         "Error: cannot write the output: Broken pipe; every change ",
     )
     _assert_state(scenario, want)
+
+
+def _started_without(
+    sb: Sandbox, args: list[str], closed: int, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The command started with descriptor ``closed`` (1 or 2) closed (``>&-``, ``2>&-``),
+    the other two a pipe."""
+    pipes = {1: "stdout", 2: "stderr"}
+    keep = pipes[3 - closed]
+    script = (
+        f"import os, subprocess, sys; os.close({closed}); "
+        "sys.exit(subprocess.run(sys.argv[1:], pass_fds=(), close_fds=False).returncode)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, sys.executable, "-m", "trello_restore", *args],
+        env={**os.environ, **trello_env(sb.base_url, sb.key, sb.token), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert getattr(done, pipes[closed]) == "", "the closed descriptor got nothing"
+    assert "internal error" not in getattr(done, keep)
+    return done
+
+
+def test_a_run_started_without_standard_output_says_so_before_it_writes(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """``>&-`` (R39a: every change made, then "internal error", exit 1): its output cannot be
+    written, as on a full disk: exit 2, before anything is written to Trello when it had a plan
+    to show first; the cron job's (its JSON summary after its writes) says its journal holds
+    them."""
+    sb = sandbox_factory(scenario, latency_ms=0)
+    before = snapshot(scenario.world)
+    line = "Error: cannot write the output: Bad file descriptor; nothing was written to Trello\n"
+    for more in (["--dry-run"], ["--yes"]):
+        done = _started_without(sb, [*_restore_args(scenario), *more], 1)
+        assert (done.returncode, done.stderr) == (2, line), more
+    assert snapshot(scenario.world) == before
+    want = _expected(scenario)
+    done = _started_without(sb, [*_restore_args(scenario), "--yes", "-q", "--format", "json"], 1)
+    assert done.returncode == 2, done.stderr
+    _says_its_journal(
+        done.stderr, "Error: cannot write the output: Bad file descriptor; every change "
+    )
+    _assert_state(scenario, want)
+
+
+def test_a_run_started_without_error_output_ends_as_it_would(
+    sandbox_factory: SandboxFactory, scenario: Scenario
+) -> None:
+    """``2>&-``: its lines go nowhere, its output and exit code are as with them."""
+    sb = sandbox_factory(scenario, latency_ms=0)
+    want = _expected(scenario)
+    done = _started_without(sb, [*_restore_args(scenario), "--yes"], 2)
+    assert done.returncode == 0
+    assert done.stdout.startswith("Plan for ")
+    _assert_state(scenario, want)
+
+
+def test_output_in_an_encoding_that_cannot_show_a_character_shows_it_escaped(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """``PYTHONIOENCODING=latin-1`` and a plan's "→" (R39a: "internal error", exit 1, after
+    every change was made): the character escaped, and the run ends as it would."""
+    s = generate(4, 40, second_damage=True)
+    sb = sandbox_factory(s, latency_ms=0)
+    args = ["--board", s.team.id, "--since", incident_since(s), "--restore", "all"]
+    done = subprocess.run(
+        [sys.executable, "-m", "trello_restore", *args, "--dry-run"],
+        env={
+            **os.environ,
+            **trello_env(sb.base_url, sb.key, sb.token),
+            "PYTHONIOENCODING": "latin-1",
+        },
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b" \\u2192 restored to " in done.stdout

@@ -182,7 +182,7 @@ def _body_said(
     try:
         code = body()
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # None: closed
                 stream.flush()
         return code
     except RestoreError as err:

@@ -6,6 +6,10 @@ Only the standard library and ``interrupts`` (which imports nothing else) come b
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
+import os
 import sys
 
 __all__ = ["run"]
@@ -14,6 +18,7 @@ __all__ = ["run"]
 def run() -> None:
     """Import the command line and run it. SIGTERM is Ctrl-C's until a run takes the signals
     over (``interrupts.early``), where nothing else handles it."""
+    _streams()
     try:
         import signal
 
@@ -25,6 +30,43 @@ def run() -> None:
     except KeyboardInterrupt:
         _said_early()
     main()
+
+
+class _Closed(io.TextIOBase):
+    """Standard output the command was started without (``>&-``): Python's ``sys.stdout`` is
+    None then, which ``flush`` met as "internal error" after the run was done (R39a). Writing
+    to it fails as writing to a closed descriptor does, so the command says it cannot write
+    its output (exit 2), as it does on a full disk, before any write to Trello if it had
+    something to say first."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        if not s:
+            return 0
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def _streams() -> None:
+    """Standard output and error as the command writes them. A descriptor the command was
+    started without is held by ``/dev/null``, so that no file the run opens (its journal)
+    takes descriptor 1 or 2 and gets what is meant for them; then output closed is
+    ``_Closed``, and error output closed goes nowhere (there is no one to tell). Output in an
+    encoding that cannot show a character (``PYTHONIOENCODING=latin-1``, the "→" of every
+    plan) shows it escaped (``\u2192``) instead of failing the run at its last line (R39a:
+    "internal error" after every change was made); error output does that already."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            held = os.open(os.devnull, os.O_WRONLY)
+            if held != fd:  # a lower descriptor was closed too: it holds that one instead
+                os.dup2(held, fd)
+            if getattr(sys, name) is None:
+                setattr(sys, name, _Closed() if fd == 1 else open(fd, "w", closefd=False))  # noqa: SIM115
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 
 
 def _said_early() -> None:
