@@ -24,7 +24,7 @@ import pytest
 from trello_restore.errors import ExitCode
 from trello_restore.models import MemberRef, quote_name
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.words import member_name, shell_join
+from trello_restore.words import member_name, shell_join, shown_name
 
 from .conftest import SandboxFactory, cli_invoker, one_line_error, sandbox_cli
 from .test_cli_apply import _assert_state, _expected, _restore_args
@@ -101,10 +101,56 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
         ("soft\u00adhyphen", '"soft\\xadhyphen"'),
         ("👨\u200d👩\u200d👧 family", '"👨\u200d👩\u200d👧 family"'),  # joiners stay
         ("Team Board", '"Team Board"'),
+        # R39a: every format character and every space but the plain one
+        ("Sprint\u2061", '"Sprint\\u2061"'),
+        ("Sprint\U000e0020", '"Sprint\\U000e0020"'),
+        ("Sprint\u180e", '"Sprint\\u180e"'),
+        ("Team\u00a0Board", '"Team\\xa0Board"'),
+        ("Team\u2009Board", '"Team\\u2009Board"'),
+        ("\u0645\u06cc\u200c\u062e", '"\u0645\u06cc\u200c\u062e"'),  # a non-joiner stays
+        ("東京\u3000本社", '"東京\u3000本社"'),  # as does the ideographic space
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:
     assert quote_name(name) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Team Board", "Team Board"),
+        ("Team Board ", '"Team Board "'),
+        (" Team Board", '" Team Board"'),
+        ("Sprint\u00a0", '"Sprint\\xa0"'),
+    ],
+)
+def test_a_name_shown_bare_is_quoted_when_a_space_at_its_end_would_not_show(
+    name: str, shown: str
+) -> None:
+    """R39a: boards "Team Board" and "Team Board " read the same in the plan's headings."""
+    assert shown_name(name) == shown
+
+
+def test_names_that_differ_by_an_invisible_character_or_a_space_read_differently(
+    sandbox_factory: SandboxFactory, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive board named as the team board with a space after it, and its lists as the
+    team board's with an invisible operator after them (R39a: the plan's headings read the
+    same): the dry run shows both apart, and nothing invisible raw."""
+    w = scenario.world
+    w.boards[scenario.archive.id].name = w.boards[scenario.team.id].name + " "
+    renamed = [lst for lst in w.lists.values() if lst.id_board == scenario.archive.id]
+    assert renamed
+    for lst in renamed:
+        lst.name += "\u2061"
+    sb = sandbox_factory(scenario, latency_ms=0)
+    invoke = sandbox_cli(sb, monkeypatch)
+    dry = invoke(*_restore_args(scenario), "--board", scenario.archive.id, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    team = w.boards[scenario.team.id].name
+    assert f'Plan for {team}, "{team} " since' in dry.stdout, dry.stdout
+    assert any(line.strip().endswith('\\u2061"') for line in dry.stdout.splitlines())
+    assert [ch for ch in dry.stdout + dry.stderr if ch in "\u2061"] == []
 
 
 def test_a_suggested_command_quotes_control_characters() -> None:

@@ -441,17 +441,21 @@ _QUOTED = frozenset('"\\')
 #: The Unicode categories ``quote_name`` escapes: control characters, line and paragraph
 #: separators.
 _ESCAPED = frozenset({"Cc", "Zl", "Zp"})
-#: And the invisible characters that can make one name look like another (R37c:
-#: ``Archive\u202e5202`` showed as "Archive2025"): the marks, embeddings, overrides and
-#: isolates that change the direction of text, zero-width spaces and the byte order mark, a
-#: soft hyphen. (Zero-width joiners stay: emoji sequences and some scripts need them.)
-_INVISIBLE = frozenset(
-    "\u00ad\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
+#: And the characters that can make one name look like another (R37c: ``Archive\u202e5202``
+#: showed as "Archive2025"; R39a: ``Sprint\u2061`` and ``Sprint\U000e0020`` as "Sprint"):
+#: every format character (Unicode's category Cf: the marks, embeddings, overrides and
+#: isolates that change the direction of text, zero-width spaces, invisible operators, the
+#: byte order mark, tag characters, a soft hyphen) and every space but the plain one (a
+#: no-break space). The zero-width joiner and non-joiner stay, as emoji sequences and some
+#: scripts (Persian, the Indic ones) need them, and the ideographic space, as wide as a
+#: character, which Chinese and Japanese text types.
+_FORMAT = frozenset({"Cf", "Zs"})
+_KEPT = frozenset(" \u200c\u200d\u3000")
 
 
 def escaped_char(ch: str) -> bool:
     """Whether ``quote_name`` (and a shell command the tool suggests) escapes ``ch``: a
-    control character, a line or paragraph separator, or an invisible one (``_INVISIBLE``)."""
-    return ch in _INVISIBLE or unicodedata.category(ch) in _ESCAPED
+    control character, a line or paragraph separator, or one that can make a name look like
+    another (``_FORMAT``, but ``_KEPT``)."""
+    category = unicodedata.category(ch)
+    return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT)

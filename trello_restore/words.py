@@ -30,9 +30,10 @@ def shown_name(name: str) -> str:
     headings, a member's full name, an app's): as it is when ``quote_name`` would escape
     nothing in it, else as ``quote_name`` shows it, so that a name holding a double quote, a
     backslash or a control character (a newline) can neither break its line nor pass for a
-    line of the text of its own."""
+    line of the text of its own; and quoted when it begins or ends with a space, which would
+    not show (R39a: boards "Team Board" and "Team Board " read the same)."""
     quoted = quote_name(name)
-    return name if quoted[1:-1] == name else quoted
+    return name if quoted[1:-1] == name and name == name.strip() else quoted
 
 
 def one_line(text: str) -> str:
