@@ -292,6 +292,22 @@ def test_an_undo_journal_that_cannot_be_read_leaves_out_every_own_re_add(
     assert "is damaged (unknown status" in left
     with w.lock:
         assert snapshot(w) == before
+    # Not recorded as the last run (R39c: recorded, a journals directory this user could not
+    # read gave up a whole incident for good): the next run, once the journal can be read,
+    # covers the window again.
+    assert "this run is not recorded as the last run on these boards" in left
+    last_run = summary["last_run"]
+    assert last_run["recorded"] is False, last_run
+    assert last_run["not_recorded"].startswith(
+        "this run was not recorded as the last run on these boards: it left out what this "
+        "tool's undo may have undone, as a journal that may hold that undo cannot be read ("
+    )
+    assert f"{journal}: line " in last_run["not_recorded"]
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:-1]))
+    again = json.loads(invoke(*words, "--yes", "--format", "json", "-q").stdout)
+    assert (again["outcome"], again["last_run"]["recorded"]) == ("nothing_to_do", True), again
+    (left,) = [x for x in again["warnings"] if "left out of this run" in x]
+    assert "this run is recorded as the last run on these boards once it succeeds" in left
 
 
 def _cli_at_home(

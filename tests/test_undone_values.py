@@ -179,6 +179,12 @@ def test_by_the_token_s_member_after_an_undo_leaves_out_the_undo_s_writes(
     (warning,) = [x for x in blind["warnings"] if "left out of this run" in x]
     assert "a journal that may hold this tool's undo of them cannot be read" in warning
     assert str(journal) in warning
+    # Not recorded as the last run while it cannot be read (R39c); as before, once it can.
+    assert "this run is not recorded as the last run on these boards" in warning
+    assert (run["last_run"]["recorded"], blind["last_run"]["recorded"]) == (True, False)
+    assert (
+        "as a journal that may hold that undo cannot be read" in blind["last_run"]["not_recorded"]
+    )
 
 
 _T = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

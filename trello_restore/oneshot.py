@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -35,13 +35,11 @@ from trello_restore.lastrun import (
     window_end,
 )
 from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
-from trello_restore.plan_request import lone_removals
+from trello_restore.oneshot_undone import left_out_undone
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import board_outcomes, outcome_parts
-from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
-from trello_restore.undone_values import leave_out_set_back
 from trello_restore.words import board_ref, plural, when
 
 if TYPE_CHECKING:
@@ -137,7 +135,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
     with _locks(req) as (on_scope, guard):
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
-        result = _undo_hint(req, result)
+        result, unread_journal = left_out_undone(req, result)
         ui.planned(result)
         logger.info(
             "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",
@@ -154,7 +152,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
             if req.accept_unreadable is None and _unread_named(result, dry_run=True):
                 code = ExitCode.AUTH
             return OneShotResult(result, "dry_run", code, since_last_run=req.plan.since_last_run)
-        return _apply(req, result, ui)
+        return _apply(req, result, ui, unread_journal)
 
 
 def _boards(ids: Iterable[str], names: Mapping[str, str]) -> str:
@@ -199,33 +197,6 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
     )
 
 
-def _undo_hint(req: OneShotRequest, result: PlanResult) -> PlanResult:
-    """``result`` with the card members this tool's undo took off, and the values it set back,
-    left out of a run that applies, and one warning more for each when it adds them back or
-    leaves them out (``undone_hint``, ``undone_values``), in its warnings and its plan's."""
-    account = result.meta.account
-    if account is None:
-        return result
-    started = result.trello_started
-    at = Journals(
-        req.journal_dir,
-        result.meta.api_url,
-        account.id,
-        account.username or account.id,
-        started - req.created_at if started is not None else timedelta(0),
-        applying=not req.dry_run,
-    )
-    plan, readds = leave_out_undone(result.plan, at)
-    hint = undo_hint(result.own_removals, at, result.plan.options)
-    plan, set_back = leave_out_set_back(plan, result.own_sets, at)
-    lone = lone_removals(plan) if req.unattended else None
-    hints = tuple(x for x in (readds, hint, set_back, lone) if x is not None)
-    if not hints:
-        return result
-    meta = replace(result.meta, warnings=(*result.meta.warnings, *hints))
-    return replace(result, plan=plan, meta=meta, warnings=(*result.warnings, *hints))
-
-
 @contextlib.contextmanager
 def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
     """The ``on_scope`` callback of the planning that takes the scope's run locks (none for a
@@ -249,8 +220,12 @@ def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
         yield lock, guard
 
 
-def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotResult:
-    """Apply the plan just made (after ``ui.confirm``) and record the last run on success."""
+def _apply(
+    req: OneShotRequest, result: PlanResult, ui: OneShotUi, unread_journal: str | None
+) -> OneShotResult:
+    """Apply the plan just made (after ``ui.confirm``) and record the last run on success,
+    unless ``unread_journal`` says why changes were left out that this tool's undo may have
+    undone (a journal that may say cannot be read: ``oneshot_undone``)."""
     n = run.plan_changes(result.plan)
     report: ApplyReport | None = None
     journal: Path | None = None
@@ -314,6 +289,13 @@ def _apply(req: OneShotRequest, result: PlanResult, ui: OneShotUi) -> OneShotRes
                 f"{'it' if len(blind) == 1 else 'them'}, and the next --since last-run run "
                 "covers this window again (or, to give up what those cards lost there, run "
                 "once with --accept-unreadable-boards, which records the run anyway)"
+            )
+        elif unread_journal is not None:  # its warning says so, with the way out
+            not_recorded = (
+                "this run was not recorded as the last run on these boards: it left out what "
+                "this tool's undo may have undone, as a journal that may hold that undo "
+                f"cannot be read ({unread_journal}); once it can be read, the next --since "
+                "last-run run covers this window again"
             )
         if not_recorded is not None:
             logger.warning("%s", not_recorded)

@@ -256,7 +256,7 @@ def own_readds(plan: Plan, account_id: str) -> tuple[OwnRemoval, ...]:
     )
 
 
-def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
+def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None, str | None]:
     """A one-step run never adds back a card member this tool's undo took off (R33b: with
     ``--removed-by`` the token's member, each cron run after an ``undo`` put back everything
     it took off, without a word): the card members ``plan`` adds back (``own_readds``) whose
@@ -264,13 +264,14 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
     (``filtered``, with the board grants only they needed), with one warning that says so and
     how to put them back (plan them and apply the plan file: the reviewed plan's apply adds
     them). Where a journal that may hold such an undo cannot be read (damaged, a newer
-    version's, unreadable), every one of them is left out, as it may be (R33c). A dry run
-    keeps them and says what a run that applies does. ``plan`` unchanged and None when there
-    are none."""
+    version's, unreadable), every one of them is left out, as it may be (R33c), and the run
+    is not recorded as the last run (the third value says why: R39c, a journals directory
+    this user cannot read gave up a whole incident for good). A dry run keeps them and says
+    what a run that applies does. ``plan`` unchanged and None, None when there are none."""
     own = own_readds(plan, at.account_id)
     undo = _undone(own, at)
     if undo is None:
-        return plan, None
+        return plan, None, None
     by = f"by the token's member ({at_name(at.username)})"
     if undo.unread:
         left_out = list(own)
@@ -283,17 +284,21 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
             f"of them cannot be read ({cannot})"
         )
         command = _command(left_out, boards, plan.options.add_to_board, at.username, plan.options)
+        unread: str | None = cannot
     else:
         left_out = undo.removals()
         said = f"the latest removal of each is this tool's undo of journal {undo.journals()}, {by}"
         command = undo.command(at.username, plan.options)
+        unread = None
     pairs = {(r.card_id, r.member_id) for r in left_out}
     counted = _counted(pairs)
     if not at.applying:
-        return plan, (
+        return (
+            plan,
             f"this plan adds back {counted}: {said}; a plan file of it (--plan-out) adds them "
             "back with `apply`, a run that applies without a plan file (the one-step form) "
-            "leaves them out"
+            "leaves them out",
+            None,
         )
 
     def undone(c: Change) -> bool:
@@ -320,12 +325,26 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None]:
             )
         ),
     )
-    return plan, (
+    return (
+        plan,
         f"{counted} {'is' if len(pairs) == 1 else 'are'} left out of this run: {said}, and a "
-        "run without a plan file never adds back what this tool's undo took off; this run is "
-        "recorded as the last run on these boards once it succeeds, and later --since "
-        f"last-run runs will not see them; to put them back, plan them and apply the plan: "
-        f"{command}"
+        "run without a plan file never adds back what this tool's undo took off; "
+        f"{recorded_words(unread)}; to put them back, plan them and apply the plan: {command}",
+        unread,
+    )
+
+
+def recorded_words(unread: str | None) -> str:
+    """What a one-step run that left out changes this tool's undo may have undone does about
+    the last run: not record it while a journal that may say cannot be read (``unread``)."""
+    if unread is not None:
+        return (
+            "this run is not recorded as the last run on these boards, so the next --since "
+            "last-run run, once that journal can be read, covers this window again"
+        )
+    return (
+        "this run is recorded as the last run on these boards once it succeeds, and later "
+        "--since last-run runs will not see them"
     )
 
 

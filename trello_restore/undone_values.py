@@ -45,7 +45,7 @@ from trello_restore.models import (
 )
 from trello_restore.planner_values import same_value
 from trello_restore.touches import UNDO_SLACK, record_time, trello_time, written_at
-from trello_restore.undone_hint import Journals
+from trello_restore.undone_hint import Journals, recorded_words
 from trello_restore.words import at_name, plural, shell_join, when
 
 #: A value change's field: (object id, Trello's field name).
@@ -84,15 +84,16 @@ class _Undone(NamedTuple):
 
 def leave_out_set_back(
     plan: Plan, own: Mapping[Field, datetime], at: Journals
-) -> tuple[Plan, str | None]:
+) -> tuple[Plan, str | None, str | None]:
     """``plan`` with the value changes an undo of one of this tool's journals (``at``) set
     back left out (``filtered``) of a run that applies; and the warning that says so (a dry
     run: that a run without a plan file leaves them out). ``own``: the fields to look at, with
-    their latest change's date (``own_sets``). ``plan`` unchanged and None when there are
-    none."""
+    their latest change's date (``own_sets``). Third: why the run is not recorded as the last
+    run (a journal that may hold such an undo cannot be read: every one is left out), or
+    None. ``plan`` unchanged and None, None when there are none."""
     candidates = [c for c in _values(plan) if _field(c) in own]
     if not candidates:
-        return plan, None
+        return plan, None, None
     others = at.others()
     journals = others.journals(*_NEEDLES)
     undone: list[_Undone] = []
@@ -120,14 +121,17 @@ def leave_out_set_back(
         left = [u.change for u in undone]
         said = f"each is what this tool's undo of journal {_journals(undone)} set back, {by}"
     else:
-        return plan, None
+        return plan, None, None
+    unread = cannot if others.unreadable else None
     counted = _counted(left)
     command = _command(left, [own[_field(c)] for c in left], at.username, plan)
     if not at.applying:
-        return plan, (
+        return (
+            plan,
             f"this plan sets back {counted}: {said}; a plan file of it (--plan-out) sets them "
             "back with `apply`, a run that applies without a plan file (the one-step form) "
-            "leaves them out"
+            "leaves them out",
+            None,
         )
     ids = {c.change_id for c in left}
     skipped = [
@@ -152,11 +156,12 @@ def leave_out_set_back(
         ),
     )
     n = len(left)
-    return plan, (
+    return (
+        plan,
         f"{counted} {'is' if n == 1 else 'are'} left out of this run: {said}, and a run without "
-        "a plan file never sets back what this tool's undo set back; this run is recorded as "
-        "the last run on these boards once it succeeds, and later --since last-run runs will "
-        f"not see them; to set them back, plan them and apply the plan: {command}"
+        "a plan file never sets back what this tool's undo set back; "
+        f"{recorded_words(unread)}; to set them back, plan them and apply the plan: {command}",
+        unread,
     )
 
 
