@@ -37,10 +37,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from trello_restore import defaults
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import API_URL_FROM, check_api_url, same_api
 from trello_restore.archived_lists import apply_warnings
@@ -63,6 +65,7 @@ from trello_restore.live import LiveBoard, deactivated_members, read_live
 from trello_restore.locks import apply_lock, held_among, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
+from trello_restore.recheck import Recheck
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
@@ -94,6 +97,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: How long a one-step run's plan may wait (its confirmation) before its apply reads what
+#: people changed since it was made, as an apply of a plan file always does (R39b).
+PROMPT_SAT = timedelta(seconds=defaults.RATE_WINDOW_S)
 
 
 def check_plan_target(
@@ -341,6 +348,7 @@ def _apply(
     # The lists of a board where a card is unarchived too: the list it shows in may be archived.
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists or _unarchives(c)}
     fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}
+    read_at = datetime.now(UTC)
     live = read_live(
         run.api,
         {c.board_id for c in todo},
@@ -353,7 +361,9 @@ def _apply(
     for board_id, board in sorted(live.items()):
         if board.refused:  # Trello refused the token's member a read of it: nothing sent there
             run.refuse_read(board_id, board.refused)
-    if not run.options.fresh_plan:  # a plan that sat: who changed its members or values since
+    # A plan that sat, or a one-step run's whose confirmation waited (R39b: a member added and
+    # removed again meanwhile was added back): who changed its members or values since.
+    if not run.options.fresh_plan or read_at - meta.created_at >= PROMPT_SAT:
         assert meta.account is not None  # checked: a plan made over the API names its account
         live = apply_touches(
             run.api,
@@ -385,12 +395,36 @@ def _apply(
     )
     # What the changes of earlier kinds did in this run, for the changes that need them.
     provided: dict[Hashable, str] = {}
+    live = dict(live)
+    recheck = (
+        Recheck(
+            run.api,
+            live,
+            todo,
+            since=read_at,
+            account_id=meta.account.id,
+            records=journal.records if journal is not None else (),
+        )
+        if meta.account is not None and not run.options.dry_run
+        else None
+    )
     for kind in in_order():
         changes = [c for c in todo if c.action == kind.action]
         # Every change of this kind is answered before the next kind; its writes are sent as
-        # they are decided.
+        # they are decided, each looked at again just before it is sent (``recheck``).
         run.run_writes(
-            _decided(run, kind, changes, live, resumed, deactivated, provided, satisfied, unneeded)
+            _decided(
+                run,
+                kind,
+                changes,
+                live,
+                resumed,
+                deactivated,
+                provided,
+                satisfied,
+                unneeded,
+                recheck,
+            )
         )
         for c in changes:
             key = kind.provides(c)
@@ -434,12 +468,14 @@ def _decided(
     provided: Mapping[Hashable, str],
     satisfied: Set[str] = frozenset(),
     unneeded: Mapping[Hashable, tuple[str, str]] | None = None,
+    recheck: Recheck | None = None,
 ) -> Iterator[tuple[Change, Callable[[], object], WriteRule]]:
     """Each change's precondition against live state, in turn: an outcome without a write is
     reported (``settle``, in the calling thread), a write is yielded to be sent. A change the
     journal already holds as ``already_satisfied`` (``satisfied``) and found so again is not
     journaled again; one whose write is needed but that provides what no change left needs
-    (``unneeded``: ``kinds.unneeded_grants``) gets the outcome given there instead."""
+    (``unneeded``: ``kinds.unneeded_grants``) gets the outcome given there instead. With
+    ``recheck``, each write is decided again just before it is sent (``Recheck.decision``)."""
     for c in changes:
         if live[c.board_id].refused:  # its live read was refused: not sent (``refuse_read``)
             run.settle(c, NOT_ATTEMPTED, unread_reason(live[c.board_id].refused), journal=False)
@@ -461,4 +497,8 @@ def _decided(
         elif run.options.dry_run:
             run.settle(c, WOULD_APPLY)
         else:
-            yield c, partial(kind.write, run.api, c), kind.write_rule(ctx.resumed)
+            rule = kind.write_rule(ctx.resumed)
+            if recheck is not None:  # decided again just before it is sent
+                decide = partial(kind.decide, c, ctx=ctx)
+                rule = replace(rule, recheck=partial(recheck.decision, c, decide))
+            yield c, partial(kind.write, run.api, c), rule

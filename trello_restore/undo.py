@@ -52,7 +52,8 @@ import logging
 import math
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -75,6 +76,7 @@ from trello_restore.kinds import (
 from trello_restore.live import LiveBoard, locate_cards, read_live
 from trello_restore.locks import Holder, OtherPlan, apply_lock, holder_of, lock_names
 from trello_restore.models import Change, MemberRef
+from trello_restore.recheck import Recheck
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
@@ -303,6 +305,7 @@ def undo_journal(
             waited = not_waited_for(open_, journal.records)
             _wait_for_in_flight([(journal.path, waited, journal.records)], api)
         looked_at = [*open_, *(u.record for u in known)]
+        read_at = datetime.now(UTC)
         live = read_live(
             api,
             boards,
@@ -378,6 +381,9 @@ def undo_journal(
                 (n, run.outcomes[n.change_id].status) for n in ns if n.change_id in run.outcomes
             ] + [(n, WOULD_UNDO) for n in running_needers.get(key, ())]
 
+        live = dict(live)  # what people changed while it writes, looked for once a window
+        account, changes = journal.header.account_id, [c for c, _ in items.values()]
+        again = Recheck(api, live, changes, since=read_at, account_id=account, records=records)
         for kind in reversed(in_order()):
             jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
             for cid in order:
@@ -390,15 +396,16 @@ def undo_journal(
                 decide: Callable[..., Decision] = kind.decide_undo_after
                 if isinstance(kind, BoardMembership):  # kept for other journals' cards
                     decide = partial(kind.decide_undo_kept, elsewhere=others.elsewhere(change))
-                decision = decide(
-                    change, live[change.board_id], resumed=resumed, needers=seen(change)
-                )
+                decide = partial(decide, change, resumed=resumed, needers=seen(change))
+                decision = decide(live[change.board_id])
                 if decision is not None:
                     run.settle(change, *decision)
                 elif options.dry_run:
                     run.settle(change, WOULD_UNDO)
                 else:
-                    rule = kind.undo_rule(resumed)
+                    rule = replace(
+                        kind.undo_rule(resumed), recheck=partial(again.decision, change, decide)
+                    )
                     jobs.append((change, partial(kind.remove, api, change), rule))
             run.run_writes(jobs)
         kept, kept_labels = undo_kept(api, options, progress, live, others, keeping, pairs, seen)

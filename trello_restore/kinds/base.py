@@ -4,8 +4,8 @@ the ``WriteRule`` of a write, and the outcomes a decider may give besides the jo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trello_restore.models import Change, PlanOptions
@@ -58,6 +58,9 @@ class WriteRule:
     benign_other: str = ""
     #: A ``pending`` record shows an earlier, killed run sent this write.
     resumed: bool = False
+    #: Asked just before the write is sent: None to send it, or the outcome and reason that
+    #: stand instead (what people changed since the live read: ``recheck.Recheck``).
+    recheck: Callable[[], tuple[str, str] | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

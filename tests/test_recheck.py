@@ -1,0 +1,258 @@
+"""A colleague's edit made while an apply writes is not overwritten (R39b), over HTTP.
+
+An apply read its boards once, before its first write, then wrote for as long as the rate
+limit took: a due date a colleague set meanwhile, a member a colleague added and removed
+again, was overwritten and reported ``applied`` (exit 0), and its journal's ``seen`` was the
+value of the early read, so no command could bring the colleague's back. Now once a rate
+window (``applier.RECHECK_S``, made short here) the next write first reads each board's actions
+since the last look, and a write whose target someone touched since is ``drifted``, naming
+who, and not sent. A one-step run whose confirmation waited longer than ``PROMPT_SAT`` reads
+what changed since its plan, as an apply of a plan file does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.kinds import in_order
+from trello_restore.planfile import write_plan
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .applykit import plan_doc
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
+from .test_value_touches import _colleague
+
+WRITES = ("POST", "PUT", "DELETE")
+
+
+def _writes(sb: Sandbox) -> int:
+    return sum(r.method in WRITES for r in list(sb.server.request_log))
+
+
+def _last_written(doc: dict[str, Any], action: str) -> dict[str, Any]:
+    """The change of ``action`` that one worker sends last (kinds in order, each in the
+    plan's order)."""
+    order = [k.action for k in in_order()]
+    changes = sorted((i, c) for i, c in enumerate(doc["changes"]) if c["action"] in order)
+    ranked = sorted(changes, key=lambda ic: (order.index(ic[1]["action"]), ic[0]))
+    last = [c for _, c in ranked if c["action"] == action]
+    assert last, action
+    assert ranked[-1][1] is last[-1], "the change is the last one written"
+    found: dict[str, Any] = last[-1]
+    return found
+
+
+def _meanwhile(sb: Sandbox, after: int, edit: Callable[[], None]) -> threading.Thread:
+    """A colleague's ``edit``, made once ``after`` writes of the apply have been sent."""
+
+    def wait_then_edit() -> None:
+        deadline = time.monotonic() + 60
+        while _writes(sb) < after and time.monotonic() < deadline:
+            time.sleep(0.01)
+        edit()
+
+    thread = threading.Thread(target=wait_then_edit, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(name="often")
+def often_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Look again every 0.2 s."""
+    monkeypatch.setattr("trello_restore.recheck.RECHECK_S", 0.2, raising=False)
+
+
+def _values_plan(sb: Sandbox, s: Scenario, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    doc: Any = plan_doc(sb, s, "g")  # archived cards, list moves and fields, by the culprit
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    return plan, doc
+
+
+@pytest.mark.usefixtures("often")
+def test_a_value_a_colleague_sets_while_the_apply_writes_is_left_as_they_set_it(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=60)
+    plan, doc = _values_plan(sb, s, tmp_path)
+    target = _last_written(doc, "set_card_field")
+    n = sum(c["action"] in [k.action for k in in_order()] for c in doc["changes"])
+    assert n >= 10, n
+    colleague = s.world.members[_colleague(s)]
+    card, field = target["card"]["id"], target["field"]
+    theirs = "2031-05-06T07:08:00.000Z" if field in ("due", "start") else "Their own words"
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.set_card_field(card, field, theirs, colleague.id)
+
+    invoke = sandbox_cli(sb, monkeypatch)
+    thread = _meanwhile(sb, n // 2, edit)
+    journal = str(tmp_path / "j.jsonl")
+    result = invoke(
+        "apply",
+        str(plan),
+        "--journal",
+        journal,
+        "--yes",
+        "--workers",
+        "1",
+        "--rate-limit",
+        "1000",
+        "-v",
+    )
+    thread.join()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
+    assert f"by @{colleague.username} on " in line, line
+    assert "after the plan was made: left alone" in line
+    with s.world.lock:
+        assert getattr(s.world.card(card), field) == theirs  # not written over
+    # Its journal says so: an undo leaves the colleague's value be.
+    undone = invoke("undo", journal, "--yes", "--rate-limit", "1000")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    with s.world.lock:
+        assert getattr(s.world.card(card), field) == theirs
+
+
+@pytest.mark.usefixtures("often")
+def test_a_member_a_colleague_adds_and_removes_while_the_apply_writes_is_not_added_back(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39b: a colleague added the member and removed them again (a decision) while the apply
+    wrote; the member was added back, ``added``. Now ``drifted``, naming the colleague; and
+    the looks cost one listing of the board each, a handful for the whole apply."""
+    s = generate(3, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=60)
+    doc: Any = plan_doc(sb, s, "b")
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    target = _last_written(doc, "add_member_to_card")
+    n = len(doc["changes"])
+    assert n >= 10, n
+    colleague = next(
+        m
+        for m in sorted(s.team.memberships)
+        if m not in (s.world.tokens[s.token], target["member"]["id"])
+    )
+    card, member = target["card"]["id"], target["member"]["id"]
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.add_member_to_card(card, member, colleague)
+            s.world.remove_member_from_card(card, member, colleague)
+
+    invoke = sandbox_cli(sb, monkeypatch)
+    start = len(sb.server.request_log)
+    thread = _meanwhile(sb, n // 2, edit)
+    began = time.monotonic()
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000", "-v")
+    took = time.monotonic() - began
+    thread.join()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
+    name = s.world.members[colleague].username
+    assert f"removed again by @{name} on " in line, line
+    with s.world.lock:
+        assert member not in s.world.card(card).id_members
+    reads = [
+        r.path
+        for r in sb.server.request_log[start:]
+        if r.method == "GET" and r.path.endswith("/actions")
+    ]
+    assert 1 <= len(reads) <= took / 0.2 + 2, (len(reads), took)
+
+
+def test_a_one_step_run_whose_confirmation_waited_reads_what_changed_since_its_plan(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39b: a member a colleague added and removed again while the one-step run's ``[y/N]``
+    waited was added back (its plan's read counted as the state). A plan older than
+    ``PROMPT_SAT`` (0 here) by its apply's live read is checked as a plan file's is."""
+    from trello_restore import applier
+
+    s = generate(3, 40)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    doc: Any = plan_doc(sb, s, "b")
+    target = next(
+        c
+        for c in doc["changes"]
+        if c["action"] == "add_member_to_card"
+        and c["member"]["id"] in s.world.boards[c["board"]["id"]].memberships
+    )
+    card, member = target["card"]["id"], target["member"]["id"]
+    colleague = next(
+        m for m in sorted(s.team.memberships) if m not in (s.world.tokens[s.token], member)
+    )
+    read_live = applier.read_live
+
+    def at_the_prompt(*args: Any, **kwargs: Any) -> Any:  # the colleague, while it waited
+        with s.world.lock:
+            if member not in s.world.card(card).id_members:
+                s.world.add_member_to_card(card, member, colleague)
+                s.world.remove_member_from_card(card, member, colleague)
+        return read_live(*args, **kwargs)
+
+    monkeypatch.setattr(applier, "read_live", at_the_prompt)
+    monkeypatch.setattr(applier, "PROMPT_SAT", timedelta(0), raising=False)
+    invoke = sandbox_cli(sb, monkeypatch)
+    o = s.option_sets()["b"]
+    result = invoke(
+        "--board", s.team.id, "--since", o.since.isoformat(), "--removed-by",
+        s.mover.username, "--add-to-board", "--card", card, "--yes", "--rate-limit", "1000", "-v",
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    assert f"removed again by @{s.world.members[colleague].username} on " in result.output
+    with s.world.lock:
+        assert member not in s.world.card(card).id_members
+
+
+@pytest.mark.usefixtures("often")
+def test_a_card_a_colleague_moves_while_the_undo_writes_is_left_where_they_put_it(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39b: a due date a colleague set while the undo wrote was reverted to the damaged
+    value (``75 reverted``, exit 0); here a card they moved to another list. Now ``drifted``,
+    and the colleague's list stays."""
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=60)
+    plan, doc = _values_plan(sb, s, tmp_path)
+    invoke = sandbox_cli(sb, monkeypatch)
+    journal = str(tmp_path / "j.jsonl")
+    applied = invoke("apply", str(plan), "--journal", journal, "--yes", "--rate-limit", "1000")
+    assert applied.exit_code == ExitCode.PARTIAL, applied.output  # its card members: blocked
+    assert " 0 drifted, 4 blocked, 0 failed." in applied.output
+    order = [k.action for k in in_order()]
+    present = [c for c in doc["changes"] if c["action"] in order]
+    first_kind = min((c["action"] for c in present), key=order.index)
+    target = [c for c in present if c["action"] == first_kind][-1]  # the undo's last write
+    assert target["field"] == "idList", target
+    colleague = s.world.members[_colleague(s)]
+    card = target["card"]["id"]
+    theirs = next(
+        x.id
+        for x in s.world.lists_on_board(target["board"]["id"])
+        if x.id not in (target["value"], target["expected"])
+    )
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.move_card_to_list(card, theirs, colleague.id)
+
+    thread = _meanwhile(sb, _writes(sb) + len(present) // 2, edit)
+    undone = invoke("undo", journal, "--yes", "--workers", "1", "--rate-limit", "1000", "-v")
+    thread.join()
+    assert undone.exit_code == ExitCode.PARTIAL, undone.output
+    (line,) = [x for x in undone.output.splitlines() if x.lstrip().startswith("drifted")]
+    assert f"@{colleague.username}" in line, line
+    with s.world.lock:
+        assert s.world.card(card).id_list == theirs

@@ -1,0 +1,126 @@
+"""Looking again, while an apply writes, for what people changed since its live read (R39b).
+
+An apply reads its boards once (``live.read_live``, and for a plan that sat the actions since
+the plan: ``touches.apply_touches``), then writes for as long as the rate limit takes: about
+100 s per 1,000 changes. A colleague's edit in that time (a member removed again, a field set
+back) was overwritten without a word, and reported ``applied``. So once every rate window
+(``RECHECK_S``), the first write due after it first reads each board's actions since the last
+look (one listing a board, of the types the writes still to send change; the run's own writes
+of the changes already sent are among them, about a window's worth), and each write still to
+send is decided again against what they show (``kinds``' ``decide``: someone's touch after the
+plan is ``drifted``, naming who). What costs one request a board a window leaves a window at
+most (plus a write's latency) in which an edit can still be overwritten: Trello has no
+conditional write. A look that fails (Trello down) is said once and the writes go on as they
+would have; the next window looks again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from trello_restore import defaults
+from trello_restore.errors import ApiError
+from trello_restore.journal import JournalRecord
+from trello_restore.live import LiveBoard
+from trello_restore.models import Change
+from trello_restore.touches import read_touches
+
+if TYPE_CHECKING:
+    from trello_restore.api import TrelloApi
+
+__all__ = ["LOOK_BACK", "RECHECK_S", "Recheck"]
+
+logger = logging.getLogger(__name__)
+
+#: How often (``every_s``), while an apply or undo writes, it looks again at what people changed
+#: on its boards, in seconds: Trello's rate window, so that it costs a request a board in a
+#: hundred.
+RECHECK_S = defaults.RATE_WINDOW_S
+
+#: How far before the last look the next one begins: Trello dates an action by its own clock,
+#: which this run knows to about a second (``TrelloApi.clock_skew``), and a write in flight as
+#: the last look read may be dated before it.
+LOOK_BACK = timedelta(seconds=5)
+
+
+class Recheck:
+    """The writes of an apply still to send (``changes``), and the live state they were
+    decided on (``live``, updated in place as the looks find touches). ``since``: when (this
+    machine's clock) the state was read. Thread-safe: workers call ``decision`` before each
+    write; one of them looks while the others wait for it."""
+
+    def __init__(
+        self,
+        api: TrelloApi,
+        live: dict[str, LiveBoard],
+        changes: Iterable[Change],
+        *,
+        since: datetime,
+        account_id: str,
+        every_s: float | None = None,
+        records: Sequence[JournalRecord] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api, self.live, self.account_id, self.records = api, live, account_id, records
+        self.every_s = RECHECK_S if every_s is None else every_s
+        self._clock, self._since = clock, since
+        self._due = clock() + self.every_s
+        self._unsent = {c.change_id: c for c in changes}
+        self._lock = threading.Lock()
+        self._failed = False
+        #: How many looks were made (for the log and the tests).
+        self.looks = 0
+
+    def decision(
+        self, c: Change, decide: Callable[[LiveBoard], tuple[str, str] | None]
+    ) -> tuple[str, str] | None:
+        """What ``c``'s write is now: None to send it, or the outcome and reason that stand
+        instead (``decide`` against the board as the last look left it)."""
+        with self._lock:
+            if self._clock() >= self._due:
+                self._look()
+            self._unsent.pop(c.change_id, None)
+            board = self.live.get(c.board_id)
+        return decide(board) if board is not None and board.touched else None
+
+    def _look(self) -> None:
+        """Read the boards' actions since the last look for the writes still to send (the
+        lock held), and add what they show to ``live``."""
+        started = datetime.now(UTC)
+        self._due = self._clock() + self.every_s
+        try:
+            found = read_touches(
+                self.api,
+                self.live,
+                self._unsent.values(),
+                since=self._since - LOOK_BACK,
+                account_id=self.account_id,
+                records=self.records,
+            )
+        except ApiError as err:
+            if not self._failed:
+                logger.warning(
+                    "could not look for changes made on the boards while this run writes (%s): "
+                    "its writes go on as decided at its start",
+                    err,
+                )
+            self._failed = True
+            return
+        self.looks += 1
+        self._since = started
+        _merge(self.live, found)
+        logger.debug("looked again for changes since the live read (%d so far)", self.looks)
+
+
+def _merge(live: dict[str, LiveBoard], found: Mapping[str, LiveBoard]) -> None:
+    """``live`` with the touches ``found`` added to each board's (the newest kept)."""
+    for board_id, board in found.items():
+        old = live.get(board_id)
+        if old is not None and board.touched and board.touched is not old.touched:
+            live[board_id] = replace(old, touched={**old.touched, **board.touched})
