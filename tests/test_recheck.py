@@ -4,8 +4,8 @@ An apply read its boards once, before its first write, then wrote for as long as
 limit took: a due date a colleague set meanwhile, a member a colleague added and removed
 again, was overwritten and reported ``applied`` (exit 0), and its journal's ``seen`` was the
 value of the early read, so no command could bring the colleague's back. Now once a rate
-window (``applier.RECHECK_S``, made short here) the next write first reads each board's actions
-since the last look, and a write whose target someone touched since is ``drifted``, naming
+window (``recheck.RECHECK_WINDOWS``, made short here) the next write first reads each board's
+actions since the last look, and a write whose target someone touched since is ``drifted``, naming
 who, and not sent. A one-step run whose confirmation waited longer than ``PROMPT_SAT`` reads
 what changed since its plan, as an apply of a plan file does.
 """
@@ -66,8 +66,8 @@ def _meanwhile(sb: Sandbox, after: int, edit: Callable[[], None]) -> threading.T
 
 @pytest.fixture(name="often")
 def often_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Look again every 0.2 s."""
-    monkeypatch.setattr("trello_restore.recheck.RECHECK_S", 0.2, raising=False)
+    """Look again every 0.2 s (a 50th of Trello's window)."""
+    monkeypatch.setattr("trello_restore.recheck.RECHECK_WINDOWS", 0.02, raising=False)
 
 
 def _values_plan(sb: Sandbox, s: Scenario, tmp_path: Path) -> tuple[Path, dict[str, Any]]:

@@ -403,6 +403,7 @@ def _apply(
             todo,
             since=read_at,
             account_id=meta.account.id,
+            window_s=run.options.window_s,
             records=journal.records if journal is not None else (),
         )
         if meta.account is not None and not run.options.dry_run

@@ -4,14 +4,15 @@ An apply reads its boards once (``live.read_live``, and for a plan that sat the 
 the plan: ``touches.apply_touches``), then writes for as long as the rate limit takes: about
 100 s per 1,000 changes. A colleague's edit in that time (a member removed again, a field set
 back) was overwritten without a word, and reported ``applied``. So once every rate window
-(``RECHECK_S``), the first write due after it first reads each board's actions since the last
-look (one listing a board, of the types the writes still to send change; the run's own writes
-of the changes already sent are among them, about a window's worth), and each write still to
-send is decided again against what they show (``kinds``' ``decide``: someone's touch after the
-plan is ``drifted``, naming who). What costs one request a board a window leaves a window at
-most (plus a write's latency) in which an edit can still be overwritten: Trello has no
-conditional write. A look that fails (Trello down) is said once and the writes go on as they
-would have; the next window looks again.
+(``window_s``: Trello's 10 s, or the sandbox's scaled one), the first write due after it first
+reads each board's actions since the last look (one listing a board, of the types the writes
+still to send change: this run's own writes are of other targets, an earlier run's are passed
+over by its journal), and each write
+still to send is decided again against what they show (``kinds``' ``decide``: someone's touch
+after the plan is ``drifted``, naming who). What costs one request a board a window leaves a
+window at most (plus a write's latency) in which an edit can still be overwritten: Trello has
+no conditional write. A look that fails (Trello down) is said once and the writes go on as
+they would have; the next window looks again.
 """
 
 from __future__ import annotations
@@ -34,14 +35,13 @@ from trello_restore.touches import read_touches
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
 
-__all__ = ["LOOK_BACK", "RECHECK_S", "Recheck"]
+__all__ = ["LOOK_BACK", "RECHECK_WINDOWS", "Recheck"]
 
 logger = logging.getLogger(__name__)
 
-#: How often (``every_s``), while an apply or undo writes, it looks again at what people changed
-#: on its boards, in seconds: Trello's rate window, so that it costs a request a board in a
-#: hundred.
-RECHECK_S = defaults.RATE_WINDOW_S
+#: How often, while an apply or undo writes, it looks again at what people changed on its
+#: boards, in rate windows: once a window costs a request a board in a hundred.
+RECHECK_WINDOWS = 1.0
 
 #: How far before the last look the next one begins: Trello dates an action by its own clock,
 #: which this run knows to about a second (``TrelloApi.clock_skew``), and a write in flight as
@@ -60,15 +60,15 @@ class Recheck:
         api: TrelloApi,
         live: dict[str, LiveBoard],
         changes: Iterable[Change],
-        *,
         since: datetime,
         account_id: str,
-        every_s: float | None = None,
         records: Sequence[JournalRecord] = (),
+        window_s: float = defaults.RATE_WINDOW_S,
+        *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api, self.live, self.account_id, self.records = api, live, account_id, records
-        self.every_s = RECHECK_S if every_s is None else every_s
+        self.every_s = RECHECK_WINDOWS * window_s
         self._clock, self._since = clock, since
         self._due = clock() + self.every_s
         self._unsent = {c.change_id: c for c in changes}

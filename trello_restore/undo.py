@@ -383,7 +383,7 @@ def undo_journal(
 
         live = dict(live)  # what people changed while it writes, looked for once a window
         account, changes = journal.header.account_id, [c for c, _ in items.values()]
-        again = Recheck(api, live, changes, since=read_at, account_id=account, records=records)
+        again = Recheck(api, live, changes, read_at, account, records, options.window_s)
         for kind in reversed(in_order()):
             jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
             for cid in order:
