@@ -183,6 +183,22 @@ def test_long_error_bodies_are_cut_to_one_short_line() -> None:
     assert "\n" not in str(err)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "invalid token\x1b]0;TITLE\x07\x1b[31m RED",
+        json.dumps({"message": "invalid token\x1b]0;TITLE\x07\x1b[31m RED"}),
+    ],
+)
+def test_an_error_body_s_control_characters_are_shown_escaped(body: str) -> None:
+    """R39a: a 401 whose text held ``ESC]0;…BEL`` retitled the terminal (and went to the log
+    file as it was)."""
+    err = error_for_response(401, body)
+    assert err is not None
+    assert err.trello_error == "invalid token\\x1b]0;TITLE\\x07\\x1b[31m RED"
+    assert not [ch for ch in str(err) if ch in "\x1b\x07"]
+
+
 # ------------------------------------------------------------------- error_for_exception
 
 

@@ -810,3 +810,17 @@ def test_the_atomic_write_helper(tmp_path: Path) -> None:
     write_atomic(tmp_path / "new.json", "made\n", prefix=".new-", exclusive=True)
     assert path.read_text() == "second\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "state.json"]
+
+
+def test_the_file_escapes_control_and_format_characters_as_json_does() -> None:
+    """R39a: ``--plan-out -`` wrote a name's C1 control (U+009B, CSI to some terminals) and
+    right-to-left override raw; JSON escapes them now (the same document), and keeps the
+    other non-ASCII names as they are."""
+    doc: Any = {
+        "name": "Ar\u202echive \x9b2J \u00e9t\u00e9 \U000e0020 \u6771\u4eac",
+        "n": [1, "\n"],
+    }
+    text = dumps(doc)
+    assert '"Ar\\u202echive \\u009b2J \u00e9t\u00e9 \\udb40\\udc20 \u6771\u4eac"' in text
+    assert json.loads(text) == doc
+    assert text.endswith("]\n}\n")

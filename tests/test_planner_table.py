@@ -752,6 +752,22 @@ def test_a_list_name_that_differs_only_in_case_from_several() -> None:
     )
 
 
+def test_a_list_typo_near_names_that_differ_only_in_case_offers_each() -> None:
+    """R39a: of "Sprint", "Sprint " and "sprint" only the last was offered."""
+    now = state(card("c1"), board("b1", lists={"l1": "Sprint", "l2": "Sprint ", "l3": "sprint"}))
+    with pytest.raises(UsageError) as err:
+        resolve_filters(history([]), now, PlanOptions(since=T, lists=frozenset({"Sprnt"})))
+    offered = str(err.value).partition("did you mean ")[2].partition("?")[0]
+    assert sorted(offered.split(" or ")) == ['"Sprint "', '"Sprint"', '"sprint"'], offered
+
+
+def test_a_card_value_with_control_characters_is_shown_escaped() -> None:
+    """R39a: ``--card`` was echoed raw in its error (an escape code to the terminal)."""
+    with pytest.raises(UsageError) as err:
+        _resolve(cards=frozenset({"zz\x1b]0;X\x07"}))
+    assert str(err.value).startswith('--card "zz\\x1b]0;X\\x07": no card with that id')
+
+
 def test_a_list_name_that_fits_one_name_on_two_boards() -> None:
     """The same name on two boards is one list name: it resolves (both lists are kept)."""
     now = state(card("c1"), board("b1", lists={"l1": "Done"}), board("b2", lists={"l3": "Done"}))

@@ -26,6 +26,11 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
         ("2025-11-02T14:30:00Z", datetime(2025, 11, 2, 14, 30, tzinfo=UTC)),
         ("2025-11-02T14:30:00+01:00", datetime(2025, 11, 2, 13, 30, tzinfo=UTC)),
         ("2025-11-02 14:30:05.250", datetime(2025, 11, 2, 14, 30, 5, 250000, tzinfo=UTC)),
+        # As this tool prints times (R39c: copied from a plan into --since, refused)
+        ("2025-11-02 14:30 UTC", datetime(2025, 11, 2, 14, 30, tzinfo=UTC)),
+        ("2025-11-02 14:30:05 UTC", datetime(2025, 11, 2, 14, 30, 5, tzinfo=UTC)),
+        ("2025-11-02T14:30 utc", datetime(2025, 11, 2, 14, 30, tzinfo=UTC)),
+        ("2025-11-02 UTC", datetime(2025, 11, 2, tzinfo=UTC)),
         ("36h", NOW - timedelta(hours=36)),
         ("7d", NOW - timedelta(days=7)),
         ("2w", NOW - timedelta(weeks=2)),
@@ -173,3 +178,10 @@ def test_a_window_error_shows_the_times_as_finely_as_given(
     message = str(caught.value)
     assert "is not before --until (" in message
     assert message.index(shown[0]) < message.index("--until") < message.rindex(shown[1])
+
+
+@pytest.mark.parametrize("value", ["2025-11-02T14:30+01:00 UTC", "2025-11-02 14:30Z UTC"])
+def test_a_time_with_a_zone_and_utc_after_it_is_refused(value: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_when(value, NOW)
+    assert str(err.value) == f"--since {value!r} has two zones: give one, or none for UTC"

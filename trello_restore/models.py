@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from trello_restore import defaults
+from trello_restore.parsing import escaped_char
 
 Mode = Literal["removed", "ever-added"]
 EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added", "field_update"]
@@ -438,24 +439,3 @@ def quote_name(name: str) -> str:
 
 #: What ``quote_name`` escapes with a backslash besides the control characters.
 _QUOTED = frozenset('"\\')
-#: The Unicode categories ``quote_name`` escapes: control characters, line and paragraph
-#: separators.
-_ESCAPED = frozenset({"Cc", "Zl", "Zp"})
-#: And the characters that can make one name look like another (R37c: ``Archive\u202e5202``
-#: showed as "Archive2025"; R39a: ``Sprint\u2061`` and ``Sprint\U000e0020`` as "Sprint"):
-#: every format character (Unicode's category Cf: the marks, embeddings, overrides and
-#: isolates that change the direction of text, zero-width spaces, invisible operators, the
-#: byte order mark, tag characters, a soft hyphen) and every space but the plain one (a
-#: no-break space). The zero-width joiner and non-joiner stay, as emoji sequences and some
-#: scripts (Persian, the Indic ones) need them, and the ideographic space, as wide as a
-#: character, which Chinese and Japanese text types.
-_FORMAT = frozenset({"Cf", "Zs"})
-_KEPT = frozenset(" \u200c\u200d\u3000")
-
-
-def escaped_char(ch: str) -> bool:
-    """Whether ``quote_name`` (and a shell command the tool suggests) escapes ``ch``: a
-    control character, a line or paragraph separator, or one that can make a name look like
-    another (``_FORMAT``, but ``_KEPT``)."""
-    category = unicodedata.category(ch)
-    return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT)

@@ -20,9 +20,18 @@ import json
 import re
 import sys
 import tomllib
+import unicodedata
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "load_json", "load_toml", "too_deep", "without_lone_surrogates"]
+__all__ = [
+    "MAX_DEPTH",
+    "escaped_char",
+    "load_json",
+    "load_toml",
+    "too_deep",
+    "unseen_escaped",
+    "without_lone_surrogates",
+]
 
 #: The deepest nesting accepted (the document itself is level 1).
 MAX_DEPTH = 100
@@ -124,3 +133,34 @@ def _why(exc: ValueError) -> str:
     if "integer string conversion" in str(exc):
         return f"a number of more than {sys.get_int_max_str_digits()} digits"
     return str(exc).split(":")[0]
+
+
+#: The Unicode categories ``models.quote_name`` escapes: control characters, line and paragraph
+#: separators.
+_ESCAPED = frozenset({"Cc", "Zl", "Zp"})
+#: And the characters that can make one name look like another (R37c: ``Archive\u202e5202``
+#: showed as "Archive2025"; R39a: ``Sprint\u2061`` and ``Sprint\U000e0020`` as "Sprint"):
+#: every format character (Unicode's category Cf: the marks, embeddings, overrides and
+#: isolates that change the direction of text, zero-width spaces, invisible operators, the
+#: byte order mark, tag characters, a soft hyphen) and every space but the plain one (a
+#: no-break space). The zero-width joiner and non-joiner stay, as emoji sequences and some
+#: scripts (Persian, the Indic ones) need them, and the ideographic space, as wide as a
+#: character, which Chinese and Japanese text types.
+_FORMAT = frozenset({"Cf", "Zs"})
+_KEPT = frozenset(" \u200c\u200d\u3000")
+
+
+def escaped_char(ch: str) -> bool:
+    """Whether ``quote_name`` (and a shell command the tool suggests) escapes ``ch``: a
+    control character, a line or paragraph separator, or one that can make a name look like
+    another (``_FORMAT``, but ``_KEPT``)."""
+    category = unicodedata.category(ch)
+    return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT)
+
+
+def unseen_escaped(text: str) -> str:
+    """``text`` with each character ``escaped_char`` names shown as Python escapes it
+    (``\\x1b``, ``\\u202e``): Trello's or a server's text in a message."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if escaped_char(ch) else ch for ch in text
+    )

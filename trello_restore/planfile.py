@@ -57,7 +57,7 @@ from trello_restore.models import (
     format_date,
     parse_date,
 )
-from trello_restore.parsing import load_json
+from trello_restore.parsing import escaped_char, load_json
 from trello_restore.plan_out import check_plan_out, write_error
 from trello_restore.words import BOM, at_name, json_problem
 
@@ -355,8 +355,21 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
 
 
 def dumps(doc: PlanDict) -> str:
-    """The file's text: ``indent=2``, UTF-8 names as they are, a trailing newline."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """The file's text: ``indent=2``, UTF-8 names as they are but for the characters
+    ``quote_name`` escapes (a control or format character: R39a, ``--plan-out -`` wrote a
+    name's C1 control and right-to-left override raw to the terminal), which JSON escapes
+    (``\u202e``: the same document), and a trailing newline."""
+    return _UNSEEN.sub(_escaped, json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+
+
+#: A character ``dumps`` may have to escape: all but printable ASCII and the line breaks of
+#: its indentation (in a JSON string, a newline is ``\n`` already).
+_UNSEEN = re.compile(r"[^\x20-\x7e\n]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    ch = found.group()
+    return json.dumps(ch)[1:-1] if escaped_char(ch) else ch
 
 
 def write_plan(doc: PlanDict, path: str | Path) -> None:

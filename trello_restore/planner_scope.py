@@ -346,10 +346,15 @@ def _resolve_list(
             "it; name that board with --board too"
         )
         return value
-    by_fold = {normal_name(n).casefold(): n for _, (n, _) in sorted(eligible.items())}
+    # Every name of each folded form (R39a: of "Sprint", "Sprint " and "sprint" only the last
+    # was offered, and the user steered to the wrong one).
+    by_fold: dict[str, list[str]] = {}
+    for _, (n, _) in sorted(eligible.items()):
+        names = by_fold.setdefault(normal_name(n).casefold(), [])
+        names.extend([n] if n not in names else [])
     near = difflib.get_close_matches(normal_name(value).casefold(), list(by_fold), n=3)
     hint = (
-        "did you mean " + " or ".join(quote_name(by_fold[k]) for k in near) + "?"
+        "did you mean " + " or ".join(quote_name(n) for k in near for n in by_fold[k]) + "?"
         if near
         else "give a list's id or exact name (archived lists count)"
     )
@@ -384,8 +389,8 @@ def _check_card(
         return
     if _BOARD_LINK.search(value):
         problems.append(
-            f"--card {value}: that is a board's URL, not a card's; --card takes a card's id, "
-            "shortLink or URL (https://trello.com/c/…), --board the board"
+            f"--card {shown_name(value)}: that is a board's URL, not a card's; --card takes a "
+            "card's id, shortLink or URL (https://trello.com/c/…), --board the board"
         )
         return
     if hits:
@@ -394,9 +399,9 @@ def _check_card(
         board = state.boards.get(card.board_id) if card else None
         where = f"on {quote_name(board.name)}" if board else "on a board"
         problems.append(
-            f"--card {value}: card {quote_name(name)} is {where}, which is only followed for "
-            "the cards that moved between it and the boards named, and this card never did; "
-            "name that board with --board too"
+            f"--card {shown_name(value)}: card {quote_name(name)} is {where}, which is only "
+            "followed for the cards that moved between it and the boards named, and this card "
+            "never did; name that board with --board too"
         )
         return
     in_scope = [c for c in cards if c[0] in scope]
@@ -415,8 +420,8 @@ def _check_card(
         else "give a card's id, shortLink or URL (https://trello.com/c/…)"
     )
     problems.append(
-        f"--card {value}: no card with that id or shortLink is in scope (archived cards "
-        f"included); {hint}"
+        f"--card {shown_name(value)}: no card with that id or shortLink is in scope (archived "
+        f"cards included); {hint}"
     )
 
 

@@ -9,6 +9,8 @@ from trello_restore.errors import UsageError
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$", re.IGNORECASE)
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+#: A date or date-time followed by " UTC", as this tool prints them.
+_SAID_UTC = re.compile(r"(\d{4}-\d\d-\d\d(?:[T ]\S+)?)\s+UTC", re.IGNORECASE)
 _HINT = (
     "use an ISO date or date-time (2025-11-02, 2025-11-02T14:30, 2025-11-02T14:30:00+01:00) "
     "or an age like 36h, 7d, 2w"
@@ -36,6 +38,10 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
                 f"{option} {value!r} is too far back (before the year 1): give a smaller age "
                 "like 36h, 7d, 2w, or an ISO date"
             ) from None
+    # The form this tool prints its times in (``2025-11-02 12:02 UTC``, R39c: refused when
+    # copied from a plan back into --since): UTC, as a time without a zone is.
+    said = _SAID_UTC.fullmatch(text)
+    text = said.group(1) if said else text
     iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
@@ -54,6 +60,8 @@ def parse_when(value: str, now: datetime, option: str = "--since") -> datetime:
         raise UsageError(f"{option} {value!r} is not a date ({reason}): {_HINT}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    elif said:
+        raise UsageError(f"{option} {value!r} has two zones: give one, or none for UTC")
     try:
         return parsed.astimezone(UTC)
     except OverflowError:

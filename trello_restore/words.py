@@ -11,7 +11,8 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from trello_restore.models import Evidence, MemberRef, escaped_char, quote_name
+from trello_restore.models import Evidence, MemberRef, quote_name
+from trello_restore.parsing import escaped_char, unseen_escaped
 
 
 def card_url(short_link: str) -> str:
@@ -39,8 +40,10 @@ def shown_name(name: str) -> str:
 def one_line(text: str) -> str:
     """``text`` (Trello's error text, or a reason that names things with ``quote_name``) on
     one line: each run of white space that holds a line break made one space, other runs
-    kept (a quoted name's double spaces are its own)."""
-    return _BREAK.sub(" ", text).strip()
+    kept (a quoted name's double spaces are its own), and what else ``quote_name`` escapes
+    (a control or format character: R39a, an error body's ``ESC]0;…BEL`` retitled the
+    terminal) shown escaped."""
+    return unseen_escaped(_BREAK.sub(" ", text).strip())
 
 
 #: A run of white space holding a line break, as ``str.splitlines`` knows them.

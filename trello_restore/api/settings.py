@@ -16,6 +16,7 @@ from trello_restore import defaults
 from trello_restore.api.retry import RetryPolicy
 from trello_restore.errors import AuthError, ConfigError
 from trello_restore.limiter import RateLimiter
+from trello_restore.parsing import unseen_escaped
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -199,7 +200,10 @@ def api_identity(api_url: str) -> str:
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
+    """Trello's (or a proxy's) text on one line of at most ``limit`` characters, white space
+    runs made one space and what ``quote_name`` escapes (a control or format character) shown
+    escaped: R39a, a 401 whose text held ``ESC]0;…BEL`` retitled the terminal."""
+    line = unseen_escaped(" ".join(text.split()))
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
