@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 import click
 
 from trello_restore import __version__, wrote
-from trello_restore.cli_exit import exit_interrupted, exit_output_failed
+from trello_restore.cli_exit import exit_interrupted, exit_output_failed, fail
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     main_options,
@@ -77,19 +77,6 @@ class RestoreArgs:
     quiet: bool
     yes: bool
     settings: Settings | None
-
-
-def fail(err: RestoreError, *, nothing_sent: bool = False, earlier: str | None = None) -> NoReturn:
-    """Print a core error as one line and exit with its code. ``nothing_sent``: the command
-    could write and stopped before it sent Trello any write, which the line says unless it
-    says so already (a user at 2 a.m. must not have to guess whether the board changed);
-    ``earlier``: what earlier runs did and how to go on, said then too."""
-    message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
-    if nothing_sent:
-        message = wrote.nothing_changed(message, earlier)
-    click.echo(f"Error: {message}", err=True)
-    logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
-    sys.exit(int(err.exit_code))
 
 
 def _stdin_is_terminal() -> bool:
@@ -189,7 +176,8 @@ def _body_said(
         # Trello's errors and another run's lock: the ones that leave a user unsure whether
         # this run changed the board (a bad input is refused before any request anyway).
         said = writes and isinstance(err, ApiError | LockHeld) and wrote.nothing_yet()
-        fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None)
+        late = writes and isinstance(err, ApiError) and not said
+        fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None, written=late)
     except RunOver:
         raise
     except KeyboardInterrupt:  # the log file gets the same

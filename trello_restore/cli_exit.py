@@ -13,10 +13,12 @@ from typing import NoReturn
 
 import click
 
+from trello_restore import wrote
+from trello_restore.errors import RestoreError
 from trello_restore.logs import FILE_ONLY, end_of_command
-from trello_restore.wrote import journals
+from trello_restore.wrote import in_its_journals
 
-__all__ = ["exit_interrupted", "exit_output_failed"]
+__all__ = ["exit_interrupted", "exit_output_failed", "fail"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +93,31 @@ def exit_output_failed(exc: OSError, *, wrote: bool, writes: bool = True) -> NoR
         logger.info("exit 0: the output's reader went away (broken pipe)", extra=FILE_ONLY)
         sys.exit(0)
     why = exc.strerror or type(exc).__name__
-    after = "nothing was written to Trello"
-    if wrote:
-        after = "every change this run made is in its journal"
-        kept = journals()
-        if kept:
-            after += f"{'s' if len(kept) > 1 else ''} {', '.join(map(str, kept))}"
+    after = in_its_journals() if wrote else "nothing was written to Trello"
     line = f"cannot write the output: {why}; {after}"
     with contextlib.suppress(OSError, ValueError):
         click.echo(f"Error: {line}", err=True)
     logger.error("exit 2: %s", line, extra=FILE_ONLY)
     sys.exit(2)
+
+
+def fail(
+    err: RestoreError,
+    *,
+    nothing_sent: bool = False,
+    earlier: str | None = None,
+    written: bool = False,
+) -> NoReturn:
+    """Print a core error as one line and exit with its code. ``nothing_sent``: the command
+    could write and stopped before it sent Trello any write, which the line says unless it
+    says so already (a user at 2 a.m. must not have to guess whether the board changed);
+    ``earlier``: what earlier runs did and how to go on, said then too; ``written``: it had
+    sent writes, and the line says where they are and how to go on (``wrote.written_then``)."""
+    message = " ".join(line.strip() for line in str(err).strip().splitlines())  # names keep spaces
+    if nothing_sent:
+        message = wrote.nothing_changed(message, earlier)
+    elif written:
+        message = wrote.written_then(message)
+    click.echo(f"Error: {message}", err=True)
+    logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
+    sys.exit(int(err.exit_code))

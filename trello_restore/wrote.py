@@ -10,7 +10,15 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["journaled", "journals", "nothing_changed", "nothing_yet", "start"]
+__all__ = [
+    "in_its_journals",
+    "journaled",
+    "journals",
+    "nothing_changed",
+    "nothing_yet",
+    "start",
+    "written_then",
+]
 
 #: An error line that already says whether anything was written (``nothing_changed``).
 _SAYS_NOTHING_SENT = re.compile(
@@ -45,6 +53,26 @@ def journals() -> list[Path]:
     """The journals the running command has written to (``journaled``), for the line that
     ends it when its output cannot be written (``cli_exit.exit_output_failed``)."""
     return list(_journals)
+
+
+def in_its_journals() -> str:
+    """``every change this run made is in its journal PATH`` (its journals, when several; no
+    path when it journaled nothing)."""
+    kept = journals()
+    said = "every change this run made is in its journal"
+    return f"{said}{'s' if len(kept) > 1 else ''} {', '.join(map(str, kept))}" if kept else said
+
+
+def written_then(message: str) -> str:
+    """``message`` (an error that ended a run after it wrote to Trello: R39d, a token revoked
+    mid-apply said only "Trello rejected the API key or token", not that 28 changes were made,
+    nor where they are) saying where its writes are and how to go on, unless it says so."""
+    if "journal" in message:
+        return message
+    return (
+        f"{message}; {in_its_journals()}: once this is fixed, run the same command again to go "
+        "on where it stopped"
+    )
 
 
 def nothing_yet() -> bool:
