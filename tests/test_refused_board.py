@@ -261,3 +261,29 @@ def test_card_members_whose_grant_the_board_refused_are_not_attempted(
     records = Journal.read(Path(summary["journal"])).records
     journaled = [(r.action, r.status) for r in records if r.board_id == s.archive.id]
     assert journaled == [("add_member_to_board", "pending"), ("add_member_to_board", "failed")]
+
+
+def test_a_member_made_an_observer_while_the_run_writes_is_told_so(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R39d: the token's member, an admin of both boards when the one-step run planned, made
+    an observer of one as it began to write: the line said they were an admin, so the token
+    was likely read-only (make a new token), where the fix is their role on that board."""
+    from trello_restore import applier
+
+    s = scenario
+    invoke, _, _, team_lost, _ = _setup(sb, s, tmp_path, monkeypatch)
+    read_live = applier.read_live
+
+    def then_observer(*args: Any, **kwargs: Any) -> Any:
+        _observer(s, s.archive.id, s.mover.id)
+        return read_live(*args, **kwargs)
+
+    monkeypatch.setattr(applier, "read_live", then_observer)
+    result = invoke(*_args(s, "--yes", "-q"))
+    assert result.exit_code == ExitCode.AUTH, result.output
+    (error,) = [x for x in result.stderr.splitlines() if x.startswith("Error: ")]
+    assert "observer" in error, error
+    assert "is an admin" not in error, error
+    assert "read-only" not in error, error
+    assert _on_card(s, team_lost) == team_lost

@@ -408,3 +408,24 @@ def test_a_store_kept_before_moves_named_their_board_names_it_by_id_until_refres
     assert f'cards moved between board "Own" ({b.private}) and ' in warned("--no-cache")
     assert f'cards moved between board "Own" ({b.private}) and ' in warned("--refresh-history")
     assert f'cards moved between board "Own" ({b.private}) and ' in warned()
+
+
+def test_a_board_the_cards_moved_to_that_trello_no_longer_has_does_not_hold_the_run_back(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R39d: the board the list moved to, deleted since (Trello answers 404), was warned of as
+    one to add the token's member to, and held every later run back for good (no run can ever
+    read it). Now its warning says it is gone and what that costs, and the run is recorded."""
+    s = scenario
+    b = _blind(sb, s, tmp_path, monkeypatch)
+    with s.world.lock:  # deleted, with what was on it
+        del s.world.boards[b.private]
+    ran, summary = _run(b, s)
+    assert summary["last_run"]["recorded"] is True, summary["last_run"]
+    (moved,) = [x for x in summary["warnings"] if "moved between board" in x]
+    assert moved == (
+        f'cards moved between board "Own" ({b.private}) and the boards in scope, but Trello no '
+        "longer has it (deleted): the history of cards from before they left it is missing, "
+        "and what they lost there cannot be restored"
+    )
+    assert "add the token's member" not in ran.stderr

@@ -351,9 +351,16 @@ MOVED_BETWEEN = "cards moved between board "
 MOVED_UNREADABLE = " and the boards in scope, but this account cannot read it: "
 
 
-def moved_line(board_id: str, name: str) -> str:
+def moved_line(board_id: str, name: str, *, gone: bool = False) -> str:
     """The warning for a board cards moved to or from that this account cannot read, named
-    as its moves name it (``board_ref``: ``"Archive" (<id>)``, the id alone when none does)."""
+    as its moves name it (``board_ref``: ``"Archive" (<id>)``, the id alone when none does);
+    ``gone``: one Trello no longer has (deleted: R39d, told to add the member to it)."""
+    if gone:
+        return (
+            f"{MOVED_BETWEEN}{board_ref(board_id, name)} and the boards in scope, but Trello "
+            "no longer has it (deleted): the history of cards from before they left it is "
+            "missing, and what they lost there cannot be restored"
+        )
     return (
         f"{MOVED_BETWEEN}{board_ref(board_id, name)}{MOVED_UNREADABLE}the cards now on it are "
         "left out of the plan (as if deleted), and the history of cards from before they left "
@@ -370,18 +377,25 @@ def moved_board(warning: str) -> tuple[str, str] | None:
 
 
 def followed_boards(
-    api: Api, moved: Iterable[str], scope: Mapping[str, BoardInfo], unreadable: dict[str, str]
+    api: Api,
+    moved: Iterable[str],
+    scope: Mapping[str, BoardInfo],
+    unreadable: dict[str, str],
+    gone: set[str],
 ) -> Iterator[tuple[BoardInfo, Mapping[str, Any]]]:
     """The boards cards moved to or from (``moved``) that are not in ``scope`` yet, in id order,
     each read as it is asked for, with its state (``read_with_state``: the board and Trello's
-    answer); one this account cannot read goes to ``unreadable`` (its name not known yet)."""
+    answer); one this account cannot read goes to ``unreadable`` (its name not known yet),
+    and to ``gone`` too when Trello has no such board (deleted)."""
     for other in sorted(set(moved) - set(scope)):
         try:
             read = read_with_state(api, other, other)
         except PermissionDenied:
-            read = None
+            unreadable[other] = ""
+            continue
         if read is None:
             unreadable[other] = ""
+            gone.add(other)
             continue
         yield read
 
@@ -409,9 +423,11 @@ class Follower:
         scope: dict[str, BoardInfo],
         warnings: list[str],
         unreadable: dict[str, str],
+        gone: set[str],
         start: Callable[[BoardInfo, Mapping[str, Any]], None],
     ) -> None:
         self.api, self.scope, self.warnings, self.unreadable = api, scope, warnings, unreadable
+        self.gone = gone
         self.start = start
         self.roots = tuple(scope)
         self._found: SimpleQueue[frozenset[str] | None] = SimpleQueue()
@@ -450,12 +466,15 @@ class Follower:
         self.scope.update(ordered)
         for board_id in sorted(self._asked & self.unreadable.keys()):
             self.unreadable[board_id] = names.get(board_id, "")
-            self.warnings.append(moved_line(board_id, self.unreadable[board_id]))
+            name = self.unreadable[board_id]
+            self.warnings.append(moved_line(board_id, name, gone=board_id in self.gone))
 
     def _ask(self, ids: Iterable[str]) -> None:
         for board_id in sorted(set(ids) - self._asked - self.scope.keys()):
             self._asked.add(board_id)
-            for info, answer in followed_boards(self.api, (board_id,), self.scope, self.unreadable):
+            for info, answer in followed_boards(
+                self.api, (board_id,), self.scope, self.unreadable, self.gone
+            ):
                 self.scope[info.id] = info
                 self.start(info, answer)
 

@@ -120,6 +120,8 @@ class Fetched:
     unreadable: frozenset[str] = frozenset()
     #: Their names as the moves give them, by id (a board no move names is not in it).
     unreadable_names: Mapping[str, str] = field(default_factory=dict)
+    #: Those of them Trello no longer has (deleted): waiting for access cannot help.
+    gone: frozenset[str] = frozenset()
 
 
 def born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -158,7 +158,8 @@ def fetch(
         card_fields=CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS,
         warn=warnings.append,
     )
-    unreadable: dict[str, str] = {}  # id to its name, as the moves give it
+    unreadable: dict[str, str] = {}  # id to name (the moves'); ``gone``: deleted of them
+    gone: set[str] = set()
     # Two pools: a board's history task waits for its pages, which must not queue behind it.
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
@@ -174,7 +175,7 @@ def fetch(
             reads[board.id] = _read_board(pool, spans, api, board, sink, reading, answer)
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
-            follower = Follower(api, scope, warnings, unreadable, start)
+            follower = Follower(api, scope, warnings, unreadable, gone, start)
 
             def sink(page: list[Mapping[str, Any]]) -> None:
                 builder.add(page)
@@ -208,6 +209,7 @@ def fetch(
         named=frozenset(b.id for b in boards),
         unreadable=frozenset(unreadable),
         unreadable_names={b: name for b, name in unreadable.items() if name},
+        gone=frozenset(gone),
     )
 
 
@@ -618,8 +620,7 @@ def _id_second(object_id: str) -> datetime | None:
 
 
 def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Boards that cards or lists moved to or from, each with the name its newest move gives it
-    ("" for none; a scan of the move actions only: a second parse costs seconds)."""
+    """Boards cards or lists moved to or from, with the name the newest move gives ("" none)."""
     out: dict[str, str] = {}
     for a in (a for a in raw_actions if a.get("type") in MOVE_TYPES):
         for ref in map((a.get("data") or {}).get, ("board", "boardSource", "boardTarget")):

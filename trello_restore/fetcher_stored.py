@@ -84,6 +84,7 @@ def fetch_stored(
     fields = CARD_FIELDS if kinds - {"members"} else MEMBER_CARD_FIELDS
     warnings: list[str] = []
     unreadable: dict[str, str] = {}  # id to its name, as the moves give it
+    gone: set[str] = set()  # of those, the boards Trello no longer has
     feeds = _Unkept(api)
     writes = _Writes()
     with (
@@ -113,7 +114,7 @@ def fetch_stored(
             )
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
-            follower = Follower(api, scope, warnings, unreadable, start)
+            follower = Follower(api, scope, warnings, unreadable, gone, start)
             for board in list(scope.values()):
                 start(board, found=follower.found)
             named = [reads[b].history for b in follower.roots]
@@ -143,6 +144,7 @@ def fetch_stored(
         kept=kept,
         unreadable=frozenset(unreadable),
         unreadable_names={b: name for b, name in unreadable.items() if name},
+        gone=frozenset(gone),
     )
 
 

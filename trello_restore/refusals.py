@@ -584,6 +584,7 @@ def refused_line(result: PlanResult, report: ApplyReport) -> str:
         [(b["id"], b["name"], b["error"], b["not_written"]) for b in boards],
         elsewhere=sum(o.status == "applied" for o in others) if others else None,
         journal=report.journal_path,
-        memberships=result.account_memberships,
+        # As read after the refusal (``run_apply.with_refusals``), else as the plan read them.
+        memberships={**result.account_memberships, **report.refused_memberships},
         unread=report.refused_reads,
     )

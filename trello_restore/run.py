@@ -546,7 +546,7 @@ def _make_plan(
         own = own_sets(plan, history, account.id) if account is not None else {}
     if scope is not None and not req.apply:  # a dry run: only from the history already read
         if memo is not None and memo.plan is not None:
-            unchecked = tuple(sorted(fetched.unreadable))
+            unchecked = tuple(sorted(fetched.unreadable - fetched.gone))
         else:
             blind = unreadable_in_window(fetched, unseen_from(req, options), gave)
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
@@ -608,8 +608,11 @@ def unreadable_in_window(
     (``--accept-unreadable-boards``: their losses are given up) that cards or lists moved to
     or from at or after ``since``, sorted. The history is read only when there are such
     boards (a memo's run may not have read it), and only for a run that applies: a dry run's
-    plan from the memo reads no history (``PlanResult.unreadable_unchecked``)."""
-    if not fetched.unreadable:
+    plan from the memo reads no history (``PlanResult.unreadable_unchecked``). Not those
+    Trello no longer has (``Fetched.gone``: deleted; no run can ever read them, and holding the
+    last run back for them held every later one back for good: R39d)."""
+    blind = fetched.unreadable - fetched.gone
+    if not blind:
         return ()
     moved = {
         board
@@ -617,4 +620,4 @@ def unreadable_in_window(
         if m.date >= since
         for board in (m.source_board_id, m.target_board_id)
     }
-    return tuple(sorted((moved & fetched.unreadable) - set(given_up)))
+    return tuple(sorted((moved & blind) - set(given_up)))

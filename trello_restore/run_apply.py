@@ -358,8 +358,9 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
                 lock_dir=req.lock_dir,
                 journal_path=req.journal_path,
             )
-            if not req.options.fresh_plan:  # the one-step run's plan read the memberships
-                report = with_refusals(report, api)
+            # The one-step run's too: its plan read the memberships, but they may have changed
+            # while it wrote (R39d: made an observer mid-run, told "you are an admin").
+            report = with_refusals(report, api)
             return _whole_run(report, api, session.sent, session.limited, session.started)
         finally:
             if journal is not None:
