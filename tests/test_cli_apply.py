@@ -695,3 +695,18 @@ def test_parent_dry_run_and_yes_reach_the_subcommands(tmp_path: Path) -> None:
         r = runner.invoke(main, ["--yes", "undo", journal_path])
         assert r.exit_code == 0, r.output
         assert "Summary:" in r.stdout
+
+
+def test_apply_and_undo_at_v_say_their_summary_once(
+    invoke: Invoke, plan_file: Path, tmp_path: Path
+) -> None:
+    """R39a, R39b: ``-v`` printed the summary twice, the second time as a log line with the
+    requests and the journal; that line goes to the log file only."""
+    log = tmp_path / "run.log"
+    applied = invoke("--log-file", str(log), "apply", str(plan_file), "--yes", "-v")
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert applied.output.count("Summary: ") == 1, applied.output
+    undone = invoke("--log-file", str(log), "undo", str(_journal_from(applied)), "--yes", "-v")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert undone.output.count("Summary: ") == 1, undone.output
+    assert log.read_text().count(" requests, ") == 2  # the log file has both

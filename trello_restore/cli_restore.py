@@ -498,10 +498,12 @@ def show_apply(
             undone_earlier=undone_earlier,
         )
     advice = None if undo else blocked_advice(report.outcomes, one_shot=one_shot)
+    # What was said already goes to the log file only (R39a, R39b: -v printed the summary twice).
     if advice is not None:
-        if print_summary and not quiet:
+        said = print_summary and not quiet
+        if said:
             click.echo(advice, err=summary_to_stderr)
-        logger.info("%s", advice)
+        logger.info("%s", advice, extra=FILE_ONLY if said else None)
     if not quiet and not dry_run:
         click.echo(f"Journal: {journal}", err=True)
     report_stop(report, journal, resume)
@@ -511,6 +513,7 @@ def show_apply(
         report.requests_sent,
         report.seconds,
         journal,
+        extra=FILE_ONLY,
     )
 
 
