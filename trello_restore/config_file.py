@@ -11,6 +11,7 @@ read. Which file applies, and how its values rank below the environment's and th
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -188,14 +189,14 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
         if not isinstance(table, dict):
             raise ConfigError(_not_a_table(path, section, table))
         if known is None:
+            near = difflib.get_close_matches(section, list(CONFIG_KEYS), n=1)  # R39c: [restor]
             raise ConfigError(
-                f"config file {path}: unknown section [{section}]; expected one of "
+                f"config file {path}: unknown section [{section}]"
+                f"{f' (did you mean [{near[0]}]?)' if near else ''}; expected one of "
                 f"{', '.join('[' + s + ']' for s in CONFIG_KEYS)}"
             )
         for key, value in table.items():
             if key not in known:
-                import difflib
-
                 near = difflib.get_close_matches(key, list(known), n=1)
                 hint = f" (did you mean {section}.{near[0]}?)" if near else ""
                 raise ConfigError(
