@@ -757,6 +757,13 @@ CASES = [
          USAGE, "'--board-role'", id="board-role-bogus"),
     case(lambda c: c.plan_args("--no-such-option"),
          USAGE, "No such option", "--no-such-option", id="unknown-option"),
+    # R39c: click offered "Did you mean '--api-url'?" for the API key.
+    case(lambda c: c.plan_args("--api-key", "abc"),
+         USAGE, "No such option '--api-key': the API key is not given on the command line",
+         "set TRELLO_API_KEY", absent=("Did you mean",), id="api-key-option"),
+    case(lambda c: ["apply", str(c.trello.plan), "--key", "abc"],
+         USAGE, "No such option '--key': the API key", absent=("Did you mean",),
+         id="apply-key-option"),
     case(lambda c: ["apply"],
          USAGE, "Missing argument 'PLAN'", "Try ", "apply --help' for help",
          id="apply-without-plan"),

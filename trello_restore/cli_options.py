@@ -302,6 +302,10 @@ class OneLineUsageError(click.UsageError):
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
+#: Options a user may try for the API key, which no command takes.
+_KEY_OPTIONS = frozenset({"--api-key", "--key", "--apikey", "--trello-api-key"})
+
+
 def one_line_usage(err: click.UsageError) -> OneLineUsageError:
     """``err`` as one line; but a group called without its subcommand (``sandbox`` alone:
     click >= 8.2 raises its whole help as the error, R37d) shows its help and exits 0 here,
@@ -312,7 +316,14 @@ def one_line_usage(err: click.UsageError) -> OneLineUsageError:
     if isinstance(err, OneLineUsageError):
         return err
     message = err.format_message()
-    if isinstance(err, click.NoSuchOption) and err.ctx is not None:
+    if isinstance(err, click.NoSuchOption) and err.option_name in _KEY_OPTIONS:
+        # R39c: click offered "Did you mean '--api-url'?" for a credential.
+        message = (
+            f"No such option '{err.option_name}': the API key is not given on the command line "
+            "(where other users could read it); set TRELLO_API_KEY, or api_key in the [trello] "
+            "section of the config file."
+        )
+    elif isinstance(err, click.NoSuchOption) and err.ctx is not None:
         hint = main_option_hint(err.ctx, err.option_name)  # a main option after a command
         if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
             message = f"No such option '{err.option_name}'; {hint}"
