@@ -198,12 +198,29 @@ class TestBadInput:
         # The one retry is announced first (a single warning line), then the one-line error.
         warning, rest = r.stderr.split("\n", 1)
         assert warning == (
-            f"Warning: the Trello API at 127.0.0.1:{port} is not answering (the connection was "
-            "refused or dropped); retrying for up to 36 s more (Ctrl-C to stop)"
+            f"Warning: the Trello API at 127.0.0.1:{port} is not answering (cannot connect); "
+            "retrying for up to 36 s more (Ctrl-C to stop)"
         )
         r.stderr_bytes = rest.encode()
-        one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port}")
+        one_line_error(r, ExitCode.UNREACHABLE, f"127.0.0.1:{port} (cannot connect)")
         assert os.environ["TRELLO_TOKEN"] not in r.output
+
+    def test_a_host_that_does_not_resolve_is_said_so_from_the_first_retry(
+        self, invoke: Invoke, scenario: Scenario
+    ) -> None:
+        """R39c: the retry's warning said "the connection was refused or dropped", the final
+        line "the host name does not resolve"."""
+        r = invoke(
+            "--board", scenario.team.id, "--since", "7d", "--dry-run",
+            TRELLO_API_URL="https://trello.example.invalid/1", TRELLO_RESTORE_MAX_RETRIES="1",
+        )  # fmt: skip
+        warning, rest = r.stderr.split("\n", 1)
+        assert warning.startswith(
+            "Warning: the Trello API at trello.example.invalid is not answering (the host name "
+            "does not resolve); retrying for up to "
+        ), warning
+        r.stderr_bytes = rest.encode()
+        one_line_error(r, ExitCode.UNREACHABLE, "(the host name does not resolve)")
 
     def test_board_and_export_together(self, invoke: Invoke, tmp_path: Path) -> None:
         """--board and --from-export exclude each other."""

@@ -196,8 +196,6 @@ def error_for_exception(
     host = host_of(api_url)
     url_from = (origins or Origins()).url
     after = f" after {attempts} attempts" if attempts > 1 else ""
-    retryable = True
-    chain = _exception_chain(exc)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return (
             BadResponse(
@@ -206,6 +204,23 @@ def error_for_exception(
             ),
             False,
         )
+    reason, retryable = unreachable_reason(exc)
+    return (
+        ApiUnreachable(
+            f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
+            f"connection, or {url_from}"
+        ),
+        retryable,
+    )
+
+
+def unreachable_reason(exc: BaseException) -> tuple[str, bool]:
+    """What kind of failure a request with no answer met, from the exception's types (never
+    its text, which holds URLs), and whether a retry may help: for ``error_for_exception``,
+    and for the warning of a run's first retry (R39c: it said "refused or dropped" of a host
+    name that does not resolve)."""
+    retryable = True
+    chain = _exception_chain(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         reason, retryable = "TLS failed: certificate or protocol problem", False
     elif isinstance(exc, requests.exceptions.ProxyError):
@@ -230,13 +245,7 @@ def error_for_exception(
         reason, retryable = "the URL is not valid", False
     else:
         reason = f"request failed ({type(exc).__name__})"
-    return (
-        ApiUnreachable(
-            f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
-            f"connection, or {url_from}"
-        ),
-        retryable,
-    )
+    return reason, retryable
 
 
 def certainly_not_applied(error: ApiError) -> bool:

@@ -36,6 +36,7 @@ from trello_restore.api.classify import (
     redact,
     scrub,
     trello_error_text,
+    unreachable_reason,
 )
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
 from trello_restore.api.settings import ApiSettings
@@ -388,7 +389,7 @@ class Transport(_SessionBase):
         elif isinstance(cause, requests.exceptions.ReadTimeout):
             what = f"is not answering (read timed out after {settings.read_timeout:g} s)"
         elif cause is not None:
-            what = "is not answering (the connection was refused or dropped)"
+            what = f"is not answering ({unreachable_reason(cause)[0]})"
         elif isinstance(error, RateLimited):
             what = "is rate limiting (HTTP 429)"
         else:
