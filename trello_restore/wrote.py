@@ -66,8 +66,9 @@ def in_its_journals() -> str:
 def written_then(message: str) -> str:
     """``message`` (an error that ended a run after it wrote to Trello: R39d, a token revoked
     mid-apply said only "Trello rejected the API key or token", not that 28 changes were made,
-    nor where they are) saying where its writes are and how to go on, unless it says so."""
-    if "journal" in message:
+    nor where they are) saying where its writes are and how to go on, unless it says so (or
+    it journaled none)."""
+    if "journal" in message or not journals():
         return message
     return (
         f"{message}; {in_its_journals()}: once this is fixed, run the same command again to go "
