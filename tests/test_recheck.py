@@ -256,3 +256,34 @@ def test_a_card_a_colleague_moves_while_the_undo_writes_is_left_where_they_put_i
     assert f"@{colleague.username}" in line, line
     with s.world.lock:
         assert s.world.card(card).id_list == theirs
+
+
+@pytest.mark.usefixtures("often")
+def test_a_look_that_fails_is_said_once_and_the_writes_go_on(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Trello failing the looks (not the writes): one warning, every write made."""
+    from trello_restore import recheck
+    from trello_restore.errors import ApiUnreachable
+
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=30)
+    plan, _ = _values_plan(sb, s, tmp_path)
+    looks: list[int] = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        looks.append(1)
+        raise ApiUnreachable("cannot reach the Trello API at 127.0.0.1 (cannot connect)")
+
+    monkeypatch.setattr(recheck, "touches_in", failing)
+    invoke = sandbox_cli(sb, monkeypatch)
+    result = invoke("apply", str(plan), "--yes", "--workers", "2", "--rate-limit", "1000")
+    assert result.exit_code == ExitCode.PARTIAL, result.output  # its card members: blocked
+    assert len(looks) >= 2, looks
+    said = [x for x in result.stderr.splitlines() if "could not look for changes" in x]
+    assert said == [
+        "Warning: could not look for changes made on the boards while this run writes (cannot "
+        "reach the Trello API at 127.0.0.1 (cannot connect)): its writes go on as decided at "
+        "its start"
+    ]
+    assert " 0 drifted, 4 blocked, 0 failed." in result.output

@@ -64,10 +64,15 @@ if TYPE_CHECKING:
 __all__ = [
     "SLACK",
     "UNDO_SLACK",
+    "Index",
     "apply_touches",
+    "own_spans",
     "own_writes",
     "read_touches",
     "record_time",
+    "target_index",
+    "touches_in",
+    "trello_skew",
     "trello_time",
     "undid",
     "undo_since",
@@ -183,53 +188,95 @@ def read_touches(
     change's actions to pass over, and the date (Trello's) at or before which all are (an
     apply's plan saw them: its evidence). Errors are raised as the live read's are, before
     any write."""
-    wanted: dict[str, list[tuple[Change, Target]]] = {}
-    types: dict[str, set[str]] = {}
+    index = target_index(live, changes)
+    if not index:
+        return dict(live)
+    skew = _skew(api)
+    start = since + (skew if since_skew is None else since_skew)  # in Trello's time
+    spans = own_spans(records, skew)
+    return touches_in(api, live, index, start, account_id, spans, passed_over=passed_over)
+
+
+#: Each board's targets to look for in its actions: the action types that change them, and
+#: each target's changes (``target_index``).
+Index = dict[str, tuple[set[str], dict[Target, list[Change]]]]
+
+
+def target_index(live: Mapping[str, LiveBoard], changes: Iterable[Change]) -> Index:
+    """``changes`` by board and target (a change whose kind has no ``target``, or whose board
+    is gone, is left out), with the action types that change each board's targets."""
+    out: Index = {}
     for c in changes:
         board = live.get(c.board_id)
         aim = kind_of(c.action).target(c)
         if board is None or board.cards is None or aim is None:
             continue
-        wanted.setdefault(c.board_id, []).append((c, aim[0]))
-        types.setdefault(c.board_id, set()).update(aim[1])
-    out = dict(live)
-    if not wanted:
-        return out
-    skew = _skew(api)
-    spans = {
+        types, targets = out.setdefault(c.board_id, (set(), {}))
+        types.update(aim[1])
+        targets.setdefault(aim[0], []).append(c)
+    return out
+
+
+def own_spans(records: Iterable[JournalRecord], skew: timedelta) -> dict[str, list[Span]]:
+    """``own_writes`` of ``records`` on Trello's clock (``skew``: how far it is ahead)."""
+    return {
         cid: [(start + skew, end + skew) for start, end in found]
         for cid, found in own_writes(records, skew).items()
     }
-    start = since + (skew if since_skew is None else since_skew)  # in Trello's time
-    for board_id, targets in sorted(wanted.items()):
+
+
+def touches_in(
+    api: TrelloApi,
+    live: Mapping[str, LiveBoard],
+    index: Index,
+    start: datetime,
+    account_id: str,
+    spans: Mapping[str, Sequence[Span]],
+    *,
+    passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
+    wanted: Callable[[Change], bool] = lambda c: True,
+) -> dict[str, LiveBoard]:
+    """``read_touches``' reads (``start``: Trello's time), for the targets of ``index`` (of
+    the changes ``wanted`` still): its work is as the actions read, not as the targets (a
+    look of ``recheck.Recheck`` while 20,000 changes are still to send reads a window's)."""
+    out = dict(live)
+    for board_id, (types, targets) in sorted(index.items()):
         raw = board_actions(
             api,
             board_id,
             # A second early: Trello may compare ``since`` as a whole second, and what came
             # in the same second after ``since`` must be seen (``_last`` drops what came before).
             since=start - CURSOR_STEP,
-            action_types=_filter(types[board_id]),
+            action_types=_filter(types),
             keep=False,
         )
         events, names = _events(raw, board_id, url_from(api))
         touched: dict[Target, Touch] = {}
-        for c, target in targets:
-            known, floor = passed_over(c)
-            after = start if floor is None else max(start, floor)
-            last = _last(events.get(target, ()), after, known)
-            if last is None or _own(last, account_id, spans.get(c.change_id, ())):
-                continue
-            touched[target] = Touch(
-                action_id=last.action_id,
-                date=last.date,
-                by=names.get(last.by) or MemberRef(last.by),
-                kind=last.kind,
-                value=last.value,
-                app=last.app,
-            )
+        for target in sorted(events.keys() & targets.keys(), key=repr):
+            for c in targets[target]:
+                if not wanted(c):
+                    continue
+                known, floor = passed_over(c)
+                after = start if floor is None else max(start, floor)
+                last = _last(events.get(target, ()), after, known)
+                if last is None or _own(last, account_id, spans.get(c.change_id, ())):
+                    continue
+                touched[target] = Touch(
+                    action_id=last.action_id,
+                    date=last.date,
+                    by=names.get(last.by) or MemberRef(last.by),
+                    kind=last.kind,
+                    value=last.value,
+                    app=last.app,
+                )
         if touched:
             out[board_id] = replace(live[board_id], touched=touched)
     return out
+
+
+def trello_skew(api: TrelloApi) -> timedelta:
+    """``_skew``: how far Trello's clock is ahead of this machine's, as this run saw it."""
+    return _skew(api)
 
 
 def _skew(api: TrelloApi) -> timedelta:
