@@ -287,3 +287,34 @@ def test_a_look_that_fails_is_said_once_and_the_writes_go_on(
         "its start"
     ]
     assert " 0 drifted, 4 blocked, 0 failed." in result.output
+
+
+def test_a_card_deleted_while_the_apply_writes_is_said_gone_in_words(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39b: a card deleted while the apply wrote was ``drifted … (HTTP 404: The requested
+    resource was not found.)``; it says what happened now."""
+    s = generate(3, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=40)
+    doc: Any = plan_doc(sb, s, "b")
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    target = _last_written(doc, "add_member_to_card")
+    colleague = next(m for m in sorted(s.team.memberships) if m != s.world.tokens[s.token])
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.delete_card(target["card"]["id"], colleague)
+
+    invoke = sandbox_cli(sb, monkeypatch)
+    thread = _meanwhile(sb, len(doc["changes"]) // 2, edit)
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000")
+    thread.join()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    lines = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
+    assert lines, result.output
+    for line in lines:  # the card's changes still to send
+        assert line.endswith(
+            "(HTTP 404: its card, list or board is gone since this run read it (deleted, or "
+            "moved where this token cannot reach it): left alone)"
+        ), line

@@ -90,6 +90,11 @@ logger = logging.getLogger(__name__)
 
 #: Why a write that Ctrl-C stopped before it was sent is settled so (``Runner._send``).
 UNSENT = "interrupted before it was sent"
+#: Why a write Trello answered 404 is left alone: what it changes went away since the run's read.
+GONE_SINCE = (
+    "its card, list or board is gone since this run read it (deleted, or moved where this "
+    "token cannot reach it): left alone"
+)
 #: Seconds Ctrl-C waits for the writes in flight before it says that it is waiting for them.
 IN_FLIGHT_NOTICE_S = 1.0
 
@@ -524,8 +529,8 @@ class Runner:
                         self._halt()
                 elif delay is None and self._breaker.rate_limited(err):  # retries spent
                     self._halt()
-                if isinstance(err, NotFound):
-                    return self._finish(item, "drifted", err)
+                if isinstance(err, NotFound):  # R39b: said "HTTP 404: The requested resource …"
+                    return self._finish(item, "drifted", err, why=GONE_SINCE)
                 return self._finish(item, "failed", err, uncertain=maybe_sent)
             self._breaker.attempt(None)
             self._breaker.finished(None)
@@ -560,6 +565,6 @@ class Runner:
         why: str = "",
     ) -> ChangeOutcome:
         http = err.status if err is not None else None
-        error = (err.trello_error or str(err)) if err is not None else why
+        error = why or ((err.trello_error or str(err)) if err is not None else "")
         self.journal_record(item, status, http, error, uncertain=uncertain)
         return outcome_of(item, status, http, error)
