@@ -64,6 +64,19 @@ def _meanwhile(sb: Sandbox, after: int, edit: Callable[[], None]) -> threading.T
     return thread
 
 
+def _members_plan(
+    sandbox_factory: SandboxFactory, tmp_path: Path, write_latency_ms: int
+) -> tuple[Scenario, Sandbox, Path, Any, dict[str, Any]]:
+    """Members taken off cards, served with slow writes, their plan (set b) in a file, and the
+    card member add one worker sends last."""
+    s = generate(3, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=write_latency_ms)
+    doc: Any = plan_doc(sb, s, "b")
+    plan = tmp_path / "plan.json"
+    write_plan(doc, plan)
+    return s, sb, plan, doc, _last_written(doc, "add_member_to_card")
+
+
 @pytest.fixture(name="often")
 def often_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Look again every 0.2 s (a 50th of Trello's window)."""
@@ -131,12 +144,7 @@ def test_a_member_a_colleague_adds_and_removes_while_the_apply_writes_is_not_add
     """R39b: a colleague added the member and removed them again (a decision) while the apply
     wrote; the member was added back, ``added``. Now ``drifted``, naming the colleague; and
     the looks cost one listing of the board each, a handful for the whole apply."""
-    s = generate(3, 60)
-    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=60)
-    doc: Any = plan_doc(sb, s, "b")
-    plan = tmp_path / "plan.json"
-    write_plan(doc, plan)
-    target = _last_written(doc, "add_member_to_card")
+    s, sb, plan, doc, target = _members_plan(sandbox_factory, tmp_path, 60)
     n = len(doc["changes"])
     assert n >= 10, n
     colleague = next(
@@ -294,12 +302,7 @@ def test_a_card_deleted_while_the_apply_writes_is_said_gone_in_words(
 ) -> None:
     """R39b: a card deleted while the apply wrote was ``drifted … (HTTP 404: The requested
     resource was not found.)``; it says what happened now."""
-    s = generate(3, 60)
-    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=40)
-    doc: Any = plan_doc(sb, s, "b")
-    plan = tmp_path / "plan.json"
-    write_plan(doc, plan)
-    target = _last_written(doc, "add_member_to_card")
+    s, sb, plan, doc, target = _members_plan(sandbox_factory, tmp_path, 40)
     colleague = next(m for m in sorted(s.team.memberships) if m != s.world.tokens[s.token])
 
     def edit() -> None:
