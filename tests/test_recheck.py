@@ -23,7 +23,7 @@ import pytest
 
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order
-from trello_restore.planfile import write_plan
+from trello_restore.planfile import plan_from_dict, write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
 
 from .applykit import plan_doc
@@ -262,39 +262,78 @@ def test_a_card_a_colleague_moves_while_the_undo_writes_is_left_where_they_put_i
     assert undone.exit_code == ExitCode.PARTIAL, undone.output
     (line,) = [x for x in undone.output.splitlines() if x.lstrip().startswith("drifted")]
     assert f"@{colleague.username}" in line, line
+    # Where they put it (R40a: "set back to" the list this tool had moved it to).
+    name = s.world.lists[theirs].name
+    assert f'(set to "{name}" by @{colleague.username} on ' in line, line
     with s.world.lock:
         assert s.world.card(card).id_list == theirs
 
 
 @pytest.mark.usefixtures("often")
-def test_a_look_that_fails_is_said_once_and_the_writes_go_on(
+@pytest.mark.usefixtures("often")
+def test_a_look_that_fails_or_hangs_holds_no_write_and_is_said_once(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Trello failing the looks (not the writes): one warning, every write made."""
+    """Trello failing the looks (not the writes): one warning, every write made, and the
+    writes go on while a look waits (R40a: a look retrying a failing Trello held every write
+    for minutes; each look here takes 0.5 s before it fails, and writes are sent meanwhile)."""
     from trello_restore import recheck
     from trello_restore.errors import ApiUnreachable
 
     s = generate(1, 60, second_damage=True)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=30)
     plan, _ = _values_plan(sb, s, tmp_path)
-    looks: list[int] = []
+    looks: list[tuple[int, int]] = []  # writes sent when each look began and ended
 
     def failing(*args: Any, **kwargs: Any) -> Any:
-        looks.append(1)
+        began = _writes(sb)
+        time.sleep(0.5)
+        looks.append((began, _writes(sb)))
         raise ApiUnreachable("cannot reach the Trello API at 127.0.0.1 (cannot connect)")
 
     monkeypatch.setattr(recheck, "touches_in", failing)
     invoke = sandbox_cli(sb, monkeypatch)
-    result = invoke("apply", str(plan), "--yes", "--workers", "2", "--rate-limit", "1000")
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000")
     assert result.exit_code == ExitCode.PARTIAL, result.output  # its card members: blocked
-    assert len(looks) >= 2, looks
+    assert looks, looks
+    assert any(end > began for began, end in looks), looks  # written while it looked
     said = [x for x in result.stderr.splitlines() if "could not look for changes" in x]
     assert said == [
         "Warning: could not look for changes made on the boards while this run writes (cannot "
-        "reach the Trello API at 127.0.0.1 (cannot connect)): its writes go on as decided at "
-        "its start"
+        "reach the Trello API at 127.0.0.1 (cannot connect)): its writes go on as decided, "
+        "and later looks try again"
     ]
     assert " 0 drifted, 4 blocked, 0 failed." in result.output
+
+
+@pytest.mark.usefixtures("often")
+def test_an_apply_right_after_an_undo_blames_no_one_for_the_undo(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R40a: the README's way to reverse an undo (plan its removals, apply that plan) made at
+    once: the first look read 5 s before the live read and took the undo's removals, which
+    the plan rests on, for someone's after it (112 of 121 drifted). None now."""
+    s, sb, plan, _, _ = _members_plan(sandbox_factory, tmp_path, 20)
+    invoke = sandbox_cli(sb, monkeypatch)
+    journal = str(tmp_path / "j.jsonl")
+    fast = ("--yes", "--rate-limit", "1000")
+    applied = invoke("apply", str(plan), "--journal", journal, *fast)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    undone = invoke("undo", journal, "--include-board-memberships", *fast)
+    assert undone.exit_code == ExitCode.OK, undone.output
+    again = tmp_path / "again.json"
+    o = s.option_sets()["b"]
+    made = invoke(
+        "--board", s.team.id, "--since", o.since.isoformat(), "--removed-by",
+        s.world.members[s.world.tokens[s.token]].username, "--add-to-board", "--dry-run",
+        "-q", "--plan-out", str(again),
+    )  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    redo = invoke(
+        "apply", str(again), "--journal", str(tmp_path / "j2.jsonl"), "--workers", "1", *fast
+    )
+    assert redo.exit_code == ExitCode.OK, redo.output
+    assert " 0 drifted, " in redo.output, redo.output
 
 
 def test_a_card_deleted_while_the_apply_writes_is_said_gone_in_words(
@@ -321,3 +360,47 @@ def test_a_card_deleted_while_the_apply_writes_is_said_gone_in_words(
             "(HTTP 404: its card, list or board is gone since this run read it (deleted, or "
             "moved where this token cannot reach it): left alone)"
         ), line
+
+
+def test_a_write_retried_after_a_429_is_decided_again_before_the_retry(
+    sb: Sandbox, scenario: Scenario
+) -> None:
+    """R40a: a write in a minute of 429s was retried as decided before them, over a colleague's
+    decision made meanwhile. A retry whose first attempt certainly did not land asks the
+    recheck again, and a change someone made stands (not sent again); one that may have landed
+    is retried as before (the write is then this tool's own)."""
+    from trello_restore.errors import ApiUnreachable, RateLimited
+    from trello_restore.kinds import WriteRule
+    from trello_restore.runner import Runner
+
+    from .applykit import api_for, fast_options
+
+    doc: Any = plan_doc(sb, scenario, "b")
+    change = next(c for c in plan_from_dict(doc)[0].changes if c.action == "add_member_to_card")
+    cases = [
+        (RateLimited("Trello is rate limiting (HTTP 429)"), ("drifted", "someone's"), 1),
+        (ApiUnreachable("the connection broke during the answer", 502), None, 2),
+    ]
+    for error, then, sends in cases:
+        sent: list[int] = []
+        asked: list[int] = []
+
+        def send(error: Exception = error, sent: list[int] = sent) -> object:
+            sent.append(1)
+            if len(sent) == 1:
+                raise error
+            return {}
+
+        def recheck(then: Any = then, asked: list[int] = asked) -> tuple[str, str] | None:
+            asked.append(1)
+            return then if len(asked) > 1 else None
+
+        rule = WriteRule(ok="applied", recheck=recheck)
+        with api_for(sb) as api, Runner(api, None, fast_options(), "apply", None) as run:
+            run.run_writes([(change, send, rule)])
+        outcome = run.outcomes[change.change_id]
+        assert len(sent) == sends, (error, sent)
+        if then is None:
+            assert outcome.status == "applied", outcome
+        else:
+            assert (outcome.status, outcome.error) == then, outcome

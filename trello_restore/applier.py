@@ -69,7 +69,7 @@ from trello_restore.recheck import Recheck
 from trello_restore.refusals import foreseen_refusals, unread_reason, unread_refusals
 from trello_restore.runner import Breaker, Runner
 from trello_restore.runner_types import SKIPPED_DONE, ApplyOptions, ApplyReport, ChangeOutcome
-from trello_restore.touches import apply_touches, trello_time
+from trello_restore.touches import apply_touches, plan_seen, trello_skew, trello_time
 from trello_restore.undo_others import Others
 from trello_restore.words import board_ref, when
 
@@ -370,7 +370,7 @@ def _apply(
             live,
             todo,
             created_at=meta.created_at,
-            plan_skew=timedelta(seconds=meta.skew_s) if meta.skew_s is not None else None,
+            plan_skew=_skew_of(meta),
             records=journal.records if journal is not None else (),
             account_id=meta.account.id,
             others=others,
@@ -393,22 +393,51 @@ def _apply(
         dry_run=run.options.dry_run,
         deactivated=deactivated,
     )
-    # What the changes of earlier kinds did in this run, for the changes that need them.
-    provided: dict[Hashable, str] = {}
     live = dict(live)
     recheck = (
-        Recheck(
+        None
+        if meta.account is None or run.options.dry_run
+        else Recheck(
             run.api,
             live,
-            todo,
-            since=read_at,
-            account_id=meta.account.id,
-            window_s=run.options.window_s,
-            records=journal.records if journal is not None else (),
+            read_at,
+            meta.account.id,
+            journal.records if journal is not None else (),
+            run.options.window_s,
+            # Trello's time of the plan: what came before it, the plan saw.
+            floor=meta.created_at + (_skew_of(meta) or trello_skew(run.api)),
+            passed_over=plan_seen,
         )
-        if meta.account is not None and not run.options.dry_run
-        else None
     )
+    try:
+        _write_kinds(run, todo, live, resumed, deactivated, satisfied, unneeded, recheck)
+    finally:
+        if recheck is not None:
+            recheck.close()
+    if run.options.dry_run:
+        would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
+        foreseen_refusals(run.api, would, live, goes_on=run.options.refused_boards_go_on)
+        unread_refusals(run.api, todo, live)
+
+
+def _skew_of(meta: PlanMeta) -> timedelta | None:
+    """How far Trello's clock was from the one that dated the plan, when it says."""
+    return timedelta(seconds=meta.skew_s) if meta.skew_s is not None else None
+
+
+def _write_kinds(
+    run: Runner,
+    todo: Sequence[Change],
+    live: Mapping[str, LiveBoard],
+    resumed: Set[str],
+    deactivated: Mapping[str, str],
+    satisfied: Set[str],
+    unneeded: Mapping[Hashable, tuple[str, str]],
+    recheck: Recheck | None,
+) -> None:
+    """The writes of ``todo``, kind by kind (``_decided``)."""
+    # What the changes of earlier kinds did in this run, for the changes that need them.
+    provided: dict[Hashable, str] = {}
     for kind in in_order():
         changes = [c for c in todo if c.action == kind.action]
         # Every change of this kind is answered before the next kind; its writes are sent as
@@ -431,10 +460,6 @@ def _apply(
             key = kind.provides(c)
             if key is not None:
                 provided[key] = run.outcomes[c.change_id].status
-    if run.options.dry_run:
-        would = [c for c in todo if run.outcomes[c.change_id].status == WOULD_APPLY]
-        foreseen_refusals(run.api, would, live, goes_on=run.options.refused_boards_go_on)
-        unread_refusals(run.api, todo, live)
 
 
 def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool) -> str:
@@ -500,6 +525,7 @@ def _decided(
         else:
             rule = kind.write_rule(ctx.resumed)
             if recheck is not None:  # decided again just before it is sent
+                recheck.expect(c)
                 decide = partial(kind.decide, c, ctx=ctx)
                 rule = replace(rule, recheck=partial(recheck.decision, c, decide))
             yield c, partial(kind.write, run.api, c), rule

@@ -1,18 +1,30 @@
-"""Looking again, while an apply writes, for what people changed since its live read (R39b).
+"""Looking again, while an apply or undo writes, for what people changed since its live read
+(R39b).
 
 An apply reads its boards once (``live.read_live``, and for a plan that sat the actions since
 the plan: ``touches.apply_touches``), then writes for as long as the rate limit takes: about
 100 s per 1,000 changes. A colleague's edit in that time (a member removed again, a field set
 back) was overwritten without a word, and reported ``applied``. So once every rate window
-(``window_s``: Trello's 10 s, or the sandbox's scaled one), the first write due after it first
-reads each board's actions since the last look (one listing a board, of the types the writes
-still to send change: this run's own writes are of other targets, an earlier run's are passed
-over by its journal), and each write
-still to send is decided again against what they show (``kinds``' ``decide``: someone's touch
-after the plan is ``drifted``, naming who). What costs one request a board a window leaves a
-window at most (plus a write's latency) in which an edit can still be overwritten: Trello has
-no conditional write. A look that fails (Trello down) is said once and the writes go on as
-they would have; the next window looks again.
+(``window_s``: Trello's 10 s, or the sandbox's scaled one) a look reads each board's actions
+since the last one (one listing a board with writes still to send, of the types they
+change), and each write is decided again just before it is sent against what the looks
+found (``kinds``' ``decide``: someone's touch after the plan is ``drifted``, naming who).
+
+- A look runs on a thread of its own, started by the first write due after a window: no write
+  waits for it (R40b: eight workers waiting for each look made the 20,000-card bench apply
+  1.12 of the rate bound, not 1.04; R40a: a look retrying a failing Trello held every write
+  for minutes). Its work is as the actions it reads (about a window's), not as the writes
+  still to send (their targets are indexed as they are decided: ``expect``).
+- The first look reads from the live read on, never from before the plan (``floor``), and
+  passes over the actions the plan rests on (``passed_over``): R40a, a look 5 s back blamed
+  the incident's own removals, and an undo's, on their author ("removed again … after the
+  plan was made"), 112 of 121 changes drifted.
+- A board the token can no longer read is left out of the looks (its writes are refused
+  anyway); the others go on being looked at. A look that fails otherwise is warned of once
+  and the next comes later and later (up to 8 windows); the writes go on as decided.
+
+What costs one request a board a window leaves a window at most (plus a look's and a write's
+latency) in which an edit can still be overwritten: Trello has no conditional write.
 """
 
 from __future__ import annotations
@@ -20,19 +32,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore import defaults
-from trello_restore.errors import ApiError
+from trello_restore.errors import ApiError, PermissionDenied
 from trello_restore.journal import JournalRecord
+from trello_restore.kinds import kind_of
+from trello_restore.limiter import Stopping
 from trello_restore.live import LiveBoard
 from trello_restore.models import Change
-from trello_restore.touches import own_spans, target_index, touches_in, trello_skew
+from trello_restore.touches import Index, own_spans, touches_in, trello_skew
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from trello_restore.api import TrelloApi
 
 __all__ = ["LOOK_BACK", "RECHECK_WINDOWS", "Recheck"]
@@ -42,101 +58,173 @@ logger = logging.getLogger(__name__)
 #: How often, while an apply or undo writes, it looks again at what people changed on its
 #: boards, in rate windows: once a window costs a request a board in a hundred.
 RECHECK_WINDOWS = 1.0
+#: The longest a look that failed puts the next one off, in looks' intervals.
+MOST_BACKOFF = 8
 
-#: How far before the last look the next one begins: Trello dates an action by its own clock,
-#: which this run knows to about a second (``TrelloApi.clock_skew``), and a write in flight as
-#: the last look read may be dated before it.
-LOOK_BACK = timedelta(seconds=5)
+#: How far before the newest action the last look of a board read the next one begins (each
+#: board's own cursor, on Trello's clock: no clock of this machine in it): an action Trello
+#: dates a little out of order (its servers), or to the second, is not missed.
+LOOK_BACK = timedelta(seconds=1)
+
+#: What a change's actions to pass over are (``touches.plan_seen``), as ``touches_in`` asks.
+PassedOver = Callable[[Change], tuple[Collection[str], datetime | None]]
 
 
 class Recheck:
-    """The writes of an apply still to send (``changes``), and the live state they were
+    """The looks of one apply or undo at its boards, and the live state its writes were
     decided on (``live``, updated in place as the looks find touches). ``since``: when (this
-    machine's clock) the state was read. Thread-safe: workers call ``decision`` before each
-    write; the first one due looks, and the others go on with what the last look found
-    (R40b: all eight waiting for each look made the 20,000-card apply 1.12 of the bound, not
-    1.04). A look's work is as the actions it reads, not as the writes still to send
-    (``touches.touches_in`` over the targets indexed once)."""
+    machine's clock) that state was read; ``floor``: Trello's time before which no look reads
+    (the plan's ``created_at``: what came before, the plan saw). Thread-safe: ``expect``
+    (each write as it is decided), ``decision`` (just before it is sent), ``close`` (when
+    the writes are done: a look under way is waited for)."""
 
     def __init__(
         self,
         api: TrelloApi,
         live: dict[str, LiveBoard],
-        changes: Iterable[Change],
         since: datetime,
         account_id: str,
         records: Sequence[JournalRecord] = (),
         window_s: float = defaults.RATE_WINDOW_S,
         *,
+        floor: datetime | None = None,
+        passed_over: PassedOver | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.api, self.live, self.account_id = api, live, account_id
+        self.api, self.live, self.account_id, self.floor = api, live, account_id, floor
         self.every_s = RECHECK_WINDOWS * window_s
-        self._clock, self._since = clock, since
+        self._passed_over = passed_over
+        self._clock = clock
+        #: Where each board's next look begins (Trello's clock): the live read, then the newest
+        #: action a look read there less ``LOOK_BACK``.
+        self._from = since + trello_skew(api)
+        self._cursor: dict[str, datetime] = {}
         self._due = clock() + self.every_s
-        self._index = target_index(live, changes)  # never changed: the looks read it as is
         self._spans = own_spans(records, trello_skew(api))
+        self._index: Index = {}
+        self._waiting: dict[str, int] = {}  # board -> writes expected, not yet sent
         self._sent: set[str] = set()
+        self._unreadable: set[str] = set()
         self._lock = threading.Lock()
-        self._looking = self._failed = False
+        self._thread: threading.Thread | None = None
+        self._backoff, self._failed, self._closed = 1, False, False
         #: How many looks were made (for the log and the tests).
         self.looks = 0
+
+    def expect(self, c: Change) -> None:
+        """``c``'s write is to be sent: its target is looked for from now on."""
+        aim = kind_of(c.action).target(c)
+        board = self.live.get(c.board_id)
+        if aim is None or board is None or board.cards is None:
+            return
+        with self._lock:
+            types, targets = self._index.setdefault(c.board_id, (set(), {}))
+            types.update(aim[1])
+            targets.setdefault(aim[0], []).append(c)
+            self._waiting[c.board_id] = self._waiting.get(c.board_id, 0) + 1
 
     def decision(
         self, c: Change, decide: Callable[[LiveBoard], tuple[str, str] | None]
     ) -> tuple[str, str] | None:
         """What ``c``'s write is now: None to send it, or the outcome and reason that stand
-        instead (``decide`` against the board as the last look left it)."""
+        instead (``decide`` against the board as the looks left it). Starts a look when one is
+        due and none is under way."""
         with self._lock:
-            self._sent.add(c.change_id)
-            look = not self._looking and self._clock() >= self._due
-            self._looking = self._looking or look
-        if look:
-            self._look()
-        with self._lock:
+            if c.change_id not in self._sent:
+                self._sent.add(c.change_id)
+                if c.board_id in self._waiting:
+                    self._waiting[c.board_id] -= 1
+            if self._thread is None and not self._closed and self._clock() >= self._due:
+                self._start()
             board = self.live.get(c.board_id)
         return decide(board) if board is not None and board.touched else None
 
-    def _look(self) -> None:
-        """Read the boards' actions since the last look for the writes still to send, and add
-        what they show to ``live``."""
-        started = datetime.now(UTC)
-        try:
-            found = touches_in(
-                self.api,
-                self.live,
-                self._index,
-                self._since - LOOK_BACK + trello_skew(self.api),
-                self.account_id,
-                self._spans,
-                wanted=lambda c: c.change_id not in self._sent,
-            )
-        except ApiError as err:
-            if not self._failed:
-                logger.warning(
-                    "could not look for changes made on the boards while this run writes (%s): "
-                    "its writes go on as decided at its start",
-                    err,
-                )
-            self._failed = True
-            found = None
-        except BaseException:
-            with self._lock:
-                self._looking = False
-            raise
+    def close(self) -> None:
+        """The writes are done: no look starts any more, and one under way is waited for."""
         with self._lock:
-            self._looking = False
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _start(self) -> None:
+        """A look of the boards with writes still to send, on a thread (the lock held)."""
+        # Its targets as they are, not copied (a look's work is as the actions it reads):
+        # ``expect`` only adds to them, and ``touches_in`` looks them up.
+        index = {
+            b: (set(types), targets)
+            for b, (types, targets) in self._index.items()
+            if self._waiting.get(b, 0) > 0 and b not in self._unreadable
+        }
+        if not index:
             self._due = self._clock() + self.every_s
-            if found is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._look, args=(index,), name="trello-restore-look", daemon=True
+        )
+        self._thread.start()
+
+    def _look(self, index: Index) -> None:
+        found: dict[str, LiveBoard] = {}
+        failed: BaseException | None = None
+        newest: dict[str, datetime] = {}
+        for board_id in sorted(index):
+            start = self._cursor.get(board_id, self._from)
+            if self.floor is not None:
+                start = max(start, self.floor)
+            try:
+                read = touches_in(
+                    self.api,
+                    self.live,
+                    {board_id: index[board_id]},
+                    start,
+                    self.account_id,
+                    self._spans,
+                    passed_over=self._passed_over or (lambda c: ((), None)),
+                    wanted=lambda c: c.change_id not in self._sent,
+                    newest=newest,
+                )
+            except PermissionDenied:  # its writes are refused too: the others go on
+                with self._lock:
+                    self._unreadable.add(board_id)
+                continue
+            except Stopping:  # the run stops: so does the look
+                failed = None
+                break
+            except Exception as err:
+                failed = err
+                break
+            if read[board_id] is not self.live.get(board_id):
+                found[board_id] = read[board_id]
+        self._looked(newest, found, failed)
+
+    def _looked(
+        self,
+        newest: dict[str, datetime],
+        found: dict[str, LiveBoard],
+        failed: BaseException | None,
+    ) -> None:
+        with self._lock:
+            for board_id, date in newest.items():
+                self._cursor[board_id] = max(self._cursor.get(board_id, date), date - LOOK_BACK)
+            for board_id, board in found.items():  # the touches found added to the board's
+                old = self.live.get(board_id)
+                if old is not None and board.touched:
+                    self.live[board_id] = replace(old, touched={**old.touched, **board.touched})
+            if failed is None:
                 self.looks += 1
-                self._since = started
-                _merge(self.live, found)
+                self._backoff = 1
+            else:
+                self._backoff = min(self._backoff * 2, MOST_BACKOFF)
+            self._due = self._clock() + self.every_s * self._backoff
+            self._thread = None
+            say = failed is not None and not self._failed and not self._closed
+            self._failed = self._failed or failed is not None
+        if say:
+            reason = failed if isinstance(failed, ApiError) else type(failed).__name__
+            logger.warning(
+                "could not look for changes made on the boards while this run writes (%s): its "
+                "writes go on as decided, and later looks try again",
+                reason,
+            )
         logger.debug("looked again for changes since the live read (%d so far)", self.looks)
-
-
-def _merge(live: dict[str, LiveBoard], found: Mapping[str, LiveBoard]) -> None:
-    """``live`` with the touches ``found`` added to each board's (the newest kept)."""
-    for board_id, board in found.items():
-        old = live.get(board_id)
-        if old is not None and board.touched and board.touched is not old.touched:
-            live[board_id] = replace(old, touched={**old.touched, **board.touched})

@@ -518,6 +518,11 @@ class Runner:
                     )
                     if not self._stop.wait(delay):
                         attempt += 1
+                        # Someone may have changed it while the retry waited (R40a: a minute
+                        # of 429s); not when an attempt may have landed (then it is ours).
+                        late = None if maybe_sent or rule.recheck is None else rule.recheck()
+                        if late is not None:
+                            return self._finish(item, late[0], why=late[1])
                         continue
                     # Stopping: no more retries; a later run resolves it from live state.
                 if not isinstance(err, RateLimited):

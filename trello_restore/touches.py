@@ -68,6 +68,7 @@ __all__ = [
     "apply_touches",
     "own_spans",
     "own_writes",
+    "plan_seen",
     "read_touches",
     "record_time",
     "target_index",
@@ -235,10 +236,12 @@ def touches_in(
     *,
     passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
     wanted: Callable[[Change], bool] = lambda c: True,
+    newest: dict[str, datetime] | None = None,
 ) -> dict[str, LiveBoard]:
     """``read_touches``' reads (``start``: Trello's time), for the targets of ``index`` (of
     the changes ``wanted`` still): its work is as the actions read, not as the targets (a
-    look of ``recheck.Recheck`` while 20,000 changes are still to send reads a window's)."""
+    look of ``recheck.Recheck`` while 20,000 changes are still to send reads a window's).
+    ``newest``: each board's newest action date read is put there (Trello's clock)."""
     out = dict(live)
     for board_id, (types, targets) in sorted(index.items()):
         raw = board_actions(
@@ -251,9 +254,12 @@ def touches_in(
             keep=False,
         )
         events, names = _events(raw, board_id, url_from(api))
+        if newest is not None and events:
+            newest[board_id] = max(e.date for found in events.values() for e in found)
         touched: dict[Target, Touch] = {}
-        for target in sorted(events.keys() & targets.keys(), key=repr):
-            for c in targets[target]:
+        # The actions' targets looked up in the index (which another thread may add to).
+        for target in [t for t in events if t in targets]:
+            for c in list(targets[target]):
                 if not wanted(c):
                     continue
                 known, floor = passed_over(c)
@@ -414,6 +420,11 @@ def _undoes(r: JournalRecord, target: Target) -> bool:
         return r.action == CardMember.action and (r.card_id, r.member_id) == (object_id, member_id)
     v = r.values or {}
     return r.action != CardMember.action and (v.get("object_id"), v.get("field")) == target
+
+
+def plan_seen(c: Change) -> tuple[set[str], datetime | None]:
+    """``_seen``, for the looks while an apply writes (``recheck.Recheck``)."""
+    return _seen(c)
 
 
 def _seen(c: Change) -> tuple[set[str], datetime | None]:

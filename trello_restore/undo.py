@@ -382,32 +382,35 @@ def undo_journal(
             ] + [(n, WOULD_UNDO) for n in running_needers.get(key, ())]
 
         live = dict(live)  # what people changed while it writes, looked for once a window
-        account, changes = journal.header.account_id, [c for c, _ in items.values()]
-        again = Recheck(api, live, changes, read_at, account, records, options.window_s)
-        for kind in reversed(in_order()):
-            jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
-            for cid in order:
-                change, resumed = items[cid]
-                if change.action != kind.action:
-                    continue
-                if live[change.board_id].refused:  # not read: not sent (``refuse_read``)
-                    run.settle(change, NOT_ATTEMPTED, unread_reason(live[change.board_id].refused))
-                    continue
-                decide: Callable[..., Decision] = kind.decide_undo_after
-                if isinstance(kind, BoardMembership):  # kept for other journals' cards
-                    decide = partial(kind.decide_undo_kept, elsewhere=others.elsewhere(change))
-                decide = partial(decide, change, resumed=resumed, needers=seen(change))
-                decision = decide(live[change.board_id])
-                if decision is not None:
-                    run.settle(change, *decision)
-                elif options.dry_run:
-                    run.settle(change, WOULD_UNDO)
-                else:
-                    rule = replace(
-                        kind.undo_rule(resumed), recheck=partial(again.decision, change, decide)
-                    )
-                    jobs.append((change, partial(kind.remove, api, change), rule))
-            run.run_writes(jobs)
+        again = Recheck(api, live, read_at, journal.header.account_id, records, options.window_s)
+        try:
+            for kind in reversed(in_order()):
+                jobs: list[tuple[Change, Callable[[], object], WriteRule]] = []
+                for cid in order:
+                    change, resumed = items[cid]
+                    if change.action != kind.action:
+                        continue
+                    if refused := live[change.board_id].refused:  # not read: not sent
+                        run.settle(change, NOT_ATTEMPTED, unread_reason(refused))
+                        continue
+                    decide: Callable[..., Decision] = kind.decide_undo_after
+                    if isinstance(kind, BoardMembership):  # kept for other journals' cards
+                        decide = partial(kind.decide_undo_kept, elsewhere=others.elsewhere(change))
+                    decide = partial(decide, change, resumed=resumed, needers=seen(change))
+                    decision = decide(live[change.board_id])
+                    if decision is not None:
+                        run.settle(change, *decision)
+                    elif options.dry_run:
+                        run.settle(change, WOULD_UNDO)
+                    else:
+                        again.expect(change)
+                        rule = replace(
+                            kind.undo_rule(resumed), recheck=partial(again.decision, change, decide)
+                        )
+                        jobs.append((change, partial(kind.remove, api, change), rule))
+                run.run_writes(jobs)
+        finally:
+            again.close()
         kept, kept_labels = undo_kept(api, options, progress, live, others, keeping, pairs, seen)
         run.outcomes.update((o.change_id, o) for o in kept)
         if options.dry_run:

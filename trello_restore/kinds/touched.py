@@ -108,8 +108,12 @@ def put_back(c: Change, live: LiveBoard) -> str | None:
     if isinstance(c, ValueChange):
         # The field holds what the tool wrote and its last change is theirs: they set it so.
         lists = {**change_lists(c), **live.list_names} if c.field == "idList" else None
+        # A third value seen by a look while the undo writes (R40a: "set back to" the value
+        # this tool wrote, of a card a colleague had moved to another list): theirs.
+        to = touch.value if touch.kind == "set" else c.value
+        verb = "set back to" if to == c.value else "set to"
         return (
-            f"set back to {show(c.field, c.value, lists)} by {touch.who} on {when(touch.date)} "
+            f"{verb} {show(c.field, to, lists)} by {touch.who} on {when(touch.date)} "
             "after this tool's apply: left in place"
         )
     if touch.kind != "add":
