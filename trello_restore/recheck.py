@@ -180,8 +180,9 @@ class Recheck:
                     start,
                     self.account_id,
                     self._spans,
+                    # Every write expected, sent ones too: a write waiting out 429s is decided
+                    # again before its retry (a touch of a write answered is never asked for).
                     passed_over=self._passed_over or (lambda c: ((), None)),
-                    wanted=lambda c: c.change_id not in self._sent,
                     newest=newest,
                 )
             except PermissionDenied:  # its writes are refused too: the others go on
