@@ -77,6 +77,22 @@ def _members_plan(
     return s, sb, plan, doc, _last_written(doc, "add_member_to_card")
 
 
+def _their_value(
+    s: Scenario, target: dict[str, Any]
+) -> tuple[Any, str, str, str, Callable[[], None]]:
+    """A colleague, and their edit of ``target``'s card field to a value of their own: the
+    colleague, the card, the field, their value, and the edit."""
+    colleague = s.world.members[_colleague(s)]
+    card, field = target["card"]["id"], target["field"]
+    theirs = "2031-05-06T07:08:00.000Z" if field in ("due", "start") else "Their own words"
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.set_card_field(card, field, theirs, colleague.id)
+
+    return colleague, card, field, theirs, edit
+
+
 @pytest.fixture(name="often")
 def often_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Look again every 0.2 s (a 50th of Trello's window)."""
@@ -100,14 +116,7 @@ def test_a_value_a_colleague_sets_while_the_apply_writes_is_left_as_they_set_it(
     target = _last_written(doc, "set_card_field")
     n = sum(c["action"] in [k.action for k in in_order()] for c in doc["changes"])
     assert n >= 10, n
-    colleague = s.world.members[_colleague(s)]
-    card, field = target["card"]["id"], target["field"]
-    theirs = "2031-05-06T07:08:00.000Z" if field in ("due", "start") else "Their own words"
-
-    def edit() -> None:
-        with s.world.lock:
-            s.world.set_card_field(card, field, theirs, colleague.id)
-
+    colleague, card, field, theirs, edit = _their_value(s, target)
     invoke = sandbox_cli(sb, monkeypatch)
     thread = _meanwhile(sb, n // 2, edit)
     journal = str(tmp_path / "j.jsonl")
@@ -404,3 +413,61 @@ def test_a_write_retried_after_a_429_is_decided_again_before_the_retry(
             assert outcome.status == "applied", outcome
         else:
             assert (outcome.status, outcome.error) == then, outcome
+
+
+@pytest.mark.usefixtures("often")
+def test_an_edit_made_while_an_earlier_kind_is_written_is_seen_by_the_later_kind(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R40e: a due date set while the card moves were written was read past (the board's
+    looks had moved on before the fields' targets were looked for) and overwritten, 0
+    drifted. Each kind's action types are read from the live read on."""
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=60)
+    plan, doc = _values_plan(sb, s, tmp_path)
+    order = [k.action for k in in_order()]
+    kinds = sorted({c["action"] for c in doc["changes"] if c["action"] in order}, key=order.index)
+    first = [c for c in doc["changes"] if c["action"] == kinds[0]]
+    assert kinds.index("set_card_field") > 0, kinds
+    assert len(first) >= 4, len(first)
+    target = _last_written(doc, "set_card_field")
+    colleague, card, field, theirs, edit = _their_value(s, target)
+    invoke = sandbox_cli(sb, monkeypatch)
+    thread = _meanwhile(sb, 2, edit)  # while the first kind is written
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000", "-v")
+    thread.join()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("  drifted, skipped ")]
+    assert " set to " in line, line  # the value they set, not "set back to"
+    assert "set back" not in line, line
+    assert f"by @{colleague.username} on " in line, line
+    with s.world.lock:
+        assert getattr(s.world.card(card), field) == theirs
+
+
+@pytest.mark.usefixtures("often")
+def test_a_run_whose_writes_are_done_does_not_wait_for_a_look(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R40e: the run waited, at its end and on Ctrl-C, for a look retrying a Trello that did
+    not answer (up to 200 s after its last write). A look under way is let go."""
+    from trello_restore import recheck
+    from trello_restore.limiter import Stopping
+
+    s = generate(1, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000, write_latency_ms=30)
+    plan, _ = _values_plan(sb, s, tmp_path)
+    looks: list[str] = []
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        looks.append("began")
+        time.sleep(8)
+        looks.append("ended")
+        raise Stopping
+
+    monkeypatch.setattr(recheck, "touches_in", hanging)
+    invoke = sandbox_cli(sb, monkeypatch)
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000")
+    assert result.exit_code == ExitCode.PARTIAL, result.output  # its card members: blocked
+    assert looks == ["began"], looks  # the run ended while its look still hung
+    assert "Summary: " in result.output

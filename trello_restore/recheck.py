@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore import defaults
-from trello_restore.errors import ApiError, PermissionDenied
+from trello_restore.errors import ApiError, NotFound, PermissionDenied
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import kind_of
 from trello_restore.limiter import Stopping
@@ -98,7 +98,9 @@ class Recheck:
         #: Where each board's next look begins (Trello's clock): the live read, then the newest
         #: action a look read there less ``LOOK_BACK``.
         self._from = since + trello_skew(api)
-        self._cursor: dict[str, datetime] = {}
+        #: Per board and action type (a later kind's types are read from the live read on:
+        #: R40e, an edit made while an earlier kind was written was read past).
+        self._cursor: dict[tuple[str, str], datetime] = {}
         self._due = clock() + self.every_s
         self._spans = own_spans(records, trello_skew(api))
         self._index: Index = {}
@@ -140,12 +142,12 @@ class Recheck:
         return decide(board) if board is not None and board.touched else None
 
     def close(self) -> None:
-        """The writes are done: no look starts any more, and one under way is waited for."""
+        """The writes are done (or the run stops): no look starts any more, and one under way
+        is let go, not waited for (R40e: a look retrying a failing Trello held the end of the
+        run, and Ctrl-C, for minutes). Its thread ends as the run's requests stop, and what it
+        finds is dropped."""
         with self._lock:
             self._closed = True
-            thread = self._thread
-        if thread is not None:
-            thread.join()
 
     def _start(self) -> None:
         """A look of the boards with writes still to send, on a thread (the lock held)."""
@@ -168,8 +170,10 @@ class Recheck:
         found: dict[str, LiveBoard] = {}
         failed: BaseException | None = None
         newest: dict[str, datetime] = {}
+        read_types: dict[str, set[str]] = {}
         for board_id in sorted(index):
-            start = self._cursor.get(board_id, self._from)
+            types = index[board_id][0]
+            start = min(self._cursor.get((board_id, t), self._from) for t in types)
             if self.floor is not None:
                 start = max(start, self.floor)
             try:
@@ -185,7 +189,7 @@ class Recheck:
                     passed_over=self._passed_over or (lambda c: ((), None)),
                     newest=newest,
                 )
-            except PermissionDenied:  # its writes are refused too: the others go on
+            except (PermissionDenied, NotFound):  # refused or gone: so are its writes
                 with self._lock:
                     self._unreadable.add(board_id)
                 continue
@@ -197,17 +201,26 @@ class Recheck:
                 break
             if read[board_id] is not self.live.get(board_id):
                 found[board_id] = read[board_id]
-        self._looked(newest, found, failed)
+            read_types[board_id] = types
+        self._looked(newest, read_types, found, failed)
 
     def _looked(
         self,
         newest: dict[str, datetime],
+        read_types: dict[str, set[str]],
         found: dict[str, LiveBoard],
         failed: BaseException | None,
     ) -> None:
         with self._lock:
-            for board_id, date in newest.items():
-                self._cursor[board_id] = max(self._cursor.get(board_id, date), date - LOOK_BACK)
+            if self._closed:  # the run is over (or stopping): nothing more to say or keep
+                self._thread = None
+                return
+            for board_id, types in read_types.items():
+                if board_id in newest:  # each type read up to its newest action
+                    to = newest[board_id] - LOOK_BACK
+                    for t in types:
+                        key = (board_id, t)
+                        self._cursor[key] = max(self._cursor.get(key, to), to)
             for board_id, board in found.items():  # the touches found added to the board's
                 old = self.live.get(board_id)
                 if old is not None and board.touched:

@@ -86,15 +86,18 @@ def value_since_plan(c: ValueChange, live: LiveBoard) -> str | None:
             "after the plan was made: left alone (plan again and apply the new plan to write "
             "it again)"
         )
+    # A value other than the one the plan expects: seen by a look while the apply writes (R40e:
+    # "set back to" a due the card never had).
+    back = touch.value == c.expected
     if c.field == "closed":
         what = "archived again" if touch.value else "unarchived again"
     elif c.field == "idList":
         lists = {**change_lists(c), **live.list_names}
-        what = f"moved back to list {show(c.field, touch.value, lists)}"
+        what = f"moved {'back ' if back else ''}to list {show(c.field, touch.value, lists)}"
     elif c.field == "dueComplete":
         what = f"marked {show(c.field, touch.value)} again"
     else:
-        what = f"its {c.field} set back to {show(c.field, touch.value)}"
+        what = f"its {c.field} set {'back ' if back else ''}to {show(c.field, touch.value)}"
     return f"{what} by {touch.who} on {when(touch.date)}, after the plan was made: left alone"
 
 
