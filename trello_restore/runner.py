@@ -443,13 +443,10 @@ class Runner:
         if not self._admit(item):
             return outcome_of(item, NOT_ATTEMPTED, error=self.refused_reason(item.board_id))
         try:
-            if rule.recheck is not None:
-                try:
-                    late = rule.recheck()
-                except Stopping:  # its look was cut short: nothing sent, nothing journaled
-                    return outcome_of(item, NOT_ATTEMPTED)
-                if late is not None:  # someone changed it since the live read: not sent
-                    return self._finish(item, late[0], why=late[1])
+            # Someone changed it since the live read (a look's finding; it sends no request).
+            late = rule.recheck() if rule.recheck is not None else None
+            if late is not None:
+                return self._finish(item, late[0], why=late[1])
             return self._send(item, send, rule)
         finally:
             self._open_gate(item)

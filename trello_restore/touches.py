@@ -21,7 +21,7 @@ within one of that change's writes the journal records (``own_writes``: from its
 record to the record of its answer). The journal is dated by this machine's clock and the
 action by Trello's: each record's time is moved by how far Trello's clock was ahead of this
 machine's when it was written (its ``skew_s``, from the ``Date`` of that run's answers; this
-run's ``_skew`` for a record of an older version, which does not say), and widened by
+run's ``trello_skew`` for a record of an older version, which does not say), and widened by
 ``SLACK`` on each side for what that misses. Anyone else's action is
 never taken for the tool's. The token's own member acting by hand (the same account in Trello's
 web page) is told apart only by time: within ``SLACK`` of one of the tool's writes of that
@@ -86,7 +86,7 @@ __all__ = [
 #: be to count as that write. Five minutes, as ``run_apply.PLAN_CLOCK_SKEW``: ordinary skew.
 SLACK = timedelta(minutes=5)
 #: How near another journal's undo write of a change an action of the token's member must be to
-#: be named that undo's (``undone_elsewhere``): the skew is measured now (``_skew``), which
+#: be named that undo's (``undone_elsewhere``): the skew is measured now (``trello_skew``), which
 #: leaves the ``Date`` header's whole second and the read's latency, and the clocks' drift
 #: since the undo (seconds a day, unsynchronised). Not ``SLACK``: a hand edit minutes after
 #: the undo is the person's, and naming the undo sends the user to plan again for nothing.
@@ -183,7 +183,7 @@ def read_touches(
     listing (paged by 1000; uncached), and for each target the last of them unless it is this
     tool's own write of that change (by ``account_id``, within ``own_writes(records)``,
     widened by ``SLACK``). ``since`` and the journal's times are this machine's: they are
-    moved by how far Trello's clock is from it now (``_skew``) before they meet the actions'
+    moved by how far Trello's clock is from it now (``trello_skew``) before they meet the actions'
     dates; ``since`` by ``since_skew`` instead when given (a plan made elsewhere or earlier:
     how far Trello's clock was from the one that dated it). ``passed_over``: the ids of a
     change's actions to pass over, and the date (Trello's) at or before which all are (an
@@ -192,7 +192,7 @@ def read_touches(
     index = target_index(live, changes)
     if not index:
         return dict(live)
-    skew = _skew(api)
+    skew = trello_skew(api)
     start = since + (skew if since_skew is None else since_skew)  # in Trello's time
     spans = own_spans(records, skew)
     return touches_in(api, live, index, start, account_id, spans, passed_over=passed_over)
@@ -235,11 +235,10 @@ def touches_in(
     spans: Mapping[str, Sequence[Span]],
     *,
     passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
-    wanted: Callable[[Change], bool] = lambda c: True,
     newest: dict[str, datetime] | None = None,
 ) -> dict[str, LiveBoard]:
-    """``read_touches``' reads (``start``: Trello's time), for the targets of ``index`` (of
-    the changes ``wanted`` still): its work is as the actions read, not as the targets (a
+    """``read_touches``' reads (``start``: Trello's time), for the targets of ``index``: its
+    work is as the actions read, not as the targets (a
     look of ``recheck.Recheck`` while 20,000 changes are still to send reads a window's).
     ``newest``: each board's newest action date read is put there (Trello's clock)."""
     out = dict(live)
@@ -260,8 +259,6 @@ def touches_in(
         # The actions' targets looked up in the index (which another thread may add to).
         for target in [t for t in events if t in targets]:
             for c in list(targets[target]):
-                if not wanted(c):
-                    continue
                 known, floor = passed_over(c)
                 after = start if floor is None else max(start, floor)
                 last = _last(events.get(target, ()), after, known)
@@ -281,11 +278,6 @@ def touches_in(
 
 
 def trello_skew(api: TrelloApi) -> timedelta:
-    """``_skew``: how far Trello's clock is ahead of this machine's, as this run saw it."""
-    return _skew(api)
-
-
-def _skew(api: TrelloApi) -> timedelta:
     """How far Trello's clock is ahead of this machine's (negative: behind), as this run saw
     it (``TrelloApi.clock_skew``: the ``Date`` of its answers less this machine's time when
     each came; to about a second, which ``SLACK`` absorbs); 0 before any answer. A journal's
@@ -336,7 +328,7 @@ def apply_touches(
         since_skew=plan_skew,
         account_id=account_id,
         records=records,
-        passed_over=_seen,
+        passed_over=plan_seen,
     )
     return out if others is None else undone_elsewhere(api, out, others)
 
@@ -351,7 +343,7 @@ def undone_elsewhere(
     write's author, so another member's action is never the tool's (the sandbox logs the card
     removals of a board removal by the remover; whether Trello logs them is unconfirmed)."""
     account_id = others.account_id
-    skew = _skew(api)
+    skew = trello_skew(api)
     out = dict(live)
     for board_id, board in live.items():
         touched = dict(board.touched)
@@ -423,11 +415,6 @@ def _undoes(r: JournalRecord, target: Target) -> bool:
 
 
 def plan_seen(c: Change) -> tuple[set[str], datetime | None]:
-    """``_seen``, for the looks while an apply writes (``recheck.Recheck``)."""
-    return _seen(c)
-
-
-def _seen(c: Change) -> tuple[set[str], datetime | None]:
     """The actions a plan's change rests on (its evidence: for a value kind every selected
     action, the last of which set the value it expects), and its date: the plan saw them and
     all before them (Trello's clock may date them a little after ``created_at``, which is
@@ -451,7 +438,7 @@ def undo_touches(
     (``items``: each with whether an earlier undo of it was interrupted) those whose removal
     live state calls for (``decide_undo``), since the journal's first apply (``undo_since``).
     No request when there are none: an undo with nothing left to write reads no feed."""
-    since = undo_since(records, _skew(api))
+    since = undo_since(records, trello_skew(api))
     would = [
         c
         for c, resumed in items
