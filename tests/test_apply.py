@@ -20,6 +20,7 @@ from trello_restore.applier import (
 )
 from trello_restore.errors import ApiUnreachable, AuthError, ExitCode, LockHeld, UsageError
 from trello_restore.journal import Journal, JournalRecord
+from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.planfile import PlanDict, plan_digest, plan_from_dict
 from trello_restore.sandbox.scenario import Scenario, generate
 
@@ -319,13 +320,13 @@ def test_already_on_card_is_success_and_tells_whose(
     assert report.counts["applied"] == len(doc["changes"]) - 1
 
 
-def test_a_write_trello_refuses_is_failed_and_the_run_goes_on(
+def test_a_write_trello_refuses_is_blocked_and_the_run_goes_on(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A member whose board membership lapses before the plan is applied is ``blocked`` (no
     write); one whose membership lapses after the listing gets Trello's refusal (``400 Invalid
-    objectId`` in the sandbox): ``failed`` with the status and Trello's text, journaled, and
-    the other changes are applied."""
+    objectId`` in the sandbox): ``blocked`` too, with the status and what the refusal means
+    (not Trello's bare text), journaled, and the other changes are applied."""
     s = generate(39, 300)
     sb = sandbox_factory(s, time_scale=100)
     doc = plan_doc(sb, s, "d")
@@ -348,9 +349,12 @@ def test_a_write_trello_refuses_is_failed_and_the_run_goes_on(
     got = {o.change_id: o for o in report.outcomes}
     assert got[early["change_id"]].status == "blocked"
     failed = got[late["change_id"]]
-    assert (failed.status, failed.http_status, failed.error) == ("failed", 400, "Invalid objectId")
+    why = (
+        f"{NOT_ACTIVE_MEMBER} now (taken off it or deactivated since this run read it): left alone"
+    )
+    assert (failed.status, failed.http_status, failed.error) == ("blocked", 400, why)
     record = Journal.read(tmp_path / "j.jsonl").latest()[late["change_id"]]
-    assert (record.status, record.http_status, record.error) == ("failed", 400, "Invalid objectId")
+    assert (record.status, record.http_status, record.error) == ("blocked", 400, why)
     lapsed = {early["member"]["id"], late["member"]["id"]}
     others = [c["change_id"] for c in cards if c["member"]["id"] not in lapsed]
     assert others

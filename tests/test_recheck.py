@@ -471,3 +471,33 @@ def test_a_run_whose_writes_are_done_does_not_wait_for_a_look(
     assert result.exit_code == ExitCode.PARTIAL, result.output  # its card members: blocked
     assert looks == ["began"], looks  # the run ended while its look still hung
     assert "Summary: " in result.output
+
+
+def test_a_member_removed_from_the_board_while_the_apply_writes_is_said_so(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39b: a member taken off the board while the apply wrote was ``failed … (HTTP 400:
+    Invalid objectId)`` on each of their cards still to add, which says nothing a user can act
+    on. Now ``blocked``, saying the member is not on the board now, and the rest is added."""
+    s, sb, plan, doc, target = _members_plan(sandbox_factory, tmp_path, 40)
+    board, member = target["board"]["id"], target["member"]["id"]
+    me = s.world.tokens[s.token]
+
+    def edit() -> None:
+        with s.world.lock:
+            s.world.remove_member_from_board(board, member, me)
+
+    invoke = sandbox_cli(sb, monkeypatch)
+    thread = _meanwhile(sb, len(doc["changes"]) // 2, edit)
+    result = invoke("apply", str(plan), "--yes", "--workers", "1", "--rate-limit", "1000")
+    thread.join()
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    assert "Invalid objectId" not in result.output, result.output
+    lines = [x for x in result.output.splitlines() if x.startswith("  blocked")]
+    assert lines, result.output
+    for line in lines:
+        assert "not an active member of the card's board now (taken off it" in line, line
+    advice = "blocked: the member is not an active member of the card's board now; add the member"
+    assert advice in result.output, result.output  # what to do
+    with s.world.lock:
+        assert member not in s.world.card(target["card"]["id"]).id_members

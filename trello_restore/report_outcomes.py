@@ -82,10 +82,13 @@ _REASONS = {
 def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False) -> str | None:
     """The one line said after an apply's summary when changes were blocked because their
     member is not on the card's board now (``NOT_ACTIVE_MEMBER``: on it when the plan was
-    made, so their lines carry no advice): what to do. A plan's own blocked changes say it on
+    made, or while the run wrote: ``CardMember``'s ``invalid``, so their lines carry no
+    advice): what to do. A plan's own blocked changes say it on
     their lines. None when there are none; ``one_shot``: a one-step run, which plans again."""
     members = [
-        o.member_id for o in outcomes if o.status == "blocked" and o.error == NOT_ACTIVE_MEMBER
+        o.member_id
+        for o in outcomes
+        if o.status == "blocked" and o.error.startswith(NOT_ACTIVE_MEMBER)
     ]
     if not members:
         return None

@@ -533,6 +533,8 @@ class Runner:
                     self._halt()
                 if isinstance(err, NotFound):  # R39b: said "HTTP 404: The requested resource …"
                     return self._finish(item, "drifted", err, why=GONE_SINCE)
+                if rule.invalid and err.status == 400 and _said(err, "invalid objectid"):
+                    return self._finish(item, "blocked", err, why=rule.invalid)
                 return self._finish(item, "failed", err, uncertain=maybe_sent)
             self._breaker.attempt(None)
             self._breaker.finished(None)

@@ -58,6 +58,9 @@ class WriteRule:
     benign_other: str = ""
     #: A ``pending`` record shows an earlier, killed run sent this write.
     resumed: bool = False
+    #: Why the write is ``blocked`` when Trello answers it ``400 Invalid objectId`` (a card
+    #: member taken off the card's board while the run wrote), or "": read as any failure.
+    invalid: str = ""
     #: Asked just before the write is sent: None to send it, or the outcome and reason that
     #: stand instead (what people changed since the live read: ``recheck.Recheck``).
     recheck: Callable[[], tuple[str, str] | None] | None = field(default=None, compare=False)

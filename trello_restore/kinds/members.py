@@ -20,7 +20,12 @@ from trello_restore.kinds.base import (
     WriteRule,
 )
 from trello_restore.kinds.elsewhere import card_elsewhere
-from trello_restore.kinds.memberapply import ON_BOARD, decide_board, decide_card
+from trello_restore.kinds.memberapply import (
+    NOT_ACTIVE_MEMBER,
+    ON_BOARD,
+    decide_board,
+    decide_card,
+)
 from trello_restore.kinds.touched import card_member_target, put_back
 from trello_restore.models import (
     CardState,
@@ -551,6 +556,8 @@ class CardMember(MemberKind):
             benign_ours="applied",
             benign_other="already_satisfied",
             resumed=resumed,
+            invalid=f"{NOT_ACTIVE_MEMBER} now (taken off it or deactivated since this run read "
+            "it): left alone",
         )
 
     def remove(self, api: TrelloApi, c: Change) -> object:
