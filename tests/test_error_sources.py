@@ -435,3 +435,24 @@ def test_a_plan_or_journal_applied_without_the_apis_1_says_so(
         ExitCode.USAGE,
         f"trello.api_url in {path} {bare!r} should end in /1",
     )
+
+
+def test_a_misspelled_workspace_suggests_the_account_s_workspaces_near_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R39c: a misspelled board name got "did you mean"; a misspelled workspace only "give the
+    workspace's id or its short name"."""
+    conf = _trello(api_key=sandbox.key, token=sandbox.token, api_url=sandbox.base_url)
+    invoke, _ = _setup(monkeypatch, tmp_path, conf)
+    for typo in ("acmee", "ACM"):
+        one_line_error(
+            invoke("--workspace", typo, "--since", "7d", "--dry-run"),
+            ExitCode.USAGE,
+            f"no workspace {typo!r} (--workspace) is visible to this account: did you mean "
+            """'acme' ("Acme")? give the workspace""",
+        )
+    one_line_error(
+        invoke("--workspace", "zzzz", "--since", "7d", "--dry-run"),
+        ExitCode.USAGE,
+        "no workspace 'zzzz' (--workspace) is visible to this account: give the workspace's id",
+    )

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from trello_restore.errors import (
     AmbiguousBoard,
+    ApiError,
     BadRequest,
     BadResponse,
     BoardNotFound,
@@ -479,6 +480,29 @@ class Follower:
                 self.start(info, answer)
 
 
+def _near_workspace(api: Api, text: str) -> str:
+    """ "did you mean 'acme_team' (Acme Team)? " for a workspace name close to ``text`` among
+    the account's workspaces (one more request: ``members/me/organizations``), else ""."""
+    try:
+        raw = api.get("members/me/organizations", {"fields": "name,displayName"})
+    except ApiError:
+        return ""
+    if not isinstance(raw, list):
+        return ""
+    shown: dict[str, str] = {}
+    for org in raw:
+        if not isinstance(org, dict) or not isinstance(org.get("name"), str):
+            continue
+        title = org.get("displayName")
+        label = f"{org['name']!r}" + (f" ({quote_name(title)})" if isinstance(title, str) else "")
+        shown[org["name"].casefold()] = label
+        if isinstance(title, str) and title.strip():
+            shown.setdefault(normal_name(title).casefold(), label)
+    near = difflib.get_close_matches(text.casefold(), list(shown), n=3)
+    labels = list(dict.fromkeys(shown[k] for k in near))
+    return f"did you mean {' or '.join(labels)}? " if labels else ""
+
+
 def resolve_workspace(
     api: Api, ref: str, *, origin: str = "", empty: bool = False
 ) -> tuple[str, list[BoardInfo]]:
@@ -504,8 +528,8 @@ def resolve_workspace(
         )
     except (NotFound, BadRequest):
         raise UsageError(
-            f"no workspace {text!r}{said} is visible to this account: give the workspace's id or "
-            "its short name from its URL (https://trello.com/w/NAME)"
+            f"no workspace {text!r}{said} is visible to this account: {_near_workspace(api, text)}"
+            "give the workspace's id or its short name from its URL (https://trello.com/w/NAME)"
         ) from None
     except PermissionDenied as exc:
         raise PermissionDenied(

@@ -1004,6 +1004,25 @@ def get_organization(call: Call) -> JSON:
     return _pick(doc, call.params.get("fields"))
 
 
+def member_organizations(call: Call) -> list[JSON]:
+    """``GET /1/members/{id}/organizations`` (``me``, id or username): the workspaces of the
+    boards the member is an active member of (the sandbox keeps no workspace memberships of its
+    own), those of another member only where the token's member shares a board with them."""
+    member = _member_ref(call, call.path.get("id", "me"))
+    ids = {
+        b.id_organization
+        for b in call.world.boards.values()
+        if b.id_organization
+        and b.is_active_member(member.id)
+        and b.is_active_member(call.member_id)
+    }
+    orgs = sorted((call.world.organizations[i] for i in ids), key=lambda o: o.name)
+    fields = call.params.get("fields")
+    return [
+        _pick({"id": o.id, "name": o.name, "displayName": o.display_name}, fields) for o in orgs
+    ]
+
+
 def organization_boards(call: Call) -> list[JSON]:
     """``GET /1/organizations/{id}/boards`` (id or name): the workspace's boards the token's
     member is a member of (the sandbox has no workspace-visible boards)."""
@@ -1244,6 +1263,8 @@ HANDLERS: dict[Route, Handler] = {
     Route("GET", "/1/members/me/boards"): member_boards,
     Route("GET", "/1/members/{id}"): get_member,
     Route("GET", "/1/members/{id}/boards"): member_boards,
+    Route("GET", "/1/members/me/organizations"): member_organizations,
+    Route("GET", "/1/members/{id}/organizations"): member_organizations,
     Route("GET", "/1/organizations/{id}"): get_organization,
     Route("GET", "/1/organizations/{id}/boards"): organization_boards,
     Route("GET", "/1/boards/{id}"): get_board,
