@@ -44,6 +44,7 @@ from trello_restore.kinds import (
     known,
     resolve,
 )
+from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.live import LiveBoard
 from trello_restore.models import (
     CardState,
@@ -601,11 +602,15 @@ def test_writes_and_removals(
 
 def test_write_rules() -> None:
     """How the answers read: "already on the card" is success (this tool's after its own
-    attempt), "not on the card/board" ends an undo (``undone`` after its own attempt)."""
+    attempt), "not on the card/board" ends an undo (``undone`` after its own attempt), and a
+    card add's "Invalid objectId" says the member left the card's board."""
     board, card = BoardMembership(), CardMember()
     assert board.write_rule(True) == WriteRule("applied", resumed=True)
+    gone = (
+        f"{NOT_ACTIVE_MEMBER} now (taken off it or deactivated since this run read it): left alone"
+    )
     assert card.write_rule(False) == WriteRule(
-        "applied", ALREADY_ON_CARD, "applied", "already_satisfied", False
+        "applied", ALREADY_ON_CARD, "applied", "already_satisfied", False, invalid=gone
     )
     assert card.undo_rule(True) == WriteRule("undone", NOT_ON_CARD, "undone", "not_on_card", True)
     assert board.undo_rule(False) == WriteRule(
