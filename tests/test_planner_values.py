@@ -33,6 +33,7 @@ from trello_restore.models import (
     MemberAction,
     MemberRef,
     Membership,
+    MoveAction,
     Plan,
     PlanOptions,
     State,
@@ -99,6 +100,7 @@ def plan(
     member_actions: Iterable[MemberAction] = (),
     infos: Iterable[CardInfo] = (),
     deleted: dict[str, tuple[datetime, str]] | None = None,
+    moves: Iterable[MoveAction] = (),
     named: Iterable[str] | None = None,
     restore: Iterable[str] = ALL,
     own_member: str | None = None,
@@ -106,7 +108,7 @@ def plan(
 ) -> Plan:
     h = History(
         member_actions=tuple(member_actions),
-        moves=(),
+        moves=tuple(moves),
         deleted_cards={cid: f"d-{cid}" for cid in deleted or {}},
         card_lists=(),
         cards={c.id: c for c in infos},
@@ -486,6 +488,73 @@ def test_unrestorable_deleted_cards() -> None:
     carded = plan([], infos=infos, deleted=deleted, named={"b1"}, cards=frozenset({"l7"}))
     assert [u.object_id for u in carded.unrestorable] == ["c7"]
     assert plan([], infos=infos, deleted=deleted, restore={"members"}).unrestorable == ()
+
+
+def across(
+    aid: str, minute: float, obj: str, src: str, dst: str, by: str = "cul", *, card: bool = True
+) -> list[MoveAction]:
+    """A move across boards as two feeds log it: ``move*FromBoard`` on ``src`` (``f-<aid>``),
+    ``move*ToBoard`` on ``dst`` (``t-<aid>``), each naming the other board (``SRC``, ``DST``)."""
+    what = "Card" if card else "List"
+    ids = (obj, None) if card else (None, obj)
+    return [
+        MoveAction(f"f-{aid}", f"move{what}FromBoard", at(minute), by, *ids, src, dst, dst.upper()),
+        MoveAction(f"t-{aid}", f"move{what}ToBoard", at(minute), by, *ids, src, dst, src.upper()),
+    ]
+
+
+def test_unrestorable_moves_across_boards() -> None:
+    """With ``list`` restored, each card and list moved in the window to or from a named board
+    (by ``--by``, passing ``--card``/``--list``) and not back where it was before its first such
+    move: named by the action the board it left logged (that the board it came to logged when
+    it left one not named), with the other board (R41b: they were left out in silence)."""
+    moves = [
+        *across("a", 5, "c2", "b1", "b2"),  # away, on b2 now
+        *across("b", 6, "c3", "b1", "b2"),  # away and back
+        *across("b2", 7, "c3", "b2", "b1"),
+        *across("c", 8, "c4", "b2", "b1"),  # came here
+        *across("d", 9, "l9", "b1", "b3", card=False),  # a list, to a board not read
+        *across("e", -5, "c5", "b1", "b2"),  # before the window
+        *across("g", 10, "c6", "b1", "b2", "alice"),  # by someone else
+        *across("h", 11, "c7", "b1", "b2"),  # deleted since
+        *across("i", 12, "c8", "b1", "b3"),  # on a board not read: named by the log
+        *across("j", 13, "c9", "b2", "b3"),  # never on a named board
+        MoveAction("k", "moveCardFromBoard", at(14), "cul", None, None, "b1", "b2"),
+    ]
+    now = state(
+        card(),
+        card("c2", board_id="b2", list_id="l5"),
+        card("c3"),
+        card("c4"),
+        card("c6", board_id="b2", list_id="l5"),
+        board(),
+        board("b2", l5="Later"),
+    )
+    infos = [CardInfo("c8", "Eight", "k8", "b1", "l1")]
+    deleted = {"c7": (at(20), "bob")}
+
+    def moved(**options: Any) -> list[tuple[str, str, str, str, str]]:
+        p = plan([], now, moves=moves, infos=infos, deleted=deleted, named={"b1"}, **options)
+        return [
+            (u.object_id, u.what, u.action_id, u.other_board_id, u.other_board_name)
+            for u in p.unrestorable
+            if u.what != "card_deleted"
+        ]
+
+    away, here = "moved_to_other_board", "moved_from_other_board"
+    assert moved() == [
+        ("c2", away, "f-a", "b2", "B2"),
+        ("c4", here, "t-c", "b2", "B2"),
+        ("l9", away, "f-d", "b3", "B3"),
+        ("c6", away, "f-g", "b2", "B2"),
+        ("c8", away, "f-i", "b3", "B3"),
+    ]
+    assert [x[0] for x in moved(by="cul")] == ["c2", "c4", "l9", "c8"]
+    assert [x[0] for x in moved(cards=frozenset({"k8", "c2"}))] == ["c2", "c8"]  # no list
+    assert [x[0] for x in moved(lists=frozenset({"l9"}))] == ["l9"]
+    assert moved(restore={"archived", "fields", "members"}) == []
+    names = {u.object_id: u.name for u in plan([], now, moves=moves, named={"b1"}).unrestorable}
+    assert (names["c2"], names["l9"]) == ("C2", "")  # the state's name; a list not read: none
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -411,7 +411,14 @@ def test_second_damage_truth_matches_the_story(seed: int, cards: int, name: str)
             d_truth.blocked,
         )
         deleted = {e.card_id for e in s.story.after if e.kind == "delete_card"}
-        assert {u.card_id for u in truth.unrestorable} == deleted
+        gone = {u.card_id for u in truth.unrestorable if u.what == "card_deleted"}
+        assert gone == deleted
+        # The incident's lists (and its card moved alone) went to the archive board: across
+        # boards, not moved back (design.md §10.1), listed as such.
+        moved = {u.card_id for u in truth.unrestorable if u.what == "moved_to_other_board"}
+        alone = {s.moved_card} if s.moved_card and s.moved_card not in deleted else set()
+        assert moved == set(s.moved_lists) | alone
+        assert {u.what for u in truth.unrestorable} <= {"card_deleted", "moved_to_other_board"}
     elif name == "g":
         # Members: the culprit removed none, but the incident's silent losses still stand and the
         # log shows those members on their cards at T2 (it cannot date the loss): reconstructed,
@@ -519,5 +526,14 @@ def test_value_truth_rules_on_a_hand_built_world() -> None:
     gone = compute(w, [board], OptionSet("t", since=since, restore=every, by=bob)).unrestorable
     assert gone == frozenset()
     gone = compute(w, [board], OptionSet("t", since=since, restore=every, by=ann)).unrestorable
-    assert [(u.card_id, u.by, u.at) for u in gone] == [(c3, ann, h(13))]
+    assert sorted((u.card_id, u.by, u.at, u.what) for u in gone) == sorted(
+        [(c3, ann, h(13), "card_deleted"), (c4, ann, w.board_moves[0].at, "moved_to_other_board")]
+    )
+    both = compute(w, [board, other], OptionSet("t", since=since, restore=every)).unrestorable
+    assert {u.what for u in both if u.card_id == c4} == {"moved_to_other_board"}
+    there = compute(w, [other], OptionSet("t", since=since, restore=every)).unrestorable
+    assert [(u.card_id, u.what) for u in there] == [(c4, "moved_from_other_board")]
+    fields = frozenset({"archived", "fields"})  # the moves are the list kind's
+    no_list = compute(w, [board], OptionSet("t", since=since, restore=fields, by=ann))
+    assert [u.what for u in no_list.unrestorable] == ["card_deleted"]
     assert compute(w, [board], OptionSet("t", since=since)).value_changes == frozenset()

@@ -83,8 +83,8 @@ def assert_values_are_truth(plan: Plan, truth: GroundTruth) -> None:
     assert {
         (x.object_type, x.object_id, x.field, x.reason, x.action_id) for x in plan.value_skipped
     } == {(x.object_type, x.object_id, x.field, x.reason, x.action_id) for x in truth.value_skipped}
-    assert {(u.object_id, u.action_id, u.by.id, u.date) for u in plan.unrestorable} == {
-        (u.card_id, u.action_id, u.by, u.at) for u in truth.unrestorable
+    assert {(u.object_id, u.action_id, u.by.id, u.date, u.what) for u in plan.unrestorable} == {
+        (u.card_id, u.action_id, u.by, u.at, u.what) for u in truth.unrestorable
     }
 
 

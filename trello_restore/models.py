@@ -365,11 +365,15 @@ class Unrestorable:
     object_type: Literal["card", "list"]
     object_id: str
     name: str
-    #: What was lost, e.g. ``card_deleted``.
+    #: What was lost: ``card_deleted``, or (``--restore list``) ``moved_to_other_board`` /
+    #: ``moved_from_other_board``: a card or list moved across boards, which is not moved back.
     what: str
     action_id: str
     date: datetime
     by: MemberRef
+    #: A move's other board (where it went, or came from): its id and name ("" when unknown).
+    other_board_id: str = ""
+    other_board_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

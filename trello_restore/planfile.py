@@ -219,6 +219,11 @@ def _value_parts(plan: Plan) -> dict[str, Any]:
                 "action_id": u.action_id,
                 "date": format_date(u.date),
                 "by": _member_short(u.by),
+                **(
+                    {"other_board": {"id": u.other_board_id, "name": u.other_board_name}}
+                    if u.other_board_id
+                    else {}
+                ),
             }
             for u in plan.unrestorable
         ],
@@ -328,6 +333,8 @@ def plan_from_dict(doc: PlanDict) -> tuple[Plan, PlanMeta]:
                 action_id=u["action_id"],
                 date=parse_date(u["date"]),
                 by=_member_ref(u["by"]),
+                other_board_id=u.get("other_board", {}).get("id", ""),
+                other_board_name=u.get("other_board", {}).get("name", ""),
             )
             for u in doc.get("unrestorable", ())
         ),

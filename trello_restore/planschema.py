@@ -199,6 +199,10 @@ def _value_defs() -> dict[str, Any]:
                 "action_id": _ref("id"),
                 "date": _ref("date"),
                 "by": _ref("member_short"),
+                "other_board": {
+                    "description": "A move across boards: the board it went to or came from.",
+                    **_ref("board"),
+                },
             },
         ),
     }

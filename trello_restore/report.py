@@ -28,6 +28,7 @@ from trello_restore.models import (
     Change,
     MemberRef,
     Plan,
+    Unrestorable,
     quote_name,
 )
 from trello_restore.planfile import PlanMeta, dumps, plan_summary, plan_to_dict, plan_version
@@ -193,19 +194,33 @@ def render_text(
                 lines.append(f"  - {member_name(s.member)} on {card}: {s.reason}{action}")
     lines.extend(_value_skipped(plan, style, verbose))
     if plan.unrestorable:
+        moves = any(u.other_board_id for u in plan.unrestorable)
         lines.append(
             style(f"Cannot be restored ({len(plan.unrestorable)})", fg="yellow", bold=True)
-            + ": not in the log"
+            + (": not in the log, or across boards" if moves else ": not in the log")
         )
-        for u in plan.unrestorable:
-            name = quote_name(u.name) if u.name else u.object_id
-            action = f" [action {u.action_id}]" if verbose else ""
-            lines.append(
-                f"  - {u.object_type} {name}: {u.what.replace('_', ' ')} by {handle(u.by)} "
-                f"{when(u.date)}{action}"
-            )
+        lines.extend(_unrestorable(u, verbose) for u in plan.unrestorable)
     lines.append(summary_line(plan, dry_run=dry_run))
     return "\n".join(lines) + "\n"
+
+
+def _unrestorable(u: Unrestorable, verbose: bool) -> str:
+    """One line of ``Cannot be restored``: a card deleted, or a card or list moved across
+    boards (named by the other board), by whom and when."""
+    name = quote_name(u.name) if u.name else u.object_id
+    action = f" [action {u.action_id}]" if verbose else ""
+    if not u.other_board_id:
+        return (
+            f"  - {u.object_type} {name}: {u.what.replace('_', ' ')} by {handle(u.by)} "
+            f"{when(u.date)}{action}"
+        )
+    other = u.other_board_name
+    board = f"board {quote_name(other) if other else u.other_board_id}"
+    moved = f"moved to {board}" if u.what == "moved_to_other_board" else f"moved here from {board}"
+    return (
+        f"  - {u.object_type} {name}: {moved} by {handle(u.by)} {when(u.date)}{action}; not "
+        "moved back (across boards: move it in Trello)"
+    )
 
 
 def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list[str]:

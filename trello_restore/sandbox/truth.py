@@ -62,6 +62,7 @@ from datetime import datetime
 from typing import Literal
 
 from trello_restore.sandbox.world import (
+    BoardMove,
     Card,
     FieldEvent,
     FieldValue,
@@ -201,13 +202,17 @@ class TruthValueSkip:
 
 @dataclass(frozen=True, order=True)
 class TruthUnrestorable:
-    """A card deleted in the window: lost, and not restorable from the log."""
+    """A card deleted in the window: lost, and not restorable from the log; or (``list``
+    restored) a card or list moved across boards in the window and not back (``what``)."""
 
+    #: The card's id (a list's, for a list moved across boards).
     card_id: str
-    #: The ``deleteCard`` action, its author and date.
+    #: The ``deleteCard`` action (a move's: the one the named board it left logged, else the
+    #: one the named board it came to logged), its author and date.
     action_id: str
     by: str
     at: datetime
+    what: str = "card_deleted"
 
 
 @dataclass(frozen=True)
@@ -511,7 +516,50 @@ def _values(
         and in_window(world.deletions[card.id][2])
         and options.by in (None, world.deletions[card.id][1])
     ]
+    if "list" in options.restore:
+        unrestorable += _moved(world, set(named), options, in_window)
     return changes, skipped, unrestorable
+
+
+def _moved(
+    world: World, named: set[str], options: OptionSet, in_window: Callable[[datetime], bool]
+) -> list[TruthUnrestorable]:
+    """The cards and lists whose first move across boards in the window (to or from a named
+    board, by ``by`` when given, passing ``lists``/``cards`` as they are now) left them on
+    another board than the one they were on before it: not moved back (design.md §10.1)."""
+    first: dict[tuple[str, str], BoardMove] = {}
+    for mv in world.board_moves:
+        if mv.object_type == "card":
+            card = world.cards.get(mv.object_id) or world.deleted_cards[mv.object_id]
+            passes = (options.lists is None or card.id_list in options.lists) and (
+                options.cards is None or card.id in options.cards
+            )
+        else:
+            passes = options.cards is None and (
+                options.lists is None or mv.object_id in options.lists
+            )
+        if (
+            passes
+            and (mv.from_board in named or mv.to_board in named)
+            and in_window(mv.at)
+            and options.by in (None, mv.by)
+        ):
+            first.setdefault((mv.object_type, mv.object_id), mv)
+    out: list[TruthUnrestorable] = []
+    for (object_type, object_id), mv in first.items():
+        if object_type == "card":
+            if object_id not in world.cards:
+                continue  # deleted since
+            now = world.cards[object_id].id_board
+        else:
+            now = world.lists[object_id].id_board
+        if now == mv.from_board:
+            continue
+        left = mv.from_board in named
+        what = "moved_to_other_board" if left else "moved_from_other_board"
+        action = mv.from_action_id if left else mv.to_action_id
+        out.append(TruthUnrestorable(object_id, action, mv.by, mv.at, what))
+    return out
 
 
 def _first_value_reason(**flags: bool) -> str | None:

@@ -316,6 +316,22 @@ class MemberEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardMove:
+    """A card or a list moved across boards as it really happened (``move_*_to_board``), with
+    the two actions Trello logs: ``move*FromBoard`` on the board it left, ``move*ToBoard`` on
+    the one it came to."""
+
+    at: datetime
+    object_type: Literal["card", "list"]
+    object_id: str
+    from_board: str
+    to_board: str
+    by: str
+    from_action_id: str
+    to_action_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FieldEvent:
     """A card or list value as it really changed (design.md §10.1): the ledger behind the
     ``updateCard``/``updateList`` actions that carry ``data.old``. Moves between boards are not
@@ -402,6 +418,8 @@ class World:
         self.ledger: list[MemberEvent] = []
         #: Every card and list value change, in order (the value kinds' truth, ``FieldEvent``).
         self.field_ledger: list[FieldEvent] = []
+        #: Every move of a card or a list across boards, in order (``BoardMove``).
+        self.board_moves: list[BoardMove] = []
         #: API keys and tokens: token -> member id.
         self.api_keys: set[str] = set()
         self.tokens: dict[str, str] = {}
@@ -1308,6 +1326,9 @@ class World:
         for card in cards:
             self._move_card_to(card, dst.id)
             card.boards_seen.append(dst.id)
+        self.board_moves.append(
+            BoardMove(t, "list", lst.id, src.id, dst.id, by, from_action.id, to_action.id)
+        )
         removals = self._strip_non_members(cards, src, dst, by, t, to_action)
         return MoveResult(from_action, to_action, tuple(c.id for c in cards), removals)
 
@@ -1354,6 +1375,9 @@ class World:
                 "card": self._card_short_ref(card),
             },
             card=card,
+        )
+        self.board_moves.append(
+            BoardMove(t, "card", card.id, src.id, dst.id, by, from_action.id, to_action.id)
         )
         removals = self._strip_non_members([card], src, dst, by, t, to_action)
         return MoveResult(from_action, to_action, (card.id,), removals)

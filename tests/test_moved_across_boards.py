@@ -1,0 +1,83 @@
+"""What moved across boards in the window is said in the plan, not left out in silence (R41b),
+over HTTP.
+
+``--restore list`` moves a card back only within its board: moving back across boards is out of
+scope (design.md §10.1). A card a colleague moved to another board, a list moved off the board,
+a card moved onto it from another, were in no line of the plan nor of its file: someone reviewing
+"the board as it was" had no hint that they stay. Each is listed under ``Cannot be restored``
+(``moved_to_other_board`` / ``moved_from_other_board``, naming the other board), unless it is
+back where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from trello_restore.planfile import plan_from_dict
+from trello_restore.sandbox.scenario import generate
+
+from .conftest import SandboxFactory, sandbox_cli
+
+SINCE = "2025-11-20"
+
+
+def test_cards_and_lists_moved_across_boards_are_listed_unless_back(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = generate(7, 60)
+    w = s.world
+    since = datetime(2025, 11, 20, tzinfo=UTC)
+    colleague = next(
+        m for m in sorted(s.team.memberships) if m != w.tokens[s.token] and m != s.mover.id
+    )
+    with w.lock:
+        cards = sorted((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
+        road = next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)
+        team_list = cards[0].id_list
+        away, back, kept = cards[0].id, cards[1].id, cards[2].id
+        w.move_card_to_board(away, s.roadmap.id, road, colleague)
+        w.move_card_to_board(back, s.roadmap.id, road, colleague)
+        w.move_card_to_board(back, s.team.id, team_list, colleague)
+        came = next(c.id for c in w.cards.values() if c.id_board == s.roadmap.id and c.id != away)
+        w.move_card_to_board(came, s.team.id, team_list, colleague)
+        lst = next(
+            x.id
+            for x in w.lists.values()
+            if x.id_board == s.team.id and x.id not in {w.cards[kept].id_list, team_list}
+        )
+        w.move_list_to_board(lst, s.roadmap.id, colleague)
+        assert all(m.at >= since for m in w.board_moves[-5:])
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = ("--board", s.team.id, "--since", SINCE, "--dry-run")
+
+    result = invoke(*plan, "--restore", "all")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Cannot be restored (3): not in the log, or across boards" in text, text
+    name = f"@{w.members[colleague].username}"
+    lines = [x for x in text.splitlines() if "across boards: move it in Trello" in x]
+    assert len(lines) == 3, text
+    card_away = f'card "{w.cards[away].name}": moved to board "Roadmap" by {name} '
+    card_came = f'card "{w.cards[came].name}": moved here from board "Roadmap" by {name} '
+    list_away = f'list "{w.lists[lst].name}": moved to board "Roadmap" by {name} '
+    for want in (card_away, card_came, list_away):
+        assert any(x.startswith(f"  - {want}") for x in lines), (want, lines)
+    assert w.cards[back].name not in "\n".join(lines)  # moved away and back: nothing to say
+
+    doc = json.loads(invoke(*plan, "--restore", "all", "--plan-out", "-").stdout)
+    moved = {u["object"]["id"]: u for u in doc["unrestorable"]}
+    assert set(moved) == {away, came, lst}
+    assert moved[away]["what"] == moved[lst]["what"] == "moved_to_other_board"
+    assert moved[came]["what"] == "moved_from_other_board"
+    assert {u["other_board"]["id"] for u in moved.values()} == {s.roadmap.id}
+    assert plan_from_dict(doc)[0].unrestorable  # the file reads back, schema and all
+
+    # The list kind's: with the other kinds alone, nothing moved is listed; --card narrows.
+    other = json.loads(invoke(*plan, "--restore", "archived,fields", "--plan-out", "-").stdout)
+    assert other["unrestorable"] == []
+    one = invoke(*plan, "--restore", "all", "--card", w.cards[away].short_link, "--plan-out", "-")
+    assert [u["object"]["id"] for u in json.loads(one.stdout)["unrestorable"]] == [away]
