@@ -358,3 +358,14 @@ def test_value_outcome_lines() -> None:
         "  drifted, skipped card field of card k1  (its due was changed since (now none, "
         "expected 2026-11-02 12:00 UTC): left alone)"
     )
+
+
+def test_header_shows_a_cutoff_s_milliseconds_when_it_has_them() -> None:
+    """R41b: ``--since …T16:55:03.885Z`` read "since 2026-12-04 16:55:03 UTC", as if the
+    actions of .000 to .884 were in the window; a whole second or minute reads as before."""
+    exact = datetime(2026, 12, 4, 16, 55, 3, 885_000, tzinfo=UTC)
+    options = PlanOptions(since=exact, until=exact.replace(microsecond=0, second=9))
+    head = render_text(Plan(options, (), (), ()), _meta()).splitlines()[0]
+    assert head.startswith(
+        "Plan for Archive since 2026-12-04 16:55:03.885 UTC until 2026-12-04 16:55:09 UTC ("
+    ), head

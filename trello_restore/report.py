@@ -82,9 +82,9 @@ def _header(plan: Plan, meta: PlanMeta) -> str:
     o = plan.options
     boards = ", ".join(shown_name(name) if name else bid for bid, name in meta.boards)
     boards = boards or "no boards"
-    text = f"Plan for {boards} since {when(o.since, seconds=False)}"
+    text = f"Plan for {boards} since {when(o.since, seconds=False, millis=True)}"
     if o.until is not None:
-        text += f" until {when(o.until, seconds=False)}"
+        text += f" until {when(o.until, seconds=False, millis=True)}"
     # The member options only where members are restored; --by alone sets removed_by too.
     members = "members" in o.restore
     notes = [f"mode {o.mode}"] if members else []

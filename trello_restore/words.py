@@ -83,11 +83,14 @@ def actor(e: Evidence) -> str:
     return f"{shown_name(e.app)} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
 
 
-def when(d: datetime, *, seconds: bool = True) -> str:
-    """``2025-11-02 12:02:00 UTC`` (without seconds, when asked and they are zero)."""
+def when(d: datetime, *, seconds: bool = True, millis: bool = False) -> str:
+    """``2025-11-02 12:02:00 UTC`` (without seconds, when asked and they are zero; with
+    milliseconds, when asked and they are not: a cutoff, whose every millisecond counts)."""
     d = d.astimezone(UTC)
     if not seconds and d.second == 0 and d.microsecond == 0:
         return d.strftime("%Y-%m-%d %H:%M UTC")
+    if millis and d.microsecond:
+        return d.strftime("%Y-%m-%d %H:%M:%S.") + f"{d.microsecond // 1000:03d} UTC"
     return d.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
