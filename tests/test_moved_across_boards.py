@@ -81,3 +81,27 @@ def test_cards_and_lists_moved_across_boards_are_listed_unless_back(
     assert other["unrestorable"] == []
     one = invoke(*plan, "--restore", "all", "--card", w.cards[away].short_link, "--plan-out", "-")
     assert [u["object"]["id"] for u in json.loads(one.stdout)["unrestorable"]] == [away]
+
+
+def test_a_field_left_alone_as_other_board_says_what_that_means(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R41b: ``idList of card "Ship billing export #8": other_board`` said only the code."""
+    s = generate(7, 60)
+    w = s.world
+    with w.lock:
+        card = min((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
+        other = next(x.id for x in w.lists.values() if x.id_board == s.team.id != card.id_list)
+        w.move_card_to_list(card.id, other, s.mover.id)
+        road = next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)
+        w.move_card_to_board(card.id, s.roadmap.id, road, s.mover.id)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    result = sandbox_cli(sb, monkeypatch)(
+        "--board", s.team.id, "--since", SINCE, "--restore", "list", "--dry-run"
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("  - ") and "other_b" in x]
+    assert line.endswith(
+        ": other_board (it, or the list it would go back to, is on another board now, or on one "
+        "this plan does not read: not moved across boards)"
+    ), line

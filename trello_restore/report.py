@@ -223,6 +223,13 @@ def _unrestorable(u: Unrestorable, verbose: bool) -> str:
     )
 
 
+#: What a value skip reason's code alone does not say (R41b: "other_board" named no board).
+_GLOSS = {
+    "other_board": " (it, or the list it would go back to, is on another board now, or on one "
+    "this plan does not read: not moved across boards)",
+}
+
+
 def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list[str]:
     """The value fields left alone: counted by reason, and listed one by one (with who else
     changed each and when, for ``changed_by_others``), since each is a decision to review."""
@@ -233,7 +240,7 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
     out = [style(f"Fields left alone ({len(plan.value_skipped)})", bold=True) + f": {by_reason}"]
     for s in plan.value_skipped:
         name = quote_name(s.object_name) if s.object_name else s.object_id
-        text = f"  - {s.field} of {s.object_type} {name}: {s.reason}"
+        text = f"  - {s.field} of {s.object_type} {name}: {s.reason}{_GLOSS.get(s.reason, '')}"
         if s.others:
             text += (
                 " (also changed by "
