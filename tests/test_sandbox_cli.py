@@ -45,7 +45,9 @@ def _read_lines(proc: subprocess.Popen[str], n: int, timeout: float = 60.0) -> l
         except queue.Empty:
             raise AssertionError(f"no output in time; got {lines}") from None
         assert line, f"process ended early; got {lines}"
-        lines.append(line.rstrip("\n"))
+        # Each an ``export`` line a shell runs as pasted (R41c): ``NAME=value`` is returned.
+        assert line.startswith("export "), line
+        lines.append(line.rstrip("\n").removeprefix("export "))
     return lines
 
 
@@ -261,8 +263,11 @@ class TestOptions:
         result = runner.invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0
         lines = result.stdout.splitlines()
-        assert lines[0].startswith("TRELLO_API_URL=http://127.0.0.1:")
-        assert lines[1:] == [f"TRELLO_API_KEY={small.key}", f"TRELLO_TOKEN={small.token}"]
+        assert lines[0].startswith("export TRELLO_API_URL=http://127.0.0.1:")
+        assert lines[1:] == [
+            f"export TRELLO_API_KEY={small.key}",
+            f"export TRELLO_TOKEN={small.token}",
+        ]
         assert seen["generate"] == {
             "seed": 4,
             "cards": 30,

@@ -199,8 +199,8 @@ def test_sandbox_serve_workspace_boards(monkeypatch: pytest.MonkeyPatch) -> None
     assert result.exit_code == 0, result.output
     ws = generate_workspace(3, 2)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("TRELLO_API_URL=http://127.0.0.1:")
-    assert lines[1:] == [f"TRELLO_API_KEY={ws.key}", f"TRELLO_TOKEN={ws.token}"]
+    assert lines[0].startswith("export TRELLO_API_URL=http://127.0.0.1:")
+    assert lines[1:] == [f"export TRELLO_API_KEY={ws.key}", f"export TRELLO_TOKEN={ws.token}"]
     world = seen["world"]
     assert [b.id for b in world.boards.values()] == list(ws.board_ids)
     assert seen["options"].time_scale == 20.0

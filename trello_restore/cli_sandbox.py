@@ -222,8 +222,9 @@ def serve(
 ) -> None:
     """Serve a generated sandbox Trello on loopback until interrupted.
 
-    Prints TRELLO_API_URL, TRELLO_API_KEY and TRELLO_TOKEN lines (fake sandbox credentials of
-    the scenario's mover) for `export`; stops cleanly on Ctrl-C or SIGTERM.
+    Prints `export TRELLO_API_URL=…`, `export TRELLO_API_KEY=…` and `export TRELLO_TOKEN=…`
+    (fake sandbox credentials of the scenario's mover): paste them into the shell that runs
+    the tool. Stops cleanly on Ctrl-C or SIGTERM.
     """
     from trello_restore.sandbox.scenario import generate
     from trello_restore.sandbox.server import SandboxOptions, SandboxServer
@@ -262,9 +263,9 @@ def serve(
         server = SandboxServer(scenario.world, options, host=host, port=port)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
-    click.echo(f"TRELLO_API_URL={server.base_url}")
-    click.echo(f"TRELLO_API_KEY={scenario.key}")
-    click.echo(f"TRELLO_TOKEN={scenario.token}")
+    _export("TRELLO_API_URL", server.base_url)
+    _export("TRELLO_API_KEY", scenario.key)
+    _export("TRELLO_TOKEN", scenario.token)
     if member_tokens:
         _echo_member_tokens(scenario.world, scenario.world.tokens[scenario.token])
     sys.stdout.flush()
@@ -295,9 +296,9 @@ def _serve_workspace(
         server = SandboxServer(ws.world, options, host=host, port=port)
     except OSError as err:
         raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
-    click.echo(f"TRELLO_API_URL={server.base_url}")
-    click.echo(f"TRELLO_API_KEY={ws.key}")
-    click.echo(f"TRELLO_TOKEN={ws.token}")
+    _export("TRELLO_API_URL", server.base_url)
+    _export("TRELLO_API_KEY", ws.key)
+    _export("TRELLO_TOKEN", ws.token)
     if member_tokens:
         _echo_member_tokens(ws.world, ws.world.tokens[ws.token])
     sys.stdout.flush()
@@ -312,6 +313,12 @@ def _serve_workspace(
     _serve_until_stopped(server)
 
 
+def _export(name: str, value: str) -> None:
+    """One line a shell runs as it is, pasted (R41c: a bare ``NAME=value`` sets a shell
+    variable the tool, a child process, never sees)."""
+    click.echo(f"export {name}={value}")
+
+
 def _echo_member_tokens(world: World, mover: str) -> None:
     """``--member-tokens``: a sandbox token for each member, ``TRELLO_TOKEN_<USERNAME>=…`` (the
     username upper-cased, other characters than letters and digits as ``_``), by username, and
@@ -323,10 +330,10 @@ def _echo_member_tokens(world: World, mover: str) -> None:
         token = "ATTA" + secrets.token_hex(30)
         world.tokens[token] = member.id
         name = re.sub(r"[^A-Z0-9]", "_", member.username.upper())
-        click.echo(f"TRELLO_TOKEN_{name}={token}")
+        _export(f"TRELLO_TOKEN_{name}", token)
     read_only = "ATTA" + secrets.token_hex(30)
     world.add_read_only_token(mover, read_only)
-    click.echo(f"TRELLO_TOKEN_READ_ONLY={read_only}")
+    _export("TRELLO_TOKEN_READ_ONLY", read_only)
 
 
 def _serve_until_stopped(server: SandboxServer) -> None:
