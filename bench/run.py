@@ -1,6 +1,6 @@
 """Benchmark trello-restore against Trello's rate limit and the per-card baseline (issue 6).
 
-    python bench/run.py                       # sizes 500, 5000, 20000; writes bench/results.json
+    python bench/run.py          # sizes 500, 5000, 20000; writes bench/runs/results-<UTC>.json
     python bench/run.py --sizes 500 --time-scale 20
     python bench/run.py --workspace --long-history   # also the workspace run and the long board
 
