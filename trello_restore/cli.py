@@ -310,12 +310,14 @@ class _Main(click.Group):
 @click.pass_context
 def main(ctx: click.Context, /, **options: Any) -> None:
     """Put back the Trello card members removed as a side effect of moving lists or cards
-    between boards, from the boards' own action logs.
+    between boards, from the boards' own action logs; with --restore, also unarchive cards
+    and lists, move cards back to their lists, and set overwritten card fields back.
 
     \b
     trello-restore demo
     trello-restore --board "Team Board" --since 2025-11-02 --dry-run
     trello-restore --board X --since 7d --dry-run --plan-out plan.json
+    trello-restore --board X --since 7d --restore all --by someone --dry-run
     trello-restore apply plan.json
     trello-restore --board X --since 7d --yes
     trello-restore --config cron.toml --since last-run --yes --quiet --format json
