@@ -496,10 +496,12 @@ def across(
     """A move across boards as two feeds log it: ``move*FromBoard`` on ``src`` (``f-<aid>``),
     ``move*ToBoard`` on ``dst`` (``t-<aid>``), each naming the other board (``SRC``, ``DST``)."""
     what = "Card" if card else "List"
-    ids = (obj, None) if card else (None, obj)
+    card_id, list_id = (obj, None) if card else (None, obj)
     return [
-        MoveAction(f"f-{aid}", f"move{what}FromBoard", at(minute), by, *ids, src, dst, dst.upper()),
-        MoveAction(f"t-{aid}", f"move{what}ToBoard", at(minute), by, *ids, src, dst, src.upper()),
+        MoveAction(
+            f"{x}-{aid}", f"move{what}{way}Board", at(minute), by, card_id, list_id, src, dst, name
+        )
+        for x, way, name in (("f", "From", dst.upper()), ("t", "To", src.upper()))
     ]
 
 

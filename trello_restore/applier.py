@@ -47,6 +47,7 @@ from trello_restore.api import TrelloApi
 from trello_restore.api.settings import API_URL_FROM, check_api_url, same_api
 from trello_restore.archived_lists import apply_warnings
 from trello_restore.errors import UsageError
+from trello_restore.in_flight import wait_for_in_flight
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
 from trello_restore.kinds import (
     ALREADY_ON_CARD,
@@ -345,6 +346,12 @@ def _apply(
     ]
     if reapplied and journal is not None:
         logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
+    if journal is not None and not run.options.dry_run:
+        # A killed undo's writes may still land (R41a: its removals, read as still undone, were
+        # counted applied with no write, then landed: exit 0, 8 members missing for good).
+        ids = {c.change_id for c in todo}
+        killed = [r for cid, r in undone.items() if cid in ids and r.status == "pending"]
+        wait_for_in_flight([(journal.path, killed, None)], run.api.settings.max_request_s)
     # The lists of a board where a card is unarchived too: the list it shows in may be archived.
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists or _unarchives(c)}
     fields_of = {c.board_id for c in todo if kind_of(c.action).reads_card_fields}

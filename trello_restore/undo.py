@@ -49,8 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -61,6 +59,7 @@ from trello_restore.api import TrelloApi
 from trello_restore.api.settings import same_api
 from trello_restore.archived_lists import undo_warnings
 from trello_restore.errors import InputFileError, UsageError
+from trello_restore.in_flight import in_flight_wait, last_alive, wait_for_in_flight
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
 from trello_restore.journal_settled import Settled
 from trello_restore.kinds import (
@@ -89,6 +88,7 @@ __all__ = [
     "beside_a_run",
     "has_open_records",
     "in_flight_wait",
+    "last_alive",
     "not_waited_for",
     "resolve_earlier_journals",
     "undo_journal",
@@ -131,27 +131,14 @@ def _check_target(journal: Journal, api: TrelloApi) -> None:
         )
 
 
-def in_flight_wait(
-    records: Iterable[JournalRecord], last_written: float | None, max_request_s: float, now: float
-) -> float:
-    """Seconds to wait before live state can tell whether the ``pending`` writes among
-    ``records`` took effect; 0 when there are none (Unix times).
-
-    A run killed while writes were on their way leaves them ``pending``, and Trello may still
-    carry such a write out after the kill: until the client's longest request
-    (``max_request_s``, connect plus read timeout) after it was sent. A member found absent
-    before then may yet arrive, so absent does not mean "never took effect" until then. The
-    write was sent no earlier than its record's time (``at``), and the run was alive when the
-    journal was last written (``last_written``, its modification time, None if unknown): the
-    later of the two, plus ``max_request_s``. Never more than ``max_request_s`` from ``now``
-    (the run is dead by now: undo holds its locks), also for a time in the future or one
-    that does not parse."""
-    times = [_unix_time(r.at, now) for r in records if r.status == "pending"]
-    if not times:
-        return 0.0
-    if last_written is not None:
-        times.append(last_written)
-    return min(max_request_s, max(0.0, max(times) + max_request_s - now))
+def _wait_for_in_flight(
+    journals: Sequence[tuple[Path, Sequence[JournalRecord], Sequence[JournalRecord]]],
+    api: TrelloApi,
+) -> None:
+    """``in_flight.wait_for_in_flight`` for these journals (each journal's path, its open
+    records, and all its records: when its killed run was last alive, ``last_alive``)."""
+    waits = [(path, open_, last_alive(path, records)) for path, open_, records in journals]
+    wait_for_in_flight(waits, api.settings.max_request_s)
 
 
 def not_waited_for(
@@ -168,51 +155,6 @@ def not_waited_for(
     last = max((i for i, r in enumerate(records) if r.op == "undo"), default=-1)
     after = {id(r) for r in records[last + 1 :]}
     return [r for r in open_ if id(r) in after or not kind_of(r.action).undone_by_default]
-
-
-def last_alive(path: Path, records: Sequence[JournalRecord]) -> float | None:
-    """When the run that left a journal's open apply records was last seen alive (Unix time):
-    the journal's modification time, unless an undo has written to it since (R34a: an undo
-    without ``--include-board-memberships`` moved it, and the one with it that the first one
-    advised waited 35 s for a grant journaled minutes before): then its last apply record's
-    time. None when neither is known."""
-    if any(r.op == "undo" for r in records):
-        times = [t for r in records if r.op == "apply" and (t := _unix_time(r.at, -1.0)) >= 0]
-        return max(times, default=None)
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return None
-
-
-def _unix_time(at: str, default: float) -> float:
-    try:
-        return datetime.fromisoformat(at).timestamp()
-    except ValueError:
-        return default
-
-
-def _wait_for_in_flight(
-    journals: Sequence[tuple[Path, Sequence[JournalRecord], Sequence[JournalRecord]]],
-    api: TrelloApi,
-) -> None:
-    """Sleep until no write of the killed runs that left these journals' open records (each
-    journal's path, those open records, and all its records) can still be in flight
-    (``in_flight_wait``, with this client's timeouts), saying so on stderr first."""
-    now = time.time()
-    waits = [0.0]
-    for path, open_, records in journals:
-        last = last_alive(path, records)
-        waits.append(in_flight_wait(open_, last, api.settings.max_request_s, now))
-    wait = max(waits)
-    if wait > 0:
-        logger.warning(
-            "waiting %d s for writes a killed run may still have in flight (%s), so that live "
-            "state tells whether they took effect",
-            math.ceil(wait),
-            ", ".join(str(j[0]) for j in journals),
-        )
-        time.sleep(wait)
 
 
 def _running_now(journal: Journal, lock_dir: Path | None) -> Holder | None:
