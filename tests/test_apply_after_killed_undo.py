@@ -69,6 +69,9 @@ def test_an_apply_right_after_a_killed_undo_waits_for_its_writes(
 
     again = invoke("apply", str(plan), *fast)
     assert "may still have in flight" in again.stderr, again.output
+    undone = [r for r in Journal.read(journal).records if r.op == "undo" and r.status == "undone"]
+    again_n = len(undone) + len(open_)  # what the undo took off, or may have
+    assert f"applying it again (up to {again_n} of its changes;" in again.stderr, again.stderr
     assert again.exit_code == ExitCode.OK, again.output
     with s.world.lock:  # every member the plan puts back is on their card, as the journal says
         missing = [(c, m) for c, m in cards.items() if m not in s.world.card(c).id_members]
@@ -85,5 +88,5 @@ def _undo_sent(journal: Path) -> bool:
         except ValueError:  # the line being written
             continue
         if r.get("op") == "undo" and r.get("status") == "pending":
-            return r.get("action") == "add_member_to_card"
+            return bool(r.get("action") == "add_member_to_card")
     return False

@@ -342,7 +342,7 @@ def _apply(
     reapplied = [
         last_undo[c.change_id]
         for c in todo
-        if c.change_id in last_undo and last_undo[c.change_id].status == "undone"
+        if c.change_id in last_undo and _reverted(last_undo[c.change_id])
     ]
     if reapplied and journal is not None:
         logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
@@ -485,6 +485,13 @@ def applied_again(undone: Sequence[JournalRecord], path: Path, *, dry_run: bool)
         f"this plan was undone on {day} (journal {path}); applying it again ({n}; an undo of "
         f"the journal reverts {undo} again)"
     )
+
+
+def _reverted(r: JournalRecord) -> bool:
+    """Whether an undo's record says it reverted its change, or may have: ``undone``, or sent
+    with no answer journaled (a killed undo's ``pending``, an ``uncertain`` failure; R41a: "up to
+    1 of its changes" said of an apply that then made 9 again)."""
+    return r.status in ("undone", "pending") or (r.status == "failed" and r.uncertain)
 
 
 def _unarchives(c: Change) -> bool:
