@@ -412,21 +412,24 @@ def _log_anyway(
     quiet: bool,
     flags: dict[str, Any],
     config_flag: str | None,
-    secrets: tuple[str, str],
+    secrets: tuple[str, ...],
 ) -> None:
     """The settings failed to resolve: open the log file where the flags, the environment or
     the config file (read as plain TOML) say it is, so that the error line reaches it (cron's
-    log). Best effort: a log file that cannot be told or opened is left out."""
-    from trello_restore.config import config_path, log_file_anyway
+    log), and redact the file's key and token too (R41d: one pasted into another setting was
+    shown cut short). Best effort: a log file that cannot be told or opened is left out."""
+    from trello_restore.config import config_path, log_file_anyway, secrets_anyway
 
     try:
         config, _ = config_path(config_flag, os.environ)
     except RestoreError:
         config = None
     path = log_file_anyway(flags.get("log_file"), os.environ, config)
-    if path is not None:
-        with contextlib.suppress(RestoreError, OSError, ValueError):  # a NUL in it, …
-            setup_logging(verbose, quiet, path, secrets)
+    secrets = (*secrets, *secrets_anyway(config))
+    try:
+        setup_logging(verbose, quiet, path, secrets)
+    except (RestoreError, OSError, ValueError):  # a NUL in it, …: stderr alone
+        setup_logging(verbose, quiet, None, secrets)
 
 
 def _report_settings(settings: Settings) -> None:

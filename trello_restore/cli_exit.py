@@ -15,7 +15,7 @@ import click
 
 from trello_restore import wrote
 from trello_restore.errors import RestoreError
-from trello_restore.logs import FILE_ONLY, end_of_command
+from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.wrote import in_its_journals
 
 __all__ = ["exit_interrupted", "exit_output_failed", "fail"]
@@ -118,6 +118,7 @@ def fail(
         message = wrote.nothing_changed(message, earlier)
     elif written:
         message = wrote.written_then(message)
+    message = redacted(message)  # R41d: a key or token pasted into another setting, shown
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))

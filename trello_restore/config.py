@@ -143,6 +143,22 @@ def log_file_anyway(flag: str | None, env: Mapping[str, str], config: Path | Non
         return None
 
 
+def secrets_anyway(config: Path | None) -> tuple[str, ...]:
+    """The API key and token of the config file ``config`` read as plain TOML, for a run whose
+    settings failed to resolve (the file may be what failed), to redact from its error; empty
+    when it holds none or cannot be read; never raises."""
+    import tomllib
+
+    if config is None:
+        return ()
+    try:
+        table = tomllib.loads(config.read_text(encoding="utf-8")).get("trello", {})
+        values = (table.get("api_key"), table.get("token")) if isinstance(table, dict) else ()
+    except (OSError, ValueError, AttributeError):
+        return ()
+    return tuple(v for v in values if isinstance(v, str))
+
+
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

@@ -56,6 +56,18 @@ def _scrub(url: re.Match[str]) -> str:
     return _IN_QUERY.sub(r"\1[redacted]", url.group(0))
 
 
+def _unclipped(part: str, secrets: tuple[str, ...]) -> str:
+    """``part`` (text that a "…" follows) with its end replaced when it is the start of a
+    secret, ``SHORTEST_SECRET`` characters or more of it."""
+    for secret in secrets:
+        n = len(secret)
+        while n >= defaults.SHORTEST_SECRET and not part.endswith(secret[:n]):
+            n -= 1
+        if n >= defaults.SHORTEST_SECRET:
+            return part[:-n] + "[redacted]"
+    return part
+
+
 class Redact(logging.Filter):
     """Replace the key and token in every record, its traceback included (they are never
     logged on purpose; an internal error's traceback may hold them). Each also without the
@@ -72,15 +84,22 @@ class Redact(logging.Filter):
         )
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret replaced, and every ``key=`` or ``token=`` of a URL's
-        query (a credential given in an API URL, which was never configured as one)."""
+        """``text`` with every secret replaced, a secret's start cut short with "…" too (a
+        wrong setting's value shown cut at 40 characters: R41d), and every ``key=`` or
+        ``token=`` of a URL's query (a credential given in an API URL, which was never
+        configured as one)."""
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
+        if "…" in text:
+            text = "…".join(_unclipped(part, self.secrets) for part in text.split("…"))
         return _URLISH.sub(_scrub, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(s in message for s in self.secrets) or _IN_QUERY.search(message):
+        clipped = "…" in message and any(
+            s[: defaults.SHORTEST_SECRET] in message for s in self.secrets
+        )
+        if clipped or any(s in message for s in self.secrets) or _IN_QUERY.search(message):
             record.msg, record.args = self.redact(message), ()
         if record.exc_info and not record.exc_text:
             # Formatted here, redacted, and kept where the formatter looks first.
@@ -207,6 +226,16 @@ def setup_logging(
     logger.handlers[:] = handlers
     logger.setLevel(min(h.level for h in handlers))
     logger.propagate = False
+
+
+def redacted(text: str) -> str:
+    """``text`` as the log's redaction leaves it (``Redact`` of the stderr handler: the key and
+    token known so far), for a line said on stderr without the logger (``cli_exit.fail``)."""
+    for handler in logger.handlers:
+        for f in handler.filters:
+            if isinstance(f, Redact):
+                return f.redact(text)
+    return text
 
 
 def _log_file() -> LogFileHandler | None:

@@ -1,0 +1,55 @@
+"""A credential pasted into the wrong setting, and shown cut short in the error about it, is
+blanked out all the same (R41d): only a whole secret was, so ``trello.api_url … 'http://…/1/
+SECRET123abc…' should end in /1`` put 54 of the token's 65 characters on stderr and in the
+log file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+
+from .conftest import cli_invoker
+
+KEY = "0123456789abcdef0123456789abcdef"
+TOKEN = "ATTA" + "5ec7e7" * 10 + "c0ffee"
+
+
+def _pieces(text: str, secret: str, size: int = 8) -> list[str]:
+    """The ``size``-character pieces of ``secret`` found in ``text``."""
+    return [
+        secret[i : i + size] for i in range(len(secret) - size + 1) if secret[i : i + size] in text
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (f'api_url = "http://127.0.0.1:9/1/{TOKEN}"', "should end in /1"),
+        (f'requests_per_window = "{TOKEN}"', "must be a whole number"),
+    ],
+)
+def test_a_token_in_the_wrong_setting_is_not_shown_cut_short(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setting: str, message: str
+) -> None:
+    section = "[limits]\n" if setting.startswith("requests") else ""
+    config = tmp_path / "config.toml"
+    trello = f'[trello]\napi_key = "{KEY}"\ntoken = "{TOKEN}"\n'
+    if section:
+        config.write_text(trello + section + setting + "\n")
+    else:
+        config.write_text(trello.replace("[trello]\n", f"[trello]\n{setting}\n"))
+    config.chmod(0o600)
+    log = tmp_path / "run.log"
+    invoke = cli_invoker(monkeypatch)
+    result = invoke(
+        "--config", str(config), "--log-file", str(log), "--board", "X", "--since", "1d",
+        "--dry-run", TRELLO_TOKEN=None, TRELLO_API_KEY=None, TRELLO_API_URL=None,
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert message in result.stderr, result.stderr
+    for text in (result.output, result.stderr, log.read_text() if log.exists() else ""):
+        assert _pieces(text, TOKEN) == [], text
+        assert _pieces(text, KEY) == [], text
