@@ -10,6 +10,9 @@ since the last one (one listing a board with writes still to send, of the types 
 change), and each write is decided again just before it is sent against what the looks
 found (``kinds``' ``decide``: someone's touch after the plan is ``drifted``, naming who).
 
+- A look reads the boards being written, and those whose first write is near (``AHEAD``):
+  not every board with writes to come (R41d: +6.9 % requests on a 30-board workspace). A
+  board's first look reads from the live read on, so it misses nothing of what came before.
 - A look runs on a thread of its own, started by the first write due after a window: no write
   waits for it (R40b: eight workers waiting for each look made the 20,000-card bench apply
   1.12 of the rate bound, not 1.04; R40a: a look retrying a failing Trello held every write
@@ -60,6 +63,12 @@ logger = logging.getLogger(__name__)
 RECHECK_WINDOWS = 1.0
 #: The longest a look that failed puts the next one off, in looks' intervals.
 MOST_BACKOFF = 8
+#: How many of the writes still to be decided a look looks ahead at (about two rate windows'
+#: worth): a board none of whose writes has been decided yet is looked at only once one of them
+#: is among these, as its first look reads from the live read on anyway (R41d: a 30-board
+#: workspace written board after board spent 270 looks on boards not yet started, +6.9 %
+#: requests).
+AHEAD = 200
 
 #: How far before the newest action the last look of a board read the next one begins (each
 #: board's own cursor, on Trello's clock: no clock of this machine in it): an action Trello
@@ -106,6 +115,9 @@ class Recheck:
         self._index: Index = {}
         self._waiting: dict[str, int] = {}  # board -> writes expected, not yet sent
         self._sent: set[str] = set()
+        #: The boards of the writes expected, in their order; those with a write decided.
+        self._order: list[str] = []
+        self._started: set[str] = set()
         self._unreadable: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -124,6 +136,7 @@ class Recheck:
             types.update(aim[1])
             targets.setdefault(aim[0], []).append(c)
             self._waiting[c.board_id] = self._waiting.get(c.board_id, 0) + 1
+            self._order.append(c.board_id)
 
     def decision(
         self, c: Change, decide: Callable[[LiveBoard], tuple[str, str] | None]
@@ -134,6 +147,7 @@ class Recheck:
         with self._lock:
             if c.change_id not in self._sent:
                 self._sent.add(c.change_id)
+                self._started.add(c.board_id)
                 if c.board_id in self._waiting:
                     self._waiting[c.board_id] -= 1
             if self._thread is None and not self._closed and self._clock() >= self._due:
@@ -153,10 +167,12 @@ class Recheck:
         """A look of the boards with writes still to send, on a thread (the lock held)."""
         # Its targets as they are, not copied (a look's work is as the actions it reads):
         # ``expect`` only adds to them, and ``touches_in`` looks them up.
+        # Boards being written, and those whose first write is near (``AHEAD``).
+        near = self._started.union(self._order[len(self._sent) : len(self._sent) + AHEAD])
         index = {
             b: (set(types), targets)
             for b, (types, targets) in self._index.items()
-            if self._waiting.get(b, 0) > 0 and b not in self._unreadable
+            if self._waiting.get(b, 0) > 0 and b not in self._unreadable and b in near
         }
         if not index:
             self._due = self._clock() + self.every_s
