@@ -481,8 +481,9 @@ class Follower:
 
 
 def _near_workspace(api: Api, text: str) -> str:
-    """ "did you mean 'acme_team' (Acme Team)? " for a workspace name close to ``text`` among
-    the account's workspaces (one more request: ``members/me/organizations``), else ""."""
+    """A hint for a misspelled workspace, ``did you mean 'acme' ("Acme")? ``, naming the
+    account's workspaces close to ``text`` by short or display name (one more request:
+    ``members/me/organizations``); "" when none is, or they cannot be read."""
     try:
         raw = api.get("members/me/organizations", {"fields": "name,displayName"})
     except ApiError:

@@ -118,7 +118,7 @@ def fail(
         message = wrote.nothing_changed(message, earlier)
     elif written:
         message = wrote.written_then(message)
-    message = redacted(message)  # R41d: a key or token pasted into another setting, shown
+    message = redacted(message)  # R41d: a key or token pasted into another setting
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))
