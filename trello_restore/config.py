@@ -154,7 +154,7 @@ def secrets_anyway(config: Path | None) -> tuple[str, ...]:
     try:
         table = tomllib.loads(config.read_text(encoding="utf-8")).get("trello", {})
         values = (table.get("api_key"), table.get("token")) if isinstance(table, dict) else ()
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, RuntimeError, AttributeError):  # RecursionError: too deep
         return ()
     return tuple(v for v in values if isinstance(v, str))
 
