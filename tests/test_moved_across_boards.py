@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 import pytest
 
 from trello_restore.planfile import plan_from_dict
-from trello_restore.sandbox.scenario import generate
+from trello_restore.sandbox.scenario import Scenario, generate
+from trello_restore.sandbox.truth import OptionSet, compute
+from trello_restore.sandbox.world import Card
 
 from .conftest import SandboxFactory, sandbox_cli
 
@@ -27,15 +29,10 @@ SINCE = "2025-11-20"
 def test_cards_and_lists_moved_across_boards_are_listed_unless_back(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = generate(7, 60)
+    s, colleague, cards, road = _world(7)
     w = s.world
     since = datetime(2025, 11, 20, tzinfo=UTC)
-    colleague = next(
-        m for m in sorted(s.team.memberships) if m != w.tokens[s.token] and m != s.mover.id
-    )
     with w.lock:
-        cards = sorted((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
-        road = next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)
         team_list = cards[0].id_list
         away, back, kept = cards[0].id, cards[1].id, cards[2].id
         w.move_card_to_board(away, s.roadmap.id, road, colleague)
@@ -105,3 +102,58 @@ def test_a_field_left_alone_as_other_board_says_what_that_means(
         ": other_board (it, or the list it would go back to, is on another board now, or on one "
         "this plan does not read: not moved across boards)"
     ), line
+
+
+def test_a_move_is_judged_by_where_it_started_and_where_it_is_now(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R42d: the first move in the window alone decided, so a card moved Team -> Roadmap ->
+    Archive was said moved to Roadmap; a card that left with its list and came back alone was
+    said moved here from Roadmap (and the advice was to move it out again); a card that came
+    from Roadmap and went back was said moved here. The plan holds the ground truth."""
+    s, colleague, cards, road = _world(11)
+    w = s.world
+    since = datetime(2025, 11, 20, tzinfo=UTC)
+    with w.lock:
+        arch = next(x.id for x in w.lists.values() if x.id_board == s.archive.id)
+        on_to = cards[0]
+        w.move_card_to_board(on_to.id, s.roadmap.id, road, colleague)
+        w.move_card_to_board(on_to.id, s.archive.id, arch, colleague)
+        lst = next(x for x in w.lists.values() if x.id_board == s.team.id and x.id != on_to.id_list)
+        inside = sorted(c.id for c in w.cards.values() if c.id_list == lst.id)
+        assert len(inside) >= 2
+        w.move_list_to_board(lst.id, s.roadmap.id, colleague)
+        came_back = inside[0]
+        w.move_card_to_board(came_back, s.team.id, cards[-1].id_list, colleague)
+        visit = next(c.id for c in w.cards.values() if c.id_board == s.roadmap.id)
+        w.move_card_to_board(visit, s.team.id, cards[-1].id_list, colleague)
+        w.move_card_to_board(visit, s.roadmap.id, road, colleague)
+        assert all(m.at >= since for m in w.board_moves[-6:])
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = ("--board", s.team.id, "--since", SINCE, "--restore", "list", "--dry-run")
+    out = invoke(*plan, "--plan-out", "-")
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    moved = {u["object"]["id"]: (u["what"], u["other_board"]["id"]) for u in doc["unrestorable"]}
+    assert moved == {
+        on_to.id: ("moved_to_other_board", s.archive.id),
+        lst.id: ("moved_to_other_board", s.roadmap.id),
+    }
+    opts = OptionSet("moves", since=since, restore=frozenset({"list"}))
+    truth = compute(w, s.scope, opts, (s.team.id,))  # Team named; Roadmap, Archive followed
+    assert {(u["object"]["id"], u["action_id"], u["what"]) for u in doc["unrestorable"]} == {
+        (u.card_id, u.action_id, u.what) for u in truth.unrestorable
+    }
+
+
+def _world(seed: int) -> tuple[Scenario, str, list[Card], str]:
+    """A generated workspace, a colleague on its team board (neither the token's member nor
+    the mover), the team board's cards by id and the id of a list on the roadmap."""
+    s = generate(seed, 60)
+    w = s.world
+    colleague = next(
+        m for m in sorted(s.team.memberships) if m != w.tokens[s.token] and m != s.mover.id
+    )
+    cards = sorted((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
+    return s, colleague, cards, next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)

@@ -104,13 +104,14 @@ def plan(
     named: Iterable[str] | None = None,
     restore: Iterable[str] = ALL,
     own_member: str | None = None,
+    places: Iterable[tuple[datetime, str, str]] = (),
     **options: Any,
 ) -> Plan:
     h = History(
         member_actions=tuple(member_actions),
         moves=tuple(moves),
         deleted_cards={cid: f"d-{cid}" for cid in deleted or {}},
-        card_lists=(),
+        card_lists=tuple(sorted(places)),
         cards={c.id: c for c in infos},
         members={m.id: m for m in MEMBERS},
         field_updates=tuple(sorted(updates, key=lambda u: (u.date, u.id))),
@@ -557,6 +558,69 @@ def test_unrestorable_moves_across_boards() -> None:
     assert moved(restore={"archived", "fields", "members"}) == []
     names = {u.object_id: u.name for u in plan([], now, moves=moves, named={"b1"}).unrestorable}
     assert (names["c2"], names["l9"]) == ("C2", "")  # the state's name; a list not read: none
+
+
+def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> None:
+    """R42d: the first move in the window alone named the wrong board or the wrong card. A card
+    moved A -> B -> C was said moved to B though on C now; one that left with its list (Trello
+    logs no card move) and came back alone was said moved here from B, where it started; one
+    moved B -> A -> C (A alone named) was said moved here, though it is not."""
+    moves = [
+        *across("a", 5, "c2", "b1", "b2"),  # A -> B -> C, C read: on C now
+        *across("a2", 6, "c2", "b2", "b3"),
+        *across("l", 7, "l7", "b1", "b2", card=False),  # the list c3, c4, c5 were in
+        *across("m", 8, "c3", "b2", "b1"),  # c3 came back alone: as it was
+        *across("n", 9, "c5", "b2", "b3"),  # c5 went on from b2 (b3 read: seen there)
+        *across("o", 10, "c6", "b2", "b1"),  # B -> A -> D, neither read
+        *across("o2", 11, "c6", "b1", "b4"),
+        *across("p", 3, "c8", "b1", "b2"),  # c8 left before the list did: not carried
+        *across("p2", 4, "c8", "b2", "b1"),  # ... back (in l7 still), then away alone
+        *across("p3", 6.5, "c8", "b1", "b2"),
+    ]
+    places = [*((at(1), c, "l7") for c in ("c3", "c4", "c5", "c8")), (at(2), "c1", "l1")]
+    b1 = (card("c3", list_id="l1"), board())
+    b2 = (card("c4", board_id="b2", list_id="l7"), card("c8", board_id="b2", list_id="l5"))
+    b3 = (card("c2", board_id="b3", list_id="l9"), card("c5", board_id="b3", list_id="l9"))
+
+    def moved(named: set[str], *now: Any, **options: Any) -> list[tuple[str, str, str, str]]:
+        p = plan([], state(*now), moves=moves, places=places, named=named, **options)
+        return [(u.object_id, u.what, u.action_id, u.other_board_id) for u in p.unrestorable]
+
+    away, here = "moved_to_other_board", "moved_from_other_board"
+    # b1 and b3 read: c2 is on b3 now; c3 is back; the list went to b2, with c4 (said by the
+    # list's line); c5 went on from there to b3 (its own move, seen there); c8 left before the
+    # list did, came back and left again on its own.
+    assert moved({"b1", "b3"}, *b1, *b3, board("b3", l9="Somewhere")) == [
+        ("c2", away, "t-a2", "b3"),
+        ("c8", away, "f-p3", "b2"),
+        ("l7", away, "f-l", "b2"),
+        ("c5", away, "t-n", "b3"),
+    ]
+    # b1 alone: c2 is where b1's log last took it (b2); c5 left with its list, as far as b1 saw.
+    assert moved({"b1"}, *b1) == [
+        ("c2", away, "f-a", "b2"),
+        ("c8", away, "f-p3", "b2"),
+        ("l7", away, "f-l", "b2"),
+    ]
+    # --by: a card carried by a list a member moved counts as that member's.
+    assert moved({"b1", "b3"}, *b1, *b3, by="alice") == []
+    # b2 alone: c2, c3 and c5 were not on it before nor are now (they passed through); c4 came
+    # with its list (the list's line); c8 came from b1 in the end; c6 left for b1 (and went on
+    # to b4, which b2's log does not show).
+    assert moved({"b2"}, *b2, board("b2", l5="Later", l7="Moved")) == [
+        ("c8", here, "t-p3", "b1"),
+        ("l7", here, "t-l", "b1"),
+        ("c6", away, "f-o", "b1"),
+    ]
+    # A card no place is known of came with its list (the list its move away names) and left
+    # alone for a board not read: it passed through b1.
+    through = [*across("q", 12, "l8", "b2", "b1", card=False), *across("r", 13, "c9", "b1", "b4")]
+    p = plan([], state(board()), moves=through, named={"b1"}, infos=[CardInfo("c9", list_id="l8")])
+    assert [(u.object_id, u.what) for u in p.unrestorable] == [("l8", here)]
+    # One in the list now, with no place known, went with it and came back with it: no line.
+    back = [*across("s", 14, "l1", "b1", "b2", card=False)]
+    back += across("s2", 15, "l1", "b2", "b1", card=False)
+    assert plan([], state(card(), board()), moves=back, named={"b1"}).unrestorable == ()
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -43,6 +43,7 @@ CORE = (
     "trello_restore/planner_drafts.py",
     "trello_restore/planner_scope.py",
     "trello_restore/planner_values.py",
+    "trello_restore/planner_moves.py",  # what moved across boards, split off planner_values.py
     "trello_restore/history.py",
     "trello_restore/models.py",
     "trello_restore/planfile.py",

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
-from typing import Literal, NamedTuple, cast
+from typing import Literal, NamedTuple
 
 from trello_restore.models import (
     KIND_FIELDS,
@@ -43,7 +43,6 @@ from trello_restore.models import (
     FieldValue,
     History,
     MemberRef,
-    MoveAction,
     PlanOptions,
     State,
     Unrestorable,
@@ -51,6 +50,7 @@ from trello_restore.models import (
     ValueSkipped,
     normal_name,
 )
+from trello_restore.planner_moves import MovedRule, moved_across
 
 #: The value kinds' apply order (design.md §10.3): list unarchives, card moves and unarchives,
 #: fields. Value changes are listed in the plan in this order.
@@ -382,56 +382,20 @@ class _Values:
         return tuple(sorted(out, key=lambda u: (u.date, u.object_id, u.what)))
 
     def moved(self) -> list[Unrestorable]:
-        """Each card and list moved in the window to or from a named board (by the ``--by``
-        member, when given; passing ``--list``/``--card``) that is not back on the board it
-        was on before its first such move: moving back across boards is out of scope (design.md
-        §10.1), and a plan that said nothing of it would leave it out silently (R41b). The
-        move is named by the action the board it left logged (``move*FromBoard``) when that
-        board is named, else by the one the board it came to logged."""
-        firsts: dict[tuple[str, str], tuple[MoveAction, str]] = {}
-        for m in sorted(self.h.moves, key=lambda m: (m.date, "ToBoard" in m.type, m.id)):
-            card = m.type.startswith("moveCard")
-            key = ("card" if card else "list", (m.card_id if card else m.list_id) or "")
-            src, dst = m.source_board_id, m.target_board_id
-            here = src if "FromBoard" in m.type else dst
-            named = src if self.board_named(src) else dst if self.board_named(dst) else None
-            if (
-                not key[1]
-                or key in firsts
-                or here != named
-                or not self.in_window(m.date)
-                or not self.by_matches(m.by)
-                or not self.moved_passes(*key)
-            ):
-                continue
-            firsts[key] = (m, "moved_to_other_board" if named == src else "moved_from_other_board")
-        out: list[Unrestorable] = []
-        for (object_type, object_id), (m, what) in firsts.items():
-            if object_type == "card":
-                card_now = self.state.cards.get(object_id)
-                now = card_now.board_id if card_now is not None else None
-                info = self.h.cards.get(object_id) or CardInfo(object_id)
-                name = card_now.name if card_now is not None else info.name
-            else:
-                now, name = self.lists.get(object_id, (None, ""))
-            if now == m.source_board_id or object_id in self.h.deleted_when:
-                continue  # back where it was, or deleted (said as such where it was)
-            other = m.target_board_id if what == "moved_to_other_board" else m.source_board_id
-            board = self.state.boards.get(other)
-            out.append(
-                Unrestorable(
-                    object_type=cast(Literal["card", "list"], object_type),
-                    object_id=object_id,
-                    name=name,
-                    what=what,
-                    action_id=m.id,
-                    date=m.date,
-                    by=self.member(m.by),
-                    other_board_id=other,
-                    other_board_name=board.name if board is not None else m.other_board_name,
-                )
-            )
-        return out
+        """Each card and list moved in the window across boards and not back
+        (``planner_moves``): moving back across boards is out of scope (design.md §10.1), and
+        a plan that said nothing of it would leave it out silently (R41b)."""
+        rule = MovedRule(
+            history=self.h,
+            state=self.state,
+            board_named=self.board_named,
+            in_window=self.in_window,
+            by_matches=self.by_matches,
+            passes=self.moved_passes,
+            member=self.member,
+            lists=self.lists,
+        )
+        return moved_across(rule)
 
     def moved_passes(self, object_type: str, object_id: str) -> bool:
         """``--card``/``--list`` for a card or list that moved across boards: a card as

@@ -524,40 +524,46 @@ def _values(
 def _moved(
     world: World, named: set[str], options: OptionSet, in_window: Callable[[datetime], bool]
 ) -> list[TruthUnrestorable]:
-    """The cards and lists whose first move across boards in the window (to or from a named
-    board, by ``by`` when given, passing ``lists``/``cards`` as they are now) left them on
-    another board than the one they were on before it: not moved back (design.md §10.1)."""
-    first: dict[tuple[str, str], BoardMove] = {}
+    """The cards and lists moved across boards in the window to or from a named board (a card
+    also by its list: ``carried``) that are not on the board they were on before the first such
+    move, when either board is named (by ``by`` when given, in one of their moves; passing
+    ``lists``/``cards`` as they are now): not moved back (design.md §10.1). Named by their last
+    own move (a card that only went or came with its list is its list's to say), on the board
+    it left when named."""
+    moves: dict[tuple[str, str], list[tuple[BoardMove, bool]]] = {}
     for mv in world.board_moves:
-        if mv.object_type == "card":
-            card = world.cards.get(mv.object_id) or world.deleted_cards[mv.object_id]
+        if not (in_window(mv.at) and (mv.from_board in named or mv.to_board in named)):
+            continue
+        moves.setdefault((mv.object_type, mv.object_id), []).append((mv, False))
+        for card_id in mv.carried:
+            moves.setdefault(("card", card_id), []).append((mv, True))
+    out: list[TruthUnrestorable] = []
+    for (object_type, object_id), evs in moves.items():
+        if object_type == "card":
+            if object_id not in world.cards:
+                continue  # deleted since
+            card = world.cards[object_id]
+            now = card.id_board
             passes = (options.lists is None or card.id_list in options.lists) and (
                 options.cards is None or card.id in options.cards
             )
         else:
-            passes = options.cards is None and (
-                options.lists is None or mv.object_id in options.lists
-            )
-        if (
-            passes
-            and (mv.from_board in named or mv.to_board in named)
-            and in_window(mv.at)
-            and options.by in (None, mv.by)
-        ):
-            first.setdefault((mv.object_type, mv.object_id), mv)
-    out: list[TruthUnrestorable] = []
-    for (object_type, object_id), mv in first.items():
-        if object_type == "card":
-            if object_id not in world.cards:
-                continue  # deleted since
-            now = world.cards[object_id].id_board
-        else:
             now = world.lists[object_id].id_board
-        if now == mv.from_board:
+            passes = options.cards is None and (options.lists is None or object_id in options.lists)
+        start = evs[0][0].from_board
+        own = [mv for mv, carried in evs if not carried]
+        if (
+            start == now
+            or not (start in named or now in named)
+            or not passes
+            or options.by not in (None, *(mv.by for mv, _ in evs))
+            or not own
+            or (evs[0][1] and start not in named)
+        ):
             continue
-        left = mv.from_board in named
-        what = "moved_to_other_board" if left else "moved_from_other_board"
-        action = mv.from_action_id if left else mv.to_action_id
+        mv = own[-1]
+        what = "moved_to_other_board" if start in named else "moved_from_other_board"
+        action = mv.from_action_id if mv.from_board in named else mv.to_action_id
         out.append(TruthUnrestorable(object_id, action, mv.by, mv.at, what))
     return out
 

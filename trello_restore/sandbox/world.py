@@ -329,6 +329,8 @@ class BoardMove:
     by: str
     from_action_id: str
     to_action_id: str
+    #: The cards a list took along (none for a card's own move).
+    carried: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1327,7 +1329,17 @@ class World:
             self._move_card_to(card, dst.id)
             card.boards_seen.append(dst.id)
         self.board_moves.append(
-            BoardMove(t, "list", lst.id, src.id, dst.id, by, from_action.id, to_action.id)
+            BoardMove(
+                t,
+                "list",
+                lst.id,
+                src.id,
+                dst.id,
+                by,
+                from_action.id,
+                to_action.id,
+                tuple(c.id for c in cards),
+            )
         )
         removals = self._strip_non_members(cards, src, dst, by, t, to_action)
         return MoveResult(from_action, to_action, tuple(c.id for c in cards), removals)
