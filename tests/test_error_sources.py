@@ -449,7 +449,18 @@ def test_a_misspelled_workspace_suggests_the_account_s_workspaces_near_it(
             invoke("--workspace", typo, "--since", "7d", "--dry-run"),
             ExitCode.USAGE,
             f"no workspace {typo!r} (--workspace) is visible to this account: did you mean "
-            """'acme' ("Acme")? give the workspace""",
+            """'acme' ("Acme")? Else give the workspace""",
+        )
+    # R42d: its display name (one with a space is no short name at all), or a part of its
+    # short name, got no hint.
+    with sandbox.world.lock:
+        (org,) = sandbox.world.organizations.values()
+        org.display_name = "Acme Works"
+    for given in ("Acme Works", "acm", "acme works ", "Ac me"):
+        one_line_error(
+            invoke("--workspace", given, "--since", "7d", "--dry-run"),
+            ExitCode.USAGE,
+            """did you mean 'acme' ("Acme Works")? Else give the workspace""",
         )
     one_line_error(
         invoke("--workspace", "zzzz", "--since", "7d", "--dry-run"),

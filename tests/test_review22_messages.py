@@ -23,11 +23,13 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
 from trello_restore import cli
+from trello_restore.api import MemberStandIn, TrelloApi
 from trello_restore.config import read_token_flag
 from trello_restore.config_file import load_config
 from trello_restore.errors import ExitCode, InputFileError
@@ -98,6 +100,36 @@ def test_changes_blocked_at_apply_say_what_to_do_once_after_the_summary(
     assert again.exit_code == ExitCode.PARTIAL, again.output  # the plan's own blocked ones
     assert f"Summary: {n} applied" in again.output
     assert "to the board in Trello" not in again.output
+
+
+def test_the_advice_to_a_plan_that_grants_the_board_asks_for_no_add_to_board(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R42d: a member this plan granted the board, taken off it while the apply wrote, was
+    advised "make the plan again with --add-to-board": this plan has it, and made again it
+    would undo a colleague's removal. The advice says the plan adds them and someone took them
+    off since."""
+    plan = _plan(invoke, scenario, tmp_path / "plan.json", "--add-to-board")
+    changes = plan["changes"]
+    assert isinstance(changes, list)
+    grant = next(c for c in changes if c["action"] == "add_member_to_board")
+    board, member = grant["board"]["id"], grant["member"]["id"]
+    original = TrelloApi.add_card_member
+
+    def taken_off(api: TrelloApi, card_id: str, who: MemberStandIn) -> Any:
+        if who.id == member and member in sb.world.boards[board].memberships:
+            sb.world.remove_member_from_board(board, member, scenario.mover.id)
+        return original(api, card_id, who)
+
+    monkeypatch.setattr(TrelloApi, "add_card_member", taken_off)
+    r = invoke("apply", str(tmp_path / "plan.json"), "--yes", "--workers", "1")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    (advice,) = [x for x in r.output.splitlines() if "to the board in Trello" in x]
+    assert advice.endswith(
+        "blocked: the member is not an active member of the card's board now, though this plan "
+        "adds the member to it: someone took the member off it since; if the member should be on "
+        "it, add the member to the board in Trello and apply this plan again."
+    ), advice
 
 
 def test_the_advice_of_a_one_step_run_is_to_run_again_and_a_quiet_run_has_none(

@@ -53,3 +53,49 @@ def test_a_token_in_the_wrong_setting_is_not_shown_cut_short(
     for text in (result.output, result.stderr, log.read_text() if log.exists() else ""):
         assert _pieces(text, TOKEN) == [], text
         assert _pieces(text, KEY) == [], text
+
+
+@pytest.mark.parametrize(
+    ("config_text", "args", "message"),
+    [
+        # R42d: lowercased and cut with no "…", 36 of the token's characters were shown.
+        (f'[trello]\napi_key = "{KEY}"\ntoken = "{TOKEN}"\n', ("--restore", f"members,{TOKEN}"),
+         "--restore: unknown kind"),
+        (f'[trello]\napi_key = "{KEY}"\ntoken = "{TOKEN}"\n[restore]\nrestore = ["{TOKEN}"]\n', (),
+         "unknown kind"),
+        # R42d: pasted into api_url with no token set anywhere, it is no known secret.
+        (f'[trello]\napi_key = "{KEY}"\napi_url = "http://127.0.0.1:1/1/{TOKEN}"\n', (),
+         "should end in /1"),
+        (f'[trello]\napi_key = "{KEY}"\napi_url = "https://{TOKEN}/1"\n', (),
+         "invalid host name"),
+    ],
+)  # fmt: skip
+def test_a_token_shown_in_any_case_or_never_set_as_one_is_blanked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, config_text: str, args: tuple[str, ...],
+    message: str,
+) -> None:  # fmt: skip
+    config = tmp_path / "config.toml"
+    config.write_text(config_text)
+    config.chmod(0o600)
+    log = tmp_path / "run.log"
+    result = cli_invoker(monkeypatch)(
+        "--config", str(config), "--log-file", str(log), "--board", "X", "--since", "1d",
+        "--dry-run", *args, TRELLO_TOKEN=None, TRELLO_API_KEY=None, TRELLO_API_URL=None,
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for text in (result.output, result.stderr, log.read_text() if log.exists() else ""):
+        assert _pieces(text, TOKEN) == _pieces(text, TOKEN.lower()) == [], text
+
+
+def test_a_host_name_part_longer_than_63_characters_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R42d: ``UnicodeError: label too long`` from requests-cache's URL normalizing, exit 1."""
+    result = cli_invoker(monkeypatch)(
+        "--board", "X", "--since", "1d", "--dry-run", TRELLO_API_KEY=KEY, TRELLO_TOKEN=TOKEN,
+        TRELLO_API_URL=f"https://{'a' * 64}.example.com/1",
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "TRELLO_API_URL has an invalid host name" in result.stderr, result.stderr

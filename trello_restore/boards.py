@@ -499,9 +499,14 @@ def _near_workspace(api: Api, text: str) -> str:
         shown[org["name"].casefold()] = label
         if isinstance(title, str) and title.strip():
             shown.setdefault(normal_name(title).casefold(), label)
-    near = difflib.get_close_matches(text.casefold(), list(shown), n=3)
-    labels = list(dict.fromkeys(shown[k] for k in near))
-    return f"did you mean {' or '.join(labels)}? " if labels else ""
+    # Its display name as given, then a name holding it (R42d: 'acme' and 'ACME Workspace'
+    # got no hint for acme-workspace, "ACME Workspace"), then names spelled near it.
+    key = normal_name(text).casefold()
+    near = [k for k in shown if k == key]
+    near += [k for k in shown if len(key) >= 3 and key in k]
+    near += difflib.get_close_matches(key, list(shown), n=3)
+    labels = list(dict.fromkeys(shown[k] for k in near))[:3]
+    return f"did you mean {' or '.join(labels)}? Else " if labels else ""
 
 
 def resolve_workspace(
@@ -517,9 +522,11 @@ def resolve_workspace(
     url = _WORKSPACE_URL.match(text)
     name = url.group(1) if url else text
     if not _WORKSPACE_REF.match(name):  # R34a: a URL went into the request's path as it was
+        # A display name, maybe (R42d: "ACME Workspace" got no hint): the hint names its own.
+        hint = _near_workspace(api, text)
         raise UsageError(
-            f"{text!r}{said} is not a workspace's id, short name or URL: give the workspace's "
-            "id or its short name from its URL (https://trello.com/w/NAME), or that URL"
+            f"{text!r}{said} is not a workspace's id, short name or URL: {hint}give the "
+            "workspace's id or its short name from its URL (https://trello.com/w/NAME), or that URL"
         )
     text = name
     try:

@@ -56,16 +56,20 @@ def _scrub(url: re.Match[str]) -> str:
     return _IN_QUERY.sub(r"\1[redacted]", url.group(0))
 
 
-def _unclipped(part: str, secrets: tuple[str, ...]) -> str:
-    """``part`` (text that a "…" follows) with its end replaced when it is the start of a
-    secret, ``SHORTEST_SECRET`` characters or more of it."""
-    for secret in secrets:
-        n = len(secret)
-        while n >= defaults.SHORTEST_SECRET and not part.endswith(secret[:n]):
-            n -= 1
-        if n >= defaults.SHORTEST_SECRET:
-            return part[:-n] + "[redacted]"
-    return part
+#: A Trello token in today's form ("ATTA" and hex), whole or cut short, in any case: also one
+#: that no setting names as a secret (R42d: pasted into ``api_url`` with no token set, it was
+#: shown with 58 of its 64 characters).
+_ATTA_SHAPE = r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}"
+
+
+def _start_of(secret: str) -> str:
+    """A pattern of ``secret``'s first ``SHORTEST_SECRET`` characters or more: a secret shown
+    cut short (a wrong setting's value cut at 40 characters, R41d, with or without a "…")."""
+    head, rest = secret[: defaults.SHORTEST_SECRET], secret[defaults.SHORTEST_SECRET :]
+    tail = ""
+    for ch in reversed(rest):
+        tail = f"(?:{re.escape(ch)}{tail})?"
+    return re.escape(head) + tail
 
 
 class Redact(logging.Filter):
@@ -82,24 +86,21 @@ class Redact(logging.Filter):
         self.secrets = tuple(
             sorted((s for s in values if len(s) >= defaults.SHORTEST_SECRET), key=len)[::-1]
         )
+        self._pattern = re.compile(
+            "|".join([*(_start_of(s) for s in self.secrets), _ATTA_SHAPE]), re.IGNORECASE
+        )
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret replaced, a secret's start cut short with "…" too (a
-        wrong setting's value shown cut at 40 characters: R41d), and every ``key=`` or
-        ``token=`` of a URL's query (a credential given in an API URL, which was never
-        configured as one)."""
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        if "…" in text:
-            text = "…".join(_unclipped(part, self.secrets) for part in text.split("…"))
-        return _URLISH.sub(_scrub, text)
+        """``text`` with every secret replaced, in any case (R42d: ``--restore`` showed a
+        token lowercased), and its start cut short, ``SHORTEST_SECRET`` characters or more
+        (R41d); a token in Trello's form no setting names (``_ATTA_SHAPE``); and every
+        ``key=`` or ``token=`` of a URL's query (a credential given in an API URL, which was
+        never configured as one)."""
+        return _URLISH.sub(_scrub, self._pattern.sub("[redacted]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clipped = "…" in message and any(
-            s[: defaults.SHORTEST_SECRET] in message for s in self.secrets
-        )
-        if clipped or any(s in message for s in self.secrets) or _IN_QUERY.search(message):
+        if self._pattern.search(message) or _IN_QUERY.search(message):
             record.msg, record.args = self.redact(message), ()
         if record.exc_info and not record.exc_text:
             # Formatted here, redacted, and kept where the formatter looks first.

@@ -29,7 +29,7 @@ from trello_restore.models import (
     RestoreKind,
 )
 from trello_restore.timeparse import check_floor, check_not_future, check_window, parse_when
-from trello_restore.words import member_name, plural
+from trello_restore.words import member_name, plural, shown_value
 
 if TYPE_CHECKING:
     from trello_restore.api.settings import Origins
@@ -265,7 +265,8 @@ def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozense
     """``--restore``'s kinds (each value may be a comma list): ``members``, ``archived``,
     ``list``, ``fields``, or ``all`` for every one. An unknown or empty kind is a
     ``UsageError`` naming the valid ones."""
-    words = [w.strip().lower() for v in values for w in v.split(",")]
+    given = [w.strip() for v in values for w in v.split(",")]
+    words = [w.lower() for w in given]
     if not any(words):
         raise UsageError(
             f"{label} names no kind: give a comma list of {', '.join(RESTORE_KINDS)}, or all"
@@ -276,7 +277,7 @@ def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozense
             f"{', '.join(RESTORE_KINDS)}, or all, e.g. archived,list"
         )
     kinds: set[RestoreKind] = set()
-    for word in words:
+    for word, as_given in zip(words, given, strict=True):
         if word == "all":
             kinds.update(RESTORE_KINDS)
             continue
@@ -285,7 +286,7 @@ def parse_restore(values: tuple[str, ...], label: str = "--restore") -> frozense
             near = difflib.get_close_matches(word, [*RESTORE_KINDS, "all"], n=2, cutoff=0.6)
             hint = f"did you mean {' or '.join(near)}? " if near else ""
             raise UsageError(
-                f"{label}: unknown kind {word!r:.40}; {hint}the kinds are "
+                f"{label}: unknown kind {shown_value(as_given)}; {hint}the kinds are "
                 f"{', '.join(RESTORE_KINDS)}, or all (comma-separated, e.g. archived,list)"
             )
         kinds.add(kind)

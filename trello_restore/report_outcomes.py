@@ -83,16 +83,29 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
     """The one line said after an apply's summary when changes were blocked because their
     member is not on the card's board now (``NOT_ACTIVE_MEMBER``: on it when the plan was
     made, or while the run wrote: ``CardMember``'s ``invalid``, so their lines carry no
-    advice): what to do. A plan's own blocked changes say it on
-    their lines. None when there are none; ``one_shot``: a one-step run, which plans again."""
-    members = [
-        o.member_id
+    advice): what to do; a plan that grants the member that board already asks for no
+    ``--add-to-board``. A plan's own blocked changes say it on their lines. None when there are
+    none; ``one_shot``: a one-step run, which plans again."""
+    outcomes = list(outcomes)
+    blocked = [
+        (o.board_id, o.member_id)
         for o in outcomes
         if o.status == "blocked" and o.error.startswith(NOT_ACTIVE_MEMBER)
     ]
-    if not members:
+    if not blocked:
         return None
+    members = [m for _, m in blocked]
     n, them = len(members), "them" if len(set(members)) != 1 else "the member"
+    granted = {(o.board_id, o.member_id) for o in outcomes if o.action == "add_member_to_board"}
+    if granted.issuperset(blocked):
+        # R42d: the plan grants it already; someone took them off the board since, maybe on
+        # purpose, so asking for --add-to-board again is no advice.
+        return (
+            f"{plural(n, 'change')} blocked: the member is not an active member of the card's "
+            f"board now, though this plan adds {them} to it: someone took {them} off it since; "
+            f"if {them} should be on it, add {them} to the board in Trello and "
+            f"{'run the same command again' if one_shot else 'apply this plan again'}."
+        )
     again = (
         "run the same command again, or run it with --add-to-board"
         if one_shot

@@ -37,6 +37,12 @@ def shown_name(name: str) -> str:
     return name if quoted[1:-1] == name and name == name.strip() else quoted
 
 
+def shown_value(text: str) -> str:
+    """A wrong value in an error, as given (not lowercased), quoted and cut at 40 characters
+    with a "…" where it is cut: a secret pasted there is then known cut short (``logs``)."""
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+
+
 def one_line(text: str) -> str:
     """``text`` (Trello's error text, or a reason that names things with ``quote_name``) on
     one line: each run of white space that holds a line break made one space, other runs

@@ -285,6 +285,13 @@ def check_api_url(api_url: str, origin: str = API_URL_FROM) -> None:
         parts.port  # noqa: B018 - validates the port
     except ValueError:
         raise ConfigError(f"{origin} has an invalid port: {shown!r}") from None
+    try:
+        parts.hostname.encode("idna")  # as requests-cache's key does: R42d, an internal error
+    except UnicodeError:
+        raise ConfigError(
+            f"{origin} has an invalid host name (a part empty or longer than 63 characters): "
+            f"{shown!r}"
+        ) from None
     if not parts.path.rstrip("/").endswith("/1"):  # every request path is relative to it
         raise ConfigError(
             f"{origin} {shown!r} should end in /1, the API's "
