@@ -317,6 +317,26 @@ def test_a_dry_run_beside_a_run_at_work_on_its_boards_says_so(
     assert "at work on" not in quiet.stderr
 
 
+@pytest.mark.parametrize("held", ["board", "run-board"])
+def test_a_one_step_dry_run_beside_a_run_at_work_on_its_boards_says_so(
+    invoke: Invoke, scenario: Scenario, held: str
+) -> None:
+    """R42c: a one-step ``--dry-run`` (a monitoring job's ``--detailed-exitcode``: exit 7) while
+    an apply, an undo or a one-step run wrote to its boards said nothing of it: its plan lists
+    changes that run is making. One warning, as ``apply PLAN --dry-run`` gives."""
+    board = scenario.team
+    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [f"{held}-{board.id}"]):
+        r = invoke(*_restore_args(scenario), "--dry-run")
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    assert said == [
+        f'Warning: another trello-restore run is at work on board "{board.name}" ({board.id}) '
+        f"now (pid {os.getpid()}): this dry run reads the boards while it writes, so its plan "
+        "may list changes that run is making; run the dry run again once that run ends"
+    ], r.stderr
+    assert "at work on" not in invoke(*_restore_args(scenario), "--dry-run").stderr
+
+
 def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """Applying the same plan again finds every change journaled: no POST or PUT at all."""
     first = invoke("apply", str(plan_file))

@@ -88,6 +88,7 @@ __all__ = [
     "WriteRule",
     "apply_lock",
     "apply_plan",
+    "beside_a_run",
     "check_plan_target",
     "deactivated_members",
     "decide_board",
@@ -243,7 +244,7 @@ def _apply_plan(
     lock_set, names = plan_locks(plan, meta, digest)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if options.dry_run and lock_dir is not None:
-        _beside_a_run(lock_dir, lock_set, names)
+        beside_a_run(lock_dir, lock_set, names)
     if not options.dry_run:
         assert lock_dir is not None
         # Held already when the caller took them before its first request (``run_apply``).
@@ -258,12 +259,15 @@ def _apply_plan(
         return run.report(order)
 
 
-def _beside_a_run(lock_dir: Path, lock_set: Sequence[str], names: Mapping[str, str]) -> None:
+def beside_a_run(
+    lock_dir: Path, lock_set: Sequence[str], names: Mapping[str, str], *, planned: bool = False
+) -> None:
     """A dry run, which takes no lock, beside another run at work on the plan or one of its
     boards (an apply or undo: ``plan-``, ``board-``; a one-step run: ``run-board-``): the
     writes of that run land while this one reads, and show as drifted ("added by you after the
     plan was made") or already satisfied (R36b: exit 5, with the token's own member named as
-    the one who changed them). One warning says so."""
+    the one who changed them). One warning says so; for a one-step dry run (``planned``), that
+    its plan may list what that run is making (R42c: exit 7 with no word of it)."""
     boards = [n.removeprefix("board-") for n in lock_set if n.startswith("board-")]
     found = held_among(lock_dir, [*lock_set, *(f"run-board-{b}" for b in boards)])
     if found is None:
@@ -273,12 +277,17 @@ def _beside_a_run(lock_dir: Path, lock_set: Sequence[str], names: Mapping[str, s
     where = (
         "this plan" if name.startswith("plan-") else f"board {board_ref(board, names.get(board))}"
     )
+    shows = (
+        "its plan may list changes that run is making"
+        if planned
+        else "a change that run makes shows here as drifted or already satisfied"
+    )
     logger.warning(
         "another trello-restore run is at work on %s now%s: this dry run reads the boards while "
-        "it writes, so a change that run makes shows here as drifted or already satisfied; run "
-        "the dry run again once that run ends",
+        "it writes, so %s; run the dry run again once that run ends",
         where,
         f" (pid {holder.pid})" if holder.pid is not None else "",
+        shows,
     )
 
 
@@ -347,10 +356,12 @@ def _apply(
     if reapplied and journal is not None:
         logger.warning("%s", applied_again(reapplied, journal.path, dry_run=run.options.dry_run))
     if journal is not None and not run.options.dry_run:
-        # A killed undo's writes may still land (R41a: its removals, read as still undone, were
-        # counted applied with no write, then landed: exit 0, 8 members missing for good).
+        # A killed run's writes may still land: a killed undo's (R41a: its removals, read as
+        # still undone, were counted applied with no write, then landed: exit 0, 8 members
+        # missing for good), and a killed apply's of this plan (R42c: its add, sent again, then
+        # undone, landed after the undo: the member stayed on the card, out of undo's reach).
         ids = {c.change_id for c in todo}
-        killed = [r for cid, r in undone.items() if cid in ids and r.status == "pending"]
+        killed = [r for cid, r in latest.items() if cid in ids and r.status == "pending"]
         wait_for_in_flight([(journal.path, killed, None)], run.api.settings.max_request_s)
     # The lists of a board where a card is unarchived too: the list it shows in may be archived.
     lists_of = {c.board_id for c in todo if kind_of(c.action).reads_lists or _unarchives(c)}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, given_up, refusals, run
+from trello_restore.applier import beside_a_run
 from trello_restore.errors import ExitCode
 from trello_restore.journal_names import board_names
 from trello_restore.lastrun import (
@@ -136,6 +137,9 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
         result, unread_journal = left_out_undone(req, result)
+        if req.dry_run:  # which takes no lock: a run that holds one writes while it reads
+            boards = [f"board-{b}" for b, _ in result.meta.boards]
+            beside_a_run(lock_dir(req.state_dir), boards, dict(result.meta.boards), planned=True)
         ui.planned(result)
         logger.info(
             "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",

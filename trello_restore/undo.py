@@ -244,7 +244,13 @@ def undo_journal(
         others = Others.of(journal)  # read again under the locks
         running = _running_now(journal, lock_dir) if options.dry_run else None
         if running is None:
-            waited = not_waited_for(open_, journal.records)
+            # And a killed undo's removals (R42c: undone again at once, then applied, the
+            # member it was taking off was taken off after the apply: missing for good).
+            waited = not_waited_for(open_, journal.records) + [
+                r
+                for r in journal.undone().values()
+                if r.status == "pending" and in_scope(r.action, include_board_memberships)
+            ]
             _wait_for_in_flight([(journal.path, waited, journal.records)], api)
         looked_at = [*open_, *(u.record for u in known)]
         read_at = datetime.now(UTC)
