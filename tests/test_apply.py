@@ -374,6 +374,10 @@ def test_plan_for_another_target_is_refused(
     _, meta = plan_from_dict(doc)
     with pytest.raises(UsageError, match="made offline"):
         check_plan_target(replace(meta, account=None), sb.base_url, account)
+    # R42a: an export's plan with an account typed in is still an export's (its "since the
+    # plan was made" misses what changed since the exports were taken).
+    with pytest.raises(UsageError, match="made offline from board exports, which may be older"):
+        check_plan_target(replace(meta, source="export"), sb.base_url, account)
     with pytest.raises(UsageError, match=r"made for http://elsewhere/1, not .*--api-url"):
         check_plan_target(replace(meta, api_url="http://elsewhere/1"), sb.base_url, account)
     with pytest.raises(UsageError, match=r"account \S+, not the token's"):

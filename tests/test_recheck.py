@@ -497,7 +497,14 @@ def test_a_member_removed_from_the_board_while_the_apply_writes_is_said_so(
     assert lines, result.output
     for line in lines:
         assert "not an active member of the card's board now (taken off it" in line, line
-    advice = "blocked: the member is not an active member of the card's board now; add the member"
-    assert advice in result.output, result.output  # what to do
+    # What to do; this plan (set b) grants the member that board: no --add-to-board (R42d).
+    grants = [(g["board"]["id"], g["member"]["id"]) for g in doc["changes"] if "card" not in g]
+    assert (board, member) in grants
+    advice = (
+        "blocked: the member is not an active member of the card's board now, though this plan "
+        "adds the member to it: someone took the member off it since; if the member should be "
+        "on it, add the member to the board in Trello and apply this plan again."
+    )
+    assert advice in result.output, result.output
     with s.world.lock:
         assert member not in s.world.card(target["card"]["id"]).id_members

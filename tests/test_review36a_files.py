@@ -169,3 +169,37 @@ def test_another_user_s_log_file_keeps_its_mode(
     assert not (tmp_path / "theirs.log.1").exists()
     assert theirs.read_text().startswith("their line\n")
     assert len(theirs.read_text().splitlines()) > 1
+
+
+def test_plan_out_over_a_journal_or_an_export_it_reads_is_refused(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
+) -> None:
+    """R42a: ``--plan-out`` onto an apply's journal replaced undo's only record of it (exit 0;
+    undo then exit 2, for good), and onto a ``--from-export`` file it read replaced that board's
+    history. Both refused before anything is read, the file left as it was; a plan over a plan
+    is replaced as ever."""
+    plan = tmp_path / "plan.json"
+    assert invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(plan)).exit_code == 0
+    journal = tmp_path / "j.jsonl"
+    applied = invoke("apply", str(plan), "--yes", "--journal", str(journal))
+    assert applied.exit_code == 0, applied.output
+    kept = journal.read_bytes()
+    sb.server.request_log.clear()
+    r = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(journal))
+    one_line_error(r, ExitCode.USAGE, f"cannot write plan {journal}: it is a journal")
+    assert sb.server.request_log == []
+    assert journal.read_bytes() == kept
+
+    export = tmp_path / "team.json"
+    made = invoke("sandbox", "export", "--seed", "5", "--cards", "20", "-o", str(export))
+    assert made.exit_code == 0, made.output
+    kept = export.read_bytes()
+    link = tmp_path / "again.json"
+    os.link(export, link)  # the same file under another name
+    for target in (export, link):
+        r = invoke("--from-export", str(export), "--since", "2025-11-02", "--dry-run",
+                   "--plan-out", str(target))  # fmt: skip
+        one_line_error(r, ExitCode.USAGE, "it is a board export this run reads (--from-export)")
+        assert export.read_bytes() == kept
+    again = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(plan))
+    assert again.exit_code == 0, again.output

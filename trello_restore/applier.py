@@ -119,10 +119,13 @@ def check_plan_target(
     sending anything (credentials included) to the API. ``url_from``: where ``api_url`` came
     from (``Origins.api_url``: ``trello.api_url in FILE``), named when known."""
     account = meta.account
-    if account is None or not account.id:
+    if meta.source == "export" or account is None or not account.id:
+        # Also with an account typed in (R42a): its "since the plan was made" is since the
+        # plan, not since the exports were taken, so a colleague's change between was undone.
         raise UsageError(
-            "this plan was made offline from board exports and names no account, so it cannot "
-            "be applied; make the plan over the API (--board … --plan-out FILE) and apply that"
+            "this plan was made offline from board exports, which may be older than the board "
+            "is now, so it cannot be applied; make the plan over the API (--board … --plan-out "
+            "FILE) and apply that"
         )
     planned_url = meta.api_url.rstrip("/")
     if not same_api(planned_url, api_url):

@@ -60,7 +60,7 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     if args.plan_out is not None:
         from trello_restore.planfile import check_plan_out
 
-        check_plan_out(args.plan_out)  # before the fetch it would otherwise follow
+        check_plan_out(args.plan_out, s.exports)  # before the fetch it would otherwise follow
     now = datetime.now(UTC)
     plan = PlanRequest.from_settings(
         s,

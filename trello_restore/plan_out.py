@@ -3,8 +3,11 @@ anything, and the line a failed write gets; ``planfile.write_plan`` writes it.""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from trello_restore.errors import InputFileError
@@ -12,14 +15,16 @@ from trello_restore.errors import InputFileError
 __all__ = ["check_plan_out", "write_error"]
 
 
-def check_plan_out(path: str | Path) -> None:
+def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
     """Before a run reads anything: ``InputFileError`` (one line) when a plan cannot be
     written to ``path`` (``-``: stdout, always can), so that no fetch is spent on it (R36a: a
     missing directory was said after the whole fetch). And never over what is not a file:
     the atomic rename replaced a device or a FIFO with the plan (``/dev/null``, as root, was
     a plan file afterwards). Nor over a link, even to a file: the rename replaces the link
     itself, and ``/dev/stdout`` is one (to ``/proc/self/fd/1``, a file when stdout is
-    redirected to one: R36e, as root, the system's link became a plan file)."""
+    redirected to one: R36e, as root, the system's link became a plan file). Nor over a file
+    this tool cannot make again (R42a): a journal (undo's only record of an apply), or one of
+    the run's ``inputs`` (the board exports it reads: maybe the only copy of that history)."""
     if str(path) == "-":
         return
     target = Path(path)
@@ -42,10 +47,35 @@ def check_plan_out(path: str | Path) -> None:
             f"cannot write plan {target}: it is not a regular file (a device, a FIFO or a "
             "socket); choose another --plan-out path, or - for stdout"
         )
+    if mode is not None:
+        _not_irreplaceable(target, inputs)
     if not where.is_dir():  # a parent that is a file fails the stat above
         raise InputFileError(write_error(target, FileNotFoundError()))
     if not os.access(where, os.W_OK | os.X_OK):
         raise InputFileError(write_error(target, PermissionError()))
+
+
+def _not_irreplaceable(target: Path, inputs: Iterable[str | Path]) -> None:
+    """``InputFileError`` when the file at ``target`` is one of ``inputs`` or a journal."""
+    for other in inputs:
+        with contextlib.suppress(OSError):
+            if target.samefile(other):
+                raise InputFileError(
+                    f"cannot write plan {target}: it is a board export this run reads "
+                    "(--from-export); choose another --plan-out path"
+                )
+    from trello_restore.journal import FORMAT  # which imports planfile, which imports this
+
+    try:
+        with target.open("rb") as f:
+            head = json.loads(f.readline(1 << 16))
+    except (OSError, ValueError):
+        return
+    if isinstance(head, dict) and head.get("type") == "header" and head.get("format") == FORMAT:
+        raise InputFileError(
+            f"cannot write plan {target}: it is a journal, which undo needs to reverse what "
+            "its apply did; choose another --plan-out path"
+        )
 
 
 def write_error(target: Path, err: OSError) -> str:
