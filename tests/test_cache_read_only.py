@@ -113,6 +113,8 @@ def test_a_read_only_state_location_is_one_warning_for_the_cache_and_the_kept_hi
     (said,) = [x for x in run.stderr.splitlines() if x.startswith("Warning: ")]
     assert READ_ONLY in said, said
     assert said.count("--no-cache") == 1, said
+    # R42b: that the boards' histories are read in full every run was said at -v only.
+    assert "and cannot keep the boards' histories there either (each is read in full)" in said, said
 
 
 def test_a_lock_directory_on_a_read_only_file_system_says_so(

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from trello_restore.boards import Api, Follower, interruptible
@@ -167,6 +167,12 @@ class _Unkept:
     ) -> Any:
         return self.api.get(path, params, max_age=max_age, keep=False)
 
+    @property
+    def clock_skew(self) -> timedelta | None:
+        """The api's ``clock_skew`` (None for a stand-in)."""
+        skew: timedelta | None = getattr(self.api, "clock_skew", None)
+        return skew
+
 
 @dataclass
 class _StoredReads:
@@ -297,6 +303,9 @@ def _board_history(
     rest of the fetch (other listings, the next rate window) is still under way, not after
     it."""
     union = reading.union
+    # Trello's clock against this one's, once an answer came over the network (None before:
+    # the boards' reads may all be the HTTP cache's); a stand-in API's is this one's.
+    store.skew = getattr(api, "clock_skew", timedelta(0))
     head = store.load_head(board_id, union)
     if head is None:
         body = _by_body(api, board_id, reading, store, store.load(board_id, union), found)

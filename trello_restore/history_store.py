@@ -330,6 +330,13 @@ class HistoryStore:
         self.notices = Notices(cache_dir)
         #: ``unusable`` found its file system read-only.
         self.read_only = False
+        #: How far Trello's clock is ahead of this machine's (``TrelloApi.clock_skew``), set by
+        #: the fetch: a store's newest action is "in the future" by Trello's clock, not by one
+        #: that is behind (R42b: two days behind, every run rebuilt every store). None: not
+        #: known yet (no answer over the network so far), and no store is judged by it then: a
+        #: store dated beyond Trello's now is not the board's feed, which the overlap read that
+        #: follows tells (``fetcher_stored._disowned``), rebuilding it with a notice.
+        self.skew: timedelta | None = timedelta(0)
 
     @property
     def boards_dir(self) -> Path:
@@ -383,7 +390,7 @@ class HistoryStore:
             return self._ignored(board_id, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
             return None  # the body says why it cannot be used, if it cannot
-        if _ahead(head.newest):
+        if _ahead(head.newest, self.skew):
             return self._ignored(board_id, "its newest action is dated in the future")
         return head
 
@@ -427,7 +434,7 @@ class HistoryStore:
             return self._rebuild(board_id, path, f"it holds board {stored.board_id}")
         if stored.filter != filter:
             return self._rebuild(board_id, path, "it was made by a version that read other actions")
-        if _ahead(stored.newest):
+        if _ahead(stored.newest, self.skew):
             return self._rebuild(board_id, path, "its newest action is dated in the future")
         return stored
 
@@ -533,9 +540,12 @@ class HistoryStore:
 AHEAD = timedelta(days=1)
 
 
-def _ahead(newest: tuple[datetime, str] | None) -> bool:
-    """Whether a store's or head's newest action is dated later than can be true."""
-    return newest is not None and newest[0] > datetime.now(UTC) + AHEAD
+def _ahead(newest: tuple[datetime, str] | None, skew: timedelta | None) -> bool:
+    """Whether a store's or head's newest action is dated later than can be true (by Trello's
+    clock: this machine's and ``skew``; not judged while that is not known)."""
+    if newest is None or skew is None:
+        return False
+    return newest[0] > datetime.now(UTC) + skew + AHEAD
 
 
 def _digest(doc: Mapping[str, Any]) -> str:

@@ -203,13 +203,24 @@ def open_http_cache(
     same. ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
     ``[paths] cache_dir`` under a file, or a file itself, say): the state directory is then
     wrong too. ``on_read_only`` is called when that warning says the file system is read-only
-    (the run's kept histories, in the same directory, are then said at ``-v`` only)."""
+    (it then says the run's kept histories, in the same directory, cannot be kept either; their
+    own line is at ``-v`` only)."""
     if settings.cache_dir is None:
         return None
 
     def said(err: OSError) -> None:
         if err.errno == errno.EROFS and on_read_only is not None:
             on_read_only()
+
+    def without_it(err: OSError) -> str:
+        """``without``, and on a read-only file system the kept histories too (R42b: said
+        at ``-v`` only, and every board's history was read in full each run)."""
+        if err.errno == errno.EROFS and on_read_only is not None:
+            return (
+                f"{without} and cannot keep the boards' histories there either (each is read "
+                "in full)"
+            )
+        return without
 
     directory = settings.cache_dir.expanduser()
     path = directory / cache_file_name(settings.key, settings.token)
@@ -222,7 +233,7 @@ def open_http_cache(
                 "cannot create the HTTP cache in %s (%s): %s; %s",
                 directory,
                 err.strerror,
-                without,
+                without_it(err),
                 fix,
             )
             said(err)
@@ -256,7 +267,7 @@ def open_http_cache(
         return None
     except OSError as err:
         problem, fix = _lock_trouble(lock_path, err)
-        logger.warning("%s: %s; %s", problem, without, fix)
+        logger.warning("%s: %s; %s", problem, without_it(err), fix)
         said(err)
         return None
     try:
@@ -269,7 +280,7 @@ def open_http_cache(
             "the HTTP cache directory %s is not writable (%s): %s; %s",
             directory,
             err.strerror or err,
-            without,
+            without_it(err),
             _read_only(err) or f"make it yours and writable: chmod 700 {directory}",
         )
         said(err)
@@ -292,7 +303,7 @@ def open_http_cache(
             "cannot open the HTTP cache file %s (%s): %s; %s",
             path,
             err.strerror or err,
-            without,
+            without_it(err),
             _read_only(err) or "make it yours and writable (chmod 600), or delete it",
         )
         said(err)
