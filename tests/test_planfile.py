@@ -635,7 +635,8 @@ def _newer(path: Path) -> None:
             "plan:\n  - a\n",
             "plan file {p} is not valid JSON (no value where one is expected, at line 1, column 1)",
         ),
-        (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
+        (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save "),
+        (b"{\xc3(}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
         ("truncated", "plan file {p} is truncated (it ends at line 30); make it again with "),
         ("[1, 2]", 'plan file {p} is not a trello-restore plan (no "format": '),
         ('{"format": "terraform-plan"}', 'plan file {p} is not a trello-restore plan (no "fo'),
@@ -664,6 +665,7 @@ def _newer(path: Path) -> None:
         "empty",
         "not-json",
         "yaml",
+        "utf16",
         "not-utf8",
         "truncated",
         "array",
@@ -692,6 +694,15 @@ def test_bad_files_give_one_line_errors(tmp_path: Path, content: Any, message: s
     text = str(info.value)
     assert "\n" not in text
     assert text.startswith(message.format(p=path))
+
+
+def test_a_plan_from_stdin_is_said_to_be_read_from_a_file_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R42a: ``apply -`` said "plan file - does not exist", though ``--plan-out -`` writes one."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputFileError, match=r"^apply reads its plan from a file, not from stdin"):
+        read_plan("-")
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

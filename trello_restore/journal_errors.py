@@ -146,8 +146,9 @@ def cannot_create(path: Path, exc: OSError) -> str:
         fix = read_only_fix(None, "pass --journal PATH")
         return f"cannot create the journal {path} ({why}); {fix}"
     return (
-        f"cannot create the journal {path} ({why}); check the state directory "
-        "(TRELLO_RESTORE_HOME) or pass --journal PATH"
+        f"cannot create the journal {path} ({why}); check that this user can write in "
+        f"{path.parent} (the state directory unless --journal named it: TRELLO_RESTORE_HOME), "
+        "or pass --journal with a path where it can"
     )
 
 

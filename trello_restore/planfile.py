@@ -416,6 +416,11 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     try:
         raw = p.read_bytes()
     except FileNotFoundError as err:
+        if str(path) == "-":  # R42a: as --plan-out - writes one
+            raise InputFileError(
+                "apply reads its plan from a file, not from stdin (-): save the plan with "
+                "--plan-out FILE and give that file"
+            ) from err
         raise InputFileError(f"plan file {p} does not exist; check the path") from err
     except IsADirectoryError as err:
         raise InputFileError(f"plan file {p} is a directory; give the plan's file name") from err
@@ -425,6 +430,11 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
         # A byte order mark: an editor (Notepad) saved it; the JSON after it is the plan.
         text = raw.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Notepad's "Unicode": keep the edits (R42a)
+            raise InputFileError(
+                f"plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save it as "
+                "UTF-8 in your editor, or make it again with --plan-out"
+            ) from err
         raise InputFileError(
             f"plan file {p} is not valid JSON (not UTF-8 text); make it again with --plan-out"
         ) from err
