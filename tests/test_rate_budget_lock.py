@@ -100,7 +100,7 @@ def test_a_workspace_run_stops_at_its_first_429_naming_the_run_holding_locks(
             invoke, sb, *_run(scenario, "--workspace", scenario.organization.id)
         )
     one_line_error(r, ExitCode.LOCKED, f"another trello-restore run (pid {os.getpid()}) is "
-                   f"working on board {team} and is using the token's rate budget",
+                   f"working on board {team} and shares the token's rate budget",
                    "run again when that run has finished", "schedule runs less often",
                    f"run-board-{team}.lock")  # fmt: skip
     assert seconds < WINDOW_S
@@ -120,7 +120,7 @@ def test_a_board_named_with_a_cold_cache_stops_when_another_process_applies(
     with held_elsewhere(locks_dir, [f"plan-{digest}", f"board-{archive}"]) as pid:
         r, seconds, sent = _in_storm(invoke, sb, *_run(scenario, "--board", "Team Board"))
     one_line_error(r, ExitCode.LOCKED, f"another trello-restore run (pid {pid}) is applying or "
-                   f"undoing plan {digest} on board {archive} and is using the token's rate "
+                   f"undoing plan {digest} on board {archive} and shares the token's rate "
                    "budget")  # fmt: skip
     assert seconds < WINDOW_S
     assert sent
@@ -201,7 +201,7 @@ def test_holders_by_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert unknown == [locks.Holder(None, ("board-b", "plan-p", "run-board-a"), d / "board-b.lock")]
     line = locks.budget_line(unknown)
     assert line.startswith("another trello-restore run is applying or undoing plan p on boards "
-                           "a, b and is using the token's rate budget")  # fmt: skip
+                           "a, b and shares the token's rate budget")  # fmt: skip
     assert "run holds locks too" not in line
     assert "(1 other run holds locks too)" in locks.budget_line(found)
 
@@ -214,7 +214,7 @@ def test_the_guard_is_off_once_the_run_holds_its_locks(tmp_path: Path) -> None:
     guard()
     boards = [f"run-board-{n}" for n in "abcde"]
     with hold(d, boards):
-        with pytest.raises(LockHeld, match=r"on boards a, b, c and 2 more and is using"):
+        with pytest.raises(LockHeld, match=r"on boards a, b, c and 2 more and shares"):
             guard()
         guard.locked = True
         guard()
@@ -251,6 +251,6 @@ def test_the_line_names_the_other_runs_board_by_the_name_this_machine_knows(
     (states / "b.json").write_text("not json")
     with hold(locks_dir, [f"run-board-{team}"]):
         r, _, _ = _in_storm(invoke, sb, *_run(scenario, "--workspace", scenario.organization.id))
-    one_line_error(r, ExitCode.LOCKED, f'is working on board "Team Board" ({team}) and is using')
+    one_line_error(r, ExitCode.LOCKED, f'is working on board "Team Board" ({team}) and shares')
     assert lastrun.known_board_names(locks_dir.parent) == {team: "Team Board"}
     assert lastrun.known_board_names(locks_dir.parent / "nowhere") == {}

@@ -401,9 +401,10 @@ def budget_line(found: Sequence[Holder], names: Mapping[str, str] | None = None)
         others = len(found) - 1
         doing += f" ({others} other {'run holds' if others == 1 else 'runs hold'} locks too)"
     return (
-        f"{who} {doing} and is using the token's rate budget: Trello answered this run 429 "
-        "(rate limited) before it could take its locks; run again when that run has finished "
-        f"(from cron or a timer: schedule runs less often) (lock {first.path})"
+        f"{who} {doing} and shares the token's rate budget: Trello answered this run 429 "
+        "(rate limited) before it could take its locks, most likely for that run's requests; "
+        "run again when that run has finished (from cron or a timer: schedule runs less often) "
+        f"(lock {first.path})"
     )
 
 
