@@ -100,7 +100,7 @@ def test_a_field_left_alone_as_other_board_says_what_that_means(
     (line,) = [x for x in result.output.splitlines() if x.startswith("  - ") and "other_b" in x]
     assert line.endswith(
         ": other_board (it, or the list it would go back to, is on another board now, or on one "
-        "this plan does not read: not moved across boards)"
+        "this plan does not read: this tool moves nothing across boards)"
     ), line
 
 
@@ -142,6 +142,34 @@ def test_a_move_is_judged_by_where_it_started_and_where_it_is_now(
     }
     opts = OptionSet("moves", since=since, restore=frozenset({"list"}))
     truth = compute(w, s.scope, opts, (s.team.id,))  # Team named; Roadmap, Archive followed
+    assert {(u["object"]["id"], u["action_id"], u["what"]) for u in doc["unrestorable"]} == {
+        (u.card_id, u.action_id, u.what) for u in truth.unrestorable
+    }
+
+
+def test_a_card_its_list_came_back_without_is_said(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R42e: a card that went to Roadmap with its list and stayed there when the list came back
+    (moved on to another Roadmap list meanwhile) was in no line: its list, back, says nothing.
+    Listed as moved to Roadmap by the list's move; the plan holds the ground truth."""
+    s, colleague, _, road = _world(7)
+    w = s.world
+    since = datetime(2025, 11, 20, tzinfo=UTC)
+    with w.lock:
+        lst = next(x for x in w.lists.values() if x.id_board == s.team.id)
+        inside = sorted(c.id for c in w.cards.values() if c.id_list == lst.id)
+        w.move_list_to_board(lst.id, s.roadmap.id, colleague)
+        w.move_card_to_list(inside[0], road, colleague)
+        w.move_list_to_board(lst.id, s.team.id, colleague)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = ("--board", s.team.id, "--since", SINCE, "--restore", "list", "--dry-run")
+    doc = json.loads(invoke(*plan, "--plan-out", "-").stdout)
+    moved = {u["object"]["id"]: (u["what"], u["other_board"]["id"]) for u in doc["unrestorable"]}
+    assert moved == {inside[0]: ("moved_to_other_board", s.roadmap.id)}
+    opts = OptionSet("moves", since=since, restore=frozenset({"list"}))
+    truth = compute(w, s.scope, opts, (s.team.id,))
     assert {(u["object"]["id"], u["action_id"], u["what"]) for u in doc["unrestorable"]} == {
         (u.card_id, u.action_id, u.what) for u in truth.unrestorable
     }

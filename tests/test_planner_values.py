@@ -617,6 +617,15 @@ def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> 
     through = [*across("q", 12, "l8", "b2", "b1", card=False), *across("r", 13, "c9", "b1", "b4")]
     p = plan([], state(board()), moves=through, named={"b1"}, infos=[CardInfo("c9", list_id="l8")])
     assert [(u.object_id, u.what) for u in p.unrestorable] == [("l8", here)]
+    # R42e: one that went with its list and stayed when the list came back: its list says
+    # nothing (it is back), so the card's line names the list's move that took it.
+    left = [*across("v", 20, "l2", "b1", "b2", card=False)]
+    left += across("v2", 22, "l2", "b2", "b1", card=False)
+    stayed = [(at(1), "c9", "l2"), (at(21), "c9", "l5")]  # moved on to l5 while on b2
+    p = plan([], state(board()), moves=left, places=stayed, named={"b1"})
+    assert [(u.object_id, u.what, u.action_id, u.other_board_id) for u in p.unrestorable] == [
+        ("c9", away, "f-v", "b2")
+    ]
     # One in the list now, with no place known, went with it and came back with it: no line.
     back = [*across("s", 14, "l1", "b1", "b2", card=False)]
     back += across("s2", 15, "l1", "b2", "b1", card=False)

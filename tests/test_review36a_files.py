@@ -199,7 +199,16 @@ def test_plan_out_over_a_journal_or_an_export_it_reads_is_refused(
     for target in (export, link):
         r = invoke("--from-export", str(export), "--since", "2025-11-02", "--dry-run",
                    "--plan-out", str(target))  # fmt: skip
-        one_line_error(r, ExitCode.USAGE, "it is a board export this run reads (--from-export)")
+        one_line_error(r, ExitCode.USAGE, "it is a file this run reads (a --from-export board")
         assert export.read_bytes() == kept
     again = invoke(*_restore_args(scenario), "--dry-run", "--plan-out", str(plan))
     assert again.exit_code == 0, again.output
+    # R42e: nor over the config file the run read its key and token from.
+    config = tmp_path / "config.toml"
+    config.write_text(f'[trello]\napi_key = "{sb.key}"\ntoken = "{sb.token}"\n')
+    config.chmod(0o600)
+    kept = config.read_bytes()
+    r = invoke(*_restore_args(scenario), "--config", str(config), "--dry-run",
+               "--plan-out", str(config), TRELLO_API_KEY=None, TRELLO_TOKEN=None)  # fmt: skip
+    one_line_error(r, ExitCode.USAGE, "it is a file this run reads (a --from-export board export")
+    assert config.read_bytes() == kept

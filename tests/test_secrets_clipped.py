@@ -11,7 +11,7 @@ import pytest
 
 from trello_restore.errors import ExitCode
 
-from .conftest import cli_invoker
+from .conftest import Sandbox, cli_invoker, sandbox_cli
 
 KEY = "0123456789abcdef0123456789abcdef"
 TOKEN = "ATTA" + "5ec7e7" * 10 + "c0ffee"
@@ -99,3 +99,20 @@ def test_a_host_name_part_longer_than_63_characters_is_a_config_error(
     )  # fmt: skip
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "TRELLO_API_URL has an invalid host name" in result.stderr, result.stderr
+
+
+def test_a_secret_split_by_a_line_break_or_a_space_is_blanked_whole(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R42e: only a secret's start was matched, so a token pasted over two lines showed its 52
+    characters after the break (on stderr and twice in the log file), and a key split by a
+    space its second half."""
+    log = tmp_path / "run.log"
+    token, key = sandbox.token, sandbox.key
+    invoke = sandbox_cli(sandbox, monkeypatch)
+    for board in (f"{token[:12]}\n{token[12:]}", f"x {key[:16]} {key[16:]}"):
+        result = invoke("--board", board, "--since", "1d", "--dry-run", "--log-file", str(log))
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert "no board named" in result.stderr, result.stderr
+        for text in (result.output, result.stderr, log.read_text()):
+            assert _pieces(text, token, 12) == _pieces(text, key, 12) == [], text

@@ -60,7 +60,9 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     if args.plan_out is not None:
         from trello_restore.planfile import check_plan_out
 
-        check_plan_out(args.plan_out, s.exports)  # before the fetch it would otherwise follow
+        # Before the fetch it would otherwise follow; never over the run's exports or config
+        # file (R42e: the one that held the key and token).
+        check_plan_out(args.plan_out, (*s.exports, *filter(None, [s.config_file])))
     now = datetime.now(UTC)
     plan = PlanRequest.from_settings(
         s,

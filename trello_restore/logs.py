@@ -62,10 +62,16 @@ def _scrub(url: re.Match[str]) -> str:
 _ATTA_SHAPE = r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}"
 
 
-def _start_of(secret: str) -> str:
-    """A pattern of ``secret``'s first ``SHORTEST_SECRET`` characters or more: a secret shown
-    cut short (a wrong setting's value cut at 40 characters, R41d, with or without a "…")."""
-    head, rest = secret[: defaults.SHORTEST_SECRET], secret[defaults.SHORTEST_SECRET :]
+#: The shortest piece of a secret's middle or end blanked on its own (R42e: a token split by a
+#: line break showed its 52 characters after the break): long enough that no id, digest or
+#: name in the text holds one by chance.
+PIECE = 12
+
+
+def _start_of(secret: str, shortest: int = defaults.SHORTEST_SECRET) -> str:
+    """A pattern of ``secret``'s first ``shortest`` characters or more: a secret shown cut
+    short (a wrong setting's value cut at 40 characters, R41d, with or without a "…")."""
+    head, rest = secret[:shortest], secret[shortest:]
     tail = ""
     for ch in reversed(rest):
         tail = f"(?:{re.escape(ch)}{tail})?"
@@ -86,16 +92,20 @@ class Redact(logging.Filter):
         self.secrets = tuple(
             sorted((s for s in values if len(s) >= defaults.SHORTEST_SECRET), key=len)[::-1]
         )
-        self._pattern = re.compile(
-            "|".join([*(_start_of(s) for s in self.secrets), _ATTA_SHAPE]), re.IGNORECASE
-        )
+        # Each secret from its start, then from each later place (a piece of its middle or end
+        # on its own: the rest of a value split by a line break or a space), then the shape.
+        starts = [_start_of(s) for s in self.secrets]
+        pieces = [
+            _start_of(s[i:], PIECE) for s in self.secrets for i in range(1, len(s) - PIECE + 1)
+        ]
+        self._pattern = re.compile("|".join([*starts, *pieces, _ATTA_SHAPE]), re.IGNORECASE)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced, in any case (R42d: ``--restore`` showed a
-        token lowercased), and its start cut short, ``SHORTEST_SECRET`` characters or more
-        (R41d); a token in Trello's form no setting names (``_ATTA_SHAPE``); and every
-        ``key=`` or ``token=`` of a URL's query (a credential given in an API URL, which was
-        never configured as one)."""
+        token lowercased), its start cut short, ``SHORTEST_SECRET`` characters or more (R41d),
+        and any piece of it ``PIECE`` characters or more (R42e); a token in Trello's form no
+        setting names (``_ATTA_SHAPE``); and every ``key=`` or ``token=`` of a URL's query (a
+        credential given in an API URL, which was never configured as one)."""
         return _URLISH.sub(_scrub, self._pattern.sub("[redacted]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -24,7 +24,8 @@ def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
     itself, and ``/dev/stdout`` is one (to ``/proc/self/fd/1``, a file when stdout is
     redirected to one: R36e, as root, the system's link became a plan file). Nor over a file
     this tool cannot make again (R42a): a journal (undo's only record of an apply), or one of
-    the run's ``inputs`` (the board exports it reads: maybe the only copy of that history)."""
+    the run's ``inputs`` (the board exports it reads: maybe the only copy of that history; its
+    config file, with the key and token: R42e)."""
     if str(path) == "-":
         return
     target = Path(path)
@@ -61,8 +62,8 @@ def _not_irreplaceable(target: Path, inputs: Iterable[str | Path]) -> None:
         with contextlib.suppress(OSError):
             if target.samefile(other):
                 raise InputFileError(
-                    f"cannot write plan {target}: it is a board export this run reads "
-                    "(--from-export); choose another --plan-out path"
+                    f"cannot write plan {target}: it is a file this run reads (a --from-export "
+                    "board export, or its config file); choose another --plan-out path"
                 )
     from trello_restore.journal import FORMAT  # which imports planfile, which imports this
 

@@ -20,7 +20,8 @@ nothing on ``A``, R42d). Else, when it started on a named board, it is
 ``moved_to_other_board``, and the other board is where it is now (R42d: ``A -> B -> C`` was
 said "moved to B"); when it started on another board, ``moved_from_other_board``, and the other
 board is where it started. A card that only went, or came, with its list is said by the list's
-line. The move named is the object's last own move the logs read show: the one that left it
+line while it is on the board its list is on now (else by the list's move that took it). The
+move named is the object's last own move the logs read show: the one that left it
 where it is, as far as they tell.
 A move is seen once even when both its boards are named: by the record of the board it left
 when that board is named (``move*FromBoard``), else by the one it came to. ``--by`` keeps an
@@ -78,9 +79,14 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
     events: dict[tuple[str, str], list[_Event]] = defaultdict(list)
     for key, event in _with_carried(h, rule.state, seen):
         events[key].append(event)
+    lists_now = {
+        object_id: rule.lists.get(object_id, (evs[-1].move.target_board_id, ""))[0]
+        for (object_type, object_id), evs in events.items()
+        if object_type == "list"
+    }
     out: list[Unrestorable] = []
     for (object_type, object_id), evs in events.items():
-        u = _judge(rule, cast(Literal["card", "list"], object_type), object_id, evs)
+        u = _judge(rule, cast(Literal["card", "list"], object_type), object_id, evs, lists_now)
         if u is not None:
             out.append(u)
     return out
@@ -148,7 +154,11 @@ def _list_now(h: History, state: State, card_id: str) -> str:
 
 
 def _judge(
-    rule: MovedRule, object_type: Literal["card", "list"], object_id: str, evs: list[_Event]
+    rule: MovedRule,
+    object_type: Literal["card", "list"],
+    object_id: str,
+    evs: list[_Event],
+    lists_now: Mapping[str, str],
 ) -> Unrestorable | None:
     h, state = rule.history, rule.state
     if object_type == "card":
@@ -166,8 +176,12 @@ def _judge(
         return None
     own = [e.move for e in evs if not e.carried]
     if not own or (evs[0].carried and not rule.board_named(start)):
-        return None  # it went, or came, with its list: the list's line says so
-    m = own[-1]
+        # It went, or came, with its list: the list's line says so while it is where its list
+        # is (R42e: not when the list came back without it).
+        carrier = next(e.move.list_id for e in reversed(evs) if e.carried)
+        if lists_now.get(carrier or "") == now:
+            return None
+    m = own[-1] if own else evs[-1].move
     if rule.board_named(start):
         what, other = "moved_to_other_board", now
         named_by = m.other_board_name if "FromBoard" in m.type and m.target_board_id == now else ""

@@ -226,7 +226,7 @@ def _unrestorable(u: Unrestorable, verbose: bool) -> str:
 #: What a value skip reason's code alone does not say (R41b: "other_board" named no board).
 _GLOSS = {
     "other_board": " (it, or the list it would go back to, is on another board now, or on one "
-    "this plan does not read: not moved across boards)",
+    "this plan does not read: this tool moves nothing across boards)",
 }
 
 

@@ -528,8 +528,8 @@ def _moved(
     also by its list: ``carried``) that are not on the board they were on before the first such
     move, when either board is named (by ``by`` when given, in one of their moves; passing
     ``lists``/``cards`` as they are now): not moved back (design.md §10.1). Named by their last
-    own move (a card that only went or came with its list is its list's to say), on the board
-    it left when named."""
+    own move (a card that only went or came with its list is its list's to say, while it is on
+    its list's board: else by that list's move), on the board it left when named."""
     moves: dict[tuple[str, str], list[tuple[BoardMove, bool]]] = {}
     for mv in world.board_moves:
         if not (in_window(mv.at) and (mv.from_board in named or mv.to_board in named)):
@@ -557,11 +557,13 @@ def _moved(
             or not (start in named or now in named)
             or not passes
             or options.by not in (None, *(mv.by for mv, _ in evs))
-            or not own
-            or (evs[0][1] and start not in named)
         ):
             continue
-        mv = own[-1]
+        if not own or (evs[0][1] and start not in named):
+            carrier = next(mv.object_id for mv, carried in reversed(evs) if carried)
+            if world.lists[carrier].id_board == now:
+                continue  # with its list: the list's to say
+        mv = own[-1] if own else evs[-1][0]
         what = "moved_to_other_board" if start in named else "moved_from_other_board"
         action = mv.from_action_id if mv.from_board in named else mv.to_action_id
         out.append(TruthUnrestorable(object_id, action, mv.by, mv.at, what))
