@@ -626,6 +626,26 @@ def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> 
     assert [(u.object_id, u.what, u.action_id, u.other_board_id) for u in p.unrestorable] == [
         ("c9", away, "f-v", "b2")
     ]
+    # R42g: a card's own move off a board takes it out of that board's lists, though no place
+    # says where it went: not carried by its old list's move after it (before the window, or
+    # in it), it came back alone, or stayed away.
+    off = [*across("x", -3, "c20", "b1", "b2"), *across("x2", 5, "l3", "b1", "b3", card=False)]
+    off += across("x3", 6, "c20", "b2", "b1")
+    off += [*across("y", 5, "c21", "b1", "b2"), *across("y2", 6, "l4", "b1", "b2", card=False)]
+    off += across("y3", 7, "l4", "b2", "b1", card=False)
+    places_off = [(at(-10), "c20", "l3"), (at(1), "c21", "l4")]
+    p = plan([], state(card("c20"), board()), moves=off, places=places_off, named={"b1"})
+    assert [(u.object_id, u.what, u.action_id, u.other_board_id) for u in p.unrestorable] == [
+        ("c21", away, "f-y", "b2"),
+        ("l3", away, "f-x2", "b3"),
+        ("c20", here, "t-x3", "b2"),
+    ]
+    # R42g: one moved to a board read but not named, and on from there: where it went on.
+    on = [*across("z", 8, "c30", "b1", "b3"), *across("z2", 9, "c30", "b3", "b4")]
+    p = plan([], state(board(), board("b3", l9="Nine")), moves=on, named={"b1"})
+    assert [(u.object_id, u.action_id, u.other_board_id) for u in p.unrestorable] == [
+        ("c30", "f-z", "b4")
+    ]
     # One in the list now, with no place known, went with it and came back with it: no line.
     back = [*across("s", 14, "l1", "b1", "b2", card=False)]
     back += across("s2", 15, "l1", "b2", "b1", card=False)

@@ -7,12 +7,13 @@ move across boards in the window that the named boards' logs show, and where it 
 
 - **where it was** (its *start*): the board the first such move took it from. A card can also
   leave a board with its list: Trello logs a list move and no card move, so a card counts as
-  carried by a list move when the list it was in then (``History.card_lists``) is the list moved,
-  and no move of its own had taken it off that board before (R42d: a card that left with its
-  list and came back alone was listed as "moved here from" the board it started on);
+  carried by a list move when the list it was in then (``History.card_lists``, and no move of
+  its own off that board since) is the list moved (R42d: a card that left with its list and
+  came back alone was listed as "moved here from" the board it started on);
 - **where it is now**: its board in ``State``, when it is on a board read; else where the last
-  such move took it (a board this plan does not read: the log of a named board shows no move
-  beyond it).
+  such move took it, and on from there through its moves off each board read but not named
+  (R42g: a board read holds its cards, so one not among them went on; the log of a board not
+  read shows no move beyond it).
 
 Nothing is said when the two are the same board (moved away and back), or when neither is a
 named board (moved across a named board and on: ``B -> A -> C`` with ``A`` named changed
@@ -30,9 +31,8 @@ object when one of its moves (or its list's, for a carried card) was by that mem
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
@@ -84,9 +84,19 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
         for (object_type, object_id), evs in events.items()
         if object_type == "list"
     }
+    # A card's moves off a board (``move*FromBoard``) in date order, seen or not: where a card
+    # went on from a board read but not named (R42g: said moved to a board it is not on).
+    leaves: dict[str, list[MoveAction]] = defaultdict(list)
+    for m in sorted(h.moves, key=lambda m: (m.date, m.id)):
+        if m.type == "moveCardFromBoard" and m.card_id and ("card", m.card_id) in events:
+            leaves[m.card_id].append(m)
     out: list[Unrestorable] = []
     for (object_type, object_id), evs in events.items():
-        u = _judge(rule, cast(Literal["card", "list"], object_type), object_id, evs, lists_now)
+        if object_type == "card":
+            now = _card_now(rule.state, object_id, evs, leaves.get(object_id, []))
+        else:
+            now = lists_now[object_id]
+        u = _judge(rule, object_type, object_id, evs, now, lists_now)
         if u is not None:
             out.append(u)
     return out
@@ -97,29 +107,57 @@ def _with_carried(
 ) -> list[tuple[tuple[str, str], _Event]]:
     """Each move in ``seen`` (in date order) keyed by what it moved, with a carried card's
     event for each card a list move took along (module docstring), in date order."""
-    moved_lists = {_moved_id(m) for m in seen if m.type.startswith("moveList")}
-    places = _places(h, state, moved_lists)
-    ever_in: dict[str, set[str]] = defaultdict(set)  # list id -> cards ever in it
-    for card_id, where in places.items():
-        for lid in [lid for _, lid in where] or [_list_now(h, state, card_id)]:
-            ever_in[lid].add(card_id)
-    board_of: dict[str, str] = {}  # a card's board after its own last move so far
+    carried = _carried(h, state, seen)
     out: list[tuple[tuple[str, str], _Event]] = []
-    for m in seen:
+    for i, m in enumerate(seen):
         if m.type.startswith("moveCard"):
-            board_of[_moved_id(m)] = m.target_board_id
             out.append((("card", _moved_id(m)), _Event(m)))
             continue
         out.append((("list", _moved_id(m)), _Event(m)))
-        for card_id in sorted(ever_in[_moved_id(m)]):
-            where = places[card_id]
-            i = bisect_right(where, m.date, key=lambda p: p[0])
-            # None known then: made since (if any is known), else as the last action says.
-            was_in = where[i - 1][1] if i else "" if where else _list_now(h, state, card_id)
-            in_list = was_in == m.list_id
-            if in_list and board_of.get(card_id, m.source_board_id) == m.source_board_id:
-                board_of[card_id] = m.target_board_id
-                out.append((("card", card_id), _Event(m, carried=True)))
+        out += [(("card", card_id), _Event(m, carried=True)) for card_id in carried.get(i, ())]
+    return out
+
+
+def _carried(h: History, state: State, seen: list[MoveAction]) -> dict[int, list[str]]:
+    """The cards each list move of ``seen`` (by its index) took along: those in the list then.
+
+    One pass in date order over the places (``History.card_lists``) of the cards ever in a
+    moved list, each card's own moves off a board (``moveCardFromBoard``, which names no
+    place: the card is in none of that board's lists after it, R42g) and the list moves, a
+    place or a move off a board at the same moment as a list move coming first. A card no
+    place is known of is in the list it is in now, or the log last named, from the start."""
+    moved = {_moved_id(m) for m in seen if m.type.startswith("moveList")}
+    if not moved:
+        return {}
+    known = {cid: c.list_id for cid, c in h.cards.items() if c.list_id in moved}
+    known.update({cid: c.list_id for cid, c in state.cards.items() if c.list_id in moved})
+    cards = {cid for _, cid, lid in h.card_lists if lid in moved or cid in known}
+    placed = {cid for _, cid, _ in h.card_lists if cid in known}
+    last = max(m.date for m in seen)  # a place after the last move cannot change what it took
+    stream: list[tuple[datetime, int, int, str, str]] = [
+        (date, 1, 0, cid, lid) for date, cid, lid in h.card_lists if cid in cards and date <= last
+    ]
+    stream += [
+        (m.date, 0, 0, m.card_id, "")
+        for m in h.moves
+        if m.type == "moveCardFromBoard" and m.card_id in cards
+    ]
+    stream += [(m.date, 2, i, "", "") for i, m in enumerate(seen) if m.type.startswith("moveList")]
+    stream.sort()
+    where: dict[str, str] = {cid: lid for cid, lid in known.items() if cid not in placed}
+    inside: dict[str, set[str]] = defaultdict(set)  # list id -> the cards in it now
+    for cid, lid in where.items():
+        inside[lid].add(cid)
+    out: dict[int, list[str]] = {}
+    for _, kind, i, cid, lid in stream:
+        if kind == 2:
+            out[i] = sorted(inside[_moved_id(seen[i])])
+            continue
+        if (was := where.pop(cid, None)) is not None:
+            inside[was].discard(cid)
+        if kind == 1:
+            where[cid] = lid
+            inside[lid].add(cid)
     return out
 
 
@@ -128,51 +166,31 @@ def _moved_id(m: MoveAction) -> str:
     return (m.card_id if m.type.startswith("moveCard") else m.list_id) or ""
 
 
-def _places(
-    h: History, state: State, lists: Collection[str]
-) -> dict[str, list[tuple[datetime, str]]]:
-    """The places in date order (``History.card_lists``) of each card ever in one of ``lists``
-    (by its places, or, for a card with none, the list it is in now or the log last named:
-    ``moveCardFromBoard`` names the list a card left a board from)."""
-    if not lists:
-        return {}
-    cards = {cid for _, cid, lid in h.card_lists if lid in lists}
-    cards.update(cid for cid, c in state.cards.items() if c.list_id in lists)
-    cards.update(cid for cid, c in h.cards.items() if c.list_id in lists)
-    places: dict[str, list[tuple[datetime, str]]] = {c: [] for c in sorted(cards)}
-    for date, cid, lid in h.card_lists:
-        if cid in places:
-            places[cid].append((date, lid))
-    return places
-
-
-def _list_now(h: History, state: State, card_id: str) -> str:
+def _card_now(state: State, card_id: str, evs: list[_Event], leaves: list[MoveAction]) -> str:
+    """The board a card is on now: its board in ``state``; else where its last move took it,
+    followed on through its moves off each board read since (``leaves``: a board read holds
+    its cards, so one not among them went on)."""
     card = state.cards.get(card_id)
     if card is not None:
-        return card.list_id
-    return (h.cards.get(card_id) or CardInfo(card_id)).list_id
+        return card.board_id
+    now, after = evs[-1].move.target_board_id, evs[-1].move.date
+    for m in leaves:
+        if m.date >= after and m.source_board_id == now and now in state.boards:
+            now, after = m.target_board_id, m.date
+    return now
 
 
 def _judge(
     rule: MovedRule,
-    object_type: Literal["card", "list"],
+    object_type: str,
     object_id: str,
     evs: list[_Event],
+    now: str,
     lists_now: Mapping[str, str],
 ) -> Unrestorable | None:
     h, state = rule.history, rule.state
-    if object_type == "card":
-        if object_id in h.deleted_when:
-            return None  # said as deleted, where it was
-        card_now = state.cards.get(object_id)
-        now = card_now.board_id if card_now is not None else evs[-1].move.target_board_id
-        name = card_now.name if card_now is not None else _card_name(h, object_id)
-    else:
-        now, name = rule.lists.get(object_id, (evs[-1].move.target_board_id, ""))
     start = evs[0].move.source_board_id
     if start == now or not (rule.board_named(start) or rule.board_named(now)):
-        return None
-    if not any(rule.by_matches(e.move.by) for e in evs) or not rule.passes(object_type, object_id):
         return None
     own = [e.move for e in evs if not e.carried]
     if not own or (evs[0].carried and not rule.board_named(start)):
@@ -181,6 +199,15 @@ def _judge(
         carrier = next(e.move.list_id for e in reversed(evs) if e.carried)
         if lists_now.get(carrier or "") == now:
             return None
+    if not any(rule.by_matches(e.move.by) for e in evs) or not rule.passes(object_type, object_id):
+        return None
+    if object_type == "card":
+        if object_id in h.deleted_when:
+            return None  # said as deleted, where it was
+        card_now = state.cards.get(object_id)
+        name = card_now.name if card_now is not None else _card_name(h, object_id)
+    else:
+        name = rule.lists.get(object_id, ("", ""))[1]
     m = own[-1] if own else evs[-1].move
     if rule.board_named(start):
         what, other = "moved_to_other_board", now
@@ -190,7 +217,7 @@ def _judge(
         named_by = m.other_board_name if "ToBoard" in m.type and m.source_board_id == start else ""
     board = state.boards.get(other)
     return Unrestorable(
-        object_type=object_type,
+        object_type=cast(Literal["card", "list"], object_type),
         object_id=object_id,
         name=name,
         what=what,
