@@ -12,7 +12,7 @@ back where it was.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -173,6 +173,43 @@ def test_a_card_its_list_came_back_without_is_said(
     assert {(u["object"]["id"], u["action_id"], u["what"]) for u in doc["unrestorable"]} == {
         (u.card_id, u.action_id, u.what) for u in truth.unrestorable
     }
+
+
+def test_cards_deleted_after_a_move_across_boards_are_said_once(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R42h: a card with no member action, moved off Team in the window and deleted there, was
+    in no line (the moves rule left it to the deletions', whose scope lacked it); so was one
+    moved off before the window and deleted in it; and a card deleted on Roadmap before its
+    list moved onto Team was said deleted there, though it never was on Team. Each now as the
+    ground truth has it."""
+    s, colleague, cards, road = _world(7)
+    w = s.world
+    with w.lock:
+        acted = {e.card_id for e in w.ledger}
+        quiet = [c for c in cards if c.id not in acted and not c.id_members][:1]
+        quiet.append(next(c for c in cards if c not in quiet))
+        before, since = w.last_time + timedelta(hours=1), w.last_time + timedelta(days=1)
+        w.move_card_to_board(quiet[1].id, s.roadmap.id, road, colleague, before)
+        w.move_card_to_board(
+            quiet[0].id, s.roadmap.id, road, colleague, since + timedelta(minutes=1)
+        )
+        w.delete_card(quiet[0].id, colleague, since + timedelta(minutes=2))
+        w.delete_card(quiet[1].id, colleague, since + timedelta(minutes=3))
+        there = next(c for c in w.cards.values() if c.id_list == road)
+        w.delete_card(there.id, colleague, since + timedelta(minutes=4))
+        w.move_list_to_board(road, s.team.id, colleague, since + timedelta(minutes=5))
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = ("--board", s.team.id, "--since", since.isoformat(), "--restore", "list", "--dry-run")
+    doc = json.loads(invoke(*plan, "--plan-out", "-").stdout)
+    got = {(u["object"]["id"], u["action_id"], u["what"]) for u in doc["unrestorable"]}
+    opts = OptionSet("moves", since=since, restore=frozenset({"list"}))
+    truth = compute(w, s.scope, opts, (s.team.id,))
+    assert got == {(u.card_id, u.action_id, u.what) for u in truth.unrestorable}
+    what = {i: x for i, _, x in got}
+    assert what[quiet[0].id] == what[quiet[1].id] == "card_deleted"
+    assert there.id not in what
 
 
 def _world(seed: int) -> tuple[Scenario, str, list[Card], str]:

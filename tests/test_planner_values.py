@@ -473,20 +473,21 @@ def test_unrestorable_deleted_cards() -> None:
     }
     infos = [CardInfo("c7", "Seven", "l7", "b1", "l1"), CardInfo("c8", "Eight", "", "b1", "l1")]
     infos.append(CardInfo("c9", "Nine", "", "b1", "l1"))
-    everyone = plan([], infos=infos, deleted=deleted, named={"b1"})
+    read = state(board(), board("b2"))  # not every board read is named
+    everyone = plan([], read, infos=infos, deleted=deleted, named={"b1"})
     assert [(u.object_id, u.name, u.by.id, u.date, u.action_id) for u in everyone.unrestorable] == [
         ("c8", "Eight", "alice", at(2), "d-c8"),
         ("c7", "Seven", "cul", at(5), "d-c7"),
     ]  # cz: no action placed it on a named board; c9: before the window
     assert {u.what for u in everyone.unrestorable} == {"card_deleted"}
-    by = plan([], infos=infos, deleted=deleted, by="cul", named={"b1"})
+    by = plan([], read, infos=infos, deleted=deleted, by="cul", named={"b1"})
     assert [u.object_id for u in by.unrestorable] == ["c7"]
     assert [u.object_id for u in plan([], infos=infos, deleted=deleted).unrestorable] == [
         "cz",
         "c8",
         "c7",
     ]
-    carded = plan([], infos=infos, deleted=deleted, named={"b1"}, cards=frozenset({"l7"}))
+    carded = plan([], read, infos=infos, deleted=deleted, named={"b1"}, cards=frozenset({"l7"}))
     assert [u.object_id for u in carded.unrestorable] == ["c7"]
     assert plan([], infos=infos, deleted=deleted, restore={"members"}).unrestorable == ()
 
@@ -552,7 +553,9 @@ def test_unrestorable_moves_across_boards() -> None:
         ("c6", away, "f-g", "b2", "B2"),
         ("c8", away, "f-i", "b3", "B3"),
     ]
-    assert [x[0] for x in moved(by="cul")] == ["c2", "c4", "l9", "c8"]
+    # c7: moved away by cul, deleted since by bob: the plan for cul's doings does not say it
+    # deleted (bob did), so it says cul moved it (R42h: a card said neither was in no line).
+    assert [x[0] for x in moved(by="cul")] == ["c2", "c4", "l9", "c7", "c8"]
     assert [x[0] for x in moved(cards=frozenset({"k8", "c2"}))] == ["c2", "c8"]  # no list
     assert [x[0] for x in moved(lists=frozenset({"l9"}))] == ["l9"]
     assert moved(restore={"archived", "fields", "members"}) == []
@@ -642,9 +645,14 @@ def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> 
     ]
     # R42g: one moved to a board read but not named, and on from there: where it went on.
     on = [*across("z", 8, "c30", "b1", "b3"), *across("z2", 9, "c30", "b3", "b4")]
+    on += [*across("z3", 10, "l20", "b1", "b3", card=False)]  # R42h: a list too
+    on += across("z4", 11, "l20", "b3", "b4", card=False)
     p = plan([], state(board(), board("b3", l9="Nine")), moves=on, named={"b1"})
-    assert [(u.object_id, u.action_id, u.other_board_id) for u in p.unrestorable] == [
-        ("c30", "f-z", "b4")
+    assert [
+        (u.object_id, u.action_id, u.other_board_id, u.other_board_name) for u in p.unrestorable
+    ] == [
+        ("c30", "f-z", "b4", "B4"),
+        ("l20", "f-z3", "b4", "B4"),
     ]
     # One in the list now, with no place known, went with it and came back with it: no line.
     back = [*across("s", 14, "l1", "b1", "b2", card=False)]

@@ -46,8 +46,9 @@ __all__ = ["MovedRule", "moved_across"]
 class MovedRule:
     """What ``moved_across`` needs of the value kinds' rule: the history and state, the boards
     named (``board_named``), the window and ``--by`` (``in_window``, ``by_matches``),
-    ``--list``/``--card`` (``passes``: object type and id), member names (``member``) and each
-    list on a board read (``lists``: id -> (board id, name))."""
+    ``--list``/``--card`` (``passes``: object type and id), member names (``member``), each
+    list on a board read (``lists``: id -> (board id, name)) and the cards the plan says were
+    deleted (``said_deleted``)."""
 
     history: History
     state: State
@@ -57,6 +58,8 @@ class MovedRule:
     passes: Callable[[str, str], bool]
     member: Callable[[str], MemberRef]
     lists: Mapping[str, tuple[str, str]]
+    #: The cards the plan says were deleted in the window: said so, not said moved.
+    said_deleted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +82,18 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
     events: dict[tuple[str, str], list[_Event]] = defaultdict(list)
     for key, event in _with_carried(h, rule.state, seen):
         events[key].append(event)
-    lists_now = {
-        object_id: rule.lists.get(object_id, (evs[-1].move.target_board_id, ""))[0]
-        for (object_type, object_id), evs in events.items()
-        if object_type == "list"
-    }
-    # A card's moves off a board (``move*FromBoard``) in date order, seen or not: where a card
-    # went on from a board read but not named (R42g: said moved to a board it is not on).
-    leaves: dict[str, list[MoveAction]] = defaultdict(list)
+    # Each object's moves off a board (``move*FromBoard``) in date order, seen or not: where it
+    # went on from a board read but not named (R42g, R42h: said moved to a board it is not on).
+    leaves: dict[tuple[str, str], list[MoveAction]] = defaultdict(list)
     for m in sorted(h.moves, key=lambda m: (m.date, m.id)):
-        if m.type == "moveCardFromBoard" and m.card_id and ("card", m.card_id) in events:
-            leaves[m.card_id].append(m)
+        key = ("card" if m.type.startswith("moveCard") else "list", _moved_id(m))
+        if "FromBoard" in m.type and key in events:
+            leaves[key].append(m)
+    where = {key: _now(rule, key, evs, leaves.get(key, [])) for key, evs in events.items()}
+    lists_now = {key[1]: board for key, (board, _) in where.items() if key[0] == "list"}
     out: list[Unrestorable] = []
     for (object_type, object_id), evs in events.items():
-        if object_type == "card":
-            now = _card_now(rule.state, object_id, evs, leaves.get(object_id, []))
-        else:
-            now = lists_now[object_id]
-        u = _judge(rule, object_type, object_id, evs, now, lists_now)
+        u = _judge(rule, object_type, object_id, evs, where[object_type, object_id], lists_now)
         if u is not None:
             out.append(u)
     return out
@@ -166,18 +163,27 @@ def _moved_id(m: MoveAction) -> str:
     return (m.card_id if m.type.startswith("moveCard") else m.list_id) or ""
 
 
-def _card_now(state: State, card_id: str, evs: list[_Event], leaves: list[MoveAction]) -> str:
-    """The board a card is on now: its board in ``state``; else where its last move took it,
-    followed on through its moves off each board read since (``leaves``: a board read holds
-    its cards, so one not among them went on)."""
-    card = state.cards.get(card_id)
-    if card is not None:
-        return card.board_id
-    now, after = evs[-1].move.target_board_id, evs[-1].move.date
+def _now(
+    rule: MovedRule, key: tuple[str, str], evs: list[_Event], leaves: list[MoveAction]
+) -> tuple[str, str]:
+    """The board a card or list is on now, and its name when only a move names it: its board
+    in ``State`` (a list's: ``lists``); else where its last move took it, followed on through
+    its moves off each board read since (``leaves``: a board read holds its cards and lists, so
+    one not among them went on)."""
+    object_type, object_id = key
+    if object_type == "card":
+        card = rule.state.cards.get(object_id)
+        if card is not None:
+            return card.board_id, ""
+    elif object_id in rule.lists:
+        return rule.lists[object_id][0], ""
+    last = evs[-1].move
+    now, after = last.target_board_id, last.date
+    name = last.other_board_name if "FromBoard" in last.type else ""
     for m in leaves:
-        if m.date >= after and m.source_board_id == now and now in state.boards:
-            now, after = m.target_board_id, m.date
-    return now
+        if m.date >= after and m.source_board_id == now and now in rule.state.boards:
+            now, after, name = m.target_board_id, m.date, m.other_board_name
+    return now, name
 
 
 def _judge(
@@ -185,10 +191,11 @@ def _judge(
     object_type: str,
     object_id: str,
     evs: list[_Event],
-    now: str,
+    where: tuple[str, str],
     lists_now: Mapping[str, str],
 ) -> Unrestorable | None:
     h, state = rule.history, rule.state
+    now, named_now = where
     start = evs[0].move.source_board_id
     if start == now or not (rule.board_named(start) or rule.board_named(now)):
         return None
@@ -201,9 +208,9 @@ def _judge(
             return None
     if not any(rule.by_matches(e.move.by) for e in evs) or not rule.passes(object_type, object_id):
         return None
+    if object_id in rule.said_deleted:
+        return None  # said as deleted, where it was
     if object_type == "card":
-        if object_id in h.deleted_when:
-            return None  # said as deleted, where it was
         card_now = state.cards.get(object_id)
         name = card_now.name if card_now is not None else _card_name(h, object_id)
     else:
@@ -211,7 +218,9 @@ def _judge(
     m = own[-1] if own else evs[-1].move
     if rule.board_named(start):
         what, other = "moved_to_other_board", now
-        named_by = m.other_board_name if "FromBoard" in m.type and m.target_board_id == now else ""
+        named_by = named_now or (
+            m.other_board_name if "FromBoard" in m.type and m.target_board_id == now else ""
+        )
     else:
         what, other = "moved_from_other_board", start
         named_by = m.other_board_name if "ToBoard" in m.type and m.source_board_id == start else ""

@@ -83,7 +83,9 @@ def cards_in_scope(
     ``card_places(history)``, when the caller has it."""
     if acted_on is None:
         acted_on = {a.card_id for a in history.member_actions}
-    every = set(state.cards).union(acted_on)
+    # And the deleted cards: one with no member action is in scope as any other (R42h: moved
+    # off a named board in the window and deleted, it was in no line of the plan).
+    every = set(state.cards).union(acted_on, history.deleted_when)
     if named_boards is None or set(state.boards) <= set(named_boards):
         return frozenset(every)
     named = frozenset(named_boards)
@@ -107,7 +109,8 @@ def cards_in_scope(
             out.add(cid)
         elif list_moves:
             current = card.list_id if card else (info.list_id if info else "")
-            if _was_in_moved_list(places.get(cid, []), current, list_moves):
+            gone = history.deleted_when.get(cid, (None, ""))[0] if card is None else None
+            if _was_in_moved_list(places.get(cid, []), current, list_moves, gone):
                 out.add(cid)
     return frozenset(out)
 
@@ -153,7 +156,10 @@ _ID = operator.attrgetter("id")
 
 
 def _was_in_moved_list(
-    places: list[tuple[datetime, str]], current: str, list_moves: Mapping[str, list[datetime]]
+    places: list[tuple[datetime, str]],
+    current: str,
+    list_moves: Mapping[str, list[datetime]],
+    gone: datetime | None = None,
 ) -> bool:
     """Whether the card was in one of ``list_moves``' lists when that list moved. ``places``
     is where the card went, in date order (creation, moves); with none known, its list now
@@ -163,15 +169,17 @@ def _was_in_moved_list(
     ``lid``: a place ``i`` in a moved list, from its date until the next place's (a place of
     the same date as the next is left at once). Each of the card's few places is looked at,
     not each of the lists that moved (a board's incident moves dozens of lists; its followed
-    board has hundreds of cards that are not in scope)."""
+    board has hundreds of cards that are not in scope). A card deleted (``gone``: when) was in
+    no list after that (R42h: a list that moved onto a named board after its card was deleted
+    had it listed as deleted there)."""
     if not places:
-        return current in list_moves
+        return current in list_moves and (gone is None or min(list_moves[current]) < gone)
     last = len(places) - 1
     for i, (date, lid) in enumerate(places):
         moved_at = list_moves.get(lid)
         if moved_at is None:
             continue
-        until = places[i + 1][0] if i < last else None
+        until = places[i + 1][0] if i < last else gone
         for when in moved_at:
             if date <= when and (until is None or when < until):
                 return True

@@ -359,7 +359,7 @@ class _Values:
         """Cards in scope deleted in the window (by the ``--by`` member, when given) that pass
         ``--list``/``--card``: the log shows them lost and holds nothing to restore them from;
         and with ``list`` restored, what moved across boards (``moved``)."""
-        out: list[Unrestorable] = self.moved() if "list" in self.opts.restore else []
+        out: list[Unrestorable] = []
         for card_id, (date, by) in self.h.deleted_when.items():
             info = self.h.cards.get(card_id) or CardInfo(card_id)
             if (
@@ -379,12 +379,15 @@ class _Values:
                         by=self.member(by),
                     )
                 )
+        if "list" in self.opts.restore:
+            out += self.moved(frozenset(u.object_id for u in out))
         return tuple(sorted(out, key=lambda u: (u.date, u.object_id, u.what)))
 
-    def moved(self) -> list[Unrestorable]:
+    def moved(self, said_deleted: frozenset[str]) -> list[Unrestorable]:
         """Each card and list moved in the window across boards and not back
         (``planner_moves``): moving back across boards is out of scope (design.md §10.1), and
-        a plan that said nothing of it would leave it out silently (R41b)."""
+        a plan that said nothing of it would leave it out silently (R41b); but the cards
+        ``said_deleted`` (R42h: a card said neither deleted nor moved was in no line)."""
         rule = MovedRule(
             history=self.h,
             state=self.state,
@@ -394,6 +397,7 @@ class _Values:
             passes=self.moved_passes,
             member=self.member,
             lists=self.lists,
+            said_deleted=said_deleted,
         )
         return moved_across(rule)
 

@@ -100,10 +100,11 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
     if granted.issuperset(blocked):
         # R42d: the plan grants it already; someone took them off the board since, maybe on
         # purpose, so asking for --add-to-board again is no advice.
+        they = "they" if them == "them" else them  # R42f: "if them should be on it"
         return (
             f"{plural(n, 'change')} blocked: the member is not an active member of the card's "
             f"board now, though this plan adds {them} to it: someone took {them} off it since; "
-            f"if {them} should be on it, add {them} to the board in Trello and "
+            f"if {they} should be on it, add {them} to the board in Trello and "
             f"{'run the same command again' if one_shot else 'apply this plan again'}."
         )
     again = (

@@ -517,19 +517,25 @@ def _values(
         and options.by in (None, world.deletions[card.id][1])
     ]
     if "list" in options.restore:
-        unrestorable += _moved(world, set(named), options, in_window)
+        said = {u.card_id for u in unrestorable}
+        unrestorable += _moved(world, set(named), options, in_window, said)
     return changes, skipped, unrestorable
 
 
 def _moved(
-    world: World, named: set[str], options: OptionSet, in_window: Callable[[datetime], bool]
+    world: World,
+    named: set[str],
+    options: OptionSet,
+    in_window: Callable[[datetime], bool],
+    said_deleted: set[str],
 ) -> list[TruthUnrestorable]:
     """The cards and lists moved across boards in the window to or from a named board (a card
     also by its list: ``carried``) that are not on the board they were on before the first such
     move, when either board is named (by ``by`` when given, in one of their moves; passing
     ``lists``/``cards`` as they are now): not moved back (design.md §10.1). Named by their last
     own move (a card that only went or came with its list is its list's to say, while it is on
-    its list's board: else by that list's move), on the board it left when named."""
+    its list's board: else by that list's move), on the board it left when named. Not the
+    cards ``said_deleted``."""
     moves: dict[tuple[str, str], list[tuple[BoardMove, bool]]] = {}
     for mv in world.board_moves:
         if not (in_window(mv.at) and (mv.from_board in named or mv.to_board in named)):
@@ -540,9 +546,9 @@ def _moved(
     out: list[TruthUnrestorable] = []
     for (object_type, object_id), evs in moves.items():
         if object_type == "card":
-            if object_id not in world.cards:
-                continue  # deleted since
-            card = world.cards[object_id]
+            if object_id in said_deleted:
+                continue  # said deleted, where it was
+            card = world.cards.get(object_id) or world.deleted_cards[object_id]
             now = card.id_board
             passes = (options.lists is None or card.id_list in options.lists) and (
                 options.cards is None or card.id in options.cards
