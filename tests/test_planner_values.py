@@ -654,6 +654,14 @@ def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> 
         ("c30", "f-z", "b4", "B4"),
         ("l20", "f-z3", "b4", "B4"),
     ]
+    # R42h: a list that went on from a board read took its cards along: no line of theirs.
+    went_on = [*across("w", 12, "l40", "b1", "b3", card=False)]
+    went_on += across("w2", 13, "l40", "b3", "b4", card=False)
+    p = plan(
+        [], state(board(), board("b3", l9="Nine")), moves=went_on, named={"b1"},
+        places=[(at(1), "c40", "l40")],
+    )  # fmt: skip
+    assert [(u.object_id, u.other_board_id) for u in p.unrestorable] == [("l40", "b4")]
     # One in the list now, with no place known, went with it and came back with it: no line.
     back = [*across("s", 14, "l1", "b1", "b2", card=False)]
     back += across("s2", 15, "l1", "b2", "b1", card=False)

@@ -80,7 +80,8 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
         if here == named and rule.in_window(m.date) and _moved_id(m):
             seen.append(m)
     events: dict[tuple[str, str], list[_Event]] = defaultdict(list)
-    for key, event in _with_carried(h, rule.state, seen):
+    moved, in_list = _with_carried(h, rule.state, seen)
+    for key, event in moved:
         events[key].append(event)
     # Each object's moves off a board (``move*FromBoard``) in date order, seen or not: where it
     # went on from a board read but not named (R42g, R42h: said moved to a board it is not on).
@@ -89,8 +90,19 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
         key = ("card" if m.type.startswith("moveCard") else "list", _moved_id(m))
         if "FromBoard" in m.type and key in events:
             leaves[key].append(m)
-    where = {key: _now(rule, key, evs, leaves.get(key, [])) for key, evs in events.items()}
-    lists_now = {key[1]: board for key, (board, _) in where.items() if key[0] == "list"}
+    where = {
+        key: _now(rule, key, evs, leaves.get(key, []))
+        for key, evs in events.items()
+        if key[0] == "list"
+    }
+    lists_now = {key[1]: board for key, (board, _) in where.items()}
+    for key, evs in events.items():
+        if key[0] == "card":
+            # One its list took last, and nothing since: wherever that list went on to (R42h).
+            carrier = evs[-1].move.list_id or ""
+            still = evs[-1].carried and in_list.get(key[1]) == carrier
+            with_list = where.get(("list", carrier)) if still else None
+            where[key] = _now(rule, key, evs, leaves.get(key, []), with_list)
     out: list[Unrestorable] = []
     for (object_type, object_id), evs in events.items():
         u = _judge(rule, object_type, object_id, evs, where[object_type, object_id], lists_now)
@@ -101,10 +113,11 @@ def moved_across(rule: MovedRule) -> list[Unrestorable]:
 
 def _with_carried(
     h: History, state: State, seen: list[MoveAction]
-) -> list[tuple[tuple[str, str], _Event]]:
+) -> tuple[list[tuple[tuple[str, str], _Event]], dict[str, str]]:
     """Each move in ``seen`` (in date order) keyed by what it moved, with a carried card's
-    event for each card a list move took along (module docstring), in date order."""
-    carried = _carried(h, state, seen)
+    event for each card a list move took along (module docstring), in date order; and the list
+    each card ever in a moved list is in by the log's last word (none: it left the board)."""
+    carried, in_list = _carried(h, state, seen)
     out: list[tuple[tuple[str, str], _Event]] = []
     for i, m in enumerate(seen):
         if m.type.startswith("moveCard"):
@@ -112,11 +125,14 @@ def _with_carried(
             continue
         out.append((("list", _moved_id(m)), _Event(m)))
         out += [(("card", card_id), _Event(m, carried=True)) for card_id in carried.get(i, ())]
-    return out
+    return out, in_list
 
 
-def _carried(h: History, state: State, seen: list[MoveAction]) -> dict[int, list[str]]:
-    """The cards each list move of ``seen`` (by its index) took along: those in the list then.
+def _carried(
+    h: History, state: State, seen: list[MoveAction]
+) -> tuple[dict[int, list[str]], dict[str, str]]:
+    """The cards each list move of ``seen`` (by its index) took along: those in the list then;
+    and the list each card ever in a moved list is in at the end.
 
     One pass in date order over the places (``History.card_lists``) of the cards ever in a
     moved list, each card's own moves off a board (``moveCardFromBoard``, which names no
@@ -125,14 +141,13 @@ def _carried(h: History, state: State, seen: list[MoveAction]) -> dict[int, list
     place is known of is in the list it is in now, or the log last named, from the start."""
     moved = {_moved_id(m) for m in seen if m.type.startswith("moveList")}
     if not moved:
-        return {}
+        return {}, {}
     known = {cid: c.list_id for cid, c in h.cards.items() if c.list_id in moved}
     known.update({cid: c.list_id for cid, c in state.cards.items() if c.list_id in moved})
     cards = {cid for _, cid, lid in h.card_lists if lid in moved or cid in known}
     placed = {cid for _, cid, _ in h.card_lists if cid in known}
-    last = max(m.date for m in seen)  # a place after the last move cannot change what it took
     stream: list[tuple[datetime, int, int, str, str]] = [
-        (date, 1, 0, cid, lid) for date, cid, lid in h.card_lists if cid in cards and date <= last
+        (date, 1, 0, cid, lid) for date, cid, lid in h.card_lists if cid in cards
     ]
     stream += [
         (m.date, 0, 0, m.card_id, "")
@@ -155,7 +170,7 @@ def _carried(h: History, state: State, seen: list[MoveAction]) -> dict[int, list
         if kind == 1:
             where[cid] = lid
             inside[lid].add(cid)
-    return out
+    return out, where
 
 
 def _moved_id(m: MoveAction) -> str:
@@ -164,12 +179,17 @@ def _moved_id(m: MoveAction) -> str:
 
 
 def _now(
-    rule: MovedRule, key: tuple[str, str], evs: list[_Event], leaves: list[MoveAction]
+    rule: MovedRule,
+    key: tuple[str, str],
+    evs: list[_Event],
+    leaves: list[MoveAction],
+    with_list: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
     """The board a card or list is on now, and its name when only a move names it: its board
     in ``State`` (a list's: ``lists``); else where its last move took it, followed on through
     its moves off each board read since (``leaves``: a board read holds its cards and lists, so
-    one not among them went on)."""
+    one not among them went on); for a card its list took last (``with_list``: where that list
+    is now), with no move of its own since, where its list is."""
     object_type, object_id = key
     if object_type == "card":
         card = rule.state.cards.get(object_id)
@@ -178,6 +198,8 @@ def _now(
     elif object_id in rule.lists:
         return rule.lists[object_id][0], ""
     last = evs[-1].move
+    if with_list is not None and not any(m.date >= last.date for m in leaves):
+        return with_list
     now, after = last.target_board_id, last.date
     name = last.other_board_name if "FromBoard" in last.type else ""
     for m in leaves:
