@@ -13,7 +13,8 @@ move across boards in the window that the named boards' logs show, and where it 
 - **where it is now**: its board in ``State``, when it is on a board read; else where the last
   such move took it, and on from there through its moves off each board read but not named
   (R42g: a board read holds its cards, so one not among them went on; the log of a board not
-  read shows no move beyond it).
+  read shows no move beyond it); a card its list took last, still in that list by the log,
+  is where that list is now (R42h).
 
 Nothing is said when the two are the same board (moved away and back), or when neither is a
 named board (moved across a named board and on: ``B -> A -> C`` with ``A`` named changed
