@@ -14,6 +14,7 @@ import logging.handlers
 import os
 import re
 import stat
+import string
 import sys
 import time
 from collections.abc import Iterable
@@ -59,23 +60,36 @@ def _scrub(url: re.Match[str]) -> str:
 #: A Trello token in today's form ("ATTA" and hex), whole or cut short, in any case: also one
 #: that no setting names as a secret (R42d: pasted into ``api_url`` with no token set, it was
 #: shown with 58 of its 64 characters).
-_ATTA_SHAPE = r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}"
-
+_ATTA_SHAPE = re.compile(r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}", re.IGNORECASE)
 
 #: The shortest piece of a secret's middle or end blanked on its own (R42e: a token split by a
 #: line break showed its 52 characters after the break): long enough that no id, digest or
 #: name in the text holds one by chance.
 PIECE = 12
 
+#: ASCII letters to lower case, and nothing else: a text's length and places stay as they are.
+_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
-def _start_of(secret: str, shortest: int = defaults.SHORTEST_SECRET) -> str:
-    """A pattern of ``secret``'s first ``shortest`` characters or more: a secret shown cut
-    short (a wrong setting's value cut at 40 characters, R41d, with or without a "…")."""
-    head, rest = secret[:shortest], secret[shortest:]
-    tail = ""
-    for ch in reversed(rest):
-        tail = f"(?:{re.escape(ch)}{tail})?"
-    return re.escape(head) + tail
+
+def _spans(low: str, secret: str) -> list[tuple[int, int]]:
+    """Where ``secret`` (ASCII lower case) shows in ``low`` (the text, ASCII lower case): from
+    its start, ``SHORTEST_SECRET`` characters or more (a secret cut short, with or without a
+    "…": R41d), and from any later place, ``PIECE`` characters or more (a piece of its middle
+    or end on its own: the rest of a value split by a line break or a space, R42e); each as
+    far as the text goes on with it."""
+    out: list[tuple[int, int]] = []
+    starts = [(0, defaults.SHORTEST_SECRET)]
+    starts += [(i, PIECE) for i in range(1, len(secret) - PIECE + 1)]
+    for i, size in starts:
+        piece = secret[i : i + size]
+        at = low.find(piece)
+        while at >= 0:
+            end, k = at + size, i + size
+            while end < len(low) and k < len(secret) and low[end] == secret[k]:
+                end, k = end + 1, k + 1
+            out.append((at, end))
+            at = low.find(piece, at + 1)
+    return out
 
 
 class Redact(logging.Filter):
@@ -87,31 +101,41 @@ class Redact(logging.Filter):
         super().__init__()
         values = set(secrets)
         values |= {s.strip() for s in values}
-        # As ``api.classify.blanked``: a value too short to be a credential is left alone;
-        # the longest first, so that no part of one is left.
-        self.secrets = tuple(
-            sorted((s for s in values if len(s) >= defaults.SHORTEST_SECRET), key=len)[::-1]
-        )
-        # Each secret from its start, then from each later place (a piece of its middle or end
-        # on its own: the rest of a value split by a line break or a space), then the shape.
-        starts = [_start_of(s) for s in self.secrets]
-        pieces = [
-            _start_of(s[i:], PIECE) for s in self.secrets for i in range(1, len(s) - PIECE + 1)
-        ]
-        self._pattern = re.compile("|".join([*starts, *pieces, _ATTA_SHAPE]), re.IGNORECASE)
+        # As ``api.classify.blanked``: a value too short to be a credential is left alone.
+        self.secrets = tuple(sorted(s for s in values if len(s) >= defaults.SHORTEST_SECRET))
+        self._lowered = tuple(dict.fromkeys(s.translate(_LOWER) for s in self.secrets))
+
+    def _blanked(self, text: str) -> str | None:
+        """``text`` with the secrets and Trello-shaped tokens in it blanked, None when it holds
+        none."""
+        low = text.translate(_LOWER)
+        spans = [span for secret in self._lowered for span in _spans(low, secret)]
+        spans += [m.span() for m in _ATTA_SHAPE.finditer(text)]
+        if not spans:
+            return None
+        out: list[str] = []
+        last = 0
+        for start, end in sorted(spans):
+            if start > last or not out:  # else it overlaps or touches the one before
+                out += [text[last:start], "[redacted]"]
+            last = max(last, end)
+        return "".join(out) + text[last:]
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced, in any case (R42d: ``--restore`` showed a
         token lowercased), its start cut short, ``SHORTEST_SECRET`` characters or more (R41d),
-        and any piece of it ``PIECE`` characters or more (R42e); a token in Trello's form no
-        setting names (``_ATTA_SHAPE``); and every ``key=`` or ``token=`` of a URL's query (a
-        credential given in an API URL, which was never configured as one)."""
-        return _URLISH.sub(_scrub, self._pattern.sub("[redacted]", text))
+        and any piece of it ``PIECE`` characters or more (R42e: ``_spans``); a token in
+        Trello's form no setting names (``_ATTA_SHAPE``); and every ``key=`` or ``token=`` of a
+        URL's query (a credential given in an API URL, which was never configured as one). No
+        pattern is built per secret: a run makes a filter or two, each read quickly."""
+        blanked = self._blanked(text)
+        return _URLISH.sub(_scrub, text if blanked is None else blanked)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._pattern.search(message) or _IN_QUERY.search(message):
-            record.msg, record.args = self.redact(message), ()
+        blanked = self._blanked(message)
+        if blanked is not None or _IN_QUERY.search(message):
+            record.msg, record.args = _URLISH.sub(_scrub, blanked or message), ()
         if record.exc_info and not record.exc_text:
             # Formatted here, redacted, and kept where the formatter looks first.
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
