@@ -56,7 +56,8 @@ def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
 
 #: Applies a plan file against a sandbox URL (credentials from the environment) and prints the
 #: outcome counts: ``python -c APPLY PLAN JOURNAL URL``. Windows are the sandbox's at
-#: ``time_scale=10``. Locks are taken beside the journal (``locks/``).
+#: ``time_scale=10``. Locks are taken beside the journal (``locks/``). A request gives up after
+#: 3 s: a run after a killed one waits that long at most for its writes still on their way.
 APPLY = """
 import json, os, sys
 from pathlib import Path
@@ -69,7 +70,7 @@ plan_file, journal_path, url = sys.argv[1:4]
 plan, meta = read_plan(plan_file)
 settings = ApiSettings(
     key=os.environ["TRELLO_API_KEY"], token=os.environ["TRELLO_TOKEN"], api_url=url,
-    backoff_s=0.1, rate_window_s=1.0,
+    backoff_s=0.1, rate_window_s=1.0, connect_timeout=0.5, read_timeout=2.5,
 )
 with TrelloApi(settings) as api:
     header = JournalHeader(digest_of(plan, meta), url, api.me()["id"], "2026-11-26T00:00:00Z")
