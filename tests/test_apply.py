@@ -44,7 +44,10 @@ def _apply(
     sb: Sandbox, doc: PlanDict, journal_path: Path, **options: Any
 ) -> tuple[ApplyReport, list[ChangeOutcome]]:
     seen: list[ChangeOutcome] = []
-    with api_for(sb) as api, open_journal(doc, journal_path, api) as journal:
+    # A request gives up after 3 s: the most an apply after a "killed" one (a journal with
+    # pending records) waits for their writes.
+    quick = {"connect_timeout": 0.5, "read_timeout": 2.5}
+    with api_for(sb, **quick) as api, open_journal(doc, journal_path, api) as journal:
         report = apply_doc(doc, api, journal, fast_options(**options), seen.append)
     return report, seen
 
