@@ -15,46 +15,56 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
 from trello_restore.planfile import write_plan
-from trello_restore.sandbox.scenario import generate
+from trello_restore.sandbox.scenario import Scenario, generate
 
 from .applykit import plan_doc
-from .conftest import SandboxFactory, sandbox_cli
+from .conftest import Sandbox, SandboxFactory, sandbox_cli
 
 #: Connect and read timeouts (2 + 2 s): how long a rerun waits for the killed run's writes.
 TIMEOUT = "2"
 CARD = "add_member_to_card"
 
 
-@pytest.mark.parametrize("killed", ["apply", "undo"])
-def test_a_rerun_right_after_a_kill_waits_for_the_killed_run_s_writes(
-    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, killed: str
-) -> None:
+class Killable(NamedTuple):
+    """A scenario served over loopback, its plan (set b) in a file, the journal its apply writes,
+    the CLI pointed at it (requests giving up after ``TIMEOUT``) and each card change's member."""
+
+    s: Scenario
+    sb: Sandbox
+    doc: Any
+    plan: Path
+    journal: Path
+    invoke: Callable[..., Result]
+    cards: dict[str, str]
+
+
+def killable(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Killable:
     s = generate(3, 60)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     doc = plan_doc(sb, s, "b")
     plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
     write_plan(doc, plan)
     monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", TIMEOUT)
-    invoke = sandbox_cli(sb, monkeypatch)
-    fast = ("--yes", "--rate-limit", "1000")
-    apply, undo = ["apply", str(plan), "--journal", str(journal)], ["undo", str(journal)]
     cards = {c["card"]["id"]: c["member"]["id"] for c in doc["changes"] if "card" in c}
-    with s.world.lock:
-        before = {c: set(s.world.card(c).id_members) for c in cards}
-    if killed == "undo":
-        assert invoke(*apply, *fast).exit_code == ExitCode.OK
+    return Killable(s, sb, doc, plan, journal, sandbox_cli(sb, monkeypatch), cards)
 
-    # Slow to be answered (1.5 s a write), killed with its first writes on the wire.
-    sb.server.set_options(write_latency_ms=1500)
-    command, other = (apply, undo) if killed == "apply" else (undo, apply)
-    args = [*command, "--yes", "--workers", "4"]
+
+def kill_with_a_write_on_the_wire(k: Killable, args: list[str], op: str) -> None:
+    """Run the command line with ``args``, slow to be answered (1.5 s a write), and kill it
+    (SIGKILL) once its journal holds a card member write of ``op`` on the wire (``pending``)."""
+    k.sb.server.set_options(write_latency_ms=1500)
     proc = subprocess.Popen(
         [sys.executable, "-m", "trello_restore", *args],
         env={**os.environ},
@@ -62,13 +72,30 @@ def test_a_rerun_right_after_a_kill_waits_for_the_killed_run_s_writes(
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    while not _sent(journal, killed):
+    while not _sent(k.journal, op):
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"the {killed} sent no write"
+        assert time.monotonic() < deadline, f"the {op} sent no write"
         time.sleep(0.005)
     proc.kill()
     proc.communicate(timeout=60)
-    sb.server.set_options(write_latency_ms=0)
+
+
+@pytest.mark.parametrize("killed", ["apply", "undo"])
+def test_a_rerun_right_after_a_kill_waits_for_the_killed_run_s_writes(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, killed: str
+) -> None:
+    k = killable(sandbox_factory, monkeypatch, tmp_path)
+    s, invoke, journal, cards = k.s, k.invoke, k.journal, k.cards
+    fast = ("--yes", "--rate-limit", "1000")
+    apply, undo = ["apply", str(k.plan), "--journal", str(journal)], ["undo", str(journal)]
+    with s.world.lock:
+        before = {c: set(s.world.card(c).id_members) for c in cards}
+    if killed == "undo":
+        assert invoke(*apply, *fast).exit_code == ExitCode.OK
+
+    command, other = (apply, undo) if killed == "apply" else (undo, apply)
+    kill_with_a_write_on_the_wire(k, [*command, "--yes", "--workers", "4"], killed)
+    k.sb.server.set_options(write_latency_ms=0)
 
     again = invoke(*command, *fast)
     assert "may still have in flight" in again.stderr, again.output

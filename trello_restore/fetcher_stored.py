@@ -169,8 +169,8 @@ class _Unkept:
 
     @property
     def clock_skew(self) -> timedelta | None:
-        """The api's ``clock_skew`` (None for a stand-in)."""
-        skew: timedelta | None = getattr(self.api, "clock_skew", None)
+        """The api's ``clock_skew`` (a stand-in's clock is this one's)."""
+        skew: timedelta | None = getattr(self.api, "clock_skew", timedelta(0))
         return skew
 
 

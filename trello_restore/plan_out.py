@@ -4,7 +4,6 @@ anything, and the line a failed write gets; ``planfile.write_plan`` writes it.""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from collections.abc import Iterable
@@ -65,14 +64,14 @@ def _not_irreplaceable(target: Path, inputs: Iterable[str | Path]) -> None:
                     f"cannot write plan {target}: it is a file this run reads (a --from-export "
                     "board export, or its config file); choose another --plan-out path"
                 )
-    from trello_restore.journal import FORMAT  # which imports planfile, which imports this
+    from trello_restore.planfile import is_journal_text  # which imports this
 
     try:
         with target.open("rb") as f:
-            head = json.loads(f.readline(1 << 16))
-    except (OSError, ValueError):
+            first = f.readline(1 << 16).decode("utf-8", "replace")
+    except OSError:
         return
-    if isinstance(head, dict) and head.get("type") == "header" and head.get("format") == FORMAT:
+    if is_journal_text(first):
         raise InputFileError(
             f"cannot write plan {target}: it is a journal, which undo needs to reverse what "
             "its apply did; choose another --plan-out path"

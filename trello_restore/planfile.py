@@ -70,6 +70,7 @@ __all__ = [
     "digest_of",
     "dumps",
     "format_date",
+    "is_journal_text",
     "parse_date",
     "plan_digest",
     "plan_from_dict",
@@ -443,7 +444,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     try:
         doc = load_json(text)
     except json.JSONDecodeError as err:
-        if _is_journal(text):  # JSON Lines: "Extra data" after its header
+        if is_journal_text(text):  # JSON Lines: "Extra data" after its header
             raise InputFileError(_journal_given(p)) from err
         # Cut off inside a string, the decoder reports where the string starts.
         if err.pos >= len(text.rstrip()) or err.msg.startswith("Unterminated string"):
@@ -460,7 +461,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     return plan, replace(meta, digest=plan_digest(doc))
 
 
-def _is_journal(text: str) -> bool:
+def is_journal_text(text: str) -> bool:
     """Whether ``text`` starts as an apply journal does: a header line with its format."""
     try:
         first = load_json(text.partition("\n")[0])

@@ -95,12 +95,13 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
     if not blocked:
         return None
     members = [m for _, m in blocked]
-    n, them = len(members), "them" if len(set(members)) != 1 else "the member"
+    several = len(set(members)) != 1
+    n, them = len(members), "them" if several else "the member"
     granted = {(o.board_id, o.member_id) for o in outcomes if o.action == "add_member_to_board"}
     if granted.issuperset(blocked):
         # R42d: the plan grants it already; someone took them off the board since, maybe on
         # purpose, so asking for --add-to-board again is no advice.
-        they = "they" if them == "them" else them  # R42f: "if them should be on it"
+        they = "they" if several else them  # R42f: "if them should be on it"
         return (
             f"{plural(n, 'change')} blocked: the member is not an active member of the card's "
             f"board now, though this plan adds {them} to it: someone took {them} off it since; "
