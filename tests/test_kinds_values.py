@@ -34,7 +34,7 @@ from trello_restore.kinds import (
     resolve_value,
 )
 from trello_restore.kinds.valuedeciders import SET, UNSET, same
-from trello_restore.kinds.valuetext import desc_diff, named_label, show
+from trello_restore.kinds.valuetext import desc_diff, named_label, show, shown_pair
 from trello_restore.live import LiveBoard
 from trello_restore.models import (
     CardState,
@@ -231,8 +231,9 @@ def test_a_card_is_moved_only_to_the_list_the_plan_names() -> None:
          ("drifted", 'its desc was changed since (now "new tent" (8 chars), expected '
                      '"new text" (8 chars)): left alone')),
         (vc("set_card_field", "desc", "x", "first\nsame line"), live(desc="first\nsame lime"),
-         False, ("drifted", 'its desc was changed since (now "first" (15 chars), expected '
-                            '"first" (15 chars), differing further on): left alone')),
+         False, ("drifted", 'its desc was changed since (now "first" (15 chars), from '
+                            'character 14 "me", expected "first" (15 chars), from character '
+                            '14 "ne"): left alone')),
         (DESC, live(desc="new text"), False, None),
         (DESC, live(desc="new text, edited by hand"), False,
          ("drifted", 'its desc was changed since (now "new text, edited by hand" (24 chars), '
@@ -603,11 +604,50 @@ def test_desc_diff() -> None:
 
 
 def test_desc_diff_keeps_each_line_one_line() -> None:
-    """A description's control characters are escaped in its diff (a tab aside), each line
-    break of any kind splits a line: no line of the plan's text comes from a description."""
+    """A description's control characters are escaped in its diff (a tab aside) and its
+    lines split at line feeds only, so a carriage return, a line separator and a bidi
+    override are characters of their line: no line of the plan's text comes from a
+    description, and a change of line endings shows (review R43b)."""
     assert desc_diff("a", "a\x0bb\x1b[2J\tc\r\nd") == [
-        "--- now", "+++ restored", "@@ -1 +1,3 @@", " a", "+b\\x1b[2J\tc", "+d"
+        "--- now", "+++ restored", "@@ -1 +1,2 @@", "-a", "+a\\x0bb\\x1b[2J\tc\\r", "+d"
     ]  # fmt: skip
+    assert desc_diff("a\nb\nc\n", "a\rb\rc\r") == [
+        "--- now", "+++ restored", "@@ -1,4 +1 @@", "-a", "-b", "-c", "-", "+a\\rb\\rc\\r"
+    ]  # fmt: skip
+    assert desc_diff("x\ny", "RTL: \u202eabc\u202c\u2028sep") == [
+        "--- now", "+++ restored", "@@ -1,2 +1 @@", "-x", "-y",
+        "+RTL: \\u202eabc\\u202c\\u2028sep",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "now", "restored", "want"),
+    [
+        ("desc", "a\nb\nc\n", "a\rb\rc\r",
+         ('"a" (6 chars), from character 2 "\\nb\\nc\\n"',
+          '"a" (6 chars), from character 2 "\\rb\\rc\\r"')),
+        ("desc", "x\ny", "x\u2028y",
+         ('"x" (3 chars), from character 2 "\\ny"', '"x" (3 chars), from character 2 "\\u2028y"')),
+        ("name", "Caf\u00e9", "Cafe\u0301",
+         ('"Caf\u00e9", from character 4 "\\xe9"', '"Cafe\u0301", from character 4 "e\\u0301"')),
+        ("name", 'say "hi"', 'say "ho"',
+         ('"say \\"hi\\""', '"say \\"ho\\""')),
+        ("name", "ab", "ab ", ('"ab"', '"ab "')),
+        ("due", "2026-03-15T10:30:45.456Z", "2026-03-15T10:30:45.123Z",
+         ("2026-03-15T10:30:45.456Z", "2026-03-15T10:30:45.123Z")),
+        ("due", "2026-03-15T10:30:45.000Z", "2026-03-16T10:30:45.000Z",
+         ("2026-03-15 10:30:45 UTC", "2026-03-16 10:30:45 UTC")),
+        ("idList", "l1", "l2", ('"Doing" (l1)', '"Doing" (l2)')),
+        ("desc", "same", "same", ('"same" (4 chars)', '"same" (4 chars)')),
+    ],
+)  # fmt: skip
+def test_shown_pair_tells_apart_what_looks_alike(
+    field: str, now: str, restored: str, want: tuple[str, str]
+) -> None:
+    """Two different values the plan's text would show alike (a line ending, a line separator,
+    a Unicode form, milliseconds of a date, two lists of one name) are each shown with what
+    tells them apart: a plan line never reads as a change to the value already there (R43b)."""
+    assert shown_pair(field, now, restored, {"l1": "Doing", "l2": "Doing"}) == want
     assert show("desc", 'Say "hi"\r\n\x1b') == '"Say \\"hi\\"" (11 chars)'
 
 

@@ -145,6 +145,56 @@ def test_hostile_names_stay_in_their_quotes_in_the_plan_apply_and_undo(
     check_lines(log.read_text())
 
 
+def test_values_that_look_alike_are_told_apart_in_the_plan_and_restored_exactly(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overwritten values that the text would show as the value already there (a line ending,
+    a Unicode form, a date's milliseconds) are each shown with what tells them apart, the
+    ``-v`` diff splits at line feeds only and escapes a bidi override as names do, and the
+    apply writes the old values byte for byte (review R43b, R43f)."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    lead, ana = ids["lead"], ids["ana"]
+    old_desc, new_desc = (
+        "Budget: \u202e0001\u202c EUR\rOwner",
+        "Budget: \u202e0001\u202c EUR\nOwner",
+    )
+    w.set_card_field(ids["c3"], "desc", old_desc, lead, T1)
+    w.set_card_field(ids["c3"], "name", "Cafe\u0301", lead, T1)
+    w.set_card_field(ids["c3"], "due", "2026-03-15T10:30:45.123Z", lead, T1)
+    at = iter(T2 + timedelta(minutes=m) for m in range(1, 10))
+    w.set_card_field(ids["c3"], "desc", new_desc, ana, next(at))
+    w.set_card_field(ids["c3"], "name", "Caf\u00e9", ana, next(at))
+    w.set_card_field(ids["c3"], "due", "2026-03-15T10:30:45.456Z", ana, next(at))
+    sb = sandbox_factory(sw, time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan_file = tmp_path / "plan.json"
+    args = ("--board", ids["team"], "--since", T2.isoformat(), "--restore", "fields")
+    dry = invoke(*args, "--by", "ana", "--dry-run", "-v", "--plan-out", str(plan_file))
+    assert dry.exit_code == 0, dry.output
+    assert "\u202e" not in dry.stdout, dry.stdout
+    assert "\r" not in dry.stdout, dry.stdout
+    lines = [line.strip() for line in dry.stdout.splitlines()]
+    assert (
+        '+ desc "Budget: \\u202e0001\\u202c EUR" (24 chars), from character 19 "\\nOwner" → '
+        'restored to "Budget: \\u202e0001\\u202c EUR" (24 chars), from character 19 "\\rOwner"'
+    ) in dry.stdout
+    assert (
+        '+ name "Caf\u00e9", from character 4 "\\xe9" → restored to "Cafe\u0301", '
+        'from character 4 "e\\u0301"'
+    ) in dry.stdout
+    assert "+ due 2026-03-15T10:30:45.456Z → restored to 2026-03-15T10:30:45.123Z" in dry.stdout, (
+        dry.stdout
+    )
+    diff = ["-Budget: \\u202e0001\\u202c EUR", "-Owner", "+Budget: \\u202e0001\\u202c EUR\\rOwner"]
+    assert all(line in lines for line in diff), dry.stdout
+
+    applied = invoke("apply", str(plan_file), "--journal", str(tmp_path / "j.jsonl"))
+    assert applied.exit_code == 0, applied.output
+    card = sb.world.cards[ids["c3"]]
+    assert (card.desc, card.name, card.due) == (old_desc, "Cafe\u0301", "2026-03-15T10:30:45.123Z")
+
+
 # ------------------------------------------------------------------------------ pure parts
 
 EVIDENCE = Evidence("field_update", "a1", T2, MemberRef("m1", "ana"))

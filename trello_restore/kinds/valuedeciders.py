@@ -21,13 +21,12 @@ card's board; ``same`` says whether two values of a field are the same."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trello_restore.kinds.base import Decision, Resolution, other_card
 from trello_restore.kinds.elsewhere import value_elsewhere, value_gone
 from trello_restore.kinds.touched import put_back, value_since_plan
-from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show
+from trello_restore.kinds.valuetext import DATE_FIELDS, change_lists, show, shown_pair
 from trello_restore.models import CardState, FieldValue, ValueChange, parse_date, quote_name
 
 if TYPE_CHECKING:
@@ -91,25 +90,9 @@ def _list_names(c: ValueChange, live: LiveBoard) -> dict[str, str]:
 def _changed(c: ValueChange, now: object, wanted: FieldValue, live: LiveBoard) -> str:
     """Why a change drifted: the field now and as expected, a list by its name if known."""
     lists = _list_names(c, live) if c.field == "idList" else None
-    shown, expected = show(c.field, now, lists), show(c.field, wanted, lists)
-    if _within_a_second(c.field, now, wanted):  # shown to the second: Trello's own form
-        shown, expected = str(now), str(wanted)
-    elif shown == expected and lists is not None:  # two lists of one name: their ids too
-        shown, expected = f"{shown} ({now})", f"{expected} ({wanted})"
-    elif shown == expected:  # a description's first line and length
-        expected += ", differing further on"
+    shown, expected = shown_pair(c.field, now, wanted, lists)
     what = "list" if lists is not None else c.field
     return f"its {what} was changed since (now {shown}, expected {expected}): left alone"
-
-
-def _within_a_second(field: str, a: object, b: object) -> bool:
-    """Whether ``a`` and ``b`` are dates less than a second apart (the text shows them alike)."""
-    if field not in DATE_FIELDS or not (isinstance(a, str) and isinstance(b, str)):
-        return False
-    try:
-        return abs(parse_date(a) - parse_date(b)) < timedelta(seconds=1)
-    except ValueError:
-        return False
 
 
 def decide_value(c: ValueChange, live: LiveBoard, *, resumed: bool) -> Decision:

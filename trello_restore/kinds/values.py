@@ -30,7 +30,7 @@ from trello_restore.kinds.valuedeciders import (
     resolve_value,
     same,
 )
-from trello_restore.kinds.valuetext import change_lists, desc_diff, named, show
+from trello_restore.kinds.valuetext import change_lists, desc_diff, named, shown_pair
 from trello_restore.models import (
     Change,
     Evidence,
@@ -257,10 +257,11 @@ class ValueKind(ChangeKind):
     def cannot_tell(self, c: Change, why: str) -> str:
         v = _value(c)
         lists = change_lists(v) if v.field == "idList" else None
+        seen, written = shown_pair(v.field, v.expected, v.value, lists)
         return (
             f"cannot tell whether the interrupted write of {v.field} of {named(v)} took effect: "
-            f"{why}; check it by hand and set it back to {show(v.field, v.expected, lists)} if "
-            f"it was set to {show(v.field, v.value, lists)} by this tool"
+            f"{why}; check it by hand and set it back to {seen} if it was set to {written} by "
+            "this tool"
         )
 
     # ------------------------------------------------------------------------------ text
@@ -290,10 +291,8 @@ class ValueKind(ChangeKind):
         back): ``closed of list L on board B: open → archived``."""
         v = _value(c)
         where = f"list {v.list_id}" if v.object_type == "list" else f"card {v.card_id}"
-        return (
-            f"{v.field} of {where} on board {v.board_id}: {show(v.field, v.value)} → "
-            f"{show(v.field, v.expected)}"
-        )
+        written, seen = shown_pair(v.field, v.value, v.expected)
+        return f"{v.field} of {where} on board {v.board_id}: {written} → {seen}"
 
     def outcome_word(self, status: str) -> str | None:
         return _OUTCOME_WORDS.get(status)
@@ -469,7 +468,8 @@ class CardField(ValueKind):
 
     def describe(self, c: Change) -> str:
         v = _value(c)
-        return f"{v.field} {show(v.field, v.expected)} → restored to {show(v.field, v.value)}"
+        now, restored = shown_pair(v.field, v.expected, v.value)
+        return f"{v.field} {now} → restored to {restored}"
 
     def evidence(self, c: Change, verbose: bool) -> str:
         text = super().evidence(c, verbose)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Mapping
+from datetime import timedelta
 
 from trello_restore.models import Change, ValueChange, parse_date, quote_name
+from trello_restore.parsing import unseen_escaped
 from trello_restore.words import card_url, when
 
 #: The card fields that are dates.
@@ -53,24 +55,67 @@ def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> s
     return text
 
 
+def shown_pair(
+    field: str, a: object, b: object, lists: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """``show`` of two values of ``field``, told apart where ``show`` would show two different
+    values alike (or alike once in one Unicode form): a list's name with its id (two lists of
+    one name), dates in Trello's own form (apart by less than ``show`` shows), and two texts (a
+    line ending, a Unicode form, a difference past a description's first line) each with an
+    escaped piece from the first character where they differ (``"Café", from character 4
+    "\\xe9"``)."""
+    shown_a, shown_b = show(field, a, lists), show(field, b, lists)
+    if a == b:
+        return shown_a, shown_b
+    if field in DATE_FIELDS and isinstance(a, str) and isinstance(b, str) and _close(a, b):
+        return a, b  # ``show`` shows at most seconds, and a date at midnight without them
+    if unicodedata.normalize("NFC", shown_a) != unicodedata.normalize("NFC", shown_b):
+        return shown_a, shown_b
+    if field == "idList" and lists:
+        return f"{shown_a} ({a})", f"{shown_b} ({b})"
+    text_a, text_b = str(a), str(b)
+    differ = (i for i, (x, y) in enumerate(zip(text_a, text_b, strict=False)) if x != y)
+    at = next(differ, min(len(text_a), len(text_b)))
+    return f"{shown_a}, {_piece(text_a, at)}", f"{shown_b}, {_piece(text_b, at)}"
+
+
+def _close(a: str, b: str) -> bool:
+    """Whether dates ``a`` and ``b`` are less than a second apart."""
+    try:
+        return abs(parse_date(a) - parse_date(b)) < timedelta(seconds=1)
+    except ValueError:
+        return False
+
+
+def _piece(text: str, at: int, width: int = 24) -> str:
+    """Up to ``width`` characters of ``text`` from index ``at``, every character that is not
+    printable ASCII escaped as Python escapes it: where two texts shown alike differ."""
+    piece = text[at : at + width]
+    shown = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else _escape(ch) for ch in piece)
+    more = "…" if len(text) > at + width else ""
+    return f'from character {at + 1} "{shown}{more}"'
+
+
+def _escape(ch: str) -> str:
+    return "\\" + ch if ch in '"\\' else ch.encode("unicode_escape").decode("ascii")
+
+
 def desc_diff(before: str, after: str) -> list[str]:
     """The unified diff from the current description to the restored one, a line of the text
-    each: a description's lines split at every line break (``str.splitlines``), and the
-    control characters left in a line but a tab escaped as ``quote_name`` escapes them."""
+    each: a description's lines split at its line feeds only, so that a carriage return or a
+    line separator (``\\u2028``) is a character of its line, shown escaped with the other
+    characters ``quote_name`` escapes (a tab aside): a change of line endings shows."""
     return [
         _escaped(line)
         for line in difflib.unified_diff(
-            before.splitlines(), after.splitlines(), "now", "restored", lineterm="", n=2
+            before.split("\n"), after.split("\n"), "now", "restored", lineterm="", n=2
         )
     ]
 
 
 def _escaped(line: str) -> str:
-    """``line`` with its control characters (a tab aside) as ``quote_name`` shows them."""
-    return "".join(
-        ch if ch == "\t" or unicodedata.category(ch) != "Cc" else quote_name(ch)[1:-1]
-        for ch in line
-    )
+    """``line`` with the characters ``quote_name`` escapes (a tab aside) escaped as it does."""
+    return "".join(ch if ch == "\t" else unseen_escaped(ch) for ch in line)
 
 
 def change_lists(c: ValueChange) -> dict[str, str]:
