@@ -196,7 +196,9 @@ class _Planner:
     def removed_by_matches(self, by: str) -> bool:
         o = self.opts  # --by applies to member removals too; --removed-by only to them
         wanted = o.removed_by if o.removed_by is not None else o.by
-        return wanted is None or by == wanted or (self.member(by).username == wanted != "")
+        if wanted is None or by == wanted:
+            return True  # an id names that member only, even if another's username is it
+        return wanted not in self.members and self.member(by).username == wanted != ""
 
     def list_at(self, card_id: str, date: datetime, fallback: str) -> str:
         current = fallback

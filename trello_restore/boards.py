@@ -153,7 +153,7 @@ def resolve_boards(
         if not text:
             raise UsageError("--board is empty: give a board id, shortLink, URL or name")
         try:
-            board, mine = _resolve(api, text, origin, mine)
+            board, mine = _resolve(api, ref, origin, mine)
         except PermissionDenied as exc:
             if refused is None or not (
                 _BOARD_URL.match(text) or OBJECT_ID.match(text) or _SHORT_LINK.match(text)
@@ -189,7 +189,9 @@ def _resolve(
     api: Api, text: str, origin: str, mine: list[Mapping[str, Any]] | None
 ) -> tuple[BoardInfo, list[Mapping[str, Any]] | None]:
     """One ``--board`` value's board, and the member's boards (``mine``: read once, to look a
-    name up)."""
+    name up). An id, shortLink or URL is read without the spaces around it; a name is looked up
+    as given (``_by_name``: R43f, a board named "Sp Board " was given its twin "Sp Board")."""
+    name, text = text, text.strip()
     url = _BOARD_URL.match(text)
     if url:
         board = _get_board(api, url.group(1), text)
@@ -226,7 +228,7 @@ def _resolve(
                     api=api,
                 )
             try:
-                board = _by_name(text, mine, origin)
+                board = _by_name(name, mine, origin)
             except BoardNotFound:
                 if not by_id:
                     raise
@@ -314,13 +316,18 @@ def expect_objects(
 
 def _by_name(name: str, boards: Sequence[Mapping[str, Any]], origin: str = "") -> BoardInfo:
     """The board with this exact name (compared in Unicode NFC), else the one whose name
-    differs from it only in case; several is an error that lists them (as Trello names them:
-    spaces are not collapsed)."""
+    differs from it only in case, else only in case and spaces at its start or end (a name
+    pasted with a space, or a board named with one); several is an error that lists them (as
+    Trello names them: spaces are not collapsed)."""
     wanted = normal_name(name)
     named = [(b, str(b.get("name", ""))) for b in boards]
     exact = [b for b, n in named if normal_name(n) == wanted]
     folded = wanted.casefold()
     matches = exact or [b for b, n in named if normal_name(n).casefold() == folded]
+    loosely = "" if exact else " (ignoring case)"
+    if not matches:
+        trimmed, loosely = folded.strip(), " (ignoring case and spaces at the ends)"
+        matches = [b for b, n in named if normal_name(n).casefold().strip() == trimmed]
     if len(matches) == 1:
         b = matches[0]
         return BoardInfo(id=b["id"], name=str(b.get("name", "")), url=str(b.get("url", "")))
@@ -341,7 +348,7 @@ def _by_name(name: str, boards: Sequence[Mapping[str, Any]], origin: str = "") -
     )
     raise AmbiguousBoard(
         f"{len(matches)} boards are named {quote_name(name)}"
-        f"{'' if exact else ' (ignoring case)'}: {listing} — pass the URL or id of the one "
+        f"{loosely}: {listing} — pass the URL or id of the one "
         "you mean"
     )
 

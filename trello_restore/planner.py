@@ -67,7 +67,7 @@ from trello_restore.planner_scope import (
     in_plan_order,
     resolve_filters,
 )
-from trello_restore.planner_values import plan_values
+from trello_restore.planner_values import authors_named, plan_values
 
 __all__ = [
     "SKIPPED_ORDER",
@@ -180,13 +180,7 @@ class _Planner:
         # The authors whose removals --removed-by (or --by) keeps: the one named, by id or by
         # username; None without either. Members ``member`` adds later have no username.
         wanted = options.removed_by if options.removed_by is not None else options.by
-        self.authors: frozenset[str] | None = (
-            None
-            if wanted is None
-            else frozenset(
-                {wanted, *(m for m, ref in self.members.items() if ref.username == wanted != "")}
-            )
-        )
+        self.authors = authors_named(wanted, self.members)
         self.deactivated = {
             mid
             for board in state.boards.values()

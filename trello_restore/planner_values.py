@@ -118,6 +118,18 @@ def plan_values(
     ).plan()
 
 
+def authors_named(wanted: str | None, members: Mapping[str, MemberRef]) -> frozenset[str] | None:
+    """The members ``--by`` or ``--removed-by`` names (None without it): the member whose id it
+    is, else every member whose username it is (and itself: a member the history does not
+    name). An id wins: a member may pick a username of 24 hex digits, another member's id, and
+    must not be taken for them (review R43f)."""
+    if wanted is None:
+        return None
+    if wanted in members:
+        return frozenset({wanted})
+    return frozenset({wanted, *(m for m, ref in members.items() if ref.username == wanted != "")})
+
+
 class _Decision(NamedTuple):
     """One (object, field): the skip reason (None: planned), the selected changes, and the
     changes from the first selected one on that are not selected."""
@@ -156,6 +168,8 @@ class _Values:
         self.wanted_lists = (
             {normal_name(x) for x in options.lists} if options.lists is not None else None
         )
+        #: Who ``--by`` names (``authors_named``); None without it.
+        self.authors = authors_named(options.by, members)
         #: List id -> (board id, name) of every list on a board in ``state``.
         self.lists = {
             lid: (board.id, name)
@@ -173,8 +187,7 @@ class _Values:
         return date >= o.since and (o.until is None or date < o.until)
 
     def by_matches(self, by: str) -> bool:
-        wanted = self.opts.by
-        return wanted is None or by == wanted or self.member(by).username == wanted != ""
+        return self.authors is None or by in self.authors
 
     def board_named(self, board_id: str) -> bool:
         return self.named is None or board_id in self.named
