@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,28 @@ def test_a_board_name_with_spaces_at_its_ends_is_chosen_as_typed(
     both = invoke("--board", " sp board", "--since", T2.isoformat(), "--dry-run")
     assert both.exit_code == 2, both.output
     assert 'are named " sp board" (ignoring case and spaces at the ends): "Sp Board"' in both.stderr
+
+
+def test_the_run_line_quotes_a_board_or_workspace_as_typed(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``-v``'s first line (stderr and the log file) names the boards and workspace as given,
+    quoted when not plain: a value holding an escape sequence and a line that passes for a log
+    record went out raw (R43f)."""
+    sb = sandbox_factory(make_world(), time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    log = tmp_path / "run.log"
+    hostile = "X\x1b[2J\n2026-12-01 ERROR y"
+    result = invoke(
+        "--log-file", str(log), "--board", hostile, "--board", "Team", "--workspace", "acme\r",
+        "--since", T2.isoformat(), "--dry-run", "-v",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    for text in (result.stderr, log.read_text()):
+        assert "\x1b" not in text, text
+        assert "\r" not in text, text
+        assert not any(line.startswith("2026-12-01 ERROR") for line in text.splitlines()), text
+        assert (
+            'dry run on boards "X\\x1b[2J\\n2026-12-01 ERROR y", Team and workspace "acme\\r"'
+            in text
+        )

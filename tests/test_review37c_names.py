@@ -109,6 +109,12 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
         ("Team\u2009Board", '"Team\\u2009Board"'),
         ("\u0645\u06cc\u200c\u062e", '"\u0645\u06cc\u200c\u062e"'),  # a non-joiner stays
         ("東京\u3000本社", '"東京\u3000本社"'),  # as does the ideographic space
+        # R43f: letters that show as blank space
+        ("Team\u3164Board", '"Team\\u3164Board"'),
+        ("Team\uffa0Board", '"Team\\uffa0Board"'),
+        ("\u115fTeam", '"\\u115fTeam"'),
+        ("Team\u2800", '"Team\\u2800"'),
+        ("한국 팀", '"한국 팀"'),  # Korean itself stays
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:

@@ -59,6 +59,8 @@ def test_each_card_field_logs_an_update_with_its_old_value(sandbox: Sandbox) -> 
         ("due", "2026-01-06T10:30:00.000+02:00", "2026-01-06T08:30:00.000Z"),
         ("dueComplete", True, True),
         ("start", "2026-01-01", "2026-01-01T00:00:00.000Z"),
+        ("start", "0999-06-15T12:00:00Z", "0999-06-15T12:00:00.000Z"),  # 4 digits (R43b)
+        ("start", "2026-01-01", "2026-01-01T00:00:00.000Z"),
         ("closed", True, True),
         ("due", None, None),  # JSON null clears the date
     ]

@@ -22,6 +22,7 @@ from trello_restore import cli
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, UsageError
 from trello_restore.logs import FILE_ONLY
+from trello_restore.words import shown_name
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport
@@ -116,12 +117,14 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
 
 def run_target(boards: Sequence[str], workspace: str | None) -> str:
     """What a run covers, for its log line: ``boards A, B``, ``workspace W``, or both
-    (``boards A and workspace W``)."""
+    (``boards A and workspace W``), each as typed, quoted when it is not plain (``shown_name``:
+    R43f, a value holding an escape sequence or a line break went to the log as it was)."""
     parts: list[str] = []
     if boards:
-        parts.append(f"board{'s' if len(boards) > 1 else ''} {', '.join(boards)}")
+        shown = ", ".join(map(shown_name, boards))
+        parts.append(f"board{'s' if len(boards) > 1 else ''} {shown}")
     if workspace:
-        parts.append(f"workspace {workspace}")
+        parts.append(f"workspace {shown_name(workspace)}")
     return " and ".join(parts) or "no boards"
 
 

@@ -148,14 +148,18 @@ _ESCAPED = frozenset({"Cc", "Zl", "Zp"})
 #: character, which Chinese and Japanese text types.
 _FORMAT = frozenset({"Cf", "Zs"})
 _KEPT = frozenset(" \u200c\u200d\u3000")
+#: Letters that show as blank space (R43f: "Team\u3164Board" read as "Team Board", another
+#: board): the Hangul fillers and the blank Braille pattern, letters to Unicode (``Lo``,
+#: ``So``), typed by no one in a name for what they show.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def escaped_char(ch: str) -> bool:
     """Whether ``quote_name`` (and a shell command the tool suggests) escapes ``ch``: a
     control character, a line or paragraph separator, or one that can make a name look like
-    another (``_FORMAT``, but ``_KEPT``)."""
+    another (``_FORMAT``, but ``_KEPT``; ``_BLANK``)."""
     category = unicodedata.category(ch)
-    return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT)
+    return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT) or ch in _BLANK
 
 
 def unseen_escaped(text: str) -> str:

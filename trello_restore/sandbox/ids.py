@@ -50,11 +50,10 @@ def id_time(object_id: str) -> datetime:
 
 
 def iso(at: datetime) -> str:
-    """Trello's date format: ISO-8601 UTC with milliseconds and a ``Z``."""
-    at = at.astimezone(UTC)
-    if at.year >= 1000:  # the same text, made a few times faster
-        return at.isoformat(timespec="milliseconds")[:23] + "Z"
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    """Trello's date format: ISO-8601 UTC with milliseconds and a ``Z``, the year in four
+    digits (JavaScript's ``toISOString``; ``strftime`` wrote the year 999 as ``999``, which the
+    tool's plan schema then refused: R43b)."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def parse_iso(value: str) -> datetime:
