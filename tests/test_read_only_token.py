@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
-from trello_restore.errors import ExitCode
+from trello_restore.errors import ApiUnreachable, ExitCode, PermissionDenied
 from trello_restore.journal import Journal
 from trello_restore.models import MemberRef, Membership
-from trello_restore.refusals import refused_boards_line
+from trello_restore.refusals import refusal, refused_boards_line
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, configless_cli, one_line_error
+from .conftest import T0, Sandbox, SandboxFactory, configless_cli, make_world, one_line_error
 from .test_cron import _on_card
 from .test_refused_board import WRITES, _args, _setup
 from .truthcheck import incident_since
@@ -131,3 +132,61 @@ def test_the_refused_boards_line_asks_what_fits_each_boards_membership() -> None
     # Not read (a plan from exports has no memberships): added, or reactivated.
     unknown = refused_boards_line(me, refused[:1])
     assert "last run. Ask a board admin to add @dana to that board (or to reactivate" in unknown
+
+
+def test_a_refused_first_write_says_no_change_was_made(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan on one board whose first write a read-only token has refused: the line said
+    "what was done is in the journal" with nothing done (R43a); it says no change had been made,
+    and once one was, what was done."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    at = iter(T0 + timedelta(days=1, minutes=m) for m in range(1, 100))
+    for card in ("c1", "c2"):
+        w.remove_member_from_card(ids[card], ids["ben"], ids["ana"], next(at))
+    sb = sandbox_factory(sw, time_scale=100)
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    since = (T0 + timedelta(days=1)).isoformat()
+    dry = invoke("--board", ids["team"], "--since", since, "--dry-run", "--plan-out", str(plan))
+    assert dry.exit_code == 0, dry.output
+    with w.lock:
+        w.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
+    r = invoke("apply", str(plan), "--journal", str(journal), "-q")
+    one_line_error(
+        r,
+        ExitCode.AUTH,
+        "nothing more was sent, and no change had been made before it (the journal "
+        f"{journal} records the refused write)",
+    )
+    assert "what was done" not in r.stderr
+    assert [rec.status for rec in Journal.read(journal).records] == ["pending", "failed"]
+
+
+class _Unreachable:
+    """An API whose every read fails: the refusal names the member and board as it can."""
+
+    def me(self) -> dict[str, str]:
+        raise ApiUnreachable("down")
+
+    def get(self, *args: object, **kwargs: object) -> object:
+        raise ApiUnreachable("down")
+
+
+@pytest.mark.parametrize(
+    ("made", "said"),
+    [
+        (True, "what was done is in the journal j.jsonl."),
+        (False, "no change had been made before it (the journal j.jsonl records the refused "),
+    ],
+)
+def test_a_refused_write_says_whether_a_change_was_made_before_it(made: bool, said: str) -> None:
+    err = PermissionDenied("HTTP 401 unauthorized permission requested", 401, "")
+    line = str(
+        refusal(
+            _Unreachable(), "b1", "Team", err, wrote=True, journal=Path("j.jsonl"),  # type: ignore[arg-type]
+            made=made,
+        )
+    )  # fmt: skip
+    assert said in line, line

@@ -381,13 +381,16 @@ def refusal(
     wrote: bool,
     op: str = "apply",
     journal: Path | None = None,
+    made: bool = True,
 ) -> PermissionDenied:
     """The one-line error for Trello refusing the token's member a board: who the member is
     (``members/me``, already read), which board (by name: ``board_name``, else read), and
     what to do, as their membership there asks (``admin_fix``). ``wrote``: the refusal
     answered a write (a ``Refused``: the ``journal`` then holds what was done, and the
     board's memberships are read to tell what to do), not a read (the board cannot be read,
-    so neither can its memberships). ``op``: the run's, ``apply`` or ``undo``."""
+    so neither can its memberships). ``op``: the run's, ``apply`` or ``undo``. ``made``:
+    whether a change of the journal was made on Trello before it (R43a: a read-only token's
+    first write said "what was done is in the journal" with nothing done)."""
     me_id = ""
     try:
         me = api.me()
@@ -420,9 +423,14 @@ def refusal(
         head += f"was written. {fix}, then run "
         return PermissionDenied(f"{head}{_SAME} again{other}", err.status, err.trello_error)
     where = f" {journal}" if journal is not None else ""
+    done = (
+        f"what was done is in the journal{where}"
+        if made
+        else f"no change had been made before it (the journal{where} records the refused write)"
+    )
     head = (
         f"Trello refused to let the token's member {who} change {board}{said}; nothing more "
-        f"was sent, and what was done is in the journal{where}. {fix}, then run "
+        f"was sent, and {done}. {fix}, then run "
     )
     tail = f" again to {'finish' if op == 'undo' else 'resume'}{other}"
     return Refused(head, tail, err.status, err.trello_error)

@@ -75,7 +75,13 @@ from trello_restore.kinds import NOT_ATTEMPTED, WOULD_APPLY, WriteRule, kind_of
 from trello_restore.limiter import Stopping
 from trello_restore.models import Change
 from trello_restore.refusals import answered, refusal, unread_reason
-from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome, outcome_of
+from trello_restore.runner_types import (
+    SKIPPED_DONE,
+    ApplyOptions,
+    ApplyReport,
+    ChangeOutcome,
+    outcome_of,
+)
 from trello_restore.words import plural
 
 __all__ = [
@@ -104,6 +110,10 @@ IN_FLIGHT_NOTICE_S = 1.0
 
 def _said(err: ApiError, text: str) -> bool:
     return err.trello_error.strip().rstrip(".").lower() == text
+
+
+#: The outcomes of a change made on Trello, by this run or an earlier one of its journal.
+_MADE = frozenset({"applied", "undone", SKIPPED_DONE})
 
 
 class Runner:
@@ -491,6 +501,7 @@ class Runner:
                             wrote=True,
                             op=self.op,
                             journal=journal,
+                            made=any(o.status in _MADE for o in list(self.outcomes.values())),
                         ) from None
                     raise
                 self._open_gate(item)

@@ -81,7 +81,12 @@ def check_window(
     if until is not None and until <= since:
         raise UsageError(
             f"{since_name} ({_minute_or_finer(since)}) is not before {until_name} "
-            f"({_minute_or_finer(until)}): swap them or widen the window"
+            f"({_minute_or_finer(until)}): "
+            + (
+                "the window is empty, widen it"
+                if until == since
+                else "swap them or widen the window"
+            )
         )
 
 
