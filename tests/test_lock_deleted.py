@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import pytest
 from trello_restore import lock_keep
 from trello_restore.errors import ExitCode, LockHeld
 from trello_restore.journal import Journal, JournalRecord
-from trello_restore.locks import hold, holders
+from trello_restore.locks import PRUNE_AFTER_S, hold, holders
 
 from .conftest import SandboxFactory
 from .conftest import sandbox_cli as cli_for
@@ -145,3 +146,41 @@ def test_a_second_apply_while_the_state_directory_is_deleted_is_refused(
     (journal,) = (home / "state" / "journals").glob("*.jsonl")
     applied = [x.change_id for x in Journal.read(journal).records if x.status == "applied"]
     assert len(applied) == len(set(applied)) == 5, applied
+
+
+@linux
+def test_old_plan_lock_files_no_run_holds_are_removed(tmp_path: Path) -> None:
+    """A run that held a plan lock removes the plan lock files over a week old that no run
+    holds (R43e: one per plan applied, never removed); a recent one, one held by another run
+    and the board locks stay."""
+    locks = tmp_path / "locks"
+    locks.mkdir(mode=0o700)
+    week_ago = time.time() - PRUNE_AFTER_S - 60
+    names = ("plan-old", "plan-held", "plan-new", "board-b1")
+    for name in names:
+        (locks / f"{name}.lock").touch(mode=0o600)
+        if name != "plan-new":
+            os.utime(locks / f"{name}.lock", (week_ago, week_ago))
+    taken = threading.Event()
+    release = threading.Event()
+
+    def other_run() -> None:
+        with hold(locks, ["plan-held"]):
+            taken.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    assert taken.wait(10)
+    try:
+        with hold(locks, ["plan-mine", "board-b1"]):
+            pass
+        left = sorted(p.name for p in locks.iterdir())
+    finally:
+        release.set()
+        thread.join()
+    assert left == ["board-b1.lock", "plan-held.lock", "plan-mine.lock", "plan-new.lock"], left
+    # The other run, letting its plan lock go, removes that one too: a week old, held by none.
+    assert not (locks / "plan-held.lock").exists()
+    with hold(locks, ["plan-old"]):  # made again when a plan is applied again
+        assert (locks / "plan-old.lock").exists()

@@ -17,6 +17,9 @@ Two sets of names:
   them later (a second ``FileLock`` on the same file in one process would not get it), so an
   ``apply PLAN`` or ``undo`` on the same board still conflicts with the run at apply time.
 
+A plan's lock file is left when its lock is let go; the plan lock files a week old that no run
+holds are removed by the next run that held a plan lock (``_prune``, on Linux).
+
 A run that must be refused at once is refused before its first request to Trello: another run
 may be spending the token's whole rate budget, and a request of this one would wait out 429s
 before it came to its lock. So ``apply PLAN`` and ``undo`` take their locks first
@@ -39,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -73,6 +77,9 @@ __all__ = [
 
 #: A lock file's mode, as every other file of the state directory's.
 MODE = 0o600
+#: How old a plan's lock file no run holds must be before a run that held a plan lock removes
+#: it (``_prune``): a plan applied again later makes it again.
+PRUNE_AFTER_S = 7 * 24 * 3600.0
 #: The kernel's table of the file locks held now (Linux): which process holds a lock file.
 PROC_LOCKS = Path("/proc/locks")
 
@@ -146,6 +153,8 @@ def hold(
     finally:
         for kept in reversed(held):
             lock_keep.forget(kept)
+        if held and any(n.startswith("plan-") for n in names):
+            _prune(directory)
 
 
 @contextlib.contextmanager
@@ -164,6 +173,39 @@ def run_holds(
             yield held
         finally:
             _RUN_HOLDS.reset(token)
+
+
+def _prune(directory: Path, now: float | None = None) -> None:
+    """Remove the plan lock files (``plan-*.lock``) made over ``PRUNE_AFTER_S`` ago that no
+    run holds (R43e: one file per plan applied, never removed, thousands over years of nightly
+    runs). Only where a lock's name can be claimed (``lock_keep.claim``: Linux), held with
+    the file's own lock while the file is removed, so that no run can take it meanwhile (one
+    starting at that very moment is refused as if another run held it). Never raises."""
+    if not lock_keep.ABSTRACT:
+        return
+    cutoff = (time.time() if now is None else now) - PRUNE_AFTER_S
+    try:
+        old = [f for f in directory.glob("plan-*.lock") if f.stat().st_mtime < cutoff]
+    except OSError:
+        return
+    for file in old:
+        try:
+            sock = lock_keep.claim(_key(directory, file.stem))
+        except (lock_keep.Busy, OSError):
+            continue
+        if sock is None:
+            continue
+        lock = FileLock(file, mode=MODE, thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+            try:
+                file.unlink(missing_ok=True)
+            finally:
+                lock.release()
+        except (Timeout, OSError):
+            pass
+        finally:
+            sock.close()
 
 
 def _key(directory: Path, name: str) -> Path:
