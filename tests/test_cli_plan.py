@@ -113,6 +113,36 @@ def test_detailed_exitcode(invoke: Invoke, scenario: Scenario) -> None:
     assert "0 changes" in nothing.stdout
 
 
+def test_until_before_the_incident_warns_of_its_undated_losses(
+    invoke: Invoke, scenario: Scenario
+) -> None:
+    """A window ending at the incident still plans its silent losses (the log gives them no
+    date): the plan says so in a warning, with what to do (R43d: nothing was said); without
+    ``--until``, or with ``--only-recorded``, there is nothing to warn of."""
+    until = scenario.incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = ["--board", scenario.team.id, "--since", "2025-01-01", "--dry-run", "--plan-out", "-"]
+
+    def plan(*more: str) -> dict[str, Any]:
+        result = invoke(*base, *more)
+        assert result.exit_code == 0, result.output
+        doc: dict[str, Any] = json.loads(result.stdout)
+        return doc
+
+    doc = plan("--until", until)
+    lost = [
+        c for c in [*doc["changes"], *(b["change"] for b in doc["blocked"])]
+        if c["action"] == "add_member_to_card" and c["evidence"]["kind"] == "reconstructed"
+    ]  # fmt: skip
+    assert len(lost) > 1
+    assert [w for w in doc["warnings"] if "--until" in w] == [
+        f"{len(lost)} changes are losses Trello did not log (reconstructed), which have no date "
+        "in the log: some may have happened after --until, which cannot leave them out; check "
+        "them, or leave them out with --only-recorded"
+    ]
+    assert not [w for w in plan()["warnings"] if "--until" in w]
+    assert not [w for w in plan("--until", until, "--only-recorded")["warnings"] if "--until" in w]
+
+
 # ------------------------------------------------------------------------------ bad input
 
 

@@ -35,7 +35,13 @@ from trello_restore.models import (
     PlanOptions,
     State,
 )
-from trello_restore.planner import build_plan, cards_in_scope, change_id, resolve_filters
+from trello_restore.planner import (
+    build_plan,
+    cards_in_scope,
+    change_id,
+    resolve_filters,
+    undated_losses,
+)
 
 #: The cutoff (``--since``).
 T = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
@@ -314,6 +320,25 @@ def test_evidence_kinds(
 ) -> None:
     """Recorded removals, silent losses (reconstructed) and the ever-added fallback."""
     assert decisions(plan(actions, state(card("c1", *on_card), board()), **options)) == expected
+
+
+@pytest.mark.parametrize(
+    ("actions", "options", "warned"),
+    [
+        pytest.param([add("a1", "m1", -60)], {}, None, id="no --until: nothing to warn of"),
+        pytest.param([rem("r1", "m1", 1)], {"until": at(5)}, None, id="recorded only"),
+        pytest.param([add("a1", "m1", -60)], {"until": at(5)}, "1 change is a loss", id="one"),
+        pytest.param([add("a1", "m1", -60), add("a2", "m2", -60)], {"until": at(5)},
+                     "2 changes are losses", id="two"),
+    ],
+)  # fmt: skip
+def test_until_warns_of_the_silent_losses_it_cannot_leave_out(
+    actions: list[MemberAction], options: dict[str, Any], warned: str | None
+) -> None:
+    """Silent losses have no date, so ``--until`` cannot leave out those after it: a plan
+    with ``--until`` holding any says so (R43d)."""
+    got = undated_losses(plan(actions, **options))
+    assert [w.split(" Trello")[0] for w in got] == ([warned] if warned else [])
 
 
 def test_a_recorded_change_carries_its_evidence() -> None:

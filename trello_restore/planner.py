@@ -76,6 +76,7 @@ __all__ = [
     "change_id",
     "chosen",
     "resolve_filters",
+    "undated_losses",
 ]
 
 
@@ -571,3 +572,29 @@ def chosen(
     ):
         return False
     return cards is None or card.id in cards or card.short_link in cards
+
+
+def undated_losses(plan: Plan) -> list[str]:
+    """A plan with ``--until`` whose changes or blocked changes include silent losses
+    (``reconstructed``): the warning that they have no date, so ``--until`` cannot leave out
+    those that happened after it (R43d: a window ending before the incident still planned the
+    incident's unlogged losses, with no word)."""
+    if plan.options.until is None:
+        return []
+    count = sum(
+        c.evidence is not None and c.evidence.kind == "reconstructed"
+        for c in (*plan.changes, *(b.change for b in plan.blocked))
+    )
+    if not count:
+        return []
+    if count == 1:
+        return [
+            "1 change is a loss Trello did not log (reconstructed), which has no date in the "
+            "log: it may have happened after --until, which cannot leave it out; check it, or "
+            "leave such changes out with --only-recorded"
+        ]
+    return [
+        f"{count} changes are losses Trello did not log (reconstructed), which have no date in "
+        "the log: some may have happened after --until, which cannot leave them out; check "
+        "them, or leave them out with --only-recorded"
+    ]

@@ -61,7 +61,7 @@ from trello_restore.models import (
 from trello_restore.plan_memo import PlanMemo
 from trello_restore.plan_request import PlanRequest
 from trello_restore.planfile import PlanMeta
-from trello_restore.planner import build_plan
+from trello_restore.planner import build_plan, undated_losses
 from trello_restore.planner_scope import resolve_filters
 from trello_restore.refusals import answered, plan_refusals, unread_named, unread_named_error
 from trello_restore.report import plan_warnings
@@ -550,6 +550,7 @@ def _make_plan(
         else:
             blind = unreadable_in_window(fetched, unseen_from(req, options), gave)
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
+    warnings += undated_losses(plan)
     meta = PlanMeta(
         tool_version=__version__,
         created_at=created_at,
