@@ -35,7 +35,7 @@ from trello_restore.report_outcomes import (
 )
 from trello_restore.sandbox import endpoints
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.sandbox.truth import State, snapshot
+from trello_restore.sandbox.truth import OptionSet, State, compute, snapshot
 from trello_restore.undo import undo_journal
 from trello_restore.words import card_url
 
@@ -650,3 +650,34 @@ def test_a_list_moved_on_to_a_board_not_read_is_not_called_deleted(
     for gone in (lst, card):
         skipped = [v for v in doc["value_skipped"] if v["object"]["id"] == gone]
         assert [v["reason"] for v in skipped] == ["other_board"], gone
+
+
+@pytest.mark.parametrize("list_name", ["Sprint 3", "Backlog"])
+def test_a_deleted_card_is_listed_only_when_list_chooses_it(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, list_name: str
+) -> None:
+    """``--list`` chooses a deleted card by the list it was deleted from, in the plan and in
+    the ground truth alike (R43d: the truth listed every deleted card whatever ``--list``):
+    seed 5's card deleted from "Sprint 3" after its list moved to the archive board."""
+    s = generate(5, 40, second_damage=True)
+    sb = sandbox_factory(s, time_scale=100)
+    (deleted,) = s.world.deletions
+    with s.world.lock:
+        (list_id,) = [
+            lst.id for lst in s.world.lists.values()
+            if lst.name == list_name and lst.id_board in (s.team.id, s.archive.id)
+        ]  # fmt: skip
+    result = sandbox_cli(sb, monkeypatch)(
+        "--board", s.team.id, "--since", s.incident_at.isoformat(), "--restore", "archived",
+        "--list", list_name, "--dry-run", "--plan-out", "-",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan, _ = plan_from_dict(json.loads(result.stdout))
+    options = OptionSet(
+        "r43d", s.incident_at, lists=frozenset({list_id}), restore=frozenset({"archived"})
+    )
+    with s.world.lock:
+        truth = compute(s.world, s.scope, options, (s.team.id,))
+    assert_values_are_truth(plan, truth)
+    listed = {u.object_id for u in plan.unrestorable}
+    assert listed == ({deleted} if list_name == "Sprint 3" else set())

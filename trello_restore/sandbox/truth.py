@@ -508,10 +508,12 @@ def _values(
                     chosen[0].at,
                 )
             )
-    unrestorable = [
+    card_passes = {object_id: passes for _, object_id, _, passes, _, _ in objects}
+    unrestorable = [  # a deleted card passes --list/--card by where it was (R43d)
         TruthUnrestorable(card.id, *world.deletions[card.id])
         for card, deleted in scope_cards(world, named)
         if deleted
+        and card_passes[card.id]
         and card.id in world.deletions
         and in_window(world.deletions[card.id][2])
         and options.by in (None, world.deletions[card.id][1])
