@@ -654,6 +654,13 @@ class TestWording:
              "Summary: 4 removed, 1 no longer there, 0 failed."),
             ({"would_undo": 2}, True, True,
              "Summary: 2 would be removed, 0 failed. Dry run: nothing was changed."),
+            # R43a: what a dry run counts done was done by a killed run, found so
+            ({"would_undo": 0, "undone": 1}, True, True,
+             "Summary: 0 would be removed, 1 removed by an interrupted undo, 0 failed. "
+             "Dry run: nothing was changed."),
+            ({"would_apply": 2, "applied": 1}, True, False,
+             "Summary: 2 would be applied, 1 applied by an interrupted run, 0 already "
+             "satisfied, 0 drifted, 0 blocked, 0 failed. Dry run: nothing was changed."),
         ],
     )  # fmt: skip
     def test_summaries(self, counts: dict[str, int], dry_run: bool, undo: bool, text: str) -> None:

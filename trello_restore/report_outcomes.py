@@ -260,6 +260,9 @@ def apply_summary(
     else:
         always = ("would_apply" if dry_run else "applied", *_APPLY_ALWAYS)
     words = _count_words(report.outcomes, always) | (_UNDO_WORDS if undo else {})
+    if dry_run:  # a dry run writes nothing: what it counts done, a killed run did (R43a)
+        by = "an interrupted undo" if undo else "an interrupted run"
+        words |= {s: f"{words.get(s, s)} by {by}" for s in ("applied", "undone") if counts.get(s)}
     text = f"Summary: {_counts_text(counts, always, words)}."
     done = counts.get("skipped_done", 0)
     if done:
