@@ -198,7 +198,13 @@ class _Planner:
         wanted = o.removed_by if o.removed_by is not None else o.by
         if wanted is None or by == wanted:
             return True  # an id names that member only, even if another's username is it
-        return wanted not in self.members and self.member(by).username == wanted != ""
+        h = self.h
+        actors = {a.by for a in h.member_actions} | {a.member_id for a in h.member_actions}
+        actors |= {m.by for m in h.moves} | {u.by for u in h.field_updates}
+        actors |= {w for _, w in h.deleted_when.values()}
+        if wanted in self.members or wanted in actors:
+            return False
+        return self.member(by).username == wanted != ""
 
     def list_at(self, card_id: str, date: datetime, fallback: str) -> str:
         current = fallback

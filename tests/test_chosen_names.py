@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from trello_restore.sandbox.world import App
+
 from .conftest import T0, SandboxFactory, make_world, sandbox_cli
 
 T2 = T0 + timedelta(days=1)
@@ -103,3 +105,28 @@ def test_the_run_line_quotes_a_board_or_workspace_as_typed(
             'dry run on boards "X\\x1b[2J\\n2026-12-01 ERROR y", Team and workspace "acme\\r"'
             in text
         )
+
+
+def test_an_id_seen_only_as_an_actor_still_names_that_member(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member on no board, known only as the one an automation acted for, named by id with
+    ``--by``: ben, whose username is that id, is not taken for them (R43g: the planner knew
+    the id from no member listing and fell back to usernames)."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    culprit = w.add_member("culprit", "Cul Prit", T0).id
+    w.members[ids["ben"]].username = culprit
+    at = iter(T2 + timedelta(minutes=m) for m in range(1, 100))
+    w.set_card_field(ids["c1"], "name", "C1 by bot", culprit, next(at), app=App("b" * 24, "Bot"))
+    w.set_card_field(ids["c2"], "name", "C2 by ben", ids["ben"], next(at))
+    sb = sandbox_factory(sw, time_scale=100)
+    invoke = sandbox_cli(sb, monkeypatch)
+    for by in (culprit, f"@{culprit}"):
+        result = invoke(
+            "--board", ids["team"], "--since", T2.isoformat(), "--restore", "fields", "--by", by,
+            "--dry-run", "--format", "json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        changes = json.loads(result.stdout)["changes"]
+        assert [c["card"]["id"] for c in changes] == [ids["c1"]], changes

@@ -42,6 +42,7 @@ from trello_restore.planner import (
     resolve_filters,
     undated_losses,
 )
+from trello_restore.planner_values import authors_named
 
 #: The cutoff (``--since``).
 T = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
@@ -339,6 +340,21 @@ def test_until_warns_of_the_silent_losses_it_cannot_leave_out(
     with ``--until`` holding any says so (R43d)."""
     got = undated_losses(plan(actions, **options))
     assert [w.split(" Trello")[0] for w in got] == ([warned] if warned else [])
+
+
+def test_an_id_names_its_member_even_one_known_only_as_an_actor() -> None:
+    """``--by``/``--removed-by`` given an id name that member only, when a member listing
+    names it or the history shows them acting (R43f, R43g); a value no one has as an id is a
+    username, matching each member who has it."""
+    hexid, other = "a" * 24, "m2"
+    members = {other: MemberRef(other, username=hexid), "m3": MemberRef("m3", username="sam")}
+    acted = history([rem("r1", "m1", 1, by=hexid)])
+    quiet = history([rem("r1", "m1", 1)])
+    assert authors_named(None, members, acted) is None
+    assert authors_named(hexid, members, acted) == {hexid}
+    assert authors_named(hexid, {**members, hexid: MemberRef(hexid)}, quiet) == {hexid}
+    assert authors_named(hexid, members, quiet) == {hexid, other}
+    assert authors_named("sam", members, quiet) == {"sam", "m3"}
 
 
 def test_a_recorded_change_carries_its_evidence() -> None:

@@ -181,7 +181,7 @@ class _Planner:
         # The authors whose removals --removed-by (or --by) keeps: the one named, by id or by
         # username; None without either. Members ``member`` adds later have no username.
         wanted = options.removed_by if options.removed_by is not None else options.by
-        self.authors = authors_named(wanted, self.members)
+        self.authors = authors_named(wanted, self.members, history)
         self.deactivated = {
             mid
             for board in state.boards.values()

@@ -118,16 +118,32 @@ def plan_values(
     ).plan()
 
 
-def authors_named(wanted: str | None, members: Mapping[str, MemberRef]) -> frozenset[str] | None:
+def authors_named(
+    wanted: str | None, members: Mapping[str, MemberRef], history: History
+) -> frozenset[str] | None:
     """The members ``--by`` or ``--removed-by`` names (None without it): the member whose id it
     is, else every member whose username it is (and itself: a member the history does not
-    name). An id wins: a member may pick a username of 24 hex digits, another member's id, and
-    must not be taken for them (review R43f)."""
+    name). An id wins, a member known only as the author of actions included (R43g: one who
+    acted only through an automation): a member may pick a username of 24 hex digits, another
+    member's id, and must not be taken for them (review R43f)."""
     if wanted is None:
         return None
-    if wanted in members:
+    if wanted in members or _acted(wanted, history):
         return frozenset({wanted})
     return frozenset({wanted, *(m for m, ref in members.items() if ref.username == wanted != "")})
+
+
+def _acted(member_id: str, history: History) -> bool:
+    """Whether ``member_id`` is the id of a member the history shows acting (or acted on),
+    looked for only for an id no member listing names (one pass over the history)."""
+    if len(member_id) != 24:  # not an id: a username (a pass over the history saved)
+        return False
+    return (
+        any(member_id in (a.by, a.member_id) for a in history.member_actions)
+        or any(m.by == member_id for m in history.moves)
+        or any(u.by == member_id for u in history.field_updates)
+        or any(w == member_id for _, w in history.deleted_when.values())
+    )
 
 
 class _Decision(NamedTuple):
@@ -169,7 +185,7 @@ class _Values:
             {normal_name(x) for x in options.lists} if options.lists is not None else None
         )
         #: Who ``--by`` names (``authors_named``); None without it.
-        self.authors = authors_named(options.by, members)
+        self.authors = authors_named(options.by, members, history)
         #: List id -> (board id, name) of every list on a board in ``state``.
         self.lists = {
             lid: (board.id, name)
