@@ -351,10 +351,10 @@ def test_an_id_names_its_member_even_one_known_only_as_an_actor() -> None:
     acted = history([rem("r1", "m1", 1, by=hexid)])
     quiet = history([rem("r1", "m1", 1)])
     assert authors_named(None, members, acted) is None
-    assert authors_named(hexid, members, acted) == {hexid}
-    assert authors_named(hexid, {**members, hexid: MemberRef(hexid)}, quiet) == {hexid}
-    assert authors_named(hexid, members, quiet) == {hexid, other}
-    assert authors_named("sam", members, quiet) == {"sam", "m3"}
+    assert authors_named(hexid, members, acted) == frozenset({hexid})
+    assert authors_named(hexid, {**members, hexid: MemberRef(hexid)}, quiet) == frozenset({hexid})
+    assert authors_named(hexid, members, quiet) == frozenset({hexid, other})
+    assert authors_named("sam", members, quiet) == frozenset({"sam", "m3"})
 
 
 def test_a_recorded_change_carries_its_evidence() -> None:

@@ -190,3 +190,43 @@ def test_a_refused_write_says_whether_a_change_was_made_before_it(made: bool, sa
         )
     )  # fmt: skip
     assert said in line, line
+
+
+def test_a_resumed_undo_refused_at_once_says_what_an_earlier_undo_did(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An undo stopped after its first removal, run again with a read-only token: its first
+    write is refused, and the line says what was done is in the journal, not that no change
+    had been made (R43g: the earlier undo's removal was left out)."""
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    at = iter(T0 + timedelta(days=1, minutes=m) for m in range(1, 100))
+    for card in ("c1", "c2"):
+        w.remove_member_from_card(ids[card], ids["ben"], ids["ana"], next(at))
+    sb = sandbox_factory(sw, time_scale=100)
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    since = (T0 + timedelta(days=1)).isoformat()
+    dry = invoke("--board", ids["team"], "--since", since, "--dry-run", "--plan-out", str(plan))
+    assert dry.exit_code == 0, dry.output
+    assert invoke("apply", str(plan), "--journal", str(journal), "-q").exit_code == 0
+    assert invoke("undo", str(journal), "--yes", "-q").exit_code == 0
+    # As if the undo had stopped after its first removal: the second's records dropped, and
+    # ben back on that card.
+    lines = journal.read_text().splitlines(keepends=True)
+    undos = [json.loads(x) for x in lines[1:] if json.loads(x).get("op") == "undo"]
+    last = undos[-1]
+    kept = [
+        x
+        for x in lines[1:]
+        if not (
+            json.loads(x).get("op") == "undo" and json.loads(x)["change_id"] == last["change_id"]
+        )
+    ]
+    journal.write_text(lines[0] + "".join(kept))
+    with w.lock:
+        w.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
+        w.cards[last["card_id"]].id_members.append(ids["ben"])
+    r = invoke("undo", str(journal), "--yes", "-q")
+    line = one_line_error(r, ExitCode.AUTH, "nothing more was sent, and what was done is in ")
+    assert "no change had been made" not in line

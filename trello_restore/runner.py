@@ -501,7 +501,7 @@ class Runner:
                             wrote=True,
                             op=self.op,
                             journal=journal,
-                            made=any(o.status in _MADE for o in list(self.outcomes.values())),
+                            made=self._made(),
                         ) from None
                     raise
                 self._open_gate(item)
@@ -569,6 +569,16 @@ class Runner:
                 said or err,
             )
         return self._finish(item, "failed", err, uncertain=maybe_sent)
+
+    def _made(self) -> bool:
+        """Whether a change of the journal was made on Trello before now: by this run (or
+        found made by an earlier run of the plan: ``SKIPPED_DONE``), or, for an undo, by an
+        earlier undo of it (R43g: a resumed undo refused at once said no change had been made,
+        with the board half undone)."""
+        if any(o.status in _MADE for o in list(self.outcomes.values())):
+            return True
+        earlier = self.journal.undone().values() if self.journal is not None else ()
+        return self.op == "undo" and any(r.status == "undone" for r in earlier)
 
     def _finish(
         self,
