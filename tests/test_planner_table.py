@@ -331,14 +331,22 @@ def test_evidence_kinds(
         pytest.param([add("a1", "m1", -60)], {"until": at(5)}, "1 change is a loss", id="one"),
         pytest.param([add("a1", "m1", -60), add("a2", "m2", -60)], {"until": at(5)},
                      "2 changes are losses", id="two"),
+        pytest.param([add("a1", "m1", -60), add("a2", "m2", -60), add("a3", "m9", -60)],
+                     {"until": at(5)}, "2 changes and 1 blocked change are losses",
+                     id="blocked said apart"),
+        pytest.param([add("a3", "m9", -60)], {"until": at(5)}, "1 blocked change is a loss",
+                     id="blocked alone"),
+        pytest.param([add("a1", "m1", -60)], {"until": at(60 * 24)}, None,
+                     id="--until from now on: nothing has happened after it"),
     ],
 )  # fmt: skip
 def test_until_warns_of_the_silent_losses_it_cannot_leave_out(
     actions: list[MemberAction], options: dict[str, Any], warned: str | None
 ) -> None:
-    """Silent losses have no date, so ``--until`` cannot leave out those after it: a plan
-    with ``--until`` holding any says so (R43d)."""
-    got = undated_losses(plan(actions, **options))
+    """Silent losses have no date, so an ``--until`` before now cannot leave out those after
+    it: a plan holding any says so, its changes and blocked changes counted apart (R43d,
+    R43g)."""
+    got = undated_losses(plan(actions, **options), now=at(60))
     assert [w.split(" Trello")[0] for w in got] == ([warned] if warned else [])
 
 

@@ -115,6 +115,11 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
         ("\u115fTeam", '"\\u115fTeam"'),
         ("Team\u2800", '"Team\\u2800"'),
         ("한국 팀", '"한국 팀"'),  # Korean itself stays
+        # R43g: marks and symbols that show as nothing
+        ("Review\u034f", '"Review\\u034f"'),
+        ("Team\u17b4", '"Team\\u17b4"'),
+        ("Team\U0001d159", '"Team\\U0001d159"'),
+        ("\u2764\ufe0f team", '"\u2764\ufe0f team"'),  # an emoji's variation selector stays
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:

@@ -148,10 +148,13 @@ _ESCAPED = frozenset({"Cc", "Zl", "Zp"})
 #: character, which Chinese and Japanese text types.
 _FORMAT = frozenset({"Cf", "Zs"})
 _KEPT = frozenset(" \u200c\u200d\u3000")
-#: Letters that show as blank space (R43f: "Team\u3164Board" read as "Team Board", another
-#: board): the Hangul fillers and the blank Braille pattern, letters to Unicode (``Lo``,
-#: ``So``), typed by no one in a name for what they show.
-_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Characters that show as nothing or as blank space, which Unicode counts as letters, marks
+#: or symbols (``Lo``, ``Mn``, ``So``), typed by no one in a name for what they show (R43f:
+#: "Team\u3164Board" read as "Team Board", another board; R43g: "Review\u034f" as "Review"):
+#: the Hangul fillers, the blank Braille pattern, the combining grapheme joiner, the Khmer
+#: inherent vowels, the Khitan filler and the musical blank notehead. The variation selectors
+#: stay, as emoji need them ("\u2764\ufe0f").
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\U00016fe4\U0001d159")
 
 
 def escaped_char(ch: str) -> bool:

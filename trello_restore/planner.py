@@ -68,6 +68,7 @@ from trello_restore.planner_scope import (
     resolve_filters,
 )
 from trello_restore.planner_values import authors_named, plan_values
+from trello_restore.words import plural
 
 __all__ = [
     "SKIPPED_ORDER",
@@ -574,27 +575,36 @@ def chosen(
     return cards is None or card.id in cards or card.short_link in cards
 
 
-def undated_losses(plan: Plan) -> list[str]:
-    """A plan with ``--until`` whose changes or blocked changes include silent losses
-    (``reconstructed``): the warning that they have no date, so ``--until`` cannot leave out
-    those that happened after it (R43d: a window ending before the incident still planned the
-    incident's unlogged losses, with no word)."""
-    if plan.options.until is None:
+def undated_losses(plan: Plan, now: datetime) -> list[str]:
+    """A plan with ``--until`` before ``now`` whose changes or blocked changes include silent
+    losses (``reconstructed``): the warning that they have no date, so ``--until`` cannot leave
+    out those that happened after it (R43d: a window ending before the incident still planned
+    the incident's unlogged losses, with no word). An ``--until`` from ``now`` on leaves out
+    nothing that has happened."""
+    until = plan.options.until
+    if until is None or until >= now:
         return []
-    count = sum(
-        c.evidence is not None and c.evidence.kind == "reconstructed"
-        for c in (*plan.changes, *(b.change for b in plan.blocked))
+
+    def lost(changes: Iterable[Change]) -> int:
+        return sum(c.evidence is not None and c.evidence.kind == "reconstructed" for c in changes)
+
+    changes, blocked = lost(plan.changes), lost(b.change for b in plan.blocked)
+    total = changes + blocked
+    if not total:
+        return []
+    what = " and ".join(
+        x
+        for x in (
+            plural(changes, "change") if changes else "",
+            plural(blocked, "blocked change") if blocked else "",
+        )
+        if x
     )
-    if not count:
-        return []
-    if count == 1:
-        return [
-            "1 change is a loss Trello did not log (reconstructed), which has no date in the "
-            "log: it may have happened after --until, which cannot leave it out; check it, or "
-            "leave such changes out with --only-recorded"
-        ]
+    one = total == 1
     return [
-        f"{count} changes are losses Trello did not log (reconstructed), which have no date in "
-        "the log: some may have happened after --until, which cannot leave them out; check "
-        "them, or leave them out with --only-recorded"
+        f"{what} {'is a loss' if one else 'are losses'} Trello did not log (reconstructed), "
+        f"which {'has' if one else 'have'} no date in the log: "
+        f"{'it' if one else 'some'} may have happened after --until, which cannot leave "
+        f"{'it' if one else 'them'} out; check {'it' if one else 'them'}, or leave such changes "
+        "out with --only-recorded"
     ]

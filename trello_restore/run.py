@@ -550,7 +550,7 @@ def _make_plan(
         else:
             blind = unreadable_in_window(fetched, unseen_from(req, options), gave)
     warnings += plan_warnings(plan, fetched.state)  # cards put back into an archived list
-    warnings += undated_losses(plan)
+    warnings += undated_losses(plan, created_at)
     meta = PlanMeta(
         tool_version=__version__,
         created_at=created_at,
