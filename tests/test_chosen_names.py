@@ -58,11 +58,13 @@ def test_a_board_name_with_spaces_at_its_ends_is_chosen_as_typed(
 ) -> None:
     """``--board "Sp Board "`` is that board, not its twin "Sp Board" (the value was trimmed);
     a name matching no board as typed falls back to one that differs only in case and spaces
-    at the ends, and several such are an error that lists them."""
+    at the ends, and several such are an error that lists them; an id or shortLink with
+    spaces around it is a board named so, if one is, else the id's board."""
     sw = make_world()
     w, ids = sw.world, sw.ids
+    link = w.boards[ids["team"]].short_link
     made = {name: w.create_board(name, ids["lead"], T0, ids["org"]).id for name in (
-        "Sp Board", "Sp Board ", "Solo Trail ")}  # fmt: skip
+        "Sp Board", "Sp Board ", "Solo Trail ", f"{link} ")}  # fmt: skip
     sb = sandbox_factory(sw, time_scale=100)
     invoke = sandbox_cli(sb, monkeypatch)
 
@@ -77,6 +79,10 @@ def test_a_board_name_with_spaces_at_its_ends_is_chosen_as_typed(
     assert chosen("Sp Board") == [made["Sp Board"]]
     assert chosen("solo trail ") == [made["Solo Trail "]]
     assert chosen("Solo Trail") == [made["Solo Trail "]]
+    # A board named as another's shortLink and a space: named so, it is that board (R43g).
+    assert chosen(f"{link} ") == [made[f"{link} "]]
+    assert chosen(link) == [ids["team"]]
+    assert chosen(f" {link}") == [ids["team"]]  # no board has that name: the shortLink
     both = invoke("--board", " sp board", "--since", T2.isoformat(), "--dry-run")
     assert both.exit_code == 2, both.output
     assert 'are named " sp board" (ignoring case and spaces at the ends): "Sp Board"' in both.stderr

@@ -212,21 +212,15 @@ def _resolve(
     else:
         board = None
         by_id = bool(OBJECT_ID.match(text) or _SHORT_LINK.match(text))
+        if by_id and name != text:  # spaces around an id: a board named so, if one is (R43g)
+            mine = mine if mine is not None else _my_boards(api)
+            exact = [b for b in mine if normal_name(str(b.get("name", ""))) == normal_name(name)]
+            if len(exact) == 1:
+                return _by_name(name, exact, origin), mine
         if by_id:
             board = _get_board(api, text, text)
         if board is None:
-            if mine is None:
-                mine = expect_objects(
-                    api.get(
-                        "members/me/boards",
-                        {"filter": "all", "fields": _BOARD_FIELDS},
-                        max_age=BOARD_LIST_MAX_AGE,
-                    ),
-                    "members/me/boards",
-                    "a list of boards",
-                    "id",
-                    api=api,
-                )
+            mine = mine if mine is not None else _my_boards(api)
             try:
                 board = _by_name(name, mine, origin)
             except BoardNotFound:
@@ -239,6 +233,21 @@ def _resolve(
                     "token's member is on the board"
                 ) from None
     return board, mine
+
+
+def _my_boards(api: Api) -> list[Mapping[str, Any]]:
+    """The token's member's boards (``members/me/boards``, every filter): names to look up."""
+    return expect_objects(
+        api.get(
+            "members/me/boards",
+            {"filter": "all", "fields": _BOARD_FIELDS},
+            max_age=BOARD_LIST_MAX_AGE,
+        ),
+        "members/me/boards",
+        "a list of boards",
+        "id",
+        api=api,
+    )
 
 
 def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
