@@ -614,6 +614,10 @@ def test_desc_diff_keeps_each_line_one_line() -> None:
     assert desc_diff("a\nb\nc\n", "a\rb\rc\r") == [
         "--- now", "+++ restored", "@@ -1,4 +1 @@", "-a", "-b", "-c", "-", "+a\\rb\\rc\\r"
     ]  # fmt: skip
+    assert desc_diff("abc\n\nline", "abc \n\nline\t") == [  # spaces at a line's end show
+        "--- now", "+++ restored", "@@ -1,3 +1,3 @@", "-abc", "+abc\\x20", " ", "-line",
+        "+line\\t",
+    ]  # fmt: skip
     assert desc_diff("x\ny", "RTL: \u202eabc\u202c\u2028sep") == [
         "--- now", "+++ restored", "@@ -1,2 +1 @@", "-x", "-y",
         "+RTL: \\u202eabc\\u202c\\u2028sep",

@@ -114,8 +114,13 @@ def desc_diff(before: str, after: str) -> list[str]:
 
 
 def _escaped(line: str) -> str:
-    """``line`` with the characters ``quote_name`` escapes (a tab aside) escaped as it does."""
-    return "".join(ch if ch == "\t" else unseen_escaped(ch) for ch in line)
+    """``line`` with the characters ``quote_name`` escapes (a tab aside) escaped as it does,
+    and the spaces and tabs at the end of its text (which would not show: R43g) as ``\\x20``
+    and ``\\t``; its first character is the diff's mark, kept."""
+    body = line[1:].rstrip(" \t")
+    tail = line[1 + len(body) :].replace(" ", "\\x20").replace("\t", "\\t")
+    shown = "".join(ch if ch == "\t" else unseen_escaped(ch) for ch in body)
+    return line[:1] + shown + tail
 
 
 def change_lists(c: ValueChange) -> dict[str, str]:
