@@ -239,18 +239,59 @@ def foreign_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
 
 
 def earlier_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opts:
-    """A memo the version before wrote (format 4: the plan alone, no line of ``own`` before
+    """A memo an earlier version wrote (format 4: the plan alone, no line of ``own`` before
     it; its key as this version's, whose ``__version__`` may not have changed): a miss without
     a notice, as after every upgrade (R34c: it was "damaged (KeyError)", in cron's mail)."""
     [memo] = _memo_files(cache)
     header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
     head = json.loads(header)
-    assert plan_memo.VERSION == 5
+    assert plan_memo.VERSION == 6
     head["version"] = 4
     plan = body.partition(b"\n")[2]
     head["body"] = hashlib.sha256(plan).hexdigest()
     memo.write_bytes(gzip.compress(json.dumps(head).encode() + b"\n" + plan))
     return Opts()
+
+
+def test_a_memo_made_by_other_planner_code_misses(
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    calls: Calls,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The key holds a digest of the planner's code: a memo made before the code changed (an
+    upgrade that kept ``__version__`` and the memo's ``VERSION``) is a miss without a notice,
+    and the plan is the new code's (R43h: every build said 0.1.0)."""
+    sb, s = _scenario(sandbox_factory)
+    cache = tmp_path / "cache"
+    cold = _plan(sb, s, cache)
+    monkeypatch.setattr(plan_memo, "rules", lambda: "other planner code")
+    calls.loads = calls.plans = 0
+    with caplog.at_level(logging.WARNING):
+        again = _plan(sb, s, cache)
+    assert calls.plans == 1, "a miss"
+    assert again.plan == cold.plan
+    assert not [r for r in caplog.records if "ignored" in r.getMessage()]
+
+
+def test_the_rules_digest_is_of_the_planners_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rules`` digests the source of the modules that make the plan: another module list,
+    or a module whose source cannot be found, gives another digest."""
+    digest = plan_memo.rules()
+    assert len(digest) == 32
+    assert int(digest, 16) >= 0
+    try:
+        plan_memo.rules.cache_clear()
+        monkeypatch.setattr(plan_memo, "RULES", ("planner",))
+        assert plan_memo.rules() != digest
+        plan_memo.rules.cache_clear()
+        monkeypatch.setattr(plan_memo, "RULES", ("planner", "no_such_module"))
+        assert plan_memo.rules() not in (digest, "")
+    finally:
+        monkeypatch.undo()
+        plan_memo.rules.cache_clear()
+    assert plan_memo.rules() == digest
 
 
 def _rewrite_body(cache: Path, edit: Callable[[bytes], bytes], *, checksum: bool) -> None:

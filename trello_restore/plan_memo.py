@@ -10,7 +10,10 @@ after a plan made through the kept history (``fetcher_stored``), under a key tha
 SHA-256 of canonical JSON of all of it, with the history standing in as the identity
 (``generation``) of each board store the plan was made from, as written after the run:
 
-* a format version and the tool's ``__version__`` (a new planner never reads an old memo);
+* a format version, the tool's ``__version__`` and a digest of the code of the modules that
+  make the plan (``rules``: the planner's, ``history``'s ``credit_apps``, ``own_sets``'),
+  so that a new planner never reads an old memo, whether its version was bumped or not (R43h:
+  every build said 0.1.0, and ``VERSION`` was not bumped for the cross-board rule);
 * the scope: API URL, account, named boards, workspace, the boards the scope resolved to;
 * the options as given to the planner (a resolved ``--since last-run``, ``--restore``, the
   filters, every ``PlanOptions`` field), ``since`` and ``until`` by what they select (below);
@@ -82,8 +85,10 @@ an earlier version's is a miss, without one (every upgrade would say it).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import importlib.util
 import json
 import logging
 import zlib
@@ -116,14 +121,42 @@ FORMAT = "trello-restore plan memo"
 #: is ``plan_codec``'s, its checksum in the header; 4: a colleague's change set back counts as
 #: later work, lists moved from a named board are in scope, a card or list on no board read is
 #: ``other_board``: R31a, R31c, R31d; a memo's plan made by the older rules is not reused;
-#: 5: the body begins with the line of ``own``).
-VERSION = 5
+#: 5: the body begins with the line of ``own``; 6: moves across boards judged by where an
+#: object was and is now, ``planner_moves``, and an id given to ``--by`` names that member
+#: only: the body as 5's).
+VERSION = 6
+#: The modules whose code makes a memo's plan and ``own`` (``rules``).
+RULES = (
+    "planner",
+    "planner_values",
+    "planner_moves",
+    "planner_scope",
+    "planner_drafts",
+    "models",
+    "history",
+    "undone_values",
+)
 #: A cutoff after every date the planner compares it with (``window``).
 AFTER = "after everything"
 #: What stands for ``since`` and ``until`` in the options of a key (``window`` holds them).
 _ANY = datetime.min.replace(tzinfo=UTC)
 #: A value change's field: (object id, Trello's field name), as ``undone_values.Field``.
 Field = tuple[str, str]
+
+
+@functools.cache
+def rules() -> str:
+    """A digest of the source of ``RULES`` (read once a process): another when any of them
+    changes. A module whose source cannot be read counts by its name (with ``__version__``
+    beside it in the key)."""
+    digest = hashlib.sha256()
+    for name in RULES:
+        spec = importlib.util.find_spec(f"trello_restore.{name}")
+        try:
+            digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr,arg-type]
+        except (OSError, TypeError, AttributeError):
+            digest.update(name.encode())
+    return digest.hexdigest()[:32]
 
 
 @dataclass
@@ -174,7 +207,7 @@ class PlanMemo:
         history's ``latest`` date is ``newest``."""
         s = self.scope
         doc = [
-            [FORMAT, VERSION, __version__, STORE_VERSION],
+            [FORMAT, VERSION, __version__, STORE_VERSION, rules()],
             [s.api_url, s.account_id, s.named_boards, s.workspace_id, s.board_ids],
             [newest, *window(self.options, newest)],
             replace(self.options, since=_ANY, until=None),
