@@ -29,7 +29,7 @@ from click.testing import Result
 
 from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError, ExitCode, InputFileError
-from trello_restore.journal import Journal
+from trello_restore.journal import Journal, JournalHeader
 from trello_restore.models import MemberRef, Membership
 from trello_restore.refusals import admin_fix, refused_boards_line
 from trello_restore.sandbox.scenario import Scenario
@@ -279,6 +279,27 @@ def test_a_record_with_a_field_of_a_newer_version_says_so_not_damaged(tmp_path: 
     header.write_text("\n".join([json.dumps({**head, "tool": "9.0"}), *lines[1:]]) + "\n")
     with pytest.raises(InputFileError, match=r"line 1 has a field .* \(tool\): a newer version"):
         Journal.read(header)
+
+
+def test_journals_are_format_2_and_format_1_is_still_read(tmp_path: Path) -> None:
+    """R43h: records gained fields (``skew_s``, a change's names) with the format left at 1,
+    and versions before R33b called a newer record damaged, advising to delete the line (the
+    record undo needs). New journals say format 2, which those versions refuse as "another
+    trello-restore"; format 1 journals (theirs) are still read, and a later format refused."""
+    made = Journal.open(
+        tmp_path / "new.jsonl", JournalHeader("d" * 64, "http://127.0.0.1:1/1", "a", "2025")
+    )
+    made.close()
+    assert json.loads((tmp_path / "new.jsonl").read_text().splitlines()[0])["format_version"] == 2
+    assert Journal.read(tmp_path / "new.jsonl").header.format_version == 2
+    old = _journal(tmp_path, "", {})
+    assert Journal.read(old).header.format_version == 1
+    later = tmp_path / "later.jsonl"
+    lines = old.read_text().splitlines()
+    later.write_text("\n".join([lines[0].replace('"format_version": 1', '"format_version": 3'),
+                                *lines[1:]]) + "\n")  # fmt: skip
+    with pytest.raises(InputFileError, match=r"another trello-restore \(journal format 3\)"):
+        Journal.read(later)
 
 
 def test_a_header_without_a_field_says_which(tmp_path: Path) -> None:

@@ -58,7 +58,12 @@ from trello_restore.parsing import load_json
 logger = logging.getLogger(__name__)
 
 FORMAT = "trello-restore-journal"
-FORMAT_VERSION = 1
+#: The journal format this version writes (2: records may hold ``skew_s`` and the names of
+#: a change's objects, which versions before them called a damaged line, telling the user to
+#: delete it: R43h; a version that reads 1 only refuses 2 as "another trello-restore").
+FORMAT_VERSION = 2
+#: The formats this version reads: 1 (earlier versions', and this one's before 2).
+READS = (1, 2)
 Op = Literal["apply", "undo"]
 Status = Literal[
     "pending",  # about to send the write (intent)
@@ -310,7 +315,7 @@ class Journal:
         head = first if isinstance(first, dict) else {}
         if head.get("type") != "header" or head.get("format") != FORMAT:
             raise InputFileError(not_a_journal(path, text, None, give))
-        if first.get("format_version") != FORMAT_VERSION:
+        if first.get("format_version") not in READS:
             raise InputFileError(
                 f"{path} was written by another trello-restore (journal format "
                 f"{first.get('format_version')}); use the same version to read it"
