@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from trello_restore.errors import ExitCode, LockHeld
 from trello_restore.journal import Journal, JournalRecord
 from trello_restore.locks import PRUNE_AFTER_S, hold, holders
 
-from .conftest import SandboxFactory
+from .conftest import T0, SandboxFactory, make_world, one_line_error
 from .conftest import sandbox_cli as cli_for
 from .test_apply_values import damaged_world, make_plan_file
 from .test_journal_deleted import HEADER
@@ -184,3 +185,33 @@ def test_old_plan_lock_files_no_run_holds_are_removed(tmp_path: Path) -> None:
     assert not (locks / "plan-held.lock").exists()
     with hold(locks, ["plan-old"]):  # made again when a plan is applied again
         assert (locks / "plan-old.lock").exists()
+
+
+def test_a_plan_another_run_applies_says_once_what_to_run_after(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``apply PLAN`` while another run holds the plan's lock: one line saying to wait, then the
+    journal's command once (R43a: "wait for it to finish and run again", then "run … again to
+    resume", twice, while nothing had stopped)."""
+    from trello_restore.journal import Journal
+    from trello_restore.locks import apply_lock, lock_dir, lock_names
+
+    sw = make_world()
+    w, ids = sw.world, sw.ids
+    w.remove_member_from_card(ids["c1"], ids["ben"], ids["ana"], T0 + timedelta(days=1))
+    sb = sandbox_factory(sw, time_scale=100)
+    invoke = cli_for(sb, monkeypatch)
+    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    since = (T0 + timedelta(hours=23)).isoformat()
+    dry = invoke("--board", ids["team"], "--since", since, "--dry-run", "--plan-out", str(plan))
+    assert dry.exit_code == 0, dry.output
+    assert invoke("apply", str(plan), "--journal", str(journal)).exit_code == 0
+    digest = Journal.read(journal).header.plan_digest
+    state = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"
+    with apply_lock(lock_names(digest, [ids["team"]]), lock_dir(state)):
+        r = invoke("apply", str(plan), "--journal", str(journal))
+    line = one_line_error(
+        r, ExitCode.LOCKED, "applying or undoing this plan (lock ", "wait for it to finish; "
+    )
+    assert line.count(" again") == 1, line
+    assert f"run trello-restore apply {plan} --journal {journal} again" in line

@@ -261,9 +261,9 @@ def _busy(name: str, path: str, other: OtherPlan | None, boards: Mapping[str, st
             f"this run works on too; wait for it to finish, then run again (lock {path})"
         )
     if name.startswith("plan-"):
-        return (
+        return (  # what to run next follows: the journal's command, when there is one (R43a)
             f"another trello-restore run is applying or undoing this plan (lock {path}); "
-            "wait for it to finish and run again"
+            "wait for it to finish"
         )
     run = name.startswith("run-board-")
     board_id = name.removeprefix("run-board-" if run else "board-")
