@@ -14,7 +14,11 @@ import gzip
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -292,6 +296,28 @@ def test_the_rules_digest_is_of_the_planners_source(monkeypatch: pytest.MonkeyPa
         monkeypatch.undo()
         plan_memo.rules.cache_clear()
     assert plan_memo.rules() == digest
+
+
+def test_the_rules_digest_reads_a_package_run_from_a_zip(tmp_path: Path) -> None:
+    """A package imported from a zip digests its sources the same (R43i: it counted every
+    module by its name there, so an edited planner hit the old memo)."""
+    package = Path(plan_memo.__file__).parent
+    archive = tmp_path / "tr.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for source in package.rglob("*.py"):
+            z.write(source, Path("trello_restore") / source.relative_to(package))
+    code = "import trello_restore.plan_memo as m; print(m.__file__); print(m.rules())"
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(archive)},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    where, digest = run.stdout.split()
+    assert where.startswith(str(archive))
+    assert digest == plan_memo.rules()
 
 
 def _rewrite_body(cache: Path, edit: Callable[[bytes], bytes], *, checksum: bool) -> None:

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from click.testing import Result
 
 from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError, ExitCode, InputFileError
-from trello_restore.journal import Journal, JournalHeader
+from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.models import MemberRef, Membership
 from trello_restore.refusals import admin_fix, refused_boards_line
 from trello_restore.sandbox.scenario import Scenario
@@ -300,6 +301,38 @@ def test_journals_are_format_2_and_format_1_is_still_read(tmp_path: Path) -> Non
                                 *lines[1:]]) + "\n")  # fmt: skip
     with pytest.raises(InputFileError, match=r"another trello-restore \(journal format 3\)"):
         Journal.read(later)
+    for odd, why in (('"2"', 'format_version "2" is not'), ("2.0", "format_version 2.0 is not"),
+                     ("true", "format_version true is not")):  # fmt: skip
+        later.write_text(later.read_text().replace(
+            later.read_text().splitlines()[0],
+            lines[0].replace('"format_version": 1', f'"format_version": {odd}')))  # fmt: skip
+        with pytest.raises(InputFileError, match=f"its header is damaged \\({why} a whole"):
+            Journal.read(later)
+    with pytest.raises(InputFileError, match=r"damaged \(no format_version field\)"):
+        Journal.read(_journal(tmp_path, drop="format_version"))
+
+
+def test_a_format_1_journal_is_written_as_format_1(tmp_path: Path) -> None:
+    """This version appending to a format 1 journal (an earlier version's, resumed or undone)
+    leaves out what format 2 added, ``skew_s`` and a record's names, so that the earlier
+    version still reads it (R43i: each such line was "damaged" to it); a format 2 journal
+    keeps them."""
+    value = {"object_type": "card", "object_id": "k", "field": "name", "seen": "a", "written": "b"}
+    named, member = {**value, "names": {"card": "Fix login"}}, {"names": {"card": "x"}}
+    lines = {}
+    for version in (1, 2):
+        path = tmp_path / f"v{version}.jsonl"
+        header = JournalHeader("d" * 64, "http://x/1", "a", "2025", format_version=version)
+        with Journal.open(path, header) as journal:
+            journal.note_clock(timedelta(seconds=3))
+            journal.append(JournalRecord("c1", "apply", "set_card_field", "applied", "b", "",
+                                         "k", values=named))  # fmt: skip
+            journal.append(JournalRecord("c2", "apply", "add_member_to_card", "applied", "b",
+                                         "m", "k", values=member))  # fmt: skip
+        lines[version] = [json.loads(x) for x in path.read_text().splitlines()[1:]]
+        assert len(Journal.read(path).records) == 2
+    assert [("skew_s" in r, r.get("values")) for r in lines[1]] == [(False, value), (False, None)]
+    assert [(r["skew_s"], r["values"]) for r in lines[2]] == [(3, named), (3, member)]
 
 
 def test_a_header_without_a_field_says_which(tmp_path: Path) -> None:

@@ -132,12 +132,21 @@ class JournalRecord:
     skew_s: int | None = None
 
 
-def _line(record: JournalRecord, skew_s: int | None = None) -> str:
+def _line(
+    record: JournalRecord, skew_s: int | None = None, *, version: int = FORMAT_VERSION
+) -> str:
     """A record's JSON line: sorted keys, ``values`` and ``skew_s`` only when it has them
     (``skew_s``: the journal's when the record has none). The fields are read as they are
     (``asdict`` would deep-copy each one, a fifth of a write's journaling CPU): they are JSON
-    values already."""
+    values already. In a journal of format 1 (an earlier version's, resumed or undone by this
+    one) without the fields format 2 added, ``skew_s`` and the names in ``values``, so that
+    the earlier version can still read it (R43i: it called each such line damaged); a record
+    of it is then read as that version's are (the run's own clock skew, ids for names)."""
     raw = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    if version < 2:
+        raw["skew_s"] = skew_s = None
+        if raw["values"] is not None and "names" in raw["values"]:
+            raw["values"] = {k: v for k, v in raw["values"].items() if k != "names"} or None
     if raw["values"] is None:
         del raw["values"]
     if raw["skew_s"] is None:
@@ -315,7 +324,15 @@ class Journal:
         head = first if isinstance(first, dict) else {}
         if head.get("type") != "header" or head.get("format") != FORMAT:
             raise InputFileError(not_a_journal(path, text, None, give))
-        if first.get("format_version") not in READS:
+        version = first.get("format_version")
+        if type(version) is not int:  # "2", 2.0, true: no version this tool writes (R43i)
+            why = (
+                f"format_version {json.dumps(version)} is not a whole number"
+                if "format_version" in first
+                else "no format_version field"
+            )
+            raise InputFileError(f"{path}: its header is damaged ({why}); restore it from a backup")
+        if version not in READS:
             raise InputFileError(
                 f"{path} was written by another trello-restore (journal format "
                 f"{first.get('format_version')}); use the same version to read it"
@@ -357,14 +374,15 @@ class Journal:
 
     def append(self, record: JournalRecord) -> None:
         """Write one record, flushed and fsynced before returning."""
-        self._write(_line(record, self.skew_s), (record,))
+        self._write(_line(record, self.skew_s, version=self.header.format_version), (record,))
 
     def append_many(self, records: Iterable[JournalRecord]) -> None:
         """Write several records with one fsync (outcomes decided without a write, where a
         crash costs only a re-check on the next run)."""
         batch = tuple(records)
         if batch:
-            self._write("\n".join(_line(r, self.skew_s) for r in batch), batch)
+            version = self.header.format_version
+            self._write("\n".join(_line(r, self.skew_s, version=version) for r in batch), batch)
 
     def _write(self, text: str, records: tuple[JournalRecord, ...]) -> None:
         """``text`` (whole lines) written and flushed, then on disk before returning."""

@@ -152,8 +152,8 @@ def rules() -> str:
     digest = hashlib.sha256()
     for name in RULES:
         spec = importlib.util.find_spec(f"trello_restore.{name}")
-        try:
-            digest.update(Path(spec.origin).read_bytes())  # type: ignore[union-attr,arg-type]
+        try:  # through the loader: a package run from a zip too (R43i)
+            digest.update(spec.loader.get_data(spec.origin))  # type: ignore[union-attr]
         except (OSError, TypeError, AttributeError):
             digest.update(name.encode())
     return digest.hexdigest()[:32]
