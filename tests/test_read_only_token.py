@@ -192,12 +192,14 @@ def test_a_refused_write_says_whether_a_change_was_made_before_it(made: bool, sa
     assert said in line, line
 
 
+@pytest.mark.parametrize("refused", ["write", "read"])
 def test_a_resumed_undo_refused_at_once_says_what_an_earlier_undo_did(
-    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
 ) -> None:
-    """An undo stopped after its first removal, run again with a read-only token: its first
-    write is refused, and the line says what was done is in the journal, not that no change
-    had been made (R43g: the earlier undo's removal was left out)."""
+    """An undo stopped after its first removal, run again with a read-only token (its first
+    write refused) or with the token's member taken off the board (its read refused): the line
+    says what was done is in the journal, not that no change had been made or nothing was
+    written (R43g, R43i: the earlier undo's removal was left out)."""
     sw = make_world()
     w, ids = sw.world, sw.ids
     at = iter(T0 + timedelta(days=1, minutes=m) for m in range(1, 100))
@@ -225,8 +227,16 @@ def test_a_resumed_undo_refused_at_once_says_what_an_earlier_undo_did(
     ]
     journal.write_text(lines[0] + "".join(kept))
     with w.lock:
-        w.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
         w.cards[last["card_id"]].id_members.append(ids["ben"])
+        if refused == "write":
+            w.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
+        else:
+            del w.boards[ids["team"]].memberships[ids["lead"]]
     r = invoke("undo", str(journal), "--yes", "-q")
-    line = one_line_error(r, ExitCode.AUTH, "nothing more was sent, and what was done is in ")
+    said = {
+        "write": "nothing more was sent, and what was done is in ",
+        "read": f"nothing was written by this run, and what an earlier run of it did is in the "
+        f"journal {journal}.",
+    }
+    line = one_line_error(r, ExitCode.AUTH, said[refused])
     assert "no change had been made" not in line

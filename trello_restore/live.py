@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from trello_restore.api import TrelloApi
 from trello_restore.board_read import BoardRead, read_board, read_memberships
@@ -28,6 +28,9 @@ from trello_restore.history import HistoryError, parse_card
 from trello_restore.models import CardState, FieldValue, MemberRef, Membership
 from trello_restore.refusals import answered, refusal
 from trello_restore.words import handle, shown_name
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "LiveBoard",
@@ -137,6 +140,7 @@ def read_live(
     readers: int = 1,
     op: str = "apply",
     go_on: bool = False,
+    earlier: Path | None = None,
 ) -> dict[str, LiveBoard]:
     """One fresh listing of each board's cards (paged; with the value kinds' fields, ``desc``,
     ``due``, …, on the boards in ``fields_of``, else only what the member kinds read) and of
@@ -152,7 +156,9 @@ def read_live(
     (``PermissionDenied``) as one line naming the token's member and the board (``names``:
     board id → name, for that message; ``op``: the run's, ``apply`` or ``undo``), unless the
     run goes on past a refused board (``go_on``: ``ApplyOptions.refused_boards_go_on``): that
-    board is then ``LiveBoard(cards=None, refused=what Trello answered)``."""
+    board is then ``LiveBoard(cards=None, refused=what Trello answered)``. ``earlier``: the
+    journal in which an earlier run of this one made changes, which that line then names (R43i:
+    a resumed undo refused a read said "nothing was written", the boards half undone)."""
     out: dict[str, LiveBoard] = {}
     with_lists, with_fields = set(lists_of), set(fields_of)
     pool = (
@@ -176,7 +182,9 @@ def read_live(
                         out[board_id] = LiveBoard(board_id, None, {}, why, refused=said)
                         continue
                     name = (names or {}).get(board_id, "")
-                    raise refusal(api, board_id, name, err, wrote=False, op=op) from None
+                    raise refusal(
+                        api, board_id, name, err, wrote=False, op=op, journal=earlier
+                    ) from None
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

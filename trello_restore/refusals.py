@@ -420,7 +420,12 @@ def refusal(
     other = _other_token(op, "; or ")
     if not wrote:
         head = f"Trello refused to let the token's member {who} read {board}{said}; nothing "
-        head += f"was written. {fix}, then run "
+        head += "was written" + (
+            f" by this run, and what an earlier run of it did is in the journal {journal}"
+            if journal is not None
+            else ""
+        )
+        head += f". {fix}, then run "
         return PermissionDenied(f"{head}{_SAME} again{other}", err.status, err.trello_error)
     where = f" {journal}" if journal is not None else ""
     done = (

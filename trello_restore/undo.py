@@ -254,6 +254,7 @@ def undo_journal(
             _wait_for_in_flight([(journal.path, waited, journal.records)], api)
         looked_at = [*open_, *(u.record for u in known)]
         read_at = datetime.now(UTC)
+        undone = journal.undone()
         live = read_live(
             api,
             boards,
@@ -261,6 +262,7 @@ def undo_journal(
             fields_of=_field_boards(looked_at),
             op="undo",
             go_on=options.refused_boards_go_on,
+            earlier=journal.path if any(r.status == "undone" for r in undone.values()) else None,
         )
         for board_id, board in sorted(live.items()):
             if board.refused:  # Trello refused the token's member a read of it: nothing sent
