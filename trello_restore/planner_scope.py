@@ -18,7 +18,7 @@ import difflib
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -240,15 +240,22 @@ def resolve_filters(
     )
 
 
+def history_member_ids(history: History) -> Iterator[str]:
+    """The ids of the members the history shows acting or acted on, in the order first seen
+    (repeats included): member actions' authors and members, movers, field changes' authors,
+    deleters."""
+    yield from (x for a in history.member_actions for x in (a.by, a.member_id))
+    yield from (m.by for m in history.moves)
+    yield from (u.by for u in history.field_updates)
+    yield from (w for _, w in history.deleted_when.values())
+
+
 def _known_members(history: History, members: Mapping[str, MemberRef]) -> dict[str, MemberRef]:
     """Every member the history or the board memberships show (ids seen only as an actor
     included)."""
     # The ids in the order first seen, each once, before any ``MemberRef`` is made (one per
     # action cost 0.3 s on a board of 272,000 actions).
-    ids = dict.fromkeys(x for a in history.member_actions for x in (a.by, a.member_id))
-    ids.update(dict.fromkeys(m.by for m in history.moves))
-    ids.update(dict.fromkeys(u.by for u in history.field_updates))
-    ids.update(dict.fromkeys(w for _, w in history.deleted_when.values()))
+    ids = dict.fromkeys(history_member_ids(history))
     known = {mid: MemberRef(mid) for mid in ids}
     for source in (history.members, members):
         for mid, ref in source.items():

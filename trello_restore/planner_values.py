@@ -51,6 +51,7 @@ from trello_restore.models import (
     normal_name,
 )
 from trello_restore.planner_moves import MovedRule, moved_across
+from trello_restore.planner_scope import history_member_ids
 
 #: The value kinds' apply order (design.md §10.3): list unarchives, card moves and unarchives,
 #: fields. Value changes are listed in the plan in this order.
@@ -138,12 +139,7 @@ def _acted(member_id: str, history: History) -> bool:
     looked for only for an id no member listing names (one pass over the history)."""
     if len(member_id) != 24:  # not an id: a username (a pass over the history saved)
         return False
-    return (
-        any(member_id in (a.by, a.member_id) for a in history.member_actions)
-        or any(m.by == member_id for m in history.moves)
-        or any(u.by == member_id for u in history.field_updates)
-        or any(w == member_id for _, w in history.deleted_when.values())
-    )
+    return member_id in history_member_ids(history)
 
 
 class _Decision(NamedTuple):
