@@ -243,18 +243,18 @@ def undo_journal(
     with locks, Runner(api, journal, options, "undo", progress) as run:
         others = Others.of(journal)  # read again under the locks
         running = _running_now(journal, lock_dir) if options.dry_run else None
+        undone = journal.undone()
         if running is None:
             # And a killed undo's removals (R42c: undone again at once, then applied, the
             # member it was taking off was taken off after the apply: missing for good).
             waited = not_waited_for(open_, journal.records) + [
                 r
-                for r in journal.undone().values()
+                for r in undone.values()
                 if r.status == "pending" and in_scope(r.action, include_board_memberships)
             ]
             _wait_for_in_flight([(journal.path, waited, journal.records)], api)
         looked_at = [*open_, *(u.record for u in known)]
         read_at = datetime.now(UTC)
-        undone = journal.undone()
         live = read_live(
             api,
             boards,
