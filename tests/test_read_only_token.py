@@ -134,12 +134,11 @@ def test_the_refused_boards_line_asks_what_fits_each_boards_membership() -> None
     assert "last run. Ask a board admin to add @dana to that board (or to reactivate" in unknown
 
 
-def test_a_refused_first_write_says_no_change_was_made(
+def _ben_off_two_cards_planned(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A plan on one board whose first write a read-only token has refused: the line said
-    "what was done is in the journal" with nothing done (R43a); it says no change had been made,
-    and once one was, what was done."""
+) -> tuple[Sandbox, Invoke, Path, Path]:
+    """The small world with ben taken off c1 and c2 after T0 + 1 day, served; the plan of the
+    team board since then written to ``plan.json`` (its journal to be ``j.jsonl``)."""
     sw = make_world()
     w, ids = sw.world, sw.ids
     at = iter(T0 + timedelta(days=1, minutes=m) for m in range(1, 100))
@@ -151,8 +150,18 @@ def test_a_refused_first_write_says_no_change_was_made(
     since = (T0 + timedelta(days=1)).isoformat()
     dry = invoke("--board", ids["team"], "--since", since, "--dry-run", "--plan-out", str(plan))
     assert dry.exit_code == 0, dry.output
-    with w.lock:
-        w.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
+    return sb, invoke, plan, journal
+
+
+def test_a_refused_first_write_says_no_change_was_made(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan on one board whose first write a read-only token has refused: the line said
+    "what was done is in the journal" with nothing done (R43a); it says no change had been made,
+    and once one was, what was done."""
+    sb, invoke, plan, journal = _ben_off_two_cards_planned(sandbox_factory, tmp_path, monkeypatch)
+    with sb.world.lock:
+        sb.world.read_only_tokens.add(sb.env["TRELLO_TOKEN"])
     r = invoke("apply", str(plan), "--journal", str(journal), "-q")
     one_line_error(
         r,
@@ -200,17 +209,8 @@ def test_a_resumed_undo_refused_at_once_says_what_an_earlier_undo_did(
     write refused) or with the token's member taken off the board (its read refused): the line
     says what was done is in the journal, not that no change had been made or nothing was
     written (R43g, R43i: the earlier undo's removal was left out)."""
-    sw = make_world()
-    w, ids = sw.world, sw.ids
-    at = iter(T0 + timedelta(days=1, minutes=m) for m in range(1, 100))
-    for card in ("c1", "c2"):
-        w.remove_member_from_card(ids[card], ids["ben"], ids["ana"], next(at))
-    sb = sandbox_factory(sw, time_scale=100)
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
-    since = (T0 + timedelta(days=1)).isoformat()
-    dry = invoke("--board", ids["team"], "--since", since, "--dry-run", "--plan-out", str(plan))
-    assert dry.exit_code == 0, dry.output
+    sb, invoke, plan, journal = _ben_off_two_cards_planned(sandbox_factory, tmp_path, monkeypatch)
+    w, ids = sb.world, sb.ids
     assert invoke("apply", str(plan), "--journal", str(journal), "-q").exit_code == 0
     assert invoke("undo", str(journal), "--yes", "-q").exit_code == 0
     # As if the undo had stopped after its first removal: the second's records dropped, and
