@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from trello_restore.history import (
     parse_card,
     parse_date,
 )
-from trello_restore.models import BoardState, CardState, MemberRef, State
+from trello_restore.models import BoardState, CardState, History, MemberRef, State
 from trello_restore.parsing import load_json
 from trello_restore.words import board_ref, shown_name
 
@@ -34,12 +35,13 @@ __all__ = ["EXPORT_CAP", "load_exports"]
 EXPORT_CAP = 1000
 
 
-def load_exports(paths: Iterable[str | Path]) -> Fetched:
+def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> Fetched:
     """Offline: history and state from Trello board JSON exports (one per board).
 
     A board export holds at most its newest 1000 actions (``EXPORT_CAP``); cards whose history
-    the exports do not cover back to their creation are marked incomplete, and reconstructed
-    changes are not planned for them.
+    the exports do not cover back to their creation or their arrival on each board they were on
+    are marked incomplete, and reconstructed changes are not planned for them. The cap's
+    warning says so apart when the window (``since``) starts before the oldest action kept.
     """
     raw_actions: list[Mapping[str, Any]] = []
     boards_state: dict[str, BoardState] = {}
@@ -50,6 +52,7 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
     capped: dict[str, Any] = {}
     builder = HistoryBuilder()
     given: dict[str, Path] = {}  # board id -> the export of it
+    arrivals: dict[str, set[str]] = {}  # board id -> cards and lists its export shows arrive
     for path in _once_each([Path(p) for p in paths]):
         doc = _read_export(path)
         actions = doc["actions"]
@@ -58,7 +61,9 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
             builder.add(actions)
         except HistoryError as exc:
             raise InputFileError(_bad_action(path, actions, exc)) from None
+        _each_action_once(path, actions)
         raw_actions.extend(actions)
+        arrivals[doc["id"]] = born_in_feed(actions) | _lists_arrived(actions)
         try:
             boards_state[doc["id"]] = parse_board(
                 doc, doc.get("memberships", []), doc.get("lists", [])
@@ -72,21 +77,18 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
         infos.append(
             BoardInfo(id=doc["id"], name=str(doc.get("name", "")), url=str(doc.get("url", "")))
         )
+        if not actions:
+            warnings.append(
+                f"{path} holds no actions: nothing that happened on board "
+                f"{board_ref(str(doc['id']), str(doc['name']))} can be planned from it"
+            )
         if len(actions) >= EXPORT_CAP:
             oldest = min(parse_date(a["date"]) for a in actions)
             capped[doc["id"]] = oldest
-            warnings.append(
-                f"{path} holds only the newest {len(actions)} actions (Trello's export cap): "
-                f"history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API "
-                "for a complete plan"
-            )
+            warnings.append(_capped(path, len(actions), oldest, since))
     history = builder.build()
-    born = born_in_feed(raw_actions)
-    incomplete: set[str] = set()
+    incomplete = _incomplete(history, cards, capped, arrivals)
     known_boards = set(boards_state)
-    for cid, card in cards.items():
-        if card.board_id in capped and cid not in born:
-            incomplete.add(cid)
     for m in history.moves:
         if m.type.endswith("ToBoard") and m.source_board_id not in known_boards:
             incomplete.update(
@@ -99,6 +101,12 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
                 "whose export was not given: "
                 "their history from before the move is missing"
             )
+        elif m.type.endswith("FromBoard") and m.target_board_id not in known_boards:
+            warnings.append(
+                f"cards moved to board {board_ref(m.target_board_id, m.other_board_name)}, "
+                "whose export was not given: the cards now on it are left out of the plan "
+                "(as if deleted); give that board's export too"
+            )
     return Fetched(
         history=history,
         state=State(boards=boards_state, cards=cards),
@@ -108,6 +116,85 @@ def load_exports(paths: Iterable[str | Path]) -> Fetched:
         warnings=list(dict.fromkeys(warnings)),
         named=frozenset(boards_state),
     )
+
+
+def _capped(path: Path, count: int, oldest: datetime, since: datetime | None) -> str:
+    """The warning for an export holding Trello's cap of actions, its oldest at ``oldest``:
+    what is missing reaches into the window when it starts (``since``) before that."""
+    kept = f"{path} holds only the newest {count} actions (Trello's export cap): "
+    if since is not None and since < oldest:
+        return (
+            f"{kept}the window starts at {since:%Y-%m-%d %H:%M} UTC, before its oldest action "
+            f"({oldest:%Y-%m-%d %H:%M} UTC): what happened on the board in between is not in "
+            "the plan, and a field or list changed then may be planned back to a later value; "
+            "fetch from the API for a complete plan"
+        )
+    return (
+        f"{kept}history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API for "
+        "a complete plan"
+    )
+
+
+def _lists_arrived(actions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Lists whose arrival on the board these raw actions (one board's) show (with their
+    cards: ``moveListToBoard``)."""
+    return {
+        a["data"]["list"]["id"]
+        for a in actions
+        if a.get("type") == "moveListToBoard" and isinstance(a.get("data", {}).get("list"), dict)
+    }
+
+
+def _incomplete(
+    history: History,
+    cards: Mapping[str, CardState],
+    capped: Mapping[str, datetime],
+    arrivals: Mapping[str, set[str]],
+) -> set[str]:
+    """Cards with a board they are or were on (now, or by a move between boards) whose export
+    is capped and does not show their creation on it or their arrival (R44c: a card created on
+    a board whose export is whole, then moved to a capped one whose cut falls after the move,
+    read its logged removals there as silent losses)."""
+    if not capped:
+        return set()
+    lists_of: dict[str, set[str]] = {cid: {c.list_id} for cid, c in cards.items()}
+    for _, cid, lid in history.card_lists:
+        if cid in lists_of:
+            lists_of[cid].add(lid)
+    boards_of: dict[str, set[str]] = {cid: {c.board_id} for cid, c in cards.items()}
+    by_list: dict[str, list[str]] = {}
+    for cid, lists in lists_of.items():
+        for lid in lists:
+            by_list.setdefault(lid, []).append(cid)
+    for m in history.moves:
+        moved = [m.card_id] if m.card_id else by_list.get(m.list_id or "", [])
+        for cid in moved:
+            if cid in boards_of:
+                boards_of[cid].update((m.source_board_id, m.target_board_id))
+    return {
+        cid
+        for cid, boards in boards_of.items()
+        if any(
+            b in capped and cid not in arrivals[b] and not (lists_of[cid] & arrivals[b])
+            for b in boards
+        )
+    }
+
+
+def _each_action_once(path: Path, actions: list[Any]) -> None:
+    """A Trello export lists each action once: an id given twice is a damaged file (its count
+    would pass for the cap; its two versions would each be read as the action)."""
+    seen: set[str] = set()
+    for raw in actions:
+        name = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(name, str):
+            continue  # not an action the history reads
+        if name in seen:
+            raise InputFileError(
+                f"export {path} holds action {shown_name(name)} twice: it is damaged; "
+                "export the board again (board menu > Print, export and share > Export as JSON)"
+            )
+        seen.add(name)
 
 
 def _once_each(paths: list[Path]) -> list[Path]:

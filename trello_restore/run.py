@@ -308,7 +308,7 @@ def _make_plan(
     gave: set[str] = set()  # the boards given up, earlier or by this run (ids)
     options = req.options
     if req.exports:
-        fetched = load_exports(req.exports)
+        fetched = load_exports(req.exports, options.since)
         source: Literal["api", "export"] = "export"
     else:
         from trello_restore.api import ApiSettings, TrelloApi
