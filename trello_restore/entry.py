@@ -48,23 +48,65 @@ class _Closed(io.TextIOBase):
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
+class _Tolerant(io.TextIOBase):
+    """Error output that drops what it cannot write (``2>/dev/full``, a terminal gone): there
+    is no one to tell, and a warning that cannot be shown must neither stop a run nor change
+    its exit code, nor the error line keep the log file from its record (R44a: exit 1,
+    "internal error", where the README's table has 2, 3, 4 or 6)."""
+
+    def __init__(self, inner: io.TextIOBase) -> None:
+        self._inner = inner
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        try:
+            return self._inner.write(s)
+        except OSError:
+            return len(s)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._inner.flush()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def isatty(self) -> bool:
+        return self._inner.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._inner.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._inner.errors
+
+
 def _streams() -> None:
-    """Standard output and error as the command writes them. A descriptor the command was
-    started without is held by ``/dev/null``, so that no file the run opens (its journal)
-    takes descriptor 1 or 2 and gets what is meant for them; then output closed is
-    ``_Closed``, and error output closed goes nowhere (there is no one to tell). Output in an
-    encoding that cannot show a character (``PYTHONIOENCODING=latin-1``, the "→" of every
-    plan) shows it escaped (``\u2192``) instead of failing the run at its last line (R39a:
-    "internal error" after every change was made); error output does that already."""
-    for fd, name in ((1, "stdout"), (2, "stderr")):
+    """Standard input, output and error as the command uses them. A descriptor the command
+    was started without is held by ``/dev/null``, so that no file the run opens (its journal)
+    takes descriptor 0, 1 or 2 and gets what is meant for them; then input closed reads as
+    ``/dev/null`` (no terminal to confirm on: R44a, ``<&-`` was "internal error"), output
+    closed is ``_Closed``, and error output closed goes nowhere (there is no one to tell), as
+    error output that cannot be written does (``_Tolerant``). Output in an encoding that
+    cannot show a character (``PYTHONIOENCODING=latin-1``, the "→" of every plan) shows it
+    escaped (``\u2192``) instead of failing the run at its last line (R39a: "internal error"
+    after every change was made); error output does that already."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
         try:
             os.fstat(fd)
         except OSError:
-            held = os.open(os.devnull, os.O_WRONLY)
+            held = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
             if held != fd:  # a lower descriptor was closed too: it holds that one instead
                 os.dup2(held, fd)
             if getattr(sys, name) is None:
-                setattr(sys, name, _Closed() if fd == 1 else open(fd, "w", closefd=False))  # noqa: SIM115
+                mode = "r" if fd == 0 else "w"
+                setattr(sys, name, _Closed() if fd == 1 else open(fd, mode, closefd=False))  # noqa: SIM115
+    if sys.stderr is not None:
+        sys.stderr = _Tolerant(sys.stderr)  # type: ignore[arg-type]
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 

@@ -55,7 +55,9 @@ class Busy(Exception):
 def name(key: Path) -> bytes:
     """The abstract socket name of the lock file ``key`` (absolute, links resolved): the same
     for every run of this user that locks that path, whatever it finds on disk."""
-    digest = hashlib.sha256(f"{_uid()}:{key}".encode()).hexdigest()[:40]
+    # The path's bytes as the file system has them: a name no locale decodes holds
+    # surrogates (``PYTHONUTF8=0`` in the POSIX locale: R44a), which ``str.encode`` refuses.
+    digest = hashlib.sha256(f"{_uid()}:".encode() + os.fsencode(key)).hexdigest()[:40]
     return b"\0trello-restore-lock-" + digest.encode("ascii")
 
 

@@ -223,6 +223,13 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         if stat.S_ISREG(found.st_mode) and found.st_mode & 0o077 and found.st_uid == os.geteuid():
             with contextlib.suppress(PermissionError):
                 os.fchmod(fd, 0o600)
+        # A record an earlier run could not finish (a full disk: R44a) ends its line here, so
+        # that this run's first record is one of its own.
+        if stat.S_ISREG(found.st_mode) and found.st_size:
+            with contextlib.suppress(OSError), Path(self.baseFilename).open("rb") as old:
+                old.seek(-1, os.SEEK_END)
+                if old.read(1) != b"\n":
+                    os.write(fd, b"\n")
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
@@ -282,7 +289,11 @@ def _open_log_file(path: Path) -> LogFileHandler:
     try:
         private_dirs(path.parent)
         handler = LogFileHandler(
-            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+            path,
+            maxBytes=LOG_MAX_BYTES,
+            backupCount=LOG_BACKUPS,
+            encoding="utf-8",
+            errors="backslashreplace",  # a name from a command line no locale decoded (R44a)
         )
     except OSError as exc:
         why = (

@@ -387,12 +387,9 @@ def write_plan(doc: PlanDict, path: str | Path) -> None:
     and fsynced, then renamed over ``path``. On any failure the temporary file is removed and
     ``path`` is left as it was: there is never a partial plan file."""
     text = dumps(doc)
-    if str(path) == "-":
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except OSError as err:
-            raise InputFileError(f"cannot write the plan to stdout: {_reason(err)}") from err
+    if str(path) == "-":  # failing, the command's output's (``cli_exit.exit_output_failed``)
+        sys.stdout.write(text)
+        sys.stdout.flush()
         return
     target = Path(path)
     check_plan_out(target)

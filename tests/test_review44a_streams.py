@@ -1,0 +1,168 @@
+"""R44a: standard streams a cron job or a script gives the command. Error output that cannot
+be written (``2>/dev/full``) neither changes the exit code nor keeps the log file from its
+record, nor stops a run at its first warning; input closed (``<&-``) is no terminal to
+confirm on; a dry run's ``--plan-out -`` whose reader went away ends quietly as ``--format
+json`` does. Over HTTP against the sandbox, the command line in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trello_restore.demo import snapshot
+from trello_restore.sandbox.scenario import Scenario, generate
+
+from .conftest import Sandbox, SandboxFactory, trello_env
+from .test_cli_apply import _restore_args
+from .truthcheck import incident_since
+
+FULL = Path("/dev/full")
+
+
+def _run(
+    sb: Sandbox, args: list[str], home: Path, env: dict[str, str] | None = None, **streams: Any
+) -> subprocess.CompletedProcess[str]:
+    streams.setdefault("stdout", subprocess.PIPE)
+    streams.setdefault("stderr", subprocess.PIPE)
+    streams.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "trello_restore", *args],
+        env={**os.environ, **trello_env(sb.base_url, sb.key, sb.token),
+             "TRELLO_RESTORE_HOME": str(home), **(env or {})},
+        text=True,
+        timeout=120,
+        check=False,
+        **streams,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
+def test_error_output_on_a_full_disk_keeps_the_exit_code_and_the_log_record(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """The first ``--since last-run`` (exit 2) and an unknown board (exit 2) exited 1,
+    "internal error", with ``2>/dev/full``, and the log file had no ``exit 2:`` record."""
+    s = generate(5, 20)
+    sb = sandbox_factory(s, latency_ms=0)
+    log = tmp_path / "run.log"
+    with FULL.open("w") as full:
+        for board, since in ((s.team.id, "last-run"), ("No Such Board", "7d")):
+            done = _run(
+                sb, ["--board", board, "--since", since, "--yes", "-q", "--log-file", str(log)],
+                tmp_path / "home", stderr=full,
+            )  # fmt: skip
+            assert done.returncode == 2, done.stdout
+    records = [line for line in log.read_text().splitlines() if " ERROR " in line]
+    assert len(records) == 2
+    assert "exit 2: --since last-run: no successful run on these boards" in records[0]
+    assert "exit 2: " in records[1]
+    assert "No Such Board" in records[1]
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
+def test_a_warning_that_cannot_be_shown_does_not_stop_the_run(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Two sandboxes of one scenario, one run on each with an ``--until`` (a warning: a silent
+    loss has no date) and members the move left off the board (blocked, exit 5): with error
+    output on a full disk the run went no further than its warning ("cannot write the
+    output", exit 2). It makes the same changes and exits as the other."""
+
+    def args(s: Scenario) -> list[str]:
+        until = (s.incident_at + timedelta(days=1)).isoformat()
+        return ["--board", s.team.id, "--since", incident_since(s), "--until", until, "--yes",
+                "--rate-limit", "1000"]  # fmt: skip
+
+    shown, hidden = generate(5, 20), generate(5, 20)
+    sb_shown = sandbox_factory(shown, latency_ms=0)
+    sb_hidden = sandbox_factory(hidden, latency_ms=0)
+    said = _run(sb_shown, args(shown), tmp_path / "a")
+    assert said.returncode == 5, said.stderr
+    assert "Warning: " in said.stderr
+    with FULL.open("w") as full:
+        done = _run(sb_hidden, args(hidden), tmp_path / "b", stderr=full)
+    assert done.returncode == 5
+    assert done.stdout == said.stdout
+    assert snapshot(hidden.world) == snapshot(shown.world)
+    assert snapshot(hidden.world) != snapshot(generate(5, 20).world)
+
+
+def test_a_run_started_without_input_has_no_terminal_to_confirm_on(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """``<&-``: "internal error" (``sys.stdin`` None), exit 1; now as ``</dev/null``."""
+    s = generate(5, 20)
+    sb = sandbox_factory(s, latency_ms=0)
+    done = _run(
+        sb, ["--board", s.team.id, "--since", incident_since(s), "-q"], tmp_path / "home",
+        preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "Error: applying the plan needs a confirmation and there is no terminal to ask on"
+    ), done.stderr
+    assert done.stderr.endswith("nothing was changed\n")
+    assert not [r for r in sb.server.request_log if r.method != "GET"]
+
+
+def test_a_dry_run_s_plan_whose_reader_went_away_ends_quietly(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """``--dry-run --plan-out - | true`` exited 2 ("cannot write the plan to stdout"), where
+    ``--format json`` (the same JSON) exits 0; one that would write says nothing was."""
+    s = generate(5, 20)
+    sb = sandbox_factory(s, latency_ms=0)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        dry = _run(sb, [*_restore_args(s), "--dry-run", "--plan-out", "-"], tmp_path / "h",
+                   stdout=write)  # fmt: skip
+        wet = _run(sb, [*_restore_args(s), "--yes", "--plan-out", "-"], tmp_path / "h",
+                   stdout=write)  # fmt: skip
+    finally:
+        os.close(write)
+    assert (dry.returncode, dry.stderr) == (0, "")
+    assert (wet.returncode, wet.stderr) == (
+        2, "Error: cannot write the output: Broken pipe; nothing was written to Trello\n"
+    )  # fmt: skip
+    assert not [r for r in sb.server.request_log if r.method != "GET"]
+
+
+def test_a_record_an_earlier_run_could_not_finish_ends_its_line(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """A log file whose last record a full disk cut short: this run's first record was glued
+    to it ("…6088 INFO t2026-12-04T22:20:31.536Z … dry run"); the README promises one record
+    per line. A name no locale decoded is logged escaped, not the log file dropped."""
+    s = generate(5, 20)
+    sb = sandbox_factory(s, latency_ms=0)
+    log = tmp_path / "run.log"
+    log.write_bytes(b"2026-12-04T22:20:31.536Z 6088 INFO t")
+    done = _run(
+        sb, ["--board", "Team\udcc3\udca9 Board", "--since", incident_since(s), "--dry-run",
+             "--log-file", str(log)], tmp_path / "home", {"LC_ALL": "POSIX", "PYTHONUTF8": "0"},
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "2026-12-04T22:20:31.536Z 6088 INFO t"
+    assert all(line[:4].isdigit() for line in lines[1:])
+    assert "Team\\udcc3\\udca9 Board" in log.read_text(encoding="utf-8")
+    assert "cannot write the log file" not in done.stderr
+
+
+def test_a_lock_s_name_holds_a_path_no_locale_decodes() -> None:
+    """``PYTHONUTF8=0`` in the POSIX locale: a path of bytes that are not UTF-8 is a string
+    with surrogates, which ``str.encode`` refused (exit 1 at the first apply's lock)."""
+    from trello_restore import lock_keep
+
+    odd = Path(os.fsdecode(b"/srv/h\xc3me/state/plan.lock"))
+    assert lock_keep.name(odd) != lock_keep.name(Path("/srv/home/state/plan.lock"))
+    assert lock_keep.name(Path("/srv/h\u00e9me")) == lock_keep.name(
+        Path(os.fsdecode("/srv/h\u00e9me".encode()))
+    )
