@@ -99,7 +99,8 @@ def test_a_clock_an_hour_ahead_does_not_skip_a_move_between_nightly_runs(
     invoke = cli_for(sb, monkeypatch)
     home = tmp_path / "home"
     monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
-    monkeypatch.setattr("trello_restore.cli_oneshot.datetime", _AnHourAhead)
+    for module in ("cli_oneshot", "api.transport", "run_apply"):  # what reads the clock
+        monkeypatch.setattr(f"trello_restore.{module}.datetime", _AnHourAhead)
     s = scenario
     staffed = _staffed_list(s, "skew", ago=timedelta(hours=3))
     args = ("--board", s.team.id, "--add-to-board", "--yes")
@@ -163,3 +164,20 @@ def test_the_run_by_hand_that_a_clock_behind_asks_for_lets_the_next_night_run(
     assert json.loads(by_hand.stdout)["last_run"]["recorded"] is True
     night = invoke(*args, "--since", "last-run")
     assert night.exit_code == ExitCode.OK, night.output
+
+
+def test_a_clock_an_hour_behind_is_said(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R44e: a clock ahead of Trello's was warned of, one behind was not, though ages such as
+    ``--until 36h`` then end the window early. Both the one-step run and its dry run say it."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    for module in ("cli_oneshot", "api.transport", "run_apply"):  # what reads the clock
+        monkeypatch.setattr(f"trello_restore.{module}.datetime", _AnHourBehind)
+    for dry in (("--dry-run",), ("--yes",)):
+        r = invoke("--board", scenario.team.id, "--since", "2025-01-01", "-q", *dry)
+        assert r.exit_code in (ExitCode.OK, ExitCode.PARTIAL), r.output
+        said = [x for x in r.stderr.splitlines() if "behind Trello's" in x]
+        assert len(said) == 1, r.stderr
+        assert re.search(r"clock is (59|60) minutes behind Trello's \(by the Date", said[0])

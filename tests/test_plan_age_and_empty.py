@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from trello_restore.errors import ExitCode
 from trello_restore.journal import journal_path
 from trello_restore.models import format_date
 from trello_restore.planfile import read_plan
 from trello_restore.sandbox.scenario import Scenario
 
-from .conftest import Sandbox, sandbox_cli
+from .conftest import Sandbox, one_line_error, sandbox_cli
 from .truthcheck import incident_since
 
 Invoke = Callable[..., Result]
@@ -74,7 +75,7 @@ def test_the_age_warning_words() -> None:
     ahead = plan_age_warning(now + timedelta(hours=5), now)
     assert ahead is not None
     assert ahead.startswith(
-        "this plan is dated 2026-12-01 15:00 UTC, 5 hours ahead of this machine's clock"
+        "this plan is dated 2026-12-01 15:00 UTC, 5 hours ahead of Trello's clock"
     )
     for fine in (now, now - timedelta(hours=11), now + timedelta(minutes=4)):
         assert plan_age_warning(fine, now) is None
@@ -115,16 +116,54 @@ def test_a_plan_that_sat_for_two_days_is_applied_with_one_warning(
     assert _writes(sb) > 0
 
 
-def test_a_plan_dated_ahead_of_the_clock_is_applied_with_one_warning(
-    invoke: Invoke, scenario: Scenario, tmp_path: Path
+def test_a_plan_dated_ahead_of_trello_s_clock_is_refused(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path
 ) -> None:
+    """A plan that says (its ``clock_skew_s`` with it) it was made a day from now on Trello's
+    clock cannot be but for a hand edit, and the apply reads the boards' actions since that
+    date for what changed after the plan: R44e, a colleague's removal was written over with a
+    warning that each change was checked. Refused before any write (exit 2), the dry run too.
+    A plan of an older version, without ``clock_skew_s``, is dated on the clock of the
+    machine that made it: applied with one warning."""
     fresh = _plan(invoke, scenario, tmp_path / "fresh.json")
-    ahead = _dated(fresh, datetime.now(UTC) + timedelta(days=1, minutes=1), tmp_path / "ahead.json")
+    when = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    ahead = _dated(fresh, when, tmp_path / "ahead.json")
+    for args in ((), ("--dry-run",)):
+        r = invoke("apply", str(ahead), *args)
+        one_line_error(
+            r, ExitCode.USAGE, f"the plan says it was made {when:%Y-%m-%d %H:%M} UTC on Trello's "
+            "clock, 24 hours later than Trello's clock now: its created_at or clock_skew_s was "
+            "edited",
+        )  # fmt: skip
+    assert _writes(sb) == 0
+    doc = json.loads(ahead.read_text())
+    del doc["clock_skew_s"]
+    ahead.write_text(json.dumps(doc))
     r = invoke("apply", str(ahead), "--dry-run")
     assert r.exit_code == 0, r.output
     warned = [x for x in r.stderr.splitlines() if x.startswith("Warning:")]
     assert len(warned) == 1, r.stderr
-    assert "hours ahead of this machine's clock; check the clocks" in warned[0]
+    assert "hours ahead of Trello's clock; check the clock where it was made" in warned[0]
+
+
+def test_a_fresh_plan_on_a_machine_days_ahead_is_not_old(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R44e: ``apply`` on a machine whose clock is three days ahead said a plan made seconds
+    before (on Trello's clock) "was made 3 days ago"; the age is on Trello's clock now."""
+    fresh = _plan(invoke, scenario, tmp_path / "fresh.json")
+
+    class _Ahead(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> _Ahead:
+            real = datetime.now(UTC) + timedelta(days=3)
+            return cls.fromtimestamp(real.timestamp(), UTC)
+
+    for module in ("api.transport", "run_apply"):
+        monkeypatch.setattr(f"trello_restore.{module}.datetime", _Ahead)
+    r = invoke("apply", str(fresh), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "Warning:" not in r.stderr, r.stderr
 
 
 def test_an_empty_plan_is_nothing_to_apply_and_leaves_no_journal(

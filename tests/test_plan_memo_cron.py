@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from trello_restore import cli_oneshot
 from trello_restore.lastrun import OVERLAP
 from trello_restore.models import format_date
 from trello_restore.sandbox.scenario import Scenario
@@ -63,7 +62,10 @@ class Clock:
 def clock(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> Clock:
     shared = Clock()
     scenario.world.clock = shared
-    monkeypatch.setattr(cli_oneshot, "datetime", types.SimpleNamespace(now=shared.now))
+    for module in ("cli_oneshot", "api.transport", "run_apply"):  # what reads the clock
+        monkeypatch.setattr(
+            f"trello_restore.{module}.datetime", types.SimpleNamespace(now=shared.now)
+        )
     return shared
 
 

@@ -500,6 +500,14 @@ def _make_plan(
                 "--since last-run records Trello's; set this machine's clock right (NTP)",
                 ahead // timedelta(minutes=1),
             )
+        elif skew is not None and skew > OVERLAP:  # R44e: a clock behind was not said
+            logger.warning(
+                "this machine's clock is %d minutes behind Trello's (by the Date of its "
+                "answers): ages such as --until 36h count from this machine's time, so the "
+                "window ends earlier than by Trello's clock; set this machine's clock right "
+                "(NTP)",
+                skew // timedelta(minutes=1),
+            )
         source = "api"
     warnings = gone_notes + (
         [

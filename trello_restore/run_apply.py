@@ -289,11 +289,25 @@ def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
         )
     if -age > PLAN_CLOCK_SKEW:
         return (
-            f"this plan is dated {date}, {_span(-age)} ahead of this machine's clock; check the "
-            "clocks here and where it was made (each change is still checked against the board "
-            "as it is now)"
+            f"this plan is dated {date}, {_span(-age)} ahead of Trello's clock; check the "
+            "clock where it was made (each change is still checked against the board as it is "
+            "now)"
         )
     return None
+
+
+def dated_ahead(made: datetime, now: datetime) -> str:
+    """The error for a plan that says (its ``created_at`` moved by its ``clock_skew_s``) it was
+    made at ``made`` on Trello's clock, which is ``now`` there: later by more than
+    ``PLAN_CLOCK_SKEW`` cannot be, but for a hand edit, and the apply reads the boards'
+    actions since then to find what changed after the plan (R44e: a colleague's removal
+    before the edited date was written over, with a warning that all was checked)."""
+    return (
+        f"the plan says it was made {made.astimezone(UTC):%Y-%m-%d %H:%M} UTC on Trello's clock, "
+        f"{_span(made - now)} later than Trello's clock now: its created_at or clock_skew_s "
+        "was edited, and the apply would miss what changed on the boards after the plan was "
+        "made; make the plan again with --plan-out"
+    )
 
 
 def _existing_journal(path: Path, digest: str) -> Journal | None:
@@ -329,9 +343,15 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
     with _checked_session(req, locked=not req.options.dry_run) as session:
         api, meta = session.api, session.meta
         # On Trello's clock when the plan says how far it was from the one that dated it
-        # (R35d: a plan made on a clock 14 hours behind was "made 14 hours ago").
+        # (R35d: a plan made on a clock 14 hours behind was "made 14 hours ago"), and so is
+        # now (R44e: this machine's clock 3 days ahead made a fresh plan "3 days ago").
+        from trello_restore.touches import trello_skew
+
         made = meta.created_at + timedelta(seconds=meta.skew_s or 0.0)
-        aged = plan_age_warning(made, req.clock())
+        now = req.clock() + trello_skew(api)
+        if meta.skew_s is not None and made - now > PLAN_CLOCK_SKEW:
+            raise InputFileError(dated_ahead(made, now))
+        aged = plan_age_warning(made, now)
         if aged is not None:
             logger.warning("%s", aged)
         if req.earlier_journals is not None and not req.options.dry_run:
