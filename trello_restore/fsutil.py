@@ -4,6 +4,7 @@ state and a journal's first line; and text gzip'd in large pieces (``gzipped``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -18,6 +19,7 @@ __all__ = [
     "gzipped",
     "in_the_way",
     "read_only_fix",
+    "read_regular",
     "sweep_stale_temps",
     "write_atomic",
 ]
@@ -114,6 +116,24 @@ def special_file(path: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a file of the tool's own at ``path`` (a link followed), read without ever
+    blocking: a FIFO put where it should be (R44f: a run hung for good in its ``open``, deaf to
+    Ctrl-C in a worker) or a device is an ``OSError`` (``not a regular file``), as a file that
+    cannot be read is; a directory is ``IsADirectoryError``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def private_dirs(directory: Path) -> None:

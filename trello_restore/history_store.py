@@ -47,7 +47,13 @@ from typing import Any
 
 import orjson
 
-from trello_restore.fsutil import gzipped, private_dirs, sweep_stale_temps, write_atomic
+from trello_restore.fsutil import (
+    gzipped,
+    private_dirs,
+    read_regular,
+    sweep_stale_temps,
+    write_atomic,
+)
 from trello_restore.history_feed import Feed
 from trello_restore.history_parts import (
     CLASSES,
@@ -376,7 +382,7 @@ class HistoryStore:
         if self.refresh:
             return None
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -409,7 +415,7 @@ class HistoryStore:
         if self.refresh:
             return None
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)
         except FileNotFoundError:
             if earlier is not None:
                 old, version = earlier
@@ -506,7 +512,7 @@ class HistoryStore:
         if self.refresh:
             return []
         try:
-            doc = load_json(self.cuts_path(board_id).read_bytes())
+            doc = load_json(read_regular(self.cuts_path(board_id)))
             if doc.get("format") != CUTS_FORMAT:
                 return []
             return [aware_date(c) for c in doc["cuts"]]
@@ -527,7 +533,7 @@ class HistoryStore:
         data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
         path = self.cuts_path(board_id)
         with contextlib.suppress(OSError):
-            if path.read_bytes() == data:
+            if read_regular(path) == data:
                 return  # as the last run left them: no write, no fsync
         with contextlib.suppress(OSError):
             private_dirs(path.parent)

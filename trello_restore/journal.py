@@ -33,7 +33,7 @@ from typing import Any, Literal, Self
 
 from trello_restore import lock_keep, wrote
 from trello_restore.errors import InputFileError, JournalWriteError
-from trello_restore.fsutil import special_file
+from trello_restore.fsutil import read_regular, special_file
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
     NewerRecord,
@@ -293,7 +293,7 @@ class Journal:
         run is appending to: its line being written)."""
         give = GIVE_JOURNAL[op]
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_regular(path).decode("utf-8")
         except FileNotFoundError:
             raise InputFileError(f"{path}: no such journal; give the path apply printed") from None
         except UnicodeDecodeError:

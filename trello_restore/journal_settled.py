@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from trello_restore.fsutil import write_atomic
+from trello_restore.fsutil import read_regular, write_atomic
 
 __all__ = ["Settled"]
 
@@ -78,7 +78,7 @@ class Settled:
 def _load(path: Path) -> dict[str, Stamp]:
     """The index at ``path``: journal name → stamp; empty when missing or not one."""
     with contextlib.suppress(OSError, ValueError):
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(read_regular(path))
         if isinstance(doc, dict) and doc.get("version") == _VERSION:
             settled = doc.get("settled")
             if isinstance(settled, dict):

@@ -35,7 +35,7 @@ from typing import Any
 
 from trello_restore.api.settings import api_identity, same_api
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fsutil import in_the_way, private_dirs, write_atomic
+from trello_restore.fsutil import in_the_way, private_dirs, read_regular, write_atomic
 from trello_restore.models import PlanOptions, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
@@ -208,7 +208,7 @@ def read_last_run(
             )
             scope, path = found, state_file(state_dir, found)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         options = f" with {scope.options_text}" if scope.covers else ""
         others = _other_runs(state_dir, scope)
@@ -312,7 +312,7 @@ def known_board_names(state_dir: Path) -> dict[str, str]:
 def _recorded_at(path: Path) -> datetime | None:
     """The last run a state file records, or None (missing, unreadable, damaged)."""
     try:
-        return _last_run_of(load_json(path.read_bytes().decode("utf-8")))
+        return _last_run_of(load_json(read_regular(path).decode("utf-8")))
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return None
 
@@ -507,7 +507,7 @@ def _state_docs(state_dir: Path) -> Iterator[dict[str, Any]]:
 def _state_doc(path: Path) -> dict[str, Any] | None:
     """A last-run state file's document, or None (missing, unreadable, damaged, another's)."""
     try:
-        doc = load_json(path.read_bytes().decode("utf-8"))
+        doc = load_json(read_regular(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     return doc if isinstance(doc, dict) and doc.get("format") == FORMAT else None

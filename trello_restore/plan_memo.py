@@ -89,6 +89,7 @@ import functools
 import gzip
 import hashlib
 import importlib.util
+import io
 import json
 import logging
 import zlib
@@ -103,7 +104,13 @@ import orjson
 
 from trello_restore import __version__
 from trello_restore.fetched import Fetched
-from trello_restore.fsutil import in_the_way, private_dirs, sweep_stale_temps, write_atomic
+from trello_restore.fsutil import (
+    in_the_way,
+    private_dirs,
+    read_regular,
+    sweep_stale_temps,
+    write_atomic,
+)
 from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.lastrun import Scope
 from trello_restore.models import History, Plan, PlanOptions, State
@@ -273,7 +280,7 @@ class PlanMemo:
         """The memoised plan and its ``own`` when its key is ``key_of`` its ``latest``, or None
         (no memo, another key, or one that cannot be used: then a one-line notice)."""
         try:
-            with gzip.open(self.path, "rb") as f:
+            with gzip.GzipFile(fileobj=io.BytesIO(read_regular(self.path))) as f:
                 header = load_json(f.readline())
                 if not isinstance(header, dict) or header.get("format") != FORMAT:
                     return self._ignored("it is not a plan memo")

@@ -35,6 +35,7 @@ from pathlib import Path
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import same_api
 from trello_restore.errors import InputFileError
+from trello_restore.fsutil import read_regular
 from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.kinds import WOULD_UNDO, BoardMembership, CardMember, WriteRule
 from trello_restore.live import LiveBoard
@@ -120,7 +121,7 @@ class Others:
         for path in self.paths:
             if path not in self._read:
                 try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
+                    text = read_regular(path).decode("utf-8", errors="replace")
                 except OSError as exc:
                     self.unreadable[path] = f"{path}: {exc.strerror or type(exc).__name__}"
                     continue
