@@ -47,6 +47,10 @@ ERRORS: dict[str, tuple[OSError, str]] = {
         OSError(errno.ENOSPC, "No space left on device"),
         "free some space on its disk (or raise your quota)",
     ),
+    "EFBIG": (  # R44f: `ulimit -f`, which the advice "check that it can be written" missed
+        OSError(errno.EFBIG, "File too large"),
+        "raise the file size limit this run was started with (`ulimit -f`)",
+    ),
 }
 
 

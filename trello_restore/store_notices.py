@@ -60,6 +60,8 @@ def what_to_do(exc: OSError) -> str:
         )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return "free some space on its disk (or raise your quota)"
+    if exc.errno == errno.EFBIG:  # R44f: the advice was to check that it can be written
+        return "raise the file size limit this run was started with (`ulimit -f`)"
     return "check that it can be written"
 
 
