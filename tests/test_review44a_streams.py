@@ -6,6 +6,7 @@ json`` does. Over HTTP against the sandbox, the command line in a subprocess."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,37 @@ def test_a_lock_s_name_holds_a_path_no_locale_decodes() -> None:
     assert lock_keep.name(Path("/srv/h\u00e9me")) == lock_keep.name(
         Path(os.fsdecode("/srv/h\u00e9me".encode()))
     )
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_the_plan_s_json_on_stdout_is_json_whatever_the_output_s_encoding(
+    sandbox_factory: SandboxFactory, tmp_path: Path, encoding: str
+) -> None:
+    """``PYTHONIOENCODING=latin-1``: ``--format json`` and ``--plan-out -`` wrote "Spriñt" as
+    the byte 0xf1, which no JSON reader takes (JSON is UTF-8); ``ascii``: "😀" as Python's
+    ``\\U0001f600``, which is no JSON escape. Both are the plan a UTF-8 stdout gets."""
+    s = generate(5, 20)
+    with s.world.lock:
+        for card in s.world.cards.values():
+            card.name = f"Spriñt {card.name} 😀"
+    sb = sandbox_factory(s, latency_ms=0)
+    env = {**os.environ, **trello_env(sb.base_url, sb.key, sb.token),
+           "TRELLO_RESTORE_HOME": str(tmp_path / "home")}  # fmt: skip
+
+    def plan(io: str, *args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "trello_restore", "--board", s.team.id, "--since",
+             incident_since(s), "--dry-run", "-q", *args],
+            env={**env, "PYTHONIOENCODING": io}, capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        doc: dict[str, Any] = json.loads(done.stdout.decode("utf-8"))
+        for key in ("created_at", "clock_skew_s"):
+            doc.pop(key, None)
+        return doc
+
+    want = plan("utf-8", "--format", "json")
+    assert "Spriñt" in json.dumps(want, ensure_ascii=False)
+    assert "😀" in json.dumps(want, ensure_ascii=False)
+    assert plan(encoding, "--format", "json") == want
+    assert plan(encoding, "--plan-out", "-") == want

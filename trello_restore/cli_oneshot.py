@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,6 +142,7 @@ class OneShotUi:
         self.journal: Path | None = None
 
     def planned(self, result: PlanResult) -> None:
+        from trello_restore.plan_out import for_stream
         from trello_restore.planfile import plan_to_dict, write_plan
         from trello_restore.report import render_json, render_text, summary_line
 
@@ -154,7 +156,8 @@ class OneShotUi:
         if args.plan_out != "-":
             if args.fmt == "json":
                 if not self.json_summary:
-                    click.echo(render_json(result.plan, result.meta), nl=False)
+                    doc = render_json(result.plan, result.meta)
+                    click.echo(for_stream(doc, getattr(sys.stdout, "encoding", None)), nl=False)
                 if not args.quiet:
                     click.echo(summary_line(result.plan, dry_run=dry), err=True)
             elif args.quiet:

@@ -3,15 +3,35 @@ anything, and the line a failed write gets; ``planfile.write_plan`` writes it.""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import json
 import os
+import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from trello_restore.errors import InputFileError
 
-__all__ = ["check_plan_out", "write_error"]
+__all__ = ["check_plan_out", "for_stream", "write_error"]
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def for_stream(text: str, encoding: str | None) -> str:
+    """JSON ``text`` (a plan, ``ensure_ascii=False``: its letters as they are) as a stream in
+    ``encoding`` carries it: as it is in UTF-8, else every letter past ASCII escaped as JSON
+    escapes it (``\\u00f1``; a surrogate pair past U+FFFF). R44a: with
+    ``PYTHONIOENCODING=latin-1`` the plan on stdout was JSON in latin-1, which a JSON reader
+    refuses, and in ASCII Python's ``\\U0001f600``, which is no JSON. Outside its strings a
+    JSON text has none."""
+    try:
+        if encoding and codecs.lookup(encoding).name == "utf-8":
+            return text
+    except LookupError:
+        pass
+    return _NON_ASCII.sub(lambda m: json.dumps(m[0])[1:-1], text)
 
 
 def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
