@@ -181,3 +181,26 @@ def test_a_clock_an_hour_behind_is_said(
         said = [x for x in r.stderr.splitlines() if "behind Trello's" in x]
         assert len(said) == 1, r.stderr
         assert re.search(r"clock is (59|60) minutes behind Trello's \(by the Date", said[0])
+
+
+def test_a_plan_made_as_the_clock_was_set_back_is_dated_on_trello_s_clock(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R44g: the clock an hour ahead as the dry run starts (its ``created_at``), set right by
+    NTP before Trello's answers come (their skew is about 0): the plan said it was made an
+    hour ahead of Trello's clock, and its own apply refused it as edited by hand. Trello's
+    first answer bounds when the plan was made."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("trello_restore.cli_oneshot.datetime", _AnHourAhead)
+    plan = tmp_path / "plan.json"
+    made = invoke("--board", scenario.team.id, "--since", "2025-01-01", "--dry-run", "-q",
+                  "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    doc = json.loads(plan.read_text())
+    dated = datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))
+    on_trello = dated + timedelta(seconds=doc["clock_skew_s"])
+    assert abs(on_trello - datetime.now(UTC)) < timedelta(seconds=30)
+    applied = invoke("apply", str(plan), "--dry-run")
+    assert applied.exit_code == ExitCode.PARTIAL, applied.output  # its blocked changes
+    assert "later than Trello's clock now" not in applied.output

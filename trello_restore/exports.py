@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
+from trello_restore.fetched import BoardInfo, Fetched
 from trello_restore.history import (
     HistoryBuilder,
     HistoryError,
@@ -25,7 +25,7 @@ from trello_restore.history import (
     parse_card,
     parse_date,
 )
-from trello_restore.models import BoardState, CardState, History, MemberRef, State
+from trello_restore.models import BoardState, CardState, History, MemberRef, MoveAction, State
 from trello_restore.parsing import load_json
 from trello_restore.words import board_ref, shown_name
 
@@ -33,6 +33,8 @@ __all__ = ["EXPORT_CAP", "load_exports"]
 
 #: The most actions Trello puts in a board export (its newest).
 EXPORT_CAP = 1000
+#: Actions that show a card's creation on the board whose feed holds them.
+_CREATION = ("createCard", "copyCard", "convertToCardFromCheckItem")
 
 
 def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> Fetched:
@@ -52,7 +54,7 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
     capped: dict[str, Any] = {}
     builder = HistoryBuilder()
     given: dict[str, Path] = {}  # board id -> the export of it
-    arrivals: dict[str, set[str]] = {}  # board id -> cards and lists its export shows arrive
+    created: dict[str, set[str]] = {}  # board id -> cards its export shows created there
     for path in _once_each([Path(p) for p in paths]):
         doc = _read_export(path)
         actions = doc["actions"]
@@ -63,7 +65,7 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
             raise InputFileError(_bad_action(path, actions, exc)) from None
         _each_action_once(path, actions)
         raw_actions.extend(actions)
-        arrivals[doc["id"]] = born_in_feed(actions) | _lists_arrived(actions)
+        created[doc["id"]] = _created(actions)
         try:
             boards_state[doc["id"]] = parse_board(
                 doc, doc.get("memberships", []), doc.get("lists", [])
@@ -87,7 +89,7 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
             capped[doc["id"]] = oldest
             warnings.append(_capped(path, len(actions), oldest, since))
     history = builder.build()
-    incomplete = _incomplete(history, cards, capped, arrivals)
+    incomplete = _incomplete(history, cards, capped, created)
     known_boards = set(boards_state)
     for m in history.moves:
         if m.type.endswith("ToBoard") and m.source_board_id not in known_boards:
@@ -101,7 +103,15 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
                 "whose export was not given: "
                 "their history from before the move is missing"
             )
-        elif m.type.endswith("FromBoard") and m.target_board_id not in known_boards:
+        elif (
+            m.type.endswith("FromBoard")
+            and m.target_board_id not in known_boards
+            and not (
+                m.card_id in cards
+                if m.card_id
+                else any(m.list_id in b.lists for b in boards_state.values())
+            )
+        ):  # and not moved back since (R44g: the warning said it was left out of the plan)
             warnings.append(
                 f"cards moved to board {board_ref(m.target_board_id, m.other_board_name)}, "
                 "whose export was not given: the cards now on it are left out of the plan "
@@ -135,50 +145,67 @@ def _capped(path: Path, count: int, oldest: datetime, since: datetime | None) ->
     )
 
 
-def _lists_arrived(actions: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Lists whose arrival on the board these raw actions (one board's) show (with their
-    cards: ``moveListToBoard``)."""
+def _created(actions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Cards whose creation on the board these raw actions (one board's) show."""
     return {
-        a["data"]["list"]["id"]
+        a["data"]["card"]["id"]
         for a in actions
-        if a.get("type") == "moveListToBoard" and isinstance(a.get("data", {}).get("list"), dict)
+        if a.get("type") in _CREATION and isinstance(a.get("data", {}).get("card"), dict)
     }
+
+
+def _list_at(places: list[tuple[datetime, str]], now: str, when: datetime) -> str | None:
+    """The list a card was in at ``when``: its last place (``History.card_lists``) then; its
+    list now when the history shows none; None when it shows it only later (it came after)."""
+    before = [lid for date, lid in places if date <= when]
+    if before:
+        return before[-1]
+    return None if places else now
 
 
 def _incomplete(
     history: History,
     cards: Mapping[str, CardState],
     capped: Mapping[str, datetime],
-    arrivals: Mapping[str, set[str]],
+    created: Mapping[str, set[str]],
 ) -> set[str]:
-    """Cards with a board they are or were on (now, or by a move between boards) whose export
-    is capped and does not show their creation on it or their arrival (R44c: a card created on
+    """Cards with a stay on a board whose export is capped (``capped``: its oldest action)
+    that began before its oldest action: their history there is cut (R44c: a card created on
     a board whose export is whole, then moved to a capped one whose cut falls after the move,
-    read its logged removals there as silent losses)."""
+    read its logged removals there as silent losses). A stay begins with the move that took
+    the card there (a card move, or a list move while the card was in that list: R44g, not a
+    list it had left), or, the first, with the card's creation, which must be in that
+    board's export (``created``). A card moved A -> B -> A -> B is incomplete when its first
+    stay on B is cut, whatever the second (R44g)."""
     if not capped:
         return set()
-    lists_of: dict[str, set[str]] = {cid: {c.list_id} for cid, c in cards.items()}
-    for _, cid, lid in history.card_lists:
-        if cid in lists_of:
-            lists_of[cid].add(lid)
-    boards_of: dict[str, set[str]] = {cid: {c.board_id} for cid, c in cards.items()}
-    by_list: dict[str, list[str]] = {}
-    for cid, lists in lists_of.items():
-        for lid in lists:
-            by_list.setdefault(lid, []).append(cid)
+    places: dict[str, list[tuple[datetime, str]]] = {}
+    for date, cid, lid in history.card_lists:
+        if cid in cards:
+            places.setdefault(cid, []).append((date, lid))
+    by_card: dict[str, list[MoveAction]] = {}
+    by_list: dict[str, list[MoveAction]] = {}
     for m in history.moves:
-        moved = [m.card_id] if m.card_id else by_list.get(m.list_id or "", [])
-        for cid in moved:
-            if cid in boards_of:
-                boards_of[cid].update((m.source_board_id, m.target_board_id))
-    return {
-        cid
-        for cid, boards in boards_of.items()
-        if any(
-            b in capped and cid not in arrivals[b] and not (lists_of[cid] & arrivals[b])
-            for b in boards
-        )
-    }
+        if m.card_id:
+            by_card.setdefault(m.card_id, []).append(m)
+        elif m.list_id:
+            by_list.setdefault(m.list_id, []).append(m)
+    out: set[str] = set()
+    for cid, card in cards.items():
+        seen = places.get(cid, [])
+        carried = list(by_card.get(cid, ()))
+        for lid in {card.list_id, *(lid for _, lid in seen)}:
+            carried += [
+                m for m in by_list.get(lid, ()) if _list_at(seen, card.list_id, m.date) == lid
+            ]
+        carried.sort(key=lambda m: m.date)
+        first = carried[0].source_board_id if carried else card.board_id
+        cut_first = first in capped and cid not in created[first]
+        if cut_first or any(
+            m.target_board_id in capped and m.date < capped[m.target_board_id] for m in carried
+        ):
+            out.add(cid)
+    return out
 
 
 def _each_action_once(path: Path, actions: list[Any]) -> None:

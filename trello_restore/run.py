@@ -491,6 +491,9 @@ def _make_plan(
             )
             sent, limited = api.requests_sent, api.rate_limited
             trello_started, skew = api.first_server_date, api.clock_skew
+            if skew is not None and trello_started is not None:  # R44g: a clock set back
+                # mid-run (NTP) left the later answers' skew: the plan began before the first.
+                skew = min(skew, trello_started + timedelta(seconds=1) - created_at)
             if req.apply:  # what may be recorded as the last run (a dry run never is)
                 blind = unreadable_in_window(fetched, unseen_from(req, options), gave)  # open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
