@@ -201,3 +201,25 @@ def test_the_plan_s_json_on_stdout_is_json_whatever_the_output_s_encoding(
     assert "😀" in json.dumps(want, ensure_ascii=False)
     assert plan(encoding, "--format", "json") == want
     assert plan(encoding, "--plan-out", "-") == want
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
+def test_the_sandbox_s_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """R44g: ``sandbox export -o - >/dev/full`` and ``sandbox serve >&-`` ended in Python's
+    traceback (exit 1); now the line every command gives, exit 2 (serve then serves no one)."""
+    command = [sys.executable, "-m", "trello_restore", "sandbox"]
+    with FULL.open("w") as full:
+        export = subprocess.run([*command, "export", "--seed", "3", "--cards", "20", "-o", "-"],
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+                                check=False)  # fmt: skip
+    assert (export.returncode, export.stderr) == (
+        2, "Error: cannot write the output: No space left on device; nothing was written to "
+        "Trello\n",
+    )  # fmt: skip
+    serve = subprocess.run([*command, "serve", "--seed", "3", "--cards", "20"],
+                           stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           timeout=120, check=False, preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert serve.returncode == 2
+    assert serve.stderr == (
+        "Error: cannot write the output: Bad file descriptor; nothing was written to Trello\n"
+    )

@@ -316,7 +316,20 @@ def _serve_workspace(
 def _export(name: str, value: str) -> None:
     """One line a shell runs as it is, pasted (R41c: a bare ``NAME=value`` sets a shell
     variable the tool, a child process, never sees)."""
-    click.echo(f"export {name}={value}")
+    _out(f"export {name}={value}")
+
+
+def _out(text: str, nl: bool = True) -> None:
+    """``text`` on stdout, flushed; or, when it cannot be written, the command ends as every
+    command whose output cannot be (one line, exit 2; a reader gone away, exit 0): R44g, a
+    traceback (``>&-``, ``>/dev/full``), and a server serving with no one told where."""
+    try:
+        click.echo(text, nl=nl)
+        sys.stdout.flush()
+    except OSError as exc:
+        from trello_restore.cli_exit import exit_output_failed
+
+        exit_output_failed(exc, wrote=False, writes=False)
 
 
 def _echo_member_tokens(world: World, mover: str) -> None:
@@ -390,7 +403,7 @@ def export(
     doc = scenario.export(board.id)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "-":
-        click.echo(text, nl=False)
+        _out(text, nl=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
