@@ -509,7 +509,7 @@ def _make_plan(
                 "answers): ages such as --until 36h count from this machine's time, so the "
                 "window ends earlier than by Trello's clock; set this machine's clock right "
                 "(NTP)",
-                skew // timedelta(minutes=1),
+                round(skew / timedelta(minutes=1)),  # measured a little low: not floored
             )
         source = "api"
     warnings = gone_notes + (
