@@ -349,7 +349,8 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
 
         made = meta.created_at + timedelta(seconds=meta.skew_s or 0.0)
         now = req.clock() + trello_skew(api)
-        if meta.skew_s is not None and made - now > PLAN_CLOCK_SKEW:
+        known = meta.skew_s is not None and api.clock_skew is not None  # both clocks measured
+        if known and made - now > PLAN_CLOCK_SKEW:
             raise InputFileError(dated_ahead(made, now))
         aged = plan_age_warning(made, now)
         if aged is not None:
