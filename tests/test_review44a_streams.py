@@ -223,3 +223,38 @@ def test_the_sandbox_s_output_that_cannot_be_written_is_one_line(tmp_path: Path)
     assert serve.stderr == (
         "Error: cannot write the output: Bad file descriptor; nothing was written to Trello\n"
     )
+
+
+def _small_files() -> None:
+    """In the child: files of at most 4 KB, and past that an error (EFBIG), not SIGXFSZ."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="preexec_fn needs fork")
+def test_output_cut_short_by_a_full_disk_is_an_error_not_a_shorter_plan(tmp_path: Path) -> None:
+    """R44h: a plan (JSON or text) or an export on stdout that the disk took only part of
+    (it filled up, or ``ulimit -f``) was cut at 64 KB with exit 0: Python's text layer drops
+    what a large write did not get through. Now the one line of an output that cannot be
+    written, exit 2."""
+    s = generate(1, 200)
+    team = tmp_path / "team.json"
+    team.write_text(json.dumps(s.export(s.team.id)))
+    command = [sys.executable, "-m", "trello_restore"]
+    for args in (
+        ["--from-export", str(team), "--since", "2025-01-01", "--dry-run", "--plan-out", "-"],
+        ["--from-export", str(team), "--since", "2025-01-01", "--dry-run", "--format", "json"],
+        ["--from-export", str(team), "--since", "2025-01-01", "--dry-run", "-v"],
+        ["sandbox", "export", "--seed", "1", "--cards", "200", "-o", "-"],
+    ):
+        out = tmp_path / "out"
+        with out.open("w") as f:
+            done = subprocess.run([*command, *args], stdout=f, stderr=subprocess.PIPE, text=True,
+                                  timeout=120, check=False, preexec_fn=_small_files)  # fmt: skip
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.endswith(
+            "Error: cannot write the output: File too large; nothing was written to Trello\n"
+        ), done.stderr

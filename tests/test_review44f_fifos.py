@@ -1,6 +1,6 @@
 """R44f: a FIFO put in place of one of the tool's own files (a kept history's head or body, the
 card cuts, the plan memo, the last-run state, a journal in the journal directory, the index
-of settled journals) hung the run for good in its ``open``, deaf to Ctrl-C in a worker. Such a
+of settled journals, a lock file) hung the run for good in its ``open``, deaf to Ctrl-C in a worker. Such a
 file is now one that cannot be read ("not a regular file"), as the file's own rules say:
 a store rebuilt, a head ignored, ``--since last-run`` refused. Over HTTP against the
 sandbox, the command line in a subprocess that must end."""
@@ -55,6 +55,7 @@ def test_fifos_in_place_of_the_tool_s_files_do_not_hang_a_run(
     for p in mine:
         p.unlink()
         os.mkfifo(p)
+    os.mkfifo(home / "state" / "locks" / "stray.lock")  # R44h: a dry run's look at the locks
     again = _run(sb, home, "--since", "2025-10-01", "--dry-run", "-q")
     assert again.returncode == 0, again.stderr
     assert again.stdout == before.stdout

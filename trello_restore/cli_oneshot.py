@@ -142,7 +142,7 @@ class OneShotUi:
         self.journal: Path | None = None
 
     def planned(self, result: PlanResult) -> None:
-        from trello_restore.plan_out import for_stream
+        from trello_restore.plan_out import for_stream, write_out
         from trello_restore.planfile import plan_to_dict, write_plan
         from trello_restore.report import render_json, render_text, summary_line
 
@@ -157,7 +157,7 @@ class OneShotUi:
             if args.fmt == "json":
                 if not self.json_summary:
                     doc = render_json(result.plan, result.meta)
-                    click.echo(for_stream(doc, getattr(sys.stdout, "encoding", None)), nl=False)
+                    write_out(for_stream(doc, getattr(sys.stdout, "encoding", None)))
                 if not args.quiet:
                     click.echo(summary_line(result.plan, dry_run=dry), err=True)
             elif args.quiet:
@@ -165,7 +165,7 @@ class OneShotUi:
                     click.echo(summary_line(result.plan, dry_run=True))
             else:
                 text = render_text(result.plan, result.meta, dry_run=dry, verbose=args.verbose > 0)
-                click.echo(text, nl=False)
+                write_out(text)
         if args.plan_out not in (None, "-") and not args.quiet:
             click.echo(f"Plan written to {args.plan_out}", err=True)
 

@@ -319,12 +319,12 @@ def _export(name: str, value: str) -> None:
     _out(f"export {name}={value}")
 
 
-def _out(text: str, nl: bool = True) -> None:
+def _out(text: str) -> None:
     """``text`` on stdout, flushed; or, when it cannot be written, the command ends as every
     command whose output cannot be (one line, exit 2; a reader gone away, exit 0): R44g, a
     traceback (``>&-``, ``>/dev/full``), and a server serving with no one told where."""
     try:
-        click.echo(text, nl=nl)
+        click.echo(text)
         sys.stdout.flush()
     except OSError as exc:
         from trello_restore.cli_exit import exit_output_failed
@@ -403,7 +403,14 @@ def export(
     doc = scenario.export(board.id)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "-":
-        _out(text, nl=False)
+        from trello_restore.plan_out import write_out
+
+        try:
+            write_out(text)
+        except OSError as exc:
+            from trello_restore.cli_exit import exit_output_failed
+
+            exit_output_failed(exc, wrote=False, writes=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")

@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -376,11 +377,13 @@ def _is_held(file: Path) -> bool:
             return False
         lock.release()
         return False
-    try:
-        fd = os.open(file, os.O_RDONLY)
+    try:  # never waiting: a FIFO there would block an open for reading (R44h: dry runs hung)
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:  # cannot be opened: what holds it cannot be told
         return False
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False  # no lock of ours
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return True

@@ -5,18 +5,42 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from trello_restore.errors import InputFileError
 
-__all__ = ["check_plan_out", "for_stream", "write_error"]
+__all__ = ["check_plan_out", "for_stream", "write_error", "write_out"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def write_out(text: str) -> None:
+    """``text`` (a plan, as text or JSON) on stdout, all of it, else an ``OSError``: Python's
+    text layer takes a large write the system accepted only part of (a disk that fills up,
+    ``ulimit -f``) as done, and drops the rest without a word (R44h: a plan cut short at
+    64 KB, exit 0). Written as the stream encodes it; a stream without a buffer (a test's,
+    ``entry._Closed``) is written to as it is."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while data:
+        took = buffer.write(data)
+        if not took:
+            raise OSError(errno.EIO, "the output took nothing")
+        data = data[took:]
+    buffer.flush()
 
 
 def for_stream(text: str, encoding: str | None) -> str:

@@ -58,7 +58,7 @@ from trello_restore.models import (
     parse_date,
 )
 from trello_restore.parsing import escaped_char, load_json
-from trello_restore.plan_out import check_plan_out, for_stream, write_error
+from trello_restore.plan_out import check_plan_out, for_stream, write_error, write_out
 from trello_restore.words import BOM, at_name, json_problem
 
 __all__ = [
@@ -388,8 +388,7 @@ def write_plan(doc: PlanDict, path: str | Path) -> None:
     ``path`` is left as it was: there is never a partial plan file."""
     text = dumps(doc)
     if str(path) == "-":  # failing, the command's output's (``cli_exit.exit_output_failed``)
-        sys.stdout.write(for_stream(text, getattr(sys.stdout, "encoding", None)))
-        sys.stdout.flush()
+        write_out(for_stream(text, getattr(sys.stdout, "encoding", None)))
         return
     target = Path(path)
     check_plan_out(target)

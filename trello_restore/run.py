@@ -501,7 +501,7 @@ def _make_plan(
                 "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
                 "answer): ages such as --since 36h count from this machine's time, and "
                 "--since last-run records Trello's; set this machine's clock right (NTP)",
-                ahead // timedelta(minutes=1),
+                round(ahead / timedelta(minutes=1)),
             )
         elif skew is not None and skew > OVERLAP:  # R44e: a clock behind was not said
             logger.warning(
