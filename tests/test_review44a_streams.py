@@ -258,3 +258,65 @@ def test_output_cut_short_by_a_full_disk_is_an_error_not_a_shorter_plan(tmp_path
         assert done.stderr.endswith(
             "Error: cannot write the output: File too large; nothing was written to Trello\n"
         ), done.stderr
+
+
+def test_apply_and_undo_json_cut_short_is_an_error(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """R44i: ``apply``'s and ``undo``'s ``--format json`` line went through the text layer
+    too: cut at the disk's end with the run's own exit code (0, or 5). A sandbox export to a
+    file left a file cut short behind its error."""
+    s = generate(1, 200)
+    sb = sandbox_factory(s, latency_ms=0)
+    home = tmp_path / "home"
+    plan = tmp_path / "plan.json"
+    made = _run(sb, ["--board", s.team.id, "--since", incident_since(s), "--add-to-board",
+                     "--dry-run", "-q", "--plan-out", str(plan)], home)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    applied = _run(sb, ["apply", str(plan), "--yes", "-q", "--rate-limit", "1000"], home)
+    assert applied.returncode == 0, applied.stderr
+    (journal,) = (home / "state" / "journals").glob("plan-*.jsonl")
+    out = tmp_path / "out"
+    for args in (["apply", str(plan), "--dry-run", "--format", "json"],
+                 ["undo", str(journal), "--dry-run", "--format", "json"]):  # fmt: skip
+        with out.open("w") as f:
+            done = _run(sb, args, home, stdout=f, preexec_fn=_small_files)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Error: cannot write the output: File too large" in done.stderr
+        whole = _run(sb, args, home)
+        assert len(whole.stdout) > 4096  # what did not fit
+        json.loads(whole.stdout)
+    export = tmp_path / "team.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "trello_restore", "sandbox", "export", "--seed", "1", "-o",
+         str(export)], stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        preexec_fn=_small_files,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "File too large" in done.stderr
+    assert not export.exists()
+    assert list(tmp_path.glob(".team.json.*")) == []
+
+
+def test_a_plan_s_text_in_ascii_is_as_click_wrote_it(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """R44i: with ``PYTHONIOENCODING=ascii`` the text plan (written whole since R44h) came out
+    escaped ("\\u2192") where click wrote UTF-8, as it does for every other line."""
+    s = generate(5, 20)
+    with s.world.lock:
+        for card in s.world.cards.values():
+            card.name = f"{card.name} → café"
+    sb = sandbox_factory(s, latency_ms=0)
+    args = ["--board", s.team.id, "--since", incident_since(s), "--dry-run", "-v"]
+    env = {**os.environ, **trello_env(sb.base_url, sb.key, sb.token),
+           "TRELLO_RESTORE_HOME": str(tmp_path / "home")}  # fmt: skip
+    outs = []
+    for io in ("utf-8", "ascii"):
+        done = subprocess.run([sys.executable, "-m", "trello_restore", *args],
+                              env={**env, "PYTHONIOENCODING": io}, capture_output=True,
+                              timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outs.append(done.stdout)
+    assert "→".encode() in outs[0]
+    assert outs[1] == outs[0]

@@ -110,9 +110,10 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     finally:
         ui.clear()
     if json_summary:
-        click.echo(
-            json.dumps(run_summary(once, workspace=s.workspace, since_source=s.label("since")))
-        )
+        from trello_restore.plan_out import write_out
+
+        summary = run_summary(once, workspace=s.workspace, since_source=s.label("since"))
+        write_out(json.dumps(summary) + "\n")  # whole, or an error (R44i)
     return once.exit_code
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import click
 
 from trello_restore import cli
+from trello_restore.fsutil import special_file, write_atomic
 from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 from trello_restore.sandbox.workspace import MAX_BOARDS
 
@@ -412,8 +413,12 @@ def export(
 
             exit_output_failed(exc, wrote=False, writes=False)
         return
+    target = Path(output)
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        if target.is_symlink() or special_file(target):  # a device or FIFO: written to as it is
+            target.write_text(text, encoding="utf-8")
+        else:  # whole or not at all (R44i: a full disk left a file cut at 64 KB)
+            write_atomic(target, text, prefix=f".{target.name}.")
     except OSError as err:
         # A usage error, exit 2 as for every path the user gives (click's own is 1: a bug).
         raise click.UsageError(f"cannot write {output}: {err.strerror}.") from None

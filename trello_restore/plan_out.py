@@ -34,7 +34,11 @@ def write_out(text: str) -> None:
         stream.flush()
         return
     stream.flush()
-    data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    encoding = stream.encoding or "utf-8"
+    with contextlib.suppress(LookupError):
+        if codecs.lookup(encoding).name == "ascii":  # as click writes it (R44i: "→" as \u2192)
+            encoding = "utf-8"
+    data = memoryview(text.encode(encoding, stream.errors or "strict"))
     while data:
         took = buffer.write(data)
         if not took:
