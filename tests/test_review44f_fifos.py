@@ -1,8 +1,8 @@
 """R44f: a FIFO put in place of one of the tool's own files (a kept history's head or body, the
 card cuts, the plan memo, the last-run state, a journal in the journal directory, the index
-of settled journals, a lock file) hung the run for good in its ``open``, deaf to Ctrl-C in a worker. Such a
-file is now one that cannot be read ("not a regular file"), as the file's own rules say:
-a store rebuilt, a head ignored, ``--since last-run`` refused. Over HTTP against the
+of settled journals, a lock file) hung the run for good in its ``open``, deaf to Ctrl-C in a
+worker. Such a file is now one that cannot be read ("not a regular file"), as the file's own
+rules say: a store rebuilt, a head ignored, ``--since last-run`` refused. Over HTTP against the
 sandbox, the command line in a subprocess that must end."""
 
 from __future__ import annotations
