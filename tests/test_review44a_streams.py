@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -320,3 +321,23 @@ def test_a_plan_s_text_in_ascii_is_as_click_wrote_it(
         outs.append(done.stdout)
     assert "→".encode() in outs[0]
     assert outs[1] == outs[0]
+
+
+def test_a_sandbox_export_onto_a_file_writes_into_it(tmp_path: Path) -> None:
+    """R44j: written whole by a temporary file renamed over it, the export replaced an
+    existing file (mode 0600, its hard links left with the old text, a directory that cannot
+    be written to refused). It is written into the file, as before; only a file it made is
+    removed when the write fails (``test_apply_and_undo_json_cut_short_is_an_error``)."""
+    existing = tmp_path / "team.json"
+    existing.write_text("x")
+    existing.chmod(0o664)
+    link = tmp_path / "link.json"
+    os.link(existing, link)
+    done = subprocess.run(
+        [sys.executable, "-m", "trello_restore", "sandbox", "export", "--seed", "3", "--cards",
+         "20", "-o", str(existing)], capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o664
+    assert link.read_text() == existing.read_text()
+    assert json.loads(link.read_text())["name"]

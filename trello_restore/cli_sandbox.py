@@ -7,6 +7,7 @@ the sandbox. Like ``cli.py``, this module only parses, prints and maps errors.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import signal
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING
 import click
 
 from trello_restore import cli
-from trello_restore.fsutil import special_file, write_atomic
 from trello_restore.sandbox.scenario import MAX_CARDS, MIN_CARDS
 from trello_restore.sandbox.workspace import MAX_BOARDS
 
@@ -414,12 +414,13 @@ def export(
             exit_output_failed(exc, wrote=False, writes=False)
         return
     target = Path(output)
-    try:
-        if target.is_symlink() or special_file(target):  # a device or FIFO: written to as it is
-            target.write_text(text, encoding="utf-8")
-        else:  # whole or not at all (R44i: a full disk left a file cut at 64 KB)
-            write_atomic(target, text, prefix=f".{target.name}.")
+    made = not (target.exists() or target.is_symlink())
+    try:  # in place, as the user's file is (its mode, links, owner: R44j)
+        target.write_text(text, encoding="utf-8")
     except OSError as err:
+        if made:  # not left cut short (R44i: a full disk left one of 64 KB)
+            with contextlib.suppress(OSError):
+                target.unlink()
         # A usage error, exit 2 as for every path the user gives (click's own is 1: a bug).
         raise click.UsageError(f"cannot write {output}: {err.strerror}.") from None
     click.echo(
