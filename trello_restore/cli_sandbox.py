@@ -11,7 +11,6 @@ import contextlib
 import re
 import secrets
 import signal
-import sys
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -269,7 +268,6 @@ def serve(
     _export("TRELLO_TOKEN", scenario.token)
     if member_tokens:
         _echo_member_tokens(scenario.world, scenario.world.tokens[scenario.token])
-    sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     if second_damage and scenario.second_damage_at and scenario.culprit:
         click.echo(
@@ -302,7 +300,6 @@ def _serve_workspace(
     _export("TRELLO_TOKEN", ws.token)
     if member_tokens:
         _echo_member_tokens(ws.world, ws.world.tokens[ws.token])
-    sys.stdout.flush()
     click.echo(f"Sandbox Trello serving on {server.base_url}; Ctrl-C stops it.", err=True)
     first = ws.first_incident_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     click.echo(
@@ -317,16 +314,18 @@ def _serve_workspace(
 def _export(name: str, value: str) -> None:
     """One line a shell runs as it is, pasted (R41c: a bare ``NAME=value`` sets a shell
     variable the tool, a child process, never sees)."""
-    _out(f"export {name}={value}")
+    _out(f"export {name}={value}\n")
 
 
 def _out(text: str) -> None:
-    """``text`` on stdout, flushed; or, when it cannot be written, the command ends as every
-    command whose output cannot be (one line, exit 2; a reader gone away, exit 0): R44g, a
-    traceback (``>&-``, ``>/dev/full``), and a server serving with no one told where."""
+    """``text`` on stdout, whole (``plan_out.write_out``); or, when it cannot be written, the
+    command ends as every command whose output cannot be (one line, exit 2; a reader gone
+    away, exit 0): R44g, a traceback (``>&-``, ``>/dev/full``), and a server serving with no
+    one told where."""
+    from trello_restore.plan_out import write_out
+
     try:
-        click.echo(text)
-        sys.stdout.flush()
+        write_out(text)
     except OSError as exc:
         from trello_restore.cli_exit import exit_output_failed
 
@@ -404,14 +403,7 @@ def export(
     doc = scenario.export(board.id)
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "-":
-        from trello_restore.plan_out import write_out
-
-        try:
-            write_out(text)
-        except OSError as exc:
-            from trello_restore.cli_exit import exit_output_failed
-
-            exit_output_failed(exc, wrote=False, writes=False)
+        _out(text)
         return
     target = Path(output)
     made = not (target.exists() or target.is_symlink())
