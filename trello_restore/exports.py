@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fetched import BoardInfo, Fetched
+from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
 from trello_restore.history import (
     HistoryBuilder,
     HistoryError,
@@ -33,8 +33,6 @@ __all__ = ["EXPORT_CAP", "load_exports"]
 
 #: The most actions Trello puts in a board export (its newest).
 EXPORT_CAP = 1000
-#: Actions that show a card's creation on the board whose feed holds them.
-_CREATION = ("createCard", "copyCard", "convertToCardFromCheckItem")
 
 
 def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> Fetched:
@@ -65,7 +63,7 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
             raise InputFileError(_bad_action(path, actions, exc)) from None
         _each_action_once(path, actions)
         raw_actions.extend(actions)
-        created[doc["id"]] = _created(actions)
+        created[doc["id"]] = born_in_feed(actions, created_only=True)
         try:
             boards_state[doc["id"]] = parse_board(
                 doc, doc.get("memberships", []), doc.get("lists", [])
@@ -143,15 +141,6 @@ def _capped(path: Path, count: int, oldest: datetime, since: datetime | None) ->
         f"{kept}history before {oldest:%Y-%m-%d %H:%M} UTC is missing; fetch from the API for "
         "a complete plan"
     )
-
-
-def _created(actions: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Cards whose creation on the board these raw actions (one board's) show."""
-    return {
-        a["data"]["card"]["id"]
-        for a in actions
-        if a.get("type") in _CREATION and isinstance(a.get("data", {}).get("card"), dict)
-    }
 
 
 def _list_at(places: list[tuple[datetime, str]], now: str, when: datetime) -> str | None:

@@ -16,8 +16,10 @@ __all__ = ["BoardInfo", "Fetched", "Kept", "Lazily", "born_in_feed", "later"]
 
 T = TypeVar("T")
 
-#: Actions that show a card's creation on, or arrival at, the board whose feed holds them.
-_ORIGIN_TYPES = ("createCard", "copyCard", "convertToCardFromCheckItem", "moveCardToBoard")
+#: Actions that show a card's creation on the board whose feed holds them.
+_CREATION_TYPES = ("createCard", "copyCard", "convertToCardFromCheckItem")
+#: Those and the action of a card's arrival at that board.
+_ORIGIN_TYPES = (*_CREATION_TYPES, "moveCardToBoard")
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,12 @@ class Fetched:
     gone: frozenset[str] = frozenset()
 
 
-def born_in_feed(actions: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Cards whose creation or arrival these raw actions show: for the others, the history
-    before they came is not in them."""
+def born_in_feed(actions: Iterable[Mapping[str, Any]], *, created_only: bool = False) -> set[str]:
+    """Cards whose creation or arrival (``created_only``: creation) these raw actions show:
+    for the others, the history before they came is not in them."""
+    types = _CREATION_TYPES if created_only else _ORIGIN_TYPES
     return {
         a["data"]["card"]["id"]
         for a in actions
-        if a.get("type") in _ORIGIN_TYPES and isinstance(a.get("data", {}).get("card"), dict)
+        if a.get("type") in types and isinstance(a.get("data", {}).get("card"), dict)
     }
