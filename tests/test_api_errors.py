@@ -77,11 +77,26 @@ def _body(value: dict[str, Any]) -> str:
         ),
         (409, "conflict", BadRequest, None),
         (
-            449,
-            _body({"path": "/1/x", "originalMessage": "unauthorized", "originalStatus": 401}),
-            BadRequest,
-            "unauthorized",
+            449,  # a sub-request refused: as its originalStatus, a 401 about rights (R45d)
+            _body({"path": "boards", "originalMessage": "Unauthorized", "originalStatus": 401}),
+            PermissionDenied,
+            "Unauthorized",
         ),
+        (
+            449,
+            _body({"path": "boards", "originalMessage": "Not Found", "originalStatus": "404"}),
+            NotFound,
+            "Not Found",
+        ),
+        (
+            449,
+            _body({"path": "boards", "originalMessage": "Forbidden", "originalStatus": 403}),
+            PermissionDenied,
+            "Forbidden",
+        ),
+        (449, _body({"path": "boards", "originalMessage": "odd"}), BadRequest, "odd"),
+        (449, _body({"originalMessage": "odd", "originalStatus": 500}), BadRequest, "odd"),
+        (449, "Sub-Request Failed", BadRequest, None),
         (
             429,
             _body({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}),
@@ -466,6 +481,22 @@ def test_a_2xx_without_a_body_is_a_success(mocked: responses.RequestsMock, api: 
     assert api.remove_card_member("c1", MemberStandIn("m1")) is None
     mocked.get(BOARD_URL, body="", status=202)
     assert api.get("boards/abc") is None
+
+
+def test_a_write_s_200_without_a_body_is_a_success_a_read_s_is_not(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """What some writes answer is unconfirmed (notes §10.7): a bare 200, even ``text/plain``,
+    is the write done (R45d: it was "text/plain instead of JSON", a failed write that went
+    through). A read needs its JSON still."""
+    url = f"{DEFAULT_API_URL}/cards/c1/idMembers/m1"
+    mocked.delete(url, body="", status=200, content_type="text/plain")
+    assert api.remove_card_member("c1", MemberStandIn("m1")) is None
+    mocked.put(f"{DEFAULT_API_URL}/boards/b1/members/m1", body="", status=200)
+    assert api.add_board_member("b1", MemberStandIn("m1"), "normal") is None
+    mocked.get(BOARD_URL, body="", status=200, content_type="text/plain")
+    with pytest.raises(BadResponse, match="instead of JSON"):
+        api.get("boards/abc")
 
 
 def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:

@@ -78,11 +78,21 @@ def _run(b: Blind, s: Scenario, *more: str) -> tuple[Result, dict[str, Any]]:
     return result, json.loads(result.stdout)
 
 
+@pytest.mark.parametrize("refusals", ["plain", "sub-request"])
 def test_a_move_to_a_board_the_token_cannot_read_keeps_the_window_open(
-    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sb: Sandbox,
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    refusals: str,
 ) -> None:
+    """Refused as Trello did (401 ``unauthorized permission requested``) or as it does since
+    its "aux errors" (449 ``{path, originalMessage: 'Unauthorized', originalStatus: 401}``,
+    R45d: a 449 was a "Bad Request", and the board taken for deleted: the window was closed
+    on the cards moved there, with a warning that Trello no longer had the board)."""
     s = scenario
     b = _blind(sb, s, tmp_path, monkeypatch)
+    sb.server.set_options(read_refusals=refusals)
     blind, summary = _run(b, s)
     last_run = summary["last_run"]
     assert (last_run["recorded"], last_run["accepted_unreadable_boards"]) == (False, [])

@@ -151,6 +151,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="Share of successful requests answered 202 Accepted instead of 200 OK (same body).",
 )
+@click.option(
+    "--read-refusals",
+    type=click.Choice(["plain", "sub-request"]),
+    default="plain",
+    show_default=True,
+    help="How a refused read (401, 404) is answered: its status and text, or Trello's 449 "
+    "Sub-Request Failed ({path, originalMessage, originalStatus}).",
+)
 @_UNLOGGED_OPTION
 @click.option(
     "--automation-share",
@@ -211,6 +219,7 @@ def serve(
     storm_s: float,
     rate_limit_body: str,
     accepted_rate: float,
+    read_refusals: str,
     unlogged_share: float,
     automation_share: float,
     hidden_name_share: float,
@@ -240,6 +249,7 @@ def serve(
         storm_s=storm_s,
         rate_limit_body=rate_limit_body,
         accepted_rate=accepted_rate,
+        read_refusals=read_refusals,
         id_cursor=id_cursor,
         date_cursor=date_cursor,
         seed=seed,

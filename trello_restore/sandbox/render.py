@@ -313,7 +313,10 @@ def board(world: World, b: Board) -> JSON:
         "url": b.url,
         "shortUrl": f"https://trello.com/b/{b.short_link}",
         "prefs": {
-            "permissionLevel": "org" if b.id_organization else "private",
+            # Every sandbox board is members-only: only its members read it (``_readable``),
+            # so it says so. Trello's workspace-visible boards ("org"), which the workspace's
+            # members read without being the board's, are not modelled (R45d).
+            "permissionLevel": "private",
             "voting": "disabled",
             "comments": "members",
             "invitations": "members",

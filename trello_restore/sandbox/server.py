@@ -39,6 +39,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import format_datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -95,6 +96,7 @@ _STRING_OPTIONS = {
     "id_cursor": ("exact", "second"),
     "date_cursor": ("exact", "second"),
     "rate_limit_body": ("usual", *RATE_LIMIT_BODIES),
+    "read_refusals": ("plain", "sub-request"),
 }
 _JSON_TYPE = "application/json; charset=utf-8"
 _TEXT_TYPE = "text/plain; charset=utf-8"
@@ -147,6 +149,13 @@ class SandboxOptions:
     #: id holds to the second; the harshest reading, and the default) or ``exact`` (to the
     #: millisecond). Which one Trello does is not confirmed (notes §10 Q2, §13.1).
     date_cursor: str = "second"
+    #: How a read Trello refuses (401 ``unauthorized permission requested``, 404 not found) is
+    #: answered: ``plain`` (the status and its text) or ``sub-request``: Trello's ``449
+    #: Sub-Request Failed`` with ``{path, originalMessage, originalStatus}``, which "can occur
+    #: any place where a 4XX error was previously occurring" ([PAGE-auxerrors],
+    #: trello-api-notes.md §4). Which reads Trello answers so is not documented; this sends it
+    #: for every refused read, the harshest reading.
+    read_refusals: str = "plain"
     #: Seeds jitter and fault choices.
     seed: int = 0
 
@@ -222,6 +231,22 @@ def _error_response(err: TrelloError, headers: dict[str, str] | None = None) -> 
     if isinstance(err.body, str):
         return _Response(err.status, err.body.encode(), _TEXT_TYPE, headers or {})
     return _json_response(err.status, err.body, headers)
+
+
+def _sub_request_failed(path: str, status: int) -> _Response:
+    """A refused read as Trello's 449 ``Sub-Request Failed``: the JSON body names the path's
+    first resource, the original status and its reason (the example of [PAGE-auxerrors]:
+    ``{path: 'boards', originalMessage: 'Unauthorized', originalStatus: 401}``)."""
+    parts = path.strip("/").split("/")
+    resource = parts[1] if len(parts) > 1 and parts[0] == "1" else parts[0]
+    return _json_response(
+        449,
+        {
+            "path": resource,
+            "originalMessage": HTTPStatus(status).phrase,
+            "originalStatus": status,
+        },
+    )
 
 
 def _params_from_body(content_type: str, body: bytes) -> dict[str, str]:
@@ -563,6 +588,12 @@ class SandboxServer:
             assert isinstance(fault, int)
             return _Response(fault, _FAULT_BODIES[fault].encode(), _TEXT_TYPE, rate_headers)
         response = self._run(route, call)
+        if (
+            options.read_refusals == "sub-request"
+            and route.method == "GET"
+            and response.status in (401, 404)
+        ):
+            response = _sub_request_failed(path, response.status)
         response.headers.update(rate_headers)
         if response.status == 200 and self._accepted():
             response.status = 202
