@@ -208,6 +208,24 @@ def test_automation_actions_plan_like_any_other(
             assert m.full_name not in text
 
 
+def test_one_s_own_private_name_is_not_private_from_oneself(
+    sb: Sandbox, scenario: Scenario
+) -> None:
+    """``members/me`` of a member whose name is private has their ``fullName`` (Trello shows
+    you your own name); another's private name stays out of ``members/{id}`` (R45d)."""
+    w = scenario.world
+    other = next(m for m in w.members.values() if m.id != scenario.mover.id)
+    with w.lock:
+        w.members[scenario.mover.id].name_hidden = True
+        other.name_hidden = True
+    session = sb.session()
+    me = session.get(f"{sb.base_url}/members/me", timeout=10).json()
+    assert me["fullName"] == scenario.mover.full_name
+    them = session.get(f"{sb.base_url}/members/{other.id}", timeout=10).json()
+    assert "fullName" not in them
+    assert them["nonPublic"]["fullName"] == other.full_name
+
+
 # ----------------------------------------------------------------- 11: 429 with other bodies
 
 BOARD_URL = f"{DEFAULT_API_URL}/boards/abc"

@@ -1253,6 +1253,9 @@ def move_all_cards(call: Call) -> JSON:
 def get_member(call: Call) -> JSON:
     """``GET /1/members/{id}`` (``me``, id or username)."""
     member = _member_ref(call, call.path.get("id", "me"))
+    if member.id == call.member_id and member.name_hidden:
+        # One's own private name is not private from oneself (R45d): as a public one.
+        member = replace(member, name_hidden=False)
     return _pick(render.member_full(member), call.params.get("fields"))
 
 
