@@ -132,6 +132,26 @@ class TestErrors:
         assert (r.status_code, r.text) == (404, "The requested resource was not found.")
         assert sandbox.get("/cards/" + "b" * 24).status_code == 404
 
+    def test_refused_reads_as_sub_request_failures(self, sandbox: Sandbox) -> None:
+        """With ``read_refusals: sub-request`` a read Trello refuses is its 449 (notes §4,
+        [PAGE-auxerrors]): JSON ``{path, originalMessage, originalStatus}``; writes and unknown
+        routes are answered as before."""
+        sandbox.server.set_options(read_refusals="sub-request")
+        try:
+            r = sandbox.get("/boards/" + "a" * 24)
+            assert r.status_code == 449
+            assert r.headers["Content-Type"].startswith("application/json")
+            assert r.json() == {
+                "path": "boards",
+                "originalMessage": "Not Found",
+                "originalStatus": 404,
+            }
+            r = sandbox.get("/boards/" + sandbox.ids["team"] + "/bogus")
+            assert (r.status_code, r.text) == (404, "The requested resource was not found.")
+        finally:
+            sandbox.server.set_options(read_refusals="plain")
+        assert sandbox.get("/boards/" + "a" * 24).status_code == 404
+
     def test_shortlinks(self, sandbox: Sandbox) -> None:
         """Boards and cards are found by shortLink as well as id."""
         board = sandbox.world.boards[sandbox.ids["team"]]
