@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from trello_restore.history import parse_date
-from trello_restore.paging import PAGE, Listing, next_before, read_backwards
+from trello_restore.paging import (
+    PAGE,
+    SEQUENTIAL_PAGES,
+    Listing,
+    next_before,
+    read_backwards,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -195,8 +201,8 @@ def test_no_range_is_split_off_while_requests_wait_for_the_rate_limit() -> None:
     assert [x["id"] for x in got] == _expected(waiting)
     assert waiting.most_in_flight == 1
     assert waiting.requests <= least + 1  # one chain: its end is one short (or empty) page
-    assert roomy.most_in_flight >= 4
-    assert roomy.requests > least + 1
+    assert roomy.most_in_flight >= 4  # the control: with room, ranges are read at once
+    assert [x["id"] for x in read_backwards(roomy.listing(), floor=T0)] == _expected(roomy)
 
 
 def test_an_error_in_any_range_reaches_the_caller_and_nothing_hangs() -> None:
@@ -212,15 +218,15 @@ def test_items_on_a_range_edge_are_kept() -> None:
     """Trello's cursors are exclusive: items dated exactly on the edge between two ranges are
     read by the newer range (its ``since`` is set below the edge) and kept once. With one
     reader to spare the newest page's remainder is split in two at its middle: here exactly
-    ``T0 + 5 days``, where five items lie."""
-    head = [T0 + timedelta(days=10, milliseconds=i) for i in range(PAGE)]
+    ``T0 + 5 days``, where five items lie (after the ``SEQUENTIAL_PAGES`` read in turn)."""
+    head = [T0 + timedelta(days=10, milliseconds=i) for i in range((SEQUENTIAL_PAGES + 1) * PAGE)]
     edge = T0 + timedelta(days=5)
     older = [T0 + timedelta(days=1, seconds=i) for i in range(50)]
     fake = FakeListing(head + [edge] * 5 + older)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the head's reader, and one to spare
         got = read_backwards(fake.listing(), floor=T0 - timedelta(milliseconds=1), executor=pool)
     assert [x["id"] for x in got] == _expected(fake)
-    assert fake.requests == 3  # the head, then the two halves at once
+    assert fake.requests == SEQUENTIAL_PAGES + 3  # the head's pages, then two halves at once
 
 
 def test_the_callers_since_is_asked_as_given() -> None:
@@ -317,3 +323,38 @@ def test_the_next_page_starts_at_the_end_of_the_oldest_items_step() -> None:
     assert next_before(t, second) == datetime(2025, 11, 2, 17, 46, 16, tzinfo=UTC)
     assert next_before(t.replace(microsecond=0), second) == t.replace(microsecond=0) + second
     assert next_before(t, ms) == t + ms
+
+
+def _bunched(n: int, spread: timedelta, end: datetime) -> list[datetime]:
+    return [end - spread * (i / n) for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("n", "extra"), [(3_192, 0), (3_900, 0), (2_000, 0), (10_000, 7), (40_000, 7)]
+)
+def test_a_burst_of_new_history_costs_few_requests_beyond_the_least(n: int, extra: int) -> None:
+    """A year after the last run, the new history is one burst of a few minutes (the apply just
+    made, the incident): the first pages are read in turn, and once split-off ranges come back
+    empty no more are cut (R45b: 15 and 20 requests for 4 pages). ``extra``: a split's
+    ranges, empty but one, and the short page each chain ends with."""
+    end = T0 + timedelta(days=365)
+    fake = FakeListing(_bunched(n, timedelta(minutes=6), end))
+    since = T0
+    least = -(-n // PAGE) + (n % PAGE == 0)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = read_backwards(fake.listing(), since=since, floor=T0, executor=pool)
+    assert [x["id"] for x in got] == _expected(fake, since)
+    assert fake.requests <= least + extra
+
+
+def test_a_short_listing_older_than_its_floor_is_read_in_turn() -> None:
+    """1,041 cards made over two years before the board they were moved to (the floor): two
+    requests, not a page and a split into ranges of which all but one are empty (R45b: 6 and
+    11 requests)."""
+    rng = random.Random(5)
+    floor = T0 + timedelta(days=800)
+    fake = FakeListing(_spread(1_041, 730, rng))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = read_backwards(fake.listing(), floor=floor, executor=pool)
+    assert [x["id"] for x in got] == _expected(fake)
+    assert fake.requests == 2

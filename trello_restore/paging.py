@@ -4,13 +4,14 @@ Trello pages a board's actions and a board's cards newest first, at most 1000 a 
 only way through a long listing is ``before=``: each page names the next (trello-api-notes.md
 §0.2, §13.1). Read as one chain, a listing of N pages takes N round trips whatever the rate
 limit allows — 274 pages of a long board's history at 200 ms are 55 s, against 27 s at
-Trello's 100 requests per 10 s. So ``read_backwards`` reads the newest page, then splits what
-lies before it into date ranges (``since``/``before`` together) read as chains of their own,
-and splits a chain's remaining range again whenever fewer chains run than the readers could
-carry. Each range ends with one short page, so the price is one request per range beyond the
-minimum; the split is made only where the density of the page just read says each part holds
-``PAGES_PER_RANGE`` pages or more, only while readers are idle, so a listing of a few pages
-costs what one chain costs, and only while the rate limit has room: once requests wait for
+Trello's 100 requests per 10 s. So ``read_backwards`` reads the newest pages in turn (most
+listings end within ``SEQUENTIAL_PAGES``), then splits what lies before into date ranges
+(``since``/``before`` together) read as chains of their own, and splits a chain's remaining
+range again whenever fewer chains run than the readers could carry. Each range ends with one
+short page, so the price is one request per range beyond the minimum; the split is made only
+where the density of the page just read says each part holds ``PAGES_PER_RANGE`` pages or
+more, only while readers are idle, only until ``EMPTY_RANGES`` ranges came back empty (the
+items are bunched in time), and only while the rate limit has room: once requests wait for
 Trello's window, more chains add requests and read nothing sooner (a long board's cold run made
 11 such splits after its first window, 11 requests: a tenth of a window). ``cuts`` (where the
 last run's listing had each 900th card) start ranges before the first page comes back.
@@ -44,6 +45,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The pages a range split off should be expected to hold, at least: each range ends with one
 #: short page, so fewer pages a range read faster and cost more requests beyond the minimum.
 PAGES_PER_RANGE = 2
+#: The full pages a listing reads in turn before any range is split off (and the page after
+#: them): most listings end within them (a night's new history, a board's cards, the actions of
+#: an apply just made), and what they hold is bunched in time, not spread as a first page's
+#: density would say, so ranges cut by it came back empty, each a request (R45b: 15 requests
+#: for 4 pages of one burst of history; 6 and 11 for a 1,041-card listing). A long listing
+#: loses three round trips.
+SEQUENTIAL_PAGES = 3
+#: Split-off ranges that came back empty after which a listing splits no more: its items are
+#: not spread through the time it spans, so more ranges would be more empty requests.
+EMPTY_RANGES = 2
 Item = Mapping[str, Any]
 #: A chain's next request: its range's lower edge, the ``before`` date, the page when read
 #: already, an id cursor to ask for it by instead of the date.
@@ -142,6 +153,9 @@ class _Chain:
 
     upper: datetime | None
     pages: list[list[Item]] = field(default_factory=list)
+    #: Split off another range (``_Read.split``), not read yet: its first page comes back
+    #: empty when the listing is bunched in time.
+    fresh_split: bool = False
 
 
 class _Read:
@@ -167,6 +181,9 @@ class _Read:
         self.readers = readers
         self.floor = floor
         self.chains: list[_Chain] = []
+        #: Full pages read so far, and split-off ranges whose first page was empty.
+        self.full_pages = 0
+        self.empty_ranges = 0
         self.pending = 0
         self.error: BaseException | None = None
         self.done = threading.Condition()
@@ -179,10 +196,13 @@ class _Read:
         upper: datetime,
         first: list[Item] | None = None,
         cursor: str | None = None,
+        *,
+        split_off: bool = False,
     ) -> None:
         """Read ``[lower, upper)`` (``lower`` None: everything before ``upper``) as a chain;
-        ``first`` is its newest page when already read, ``cursor`` an id to ask for it by."""
-        chain = _Chain(upper)
+        ``first`` is its newest page when already read, ``cursor`` an id to ask for it by;
+        ``split_off``: a range ``split`` cut."""
+        chain = _Chain(upper, fresh_split=split_off)
         with self.done:
             self.chains.append(chain)
         self._queue(chain, (lower, upper, first, cursor))
@@ -236,6 +256,11 @@ class _Read:
             page = listing.get(cursor or stamp(before), self._since(lower))
         if self.collect:
             chain.pages.append(page)
+        with self.done:
+            if chain.fresh_split and not page:
+                self.empty_ranges += 1
+            chain.fresh_split = False
+            self.full_pages += len(page) >= PAGE
         if len(page) < PAGE:
             return None
         oldest = min(listing.when(x) for x in page)
@@ -255,8 +280,15 @@ class _Read:
         equal spans of time, as many as the readers can take and the last page's density says
         hold ``PAGES_PER_RANGE`` pages each. Without one — an open range below the floor:
         cards that came from an older board keep their older ids — the parts are cut by that
-        density alone, ``PAGES_PER_RANGE`` pages' worth each, the oldest open-ended."""
-        if self.readers is None or self.listing.waiting():
+        density alone, ``PAGES_PER_RANGE`` pages' worth each, the oldest open-ended.
+
+        Nothing is split before the listing has read more than ``SEQUENTIAL_PAGES`` full pages,
+        nor once
+        ``EMPTY_RANGES`` of the ranges split off came back empty: the items are bunched in time
+        then, and a range cut by time costs a request whether or not it holds any."""
+        with self.done:
+            bunched = self.full_pages <= SEQUENTIAL_PAGES or self.empty_ranges >= EMPTY_RANGES
+        if self.readers is None or bunched or self.listing.waiting():
             return lower
         page = max(covered, timedelta(milliseconds=1))
         bottom = lower if lower is not None else self.floor
@@ -273,7 +305,7 @@ class _Read:
         for k in range(1, parts):
             top = edges[k]
             assert top is not None
-            self.start(edges[k + 1], top)
+            self.start(edges[k + 1], top, split_off=True)
         return edges[1]
 
     def _since(self, lower: datetime | None) -> str | None:
@@ -341,6 +373,7 @@ def read_backwards(
     top = _Chain(None, [first] if collect else [])
     with read.done:
         read.chains.append(top)
+        read.full_pages += len(first) >= PAGE
     if len(first) >= PAGE:
         oldest = min(listing.when(x) for x in first)
         newest = max(listing.when(x) for x in first)
