@@ -24,9 +24,10 @@ from trello_restore.sandbox.server import SandboxOptions, SandboxServer
 from .applykit import api_for, apply_doc, fast_options, open_journal, plan_doc
 from .conftest import T0, Sandbox, SandboxFactory, make_world
 
-#: Cards on the team board, made a day and an hour apart: six pages of a thousand, spread over
-#: 16 years, so the listing splits into date ranges.
-CARDS = 6_000
+#: Cards on the team board, made half a day and an hour apart: nine pages of a thousand, spread
+#: over 12 years, so the listing splits into date ranges once its first pages are read in turn
+#: (``paging.SEQUENTIAL_PAGES``; what is left then holds two pages for each range or more).
+CARDS = 9_000
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def big_board() -> Iterator[Sandbox]:
     built = make_world()
     ids = built.ids
     for i in range(CARDS):
-        at = T0 + timedelta(days=1 + i, hours=i % 24)
+        at = T0 + timedelta(days=1, hours=12 * i + i % 12)
         built.world.create_card(ids["doing"], f"N{i}", ids["lead"], at)
     server = SandboxServer(built.world, SandboxOptions(latency_ms=100, time_scale=10))
     server.start()
