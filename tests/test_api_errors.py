@@ -77,27 +77,6 @@ def _body(value: dict[str, Any]) -> str:
         ),
         (409, "conflict", BadRequest, None),
         (
-            449,  # a sub-request refused: as its originalStatus, a 401 about rights (R45d)
-            _body({"path": "boards", "originalMessage": "Unauthorized", "originalStatus": 401}),
-            PermissionDenied,
-            "Unauthorized",
-        ),
-        (
-            449,
-            _body({"path": "boards", "originalMessage": "Not Found", "originalStatus": "404"}),
-            NotFound,
-            "Not Found",
-        ),
-        (
-            449,
-            _body({"path": "boards", "originalMessage": "Forbidden", "originalStatus": 403}),
-            PermissionDenied,
-            "Forbidden",
-        ),
-        (449, _body({"path": "boards", "originalMessage": "odd"}), BadRequest, "odd"),
-        (449, _body({"originalMessage": "odd", "originalStatus": 500}), BadRequest, "odd"),
-        (449, "Sub-Request Failed", BadRequest, None),
-        (
             429,
             _body({"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}),
             RateLimited,
@@ -134,6 +113,51 @@ def test_error_for_response(
     assert err.trello_error == (body if trello_error is None else trello_error)
     assert "\n" not in str(err)
     assert str(err) == str(err).strip()
+
+
+@pytest.mark.parametrize(
+    ("original", "path", "kind", "status"),
+    [
+        (401, "boards/abc", PermissionDenied, 403),  # the request was authenticated: rights
+        ("401", "boards/abc/actions", PermissionDenied, 403),
+        (401, "members/me", AuthError, 401),  # the account's own read: the credentials
+        (403, "boards/abc", PermissionDenied, 403),
+        (404, "boards/abc", NotFound, 404),
+        ("404", "boards/abc", NotFound, 404),
+        (400, "cards/c1/idMembers", BadRequest, 400),  # as a 400: ``blocked`` by the runner
+        (429, "boards/abc", RateLimited, 429),
+        # None usable: a refusal, never "no such board", which a board's read takes for a
+        # deleted board (R45e): none, odd types, other statuses, thousands of digits.
+        (None, "boards/abc", PermissionDenied, 403),
+        ("abc", "boards/abc", PermissionDenied, 403),
+        (True, "boards/abc", PermissionDenied, 403),
+        (401.0, "boards/abc", PermissionDenied, 403),
+        ([401], "boards/abc", PermissionDenied, 403),
+        (" 401", "boards/abc", PermissionDenied, 403),
+        ("\u0664\u0660\u0661", "boards/abc", PermissionDenied, 403),  # Arabic-Indic 401
+        (407, "boards/abc", PermissionDenied, 403),
+        (408, "boards/abc", PermissionDenied, 403),
+        (500, "boards/abc", PermissionDenied, 403),
+        ("4" * 5000, "boards/abc", PermissionDenied, 403),
+    ],
+)
+def test_a_449_is_read_as_the_status_of_the_part_refused(
+    original: object, path: str, kind: type[ApiError], status: int
+) -> None:
+    """Trello's 449 Sub-Request Failed ({path, originalMessage, originalStatus}, notes §4,
+    [PAGE-auxerrors]) "can occur any place where a 4XX error was previously occurring": it is
+    read as that 4xx (R45d: it was a Bad Request, and an unreadable board a deleted one)."""
+    doc: dict[str, object] = {"path": "boards", "originalMessage": "Unauthorized"}
+    if original is not None:
+        doc["originalStatus"] = original
+    err = error_for_response(449, json.dumps(doc), method="GET", path=path)
+    assert type(err) is kind
+    assert err.status == status
+    assert err.trello_error == "Unauthorized"
+    assert "\n" not in str(err)
+    bare = error_for_response(449, "Sub-Request Failed", path="boards/abc")
+    assert isinstance(bare, PermissionDenied)
+    assert bare.status == 403
 
 
 def test_a_proxy_s_407_names_the_proxy_settings_and_a_redirect_its_host() -> None:
@@ -483,20 +507,22 @@ def test_a_2xx_without_a_body_is_a_success(mocked: responses.RequestsMock, api: 
     assert api.get("boards/abc") is None
 
 
-def test_a_write_s_200_without_a_body_is_a_success_a_read_s_is_not(
+def test_a_write_s_200_without_a_body_is_not_a_write_done(
     mocked: responses.RequestsMock, api: TrelloApi
 ) -> None:
-    """What some writes answer is unconfirmed (notes §10.7): a bare 200, even ``text/plain``,
-    is the write done (R45d: it was "text/plain instead of JSON", a failed write that went
-    through). A read needs its JSON still."""
-    url = f"{DEFAULT_API_URL}/cards/c1/idMembers/m1"
-    mocked.delete(url, body="", status=200, content_type="text/plain")
-    assert api.remove_card_member("c1", MemberStandIn("m1")) is None
-    mocked.put(f"{DEFAULT_API_URL}/boards/b1/members/m1", body="", status=200)
-    assert api.add_board_member("b1", MemberStandIn("m1"), "normal") is None
-    mocked.get(BOARD_URL, body="", status=200, content_type="text/plain")
+    """Trello answers a write's 200 with JSON; a bare 200 (a proxy, a gateway) does not say the
+    write was made: it is a bad answer, the change failed, and a rerun finds it done or does it
+    (R45e: taken for a success, a proxy that sent no write made every change "applied")."""
+    mocked.delete(f"{DEFAULT_API_URL}/cards/c1/idMembers/m1", body="", status=200)
     with pytest.raises(BadResponse, match="instead of JSON"):
-        api.get("boards/abc")
+        api.remove_card_member("c1", MemberStandIn("m1"))
+    mocked.put(f"{DEFAULT_API_URL}/boards/b1/members/m1", body="", status=200)
+    with pytest.raises(BadResponse, match="instead of JSON"):
+        api.add_board_member("b1", MemberStandIn("m1"), "normal")
+    url = f"{DEFAULT_API_URL}/cards/c1/idMembers"
+    mocked.post(url, body="", status=200, content_type="application/json")
+    with pytest.raises(BadResponse, match="not valid JSON"):
+        api.add_card_member("c1", MemberStandIn("m1"))
 
 
 def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:

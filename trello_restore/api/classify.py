@@ -88,25 +88,22 @@ def error_for_response(
     made (retries included). Statuses (trello-api-notes.md §4): 401 is ``AuthError``, except the
     ``unauthorized … permission / organization`` texts, which are ``PermissionDenied`` like
     403; 404 ``NotFound``; 429 ``RateLimited``; a 449 (a sub-request refused) as its
-    ``originalStatus``, a 401 there as ``PermissionDenied``; 408 and 5xx ``ApiUnreachable``;
-    other 4xx ``BadRequest``; anything else ``BadResponse``. The error carries the status
-    answered and Trello's error text or code (``trello_error``); its message is one line with
-    the advice, which names where the credentials and the API URL came from (``origins``) when
-    that is known.
+    ``originalStatus`` (``_sub_request_status``); 408 and 5xx ``ApiUnreachable``; other 4xx
+    ``BadRequest``; anything else ``BadResponse``. The error carries the status it is read as
+    and Trello's error text or code (``trello_error``); its message is one line with the
+    advice, which names where the credentials and the API URL came from (``origins``) when that
+    is known.
     """
     if 200 <= status < 300:
         return None
     text = trello_error_text(body, content_type)
-    sub_status = _sub_request_status(status, body)
+    sub_status = _sub_request_status(status, body, path)
     if sub_status is not None:
         # 449 "Sub-Request Failed" (trello-api-notes.md §4, [PAGE-auxerrors]): a part of the
         # request was refused with ``originalStatus``, "any place where a 4XX error was
-        # previously occurring". The request itself was authenticated, so a 401 there is about
-        # rights (``unauthorized permission requested`` before), not the credentials.
-        answered, status = status, 403 if sub_status == 401 else sub_status
-    else:
-        answered = status
-    said = f" ({text})" if text else f" (HTTP {answered})"
+        # previously occurring"; read as that status (the error carries it).
+        status = sub_status
+    said = f" ({text})" if text else f" (HTTP {status})"
     thing = describe(path)
     after = f" after {attempts} attempts" if attempts > 1 else ""
     host = host_of(api_url)
@@ -115,7 +112,7 @@ def error_for_response(
         return AuthError(
             f"Trello rejected the API key or token{said}: check {said_by.credentials} "
             "(a token can be revoked or expire, and must belong to the key)",
-            answered,
+            status,
             text,
         )
     if status in (401, 403):
@@ -123,14 +120,14 @@ def error_for_response(
         return PermissionDenied(
             f"the token's member cannot {verb} {thing}{said}: ask a board admin to add them to "
             "the board, or use the token of a member who can",
-            answered,
+            status,
             text,
         )
     if status == 404:
         return NotFound(
             f"Trello found no {thing}{said}: check the id, that the token's member can see it, "
             f"and {said_by.api_url or '--api-url'}",
-            answered,
+            status,
             text,
         )
     if status == 429:
@@ -150,7 +147,7 @@ def error_for_response(
         return RateLimited(
             f"Trello kept rate limiting{after}{said}: {advice}, and check that no other "
             "program is using the same API key or token",
-            answered,
+            status,
             text,
             retry_after,
         )
@@ -159,31 +156,31 @@ def error_for_response(
             f"the Trello API at {host} answered HTTP {status}{after}"
             f"{' (' + text + ')' if text else ''}: Trello may be having trouble; try again later, "
             f"or check {said_by.url}",
-            answered,
+            status,
             text,
         )
     if status == 407:  # not Trello's: a proxy's (R37b: "Trello refused …", no advice)
         return BadResponse(
             f"a proxy between this machine and {host} asks for credentials (HTTP 407): check "
             "HTTPS_PROXY / HTTP_PROXY (user:password@host) or ask whoever runs the proxy",
-            answered,
+            status,
             text,
         )
     if 400 <= status < 500:
-        return BadRequest(f"Trello refused {method.upper()} {thing}{said}", answered, text)
+        return BadRequest(f"Trello refused {method.upper()} {thing}{said}", status, text)
     if 300 <= status < 400:
         where = f" to {host_of(location)}" if location and "://" in location else ""
         return BadResponse(
             f"the API at {host} answered {method.upper()} {thing} with a redirect{where} (HTTP "
             f"{status}), which Trello's API never does and this tool does not follow (the "
             f"credentials and the writes go to the API itself): check {said_by.url}",
-            answered,
+            status,
             text,
         )
     return BadResponse(
         f"the API at {host} answered {method.upper()} {thing} with HTTP {status}, which Trello "
         f"never does: check {said_by.url}",
-        answered,
+        status,
         text,
     )
 
@@ -308,21 +305,34 @@ def trello_error_text(body: str, content_type: str) -> str:
     return one_line(stripped)
 
 
-def _sub_request_status(status: int, body: str) -> int | None:
-    """For a 449, the 4xx status its JSON body's ``originalStatus`` gives (``{path,
-    originalMessage, originalStatus}``); None for any other answer, or a 449 without one."""
+#: The statuses a 449's ``originalStatus`` is read as; any other (or none) is a refusal.
+_SUB_REQUEST_STATUSES = frozenset({400, 401, 403, 404, 429})
+
+
+def _sub_request_status(status: int, body: str, path: str) -> int | None:
+    """For a 449, the status to read it as; None for any other answer.
+
+    Its JSON body's ``originalStatus`` (``{path, originalMessage, originalStatus}``) when that
+    is a 4xx the tool tells apart: a 401 is about rights (403), as the request itself was
+    authenticated — but on ``members/<id or me>`` about the credentials; anything else (none,
+    a 407, a 5xx, a number thousands of digits long, R45e) is a refusal (403), never "no such
+    board" (which a 400 or 404 would be, and a board's read takes for a deleted board)."""
     if status != 449:
         return None
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return None
+        data = None
     original = data.get("originalStatus") if isinstance(data, dict) else None
-    if isinstance(original, str) and original.isdigit():
-        original = int(original)
-    if isinstance(original, int) and not isinstance(original, bool) and 400 <= original < 500:
-        return original
-    return None
+    if isinstance(original, str) and original.isascii() and original.isdigit():
+        original = int(original[:4])
+    if not isinstance(original, int) or isinstance(original, bool):
+        return 403
+    if original not in _SUB_REQUEST_STATUSES:
+        return 403
+    if original == 401:
+        return 401 if _member_route(path) else 403
+    return int(original)
 
 
 def _is_permission_text(text: str) -> bool:

@@ -431,10 +431,11 @@ class Transport(_SessionBase):
         status = response.status_code
         content_type = response.headers.get("Content-Type") or ""
         if 200 <= status < 300:
-            if (status != 200 or method.upper() != "GET") and not response.content.strip():
-                # 204 No Content and kin; and a write's 200 without a body, whatever its type
-                # (the bodies of some writes' answers are unconfirmed, notes §10.7; R45d): the
-                # write went through, and no write's answer is read.
+            if status != 200 and not response.content.strip():
+                # 204 No Content and kin. Not a 200 without a body, even to a write (R45e: a
+                # proxy answering every write so made 133 changes "applied", none sent): Trello
+                # answers a 200 with JSON (notes §10.7), and a write whose answer is not is
+                # failed, for a rerun to find done or do.
                 return _as_success(response, b"null"), False, None
             if not _looks_like_json(response, content_type):
                 return (
