@@ -10,11 +10,12 @@ listings end within ``SEQUENTIAL_PAGES``), then splits what lies before into dat
 range again whenever fewer chains run than the readers could carry. Each range ends with one
 short page, so the price is one request per range beyond the minimum; the split is made only
 where the density of the page just read says each part holds ``PAGES_PER_RANGE`` pages or
-more, only while readers are idle, only until ``EMPTY_RANGES`` ranges came back empty (the
-items are bunched in time), and only while the rate limit has room: once requests wait for
-Trello's window, more chains add requests and read nothing sooner (a long board's cold run made
-11 such splits after its first window, 11 requests: a tenth of a window). ``cuts`` (where the
-last run's listing had each 900th card) start ranges before the first page comes back.
+more, only while readers are idle, only by a chain whose ranges split off held a page or
+more (``THIN_RANGES``: else its items are bunched in time), and only while the rate limit has
+room: once requests wait for Trello's window, more chains add requests and read nothing sooner
+(a long board's cold run made 11 such splits after its first window, 11 requests: a tenth of a
+window). ``cuts`` (where the last run's listing had each 900th card) start ranges before the
+first page comes back.
 
 Trello's ``since`` and ``before`` are exclusive, and it may compare some cursors by second (bug
 trello-archive/api-docs#68): a range is asked from ``overlap`` before its lower edge, and a
@@ -52,9 +53,12 @@ PAGES_PER_RANGE = 2
 #: for 4 pages of one burst of history; 6 and 11 for a 1,041-card listing). A long listing
 #: loses three round trips.
 SEQUENTIAL_PAGES = 3
-#: Split-off ranges that came back empty after which a listing splits no more: its items are
-#: not spread through the time it spans, so more ranges would be more empty requests.
-EMPTY_RANGES = 2
+#: Ranges a chain split off that held less than a page (empty, or one short page) after which
+#: that chain splits no more: what it reads is bunched in time, not spread as the density of
+#: its last page said, so more ranges cut by time would be more requests that read next to
+#: nothing (R45e). Other chains split on: a quiet stretch of a board's history does not slow
+#: the reading of a busy one.
+THIN_RANGES = 2
 Item = Mapping[str, Any]
 #: A chain's next request: its range's lower edge, the ``before`` date, the page when read
 #: already, an id cursor to ask for it by instead of the date.
@@ -147,15 +151,17 @@ def _readers(executor: Executor) -> _Readers:
         return found
 
 
-@dataclass
+@dataclass(eq=False)
 class _Chain:
     """One date range being read: its pages so far (newest first) and its upper edge."""
 
     upper: datetime | None
     pages: list[list[Item]] = field(default_factory=list)
-    #: Split off another range (``_Read.split``), not read yet: its first page comes back
-    #: empty when the listing is bunched in time.
-    fresh_split: bool = False
+    #: The chain that split this range off (``_Read.split``), until its first page is read:
+    #: told when that page is short (the range held less than a page).
+    parent: _Chain | None = None
+    #: Ranges this chain split off that held less than a page (``THIN_RANGES``).
+    thin_children: int = 0
 
 
 class _Read:
@@ -181,9 +187,8 @@ class _Read:
         self.readers = readers
         self.floor = floor
         self.chains: list[_Chain] = []
-        #: Full pages read so far, and split-off ranges whose first page was empty.
+        #: Full pages read so far.
         self.full_pages = 0
-        self.empty_ranges = 0
         self.pending = 0
         self.error: BaseException | None = None
         self.done = threading.Condition()
@@ -197,12 +202,12 @@ class _Read:
         first: list[Item] | None = None,
         cursor: str | None = None,
         *,
-        split_off: bool = False,
+        parent: _Chain | None = None,
     ) -> None:
         """Read ``[lower, upper)`` (``lower`` None: everything before ``upper``) as a chain;
         ``first`` is its newest page when already read, ``cursor`` an id to ask for it by;
-        ``split_off``: a range ``split`` cut."""
-        chain = _Chain(upper, fresh_split=split_off)
+        ``parent``: the chain ``split`` cut it off from."""
+        chain = _Chain(upper, parent=parent)
         with self.done:
             self.chains.append(chain)
         self._queue(chain, (lower, upper, first, cursor))
@@ -257,9 +262,9 @@ class _Read:
         if self.collect:
             chain.pages.append(page)
         with self.done:
-            if chain.fresh_split and not page:
-                self.empty_ranges += 1
-            chain.fresh_split = False
+            if chain.parent is not None and len(page) < PAGE:
+                chain.parent.thin_children += 1
+            chain.parent = None
             self.full_pages += len(page) >= PAGE
         if len(page) < PAGE:
             return None
@@ -269,9 +274,11 @@ class _Read:
             # A page of items inside one step: only an id cursor gets past them.
             _crowded(listing, oldest)
             return lower, before, None, min(str(x["id"]) for x in page)
-        return self.split(lower, nxt, before - oldest), nxt, None, None
+        return self.split(chain, lower, nxt, before - oldest), nxt, None, None
 
-    def split(self, lower: datetime | None, upper: datetime, covered: timedelta) -> datetime | None:
+    def split(
+        self, chain: _Chain, lower: datetime | None, upper: datetime, covered: timedelta
+    ) -> datetime | None:
         """Hand the older parts of ``[lower, upper)`` to chains of their own while readers are
         idle and the rate limit has room (``Listing.waiting``), ``covered`` being how long a
         span the last full page covered; the lower edge of the part the calling chain keeps.
@@ -283,11 +290,11 @@ class _Read:
         density alone, ``PAGES_PER_RANGE`` pages' worth each, the oldest open-ended.
 
         Nothing is split before the listing has read more than ``SEQUENTIAL_PAGES`` full pages,
-        nor once
-        ``EMPTY_RANGES`` of the ranges split off came back empty: the items are bunched in time
-        then, and a range cut by time costs a request whether or not it holds any."""
+        nor by a ``chain`` once ``THIN_RANGES`` of the ranges it split off held less than a page:
+        its items are bunched in time, and a range cut by time costs a request whether or not
+        it holds any."""
         with self.done:
-            bunched = self.full_pages <= SEQUENTIAL_PAGES or self.empty_ranges >= EMPTY_RANGES
+            bunched = self.full_pages <= SEQUENTIAL_PAGES or chain.thin_children >= THIN_RANGES
         if self.readers is None or bunched or self.listing.waiting():
             return lower
         page = max(covered, timedelta(milliseconds=1))
@@ -305,7 +312,7 @@ class _Read:
         for k in range(1, parts):
             top = edges[k]
             assert top is not None
-            self.start(edges[k + 1], top, split_off=True)
+            self.start(edges[k + 1], top, parent=chain)
         return edges[1]
 
     def _since(self, lower: datetime | None) -> str | None:
@@ -383,5 +390,5 @@ def read_backwards(
             _crowded(listing, oldest)
             read.start(lower, nxt, cursor=min(str(x["id"]) for x in first))
         else:
-            read.start(read.split(lower, nxt, newest - oldest), nxt)
+            read.start(read.split(top, lower, nxt, newest - oldest), nxt)
     return read.wait()
