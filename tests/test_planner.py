@@ -82,6 +82,38 @@ def test_list_and_card_filters() -> None:
     _assert_plan_is_truth(s, s.truth(replace(base, name="card", cards=some)))
 
 
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0), (2, 0, 1)])
+def test_actions_of_one_instant_replay_in_id_order_whatever_order_they_came_in(
+    order: tuple[int, int, int],
+) -> None:
+    """design.md §3: the replay is in date order, ties broken by action id. A removal and a
+    re-add of one member in the same millisecond (an automation, a bulk operation) replay as
+    their ids say, whichever page brought them first: the same log gives the same plan (R45c:
+    sorted by date alone, one order planned the member back and the other skipped them as
+    re-added later)."""
+    from trello_restore.models import BoardState, CardState, Membership, PlanOptions
+
+    from .test_history import T, member_action
+
+    acts = [
+        member_action("addMemberToCard", "a0", "m1", -10),  # on the card before the cutoff
+        member_action("removeMemberFromCard", "b1", "m1", 5),  # the same instant:
+        member_action("addMemberToCard", "c2", "m1", 5),  # b1 < c2 by id
+    ]
+    members = {"m1": Membership("m1", "normal"), "lead": Membership("lead", "admin")}
+    board = BoardState("b1", "B1", members, {"l1": "Doing"}, {"l1": False})
+    card = CardState("c1", "C1", "c1-link", "b1", "l1", False, ())  # m1 is not on it now
+    state = State(boards={"b1": board}, cards={"c1": card})
+    history = parse_history([acts[i] for i in order])
+    assert [a.id for a in history.member_actions] == ["a0", "b1", "c2"]
+    plan = build_plan(history, state, PlanOptions(since=T, only_recorded=True))
+    assert plan.changes == ()  # removed, then added back: not this plan's to restore
+    assert sorted((k.reason, k.action_id) for k in plan.skipped) == [
+        ("filtered", "c2"),
+        ("re_added_later", "b1"),
+    ]
+
+
 def test_history_does_not_depend_on_page_order() -> None:
     """Parsing the same actions page by page in any order gives the same history (the fetcher
     parses pages as they arrive, from several threads)."""

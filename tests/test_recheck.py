@@ -12,10 +12,11 @@ what changed since its plan, as an apply of a plan file does.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -508,3 +509,68 @@ def test_a_member_removed_from_the_board_while_the_apply_writes_is_said_so(
     assert advice in result.output, result.output
     with s.world.lock:
         assert member not in s.world.card(target["card"]["id"]).id_members
+
+
+def _looks_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[str, datetime, datetime | None]]:
+    """Each look's board, where it read from, and the newest action it read there."""
+    from trello_restore import recheck
+    from trello_restore.touches import touches_in as real
+
+    looked: list[tuple[str, datetime, datetime | None]] = []
+
+    def recording(api: Any, live: Any, index: Any, start: datetime, *a: Any, **k: Any) -> Any:
+        got = real(api, live, index, start, *a, **k)
+        (board,) = index
+        looked.append((board, start, k["newest"].get(board)))
+        return got
+
+    monkeypatch.setattr(recheck, "touches_in", recording)
+    return looked
+
+
+_APPLY = ("--yes", "--workers", "1", "--rate-limit", "1000")
+
+
+@pytest.mark.usefixtures("often")
+def test_the_looks_never_read_from_before_the_plan(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``floor`` (R45c: no test held it): no look reads from before the plan was made (its own
+    removals, an undo's, are not someone's edit after it), here a plan that says it was made
+    two minutes after the apply's live read (within what a plan may be ahead)."""
+    from trello_restore.paging import stamp
+
+    _, sb, plan, doc, _ = _members_plan(sandbox_factory, tmp_path, 20)
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    doc["created_at"] = stamp(ahead)
+    doc.pop("clock_skew_s", None)
+    write_plan(doc, plan)
+    looked = _looks_recorded(monkeypatch)
+    result = sandbox_cli(sb, monkeypatch)("apply", str(plan), *_APPLY)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert looked
+    # On Trello's clock, which the sandbox's whole-second Date header measures to a second.
+    assert all(start > ahead - timedelta(seconds=2) for _, start, _ in looked), looked
+
+
+@pytest.mark.usefixtures("often")
+def test_each_look_reads_again_the_last_second_the_one_before_read(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``LOOK_BACK`` (R45c: no test held it): a look of a board reads from the newest action
+    the one before read there less a second: Trello dates by the millisecond but may compare
+    by the second, and an edit dated in that second that arrived late is read, not passed
+    over."""
+    _, sb, plan, _, _ = _members_plan(sandbox_factory, tmp_path, 20)
+    looked = _looks_recorded(monkeypatch)
+    result = sandbox_cli(sb, monkeypatch)("apply", str(plan), *_APPLY)
+    assert result.exit_code == ExitCode.OK, result.output
+    later = [
+        (start, before[2])
+        for before, (board, start, _) in itertools.pairwise(looked)
+        if before[0] == board and before[2] is not None
+    ]
+    assert later, looked
+    assert all(start <= newest - timedelta(seconds=1) for start, newest in later), later
