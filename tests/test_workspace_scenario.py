@@ -78,6 +78,18 @@ def test_workspace_truth_follows_the_story(seed: int, boards: int, cards: tuple[
     }
 
 
+@pytest.mark.parametrize("boards", [2, 4, 5])
+def test_every_incident_strips_someone_the_plan_it_prints_restores(boards: int) -> None:
+    """Each incident's move strips an active member (not only the deactivated one), so the plan
+    ``serve`` prints (option set b: ``--removed-by`` the lead) restores someone (R45e: seed 1
+    with 4 boards, the default rehearsal, planned "Nothing to re-add")."""
+    for seed in range(1, 5):
+        ws = generate_workspace(seed, boards)
+        for incident in ws.incidents:
+            assert any(e.member_id != ws.deactivated.id for e in incident.losses), (seed, boards)
+        assert ws.truth("b").changes, (seed, boards)
+
+
 def test_same_seed_same_workspace() -> None:
     """Two workspaces from the same arguments are identical, action for action."""
     a, b = generate_workspace(3, 3, (20, 30)), generate_workspace(3, 3, (20, 30))

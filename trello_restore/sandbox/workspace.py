@@ -252,8 +252,8 @@ class _WorkspaceBuilder:
         rng.shuffle(order)
         made_incidents: list[Incident] = []
         at = first_incident
-        for k in range(self.n_incidents):
-            source, target = order[2 * k], order[2 * k + 1]
+        pairs = _pairs(order, teams, deactivated.id, self.n_incidents)
+        for k, (source, target) in enumerate(pairs):
             if k:
                 at = max(
                     at + timedelta(days=INCIDENT_GAP_DAYS, minutes=rng.randint(0, 600)),
@@ -308,3 +308,28 @@ class _WorkspaceBuilder:
             losses=tuple(losses),
             after=tuple(after),
         )
+
+
+def _pairs(
+    order: list[Board], teams: dict[str, list[str]], deactivated: str, n: int
+) -> list[tuple[Board, Board]]:
+    """``n`` pairs (source, target) of distinct boards, in ``order``'s order: each the first
+    of the boards left whose source team has someone active that the target's has not, so that
+    the move strips someone (R45e: with seed 1 and 4 boards the only incident's target team
+    held the whole source team, its deactivated member aside, and the plan ``serve`` printed
+    restored nobody); the next two boards left when no pair would."""
+    left = list(order)
+    out: list[tuple[Board, Board]] = []
+    for _ in range(n):
+        found = next(
+            (
+                (a, b)
+                for a in left
+                for b in left
+                if a is not b and set(teams[a.id]) - set(teams[b.id]) - {deactivated}
+            ),
+            (left[0], left[1]),
+        )
+        out.append(found)
+        left = [b for b in left if b is not found[0] and b is not found[1]]
+    return out
