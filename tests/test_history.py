@@ -296,12 +296,30 @@ def test_a_cards_names_come_from_the_newest_action_that_carries_them() -> None:
 
 def test_parse_card() -> None:
     """A card now: names, place, archived flag and members; optional fields default."""
-    raw = {"id": "c1", "idBoard": "b1", "idList": "l1", "idMembers": ["m1", "m2"], "closed": 1}
+    raw = {"id": "c1", "idBoard": "b1", "idList": "l1", "idMembers": ["m1", "m2"], "closed": True}
     got = parse_card(raw)
     assert (got.name, got.short_link, got.closed, got.member_ids) == ("", "", True, ("m1", "m2"))
-    for broken in ({**raw, "idMembers": None}, {"id": "c1"}):
+    # A null name is none, not "None"; a null flag false (R45f).
+    got = parse_card({**raw, "name": None, "closed": None, "dueComplete": None, "desc": None})
+    assert (got.name, got.closed, got.due_complete, got.desc) == ("", False, False, "")
+    # A flag that is not a boolean is not Trello's (R45f: "false" was read as true).
+    for broken in (
+        {**raw, "idMembers": None},
+        {"id": "c1"},
+        {**raw, "closed": "false"},
+        {**raw, "closed": 1},
+        {**raw, "dueComplete": "true"},
+    ):
         with pytest.raises(HistoryError, match="not a Trello card"):
             parse_card(broken)
+    # Dates as Trello writes them, whatever ISO 8601 form they came in (R45f: "+00:00" went
+    # into the plan as it came, and its apply refused it as edited by hand).
+    got = parse_card({**raw, "due": "2025-06-20T19:00:12+02:00", "start": "2025-06-20T17:00Z"})
+    assert (got.due, got.start) == ("2025-06-20T17:00:12.000Z", "2025-06-20T17:00:00.000Z")
+    assert parse_card({**raw, "due": "2025-06-20T17:00:12.123456Z"}).due == (
+        "2025-06-20T17:00:12.123456Z"
+    )
+    assert parse_card({**raw, "due": "next Tuesday"}).due == "next Tuesday"  # the plan refuses
 
 
 def test_parse_board() -> None:
@@ -323,8 +341,16 @@ def test_parse_board() -> None:
     assert [m.active for m in got.memberships.values()] == [True, False, False]
     assert got.lists == {"l1": "Doing", "l2": ""}
     assert parse_board({"id": "b2"}, []).lists == {}
+    assert parse_board({"id": "b2", "name": None}, [], [{"id": "l1", "name": None}]).lists == {
+        "l1": ""  # not "None" (R45f)
+    }
     with pytest.raises(HistoryError, match="not a Trello board"):
         parse_board({"id": "b1"}, [{"memberType": "admin"}])
+    for flags in ({"deactivated": "false"}, {"unconfirmed": 0}):
+        with pytest.raises(HistoryError, match="not a Trello board"):
+            parse_board({"id": "b1"}, [{"idMember": "m1", **flags}])
+    with pytest.raises(HistoryError, match="not a Trello board"):
+        parse_board({"id": "b1"}, [], [{"id": "l1", "closed": "false"}])
 
 
 def test_members_from_listing() -> None:
@@ -433,10 +459,24 @@ def test_new_values_missing_from_the_card_object() -> None:
     assert [(u[3], u[4], u[5]) for u in _updates(move, unarchive, start)] == [
         ("idList", "l1", "l2"),
         ("closed", True, False),
-        ("start", "2025-01-01", None),
+        ("start", "2025-01-01T00:00:00.000Z", None),  # as Trello writes dates
     ]
     # A list move names the lists: the card's place is recorded as before.
     assert parse_history([move]).card_lists == ((T + timedelta(minutes=1), "c1", "l2"),)
+
+
+def test_dates_in_field_updates_are_as_trello_writes_them() -> None:
+    """A due date's old and new value in any ISO 8601 form with a zone becomes Trello's
+    ``…000Z`` (R45f: ``+00:00`` went into the plan as it came, which its apply refused)."""
+    raw = action(
+        "updateCard",
+        "u1",
+        card={"id": "c1", "due": "2025-06-21T09:00:00+00:00"},
+        old={"due": "2025-06-20T19:00:12+02:00"},
+    )
+    assert [(u[3], u[4], u[5]) for u in _updates(raw)] == [
+        ("due", "2025-06-20T17:00:12.000Z", "2025-06-21T09:00:00.000Z")
+    ]
 
 
 def test_values_a_field_cannot_have_are_left_out() -> None:

@@ -76,6 +76,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "due": (str, type(None)),
     "start": (str, type(None)),
 }
+_DATE_FIELDS = frozenset({"due", "start"})
 MOVE_TYPES = frozenset(
     {"moveCardToBoard", "moveCardFromBoard", "moveListToBoard", "moveListFromBoard"}
 )
@@ -363,6 +364,8 @@ def _field_updates(
             after = not before
         else:
             after = None
+        if name in _DATE_FIELDS:  # as Trello writes dates (R45f: "+00:00" failed the plan)
+            before, after = _date_value(before), _date_value(after)
         if not (_fits(name, before) and _fits(name, after)):
             continue  # not a value this field can have: nothing to restore from
         out.append(
@@ -392,15 +395,15 @@ def parse_card(raw: JSON) -> CardState:
     try:
         return CardState(
             id=raw["id"],
-            name=str(raw.get("name", "")),
-            short_link=str(raw.get("shortLink", "")),
+            name=_text(raw.get("name")),
+            short_link=_text(raw.get("shortLink")),
             board_id=raw["idBoard"],
             list_id=raw["idList"],
-            closed=bool(raw.get("closed", False)),
+            closed=_flag(raw, "closed"),
             member_ids=tuple(raw["idMembers"]),
-            desc=str(raw.get("desc") or ""),
+            desc=_text(raw.get("desc")),
             due=_date_text(raw.get("due")),
-            due_complete=bool(raw.get("dueComplete", False)),
+            due_complete=_flag(raw, "dueComplete"),
             start=_date_text(raw.get("start")),
         )
     except (KeyError, TypeError) as exc:
@@ -415,25 +418,55 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
             m["idMember"]: Membership(
                 member_id=m["idMember"],
                 member_type=str(m.get("memberType", "normal")),
-                deactivated=bool(m.get("deactivated", False)),
-                unconfirmed=bool(m.get("unconfirmed", False)),
+                deactivated=_flag(m, "deactivated"),
+                unconfirmed=_flag(m, "unconfirmed"),
             )
             for m in memberships
         }
         return BoardState(
             id=raw["id"],
-            name=str(raw.get("name", "")),
+            name=_text(raw.get("name")),
             memberships=ms,
-            lists={x["id"]: str(x.get("name", "")) for x in lists},
-            list_closed={x["id"]: bool(x.get("closed", False)) for x in lists},
+            lists={x["id"]: _text(x.get("name")) for x in lists},
+            list_closed={x["id"]: _flag(x, "closed") for x in lists},
         )
     except (KeyError, TypeError) as exc:
         raise HistoryError(f"not a Trello board: {exc!r}") from exc
 
 
 def _date_text(value: Any) -> str | None:
-    """A card's ``due`` or ``start`` as Trello's text; None for none."""
-    return value if isinstance(value, str) and value else None
+    """A card's ``due`` or ``start`` as Trello writes it (``_date_value``); None for none."""
+    return _date_value(value) if isinstance(value, str) and value else None
+
+
+def _date_value(value: Any) -> Any:
+    """A date's text as Trello writes dates, ``2025-06-20T17:00:12.000Z`` (to the microsecond
+    when it has one), from any ISO 8601 form with a zone (R45f: ``+00:00`` went into the plan
+    as it came, and its apply refused the plan as edited by hand); anything else as it is."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        when = parse_date(value)
+    except ValueError:
+        return value
+    spec = "microseconds" if when.microsecond % 1000 else "milliseconds"
+    return when.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def _text(value: Any) -> str:
+    """A name or description: its text, "" for none (R45f: a ``null`` name was "None")."""
+    return value if isinstance(value, str) else ""
+
+
+def _flag(raw: JSON, key: str) -> bool:
+    """A ``closed``/``dueComplete``/``deactivated`` flag: false when absent or null; anything
+    but a boolean is not Trello's (R45f: ``"false"`` read as true, a card archived)."""
+    value = raw.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise TypeError(f"{key} is {value!r}, not a boolean")
+    return value
 
 
 def members_from_listing(raw: Iterable[JSON]) -> dict[str, MemberRef]:
