@@ -392,8 +392,8 @@ def test_a_quiet_stretch_does_not_slow_the_reading_of_a_busy_one() -> None:
     rng = random.Random(11)
     busy = [T0 + timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(40_000)]
     late = [T0 + timedelta(days=730, seconds=rng.randrange(86_400)) for _ in range(5_000)]
-    ranged = QuickListing(busy + late, latency=0.02)
-    in_turn = QuickListing(busy + late, latency=0.02)
+    ranged = QuickListing(busy + late, latency=0.03)
+    in_turn = QuickListing(busy + late, latency=0.03)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=6) as pool:
         got = read_backwards(ranged.listing(), floor=T0, executor=pool)
@@ -402,5 +402,5 @@ def test_a_quiet_stretch_does_not_slow_the_reading_of_a_busy_one() -> None:
     read_backwards(in_turn.listing(), floor=T0)
     took_in_turn = time.monotonic() - started
     assert [x["id"] for x in got] == _expected(ranged)
-    assert took < took_in_turn / 3
+    assert took < took_in_turn / 2  # read in turn under the rule it replaces: about 1
     assert ranged.requests <= in_turn.requests + 15
