@@ -235,6 +235,13 @@ def decisions(p: Plan) -> set[str]:
             [upd("u1", "name", "A", "B", 10)], card(name="B"), {"until": at(10)},
             {"skip c1 name outside_window None"}, id="outside_window: --until is exclusive"),
         pytest.param(
+            [upd("u1", "name", "A", "B", 0)], card(name="B"), {},
+            {"set_card_field c1 name A<-B u1"}, id="--since is inclusive: a change at it is in"),
+        pytest.param(
+            [upd("u1", "name", "A", "B", 1), upd("u2", "name", "B", "C", 2)], card(name="C"), {},
+            {"set_card_field c1 name A<-C u1,u2"},
+            id="two changes in the window: back to the value before the first (R45c)"),
+        pytest.param(
             [upd("u1", "name", "A", "B", 1)], card(name="B"), {"cards": frozenset({"c2"})},
             {"skip c1 name filtered None"}, id="filtered: --card names another card"),
         pytest.param(
