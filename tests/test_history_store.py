@@ -552,6 +552,19 @@ def test_the_card_listing_is_cut_where_the_last_run_found_each_900th_card(
         assert damaged == cards
 
 
+def test_a_listing_of_fewer_cards_than_a_page_is_not_cut(tmp_path: Path) -> None:
+    """A board of 901 to 999 cards is one page: no cut, so the next run reads it in one request,
+    not two (R45b: 901 and 58); from a page's worth on, each 900th card as before."""
+    store = HistoryStore(tmp_path)
+
+    def ids(n: int) -> list[str]:
+        return [f"{0x60000000 + i * 3600:08x}{i:016x}" for i in range(n)]
+
+    for n, cuts in ((959, 0), (999, 0), (1_000, 1), (1_801, 2)):
+        store.save_cuts("b1", ids(n))
+        assert len(store.load_cuts("b1")) == cuts, n
+
+
 def test_an_unusable_boards_directory_is_one_notice(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -94,6 +94,9 @@ CUTS_FORMAT = "trello-restore card cuts"
 #: Cards per range of the card listing cut by the last run's cards: a page's worth less room for
 #: cards made since (a range that grew past a page is paged on, as any range).
 CUT = 900
+#: A listing of fewer cards than a page is not cut: one request reads it (R45b: a board of
+#: 959 cards was read in two, 901 and 58).
+UNCUT = 1000
 _HEX = frozenset("0123456789abcdefABCDEF")
 #: The store's format version, in its file names: 2, since stores built by the paging that
 #: could skip actions of a second holding more than a page (``paging.next_before``) are not
@@ -528,7 +531,7 @@ class HistoryStore:
         )
         cuts = [
             datetime.fromtimestamp(seconds[k], tz=UTC).isoformat()
-            for k in range(CUT, len(seconds), CUT)
+            for k in range(CUT, len(seconds) if len(seconds) >= UNCUT else 0, CUT)
         ]
         data = json.dumps({"format": CUTS_FORMAT, "cuts": cuts}).encode()
         path = self.cuts_path(board_id)
