@@ -216,6 +216,11 @@ def test_how_long_undo_waits() -> None:
     assert in_flight_wait([_pending("2027-01-15T07:58:00.000Z")], None, 35.0, now) == 0.0
     assert in_flight_wait([_pending("2027-01-15T09:00:00.000Z")], None, 35.0, now) == 35.0
     assert in_flight_wait([_pending("yesterday")], None, 35.0, now) == 35.0
+    # A write failed without a sure answer (timed out, a 5xx) may land after the client gave
+    # up, as a killed run's may (R46b); one failed for sure may not.
+    uncertain = replace(_pending(at, "failed"), uncertain=True)
+    assert in_flight_wait([uncertain], None, 35.0, now) == pytest.approx(33.0)
+    assert in_flight_wait([_pending(at, "failed")], None, 35.0, now) == 0.0
 
 
 def test_the_killed_run_was_last_alive_at_its_last_apply_record_once_an_undo_wrote(
