@@ -320,6 +320,11 @@ def test_parse_card() -> None:
         "2025-06-20T17:00:12.123456Z"
     )
     assert parse_card({**raw, "due": "next Tuesday"}).due == "next Tuesday"  # the plan refuses
+    # No such instant in UTC: as it is, not an internal error (R46a: OverflowError, exit 1).
+    edge = "0001-01-01T00:00:00+01:00"
+    assert parse_card({**raw, "due": edge}).due == edge
+    with pytest.raises(ValueError, match="out of range"):
+        parse_date(edge)
 
 
 def test_parse_board() -> None:

@@ -103,7 +103,10 @@ def parse_date(value: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00: no such instant in UTC (R46a)
+        raise ValueError(f"date out of range: {value!r}") from None
 
 
 def _member_ref(obj: Any) -> MemberRef | None:
