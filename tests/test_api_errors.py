@@ -158,6 +158,14 @@ def test_a_449_is_read_as_the_status_of_the_part_refused(
     bare = error_for_response(449, "Sub-Request Failed", path="boards/abc")
     assert isinstance(bare, PermissionDenied)
     assert bare.status == 403
+    # Said as answered, not as a 403 that never came; the account's read is the credentials
+    # (R46a: "(HTTP 403)", and board advice for members/me).
+    silent = error_for_response(449, "{}", path="boards/abc")
+    assert "(HTTP 449)" in str(silent)
+    account = error_for_response(449, "{}", path="members/me")
+    assert isinstance(account, AuthError)
+    assert "check" in str(account)
+    assert "board admin" not in str(account)
 
 
 def test_a_proxy_s_407_names_the_proxy_settings_and_a_redirect_its_host() -> None:

@@ -97,13 +97,14 @@ def error_for_response(
     if 200 <= status < 300:
         return None
     text = trello_error_text(body, content_type)
+    answered = status
     sub_status = _sub_request_status(status, body, path)
     if sub_status is not None:
         # 449 "Sub-Request Failed" (trello-api-notes.md §4, [PAGE-auxerrors]): a part of the
         # request was refused with ``originalStatus``, "any place where a 4XX error was
-        # previously occurring"; read as that status (the error carries it).
+        # previously occurring"; read as that status (the error carries it), said as answered.
         status = sub_status
-    said = f" ({text})" if text else f" (HTTP {status})"
+    said = f" ({text})" if text else f" (HTTP {answered})"
     thing = describe(path)
     after = f" after {attempts} attempts" if attempts > 1 else ""
     host = host_of(api_url)
@@ -314,9 +315,10 @@ def _sub_request_status(status: int, body: str, path: str) -> int | None:
 
     Its JSON body's ``originalStatus`` (``{path, originalMessage, originalStatus}``) when that
     is a 4xx the tool tells apart: a 401 is about rights (403), as the request itself was
-    authenticated — but on ``members/<id or me>`` about the credentials; anything else (none,
-    a 407, a 5xx, a number thousands of digits long, R45e) is a refusal (403), never "no such
-    board" (which a 400 or 404 would be, and a board's read takes for a deleted board)."""
+    authenticated — but on ``members/<id or me>`` about the credentials (401); anything else
+    (none, a 407, a 5xx, a number thousands of digits long, R45e) is a refusal (403, or 401 on
+    ``members/``), never "no such board" (which a 400 or 404 would be, and a board's read takes
+    for a deleted board)."""
     if status != 449:
         return None
     try:
@@ -326,13 +328,12 @@ def _sub_request_status(status: int, body: str, path: str) -> int | None:
     original = data.get("originalStatus") if isinstance(data, dict) else None
     if isinstance(original, str) and original.isascii() and original.isdigit():
         original = int(original[:4])
+    refused = 401 if _member_route(path) else 403  # the account's own read: the credentials
     if not isinstance(original, int) or isinstance(original, bool):
-        return 403
+        return refused
     if original not in _SUB_REQUEST_STATUSES:
-        return 403
-    if original == 401:
-        return 401 if _member_route(path) else 403
-    return int(original)
+        return refused
+    return refused if original == 401 else int(original)
 
 
 def _is_permission_text(text: str) -> bool:
