@@ -287,3 +287,37 @@ def test_a_member_made_an_observer_while_the_run_writes_is_told_so(
     assert "is an admin" not in error, error
     assert "read-only" not in error, error
     assert _on_card(s, team_lost) == team_lost
+
+
+def test_a_member_taken_off_a_board_while_the_run_writes_is_told_to_be_added_back(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R46b: the token's member, an admin of both boards when the run read them, taken off one
+    by another admin as it wrote: the line said they were an admin there, so the token was
+    likely read-only (make a new token, which fails again). The board, read again after the
+    refusal, cannot be read: they are no member of it now, and the line asks for them to be
+    added back."""
+    from trello_restore import applier
+
+    s = scenario
+    invoke, _, _, team_lost, _ = _setup(sb, s, tmp_path, monkeypatch)
+    read_live = applier.read_live
+    other = next(m for m in s.archive.memberships if m != s.mover.id)
+
+    def then_removed(*args: Any, **kwargs: Any) -> Any:
+        got = read_live(*args, **kwargs)
+        with s.world.lock:
+            s.archive.memberships[other].member_type = "admin"
+            s.world.remove_member_from_board(s.archive.id, s.mover.id, other)
+        return got
+
+    monkeypatch.setattr(applier, "read_live", then_removed)
+    result = invoke(*_args(s, "--yes", "--format", "json", "-q"))
+    assert result.exit_code == ExitCode.AUTH, result.output
+    (error,) = [x for x in result.stderr.splitlines() if x.startswith("Error: ")]
+    assert "read-only" not in error, error
+    assert "is an admin" not in error, error
+    assert f"Ask a board admin to add @{s.mover.username} to that board" in error, error
+    (refused,) = json.loads(result.stdout)["refused_boards"]
+    assert (refused["id"], refused["refused"]) == (s.archive.id, "write")
+    assert _on_card(s, team_lost) == team_lost

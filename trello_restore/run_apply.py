@@ -391,22 +391,23 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
 def with_refusals(report: ApplyReport, api: TrelloApi) -> ApplyReport:
     """``report`` with, when boards refused the token's member a write (``report.refused``),
     that member (``members/me``, already read) and their membership of each such board, read
-    now (one request a board; one that cannot be read is left out), for what its line asks."""
+    now (one request a board; none where it cannot be read now), for what its line asks."""
     if not report.refused:
         return report
     from trello_restore.board_read import read_board
-    from trello_restore.errors import ApiError
-    from trello_restore.models import MemberRef
+    from trello_restore.errors import ApiError, NotFound, PermissionDenied
+    from trello_restore.models import MemberRef, Membership
 
     me = api.me()
     who = MemberRef(str(me["id"]), str(me.get("username") or ""), str(me.get("fullName") or ""))
-    known = {}
+    known: dict[str, Membership | None] = {}
     for board_id in sorted(set(report.refused) - report.refused_reads):  # those read, refused
         try:
-            memberships = read_board(api, board_id, lists=False)[0]
+            known[board_id] = read_board(api, board_id, lists=False)[0].get(who.id)
+        except (PermissionDenied, NotFound):  # not even readable now: no longer a member
+            known[board_id] = None  # (R46b: "an admin of it, so the token is likely read-only")
         except ApiError:
             continue
-        known[board_id] = memberships.get(who.id)
     return replace(report, member=who, refused_memberships=known)
 
 
