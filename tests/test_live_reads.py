@@ -167,6 +167,17 @@ def test_a_board_gone_on_its_state_read_is_a_board_gone(
     assert usual.memberships
 
 
+def test_a_board_gone_without_a_reason_says_none(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 404 with an empty body: "the board is gone", not "the board is gone ()" (R46a)."""
+    team = sandbox.ids["team"]
+    _fail_state_read(monkeypatch, team, _raise(TrelloError(404, "")))
+    with api_for(sandbox) as api:
+        live = read_live(api, [team], lists_of=[team])
+    assert live[team].error == "the board is gone"
+
+
 def test_a_refused_state_read_says_who_and_which_board_and_that_nothing_was_written(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

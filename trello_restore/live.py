@@ -173,7 +173,8 @@ def read_live(
                         api, board_id, fields, pool, lists=board_id in with_lists
                     )
                 except NotFound as err:
-                    gone = f"the board is gone ({err.trello_error})"
+                    said = f" ({err.trello_error})" if err.trello_error else ""
+                    gone = f"the board is gone{said}"  # not "()" (R46a)
                     out[board_id] = LiveBoard(board_id, None, {}, gone)
                 except PermissionDenied as err:
                     if go_on:
