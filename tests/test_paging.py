@@ -404,9 +404,9 @@ def _ranged_and_in_turn(
 def test_a_quiet_stretch_does_not_slow_the_reading_of_a_busy_one() -> None:
     """A board busy in its first month (40,000 items), quiet for two years, busy again lately
     (5,000): the ranges cut across the quiet years come back empty, and the chain that cut
-    them splits no more; the chains holding the busy month go on splitting, so it is read
-    several pages at a time (R45e: one rule for the whole listing read it page after page,
-    3.6 times slower), measured against the same listing read in turn."""
+    them cuts by density from then on; the chains holding the busy month go on splitting, so
+    it is read several pages at a time (R45e: one rule for the whole listing read it page after
+    page, 3.6 times slower), measured against the same listing read in turn."""
     rng = random.Random(11)
     busy = [T0 + timedelta(seconds=rng.randrange(30 * 86_400)) for _ in range(40_000)]
     late = [T0 + timedelta(days=730, seconds=rng.randrange(86_400)) for _ in range(5_000)]
