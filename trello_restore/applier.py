@@ -505,7 +505,7 @@ def _reverted(r: JournalRecord) -> bool:
     """Whether an undo's record says it reverted its change, or may have: ``undone``, or sent
     with no answer journaled (a killed undo's ``pending``, an ``uncertain`` failure; R41a: "up to
     1 of its changes" said of an apply that then made 9 again)."""
-    return r.status in ("undone", "pending") or (r.status == "failed" and r.uncertain)
+    return r.status == "undone" or r.open
 
 
 def _unarchives(c: Change) -> bool:

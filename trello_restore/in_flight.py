@@ -29,8 +29,8 @@ def in_flight_wait(
     records: Iterable[JournalRecord], last_written: float | None, max_request_s: float, now: float
 ) -> float:
     """Seconds to wait before live state can tell whether the ``pending`` writes among
-    ``records`` (and those ``failed`` uncertain: ``_open``) took effect; 0 when there are none
-    (Unix times).
+    ``records`` (and those ``failed`` uncertain: ``JournalRecord.open``) took effect; 0 when
+    there are none (Unix times).
 
     A run killed while writes were on their way leaves them ``pending``, and Trello may still
     carry such a write out after the kill: until the client's longest request
@@ -41,21 +41,16 @@ def in_flight_wait(
     later of the two, plus ``max_request_s``. Never more than ``max_request_s`` from ``now``
     (the run is dead by now: undo holds its locks), also for a time in the future or one
     that does not parse."""
-    times = [_unix_time(r.at, now) for r in records if _open(r)]
+    # ``JournalRecord.open``: ``pending``, or ``failed`` without a sure answer (no answer in
+    # time, a 5xx), which Trello may carry out after the client gave up (R46b: a write timed
+    # out after 30 s landed 3 s later, after an undo at once had found it not made and
+    # settled it so); that record's time is when the client gave up, the wait counts from it.
+    times = [_unix_time(r.at, now) for r in records if r.open]
     if not times:
         return 0.0
     if last_written is not None:
         times.append(last_written)
     return min(max_request_s, max(0.0, max(times) + max_request_s - now))
-
-
-def _open(r: JournalRecord) -> bool:
-    """A write that may still land: ``pending`` (the run was killed with it on its way), or
-    ``failed`` after an attempt that may have gone through (``uncertain``: no answer in time,
-    a 5xx): Trello may finish it after the client gave up (R46b: a write timed out after
-    30 s landed 3 s later, after the undo had found it not made and settled it so; its
-    record's time is when the client gave up, which the wait counts from)."""
-    return r.status == "pending" or (r.status == "failed" and r.uncertain)
 
 
 def last_alive(path: Path, records: Sequence[JournalRecord]) -> float | None:

@@ -131,6 +131,13 @@ class JournalRecord:
     #: line): not known, as in the journals of versions before it.
     skew_s: int | None = None
 
+    @property
+    def open(self) -> bool:
+        """Whether the write may have taken effect with no outcome to say so: ``pending``
+        (sent, or about to be, and nothing recorded after), or ``failed`` after an attempt
+        that may have gone through (``uncertain``)."""
+        return self.status == "pending" or (self.status == "failed" and self.uncertain)
+
 
 def _line(
     record: JournalRecord, skew_s: int | None = None, *, version: int = FORMAT_VERSION
@@ -544,11 +551,7 @@ class Journal:
     def pending(self) -> set[str]:
         """Change ids whose write was sent (or about to be) with no outcome recorded, or whose
         last attempts failed in a way that leaves open whether the write happened."""
-        return {
-            cid
-            for cid, r in self.latest().items()
-            if r.status == "pending" or (r.status == "failed" and r.uncertain)
-        }
+        return {cid for cid, r in self.latest().items() if r.open}
 
 
 #: Journals this process went on writing beside their path, another file having replaced
@@ -577,11 +580,7 @@ def unresolved(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
     for r in records:
         if r.op == "apply":
             last[r.change_id] = r
-    return {
-        cid: r
-        for cid, r in last.items()
-        if r.status == "pending" or (r.status == "failed" and r.uncertain)
-    }
+    return {cid: r for cid, r in last.items() if r.open}
 
 
 def on_disk(path: Path) -> bool:

@@ -63,7 +63,7 @@ def undoable(records: Iterable[JournalRecord]) -> list[Undoable]:
             elif r.status == "not_applied" or current is None:
                 state[r.change_id] = None
         elif current is not None:
-            if r.status == "pending" or (r.status == "failed" and r.uncertain):
+            if r.open:
                 state[r.change_id] = Undoable(current.record, resumed=True)
             elif r.status in UNDO_SETTLED:
                 state[r.change_id] = None
@@ -187,7 +187,7 @@ def running_writes(
     out = dict(unresolved(read))
     latest_undo = {r.change_id: r for r in read if r.op == "undo"}
     for cid, r in latest_undo.items():
-        if r.status == "pending" or (r.status == "failed" and r.uncertain):
+        if r.open:
             out[cid] = r
     for r in since:
         if r.op in ("apply", "undo"):
