@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,6 +14,7 @@ from trello_restore.models import (
     Membership,
     Plan,
     PlanOptions,
+    millis,
     normal_name,
     quote_name,
 )
@@ -92,3 +93,21 @@ def test_quote_name(name: str, shown: str) -> None:
     separators, double quotes and backslashes are escaped: one line, its end plain."""
     assert quote_name(name) == shown
     assert len(quote_name(name).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("when", "text"),
+    [
+        (datetime(2026, 12, 5, 2, 45, 32, 123999, tzinfo=UTC), "2026-12-05T02:45:32.123Z"),
+        (datetime(2026, 12, 5, 2, 45, 32, tzinfo=UTC), "2026-12-05T02:45:32.000Z"),
+        (
+            datetime(2026, 12, 5, 3, 45, 32, 5000, tzinfo=timezone(timedelta(hours=1))),
+            "2026-12-05T02:45:32.005Z",
+        ),
+        (datetime(999, 1, 1, tzinfo=UTC), "0999-01-01T00:00:00.000Z"),
+    ],
+)
+def test_millis_is_trellos_form(when: datetime, text: str) -> None:
+    """Trello's date form (journal, last-run record, paging cursors): UTC, the millisecond
+    always written, anything finer cut off (never rounded up past the instant), a ``Z``."""
+    assert millis(when) == text

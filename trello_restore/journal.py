@@ -53,6 +53,7 @@ from trello_restore.journal_file import (
     write_all,
 )
 from trello_restore.kinds import known
+from trello_restore.models import millis
 from trello_restore.parsing import load_json
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def _header_line(header: JournalHeader) -> str:
 
 def timestamp() -> str:
     """Now, as the journal's records and header write it (UTC, milliseconds, ``Z``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return millis(datetime.now(UTC))
 
 
 class Journal:

@@ -36,7 +36,7 @@ from typing import Any
 from trello_restore.api.settings import api_identity, same_api
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fsutil import in_the_way, private_dirs, read_regular, write_atomic
-from trello_restore.models import PlanOptions, normal_name
+from trello_restore.models import PlanOptions, millis, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.timeparse import FLOOR, FUTURE_SLACK, check_last_run_not_future
@@ -385,7 +385,7 @@ def record_last_run(
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "last_run": when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "last_run": millis(when),
         **scope.describe(),
         # Every file this version writes says what its run covered ("" for all the members):
         # one without it comes from a version that kept one file for every run on the boards.

@@ -414,6 +414,13 @@ def format_date(when: datetime) -> str:
     return text + "Z"
 
 
+def millis(when: datetime) -> str:
+    """A date as Trello writes one and reads a cursor: ISO 8601 in UTC, to the millisecond
+    (less is cut off), with a ``Z``: ``2026-12-05T02:45:32.123Z``. The journal's, the last-run
+    record's and the paging cursors' form."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_date(text: str) -> datetime:
     """The inverse of ``format_date`` (an aware UTC datetime)."""
     return datetime.fromisoformat(text).astimezone(UTC)

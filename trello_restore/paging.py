@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from trello_restore.models import millis
+
 __all__ = ["PAGE", "Listing", "next_before", "read_backwards", "stamp"]
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ GetPage = Callable[[str | None, str | None], list[Item]]
 
 def stamp(when: datetime) -> str:
     """A cursor Trello reads as a date: ISO 8601 in UTC, to the millisecond."""
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return millis(when)
 
 
 def next_before(oldest: datetime, step: timedelta) -> datetime:
