@@ -769,7 +769,7 @@ def test_a_quiet_cron_run_still_says_what_went_wrong(
     )
     first = invoke(*args)
     assert first.exit_code == 0, first.output
-    head = home / "cache" / "boards" / scenario.team.id / "history.v2.head.json"
+    head = home / "cache" / "boards" / scenario.team.id / "history.v3.head.json"
     head.write_text("junk")
     r = invoke(*args)
     assert r.exit_code == 0, r.output

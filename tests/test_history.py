@@ -447,6 +447,36 @@ def test_update_card_gives_one_field_update_per_restorable_field() -> None:
     ]
 
 
+def test_a_cards_move_between_boards_is_a_change_of_its_list() -> None:
+    """R47d: a card moved to another board and back into another list was not put back (no
+    ``updateCard`` logs it). Each feed's record of the move is a change of the card's
+    ``idList`` there: from the list it left to None (``moveCardFromBoard``: ``data.list`` is
+    the list it left), from None to the list it reached (``moveCardToBoard``); a list's moves
+    change no card's list, and a card move that names no list gives none."""
+    left = action(
+        "moveCardFromBoard", "mv1", 1, card=card(), list={"id": "l1"}, boardTarget={"id": "b2"}
+    )
+    reached = action(
+        "moveCardToBoard",
+        "mv2",
+        2,
+        board="b2",
+        card=card(),
+        list={"id": "l9"},
+        boardSource={"id": "b1"},
+    )
+    carried = action(
+        "moveListToBoard", "mv3", 3, board="b2", list={"id": "l1"}, boardSource={"id": "b1"}
+    )
+    bare = action("moveCardToBoard", "mv4", 4, board="b2", card=card(), boardSource={"id": "b1"})
+    assert _updates(left, reached, carried, bare) == [
+        ("mv1", "card", "c1", "idList", "l1", None, "lead", "", "b1"),
+        ("mv2", "card", "c1", "idList", None, "l9", "lead", "", "b2"),
+    ]
+    h = parse_history([left, reached, carried, bare])
+    assert [m.id for m in h.moves] == ["mv1", "mv2", "mv3", "mv4"]  # the moves as before
+
+
 def test_new_values_missing_from_the_card_object() -> None:
     """A list move's new list is ``listAfter`` (or ``data.card.idList``); an archive's new value
     is the old one's opposite; another field without its new value has none (null)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -83,25 +84,28 @@ def test_cards_and_lists_moved_across_boards_are_listed_unless_back(
 def test_a_field_left_alone_as_other_board_says_what_that_means(
     sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """R41b: ``idList of card "Ship billing export #8": other_board`` said only the code."""
-    s = generate(7, 60)
+    """R41b: ``idList of card "Ship billing export #8": other_board`` said only the code. (A
+    card moved within its board by the mover, then to another board by a colleague: with
+    ``--by`` the mover, the move across boards is not said under ``Cannot be restored``, so
+    its list's move is said here; R47d.)"""
+    s, colleague, cards, road = _world(7)
     w = s.world
     with w.lock:
-        card = min((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
+        card = cards[0]
         other = next(x.id for x in w.lists.values() if x.id_board == s.team.id != card.id_list)
         w.move_card_to_list(card.id, other, s.mover.id)
-        road = next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)
-        w.move_card_to_board(card.id, s.roadmap.id, road, s.mover.id)
+        w.move_card_to_board(card.id, s.roadmap.id, road, colleague)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     result = sandbox_cli(sb, monkeypatch)(
-        "--board", s.team.id, "--since", SINCE, "--restore", "list", "--dry-run"
-    )
+        "--board", s.team.id, "--since", SINCE, "--restore", "list", "--dry-run",
+        "--by", s.mover.id,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.output.splitlines() if x.startswith("  - ") and "other_b" in x]
-    assert line.endswith(
+    assert (
         ": other_board (it, or the list it would go back to, is on another board now, or on one "
-        "this plan does not read: this tool moves nothing across boards)"
-    ), line
+        "this plan does not read: this tool moves nothing across boards) (also changed by "
+    ) in line, line
 
 
 def test_a_move_is_judged_by_where_it_started_and_where_it_is_now(
@@ -222,3 +226,45 @@ def _world(seed: int) -> tuple[Scenario, str, list[Card], str]:
     )
     cards = sorted((c for c in w.cards.values() if c.id_board == s.team.id), key=lambda c: c.id)
     return s, colleague, cards, next(x.id for x in w.lists.values() if x.id_board == s.roadmap.id)
+
+
+def test_a_card_moved_away_and_back_into_another_list_goes_back_to_its_list(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R47d: a card moved to another board and back, into another list than the one it left,
+    stayed in that list, and the plan said "Nothing to restore" (its list: "outside_window").
+    Its moves across boards are its list's changes: the plan moves it back to the list it left
+    (with both moves as evidence), the apply does it over HTTP, and the undo puts it back."""
+    s, colleague, cards, road = _world(7)
+    w = s.world
+    with w.lock:
+        card = cards[0]
+        left = card.id_list
+        other = next(x.id for x in w.lists.values() if x.id_board == s.team.id != left)
+        w.move_card_to_board(card.id, s.roadmap.id, road, colleague)
+        w.move_card_to_board(card.id, s.team.id, other, colleague)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    args = ("--board", s.team.id, "--since", SINCE, "--restore", "list", "--card", card.id)
+    made = invoke(*args, "--dry-run", "--plan-out", str(plan))
+    assert made.exit_code == 0, made.output
+    doc = json.loads(plan.read_text())
+    (change,) = doc["changes"]
+    assert (change["action"], change["value"], change["expected"]) == (
+        "move_card_to_list",
+        left,
+        other,
+    )
+    assert len(change["evidence"]["actions"]) == 4  # both feeds' records of both moves
+    assert doc["unrestorable"] == []
+    journal = str(tmp_path / "j.jsonl")
+    applied = invoke("apply", str(plan), "--journal", journal, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert (w.cards[card.id].id_board, w.cards[card.id].id_list) == (s.team.id, left)
+    undone = invoke("undo", journal, "--yes")
+    assert undone.exit_code == 0, undone.output
+    assert w.cards[card.id].id_list == other
+    # Undone, the card is where the damage left it: the same change is planned again.
+    again = invoke(*args, "--dry-run", "--plan-out", "-")
+    assert [c["change_id"] for c in json.loads(again.stdout)["changes"]] == [change["change_id"]]

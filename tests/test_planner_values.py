@@ -675,6 +675,83 @@ def test_moved_across_boards_is_judged_by_where_it_was_and_where_it_is_now() -> 
     assert plan([], state(card(), board()), moves=back, named={"b1"}).unrestorable == ()
 
 
+def crossing(
+    aid: str, minute: float, lists: tuple[str, str], boards: tuple[str, str], by: str = "cul"
+) -> tuple[list[MoveAction], list[FieldUpdate]]:
+    """A card ``c1`` moved across boards, as ``history.py`` parses the two feeds' actions: the
+    moves, and its list's changes (R47d): from the list it left to None on the board it left
+    (``f-<aid>``), from None to the list it reached on the other (``t-<aid>``)."""
+    (src_list, dst_list), (src, dst) = lists, boards
+    ups = [
+        upd(f"f-{aid}", "idList", src_list, None, minute, by, board=src),
+        upd(f"t-{aid}", "idList", None, dst_list, minute, by, board=dst),
+    ]
+    return across(aid, minute, "c1", src, dst, by), ups
+
+
+def test_a_card_moved_to_another_board_and_back_into_another_list() -> None:
+    """R47d: a card moved to another board and back, into another list than it left, was not
+    put back (its list said "outside_window": a move across boards is no ``updateCard``). Its
+    moves across boards are changes of its list (None: on no list of this board), so the rule
+    is the same as for a move within the board: back to the list it left, with every move as
+    evidence, unless someone else moved it since; one that stayed away, or came from another
+    board, is said by ``Cannot be restored`` alone (moving across boards is out of scope)."""
+    m1, u1 = crossing("a", 5, ("l1", "l5"), ("b1", "b2"))  # Doing -> b2's Later
+    m2, u2 = crossing("b", 6, ("l5", "l2"), ("b2", "b1"))  # back, into Done
+    now = state(card(list_id="l2"), board(), board("b2", l5="Later"))
+    planned = {"move_card_to_list c1 idList l1<-l2 f-a,t-a,f-b,t-b"}
+    assert decisions(plan([*u1, *u2], now, moves=[*m1, *m2], named={"b1"})) == planned
+    # Only b1's feed (b2 not read): the move away and the move back.
+    only_b1 = [u1[0], u2[1]]
+    p = plan(only_b1, state(card(list_id="l2"), board()), moves=[m1[0], m2[1]], named={"b1"})
+    assert decisions(p) == {"move_card_to_list c1 idList l1<-l2 f-a,t-b"}
+    assert p.unrestorable == ()
+    # Back into the list it left: nothing to do.
+    m3, u3 = crossing("c", 6, ("l5", "l1"), ("b2", "b1"))
+    p = plan([*u1, *u3], state(card(), board()), moves=[*m1, *m3], named={"b1"})
+    assert decisions(p) == {"skip c1 idList already_restored f-a"}
+    # Brought back by someone else: their work is not clobbered (b1's feed alone too).
+    m4, u4 = crossing("d", 6, ("l5", "l2"), ("b2", "b1"), by="alice")
+    p = plan([*u1, *u4], now, moves=[*m1, *m4], named={"b1"}, by="cul")
+    assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6 alice@6"}
+    p = plan([u1[0], u4[1]], now, moves=[m1[0], m4[1]], named={"b1"}, by="cul")
+    assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6"}
+    # On the board, though the log shows it leave and not come back: never a move to None.
+    p = plan(u1[:1], now, moves=m1[:1], named={"b1"})
+    assert decisions(p) == set()
+    # Stayed away (on b2 now): no list change, the move's line alone.
+    away = state(card(board_id="b2", list_id="l5"), board(), board("b2", l5="Later"))
+    p = plan(u1, away, moves=m1, named={"b1"})
+    assert decisions(p) == set()
+    assert [(u.object_id, u.what) for u in p.unrestorable] == [("c1", "moved_to_other_board")]
+    # Came from b2 in the window: the same.
+    p = plan(u2, state(card(list_id="l2"), board()), moves=m2, named={"b1"})
+    assert decisions(p) == set()
+    assert [(u.object_id, u.what) for u in p.unrestorable] == [("c1", "moved_from_other_board")]
+    # Gone to a board not read: the same.
+    p = plan(u1[:1], state(board()), moves=m1[:1], named={"b1"}, infos=[CardInfo("c1")])
+    assert decisions(p) == set()
+    assert [(u.object_id, u.what) for u in p.unrestorable] == [("c1", "moved_to_other_board")]
+
+
+def test_a_move_across_boards_leaves_before_it_arrives_whatever_the_ids() -> None:
+    """The two actions of one move across boards have one date; their ids need not sort the
+    move off the board first. The card leaves its list before it reaches the other board's,
+    or the move back would begin at None and be ``other_board``."""
+    away = [
+        upd("z1", "idList", "l1", None, 5, board="b1"),
+        upd("a1", "idList", None, "l5", 5, board="b2"),  # a lower id, the same instant
+    ]
+    back = [
+        upd("z2", "idList", "l5", None, 6, board="b2"),
+        upd("a2", "idList", None, "l2", 6, board="b1"),
+    ]
+    moves = [*across("x", 5, "c1", "b1", "b2"), *across("y", 6, "c1", "b2", "b1")]
+    now = state(card(list_id="l2"), board(), board("b2", l5="Later"))
+    p = plan([*away, *back], now, moves=moves, named={"b1"})
+    assert decisions(p) == {"move_card_to_list c1 idList l1<-l2 z1,a1,z2,a2"}
+
+
 # ----------------------------------------------------------------------------------- helpers
 
 

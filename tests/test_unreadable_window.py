@@ -390,7 +390,7 @@ def test_a_store_kept_before_moves_named_their_board_names_it_by_id_until_refres
     b = _blind(sb, s, tmp_path, monkeypatch)
     _dry(b, s)  # keeps the team board's store
     (store,) = (tmp_path / "home").rglob(f"boards/{s.team.id}")  # its followed boards' too
-    body, head = store / "history.v2.json.gz", store / "history.v2.head.json"
+    body, head = store / "history.v3.json.gz", store / "history.v3.head.json"
     doc = json.loads(gzip.decompress(body.read_bytes()))
     rows = [r for part in doc["parts"].values() for r in part["moves"]]
     assert rows, doc

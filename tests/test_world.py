@@ -202,6 +202,15 @@ def test_value_ledger_and_log_agree() -> None:
         for field, old in a.data["old"].items()
         if field != "pos"
     }
+    # A card's move between boards: its list's change on each board (R47d).
+    logged |= {
+        (a.id, "idList", a.data["list"]["id"], None)
+        if a.type == "moveCardFromBoard"
+        else (a.id, "idList", None, a.data["list"]["id"])
+        for a in w.actions
+        if a.type in ("moveCardFromBoard", "moveCardToBoard")
+    }
+    assert any(a.type == "moveCardToBoard" for a in w.actions), "the scenario moves a card"
     ledger = {(e.action_id, e.field, e.old, e.new) for e in w.field_ledger}
     assert ledger == logged
     assert len(w.field_ledger) == len(logged)

@@ -324,6 +324,8 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
             )
             if type_ == "moveCardToBoard" and isinstance(card_id, str) and lst.get("id"):
                 card_lists.append((date, card_id, lst["id"]))
+            if type_.startswith("moveCard") and isinstance(card_id, str):
+                b.field_updates.extend(_list_left_or_reached(raw, date, board_id, card_id, lst))
         elif type_ == "deleteCard" and isinstance(card_id, str):
             deleted[card_id] = action_id
             b.deleted_when[card_id] = (date, by)
@@ -386,6 +388,36 @@ def _field_updates(
             )
         )
     return out
+
+
+def _list_left_or_reached(
+    raw: JSON, date: datetime, board_id: str, card_id: str, lst: Any
+) -> list[FieldUpdate]:
+    """A card's move between boards as a change of its ``idList`` on the board whose feed
+    holds it (R47d: a card moved to another board and back into another list was not put back,
+    and its list said "outside_window"): a ``moveCardFromBoard`` from the list it left
+    (``data.list``) to none (``None``: off this board), a ``moveCardToBoard`` from none to the
+    list it reached. None, a list on no board, is never a target: the value rule calls a
+    change back to it ``other_board`` (design.md §10.1: moving across boards is out of scope,
+    and ``planner_moves`` says so)."""
+    list_id = lst.get("id") if isinstance(lst, Mapping) else None
+    if not isinstance(list_id, str) or not list_id:
+        return []
+    left = raw["type"] == "moveCardFromBoard"
+    return [
+        FieldUpdate(
+            id=raw["id"],
+            date=date,
+            object_type="card",
+            object_id=card_id,
+            board_id=board_id,
+            field="idList",
+            old=list_id if left else None,
+            new=None if left else list_id,
+            by=raw["idMemberCreator"],
+            app=app_name(raw),
+        )
+    ]
 
 
 def _fits(name: str, value: Any) -> bool:

@@ -421,16 +421,19 @@ def merge_parts(parts: Iterable[Part]) -> Part:
     )
     copied: set[str] = set()
     # The actions already in: the first part's (an action is a member action, a move or field
-    # updates, never two of these), then each one taken from the others.
+    # updates; a card's move between boards is a move and its list's change, R47d), then each
+    # one taken from the others (field updates apart: a move's update taken must not make
+    # the move itself look taken).
     known = first.ids
     if known is None:
         known = {*map(_ID, first.member_actions), *map(_ID, first.moves)}
         known.update(map(_ID, first.field_updates))
     taken: set[str] = set()
+    taken_updates: set[str] = set()
     for p in others:
-        fresh_updates = {u.id for u in p.field_updates} - known - taken
+        fresh_updates = {u.id for u in p.field_updates} - known - taken_updates
         out.field_updates.extend(u for u in p.field_updates if u.id in fresh_updates)
-        taken |= fresh_updates
+        taken_updates |= fresh_updates
         for a in p.member_actions:
             if a.id not in known and a.id not in taken:
                 taken.add(a.id)

@@ -98,14 +98,18 @@ CUT = 900
 #: 959 cards was read in two, 901 and 58).
 UNCUT = 1000
 _HEX = frozenset("0123456789abcdefABCDEF")
-#: The store's format version, in its file names: 2, since stores built by the paging that
-#: could skip actions of a second holding more than a page (``paging.next_before``) are not
-#: kept. A store of another version is removed, with a notice (``EARLIER``), and built anew.
-VERSION = 2
+#: The store's format version, in its file names: 3, since a card's moves between boards are
+#: changes of its list (R47d; a version 2 store holds none), and 2 since stores built by the
+#: paging that could skip actions of a second holding more than a page
+#: (``paging.next_before``) are not kept. A store of another version is removed, with a
+#: notice (``EARLIER``), and built anew.
+VERSION = 3
 #: Why a store of an earlier version is not kept, by version.
 EARLIER = {
     1: "it was kept by an earlier version of trello-restore, whose reading could skip actions "
     "of a second holding more than a page of them",
+    2: "it was kept by an earlier version of trello-restore, which did not keep a card's moves "
+    "between boards as changes of its list",
 }
 #: The files of a store and of the card listing's cuts, of any version.
 _VERSIONED = re.compile(r"(?:history\.v(\d+)(?:\.json\.gz|\.head\.json)|cards\.v(\d+)\.json)")

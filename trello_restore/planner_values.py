@@ -230,7 +230,7 @@ class _Values:
         changes: list[ValueChange] = []
         skipped: list[ValueSkipped] = []
         for (object_type, object_id, field), ups in sorted(groups.items()):
-            ups.sort(key=lambda u: (u.date, u.id))
+            ups.sort(key=_in_order)
             if object_type == "card":
                 decided = self.a_card(object_id, field, ups)
             else:
@@ -262,11 +262,15 @@ class _Values:
             # Not on a board read now: deleted, or moved on to a board this plan does not read.
             gone = "object_deleted" if card_id in self.h.deleted_when else "other_board"
             decision = _Decision(gone, self.selected(ups, passes), [])
+            if gone == "other_board" and _crossed(decision.selected):
+                return None  # moved across boards in the window: ``planner_moves`` says it
             return self.skip("card", card_id, info.name, info.board_id, field, decision)
         if card_id not in self.scope:
             return None  # on a board that is only followed, and never moved to a named one
         passes = self.card_passes(card.id, card.short_link, card.list_id)
         decision = self.judge(ups, passes, card_value(card, field), field, card.board_id)
+        if decision.reason == "other_board" and _crossed(decision.selected):
+            return None  # moved across boards in the window: ``planner_moves`` says it
         if decision.reason is not None:
             return self.skip("card", card.id, card.name, card.board_id, field, decision)
         action = value_action("card", field)
@@ -346,6 +350,8 @@ class _Values:
             reason = "other_board"
         elif others:
             reason = "changed_by_others"
+        elif field == "idList" and selected[-1].new is None:
+            reason = "other_board"  # it left the board, and its way back is not in the log
         else:
             reason = None
         return _Decision(reason, selected, others)
@@ -459,6 +465,20 @@ def lasting_others(
             out += run
         run = [u] if u is not None and u.id not in chosen else []
     return out
+
+
+def _in_order(u: FieldUpdate) -> tuple[object, ...]:
+    """A field's changes in date order, ties by action id (design.md §10.2); but a card leaving
+    a board (``idList`` to None) before it reaches another (from None) at the same instant, as
+    one move across boards logs both whatever their ids."""
+    return (u.date, u.field == "idList" and u.old is None, u.id)
+
+
+def _crossed(ups: list[FieldUpdate]) -> bool:
+    """Whether a card's ``idList`` changes include a move across boards (to or from None): a
+    field skipped as ``other_board`` for a selected one is not listed (``Cannot be restored``
+    says the move); for one outside the window or by another member (not said there), it is."""
+    return any(u.field == "idList" and (u.old is None or u.new is None) for u in ups)
 
 
 def _change_key(c: ValueChange) -> tuple[object, ...]:

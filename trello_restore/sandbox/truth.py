@@ -34,7 +34,8 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
 
 The value kinds (design.md §10: ``archived``, ``list``, ``fields``) are computed from the world's
 ``field_ledger`` (every ``closed``/``idList``/name/description/date change, with its old and new
-value, author and app), for the objects in scope: the cards above and the lists now on the named
+value, author and app; a card's move between boards as two ``idList`` changes, to and from
+None), for the objects in scope: the cards above and the lists now on the named
 boards or moved to or from one. Per (object, field) of a kind asked for that changed at least
 once, exactly one of:
 
@@ -43,7 +44,8 @@ once, exactly one of:
   change's new value, when every change from that first one on is selected;
 - a ``TruthValueSkip`` with the first reason that applies, in the order ``object_deleted``
   (the card was deleted), ``already_restored`` (its value now is the target), ``other_board``
-  (a move back to a list that is not on the card's board now), ``changed_by_others`` (an
+  (a move back to a list that is not on the card's board now; none when the card moved across
+  boards: it is ``unrestorable`` as moved), ``changed_by_others`` (an
   unselected change at or after the first selected one; with who and when), ``filtered``
   (nothing selected, but a change lies in the window), ``outside_window`` (no change in it).
 
@@ -464,7 +466,8 @@ def _values(
     skipped: list[TruthValueSkip] = []
     for object_type, object_id, deleted, passes, board_id, now in objects:
         for name, events in sorted(by_object.get((object_type, object_id), {}).items()):
-            events.sort(key=lambda e: (e.at, e.action_id))
+            # A move across boards leaves one board before it reaches the other, whatever ids.
+            events.sort(key=lambda e: (e.at, e.field == "idList" and e.old is None, e.action_id))
 
             def selected(e: FieldEvent, passes: bool = passes) -> bool:
                 return passes and in_window(e.at) and options.by in (None, e.by)
@@ -489,6 +492,9 @@ def _values(
                 and (target not in world.lists or world.lists[str(target)].id_board != board_id),
                 changed_by_others=bool(others),
             )
+            crossed = any(e.field == "idList" and None in (e.old, e.new) for e in chosen)
+            if reason == "other_board" and crossed:
+                continue  # moved across boards and not back: said as moved (``_moved``)
             if reason is not None:
                 who = tuple((e.by, e.at) for e in others) if reason == "changed_by_others" else ()
                 skipped.append(

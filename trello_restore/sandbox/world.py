@@ -336,8 +336,10 @@ class BoardMove:
 @dataclass(frozen=True, slots=True)
 class FieldEvent:
     """A card or list value as it really changed (design.md §10.1): the ledger behind the
-    ``updateCard``/``updateList`` actions that carry ``data.old``. Moves between boards are not
-    value changes (they log ``moveCard*``/``moveList*``, and §10.1 leaves them out of scope)."""
+    ``updateCard``/``updateList`` actions that carry ``data.old``, and a card's moves between
+    boards, each a change of its ``idList`` on the board that logged it (R47d): from the list
+    it left to None (``moveCardFromBoard``), from None to the list it reached
+    (``moveCardToBoard``). A list's moves between boards change no value of its cards."""
 
     at: datetime
     object_type: Literal["card", "list"]
@@ -1388,6 +1390,8 @@ class World:
             },
             card=card,
         )
+        self._field_event(from_action, "card", card.id, "idList", src_list.id, None)
+        self._field_event(to_action, "card", card.id, "idList", None, dst_list.id)
         self.board_moves.append(
             BoardMove(t, "card", card.id, src.id, dst.id, by, from_action.id, to_action.id)
         )
