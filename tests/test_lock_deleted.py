@@ -215,3 +215,15 @@ def test_a_plan_another_run_applies_says_once_what_to_run_after(
     )
     assert line.count(" again") == 1, line
     assert f"run trello-restore apply {plan} --journal {journal} again" in line
+    # R47c: the run holding it may be an undo, and the advice to run apply again re-added
+    # everything the undo took back: said so; and said for sure once an undo is in it.
+    assert "(if that run was an undo, this puts back what it took back: see " in line
+    assert invoke("undo", str(journal), "--yes").exit_code == 0
+    with apply_lock(lock_names(digest, [ids["team"]]), lock_dir(state)):
+        r = invoke("apply", str(plan), "--journal", str(journal))
+    line = one_line_error(r, ExitCode.LOCKED, "applying or undoing this plan (lock ")
+    assert line.endswith(
+        f"the journal {journal} holds what other runs did, an undo of it among them: "
+        f"trello-restore apply {plan} --journal {journal} again puts back what an undo took "
+        f"back; see what is applied now with trello-restore undo --dry-run {journal} first"
+    ), line

@@ -495,6 +495,8 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
     """Hand edits that make a plan invalid."""
     if change == "wrong type":
         doc["changes"][3]["precondition"]["member_on_card"] = "no"
+    elif change == "a field this version does not know":
+        doc["review_note"] = "ok"
     elif change == "unknown action":
         doc["changes"][3]["action"] = "add_member_to_list"
     elif change == "duplicate change_id":
@@ -527,6 +529,14 @@ def _mutate(doc: dict[str, Any], change: str) -> None:
             "does not match the plan schema at $.changes[3].precondition.member_on_card: "
             '"no" is not of type "boolean"; it may have been edited by hand, '
             "make it again with --plan-out",
+        ),
+        (
+            # R47a: a newer version's plan (clock_skew_s, to the versions before it) was
+            # "edited by hand", and the advice to make it again undid the review.
+            "a field this version does not know",
+            "does not match the plan schema at $: Additional properties are not allowed "
+            '("review_note" was unexpected); it may have been edited by hand or made by a newer '
+            "trello-restore (then upgrade trello-restore), make it again with --plan-out",
         ),
         (
             "unknown action",

@@ -430,6 +430,9 @@ def test_a_plan_for_another_api_is_refused_before_any_request(
         (["undo", "j.jsonl", "--no-such"], ("No such option '--no-such'", "undo --help'")),
         (["sandbox", "serve", "--port", "http"], ("'--port': 'http'", "sandbox serve --help'")),
         (["frobnicate"], ("No such command 'frobnicate'",)),
+        # R47c: a message without a full stop ran into "Try".
+        (["sandbox", "serve", "--second-damage", "--workspace-boards", "4"],
+         ("leave it out with --workspace-boards. Try '", " sandbox serve --help' for help.")),
     ],
 )  # fmt: skip
 def test_clicks_usage_errors_are_one_line(

@@ -65,6 +65,17 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     assert undone.exit_code == ExitCode.OK, undone.output
     with w.lock:
         assert snapshot(w) == before
+    # Planned again as the trial was (any cause, no --add-to-board): the undo's removals are
+    # added back, those of members the undo took off the board blocked; the count says so
+    # (R47c: "adds back 147", 88 of them blocked and not written).
+    plain = invoke("--board", s.team.id, "--since", since, "--dry-run", "--format", "json")
+    assert plain.exit_code == ExitCode.OK, plain.output
+    doc = json.loads(plain.stdout)
+    (adds,) = [x for x in doc["warnings"] if "this plan adds back" in x]
+    blocked = len(doc["blocked"])
+    assert 0 < blocked < n_added, doc["summary"]
+    assert f"this plan adds back {n_added} card members on {len(added)} cards " in adds
+    assert f"cards ({blocked} of them blocked): " in adds
 
     # The nightly config by hand: nothing to apply, recorded, and now a warning that says why.
     night_args = ("--board", s.team.id, "--since", since, "--cause", "move", "--add-to-board")

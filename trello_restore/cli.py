@@ -136,7 +136,7 @@ def exit_with(
     body: Callable[[], ExitCode],
     *,
     writes: bool = False,
-    earlier: Callable[[], str | None] | None = None,
+    earlier: Callable[[RestoreError], str | None] | None = None,
 ) -> NoReturn:
     """Run a command's body: its exit code, or one line and the code of a core error (or of
     an internal one: ``internal_error``). ``writes``: the command may write to Trello (not a
@@ -160,7 +160,9 @@ def exit_with(
 
 
 def _body_said(
-    body: Callable[[], ExitCode], writes: bool, earlier: Callable[[], str | None] | None
+    body: Callable[[], ExitCode],
+    writes: bool,
+    earlier: Callable[[RestoreError], str | None] | None,
 ) -> ExitCode:
     """``exit_with``'s body, its output flushed (while a Ctrl-C can still cut it short), or its
     error said (one line, its exit code)."""
@@ -177,7 +179,8 @@ def _body_said(
         # this run changed the board (a bad input is refused before any request anyway).
         said = writes and isinstance(err, ApiError | LockHeld) and wrote.nothing_yet()
         late = writes and isinstance(err, ApiError) and not said
-        fail(err, nothing_sent=said, earlier=earlier() if said and earlier else None, written=late)
+        how = earlier(err) if said and earlier else None
+        fail(err, nothing_sent=said, earlier=how, written=late)
     except RunOver:
         raise
     except KeyboardInterrupt:  # the log file gets the same

@@ -295,7 +295,8 @@ class OneLineUsageError(click.UsageError):
     def show(self, file: Any = None) -> None:
         message = " ".join(line.strip() for line in self.format_message().splitlines())
         where = self.ctx.command_path if self.ctx is not None else "trello-restore"
-        click.echo(f"Error: {message} Try '{where} --help' for help.", err=True)
+        end = "" if message.endswith((".", "!", "?")) else "."  # R47c: "… --workspace-boards Try"
+        click.echo(f"Error: {message}{end} Try '{where} --help' for help.", err=True)
 
 
 #: Click >= 8.2's error for a group with no subcommand: its whole help, not one line.

@@ -18,7 +18,7 @@ import click
 
 from trello_restore import cli, defaults, wrote
 from trello_restore.cli_exit import exit_interrupted
-from trello_restore.errors import ExitCode
+from trello_restore.errors import ExitCode, LockHeld, RestoreError
 from trello_restore.logs import FILE_ONLY
 from trello_restore.plan_out import write_out
 from trello_restore.words import plural, shell_join
@@ -225,13 +225,27 @@ def apply_command(
         refused_error(report, names, order, again, "apply")
         return report.exit_code
 
-    def earlier() -> str | None:
+    def earlier(err: RestoreError) -> str | None:
         """An error before this run's first write, beside earlier runs' changes."""
         path = known_journal[0]
         if path is None or not path.exists():
             return None
+        from trello_restore.undo_left import undo_among
+
         # "Other": a run still going holds it too, when this one met its lock (R34a).
-        return f"the journal {path} holds what other runs did: {resume[0].lower()}{resume[1:]}"
+        held = f"the journal {path} holds what other runs did"
+        look = shell_join(["trello-restore", "undo", "--dry-run", str(path)])
+        if undo_among(path):  # R47c: "run apply again to resume" undid an undo
+            return (
+                f"{held}, an undo of it among them: {again} again puts back what an undo took "
+                f"back; see what is applied now with {look} first"
+            )
+        if isinstance(err, LockHeld):  # the run holding it may be an undo just begun
+            return (
+                f"{held}: once the run holding it is done, {resume[0].lower()}{resume[1:]} "
+                f"(if that run was an undo, this puts back what it took back: see {look})"
+            )
+        return f"{held}: {resume[0].lower()}{resume[1:]}"
 
     cli.exit_with(body, writes=not dry_run, earlier=earlier)
 

@@ -515,9 +515,12 @@ def validate_plan(
         )
     error = jsonschema.exceptions.best_match(_validator(version).iter_errors(doc))
     if error is not None:
+        # A field this version does not know may be a newer version's (R47a: clock_skew_s).
+        unknown = error.validator == "additionalProperties"
+        newer = " or made by a newer trello-restore (then upgrade trello-restore)" * unknown
         raise InputFileError(
             f"{name} does not match the plan schema at {error.json_path}: "
-            f"{_one_line(_in_json(error.message))}; it may have been edited by hand, "
+            f"{_one_line(_in_json(error.message))}; it may have been edited by hand{newer}, "
             "make it again with --plan-out"
         )
     try:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from trello_restore.journal import UNDO_SETTLED, JournalRecord, unresolved
+from trello_restore.errors import InputFileError
+from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord, unresolved
 from trello_restore.kinds import kind_of
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "in_scope",
     "nothing_to_undo",
     "running_writes",
+    "undo_among",
     "undo_count",
     "undoable",
     "undone_earlier",
@@ -193,3 +196,13 @@ def running_writes(
         if r.op in ("apply", "undo"):
             out[r.change_id] = r
     return list(out.values())
+
+
+def undo_among(path: Path) -> bool:
+    """Whether the journal at ``path`` holds an undo's record (one running now, or run): what
+    to tell a run that met its lock or an error before writing (R47c). False when it cannot
+    be read (another run is writing its first line: a torn line is no matter here)."""
+    try:
+        return any(r.op == "undo" for r in Journal.read(path, warn_torn=False).records)
+    except InputFileError:
+        return False

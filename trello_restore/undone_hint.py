@@ -293,6 +293,9 @@ def leave_out_undone(plan: Plan, at: Journals) -> tuple[Plan, str | None, str | 
     pairs = {(r.card_id, r.member_id) for r in left_out}
     counted = _counted(pairs)
     if not at.applying:
+        # R47c: "adds back 147", of which 88 were blocked (not written)
+        blocked = len(pairs & {(b.change.card_id, b.change.member.id) for b in plan.blocked})
+        counted += f" ({blocked} of them blocked)" if blocked else ""
         return (
             plan,
             f"this plan adds back {counted}: {said}; a plan file of it (--plan-out) adds them "
