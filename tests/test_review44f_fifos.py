@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from trello_restore.fsutil import read_regular
+from trello_restore.history_store import VERSION as STORE_VERSION
 from trello_restore.sandbox.scenario import generate
 
 from .conftest import Sandbox, SandboxFactory, trello_env
@@ -51,7 +52,8 @@ def test_fifos_in_place_of_the_tool_s_files_do_not_hang_a_run(
         if p.is_file() and p.suffix not in (".lock", ".sqlite") and "locks" not in p.parts
     ]  # fmt: skip
     kinds = {p.name.split(".", 1)[-1] if "." in p.name else p.name for p in mine}
-    assert {"v2.head.json", "v2.json.gz", "json.gz", "jsonl", "json"} <= kinds, kinds
+    v = f"v{STORE_VERSION}"
+    assert {f"{v}.head.json", f"{v}.json.gz", "json.gz", "jsonl", "json"} <= kinds, kinds
     for p in mine:
         p.unlink()
         os.mkfifo(p)

@@ -45,8 +45,9 @@ def test_an_admin_closes_and_reopens_a_board_and_trello_logs_it(sandbox: Sandbox
 def test_a_closed_board_is_planned_and_written_like_an_open_one(
     sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """README: a closed board named with ``--board`` is read and written as any other, without
-    a warning; on the sandbox, closed over HTTP."""
+    """README: a closed board named with ``--board`` is read and written as any other; on the
+    sandbox, closed over HTTP. The plan says it is closed (R47d: it said nothing, and whether
+    Trello takes writes there is not known), once, naming how many of its changes are there."""
     s = generate(7, 40)
     sb = sandbox_factory(s, time_scale=100)
     invoke = configless_cli(sb, monkeypatch, tmp_path)
@@ -58,8 +59,22 @@ def test_a_closed_board_is_planned_and_written_like_an_open_one(
     assert closed.status_code == 200, closed.text
     plan = json.loads(invoke(*args, "--dry-run").stdout)
     assert plan["changes"] == before["changes"]
+    # The team board is closed, but the changes are on the archive board: nothing to say.
+    assert {c["board"]["id"] for c in plan["changes"]} == {s.archive.id}
     assert plan["warnings"] == before["warnings"]
+    shut = sb.session().put(f"{sb.base_url}/boards/{s.archive.id}", params={"closed": "true"})
+    assert shut.status_code == 200, shut.text
+    plan = json.loads(invoke(*args, "--dry-run").stdout)
+    assert plan["changes"] == before["changes"]
+    (said,) = [w for w in plan["warnings"] if w not in before["warnings"]]
+    n = len(plan["changes"])
+    assert said == (
+        f'board "{s.archive.name}" ({s.archive.id}) is closed (archived): {n} changes of this '
+        "plan are on it, and whether Trello takes writes to a closed board is not known; reopen "
+        "it in Trello before applying, or leave its cards out (--list, --card)"
+    )
     applied = invoke(*args, "--yes", "-q")
     assert applied.exit_code == ExitCode.OK, applied.output
     assert json.loads(applied.stdout)["apply"]["applied"] == len(plan["changes"]) > 0
     assert s.world.boards[s.team.id].closed
+    assert s.world.boards[s.archive.id].closed

@@ -13,7 +13,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections import ChainMap
+from collections import ChainMap, Counter
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import replace
 
@@ -21,7 +21,7 @@ from trello_restore.kinds import Context, kind_of
 from trello_restore.live import LiveBoard
 from trello_restore.models import CardState, Change, Plan, State, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta
-from trello_restore.words import when
+from trello_restore.words import board_ref, plural, when
 
 #: The change kinds that put a card back into a list, or unarchive a list.
 _ACTIONS = frozenset({"move_card_to_list", "set_card_closed", "set_list_closed"})
@@ -120,10 +120,28 @@ def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -
 
 
 def plan_warnings(plan: Plan, state: State) -> list[str]:
-    """``archived_targets`` of a plan just made, from the state it was made from."""
+    """``archived_targets`` of a plan just made, from the state it was made from; and one
+    warning per closed board its changes write to (``closed_boards``)."""
     closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
     restores = "archived" in plan.options.restore
-    return archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
+    out = archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
+    return out + closed_boards(plan, state)
+
+
+def closed_boards(plan: Plan, state: State) -> list[str]:
+    """One warning per closed (archived) board that changes of ``plan`` write to (R47d: planned,
+    applied and undone without a word; whether Trello takes writes there is not known)."""
+    out = []
+    for board_id, n in sorted(Counter(c.board_id for c in plan.changes).items()):
+        board = state.boards.get(board_id)
+        if board is not None and board.closed:
+            out.append(
+                f"board {board_ref(board_id, board.name)} is closed (archived): "
+                f"{plural(n, 'change')} of this plan {'is' if n == 1 else 'are'} on it, and "
+                "whether Trello takes writes to a closed board is not known; reopen it in "
+                "Trello before applying, or leave its cards out (--list, --card)"
+            )
+    return out
 
 
 def apply_warnings(

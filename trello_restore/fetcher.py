@@ -516,7 +516,7 @@ def board_state(
     )
     lists = expect_objects(raw.get("lists"), f"board {shown}'s lists", "a list of lists", api=api)
     try:
-        state = parse_board({"id": board.id, "name": board.name}, memberships, lists)
+        state = parse_board({**raw, "id": board.id, "name": board.name}, memberships, lists)
     except HistoryError as exc:
         raise InputFileError(f"Trello answered board {shown}'s state oddly: {exc}") from None
     named = members_from_listing(

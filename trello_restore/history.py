@@ -464,6 +464,7 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
             memberships=ms,
             lists={x["id"]: _text(x.get("name")) for x in lists},
             list_closed={x["id"]: _flag(x, "closed") for x in lists},
+            closed=_flag(raw, "closed"),
         )
     except (KeyError, TypeError) as exc:
         raise HistoryError(f"not a Trello board: {exc!r}") from exc

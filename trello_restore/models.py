@@ -222,6 +222,8 @@ class BoardState:
     lists: dict[str, str] = field(default_factory=dict)
     #: List id -> whether the list is archived (lists absent here are open).
     list_closed: dict[str, bool] = field(default_factory=dict)
+    #: Whether the board is closed (archived): a plan says so (R47d).
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
