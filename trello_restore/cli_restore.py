@@ -235,17 +235,19 @@ def apply_command(
         # "Other": a run still going holds it too, when this one met its lock (R34a).
         held = f"the journal {path} holds what other runs did"
         look = shell_join(["trello-restore", "undo", "--dry-run", str(path)])
-        if undo_among(path):  # R47c: "run apply again to resume" undid an undo
+        if not isinstance(err, LockHeld):
+            return f"{held}: {resume[0].lower()}{resume[1:]}"
+        # The run holding its lock may be an undo (R47c: "run apply again to resume", obeyed,
+        # put back everything an undo took back).
+        if undo_among(path):
             return (
                 f"{held}, an undo of it among them: {again} again puts back what an undo took "
                 f"back; see what is applied now with {look} first"
             )
-        if isinstance(err, LockHeld):  # the run holding it may be an undo just begun
-            return (
-                f"{held}: once the run holding it is done, {resume[0].lower()}{resume[1:]} "
-                f"(if that run was an undo, this puts back what it took back: see {look})"
-            )
-        return f"{held}: {resume[0].lower()}{resume[1:]}"
+        return (  # an undo just begun has no record yet
+            f"{held}: once the run holding it is done, {resume[0].lower()}{resume[1:]} "
+            f"(if that run was an undo, this puts back what it took back: see {look})"
+        )
 
     cli.exit_with(body, writes=not dry_run, earlier=earlier)
 
