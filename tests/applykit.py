@@ -221,12 +221,13 @@ def diff(got: Snapshot, want: Snapshot) -> list[str]:
 
 
 #: ``python -c SIGNALS.format(sigint=…) ARGS…`` runs the command line with SIGINT set as
-#: ``sigint`` says (``SIG_DFL``: what a user's shell gives it) and SIGTERM at its default,
-#: whatever this process inherited or a test left (a suite started in the background has
-#: SIGINT ignored, and an ignored signal is inherited across exec).
+#: ``sigint`` says (``SIG_DFL``: what a user's shell gives it) and SIGTERM and SIGHUP at their
+#: defaults, whatever this process inherited or a test left (a suite started in the
+#: background has SIGINT ignored, and an ignored signal is inherited across exec).
 SIGNALS = (
     "import os, signal, sys; "
     "signal.signal(signal.SIGINT, signal.{sigint}); "
     "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "signal.signal(signal.SIGHUP, signal.SIG_DFL); "
     "os.execv(sys.executable, [sys.executable, '-m', 'trello_restore', *sys.argv[1:]])"
 )

@@ -34,6 +34,16 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+#: The signals a run in this process takes over, and what each is put back to: Python's own
+#: SIGINT handler, SIGTERM's default, SIGHUP as the test run started with it (left ignored
+#: under ``nohup``).
+_RUN_SIGNALS: tuple[tuple[signal.Signals, Any], ...] = (
+    (signal.SIGINT, signal.default_int_handler),
+    (signal.SIGTERM, signal.SIG_DFL),
+    *((s, signal.getsignal(s)) for s in interrupts.ENDING if s != signal.SIGTERM),
+)
+
+
 @pytest.fixture(autouse=True)
 def _ctrl_c_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Python's own SIGINT handler and SIGTERM's default back after a test whose command ran
@@ -46,20 +56,14 @@ def _ctrl_c_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     def said_in_a_test() -> None:
         real()
-        for sig, default in (
-            (signal.SIGINT, signal.default_int_handler),
-            (signal.SIGTERM, signal.SIG_DFL),
-        ):
+        for sig, default in _RUN_SIGNALS:
             if sig in interrupts._said_all and signal.getsignal(sig) == signal.SIG_IGN:
                 signal.signal(sig, default)
         interrupts._said_all.clear()
 
     monkeypatch.setattr(interrupts, "run_said", said_in_a_test)
     yield
-    for sig, default in (
-        (signal.SIGINT, signal.default_int_handler),
-        (signal.SIGTERM, signal.SIG_DFL),
-    ):
+    for sig, default in _RUN_SIGNALS:
         if signal.getsignal(sig) is after_run or signal.getsignal(sig) == signal.SIG_IGN:
             signal.signal(sig, default)
     interrupts._said_all.clear()

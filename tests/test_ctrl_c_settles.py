@@ -27,7 +27,7 @@ from trello_restore.interrupts import (
     after_run,
     first_ctrl_c_only,
     run_said,
-    stopped_by_sigterm,
+    stopped_by,
 )
 from trello_restore.journal import Journal, JournalHeader, JournalRecord, Op, Status
 from trello_restore.kinds import WriteRule, kind_of
@@ -53,6 +53,9 @@ SETTLED_UNSENT = ("not_applied", UNSENT)
 ON_WIRE_IDS = frozenset(f"c{i}" for i in range(ON_WIRE))
 
 
+_HUP_AT_START = signal.getsignal(signal.SIGHUP)
+
+
 @pytest.fixture(name="sigint")
 def sigint_fixture() -> Iterator[None]:
     """Python's own SIGINT handler, and SIGTERM's default, back after the test, whatever it
@@ -63,13 +66,14 @@ def sigint_fixture() -> Iterator[None]:
     yield
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, _HUP_AT_START)
     # Nor a SIGTERM said to have stopped a run: a later test's Ctrl-C would end by SIGTERM,
     # the whole test run with it (``cli.exit_interrupted``).
     _set_stopped_by(None)
 
 
 def _set_stopped_by(signum: int | None) -> None:
-    """What ``interrupts.stopped_by_sigterm`` answers from, set as a signal handler sets it."""
+    """What ``interrupts.stopped_by`` answers from, set as a signal handler sets it."""
     import trello_restore.interrupts as interrupts
 
     interrupts._stopped_by = signum
@@ -284,33 +288,36 @@ def test_the_first_ctrl_c_interrupts_and_the_later_ones_are_ignored(sigint: None
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
-@pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("first", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_the_first_sigterm_or_ctrl_c_interrupts_and_both_are_ignored_after_it(
     sigint: None, first: signal.Signals
 ) -> None:
-    """SIGTERM around a command's run stops it as Ctrl-C does (``stopped_by_sigterm`` says
-    which): once, then both are ignored; without one, the first after the run cuts short
-    what the command says of it, and both are ignored once all is said."""
+    """SIGTERM and SIGHUP around a command's run stop it as Ctrl-C does (``stopped_by`` says
+    which: R47b, a terminal closed ended an apply at once): once, then all are ignored;
+    without one, the first after the run cuts short what the command says of it, and all
+    are ignored once all is said."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as a shell gives it (not nohup's)
     with first_ctrl_c_only():
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, signal.SIG_IGN)
     assert signal.getsignal(signal.SIGTERM) is after_run
     with pytest.raises(RunOver):
         signal.raise_signal(signal.SIGTERM)
-    assert stopped_by_sigterm()
+    assert stopped_by() == signal.SIGTERM
     run_said()
-    signal.raise_signal(signal.SIGTERM)  # ignored: else it would end this test run
-    signal.raise_signal(signal.SIGINT)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.raise_signal(sig)  # ignored: else it would end this test run
     interrupts = 0
     with first_ctrl_c_only():
-        for sig in (first, signal.SIGTERM, signal.SIGINT):
+        for sig in (first, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             try:
                 signal.raise_signal(sig)
             except KeyboardInterrupt:
                 interrupts += 1
     assert interrupts == 1
-    assert stopped_by_sigterm() is (first == signal.SIGTERM)
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert stopped_by() == (None if first == signal.SIGINT else first)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        assert signal.getsignal(sig) == signal.SIG_IGN
 
 
 def test_sigterm_stops_the_run_when_sigint_was_ignored_at_start(sigint: None) -> None:
@@ -329,7 +336,7 @@ def test_sigterm_stops_the_run_when_sigint_was_ignored_at_start(sigint: None) ->
             except KeyboardInterrupt:
                 interrupts += 1
     assert interrupts == 1
-    assert stopped_by_sigterm()
+    assert stopped_by() == signal.SIGTERM
 
 
 def test_a_sigterm_ignored_before_the_run_stays_ignored(sigint: None) -> None:

@@ -1,4 +1,4 @@
-"""How a command that a Ctrl-C or SIGTERM stopped ends: its exit code, or the signal itself
+"""How a command that a Ctrl-C, SIGTERM or SIGHUP stopped ends: its exit code, or the signal itself
 (``cli.exit_with``, ``cli.confirm`` and the apply's and undo's interrupted lines use it)."""
 
 from __future__ import annotations
@@ -33,27 +33,28 @@ def exit_interrupted(said: str, echo: str | None = None, *, output_stuck: bool =
     process ends at once, as Python's end would flush it, deaf to a signal by then; nor may
     stderr (R36f: both into one pipe no one reads), so ``echo`` is said only if it goes at
     once (``_try_to_say``)."""
-    from trello_restore.interrupts import stopped_by_sigterm
+    from trello_restore.interrupts import stopped_by
 
-    sigterm = stopped_by_sigterm()
-    line = f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}{echo}" if echo else None
+    sig = stopped_by()
+    line = f"{f'Stopped by {sig.name}' if sig else 'Interrupted'}{echo}" if echo else None
     if line is not None and output_stuck:
         _try_to_say(line)
     elif line is not None:
         click.echo(line, err=True)
-    if not sigterm and not output_stuck:
+    if sig is None and not output_stuck:
         logger.warning("exit 130: %s", said, extra=FILE_ONLY)
         sys.exit(130)
-    logger.warning("%s: %s", "stopped by SIGTERM" if sigterm else "exit 130", said, extra=FILE_ONLY)
+    logger.warning("%s: %s", f"stopped by {sig.name}" if sig else "exit 130", said, extra=FILE_ONLY)
     end_of_command()
     if not output_stuck:
         sys.stdout.flush()
-    sys.stderr.flush()
-    if not sigterm:
+    with contextlib.suppress(OSError):  # a terminal closed (SIGHUP) may take nothing more
+        sys.stderr.flush()
+    if sig is None:
         os._exit(130)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-    sys.exit(143)  # only if the signal is blocked
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+    sys.exit(128 + sig)  # only if the signal is blocked
 
 
 def _try_to_say(line: str) -> None:

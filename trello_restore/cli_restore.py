@@ -452,12 +452,13 @@ def interrupted(
     sent) and where it is recorded, and exit 130 (143 when SIGTERM stopped it: ``Stopped by
     SIGTERM`` in place of ``Interrupted``). ``resume`` says how to go on from the journal;
     before there is one, ``start`` says how to start the run again."""
-    from trello_restore.interrupts import stopped_by_sigterm
+    from trello_restore.interrupts import stopped_by
     from trello_restore.journal import where_now
 
     progress.clear()
     journal = where_now(journal)  # beside it, when another file replaced it meanwhile
-    stopped = "Stopped by SIGTERM" if stopped_by_sigterm() else "Interrupted"
+    sig = stopped_by()
+    stopped = f"Stopped by {sig.name}" if sig else "Interrupted"
     if dry_run:
         line = f"{stopped}: nothing was changed."
     elif not journal.exists():  # created by the first outcome: none was recorded, none sent

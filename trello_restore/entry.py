@@ -24,8 +24,9 @@ def run() -> None:
 
         from trello_restore import interrupts
 
-        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, interrupts.early)
+        for sig in interrupts.ENDING:
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                signal.signal(sig, interrupts.early)
         from trello_restore.cli import main
     except KeyboardInterrupt:
         _said_early()
@@ -117,16 +118,17 @@ def _said_early() -> None:
     import signal
 
     try:
-        from trello_restore.interrupts import stopped_by_sigterm
+        from trello_restore.interrupts import stopped_by
 
-        by_sigterm = stopped_by_sigterm()
+        sig = stopped_by()
     except BaseException:  # cut short while it was imported: as Ctrl-C
-        by_sigterm = False
-    if not by_sigterm:
+        sig = None
+    if sig is None:
         sys.stderr.write("Interrupted: nothing was done.\n")
         raise SystemExit(130) from None
-    sys.stderr.write("Stopped by SIGTERM: nothing was done.\n")
-    sys.stderr.flush()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-    raise SystemExit(143)  # only if the signal is blocked
+    with contextlib.suppress(OSError):  # a terminal closed (SIGHUP) may take nothing more
+        sys.stderr.write(f"Stopped by {sig.name}: nothing was done.\n")
+        sys.stderr.flush()
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+    raise SystemExit(128 + sig)  # only if the signal is blocked

@@ -1,7 +1,10 @@
-"""Ctrl-C and SIGTERM around a command's run (``first_ctrl_c_only``): the first stops the run
-once its writes in flight are answered and journaled, the later ones are ignored; one that
-comes once the run is over cuts short what the command says of it (``after_run``), and one
-that comes while the process ends is ignored (``run_said``)."""
+"""Ctrl-C, SIGTERM and SIGHUP around a command's run (``first_ctrl_c_only``): the first stops
+the run once its writes in flight are answered and journaled, the later ones are ignored; one
+that comes once the run is over cuts short what the command says of it (``after_run``), and
+one that comes while the process ends is ignored (``run_said``). SIGTERM and SIGHUP (a
+terminal closed, an ssh session dropped: R47b, which ended an apply at once, leaving a
+``pending`` record for each write on the wire) end the process by themselves once the run has
+said what it did (``stopped_by``: exit code 143, 129)."""
 
 from __future__ import annotations
 
@@ -19,16 +22,24 @@ __all__ = [
     "early",
     "first_ctrl_c_only",
     "run_said",
-    "stopped_by_sigterm",
+    "stopped_by",
 ]
 
 #: The signal that stopped this process's run, once one did (``first_ctrl_c_only``).
 _stopped_by: int | None = None
+#: The signals that stop a run as Ctrl-C does, and then end the process by themselves (SIGHUP
+#: where the system has it).
+ENDING = tuple(
+    signal.Signals(s) for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None
+)
+#: Ctrl-C's and the ending signals.
+_ALL = (signal.SIGINT, *ENDING)
 
 
-def stopped_by_sigterm() -> bool:
-    """Whether the run was stopped by SIGTERM, not Ctrl-C (its exit code is 143, not 130)."""
-    return _stopped_by == signal.SIGTERM
+def stopped_by() -> signal.Signals | None:
+    """The signal that stopped the run when it was SIGTERM or SIGHUP (the process ends by it:
+    exit code 143 or 129); None for Ctrl-C (130) or none."""
+    return next((s for s in ENDING if s == _stopped_by), None)
 
 
 def early(signum: int, frame: FrameType | None) -> None:
@@ -88,7 +99,7 @@ def first_ctrl_c_only() -> Iterator[None]:
         sig: default
         for sig, default in (
             (signal.SIGINT, signal.default_int_handler),
-            (signal.SIGTERM, signal.SIG_DFL),
+            *((s, signal.SIG_DFL) for s in ENDING),
         )
         if signal.getsignal(sig) in (default, after_run, early)
         or (signal.getsignal(sig) == signal.SIG_IGN and sig in _said_all)
@@ -122,7 +133,7 @@ def after_run(signum: int, frame: FrameType | None) -> None:
     says what it did: ``RunOver``. A second one ends the process at once, by the signal: the
     first one's line may be stuck too (R36f: stderr a pipe no one reads)."""
     global _stopped_by
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _ALL:
         if signal.getsignal(sig) is after_run:
             signal.signal(sig, _at_once)
     _stopped_by = signum
@@ -131,10 +142,10 @@ def after_run(signum: int, frame: FrameType | None) -> None:
 
 def _at_once(signum: int, frame: FrameType | None) -> None:
     """The second Ctrl-C or SIGTERM after a run's end (``after_run``): the process ends now,
-    by SIGTERM (143) or with exit code 130."""
-    if signum == signal.SIGTERM:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+    by SIGTERM (143) or SIGHUP (129), or with exit code 130."""
+    if signum in ENDING:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
     os._exit(130)
 
 
@@ -148,7 +159,7 @@ def run_said() -> None:
     process ends, is ignored, and the run's exit code stands. Ignored by the system (SIG_IGN),
     not by a Python handler, which Python's end puts back to the default for its last tens of
     milliseconds (R36f: a signal 5-50 ms after the log's "exit 0" ended it by that signal)."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _ALL:
         if signal.getsignal(sig) in (after_run, _at_once, early):
             signal.signal(sig, signal.SIG_IGN)
             _said_all.add(sig)

@@ -42,7 +42,7 @@ wait (a second press, or the first while a run stopped for another reason winds 
 not cut it short, so only a killed process leaves a ``pending`` record open. The command line
 ignores every Ctrl-C after the first (``interrupts.first_ctrl_c_only``). SIGTERM (a service
 stopped, a shutdown, ``kill``) stops it the same way, so the writes in flight are journaled
-before it ends (exit 143, ``interrupts.stopped_by_sigterm``).
+before it ends (exit 143, or 129 by SIGHUP: ``interrupts.stopped_by``).
 """
 
 from __future__ import annotations
