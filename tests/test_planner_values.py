@@ -713,7 +713,7 @@ def test_a_card_moved_to_another_board_and_back_into_another_list() -> None:
     # Brought back by someone else: their work is not clobbered (b1's feed alone too).
     m4, u4 = crossing("d", 6, ("l5", "l2"), ("b2", "b1"), by="alice")
     p = plan([*u1, *u4], now, moves=[*m1, *m4], named={"b1"}, by="cul")
-    assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6 alice@6"}
+    assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6"}  # one move, once
     p = plan([u1[0], u4[1]], now, moves=[m1[0], m4[1]], named={"b1"}, by="cul")
     assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6"}
     # On the board, though the log shows it leave and not come back: never a move to None.
@@ -750,6 +750,16 @@ def test_a_move_across_boards_leaves_before_it_arrives_whatever_the_ids() -> Non
     now = state(card(list_id="l2"), board(), board("b2", l5="Later"))
     p = plan([*away, *back], now, moves=moves, named={"b1"})
     assert decisions(p) == {"move_card_to_list c1 idList l1<-l2 z1,a1,z2,a2"}
+    # R48a: nor need their dates be the same: an arrival dated a moment before the move off
+    # (up to PAIR_WITHIN) is that move's; one further off is a move of its own.
+    for skew in (-0.001, 0.001, -1.5 / 60):
+        early = [replace(u, date=u.date + timedelta(minutes=skew)) if u.old is None else u
+                 for u in (*away, *back)]  # fmt: skip
+        p = plan(early, now, moves=moves, named={"b1"})
+        assert decisions(p) == {"move_card_to_list c1 idList l1<-l2 z1,a1,z2,a2"}, skew
+    apart = [replace(u, date=u.date - timedelta(seconds=3)) if u.old is None else u
+             for u in (*away, *back)]  # fmt: skip
+    assert decisions(plan(apart, now, moves=moves, named={"b1"})) == set()
 
 
 # ----------------------------------------------------------------------------------- helpers

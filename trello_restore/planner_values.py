@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 from trello_restore.models import (
@@ -230,7 +230,7 @@ class _Values:
         changes: list[ValueChange] = []
         skipped: list[ValueSkipped] = []
         for (object_type, object_id, field), ups in sorted(groups.items()):
-            ups.sort(key=_in_order)
+            ups = in_order(ups)
             if object_type == "card":
                 decided = self.a_card(object_id, field, ups)
             else:
@@ -366,6 +366,7 @@ class _Values:
         decision: _Decision,
     ) -> ValueSkipped:
         assert decision.reason is not None
+        named_once = arrivals(decision.others)  # one move across boards, named once (R48a)
         return ValueSkipped(
             object_type=object_type,
             object_id=object_id,
@@ -374,7 +375,9 @@ class _Values:
             field=field,
             reason=decision.reason,
             action_id=decision.selected[0].id if decision.selected else None,
-            others=tuple((self.member(u.by), u.date) for u in decision.others),
+            others=tuple(
+                (self.member(u.by), u.date) for u in decision.others if u.id not in named_once
+            ),
         )
 
     def evidence(self, first: FieldUpdate) -> Evidence:
@@ -467,11 +470,42 @@ def lasting_others(
     return out
 
 
-def _in_order(u: FieldUpdate) -> tuple[object, ...]:
-    """A field's changes in date order, ties by action id (design.md §10.2); but a card leaving
-    a board (``idList`` to None) before it reaches another (from None) at the same instant, as
-    one move across boards logs both whatever their ids."""
-    return (u.date, u.field == "idList" and u.old is None, u.id)
+def in_order(ups: list[FieldUpdate]) -> list[FieldUpdate]:
+    """A field's changes in date order, ties by action id (design.md §10.2); but a card's
+    arrival on a board (``idList`` from None) right after its move off another, the two
+    records of one move across boards (``arrivals``), whatever their ids and however their
+    dates differ within ``PAIR_WITHIN`` (the same instant in the captures: R48a)."""
+    paired = arrivals(ups)
+    return sorted(
+        ups,
+        key=lambda u: (
+            paired[u.id].date if u.id in paired else u.date,
+            u.field == "idList" and u.old is None,
+            u.id,
+        ),
+    )
+
+
+#: How far apart the two records of one move across boards may be dated: the board the card
+#: left logs ``moveCardFromBoard``, the one it reached ``moveCardToBoard``, at the same instant
+#: in every capture, which no documentation promises for a card's move (R48a).
+PAIR_WITHIN = timedelta(seconds=2)
+
+
+def arrivals(ups: Collection[FieldUpdate]) -> dict[str, FieldUpdate]:
+    """Each arrival of a card on a board in ``ups`` (``idList`` from None) that is the second
+    record of a move off another board in them (to None, on another board, within
+    ``PAIR_WITHIN``: the nearest), by its action id, with that move off."""
+    left = [u for u in ups if u.field == "idList" and u.new is None]
+    out: dict[str, FieldUpdate] = {}
+    for u in ups:
+        if u.field == "idList" and u.old is None:
+            near = [
+                d for d in left if d.board_id != u.board_id and abs(d.date - u.date) <= PAIR_WITHIN
+            ]
+            if near:
+                out[u.id] = min(near, key=lambda d: (abs(d.date - u.date), d.id))
+    return out
 
 
 def _crossed(ups: list[FieldUpdate]) -> bool:

@@ -496,7 +496,18 @@ def _values(
             if reason == "other_board" and crossed:
                 continue  # moved across boards and not back: said as moved (``_moved``)
             if reason is not None:
-                who = tuple((e.by, e.at) for e in others) if reason == "changed_by_others" else ()
+                # One move across boards is named once (its arrival is the move off's moment).
+                left = {(e.at, e.board_id) for e in others if e.field == "idList" and e.new is None}
+                once = [
+                    e
+                    for e in others
+                    if not (
+                        e.field == "idList"
+                        and e.old is None
+                        and any(at == e.at and b != e.board_id for at, b in left)
+                    )
+                ]
+                who = tuple((e.by, e.at) for e in once) if reason == "changed_by_others" else ()
                 skipped.append(
                     TruthValueSkip(object_type, object_id, name, reason, chosen[0].action_id, who)
                 )
