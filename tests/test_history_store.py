@@ -633,3 +633,30 @@ def test_a_store_of_an_earlier_version_is_removed_and_rebuilt_once(
 
     why = "kept by an earlier version of trello-restore"
     _rebuilt_once(s, sb, invoke, args, first, old, why, swept)
+
+
+def test_stores_of_an_earlier_version_are_said_once_a_run_not_once_a_board(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R48a: after an upgrade that changes the store's version, every board's store was
+    rebuilt with a notice of its own: dozens of identical lines for a workspace. One notice,
+    for the first board read, says every other store of that version is rebuilt too; each is
+    removed and kept anew, and the plan is the same."""
+    _, _, invoke, args, first = _first_dry_run(sandbox_factory, monkeypatch)
+    boards = _home() / "cache" / "boards"
+    folders = sorted(p.parent for p in boards.glob(f"*/history.v{VERSION}.json.gz"))
+    assert len(folders) > 1, folders  # the team board's and the boards it follows
+    for folder in folders:
+        for path in list(folder.glob(f"*.v{VERSION}.*")):
+            path.rename(folder / path.name.replace(f".v{VERSION}.", f".v{VERSION - 1}."))
+    shutil.rmtree(_home() / "cache" / "plans")
+    second = invoke(*args, "--format", "json")
+    assert second.exit_code == 0, second.output
+    notices = [x for x in second.stderr.splitlines() if "history store" in x]
+    assert len(notices) == 1, second.stderr
+    assert "kept by an earlier version" in notices[0], notices
+    assert "(every other store it kept is rebuilt too, unsaid)" in notices[0], notices
+    assert _without_dates(second.stdout) == _without_dates(first.stdout)
+    for folder in folders:
+        assert not list(folder.glob(f"*.v{VERSION - 1}.*")), folder
+        assert (folder / f"history.v{VERSION}.json.gz").is_file(), folder

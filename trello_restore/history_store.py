@@ -426,8 +426,12 @@ class HistoryStore:
         except FileNotFoundError:
             if earlier is not None:
                 old, version = earlier
-                why = EARLIER.get(version, f"it has format version {version}")
-                return self._rebuild(board_id, old, why)
+                if self.notices.once(f"earlier version {version}"):
+                    why = EARLIER.get(version, f"it has format version {version}")
+                    return self._rebuild(
+                        board_id, old, f"{why} (every other store it kept is rebuilt too, unsaid)"
+                    )
+                return None  # said once a run (R48a: once per board, dozens in a workspace)
             return None
         except OSError as exc:
             return self._rebuild(board_id, path, f"it cannot be read ({exc.strerror or exc})")

@@ -78,6 +78,13 @@ class Notices:
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
+    def once(self, what: str) -> bool:
+        """Whether ``what`` is to be said: the first time this run asks, not later."""
+        with self._lock:
+            first = what not in self._said
+            self._said.add(what)
+        return first
+
     def board(self, board_id: str) -> str:
         """A board as a notice names it: ``board "Team" (<id>)``, or ``board <id>``."""
         return f"board {board_ref(board_id, self.names.get(board_id))}"
