@@ -273,3 +273,31 @@ def test_a_torn_last_line_is_cut_off_by_the_next_run_that_appends(
     assert r.exit_code == ExitCode.OK, r.output
     assert len(Journal.read(journal).done()) == len(_changes(plan))
     assert all(json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines())
+
+
+def test_a_journal_that_cannot_be_opened_says_nothing_was_sent_and_what_to_do(
+    invoke: Invoke, plan: Path, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R47b: an undo (or a resumed apply) of a journal this user cannot write (made
+    read-only) said only "cannot write the journal … (Permission denied)": the line now says
+    nothing was sent and what to do. (Its opening is refused here by a stand-in for
+    ``os.open``: root, which runs the tests in CI, may write a read-only file.)"""
+    journal = tmp_path / "j.jsonl"
+    assert invoke("apply", str(plan), "--journal", str(journal), *RUN).exit_code == ExitCode.OK
+    real_open = os.open
+
+    def refused(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path) == journal and flags & os.O_APPEND:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refused)
+    before = _writes(sb)
+    for args in (("undo", str(journal)), ("apply", str(plan), "--journal", str(journal))):
+        one_line_error(
+            invoke(*args, *RUN), ExitCode.USAGE,
+            f"cannot write the journal {journal} (Permission denied): nothing was sent to "
+            "Trello; make it writable for this user (chmod u+w, as its owner), then run the "
+            "same command again",
+        )  # fmt: skip
+    assert _writes(sb) == before

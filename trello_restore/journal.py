@@ -37,6 +37,7 @@ from trello_restore.fsutil import read_regular, special_file
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
     NewerRecord,
+    cannot_open,
     damaged_line,
     fields_wrong,
     newer_fields,
@@ -364,12 +365,11 @@ class Journal:
         return cls(path, header, records)
 
     def _start_appending(self) -> None:
-        """Open the file for appending, and make it private (0600) if others may read it: it
-        names the boards, cards and members changed (as the log file is made)."""
+        """Open the file for appending, made private (0600): it names what was changed."""
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except OSError as exc:
-            raise InputFileError(f"cannot write the journal {self.path} ({exc.strerror})") from None
+            raise cannot_open(self.path, exc) from None
         make_private(self._fd)
 
     # ---------------------------------------------------------------------------- writing

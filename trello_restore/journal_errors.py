@@ -12,7 +12,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trello_restore.errors import JournalWriteError
+from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.fsutil import read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
@@ -49,6 +49,18 @@ def write_failed(
         then = "run the same undo again to finish it"
     return JournalWriteError(
         f"cannot write the journal {path} ({why}), so the run stopped: {done}; {fix}, then {then}"
+    )
+
+
+def cannot_open(path: Path, exc: OSError) -> InputFileError:
+    """The one line for a journal that cannot be opened to append to, before any write of
+    this run (R47b: a read-only journal said only that, with no word of what to do)."""
+    fix = "fix what keeps it from being written"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        fix = "make it writable for this user (chmod u+w, as its owner)"
+    return InputFileError(
+        f"cannot write the journal {path} ({exc.strerror or exc}): nothing was sent to "
+        f"Trello; {fix}, then run the same command again"
     )
 
 
