@@ -426,6 +426,37 @@ def test_cache_dir_that_cannot_be_created_is_a_config_error(
         make_api(cache_dir=blocker / "cache")
 
 
+def test_a_cache_dir_this_user_cannot_create_is_a_warning_not_an_error(
+    make_api: MakeApi,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """R47b: a cache directory whose parent this user cannot write in stopped even a dry run
+    (exit 2, naming TRELLO_RESTORE_HOME when XDG_CACHE_HOME was set), where an existing one it
+    cannot write in is a warning: the run goes on without the HTTP cache, saying where to
+    look. (The refusal is a stand-in: root, which runs the tests in CI, may write anywhere.)"""
+    import errno
+
+    from trello_restore.api import cache
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(cache, "private_dirs", refused)
+    with caplog.at_level(logging.WARNING):
+        api = make_api(cache_dir=tmp_path / "ro" / "trello-restore")
+    api.get(f"boards/{sandbox.ids['team']}")
+    (said,) = [r.getMessage() for r in caplog.records if "HTTP cache" in r.getMessage()]
+    assert said == (
+        f"cannot create the HTTP cache in {tmp_path / 'ro' / 'trello-restore'} (Permission "
+        f"denied): this run reads Trello without the HTTP cache; make {tmp_path} writable for "
+        "this user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere"
+    )
+    assert not any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
+
+
 # ----------------------------------------------------------------------------- retries
 
 

@@ -238,6 +238,19 @@ def open_http_cache(
             )
             said(err)
             return None
+        if err.errno in (errno.EACCES, errno.EPERM):  # as for a directory there that this user
+            above = directory  # cannot write in: go on without (R47b: a dry run stopped, exit 2)
+            while not above.exists() and above != above.parent:
+                above = above.parent
+            logger.warning(
+                "cannot create the HTTP cache in %s (%s): %s; make %s writable for this user, "
+                "or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere",
+                directory,
+                err.strerror,
+                without,
+                above,
+            )
+            return None
         # Not a cache problem: the configured place cannot hold a directory at all; a file
         # on its way named (R36a: XDG_CACHE_HOME set to a file was blamed on
         # TRELLO_RESTORE_HOME, which was not set).
@@ -250,7 +263,8 @@ def open_http_cache(
             ) from err
         raise ConfigError(
             f"cannot create the HTTP cache in {directory} ({err.strerror or err}): check "
-            "TRELLO_RESTORE_HOME and the directory's permissions, or pass --no-cache"
+            "TRELLO_RESTORE_HOME, XDG_CACHE_HOME and [paths] cache_dir, and the directory, "
+            "or pass --no-cache"
         ) from err
     if not directory.is_dir():
         # Something else is there: no directory can be made at that place either.
