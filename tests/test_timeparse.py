@@ -130,6 +130,8 @@ def test_since_must_not_be_in_the_future() -> None:
     assert message.startswith("TRELLO_RESTORE_SINCE (2099-01-01 00:00 UTC) is later than now (")
     assert message.endswith("nothing was changed")
     assert "\n" not in message
+    # R47b: a machine clock far behind blamed the date alone.
+    assert "check the date (a time without a zone is UTC), and this machine's clock if " in message
 
 
 def test_a_date_before_trello_is_a_typo_in_the_year() -> None:

@@ -124,7 +124,8 @@ def check_not_future(since: datetime, now: datetime, option: str = "--since") ->
         raise UsageError(
             f"{option} ({since:%Y-%m-%d %H:%M} UTC) is later than now "
             f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC): nothing has happened since then yet; "
-            "check the date (a time without a zone is UTC); nothing was changed"
+            "check the date (a time without a zone is UTC), and this machine's clock if the "
+            "date is right; nothing was changed"
         )
 
 
