@@ -21,7 +21,7 @@ from trello_restore.kinds import Context, kind_of
 from trello_restore.live import LiveBoard
 from trello_restore.models import CardState, Change, Plan, State, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta
-from trello_restore.words import board_ref, plural, when
+from trello_restore.words import board_ref, member_name, plural, when
 
 #: The change kinds that put a card back into a list, or unarchive a list.
 _ACTIONS = frozenset({"move_card_to_list", "set_card_closed", "set_list_closed"})
@@ -125,7 +125,36 @@ def plan_warnings(plan: Plan, state: State) -> list[str]:
     closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
     restores = "archived" in plan.options.restore
     out = archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
-    return out + closed_boards(plan, state)
+    return out + closed_boards(plan, state) + regranted(plan)
+
+
+def regranted(plan: Plan) -> list[str]:
+    """One warning per board whose membership the plan grants to members who were on it when
+    they were taken off its cards without a move (only a board member can be on a card), and
+    are not now: they left it, or were taken off it, since (R47d: the grant line read as for
+    members a move stripped, who never were; a deliberate removal was put back unsaid)."""
+    grants = {
+        (c.board_id, c.member.id): c for c in plan.changes if c.action == "add_member_to_board"
+    }
+    were: dict[str, list[Change]] = {}
+    for c in plan.card_changes():
+        e = c.evidence
+        grant = grants.get((c.board_id, c.member.id))
+        if grant is None or e is None or e.kind != "recorded_removal" or e.move_action_id:
+            continue
+        if grant not in were.setdefault(c.board_id, []):
+            were[c.board_id].append(grant)
+    out = []
+    for board_id, gs in sorted(were.items()):
+        who = ", ".join(member_name(g.member) for g in gs)
+        one = len(gs) == 1
+        out.append(
+            f"{who} {'was' if one else 'were'} on board {board_ref(board_id, gs[0].board_name)} "
+            f"when taken off cards there without a move, and {'is' if one else 'are'} not now "
+            "(taken off the board, or left it, since): --add-to-board puts them back on it; "
+            "leave it off, or narrow the plan (--removed-by, --card), if that was meant"
+        )
+    return out
 
 
 def closed_boards(plan: Plan, state: State) -> list[str]:
