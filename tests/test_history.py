@@ -356,6 +356,15 @@ def test_parse_board() -> None:
             parse_board({"id": "b1"}, [{"idMember": "m1", **flags}])
     with pytest.raises(HistoryError, match="not a Trello board"):
         parse_board({"id": "b1"}, [], [{"id": "l1", "closed": "false"}])
+    # The board's own flag (R47d), said in words (R48d: Python's TypeError(...) was shown).
+    assert parse_board({"id": "b1", "closed": True}, []).closed
+    assert not parse_board({"id": "b1", "closed": None}, []).closed
+    with pytest.raises(HistoryError) as said:
+        parse_board({"id": "b1", "closed": "true"}, [])
+    assert str(said.value) == 'not a Trello board: closed is "true", not a boolean'
+    with pytest.raises(HistoryError) as said:
+        parse_board({"id": "b1"}, [{"memberType": "admin"}])
+    assert str(said.value) == "not a Trello board: no idMember field"
 
 
 def test_members_from_listing() -> None:

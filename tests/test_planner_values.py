@@ -716,9 +716,10 @@ def test_a_card_moved_to_another_board_and_back_into_another_list() -> None:
     assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6"}  # one move, once
     p = plan([u1[0], u4[1]], now, moves=[m1[0], m4[1]], named={"b1"}, by="cul")
     assert decisions(p) == {"skip c1 idList changed_by_others f-a alice@6"}
-    # On the board, though the log shows it leave and not come back: never a move to None.
+    # On the board, though the log shows it leave and not come back: never a move to None,
+    # and said (R48d: not left out of every line).
     p = plan(u1[:1], now, moves=m1[:1], named={"b1"})
-    assert decisions(p) == set()
+    assert decisions(p) == {"skip c1 idList other_board f-a"}
     # Stayed away (on b2 now): no list change, the move's line alone.
     away = state(card(board_id="b2", list_id="l5"), board(), board("b2", l5="Later"))
     p = plan(u1, away, moves=m1, named={"b1"})
@@ -759,7 +760,11 @@ def test_a_move_across_boards_leaves_before_it_arrives_whatever_the_ids() -> Non
         assert decisions(p) == {"move_card_to_list c1 idList l1<-l2 z1,a1,z2,a2"}, skew
     apart = [replace(u, date=u.date - timedelta(seconds=3)) if u.old is None else u
              for u in (*away, *back)]  # fmt: skip
-    assert decisions(plan(apart, now, moves=moves, named={"b1"})) == set()
+    # R48d: then its list's change is left alone as other_board, said, not left out of the
+    # plan without a word (the move back is not said under Cannot be restored: it is back).
+    p = plan(apart, now, moves=moves, named={"b1"})
+    assert decisions(p) == {"skip c1 idList other_board a1"}
+    assert p.unrestorable == ()
 
 
 # ----------------------------------------------------------------------------------- helpers

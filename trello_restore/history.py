@@ -13,6 +13,7 @@ private is not read.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -442,7 +443,7 @@ def parse_card(raw: JSON) -> CardState:
             start=_date_text(raw.get("start")),
         )
     except (KeyError, TypeError) as exc:
-        raise HistoryError(f"not a Trello card: {exc!r}") from exc
+        raise HistoryError(f"not a Trello card: {_why(exc)}") from exc
 
 
 def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = ()) -> BoardState:
@@ -467,7 +468,7 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
             closed=_flag(raw, "closed"),
         )
     except (KeyError, TypeError) as exc:
-        raise HistoryError(f"not a Trello board: {exc!r}") from exc
+        raise HistoryError(f"not a Trello board: {_why(exc)}") from exc
 
 
 def _date_text(value: Any) -> str | None:
@@ -501,8 +502,16 @@ def _flag(raw: JSON, key: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise TypeError(f"{key} is {value!r}, not a boolean")
+        raise TypeError(f"{key} is {json.dumps(value)[:40]}, not a boolean")
     return value
+
+
+def _why(exc: KeyError | TypeError) -> str:
+    """What is wrong with a card or board object, in words (R48d: ``TypeError("closed is
+    'true', not a boolean")``): a field it lacks, or what a value is not."""
+    if isinstance(exc, KeyError) and exc.args:
+        return f"no {exc.args[0]} field"
+    return str(exc)
 
 
 def members_from_listing(raw: Iterable[JSON]) -> dict[str, MemberRef]:

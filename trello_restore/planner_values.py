@@ -165,6 +165,10 @@ class _Values:
     ) -> None:
         self.h, self.state, self.opts, self.members = history, state, options, members
         self.scope, self.change_id, self.own = scope, change_id, own_member
+        #: The cards ``Cannot be restored`` says moved across boards (``plan``): their list's
+        #: change back is not said again as ``other_board`` (R48d: only those; a round trip
+        #: whose two records are not paired is said so, not left out in silence).
+        self.said_moved: set[str] = set()
         self.named = None if named_boards is None else frozenset(named_boards)
         #: The lists that moved between a named board and another (design.md §3's scope, as
         #: for cards: naming the board a list moved from plans it where it is now, R31a).
@@ -229,6 +233,12 @@ class _Values:
                 groups[(u.object_type, u.object_id, u.field)].append(u)
         changes: list[ValueChange] = []
         skipped: list[ValueSkipped] = []
+        unrestorable = self.unrestorable()
+        self.said_moved = {
+            u.object_id
+            for u in unrestorable
+            if u.object_type == "card" and u.what != "card_deleted"
+        }
         for (object_type, object_id, field), ups in sorted(groups.items()):
             ups = in_order(ups)
             if object_type == "card":
@@ -242,7 +252,7 @@ class _Values:
         return ValuePlan(
             changes=tuple(sorted(changes, key=_change_key)),
             skipped=tuple(sorted(skipped, key=lambda s: (s.object_name, s.object_id, s.field))),
-            unrestorable=self.unrestorable(),
+            unrestorable=unrestorable,
         )
 
     def a_card(
@@ -262,14 +272,14 @@ class _Values:
             # Not on a board read now: deleted, or moved on to a board this plan does not read.
             gone = "object_deleted" if card_id in self.h.deleted_when else "other_board"
             decision = _Decision(gone, self.selected(ups, passes), [])
-            if gone == "other_board" and _crossed(decision.selected):
+            if gone == "other_board" and field == "idList" and card_id in self.said_moved:
                 return None  # moved across boards in the window: ``planner_moves`` says it
             return self.skip("card", card_id, info.name, info.board_id, field, decision)
         if card_id not in self.scope:
             return None  # on a board that is only followed, and never moved to a named one
         passes = self.card_passes(card.id, card.short_link, card.list_id)
         decision = self.judge(ups, passes, card_value(card, field), field, card.board_id)
-        if decision.reason == "other_board" and _crossed(decision.selected):
+        if decision.reason == "other_board" and field == "idList" and card_id in self.said_moved:
             return None  # moved across boards in the window: ``planner_moves`` says it
         if decision.reason is not None:
             return self.skip("card", card.id, card.name, card.board_id, field, decision)
@@ -506,13 +516,6 @@ def arrivals(ups: Collection[FieldUpdate]) -> dict[str, FieldUpdate]:
             if near:
                 out[u.id] = min(near, key=lambda d: (abs(d.date - u.date), d.id))
     return out
-
-
-def _crossed(ups: list[FieldUpdate]) -> bool:
-    """Whether a card's ``idList`` changes include a move across boards (to or from None): a
-    field skipped as ``other_board`` for a selected one is not listed (``Cannot be restored``
-    says the move); for one outside the window or by another member (not said there), it is."""
-    return any(u.field == "idList" and (u.old is None or u.new is None) for u in ups)
 
 
 def _change_key(c: ValueChange) -> tuple[object, ...]:

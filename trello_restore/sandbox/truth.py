@@ -462,6 +462,21 @@ def _values(
 
             objects.append(("list", lst.id, False, passes, lst.id_board, list_value))
 
+    card_passes = {object_id: passes for _, object_id, _, passes, _, _ in objects}
+    unrestorable = [  # a deleted card passes --list/--card by where it was (R43d)
+        TruthUnrestorable(card.id, *world.deletions[card.id])
+        for card, deleted in scope_cards(world, named)
+        if deleted
+        and card_passes[card.id]
+        and card.id in world.deletions
+        and in_window(world.deletions[card.id][2])
+        and options.by in (None, world.deletions[card.id][1])
+    ]
+    if "list" in options.restore:
+        said = {u.card_id for u in unrestorable}
+        unrestorable += _moved(world, set(named), options, in_window, said)
+    # A card said moved across boards: its list's change back is not said again (other_board).
+    said_moved = {u.card_id for u in unrestorable if u.what != "card_deleted"}
     changes: list[TruthValueChange] = []
     skipped: list[TruthValueSkip] = []
     for object_type, object_id, deleted, passes, board_id, now in objects:
@@ -492,8 +507,7 @@ def _values(
                 and (target not in world.lists or world.lists[str(target)].id_board != board_id),
                 changed_by_others=bool(others),
             )
-            crossed = any(e.field == "idList" and None in (e.old, e.new) for e in chosen)
-            if reason == "other_board" and crossed:
+            if reason == "other_board" and name == "idList" and object_id in said_moved:
                 continue  # moved across boards and not back: said as moved (``_moved``)
             if reason is not None:
                 # One move across boards is named once (its arrival is the move off's moment).
@@ -525,19 +539,6 @@ def _values(
                     chosen[0].at,
                 )
             )
-    card_passes = {object_id: passes for _, object_id, _, passes, _, _ in objects}
-    unrestorable = [  # a deleted card passes --list/--card by where it was (R43d)
-        TruthUnrestorable(card.id, *world.deletions[card.id])
-        for card, deleted in scope_cards(world, named)
-        if deleted
-        and card_passes[card.id]
-        and card.id in world.deletions
-        and in_window(world.deletions[card.id][2])
-        and options.by in (None, world.deletions[card.id][1])
-    ]
-    if "list" in options.restore:
-        said = {u.card_id for u in unrestorable}
-        unrestorable += _moved(world, set(named), options, in_window, said)
     return changes, skipped, unrestorable
 
 
