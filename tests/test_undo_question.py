@@ -97,6 +97,30 @@ def test_the_question_names_the_apply_and_counts_the_other_journals_grants(
     assert r.stdout == "Nothing was changed.\n"
 
 
+def test_a_journal_applied_again_after_its_undo_says_when(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R48c: applied, undone, applied again: the question named the first apply's date alone,
+    which read as an undo of the older run."""
+    at = "2025-11-02T03:10:00.000Z"
+    j = _journal(tmp_path / "plan-c.jsonl", "2025-11-02T02:04:31.000Z", [
+        _rec("k2", CARD, BOARD, "c2"),
+        JournalRecord("k2", "undo", CARD, "undone", BOARD, MEMBER, "c2"),
+        JournalRecord("k2", "apply", CARD, "pending", BOARD, MEMBER, "c2", at=at),
+        JournalRecord("k2", "apply", CARD, "applied", BOARD, MEMBER, "c2"),
+    ])  # fmt: skip
+    for name, value in {"TRELLO_API_URL": API, "TRELLO_API_KEY": "k" * 32,
+                        "TRELLO_TOKEN": "t" * 64}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    r = cli_invoker(monkeypatch)("undo", str(j), input="n\n")
+    assert r.exit_code == ExitCode.OK, r.output
+    assert r.stderr.splitlines()[-3] == (
+        "Journal of the apply of 2025-11-02 02:04:31 UTC, applied again 2025-11-02 03:10:00 "
+        f"UTC, on board {BOARD}."
+    )
+
+
 def test_quiet_question_carries_it_alone(
     journals: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -52,7 +52,8 @@ Exit codes:
   5  partial failure (some changes failed, drifted or were blocked)
   6  another run holds the same boards or plan locked, or is using the token's budget (nothing done)
   7  dry run with --detailed-exitcode: changes are pending
-Ctrl-C ends a run with 130, SIGTERM with 143, once the writes sent are journaled."""
+Ctrl-C ends a run with 130, SIGTERM with 143, SIGHUP with 129, once the writes sent are in
+its journal."""
 
 logger = logging.getLogger("trello_restore")
 

@@ -301,7 +301,7 @@ class _Values:
             field=field,
             value=first.old,
             expected=last.new,
-            actions=tuple(u.id for u in decision.selected),
+            actions=_each_change_once(decision.selected),
             value_name=self.lists.get(str(first.old), ("", ""))[1] if field == "idList" else "",
         )
 
@@ -478,6 +478,13 @@ def lasting_others(
             out += run
         run = [u] if u is not None and u.id not in chosen else []
     return out
+
+
+def _each_change_once(selected: list[FieldUpdate]) -> tuple[str, ...]:
+    """A planned change's evidence: each selected change's action, a move across boards by
+    the record of the board it left alone (R48c: a round trip read "(4 changes)")."""
+    twice = arrivals(selected)
+    return tuple(u.id for u in selected if u.id not in twice)
 
 
 def in_order(ups: list[FieldUpdate]) -> list[FieldUpdate]:

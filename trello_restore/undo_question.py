@@ -11,9 +11,10 @@ Read from the journals on disk alone: nothing is asked of Trello before the ques
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from trello_restore.journal import Journal, unresolved
+from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.journal_names import board_names
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.kinds.values import ValueKind
@@ -63,7 +64,23 @@ def undo_preview(journal: Journal, include_board_memberships: bool) -> UndoPrevi
         counts[r.action] = counts.get(r.action, 0) + 1
     pairs = card_pairs(looked_at, records)
     others = {str(j.path): len(kept(j.records, pairs)) for j in Others.of(journal).keeping(pairs)}
-    return UndoPreview(_shown(journal.header.created_at), board_names(records), counts, others)
+    shown = _shown(journal.header.created_at)
+    again = _applied_again(records)
+    if again is not None:  # R48c: the first apply's date alone read as an undo of the older run
+        shown += f", applied again {_shown(again)},"
+    return UndoPreview(shown, board_names(records), counts, others)
+
+
+def _applied_again(records: Iterable[JournalRecord]) -> str | None:
+    """When the plan was applied again after its latest undo (its first apply record after
+    that undo's), or None when it was not."""
+    undone, again = False, None
+    for r in records:
+        if r.op == "undo":
+            undone, again = True, None
+        elif undone and again is None:
+            again = r.at
+    return again
 
 
 def _shown(created_at: str) -> str:

@@ -510,17 +510,7 @@ def _values(
             if reason == "other_board" and name == "idList" and object_id in said_moved:
                 continue  # moved across boards and not back: said as moved (``_moved``)
             if reason is not None:
-                # One move across boards is named once (its arrival is the move off's moment).
-                left = {(e.at, e.board_id) for e in others if e.field == "idList" and e.new is None}
-                once = [
-                    e
-                    for e in others
-                    if not (
-                        e.field == "idList"
-                        and e.old is None
-                        and any(at == e.at and b != e.board_id for at, b in left)
-                    )
-                ]
+                once = _once(others)  # one move across boards is named once
                 who = tuple((e.by, e.at) for e in once) if reason == "changed_by_others" else ()
                 skipped.append(
                     TruthValueSkip(object_type, object_id, name, reason, chosen[0].action_id, who)
@@ -534,12 +524,27 @@ def _values(
                     name,
                     target,
                     chosen[-1].new,
-                    tuple(e.action_id for e in chosen),
+                    tuple(e.action_id for e in _once(chosen)),
                     chosen[0].by,
                     chosen[0].at,
                 )
             )
     return changes, skipped, unrestorable
+
+
+def _once(events: list[FieldEvent]) -> list[FieldEvent]:
+    """``events`` but the arrival of each move across boards whose move off is among them (at
+    the same instant, from another board): one move, said once."""
+    left = {(e.at, e.board_id) for e in events if e.field == "idList" and e.new is None}
+    return [
+        e
+        for e in events
+        if not (
+            e.field == "idList"
+            and e.old is None
+            and any(at == e.at and b != e.board_id for at, b in left)
+        )
+    ]
 
 
 def _moved(
