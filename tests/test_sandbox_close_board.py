@@ -78,3 +78,37 @@ def test_a_closed_board_is_planned_and_written_like_an_open_one(
     assert json.loads(applied.stdout)["apply"]["applied"] == len(plan["changes"]) > 0
     assert s.world.boards[s.team.id].closed
     assert s.world.boards[s.archive.id].closed
+    # The one-step run said it once (its plan's line), not again as its apply's.
+    assert applied.stderr.count(" is closed (archived)") == 1, applied.stderr
+    assert said in applied.stderr
+
+
+def test_a_board_closed_after_the_plan_is_said_by_the_apply_and_the_undo(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R48c: a board closed after its plan was reviewed was written, and undone, without a
+    word: the apply and the undo say so from their live read, before they write."""
+    s = generate(7, 40)
+    sb = sandbox_factory(s, time_scale=100)
+    invoke = configless_cli(sb, monkeypatch, tmp_path)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    since = s.incident_at.isoformat()
+    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
+                  "--add-to-board", "--dry-run", "--plan-out", str(plan))  # fmt: skip
+    assert made.exit_code == ExitCode.OK, made.output
+    n = len(json.loads(plan.read_text())["changes"])
+    assert " is closed" not in made.stderr
+    shut = sb.session().put(f"{sb.base_url}/boards/{s.archive.id}", params={"closed": "true"})
+    assert shut.status_code == 200, shut.text
+    where = f'board "{s.archive.name}" ({s.archive.id}) is closed (archived) now: '
+    tail = (
+        "on it, and whether Trello takes writes to a closed board is not known; if Trello "
+        "refuses them, reopen it in Trello and run this again"
+    )
+    applied = invoke("apply", str(plan), "--journal", str(journal), "--yes")
+    assert applied.exit_code == ExitCode.OK, applied.output
+    assert f"Warning: {where}{n} changes of this apply are {tail}" in applied.stderr
+    undone = invoke("undo", str(journal), "--yes", "--include-board-memberships")
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert f"Warning: {where}{n} changes of this undo are {tail}" in undone.stderr

@@ -45,7 +45,7 @@ from pathlib import Path
 from trello_restore import defaults
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import API_URL_FROM, check_api_url, same_api
-from trello_restore.archived_lists import apply_warnings
+from trello_restore.archived_lists import apply_warnings, closed_now
 from trello_restore.errors import UsageError
 from trello_restore.in_flight import wait_for_in_flight
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
@@ -400,6 +400,8 @@ def _apply(
     for line in apply_warnings(plan, meta, todo, earlier, live, resumed):
         if line not in run.options.shown:  # a one-shot run's plan said it already
             logger.warning("%s", line)
+    for line in closed_now(todo, live, said=run.options.shown):
+        logger.warning("%s", line)
     # Deactivated on any board the plan touches: never granted, never added (design.md §3).
     deactivated = {
         member: f"board {quote_name(names[board])}" if names.get(board) else f"board {board}"

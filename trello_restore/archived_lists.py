@@ -14,7 +14,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections import ChainMap, Counter
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import replace
 
 from trello_restore.kinds import Context, kind_of
@@ -160,15 +160,45 @@ def regranted(plan: Plan) -> list[str]:
 def closed_boards(plan: Plan, state: State) -> list[str]:
     """One warning per closed (archived) board that changes of ``plan`` write to (R47d: planned,
     applied and undone without a word; whether Trello takes writes there is not known)."""
+    closed = {b: s.name for b, s in state.boards.items() if s.closed}
+    return _closed_lines(plan.changes, closed, "this plan")
+
+
+def closed_now(
+    changes: Iterable[Change],
+    live: Mapping[str, LiveBoard],
+    *,
+    undo: bool = False,
+    said: Collection[str] = (),
+) -> list[str]:
+    """``closed_boards`` of an apply or an undo (``undo``), from its live read, for the changes
+    it writes or would (R48c: a board closed after the plan was made was written unsaid); not
+    for a board ``said`` (a one-shot run's plan warnings) already says is closed."""
+    closed = {
+        b: lb.name
+        for b, lb in live.items()
+        if lb.closed
+        and not any(x.startswith(f"board {board_ref(b, lb.name)} is closed") for x in said)
+    }
+    return _closed_lines(changes, closed, "this undo" if undo else "this apply", now=True)
+
+
+def _closed_lines(
+    changes: Iterable[Change], closed: Mapping[str, str], whose: str, *, now: bool = False
+) -> list[str]:
+    advice = (
+        "if Trello refuses them, reopen it in Trello and run this again"
+        if now
+        else "reopen it in Trello before applying, or leave its cards out (--list, --card)"
+    )
     out = []
-    for board_id, n in sorted(Counter(c.board_id for c in plan.changes).items()):
-        board = state.boards.get(board_id)
-        if board is not None and board.closed:
+    for board_id, n in sorted(Counter(c.board_id for c in changes).items()):
+        if board_id in closed:
             out.append(
-                f"board {board_ref(board_id, board.name)} is closed (archived): "
-                f"{plural(n, 'change')} of this plan {'is' if n == 1 else 'are'} on it, and "
-                "whether Trello takes writes to a closed board is not known; reopen it in "
-                "Trello before applying, or leave its cards out (--list, --card)"
+                f"board {board_ref(board_id, closed[board_id])} is closed (archived)"
+                f"{' now' if now else ''}: {plural(n, 'change')} of {whose} "
+                f"{'is' if n == 1 else 'are'} on it, and whether Trello takes writes to a "
+                f"closed board is not known; {advice}"
             )
     return out
 

@@ -20,9 +20,9 @@ __all__ = ["BoardRead", "read_board", "read_memberships", "read_state"]
 #: A board's memberships (deactivated and unconfirmed ones included) nested in one read of the
 #: board, ``GET /1/boards/{id}``, as ``boards.STATE_QUERY`` nests them for a plan, each with its
 #: member's names (an apply checks the plan's username against them, undo shows them), and of
-#: the board's own fields only its name (undo shows it).
+#: the board's own fields its name (undo shows it) and whether it is closed (R48c: said).
 _MEMBERSHIPS_QUERY = {
-    "fields": "name",
+    "fields": "name,closed",
     **NO_NESTED,
     "memberships": STATE_QUERY["memberships"],
     "memberships_member": STATE_QUERY["memberships_member"],
@@ -33,9 +33,9 @@ _MEMBERSHIPS_QUERY = {
 _LISTS_QUERY = {**_MEMBERSHIPS_QUERY, "lists": STATE_QUERY["lists"], "list_fields": "name,closed"}
 
 #: What ``read_board`` gives: memberships, lists (id → archived, or None), members' names,
-#: the board's name, and the lists' names (id → name).
+#: the board's name, the lists' names (id → name), and whether the board is closed.
 BoardRead = tuple[
-    dict[str, Membership], dict[str, bool] | None, dict[str, MemberRef], str, dict[str, str]
+    dict[str, Membership], dict[str, bool] | None, dict[str, MemberRef], str, dict[str, str], bool
 ]
 
 
@@ -45,7 +45,7 @@ def read_state(
     """One fresh read of a board (``GET /1/boards/{id}``) with its memberships nested
     (deactivated ones included), by member id, and, with ``lists``, every list of it (archived
     ones included): list id → archived; None without ``lists``."""
-    memberships, listed, _, _, _ = read_board(api, board_id, lists=lists)
+    memberships, listed, *_ = read_board(api, board_id, lists=lists)
     return memberships, listed
 
 
@@ -59,7 +59,8 @@ def read_board(api: TrelloApi, board_id: str, *, lists: bool) -> BoardRead:
     if not isinstance(memberships, list) or not isinstance(listed, list):
         raise _odd(board_id, what, f"not a board with its {what}")
     try:
-        state = parse_board({"id": board_id, "name": raw.get("name")}, memberships, listed)
+        own = {"id": board_id, "name": raw.get("name"), "closed": raw.get("closed")}
+        state = parse_board(own, memberships, listed)
     except HistoryError as exc:
         raise _odd(board_id, what, str(exc)) from None
     members = members_from_listing(
@@ -67,7 +68,8 @@ def read_board(api: TrelloApi, board_id: str, *, lists: bool) -> BoardRead:
     )
     name = state.name if isinstance(raw.get("name"), str) else ""
     listed_names = state.lists if lists else {}
-    return state.memberships, state.list_closed if lists else None, members, name, listed_names
+    listed_closed = state.list_closed if lists else None
+    return state.memberships, listed_closed, members, name, listed_names, state.closed
 
 
 def read_memberships(api: TrelloApi, board_id: str) -> dict[str, Membership]:

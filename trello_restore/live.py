@@ -110,6 +110,8 @@ class LiveBoard:
     members: dict[str, MemberRef] = field(default_factory=dict)
     #: The board's name now ("" when not read).
     name: str = ""
+    #: Whether the board is closed (archived) now: an apply and an undo say so (R48c).
+    closed: bool = False
     #: List id → the list's name now, for the lists of ``lists`` (empty when not read).
     list_names: dict[str, str] = field(default_factory=dict)
     #: Card id → where Trello has a card of this board's changes that ``cards`` lacks, read
@@ -252,7 +254,7 @@ def _read_board(
 
 
 def _live_board(board_id: str, cards: dict[str, CardState], state: BoardRead) -> LiveBoard:
-    memberships, listed, members, name, list_names = state
+    memberships, listed, members, name, list_names, closed = state
     return LiveBoard(
         board_id,
         cards,
@@ -261,6 +263,7 @@ def _live_board(board_id: str, cards: dict[str, CardState], state: BoardRead) ->
         members=members,
         name=name,
         list_names=list_names,
+        closed=closed,
     )
 
 

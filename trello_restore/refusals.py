@@ -402,7 +402,7 @@ def refusal(
     memberships: dict[str, Membership] | None = None
     if wrote:
         try:
-            memberships, _, _, name, _ = read_board(api, board_id, lists=False)
+            memberships, _, _, name, *_ = read_board(api, board_id, lists=False)
             board_name = board_name or name
         except ApiError:
             memberships = None

@@ -57,7 +57,7 @@ from pathlib import Path
 
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import same_api
-from trello_restore.archived_lists import undo_warnings
+from trello_restore.archived_lists import closed_now, undo_warnings
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.in_flight import in_flight_wait, last_alive, wait_for_in_flight
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
@@ -303,6 +303,8 @@ def undo_journal(
         # Who set each target last since the apply: one read of each board's actions.
         live = undo_touches(api, live, items.values(), records, journal.header.account_id)
         for line in undo_warnings(items.values(), live):  # cards back into an archived list
+            logger.warning("%s", line)
+        for line in closed_now((c for c, _ in items.values()), live, undo=True):
             logger.warning("%s", line)
         # In the reverse order of applying: card members before board memberships, since
         # removing a board membership takes the member off the board's cards too.
