@@ -204,3 +204,22 @@ def test_a_plan_made_as_the_clock_was_set_back_is_dated_on_trello_s_clock(
     applied = invoke("apply", str(plan), "--dry-run")
     assert applied.exit_code == ExitCode.PARTIAL, applied.output  # its blocked changes
     assert "later than Trello's clock now" not in applied.output
+
+
+@pytest.mark.parametrize(
+    ("difference", "said"),
+    [
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(minutes=59, seconds=40), "60 minutes"),
+        (timedelta(minutes=119), "119 minutes"),
+        (timedelta(hours=2), "2 hours"),
+        (timedelta(hours=47, minutes=20), "47 hours"),
+        (timedelta(days=3), "3 days"),
+        (timedelta(days=400), "400 days"),
+    ],
+)
+def test_a_clocks_difference_reads_in_the_unit_that_fits(difference: timedelta, said: str) -> None:
+    """R47b: a clock three days behind said "4320 minutes behind Trello's"."""
+    from trello_restore.words import span
+
+    assert span(difference) == said

@@ -82,7 +82,7 @@ from trello_restore.run_apply import (
 from trello_restore.timeparse import check_window
 from trello_restore.undone_hint import OwnRemoval, own_removals
 from trello_restore.undone_values import Field, own_sets
-from trello_restore.words import board_ref
+from trello_restore.words import board_ref, span
 
 #: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
 #: through this module.
@@ -498,18 +498,18 @@ def _make_plan(
                 blind = unreadable_in_window(fetched, unseen_from(req, options), gave)  # open
         if (ahead := clock_ahead(created_at, trello_started)) is not None:
             logger.warning(
-                "this machine's clock is %d minutes ahead of Trello's (by the Date of its first "
+                "this machine's clock is %s ahead of Trello's (by the Date of its first "
                 "answer): ages such as --since 36h count from this machine's time, and "
                 "--since last-run records Trello's; set this machine's clock right (NTP)",
-                round(ahead / timedelta(minutes=1)),
+                span(ahead),
             )
         elif skew is not None and skew > OVERLAP:  # R44e: a clock behind was not said
             logger.warning(
-                "this machine's clock is %d minutes behind Trello's (by the Date of its "
+                "this machine's clock is %s behind Trello's (by the Date of its "
                 "answers): ages such as --until 36h count from this machine's time, so the "
                 "window ends earlier than by Trello's clock; set this machine's clock right "
                 "(NTP)",
-                round(skew / timedelta(minutes=1)),  # measured a little low: not floored
+                span(skew),  # measured a little low: rounded, not floored
             )
         source = "api"
     warnings = gone_notes + (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from trello_restore.models import Evidence, MemberRef, quote_name
 from trello_restore.parsing import escaped_char, unseen_escaped
@@ -87,6 +87,17 @@ def handle(m: MemberRef) -> str:
 def actor(e: Evidence) -> str:
     """Who made the evidence action: the member, or the app (an automation) that acted for them."""
     return f"{shown_name(e.app)} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
+
+
+def span(d: timedelta) -> str:
+    """A clock's difference in the unit that reads best (R47b: "4320 minutes"): minutes up to
+    two hours, hours up to two days, then days; rounded."""
+    minutes = round(d / timedelta(minutes=1))
+    if minutes < 120:
+        return plural(minutes, "minute")
+    if minutes < 48 * 60:
+        return plural(round(minutes / 60), "hour")
+    return plural(round(minutes / (24 * 60)), "day")
 
 
 def when(d: datetime, *, seconds: bool = True, millis: bool = False) -> str:
