@@ -815,3 +815,21 @@ def test_by_may_name_a_member_seen_only_in_field_changes_or_deletions() -> None:
         assert (got.by, got.removed_by) == (who, who)
     with pytest.raises(UsageError, match="--by"):
         resolve_filters(h, now, PlanOptions(since=T, by="nobody"))
+
+
+def test_a_card_on_no_board_read_is_other_board_only_for_a_change_in_the_window() -> None:
+    """A card on none of the boards read (moved on to a board the plan does not read) with a
+    field changed before the window is ``outside_window`` (R48a: a board not readable listed
+    18 cards whose changes were a year old as other_board, with its long explanation); one
+    changed in the window by someone ``--by`` leaves out, ``filtered``; by the culprit,
+    ``other_board``."""
+    infos = [CardInfo("c7", "Seven", "k7", "b1", "l1")]
+    now = state(board())
+    old = [upd("u1", "name", "A", "B", -5, obj="c7")]
+    p = plan(old, now, infos=infos, named={"b1"})
+    assert decisions(p) == {"skip c7 name outside_window None"}
+    theirs = [upd("u2", "name", "A", "B", 5, "alice", obj="c7")]
+    p = plan(theirs, now, infos=infos, named={"b1"}, by="cul")
+    assert decisions(p) == {"skip c7 name filtered None"}
+    ours = [upd("u3", "name", "A", "B", 5, obj="c7")]
+    assert decisions(plan(ours, now, infos=infos, named={"b1"})) == {"skip c7 name other_board u3"}

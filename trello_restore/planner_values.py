@@ -271,7 +271,10 @@ class _Values:
             passes = self.card_passes(card_id, info.short_link, info.list_id)
             # Not on a board read now: deleted, or moved on to a board this plan does not read.
             gone = "object_deleted" if card_id in self.h.deleted_when else "other_board"
-            decision = _Decision(gone, self.selected(ups, passes), [])
+            selected = self.selected(ups, passes)
+            if not selected and gone == "other_board":  # R48a: no change of its in the window
+                gone = "filtered" if any(self.in_window(u.date) for u in ups) else "outside_window"
+            decision = _Decision(gone, selected, [])
             if gone == "other_board" and field == "idList" and card_id in self.said_moved:
                 return None  # moved across boards in the window: ``planner_moves`` says it
             return self.skip("card", card_id, info.name, info.board_id, field, decision)
