@@ -451,10 +451,45 @@ def test_a_cache_dir_this_user_cannot_create_is_a_warning_not_an_error(
     (said,) = [r.getMessage() for r in caplog.records if "HTTP cache" in r.getMessage()]
     assert said == (
         f"cannot create the HTTP cache in {tmp_path / 'ro' / 'trello-restore'} (Permission "
-        f"denied): this run reads Trello without the HTTP cache; make {tmp_path} writable for "
-        "this user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere"
+        f"denied): this run reads Trello without the HTTP cache and cannot keep the boards' "
+        f"histories there either (each is read in full); make {tmp_path} writable for this "
+        "user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere"
     )
     assert not any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
+
+
+def test_a_cache_dir_this_user_cannot_create_is_one_warning_for_the_run(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R48b: the dry run said the HTTP cache could not be made, then that the kept histories
+    could not be used, with advice to check a directory that does not exist: one warning
+    covers both (the other line is at -v)."""
+    import errno
+
+    from trello_restore import history_store
+    from trello_restore.api import cache
+
+    from .conftest import configless_cli
+
+    ro = tmp_path / "ro"
+
+    def refused(path: Path, *args: Any, **kwargs: Any) -> None:
+        if ro in Path(path).parents or Path(path) == ro:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(cache, "private_dirs", refused)
+    monkeypatch.setattr(history_store, "private_dirs", refused)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(ro))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("TRELLO_RESTORE_HOME", raising=False)
+    r = configless_cli(sandbox, monkeypatch, tmp_path)(
+        "--board", sandbox.ids["team"], "--since", "2025-01-01", "--dry-run", "-q"
+    )
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(said) == 1, r.stderr
+    assert "cannot create the HTTP cache in " in said[0]
+    assert "cannot keep the boards' histories there either" in said[0]
 
 
 # ----------------------------------------------------------------------------- retries

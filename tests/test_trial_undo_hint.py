@@ -120,10 +120,22 @@ def test_a_plan_that_leaves_out_a_trial_undos_removals_says_so_and_how_to_put_th
     # The same plan in one step, unattended (R33b: the token's member as --removed-by, as an
     # old README's cron config had it, put back all an undo took off at the next cron run,
     # without a word): left out, said, exit 0, recorded as the last run.
+    # R48b: its plan's changes were on a closed board, and granted members a board back they
+    # were on (the undo took them off): the run, which leaves them out, warned of both.
+    with w.lock:
+        w.set_board_closed(s.archive.id, True, s.mover.id)
+    dry = json.loads(invoke(*words[1:-3], "--dry-run", "--format", "json").stdout)
+    assert [x for x in dry["warnings"] if " is closed (archived)" in x]
+    assert [x for x in dry["warnings"] if "without a move" in x]
     one_step = invoke(*words[1:-3], "--yes", "--format", "json", "-q")
+    with w.lock:
+        w.set_board_closed(s.archive.id, False, s.mover.id)
     assert one_step.exit_code == ExitCode.OK, one_step.output
     summary = json.loads(one_step.stdout)
     assert summary["outcome"] == "nothing_to_do", summary
+    assert not [x for x in summary["warnings"] if " is closed (archived)" in x], summary
+    assert not [x for x in summary["warnings"] if "without a move" in x], summary
+    assert " is closed" not in one_step.stderr
     assert summary["last_run"]["state_file"], summary
     (left,) = [x for x in summary["warnings"] if _LEFT_OUT.search(x)]
     assert left in one_step.stderr

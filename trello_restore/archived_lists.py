@@ -120,12 +120,26 @@ def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -
 
 
 def plan_warnings(plan: Plan, state: State) -> list[str]:
-    """``archived_targets`` of a plan just made, from the state it was made from; and one
-    warning per closed board its changes write to (``closed_boards``)."""
+    """``archived_targets`` of a plan just made, from the state it was made from; and its
+    changes' warnings (``changes_warnings``)."""
     closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
     restores = "archived" in plan.options.restore
     out = archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
-    return out + closed_boards(plan, state) + regranted(plan)
+    return out + changes_warnings(plan, closed_in(state))
+
+
+def closed_in(state: State) -> dict[str, str]:
+    """The closed (archived) boards of ``state``: id → name."""
+    return {b: s.name for b, s in state.boards.items() if s.closed}
+
+
+def changes_warnings(plan: Plan, closed: Mapping[str, str]) -> list[str]:
+    """What a plan's changes alone say: one warning per closed board they are on (``closed``:
+    id → name; R47d: planned, applied and undone without a word, and whether Trello takes
+    writes there is not known), and the members granted a board back they were on
+    (``regranted``). Said again when a one-step run leaves changes out (R48b: a run that made
+    none warned of 133 on a closed board)."""
+    return _closed_lines(plan.changes, closed, "this plan") + regranted(plan)
 
 
 def regranted(plan: Plan) -> list[str]:
@@ -157,13 +171,6 @@ def regranted(plan: Plan) -> list[str]:
     return out
 
 
-def closed_boards(plan: Plan, state: State) -> list[str]:
-    """One warning per closed (archived) board that changes of ``plan`` write to (R47d: planned,
-    applied and undone without a word; whether Trello takes writes there is not known)."""
-    closed = {b: s.name for b, s in state.boards.items() if s.closed}
-    return _closed_lines(plan.changes, closed, "this plan")
-
-
 def closed_now(
     changes: Iterable[Change],
     live: Mapping[str, LiveBoard],
@@ -171,7 +178,7 @@ def closed_now(
     undo: bool = False,
     said: Collection[str] = (),
 ) -> list[str]:
-    """``closed_boards`` of an apply or an undo (``undo``), from its live read, for the changes
+    """The closed boards of an apply or an undo (``undo``), from its live read, for the changes
     it writes or would (R48c: a board closed after the plan was made was written unsaid); not
     for a board ``said`` (a one-shot run's plan warnings) already says is closed."""
     closed = {

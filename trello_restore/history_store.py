@@ -428,9 +428,8 @@ class HistoryStore:
                 old, version = earlier
                 if self.notices.once(f"earlier version {version}"):
                     why = EARLIER.get(version, f"it has format version {version}")
-                    return self._rebuild(
-                        board_id, old, f"{why} (every other store it kept is rebuilt too, unsaid)"
-                    )
+                    also = "so is each other store it kept, as runs read it: said once a run"
+                    return self._rebuild(board_id, old, f"{why} ({also})")
                 return None  # said once a run (R48a: once per board, dozens in a workspace)
             return None
         except OSError as exc:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from trello_restore.archived_lists import changes_warnings
 from trello_restore.plan_request import lone_removals
 from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
 from trello_restore.undone_values import leave_out_set_back
@@ -43,8 +44,16 @@ def left_out_undone(req: OneShotRequest, result: PlanResult) -> tuple[PlanResult
     hints = tuple(x for x in (readds, hint, set_back, lone) if x is not None)
     if not hints:
         return result, None
-    meta = replace(result.meta, warnings=(*result.meta.warnings, *hints))
+    # What the plan's changes said, said of those left (R48b: a run that made no change
+    # warned of 133 on a closed board, and of members it grants a board back).
+    was = changes_warnings(result.plan, result.closed_boards)
+    now = changes_warnings(plan, result.closed_boards) if plan is not result.plan else was
+
+    def said(warnings: tuple[str, ...]) -> tuple[str, ...]:
+        return (*(w for w in warnings if w not in was), *now, *hints)
+
+    meta = replace(result.meta, warnings=said(result.meta.warnings))
     return (
-        replace(result, plan=plan, meta=meta, warnings=(*result.warnings, *hints)),
+        replace(result, plan=plan, meta=meta, warnings=said(result.warnings)),
         unread or unread_values,
     )

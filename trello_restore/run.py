@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from trello_restore import __version__, given_up
+from trello_restore.archived_lists import closed_in
 from trello_restore.boards import (
     OBJECT_ID,
     Api,
@@ -147,6 +148,9 @@ class PlanResult:
     #: The removals the plan skipped as filtered (or outside the window) that are the latest
     #: on their card and the token's member's (``undone_hint.own_removals``).
     own_removals: tuple[OwnRemoval, ...] = ()
+    #: The closed (archived) boards of the state the plan was made from (id → name): what its
+    #: changes' warnings say again when a one-step run leaves changes out (``changes_warnings``).
+    closed_boards: Mapping[str, str] = field(default_factory=dict)
     #: The fields of the plan's value changes whose latest change is the token's member's, with
     #: its date (``undone_values.own_sets``).
     own_sets: Mapping[Field, datetime] = field(default_factory=dict)
@@ -441,7 +445,7 @@ def _make_plan(
                         "or rename it",
                         *blocked,
                     )
-                elif store.read_only and api.cache_read_only:
+                elif api.cache_read_only:
                     # Said once: the HTTP cache's warning (same directory) named what to do.
                     logger.info(
                         "the kept board histories in %s cannot be used either (%s): every run "
@@ -600,6 +604,7 @@ def _make_plan(
             own_removals(plan, history, account.id, fetched.state) if account is not None else ()
         ),
         own_sets=own,
+        closed_boards=closed_in(fetched.state),
     )
 
 

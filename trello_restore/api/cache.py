@@ -202,9 +202,9 @@ def open_http_cache(
     reads Trello without the HTTP cache: it only spares the board look-ups, and the plan is the
     same. ``ConfigError`` when the directory itself cannot be made (``TRELLO_RESTORE_HOME`` or
     ``[paths] cache_dir`` under a file, or a file itself, say): the state directory is then
-    wrong too. ``on_read_only`` is called when that warning says the file system is read-only
-    (it then says the run's kept histories, in the same directory, cannot be kept either; their
-    own line is at ``-v`` only)."""
+    wrong too. ``on_read_only`` is called when that warning says the file system is read-only,
+    or that this user may not create the directory (it then says the run's kept histories, in
+    the same directory, cannot be kept either; their own line is at ``-v`` only: R48b)."""
     if settings.cache_dir is None:
         return None
 
@@ -243,13 +243,17 @@ def open_http_cache(
             while not above.exists() and above != above.parent:
                 above = above.parent
             logger.warning(
-                "cannot create the HTTP cache in %s (%s): %s; make %s writable for this user, "
-                "or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere",
+                "cannot create the HTTP cache in %s (%s): %s and cannot keep the boards' "
+                "histories there either (each is read in full); make %s writable for this "
+                "user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir "
+                "elsewhere",
                 directory,
                 err.strerror,
                 without,
                 above,
             )
+            if on_read_only is not None:
+                on_read_only()
             return None
         # Not a cache problem: the configured place cannot hold a directory at all; a file
         # on its way named (R36a: XDG_CACHE_HOME set to a file was blamed on
