@@ -69,6 +69,10 @@ def test_a_run_with_only_blocked_changes_counts_them_as_the_apply_does(
     others = {k: v for k, v in second["apply"].items() if k not in ("blocked", "stopped")}
     assert set(others.values()) == {0}
     assert second["journal"] is None
+    # Each board's too, as the first run counted them (R49b: every board said 0).
+    per_board = {b["id"]: b["apply"]["blocked"] for b in second["boards"]}
+    assert per_board == {b["id"]: b["apply"]["blocked"] for b in first["boards"]}
+    assert sum(per_board.values()) == second["apply"]["blocked"]
 
     plan = tmp_path / "blocked.json"
     r = invoke(*scope, "--dry-run", "--quiet", "--plan-out", str(plan))

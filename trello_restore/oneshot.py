@@ -353,17 +353,19 @@ def run_summary(
     counts = plan_summary(plan)
     applied = report_counts(report)
     gone = {u.id or u.given for u in once.given_up}
+    only_blocked: list[str] = []
     if once.outcome == "blocked":
         # Only blocked changes: nothing was written, but they are what ``apply.blocked``
         # counts whenever something is (and what ``apply PLAN`` of this plan reports), so a
-        # script reading it is not told 0.
+        # script reading it is not told 0; each board's too.
         applied["blocked"] = len(plan.blocked)
+        only_blocked = [b.change.board_id for b in plan.blocked]
     return {
         **_head("run", once.outcome, once.exit_code),
         "api_url": meta.api_url,
         "account": meta.account.username if meta.account else None,
         "workspace": workspace,
-        "boards": board_outcomes(meta.boards, report, APPLY_COUNTS),  # with each's counts
+        "boards": board_outcomes(meta.boards, report, APPLY_COUNTS, only_blocked),
         "since": format_date(plan.options.since),
         "since_source": "last-run" if once.since_last_run else since_source,
         "until": format_date(plan.options.until) if plan.options.until else None,

@@ -411,14 +411,21 @@ class Progress:
 
 
 def board_outcomes(
-    boards: Iterable[tuple[str, str]], report: ApplyReport | None, statuses: Iterable[str]
+    boards: Iterable[tuple[str, str]],
+    report: ApplyReport | None,
+    statuses: Iterable[str],
+    blocked: Iterable[str] = (),
 ) -> list[dict[str, object]]:
     """Each board (id, name) with its changes' outcome counts (each of ``statuses``, zero or
     not): what a cron wrapper reads to tell which boards were repaired when a run stopped
-    early or failed some writes (R35b: only the whole run's counts were there)."""
+    early or failed some writes (R35b: only the whole run's counts were there). ``blocked``:
+    the boards of the blocked changes of a run that had nothing else to write (no report),
+    counted as its ``apply.blocked`` is (R49b: every board said 0)."""
     per: dict[str, Counter[str]] = {}
     for o in report.outcomes if report is not None else ():
         per.setdefault(o.board_id, Counter())[o.status] += 1
+    for board_id in blocked:
+        per.setdefault(board_id, Counter())["blocked"] += 1
     wanted = tuple(statuses)
     return [
         {"id": b, "name": n, "apply": {s: per.get(b, Counter())[s] for s in wanted}}
