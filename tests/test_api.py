@@ -492,6 +492,49 @@ def test_a_cache_dir_this_user_cannot_create_is_one_warning_for_the_run(
     assert "cannot keep the boards' histories there either" in said[0]
 
 
+def test_a_cache_dir_of_another_user_is_one_warning_for_the_run(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R49a: a cache directory this user cannot write in or search (another user's: a ``sudo``
+    run made it) gave two warnings, the HTTP cache's and the kept histories'; one covers both.
+    (Stand-ins refuse the lock file and the directory: root, which runs CI, may write in any.)"""
+    import errno
+    import os
+
+    from trello_restore.api import cache
+
+    from .conftest import configless_cli
+
+    theirs = tmp_path / "cache" / "trello-restore"
+    theirs.mkdir(parents=True)
+    real_access = os.access
+
+    def denied(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+        inside = Path(path) == theirs or theirs in Path(path).parents
+        return False if inside else real_access(path, mode, *args, **kwargs)
+
+    class Refused:
+        def __init__(self, path: Any, *args: Any, **kwargs: Any) -> None:
+            self.path = path
+
+        def acquire(self, *args: Any, **kwargs: Any) -> None:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self.path))
+
+    monkeypatch.setattr(os, "access", denied)
+    monkeypatch.setattr(cache, "FileLock", Refused)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("TRELLO_RESTORE_HOME", raising=False)
+    r = configless_cli(sandbox, monkeypatch, tmp_path)(
+        "--board", sandbox.ids["team"], "--since", "2025-01-01", "--dry-run", "-q"
+    )
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if x.startswith("Warning: ")]
+    assert len(said) == 1, r.stderr
+    assert "the HTTP cache's lock file" in said[0]
+    assert "cannot keep the boards' histories there either" in said[0]
+
+
 # ----------------------------------------------------------------------------- retries
 
 

@@ -213,6 +213,9 @@ def test_a_plan_made_as_the_clock_was_set_back_is_dated_on_trello_s_clock(
         (timedelta(minutes=59, seconds=40), "60 minutes"),
         (timedelta(minutes=119), "119 minutes"),
         (timedelta(hours=2), "2 hours"),
+        (timedelta(minutes=150), "3 hours"),  # halves up (R49a: 150 said 2, 210 said 4)
+        (timedelta(minutes=210), "4 hours"),
+        (timedelta(days=2, hours=12), "3 days"),
         (timedelta(hours=47, minutes=20), "47 hours"),
         (timedelta(days=3), "3 days"),
         (timedelta(days=400), "400 days"),

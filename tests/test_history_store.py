@@ -655,7 +655,7 @@ def test_stores_of_an_earlier_version_are_said_once_a_run_not_once_a_board(
     notices = [x for x in second.stderr.splitlines() if "history store" in x]
     assert len(notices) == 1, second.stderr
     assert "kept by an earlier version" in notices[0], notices
-    assert "(so is each other store it kept, as runs read it: said once a run)" in notices[0]
+    assert "(as is each other store it kept, when a run next reads it)" in notices[0]
     assert _without_dates(second.stdout) == _without_dates(first.stdout)
     for folder in folders:
         assert not list(folder.glob(f"*.v{VERSION - 1}.*")), folder

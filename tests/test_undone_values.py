@@ -118,6 +118,18 @@ def test_a_one_step_run_after_an_undo_leaves_out_what_it_set_back_and_says_how_t
     assert again["plan"]["changes"] == 0, again["plan"]
     assert again["plan"]["value_skipped"] == dry_skipped + n
     assert "later --since last-run runs will not see them" in said
+    # Nor does it say anything of the changes it leaves out (R49a: "the 15 cards moved back …
+    # into it stay hidden" of a list archived since, by a run that moved none).
+    target = next(c["value"] for c in dry["changes"] if c["action"] == "move_card_to_list")
+    shut = sb.session().put(f"{sb.base_url}/lists/{target}/closed", params={"value": "true"})
+    assert shut.status_code == 200, shut.text
+    hidden = _json(invoke(*args, "--dry-run", "--format", "json"))["warnings"]
+    assert [x for x in hidden if " is archived now: " in x], hidden
+    quiet = _json(invoke(*args, "--yes", "--format", "json", "-q"))
+    assert quiet["plan"]["changes"] == 0, quiet["plan"]
+    assert not [x for x in quiet["warnings"] if " is archived now: " in x], quiet["warnings"]
+    opened = sb.session().put(f"{sb.base_url}/lists/{target}/closed", params={"value": "false"})
+    assert opened.status_code == 200, opened.text
 
     # The two commands it names set back exactly what the undo set back, and not the token's
     # member's own later work (R34c: a card they archived by hand after it was planned too).

@@ -120,26 +120,17 @@ def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -
 
 
 def plan_warnings(plan: Plan, state: State) -> list[str]:
-    """``archived_targets`` of a plan just made, from the state it was made from; and its
-    changes' warnings (``changes_warnings``)."""
-    closed = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
+    """What a plan just made says of its changes, from the state it was made from:
+    ``archived_targets``; one warning per closed board they are on (R47d: planned, applied and
+    undone without a word, and whether Trello takes writes there is not known); and the
+    members granted a board back they were on (``regranted``). Said again of the changes a
+    one-step run keeps when it leaves some out (R48b: a run that made none warned of 133
+    changes on a closed board; R49a: of 15 cards moved back into an archived list)."""
+    lists = {i: c for b in state.boards.values() for i, c in b.list_closed.items()}
     restores = "archived" in plan.options.restore
-    out = archived_targets(plan.changes, closed, state.cards, restores_archived=restores)
-    return out + changes_warnings(plan, closed_in(state))
-
-
-def closed_in(state: State) -> dict[str, str]:
-    """The closed (archived) boards of ``state``: id → name."""
-    return {b: s.name for b, s in state.boards.items() if s.closed}
-
-
-def changes_warnings(plan: Plan, closed: Mapping[str, str]) -> list[str]:
-    """What a plan's changes alone say: one warning per closed board they are on (``closed``:
-    id → name; R47d: planned, applied and undone without a word, and whether Trello takes
-    writes there is not known), and the members granted a board back they were on
-    (``regranted``). Said again when a one-step run leaves changes out (R48b: a run that made
-    none warned of 133 on a closed board)."""
-    return _closed_lines(plan.changes, closed, "this plan") + regranted(plan)
+    out = archived_targets(plan.changes, lists, state.cards, restores_archived=restores)
+    closed = {b: s.name for b, s in state.boards.items() if s.closed}
+    return out + _closed_lines(plan.changes, closed, "this plan") + regranted(plan)
 
 
 def regranted(plan: Plan) -> list[str]:

@@ -428,7 +428,7 @@ class HistoryStore:
                 old, version = earlier
                 if self.notices.once(f"earlier version {version}"):
                     why = EARLIER.get(version, f"it has format version {version}")
-                    also = "so is each other store it kept, as runs read it: said once a run"
+                    also = "as is each other store it kept, when a run next reads it"
                     return self._rebuild(board_id, old, f"{why} ({also})")
                 return None  # said once a run (R48a: once per board, dozens in a workspace)
             return None

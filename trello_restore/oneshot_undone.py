@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from trello_restore.archived_lists import changes_warnings
+from trello_restore.archived_lists import plan_warnings
+from trello_restore.models import State
 from trello_restore.plan_request import lone_removals
 from trello_restore.undone_hint import Journals, leave_out_undone, undo_hint
 from trello_restore.undone_values import leave_out_set_back
@@ -45,9 +46,11 @@ def left_out_undone(req: OneShotRequest, result: PlanResult) -> tuple[PlanResult
     if not hints:
         return result, None
     # What the plan's changes said, said of those left (R48b: a run that made no change
-    # warned of 133 on a closed board, and of members it grants a board back).
-    was = changes_warnings(result.plan, result.closed_boards)
-    now = changes_warnings(plan, result.closed_boards) if plan is not result.plan else was
+    # warned of 133 on a closed board, and of members it grants a board back; R49a: of 15
+    # cards moved back into an archived list).
+    state = result.state if result.state is not None else State({}, {})
+    was = plan_warnings(result.plan, state)
+    now = plan_warnings(plan, state) if plan is not result.plan else was
 
     def said(warnings: tuple[str, ...]) -> tuple[str, ...]:
         return (*(w for w in warnings if w not in was), *now, *hints)

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from trello_restore import __version__, given_up
-from trello_restore.archived_lists import closed_in
 from trello_restore.boards import (
     OBJECT_ID,
     Api,
@@ -55,6 +54,7 @@ from trello_restore.models import (
     Membership,
     Plan,
     PlanOptions,
+    State,
     format_date,
     normal_name,
     quote_name,
@@ -148,9 +148,9 @@ class PlanResult:
     #: The removals the plan skipped as filtered (or outside the window) that are the latest
     #: on their card and the token's member's (``undone_hint.own_removals``).
     own_removals: tuple[OwnRemoval, ...] = ()
-    #: The closed (archived) boards of the state the plan was made from (id → name): what its
-    #: changes' warnings say again when a one-step run leaves changes out (``changes_warnings``).
-    closed_boards: Mapping[str, str] = field(default_factory=dict)
+    #: The state the plan was made from: what its warnings (``plan_warnings``) are said again
+    #: from when a one-step run leaves changes out.
+    state: State | None = field(default=None, compare=False, repr=False)
     #: The fields of the plan's value changes whose latest change is the token's member's, with
     #: its date (``undone_values.own_sets``).
     own_sets: Mapping[Field, datetime] = field(default_factory=dict)
@@ -604,7 +604,7 @@ def _make_plan(
             own_removals(plan, history, account.id, fetched.state) if account is not None else ()
         ),
         own_sets=own,
-        closed_boards=closed_in(fetched.state),
+        state=fetched.state,
     )
 
 

@@ -72,14 +72,15 @@ def undo_preview(journal: Journal, include_board_memberships: bool) -> UndoPrevi
 
 
 def _applied_again(records: Iterable[JournalRecord]) -> str | None:
-    """When the plan was applied again after its latest undo (its first apply record after
-    that undo's), or None when it was not."""
-    undone, again = False, None
+    """When the plan was last applied again after an undo of it (the first apply record after
+    an undo's), or None when it never was: what an undo has left is that apply's, also when a
+    later undo of it was stopped part way (R49a)."""
+    after_undo, again = False, None
     for r in records:
         if r.op == "undo":
-            undone, again = True, None
-        elif undone and again is None:
-            again = r.at
+            after_undo = True
+        elif after_undo:
+            after_undo, again = False, r.at
     return again
 
 

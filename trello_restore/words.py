@@ -92,12 +92,12 @@ def actor(e: Evidence) -> str:
 def span(d: timedelta) -> str:
     """A clock's difference in the unit that reads best (R47b: "4320 minutes"): minutes up to
     two hours, hours up to two days, then days; rounded."""
-    minutes = round(d / timedelta(minutes=1))
+    minutes = int(d / timedelta(minutes=1) + 0.5)  # halves up, not to even (R49a)
     if minutes < 120:
         return plural(minutes, "minute")
     if minutes < 48 * 60:
-        return plural(round(minutes / 60), "hour")
-    return plural(round(minutes / (24 * 60)), "day")
+        return plural(int(minutes / 60 + 0.5), "hour")
+    return plural(int(minutes / (24 * 60) + 0.5), "day")
 
 
 def when(d: datetime, *, seconds: bool = True, millis: bool = False) -> str:

@@ -208,14 +208,24 @@ def open_http_cache(
     if settings.cache_dir is None:
         return None
 
+    def covers(err: OSError) -> bool:
+        """Whether ``err`` keeps the kept histories out of the directory too: a read-only file
+        system, or a directory this user cannot write in or search (R49a: one made by another
+        user, a ``sudo`` run's, gave a second warning)."""
+        if on_read_only is None:
+            return False
+        if err.errno in (errno.EACCES, errno.EPERM):
+            return not os.access(directory, os.W_OK | os.X_OK)
+        return err.errno == errno.EROFS
+
     def said(err: OSError) -> None:
-        if err.errno == errno.EROFS and on_read_only is not None:
+        if covers(err) and on_read_only is not None:
             on_read_only()
 
     def without_it(err: OSError) -> str:
         """``without``, and on a read-only file system the kept histories too (R42b: said
         at ``-v`` only, and every board's history was read in full each run)."""
-        if err.errno == errno.EROFS and on_read_only is not None:
+        if covers(err):
             return (
                 f"{without} and cannot keep the boards' histories there either (each is read "
                 "in full)"
