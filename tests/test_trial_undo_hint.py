@@ -330,7 +330,7 @@ def test_an_undo_journal_that_cannot_be_read_leaves_out_every_own_re_add(
     again = json.loads(invoke(*words, "--yes", "--format", "json", "-q").stdout)
     assert (again["outcome"], again["last_run"]["recorded"]) == ("nothing_to_do", True), again
     (left,) = [x for x in again["warnings"] if "left out of this run" in x]
-    assert "this run is recorded as the last run on these boards once it succeeds" in left
+    assert "when this run is recorded as the last run on these boards (once it succeeds)" in left
 
 
 def _cli_at_home(

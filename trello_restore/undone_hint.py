@@ -345,8 +345,8 @@ def recorded_words(unread: str | None) -> str:
             "this run is not recorded as the last run on these boards, so the next --since "
             "last-run run, once that journal can be read, covers this window again"
         )
-    return (
-        "this run is recorded as the last run on these boards once it succeeds, and later "
+    return (  # R50a: a run not recorded for another reason said so beside "is recorded"
+        "when this run is recorded as the last run on these boards (once it succeeds), later "
         "--since last-run runs will not see them"
     )
 

@@ -309,7 +309,9 @@ def open_http_cache(
             directory,
             err.strerror or err,
             without_it(err),
-            _read_only(err) or f"make it yours and writable: chmod 700 {directory}",
+            _read_only(err)
+            or _theirs(directory)
+            or f"make it yours and writable: chmod 700 {directory}",
         )
         said(err)
         return None
@@ -362,7 +364,7 @@ def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
         return (
             f"cannot open the HTTP cache's lock file {lock_path}: the cache directory "
             f"{directory} cannot be searched ({stat_err.strerror or stat_err})",
-            f"make it yours, readable and writable: chmod 700 {directory}",
+            _theirs(directory) or f"make it yours, readable and writable: chmod 700 {directory}",
         )
     if is_dir:
         return (
@@ -372,11 +374,37 @@ def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
     if exists:
         return (
             f"cannot open the HTTP cache's lock file {lock_path} ({reason})",
-            f"make it yours and writable (chmod 600 {lock_path}), or remove it",
+            _theirs(directory)
+            or _theirs(lock_path)
+            or f"make it yours and writable (chmod 600 {lock_path}), or remove it",
         )
     return (
         f"cannot create the HTTP cache's lock file {lock_path} ({reason})",
-        f"make the cache directory {directory} yours and writable: chmod 700 {directory}",
+        _theirs(directory)
+        or f"make the cache directory {directory} yours and writable: chmod 700 {directory}",
+    )
+
+
+def _theirs(path: Path) -> str | None:
+    """What to do when ``path`` belongs to another user (a run with ``sudo`` made it: R50a,
+    whose advice, chmod, only its owner may follow), or None when it is this user's or cannot
+    be told."""
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return None
+    me = os.geteuid()
+    if owner == me:
+        return None
+    name = str(me)
+    with contextlib.suppress(ImportError, KeyError):
+        import pwd
+
+        name = pwd.getpwuid(me).pw_name
+    return (
+        f"it belongs to another user (uid {owner}; a run with sudo?): have it given to this "
+        f"user (sudo chown -R {name} {path}), or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or "
+        "[paths] cache_dir elsewhere, or pass --no-cache"
     )
 
 
