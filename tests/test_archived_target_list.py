@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -280,3 +280,37 @@ def test_the_apply_warns_from_its_live_read_of_a_list_archived_after_the_plan(
     [line] = warned(once.stderr)
     assert line.startswith(WARNING)
     assert line.endswith("(before --since, or left out by the filters): unarchive it in Trello")
+
+
+def test_the_board_warnings_count_in_words() -> None:
+    """R50d: singular and plural of the closed-board and board-grant warnings (one change
+    "is on it"; two members "were … and are not now"), from a plan of literal changes."""
+    when = datetime(2025, 11, 2, tzinfo=UTC)
+    ann, bob, lead = (MemberRef(m, m) for m in ("ann", "bob", "lead"))
+    removal = Evidence("recorded_removal", "a1", when, lead)
+
+    def grant(board: str, m: MemberRef) -> Change:
+        return Change(f"g-{board}-{m.id}", "add_member_to_board", board, board.upper(), m)
+
+    def card(board: str, m: MemberRef) -> Change:
+        return Change(f"c-{board}-{m.id}", "add_member_to_card", board, board.upper(), m,
+                      card_id=f"k-{board}", evidence=removal)  # fmt: skip
+
+    changes = (grant("b1", ann), grant("b1", bob), card("b1", ann), card("b1", bob),
+               grant("b2", ann), card("b2", ann))  # fmt: skip
+    plan = Plan(PlanOptions(since=when), changes, (), ())
+    state = State({"b2": BoardState("b2", "B2", {}, closed=True)}, {})
+    closed, *grants = plan_warnings(plan, state)
+    assert closed.startswith('board "B2" (b2) is closed (archived): 2 changes of this plan are on')
+    assert grants == [
+        '@ann, @bob were on board "B1" (b1) when taken off cards there without a '
+        "move, and are not now (taken off the board, or left it, since): --add-to-board puts "
+        "them back on it; leave it off, or narrow the plan (--removed-by, --card), if that was "
+        "meant",
+        '@ann was on board "B2" (b2) when taken off cards there without a move, and is '
+        "not now (taken off the board, or left it, since): --add-to-board puts them back on "
+        "it; leave it off, or narrow the plan (--removed-by, --card), if that was meant",
+    ]
+    one = Plan(PlanOptions(since=when), (card("b2", bob),), (), ())
+    (said,) = plan_warnings(one, state)
+    assert said.startswith('board "B2" (b2) is closed (archived): 1 change of this plan is on it')

@@ -210,6 +210,7 @@ def test_a_plan_made_as_the_clock_was_set_back_is_dated_on_trello_s_clock(
     ("difference", "said"),
     [
         (timedelta(minutes=1), "1 minute"),
+        (timedelta(minutes=2, seconds=30), "3 minutes"),  # halves up (R50d)
         (timedelta(minutes=59, seconds=40), "60 minutes"),
         (timedelta(minutes=119), "119 minutes"),
         (timedelta(hours=2), "2 hours"),

@@ -833,3 +833,50 @@ def test_a_card_on_no_board_read_is_other_board_only_for_a_change_in_the_window(
     assert decisions(p) == {"skip c7 name filtered None"}
     ours = [upd("u3", "name", "A", "B", 5, obj="c7")]
     assert decisions(plan(ours, now, infos=infos, named={"b1"})) == {"skip c7 name other_board u3"}
+
+
+def test_arrivals_pairs_each_arrival_with_the_nearest_move_off_of_another_board() -> None:
+    """R50d: the pairing of a move's two records (``arrivals``) held only by the plans above.
+    Each arrival pairs with the nearest move off *another* board within ``PAIR_WITHIN``,
+    bounds included: two hops within two seconds each pair their own records; a board's own
+    move off and arrival (one feed read, two moves) never pair."""
+    from trello_restore.planner_values import PAIR_WITHIN, arrivals
+
+    def up(aid: str, seconds: float, old: str | None, new: str | None, board: str) -> FieldUpdate:
+        return replace(upd(aid, "idList", old, new, 5, board=board), date=at(5) + timedelta(
+            seconds=seconds))  # fmt: skip
+
+    a_off, b_in = up("a-off", 0, "l1", None, "b1"), up("b-in", 0, None, "l5", "b2")
+    b_off, c_in = up("b-off", 1, "l5", None, "b2"), up("c-in", 1, None, "l9", "b3")
+    pairs = arrivals([a_off, b_in, b_off, c_in])
+    assert {k: v.id for k, v in pairs.items()} == {"b-in": "a-off", "c-in": "b-off"}
+    # One board's own records (b1 left, b1 reached a second later: two moves) do not pair.
+    back = up("a-in", 1, None, "l2", "b1")
+    assert arrivals([a_off, back]) == {}
+    # PAIR_WITHIN is inclusive.
+    edge = up("x-in", PAIR_WITHIN.total_seconds(), None, "l5", "b2")
+    past = up("y-in", PAIR_WITHIN.total_seconds() + 0.001, None, "l5", "b2")
+    assert set(arrivals([a_off, edge])) == {"x-in"}
+    assert arrivals([a_off, past]) == {}
+
+
+def test_a_card_on_no_board_read_with_changes_either_side_of_the_window() -> None:
+    """R50d: a change before --since and one in the window that --by leaves out: filtered
+    (a change lies in the window), not outside_window."""
+    infos = [CardInfo("c7", "Seven", "k7", "b1", "l1")]
+    ups = [
+        upd("u1", "name", "A", "B", -5, obj="c7"),
+        upd("u2", "name", "B", "C", 5, "alice", obj="c7"),
+    ]
+    p = plan(ups, state(board()), infos=infos, named={"b1"}, by="cul")
+    assert decisions(p) == {"skip c7 name filtered None"}
+    # Its other fields changed in the window while it moved off to a board not read: each is
+    # said (other_board), only its list's change is left to Cannot be restored.
+    moved = [*across("m", 6, "c7", "b1", "b8")]
+    ups = [
+        upd("f-m", "idList", "l1", None, 6, obj="c7"),
+        upd("u3", "name", "A", "B", 5, obj="c7"),
+    ]
+    p = plan(ups, state(board()), infos=infos, moves=moved, named={"b1"})
+    assert decisions(p) == {"skip c7 name other_board u3"}
+    assert [(u.object_id, u.what) for u in p.unrestorable] == [("c7", "moved_to_other_board")]

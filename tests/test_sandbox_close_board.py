@@ -99,6 +99,9 @@ def test_a_board_closed_after_the_plan_is_said_by_the_apply_and_the_undo(
     assert made.exit_code == ExitCode.OK, made.output
     n = len(json.loads(plan.read_text())["changes"])
     assert " is closed" not in made.stderr
+    trial = invoke("apply", str(plan), "--dry-run")  # open boards: nothing said (R50d)
+    assert trial.exit_code == ExitCode.OK, trial.output
+    assert " is closed" not in trial.stderr
     shut = sb.session().put(f"{sb.base_url}/boards/{s.archive.id}", params={"closed": "true"})
     assert shut.status_code == 200, shut.text
     where = f'board "{s.archive.name}" ({s.archive.id}) is closed (archived) now: '

@@ -542,3 +542,21 @@ def test_value_truth_rules_on_a_hand_built_world() -> None:
     no_list = compute(w, [board], OptionSet("t", since=since, restore=fields, by=ann))
     assert [u.what for u in no_list.unrestorable] == ["card_deleted"]
     assert compute(w, [board], OptionSet("t", since=since)).value_changes == frozenset()
+
+    # R50d: the truth's own rule for a card's moves between boards (R47d, R48a), which only the
+    # plans compared with it held: a round trip into another list is planned back, with each
+    # move's record of the board it left alone; a colleague's move back is named once.
+    c6, c7 = (w.create_card(l1, f"C{i}", ann, h(20)).id for i in (6, 7))
+    away = w.move_card_to_board(c6, other, m1, ann, h(21))
+    back = w.move_card_to_board(c6, board, l2, ann, h(22))
+    w.move_card_to_board(c7, other, m1, ann, h(21))
+    theirs = w.move_card_to_board(c7, board, l2, bob, h(22))
+    lists = frozenset({"list"})
+    t = compute(w, [board, other], OptionSet("t", since=h(20.5), restore=lists))
+    (moved,) = [c for c in t.value_changes if c.object_id == c6]
+    assert (moved.value, moved.expected) == (l1, l2)
+    assert moved.action_ids == (away.from_action.id, back.from_action.id)
+    t = compute(w, [board, other], OptionSet("t", since=h(20.5), restore=lists, by=ann))
+    (kept,) = [x for x in t.value_skipped if x.object_id == c7]
+    assert kept.reason == "changed_by_others"
+    assert kept.others == ((bob, theirs.to_action.date),)  # one move, once

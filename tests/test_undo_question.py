@@ -119,10 +119,15 @@ def test_a_journal_applied_again_after_its_undo_says_when(
         "Journal of the apply of 2025-11-02 02:04:31 UTC, applied again 2025-11-02 03:10:00 "
         f"UTC, on board {BOARD}."
     )
-    # R49a: and when an undo of that apply was stopped part way, what is left is still its.
+    # R49a: and when an undo of that apply was stopped part way, what is left is still its;
+    # the latest apply again, of several (R50d).
     k = _journal(tmp_path / "plan-d.jsonl", "2025-11-02T02:04:31.000Z", [
         _rec("k2", CARD, BOARD, "c2"),
         _rec("k3", CARD, BOARD, "c3"),
+        JournalRecord("k2", "undo", CARD, "undone", BOARD, MEMBER, "c2"),
+        JournalRecord("k3", "undo", CARD, "undone", BOARD, MEMBER, "c3"),
+        JournalRecord("k2", "apply", CARD, "applied", BOARD, MEMBER, "c2"),
+        JournalRecord("k3", "apply", CARD, "applied", BOARD, MEMBER, "c3"),
         JournalRecord("k2", "undo", CARD, "undone", BOARD, MEMBER, "c2"),
         JournalRecord("k3", "undo", CARD, "undone", BOARD, MEMBER, "c3"),
         JournalRecord("k2", "apply", CARD, "applied", BOARD, MEMBER, "c2", at=at),
