@@ -3,7 +3,9 @@ had before the damage. Pure: a function of (history, state, options), like ``pla
 calls ``plan_values`` when ``--restore`` asks for ``archived``, ``list`` or ``fields``.
 
 For each card (or list) in scope and each field of a kind asked, the ``updateCard`` /
-``updateList`` actions that changed that field are taken in date order (ties by action id). A
+``updateList`` actions that changed that field (and for a card's list, its moves between
+boards: to None on the board it left, from None on the one it reached, ``in_order`` keeping a
+move's two records together) are taken in date order (ties by action id). A
 change is **selected** when it lies in the window, was made by the ``--by`` member (anyone
 without it; an automation's change counts as the member it acts for) and its card or list
 passes ``--list`` / ``--card``. Then, ``first`` being the earliest selected change:
