@@ -21,6 +21,7 @@ __all__ = [
     "read_only_fix",
     "read_regular",
     "sweep_stale_temps",
+    "writable_dir",
     "write_atomic",
 ]
 
@@ -191,3 +192,12 @@ def gzipped(chunks: Iterable[bytes]) -> bytes:
     out.append(z.compress(b"".join(batch)))
     out.append(z.flush())
     return b"".join(out)
+
+
+def writable_dir(path: Path) -> Path:
+    """The directory a write of ``path`` needs to write in: its own, or the nearest one above
+    it that exists (where the missing ones are made)."""
+    directory = path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    return directory

@@ -109,6 +109,7 @@ from trello_restore.fsutil import (
     private_dirs,
     read_regular,
     sweep_stale_temps,
+    writable_dir,
     write_atomic,
 )
 from trello_restore.history_store import VERSION as STORE_VERSION
@@ -117,7 +118,7 @@ from trello_restore.models import History, Plan, PlanOptions, State
 from trello_restore.parsing import load_json
 from trello_restore.plan_codec import NotCodable, decode, encode
 from trello_restore.planfile import PlanMeta
-from trello_restore.store_notices import what_to_do, writable_dir
+from trello_restore.store_notices import what_to_do
 
 __all__ = ["FORMAT", "VERSION", "PlanMemo", "canonical", "latest", "window"]
 

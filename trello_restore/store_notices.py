@@ -15,22 +15,13 @@ import os
 import threading
 from pathlib import Path
 
-from trello_restore.fsutil import in_the_way
+from trello_restore.fsutil import in_the_way, writable_dir
 from trello_restore.words import board_ref
 
-__all__ = ["Notices", "unsearchable", "what_to_do", "writable_dir"]
+__all__ = ["Notices", "unsearchable", "what_to_do"]
 
 #: The store's own logger: these are its notices.
 logger = logging.getLogger("trello_restore.history_store")
-
-
-def writable_dir(path: Path) -> Path:
-    """The directory a write of ``path`` needs to write in: its own, or the nearest one above
-    it that exists (where the missing ones are made)."""
-    directory = path.parent
-    while not directory.exists() and directory != directory.parent:
-        directory = directory.parent
-    return directory
 
 
 def unsearchable(path: Path) -> Path:

@@ -41,7 +41,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
-from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix
+from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix, writable_dir
 
 if TYPE_CHECKING:
     import requests
@@ -249,21 +249,16 @@ def open_http_cache(
             said(err)
             return None
         if err.errno in (errno.EACCES, errno.EPERM):  # as for a directory there that this user
-            above = directory  # cannot write in: go on without (R47b: a dry run stopped, exit 2)
-            while not above.exists() and above != above.parent:
-                above = above.parent
+            # cannot write in: go on without (R47b: a dry run stopped, exit 2)
             logger.warning(
-                "cannot create the HTTP cache in %s (%s): %s and cannot keep the boards' "
-                "histories there either (each is read in full); make %s writable for this "
-                "user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir "
-                "elsewhere",
+                "cannot create the HTTP cache in %s (%s): %s; make %s writable for this user, "
+                "or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere",
                 directory,
                 err.strerror,
-                without,
-                above,
+                without_it(err),
+                writable_dir(directory / "-"),  # the nearest that exists
             )
-            if on_read_only is not None:
-                on_read_only()
+            said(err)
             return None
         # Not a cache problem: the configured place cannot hold a directory at all; a file
         # on its way named (R36a: XDG_CACHE_HOME set to a file was blamed on
