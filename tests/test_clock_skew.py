@@ -226,4 +226,4 @@ def test_a_clocks_difference_reads_in_the_unit_that_fits(difference: timedelta, 
     """R47b: a clock three days behind said "4320 minutes behind Trello's"."""
     from trello_restore.words import span
 
-    assert span(difference) == said
+    assert span(difference, nearest=True) == said

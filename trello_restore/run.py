@@ -505,7 +505,7 @@ def _make_plan(
                 "this machine's clock is %s ahead of Trello's (by the Date of its first "
                 "answer): ages such as --since 36h count from this machine's time, and "
                 "--since last-run records Trello's; set this machine's clock right (NTP)",
-                span(ahead),
+                span(ahead, nearest=True),
             )
         elif skew is not None and skew > OVERLAP:  # R44e: a clock behind was not said
             logger.warning(
@@ -513,7 +513,7 @@ def _make_plan(
                 "answers): ages such as --until 36h count from this machine's time, so the "
                 "window ends earlier than by Trello's clock; set this machine's clock right "
                 "(NTP)",
-                span(skew),  # measured a little low: rounded, not floored
+                span(skew, nearest=True),  # measured a little low: rounded, not floored
             )
         source = "api"
     warnings = gone_notes + (

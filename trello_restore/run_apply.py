@@ -32,7 +32,7 @@ from trello_restore.journal import (
 from trello_restore.journal_names import board_names
 from trello_restore.models import Plan
 from trello_restore.planfile import PlanMeta, digest_of
-from trello_restore.words import plural, shell_join
+from trello_restore.words import shell_join, span
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
@@ -258,19 +258,6 @@ def _whole_run(
     )
 
 
-def _span(age: timedelta) -> str:
-    """An age in its largest sensible unit: ``40 minutes``, ``30 hours``, ``3 days``,
-    ``9 weeks`` (rounded down)."""
-    seconds = int(age.total_seconds())
-    if seconds < 2 * 3600:
-        return plural(max(seconds // 60, 1), "minute")
-    if seconds < 2 * 86400:
-        return plural(seconds // 3600, "hour")
-    if seconds < 8 * 7 * 86400:
-        return plural(seconds // 86400, "day")
-    return plural(seconds // (7 * 86400), "week")
-
-
 def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
     """The one-line warning for applying a plan made at ``created_at``, at ``now``: one older
     than ``STALE_PLAN_AGE`` says its age, its date and what that means (each change is checked
@@ -283,13 +270,13 @@ def plan_age_warning(created_at: datetime, now: datetime) -> str | None:
     age = now - created
     if age > STALE_PLAN_AGE:
         return (
-            f"this plan was made {_span(age)} ago ({date}); each change is checked against the "
+            f"this plan was made {span(age)} ago ({date}); each change is checked against the "
             "board as it is now: a card member added or removed since, or a value changed "
             "since (even if set back), is skipped as drifted, not overwritten"
         )
     if -age > PLAN_CLOCK_SKEW:
         return (
-            f"this plan is dated {date}, {_span(-age)} ahead of Trello's clock; check the "
+            f"this plan is dated {date}, {span(-age)} ahead of Trello's clock; check the "
             "clock where it was made (each change is still checked against the board as it is "
             "now)"
         )
@@ -304,7 +291,7 @@ def dated_ahead(made: datetime, now: datetime) -> str:
     before the edited date was written over, with a warning that all was checked)."""
     return (
         f"the plan says it was made {made.astimezone(UTC):%Y-%m-%d %H:%M} UTC on Trello's clock, "
-        f"{_span(made - now)} later than Trello's clock now: its created_at or clock_skew_s "
+        f"{span(made - now)} later than Trello's clock now: its created_at or clock_skew_s "
         "was edited, and the apply would miss what changed on the boards after the plan was "
         "made; make the plan again with --plan-out"
     )

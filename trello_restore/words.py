@@ -89,15 +89,23 @@ def actor(e: Evidence) -> str:
     return f"{shown_name(e.app)} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
 
 
-def span(d: timedelta) -> str:
-    """A clock's difference in the unit that reads best (R47b: "4320 minutes"): minutes up to
-    two hours, hours up to two days, then days; rounded."""
-    minutes = int(d / timedelta(minutes=1) + 0.5)  # halves up, not to even (R49a)
-    if minutes < 120:
-        return plural(minutes, "minute")
-    if minutes < 48 * 60:
-        return plural(int(minutes / 60 + 0.5), "hour")
-    return plural(int(minutes / (24 * 60) + 0.5), "day")
+def span(d: timedelta, *, nearest: bool = False) -> str:
+    """A length of time in its largest sensible unit, from two of it on: ``40 minutes`` (at
+    least 1), ``30 hours``, ``3 days``, ``9 weeks``. Rounded down (a plan's age), or with
+    ``nearest`` to the nearest, halves up, and never in weeks (a clock's difference, measured
+    a little low; R47b: "4320 minutes behind", R49a: halves to even)."""
+    minutes = int(d / timedelta(minutes=1) + 0.5) if nearest else d // timedelta(minutes=1)
+
+    def count(per: int) -> int:  # units of ``per`` minutes
+        return int(minutes / per + 0.5) if nearest else d // timedelta(minutes=per)
+
+    if minutes < 2 * 60:
+        return plural(max(minutes, 1), "minute")
+    if minutes < 2 * 24 * 60:
+        return plural(count(60), "hour")
+    if nearest or minutes < 8 * 7 * 24 * 60:
+        return plural(count(24 * 60), "day")
+    return plural(count(7 * 24 * 60), "week")
 
 
 def when(d: datetime, *, seconds: bool = True, millis: bool = False) -> str:
