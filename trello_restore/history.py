@@ -35,6 +35,7 @@ from trello_restore.models import (
     MoveAction,
     Plan,
     RestoreKind,
+    millis,
 )
 
 JSON = Mapping[str, Any]
@@ -486,8 +487,9 @@ def _date_value(value: Any) -> Any:
         when = parse_date(value)
     except ValueError:
         return value
-    spec = "microseconds" if when.microsecond % 1000 else "milliseconds"
-    return when.isoformat(timespec=spec).replace("+00:00", "Z")
+    if when.microsecond % 1000:  # finer than Trello's: kept
+        return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return millis(when)
 
 
 def _text(value: Any) -> str:
