@@ -15,6 +15,7 @@ import pytest
 
 from trello_restore.history import (
     ACTION_FILTER,
+    FROM_THE_START,
     HistoryBuilder,
     HistoryError,
     action_filter,
@@ -505,8 +506,12 @@ def test_new_values_missing_from_the_card_object() -> None:
         ("closed", True, False),
         ("start", "2025-01-01T00:00:00.000Z", None),  # as Trello writes dates
     ]
-    # A list move names the lists: the card's place is recorded as before.
-    assert parse_history([move]).card_lists == ((T + timedelta(minutes=1), "c1", "l2"),)
+    # A list move names the lists: the card's place is recorded as before, and, its creation
+    # not in the log, the list it left is its place from the start (R51c: ``placed_first``).
+    assert parse_history([move]).card_lists == (
+        (FROM_THE_START, "c1", "l1"),
+        (T + timedelta(minutes=1), "c1", "l2"),
+    )
 
 
 def test_dates_in_field_updates_are_as_trello_writes_them() -> None:

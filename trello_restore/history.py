@@ -205,7 +205,7 @@ class HistoryBuilder:
                 member_actions=tuple(sorted(self.member_actions, key=_BY_DATE)),
                 moves=tuple(sorted(self.moves, key=_BY_DATE)),
                 deleted_cards=dict(self.deleted),
-                card_lists=tuple(sorted(self.card_lists)),
+                card_lists=placed_first(self.card_lists, self.field_updates),
                 cards=dict(self.cards),
                 members=dict(self.members),
                 oldest=dict(self.oldest),
@@ -218,6 +218,41 @@ class HistoryBuilder:
 
 #: Actions in date order, ties by id (a key computed in C: the sort runs after the last page).
 _BY_DATE = attrgetter("date", "id")
+
+
+#: The date of a card's place before its first recorded list change (``placed_first``): from
+#: the start, before any date a history holds.
+FROM_THE_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def placed_first(
+    card_lists: Iterable[tuple[datetime, str, str]], field_updates: Iterable[FieldUpdate]
+) -> tuple[tuple[datetime, str, str], ...]:
+    """``History.card_lists``: the places, sorted, and for a card with no place known before
+    its first recorded list change, the list that change left (``data.old.idList``, or the list
+    a ``moveCardFromBoard`` left) from the start (R51c: a card whose creation is not in the
+    log, as a template's or a copied board's, was taken to have always been in the list it is
+    in now, so the move of the list it was in was not its: ``--cause move`` filtered the
+    move's removals out, and ``--board`` of the move's source left the card out of scope). A
+    card that came from another board first (old None) was in none of this history's lists."""
+    places = sorted(card_lists)
+    first: dict[str, FieldUpdate] = {}
+    for u in field_updates:
+        if u.field == "idList" and u.object_type == "card":
+            seen = first.get(u.object_id)
+            if seen is None or (u.date, u.id) < (seen.date, seen.id):
+                first[u.object_id] = u
+    if not first:
+        return tuple(places)
+    earliest: dict[str, datetime] = {}
+    for date, cid, _ in places:
+        earliest.setdefault(cid, date)
+    places += [
+        (FROM_THE_START, cid, u.old)
+        for cid, u in first.items()
+        if isinstance(u.old, str) and earliest.get(cid, u.date) >= u.date
+    ]
+    return tuple(sorted(places))
 
 
 def parse_history(actions: Iterable[JSON]) -> History:

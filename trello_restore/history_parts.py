@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import orjson
 
-from trello_restore.history import ACTION_FILTER, HistoryBuilder, action_filter
+from trello_restore.history import ACTION_FILTER, HistoryBuilder, action_filter, placed_first
 from trello_restore.models import (
     RESTORE_KINDS,
     CardInfo,
@@ -484,7 +484,7 @@ def to_history(part: Part) -> History:
         member_actions=tuple(sorted(part.member_actions, key=_DATE_ID)),
         moves=tuple(sorted(part.moves, key=_DATE_ID)),
         deleted_cards={c: a for c, (a, _, _) in part.deleted.items()},
-        card_lists=tuple(sorted(part.card_lists)),  # each once: one feed's, or merge_parts'
+        card_lists=placed_first(part.card_lists, part.field_updates),  # each once
         cards=part.card_infos(),
         members=dict(part.members),
         oldest=dict(part.oldest),
