@@ -142,6 +142,7 @@ RULES = (
     "planner_drafts",
     "models",
     "history",
+    "history_parts",
     "undone_values",
 )
 #: A cutoff after every date the planner compares it with (``window``).
