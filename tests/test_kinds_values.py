@@ -770,3 +770,45 @@ def test_outcome_words(status: str, word: str | None, count: str | None) -> None
     for kind in (ListClosed(), CardMove(), CardClosed(), CardField()):
         assert kind.outcome_word(status) == word
         assert kind.count_word(status) == count
+
+
+@pytest.mark.parametrize(
+    ("action", "values", "problem"),
+    [
+        ("set_card_field", {"field": "due", "seen": None, "written": "2025-01-01"}, None),
+        ("set_card_field", {"field": "desc", "seen": "a", "written": "b", "names": {}}, None),
+        ("set_card_closed", {"field": "closed", "seen": True, "written": False}, None),
+        ("set_list_closed", {"field": "closed", "seen": True, "written": False}, None),
+        ("move_card_to_list", {"field": "idList", "seen": "l1", "written": "l2"}, None),
+        ("add_member_to_board", {"field": "role", "seen": None, "written": "normal"}, None),
+        ("add_member_to_board", None, None),  # a record of a version before grants kept it
+        ("add_member_to_card", {"names": {"board": "Team"}}, None),
+        ("add_member_to_card", None, None),
+        ("set_card_field", None, "it holds no values"),
+        ("set_card_field", {"names": {}}, "its values lack field, seen, written or object_id"),
+        ("set_card_field", {"field": "pos", "seen": 1, "written": 2}, 'field "pos" is not one'),
+        ("set_card_closed", {"field": "due", "seen": None, "written": None}, 'field "due"'),
+        ("set_card_field", {"field": "due", "seen": 5, "written": None}, "seen 5 is not a value"),
+        ("set_card_closed", {"field": "closed", "seen": True, "written": 0}, "written 0 is not"),
+        ("move_card_to_list", {"field": "idList", "seen": None, "written": "l2"}, "seen null"),
+        ("add_member_to_board", {"field": "role", "seen": None, "written": 1}, "written 1 is"),
+        ("add_member_to_card", {"names": ["Team"]}, "its values' names are not an object"),
+        ("add_member_to_card", {"field": "role"}, "its values lack field, seen, written"),
+    ],
+)
+def test_what_a_journal_records_values_may_hold(
+    action: str, values: dict[str, Any] | None, problem: str | None
+) -> None:
+    """R51a: a value kind's record without values, or with a value of another type, was read
+    as it was and failed at undo as an internal error; an undo would have written it back."""
+    if values is not None and set(values) - {"names"}:
+        values = {"object_id": "x", **values}
+    found = kind_of(action).record_problem(values)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
+    if problem is None and values is not None and "object_id" in values:
+        odd = {**values, "object_id": 7}
+        assert kind_of(action).record_problem(odd) == "its values' object_id 7 is not text"

@@ -22,6 +22,7 @@ from operator import attrgetter
 from typing import Any, Literal
 
 from trello_restore.models import (
+    FIELD_TYPES,
     KIND_FIELDS,
     BoardState,
     CardInfo,
@@ -68,16 +69,6 @@ KIND_FILTERS: dict[RestoreKind, tuple[str, ...]] = {
 #: The fields an ``updateCard`` / ``updateList`` may carry in ``data.old`` that a kind restores.
 CARD_FIELDS = frozenset(f for kind in ("archived", "list", "fields") for f in KIND_FIELDS[kind])
 LIST_FIELDS = frozenset({"closed"})
-#: The JSON types each field's values may have (``due``/``start``: a date's text, or null).
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "closed": (bool,),
-    "dueComplete": (bool,),
-    "idList": (str,),
-    "name": (str,),
-    "desc": (str,),
-    "due": (str, type(None)),
-    "start": (str, type(None)),
-}
 _DATE_FIELDS = frozenset({"due", "start"})
 MOVE_TYPES = frozenset(
     {"moveCardToBoard", "moveCardFromBoard", "moveListToBoard", "moveListFromBoard"}
@@ -459,7 +450,7 @@ def _list_left_or_reached(
 
 def _fits(name: str, value: Any) -> bool:
     """Whether ``value`` is of a JSON type the field ``name`` can hold."""
-    return isinstance(value, _FIELD_TYPES[name])
+    return isinstance(value, FIELD_TYPES[name])
 
 
 def parse_card(raw: JSON) -> CardState:

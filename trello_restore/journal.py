@@ -53,9 +53,10 @@ from trello_restore.journal_file import (
     make_private,
     write_all,
 )
-from trello_restore.kinds import known
+from trello_restore.kinds import kind_of, known
 from trello_restore.models import millis
 from trello_restore.parsing import load_json
+from trello_restore.words import shown_json
 
 logger = logging.getLogger(__name__)
 
@@ -614,15 +615,10 @@ def _record(raw: object) -> JournalRecord:
     checks = {"op": raw["op"] in ("apply", "undo"), "status": raw["status"] in STATUSES}
     for name, ok in (*checks.items(), ("action", known(raw["action"]))):
         if not ok:
-            value = json.dumps(raw[name], ensure_ascii=False)
-            raise ValueError(f"unknown {name} {value[:40]}{'…' if len(value) > 40 else ''}")
-    values = raw.get("values")
+            raise ValueError(f"unknown {name} {shown_json(raw[name])}")
     # A value kind's (or a grant's) values; a card member's apply record keeps its names alone.
-    if values is not None and not (
-        isinstance(values, dict)
-        and ({"field", "seen", "written", "object_id"} <= set(values) or set(values) == {"names"})
-    ):
-        raise ValueError("its values lack field, seen, written or object_id")
+    if (problem := kind_of(raw["action"]).record_problem(raw.get("values"))) is not None:
+        raise ValueError(problem)
     skew = raw.get("skew_s")
     if skew is not None and (
         not isinstance(skew, int) or isinstance(skew, bool) or abs(skew) > _MAX_SKEW_S

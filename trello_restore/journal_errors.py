@@ -16,7 +16,7 @@ from trello_restore.errors import InputFileError, JournalWriteError
 from trello_restore.fsutil import read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
-from trello_restore.words import BOM, json_problem, shell_join
+from trello_restore.words import BOM, json_problem, shell_join, shown_json
 
 if TYPE_CHECKING:
     from trello_restore.journal import Op
@@ -73,7 +73,29 @@ def fields_wrong(raw: dict[str, Any], kind: type[Any]) -> str | None:
     if missing:
         return f"no {', '.join(missing)} field{'s' if len(missing) > 1 else ''}"
     unknown = sorted(str(k) for k in raw if k not in names)
-    return f"an unknown field, {unknown[0][:40]}" if unknown else None
+    if unknown:
+        return f"an unknown field, {unknown[0][:40]}"
+    for f in fields(kind):
+        allowed, said = _TYPES[str(f.type)]
+        value = raw.get(f.name)
+        if f.name in raw and type(value) not in allowed:  # type(): true is no whole number (R51a)
+            return f"its {f.name} is {shown_json(value)}, not {said}"
+    return None
+
+
+#: What a field of a journal line may hold, by its type in ``JournalHeader`` and
+#: ``JournalRecord``, and how that is said (R51a: a field of another type, as a hand edit or a
+#: damaged disk leaves, was read as it was and failed later, as an internal error, after a
+#: resume had appended to the journal).
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "text"),
+    "Op": ((str,), "text"),
+    "Status": ((str,), "text"),
+    "int": ((int,), "a whole number"),
+    "bool": ((bool,), "true or false"),
+    "int | None": ((int, type(None)), "a whole number or null"),
+    "dict[str, Any] | None": ((dict, type(None)), "an object or null"),
+}
 
 
 def newer_fields(raw: dict[str, Any], kind: type[Any]) -> str | None:

@@ -106,6 +106,17 @@ KIND_FIELDS: dict[RestoreKind, tuple[str, ...]] = {
     "list": ("idList",),
     "fields": ("name", "desc", "due", "dueComplete", "start"),
 }
+#: The JSON types each field's values may have, in the history and in a journal's records
+#: (``due``/``start``: a date's text, or null).
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "closed": (bool,),
+    "dueComplete": (bool,),
+    "idList": (str,),
+    "name": (str,),
+    "desc": (str,),
+    "due": (str, type(None)),
+    "start": (str, type(None)),
+}
 #: Skip reasons of the value kinds (design.md §10.2), first in this order wins.
 VALUE_SKIP_ORDER: tuple[str, ...] = (
     "object_deleted",

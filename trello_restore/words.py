@@ -43,6 +43,12 @@ def shown_value(text: str) -> str:
     return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
 
+def shown_json(value: object) -> str:
+    """A JSON value as a message shows it (a journal's field: R51a), cut after 40 characters."""
+    text = json.dumps(value, ensure_ascii=False)
+    return f"{text[:40]}{'…' if len(text) > 40 else ''}"
+
+
 def one_line(text: str) -> str:
     """``text`` (Trello's error text, or a reason that names things with ``quote_name``) on
     one line: each run of white space that holds a line break made one space, other runs

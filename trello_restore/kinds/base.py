@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from trello_restore.models import Change, PlanOptions
+from trello_restore.words import shown_json
 
 if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
@@ -158,6 +159,12 @@ class ChangeKind(ABC):
         without the plan) and the record's ``values``."""
         return c
 
+    def record_problem(self, values: dict[str, Any] | None) -> str | None:
+        """What keeps a journal record's ``values`` (an object or None) from being this kind's
+        (``record_values``'), or None: here none, or the names an apply's record keeps alone
+        (``journal_names.record_names``)."""
+        return values_problem(values, {}, required=False)
+
     def target(self, c: Change) -> tuple[Target, tuple[str, ...]] | None:
         """What the change sets, as the boards' action feeds name it, and the feeds' action
         types (``filter`` entries) that change it, for ``touches.py`` to find who set it last;
@@ -256,3 +263,31 @@ class ChangeKind(ABC):
         (``report_outcomes.apply_summary``), e.g. ``removed`` for ``undone``; None for the report's
         plain words, which are the member kinds'."""
         return None
+
+
+def values_problem(
+    values: dict[str, Any] | None, types: Mapping[str, tuple[type, ...]], *, required: bool
+) -> str | None:
+    """What keeps a journal record's ``values`` from being those of a kind that records the
+    fields ``types`` names (``field``; its ``seen`` and ``written`` of those types), or names
+    alone (an apply's); ``required``: a record of the kind always holds them (R51a: a value
+    kind's without them, or with a value of another type, was an internal error at undo, and
+    an undo would have written that value back)."""
+    if values is None:
+        return "it holds no values" if required else None
+    names = values.get("names")
+    if names is not None and type(names) is not dict:
+        return "its values' names are not an object"
+    if not required and set(values) == {"names"}:
+        return None
+    if not {"field", "seen", "written", "object_id"} <= set(values):
+        return "its values lack field, seen, written or object_id"
+    field = values["field"]
+    if type(field) is not str or field not in types:
+        return f"its values' field {shown_json(field)} is not one it records"
+    if type(values["object_id"]) is not str:
+        return f"its values' object_id {shown_json(values['object_id'])} is not text"
+    for key in ("seen", "written"):
+        if type(values[key]) not in types[field]:
+            return f"its values' {key} {shown_json(values[key])} is not a value of {field}"
+    return None

@@ -20,6 +20,7 @@ from trello_restore.kinds.base import (
     Decision,
     Resolution,
     WriteRule,
+    values_problem,
 )
 from trello_restore.kinds.touched import value_target
 from trello_restore.kinds.valuedeciders import (
@@ -32,6 +33,7 @@ from trello_restore.kinds.valuedeciders import (
 )
 from trello_restore.kinds.valuetext import change_lists, desc_diff, named, shown_pair
 from trello_restore.models import (
+    FIELD_TYPES,
     Change,
     Evidence,
     FieldValue,
@@ -208,6 +210,13 @@ class ValueKind(ChangeKind):
             "seen": seen,
             "written": written,
         }
+
+    def record_problem(self, values: dict[str, Any] | None) -> str | None:
+        return values_problem(values, {f: FIELD_TYPES[f] for f in self._fields()}, required=True)
+
+    def _fields(self) -> tuple[str, ...]:
+        """The fields it sets."""
+        return (self.field_name,)
 
     def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
         if values is None:
@@ -445,6 +454,9 @@ class CardField(ValueKind):
 
     def _field_schema(self) -> dict[str, Any]:
         return {"enum": list(CARD_FIELDS)}
+
+    def _fields(self) -> tuple[str, ...]:
+        return CARD_FIELDS
 
     def schema(self) -> dict[str, Any]:
         out = super().schema()
