@@ -7,6 +7,7 @@ test needs; the sandbox's rendering and real samples are held to these shapes el
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -211,6 +212,13 @@ def test_a_builder_fed_page_by_page_equals_one_parse() -> None:
         pytest.param({**action("x", "a1"), "date": "yesterday"}, "yesterday", id="bad date"),
         pytest.param({**action("x", "a1"), "date": None}, "NoneType", id="date not a string"),
         pytest.param({**action("x", "a1"), "data": []}, "list", id="data not an object"),
+        # R51a: values of another type where Trello has a text
+        pytest.param({**action("x", "a1"), "id": 1.5}, "not text", id="id not a text"),
+        pytest.param({**action("x", "a1"), "idMemberCreator": {}}, "not text", id="by"),
+        pytest.param(action("x", "a1", board=None) | {"data": {"board": {"id": 7}}}, "not text",
+                     id="board id not a text"),
+        pytest.param(member_action("addMemberToCard", "a1", "m1") | {"member": "m1"}
+                     | {"data": {"card": card()}}, "AttributeError", id="member not an object"),
     ],
 )  # fmt: skip
 def test_what_is_not_an_action(raw: dict[str, Any], needle: str) -> None:
@@ -616,3 +624,36 @@ def test_parse_card_and_board_read_the_restorable_fields() -> None:
     lists = iter(listing)  # read once: an iterator will do
     board = parse_board({"id": "b1"}, [], lists)
     assert (board.lists, board.list_closed) == ({"l1": "", "l2": ""}, {"l1": True, "l2": False})
+
+
+def test_objects_of_another_type_are_as_if_absent() -> None:
+    """R51a: ``data.card`` true or ``data.list`` a text (a hand-trimmed export) were crashes,
+    and an id of another type a crash in the planner: such an object names nothing."""
+    odd_card = member_action("addMemberToCard", "a1", "m1") | {"data": {"card": True}}
+    odd_list = action("createCard", "a2", 1, card=card("c2"), list="l1")
+    odd_id = action("createCard", "a3", 2, card={"id": []}, list={"id": 5})
+    h = parse_history([odd_card, odd_list, odd_id])
+    assert h.member_actions == ()
+    assert h.card_lists == ()
+    assert set(h.cards) == {"c2"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"idList": []}, "idList is [], not an id"),
+        ({"idBoard": None}, "idBoard is null, not an id"),
+        ({"idMembers": [1]}, "idMembers is [1], not a list of ids"),
+        ({"idMembers": "m1"}, 'idMembers is "m1", not a list of ids'),
+    ],
+)
+def test_a_card_whose_ids_are_not_texts_is_not_a_card(fields: dict[str, Any], needle: str) -> None:
+    raw = {"id": "c1", "idBoard": "b1", "idList": "l1", "idMembers": []} | fields
+    with pytest.raises(HistoryError, match=re.escape(needle)):
+        parse_card(raw)
+
+
+def test_members_that_are_not_a_list_are_refused() -> None:
+    for odd in (None, 1.5, "m1", {"id": "m1"}):
+        with pytest.raises(HistoryError, match="not a list of members"):
+            members_from_listing(odd)  # type: ignore[arg-type]

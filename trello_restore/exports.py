@@ -70,6 +70,11 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
             )
             for raw in doc["cards"]:
                 card = parse_card(raw)
+                if card.board_id != doc["id"]:  # R51a: a crash in the planner
+                    raise HistoryError(
+                        f"card {shown_name(card.id)} says it is on board "
+                        f"{shown_name(card.board_id)}, not on the board exported"
+                    )
                 cards[card.id] = card
             members.update(members_from_listing(doc.get("members", [])))
         except HistoryError as exc:
@@ -265,6 +270,9 @@ def _bad_action(path: Path, actions: list[Any], exc: HistoryError) -> str:
             return f"export {path}: {what} is not a Trello action (it has no {lacks}): {again}"
         if not isinstance(raw["data"], dict):
             return f"export {path}: {what} has data that is not a JSON object: {again}"
+        odd = [k for k in ("id", "type", "idMemberCreator") if not isinstance(raw[k], str)]
+        if odd:
+            return f"export {path}: the {odd[0]} of {what} is not text: {again}"
         date = raw["date"]
         try:
             parse_date(date)
@@ -284,6 +292,10 @@ def _json_type(value: object) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return "array" if isinstance(value, list) else "object"
+
+
+#: The lists an export may lack (an export of a version of Trello's without them).
+_LISTS = ("members", "memberships")
 
 
 def _read_export(path: Path) -> dict[str, Any]:
@@ -314,13 +326,16 @@ def _read_export(path: Path) -> dict[str, Any]:
             "(board menu > Print, export and share > Export as JSON)"
         ) from None
     required = ("id", "name", "actions", "cards", "lists")
-    if (
-        not isinstance(doc, dict)
-        or any(k not in doc for k in required)
-        or not all(isinstance(doc[k], list) for k in ("actions", "cards", "lists"))
-    ):
+    if not isinstance(doc, dict) or any(k not in doc for k in required):
         raise InputFileError(
             f"{path} is JSON but not a Trello board export (it needs id, name, actions, cards "
             "and lists): export the board as JSON from Trello's board menu"
+        )
+    odd = [k for k in (*required[2:], *_LISTS) if not isinstance(doc.get(k, []), list)]
+    if not isinstance(doc["id"], str) or odd:
+        what = f"its {odd[0]} are not a list" if odd else "its id is not text"
+        raise InputFileError(
+            f"{path} is not a Trello board export ({what}): export the board again "
+            "(board menu > Print, export and share > Export as JSON)"
         )
     return doc

@@ -130,8 +130,9 @@ def born_in_feed(actions: Iterable[Mapping[str, Any]], *, created_only: bool = F
     """Cards whose creation or arrival (``created_only``: creation) these raw actions show:
     for the others, the history before they came is not in them."""
     types = _CREATION_TYPES if created_only else _ORIGIN_TYPES
-    return {
-        a["data"]["card"]["id"]
-        for a in actions
-        if a.get("type") in types and isinstance(a.get("data", {}).get("card"), dict)
-    }
+    out = set()
+    for a in actions:
+        card = a.get("data", {}).get("card") if a.get("type") in types else None
+        if isinstance(card, dict) and isinstance(card.get("id"), str):
+            out.add(card["id"])  # R51a: a creation naming no card was a crash
+    return out

@@ -271,6 +271,15 @@ def _note_card(
 
 
 def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
+    try:
+        _parse_actions(b, actions)
+    except (KeyError, TypeError, AttributeError) as exc:
+        # A value of another type where Trello has an object or a text (R51a: an export's
+        # ``data.card`` true, ``data.list`` a text, a number for an id): said, not a crash.
+        raise HistoryError(f"not a Trello action: {exc!r}") from exc
+
+
+def _parse_actions(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
     seen, member_actions, moves, deleted = b.seen, b.member_actions, b.moves, b.deleted
     card_lists, members, oldest = b.card_lists, b.members, b.oldest
     for raw in actions:
@@ -280,6 +289,8 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
             by = raw["idMemberCreator"]
             board = data.get("board") or {}
             board_id = board.get("id", "")
+            if not (type(action_id) is type(type_) is type(board_id) is type(by) is str):
+                raise TypeError("an id or type that is not text")
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise HistoryError(f"not a Trello action: {exc!r}") from exc
         if board_id and (board_id not in oldest or date < oldest[board_id]):
@@ -296,9 +307,13 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
             ref = _member_ref(obj)
             if ref is not None:
                 members[ref.id] = _better(members.get(ref.id), ref)
-        card = data.get("card") or {}
+        card = data.get("card")
+        if type(card) is not dict or type(card.get("id", "")) is not str:
+            card = {}  # ``_object``, inline: once an action
         card_id = card.get("id")
-        lst = data.get("list") or {}
+        lst = data.get("list")
+        if type(lst) is not dict or type(lst.get("id", "")) is not str:
+            lst = {}
         if isinstance(card_id, str):
             _note_card(
                 b,
@@ -332,7 +347,7 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
                 )
             )
         elif type_ in MOVE_TYPES:
-            other = data.get("boardSource" if "ToBoard" in type_ else "boardTarget") or {}
+            other = _object(data, "boardSource" if "ToBoard" in type_ else "boardTarget")
             if "ToBoard" in type_:
                 source, target = other.get("id", ""), board_id
             else:
@@ -362,13 +377,23 @@ def _parse_into(b: HistoryBuilder, actions: Iterable[JSON]) -> None:
         elif isinstance(card_id, str):
             if type_ == "updateCard":
                 b.field_updates.extend(_field_updates(raw, date, board_id, "card", card))
-            after = (data.get("listAfter") or {}).get("id") or (
+            after = _object(data, "listAfter").get("id") or (
                 lst.get("id") if type_ in ("createCard", "copyCard") else None
             )
             if type_ == "convertToCardFromCheckItem":
                 after = lst.get("id")
-            if after:
+            if after and type(after) is str:
                 card_lists.append((date, card_id, after))
+
+
+def _object(data: JSON, key: str) -> JSON:
+    """``data[key]``, a card, list or board Trello names, when it is an object whose id, if
+    any, is a text; else none (R51a: an export's ``data.card`` true, or ``data.list`` a text,
+    was a crash, and a number for a list's id a crash in the planner)."""
+    obj = data.get(key)
+    if type(obj) is dict and type(obj.get("id", "")) is str:
+        return obj
+    return {}
 
 
 def _field_updates(
@@ -392,7 +417,7 @@ def _field_updates(
         if name in obj:
             after = obj[name]
         elif name == "idList":
-            after = (data.get("listAfter") or {}).get("id")
+            after = _object(data, "listAfter").get("id")
         elif name == "closed" and isinstance(before, bool):
             after = not before
         else:
@@ -457,13 +482,13 @@ def parse_card(raw: JSON) -> CardState:
     """A card from ``GET /boards/{id}/cards`` or a board export."""
     try:
         return CardState(
-            id=raw["id"],
+            id=_id(raw, "id"),
             name=_text(raw.get("name")),
             short_link=_text(raw.get("shortLink")),
-            board_id=raw["idBoard"],
-            list_id=raw["idList"],
+            board_id=_id(raw, "idBoard"),
+            list_id=_id(raw, "idList"),
             closed=_flag(raw, "closed"),
-            member_ids=tuple(raw["idMembers"]),
+            member_ids=_ids(raw, "idMembers"),
             desc=_text(raw.get("desc")),
             due=_date_text(raw.get("due")),
             due_complete=_flag(raw, "dueComplete"),
@@ -475,10 +500,10 @@ def parse_card(raw: JSON) -> CardState:
 
 def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = ()) -> BoardState:
     """A board with its memberships (``GET /boards/{id}/memberships``) and lists."""
-    lists = list(lists)
     try:
+        lists = list(lists)
         ms = {
-            m["idMember"]: Membership(
+            _id(m, "idMember"): Membership(
                 member_id=m["idMember"],
                 member_type=str(m.get("memberType", "normal")),
                 deactivated=_flag(m, "deactivated"),
@@ -487,10 +512,10 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
             for m in memberships
         }
         return BoardState(
-            id=raw["id"],
+            id=_id(raw, "id"),
             name=_text(raw.get("name")),
             memberships=ms,
-            lists={x["id"]: _text(x.get("name")) for x in lists},
+            lists={_id(x, "id"): _text(x.get("name")) for x in lists},
             list_closed={x["id"]: _flag(x, "closed") for x in lists},
             closed=_flag(raw, "closed"),
         )
@@ -534,6 +559,23 @@ def _flag(raw: JSON, key: str) -> bool:
     return value
 
 
+def _id(raw: JSON, key: str) -> str:
+    """An id field: a text (R51a: a card's ``idList`` a list, or ``idBoard`` null, was a
+    crash in the planner)."""
+    value = raw[key]
+    if type(value) is not str:
+        raise TypeError(f"{key} is {json.dumps(value)[:40]}, not an id")
+    return value
+
+
+def _ids(raw: JSON, key: str) -> tuple[str, ...]:
+    """A list of ids (a card's ``idMembers``)."""
+    value = raw[key]
+    if type(value) is not list or not all(type(x) is str for x in value):
+        raise TypeError(f"{key} is {json.dumps(value)[:40]}, not a list of ids")
+    return tuple(value)
+
+
 def _why(exc: KeyError | TypeError) -> str:
     """What is wrong with a card or board object, in words (R48d: ``TypeError("closed is
     'true', not a boolean")``): a field it lacks, or what a value is not."""
@@ -545,6 +587,8 @@ def _why(exc: KeyError | TypeError) -> str:
 def members_from_listing(raw: Iterable[JSON]) -> dict[str, MemberRef]:
     """Member names from ``GET /boards/{id}/members`` or an export's ``members``."""
     out: dict[str, MemberRef] = {}
+    if not isinstance(raw, Iterable) or isinstance(raw, (str, Mapping)):
+        raise HistoryError(f"not a list of members: {json.dumps(raw)[:40]}")
     for m in raw:
         ref = _member_ref(m)
         if ref is not None:
