@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from trello_restore.errors import BadResponse
 from trello_restore.history import parse_date
 from trello_restore.paging import (
     PAGE,
@@ -426,3 +427,24 @@ def test_a_burst_in_the_middle_of_quiet_history_is_read_several_pages_at_a_time(
     ranged, _, took, took_in_turn = _ranged_and_in_turn(burst + quiet)
     assert took < took_in_turn / 2
     assert ranged.requests < 40
+
+
+@pytest.mark.parametrize("workers", [0, 4])
+def test_a_listing_that_does_not_page_on_stops_with_an_error(workers: int) -> None:
+    """R51b: had Trello ignored ``before`` on a listing (its cards' documented parameters
+    are those of another route), a chain asked for the same page forever (394 requests in
+    40 s). A full page that holds nothing before the id asked for stops the read instead."""
+    fake = FakeListing(_spread(3000, 30, random.Random(7)))
+    newest = fake.get(None, None)
+    calls = 0
+
+    def ignores_before(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
+        nonlocal calls
+        calls += 1
+        return newest
+
+    listing = replace(fake.listing(), get=ignores_before)
+    stuck = pytest.raises(BadResponse, match="did not page on through the fake listing")
+    with ThreadPoolExecutor(max(workers, 1)) as pool, stuck:
+        read_backwards(listing, executor=pool if workers else None)
+    assert calls <= 4

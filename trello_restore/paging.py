@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from trello_restore.errors import BadResponse
 from trello_restore.models import millis
 
 __all__ = ["PAGE", "Listing", "next_before", "read_backwards", "stamp"]
@@ -101,6 +102,17 @@ def _crowded(listing: Listing, oldest: datetime) -> None:
         PAGE,
         step,
         stamp(start),
+    )
+
+
+def _stuck(listing: Listing, cursor: str) -> BadResponse:
+    """A full page asked for before id ``cursor`` that holds nothing before it: Trello did not
+    page on (it ignored the cursor), and asking again would read the same page forever (R51b:
+    394 requests in 40 s for one board's cards, and no end)."""
+    return BadResponse(
+        f"Trello did not page on through {listing.what}: asked for what comes before "
+        f"{cursor}, it answered a full page holding nothing older; stopped rather than ask "
+        "for it forever: try again later, and report it if it persists"
     )
 
 
@@ -276,8 +288,11 @@ class _Read:
         nxt = next_before(oldest, listing.step)
         if nxt >= before:
             # A page of items inside one step: only an id cursor gets past them.
+            last = min(str(x["id"]) for x in page)
+            if cursor is not None and last >= cursor:
+                raise _stuck(listing, cursor)
             _crowded(listing, oldest)
-            return lower, before, None, min(str(x["id"]) for x in page)
+            return lower, before, None, last
         return self.split(chain, lower, nxt, before - oldest), nxt, None, None
 
     def split(
