@@ -45,7 +45,14 @@ from trello_restore.boards import (
 )
 from trello_restore.errors import BadResponse, InputFileError
 from trello_restore.exports import load_exports
-from trello_restore.fetched import BoardInfo, Fetched, board_warn, born_in_feed
+from trello_restore.fetched import (
+    BoardInfo,
+    Fetched,
+    board_warn,
+    born_in_feed,
+    models_ignored,
+    unread_second,
+)
 from trello_restore.history import (
     ACTION_FILTER,
     MOVE_TYPES,
@@ -370,9 +377,7 @@ def _read_crowded(
             lists, f"board {board_id}'s lists", "a list of lists", "id", api=api
         )
     ]
-    list_set = set(list_ids)
-    kinds = action_types.split(",")
-    list_types = ",".join(k for k in kinds if k.split(":")[0] in _LIST_TYPES)
+    list_types = ",".join(k for k in action_types.split(",") if k.split(":")[0] in _LIST_TYPES)
     jobs = [(second, cards, action_types) for second in seconds]
     if list_types:
         jobs += [(second, list_ids, list_types) for second in seconds]
@@ -388,13 +393,8 @@ def _read_crowded(
         page = _page(api, board_id, before, since, sink, types, keep, models=",".join(ids))
         if len(page) < PAGE:
             return page
-        if len(ids) == 1:
-            what = "list" if ids[0] in list_set else "card"
-            warn(
-                f"a full page ({PAGE}) of actions of {what} {ids[0]} within the second from "
-                f"{stamp(second)}, which Trello's paging cannot read past: some of them may be "
-                "missing from this plan"
-            )
+        if len(ids) == 1 or models_ignored(page, ids):  # nothing to split, or no use (R51b)
+            warn(unread_second(ids, list_ids, stamp(second), PAGE))
             return page
         half = len(ids) // 2
         return [*read((second, ids[:half], types)), *read((second, ids[half:], types))]
