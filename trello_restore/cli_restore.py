@@ -468,9 +468,10 @@ def interrupted(
         )
     elif wrote.nothing_yet() and progress.done == progress.counts.get("skipped_done", 0):
         # No write of this run, and no outcome but those found done by earlier runs.
+        held = "was started by it" if wrote.started_here(journal) else "holds what earlier runs did"
         line = (
             f"{stopped} before this run sent any change: nothing was changed by it; the journal "
-            f"{journal} holds what earlier runs did. {resume}."
+            f"{journal} {held}. {resume}."
         )
     else:
         line = (

@@ -17,6 +17,7 @@ import os
 import stat
 from pathlib import Path
 
+from trello_restore import wrote
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import private_dirs, write_atomic
 from trello_restore.journal_errors import cannot_create
@@ -57,6 +58,7 @@ def create(path: Path, line: str) -> None:
         raise InputFileError(cannot_create(path, exc)) from None
     try:
         write_atomic(path, line, prefix=".journal-", suffix="", exclusive=True)
+        wrote.started(path)
         return
     except FileExistsError:
         pass
@@ -68,6 +70,7 @@ def create(path: Path, line: str) -> None:
         raise InputFileError(cannot_create(path, exc)) from None
     if not filled:
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
+    wrote.started(path)
 
 
 def _fill_empty(path: Path, line: str) -> bool:

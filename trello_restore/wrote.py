@@ -17,6 +17,8 @@ __all__ = [
     "nothing_changed",
     "nothing_yet",
     "start",
+    "started",
+    "started_here",
     "written_then",
 ]
 
@@ -30,6 +32,8 @@ _at_start = [0]
 #: The journals the running command has written records to, in the order first written (a
 #: dict: its workers' journals may note one at once, and a key is set atomically).
 _journals: dict[Path, None] = {}
+#: The journals the running command created (``started``).
+_started: dict[Path, None] = {}
 
 
 def _so_far() -> int:
@@ -42,6 +46,19 @@ def start() -> None:
     """A command starts: its writes are counted from here."""
     _at_start[0] = _so_far()
     _journals.clear()
+    _started.clear()
+
+
+def started(path: Path) -> None:
+    """The running command created the journal at ``path``."""
+    _started.setdefault(path.absolute(), None)
+
+
+def started_here(path: Path) -> bool:
+    """Whether the running command created the journal at ``path`` (``started``): no earlier
+    run wrote to it (R51d: a first apply stopped before its first write said its journal
+    "holds what earlier runs did")."""
+    return path.absolute() in _started
 
 
 def journaled(path: Path) -> None:
