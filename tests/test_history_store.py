@@ -35,6 +35,7 @@ from trello_restore.history_store import (
     BoardHistory,
     HistoryStore,
     Part,
+    _digest,
     action_class,
     classes_for,
     merge_parts,
@@ -230,6 +231,7 @@ def test_action_pages_are_not_kept_in_the_http_cache(
         (lambda p: _rewrite(p, filter="addMemberToCard"), "other actions"),
         (lambda p: _rewrite(p, parts={}), "damaged"),
         (lambda p: _rewrite(p, newest=["2024-01-01T00:00:00", "a" * 24]), "damaged"),
+        (lambda p: _rewrite(p, newest=["2024-01-01T00:00:00+00:00"]), "damaged"),  # R51a
         (lambda p: _naive_row_date(p), "damaged"),
         (lambda p: _rewrite(p, board="5" * 24), "holds board"),
         (lambda p: _rewrite(p, format="something else"), "not a history store"),
@@ -437,6 +439,24 @@ def test_a_head_from_the_future_is_ignored(
         head = store.load_head("b" * 24, "f")
         assert (head is not None) == kept
         assert ("dated in the future" in caplog.text) == (not kept), caplog.text
+
+
+def test_a_head_whose_newest_is_short_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """R51a: a head whose checksum is right (a bug's, or an edit's) and whose newest action
+    lacks its id was an internal error (IndexError), not the notice and the body read."""
+    store = HistoryStore(tmp_path)
+    newest = datetime(2025, 1, 1, tzinfo=UTC)
+    history = BoardHistory.built("b" * 24, "f", Feed())
+    assert store.save_head(replace(history, newest=(newest, "a" * 24)))
+    path = store.head_path("b" * 24)
+    doc = json.loads(path.read_text())
+    doc.pop("sha256")
+    doc["newest"] = doc["newest"][:1]
+    path.write_text(json.dumps(doc | {"sha256": _digest(doc)}))
+    assert store.load_head("b" * 24, "f") is None
+    assert "damaged" in caplog.text, caplog.text
 
 
 def test_writers_at_once_leave_a_whole_store(tmp_path: Path) -> None:

@@ -399,7 +399,7 @@ class HistoryStore:
             if not isinstance(doc, dict) or doc.pop("sha256", None) != _digest(doc):
                 raise ValueError("its checksum does not match")
             head = Head.from_json(doc)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):  # R51a: IndexError
             return self._ignored(board_id, "it is damaged or of another version")
         if head.board_id != board_id or head.filter != filter:
             return None  # the body says why it cannot be used, if it cannot
@@ -444,7 +444,7 @@ class HistoryStore:
             return self._rebuild(board_id, path, f"it has format version {doc.get('version')!r}")
         try:
             stored = BoardHistory.from_json(doc)
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
             return self._rebuild(board_id, path, "it is damaged")
         if stored.board_id != board_id:
             return self._rebuild(board_id, path, f"it holds board {stored.board_id}")
