@@ -647,6 +647,11 @@ def _newer(path: Path) -> None:
             "plan:\n  - a\n",
             "plan file {p} is not valid JSON (no value where one is expected, at line 1, column 1)",
         ),
+        (  # R51a: a reviewer reads the first of two values, the tool would take the last
+            '{"format": "trello-restore-plan", "api_url": "http://x", "api_url": "http://y"}',
+            'plan file {p} is not valid JSON (the key "api_url" is given twice in one object); '
+            "make it again with --plan-out",
+        ),
         (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save "),
         (b"{\xc3(}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
         ("truncated", "plan file {p} is truncated (it ends at line 30); make it again with "),
@@ -677,6 +682,7 @@ def _newer(path: Path) -> None:
         "empty",
         "not-json",
         "yaml",
+        "key-twice",
         "utf16",
         "not-utf8",
         "truncated",

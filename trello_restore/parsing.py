@@ -44,14 +44,34 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
-def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
+class _KeyTwice(ValueError):
+    """An object that gives one key twice (``load_json``'s ``unique``)."""
+
+
+def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(f"the key {json.dumps(key)[:40]} is given twice in one object")
+            seen.add(key)
+    return doc
+
+
+def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH, unique: bool = False) -> Any:
     """``json.loads(data)``; ``json.JSONDecodeError`` for anything it cannot make a document
     of, or one nested deeper than ``max_depth`` (None: no check, for the large files this tool
-    writes itself, whose readers catch ``RecursionError`` where they walk them)."""
+    writes itself, whose readers catch ``RecursionError`` where they walk them); ``unique``:
+    also for an object that gives a key twice (R51a: a plan file whose reviewer reads the first
+    of two values while the tool takes the last; a third slower to read)."""
     try:
-        doc = json.loads(data, parse_constant=_no_constant)
+        hook = _each_key_once if unique else None
+        doc = json.loads(data, parse_constant=_no_constant, object_pairs_hook=hook)
     except json.JSONDecodeError:
         raise
+    except _KeyTwice as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from None
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply to read", "", 0) from None
     except UnicodeDecodeError:

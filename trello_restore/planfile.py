@@ -438,7 +438,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     if not text.strip():
         raise InputFileError(f"plan file {p} is empty; make it again with --plan-out")
     try:
-        doc = load_json(text)
+        doc = load_json(text, unique=True)
     except json.JSONDecodeError as err:
         if is_journal_text(text):  # JSON Lines: "Extra data" after its header
             raise InputFileError(_journal_given(p)) from err
