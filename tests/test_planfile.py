@@ -726,12 +726,12 @@ def test_a_plan_from_stdin_is_said_to_be_read_from_a_file_only(
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file that cannot be read (as an unprivileged user meets it) says why."""
 
-    def denied(self: Path) -> bytes:
+    def denied(path: Path) -> bytes:
         raise PermissionError(13, "Permission denied")
 
     path = tmp_path / "plan.json"
     write_plan(real_doc(), path)
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr("trello_restore.planfile.read_named", denied)
     with pytest.raises(InputFileError) as info:
         read_plan(path)
     assert str(info.value) == f"cannot read plan file {path}: Permission denied"

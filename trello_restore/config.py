@@ -124,6 +124,8 @@ def log_file_anyway(flag: str | None, env: Mapping[str, str], config: Path | Non
     failed). None when none names one, or it cannot be told; never raises."""
     import tomllib
 
+    from trello_restore.fsutil import read_named
+
     try:
         if flag:
             return Path(flag).expanduser()
@@ -132,7 +134,7 @@ def log_file_anyway(flag: str | None, env: Mapping[str, str], config: Path | Non
             return Path(named).expanduser()
         if config is None:
             return None
-        value = tomllib.loads(config.read_text(encoding="utf-8")).get("paths", {}).get("log_file")
+        value = tomllib.loads(read_named(config).decode("utf-8")).get("paths", {}).get("log_file")
         if not isinstance(value, str) or not value.strip():
             return None
         if "\0" in value:  # no file can have it: the error to log may be that
@@ -149,10 +151,12 @@ def secrets_anyway(config: Path | None) -> tuple[str, ...]:
     when it holds none or cannot be read; never raises."""
     import tomllib
 
+    from trello_restore.fsutil import read_named
+
     if config is None:
         return ()
     try:
-        table = tomllib.loads(config.read_text(encoding="utf-8")).get("trello", {})
+        table = tomllib.loads(read_named(config).decode("utf-8")).get("trello", {})
         values = (table.get("api_key"), table.get("token")) if isinstance(table, dict) else ()
     except (OSError, ValueError, RuntimeError, AttributeError):  # RecursionError: too deep
         return ()

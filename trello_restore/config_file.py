@@ -150,12 +150,13 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
     import tomllib
 
     from trello_restore.errors import ConfigError
+    from trello_restore.fsutil import read_named
     from trello_restore.parsing import load_toml
 
     if path is None:
         return ConfigFile(None)
     try:
-        raw = path.read_bytes()
+        raw = read_named(path)
     except FileNotFoundError:
         if not explicit:
             return ConfigFile(None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.fetched import BoardInfo, Fetched, born_in_feed
+from trello_restore.fsutil import read_named
 from trello_restore.history import (
     HistoryBuilder,
     HistoryError,
@@ -300,7 +301,7 @@ _LISTS = ("members", "memberships")
 
 def _read_export(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_named(path).decode("utf-8")
     except FileNotFoundError:
         raise InputFileError(
             f"{path}: no such file; give the path of a Trello board JSON export"

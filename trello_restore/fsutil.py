@@ -137,6 +137,24 @@ def read_regular(path: Path) -> bytes:
         os.close(fd)
 
 
+#: The most a file the user names is read of when it is no regular file (a pipe, a shell's
+#: ``<(…)``, a device): a plan of 100,000 changes is about 50 MB.
+NAMED_MAX = 256 << 20
+
+
+def read_named(path: Path) -> bytes:
+    """The bytes of a file the user names (a plan, a config file, an export): a regular file
+    whole; anything else (a pipe, ``/dev/null``) up to ``NAMED_MAX`` bytes, and an ``OSError``
+    when it holds more (R51a: ``/dev/zero`` was read until the system killed the process)."""
+    with path.open("rb") as f:
+        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return f.read()
+        data = f.read(NAMED_MAX + 1)
+    if len(data) > NAMED_MAX:
+        raise OSError(errno.EFBIG, f"it gives more than {NAMED_MAX >> 20} MB, no file of ours")
+    return data
+
+
 def private_dirs(directory: Path) -> None:
     """``directory`` and every missing directory above it, each made 0700
     (``Path.mkdir(parents=True, mode=...)`` gives the parents the umask's mode instead)."""

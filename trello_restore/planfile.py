@@ -40,7 +40,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import write_atomic
+from trello_restore.fsutil import read_named, write_atomic
 from trello_restore.journal import FORMAT as JOURNAL_FORMAT
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.models import (
@@ -411,7 +411,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     (one line) when it is not a plan this version can apply as written."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_named(p)
     except FileNotFoundError as err:
         if str(path) == "-":  # R42a: as --plan-out - writes one
             raise InputFileError(
