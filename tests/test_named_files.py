@@ -27,6 +27,7 @@ def test_a_device_is_read_up_to_the_bound(monkeypatch: pytest.MonkeyPatch) -> No
         fsutil.read_named(ZERO)
     assert fsutil.read_named(Path("/dev/null")) == b""
     read, write = os.pipe()
+
     def feed() -> None:
         os.write(write, b"x" * 100)
         os.close(write)
