@@ -345,14 +345,16 @@ def test_an_unreadable_export_says_permission_denied(
 ) -> None:
     """In the words of the other file errors, not Python's class name."""
     path = _export(tmp_path)
-    real = Path.read_text
+    from trello_restore import exports, fsutil
 
-    def read_text(self: Path, *args: object, **kwargs: object) -> str:
-        if self == path:
-            raise PermissionError(errno.EACCES, DENIED, str(self))
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+    real = fsutil.read_named
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    def read_named(named: Path) -> bytes:
+        if named == path:
+            raise PermissionError(errno.EACCES, DENIED, str(named))
+        return real(named)
+
+    monkeypatch.setattr(exports, "read_named", read_named)
     r = run_cli(["--from-export", str(path), "--since", "2025-11-01", "--dry-run"])
     line = one_line_error(r, ExitCode.USAGE, f"{path} cannot be read ({DENIED})", "permissions")
     assert "PermissionError" not in line
