@@ -120,3 +120,51 @@ def test_a_card_from_another_board_is_not_placed_before_it_came() -> None:
         (0, "l3"),
         (30, "l2"),
     ]
+
+
+def _moved_on_state() -> State:
+    """c1 is on b3 now, in l9; m2 is a member of b1 and b3, not of b2."""
+
+    def ms(*ids: str) -> list[dict[str, str]]:
+        return [{"idMember": m, "memberType": "normal"} for m in ids]
+
+    b1 = parse_board({"id": "b1", "name": "Team"}, ms("lead", "m2"), [{"id": "l1", "name": "A"}])
+    b2 = parse_board({"id": "b2", "name": "Archive"}, ms("lead"), [{"id": "l2", "name": "Done"}])
+    b3 = parse_board({"id": "b3", "name": "Other"}, ms("lead", "m2"), [{"id": "l9", "name": "X"}])
+    c1 = {**C1, "idBoard": "b3", "idList": "l9", "closed": False, "idMembers": []}
+    return State(boards={"b1": b1, "b2": b2, "b3": b3}, cards={"c1": parse_card(c1)})
+
+
+@pytest.mark.parametrize(
+    ("off", "on", "off_s"),
+    [("a5", "a6", 3600.0), ("a6", "a5", 3600.0), ("a5", "a6", 3600.001)],
+    ids=["off-first", "on-sorts-first", "off-a-millisecond-later"],
+)
+def test_a_card_moved_on_to_a_board_read_too_keeps_its_first_list(
+    off: str, on: str, off_s: float
+) -> None:
+    """R52a: c1 (its creation not logged) went with its list l2 from b1 to b2, losing m2; an
+    hour later someone moved it on to b3. With b3 read too, its first recorded list change
+    could be its arrival there (its id sorting first, or dated a millisecond before the move
+    off b2), which left no list, and ``--cause move`` filtered m2's removal out again. The
+    arrival's move off b2 is its first change: l2 is its list from the start, as with b2
+    alone."""
+    moved = [
+        _action("moveCardFromBoard", off, off_s, "b2", by="other", card=C1,
+                list={"id": "l2"}, boardTarget={"id": "b3"}),
+        _action("moveCardToBoard", on, 3600, "b3", by="other", card=C1, list={"id": "l9"},
+                boardSource={"id": "b2"}),
+    ]  # fmt: skip
+    actions = [*_actions(created=False)[:3], *moved]
+    parts = []
+    for board in ("b1", "b2", "b3"):
+        b = HistoryBuilder()
+        b.add(a for a in actions if a["data"]["board"]["id"] == board)
+        parts.append(Part.of(b))
+    for history in (parse_history(actions), to_history(merge_parts(parts))):
+        assert history.card_lists[0][1:] == ("c1", "l2")
+        for named in (("b2",), ("b2", "b3"), None):
+            options = replace(OPTIONS, cause="move")
+            plan = build_plan(history, _moved_on_state(), options, named_boards=named)
+            adds = [(c.card_id, c.member.id) for c in plan.changes if c.action.startswith("add")]
+            assert ("c1", "m2") in adds, (named, plan.skipped)

@@ -840,7 +840,7 @@ def test_arrivals_pairs_each_arrival_with_the_nearest_move_off_of_another_board(
     Each arrival pairs with the nearest move off *another* board within ``PAIR_WITHIN``,
     bounds included: two hops within two seconds each pair their own records; a board's own
     move off and arrival (one feed read, two moves) never pair."""
-    from trello_restore.planner_values import PAIR_WITHIN, arrivals
+    from trello_restore.history import PAIR_WITHIN, arrivals
 
     def up(aid: str, seconds: float, old: str | None, new: str | None, board: str) -> FieldUpdate:
         return replace(upd(aid, "idList", old, new, 5, board=board), date=at(5) + timedelta(

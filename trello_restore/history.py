@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -216,6 +216,44 @@ _BY_DATE = attrgetter("date", "id")
 FROM_THE_START = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def in_order(ups: list[FieldUpdate]) -> list[FieldUpdate]:
+    """A field's changes in date order, ties by action id (design.md §10.2); but a card's
+    arrival on a board (``idList`` from None) right after its move off another, the two
+    records of one move across boards (``arrivals``), whatever their ids and however their
+    dates differ within ``PAIR_WITHIN`` (the same instant in the captures: R48a)."""
+    paired = arrivals(ups)
+    return sorted(
+        ups,
+        key=lambda u: (
+            paired[u.id].date if u.id in paired else u.date,
+            u.field == "idList" and u.old is None,
+            u.id,
+        ),
+    )
+
+
+#: How far apart the two records of one move across boards may be dated: the board the card
+#: left logs ``moveCardFromBoard``, the one it reached ``moveCardToBoard``, at the same instant
+#: in every capture, which no documentation promises for a card's move (R48a).
+PAIR_WITHIN = timedelta(seconds=2)
+
+
+def arrivals(ups: Collection[FieldUpdate]) -> dict[str, FieldUpdate]:
+    """Each arrival of a card on a board in ``ups`` (``idList`` from None) that is the second
+    record of a move off another board in them (to None, on another board, within
+    ``PAIR_WITHIN``: the nearest), by its action id, with that move off."""
+    left = [u for u in ups if u.field == "idList" and u.new is None]
+    out: dict[str, FieldUpdate] = {}
+    for u in ups:
+        if u.field == "idList" and u.old is None:
+            near = [
+                d for d in left if d.board_id != u.board_id and abs(d.date - u.date) <= PAIR_WITHIN
+            ]
+            if near:
+                out[u.id] = min(near, key=lambda d: (abs(d.date - u.date), d.id))
+    return out
+
+
 def placed_first(
     card_lists: Iterable[tuple[datetime, str, str]], field_updates: Iterable[FieldUpdate]
 ) -> tuple[tuple[datetime, str, str], ...]:
@@ -227,22 +265,23 @@ def placed_first(
     move's removals out, and ``--board`` of the move's source left the card out of scope). A
     card that came from another board first (old None) was in none of this history's lists."""
     places = sorted(card_lists)
-    first: dict[str, FieldUpdate] = {}
+    changes: dict[str, list[FieldUpdate]] = {}
     for u in field_updates:
         if u.field == "idList" and u.object_type == "card":
-            seen = first.get(u.object_id)
-            if seen is None or (u.date, u.id) < (seen.date, seen.id):
-                first[u.object_id] = u
-    if not first:
+            changes.setdefault(u.object_id, []).append(u)
+    if not changes:
         return tuple(places)
     earliest: dict[str, datetime] = {}
     for date, cid, _ in places:
         earliest.setdefault(cid, date)
-    places += [
-        (FROM_THE_START, cid, u.old)
-        for cid, u in first.items()
-        if isinstance(u.old, str) and earliest.get(cid, u.date) >= u.date
-    ]
+    for cid, ups in changes.items():
+        # The first change in the history's order: a move off a board before its arrival on
+        # the other, read too (R52a: the arrival, its id sorting first or dated a millisecond
+        # before, left no list), whose place is the arrival's, at the earlier of their dates.
+        first, *rest = in_order(ups)
+        start = min([first.date, *(u.date for u in rest[:1] if u.old is None)])
+        if isinstance(first.old, str) and earliest.get(cid, start) >= start:
+            places.append((FROM_THE_START, cid, first.old))
     return tuple(sorted(places))
 
 

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, NamedTuple
 
+from trello_restore.history import arrivals, in_order
 from trello_restore.models import (
     KIND_FIELDS,
     CardInfo,
@@ -490,44 +491,6 @@ def _each_change_once(selected: list[FieldUpdate]) -> tuple[str, ...]:
     the record of the board it left alone (R48c: a round trip read "(4 changes)")."""
     twice = arrivals(selected)
     return tuple(u.id for u in selected if u.id not in twice)
-
-
-def in_order(ups: list[FieldUpdate]) -> list[FieldUpdate]:
-    """A field's changes in date order, ties by action id (design.md §10.2); but a card's
-    arrival on a board (``idList`` from None) right after its move off another, the two
-    records of one move across boards (``arrivals``), whatever their ids and however their
-    dates differ within ``PAIR_WITHIN`` (the same instant in the captures: R48a)."""
-    paired = arrivals(ups)
-    return sorted(
-        ups,
-        key=lambda u: (
-            paired[u.id].date if u.id in paired else u.date,
-            u.field == "idList" and u.old is None,
-            u.id,
-        ),
-    )
-
-
-#: How far apart the two records of one move across boards may be dated: the board the card
-#: left logs ``moveCardFromBoard``, the one it reached ``moveCardToBoard``, at the same instant
-#: in every capture, which no documentation promises for a card's move (R48a).
-PAIR_WITHIN = timedelta(seconds=2)
-
-
-def arrivals(ups: Collection[FieldUpdate]) -> dict[str, FieldUpdate]:
-    """Each arrival of a card on a board in ``ups`` (``idList`` from None) that is the second
-    record of a move off another board in them (to None, on another board, within
-    ``PAIR_WITHIN``: the nearest), by its action id, with that move off."""
-    left = [u for u in ups if u.field == "idList" and u.new is None]
-    out: dict[str, FieldUpdate] = {}
-    for u in ups:
-        if u.field == "idList" and u.old is None:
-            near = [
-                d for d in left if d.board_id != u.board_id and abs(d.date - u.date) <= PAIR_WITHIN
-            ]
-            if near:
-                out[u.id] = min(near, key=lambda d: (abs(d.date - u.date), d.id))
-    return out
 
 
 def _change_key(c: ValueChange) -> tuple[object, ...]:
