@@ -693,3 +693,17 @@ def test_a_crowded_second_read_by_ids_trello_ignores_warns_once_and_stops(
     on_board = sum(1 for c in sw.world.cards.values() if c.id_board == i["team"])
     asked = sum(1 for r in sb.server.request_log if "idModels" in r.query_names)
     assert asked == -(-on_board // 100)  # one request by each 100 ids: none split
+
+
+def test_an_action_concerns_its_card_the_card_it_came_from_and_its_lists() -> None:
+    """``models_ignored``: an action asked for by a card's id may be about another card made
+    from it (a copy's ``data.cardSource``, R52a) or name it in a list change; one naming none
+    of the ids asked for is Trello ignoring them."""
+    from trello_restore.fetched import models_ignored
+
+    copy = {"type": "copyCard", "data": {"card": {"id": "new"}, "cardSource": {"id": "c1"}}}
+    moved = {"type": "updateCard", "data": {"card": {"id": "c2"}, "listAfter": {"id": "l1"}}}
+    assert not models_ignored([copy, moved], ["c1", "c2"])
+    assert not models_ignored([moved], ["l1"])
+    assert models_ignored([copy, moved], ["c1"])
+    assert models_ignored([{"type": "x", "data": None}], ["c1"])

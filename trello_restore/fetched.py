@@ -149,15 +149,17 @@ def born_in_feed(actions: Iterable[Mapping[str, Any]], *, created_only: bool = F
 
 def models_ignored(page: Iterable[Mapping[str, Any]], ids: Iterable[str]) -> bool:
     """Whether a page asked for by ``idModels`` (cards' or lists' ids) holds an action that
-    concerns none of ``ids`` (its card, list, ``listBefore`` or ``listAfter``): Trello ignored
-    them, and splitting them would ask again and again for pages of other actions (R51b: what
+    concerns none of ``ids`` (its card, the card it was copied or made from, its list,
+    ``listBefore`` or ``listAfter``): Trello ignored them, and splitting them would ask again
+    and again for pages of other actions (R51b: what
     Trello does with ``idModels`` is unconfirmed; ignored, one crowded second of 1,300 cards
     took 2,601 requests and a warning for each card, each of them wrong)."""
     wanted = set(ids)
     for action in page:
         data = action.get("data")
         data = data if isinstance(data, dict) else {}
-        objects = (data.get(k) for k in ("card", "list", "listBefore", "listAfter"))
+        keys = ("card", "cardSource", "list", "listBefore", "listAfter")  # R52a: cardSource
+        objects = (data.get(k) for k in keys)
         if not any(isinstance(o, dict) and o.get("id") in wanted for o in objects):
             return True
     return False
