@@ -151,9 +151,9 @@ def models_ignored(page: Iterable[Mapping[str, Any]], ids: Iterable[str]) -> boo
     """Whether a page asked for by ``idModels`` (cards' or lists' ids) holds an action that
     concerns none of ``ids`` (its card, the card it was copied or made from, its list,
     ``listBefore`` or ``listAfter``): Trello ignored them, and splitting them would ask again
-    and again for pages of other actions (R51b: what
-    Trello does with ``idModels`` is unconfirmed; ignored, one crowded second of 1,300 cards
-    took 2,601 requests and a warning for each card, each of them wrong)."""
+    and again for pages of other actions (R51b: what Trello does with ``idModels`` is
+    unconfirmed; ignored, one crowded second of 1,300 cards took 2,601 requests and a warning
+    for each card, each of them wrong)."""
     wanted = set(ids)
     for action in page:
         data = action.get("data")
