@@ -106,8 +106,14 @@ def test_every_odd_value_is_refused_in_words_or_planned(tmp_path: Path) -> None:
     ("change", "needle"),
     [
         (lambda d: d.update(members=None), "(its members are not a list)"),
-        (lambda d: d["cards"][0].update(idList=[]), "idList is [], not an id"),
-        (lambda d: d["cards"][0].update(idBoard="b" * 24), f"on board {'b' * 24}, not on the"),
+        (
+            lambda d: d["cards"][0].update(idList=[]),
+            "is not a Trello card (idList is [], not an id): export the board again",
+        ),
+        (
+            lambda d: d["cards"][0].update(idBoard="b" * 24),
+            f"on board {'b' * 24}, not this one: export",
+        ),
         (lambda d: d["actions"][0].update(id=1.5), "the id of action #1 is not text"),
     ],
 )
@@ -118,3 +124,18 @@ def test_the_command_line_says_what_is_wrong(tmp_path: Path, change: Any, needle
     path.write_text(json.dumps(doc))
     r = CliRunner().invoke(main, ["--from-export", str(path), "--since", "2020-01-01", "--dry-run"])
     one_line_error(r, ExitCode.USAGE, needle)
+
+
+def test_a_board_name_that_is_not_text_is_no_name(tmp_path: Path) -> None:
+    """R53a: a board's ``name`` null was planned as a board named "None" (in the plan's text
+    and the plan file); it is a board without a name, shown by its id."""
+    doc = _export()
+    doc["name"] = None
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps(doc))
+    plan = tmp_path / "plan.json"
+    args = ["--from-export", str(path), "--since", "2020-01-01", "--dry-run", "--plan-out"]
+    r = CliRunner().invoke(main, [*args, str(plan)])
+    assert r.exit_code == 0, r.output
+    assert "None" not in r.stdout
+    assert [b["name"] for b in json.loads(plan.read_text())["inputs"]["boards"]] == [""]

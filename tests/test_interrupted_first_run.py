@@ -47,3 +47,26 @@ def test_a_journal_this_run_started_is_said_so(
         f"Interrupted before this run sent any change: nothing was changed by it; the journal "
         f"{first} was started by it. Run trello-restore apply p again to resume."
     )
+
+
+def test_outcomes_decided_without_a_write_are_not_said_as_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R53a: a first apply whose plan has blocked changes, stopped before its first write, said
+    "Interrupted after 83 of 100 outcomes; every change made is recorded", as if 83 were made:
+    blocked outcomes are journaled before any write. It says nothing was changed, and what the
+    journal holds."""
+    header = JournalHeader("d" * 64, "http://127.0.0.1:1/1", "a", "2026-12-05T00:00:00.000Z")
+    first = tmp_path / "first.jsonl"
+    wrote.start()
+    with Journal.open(first, header) as journal:
+        journal.append(JournalRecord("c", "apply", "add_member_to_card", "blocked", "b", "m", "k"))
+    progress = Progress(3, enabled=False)
+    progress.done, progress.counts["blocked"] = 2, 2
+    with pytest.raises(SystemExit):
+        interrupted(progress, 3, first, "Run it again to resume", dry_run=False, start="x")
+    assert capsys.readouterr().err.strip() == (
+        f"Interrupted before this run sent any change: nothing was changed by it; the journal "
+        f"{first} was started by it and holds the 2 outcomes it decided without a write. Run "
+        "it again to resume."
+    )

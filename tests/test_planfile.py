@@ -649,8 +649,8 @@ def _newer(path: Path) -> None:
         ),
         (  # R51a: a reviewer reads the first of two values, the tool would take the last
             '{"format": "trello-restore-plan", "api_url": "http://x", "api_url": "http://y"}',
-            'plan file {p} is not valid JSON (the key "api_url" is given twice in one object); '
-            "make it again with --plan-out",
+            'plan file {p} is not a plan this tool wrote (the key "api_url" is given twice in one '
+            "object): remove the one you did not mean, or make it again with --plan-out",
         ),
         (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save "),
         (b"{\xc3(}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),

@@ -443,6 +443,11 @@ def refused_error(
     logger.error("%s", line)
 
 
+#: The outcomes a run decides without a write: found done by an earlier run, refused, left
+#: alone, found made already (undo: found not there).
+_NO_WRITE = ("skipped_done", "blocked", "drifted", "already_satisfied", "not_on_card")
+
+
 def interrupted(
     progress: Progress, total: int, journal: Path, resume: str, *, dry_run: bool, start: str
 ) -> NoReturn:
@@ -466,9 +471,15 @@ def interrupted(
             f"{stopped} before any change was sent: nothing was changed, and no journal was "
             f"started ({journal}). {start}."
         )
-    elif wrote.nothing_yet() and progress.done == progress.counts.get("skipped_done", 0):
-        # No write of this run, and no outcome but those found done by earlier runs.
-        held = "was started by it" if wrote.started_here(journal) else "holds what earlier runs did"
+    elif wrote.nothing_yet() and progress.done == sum(progress.counts.get(k, 0) for k in _NO_WRITE):
+        # No write of this run, and no outcome but those that needed none (R53a: 83 blocked
+        # ones read "after 83 of 100 outcomes; every change made is recorded", as if made).
+        decided = progress.done - progress.counts.get("skipped_done", 0)
+        outcomes = f"the {plural(decided, 'outcome')} it decided without a write" if decided else ""
+        if wrote.started_here(journal):
+            held = f"was started by it{f' and holds {outcomes}' if decided else ''}"
+        else:
+            held = f"holds what earlier runs did{f' and {outcomes}' if decided else ''}"
         line = (
             f"{stopped} before this run sent any change: nothing was changed by it; the journal "
             f"{journal} {held}. {resume}."

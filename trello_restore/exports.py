@@ -69,19 +69,16 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
             boards_state[doc["id"]] = parse_board(
                 doc, doc.get("memberships", []), doc.get("lists", [])
             )
-            for raw in doc["cards"]:
-                card = parse_card(raw)
-                if card.board_id != doc["id"]:  # R51a: a crash in the planner
-                    raise HistoryError(
-                        f"card {shown_name(card.id)} says it is on board "
-                        f"{shown_name(card.board_id)}, not on the board exported"
-                    )
-                cards[card.id] = card
+            for number, raw in enumerate(doc["cards"], 1):
+                cards.update(_card(raw, number, doc["id"]))
             members.update(members_from_listing(doc.get("members", [])))
         except HistoryError as exc:
-            raise InputFileError(f"{path} is not a Trello board export: {exc}") from None
+            raise InputFileError(
+                f"{path} is not a Trello board export: {exc}: export the board again (board "
+                "menu > Print, export and share > Export as JSON)"
+            ) from None
         infos.append(
-            BoardInfo(id=doc["id"], name=str(doc.get("name", "")), url=str(doc.get("url", "")))
+            BoardInfo(id=doc["id"], name=_text(doc.get("name")), url=_text(doc.get("url")))
         )
         if not actions:
             warnings.append(
@@ -241,13 +238,34 @@ def _once_each(paths: list[Path]) -> list[Path]:
     return paths
 
 
+def _card(raw: Any, number: int, board_id: str) -> dict[str, CardState]:
+    """An export's card ``number`` (from 1), by its id; a ``HistoryError`` naming it (R53a: "not
+    a Trello card: idBoard is null" among a thousand cards) when it is not a card of the board
+    exported (R51a: one of another board's was a crash in the planner)."""
+    name = raw.get("id") if isinstance(raw, dict) else None
+    which = f"card {shown_name(name)}" if isinstance(name, str) and name else f"card #{number}"
+    try:
+        card = parse_card(raw)
+    except HistoryError as exc:
+        why = str(exc).removeprefix("not a Trello card: ")
+        raise HistoryError(f"{which} is not a Trello card ({why})") from None
+    if card.board_id != board_id:
+        raise HistoryError(f"{which} says it is on board {shown_name(card.board_id)}, not this one")
+    return {card.id: card}
+
+
+def _text(value: Any) -> str:
+    """A board's name or address: "" when it is not text (R53a: a null name was "None")."""
+    return value if isinstance(value, str) else ""
+
+
 def _one_per_board(doc: Mapping[str, Any], path: Path, given: dict[str, Path]) -> None:
     """Two exports of one board would each give its state (the last read would win) and their
     histories merged: a plan that depends on the order the files are given in."""
     board = doc["id"]
     first = given.setdefault(str(board), path)
     if first != path:
-        shown = board_ref(str(board), str(doc["name"]))
+        shown = board_ref(str(board), _text(doc["name"]))
         raise InputFileError(
             f"{first} and {path} are both exports of board {shown}: "
             "give one export per board (its newest)"

@@ -52,9 +52,11 @@ def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     doc = dict(pairs)
     if len(doc) < len(pairs):
         seen: set[str] = set()
+        change = doc.get("change_id")  # where a reviewer finds it (R53a: "value" is in each)
+        where = f"change {change}" if isinstance(change, str) else "one object"
         for key, _ in pairs:
             if key in seen:
-                raise _KeyTwice(f"the key {json.dumps(key)[:40]} is given twice in one object")
+                raise _KeyTwice(f"the key {json.dumps(key)[:40]} is given twice in {where}")
             seen.add(key)
     return doc
 

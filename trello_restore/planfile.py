@@ -448,9 +448,11 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
                 f"plan file {p} is truncated (it ends at line {err.lineno}); "
                 "make it again with --plan-out"
             ) from err
-        raise InputFileError(
-            f"plan file {p} is not valid JSON ({json_problem(err)}); make it again with --plan-out"
-        ) from err
+        if err.msg.startswith("the key "):  # valid JSON, but no plan this tool writes
+            why = f"is not a plan this tool wrote ({err.msg}): remove the one you did not mean, or"
+        else:
+            why = f"is not valid JSON ({json_problem(err)});"
+        raise InputFileError(f"plan file {p} {why} make it again with --plan-out") from err
     if isinstance(doc, dict) and doc.get("format") == JOURNAL_FORMAT:  # a journal's header alone
         raise InputFileError(_journal_given(p))
     plan, meta = validate_plan(doc, name=f"plan file {p}")
