@@ -25,6 +25,7 @@ from trello_restore.history import (
     parse_board,
     parse_card,
     parse_date,
+    text_or_empty,
 )
 from trello_restore.models import BoardState, CardState, History, MemberRef, MoveAction, State
 from trello_restore.parsing import load_json
@@ -77,9 +78,8 @@ def load_exports(paths: Iterable[str | Path], since: datetime | None = None) -> 
                 f"{path} is not a Trello board export: {exc}: export the board again (board "
                 "menu > Print, export and share > Export as JSON)"
             ) from None
-        infos.append(
-            BoardInfo(id=doc["id"], name=_text(doc.get("name")), url=_text(doc.get("url")))
-        )
+        name, url = text_or_empty(doc.get("name")), text_or_empty(doc.get("url"))
+        infos.append(BoardInfo(id=doc["id"], name=name, url=url))
         if not actions:
             warnings.append(
                 f"{path} holds no actions: nothing that happened on board "
@@ -254,18 +254,13 @@ def _card(raw: Any, number: int, board_id: str) -> dict[str, CardState]:
     return {card.id: card}
 
 
-def _text(value: Any) -> str:
-    """A board's name or address: "" when it is not text (R53a: a null name was "None")."""
-    return value if isinstance(value, str) else ""
-
-
 def _one_per_board(doc: Mapping[str, Any], path: Path, given: dict[str, Path]) -> None:
     """Two exports of one board would each give its state (the last read would win) and their
     histories merged: a plan that depends on the order the files are given in."""
     board = doc["id"]
     first = given.setdefault(str(board), path)
     if first != path:
-        shown = board_ref(str(board), _text(doc["name"]))
+        shown = board_ref(str(board), text_or_empty(doc["name"]))
         raise InputFileError(
             f"{first} and {path} are both exports of board {shown}: "
             "give one export per board (its newest)"

@@ -522,13 +522,13 @@ def parse_card(raw: JSON) -> CardState:
     try:
         return CardState(
             id=_id(raw, "id"),
-            name=_text(raw.get("name")),
-            short_link=_text(raw.get("shortLink")),
+            name=text_or_empty(raw.get("name")),
+            short_link=text_or_empty(raw.get("shortLink")),
             board_id=_id(raw, "idBoard"),
             list_id=_id(raw, "idList"),
             closed=_flag(raw, "closed"),
             member_ids=_ids(raw, "idMembers"),
-            desc=_text(raw.get("desc")),
+            desc=text_or_empty(raw.get("desc")),
             due=_date_text(raw.get("due")),
             due_complete=_flag(raw, "dueComplete"),
             start=_date_text(raw.get("start")),
@@ -552,9 +552,9 @@ def parse_board(raw: JSON, memberships: Iterable[JSON], lists: Iterable[JSON] = 
         }
         return BoardState(
             id=_id(raw, "id"),
-            name=_text(raw.get("name")),
+            name=text_or_empty(raw.get("name")),
             memberships=ms,
-            lists={_id(x, "id"): _text(x.get("name")) for x in lists},
+            lists={_id(x, "id"): text_or_empty(x.get("name")) for x in lists},
             list_closed={x["id"]: _flag(x, "closed") for x in lists},
             closed=_flag(raw, "closed"),
         )
@@ -582,8 +582,9 @@ def _date_value(value: Any) -> Any:
     return millis(when)
 
 
-def _text(value: Any) -> str:
-    """A name or description: its text, "" for none (R45f: a ``null`` name was "None")."""
+def text_or_empty(value: Any) -> str:
+    """A name, description or address: its text, "" for none or anything but text (R45f: a
+    ``null`` name was "None"; R53a: an export's board name too)."""
     return value if isinstance(value, str) else ""
 
 
