@@ -341,3 +341,48 @@ def test_a_sandbox_export_onto_a_file_writes_into_it(tmp_path: Path) -> None:
     assert stat.S_IMODE(existing.stat().st_mode) == 0o664
     assert link.read_text() == existing.read_text()
     assert json.loads(link.read_text())["name"]
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], [], ["apply", "--help"], ["sandbox"], ["undo", "--help"]],
+    ids=["help", "version", "bare", "apply-help", "sandbox", "undo-help"],
+)
+def test_help_that_cannot_be_written_is_one_line(args: list[str]) -> None:
+    """R54d: ``--help``, ``--version`` and the bare command (click's own output) on a full disk,
+    or started without stdout, ended in Python's traceback, exit 1 ("internal error"); now the
+    line every command gives, exit 2."""
+    command = [sys.executable, "-m", "trello_restore", *args]
+    with FULL.open("w") as full:
+        on_full = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True,
+                                 stdin=subprocess.DEVNULL, timeout=120, check=False)  # fmt: skip
+    assert (on_full.returncode, on_full.stderr) == (
+        2, "Error: cannot write the output: No space left on device; nothing was written to "
+        "Trello\n",
+    )  # fmt: skip
+    closed = subprocess.run(command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            timeout=120, check=False, preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert (closed.returncode, closed.stderr) == (
+        2, "Error: cannot write the output: Bad file descriptor; nothing was written to Trello\n"
+    )  # fmt: skip
+
+
+def test_a_sandbox_that_cannot_listen_is_a_usage_error() -> None:
+    """R54d: ``sandbox serve --port`` of a port in use said so clearly but exited 1, which the
+    README's table keeps for bugs; it is the user's choice of port: exit 2, one line."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = subprocess.run(
+            [sys.executable, "-m", "trello_restore", "sandbox", "serve", "--port", str(port)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert serve.returncode == 2, serve.stderr
+    assert serve.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
+    assert serve.stderr.count("\n") == 1
+    assert "Traceback" not in serve.stderr
+    assert serve.stdout == ""

@@ -272,7 +272,7 @@ def serve(
     try:
         server = SandboxServer(scenario.world, options, host=host, port=port)
     except OSError as err:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
+        raise _cannot_listen(host, port, err) from None
     _export("TRELLO_API_URL", server.base_url)
     _export("TRELLO_API_KEY", scenario.key)
     _export("TRELLO_TOKEN", scenario.token)
@@ -304,7 +304,7 @@ def _serve_workspace(
     try:
         server = SandboxServer(ws.world, options, host=host, port=port)
     except OSError as err:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror}") from err
+        raise _cannot_listen(host, port, err) from None
     _export("TRELLO_API_URL", server.base_url)
     _export("TRELLO_API_KEY", ws.key)
     _export("TRELLO_TOKEN", ws.token)
@@ -434,6 +434,15 @@ def export(
         click.echo(
             _second_damage_line(scenario.second_damage_at, scenario.culprit.username), err=True
         )
+
+
+def _cannot_listen(host: str, port: int, err: OSError) -> click.UsageError:
+    """A port in use or an address not this machine's: the user's choice, exit 2 as every
+    bad option (R54d: click's own exception is 1, which the README keeps for bugs)."""
+    return click.UsageError(
+        f"cannot listen on {host}:{port}: {err.strerror}; choose another --port "
+        "(0 takes a free one) or --host"
+    )
 
 
 def _second_damage_line(at: datetime, culprit: str) -> str:

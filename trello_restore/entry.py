@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import sys
+from typing import NoReturn
 
 __all__ = ["run"]
 
@@ -30,7 +31,21 @@ def run() -> None:
         from trello_restore.cli import main
     except KeyboardInterrupt:
         _said_early()
-    main()
+    try:
+        main()
+    except OSError as exc:  # click's own output (--help, --version) that cannot be written
+        _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """``--help``, ``--version`` or the bare command on a full disk, or started without stdout:
+    click writes those itself, outside every command's body, and lets the error through (R54d:
+    Python's traceback, exit 1 "internal error"). The line every command gives, exit 2. A run's
+    own output is said inside its body (``cli._body_said``), which knows what it wrote."""
+    from trello_restore import wrote
+    from trello_restore.cli_exit import exit_output_failed
+
+    exit_output_failed(exc, wrote=not wrote.nothing_yet(), writes=False)
 
 
 class _Closed(io.TextIOBase):
