@@ -286,6 +286,45 @@ def test_a_state_from_an_earlier_version_is_continued_with_a_warning(
     assert "earlier trello-restore" not in again.stderr
 
 
+@pytest.mark.parametrize(
+    "job",
+    [("--restore", "archived,list", "--by", "noahk"), ("--mode", "ever-added")],
+    ids=["restore-by", "ever-added"],
+)
+def test_a_job_restoring_other_kinds_continues_an_earlier_version_s_state(
+    job: tuple[str, ...],
+    sb: Sandbox,
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R54c: an earlier version kept one state file for every run on the boards, ``--restore``
+    and ``--mode`` runs too, under the plain run's name; after the upgrade a nightly values job
+    looked only for a state of its own and failed every night ("no successful run … is recorded
+    yet"), where the README says an earlier version's state is continued from, with the warning.
+    A state this version wrote for the plain job (``covers`` ""), is not such a state."""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    s = scenario
+    plain = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", plain, datetime.now(UTC) - timedelta(hours=2))
+    args = ("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-q")
+    ours = invoke(*args)  # this version's plain job covers no other kinds: not continued
+    one_line_error(ours, ExitCode.USAGE, "is recorded yet")
+    doc = json.loads(path.read_text())
+    del doc["covers"]  # as an earlier version wrote it
+    path.write_text(json.dumps(doc))
+    first = invoke(*args)
+    assert first.exit_code == ExitCode.OK, first.output
+    (warning,) = [x for x in first.stderr.splitlines() if "earlier trello-restore" in x]
+    assert str(path) in warning
+    assert "pass --since with the date" in warning
+    cutoff = datetime.fromisoformat(doc["last_run"].replace("Z", "+00:00")) - timedelta(minutes=5)
+    gap = invoke("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-v")
+    assert f"{cutoff:%Y-%m-%d %H:%M}" in gap.stderr + gap.stdout, gap.output
+
+
 def test_one_member_or_list_spelled_two_ways_is_one_state() -> None:
     """A username in another case is the same member's state; a list name in another Unicode
     composition is the same list's (a different case may name another list: kept apart)."""

@@ -203,7 +203,7 @@ def read_last_run(
                 "%s: no run with %s is recorded yet; continuing from the last run %s (%s)",
                 label,
                 scope.options_text,
-                f"with {found.options_text}" if found.covers else "without its filters",
+                f"with {found.options_text}" if found.covers else "without its options",
                 state_file(state_dir, found),
             )
             scope, path = found, state_file(state_dir, found)
@@ -349,13 +349,20 @@ def _other_runs(state_dir: Path, scope: Scope) -> list[str]:
 
 def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
     """Of the runs that cover all ``scope`` does (``Scope.broader``), the one whose recorded
-    last run is the latest; None when none is recorded (or can be read). Read without a word:
-    the one chosen is read again as ``read_last_run`` reads its own (checked, warned of)."""
+    last run is the latest; else the plain run's state when an earlier version wrote it
+    (without ``covers``: it recorded every run on the boards, ``--restore`` and ``--mode``
+    ones too); None when none is recorded (or can be read). Read without a word: the one
+    chosen is read again as ``read_last_run`` reads its own (checked, warned of)."""
     best: tuple[datetime, Scope] | None = None
     for other in scope.broader():
         when = _recorded_at(state_file(state_dir, other))
         if when is not None and (best is None or when > best[0]):
             best = (when, other)
+    if best is None and scope.covers:  # R54c: an earlier version's state of every run
+        plain = replace(scope, covers=())
+        doc = _state_doc(state_file(state_dir, plain))
+        if doc is not None and "covers" not in doc and _recorded_at(state_file(state_dir, plain)):
+            return plain
     return best[1] if best is not None else None
 
 
