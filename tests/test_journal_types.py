@@ -123,3 +123,24 @@ def test_every_field_of_a_journal_line_has_its_types() -> None:
 
     for kind in (JournalHeader, JournalRecord):
         assert {str(f.type) for f in fields(kind)} <= set(_TYPES), kind
+
+
+@pytest.mark.parametrize(("version", "who"), [(3, "a newer"), (0, "another")])
+def test_a_journal_of_a_format_this_version_does_not_read_says_which(
+    version: int, who: str, sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """R54c: a journal another version wrote, in a format this one does not read, is refused
+    naming the formats this one reads, and a newer one as newer (the user upgrades then);
+    nothing appended to it."""
+    _, path = applied_values(sandbox_factory, tmp_path)
+    lines = path.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    path.write_text(json.dumps({**header, "format_version": version}) + "\n" + "".join(lines[1:]))
+    before = path.read_bytes()
+    with pytest.raises(InputFileError) as info:
+        Journal.read(path)
+    assert str(info.value) == (
+        f"{path} was written by {who} trello-restore (journal format {version}; this one reads 1 "
+        "and 2); use that version or a later one"
+    )
+    assert path.read_bytes() == before

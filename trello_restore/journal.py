@@ -220,7 +220,9 @@ class Journal:
     # ---------------------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, path: Path, header: JournalHeader, *, defer: bool = False) -> Self:
+    def open(
+        cls, path: Path, header: JournalHeader, *, defer: bool = False, warn_torn: bool = True
+    ) -> Self:
         """Open (creating, mode 0600) the journal of a plan; refuses a journal of another plan.
 
         With ``defer``, a journal that does not exist yet is created by its first append, not
@@ -230,7 +232,8 @@ class Journal:
         created is still said before anything is sent. The apply calls ``catch_up`` once it
         holds the plan's locks, and ``create`` when it has run to its end. An empty file (as
         ``mktemp`` makes for ``--journal``) is a journal not made yet (``on_disk``); a device,
-        a FIFO or a socket is refused (``special_file``)."""
+        a FIFO or a socket is refused (``special_file``). Not ``warn_torn``: the caller read
+        it just now and warned of a torn last line already (R54c: an undo said it twice)."""
         if special_file(path):
             raise InputFileError(
                 f"cannot use {path} as the journal: it is not a regular file (a device, a FIFO "
@@ -245,14 +248,14 @@ class Journal:
             # FileExistsError: another run created it just now; open it as an existing journal.
             with contextlib.suppress(FileExistsError):
                 create(path, _header_line(header))
-        journal = cls._of_plan(path, header.plan_digest)
+        journal = cls._of_plan(path, header.plan_digest, warn_torn)
         journal._start_appending()
         return journal
 
     @classmethod
-    def _of_plan(cls, path: Path, digest: str) -> Self:
+    def _of_plan(cls, path: Path, digest: str, warn_torn: bool = True) -> Self:
         """The journal at ``path`` (read), refused when it is another plan's."""
-        journal = cls.read(path, op="apply")
+        journal = cls.read(path, op="apply", warn_torn=warn_torn)
         if journal.header.plan_digest != digest:
             raise InputFileError(
                 f"{path} is the journal of another plan; pass a different --journal or "
@@ -343,9 +346,10 @@ class Journal:
             )
             raise InputFileError(f"{path}: its header is damaged ({why}); restore it from a backup")
         if version not in READS:
+            by = "a newer" if version > max(READS) else "another"
             raise InputFileError(
-                f"{path} was written by another trello-restore (journal format "
-                f"{first.get('format_version')}); use the same version to read it"
+                f"{path} was written by {by} trello-restore (journal format {version}; this "
+                f"one reads {' and '.join(map(str, READS))}); use that version or a later one"
             )
         raw = {k: v for k, v in first.items() if k != "type"}
         newer = newer_fields(raw, JournalHeader)

@@ -618,7 +618,7 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
         api.use_limiter(req.options.make_limiter())  # from the first request on (run_apply)
         journal = req.journal
         if not req.options.dry_run:
-            journal = Journal.open(journal.path, journal.header)
+            journal = Journal.open(journal.path, journal.header, warn_torn=False)
         try:
             report = undo_journal(
                 journal,
