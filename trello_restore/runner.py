@@ -504,6 +504,8 @@ class Runner:
                             made=self._made(),
                         ) from None
                     raise
+                if isinstance(err, BadResponse) and 200 <= (err.status or 0) < 300:
+                    maybe_sent = True  # R54b: Trello took it; its answer was not JSON
                 self._open_gate(item)
                 if self._breaker.attempt(err):
                     self._halt()

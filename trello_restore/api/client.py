@@ -91,9 +91,11 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 files=files,
             )
         except (requests.exceptions.JSONDecodeError, RecursionError):  # nested past the stack
+            # A write's 2xx: it may have been made (``runner``: failed, uncertain), R54b.
+            made = "" if http_method.upper() == "GET" else " (the change may have been made)"
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with a "
-                f"body that is not valid JSON: check {self._url_from}",
+                f"body that is not valid JSON{made}: check {self._url_from}",
                 200,
             ) from None
         except trello.ResourceUnavailable as err:  # pragma: no cover - the transport raises first

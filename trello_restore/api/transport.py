@@ -35,7 +35,6 @@ from trello_restore.api.classify import (
     parse_retry_after,
     redact,
     scrub,
-    trello_error_text,
     unreachable_reason,
 )
 from trello_restore.api.retry import RetryPolicy, rate_limit_pause
@@ -540,12 +539,15 @@ def _looks_like_json(response: requests.Response, content_type: str) -> bool:
 def _not_json(
     response: requests.Response, content_type: str, method: str, path: str, settings: ApiSettings
 ) -> BadResponse:
+    """A 2xx whose body is not JSON: no error text of Trello's (a body of ``OK`` said "HTTP
+    200: OK" where the change failed), and a write's may have been made (``runner``: failed,
+    uncertain: R54b)."""
     shown = content_type.split(";", 1)[0].strip() or "no content type"
+    made = "" if method.upper() == "GET" else " (the change may have been made)"
     return BadResponse(
         f"the API at {settings.host} answered {method} {describe(path)} with {shown} instead of "
-        f"JSON: check {settings.origins.url} (a proxy or a login page may be in the way)",
+        f"JSON{made}: check {settings.origins.url} (a proxy or a login page may be in the way)",
         response.status_code,
-        trello_error_text(redact(response.text, (settings.key, settings.token)), content_type),
     )
 
 

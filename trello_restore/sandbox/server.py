@@ -97,6 +97,7 @@ _STRING_OPTIONS = {
     "date_cursor": ("exact", "second"),
     "rate_limit_body": ("usual", *RATE_LIMIT_BODIES),
     "read_refusals": ("plain", "sub-request"),
+    "write_body": ("usual", "empty", "text"),
 }
 _JSON_TYPE = "application/json; charset=utf-8"
 _TEXT_TYPE = "text/plain; charset=utf-8"
@@ -156,6 +157,10 @@ class SandboxOptions:
     #: trello-api-notes.md §4). Which reads Trello answers so is not documented; this sends it
     #: for every refused read, the harshest reading.
     read_refusals: str = "plain"
+    #: What every successful write (any method but GET) answers: ``usual`` (the object, as
+    #: Trello), ``empty`` (no body) or ``text`` (``OK`` as text/plain): a proxy or a Trello
+    #: whose write answers are not JSON (their bodies are unconfirmed, notes §11), R54b.
+    write_body: str = "usual"
     #: Seeds jitter and fault choices.
     seed: int = 0
 
@@ -597,6 +602,9 @@ class SandboxServer:
         response.headers.update(rate_headers)
         if response.status == 200 and self._accepted():
             response.status = 202
+        if route.method != "GET" and response.status < 300 and options.write_body != "usual":
+            response.body = b"OK" if options.write_body == "text" else b""
+            response.content_type = _TEXT_TYPE if options.write_body == "text" else _JSON_TYPE
         return response
 
     def _accepted(self) -> bool:
