@@ -448,3 +448,24 @@ def test_a_listing_that_does_not_page_on_stops_with_an_error(workers: int) -> No
     with ThreadPoolExecutor(max(workers, 1)) as pool, stuck:
         read_backwards(listing, executor=pool if workers else None)
     assert calls <= 4
+
+
+@pytest.mark.parametrize("workers", [0, 6])
+def test_an_action_dated_before_its_id_does_not_move_the_cursor_past_others(workers: int) -> None:
+    """R54b: Trello's cursors work on an action's creation (its id: notes §13.1); one action
+    of a full page whose ``date`` says two days earlier than its id (an odd date: the fixtures
+    show none, but nothing rules it out) made the next page start before that date, and every
+    action between was never read (the plan changed without a word). An action's paging date
+    is never before its id's second (``paging._oldest``)."""
+    rng = random.Random(7)
+    fake = FakeListing(_spread(3 * PAGE, 3, rng))
+    odd = fake.items[-PAGE // 2]  # in the newest page, as Trello lists it
+    shown = {**odd, "date": _iso(parse_date(odd["date"]) - timedelta(days=2))}
+
+    def get(before: str | None, since: str | None) -> list[Mapping[str, Any]]:
+        return [shown if x is odd else x for x in fake.get(before, since)]
+
+    listing = replace(fake.listing(), get=get)
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        got = read_backwards(listing, executor=pool if workers else None)
+    assert [x["id"] for x in got] == _expected(fake)

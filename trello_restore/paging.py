@@ -84,6 +84,27 @@ def next_before(oldest: datetime, step: timedelta) -> datetime:
     return oldest - (oldest - _EPOCH) % step + step
 
 
+def _oldest(listing: Listing, page: Sequence[Item]) -> datetime:
+    """Where the page after ``page`` starts from: its oldest item's date, but never an item's
+    date before its id's second. Trello's cursors work on the creation date (notes §13.1), which
+    an id holds: R54b, one action of a full page dated two days before its id made the next
+    page start there, and every action between was never read. One id is parsed a page unless
+    the oldest item is such a one."""
+    oldest, item = min(((listing.when(x), i) for i, x in enumerate(page)), key=lambda p: p[0])
+    made = _id_second(page[item])
+    if made is None or made <= oldest:
+        return oldest
+    return min(max(listing.when(x), _id_second(x) or _EPOCH) for x in page)
+
+
+def _id_second(item: Item) -> datetime | None:
+    """The second an item's Trello id was made in (its first 8 hex digits), or None."""
+    try:
+        return datetime.fromtimestamp(int(str(item["id"])[:8], 16), tz=UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
+
+
 def _crowded(listing: Listing, oldest: datetime) -> None:
     """A full page fell within one ``step``: the listing reads on by the oldest id, which
     Trello may also compare by its second, so some items of that step may be missed. The
@@ -284,7 +305,7 @@ class _Read:
             self.full_pages += len(page) >= PAGE
         if len(page) < PAGE:
             return None
-        oldest = min(listing.when(x) for x in page)
+        oldest = _oldest(listing, page)
         nxt = next_before(oldest, listing.step)
         if nxt >= before:
             # A page of items inside one step: only an id cursor gets past them.
@@ -412,7 +433,7 @@ def read_backwards(
         read.chains.append(top)
         read.full_pages += len(first) >= PAGE
     if len(first) >= PAGE:
-        oldest = min(listing.when(x) for x in first)
+        oldest = _oldest(listing, first)
         newest = max(listing.when(x) for x in first)
         nxt = next_before(oldest, listing.step)
         if nxt > newest:
