@@ -175,6 +175,17 @@ def test_apply_and_undo_print_one_line_of_json_as_the_run_ended(
     assert doc["undo"]["undone_earlier"] == len(cards)
     assert again.stderr.startswith("Nothing to undo without --include-board-memberships: ")
     assert invoke("undo", journal, "-q", "--format", "json").stderr == ""
+    assert doc["warnings"] == []
+
+    # What the command warned of on stderr is in the line too, as it is in a one-step run's
+    # (a cron job's JSON lines kept none of an apply's or an undo's warnings).
+    reapply = invoke("apply", str(path), "--format", "json", "-q")
+    assert reapply.exit_code == 0, reapply.output
+    warned = reapply.stderr.splitlines()
+    assert len(warned) == 1, reapply.stderr
+    assert warned[0].startswith("Warning: this plan was undone on ")
+    assert _line(reapply, sb)["warnings"] == [warned[0].removeprefix("Warning: ")]
+    assert _line(invoke("apply", str(path), "--format", "json", "-q"), sb)["warnings"] == []
 
 
 def test_a_partial_apply_and_its_undo_say_what_drifted(

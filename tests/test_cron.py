@@ -194,6 +194,14 @@ def test_a_torn_last_line_of_a_finished_journal_is_not_warned_of_every_night(
     for undo in (("--dry-run",), ("--yes", "-q")):  # R54c: the real undo said it twice
         said = invoke("undo", str(journal), *undo).stderr
         assert said.count("ignoring a torn last line") == 1, said
+    with journal.open("a", encoding="utf-8") as f:
+        f.write('{"action": "add_member_to_card", "at": "2026-12-03T20:19:1')
+    undone = invoke("undo", str(journal), "--yes", "-q", "--format", "json")
+    doc = json.loads(undone.stdout)
+    assert doc["format"] == "trello-restore-undo-summary"
+    assert [x for x in doc["warnings"] if "torn last line" in x] == [
+        f"{journal}: ignoring a torn last line (a run was interrupted)"
+    ]
 
 
 def test_a_last_run_an_earlier_version_recorded_under_localhost_is_continued(

@@ -9,7 +9,6 @@ module only parses, prompts, prints and maps errors: ``oneshot.run_once`` does t
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -110,10 +109,10 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     finally:
         ui.clear()
     if json_summary:
-        from trello_restore.plan_out import write_out
+        from trello_restore.plan_out import json_line, write_out
 
         summary = run_summary(once, workspace=s.workspace, since_source=s.label("since"))
-        write_out(json.dumps(summary) + "\n")  # whole, or an error (R44i)
+        write_out(json_line(summary))  # whole, or an error (R44i)
     return once.exit_code
 
 

@@ -8,7 +8,6 @@ only parses, prompts, prints and maps errors: ``run.py`` does the work.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from trello_restore import cli, defaults, wrote
 from trello_restore.cli_exit import exit_interrupted
 from trello_restore.errors import ExitCode, LockHeld, RestoreError
 from trello_restore.logs import FILE_ONLY
-from trello_restore.plan_out import write_out
+from trello_restore.plan_out import json_line, write_out
 from trello_restore.words import plural, shell_join
 
 if TYPE_CHECKING:
@@ -193,7 +192,7 @@ def apply_command(
                 )
             if as_json:
                 doc = apply_json(plan_file, meta, None, {}, dry_run=dry_run, journal=None)
-                write_out(json.dumps(doc) + "\n")  # whole, or an error (R44i)
+                write_out(json_line(doc))  # whole, or an error (R44i)
             return ExitCode.OK
         progress = cli.progress(total, quiet=quiet)
         try:
@@ -221,7 +220,7 @@ def apply_command(
             doc = apply_json(
                 plan_file, meta, report, labels, dry_run=dry_run, journal=written, refused=refused
             )
-            write_out(json.dumps(doc) + "\n")  # whole, or an error (R44i)
+            write_out(json_line(doc))  # whole, or an error (R44i)
         refused_error(report, names, order, again, "apply")
         return report.exit_code
 
@@ -340,7 +339,7 @@ def undo(
                     declined=declined,
                     grants_kept=kept,
                 )
-                write_out(json.dumps(doc) + "\n")  # whole, or an error (R44i)
+                write_out(json_line(doc))  # whole, or an error (R44i)
 
         if n == 0:  # nothing to confirm either, unless a run of the journal has writes under way
             from trello_restore.undo import beside_a_run
@@ -406,7 +405,7 @@ def undo(
             doc = undo_json(
                 journal, report, labels, dry_run=dry_run, earlier=earlier, grants_kept=kept
             )
-            write_out(json.dumps(doc) + "\n")  # whole, or an error (R44i)
+            write_out(json_line(doc))  # whole, or an error (R44i)
         names = {b: n or "" for b, n in board_names(journal.records).items()}
         names |= report.board_names
         refused_error(report, names, names, again, "undo")

@@ -233,6 +233,30 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
+class _Said(logging.Handler):
+    """Every warning the command gives, on stderr or (said there already) for the log file
+    alone, redacted, once each, in order: what the JSON summaries' ``warnings`` hold
+    (``warnings_said``), so that a cron job's JSON lines keep what its mail said."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:  # an error is the command's own line
+            text = record.getMessage()
+            if text not in self.lines:
+                self.lines.append(text)
+
+
+_SAID = _Said()
+
+
+def warnings_said() -> list[str]:
+    """The warnings this command has given so far (``_Said``)."""
+    return list(_SAID.lines)
+
+
 def setup_logging(
     verbose: int, quiet: bool, log_file: Path | None = None, secrets: Iterable[str] = ()
 ) -> None:
@@ -265,6 +289,8 @@ def setup_logging(
         current.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
         current.filters[:] = [redact]
         handlers.append(current)
+    _SAID.filters[:] = [redact]
+    handlers.append(_SAID)
     logger.handlers[:] = handlers
     logger.setLevel(min(h.level for h in handlers))
     logger.propagate = False
@@ -342,6 +368,7 @@ def end_of_command() -> None:
     commands in turn (tests, an embedding program) must not keep this command's handlers or
     lose propagation."""
     close_log_file()
+    _SAID.lines.clear()
     logger.handlers[:] = [_NOWHERE]
     logger.setLevel(logging.NOTSET)
     logger.propagate = True

@@ -11,14 +11,26 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from trello_restore.errors import InputFileError
 
-__all__ = ["check_plan_out", "for_stream", "write_error", "write_out"]
+__all__ = ["check_plan_out", "for_stream", "json_line", "write_error", "write_out"]
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def json_line(doc: Mapping[str, Any]) -> str:
+    """A JSON summary as its one line, with ``warnings``: every warning the command gave on
+    stderr (``logs.warnings_said``) after those the summary holds already (a one-step run's
+    plan's), each once. Left out of apply's and undo's, a cron job's JSON lines lost what its
+    mail said (a journal's torn line, an archived list, a look that failed)."""
+    from trello_restore.logs import warnings_said
+
+    said = list(dict.fromkeys([*doc.get("warnings", ()), *warnings_said()]))
+    return json.dumps({**doc, "warnings": said}) + "\n"
 
 
 def write_out(text: str) -> None:
