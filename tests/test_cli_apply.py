@@ -337,6 +337,43 @@ def test_a_one_step_dry_run_beside_a_run_at_work_on_its_boards_says_so(
     assert "at work on" not in invoke(*_restore_args(scenario), "--dry-run").stderr
 
 
+@pytest.mark.parametrize("held", ["board", "run-board"])
+def test_a_one_step_dry_run_beside_a_run_that_ended_during_its_reads_says_so(
+    invoke: Invoke, scenario: Scenario, held: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R54e: a run at work on the boards as a one-step ``--dry-run`` began its reads, and ended
+    before they did, went unsaid: the plan listed changes that run had made, exit 7 with
+    ``--detailed-exitcode``, not a word why (the look came after the reads only). The run
+    found as the reads began is said, as ended."""
+    import contextlib
+
+    from trello_restore import run
+
+    board = scenario.team
+    held_lock = contextlib.ExitStack()
+    directory = lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state")
+    held_lock.enter_context(hold(directory, [f"{held}-{board.id}"]))
+    real = run.make_plan
+
+    def make_plan(*args: Any, on_scope: Callable[..., None], **kwargs: Any) -> Any:
+        def scoped(scope: Any) -> None:
+            on_scope(scope)  # the look as the reads begin: the lock is held
+            held_lock.close()  # the other run ends while this one reads
+
+        return real(*args, on_scope=scoped, **kwargs)
+
+    monkeypatch.setattr(run, "make_plan", make_plan)
+    with held_lock:
+        r = invoke(*_restore_args(scenario), "--dry-run")
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    assert said == [
+        f"Warning: another trello-restore run (pid {os.getpid()}) was at work on board "
+        f'"{board.name}" ({board.id}) as this dry run began to read it, and has ended since: '
+        "its plan may list changes that run made; run the dry run again"
+    ], r.stderr
+
+
 def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """Applying the same plan again finds every change journaled: no POST or PUT at all."""
     first = invoke("apply", str(plan_file))

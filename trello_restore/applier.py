@@ -63,7 +63,7 @@ from trello_restore.kinds import (
 )
 from trello_restore.kinds.memberapply import unneeded_grants
 from trello_restore.live import LiveBoard, deactivated_members, read_live
-from trello_restore.locks import apply_lock, held_among, lock_names
+from trello_restore.locks import Holder, apply_lock, held_among, lock_names
 from trello_restore.models import Change, MemberRef, Plan, ValueChange, quote_name
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.recheck import Recheck
@@ -263,16 +263,33 @@ def _apply_plan(
 
 
 def beside_a_run(
-    lock_dir: Path, lock_set: Sequence[str], names: Mapping[str, str], *, planned: bool = False
+    lock_dir: Path,
+    lock_set: Sequence[str],
+    names: Mapping[str, str],
+    *,
+    planned: bool = False,
+    began: Sequence[tuple[Holder, str]] = (),
 ) -> None:
     """A dry run, which takes no lock, beside another run at work on the plan or one of its
     boards (an apply or undo: ``plan-``, ``board-``; a one-step run: ``run-board-``): the
     writes of that run land while this one reads, and show as drifted ("added by you after the
     plan was made") or already satisfied (R36b: exit 5, with the token's own member named as
     the one who changed them). One warning says so; for a one-step dry run (``planned``), that
-    its plan may list what that run is making (R42c: exit 7 with no word of it)."""
+    its plan may list what that run is making (R42c: exit 7 with no word of it). ``began``:
+    a run found so as the reads began, said when it has ended since (R54e)."""
     boards = [n.removeprefix("board-") for n in lock_set if n.startswith("board-")]
     found = held_among(lock_dir, [*lock_set, *(f"run-board-{b}" for b in boards)])
+    if found is None and began:
+        holder, name = began[0]
+        board = name.removeprefix("run-").removeprefix("board-")
+        logger.warning(
+            "another trello-restore run%s was at work on board %s as this dry run began to "
+            "read it, and has ended since: its plan may list changes that run made; run the "
+            "dry run again",
+            f" (pid {holder.pid})" if holder.pid is not None else "",
+            board_ref(board, names.get(board)),
+        )
+        return
     if found is None:
         return
     holder, name = found

@@ -35,7 +35,7 @@ from trello_restore.lastrun import (
     run_start,
     window_end,
 )
-from trello_restore.locks import RateBudgetGuard, lock_dir, run_lock
+from trello_restore.locks import Holder, RateBudgetGuard, held_among, lock_dir, run_lock
 from trello_restore.oneshot_undone import left_out_undone
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
@@ -133,13 +133,14 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
     until its last run is recorded, so an overlapping run on a board exits (``LockHeld``)
     without reading further or writing. Until it holds them, a 429 while another run holds
     locks exits too (``RateBudgetGuard``): that run is spending the token's rate budget."""
-    with _locks(req) as (on_scope, guard):
+    with _locks(req) as (on_scope, guard, began):
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
         result, unread_journal = left_out_undone(req, result)
         if req.dry_run:  # which takes no lock: a run that holds one writes while it reads
             boards = [f"board-{b}" for b, _ in result.meta.boards]
-            beside_a_run(lock_dir(req.state_dir), boards, dict(result.meta.boards), planned=True)
+            names = dict(result.meta.boards)
+            beside_a_run(lock_dir(req.state_dir), boards, names, planned=True, began=began)
         ui.planned(result)
         logger.info(
             "plan since %s: %s (%d requests in %.1f s, %d rate-limited)",
@@ -202,18 +203,28 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
 
 
 @contextlib.contextmanager
-def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
+def _locks(
+    req: OneShotRequest,
+) -> Iterator[tuple[Any, RateBudgetGuard | None, list[tuple[Holder, str]]]]:
     """The ``on_scope`` callback of the planning that takes the scope's run locks (none for a
-    dry run, which writes nothing), held until the block ends; and what the planning's reads
-    do at a 429 until then (``RateBudgetGuard``: stop if another run holds locks, as that run
-    is spending the token's rate budget; None for a dry run, which waits the 429s out)."""
+    dry run, which writes nothing), held until the block ends; what the planning's reads do
+    at a 429 until then (``RateBudgetGuard``: stop if another run holds locks, as that run is
+    spending the token's rate budget; None for a dry run, which waits the 429s out); and, for a
+    dry run, another run found at work on its boards as its reads began (R54e: one that ended
+    during them went unsaid, and the plan listed changes it had made, exit 7)."""
     directory = lock_dir(req.state_dir)
     names = partial(known_board_names, req.state_dir)
     guard = None if req.dry_run else RateBudgetGuard(directory, names)
+    began: list[tuple[Holder, str]] = []
     with contextlib.ExitStack() as held:
 
         def lock(scope: Scope) -> None:
-            if guard is not None:
+            if guard is None:
+                boards = scope.board_ids
+                locks = [*(f"board-{b}" for b in boards), *(f"run-board-{b}" for b in boards)]
+                if (found := held_among(directory, locks)) is not None:
+                    began.append(found)
+            else:
                 names = dict(scope.board_names)
                 # Off before the locks are taken: another thread's 429 in between would see
                 # this run's own locks held and blame them on another run.
@@ -221,7 +232,7 @@ def _locks(req: OneShotRequest) -> Iterator[tuple[Any, RateBudgetGuard | None]]:
                 held.enter_context(run_lock(directory, scope.board_ids, names))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
 
-        yield lock, guard
+        yield lock, guard, began
 
 
 def _apply(
