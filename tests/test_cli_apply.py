@@ -337,6 +337,38 @@ def test_a_one_step_dry_run_beside_a_run_at_work_on_its_boards_says_so(
     assert "at work on" not in invoke(*_restore_args(scenario), "--dry-run").stderr
 
 
+def test_a_dry_run_beside_a_run_that_began_during_its_reads_says_so(
+    invoke: Invoke, plan_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R54e's other side: ``apply PLAN --dry-run`` looked for a run at work on its boards only
+    before its reads; one that began during them (its writes drifted here) went unsaid. It is
+    looked for again once they are done, and said once."""
+    import contextlib
+
+    from trello_restore import applier
+
+    plan, _ = read_plan(plan_file)
+    board_id, board_name = plan.changes[-1].board_id, plan.changes[-1].board_name
+    directory = lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state")
+    real = applier._apply
+    with contextlib.ExitStack() as other_run:
+
+        def begins_meanwhile(*args: Any) -> None:
+            other_run.enter_context(hold(directory, [f"run-board-{board_id}"]))
+            real(*args)
+
+        monkeypatch.setattr(applier, "_apply", begins_meanwhile)
+        r = invoke("apply", str(plan_file), "--dry-run")
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    assert said == [
+        f'Warning: another trello-restore run is at work on board "{board_name}" ({board_id}) '
+        f"now (pid {os.getpid()}): this dry run reads the boards while it writes, so a change "
+        "that run makes shows here as drifted or already satisfied; run the dry run again once "
+        "that run ends"
+    ], r.stderr
+
+
 @pytest.mark.parametrize("held", ["board", "run-board"])
 def test_a_one_step_dry_run_beside_a_run_that_ended_during_its_reads_says_so(
     invoke: Invoke, scenario: Scenario, held: str, monkeypatch: pytest.MonkeyPatch

@@ -246,8 +246,7 @@ def _apply_plan(
     order = [c.change_id for c in (*plan.changes, *(b.change for b in plan.blocked))]
     lock_set, names = plan_locks(plan, meta, digest)
     locks: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    if options.dry_run and lock_dir is not None:
-        beside_a_run(lock_dir, lock_set, names)
+    warned = options.dry_run and lock_dir is not None and beside_a_run(lock_dir, lock_set, names)
     if not options.dry_run:
         assert lock_dir is not None
         # Held already when the caller took them before its first request (``run_apply``).
@@ -257,6 +256,8 @@ def _apply_plan(
             journal.catch_up()  # a journal another run of the plan made before these locks
         others = None if beside is None else Others(beside, api.settings.api_url, meta.account.id)
         _apply(run, plan, meta, journal, names, others)
+        if options.dry_run and lock_dir is not None and not warned:  # one that began since
+            beside_a_run(lock_dir, lock_set, names)
         if journal is not None and not options.dry_run:
             journal.create()  # a run that ended keeps its journal, even with nothing in it
         return run.report(order)
@@ -269,14 +270,14 @@ def beside_a_run(
     *,
     planned: bool = False,
     began: Sequence[tuple[Holder, str]] = (),
-) -> None:
+) -> bool:
     """A dry run, which takes no lock, beside another run at work on the plan or one of its
     boards (an apply or undo: ``plan-``, ``board-``; a one-step run: ``run-board-``): the
     writes of that run land while this one reads, and show as drifted ("added by you after the
     plan was made") or already satisfied (R36b: exit 5, with the token's own member named as
     the one who changed them). One warning says so; for a one-step dry run (``planned``), that
     its plan may list what that run is making (R42c: exit 7 with no word of it). ``began``:
-    a run found so as the reads began, said when it has ended since (R54e)."""
+    a run found so as the reads began, said when it has ended since (R54e). Whether it warned."""
     boards = [n.removeprefix("board-") for n in lock_set if n.startswith("board-")]
     found = held_among(lock_dir, [*lock_set, *(f"run-board-{b}" for b in boards)])
     if found is None and began:
@@ -289,9 +290,9 @@ def beside_a_run(
             f" (pid {holder.pid})" if holder.pid is not None else "",
             board_ref(board, names.get(board)),
         )
-        return
+        return True
     if found is None:
-        return
+        return False
     holder, name = found
     board = name.removeprefix("run-").removeprefix("board-")
     where = (
@@ -309,6 +310,7 @@ def beside_a_run(
         f" (pid {holder.pid})" if holder.pid is not None else "",
         shows,
     )
+    return True
 
 
 def plan_locks(plan: Plan, meta: PlanMeta, digest: str) -> tuple[list[str], dict[str, str]]:
