@@ -299,7 +299,7 @@ def test_journals_are_format_2_and_format_1_is_still_read(tmp_path: Path) -> Non
     lines = old.read_text().splitlines()
     later.write_text("\n".join([lines[0].replace('"format_version": 1', '"format_version": 3'),
                                 *lines[1:]]) + "\n")  # fmt: skip
-    with pytest.raises(InputFileError, match=r"another trello-restore \(journal format 3\)"):
+    with pytest.raises(InputFileError, match=r"a newer trello-restore \(journal format 3; "):
         Journal.read(later)
     for odd, why in (('"2"', 'format_version "2" is not'), ("2.0", "format_version 2.0 is not"),
                      ("true", "format_version true is not")):  # fmt: skip
