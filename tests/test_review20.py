@@ -324,6 +324,19 @@ def test_a_job_restoring_other_kinds_continues_an_earlier_version_s_state(
     gap = invoke("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-v")
     assert f"{cutoff:%Y-%m-%d %H:%M}" in gap.stderr + gap.stdout, gap.output
 
+    # R55a: the plain job ran first after the upgrade, and rewrote the state as this version
+    # does; the job continues from the run the earlier version recorded all the same, and the
+    # plain job keeps it through its next runs too.
+    for _ in range(2):
+        record_last_run(home / "state", plain, datetime.now(UTC) - timedelta(minutes=30))
+    rewritten = json.loads(path.read_text())
+    assert (rewritten["covers"], rewritten["earlier_version_last_run"]) == ("", doc["last_run"])
+    after = invoke("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-v")
+    assert after.exit_code == ExitCode.OK, after.output
+    (warning,) = [x for x in after.stderr.splitlines() if "earlier trello-restore" in x]
+    assert f"{path} keeps the last run ({doc['last_run']}) recorded by an earlier" in warning
+    assert f"{cutoff:%Y-%m-%d %H:%M}" in after.stderr + after.stdout, after.output
+
 
 def test_one_member_or_list_spelled_two_ways_is_one_state() -> None:
     """A username in another case is the same member's state; a list name in another Unicode

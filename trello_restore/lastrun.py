@@ -196,8 +196,11 @@ def read_last_run(
     of the same boards and kinds with fewer filters, the latest recorded (``Scope.broader``):
     a dry run trying a filter, or a new guard, starts where the main job is."""
     path = state_file(state_dir, scope)
+    earlier = False  # continued from the run an earlier version recorded (``_broader_run``)
     if not _exists(path, label):
         found = _broader_run(state_dir, scope)
+        # Only that state drops a --restore or --mode (``Scope.broader`` drops filters alone).
+        earlier = found is not None and not found.covers and not set(dict(scope.covers)) <= FILTERS
         if found is not None:
             logger.info(
                 "%s: no run with %s is recorded yet; continuing from the last run %s (%s)",
@@ -241,7 +244,8 @@ def read_last_run(
             raise ValueError("not a last-run state file")
         if doc.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unknown format_version {doc.get('format_version')!r}")
-        when = _last_run_of(doc)
+        carried = earlier and "covers" in doc  # this version kept the earlier one's run
+        when = _last_run_of({"last_run": doc.get(EARLIER_RUN)} if carried else doc)
         if not _describes(doc, scope):
             raise ValueError("it records other boards, account or API URL")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
@@ -251,15 +255,15 @@ def read_last_run(
         ) from None
     if now is not None:
         check_last_run_not_future(when, now, path, label)
-    if "covers" not in doc:  # written before runs kept states of their own (rewritten next)
+    if "covers" not in doc or carried:  # written before runs kept states of their own
         logger.warning(
-            "%s: %s was written by an earlier trello-restore, which recorded in it every run "
-            "on these boards, narrowed (--card, --list, --removed-by, --by, --cause, "
-            "--only-recorded) or restoring other kinds (--restore, --mode) too: if you ran one "
-            "after this job's last successful run, pass --since with the date of that last "
-            "run once instead",
+            "%s: %s %s by an earlier trello-restore, which recorded in it every run on these "
+            "boards, narrowed (--card, --list, --removed-by, --by, --cause, --only-recorded) or "
+            "restoring other kinds (--restore, --mode) too: if you ran one after this job's last "
+            "successful run, pass --since with the date of that last run once instead",
             label,
             path,
+            f"keeps the last run ({millis(when)}) recorded" if carried else "was written",
         )
     return when.astimezone(UTC) - OVERLAP
 
@@ -360,10 +364,31 @@ def _broader_run(state_dir: Path, scope: Scope) -> Scope | None:
             best = (when, other)
     if best is None and scope.covers:  # R54c: an earlier version's state of every run
         plain = replace(scope, covers=())
-        doc = _state_doc(state_file(state_dir, plain))
-        if doc is not None and "covers" not in doc and _recorded_at(state_file(state_dir, plain)):
+        if _earlier_version_run(state_dir, plain) is not None:
             return plain
     return best[1] if best is not None else None
+
+
+#: Where the plain run's state keeps the last run an earlier version recorded in it, once this
+#: version has written it (R55a: the plain job's first run after the upgrade rewrote it, and a
+#: ``--restore`` job run after it found nothing to continue from).
+EARLIER_RUN = "earlier_version_last_run"
+
+
+def _earlier_version_run(state_dir: Path, plain: Scope) -> str | None:
+    """The last run an earlier version recorded in the plain run's state (it kept one state for
+    every run on the boards, ``--restore`` and ``--mode`` ones too): the file's own while that
+    version's (no ``covers``), else the one this version kept (``EARLIER_RUN``); None when
+    there is none, or it is no date."""
+    doc = _state_doc(state_file(state_dir, plain))
+    if doc is None:
+        return None
+    value = doc.get("last_run") if "covers" not in doc else doc.get(EARLIER_RUN)
+    try:
+        _last_run_of({"last_run": value})
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(value)
 
 
 def record_last_run(
@@ -399,6 +424,8 @@ def record_last_run(
         "covers": scope.options_text,
         "all_boards": sorted(set(scope.board_ids)),
     }
+    if not scope.covers and (earlier := _earlier_version_run(state_dir, scope)) is not None:
+        doc[EARLIER_RUN] = earlier  # for the --restore and --mode jobs that continue from it
     if scope.board_links:
         doc["board_links"] = dict(sorted(scope.board_links))
     if given_up:
