@@ -406,6 +406,20 @@ def test_a_one_step_dry_run_beside_a_run_that_ended_during_its_reads_says_so(
     ], r.stderr
 
 
+def test_an_offline_dry_run_says_nothing_of_runs_at_work_on_the_live_boards(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """R55a: a ``--from-export`` dry run reads no live board, yet warned that a run at work on
+    the exported boards' ids "writes while it reads" and to run it again."""
+    board = scenario.team
+    export = tmp_path / "team.json"
+    export.write_text(json.dumps(scenario.export(board.id)))
+    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [f"board-{board.id}"]):
+        r = invoke("--from-export", str(export), "--since", incident_since(scenario), "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "at work on" not in r.stderr, r.stderr
+
+
 def test_rerun_resumes_without_writing(invoke: Invoke, sb: Sandbox, plan_file: Path) -> None:
     """Applying the same plan again finds every change journaled: no POST or PUT at all."""
     first = invoke("apply", str(plan_file))

@@ -137,7 +137,8 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
         result, unread_journal = left_out_undone(req, result)
-        if req.dry_run:  # which takes no lock: a run that holds one writes while it reads
+        # Which takes no lock: a run that holds one writes while it reads (not exports: R55a).
+        if req.dry_run and not req.plan.exports:
             boards = [f"board-{b}" for b, _ in result.meta.boards]
             names = dict(result.meta.boards)
             beside_a_run(lock_dir(req.state_dir), boards, names, planned=True, began=began)
