@@ -191,6 +191,12 @@ def test_a_torn_last_line_of_a_finished_journal_is_not_warned_of_every_night(
         night = invoke(*_set_b(scenario), *CRON)
         assert _summary(night)["outcome"] == "nothing_to_do"
         assert "torn" not in night.stderr, night.stderr
+    # Another journal's torn line is not this undo's news (R55a: said three times).
+    other = journal.with_name("plan-0000000000000000.jsonl")
+    other.write_text(journal.read_text().replace(first["journal"], "elsewhere"))
+    said = invoke("undo", str(journal), "--dry-run").stderr
+    assert str(other) not in said, said
+    other.unlink()
     for undo in (("--dry-run",), ("--yes", "-q")):  # R54c: the real undo said it twice
         said = invoke("undo", str(journal), *undo).stderr
         assert said.count("ignoring a torn last line") == 1, said

@@ -125,13 +125,13 @@ def test_every_field_of_a_journal_line_has_its_types() -> None:
         assert {str(f.type) for f in fields(kind)} <= set(_TYPES), kind
 
 
-@pytest.mark.parametrize(("version", "who"), [(3, "a newer"), (0, "another")])
+@pytest.mark.parametrize("version", [3, 0, -1])
 def test_a_journal_of_a_format_this_version_does_not_read_says_which(
-    version: int, who: str, sandbox_factory: SandboxFactory, tmp_path: Path
+    version: int, sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
-    """R54c: a journal another version wrote, in a format this one does not read, is refused
-    naming the formats this one reads, and a newer one as newer (the user upgrades then);
-    nothing appended to it."""
+    """R54c: a journal a newer version wrote is refused naming the formats this one reads (the
+    user upgrades then); one of a format no version writes (R55a: 0 was "use that version") is
+    a damaged header. Nothing appended to it."""
     _, path = applied_values(sandbox_factory, tmp_path)
     lines = path.read_text().splitlines(keepends=True)
     header = json.loads(lines[0])
@@ -140,7 +140,30 @@ def test_a_journal_of_a_format_this_version_does_not_read_says_which(
     with pytest.raises(InputFileError) as info:
         Journal.read(path)
     assert str(info.value) == (
-        f"{path} was written by {who} trello-restore (journal format {version}; this one reads 1 "
-        "and 2); use that version or a later one"
+        f"{path} was written by a newer trello-restore (journal format {version}; this one reads "
+        "1 and 2); use that version or a later one"
+        if version > 0
+        else f"{path}: its header is damaged (format_version {version} is no format this tool "
+        "writes); restore it from a backup"
     )
     assert path.read_bytes() == before
+
+
+def test_another_journal_s_torn_line_is_not_warned_of(
+    sandbox_factory: SandboxFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """R55a: an undo that looked at the other journals beside its own (``undo_others``) warned
+    "ignoring a torn last line" of each it read, up to three times, for a journal that was not
+    the one undone (another run's, still being written maybe): not this run's news."""
+    import logging
+
+    from trello_restore.undo_others import Others
+
+    _, path = applied_values(sandbox_factory, tmp_path)
+    journal = Journal.read(path)
+    other = path.with_name("other.jsonl")
+    other.write_text(path.read_text() + '{"action": "set_card_closed", "at": "2026-12-')
+    with caplog.at_level(logging.WARNING, logger="trello_restore"):
+        found = Others.of(journal).journals(journal.header.account_id)
+    assert [j.path for j in found] == [other]
+    assert "torn" not in caplog.text

@@ -160,7 +160,7 @@ def test_undo_straight_after_a_kill_waits_for_the_writes_in_flight(
     assert result.exit_code == ExitCode.OK, result.output
     time.sleep(SLOW_MS / 1000 + 0.5)  # whatever was still on its way has landed by now
     assert diff(snapshot(s.world), before) == []
-    assert "for writes a killed run may still have in flight" in result.stderr
+    assert "may still have in flight (" in result.stderr
     assert took < 2 * REQUEST_TIMEOUT + 5
     # Those that landed were found there and are this tool's (one may never have been sent:
     # killed between journaling it and sending it).
@@ -195,7 +195,7 @@ def test_settling_an_earlier_journal_waits_for_its_writes_in_flight(
     assert found == {cid: "applied" if _landed(sb, r) else "not_applied"
                      for cid, r in in_flight.items()}  # fmt: skip
     assert "applied" in found.values()
-    assert "for writes a killed run may still have in flight" in caplog.text
+    assert "may still have in flight (" in caplog.text
 
 
 def _pending(at: str, status: Status = "pending") -> JournalRecord:

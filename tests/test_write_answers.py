@@ -41,6 +41,9 @@ def test_a_write_answered_2xx_without_json_is_one_undo_takes_back(
     assert "JSON (the change may have been made): check TRELLO_API_URL" in first.output
 
     sb.server.set_options(write_body="usual")
+    look = invoke("undo", str(tmp_path / "j.jsonl"), "--dry-run")
+    assert look.exit_code == ExitCode.OK, look.output
+    assert "waiting" not in look.stderr  # R55a: 30 s for writes Trello had answered
     again = invoke("apply", str(plan), "--yes", "--journal", str(tmp_path / "j.jsonl"))
     assert again.exit_code == ExitCode.OK, again.output
     latest = Journal.read(tmp_path / "j.jsonl").latest()

@@ -45,12 +45,19 @@ def in_flight_wait(
     # time, a 5xx), which Trello may carry out after the client gave up (R46b: a write timed
     # out after 30 s landed 3 s later, after an undo at once had found it not made and
     # settled it so); that record's time is when the client gave up, the wait counts from it.
-    times = [_unix_time(r.at, now) for r in records if r.open]
+    # Not one Trello answered 2xx (a body that was not JSON: R55a), which is in flight no more.
+    times = [_unix_time(r.at, now) for r in records if r.open and not _answered(r)]
     if not times:
         return 0.0
     if last_written is not None:
         times.append(last_written)
     return min(max_request_s, max(0.0, max(times) + max_request_s - now))
+
+
+def _answered(r: JournalRecord) -> bool:
+    """Whether Trello answered the record's write with a success (a failed one whose answer
+    could not be read: ``runner``), so that it is no longer on its way."""
+    return r.http_status is not None and 200 <= r.http_status < 300
 
 
 def last_alive(path: Path, records: Sequence[JournalRecord]) -> float | None:
@@ -88,8 +95,8 @@ def wait_for_in_flight(
     wait = max(waits)
     if wait > 0:
         logger.warning(
-            "waiting %d s for writes a killed run may still have in flight (%s), so that live "
-            "state tells whether they took effect",
+            "waiting %d s for writes a killed run, or one that got no sure answer to them, may "
+            "still have in flight (%s), so that live state tells whether they took effect",
             math.ceil(wait),
             ", ".join(str(j[0]) for j in journals),
         )

@@ -338,17 +338,15 @@ class Journal:
         if head.get("type") != "header" or head.get("format") != FORMAT:
             raise InputFileError(not_a_journal(path, text, None, give))
         version = first.get("format_version")
-        if type(version) is not int:  # "2", 2.0, true: no version this tool writes (R43i)
-            why = (
-                f"format_version {json.dumps(version)} is not a whole number"
-                if "format_version" in first
-                else "no format_version field"
-            )
+        # "2", 2.0, true (R43i), 0 (R55a: "use that version"): no version this tool wrote.
+        if type(version) is not int or version < min(READS):
+            what = "no format this tool writes" if type(version) is int else "not a whole number"
+            why = f"format_version {json.dumps(version)} is {what}"
+            why = why if "format_version" in first else "no format_version field"
             raise InputFileError(f"{path}: its header is damaged ({why}); restore it from a backup")
         if version not in READS:
-            by = "a newer" if version > max(READS) else "another"
             raise InputFileError(
-                f"{path} was written by {by} trello-restore (journal format {version}; this "
+                f"{path} was written by a newer trello-restore (journal format {version}; this "
                 f"one reads {' and '.join(map(str, READS))}); use that version or a later one"
             )
         raw = {k: v for k, v in first.items() if k != "type"}

@@ -197,11 +197,11 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
             return
         self.failed = True
         why = (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
+        text = f"cannot write the log file {self.baseFilename} ({why}); nothing more is logged "
+        text += "there this run"
+        _SAID.lines.append(text)  # not through the logger, which would try the file again
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(
-                f"Warning: cannot write the log file {self.baseFilename} ({why}); nothing more "
-                "is logged there this run\n"
-            )
+            sys.stderr.write(f"Warning: {text}\n")
 
     def flush(self) -> None:
         try:

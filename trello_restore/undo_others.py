@@ -136,7 +136,7 @@ class Others:
     def _parse(self, path: Path) -> Journal | None:
         """The journal at ``path`` when it is one of this API URL and account, else None."""
         try:
-            other = Journal.read(path)
+            other = Journal.read(path, warn_torn=False)  # another run's: not this one's news
         except InputFileError as exc:
             logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
             self.unreadable[path] = str(exc)
