@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from trello_restore import __version__, given_up, refusals, run
 from trello_restore.applier import beside_a_run
 from trello_restore.errors import ExitCode
-from trello_restore.interrupted_runs import say_after_run
 from trello_restore.journal_names import board_names
 from trello_restore.lastrun import (
     Scope,
@@ -212,7 +211,8 @@ def _locks(
     dry run, which writes nothing), held until the block ends; what the planning's reads do
     at a 429 until then (``RateBudgetGuard``: stop if another run holds locks, as that run is
     spending the token's rate budget; None for a dry run, which waits the 429s out); and, for a
-    dry run, another run at work on its boards as its reads began (R54e: said if it ended)."""
+    dry run, another run found at work on its boards as its reads began (R54e: one that ended
+    during them went unsaid, and the plan listed changes it had made, exit 7)."""
     directory = lock_dir(req.state_dir)
     names = partial(known_board_names, req.state_dir)
     guard = None if req.dry_run else RateBudgetGuard(directory, names)
@@ -267,7 +267,6 @@ def _apply(
         total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, journal))
         journal = report.journal_path or journal  # beside it, when another file replaced it
-        say_after_run(journal, {c.board_id for c in result.plan.changes})  # R55b
         code = report.exit_code
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)

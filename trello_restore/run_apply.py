@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.interrupted_runs import interrupted_before, say_interrupted
 from trello_restore.journal import (
     Journal,
     JournalHeader,
@@ -630,8 +629,6 @@ def run_undo(req: UndoRequest, progress: Progress | None = None) -> ApplyReport:
                 lock_dir=req.lock_dir,
             )
             report = with_refusals(report, api)
-            boards = {r.board_id for r in journal.records}
-            say_interrupted(interrupted_before(journal, boards), undo=journal.path)  # R55b
             return _whole_run(report, api, sent, limited, started)
         finally:
             journal.close()
