@@ -14,6 +14,7 @@ from trello_restore.models import (
     Membership,
     Plan,
     PlanOptions,
+    id_second,
     millis,
     normal_name,
     quote_name,
@@ -111,3 +112,18 @@ def test_millis_is_trellos_form(when: datetime, text: str) -> None:
     """Trello's date form (journal, last-run record, paging cursors): UTC, the millisecond
     always written, anything finer cut off (never rounded up past the instant), a ``Z``."""
     assert millis(when) == text
+
+
+@pytest.mark.parametrize(
+    ("object_id", "second"),
+    [
+        ("6592a3fc00000000000001b1", datetime(2024, 1, 1, 11, 37, 32, tzinfo=UTC)),
+        ("00000000", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("not-hex-at-all", None),
+        ("", None),
+    ],
+)
+def test_an_id_s_second(object_id: str, second: datetime | None) -> None:
+    """A Trello id's first 8 hex digits are the second it was made in; another id has none
+    (paging, the fetch's board floor and the trial undo hint all read it so)."""
+    assert id_second(object_id) == second

@@ -73,6 +73,7 @@ from trello_restore.models import (
     MemberRef,
     RestoreKind,
     State,
+    id_second,
 )
 from trello_restore.paging import PAGE, Listing, next_before, read_backwards, stamp
 from trello_restore.words import shown_name
@@ -608,15 +609,7 @@ def _card_date(card: Mapping[str, Any]) -> datetime:
 
 def _board_born(board_id: str) -> datetime | None:
     """When a board was made (its id's second), the floor its listings are cut from."""
-    return _id_second(board_id) if OBJECT_ID.match(board_id) else None
-
-
-def _id_second(object_id: str) -> datetime | None:
-    """The second a Trello id was made in (its first 8 hex digits), or None for another id."""
-    try:
-        return datetime.fromtimestamp(int(object_id[:8], 16), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
+    return id_second(board_id) if OBJECT_ID.match(board_id) else None
 
 
 def _connected_boards(raw_actions: Iterable[Mapping[str, Any]]) -> dict[str, str]:

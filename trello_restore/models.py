@@ -434,6 +434,14 @@ def millis(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def id_second(object_id: str) -> datetime | None:
+    """The second a Trello id was made in (its first 8 hex digits), or None for another id."""
+    try:
+        return datetime.fromtimestamp(int(object_id[:8], 16), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def parse_date(text: str) -> datetime:
     """The inverse of ``format_date`` (an aware UTC datetime)."""
     return datetime.fromisoformat(text).astimezone(UTC)

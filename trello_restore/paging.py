@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trello_restore.errors import BadResponse
-from trello_restore.models import millis
+from trello_restore.models import id_second, millis
 
 __all__ = ["PAGE", "Listing", "next_before", "read_backwards", "stamp"]
 
@@ -91,18 +91,10 @@ def _oldest(listing: Listing, page: Sequence[Item]) -> datetime:
     page start there, and every action between was never read. One id is parsed a page unless
     the oldest item is such a one."""
     oldest, item = min(((listing.when(x), i) for i, x in enumerate(page)), key=lambda p: p[0])
-    made = _id_second(page[item])
+    made = id_second(str(page[item].get("id", "")))
     if made is None or made <= oldest:
         return oldest
-    return min(max(listing.when(x), _id_second(x) or _EPOCH) for x in page)
-
-
-def _id_second(item: Item) -> datetime | None:
-    """The second an item's Trello id was made in (its first 8 hex digits), or None."""
-    try:
-        return datetime.fromtimestamp(int(str(item["id"])[:8], 16), tz=UTC)
-    except (KeyError, ValueError, OverflowError, OSError):
-        return None
+    return min(max(listing.when(x), id_second(str(x.get("id", ""))) or _EPOCH) for x in page)
 
 
 def _crowded(listing: Listing, oldest: datetime) -> None:

@@ -35,7 +35,16 @@ from typing import NamedTuple
 
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import BoardMembership, CardMember
-from trello_restore.models import Change, History, Plan, PlanOptions, Skipped, State, normal_name
+from trello_restore.models import (
+    Change,
+    History,
+    Plan,
+    PlanOptions,
+    Skipped,
+    State,
+    id_second,
+    normal_name,
+)
 from trello_restore.planner import SKIPPED_ORDER, chosen
 from trello_restore.touches import undid
 from trello_restore.undo_others import Others
@@ -71,7 +80,7 @@ def own_removals(
         out = [
             OwnRemoval(s.card_id, s.member.id, d)
             for a, s in skipped.items()
-            if (d := _id_date(a)) is not None
+            if (d := id_second(a)) is not None
         ]
     else:
         out = [
@@ -101,13 +110,6 @@ def _picked(plan: Plan, state: State) -> Callable[[str], bool]:
         return card is not None and chosen(card, lists, o.cards, names)
 
     return picked
-
-
-def _id_date(action_id: str) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(action_id[:8], 16), UTC)
-    except ValueError:
-        return None
 
 
 class Journals(NamedTuple):
