@@ -343,6 +343,12 @@ def _is_permission_text(text: str) -> bool:
     return "permission" in lowered or "organization" in lowered
 
 
+def maybe_made(method: str) -> str:
+    """What a success whose body cannot be read says of a write (not of a read): Trello took
+    it, so it may have been made (``runner``: failed, uncertain; R54b)."""
+    return "" if method.upper() == "GET" else " (the change may have been made)"
+
+
 def describe(path: str) -> str:
     """``board 5f…`` for ``boards/5f…/actions``; the path itself otherwise."""
     path = path.split("?", 1)[0].strip("/")

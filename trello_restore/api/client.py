@@ -27,7 +27,7 @@ import requests
 import trello
 
 from trello_restore.api.cache import cache_directive, open_http_cache
-from trello_restore.api.classify import describe
+from trello_restore.api.classify import describe, maybe_made
 from trello_restore.api.settings import ApiSettings, check_api_url, check_credentials
 from trello_restore.api.transport import Counters, OAuthHeader, Transport, make_session
 from trello_restore.errors import BadResponse
@@ -91,11 +91,9 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 files=files,
             )
         except (requests.exceptions.JSONDecodeError, RecursionError):  # nested past the stack
-            # A write's 2xx: it may have been made (``runner``: failed, uncertain), R54b.
-            made = "" if http_method.upper() == "GET" else " (the change may have been made)"
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with a "
-                f"body that is not valid JSON{made}: check {self._url_from}",
+                f"body that is not valid JSON{maybe_made(http_method)}: check {self._url_from}",
                 200,
             ) from None
         except trello.ResourceUnavailable as err:  # pragma: no cover - the transport raises first

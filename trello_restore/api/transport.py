@@ -32,6 +32,7 @@ from trello_restore.api.classify import (
     describe,
     error_for_exception,
     error_for_response,
+    maybe_made,
     parse_retry_after,
     redact,
     scrub,
@@ -543,10 +544,10 @@ def _not_json(
     200: OK" where the change failed), and a write's may have been made (``runner``: failed,
     uncertain: R54b)."""
     shown = content_type.split(";", 1)[0].strip() or "no content type"
-    made = "" if method.upper() == "GET" else " (the change may have been made)"
     return BadResponse(
         f"the API at {settings.host} answered {method} {describe(path)} with {shown} instead of "
-        f"JSON{made}: check {settings.origins.url} (a proxy or a login page may be in the way)",
+        f"JSON{maybe_made(method)}: check {settings.origins.url} (a proxy or a login page may "
+        "be in the way)",
         response.status_code,
     )
 
