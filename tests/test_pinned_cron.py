@@ -97,8 +97,23 @@ def test_an_edit_during_a_long_apply_is_found_by_a_look_at_the_shipped_interval(
     target = _last_written(doc, "add_member_to_card")
     n = len(doc["changes"])
     assert n >= 20, n
+    _applied_beside_an_edit(s, sb, invoke, tmp_path, target, after=n // 2)
+
+
+def _applied_beside_an_edit(
+    s: Scenario,
+    sb: Sandbox,
+    invoke: Callable[..., Any],
+    tmp_path: Path,
+    target: dict[str, Any],
+    *,
+    after: int,
+) -> None:
+    """Apply the plan while a colleague puts ``target``'s member back on its card and takes
+    them off again once ``after`` writes reached the sandbox: the change is drifted, named
+    after the colleague, exit 5, and the member stays off the card (not overwritten)."""
     who, edit = _readd(s, target)
-    thread = _meanwhile(sb, n // 2, edit)
+    thread = _meanwhile(sb, after, edit)
     result = invoke("apply", str(tmp_path / "plan.json"), *_APPLY)
     thread.join()
     assert result.exit_code == ExitCode.PARTIAL, result.output
@@ -125,14 +140,7 @@ def test_a_boards_first_write_is_decided_against_edits_since_the_live_read(
     assert set(boards[:first]) == {s.archive.id}, boards
     target = ranked[first][2]
     assert target["action"] == "add_member_to_card", target
-    who, edit = _readd(s, target)
-    thread = _meanwhile(sb, 5, edit)  # while the archive board is written
-    result = invoke("apply", str(tmp_path / "plan.json"), *_APPLY)
-    thread.join()
-    assert result.exit_code == ExitCode.PARTIAL, result.output
-    _drifted_by(result.output, who, target["card"]["id"], s)
-    with s.world.lock:
-        assert target["member"]["id"] not in s.world.card(target["card"]["id"]).id_members
+    _applied_beside_an_edit(s, sb, invoke, tmp_path, target, after=5)  # archive being written
 
 
 # --- lastrun.py: the cron state (README *Running unattended: cron and systemd*) --------------
