@@ -580,7 +580,42 @@ def test_credentials_echoed_by_an_answer_are_blanked(
     for text in (str(info.value), info.value.trello_error):
         assert TOKEN not in text
         assert KEY not in text
-        assert "***" in text
+        assert "[redacted]" in text
+
+
+#: A token of an older form (64 hex digits, not "ATTA…"): blanked as the run's secret, not
+#: by its shape.
+OLD_TOKEN = "9f" * 32
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param(lambda t: t.lower(), id="lower-case"),
+        pytest.param(lambda t: t.upper(), id="upper-case"),
+        pytest.param(lambda t: t[:20], id="cut-short"),
+        pytest.param(lambda t: f"{t[:30]}\n{t[30:]}", id="split-by-a-line-break"),
+    ],
+)
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_write_error_keeps_no_echo_of_the_token(
+    mocked: responses.RequestsMock, tmp_path: Path, echo: Any, status: int
+) -> None:
+    """R57d: a proxy that echoes the Authorization header into a write's error, in another
+    case, cut short or split, put the token into the per-change result, the report and the
+    journal (only the exact value was blanked there; the log blanked all of these)."""
+    url = f"{DEFAULT_API_URL}/cards/c1/idMembers"
+    body = f'you sent oauth_consumer_key="{echo(KEY)}", oauth_token="{echo(OLD_TOKEN)}"'
+    mocked.post(url, body=body, status=status)
+    settings = ApiSettings(KEY, OLD_TOKEN, cache_dir=tmp_path / "c")
+    with TrelloApi(settings) as api, pytest.raises(ApiError) as info:
+        api.add_card_member("c1", MemberStandIn("m1"))
+    for text in (str(info.value), info.value.trello_error):
+        low = text.lower()
+        assert "[redacted]" in text
+        for secret in (KEY, OLD_TOKEN):
+            assert secret[:12] not in low
+            assert secret[-12:] not in low
 
 
 def test_plain_http_to_another_host_warns(caplog: pytest.LogCaptureFixture) -> None:

@@ -117,8 +117,9 @@ def test_every_library_the_tool_imports_is_declared() -> None:
 
 def test_importing_the_api_loads_only_what_it_needs() -> None:
     """``import trello_restore.api`` (a fresh interpreter) loads its own modules, errors,
-    limiter, defaults, fsutil (the cache's private directory) and parsing (a name's lone
-    surrogates): not the sandbox, the planner or the command line."""
+    limiter, defaults, fsutil (the cache's private directory), masking (credentials blanked
+    out of errors) and parsing (a name's lone surrogates): not the sandbox, the planner or the
+    command line."""
     code = (
         "import sys, trello_restore.api\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('trello_restore'))))"
@@ -143,6 +144,7 @@ def test_importing_the_api_loads_only_what_it_needs() -> None:
         "trello_restore.errors",
         "trello_restore.fsutil",
         "trello_restore.limiter",
+        "trello_restore.masking",
         "trello_restore.parsing",
     }
 

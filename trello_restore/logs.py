@@ -12,18 +12,16 @@ import contextlib
 import logging
 import logging.handlers
 import os
-import re
 import stat
-import string
 import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from trello_restore import defaults
 from trello_restore.errors import UsageError
 from trello_restore.fsutil import private_dirs
+from trello_restore.masking import Mask
 
 logger = logging.getLogger("trello_restore")
 # Until the command line sets up its handlers, the package's records go nowhere: Python's
@@ -41,57 +39,6 @@ LOG_BACKUPS = 3
 FILE_ONLY = {"file_only": True}
 
 
-#: A ``key=`` or ``token=`` of a query (or fragment, or ``;`` parameters, also percent-encoded)
-#: with its value: a credential given in an API URL (Trello's own examples pass them so), which
-#: no setting names as one.
-_IN_QUERY = re.compile(
-    r"((?:[?&;#]|%3F|%26|%3B|%23)(?:key|token)(?:=|%3D))[^&#;\s'\"<>%]+", re.IGNORECASE
-)
-#: Where it is looked for: a run of text without spaces or quotes that holds a ``/`` (a URL,
-#: with its scheme or without, JSON-escaped too): a board named ``Sprint?token=1`` is left
-#: alone (R34d).
-_URLISH = re.compile(r"[^\s'\"<>]*/[^\s'\"<>]*")
-
-
-def _scrub(url: re.Match[str]) -> str:
-    return _IN_QUERY.sub(r"\1[redacted]", url.group(0))
-
-
-#: A Trello token in today's form ("ATTA" and hex), whole or cut short, in any case: also one
-#: that no setting names as a secret (R42d: pasted into ``api_url`` with no token set, it was
-#: shown with 58 of its 64 characters).
-_ATTA_SHAPE = re.compile(r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}", re.IGNORECASE)
-
-#: The shortest piece of a secret's middle or end blanked on its own (R42e: a token split by a
-#: line break showed its 52 characters after the break): long enough that no id, digest or
-#: name in the text holds one by chance.
-PIECE = 12
-
-#: ASCII letters to lower case, and nothing else: a text's length and places stay as they are.
-_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _spans(low: str, secret: str) -> list[tuple[int, int]]:
-    """Where ``secret`` (ASCII lower case) shows in ``low`` (the text, ASCII lower case): from
-    its start, ``SHORTEST_SECRET`` characters or more (a secret cut short, with or without a
-    "…": R41d), and from any later place, ``PIECE`` characters or more (a piece of its middle
-    or end on its own: the rest of a value split by a line break or a space, R42e); each as
-    far as the text goes on with it."""
-    out: list[tuple[int, int]] = []
-    starts = [(0, defaults.SHORTEST_SECRET)]
-    starts += [(i, PIECE) for i in range(1, len(secret) - PIECE + 1)]
-    for i, size in starts:
-        piece = secret[i : i + size]
-        at = low.find(piece)
-        while at >= 0:
-            end, k = at + size, i + size
-            while end < len(low) and k < len(secret) and low[end] == secret[k]:
-                end, k = end + 1, k + 1
-            out.append((at, end))
-            at = low.find(piece, at + 1)
-    return out
-
-
 class Redact(logging.Filter):
     """Replace the key and token in every record, its traceback included (they are never
     logged on purpose; an internal error's traceback may hold them). Each also without the
@@ -99,43 +46,17 @@ class Redact(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        values = set(secrets)
-        values |= {s.strip() for s in values}
-        # As ``api.classify.blanked``: a value too short to be a credential is left alone.
-        self.secrets = tuple(sorted(s for s in values if len(s) >= defaults.SHORTEST_SECRET))
-        self._lowered = tuple(dict.fromkeys(s.translate(_LOWER) for s in self.secrets))
-
-    def _blanked(self, text: str) -> str | None:
-        """``text`` with the secrets and Trello-shaped tokens in it blanked, None when it holds
-        none."""
-        low = text.translate(_LOWER)
-        spans = [span for secret in self._lowered for span in _spans(low, secret)]
-        spans += [m.span() for m in _ATTA_SHAPE.finditer(text)]
-        if not spans:
-            return None
-        out: list[str] = []
-        last = 0
-        for start, end in sorted(spans):
-            if start > last or not out:  # else it overlaps or touches the one before
-                out += [text[last:start], "[redacted]"]
-            last = max(last, end)
-        return "".join(out) + text[last:]
+        self.mask = Mask(secrets)
+        self.secrets = self.mask.secrets
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret replaced, in any case (R42d: ``--restore`` showed a
-        token lowercased), its start cut short, ``SHORTEST_SECRET`` characters or more (R41d),
-        and any piece of it ``PIECE`` characters or more (R42e: ``_spans``); a token in
-        Trello's form no setting names (``_ATTA_SHAPE``); and every ``key=`` or ``token=`` of a
-        URL's query (a credential given in an API URL, which was never configured as one). No
-        pattern is built per secret: a run makes a filter or two, each read quickly."""
-        blanked = self._blanked(text)
-        return _URLISH.sub(_scrub, text if blanked is None else blanked)
+        """``text`` as ``masking.Mask.redact`` leaves it."""
+        return self.mask.redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        blanked = self._blanked(message)
-        if blanked is not None or _IN_QUERY.search(message):
-            record.msg, record.args = _URLISH.sub(_scrub, blanked or message), ()
+        if self.mask.holds(message):
+            record.msg, record.args = self.mask.redact(message), ()
         if record.exc_info and not record.exc_text:
             # Formatted here, redacted, and kept where the formatter looks first.
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))

@@ -17,7 +17,6 @@ import re
 import requests
 import urllib3.exceptions
 
-from trello_restore import defaults
 from trello_restore.api.settings import DEFAULT_API_URL, Origins, host_of, one_line
 from trello_restore.errors import (
     ApiError,
@@ -29,9 +28,9 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
+from trello_restore.masking import Mask
 
 __all__ = [
-    "blanked",
     "certainly_not_applied",
     "describe",
     "error_for_exception",
@@ -388,26 +387,20 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
-def blanked(secrets: tuple[str, ...]) -> tuple[str, ...]:
-    """The credentials to blank out of text: those of ``defaults.SHORTEST_SECRET`` characters
-    or more (every real one, and any piece of one long enough to matter)."""
-    return tuple(s for s in secrets if len(s) >= defaults.SHORTEST_SECRET)
-
-
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every credential in it (``blanked``) blanked out."""
-    for secret in blanked(secrets):
-        text = text.replace(secret, "***")
-    return text
+    """``text`` with every credential in it blanked out as the log blanks it
+    (``masking.Mask``): also in another letter case, cut short or in pieces (R57d: a proxy's
+    echo of the token in lower case, or cut at 90 characters, was journaled as it was)."""
+    return Mask(secrets).redact(text)
 
 
 def scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
-    """Blank out any credential (``blanked``) that an answer echoed back into the error's
+    """Blank out any credential (``redact``) that an answer echoed back into the error's
     text."""
+    mask = Mask(secrets)
     message = str(error)
-    for secret in blanked(secrets):
-        if secret in message or secret in error.trello_error:
-            message = message.replace(secret, "***")
-            error.trello_error = error.trello_error.replace(secret, "***")
+    if mask.holds(message) or mask.holds(error.trello_error):
+        message = mask.redact(message)
+        error.trello_error = mask.redact(error.trello_error)
     error.args = (message,)
     return error
