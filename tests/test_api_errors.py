@@ -455,6 +455,39 @@ def test_html_200_is_a_bad_response_and_not_cached(
     assert (len(mocked.calls), api.cache_hits) == (2, 0)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param(("X-Debug-Authorization", f'OAuth oauth_token="{TOKEN}"'), id="header"),
+        pytest.param(("Set-Cookie", f"t={TOKEN.lower()}; Path=/"), id="cookie-lower-case"),
+        pytest.param(("X-Echo", f"key {KEY[:20]}"), id="key-cut-short"),
+    ],
+)
+def test_an_answer_whose_headers_echo_a_credential_is_not_cached(
+    mocked: responses.RequestsMock, api: TrelloApi, tmp_path: Path, header: tuple[str, str]
+) -> None:
+    """R57d: a proxy's header (or cookie) repeating the Authorization header was stored in the
+    SQLite cache as it was. Such an answer is used but not stored; the next read asks again."""
+    mocked.get(BOARD_URL, json={"id": "abc"}, headers=[header])
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (2, 0)
+    kept = b"".join(p.read_bytes() for p in (tmp_path / "c").rglob("*") if p.is_file()).lower()
+    for secret in (KEY, TOKEN):
+        assert secret[:12].lower().encode() not in kept
+        assert secret[-12:].lower().encode() not in kept
+
+
+def test_an_answer_with_no_credential_in_its_headers_is_cached(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """The rule above stores what it should: the same answer without the echo."""
+    mocked.get(BOARD_URL, json={"id": "abc"}, headers=[("X-Echo", "nothing to see")])
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (1, 1)
+
+
 def test_garbage_json_200_is_a_bad_response(mocked: responses.RequestsMock, api: TrelloApi) -> None:
     """A body that claims to be JSON but is not: ``BadResponse``."""
     mocked.get(BOARD_URL, body="{not json", content_type=JSON_TYPE)

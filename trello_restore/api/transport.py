@@ -43,6 +43,7 @@ from trello_restore.api.settings import ApiSettings
 from trello_restore.api.watchdog import Watchdog, read_in_time, watched
 from trello_restore.errors import ApiError, BadResponse, RateLimited
 from trello_restore.limiter import RateLimiter, Stopping, TrelloCount, counts_from_headers
+from trello_restore.masking import Mask
 from trello_restore.parsing import without_lone_surrogates
 
 __all__ = [
@@ -578,9 +579,18 @@ class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
         return requests.Session.send(self, request, **kwargs)
 
 
-def _cache_is_json(response: requests.Response) -> bool:
-    """Only JSON answers are stored: a proxy's HTML page must not be served again."""
-    return "json" in (response.headers.get("Content-Type") or "").lower()
+def _storable(mask: Mask) -> Callable[[requests.Response], bool]:
+    """Which answers are stored: JSON only (a proxy's HTML page must not be served again), and
+    none whose headers echo a credential (``masking.Mask``; R57d: a proxy's header or cookie
+    repeating the Authorization header was kept in the SQLite file; the request's own
+    Authorization is blanked by name, ``IGNORED_PARAMETERS``)."""
+
+    def storable(response: requests.Response) -> bool:
+        if "json" not in (response.headers.get("Content-Type") or "").lower():
+            return False
+        return not any(mask.holds(f"{k}: {v}") for k, v in response.headers.items())
+
+    return storable
 
 
 def make_session(settings: ApiSettings, counters: Counters, cache: HttpCache | None) -> Transport:
@@ -619,7 +629,7 @@ def make_session(settings: ApiSettings, counters: Counters, cache: HttpCache | N
         match_headers=False,
         cache_control=False,
         stale_if_error=False,
-        filter_fn=_cache_is_json,
+        filter_fn=_storable(Mask((settings.key, settings.token))),
     )
     session.http_cache = cache
     return session
