@@ -501,11 +501,32 @@ def token_file_exposed(value: str | None, stdin: IO[str] | None) -> str | None:
     )
 
 
+def _is_terminal(stdin: IO[str]) -> bool:
+    try:
+        return stdin.isatty()
+    except (OSError, ValueError):  # closed under it
+        return False
+
+
+def _typed_token() -> str:
+    """The token typed or pasted at a terminal (``--token -`` with no ``<``), asked for on
+    stderr and not echoed (R57d: it was shown as typed, with no prompt, and stayed in the
+    terminal's scrollback); empty at end of input (Ctrl-D)."""
+    import getpass
+    import sys
+
+    try:
+        typed = getpass.getpass("Trello token (not shown as you type): ", stream=sys.stderr)
+    except EOFError:
+        return ""
+    return typed.removeprefix("\ufeff").strip()
+
+
 def read_token_flag(value: str | None, stdin: IO[str] | None) -> str | None:
     """``--token -``: the first line of standard input that is not blank, stripped (of a byte
-    order mark too, as Notepad saves a file). Any other value is refused
-    without repeating it: a token on the command line shows in process listings and shell
-    history."""
+    order mark too, as Notepad saves a file); at a terminal, asked for and read without echo
+    (``_typed_token``). Any other value is refused without repeating it: a token on the
+    command line shows in process listings and shell history."""
     from trello_restore.errors import UsageError
 
     if value is None:
@@ -517,7 +538,13 @@ def read_token_flag(value: str | None, stdin: IO[str] | None) -> str | None:
             "section of the config file, or pipe it in with --token -"
         )
     token = ""
-    for line in iter(stdin.readline, "") if stdin is not None else ():  # None: closed (0<&-)
+    if stdin is not None and _is_terminal(stdin):
+        token = _typed_token()
+        if not token:
+            raise UsageError(
+                f"--token -: no token was typed; paste it at the prompt, or set {ENV_TOKEN}"
+            )
+    for line in iter(stdin.readline, "") if stdin is not None and not token else ():  # 0<&-
         token = line.removeprefix("\ufeff").strip()  # a token file saved by Notepad
         if token:
             break
