@@ -11,7 +11,7 @@ import pytest
 
 from trello_restore.errors import ExitCode
 
-from .conftest import Sandbox, cli_invoker, sandbox_cli
+from .conftest import Sandbox, cli_invoker, run_cli, sandbox_cli
 
 KEY = "0123456789abcdef0123456789abcdef"
 TOKEN = "ATTA" + "5ec7e7" * 10 + "c0ffee"
@@ -116,3 +116,26 @@ def test_a_secret_split_by_a_line_break_or_a_space_is_blanked_whole(
         assert "no board named" in result.stderr, result.stderr
         for text in (result.output, result.stderr, log.read_text()):
             assert _pieces(text, token, 12) == _pieces(text, key, 12) == [], text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--format", TOKEN, "--board", "x"],
+        ["--board-role", KEY, "--board", "x"],
+        [TOKEN.lower()],
+        [f"--{KEY}"],
+        ["demo", "--seed", TOKEN],
+        ["sandbox", "export", "--board", KEY],
+    ],
+)
+def test_click_usage_errors_do_not_repeat_a_pasted_credential(args: list[str]) -> None:
+    """Click's own usage errors quote what they refuse: a token or key pasted after the wrong
+    option, or in place of a command, was repeated on stderr, which cron mails (R57d). It is
+    blanked by its shape (no secret is known yet at that point); the rest of the line stays."""
+    result = run_cli(args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("Error: ")
+    assert "[redacted]" in result.stderr
+    assert not _pieces(result.stderr.lower(), TOKEN.lower())
+    assert not _pieces(result.stderr, KEY)

@@ -14,6 +14,7 @@ from click.core import ParameterSource
 
 from trello_restore import defaults
 from trello_restore.errors import UsageError
+from trello_restore.masking import shaped
 
 __all__ = [
     "SETTING_OPTIONS",
@@ -293,7 +294,10 @@ class OneLineUsageError(click.UsageError):
     instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
 
     def show(self, file: Any = None) -> None:
-        message = " ".join(line.strip() for line in self.format_message().splitlines())
+        # Click quotes the arguments it refuses: a token or key pasted into the wrong place
+        # (``--format ATTA…``, a command's name) is blanked by its shape (R57d): the run's own
+        # secrets are not known yet.
+        message = " ".join(line.strip() for line in shaped(self.format_message()).splitlines())
         where = self.ctx.command_path if self.ctx is not None else "trello-restore"
         end = "" if message.endswith((".", "!", "?")) else "."  # R47c: "… --workspace-boards Try"
         click.echo(f"Error: {message}{end} Try '{where} --help' for help.", err=True)
