@@ -704,3 +704,21 @@ def test_a_429_on_the_members_route_says_to_wait_fifteen_minutes(
     assert ("wait up to 15 minutes" in message) == fifteen, message
     assert ("wait a minute" in message) == (not fifteen), message
     assert "\n" not in message
+
+
+def test_a_missing_ca_bundle_is_said_as_such(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R57d: ``REQUESTS_CA_BUNDLE`` naming no file made requests raise a plain ``OSError``
+    before sending, which the command line took for its own output failing ("cannot write
+    the output: OSError", exit 2). It is the API that cannot be reached, and why; no retry."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
+    with TrelloApi(ApiSettings(KEY, TOKEN, api_url="https://127.0.0.1:9/1")) as api:
+        with pytest.raises(ApiUnreachable) as info:
+            api.get("boards/abc")
+        assert api.requests_sent == 1
+    assert str(info.value) == (
+        "cannot reach the Trello API at 127.0.0.1:9 (Could not find a suitable TLS CA "
+        f"certificate bundle, invalid path: {tmp_path / 'no-such-bundle.pem'}): check "
+        "REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which must name a file that exists"
+    )

@@ -35,6 +35,7 @@ __all__ = [
     "describe",
     "error_for_exception",
     "error_for_response",
+    "error_for_tls_files",
     "parse_retry_after",
     "redact",
     "scrub",
@@ -219,6 +220,17 @@ def error_for_exception(
             f"connection, or {url_from}"
         ),
         retryable,
+    )
+
+
+def error_for_tls_files(exc: OSError, api_url: str) -> ApiUnreachable:
+    """A request requests would not send because a TLS file it was told to use is missing:
+    the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) or a client certificate. Its
+    plain ``OSError`` went on as "cannot write the output" (R57d). Not worth retrying; its text
+    names only the file."""
+    return ApiUnreachable(
+        f"cannot reach the Trello API at {host_of(api_url)} ({one_line(str(exc))}): check "
+        "REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which must name a file that exists"
     )
 
 

@@ -32,6 +32,7 @@ from trello_restore.api.classify import (
     describe,
     error_for_exception,
     error_for_response,
+    error_for_tls_files,
     maybe_made,
     parse_retry_after,
     redact,
@@ -421,6 +422,8 @@ class Transport(_SessionBase):
             logger.debug("%s %s -> no answer (%s)", method, path, type(exc).__name__)
             error, retryable = error_for_exception(exc, attempts=attempts, origins=origins, **where)
             return error, retryable, exc
+        except OSError as exc:  # requests' own, before sending: a TLS file it cannot find
+            return error_for_tls_files(exc, self._settings.api_url), False, exc
         from_cache = bool(getattr(response, "from_cache", False))
         if from_cache:
             self._counters.count_hit()
