@@ -94,13 +94,13 @@ def _per_window(
     return rate(ours), rate(log), whole
 
 
-def _peak(records: list[RequestRecord]) -> int:
+def _peak(records: list[RequestRecord], window: float = WINDOW) -> int:
     """The most accepted requests that arrived within any one window (Trello's sliding
     count): a stall on a loaded machine lowers the average per window, not this."""
     times = sorted(r.at for r in records if r.status != 429)
     start, most = 0, 0
     for end, t in enumerate(times):
-        while times[start] <= t - WINDOW:
+        while times[start] <= t - window:
             start += 1
         most = max(most, end - start + 1)
     return most

@@ -487,6 +487,7 @@ def _apply_request(
         request_timeout=plan.request_timeout,
         origins=plan.origins,
         resolve_earlier=True,
+        limiter=result.limiter,  # the plan's: --rate-limit caps the whole run (R57e)
     )
 
 

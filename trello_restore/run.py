@@ -48,6 +48,7 @@ from trello_restore.lastrun import (
     recorded_board,
     recorded_boards,
 )
+from trello_restore.limiter import RateLimiter
 from trello_restore.models import (
     History,
     MemberRef,
@@ -154,6 +155,9 @@ class PlanResult:
     #: The fields of the plan's value changes whose latest change is the token's member's, with
     #: its date (``undone_values.own_sets``).
     own_sets: Mapping[Field, datetime] = field(default_factory=dict)
+    #: The limiter its reads went under (None offline): a one-step run's apply sends under it
+    #: too (``ApplyRequest.limiter``).
+    limiter: RateLimiter | None = field(default=None, compare=False, repr=False)
 
 
 def make_plan(
@@ -299,6 +303,7 @@ def _make_plan(
     account: MemberRef | None = None
     memo: PlanMemo | None = None
     sent = limited = 0
+    limiter: RateLimiter | None = None
     scope: Scope | None = None
     trello_started: datetime | None = None
     skew: timedelta | None = None  # Trello's clock less this machine's, as its answers show
@@ -317,7 +322,6 @@ def _make_plan(
     else:
         from trello_restore.api import ApiSettings, TrelloApi
         from trello_restore.api.settings import Origins
-        from trello_restore.limiter import RateLimiter
 
         connect_timeout, read_timeout = ApiSettings.timeouts(req.request_timeout)
         settings = ApiSettings(
@@ -331,7 +335,9 @@ def _make_plan(
             # A 429 is waited out for the rate window the limiter keeps (limits.window_seconds).
             rate_window_s=req.window_s,
             # The fetch reads concurrently: keep it under Trello's rate like the applier.
-            limiter=RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit),
+            limiter=(
+                limiter := RateLimiter(req.rate_limit, req.window_s, key_limit=req.key_rate_limit)
+            ),
             on_rate_limited=req.on_rate_limited,
             origins=req.origins or Origins(),
         )
@@ -605,6 +611,7 @@ def _make_plan(
         ),
         own_sets=own,
         state=fetched.state,
+        limiter=limiter,
     )
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from trello_restore.api import TrelloApi
     from trello_restore.api.settings import Origins
     from trello_restore.applier import ApplyOptions, ApplyReport, ChangeOutcome
+    from trello_restore.limiter import RateLimiter
 
 __all__ = [
     "ApplyRequest",
@@ -103,6 +104,10 @@ class ApplyRequest:
     #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
     #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
     earlier_journals: Path | None = None
+    #: The limiter the run's earlier requests went under (a one-step run's plan's), so that
+    #: ``--rate-limit`` caps the whole run (R57e: the apply's own limiter did not count the
+    #: plan's reads of moments before); None: one of its own (``ApplyOptions.make_limiter``).
+    limiter: RateLimiter | None = field(default=None, repr=False, compare=False)
     #: This machine's clock, for the plan's age (``plan_age_warning``); tests pass their own.
     clock: Callable[[], datetime] = field(default=_utc_now, repr=False, compare=False)
 
@@ -162,6 +167,7 @@ def apply_request(
     lock_dir: Path | None = None,
     request_timeout: float | None = None,
     origins: Origins | None = None,
+    limiter: RateLimiter | None = None,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
@@ -191,6 +197,7 @@ def apply_request(
         request_timeout=request_timeout,
         origins=origins,
         earlier_journals=default.parent if resolve_earlier else None,
+        limiter=limiter,
     )
 
 
@@ -475,7 +482,7 @@ def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Se
         ) as api,
     ):
         sent, limited = api.requests_sent, api.rate_limited
-        api.use_limiter(req.options.make_limiter())
+        api.use_limiter(req.limiter or req.options.make_limiter())
         me = api.me()
         account_id = str(me["id"])
         username = str(me.get("username") or "")
