@@ -472,22 +472,22 @@ def _apply_request(
     """The apply of the plan just made: the run's options (``options`` set on them; the
     plan's warnings said once), its credentials and journal, and, since a run again after a
     kill plans afresh, the killed run's writes settled first (``resolve_earlier``)."""
-    plan = req.plan
     return run.apply_request(
         result.plan,
         result.meta,
-        api_url=plan.api_url,
+        api_url=req.plan.api_url,
         options=replace(req.options, shown=frozenset(result.warnings), **options),
         state_dir=req.state_dir,
         journal_dir=req.journal_dir,
         journal=journal,
-        key=plan.key,
-        token=plan.token,
-        read_retries=plan.read_retries,
-        request_timeout=plan.request_timeout,
-        origins=plan.origins,
+        key=req.plan.key,
+        token=req.plan.token,
+        read_retries=req.plan.read_retries,
+        request_timeout=req.plan.request_timeout,
+        origins=req.plan.origins,
         resolve_earlier=True,
         limiter=result.limiter,  # the plan's: --rate-limit caps the whole run (R57e)
+        account=result.meta.account,  # just read by the plan: not read again (R57e)
     )
 
 

@@ -30,7 +30,7 @@ from trello_restore.journal import (
     unresolved,
 )
 from trello_restore.journal_names import board_names
-from trello_restore.models import Plan
+from trello_restore.models import MemberRef, Plan
 from trello_restore.planfile import PlanMeta, digest_of
 from trello_restore.words import shell_join, span
 
@@ -108,6 +108,9 @@ class ApplyRequest:
     #: ``--rate-limit`` caps the whole run (R57e: the apply's own limiter did not count the
     #: plan's reads of moments before); None: one of its own (``ApplyOptions.make_limiter``).
     limiter: RateLimiter | None = field(default=None, repr=False, compare=False)
+    #: The token's member as the run's plan has just read it (a one-step run): not read again
+    #: (``TrelloApi.knows_me``); None: read (``members/me``, fresh) and checked against the plan.
+    account: MemberRef | None = None
     #: This machine's clock, for the plan's age (``plan_age_warning``); tests pass their own.
     clock: Callable[[], datetime] = field(default=_utc_now, repr=False, compare=False)
 
@@ -168,6 +171,7 @@ def apply_request(
     request_timeout: float | None = None,
     origins: Origins | None = None,
     limiter: RateLimiter | None = None,
+    account: MemberRef | None = None,
 ) -> ApplyRequest:
     """Name the plan's journal: ``journal`` when given, else the journal of this plan (derived
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
@@ -198,6 +202,7 @@ def apply_request(
         origins=origins,
         earlier_journals=default.parent if resolve_earlier else None,
         limiter=limiter,
+        account=account,
     )
 
 
@@ -483,6 +488,8 @@ def _checked_session(req: ApplyRequest, *, locked: bool = False) -> Iterator[_Se
     ):
         sent, limited = api.requests_sent, api.rate_limited
         api.use_limiter(req.limiter or req.options.make_limiter())
+        if (known := req.account) is not None:
+            api.knows_me({"id": known.id, "username": known.username, "fullName": known.full_name})
         me = api.me()
         account_id = str(me["id"])
         username = str(me.get("username") or "")
