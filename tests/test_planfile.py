@@ -610,6 +610,23 @@ def test_hand_edited_plans_are_refused(tmp_path: Path, change: str, message: str
     assert str(info.value) == f"plan file {path} {message}"
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_number_json_has_not_is_refused_where_it_is(tmp_path: Path, constant: str) -> None:
+    """``NaN`` (or an infinity) typed into a plan is refused, naming its real line and column
+    (R57b: always "at line 1, column 1", in a plan of thousands of lines), and not taken for
+    the word inside a string before it."""
+    doc = copy.deepcopy(real_doc())
+    doc["tool_version"] = f"{constant} inside a string"
+    doc["clock_skew_s"] = 0.5
+    text = json.dumps(doc, indent=2).replace('"clock_skew_s": 0.5', f'"clock_skew_s": {constant}')
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if x.strip().startswith('"clock_'))
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(InputFileError) as info:
+        read_plan(path)
+    assert f"({constant} is not a JSON value, at line {line}, column 19)" in str(info.value)
+
+
 def test_an_impossible_date_is_refused(tmp_path: Path) -> None:
     """A date the schema's pattern lets through but no calendar has (month 13) is one line,
     not a crash: the plan is parsed into typed values before it is applied."""

@@ -37,11 +37,35 @@ __all__ = [
 MAX_DEPTH = 100
 
 
+class _Constant(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` met (``_no_constant``)."""
+
+
 def _no_constant(name: str) -> Any:
     """``NaN``, ``Infinity`` and ``-Infinity``, which Python's decoder takes and JSON has not:
     refused (R35d: ``"clock_skew_s": NaN`` in a hand-edited plan passed its schema, whose
     bounds NaN never fails, and crashed the apply)."""
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+    raise _Constant(name)
+
+
+def _first_outside_strings(text: str, name: str) -> int:
+    """Where ``name`` first stands outside a JSON string in ``text`` (0 if nowhere): the
+    decoder tells ``_no_constant`` the name only (R57b: a ``NaN`` on line 6 of a plan was
+    said to be "at line 1, column 1")."""
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif text.startswith(name, i):
+            return i
+    return 0
 
 
 class _KeyTwice(ValueError):
@@ -72,6 +96,11 @@ def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH, unique: b
         doc = json.loads(data, parse_constant=_no_constant, object_pairs_hook=hook)
     except json.JSONDecodeError:
         raise
+    except _Constant as exc:
+        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        name = str(exc)
+        where = _first_outside_strings(text, name)
+        raise json.JSONDecodeError(f"{name} is not a JSON value", text, where) from None
     except _KeyTwice as exc:
         raise json.JSONDecodeError(str(exc), "", 0) from None
     except RecursionError:
