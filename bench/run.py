@@ -284,7 +284,8 @@ def _child(src: Path, dst: Path) -> None:
 
     t0, c0 = time.monotonic(), time.process_time()
     if job[0] == "plan":
-        value: Any = make_plan(job[1], created_at=job[2])
+        # Without its limiter (threads' locks: not for pickle); the parent reads the plan.
+        value: Any = replace(make_plan(job[1], created_at=job[2]), limiter=None)
     else:
         value = run_apply(job[1])
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
