@@ -5,6 +5,7 @@ log file."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,45 @@ def test_click_usage_errors_do_not_repeat_a_pasted_credential(args: list[str]) -
     assert "[redacted]" in result.stderr
     assert not _pieces(result.stderr.lower(), TOKEN.lower())
     assert not _pieces(result.stderr, KEY)
+
+
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_a_key_pasted_where_the_tool_reads_a_date_is_not_repeated(
+    option: str, tmp_path: Path
+) -> None:
+    """R58a: the tool's own usage errors blanked a key or token only when it was the run's, or
+    shaped like today's tokens: a 32-hex key pasted after ``--since`` was repeated on stderr.
+    A path that holds such a run of hex stays whole (the user must see which file)."""
+    args = ["--board", "x", "--since", "2025-11-02", option, KEY, "--dry-run"]
+    result = run_cli(args)
+    assert result.exit_code == ExitCode.USAGE
+    assert "'[redacted]' is not a date" in result.stderr
+    assert not _pieces(result.stderr, KEY)
+
+    folder = tmp_path / KEY
+    result = run_cli(["apply", str(folder / "plan.json")])
+    assert result.exit_code == ExitCode.USAGE
+    assert str(folder / "plan.json") in result.stderr
+
+
+def test_blanking_takes_time_in_proportion_to_the_text() -> None:
+    """R58a: an error body is blanked before it is cut to one line, and the URL pattern tried
+    at every place of a long run without a ``/`` took time growing with the square of its
+    length (55 s for one read of a proxy's 60 KB page of minified CSS, each retry again).
+    Ten times the text now takes about ten times as long, not a hundred (ratios measured in
+    the same run, each the best of five)."""
+    from trello_restore.masking import Mask
+
+    mask = Mask((KEY, TOKEN))
+
+    def best(size: int) -> float:
+        body = "a{b:c;d:e}" * (size // 10)  # no space, quote, bracket or slash
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            mask.redact(body)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    small, large = best(5_000), best(50_000)
+    assert large < 40 * max(small, 2e-4), f"{small:.4f} s for 5 KB, {large:.4f} s for 50 KB"

@@ -40,12 +40,17 @@ def _read_until(fd: int, needle: bytes, seen: bytearray, deadline: float) -> boo
     return needle in seen
 
 
-def _at_a_terminal(args: list[str], env: dict[str, str], typed: bytes) -> tuple[bytes, int]:
-    """Run ``trello-restore ARGS`` on a new pty, type ``typed`` after the prompt, and return
-    everything the terminal showed and the exit code."""
+def _at_a_terminal(
+    args: list[str], env: dict[str, str], typed: bytes, stderr: Path | None = None
+) -> tuple[bytes, int]:
+    """Run ``trello-restore ARGS`` on a new pty (its stderr to the file ``stderr``, if given),
+    type ``typed`` after the prompt, and return everything the terminal showed and the exit
+    code."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: only exec, as soon as may be
         try:
+            if stderr is not None:
+                os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT, 0o600), 2)
             argv = [sys.executable, "-m", "trello_restore", *args]
             os.execve(sys.executable, argv, env)  # noqa: S606 - the command itself, no shell
         finally:
@@ -102,3 +107,18 @@ def test_nothing_typed_at_a_terminal_is_one_line_and_exit_2(sb: Sandbox, tmp_pat
         in shown
     )
     assert b"Traceback" not in shown
+
+
+def test_the_prompt_is_on_the_terminal_when_stderr_goes_to_a_file(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path
+) -> None:
+    """R58a: with ``2>err.log`` the prompt went into the file, and the terminal showed nothing
+    while the command waited for the token. It is asked for where it is typed."""
+    since = incident_since(scenario)
+    args = ["--token", "-", "--board", scenario.team.id, "--since", since, "--dry-run", "-q"]
+    log = tmp_path / "err.log"
+    shown, code = _at_a_terminal(args, _env(sb, tmp_path), sb.token.encode() + b"\r", log)
+    assert code in (0, 7), log.read_text()
+    assert PROMPT in shown
+    assert PROMPT.decode() not in log.read_text()
+    assert sb.token[:12].encode() not in shown

@@ -14,8 +14,9 @@ from typing import NoReturn
 import click
 
 from trello_restore import wrote
-from trello_restore.errors import RestoreError
+from trello_restore.errors import RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, redacted
+from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
 __all__ = ["exit_interrupted", "exit_output_failed", "fail"]
@@ -120,6 +121,8 @@ def fail(
     elif written:
         message = wrote.written_then(message)
     message = redacted(message)  # R41d: a key or token pasted into another setting
+    if isinstance(err, UsageError):  # R58a: also one not configured (a key after --since)
+        message = shaped(message)
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))

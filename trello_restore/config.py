@@ -509,14 +509,15 @@ def _is_terminal(stdin: IO[str]) -> bool:
 
 
 def _typed_token() -> str:
-    """The token typed or pasted at a terminal (``--token -`` with no ``<``), asked for on
-    stderr and not echoed (R57d: it was shown as typed, with no prompt, and stayed in the
+    """The token typed or pasted at a terminal (``--token -`` with no ``<``), asked for there
+    and not echoed (R57d: it was shown as typed, with no prompt, and stayed in the
     terminal's scrollback); empty at end of input (Ctrl-D)."""
     import getpass
-    import sys
 
     try:
-        typed = getpass.getpass("Trello token (not shown as you type): ", stream=sys.stderr)
+        # The prompt on the terminal itself (getpass's default), where the token is typed,
+        # not on stderr, which may go to a file (R58a: ``2>err.log`` hid it).
+        typed = getpass.getpass("Trello token (not shown as you type): ")
     except EOFError:
         return ""
     return typed.removeprefix("\ufeff").strip()

@@ -27,8 +27,10 @@ _IN_QUERY = re.compile(
 )
 #: Where it is looked for: a run of text without spaces or quotes that holds a ``/`` (a URL,
 #: with its scheme or without, JSON-escaped too): a board named ``Sprint?token=1`` is left
-#: alone (R34d).
-_URLISH = re.compile(r"[^\s'\"<>]*/[^\s'\"<>]*")
+#: alone (R34d). Only from where a run begins (the look-behind): tried at every place of a
+#: long run without a ``/``, the pattern took time growing with the square of its length
+#: (R58a: 55 s for a proxy's 60 KB error page of minified CSS).
+_URLISH = re.compile(r"(?<![^\s'\"<>])[^\s'\"<>]*/[^\s'\"<>]*")
 
 
 def _scrub(url: re.Match[str]) -> str:
@@ -42,8 +44,12 @@ _ATTA_SHAPE = re.compile(r"(?<![0-9A-Za-z])ATTA[0-9a-fA-F]{8,}", re.IGNORECASE)
 
 #: A run of 32 hex digits or more on its own: the form of an API key (32) and of an older
 #: token (64). Trello's ids are 24, a plan's digest 16: for text that holds no id of that
-#: length on purpose (``shaped``: click's usage errors, before any secret is known).
-_HEX_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
+#: length on purpose (``shaped``: usage errors, which quote what the user typed). Not a part
+#: of a path or file name (``/…/``, ``run-….lock``), which the user needs to see whole; but
+#: after an option's ``--``.
+_HEX_SHAPE = re.compile(
+    r"(?<![0-9A-Za-z/._])(?<![0-9A-Za-z]-)[0-9a-fA-F]{32,}(?![0-9A-Za-z/_-])(?!\.\w)"
+)
 
 #: The shortest piece of a secret's middle or end blanked on its own (R42e: a token split by a
 #: line break showed its 52 characters after the break): long enough that no id, digest or
@@ -121,8 +127,8 @@ class Mask:
 
 def shaped(text: str) -> str:
     """``text`` with anything shaped like a credential blanked: a Trello token, a run of 32 hex
-    digits or more (a key, an older token), a URL query's ``key=``/``token=``: for text said
-    before the run's own secrets are known (click's usage errors quote the arguments: R57d, a
-    token pasted after ``--format``)."""
+    digits or more (a key, an older token), a URL query's ``key=``/``token=``: for the lines of
+    usage errors, which quote what the user typed, whether or not it is the run's own secret
+    (R57d: a token pasted after ``--format``; R58a: a key pasted after ``--since``)."""
     spans = [m.span() for m in (*_ATTA_SHAPE.finditer(text), *_HEX_SHAPE.finditer(text))]
     return _URLISH.sub(_scrub, _joined(text, spans) if spans else text)
