@@ -221,6 +221,12 @@ def test_how_long_undo_waits() -> None:
     uncertain = replace(_pending(at, "failed"), uncertain=True)
     assert in_flight_wait([uncertain], None, 35.0, now) == pytest.approx(33.0)
     assert in_flight_wait([_pending(at, "failed")], None, 35.0, now) == 0.0
+    # A 5xx is an answer about the request, not the write (R58c: mutant if06 took any status
+    # for a sure answer); only a 2xx without JSON (the write was made, or not: Trello
+    # answered, R55a) is no longer in flight.
+    for status, wait in ((502, 33.0), (503, 33.0), (200, 0.0)):
+        answered = replace(uncertain, http_status=status)
+        assert in_flight_wait([answered], None, 35.0, now) == pytest.approx(wait)
 
 
 def test_the_killed_run_was_last_alive_at_its_last_apply_record_once_an_undo_wrote(
