@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from trello_restore.api.classify import redact
 from trello_restore.errors import ExitCode
 from trello_restore.logs import Redact
+from trello_restore.masking import Mask
 from trello_restore.sandbox.scenario import Scenario
 
 from .conftest import Sandbox, configless_cli, one_line_error
@@ -110,11 +110,11 @@ def test_credentials_long_enough_to_be_real_are_still_blanked() -> None:
     wherever they occur; shorter ones are left as the text has them."""
     key, token = "0123456789abcdef" * 2, "ATTA" + "9f" * 32
     text = f"echo {key}/{token} or halfpastx"
-    assert redact(text, (key, token)) == "echo [redacted]/[redacted] or halfpastx"
+    assert Mask((key, token)).redact(text) == "echo [redacted]/[redacted] or halfpastx"
     # A value shaped like a Trello token is blanked whether or not it is the run's (R57d).
     shaped = f"echo {key}/[redacted] or halfpastx"
-    assert redact(text, ("halfpast",)) == shaped.replace("halfpastx", "[redacted]x")
-    assert redact(text, ("o", "halfpas")) == shaped
+    assert Mask(("halfpast",)).redact(text) == shaped.replace("halfpastx", "[redacted]x")
+    assert Mask(("o", "halfpas")).redact(text) == shaped
 
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "Trello said %s", (token,), None)
     assert Redact(["o", token]).filter(record)

@@ -1,7 +1,7 @@
 """What a failed request means: the typed error (``errors.py``) for an answer that is not a
 success (``error_for_response``) or for no usable answer at all (``error_for_exception``),
 whether a failed write certainly did not happen (``certainly_not_applied``), and the scrubbing
-of credentials out of what an answer echoed back (``redact``, ``scrub``).
+of credentials out of what an answer echoed back (``scrub``, with ``masking.Mask``).
 
 Pure functions of the status, the body and the exception types: messages are one line with the
 advice (trello-api-notes.md §4), and never copy a URL or an exception's text, which may hold a
@@ -37,7 +37,6 @@ __all__ = [
     "error_for_response",
     "error_for_tls_files",
     "parse_retry_after",
-    "redact",
     "scrub",
     "trello_error_text",
 ]
@@ -399,17 +398,9 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every credential in it blanked out as the log blanks it
-    (``masking.Mask``): also in another letter case, cut short or in pieces (R57d: a proxy's
-    echo of the token in lower case, or cut at 90 characters, was journaled as it was)."""
-    return Mask(secrets).redact(text)
-
-
-def scrub(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
-    """Blank out any credential (``redact``) that an answer echoed back into the error's
-    text."""
-    mask = Mask(secrets)
+def scrub(error: ApiError, mask: Mask) -> ApiError:
+    """Blank out any credential (``mask``: also in another letter case, cut short or in
+    pieces, as the log blanks it; R57d) that an answer echoed back into the error's text."""
     message = str(error)
     if mask.holds(message) or mask.holds(error.trello_error):
         message = mask.redact(message)

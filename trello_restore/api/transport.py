@@ -35,7 +35,6 @@ from trello_restore.api.classify import (
     error_for_tls_files,
     maybe_made,
     parse_retry_after,
-    redact,
     scrub,
     unreachable_reason,
 )
@@ -317,7 +316,8 @@ class Transport(_SessionBase):
         self._base = settings.api_url.rstrip("/") + "/"
         self._reads = settings.read_policy
         self._rng = random.Random()
-        self._secrets = (settings.key, settings.token)
+        #: Blanks the key and token out of what answers echo (errors, ``scrub``).
+        self._mask = Mask((settings.key, settings.token))
         #: ``merge_environment_settings``'s answers by origin (``_environment``).
         self._environment: dict[tuple[str, Any, Any, Any], _Settings] = {}
         adapter = _NetworkAdapter(counters, settings.max_request_s)
@@ -353,7 +353,7 @@ class Transport(_SessionBase):
             error, retryable, cause = self._attempt(method, url, path, attempt + 1, args, kwargs)
             if isinstance(error, requests.Response):
                 return error
-            error = scrub(error, self._secrets)  # before it is logged or raised
+            error = scrub(error, self._mask)  # before it is logged or raised
             if cause is not None and method == "GET" and self._counters.closing.is_set():
                 raise Stopping  # stopping, its answer cut short: no retry, no error of its own
             delay = policy.delay(error, attempt, self._rng.random()) if retryable else None
@@ -452,7 +452,7 @@ class Transport(_SessionBase):
             status,
             # Blanked before the text is cut to one line: a cut inside an echoed credential
             # would leave a piece of it that the later scrub cannot recognise.
-            redact(response.text, self._secrets),
+            self._mask.redact(response.text),
             content_type=content_type,
             attempts=attempts,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
