@@ -30,10 +30,12 @@ MEMBER_KEYS = {"id", "username", "fullName"}
 
 
 class _Recording:
-    """The api, with the path and parameters of every GET noted."""
+    """The api, with the path and parameters of every GET noted; with ``most``, failing the
+    test past that many GETs (a feed that pages on for ever, the same cursor again and
+    again, stops)."""
 
-    def __init__(self, api: TrelloApi) -> None:
-        self.api = api
+    def __init__(self, api: TrelloApi, most: int | None = None) -> None:
+        self.api, self.most = api, most
         self.calls: list[tuple[str, dict[str, str]]] = []
 
     def get(
@@ -45,6 +47,9 @@ class _Recording:
         keep: bool = True,
     ) -> Any:
         self.calls.append((path, dict(params or {})))
+        most = self.most
+        if most is not None:
+            assert len(self.calls) <= most, f"still paging after {most} requests: {params}"
         return self.api.get(path, params, max_age=max_age, keep=keep)
 
 

@@ -42,32 +42,13 @@ from trello_restore.sandbox.scenario import Scenario, generate
 
 from .conftest import T0, Sandbox, SandboxFactory, configless_cli, make_world, sandbox_cli
 from .test_archived_target_list import change
+from .test_fetch_fields import _Recording
 from .test_history_store import _fast, _home
 
 #: The sandbox runs at ``time_scale=100``: Trello's 10 s rate window lasts 0.1 s.
 WINDOW_S = 0.1
 #: When the crowded seconds below happen (after everything ``make_world`` logs).
 BUSY = datetime(2025, 4, 2, 9, 0, 0, 400000, tzinfo=UTC)
-
-
-class _Bounded:
-    """An api that lets ``most`` reads through, then fails the test: a feed that pages on
-    for ever (the same cursor again and again) stops."""
-
-    def __init__(self, api: TrelloApi, most: int) -> None:
-        self.api, self.most, self.sent = api, most, 0
-
-    def get(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        *,
-        max_age: float | None = None,
-        keep: bool = True,
-    ) -> Any:
-        self.sent += 1
-        assert self.sent <= self.most, f"still paging after {self.most} requests: {params}"
-        return self.api.get(path, params, max_age=max_age, keep=keep)
 
 
 def _api(sb: Sandbox, cache_dir: Path | None = None) -> TrelloApi:
@@ -198,7 +179,7 @@ def test_a_card_feed_whose_first_page_is_one_second_is_read_whole_and_ends(
     toggles = [w.set_card_closed(i["c1"], k % 2 == 0, i["lead"], BUSY) for k in range(crowd)]
     sb = sandbox_factory(sw, id_cursor=cursor, date_cursor=cursor)
     with _api(sb) as api:
-        bounded = _Bounded(api, 8)
+        bounded = _Recording(api, most=8)
         got = card_actions(bounded, i["c1"], action_types="addMemberToCard,createCard,updateCard")
     ids = [str(a["id"]) for a in got]
     assert len(ids) == len(set(ids))
@@ -211,7 +192,7 @@ def test_a_card_feed_whose_first_page_is_one_second_is_read_whole_and_ends(
     }
     assert kept, "make_world's card has older actions"
     assert set(ids) == want | kept
-    assert bounded.sent <= 4
+    assert len(bounded.calls) <= 4
 
 
 # ----------------------------------------------------------------------------- hs2, fs1
