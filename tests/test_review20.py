@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 
 from trello_restore.errors import ExitCode, UsageError
 from trello_restore.lastrun import Scope, record_last_run, state_file
@@ -258,28 +261,49 @@ def test_a_run_that_leaves_a_gap_is_not_recorded(
     assert json.loads(path.read_text())["last_run"] > recorded  # and now it moves on
 
 
+def _plain_job_state(
+    sb: Sandbox, s: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[..., Result], Path, Scope, Path]:
+    """The command line over ``sb`` with its own home, and the plain nightly job's state
+    recorded two hours ago: the invoker, the home, the job's scope and the state file."""
+    invoke = cli_for(sb, monkeypatch)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
+    plain = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
+    path = record_last_run(home / "state", plain, datetime.now(UTC) - timedelta(hours=2))
+    return invoke, home, plain, path
+
+
+def _as_an_earlier_version_wrote(path: Path) -> dict[str, Any]:
+    """The state file without ``covers``, as a version that recorded narrowed runs in the
+    same file wrote it; its document."""
+    doc: dict[str, Any] = json.loads(path.read_text())
+    del doc["covers"]
+    path.write_text(json.dumps(doc))
+    return doc
+
+
+def _earlier_version_warning(result: Result, path: Path) -> str:
+    """The one warning that the state at ``path`` is an earlier version's."""
+    assert result.exit_code == ExitCode.OK, result.output
+    (warning,) = [x for x in result.stderr.splitlines() if "earlier trello-restore" in x]
+    assert str(path) in warning
+    return warning
+
+
 def test_a_state_from_an_earlier_version_is_continued_with_a_warning(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A last-run file without ``covers`` was written by a version that recorded narrowed runs
     in the same file: it is continued from, with one warning saying how to tell and what to
     do; the run's own record has ``covers``, and the next run says nothing."""
-    invoke = cli_for(sb, monkeypatch)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     s = scenario
-    nightly = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
-    path = record_last_run(home / "state", nightly, datetime.now(UTC) - timedelta(hours=2))
-    doc = json.loads(path.read_text())
-    assert doc["covers"] == ""
-    del doc["covers"]
-    path.write_text(json.dumps(doc))
+    invoke, _, _, path = _plain_job_state(sb, s, tmp_path, monkeypatch)
+    assert json.loads(path.read_text())["covers"] == ""
+    _as_an_earlier_version_wrote(path)
     args = ("--board", s.team.id, "--since", "last-run", "--add-to-board", "--yes", "-q")
     first = invoke(*args)
-    assert first.exit_code == ExitCode.OK, first.output
-    (warning,) = [x for x in first.stderr.splitlines() if "earlier trello-restore" in x]
-    assert str(path) in warning
-    assert "pass --since with the date" in warning
+    assert "pass --since with the date" in _earlier_version_warning(first, path)
     assert json.loads(path.read_text())["covers"] == ""
     again = invoke(*args)
     assert again.exit_code == ExitCode.OK, again.output
@@ -303,23 +327,14 @@ def test_a_job_restoring_other_kinds_continues_an_earlier_version_s_state(
     looked only for a state of its own and failed every night ("no successful run … is recorded
     yet"), where the README says an earlier version's state is continued from, with the warning.
     A state this version wrote for the plain job (``covers`` ""), is not such a state."""
-    invoke = cli_for(sb, monkeypatch)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
     s = scenario
-    plain = Scope(api_url=sb.base_url, account_id=s.mover.id, named_boards=(s.team.id,))
-    path = record_last_run(home / "state", plain, datetime.now(UTC) - timedelta(hours=2))
+    invoke, home, plain, path = _plain_job_state(sb, s, tmp_path, monkeypatch)
     args = ("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-q")
     ours = invoke(*args)  # this version's plain job covers no other kinds: not continued
     one_line_error(ours, ExitCode.USAGE, "is recorded yet")
-    doc = json.loads(path.read_text())
-    del doc["covers"]  # as an earlier version wrote it
-    path.write_text(json.dumps(doc))
+    doc = _as_an_earlier_version_wrote(path)
     first = invoke(*args)
-    assert first.exit_code == ExitCode.OK, first.output
-    (warning,) = [x for x in first.stderr.splitlines() if "earlier trello-restore" in x]
-    assert str(path) in warning
-    assert "pass --since with the date" in warning
+    assert "pass --since with the date" in _earlier_version_warning(first, path)
     cutoff = datetime.fromisoformat(doc["last_run"].replace("Z", "+00:00")) - timedelta(minutes=5)
     gap = invoke("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-v")
     assert f"{cutoff:%Y-%m-%d %H:%M}" in gap.stderr + gap.stdout, gap.output
@@ -332,8 +347,7 @@ def test_a_job_restoring_other_kinds_continues_an_earlier_version_s_state(
     rewritten = json.loads(path.read_text())
     assert (rewritten["covers"], rewritten["earlier_version_last_run"]) == ("", doc["last_run"])
     after = invoke("--board", s.team.id, *job, "--since", "last-run", "--dry-run", "-v")
-    assert after.exit_code == ExitCode.OK, after.output
-    (warning,) = [x for x in after.stderr.splitlines() if "earlier trello-restore" in x]
+    warning = _earlier_version_warning(after, path)
     assert f"{path} keeps the last run ({doc['last_run']}) recorded by an earlier" in warning
     assert f"{cutoff:%Y-%m-%d %H:%M}" in after.stderr + after.stdout, after.output
 
