@@ -284,6 +284,17 @@ def test_a_grant_deleted_by_a_reviewer_is_said_and_the_advice_works(
     assert not [w for w in _writes(sb) if f"/{board}/members/{member}" in w], _writes(sb)
 
 
+def _locks() -> Path:
+    """This test's lock directory (conftest's ``TRELLO_RESTORE_HOME``)."""
+    return lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state")
+
+
+def _said_at_work(r: Result) -> list[str]:
+    """The lines of a dry run that succeeded which say a run is (or was) at work on a board."""
+    assert r.exit_code == 0, r.output
+    return [x for x in r.stderr.splitlines() if "at work on" in x]
+
+
 @pytest.mark.parametrize("held", ["board", "run-board", "plan"])
 def test_a_dry_run_beside_a_run_at_work_on_its_boards_says_so(
     invoke: Invoke,
@@ -302,10 +313,9 @@ def test_a_dry_run_beside_a_run_at_work_on_its_boards_says_so(
         "run-board": f"run-board-{board_id}",
         "plan": lock_names(digest_of(plan, meta), ())[0],
     }[held]
-    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [name]):
+    with hold(_locks(), [name]):
         r = invoke("apply", str(plan_file), "--dry-run")
-    assert r.exit_code == 0, r.output
-    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    said = _said_at_work(r)
     assert len(said) == 1, r.stderr
     where = "this plan" if held == "plan" else f'board "{board_name}" ({board_id})'
     assert said[0] == (
@@ -325,10 +335,9 @@ def test_a_one_step_dry_run_beside_a_run_at_work_on_its_boards_says_so(
     an apply, an undo or a one-step run wrote to its boards said nothing of it: its plan lists
     changes that run is making. One warning, as ``apply PLAN --dry-run`` gives."""
     board = scenario.team
-    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [f"{held}-{board.id}"]):
+    with hold(_locks(), [f"{held}-{board.id}"]):
         r = invoke(*_restore_args(scenario), "--dry-run")
-    assert r.exit_code == 0, r.output
-    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    said = _said_at_work(r)
     assert said == [
         f'Warning: another trello-restore run is at work on board "{board.name}" ({board.id}) '
         f"now (pid {os.getpid()}): this dry run reads the boards while it writes, so its plan "
@@ -349,7 +358,7 @@ def test_a_dry_run_beside_a_run_that_began_during_its_reads_says_so(
 
     plan, _ = read_plan(plan_file)
     board_id, board_name = plan.changes[-1].board_id, plan.changes[-1].board_name
-    directory = lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state")
+    directory = _locks()
     real = applier._apply
     with contextlib.ExitStack() as other_run:
 
@@ -359,8 +368,7 @@ def test_a_dry_run_beside_a_run_that_began_during_its_reads_says_so(
 
         monkeypatch.setattr(applier, "_apply", begins_meanwhile)
         r = invoke("apply", str(plan_file), "--dry-run")
-    assert r.exit_code == 0, r.output
-    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    said = _said_at_work(r)
     assert said == [
         f'Warning: another trello-restore run is at work on board "{board_name}" ({board_id}) '
         f"now (pid {os.getpid()}): this dry run reads the boards while it writes, so a change "
@@ -383,7 +391,7 @@ def test_a_one_step_dry_run_beside_a_run_that_ended_during_its_reads_says_so(
 
     board = scenario.team
     held_lock = contextlib.ExitStack()
-    directory = lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state")
+    directory = _locks()
     held_lock.enter_context(hold(directory, [f"{held}-{board.id}"]))
     real = run.make_plan
 
@@ -397,8 +405,7 @@ def test_a_one_step_dry_run_beside_a_run_that_ended_during_its_reads_says_so(
     monkeypatch.setattr(run, "make_plan", make_plan)
     with held_lock:
         r = invoke(*_restore_args(scenario), "--dry-run")
-    assert r.exit_code == 0, r.output
-    said = [x for x in r.stderr.splitlines() if "at work on" in x]
+    said = _said_at_work(r)
     assert said == [
         f"Warning: another trello-restore run (pid {os.getpid()}) was at work on board "
         f'"{board.name}" ({board.id}) as this dry run began to read it, and has ended since: '
@@ -414,7 +421,7 @@ def test_an_offline_dry_run_says_nothing_of_runs_at_work_on_the_live_boards(
     board = scenario.team
     export = tmp_path / "team.json"
     export.write_text(json.dumps(scenario.export(board.id)))
-    with hold(lock_dir(Path(os.environ["TRELLO_RESTORE_HOME"]) / "state"), [f"board-{board.id}"]):
+    with hold(_locks(), [f"board-{board.id}"]):
         r = invoke("--from-export", str(export), "--since", incident_since(scenario), "--dry-run")
     assert r.exit_code == 0, r.output
     assert "at work on" not in r.stderr, r.stderr
