@@ -47,7 +47,6 @@ class Redact(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.mask = Mask(secrets)
-        self.secrets = self.mask.secrets
 
     def redact(self, text: str) -> str:
         """``text`` as ``masking.Mask.redact`` leaves it."""
