@@ -20,6 +20,7 @@ import pytest
 
 from trello_restore.errors import InputFileError
 from trello_restore.models import MemberRef, Plan
+from trello_restore.parsing import load_json
 from trello_restore.planfile import (
     PlanMeta,
     check_plan_out,
@@ -625,6 +626,18 @@ def test_a_number_json_has_not_is_refused_where_it_is(tmp_path: Path, constant: 
     with pytest.raises(InputFileError) as info:
         read_plan(path)
     assert f"({constant} is not a JSON value, at line {line}, column 19)" in str(info.value)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32-le"])
+def test_a_number_json_has_not_is_placed_in_any_encoding_json_reads(encoding: str) -> None:
+    """The column of a ``NaN`` is counted in the text the decoder read: after a byte order
+    mark, and in UTF-16 or UTF-32, which it detects (R58a: one column too far right after a
+    BOM; at line 1, column 1 in UTF-16)."""
+    data = '{"a": NaN,\n "b": 1}'.encode(encoding)
+    with pytest.raises(json.JSONDecodeError) as info:
+        load_json(data)
+    where = (info.value.msg, info.value.lineno, info.value.colno)
+    assert where == ("NaN is not a JSON value", 1, 7)
 
 
 def test_an_impossible_date_is_refused(tmp_path: Path) -> None:

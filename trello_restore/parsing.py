@@ -97,7 +97,8 @@ def load_json(data: str | bytes, *, max_depth: int | None = MAX_DEPTH, unique: b
     except json.JSONDecodeError:
         raise
     except _Constant as exc:
-        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        # as the decoder read it: without a BOM, in UTF-16 or UTF-32 (R58a: a column too far)
+        text = data if isinstance(data, str) else data.decode(json.detect_encoding(data), "replace")
         name = str(exc)
         where = _first_outside_strings(text, name)
         raise json.JSONDecodeError(f"{name} is not a JSON value", text, where) from None
