@@ -529,3 +529,20 @@ def test_the_breaker_opens_on_a_lasting_streak_or_a_failing_window() -> None:
     assert b.rate_limited(RateLimited("again", 429))  # open already: the first reason stays
     assert b.reason.endswith("(HTTP 429; API_TOKEN_LIMIT_EXCEEDED); check that no other "
                              "program is using the same API key or token")  # fmt: skip
+
+
+def test_a_burst_of_failures_does_not_open_the_breaker_whenever_it_comes() -> None:
+    """A burst of concurrent failures at one instant, however late in the run (the clock is
+    ``time.monotonic``: seconds since boot), and a new streak after a success are each timed
+    from their own first failure (R59a: a mutant that kept the first streak's start opened the
+    breaker on three 503s at once, as if they had lasted since boot)."""
+    now = [5000.0]
+    down = ApiUnreachable("x", 503)
+    b = Breaker(attempts=3, span_s=1.0, window=20, clock=lambda: now[0])
+    assert not any(b.attempt(down) for _ in range(10))
+    now[0] = 5000.5
+    b.attempt(None)
+    now[0] = 9000.0
+    assert not any(b.attempt(down) for _ in range(10))
+    now[0] = 9001.0
+    assert b.attempt(down)

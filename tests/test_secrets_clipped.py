@@ -182,3 +182,55 @@ def test_blanking_takes_time_in_proportion_to_the_text() -> None:
 
     small, large = best(5_000), best(50_000)
     assert large < 40 * max(small, 2e-4), f"{small:.4f} s for 5 KB, {large:.4f} s for 50 KB"
+
+
+def test_the_shortest_pieces_of_a_secret_are_blanked_and_no_shorter() -> None:
+    """The boundaries of what a secret's pieces blank (R59a: mutants of them passed every
+    test): its start cut to ``SHORTEST_SECRET`` characters (with "…", R41d), its last ``PIECE``
+    characters (12) alone after a line break (R42e), each blanked; a shorter piece of its
+    middle is not (an id or a name may share one by chance)."""
+    from trello_restore.defaults import SHORTEST_SECRET
+    from trello_restore.masking import MARK, Mask
+
+    PIECE = 12  # the rule's figure, not the module's constant (which a mutant changes)
+
+    token = "ATTA" + "".join(f"{(i * 7919 + 13) % 251:02x}" for i in range(30))  # no repeats
+    mask = Mask((token,))
+    assert mask.redact(f"token {token[:SHORTEST_SECRET]}… (cut)") == f"token {MARK}… (cut)"
+    split = len(token) - PIECE
+    assert mask.redact(f"{token[:split]}\n{token[split:]} x") == f"{MARK}\n{MARK} x"
+    middle = token[20 : 20 + PIECE - 1]
+    assert mask.redact(f"id {middle} x") == f"id {middle} x"
+    assert mask.redact(f"id {token[20 : 20 + PIECE]} x") == f"id {MARK} x"
+
+
+@pytest.mark.parametrize(
+    ("text", "blanked"),
+    [
+        ("GET https://api.trello.com/1/boards?KEY=abc1&TOKEN=def2 500", True),
+        ("GET https://api.trello.com/1/boards%23token%3Ddef2 500", True),
+        ("GET https://api.trello.com/1/boards;key=abc1 500", True),
+        ("GET https://api.trello.com/1/boards?fields=name 500", False),
+    ],
+)
+def test_a_credential_in_a_url_is_blanked_in_any_case_or_encoding(text: str, blanked: bool) -> None:
+    """A URL's ``key=``/``token=`` in any letter case, after ``?``, ``;`` or an encoded ``#``,
+    is blanked even when no setting names it a secret, and ``holds`` says so: the HTTP cache
+    does not store an answer whose headers echo one (R59a: mutants dropping the case, the
+    ``%23`` or ``holds``' URL check passed every test)."""
+    from trello_restore.masking import MARK, Mask
+
+    mask = Mask(())
+    said = mask.redact(text)
+    assert ("abc1" not in said and "def2" not in said and MARK in said) is blanked
+    assert (said == text) is not blanked
+    assert mask.holds(text) is blanked
+
+
+def test_only_a_token_long_enough_is_blanked_by_its_shape() -> None:
+    """``shaped`` (usage errors) blanks "ATTA" and 8 hex digits or more, and leaves 7 (R59a: a
+    mutant asking for 9 passed every test)."""
+    from trello_restore.masking import MARK, shaped
+
+    assert shaped("--format ATTA1234abcd") == f"--format {MARK}"
+    assert shaped("--format ATTA1234abc") == "--format ATTA1234abc"
