@@ -296,6 +296,50 @@ def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
     assert all(status == 200 for status in adds), adds
 
 
+def test_a_stopped_one_step_run_with_its_own_journal_says_to_name_another(
+    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path
+) -> None:
+    """R59c: a one-step run given ``--journal PATH``, stopped mid-apply, said "Run the same
+    command again to finish"; that command plans again, and a new plan's journal cannot be
+    PATH (a journal belongs to one plan): exit 2, "the journal of another plan". The line now
+    says to name another ``--journal``, and that finishes the restore, nothing sent twice."""
+    sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000)
+    env = trello_env(sb.base_url, sb.key, sb.token)
+    journal = tmp_path / "night.jsonl"
+    args = [*_restore_args(scenario), "--yes", "--workers", "4"]
+    want = _expected(scenario)
+    sb.server.set_options(latency_ms=300)
+    proc = _cli([*args, "--journal", str(journal)], env)
+    deadline = time.monotonic() + 60
+    while '"applied"' not in _read(journal):
+        assert time.monotonic() < deadline, "no write was answered"
+        assert proc.poll() is None, "the run ended before it was stopped"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, err
+    (line,) = [x for x in err.splitlines() if x.startswith("Stopped by SIGTERM after ")]
+    assert line.endswith(
+        "Run the same command again with another --journal to finish: it plans again from "
+        "the current state."
+    ), line
+    sb.server.set_options(latency_ms=0)
+    same = _cli([*args, "--journal", str(journal)], env)
+    _, err = same.communicate(timeout=120)
+    assert same.returncode == 2, err
+    assert err.splitlines() == [
+        f"Error: {journal} holds the journal of an earlier run, and a journal belongs to one "
+        "plan: this run made a new one (a run again plans again). Name a new file with "
+        "--journal, or leave it out (one journal per plan in the journal directory)"
+    ], err
+    again = _cli([*args, "--journal", str(tmp_path / "night-2.jsonl")], env)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    _assert_state(scenario, want)
+    adds = [r.status for r in sb.server.request_log if r.method == "POST"]
+    assert all(status == 200 for status in adds), adds
+
+
 @pytest.mark.parametrize("sigint", ["SIG_DFL", "SIG_IGN"])
 def test_sigterm_before_any_write_says_nothing_was_written(
     sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path, sigint: str

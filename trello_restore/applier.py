@@ -46,7 +46,7 @@ from trello_restore import defaults
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import API_URL_FROM, check_api_url, same_api
 from trello_restore.archived_lists import apply_warnings, closed_now
-from trello_restore.errors import UsageError
+from trello_restore.errors import OtherPlansJournal, UsageError
 from trello_restore.in_flight import wait_for_in_flight
 from trello_restore.journal import UNDO_SETTLED, Journal, JournalRecord
 from trello_restore.kinds import (
@@ -203,10 +203,7 @@ def apply_plan(
     if lock_dir is None and not options.dry_run:
         raise ValueError("apply_plan needs a lock directory unless it is a dry run")
     if journal is not None and journal.header.plan_digest != digest:
-        raise UsageError(
-            f"{journal.path} is the journal of another plan; pass a different --journal or "
-            "apply the plan it belongs to"
-        )
+        raise OtherPlansJournal(journal.path)
     # Before any request reaches that API.
     check_plan_target(meta, api.settings.api_url, url_from=api.settings.origins.api_url)
     own_limiter = api.limiter is None

@@ -20,7 +20,7 @@ import click
 
 from trello_restore import cli
 from trello_restore.cli_restore import interrupted, show_apply
-from trello_restore.errors import ExitCode, UsageError
+from trello_restore.errors import ExitCode, OtherPlansJournal, UsageError
 from trello_restore.logs import FILE_ONLY
 from trello_restore.words import shown_name
 
@@ -99,13 +99,15 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
             s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
         ),
     )
-    ui = OneShotUi(args)
+    ui = OneShotUi(args, named_journal=s.journal is not None)
     try:
         with first_ctrl_c_only():
             once = run_once(request, ui)
     except KeyboardInterrupt:
         ui.interrupted()
         raise
+    except OtherPlansJournal as exc:
+        raise OtherPlansJournal(exc.path, one_step=True) from None
     finally:
         ui.clear()
     if json_summary:
@@ -133,8 +135,11 @@ class OneShotUi:
     """``oneshot.OneShotUi`` on the terminal: the plan, the prompt, the progress and the
     apply's outcome, on stdout or (with ``--format json``, whose summary stdout holds) stderr."""
 
-    def __init__(self, args: RestoreArgs) -> None:
+    def __init__(self, args: RestoreArgs, *, named_journal: bool = False) -> None:
         self.args = args
+        #: How to finish a stopped run: the same command plans again, and a new plan's
+        #: journal cannot be a ``--journal PATH`` the stopped one wrote (R59c: exit 2).
+        self.resume = _RESUME_NAMED if named_journal else _RESUME_ONE_SHOT
         self.json_summary = not args.dry_run and args.fmt == "json"
         self.result: PlanResult | None = None
         self.progress: Progress | None = None
@@ -206,7 +211,7 @@ class OneShotUi:
                 journal,
                 quiet=args.quiet,
                 verbose=args.verbose,
-                resume=_RESUME_ONE_SHOT,
+                resume=self.resume,
                 one_shot=True,
                 summary_to_stderr=to_stderr or args.plan_out == "-",
                 print_summary=not (to_stderr and args.quiet),
@@ -223,9 +228,10 @@ class OneShotUi:
         if self.progress is None or self.journal is None:
             return
         interrupted(
-            self.progress, self.total, self.journal, _RESUME_ONE_SHOT, dry_run=False,
-            start="Run the same command again to start it",
+            self.progress, self.total, self.journal, self.resume, dry_run=False,
+            start=self.resume.split(" to finish")[0] + " to start it",
         )  # fmt: skip
 
 
 _RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"
+_RESUME_NAMED = _RESUME_ONE_SHOT.replace("again to", "again with another --journal to")

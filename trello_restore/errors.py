@@ -7,6 +7,10 @@ Every error's message says what went wrong *and what to do*, in one line.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -57,6 +61,23 @@ class AmbiguousBoard(UsageError):
 
 class InputFileError(UsageError):
     """A plan, export or journal file that cannot be read or is not what it should be."""
+
+
+class OtherPlansJournal(InputFileError):
+    """A ``--journal`` file that holds the journal of another plan (``path``): a journal
+    belongs to one plan."""
+
+    def __init__(self, path: Path, *, one_step: bool = False) -> None:
+        fix = (
+            "holds the journal of an earlier run, and a journal belongs to one plan: this run "
+            "made a new one (a run again plans again). Name a new file with --journal, or leave "
+            "it out (one journal per plan in the journal directory)"
+            if one_step  # R59c: "apply the plan it belongs to" is no advice to this run
+            else "is the journal of another plan; pass a different --journal or apply the plan "
+            "it belongs to"
+        )
+        super().__init__(f"{path} {fix}")
+        self.path = path
 
 
 class JournalWriteError(RestoreError):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from trello_restore import lock_keep, wrote
-from trello_restore.errors import InputFileError, JournalWriteError
+from trello_restore.errors import InputFileError, JournalWriteError, OtherPlansJournal
 from trello_restore.fsutil import read_regular, special_file
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
@@ -257,10 +257,7 @@ class Journal:
         """The journal at ``path`` (read), refused when it is another plan's."""
         journal = cls.read(path, op="apply", warn_torn=warn_torn)
         if journal.header.plan_digest != digest:
-            raise InputFileError(
-                f"{path} is the journal of another plan; pass a different --journal or "
-                "apply the plan it belongs to"
-            )
+            raise OtherPlansJournal(path)
         return journal
 
     def catch_up(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
-from trello_restore.errors import InputFileError, UsageError
+from trello_restore.errors import InputFileError, OtherPlansJournal, UsageError
 from trello_restore.journal import (
     Journal,
     JournalHeader,
@@ -316,10 +316,7 @@ def _existing_journal(path: Path, digest: str) -> Journal | None:
         return None
     journal = Journal.read(path, op="apply")
     if journal.header.plan_digest != digest:
-        raise InputFileError(
-            f"{path} is the journal of another plan; pass a different --journal or "
-            "apply the plan it belongs to"
-        )
+        raise OtherPlansJournal(path)
     return journal
 
 
