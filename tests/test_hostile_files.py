@@ -24,7 +24,7 @@ import pytest
 
 from trello_restore.errors import ExitCode, InputFileError
 from trello_restore.history_store import VERSION
-from trello_restore.lastrun import Scope, read_last_run, state_file
+from trello_restore.lastrun import Scope, read_last_run, record_last_run, state_file
 from trello_restore.parsing import MAX_DEPTH, load_json, load_toml, too_deep
 from trello_restore.sandbox.scenario import generate
 
@@ -250,3 +250,26 @@ def test_load_json_and_toml_take_what_is_deep_enough() -> None:
 def test_load_toml_raises_its_decode_error_for_hostile_toml(text: str, why: str) -> None:
     with pytest.raises(tomllib.TOMLDecodeError, match=why):
         load_toml(text)
+
+
+@pytest.mark.parametrize("version", [2, 7])
+def test_a_last_run_file_of_a_newer_version_is_not_called_damaged(
+    tmp_path: Path, version: int
+) -> None:
+    """R59e: a last-run state file a newer trello-restore wrote (met after a downgrade) was
+    "damaged; delete it", which throws away the cron job's cutoff. It says which it is and to
+    upgrade, or to pass a date once."""
+    scope = Scope("https://api.trello.com/1", "a" * 24, ("b" * 24,))
+    record_last_run(tmp_path, scope, datetime(2026, 11, 30, tzinfo=UTC))
+    path = state_file(tmp_path, scope)
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "format_version": version}))
+    with pytest.raises(InputFileError) as info:
+        read_last_run(tmp_path, scope)
+    assert str(info.value) == (
+        f"--since last-run: the state file {path} was written by a newer trello-restore "
+        f"(format_version {version}); upgrade trello-restore, or pass --since DATE once"
+    )
+    path.write_text(json.dumps({**doc, "format_version": "2"}))
+    with pytest.raises(InputFileError, match=r"is damaged \(unknown format_version '2'\)"):
+        read_last_run(tmp_path, scope)

@@ -98,14 +98,24 @@ def test_a_token_typed_at_a_terminal_is_asked_for_and_not_shown(
     assert sb.token[-12:].encode() not in shown
 
 
-def test_nothing_typed_at_a_terminal_is_one_line_and_exit_2(sb: Sandbox, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("typed", "exit_code", "said"),
+    [
+        (b"\x04", 2, b"Error: --token -: no token was typed; paste it at the prompt, or set "
+         b"TRELLO_TOKEN\r\n"),
+        (b"\x03", 130, b"Interrupted: nothing was done.\r\n"),
+    ],
+    ids=["ctrl-d", "ctrl-c"],
+)  # fmt: skip
+def test_nothing_typed_at_a_terminal_is_one_line_of_its_own(
+    sb: Sandbox, tmp_path: Path, typed: bytes, exit_code: int, said: bytes
+) -> None:
+    """Ctrl-D (exit 2) or Ctrl-C (130) at the prompt: one line, on a line of its own (R59e: it
+    was written after the prompt, on the prompt's line, as getpass ends no line there)."""
     args = ["--token", "-", "--board", "x", "--since", "2020-01-01", "--dry-run"]
-    shown, code = _at_a_terminal(args, _env(sb, tmp_path), b"\x04")  # Ctrl-D
-    assert code == 2
-    assert (
-        b"Error: --token -: no token was typed; paste it at the prompt, or set TRELLO_TOKEN"
-        in shown
-    )
+    shown, code = _at_a_terminal(args, _env(sb, tmp_path), typed)
+    assert code == exit_code
+    assert shown.endswith(PROMPT + b"\r\n" + said), shown
     assert b"Traceback" not in shown
 
 

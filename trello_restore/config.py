@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -519,8 +520,22 @@ def _typed_token() -> str:
         # not on stderr, which may go to a file (R58a: ``2>err.log`` hid it).
         typed = getpass.getpass("Trello token (not shown as you type): ")
     except EOFError:
+        _end_prompt_line()
         return ""
+    except KeyboardInterrupt:
+        _end_prompt_line()
+        raise
     return typed.removeprefix("\ufeff").strip()
+
+
+def _end_prompt_line() -> None:
+    """End the prompt's line, which getpass leaves open at Ctrl-D or Ctrl-C (R59e: what was
+    said next followed the prompt on its line); on the terminal, as the prompt was."""
+    try:
+        with Path("/dev/tty").open("w") as tty:
+            tty.write("\n")
+    except OSError:  # no terminal of its own: getpass prompted on stderr
+        sys.stderr.write("\n")
 
 
 def read_token_flag(value: str | None, stdin: IO[str] | None) -> str | None:

@@ -242,8 +242,14 @@ def read_last_run(
         doc = load_json(raw.decode("utf-8"))
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError("not a last-run state file")
-        if doc.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unknown format_version {doc.get('format_version')!r}")
+        version = doc.get("format_version")
+        if type(version) is int and version > FORMAT_VERSION:  # R59e: after a downgrade
+            raise InputFileError(
+                f"{label}: the state file {path} was written by a newer trello-restore "
+                f"(format_version {version}); upgrade trello-restore, or pass --since DATE once"
+            )
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unknown format_version {version!r}")
         carried = earlier and "covers" in doc  # this version kept the earlier one's run
         when = _last_run_of({"last_run": doc.get(EARLIER_RUN)} if carried else doc)
         if not _describes(doc, scope):
