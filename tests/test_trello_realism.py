@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +30,6 @@ from trello_restore.planfile import plan_to_dict
 from trello_restore.report import render_text
 from trello_restore.run import PlanResult, make_plan
 from trello_restore.sandbox import render
-from trello_restore.sandbox.endpoints import EXCLUDED_ACTION_TYPES
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.sandbox.server import RATE_LIMIT_BODIES, SandboxOptions
 from trello_restore.sandbox.truth import OptionSet
@@ -280,19 +281,34 @@ def test_any_429_is_a_rate_limit(mocked_api: Any, answer: dict[str, Any], code: 
 def test_the_sandbox_429s_with_other_bodies_are_waited_out(
     sandbox_factory: SandboxFactory, body: str
 ) -> None:
-    """The sandbox answers its 429s with the chosen body; the client rides out a short storm
-    of them over HTTP and gets the answer."""
+    """The sandbox answers its 429s with the chosen body; the client rides out a storm of them
+    over HTTP and gets the answer. The storm ends once the client has had a 429, not after a
+    time (R59b: a storm of 50 ms was over before a client on a busy machine asked)."""
     sb = sandbox_factory(time_scale=20, rate_limit_body=body, storm_s=60.0)
     raw = sb.get(f"/boards/{sb.ids['team']}")
     content_type, text = RATE_LIMIT_BODIES[body]
     assert (raw.status_code, raw.content, raw.headers["Content-Type"]) == (429, text, content_type)
     assert "x-rate-limit-api-token-remaining" in raw.headers
-    sb.server.set_options(storm_s=1.0)
-    with TrelloApi(
-        ApiSettings(sb.key, sb.token, api_url=sb.base_url, backoff_s=0.01, rate_window_s=0.05)
-    ) as api:
+    sb.server.set_options(storm_s=3600.0)
+    seen = len(sb.server.request_log)
+
+    def end_the_storm() -> None:
+        deadline = time.monotonic() + 60
+        while not any(r.status == 429 for r in sb.server.request_log[seen:]):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        sb.server.set_options(storm_s=0.0)
+
+    ender = threading.Thread(target=end_the_storm, daemon=True)
+    ender.start()
+    settings = ApiSettings(
+        sb.key, sb.token, api_url=sb.base_url, backoff_s=0.01, rate_window_s=0.05, read_retries=50
+    )
+    with TrelloApi(settings) as api:
         assert api.get(f"boards/{sb.ids['team']}", {"fields": "name"})["name"] == "Team"
         assert api.rate_limited >= 1
+    ender.join(timeout=60)
 
 
 def test_the_429_body_can_be_chosen_while_running(sandbox_factory: SandboxFactory) -> None:
@@ -394,6 +410,12 @@ def test_dates_compare_by_second_by_default(
 
 
 # ---------------------------------------------------------- 13: excluded action types
+
+#: The types notes §13.2 says no nested action resource returns: written out, not the
+#: sandbox's own constant, which a test taking it would follow wherever it drifted (R59b).
+EXCLUDED_ACTION_TYPES = frozenset(
+    {"removeMemberFromBoard", "addLabelToCard", "removeLabelFromCard"}
+)
 
 
 def test_excluded_action_types_are_in_no_feed(sandbox_factory: SandboxFactory) -> None:
@@ -707,3 +729,56 @@ def test_an_action_concerns_its_card_the_card_it_came_from_and_its_lists() -> No
     assert not models_ignored([moved], ["l1"])
     assert models_ignored([copy, moved], ["c1"])
     assert models_ignored([{"type": "x", "data": None}], ["c1"])
+
+
+# --------------------------------- what the tool never asks for, held to the notes (R59b)
+
+
+def test_the_sandbox_keeps_trellos_defaults_and_shapes_the_tool_does_not_rely_on(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """Answers the tool avoids depending on (it always sends ``limit`` and ``filter``) are
+    still Trello's, so a change that came to depend on them would fail here rather than on
+    real Trello (R59b: mutants of each passed every test):
+
+    - a board's actions without ``limit``: 50 (notes §1.1);
+    - ``/members/me/boards`` and a workspace's boards without ``filter``: ``all``, closed
+      boards too (§3.3; the OpenAPI file);
+    - ``addMemberToCard``'s data: ``idMember`` and ``member {id, name}``;
+      ``removeMemberFromCard``'s: those and ``deactivated`` (§2.2, written out here, not the
+      sandbox's own shape);
+    - TRELLO-955 (§1.4): a card moved to another board no longer shows, through its own feed,
+      what was logged on its old board, which still lists it in the board's feed."""
+    sw = make_world()
+    w, i = sw.world, sw.ids
+    at = datetime(2025, 5, 1, tzinfo=UTC)
+    for n in range(30):
+        w.remove_member_from_card(i["c1"], i["ben"], i["lead"], at + timedelta(minutes=2 * n))
+        w.add_member_to_card(i["c1"], i["ben"], i["lead"], at + timedelta(minutes=2 * n + 1))
+    w.move_card_to_board(i["c1"], i["archive"], i["shelf"], i["lead"], at + timedelta(hours=3))
+    w.set_board_closed(i["archive"], True, i["lead"], at + timedelta(hours=4))
+    sb = sandbox_factory(sw)
+
+    feed = sb.get(f"/boards/{i['team']}/actions").json()
+    assert len(feed) == 50
+    boards = {b["id"]: b["closed"] for b in sb.get("/members/me/boards").json()}
+    assert boards == {i["team"]: False, i["archive"]: True}
+    assert i["archive"] not in {b["id"] for b in sb.get("/members/me/boards?filter=open").json()}
+    in_org = {b["id"]: b["closed"] for b in sb.get(f"/organizations/{i['org']}/boards").json()}
+    assert in_org == boards  # the OpenAPI file: filter's default is "all" here too
+
+    members = "addMemberToCard,removeMemberFromCard"
+    on_team = sb.get(f"/boards/{i['team']}/actions?filter={members}&limit=1000").json()
+    by_type = {a["type"]: a["data"] for a in on_team}
+    for type_, keys in (
+        ("addMemberToCard", {"board", "card", "idMember", "member"}),
+        ("removeMemberFromCard", {"board", "card", "idMember", "member", "deactivated"}),
+    ):
+        assert set(by_type[type_]) >= keys, (type_, by_type[type_])
+        assert set(by_type[type_]["member"]) == {"id", "name"}
+    assert isinstance(by_type["removeMemberFromCard"]["deactivated"], bool)
+
+    assert any(a["data"]["card"]["id"] == i["c1"] for a in on_team)
+    own = sb.get(f"/cards/{i['c1']}/actions?filter=all&limit=1000").json()
+    assert own, "the move is logged on the card's new board"
+    assert {a["data"]["board"]["id"] for a in own} == {i["archive"]}
