@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -382,13 +383,27 @@ def test_overlapping_run_exits_at_once_with_the_lock_code(
 
 
 def test_two_overlapping_processes(
-    sandbox_factory: SandboxFactory, scenario: Scenario, tmp_path: Path, home: Path
+    sandbox_factory: SandboxFactory,
+    scenario: Scenario,
+    tmp_path: Path,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two real processes on the same board: the first (slowed down by the sandbox's latency)
     proceeds and succeeds; the second, started while the first reads the history, exits at
     once with code 6 and writes nothing. After the first ends, a third proceeds (nothing left
-    to do)."""
+    to do). The first run's writes wait until the second has ended: on a busy machine the
+    second, slow to start, found the first run over and no lock (R59f)."""
     sb = sandbox_factory(scenario, token_limit=10_000, key_limit=10_000, latency_ms=250)
+    second_ended = threading.Event()
+    delay = sb.server._delay
+
+    def writes_wait(write: bool) -> None:
+        delay(write)
+        if write:
+            second_ended.wait(120)
+
+    monkeypatch.setattr(sb.server, "_delay", writes_wait)
     env = {
         **os.environ,
         "TRELLO_API_URL": sb.base_url,
@@ -411,6 +426,7 @@ def test_two_overlapping_processes(
         started = time.monotonic()
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         elapsed = time.monotonic() - started
+        second_ended.set()
         assert second.returncode == ExitCode.LOCKED, second.stderr
         assert second.stdout == ""
         assert second.stderr.count("Error: another trello-restore run is working on "
@@ -419,6 +435,7 @@ def test_two_overlapping_processes(
         assert elapsed < 10
         out, err = first.communicate(timeout=120)
     finally:
+        second_ended.set()
         if first.poll() is None:
             first.kill()
             first.wait()
