@@ -268,8 +268,10 @@ def test_a_last_run_file_of_a_newer_version_is_not_called_damaged(
         read_last_run(tmp_path, scope)
     assert str(info.value) == (
         f"--since last-run: the state file {path} was written by a newer trello-restore "
-        f"(format_version {version}); upgrade trello-restore, or pass --since DATE once"
-    )
-    path.write_text(json.dumps({**doc, "format_version": "2"}))
-    with pytest.raises(InputFileError, match=r"is damaged \(unknown format_version '2'\)"):
-        read_last_run(tmp_path, scope)
+        f"(format_version {version}); upgrade trello-restore, or pass --since "
+        "2026-11-30T00:00:00Z (its last run) once"
+    )  # a later date would leave a gap: not recorded, and the next run meets this again (R60a)
+    for odd in ("2", True, 1.0, 2.0):  # R60a: True and 1.0 were taken for 1
+        path.write_text(json.dumps({**doc, "format_version": odd}))
+        with pytest.raises(InputFileError, match=r"is damaged \(unknown format_version "):
+            read_last_run(tmp_path, scope)

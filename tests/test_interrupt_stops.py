@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from trello_restore import wrote
 from trello_restore.cli import main
 from trello_restore.journal import Journal
 from trello_restore.sandbox import endpoints
@@ -359,3 +360,57 @@ def test_sigterm_before_any_write_says_nothing_was_written(
     assert proc.returncode == -signal.SIGTERM, err  # a shell says 143
     assert err.strip().splitlines()[-1] == "Stopped by SIGTERM: nothing was written to Trello."
     assert not [r for r in sb.server.request_log if r.method in WRITES]
+
+
+@pytest.fixture
+def fresh_command() -> Iterator[None]:
+    """``wrote``'s record of the running command, cleared before and after."""
+    wrote.start()
+    yield
+    wrote.start()
+
+
+@pytest.mark.usefixtures("fresh_command")
+def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_records(
+    tmp_path: Path,
+) -> None:
+    """R60a: besides the stop line (R59c), every line that tells a one-step run to "run the
+    same command again" led a run given ``--journal PATH`` into the refusal of that PATH: a
+    board refusing writes (exit 3) or reads, changes blocked, a journal that could not be
+    written, an error after writes. Each says "with another --journal" once PATH holds
+    records, and not while it is missing or empty (the same command works then)."""
+    from trello_restore.journal_errors import write_failed
+    from trello_restore.models import MemberRef
+    from trello_restore.refusals import refused_boards_line, unread_named_line
+    from trello_restore.report_outcomes import blocked_advice
+    from trello_restore.runner_types import ChangeOutcome
+
+    journal = tmp_path / "night.jsonl"
+    me = MemberRef("m", "dana", "Dana K")
+    why = "the member is not an active member of the card's board"
+    blocked = ChangeOutcome("c1", "add_member_to_card", "blocked", "B", "k", "m1", error=why)
+
+    def lines() -> list[str]:
+        return [
+            refused_boards_line(me, [("b1", "Archive", "HTTP 401 x", 3)], elsewhere=2),
+            unread_named_line(me, [("Archive", "HTTP 401 x")], dry_run=False, alone=False),
+            blocked_advice([blocked], one_shot=True) or "",
+            str(write_failed(journal, OSError(28, "No space left on device"), sent=3)),
+            wrote.written_then("Trello rejected the API key or token"),
+        ]
+
+    wrote.journaled(journal)
+    wrote.named_journal(journal)
+    for state in ("missing", "empty"):
+        if state == "empty":
+            journal.touch()
+        said = lines()
+        assert all("run the same command again" in x for x in said), said
+        assert not any("another --journal" in x for x in said), (state, said)
+    journal.write_text('{"format": "trello-restore-journal"}\n')
+    said = lines()
+    assert all("run the same command again with another --journal" in x for x in said), said
+    wrote.start()  # another command: apply PLAN resumes in its journal
+    assert "run the same command again to resume" in str(
+        write_failed(journal, OSError(28, "No space left on device"), sent=3)
+    )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from trello_restore import cli
+from trello_restore import cli, wrote
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, OtherPlansJournal, UsageError
 from trello_restore.logs import FILE_ONLY
@@ -99,7 +99,9 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
             s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
         ),
     )
-    ui = OneShotUi(args, named_journal=s.journal is not None)
+    if s.journal is not None:
+        wrote.named_journal(Path(s.journal))
+    ui = OneShotUi(args)
     try:
         with first_ctrl_c_only():
             once = run_once(request, ui)
@@ -135,11 +137,8 @@ class OneShotUi:
     """``oneshot.OneShotUi`` on the terminal: the plan, the prompt, the progress and the
     apply's outcome, on stdout or (with ``--format json``, whose summary stdout holds) stderr."""
 
-    def __init__(self, args: RestoreArgs, *, named_journal: bool = False) -> None:
+    def __init__(self, args: RestoreArgs) -> None:
         self.args = args
-        #: How to finish a stopped run: the same command plans again, and a new plan's
-        #: journal cannot be a ``--journal PATH`` the stopped one wrote (R59c: exit 2).
-        self.resume = _RESUME_NAMED if named_journal else _RESUME_ONE_SHOT
         self.json_summary = not args.dry_run and args.fmt == "json"
         self.result: PlanResult | None = None
         self.progress: Progress | None = None
@@ -211,7 +210,7 @@ class OneShotUi:
                 journal,
                 quiet=args.quiet,
                 verbose=args.verbose,
-                resume=self.resume,
+                resume=_resume(),
                 one_shot=True,
                 summary_to_stderr=to_stderr or args.plan_out == "-",
                 print_summary=not (to_stderr and args.quiet),
@@ -228,10 +227,13 @@ class OneShotUi:
         if self.progress is None or self.journal is None:
             return
         interrupted(
-            self.progress, self.total, self.journal, self.resume, dry_run=False,
-            start=self.resume.split(" to finish")[0] + " to start it",
+            self.progress, self.total, self.journal, _resume(), dry_run=False,
+            start=_resume(" to start it"),
         )  # fmt: skip
 
 
-_RESUME_ONE_SHOT = "Run the same command again to finish: it plans again from the current state"
-_RESUME_NAMED = _RESUME_ONE_SHOT.replace("again to", "again with another --journal to")
+def _resume(then: str = " to finish: it plans again from the current state") -> str:
+    """How a stopped one-step run is finished (``wrote.same_command``: with another
+    ``--journal`` once the one it named holds records, R59c)."""
+    said = wrote.same_command()
+    return f"{said[:1].upper()}{said[1:]}{then}"

@@ -17,6 +17,7 @@ from trello_restore.fsutil import read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.words import BOM, json_problem, shell_join, shown_json
+from trello_restore.wrote import same_command
 
 if TYPE_CHECKING:
     from trello_restore.journal import Op
@@ -42,7 +43,7 @@ def write_failed(
     else:
         writes = f"{sent} {'undo ' if op == 'undo' else ''}write{'s were' if sent != 1 else ' was'}"
         done = f"{writes} sent to Trello, each recorded there before it went, and no more"
-    then = "run the same command again to resume"
+    then = f"{same_command()} to resume"
     if op == "apply" and sent:
         then += f", or reverse what was sent with trello-restore undo {shell_join([str(path)])}"
     elif op == "undo":

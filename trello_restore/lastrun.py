@@ -244,11 +244,8 @@ def read_last_run(
             raise ValueError("not a last-run state file")
         version = doc.get("format_version")
         if type(version) is int and version > FORMAT_VERSION:  # R59e: after a downgrade
-            raise InputFileError(
-                f"{label}: the state file {path} was written by a newer trello-restore "
-                f"(format_version {version}); upgrade trello-restore, or pass --since DATE once"
-            )
-        if version != FORMAT_VERSION:
+            raise InputFileError(_newer(label, path, version, doc))
+        if type(version) is not int or version != FORMAT_VERSION:  # R60a: not true, nor 1.0
             raise ValueError(f"unknown format_version {version!r}")
         carried = earlier and "covers" in doc  # this version kept the earlier one's run
         when = _last_run_of({"last_run": doc.get(EARLIER_RUN)} if carried else doc)
@@ -272,6 +269,20 @@ def read_last_run(
             f"keeps the last run ({millis(when)}) recorded" if carried else "was written",
         )
     return when.astimezone(UTC) - OVERLAP
+
+
+def _newer(label: str, path: Path, version: int, doc: dict[str, Any]) -> str:
+    """A state file a newer version wrote: what to do. A date later than its last run would
+    leave a gap, so the run would not be recorded and the next one would meet this file again
+    (R60a): the date to pass is its last run's, when it can be read."""
+    try:
+        when = f"--since {_last_run_of(doc).astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} (its last run)"
+    except (ValueError, KeyError, TypeError):
+        when = "--since with the date of the last run it records"
+    return (
+        f"{label}: the state file {path} was written by a newer trello-restore (format_version "
+        f"{version}); upgrade trello-restore, or pass {when} once"
+    )
 
 
 def _describes(doc: dict[str, Any], scope: Scope) -> bool:

@@ -23,6 +23,7 @@ from trello_restore.board_read import read_board
 from trello_restore.errors import ApiError, PermissionDenied
 from trello_restore.models import Change, MemberRef, Membership, quote_name
 from trello_restore.words import handle, shown_name
+from trello_restore.wrote import same_command
 
 if TYPE_CHECKING:
     from trello_restore.live import LiveBoard
@@ -316,8 +317,8 @@ def refused_boards_line(
             f"then run {command} again to {'finish' if op == 'undo' else 'resume'}"
             f"{_other_token(op, '; or ', boards=len(boards))}"
             if command
-            else "then run the same command again (a --since last-run run covers this window "
-            f"again); or restore {them} with the token of a member who can edit {them}"
+            else f"then {same_command()} (a --since last-run run covers this window again); or "
+            f"restore {them} with the token of a member who can edit {them}"
         )
     )
 
@@ -532,8 +533,8 @@ def unread_named_line(
     fix = admin_fix(user, None, why=False, several=not one)
     return (
         f"Trello refused to let the token's member {who} read {where}: {done}. "
-        f"{fix[:1].upper()}{fix[1:]}, then run the same command again (a --since last-run run "
-        "covers this window again); or restore "
+        f"{fix[:1].upper()}{fix[1:]}, then {same_command()} (a --since last-run run covers this "
+        "window again); or restore "
         f"{them} with the token of a member who can read {them}; or, to give up what "
         f"{'it' if one else 'they'} lost, run once with --accept-unreadable-boards"
     )

@@ -26,6 +26,7 @@ from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import Change, MemberRef, Plan
 from trello_restore.words import one_line, plural
+from trello_restore.wrote import same_command
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
@@ -106,10 +107,10 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
             f"{plural(n, 'change')} blocked: the member is not an active member of the card's "
             f"board now, though this plan adds {them} to it: someone took {them} off it since; "
             f"if {they} should be on it, add {them} to the board in Trello and "
-            f"{'run the same command again' if one_shot else 'apply this plan again'}."
+            f"{same_command() if one_shot else 'apply this plan again'}."
         )
     again = (
-        "run the same command again, or run it with --add-to-board"
+        f"{same_command()}, or run it with --add-to-board"
         if one_shot
         else "apply this plan again, or make the plan again with --add-to-board"
     )

@@ -14,8 +14,10 @@ __all__ = [
     "in_its_journals",
     "journaled",
     "journals",
+    "named_journal",
     "nothing_changed",
     "nothing_yet",
+    "same_command",
     "start",
     "started",
     "started_here",
@@ -34,6 +36,8 @@ _at_start = [0]
 _journals: dict[Path, None] = {}
 #: The journals the running command created (``started``).
 _started: dict[Path, None] = {}
+#: A one-step run's ``--journal PATH`` (``named_journal``).
+_named: list[Path] = []
 
 
 def _so_far() -> int:
@@ -47,6 +51,23 @@ def start() -> None:
     _at_start[0] = _so_far()
     _journals.clear()
     _started.clear()
+    _named.clear()
+
+
+def named_journal(path: Path) -> None:
+    """The running command is a one-step run whose journal is ``--journal PATH``."""
+    _named[:] = [path]
+
+
+def same_command() -> str:
+    """How a one-step run is told to go on: "run the same command again", with "with another
+    --journal" once its ``--journal PATH`` holds records: run again, it makes a new plan, and a
+    journal belongs to one plan (R59c, R60a: the same command was refused, exit 2)."""
+    try:
+        held = bool(_named) and _named[0].stat().st_size > 0
+    except OSError:
+        held = False
+    return f"run the same command again{' with another --journal' if held else ''}"
 
 
 def started(path: Path) -> None:
@@ -88,8 +109,8 @@ def written_then(message: str) -> str:
     if "journal" in message or not journals():
         return message
     return (
-        f"{message}; {in_its_journals()}: once this is fixed, run the same command again to go "
-        "on where it stopped"
+        f"{message}; {in_its_journals()}: once this is fixed, {same_command()} to go on where it "
+        "stopped"
     )
 
 
