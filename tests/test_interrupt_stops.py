@@ -378,10 +378,11 @@ def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_recor
     same command again" led a run given ``--journal PATH`` into the refusal of that PATH: a
     board refusing writes (exit 3) or reads, changes blocked, a journal that could not be
     written, an error after writes. Each says "with another --journal" once PATH holds
-    records, and not while it is missing or empty (the same command works then)."""
-    from trello_restore.journal_errors import write_failed
+    records, and not while it is missing or empty (the same command works then). R60b: also a
+    one-board run's refused write, and a journal that cannot be opened."""
+    from trello_restore.journal_errors import cannot_open, write_failed
     from trello_restore.models import MemberRef
-    from trello_restore.refusals import refused_boards_line, unread_named_line
+    from trello_restore.refusals import Refused, refused_boards_line, unread_named_line
     from trello_restore.report_outcomes import blocked_advice
     from trello_restore.runner_types import ChangeOutcome
 
@@ -397,6 +398,8 @@ def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_recor
             blocked_advice([blocked], one_shot=True) or "",
             str(write_failed(journal, OSError(28, "No space left on device"), sent=3)),
             wrote.written_then("Trello rejected the API key or token"),
+            str(Refused("… refused …; make @dana a normal member, then ", " to resume", 401, "")),
+            str(cannot_open(journal, OSError(13, "Permission denied"))),
         ]
 
     wrote.journaled(journal)
@@ -410,6 +413,7 @@ def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_recor
     journal.write_text('{"format": "trello-restore-journal"}\n')
     said = lines()
     assert all("run the same command again with another --journal" in x for x in said), said
+    assert "or run it with --add-to-board and another --journal to grant" in said[2]  # R60b
     wrote.start()  # another command: apply PLAN resumes in its journal
     assert "run the same command again to resume" in str(
         write_failed(journal, OSError(28, "No space left on device"), sent=3)

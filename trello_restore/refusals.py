@@ -355,22 +355,19 @@ def answered(err: ApiError) -> str:
     return " ".join(x for x in (f"HTTP {err.status}" if err.status else "", err.trello_error) if x)
 
 
-#: Where a refusal of a write says what to run again (``Refused.resumed`` names it).
-_SAME = "the same command"
-
-
 class Refused(PermissionDenied):
     """Trello refusing the token's member a write to a board (``refusal``), whose message says
-    to run ``_SAME`` again: ``resumed`` names the command itself (apply's, undo's)."""
+    to run the same command again (``same_command``: a one-step run's, R60b): ``resumed``
+    names the command itself (apply's, undo's)."""
 
     def __init__(self, head: str, tail: str, status: int | None, trello_error: str) -> None:
-        super().__init__(f"{head}{_SAME}{tail}", status, trello_error)
+        super().__init__(f"{head}{same_command()}{tail}", status, trello_error)
         self._parts = (head, tail)
 
     def resumed(self, command: str) -> PermissionDenied:
         """The same message with ``command`` where it says the same command."""
         head, tail = self._parts
-        return PermissionDenied(f"{head}{command}{tail}", self.status, self.trello_error)
+        return PermissionDenied(f"{head}run {command} again{tail}", self.status, self.trello_error)
 
 
 def refusal(
@@ -426,8 +423,8 @@ def refusal(
             if journal is not None
             else ""
         )
-        head += f". {fix}, then run "
-        return PermissionDenied(f"{head}{_SAME} again{other}", err.status, err.trello_error)
+        head += f". {fix}, then "
+        return PermissionDenied(f"{head}{same_command()}{other}", err.status, err.trello_error)
     where = f" {journal}" if journal is not None else ""
     done = (
         f"what was done is in the journal{where}"
@@ -436,9 +433,9 @@ def refusal(
     )
     head = (
         f"Trello refused to let the token's member {who} change {board}{said}; nothing more "
-        f"was sent, and {done}. {fix}, then run "
+        f"was sent, and {done}. {fix}, then "
     )
-    tail = f" again to {'finish' if op == 'undo' else 'resume'}{other}"
+    tail = f" to {'finish' if op == 'undo' else 'resume'}{other}"
     return Refused(head, tail, err.status, err.trello_error)
 
 

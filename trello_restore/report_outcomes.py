@@ -26,7 +26,7 @@ from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.kinds.valuetext import named_label
 from trello_restore.models import Change, MemberRef, Plan
 from trello_restore.words import one_line, plural
-from trello_restore.wrote import same_command
+from trello_restore.wrote import named_journal_held, same_command
 
 if TYPE_CHECKING:
     from trello_restore.applier import ApplyReport, ChangeOutcome
@@ -111,6 +111,7 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
         )
     again = (
         f"{same_command()}, or run it with --add-to-board"
+        f"{' and another --journal' if named_journal_held() else ''}"
         if one_shot
         else "apply this plan again, or make the plan again with --add-to-board"
     )

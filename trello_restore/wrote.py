@@ -15,6 +15,7 @@ __all__ = [
     "journaled",
     "journals",
     "named_journal",
+    "named_journal_held",
     "nothing_changed",
     "nothing_yet",
     "same_command",
@@ -59,15 +60,20 @@ def named_journal(path: Path) -> None:
     _named[:] = [path]
 
 
+def named_journal_held() -> bool:
+    """Whether the running one-step run's ``--journal PATH`` holds records: run again, it
+    makes a new plan, and a journal belongs to one plan, so the same command is refused (R59c,
+    R60a: exit 2 for those who did as they were told)."""
+    try:
+        return bool(_named) and _named[0].stat().st_size > 0
+    except OSError:
+        return False
+
+
 def same_command() -> str:
     """How a one-step run is told to go on: "run the same command again", with "with another
-    --journal" once its ``--journal PATH`` holds records: run again, it makes a new plan, and a
-    journal belongs to one plan (R59c, R60a: the same command was refused, exit 2)."""
-    try:
-        held = bool(_named) and _named[0].stat().st_size > 0
-    except OSError:
-        held = False
-    return f"run the same command again{' with another --journal' if held else ''}"
+    --journal" once its ``--journal PATH`` holds records (``named_journal_held``)."""
+    return f"run the same command again{' with another --journal' if named_journal_held() else ''}"
 
 
 def started(path: Path) -> None:
