@@ -174,6 +174,21 @@ class TestOneShot:
         assert question == f"Apply {n} changes to Trello? [y/N]: n"
         assert _writes(sb) == []
 
+    def test_an_answer_neither_yes_nor_no_is_asked_again_in_words(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, terminal: None
+    ) -> None:
+        """R59e: "maybe" at the question said only click's ``Error: invalid input`` (an
+        "Error" while the run goes on, with no word of what to type). It says what to answer
+        and asks again; "no" then changes nothing."""
+        r = invoke(*_restore_args(scenario), "-q", input="maybe\nyes please\nno\n")
+        assert r.exit_code == 0, r.output
+        asked = [x for x in r.stderr.splitlines() if "to Trello? [y/N]:" in x or "answer" in x]
+        assert [x.split("? [y/N]: ")[-1] for x in asked[0::2]] == ["maybe", "yes please", "no"]
+        assert asked[1::2] == ["Please answer y or n (n changes nothing)."] * 2
+        assert "Error" not in r.stderr
+        assert r.output.endswith("Nothing was changed.\n"), r.output
+        assert _writes(sb) == []
+
     def test_prompt_answered_yes_applies(
         self, invoke: Invoke, scenario: Scenario, terminal: None
     ) -> None:

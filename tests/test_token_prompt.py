@@ -1,7 +1,8 @@
 """``--token -`` at a terminal (R57d): the token typed or pasted there is asked for on stderr and
 read without echo, so it never shows on the screen or stays in the terminal's scrollback (it
 was shown as typed, after no prompt at all). Run on a real pseudo-terminal: the command is a
-child process whose controlling terminal is the pty, as a user's shell gives it."""
+child process whose controlling terminal is the pty, as a user's shell gives it. The one-step
+run's confirmation is tried there too."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ def _read_until(fd: int, needle: bytes, seen: bytearray, deadline: float) -> boo
 
 
 def _at_a_terminal(
-    args: list[str], env: dict[str, str], typed: bytes, stderr: Path | None = None
+    args: list[str],
+    env: dict[str, str],
+    typed: bytes,
+    stderr: Path | None = None,
+    after: bytes = PROMPT,
 ) -> tuple[bytes, int]:
     """Run ``trello-restore ARGS`` on a new pty (its stderr to the file ``stderr``, if given),
     type ``typed`` after the prompt, and return everything the terminal showed and the exit
@@ -58,7 +63,7 @@ def _at_a_terminal(
     seen = bytearray()
     try:
         # Typed after the prompt; without one (as before R57d) after 20 s, as a user would.
-        _read_until(fd, PROMPT, seen, time.monotonic() + 20)
+        _read_until(fd, after, seen, time.monotonic() + 20)
         os.write(fd, typed)
         _read_until(fd, b"\x00never", seen, time.monotonic() + 60)
     finally:
@@ -132,3 +137,29 @@ def test_the_prompt_is_on_the_terminal_when_stderr_goes_to_a_file(
     assert PROMPT in shown
     assert PROMPT.decode() not in log.read_text()
     assert sb.token[:12].encode() not in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "exit_code", "ends"),
+    [
+        (b"maybe\rn\r", 0, b"\r\nPlease answer y or n (n changes nothing).\r\n"),
+        (b"\x03", 130, b"Nothing was changed.\r\n"),
+        (b"\x04", 0, b"Nothing was changed.\r\n"),
+    ],
+    ids=["neither", "ctrl-c", "ctrl-d"],
+)
+def test_the_confirmation_at_a_terminal(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, typed: bytes, exit_code: int, ends: bytes
+) -> None:
+    """The one-step run's question on a real terminal: an answer neither yes nor no is told
+    what to type and asked again (R59e: click's "Error: invalid input"); Ctrl-C is exit 130
+    and Ctrl-D a no, each changing nothing."""
+    env = _env(sb, tmp_path) | {"TRELLO_TOKEN": sb.token}
+    args = ["--board", scenario.team.id, "--since", incident_since(scenario), "-q"]
+    shown, code = _at_a_terminal(args, env, typed, after=b"[y/N]: ")
+    assert code == exit_code, shown.decode(errors="replace")
+    assert ends in shown, shown
+    assert shown.endswith(b"Nothing was changed.\r\n"), shown
+    assert b"Error" not in shown
+    assert b"Traceback" not in shown
+    assert not [r for r in sb.server.request_log if r.method != "GET"]

@@ -34,6 +34,7 @@ from trello_restore.cli_options import (
     main_options,
     one_line_usage,
     refuse_planning_options,
+    yes_or_no,
 )
 from trello_restore.errors import ApiError, ExitCode, LockHeld, RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
@@ -123,7 +124,7 @@ def confirm(question: str) -> bool:
     """Ask on the terminal (default no); end of input counts as no. Ctrl-C ends the command
     as it does anywhere (exit 130, no JSON), saying ``Nothing was changed.`` on stderr."""
     try:
-        return click.confirm(question, default=False, err=True)
+        return yes_or_no(question)
     except click.Abort as abort:
         click.echo("", err=True)
         # click turns both Ctrl-C and end of input into Abort; the one it caught is its context.

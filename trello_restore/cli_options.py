@@ -22,6 +22,7 @@ __all__ = [
     "main_options",
     "one_line_usage",
     "refuse_planning_options",
+    "yes_or_no",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -333,3 +334,15 @@ def one_line_usage(err: click.UsageError) -> OneLineUsageError:
         if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
             message = f"No such option '{err.option_name}'; {hint}"
     return OneLineUsageError(message, err.ctx)
+
+
+def yes_or_no(question: str) -> bool:
+    """``click.confirm`` (default no), but an answer that is neither is told what to type, not
+    ``Error: invalid input`` (R59e: an "Error" while the run goes on, with no word of what is
+    asked for). End of input and Ctrl-C are ``click.Abort``, as there."""
+    while True:
+        answer = click.prompt(question, default="", show_default=False, err=True,
+                              prompt_suffix=" [y/N]: ").strip().lower()  # fmt: skip
+        if answer in ("y", "yes", "n", "no", ""):
+            return answer in ("y", "yes")
+        click.echo("Please answer y or n (n changes nothing).", err=True)
