@@ -1,7 +1,9 @@
 """Whether the running command has written to Trello, for the lines that end it: a run stopped
 before its first write says that nothing was changed (``cli.exit_with``, ``cli_restore``), so a
 user at 2 a.m. need not guess whether the board changed. Decided by the count of writes this
-process handed to the wire (``api.writes_sent``), never by what the run meant to do.
+process handed to the wire (``api.writes_sent``), never by what the run meant to do. And
+how those lines tell a one-step run to go on (``same_command``), which depends on whether the
+``--journal PATH`` it was given holds records.
 """
 
 from __future__ import annotations
