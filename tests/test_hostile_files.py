@@ -271,7 +271,34 @@ def test_a_last_run_file_of_a_newer_version_is_not_called_damaged(
         f"(format_version {version}); upgrade trello-restore, or pass --since "
         "2026-11-30T00:00:00Z (its last run) once"
     )  # a later date would leave a gap: not recorded, and the next run meets this again (R60a)
-    for odd in ("2", True, 1.0, 2.0):  # R60a: True and 1.0 were taken for 1
+    for odd in ("2", True, 1.0, 2.0, None):  # R60a: True and 1.0 were taken for 1
         path.write_text(json.dumps({**doc, "format_version": odd}))
-        with pytest.raises(InputFileError, match=r"is damaged \(unknown format_version "):
+        with pytest.raises(InputFileError) as info:
             read_last_run(tmp_path, scope)
+        # as the file spells it (R60d: "True", "None")
+        assert f"is damaged (unknown format_version {json.dumps(odd)})" in str(info.value)
+
+
+def test_a_gap_after_a_newer_versions_last_run_says_what_the_next_run_meets(
+    tmp_path: Path,
+) -> None:
+    """R60d: a run whose --since is later than the last run a newer version recorded is not
+    recorded (the time between is covered by no run), and its warning said the next --since
+    last-run run continues from the recorded one; that run is refused (the file is a newer
+    version's). It says what to pass instead. A state of this version's keeps the old words."""
+    from trello_restore.lastrun import gap_line
+
+    scope = Scope("https://api.trello.com/1", "a" * 24, ("b" * 24,))
+    last = datetime(2026, 11, 30, 3, 15, 7, 500000, tzinfo=UTC)
+    record_last_run(tmp_path, scope, last)
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+    plain = gap_line(tmp_path, scope, since, last)
+    assert plain.startswith("this run was not recorded as the last run on these boards: its ")
+    assert plain.endswith("; the next --since last-run run continues from the recorded one")
+    path = state_file(tmp_path, scope)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "format_version": 2}))
+    newer = gap_line(tmp_path, scope, since, last)
+    assert newer.endswith(
+        "; the recorded one was written by a newer trello-restore, so the next --since last-run "
+        "run is refused: upgrade trello-restore, or pass --since 2026-11-30T03:15:07Z once"
+    ), newer

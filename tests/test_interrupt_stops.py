@@ -379,8 +379,8 @@ def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_recor
     board refusing writes (exit 3) or reads, changes blocked, a journal that could not be
     written, an error after writes. Each says "with another --journal" once PATH holds
     records, and not while it is missing or empty (the same command works then). R60b: also a
-    one-board run's refused write, and a journal that cannot be opened."""
-    from trello_restore.journal_errors import cannot_open, write_failed
+    one-board run's refused write."""
+    from trello_restore.journal_errors import write_failed
     from trello_restore.models import MemberRef
     from trello_restore.refusals import Refused, refused_boards_line, unread_named_line
     from trello_restore.report_outcomes import blocked_advice
@@ -399,7 +399,6 @@ def test_every_way_to_go_on_names_another_journal_once_the_named_one_holds_recor
             str(write_failed(journal, OSError(28, "No space left on device"), sent=3)),
             wrote.written_then("Trello rejected the API key or token"),
             str(Refused("… refused …; make @dana a normal member, then ", " to resume", 401, "")),
-            str(cannot_open(journal, OSError(13, "Permission denied"))),
         ]
 
     wrote.journaled(journal)

@@ -61,7 +61,7 @@ def cannot_open(path: Path, exc: OSError) -> InputFileError:
         fix = "make it writable for this user (chmod u+w, as its owner)"
     return InputFileError(
         f"cannot write the journal {path} ({exc.strerror or exc}): nothing was sent to "
-        f"Trello; {fix}, then {same_command()}"
+        f"Trello; {fix}, then run the same command again"
     )
 
 

@@ -40,6 +40,7 @@ from trello_restore.models import PlanOptions, millis, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.timeparse import FLOOR, FUTURE_SLACK, check_last_run_not_future
+from trello_restore.words import when
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def read_last_run(
         if type(version) is int and version > FORMAT_VERSION:  # R59e: after a downgrade
             raise InputFileError(_newer(label, path, version, doc))
         if type(version) is not int or version != FORMAT_VERSION:  # R60a: not true, nor 1.0
-            raise ValueError(f"unknown format_version {version!r}")
+            raise ValueError(f"unknown format_version {json.dumps(version)}")  # as in the file
         carried = earlier and "covers" in doc  # this version kept the earlier one's run
         when = _last_run_of({"last_run": doc.get(EARLIER_RUN)} if carried else doc)
         if not _describes(doc, scope):
@@ -269,6 +270,30 @@ def read_last_run(
             f"keeps the last run ({millis(when)}) recorded" if carried else "was written",
         )
     return when.astimezone(UTC) - OVERLAP
+
+
+def gap_line(state_dir: Path, scope: Scope, since: datetime, gap: datetime) -> str:
+    """Why a run whose window starts at ``since``, after the recorded last run ``gap``
+    (``last_run_gap``), is not recorded, and what the next ``--since last-run`` run meets: the
+    recorded one, or, when a newer version wrote it, a refusal (R60d: it said the recorded one
+    too), with the date to pass."""
+    then = "the next --since last-run run continues from the recorded one"
+    path = state_file(state_dir, scope)
+    if not path.exists() and (found := _broader_run(state_dir, scope)) is not None:
+        path = state_file(state_dir, found)
+    doc = _state_doc(path)
+    version = doc.get("format_version") if doc is not None else None
+    if type(version) is int and version > FORMAT_VERSION:
+        then = (
+            "the recorded one was written by a newer trello-restore, so the next --since "
+            f"last-run run is refused: upgrade trello-restore, or pass --since "
+            f"{gap.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} once"
+        )
+    return (
+        f"this run was not recorded as the last run on these boards: its window starts at "
+        f"{when(since)}, after the last one recorded ({when(gap)}), and nothing covered the "
+        f"time between; {then}"
+    )
 
 
 def _newer(label: str, path: Path, version: int, doc: dict[str, Any]) -> str:

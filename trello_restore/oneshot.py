@@ -29,6 +29,7 @@ from trello_restore.errors import ExitCode
 from trello_restore.journal_names import board_names
 from trello_restore.lastrun import (
     Scope,
+    gap_line,
     known_board_names,
     last_run_gap,
     record_last_run,
@@ -288,12 +289,7 @@ def _apply(
         gap = last_run_gap(req.state_dir, result.scope, since)
         blind = result.unreadable_in_window
         if gap is not None:
-            not_recorded = (
-                f"this run was not recorded as the last run on these boards: its window starts "
-                f"at {when(since)}, after the last one recorded ({when(gap)}), and nothing "
-                "covered the time between; the next --since last-run run continues from the "
-                "recorded one"
-            )
+            not_recorded = gap_line(req.state_dir, result.scope, since, gap)
         elif blind and req.accept_unreadable is None:
             # Its cards' removals (logged on that board) are unseen: recorded, the next window
             # would start after them, and giving the token access would not bring them back.
