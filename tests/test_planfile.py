@@ -683,6 +683,17 @@ def _newer(path: Path) -> None:
             "object): remove the one you did not mean, or make it again with --plan-out",
         ),
         (b"\xff\xfe{}", "plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save "),
+        # R60d: without a byte order mark, UTF-16 and UTF-32 are valid UTF-8 (their NULs too)
+        (
+            '{"a": 1}'.encode("utf-16-le"),
+            "plan file {p} is not valid JSON (not UTF-8 text: it is "
+            "UTF-16); save it as UTF-8 in your editor",
+        ),
+        (
+            '{"a": 1}'.encode("utf-32-be"),
+            "plan file {p} is not valid JSON (not UTF-8 text: it is "
+            "UTF-32); save it as UTF-8 in your editor",
+        ),
         (b"{\xc3(}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
         ("truncated", "plan file {p} is truncated (it ends at line 30); make it again with "),
         ("[1, 2]", 'plan file {p} is not a trello-restore plan (no "format": '),
@@ -714,6 +725,8 @@ def _newer(path: Path) -> None:
         "yaml",
         "key-twice",
         "utf16",
+        "utf16-no-bom",
+        "utf32-no-bom",
         "not-utf8",
         "truncated",
         "array",

@@ -423,15 +423,16 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
         raise InputFileError(f"plan file {p} is a directory; give the plan's file name") from err
     except OSError as err:
         raise InputFileError(f"cannot read plan file {p}: {_reason(err)}") from err
+    encoding = json.detect_encoding(raw)  # Notepad's "Unicode" (R42a), or without a BOM (R60d)
+    if encoding.startswith(("utf-16", "utf-32")):
+        raise InputFileError(
+            f"plan file {p} is not valid JSON (not UTF-8 text: it is {encoding[:6].upper()}); "
+            "save it as UTF-8 in your editor, or make it again with --plan-out"
+        )
     try:
         # A byte order mark: an editor (Notepad) saved it; the JSON after it is the plan.
         text = raw.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Notepad's "Unicode": keep the edits (R42a)
-            raise InputFileError(
-                f"plan file {p} is not valid JSON (not UTF-8 text: it is UTF-16); save it as "
-                "UTF-8 in your editor, or make it again with --plan-out"
-            ) from err
         raise InputFileError(
             f"plan file {p} is not valid JSON (not UTF-8 text); make it again with --plan-out"
         ) from err
