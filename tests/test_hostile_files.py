@@ -271,12 +271,13 @@ def test_a_last_run_file_of_a_newer_version_is_not_called_damaged(
         f"(format_version {version}); upgrade trello-restore, or pass --since "
         "2026-11-30T00:00:00Z (its last run) once"
     )  # a later date would leave a gap: not recorded, and the next run meets this again (R60a)
-    for odd in ("2", True, 1.0, 2.0, None):  # R60a: True and 1.0 were taken for 1
+    for odd in ("2", True, 1.0, 2.0, None, "é"):  # R60a: True and 1.0 were taken for 1
         path.write_text(json.dumps({**doc, "format_version": odd}))
         with pytest.raises(InputFileError) as info:
             read_last_run(tmp_path, scope)
         # as the file spells it (R60d: "True", "None")
-        assert f"is damaged (unknown format_version {json.dumps(odd)})" in str(info.value)
+        said = json.dumps(odd, ensure_ascii=False)
+        assert f"is damaged (unknown format_version {said})" in str(info.value)
 
 
 def test_a_gap_after_a_newer_versions_last_run_says_what_the_next_run_meets(
@@ -302,3 +303,9 @@ def test_a_gap_after_a_newer_versions_last_run_says_what_the_next_run_meets(
         "; the recorded one was written by a newer trello-restore, so the next --since last-run "
         "run is refused: upgrade trello-restore, or pass --since 2026-11-30T03:15:07Z once"
     ), newer
+    for odd in (True, 2.0):  # R61a: damaged, whose last run still counts for the gap
+        path.write_text(json.dumps({**json.loads(path.read_text()), "format_version": odd}))
+        assert gap_line(tmp_path, scope, since, last).endswith(
+            "; the recorded one was damaged, so the next --since last-run run is refused: pass "
+            "--since 2026-11-30T03:15:07Z once"
+        )

@@ -695,6 +695,10 @@ def _newer(path: Path) -> None:
             "UTF-32); save it as UTF-8 in your editor",
         ),
         (b"{\xc3(}", "plan file {p} is not valid JSON (not UTF-8 text); make it again with "),
+        (  # R61a: zeros (a crash) are no UTF-16 or UTF-32 text to save as UTF-8
+            bytes(8192),
+            "plan file {p} is not valid JSON (no value where one is expected, at line 1, column 1)",
+        ),
         ("truncated", "plan file {p} is truncated (it ends at line 30); make it again with "),
         ("[1, 2]", 'plan file {p} is not a trello-restore plan (no "format": '),
         ('{"format": "terraform-plan"}', 'plan file {p} is not a trello-restore plan (no "fo'),
@@ -728,6 +732,7 @@ def _newer(path: Path) -> None:
         "utf16-no-bom",
         "utf32-no-bom",
         "not-utf8",
+        "zeros",
         "truncated",
         "array",
         "wrong-format",

@@ -247,7 +247,7 @@ def read_last_run(
         if type(version) is int and version > FORMAT_VERSION:  # R59e: after a downgrade
             raise InputFileError(_newer(label, path, version, doc))
         if type(version) is not int or version != FORMAT_VERSION:  # R60a: not true, nor 1.0
-            raise ValueError(f"unknown format_version {json.dumps(version)}")  # as in the file
+            raise ValueError(f"unknown format_version {json.dumps(version, ensure_ascii=False)}")
         carried = earlier and "covers" in doc  # this version kept the earlier one's run
         when = _last_run_of({"last_run": doc.get(EARLIER_RUN)} if carried else doc)
         if not _describes(doc, scope):
@@ -283,11 +283,13 @@ def gap_line(state_dir: Path, scope: Scope, since: datetime, gap: datetime) -> s
         path = state_file(state_dir, found)
     doc = _state_doc(path)
     version = doc.get("format_version") if doc is not None else None
-    if type(version) is int and version > FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # R61a: damaged, too
+        newer = type(version) is int and version > FORMAT_VERSION
+        why = "written by a newer trello-restore" if newer else "damaged"
+        fix = "upgrade trello-restore, or " if newer else ""
         then = (
-            "the recorded one was written by a newer trello-restore, so the next --since "
-            f"last-run run is refused: upgrade trello-restore, or pass --since "
-            f"{gap.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} once"
+            f"the recorded one was {why}, so the next --since last-run run is refused: {fix}pass "
+            f"--since {gap.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} once"
         )
     return (
         f"this run was not recorded as the last run on these boards: its window starts at "

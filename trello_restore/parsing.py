@@ -30,6 +30,7 @@ __all__ = [
     "load_toml",
     "too_deep",
     "unseen_escaped",
+    "wide_encoding",
     "without_lone_surrogates",
 ]
 
@@ -145,6 +146,18 @@ def _replaced(value: Any) -> Any:
     if isinstance(value, dict):
         return {_replaced(k): _replaced(v) for k, v in value.items()}
     return value
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when ``raw`` is JSON saved so (Notepad's "Unicode"): with a
+    byte order mark, or without one when it decodes so to an object or an array (R60d: its
+    NULs decode as UTF-8 too); None otherwise, also for NULs alone (R61a: a file of zeros, as
+    a crash leaves one, was told to be saved as UTF-8)."""
+    encoding = json.detect_encoding(raw)
+    if encoding[:6] not in ("utf-16", "utf-32"):
+        return None
+    text = raw.decode(encoding, "replace").lstrip("\ufeff \t\r\n")
+    return encoding[:6].upper() if encoding[6:] == "" or text[:1] in ("{", "[") else None
 
 
 def load_toml(text: str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:

@@ -57,7 +57,7 @@ from trello_restore.models import (
     format_date,
     parse_date,
 )
-from trello_restore.parsing import escaped_char, load_json
+from trello_restore.parsing import escaped_char, load_json, wide_encoding
 from trello_restore.plan_out import check_plan_out, for_stream, write_error, write_out
 from trello_restore.words import BOM, at_name, json_problem
 
@@ -423,10 +423,9 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
         raise InputFileError(f"plan file {p} is a directory; give the plan's file name") from err
     except OSError as err:
         raise InputFileError(f"cannot read plan file {p}: {_reason(err)}") from err
-    encoding = json.detect_encoding(raw)  # Notepad's "Unicode" (R42a), or without a BOM (R60d)
-    if encoding.startswith(("utf-16", "utf-32")):
+    if (wide := wide_encoding(raw)) is not None:  # Notepad's "Unicode" (R42a, R60d)
         raise InputFileError(
-            f"plan file {p} is not valid JSON (not UTF-8 text: it is {encoding[:6].upper()}); "
+            f"plan file {p} is not valid JSON (not UTF-8 text: it is {wide}); "
             "save it as UTF-8 in your editor, or make it again with --plan-out"
         )
     try:
