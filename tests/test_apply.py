@@ -453,7 +453,9 @@ def test_a_token_that_stops_working_stops_the_run(
         pytest.raises(AuthError, match="TRELLO_TOKEN"),
     ):
         apply_doc(doc, api, journal, fast_options(), revoke)
-    refused = [r for r in sb.server.request_log if r.status == 401]
+    # Writes only: the apply's looks for concurrent edits (reads) may meet the revoked token
+    # too (9 refused with 8 workers, once, on a loaded machine).
+    refused = [r for r in sb.server.request_log if r.status == 401 and r.method != "GET"]
     assert 1 <= len(refused) <= fast_options().workers
     assert sb.server.request_log[-1].status == 401
     assert "failed" in {r.status for r in Journal.read(path).records}
