@@ -275,8 +275,8 @@ def read_last_run(
 def gap_line(state_dir: Path, scope: Scope, since: datetime, gap: datetime) -> str:
     """Why a run whose window starts at ``since``, after the recorded last run ``gap``
     (``last_run_gap``), is not recorded, and what the next ``--since last-run`` run meets: the
-    recorded one, or, when a newer version wrote it, a refusal (R60d: it said the recorded one
-    too), with the date to pass."""
+    recorded one, or, when a newer version wrote it (R60d) or it is damaged (R61a), a refusal
+    (it said the recorded one), with the date to pass."""
     then = "the next --since last-run run continues from the recorded one"
     path = state_file(state_dir, scope)
     if not path.exists() and (found := _broader_run(state_dir, scope)) is not None:
@@ -303,12 +303,12 @@ def _newer(label: str, path: Path, version: int, doc: dict[str, Any]) -> str:
     leave a gap, so the run would not be recorded and the next one would meet this file again
     (R60a): the date to pass is its last run's, when it can be read."""
     try:
-        when = f"--since {_last_run_of(doc).astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} (its last run)"
+        since = f"--since {_last_run_of(doc).astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} (its last run)"
     except (ValueError, KeyError, TypeError):
-        when = "--since with the date of the last run it records"
+        since = "--since with the date of the last run it records"
     return (
         f"{label}: the state file {path} was written by a newer trello-restore (format_version "
-        f"{version}); upgrade trello-restore, or pass {when} once"
+        f"{version}); upgrade trello-restore, or pass {since} once"
     )
 
 
