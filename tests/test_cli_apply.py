@@ -23,6 +23,7 @@ from trello_restore.applier import ApplyReport, ChangeOutcome, apply_lock, lock_
 from trello_restore.cli import main
 from trello_restore.demo import Snapshot, compare, expected_after, snapshot
 from trello_restore.errors import ExitCode
+from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.locks import hold, lock_dir
 from trello_restore.models import Change, MemberRef, Plan, PlanOptions
 from trello_restore.planfile import digest_of, plan_digest, read_plan
@@ -188,6 +189,22 @@ class TestOneShot:
         assert "Error" not in r.stderr
         assert r.output.endswith("Nothing was changed.\n"), r.output
         assert _writes(sb) == []
+
+    def test_another_plans_journal_is_refused_before_the_question(
+        self, invoke: Invoke, scenario: Scenario, sb: Sandbox, terminal: None, tmp_path: Path
+    ) -> None:
+        """R61a: a one-step run whose --journal holds another plan's records asked "Apply N
+        changes? [y/N]" and, answered yes, was refused (exit 2): the refusal now comes before
+        the question (and a directory given as --journal too), with nothing written."""
+        path = tmp_path / "night.jsonl"
+        header = JournalHeader("ab" * 32, sb.base_url, scenario.mover.id, "2025-11-05T00:00:00Z")
+        with Journal.open(path, header) as journal:
+            journal.append(JournalRecord("c1", "apply", "add_member_to_card", "applied", "b", "m"))
+        for given, said in ((path, "holds the journal of an earlier run"), (tmp_path, "directory")):
+            r = invoke(*_restore_args(scenario), "--journal", str(given), input="y\n")
+            one_line_error(r, ExitCode.USAGE, str(given), said)
+            assert "[y/N]" not in r.stderr
+            assert _writes(sb) == []
 
     def test_prompt_answered_yes_applies(
         self, invoke: Invoke, scenario: Scenario, terminal: None

@@ -42,6 +42,7 @@ from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import board_outcomes, outcome_parts
+from trello_restore.run_apply import existing_journal
 from trello_restore.words import board_ref, plural, when
 
 if TYPE_CHECKING:
@@ -252,8 +253,6 @@ def _apply(
         code, outcome = (ExitCode.PARTIAL, "blocked") if blocked else (ExitCode.OK, "nothing_to_do")
         if result.scope is not None:
             _settle_earlier(req, result)
-    elif not ui.confirm(n):
-        code, outcome = ExitCode.OK, "declined"
     else:
         apply = _apply_request(
             req,
@@ -264,10 +263,14 @@ def _apply(
             refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
             fresh_plan=True,  # its plan's read is the state: no actions read since
         )
-        journal = apply.journal_path
+        journal = apply.journal_path  # another plan's is refused before the question (R61a):
+        existing_journal(journal, apply.meta.digest, warn_torn=False)
+    if n and not ui.confirm(n):
+        code, outcome, journal = ExitCode.OK, "declined", None
+    elif n:
         total = run.plan_outcomes(result.plan)  # one outcome each
-        report = run.run_apply(apply, ui.applying(total, journal))
-        journal = report.journal_path or journal  # beside it, when another file replaced it
+        report = run.run_apply(apply, ui.applying(total, apply.journal_path))
+        journal = report.journal_path or apply.journal_path  # beside it, when another file replaced it
         code = report.exit_code
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)

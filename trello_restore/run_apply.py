@@ -309,12 +309,12 @@ def dated_ahead(made: datetime, now: datetime) -> str:
     )
 
 
-def _existing_journal(path: Path, digest: str) -> Journal | None:
-    """The plan's journal read-only (for a dry run), or None when there is none yet (an empty
-    file is none: ``journal.on_disk``)."""
+def existing_journal(path: Path, digest: str, warn_torn: bool = True) -> Journal | None:
+    """The plan's journal read-only (for a dry run; a one-step run's check before its question),
+    or None when there is none yet (an empty file is none: ``journal.on_disk``)."""
     if not on_disk(path):
         return None
-    journal = Journal.read(path, op="apply")
+    journal = Journal.read(path, op="apply", warn_torn=warn_torn)
     if journal.header.plan_digest != digest:
         raise OtherPlansJournal(path)
     return journal
@@ -354,7 +354,7 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         if req.earlier_journals is not None and not req.options.dry_run:
             _resolve_earlier(req, meta, api, req.earlier_journals)
         if req.options.dry_run:
-            journal = _existing_journal(req.journal_path, meta.digest)
+            journal = existing_journal(req.journal_path, meta.digest)
         else:
             header = JournalHeader(
                 plan_digest=meta.digest,
