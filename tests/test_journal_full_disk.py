@@ -18,6 +18,8 @@ import errno
 import json
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,27 @@ def test_a_journal_that_cannot_be_opened_says_nothing_was_sent_and_what_to_do(
             "same command again",
         )  # fmt: skip
     assert _writes(sb) == before
+
+
+def test_an_immutable_journal_is_not_told_chmod(
+    invoke: Invoke, plan: Path, sb: Sandbox, tmp_path: Path
+) -> None:
+    """R60d: a journal marked immutable (``chattr +i``: open for writing fails with EPERM, for
+    root too) was told "chmod u+w", which does not help; it is told to clear the flag."""
+    journal = tmp_path / "j.jsonl"
+    assert invoke("apply", str(plan), "--journal", str(journal), *RUN).exit_code == ExitCode.OK
+    if shutil.which("chattr") is None or subprocess.run(
+        ["chattr", "+i", str(journal)], capture_output=True, check=False
+    ).returncode:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        before = _writes(sb)
+        one_line_error(
+            invoke("undo", str(journal), *RUN), ExitCode.USAGE,
+            f"cannot write the journal {journal} (Operation not permitted): nothing was sent "
+            "to Trello; clear its immutable flag (chattr -i, as root), then run the same "
+            "command again",
+        )  # fmt: skip
+        assert _writes(sb) == before
+    finally:
+        subprocess.run(["chattr", "-i", str(journal)], check=True)

@@ -57,8 +57,10 @@ def cannot_open(path: Path, exc: OSError) -> InputFileError:
     """The one line for a journal that cannot be opened to append to, before any write of
     this run (R47b: a read-only journal said only that, with no word of what to do)."""
     fix = "fix what keeps it from being written"
-    if exc.errno in (errno.EACCES, errno.EPERM):
+    if exc.errno == errno.EACCES:
         fix = "make it writable for this user (chmod u+w, as its owner)"
+    elif exc.errno == errno.EPERM:  # R60d: marked immutable, which chmod does not change
+        fix = "clear its immutable flag (chattr -i, as root)"
     return InputFileError(
         f"cannot write the journal {path} ({exc.strerror or exc}): nothing was sent to "
         f"Trello; {fix}, then run the same command again"

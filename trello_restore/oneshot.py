@@ -270,7 +270,7 @@ def _apply(
     elif n:
         total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, apply.journal_path))
-        journal = report.journal_path or apply.journal_path  # beside it, when another file replaced it
+        journal = report.journal_path or apply.journal_path  # or beside it, if it was replaced
         code = report.exit_code
         outcome = written_outcome(report)
     ui.finished(outcome, report, journal)
