@@ -312,9 +312,12 @@ def test_an_immutable_journal_is_not_told_chmod(
     root too) was told "chmod u+w", which does not help; it is told to clear the flag."""
     journal = tmp_path / "j.jsonl"
     assert invoke("apply", str(plan), "--journal", str(journal), *RUN).exit_code == ExitCode.OK
-    if shutil.which("chattr") is None or subprocess.run(
-        ["chattr", "+i", str(journal)], capture_output=True, check=False
-    ).returncode:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(
+            ["chattr", "+i", str(journal)], capture_output=True, check=False
+        ).returncode
+    ):
         pytest.skip("chattr +i is not available on this file system")
     try:
         before = _writes(sb)
