@@ -183,6 +183,40 @@ def test_a_clock_an_hour_behind_is_said(
         assert re.search(r"clock is (59|60) minutes behind Trello's \(by the Date", said[0])
 
 
+class _ADayAhead(datetime):
+    """``datetime`` on a machine whose clock runs a day ahead."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _ADayAhead:
+        real = datetime.now(UTC) + timedelta(days=1)
+        return cls.fromtimestamp(real.timestamp(), UTC)
+
+
+@pytest.mark.parametrize("clock", [_AnHourBehind, _ADayAhead])
+def test_a_one_step_run_finds_its_own_plan_neither_ahead_nor_old(
+    sb: Sandbox,
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: type[datetime],
+) -> None:
+    """R62d: the one-step run's apply judged the plan it had just made on two clocks (the plan's
+    date moved by the skew it measured, now on this machine's, before any answer measured it
+    again): an hour behind said "this plan is dated … ahead of Trello's clock", a day ahead
+    "this plan was made 24 hours ago … skipped as drifted", every night from cron."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    for module in ("cli_oneshot", "api.transport", "run_apply"):  # what reads the clock
+        monkeypatch.setattr(f"trello_restore.{module}.datetime", clock)
+    args = ("--board", scenario.team.id, "--since", "2025-01-01", "--add-to-board", "--yes")
+    r = invoke(*args, "-q", "--format", "json")
+    assert r.exit_code == ExitCode.OK, r.output
+    summary = json.loads(r.stdout)
+    assert summary["outcome"] == "applied"
+    assert [x for x in r.stderr.splitlines() if "this plan" in x] == []
+    assert [x for x in summary["warnings"] if "this plan" in x] == []
+
+
 def test_a_plan_made_as_the_clock_was_set_back_is_dated_on_trello_s_clock(
     sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -341,11 +341,12 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         # On Trello's clock when the plan says how far it was from the one that dated it
         # (R35d: a plan made on a clock 14 hours behind was "made 14 hours ago"), and so is
         # now (R44e: this machine's clock 3 days ahead made a fresh plan "3 days ago").
-        from trello_restore.touches import trello_skew
-
         made = meta.created_at + timedelta(seconds=meta.skew_s or 0.0)
-        now = req.clock() + trello_skew(api)
-        known = meta.skew_s is not None and api.clock_skew is not None  # both clocks measured
+        skew = api.clock_skew
+        if skew is None and req.account is not None and meta.skew_s is not None:
+            skew = timedelta(seconds=meta.skew_s)  # R62d: a plan just made here, none read since
+        now = req.clock() + (skew or timedelta(0))
+        known = meta.skew_s is not None and skew is not None  # both clocks measured
         if known and made - now > PLAN_CLOCK_SKEW:
             raise InputFileError(dated_ahead(made, now))
         aged = plan_age_warning(made, now)
