@@ -369,3 +369,8 @@ def test_header_shows_a_cutoff_s_milliseconds_when_it_has_them() -> None:
     assert head.startswith(
         "Plan for Archive since 2026-12-04 16:55:03.885 UTC until 2026-12-04 16:55:09 UTC ("
     ), head
+    # R62d: below the millisecond (an age such as 36h gives microseconds), to the last digit:
+    # "since .499" put an action at .499 in the window that the cutoff .4995 leaves out.
+    options = PlanOptions(since=exact.replace(microsecond=499_500), until=options.until)
+    head = render_text(Plan(options, (), (), ()), _meta()).splitlines()[0]
+    assert head.startswith("Plan for Archive since 2026-12-04 16:55:03.4995 UTC until "), head

@@ -116,12 +116,14 @@ def span(d: timedelta, *, nearest: bool = False) -> str:
 
 def when(d: datetime, *, seconds: bool = True, millis: bool = False) -> str:
     """``2025-11-02 12:02:00 UTC`` (without seconds, when asked and they are zero; with
-    milliseconds, when asked and they are not: a cutoff, whose every millisecond counts)."""
+    milliseconds, when asked and they are not: a cutoff, whose every millisecond counts, and
+    any digit below them too, R62d)."""
     d = d.astimezone(UTC)
     if not seconds and d.second == 0 and d.microsecond == 0:
         return d.strftime("%Y-%m-%d %H:%M UTC")
     if millis and d.microsecond:
-        return d.strftime("%Y-%m-%d %H:%M:%S.") + f"{d.microsecond // 1000:03d} UTC"
+        fraction = f"{d.microsecond:06d}".rstrip("0").ljust(3, "0")
+        return d.strftime("%Y-%m-%d %H:%M:%S.") + f"{fraction} UTC"
     return d.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
