@@ -483,7 +483,8 @@ class TestPlanOut:
         check_plan_out("-")
         check_plan_out(tmp_path / "new.json")
         assert list(tmp_path.iterdir()) == []
-        monkeypatch.setattr(os, "access", lambda *a: False)
+        # Only that directory (R62b: the message names the topmost one this user cannot use).
+        monkeypatch.setattr(os, "access", lambda path, *_, **__: Path(path) != tmp_path)
         with pytest.raises(InputFileError) as info:
             check_plan_out(tmp_path / "new.json")
         assert str(info.value) == (

@@ -33,6 +33,8 @@ from trello_restore import lastrun
 from trello_restore.api import cache
 from trello_restore.config_file import load_config
 from trello_restore.errors import ConfigError, ExitCode
+from trello_restore.fsutil import looks, writable_dir
+from trello_restore.journal_errors import cannot_create
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.store_notices import unsearchable
 
@@ -415,3 +417,154 @@ def test_a_run_with_nothing_to_write_warns_of_journals_it_cannot_look_into(
     assert f"the journal directory {journals} ({DENIED})" in warning
     assert f"chmod 700 {journals}" in warning
     assert _writes(sb) == writes
+
+
+# ------------------------------------ R62b: a directory on the way that this user cannot search
+
+
+def _unsearchable_to_access(monkeypatch: pytest.MonkeyPatch, *directories: Path) -> None:
+    """``_unsearchable``, and ``os.access`` saying so of ``directories`` too (root, which runs
+    the tests, may search anything)."""
+    _unsearchable(monkeypatch, *directories)
+    real = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if Path(os.fspath(path)).absolute() in directories:
+            return False
+        return real(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def test_an_unsearchable_config_directory_is_one_line_before_any_request(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: ``HOME=/root`` after ``runuser`` (or a config directory of mode 000): looking for
+    the default config file raised ``PermissionError``, "internal error", exit 1."""
+    config_home = tmp_path / "xdg-config"
+    config_home.mkdir()
+    _unsearchable_to_access(monkeypatch, config_home)
+    r = invoke(*_scope(scenario), "--dry-run")
+    one_line_error(
+        r, ExitCode.USAGE,
+        f"cannot look for a config file at {config_home}/trello-restore/config.toml: this user "
+        f"cannot search {config_home}; set HOME (or XDG_CONFIG_HOME) to this user's own "
+        "directory, or pass --config",
+    )  # fmt: skip
+    assert sb.server.request_log == []
+
+
+def test_a_plan_out_in_an_unsearchable_directory_is_refused_before_any_request(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: ``--plan-out`` into a directory of mode 000 (or deeper below one) raised in
+    ``is_symlink``: "internal error", exit 1. README: refused before anything is read."""
+    locked = tmp_path / "locked"
+    (locked / "deeper").mkdir(parents=True)
+    _unsearchable_to_access(monkeypatch, locked)
+    for target in (locked / "p.json", locked / "deeper" / "p.json"):
+        r = invoke(*_scope(scenario), "--dry-run", "--plan-out", str(target))
+        one_line_error(
+            r, ExitCode.USAGE,
+            f"cannot write plan {target}: directory {locked} is not writable; choose another "
+            "--plan-out path",
+        )  # fmt: skip
+    assert sb.server.request_log == []
+
+
+def test_the_nearest_directory_below_an_unsearchable_one_is_that_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: ``writable_dir`` (where the cache's missing directories would be made) raised in
+    ``Path.exists`` below a directory of mode 000 (``XDG_CACHE_HOME`` or
+    ``TRELLO_RESTORE_HOME`` there: "internal error"); it names that directory, whose check
+    then says what to do, as for one this user cannot write in. ``looks`` never raises."""
+    locked = tmp_path / "locked"
+    (locked / "cache").mkdir(parents=True)
+    _unsearchable_to_access(monkeypatch, locked)
+    assert writable_dir(locked / "cache" / "x" / "f") == locked
+    for kind in ("any", "dir", "link"):
+        assert looks(locked / "cache", kind) is False
+    assert looks(locked, "dir")
+    assert looks(locked)
+    assert not looks(locked, "link")
+
+
+def test_a_permission_error_no_one_mapped_is_one_line_not_a_bug(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: the last resort for a file this user may not reach that no message of the tool
+    foresaw: one line naming it and exit 2, not "internal error (a bug …)", exit 1."""
+    hidden = tmp_path / "locked" / "somewhere" / "file"
+    (tmp_path / "locked").mkdir()
+    _unsearchable_to_access(monkeypatch, tmp_path / "locked")
+
+    def denied(*_: object, **__: object) -> None:
+        raise PermissionError(errno.EACCES, DENIED, str(hidden))
+
+    monkeypatch.setattr("trello_restore.planfile.check_plan_out", denied)
+    r = invoke(*_scope(scenario), "--dry-run", "--plan-out", str(tmp_path / "p.json"))
+    one_line_error(
+        r, ExitCode.USAGE,
+        f"cannot reach {hidden} ({DENIED}): this user cannot search {tmp_path / 'locked'}; "
+        "fix the permissions (as the owner) or use another path",
+    )  # fmt: skip
+    assert "internal error" not in r.output
+
+
+def test_a_plan_out_over_another_user_s_file_in_a_shared_directory_is_refused_first(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: ``--plan-out /tmp/x.json`` over root's file: the whole fetch ran, then the rename
+    was refused (in a sticky directory only a file's owner may replace it) and the line said
+    "directory /tmp is not writable", which it is. Refused before any request, saying why.
+    (This user is simulated: the tests run as root, who may replace anything.)"""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    target = shared / "plan.json"
+    target.write_text("{}")
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    r = invoke(*_scope(scenario), "--dry-run", "--plan-out", str(target))
+    one_line_error(
+        r, ExitCode.USAGE,
+        f"cannot write plan {target}: it is another user's, and in {shared} only a file's "
+        "owner may replace it (the directory is sticky); choose another --plan-out path",
+    )  # fmt: skip
+    assert sb.server.request_log == []
+    assert target.read_text() == "{}"
+
+
+def test_another_user_s_config_file_is_not_told_chmod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: a token in another user's config file readable by all was told "run chmod 600",
+    which this user may not do (and which would leave them unable to read it)."""
+    path = tmp_path / "config.toml"
+    path.write_text('[trello]\ntoken = "ATTA' + "b" * 60 + '"\n')
+    path.chmod(0o644)
+    assert load_config(path, explicit=True).warnings == (
+        f"config file {path} holds a token and is readable by others (mode 644): run chmod "
+        f"600 {path}",
+    )
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    assert load_config(path, explicit=True).warnings == (
+        f"config file {path} holds a token and is readable by others (mode 644): it is another "
+        "user's: copy it to a file of your own, chmod 600 that and pass it with --config",
+    )
+
+
+def test_an_empty_journal_file_of_another_user_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62b: ``--journal`` naming an empty file another user made (``mktemp`` in /tmp) said
+    "check that this user can write in /tmp", which it can; the file is what it cannot."""
+    path = tmp_path / "night.jsonl"
+    path.touch()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != path and real(p, m, **k))
+    err = PermissionError(errno.EACCES, DENIED, str(path))
+    assert cannot_create(path, err) == (
+        f"cannot create the journal {path} ({DENIED}): the empty file there is not writable by "
+        "this user; remove it as its owner, or pass --journal with another path"
+    )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 import click
 
 from trello_restore import __version__, wrote
-from trello_restore.cli_exit import exit_interrupted, exit_output_failed, fail
+from trello_restore.cli_exit import exit_denied, exit_interrupted, exit_output_failed, fail
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     main_options,
@@ -190,7 +190,8 @@ def _body_said(
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise  # click's own: shown and exited by click
     except OSError as exc:
-        if exc.filename is not None:  # a file's error no one mapped to a RestoreError: a bug
+        if exc.filename is not None:  # a file's error no one mapped to a RestoreError:
+            exit_denied(exc, writes)  # this user may not reach it (R62b), or else a bug
             internal_error(exc)
         exit_output_failed(exc, wrote=not wrote.nothing_yet(), writes=writes)  # a full disk
     except Exception as exc:  # a bug: one line, never Python's traceback

@@ -19,7 +19,7 @@ from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
-__all__ = ["exit_interrupted", "exit_output_failed", "fail"]
+__all__ = ["exit_denied", "exit_interrupted", "exit_output_failed", "fail"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +126,26 @@ def fail(
     click.echo(f"Error: {message}", err=True)
     logger.error("exit %d: %s", int(err.exit_code), message, extra=FILE_ONLY)
     sys.exit(int(err.exit_code))
+
+
+def exit_denied(exc: OSError, writes: bool) -> None:
+    """A file that this user may not reach (``PermissionError``) and that no one mapped to a
+    ``RestoreError``: one line and exit 2, not "internal error" (R62b: a directory of mode 000
+    on its way, where ``pathlib``'s ``exists`` raises); ``writes``: the command could write
+    (the line says whether it did, and where). Nothing for another error."""
+    if not isinstance(exc, PermissionError) or not isinstance(exc.filename, str | bytes):
+        return
+    from pathlib import Path
+
+    from trello_restore.store_notices import unsearchable
+
+    path = Path(os.fsdecode(exc.filename))
+    hidden = unsearchable(path)
+    why = "may not read or write it"
+    if not os.access(hidden, os.X_OK):
+        why = f"cannot search {hidden}"
+    err = UsageError(
+        f"cannot reach {path} ({exc.strerror}): this user {why}; fix the permissions (as the "
+        "owner) or use another path"
+    )
+    fail(err, nothing_sent=writes and wrote.nothing_yet(), written=not wrote.nothing_yet())

@@ -46,7 +46,17 @@ def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, 
         default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
     except RuntimeError:  # no home directory (a container's --user N, HOME unset): no file
         return None, False
-    return (default, False) if default.is_file() else (None, False)
+    try:
+        return (default, False) if default.is_file() else (None, False)
+    except PermissionError:  # R62b: HOME=/root after runuser; a directory of mode 000
+        from trello_restore.errors import UsageError
+        from trello_restore.store_notices import unsearchable
+
+        raise UsageError(
+            f"cannot look for a config file at {default}: this user cannot search "
+            f"{unsearchable(default)}; set HOME (or XDG_CONFIG_HOME) to this user's own "
+            "directory, or pass --config"
+        ) from None
 
 
 # ------------------------------------------------------------------------------ resolution

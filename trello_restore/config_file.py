@@ -12,6 +12,7 @@ read. Which file applies, and how its values rank below the environment's and th
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -237,10 +238,18 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             values[(section, key)] = value
     warnings: list[str] = []
     if ("trello", "token") in values:
-        mode = path.stat().st_mode
+        st = path.stat()
+        mode = st.st_mode
+        # R62b: another user's file cannot be chmod-ed by this one (nor read at 600).
+        fix = f"run chmod 600 {path}"
+        if st.st_uid != os.geteuid():
+            fix = (
+                "it is another user's: copy it to a file of your own, chmod 600 that and pass "
+                "it with --config"
+            )
         if mode & 0o077:
             warnings.append(
                 f"config file {path} holds a token and is readable by others "
-                f"(mode {mode & 0o777:o}): run chmod 600 {path}"
+                f"(mode {mode & 0o777:o}): {fix}"
             )
     return ConfigFile(path, values, tuple(warnings))

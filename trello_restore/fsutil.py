@@ -18,6 +18,8 @@ __all__ = [
     "STALE_TEMP",
     "gzipped",
     "in_the_way",
+    "looks",
+    "not_replaceable",
     "read_only_fix",
     "read_regular",
     "sweep_stale_temps",
@@ -212,10 +214,37 @@ def gzipped(chunks: Iterable[bytes]) -> bytes:
     return b"".join(out)
 
 
+def looks(path: Path, kind: str = "any") -> bool:
+    """Whether anything is at ``path`` (``any``: a link too), a directory (``dir``, a link's
+    target) or a link (``link``); False where a directory on the way cannot be searched, as
+    where nothing is (R62b: ``Path.exists`` and ``is_dir`` raise ``PermissionError`` there, an
+    internal error where a caller did not expect it; what comes next says why it failed)."""
+    try:
+        mode = path.stat().st_mode if kind == "dir" else path.lstat().st_mode
+    except (OSError, ValueError):
+        return False
+    return kind == "any" or (stat.S_ISDIR(mode) if kind == "dir" else stat.S_ISLNK(mode))
+
+
+def not_replaceable(path: Path) -> bool:
+    """Whether this user may not replace the file at ``path`` by a rename (``write_atomic``):
+    another user's, in a sticky directory not this user's either, where only a file's owner
+    may (``/tmp``; R62b: a plan over root's file there failed after the whole fetch, blaming
+    ``/tmp``). Root may."""
+    uid = os.geteuid()
+    try:
+        file, parent = path.lstat(), path.parent.stat()
+    except (OSError, ValueError):
+        return False
+    sticky = bool(parent.st_mode & stat.S_ISVTX)
+    return uid != 0 and sticky and uid not in (file.st_uid, parent.st_uid)
+
+
 def writable_dir(path: Path) -> Path:
     """The directory a write of ``path`` needs to write in: its own, or the nearest one above
-    it that exists (where the missing ones are made)."""
+    it that exists (where the missing ones are made), or that a directory this user cannot
+    search hides (R62b: ``Path.exists`` raised there, an internal error)."""
     directory = path.parent
-    while not directory.exists() and directory != directory.parent:
+    while not looks(directory) and directory != directory.parent:
         directory = directory.parent
     return directory

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trello_restore.errors import InputFileError, JournalWriteError
-from trello_restore.fsutil import read_only_fix
+from trello_restore.fsutil import looks, read_only_fix
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.words import BOM, json_problem, shell_join, shown_json
@@ -182,6 +183,11 @@ def cannot_create(path: Path, exc: OSError) -> str:
     if exc.errno == errno.EROFS:  # no permission can help there
         fix = read_only_fix(None, "pass --journal PATH")
         return f"cannot create the journal {path} ({why}); {fix}"
+    if exc.errno == errno.EACCES and looks(path) and not os.access(path, os.W_OK):
+        return (  # R62b: an empty file of another user's (mktemp's) in a writable /tmp
+            f"cannot create the journal {path} ({why}): the empty file there is not writable "
+            "by this user; remove it as its owner, or pass --journal with another path"
+        )
     return (
         f"cannot create the journal {path} ({why}); check that this user can write in "
         f"{path.parent} (the state directory unless --journal named it: TRELLO_RESTORE_HOME), "

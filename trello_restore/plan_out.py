@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError
+from trello_restore.fsutil import looks, not_replaceable
+from trello_restore.store_notices import unsearchable
 
 __all__ = ["check_plan_out", "for_stream", "json_line", "write_error", "write_out"]
 
@@ -89,7 +91,7 @@ def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
         return
     target = Path(path)
     where = target.parent
-    if target.is_symlink():
+    if looks(target, "link"):  # False where this user cannot search: the stat below says
         raise InputFileError(
             f"cannot write plan {target}: it is a symbolic link; give the path of the file "
             "itself, or - for stdout"
@@ -109,6 +111,11 @@ def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
         )
     if mode is not None:
         _not_irreplaceable(target, inputs)
+    if mode is not None and not_replaceable(target):
+        raise InputFileError(
+            f"cannot write plan {target}: it is another user's, and in {where} only a file's "
+            "owner may replace it (the directory is sticky); choose another --plan-out path"
+        )
     if not where.is_dir():  # a parent that is a file fails the stat above
         raise InputFileError(write_error(target, FileNotFoundError()))
     if not os.access(where, os.W_OK | os.X_OK):
@@ -141,19 +148,19 @@ def _not_irreplaceable(target: Path, inputs: Iterable[str | Path]) -> None:
 def write_error(target: Path, err: OSError) -> str:
     """The one line of a plan that cannot be written to ``target`` (``err``: why), with what
     to do."""
-    where = target.parent
-    if isinstance(err, NotADirectoryError) or (where.exists() and not where.is_dir()):
+    where = target.parent  # looks(), not Path's: raises no PermissionError (R62b)
+    if isinstance(err, NotADirectoryError) or (looks(where) and not looks(where, "dir")):
         return (
             f"cannot write plan {target}: {where} (or a folder above it) is not a directory; "
             "choose another --plan-out path"
         )
-    if isinstance(err, FileNotFoundError) and not where.is_dir():
+    if isinstance(err, FileNotFoundError) and not looks(where, "dir"):
         return f"cannot write plan {target}: directory {where} does not exist; create it first"
     if isinstance(err, PermissionError):
         return (
-            f"cannot write plan {target}: directory {where} is not writable; "
+            f"cannot write plan {target}: directory {unsearchable(target)} is not writable; "
             "choose another --plan-out path"
         )
-    if isinstance(err, IsADirectoryError) or target.is_dir():
+    if isinstance(err, IsADirectoryError) or looks(target, "dir"):
         return f"cannot write plan {target}: it is a directory; give a file name"
     return f"cannot write plan {target}: {err.strerror or err}; nothing was written"

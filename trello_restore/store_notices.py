@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from trello_restore.fsutil import in_the_way, writable_dir
+from trello_restore.fsutil import in_the_way, looks, writable_dir
 from trello_restore.words import board_ref
 
 __all__ = ["Notices", "unsearchable", "what_to_do"]
@@ -32,7 +32,7 @@ def unsearchable(path: Path) -> Path:
     for directory in reversed(path.parents):
         if not os.access(directory, os.X_OK):
             # Its parent can be searched: a directory missing there is none to name.
-            return directory if directory.is_dir() else path.parent
+            return directory if looks(directory, "dir") else path.parent  # raises not: R62b
     return path.parent
 
 

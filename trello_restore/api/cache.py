@@ -251,7 +251,8 @@ def open_http_cache(
         if err.errno in (errno.EACCES, errno.EPERM):  # as for a directory there that this user
             # cannot write in: go on without (R47b: a dry run stopped, exit 2)
             logger.warning(
-                "cannot create the HTTP cache in %s (%s): %s; make %s writable for this user, "
+                "cannot create the HTTP cache in %s (%s): %s; make %s writable and searchable for "
+                "this user (chmod u+rwx, as its owner), "
                 "or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere",
                 directory,
                 err.strerror,
