@@ -491,6 +491,35 @@ def test_a_cache_file_with_other_tables_is_replaced_once(
         assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
 
 
+def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62a: a cache that requests-cache 1.2 wrote, read by 1.3 after ``pip install -U``:
+    each entry failed to decode (``ClassValidationError``: its content's base64 no longer
+    read) and every run was "internal error", exit 1, until the file was deleted by hand.
+    Such entries (made here by spoiling every entry's content) are a damaged cache: one
+    warning, the plan as without it, and the next run starts a new file."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    path = _cache_file(sb)
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        for key, value in con.execute("SELECT key, value FROM responses").fetchall():
+            doc = json.loads(value)
+            doc["_content"] = "abc"  # not base64: "Incorrect padding"
+            con.execute("UPDATE responses SET value = ? WHERE key = ?", (json.dumps(doc), key))
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache {path} holds entries this version cannot read (" in warning
+    assert "the next one starts a new file" in warning
+    for _ in range(2):
+        after = run()
+        assert _plan(after) == want
+        assert _warnings(after) == [], after.stderr
+
+
 # --------------------------------------------------------------------- probes of killed runs
 
 

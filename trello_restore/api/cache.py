@@ -116,11 +116,12 @@ class HttpCache:
         """False once a read or write of the file has failed: the run goes on without it."""
         return self._usable
 
-    def give_up(self, err: sqlite3.Error) -> None:
+    def give_up(self, err: Exception) -> None:
         """The cache failed: the rest of the run goes without it (warned once). A file whose
         content SQLite or requests-cache cannot use (not a database, another schema: our SQL
-        is fixed, so ``SQLITE_ERROR`` means the file's tables are not ours) is removed at
-        ``close``; a busy, read-only or failing disk leaves the file as it is."""
+        is fixed, so ``SQLITE_ERROR`` means the file's tables are not ours; an entry that does
+        not decode, not an ``sqlite3.Error``) is removed at ``close``; a busy, read-only or
+        failing disk leaves the file as it is."""
         code = getattr(err, "sqlite_errorcode", None)
         schema = code is not None and code & 0xFF == sqlite3.SQLITE_ERROR
         damaged = not isinstance(err, sqlite3.OperationalError) or schema
@@ -137,6 +138,14 @@ class HttpCache:
                 directory,
                 err,
                 directory,
+            )
+        elif not isinstance(err, sqlite3.Error):
+            logger.warning(
+                "the HTTP cache %s holds entries this version cannot read (%s, another "
+                "version of requests-cache wrote them?): this run goes on without it, and the "
+                "next one starts a new file",
+                self.path,
+                type(err).__name__,
             )
         elif damaged:
             logger.warning(
@@ -535,6 +544,10 @@ class CacheTables(SQLiteCache):
         try:
             return super().get_response(key, default)
         except sqlite3.Error as err:
+            self._owner.give_up(err)
+            return default
+        except Exception as err:  # an entry requests-cache cannot decode (R62a: 1.2's, read
+            # by 1.3 after an upgrade: every run was "internal error", exit 1)
             self._owner.give_up(err)
             return default
 
