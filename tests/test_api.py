@@ -452,8 +452,9 @@ def test_a_cache_dir_this_user_cannot_create_is_a_warning_not_an_error(
     assert said == (
         f"cannot create the HTTP cache in {tmp_path / 'ro' / 'trello-restore'} (Permission "
         f"denied): this run reads Trello without the HTTP cache and cannot keep the boards' "
-        f"histories there either (each is read in full); make {tmp_path} writable for this "
-        "user, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere"
+        f"histories there either (each is read in full); make {tmp_path} writable and "
+        "searchable for this user (chmod u+rwx, as its owner), or point TRELLO_RESTORE_HOME, "
+        "XDG_CACHE_HOME or [paths] cache_dir elsewhere"
     )
     assert not any(p.suffix == ".sqlite" for p in tmp_path.rglob("*"))
 
