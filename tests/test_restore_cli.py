@@ -290,3 +290,21 @@ def test_unattended_with_by_is_allowed(
     base = ("--board", scenario.team.id, "--since", _t2(scenario), "--restore", "all")
     assert invoke(*base, "--dry-run", "--yes").exit_code == 0
     assert invoke(*base, "--dry-run").exit_code == 0
+
+
+def test_a_run_summary_counts_every_kind_of_change_in_its_plan(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R62e: the one-step run's JSON ``plan`` counted members' changes only: with
+    ``--restore all``, ``changes`` was not ``board_changes`` + ``card_changes``, and a script
+    could not tell what the rest were. Each kind's count is there (0 when none), as in the
+    plan file's ``summary``."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    r = invoke("--board", scenario.team.id, "--since", _t2(scenario), "--restore", "all",
+               "--by", _culprit(scenario), "--yes", "-q", "--format", "json")  # fmt: skip
+    assert r.exit_code == ExitCode.PARTIAL, r.output  # blocked changes on the archive board
+    plan = json.loads(r.stdout)["plan"]
+    kinds = ("board_changes", "card_changes", "list_closed_changes", "card_move_changes",
+             "card_closed_changes", "field_changes")  # fmt: skip
+    assert all(type(plan[k]) is int for k in kinds), plan
+    assert plan["changes"] == sum(plan[k] for k in kinds) > plan["card_changes"], plan

@@ -27,6 +27,7 @@ from trello_restore import __version__, given_up, refusals, run
 from trello_restore.applier import beside_a_run
 from trello_restore.errors import ExitCode
 from trello_restore.journal_names import board_names
+from trello_restore.kinds import in_order
 from trello_restore.lastrun import (
     Scope,
     gap_line,
@@ -361,7 +362,7 @@ def run_summary(
     is, whether the last-run state was recorded, and the exit code. Never a credential."""
     result, report = once.plan, once.report
     plan, meta = result.plan, result.meta
-    counts = plan_summary(plan)
+    counts = plan_summary(plan, version=2)  # every kind's count, 0 or not (R62e)
     applied = report_counts(report)
     gone = {u.id or u.given for u in once.given_up}
     only_blocked: list[str] = []
@@ -382,8 +383,7 @@ def run_summary(
         "until": format_date(plan.options.until) if plan.options.until else None,
         "plan": {
             "changes": counts["changes"],
-            "board_changes": counts["board_changes"],
-            "card_changes": counts["card_changes"],
+            **{k.summary_key: counts[k.summary_key] for k in in_order()},
             "blocked": counts["blocked"],
             "skipped": counts["skipped"],
             # Fields left alone and what cannot be restored (--restore's value kinds).
