@@ -22,7 +22,9 @@ __all__ = [
     "not_replaceable",
     "read_only_fix",
     "read_regular",
+    "sudo_advice",
     "sweep_stale_temps",
+    "user_name",
     "writable_dir",
     "write_atomic",
 ]
@@ -238,6 +240,45 @@ def not_replaceable(path: Path) -> bool:
         return False
     sticky = bool(parent.st_mode & stat.S_ISVTX)
     return uid != 0 and sticky and uid not in (file.st_uid, parent.st_uid)
+
+
+def sudo_advice(path: Path, within: Path, *, whole: bool = False) -> str | None:
+    """What to do when ``path``, or a directory above it up to ``within`` (a directory of the
+    tool's, or ``path`` itself for a file the user named), belongs to another user: a run
+    with ``sudo`` made it (R63b: after one root run in the user's state, every cron run
+    stopped, told to check permissions only root could change). Named: ``within`` when
+    ``whole`` (the state directory, whose other files that run made are in the way next),
+    else the topmost such (never a sticky directory, as ``/tmp``). None when all of it is
+    this user's, and for root."""
+    me = os.geteuid()
+    ways = [path, *path.parents]
+    found: tuple[Path, int] | None = None
+    for p in ways[: ways.index(within) + 1 if within in ways else 1]:
+        try:
+            st = p.lstat()
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+            break
+        if st.st_uid != me:
+            found = (p, st.st_uid)
+    if me == 0 or found is None:
+        return None
+    return (
+        f"{'it' if found[0] == path else found[0]} belongs to another user (uid {found[1]}; "
+        f"a run with sudo?): have it given to this user (sudo chown -R {user_name()} "
+        f"{within if whole else found[0]})"
+    )
+
+
+def user_name() -> str:
+    """This user's login name, for a ``chown`` to type (the uid when it has none)."""
+    me = os.geteuid()
+    with contextlib.suppress(ImportError, KeyError):
+        import pwd
+
+        return pwd.getpwuid(me).pw_name
+    return str(me)
 
 
 def writable_dir(path: Path) -> Path:

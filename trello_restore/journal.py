@@ -33,7 +33,7 @@ from typing import Any, Literal, Self
 
 from trello_restore import lock_keep, wrote
 from trello_restore.errors import InputFileError, JournalWriteError, OtherPlansJournal
-from trello_restore.fsutil import read_regular, special_file
+from trello_restore.fsutil import read_regular, special_file, sudo_advice
 from trello_restore.journal_errors import (
     GIVE_JOURNAL,
     NewerRecord,
@@ -311,9 +311,9 @@ class Journal:
                 f"{path} is not a trello-restore journal (not UTF-8 text); {give}"
             ) from None
         except OSError as exc:
+            fix = sudo_advice(path, path.parent) or "check the file and its permissions"
             raise InputFileError(
-                f"{path} cannot be read as a journal ({exc.strerror or exc}); check the file "
-                "and its permissions"
+                f"{path} cannot be read as a journal ({exc.strerror or exc}); {fix}"
             ) from None
         lines = text.split("\n")
         torn = lines[-1] != ""

@@ -35,7 +35,7 @@ from typing import Any
 
 from trello_restore.api.settings import api_identity, same_api
 from trello_restore.errors import InputFileError, UsageError
-from trello_restore.fsutil import in_the_way, private_dirs, read_regular, write_atomic
+from trello_restore.fsutil import in_the_way, private_dirs, read_regular, sudo_advice, write_atomic
 from trello_restore.models import PlanOptions, millis, normal_name
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
@@ -235,9 +235,9 @@ def read_last_run(
                 f"{label}: cannot read {path} ({blocked[0]} is {blocked[1]}); remove "
                 "or rename it, and pass --since DATE once"
             ) from None
+        fix = sudo_advice(path, state_dir, whole=True) or "check the state directory's permissions"
         raise InputFileError(
-            f"{label}: cannot read {path} ({exc.strerror}); check the state "
-            "directory's permissions, or pass --since DATE"
+            f"{label}: cannot read {path} ({exc.strerror}); {fix}, or pass --since DATE"
         ) from None
     try:
         doc = load_json(raw.decode("utf-8"))

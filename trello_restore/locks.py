@@ -58,7 +58,7 @@ except ImportError:  # pragma: no cover - not Unix
 
 from trello_restore import lock_keep
 from trello_restore.errors import LockHeld, UsageError
-from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix
+from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix, sudo_advice
 from trello_restore.words import board_ref
 
 __all__ = [
@@ -239,7 +239,9 @@ def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
     if exc.errno == errno.EROFS:  # no permission can help there
         fix = read_only_fix("state_dir")
     elif exc.errno in (errno.EACCES, errno.EPERM):
-        fix = "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
+        fix = sudo_advice(path, lock.parent.parent, whole=True) or (
+            "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
+        )
     else:
         fix = "check the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
     return UsageError(f"cannot create the {what} {path} ({reason}); {fix}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import UsageError
-from trello_restore.fsutil import private_dirs
+from trello_restore.fsutil import private_dirs, sudo_advice
 from trello_restore.masking import Mask
 
 logger = logging.getLogger("trello_restore")
@@ -247,10 +247,10 @@ def _open_log_file(path: Path) -> LogFileHandler:
             if isinstance(exc, (FileExistsError, NotADirectoryError))
             else exc.strerror or str(exc)
         )
-        raise UsageError(
-            f"cannot open the log file {path} ({why}); check --log-file / "
-            "[paths] log_file and the directory's permissions"
-        ) from None
+        fix = sudo_advice(path, path.parent) or (
+            "check --log-file / [paths] log_file and the directory's permissions"
+        )
+        raise UsageError(f"cannot open the log file {path} ({why}); {fix}") from None
     handler.setFormatter(_utc_formatter())
     return handler
 

@@ -40,7 +40,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import read_named, write_atomic
+from trello_restore.fsutil import read_named, sudo_advice, write_atomic
 from trello_restore.journal import FORMAT as JOURNAL_FORMAT
 from trello_restore.kinds import in_order, kind_of
 from trello_restore.models import (
@@ -398,8 +398,9 @@ def write_plan(doc: PlanDict, path: str | Path) -> None:
         raise InputFileError(write_error(target, err)) from err
 
 
-def _reason(err: OSError) -> str:
-    return err.strerror or str(err)
+def _reason(err: OSError, path: Path) -> str:
+    advice = sudo_advice(path, path)  # R63b: a plan a run with sudo wrote
+    return f"{err.strerror or err}{f'; {advice}' if advice else ''}"
 
 
 # --------------------------------------------------------------------------------------- read
@@ -422,7 +423,7 @@ def read_plan(path: str | Path) -> tuple[Plan, PlanMeta]:
     except IsADirectoryError as err:
         raise InputFileError(f"plan file {p} is a directory; give the plan's file name") from err
     except OSError as err:
-        raise InputFileError(f"cannot read plan file {p}: {_reason(err)}") from err
+        raise InputFileError(f"cannot read plan file {p}: {_reason(err, p)}") from err
     if (wide := wide_encoding(raw)) is not None:  # Notepad's "Unicode" (R42a, R60d)
         raise InputFileError(
             f"plan file {p} is not valid JSON (not UTF-8 text: it is {wide}); "

@@ -41,7 +41,7 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
-from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix, writable_dir
+from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix, user_name, writable_dir
 
 if TYPE_CHECKING:
     import requests
@@ -398,18 +398,12 @@ def _theirs(path: Path) -> str | None:
         owner = path.stat().st_uid
     except OSError:
         return None
-    me = os.geteuid()
-    if owner == me:
+    if owner == os.geteuid():
         return None
-    name = str(me)
-    with contextlib.suppress(ImportError, KeyError):
-        import pwd
-
-        name = pwd.getpwuid(me).pw_name
     return (
         f"it belongs to another user (uid {owner}; a run with sudo?): have it given to this "
-        f"user (sudo chown -R {name} {path}), or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or "
-        "[paths] cache_dir elsewhere, or pass --no-cache"
+        f"user (sudo chown -R {user_name()} {path}), or point TRELLO_RESTORE_HOME, "
+        "XDG_CACHE_HOME or [paths] cache_dir elsewhere, or pass --no-cache"
     )
 
 

@@ -1,0 +1,122 @@
+"""R63b: one run with ``sudo`` (root, the user's HOME kept) leaves root's files in the user's
+state directory: its last-run record, journals, locks, log file, plan files. Every run of the
+user's after it stopped (the nightly cron run too), told to check the state directory's
+permissions, which were fine, or to chmod what only root could change. Each such line now says
+which file or directory belongs to another user and the ``chown`` that gives it back.
+
+The tests run as root, who may read anything: this user is simulated by ``os.geteuid`` (an
+uid no file here has), and a refused read by a stand-in where one is needed."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from trello_restore import locks, logs
+from trello_restore.errors import ExitCode, UsageError
+from trello_restore.fsutil import sudo_advice
+
+from .conftest import Sandbox, cli_invoker, one_line_error
+
+ME = 4242  # this user's uid; every file made by the tests is root's (0) unless chowned
+DENIED = "Permission denied"
+
+
+@pytest.fixture(name="state")
+def state_fixture(tmp_path: Path) -> Path:
+    """``state/last-run/x.json``: the state directory this user's, what is below it root's."""
+    state = tmp_path / "state"
+    (state / "last-run").mkdir(parents=True)
+    (state / "last-run" / "x.json").write_text("{}")
+    os.chown(state, ME, ME)
+    return state
+
+
+def test_the_advice_names_what_belongs_to_another_user_and_the_chown(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = state / "last-run" / "x.json"
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    said = "belongs to another user (uid 0; a run with sudo?): have it given to this user"
+    # Within the state directory: the topmost of another user's, and the chown of that
+    # directory, whose other files the run made are in the way next.
+    assert sudo_advice(record, state, whole=True) == (
+        f"{record.parent} {said} (sudo chown -R {ME} {state})"
+    )
+    # Else the topmost of another user's on the way, up to the directory given.
+    assert (
+        sudo_advice(record, state) == f"{record.parent} {said} (sudo chown -R {ME} {record.parent})"
+    )
+    # A file named by the user: that file only.
+    assert sudo_advice(record, record) == f"it {said} (sudo chown -R {ME} {record})"
+    # Never a sticky directory (/tmp): only the file in it.
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o1777)
+    plan = shared / "plan.json"
+    plan.write_text("{}")
+    assert sudo_advice(plan, shared) == f"it {said} (sudo chown -R {ME} {plan})"
+    # Nothing to say when all of it is this user's, nor to root.
+    for p in (record, record.parent):
+        os.chown(p, ME, ME)
+    assert sudo_advice(record, state, whole=True) is None
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert sudo_advice(plan, shared) is None
+
+
+def test_a_lock_directory_root_made_says_so(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cannot create the lock directory … check the state directory's permissions``: the
+    state directory was this user's; its ``locks`` directory, root's."""
+    (state / "locks").mkdir()
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    err = PermissionError(errno.EACCES, DENIED, str(state / "locks"))
+    lock = state / "locks" / "plan-x.lock"
+    made = locks._cannot_make(lock, err, "lock directory", state / "locks")
+    assert str(made) == (
+        f"cannot create the lock directory {state / 'locks'} ({DENIED}); it belongs to another "
+        f"user (uid 0; a run with sudo?): have it given to this user (sudo chown -R {ME} {state})"
+    )
+
+
+def test_a_log_file_root_made_says_so(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's cron config keeps the log file in the state directory: after a run with
+    sudo made it, every run stopped at ``cannot open the log file`` before anything."""
+    log = state / "cron.log"
+    log.write_text("")
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+
+    def refused(path: Path) -> None:
+        raise PermissionError(errno.EACCES, DENIED, str(path))
+
+    monkeypatch.setattr(logs, "private_dirs", refused)
+    with pytest.raises(UsageError) as caught:
+        logs._open_log_file(log)
+    assert str(caught.value) == (
+        f"cannot open the log file {log} ({DENIED}); it belongs to another user (uid 0; a run "
+        f"with sudo?): have it given to this user (sudo chown -R {ME} {log})"
+    )
+
+
+def test_a_plan_file_root_wrote_says_so(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``apply`` of a plan that ``sudo trello-restore … --plan-out`` wrote (root's, 0600)."""
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    invoke = cli_invoker(monkeypatch)
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+
+    def refused(path: Path) -> bytes:
+        raise PermissionError(errno.EACCES, DENIED, str(path))
+
+    monkeypatch.setattr("trello_restore.planfile.read_named", refused)
+    r = invoke("apply", str(plan), "--yes")
+    one_line_error(
+        r, ExitCode.USAGE,
+        f"cannot read plan file {plan}: {DENIED}; it belongs to another user (uid 0; a run "
+        f"with sudo?): have it given to this user (sudo chown -R {ME} {plan})",
+    )  # fmt: skip
+    assert sb.server.request_log == []
