@@ -18,6 +18,7 @@ import pytest
 from trello_restore import locks, logs
 from trello_restore.errors import ExitCode, UsageError
 from trello_restore.fsutil import sudo_advice
+from trello_restore.journal_errors import unreachable
 
 from .conftest import Sandbox, cli_invoker, one_line_error
 
@@ -120,3 +121,21 @@ def test_a_plan_file_root_wrote_says_so(
         f"with sudo?): have it given to this user (sudo chown -R {ME} {plan})",
     )  # fmt: skip
     assert sb.server.request_log == []
+
+
+def test_a_journal_directory_root_made_says_so(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``undo`` of a journal in a journal directory a run with sudo made (0700, root's) was told
+    "make it searchable: chmod 700 … if it is yours"; it is not."""
+    journals = state / "journals"
+    journals.mkdir()
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != journals and real(p, m, **k))
+    err = PermissionError(errno.EACCES, DENIED, str(journals / "j.jsonl"))
+    assert unreachable(journals / "j.jsonl", err, "undo") == (
+        f"cannot read the journal {journals / 'j.jsonl'}: this user cannot search the directory "
+        f"{journals} ({DENIED}); it belongs to another user (uid 0; a run with sudo?): have it "
+        f"given to this user (sudo chown -R {ME} {journals})"
+    )

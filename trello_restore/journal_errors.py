@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trello_restore.errors import InputFileError, JournalWriteError
-from trello_restore.fsutil import looks, read_only_fix
+from trello_restore.fsutil import looks, read_only_fix, sudo_advice
 from trello_restore.parsing import load_json
 from trello_restore.store_notices import unsearchable
 from trello_restore.words import BOM, json_problem, shell_join, shown_json
@@ -201,10 +201,12 @@ def unreachable(path: Path, exc: OSError, op: Op) -> str:
     directory = unsearchable(path)
     what = "read" if op == "undo" else "open"
     other = "" if op == "undo" else ", or pass another --journal PATH"
+    fix = sudo_advice(directory, directory) or (  # R63b: a run with sudo made it
+        f"make it searchable: chmod 700 {directory} if it is yours"
+    )
     return (
         f"cannot {what} the journal {path}: this user cannot search the directory {directory} "
-        f"({exc.strerror or exc}); make it searchable: chmod 700 {directory} if it is "
-        f"yours{other}"
+        f"({exc.strerror or exc}); {fix}{other}"
     )
 
 
