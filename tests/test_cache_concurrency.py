@@ -491,8 +491,9 @@ def test_a_cache_file_with_other_tables_is_replaced_once(
         assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
 
 
+@pytest.mark.parametrize("spoil", ["not base64", "no content"])
 def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
-    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch, spoil: str
 ) -> None:
     """R62a: a cache that requests-cache 1.2 wrote, read by 1.3 after ``pip install -U``:
     each entry failed to decode (``ClassValidationError``: its content's base64 no longer
@@ -507,7 +508,10 @@ def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         for key, value in con.execute("SELECT key, value FROM responses").fetchall():
             doc = json.loads(value)
-            doc["_content"] = "abc"  # not base64: "Incorrect padding"
+            if spoil == "not base64":
+                doc["_content"] = "abc"  # "Incorrect padding"
+            else:  # R63a: decoded, with no body ("internal error" where the body was read)
+                del doc["_content"]
             con.execute("UPDATE responses SET value = ? WHERE key = ?", (json.dumps(doc), key))
     result = run()
     assert _plan(result) == want

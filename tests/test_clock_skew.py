@@ -261,3 +261,34 @@ def test_a_clocks_difference_reads_in_the_unit_that_fits(difference: timedelta, 
     from trello_restore.words import span
 
     assert span(difference, nearest=True) == said
+
+
+def test_a_clock_set_back_while_the_question_waits_is_no_edited_plan(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R63a: a machine 10 minutes ahead of Trello, set right by NTP while ``Apply N changes?``
+    waits: the apply took the plan's skew for now's, and refused the plan it had just made as
+    dated later than Trello's clock ("its created_at or clock_skew_s was edited", exit 2). A
+    plan this run made is never refused so: the skew it stands in with is not a measure."""
+    invoke = cli_for(sb, monkeypatch)
+    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(tmp_path / "home"))
+    ahead = [timedelta(minutes=10)]
+
+    class Stepping(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Stepping:
+            real = datetime.now(UTC) + ahead[0]
+            return cls.fromtimestamp(real.timestamp(), UTC)
+
+    for module in ("cli_oneshot", "api.transport", "run_apply"):  # what reads the clock
+        monkeypatch.setattr(f"trello_restore.{module}.datetime", Stepping)
+
+    def answered_after_ntp(self: object, changes: int) -> bool:
+        ahead[0] = timedelta(0)
+        return True
+
+    monkeypatch.setattr("trello_restore.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("trello_restore.cli_oneshot.OneShotUi.confirm", answered_after_ntp)
+    r = invoke("--board", scenario.team.id, "--since", "2025-01-01", "--add-to-board", "-q")
+    assert r.exit_code == ExitCode.OK, r.output
+    assert "later than Trello's clock now" not in r.output

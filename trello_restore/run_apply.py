@@ -346,7 +346,9 @@ def run_apply(req: ApplyRequest, progress: Progress | None = None) -> ApplyRepor
         if skew is None and req.account is not None and meta.skew_s is not None:
             skew = timedelta(seconds=meta.skew_s)  # R62d: a plan just made here, none read since
         now = req.clock() + (skew or timedelta(0))
-        known = meta.skew_s is not None and skew is not None  # both clocks measured
+        # Both clocks measured (R63a: not the plan's skew standing in: NTP may have set this
+        # clock right at the question since, and the plan this run made was called edited).
+        known = meta.skew_s is not None and api.clock_skew is not None
         if known and made - now > PLAN_CLOCK_SKEW:
             raise InputFileError(dated_ahead(made, now))
         aged = plan_age_warning(made, now)

@@ -536,7 +536,7 @@ class CacheTables(SQLiteCache):
         if not self._owner.usable:
             return default
         try:
-            return super().get_response(key, default)
+            response = super().get_response(key, default)
         except sqlite3.Error as err:
             self._owner.give_up(err)
             return default
@@ -544,6 +544,10 @@ class CacheTables(SQLiteCache):
             # by 1.3 after an upgrade: every run was "internal error", exit 1)
             self._owner.give_up(err)
             return default
+        if response is not None and not isinstance(getattr(response, "_content", None), bytes):
+            self._owner.give_up(ValueError("an answer without its body"))  # R63a: as above
+            return default
+        return response
 
     def save_response(
         self,
