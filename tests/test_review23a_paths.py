@@ -568,3 +568,15 @@ def test_an_empty_journal_file_of_another_user_is_said(
         f"cannot create the journal {path} ({DENIED}): the empty file there is not writable by "
         "this user; remove it as its owner, or pass --journal with another path"
     )
+
+
+def test_a_dangling_link_as_journal_is_named(tmp_path: Path) -> None:
+    """R63a: ``--journal`` naming a symbolic link to a file that does not exist said "check
+    that this user can write in" a directory it can write in."""
+    path = tmp_path / "night.jsonl"
+    path.symlink_to(tmp_path / "gone" / "j.jsonl")
+    err = FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+    assert cannot_create(path, err) == (
+        f"cannot create the journal {path}: it is a symbolic link to {tmp_path}/gone/j.jsonl, "
+        "which does not exist; remove the link, or pass --journal with another path"
+    )

@@ -183,6 +183,11 @@ def cannot_create(path: Path, exc: OSError) -> str:
     if exc.errno == errno.EROFS:  # no permission can help there
         fix = read_only_fix(None, "pass --journal PATH")
         return f"cannot create the journal {path} ({why}); {fix}"
+    if looks(path, "link") and not looks(path, "dir") and isinstance(exc, FileNotFoundError):
+        return (  # R63a: a dangling link (the link is there, the file it names is not)
+            f"cannot create the journal {path}: it is a symbolic link to {os.readlink(path)}, "
+            "which does not exist; remove the link, or pass --journal with another path"
+        )
     if exc.errno == errno.EACCES and looks(path) and not os.access(path, os.W_OK):
         return (  # R62b: an empty file of another user's (mktemp's) in a writable /tmp
             f"cannot create the journal {path} ({why}): the empty file there is not writable "
