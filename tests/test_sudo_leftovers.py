@@ -139,3 +139,19 @@ def test_a_journal_directory_root_made_says_so(
         f"{journals} ({DENIED}); it belongs to another user (uid 0; a run with sudo?): have it "
         f"given to this user (sudo chown -R {ME} {journals})"
     )
+
+
+def test_no_chown_is_advised_for_a_directory_not_the_tool_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R63a: the advice must not hand this user a directory whose owner is rightly another
+    (``--journal /root/j.jsonl``: never ``sudo chown -R you /root``)."""
+    elsewhere = tmp_path / "root-home"
+    elsewhere.mkdir()
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != elsewhere and real(p, m, **k))
+    err = PermissionError(errno.EACCES, DENIED, str(elsewhere / "j.jsonl"))
+    said = unreachable(elsewhere / "j.jsonl", err, "undo")
+    assert "chown" not in said
+    assert said.endswith(f"make it searchable: chmod 700 {elsewhere} if it is yours")

@@ -311,7 +311,7 @@ class Journal:
                 f"{path} is not a trello-restore journal (not UTF-8 text); {give}"
             ) from None
         except OSError as exc:
-            fix = sudo_advice(path, path.parent) or "check the file and its permissions"
+            fix = sudo_advice(path, path) or "check the file and its permissions"
             raise InputFileError(
                 f"{path} cannot be read as a journal ({exc.strerror or exc}); {fix}"
             ) from None

@@ -185,7 +185,7 @@ def cannot_create(path: Path, exc: OSError) -> str:
         return f"cannot create the journal {path} ({why}); {fix}"
     if looks(path, "link") and not looks(path, "dir") and isinstance(exc, FileNotFoundError):
         return (  # R63a: a dangling link (the link is there, the file it names is not)
-            f"cannot create the journal {path}: it is a symbolic link to {os.readlink(path)}, "
+            f"cannot create the journal {path}: it is a symbolic link to {path.readlink()}, "
             "which does not exist; remove the link, or pass --journal with another path"
         )
     if exc.errno == errno.EACCES and looks(path) and not os.access(path, os.W_OK):
@@ -206,7 +206,9 @@ def unreachable(path: Path, exc: OSError, op: Op) -> str:
     directory = unsearchable(path)
     what = "read" if op == "undo" else "open"
     other = "" if op == "undo" else ", or pass another --journal PATH"
-    fix = sudo_advice(directory, directory) or (  # R63b: a run with sudo made it
+    # R63b: the state's journal directory that a run with sudo made (not any other: its
+    # owner may rightly be another, /root for one)
+    fix = (sudo_advice(directory, directory) if directory.name == "journals" else None) or (
         f"make it searchable: chmod 700 {directory} if it is yours"
     )
     return (

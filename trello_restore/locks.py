@@ -240,10 +240,11 @@ def _cannot_make(lock: Path, exc: OSError, what: str, path: Path) -> UsageError:
         fix = read_only_fix("state_dir")
     elif exc.errno in (errno.EACCES, errno.EPERM):
         fix = sudo_advice(path, lock.parent.parent, whole=True) or (
-            "check the state directory's permissions (TRELLO_RESTORE_HOME or [paths] state_dir)"
+            "check the state directory's permissions (TRELLO_RESTORE_HOME, XDG_STATE_HOME or "
+            "[paths] state_dir)"
         )
     else:
-        fix = "check the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
+        fix = "check the state directory (TRELLO_RESTORE_HOME, XDG_STATE_HOME or [paths] state_dir)"
     return UsageError(f"cannot create the {what} {path} ({reason}); {fix}")
 
 

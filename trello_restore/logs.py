@@ -247,7 +247,7 @@ def _open_log_file(path: Path) -> LogFileHandler:
             if isinstance(exc, (FileExistsError, NotADirectoryError))
             else exc.strerror or str(exc)
         )
-        fix = sudo_advice(path, path.parent) or (
+        fix = sudo_advice(path, path) or (
             "check --log-file / [paths] log_file and the directory's permissions"
         )
         raise UsageError(f"cannot open the log file {path} ({why}); {fix}") from None
