@@ -295,6 +295,11 @@ def test_a_gap_after_a_newer_versions_last_run_says_what_the_next_run_meets(
     since = datetime(2026, 12, 1, tzinfo=UTC)
     plain = gap_line(tmp_path, scope, since, last)
     assert plain.startswith("this run was not recorded as the last run on these boards: its ")
+    # R63a: both instants as finely as they are (cut to the second, a window starting within
+    # the recorded run's second read as starting at it, "after" it).
+    within = last.replace(microsecond=937_500)
+    assert "starts at 2026-11-30 03:15:07.9375 UTC, after the last one recorded (2026-11-30 " \
+        "03:15:07.500 UTC)" in gap_line(tmp_path, scope, within, last)  # fmt: skip
     assert plain.endswith("; the next --since last-run run continues from the recorded one")
     path = state_file(tmp_path, scope)
     path.write_text(json.dumps({**json.loads(path.read_text()), "format_version": 2}))

@@ -293,8 +293,8 @@ def gap_line(state_dir: Path, scope: Scope, since: datetime, gap: datetime) -> s
         )
     return (
         f"this run was not recorded as the last run on these boards: its window starts at "
-        f"{when(since)}, after the last one recorded ({when(gap)}), and nothing covered the "
-        f"time between; {then}"
+        f"{when(since, millis=True)}, after the last one recorded ({when(gap, millis=True)}), "
+        f"and nothing covered the time between; {then}"
     )
 
 

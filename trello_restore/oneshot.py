@@ -175,7 +175,7 @@ def unreadable_note(req: OneShotRequest, result: PlanResult) -> str | None:
     not record it, or with ``--accept-unreadable-boards`` record it and give those boards'
     losses up. From the history the plan read; a plan from the memo read none, and says what
     it cannot tell. None when no such board was seen (and offline)."""
-    since = when(result.plan.options.since)
+    since = when(result.plan.options.since, millis=True)
     blind, unchecked = result.unreadable_in_window, result.unreadable_unchecked
     boards = blind or unchecked
     if result.scope is None or not boards:
@@ -300,8 +300,9 @@ def _apply(
             not_recorded = (
                 "this run was not recorded as the last run on these boards: cards moved to or "
                 f"from {plural(len(blind), 'board')} this account cannot read "
-                f"({_boards(blind, result.unreadable_names)}) at or after {when(since)}, so what "
-                "happened to them is unseen; add the token's member to "
+                f"({_boards(blind, result.unreadable_names)}) at or after "
+                f"{when(since, millis=True)}, so what happened to them is unseen; add the token's "
+                "member to "
                 f"{'it' if len(blind) == 1 else 'them'}, and the next --since last-run run "
                 "covers this window again (or, to give up what those cards lost there, run "
                 "once with --accept-unreadable-boards, which records the run anyway)"
@@ -338,7 +339,7 @@ def _apply(
                     req.accept_unreadable,
                     plural(len(blind), "board"),
                     _boards(blind, result.unreadable_names),
-                    when(since),
+                    when(since, millis=True),
                 )
     return OneShotResult(
         result,
