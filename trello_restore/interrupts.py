@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -19,6 +20,7 @@ __all__ = [
     "RunOver",
     "after_run",
     "broken_by_interrupt",
+    "check",
     "early",
     "first_ctrl_c_only",
     "run_said",
@@ -34,6 +36,29 @@ ENDING = tuple(
 )
 #: Ctrl-C's and the ending signals.
 _ALL = (signal.SIGINT, *ENDING)
+
+
+#: Whether Python swallowed the ``KeyboardInterrupt`` of a run's signal: raised while a
+#: ``__del__`` or a weakref callback ran, it is "ignored" (a traceback on stderr, and the run
+#: went on: R64c, a SIGTERM mid-apply, exit 0 after every write). ``check`` raises it again.
+_swallowed = [False]
+
+
+def check() -> None:
+    """Where a run goes on to write: the ``KeyboardInterrupt`` of a signal that Python
+    swallowed (``_swallowed``), raised once, so that the run stops as the signal asked."""
+    if _swallowed[0]:
+        _swallowed[0] = False
+        raise KeyboardInterrupt
+
+
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
+    """``sys.unraisablehook`` during a run: a swallowed ``KeyboardInterrupt`` is kept for
+    ``check``, without Python's traceback; anything else as Python says it."""
+    if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
+        _swallowed[0] = True
+        return
+    sys.__unraisablehook__(args)
 
 
 def stopped_by() -> signal.Signals | None:
@@ -113,11 +138,14 @@ def first_ctrl_c_only() -> Iterator[None]:
         raise KeyboardInterrupt
 
     _stopped_by = None
+    _swallowed[0] = False
+    hook, sys.unraisablehook = sys.unraisablehook, _unraisable
     for sig in ours:
         signal.signal(sig, first)
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for sig in ours:
             if signal.getsignal(sig) is first:
                 signal.signal(sig, after_run)

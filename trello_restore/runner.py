@@ -67,7 +67,7 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
-from trello_restore.interrupts import broken_by_interrupt
+from trello_restore.interrupts import broken_by_interrupt, check
 from trello_restore.journal import Journal, JournalRecord, Op, Status
 from trello_restore.journal_errors import write_failed
 from trello_restore.journal_names import record_names
@@ -387,12 +387,14 @@ class Runner:
         self._futures = futures
         try:
             for item, send, rule in jobs:
+                check()  # a signal Python swallowed stops the run here (R64c)
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(
                         max_workers=self.options.workers, thread_name_prefix="trello-restore"
                     )
                 futures.append(self._executor.submit(self._write, item, send, rule))
             for future in as_completed(futures):
+                check()
                 self.emit(future.result())
         except BaseException:
             self._halt()

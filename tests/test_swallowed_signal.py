@@ -1,0 +1,72 @@
+"""R64c: a signal's ``KeyboardInterrupt`` that Python swallows. The run's handler raises it
+wherever the main thread is; inside a ``__del__`` (a session, a connection, a file closed by
+the garbage collector) or a weakref callback Python "ignores" it: a ``KeyboardInterrupt``
+traceback on stderr, and the run went on, every write sent, exit 0 (a SIGTERM from systemd,
+seen once in a sweep of stops). Such a one is kept (``sys.unraisablehook``) and raised again
+where the run next goes on to write (``interrupts.check``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from trello_restore import interrupts
+from trello_restore.interrupts import check, first_ctrl_c_only, stopped_by
+from trello_restore.runner import Runner
+
+from .conftest import Sandbox, sandbox_cli
+from .test_cli_apply import _restore_args, _writes
+
+
+class _SignalledWhileCollected:
+    """An object whose ``__del__`` is running when ``sig`` arrives: the handler's exception is
+    raised inside it, where Python swallows it."""
+
+    def __init__(self, sig: int) -> None:
+        self.sig = sig
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.sig)
+        for _ in range(10**7):  # the handler runs at the next bytecode: here
+            pass
+
+
+def test_a_swallowed_interrupt_is_raised_where_the_run_looks_next(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with first_ctrl_c_only():
+        collected = _SignalledWhileCollected(signal.SIGTERM)
+        del collected  # its __del__ runs as its last reference goes
+        with pytest.raises(KeyboardInterrupt):
+            check()
+        check()  # once
+        assert stopped_by() == signal.SIGTERM
+    assert "KeyboardInterrupt" not in capsys.readouterr().err  # not Python's traceback
+
+
+def test_a_signal_swallowed_mid_apply_stops_the_run(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands in a finalizer after the third outcome: the run stops (exit
+    130, the interrupted line), with writes left unsent; before, it went on to exit 0."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    real, emitted = Runner.emit, [0]
+
+    def emit(self: Runner, outcome: Any) -> None:  # in the main thread, as outcomes come
+        real(self, outcome)
+        emitted[0] += 1
+        if emitted[0] == 3:
+            collected = _SignalledWhileCollected(signal.SIGINT)
+            del collected
+
+    monkeypatch.setattr(Runner, "emit", emit)
+    r = invoke(*_restore_args(scenario), "--yes", "--workers", "1")
+    assert r.exit_code == 130, r.output
+    assert "Interrupted " in r.stderr
+    assert "KeyboardInterrupt" not in r.output
+    truth = scenario.truth("b")
+    assert 0 < len(_writes(sb)) < len(truth.changes) + len(truth.grants)
+    assert interrupts._swallowed == [False]
