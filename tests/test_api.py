@@ -515,27 +515,29 @@ def test_a_cache_dir_of_another_user_is_one_warning_for_the_run(
     )
 
 
-def test_a_cache_dir_of_another_user_is_said_to_be_theirs(tmp_path: Path) -> None:
+def test_a_cache_dir_of_another_user_is_said_to_be_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """R50a: the advice for a cache directory another user owns (a ``sudo`` run made it) was
-    to chmod it, which only its owner may: it says whose it is and what works instead."""
+    to chmod it, which only its owner may: it says whose it is and what works instead. Root
+    is told no chown to itself (R64a: an immutable lock file, as root, was "give it to this
+    user: sudo chown -R root …"). This user is simulated (4242): the tests run as root."""
     import os
 
     from trello_restore.api.cache import _theirs
 
+    theirs = tmp_path / "theirs"  # root's
+    theirs.mkdir()
+    assert _theirs(theirs) is None  # to root
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
     mine = tmp_path / "mine"
     mine.mkdir()
+    os.chown(mine, 4242, -1)
     assert _theirs(mine) is None
     assert _theirs(tmp_path / "missing") is None
-    theirs = tmp_path / "theirs"
-    theirs.mkdir()
-    other = 65534 if os.geteuid() != 65534 else 65533
-    try:
-        os.chown(theirs, other, -1)
-    except PermissionError:
-        pytest.skip("only root may give a directory to another user here")
     said = _theirs(theirs)
     assert said is not None
-    assert said.startswith(f"it belongs to another user (uid {other}; a run with sudo?): ")
+    assert said.startswith("it belongs to another user (uid 0; a run with sudo?): ")
     assert f" {theirs}), or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] " in said
     assert said.endswith("cache_dir elsewhere, or pass --no-cache")
 

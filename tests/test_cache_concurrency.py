@@ -15,6 +15,7 @@ a run's second or two), so the old code's endless wait shows as a failure, not a
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import json
@@ -491,7 +492,9 @@ def test_a_cache_file_with_other_tables_is_replaced_once(
         assert con.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
 
 
-@pytest.mark.parametrize("spoil", ["not base64", "no content"])
+@pytest.mark.parametrize(
+    "spoil", ["not base64", "no content", "null content", "not JSON", "a 500", "not a row"]
+)
 def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
     world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch, spoil: str
 ) -> None:
@@ -510,11 +513,23 @@ def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
             doc = json.loads(value)
             if spoil == "not base64":
                 doc["_content"] = "abc"  # "Incorrect padding"
-            else:  # R63a: decoded, with no body ("internal error" where the body was read)
+            elif spoil == "no content":  # R63a: decoded, no body: "internal error" on reading
                 del doc["_content"]
-            con.execute("UPDATE responses SET value = ? WHERE key = ?", (json.dumps(doc), key))
+            elif spoil == "null content":  # R64a: exit 4, "not valid JSON: check the URL"
+                doc["_content"] = None
+            elif spoil == "not JSON":
+                doc["_content"] = base64.b64encode(b"OK").decode()
+            elif spoil == "a 500":  # R64a: retried for 26 s, then "Trello is failing"
+                doc["status_code"] = 500
+            row = "not JSON at all" if spoil == "not a row" else json.dumps(doc)
+            con.execute("UPDATE responses SET value = ? WHERE key = ?", (row, key))
     result = run()
     assert _plan(result) == want
+    # requests-cache's own line for a row it cannot decode (a miss) is not printed (R64a).
+    assert "Unable to deserialize" not in result.stderr
+    if spoil == "not a row":  # read as misses, from Trello, and written anew
+        assert _warnings(result) == [], result.stderr
+        return
     [warning] = _warnings(result)
     assert f"the HTTP cache {path} holds entries this version cannot read (" in warning
     assert "the next one starts a new file" in warning

@@ -47,25 +47,35 @@ def test_the_advice_names_what_belongs_to_another_user_and_the_chown(
     assert sudo_advice(record, state, whole=True) == (
         f"{record.parent} {said} (sudo chown -R {ME} {state})"
     )
-    # Else the topmost of another user's on the way, up to the directory given.
-    assert (
-        sudo_advice(record, state) == f"{record.parent} {said} (sudo chown -R {ME} {record.parent})"
-    )
-    # A file named by the user: that file only.
-    assert sudo_advice(record, record) == f"it {said} (sudo chown -R {ME} {record})"
-    # Never a sticky directory (/tmp): only the file in it.
+    # Else the topmost of another user's whose own directory is this user's.
+    want = f"{record.parent} {said} (sudo chown -R {ME} {record.parent})"
+    assert sudo_advice(record, state) == want
+    assert sudo_advice(record, record) == want
+    # A file of another user's in a shared directory (/tmp, sticky): that file only.
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     shared.chmod(0o1777)
     plan = shared / "plan.json"
     plan.write_text("{}")
-    assert sudo_advice(plan, shared) == f"it {said} (sudo chown -R {ME} {plan})"
+    assert sudo_advice(plan, plan) == f"it {said} (sudo chown -R {ME} {plan})"
+    # R64a: never a directory whose owner may rightly be another: one of another user's in a
+    # shared directory (a colleague's in /tmp, or in a group's), a shared directory itself,
+    # or one with no directory of this user's above it (/root).
+    theirs = shared / "theirs"
+    theirs.mkdir()
+    (theirs / "j.jsonl").write_text("")
+    group = tmp_path / "group"
+    group.mkdir()
+    group.chmod(0o2770)
+    (group / "locks").mkdir()
+    for odd in (theirs / "j.jsonl", group / "locks" / "x.lock", group / "x", tmp_path / "x"):
+        assert sudo_advice(odd, odd.parent, whole=True) is None, odd
     # Nothing to say when all of it is this user's, nor to root.
     for p in (record, record.parent):
         os.chown(p, ME, ME)
     assert sudo_advice(record, state, whole=True) is None
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    assert sudo_advice(plan, shared) is None
+    assert sudo_advice(plan, plan) is None
 
 
 def test_a_lock_directory_root_made_says_so(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,7 +115,10 @@ def test_a_plan_file_root_wrote_says_so(
     sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``apply`` of a plan that ``sudo trello-restore … --plan-out`` wrote (root's, 0600)."""
-    plan = tmp_path / "plan.json"
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, ME, ME)
+    plan = home / "plan.json"
     plan.write_text("{}")
     invoke = cli_invoker(monkeypatch)
     monkeypatch.setattr(os, "geteuid", lambda: ME)
@@ -136,8 +149,8 @@ def test_a_journal_directory_root_made_says_so(
     err = PermissionError(errno.EACCES, DENIED, str(journals / "j.jsonl"))
     assert unreachable(journals / "j.jsonl", err, "undo") == (
         f"cannot read the journal {journals / 'j.jsonl'}: this user cannot search the directory "
-        f"{journals} ({DENIED}); it belongs to another user (uid 0; a run with sudo?): have it "
-        f"given to this user (sudo chown -R {ME} {journals})"
+        f"{journals} ({DENIED}); {journals} belongs to another user (uid 0; a run with sudo?): "
+        f"have it given to this user (sudo chown -R {ME} {journals})"
     )
 
 

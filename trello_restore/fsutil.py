@@ -243,31 +243,43 @@ def not_replaceable(path: Path) -> bool:
 
 
 def sudo_advice(path: Path, within: Path, *, whole: bool = False) -> str | None:
-    """What to do when ``path``, or a directory above it up to ``within`` (a directory of the
-    tool's, or ``path`` itself for a file the user named), belongs to another user: a run
-    with ``sudo`` made it (R63b: after one root run in the user's state, every cron run
-    stopped, told to check permissions only root could change). Named: ``within`` when
-    ``whole`` (the state directory, whose other files that run made are in the way next),
-    else the topmost such (never a sticky directory, as ``/tmp``). None when all of it is
-    this user's, and for root."""
+    """What to do when ``path``, or a directory above it, belongs to another user: a run with
+    ``sudo`` made it (R63b: after one root run in the user's state, every cron run stopped,
+    told to check permissions only root could change). Named: the topmost such whose own
+    directory is this user's (R64a: never one whose owner may rightly be another: ``/root``,
+    a colleague's directory in ``/tmp`` or in a group's, nor a shared directory itself), or,
+    with ``whole``, ``within`` (the state directory, whose other files that run made are in
+    the way next) when it is this user's own. None when there is none, and for root."""
     me = os.geteuid()
-    ways = [path, *path.parents]
+    if me == 0:
+        return None
     found: tuple[Path, int] | None = None
-    for p in ways[: ways.index(within) + 1 if within in ways else 1]:
+    for p in [path, *path.parents]:
         try:
             st = p.lstat()
-        except (OSError, ValueError):
-            continue
-        if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+        except (OSError, ValueError):  # missing, or hidden by a directory above
+            if found is None:
+                continue
+            return None
+        shared = stat.S_ISDIR(st.st_mode) and bool(st.st_mode & (0o022 | stat.S_ISVTX))
+        if shared and found is not None and found[0] != path:
+            return None  # another's directory in a shared one
+        if st.st_uid == me or shared:
             break
-        if st.st_uid != me:
-            found = (p, st.st_uid)
-    if me == 0 or found is None:
+        found = (p, st.st_uid)
+    else:
+        return None  # no directory of this user's above it
+    if found is None:
         return None
+    target = found[0]
+    with contextlib.suppress(OSError, ValueError):
+        own = within.lstat()
+        if whole and own.st_uid == me and not own.st_mode & (0o022 | stat.S_ISVTX):
+            target = within if within in target.parents else target
     return (
         f"{'it' if found[0] == path else found[0]} belongs to another user (uid {found[1]}; "
         f"a run with sudo?): have it given to this user (sudo chown -R {user_name()} "
-        f"{within if whole else found[0]})"
+        f"{target})"
     )
 
 

@@ -206,10 +206,10 @@ def unreachable(path: Path, exc: OSError, op: Op) -> str:
     directory = unsearchable(path)
     what = "read" if op == "undo" else "open"
     other = "" if op == "undo" else ", or pass another --journal PATH"
-    # R63b: the state's journal directory that a run with sudo made (not any other: its
-    # owner may rightly be another, /root for one)
-    fix = (sudo_advice(directory, directory) if directory.name == "journals" else None) or (
-        f"make it searchable: chmod 700 {directory} if it is yours"
+    # R63b: the state's journal directory that a run with sudo made (fsutil.sudo_advice
+    # names none whose owner may rightly be another: R64a)
+    fix = (
+        sudo_advice(path, directory) or f"make it searchable: chmod 700 {directory} if it is yours"
     )
     return (
         f"cannot {what} the journal {path}: this user cannot search the directory {directory} "

@@ -26,6 +26,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -59,6 +60,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("trello_restore.api")
+# requests-cache reads an entry it cannot decode as a miss and says so on its own logger
+# ("Unable to deserialize response"), which has no handler: Python's last resort printed it
+# on stderr, without "Warning:", under --quiet too (R64a). The miss is read from Trello.
+logging.getLogger("requests_cache").addHandler(logging.NullHandler())
 
 
 def cache_file_name(key: str, token: str) -> str:
@@ -398,7 +403,7 @@ def _theirs(path: Path) -> str | None:
         owner = path.stat().st_uid
     except OSError:
         return None
-    if owner == os.geteuid():
+    if owner == os.geteuid() or os.geteuid() == 0:  # R64a: root is told no chown to itself
         return None
     return (
         f"it belongs to another user (uid {owner}; a run with sudo?): have it given to this "
@@ -544,8 +549,8 @@ class CacheTables(SQLiteCache):
             # by 1.3 after an upgrade: every run was "internal error", exit 1)
             self._owner.give_up(err)
             return default
-        if response is not None and not isinstance(getattr(response, "_content", None), bytes):
-            self._owner.give_up(ValueError("an answer without its body"))  # R63a: as above
+        if response is not None and not _plausible(response):  # R63a, R64a: as above
+            self._owner.give_up(ValueError("an answer that is not one this tool keeps"))
             return default
         return response
 
@@ -569,3 +574,20 @@ class CacheTables(SQLiteCache):
             super().delete(*keys, expired=expired, vacuum=vacuum, **kwargs)
         except sqlite3.Error as err:
             self._owner.give_up(err)
+
+
+def _plausible(response: CachedResponse) -> bool:
+    """Whether a cached answer is one this tool keeps: a 200 (``allowable_codes``) whose body
+    is a JSON object or array, as Trello's are (R64a: a body-less one, a 500 or a 404, a body
+    that is not JSON, decoded from a damaged or edited file, failed every run while fresh,
+    up to an hour, blaming the API URL). Not a parse: the first character only."""
+    body = getattr(response, "_content", None)
+    return (
+        getattr(response, "status_code", None) == 200
+        and isinstance(body, bytes)
+        and _JSON_START.match(body) is not None
+    )
+
+
+#: A JSON object's or array's start, after any white space.
+_JSON_START = re.compile(rb"\s*[\[{]")
