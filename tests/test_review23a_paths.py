@@ -208,7 +208,7 @@ def test_an_unsearchable_last_run_directory_is_said_and_an_apply_ends_as_documen
     one_line_error(
         r, ExitCode.USAGE, f"--since last-run: cannot read {last_run}/",
         f"this user cannot search the directory {last_run} ({DENIED})",
-        f"chmod 700 {last_run} if it is yours", "or pass --since DATE",
+        f"chmod 700 {last_run} if yours", "or pass --since DATE",
     )  # fmt: skip
 
     def denied(path: Path, *_: object, **__: object) -> None:
@@ -219,7 +219,7 @@ def test_an_unsearchable_last_run_directory_is_said_and_an_apply_ends_as_documen
     one_line_error(
         r, ExitCode.USAGE, "the changes were applied, but the last-run state could not be saved",
         f"({DENIED}: this user cannot write in {last_run}); make it writable (chmod 700 "
-        f"{last_run} if it is yours): until then a --since last-run run cannot read what was "
+        f"{last_run} if yours): until then a --since last-run run cannot read what was "
         "recorded before either, so it stops (exit 2)",
     )  # fmt: skip
     assert r.stdout == ""

@@ -12,11 +12,12 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from trello_restore import locks, logs
-from trello_restore.errors import ExitCode, UsageError
+from trello_restore import lastrun, locks, logs
+from trello_restore.errors import ExitCode, InputFileError, UsageError
 from trello_restore.fsutil import sudo_advice
 from trello_restore.journal_errors import unreachable
 
@@ -168,3 +169,25 @@ def test_no_chown_is_advised_for_a_directory_not_the_tool_s(
     said = unreachable(elsewhere / "j.jsonl", err, "undo")
     assert "sudo chown" not in said
     assert said.endswith(f"make it searchable: chmod 700 {elsewhere} if it is yours")
+
+
+def test_a_last_run_directory_root_made_says_so(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R64a: ``--since last-run`` with the state's ``last-run`` directory root's (0700): "make
+    it searchable (chmod 700 … if it is yours)"; it is not."""
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    real = Path.exists
+
+    def exists(self: Path, **kwargs: Any) -> bool:
+        if self.parent == state / "last-run":
+            raise PermissionError(errno.EACCES, DENIED, str(self))
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    with pytest.raises(InputFileError) as caught:
+        lastrun._exists(state / "last-run" / "x.json", "--since last-run")
+    assert str(caught.value).endswith(
+        f"({DENIED}); {state / 'last-run'} belongs to another user (uid 0; a run with sudo?): have "
+        f"it given to this user (sudo chown -R {ME} {state / 'last-run'}), or pass --since DATE"
+    )

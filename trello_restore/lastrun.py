@@ -328,10 +328,10 @@ def _exists(path: Path, label: str) -> bool:
         return path.exists()
     except OSError as exc:
         directory = unsearchable(path)
+        fix = sudo_advice(path, path) or f"make it searchable (chmod 700 {directory} if yours)"
         raise InputFileError(
             f"{label}: cannot read {path}: this user cannot search the directory {directory} "
-            f"({exc.strerror or exc}); make it searchable (chmod 700 {directory} if it is "
-            "yours), or pass --since DATE"
+            f"({exc.strerror or exc}); {fix}, or pass --since DATE"
         ) from None
 
 
@@ -489,7 +489,7 @@ def record_last_run(
         elif exc.errno in (errno.EACCES, errno.EPERM):
             directory = unsearchable(path)
             problem = f"{exc.strerror}: this user cannot write in {directory}"
-            fix = f"make it writable (chmod 700 {directory} if it is yours)"
+            fix = sudo_advice(path, path) or f"make it writable (chmod 700 {directory} if yours)"
         else:
             problem = f"{exc.strerror or exc}"
             fix = "fix the state directory (TRELLO_RESTORE_HOME or [paths] state_dir)"
