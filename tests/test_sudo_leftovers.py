@@ -10,6 +10,7 @@ uid no file here has), and a refused read by a stand-in where one is needed."""
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from trello_restore import lastrun, locks, logs
 from trello_restore.errors import ExitCode, InputFileError, UsageError
 from trello_restore.fsutil import sudo_advice
 from trello_restore.journal_errors import unreachable
+from trello_restore.store_notices import Notices
 
 from .conftest import Sandbox, cli_invoker, one_line_error
 
@@ -191,3 +193,25 @@ def test_a_last_run_directory_root_made_says_so(
         f"({DENIED}); {state / 'last-run'} belongs to another user (uid 0; a run with sudo?): have "
         f"it given to this user (sudo chown -R {ME} {state / 'last-run'}), or pass --since DATE"
     )
+
+
+def test_a_kept_history_root_made_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """R64a: the boards' kept histories that a run with sudo wrote in the user's cache could
+    not be written again, every run reading them in full, told "check that this user can
+    write in it": the cache directory is this user's, its board's directory root's."""
+    cache = tmp_path / "cache"
+    board = cache / "boards" / "b1"
+    board.mkdir(parents=True)
+    os.chown(cache, ME, ME)
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    notices = Notices(cache)
+    err = PermissionError(errno.EACCES, DENIED, str(board / "history.json.gz"))
+    with caplog.at_level(logging.WARNING):
+        notices.unwritable("b1", board / "history.json.gz", err)
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert said.endswith(
+        f"{cache / 'boards'} belongs to another user (uid 0; a run with sudo?): have it given "
+        f"to this user (sudo chown -R {ME} {cache})"
+    ), said

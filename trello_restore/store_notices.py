@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from trello_restore.fsutil import in_the_way, looks, writable_dir
+from trello_restore.fsutil import in_the_way, looks, sudo_advice, writable_dir
 from trello_restore.words import board_ref
 
 __all__ = ["Notices", "unsearchable", "what_to_do"]
@@ -131,7 +131,8 @@ class Notices:
             )
             args = (self.board(board_id), path)
         why = exc.strerror or exc
-        self.failed(board_id, path, message, *args, why, directory, what_to_do(exc), head=head)
+        fix = sudo_advice(path, self.cache_dir, whole=True) or what_to_do(exc)  # R64a
+        self.failed(board_id, path, message, *args, why, directory, fix, head=head)
 
     def disowned(self, board_id: str, lost: int) -> None:
         """The notice of a store whose newest ``lost`` actions the board's feed no longer gives
