@@ -107,6 +107,15 @@ class AuthError(ApiError):
     exit_code = ExitCode.AUTH
 
 
+class OutOfFiles(ApiError):
+    """This machine ran out of open files (``EMFILE``, ``ENFILE``) for a request: no failure of
+    Trello's nor of the network (R64b: "cannot reach the Trello API", exit 4, and mid-apply
+    "Trello kept failing", under ``ulimit -n 16``). Not retried; a run stops as for a revoked
+    token, once the writes in flight are answered and journaled."""
+
+    exit_code = ExitCode.USAGE
+
+
 class PermissionDenied(ApiError):
     """The token's member may not read or change this board or card."""
 

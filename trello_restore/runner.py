@@ -64,6 +64,7 @@ from trello_restore.errors import (
     BadResponse,
     JournalWriteError,
     NotFound,
+    OutOfFiles,
     PermissionDenied,
     RateLimited,
 )
@@ -490,7 +491,7 @@ class Runner:
             except ApiError as err:
                 if isinstance(err, PermissionDenied) and self.options.refused_boards_go_on:
                     return self._refused_board(item, err, maybe_sent)
-                if isinstance(err, AuthError | PermissionDenied):
+                if isinstance(err, AuthError | PermissionDenied | OutOfFiles):
                     self._halt()
                     self._finish(item, "failed", err, uncertain=maybe_sent)
                     if isinstance(err, PermissionDenied):

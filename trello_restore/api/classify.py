@@ -10,6 +10,7 @@ credential.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -25,6 +26,7 @@ from trello_restore.errors import (
     BadRequest,
     BadResponse,
     NotFound,
+    OutOfFiles,
     PermissionDenied,
     RateLimited,
 )
@@ -212,6 +214,17 @@ def error_for_exception(
             ),
             False,
         )
+    if any(
+        getattr(e, "errno", None) in (errno.EMFILE, errno.ENFILE) for e in _exception_chain(exc)
+    ):
+        return (
+            OutOfFiles(
+                f"cannot open a connection to the Trello API at {host}: this process has too "
+                "many files open (raise `ulimit -n`, or lower --workers); nothing is wrong "
+                "with Trello or the network"
+            ),
+            False,
+        )
     reason, retryable = unreachable_reason(exc)
     return (
         ApiUnreachable(
@@ -231,6 +244,10 @@ def error_for_tls_files(exc: OSError, api_url: str) -> ApiUnreachable:
         f"cannot reach the Trello API at {host_of(api_url)} ({one_line(str(exc))}): check "
         "REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which must name a file that exists"
     )
+
+
+#: A socket that could not be opened for want of files (R64b): this machine's limit.
+_OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
 
 
 def unreachable_reason(exc: BaseException) -> tuple[str, bool]:
@@ -276,7 +293,7 @@ def certainly_not_applied(error: ApiError) -> bool:
     card" is then this tool's own doing (design.md §5, "Who added it"). Any other answer
     (4xx) is Trello's decision about the write itself.
     """
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | OutOfFiles):  # no socket for it: never sent
         return True
     if not isinstance(error, ApiUnreachable) or error.status is not None:
         return False

@@ -1,0 +1,90 @@
+"""R64b: a process out of open files (``ulimit -n`` low, many workers) cannot open a socket:
+``EMFILE`` under urllib3's ``NewConnectionError``. It was "cannot reach the Trello API …
+(cannot connect) after 6 attempts: check the network connection", exit 4, after 23 s of
+retries, and mid-apply "Trello kept failing … when Trello works again, run again". It is this
+machine's limit: one line that says so and what to change, exit 2, at once."""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+import pytest
+import requests
+import urllib3.exceptions
+import urllib3.util.connection
+
+from trello_restore.api import certainly_not_applied
+from trello_restore.api.classify import error_for_exception
+from trello_restore.errors import ExitCode, OutOfFiles
+
+from .conftest import Sandbox, one_line_error, sandbox_cli
+from .test_cli_apply import _restore_args, _writes
+
+TOO_MANY = "Too many open files"
+
+
+def _out_of_files() -> requests.ConnectionError:
+    cause = OSError(errno.EMFILE, TOO_MANY)
+    new = urllib3.exceptions.NewConnectionError(None, f"Failed to establish: {cause}")  # type: ignore[arg-type]
+    new.__cause__ = cause
+    pool = urllib3.exceptions.MaxRetryError(None, "/1/members/me?token=SECRET", new)  # type: ignore[arg-type]
+    return requests.ConnectionError(pool)
+
+
+def test_out_of_files_is_this_machine_s_limit_not_trello_s() -> None:
+    err, again = error_for_exception(_out_of_files(), api_url="https://api.trello.com/1")
+    assert type(err) is OutOfFiles
+    assert err.exit_code == ExitCode.USAGE
+    assert again is False
+    assert str(err) == (
+        "cannot open a connection to the Trello API at api.trello.com: this process has too "
+        "many files open (raise `ulimit -n`, or lower --workers); nothing is wrong with Trello "
+        "or the network"
+    )
+    assert certainly_not_applied(err)  # no socket: the write never left
+
+
+def test_a_run_out_of_files_says_so_at_once(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every new connection refused for want of files: one line, exit 2, nothing sent, no
+    retries (each request once)."""
+    invoke = sandbox_cli(sb, monkeypatch)
+
+    def no_files(*_: object, **__: object) -> None:
+        raise OSError(errno.EMFILE, TOO_MANY)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", no_files)
+    r = invoke(*_restore_args(scenario), "--yes", "--no-cache")
+    one_line_error(
+        r, ExitCode.USAGE, "this process has too many files open (raise `ulimit -n`",
+        "nothing is wrong with Trello or the network", "nothing was changed",
+    )  # fmt: skip
+    assert "attempts" not in r.stderr
+    assert _writes(sb) == []
+
+
+def test_an_apply_out_of_files_stops_as_for_a_revoked_token(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mid-apply, the first connection that cannot be opened stops the run (the writes in
+    flight answered and journaled): exit 2 and its line, not "Trello kept failing" after a
+    breaker's worth of failed writes; the write that met it is not sent, and nothing else is
+    after it."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    real, opened = urllib3.util.connection.create_connection, [0]
+
+    def a_few(*args: Any, **kwargs: Any) -> Any:
+        opened[0] += 1
+        if opened[0] > 2:  # the plan's reads, then the workers' own connections
+            raise OSError(errno.EMFILE, TOO_MANY)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", a_few)
+    r = invoke(*_restore_args(scenario), "--yes", "--no-cache", "--workers", "4")
+    assert r.exit_code == ExitCode.USAGE, r.output
+    assert "this process has too many files open" in r.stderr
+    assert "kept failing" not in r.stderr
+    truth = scenario.truth("b")
+    assert len(_writes(sb)) < len(truth.changes) + len(truth.grants)
