@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from trello_restore import interrupts
+from trello_restore import interrupts, run
 from trello_restore.interrupts import check, first_ctrl_c_only, stopped_by
 from trello_restore.runner import Runner
 
@@ -70,3 +70,28 @@ def test_a_signal_swallowed_mid_apply_stops_the_run(
     truth = scenario.truth("b")
     assert 0 < len(_writes(sb)) < len(truth.changes) + len(truth.grants)
     assert interrupts._swallowed == [False]
+
+
+@pytest.mark.parametrize("dry", [True, False])
+def test_a_signal_swallowed_while_planning_is_neither_shown_nor_asked(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch, dry: bool
+) -> None:
+    """R65a: one swallowed while the plan was made was noticed at the first write only: a dry
+    run printed its plan and exited 0, a run on a terminal asked its question (and ignored a
+    Ctrl-C there). Now the run stops before it shows the plan: exit 130, nothing written."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    monkeypatch.setattr("trello_restore.cli._stdin_is_terminal", lambda: True)
+    real = run.make_plan
+
+    def make_plan(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        collected = _SignalledWhileCollected(signal.SIGINT)
+        del collected
+        return result
+
+    monkeypatch.setattr(run, "make_plan", make_plan)
+    r = invoke(*_restore_args(scenario), *(["--dry-run"] if dry else []), input="y\n")
+    assert r.exit_code == 130, r.output
+    assert "Will re-add" not in r.stdout
+    assert "[y/N]" not in r.stderr
+    assert _writes(sb) == []

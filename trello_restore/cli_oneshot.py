@@ -21,6 +21,7 @@ import click
 from trello_restore import cli, wrote
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, OtherPlansJournal, UsageError
+from trello_restore.interrupts import check
 from trello_restore.logs import FILE_ONLY
 from trello_restore.words import shown_name
 
@@ -150,6 +151,7 @@ class OneShotUi:
         from trello_restore.planfile import plan_to_dict, write_plan
         from trello_restore.report import render_json, render_text, summary_line
 
+        check()  # a stop Python swallowed while the plan was made (R65a): not shown, not asked
         args, dry = self.args, self.args.dry_run
         self.result = result
         for warning in result.warnings:

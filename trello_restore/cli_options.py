@@ -339,7 +339,11 @@ def one_line_usage(err: click.UsageError) -> OneLineUsageError:
 def yes_or_no(question: str) -> bool:
     """``click.confirm`` (default no), but an answer that is neither is told what to type, not
     ``Error: invalid input`` (R59e: an "Error" while the run goes on, with no word of what is
-    asked for). End of input and Ctrl-C are ``click.Abort``, as there."""
+    asked for). End of input and Ctrl-C are ``click.Abort``, as there. A stop that Python
+    swallowed before is raised first (R65a: the question was asked, its Ctrl-C ignored)."""
+    from trello_restore.interrupts import check
+
+    check()
     while True:
         answer = click.prompt(question, default="", show_default=False, err=True,
                               prompt_suffix=" [y/N]: ").strip().lower()  # fmt: skip
