@@ -73,6 +73,15 @@ def test_the_advice_names_what_belongs_to_another_user_and_the_chown(
     (group / "locks").mkdir()
     for odd in (theirs / "j.jsonl", group / "locks" / "x.lock", group / "x", tmp_path / "x"):
         assert sudo_advice(odd, odd.parent, whole=True) is None, odd
+    # R65a: nor a colleague's file (a run with sudo leaves root's), in /tmp or in one's own.
+    colleagues = shared / "their.log"
+    colleagues.write_text("")
+    os.chown(colleagues, 5555, 5555)
+    mine_too = state / "their.log"
+    mine_too.write_text("")
+    os.chown(mine_too, 5555, 5555)
+    assert sudo_advice(colleagues, colleagues) is None
+    assert sudo_advice(mine_too, state, whole=True) is None
     # Nothing to say when all of it is this user's, nor to root.
     for p in (record, record.parent):
         os.chown(p, ME, ME)

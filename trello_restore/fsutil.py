@@ -247,7 +247,8 @@ def sudo_advice(path: Path, within: Path, *, whole: bool = False) -> str | None:
     ``sudo`` made it (R63b: after one root run in the user's state, every cron run stopped,
     told to check permissions only root could change). Named: the topmost such whose own
     directory is this user's (R64a: never one whose owner may rightly be another: ``/root``,
-    a colleague's directory in ``/tmp`` or in a group's, nor a shared directory itself), or,
+    a colleague's directory in ``/tmp`` or in a group's, nor a shared directory itself; only
+    root's, R65a: a colleague's file is theirs), or,
     with ``whole``, ``within`` (the state directory, whose other files that run made are in
     the way next) when it is this user's own. None when there is none, and for root."""
     me = os.geteuid()
@@ -266,6 +267,8 @@ def sudo_advice(path: Path, within: Path, *, whole: bool = False) -> str | None:
             return None  # another's directory in a shared one
         if st.st_uid == me or shared:
             break
+        if st.st_uid != 0:  # R65a: a colleague's, not what a run with sudo left
+            return None
         found = (p, st.st_uid)
     else:
         return None  # no directory of this user's above it

@@ -42,7 +42,14 @@ from requests_cache.backends.sqlite import SQLiteCache, SQLiteDict
 from requests_cache.models.response import CachedResponse
 
 from trello_restore.errors import ConfigError
-from trello_restore.fsutil import in_the_way, private_dirs, read_only_fix, user_name, writable_dir
+from trello_restore.fsutil import (
+    in_the_way,
+    private_dirs,
+    read_only_fix,
+    sudo_advice,
+    user_name,
+    writable_dir,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -264,14 +271,17 @@ def open_http_cache(
             return None
         if err.errno in (errno.EACCES, errno.EPERM):  # as for a directory there that this user
             # cannot write in: go on without (R47b: a dry run stopped, exit 2)
+            nearest = writable_dir(directory / "-")  # the nearest that exists
+            fix = sudo_advice(directory / "-", nearest) or (  # R65a: a run with sudo made it
+                f"make {nearest} writable and searchable for this user (chmod u+rwx, as its owner)"
+            )
             logger.warning(
-                "cannot create the HTTP cache in %s (%s): %s; make %s writable and searchable for "
-                "this user (chmod u+rwx, as its owner), "
-                "or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir elsewhere",
+                "cannot create the HTTP cache in %s (%s): %s; %s, or point TRELLO_RESTORE_HOME, "
+                "XDG_CACHE_HOME or [paths] cache_dir elsewhere",
                 directory,
                 err.strerror,
                 without_it(err),
-                writable_dir(directory / "-"),  # the nearest that exists
+                fix,
             )
             said(err)
             return None
