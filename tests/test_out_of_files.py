@@ -88,3 +88,26 @@ def test_an_apply_out_of_files_stops_as_for_a_revoked_token(
     assert "kept failing" not in r.stderr
     truth = scenario.truth("b")
     assert len(_writes(sb)) < len(truth.changes) + len(truth.grants)
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (MemoryError(), "not enough memory for this run"),
+        (RuntimeError("can't start new thread"), "a thread could not be started for this run"),
+    ],
+)
+def test_a_run_starved_of_memory_or_threads_is_no_bug(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch, exc: Exception, said: str
+) -> None:
+    """R64b: under ``ulimit -v`` a run ended "internal error (a bug: … report it)",
+    exit 1: one line, this machine's limits to raise, exit 2."""
+    invoke = sandbox_cli(sb, monkeypatch)
+
+    def starved(*_: object, **__: object) -> None:
+        raise exc
+
+    monkeypatch.setattr("trello_restore.run.make_plan", starved)
+    r = invoke(*_restore_args(scenario), "--dry-run")
+    one_line_error(r, ExitCode.USAGE, said, "`ulimit -v`", "lower --workers")
+    assert "internal error" not in r.stderr

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 import click
 
-from trello_restore import __version__, wrote
+from trello_restore import __version__, cli_exit, wrote
 from trello_restore.cli_exit import exit_denied, exit_interrupted, exit_output_failed, fail
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
@@ -204,6 +204,7 @@ def internal_error(exc: Exception) -> NoReturn:
     """A bug: one line on stderr and in the log file (``Error: internal error …``, what Python
     said, the key and token redacted), with ``-vv`` the traceback too (redacted: ``Redact``),
     exit 1. Never Python's own traceback, which printed request headers, credentials and all."""
+    cli_exit.exit_starved(exc)  # not a bug: this machine's memory or threads ran out (R64b)
     said = " ".join(f"{type(exc).__name__}: {exc}".split())
     logger.error(
         "internal error (a bug: rerun with -vv, without -q, and report it, with the log file if "

@@ -19,7 +19,7 @@ from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
-__all__ = ["exit_denied", "exit_interrupted", "exit_output_failed", "fail"]
+__all__ = ["exit_denied", "exit_interrupted", "exit_output_failed", "exit_starved", "fail"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,3 +149,20 @@ def exit_denied(exc: OSError, writes: bool) -> None:
         "owner) or use another path"
     )
     fail(err, nothing_sent=writes and wrote.nothing_yet(), written=not wrote.nothing_yet())
+
+
+def exit_starved(exc: BaseException) -> None:
+    """A run that this machine's limits starved (R64b: ``ulimit -v``: ``MemoryError``, or a
+    thread that could not start): one line and exit 2, not "internal error (a bug …)"; the
+    line says whether anything was written, and where. Nothing for another error."""
+    if isinstance(exc, MemoryError):
+        what = "not enough memory"
+    elif isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+        what = "a thread could not be started"
+    else:
+        return
+    err = UsageError(
+        f"{what} for this run (this machine's limits: `ulimit -v`, `ulimit -u`, or little "
+        "free memory); raise them, or lower --workers"
+    )
+    fail(err, nothing_sent=wrote.nothing_yet(), written=not wrote.nothing_yet())
