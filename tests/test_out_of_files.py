@@ -17,6 +17,7 @@ import urllib3.util.connection
 from trello_restore.api import certainly_not_applied
 from trello_restore.api.classify import error_for_exception
 from trello_restore.errors import ExitCode, OutOfFiles
+from trello_restore.journal_errors import write_failed
 
 from .conftest import Sandbox, one_line_error, sandbox_cli
 from .test_cli_apply import _restore_args, _writes
@@ -111,3 +112,12 @@ def test_a_run_starved_of_memory_or_threads_is_no_bug(
     r = invoke(*_restore_args(scenario), "--dry-run")
     one_line_error(r, ExitCode.USAGE, said, "`ulimit -v`", "lower --workers")
     assert "internal error" not in r.stderr
+
+
+def test_a_journal_past_the_file_size_limit_names_the_limit(tmp_path: Any) -> None:
+    """R64b: under ``ulimit -f`` the journal's line said "fix what keeps it from being
+    written"; the kept histories' notices named the limit already."""
+    err = OSError(errno.EFBIG, "File too large")
+    said = str(write_failed(tmp_path / "j.jsonl", err, sent=3))
+    assert "(File too large), so the run stopped: 3 writes were sent" in said
+    assert "; raise the file size limit (`ulimit -f`), then run the same command again" in said

@@ -35,6 +35,8 @@ def write_failed(
     why = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = "free space on its disk"
+    elif exc.errno == errno.EFBIG:  # R64b: the limit a run was started with
+        fix = "raise the file size limit (`ulimit -f`)"
     else:
         fix = "fix what keeps it from being written"
     if sent is None:
