@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from typing import Any
 
 import pytest
@@ -95,3 +96,26 @@ def test_a_signal_swallowed_while_planning_is_neither_shown_nor_asked(
     assert "Will re-add" not in r.stdout
     assert "[y/N]" not in r.stderr
     assert _writes(sb) == []
+
+
+def test_any_other_unraisable_goes_to_the_hook_that_was_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's hook keeps a swallowed ``KeyboardInterrupt`` only: anything else goes on to
+    the hook in place before the run (pytest's here), and that one is back after it."""
+    seen: list[type[BaseException] | None] = []
+
+    def spy(args: Any) -> None:
+        seen.append(args.exc_type)
+
+    monkeypatch.setattr(sys, "unraisablehook", spy)
+
+    class Failing:
+        def __del__(self) -> None:
+            raise ValueError("in a finalizer")
+
+    with first_ctrl_c_only():
+        failing = Failing()
+        del failing
+    assert seen == [ValueError]
+    assert sys.unraisablehook is spy

@@ -243,14 +243,14 @@ def not_replaceable(path: Path) -> bool:
 
 
 def sudo_advice(path: Path, within: Path, *, whole: bool = False) -> str | None:
-    """What to do when ``path``, or a directory above it, belongs to another user: a run with
-    ``sudo`` made it (R63b: after one root run in the user's state, every cron run stopped,
-    told to check permissions only root could change). Named: the topmost such whose own
-    directory is this user's (R64a: never one whose owner may rightly be another: ``/root``,
-    a colleague's directory in ``/tmp`` or in a group's, nor a shared directory itself; only
-    root's, R65a: a colleague's file is theirs), or,
-    with ``whole``, ``within`` (the state directory, whose other files that run made are in
-    the way next) when it is this user's own. None when there is none, and for root."""
+    """What to do when ``path``, or a directory above it, is root's: a run with ``sudo`` made
+    it (R63b: after one root run in the user's state, every cron run stopped, told to check
+    permissions only root could change). Named: the topmost such whose own directory is this
+    user's, or with ``whole`` ``within`` (the state directory, whose other files that run
+    made are in the way next) when it is this user's own. Never one whose owner may rightly
+    be another (R64a, R65a): ``/root``, a shared directory (``/tmp``, a group's) or what is
+    in one but a file named alone, nor a colleague's file. None when there is none, and for
+    root."""
     me = os.geteuid()
     if me == 0:
         return None

@@ -42,6 +42,8 @@ _ALL = (signal.SIGINT, *ENDING)
 #: ``__del__`` or a weakref callback ran, it is "ignored" (a traceback on stderr, and the run
 #: went on: R64c, a SIGTERM mid-apply, exit 0 after every write). ``check`` raises it again.
 _swallowed = [False]
+#: The ``sys.unraisablehook`` a run's hook stands in for, and passes anything else on to.
+_other_hook = [sys.__unraisablehook__]
 
 
 def check() -> None:
@@ -58,7 +60,7 @@ def _unraisable(args: sys.UnraisableHookArgs) -> None:
     if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
         _swallowed[0] = True
         return
-    sys.__unraisablehook__(args)
+    _other_hook[0](args)
 
 
 def stopped_by() -> signal.Signals | None:
@@ -140,6 +142,7 @@ def first_ctrl_c_only() -> Iterator[None]:
     _stopped_by = None
     _swallowed[0] = False
     hook, sys.unraisablehook = sys.unraisablehook, _unraisable
+    _other_hook[0] = hook
     for sig in ours:
         signal.signal(sig, first)
     try:
