@@ -214,9 +214,7 @@ def error_for_exception(
             ),
             False,
         )
-    if any(
-        getattr(e, "errno", None) in (errno.EMFILE, errno.ENFILE) for e in _exception_chain(exc)
-    ):
+    if any(getattr(e, "errno", None) in _OUT_OF_FILES for e in _exception_chain(exc)):
         return (
             OutOfFiles(
                 f"cannot open a connection to the Trello API at {host}: this process has too "
