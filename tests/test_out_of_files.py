@@ -121,3 +121,22 @@ def test_a_journal_past_the_file_size_limit_names_the_limit(tmp_path: Any) -> No
     said = str(write_failed(tmp_path / "j.jsonl", err, sent=3))
     assert "(File too large), so the run stopped: 3 writes were sent" in said
     assert "; raise the file size limit (`ulimit -f`), then run the same command again" in said
+
+
+def test_a_file_the_process_cannot_open_for_want_of_files_is_no_bug(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R66a: under ``ulimit -n 8`` a module imported late could not open its own file:
+    "internal error (a bug …)", exit 1. One line and exit 2, as for a connection."""
+    invoke = sandbox_cli(sb, monkeypatch)
+
+    def no_files(*_: object, **__: object) -> None:
+        raise OSError(errno.EMFILE, TOO_MANY, "/x/trello_restore/fetcher_stored.py")
+
+    monkeypatch.setattr("trello_restore.run.make_plan", no_files)
+    r = invoke(*_restore_args(scenario), "--dry-run")
+    one_line_error(
+        r, ExitCode.USAGE,
+        "cannot open /x/trello_restore/fetcher_stored.py: this process has too many files open "
+        "(raise `ulimit -n`, or lower --workers)",
+    )  # fmt: skip

@@ -129,10 +129,17 @@ def fail(
 
 
 def exit_denied(exc: OSError, writes: bool) -> None:
-    """A file that this user may not reach (``PermissionError``) and that no one mapped to a
-    ``RestoreError``: one line and exit 2, not "internal error" (R62b: a directory of mode 000
-    on its way, where ``pathlib``'s ``exists`` raises); ``writes``: the command could write
-    (the line says whether it did, and where). Nothing for another error."""
+    """A file that this user may not reach (``PermissionError``), or that this process may not
+    open for want of files (``EMFILE``), and that no one mapped to a ``RestoreError``: one line
+    and exit 2, not "internal error" (R62b: a directory of mode 000 on its way, where
+    ``pathlib``'s ``exists`` raises); ``writes``: the command could write (the line says
+    whether it did, and where). Nothing for another error."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):  # R66a: a module imported late, ulimit -n 8
+        err = UsageError(
+            f"cannot open {os.fsdecode(exc.filename)}: this process has too many files open "
+            "(raise `ulimit -n`, or lower --workers)"
+        )
+        fail(err, nothing_sent=writes and wrote.nothing_yet(), written=not wrote.nothing_yet())
     if not isinstance(exc, PermissionError) or not isinstance(exc.filename, str | bytes):
         return
     from pathlib import Path
