@@ -41,7 +41,8 @@ from trello_restore.sandbox.scenario import Scenario
 from trello_restore.undo_left import nothing_to_undo, running_writes, undoable
 from trello_restore.undone_hint import own_removals
 
-from .conftest import Sandbox, configless_cli
+from .conftest import Sandbox
+from .test_trial_undo_hint import _cli_at_home, _trial_plan
 
 # --------------------------------------------------------------------------- the trial undo
 
@@ -57,15 +58,9 @@ def _trial_undone(
     """The README's trial: the incident planned (``--removed-by`` the token's member,
     ``--add-to-board``), applied, and undone with ``--include-board-memberships``. The invoker
     (no config file, state under the test's home) and the ``--since`` of the plan."""
-    invoke = configless_cli(sb, monkeypatch, tmp_path)
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRELLO_RESTORE_HOME", str(home))
-    s = scenario
-    since = (s.incident_at - timedelta(hours=1)).isoformat()
-    plan = tmp_path / "plan.json"
-    made = invoke("--board", s.team.id, "--since", since, "--removed-by", s.mover.username,
-                  "--add-to-board", "--dry-run", "-q", "--plan-out", str(plan))  # fmt: skip
-    assert made.exit_code == ExitCode.OK, made.output
+    invoke, home = _cli_at_home(sb, monkeypatch, tmp_path)
+    since = (scenario.incident_at - timedelta(hours=1)).isoformat()
+    _, plan = _trial_plan(invoke, scenario, since, tmp_path)
     trial = invoke("apply", str(plan), "--yes", "-q")
     assert trial.exit_code == ExitCode.OK, trial.output
     (journal,) = (home / "state" / "journals").glob("*.jsonl")

@@ -148,6 +148,14 @@ def test_a_plan_file_root_wrote_says_so(
     assert sb.server.request_log == []
 
 
+def _unsearchable_to_me(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """This user (``ME``), for whom ``directory`` cannot be searched (``os.access``: root, who
+    runs the tests, may search anything)."""
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != directory and real(p, m, **k))
+
+
 def test_a_journal_directory_root_made_says_so(
     state: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,9 +163,7 @@ def test_a_journal_directory_root_made_says_so(
     "make it searchable: chmod 700 … if it is yours"; it is not."""
     journals = state / "journals"
     journals.mkdir()
-    monkeypatch.setattr(os, "geteuid", lambda: ME)
-    real = os.access
-    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != journals and real(p, m, **k))
+    _unsearchable_to_me(monkeypatch, journals)
     err = PermissionError(errno.EACCES, DENIED, str(journals / "j.jsonl"))
     assert unreachable(journals / "j.jsonl", err, "undo") == (
         f"cannot read the journal {journals / 'j.jsonl'}: this user cannot search the directory "
@@ -173,9 +179,7 @@ def test_no_chown_is_advised_for_a_directory_not_the_tool_s(
     (``--journal /root/j.jsonl``: never ``sudo chown -R you /root``)."""
     elsewhere = tmp_path / "root-home"
     elsewhere.mkdir()
-    monkeypatch.setattr(os, "geteuid", lambda: ME)
-    real = os.access
-    monkeypatch.setattr(os, "access", lambda p, m, **k: Path(p) != elsewhere and real(p, m, **k))
+    _unsearchable_to_me(monkeypatch, elsewhere)
     err = PermissionError(errno.EACCES, DENIED, str(elsewhere / "j.jsonl"))
     said = unreachable(elsewhere / "j.jsonl", err, "undo")
     assert "sudo chown" not in said
