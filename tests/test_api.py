@@ -526,15 +526,15 @@ def test_a_cache_dir_of_another_user_is_said_to_be_theirs(
 
     from trello_restore.api.cache import _theirs
 
-    theirs = tmp_path / "theirs"  # root's
+    mine = tmp_path / "mine"  # this user's home, say
+    mine.mkdir()
+    os.chown(mine, 4242, -1)
+    theirs = mine / "theirs"  # root's, in it
     theirs.mkdir()
     assert _theirs(theirs) is None  # to root
     monkeypatch.setattr(os, "geteuid", lambda: 4242)
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    os.chown(mine, 4242, -1)
     assert _theirs(mine) is None
-    assert _theirs(tmp_path / "missing") is None
+    assert _theirs(mine / "missing") is None
     said = _theirs(theirs)
     assert said is not None
     assert said.startswith("it belongs to another user (uid 0; a run with sudo?): ")

@@ -47,7 +47,6 @@ from trello_restore.fsutil import (
     private_dirs,
     read_only_fix,
     sudo_advice,
-    user_name,
     writable_dir,
 )
 
@@ -406,19 +405,15 @@ def _lock_trouble(lock_path: Path, err: OSError) -> tuple[str, str]:
 
 
 def _theirs(path: Path) -> str | None:
-    """What to do when ``path`` belongs to another user (a run with ``sudo`` made it: R50a,
-    whose advice, chmod, only its owner may follow), or None when it is this user's or cannot
-    be told."""
-    try:
-        owner = path.stat().st_uid
-    except OSError:
-        return None
-    if owner == os.geteuid() or os.geteuid() == 0:  # R64a: root is told no chown to itself
+    """What to do when ``path`` is root's (a run with ``sudo`` made it: R50a, whose advice,
+    chmod, only its owner may follow), by ``fsutil.sudo_advice``'s rule (never a directory
+    whose owner may rightly be another, nor to root); None when there is none."""
+    advice = sudo_advice(path, path)
+    if advice is None:
         return None
     return (
-        f"it belongs to another user (uid {owner}; a run with sudo?): have it given to this "
-        f"user (sudo chown -R {user_name()} {path}), or point TRELLO_RESTORE_HOME, "
-        "XDG_CACHE_HOME or [paths] cache_dir elsewhere, or pass --no-cache"
+        f"{advice}, or point TRELLO_RESTORE_HOME, XDG_CACHE_HOME or [paths] cache_dir "
+        "elsewhere, or pass --no-cache"
     )
 
 
