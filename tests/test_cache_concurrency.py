@@ -428,6 +428,18 @@ def test_an_unwritable_cache_directory_holding_the_cache_is_named(
     assert sorted(directory.rglob("*")) == before
 
 
+def _refuse_writes(monkeypatch: pytest.MonkeyPatch, message: str, code: int) -> None:
+    """Every write of the cache (requests-cache deletes a key before it saves it) fails with
+    SQLite's ``message`` and extended ``code``: a stand-in for what root cannot provoke."""
+
+    def refuse(*_: Any, **__: Any) -> None:
+        err = sqlite3.OperationalError(message)
+        err.sqlite_errorcode = code
+        raise err
+
+    monkeypatch.setattr("requests_cache.backends.sqlite.SQLiteCache.delete", refuse)
+
+
 def test_a_read_only_directory_found_mid_run_is_named(
     world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -440,12 +452,9 @@ def test_a_read_only_directory_found_mid_run_is_named(
     want = _plan(run("--no-cache"))
     assert _plan(run()) == want
 
-    def refuse(*_: Any, **__: Any) -> None:
-        err = sqlite3.OperationalError("attempt to write a readonly database")
-        err.sqlite_errorcode = sqlite3.SQLITE_READONLY_DIRECTORY
-        raise err
-
-    monkeypatch.setattr("requests_cache.backends.sqlite.SQLiteCache.delete", refuse)
+    _refuse_writes(
+        monkeypatch, "attempt to write a readonly database", sqlite3.SQLITE_READONLY_DIRECTORY
+    )
     result = run()
     assert _plan(result) == want
     [warning] = _warnings(result)
@@ -454,6 +463,65 @@ def test_a_read_only_directory_found_mid_run_is_named(
     assert f"chmod 700 {directory}" in warning
     assert "other program" not in warning
     assert _cache_file(sb).is_file()
+
+
+def test_a_full_disk_under_the_cache_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite finds no room for the next page of the cache (a real ``SQLITE_FULL``: the
+    cache's connections may not grow the file, as on a full disk): the warning says the
+    cache could not be written and to check the disk's free space and ``ulimit -f``, not
+    that another program has the file open; the plan is the same and the file is kept.
+    (Before: ``could not be used (database or disk is full) … check that no other program
+    has the file open, or delete it``.)"""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    path = _cache_file(sb)
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        con.execute("DELETE FROM responses")
+        con.commit()
+        con.execute("VACUUM")
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+    real = sqlite3.connect
+
+    def no_room(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        con: sqlite3.Connection = real(database, *args, **kwargs)
+        if Path(str(database)) == path:
+            con.execute(f"PRAGMA max_page_count = {pages}")
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", no_room)
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    assert f"the HTTP cache {path} could not be written (database or disk is full)" in warning
+    assert "check the free space on its disk and the file size limit (ulimit -f)" in warning
+    assert "other program" not in warning
+    assert path.is_file()
+
+
+def test_a_failing_write_of_the_cache_is_named(
+    world: tuple[Scenario, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's ``disk I/O error`` on a write (``SQLITE_IOERR_WRITE``: what a cache file past
+    ``ulimit -f`` gives; as root only a stand-in can raise it here): the same warning as a
+    full disk, naming both, and the file is kept."""
+    s, sb = world
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+
+    _refuse_writes(monkeypatch, "disk I/O error", 778)  # SQLITE_IOERR_WRITE
+    result = run()
+    assert _plan(result) == want
+    [warning] = _warnings(result)
+    path = _cache_file(sb)
+    assert f"the HTTP cache {path} could not be written (disk I/O error)" in warning
+    assert "(ulimit -f)" in warning
+    assert "other program" not in warning
+    assert path.is_file()
 
 
 @pytest.mark.parametrize(

@@ -158,6 +158,13 @@ class HttpCache:
                 self.path,
                 type(err).__name__,
             )
+        elif code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+            logger.warning(
+                "the HTTP cache %s could not be written (%s): this run goes on without it; "
+                "check the free space on its disk and the file size limit (ulimit -f)",
+                self.path,
+                err,
+            )
         elif damaged:
             logger.warning(
                 "the HTTP cache %s is damaged (%s): this run goes on without it, and the next "
