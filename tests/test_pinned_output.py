@@ -222,6 +222,28 @@ def test_an_error_line_is_not_among_the_json_warnings(
     assert error.removeprefix("Error: ") not in warnings, warnings
 
 
+def test_a_warning_naming_a_token_shaped_name_is_said_once_and_alike(
+    sb: Sandbox, scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member whose full name is shaped like a Trello token (anyone can name themselves so):
+    a warning naming them is in the JSON summary's ``warnings`` once, as stderr says it, and
+    both as the log does (the name blanked). (R67d: twice, once raw and once blanked; stderr
+    raw.)"""
+    s = scenario
+    with s.world.lock:
+        s.world.members[s.mover.id].full_name = "ATTA" + "ab12" * 16
+    invoke, *_ = _setup(sb, s, tmp_path, monkeypatch)
+    _not_a_member(s, s.archive.id, s.mover.id)
+    r = invoke(*_args(s, "--yes", "--format", "json", "-q"))
+    assert r.exit_code == ExitCode.AUTH, r.output
+    said = [x.removeprefix("Warning: ") for x in r.stderr.splitlines() if x.startswith("Warning")]
+    warnings: list[str] = json.loads(r.stdout)["warnings"]
+    assert warnings == said, (warnings, said)
+    [refused] = [w for w in warnings if "Trello refused" in w]
+    assert f"@{s.mover.username} ([redacted]) read it" in refused, refused
+    assert "ab12ab12" not in r.output
+
+
 #: The command line, with SIGTERM sent to its main thread twice as its JSON summary is written
 #: (once the run has ended): the first as that line starts (``after_run``), the second while
 #: the command says it was stopped. ``signal.pthread_kill`` to the calling thread runs the

@@ -37,7 +37,7 @@ from trello_restore.cli_options import (
     yes_or_no,
 )
 from trello_restore.errors import ApiError, ExitCode, LockHeld, RestoreError, UsageError
-from trello_restore.logs import FILE_ONLY, end_of_command, setup_logging
+from trello_restore.logs import FILE_ONLY, end_of_command, redacted, setup_logging
 
 if TYPE_CHECKING:
     from trello_restore.config import Settings
@@ -443,7 +443,7 @@ def _report_settings(settings: Settings) -> None:
     """The config file's warnings on stderr (even with -q: they are about secrets), and
     where each setting came from in the debug log (names only, never values of secrets)."""
     for warning in settings.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {redacted(warning)}", err=True)
         logger.warning("%s", warning, extra=FILE_ONLY)
     logger.debug("config file: %s", settings.config_file or "none")
     for key, source in sorted(settings.sources.items()):

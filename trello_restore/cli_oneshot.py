@@ -22,7 +22,7 @@ from trello_restore import cli, wrote
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, OtherPlansJournal, UsageError
 from trello_restore.interrupts import check
-from trello_restore.logs import FILE_ONLY
+from trello_restore.logs import FILE_ONLY, redacted
 from trello_restore.words import shown_name
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class OneShotUi:
         args, dry = self.args, self.args.dry_run
         self.result = result
         for warning in result.warnings:
-            click.echo(f"Warning: {warning}", err=True)
+            click.echo(f"Warning: {redacted(warning)}", err=True)  # as the log says it
             logger.warning("%s", warning, extra=FILE_ONLY)  # the log file too (R32a)
         if args.plan_out is not None:
             write_plan(plan_to_dict(result.plan, result.meta), args.plan_out)

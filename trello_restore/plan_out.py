@@ -29,9 +29,10 @@ def json_line(doc: Mapping[str, Any]) -> str:
     stderr (``logs.warnings_said``) after those the summary holds already (a one-step run's
     plan's), each once. Left out of apply's and undo's, a cron job's JSON lines lost what its
     mail said (a journal's torn line, an archived list, a look that failed)."""
-    from trello_restore.logs import warnings_said
+    from trello_restore.logs import redacted, warnings_said
 
-    said = list(dict.fromkeys([*doc.get("warnings", ()), *warnings_said()]))
+    # Redacted as ``warnings_said`` are: a name shaped like a token would be there twice (R67d).
+    said = list(dict.fromkeys([*map(redacted, doc.get("warnings", ())), *warnings_said()]))
     return json.dumps({**doc, "warnings": said}) + "\n"
 
 
