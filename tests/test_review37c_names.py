@@ -120,6 +120,19 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
         ("Team\u17b4", '"Team\\u17b4"'),
         ("Team\U0001d159", '"Team\\U0001d159"'),
         ("\u2764\ufe0f team", '"\u2764\ufe0f team"'),  # an emoji's variation selector stays
+        # R67d: a joiner or selector that joins or selects nothing shows as nothing
+        ("Team Board\u200d", '"Team Board\\u200d"'),
+        ("Team\u200dBoard", '"Team\\u200dBoard"'),
+        ("\u200dTeam", '"\\u200dTeam"'),
+        ("Team\u200c", '"Team\\u200c"'),
+        ("\u200d", '"\\u200d"'),
+        ("Team Board\ufe0f", '"Team Board\\ufe0f"'),
+        ("Team Board\U000e0100", '"Team Board\\U000e0100"'),
+        ("1\ufe0f", '"1\\ufe0f"'),
+        ("🏳\ufe0f\u200d🌈 flag", '"🏳\ufe0f\u200d🌈 flag"'),  # after a selector, a joiner stays
+        ("1\ufe0f\u20e3 one", '"1\ufe0f\u20e3 one"'),  # a keycap
+        ("क्\u200dष", '"क्\u200dष"'),  # Devanagari's joiner
+        ("葛\U000e0100飾区", '"葛\U000e0100飾区"'),  # an ideographic variation sequence
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:

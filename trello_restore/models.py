@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from trello_restore import defaults
-from trello_restore.parsing import escaped_char
+from trello_restore.parsing import escaped_at
 
 Mode = Literal["removed", "ever-added"]
 EvidenceKind = Literal["recorded_removal", "reconstructed", "ever_added", "field_update"]
@@ -457,14 +457,14 @@ def quote_name(name: str) -> str:
     """A Trello name for a message: in double quotes, exactly as Trello has it (double spaces
     included), with only control characters and Unicode's line and paragraph separators
     (``\\u2028``, ``\\u2029``: line breaks to ``str.splitlines`` and some viewers) escaped so
-    that the message stays one line, and the invisible ones (``escaped_char``) so that it
+    that the message stays one line, and the invisible ones (``escaped_at``) so that it
     cannot pass for another name, and a double quote or a backslash in it escaped so that
     the name's end is plain to see (``"Team \\"01\\""``)."""
     shown = "".join(
         ("\\" + ch if ch in _QUOTED else ch.encode("unicode_escape").decode("ascii"))
-        if ch in _QUOTED or escaped_char(ch)
+        if ch in _QUOTED or escaped_at(name, i)
         else ch
-        for ch in name
+        for i, ch in enumerate(name)
     )
     return f'"{shown}"'
 

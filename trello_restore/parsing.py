@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "MAX_DEPTH",
+    "escaped_at",
     "escaped_char",
     "load_json",
     "load_toml",
@@ -230,9 +231,66 @@ def escaped_char(ch: str) -> bool:
     return category in _ESCAPED or (category in _FORMAT and ch not in _KEPT) or ch in _BLANK
 
 
+def escaped_at(text: str, i: int) -> bool:
+    """Whether ``quote_name`` escapes ``text[i]``: ``escaped_char``, and the joiners and
+    variation selectors it keeps (``_KEPT``, ``_BLANK``) where they show as nothing (R67d:
+    "Team Board\\u200d" and "Team Board\\ufe0f" read as "Team Board", another board): a
+    joiner not between two characters it joins (emoji, a selector, the scripts that need
+    one: ``_JOINING``), a selector not after an emoji, a CJK ideograph or a keycap's digit."""
+    ch = text[i]
+    if escaped_char(ch):
+        return True
+    if ch in "\u200c\u200d":
+        return not (0 < i < len(text) - 1 and _joins(text[i - 1]) and _joins(text[i + 1]))
+    if _selector(ch):
+        after = text[i + 1 : i + 2]
+        return not (
+            i > 0 and (_emoji(text[i - 1]) or (text[i - 1] in _KEYCAP and after == "\u20e3"))
+        )
+    return False
+
+
 def unseen_escaped(text: str) -> str:
-    """``text`` with each character ``escaped_char`` names shown as Python escapes it
+    """``text`` with each character ``escaped_at`` names shown as Python escapes it
     (``\\x1b``, ``\\u202e``): Trello's or a server's text in a message."""
     return "".join(
-        ch.encode("unicode_escape").decode("ascii") if escaped_char(ch) else ch for ch in text
+        ch.encode("unicode_escape").decode("ascii") if escaped_at(text, i) else ch
+        for i, ch in enumerate(text)
     )
+
+
+#: Where a joiner does its work besides emoji: the scripts that join or form conjuncts with it
+#: (Arabic and Persian, Syriac, Thaana, N'Ko; the Indic scripts, Sinhala; Myanmar; Khmer,
+#: Mongolian; Arabic's presentation forms). Between Latin, Greek or Cyrillic letters it shows as
+#: nothing.
+_JOINING = (
+    (0x0600, 0x08FF),
+    (0x0900, 0x0DFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x18AF),
+    (0xA8E0, 0xA8FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+#: What comes before a keycap's selector ("1\\ufe0f\\u20e3").
+_KEYCAP = frozenset("0123456789#*")
+
+
+def _selector(ch: str) -> bool:
+    return 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF
+
+
+def _emoji(ch: str) -> bool:
+    """A symbol or modifier a selector or joiner may follow (``So``, ``Sk``, ``Sm``: "❤", a
+    skin tone, "↔"), or a CJK ideograph (ideographic variation sequences)."""
+    cp = ord(ch)
+    return (
+        unicodedata.category(ch) in ("So", "Sk", "Sm")
+        or 0x3400 <= cp <= 0x9FFF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x20000 <= cp <= 0x3134F
+    )
+
+
+def _joins(ch: str) -> bool:
+    return _emoji(ch) or _selector(ch) or any(lo <= ord(ch) <= hi for lo, hi in _JOINING)

@@ -57,7 +57,7 @@ from trello_restore.models import (
     format_date,
     parse_date,
 )
-from trello_restore.parsing import escaped_char, load_json, wide_encoding
+from trello_restore.parsing import escaped_at, load_json, wide_encoding
 from trello_restore.plan_out import check_plan_out, for_stream, write_error, write_out
 from trello_restore.words import BOM, at_name, json_problem
 
@@ -377,7 +377,7 @@ _UNSEEN = re.compile(r"[^\x20-\x7e\n]")
 
 def _escaped(found: re.Match[str]) -> str:
     ch = found.group()
-    return json.dumps(ch)[1:-1] if escaped_char(ch) else ch
+    return json.dumps(ch)[1:-1] if escaped_at(found.string, found.start()) else ch
 
 
 def write_plan(doc: PlanDict, path: str | Path) -> None:

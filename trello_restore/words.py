@@ -12,7 +12,7 @@ import shlex
 from datetime import UTC, datetime, timedelta
 
 from trello_restore.models import Evidence, MemberRef, quote_name
-from trello_restore.parsing import escaped_char, unseen_escaped
+from trello_restore.parsing import escaped_at, unseen_escaped
 
 
 def card_url(short_link: str) -> str:
@@ -160,7 +160,7 @@ def json_problem(exc: json.JSONDecodeError, *, line: bool = True) -> str:
 
 def shell_join(words: list[str]) -> str:
     """A command line to suggest, as ``shlex.join`` quotes it, but a word holding a control
-    or invisible character (``escaped_char``: a list name with a newline or an escape code)
+    or invisible character (``escaped_at``: a list name with a newline or an escape code)
     in ANSI-C quotes, ``$'Old\\nlist'``, so that neither the terminal nor the log file gets
     it raw (R37c: a newline in a ``--list`` name made a fake log line). Bash, zsh and ksh
     read those quotes."""
@@ -168,13 +168,13 @@ def shell_join(words: list[str]) -> str:
 
 
 def _shell_word(word: str) -> str:
-    if not any(escaped_char(ch) for ch in word):
+    if not any(escaped_at(word, i) for i in range(len(word))):
         return shlex.quote(word)
     out = []
-    for ch in word:
+    for i, ch in enumerate(word):
         if ch in "'\\":
             out.append("\\" + ch)
-        elif not escaped_char(ch):
+        elif not escaped_at(word, i):
             out.append(ch)
         elif ch in _C_ESCAPES:
             out.append(_C_ESCAPES[ch])

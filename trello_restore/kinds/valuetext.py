@@ -119,7 +119,7 @@ def _escaped(line: str) -> str:
     and ``\\t``; its first character is the diff's mark, kept."""
     body = line[1:].rstrip(" \t")
     tail = line[1 + len(body) :].replace(" ", "\\x20").replace("\t", "\\t")
-    shown = "".join(ch if ch == "\t" else unseen_escaped(ch) for ch in body)
+    shown = "\t".join(map(unseen_escaped, body.split("\t")))
     return line[:1] + shown + tail
 
 
