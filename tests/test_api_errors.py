@@ -274,6 +274,11 @@ def _connection_error(reason: Exception) -> requests.ConnectionError:
         ),
         (requests.ConnectTimeout("token=SECRET"), "timed out connecting", True),
         (requests.ReadTimeout("token=SECRET"), "timed out waiting for an answer", True),
+        (  # the headers came, then the body stopped (R67a: "connection failed")
+            requests.ConnectionError(urllib3.exceptions.ReadTimeoutError(None, "/", "timed out")),  # type: ignore[arg-type]
+            "timed out: the answer stopped coming",
+            True,
+        ),
         (requests.exceptions.ChunkedEncodingError("x"), "the connection broke", True),
         (requests.exceptions.ProxyError("x"), "the proxy refused or failed", True),
         (requests.exceptions.SSLError("token=SECRET"), "TLS failed", False),
@@ -294,6 +299,36 @@ def test_error_for_exception(exc: requests.RequestException, reason: str, retrya
         ") after 3 attempts: check the network connection, or --api-url / TRELLO_API_URL"
     )
     assert "SECRET" not in text
+
+
+@pytest.mark.parametrize(
+    ("exc", "sent"),
+    [
+        (_connection_error(urllib3.exceptions.NewConnectionError(None, "refused")), False),  # type: ignore[arg-type]
+        (_connection_error(urllib3.exceptions.NameResolutionError("h", None, OSError())), False),  # type: ignore[arg-type]
+        (requests.ConnectTimeout("x"), False),
+        (requests.exceptions.SSLError("x"), False),  # not retried: said as it is
+        (_connection_error(urllib3.exceptions.ProtocolError("Connection aborted.")), True),
+        (requests.ReadTimeout("x"), True),
+        (requests.exceptions.ChunkedEncodingError("x"), True),
+        (requests.ConnectionError("x"), True),
+    ],
+)
+def test_a_write_that_may_have_been_sent_says_the_change_may_have_been_made(
+    exc: requests.RequestException, sent: bool
+) -> None:
+    """A write that got no answer after it may have left (R67a: a reset after Trello made it
+    said "cannot reach the Trello API", the member on the card) says the change may have been
+    made, as a 200 that is not JSON does; one that never left says it cannot reach the API,
+    as a read does."""
+    err, _ = error_for_exception(exc, method="POST", api_url="https://api.example.com/1")
+    text = str(err)
+    assert ("the change may have been made" in text) is sent, text
+    assert text.startswith(
+        "no answer from the Trello API at api.example.com (" if sent else "cannot reach"
+    )
+    read, _ = error_for_exception(exc, method="GET", api_url="https://api.example.com/1")
+    assert str(read).startswith("cannot reach the Trello API at api.example.com (")
 
 
 def test_redirect_loop_is_a_bad_response() -> None:

@@ -182,12 +182,32 @@ def test_an_outage_during_undo_stops_it_and_a_second_undo_finishes_it(
     assert snapshot(s.world) == before
 
 
+@pytest.mark.parametrize(
+    ("outage", "why", "then"),
+    [
+        ({"error_rate": 1.0}, "Trello kept failing", "When Trello works again"),
+        # Every connection closed after the write was made (R67a: "Trello kept failing …
+        # When Trello works again" when no answer came at all, as when the network is down).
+        (
+            {"drop_rate": 1.0, "fault_after_write_share": 1.0},
+            "no answer from the Trello API: ",
+            "When it answers again",
+        ),
+    ],
+)
 def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
-    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox_factory: SandboxFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    outage: dict[str, float],
+    why: str,
+    then: str,
 ) -> None:
     """``apply PLAN`` (real backoff, -q as in cron) during an outage: exit 4, the summary with
     the changes not attempted, one error line with the reason, the journal and the resume
-    command; the same command once Trello is back exits 0 with the plan done."""
+    command; the same command once Trello is back exits 0 with the plan done. With no answer
+    at all, the line does not say Trello failed, and the writes that got none say that the
+    change may have been made (they were)."""
     s = generate(64, 120)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     doc = plan_doc(sb, s, "b")
@@ -205,7 +225,7 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     def outage_after_ten_writes() -> None:
         while not stop.wait(0.005):
             if len(_writes(sb.server.request_log)) >= 10:
-                sb.server.set_options(error_rate=1.0)
+                sb.server.set_options(**outage)
                 return
 
     watcher = threading.Thread(target=outage_after_ten_writes)
@@ -221,7 +241,8 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     assert seconds < 20
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1, result.stderr
-    assert "Trello kept failing" in errors[0]
+    assert why in errors[0]
+    assert f"{then}: run trello-restore apply" in errors[0]
     assert "not attempted" in errors[0]
     journal = re.search(r"journal (\S+\.jsonl)\)", errors[0])
     assert journal is not None, errors[0]
@@ -231,8 +252,13 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     assert f"run trello-restore apply {plan} again to resume" in errors[0]
     assert "not attempted" in result.stdout  # the summary line
     assert "Traceback" not in result.output
+    # The writes that failed (not the card adds whose grant did, which were not sent).
+    failed = [r.error for r in records if r.status == "failed" and "granting" not in r.error]
+    assert failed
+    maybe = "; the change may have been made)"
+    assert all((maybe in e) == ("drop_rate" in outage) for e in failed), failed
 
-    sb.server.set_options(error_rate=0.0)
+    sb.server.set_options(error_rate=0.0, drop_rate=0.0)
     again = invoke("apply", str(plan), "-q", "--rate-limit", "1000")
     assert again.exit_code == ExitCode.OK, again.output
     assert diff(snapshot(s.world), expected(before, truth)) == []
@@ -512,6 +538,24 @@ def test_the_breaker_opens_on_a_lasting_streak_or_a_failing_window() -> None:
         assert not b.attempt(down)
     now[0] = 4.0
     assert b.attempt(down)
+
+    # No answer at all in the streak: not said to be Trello's failing (R67a); one 5xx in it is.
+    silent = ApiUnreachable("cannot reach the Trello API at h (cannot connect): check it")
+    for first in (silent, down):
+        b, now[0] = breaker(), 0.0
+        assert not b.attempt(first)
+        for t in (0.75, 2.25):
+            now[0] = t
+            assert not b.attempt(silent)
+        now[0] = 4.0
+        assert b.attempt(silent)
+        assert b.reason == (
+            "no answer from the Trello API: 4 write attempts in a row got none, over 4 s (the "
+            "last: cannot reach the Trello API at h (cannot connect): check it)"
+            if first is silent
+            else "Trello kept failing: 4 write attempts in a row got a 5xx or no answer, over "
+            "4 s (the last: no answer)"
+        )
 
     b = breaker()
     outcomes = [down if i % 2 else None for i in range(20)]  # half: not more than half

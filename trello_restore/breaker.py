@@ -47,6 +47,8 @@ class Breaker:
         self._lock = threading.Lock()
         self._streak = 0
         self._streak_started = 0.0
+        #: Whether an attempt of the streak got an answer (a 5xx): else none did.
+        self._answered = False
         self._recent: deque[bool] = deque(maxlen=window)
         #: Why it opened ("" while closed).
         self.reason = ""
@@ -66,12 +68,20 @@ class Breaker:
                 return self.open
             now = self._clock()
             if self._streak == 0:
-                self._streak_started = now
+                self._streak_started, self._answered = now, False
             self._streak += 1
+            self._answered = self._answered or error.status is not None
             lasted = now - self._streak_started
             many = self._streak >= self.attempts and lasted >= self.span_s
             long = self._streak >= self.SLOW_ATTEMPTS and lasted >= self.SLOW_SPANS * self.span_s
-            if not self.open and (many or long):
+            if not self.open and (many or long) and not self._answered:
+                # No answer at all: the network, a proxy, the API URL as well as Trello (R67a:
+                # refused connections were "Trello kept failing … When Trello works again").
+                self.reason = (
+                    f"no answer from the Trello API: {self._streak} write attempts in a row got "
+                    f"none, over {lasted:.3g} s (the last: {error})"
+                )
+            elif not self.open and (many or long):
                 self.reason = (
                     f"Trello kept failing: {self._streak} write attempts in a row got a 5xx or "
                     f"no answer, over {lasted:.3g} s (the last: {_answer(error)})"

@@ -552,8 +552,10 @@ def report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
     if not report.stopped:
         return
     left = report.counts.get("not_attempted", 0)
-    # Trello failing or rate limiting passes; a redirect is this side's to fix (R38c).
+    # Trello failing or rate limiting passes; a redirect is this side's to fix (R38c); no
+    # answer at all may be either (R67a).
     then = "When Trello works again" if report.stopped.startswith("Trello ") else "Once it is fixed"
+    then = "When it answers again" if report.stopped.startswith("no answer") else then
     message = (
         f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted, "
         f"journal {journal}). {then}: {resume[:1].lower()}{resume[1:]}."

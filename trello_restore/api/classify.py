@@ -224,6 +224,16 @@ def error_for_exception(
             False,
         )
     reason, retryable = unreachable_reason(exc)
+    if method.upper() != "GET" and retryable and not _never_sent(exc):
+        # It may have reached Trello, and the change may have been made (R67a: a write whose
+        # answer a reset lost said "cannot reach", its member on the card).
+        return (
+            ApiUnreachable(
+                f"no answer from the Trello API at {host} ({reason}; the change may have been "
+                f"made){after}: check the network connection, or {url_from}"
+            ),
+            retryable,
+        )
     return (
         ApiUnreachable(
             f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
@@ -263,6 +273,8 @@ def unreachable_reason(exc: BaseException) -> tuple[str, bool]:
         reason = "timed out connecting"
     elif isinstance(exc, requests.exceptions.ReadTimeout):
         reason = "timed out waiting for an answer"
+    elif any(isinstance(e, urllib3.exceptions.ReadTimeoutError) for e in chain):
+        reason = "timed out: the answer stopped coming"  # its body (R67a: "connection failed")
     elif isinstance(
         exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
     ):
@@ -296,16 +308,19 @@ def certainly_not_applied(error: ApiError) -> bool:
     if not isinstance(error, ApiUnreachable) or error.status is not None:
         return False
     cause = error.__cause__
-    if not isinstance(cause, requests.RequestException):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
+    return isinstance(cause, requests.RequestException) and _never_sent(cause)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """A request that failed before it could leave: no connection was made (a timeout
+    connecting, a refused connection, a name that does not resolve)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    chain = _exception_chain(cause)
     return any(
         isinstance(
             e, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
         )
-        for e in chain
+        for e in _exception_chain(exc)
     )
 
 
