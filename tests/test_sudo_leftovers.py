@@ -104,6 +104,16 @@ def test_a_lock_directory_root_made_says_so(state: Path, monkeypatch: pytest.Mon
     )
 
 
+def _as_me_refused_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process runs as ``ME``, and the plan file's read is refused (root's, 0600)."""
+    monkeypatch.setattr(os, "geteuid", lambda: ME)
+
+    def refused(path: Path) -> bytes:
+        raise PermissionError(errno.EACCES, DENIED, str(path))
+
+    monkeypatch.setattr("trello_restore.planfile.read_named", refused)
+
+
 def test_a_log_file_root_made_says_so(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's cron config keeps the log file in the state directory: after a run with
     sudo made it, every run stopped at ``cannot open the log file`` before anything."""
@@ -133,12 +143,7 @@ def test_a_plan_file_root_wrote_says_so(
     plan = home / "plan.json"
     plan.write_text("{}")
     invoke = cli_invoker(monkeypatch)
-    monkeypatch.setattr(os, "geteuid", lambda: ME)
-
-    def refused(path: Path) -> bytes:
-        raise PermissionError(errno.EACCES, DENIED, str(path))
-
-    monkeypatch.setattr("trello_restore.planfile.read_named", refused)
+    _as_me_refused_the_plan(monkeypatch)
     r = invoke("apply", str(plan), "--yes")
     one_line_error(
         r, ExitCode.USAGE,
