@@ -15,6 +15,7 @@ items 3-5; design.md §5 "Stopping", §3 "deactivated"), over real HTTP against 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 
 from trello_restore.applier import ApplyReport, Breaker, ChangeOutcome
 from trello_restore.errors import ApiUnreachable, ExitCode, PermissionDenied, RateLimited
@@ -263,6 +267,43 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     assert again.exit_code == ExitCode.OK, again.output
     assert diff(snapshot(s.world), expected(before, truth)) == []
     assert len(doc["changes"]) > 10
+
+
+def test_a_first_apply_stopped_before_its_first_write_does_not_speak_of_other_runs(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan with blocked changes, applied with a new journal, meets a failing read of the
+    board's cards before any write: the journal holds only this run's own blocked outcomes, so
+    the line ends "nothing was changed", not "nothing was changed by this run, and the journal
+    … holds what other runs did" (R67a). Run again with that journal there, it does."""
+    s = generate(64, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
+    monkeypatch.setenv("TRELLO_RESTORE_MAX_RETRIES", "0")
+    invoke = cli_invoker(monkeypatch)
+    env = {"TRELLO_API_URL": sb.base_url, "TRELLO_API_KEY": sb.key, "TRELLO_TOKEN": sb.token}
+    made = invoke("--board", s.team.id, "--since", incident_since(s), "--dry-run",
+                  "--plan-out", str(plan), **env)  # fmt: skip
+    assert made.exit_code == 0, made.output
+    summary = json.loads(plan.read_text())["summary"]
+    assert summary["blocked"], summary
+    assert summary["changes"], summary
+    real_send = HTTPAdapter.send
+
+    def no_cards(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "GET" and "/cards" in request.path_url:
+            raise requests.ConnectionError(urllib3.exceptions.ProtocolError("reset"))
+        return real_send(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(HTTPAdapter, "send", no_cards)
+    for there in (False, True):
+        r = invoke("apply", str(plan), "--journal", str(journal), "--yes", **env)
+        assert r.exit_code == ExitCode.UNREACHABLE, r.output
+        assert journal.exists()
+        (line,) = [x for x in r.stderr.splitlines() if x.startswith("Error: ")]
+        other = f"; nothing was changed by this run, and the journal {journal} holds what other"
+        assert (other in line) is there, line
+        assert line.endswith("; nothing was changed") is not there, line
 
 
 # ------------------------------------------------------------------------ missing rights

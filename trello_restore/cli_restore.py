@@ -18,6 +18,7 @@ import click
 from trello_restore import cli, defaults, wrote
 from trello_restore.cli_exit import exit_interrupted
 from trello_restore.errors import ExitCode, LockHeld, RestoreError
+from trello_restore.fsutil import looks
 from trello_restore.logs import FILE_ONLY
 from trello_restore.plan_out import json_line, write_out
 from trello_restore.words import plural, shell_join
@@ -145,7 +146,9 @@ def apply_command(
         *_api_url_flag(api_url, s),
     )
     resume = f"Run {again} again to resume; changes already made are skipped"
-    known_journal: list[Path | None] = [None]  # the run's, once known (``earlier``)
+    # The run's journal once known, and whether it was there before the run (``earlier``).
+    known_journal: list[Path | None] = [None]
+    there_before = [False]
 
     def body() -> ExitCode:
         from trello_restore import run
@@ -177,7 +180,7 @@ def apply_command(
         logger.info(
             "apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", shown_url(req.api_url)
         )
-        known_journal[0] = req.journal_path
+        known_journal[0], there_before[0] = req.journal_path, looks(req.journal_path)
         total = run.plan_outcomes(plan)  # one outcome each
         if total == 0:  # no request, and no journal that would hold nothing but its header
             from trello_restore.applier import check_plan_target
@@ -227,7 +230,9 @@ def apply_command(
     def earlier(err: RestoreError) -> str | None:
         """An error before this run's first write, beside earlier runs' changes."""
         path = known_journal[0]
-        if path is None or not path.exists():
+        # One this run made holds only its own records (R67a: the blocked outcomes of a first
+        # apply were "what other runs did"), unless a run holding its lock made it.
+        if path is None or not looks(path) or not (there_before[0] or isinstance(err, LockHeld)):
             return None
         from trello_restore.undo_left import undo_among
 
