@@ -13,6 +13,7 @@ import pytest
 import requests
 import urllib3.exceptions
 import urllib3.util.connection
+from requests.adapters import HTTPAdapter
 
 from trello_restore.api import certainly_not_applied
 from trello_restore.api.classify import error_for_exception
@@ -89,6 +90,27 @@ def test_an_apply_out_of_files_stops_as_for_a_revoked_token(
     assert "kept failing" not in r.stderr
     truth = scenario.truth("b")
     assert len(_writes(sb)) < len(truth.changes) + len(truth.grants)
+
+
+def test_writes_that_could_not_open_a_connection_were_not_sent(
+    sb: Sandbox, scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads work, and no write can open its connection: none left, so the line says
+    nothing was changed (R67b: "every change this run made is in its journal", the write
+    counted as sent before it tried to connect)."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    real_send = HTTPAdapter.send
+
+    def no_files_for_writes(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method != "GET":
+            raise _out_of_files()
+        return real_send(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(HTTPAdapter, "send", no_files_for_writes)
+    r = invoke(*_restore_args(scenario), "--yes", "--no-cache", "--workers", "1")
+    line = one_line_error(r, ExitCode.USAGE, "this process has too many files open")
+    assert line.endswith("; nothing was changed"), line
+    assert _writes(sb) == []
 
 
 @pytest.mark.parametrize(

@@ -224,7 +224,7 @@ def error_for_exception(
             False,
         )
     reason, retryable = unreachable_reason(exc)
-    if method.upper() != "GET" and retryable and not _never_sent(exc):
+    if method.upper() != "GET" and retryable and not never_sent(exc):
         # It may have reached Trello, and the change may have been made (R67a: a write whose
         # answer a reset lost said "cannot reach", its member on the card).
         return (
@@ -308,10 +308,10 @@ def certainly_not_applied(error: ApiError) -> bool:
     if not isinstance(error, ApiUnreachable) or error.status is not None:
         return False
     cause = error.__cause__
-    return isinstance(cause, requests.RequestException) and _never_sent(cause)
+    return isinstance(cause, requests.RequestException) and never_sent(cause)
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
+def never_sent(exc: requests.RequestException) -> bool:
     """A request that failed before it could leave: no connection was made (a timeout
     connecting, a refused connection, a name that does not resolve)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):

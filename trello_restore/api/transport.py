@@ -34,6 +34,7 @@ from trello_restore.api.classify import (
     error_for_response,
     error_for_tls_files,
     maybe_made,
+    never_sent,
     parse_retry_after,
     scrub,
     unreachable_reason,
@@ -80,7 +81,7 @@ _PYTRELLO_BASE = "https://api.trello.com/1/"
 _SINGLE_ATTEMPT = RetryPolicy(retries=0)
 
 #: Writes (any method but GET) handed to the wire by this process, every ``TrelloApi``'s:
-#: ``writes_sent``. It only grows.
+#: ``writes_sent``. One that could not leave (no connection) is taken back (``_wire``).
 _writes = [0]
 _writes_lock = threading.Lock()
 
@@ -92,10 +93,10 @@ def writes_sent() -> int:
         return _writes[0]
 
 
-def _count_write(request: requests.PreparedRequest) -> None:
+def _count_write(request: requests.PreparedRequest, n: int = 1) -> None:
     if (request.method or "GET").upper() != "GET":
         with _writes_lock:
-            _writes[0] += 1
+            _writes[0] += n
 
 
 # -------------------------------------------------------------------------------- transport
@@ -276,24 +277,37 @@ class _NetworkAdapter(HTTPAdapter):
             if self._counters.closing.is_set():
                 raise Stopping
             self._counters.count_sent()
-            _count_write(request)
             watchdog.start()
-            return super().send(request, *args, **kwargs)
+            return self._wire(request, *args, **kwargs)
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
         # limiter paces by what Trello counts, other programs' requests included.
         slot = limiter.acquire(self._counters.closing)
         self._counters.count_sent()
-        _count_write(request)
         counts: list[TrelloCount] = []
         watchdog.start()
         try:
-            response = super().send(request, *args, **kwargs)
+            response = self._wire(request, *args, **kwargs)
             if not watchdog.timed_out:  # headers cut short may hold a count cut short
                 counts = counts_from_headers(response.headers)
             return response
         finally:
             limiter.release(slot, counts)
+
+
+    def _wire(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """``HTTPAdapter.send``, a write counted as handed to the wire (``writes_sent``) unless
+        it could not leave (R67b: a run whose writes could open no connection said "every
+        change this run made is in its journal", not "nothing was changed")."""
+        _count_write(request)
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                _count_write(request, -1)
+            raise
 
 
 if TYPE_CHECKING:
