@@ -273,41 +273,28 @@ class _NetworkAdapter(HTTPAdapter):
         if not str(agent).startswith("trello-restore/"):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
         limiter = self._counters.limiter
-        if limiter is None:
-            if self._counters.closing.is_set():
-                raise Stopping
-            self._counters.count_sent()
-            watchdog.start()
-            return self._wire(request, *args, **kwargs)
+        if limiter is None and self._counters.closing.is_set():
+            raise Stopping
         # The slot is held until the answer's headers are in, and handed back with Trello's
         # count of the token's and the key's window from them (``x-rate-limit-api-*``), so the
         # limiter paces by what Trello counts, other programs' requests included.
-        slot = limiter.acquire(self._counters.closing)
+        slot = None if limiter is None else limiter.acquire(self._counters.closing)
         self._counters.count_sent()
+        _count_write(request)
         counts: list[TrelloCount] = []
         watchdog.start()
         try:
-            response = self._wire(request, *args, **kwargs)
+            response = super().send(request, *args, **kwargs)
             if not watchdog.timed_out:  # headers cut short may hold a count cut short
                 counts = counts_from_headers(response.headers)
             return response
-        finally:
-            limiter.release(slot, counts)
-
-
-    def _wire(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        """``HTTPAdapter.send``, a write counted as handed to the wire (``writes_sent``) unless
-        it could not leave (R67b: a run whose writes could open no connection said "every
-        change this run made is in its journal", not "nothing was changed")."""
-        _count_write(request)
-        try:
-            return super().send(request, *args, **kwargs)
         except requests.RequestException as exc:
-            if never_sent(exc):
-                _count_write(request, -1)
+            if never_sent(exc):  # R67b: a run whose writes could open no connection said
+                _count_write(request, -1)  # "every change this run made is in its journal"
             raise
+        finally:
+            if limiter is not None and slot is not None:
+                limiter.release(slot, counts)
 
 
 if TYPE_CHECKING:
