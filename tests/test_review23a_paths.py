@@ -77,7 +77,7 @@ def _unsearchable(monkeypatch: pytest.MonkeyPatch, *directories: Path) -> set[Pa
     (``EACCES``; the directory itself can still be looked up, from its parent); the set
     returned is the directories so refused, to change as the test goes."""
     blocked = set(directories)
-    real_stat, real_scandir = Path.stat, os.scandir
+    real_stat, real_scandir, real_listdir = Path.stat, os.scandir, os.listdir
 
     def denied(path: object) -> bool:
         where = Path(os.fspath(path)).absolute()  # type: ignore[call-overload]
@@ -93,8 +93,14 @@ def _unsearchable(monkeypatch: pytest.MonkeyPatch, *directories: Path) -> set[Pa
             raise PermissionError(errno.EACCES, DENIED, str(path))
         return real_scandir(path)
 
+    def listdir(path: Any = ".") -> Any:  # ``Path.iterdir`` before Python 3.13 (R67c)
+        if denied(Path(os.fspath(path)) / "x"):
+            raise PermissionError(errno.EACCES, DENIED, str(path))
+        return real_listdir(path)
+
     monkeypatch.setattr(Path, "stat", stat_)
     monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "listdir", listdir)
     return blocked
 
 

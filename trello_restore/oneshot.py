@@ -38,12 +38,12 @@ from trello_restore.lastrun import (
     window_end,
 )
 from trello_restore.locks import Holder, RateBudgetGuard, held_among, lock_dir, run_lock
+from trello_restore.oneshot_apply import apply_request, checked_apply
 from trello_restore.oneshot_undone import left_out_undone
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
 from trello_restore.report_outcomes import board_outcomes, outcome_parts
-from trello_restore.run_apply import existing_journal
 from trello_restore.words import board_ref, plural, when
 
 if TYPE_CHECKING:
@@ -140,6 +140,10 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         plan = req.plan if guard is None else replace(req.plan, on_rate_limited=guard)
         result = run.make_plan(plan, created_at=req.created_at, on_scope=on_scope)
         result, unread_journal = left_out_undone(req, result)
+        # Its journal checked before the plan is shown: one it cannot use is one line (R67c: a
+        # journal directory it cannot search came after the plan's warnings; R61a).
+        writes = not req.dry_run and run.plan_changes(result.plan)
+        apply = checked_apply(req, result) if writes else None
         # Which takes no lock: a run that holds one writes while it reads (not exports: R55a).
         if req.dry_run and not req.plan.exports:
             boards = [f"board-{b}" for b, _ in result.meta.boards]
@@ -161,7 +165,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
             if req.accept_unreadable is None and _unread_named(result, dry_run=True):
                 code = ExitCode.AUTH
             return OneShotResult(result, "dry_run", code, since_last_run=req.plan.since_last_run)
-        return _apply(req, result, ui, unread_journal)
+        return _apply(req, result, ui, unread_journal, apply)
 
 
 def _boards(ids: Iterable[str], names: Mapping[str, str]) -> str:
@@ -240,35 +244,26 @@ def _locks(
 
 
 def _apply(
-    req: OneShotRequest, result: PlanResult, ui: OneShotUi, unread_journal: str | None
+    req: OneShotRequest,
+    result: PlanResult,
+    ui: OneShotUi,
+    unread_journal: str | None,
+    apply: run.ApplyRequest | None,
 ) -> OneShotResult:
-    """Apply the plan just made (after ``ui.confirm``) and record the last run on success,
-    unless ``unread_journal`` says why changes were left out that this tool's undo may have
-    undone (a journal that may say cannot be read: ``oneshot_undone``)."""
-    n = run.plan_changes(result.plan)
+    """Apply the plan just made (``apply``, after ``ui.confirm``) and record the last run on
+    success, unless ``unread_journal`` says why changes were left out that this tool's undo may
+    have undone (a journal that may say cannot be read: ``oneshot_undone``)."""
     report: ApplyReport | None = None
-    journal: Path | None = None
+    journal = None if apply is None else apply.journal_path
     outcome: Outcome
-    if n == 0:
+    if apply is None:
         blocked = bool(result.plan.blocked)
         code, outcome = (ExitCode.PARTIAL, "blocked") if blocked else (ExitCode.OK, "nothing_to_do")
         if result.scope is not None:
             _settle_earlier(req, result)
-    else:
-        apply = _apply_request(
-            req,
-            result,
-            journal=req.journal,
-            # With changes on several boards, a board that refuses the token's writes stops
-            # only its own.
-            refused_boards_go_on=len({c.board_id for c in result.plan.changes}) > 1,
-            fresh_plan=True,  # its plan's read is the state: no actions read since
-        )
-        journal = apply.journal_path  # another plan's is refused before the question (R61a):
-        existing_journal(journal, apply.meta.digest, warn_torn=False)
-    if n and not ui.confirm(n):
+    elif not ui.confirm(run.plan_changes(result.plan)):
         code, outcome, journal = ExitCode.OK, "declined", None
-    elif n:
+    else:
         total = run.plan_outcomes(result.plan)  # one outcome each
         report = run.run_apply(apply, ui.applying(total, apply.journal_path))
         journal = report.journal_path or apply.journal_path  # or beside it, if it was replaced
@@ -462,33 +457,8 @@ def _settle_earlier(req: OneShotRequest, result: PlanResult) -> None:
     boards = {board_id for board_id, _ in result.meta.boards}
     if not has_open_records(req.journal_dir, boards):
         return
-    settled = run.settle_earlier(_apply_request(req, result))
+    settled = run.settle_earlier(apply_request(req, result))
     logger.info("settled %s of earlier runs", plural(settled, "interrupted write"))
-
-
-def _apply_request(
-    req: OneShotRequest, result: PlanResult, journal: str | None = None, **options: Any
-) -> run.ApplyRequest:
-    """The apply of the plan just made: the run's options (``options`` set on them; the
-    plan's warnings said once), its credentials and journal, and, since a run again after a
-    kill plans afresh, the killed run's writes settled first (``resolve_earlier``)."""
-    return run.apply_request(
-        result.plan,
-        result.meta,
-        api_url=req.plan.api_url,
-        options=replace(req.options, shown=frozenset(result.warnings), **options),
-        state_dir=req.state_dir,
-        journal_dir=req.journal_dir,
-        journal=journal,
-        key=req.plan.key,
-        token=req.plan.token,
-        read_retries=req.plan.read_retries,
-        request_timeout=req.plan.request_timeout,
-        origins=req.plan.origins,
-        resolve_earlier=True,
-        limiter=result.limiter,  # the plan's: --rate-limit caps the whole run (R57e)
-        account=result.meta.account,  # just read by the plan: not read again (R57e)
-    )
 
 
 def _unread_named(result: PlanResult, *, dry_run: bool) -> bool:
