@@ -42,6 +42,7 @@ from trello_restore.planner import build_plan
 from trello_restore.sandbox.scenario import generate
 
 from . import planner_reference
+from .conftest import FROZEN_AT_START
 from .test_planner import _inputs
 from .truthcheck import plan_options
 
@@ -260,6 +261,8 @@ def test_the_planner_leaves_frozen_objects_frozen(frozen: bool) -> None:
     """What the planner made goes to the oldest generation unwalked (``gc.freeze`` then
     ``unfreeze``), but only when nothing is frozen: an application's frozen objects stay
     frozen, and none of the planner's are left frozen."""
+    if FROZEN_AT_START and not frozen:
+        pytest.skip("this Python froze objects of its own at start (3.12.1)")
     history, state, since, _ = _random_world(2)
     if frozen:
         gc.freeze()

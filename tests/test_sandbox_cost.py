@@ -26,7 +26,7 @@ from trello_restore.sandbox.ids import id_time, is_object_id, iso
 from trello_restore.sandbox.render import JSON
 from trello_restore.sandbox.world import Card, Member, TrelloError, World
 
-from .conftest import Sandbox, SandboxFactory
+from .conftest import FROZEN_AT_START, Sandbox, SandboxFactory
 
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 #: The fields the tool asks for (fetcher.CARD_FIELDS): no ``url``, no ``badges``.
@@ -341,6 +341,8 @@ def test_the_worlds_served_are_kept_out_of_the_collectors_walks(
     def walked(obj: object) -> bool:
         return any(o is obj for o in gc.get_objects())
 
+    if FROZEN_AT_START:
+        pytest.skip("this Python froze objects of its own at start (3.12.1)")
     assert gc.get_freeze_count() == 0
     first, second = _Big(10), _Big(10)
     assert walked(first.world.cards)
