@@ -47,7 +47,8 @@ from .applykit import (
     plan_doc,
     snapshot,
 )
-from .conftest import Sandbox, SandboxFactory, cli_invoker
+from .conftest import Sandbox, SandboxFactory, cli_invoker, sandbox_cli
+from .test_cli_apply import _restore_args
 from .truthcheck import incident_since
 
 WRITES = ("POST", "PUT", "DELETE")
@@ -210,8 +211,8 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     """``apply PLAN`` (real backoff, -q as in cron) during an outage: exit 4, the summary with
     the changes not attempted, one error line with the reason, the journal and the resume
     command; the same command once Trello is back exits 0 with the plan done. With no answer
-    at all, the line does not say Trello failed, and the writes that got none say that the
-    change may have been made (they were)."""
+    at all, the line does not say Trello failed; either way the writes that failed say that
+    the change may have been made (some were: R67a, R68a)."""
     s = generate(64, 120)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     doc = plan_doc(sb, s, "b")
@@ -259,14 +260,44 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     # The writes that failed (not the card adds whose grant did, which were not sent).
     failed = [r.error for r in records if r.status == "failed" and "granting" not in r.error]
     assert failed
-    maybe = "; the change may have been made)"
-    assert all((maybe in e) == ("drop_rate" in outage) for e in failed), failed
+    assert all("the change may have been made" in e for e in failed), failed
 
     sb.server.set_options(error_rate=0.0, drop_rate=0.0)
     again = invoke("apply", str(plan), "-q", "--rate-limit", "1000")
     assert again.exit_code == ExitCode.OK, again.output
     assert diff(snapshot(s.world), expected(before, truth)) == []
     assert len(doc["changes"]) > 10
+
+
+def test_a_write_whose_answer_was_lost_then_refused_says_it_may_have_been_made(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first write reaches Trello, which makes it, and its answer is lost; then every
+    connection is refused (the network went down): its line and JSON ``error`` say the change
+    may have been made, as the journal does (``uncertain``), not only "cannot reach … (cannot
+    connect)" of the last attempt (R68a)."""
+    invoke = sandbox_cli(sb, monkeypatch)
+    real_send, sent = HTTPAdapter.send, [0]
+
+    def lost_then_down(self: HTTPAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "GET":
+            return real_send(self, request, *args, **kwargs)
+        sent[0] += 1
+        if sent[0] > 1:
+            refused = urllib3.exceptions.NewConnectionError(None, "refused")  # type: ignore[arg-type]
+            raise requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", refused))  # type: ignore[arg-type]
+        real_send(self, request, *args, **kwargs)
+        raise requests.ConnectionError(urllib3.exceptions.ProtocolError("reset"))
+
+    monkeypatch.setattr(HTTPAdapter, "send", lost_then_down)
+    args = (*_restore_args(scenario), "--yes", "--no-cache", "--workers", "1", "--format", "json")
+    r = invoke(*args, TRELLO_RESTORE_MAX_RETRIES="2")
+    assert r.exit_code == ExitCode.UNREACHABLE, r.output
+    journal = Journal.read(Path(json.loads(r.stdout)["journal"]))
+    [first] = [x for x in journal.records if x.status == "failed" and x.uncertain]
+    assert "(cannot connect)" in first.error, first
+    assert first.error.endswith(" (the change may have been made)"), first
+    assert len(_writes(sb.server.request_log)) == 1  # the one write that reached Trello
 
 
 def test_a_first_apply_stopped_before_its_first_write_does_not_speak_of_other_runs(
