@@ -133,6 +133,24 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
         ("1\ufe0f\u20e3 one", '"1\ufe0f\u20e3 one"'),  # a keycap
         ("क्\u200dष", '"क्\u200dष"'),  # Devanagari's joiner
         ("葛\U000e0100飾区", '"葛\U000e0100飾区"'),  # an ideographic variation sequence
+        # R68a: not beside ASCII symbols or CJK ideographs, which no joiner joins
+        ("C+\u200d+", '"C+\\u200d+"'),
+        ("C++\ufe0f", '"C++\\ufe0f"'),
+        ("A/B <\u200d> C", '"A/B <\\u200d> C"'),
+        ("開\u200d発", '"開\\u200d発"'),
+        ("開\u200c発", '"開\\u200c発"'),
+        ("東京\ufe0f", '"東京\\ufe0f"'),
+        ("🏴\U000e0020", '"🏴\\U000e0020"'),  # a tag that ends no flag
+        # R68a: and kept where they show
+        ("\u2139\ufe0f Info", '"\u2139\ufe0f Info"'),  # information source
+        ("‼\ufe0f Urgent", '"‼\ufe0f Urgent"'),
+        ("❤\ufe0f\u200d🔥", '"❤\ufe0f\u200d🔥"'),
+        ("അവന്\u200d വന്നു", '"അവന്\u200d വന്നു"'),  # a Malayalam chillu at a word's end
+        ("↔\ufe0f", '"↔\ufe0f"'),
+        (
+            "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland",
+            '"🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland"',
+        ),
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:

@@ -234,19 +234,27 @@ def escaped_char(ch: str) -> bool:
 def escaped_at(text: str, i: int) -> bool:
     """Whether ``quote_name`` escapes ``text[i]``: ``escaped_char``, and the joiners and
     variation selectors it keeps (``_KEPT``, ``_BLANK``) where they show as nothing (R67d:
-    "Team Board\\u200d" and "Team Board\\ufe0f" read as "Team Board", another board): a
-    joiner not between two characters it joins (emoji, a selector, the scripts that need
-    one: ``_JOINING``), a selector not after an emoji, a CJK ideograph or a keycap's digit."""
-    ch = text[i]
+    "Team Board\\u200d" and "Team Board\\ufe0f" read as "Team Board", another board; R68a:
+    "C+\\u200d+", "開\\u200d発"); but not the tag characters of a subdivision flag (🏴 and
+    ``_FLAG`` of them). A joiner shows beside a letter of a script that joins or forms conjuncts
+    with it (``_JOINING``: a Persian non-joiner, a Malayalam chillu at a word's end) or between
+    two pictographs (an emoji sequence); a selector after a pictograph, an emoji that is not
+    one (``_EMOJI``), a keycap's digit, or (an ideographic variation sequence) a CJK ideograph."""
+    ch, before, after = text[i], text[i - 1 : i] if i else "", text[i + 1 : i + 2]
+    if 0xE0020 <= ord(ch) <= 0xE007F:
+        return not _flag(text, i)
     if escaped_char(ch):
         return True
     if ch in "\u200c\u200d":
-        return not (0 < i < len(text) - 1 and _joins(text[i - 1]) and _joins(text[i + 1]))
-    if _selector(ch):
-        after = text[i + 1 : i + 2]
-        return not (
-            i > 0 and (_emoji(text[i - 1]) or (text[i - 1] in _KEYCAP and after == "\u20e3"))
-        )
+        if _scripted(before) or _scripted(after):
+            return False
+        return not (_pictograph(before) and _pictograph(after))
+    if 0xE0100 <= ord(ch) <= 0xE01EF:
+        return not _ideograph(before)
+    if 0xFE00 <= ord(ch) <= 0xFE0F:
+        keycap = before in _KEYCAP and after == "\u20e3"
+        shown = _pictograph(before) or before in _EMOJI or keycap
+        return not (shown or (ch == "\ufe00" and _ideograph(before)))
     return False
 
 
@@ -261,8 +269,8 @@ def unseen_escaped(text: str) -> str:
 
 #: Where a joiner does its work besides emoji: the scripts that join or form conjuncts with it
 #: (Arabic and Persian, Syriac, Thaana, N'Ko; the Indic scripts, Sinhala; Myanmar; Khmer,
-#: Mongolian; Arabic's presentation forms). Between Latin, Greek or Cyrillic letters it shows as
-#: nothing.
+#: Mongolian; Arabic's presentation forms). Between Latin, Greek, Cyrillic or CJK letters it
+#: shows as nothing.
 _JOINING = (
     (0x0600, 0x08FF),
     (0x0900, 0x0DFF),
@@ -274,23 +282,46 @@ _JOINING = (
 )
 #: What comes before a keycap's selector ("1\\ufe0f\\u20e3").
 _KEYCAP = frozenset("0123456789#*")
+#: Emoji that are not symbols to Unicode's categories (double and question exclamation marks,
+#: information source, wavy dash, part alternation mark), shown with their selector.
+_EMOJI = frozenset("\u203c\u2049\u2139\u3030\u303d")
+#: The most tag characters after 🏴 a subdivision flag takes (🏴 gbsct and the cancel tag: 6).
+_FLAG = 8
 
 
-def _selector(ch: str) -> bool:
-    return 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF
-
-
-def _emoji(ch: str) -> bool:
-    """A symbol or modifier a selector or joiner may follow (``So``, ``Sk``, ``Sm``: "❤", a
-    skin tone, "↔"), or a CJK ideograph (ideographic variation sequences)."""
-    cp = ord(ch)
+def _pictograph(ch: str) -> bool:
+    """A symbol beyond ASCII (``So``, ``Sm``: "❤", "↔"), a skin tone, or the emoji selector
+    (what may come before a joiner: "❤\\ufe0f\\u200d🔥")."""
+    if not ch or ch < "\x80":
+        return False
     return (
-        unicodedata.category(ch) in ("So", "Sk", "Sm")
-        or 0x3400 <= cp <= 0x9FFF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x20000 <= cp <= 0x3134F
+        unicodedata.category(ch) in ("So", "Sm")
+        or "\U0001f3fb" <= ch <= "\U0001f3ff"
+        or ch == "\ufe0f"
     )
 
 
-def _joins(ch: str) -> bool:
-    return _emoji(ch) or _selector(ch) or any(lo <= ord(ch) <= hi for lo, hi in _JOINING)
+def _scripted(ch: str) -> bool:
+    return bool(ch) and any(lo <= ord(ch) <= hi for lo, hi in _JOINING)
+
+
+def _ideograph(ch: str) -> bool:
+    cp = ord(ch) if ch else 0
+    return 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3134F
+
+
+def _flag(text: str, i: int) -> bool:
+    """Whether the tag character ``text[i]`` is in a subdivision flag: 🏴, tags, the cancel tag
+    (each run looked at ``_FLAG`` characters at most: a name of tags is not walked again)."""
+    start, end = i, i + 1
+    while start > max(0, i - _FLAG) and 0xE0020 <= ord(text[start - 1]) <= 0xE007F:
+        start -= 1
+    while end < min(len(text), i + _FLAG) and 0xE0020 <= ord(text[end]) <= 0xE007F:
+        end += 1
+    tags = text[start:end]
+    return (
+        start > 0
+        and text[start - 1] == "\U0001f3f4"
+        and tags.endswith("\U000e007f")
+        and len(tags) > 1
+    )
