@@ -306,7 +306,8 @@ def test_a_first_apply_stopped_before_its_first_write_does_not_speak_of_other_ru
     """A plan with blocked changes, applied with a new journal, meets a failing read of the
     board's cards before any write: the journal holds only this run's own blocked outcomes, so
     the line ends "nothing was changed", not "nothing was changed by this run, and the journal
-    … holds what other runs did" (R67a). Run again with that journal there, it does."""
+    … holds what other runs did" (R67a; an empty --journal file too, R68a). Run again with
+    that journal there, it does."""
     s = generate(64, 60)
     sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
     plan, journal = tmp_path / "plan.json", tmp_path / "j.jsonl"
@@ -327,6 +328,7 @@ def test_a_first_apply_stopped_before_its_first_write_does_not_speak_of_other_ru
         return real_send(self, request, *args, **kwargs)
 
     monkeypatch.setattr(HTTPAdapter, "send", no_cards)
+    journal.touch()  # empty, as ``mktemp`` makes it: nothing there yet (R68a)
     for there in (False, True):
         r = invoke("apply", str(plan), "--journal", str(journal), "--yes", **env)
         assert r.exit_code == ExitCode.UNREACHABLE, r.output

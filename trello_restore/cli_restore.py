@@ -8,6 +8,7 @@ only parses, prompts, prints and maps errors: ``run.py`` does the work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -180,7 +181,9 @@ def apply_command(
         logger.info(
             "apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", shown_url(req.api_url)
         )
-        known_journal[0], there_before[0] = req.journal_path, looks(req.journal_path)
+        known_journal[0] = req.journal_path
+        with contextlib.suppress(OSError):  # an empty one (mktemp's) holds nothing (R68a)
+            there_before[0] = req.journal_path.stat().st_size > 0
         total = run.plan_outcomes(plan)  # one outcome each
         if total == 0:  # no request, and no journal that would hold nothing but its header
             from trello_restore.applier import check_plan_target
