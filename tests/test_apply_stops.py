@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 import urllib3.exceptions
+from click.testing import Result
 from requests.adapters import HTTPAdapter
 
 from trello_restore.applier import ApplyReport, Breaker, ChangeOutcome
@@ -269,13 +270,12 @@ def test_an_outage_from_the_command_line_says_why_and_how_to_resume(
     assert len(doc["changes"]) > 10
 
 
-def test_a_write_whose_answer_was_lost_then_refused_says_it_may_have_been_made(
-    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The first write reaches Trello, which makes it, and its answer is lost; then every
-    connection is refused (the network went down): its line and JSON ``error`` say the change
-    may have been made, as the journal does (``uncertain``), not only "cannot reach … (cannot
-    connect)" of the last attempt (R68a)."""
+def _writes_refused(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, lost: int
+) -> Result:
+    """A one-step run (``--format json``, one worker) whose reads work and whose first ``lost``
+    writes reach Trello, which makes them, with their answers lost; every later write's
+    connection is refused (the network went down)."""
     invoke = sandbox_cli(sb, monkeypatch)
     real_send, sent = HTTPAdapter.send, [0]
 
@@ -283,7 +283,7 @@ def test_a_write_whose_answer_was_lost_then_refused_says_it_may_have_been_made(
         if request.method == "GET":
             return real_send(self, request, *args, **kwargs)
         sent[0] += 1
-        if sent[0] > 1:
+        if sent[0] > lost:
             refused = urllib3.exceptions.NewConnectionError(None, "refused")  # type: ignore[arg-type]
             raise requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", refused))  # type: ignore[arg-type]
         real_send(self, request, *args, **kwargs)
@@ -291,8 +291,34 @@ def test_a_write_whose_answer_was_lost_then_refused_says_it_may_have_been_made(
 
     monkeypatch.setattr(HTTPAdapter, "send", lost_then_down)
     args = (*_restore_args(scenario), "--yes", "--no-cache", "--workers", "1", "--format", "json")
-    r = invoke(*args, TRELLO_RESTORE_MAX_RETRIES="2")
+    return invoke(*args, TRELLO_RESTORE_MAX_RETRIES="2")
+
+
+def test_writes_that_never_connect_stop_the_run_saying_nothing_was_changed(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every write's connection refused: the run stops (no answer: the network) and its line
+    says nothing was changed, as none left (R68a: it said only what was not attempted)."""
+    r = _writes_refused(sb, scenario, monkeypatch, lost=0)
     assert r.exit_code == ExitCode.UNREACHABLE, r.output
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("Error: ")]
+    assert line.startswith("Error: no answer from the Trello API: "), line
+    assert " not attempted, nothing was changed, journal " in line, line
+    assert _writes(sb.server.request_log) == []
+    doc = json.loads(r.stdout)  # the requests counted are those Trello got (R68a: and more)
+    assert doc["plan"]["plan_requests"] + doc["apply"]["requests"] == len(sb.server.request_log)
+
+
+def test_a_write_whose_answer_was_lost_then_refused_says_it_may_have_been_made(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first write reaches Trello, which makes it, and its answer is lost; then every
+    connection is refused (the network went down): its line and JSON ``error`` say the change
+    may have been made, as the journal does (``uncertain``), not only "cannot reach … (cannot
+    connect)" of the last attempt (R68a)."""
+    r = _writes_refused(sb, scenario, monkeypatch, lost=1)
+    assert r.exit_code == ExitCode.UNREACHABLE, r.output
+    assert "nothing was changed" not in r.stderr
     journal = Journal.read(Path(json.loads(r.stdout)["journal"]))
     [first] = [x for x in journal.records if x.status == "failed" and x.uncertain]
     assert "(cannot connect)" in first.error, first

@@ -564,8 +564,9 @@ def report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
     # answer at all may be either (R67a).
     then = "When Trello works again" if report.stopped.startswith("Trello ") else "Once it is fixed"
     then = "When it answers again" if report.stopped.startswith("no answer") else then
+    none = ", nothing was changed" if wrote.nothing_yet() else ""  # none could connect (R68a)
     message = (
-        f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted, "
+        f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted{none}, "
         f"journal {journal}). {then}: {resume[:1].lower()}{resume[1:]}."
     )
     click.echo(f"Error: {message}", err=True)

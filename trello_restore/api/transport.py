@@ -149,9 +149,9 @@ class Counters:
             first, self._retried = not self._retried, True
             return first
 
-    def count_sent(self) -> None:
+    def count_sent(self, n: int = 1) -> None:
         with self._lock:
-            self.sent += 1
+            self.sent += n
 
     def count_hit(self) -> None:
         with self._lock:
@@ -291,6 +291,7 @@ class _NetworkAdapter(HTTPAdapter):
         except requests.RequestException as exc:
             if never_sent(exc):  # R67b: a run whose writes could open no connection said
                 _count_write(request, -1)  # "every change this run made is in its journal"
+                self._counters.count_sent(-1)  # nor a request sent (R68a)
             raise
         finally:
             if limiter is not None and slot is not None:
