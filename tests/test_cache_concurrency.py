@@ -518,8 +518,8 @@ def test_a_failing_write_of_the_cache_is_named(
     assert _plan(result) == want
     [warning] = _warnings(result)
     path = _cache_file(sb)
-    assert f"the HTTP cache {path} could not be written (disk I/O error)" in warning
-    assert "(ulimit -f)" in warning
+    assert f"the HTTP cache {path} could not be read or written (disk I/O error)" in warning
+    assert "check that its disk works, the free space on its disk and the file size" in warning
     assert "other program" not in warning
     assert path.is_file()
 

@@ -159,11 +159,14 @@ class HttpCache:
                 type(err).__name__,
             )
         elif code is not None and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+            full = code == sqlite3.SQLITE_FULL  # else a read's failure too (R68a), or a write's
             logger.warning(
-                "the HTTP cache %s could not be written (%s): this run goes on without it; "
-                "check the free space on its disk and the file size limit (ulimit -f)",
+                "the HTTP cache %s could not be %s (%s): this run goes on without it; check %s"
+                "the free space on its disk and the file size limit (ulimit -f)",
                 self.path,
+                "written" if full else "read or written",
                 err,
+                "" if full else "that its disk works, ",
             )
         elif damaged:
             logger.warning(
