@@ -207,7 +207,8 @@ def test_a_torn_last_line_of_a_finished_journal_is_not_warned_of_every_night(
     doc = json.loads(undone.stdout)
     assert doc["format"] == "trello-restore-undo-summary"
     assert [x for x in doc["warnings"] if "torn last line" in x] == [
-        f"{journal}: ignoring a torn last line (a run was interrupted, or its disk was full)"
+        f"{journal}: ignoring a torn last line (a run was interrupted, or met a full disk "
+        "or the file size limit: ulimit -f)"
     ]
 
 

@@ -200,8 +200,8 @@ def test_a_journal_write_cut_short_stops_the_apply_and_the_same_apply_finishes_i
     r = invoke("apply", str(plan), "--journal", str(journal), *RUN)
     assert r.exit_code == ExitCode.OK, r.output
     assert (
-        f"{journal}: ignoring a torn last line (a run was interrupted, or its disk was full)"
-        in (r.stderr)
+        f"{journal}: ignoring a torn last line (a run was interrupted, or met a full disk "
+        "or the file size limit: ulimit -f)" in (r.stderr)
     )  # not only "interrupted": this run's journal met a full disk
     text = journal.read_text(encoding="utf-8")
     assert text.endswith("\n")

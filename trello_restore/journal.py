@@ -327,7 +327,9 @@ class Journal:
             raise InputFileError(f"{path} is empty: not a trello-restore journal; {give}")
         if torn and warn_torn:
             logger.warning(
-                "%s: ignoring a torn last line (a run was interrupted, or its disk was full)", path
+                "%s: ignoring a torn last line (a run was interrupted, or met a full disk or the "
+                "file size limit: ulimit -f)",
+                path,
             )
         try:
             first = load_json(complete[0][1])
