@@ -151,6 +151,19 @@ def test_usernames_and_invisible_characters_are_shown_escaped(
             "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland",
             '"🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland"',
         ),
+        # R69a: a second selector, a joiner with a joining letter on one side only, tags of no
+        # flag
+        ("Team Board \u2764\ufe0f\ufe0f", '"Team Board \u2764\ufe0f\\ufe0f"'),
+        (
+            "\u0628\u0631\u0646\u0627\u0645\u0647\u200c",
+            '"\u0628\u0631\u0646\u0627\u0645\u0647\\u200c"',
+        ),
+        ("टीम\u200d बोर्ड", '"टीम\\u200d बोर्ड"'),
+        ("Team\u200c\u0628", '"Team\\u200c\u0628"'),
+        ("🏴\U000e007a\U000e007a\U000e007f", '"🏴\\U000e007a\\U000e007a\\U000e007f"'),
+        # and kept: a half form after a virama at a word's end, an emoji newer than this Python
+        ("अवन्\u200d", '"अवन्\u200d"'),
+        ("\U0001fae8\ufe0f", '"\U0001fae8\ufe0f"'),
     ],
 )
 def test_invisible_characters_in_a_name_are_escaped(name: str, shown: str) -> None:

@@ -235,25 +235,26 @@ def escaped_at(text: str, i: int) -> bool:
     """Whether ``quote_name`` escapes ``text[i]``: ``escaped_char``, and the joiners and
     variation selectors it keeps (``_KEPT``, ``_BLANK``) where they show as nothing (R67d:
     "Team Board\\u200d" and "Team Board\\ufe0f" read as "Team Board", another board; R68a:
-    "C+\\u200d+", "開\\u200d発"); but not the tag characters of a subdivision flag (🏴 and
-    ``_FLAG`` of them). A joiner shows beside a letter of a script that joins or forms conjuncts
-    with it (``_JOINING``: a Persian non-joiner, a Malayalam chillu at a word's end) or between
-    two pictographs (an emoji sequence); a selector after a pictograph, an emoji that is not
-    one (``_EMOJI``), a keycap's digit, or (an ideographic variation sequence) a CJK ideograph."""
+    "C+\\u200d+", "開\\u200d発"; R69a: "برنامه\\u200c", "❤\\ufe0f\\ufe0f"); but not the tag
+    characters of a subdivision flag (``_FLAGS``). A joiner shows between two letters of a
+    script that joins or forms conjuncts with it (``_JOINING``: a Persian non-joiner), after a
+    virama (a conjunct; a Malayalam chillu at a word's end) or between two pictographs (an
+    emoji sequence); a selector after a symbol, an emoji that is not one (``_EMOJI``), a
+    keycap's digit, or (an ideographic variation sequence) a CJK ideograph."""
     ch, before, after = text[i], text[i - 1 : i] if i else "", text[i + 1 : i + 2]
     if 0xE0020 <= ord(ch) <= 0xE007F:
-        return not _flag(text, i)
+        return not _flagged(text, i)
     if escaped_char(ch):
         return True
     if ch in "\u200c\u200d":
-        if _scripted(before) or _scripted(after):
+        if (_scripted(before) and _scripted(after)) or _virama(before):
             return False
         return not (_pictograph(before) and _pictograph(after))
     if 0xE0100 <= ord(ch) <= 0xE01EF:
         return not _ideograph(before)
     if 0xFE00 <= ord(ch) <= 0xFE0F:
         keycap = before in _KEYCAP and after == "\u20e3"
-        shown = _pictograph(before) or before in _EMOJI or keycap
+        shown = _symbol(before) or before in _EMOJI or keycap
         return not (shown or (ch == "\ufe00" and _ideograph(before)))
     return False
 
@@ -285,20 +286,33 @@ _KEYCAP = frozenset("0123456789#*")
 #: Emoji that are not symbols to Unicode's categories (double and question exclamation marks,
 #: information source, wavy dash, part alternation mark), shown with their selector.
 _EMOJI = frozenset("\u203c\u2049\u2139\u3030\u303d")
-#: The most tag characters after 🏴 a subdivision flag takes (🏴 gbsct and the cancel tag: 6).
-_FLAG = 8
+#: The subdivision flags (🏴, tags, the cancel tag): England, Scotland, Wales, the only ones
+#: Unicode recommends; other tags after 🏴 show as nothing (R69a).
+_FLAGS = tuple(
+    "".join(chr(0xE0000 + ord(c)) for c in region) + "\U000e007f"
+    for region in ("gbeng", "gbsct", "gbwls")
+)
+
+
+def _symbol(ch: str) -> bool:
+    """A symbol beyond ASCII (``So``, ``Sm``: "❤", "↔"; a code point of the emoji blocks this
+    Python's Unicode does not know yet, a newer emoji), or a skin tone."""
+    if not ch or ch < "\x80":
+        return False
+    category = unicodedata.category(ch)
+    newer = category == "Cn" and "\U0001f000" <= ch <= "\U0001faff"
+    return category in ("So", "Sm") or newer or "\U0001f3fb" <= ch <= "\U0001f3ff"
 
 
 def _pictograph(ch: str) -> bool:
-    """A symbol beyond ASCII (``So``, ``Sm``: "❤", "↔"), a skin tone, or the emoji selector
-    (what may come before a joiner: "❤\\ufe0f\\u200d🔥")."""
-    if not ch or ch < "\x80":
-        return False
-    return (
-        unicodedata.category(ch) in ("So", "Sm")
-        or "\U0001f3fb" <= ch <= "\U0001f3ff"
-        or ch == "\ufe0f"
-    )
+    """What a joiner of an emoji sequence may stand between: a symbol, or the emoji selector
+    ("❤\\ufe0f\\u200d🔥")."""
+    return _symbol(ch) or ch == "\ufe0f"
+
+
+def _virama(ch: str) -> bool:
+    """A virama of the scripts that form conjuncts (``_JOINING``): a joiner after it shows."""
+    return _scripted(ch) and unicodedata.combining(ch) == 9
 
 
 def _scripted(ch: str) -> bool:
@@ -310,18 +324,8 @@ def _ideograph(ch: str) -> bool:
     return 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3134F
 
 
-def _flag(text: str, i: int) -> bool:
-    """Whether the tag character ``text[i]`` is in a subdivision flag: 🏴, tags, the cancel tag
-    (each run looked at ``_FLAG`` characters at most: a name of tags is not walked again)."""
-    start, end = i, i + 1
-    while start > max(0, i - _FLAG) and 0xE0020 <= ord(text[start - 1]) <= 0xE007F:
-        start -= 1
-    while end < min(len(text), i + _FLAG) and 0xE0020 <= ord(text[end]) <= 0xE007F:
-        end += 1
-    tags = text[start:end]
-    return (
-        start > 0
-        and text[start - 1] == "\U0001f3f4"
-        and tags.endswith("\U000e007f")
-        and len(tags) > 1
-    )
+def _flagged(text: str, i: int) -> bool:
+    """Whether the tag character ``text[i]`` is in a subdivision flag (``_FLAGS``): 🏴 at most
+    five tags before it (a name of tags is not walked)."""
+    start = text.rfind("\U0001f3f4", max(0, i - 6), i)
+    return start >= 0 and any(text.startswith(f, start + 1) and i <= start + len(f) for f in _FLAGS)
