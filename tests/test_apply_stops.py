@@ -303,7 +303,7 @@ def test_writes_that_never_connect_stop_the_run_saying_nothing_was_changed(
     assert r.exit_code == ExitCode.UNREACHABLE, r.output
     (line,) = [x for x in r.stderr.splitlines() if x.startswith("Error: ")]
     assert line.startswith("Error: no answer from the Trello API: "), line
-    assert " not attempted, nothing was changed, journal " in line, line
+    assert " not attempted, nothing was changed by this run, journal " in line, line
     assert _writes(sb.server.request_log) == []
     doc = json.loads(r.stdout)  # the requests counted are those Trello got (R68a: and more)
     assert doc["plan"]["plan_requests"] + doc["apply"]["requests"] == len(sb.server.request_log)

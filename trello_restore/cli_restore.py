@@ -564,7 +564,9 @@ def report_stop(report: ApplyReport, journal: Path, resume: str) -> None:
     # answer at all may be either (R67a).
     then = "When Trello works again" if report.stopped.startswith("Trello ") else "Once it is fixed"
     then = "When it answers again" if report.stopped.startswith("no answer") else then
-    none = ", nothing was changed" if wrote.nothing_yet() else ""  # none could connect (R68a)
+    # None could connect (R68a): by this run, as a resumed one's journal holds what others did
+    # (R69a: "nothing was changed" under "33 changes done by an earlier run").
+    none = ", nothing was changed by this run" if wrote.nothing_yet() else ""
     message = (
         f"{report.stopped}; stopped writing so as not to hammer it ({left} not attempted{none}, "
         f"journal {journal}). {then}: {resume[:1].lower()}{resume[1:]}."
