@@ -325,7 +325,7 @@ def _ideograph(ch: str) -> bool:
 
 
 def _flagged(text: str, i: int) -> bool:
-    """Whether the tag character ``text[i]`` is in a subdivision flag (``_FLAGS``): 🏴 at most
-    five tags before it (a name of tags is not walked)."""
+    """Whether the tag character ``text[i]`` is in a subdivision flag (``_FLAGS``), whose 🏴 is
+    at most six characters before it (a name of tags is not walked)."""
     start = text.rfind("\U0001f3f4", max(0, i - 6), i)
     return start >= 0 and any(text.startswith(f, start + 1) and i <= start + len(f) for f in _FLAGS)
