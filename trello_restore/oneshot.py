@@ -142,8 +142,7 @@ def run_once(req: OneShotRequest, ui: OneShotUi) -> OneShotResult:
         result, unread_journal = left_out_undone(req, result)
         # Its journal checked before the plan is shown: one it cannot use is one line (R67c: a
         # journal directory it cannot search came after the plan's warnings; R61a).
-        writes = not req.dry_run and run.plan_changes(result.plan)
-        apply = checked_apply(req, result) if writes else None
+        apply = checked_apply(req, result, left_out=unread_journal is not None)
         # Which takes no lock: a run that holds one writes while it reads (not exports: R55a).
         if req.dry_run and not req.plan.exports:
             boards = [f"board-{b}" for b, _ in result.meta.boards]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from trello_restore import run
+from trello_restore.journal import on_disk
 from trello_restore.run_apply import existing_journal
 
 if TYPE_CHECKING:
@@ -16,9 +17,21 @@ if TYPE_CHECKING:
 __all__ = ["apply_request", "checked_apply"]
 
 
-def checked_apply(req: OneShotRequest, result: PlanResult) -> run.ApplyRequest:
-    """The apply of the plan just made, its journal looked at: another plan's, or one behind a
-    directory this user cannot search, is refused now (``InputFileError``)."""
+def checked_apply(
+    req: OneShotRequest, result: PlanResult, *, left_out: bool
+) -> run.ApplyRequest | None:
+    """The apply of the plan just made (None when it has no changes: a dry run's, or one with
+    nothing to apply), its journal looked at: one behind a directory this user cannot search
+    is refused now (``InputFileError``), and so is another plan's. With nothing to apply, only
+    when changes were ``left_out`` for a journal that could not be read (R70a: a journal
+    directory of mode 000 left every change out, and the run exited 0 with nothing done);
+    else its journals are warned of and the run ends as it would (R23a)."""
+    if req.dry_run:
+        return None
+    if not run.plan_changes(result.plan):
+        if left_out:
+            on_disk(apply_request(req, result, journal=req.journal).journal_path)
+        return None
     apply = apply_request(
         req,
         result,
