@@ -327,6 +327,28 @@ def test_a_misspelled_board_name_in_the_config_file_says_it_came_from_there(
     )
 
 
+@pytest.mark.parametrize(
+    ("board", "said"),
+    [
+        ("https://trello.com/b/XXXXXXXX/nope", "no board at https://trello.com/b/XXXXXXXX/nope"),
+        ("XXXXXXXX", "no board with the shortLink XXXXXXXX (nor named so)"),
+        ("5f00" + "0" * 20, f"no board with the id 5f00{'0' * 20} (nor named so)"),
+    ],
+)
+def test_a_board_url_or_id_in_the_config_file_that_is_not_there_says_whence(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, board: str, said: str
+) -> None:
+    """As a name does: the config file's board by URL (what its cron example recommends), id or
+    shortLink that no board has says where it was set (R70a)."""
+    conf = _trello(api_key=sandbox.key, token=sandbox.token, api_url=sandbox.base_url) + (
+        f'[restore]\nboards = ["{board}"]\nsince = "7d"\n'
+    )
+    invoke, path = _setup(monkeypatch, tmp_path, conf)
+    one_line_error(
+        invoke("--dry-run"), ExitCode.USAGE, f"{said} (restore.boards in {path}) is visible"
+    )
+
+
 def test_a_workspace_from_the_file_or_the_environment_that_is_not_there_says_whence(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -197,8 +197,8 @@ def _resolve(
         board = _get_board(api, url.group(1), text)
         if board is None:
             raise BoardNotFound(
-                f"no board at {text} is visible to this account: check the URL, or that "
-                "the token's member is on the board"
+                f"no board at {text}{f' ({origin})' if origin else ''} is visible to this "
+                "account: check the URL, or that the token's member is on the board"
             )
     elif _TRELLO_URL.match(text):
         raise UsageError(
@@ -228,9 +228,10 @@ def _resolve(
                     raise
                 what = "id" if OBJECT_ID.match(text) else "shortLink"
                 raise BoardNotFound(
-                    f"no board with the {what} {text} (nor named so) is visible to this "
-                    "account: check it (the board's URL has its shortLink), or that the "
-                    "token's member is on the board"
+                    f"no board with the {what} {text} (nor named so)"
+                    f"{f' ({origin})' if origin else ''} is visible to this account: check it "
+                    "(the board's URL has its shortLink), or that the token's member is on the "
+                    "board"
                 ) from None
     return board, mine
 
