@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import cast
 
-from trello_restore.api import RetryPolicy, TrelloApi, certainly_not_applied
+from trello_restore.api import MAYBE_MADE, RetryPolicy, TrelloApi, certainly_not_applied
 from trello_restore.breaker import Breaker
 from trello_restore.errors import (
     ApiError,
@@ -97,8 +97,6 @@ logger = logging.getLogger(__name__)
 
 #: Why a write that Ctrl-C stopped before it was sent is settled so (``Runner._send``).
 UNSENT = "interrupted before it was sent"
-#: What a failed write's error says when it may have taken effect (``JournalRecord.uncertain``).
-_MAYBE = "the change may have been made"
 #: Why a write Trello answered 404 is left alone: what it changes went away since the run's read.
 GONE_SINCE = (
     "its card, list or board is gone since this run read it (deleted, or moved where this "
@@ -598,7 +596,7 @@ class Runner:
     ) -> ChangeOutcome:
         http = err.status if err is not None else None
         error = why or ((err.trello_error or str(err)) if err is not None else "")
-        if uncertain and err is not None and not why and _MAYBE not in error:
-            error += f" ({_MAYBE})"  # R68a: said of an earlier attempt's loss too, and a 5xx
+        if uncertain and err is not None and not why and MAYBE_MADE not in error:
+            error += f" ({MAYBE_MADE})"  # R68a: said of an earlier attempt's loss too, and a 5xx
         self.journal_record(item, status, http, error, uncertain=uncertain)
         return outcome_of(item, status, http, error)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from trello_restore.api.cache import cache_directive, cache_file_name
 from trello_restore.api.classify import (
+    MAYBE_MADE,
     certainly_not_applied,
     error_for_exception,
     error_for_response,
@@ -73,6 +74,7 @@ __all__ = [
     "IGNORED_PARAMETERS",
     "MAX_BACKOFF_S",
     "MAX_RETRY_AFTER_S",
+    "MAYBE_MADE",
     "ApiSettings",
     "MemberStandIn",
     "RetryPolicy",

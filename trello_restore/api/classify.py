@@ -224,21 +224,13 @@ def error_for_exception(
             False,
         )
     reason, retryable = unreachable_reason(exc)
+    said = f"cannot reach the Trello API at {host} ({reason})"
     if method.upper() != "GET" and retryable and not never_sent(exc):
         # It may have reached Trello, and the change may have been made (R67a: a write whose
         # answer a reset lost said "cannot reach", its member on the card).
-        return (
-            ApiUnreachable(
-                f"no answer from the Trello API at {host} ({reason}; the change may have been "
-                f"made){after}: check the network connection, or {url_from}"
-            ),
-            retryable,
-        )
+        said = f"no answer from the Trello API at {host} ({reason}; {MAYBE_MADE})"
     return (
-        ApiUnreachable(
-            f"cannot reach the Trello API at {host} ({reason}){after}: check the network "
-            f"connection, or {url_from}"
-        ),
+        ApiUnreachable(f"{said}{after}: check the network connection, or {url_from}"),
         retryable,
     )
 
@@ -383,10 +375,14 @@ def _is_permission_text(text: str) -> bool:
     return "permission" in lowered or "organization" in lowered
 
 
+#: What a failed write that may have taken effect says of it (``runner``: failed, uncertain).
+MAYBE_MADE = "the change may have been made"
+
+
 def maybe_made(method: str) -> str:
     """What a success whose body cannot be read says of a write (not of a read): Trello took
     it, so it may have been made (``runner``: failed, uncertain; R54b)."""
-    return "" if method.upper() == "GET" else " (the change may have been made)"
+    return "" if method.upper() == "GET" else f" ({MAYBE_MADE})"
 
 
 def describe(path: str) -> str:
