@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from trello_restore import wrote
-from trello_restore.errors import RestoreError, UsageError
+from trello_restore.errors import OutOfFiles, RestoreError, UsageError
 from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
@@ -134,7 +134,7 @@ def exit_denied(exc: OSError, writes: bool) -> None:
     and exit 2, not "internal error" (R62b: a directory of mode 000 on its way, where
     ``pathlib``'s ``exists`` raises); ``writes``: the command could write (the line says
     whether it did, and where). Nothing for another error."""
-    if exc.errno in (errno.EMFILE, errno.ENFILE):  # R66a: a module imported late, ulimit -n 8
+    if exc.errno in OutOfFiles.ERRNOS:  # R66a: a module imported late, ulimit -n 8
         err = UsageError(
             f"cannot open {os.fsdecode(exc.filename)}: this process has too many files open "
             "(raise `ulimit -n`, or lower --workers)"

@@ -6,6 +6,7 @@ Every error's message says what went wrong *and what to do*, in one line.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,9 @@ class OutOfFiles(ApiError):
     token, once the writes in flight are answered and journaled."""
 
     exit_code = ExitCode.USAGE
+
+    #: The errors of a file or socket that could not be opened for want of files.
+    ERRNOS = (errno.EMFILE, errno.ENFILE)
 
 
 class PermissionDenied(ApiError):

@@ -10,7 +10,6 @@ credential.
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import re
@@ -214,7 +213,7 @@ def error_for_exception(
             ),
             False,
         )
-    if any(getattr(e, "errno", None) in _OUT_OF_FILES for e in _exception_chain(exc)):
+    if any(getattr(e, "errno", None) in OutOfFiles.ERRNOS for e in _exception_chain(exc)):
         return (
             OutOfFiles(
                 f"cannot open a connection to the Trello API at {host}: this process has too "
@@ -244,10 +243,6 @@ def error_for_tls_files(exc: OSError, api_url: str) -> ApiUnreachable:
         f"cannot reach the Trello API at {host_of(api_url)} ({one_line(str(exc))}): check "
         "REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which must name a file that exists"
     )
-
-
-#: A socket that could not be opened for want of files (R64b): this machine's limit.
-_OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
 
 
 def unreachable_reason(exc: BaseException) -> tuple[str, bool]:
