@@ -284,6 +284,12 @@ class _Planner:
             if self.opts.mode == "ever-added" and not any(
                 e.kind == "remove" and self.in_window(e.date) for e in events
             ):
+                # The fallback decides each member ever added and gone once, by their last
+                # add: their removals (all before the window) are not also skipped.
+                gone = {e.member_id for e in events if e.kind == "add"} - set(card.member_ids)
+                self.skipped = [
+                    s for s in self.skipped if s.card_id != cid or s.member.id not in gone
+                ]
                 self.ever_added(card, events)
             else:
                 self.silent_losses(card, events)

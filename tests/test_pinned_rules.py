@@ -173,10 +173,11 @@ def test_list_named_in_nfc_chooses_a_list_trello_names_in_nfd() -> None:
 def test_ever_added_counts_a_removal_exactly_at_until_as_outside_the_window() -> None:
     """The window is exclusive at ``--until`` (design.md §3), for ``--mode ever-added`` too: a
     card whose only removal is exactly at ``--until`` has no recorded removal inside the
-    window, so the literal fallback plans the member back (``ever_added``). R52b P02 (``<=``
-    at until: the removal counted as inside the window, and nothing planned)."""
+    window, so the literal fallback plans the member back (``ever_added``), and only that (the
+    removal is not also skipped, R71d). R52b P02 (``<=`` at until: the removal counted as
+    inside the window, and nothing planned)."""
     p = plan([add("a1", "m1", -60), rem("r1", "m1", 10)], mode="ever-added", until=at(10))
-    assert decisions(p) == {"add c1 m1 ever_added a1", "skip c1 m1 outside_window r1"}
+    assert decisions(p) == {"add c1 m1 ever_added a1"}
 
 
 def test_the_plan_s_incomplete_cards_leave_out_deleted_cards() -> None:

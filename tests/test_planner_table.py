@@ -303,9 +303,17 @@ def test_the_first_reason_in_order_is_recorded(
             [add("a0", "lead", -70), add("a1", "m1", -60), add("a2", "m2", -50),
              rem("r0", "m2", -40)], ("lead",),
             {"mode": "ever-added"},
-            {"add c1 m1 ever_added a1", "add c1 m2 ever_added a2",
-             "skip c1 m2 outside_window r0"},
-            id="ever-added: everyone ever added who is not on the card"),
+            {"add c1 m1 ever_added a1", "add c1 m2 ever_added a2"},
+            id="ever-added: everyone ever added who is not on the card, once"),
+        pytest.param(
+            [add("a1", "m1", -60), rem("r0", "m1", -50), add("a2", "m1", -40),
+             rem("r1", "m1", -30), add("a3", "m2", -60), rem("r2", "m2", -50),
+             add("a4", "m3", -60), rem("r3", "m3", -50)], ("m3",),
+            {"mode": "ever-added", "cards": frozenset({"c9"})},
+            {"skip c1 m1 filtered a2", "skip c1 m2 filtered a3",
+             "skip c1 m3 already_on_card r3"},
+            id="ever-added: a member gone is skipped once, by the last add; one on the card "
+            "keeps their removal's skip"),
         pytest.param(
             [add("a1", "m1", -60), add("a2", "m2", -60), rem("r1", "m2", 1)], (),
             {"mode": "ever-added"},

@@ -13,7 +13,8 @@ date order (ties by action id):
   have no removal recorded at or after the cutoff are silent losses: ``reconstructed`` changes
   whose evidence is the add that put them there (existing cards only);
 - in mode ``ever-added``, a card with no recorded removal inside the window instead gets every
-  member ever added to it who is not on it now (``ever_added``).
+  member ever added to it who is not on it now (``ever_added``); their removals, all before the
+  window, are then not also skipped.
 
 A change whose member is not an active member of the card's board now is blocked
 (``not_board_member``) unless ``add_to_board`` is set; then an ``add_member_to_board`` change is
@@ -479,10 +480,22 @@ class _Planner:
             self.propose(rem.member_id, "recorded_removal", rem, move)
 
     def ever_added(self, card: CardState, events: Iterable[MemberAction], selected: bool) -> None:
+        """The fallback for a card with no removal in the window: each member ever added and
+        not on the card now is planned (or skipped by a filter or deactivation) once, by their
+        last add. Their removals, all before the window, are not judged: the skips the loop
+        over them recorded (the card's, last in ``skipped``) are taken back, so that nobody is
+        both planned and skipped (R71d: ``outside_window`` beside the change)."""
         last_add: dict[str, MemberAction] = {}
         for e in events:
             if e.kind == "add":
                 last_add[e.member_id] = e
+        gone = last_add.keys() - card.member_ids
+        skipped = self.skipped
+        kept: list[Skipped] = []
+        while skipped and skipped[-1].card_id == card.id:
+            if (entry := skipped.pop()).member.id not in gone:
+                kept.append(entry)
+        skipped.extend(reversed(kept))
         for mid, add in last_add.items():
             if mid not in card.member_ids:
                 self.implied(card, mid, "ever_added", add, selected)

@@ -15,7 +15,8 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
 - Every logged ``removeMemberFromCard`` on a card in scope is classified exactly once: as the
   evidence of a change (planned or blocked), or skipped with the first reason that applies, in the
   order ``card_deleted, already_on_card, re_added_later, removed_again_later, filtered,
-  deactivated, outside_window``.
+  deactivated, outside_window``; except in mode ``ever-added``'s fallback (below), which decides
+  the members it takes by their last add instead.
 - A silent loss (an unlogged removal) before ``until`` becomes a ``reconstructed`` change whose
   evidence is the last logged add of that member to that card before the loss: the log cannot
   date it, and whenever it happened before ``since`` the log still shows the member on the card
@@ -25,7 +26,9 @@ Conventions (where design.md leaves a choice, the same choice binds the planner)
   ``--only-recorded``, ``--list`` and ``--card`` do (reason ``filtered``).
 - Mode ``ever-added``: cards with a recorded removal inside the window are planned as in mode
   ``removed``; every other existing card gets every member who was ever added to it (by a logged
-  add) and is not on it now, with evidence ``ever_added`` (the last such add).
+  add) and is not on it now, with evidence ``ever_added`` (the last such add), or skipped by a
+  filter or deactivation at that add. Those members' removals (all before the window) are not
+  also skipped: nobody is both planned and skipped (R71d).
 - A change whose member is not an active member of the card's current board is blocked
   (``not_board_member``), unless ``add_to_board``: then a board membership is granted first.
   Deactivated members are never planned and never granted.
@@ -340,6 +343,7 @@ def compute(
         events = sorted(by_card.get(card.id, []), key=lambda e: (e.at, e.action_id or ""))
         logged = [e for e in events if e.logged]
         recorded = [e for e in logged if e.kind == "remove"]
+        first = len(skipped)  # this card's skips
         for rem in recorded:
             later = [e for e in logged if e.at > rem.at and e.member_id == rem.member_id]
             reason = _first_reason(
@@ -368,6 +372,8 @@ def compute(
         if options.mode == "ever-added" and not window_removals:
             candidates = _ever_added(card, logged)
             evidence: Evidence = "ever_added"
+            taken = {member_id for member_id, _ in candidates}
+            skipped[first:] = [x for x in skipped[first:] if x.member_id not in taken]
         else:
             candidates = _silent_losses(card, events, before_until)
             evidence = "reconstructed"
