@@ -116,6 +116,34 @@ def test_error_for_response(
 
 
 @pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (401, "unauthorized permission requested", PermissionDenied),
+        (401, "invalid token", AuthError),
+        (400, "member is already on the card", BadRequest),
+        (400, "member is not on the card", BadRequest),
+        (404, "The requested resource was not found.", NotFound),
+    ],
+)
+def test_a_plain_text_body_labelled_html_is_still_read(
+    status: int, body: str, kind: type[ApiError]
+) -> None:
+    """Which content type Trello gives its plain-text error bodies is unconfirmed (notes §4:
+    "the tool must cope with either answer"), and many servers label a string ``text/html``:
+    the text is read whatever the label, and only a body that is HTML is dropped. R71b (a
+    ``text/html`` label blanked every such text: a board refusal read as a bad token, and
+    "already on the card" as a failed write)."""
+    err = error_for_response(status, body, path="x")  # what the transport passes: the body
+    assert type(err) is kind
+    assert err is not None
+    assert err.trello_error == body
+    page = "\ufeff <!DOCTYPE html><html><body>member is already on the card</body></html>"
+    err = error_for_response(status, page, path="x")
+    assert err is not None
+    assert err.trello_error == ""
+
+
+@pytest.mark.parametrize(
     ("original", "path", "kind", "status"),
     [
         (401, "boards/abc", PermissionDenied, 403),  # the request was authenticated: rights
@@ -601,6 +629,23 @@ def test_a_write_s_200_without_a_body_is_not_a_write_done(
         api.add_card_member("c1", MemberStandIn("m1"))
 
 
+def test_trello_s_texts_under_an_html_label_through_the_client(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """The transport reads Trello's plain-text refusals labelled ``text/html`` as it reads them
+    labelled ``text/plain``: a board refusal is about rights, not the token, and "already on
+    the card" is Trello's text (R71b)."""
+    html = "text/html; charset=utf-8"
+    mocked.get(BOARD_URL, body="unauthorized permission requested", status=401, content_type=html)
+    with pytest.raises(PermissionDenied, match=r"\(unauthorized permission requested\)"):
+        api.get("boards/abc")
+    url = f"{DEFAULT_API_URL}/cards/c1/idMembers"
+    mocked.post(url, body="member is already on the card", status=400, content_type=html)
+    with pytest.raises(BadRequest) as info:
+        api.add_card_member("c1", MemberStandIn("m1"))
+    assert info.value.trello_error == "member is already on the card"
+
+
 def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:
     """403 (not retried): ``PermissionDenied`` naming the board."""
     mocked.get(BOARD_URL + "/actions", body="API will not allow that", status=403)
@@ -733,7 +778,7 @@ def test_a_429_on_the_members_route_says_to_wait_fifteen_minutes(
     """Trello's /1/members/ limit is 100 requests per 900 s (each run reads members/me once):
     "wait a minute" was wrong there (a new-user review saw every run fail after ~100 runs in
     a row); other 429s keep the minute."""
-    err = error_for_response(429, body, path=path, content_type="application/json")
+    err = error_for_response(429, body, path=path)
     assert err is not None
     message = str(err)
     assert ("wait up to 15 minutes" in message) == fifteen, message

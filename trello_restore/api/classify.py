@@ -72,7 +72,6 @@ def error_for_response(
     status: int,
     body: str,
     *,
-    content_type: str = "",
     method: str = "GET",
     path: str = "",
     api_url: str = DEFAULT_API_URL,
@@ -96,7 +95,7 @@ def error_for_response(
     """
     if 200 <= status < 300:
         return None
-    text = trello_error_text(body, content_type)
+    text = trello_error_text(body)
     answered = status
     sub_status = _sub_request_status(status, body, path)
     if sub_status is not None:
@@ -311,11 +310,13 @@ def never_sent(exc: requests.RequestException) -> bool:
     )
 
 
-def trello_error_text(body: str, content_type: str) -> str:
+def trello_error_text(body: str) -> str:
     """Trello's error code or text from an error body: the ``error`` code of a JSON body
     (``API_TOKEN_LIMIT_EXCEEDED``), else its ``message``; a plain-text body as one line; nothing
-    from HTML pages (proxies and load balancers)."""
-    stripped = body.strip()
+    from HTML pages (proxies and load balancers). A page is told by its body, not its label:
+    which content type Trello gives its plain-text errors is unconfirmed (notes §4), and many
+    servers label any string ``text/html``."""
+    stripped = body.lstrip("\ufeff \t\r\n").strip()  # a byte order mark too
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
@@ -328,7 +329,7 @@ def trello_error_text(body: str, content_type: str) -> str:
             if isinstance(message, str) and message:
                 return one_line(message)
             return one_line(code) if isinstance(code, str) else ""
-    if "html" in content_type.lower() or stripped.startswith("<"):
+    if stripped.startswith("<"):
         return ""
     return one_line(stripped)
 

@@ -455,7 +455,6 @@ class Transport(_SessionBase):
             # Blanked before the text is cut to one line: a cut inside an echoed credential
             # would leave a piece of it that the later scrub cannot recognise.
             self._mask.redact(response.text),
-            content_type=content_type,
             attempts=attempts,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             origins=origins,
