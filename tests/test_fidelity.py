@@ -800,6 +800,13 @@ def test_action_comparison_rejects_unsampled_and_altered(hand: HandWorld, refs: 
     ]
 
 
+def test_an_automation_s_app_creator_has_the_notes_shape() -> None:
+    """The sandbox's ``appCreator`` is ``{id, authType}`` as notes §2.1 has it, with no name
+    the notes do not know Trello to send (R71b), so the tool's naming of a nameless app is what
+    the sandbox's runs show."""
+    assert render.app_creator(AUTOMATION) == {"id": AUTOMATION.id, "authType": "automation"}
+
+
 def test_automation_and_private_members_are_real_shapes(hand: HandWorld, refs: References) -> None:
     """What real Trello also sends (notes §13.5, §13.6) passes: an action an automation made,
     with an ``appCreator`` object and no ``memberCreator``, and members who keep their name and

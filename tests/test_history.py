@@ -41,6 +41,7 @@ from trello_restore.models import (
     Plan,
     PlanOptions,
 )
+from trello_restore.words import by_app
 
 T = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
 LEAD = {"id": "lead", "username": "leader", "fullName": "Lee Lead"}
@@ -167,6 +168,21 @@ def test_app_name(app: Any, member_creator: bool, expected: str) -> None:
     if member_creator:
         raw["memberCreator"] = LEAD
     assert app_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("app", "said"),
+    [
+        ("Butler", "Butler (app, on behalf of @lead)"),
+        ("app 5c9a0a7b3e2f1d0c4b5a6978", "app 5c9a0a7b3e2f1d0c4b5a6978 (on behalf of @lead)"),
+        ("an app", "an app (on behalf of @lead)"),
+    ],
+)
+def test_an_app_is_said_to_be_one_once(app: str, said: str) -> None:
+    """How a plan names an app that acted for a member: a named one with "app", and one known
+    by its id alone (``app_name``'s ``app <id>``, as the sandbox's automation is, R71b) without
+    saying "app" twice."""
+    assert by_app(app, MemberRef("m1", "lead")) == said
 
 
 # ----------------------------------------------------------------------------- de-duplication

@@ -358,6 +358,17 @@ class TestCards:
         assert set(_ids(sandbox.get(f"{board}/{which}"))) == want
         assert set(_ids(sandbox.get(board, filter=which))) == want
 
+    def test_complete_and_incomplete_are_filters_too(self, sandbox: Sandbox) -> None:
+        """The spec's other two card filters (notes §3.3) are answered, by path and by
+        parameter, not refused (R71b): open cards whose due date is ticked done, or not."""
+        with sandbox.world.lock:
+            sandbox.world.cards[sandbox.ids["c2"]].due_complete = True
+        board = f"/boards/{sandbox.ids['team']}/cards"
+        for which, names in (("complete", {"c2"}), ("incomplete", {"c1", "c3", "c4"})):
+            want = {sandbox.ids[n] for n in names}
+            assert set(_ids(sandbox.get(f"{board}/{which}"))) == want
+            assert set(_ids(sandbox.get(board, filter=which))) == want
+
     def test_default_visible_in_position_order(self, sandbox: Sandbox) -> None:
         """Without a filter: visible cards, list by list in position order, every py-trello key."""
         cards = sandbox.get(f"/boards/{sandbox.ids['team']}/cards").json()
@@ -523,10 +534,14 @@ class TestWrites:
         )
 
     def test_board_membership(self, sandbox: Sandbox) -> None:
-        """PUT boards/{id}/members/{idMember} adds a member (default normal); bad type is 400."""
+        """PUT boards/{id}/members/{idMember} adds a member; ``type`` is required (notes §3.2,
+        R71b: a missing one was taken as normal) and a bad or missing one is 400."""
         url = f"{sandbox.base_url}/boards/{sandbox.ids['archive']}/members/{sandbox.ids['ben']}"
         s = sandbox.session()
         r = s.put(url)
+        assert (r.status_code, r.text) == (400, "invalid value for type")
+        assert sandbox.ids["ben"] not in sandbox.world.boards[sandbox.ids["archive"]].memberships
+        r = s.put(url, params={"type": "normal"})
         assert r.status_code == 200
         body = r.json()
         assert body["id"] == sandbox.ids["archive"]

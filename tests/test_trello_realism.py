@@ -141,7 +141,7 @@ def test_automation_actions_and_private_names_render_like_trello() -> None:
     w.automation_share = 0.0
     by_hand = w.remove_member_from_card(i["c1"], i["ben"], i["lead"])
     got = render.action(w, by_app)
-    assert got["appCreator"] == {"id": AUTOMATION.id, "name": "Butler", "authType": "automation"}
+    assert got["appCreator"] == {"id": AUTOMATION.id, "authType": "automation"}
     assert "memberCreator" not in got
     assert got["idMemberCreator"] == i["lead"]
     assert got["data"]["member"] == {"id": i["cai"]}
@@ -153,7 +153,11 @@ def test_automation_actions_and_private_names_render_like_trello() -> None:
     assert plain["memberCreator"]["fullName"] == "Lead Example"
     history = parse_history([got, plain])
     (app_made,) = [a for a in history.member_actions if a.id == by_app.id]
-    assert (app_made.by, app_made.app, app_made.member_id) == (i["lead"], "Butler", i["cai"])
+    assert (app_made.by, app_made.app, app_made.member_id) == (
+        i["lead"],
+        f"app {AUTOMATION.id}",
+        i["cai"],
+    )
     assert history.members[i["cai"]].full_name == ""  # private: not read from nonPublic
     assert [a.app for a in history.member_actions if a.id == by_hand.id] == [""]
 
@@ -201,7 +205,7 @@ def test_automation_actions_plan_like_any_other(
         texts.append(render_text(got.plan, got.meta, dry_run=True))
     text = "\n".join(texts)
     mover = f"@{varied.mover.username}"
-    assert f"removed by Butler (app, on behalf of {mover})" in text
+    assert f"removed by app {AUTOMATION.id} (on behalf of {mover})" in text
     if automation == 1.0:
         assert f"removed by {mover} " not in text
     for m in varied.world.members.values():

@@ -241,7 +241,7 @@ def test_explicit_automation_leaves_the_rest_unchanged() -> None:
     a = w.set_card_field(card, "due", "2025-04-01T17:00:00.000Z", lead, app=AUTOMATION)
     assert a is not None
     assert a.app is AUTOMATION
-    assert render.action(w, a)["appCreator"]["name"] == "Butler"
+    assert render.action(w, a)["appCreator"] == {"id": AUTOMATION.id, "authType": "automation"}
     assert "memberCreator" not in render.action(w, a)
     later = [w.comment(card, f"n{k}", lead).app for k in range(30)]
     assert later == [plain.comment(plain_card, f"n{k}", plain_lead).app for k in range(30)]

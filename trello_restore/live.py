@@ -27,7 +27,7 @@ from trello_restore.fetcher import CARD_FIELDS, MEMBER_CARD_FIELDS, board_cards
 from trello_restore.history import HistoryError, parse_card
 from trello_restore.models import CardState, FieldValue, MemberRef, Membership
 from trello_restore.refusals import answered, refusal
-from trello_restore.words import handle, shown_name
+from trello_restore.words import by_app, handle
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,8 +88,7 @@ class Touch:
     def who(self) -> str:
         """Who made it, as a reason names them: ``@username`` (else the member's id), or the
         app with the member it acted for."""
-        user = handle(self.by)
-        return f"{shown_name(self.app)} (app, on behalf of {user})" if self.app else user
+        return by_app(self.app, self.by) if self.app else handle(self.by)
 
 
 @dataclass(frozen=True)

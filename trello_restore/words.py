@@ -92,7 +92,14 @@ def handle(m: MemberRef) -> str:
 
 def actor(e: Evidence) -> str:
     """Who made the evidence action: the member, or the app (an automation) that acted for them."""
-    return f"{shown_name(e.app)} (app, on behalf of {handle(e.by)})" if e.app else handle(e.by)
+    return by_app(e.app, e.by) if e.app else handle(e.by)
+
+
+def by_app(app: str, by: MemberRef) -> str:
+    """An app that acted for ``by``: ``Butler (app, on behalf of @benw)``; one known by its id
+    alone (``history.app_name``) says "app" once: ``app 5c9a… (on behalf of @benw)``."""
+    said = "" if app == "an app" or app.startswith("app ") else "app, "
+    return f"{shown_name(app)} ({said}on behalf of {handle(by)})"
 
 
 def span(d: timedelta, *, nearest: bool = False) -> str:

@@ -159,8 +159,10 @@ def _embedded(
 
 
 def app_creator(app: App) -> JSON:
-    """``appCreator`` of an action an automation made."""
-    return {"id": app.id, "name": app.name, "authType": "automation"}
+    """``appCreator`` of an action an automation made: ``{id, authType}``, the shape the notes
+    know (§2.1); no name, so the tool names the app by its id (R71b: a ``name`` Trello is not
+    known to send made every demo say "Butler")."""
+    return {"id": app.id, "authType": "automation"}
 
 
 def member_full(m: Member, member_type: str = "normal") -> JSON:
