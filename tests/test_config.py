@@ -26,6 +26,28 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
             assert f"{key} =" in text or f"# {key} =" in text, key
 
 
+def test_the_config_errors_name_where_this_install_keeps_the_example(tmp_path: Path) -> None:
+    """The errors that send a user to config.example.toml say where it is, and every install
+    has it: a wheel puts it in the package (pyproject's force-include), a clone has it beside
+    the package (R71c: a wheel had none, and the messages gave no path)."""
+    import re
+    import tomllib
+
+    from trello_restore.config_file import example
+
+    pyproject = tomllib.loads((EXAMPLE.parent / "pyproject.toml").read_text())
+    included = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert included == {"config.example.toml": "trello_restore/config.example.toml"}
+    said = re.fullmatch(r"config\.example\.toml \((/.+)\)", example())
+    assert said is not None, example()
+    assert Path(said.group(1)).read_text() == EXAMPLE.read_text()
+    bad = tmp_path / "c.toml"
+    bad.write_text("restore = 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad, explicit=True)
+    assert str(info.value).endswith(f"; see {example()}")
+
+
 def test_flag_beats_environment(tmp_path: Path) -> None:
     """--config wins over TRELLO_RESTORE_CONFIG; both count as explicit."""
     env = {"TRELLO_RESTORE_CONFIG": str(tmp_path / "env.toml")}

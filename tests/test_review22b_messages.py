@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from trello_restore.config_file import load_config
+from trello_restore.config_file import example, load_config
 from trello_restore.errors import ConfigError, ExitCode, InputFileError
 from trello_restore.journal import Journal, JournalHeader, JournalRecord
 from trello_restore.models import MemberRef, Membership
@@ -367,7 +367,7 @@ def test_a_config_key_typo_gets_the_nearest_key(tmp_path: Path) -> None:
         load_config(path, explicit=True)
     assert str(caught.value).endswith(
         "unknown key restore.accept_unreadable_board (did you mean "
-        "restore.accept_unreadable_boards?); see config.example.toml"
+        f"restore.accept_unreadable_boards?); see {example()}"
     )
 
 

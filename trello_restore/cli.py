@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (dry run with --detailed-exitcode: nothing to do)
-  1  internal error (a bug: rerun with -vv and report it)
+  1  internal error (a bug: rerun with -vv and report it), or a broken install (reinstall)
   2  usage or bad input (options, dates, boards, config, plan, journal or export files, a full disk)
   3  authentication or permission (credentials, board access; a refused board gets no more writes)
   4  Trello unreachable, or still rate limiting or failing after the retries (run again to resume)
@@ -204,7 +204,7 @@ def internal_error(exc: Exception) -> NoReturn:
     """A bug: one line on stderr and in the log file (``Error: internal error …``, what Python
     said, the key and token redacted), with ``-vv`` the traceback too (redacted: ``Redact``),
     exit 1. Never Python's own traceback, which printed request headers, credentials and all."""
-    cli_exit.exit_starved(exc)  # not a bug: this machine's memory or threads ran out (R64b)
+    cli_exit.exit_not_a_bug(exc)  # this machine's limits (R64b), a broken install (R71c)
     said = " ".join(f"{type(exc).__name__}: {exc}".split())
     logger.error(
         "internal error (a bug: rerun with -vv, without -q, and report it, with the log file if "

@@ -14,12 +14,13 @@ from typing import NoReturn
 import click
 
 from trello_restore import wrote
-from trello_restore.errors import OutOfFiles, RestoreError, UsageError
+from trello_restore.errors import ExitCode, OutOfFiles, RestoreError, UsageError
+from trello_restore.install_check import BROKEN, install_problem
 from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
-__all__ = ["exit_denied", "exit_interrupted", "exit_output_failed", "exit_starved", "fail"]
+__all__ = ["exit_denied", "exit_interrupted", "exit_not_a_bug", "exit_output_failed", "fail"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,26 @@ def exit_denied(exc: OSError, writes: bool) -> None:
         "owner) or use another path"
     )
     fail(err, nothing_sent=writes and wrote.nothing_yet(), written=not wrote.nothing_yet())
+
+
+def exit_not_a_bug(exc: BaseException) -> None:
+    """An error that looks like a bug and is not: this machine's limits (``exit_starved``), or
+    a broken install (``exit_broken``). Nothing for another error."""
+    exit_starved(exc)
+    exit_broken(exc)
+
+
+def exit_broken(exc: BaseException) -> None:
+    """An error in a broken install (R71c: a library missing after ``pip install --no-deps``,
+    or an older one a venv sees from the system, said "internal error (a bug … report it)"):
+    one line naming the library and saying to reinstall, exit 1. Nothing when every library
+    the tool needs is there at a version it requires: then the error is a bug."""
+    problem = install_problem()
+    if problem is None:
+        return
+    logger.error(BROKEN.format(problem))
+    logger.debug("where it happened:", exc_info=exc)
+    sys.exit(int(ExitCode.INTERNAL))
 
 
 def exit_starved(exc: BaseException) -> None:

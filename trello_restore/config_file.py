@@ -109,6 +109,18 @@ def _toml_shown(value: object) -> str:
     return _toml_kind(value)
 
 
+def example() -> str:
+    """``config.example.toml``, which documents every key, with where this install has it: in
+    the package (a wheel's copy: pyproject's ``force-include``), or beside it (a clone, an
+    editable install). R71c: a wheel had none, and the messages that sent users to it gave no
+    path."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "config.example.toml", here.parent / "config.example.toml"):
+        if path.is_file():
+            return f"config.example.toml ({path})"
+    return "config.example.toml (in trello-restore's source)"
+
+
 def _not_a_table(path: Path, name: str, value: object) -> str:
     """A value at the top of a config file, outside any section: a section's name given a
     value (``restore = 1``), or a key written before its section's header (``workers = 8``)."""
@@ -118,16 +130,16 @@ def _not_a_table(path: Path, name: str, value: object) -> str:
         key = f" (the key {home}.{name} goes on a line under [{home}])" if home else ""
         return (
             f"config file {path}: {name} must be a section (a table: [{name}] with its keys "
-            f"on the lines below it), not {what}{key}; see config.example.toml"
+            f"on the lines below it), not {what}{key}; see {example()}"
         )
     if home is not None:
         return (
             f"config file {path}: {name} is outside any section; put it under [{home}] "
-            f"({home}.{name}); see config.example.toml"
+            f"({home}.{name}); see {example()}"
         )
     return (
         f"config file {path}: unknown key {name} outside any section (every key goes under "
-        f"one of {', '.join('[' + s + ']' for s in CONFIG_KEYS)}); see config.example.toml"
+        f"one of {', '.join('[' + s + ']' for s in CONFIG_KEYS)}); see {example()}"
     )
 
 
@@ -163,7 +175,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
             return ConfigFile(None)
         raise ConfigError(
             f"config file {path} does not exist: fix --config / {ENV_CONFIG}, or create it "
-            "from config.example.toml"
+            f"from {example()}"
         ) from None
     except OSError as exc:
         raise ConfigError(
@@ -176,14 +188,13 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
         utf16 = ": it is UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""  # Notepad's
         raise ConfigError(
             f"config file {path} is not valid TOML (not UTF-8 text{utf16}); save it as UTF-8 "
-            "(starting from config.example.toml if need be)"
+            f"(starting from {example()} if need be)"
         ) from None
     try:
         doc = load_toml(text.removeprefix("\ufeff"))  # a BOM: Notepad's
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"config file {path} is not valid TOML ({exc}); fix it, starting from "
-            "config.example.toml"
+            f"config file {path} is not valid TOML ({exc}); fix it, starting from {example()}"
         ) from None
     values: dict[tuple[str, str], object] = {}
     for section, table in doc.items():
@@ -202,8 +213,7 @@ def load_config(path: Path | None, *, explicit: bool) -> ConfigFile:
                 near = difflib.get_close_matches(key, list(known), n=1)
                 hint = f" (did you mean {section}.{near[0]}?)" if near else ""
                 raise ConfigError(
-                    f"config file {path}: unknown key {section}.{key}{hint}; see "
-                    "config.example.toml"
+                    f"config file {path}: unknown key {section}.{key}{hint}; see {example()}"
                 )
             kind, description = known[key]
             if (section, key) in _DATE_KEYS and isinstance(value, date):

@@ -31,10 +31,24 @@ def run() -> None:
         from trello_restore.cli import main
     except KeyboardInterrupt:
         _said_early()
+    except ImportError as exc:  # a library it needs missing or too old (R71c: the traceback)
+        _broken(exc)
     try:
         main()
     except OSError as exc:  # click's own output (--help, --version) that cannot be written
         _output_failed(exc)
+    except ImportError as exc:  # outside a run's body (``demo``, ``sandbox``): as above
+        _broken(exc)
+
+
+def _broken(exc: ImportError) -> NoReturn:
+    """The command line could not be imported: one line saying which library is missing or of
+    a version it does not work with (else what Python said), exit 1."""
+    from trello_restore.install_check import BROKEN, install_problem
+
+    said = install_problem() or " ".join(str(exc).split())
+    print(f"Error: {BROKEN.format(said)}", file=sys.stderr)
+    sys.exit(1)
 
 
 def _output_failed(exc: OSError) -> NoReturn:
