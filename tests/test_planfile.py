@@ -814,8 +814,9 @@ class TestSchema:
 
     def test_schema_is_in_the_distribution(self, tmp_path: Path) -> None:
         """The installed distribution (or, for an editable install, a freshly built wheel)
-        holds the schema."""
+        holds the schema, and config.example.toml, which the config errors point to (R71c)."""
         wanted = {f"trello_restore/schema/plan-v{v}.schema.json" for v in (1, 2)}
+        wanted.add("trello_restore/config.example.toml")
         files = [str(f) for f in importlib.metadata.files("trello-restore") or []]
         if any(f.startswith("trello_restore/") for f in files):
             assert wanted <= set(files)

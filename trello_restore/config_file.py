@@ -111,14 +111,10 @@ def _toml_shown(value: object) -> str:
 
 def example() -> str:
     """``config.example.toml``, which documents every key, with where this install has it: in
-    the package (a wheel's copy: pyproject's ``force-include``), or beside it (a clone, an
-    editable install). R71c: a wheel had none, and the messages that sent users to it gave no
-    path."""
-    here = Path(__file__).resolve().parent
-    for path in (here / "config.example.toml", here.parent / "config.example.toml"):
-        if path.is_file():
-            return f"config.example.toml ({path})"
-    return "config.example.toml (in trello-restore's source)"
+    the package, so every install has it (R71c: it was beside the package, which a wheel does
+    not hold, and the messages that sent users to it gave no path)."""
+    path = Path(__file__).resolve().parent / "config.example.toml"
+    return f"config.example.toml ({path})" if path.is_file() else "config.example.toml"
 
 
 def _not_a_table(path: Path, name: str, value: object) -> str:
