@@ -49,7 +49,7 @@ import trello
 from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.sandbox import render, scenario
 from trello_restore.sandbox.server import ROUTES
-from trello_restore.sandbox.world import AUTOMATION, World
+from trello_restore.sandbox.world import AUTOMATION, App, World
 
 pytestmark = pytest.mark.fidelity
 
@@ -801,10 +801,12 @@ def test_action_comparison_rejects_unsampled_and_altered(hand: HandWorld, refs: 
 
 
 def test_an_automation_s_app_creator_has_the_notes_shape() -> None:
-    """The sandbox's ``appCreator`` is ``{id, authType}`` as notes §2.1 has it, with no name
-    the notes do not know Trello to send (R71b), so the tool's naming of a nameless app is what
-    the sandbox's runs show."""
+    """The sandbox's automation's ``appCreator`` is ``{id, authType}`` as notes §2.1 has it,
+    with no name the notes do not know Trello to send (R71b), so the tool's naming of a
+    nameless app is what the sandbox's runs show; an app given a name carries it."""
     assert render.app_creator(AUTOMATION) == {"id": AUTOMATION.id, "authType": "automation"}
+    named = App("b" * 24, "Bot")
+    assert render.app_creator(named) == {"id": named.id, "name": "Bot", "authType": "automation"}
 
 
 def test_automation_and_private_members_are_real_shapes(hand: HandWorld, refs: References) -> None:

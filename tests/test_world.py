@@ -218,9 +218,9 @@ def test_value_ledger_and_log_agree() -> None:
     for e in w.field_ledger:
         action = by_id[e.action_id]
         assert (e.at, e.by, e.board_id) == (action.date, action.id_member_creator, action.id_board)
-        assert e.app == (action.app.name if action.app else "")
+        assert e.app == (action.app.shown if action.app else "")
         assert e.object_id == (action.id_card or action.data["list"]["id"])
-    assert {e.app for e in w.field_ledger} == {"", AUTOMATION.name}
+    assert {e.app for e in w.field_ledger} == {"", AUTOMATION.shown}
 
 
 def _automated_world() -> tuple[World, str, str]:

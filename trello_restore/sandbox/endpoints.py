@@ -428,8 +428,11 @@ def card_actions(call: Call) -> list[JSON]:
 
 # -------------------------------------------------------------------------------- cards
 
-#: The spec's seven (notes §3.3; R71b: ``complete``/``incomplete`` were refused).
-CARD_FILTERS = frozenset({"all", "closed", "complete", "incomplete", "open", "visible", "none"})
+#: What a board's nested ``cards=`` takes (``GET /1/boards/{id}?cards=…``).
+NESTED_CARD_FILTERS = frozenset({"all", "closed", "open", "visible", "none"})
+#: The card listing's: the spec's seven (notes §3.3; R71b: ``complete``/``incomplete`` were
+#: refused).
+CARD_FILTERS = NESTED_CARD_FILTERS | {"complete", "incomplete"}
 
 
 def _card_filter(world: World, name: str) -> Callable[[Card], bool]:
@@ -920,7 +923,7 @@ def _nested(call: Call, board: Board) -> JSON:
     _fields_param(call, "list_fields", None, LIST_FIELD_NAMES)
     if (call.params.get("actions") or "none") != "none":
         out["actions"] = _nested_actions(call, board)
-    cards = _choice_param(call, "cards", "none", CARD_FILTERS)
+    cards = _choice_param(call, "cards", "none", NESTED_CARD_FILTERS)
     card_fields = _fields_param(call, "card_fields", None, render.CARD_KEYS)
     if cards != "none":
         sub = {"filter": cards} | ({} if card_fields is None else {"fields": card_fields})

@@ -160,9 +160,10 @@ def _embedded(
 
 def app_creator(app: App) -> JSON:
     """``appCreator`` of an action an automation made: ``{id, authType}``, the shape the notes
-    know (§2.1); no name, so the tool names the app by its id (R71b: a ``name`` Trello is not
-    known to send made every demo say "Butler")."""
-    return {"id": app.id, "authType": "automation"}
+    know (§2.1), and ``name`` only for an app given one (``App.name``; R71b: the automation's
+    "Butler", a name Trello is not known to send, was in every demo)."""
+    named = {"name": app.name} if app.name else {}
+    return {"id": app.id, **named, "authType": "automation"}
 
 
 def member_full(m: Member, member_type: str = "normal") -> JSON:

@@ -162,11 +162,20 @@ class App:
     """An application that makes actions on a member's behalf (an automation such as Butler)."""
 
     id: str
-    name: str
+    #: The name its ``appCreator`` carries, if any: none for the notes' ``{id, authType}``
+    #: (§2.1); a named one stands for an app whose name Trello does show (unconfirmed).
+    name: str = ""
+
+    @property
+    def shown(self) -> str:
+        """How the tool names it (``history.app_name``): its name, else ``app <id>``."""
+        return self.name or f"app {self.id}"
 
 
-#: The automation ``World.automation_share`` attributes actions to (id minted like Trello's).
-AUTOMATION = App(id="5c9a0a7b3e2f1d0c4b5a6978", name="Butler")
+#: The automation ``World.automation_share`` attributes actions to (id minted like Trello's),
+#: nameless as the notes show ``appCreator`` (R71b: it was "Butler", a name Trello is not known
+#: to send).
+AUTOMATION = App(id="5c9a0a7b3e2f1d0c4b5a6978")
 
 
 @dataclass
@@ -1254,7 +1263,7 @@ class World:
                 new,
                 action.id_member_creator,
                 action.id,
-                action.app.name if action.app is not None else "",
+                action.app.shown if action.app is not None else "",
             )
         )
 
