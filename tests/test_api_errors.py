@@ -646,6 +646,47 @@ def test_trello_s_texts_under_an_html_label_through_the_client(
     assert info.value.trello_error == "member is already on the card"
 
 
+@pytest.mark.parametrize(
+    "body", ["\ufeff<html><body>denied</body></html>", "\u00a0<html><body>denied</body></html>"]
+)
+def test_an_html_page_without_a_charset_is_dropped_after_a_bom_or_a_space(
+    mocked: responses.RequestsMock, api: TrelloApi, body: str
+) -> None:
+    """An error body of a text type without a charset is read as UTF-8, as Trello sends it, not
+    as requests' ISO-8859-1: a proxy's page after a byte order mark or a no-break space is
+    still a page, dropped, not shown as Trello's text (R72a: ``ï»¿<html>…``, and a 401 read as
+    a board refusal)."""
+    raw = body.encode()
+    mocked.get(BOARD_URL, body=raw, status=401, content_type="text/html")
+    with pytest.raises(AuthError) as info:
+        api.get("boards/abc")
+    assert info.value.trello_error == ""
+    assert "(HTTP 401)" in str(info.value)
+    text = "Zugriff verweigert für dieses Board"
+    mocked.replace(
+        responses.GET, BOARD_URL, body=text.encode(), status=400, content_type="text/plain"
+    )
+    with pytest.raises(BadRequest) as refused:
+        api.get("boards/abc")
+    assert refused.value.trello_error == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Access denied: you do not have permission to use this proxy",
+        "Proxy authentication failed for organization ACME",
+    ],
+)
+def test_a_401_that_only_mentions_permission_is_about_credentials(text: str) -> None:
+    """Only Trello's own rights texts (``unauthorized permission requested``, ``unauthorized
+    member permission requested.``, ``unauthorized organization.``) make a 401 a refusal of
+    rights; a proxy's text that mentions permission is not "ask a board admin" (R72a)."""
+    err = error_for_response(401, text, path="members/me")
+    assert type(err) is AuthError
+    assert err.trello_error == text
+
+
 def test_403_is_permission_denied(mocked: responses.RequestsMock, api: TrelloApi) -> None:
     """403 (not retried): ``PermissionDenied`` naming the board."""
     mocked.get(BOARD_URL + "/actions", body="API will not allow that", status=403)

@@ -16,7 +16,7 @@ import pytest
 
 from trello_restore import run as run_module
 from trello_restore.errors import ExitCode
-from trello_restore.install_check import install_problem, satisfies
+from trello_restore.install_check import broken_by, install_problem, satisfies
 
 from .conftest import Sandbox, one_line_error, sandbox_cli
 from .test_cli_apply import _restore_args
@@ -86,6 +86,37 @@ def test_run_from_a_source_tree_is_not_judged(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(metadata, "requires", requires)
     assert install_problem() is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        pytest.param(
+            ModuleNotFoundError("No module named 'requests_oauthlib'", name="requests_oauthlib"),
+            "a library it needs cannot be imported (No module named 'requests_oauthlib')",
+            id="a library's library",
+        ),
+        pytest.param(
+            ImportError("cannot import name 'x' from 'cattrs'", name="cattrs"),
+            "a library it needs cannot be imported (cannot import name 'x' from 'cattrs')",
+            id="a name a library lacks",
+        ),
+        pytest.param(
+            ImportError("cannot import name 'x' from 'trello_restore.words'",
+                        name="trello_restore.words"),
+            None,
+            id="trello-restore's own: a bug",
+        ),
+        pytest.param(KeyError("x"), None, id="no import at all"),
+    ],
+)  # fmt: skip
+def test_an_import_of_another_library_that_fails_is_the_install_s(
+    exc: BaseException, said: str | None
+) -> None:
+    """A library that one of the tool's needs (py-trello's requests-oauthlib, requests-cache's
+    cattrs) missing or broken is a broken install too, though the tool's own requirements are
+    all met; an import of the tool's own module that fails is a bug (R72a)."""
+    assert broken_by(exc) == said
 
 
 def test_a_library_gone_mid_run_is_a_broken_install_not_a_bug(

@@ -15,7 +15,7 @@ import click
 
 from trello_restore import wrote
 from trello_restore.errors import ExitCode, OutOfFiles, RestoreError, UsageError
-from trello_restore.install_check import BROKEN, install_problem
+from trello_restore.install_check import BROKEN, broken_by
 from trello_restore.logs import FILE_ONLY, end_of_command, redacted
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
@@ -169,9 +169,10 @@ def exit_not_a_bug(exc: BaseException) -> None:
 def exit_broken(exc: BaseException) -> None:
     """An error in a broken install (R71c: a library missing after ``pip install --no-deps``,
     or an older one a venv sees from the system, said "internal error (a bug … report it)"):
-    one line naming the library and saying to reinstall, exit 1. Nothing when every library
-    the tool needs is there at a version it requires: then the error is a bug."""
-    problem = install_problem()
+    one line naming the library and saying to reinstall, exit 1; also for a library's own
+    library that cannot be imported (R72a). Nothing when every library the tool needs is there
+    at a version it requires and the error is no import of another's: then it is a bug."""
+    problem = broken_by(exc)
     if problem is None:
         return
     logger.error(BROKEN.format(problem))

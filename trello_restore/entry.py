@@ -44,9 +44,9 @@ def run() -> None:
 def _broken(exc: ImportError) -> NoReturn:
     """The command line could not be imported: one line saying which library is missing or of
     a version it does not work with (else what Python said), exit 1."""
-    from trello_restore.install_check import BROKEN, install_problem
+    from trello_restore.install_check import BROKEN, broken_by
 
-    said = install_problem() or " ".join(str(exc).split())
+    said = broken_by(exc) or " ".join(str(exc).split())
     print(f"Error: {BROKEN.format(said)}", file=sys.stderr)
     sys.exit(1)
 

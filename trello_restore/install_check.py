@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from importlib import metadata
 
-__all__ = ["BROKEN", "install_problem"]
+__all__ = ["BROKEN", "broken_by", "install_problem"]
 
 #: The line's words around the problem (``entry`` and ``cli`` both say it, exit 1).
 BROKEN = (
@@ -42,6 +42,20 @@ def install_problem() -> str | None:
             return f"{name} is not installed"
         if not satisfies(have, spec):
             return f"{name} {have} is installed, and it needs {name}{spec}"
+    return None
+
+
+def broken_by(exc: BaseException) -> str | None:
+    """What is wrong with the install that ``exc`` may come from: ``install_problem``'s, else,
+    for a module not of trello-restore's own that cannot be imported (a library a library
+    needs: py-trello's requests-oauthlib, requests-cache's cattrs; or a source tree run with
+    what it needs missing), what Python said (R72a: "internal error (a bug …)"). None when the
+    error is not the install's."""
+    problem = install_problem()
+    if problem is not None:
+        return problem
+    if isinstance(exc, ImportError) and (exc.name or "").split(".")[0] != "trello_restore":
+        return f"a library it needs cannot be imported ({' '.join(str(exc).split())})"
     return None
 
 

@@ -34,6 +34,7 @@ from trello_restore.masking import Mask
 __all__ = [
     "certainly_not_applied",
     "describe",
+    "error_body",
     "error_for_exception",
     "error_for_response",
     "error_for_tls_files",
@@ -310,6 +311,16 @@ def never_sent(exc: requests.RequestException) -> bool:
     )
 
 
+def error_body(response: requests.Response, content_type: str) -> str:
+    """An error answer's body as text: as its ``charset`` says, else as UTF-8, which Trello
+    sends. (requests reads a text type without a charset as ISO-8859-1, so a byte order mark or
+    a no-break space before a proxy's HTML became ``ï»¿`` or ``Â``, and the page was shown as
+    Trello's text: R72a.)"""
+    if "charset=" in content_type.lower():
+        return response.text
+    return response.content.decode("utf-8", "replace")
+
+
 def trello_error_text(body: str) -> str:
     """Trello's error code or text from an error body: the ``error`` code of a JSON body
     (``API_TOKEN_LIMIT_EXCEEDED``), else its ``message``; a plain-text body as one line; nothing
@@ -365,10 +376,14 @@ def _sub_request_status(status: int, body: str, path: str) -> int | None:
 
 
 def _is_permission_text(text: str) -> bool:
-    """A 401 that is about rights, not credentials (``unauthorized permission requested``,
-    ``unauthorized member permission requested.``, ``unauthorized organization.``)."""
+    """A 401 that is about rights, not credentials: Trello's ``unauthorized permission
+    requested``, ``unauthorized member permission requested.``, ``unauthorized
+    organization.``. Only those (R72a: a proxy's "you do not have permission to use this
+    proxy" read as a board refusal, "ask a board admin")."""
     lowered = text.lower()
-    return "permission" in lowered or "organization" in lowered
+    return lowered.startswith("unauthorized ") and (
+        "permission" in lowered or "organization" in lowered
+    )
 
 
 #: What a failed write that may have taken effect says of it (``runner``: failed, uncertain).

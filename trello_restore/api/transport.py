@@ -30,6 +30,7 @@ from trello_restore import __version__
 from trello_restore.api.cache import CacheTables, HttpCache
 from trello_restore.api.classify import (
     describe,
+    error_body,
     error_for_exception,
     error_for_response,
     error_for_tls_files,
@@ -454,7 +455,7 @@ class Transport(_SessionBase):
             status,
             # Blanked before the text is cut to one line: a cut inside an echoed credential
             # would leave a piece of it that the later scrub cannot recognise.
-            self._mask.redact(response.text),
+            self._mask.redact(error_body(response, content_type)),
             attempts=attempts,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             origins=origins,
