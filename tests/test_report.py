@@ -249,7 +249,7 @@ def test_unnamed_members_warnings_and_incomplete_history() -> None:
         "Incomplete history: 1 card (no reconstructed changes planned for them)",
         "Would re-add card members (2)",
         "  b1",
-        "    (unknown list)",
+        "    l1",  # its id, as the board and card show theirs (R72b: "(unknown list)")
         "      card1",
         "        + m00000000000000000000001  not on the card now; added 2025-11-02 by "
         "m00000000000000000000003 (mode ever-added)",
@@ -374,3 +374,25 @@ def test_header_shows_a_cutoff_s_milliseconds_when_it_has_them() -> None:
     options = PlanOptions(since=exact.replace(microsecond=499_500), until=options.until)
     head = render_text(Plan(options, (), (), ()), _meta()).splitlines()[0]
     assert head.startswith("Plan for Archive since 2026-12-04 16:55:03.4995 UTC until "), head
+
+
+def test_names_at_trello_s_limit_are_cut_in_the_text_plan() -> None:
+    """A name of Trello's 16,384 characters is shown cut to 200 with its length, in a heading
+    and as a field's value; two cut alike are told apart from where they differ; the JSON plan
+    keeps them whole (R72b: 16,000-character lines, the name repeated in every section)."""
+    from trello_restore.kinds.valuetext import show, shown_pair
+
+    long_a, long_b = "x" * 16_383 + "a", "x" * 16_383 + "b"
+    assert show("name", long_a) == '"' + "x" * 199 + '…" (16384 chars)'
+    a, b = shown_pair("name", long_a, long_b)
+    assert a.endswith('(16384 chars), from character 16384 "a"')
+    assert b.endswith('(16384 chars), from character 16384 "b"')
+    assert show("name", "x" * 200) == '"' + "x" * 200 + '"'
+    change = replace(
+        real_plan()[0].card_changes()[0], card_name=long_a, list_name="L" * 512, board_name="Team"
+    )
+    plan = Plan(PlanOptions(since=datetime(2025, 11, 2, tzinfo=UTC)), (change,), (), ())
+    text = render_text(plan, _meta())
+    assert max(map(len, text.splitlines())) < 400
+    assert f"    {'L' * 199}… (512 chars)" in text.splitlines()
+    assert plan_to_dict(plan, _meta())["changes"][0]["card"]["name"] == long_a

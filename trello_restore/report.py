@@ -22,6 +22,7 @@ import click
 from trello_restore.archived_lists import archived_targets, plan_warnings
 from trello_restore.errors import ExitCode
 from trello_restore.kinds import in_order, kind_of
+from trello_restore.kinds.valuetext import NAME_SHOWN
 from trello_restore.models import (
     SKIP_ORDER,
     VALUE_SKIP_ORDER,
@@ -254,7 +255,10 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
 
 
 def _name(name: str, fallback: str) -> str:
-    """A name the text shows bare (``shown_name``), else ``fallback`` (its id)."""
+    """A name the text shows bare (``shown_name``; a long one cut, with its length, as a
+    field's value is: ``valuetext.NAME_SHOWN``), else ``fallback`` (its id)."""
+    if len(name) > NAME_SHOWN:
+        return f"{shown_name(name[: NAME_SHOWN - 1])}… ({len(name)} chars)"
     return shown_name(name) if name else fallback
 
 
@@ -282,8 +286,10 @@ def _grouped(
     out: list[str] = []
     for (board_id, board), by_board in groupby(changes, key=lambda c: (c.board_id, c.board_name)):
         out.append(f"  {_name(board, board_id)}")
-        for (_, lst), by_list in groupby(by_board, key=lambda c: (c.list_id, c.list_name)):
-            out.append(f"    {_name(lst, '(unknown list)')}")
+        for (list_id, lst), by_list in groupby(by_board, key=lambda c: (c.list_id, c.list_name)):
+            # A list with no name shows its id, as a board or card does (R72b: "(unknown
+            # list)" read as a list the tool could not tell); one with no id either, that.
+            out.append(f"    {_name(lst, list_id or '(unknown list)')}")
             for _, by_card in groupby(by_list, key=lambda c: c.card_id):
                 group = list(by_card)
                 # A list's own changes (its archive state) sit under the list, not a card.

@@ -28,10 +28,16 @@ def _date_text(text: str) -> str:
     return when(d, seconds=False)
 
 
+#: The most characters of a name the plan's text shows; a longer one is cut, with its length
+#: (the JSON plan holds it whole; two cut alike are told apart by ``shown_pair``).
+NAME_SHOWN = 200
+
+
 def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> str:
     """A field's value as the plan's text shows it: dates without seconds (a date alone at
-    midnight UTC), ``none`` for no date, names quoted, descriptions as their first line and
-    length, flags in words, a list (``idList``) by its name in ``lists`` (id → name) if any."""
+    midnight UTC), ``none`` for no date, names quoted (a long one cut, with its length),
+    descriptions as their first line and length, flags in words, a list (``idList``) by its
+    name in ``lists`` (id → name) if any."""
     if field == "idList" and lists and isinstance(value, str) and lists.get(value):
         return quote_name(lists[value])
     if value is None:
@@ -51,6 +57,8 @@ def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> s
             first = first[:59] + "…"
         return f"{quote_name(first)} ({len(text)} chars)"
     if field == "name":
+        if len(text) > NAME_SHOWN:  # Trello allows 16,384 characters (R72b: shown whole)
+            return f"{quote_name(text[: NAME_SHOWN - 1] + '…')} ({len(text)} chars)"
         return quote_name(text)
     return text
 
