@@ -419,11 +419,8 @@ def followed_boards(
 
 
 class Follower:
-    """The boards the scope's boards moved cards or lists to or from (``followed_boards``), and
-    the boards those moved them on to, and so on (R72b: cards moved Team -> Archive -> Third
-    were "card_deleted" to ``--board Team``, and never put back), each read as soon as a page
-    of a named board's history shows it (an onward board: once the history of the board it is
-    reached from is in), not once the whole
+    """The boards the scope's boards moved cards or lists to or from (one hop: ``followed_boards``),
+    each read as soon as a page of a scope board's history shows it, not once the whole
     history is in: on a board with a long history the followed boards' reads then share the
     rate window with its last pages, and the last page ends the fetch (the moves of an incident
     are in the newest pages; before, reading the board it moved to began only after the oldest
@@ -436,8 +433,7 @@ class Follower:
     so the boards followed are the ones a fetch after the whole history would follow; and
     ``scope`` and the warnings end in that fetch's order (the scope's boards, then the followed
     in id order), whatever order the pages came in: the plan, its file and its memo's key
-    depend on that order. ``start`` gives the board's history in flight, which ``connected``
-    reads the boards of when the board is followed in turn."""
+    depend on that order."""
 
     def __init__(
         self,
@@ -446,7 +442,7 @@ class Follower:
         warnings: list[str],
         unreadable: dict[str, str],
         gone: set[str],
-        start: Callable[[BoardInfo, Mapping[str, Any]], Future[Any]],
+        start: Callable[[BoardInfo, Mapping[str, Any]], None],
     ) -> None:
         self.api, self.scope, self.warnings, self.unreadable = api, scope, warnings, unreadable
         self.gone = gone
@@ -455,8 +451,6 @@ class Follower:
         self._found: SimpleQueue[frozenset[str] | None] = SimpleQueue()
         #: The boards looked at (read, or found unreadable), in any order.
         self._asked: set[str] = set()
-        #: The histories in flight of the boards followed whose moves are not followed yet.
-        self._onward: dict[str, Future[Any]] = {}
 
     def found(self, boards: Iterable[str]) -> None:
         """Boards a page's moves connect (from any thread)."""
@@ -465,15 +459,12 @@ class Follower:
             self._found.put(ids)
 
     def follow(
-        self,
-        histories: Sequence[Future[Any]],
-        connected: Callable[[Sequence[Future[Any]]], Mapping[str, str]],
+        self, histories: Sequence[Future[Any]], connected: Callable[[], Mapping[str, str]]
     ) -> None:
         """Follow what the pages show until every one of ``histories`` is done (or failed:
-        ``connected`` then raises its error), then what ``connected`` names of them (each board
-        with the name its moves give it, or ""), then what it names of the boards followed,
-        until no new one is; then put ``scope`` in order, and warn of each board this account
-        cannot read (``moved_line``), in id order."""
+        ``connected`` then raises its error), then what ``connected`` names (each board with
+        the name its moves give it, or ""); then put ``scope`` in order, and warn of each board
+        this account cannot read (``moved_line``), in id order."""
         for history in histories:
             history.add_done_callback(lambda _: self._found.put(None))
         running = len(histories)
@@ -485,13 +476,8 @@ class Follower:
                 self._ask(ids)
         while not self._found.empty():  # every page came before its history was done
             self._ask(self._found.get() or ())
-        names = dict(connected(histories))
+        names = connected()
         self._ask(names)
-        while self._onward:  # the boards the followed moved cards or lists on to, in id order
-            onward = [self._onward.pop(board_id) for board_id in sorted(self._onward)]
-            further = connected(onward)
-            names.update((k, v) for k, v in further.items() if not names.get(k))
-            self._ask(further)
         followed = sorted(k for k in self.scope if k not in self.roots)
         ordered = {k: self.scope[k] for k in (*self.roots, *followed)}
         self.scope.clear()
@@ -508,7 +494,7 @@ class Follower:
                 self.api, (board_id,), self.scope, self.unreadable, self.gone
             ):
                 self.scope[info.id] = info
-                self._onward[info.id] = self.start(info, answer)
+                self.start(info, answer)
 
 
 def _near_workspace(api: Api, text: str) -> str:

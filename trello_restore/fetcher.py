@@ -2,9 +2,8 @@
 which boards: ``boards.py``; through the kept history: ``fetcher_stored.py``).
 
 ``fetch``: board-level actions with an explicit filter, 1000 per page, paged backwards with
-``before`` and de-duplicated by id; the boards the cards moved from or to are followed (and
-those they moved on to: ``boards.Follower``), so a card's history from before a move is found,
-and where a card went is read (a followed board supplies history, and
+``before`` and de-duplicated by id; the boards the cards moved from or to are followed (one
+hop), so a card's history from before a move is found (a followed board supplies history, and
 the cards that moved between it and a named board: ``Fetched.named`` tells the planner which
 boards were named); current state is one listing of every card (archived ones and those in
 archived lists included, paged by 1000), and each board's lists and memberships in one request
@@ -180,9 +179,8 @@ def fetch(
 
         def start(
             board: BoardInfo, answer: Mapping[str, Any] | None = None, sink: Sink = builder.add
-        ) -> Future[list[Mapping[str, Any]]]:
+        ) -> None:
             reads[board.id] = _read_board(pool, spans, api, board, sink, reading, answer)
-            return reads[board.id].history
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
             follower = Follower(api, scope, warnings, unreadable, gone, start)
@@ -194,7 +192,7 @@ def fetch(
             for board in list(scope.values()):
                 start(board, sink=sink)
             named = [reads[b].history for b in follower.roots]
-            follower.follow(named, lambda hs: _connected_boards(a for h in hs for a in h.result()))
+            follower.follow(named, lambda: _connected_boards(a for h in named for a in h.result()))
             reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
         else:
             for board in scope.values():

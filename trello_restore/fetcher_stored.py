@@ -96,7 +96,7 @@ def fetch_stored(
 
         def start(
             board: BoardInfo, answer: Mapping[str, Any] | None = None, found: Found | None = None
-        ) -> Future[_Board]:
+        ) -> None:
             store.notices.names[board.id] = board.name  # its notices name it
             warn = board_warn(board, warnings.append)  # the plan's warnings name it
             reads[board.id] = _StoredReads(
@@ -112,14 +112,13 @@ def fetch_stored(
                 state=pool.submit(board_state, api, board, answer),
                 cards=pool.submit(_board_cards, api, board.id, store, fields, spans, warn),
             )
-            return reads[board.id].history
 
         if follow_moves:  # the boards the moves connect: read as the pages show them
             follower = Follower(api, scope, warnings, unreadable, gone, start)
             for board in list(scope.values()):
                 start(board, found=follower.found)
             named = [reads[b].history for b in follower.roots]
-            follower.follow(named, lambda hs: _names(h.result() for h in hs))
+            follower.follow(named, lambda: _names(h.result() for h in named))
             reads = {board_id: reads[board_id] for board_id in scope}  # the follower's order
         else:
             for board in scope.values():
