@@ -394,5 +394,7 @@ def test_names_at_trello_s_limit_are_cut_in_the_text_plan() -> None:
     plan = Plan(PlanOptions(since=datetime(2025, 11, 2, tzinfo=UTC)), (change,), (), ())
     text = render_text(plan, _meta())
     assert max(map(len, text.splitlines())) < 400
-    assert f"    {'L' * 199}… (512 chars)" in text.splitlines()
+    assert f"    {'L' * 199}… (512 chars, {change.list_id})" in text.splitlines()
+    moved = show("idList", "l9", {"l9": "M" * 16_384})
+    assert moved == '"' + "M" * 199 + '…" (16384 chars)'  # a move line's list (R73a)
     assert plan_to_dict(plan, _meta())["changes"][0]["card"]["name"] == long_a

@@ -255,10 +255,11 @@ def _value_skipped(plan: Plan, style: Callable[..., str], verbose: bool) -> list
 
 
 def _name(name: str, fallback: str) -> str:
-    """A name the text shows bare (``shown_name``; a long one cut, with its length, as a
-    field's value is: ``valuetext.NAME_SHOWN``), else ``fallback`` (its id)."""
+    """A name the text shows bare (``shown_name``), else ``fallback`` (its id); a long one
+    cut, with its length and the id, which tells apart two cut alike (``valuetext.NAME_SHOWN``;
+    R73a: two lists' headings read the same)."""
     if len(name) > NAME_SHOWN:
-        return f"{shown_name(name[: NAME_SHOWN - 1])}… ({len(name)} chars)"
+        return f"{shown_name(name[: NAME_SHOWN - 1])}… ({len(name)} chars, {fallback})"
     return shown_name(name) if name else fallback
 
 

@@ -39,7 +39,7 @@ def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> s
     descriptions as their first line and length, flags in words, a list (``idList``) by its
     name in ``lists`` (id → name) if any."""
     if field == "idList" and lists and isinstance(value, str) and lists.get(value):
-        return quote_name(lists[value])
+        return _quoted(lists[value])
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -57,10 +57,16 @@ def show(field: str, value: object, lists: Mapping[str, str] | None = None) -> s
             first = first[:59] + "…"
         return f"{quote_name(first)} ({len(text)} chars)"
     if field == "name":
-        if len(text) > NAME_SHOWN:  # Trello allows 16,384 characters (R72b: shown whole)
-            return f"{quote_name(text[: NAME_SHOWN - 1] + '…')} ({len(text)} chars)"
-        return quote_name(text)
+        return _quoted(text)
     return text
+
+
+def _quoted(name: str) -> str:
+    """A card's or list's name quoted; one longer than ``NAME_SHOWN`` cut, with its length
+    (Trello allows 16,384 characters: R72b, R73a a list's in a move line, shown whole)."""
+    if len(name) > NAME_SHOWN:
+        return f"{quote_name(name[: NAME_SHOWN - 1] + '…')} ({len(name)} chars)"
+    return quote_name(name)
 
 
 def shown_pair(
