@@ -254,7 +254,8 @@ def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
 ) -> None:
     """SIGTERM (systemd's stop, a shutdown, ``timeout``) of the nightly one-step run while
     writes are on the wire: it waits for them and journals them, says what it did on one line
-    (``Stopped by SIGTERM after N of M outcomes``, in the log file too), exits 143, and leaves
+    (``Stopped by SIGTERM after N of M outcomes``, in the log file too, with ``exit 143``),
+    exits 143, and leaves
     no ``pending`` record. Before, it ended at once, silent, every write on the wire left
     ``pending``, and the next run waited up to 35 s for them before it wrote. SIGHUP (a
     terminal closed, an ssh session dropped) the same, by SIGHUP (129; R47b: it ended at
@@ -283,6 +284,7 @@ def test_sigterm_stops_a_one_step_run_as_ctrl_c_does(
     assert f"every change made is recorded in the journal {journal}" in line
     assert "Run the same command again to finish" in line
     assert line in log.read_text()
+    assert f"exit {128 + sig}, stopped by {sig.name}: " in log.read_text()  # R72c: no exit
     records = Journal.read(journal)
     assert not records.pending()
     said = int(line.removeprefix(stopped).split(" of ")[0])

@@ -46,7 +46,10 @@ def exit_interrupted(said: str, echo: str | None = None, *, output_stuck: bool =
     if sig is None and not output_stuck:
         logger.warning("exit 130: %s", said, extra=FILE_ONLY)
         sys.exit(130)
-    logger.warning("%s: %s", f"stopped by {sig.name}" if sig else "exit 130", said, extra=FILE_ONLY)
+    # The exit code, as every end of a command logs it (R72c: a monitor looking for "exit N"
+    # missed a stop by systemd).
+    ended = f"exit {128 + sig}, stopped by {sig.name}" if sig else "exit 130"
+    logger.warning("%s: %s", ended, said, extra=FILE_ONLY)
     end_of_command()
     if not output_stuck:
         sys.stdout.flush()

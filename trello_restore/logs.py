@@ -103,11 +103,44 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         # Never a link (``--log-file /dev/stderr`` with stderr a file over the limit): the
         # rotation renames the link itself (R36e: /dev/stderr was moved to /dev/stderr.1).
         # Nor another user's file: root renamed it and left a 0600 file of its own (R36f).
+        # Nor in a directory this user cannot write in: its renames fail, and the file was
+        # written no more (R72c, a log in a root-owned /var/log directory).
         path = Path(self.baseFilename)
         with contextlib.suppress(OSError):
             if path.is_symlink() or path.stat().st_uid != os.geteuid():
                 return False
+            if not os.access(path.parent, os.W_OK | os.X_OK):
+                return False
+        if not self._still_there():
+            return False
         return super().shouldRollover(record)
+
+    def _still_there(self) -> bool:
+        """Whether the file at the path is the one this run writes; if another run (a cron
+        job of another board, started the same minute) rotated it away, this one goes on in
+        the new file instead of rotating that too (R72c: four runs over the limit rotated four
+        times, and the three old files, months of history, were gone)."""
+        if self.stream is None:
+            return True
+        try:
+            mine, there = os.fstat(self.stream.fileno()), Path(self.baseFilename).stat()
+        except (OSError, ValueError):
+            return True
+        if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+            return True
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.close()
+        self.stream = self._open()
+        return False
+
+    def doRollover(self) -> None:
+        if not self._still_there():  # rotated by another run since this one looked
+            return
+        try:
+            super().doRollover()
+        except OSError:  # a rename refused after all: go on in the file as it is
+            if self.stream is None:
+                self.stream = self._open()
 
     def handleError(self, record: logging.LogRecord) -> None:
         self._fail(sys.exc_info()[1])

@@ -1,0 +1,99 @@
+"""The log file's rotation beside other runs and in a directory this user cannot write in
+(R72c): cron jobs of several boards share one log file and start the same minute; a log may
+live in a directory root owns (``/var/log``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from trello_restore.logs import LogFileHandler
+
+LIMIT = 300
+
+
+def _handler(path: Path) -> LogFileHandler:
+    handler = LogFileHandler(path, maxBytes=LIMIT, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler
+
+
+def _log(handler: LogFileHandler, text: str) -> None:
+    handler.handle(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
+    handler.flush()
+
+
+def _old_files(path: Path) -> None:
+    for n in (1, 2, 3):
+        Path(f"{path}.{n}").write_text(f"old {n}\n")
+
+
+def test_a_log_another_run_rotated_is_not_rotated_again(tmp_path: Path) -> None:
+    """Two runs with the log open, both over the limit: the first rotates it; the second
+    goes on in the new file instead of rotating that too, so one old file is dropped, not
+    all of them (R72c: four runs at once left four files of one run each)."""
+    path = tmp_path / "cron.log"
+    _old_files(path)
+    path.write_text("x" * (LIMIT - 10) + "\n")
+    first, second = _handler(path), _handler(path)
+    try:
+        _log(first, "first run's record")  # over the limit: rotated
+        assert Path(f"{path}.1").read_text().startswith("x")
+        assert Path(f"{path}.2").read_text() == "old 1\n"
+        assert Path(f"{path}.3").read_text() == "old 2\n"
+        _log(second, "second run's record")  # its file was rotated away: the new one
+        assert Path(f"{path}.2").read_text() == "old 1\n"
+        assert Path(f"{path}.3").read_text() == "old 2\n"
+        assert path.read_text() == "first run's record\nsecond run's record\n"
+        assert not first.failed
+        assert not second.failed
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_log_in_a_directory_this_user_cannot_write_in_is_appended_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log's directory refuses the renames (root's ``/var/log``; tests run as root, so
+    the refusal is made): the file is appended to past the limit, with no warning, instead of
+    being written no more after a failed rotation (R72c)."""
+    path = tmp_path / "tr.log"
+    path.write_text("x" * (LIMIT - 10) + "\n")
+    real = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path else real(p, mode, **kw)
+    )
+    handler = _handler(path)
+    try:
+        for n in range(3):
+            _log(handler, f"record {n}")
+        assert not handler.failed
+        assert path.read_text().endswith("record 0\nrecord 1\nrecord 2\n")
+        assert not Path(f"{path}.1").exists()
+    finally:
+        handler.close()
+
+
+def test_a_rename_refused_midway_keeps_the_log_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation whose rename fails anyway (a directory made read-only meanwhile): the run
+    goes on writing the file as it is, and says nothing of it."""
+    path = tmp_path / "tr.log"
+    path.write_text("x" * (LIMIT - 10) + "\n")
+
+    def refused(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    handler = _handler(path)
+    monkeypatch.setattr(os, "rename", refused)
+    try:
+        _log(handler, "after the refusal")
+        assert not handler.failed
+        assert path.read_text().endswith("after the refusal\n")
+    finally:
+        handler.close()
