@@ -824,3 +824,21 @@ def test_a_since_in_the_future_is_refused_before_anything(
     assert "--since (2099-01-01 00:00 UTC) is later than now" in r.stderr
     assert sb.server.request_log == []
     assert not (home / "state").exists()
+
+
+def test_a_cron_run_that_leaves_changes_blocked_says_which_and_why_in_its_log(
+    invoke: Invoke, scenario: Scenario, tmp_path: Path
+) -> None:
+    """A cron run (``--quiet --format json``) that leaves changes blocked exits 5; its log
+    names each blocked change with why and what to do, and says the run was not recorded as
+    the last run (R72c: the log had only the counts and ``exit 5``, and stderr nothing)."""
+    log = tmp_path / "cron.log"
+    since = ("--since", incident_since(scenario), "--yes", "--quiet", "--format", "json")
+    r = invoke(*_set_b(scenario, add_to_board=False), *since, "--log-file", str(log))
+    assert r.exit_code == 5, r.output
+    assert json.loads(r.stdout)["apply"]["blocked"] > 0
+    text = log.read_text()
+    blocked = [x for x in text.splitlines() if " blocked " in x and "→ card" in x]
+    assert len(blocked) == json.loads(r.stdout)["apply"]["blocked"]
+    assert all("plan with --add-to-board to grant it" in x for x in blocked)
+    assert "not recorded as the last run on these boards (exit 5)" in text

@@ -38,6 +38,7 @@ from trello_restore.lastrun import (
     window_end,
 )
 from trello_restore.locks import Holder, RateBudgetGuard, held_among, lock_dir, run_lock
+from trello_restore.logs import FILE_ONLY
 from trello_restore.oneshot_apply import apply_request, checked_apply
 from trello_restore.oneshot_undone import left_out_undone
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
@@ -335,6 +336,14 @@ def _apply(
                     _boards(blind, result.unreadable_names),
                     when(since, millis=True),
                 )
+    elif result.scope is not None and outcome != "declined":
+        # R72c: a run that left changes undone said so only by its exit code in the log.
+        logger.info(
+            "not recorded as the last run on these boards (exit %d): the next --since "
+            "last-run run covers this window again",
+            int(code),
+            extra=FILE_ONLY,
+        )
     return OneShotResult(
         result,
         outcome,
