@@ -812,3 +812,17 @@ def test_what_a_journal_records_values_may_hold(
     if problem is None and values is not None and "object_id" in values:
         odd = {**values, "object_id": 7}
         assert kind_of(action).record_problem(odd) == "its values' object_id 7 is not text"
+
+
+def test_a_name_at_trello_s_limit_is_shown_cut_with_its_length() -> None:
+    """A card's name, or a list's in a move line, of Trello's 16,384 characters is shown cut
+    to 200 with its length; two cut alike are told apart from where they differ; 200 shows
+    whole (R72b, R73a: 16,000- and 32,000-character lines)."""
+    long_a, long_b = "x" * 16_383 + "a", "x" * 16_383 + "b"
+    assert show("name", long_a) == '"' + "x" * 199 + '…" (16384 chars)'
+    a, b = shown_pair("name", long_a, long_b)
+    assert a.endswith('(16384 chars), from character 16384 "a"')
+    assert b.endswith('(16384 chars), from character 16384 "b"')
+    assert show("name", "x" * 200) == '"' + "x" * 200 + '"'
+    moved = show("idList", "l9", {"l9": "M" * 16_384})
+    assert moved == '"' + "M" * 199 + '…" (16384 chars)'
