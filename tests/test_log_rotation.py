@@ -97,3 +97,21 @@ def test_a_rename_refused_midway_keeps_the_log_written(
         assert path.read_text().endswith("after the refusal\n")
     finally:
         handler.close()
+
+
+def test_a_run_names_at_most_so_many_changes_left_undone_in_its_log() -> None:
+    """Thousands of blocked changes would rotate the log's history away in one run (R74a: 2.3
+    MB, two old files gone): the first ``LOGGED_OUTCOMES`` are named, the rest counted."""
+    from trello_restore.report_outcomes import LOGGED_OUTCOMES, attention_lines
+    from trello_restore.runner_types import ChangeOutcome
+
+    outcomes = [
+        ChangeOutcome(f"c-{n}", "add_member_to_card", status, "b1", f"card{n}", "m1", error="why")
+        for n, status in enumerate(["blocked"] * (LOGGED_OUTCOMES + 9) + ["applied"] * 3)
+    ]
+    lines = attention_lines(outcomes, {}, "the journal has each")
+    assert len(lines) == LOGGED_OUTCOMES + 1
+    assert lines[-1] == "… and 9 more blocked, drifted or failed; the journal has each"
+    assert attention_lines(outcomes[:3], {}, "x") == [
+        f"blocked          member m1 on card card{n}  (why)" for n in range(3)
+    ]

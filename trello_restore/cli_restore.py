@@ -519,7 +519,7 @@ def show_apply(
     needs attention and the summary (and what to do about changes blocked at apply), the
     journal, why it stopped early (if it did) and how to resume; and the same in the log.
     The journal is where the run left it: beside ``journal`` when another file replaced it."""
-    from trello_restore.report_outcomes import apply_summary, blocked_advice, outcome_line
+    from trello_restore.report_outcomes import apply_summary, attention_lines, blocked_advice
 
     journal = report.journal_path or journal
 
@@ -544,9 +544,10 @@ def show_apply(
     if not quiet and not dry_run:
         click.echo(f"Journal: {journal}", err=True)
     report_stop(report, journal, resume)
-    for outcome in report.outcomes:  # R72c: the log said only how many, never which or why
-        if outcome.status in ("drifted", "blocked", "failed"):
-            logger.info("%s", outcome_line(outcome, labels, undo=undo).strip(), extra=FILE_ONLY)
+    for line in attention_lines(
+        report.outcomes, labels, f"the journal {journal} has each", undo=undo
+    ):
+        logger.info("%s", line, extra=FILE_ONLY)  # R72c: the log said only how many
     logger.info(
         "%s (%d requests, %.1f s); journal %s",
         apply_summary(report, dry_run=dry_run, undo=undo, undone_earlier=undone_earlier),

@@ -9,6 +9,7 @@ was. The log file handler is found on the package logger itself, so no state liv
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import logging.handlers
 import os
@@ -123,24 +124,43 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         if self.stream is None:
             return True
         try:
-            mine, there = os.fstat(self.stream.fileno()), Path(self.baseFilename).stat()
+            mine = os.fstat(self.stream.fileno())
+            there = Path(self.baseFilename).stat()
+        except FileNotFoundError:  # renamed, the new one not made yet: not ours to rotate
+            pass
         except (OSError, ValueError):
             return True
-        if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
-            return True
+        else:
+            if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+                return True
         with contextlib.suppress(OSError, ValueError):
             self.stream.close()
         self.stream = self._open()
         return False
 
     def doRollover(self) -> None:
-        if not self._still_there():  # rotated by another run since this one looked
-            return
+        # Under a lock on the file at the path, held on a descriptor of its own (the rotation
+        # closes the stream) until the new file is open: of runs over the limit at once, one
+        # rotates, and the others, let in after it, find their file moved away (R74a: checked
+        # and rotated without a lock, two runs at once still rotated twice, one time in 15).
         try:
-            super().doRollover()
-        except OSError:  # a rename refused after all: go on in the file as it is
-            if self.stream is None:
-                self.stream = self._open()
+            guard: int | None = os.open(self.baseFilename, os.O_RDONLY | os.O_CREAT, 0o600)
+        except OSError:
+            guard = None
+        try:
+            if guard is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(guard, fcntl.LOCK_EX)
+            if not self._still_there():  # rotated by another run since this one looked
+                return
+            try:
+                super().doRollover()
+            except OSError:  # a rename refused after all: go on in the file as it is
+                if self.stream is None:
+                    self.stream = self._open()
+        finally:
+            if guard is not None:
+                os.close(guard)
 
     def handleError(self, record: logging.LogRecord) -> None:
         self._fail(sys.exc_info()[1])

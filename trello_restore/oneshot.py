@@ -44,7 +44,13 @@ from trello_restore.oneshot_undone import left_out_undone
 from trello_restore.planfile import PlanMeta, format_date, plan_summary
 from trello_restore.refusals import refused_boards, refused_line, refused_list
 from trello_restore.report import dry_run_exit_code, summary_line
-from trello_restore.report_outcomes import board_outcomes, outcome_parts
+from trello_restore.report_outcomes import (
+    attention_lines,
+    blocked_outcome,
+    board_outcomes,
+    change_labels,
+    outcome_parts,
+)
 from trello_restore.words import board_ref, plural, when
 
 if TYPE_CHECKING:
@@ -259,6 +265,12 @@ def _apply(
     if apply is None:
         blocked = bool(result.plan.blocked)
         code, outcome = (ExitCode.PARTIAL, "blocked") if blocked else (ExitCode.OK, "nothing_to_do")
+        for line in attention_lines(  # R74a: a run with only blocked changes named none
+            map(blocked_outcome, result.plan.blocked),
+            change_labels(result.plan),
+            "a --dry-run lists each",
+        ):
+            logger.info("%s", line, extra=FILE_ONLY)
         if result.scope is not None:
             _settle_earlier(req, result)
     elif not ui.confirm(run.plan_changes(result.plan)):

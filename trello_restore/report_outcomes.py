@@ -24,7 +24,7 @@ import click
 from trello_restore.kinds import kind_of, known
 from trello_restore.kinds.memberapply import NOT_ACTIVE_MEMBER
 from trello_restore.kinds.valuetext import named_label
-from trello_restore.models import Change, MemberRef, Plan
+from trello_restore.models import Blocked, Change, MemberRef, Plan
 from trello_restore.words import one_line, plural
 from trello_restore.wrote import named_journal_held, same_command
 
@@ -121,6 +121,16 @@ def blocked_advice(outcomes: Iterable[ChangeOutcome], *, one_shot: bool = False)
     )
 
 
+def blocked_outcome(blocked: Blocked) -> ChangeOutcome:
+    """A plan's blocked change as the outcome an apply gives it (``blocked``, with its reason)."""
+    from trello_restore.runner_types import ChangeOutcome  # at run time: applier imports this
+
+    c = blocked.change
+    return ChangeOutcome(
+        c.change_id, c.action, "blocked", c.board_id, c.card_id, c.member.id, error=blocked.reason
+    )
+
+
 def change_labels(plan: Plan) -> dict[str, str]:
     """``change_id`` → what the change is about, by name (its kind's ``label``), for every
     change and blocked change of a plan: ``Ann (@ann) → card Ship it (https://trello.com/c/…)``
@@ -158,6 +168,32 @@ def journal_labels(records: Iterable[JournalRecord]) -> dict[str, str]:
 #: How an undo's outcomes read where an apply's words would be wrong: a value undo found
 #: back already (``already_satisfied``) has nothing to revert.
 _UNDO_WORDS: dict[str, str] = {"already_satisfied": "already reverted"}
+
+
+#: The most changes left undone that a run's log names one by one: a run with thousands would
+#: rotate the log's history away (R74a); the rest are counted, and ``where`` lists each.
+LOGGED_OUTCOMES = 50
+
+
+def attention_lines(
+    outcomes: Iterable[ChangeOutcome],
+    labels: Mapping[str, str],
+    where: str,
+    *,
+    undo: bool = False,
+) -> list[str]:
+    """The log's lines for the changes a run left blocked, drifted or failed, each with why
+    (``outcome_line``), at most ``LOGGED_OUTCOMES`` of them and then how many more (R72c: the
+    log had only their counts and the exit code)."""
+    lines = [
+        outcome_line(o, labels, undo=undo).strip()
+        for o in outcomes
+        if o.status in ("drifted", "blocked", "failed")
+    ]
+    if len(lines) <= LOGGED_OUTCOMES:
+        return lines
+    more = len(lines) - LOGGED_OUTCOMES
+    return [*lines[:LOGGED_OUTCOMES], f"… and {more} more blocked, drifted or failed; {where}"]
 
 
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: bool = False) -> str:
