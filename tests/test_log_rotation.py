@@ -115,3 +115,8 @@ def test_a_run_names_at_most_so_many_changes_left_undone_in_its_log() -> None:
     assert attention_lines(outcomes[:3], {}, "x") == [
         f"blocked          member m1 on card card{n}  (why)" for n in range(3)
     ]
+    # A card named at Trello's limit: the line is cut, with its length (R74a).
+    [line] = attention_lines(outcomes[:1], {"c-0": "Ann → card " + "x" * 16_384}, "x")
+    assert len(line) < 520
+    whole = f"blocked          Ann → card {'x' * 16_384}  (why)"
+    assert line == f"{whole[:499]}… ({len(whole)} chars)"

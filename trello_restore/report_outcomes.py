@@ -173,6 +173,9 @@ _UNDO_WORDS: dict[str, str] = {"already_satisfied": "already reverted"}
 #: The most changes left undone that a run's log names one by one: a run with thousands would
 #: rotate the log's history away (R74a); the rest are counted, and ``where`` lists each.
 LOGGED_OUTCOMES = 50
+#: The most characters of one such line: a card's name may have 16,384 (R74a), and fifty of
+#: them would rotate the log at every run.
+LOGGED_WIDTH = 500
 
 
 def attention_lines(
@@ -186,7 +189,7 @@ def attention_lines(
     (``outcome_line``), at most ``LOGGED_OUTCOMES`` of them and then how many more (R72c: the
     log had only their counts and the exit code)."""
     lines = [
-        outcome_line(o, labels, undo=undo).strip()
+        _cut(outcome_line(o, labels, undo=undo).strip())
         for o in outcomes
         if o.status in ("drifted", "blocked", "failed")
     ]
@@ -194,6 +197,11 @@ def attention_lines(
         return lines
     more = len(lines) - LOGGED_OUTCOMES
     return [*lines[:LOGGED_OUTCOMES], f"… and {more} more blocked, drifted or failed; {where}"]
+
+
+def _cut(line: str) -> str:
+    """``line``, or its first ``LOGGED_WIDTH`` characters and its length."""
+    return line if len(line) <= LOGGED_WIDTH else f"{line[: LOGGED_WIDTH - 1]}… ({len(line)} chars)"
 
 
 def outcome_line(outcome: ChangeOutcome, labels: Mapping[str, str], *, undo: bool = False) -> str:
