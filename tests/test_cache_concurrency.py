@@ -70,6 +70,17 @@ def _dry_run(s: Scenario, sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Calla
     return run
 
 
+def _warmed(
+    s: Scenario, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[..., Result], dict[str, Any]]:
+    """``_dry_run``'s ``run`` and the plan it makes without the cache (``want``), after one run
+    that made the same plan and filled the HTTP cache."""
+    run = _dry_run(s, sb, monkeypatch)
+    want = _plan(run("--no-cache"))
+    assert _plan(run()) == want
+    return run, want
+
+
 def _plan(result: Result) -> dict[str, Any]:
     """The plan a run printed, without the moment it was made."""
     assert result.exit_code == 0, result.output
@@ -222,9 +233,7 @@ def test_a_cache_that_fails_a_write_is_given_up_with_one_warning(
     error ended the run and every other thread's write waited forever. Now: one warning, the
     same plan, and the next run starts a new file."""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     path = _cache_file(sb)
     with contextlib.closing(sqlite3.connect(path)) as con:
         con.execute("DELETE FROM responses")  # every answer is written again
@@ -288,9 +297,7 @@ def test_an_unreadable_cache_file_is_left_alone_and_named(
     same plan and exits 0. The file is left as it was. (Before: exit 2, ``cannot create the
     HTTP cache in <directory>``.)"""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     path = _cache_file(sb)
     before = path.read_bytes()
     path.chmod(0o000)
@@ -396,9 +403,7 @@ def test_an_unopenable_lock_file_is_named(
     file and says to chmod 600 or remove it; the cache directory is writable and not blamed.
     (Before: ``make the cache directory … writable (chmod 700)``.)"""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     lock = Path(f"{_cache_file(sb)}.lock")
     lock.chmod(0o000)
     _deny(monkeypatch, lambda p, _: p == str(lock))
@@ -422,9 +427,7 @@ def test_an_unwritable_cache_directory_holding_the_cache_is_named(
     open, or delete it``; as root here, no warning at all: the test's denial is of creating a
     file, which only the new check does.)"""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     directory = _home() / "cache"
     before = sorted(directory.rglob("*"))
     result = _in_unwritable(monkeypatch, directory, run)
@@ -457,9 +460,7 @@ def test_a_read_only_directory_found_mid_run_is_named(
     cache gives; as root only a stand-in can raise it): the warning blames the directory and
     says chmod 700 it, not another program; the file is kept."""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
 
     _refuse_writes(
         monkeypatch, "attempt to write a readonly database", sqlite3.SQLITE_READONLY_DIRECTORY
@@ -484,9 +485,7 @@ def test_a_full_disk_under_the_cache_is_named(
     (Before: ``could not be used (database or disk is full) … check that no other program
     has the file open, or delete it``.)"""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     path = _cache_file(sb)
     with contextlib.closing(sqlite3.connect(path)) as con:
         con.execute("DELETE FROM responses")
@@ -518,9 +517,7 @@ def test_a_failing_write_of_the_cache_is_named(
     ``ulimit -f`` gives; as root only a stand-in can raise it here): the same warning as a
     full disk, naming both, and the file is kept."""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
 
     _refuse_writes(monkeypatch, "disk I/O error", 778)  # SQLITE_IOERR_WRITE
     result = run()
@@ -548,9 +545,7 @@ def test_a_cache_file_with_other_tables_is_replaced_once(
     (Before: ``could not be used (no such column: …)`` on every run, the file never
     replaced.)"""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     path = _cache_file(sb)
     with contextlib.closing(sqlite3.connect(path)) as con:
         con.executescript(sql)
@@ -578,9 +573,7 @@ def test_entries_another_requests_cache_version_wrote_are_a_damaged_cache(
     Such entries (made here by spoiling every entry's content) are a damaged cache: one
     warning, the plan as without it, and the next run starts a new file."""
     s, sb = world
-    run = _dry_run(s, sb, monkeypatch)
-    want = _plan(run("--no-cache"))
-    assert _plan(run()) == want
+    run, want = _warmed(s, sb, monkeypatch)
     path = _cache_file(sb)
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         for key, value in con.execute("SELECT key, value FROM responses").fetchall():
