@@ -101,20 +101,21 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
             super().emit(record)
 
     def shouldRollover(self, record: logging.LogRecord) -> int:
-        # Never a link (``--log-file /dev/stderr`` with stderr a file over the limit): the
-        # rotation renames the link itself (R36e: /dev/stderr was moved to /dev/stderr.1).
+        # Looked at only once the file is full (every record asks): then never a link
+        # (``--log-file /dev/stderr`` with stderr a file over the limit): the rotation renames
+        # the link itself (R36e: /dev/stderr was moved to /dev/stderr.1).
         # Nor another user's file: root renamed it and left a 0600 file of its own (R36f).
         # Nor in a directory this user cannot write in: its renames fail, and the file was
         # written no more (R72c, a log in a root-owned /var/log directory).
+        if not super().shouldRollover(record):
+            return False
         path = Path(self.baseFilename)
         with contextlib.suppress(OSError):
             if path.is_symlink() or path.stat().st_uid != os.geteuid():
                 return False
             if not os.access(path.parent, os.W_OK | os.X_OK):
                 return False
-        if not self._still_there():
-            return False
-        return super().shouldRollover(record)
+        return self._still_there()
 
     def _still_there(self) -> bool:
         """Whether the file at the path is the one this run writes; if another run (a cron
