@@ -421,6 +421,41 @@ def test_a_settings_error_reaches_the_log_file(
     assert line.removeprefix("Error: ") in log.read_text(), (line, log.read_text())
 
 
+@pytest.mark.parametrize(
+    ("where", "typo", "said"),
+    [
+        ("flag", ["--workers", "0"], "Invalid value for '--workers'"),
+        ("flag=", ["--format", "jsn"], "Invalid value for '--format'"),
+        ("environment", ["--yess"], "No such option '--yess'"),
+        ("config", ["--board"], "Option '--board' requires an argument"),
+        ("config", ["apply", "--workers", "0"], "apply --help"),
+        ("environment", ["undo", "--bogus", "j.jsonl"], "No such option '--bogus'"),
+    ],
+)
+def test_a_command_line_typo_reaches_the_log_file(
+    invoke: Invoke, sandbox: Sandbox, tmp_path: Path, where: str, typo: list[str], said: str
+) -> None:
+    """R72c: click's own refusals of the command line (a bad option value, an unknown option, a
+    missing value) were on stderr alone, so a crontab typo left its log file silent although
+    its place was known: from --log-file, the environment or the config file. Now the log
+    has the error line and its exit code, as for every other error; still nothing is sent."""
+    log = tmp_path / "logs" / "cron.log"
+    config = _config(tmp_path, '[paths]\nlog_file = "../logs/cron.log"\n')
+    head = ["--api-url", sandbox.base_url]
+    env = {"TRELLO_RESTORE_LOG_FILE": str(log)} if where == "environment" else {}
+    if where == "flag":
+        head += ["--log-file", str(log)]
+    elif where == "flag=":
+        head += [f"--log-file={log}"]
+    elif where == "config":
+        head += ["--config", str(config)]
+    rest = ["--since", "7d", "--dry-run"] if typo[0].startswith("-") else []
+    r = invoke(*head, *rest, *typo, **env)
+    line = one_line_error(r, ExitCode.USAGE, said)
+    assert f"exit 2: {line.removeprefix('Error: ')}" in log.read_text(), (line, log.read_text())
+    assert sandbox.server.request_log == []
+
+
 def test_named_config_must_exist_even_when_everything_is_given(
     invoke: Invoke, sandbox: Sandbox, tmp_path: Path
 ) -> None:

@@ -31,6 +31,8 @@ from trello_restore import __version__, cli_exit, wrote
 from trello_restore.cli_exit import exit_denied, exit_interrupted, exit_output_failed, fail
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
+    OneLineUsageError,
+    given_option,
     main_options,
     one_line_usage,
     refuse_planning_options,
@@ -247,10 +249,11 @@ class _Main(click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
+        given = list(args)  # parsing takes them from ``args``
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
-            raise one_line_usage(err) from None
+            raise _logged(one_line_usage(err), given) from None
         except KeyboardInterrupt:
             _interrupted_early()
 
@@ -258,7 +261,7 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (their parsing runs in here)
-            raise one_line_usage(err) from None
+            raise cli_exit.log_refused(one_line_usage(err)) from None  # its log file is open
         except KeyboardInterrupt:
             _interrupted_early()
 
@@ -357,7 +360,8 @@ def main(ctx: click.Context, /, **options: Any) -> None:
             _report_settings(settings)
     except RestoreError as err:
         if settings is None and not standalone:  # its line in the log file all the same
-            _log_anyway(options["verbose"], options["quiet"], flags, config_flag, env_secrets)
+            log = options["verbose"], options["quiet"], flags["log_file"], config_flag
+            cli_exit.log_anyway(*log, os.environ, env_secrets)
         fail(err)
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
@@ -414,29 +418,15 @@ def _resolve_settings(
     return settings
 
 
-def _log_anyway(
-    verbose: int,
-    quiet: bool,
-    flags: dict[str, Any],
-    config_flag: str | None,
-    secrets: tuple[str, ...],
-) -> None:
-    """The settings failed to resolve: open the log file where the flags, the environment or
-    the config file (read as plain TOML) say it is, so that the error line reaches it (cron's
-    log), and redact the file's key and token too (R41d: one pasted into another setting was
-    shown cut short). Best effort: a log file that cannot be told or opened is left out."""
-    from trello_restore.config import config_path, log_file_anyway, secrets_anyway
-
-    try:
-        config, _ = config_path(config_flag, os.environ)
-    except RestoreError:
-        config = None
-    path = log_file_anyway(flags.get("log_file"), os.environ, config)
-    secrets = (*secrets, *secrets_anyway(config))
-    try:
-        setup_logging(verbose, quiet, path, secrets)
-    except (RestoreError, OSError, ValueError):  # a NUL in it, …: stderr alone
-        setup_logging(verbose, quiet, None, secrets)
+def _logged(err: OneLineUsageError, given: list[str]) -> OneLineUsageError:
+    """The main command's command line refused: its line in the log file too (R72c), where
+    its --log-file, the environment or its --config's file says the log is."""
+    secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
+    log_file, config = given_option(given, "--log-file"), given_option(given, "--config")
+    cli_exit.log_anyway(0, False, log_file, config, os.environ, secrets)
+    cli_exit.log_refused(err)
+    end_of_command()
+    return err
 
 
 def _report_settings(settings: Settings) -> None:

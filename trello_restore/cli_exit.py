@@ -9,18 +9,30 @@ import logging
 import os
 import signal
 import sys
-from typing import NoReturn
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from trello_restore import wrote
 from trello_restore.errors import ExitCode, OutOfFiles, RestoreError, UsageError
 from trello_restore.install_check import BROKEN, broken_by
-from trello_restore.logs import FILE_ONLY, end_of_command, redacted
+from trello_restore.logs import FILE_ONLY, end_of_command, redacted, setup_logging
 from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
-__all__ = ["exit_denied", "exit_interrupted", "exit_not_a_bug", "exit_output_failed", "fail"]
+if TYPE_CHECKING:
+    from trello_restore.cli_options import OneLineUsageError
+
+__all__ = [
+    "exit_denied",
+    "exit_interrupted",
+    "exit_not_a_bug",
+    "exit_output_failed",
+    "fail",
+    "log_anyway",
+    "log_refused",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -198,3 +210,38 @@ def exit_starved(exc: BaseException) -> None:
         "free memory); raise them, or lower --workers"
     )
     fail(err, nothing_sent=wrote.nothing_yet(), written=not wrote.nothing_yet())
+
+
+def log_anyway(
+    verbose: int,
+    quiet: bool,
+    log_flag: str | None,
+    config_flag: str | None,
+    env: Mapping[str, str],
+    secrets: tuple[str, ...],
+) -> None:
+    """The settings failed to resolve, or the command line to parse: open the log file where
+    ``--log-file`` (``log_flag``), the environment ``env`` or the config file (read as plain
+    TOML) say it is, so that the error line reaches it (cron's log), and redact the file's key
+    and token too (R41d: one pasted into another setting was shown cut short). Best effort: a
+    log file that cannot be told or opened is left out."""
+    from trello_restore.config import config_path, log_file_anyway, secrets_anyway
+
+    try:
+        config, _ = config_path(config_flag, env)
+    except RestoreError:
+        config = None
+    path = log_file_anyway(log_flag, env, config)
+    secrets = (*secrets, *secrets_anyway(config))
+    try:
+        setup_logging(verbose, quiet, path, secrets)
+    except (RestoreError, OSError, ValueError):  # a NUL in it, …: stderr alone
+        setup_logging(verbose, quiet, None, secrets)
+
+
+def log_refused(err: OneLineUsageError) -> OneLineUsageError:
+    """Click's refusal of the command line, in the log file too (R72c: a crontab typo was on
+    stderr alone, its log silent): its line as it is shown, with its exit code, as ``fail``
+    logs every other error. Only where a log file is open already (``log_anyway``)."""
+    logger.error("exit %d: %s", err.exit_code, err.line(), extra=FILE_ONLY)
+    return err

@@ -19,6 +19,7 @@ from trello_restore.masking import shaped
 __all__ = [
     "SETTING_OPTIONS",
     "OneLineUsageError",
+    "given_option",
     "main_options",
     "one_line_usage",
     "refuse_planning_options",
@@ -295,13 +296,16 @@ class OneLineUsageError(click.UsageError):
     instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
 
     def show(self, file: Any = None) -> None:
-        # Click quotes the arguments it refuses: a token or key pasted into the wrong place
-        # (``--format ATTA…``, a command's name) is blanked by its shape (R57d): the run's own
-        # secrets are not known yet.
+        click.echo(f"Error: {self.line()}", err=True)
+
+    def line(self) -> str:
+        """What it says after ``Error:``. Click quotes the arguments it refuses: a token or key
+        pasted into the wrong place (``--format ATTA…``, a command's name) is blanked by its
+        shape (R57d): the run's own secrets are not known yet."""
         message = " ".join(line.strip() for line in shaped(self.format_message()).splitlines())
         where = self.ctx.command_path if self.ctx is not None else "trello-restore"
         end = "" if message.endswith((".", "!", "?")) else "."  # R47c: "… --workspace-boards Try"
-        click.echo(f"Error: {message}{end} Try '{where} --help' for help.", err=True)
+        return f"{message}{end} Try '{where} --help' for help."
 
 
 #: Click >= 8.2's error for a group with no subcommand: its whole help, not one line.
@@ -334,6 +338,21 @@ def one_line_usage(err: click.UsageError) -> OneLineUsageError:
         if hint:  # instead of click's "Did you mean …?", which names a subcommand's option
             message = f"No such option '{err.option_name}'; {hint}"
     return OneLineUsageError(message, err.ctx)
+
+
+def given_option(args: list[str], option: str) -> str | None:
+    """The value that the command line ``args``, which click refused, gives the main command's
+    ``option`` (``--log-file PATH`` or ``--log-file=PATH``; the last one, as click takes it;
+    none after ``--``): its log file is known all the same (``cli_exit.log_anyway``)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == option and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(f"{option}="):
+            value = arg.removeprefix(f"{option}=")
+    return value
 
 
 def yes_or_no(question: str) -> bool:
