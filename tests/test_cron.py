@@ -27,7 +27,7 @@ from trello_restore.cli_oneshot import run_target
 from trello_restore.errors import ExitCode
 from trello_restore.lastrun import OVERLAP, Scope, state_file
 from trello_restore.locks import apply_lock, lock_dir, lock_names, run_lock
-from trello_restore.logs import LOG_BACKUPS
+from trello_restore.logs import LOG_BACKUPS, started_in
 from trello_restore.report_outcomes import LOGGED_OUTCOMES
 from trello_restore.sandbox.scenario import Scenario
 from trello_restore.sandbox.world import Board, Card
@@ -569,6 +569,49 @@ def test_log_file_has_the_story_and_no_credentials(
     assert "last run on these boards recorded" in text
     assert "DEBUG" in text
     assert "setting token from TRELLO_TOKEN" in text
+
+
+def test_the_log_says_where_the_paths_it_names_are(
+    invoke: Invoke, scenario: Scenario, sb: Sandbox, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """R72c: the log names plan files, journals and the command to run again as they were
+    typed, relative to where the run started, which it did not say (cron starts in $HOME, a
+    user anywhere): each run's first line says it now (a dry run, a one-step run, apply and
+    undo, each run's own)."""
+    work = tmp_path / "night shift"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    log = tmp_path / "restore.log"
+    since = incident_since(scenario)
+    r = invoke(*_set_b(scenario), "--since", since, "--dry-run", "--plan-out", "plan.json",
+               "--log-file", str(log))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert (
+        invoke("--log-file", str(log), "apply", "plan.json", "--journal", "j.jsonl").exit_code == 0
+    )
+    monkeypatch.chdir(tmp_path)
+    r = invoke("--log-file", str(log), "undo", "--dry-run", "night shift/j.jsonl")
+    assert r.exit_code == 0, r.output
+    lines = log.read_text().splitlines()
+    firsts = [
+        line for line in lines if re.search(r" INFO trello_restore: (dry run on|apply|undo) ", line)
+    ]
+    assert [line.rsplit(", in ", 1)[-1] for line in firsts] == [str(work), str(work), str(tmp_path)]
+
+
+def test_a_run_started_in_a_directory_since_removed_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The working directory removed under the shell: the log's first line says so, and the
+    run goes on (Python's cwd lookup raises there)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert started_in() == "a directory since removed"
+    monkeypatch.chdir(tmp_path)
+    assert started_in() == str(tmp_path)
 
 
 def test_log_file_from_the_config_file_rotates(

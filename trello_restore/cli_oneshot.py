@@ -22,7 +22,7 @@ from trello_restore import cli, wrote
 from trello_restore.cli_restore import interrupted, show_apply
 from trello_restore.errors import ExitCode, OtherPlansJournal, UsageError
 from trello_restore.interrupts import check
-from trello_restore.logs import FILE_ONLY, redacted
+from trello_restore.logs import FILE_ONLY, redacted, started_in
 from trello_restore.words import shown_name
 
 if TYPE_CHECKING:
@@ -80,11 +80,12 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
     if not dry and not args.yes:
         cli.refuse_without_terminal("applying the plan")
     logger.info(
-        "%s on %s since %s, API %s",
+        "%s on %s since %s, API %s, in %s",
         "dry run" if dry else "run",
         run_target(s.boards, s.workspace),
         s.since,
         shown_url(plan.api_url),
+        started_in(),
     )
     request = OneShotRequest(
         plan=plan,

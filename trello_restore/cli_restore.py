@@ -20,7 +20,7 @@ from trello_restore import cli, defaults, wrote
 from trello_restore.cli_exit import exit_interrupted
 from trello_restore.errors import ExitCode, LockHeld, RestoreError
 from trello_restore.fsutil import looks
-from trello_restore.logs import FILE_ONLY
+from trello_restore.logs import FILE_ONLY, started_in
 from trello_restore.plan_out import json_line, write_out
 from trello_restore.words import plural, shell_join
 
@@ -178,9 +178,8 @@ def apply_command(
             request_timeout=s.request_timeout,
             origins=s.origins(api_url_flag=api_url is not None),
         )
-        logger.info(
-            "apply %s%s, API %s", plan_file, " (dry run)" if dry_run else "", shown_url(req.api_url)
-        )
+        shown = plan_file, " (dry run)" if dry_run else "", shown_url(req.api_url), started_in()
+        logger.info("apply %s%s, API %s, in %s", *shown)
         known_journal[0] = req.journal_path
         with contextlib.suppress(OSError):  # an empty one (mktemp's) holds nothing (R68a)
             there_before[0] = req.journal_path.stat().st_size > 0
@@ -381,10 +380,11 @@ def undo(
             origins=s.origins(api_url_flag=api_url is not None),
         )
         logger.info(
-            "undo %s%s, API %s",
+            "undo %s%s, API %s, in %s",
             journal_file,
             " (dry run)" if dry_run else "",
             shown_url(req.api_url),
+            started_in(),
         )
         progress = cli.progress(n, quiet=quiet, undo=True)
         try:

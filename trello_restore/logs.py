@@ -40,6 +40,18 @@ LOG_BACKUPS = 3
 FILE_ONLY = {"file_only": True}
 
 
+def started_in() -> str:
+    """Where the run started, for its first line in the log file: the paths it logs as they
+    were typed (a plan file, a journal, the command to run again) are relative to it (R72c:
+    cron starts in $HOME, a user anywhere). Shown as a name is (``words.shown_name``)."""
+    from trello_restore.words import shown_name
+
+    try:
+        return shown_name(str(Path.cwd()))
+    except OSError:  # removed under the shell that started the run
+        return "a directory since removed"
+
+
 class Redact(logging.Filter):
     """Replace the key and token in every record, its traceback included (they are never
     logged on purpose; an internal error's traceback may hold them). Each also without the
