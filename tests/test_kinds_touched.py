@@ -35,6 +35,7 @@ from trello_restore.touches import (
     SLACK,
     UNDO_SLACK,
     _Event,
+    _events,
     _filter,
     _last,
     _own,
@@ -45,7 +46,7 @@ from trello_restore.touches import (
 )
 from trello_restore.undo_others import Others
 
-from .test_kinds import CARD, GRANT
+from .test_kinds import CARD, GRANT, NORMAL_GRANT
 from .test_kinds import live as member_live
 from .test_kinds_values import DESC, DUE, LIST_OPEN, MOVE, UNARCHIVE, vc
 from .test_kinds_values import live as value_live
@@ -190,10 +191,69 @@ def test_each_kind_names_its_target_and_the_feed_types(
     assert kind_of(change.action).target(change) == (target, types)
 
 
-def test_a_grant_has_no_target() -> None:
-    """Trello's feeds do not list removals from a board: a grant is not looked at."""
+def test_a_grant_has_no_target_but_an_undo_looks_for_it_granted_again() -> None:
+    """Trello's feeds do not list removals from a board: an apply does not look at a grant.
+    An undo does, for it granted again or its role set again (R75b); every other kind's undo
+    looks at what its apply does."""
     assert BoardMembership().target(GRANT) is None
-    assert {type(k) for k in (CardMember(), ListClosed(), CardMove(), CardClosed(), CardField())}
+    assert BoardMembership().undo_target(GRANT) == (
+        ("b1", "board member ann"),
+        ("addMemberToBoard", "makeNormalMemberOfBoard", "makeObserverOfBoard"),
+    )
+    for kind in (CardMember(), ListClosed(), CardMove(), CardClosed(), CardField()):
+        change = {CardMember: CARD, ListClosed: LIST_OPEN, CardMove: MOVE}.get(type(kind), DESC)
+        if kind.action == change.action:
+            assert kind.undo_target(change) == kind.target(change)
+
+
+def test_undo_leaves_a_board_membership_someone_granted_again() -> None:
+    """A grant whose member someone added to the board again since the apply, or gave the
+    granted role again: drifted, with who and when (R75b: removed, exit 0); before the card
+    members' undo (no ``cards_undone``) a grant still there is looked at (None); with no touch
+    the card checks decide as before (``undo_grant``)."""
+    board = member_live(membership="active")
+    at = "on 2026-12-02 09:30:00 UTC after this tool's apply: left in place"
+    again = _touched(board, ("b1", "board member ann"), ADDED)
+    assert decide_undo(NORMAL_GRANT, again, resumed=False) == (
+        "drifted",
+        f"added to the board again by @benw {at}",
+    )
+    for role, said in (("observer", "an observer"), ("normal", "a normal")):
+        made = _touched(board, ("b1", "board member ann"), Touch("a9", AT, BEN, "set", role))
+        assert decide_undo(NORMAL_GRANT, made, resumed=False, cards_undone={}) == (
+            "drifted",
+            f"made {said} member of the board by @benw {at}",
+        )
+    assert decide_undo(NORMAL_GRANT, board, resumed=False) is None
+    assert decide_undo(NORMAL_GRANT, board, resumed=False, cards_undone={}) is None
+    on_card = member_live(on_card=True, membership="active")
+    assert decide_undo(NORMAL_GRANT, on_card, resumed=False) is None
+    assert decide_undo(NORMAL_GRANT, on_card, resumed=False, cards_undone={})[0] == "drifted"  # type: ignore[index]
+
+
+def test_a_feed_tells_board_memberships_granted_and_roles_set() -> None:
+    """``_events`` reads a board's grants (``data.idMemberAdded``) and roles set
+    (``data.idMember``), each by the member on the board, with the app that made it; a
+    removal from the board and an admin made are not looked for."""
+
+    def action(i: str, type_: str, data: dict[str, object], **more: object) -> dict[str, object]:
+        board = {"board": {"id": "b1"}}
+        at = "2026-12-02T09:30:00.000Z"
+        return {"id": i, "type": type_, "date": at, "idMemberCreator": "ben",
+                "data": {**board, **data}, **more}  # fmt: skip
+
+    raw = [
+        action("a1", "addMemberToBoard", {"idMemberAdded": "ann", "memberType": "normal"}),
+        action("a2", "makeObserverOfBoard", {"idMember": "zed"}, appCreator={"id": "5c9a"}),
+        action("a3", "removeMemberFromBoard", {"idMember": "ann"}),
+        action("a4", "makeAdminOfBoard", {"idMember": "ann"}),
+        action("a5", "addMemberToBoard", {"memberType": "normal"}),
+    ]
+    events, _ = _events(raw, "b1", "TRELLO_API_URL")
+    assert events == {
+        ("b1", "board member ann"): [_Event(AT, "a1", "add", None, "ben", "")],
+        ("b1", "board member zed"): [_Event(AT, "a2", "set", "observer", "ben", "app 5c9a")],
+    }
 
 
 def _rec(status: Status, at: datetime, cid: str = "c1", op: str = "apply") -> JournalRecord:

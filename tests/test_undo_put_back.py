@@ -428,3 +428,58 @@ def test_a_grant_whose_card_member_was_put_back_is_kept_drifted_not_failed(
     assert "that this undo leaves in place" in grant["error"]
     assert json.loads(r.stdout)["undo"]["failed"] == 0
     assert member in w.cards[card].id_members
+
+
+def test_undo_leaves_a_board_membership_someone_granted_again_by_hand(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R75b: after the apply, a colleague removed a member the apply had granted board
+    membership to and added them back (their own grant), and made another one an observer
+    and a normal member again (their decision, to the role the apply granted). ``undo
+    --include-board-memberships`` removed both from the board and said ``removed``, exit 0.
+    Now both are drifted, naming who and when, left on the board (exit 5); the other grants
+    are undone as before; still one read of each board's actions."""
+    s, sb, doc, path = _applied(sandbox_factory, tmp_path, seed=64)
+    w = s.world
+    grants = [c for c in doc["changes"] if c["action"] == "add_member_to_board"]
+    assert len(grants) >= 3
+    regranted, remade = grants[0], grants[1]
+    assert regranted["role"] == remade["role"] == "normal"
+    colleague = next(
+        m
+        for m in w.members.values()
+        if m.id not in (s.mover.id, *(g["member"]["id"] for g in grants))
+    )
+    with w.lock:
+        board, member = regranted["board"]["id"], regranted["member"]["id"]
+        w.remove_member_from_board(board, member, colleague.id)
+        added = w.add_member_to_board(board, member, colleague.id, "normal")
+        other_board, other = remade["board"]["id"], remade["member"]["id"]
+        w.add_member_to_board(other_board, other, colleague.id, "observer")
+        made = w.add_member_to_board(other_board, other, colleague.id, "normal")
+    assert added is not None
+    assert made is not None
+    invoke = cli_for(sb, monkeypatch)
+    start = len(sb.server.request_log)
+    r = invoke("undo", str(path), "--yes", "--include-board-memberships", "--format", "json")
+    assert r.exit_code == ExitCode.PARTIAL, r.output
+    summary = json.loads(r.stdout)
+    got = {c["change_id"]: c for c in summary["changes"]}
+    assert got[regranted["change_id"]]["status"] == "drifted"
+    assert got[regranted["change_id"]]["error"] == (
+        f"added to the board again by @{colleague.username} on {when(added.date)} after this "
+        "tool's apply: left in place"
+    )
+    assert got[remade["change_id"]]["status"] == "drifted"
+    assert got[remade["change_id"]]["error"] == (
+        f"made a normal member of the board by @{colleague.username} on {when(made.date)} "
+        "after this tool's apply: left in place"
+    )
+    assert member in w.boards[board].memberships
+    assert other in w.boards[other_board].memberships
+    others = [g for g in grants[2:] if got[g["change_id"]]["status"] == "undone"]
+    assert others, [got[g["change_id"]] for g in grants[2:]]
+    for g in others:
+        assert g["member"]["id"] not in w.boards[g["board"]["id"]].memberships
+    cards = [c for c in doc["changes"] if c["action"] == "add_member_to_card"]
+    _reads_as_before(sb.server.request_log[start:], {c["board"]["id"] for c in cards})

@@ -38,23 +38,25 @@ written the change again since (an apply that put the member back: a removal aft
 person's, the token's member's by hand, however soon after the undo).
 
 Not seen here: actions Trello's feeds do not list (removals from a board: a grant has no
-target), and what happened to a card on another board it visited in between.
+target for an apply; an undo looks for it granted again, or its role set again, by someone:
+``ChangeKind.undo_target``), and what happened to a card on another board it visited in between.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trello_restore.api import TrelloApi
 from trello_restore.boards import url_from
 from trello_restore.errors import BadResponse
 from trello_restore.fetcher import CURSOR_STEP, board_actions
-from trello_restore.history import HistoryError, parse_history
+from trello_restore.history import HistoryError, app_name, parse_date, parse_history
 from trello_restore.journal import JournalRecord
 from trello_restore.kinds import CardMember, kind_of
+from trello_restore.kinds.touched import BOARD_MEMBER_TYPES
 from trello_restore.live import LiveBoard, Target, Touch
 from trello_restore.models import Change, FieldValue, MemberRef
 
@@ -176,9 +178,11 @@ def read_touches(
     records: Iterable[JournalRecord],
     since_skew: timedelta | None = None,
     passed_over: Callable[[Change], tuple[Collection[str], datetime | None]] = lambda c: ((), None),
+    undo: bool = False,
 ) -> dict[str, LiveBoard]:
     """``live`` with each board's ``touched`` set for ``changes`` (those that would be written;
-    a change whose kind has no ``target``, or whose board is gone, is left out): each board's
+    a change whose kind has no ``target`` (``undo_target`` for an ``undo``), or whose board is
+    gone, is left out): each board's
     actions since ``since`` (exclusive) of the types that change its changes' targets, in one
     listing (paged by 1000; uncached), and for each target the last of them unless it is this
     tool's own write of that change (by ``account_id``, within ``own_writes(records)``,
@@ -189,7 +193,7 @@ def read_touches(
     change's actions to pass over, and the date (Trello's) at or before which all are (an
     apply's plan saw them: its evidence). Errors are raised as the live read's are, before
     any write."""
-    index = target_index(live, changes)
+    index = target_index(live, changes, undo=undo)
     if not index:
         return dict(live)
     skew = trello_skew(api)
@@ -203,13 +207,17 @@ def read_touches(
 Index = dict[str, tuple[set[str], dict[Target, list[Change]]]]
 
 
-def target_index(live: Mapping[str, LiveBoard], changes: Iterable[Change]) -> Index:
-    """``changes`` by board and target (a change whose kind has no ``target``, or whose board
-    is gone, is left out), with the action types that change each board's targets."""
+def target_index(
+    live: Mapping[str, LiveBoard], changes: Iterable[Change], *, undo: bool = False
+) -> Index:
+    """``changes`` by board and target (a change whose kind has no ``target``, or for an
+    ``undo`` no ``undo_target``, or whose board is gone, is left out), with the action types
+    that change each board's targets."""
     out: Index = {}
     for c in changes:
         board = live.get(c.board_id)
-        aim = kind_of(c.action).target(c)
+        kind = kind_of(c.action)
+        aim = kind.undo_target(c) if undo else kind.target(c)
         if board is None or board.cards is None or aim is None:
             continue
         types, targets = out.setdefault(c.board_id, (set(), {}))
@@ -442,13 +450,15 @@ def undo_touches(
     would = [
         c
         for c, resumed in items
-        if kind_of(c.action).target(c) is not None
+        if kind_of(c.action).undo_target(c) is not None
         and c.board_id in live
         and kind_of(c.action).decide_undo(c, live[c.board_id], resumed=resumed) is None
     ]
     if since is None or not would:
         return dict(live)
-    return read_touches(api, live, would, since=since, account_id=account_id, records=records)
+    return read_touches(
+        api, live, would, since=since, account_id=account_id, records=records, undo=True
+    )
 
 
 def _filter(types: Iterable[str]) -> str:
@@ -477,7 +487,34 @@ def _events(
     for f in history.field_updates:
         event = _Event(f.date, f.id, "set", f.new, f.by, f.app)
         out.setdefault((f.object_id, f.field), []).append(event)
+    for target, event in _board_events(raw, board_id):
+        out.setdefault(target, []).append(event)
     return out, history.members
+
+
+def _board_events(
+    raw: Sequence[Mapping[str, Any]], board_id: str
+) -> Iterator[tuple[Target, _Event]]:
+    """The board memberships granted, or set to a role, among a board's actions ``raw`` (each
+    checked by ``parse_history`` already), by the member on the board."""
+    for action in raw:
+        role = BOARD_MEMBER_TYPES.get(action["type"])
+        data = action["data"]
+        member = data.get("idMemberAdded") or data.get("idMember")
+        if role is None or not isinstance(member, str):
+            continue
+        kind: Literal["add", "set"] = "set" if role else "add"
+        yield (
+            (board_id, f"board member {member}"),
+            _Event(
+                parse_date(action["date"]),
+                action["id"],
+                kind,
+                role or None,
+                action["idMemberCreator"],
+                app_name(action),
+            ),
+        )
 
 
 def _last(events: Iterable[_Event], since: datetime, known: Collection[str]) -> _Event | None:

@@ -172,6 +172,11 @@ class ChangeKind(ABC):
         removals from a board)."""
         return None
 
+    def undo_target(self, c: Change) -> tuple[Target, tuple[str, ...]] | None:
+        """``target`` as an undo looks for who set it last since the apply
+        (``touches.undo_touches``); by default the same."""
+        return self.target(c)
+
     # ----------------------------------------------------------------------------- apply
 
     @abstractmethod

@@ -27,7 +27,12 @@ from trello_restore.kinds.memberapply import (
     decide_board,
     decide_card,
 )
-from trello_restore.kinds.touched import card_member_target, put_back
+from trello_restore.kinds.touched import (
+    BOARD_MEMBER_TYPES,
+    board_member_target,
+    card_member_target,
+    put_back,
+)
 from trello_restore.models import (
     CardState,
     Change,
@@ -42,7 +47,7 @@ from trello_restore.words import actor, board_ref, card_url, handle, member_name
 
 if TYPE_CHECKING:
     from trello_restore.api import MemberStandIn, TrelloApi
-    from trello_restore.live import LiveBoard
+    from trello_restore.live import LiveBoard, Target
 
 #: Why a member is on the card, or not, after a write whose answer was never journaled.
 FOUND = "found there after an interrupted write: this tool's"
@@ -65,14 +70,19 @@ def decide_undo(
     (``put_back``: drifted); else ``not_on_card`` with why (``undone`` when ``resumed``: this
     tool's own earlier removal). A board membership still there stays when removing it would
     take away more than the grant gave (``undo_grant``, with ``cards_undone`` and
-    ``elsewhere``)."""
+    ``elsewhere``; without ``cards_undone``, before the undo of its card members, whether it
+    is there to look at: None)."""
     gone = ("undone", "") if resumed else None
     if live.cards is None:
         return gone or ("not_on_card", live.error)
     if c.action == BoardMembership.action:
         if c.member.id not in live.memberships:
             return gone or ("not_on_card", "the member is no longer on the board")
-        return undo_grant(c, live, cards_undone or {}, elsewhere or {})
+        if (back := put_back(c, live)) is not None:  # granted again by someone (R75b)
+            return "drifted", back
+        if cards_undone is None:
+            return None
+        return undo_grant(c, live, cards_undone, elsewhere or {})
     card = live.cards.get(c.card_id)
     if card is None or card.board_id != c.board_id:
         return card_elsewhere(c, live, gone)
@@ -374,6 +384,10 @@ class BoardMembership(MemberKind):
     def from_record(self, c: Change, values: Mapping[str, Any] | None) -> Change:
         role = (values or {}).get("written")
         return replace(c, role=role) if isinstance(role, str) else c
+
+    def undo_target(self, c: Change) -> tuple[Target, tuple[str, ...]]:
+        # The member on the board: granted again by someone since the apply (R75b).
+        return board_member_target(c), tuple(BOARD_MEMBER_TYPES)
 
     def decide_undo_after(
         self, c: Change, live: LiveBoard, *, resumed: bool, needers: Sequence[tuple[Change, str]]

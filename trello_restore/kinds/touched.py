@@ -9,7 +9,10 @@ into ``LiveBoard.touched``): a change's target set since by someone else, not by
 - An undo: a member this tool added who is on the card because someone put them back by hand
   after the apply (removed, then added again: their own decision), or a value someone set back
   to what the tool wrote, is ``drifted``, left in place: removing it would undo a person's
-  deliberate action, not the tool's (``put_back``).
+  deliberate action, not the tool's (``put_back``). So is a board membership this tool granted
+  that someone granted again, or gave the granted role again, after the apply (R75b: removed
+  with "removed", exit 0): the feeds list a member added to a board and a role set, though not
+  a removal from a board (so an apply of a plan that sat cannot tell one).
 
 Pure: each reads the board's ``touched`` and words the reason."""
 
@@ -26,6 +29,14 @@ if TYPE_CHECKING:
 
 #: The feeds' action types that change a card's members.
 MEMBER_TYPES = ("addMemberToCard", "removeMemberFromCard")
+#: The feeds' action types that grant board membership, or set it to a role a plan grants (to
+#: admin: the role differs from the grant's, which ``members.undo_grant`` tells from live state),
+#: and the role each sets ("" for an add: its ``memberType``).
+BOARD_MEMBER_TYPES = {
+    "addMemberToBoard": "",
+    "makeNormalMemberOfBoard": "normal",
+    "makeObserverOfBoard": "observer",
+}
 #: The sub-filters Trello documents for a field of each update type (trello-api-notes.md §1.1);
 #: a field without one is read with the whole type.
 _SUB_FILTERS = {"updateCard": ("closed", "desc", "idList", "name"), "updateList": ("closed",)}
@@ -41,6 +52,11 @@ def card_member_target(_kind: object, c: Change) -> tuple[Target, tuple[str, ...
     return member_target(c), MEMBER_TYPES
 
 
+def board_member_target(c: Change) -> Target:
+    """A board membership change's target: the member on the board."""
+    return c.board_id, f"board member {c.member.id}"
+
+
 def value_target(c: ValueChange) -> tuple[Target, tuple[str, ...]]:
     """A value change's target (the card's or list's field) and the feed type that changes it
     (a documented sub-filter where there is one: ``updateCard:closed``)."""
@@ -53,6 +69,8 @@ def value_target(c: ValueChange) -> tuple[Target, tuple[str, ...]]:
 def _touch(c: Change, live: LiveBoard) -> Touch | None:
     if isinstance(c, ValueChange):
         return live.touched.get(value_target(c)[0])
+    if not c.card_id:  # a board membership
+        return live.touched.get(board_member_target(c))
     return live.touched.get(member_target(c))
 
 
@@ -119,6 +137,12 @@ def put_back(c: Change, live: LiveBoard) -> str | None:
             f"{verb} {show(c.field, to, lists)} by {touch.who} on {when(touch.date)} "
             "after this tool's apply: left in place"
         )
+    done = f"by {touch.who} on {when(touch.date)} after this tool's apply: left in place"
+    if not c.card_id:  # a board membership: granted again, or given a role again
+        if touch.kind == "set":
+            role = f"{'an' if touch.value == 'observer' else 'a'} {touch.value}"
+            return f"made {role} member of the board {done}"
+        return f"added to the board again {done}"
     if touch.kind != "add":
         return None
-    return f"put back by {touch.who} on {when(touch.date)} after this tool's apply: left in place"
+    return f"put back {done}"
