@@ -84,7 +84,7 @@ PRECEDENCE: list[tuple[str, str, object, str, object, object, object, object]] =
      "http://env/1", "http://file/1"),
     ("since", "since", "7d", "2025-02-02", "2025-01-01", None, "2025-02-02", "2025-01-01"),
     ("until", "until", "1d", "2025-02-03", "2025-01-02", None, "2025-02-03", "2025-01-02"),
-    ("workers", "workers", 7, "5", 3, 8, 5, 3),
+    ("workers", "workers", 7, "5", 3, 16, 5, 3),
     ("removed_by", "removed_by", "flagg", "envy", "filer", None, "envy", "filer"),
     ("boards", "boards", ("Flag Board",), "Env A, Env B", ["File Board"], (),
      ("Env A", "Env B"), ("File Board",)),
@@ -608,7 +608,7 @@ def test_no_api_key_option(invoke: Invoke) -> None:
 def test_help_shows_effective_defaults(invoke: Invoke) -> None:
     """Options that read settings default to None, and their help says the real default."""
     text = " ".join(invoke("--help").stdout.split())
-    for needle in ("default https://api.trello.com/1", "(default 8)", "'removed' (default)",
+    for needle in ("default https://api.trello.com/1", "(default 16)", "'removed' (default)",
                    "(default normal)", "--config PATH", "--token -", "--workspace ORG",
                    "--log-file PATH", "last-run", "--no-add-to-board"):  # fmt: skip
         assert needle in text, needle

@@ -49,7 +49,7 @@ ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 @pytest.fixture(name="scenario")
 def scenario_fixture() -> Scenario:
-    """An incident with enough changes for 8 workers to have writes in flight at a failure."""
+    """An incident with enough changes for the default workers to have writes in flight at a failure."""
     return generate(5, 120)
 
 
@@ -143,7 +143,7 @@ def _assert_stopped(
 def test_a_journal_that_cannot_be_synced_stops_the_apply_and_undo_and_resume_work(
     invoke: Invoke, plan: Path, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """fsync of the journal fails (ENOSPC) after 12 records, with 8 workers: no traceback,
+    """fsync of the journal fails (ENOSPC) after 12 records, with the default workers: no traceback,
     one line, exit 2; each write the sandbox received has its ``pending`` record in the
     journal, and their number is the line's. Once there is space: ``undo`` of the journal
     takes back exactly what was sent, and the same apply again makes the whole plan."""

@@ -199,7 +199,7 @@ _OPTIONS = (
     ),
     click.option(
         "--workers",
-        type=click.IntRange(1, 64),
+        type=click.IntRange(1, defaults.MAX_WORKERS),
         metavar="N",
         help=f"Concurrent writers when applying (default {defaults.WORKERS}).",
     ),

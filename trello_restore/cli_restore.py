@@ -64,7 +64,7 @@ def _writer_options(of: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     options = [
         click.option(
             "--workers",
-            type=click.IntRange(1, 64),
+            type=click.IntRange(1, defaults.MAX_WORKERS),
             metavar="N",
             help=f"Concurrent writers (default {defaults.WORKERS}).",
         ),

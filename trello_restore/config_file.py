@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+from trello_restore import defaults
+
 __all__ = ["CHOICES", "CONFIG_KEYS", "ENV_CONFIG", "RANGES", "ConfigFile", "load_config"]
 
 #: The variable that names the config file (``config.config_path``).
@@ -69,7 +71,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("limits", "requests_per_window"): (1, 1000),
     ("limits", "key_requests_per_window"): (1, 3000),
     ("limits", "window_seconds"): (0.001, 3600),
-    ("limits", "workers"): (1, 64),
+    ("limits", "workers"): (1, defaults.MAX_WORKERS),
     ("limits", "max_retries"): (0, 20),
     ("limits", "request_timeout"): (0.01, 600),
 }
