@@ -49,7 +49,8 @@ ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 @pytest.fixture(name="scenario")
 def scenario_fixture() -> Scenario:
-    """An incident with enough changes for the default workers to have writes in flight at a failure."""
+    """An incident with enough changes for the default workers to have writes in flight at a
+    failure."""
     return generate(5, 120)
 
 
