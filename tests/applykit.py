@@ -58,6 +58,8 @@ def plan_doc(sb: Sandbox, s: Scenario, name: str) -> PlanDict:
 #: outcome counts: ``python -c APPLY PLAN JOURNAL URL``. Windows are the sandbox's at
 #: ``time_scale=10``. Locks are taken beside the journal (``locks/``). A request gives up after
 #: 3 s: a run after a killed one waits that long at most for its writes still on their way.
+#: 8 writers (the default before R75c's 16), so that a kill after a few writes finds some of a
+#: small plan's changes not yet sent.
 APPLY = """
 import json, os, sys
 from pathlib import Path
@@ -76,7 +78,7 @@ with TrelloApi(settings) as api:
     header = JournalHeader(digest_of(plan, meta), url, api.me()["id"], "2026-11-26T00:00:00Z")
     with Journal.open(Path(journal_path), header) as journal:
         report = apply_plan(
-            plan, meta, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1),
+            plan, meta, api, journal, ApplyOptions(window_s=1.0, backoff_s=0.1, workers=8),
             lock_dir=Path(journal_path).parent / "locks",
         )
 print(json.dumps(report.counts, sort_keys=True))

@@ -11,11 +11,11 @@ import pytest
 from trello_restore.api import ApiSettings, TrelloApi
 from trello_restore.applier import ApplyReport, apply_lock, lock_names
 from trello_restore.errors import ExitCode, LockHeld, UsageError
-from trello_restore.journal import Journal, JournalRecord, Status
+from trello_restore.journal import Journal, JournalRecord, Status, unresolved
 from trello_restore.planfile import PlanDict
 from trello_restore.sandbox.scenario import Scenario, generate
 from trello_restore.undo import undo_journal
-from trello_restore.undo_left import undoable
+from trello_restore.undo_left import nothing_to_undo, undoable, undone_earlier
 
 from .applykit import Snapshot, api_for, apply_doc, fast_options, open_journal, plan_doc, snapshot
 from .conftest import Sandbox, SandboxFactory
@@ -226,3 +226,32 @@ def test_what_is_undoable_follows_the_journal_in_order() -> None:
     ]
     got = {u.record.change_id: u.resumed for u in undoable(records)}
     assert got == {"a": False, "d": False, "e": True, "f": True, "g": False, "i": False}
+
+
+def test_a_change_the_apply_again_found_done_stays_settled_by_the_earlier_undo() -> None:
+    """Apply, undo, someone puts some changes back by hand, the plan applied again finds
+    those done (already satisfied, drifted, blocked: not made again): they stay settled by
+    the earlier undo, so the next undo's summary counts each change once (R75b: "211 undone"
+    and nothing said of the 4; then "every change this journal applied (215) is settled"
+    with 211 counted). One the apply again made, or may have made (pending, failed), is
+    not: the next undo counts it as its own."""
+    first = [(_rec(cid, "apply", "applied"), _rec(cid, "undo", "undone")) for cid in "abcdef"]
+    records = [
+        *(r for pair in first for r in pair),
+        _rec("a", "apply", "already_satisfied"),
+        _rec("b", "apply", "drifted"),
+        _rec("c", "apply", "pending"),
+        _rec("c", "apply", "applied"),
+        _rec("d", "apply", "pending"),
+        _rec("e", "apply", "failed", uncertain=True),
+        _rec("f", "apply", "blocked"),
+        _rec("g", "apply", "applied"),
+        _rec("g", "undo", "not_on_card"),
+        _rec("g", "apply", "failed"),  # certain: not made again
+    ]  # fmt: skip
+    assert [r.change_id for r in undone_earlier(records)] == ["a", "b", "f", "g"]
+    assert [r.change_id for r in undone_earlier(records, under_way={"b"})] == ["a", "f", "g"]
+    assert {u.record.change_id for u in undoable(records)} == {"c"}
+    assert set(unresolved(records)) == {"d", "e"}  # resolved first, then undone if made
+    done = [r for r in records if r.change_id in "abf"]
+    assert nothing_to_undo(done) == ("Nothing to undo: 3 changes removed by an earlier undo.")

@@ -82,20 +82,22 @@ def undone_earlier(
     records: Iterable[JournalRecord], under_way: Collection[str] = ()
 ) -> list[JournalRecord]:
     """What an earlier undo of this journal settled, for the summary of an undo that finds some
-    left: the latest record of each change when it is an undo's that settled it
-    (``UNDO_SETTLED``: undone, found back already, found gone), in journal order. A change the
-    plan applied again since is not among them (the next undo counts it once, as its own), nor
-    one an apply running beside a dry run has under way since ``records`` were read
-    (``under_way``, ``ApplyReport.under_way``: counted as under way, R28a). Its status and
-    action say how the summary counts it."""
+    left: the latest undo record of each change when it settled it (``UNDO_SETTLED``: undone,
+    found back already, found gone), in journal order. A change the plan applied again since
+    (or may have: a write whose answer is not known, ``JournalRecord.open``) is not among them
+    (the next undo counts it once, as its own); one the apply again found done or left alone
+    (already satisfied by someone's hand, drifted, blocked) is (R75b: four such were counted
+    nowhere). Nor is one an
+    apply running beside a dry run has under way since ``records`` were read (``under_way``,
+    ``ApplyReport.under_way``: counted as under way, R28a). Its status and action say how the
+    summary counts it."""
     last: dict[str, JournalRecord] = {}
     for r in records:
-        last[r.change_id] = r
-    return [
-        r
-        for r in last.values()
-        if r.op == "undo" and r.status in UNDO_SETTLED and r.change_id not in under_way
-    ]
+        if r.op == "undo":
+            last[r.change_id] = r
+        elif r.status == "applied" or r.open:
+            last.pop(r.change_id, None)
+    return [r for r in last.values() if r.status in UNDO_SETTLED and r.change_id not in under_way]
 
 
 def nothing_to_undo(records: Sequence[JournalRecord]) -> str:
