@@ -430,6 +430,8 @@ def test_a_settings_error_reaches_the_log_file(
         ("config", ["--board"], "Option '--board' requires an argument"),
         ("config", ["apply", "--workers", "0"], "apply --help"),
         ("environment", ["undo", "--bogus", "j.jsonl"], "No such option '--bogus'"),
+        ("flag", ["aply", "plan.json"], "No such command 'aply'"),  # R76a
+        ("config", ["udno", "j.jsonl"], "No such command 'udno'"),
     ],
 )
 def test_a_command_line_typo_reaches_the_log_file(
@@ -438,7 +440,8 @@ def test_a_command_line_typo_reaches_the_log_file(
     """R72c: click's own refusals of the command line (a bad option value, an unknown option, a
     missing value) were on stderr alone, so a crontab typo left its log file silent although
     its place was known: from --log-file, the environment or the config file. Now the log
-    has the error line and its exit code, as for every other error; still nothing is sent."""
+    has the error line and its exit code, as for every other error; still nothing is sent.
+    A command's name mistyped too (R76a: ``aply``, refused before the command's body ran)."""
     log = tmp_path / "logs" / "cron.log"
     config = _config(tmp_path, '[paths]\nlog_file = "../logs/cron.log"\n')
     head = ["--api-url", sandbox.base_url]
@@ -450,10 +453,24 @@ def test_a_command_line_typo_reaches_the_log_file(
     elif where == "config":
         head += ["--config", str(config)]
     rest = ["--since", "7d", "--dry-run"] if typo[0].startswith("-") else []
+    if where == "flag" and not typo[0].startswith("-"):
+        head = [*head, "--quiet"]  # a main option between
     r = invoke(*head, *rest, *typo, **env)
     line = one_line_error(r, ExitCode.USAGE, said)
     assert f"exit 2: {line.removeprefix('Error: ')}" in log.read_text(), (line, log.read_text())
     assert sandbox.server.request_log == []
+
+
+def test_a_typo_in_a_command_that_logs_nothing_makes_no_log_file(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """``demo`` and ``sandbox`` read no settings and keep no log: a typo of theirs is said on
+    stderr alone, and no log file is made for it (R76a)."""
+    log = tmp_path / "cron.log"
+    for typo in (["sandbox", "serv"], ["demo", "--bogus"]):
+        r = invoke(*typo, TRELLO_RESTORE_LOG_FILE=str(log))
+        one_line_error(r, ExitCode.USAGE, typo[1])
+    assert not log.exists()
 
 
 def test_named_config_must_exist_even_when_everything_is_given(

@@ -253,7 +253,8 @@ class _Main(click.Group):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
-            raise _logged(one_line_usage(err), given) from None
+            named = given_option(given, "--log-file"), given_option(given, "--config")
+            raise _logged(one_line_usage(err), *named) from None
         except KeyboardInterrupt:
             _interrupted_early()
 
@@ -261,6 +262,9 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (their parsing runs in here)
+            if ctx.obj is None:  # its name (R76a: ``aply``), before the body opened the log
+                named = ctx.params.get("log_file"), ctx.params.get("config_file")
+                raise _logged(one_line_usage(err), *named) from None
             raise cli_exit.log_refused(one_line_usage(err)) from None  # its log file is open
         except KeyboardInterrupt:
             _interrupted_early()
@@ -418,11 +422,10 @@ def _resolve_settings(
     return settings
 
 
-def _logged(err: OneLineUsageError, given: list[str]) -> OneLineUsageError:
+def _logged(err: OneLineUsageError, log_file: str | None, config: str | None) -> OneLineUsageError:
     """The main command's command line refused: its line in the log file too (R72c), where
     its --log-file, the environment or its --config's file says the log is."""
     secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
-    log_file, config = given_option(given, "--log-file"), given_option(given, "--config")
     cli_exit.log_anyway(0, False, log_file, config, os.environ, secrets)
     cli_exit.log_refused(err)
     end_of_command()
