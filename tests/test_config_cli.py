@@ -473,6 +473,26 @@ def test_a_typo_in_a_command_that_logs_nothing_makes_no_log_file(
     assert not log.exists()
 
 
+def test_a_commands_help_needs_no_settings_and_makes_no_log_file(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """``apply --help`` and ``undo --help`` show their help whatever the settings say: a
+    broken config file or variable refused them (exit 2), and a log file named anywhere was
+    made, empty (R76a). ``--help`` as another option's value is not a request for help."""
+    log = tmp_path / "cron.log"
+    broken = _config(tmp_path, '[limits]\nworkers = "x"\n')
+    for command in ("apply", "undo"):
+        r = invoke("--config", str(broken), "--log-file", str(log), command, "--help")
+        assert r.exit_code == 0, r.output
+        assert r.stdout.startswith(f"Usage: main {command} [OPTIONS]"), r.stdout
+        r = invoke(command, "x.json", "--help", TRELLO_RESTORE_WORKERS="lots")
+        assert r.exit_code == 0, r.output
+    assert not log.exists()
+    for not_help in (["plan.json", "--journal", "--help"], ["--", "--help"]):
+        r = invoke("--config", str(broken), "apply", *not_help)
+        one_line_error(r, ExitCode.USAGE, "limits.workers must be a whole number")
+
+
 def test_named_config_must_exist_even_when_everything_is_given(
     invoke: Invoke, sandbox: Sandbox, tmp_path: Path
 ) -> None:

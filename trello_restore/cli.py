@@ -32,6 +32,7 @@ from trello_restore.cli_exit import exit_denied, exit_interrupted, exit_output_f
 from trello_restore.cli_options import (
     SETTING_OPTIONS,
     OneLineUsageError,
+    asks_help,
     given_option,
     main_options,
     one_line_usage,
@@ -62,6 +63,7 @@ logger = logging.getLogger("trello_restore")
 
 #: Commands that read no settings (a broken config file does not stop them).
 _STANDALONE = ("demo", "sandbox")
+_HELP_ONLY = "trello_restore.help_only"  # ctx.meta: a subcommand's help only (asks_help)
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,11 @@ class _Main(click.Group):
         except KeyboardInterrupt:
             _interrupted_early()
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)  # before the body runs
+        ctx.meta[_HELP_ONLY] = command is not None and asks_help(command, rest)
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -344,7 +351,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     """
     flags = {key: options.pop(key) for key in SETTING_OPTIONS}
     config_flag, token_flag = options.pop("config_file"), options.pop("token")
-    standalone = ctx.invoked_subcommand in _STANDALONE
+    standalone = ctx.invoked_subcommand in _STANDALONE or ctx.meta.get(_HELP_ONLY, False)
     ctx.call_on_close(end_of_command)
     # Logging on stderr comes first, before anything that can fail: fail() logs the error for
     # the log file as well, and a record the package logger has no handler for reaches Python's

@@ -19,6 +19,7 @@ from trello_restore.masking import shaped
 __all__ = [
     "SETTING_OPTIONS",
     "OneLineUsageError",
+    "asks_help",
     "given_option",
     "main_options",
     "one_line_usage",
@@ -353,6 +354,27 @@ def given_option(args: list[str], option: str) -> str | None:
         elif arg.startswith(f"{option}="):
             value = arg.removeprefix(f"{option}=")
     return value
+
+
+def asks_help(command: click.Command, args: list[str]) -> bool:
+    """Whether ``args``, what follows a subcommand's name, ask for its help: ``--help`` as an
+    option, not as another option's value (``--journal --help``) nor after ``--``. Its help
+    then needs no settings, which a broken config file or variable refused (R76a), and no log
+    file, which was made empty."""
+    valued = {
+        name
+        for p in command.params
+        if isinstance(p, click.Option) and not p.is_flag and not p.count
+        for name in p.opts
+    }
+    previous = None
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--help" and previous not in valued:
+            return True
+        previous = arg
+    return False
 
 
 def yes_or_no(question: str) -> bool:
