@@ -87,10 +87,9 @@ def undone_earlier(
     (or may have: a write whose answer is not known, ``JournalRecord.open``) is not among them
     (the next undo counts it once, as its own); one the apply again found done or left alone
     (already satisfied by someone's hand, drifted, blocked) is (R75b: four such were counted
-    nowhere). Nor is one an
-    apply running beside a dry run has under way since ``records`` were read (``under_way``,
-    ``ApplyReport.under_way``: counted as under way, R28a). Its status and action say how the
-    summary counts it."""
+    nowhere). Nor is one an apply running beside a dry run has under way since ``records``
+    were read (``under_way``, ``ApplyReport.under_way``: counted as under way, R28a). Its
+    status and action say how the summary counts it."""
     last: dict[str, JournalRecord] = {}
     for r in records:
         if r.op == "undo":
