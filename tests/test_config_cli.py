@@ -487,7 +487,17 @@ def test_a_commands_help_needs_no_settings_and_makes_no_log_file(
         assert r.stdout.startswith(f"Usage: main {command} [OPTIONS]"), r.stdout
         r = invoke(command, "x.json", "--help", TRELLO_RESTORE_WORKERS="lots")
         assert r.exit_code == 0, r.output
+    for value in ("--", "--journal"):  # an option's value, whatever it looks like (R77a)
+        r = invoke("--config", str(broken), "--log-file", str(log), "apply", "--journal", value,
+                   "--help")  # fmt: skip
+        assert r.exit_code == 0, r.output
     assert not log.exists()
+    # Refused all the same (a typo beside --help, a planning option before the command): the
+    # refusal is logged, as it is without --help (R77a).
+    for refused in (["apply", "--bogus", "--help"], ["--board", "X", "undo", "--help"]):
+        r = invoke("--log-file", str(log), *refused)
+        line = one_line_error(r, ExitCode.USAGE)
+        assert f"exit 2: {line.removeprefix('Error: ')}" in log.read_text(), refused
     for not_help in (["plan.json", "--journal", "--help"], ["--", "--help"]):
         r = invoke("--config", str(broken), "apply", *not_help)
         one_line_error(r, ExitCode.USAGE, "limits.workers must be a whole number")

@@ -269,7 +269,7 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (their parsing runs in here)
-            if ctx.obj is None:  # its name (R76a: ``aply``), before the body opened the log
+            if ctx.obj is None or ctx.meta.get(_HELP_ONLY):  # no log open: ``aply`` (R76a)
                 named = ctx.params.get("log_file"), ctx.params.get("config_file")
                 raise _logged(one_line_usage(err), *named) from None
             raise cli_exit.log_refused(one_line_usage(err)) from None  # its log file is open
@@ -370,7 +370,7 @@ def main(ctx: click.Context, /, **options: Any) -> None:
             setup_sub_logging(settings, args.verbose, args.quiet)
             _report_settings(settings)
     except RestoreError as err:
-        if settings is None and not standalone:  # its line in the log file all the same
+        if settings is None and ctx.invoked_subcommand not in _STANDALONE:  # logged all the same
             log = options["verbose"], options["quiet"], flags["log_file"], config_flag
             cli_exit.log_anyway(*log, os.environ, env_secrets)
         fail(err)

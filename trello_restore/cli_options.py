@@ -357,23 +357,27 @@ def given_option(args: list[str], option: str) -> str | None:
 
 
 def asks_help(command: click.Command, args: list[str]) -> bool:
-    """Whether ``args``, what follows a subcommand's name, ask for its help: ``--help`` as an
-    option, not as another option's value (``--journal --help``) nor after ``--``. Its help
-    then needs no settings, which a broken config file or variable refused (R76a), and no log
-    file, which was made empty."""
+    """Whether ``args``, what follows a subcommand's name, ask for its help, as click reads
+    them: ``--help`` as an option, not as another option's value (``--journal --help``) nor
+    after ``--``; the word after an option that takes a value is that value, whatever it is
+    (``--journal -- --help`` asks for help: R77a). Its help then needs no settings, which a
+    broken config file or variable refused (R76a), and no log file, which was made empty."""
     valued = {
         name
         for p in command.params
         if isinstance(p, click.Option) and not p.is_flag and not p.count
         for name in p.opts
     }
-    previous = None
+    value = False  # the word is the value of the option before it
     for arg in args:
-        if arg == "--":
+        if value:
+            value = False
+        elif arg == "--":
             return False
-        if arg == "--help" and previous not in valued:
+        elif arg == "--help":
             return True
-        previous = arg
+        else:
+            value = arg in valued
     return False
 
 
