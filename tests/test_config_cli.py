@@ -467,7 +467,7 @@ def test_a_typo_in_a_command_that_logs_nothing_makes_no_log_file(
     """``demo`` and ``sandbox`` read no settings and keep no log: a typo of theirs is said on
     stderr alone, and no log file is made for it (R76a)."""
     log = tmp_path / "cron.log"
-    for typo in (["sandbox", "serv"], ["demo", "--bogus"]):
+    for typo in (["sandbox", "serv"], ["demo", "--bogus"], ["sandbox", "serv", "--help"]):
         r = invoke(*typo, TRELLO_RESTORE_LOG_FILE=str(log))
         one_line_error(r, ExitCode.USAGE, typo[1])
     assert not log.exists()

@@ -262,7 +262,7 @@ class _Main(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)  # before the body runs
-        ctx.meta[_HELP_ONLY] = command is not None and asks_help(command, rest)
+        ctx.meta[_HELP_ONLY] = name not in _STANDALONE and command and asks_help(command, rest)
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
