@@ -248,10 +248,10 @@ def test_a_change_the_apply_again_found_done_stays_settled_by_the_earlier_undo()
         _rec("g", "apply", "applied"),
         _rec("g", "undo", "not_on_card"),
         _rec("g", "apply", "failed"),  # certain: not made again
-    ]  # fmt: skip
+    ]
     assert [r.change_id for r in undone_earlier(records)] == ["a", "b", "f", "g"]
     assert [r.change_id for r in undone_earlier(records, under_way={"b"})] == ["a", "f", "g"]
     assert {u.record.change_id for u in undoable(records)} == {"c"}
     assert set(unresolved(records)) == {"d", "e"}  # resolved first, then undone if made
     done = [r for r in records if r.change_id in "abf"]
-    assert nothing_to_undo(done) == ("Nothing to undo: 3 changes removed by an earlier undo.")
+    assert nothing_to_undo(done) == "Nothing to undo: 3 changes removed by an earlier undo."
