@@ -80,6 +80,7 @@ def test_apply_whose_journal_directory_is_deleted_mid_run_can_still_be_undone(
     plan = tmp_path / "plan.json"
     make_plan_file(sb, plan)
     journal = tmp_path / "journals" / "j.jsonl"
+    journal.parent.mkdir()  # a --journal is refused in a directory that is not there
     appended = 0
     append = Journal.append
 

@@ -149,6 +149,7 @@ def test_a_journal_that_cannot_be_synced_stops_the_apply_and_undo_and_resume_wor
     journal, and their number is the line's. Once there is space: ``undo`` of the journal
     takes back exactly what was sent, and the same apply again makes the whole plan."""
     journal = tmp_path / "full" / "j.jsonl"
+    journal.parent.mkdir()  # a --journal is refused in a directory that is not there
     before = snapshot(sb.world)
     full = DiskFull(journal, after=12)
     monkeypatch.setattr(os, "fsync", full)

@@ -111,6 +111,7 @@ def _killed_with_writes_in_flight(
     before = snapshot(s.world)
     plan = tmp_path / "plan.json"
     journal = tmp_path / "journals" / "j.jsonl"
+    journal.parent.mkdir()  # a --journal is refused in a directory that is not there
     write_plan(doc, plan)
     env = {**os.environ, **sb.env, "TRELLO_RESTORE_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT)}
     slowed: list[float] = []

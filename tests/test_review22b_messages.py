@@ -381,6 +381,7 @@ def test_one_settled_interrupted_write_is_one_write(
     s = scenario
     plan = _plan(invoke, s, tmp_path / "plan.json")
     journal = tmp_path / "journals" / "j.jsonl"
+    journal.parent.mkdir()  # a --journal is refused in a directory that is not there
     assert invoke("apply", str(plan), "--journal", str(journal), "-q").exit_code == 0
     lines = journal.read_text().splitlines()
     last = json.loads(lines[-1])

@@ -112,6 +112,7 @@ def test_a_dry_run_names_the_undo_of_another_journal_as_the_apply_does(
     written by the dry runs."""
     r = Run("members", sandbox_factory, monkeypatch, tmp_path)
     journals = tmp_path / "trello-restore-home" / "state" / "journals"
+    journals.mkdir(parents=True)  # a --journal is refused in a directory that is not there
     other = journals / "other.jsonl"
     first = r.invoke("apply", str(r.plan), "--journal", str(other), *FAST)
     assert first.exit_code == ExitCode.OK, first.output
@@ -132,10 +133,11 @@ def test_a_dry_run_names_the_undo_of_another_journal_as_the_apply_does(
     assert all(x.startswith(undone_by.partition("removed again by ")[2]) for x in default)
     named = drifted("--dry-run", "--journal", str(journals / "p.jsonl"))  # none there yet
     elsewhere = tmp_path / "elsewhere" / "p.jsonl"
+    elsewhere.parent.mkdir()  # a --journal is refused in a directory that is not there
     by_hand = drifted("--dry-run", "--journal", str(elsewhere))  # no other journal beside it
     assert not any(x.startswith("this tool's undo") for x in by_hand), by_hand
     assert sorted(journals.iterdir()) == on_disk  # the dry runs wrote nothing
-    assert not elsewhere.parent.exists()
+    assert list(elsewhere.parent.iterdir()) == []
     assert r.state() == r.before
 
     assert drifted("--journal", str(elsewhere)) == by_hand  # the applies say the same

@@ -65,6 +65,10 @@ def plan_command(args: RestoreArgs, s: Settings) -> ExitCode:
         # Before the fetch it would otherwise follow; never over the run's exports or config
         # file (R42e: the one that held the key and token).
         check_plan_out(args.plan_out, (*s.exports, *filter(None, [s.config_file])))
+    if s.journal is not None:  # as early: no fetch spent on a journal that cannot be
+        from trello_restore.journal_file import check_named
+
+        check_named(s.journal)
     now = datetime.now(UTC)
     plan = PlanRequest.from_settings(
         s,

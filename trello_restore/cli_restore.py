@@ -156,11 +156,14 @@ def apply_command(
         from trello_restore.api import shown_url
         from trello_restore.applier import ApplyOptions
         from trello_restore.interrupts import first_ctrl_c_only
+        from trello_restore.journal_file import check_named
         from trello_restore.oneshot import apply_json
         from trello_restore.planfile import read_plan
         from trello_restore.refusals import Refused, refused_list
         from trello_restore.report_outcomes import change_labels
 
+        if named_journal is not None:
+            check_named(named_journal)
         plan, meta = read_plan(plan_file)
         req = run.apply_request(
             plan,

@@ -19,6 +19,7 @@ __all__ = [
     "gzipped",
     "in_the_way",
     "looks",
+    "names_directory",
     "not_replaceable",
     "read_only_fix",
     "read_regular",
@@ -226,6 +227,13 @@ def looks(path: Path, kind: str = "any") -> bool:
     except (OSError, ValueError):
         return False
     return kind == "any" or (stat.S_ISDIR(mode) if kind == "dir" else stat.S_ISLNK(mode))
+
+
+def names_directory(raw: str | Path) -> bool:
+    """Whether the path a user typed names a directory by its form (``plans/``, ``x/.``),
+    whatever is there: ``Path`` drops the trailing ``/``, so ``plan.json/`` would be written
+    as the file ``plan.json`` (R78c: over the plan the user had reviewed)."""
+    return isinstance(raw, str) and raw.rpartition("/")[2] in ("", ".", "..")
 
 
 def not_replaceable(path: Path) -> bool:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from trello_restore import wrote
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import private_dirs, write_atomic
+from trello_restore.fsutil import looks, names_directory, private_dirs, write_atomic
 from trello_restore.journal_errors import cannot_create
 
 __all__ = [
     "check_creatable",
+    "check_named",
     "create",
     "drop_torn_tail",
     "keep_at_path",
@@ -45,6 +46,28 @@ def check_creatable(path: Path) -> None:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         raise InputFileError(cannot_create(path, denied))
+
+
+def check_named(raw: str | Path) -> None:
+    """Before anything is read or sent: ``InputFileError`` for a ``--journal`` that cannot be
+    the journal's file as the user typed it: a name of a directory (``j/``: ``Path`` drops
+    the ``/``, and a file ``j`` was made), or one in a directory that does not exist (R78c: a
+    typo's directory was made, where only that one printed line would ever find the journal
+    undo needs). The state's journal directory is made as needed; a path named is not."""
+    path = Path(raw)
+    if names_directory(raw) and not looks(path, "dir"):
+        raise InputFileError(
+            f"--journal {raw}: that names a directory, not a file; give a file name"
+        )
+    try:
+        path.parent.stat()
+    except FileNotFoundError:
+        raise InputFileError(
+            f"--journal {raw}: directory {path.parent} does not exist; create it first, or pass "
+            "--journal with another path"
+        ) from None
+    except (OSError, ValueError):  # what opening it says (a folder that is a file, mode 000)
+        pass
 
 
 def create(path: Path, line: str) -> None:

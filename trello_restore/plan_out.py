@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import looks, not_replaceable
+from trello_restore.fsutil import looks, names_directory, not_replaceable
 from trello_restore.store_notices import unsearchable
 
 __all__ = ["check_plan_out", "for_stream", "json_line", "write_error", "write_out"]
@@ -92,6 +92,10 @@ def check_plan_out(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
         return
     target = Path(path)
     where = target.parent
+    if names_directory(path) and not looks(target, "dir"):
+        raise InputFileError(
+            f"cannot write plan {path}: that names a directory, not a file; give a file name"
+        )
     if looks(target, "link"):  # False where this user cannot search: the stat below says
         raise InputFileError(
             f"cannot write plan {target}: it is a symbolic link; give the path of the file "
