@@ -35,6 +35,14 @@ ENV_TOKEN = "TRELLO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 ENV_API_URL = "TRELLO_API_URL"
 
 
+def default_config() -> Path | None:
+    """Where the config file is looked for when none is named; None without a home."""
+    try:
+        return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+    except RuntimeError:
+        return None
+
+
 def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
     """Which config file applies, and whether it was named explicitly (flag or environment)."""
     if flag:
@@ -42,9 +50,8 @@ def config_path(flag: str | None, env: Mapping[str, str]) -> tuple[Path | None, 
     named = env.get(ENV_CONFIG, "").strip()
     if named:
         return _expanded(named, ENV_CONFIG), True
-    try:
-        default = Path(platformdirs.user_config_dir(APP)) / "config.toml"
-    except RuntimeError:  # no home directory (a container's --user N, HOME unset): no file
+    default = default_config()
+    if default is None:  # no home directory (a container's --user N, HOME unset): no file
         return None, False
     try:
         return (default, False) if default.is_file() else (None, False)
@@ -290,12 +297,14 @@ class Settings:
                 return "--token -"  # the token it read from standard input
             return "" if source == "default" else source
 
+        looked = None if self.config_file is not None else default_config()
         return Origins(
             api_key=said("api_key"),
             token=said("token"),
             api_url="--api-url" if api_url_flag else said("api_url"),
             boards=said("boards"),
             workspace=said("workspace"),
+            config_file="" if looked is None else f"the config file (none is at {looked})",
         )
 
     @classmethod

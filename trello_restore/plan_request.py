@@ -132,6 +132,7 @@ class PlanRequest:
                 "restore": s.label("restore"),
                 "removed_by": s.label("removed_by"),
                 "by": s.label("by"),
+                "config_file": s.origins().config,
             },
             rate_limit=s.rate_limit,
             key_rate_limit=s.key_rate_limit,
@@ -198,7 +199,7 @@ def build_request(
     if not boards and not exports and workspace is None:
         raise UsageError(
             "name the board to restore with --board or --workspace (or plan offline with "
-            "--from-export), or set boards in the config file"
+            f"--from-export), or set boards in {names.get('config_file', 'the config file')}"
         )
     if workspace is not None and not workspace.strip():
         raise UsageError("--workspace is empty: give a workspace id or its name in its URL")

@@ -61,6 +61,14 @@ class Origins:
     #: Where the board names and the workspace came from ("" for unknown).
     boards: str = ""
     workspace: str = ""
+    #: The config file in a message's words: ``the config file (none is at PATH)`` when none
+    #: was read (R78c: cron's other ``XDG_CONFIG_HOME`` showed where it looked); "" unknown.
+    config_file: str = ""
+
+    @property
+    def config(self) -> str:
+        """How a message names the config file: ``config_file``, or "the config file"."""
+        return self.config_file or "the config file"
 
     @property
     def credentials(self) -> str:
@@ -210,24 +218,24 @@ def one_line(text: str, limit: int = 200) -> str:
 def check_credentials(key: str, token: str, origins: Origins | None = None) -> None:
     """``AuthError`` before any request when the key or token is missing or malformed; a
     malformed one is named by where it came from (``origins``) when that is known."""
+    said = origins or Origins()
     if not key.strip() and not token.strip():
         raise AuthError(
             "no Trello credentials (neither the API key nor the token is set): set "
-            "TRELLO_API_KEY and TRELLO_TOKEN (or api_key and token in the [trello] section of "
-            "the config file; the token can also come from --token - on standard input)"
+            "TRELLO_API_KEY and TRELLO_TOKEN, or api_key and token in the [trello] section of "
+            f"{said.config}; the token can also come from --token - on standard input"
         )
     if not key.strip():
         raise AuthError(
             "no Trello credentials: the API key is missing (the token is set); set "
-            "TRELLO_API_KEY, or api_key in the [trello] section of the config file"
+            f"TRELLO_API_KEY, or api_key in the [trello] section of {said.config}"
         )
     if not token.strip():
         raise AuthError(
             "no Trello credentials: the token is missing (the API key is set); set "
-            "TRELLO_TOKEN, token in the [trello] section of the config file, or pass --token - "
+            f"TRELLO_TOKEN, token in the [trello] section of {said.config}, or pass --token - "
             "and give it on standard input"
         )
-    said = origins or Origins()
     sources = {
         "API key": said.api_key or "TRELLO_API_KEY or api_key in the config file",
         "token": said.token or "TRELLO_TOKEN, token in the config file, or what --token - read",
