@@ -175,6 +175,7 @@ def apply_command(
             state_dir=s.state_dir,
             journal_dir=s.journal_dir,
             journal=journal or s.journal,
+            resolve_earlier=True,  # R78b: another plan's killed apply, settled before it writes
             key=s.api_key,
             token=s.token,
             read_retries=s.max_retries,

@@ -101,8 +101,8 @@ class ApplyRequest:
     request_timeout: float | None = None
     #: Where the credentials and the API URL came from, for messages (None: not known).
     origins: Origins | None = field(default=None, compare=False)
-    #: The one-shot form: the journal directory whose earlier journals' interrupted writes on
-    #: the plan's boards are resolved before this apply writes (``undo.resolve_earlier_journals``).
+    #: The journal directory whose earlier journals' interrupted writes on the plan's boards
+    #: are resolved before this apply writes (``undo.resolve_earlier_journals``); None: not.
     earlier_journals: Path | None = None
     #: The limiter the run's earlier requests went under (a one-step run's plan's), so that
     #: ``--rate-limit`` caps the whole run (R57e: the apply's own limiter did not count the
@@ -177,10 +177,11 @@ def apply_request(
     from its content, so applying the same plan again resumes) in ``journal_dir``, by default
     ``<state_dir>/journals``. The locks are taken in ``lock_dir``, by default
     ``<state_dir>/locks``. ``resolve_earlier`` (the one-shot form, which plans afresh when run
-    again): first resolve the interrupted writes that earlier journals in that directory left
-    on the plan's boards. The request's ``meta`` carries the plan's digest (``PlanMeta.digest``),
-    so a plan just made is not serialized and hashed again by ``run_apply`` and ``apply_plan``
-    (a third of a second for 10,000 changes, each time)."""
+    again, and ``apply PLAN``, R78b: another plan's): first resolve the interrupted writes
+    that earlier journals in that directory left on the plan's boards. The request's ``meta``
+    carries the plan's digest (``PlanMeta.digest``), so a plan just made is not serialized and
+    hashed again by ``run_apply`` and ``apply_plan`` (a third of a second for 10,000 changes).
+    """
     meta = _with_digest(plan, meta)
     default = journal_path(state_dir, meta.digest)
     if journal_dir is not None:

@@ -441,7 +441,7 @@ def resolve_earlier_journals(
 ) -> int:
     """Settle, from live state, the open records (``journal.unresolved``) on ``board_ids`` of
     every earlier journal in ``directory`` made at this API URL by this token's account;
-    returns how many were settled. For the one-shot form, before it writes.
+    returns how many were settled. For the one-shot form and ``apply PLAN``, before they write.
 
     Why: run again after a kill, the one-shot form makes a new plan, with its own journal. A
     write of the killed run that took effect is on the card now, so the new plan skips it
@@ -452,6 +452,8 @@ def resolve_earlier_journals(
     tool added is claimed by exactly one journal, and undoing the journals gives back exactly
     the state before the first run. (Carrying the open records into the new journal instead
     would need the same live read and would split one apply's outcomes over two journals.)
+    The same holds for ``apply PLAN`` of another plan (R78b: one made beside the killed one,
+    applied instead of resuming it: the killed journal's undo took the new run's adds back).
 
     Under the locks an apply of those plans on those boards takes, in ``lock_dir``
     (``LockHeld`` if another run holds one). A journal that cannot be read is skipped with a

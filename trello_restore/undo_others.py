@@ -169,8 +169,11 @@ class Others:
 
 
 def card_pairs(records: Iterable[JournalRecord], journal: Iterable[JournalRecord]) -> set[Pair]:
-    """(board, member) of the card members among ``records``, but where ``journal`` grants."""
-    grants = {(r.board_id, r.member_id) for r in journal if r.action == GRANT}
+    """(board, member) of the card members among ``records``, but where ``journal`` made the
+    grant (or may have): its own undo decides that one. One its apply found made (another
+    plan's, applied first: R78b) or did not make is looked at, as where it holds none."""
+    latest = {r.change_id: r for r in journal if r.action == GRANT and r.op == "apply"}
+    grants = {(r.board_id, r.member_id) for r in latest.values() if r.status == "applied" or r.open}
     cards = {(r.board_id, r.member_id) for r in records if r.action == CardMember.action}
     return cards - grants
 

@@ -1,0 +1,183 @@
+"""R78b: ``apply PLAN`` of another plan after an apply was killed settles the killed run's
+open writes first, as a one-step run does, over HTTP.
+
+Plans A and B made at the same moment (B: the same incident without ``--removed-by``, so a
+superset, with a journal of its own); the apply of A killed with writes journaled ``pending``
+that never took effect; ``apply B`` to the end made them. ``apply PLAN`` did not settle A's
+journal, so A's pending records still said "maybe made" of members that B's journal said
+``applied``: ``undo A`` took off B's adds as its own (exit 0, counted in its summary), and
+``undo B`` then found them "no longer there". Now B's apply settles A's open records from
+the boards' live state before it writes (``not_applied``: not on their cards), so each member
+is claimed by one journal, and undoing both, in either order, gives back the board as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.planfile import write_plan
+from trello_restore.sandbox.scenario import generate
+from trello_restore.sandbox.world import World
+
+from .applykit import diff, plan_doc, snapshot
+from .conftest import SandboxFactory, sandbox_cli
+from .truthcheck import incident_since
+
+KILLED = 4
+GRANT, CARD = "add_member_to_board", "add_member_to_card"
+FAST = ("--rate-limit", "1000")
+
+
+def _lines(path: Path) -> list[dict[str, str]]:
+    return [json.loads(x) for x in path.read_text().splitlines()[1:]]
+
+
+def _never_made(world: World, pairs: set[tuple[str, str]]) -> None:
+    """The card adds of ``pairs`` (card, member) as if never carried out: off their cards, and
+    their actions out of the log and the ledger."""
+    with world.lock:
+        for card_id, member_id in pairs:
+            world.card(card_id).id_members.remove(member_id)
+        latest = {
+            (a.id_card, a.id_member): a
+            for a in world.actions
+            if a.type == "addMemberToCard" and (a.id_card, a.id_member) in pairs
+        }
+        made = list(latest.values())  # the apply's, the newest of each
+        assert len(made) == len(pairs)
+        for a in made:
+            world.actions.remove(a)
+            del world.actions_by_id[a.id]
+            world.board_feed[a.id_board].remove(a)
+            world.card_feed[str(a.id_card)].remove(a)
+        world.ledger[:] = [e for e in world.ledger if e.action_id not in {a.id for a in made}]
+
+
+@pytest.mark.parametrize("undo_first", ["a", "b"])
+def test_apply_of_another_plan_settles_a_killed_apply_first(
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    undo_first: str,
+) -> None:
+    s = generate(3, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")
+    plan_a, plan_b = tmp_path / "a.json", tmp_path / "b.json"
+    write_plan(plan_doc(sb, s, "b"), plan_a)  # both made before either is applied
+    write_plan(plan_doc(sb, s, "d"), plan_b)
+    with s.world.lock:
+        before = {c.id: set(c.id_members) for c in s.world.cards.values()}
+    invoke = sandbox_cli(sb, monkeypatch)
+    applied = invoke("apply", str(plan_a), *FAST)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    (journal_a,) = journals.glob("plan-*.jsonl")
+
+    # The kill, as it leaves a journal: the last card adds journaled ``pending``, their
+    # answers never recorded, the writes never carried out.
+    adds = [
+        r
+        for r in _lines(journal_a)
+        if r["action"] == "add_member_to_card" and r["status"] == "applied"
+    ]
+    killed = {r["change_id"]: (r["card_id"], r["member_id"]) for r in adds[-KILLED:]}
+    assert len(killed) == KILLED
+    header, *rest = journal_a.read_text().splitlines(keepends=True)
+    journal_a.write_text(
+        header
+        + "".join(
+            x
+            for x in rest
+            if not (json.loads(x)["change_id"] in killed and json.loads(x)["status"] != "pending")
+        )
+    )
+    _never_made(s.world, set(killed.values()))
+
+    fresh = invoke("apply", str(plan_b), *FAST)
+    assert fresh.exit_code == ExitCode.OK, fresh.output
+    (journal_b,) = set(journals.glob("plan-*.jsonl")) - {journal_a}
+    settled = {r["change_id"]: r["status"] for r in _lines(journal_a) if r["change_id"] in killed}
+    assert settled == dict.fromkeys(killed, "not_applied")  # settled before B wrote
+    with s.world.lock:  # B made them
+        assert all(m in s.world.card(c).id_members for c, m in killed.values())
+    b_made = {
+        (r["card_id"], r["member_id"])
+        for r in _lines(journal_b)
+        if r["action"] == "add_member_to_card" and r["status"] == "applied"
+    }
+    assert set(killed.values()) <= b_made
+
+    first, second = (journal_a, journal_b) if undo_first == "a" else (journal_b, journal_a)
+    undone = invoke("undo", str(first), "--yes", *FAST)
+    assert undone.exit_code == ExitCode.OK, undone.output
+    if first == journal_a:  # B's adds stay: they are B's, not A's
+        with s.world.lock:
+            assert all(m in s.world.card(c).id_members for c, m in killed.values())
+        assert f"{len(adds) - KILLED} removed" in undone.stdout, undone.stdout
+    undone = invoke("undo", str(second), "--yes", *FAST)
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert "no longer there" not in undone.stdout, undone.stdout
+    with s.world.lock:
+        after = {c.id: set(c.id_members) for c in s.world.cards.values()}
+    assert after == before
+
+
+def test_the_second_plan_s_undo_removes_the_grants_the_first_undo_kept_for_it(
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """R78b: plans A and B of one incident split by cards, made at the same moment, both with
+    ``--add-to-board``: A grants, B finds the grants there (``already_satisfied``). ``undo A
+    --include-board-memberships`` keeps each grant B's cards need, naming B's journal: "undo
+    that journal, and it removes the membership with those cards". B's undo did not: B's
+    journal had grant records of its own (found there), so it never looked at A's kept ones,
+    and the members stayed on the board with no card and no word. Now it removes them."""
+    s = generate(6, 60)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    invoke = sandbox_cli(sb, monkeypatch)
+    base = ["--board", s.team.id, "--since", incident_since(s), "--removed-by",
+            s.mover.username, "--add-to-board", *FAST]  # fmt: skip
+    whole = json.loads(invoke(*base, "--dry-run", "--format", "json").stdout)
+    granted = {c["member"]["id"] for c in whole["changes"] if c["action"] == GRANT}
+    cards = sorted({c["card"]["id"] for c in whole["changes"] if c["action"] == CARD})
+    halves = cards[::2], cards[1::2]
+    needs = [
+        {
+            c["member"]["id"]
+            for c in whole["changes"]
+            if c["action"] == CARD and c["card"]["id"] in h
+        }
+        for h in halves
+    ]
+    assert granted & needs[0] & needs[1], "a member granted for cards of both plans"
+    plans = tmp_path / "a.json", tmp_path / "b.json"
+    for plan, half in zip(plans, halves, strict=True):
+        picked = [x for card in half for x in ("--card", card)]
+        made = invoke(*base, *picked, "--dry-run", "-q", "--plan-out", str(plan))
+        assert made.exit_code == ExitCode.OK, made.output
+    before = snapshot(s.world)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    found: list[Path] = []
+    for plan in plans:
+        applied = invoke("apply", str(plan), *FAST)
+        assert applied.exit_code == ExitCode.OK, applied.output
+        (journal,) = set(journals.glob("plan-*.jsonl")) - set(found)
+        found.append(journal)
+    journal_a, journal_b = found
+    assert {r["status"] for r in _lines(journal_b) if r["action"] == GRANT} == {"already_satisfied"}
+
+    undone = invoke("undo", str(journal_a), "--yes", "--include-board-memberships", *FAST)
+    assert undone.exit_code == ExitCode.PARTIAL, undone.output
+    kept = [x for x in undone.output.splitlines() if f"journal {journal_b}, not undone yet" in x]
+    assert kept, undone.output
+    undone = invoke("undo", str(journal_b), "--yes", *FAST)
+    assert undone.exit_code == ExitCode.OK, undone.output
+    assert f"also removing {len(kept)} board membership" in undone.output, undone.output
+    assert diff(snapshot(s.world), before) == []
