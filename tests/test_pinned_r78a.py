@@ -1,5 +1,5 @@
-"""Rules that mutation testing of R78a's code found untested (review R78a), each pinned by a
-test that fails with the mutant applied:
+"""Rules that mutation testing (review R78a) of 308ded0..8fa2276's code found untested, each
+pinned by a test that fails with the mutant applied:
 
 - click's refusal of a command line whose last word is ``--log-file`` (no value) is one line,
   exit 2, no traceback (O04); the refusal is logged to the last ``--log-file`` given, as click
