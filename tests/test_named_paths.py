@@ -6,6 +6,7 @@ would hold the one file ``undo`` needs). Both before anything is read or written
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,3 +98,36 @@ def test_journal_in_a_missing_directory_is_refused(
     result = invoke("apply", "plan.json", "--journal", "nod/j.jsonl")
     assert result.exit_code in (ExitCode.OK, ExitCode.PARTIAL), result.output
     assert (tmp_path / "nod" / "j.jsonl").stat().st_size > 0
+
+
+def test_a_journal_that_cannot_be_is_said_before_the_fetch(
+    invoke: Invoke, sb: Sandbox, since: str, tmp_path: Path
+) -> None:
+    """R79a: the one-step run said a ``--journal`` that is a directory, a FIFO, a link to
+    nothing or behind a file only after its whole fetch (its dry run not at all); each is one
+    line, exit 2, before any request, for the one-step run (also its dry run) and ``apply``."""
+    assert _plan(invoke, since, "plan.json").exit_code == ExitCode.OK
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("not a directory\n")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "j.jsonl")
+    cases = {
+        "d": "--journal d is a directory; give a file name",
+        "d/": "--journal d/ is a directory; give a file name",
+        "f/j.jsonl": "a folder on its path is not a directory",
+        "fifo": "it is not a regular file (a device, a FIFO or a socket)",
+        "dangling": "it is a symbolic link to",
+    }
+    one_step = ("--board", "Team Board", "--since", since)
+    sb.server.request_log.clear()
+    for journal, said in cases.items():
+        for args in (
+            ("apply", "plan.json"),
+            ("apply", "plan.json", "--dry-run"),
+            (*one_step, "--yes"),
+            (*one_step, "--dry-run"),
+        ):
+            one_line_error(invoke(*args, "--journal", journal), ExitCode.USAGE, said)
+    assert sb.server.request_log == []
+    assert list((tmp_path / "d").iterdir()) == []  # nothing was made
+    assert not (tmp_path / "nowhere").exists()

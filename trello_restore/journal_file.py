@@ -20,7 +20,7 @@ from pathlib import Path
 from trello_restore import wrote
 from trello_restore.errors import InputFileError
 from trello_restore.fsutil import looks, names_directory, private_dirs, write_atomic
-from trello_restore.journal_errors import cannot_create
+from trello_restore.journal_errors import cannot_create, unreachable
 
 __all__ = [
     "check_creatable",
@@ -51,23 +51,42 @@ def check_creatable(path: Path) -> None:
 def check_named(raw: str | Path) -> None:
     """Before anything is read or sent: ``InputFileError`` for a ``--journal`` that cannot be
     the journal's file as the user typed it: a name of a directory (``j/``: ``Path`` drops
-    the ``/``, and a file ``j`` was made), or one in a directory that does not exist (R78c: a
-    typo's directory was made, where only that one printed line would ever find the journal
-    undo needs). The state's journal directory is made as needed; a path named is not."""
+    the ``/``, and a file ``j`` was made), a directory, a device, FIFO or socket, a dangling
+    link, a path behind a file or a directory this user cannot search, or one in a directory
+    that does not exist (R78c: a typo's directory was made, where only that one printed line
+    would ever find the journal undo needs) or cannot be written in. The one-step run said
+    most of them after its whole fetch, and its dry run not at all (R79a). The state's
+    journal directory is made as needed; a path named is not."""
     path = Path(raw)
     if names_directory(raw) and not looks(path, "dir"):
         raise InputFileError(
             f"--journal {raw}: that names a directory, not a file; give a file name"
         )
     try:
-        path.parent.stat()
+        mode: int | None = path.stat().st_mode
     except FileNotFoundError:
+        mode = None
+    except NotADirectoryError as exc:  # a folder on its way is a file
+        raise InputFileError(cannot_create(path, exc)) from None
+    except OSError as exc:  # one on its way cannot be searched (mode 000)
+        raise InputFileError(unreachable(path, exc, "apply")) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputFileError(f"--journal {raw} is a directory; give a file name")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputFileError(
+            f"cannot use {raw} as the journal: it is not a regular file (a device, a FIFO or a "
+            "socket); pass --journal with the path of a file"
+        )
+    if mode is not None:
+        return
+    if looks(path, "link"):  # a link to nothing: its own line
+        raise InputFileError(cannot_create(path, FileNotFoundError(errno.ENOENT, "")))
+    if not looks(path.parent, "dir"):
         raise InputFileError(
             f"--journal {raw}: directory {path.parent} does not exist; create it first, or pass "
             "--journal with another path"
-        ) from None
-    except (OSError, ValueError):  # what opening it says (a folder that is a file, mode 000)
-        pass
+        )
+    check_creatable(path)  # writable, as its first record needs
 
 
 def create(path: Path, line: str) -> None:
