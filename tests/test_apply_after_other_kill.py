@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from trello_restore.errors import ExitCode
+from trello_restore.journal import Journal
 from trello_restore.planfile import write_plan
 from trello_restore.sandbox.scenario import generate
 from trello_restore.sandbox.world import World
 
 from .applykit import diff, plan_doc, snapshot
 from .conftest import SandboxFactory, sandbox_cli
+from .test_rerun_after_kill import kill_with_a_write_on_the_wire, killable
 from .truthcheck import incident_since
 
 KILLED = 4
@@ -181,3 +184,41 @@ def test_the_second_plan_s_undo_removes_the_grants_the_first_undo_kept_for_it(
     assert undone.exit_code == ExitCode.OK, undone.output
     assert f"also removing {len(kept)} board membership" in undone.output, undone.output
     assert diff(snapshot(s.world), before) == []
+
+
+def test_another_plan_s_apply_waits_for_a_killed_undo_s_writes(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R79b: an undo of plan A's journal killed with a removal on the wire, then ``apply`` of
+    plan K (made beside A, before it was applied) at once: K read the boards before the removal
+    landed, counted that member already satisfied, exit 0, and then the member was gone. Now
+    K waits for the killed undo's writes, as for a killed apply's, and settles those it finds
+    made (``undone``) in A's journal before it reads: every card member K's journal says done
+    is on its card once the writes have landed."""
+    k = killable(sandbox_factory, monkeypatch, tmp_path)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    journals.mkdir(parents=True)
+    k = k._replace(journal=journals / "a.jsonl")
+    other = tmp_path / "k.json"
+    write_plan(plan_doc(k.sb, k.s, "d"), other)
+    fast = ("--yes", *FAST)
+    applied = k.invoke("apply", str(k.plan), "--journal", str(k.journal), *fast)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    kill_with_a_write_on_the_wire(k, ["undo", str(k.journal), "--yes", "--workers", "4"], "undo")
+    k.sb.server.set_options(write_latency_ms=0)
+
+    again = k.invoke("apply", str(other), *FAST)
+    assert "may still have in flight" in again.stderr, again.output
+    assert again.exit_code in (ExitCode.OK, ExitCode.PARTIAL), again.output
+    time.sleep(2)  # a write it did not wait for lands within the 1.5 s it was slowed by
+    (journal_k,) = set(journals.glob("plan-*.jsonl"))
+    with k.s.world.lock:
+        missing = [
+            r
+            for r in Journal.read(journal_k).latest().values()
+            if r.action == CARD
+            and r.status in ("applied", "already_satisfied")
+            and r.member_id not in k.s.world.card(r.card_id).id_members
+        ]
+    assert missing == []
+    assert not [r for r in Journal.read(k.journal).latest().values() if r.op == "undo" and r.open]

@@ -98,10 +98,10 @@ logger = logging.getLogger(__name__)
 
 
 def _resolution(r: JournalRecord, status: Status, why: str) -> JournalRecord:
-    """The ``apply`` record that settles open record ``r``."""
+    """The record (of ``r``'s ``apply`` or ``undo``) that settles open record ``r``."""
     return JournalRecord(
         change_id=r.change_id,
-        op="apply",
+        op=r.op,
         action=r.action,
         status=status,
         board_id=r.board_id,
@@ -489,8 +489,17 @@ def resolve_earlier_journals(
     count = 0
     try:
         with apply_lock(names, lock_dir, others, board_names):
+            # A killed undo's writes, as a killed apply's (R79b: its removals landed after
+            # this run read the boards, which it had counted already satisfied).
             _wait_for_in_flight(
-                [(j.path, not_waited_for(records, j.records), j.records) for j, records in found],
+                [
+                    (
+                        j.path,
+                        [*not_waited_for(_ops(records), j.records), *_ops(records, "undo")],
+                        j.records,
+                    )
+                    for j, records in found
+                ],
                 api,
             )
             opened = [r for _, records in found for r in records]
@@ -506,6 +515,7 @@ def resolve_earlier_journals(
                         r for r in unresolved(journal.records).values() if r.board_id in live
                     ]
                     settled, unknown = _resolve_all(records, live)
+                    settled += _undone_since(journal.records, live)
                     journal.note_clock(api.clock_skew)
                     journal.append_many(settled)
                 count += len(settled)
@@ -520,6 +530,35 @@ def resolve_earlier_journals(
         if own_limiter:
             api.use_limiter(None)
     return count
+
+
+def _ops(records: Iterable[JournalRecord], op: str = "apply") -> list[JournalRecord]:
+    """The records of ``op`` (``apply``, ``undo``) among ``records``."""
+    return [r for r in records if r.op == op]
+
+
+def open_undos(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
+    """The changes whose latest record is an undo's write sent with no answer journaled (a
+    killed undo's ``pending``, an ``uncertain`` failure): it may land yet, or has. By id."""
+    latest = {r.change_id: r for r in records}
+    return {cid: r for cid, r in latest.items() if r.op == "undo" and r.open}
+
+
+def _undone_since(
+    records: Iterable[JournalRecord], live: Mapping[str, LiveBoard]
+) -> list[JournalRecord]:
+    """The ``undone`` records of a killed undo's writes (``open_undos``) that live state shows
+    made, after the wait for them: the member gone, the value back. Those that show nothing
+    made stay open, for that journal's undo (found there now, the member is its apply's): a
+    run of another plan that writes now must not leave them open, or that undo, run again,
+    would take off what this run adds as its own write."""
+    out = []
+    for r in open_undos(records).values():
+        if r.board_id in live:
+            found = kind_of(r.action).decide_undo(_change(r), live[r.board_id], resumed=True)
+            if found is not None and found[0] == "undone":
+                out.append(_resolution(r, "undone", found[1]))
+    return out
 
 
 def has_open_records(directory: Path, board_ids: Iterable[str]) -> bool:
@@ -549,10 +588,10 @@ def _earlier(
             except InputFileError as exc:
                 logger.warning("skipping %s while looking for interrupted writes: %s", path, exc)
                 continue
-            open_ = unresolved(journal.records)
+            open_ = [*unresolved(journal.records).values(), *open_undos(journal.records).values()]
             if not open_:
                 settled.note(path, stamp)
-            records = [r for r in open_.values() if r.board_id in boards]
+            records = [r for r in open_ if r.board_id in boards]
             if records:
                 yield journal, records
     finally:
