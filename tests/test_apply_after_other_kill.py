@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +40,13 @@ FAST = ("--rate-limit", "1000")
 
 def _lines(path: Path) -> list[dict[str, str]]:
     return [json.loads(x) for x in path.read_text().splitlines()[1:]]
+
+
+def _values(world: World) -> dict[str, tuple[object, ...]]:
+    """Each card's values the time machine restores: name, description, due date, list,
+    archived."""
+    with world.lock:
+        return {c.id: (c.name, c.desc, c.due, c.id_list, c.closed) for c in world.cards.values()}
 
 
 def _never_made(world: World, pairs: set[tuple[str, str]]) -> None:
@@ -231,3 +240,62 @@ def test_another_plan_s_apply_waits_for_a_killed_undo_s_writes(
             if r.op == "undo" and r.open and r.member_id not in k.s.world.card(r.card_id).id_members
         ]
     assert made_but_open == []
+
+
+def test_a_killed_undo_s_value_write_that_never_landed_stays_its_undo_s(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R80a: an undo of a ``--restore all`` journal killed with a value written back on the
+    wire, the write lost (dropped), then an apply of another plan: it judged the undo's open
+    records by the undo record's own values, whose ``seen`` and ``written`` are the apply's
+    the other way round, so a value the undo never wrote back was journaled ``undone``; the
+    journal's undo run again skipped it, exit 0, the apply's value left on the card. Now it
+    is judged by the apply record it reverses: left open, and the undo run again sets it back.
+    """
+    s = generate(31, 60, second_damage=True)
+    sb = sandbox_factory(s, token_limit=10_000, key_limit=10_000)
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan_a, plan_k = tmp_path / "a.json", tmp_path / "k.json"
+    write_plan(plan_doc(sb, s, "g"), plan_a)  # --restore all --by the culprit
+    write_plan(plan_doc(sb, s, "b"), plan_k)  # card members, on the same board
+    start = _values(s.world)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    journals.mkdir(parents=True)
+    journal_a = journals / "a.jsonl"
+    applied = invoke("apply", str(plan_a), "--journal", str(journal_a), *FAST)
+    assert applied.exit_code in (ExitCode.OK, ExitCode.PARTIAL), applied.output  # grants: blocked
+    assert _values(s.world) != start
+
+    sb.server.set_options(write_latency_ms=1500)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trello_restore", "undo", str(journal_a), "--yes", "--workers", "2"],
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not any(
+        r["op"] == "undo" and r["status"] == "pending" and r["action"].startswith("set_")
+        for r in _lines(journal_a)
+    ):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the undo sent no value write"
+        time.sleep(0.005)
+    sb.server.set_options(drop_rate=1.0, fault_after_write_share=0.0)  # lost, not made
+    proc.kill()
+    proc.communicate(timeout=60)
+    time.sleep(2)  # the writes on the wire end, dropped
+    sb.server.set_options(write_latency_ms=0, drop_rate=0.0)
+    open_ = {
+        r.change_id for r in Journal.read(journal_a).latest().values() if r.op == "undo" and r.open
+    }
+    assert open_
+
+    other = invoke("apply", str(plan_k), *FAST)
+    assert other.exit_code in (ExitCode.OK, ExitCode.PARTIAL), other.output
+    latest = Journal.read(journal_a).latest()
+    assert [cid for cid in open_ if latest[cid].status == "undone"] == []  # none was made
+    undone = invoke("undo", str(journal_a), "--yes", *FAST)
+    assert undone.exit_code in (ExitCode.OK, ExitCode.PARTIAL), undone.output
+    assert _values(s.world) == start

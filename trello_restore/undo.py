@@ -551,11 +551,18 @@ def _undone_since(
     made, after the wait for them: the member gone, the value back. Those that show nothing
     made stay open, for that journal's undo (found there now, the member is its apply's): a
     run of another plan that writes now must not leave them open, or that undo, run again,
-    would take off what this run adds as its own write."""
+    would take off what this run adds as its own write. Each is judged as that undo judges
+    it, by the apply's record it reverses: an undo record keeps a value's ``seen`` and
+    ``written`` the other way round (R80a: a value the undo never wrote back was "undone")."""
+    records = list(records)
+    made = {
+        r.change_id: r for r in records if r.op == "apply" and (r.status == "applied" or r.open)
+    }
     out = []
     for r in open_undos(records).values():
-        if r.board_id in live:
-            found = kind_of(r.action).decide_undo(_change(r), live[r.board_id], resumed=True)
+        applied = made.get(r.change_id)
+        if applied is not None and r.board_id in live:
+            found = kind_of(r.action).decide_undo(_change(applied), live[r.board_id], resumed=True)
             if found is not None and found[0] == "undone":
                 out.append(_resolution(r, "undone", found[1]))
     return out
