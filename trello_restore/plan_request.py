@@ -101,6 +101,7 @@ class PlanRequest:
         ``--no-cache`` there is none). Messages name each setting by
         where it came from (an option, a variable or a config file key)."""
         s = settings
+        origins = s.origins()  # where each value came from, and the config file looked for
         request = build_request(
             boards=s.boards,
             exports=s.exports,
@@ -132,7 +133,7 @@ class PlanRequest:
                 "restore": s.label("restore"),
                 "removed_by": s.label("removed_by"),
                 "by": s.label("by"),
-                "config_file": s.origins().config,
+                "config_file": origins.config,
             },
             rate_limit=s.rate_limit,
             key_rate_limit=s.key_rate_limit,
@@ -143,7 +144,7 @@ class PlanRequest:
             request_timeout=s.request_timeout,
             history_dir=s.cache_dir if cache else None,
             refresh_history=refresh_history,
-            origins=s.origins(),
+            origins=origins,
             accept_unread=(
                 s.label("accept_unreadable_boards") if s.accept_unreadable_boards else None
             ),
