@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -299,3 +300,37 @@ def test_a_killed_undo_s_value_write_that_never_landed_stays_its_undo_s(
     undone = invoke("undo", str(journal_a), "--yes", *FAST)
     assert undone.exit_code in (ExitCode.OK, ExitCode.PARTIAL), undone.output
     assert _values(s.world) == start
+
+
+def test_a_one_step_run_waits_for_a_killed_undo_s_writes_before_it_reads(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R82: a one-step run right after an undo was killed with removals on the wire read the
+    boards before they landed: those members were on their cards for its plan, which left
+    them out without a word, and a moment later they were gone. It waited only after it had
+    planned, before it wrote. Now it waits before it reads, so its plan sees every removal
+    the killed undo made and says it leaves each out as this tool's undo."""
+    k = killable(sandbox_factory, monkeypatch, tmp_path)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    journals.mkdir(parents=True)
+    k = k._replace(journal=journals / "a.jsonl")
+    applied = k.invoke("apply", str(k.plan), "--journal", str(k.journal), "--yes", *FAST)
+    assert applied.exit_code == ExitCode.OK, applied.output
+    kill_with_a_write_on_the_wire(k, ["undo", str(k.journal), "--yes", "--workers", "4"], "undo")
+    k.sb.server.set_options(write_latency_ms=0)
+
+    once = k.invoke("--board", k.s.team.id, "--since", incident_since(k.s), "--yes", *FAST)
+    assert once.exit_code in (ExitCode.OK, ExitCode.PARTIAL), once.output
+    time.sleep(2)  # a write it did not wait for lands within the 1.5 s it was slowed by
+    with k.s.world.lock:
+        removed = {
+            (r.card_id, r.member_id)
+            for r in Journal.read(k.journal).latest().values()
+            if r.action == CARD and r.member_id not in k.s.world.card(r.card_id).id_members
+        }
+    assert removed, once.output
+    said = re.search(
+        r"(\d+) card members? on \d+ cards? (?:is|are) left out of this run", once.output
+    )
+    assert said is not None, once.output
+    assert int(said.group(1)) == len(removed), once.output

@@ -33,16 +33,12 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from trello_restore.earlier_journals import not_waited_for
 from trello_restore.errors import ExitCode
 from trello_restore.journal import JournalRecord, Status
 from trello_restore.planfile import write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
-from trello_restore.undo import (
-    in_flight_wait,
-    last_alive,
-    not_waited_for,
-    resolve_earlier_journals,
-)
+from trello_restore.undo import in_flight_wait, last_alive, resolve_earlier_journals
 
 from .applykit import (
     Snapshot,

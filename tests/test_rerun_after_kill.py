@@ -63,7 +63,9 @@ def killable(
 
 def kill_with_a_write_on_the_wire(k: Killable, args: list[str], op: str) -> None:
     """Run the command line with ``args``, slow to be answered (1.5 s a write), and kill it
-    (SIGKILL) once its journal holds a card member write of ``op`` on the wire (``pending``)."""
+    (SIGKILL) once its journal holds a card member write of ``op`` on the wire (``pending``):
+    0.5 s after it is journaled, as the record is written just before the request is sent
+    (R82: killed at once, the writes had often not left, and none landed after the kill)."""
     k.sb.server.set_options(write_latency_ms=1500)
     proc = subprocess.Popen(
         [sys.executable, "-m", "trello_restore", *args],
@@ -76,6 +78,7 @@ def kill_with_a_write_on_the_wire(k: Killable, args: list[str], op: str) -> None
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, f"the {op} sent no write"
         time.sleep(0.005)
+    time.sleep(0.5)
     proc.kill()
     proc.communicate(timeout=60)
 

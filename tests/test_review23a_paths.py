@@ -412,8 +412,9 @@ def test_a_run_with_nothing_to_write_warns_of_journals_it_cannot_look_into(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A one-step run with nothing to write looks for earlier runs' interrupted writes on disk
-    (``undo.has_open_records``): journals it cannot look into (mode 400 or 000) were an internal
-    error, exit 1; now a warning naming the directory and chmod, and the run ends as it would."""
+    (``earlier_journals.has_open_records``): journals it cannot look into (mode 400 or 000)
+    were an internal error, exit 1; now a warning naming the directory and chmod, and the run
+    ends as it would."""
     applied = invoke(*_scope(scenario), "--yes", "-q")
     assert applied.exit_code == 0, applied.output
     journals = state / "journals"

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from trello_restore import __version__, given_up, refusals, run
+from trello_restore.api.settings import ApiSettings
 from trello_restore.applier import beside_a_run
+from trello_restore.earlier_journals import has_open_records, wait_for_earlier
 from trello_restore.errors import ExitCode
 from trello_restore.journal_names import board_names
 from trello_restore.kinds import in_order
@@ -245,6 +247,14 @@ def _locks(
                 guard.locked = True
                 held.enter_context(run_lock(directory, scope.board_ids, names))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
+                # Before the boards are read (R82: a killed undo's removal still on its way
+                # was on its card for the plan, left out unsaid; gone a moment later).
+                wait_for_earlier(
+                    req.journal_dir,
+                    api_url=req.plan.api_url,
+                    lock_dir=directory,
+                    max_request_s=sum(ApiSettings.timeouts(req.plan.request_timeout)),
+                )
 
         yield lock, guard, began
 
@@ -472,8 +482,6 @@ def _settle_earlier(req: OneShotRequest, result: PlanResult) -> None:
     weeks later maybe, a colleague's change in between turns them into "cannot tell whether
     the interrupted add took effect" warnings. Looked for on disk first, so a run with none
     left open sends no request more."""
-    from trello_restore.undo import has_open_records
-
     boards = {board_id for board_id, _ in result.meta.boards}
     if not has_open_records(req.journal_dir, boards):
         return

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -58,10 +58,15 @@ from pathlib import Path
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import same_api
 from trello_restore.archived_lists import closed_now, undo_warnings
+from trello_restore.earlier_journals import (
+    earlier_open,
+    in_flight_of,
+    not_waited_for,
+    open_undos,
+)
 from trello_restore.errors import InputFileError, UsageError
 from trello_restore.in_flight import in_flight_wait, last_alive, wait_for_in_flight
 from trello_restore.journal import Journal, JournalRecord, Status, unresolved
-from trello_restore.journal_settled import Settled
 from trello_restore.kinds import (
     NOT_ATTEMPTED,
     NOT_FOUND,
@@ -81,15 +86,13 @@ from trello_restore.runner import Runner
 from trello_restore.runner_types import ApplyOptions, ApplyReport, ChangeOutcome
 from trello_restore.touches import undo_touches
 from trello_restore.undo_left import in_scope, running_writes, undoable
-from trello_restore.undo_others import Others, card_pairs, journal_files, undo_kept
+from trello_restore.undo_others import Others, card_pairs, undo_kept
 from trello_restore.words import plural
 
 __all__ = [
     "beside_a_run",
-    "has_open_records",
     "in_flight_wait",
     "last_alive",
-    "not_waited_for",
     "resolve_earlier_journals",
     "undo_journal",
 ]
@@ -139,22 +142,6 @@ def _wait_for_in_flight(
     records, and all its records: when its killed run was last alive, ``last_alive``)."""
     waits = [(path, open_, last_alive(path, records)) for path, open_, records in journals]
     wait_for_in_flight(waits, api.settings.max_request_s)
-
-
-def not_waited_for(
-    open_: Iterable[JournalRecord], records: Sequence[JournalRecord]
-) -> list[JournalRecord]:
-    """The open apply records among ``open_`` whose writes an undo may not have waited for
-    yet: those after the journal's (``records``) last ``undo`` record, and board grants (an
-    undo waits for those only with ``--include-board-memberships``). An undo writes its
-    records only after waiting for every open record of its scope then in the journal
-    (``_wait_for_in_flight``), and a killed apply writes no ``undo`` record, so a write of a
-    kind every undo looks at, journaled ``pending`` before one, can no longer be in flight; the
-    journal's modification time, which that undo moved, says nothing of when the killed run
-    was last alive (R33a: every undo within 35 s of the last one waited 35 s again)."""
-    last = max((i for i, r in enumerate(records) if r.op == "undo"), default=-1)
-    after = {id(r) for r in records[last + 1 :]}
-    return [r for r in open_ if id(r) in after or not kind_of(r.action).undone_by_default]
 
 
 def _running_now(journal: Journal, lock_dir: Path | None) -> Holder | None:
@@ -465,7 +452,7 @@ def resolve_earlier_journals(
     api_url = api.settings.api_url
     found = [
         (journal, records)
-        for journal, records in _earlier(directory, wanted, exclude)
+        for journal, records in earlier_open(directory, wanted, exclude)
         if journal.header.account_id == me and same_api(journal.header.api_url, api_url)
     ]
     if not found:
@@ -495,7 +482,7 @@ def resolve_earlier_journals(
                 [
                     (
                         j.path,
-                        [*not_waited_for(_ops(records), j.records), *_ops(records, "undo")],
+                        in_flight_of(j, records),
                         j.records,
                     )
                     for j, records in found
@@ -532,18 +519,6 @@ def resolve_earlier_journals(
     return count
 
 
-def _ops(records: Iterable[JournalRecord], op: str = "apply") -> list[JournalRecord]:
-    """The records of ``op`` (``apply``, ``undo``) among ``records``."""
-    return [r for r in records if r.op == op]
-
-
-def open_undos(records: Iterable[JournalRecord]) -> dict[str, JournalRecord]:
-    """The changes whose latest record is an undo's write sent with no answer journaled (a
-    killed undo's ``pending``, an ``uncertain`` failure): it may land yet, or has. By id."""
-    latest = {r.change_id: r for r in records}
-    return {cid: r for cid, r in latest.items() if r.op == "undo" and r.open}
-
-
 def _undone_since(
     records: Iterable[JournalRecord], live: Mapping[str, LiveBoard]
 ) -> list[JournalRecord]:
@@ -566,43 +541,6 @@ def _undone_since(
             if found is not None and found[0] == "undone":
                 out.append(_resolution(r, "undone", found[1]))
     return out
-
-
-def has_open_records(directory: Path, board_ids: Iterable[str]) -> bool:
-    """Whether a journal in ``directory`` has open records (``journal.unresolved``) on
-    ``board_ids``: what ``resolve_earlier_journals`` would settle, read from disk alone (it
-    also checks each journal's account and API URL, which takes a request)."""
-    return next(_earlier(directory, set(board_ids), None), None) is not None
-
-
-def _earlier(
-    directory: Path, boards: set[str], exclude: Path | None
-) -> Iterator[tuple[Journal, list[JournalRecord]]]:
-    """The journals in ``directory`` (but ``exclude``) with open records on ``boards``; those
-    known to hold none (``journal_settled``) are not read."""
-    listed = journal_files(directory, exclude)
-    settled = Settled(directory, listed)
-    try:
-        for path in listed:
-            stamp = settled.stamp(path)
-            if settled.known(path, stamp):
-                continue
-            try:
-                # A torn last line of an earlier run's journal is no write to settle: said by
-                # the run that settles it (R35a: every later run warned of it, and none
-                # removed it).
-                journal = Journal.read(path, warn_torn=False)
-            except InputFileError as exc:
-                logger.warning("skipping %s while looking for interrupted writes: %s", path, exc)
-                continue
-            open_ = [*unresolved(journal.records).values(), *open_undos(journal.records).values()]
-            if not open_:
-                settled.note(path, stamp)
-            records = [r for r in open_ if r.board_id in boards]
-            if records:
-                yield journal, records
-    finally:
-        settled.save()
 
 
 def _change(r: JournalRecord) -> Change:
