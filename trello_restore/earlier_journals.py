@@ -91,7 +91,7 @@ def earlier_open(
                 # A torn last line of an earlier run's journal is no write to settle: said by
                 # the run that settles it (R35a: every later run warned of it, and none
                 # removed it).
-                journal = Journal.read(path, warn_torn=False)
+                journal = Journal.read(path, op="beside", warn_torn=False)
             except InputFileError as exc:
                 if warn:
                     logger.warning(

@@ -124,11 +124,12 @@ def special_file(path: Path) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def read_regular(path: Path) -> bytes:
-    """The bytes of a file of the tool's own at ``path`` (a link followed), read without ever
-    blocking: a FIFO put where it should be (R44f: a run hung for good in its ``open``, deaf to
-    Ctrl-C in a worker) or a device is an ``OSError`` (``not a regular file``), as a file that
-    cannot be read is; a directory is ``IsADirectoryError``."""
+def read_regular(path: Path, size: int = -1) -> bytes:
+    """The bytes of a file of the tool's own at ``path`` (a link followed; its first ``size``
+    only, when not negative), read without ever blocking: a FIFO put where it should be (R44f:
+    a run hung for good in its ``open``, deaf to Ctrl-C in a worker) or a device is an
+    ``OSError`` (``not a regular file``), as a file that cannot be read is; a directory is
+    ``IsADirectoryError``."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         mode = os.fstat(fd).st_mode
@@ -137,7 +138,7 @@ def read_regular(path: Path) -> bytes:
         if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, "not a regular file")
         with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read()
+            return f.read(size)
     finally:
         os.close(fd)
 

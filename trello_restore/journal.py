@@ -296,11 +296,12 @@ class Journal:
         self._start_appending()
 
     @classmethod
-    def read(cls, path: Path, *, op: Op = "undo", warn_torn: bool = True) -> Self:
-        """Read a journal without opening it for writing; ``op``: the command reading it (what
-        to do about a file that is no journal: ``journal_errors.GIVE_JOURNAL``). A torn last
-        line is ignored with a warning, without one when not ``warn_torn`` (a journal another
-        run is appending to: its line being written)."""
+    def read(
+        cls, path: Path, *, op: Op | Literal["beside"] = "undo", warn_torn: bool = True
+    ) -> Self:
+        """Read a journal without opening it for writing; ``op``: who reads it (``beside``: a
+        run, another journal's; what to do about a file that is no journal: ``GIVE_JOURNAL``).
+        A torn last line is ignored with a warning, unless not ``warn_torn`` (another run's)."""
         give = GIVE_JOURNAL[op]
         try:
             text = read_regular(path).decode("utf-8")

@@ -115,9 +115,12 @@ def newer_fields(raw: dict[str, Any], kind: type[Any]) -> str | None:
 
 
 #: What to do about a file that is not a journal, by the command that read it (undo: one it
-#: was given; apply: its plan's journal, or the one --journal names).
+#: was given; apply: its plan's journal, or the one --journal names; beside: another one in
+#: the journal directory, looked into by a run that named none of them: R82c, every cron run
+#: told the user to "give the journal file apply printed" of a journal emptied by hand).
 GIVE_JOURNAL = {"undo": "give the journal file apply printed"}
 GIVE_JOURNAL["apply"] = "restore it from a backup, or pass another --journal PATH"
+GIVE_JOURNAL["beside"] = "restore it from a backup, or move it out of the journal directory"
 
 
 def not_a_journal(path: Path, text: str, exc: ValueError | None, give: str) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from trello_restore import defaults, locks
 from trello_restore.errors import InputFileError, OtherPlansJournal, UsageError
+from trello_restore.fsutil import read_regular
 from trello_restore.journal import (
     Journal,
     JournalHeader,
@@ -551,8 +552,7 @@ def _plan_s_journal(path: Path, state_dir: Path) -> Path | None:
     from trello_restore.planfile import FORMAT, read_plan
 
     try:
-        with path.open("rb") as f:
-            head = f.read(256)
+        head = read_regular(path, 256)  # R82c: ``undo`` of a FIFO hung in a blocking open
     except OSError:
         return None
     if f'"{FORMAT}"'.encode() not in head:

@@ -68,7 +68,9 @@ def journal_files(
         skip = exclude.resolve() if exclude is not None else None
         # ``iterdir`` (``glob`` takes a directory it cannot read for an empty one).
         paths = sorted(p for p in directory.iterdir() if p.name.endswith(".jsonl"))
-        return [p for p in paths if p.is_file() and p.resolve() != skip]
+        # A FIFO or device there is a journal that cannot be read, said as such (R82c: it was
+        # passed over without a word); a directory or a link to nothing is none.
+        return [p for p in paths if p.exists() and not p.is_dir() and p.resolve() != skip]
     except OSError as exc:
         if unlisted is not None:  # the caller says it, as what it could not check (R34d: the
             # guards' own readings said it two and three times a run)
@@ -136,7 +138,7 @@ class Others:
     def _parse(self, path: Path) -> Journal | None:
         """The journal at ``path`` when it is one of this API URL and account, else None."""
         try:
-            other = Journal.read(path, warn_torn=False)  # another run's: not this one's news
+            other = Journal.read(path, op="beside", warn_torn=False)  # not this run's news
         except InputFileError as exc:
             logger.debug("not looking at %s for this tool's other runs: %s", path, exc)
             self.unreadable[path] = str(exc)
