@@ -3,7 +3,10 @@
 - ``undo`` of a FIFO put at a journal's path hung for good: it looked for a plan file there
   with a blocking ``open`` before it read the file as a journal (which never waits).
 - A FIFO among the journals was passed over without a word by every run that looks for other
-  runs' interrupted writes, as if it held none; it is a journal that cannot be read, said so.
+  runs' interrupted writes. It is no journal this tool wrote (it writes regular files only):
+  said so, with what to do, and nothing else changes (R83a: read as a journal that cannot be
+  read, it stopped every run being recorded as the last run, as one that may hold an undo).
+- A link there to a journal beside it was read as a second journal (R83a).
 - A journal emptied by hand (or otherwise no journal) in the journal directory made every
   cron run say "give the journal file apply printed", advice for a journal the user names.
 """
@@ -21,6 +24,7 @@ from click.testing import Result
 
 from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario
+from trello_restore.undo_others import journal_files
 
 from .conftest import Sandbox, configless_cli
 from .truthcheck import incident_since
@@ -79,12 +83,29 @@ def test_an_odd_file_among_the_journals_is_said_with_what_to_do(
         odd_file.write_bytes(b"")
     r = invoke(*_scope(scenario))
     assert r.exit_code == ExitCode.OK, r.output
-    # Once, by the look for other runs' interrupted writes (a FIFO, which may hold this
-    # tool's undo, also leaves out the members the token's member removed: R33c).
-    (said,) = [x for x in r.stderr.splitlines() if "while looking for interrupted writes" in x]
-    assert said.startswith(f"Warning: skipping {odd_file} "), said
+    # Once, by the look for other runs' interrupted writes; and the run is the last run.
+    (said,) = [x for x in r.stderr.splitlines() if str(odd_file) in x]
+    assert said.startswith(f"Warning: skipping {odd_file} while looking for interrupted"), said
+    assert "not recorded" not in r.output
+    assert "cannot be read" not in r.output
     if odd == "fifo":
-        assert said.endswith("not a regular file); check the file and its permissions"), said
+        assert said.endswith(
+            ": it is not a regular file, so no journal this tool wrote; move it out of the "
+            "journal directory"
+        ), said
     else:
         assert "give the journal file apply printed" not in said
         assert said.endswith("; restore it from a backup, or move it out of the journal directory")
+
+
+def test_a_link_to_a_journal_beside_it_is_that_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "plan-1.jsonl"
+    journal.write_text("{}\n")
+    (tmp_path / "alias.jsonl").symlink_to(journal.name)
+    (tmp_path / "gone.jsonl").symlink_to("nowhere.jsonl")
+    (tmp_path / "dir.jsonl").mkdir()
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    special: list[Path] = []
+    assert journal_files(tmp_path, special=special) == [tmp_path / "alias.jsonl"]
+    assert special == [tmp_path / "fifo.jsonl"]
+    assert journal_files(tmp_path, exclude=journal) == []

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -35,6 +36,7 @@ from click.testing import Result
 
 from trello_restore.earlier_journals import not_waited_for
 from trello_restore.errors import ExitCode
+from trello_restore.in_flight import wait_for_in_flight
 from trello_restore.journal import JournalRecord, Status
 from trello_restore.planfile import write_plan
 from trello_restore.sandbox.scenario import Scenario, generate
@@ -224,6 +226,27 @@ def test_how_long_undo_waits() -> None:
     for status, wait in ((502, 33.0), (503, 33.0), (200, 0.0)):
         answered = replace(uncertain, http_status=status)
         assert in_flight_wait([answered], None, 35.0, now) == pytest.approx(wait)
+
+
+def test_the_wait_names_only_the_journals_it_waits_for(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """R83a: a journal killed an hour ago was named beside the one just killed."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    now = datetime.now(UTC)
+    fresh = _pending(now.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    old = _pending("2020-01-01T00:00:00.000Z")
+    journals = [(Path("old.jsonl"), [old], None), (Path("fresh.jsonl"), [fresh], None)]
+    with caplog.at_level(logging.WARNING):
+        wait_for_in_flight(journals, 30.0)
+    assert len(slept) == 1
+    assert 25 < slept[0] <= 30
+    (said,) = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert "(fresh.jsonl)" in said, said
+    slept.clear()
+    wait_for_in_flight(journals[:1], 30.0)
+    assert slept == []
 
 
 def test_the_killed_run_was_last_alive_at_its_last_apply_record_once_an_undo_wrote(

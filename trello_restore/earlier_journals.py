@@ -80,7 +80,15 @@ def earlier_open(
     on any board), and those records; journals known to hold none (``journal_settled``) are
     not read. One that cannot be read is skipped, with a warning unless not ``warn`` (a second
     look in one run)."""
-    listed = journal_files(directory, exclude)
+    special: list[Path] = []
+    # Not ``warn``: a directory it cannot look into is said by the first look.
+    listed = journal_files(directory, exclude, None if warn else {}, special)
+    for path in special if warn else ():  # R82c: passed over without a word
+        logger.warning(
+            "skipping %s while looking for interrupted writes: it is not a regular file, so "
+            "no journal this tool wrote; move it out of the journal directory",
+            path,
+        )
     settled = Settled(directory, listed)
     try:
         for path in listed:

@@ -89,15 +89,15 @@ def wait_for_in_flight(
     journal's path, those open records, and when its run was last alive: ``last_alive``, or
     None) can still be in flight (``in_flight_wait``), saying so on stderr first."""
     now = time.time()
-    waits = [0.0]
-    for _, open_, last in journals:
-        waits.append(in_flight_wait(open_, last, max_request_s, now))
-    wait = max(waits)
+    # Only the journals waited for are named (R83a: one killed an hour ago was named too).
+    waits = [(p, in_flight_wait(open_, last, max_request_s, now)) for p, open_, last in journals]
+    named = [str(path) for path, wait in waits if wait > 0]
+    wait = max((wait for _, wait in waits), default=0.0)
     if wait > 0:
         logger.warning(
             "waiting %d s for writes a killed run, or one that got no sure answer to them, may "
             "still have in flight (%s), so that live state tells whether they took effect",
             math.ceil(wait),
-            ", ".join(str(j[0]) for j in journals),
+            ", ".join(named),
         )
         time.sleep(wait)

@@ -371,9 +371,11 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
     """Whether an action dated ``date`` (Trello's clock) by the journal's account on a target
     is an undo's write of it among ``records`` (the journal's of that target, in order): within
     one undo write (its ``pending`` record to its answer, ``undone``, moved by ``skew`` and
-    widened by ``UNDO_SLACK``; a ``pending`` never answered: an instant) after which no apply
-    record of the journal found or put the target back (``pending``, ``applied``,
-    ``already_satisfied``): a removal after such a one is not that undo's."""
+    widened by ``UNDO_SLACK``; a ``pending`` never answered: from when it was sent, for up to
+    ``SLACK``, as the write may land as long as the client would have waited for it, R83a: a
+    killed undo's removal that landed 12 s on was added back by the next one-step run) after
+    which no apply record of the journal found or put the target back (``pending``,
+    ``applied``, ``already_satisfied``): a removal after such a one is not that undo's."""
     opened: dict[str, tuple[datetime, int]] = {}
     last = -1  # the latest apply record that found or put the target back
     spans: list[tuple[datetime, datetime, int]] = []
@@ -384,7 +386,7 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
             continue
         start = opened.pop(r.change_id, None)
         if start is not None and (r.status != "undone" or at is None):
-            spans.append((start[0], start[0], start[1]))  # no answer: when it was sent
+            spans.append((start[0], start[0] + SLACK, start[1]))  # no answer: from its sending
             start = None
         if at is None:
             continue
@@ -398,7 +400,7 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
                 if start is None
                 else (start[0], min(max(at, start[0]), start[0] + SLACK), i)
             )
-    spans += [(at, at, i) for at, i in opened.values()]
+    spans += [(at, at + SLACK, i) for at, i in opened.values()]
     return any(
         a + skew - UNDO_SLACK <= date <= b + skew + UNDO_SLACK and i > last for a, b, i in spans
     )

@@ -56,21 +56,30 @@ _CARD, _GRANT, _UNDO = f'"{CardMember.action}"', f'"{GRANT}"', '"op": "undo"'
 
 
 def journal_files(
-    directory: Path, exclude: Path | None = None, unlisted: dict[Path, str] | None = None
+    directory: Path,
+    exclude: Path | None = None,
+    unlisted: dict[Path, str] | None = None,
+    special: list[Path] | None = None,
 ) -> list[Path]:
-    """The journal files (``*.jsonl``) in ``directory`` but ``exclude``, sorted; none when it
-    does not exist. A directory this user cannot look into (mode 000 or 400: a permission
-    error) counts as none, and is warned of each time: what was not checked, what to do; or,
-    when ``unlisted`` is given, put in it with why, for the caller to say."""
+    """The journal files (``*.jsonl``) in ``directory`` but ``exclude``, sorted, each once (a
+    link to another one there is that one); none when it does not exist. A directory this
+    user cannot look into (mode 000 or 400: a permission error) counts as none, and is warned
+    of each time: what was not checked, what to do; or, when ``unlisted`` is given, put in it
+    with why, for the caller to say. A FIFO, socket or device so named is no journal this
+    tool wrote (it writes regular files only): not listed, put in ``special`` when given."""
     try:
         if not directory.exists():
             return []
         skip = exclude.resolve() if exclude is not None else None
         # ``iterdir`` (``glob`` takes a directory it cannot read for an empty one).
         paths = sorted(p for p in directory.iterdir() if p.name.endswith(".jsonl"))
-        # A FIFO or device there is a journal that cannot be read, said as such (R82c: it was
-        # passed over without a word); a directory or a link to nothing is none.
-        return [p for p in paths if p.exists() and not p.is_dir() and p.resolve() != skip]
+        found: dict[Path, Path] = {}
+        for p in paths:
+            if p.is_file():
+                found.setdefault(p.resolve(), p)
+            elif special is not None and p.exists() and not p.is_dir():
+                special.append(p)
+        return [p for real, p in found.items() if real != skip]
     except OSError as exc:
         if unlisted is not None:  # the caller says it, as what it could not check (R34d: the
             # guards' own readings said it two and three times a run)
