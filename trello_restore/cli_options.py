@@ -386,12 +386,13 @@ def yes_or_no(question: str) -> bool:
     ``Error: invalid input`` (R59e: an "Error" while the run goes on, with no word of what is
     asked for). End of input and Ctrl-C are ``click.Abort``, as there. A stop that Python
     swallowed before is raised first (R65a: the question was asked, its Ctrl-C ignored)."""
-    from trello_restore.interrupts import check
+    from trello_restore.interrupts import check, interruptible
 
     check()
     while True:
-        answer = click.prompt(question, default="", show_default=False, err=True,
-                              prompt_suffix=" [y/N]: ").strip().lower()  # fmt: skip
+        with interruptible():  # R82b: a Ctrl-C just after the question was lost
+            answer = click.prompt(question, default="", show_default=False, err=True,
+                                  prompt_suffix=" [y/N]: ").strip().lower()  # fmt: skip
         if answer in ("y", "yes", "n", "no", ""):
             return answer in ("y", "yes")
         click.echo("Please answer y or n (n changes nothing).", err=True)

@@ -534,10 +534,13 @@ def _typed_token() -> str:
     terminal's scrollback); empty at end of input (Ctrl-D)."""
     import getpass
 
+    from trello_restore.interrupts import interruptible
+
     try:
         # The prompt on the terminal itself (getpass's default), where the token is typed,
         # not on stderr, which may go to a file (R58a: ``2>err.log`` hid it).
-        typed = getpass.getpass("Trello token (not shown as you type): ")
+        with interruptible():  # R82b: a Ctrl-C just after the prompt was lost
+            typed = getpass.getpass("Trello token (not shown as you type): ")
     except EOFError:
         _end_prompt_line()
         return ""

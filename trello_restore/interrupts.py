@@ -23,6 +23,7 @@ __all__ = [
     "check",
     "early",
     "first_ctrl_c_only",
+    "interruptible",
     "run_said",
     "stopped_by",
 ]
@@ -194,3 +195,42 @@ def run_said() -> None:
         if signal.getsignal(sig) in (after_run, _at_once, early):
             signal.signal(sig, signal.SIG_IGN)
             _said_all.add(sig)
+
+
+@contextlib.contextmanager
+def interruptible(tick: float = 0.2) -> Iterator[None]:
+    """While a question waits for an answer at the terminal (``yes_or_no``, the token's
+    prompt): a signal that comes after Python last looked for one and before the read began
+    only sets Python's flag, and the read waits on for a key (R82b: a Ctrl-C just after the
+    question showed was lost, and CI hung; CPython's ``input()`` and ``getpass`` alike). A
+    thread wakes the main thread every ``tick`` seconds (SIGALRM, whose handler does
+    nothing), which interrupts the read and has the flag looked at: the Ctrl-C then ends the
+    run within a tick, as one a moment later does at once. Nothing where the platform cannot
+    send a thread a signal, or off the main thread."""
+    main = threading.main_thread()
+    if threading.current_thread() is not main or not hasattr(signal, "pthread_kill"):
+        yield
+        return
+    ident = main.ident
+    assert ident is not None  # a running thread's
+    previous = signal.signal(signal.SIGALRM, _tick)
+    done = threading.Event()
+
+    def wake() -> None:
+        while not done.wait(tick):
+            signal.pthread_kill(ident, signal.SIGALRM)
+
+    ticker = threading.Thread(target=wake, name="trello-restore-question", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        # Restored after the last tick was sent: it reached the main thread no later than
+        # the join's end, while ``_tick`` still took it.
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _tick(signum: int, frame: FrameType | None) -> None:
+    """SIGALRM while a question waits (``interruptible``): nothing but the look at the flags."""

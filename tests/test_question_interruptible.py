@@ -1,0 +1,106 @@
+"""R82b: a Ctrl-C that comes just after a question is shown, before its read begins.
+
+CPython runs a signal's Python handler only where it looks for signals, between bytecodes; a
+SIGINT that comes after the last look before a blocking ``read`` (``input()`` writes the
+question, flushes, then reads in C) only sets the flag, and the read waits for a key. CI hung
+so once, 90 s, at the confirmation question. ``interrupts.interruptible`` wakes the main thread
+every tick while a question waits, so the flag is looked at and the Ctrl-C ends the run.
+
+The race is made certain here: SIGINT is blocked in the main thread, so another thread takes
+it and sets the flag while the main thread's read goes on; nothing else would end that read
+but the watchdog's line, seconds later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import click
+import pytest
+
+from trello_restore.cli_options import yes_or_no
+from trello_restore.interrupts import interruptible
+
+WATCHDOG_S = 4.0
+pytestmark = pytest.mark.skipif(
+    not hasattr(signal, "pthread_sigmask"), reason="needs POSIX thread signal masks"
+)
+
+
+@contextlib.contextmanager
+def _ctrl_c_lost_before_the_read(after: float = 0.3) -> Iterator[int]:
+    """A pipe's read end, whose writer sends a line only after ``WATCHDOG_S``; a SIGINT sent
+    ``after`` seconds in, taken by another thread (blocked in this one), as when it comes
+    just before the read begins. Python's default Ctrl-C handler meanwhile."""
+    r, w = os.pipe()
+    sender = threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT))
+    watchdog = threading.Timer(WATCHDOG_S, os.write, (w, b"n\n"))
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sender.start()  # made before the mask: SIGINT reaches it
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    watchdog.start()
+    try:
+        yield r
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        sender.cancel()
+        watchdog.cancel()
+        sender.join()
+        watchdog.join()
+        os.close(w)
+        os.close(r)
+        signal.signal(signal.SIGINT, old_handler)
+
+
+def _ended_within(seconds: float, catch: type[BaseException], read: Callable[[], object]) -> None:
+    start = time.monotonic()
+    with pytest.raises(catch):
+        read()
+    took = time.monotonic() - start
+    assert took < seconds, f"the Ctrl-C ended the read after {took:.1f} s"
+
+
+def test_a_read_within_interruptible_ends_at_a_ctrl_c_it_did_not_see_come() -> None:
+    def read() -> None:
+        with interruptible(0.05):
+            os.read(pipe, 1)
+
+    before = signal.getsignal(signal.SIGALRM)  # pytest-timeout's, maybe
+    with _ctrl_c_lost_before_the_read() as pipe:
+        _ended_within(WATCHDOG_S / 2, KeyboardInterrupt, read)
+    assert signal.getsignal(signal.SIGALRM) == before
+    assert [t for t in threading.enumerate() if t.name == "trello-restore-question"] == []
+
+
+def test_the_confirmation_question_ends_at_such_a_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with (
+        _ctrl_c_lost_before_the_read() as pipe,
+        io.TextIOWrapper(io.FileIO(os.dup(pipe), "r")) as stdin,
+    ):
+        monkeypatch.setattr(sys, "stdin", stdin)
+        # click's prompt turns the KeyboardInterrupt into Abort (exit 130 on the command line)
+        _ended_within(WATCHDOG_S / 2, click.Abort, lambda: yes_or_no("Apply these changes?"))
+
+
+def test_interruptible_is_nothing_off_the_main_thread() -> None:
+    seen: list[object] = []
+
+    def other() -> None:
+        with interruptible(0.01):
+            time.sleep(0.05)
+            seen.append(signal.getsignal(signal.SIGALRM))
+
+    before = signal.getsignal(signal.SIGALRM)
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert seen == [before]
