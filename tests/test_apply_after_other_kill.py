@@ -309,7 +309,8 @@ def test_a_one_step_run_waits_for_a_killed_undo_s_writes_before_it_reads(
     boards before they landed: those members were on their cards for its plan, which left
     them out without a word, and a moment later they were gone. It waited only after it had
     planned, before it wrote. Now it waits before it reads, so its plan sees every removal
-    the killed undo made and says it leaves each out as this tool's undo."""
+    the killed undo made and says it leaves each out as this tool's undo. Its dry run, which
+    waits for nothing, says that the boards may change yet, and when to look again (R83a)."""
     k = killable(sandbox_factory, monkeypatch, tmp_path)
     journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
     journals.mkdir(parents=True)
@@ -319,7 +320,13 @@ def test_a_one_step_run_waits_for_a_killed_undo_s_writes_before_it_reads(
     kill_with_a_write_on_the_wire(k, ["undo", str(k.journal), "--yes", "--workers", "4"], "undo")
     k.sb.server.set_options(write_latency_ms=0)
 
-    once = k.invoke("--board", k.s.team.id, "--since", incident_since(k.s), "--yes", *FAST)
+    scope = ("--board", k.s.team.id, "--since", incident_since(k.s))
+    dry = k.invoke(*scope, "--dry-run", *FAST)
+    assert dry.exit_code == ExitCode.OK, dry.output
+    (said,) = [x for x in dry.stderr.splitlines() if "may still have writes in flight" in x]
+    assert f"({k.journal})" in said, said
+    assert re.search(r"run it again in \d+ s to see what they did$", said), said
+    once = k.invoke(*scope, "--yes", *FAST)
     assert once.exit_code in (ExitCode.OK, ExitCode.PARTIAL), once.output
     time.sleep(2)  # a write it did not wait for lands within the 1.5 s it was slowed by
     with k.s.world.lock:
@@ -329,8 +336,8 @@ def test_a_one_step_run_waits_for_a_killed_undo_s_writes_before_it_reads(
             if r.action == CARD and r.member_id not in k.s.world.card(r.card_id).id_members
         }
     assert removed, once.output
-    said = re.search(
+    left = re.search(
         r"(\d+) card members? on \d+ cards? (?:is|are) left out of this run", once.output
     )
-    assert said is not None, once.output
-    assert int(said.group(1)) == len(removed), once.output
+    assert left is not None, once.output
+    assert int(left.group(1)) == len(removed), once.output

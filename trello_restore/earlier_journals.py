@@ -12,12 +12,14 @@ run reads its boards to plan (``wait_for_earlier``).
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trello_restore.api.settings import same_api
 from trello_restore.errors import InputFileError
-from trello_restore.in_flight import last_alive, wait_for_in_flight
+from trello_restore.in_flight import in_flight_wait, last_alive, wait_for_in_flight
 from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.journal_settled import Settled
 from trello_restore.kinds import kind_of
@@ -124,7 +126,7 @@ def has_open_records(directory: Path, board_ids: Iterable[str]) -> bool:
 
 
 def wait_for_earlier(
-    directory: Path, *, api_url: str, lock_dir: Path, max_request_s: float
+    directory: Path, *, api_url: str, lock_dir: Path, max_request_s: float, dry_run: bool = False
 ) -> None:
     """Before a one-step run reads its boards to plan, under its run locks: wait for the
     writes that other journals' killed runs may still have in flight (``in_flight_of``), as
@@ -136,7 +138,9 @@ def wait_for_earlier(
     no run of this one's; one whose plan's lock a run holds now has writes under way, not a
     killed run's (that lock makes the settling refuse, after the plan). Whose account each
     journal is, is not known yet: another account's killed run is waited for too, no longer
-    than this one's. Journals with nothing open are not read (``journal_settled``)."""
+    than this one's. Journals with nothing open are not read (``journal_settled``). A dry run
+    (no lock, nothing to settle) does not wait: it says that the boards may change yet, and
+    when to look again (R83a: it showed a member on a card without a word, gone a moment on)."""
     waits: list[tuple[Path, Iterable[JournalRecord], float | None]] = []
     for journal, records in earlier_open(directory, None, None, warn=False):
         header = journal.header
@@ -151,4 +155,17 @@ def wait_for_earlier(
                 last_alive(journal.path, journal.records),
             )
         )
-    wait_for_in_flight(waits, max_request_s)
+    if not dry_run:
+        wait_for_in_flight(waits, max_request_s)
+        return
+    now = time.time()
+    left = [(p, in_flight_wait(open_, last, max_request_s, now)) for p, open_, last in waits]
+    named = [str(path) for path, wait in left if wait > 0]
+    if named:
+        logger.warning(
+            "a killed run, or one that got no sure answer to them, may still have writes in "
+            "flight on Trello (%s): this dry run shows the boards as they are now, which those "
+            "writes may still change; run it again in %d s to see what they did",
+            ", ".join(named),
+            math.ceil(max(wait for _, wait in left)),
+        )

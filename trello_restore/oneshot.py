@@ -247,14 +247,15 @@ def _locks(
                 guard.locked = True
                 held.enter_context(run_lock(directory, scope.board_ids, names))
                 logger.debug("holding the run locks of %d boards", len(scope.board_ids))
-                # Before the boards are read (R82: a killed undo's removal still on its way
-                # was on its card for the plan, left out unsaid; gone a moment later).
-                wait_for_earlier(
-                    req.journal_dir,
-                    api_url=req.plan.api_url,
-                    lock_dir=directory,
-                    max_request_s=sum(ApiSettings.timeouts(req.plan.request_timeout)),
-                )
+            # Before the boards are read (R82: a killed undo's removal still on its way was on
+            # its card for the plan, left out unsaid; gone a moment later); a dry run says so.
+            wait_for_earlier(
+                req.journal_dir,
+                api_url=req.plan.api_url,
+                lock_dir=directory,
+                max_request_s=sum(ApiSettings.timeouts(req.plan.request_timeout)),
+                dry_run=guard is None,
+            )
 
         yield lock, guard, began
 
