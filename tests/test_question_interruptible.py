@@ -1,4 +1,5 @@
-"""R82b: a Ctrl-C that comes just after a question is shown, before its read begins.
+"""R82b: a Ctrl-C that comes just after a question is shown, before its read begins (and
+R84a: the token prompt's echo after Ctrl-Z and ``fg``).
 
 CPython runs a signal's Python handler only where it looks for signals, between bytecodes; a
 SIGINT that comes after the last look before a blocking ``read`` (``input()`` writes the
@@ -14,10 +15,12 @@ but the watchdog's line, seconds later.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import io
 import os
 import signal
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ import click
 import pytest
 
 from trello_restore.cli_options import yes_or_no
+from trello_restore.config import _no_echo, _typed_token
 from trello_restore.interrupts import interruptible
 
 WATCHDOG_S = 4.0
@@ -104,3 +108,33 @@ def test_interruptible_is_nothing_off_the_main_thread() -> None:
     t.start()
     t.join()
     assert seen == [before]
+
+
+def test_echo_is_turned_off_again_when_a_run_stopped_at_the_token_prompt_goes_on() -> None:
+    """R84a: Ctrl-Z at ``--token -``'s prompt, then ``fg``: the shell gave the terminal back
+    with echo on, and the token pasted then was shown. At SIGCONT it is turned off again."""
+    master, slave = os.openpty()
+    try:
+        attrs = termios.tcgetattr(slave)
+        attrs[3] |= termios.ECHO  # as the shell leaves it
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        _no_echo(signal.SIGCONT, None, tty=os.ttyname(slave))
+        assert not termios.tcgetattr(slave)[3] & termios.ECHO
+    finally:
+        os.close(master)
+        os.close(slave)
+    _no_echo(signal.SIGCONT, None, tty="/nonexistent/tty")  # no terminal: nothing
+
+
+def test_the_token_prompt_takes_sigcont_while_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = signal.getsignal(signal.SIGCONT)
+    during: list[object] = []
+
+    def typed(prompt: str) -> str:
+        during.append(signal.getsignal(signal.SIGCONT))
+        return " tok \n"
+
+    monkeypatch.setattr(getpass, "getpass", typed)
+    assert _typed_token() == "tok"
+    assert during == [_no_echo]
+    assert signal.getsignal(signal.SIGCONT) == before

@@ -11,11 +11,12 @@ here reads the process's own, and the core gets the resolved directories passed 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -539,7 +540,7 @@ def _typed_token() -> str:
     try:
         # The prompt on the terminal itself (getpass's default), where the token is typed,
         # not on stderr, which may go to a file (R58a: ``2>err.log`` hid it).
-        with interruptible():  # R82b: a Ctrl-C just after the prompt was lost
+        with interruptible(), _echo_off_again():  # R82b; R84a
             typed = getpass.getpass("Trello token (not shown as you type): ")
     except EOFError:
         _end_prompt_line()
@@ -548,6 +549,39 @@ def _typed_token() -> str:
         _end_prompt_line()
         raise
     return typed.removeprefix("\ufeff").strip()
+
+
+@contextlib.contextmanager
+def _echo_off_again() -> Iterator[None]:
+    """While the token is typed: a run stopped at the prompt (Ctrl-Z) and brought back
+    (``fg``) gets the terminal as the shell left it, echo on, and the token pasted then was
+    shown and stayed in the scrollback (R84a). At SIGCONT, echo is turned off again, as
+    getpass had it (``_no_echo``). Nothing off the main thread or without SIGCONT."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGCONT"):
+        yield
+        return
+    previous = signal.signal(signal.SIGCONT, _no_echo)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCONT, previous if previous is not None else signal.SIG_DFL)
+
+
+def _no_echo(signum: int, frame: object, tty: str = "/dev/tty") -> None:
+    """Turn the terminal's echo off (``_echo_off_again``); nothing when there is none."""
+    import termios
+
+    with contextlib.suppress(OSError, termios.error):
+        fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+        try:
+            attrs = termios.tcgetattr(fd)
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        finally:
+            os.close(fd)
 
 
 def _end_prompt_line() -> None:
