@@ -402,6 +402,16 @@ def test_a_removal_after_the_journal_put_the_member_back_is_not_its_undos() -> N
     assert undid(AT + SLACK * 2, unanswered, timedelta(0))
     assert not undid(AT + SLACK * 2 + UNDO_SLACK + sec, unanswered, timedelta(0))
     assert not undid(AT - UNDO_SLACK - sec, unanswered, timedelta(0))
+    # An undo's write removes once: the first removal after it was sent (R84a: put back and
+    # removed again by hand within minutes, the second was called the undo's).
+    landed, by_hand = AT + 12 * sec, AT + 19 * sec
+    assert undid(landed, unanswered[:1], timedelta(0), [landed, by_hand])
+    assert not undid(by_hand, unanswered[:1], timedelta(0), [landed, by_hand])
+    long_ago = AT - SLACK  # another removal, before the write began: not this one's
+    assert undid(landed, unanswered[:1], timedelta(0), [long_ago, landed])
+    # An answered write's span is its own: a removal just before it (an earlier undo's, the
+    # member applied again in between) does not make it another's.
+    assert undid(AT + sec, undo, timedelta(0), [AT - 5 * sec, AT + sec])
     torn = [undo[0], replace(undo[1], at="not a date")]  # answered, when is not known
     assert undid(AT, torn, timedelta(0))
     assert undid(AT + sec * 30, torn, timedelta(0))

@@ -228,3 +228,41 @@ def test_a_dry_run_with_plan_out_refuses_a_journal_that_is_a_directory(
     one_line_error(r, ExitCode.USAGE, "--journal d is a directory")
     assert not (tmp_path / "p.json").exists()
     assert sb.server.request_log == []
+
+
+def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R84a: a killed undo's removal that landed, then the lead put the member back by hand
+    and removed them again, all within minutes. An undo write never answered counts for up to
+    ``SLACK`` after it was sent (R83a), so the second removal, by hand, was called that
+    undo's: the one-step run left the member out. An undo's write removes once, the first
+    removal after it was sent; the run adds the member back."""
+    s = scenario
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")  # the wait for the "killed" undo
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan_a = tmp_path / "a.json"
+    write_plan(plan_doc(sb, s, "b"), plan_a)  # card members, --removed-by the lead
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    assert invoke("apply", str(plan_a), "--yes", *FAST).exit_code == ExitCode.OK
+    (journal_a,) = journals.glob("plan-*.jsonl")
+    assert invoke("undo", str(journal_a), "--yes", *FAST).exit_code == ExitCode.OK
+    header, *rest = journal_a.read_text().splitlines(keepends=True)
+    last = max(
+        i
+        for i, x in enumerate(rest)
+        if json.loads(x)["op"] == "undo"
+        and json.loads(x)["status"] == "undone"
+        and json.loads(x)["action"] == CARD
+    )
+    victim = json.loads(rest[last])
+    card, member = victim["card_id"], victim["member_id"]
+    journal_a.write_text(header + "".join(rest[:last] + rest[last + 1 :]))  # killed: pending
+    with s.world.lock:
+        s.world.add_member_to_card(card, member, s.mover.id)  # put back by hand
+        s.world.remove_member_from_card(card, member, s.mover.id)  # and removed again
+    once = invoke("--board", s.team.id, "--since", incident_since(s), "--removed-by",
+                  s.mover.username, "--yes", *FAST)  # fmt: skip
+    assert once.exit_code in (ExitCode.OK, ExitCode.PARTIAL), once.output
+    with s.world.lock:
+        assert member in s.world.card(card).id_members, once.output

@@ -37,6 +37,7 @@ def left_out_undone(req: OneShotRequest, result: PlanResult) -> tuple[PlanResult
         account.username or account.id,
         started - req.created_at if started is not None else timedelta(0),
         applying=not req.dry_run,
+        removed=result.removed,
     )
     plan, readds, unread = leave_out_undone(result.plan, at)
     hint = undo_hint(result.own_removals, at, result.plan.options)

@@ -82,7 +82,7 @@ from trello_restore.run_apply import (
     undoable,
 )
 from trello_restore.timeparse import check_window
-from trello_restore.undone_hint import OwnRemoval, own_removals
+from trello_restore.undone_hint import OwnRemoval, own_removals, removal_dates
 from trello_restore.undone_values import Field, own_sets
 from trello_restore.words import board_ref, span
 
@@ -149,6 +149,8 @@ class PlanResult:
     #: The removals the plan skipped as filtered (or outside the window) that are the latest
     #: on their card and the token's member's (``undone_hint.own_removals``).
     own_removals: tuple[OwnRemoval, ...] = ()
+    #: Card members removed more than once, with when (``undone_hint.removal_dates``).
+    removed: Mapping[tuple[str, str], tuple[datetime, ...]] = field(default_factory=dict)
     #: The state the plan was made from: what its warnings (``plan_warnings``) are said again
     #: from when a one-step run leaves changes out.
     state: State | None = field(default=None, compare=False, repr=False)
@@ -610,6 +612,7 @@ def _make_plan(
             own_removals(plan, history, account.id, fetched.state) if account is not None else ()
         ),
         own_sets=own,
+        removed=removal_dates(history),
         state=fetched.state,
         limiter=limiter,
     )

@@ -367,7 +367,12 @@ def undone_elsewhere(
     return out
 
 
-def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> bool:
+def undid(
+    date: datetime,
+    records: Sequence[JournalRecord],
+    skew: timedelta,
+    removals: Iterable[datetime] = (),
+) -> bool:
     """Whether an action dated ``date`` (Trello's clock) by the journal's account on a target
     is an undo's write of it among ``records`` (the journal's of that target, in order): within
     one undo write (its ``pending`` record to its answer, ``undone``, moved by ``skew`` and
@@ -375,10 +380,15 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
     ``SLACK``, as the write may land as long as the client would have waited for it, R83a: a
     killed undo's removal that landed 12 s on was added back by the next one-step run) after
     which no apply record of the journal found or put the target back (``pending``,
-    ``applied``, ``already_satisfied``): a removal after such a one is not that undo's."""
+    ``applied``, ``already_satisfied``): a removal after such a one is not that undo's. Nor,
+    for a write never answered, is one after another removal of the target (``removals``: all
+    its removals' dates, when known) since that write was sent: an undo's write removes once,
+    the first (R84a: a member put back by hand and removed again within minutes of a killed
+    undo was called undone)."""
     opened: dict[str, tuple[datetime, int]] = {}
     last = -1  # the latest apply record that found or put the target back
-    spans: list[tuple[datetime, datetime, int]] = []
+    # Each write's (from, to, record index, never answered).
+    spans: list[tuple[datetime, datetime, int, bool]] = []
     for i, r in enumerate(records):
         at = written_at(r, skew)
         if r.op == "apply":
@@ -386,7 +396,7 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
             continue
         start = opened.pop(r.change_id, None)
         if start is not None and (r.status != "undone" or at is None):
-            spans.append((start[0], start[0] + SLACK, start[1]))  # no answer: from its sending
+            spans.append((start[0], start[0] + SLACK, start[1], True))  # from its sending
             start = None
         if at is None:
             continue
@@ -396,13 +406,17 @@ def undid(date: datetime, records: Sequence[JournalRecord], skew: timedelta) -> 
             # At most ``SLACK`` long: an answer journaled much later (an undo resumed after
             # a kill) says nothing of when its write was sent (``own_writes``).
             spans.append(
-                (at, at, i)
+                (at, at, i, False)
                 if start is None
-                else (start[0], min(max(at, start[0]), start[0] + SLACK), i)
+                else (start[0], min(max(at, start[0]), start[0] + SLACK), i, False)
             )
-    spans += [(at, at + SLACK, i) for at, i in opened.values()]
+    spans += [(at, at + SLACK, i, True) for at, i in opened.values()]
+    removals = [d for d in removals if d < date]
     return any(
-        a + skew - UNDO_SLACK <= date <= b + skew + UNDO_SLACK and i > last for a, b, i in spans
+        a + skew - UNDO_SLACK <= date <= b + skew + UNDO_SLACK
+        and i > last
+        and not (wide and any(d >= a + skew for d in removals))
+        for a, b, i, wide in spans
     )
 
 

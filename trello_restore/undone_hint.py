@@ -27,10 +27,11 @@ applies, saying so; a dry run keeps them and says its plan file's ``apply`` adds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from trello_restore.journal import JournalRecord
@@ -116,7 +117,8 @@ class Journals(NamedTuple):
     """Where a run looks for this tool's undos, and what it needs to match them: the journal
     directory, the API URL and account of the journals, the account's username (for the
     command that puts back), how far Trello's clock is ahead of this machine's, and whether
-    the run applies (not a dry run)."""
+    the run applies (not a dry run); and when each card member was removed (Trello's dates,
+    ``removal_dates``), which tells a removal after an undo's from the undo's own."""
 
     journal_dir: Path
     api_url: str
@@ -124,6 +126,7 @@ class Journals(NamedTuple):
     username: str
     skew: timedelta
     applying: bool
+    removed: Mapping[tuple[str, str], tuple[datetime, ...]] = MappingProxyType({})
 
     def others(self) -> Others:
         """The journals of the directory, of this API URL and account, read when first asked
@@ -213,7 +216,8 @@ def _undone(removals: Sequence[OwnRemoval], at: Journals) -> Undo | None:
                 of.setdefault((rec.card_id, rec.member_id), []).append(rec)
         for r in removals:
             records = of.get((r.card_id, r.member_id))
-            if records and undid(r.date, records, at.skew):
+            earlier = at.removed.get((r.card_id, r.member_id), ())
+            if records and undid(r.date, records, at.skew, earlier):
                 found.setdefault(j.path, []).append(r)
                 boards.update(x.board_id for x in records)
                 grants = grants or _undid_grant(j.records)
@@ -241,6 +245,17 @@ def undo_hint(removals: Sequence[OwnRemoval], at: Journals, options: PlanOptions
         "later --since last-run runs will not see them; to put back what that undo took off, plan "
         f"it and apply the plan: {undo.command(at.username, options)}"
     )
+
+
+def removal_dates(history: History | None) -> dict[tuple[str, str], tuple[datetime, ...]]:
+    """(card, member) → the dates of that card member's removals in ``history``, in order,
+    for those removed more than once (``touches.undid``: only the first after an undo's write
+    can be that write's); none without a history (a plan from the memo)."""
+    dates: dict[tuple[str, str], list[datetime]] = {}
+    for a in history.member_actions if history is not None else ():
+        if a.kind == "remove":
+            dates.setdefault((a.card_id, a.member_id), []).append(a.date)
+    return {k: tuple(sorted(v)) for k, v in dates.items() if len(v) > 1}
 
 
 def own_readds(plan: Plan, account_id: str) -> tuple[OwnRemoval, ...]:
