@@ -15,6 +15,7 @@ but the watchdog's line, seconds later.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import getpass
 import io
 import os
@@ -29,7 +30,7 @@ import click
 import pytest
 
 from trello_restore.cli_options import yes_or_no
-from trello_restore.config import _no_echo, _typed_token
+from trello_restore.config import _echo_off_again, _no_echo, _typed_token
 from trello_restore.interrupts import interruptible
 
 WATCHDOG_S = 4.0
@@ -138,3 +139,28 @@ def test_the_token_prompt_takes_sigcont_while_it_waits(monkeypatch: pytest.Monke
     assert _typed_token() == "tok"
     assert during == [_no_echo]
     assert signal.getsignal(signal.SIGCONT) == before
+
+
+def test_a_sigcont_at_the_token_prompt_restarts_what_it_interrupts() -> None:
+    """R85a: a run started in the background stops in getpass's first ``tcsetattr``
+    (SIGTTOU) until ``fg``; with the handler installed, the SIGCONT of ``fg`` made that call
+    fail (EINTR), and getpass gave up echo control ("Password input may be echoed"). A call
+    the handler interrupts is restarted: a C ``read`` that takes a SIGCONT goes on."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    r, w = os.pipe()
+    main = threading.main_thread().ident
+    assert main is not None
+    cont = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGCONT))
+    data = threading.Timer(1.0, os.write, (w, b"x"))
+    buf = ctypes.create_string_buffer(1)
+    try:
+        with _echo_off_again():
+            cont.start()
+            data.start()
+            got = libc.read(r, buf, 1)
+        assert got == 1, f"read ended early (errno {ctypes.get_errno()})"
+    finally:
+        cont.join()
+        data.join()
+        os.close(r)
+        os.close(w)

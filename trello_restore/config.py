@@ -556,7 +556,8 @@ def _echo_off_again() -> Iterator[None]:
     """While the token is typed: a run stopped at the prompt (Ctrl-Z) and brought back
     (``fg``) gets the terminal as the shell left it, echo on, and the token pasted then was
     shown and stayed in the scrollback (R84a). At SIGCONT, echo is turned off again, as
-    getpass had it (``_no_echo``). Nothing off the main thread or without SIGCONT."""
+    getpass had it (``_no_echo``), within ``interruptible``'s tick. Nothing off the main
+    thread or without SIGCONT."""
     import signal
     import threading
 
@@ -564,6 +565,10 @@ def _echo_off_again() -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGCONT, _no_echo)
+    # Restarted, not failed, by it: getpass's first ``tcsetattr`` in a run started in the
+    # background stops it (SIGTTOU) until ``fg``; failed with EINTR, getpass gave up echo
+    # control (R85a). The read waits on; ``interrupts.interruptible`` wakes it for this handler.
+    signal.siginterrupt(signal.SIGCONT, False)
     try:
         yield
     finally:
