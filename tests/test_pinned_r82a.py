@@ -230,14 +230,20 @@ def test_a_dry_run_with_plan_out_refuses_a_journal_that_is_a_directory(
     assert sb.server.request_log == []
 
 
+@pytest.mark.parametrize("dry_run_first", [False, True])
 def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
-    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sb: Sandbox,
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    dry_run_first: bool,
 ) -> None:
     """R84a: a killed undo's removal that landed, then the lead put the member back by hand
     and removed them again, all within minutes. An undo write never answered counts for up to
     ``SLACK`` after it was sent (R83a), so the second removal, by hand, was called that
     undo's: the one-step run left the member out. An undo's write removes once, the first
-    removal after it was sent; the run adds the member back."""
+    removal after it was sent; the run adds the member back. Also when the plan comes from the
+    memo a dry run left (R85a: the memo kept no removal dates, and the run left it out)."""
     s = scenario
     monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")  # the wait for the "killed" undo
     invoke = sandbox_cli(sb, monkeypatch)
@@ -261,8 +267,11 @@ def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
     with s.world.lock:
         s.world.add_member_to_card(card, member, s.mover.id)  # put back by hand
         s.world.remove_member_from_card(card, member, s.mover.id)  # and removed again
-    once = invoke("--board", s.team.id, "--since", incident_since(s), "--removed-by",
-                  s.mover.username, "--yes", *FAST)  # fmt: skip
+    scope = ("--board", s.team.id, "--since", incident_since(s), "--removed-by", s.mover.username)
+    if dry_run_first:
+        dry = invoke(*scope, "--dry-run", *FAST)
+        assert dry.exit_code == ExitCode.OK, dry.output
+    once = invoke(*scope, "--yes", *FAST)
     assert once.exit_code in (ExitCode.OK, ExitCode.PARTIAL), once.output
     with s.world.lock:
         assert member in s.world.card(card).id_members, once.output

@@ -249,7 +249,7 @@ def earlier_memo(sb: Sandbox, s: Scenario, cache: Path, cold: PlanResult) -> Opt
     [memo] = _memo_files(cache)
     header, _, body = gzip.decompress(memo.read_bytes()).partition(b"\n")
     head = json.loads(header)
-    assert plan_memo.VERSION == 6
+    assert plan_memo.VERSION == 7
     head["version"] = 4
     plan = body.partition(b"\n")[2]
     head["body"] = hashlib.sha256(plan).hexdigest()

@@ -131,8 +131,8 @@ FORMAT = "trello-restore plan memo"
 #: ``other_board``: R31a, R31c, R31d; a memo's plan made by the older rules is not reused;
 #: 5: the body begins with the line of ``own``; 6: moves across boards judged by where an
 #: object was and is now, ``planner_moves``, and an id given to ``--by`` names that member
-#: only: the body as 5's).
-VERSION = 6
+#: only: the body as 5's; 7: the first line holds ``removed`` too, R85a).
+VERSION = 7
 #: The modules whose code makes a memo's plan and ``own`` (``rules``).
 RULES = (
     "planner",
@@ -151,6 +151,8 @@ AFTER = "after everything"
 _ANY = datetime.min.replace(tzinfo=UTC)
 #: A value change's field: (object id, Trello's field name), as ``undone_values.Field``.
 Field = tuple[str, str]
+#: A memo's plan, ``own`` and ``removed``.
+_Memoised = tuple[Plan, dict[Field, datetime], dict[tuple[str, str], tuple[datetime, ...]]]
 
 
 @functools.cache
@@ -181,6 +183,10 @@ class PlanMemo:
     #: On a hit, the fields of ``plan``'s value changes whose latest change is the token's
     #: member's, with its date (``undone_values.own_sets``), as the run that made it found.
     own: dict[Field, datetime] = field(default_factory=dict)
+    #: On a hit, the card members removed more than once, with when
+    #: (``undone_hint.removal_dates``; R85a: without them, a run from the memo called a
+    #: removal by hand after a killed undo's that undo's).
+    removed: dict[tuple[str, str], tuple[datetime, ...]] = field(default_factory=dict)
     #: Whether a path in the memo's way was said in this run (``_blocked``: once a run).
     said: bool = False
 
@@ -204,7 +210,7 @@ class PlanMemo:
             stores = kept.unchanged
             read_back = memo._read(lambda newest: memo.key(fetched, stores, newest))
             if read_back is not None:  # made for a window that selects the same: this one's
-                plan, memo.own = read_back
+                plan, memo.own, memo.removed = read_back
                 window_now = replace(plan.options, since=options.since, until=options.until)
                 memo.plan = replace(plan, options=window_now)
         if memo.plan is None:
@@ -231,9 +237,15 @@ class PlanMemo:
         return hashlib.sha256(canonical(doc)).hexdigest()
 
     def keep(
-        self, plan: Plan, meta: PlanMeta, fetched: Fetched, own: Mapping[Field, datetime]
+        self,
+        plan: Plan,
+        meta: PlanMeta,
+        fetched: Fetched,
+        own: Mapping[Field, datetime],
+        removed: Mapping[tuple[str, str], tuple[datetime, ...]],
     ) -> None:
-        """Memoise a plan made on a miss from ``fetched``, with its ``own`` (``own_sets``;
+        """Memoise a plan made on a miss from ``fetched``, with its ``own`` (``own_sets``) and
+        ``removed`` (``removal_dates``;
         nothing on a hit, or when a store it was made from could not be written). A memo that
         cannot be written (a notice: what it costs until it can be, what to check), or that
         would not give back exactly this plan (``plan_codec.encode`` refuses it), is left out
@@ -244,7 +256,8 @@ class PlanMemo:
             return
         owned = [[oid, name, when.isoformat()] for (oid, name), when in sorted(own.items())]
         try:
-            body = orjson.dumps({"own": owned}) + b"\n" + encode(plan)
+            gone = [[c, m, [d.isoformat() for d in ds]] for (c, m), ds in sorted(removed.items())]
+            body = orjson.dumps({"own": owned, "removed": gone}) + b"\n" + encode(plan)
         except NotCodable as exc:
             logger.debug("the plan is not memoised: %s", exc)
             return
@@ -276,11 +289,10 @@ class PlanMemo:
                     what_to_do(exc),
                 )
 
-    def _read(
-        self, key_of: Callable[[datetime | None], str]
-    ) -> tuple[Plan, dict[Field, datetime]] | None:
-        """The memoised plan and its ``own`` when its key is ``key_of`` its ``latest``, or None
-        (no memo, another key, or one that cannot be used: then a one-line notice)."""
+    def _read(self, key_of: Callable[[datetime | None], str]) -> _Memoised | None:
+        """The memoised plan, its ``own`` and ``removed`` when its key is ``key_of`` its
+        ``latest``, or None (no memo, another key, or one that cannot be used: then a one-line
+        notice)."""
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(read_regular(self.path))) as f:
                 header = load_json(f.readline())
@@ -308,8 +320,12 @@ class PlanMemo:
             return self._ignored("it is damaged (its body is not the one its header names)")
         try:
             line, _, rest = body.partition(b"\n")
-            own = {(str(o), str(f)): _date(d) for o, f, d in orjson.loads(line)["own"]}
-            return decode(rest), own
+            first = orjson.loads(line)
+            own = {(str(o), str(f)): _date(d) for o, f, d in first["own"]}
+            removed = {
+                (str(c), str(m)): tuple(_date(d) for d in ds) for c, m, ds in first["removed"]
+            }
+            return decode(rest), own, removed
         except (LookupError, TypeError, ValueError, RecursionError) as exc:
             return self._ignored(f"it is damaged ({type(exc).__name__})")
 
@@ -326,7 +342,7 @@ class PlanMemo:
             )
         return blocked is not None
 
-    def _ignored(self, why: str) -> tuple[Plan, dict[Field, datetime]] | None:
+    def _ignored(self, why: str) -> _Memoised | None:
         """None (plan anew), with the notice."""
         logger.warning("the plan memo %s is ignored (%s): the plan is made anew", self.path, why)
         return None

@@ -86,8 +86,7 @@ from trello_restore.undone_hint import OwnRemoval, own_removals, removal_dates
 from trello_restore.undone_values import Field, own_sets
 from trello_restore.words import board_ref, span
 
-#: The planning stage's names, and the writing stages' (``run_apply.py``) that callers reach
-#: through this module.
+#: The planning stage's names, and the writing stages' (``run_apply.py``) reached through here.
 __all__ = [
     "ApplyRequest",
     "PlanResult",
@@ -542,9 +541,9 @@ def _make_plan(
     warnings += [given_up_warning(account, u) for u in earlier if account is not None]
     dates = {u.id: u.given_up_on for u in earlier}
     warnings += given_up.followed(fetched.warnings, {b: dates.get(b, "") for b in gave})
-    history: History | None = None  # the history the plan is made from; none from the memo
+    history: History | None = None  # the plan's; none from the memo
     if memo is not None and memo.plan is not None:
-        plan, own = memo.plan, memo.own
+        plan, own, removed = memo.plan, memo.own, memo.removed
     else:
         history = fetched.history
         # A filter value that matches nothing in scope is an error, before anything is planned.
@@ -567,6 +566,7 @@ def _make_plan(
         )
         plan = credit_apps(plan, fetched.history)  # name the apps (automations) that acted
         own = own_sets(plan, history, account.id) if account is not None else {}
+        removed = removal_dates(history)
     if scope is not None and not req.apply:  # a dry run: only from the history already read
         if memo is not None and memo.plan is not None:
             unchecked = tuple(sorted(fetched.unreadable - fetched.gone))
@@ -585,7 +585,7 @@ def _make_plan(
         skew_s=round(skew.total_seconds(), 3) if skew is not None else None,
     )
     if memo is not None:
-        memo.keep(plan, meta, fetched, own)
+        memo.keep(plan, meta, fetched, own, removed)
     mine: dict[str, Membership | None] = {}
     if account is not None:
         # Boards whose writes Trello will or may refuse the token's member, from the
@@ -612,7 +612,7 @@ def _make_plan(
             own_removals(plan, history, account.id, fetched.state) if account is not None else ()
         ),
         own_sets=own,
-        removed=removal_dates(history),
+        removed=removed,
         state=fetched.state,
         limiter=limiter,
     )
