@@ -323,7 +323,7 @@ def test_a_one_step_run_waits_for_a_killed_undo_s_writes_before_it_reads(
     scope = ("--board", k.s.team.id, "--since", incident_since(k.s))
     dry = k.invoke(*scope, "--dry-run", *FAST)
     assert dry.exit_code == ExitCode.OK, dry.output
-    (said,) = [x for x in dry.stderr.splitlines() if "may still have writes in flight" in x]
+    (said,) = [x for x in dry.stderr.splitlines() if "may still have writes" in x]
     assert f"({k.journal})" in said, said
     assert re.search(r"run it again in \d+ s to see what they did$", said), said
     once = k.invoke(*scope, "--yes", *FAST)

@@ -163,9 +163,9 @@ def wait_for_earlier(
     named = [str(path) for path, wait in left if wait > 0]
     if named:
         logger.warning(
-            "a killed run, or one that got no sure answer to them, may still have writes in "
-            "flight on Trello (%s): this dry run shows the boards as they are now, which those "
-            "writes may still change; run it again in %d s to see what they did",
+            "a killed run, or one that got no sure answer to its writes, may still have writes "
+            "in flight on Trello (%s): this dry run shows the boards as they are now, which "
+            "those writes may still change; run it again in %d s to see what they did",
             ", ".join(named),
             math.ceil(max(wait for _, wait in left)),
         )
