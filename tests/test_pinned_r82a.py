@@ -67,6 +67,22 @@ def _unwritable(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
 # ------------------------------------------- 1. a killed undo's removal that landed (U*)
 
 
+def _as_killed(journal: Path) -> dict[str, Any]:
+    """The journal as a kill leaves it: the undo's last card member removal made, its
+    ``undone`` never written (its latest record the ``pending``); that record."""
+    header, *rest = journal.read_text().splitlines(keepends=True)
+    last = max(
+        i
+        for i, x in enumerate(rest)
+        if json.loads(x)["op"] == "undo"
+        and json.loads(x)["status"] == "undone"
+        and json.loads(x)["action"] == CARD
+    )
+    victim: dict[str, Any] = json.loads(rest[last])
+    journal.write_text(header + "".join(rest[:last] + rest[last + 1 :]))
+    return victim
+
+
 def test_another_plan_s_apply_journals_a_killed_undo_s_landed_removal_as_undone(
     sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -88,18 +104,8 @@ def test_another_plan_s_apply_journals_a_killed_undo_s_landed_removal_as_undone(
     undone = invoke("undo", str(journal_a), "--yes", *FAST)
     assert undone.exit_code == ExitCode.OK, undone.output
 
-    # The kill, as it leaves a journal: the last removal made, its ``undone`` never written.
-    header, *rest = journal_a.read_text().splitlines(keepends=True)
-    last = max(
-        i
-        for i, x in enumerate(rest)
-        if json.loads(x)["op"] == "undo"
-        and json.loads(x)["status"] == "undone"
-        and json.loads(x)["action"] == CARD
-    )
-    victim = json.loads(rest[last])
+    victim = _as_killed(journal_a)
     change, card, member = victim["change_id"], victim["card_id"], victim["member_id"]
-    journal_a.write_text(header + "".join(rest[:last] + rest[last + 1 :]))
     latest = Journal.read(journal_a).latest()[change]
     assert (latest.op, latest.status) == ("undo", "pending")
     with s.world.lock:
@@ -253,17 +259,8 @@ def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
     assert invoke("apply", str(plan_a), "--yes", *FAST).exit_code == ExitCode.OK
     (journal_a,) = journals.glob("plan-*.jsonl")
     assert invoke("undo", str(journal_a), "--yes", *FAST).exit_code == ExitCode.OK
-    header, *rest = journal_a.read_text().splitlines(keepends=True)
-    last = max(
-        i
-        for i, x in enumerate(rest)
-        if json.loads(x)["op"] == "undo"
-        and json.loads(x)["status"] == "undone"
-        and json.loads(x)["action"] == CARD
-    )
-    victim = json.loads(rest[last])
+    victim = _as_killed(journal_a)
     card, member = victim["card_id"], victim["member_id"]
-    journal_a.write_text(header + "".join(rest[:last] + rest[last + 1 :]))  # killed: pending
     with s.world.lock:
         s.world.add_member_to_card(card, member, s.mover.id)  # put back by hand
         s.world.remove_member_from_card(card, member, s.mover.id)  # and removed again

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from trello_restore.api.settings import same_api
 from trello_restore.errors import InputFileError
-from trello_restore.in_flight import in_flight_wait, last_alive, wait_for_in_flight
+from trello_restore.in_flight import in_flight_left, last_alive, wait_for_in_flight
 from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.journal_settled import Settled
 from trello_restore.kinds import kind_of
@@ -158,14 +157,12 @@ def wait_for_earlier(
     if not dry_run:
         wait_for_in_flight(waits, max_request_s)
         return
-    now = time.time()
-    left = [(p, in_flight_wait(open_, last, max_request_s, now)) for p, open_, last in waits]
-    named = [str(path) for path, wait in left if wait > 0]
-    if named:
+    left, named = in_flight_left(waits, max_request_s)
+    if left > 0:
         logger.warning(
             "a killed run, or one that got no sure answer to its writes, may still have writes "
             "in flight on Trello (%s): this dry run shows the boards as they are now, which "
             "those writes may still change; run it again in %d s to see what they did",
             ", ".join(named),
-            math.ceil(max(wait for _, wait in left)),
+            math.ceil(left),
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from trello_restore.journal import JournalRecord
 
-__all__ = ["in_flight_wait", "last_alive", "wait_for_in_flight"]
+__all__ = ["in_flight_left", "in_flight_wait", "last_alive", "wait_for_in_flight"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +82,24 @@ def _unix_time(at: str, default: float) -> float:
         return default
 
 
+def in_flight_left(
+    journals: Sequence[tuple[Path, Iterable[JournalRecord], float | None]], max_request_s: float
+) -> tuple[float, list[str]]:
+    """How long until no write of the killed runs that left these journals' open records
+    (each journal's path, those open records, and when its run was last alive:
+    ``last_alive``, or None) can still be in flight (``in_flight_wait``), and the journals
+    that is for (R83a: one killed an hour ago was named too); 0 and none when none can."""
+    now = time.time()
+    waits = [(p, in_flight_wait(open_, last, max_request_s, now)) for p, open_, last in journals]
+    return max((w for _, w in waits), default=0.0), [str(p) for p, w in waits if w > 0]
+
+
 def wait_for_in_flight(
     journals: Sequence[tuple[Path, Iterable[JournalRecord], float | None]], max_request_s: float
 ) -> None:
-    """Sleep until no write of the killed runs that left these journals' open records (each
-    journal's path, those open records, and when its run was last alive: ``last_alive``, or
-    None) can still be in flight (``in_flight_wait``), saying so on stderr first."""
-    now = time.time()
-    # Only the journals waited for are named (R83a: one killed an hour ago was named too).
-    waits = [(p, in_flight_wait(open_, last, max_request_s, now)) for p, open_, last in journals]
-    named = [str(path) for path, wait in waits if wait > 0]
-    wait = max((wait for _, wait in waits), default=0.0)
+    """Sleep until no write of the killed runs that left these journals' open records can
+    still be in flight (``in_flight_left``), saying so on stderr first."""
+    wait, named = in_flight_left(journals, max_request_s)
     if wait > 0:
         logger.warning(
             "waiting %d s for writes a killed run, or one that got no sure answer to them, may "

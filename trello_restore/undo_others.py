@@ -35,7 +35,7 @@ from pathlib import Path
 from trello_restore.api import TrelloApi
 from trello_restore.api.settings import same_api
 from trello_restore.errors import InputFileError
-from trello_restore.fsutil import read_regular
+from trello_restore.fsutil import read_regular, special_file
 from trello_restore.journal import Journal, JournalRecord, unresolved
 from trello_restore.kinds import WOULD_UNDO, BoardMembership, CardMember, WriteRule
 from trello_restore.live import LiveBoard
@@ -77,7 +77,7 @@ def journal_files(
         for p in paths:
             if p.is_file():
                 found.setdefault(p.resolve(), p)
-            elif special is not None and p.exists() and not p.is_dir():
+            elif special is not None and special_file(p):
                 special.append(p)
         return [p for real, p in found.items() if real != skip]
     except OSError as exc:
