@@ -11,7 +11,10 @@ pinned by a test that fails with the mutant applied:
 - a ``--journal`` behind a directory this user cannot search names that directory, not a
   missing one below it (P15);
 - a one-step dry run with ``--plan-out`` refuses a ``--journal`` that is a directory before it
-  writes the plan (P28)."""
+  writes the plan (P28).
+
+Also the R84a case (a removal by hand after a killed undo's is not the undo's) in the one-step
+run, from the history or from the plan memo, and in ``apply PLAN``'s look since the plan."""
 
 from __future__ import annotations
 
@@ -81,6 +84,21 @@ def _as_killed(journal: Path) -> dict[str, Any]:
     victim: dict[str, Any] = json.loads(rest[last])
     journal.write_text(header + "".join(rest[:last] + rest[last + 1 :]))
     return victim
+
+
+def _undo_killed(
+    sb: Sandbox, s: Scenario, invoke: Invoke, tmp_path: Path
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Plan A (option set b: card members, ``--removed-by`` the lead) applied, then undone,
+    its undo's last removal left as a kill leaves it (``_as_killed``): the journal directory,
+    A's journal and that record."""
+    plan_a = tmp_path / "a.json"
+    write_plan(plan_doc(sb, s, "b"), plan_a)
+    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
+    assert invoke("apply", str(plan_a), "--yes", *FAST).exit_code == ExitCode.OK
+    (journal_a,) = journals.glob("plan-*.jsonl")
+    assert invoke("undo", str(journal_a), "--yes", *FAST).exit_code == ExitCode.OK
+    return journals, journal_a, _as_killed(journal_a)
 
 
 def test_another_plan_s_apply_journals_a_killed_undo_s_landed_removal_as_undone(
@@ -253,13 +271,7 @@ def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
     s = scenario
     monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")  # the wait for the "killed" undo
     invoke = sandbox_cli(sb, monkeypatch)
-    plan_a = tmp_path / "a.json"
-    write_plan(plan_doc(sb, s, "b"), plan_a)  # card members, --removed-by the lead
-    journals = Path(os.environ["TRELLO_RESTORE_HOME"]) / "state" / "journals"
-    assert invoke("apply", str(plan_a), "--yes", *FAST).exit_code == ExitCode.OK
-    (journal_a,) = journals.glob("plan-*.jsonl")
-    assert invoke("undo", str(journal_a), "--yes", *FAST).exit_code == ExitCode.OK
-    victim = _as_killed(journal_a)
+    _, _, victim = _undo_killed(sb, s, invoke, tmp_path)
     card, member = victim["card_id"], victim["member_id"]
     with s.world.lock:
         s.world.add_member_to_card(card, member, s.mover.id)  # put back by hand
@@ -272,3 +284,49 @@ def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
     assert once.exit_code in (ExitCode.OK, ExitCode.PARTIAL), once.output
     with s.world.lock:
         assert member in s.world.card(card).id_members, once.output
+
+
+def test_apply_plan_names_a_removal_by_hand_after_a_killed_undo_s_as_by_hand(
+    sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R84a's case in ``apply PLAN``'s look at what changed since the plan was made: plan P
+    made, then plan A applied and its undo killed with its last removal landed (``pending``),
+    then the lead put that member back by hand and removed them again, 20 s on. P's apply
+    first settles A's write (the removal it finds is the undo's ``undone``: an answered
+    write, dated to ``UNDO_SLACK``), then leaves the member alone (removed after P was made)
+    and names the lead, by hand, not A's undo: the second removal is not the undo's, and
+    "plan again to add them back" would be the wrong advice."""
+    s = scenario
+    monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")  # the wait for the "killed" undo
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan_p = tmp_path / "p.json"
+    since = s.option_sets()["b"].since.strftime("%Y-%m-%dT%H:%M:%S")
+    scope = ("--board", s.team.id, "--since", since, "--removed-by", s.mover.username)
+    made = invoke(
+        *scope, "--add-to-board", "--restore", "all", "--dry-run", "-q", "--plan-out", str(plan_p)
+    )
+    assert made.exit_code == ExitCode.OK, made.output
+    journals, journal_a, victim = _undo_killed(sb, s, invoke, tmp_path)
+    card, member = victim["card_id"], victim["member_id"]
+    planned = json.loads(plan_p.read_text())["changes"]
+    assert (card, member) in {
+        (c["card"]["id"], c["member"]["id"]) for c in planned if c["action"] == CARD
+    }
+    with s.world.lock:  # 20 s on: past UNDO_SLACK, within SLACK
+        later = s.world.clock() + timedelta(seconds=20)
+        s.world.add_member_to_card(card, member, s.mover.id, at=later)  # put back by hand
+        s.world.remove_member_from_card(card, member, s.mover.id, at=later + timedelta(seconds=5))
+
+    applied = invoke("apply", str(plan_p), "--yes", *FAST)
+    assert applied.exit_code in (ExitCode.OK, ExitCode.PARTIAL), applied.output
+    assert set(journals.glob("plan-*.jsonl")) - {journal_a}, "P has a journal of its own"
+    settled = Journal.read(journal_a).latest()[victim["change_id"]]
+    assert (settled.op, settled.status) == ("undo", "undone")  # settled by P's apply
+    with s.world.lock:
+        assert member not in s.world.card(card).id_members  # the lead's decision, left alone
+        link = f"https://trello.com/c/{s.world.card(card).short_link}"
+        handle = f"(@{s.world.members[member].username})"
+    (line,) = [x for x in applied.output.splitlines() if link in x and handle in x]
+    assert "drifted" in line, applied.output
+    assert f"removed again by @{s.mover.username} on " in line, line
+    assert "undo of journal" not in line, line
