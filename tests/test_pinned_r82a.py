@@ -286,6 +286,39 @@ def test_a_removal_by_hand_after_a_killed_undo_s_is_not_that_undo_s(
         assert member in s.world.card(card).id_members, once.output
 
 
+def _plan_p(s: Scenario, invoke: Invoke, tmp_path: Path) -> Path:
+    """Plan P, made before plan A is applied: every kind, option set b's window and options
+    (so it adds back what A adds, and more: another digest, a journal of its own)."""
+    plan_p = tmp_path / "p.json"
+    since = s.option_sets()["b"].since.strftime("%Y-%m-%dT%H:%M:%S")
+    scope = ("--board", s.team.id, "--since", since, "--removed-by", s.mover.username)
+    made = invoke(*scope, "--add-to-board", "--restore", "all", "--dry-run", "--plan-out", plan_p)
+    assert made.exit_code == ExitCode.OK, made.output
+    return plan_p
+
+
+def _by_hand_again(s: Scenario, card: str, member: str) -> None:
+    """The lead puts the member back on the card by hand and removes them again, 20 s on:
+    past ``UNDO_SLACK`` after the undo's removal, within ``SLACK``."""
+    with s.world.lock:
+        later = s.world.clock() + timedelta(seconds=20)
+        s.world.add_member_to_card(card, member, s.mover.id, at=later)
+        s.world.remove_member_from_card(card, member, s.mover.id, at=later + timedelta(seconds=5))
+
+
+def _left_to_the_lead(s: Scenario, output: str, card: str, member: str) -> None:
+    """An apply's ``output`` left the card member alone as ``drifted``, removed again by the
+    lead by hand (not by this tool's undo, with "plan again to add them back")."""
+    with s.world.lock:
+        assert member not in s.world.card(card).id_members  # the lead's decision, left alone
+        link = f"https://trello.com/c/{s.world.card(card).short_link}"
+        handle = f"(@{s.world.members[member].username})"
+    (line,) = [x for x in output.splitlines() if link in x and handle in x]
+    assert "drifted" in line, output
+    assert f"removed again by @{s.mover.username} on " in line, line
+    assert "undo of journal" not in line, line
+
+
 def test_apply_plan_names_a_removal_by_hand_after_a_killed_undo_s_as_by_hand(
     sb: Sandbox, scenario: Scenario, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -299,34 +332,18 @@ def test_apply_plan_names_a_removal_by_hand_after_a_killed_undo_s_as_by_hand(
     s = scenario
     monkeypatch.setenv("TRELLO_RESTORE_REQUEST_TIMEOUT", "2")  # the wait for the "killed" undo
     invoke = sandbox_cli(sb, monkeypatch)
-    plan_p = tmp_path / "p.json"
-    since = s.option_sets()["b"].since.strftime("%Y-%m-%dT%H:%M:%S")
-    scope = ("--board", s.team.id, "--since", since, "--removed-by", s.mover.username)
-    made = invoke(
-        *scope, "--add-to-board", "--restore", "all", "--dry-run", "-q", "--plan-out", str(plan_p)
-    )
-    assert made.exit_code == ExitCode.OK, made.output
+    plan_p = _plan_p(s, invoke, tmp_path)
     journals, journal_a, victim = _undo_killed(sb, s, invoke, tmp_path)
     card, member = victim["card_id"], victim["member_id"]
     planned = json.loads(plan_p.read_text())["changes"]
     assert (card, member) in {
         (c["card"]["id"], c["member"]["id"]) for c in planned if c["action"] == CARD
     }
-    with s.world.lock:  # 20 s on: past UNDO_SLACK, within SLACK
-        later = s.world.clock() + timedelta(seconds=20)
-        s.world.add_member_to_card(card, member, s.mover.id, at=later)  # put back by hand
-        s.world.remove_member_from_card(card, member, s.mover.id, at=later + timedelta(seconds=5))
+    _by_hand_again(s, card, member)
 
     applied = invoke("apply", str(plan_p), "--yes", *FAST)
     assert applied.exit_code in (ExitCode.OK, ExitCode.PARTIAL), applied.output
     assert set(journals.glob("plan-*.jsonl")) - {journal_a}, "P has a journal of its own"
     settled = Journal.read(journal_a).latest()[victim["change_id"]]
     assert (settled.op, settled.status) == ("undo", "undone")  # settled by P's apply
-    with s.world.lock:
-        assert member not in s.world.card(card).id_members  # the lead's decision, left alone
-        link = f"https://trello.com/c/{s.world.card(card).short_link}"
-        handle = f"(@{s.world.members[member].username})"
-    (line,) = [x for x in applied.output.splitlines() if link in x and handle in x]
-    assert "drifted" in line, applied.output
-    assert f"removed again by @{s.mover.username} on " in line, line
-    assert "undo of journal" not in line, line
+    _left_to_the_lead(s, applied.output, card, member)

@@ -64,7 +64,11 @@ def _ctrl_c_lost_before_the_read(after: float = 0.3) -> Iterator[int]:
         signal.signal(signal.SIGINT, old_handler)
 
 
-def _ended_within(seconds: float, catch: type[BaseException], read: Callable[[], object]) -> None:
+def _ended_within(
+    seconds: float,
+    catch: type[BaseException] | tuple[type[BaseException], ...],
+    read: Callable[[], object],
+) -> None:
     start = time.monotonic()
     with pytest.raises(catch):
         read()

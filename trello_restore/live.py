@@ -83,6 +83,9 @@ class Touch:
     #: by the token's member within that undo's write of it (``touches.apply_touches``); ""
     #: for anyone else's.
     undo_of: str = ""
+    #: When the target was removed in the read (a card member's removals): an undo's write
+    #: removes once, the first time (``touches.undid``).
+    removals: tuple[datetime, ...] = ()
 
     @property
     def who(self) -> str:

@@ -279,6 +279,7 @@ def touches_in(
                     kind=last.kind,
                     value=last.value,
                     app=last.app,
+                    removals=tuple(e.date for e in events[target] if e.kind == "remove"),
                 )
         if touched:
             out[board_id] = replace(live[board_id], touched=touched)
@@ -314,10 +315,10 @@ def apply_touches(
     cannot tell. Card members and values of a board are read in its one listing; no request
     when there are none. A removal or a value set back that was this tool's undo of one of
     ``others`` (the journals beside the apply's, which a dry run may not have made yet) is
-    named so (``undone_elsewhere``). ``plan_skew``: Trello's clock less the clock that dated
-    ``created_at`` (the plan's ``clock_skew_s``), so that the read begins where the plan's
-    did in Trello's time, wherever and whenever it is applied (by this run's skew when the
-    plan does not say it)."""
+    named so (``undone_elsewhere``, by the removals the read saw). ``plan_skew``: Trello's
+    clock less the clock that dated ``created_at`` (the plan's ``clock_skew_s``), so that the
+    read begins where the plan's did in Trello's time, wherever and whenever it is applied (by
+    this run's skew when the plan does not say it)."""
     would = [
         c
         for c in changes
@@ -359,7 +360,8 @@ def undone_elsewhere(
             if touch.kind == "add" or touch.app or touch.by.id != account_id:
                 continue
             for j in others.journals(*_needles(target)):
-                if undid(touch.date, [r for r in j.records if _undoes(r, target)], skew):
+                mine = [r for r in j.records if _undoes(r, target)]
+                if undid(touch.date, mine, skew, touch.removals):
                     touched[target] = replace(touch, undo_of=str(j.path))
                     break
         if touched != board.touched:
@@ -380,15 +382,15 @@ def undid(
     ``SLACK``, as the write may land as long as the client would have waited for it, R83a: a
     killed undo's removal that landed 12 s on was added back by the next one-step run) after
     which no apply record of the journal found or put the target back (``pending``,
-    ``applied``, ``already_satisfied``): a removal after such a one is not that undo's. Nor,
-    for a write never answered, is one after another removal of the target (``removals``: all
-    its removals' dates, when known) since that write was sent: an undo's write removes once,
-    the first (R84a: a member put back by hand and removed again within minutes of a killed
-    undo was called undone)."""
+    ``applied``, ``already_satisfied``): a removal after such a one is not that undo's. Nor is
+    one after another removal of the target (``removals``: all its removals' dates, when known,
+    on Trello's clock) since that write was sent: an undo's write removes once, the first
+    (R84a: a member put back by hand and removed again within minutes of a killed undo was
+    called undone; R86a: so too when the undo was resumed, and its answer journaled, half a
+    minute on)."""
     opened: dict[str, tuple[datetime, int]] = {}
     last = -1  # the latest apply record that found or put the target back
-    # Each write's (from, to, record index, never answered).
-    spans: list[tuple[datetime, datetime, int, bool]] = []
+    spans: list[tuple[datetime, datetime, int]] = []  # each write's (from, to, record index)
     for i, r in enumerate(records):
         at = written_at(r, skew)
         if r.op == "apply":
@@ -396,7 +398,7 @@ def undid(
             continue
         start = opened.pop(r.change_id, None)
         if start is not None and (r.status != "undone" or at is None):
-            spans.append((start[0], start[0] + SLACK, start[1], True))  # from its sending
+            spans.append((start[0], start[0] + SLACK, start[1]))  # from its sending
             start = None
         if at is None:
             continue
@@ -406,17 +408,17 @@ def undid(
             # At most ``SLACK`` long: an answer journaled much later (an undo resumed after
             # a kill) says nothing of when its write was sent (``own_writes``).
             spans.append(
-                (at, at, i, False)
+                (at, at, i)
                 if start is None
-                else (start[0], min(max(at, start[0]), start[0] + SLACK), i, False)
+                else (start[0], min(max(at, start[0]), start[0] + SLACK), i)
             )
-    spans += [(at, at + SLACK, i, True) for at, i in opened.values()]
+    spans += [(at, at + SLACK, i) for at, i in opened.values()]
     removals = [d for d in removals if d < date]
     return any(
         a + skew - UNDO_SLACK <= date <= b + skew + UNDO_SLACK
         and i > last
-        and not (wide and any(d >= a + skew for d in removals))
-        for a, b, i, wide in spans
+        and not any(d >= a + skew for d in removals)
+        for a, b, i in spans
     )
 
 
