@@ -82,7 +82,7 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 "use the member objects in actions and board memberships"
             )
         try:
-            return super().fetch_json(
+            answer = super().fetch_json(
                 uri_path,
                 http_method=http_method,
                 headers=headers,
@@ -105,6 +105,22 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 f"HTTP {status}, which py-trello refused: check {self._url_from}",
                 status if isinstance(status, int) else None,
             ) from None
+        if http_method.upper() != "GET" and _error_shaped(answer):
+            # R86d: a portal or proxy answered the write itself, with a 2xx: not Trello's
+            # success, and it may or may not have reached Trello (``runner``: failed, uncertain).
+            raise BadResponse(
+                f"the API at {self._host} answered {http_method} {describe(uri_path)} with an "
+                f"error under a success status{maybe_made(http_method)}: check "
+                f"{self._url_from} (a proxy or a login page may be in the way)",
+                200,
+            )
+        return answer
+
+
+def _error_shaped(answer: object) -> bool:
+    """Whether a write's answer is Trello's error body (``{"message": …, "error": …}``), no
+    object a write of Trello's answers with (those have an ``id``, or are lists)."""
+    return isinstance(answer, dict) and "error" in answer and "id" not in answer
 
 
 class MemberStandIn(NamedTuple):

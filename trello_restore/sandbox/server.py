@@ -97,10 +97,16 @@ _STRING_OPTIONS = {
     "date_cursor": ("exact", "second"),
     "rate_limit_body": ("usual", *RATE_LIMIT_BODIES),
     "read_refusals": ("plain", "sub-request"),
-    "write_body": ("usual", "empty", "text"),
+    "write_body": ("usual", "empty", "text", "error"),
 }
 _JSON_TYPE = "application/json; charset=utf-8"
 _TEXT_TYPE = "text/plain; charset=utf-8"
+#: The body of each ``write_body`` but ``usual``.
+_WRITE_BODIES = {
+    "empty": b"",
+    "text": b"OK",
+    "error": b'{"message":"login required","error":"ERROR"}',
+}
 
 
 @dataclass
@@ -159,7 +165,9 @@ class SandboxOptions:
     read_refusals: str = "plain"
     #: What every successful write (any method but GET) answers: ``usual`` (the object, as
     #: Trello), ``empty`` (no body) or ``text`` (``OK`` as text/plain): a proxy or a Trello
-    #: whose write answers are not JSON (their bodies are unconfirmed, notes §11), R54b.
+    #: whose write answers are not JSON (their bodies are unconfirmed, notes §11), R54b; or
+    #: ``error``: Trello's error body (``{"message", "error"}``) as JSON, a proxy or portal
+    #: answering the write itself (R86d).
     write_body: str = "usual"
     #: Seeds jitter and fault choices.
     seed: int = 0
@@ -603,7 +611,7 @@ class SandboxServer:
         if response.status == 200 and self._accepted():
             response.status = 202
         if route.method != "GET" and response.status < 300 and options.write_body != "usual":
-            response.body = b"OK" if options.write_body == "text" else b""
+            response.body = _WRITE_BODIES[options.write_body]
             response.content_type = _TEXT_TYPE if options.write_body == "text" else _JSON_TYPE
         return response
 
