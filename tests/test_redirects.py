@@ -32,12 +32,14 @@ from .test_cli_apply import _restore_args
 
 class _Proxy(BaseHTTPRequestHandler):
     """Forwards to the sandbox (``upstream``); answers 307 to ``elsewhere`` for requests whose
-    method and path match ``redirect`` (method, a piece of the path)."""
+    method and path match ``redirect`` (method, a piece of the path), and itself, 200 with
+    ``answer``'s body and content type, for those that match its piece of the path."""
 
     upstream: ClassVar[str] = ""
     elsewhere: ClassVar[str] = ""
     redirect: ClassVar[list[tuple[str, str]]] = []
     redirected: ClassVar[int] = 0
+    answer: ClassVar[tuple[str, bytes, str] | None] = None
 
     def log_message(self, *_: object) -> None:
         pass
@@ -49,6 +51,13 @@ class _Proxy(BaseHTTPRequestHandler):
             self.send_header("Location", self.elsewhere + self.path)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if self.answer is not None and self.answer[0] in self.path:
+            self.send_response(200)
+            self.send_header("Content-Type", self.answer[2])
+            self.send_header("Content-Length", str(len(self.answer[1])))
+            self.end_headers()
+            self.wfile.write(self.answer[1])
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -106,6 +115,7 @@ def proxied_fixture(
     _Proxy.elsewhere = elsewhere_url
     _Proxy.redirect = []
     _Proxy.redirected = 0
+    _Proxy.answer = None
     proxy, proxy_url = _serve(_Proxy)
     try:
         yield s, sb, proxy_url + "/1"

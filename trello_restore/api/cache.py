@@ -600,8 +600,14 @@ def _plausible(response: CachedResponse) -> bool:
     return (
         getattr(response, "status_code", None) == 200
         and isinstance(body, bytes)
-        and _JSON_START.match(body) is not None
+        and json_shaped(body)
     )
+
+
+def json_shaped(body: bytes) -> bool:
+    """Whether ``body`` starts as a JSON object or array does, after any white space (R86d:
+    a portal's HTML page labelled JSON was stored, and the next run gave the cache up)."""
+    return _JSON_START.match(body) is not None
 
 
 #: A JSON object's or array's start, after any white space.

@@ -117,6 +117,14 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
         return answer
 
 
+def _kept_shape(answer: object) -> bool:
+    """Whether a read's answer is of a shape that those this tool lets the cache serve have:
+    a Trello object (with an ``id``), or a list of them (boards, actions)."""
+    if isinstance(answer, list):
+        return all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in answer)
+    return isinstance(answer, dict) and isinstance(answer.get("id"), str)
+
+
 def _error_shaped(answer: object) -> bool:
     """Whether a write's answer is Trello's error body (``{"message": …, "error": …}``), no
     object a write of Trello's answers with (those have an ``id``, or are lists)."""
@@ -294,6 +302,25 @@ class TrelloApi:
             self._me = dict(member)
 
     def _fetch(
+        self, path: str, query: dict[str, str], max_age: float | None, keep: bool = True
+    ) -> Any:
+        """``_read``, and again from the network when the cache served an answer that is not
+        of the shape of any this tool lets it serve (``_kept_shape``), or not JSON: one a
+        portal or proxy gave once must not fail every run while it is fresh (R86d: the
+        account was kept an hour, and no run could plan, sending no request). The new answer
+        replaces it. An answer from the network is the caller's to judge, as before."""
+        hits = self.cache_hits
+        try:
+            answer = self._read(path, query, max_age, keep)
+        except BadResponse:
+            if self.cache_hits == hits:
+                raise
+        else:
+            if self.cache_hits == hits or _kept_shape(answer):
+                return answer
+        return self._read(path, query, None, keep)
+
+    def _read(
         self, path: str, query: dict[str, str], max_age: float | None, keep: bool = True
     ) -> Any:
         if self._closed:

@@ -27,7 +27,7 @@ from requests.auth import AuthBase
 from requests_cache import DEFAULT_IGNORED_PARAMS, CachedSession
 
 from trello_restore import __version__
-from trello_restore.api.cache import CacheTables, HttpCache
+from trello_restore.api.cache import CacheTables, HttpCache, json_shaped
 from trello_restore.api.classify import (
     describe,
     error_body,
@@ -585,15 +585,16 @@ class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
 
 
 def _storable(mask: Mask) -> Callable[[requests.Response], bool]:
-    """Which answers are stored: JSON only (a proxy's HTML page must not be served again), and
-    none whose headers echo a credential (``masking.Mask``; R57d: a proxy's header or cookie
-    repeating the Authorization header was kept in the SQLite file; the request's own
-    Authorization is blanked by name, ``IGNORED_PARAMETERS``)."""
+    """Which answers are stored: JSON only, by its type and its start (a proxy's HTML page must
+    not be served again), and none whose headers echo a credential (``masking.Mask``; R57d: a
+    proxy's header or cookie repeating the Authorization header was kept in the SQLite file;
+    the request's own Authorization is blanked by name, ``IGNORED_PARAMETERS``)."""
 
     def storable(response: requests.Response) -> bool:
         if "json" not in (response.headers.get("Content-Type") or "").lower():
             return False
-        return not any(mask.holds(f"{k}: {v}") for k, v in response.headers.items())
+        headers = (f"{k}: {v}" for k, v in response.headers.items())
+        return json_shaped(response.content) and not any(mask.holds(h) for h in headers)
 
     return storable
 

@@ -1,0 +1,52 @@
+"""A read answered once with something that is not Trello's answer (a portal's or a proxy's
+200, labelled JSON) is not served again from the HTTP cache (review R86d): the account
+(``members/me``, kept an hour) and the board list (``members/me/boards``, ten minutes) were
+stored, so every later run, on a healthy network, failed the same way, sent no request, and
+told the user to check an API URL that was right. Over HTTP: a proxy in front of the sandbox
+answers one path itself, then forwards everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trello_restore.errors import ExitCode
+from trello_restore.sandbox.scenario import Scenario
+
+from .conftest import Sandbox, sandbox_cli
+from .test_cli_apply import _restore_args
+from .test_redirects import _Proxy, proxied_fixture  # noqa: F401 (the fixture)
+
+JSON = "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("members/me?", b'{"message":"login required"}'),
+        ("members/me?", b"{not json"),
+        ("members/me?", b"<html><body>Sign in to the Wi-Fi</body></html>"),
+        ("members/me/boards", b'{"message":"login required"}'),
+        ("members/me/boards", b'[{"message":"login required"}]'),
+    ],
+)
+def test_an_answer_that_was_not_trello_s_is_not_served_again(
+    path: str,
+    body: bytes,
+    proxied: tuple[Scenario, Sandbox, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    s, sb, api_url = proxied
+    invoke = sandbox_cli(sb, monkeypatch)
+    args = (*_restore_args(s), "--dry-run", "--api-url", api_url)
+    if path == "members/me/boards":  # the board by name: read from the board list
+        args = tuple(s.team.name if a == s.team.id else a for a in args)
+    _Proxy.answer = (path, body, JSON)
+    bad = invoke(*args)
+    assert bad.exit_code == ExitCode.UNREACHABLE, bad.output
+    _Proxy.answer = None
+    good = invoke(*args)
+    assert good.exit_code == ExitCode.OK, good.output
+    assert "cache" not in good.stderr, good.stderr
