@@ -264,6 +264,11 @@ def test_counts_from_headers() -> None:
     assert counts_from_headers({}) == []
     over = {"x-rate-limit-api-token-max": "100", "x-rate-limit-api-token-remaining": "101"}
     assert counts_from_headers(over) == [TrelloCount("token", 0, 100, None)]
+    # R86d: counts no Trello sends (a budget of none or less, less than nothing left) are left
+    # out: read as said, a middlebox's headers slowed a run to one request per window.
+    for maximum, remaining in (("0", "0"), ("-100", "0"), ("100", "-1"), ("100", "-50")):
+        odd = {"x-rate-limit-api-token-max": maximum, "x-rate-limit-api-token-remaining": remaining}
+        assert counts_from_headers(odd) == [], odd
 
 
 def test_an_agreeing_count_gives_the_whole_budget() -> None:

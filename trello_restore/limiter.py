@@ -132,7 +132,9 @@ class TrelloCount:
 def counts_from_headers(headers: Mapping[str, str]) -> list[TrelloCount]:
     """Trello's counts for the token and the key from an answer's headers (lower-case names, as
     Trello sends them; requests' headers match any case). A scope whose ``-max`` or
-    ``-remaining`` is missing or not a number is left out; a bad ``-interval-ms`` is not said."""
+    ``-remaining`` is missing or not a number, or no count Trello sends (a ``-max`` of 0 or
+    less, a ``-remaining`` below 0: R86d, a middlebox's headers so paced a run to one request
+    a window), is left out; a bad ``-interval-ms`` is not said."""
     counts = []
     for scope in ("token", "key"):
         prefix = f"x-rate-limit-api-{scope}-"
@@ -140,6 +142,8 @@ def counts_from_headers(headers: Mapping[str, str]) -> list[TrelloCount]:
             maximum = int(headers[prefix + "max"])
             remaining = int(headers[prefix + "remaining"])
         except (KeyError, ValueError):
+            continue
+        if maximum <= 0 or remaining < 0:
             continue
         try:
             interval_s: float | None = int(headers[prefix + "interval-ms"]) / 1000.0
