@@ -5,6 +5,7 @@ check. Pins ``trello_restore/limiter.py`` to every branch (tools/coverage_gate.p
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import random
 import threading
@@ -316,6 +317,24 @@ def test_a_count_within_the_estimate_s_error_is_not_foreign() -> None:
     assert (limiter.foreign_seen, limiter.others(), limiter.allowance()) == (1, 3, 90)
     for slot in later:
         limiter.release(slot)
+
+
+def test_the_first_foreign_traffic_is_said_with_v(caplog: pytest.LogCaptureFixture) -> None:
+    """R86d: a run paced down by Trello's count said nothing of why, not even with ``-v``.
+    The first answer that shows requests this run did not send says so (INFO: ``-v``); later
+    ones do not repeat it."""
+    limiter, _ = _limiter(limit=100)
+    with caplog.at_level(logging.INFO, logger="trello_restore.limiter"):
+        _send(limiter, _token(1))
+        assert caplog.messages == []
+        _send(limiter, _token(30))
+        _send(limiter, _token(60))
+    assert limiter.foreign_seen == 2
+    (said,) = caplog.messages
+    assert said == (
+        "Trello counts requests on this token or its key that this run did not send (28 in the "
+        "window: another program using them?): pacing to leave them room"
+    ), said
 
 
 def test_foreign_traffic_backs_off_to_the_margin_and_counts_against_the_budget() -> None:

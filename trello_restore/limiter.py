@@ -77,6 +77,7 @@ give the shared penalty (notes §12.4), and knows nothing of Trello's headers.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 import time
@@ -85,6 +86,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "KEY_BUDGET",
@@ -405,7 +408,9 @@ class RateLimiter:
     def release(self, slot: Slot, counts: Iterable[TrelloCount] = ()) -> None:
         """``slot``'s answer is in (or it failed): its slot frees one window from now. ``counts``
         are Trello's counts from that answer (``counts_from_headers``). A second release of the
-        same slot does nothing."""
+        same slot does nothing. The first count that shows foreign traffic is said (INFO, R86d:
+        a run so paced down said nothing of why)."""
+        first = False
         with self._cond:
             if slot.released:
                 return
@@ -417,6 +422,7 @@ class RateLimiter:
             foreign = False
             for count in counts:
                 foreign = self._observe(count, ours, slot.sent, now, span) or foreign
+            first = foreign and not self.foreign_seen
             self.foreign_seen += foreign
             while self._trips and self._trips[-1][1] <= trip:
                 self._trips.pop()
@@ -426,6 +432,13 @@ class RateLimiter:
             self._flying.remove(slot.sent)
             self._done.append((now, slot.sent))
             self._cond.notify_all()
+            others = max(b.others(now) for b in self._budgets.values())
+        if first:
+            logger.info(
+                "Trello counts requests on this token or its key that this run did not send (%d "
+                "in the window: another program using them?): pacing to leave them room",
+                others,
+            )
 
     def penalize(self, seconds: float) -> None:
         """After a 429: nobody sends anything for ``seconds`` from now (penalties don't add up;
