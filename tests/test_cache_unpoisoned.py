@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from trello_restore.api.cache import json_shaped
 from trello_restore.errors import ExitCode
 from trello_restore.sandbox.scenario import Scenario
 
@@ -50,3 +51,30 @@ def test_an_answer_that_was_not_trello_s_is_not_served_again(
     good = invoke(*args)
     assert good.exit_code == ExitCode.OK, good.output
     assert "cache" not in good.stderr, good.stderr
+
+
+def test_the_answer_read_again_replaces_the_bad_one_in_the_cache(
+    proxied: tuple[Scenario, Sandbox, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The account read again from the network is kept in its place: the run after the one
+    that read it again sends no ``members/me`` request (its own limit, 100 per 15 minutes;
+    R87b: a mutant that read it again without keeping it survived)."""
+    s, sb, api_url = proxied
+    invoke = sandbox_cli(sb, monkeypatch)
+    args = (*_restore_args(s), "--dry-run", "--api-url", api_url)
+    _Proxy.answer = ("members/me?", b'{"message":"login required"}', JSON)
+    assert invoke(*args).exit_code == ExitCode.UNREACHABLE
+    _Proxy.answer = None
+    assert invoke(*args).exit_code == ExitCode.OK
+    start = len(sb.server.request_log)
+    third = invoke(*args)
+    assert third.exit_code == ExitCode.OK, third.output
+    assert not [r for r in sb.server.request_log[start:] if r.path == "/1/members/me"]
+
+
+def test_only_the_start_makes_a_body_json_shaped() -> None:
+    """A portal's HTML page has braces in its styles and scripts (R87b: ``search`` for
+    ``match`` survived)."""
+    assert not json_shaped(b"<html><style>body{margin:0}</style>[login]</html>")
+    assert json_shaped(b' \n\t{"id": "x"}')
+    assert json_shaped(b"[]")

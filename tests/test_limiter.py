@@ -270,6 +270,12 @@ def test_counts_from_headers() -> None:
     for maximum, remaining in (("0", "0"), ("-100", "0"), ("100", "-1"), ("100", "-50")):
         odd = {"x-rate-limit-api-token-max": maximum, "x-rate-limit-api-token-remaining": remaining}
         assert counts_from_headers(odd) == [], odd
+        # R87b: a token scope left out does not drop the key's.
+        both = {**odd, "x-rate-limit-api-key-max": "300", "x-rate-limit-api-key-remaining": "299"}
+        assert counts_from_headers(both) == [TrelloCount("key", 1, 300, None)], both
+    # The budget used up, as Trello says it: a count to pace by, not one left out.
+    used_up = {"x-rate-limit-api-token-max": "100", "x-rate-limit-api-token-remaining": "0"}
+    assert counts_from_headers(used_up) == [TrelloCount("token", 100, 100, None)]
 
 
 def test_an_agreeing_count_gives_the_whole_budget() -> None:

@@ -16,16 +16,31 @@ import pytest
 from trello_restore.demo import snapshot
 from trello_restore.errors import ExitCode
 from trello_restore.journal import Journal
+from trello_restore.sandbox import server as sandbox_server
 from trello_restore.sandbox.scenario import generate
 
 from .conftest import SandboxFactory, sandbox_cli
 from .test_cli_apply import _assert_state, _expected, _restore_args
 
 
-@pytest.mark.parametrize("body", ["empty", "text", "error"])
+@pytest.mark.parametrize(
+    ("body", "error_body"),
+    [
+        ("empty", None),
+        ("text", None),
+        ("error", None),  # Trello's error body: message and error
+        ("error", b'{"message":"login required"}'),  # R87b: a portal's, message alone
+    ],
+)
 def test_a_write_answered_2xx_without_json_is_one_undo_takes_back(
-    body: str, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    body: str,
+    error_body: bytes | None,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    if error_body is not None:
+        monkeypatch.setitem(sandbox_server._WRITE_BODIES, "error", error_body)
     s = generate(7, 30)
     sb = sandbox_factory(s, time_scale=100)
     before, want = snapshot(s.world), _expected(s)

@@ -126,9 +126,14 @@ def _kept_shape(answer: object) -> bool:
 
 
 def _error_shaped(answer: object) -> bool:
-    """Whether a write's answer is Trello's error body (``{"message": …, "error": …}``), no
-    object a write of Trello's answers with (those have an ``id``, or are lists)."""
-    return isinstance(answer, dict) and "error" in answer and "id" not in answer
+    """Whether a write's answer is an error body, as Trello's (``{"message": …, "error": …}``)
+    or a portal's (either key alone, R87b): no object a write of Trello's answers with (those
+    have an ``id``, or are lists)."""
+    return (
+        isinstance(answer, dict)
+        and "id" not in answer
+        and ("error" in answer or "message" in answer)
+    )
 
 
 class MemberStandIn(NamedTuple):
