@@ -432,7 +432,7 @@ class RateLimiter:
             self._flying.remove(slot.sent)
             self._done.append((now, slot.sent))
             self._cond.notify_all()
-            others = max(b.others(now) for b in self._budgets.values())
+            others = max(b.others(now) for b in self._budgets.values()) if first else 0
         if first:
             logger.info(
                 "Trello counts requests on this token or its key that this run did not send (%d "
