@@ -30,6 +30,9 @@ JSON = "application/json; charset=utf-8"
         ("members/me?", b"<html><body>Sign in to the Wi-Fi</body></html>"),
         ("members/me/boards", b'{"message":"login required"}'),
         ("members/me/boards", b'[{"message":"login required"}]'),
+        ("members/me?", b"[]"),  # R87c: a list, where one member is the answer
+        ("members/me?", b'[{"id": "abc"}]'),
+        ("members/me/boards", b"[]"),  # R87c: no board by that name, in a kept empty list
     ],
 )
 def test_an_answer_that_was_not_trello_s_is_not_served_again(
@@ -46,7 +49,8 @@ def test_an_answer_that_was_not_trello_s_is_not_served_again(
         args = tuple(s.team.name if a == s.team.id else a for a in args)
     _Proxy.answer = (path, body, JSON)
     bad = invoke(*args)
-    assert bad.exit_code == ExitCode.UNREACHABLE, bad.output
+    wrong = ExitCode.USAGE if body == b"[]" and "boards" in path else ExitCode.UNREACHABLE
+    assert bad.exit_code == wrong, bad.output
     _Proxy.answer = None
     good = invoke(*args)
     assert good.exit_code == ExitCode.OK, good.output

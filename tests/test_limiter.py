@@ -343,6 +343,20 @@ def test_the_first_foreign_traffic_is_said_with_v(caplog: pytest.LogCaptureFixtu
     ), said
 
 
+def test_a_budget_below_trello_s_usual_is_said_with_v(caplog: pytest.LogCaptureFixture) -> None:
+    """R87c: ``-max: 1`` on every answer paced a run to one request a window, and ``-v``
+    said nothing (one request of one is no foreign traffic). A count whose budget is below
+    Trello's usual (100 per token, 300 per key) is said once."""
+    limiter, _ = _limiter(limit=100)
+    with caplog.at_level(logging.INFO, logger="trello_restore.limiter"):
+        _send(limiter, TrelloCount("token", 1, 1, 10.0))
+        _send(limiter, TrelloCount("token", 1, 1, 10.0))
+    (said,) = caplog.messages
+    assert said == (
+        "Trello's count gives this token 1 request per window, not the usual 100: pacing to that"
+    ), said
+
+
 def test_foreign_traffic_backs_off_to_the_margin_and_counts_against_the_budget() -> None:
     """Trello counts 20 more than the limiter sent: those 20 count against the budget, and
     the margin (10 of 100) is kept free: 70 of its own go in this window, not 80."""

@@ -76,3 +76,31 @@ def test_a_write_answered_2xx_without_json_is_one_undo_takes_back(
     undo = invoke(*undo_args)
     assert undo.exit_code == ExitCode.OK, undo.output
     _assert_state(s, before)
+
+
+def test_a_card_member_add_answered_without_the_card_s_members_may_not_be_made(
+    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """R87c: ``POST /cards/{id}/idMembers`` answers the card's members, the one added among
+    them (notes §3). A portal's 200 ``{}`` to it, the write never forwarded, was counted as
+    applied (exit 0, a member not restored). Now such an answer is failed and uncertain, and
+    the rerun makes or finds each."""
+    monkeypatch.setitem(sandbox_server._WRITE_BODIES, "error", b"{}")
+    s = generate(7, 30)
+    sb = sandbox_factory(s, time_scale=100)
+    want = _expected(s)
+    invoke = sandbox_cli(sb, monkeypatch)
+    plan = tmp_path / "plan.json"
+    made = invoke(*_restore_args(s), "--dry-run", "--plan-out", str(plan))
+    assert made.exit_code == ExitCode.OK, made.output
+    sb.server.set_options(write_body="error")
+    first = invoke("apply", str(plan), "--yes", "--journal", str(tmp_path / "j.jsonl"))
+    assert first.exit_code == ExitCode.PARTIAL, first.output
+    latest = Journal.read(tmp_path / "j.jsonl").latest().values()
+    adds = [r for r in latest if r.action == "add_member_to_card"]
+    assert adds, first.output
+    assert all((r.status, r.uncertain) == ("failed", True) for r in adds), adds
+    sb.server.set_options(write_body="usual")
+    again = invoke("apply", str(plan), "--yes", "--journal", str(tmp_path / "j.jsonl"))
+    assert again.exit_code == ExitCode.OK, again.output
+    _assert_state(s, want)

@@ -222,7 +222,11 @@ def _resolve(
         if board is None:
             mine = mine if mine is not None else _my_boards(api)
             try:
-                board = _by_name(name, mine, origin)
+                try:
+                    board = _by_name(name, mine, origin)
+                except BoardNotFound:  # the list kept may be older than a board shared since
+                    mine = _my_boards(api, fresh=True)
+                    board = _by_name(name, mine, origin)
             except BoardNotFound:
                 if not by_id:
                     raise
@@ -236,13 +240,15 @@ def _resolve(
     return board, mine
 
 
-def _my_boards(api: Api) -> list[Mapping[str, Any]]:
-    """The token's member's boards (``members/me/boards``, every filter): names to look up."""
+def _my_boards(api: Api, *, fresh: bool = False) -> list[Mapping[str, Any]]:
+    """The token's member's boards (``members/me/boards``, every filter): names to look up;
+    kept ``BOARD_LIST_MAX_AGE`` unless ``fresh`` (R87c: a name not in the kept list, as of a
+    board shared with the member since, or a kept ``[]``, was refused for ten minutes)."""
     return expect_objects(
         api.get(
             "members/me/boards",
             {"filter": "all", "fields": _BOARD_FIELDS},
-            max_age=BOARD_LIST_MAX_AGE,
+            max_age=None if fresh else BOARD_LIST_MAX_AGE,
         ),
         "members/me/boards",
         "a list of boards",

@@ -102,6 +102,8 @@ __all__ = [
 #: Trello's documented budgets per window (notes §5), until an answer says otherwise.
 TOKEN_BUDGET = 100
 KEY_BUDGET = 300
+#: Each scope's budget as Trello documents it.
+_USUAL = {"token": TOKEN_BUDGET, "key": KEY_BUDGET}
 #: The margin: the share of the budget kept free while the others' ways are unknown or proved
 #: the room too small, after a 429 and on skew (Trello's 100 less 90).
 MARGIN_SHARE = 0.1
@@ -356,6 +358,8 @@ class RateLimiter:
         self.waited_s = 0.0
         #: Answers whose count showed requests this limiter did not send.
         self.foreign_seen = 0
+        #: The scopes whose budget below Trello's usual was said (``release``).
+        self._small_said: set[str] = set()
         #: Threads in ``acquire`` waiting for a slot now.
         self._waiting = 0
 
@@ -410,7 +414,7 @@ class RateLimiter:
         are Trello's counts from that answer (``counts_from_headers``). A second release of the
         same slot does nothing. The first count that shows foreign traffic is said (INFO, R86d:
         a run so paced down said nothing of why)."""
-        first = False
+        first, small = False, []
         with self._cond:
             if slot.released:
                 return
@@ -422,6 +426,9 @@ class RateLimiter:
             foreign = False
             for count in counts:
                 foreign = self._observe(count, ours, slot.sent, now, span) or foreign
+                if count.maximum < _USUAL[count.scope] and count.scope not in self._small_said:
+                    self._small_said.add(count.scope)
+                    small.append(count)
             first = foreign and not self.foreign_seen
             self.foreign_seen += foreign
             while self._trips and self._trips[-1][1] <= trip:
@@ -433,6 +440,15 @@ class RateLimiter:
             self._done.append((now, slot.sent))
             self._cond.notify_all()
             others = max(b.others(now) for b in self._budgets.values()) if first else 0
+        for count in small:  # R87c: a small budget paced a run down without a word
+            logger.info(
+                "Trello's count gives this %s %d request%s per window, not the usual %d: "
+                "pacing to that",
+                count.scope,
+                count.maximum,
+                "" if count.maximum == 1 else "s",
+                _USUAL[count.scope],
+            )
         if first:
             logger.info(
                 "Trello counts requests on this token or its key that this run did not send (%d "

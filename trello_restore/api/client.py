@@ -105,24 +105,52 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 f"HTTP {status}, which py-trello refused: check {self._url_from}",
                 status if isinstance(status, int) else None,
             ) from None
-        if http_method.upper() != "GET" and _error_shaped(answer):
+        added = (post_args or {}).get("value") if uri_path.endswith("/idMembers") else None
+        if http_method.upper() != "GET" and (
+            _error_shaped(answer) or (added and added not in _ids(answer))
+        ):
             # R86d: a portal or proxy answered the write itself, with a 2xx: not Trello's
-            # success, and it may or may not have reached Trello (``runner``: failed, uncertain).
+            # success, and it may or may not have reached Trello (``runner``: failed,
+            # uncertain). R87c: a card member's add is answered with the card's members, that
+            # one among them (notes §3), never ``{}``.
+            what = (
+                "an error under a success status"
+                if _error_shaped(answer)
+                else "no answer of Trello's"
+            )
             raise BadResponse(
-                f"the API at {self._host} answered {http_method} {describe(uri_path)} with an "
-                f"error under a success status{maybe_made(http_method)}: check "
-                f"{self._url_from} (a proxy or a login page may be in the way)",
+                f"the API at {self._host} answered {http_method} {describe(uri_path)} with "
+                f"{what}{maybe_made(http_method)}: check {self._url_from} (a proxy or a login "
+                "page may be in the way)",
                 200,
             )
         return answer
 
 
-def _kept_shape(answer: object) -> bool:
+def _kept_shape(answer: object, many: bool) -> bool:
     """Whether a read's answer is of a shape that those this tool lets the cache serve have:
-    a Trello object (with an ``id``), or a list of them (boards, actions)."""
-    if isinstance(answer, list):
-        return all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in answer)
+    a Trello object (with an ``id``), or for a listing (``many``) a list of them (R87c:
+    ``members/me`` answered ``[]`` was kept)."""
+    if many:
+        return isinstance(answer, list) and all(_kept_shape(x, False) for x in answer)
     return isinstance(answer, dict) and isinstance(answer.get("id"), str)
+
+
+def _ids(answer: object) -> set[object]:
+    """The ids of a list of objects (a card's members); none for anything else."""
+    return (
+        {x.get("id") for x in answer if isinstance(x, dict)} if isinstance(answer, list) else set()
+    )
+
+
+def _listing(path: str) -> bool:
+    """Whether ``path`` reads a list (``members/me/boards``, ``boards/{id}/actions``…), not
+    one object (``members/me``, ``boards/{id}``)."""
+    return path.rstrip("/").rsplit("/", 1)[-1] in _LISTINGS
+
+
+#: The last part of the paths that read lists.
+_LISTINGS = frozenset({"actions", "boards", "cards", "lists", "members", "memberships"})
 
 
 def _error_shaped(answer: object) -> bool:
@@ -321,7 +349,7 @@ class TrelloApi:
             if self.cache_hits == hits:
                 raise
         else:
-            if self.cache_hits == hits or _kept_shape(answer):
+            if self.cache_hits == hits or _kept_shape(answer, _listing(path)):
                 return answer
         return self._read(path, query, None, keep)
 
