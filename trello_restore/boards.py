@@ -220,13 +220,8 @@ def _resolve(
         if by_id:
             board = _get_board(api, text, text)
         if board is None:
-            mine = mine if mine is not None else _my_boards(api)
             try:
-                try:
-                    board = _by_name(name, mine, origin)
-                except BoardNotFound:  # the list kept may be older than a board shared since
-                    mine = _my_boards(api, fresh=True)
-                    board = _by_name(name, mine, origin)
+                board, mine = _named(api, name, mine, origin)
             except BoardNotFound:
                 if not by_id:
                     raise
@@ -238,6 +233,20 @@ def _resolve(
                     "board"
                 ) from None
     return board, mine
+
+
+def _named(
+    api: Api, name: str, mine: list[Mapping[str, Any]] | None, origin: str
+) -> tuple[BoardInfo, list[Mapping[str, Any]]]:
+    """The board named ``name`` among the member's boards (``mine``, read if not yet), and
+    those; looked for again in a fresh list when not found in the one kept (it may be older
+    than a board shared with the member since)."""
+    mine = mine if mine is not None else _my_boards(api)
+    try:
+        return _by_name(name, mine, origin), mine
+    except BoardNotFound:
+        mine = _my_boards(api, fresh=True)
+        return _by_name(name, mine, origin), mine
 
 
 def _my_boards(api: Api, *, fresh: bool = False) -> list[Mapping[str, Any]]:

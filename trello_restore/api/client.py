@@ -105,19 +105,10 @@ class _Client(trello.TrelloClient):  # type: ignore[misc]  # py-trello has no ty
                 f"HTTP {status}, which py-trello refused: check {self._url_from}",
                 status if isinstance(status, int) else None,
             ) from None
-        added = (post_args or {}).get("value") if uri_path.endswith("/idMembers") else None
-        if http_method.upper() != "GET" and (
-            _error_shaped(answer) or (added and added not in _ids(answer))
-        ):
+        what = _not_trello_s(uri_path, post_args, answer) if http_method.upper() != "GET" else ""
+        if what:
             # R86d: a portal or proxy answered the write itself, with a 2xx: not Trello's
-            # success, and it may or may not have reached Trello (``runner``: failed,
-            # uncertain). R87c: a card member's add is answered with the card's members, that
-            # one among them (notes §3), never ``{}``.
-            what = (
-                "an error under a success status"
-                if _error_shaped(answer)
-                else "no answer of Trello's"
-            )
+            # success, and it may or may not have reached Trello (``runner``: failed, uncertain).
             raise BadResponse(
                 f"the API at {self._host} answered {http_method} {describe(uri_path)} with "
                 f"{what}{maybe_made(http_method)}: check {self._url_from} (a proxy or a login "
@@ -151,6 +142,17 @@ def _listing(path: str) -> bool:
 
 #: The last part of the paths that read lists.
 _LISTINGS = frozenset({"actions", "boards", "cards", "lists", "members", "memberships"})
+
+
+def _not_trello_s(uri_path: str, post_args: dict[str, Any] | None, answer: object) -> str:
+    """What a write's 2xx answer is, when no answer of Trello's to it: an error body
+    (``_error_shaped``), or for a card member's add one without that member among the card's
+    (R87c: Trello answers with the card's members, notes §3, never ``{}``); "" when it may be
+    Trello's."""
+    if _error_shaped(answer):
+        return "an error under a success status"
+    added = (post_args or {}).get("value") if uri_path.endswith("/idMembers") else None
+    return "no answer of Trello's" if added and added not in _ids(answer) else ""
 
 
 def _error_shaped(answer: object) -> bool:
