@@ -21,8 +21,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +236,14 @@ def test_an_unsearchable_last_run_directory_is_said_and_an_apply_ends_as_documen
     )  # fmt: skip
     assert r.stdout == ""
     assert _writes(sb)
+    # The date to pass in its place is printed, ready to paste: this run's start less what
+    # --since last-run takes off (R88b: "pass --since with the date of this run", no date).
+    given = re.search(r"pass --since (\S+) \(where it would start after this run\)", r.stderr)
+    assert given is not None, r.stderr
+    since = datetime.fromisoformat(given[1].replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - lastrun.OVERLAP - since) < timedelta(minutes=1)
+    dry = invoke(*_scope(scenario)[:2], "--since", given[1], "--dry-run", "-q")
+    assert dry.exit_code == 0, dry.output
     # Run again, with nothing left to write: the line does not say changes were applied (R30a).
     writes = _writes(sb)
     r = invoke(*_scope(scenario), "--yes", "-q")

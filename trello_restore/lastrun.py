@@ -496,7 +496,7 @@ def record_last_run(
         done = "the changes were applied" if wrote else "this run had nothing to apply"
         raise UsageError(
             f"{done}, but the last-run state could not be saved to {path} "
-            f"({problem}); {fix}: until then {_next_run(state_dir, scope)}"
+            f"({problem}); {fix}: until then {_next_run(state_dir, scope, when)}"
         ) from None
     return path
 
@@ -598,14 +598,13 @@ def _str_map(value: Any) -> dict[str, str]:
     return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _next_run(state_dir: Path, scope: Scope) -> str:
-    """What the next ``--since last-run`` run on this scope does while its last run cannot be
-    recorded: start from the cutoff recorded before, or stop for want of one (none is, or
-    what is cannot be read: a state file that cannot be reached, or is damaged)."""
-    none = (
-        "no run on these boards is recorded, so a --since last-run run stops (exit 2): "
-        "pass --since with the date of this run"
-    )
+def _next_run(state_dir: Path, scope: Scope, when: datetime) -> str:
+    """What the next ``--since last-run`` run on this scope does while its last run (that
+    covered up to ``when``) cannot be recorded: start from the cutoff recorded before, or stop
+    for want of one (none is, or what is cannot be read: a state file that cannot be reached,
+    or is damaged), and the date to pass instead, as that run would take it (R88b)."""
+    since = f"pass --since {millis(when - OVERLAP)} (where it would start after this run)"
+    none = f"no run on these boards is recorded, so a --since last-run run stops (exit 2): {since}"
     try:
         cutoff = read_last_run(state_dir, scope)
     except InputFileError:
@@ -613,7 +612,7 @@ def _next_run(state_dir: Path, scope: Scope) -> str:
             return none  # something is where the state goes: none can be there
         return (
             "a --since last-run run cannot read what was recorded before either, so it stops "
-            "(exit 2): pass --since with the date of this run"
+            f"(exit 2): {since}"
         )
     except UsageError:
         return none
