@@ -541,6 +541,25 @@ def test_an_answer_whose_headers_echo_a_credential_is_not_cached(
         assert secret[-12:].lower().encode() not in kept
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        pytest.param(f"seen token {TOKEN}", id="token"),
+        pytest.param(f"seen {TOKEN.lower()}", id="token-lower-case"),
+        pytest.param(f"key {KEY[:8]}…", id="key-cut-short"),
+    ],
+)
+def test_an_answer_whose_body_echoes_a_credential_is_not_cached(
+    mocked: responses.RequestsMock, api: TrelloApi, note: str
+) -> None:
+    """R88c: a proxy's note in a JSON body repeating the token was kept in the SQLite cache
+    (base64'd: no ``strings`` finds it). Used, not stored; the next read asks again."""
+    mocked.get(BOARD_URL, json={"id": "abc", "_proxy_note": note})
+    for _ in range(2):
+        assert api.get("boards/abc", max_age=600)["id"] == "abc"
+    assert (len(mocked.calls), api.cache_hits) == (2, 0)
+
+
 def test_an_answer_with_no_credential_in_its_headers_is_cached(
     mocked: responses.RequestsMock, api: TrelloApi
 ) -> None:

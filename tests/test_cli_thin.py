@@ -3,6 +3,7 @@ result, subcommands are imported only when they run, and ``--help`` imports no s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +71,25 @@ def test_sandbox_options_keep_their_bounds() -> None:
     r = CliRunner().invoke(main, ["sandbox", "export", "--cards", "5"])
     assert r.exit_code == 2
     assert "20<=x<=20000" in r.output
+
+
+def test_a_sandbox_export_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """``sandbox export -o`` makes its file 0600, as every file of board data (R88c: 0666 at
+    umask 000); a file that is there keeps its mode (R44j: written in place)."""
+    from click.testing import CliRunner
+
+    made, kept = tmp_path / "new.json", tmp_path / "kept.json"
+    kept.write_text("")
+    kept.chmod(0o640)
+    old = os.umask(0)
+    try:
+        for target in (made, kept):
+            args = ["sandbox", "export", "--cards", "20", "-o", str(target)]
+            assert CliRunner().invoke(main, args).exit_code == 0
+    finally:
+        os.umask(old)
+    assert (made.stat().st_mode & 0o777, kept.stat().st_mode & 0o777) == (0o600, 0o640)
+    assert json.loads(made.read_text()) == json.loads(kept.read_text())
 
 
 def test_a_sandbox_export_it_cannot_write_is_a_usage_error(tmp_path: Path) -> None:

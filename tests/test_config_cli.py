@@ -461,6 +461,29 @@ def test_a_command_line_typo_reaches_the_log_file(
     assert sandbox.server.request_log == []
 
 
+@pytest.mark.parametrize(
+    "typo",
+    [
+        pytest.param(["--format", "{secret}", "--board", "X", "--since", "1d"], id="value"),
+        pytest.param(["{secret}"], id="command"),
+        pytest.param(["sandbox", "{secret}"], id="subcommand"),
+    ],
+)
+def test_click_refusing_the_run_s_own_secret_blanks_it(
+    invoke: Invoke, tmp_path: Path, typo: list[str]
+) -> None:
+    """R88c: click quotes what it refuses, and a key or token of no Trello shape (the
+    environment's, the config file's) pasted where it does not go was shown whole on stderr,
+    blanked in the log file only. Now stderr blanks it as the log does."""
+    token, key = "NotATrelloShape-tok-0123456789", "NotATrelloShape-key-9876543210"
+    config = _config(tmp_path, f'[trello]\napi_key = "{key}"\n')
+    for secret in (token, key):
+        args = [a.format(secret=secret) for a in typo]
+        r = invoke("--config", str(config), *args, TRELLO_TOKEN=token, TRELLO_API_KEY=None)
+        line = one_line_error(r, ExitCode.USAGE, "[redacted]")
+        assert secret[:8] not in line, line
+
+
 def test_a_typo_in_a_command_that_logs_nothing_makes_no_log_file(
     invoke: Invoke, tmp_path: Path
 ) -> None:

@@ -242,6 +242,8 @@ def log_anyway(
 def log_refused(err: OneLineUsageError) -> OneLineUsageError:
     """Click's refusal of the command line, in the log file too (R72c: a crontab typo was on
     stderr alone, its log silent): its line as it is shown, with its exit code, as ``fail``
-    logs every other error. Only where a log file is open already (``log_anyway``)."""
-    logger.error("exit %d: %s", err.exit_code, err.line(), extra=FILE_ONLY)
+    logs every other error. Only where a log file is open already (``log_anyway``). The line
+    is kept redacted as the log has it (the run's key and token known by now), for stderr."""
+    err.logged = redacted(err.line())
+    logger.error("exit %d: %s", err.exit_code, err.logged, extra=FILE_ONLY)
     return err

@@ -296,13 +296,18 @@ class OneLineUsageError(click.UsageError):
     argument), shown like every other error: one line, ``Error: …`` and where the help is,
     instead of click's usage, hint and error lines. Same exit code (2, ``ExitCode.USAGE``)."""
 
+    #: Its line as the log said it (``cli_exit.log_refused``): the run's own key and token
+    #: blanked too (R88c: one of no Trello shape, from TRELLO_TOKEN, pasted after --format,
+    #: was shown whole on stderr, blanked in the log file only).
+    logged: str | None = None
+
     def show(self, file: Any = None) -> None:
-        click.echo(f"Error: {self.line()}", err=True)
+        click.echo(f"Error: {self.logged or self.line()}", err=True)
 
     def line(self) -> str:
         """What it says after ``Error:``. Click quotes the arguments it refuses: a token or key
         pasted into the wrong place (``--format ATTA…``, a command's name) is blanked by its
-        shape (R57d): the run's own secrets are not known yet."""
+        shape (R57d); the run's own, where known, as the log says it (``logged``)."""
         message = " ".join(line.strip() for line in shaped(self.format_message()).splitlines())
         where = self.ctx.command_path if self.ctx is not None else "trello-restore"
         end = "" if message.endswith((".", "!", "?")) else "."  # R47c: "… --workspace-boards Try"

@@ -8,6 +8,7 @@ the sandbox. Like ``cli.py``, this module only parses, prints and maps errors.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import signal
@@ -417,8 +418,9 @@ def export(
         return
     target = Path(output)
     made = not (target.exists() or target.is_symlink())
-    try:  # in place, as the user's file is (its mode, links, owner: R44j)
-        target.write_text(text, encoding="utf-8")
+    try:  # in place, as the user's file is (its mode, links, owner: R44j); a new one 0600 (R88c)
+        with open(target, "w", encoding="utf-8", opener=_private) as out:
+            out.write(text)
     except OSError as err:
         if made:  # not left cut short (R44i: a full disk left one of 64 KB)
             with contextlib.suppress(OSError):
@@ -448,3 +450,8 @@ def _cannot_listen(host: str, port: int, err: OSError) -> click.UsageError:
 def _second_damage_line(at: datetime, culprit: str) -> str:
     """What ``--second-damage`` adds, for ``--since``/``--by``."""
     return f"The second damage happened at {at:%Y-%m-%dT%H:%M:%SZ}, by {culprit}."
+
+
+def _private(path: str, flags: int) -> int:
+    """``open``'s opener for a file made 0600 whatever the umask (an existing one keeps its)."""
+    return os.open(path, flags, 0o600)

@@ -3,8 +3,8 @@ pieces) and anything shaped like a Trello token. One rule for every place text i
 kept: the log and stderr (``logs.Redact``), the errors that an answer's text reaches, which
 per-change results, reports and journals keep (``api.classify.redact``, R57d: they blanked
 the exact values only, so a proxy's echo of the token in lower case, or cut short, was
-journaled), the HTTP cache (``api.transport``: an answer whose headers echo a credential is
-not stored) and click's usage errors (``cli_options.one_line_usage``)."""
+journaled), the HTTP cache (``api.transport``: an answer whose headers or body echo a
+credential is not stored) and click's usage errors (``cli_options.one_line_usage``)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,14 @@ class Mask:
     def holds(self, text: str) -> bool:
         """Whether ``text`` holds a secret, or a piece of one, that ``redact`` would blank."""
         return self.blanked(text) is not None or _IN_QUERY.search(text) is not None
+
+    def in_body(self, body: bytes) -> bool:
+        """Whether an answer's body holds a secret's start (``SHORTEST_SECRET`` characters, in
+        any case): a proxy's echo of the token (R88c: one was kept in the HTTP cache). A pass
+        or two over its bytes, not ``holds``: a card listing is megabytes, and board data may
+        hold anything shaped like a token."""
+        low = body.lower()
+        return any(s[: defaults.SHORTEST_SECRET].encode() in low for s in self._lowered)
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced, in any case (R42d: ``--restore`` showed a

@@ -586,15 +586,15 @@ class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
 
 def _storable(mask: Mask) -> Callable[[requests.Response], bool]:
     """Which answers are stored: JSON only, by its type and its start (a proxy's HTML page must
-    not be served again), and none whose headers echo a credential (``masking.Mask``; R57d: a
-    proxy's header or cookie repeating the Authorization header was kept in the SQLite file;
-    the request's own Authorization is blanked by name, ``IGNORED_PARAMETERS``)."""
+    not be served again), and none whose headers or body echo a credential (``masking.Mask``: a
+    proxy's, R57d, R88c; the request's own Authorization is blanked, ``IGNORED_PARAMETERS``)."""
 
     def storable(response: requests.Response) -> bool:
         if "json" not in (response.headers.get("Content-Type") or "").lower():
             return False
         headers = (f"{k}: {v}" for k, v in response.headers.items())
-        return json_shaped(response.content) and not any(mask.holds(h) for h in headers)
+        body = response.content
+        return json_shaped(body) and not mask.in_body(body) and not any(map(mask.holds, headers))
 
     return storable
 
