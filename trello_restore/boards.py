@@ -239,31 +239,36 @@ def _named(
     api: Api, name: str, mine: list[Mapping[str, Any]] | None, origin: str
 ) -> tuple[BoardInfo, list[Mapping[str, Any]]]:
     """The board named ``name`` among the member's boards (``mine``, read if not yet), and
-    those; looked for again in a fresh list when not found in the one kept (it may be older
-    than a board shared with the member since)."""
+    those; looked for again in a fresh list when not found in one the cache gave (it may be
+    older than a board shared with the member since)."""
     mine = mine if mine is not None else _my_boards(api)
     try:
         return _by_name(name, mine, origin), mine
     except BoardNotFound:
+        if isinstance(mine, _FromTrello):  # R88a: a typo read a list just read twice
+            raise
         mine = _my_boards(api, fresh=True)
         return _by_name(name, mine, origin), mine
+
+
+class _FromTrello(list[Mapping[str, Any]]):
+    """A board list Trello gave this run (not the cache): a name not in it is in none."""
 
 
 def _my_boards(api: Api, *, fresh: bool = False) -> list[Mapping[str, Any]]:
     """The token's member's boards (``members/me/boards``, every filter): names to look up;
     kept ``BOARD_LIST_MAX_AGE`` unless ``fresh`` (R87c: a name not in the kept list, as of a
-    board shared with the member since, or a kept ``[]``, was refused for ten minutes)."""
-    return expect_objects(
-        api.get(
-            "members/me/boards",
-            {"filter": "all", "fields": _BOARD_FIELDS},
-            max_age=None if fresh else BOARD_LIST_MAX_AGE,
-        ),
+    board shared with the member since, or a kept ``[]``, was refused for ten minutes). A
+    ``_FromTrello`` when the cache did not answer (``cache_hits``, where the API counts them)."""
+    hits = getattr(api, "cache_hits", None)
+    answer = api.get(
         "members/me/boards",
-        "a list of boards",
-        "id",
-        api=api,
+        {"filter": "all", "fields": _BOARD_FIELDS},
+        max_age=None if fresh else BOARD_LIST_MAX_AGE,
     )
+    mine = expect_objects(answer, "members/me/boards", "a list of boards", "id", api=api)
+    unkept = fresh or (hits is not None and getattr(api, "cache_hits", None) == hits)
+    return _FromTrello(mine) if unkept else mine
 
 
 def _get_board(api: Api, ref: str, shown: str) -> BoardInfo | None:
