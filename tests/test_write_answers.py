@@ -78,14 +78,16 @@ def test_a_write_answered_2xx_without_json_is_one_undo_takes_back(
     _assert_state(s, before)
 
 
+@pytest.mark.parametrize("body", [b"{}", b"[]"])
 def test_a_card_member_add_answered_without_the_card_s_members_may_not_be_made(
-    sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    body: bytes, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """R87c: ``POST /cards/{id}/idMembers`` answers the card's members, the one added among
     them (notes §3). A portal's 200 ``{}`` to it, the write never forwarded, was counted as
     applied (exit 0, a member not restored). Now such an answer is failed and uncertain, and
-    the rerun makes or finds each."""
-    monkeypatch.setitem(sandbox_server._WRITE_BODIES, "error", b"{}")
+    the rerun makes or finds each; ``[]`` too, said as no answer of Trello's, not as an error
+    body (R88a: mutants letting ``[]`` through, or naming it so, survived)."""
+    monkeypatch.setitem(sandbox_server._WRITE_BODIES, "error", body)
     s = generate(7, 30)
     sb = sandbox_factory(s, time_scale=100)
     want = _expected(s)
@@ -100,6 +102,8 @@ def test_a_card_member_add_answered_without_the_card_s_members_may_not_be_made(
     adds = [r for r in latest if r.action == "add_member_to_card"]
     assert adds, first.output
     assert all((r.status, r.uncertain) == ("failed", True) for r in adds), adds
+    assert "with no answer of Trello's (the change may have been made)" in first.output
+    assert "an error under a success status" not in first.output
     sb.server.set_options(write_body="usual")
     again = invoke("apply", str(plan), "--yes", "--journal", str(tmp_path / "j.jsonl"))
     assert again.exit_code == ExitCode.OK, again.output
