@@ -176,7 +176,7 @@ def test_the_apply_counts_the_cards_it_moves_and_says_a_list_archived_after_the_
     assert got == (
         'list "Review" on board "Team" is archived now: the 3 cards moved back or unarchived '
         "into it (1 of them by an earlier run of the plan) stay hidden until it is unarchived; "
-        "it was archived after this plan was made (2025-03-04 10:00:00 UTC): unarchive it in "
+        "it was archived since this plan was made at 2025-03-04 10:00:00 UTC: unarchive it in "
         "Trello to show them"
     )
     # A killed run's write found made counts as an earlier run's too; the plan saw the list
@@ -269,7 +269,7 @@ def test_the_apply_warns_from_its_live_read_of_a_list_archived_after_the_plan(
     # Not "before --since, or left out by the filters": the plan saw the list open.
     made = json.loads(plan_file.read_text())["created_at"]
     assert re.search(
-        rf"; it was archived after this plan was made \({made[:10]} [0-9:]+ UTC\): unarchive it "
+        rf"; it was archived since this plan was made at {made[:10]} [0-9:]+ UTC: unarchive it "
         "in Trello to show them$",
         line,
     )

@@ -192,7 +192,7 @@ def test_an_unarchive_plans_dry_run_warns_of_its_list_archived_since(
         'Warning: list "Doing" on board "Team" is archived now: the card moved back or '
         "unarchived into it stays hidden until it is unarchived"
     ), lines
-    assert "it was archived after this plan was made" in lines[0]
+    assert "it was archived since this plan was made at " in lines[0]
 
 
 # ----------------------------------------------------------------------------------- ap11

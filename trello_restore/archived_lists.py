@@ -105,7 +105,8 @@ def _advice(head: str, n: int, restores_archived: bool, plan: PlanMeta | None) -
     if plan is not None and not any(w.startswith(head) for w in plan.warnings):
         # The plan's state had it open (else its warnings would say so, as ``plan_warnings``).
         return (
-            f"it was archived after this plan was made ({when(plan.created_at)}): unarchive it "
+            # The plan's date, said as such (R88e: read as the list's archiving's).
+            f"it was archived since this plan was made at {when(plan.created_at)}: unarchive it "
             f"in Trello to show {'it' if n == 1 else 'them'}"
         )
     if restores_archived:
