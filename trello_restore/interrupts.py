@@ -57,9 +57,14 @@ def check() -> None:
 
 def _unraisable(args: sys.UnraisableHookArgs) -> None:
     """``sys.unraisablehook`` during a run: a swallowed ``KeyboardInterrupt`` is kept for
-    ``check``, without Python's traceback; anything else as Python says it."""
+    ``check``, without Python's traceback; a signal come with the first, which the first's
+    handler has set to be ignored, is ignored without a word (Python says ``Signal 15 ignored
+    due to race condition``: R88f, a Ctrl-C and a SIGTERM milliseconds apart showed it as a
+    traceback); anything else as Python says it."""
     if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
         _swallowed[0] = True
+        return
+    if args.exc_type is OSError and str(args.exc_value).endswith("ignored due to race condition"):
         return
     _other_hook[0](args)
 
