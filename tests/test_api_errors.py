@@ -38,6 +38,7 @@ from trello_restore.errors import (
     PermissionDenied,
     RateLimited,
 )
+from trello_restore.masking import Mask
 
 KEY = "0123456789abcdef0123456789abcdef"
 TOKEN = "ATTA" + "5ec7e7" * 10
@@ -547,6 +548,9 @@ def test_an_answer_whose_headers_echo_a_credential_is_not_cached(
         pytest.param(f"seen token {TOKEN}", id="token"),
         pytest.param(f"seen {TOKEN.lower()}", id="token-lower-case"),
         pytest.param(f"key {KEY[:8]}…", id="key-cut-short"),
+        pytest.param(f"token ending in {TOKEN[-12:]}", id="token-end"),  # R89b: pieces too
+        pytest.param(f"{TOKEN[:5]} {TOKEN[5:]}", id="token-split"),
+        pytest.param(f"…{KEY[9:25].upper()}…", id="key-middle"),
     ],
 )
 def test_an_answer_whose_body_echoes_a_credential_is_not_cached(
@@ -558,6 +562,29 @@ def test_an_answer_whose_body_echoes_a_credential_is_not_cached(
     for _ in range(2):
         assert api.get("boards/abc", max_age=600)["id"] == "abc"
     assert (len(mocked.calls), api.cache_hits) == (2, 0)
+
+
+def test_an_answer_read_not_to_be_kept_is_not_looked_into(
+    mocked: responses.RequestsMock, api: TrelloApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests-cache asks its filter of every answer, an action page's or a card listing's
+    (``keep=False``: ``no-store``) too, and the body's check costs about 10 ms a MB (R89b): a
+    cold fetch of 273 action pages would pay it on each. Only an answer to be kept is read."""
+    looked: list[int] = []
+    real = Mask.in_body
+
+    def counted(self: Mask, body: bytes) -> bool:
+        looked.append(len(body))
+        return real(self, body)
+
+    monkeypatch.setattr(Mask, "in_body", counted)
+    mocked.get(BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc", keep=False) == {"id": "abc"}
+    assert looked == []
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert looked  # (requests-cache asks its filter twice of an answer it may store)
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (2, 1)
 
 
 def test_an_answer_with_no_credential_in_its_headers_is_cached(

@@ -467,21 +467,35 @@ def test_a_command_line_typo_reaches_the_log_file(
         pytest.param(["--format", "{secret}", "--board", "X", "--since", "1d"], id="value"),
         pytest.param(["{secret}"], id="command"),
         pytest.param(["sandbox", "{secret}"], id="subcommand"),
+        # R89b: demo and sandbox read no settings, and the file's key was shown whole.
+        pytest.param(["sandbox", "serve", "--port", "{secret}"], id="sandbox-option"),
+        pytest.param(["sandbox", "export", "--board", "{secret}"], id="sandbox-choice"),
+        pytest.param(["demo", "{secret}"], id="demo-argument"),
+        pytest.param(["demo", "--seed", "{secret}"], id="demo-option"),
     ],
 )
+@pytest.mark.parametrize("named", [True, False], ids=["--config", "default-config"])
 def test_click_refusing_the_run_s_own_secret_blanks_it(
-    invoke: Invoke, tmp_path: Path, typo: list[str]
+    invoke: Invoke, tmp_path: Path, typo: list[str], named: bool
 ) -> None:
     """R88c: click quotes what it refuses, and a key or token of no Trello shape (the
     environment's, the config file's) pasted where it does not go was shown whole on stderr,
-    blanked in the log file only. Now stderr blanks it as the log does."""
-    token, key = "NotATrelloShape-tok-0123456789", "NotATrelloShape-key-9876543210"
-    config = _config(tmp_path, f'[trello]\napi_key = "{key}"\n')
+    blanked in the log file only. Now stderr blanks it as the log does; for demo and sandbox,
+    which read no settings, the config file's too (R89b), named or in its usual place."""
+    token, key = "TokenOfNoShape-0123456789xyz", "KeyOfNoShape-9876543210abc"  # no piece shared
+    text = f'[trello]\napi_key = "{key}"\n'
+    config = _config(tmp_path, text)
+    usual = tmp_path / "xdg-config" / "trello-restore" / "config.toml"
+    usual.parent.mkdir(parents=True, exist_ok=True)
+    usual.write_text(text)
+    usual.chmod(0o600)
+    head = ["--config", str(config)] if named else []
     for secret in (token, key):
         args = [a.format(secret=secret) for a in typo]
-        r = invoke("--config", str(config), *args, TRELLO_TOKEN=token, TRELLO_API_KEY=None)
+        r = invoke(*head, *args, TRELLO_TOKEN=token, TRELLO_API_KEY=None)
         line = one_line_error(r, ExitCode.USAGE, "[redacted]")
         assert secret[:8] not in line, line
+        assert secret[-8:] not in line, line
 
 
 def test_a_typo_in_a_command_that_logs_nothing_makes_no_log_file(

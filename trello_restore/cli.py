@@ -357,8 +357,8 @@ def main(ctx: click.Context, /, **options: Any) -> None:
     # the log file as well, and a record the package logger has no handler for reaches Python's
     # last-resort handler, which prints it on stderr as a second line under the "Error:" one.
     # The environment's credentials redacted from the start: a bug before the settings are
-    # read must not show them either (``internal_error``).
-    env_secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
+    # read must not show them either (``internal_error``); the file's too for demo and sandbox.
+    env_secrets = cli_exit.known_secrets(os.environ, config_flag, file=standalone)
     setup_logging(options["verbose"], options["quiet"], secrets=env_secrets)
     settings: Settings | None = None
     try:
@@ -432,7 +432,7 @@ def _resolve_settings(
 def _logged(err: OneLineUsageError, log_file: str | None, config: str | None) -> OneLineUsageError:
     """The main command's command line refused: its line in the log file too (R72c), where
     its --log-file, the environment or its --config's file says the log is."""
-    secrets = (os.environ.get("TRELLO_API_KEY", ""), os.environ.get("TRELLO_TOKEN", ""))
+    secrets = cli_exit.known_secrets(os.environ, config, file=False)
     cli_exit.log_anyway(0, False, log_file, config, os.environ, secrets)
     cli_exit.log_refused(err)
     end_of_command()

@@ -30,6 +30,7 @@ __all__ = [
     "exit_not_a_bug",
     "exit_output_failed",
     "fail",
+    "known_secrets",
     "log_anyway",
     "log_refused",
 ]
@@ -237,6 +238,25 @@ def log_anyway(
         setup_logging(verbose, quiet, path, secrets)
     except (RestoreError, OSError, ValueError):  # a NUL in it, …: stderr alone
         setup_logging(verbose, quiet, None, secrets)
+
+
+def known_secrets(
+    env: Mapping[str, str], config_flag: str | None, *, file: bool
+) -> tuple[str, ...]:
+    """The key and token of the environment ``env``, and with ``file`` those of the config file
+    (``--config``'s, or the one the environment names; read as plain TOML, never raising): for
+    a command that reads no settings (``demo``, ``sandbox``), whose refusal of its command line
+    must blank them all the same (R89b: a sandbox typo showed the file's key whole)."""
+    secrets = (env.get("TRELLO_API_KEY", ""), env.get("TRELLO_TOKEN", ""))
+    if not file:
+        return secrets
+    from trello_restore.config import config_path, secrets_anyway
+
+    try:
+        config, _ = config_path(config_flag, env)
+    except RestoreError:
+        return secrets
+    return (*secrets, *secrets_anyway(config))
 
 
 def log_refused(err: OneLineUsageError) -> OneLineUsageError:

@@ -134,8 +134,7 @@ class Counters:
         self.first_date: datetime | None = None
         #: How far Trello's clock is ahead of this machine's (negative: behind): the most any
         #: answer over the network showed, its ``Date`` less this machine's time when it came
-        #: (each is low by up to a second, the Date being rounded down, plus its latency);
-        #: None before the first (``note_date``).
+        #: (low by up to a second, the Date rounded down, plus its latency); None before one.
         self.skew: timedelta | None = None
         #: Whether a read's retry has been announced on stderr (``first_retry``).
         self._retried = False
@@ -268,8 +267,8 @@ class _NetworkAdapter(HTTPAdapter):
     def _send(
         self, request: requests.PreparedRequest, watchdog: Watchdog, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        # The directive is for our own cache (cache_directive); Trello has no use for it.
-        request.headers.pop("Cache-Control", None)
+        directive = request.headers.pop("Cache-Control", None)  # our cache's, not Trello's
+        request.no_store = directive == "no-store"  # type: ignore[attr-defined] # _storable
         agent = request.headers.get("User-Agent") or ""
         if not str(agent).startswith("trello-restore/"):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
@@ -585,12 +584,13 @@ class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
 
 
 def _storable(mask: Mask) -> Callable[[requests.Response], bool]:
-    """Which answers are stored: JSON only, by its type and its start (a proxy's HTML page must
-    not be served again), and none whose headers or body echo a credential (``masking.Mask``: a
-    proxy's, R57d, R88c; the request's own Authorization is blanked, ``IGNORED_PARAMETERS``)."""
+    """Which answers are stored: none read not to be (``no-store``: action pages, card listings;
+    not looked into), JSON only by type and start (a proxy's HTML page is not served again), none
+    whose headers or body echo a credential (``masking.Mask``: R57d, R88c, R89b)."""
 
     def storable(response: requests.Response) -> bool:
-        if "json" not in (response.headers.get("Content-Type") or "").lower():
+        kind = (response.headers.get("Content-Type") or "").lower()
+        if "json" not in kind or getattr(response.request, "no_store", False):
             return False
         headers = (f"{k}: {v}" for k, v in response.headers.items())
         body = response.content
