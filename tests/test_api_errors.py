@@ -587,6 +587,19 @@ def test_an_answer_read_not_to_be_kept_is_not_looked_into(
     assert (len(mocked.calls), api.cache_hits) == (2, 1)
 
 
+def test_a_read_not_to_be_kept_leaves_what_the_cache_holds_for_its_url(
+    mocked: responses.RequestsMock, api: TrelloApi
+) -> None:
+    """requests-cache deletes a key's entry when its filter refuses an answer, a no-store one's
+    too: the unread body of a no-store read is not refused, so a kept answer of the same URL
+    stays kept (else the next kept read would cost a request)."""
+    mocked.get(BOARD_URL, json={"id": "abc"})
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert api.get("boards/abc", keep=False) == {"id": "abc"}
+    assert api.get("boards/abc", max_age=600) == {"id": "abc"}
+    assert (len(mocked.calls), api.cache_hits) == (2, 1)
+
+
 def test_an_answer_with_no_credential_in_its_headers_is_cached(
     mocked: responses.RequestsMock, api: TrelloApi
 ) -> None:

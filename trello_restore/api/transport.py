@@ -584,17 +584,17 @@ class _CachedTransport(Transport, CachedSession):  # type: ignore[misc]
 
 
 def _storable(mask: Mask) -> Callable[[requests.Response], bool]:
-    """Which answers are stored: none read not to be (``no-store``: action pages, card listings;
-    not looked into), JSON only by type and start (a proxy's HTML page is not served again), none
-    whose headers or body echo a credential (``masking.Mask``: R57d, R88c, R89b)."""
+    """Which answers are stored: JSON only by type and start (a proxy's page is not served again),
+    none whose headers or body echo a credential (``masking.Mask``: R57d, R88c, R89b). A no-store
+    read's body (action pages) is not read (10 ms a MB): never stored, True keeps its key's."""
 
     def storable(response: requests.Response) -> bool:
-        kind = (response.headers.get("Content-Type") or "").lower()
-        if "json" not in kind or getattr(response.request, "no_store", False):
+        if "json" not in (response.headers.get("Content-Type") or "").lower():
             return False
-        headers = (f"{k}: {v}" for k, v in response.headers.items())
-        body = response.content
-        return json_shaped(body) and not mask.in_body(body) and not any(map(mask.holds, headers))
+        headers, body = (f"{k}: {v}" for k, v in response.headers.items()), response.content
+        if not json_shaped(body) or any(map(mask.holds, headers)):
+            return False
+        return getattr(response.request, "no_store", False) or not mask.in_body(body)
 
     return storable
 
