@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -125,7 +126,7 @@ def _unblocked(sigs: set[signal.Signals], then: int | None = None) -> None:
     """``sigs`` unblocked (and ``then`` sent), and bytecodes run: the handlers run here."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
     if then is not None:
-        os.kill(os.getpid(), then)
+        signal.pthread_kill(threading.get_ident(), then)
     for _ in range(10**6):
         pass
 
@@ -144,9 +145,11 @@ def test_a_second_signal_come_with_the_first_is_ignored_without_a_traceback(
     nudge = signal.signal(signal.SIGUSR1, lambda *_: None)
     try:
         with first_ctrl_c_only():
+            # Sent to this thread, which blocks them: another thread of the process (xdist's)
+            # would take a signal sent to the process at once.
             signal.pthread_sigmask(signal.SIG_BLOCK, both)
-            os.kill(os.getpid(), signal.SIGINT)
-            os.kill(os.getpid(), signal.SIGTERM)
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
             with pytest.raises(KeyboardInterrupt):
                 _unblocked(both)  # both at once, SIGINT first
             _unblocked(set(), then=signal.SIGUSR1)  # the second's turn
