@@ -22,6 +22,8 @@ from trello_restore.masking import shaped
 from trello_restore.wrote import in_its_journals
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trello_restore.cli_options import OneLineUsageError
 
 __all__ = [
@@ -226,12 +228,9 @@ def log_anyway(
     TOML) say it is, so that the error line reaches it (cron's log), and redact the file's key
     and token too (R41d: one pasted into another setting was shown cut short). Best effort: a
     log file that cannot be told or opened is left out."""
-    from trello_restore.config import config_path, log_file_anyway, secrets_anyway
+    from trello_restore.config import log_file_anyway, secrets_anyway
 
-    try:
-        config, _ = config_path(config_flag, env)
-    except RestoreError:
-        config = None
+    config = _config_anyway(config_flag, env)
     path = log_file_anyway(log_flag, env, config)
     secrets = (*secrets, *secrets_anyway(config))
     try:
@@ -250,13 +249,20 @@ def known_secrets(
     secrets = (env.get("TRELLO_API_KEY", ""), env.get("TRELLO_TOKEN", ""))
     if not file:
         return secrets
-    from trello_restore.config import config_path, secrets_anyway
+    from trello_restore.config import secrets_anyway
+
+    return (*secrets, *secrets_anyway(_config_anyway(config_flag, env)))
+
+
+def _config_anyway(config_flag: str | None, env: Mapping[str, str]) -> Path | None:
+    """The config file the settings would read (``--config``'s, the environment's, the usual
+    one), None when that cannot be told: for what is read of it when they cannot be."""
+    from trello_restore.config import config_path
 
     try:
-        config, _ = config_path(config_flag, env)
+        return config_path(config_flag, env)[0]
     except RestoreError:
-        return secrets
-    return (*secrets, *secrets_anyway(config))
+        return None
 
 
 def log_refused(err: OneLineUsageError) -> OneLineUsageError:

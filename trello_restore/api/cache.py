@@ -57,11 +57,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_BUSY_S",
+    "NO_STORE",
     "STALE_PROBE_S",
     "CacheTables",
     "HttpCache",
     "cache_directive",
     "cache_file_name",
+    "json_shaped",
     "open_http_cache",
 ]
 
@@ -76,6 +78,11 @@ def cache_file_name(key: str, token: str) -> str:
     """The account's cache file name: a hash of key and token, never the values themselves."""
     digest = hashlib.sha256(f"{key}:{token}".encode()).hexdigest()[:16]
     return f"http-{digest}.sqlite"
+
+
+#: The directive of a read whose answer is not to be kept (``keep=False``): the transport
+#: leaves such an answer's body unread by its cache filter (``transport._storable``).
+NO_STORE = "no-store"
 
 
 def cache_directive(max_age: float | None, expire_s: float) -> str:

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Self
 import requests
 import trello
 
-from trello_restore.api.cache import cache_directive, open_http_cache
+from trello_restore.api.cache import NO_STORE, cache_directive, open_http_cache
 from trello_restore.api.classify import describe, maybe_made
 from trello_restore.api.settings import ApiSettings, check_api_url, check_credentials
 from trello_restore.api.transport import Counters, OAuthHeader, Transport, make_session
@@ -363,7 +363,7 @@ class TrelloApi:
         headers: dict[str, str] = {}
         if self.settings.cache_dir is not None:
             headers["Cache-Control"] = (
-                cache_directive(max_age, self.settings.cache_expire_s) if keep else "no-store"
+                cache_directive(max_age, self.settings.cache_expire_s) if keep else NO_STORE
             )
         return self._thread_client().fetch_json(
             path, http_method="GET", headers=headers, query_params=query

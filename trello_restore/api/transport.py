@@ -27,7 +27,7 @@ from requests.auth import AuthBase
 from requests_cache import DEFAULT_IGNORED_PARAMS, CachedSession
 
 from trello_restore import __version__
-from trello_restore.api.cache import CacheTables, HttpCache, json_shaped
+from trello_restore.api.cache import NO_STORE, CacheTables, HttpCache, json_shaped
 from trello_restore.api.classify import (
     describe,
     error_body,
@@ -268,7 +268,7 @@ class _NetworkAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, watchdog: Watchdog, *args: Any, **kwargs: Any
     ) -> requests.Response:
         directive = request.headers.pop("Cache-Control", None)  # our cache's, not Trello's
-        request.no_store = directive == "no-store"  # type: ignore[attr-defined] # _storable
+        request.no_store = directive == NO_STORE  # type: ignore[attr-defined] # _storable
         agent = request.headers.get("User-Agent") or ""
         if not str(agent).startswith("trello-restore/"):
             request.headers["User-Agent"] = f"trello-restore/{__version__} {agent}".strip()
